@@ -166,9 +166,15 @@ export class KvClient implements AsyncDisposable {
   /**
    * Sends one raw request line and returns the answer's lines, as the server
    * sent them (`Error:` lines included; LIST's closing empty line left out).
-   * A blank line gets no answer: `[]`.
+   * A blank line gets no answer: `[]`. A line holding `\n` is two requests
+   * but would be matched to one answer, so it is rejected with `RangeError`.
    */
   request(line: string | Uint8Array): Promise<string[]> {
+    if (typeof line === "string" ? line.includes("\n") : line.includes(0x0a)) {
+      return Promise.reject(
+        new RangeError("Cannot send a request line that holds a newline"),
+      );
+    }
     const text = typeof line === "string" ? line : decodeForShape(line);
     const shape = text === undefined ? "line" : answerShape(dropCr(text));
     if (shape === "none") return Promise.resolve([]);
@@ -180,6 +186,7 @@ export class KvClient implements AsyncDisposable {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#early.length = 0; // Closed by us: nothing more is answered.
       try {
         this.#conn.close();
       } catch {
@@ -206,22 +213,27 @@ export class KvClient implements AsyncDisposable {
   }
 
   #send(bytes: Uint8Array, shape: Pending["shape"]): Promise<string[]> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closed) {
-      return Promise.reject(
-        new KvConnectionError(`connection to ${this.address} is closed`),
-      );
-    }
+    const ended = this.#failure ??
+      (this.#closed ? new KvConnectionError(`connection to ${this.address} is closed`) : undefined);
+    // Lines the server sent just before closing (`Error: too many
+    // connections`) still answer the next request after the close is read.
+    if (ended && this.#early.length === 0) return Promise.reject(ended);
     const { promise, resolve, reject } = Promise.withResolvers<string[]>();
     const pending: Pending = { shape, lines: [], resolve, reject };
     this.#pending.push(pending);
-    this.#outgoing.push(bytes);
-    // Requests made in the same tick go out in one write.
-    if (this.#outgoing.length === 1) {
-      this.#writing = this.#writing.then(() => this.#writeOutgoing());
+    if (!ended) {
+      this.#outgoing.push(bytes);
+      // Requests made in the same tick go out in one write.
+      if (this.#outgoing.length === 1) {
+        this.#writing = this.#writing.then(() => this.#writeOutgoing());
+      }
     }
     while (this.#early.length > 0 && this.#pending[0] === pending) {
       this.#take(this.#early.shift()!);
+    }
+    if (ended && this.#pending[0] === pending) {
+      this.#pending.shift();
+      reject(ended);
     }
     return promise;
   }
@@ -248,8 +260,8 @@ export class KvClient implements AsyncDisposable {
   async #readLoop(): Promise<void> {
     const reader = new LineReader(MAX_ANSWER_LINE_BYTES);
     const sink: LineSink = {
-      line: (text) => {
-        this.#take(text);
+      line: (text, start, end) => {
+        this.#take(text.slice(start, end));
         return true;
       },
       bad: (problem) => {

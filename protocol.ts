@@ -55,6 +55,7 @@ export const ERRORS = {
 const MAX_ECHO_CHARS = 40;
 
 const TAB = 0x09;
+const COMMA = 0x2c;
 const SPACE = 0x20;
 
 /**
@@ -67,69 +68,103 @@ const SPACE = 0x20;
  * everything after the second comma, commas included.
  */
 export function parseRequest(line: string): Request | null {
-  const comma1 = line.indexOf(",");
-  const word = trim(comma1 === -1 ? line : line.slice(0, comma1));
-  if (comma1 === -1 && word === "") return null;
-  const command = commandOf(word);
+  return parseRequestAt(line, 0, line.length);
+}
+
+/**
+ * {@linkcode parseRequest} of the line `text.slice(start, end)`, read in
+ * place. The server decodes a whole chunk of lines into one string and parses
+ * each where it lies, so the only strings made per request are its key and
+ * value.
+ */
+export function parseRequestAt(text: string, start: number, end: number): Request | null {
+  const comma1 = indexOfComma(text, start, end);
+  const wordEnd = comma1 === -1 ? end : comma1;
+  const wordStart = skipBlanks(text, start, wordEnd);
+  const wordStop = skipBlanksBack(text, wordStart, wordEnd);
+  if (comma1 === -1 && wordStart === wordStop) return null;
+  const command = commandAt(text, wordStart, wordStop);
   if (command === undefined) {
-    return invalid(ERRORS.unknownCommand(word));
+    return invalid(ERRORS.unknownCommand(text.slice(wordStart, wordStop)));
   }
   if (command === "list" || command === "ping" || command === "quit") {
     return comma1 === -1 ? { kind: command } : invalid(usage(command));
   }
   if (comma1 === -1) return invalid(usage(command));
-  const comma2 = line.indexOf(",", comma1 + 1);
+  const comma2 = indexOfComma(text, comma1 + 1, end);
+  const keyEnd = comma2 === -1 ? end : comma2;
+  const keyStart = skipBlanks(text, comma1 + 1, keyEnd);
+  const keyStop = skipBlanksBack(text, keyStart, keyEnd);
   if (command === "put") {
     if (comma2 === -1) return invalid(usage(command));
-    const key = trim(line.slice(comma1 + 1, comma2));
-    if (key === "") return invalid(ERRORS.emptyKey);
-    return { kind: "put", key, value: trim(line.slice(comma2 + 1)) };
+    if (keyStart === keyStop) return invalid(ERRORS.emptyKey);
+    const valueStart = skipBlanks(text, comma2 + 1, end);
+    const valueStop = skipBlanksBack(text, valueStart, end);
+    return {
+      kind: "put",
+      key: text.slice(keyStart, keyStop),
+      value: text.slice(valueStart, valueStop),
+    };
   }
   if (comma2 !== -1) return invalid(usage(command));
-  const key = trim(line.slice(comma1 + 1));
-  if (key === "") return invalid(ERRORS.emptyKey);
-  return { kind: command, key };
+  if (keyStart === keyStop) return invalid(ERRORS.emptyKey);
+  return { kind: command, key: text.slice(keyStart, keyStop) };
+}
+
+// A bounded scan: `indexOf` would search past `end` into the lines after
+// it, which makes a chunk of comma-less lines quadratic.
+function indexOfComma(text: string, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (text.charCodeAt(i) === COMMA) return i;
+  return -1;
+}
+
+function skipBlanks(text: string, from: number, end: number): number {
+  while (from < end && isBlank(text.charCodeAt(from))) from++;
+  return from;
+}
+
+function skipBlanksBack(text: string, start: number, end: number): number {
+  while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
+  return end;
 }
 
 /**
- * Recognises a command word by ASCII case-folding. The switch on length keeps
- * this off the hot path's allocation list: no `toUpperCase()` string is made,
- * and `toUpperCase()` would also fold `ı` to `I`, which the protocol forbids.
+ * Recognises the command word `text.slice(start, end)` by ASCII case-folding,
+ * without making a string of it. (`toUpperCase()` would also fold `ı` to `I`,
+ * which the protocol forbids.)
  */
-function commandOf(word: string): Command | undefined {
-  switch (word.length) {
+function commandAt(text: string, start: number, end: number): Command | undefined {
+  switch (end - start) {
     case 3:
-      if (equalsFolded(word, "put")) return "put";
-      if (equalsFolded(word, "get")) return "get";
+      if (equalsFolded(text, start, "put")) return "put";
+      if (equalsFolded(text, start, "get")) return "get";
       return undefined;
     case 4:
-      if (equalsFolded(word, "list")) return "list";
-      if (equalsFolded(word, "ping")) return "ping";
-      if (equalsFolded(word, "quit")) return "quit";
+      if (equalsFolded(text, start, "list")) return "list";
+      if (equalsFolded(text, start, "ping")) return "ping";
+      if (equalsFolded(text, start, "quit")) return "quit";
       return undefined;
     case 6:
-      return equalsFolded(word, "delete") ? "delete" : undefined;
+      return equalsFolded(text, start, "delete") ? "delete" : undefined;
     default:
       return undefined;
   }
 }
 
-/** Compares `word` with a lowercase ASCII word, folding only A-Z to a-z. */
-function equalsFolded(word: string, lower: string): boolean {
+/** Compares text at `start` with a lowercase ASCII word, folding only A-Z to a-z. */
+function equalsFolded(text: string, start: number, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) {
     // `| 0x20` maps A-Z onto a-z; for any other character the result can
     // equal a lowercase letter only if the character already was that letter.
-    if ((word.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+    if ((text.charCodeAt(start + i) | 0x20) !== lower.charCodeAt(i)) return false;
   }
   return true;
 }
 
 /** Trims spaces and tabs, and nothing else, from both ends. */
 export function trim(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && isBlank(text.charCodeAt(start))) start++;
-  while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
+  const start = skipBlanks(text, 0, text.length);
+  const end = skipBlanksBack(text, start, text.length);
   return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 

@@ -8,7 +8,7 @@
  */
 
 import { type LineProblem, LineReader, type LineSink } from "./line_reader.ts";
-import { ERRORS, execute, formatError, parseRequest } from "./protocol.ts";
+import { ERRORS, execute, formatError, parseRequestAt } from "./protocol.ts";
 import { Store } from "./store.ts";
 
 /** How important a log line is. `debug` lines appear only with `--verbose`. */
@@ -75,21 +75,27 @@ const READ_BUFFER_BYTES = 16 * 1024;
 // Answers are encoded into a reused buffer up to this size; a bigger batch
 // (a large LIST) gets a buffer of its own, dropped once written.
 const MAX_REUSED_OUT_BYTES = 64 * 1024;
+// Answers up to this many chars take the hand-copied ASCII path of #encode.
+const SMALL_ANSWER_CHARS = 128;
 // After a failed accept (say, out of file descriptors) wait before trying
 // again, doubling up to the maximum, instead of spinning.
 const ACCEPT_BACKOFF_MS = { first: 5, max: 1_000 };
 // Verbose logs quote at most this much of a client's bytes.
 const LOG_SAMPLE_CHARS = 80;
+// setTimeout takes a 32-bit delay and fires at once for a longer one, so
+// longer pauses and timeouts wait this long instead (about 24 days).
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const encoder = new TextEncoder();
 
 /**
- * Starts a kv server. Throws what `Deno.listen` throws (`AddrInUse`,
- * `PermissionDenied`, ...) if it cannot bind; after that, nothing a client
- * does makes it throw.
+ * Starts a kv server. Throws `RangeError` for a limit out of range, and what
+ * `Deno.listen` throws (`AddrInUse`, `PermissionDenied`, ...) if it cannot
+ * bind; after that, nothing a client does makes it throw.
  */
 export function serve(options: ServeOptions = {}): KvServer {
   const config: Config = { ...SERVE_DEFAULTS, ...withoutUndefined(options) };
+  checkLimits(config);
   const listener = Deno.listen({
     hostname: config.hostname,
     port: config.port,
@@ -168,7 +174,8 @@ class Server implements KvServer {
         // NotConnected (Deno 2.9); it is that client's loss, not ours.
         if (
           error instanceof Deno.errors.NotConnected ||
-          error instanceof Deno.errors.ConnectionReset
+          error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.ConnectionAborted
         ) continue;
         if (error instanceof Deno.errors.BadResource) return;
         backoffMs = Math.min(
@@ -182,13 +189,22 @@ class Server implements KvServer {
         await sleep(backoffMs, this.#stop.signal);
         continue;
       }
+      if (this.#stop.signal.aborted) {
+        // Accepted just as the shutdown began, too late to be stopped by it.
+        closeQuietly(conn);
+        return;
+      }
       this.#track(this.#admit(conn));
     }
   }
 
   #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    task.finally(() => this.#tasks.delete(task));
+    // A handler that is not awaited must never reject: an unhandled
+    // rejection would end the whole process (STYLE.md 5).
+    const tracked: Promise<void> = task
+      .catch((error) => this.#log("error", `connection failed: ${describe(error)}`))
+      .finally(() => this.#tasks.delete(tracked));
+    this.#tasks.add(tracked);
   }
 
   async #admit(conn: Deno.TcpConn): Promise<void> {
@@ -241,10 +257,10 @@ class Server implements KvServer {
     if (this.#connections.size > 0) {
       this.#graceTimer = setTimeout(() => {
         for (const connection of this.#connections) {
-          this.#connectionsCut++;
-          connection.close();
+          // One that stop() already closed is just slow to notice: not cut.
+          if (connection.close()) this.#connectionsCut++;
         }
-      }, this.#config.shutdownGraceMs);
+      }, Math.min(this.#config.shutdownGraceMs, MAX_TIMER_MS));
     }
   }
 }
@@ -293,7 +309,7 @@ class Connection implements LineSink {
         this.#lastActiveAt = Date.now();
         this.#idleTimer = setTimeout(
           () => this.#checkIdle(),
-          this.#config.idleTimeoutMs,
+          Math.min(this.#config.idleTimeoutMs, MAX_TIMER_MS),
         );
       }
       await this.#loop();
@@ -310,60 +326,82 @@ class Connection implements LineSink {
 
   async #loop(): Promise<void> {
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    const conn = this.#conn;
+    const reader = this.#reader;
+    // The hot path: one read, every complete line in it answered, one write.
+    // Kept flat (no helper promises per chunk) because it runs per read.
     while (!this.#stopping) {
-      const n = await this.#read(buffer);
+      let n: number | null;
+      if (this.#unframed()) {
+        const read = await this.#readUnframed(buffer);
+        if (read === "quit") return;
+        n = read;
+      } else {
+        this.#reading = true;
+        n = await conn.read(buffer);
+        this.#reading = false;
+      }
       if (n === null) {
         // End of stream, or a half-close: a last line with no `\n` is
         // still a request (PROTOCOL.md, "Ends of lines").
-        this.#reader.flush(this);
-        await this.#flush();
+        reader.flush(this);
+        if (this.#out !== "") await this.#write();
         return;
       }
-      if (n === "quit") return;
-      const go = this.#reader.push(buffer.subarray(0, n), this);
-      await this.#flush();
+      if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
+      const go = reader.push(buffer.subarray(0, n), this);
+      if (this.#out !== "") await this.#write();
       if (!go) return;
     }
+    await this.#linger(buffer);
   }
 
   /**
-   * Reads the next chunk. While the client has never sent `\n` and a partial
-   * line waits, the read races the unframed pause: if the line sits unchanged
-   * that long it is answered as a request (PROTOCOL.md, "Unframed clients").
+   * Shutdown came while this connection was busy, and its client may still be
+   * sending. Closing with bytes unread would make the kernel reset the
+   * connection and drop answers not yet delivered, so end only the write
+   * side: the client reads its answers, then the end of the stream. What it
+   * still sends is discarded until it closes; the grace timer bounds the wait.
    */
-  async #read(buffer: Uint8Array): Promise<number | null | "quit"> {
+  async #linger(buffer: Uint8Array): Promise<void> {
+    await this.#conn.closeWrite();
     this.#reading = true;
-    try {
-      const read = this.#conn.read(buffer);
-      const pauseMs = this.#config.unframedPauseMs;
-      if (
-        pauseMs > 0 && !this.#reader.sawNewline && this.#reader.pendingBytes > 0
-      ) {
-        const paused = await pause(read, pauseMs);
-        if (paused) {
-          this.#reading = false;
-          const go = this.#reader.flush(this);
-          await this.#flush();
-          if (!go || this.#stopping) {
-            read.catch(() => {}); // Rejects once we close the conn: expected.
-            return "quit";
-          }
-          this.#reading = true;
-        }
-      }
-      const n = await read;
-      if (n !== null && this.#idleTimer !== undefined) {
-        this.#lastActiveAt = Date.now();
-      }
-      return n;
-    } finally {
-      this.#reading = false;
+    while ((await this.#conn.read(buffer)) !== null) {
+      // Requests that come after the shutdown began get no answer.
     }
   }
 
+  /** Whether the unframed pause applies to the next read (PROTOCOL.md, "Unframed clients"). */
+  #unframed(): boolean {
+    return this.#config.unframedPauseMs > 0 && !this.#reader.sawNewline &&
+      this.#reader.pendingBytes > 0;
+  }
+
+  /**
+   * Reads the next chunk of a client that has never sent `\n` and has a
+   * partial line waiting. The read races the pause: if the line sits
+   * unchanged that long, it is answered as a request.
+   */
+  async #readUnframed(buffer: Uint8Array): Promise<number | null | "quit"> {
+    this.#reading = true;
+    const read = this.#conn.read(buffer);
+    if (await pause(read, this.#config.unframedPauseMs)) {
+      this.#reading = false;
+      const go = this.#reader.flush(this);
+      if (this.#out !== "") await this.#write();
+      if (!go || this.#stopping) {
+        read.catch(() => {}); // Rejects once we close the conn: expected.
+        return "quit";
+      }
+      this.#reading = true;
+    }
+    const n = await read;
+    this.#reading = false;
+    return n;
+  }
+
   /** Writes every answer gathered so far, all of it, before reading on. */
-  async #flush(): Promise<void> {
-    if (this.#out === "") return;
+  async #write(): Promise<void> {
     const text = this.#out;
     this.#out = "";
     const bytes = this.#encode(text);
@@ -374,7 +412,8 @@ class Connection implements LineSink {
       }
     } finally {
       this.#writing = false;
-      this.#lastActiveAt = Date.now();
+      // Idle time counts from the end of the last answer, too.
+      if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
     }
   }
 
@@ -387,16 +426,28 @@ class Connection implements LineSink {
         Math.min(MAX_REUSED_OUT_BYTES, Math.max(4096, most * 2)),
       );
     }
+    if (text.length <= SMALL_ANSWER_CHARS) {
+      // A short ASCII batch (one request in flight) is copied by hand: a
+      // TextEncoder call costs several times this loop.
+      const out = this.#outBuffer;
+      let i = 0;
+      for (; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0x80) break;
+        out[i] = code;
+      }
+      if (i === text.length) return out.subarray(0, i);
+    }
     const { written } = encoder.encodeInto(text, this.#outBuffer);
     return this.#outBuffer.subarray(0, written);
   }
 
-  line(text: string): boolean {
-    const request = parseRequest(text);
+  line(text: string, start: number, end: number): boolean {
+    const request = parseRequestAt(text, start, end);
     if (request === null) return true;
     const answer = execute(request, this.#store);
     if (this.#verbose) {
-      this.#debug(`${sample(text)} -> ${sample(answer.trimEnd())}`);
+      this.#debug(`${sample(text.slice(start, end))} -> ${sample(answer.trimEnd())}`);
     }
     this.#out += answer;
     // Like redis after a reply that closes: no more buffered requests run.
@@ -418,11 +469,12 @@ class Connection implements LineSink {
     if (this.#reading) this.close();
   }
 
-  /** Closes the socket, once. A pending read or write then rejects. */
-  close(): void {
-    if (this.#closed) return;
+  /** Closes the socket, once; returns whether this call closed it. A pending read or write then rejects. */
+  close(): boolean {
+    if (this.#closed) return false;
     this.#closed = true;
     closeQuietly(this.#conn);
+    return true;
   }
 
   /** Lazy idle timer: reads only stamp the time; the timer re-arms itself until the connection is truly idle. */
@@ -432,7 +484,7 @@ class Connection implements LineSink {
     if (this.#writing || silentMs < idleMs) {
       this.#idleTimer = setTimeout(
         () => this.#checkIdle(),
-        this.#writing ? idleMs : idleMs - silentMs,
+        Math.min(this.#writing ? idleMs : idleMs - silentMs, MAX_TIMER_MS),
       );
       return;
     }
@@ -456,7 +508,7 @@ async function pause(
 ): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const paused = new Promise<true>((resolve) => {
-    timer = setTimeout(() => resolve(true), ms);
+    timer = setTimeout(() => resolve(true), Math.min(ms, MAX_TIMER_MS));
   });
   try {
     return await Promise.race([read.then(() => false, () => false), paused]);
@@ -521,6 +573,27 @@ export function formatAddr(addr: Deno.Addr): string {
   return addr.hostname.includes(":")
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;
+}
+
+// The least value of each limit; 0 turns the timers off.
+const LEAST = {
+  maxConnections: 1,
+  maxLineBytes: 1,
+  idleTimeoutMs: 0,
+  unframedPauseMs: 0,
+  shutdownGraceMs: 0,
+} as const;
+
+/** Fails before binding rather than in every connection later. */
+function checkLimits(config: Config): void {
+  for (const [name, least] of Object.entries(LEAST)) {
+    const value = config[name as keyof typeof LEAST];
+    if (!Number.isSafeInteger(value) || value < least) {
+      throw new RangeError(
+        `Cannot use ${name} ${value}: expected an integer from ${least}`,
+      );
+    }
+  }
 }
 
 function withoutUndefined<T extends object>(options: T): Partial<T> {

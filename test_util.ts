@@ -9,7 +9,9 @@
 import { type KvServer, serve, type ServeOptions } from "./server.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// ignoreBOM: a raw socket must hand back every byte; the default decoder
+// would strip a U+FEFF at the start of each line it decodes.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Starts a server on 127.0.0.1, port 0, that logs nothing unless asked. */
 export function startTestServer(options: ServeOptions = {}): KvServer & { port: number } {
