@@ -1,13 +1,14 @@
 /**
  * The `kv` command: parses the command line, then hands over to `serve()`
- * (server.ts) or `runClient()` (client.ts). It also owns what only a process
- * has: signals, exit statuses, stdin/stdout/stderr.
+ * (server.ts), `runClient()` (client.ts) or `runBench()` (bench.ts). It also
+ * owns what only a process has: signals, exit statuses, stdin/stdout/stderr.
  *
  * @module
  */
 
 import { parseArgs } from "@std/cli";
 import denoJson from "./deno.json" with { type: "json" };
+import { BENCH_DEFAULTS, BENCH_LIMITS, runBench } from "./bench.ts";
 import { CLIENT_DEFAULTS, type ClientIo, runClient } from "./client.ts";
 import { formatAddr, type Logger, serve, SERVE_DEFAULTS } from "./server.ts";
 
@@ -18,6 +19,8 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 export interface MainIo extends ClientIo {
   /** Stops `kv serve` gracefully; without it, SIGINT and SIGTERM do. */
   signal?: AbortSignal;
+  /** Whether `kv bench` may draw a live progress line on stderr. @default {false} */
+  stderrIsTerminal?: boolean;
 }
 
 const VERSION: string = denoJson.version;
@@ -28,9 +31,10 @@ USAGE:
   kv serve [OPTIONS]                  start a server
   kv client [OPTIONS] [REQUEST...]    send requests: the one given, each line
                                       of stdin, or typed at a prompt
+  kv bench [OPTIONS]                  measure a server's throughput and latency
 
 OPTIONS:
-  -h, --help       print help (also: kv serve --help, kv client --help)
+  -h, --help       print help (also: kv serve --help, kv client --help, kv bench --help)
   -V, --version    print the version
 
 EXAMPLES:
@@ -38,6 +42,7 @@ EXAMPLES:
   kv client PUT, greeting, hello world
   kv client GET,greeting
   printf 'PUT,a,1\\nLIST\\n' | kv client
+  kv bench -c 50 -P 16 -d 10
 `;
 
 const SERVE_HELP = `kv serve: keep key-value pairs in memory and answer requests over TCP
@@ -83,9 +88,40 @@ Exit status: 0 when every request was answered, 1 when an answer was an
 "Error:" line, 2 for a usage error or when the server cannot be reached.
 `;
 
+// Signals closer together than this count as one (see onSignal in runServe).
+const REPEAT_SIGNAL_MS = 250;
+
+const BENCH_HELP = `kv bench: load a kv server with PUTs and GETs, check every answer, and
+report throughput and latency (like redis-benchmark)
+
+USAGE:
+  kv bench [OPTIONS]
+
+OPTIONS:
+  --host HOST               server address [default: ${BENCH_DEFAULTS.hostname}]
+  -p, --port PORT           server port [default: ${BENCH_DEFAULTS.port}]
+  -c, --connections N       connections [default: ${BENCH_DEFAULTS.connections}]
+  -P, --pipeline N          requests in flight per connection [default: ${BENCH_DEFAULTS.pipeline}]
+  -n, --requests N          requests to measure [default: ${BENCH_DEFAULTS.requests}, unless -d]
+  -d, --duration SECONDS    measure for this long instead of -n requests
+  -r, --get-ratio R         fraction of GETs, from 0 to 1; the rest are PUTs [default: ${BENCH_DEFAULTS.getRatio}]
+  -k, --keys N              key space key:0 .. key:N-1, at least -c [default: ${BENCH_DEFAULTS.keys}]
+  -v, --value-bytes N       length of every value [default: ${BENCH_DEFAULTS.valueBytes}]
+  --seed N                  seed of the request mix [default: ${BENCH_DEFAULTS.seed}]
+  --json                    print one JSON object instead of the report
+  -h, --help                print this help
+
+Every key is PUT once first (not measured). Each connection writes only its
+own keys, so the answer to every GET is known, and checked. Latency runs from
+the write that carried a request to its answer.
+Exit status: 0 when every answer was right, 1 when any was wrong or a
+connection was lost, 2 for a usage error or when the server cannot be reached.
+`;
+
 const PORT_REGEXP = /^\d{1,5}$/;
 const COUNT_REGEXP = /^\d{1,15}$/;
 const SECONDS_REGEXP = /^\d{1,9}(\.\d{1,3})?$/;
+const RATIO_REGEXP = /^(0|1|0?\.\d{1,9}|[01]\.\d{1,9})$/;
 
 /** A command line that cannot be run; reported with a pointer to `--help`. */
 class UsageError extends Error {
@@ -117,6 +153,8 @@ export async function main(
         return await runServe(rest, io);
       case "client":
         return await runClientCommand(rest, io);
+      case "bench":
+        return await runBenchCommand(rest, io);
       case undefined:
         throw new UsageError("missing command: expected serve or client");
       default:
@@ -146,11 +184,6 @@ async function runServe(args: string[], io: MainIo): Promise<number> {
     alias: { h: "help", v: "verbose", q: "quiet" },
   });
   if (flags.help) return print(io, SERVE_HELP);
-  if (flags._.length > 0) {
-    throw new UsageError(
-      `unexpected argument ${JSON.stringify(flags._[0])} for kv serve`,
-    );
-  }
   if (flags.verbose && flags.quiet) {
     throw new UsageError("cannot use --verbose with --quiet");
   }
@@ -186,34 +219,46 @@ async function runServe(args: string[], io: MainIo): Promise<number> {
     COUNT_REGEXP,
     0,
   );
+  // Checked before serve(): a bad value is a usage error (exit 2), not a
+  // failure to listen.
+  const maxConnections = integer(
+    flags,
+    "max-connections",
+    SERVE_DEFAULTS.maxConnections,
+    COUNT_REGEXP,
+    1,
+  );
+  const maxLineBytes = integer(
+    flags,
+    "max-line-bytes",
+    SERVE_DEFAULTS.maxLineBytes,
+    COUNT_REGEXP,
+    1,
+  );
+  const unframedPauseMs = integer(
+    flags,
+    "unframed-pause-ms",
+    SERVE_DEFAULTS.unframedPauseMs,
+    COUNT_REGEXP,
+    0,
+  );
+  // After the options: `--port ""` leaves "" here, and "--port needs a
+  // value" says more than "unexpected argument".
+  if (flags._.length > 0) {
+    throw new UsageError(
+      `unexpected argument ${JSON.stringify(flags._[0])} for kv serve`,
+    );
+  }
   const stop = new AbortController();
   let server;
   try {
     server = serve({
       hostname,
       port,
-      maxConnections: integer(
-        flags,
-        "max-connections",
-        SERVE_DEFAULTS.maxConnections,
-        COUNT_REGEXP,
-        1,
-      ),
-      maxLineBytes: integer(
-        flags,
-        "max-line-bytes",
-        SERVE_DEFAULTS.maxLineBytes,
-        COUNT_REGEXP,
-        1,
-      ),
+      maxConnections,
+      maxLineBytes,
       idleTimeoutMs: Math.round(idleSeconds * 1000),
-      unframedPauseMs: integer(
-        flags,
-        "unframed-pause-ms",
-        SERVE_DEFAULTS.unframedPauseMs,
-        COUNT_REGEXP,
-        0,
-      ),
+      unframedPauseMs,
       shutdownGraceMs,
       signal: io.signal ?? stop.signal,
       log,
@@ -231,11 +276,17 @@ async function runServe(args: string[], io: MainIo): Promise<number> {
   // First SIGINT/SIGTERM: shut down gracefully. A second: leave now, like
   // redis's "You insist... exiting now".
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  let firstSignalAt = 0;
   const onSignal = () => {
     if (stop.signal.aborted) {
+      // Ctrl-C under `deno task` arrives twice at once: from the terminal to
+      // the process group, and forwarded by the task runner. Only a signal
+      // sent later is the user insisting.
+      if (Date.now() - firstSignalAt < REPEAT_SIGNAL_MS) return;
       io.stderr("second signal: exiting now\n");
       Deno.exit(EXIT.failure);
     }
+    firstSignalAt = Date.now();
     log(
       "info",
       `shutting down: finishing answers (up to ${shutdownGraceMs} ms; signal again to exit now)`,
@@ -276,6 +327,103 @@ async function runClientCommand(args: string[], io: MainIo): Promise<number> {
   }, io);
 }
 
+async function runBenchCommand(args: string[], io: MainIo): Promise<number> {
+  const flags = parse(args, {
+    string: [
+      "host",
+      "port",
+      "connections",
+      "pipeline",
+      "requests",
+      "duration",
+      "get-ratio",
+      "keys",
+      "value-bytes",
+      "seed",
+    ],
+    boolean: ["help", "json"],
+    alias: {
+      h: "help",
+      p: "port",
+      c: "connections",
+      P: "pipeline",
+      n: "requests",
+      d: "duration",
+      r: "get-ratio",
+      k: "keys",
+      v: "value-bytes",
+    },
+  });
+  if (flags.help) return print(io, BENCH_HELP);
+  const connections = integer(
+    flags,
+    "connections",
+    BENCH_DEFAULTS.connections,
+    COUNT_REGEXP,
+    1,
+    BENCH_LIMITS.connections,
+  );
+  const keys = integer(flags, "keys", BENCH_DEFAULTS.keys, COUNT_REGEXP, 1, BENCH_LIMITS.keys);
+  if (keys < connections) {
+    throw new UsageError(
+      `cannot use --keys ${keys} with --connections ${connections}: ` +
+        "each connection writes keys of its own, so give at least as many keys",
+    );
+  }
+  if (flags.requests !== undefined && flags.duration !== undefined) {
+    throw new UsageError("cannot use --requests with --duration: give one");
+  }
+  let durationMs: number | undefined;
+  if (flags.duration !== undefined) {
+    const seconds = text(flags, "duration", "");
+    if (!SECONDS_REGEXP.test(seconds) || Number(seconds) === 0) {
+      throw new UsageError(
+        `cannot use --duration ${
+          JSON.stringify(seconds)
+        }: expected seconds above 0, like 10 or 0.5`,
+      );
+    }
+    durationMs = Number(seconds) * 1000;
+  }
+  const getRatio = text(flags, "get-ratio", String(BENCH_DEFAULTS.getRatio));
+  if (!RATIO_REGEXP.test(getRatio) || Number(getRatio) > 1) {
+    throw new UsageError(
+      `cannot use --get-ratio ${JSON.stringify(getRatio)}: expected a number from 0 to 1, like 0.9`,
+    );
+  }
+  const options = {
+    hostname: text(flags, "host", BENCH_DEFAULTS.hostname),
+    port: integer(flags, "port", BENCH_DEFAULTS.port, PORT_REGEXP, 1, 65_535),
+    connections,
+    pipeline: integer(
+      flags,
+      "pipeline",
+      BENCH_DEFAULTS.pipeline,
+      COUNT_REGEXP,
+      1,
+      BENCH_LIMITS.pipeline,
+    ),
+    requests: integer(flags, "requests", BENCH_DEFAULTS.requests, COUNT_REGEXP, 1),
+    durationMs,
+    getRatio: Number(getRatio),
+    keys,
+    valueBytes: integer(
+      flags,
+      "value-bytes",
+      BENCH_DEFAULTS.valueBytes,
+      COUNT_REGEXP,
+      1,
+      BENCH_LIMITS.valueBytes,
+    ),
+    seed: integer(flags, "seed", BENCH_DEFAULTS.seed, COUNT_REGEXP, 0, BENCH_LIMITS.seed),
+    json: flags.json === true,
+  };
+  if (flags._.length > 0) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(flags._[0])} for kv bench`);
+  }
+  return await runBench(options, io);
+}
+
 interface Flags {
   _: string[];
   [flag: string]: unknown;
@@ -304,6 +452,8 @@ function parse(
   ]);
   const parsed = parseArgs(args, {
     ...options,
+    // "_" keeps positional words as typed: parseArgs would turn `1e3` into 1000.
+    string: [...(options.string ?? []), "_"],
     stopEarly,
     unknown: (arg: string, key?: string) => {
       if (key === undefined || !arg.startsWith("-")) return true;
@@ -347,7 +497,7 @@ function describeListenError(error: unknown): string {
   if (error instanceof Deno.errors.AddrInUse) {
     return "address already in use (is another server running? try --port 0)";
   }
-  if (error instanceof Deno.errors.PermissionDenied) {
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
     return "permission denied (run with --allow-net; ports below 1024 need privileges)";
   }
   if (error instanceof Deno.errors.AddrNotAvailable) {
@@ -378,6 +528,7 @@ function processIo(): MainIo {
   return {
     stdin: Deno.stdin.readable,
     stdinIsTerminal: Deno.stdin.isTerminal(),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
     stdout: (text) => writeAllSync(Deno.stdout, text),
     stderr: (text) => writeAllSync(Deno.stderr, text),
   };
