@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describeConnectError } from "./client.ts";
 import { ERROR_PREFIX, NOT_EXIST, SUCCESS } from "./protocol.ts";
 import { formatAddr } from "./server.ts";
 
@@ -136,7 +137,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<numb
   try {
     conns = await connectAll(config);
   } catch (error) {
-    await io.stderr(`cannot connect to ${address}: ${describeConnectError(error)}\n`);
+    await io.stderr(`kv: cannot connect to ${address}: ${describeConnectError(error)}\n`);
     return BENCH_EXIT.failure;
   }
   const run = new Run(config);
@@ -244,19 +245,6 @@ async function connect(config: Config): Promise<Deno.TcpConn> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-// The same words as `kv client` (client.ts), which keeps its copy private.
-function describeConnectError(error: unknown): string {
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    return "connection refused (is kv serve running?)";
-  }
-  if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
-  if (error instanceof Deno.errors.TimedOut) return "timed out";
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return "permission denied (run with --allow-net)";
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 function closeQuietly(conn: Deno.TcpConn): void {

@@ -351,13 +351,14 @@ function expectLine(answer: string, expected: string): void {
   }
 }
 
-function describeConnectError(error: unknown): string {
+/** Why a connection failed, in the words `kv client` and `kv bench` print. */
+export function describeConnectError(error: unknown): string {
   if (error instanceof Deno.errors.ConnectionRefused) {
     return "connection refused (is kv serve running?)";
   }
   if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
   if (error instanceof Deno.errors.TimedOut) return "timed out";
-  if (error instanceof Deno.errors.PermissionDenied) {
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
     return "permission denied (run with --allow-net)";
   }
   return error instanceof Error ? error.message : String(error);
@@ -432,7 +433,7 @@ export async function runClient(
   try {
     client = await KvClient.connect(options);
   } catch (error) {
-    await io.stderr(`${errorText(error)}\n`);
+    await io.stderr(`kv: ${errorText(error)}\n`);
     return CLIENT_EXIT.failure;
   }
   try {
@@ -440,7 +441,7 @@ export async function runClient(
     if (!io.stdinIsTerminal) return await runBatch(client, io);
     return await runRepl(client, io);
   } catch (error) {
-    await io.stderr(`${errorText(error)}\n`);
+    await io.stderr(`kv: ${errorText(error)}\n`);
     return CLIENT_EXIT.failure;
   } finally {
     await client.close();
@@ -539,7 +540,7 @@ async function runRepl(client: KvClient, io: ClientIo): Promise<number> {
       await io.stdout(REPL_HELP + prompt);
       continue;
     }
-    if (word === "exit") break;
+    if (word === "exit") return CLIENT_EXIT.ok;
     const answer = await client.request(line);
     await io.stdout(
       answer.map((text) => `${text}\n`).join("") +

@@ -140,12 +140,17 @@ export async function main(
   args: string[],
   io: MainIo = processIo(),
 ): Promise<number> {
+  // Named in the pointer to help after a usage error: `kv serve --help`.
+  let subcommand: string | undefined;
   try {
     const top = parse(args, {
       boolean: ["help", "version"],
       alias: { h: "help", V: "version" },
     }, true);
     const [command, ...rest] = top._;
+    subcommand = command === "serve" || command === "client" || command === "bench"
+      ? command
+      : undefined;
     if (top.version) return print(io, `kv ${VERSION}\n`);
     if (top.help || command === "help") return print(io, MAIN_HELP);
     switch (command) {
@@ -156,15 +161,16 @@ export async function main(
       case "bench":
         return await runBenchCommand(rest, io);
       case undefined:
-        throw new UsageError("missing command: expected serve or client");
+        throw new UsageError("missing command: expected serve, client or bench");
       default:
         throw new UsageError(
-          `unknown command ${JSON.stringify(command)}: expected serve or client`,
+          `unknown command ${JSON.stringify(command)}: expected serve, client or bench`,
         );
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    await io.stderr(`kv: ${error.message}\nRun "kv --help" for usage.\n`);
+    const help = subcommand === undefined ? "kv --help" : `kv ${subcommand} --help`;
+    await io.stderr(`kv: ${error.message}\nRun "${help}" for usage.\n`);
     return EXIT.usage;
   }
 }
@@ -321,6 +327,9 @@ async function runClientCommand(args: string[], io: MainIo): Promise<number> {
     alias: { h: "help" },
   }, true);
   if (flags.help) return print(io, CLIENT_HELP);
+  if (flags._.length > 0 && flags._.join("").trim() === "") {
+    throw new UsageError("empty request: give one such as PING, or none for a prompt");
+  }
   return await runClient(flags._, {
     hostname: text(flags, "host", CLIENT_DEFAULTS.hostname),
     port: integer(flags, "port", CLIENT_DEFAULTS.port, PORT_REGEXP, 1, 65_535),
@@ -486,8 +495,9 @@ function integer(
   const value = text(flags, name, String(fallback));
   const number = Number(value);
   if (!pattern.test(value) || number < min || number > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
     throw new UsageError(
-      `cannot use --${name} ${JSON.stringify(value)}: expected an integer from ${min} to ${max}`,
+      `cannot use --${name} ${JSON.stringify(value)}: expected an integer ${range}`,
     );
   }
   return number;

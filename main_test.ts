@@ -206,7 +206,7 @@ Deno.test("main() client exits 2 naming the address when the connection is refus
     assertEquals(stdout, "");
     assertEquals(
       stderr,
-      `cannot connect to 127.0.0.1:${port}: connection refused (is kv serve running?)\n`,
+      `kv: cannot connect to 127.0.0.1:${port}: connection refused (is kv serve running?)\n`,
     );
     assertNoStackTrace(stderr);
   });
@@ -225,7 +225,7 @@ Deno.test("main() client exits 2 naming the address when the connection is refus
     assertEquals(code, 2);
     assertEquals(
       fake.stderr,
-      `cannot connect to localhost:${port}: connection refused (is kv serve running?)\n`,
+      `kv: cannot connect to localhost:${port}: connection refused (is kv serve running?)\n`,
     );
   });
 });
@@ -394,7 +394,7 @@ Deno.test("main() client in batch mode exits 2 when the server closes mid-batch"
     await fakeServer;
     assertEquals(code, 2);
     assertEquals(stdout, "PONG\n", "answers before the close are printed");
-    assertEquals(stderr, `connection closed by 127.0.0.1:${listener.addr.port}\n`);
+    assertEquals(stderr, `kv: connection closed by 127.0.0.1:${listener.addr.port}\n`);
   } finally {
     listener.close();
   }
@@ -460,7 +460,8 @@ Deno.test("main() client on a terminal ends with status 0 on exit, quit and end 
   const banner = `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n`;
   await t.step("exit", async () => {
     const result = await runClient(server.port, [], { stdin: "exit\nPING\n", terminal: true });
-    assertEquals(result, { code: 0, stdout: `${banner}${prompt}\n`, stderr: "" });
+    // The terminal already echoed the Enter after "exit": nothing more is printed.
+    assertEquals(result, { code: 0, stdout: `${banner}${prompt}`, stderr: "" });
   });
   await t.step("QUIT, any case", async () => {
     const result = await runClient(server.port, [], { stdin: "  QuIt\r\n", terminal: true });
@@ -665,9 +666,9 @@ Deno.test("main() --version prints the version from deno.json", async () => {
 
 Deno.test("main() rejects a bad command line with exit 2 and one message on stderr", async (t) => {
   const cases: [string[], string][] = [
-    [[], "missing command: expected serve or client"],
-    [["frobnicate"], 'unknown command "frobnicate": expected serve or client'],
-    [["1e3"], 'unknown command "1e3": expected serve or client'],
+    [[], "missing command: expected serve, client or bench"],
+    [["frobnicate"], 'unknown command "frobnicate": expected serve, client or bench'],
+    [["1e3"], 'unknown command "1e3": expected serve, client or bench'],
     [["--bogus"], 'unknown option "--bogus"'],
     [["-x", "serve"], 'unknown option "-x"'],
     [["--port", "1", "client"], 'unknown option "--port"'],
@@ -694,19 +695,19 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
     [["serve", "--host="], "option --host needs a value"],
     [
       ["serve", "--max-line-bytes", "0"],
-      'cannot use --max-line-bytes "0": expected an integer from 1 to 9007199254740991',
+      'cannot use --max-line-bytes "0": expected an integer of at least 1',
     ],
     [
       ["serve", "--max-connections=-1"],
-      'cannot use --max-connections "-1": expected an integer from 1 to 9007199254740991',
+      'cannot use --max-connections "-1": expected an integer of at least 1',
     ],
     [
       ["serve", "--unframed-pause-ms", "1.5"],
-      'cannot use --unframed-pause-ms "1.5": expected an integer from 0 to 9007199254740991',
+      'cannot use --unframed-pause-ms "1.5": expected an integer of at least 0',
     ],
     [
       ["serve", "--shutdown-grace-ms", "1e3"],
-      'cannot use --shutdown-grace-ms "1e3": expected an integer from 0 to 9007199254740991',
+      'cannot use --shutdown-grace-ms "1e3": expected an integer of at least 0',
     ],
     [
       ["serve", "--idle-timeout", "abc"],
@@ -717,13 +718,17 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
       'cannot use --idle-timeout "-1": expected seconds, like 30 or 0.5',
     ],
     [["serve", "--idle-timeout"], "option --idle-timeout needs a value"],
+    [["client", ""], "empty request: give one such as PING, or none for a prompt"],
+    [["client", " ", "\t"], "empty request: give one such as PING, or none for a prompt"],
   ];
   for (const [args, message] of cases) {
     await t.step(`kv ${args.map((arg) => JSON.stringify(arg)).join(" ")}`, async () => {
       const fake = new FakeIo();
       assertEquals(await main(args, fake.io), 2);
       assertEquals(fake.stdout, "");
-      assertEquals(fake.stderr, `kv: ${message}\nRun "kv --help" for usage.\n`);
+      const sub = ["serve", "client", "bench"].find((word) => args[0] === word);
+      const help = sub === undefined ? "kv --help" : `kv ${sub} --help`;
+      assertEquals(fake.stderr, `kv: ${message}\nRun "${help}" for usage.\n`);
       assertNoStackTrace(fake.stderr);
     });
   }
