@@ -62,6 +62,8 @@ interface Pending {
 }
 
 const encoder = new TextEncoder();
+// ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const READ_BUFFER_BYTES = 64 * 1024;
 // Answers are not limited by the protocol; a LIST line may be as long as a
 // key plus a value. The reader still needs a bound: this one is generous.
@@ -260,8 +262,8 @@ export class KvClient implements AsyncDisposable {
   async #readLoop(): Promise<void> {
     const reader = new LineReader(MAX_ANSWER_LINE_BYTES);
     const sink: LineSink = {
-      line: (text, start, end) => {
-        this.#take(text.slice(start, end));
+      line: (bytes, start, end) => {
+        this.#take(decoder.decode(bytes.subarray(start, end)));
         return true;
       },
       bad: (problem) => {

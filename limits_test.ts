@@ -11,7 +11,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { main, type MainIo } from "./main.ts";
 import type { LogLevel } from "./server.ts";
-import { Store } from "./store.ts";
+import { type ByteSink, Store } from "./store.ts";
 import { ask, RawConn, startTestServer } from "./test_util.ts";
 
 const encoder = new TextEncoder();
@@ -38,17 +38,27 @@ class HookStore extends Store {
   onGet: (key: string) => void = () => {};
   onPut: (key: string) => void = () => {};
 
-  override get(key: string): string | undefined {
+  // The server uses the byte API; the hooks see the key as text.
+  override getBytes(key: Uint8Array, start: number, end: number, out: ByteSink): boolean {
     this.gets++;
-    this.onGet(key);
-    return super.get(key);
+    this.onGet(hookDecoder.decode(key.subarray(start, end)));
+    return super.getBytes(key, start, end, out);
   }
 
-  override put(key: string, value: string): void {
-    this.onPut(key);
-    super.put(key, value);
+  override putBytes(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+  ): void {
+    this.onPut(hookDecoder.decode(key.subarray(keyStart, keyEnd)));
+    super.putBytes(key, keyStart, keyEnd, value, valueStart, valueEnd);
   }
 }
+
+const hookDecoder = new TextDecoder();
 
 /** Collects a server's log lines and wakes whoever waits for a given one. */
 class LogCollector {

@@ -1,8 +1,8 @@
 /**
  * Splits a connection's byte stream into request lines: `\n` ends a line, a
- * `\r` right before it is dropped, each line is decoded as strict UTF-8, and
- * no line may hold more than `maxLineBytes` bytes. Pure: it is fed chunks and
- * calls a {@linkcode LineSink}; it never touches a socket.
+ * `\r` right before it is dropped, each line must be valid UTF-8, and no line
+ * may hold more than `maxLineBytes` bytes. Pure: it is fed chunks and calls a
+ * {@linkcode LineSink}; it never touches a socket.
  *
  * @module
  */
@@ -10,11 +10,11 @@
 /** Receives what a {@linkcode LineReader} finds. Return `false` to stop reading. */
 export interface LineSink {
   /**
-   * A complete line, decoded, without its `\n` (or `\r\n`): the line is
-   * `text.slice(start, end)`. It comes as bounds within a larger string so
-   * that the hot path makes no string per line.
+   * A complete line of valid UTF-8, without its `\n` (or `\r\n`): the line
+   * is `bytes[start, end)`. It comes as bounds within the chunk read, so the
+   * hot path copies nothing; the bytes are valid only during the call.
    */
-  line(text: string, start: number, end: number): boolean;
+  line(bytes: Uint8Array, start: number, end: number): boolean;
   /** A line that is not valid UTF-8, or one longer than the limit. */
   bad(problem: LineProblem): boolean;
 }
@@ -24,9 +24,6 @@ export type LineProblem = "invalid-utf8" | "too-long";
 
 const LF = 0x0a;
 const CR = 0x0d;
-// Runs of lines up to this size take the ASCII fast path of asciiText();
-// past it one TextDecoder call is cheaper (measured crossover ~200 bytes).
-const SMALL_RUN_BYTES = 128;
 // Past this size the pending buffer is dropped once its line is done, so one
 // long line does not pin a megabyte to an otherwise idle connection.
 const KEEP_PENDING_BYTES = 64 * 1024;
@@ -34,11 +31,13 @@ const KEEP_PENDING_BYTES = 64 * 1024;
 /**
  * A bounded line splitter over bytes.
  *
- * Whole runs of complete lines are decoded at once (one `TextDecoder` call per
- * chunk, not per line); only when such a run is not valid UTF-8 is it decoded
- * line by line, so that a bad line costs only itself. `\n` (0x0A) never occurs
- * inside a multi-byte UTF-8 character, so splitting on bytes first is safe
- * even when a chunk boundary falls inside a character.
+ * Lines are handed on as positions in the chunk they arrived in; only a line
+ * split across chunks is copied (into the pending buffer). UTF-8 is checked
+ * once per run of lines: a run of ASCII bytes (the usual case) is valid as
+ * it is, and a run with other bytes is decoded strictly, line by line only
+ * if the whole run fails, so that a bad line costs only itself. `\n` (0x0A)
+ * never occurs inside a multi-byte UTF-8 character, so splitting on bytes
+ * first is safe even when a chunk boundary falls inside a character.
  */
 export class LineReader {
   /** The most bytes a line may hold before its `\n` (a `\r` counts). */
@@ -101,7 +100,7 @@ export class LineReader {
     const last = chunk.lastIndexOf(LF);
     if (last >= pos) {
       this.#sawNewline = true;
-      if (!this.#emitRun(chunk.subarray(pos, last), sink)) return false;
+      if (!this.#emitRun(chunk, pos, last, sink)) return false;
       pos = last + 1;
     }
     return pos === chunk.length || this.#hold(chunk.subarray(pos), sink);
@@ -149,7 +148,7 @@ export class LineReader {
   #emitPending(sink: LineSink): boolean {
     const bytes = this.#pending.subarray(0, this.#pendingLength);
     this.#pendingLength = 0;
-    const go = this.#emitLine(bytes, sink);
+    const go = this.#emitLine(bytes, 0, bytes.length, this.#isUtf8(bytes, 0, bytes.length), sink);
     if (this.#pending.length > KEEP_PENDING_BYTES) this.#release();
     return go;
   }
@@ -159,77 +158,41 @@ export class LineReader {
     this.#pendingLength = 0;
   }
 
-  /** Emits a run of complete lines (`bytes` ends just before a `\n`). */
-  #emitRun(bytes: Uint8Array, sink: LineSink): boolean {
-    let text = bytes.length <= SMALL_RUN_BYTES ? asciiText(bytes) : undefined;
-    if (text === undefined) {
-      try {
-        text = this.#decoder.decode(bytes);
-      } catch {
-        return this.#emitEach(bytes, sink);
-      }
-    }
-    // Line lengths are checked in bytes; a UTF-16 unit is at most 3 bytes,
-    // so only a run that long can hold a line over the limit.
-    const measure = text.length * 3 > this.maxLineBytes;
-    let start = 0;
-    while (true) {
-      const nl = text.indexOf("\n", start);
-      const end = nl === -1 ? text.length : nl;
-      const go = measure && utf8Length(text, start, end) > this.maxLineBytes
-        ? sink.bad("too-long")
-        : sink.line(text, start, end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end);
-      if (!go) return false;
-      if (nl === -1) return true;
+  /** Emits the complete lines of `chunk[from, to)`, where `chunk[to]` is a `\n`. */
+  #emitRun(chunk: Uint8Array, from: number, to: number, sink: LineSink): boolean {
+    const valid = this.#isUtf8(chunk, from, to);
+    for (let start = from; start <= to;) {
+      const nl = chunk.indexOf(LF, start); // Found by `to` at the latest.
+      if (!this.#emitLine(chunk, start, nl, valid, sink)) return false;
       start = nl + 1;
     }
+    return true;
   }
 
-  /** The slow path: decodes line by line so a bad line costs only itself. */
-  #emitEach(bytes: Uint8Array, sink: LineSink): boolean {
-    let start = 0;
-    while (true) {
-      const nl = bytes.indexOf(LF, start);
-      const end = nl === -1 ? bytes.length : nl;
-      if (!this.#emitLine(bytes.subarray(start, end), sink)) return false;
-      if (nl === -1) return true;
-      start = nl + 1;
-    }
+  /** `valid`: whether the line is already known to be UTF-8 (else it is checked). */
+  #emitLine(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    valid: boolean,
+    sink: LineSink,
+  ): boolean {
+    if (end - start > this.maxLineBytes) return sink.bad("too-long");
+    if (end > start && bytes[end - 1] === CR) end--;
+    if (!valid && !this.#isUtf8(bytes, start, end)) return sink.bad("invalid-utf8");
+    return sink.line(bytes, start, end);
   }
 
-  #emitLine(bytes: Uint8Array, sink: LineSink): boolean {
-    if (bytes.length > this.maxLineBytes) return sink.bad("too-long");
-    const end = bytes.length > 0 && bytes[bytes.length - 1] === CR
-      ? bytes.length - 1
-      : bytes.length;
-    let text: string;
+  /** Whether `bytes[start, end)` is valid UTF-8: a scan when all ASCII, else a strict decode. */
+  #isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
+    let i = start;
+    while (i < end && bytes[i]! < 0x80) i++;
+    if (i === end) return true;
     try {
-      text = this.#decoder.decode(bytes.subarray(0, end));
+      this.#decoder.decode(bytes.subarray(i, end));
+      return true;
     } catch {
-      return sink.bad("invalid-utf8");
+      return false;
     }
-    return sink.line(text, 0, text.length);
   }
-}
-
-/**
- * Decodes a short run of bytes if all are ASCII (where UTF-8 and char codes
- * agree); `undefined` otherwise. A `TextDecoder` call costs a fixed ~200 ns,
- * which is most of the work for a lone request of 30 bytes: this is the fast
- * path of a client with one request in flight.
- */
-function asciiText(bytes: Uint8Array): string | undefined {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return undefined;
-  return String.fromCharCode.apply(null, bytes as unknown as number[]);
-}
-
-/** The UTF-8 length of `text.slice(start, end)` (well-formed), without encoding it. */
-function utf8Length(text: string, start: number, end: number): number {
-  let bytes = end - start;
-  for (let i = start; i < end; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x800) bytes += code >= 0xd800 && code <= 0xdfff ? 1 : 2;
-    else if (code >= 0x80) bytes += 1;
-  }
-  return bytes;
 }

@@ -49,7 +49,7 @@ const splitSecond = stream.subarray(cut);
 let lines = 0;
 let chars = 0;
 const sink: LineSink = {
-  line(_text, start, end) {
+  line(_bytes, start, end) {
     lines++;
     chars += end - start;
     return true;

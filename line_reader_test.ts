@@ -26,6 +26,8 @@ function bytes(...parts: (string | number[])[]): Uint8Array {
   return out;
 }
 
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** A sink that records every event; it asks to stop after `stopAfter` events. */
 class Recorder implements LineSink {
   readonly events: Event[] = [];
@@ -35,9 +37,10 @@ class Recorder implements LineSink {
     this.#stopAfter = stopAfter;
   }
 
-  line(text: string, start: number, end: number): boolean {
-    assert(0 <= start && start <= end && end <= text.length, `bad bounds ${start}..${end}`);
-    this.events.push({ line: text.slice(start, end) });
+  line(bytes: Uint8Array, start: number, end: number): boolean {
+    assert(0 <= start && start <= end && end <= bytes.length, `bad bounds ${start}..${end}`);
+    // The reader promises valid UTF-8: a strict decode must not throw.
+    this.events.push({ line: strict.decode(bytes.subarray(start, end)) });
     return this.events.length < this.#stopAfter;
   }
 

@@ -1,13 +1,20 @@
 /**
  * The kv wire protocol (PROTOCOL.md), as pure functions: parsing a request
- * line, the wording of every answer, and encoding a request on the client
- * side. Nothing here touches a socket, a timer or the store, so both ends of
- * the connection share one definition and cannot drift apart.
+ * line, applying it to a store, the wording of every answer, and encoding a
+ * request on the client side. Nothing here touches a socket or a timer, so
+ * both ends of the connection share one definition and cannot drift apart.
+ *
+ * The server's path works on bytes and allocates nothing per request:
+ * {@linkcode parseLine} finds a request's fields in place and fills a reused
+ * {@linkcode RequestView}, {@linkcode execute} applies it to the store's
+ * bytes and adds the answer to an {@linkcode AnswerBuffer}. The string forms
+ * ({@linkcode parseRequest}, {@linkcode answer}) wrap that same path for the
+ * client, tools and tests.
  *
  * @module
  */
 
-import type { Store } from "./store.ts";
+import type { ByteSink, Store } from "./store.ts";
 
 /** A parsed request line. `invalid` is a bad request: one `Error:` answer. */
 export type Request =
@@ -54,126 +61,164 @@ export const ERRORS = {
 // megabyte with no comma, and the answer must stay one short line.
 const MAX_ECHO_CHARS = 40;
 
+const encoder = new TextEncoder();
+// ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const TAB = 0x09;
 const COMMA = 0x2c;
 const SPACE = 0x20;
 
 /**
- * Parses one request line (without its `\n`; a trailing `\r` is already
- * dropped by the line reader). Returns `null` for a blank line, which gets no
- * answer.
+ * A parsed request, as positions in the bytes of its line. The server keeps
+ * one per connection and refills it for every line, so parsing allocates
+ * nothing; `message` is set only for `invalid`.
+ */
+export class RequestView {
+  kind: Request["kind"] = "ping";
+  keyStart = 0;
+  keyEnd = 0;
+  valueStart = 0;
+  valueEnd = 0;
+  /** For `invalid`: what was wrong, the text after `Error: `. */
+  message = "";
+}
+
+/**
+ * Parses the request line `line[start, end)` (valid UTF-8, without its `\n`;
+ * the line reader drops a `\r` before it) into `into`. Returns `false` for a
+ * blank line, which gets no answer.
  *
  * Fields are split on commas and trimmed of spaces and tabs only. The command
  * word is folded by ASCII case only, so `lıst` stays unknown. PUT's value is
  * everything after the second comma, commas included.
  */
-export function parseRequest(line: string): Request | null {
-  return parseRequestAt(line, 0, line.length);
+export function parseLine(
+  line: Uint8Array,
+  start: number,
+  end: number,
+  into: RequestView,
+): boolean {
+  const comma1 = indexOfComma(line, start, end);
+  const wordEnd = comma1 === -1 ? end : comma1;
+  const wordStart = skipBlanks(line, start, wordEnd);
+  const wordStop = skipBlanksBack(line, wordStart, wordEnd);
+  if (comma1 === -1 && wordStart === wordStop) return false;
+  const command = commandAt(line, wordStart, wordStop);
+  if (command === undefined) {
+    return invalid(into, ERRORS.unknownCommand(decoder.decode(line.subarray(wordStart, wordStop))));
+  }
+  if (command === "list" || command === "ping" || command === "quit") {
+    into.kind = comma1 === -1 ? command : "invalid";
+    if (comma1 !== -1) into.message = usage(command);
+    return true;
+  }
+  if (comma1 === -1) return invalid(into, usage(command));
+  const comma2 = indexOfComma(line, comma1 + 1, end);
+  if (command === "put" ? comma2 === -1 : comma2 !== -1) return invalid(into, usage(command));
+  const keyEnd = comma2 === -1 ? end : comma2;
+  into.keyStart = skipBlanks(line, comma1 + 1, keyEnd);
+  into.keyEnd = skipBlanksBack(line, into.keyStart, keyEnd);
+  if (into.keyStart === into.keyEnd) return invalid(into, ERRORS.emptyKey);
+  if (command === "put") {
+    into.valueStart = skipBlanks(line, comma2 + 1, end);
+    into.valueEnd = skipBlanksBack(line, into.valueStart, end);
+  }
+  into.kind = command;
+  return true;
 }
 
 /**
- * {@linkcode parseRequest} of the line `text.slice(start, end)`, read in
- * place. The server decodes a whole chunk of lines into one string and parses
- * each where it lies, so the only strings made per request are its key and
- * value.
+ * Parses one request line given as text (without its `\n`). Returns `null`
+ * for a blank line. The client uses it to know how the server will answer;
+ * it runs the server's own {@linkcode parseLine}.
  */
-export function parseRequestAt(text: string, start: number, end: number): Request | null {
-  const comma1 = indexOfComma(text, start, end);
-  const wordEnd = comma1 === -1 ? end : comma1;
-  const wordStart = skipBlanks(text, start, wordEnd);
-  const wordStop = skipBlanksBack(text, wordStart, wordEnd);
-  if (comma1 === -1 && wordStart === wordStop) return null;
-  const command = commandAt(text, wordStart, wordStop);
-  if (command === undefined) {
-    return invalid(ERRORS.unknownCommand(text.slice(wordStart, wordStop)));
+export function parseRequest(line: string): Request | null {
+  const bytes = encoder.encode(line);
+  const view = new RequestView();
+  if (!parseLine(bytes, 0, bytes.length, view)) return null;
+  const text = (from: number, to: number) => decoder.decode(bytes.subarray(from, to));
+  switch (view.kind) {
+    case "put":
+      return {
+        kind: "put",
+        key: text(view.keyStart, view.keyEnd),
+        value: text(view.valueStart, view.valueEnd),
+      };
+    case "get":
+    case "delete":
+      return { kind: view.kind, key: text(view.keyStart, view.keyEnd) };
+    case "invalid":
+      return { kind: "invalid", message: view.message };
+    default:
+      return { kind: view.kind };
   }
-  if (command === "list" || command === "ping" || command === "quit") {
-    return comma1 === -1 ? { kind: command } : invalid(usage(command));
-  }
-  if (comma1 === -1) return invalid(usage(command));
-  const comma2 = indexOfComma(text, comma1 + 1, end);
-  const keyEnd = comma2 === -1 ? end : comma2;
-  const keyStart = skipBlanks(text, comma1 + 1, keyEnd);
-  const keyStop = skipBlanksBack(text, keyStart, keyEnd);
-  if (command === "put") {
-    if (comma2 === -1) return invalid(usage(command));
-    if (keyStart === keyStop) return invalid(ERRORS.emptyKey);
-    const valueStart = skipBlanks(text, comma2 + 1, end);
-    const valueStop = skipBlanksBack(text, valueStart, end);
-    return {
-      kind: "put",
-      key: text.slice(keyStart, keyStop),
-      value: text.slice(valueStart, valueStop),
-    };
-  }
-  if (comma2 !== -1) return invalid(usage(command));
-  if (keyStart === keyStop) return invalid(ERRORS.emptyKey);
-  return { kind: command, key: text.slice(keyStart, keyStop) };
+}
+
+function invalid(into: RequestView, message: string): true {
+  into.kind = "invalid";
+  into.message = message;
+  return true;
 }
 
 // A bounded scan: `indexOf` would search past `end` into the lines after
 // it, which makes a chunk of comma-less lines quadratic.
-function indexOfComma(text: string, from: number, end: number): number {
-  for (let i = from; i < end; i++) if (text.charCodeAt(i) === COMMA) return i;
+function indexOfComma(line: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (line[i] === COMMA) return i;
   return -1;
 }
 
-function skipBlanks(text: string, from: number, end: number): number {
-  while (from < end && isBlank(text.charCodeAt(from))) from++;
+function skipBlanks(line: Uint8Array, from: number, end: number): number {
+  while (from < end && isBlank(line[from]!)) from++;
   return from;
 }
 
-function skipBlanksBack(text: string, start: number, end: number): number {
-  while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
+function skipBlanksBack(line: Uint8Array, start: number, end: number): number {
+  while (end > start && isBlank(line[end - 1]!)) end--;
   return end;
 }
 
 /**
- * Recognises the command word `text.slice(start, end)` by ASCII case-folding,
+ * Recognises the command word `line[start, end)` by ASCII case-folding,
  * without making a string of it. (`toUpperCase()` would also fold `ı` to `I`,
  * which the protocol forbids.)
  */
-function commandAt(text: string, start: number, end: number): Command | undefined {
+function commandAt(line: Uint8Array, start: number, end: number): Command | undefined {
   switch (end - start) {
     case 3:
-      if (equalsFolded(text, start, "put")) return "put";
-      if (equalsFolded(text, start, "get")) return "get";
+      if (equalsFolded(line, start, "put")) return "put";
+      if (equalsFolded(line, start, "get")) return "get";
       return undefined;
     case 4:
-      if (equalsFolded(text, start, "list")) return "list";
-      if (equalsFolded(text, start, "ping")) return "ping";
-      if (equalsFolded(text, start, "quit")) return "quit";
+      if (equalsFolded(line, start, "list")) return "list";
+      if (equalsFolded(line, start, "ping")) return "ping";
+      if (equalsFolded(line, start, "quit")) return "quit";
       return undefined;
     case 6:
-      return equalsFolded(text, start, "delete") ? "delete" : undefined;
+      return equalsFolded(line, start, "delete") ? "delete" : undefined;
     default:
       return undefined;
   }
 }
 
-/** Compares text at `start` with a lowercase ASCII word, folding only A-Z to a-z. */
-function equalsFolded(text: string, start: number, lower: string): boolean {
+/** Compares bytes at `start` with a lowercase ASCII word, folding only A-Z to a-z. */
+function equalsFolded(line: Uint8Array, start: number, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) {
-    // `| 0x20` maps A-Z onto a-z; for any other character the result can
-    // equal a lowercase letter only if the character already was that letter.
-    if ((text.charCodeAt(start + i) | 0x20) !== lower.charCodeAt(i)) return false;
+    // `| 0x20` maps A-Z onto a-z; for any other byte the result can equal a
+    // lowercase letter only if the byte already was that letter.
+    if ((line[start + i]! | 0x20) !== lower.charCodeAt(i)) return false;
   }
   return true;
 }
 
 /** Trims spaces and tabs, and nothing else, from both ends. */
 export function trim(text: string): string {
-  const start = skipBlanks(text, 0, text.length);
-  const end = skipBlanksBack(text, start, text.length);
-  return start === 0 && end === text.length ? text : text.slice(start, end);
+  return text.replace(TRIM_REGEXP, "");
 }
+
+const TRIM_REGEXP = /^[ \t]+|[ \t]+$/g;
 
 function isBlank(code: number): boolean {
   return code === SPACE || code === TAB;
-}
-
-function invalid(message: string): Request {
-  return { kind: "invalid", message };
 }
 
 function usage(command: Command): string {
@@ -193,46 +238,142 @@ export function formatError(message: string): string {
   return `${ERROR_PREFIX}${message}\n`;
 }
 
-const SUCCESS_LINE = `${SUCCESS}\n`;
-const NOT_EXIST_LINE = `${NOT_EXIST}\n`;
-const PONG_LINE = `${PONG}\n`;
-const BYE_LINE = `${BYE}\n`;
+const SUCCESS_LINE = encoder.encode(`${SUCCESS}\n`);
+const NOT_EXIST_LINE = encoder.encode(`${NOT_EXIST}\n`);
+const PONG_LINE = encoder.encode(`${PONG}\n`);
+const BYE_LINE = encoder.encode(`${BYE}\n`);
+const LIST_SEPARATOR = encoder.encode(", ");
+const LF = 0x0a;
 
 /**
- * Applies a request to the store and returns the whole answer, `\n`
- * included. This is the server's one step between a parsed line and the
- * bytes it writes back.
+ * Applies the request `view` (parsed from `line`) to the store and adds its
+ * whole answer, `\n` included, to `out`. This is the server's one step
+ * between a parsed line and the bytes it writes back: keys and values go
+ * from the request's bytes into the store's, and from the store's into the
+ * answer, without becoming strings.
  */
-export function execute(request: Request, store: Store): string {
-  switch (request.kind) {
+export function execute(
+  view: RequestView,
+  line: Uint8Array,
+  store: Store,
+  out: AnswerBuffer,
+): void {
+  switch (view.kind) {
     case "put":
-      store.put(request.key, request.value);
-      return SUCCESS_LINE;
-    case "get": {
-      const value = store.get(request.key);
-      return value === undefined ? NOT_EXIST_LINE : `${value}\n`;
-    }
+      store.putBytes(line, view.keyStart, view.keyEnd, line, view.valueStart, view.valueEnd);
+      return out.addLine(SUCCESS_LINE);
+    case "get":
+      if (store.getBytes(line, view.keyStart, view.keyEnd, out)) return out.addByte(LF);
+      return out.addLine(NOT_EXIST_LINE);
     case "delete":
-      return store.delete(request.key) ? SUCCESS_LINE : NOT_EXIST_LINE;
+      return out.addLine(
+        store.deleteBytes(line, view.keyStart, view.keyEnd) ? SUCCESS_LINE : NOT_EXIST_LINE,
+      );
     case "list":
-      return formatList(store.entries());
+      return addList(store, out);
     case "ping":
-      return PONG_LINE;
+      return out.addLine(PONG_LINE);
     case "quit":
-      return BYE_LINE;
+      return out.addLine(BYE_LINE);
     case "invalid":
-      return formatError(request.message);
+      return out.addText(formatError(view.message));
   }
 }
 
 /**
- * Formats LIST's answer, `\n` included: a `key, value` line per pair (or
- * `Not exist!` for an empty store), then the empty line that ends it.
+ * LIST's answer: a `key, value` line per pair (or `Not exist!` for an empty
+ * store), then the empty line that ends it.
  */
-export function formatList(entries: Iterable<[string, string]>): string {
-  let out = "";
-  for (const [key, value] of entries) out += `${key}, ${value}\n`;
-  return (out === "" ? `${NOT_EXIST}\n` : out) + "\n";
+function addList(store: Store, out: AnswerBuffer): void {
+  if (store.size === 0) out.addLine(NOT_EXIST_LINE);
+  store.forEachPair((bytes, keyStart, keyEnd, valueStart, valueEnd) => {
+    out.addBytes(bytes, keyStart, keyEnd);
+    out.addLine(LIST_SEPARATOR);
+    out.addBytes(bytes, valueStart, valueEnd);
+    out.addByte(LF);
+  });
+  out.addByte(LF);
+}
+
+/**
+ * The whole answer to one request line given as text, `\n` included (`""`
+ * for a blank line): the server's path, for tools and tests.
+ */
+export function answer(line: string, store: Store): string {
+  const bytes = encoder.encode(line);
+  const view = new RequestView();
+  if (!parseLine(bytes, 0, bytes.length, view)) return "";
+  const out = new AnswerBuffer();
+  execute(view, bytes, store, out);
+  return decoder.decode(out.bytes());
+}
+
+/**
+ * Answers gathered for one write, as UTF-8 bytes. The server keeps one per
+ * connection and reuses it for every batch, so answering allocates nothing
+ * but an occasional larger buffer.
+ */
+export class AnswerBuffer implements ByteSink {
+  #bytes: Uint8Array;
+  #length = 0;
+  readonly #keepBytes: number;
+
+  /** `keepBytes`: a buffer grown past this is dropped by {@linkcode AnswerBuffer.clear}. */
+  constructor(keepBytes = 64 * 1024) {
+    this.#keepBytes = keepBytes;
+    this.#bytes = new Uint8Array(Math.min(4096, keepBytes));
+  }
+
+  /** Bytes gathered so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The bytes gathered, as a view valid until the next add or clear. */
+  bytes(): Uint8Array {
+    return this.#bytes.subarray(0, this.#length);
+  }
+
+  /** Empties the buffer, and gives back the memory a large answer took. */
+  clear(): void {
+    this.#length = 0;
+    if (this.#bytes.length > this.#keepBytes) this.#bytes = new Uint8Array(this.#keepBytes);
+  }
+
+  addByte(byte: number): void {
+    if (this.#length === this.#bytes.length) this.#grow(1);
+    this.#bytes[this.#length++] = byte;
+  }
+
+  addBytes(bytes: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    if (this.#length + length > this.#bytes.length) this.#grow(length);
+    if (length <= 32) {
+      // Short copies (most values) by hand: `set` + `subarray` cost more.
+      const out = this.#bytes;
+      for (let i = start, at = this.#length; i < end; i++, at++) out[at] = bytes[i]!;
+    } else {
+      this.#bytes.set(bytes.subarray(start, end), this.#length);
+    }
+    this.#length += length;
+  }
+
+  /** Adds a whole constant line, such as `Success!\n`. */
+  addLine(bytes: Uint8Array): void {
+    this.addBytes(bytes, 0, bytes.length);
+  }
+
+  addText(text: string): void {
+    // A UTF-16 unit never takes more than 3 bytes in UTF-8.
+    if (this.#length + text.length * 3 > this.#bytes.length) this.#grow(text.length * 3);
+    this.#length += encoder.encodeInto(text, this.#bytes.subarray(this.#length)).written;
+  }
+
+  #grow(more: number): void {
+    const grown = new Uint8Array(Math.max(2 * this.#bytes.length, this.#length + more));
+    grown.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = grown;
+  }
 }
 
 /**

@@ -5,14 +5,15 @@
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import {
+  answer,
   answerShape,
   encodeRequest,
-  execute,
-  formatList,
+  formatError,
+  parseLine,
   parseListLine,
   parseRequest,
-  parseRequestAt,
   type Request,
+  RequestView,
 } from "./protocol.ts";
 import { Store } from "./store.ts";
 
@@ -208,18 +209,44 @@ for (const [name, cases] of PARSE_TABLES) {
   Deno.test({ name, permissions: "none", fn: (t) => table(t, cases) });
 }
 
+/** parseLine() of `bytes[start, end)`, turned into a Request like parseRequest() does. */
+function parseAt(bytes: Uint8Array, start: number, end: number): Request | null {
+  const view = new RequestView();
+  if (!parseLine(bytes, start, end, view)) return null;
+  const text = (from: number, to: number) => new TextDecoder().decode(bytes.subarray(from, to));
+  switch (view.kind) {
+    case "put":
+      return {
+        kind: "put",
+        key: text(view.keyStart, view.keyEnd),
+        value: text(view.valueStart, view.valueEnd),
+      };
+    case "get":
+    case "delete":
+      return { kind: view.kind, key: text(view.keyStart, view.keyEnd) };
+    case "invalid":
+      return { kind: "invalid", message: view.message };
+    default:
+      return { kind: view.kind };
+  }
+}
+
 Deno.test({
-  name: "parseRequestAt() parses a line in place, blind to the text around it",
+  name: "parseLine() parses a line in place, blind to the bytes around it",
   permissions: "none",
   fn: async (t) => {
     // Commas, blanks and command words on either side must not leak in.
-    const before = "PUT, x, y,\t";
-    const after = " ,GET, z\nLIST, ,";
+    const before = new TextEncoder().encode("PUT, x, y,\t");
+    const after = new TextEncoder().encode(" ,GET, z\nLIST, ,");
     for (const [line, expected] of PARSE_TABLES.flatMap(([, cases]) => cases)) {
       await t.step(JSON.stringify(line), () => {
-        const text = before + line + after;
-        assertEquals(parseRequestAt(text, before.length, before.length + line.length), expected);
-        assertEquals(parseRequestAt(line, 0, line.length), expected);
+        const bytes = new TextEncoder().encode(line);
+        const around = new Uint8Array(before.length + bytes.length + after.length);
+        around.set(before);
+        around.set(bytes, before.length);
+        around.set(after, before.length + bytes.length);
+        assertEquals(parseAt(around, before.length, before.length + bytes.length), expected);
+        assertEquals(parseAt(bytes, 0, bytes.length), expected);
       });
     }
   },
@@ -280,17 +307,17 @@ Deno.test({
   },
 });
 
-/** Runs `lines` against `store` one by one and returns every answer. */
+/** Runs `lines` against `store` one by one (through parseLine() and execute()) and returns every answer. */
 function run(store: Store, lines: string[]): string[] {
   return lines.map((line) => {
-    const request = parseRequest(line);
-    if (request === null) throw new Error(`blank: ${JSON.stringify(line)}`);
-    return execute(request, store);
+    const text = answer(line, store);
+    if (text === "") throw new Error(`blank: ${JSON.stringify(line)}`);
+    return text;
   });
 }
 
 Deno.test({
-  name: "execute() answers every request with the contract's exact text",
+  name: "answer() (parseLine() and execute()) answers every request with the contract's exact text",
   permissions: "none",
   fn: async (t) => {
     const store = new Store();
@@ -333,11 +360,14 @@ Deno.test({
       run(store, ["PUT, , v", "GET, empty,", "DELETE, greeting, x", "FOO, greeting"]);
       assertEquals([...store.entries()], before);
     });
-    await t.step("formats an invalid request's message as one Error: line", () => {
+    await t.step("formatError() makes one Error: line of a message", () => {
       assertEquals(
-        execute({ kind: "invalid", message: "request is not valid UTF-8" }, store),
+        formatError("request is not valid UTF-8"),
         "Error: request is not valid UTF-8\n",
       );
+    });
+    await t.step("a blank line gets no answer", () => {
+      assertEquals(answer(" \t ", store), "");
     });
   },
 });
@@ -349,7 +379,7 @@ function listLines(answer: string): string[] {
 }
 
 Deno.test({
-  name: "execute() answers LIST with key, value lines then an empty line",
+  name: "answer() answers LIST with key, value lines then an empty line",
   permissions: "none",
   fn: async (t) => {
     const store = new Store();
@@ -385,7 +415,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "formatList() and parseListLine() round-trip every pair",
+  name: "LIST answers and parseListLine() round-trip every pair",
   permissions: "none",
   fn: async (t) => {
     const pairs: [string, string][] = [
@@ -398,22 +428,17 @@ Deno.test({
       ["spa ce", "in side"],
       ["\vk", "v\f"],
     ];
-    await t.step("formatList() writes one line per pair then an empty line", () => {
+    const store = new Store();
+    for (const [key, value] of pairs) store.put(key, value);
+    await t.step("one line per pair then an empty line", () => {
       assertEquals(
-        formatList(pairs),
-        pairs.map(([k, v]) => `${k}, ${v}\n`).join("") + "\n",
+        listLines(answer("LIST", store)).toSorted(),
+        pairs.map(([k, v]) => `${k}, ${v}`).toSorted(),
       );
     });
     await t.step("parseListLine() reads each line back", () => {
-      const lines = listLines(formatList(pairs));
-      assertEquals(lines.map(parseListLine), pairs);
-    });
-    await t.step("formatList() of no pairs is Not exist! then an empty line", () => {
-      assertEquals(formatList([]), "Not exist!\n\n");
-      assertEquals(formatList(new Map<string, string>()), "Not exist!\n\n");
-    });
-    await t.step("formatList() takes any iterable of pairs", () => {
-      assertEquals(formatList(new Map([["x", "y"]])), "x, y\n\n");
+      const lines = listLines(answer("LIST", store));
+      assertEquals(new Map(lines.map(parseListLine)), new Map(pairs));
     });
     await t.step("parseListLine() throws SyntaxError on a line without ', '", () => {
       for (const line of ["Not exist!", "", "a,b", "ab "]) {

@@ -1,14 +1,14 @@
 /**
  * `kv serve`: the TCP server. It owns the sockets and nothing else: the accept
  * loop, one connection loop per client (bytes → {@linkcode LineReader} →
- * {@linkcode parseRequest} → {@linkcode execute} → bytes), the limits of
+ * {@linkcode parseLine} → {@linkcode execute} → bytes), the limits of
  * PROTOCOL.md and graceful shutdown.
  *
  * @module
  */
 
 import { type LineProblem, LineReader, type LineSink } from "./line_reader.ts";
-import { ERRORS, execute, formatError, parseRequestAt } from "./protocol.ts";
+import { AnswerBuffer, ERRORS, execute, formatError, parseLine, RequestView } from "./protocol.ts";
 import { Store } from "./store.ts";
 
 /** How important a log line is. `debug` lines appear only with `--verbose`. */
@@ -72,11 +72,9 @@ export const SERVE_DEFAULTS = {
 // Redis reads 16 KiB at a time (PROTO_IOBUF_LEN); so do we. Each connection
 // owns one such buffer while it waits for bytes.
 const READ_BUFFER_BYTES = 16 * 1024;
-// Answers are encoded into a reused buffer up to this size; a bigger batch
+// Each connection's answer buffer is reused up to this size; a bigger batch
 // (a large LIST) gets a buffer of its own, dropped once written.
 const MAX_REUSED_OUT_BYTES = 64 * 1024;
-// Answers up to this many chars take the hand-copied ASCII path of #encode.
-const SMALL_ANSWER_CHARS = 128;
 // After a failed accept (say, out of file descriptors) wait before trying
 // again, doubling up to the maximum, instead of spinning.
 const ACCEPT_BACKOFF_MS = { first: 5, max: 1_000 };
@@ -87,6 +85,8 @@ const LOG_SAMPLE_CHARS = 80;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const encoder = new TextEncoder();
+// ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Starts a kv server. Throws `RangeError` for a limit out of range, and what
@@ -274,8 +274,8 @@ class Connection implements LineSink {
   readonly #log: Logger;
   readonly #reader: LineReader;
   readonly #verbose: boolean;
-  #out = "";
-  #outBuffer = new Uint8Array(0);
+  readonly #request = new RequestView();
+  readonly #answers = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
   #stopping = false;
   #reading = false;
   #writing = false;
@@ -345,12 +345,12 @@ class Connection implements LineSink {
         // End of stream, or a half-close: a last line with no `\n` is
         // still a request (PROTOCOL.md, "Ends of lines").
         reader.flush(this);
-        if (this.#out !== "") await this.#write();
+        if (this.#answers.length > 0) await this.#write();
         return;
       }
       if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
       const go = reader.push(buffer.subarray(0, n), this);
-      if (this.#out !== "") await this.#write();
+      if (this.#answers.length > 0) await this.#write();
       if (!go) return;
     }
     await this.#linger(buffer);
@@ -388,7 +388,7 @@ class Connection implements LineSink {
     if (await pause(read, this.#config.unframedPauseMs)) {
       this.#reading = false;
       const go = this.#reader.flush(this);
-      if (this.#out !== "") await this.#write();
+      if (this.#answers.length > 0) await this.#write();
       if (!go || this.#stopping) {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return "quit";
@@ -402,54 +402,29 @@ class Connection implements LineSink {
 
   /** Writes every answer gathered so far, all of it, before reading on. */
   async #write(): Promise<void> {
-    const text = this.#out;
-    this.#out = "";
-    const bytes = this.#encode(text);
+    const bytes = this.#answers.bytes();
     this.#writing = true;
     try {
       for (let written = 0; written < bytes.length;) {
         written += await this.#conn.write(bytes.subarray(written));
       }
     } finally {
+      this.#answers.clear();
       this.#writing = false;
       // Idle time counts from the end of the last answer, too.
       if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
     }
   }
 
-  #encode(text: string): Uint8Array {
-    // A UTF-16 unit never takes more than 3 bytes in UTF-8.
-    const most = text.length * 3;
-    if (most > MAX_REUSED_OUT_BYTES) return encoder.encode(text);
-    if (most > this.#outBuffer.length) {
-      this.#outBuffer = new Uint8Array(
-        Math.min(MAX_REUSED_OUT_BYTES, Math.max(4096, most * 2)),
-      );
-    }
-    if (text.length <= SMALL_ANSWER_CHARS) {
-      // A short ASCII batch (one request in flight) is copied by hand: a
-      // TextEncoder call costs several times this loop.
-      const out = this.#outBuffer;
-      let i = 0;
-      for (; i < text.length; i++) {
-        const code = text.charCodeAt(i);
-        if (code >= 0x80) break;
-        out[i] = code;
-      }
-      if (i === text.length) return out.subarray(0, i);
-    }
-    const { written } = encoder.encodeInto(text, this.#outBuffer);
-    return this.#outBuffer.subarray(0, written);
-  }
-
-  line(text: string, start: number, end: number): boolean {
-    const request = parseRequestAt(text, start, end);
-    if (request === null) return true;
-    const answer = execute(request, this.#store);
+  line(bytes: Uint8Array, start: number, end: number): boolean {
+    const request = this.#request;
+    if (!parseLine(bytes, start, end, request)) return true;
+    const mark = this.#answers.length;
+    execute(request, bytes, this.#store, this.#answers);
     if (this.#verbose) {
-      this.#debug(`${sample(text.slice(start, end))} -> ${sample(answer.trimEnd())}`);
+      const answer = decoder.decode(this.#answers.bytes().subarray(mark)).trimEnd();
+      this.#debug(`${sample(decoder.decode(bytes.subarray(start, end)))} -> ${sample(answer)}`);
     }
-    this.#out += answer;
     // Like redis after a reply that closes: no more buffered requests run.
     return request.kind !== "quit";
   }
@@ -459,7 +434,7 @@ class Connection implements LineSink {
       ? ERRORS.lineTooLong(this.#config.maxLineBytes)
       : ERRORS.invalidUtf8;
     if (this.#verbose) this.#debug(`bad line -> Error: ${message}`);
-    this.#out += formatError(message);
+    this.#answers.addText(formatError(message));
     return true;
   }
 

@@ -1,6 +1,7 @@
 /**
- * Tests for store.ts: plain values in, plain values out. Pure: every test
- * runs with `permissions: "none"`.
+ * Tests for store.ts: its string API (also against a Map, through growth and
+ * compaction) and its byte API. Pure: every test runs with
+ * `permissions: "none"`.
  */
 
 import { assertEquals, assertFalse, assertStrictEquals } from "@std/assert";
@@ -81,5 +82,96 @@ Deno.test({
     keys.forEach((key, i) => assertEquals(store.get(key), `v${i}`, key));
     assertStrictEquals(store.get("a\0"), undefined);
     assertStrictEquals(store.get("hasOwnProperty"), undefined);
+  },
+});
+
+/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test({
+  name: "Store agrees with a Map through growth, tombstones and compaction",
+  permissions: "none",
+  fn: () => {
+    // The table grows and rehashes, deletes leave tombstones, values that
+    // change length leave garbage in the arena until it is compacted: after
+    // every step the store must still answer exactly like a Map. The Map is
+    // kept in the store's listing order: a PUT that changes a value's length
+    // moves the pair last.
+    const next = random(42);
+    const store = new Store();
+    const model = new Map<string, string>();
+    for (let step = 0; step < 60_000; step++) {
+      const key = `k${Math.floor(next() * 3_000)}`;
+      const roll = next();
+      if (roll < 0.6) {
+        const value = "v".repeat(Math.floor(next() * (next() < 0.05 ? 5_000 : 24)));
+        if (model.get(key)?.length !== value.length) model.delete(key);
+        model.set(key, value);
+        store.put(key, value);
+      } else if (roll < 0.85) {
+        assertEquals(store.delete(key), model.delete(key), `step ${step}: DELETE ${key}`);
+      } else {
+        assertStrictEquals(store.get(key), model.get(key), `step ${step}: GET ${key}`);
+      }
+      if (step % 5_000 === 0) assertEquals([...store.entries()], [...model], `step ${step}`);
+    }
+    assertEquals(store.size, model.size);
+    assertEquals([...store.entries()], [...model]);
+    for (const [key, value] of model) assertStrictEquals(store.get(key), value);
+  },
+});
+
+Deno.test({
+  name: "Store byte API reads keys and values in place and copies values out",
+  permissions: "none",
+  fn: () => {
+    const encoder = new TextEncoder();
+    const line = encoder.encode("PUT, 키, 값 hello");
+    const store = new Store();
+    // The key and the value lie inside a larger buffer, as in a read chunk.
+    store.putBytes(line, 5, 8, line, 10, line.length);
+    line.fill(0); // The store copied them: the buffer can be reused at once.
+    assertEquals(store.get("키"), "값 hello");
+
+    const copies: string[] = [];
+    const sink = {
+      addBytes(bytes: Uint8Array, start: number, end: number) {
+        copies.push(new TextDecoder().decode(bytes.subarray(start, end)));
+      },
+    };
+    const key = encoder.encode("xx키yy");
+    assertEquals(store.getBytes(key, 2, 5, sink), true);
+    assertEquals(store.getBytes(key, 0, 5, sink), false);
+    assertEquals(copies, ["값 hello"]);
+    assertEquals(store.deleteBytes(key, 2, 5), true);
+    assertEquals(store.size, 0);
+  },
+});
+
+Deno.test({
+  name: "Store packs each pair into its bytes plus an 8-byte header",
+  permissions: "none",
+  fn: () => {
+    const store = new Store();
+    let expected = 0;
+    for (let i = 0; i < 200_000; i++) {
+      const key = `key:${i}`;
+      store.put(key, "0123456789abcdef");
+      expected += (8 + key.length + 16 + 3) & ~3; // Padded to 4 bytes.
+    }
+    assertEquals(store.size, 200_000);
+    assertEquals(store.get("key:199999"), "0123456789abcdef");
+    assertEquals(store.liveBytes, expected);
+    // Overwrites of the same length happen in place: no garbage.
+    for (let i = 0; i < 200_000; i++) store.put(`key:${i}`, "fedcba9876543210");
+    assertEquals(store.liveBytes, expected);
+    assertEquals(store.get("key:0"), "fedcba9876543210");
   },
 });
