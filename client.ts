@@ -280,7 +280,8 @@ export class KvClient implements AsyncDisposable {
       while (true) {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
-        if (!reader.push(buffer.subarray(0, n), sink)) return;
+        reader.push(buffer.subarray(0, n), sink);
+        if (this.#failure !== undefined) return; // A bad answer line: the sink failed us.
       }
       reader.flush(sink);
       this.#fail(new KvConnectionError(`connection closed by ${this.address}`));

@@ -10,6 +10,7 @@
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { main, type MainIo } from "./main.ts";
+import { AnswerBuffer } from "./protocol.ts";
 import type { LogLevel } from "./server.ts";
 import { type ByteSink, Store } from "./store.ts";
 import { ask, RawConn, startTestServer } from "./test_util.ts";
@@ -366,6 +367,54 @@ Deno.test("serve() holds a slow reader's pipeline back without delaying anyone, 
   );
   await within("the pipeline sent", sending);
   assertEquals(await ask(server.port, "PING"), "PONG");
+});
+
+Deno.test("serve() answers big answers of a pipeline as they come, holding about one at a time", async () => {
+  // A few bytes of GETs can ask for many copies of a big value (or of the
+  // whole store, with LIST): gathered into one write, 2,000 GETs of a 1 MB
+  // value would take 2 GB. The answers must go out once they pass a bound.
+  const value = "v".repeat(64 * 1024);
+  const count = 200;
+  let mostGathered = 0;
+  const store = new (class extends Store {
+    override getBytes(key: Uint8Array, start: number, end: number, out: ByteSink): boolean {
+      if (out instanceof AnswerBuffer) mostGathered = Math.max(mostGathered, out.length);
+      return super.getBytes(key, start, end, out);
+    }
+  })();
+  store.put("big", value);
+  await using server = startTestServer({ store });
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const sending = writeAll(conn, encoder.encode(`${"GET, big\n".repeat(count)}LIST\nPING\n`));
+  const expected = [...Array(count).fill(value), `big, ${value}`, "", "PONG"];
+  await within(
+    "every answer, in order",
+    readLines(conn, expected.length, (line, i) => {
+      if (line !== expected[i]) throw new Error(`answer ${i} is wrong: ${line.slice(0, 20)}...`);
+    }),
+  );
+  await sending;
+  assert(
+    mostGathered <= 64 * 1024,
+    `${mostGathered} bytes of answers were gathered before a GET added ${value.length} more`,
+  );
+});
+
+Deno.test("serve() answers a PUT the store has no room for with one Error line, and goes on", async () => {
+  const store = new Store({ maxArenaBytes: 4096 });
+  const logs = new LogCollector();
+  await using server = startTestServer({ store, log: logs.log });
+  await using conn = await RawConn.connect(server.port);
+  const big = "x".repeat(3000);
+  await conn.send(`PUT, a, ${big}\nPUT, b, ${big}\nPUT, a, ${big}y\nGET, a\nPING\n`);
+  const [first, second, third, ...rest] = await within("answers", conn.readLines(5));
+  assertEquals(first, "Success!");
+  assert(second?.startsWith("Error: ") && second.includes("full"), second);
+  assertEquals(third, second, "an overwrite that does not fit fails the same way");
+  assertEquals(rest, [big, "PONG"]);
+  assertEquals(logs.errors(), []);
+  await conn.send("DELETE, a\nPUT, b, 1\nLIST\n");
+  assertEquals(await within("room again", conn.readLines(4)), ["Success!", "Success!", "b, 1", ""]);
 });
 
 Deno.test("serve() costs a client that resets mid-line, mid-pipeline or mid-answer only its connection", async () => {

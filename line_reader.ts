@@ -7,7 +7,10 @@
  * @module
  */
 
-/** Receives what a {@linkcode LineReader} finds. Return `false` to stop reading. */
+/**
+ * Receives what a {@linkcode LineReader} finds. Return `false` to stop the
+ * reader right after this line: to quit, or to write answers before going on.
+ */
 export interface LineSink {
   /**
    * A complete line of valid UTF-8, without its `\n` (or `\r\n`): the line
@@ -68,22 +71,28 @@ export class LineReader {
   }
 
   /**
-   * Feeds one chunk. Calls `sink` for every line it completes, in order.
-   * Returns `false` once the sink asked to stop; the rest is then discarded.
+   * Feeds one chunk. Calls `sink` for every line it completes, in order,
+   * until the sink returns `false`. Returns how many bytes of `chunk` it
+   * took: all of them, unless the sink stopped it, in which case it took the
+   * bytes up to the end of that line, and `chunk.subarray(taken)` may be
+   * pushed later to go on from there.
    */
-  push(chunk: Uint8Array, sink: LineSink): boolean {
+  push(chunk: Uint8Array, sink: LineSink): number {
     let pos = 0;
     if (this.#skipping) {
       // PROTOCOL.md: after an over-long line, skip to the next `\n`.
       const nl = chunk.indexOf(LF);
-      if (nl === -1) return true;
+      if (nl === -1) return chunk.length;
       this.#skipping = false;
       this.#sawNewline = true;
       pos = nl + 1;
     }
     if (this.#pendingLength > 0) {
       const nl = chunk.indexOf(LF, pos);
-      if (nl === -1) return this.#hold(chunk.subarray(pos), sink);
+      if (nl === -1) {
+        this.#hold(chunk.subarray(pos), sink);
+        return chunk.length;
+      }
       this.#sawNewline = true;
       const rest = chunk.subarray(pos, nl);
       let go: boolean;
@@ -94,16 +103,20 @@ export class LineReader {
         this.#append(rest);
         go = this.#emitPending(sink);
       }
-      if (!go) return false;
       pos = nl + 1;
+      if (!go) return pos;
     }
     const last = chunk.lastIndexOf(LF);
     if (last >= pos) {
       this.#sawNewline = true;
-      if (!this.#emitRun(chunk, pos, last, sink)) return false;
+      const stoppedAt = this.#emitRun(chunk, pos, last, sink);
+      if (stoppedAt !== -1) return stoppedAt;
       pos = last + 1;
     }
-    return pos === chunk.length || this.#hold(chunk.subarray(pos), sink);
+    // The rest is a partial line. If it is too long, the sink hears so at
+    // once; whatever it answers, the rest of the chunk is that line's.
+    if (pos < chunk.length) this.#hold(chunk.subarray(pos), sink);
+    return chunk.length;
   }
 
   /**
@@ -119,14 +132,14 @@ export class LineReader {
   }
 
   /** Appends bytes to the partial line, or reports it too long and starts skipping. */
-  #hold(bytes: Uint8Array, sink: LineSink): boolean {
+  #hold(bytes: Uint8Array, sink: LineSink): void {
     if (this.#pendingLength + bytes.length > this.maxLineBytes) {
       this.#release();
       this.#skipping = true;
-      return sink.bad("too-long");
+      sink.bad("too-long");
+      return;
     }
     this.#append(bytes);
-    return true;
   }
 
   #append(bytes: Uint8Array): void {
@@ -158,18 +171,21 @@ export class LineReader {
     this.#pendingLength = 0;
   }
 
-  /** Emits the complete lines of `chunk[from, to)`, where `chunk[to]` is a `\n`. */
-  #emitRun(chunk: Uint8Array, from: number, to: number, sink: LineSink): boolean {
+  /**
+   * Emits the complete lines of `chunk[from, to]`, where `chunk[to]` is a
+   * `\n`. Returns -1, or where the sink stopped it: just past that line.
+   */
+  #emitRun(chunk: Uint8Array, from: number, to: number, sink: LineSink): number {
     const valid = this.#isUtf8(chunk, from, to);
     for (let start = from; start <= to;) {
       // A plain loop: for lines of tens of bytes, a call to indexOf() costs
       // more than the scan. It stops at `to` at the latest.
       let nl = start;
       while (chunk[nl] !== LF) nl++;
-      if (!this.#emitLine(chunk, start, nl, valid, sink)) return false;
+      if (!this.#emitLine(chunk, start, nl, valid, sink)) return nl + 1;
       start = nl + 1;
     }
-    return true;
+    return -1;
   }
 
   /** `valid`: whether the line is already known to be UTF-8 (else it is checked). */

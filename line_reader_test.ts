@@ -50,6 +50,11 @@ class Recorder implements LineSink {
   }
 }
 
+/** Pushes `chunk` to a sink that never stops the reader: it must take all of it. */
+function pushAll(reader: LineReader, chunk: Uint8Array, sink: LineSink): void {
+  assertEquals(reader.push(chunk, sink), chunk.length, "push took less than the chunk");
+}
+
 /**
  * Feeds `chunks` in order and returns the events. Checks after every push that
  * the reader holds no more than its limit (PROTOCOL.md: "holding no more than
@@ -59,11 +64,28 @@ function feed(maxLineBytes: number, chunks: Uint8Array[]): Event[] {
   const reader = new LineReader(maxLineBytes);
   const sink = new Recorder();
   for (const chunk of chunks) {
-    assert(reader.push(chunk, sink), "push asked to stop");
+    pushAll(reader, chunk, sink);
     assert(
       reader.pendingBytes <= maxLineBytes,
       `holding ${reader.pendingBytes} bytes, over the limit ${maxLineBytes}`,
     );
+  }
+  return sink.events;
+}
+
+/**
+ * Like {@linkcode feed}, with a sink that stops the reader after every line
+ * (as the server does to write its answers) and pushes the rest again.
+ */
+function feedStopping(maxLineBytes: number, chunks: Uint8Array[]): Event[] {
+  const reader = new LineReader(maxLineBytes);
+  const sink = new Recorder(0);
+  for (const chunk of chunks) {
+    for (let taken = 0; taken < chunk.length;) {
+      const took = reader.push(chunk.subarray(taken), sink);
+      assert(took > 0, "push took nothing");
+      taken += took;
+    }
   }
   return sink.events;
 }
@@ -87,10 +109,12 @@ function* splits(input: Uint8Array): Generator<[string, Uint8Array[]]> {
 /** Feeds `input` whole, byte by byte and split every way; each must give `expected`. */
 function assertEverySplit(maxLineBytes: number, input: Uint8Array, expected: Event[]): void {
   assertEquals(feed(maxLineBytes, [input]), expected, "whole");
+  assertEquals(feedStopping(maxLineBytes, [input]), expected, "whole, stopped after every line");
   const single = [...input].map((byte) => Uint8Array.of(byte));
   assertEquals(feed(maxLineBytes, single), expected, "byte by byte");
   for (const [name, chunks] of splits(input)) {
     assertEquals(feed(maxLineBytes, chunks), expected, `split ${name}`);
+    assertEquals(feedStopping(maxLineBytes, chunks), expected, `split ${name}, stopped`);
   }
 }
 
@@ -198,24 +222,24 @@ Deno.test({
     await t.step("reported as soon as the limit is passed, before its \\n", () => {
       const reader = new LineReader(8);
       const sink = new Recorder();
-      assert(reader.push(bytes("12345678"), sink));
+      pushAll(reader, bytes("12345678"), sink);
       assertEquals(sink.events, [], "exactly at the limit is not yet too long");
-      assert(reader.push(bytes("9"), sink));
+      pushAll(reader, bytes("9"), sink);
       assertEquals(sink.events, [TOO_LONG]);
       assertEquals(reader.pendingBytes, 0, "the skipped line is not held");
-      assert(reader.push(bytes("more and more, PING"), sink));
-      assert(reader.push(bytes([0xff, 0xfe], "\r"), sink));
+      pushAll(reader, bytes("more and more, PING"), sink);
+      pushAll(reader, bytes([0xff, 0xfe], "\r"), sink);
       assertEquals(sink.events, [TOO_LONG], "reported once, skipped bytes ignored");
       assertEquals(reader.pendingBytes, 0);
-      assert(reader.push(bytes("tail\nok\n"), sink));
+      pushAll(reader, bytes("tail\nok\n"), sink);
       assertEquals(sink.events, [TOO_LONG, line("ok")]);
     });
     await t.step("reported at once when one chunk passes the limit", () => {
       const reader = new LineReader(8);
       const sink = new Recorder();
-      assert(reader.push(bytes("ok\n123456789"), sink));
+      pushAll(reader, bytes("ok\n123456789"), sink);
       assertEquals(sink.events, [line("ok"), TOO_LONG]);
-      assert(reader.push(bytes("\nnext\n"), sink));
+      pushAll(reader, bytes("\nnext\n"), sink);
       assertEquals(sink.events, [line("ok"), TOO_LONG, line("next")]);
     });
     await t.step("an over-limit line with its \\n in the same chunk", () => {
@@ -259,10 +283,10 @@ Deno.test({
       const sink = new Recorder();
       const block = new Uint8Array(700).fill(0x41);
       for (let i = 0; i < 100; i++) {
-        assert(reader.push(block, sink));
+        pushAll(reader, block, sink);
         assert(reader.pendingBytes <= 1024);
       }
-      assert(reader.push(bytes("\nPING\n"), sink));
+      pushAll(reader, bytes("\nPING\n"), sink);
       assertEquals(sink.events, [TOO_LONG, line("PING")]);
     });
     await t.step("a limit of 1 byte", () => {
@@ -278,8 +302,8 @@ Deno.test({
     await t.step("the held bytes become a line", () => {
       const reader = new LineReader(64);
       const sink = new Recorder();
-      assert(reader.push(bytes("PUT, k, "), sink));
-      assert(reader.push(bytes("값"), sink));
+      pushAll(reader, bytes("PUT, k, "), sink);
+      pushAll(reader, bytes("값"), sink);
       assertEquals(sink.events, []);
       assert(reader.flush(sink));
       assertEquals(sink.events, [line("PUT, k, 값")]);
@@ -289,29 +313,29 @@ Deno.test({
       const reader = new LineReader(64);
       const sink = new Recorder();
       assert(reader.flush(sink));
-      assert(reader.push(bytes("a\n"), sink));
+      pushAll(reader, bytes("a\n"), sink);
       assert(reader.flush(sink));
       assertEquals(sink.events, [line("a")]);
     });
     await t.step("bytes after a flush start a new line", () => {
       const reader = new LineReader(64);
       const sink = new Recorder();
-      assert(reader.push(bytes("PING"), sink));
+      pushAll(reader, bytes("PING"), sink);
       assert(reader.flush(sink));
-      assert(reader.push(bytes("GET, k\n"), sink));
+      pushAll(reader, bytes("GET, k\n"), sink);
       assertEquals(sink.events, [line("PING"), line("GET, k")]);
     });
     await t.step("a character cut off by the end of the stream is not UTF-8", () => {
       const reader = new LineReader(64);
       const sink = new Recorder();
-      assert(reader.push(bytes("GET, ", [0xed, 0x82]), sink));
+      pushAll(reader, bytes("GET, ", [0xed, 0x82]), sink);
       assert(reader.flush(sink));
       assertEquals(sink.events, [INVALID]);
     });
     await t.step("while skipping an over-limit line, flush() emits nothing", () => {
       const reader = new LineReader(4);
       const sink = new Recorder();
-      assert(reader.push(bytes("123456"), sink));
+      pushAll(reader, bytes("123456"), sink);
       assert(reader.flush(sink));
       assertEquals(sink.events, [TOO_LONG]);
     });
@@ -362,48 +386,63 @@ Deno.test({
 });
 
 Deno.test({
-  name: "LineReader.push() stops as soon as the sink returns false",
+  name: "LineReader.push() stops right after the line the sink returns false for, and says where",
   permissions: "none",
   fn: async (t) => {
-    const cases: [string, Uint8Array[], number, Event[]][] = [
-      ["a line, among lines of one chunk", [bytes("a\nQUIT\nb\nc\n")], 2, [
+    // [name, chunks, stop after this many events, bytes taken of each chunk, events]
+    const cases: [string, Uint8Array[], number, number[], Event[]][] = [
+      ["a line, among lines of one chunk", [bytes("a\nQUIT\nb\nc\n")], 2, [7], [
         line("a"),
         line("QUIT"),
       ]],
-      ["a line completed across chunks", [bytes("a\nQU"), bytes("IT\nb\n")], 2, [
+      ["a line completed across chunks", [bytes("a\nQU"), bytes("IT\nb\n")], 2, [4, 3], [
         line("a"),
         line("QUIT"),
       ]],
-      ["a bad line", [bytes([0xff], "\nb\n")], 1, [INVALID]],
-      ["a bad line among good ones", [bytes("a\n", [0xff], "\nb\n")], 2, [line("a"), INVALID]],
+      ["a bad line", [bytes([0xff], "\nb\n")], 1, [2], [INVALID]],
+      ["a bad line among good ones", [bytes("a\n", [0xff], "\nb\n")], 2, [4], [
+        line("a"),
+        INVALID,
+      ]],
       [
         "an over-limit line completed across chunks",
         [bytes("12345678"), bytes("901234567\nb\n")],
         1,
-        [
-          TOO_LONG,
-        ],
+        [8, 10],
+        [TOO_LONG],
       ],
-      ["an over-limit line still streaming in", [bytes("a\n12345678901234567")], 2, [
+      // The rest of the chunk belongs to the over-limit line: all is taken.
+      ["an over-limit line still streaming in", [bytes("a\n12345678901234567")], 2, [19], [
         line("a"),
         TOO_LONG,
       ]],
-      ["an over-limit line in one chunk", [bytes("1234567890123456789\nb\n")], 1, [TOO_LONG]],
+      ["an over-limit line in one chunk", [bytes("1234567890123456789\nb\n")], 1, [20], [
+        TOO_LONG,
+      ]],
     ];
-    for (const [name, chunks, stopAfter, expected] of cases) {
+    for (const [name, chunks, stopAfter, taken, expected] of cases) {
       await t.step(name, () => {
         const reader = new LineReader(16);
         const sink = new Recorder(stopAfter);
-        // The caller feeds chunks until a push returns false: the last one.
-        const results = chunks.map((chunk) => reader.push(chunk, sink));
-        assertEquals(results, chunks.map((_, i) => i < chunks.length - 1));
+        // The caller feeds chunks until its sink stops the reader.
+        assertEquals(chunks.map((chunk) => reader.push(chunk, sink)), taken);
         assertEquals(sink.events, expected);
       });
     }
+    await t.step("pushing the rest goes on from there", () => {
+      const reader = new LineReader(16);
+      const sink = new Recorder(1);
+      const chunk = bytes("a\nb\r\nc");
+      assertEquals(reader.push(chunk, sink), 2);
+      assertEquals(reader.push(chunk.subarray(2), sink), 3);
+      assertEquals(reader.push(chunk.subarray(5), sink), 1);
+      assertEquals(reader.pendingBytes, 1);
+      assertEquals(sink.events, [line("a"), line("b")]);
+    });
     await t.step("flush() passes the sink's false on", () => {
       const reader = new LineReader(16);
       const sink = new Recorder(1);
-      assert(reader.push(bytes("QUIT"), sink));
+      pushAll(reader, bytes("QUIT"), sink);
       assertFalse(reader.flush(sink));
       assertEquals(sink.events, [line("QUIT")]);
     });

@@ -52,6 +52,7 @@ export const ERRORS = {
   emptyKey: "key must not be empty",
   invalidUtf8: "request is not valid UTF-8",
   tooManyConnections: "too many connections",
+  storeFull: "store is full (delete some keys to make room)",
   lineTooLong: (limitBytes: number) => `line too long (limit ${limitBytes} bytes)`,
   unknownCommand: (word: string) =>
     `unknown command ${quote(word)} (expected PUT, GET, DELETE, LIST, PING or QUIT)`,
@@ -260,7 +261,13 @@ export function execute(
 ): void {
   switch (view.kind) {
     case "put":
-      store.putBytes(line, view.keyStart, view.keyEnd, line, view.valueStart, view.valueEnd);
+      try {
+        store.putBytes(line, view.keyStart, view.keyEnd, line, view.valueStart, view.valueEnd);
+      } catch (error) {
+        // The store is full (or memory ran out): the request fails, not the connection.
+        if (!(error instanceof RangeError)) throw error;
+        return out.addText(formatError(ERRORS.storeFull));
+      }
       return out.addLine(SUCCESS_LINE);
     case "get":
       if (store.getBytes(line, view.keyStart, view.keyEnd, out)) return out.addByte(LF);

@@ -372,6 +372,20 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "answer() answers a PUT the store has no room for with one Error line",
+  permissions: "none",
+  fn: () => {
+    const store = new Store({ maxArenaBytes: 1024 });
+    const big = "x".repeat(600);
+    assertEquals(run(store, [`PUT, a, ${big}`]), ["Success!\n"]);
+    const full = run(store, [`PUT, b, ${big}`])[0]!;
+    assert(full.startsWith("Error: ") && full.endsWith("\n"), full);
+    assertEquals(full.split("\n").length, 2, "one line");
+    assertEquals(run(store, ["GET, b", "GET, a"]), ["Not exist!\n", `${big}\n`]);
+  },
+});
+
 /** Splits a LIST answer into its pair lines, checking the ending empty line. */
 function listLines(answer: string): string[] {
   assert(answer.endsWith("\n\n"), `LIST answer must end with an empty line: ${answer}`);

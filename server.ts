@@ -72,8 +72,11 @@ export const SERVE_DEFAULTS = {
 // Redis reads 16 KiB at a time (PROTO_IOBUF_LEN); so do we. Each connection
 // owns one such buffer while it waits for bytes.
 const READ_BUFFER_BYTES = 16 * 1024;
-// Each connection's answer buffer is reused up to this size; a bigger batch
-// (a large LIST) gets a buffer of its own, dropped once written.
+// Answers are written once they pass this size, and the rest of the read is
+// answered after: a few bytes of pipelined GETs or LISTs may ask for many
+// copies of a big value or of the whole store. Each connection's answer
+// buffer is reused up to this size; one big answer (a large LIST) gets a
+// buffer of its own, dropped once written.
 const MAX_REUSED_OUT_BYTES = 64 * 1024;
 // After a failed accept (say, out of file descriptors) wait before trying
 // again, doubling up to the maximum, instead of spinning.
@@ -277,6 +280,7 @@ class Connection implements LineSink {
   readonly #request = new RequestView();
   readonly #answers = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
   #stopping = false;
+  #quit = false;
   #reading = false;
   #writing = false;
   #closed = false;
@@ -328,7 +332,8 @@ class Connection implements LineSink {
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
     const conn = this.#conn;
     const reader = this.#reader;
-    // The hot path: one read, every complete line in it answered, one write.
+    // The hot path: one read, every complete line in it answered, one write
+    // (more only when the answers pass MAX_REUSED_OUT_BYTES).
     // Kept flat (no helper promises per chunk) because it runs per read.
     while (!this.#stopping) {
       let n: number | null;
@@ -349,9 +354,13 @@ class Connection implements LineSink {
         return;
       }
       if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
-      const go = reader.push(buffer.subarray(0, n), this);
-      if (this.#answers.length > 0) await this.#write();
-      if (!go) return;
+      // push() stops after QUIT, or once the answers pass
+      // MAX_REUSED_OUT_BYTES: they are written, then the rest is answered.
+      for (let taken = 0; taken < n;) {
+        taken += reader.push(buffer.subarray(taken, n), this);
+        if (this.#answers.length > 0) await this.#write();
+        if (this.#quit) return;
+      }
     }
     await this.#linger(buffer);
   }
@@ -387,9 +396,9 @@ class Connection implements LineSink {
     const read = this.#conn.read(buffer);
     if (await pause(read, this.#config.unframedPauseMs)) {
       this.#reading = false;
-      const go = this.#reader.flush(this);
+      this.#reader.flush(this);
       if (this.#answers.length > 0) await this.#write();
-      if (!go || this.#stopping) {
+      if (this.#quit || this.#stopping) {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return "quit";
       }
@@ -426,7 +435,8 @@ class Connection implements LineSink {
       this.#debug(`${sample(decoder.decode(bytes.subarray(start, end)))} -> ${sample(answer)}`);
     }
     // Like redis after a reply that closes: no more buffered requests run.
-    return request.kind !== "quit";
+    if (request.kind === "quit") this.#quit = true;
+    return !this.#quit && this.#answers.length < MAX_REUSED_OUT_BYTES;
   }
 
   bad(problem: LineProblem): boolean {
@@ -435,7 +445,7 @@ class Connection implements LineSink {
       : ERRORS.invalidUtf8;
     if (this.#verbose) this.#debug(`bad line -> Error: ${message}`);
     this.#answers.addText(formatError(message));
-    return true;
+    return this.#answers.length < MAX_REUSED_OUT_BYTES;
   }
 
   /** Graceful shutdown: wake a connection waiting for bytes; a busy one stops after its write. */

@@ -49,6 +49,16 @@ export interface ByteSink {
   addBytes(bytes: Uint8Array, start: number, end: number): void;
 }
 
+/** Options of {@linkcode Store}. */
+export interface StoreOptions {
+  /**
+   * The most bytes the arena may take: keys, values and an 8-byte header per
+   * pair, padded to 4 bytes. A multiple of 4, from 1024.
+   * @default {2147483640}
+   */
+  maxArenaBytes?: number;
+}
+
 /** An in-memory key-value store. A new store is empty. */
 export class Store {
   #slots = new Int32Array(MIN_SLOTS);
@@ -62,6 +72,18 @@ export class Store {
   // A per-process seed, so that keys colliding on purpose cannot be
   // precomputed once for every kv server.
   readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
+  readonly #maxArenaBytes: number;
+
+  /** Throws `RangeError` for a `maxArenaBytes` it cannot use. */
+  constructor(options: StoreOptions = {}) {
+    const max = options.maxArenaBytes ?? MAX_ARENA_BYTES;
+    if (!Number.isInteger(max) || max < MIN_ARENA_BYTES || max > MAX_ARENA_BYTES || max % 4 !== 0) {
+      throw new RangeError(
+        `Cannot use maxArenaBytes ${max}: expected a multiple of 4 from ${MIN_ARENA_BYTES} to ${MAX_ARENA_BYTES}`,
+      );
+    }
+    this.#maxArenaBytes = max;
+  }
 
   /** The number of pairs held. */
   get size(): number {
@@ -88,7 +110,11 @@ export class Store {
     return true;
   }
 
-  /** Sets the key `key[keyStart, keyEnd)` to `value[valueStart, valueEnd)`. */
+  /**
+   * Sets the key `key[keyStart, keyEnd)` to `value[valueStart, valueEnd)`.
+   * Throws `RangeError`, changing nothing, if the arena has no room for it
+   * (a new value of another length needs room beside the old one).
+   */
   putBytes(
     key: Uint8Array,
     keyStart: number,
@@ -108,12 +134,18 @@ export class Store {
         this.#arena.set(value.subarray(valueStart, valueEnd), record + HEADER_BYTES + keyLength);
         return;
       }
-      this.#kill(record);
-      this.#slots[slot] = TOMBSTONE; // Re-added below; keeps #append's compaction simple.
-      this.#size--;
+      // Append first: if that throws, the old value is still there. Compaction
+      // may move records, but never slots: the slot then points at the old
+      // record's new place.
+      const moved = this.#append(key, keyStart, keyEnd, value, valueStart, valueEnd);
+      this.#kill(this.#slots[slot]! - 1);
+      this.#slots[slot] = moved + 1;
+      return;
     }
-    const record = this.#append(key, keyStart, keyEnd, value, valueStart, valueEnd);
-    this.#insert(hash, record);
+    // Both steps that allocate (a larger table, a larger arena) come before
+    // any change: a failure leaves the store as it was.
+    if (this.#usedSlots + 1 > this.#slots.length * MAX_LOAD) this.#rehash();
+    this.#insert(hash, this.#append(key, keyStart, keyEnd, value, valueStart, valueEnd));
   }
 
   /** Removes the key `key[start, end)`. Returns whether it was there. */
@@ -228,9 +260,8 @@ export class Store {
     this.#words[record >>> 2] = (this.#words[record >>> 2]! | DEAD) >>> 0;
   }
 
-  /** Puts a record (known not to be in the table) into a free slot. */
+  /** Puts a record (known not to be in the table) into a free slot; the table has room. */
   #insert(hash: number, record: number): void {
-    if ((this.#usedSlots + 1) > this.#slots.length * MAX_LOAD) this.#rehash();
     const slots = this.#slots;
     const mask = slots.length - 1;
     let i = hash & mask;
@@ -247,17 +278,19 @@ export class Store {
     const oldHashes = this.#hashes;
     let length = oldSlots.length;
     while (this.#size + 1 > length * MAX_LOAD / 2) length *= 2;
-    this.#slots = new Int32Array(length);
-    this.#hashes = new Uint32Array(length);
+    const slots = new Int32Array(length);
+    const hashes = new Uint32Array(length);
     const mask = length - 1;
     for (let j = 0; j < oldSlots.length; j++) {
       const entry = oldSlots[j]!;
       if (entry <= 0) continue;
       let i = oldHashes[j]! & mask;
-      while (this.#slots[i] !== EMPTY) i = (i + 1) & mask;
-      this.#slots[i] = entry;
-      this.#hashes[i] = oldHashes[j]!;
+      while (slots[i] !== EMPTY) i = (i + 1) & mask;
+      slots[i] = entry;
+      hashes[i] = oldHashes[j]!;
     }
+    this.#slots = slots;
+    this.#hashes = hashes;
     this.#usedSlots = this.#size;
   }
 
@@ -296,11 +329,11 @@ export class Store {
     let compact = this.#liveBytes <= this.#top / 2;
     let length = compact ? MIN_ARENA_BYTES : this.#arena.length;
     while (length < (compact ? 2 * needed : this.#top + bytes)) length *= 2;
-    if (length > MAX_ARENA_BYTES) {
-      if (needed > MAX_ARENA_BYTES) {
-        throw new RangeError("Cannot store more: the store is full (2 GiB)");
+    if (length > this.#maxArenaBytes) {
+      if (needed > this.#maxArenaBytes) {
+        throw new RangeError(`Cannot store more: the store is full (${this.#maxArenaBytes} bytes)`);
       }
-      length = MAX_ARENA_BYTES;
+      length = this.#maxArenaBytes;
       compact = true;
     }
     const arena = new Uint8Array(length);

@@ -4,7 +4,7 @@
  * `permissions: "none"`.
  */
 
-import { assertEquals, assertFalse, assertStrictEquals } from "@std/assert";
+import { assertEquals, assertFalse, assertStrictEquals, assertThrows } from "@std/assert";
 import { Store } from "./store.ts";
 
 Deno.test({
@@ -173,5 +173,38 @@ Deno.test({
     for (let i = 0; i < 200_000; i++) store.put(`key:${i}`, "fedcba9876543210");
     assertEquals(store.liveBytes, expected);
     assertEquals(store.get("key:0"), "fedcba9876543210");
+  },
+});
+
+Deno.test({
+  name: "Store.putBytes() throws RangeError when full, and leaves the store as it was",
+  permissions: "none",
+  fn: () => {
+    const store = new Store({ maxArenaBytes: 4096 });
+    store.put("a", "1".repeat(1000));
+    store.put("b", "2".repeat(2000));
+    const before = [...store.entries()];
+    // A new key, and a new value for an old key, that cannot fit.
+    assertThrows(() => store.put("c", "3".repeat(2000)), RangeError, "full");
+    assertThrows(() => store.put("a", "4".repeat(3000)), RangeError, "full");
+    assertEquals([...store.entries()], before);
+    assertEquals(store.size, 2);
+    assertStrictEquals(store.get("a"), "1".repeat(1000));
+    assertStrictEquals(store.get("c"), undefined);
+    // Room freed by a delete is found again by compaction, up to the cap.
+    store.delete("b");
+    store.put("c", "3".repeat(2000));
+    assertEquals(store.get("c"), "3".repeat(2000));
+    assertEquals(store.size, 2);
+  },
+});
+
+Deno.test({
+  name: "new Store() rejects a maxArenaBytes it cannot use",
+  permissions: "none",
+  fn: () => {
+    for (const bytes of [0, 1023, 4097, 2 ** 31, NaN, 1.5]) {
+      assertThrows(() => new Store({ maxArenaBytes: bytes }), RangeError, undefined, String(bytes));
+    }
   },
 });
