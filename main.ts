@@ -202,14 +202,13 @@ async function runServe(args: string[], io: MainIo): Promise<number> {
     0,
     65_535,
   );
-  const idleSeconds = Number(text(flags, "idle-timeout", "0"));
-  if (!SECONDS_REGEXP.test(text(flags, "idle-timeout", "0"))) {
+  const idleText = text(flags, "idle-timeout", "0");
+  if (!SECONDS_REGEXP.test(idleText)) {
     throw new UsageError(
-      `cannot use --idle-timeout ${
-        JSON.stringify(flags["idle-timeout"])
-      }: expected seconds, like 30 or 0.5`,
+      `cannot use --idle-timeout ${JSON.stringify(idleText)}: expected seconds, like 30 or 0.5`,
     );
   }
+  const idleSeconds = Number(idleText);
   const verbose = flags.verbose === true;
   const quiet = flags.quiet === true;
   const log: Logger = (level, message) => {

@@ -106,7 +106,10 @@ export function parseLine(
   if (comma1 === -1 && wordStart === wordStop) return false;
   const command = commandAt(line, wordStart, wordStop);
   if (command === undefined) {
-    return invalid(into, ERRORS.unknownCommand(decoder.decode(line.subarray(wordStart, wordStop))));
+    // Decode only what the echo can show: MAX_ECHO_CHARS characters take at
+    // most 4 bytes each, and one more character tells quote() to add "...".
+    const echoEnd = Math.min(wordStop, wordStart + 4 * (MAX_ECHO_CHARS + 1));
+    return invalid(into, ERRORS.unknownCommand(decoder.decode(line.subarray(wordStart, echoEnd))));
   }
   if (command === "list" || command === "ping" || command === "quit") {
     into.kind = comma1 === -1 ? command : "invalid";
@@ -212,7 +215,7 @@ function equalsFolded(line: Uint8Array, start: number, lower: string): boolean {
 }
 
 /** Trims spaces and tabs, and nothing else, from both ends. */
-export function trim(text: string): string {
+function trim(text: string): string {
   return text.replace(TRIM_REGEXP, "");
 }
 

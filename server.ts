@@ -503,7 +503,7 @@ async function pause(
 }
 
 /** Errors that only mean the peer went away, or that we closed the socket. */
-export function isDisconnect(error: unknown): boolean {
+function isDisconnect(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.ConnectionAborted ||
     error instanceof Deno.errors.BrokenPipe ||

@@ -5,8 +5,9 @@
  * and a million pairs cost tens of bytes each, not a JavaScript object each.
  * It knows nothing of the wire: protocol.ts picks the words.
  *
- * The design is the textbook one (and roughly memcached's): an open-addressing
- * table of slots, probed linearly, each pointing at a record in the arena.
+ * The design is a textbook one: an open-addressing table of slots, probed
+ * linearly, each pointing at a record in an append-only arena that is
+ * compacted when half of it is garbage.
  * Records are appended, so walking the arena lists pairs in the order they
  * were stored (a PUT that changes a value's length moves its pair last).
  *
@@ -330,7 +331,12 @@ export class Store {
     let length = compact ? MIN_ARENA_BYTES : this.#arena.length;
     while (length < (compact ? 2 * needed : this.#top + bytes)) length *= 2;
     if (length > this.#maxArenaBytes) {
-      if (needed > this.#maxArenaBytes) {
+      // Once the arena is at the cap, compact only to win back a real share
+      // of it: compacting for a few bytes would copy the whole store on
+      // every PUT.
+      const garbage = this.#top - this.#liveBytes;
+      const atCap = this.#arena.length >= this.#maxArenaBytes;
+      if (needed > this.#maxArenaBytes || (atCap && garbage < this.#maxArenaBytes / 8)) {
         throw new RangeError(`Cannot store more: the store is full (${this.#maxArenaBytes} bytes)`);
       }
       length = this.#maxArenaBytes;

@@ -208,3 +208,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "Store at its cap compacts only to win back an eighth of the arena",
+  permissions: "none",
+  fn: () => {
+    // Compacting a full arena for a few bytes would copy the whole store on
+    // every PUT; at the cap, a little garbage is not worth it.
+    const store = new Store({ maxArenaBytes: 4096 });
+    for (let i = 0; i < 64; i++) store.put(`k${String(i).padStart(2, "0")}`, "v".repeat(52));
+    assertEquals(store.liveBytes, 4096); // 8 + 3 + 52 = 63, padded to 64, times 64.
+    assertEquals(store.delete("k00"), true); // 64 bytes of garbage: under an eighth.
+    assertThrows(() => store.put("new", "v".repeat(52)), RangeError);
+    assertEquals(store.get("new"), undefined);
+    for (let i = 1; i < 8; i++) store.delete(`k${String(i).padStart(2, "0")}`); // 512 bytes now.
+    store.put("new", "v".repeat(52));
+    assertEquals(store.get("new"), "v".repeat(52));
+    assertEquals(store.size, 57);
+  },
+});
