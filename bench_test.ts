@@ -15,50 +15,21 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { runBench } from "./bench.ts";
-import { main, type MainIo } from "./main.ts";
+import { main } from "./main.ts";
 import { Store } from "./store.ts";
-import { startTestServer } from "./test_util.ts";
+import { closedPort, FakeIo, startTestServer } from "./test_util.ts";
 
 const encoder = new TextEncoder();
 const CLEAR_LINE = "\x1b[K";
-
-/** Captures stdout and stderr; there is no stdin to read. */
-class FakeIo {
-  readonly io: MainIo;
-  stdout = "";
-  stderr = "";
-
-  constructor(stderrIsTerminal = false) {
-    this.io = {
-      stdin: ReadableStream.from<Uint8Array>([]),
-      stdinIsTerminal: false,
-      stderrIsTerminal,
-      stdout: (text) => {
-        this.stdout += text;
-      },
-      stderr: (text) => {
-        this.stderr += text;
-      },
-    };
-  }
-}
 
 async function bench(
   port: number,
   args: string[],
   stderrIsTerminal = false,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const fake = new FakeIo(stderrIsTerminal);
+  const fake = new FakeIo({ stderrIsTerminal });
   const code = await main(["bench", "--port", String(port), ...args], fake.io);
   return { code, stdout: fake.stdout, stderr: fake.stderr };
-}
-
-/** A port nothing listens on (the OS just handed it out and took it back). */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** A stand-in server on port 0 that treats each connection with `handle`. */

@@ -458,8 +458,15 @@ async function runOnce(
 ): Promise<number> {
   const lines = await client.request(line);
   await io.stdout(lines.map((answer) => `${answer}\n`).join(""));
-  return lines.some(isErrorLine) ? CLIENT_EXIT.errorAnswer : CLIENT_EXIT.ok;
+  if (!lines.some(isErrorLine)) return CLIENT_EXIT.ok;
+  // `kv client PING --port 1` sends "PING --port 1": say why it failed.
+  if (OPTION_IN_REQUEST_REGEXP.test(line)) {
+    await io.stderr("kv: note: options go before the request (kv client --port 1 PING)\n");
+  }
+  return CLIENT_EXIT.errorAnswer;
 }
+
+const OPTION_IN_REQUEST_REGEXP = /(^|\s)(--(host|port|help)\b|-[hp]\b)/;
 
 /** Pipelines every stdin line; prints the answers in order as they come. */
 async function runBatch(client: KvClient, io: ClientIo): Promise<number> {

@@ -6,25 +6,10 @@
 
 import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
 import { type LineProblem, LineReader, type LineSink } from "./line_reader.ts";
+import { bytes } from "./test_util.ts";
 
 /** What a sink saw: a decoded line, or a problem. */
 type Event = { line: string } | { bad: LineProblem };
-
-const encoder = new TextEncoder();
-
-/** Joins strings (as UTF-8) and raw byte arrays into one buffer. */
-function bytes(...parts: (string | number[])[]): Uint8Array {
-  const chunks = parts.map((part) =>
-    typeof part === "string" ? encoder.encode(part) : Uint8Array.from(part)
-  );
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

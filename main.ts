@@ -53,7 +53,7 @@ USAGE:
 OPTIONS:
   --host HOST               address to listen on [default: ${SERVE_DEFAULTS.hostname}]
                             (0.0.0.0 exposes the server to the network)
-  --port PORT               port to listen on; 0 picks a free one [default: ${SERVE_DEFAULTS.port}]
+  -p, --port PORT           port to listen on; 0 picks a free one [default: ${SERVE_DEFAULTS.port}]
   --max-connections N       clients served at once [default: ${SERVE_DEFAULTS.maxConnections}]
   --max-line-bytes N        longest request line [default: ${SERVE_DEFAULTS.maxLineBytes}]
   --idle-timeout SECONDS    close a client silent this long; 0 = never [default: 0]
@@ -80,9 +80,9 @@ REQUESTS:
   PUT, key, value    GET, key    DELETE, key    LIST    PING    QUIT
 
 OPTIONS:
-  --host HOST    server address [default: ${CLIENT_DEFAULTS.hostname}]
-  --port PORT    server port [default: ${CLIENT_DEFAULTS.port}]
-  -h, --help     print this help
+  --host HOST        server address [default: ${CLIENT_DEFAULTS.hostname}]
+  -p, --port PORT    server port [default: ${CLIENT_DEFAULTS.port}]
+  -h, --help         print this help
 
 Exit status: 0 when every request was answered, 1 when an answer was an
 "Error:" line, 2 for a usage error or when the server cannot be reached.
@@ -187,7 +187,7 @@ async function runServe(args: string[], io: MainIo): Promise<number> {
       "shutdown-grace-ms",
     ],
     boolean: ["help", "verbose", "quiet"],
-    alias: { h: "help", v: "verbose", q: "quiet" },
+    alias: { h: "help", p: "port", v: "verbose", q: "quiet" },
   });
   if (flags.help) return print(io, SERVE_HELP);
   if (flags.verbose && flags.quiet) {
@@ -272,7 +272,7 @@ async function runServe(args: string[], io: MainIo): Promise<number> {
   } catch (error) {
     const address = formatAddr({ transport: "tcp", hostname, port });
     await io.stderr(
-      `kv: cannot listen on ${address}: ${describeListenError(error)}\n`,
+      `kv: cannot listen on ${address}: ${describeListenError(error, port)}\n`,
     );
     return EXIT.failure;
   }
@@ -323,7 +323,7 @@ async function runClientCommand(args: string[], io: MainIo): Promise<number> {
   const flags = parse(args, {
     string: ["host", "port"],
     boolean: ["help"],
-    alias: { h: "help" },
+    alias: { h: "help", p: "port" },
   }, true);
   if (flags.help) return print(io, CLIENT_HELP);
   if (flags._.length > 0 && flags._.join("").trim() === "") {
@@ -502,12 +502,15 @@ function integer(
   return number;
 }
 
-function describeListenError(error: unknown): string {
+function describeListenError(error: unknown, port: number): string {
   if (error instanceof Deno.errors.AddrInUse) {
     return "address already in use (is another server running? try --port 0)";
   }
-  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return "permission denied (run with --allow-net; ports below 1024 need privileges)";
+  if (error instanceof Deno.errors.NotCapable) return "permission denied (run with --allow-net)";
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return port > 0 && port < 1024
+      ? "permission denied (ports below 1024 need privileges)"
+      : "permission denied";
   }
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return "address not available on this machine";

@@ -9,67 +9,10 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import denoJson from "./deno.json" with { type: "json" };
 import { KvClient } from "./client.ts";
-import { main, type MainIo } from "./main.ts";
-import { startTestServer } from "./test_util.ts";
+import { main } from "./main.ts";
+import { closedPort, FakeIo, startTestServer } from "./test_util.ts";
 
 const encoder = new TextEncoder();
-
-/** A fake process: stdin from the given chunks, stdout and stderr captured. */
-class FakeIo {
-  readonly io: MainIo;
-  #stdout = "";
-  #stderr = "";
-  #waiters: { pattern: RegExp; resolve(match: RegExpMatchArray): void }[] = [];
-
-  constructor(
-    options: {
-      stdin?: string | Uint8Array | (string | Uint8Array)[];
-      terminal?: boolean;
-      signal?: AbortSignal;
-    } = {},
-  ) {
-    const input = options.stdin ?? "";
-    const chunks = (Array.isArray(input) ? input : [input]).map((chunk) =>
-      typeof chunk === "string" ? encoder.encode(chunk) : chunk
-    );
-    this.io = {
-      stdin: ReadableStream.from(chunks),
-      stdinIsTerminal: options.terminal ?? false,
-      stdout: (text) => {
-        this.#stdout += text;
-        this.#wake();
-      },
-      stderr: (text) => {
-        this.#stderr += text;
-      },
-      signal: options.signal,
-    };
-  }
-
-  get stdout(): string {
-    return this.#stdout;
-  }
-
-  get stderr(): string {
-    return this.#stderr;
-  }
-
-  /** Resolves once stdout matches `pattern`. */
-  waitForStdout(pattern: RegExp): Promise<RegExpMatchArray> {
-    const { promise, resolve } = Promise.withResolvers<RegExpMatchArray>();
-    this.#waiters.push({ pattern, resolve });
-    this.#wake();
-    return promise;
-  }
-
-  #wake(): void {
-    this.#waiters = this.#waiters.filter(({ pattern, resolve }) => {
-      const match = this.#stdout.match(pattern);
-      if (match) resolve(match);
-      return !match;
-    });
-  }
-}
 
 /** Runs `kv client --port PORT ...words` against `port`. */
 async function runClient(
@@ -80,14 +23,6 @@ async function runClient(
   const fake = new FakeIo(options);
   const code = await main(["client", "--port", String(port), ...words], fake.io);
   return { code, stdout: fake.stdout, stderr: fake.stderr };
-}
-
-/** A port that nothing listens on (it was free a moment ago). */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 function assertNoStackTrace(text: string): void {
@@ -732,4 +667,26 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
       assertNoStackTrace(fake.stderr);
     });
   }
+});
+
+Deno.test("main() takes -p for --port in serve and client, as kv bench does", async () => {
+  await using server = startTestServer();
+  assertEquals(await runClient(server.port, ["PING"]), { code: 0, stdout: "PONG\n", stderr: "" });
+  const fake = new FakeIo();
+  assertEquals(await main(["client", "-p", String(server.port), "PING"], fake.io), 0);
+  assertEquals(fake.stdout, "PONG\n");
+  const stop = new AbortController();
+  const serving = new FakeIo({ signal: stop.signal });
+  const served = main(["serve", "-p", "0", "-q"], serving.io);
+  await serving.waitForStdout(/listening on 127\.0\.0\.1:\d+\n/);
+  stop.abort();
+  assertEquals(await served, 0);
+});
+
+Deno.test("main() client hints that options go before the request", async () => {
+  await using server = startTestServer();
+  const { code, stdout, stderr } = await runClient(server.port, ["PING", "--port", "1"]);
+  assertEquals(code, 1);
+  assertStringIncludes(stdout, 'Error: unknown command "PING --port 1"');
+  assertEquals(stderr, "kv: note: options go before the request (kv client --port 1 PING)\n");
 });

@@ -216,7 +216,7 @@ class Server implements KvServer {
       // Like redis's acceptCommonHandler: a best-effort error line, then close.
       this.#log(
         "info",
-        `#${id} refused: ${this.#connections.size} connections already open`,
+        `#${id} refused: already ${this.#connections.size} open (--max-connections)`,
       );
       try {
         await conn.write(

@@ -6,23 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { parseListLine } from "./protocol.ts";
-import { RawConn, startTestServer } from "./test_util.ts";
-
-const encoder = new TextEncoder();
-
-/** Joins strings (as UTF-8) and raw byte arrays into one buffer. */
-function bytes(...parts: (string | number[])[]): Uint8Array {
-  const chunks = parts.map((part) =>
-    typeof part === "string" ? encoder.encode(part) : Uint8Array.from(part)
-  );
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
+import { bytes, RawConn, startTestServer } from "./test_util.ts";
 
 // A missing answer would otherwise hang the test: past this deadline the
 // read fails and the connection is closed. It is a guard, not a wait: every

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { MainIo } from "./main.ts";
 import { type KvServer, serve, type ServeOptions } from "./server.ts";
 
 const encoder = new TextEncoder();
@@ -124,4 +125,85 @@ export async function ask(port: number, request: string): Promise<string | null>
   await using conn = await RawConn.connect(port);
   await conn.send(`${request}\n`);
   return await conn.readLine();
+}
+
+/** A fake process: stdin from the given chunks, stdout and stderr captured. */
+export class FakeIo {
+  readonly io: MainIo;
+  #stdout = "";
+  #stderr = "";
+  #waiters: { pattern: RegExp; resolve(match: RegExpMatchArray): void }[] = [];
+
+  constructor(
+    options: {
+      stdin?: string | Uint8Array | (string | Uint8Array)[];
+      terminal?: boolean;
+      signal?: AbortSignal;
+      stderrIsTerminal?: boolean;
+    } = {},
+  ) {
+    const input = options.stdin ?? "";
+    const chunks = (Array.isArray(input) ? input : [input]).map((chunk) =>
+      typeof chunk === "string" ? encoder.encode(chunk) : chunk
+    );
+    this.io = {
+      stdin: ReadableStream.from(chunks),
+      stdinIsTerminal: options.terminal ?? false,
+      stderrIsTerminal: options.stderrIsTerminal ?? false,
+      stdout: (text) => {
+        this.#stdout += text;
+        this.#wake();
+      },
+      stderr: (text) => {
+        this.#stderr += text;
+      },
+      signal: options.signal,
+    };
+  }
+
+  get stdout(): string {
+    return this.#stdout;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Resolves once stdout matches `pattern`. */
+  waitForStdout(pattern: RegExp): Promise<RegExpMatchArray> {
+    const { promise, resolve } = Promise.withResolvers<RegExpMatchArray>();
+    this.#waiters.push({ pattern, resolve });
+    this.#wake();
+    return promise;
+  }
+
+  #wake(): void {
+    this.#waiters = this.#waiters.filter(({ pattern, resolve }) => {
+      const match = this.#stdout.match(pattern);
+      if (match) resolve(match);
+      return !match;
+    });
+  }
+}
+
+/** A port nothing listens on (the OS just handed it out and took it back). */
+export function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Joins strings (as UTF-8) and raw byte arrays into one buffer. */
+export function bytes(...parts: (string | number[])[]): Uint8Array {
+  const chunks = parts.map((part) =>
+    typeof part === "string" ? encoder.encode(part) : Uint8Array.from(part)
+  );
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
