@@ -139,8 +139,12 @@ export function parseLine(
 export function parseRequest(line: string): Request | null {
   const bytes = encoder.encode(line);
   const view = new RequestView();
-  if (!parseLine(bytes, 0, bytes.length, view)) return null;
-  const text = (from: number, to: number) => decoder.decode(bytes.subarray(from, to));
+  return parseLine(bytes, 0, bytes.length, view) ? requestOf(view, bytes) : null;
+}
+
+/** The {@linkcode Request} a parsed `view` of `line` stands for, with its key and value decoded. */
+export function requestOf(view: RequestView, line: Uint8Array): Request {
+  const text = (from: number, to: number) => decoder.decode(line.subarray(from, to));
   switch (view.kind) {
     case "put":
       return {

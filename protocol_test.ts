@@ -13,6 +13,7 @@ import {
   parseListLine,
   parseRequest,
   type Request,
+  requestOf,
   RequestView,
 } from "./protocol.ts";
 import { Store } from "./store.ts";
@@ -209,26 +210,10 @@ for (const [name, cases] of PARSE_TABLES) {
   Deno.test({ name, permissions: "none", fn: (t) => table(t, cases) });
 }
 
-/** parseLine() of `bytes[start, end)`, turned into a Request like parseRequest() does. */
+/** parseLine() of `bytes[start, end)`, as a Request. */
 function parseAt(bytes: Uint8Array, start: number, end: number): Request | null {
   const view = new RequestView();
-  if (!parseLine(bytes, start, end, view)) return null;
-  const text = (from: number, to: number) => new TextDecoder().decode(bytes.subarray(from, to));
-  switch (view.kind) {
-    case "put":
-      return {
-        kind: "put",
-        key: text(view.keyStart, view.keyEnd),
-        value: text(view.valueStart, view.valueEnd),
-      };
-    case "get":
-    case "delete":
-      return { kind: view.kind, key: text(view.keyStart, view.keyEnd) };
-    case "invalid":
-      return { kind: "invalid", message: view.message };
-    default:
-      return { kind: view.kind };
-  }
+  return parseLine(bytes, start, end, view) ? requestOf(view, bytes) : null;
 }
 
 Deno.test({
