@@ -688,24 +688,26 @@ function writeValue(
   key: number,
   version: number,
 ): void {
-  let p = at + valueBytes;
-  let n = key;
-  do {
-    if (p === at) return;
-    const digit = n % 10;
-    out[--p] = ZERO + digit;
-    n = (n - digit) / 10;
-  } while (n > 0);
+  let p = digitsBefore(out, at, at + valueBytes, key);
   if (p === at) return;
   out[--p] = DOT;
-  n = version;
+  p = digitsBefore(out, at, p, version);
+  out.fill(PAD, at, p);
+}
+
+/**
+ * Writes the decimal digits of `n` so that they end just before `end`, but
+ * none before `at`; returns where they start.
+ */
+function digitsBefore(out: Uint8Array, at: number, end: number, n: number): number {
+  let p = end;
   do {
-    if (p === at) return;
+    if (p === at) return p;
     const digit = n % 10;
     out[--p] = ZERO + digit;
     n = (n - digit) / 10;
   } while (n > 0);
-  out.fill(PAD, at, p);
+  return p;
 }
 
 /** Whether `buffer[start, end)` is the value {@linkcode writeValue} writes. */
