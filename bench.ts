@@ -710,7 +710,10 @@ function digitsBefore(out: Uint8Array, at: number, end: number, n: number): numb
   return p;
 }
 
-/** Whether `buffer[start, end)` is the value {@linkcode writeValue} writes. */
+/**
+ * Whether `buffer[start, end)` is the value {@linkcode writeValue} writes:
+ * it writes the expected value and compares, so the two cannot drift apart.
+ */
 function valueMatches(
   buffer: Uint8Array,
   start: number,
@@ -720,26 +723,14 @@ function valueMatches(
   version: number,
 ): boolean {
   if (end - start !== valueBytes) return false;
-  let p = end;
-  let n = key;
-  do {
-    if (p === start) return true;
-    const digit = n % 10;
-    if (buffer[--p] !== ZERO + digit) return false;
-    n = (n - digit) / 10;
-  } while (n > 0);
-  if (p === start) return true;
-  if (buffer[--p] !== DOT) return false;
-  n = version;
-  do {
-    if (p === start) return true;
-    const digit = n % 10;
-    if (buffer[--p] !== ZERO + digit) return false;
-    n = (n - digit) / 10;
-  } while (n > 0);
-  while (p > start) if (buffer[--p] !== PAD) return false;
+  if (expected.length < valueBytes) expected = new Uint8Array(valueBytes);
+  writeValue(expected, 0, valueBytes, key, version);
+  for (let i = 0; i < valueBytes; i++) if (buffer[start + i] !== expected[i]) return false;
   return true;
 }
+
+// valueMatches()'s scratch space, grown to the largest value checked.
+let expected = new Uint8Array(64);
 
 function expectedValue(valueBytes: number, key: number, version: number): string {
   const bytes = new Uint8Array(valueBytes);

@@ -179,13 +179,11 @@ export class Store {
   /** The value of `key`, or `undefined` if it is missing. */
   get(key: string): string | undefined {
     const bytes = encoder.encode(key);
-    const slot = this.#find(bytes, 0, bytes.length, this.#hash(bytes, 0, bytes.length));
-    if (slot < 0) return undefined;
-    const record = this.#slots[slot]! - 1;
-    const valueStart = record + HEADER_BYTES + this.#words[record >>> 2]!;
-    return decoder.decode(
-      this.#arena.subarray(valueStart, valueStart + this.#words[(record >>> 2) + 1]!),
-    );
+    let value: string | undefined;
+    this.getBytes(bytes, 0, bytes.length, {
+      addBytes: (arena, start, end) => value = decoder.decode(arena.subarray(start, end)),
+    });
+    return value;
   }
 
   /** Sets `key` to `value`, replacing any value it had. */
