@@ -1,0 +1,216 @@
+/**
+ * `kv bench`'s runner, a redis-benchmark for kv: it opens raw connections,
+ * PUTs every key once, then keeps up to `pipeline` requests in flight on
+ * each connection, checks every answer, and reports throughput and latency
+ * percentiles. The workload and the checks follow shared/perf/loadgen.c.
+ *
+ * @module
+ */
+
+import { describeConnectError } from "../client/errors.ts";
+import { formatAddr } from "../net/addr.ts";
+import { closeQuietly } from "../net/conn.ts";
+import { BenchConnection } from "./connection.ts";
+import { Tally, TICK_MS } from "./report.ts";
+
+/** Options of {@linkcode runBench}. */
+export interface BenchOptions {
+  /** The server's address. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The server's port. @default {12000} */
+  port?: number;
+  /** Connections to open. @default {50} */
+  connections?: number;
+  /** Requests each connection keeps in flight. @default {1} */
+  pipeline?: number;
+  /** Requests to measure; ignored when `durationMs` is given. @default {100000} */
+  requests?: number;
+  /** Measure for this long instead of a number of requests. */
+  durationMs?: number;
+  /** The fraction of requests that are GETs; the rest are PUTs. @default {0.5} */
+  getRatio?: number;
+  /** The key space `key:0` to `key:N-1`; at least `connections`. @default {10000} */
+  keys?: number;
+  /** The length of every value, in bytes. @default {16} */
+  valueBytes?: number;
+  /** Seeds the request mix, so that a run can be repeated. @default {1} */
+  seed?: number;
+  /** Print one JSON object instead of the report. @default {false} */
+  json?: boolean;
+  /** With requests in flight and no answer for this long, give up on them. @default {10000} */
+  stallTimeoutMs?: number;
+}
+
+/** Defaults of {@linkcode BenchOptions}, shared with the command line's help. */
+export const BENCH_DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 12000,
+  connections: 50,
+  pipeline: 1,
+  requests: 100_000,
+  getRatio: 0.5,
+  keys: 10_000,
+  valueBytes: 16,
+  seed: 1,
+  json: false,
+  stallTimeoutMs: 10_000,
+} as const;
+
+/** The largest value of each option, checked by the command line (as loadgen.c does). */
+export const BENCH_LIMITS = {
+  connections: 10_000,
+  pipeline: 4_096,
+  keys: 100_000_000,
+  valueBytes: 1_000_000,
+  seed: 2 ** 32 - 1,
+} as const;
+
+/** Where `kv bench` writes; the command line passes the real streams. */
+export interface BenchIo {
+  stdout(text: string): void | Promise<void>;
+  stderr(text: string): void | Promise<void>;
+  /** Show a live progress line on stderr. @default {false} */
+  stderrIsTerminal?: boolean;
+}
+/** How a bench run ended: every answer right, some wrong, or no server to load. */
+export type BenchOutcome = "ok" | "errors" | "unreachable";
+
+/** {@linkcode BenchOptions} with every default filled in. */
+export type BenchConfig = Required<Omit<BenchOptions, "durationMs">> & {
+  durationMs: number | undefined;
+};
+
+const CONNECT_TIMEOUT_MS = 5_000;
+// Connections are opened this many at a time, so that a big -c does not
+// overflow the server's accept backlog.
+const CONNECT_BATCH = 64;
+
+/**
+ * Runs a bench: prints the report on `io.stdout`, errors on `io.stderr`, and
+ * says how it went. Throws `RangeError` for options out of range.
+ */
+export async function runBench(options: BenchOptions, io: BenchIo): Promise<BenchOutcome> {
+  const config = resolveConfig(options);
+  const address = formatAddr({ hostname: config.hostname, port: config.port });
+  let conns: Deno.TcpConn[];
+  try {
+    conns = await connectAll(config);
+  } catch (error) {
+    await io.stderr(`kv: cannot connect to ${address}: ${describeConnectError(error)}\n`);
+    return "unreachable";
+  }
+  const run = new Tally(config);
+  const connections = conns.map((conn, id) => new BenchConnection(conn, id, run));
+  const progress = io.stderrIsTerminal === true;
+  let shown = false;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    checkStall(config.stallTimeoutMs, now, connections);
+    if (progress) {
+      io.stderr(`\r${run.progressLine(now)}\x1b[K`);
+      shown = true;
+    }
+  }, TICK_MS);
+  try {
+    run.startPreload(performance.now());
+    await Promise.all(connections.map((connection) => connection.pump(false)));
+    run.startMeasure(performance.now());
+    await Promise.all(connections.map((connection) => connection.pump(true)));
+  } finally {
+    clearInterval(ticker);
+    await Promise.all(connections.map((connection) => connection.close()));
+    if (shown) await io.stderr("\r\x1b[K");
+  }
+  const report = run.report();
+  if (config.json) await io.stdout(`${JSON.stringify(report)}\n`);
+  else await io.stdout(run.formatReport(report));
+  if (run.firstError !== "") await io.stderr(`kv bench: first error: ${run.firstError}\n`);
+  return report.errors > 0 ? "errors" : "ok";
+}
+
+/** Gives up on each connection that has waited too long for an answer. */
+function checkStall(limitMs: number, now: number, connections: BenchConnection[]): void {
+  for (const connection of connections) {
+    if (connection.inFlight > 0 && now - connection.lastReadAt >= limitMs) {
+      connection.lose(`no answer for ${limitMs / 1000} s`);
+    }
+  }
+}
+
+function resolveConfig(options: BenchOptions): BenchConfig {
+  const config: BenchConfig = { ...BENCH_DEFAULTS, durationMs: undefined };
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined) Object.assign(config, { [name]: value });
+  }
+  const { connections, pipeline, keys, valueBytes, getRatio, requests, durationMs } = config;
+  const integers: [string, number, number, number][] = [
+    ["connections", connections, 1, BENCH_LIMITS.connections],
+    ["pipeline", pipeline, 1, BENCH_LIMITS.pipeline],
+    ["keys", keys, 1, BENCH_LIMITS.keys],
+    ["valueBytes", valueBytes, 1, BENCH_LIMITS.valueBytes],
+    ["requests", requests, 1, Number.MAX_SAFE_INTEGER],
+    ["seed", config.seed, 0, BENCH_LIMITS.seed],
+  ];
+  for (const [name, value, min, max] of integers) {
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new RangeError(
+        `Cannot use ${name} ${value}: expected an integer from ${min} to ${max}`,
+      );
+    }
+  }
+  if (!(getRatio >= 0 && getRatio <= 1)) {
+    throw new RangeError(`Cannot use getRatio ${getRatio}: expected a number from 0 to 1`);
+  }
+  if (durationMs !== undefined && !(durationMs > 0 && Number.isFinite(durationMs))) {
+    throw new RangeError(`Cannot use durationMs ${durationMs}: expected a positive number`);
+  }
+  if (keys < connections) {
+    throw new RangeError(
+      `Cannot use ${keys} keys for ${connections} connections: each connection needs a key of its own`,
+    );
+  }
+  return config;
+}
+
+/** Opens every connection, or none: on a failure the ones opened are closed. */
+async function connectAll(config: BenchConfig): Promise<Deno.TcpConn[]> {
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // The first alone: if the server is not there, that is one clean error.
+    conns.push(await connect(config));
+    while (conns.length < config.connections) {
+      const batch = Math.min(CONNECT_BATCH, config.connections - conns.length);
+      const results = await Promise.allSettled(
+        Array.from({ length: batch }, () => connect(config)),
+      );
+      for (const result of results) {
+        if (result.status === "fulfilled") conns.push(result.value);
+      }
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
+    }
+    return conns;
+  } catch (error) {
+    for (const conn of conns) closeQuietly(conn);
+    throw error;
+  }
+}
+
+async function connect(config: BenchConfig): Promise<Deno.TcpConn> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), CONNECT_TIMEOUT_MS);
+  try {
+    const conn = await Deno.connect({
+      hostname: config.hostname,
+      port: config.port,
+      transport: "tcp",
+      signal: timeout.signal,
+    });
+    conn.setNoDelay(true);
+    return conn;
+  } catch (error) {
+    throw timeout.signal.aborted ? new Deno.errors.TimedOut("timed out") : error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The exit statuses of the whole `kv` command, one table for every
+ * subcommand (README, Exit codes).
+ *
+ * @module
+ */
+
+/**
+ * | status | meaning |
+ * | --- | --- |
+ * | 0 `ok` | it did what was asked: a clean shutdown, every answer right, `--help` |
+ * | 1 `failed` | it ran, and something went wrong: `kv serve` could not listen or cut connections at shutdown; `kv client` got an `Error:` answer; `kv bench` saw a wrong answer |
+ * | 2 `usage` | the command line was wrong, or (`kv client`, `kv bench`) the server could not be reached |
+ */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  unreachable: 2,
+} as const;

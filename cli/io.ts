@@ -1,0 +1,43 @@
+/**
+ * {@linkcode MainIo}: the process's streams as the command line uses them.
+ * `main()` takes them as an argument, so tests run every subcommand
+ * in-process with fake streams.
+ *
+ * @module
+ */
+
+/** Where a subcommand reads and writes; tests pass their own. */
+export interface MainIo {
+  /** Standard input. */
+  stdin: ReadableStream<Uint8Array>;
+  /** Whether stdin is a terminal (then `kv client` is a prompt). */
+  stdinIsTerminal: boolean;
+  /** Whether stderr is a terminal (then `kv bench` draws progress). @default {false} */
+  stderrIsTerminal?: boolean;
+  /** Writes program output. */
+  stdout(text: string): void | Promise<void>;
+  /** Writes a log line or an error. */
+  stderr(text: string): void | Promise<void>;
+  /** Stops `kv serve` gracefully; without it, the shutdown signals do. */
+  signal?: AbortSignal;
+}
+
+const encoder = new TextEncoder();
+
+function writeAllSync(file: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  for (let written = 0; written < bytes.length;) {
+    written += file.writeSync(bytes.subarray(written));
+  }
+}
+
+/** The real process streams. */
+export function processIo(): MainIo {
+  return {
+    stdin: Deno.stdin.readable,
+    stdinIsTerminal: Deno.stdin.isTerminal(),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
+    stdout: (text) => writeAllSync(Deno.stdout, text),
+    stderr: (text) => writeAllSync(Deno.stderr, text),
+  };
+}

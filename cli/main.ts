@@ -1,0 +1,78 @@
+/**
+ * The `kv` command: one table of subcommands, each in its own file here.
+ * `main()` parses the top level, dispatches, and turns a usage error into
+ * one line on stderr and exit status 2.
+ *
+ * @module
+ */
+
+import denoJson from "../deno.json" with { type: "json" };
+import { runBenchCommand } from "./bench.ts";
+import { runClient } from "./client.ts";
+import { EXIT } from "./exit.ts";
+import { type MainIo, processIo } from "./io.ts";
+import { UsageError } from "./options.ts";
+import { runServe } from "./serve.ts";
+
+/** The version, from deno.json. */
+export const VERSION: string = denoJson.version;
+
+/** The subcommands: name → runner. To add one, write cli/NAME.ts and list it here. */
+const SUBCOMMANDS: Record<string, (args: string[], io: MainIo) => Promise<number>> = {
+  serve: runServe,
+  client: runClient,
+  bench: runBenchCommand,
+};
+
+const NAMES = Object.keys(SUBCOMMANDS);
+const EXPECTED = `${NAMES.slice(0, -1).join(", ")} or ${NAMES.at(-1)}`;
+
+const MAIN_HELP = `kv ${VERSION}: an in-memory key-value server and its client, over TCP
+
+USAGE:
+  kv serve [OPTIONS]                  start a server
+  kv client [OPTIONS] [REQUEST...]    send requests: the one given, each line
+                                      of stdin, or typed at a prompt
+  kv bench [OPTIONS]                  measure a server's throughput and latency
+
+OPTIONS:
+  -h, --help       print help (also: kv serve --help, kv client --help, kv bench --help)
+  -V, --version    print the version
+
+EXAMPLES:
+  kv serve --port 12000
+  kv client PUT, greeting, hello world
+  kv client GET,greeting
+  printf 'PUT,a,1\\nLIST\\n' | kv client
+  kv bench -c 50 -P 16 -d 10
+`;
+
+/**
+ * Runs the `kv` command with `args` (without the program name) and returns
+ * its exit status. Only a second shutdown signal makes it call `Deno.exit`,
+ * so tests run it in-process.
+ */
+export async function main(args: string[], io: MainIo = processIo()): Promise<number> {
+  const [first, ...rest] = args;
+  const run = first === undefined ? undefined : SUBCOMMANDS[first];
+  try {
+    if (run !== undefined) return await run(rest, io);
+    if (first === "--version" || first === "-V") return await print(io, `kv ${VERSION}\n`);
+    if (first === "--help" || first === "-h" || first === "help") return await print(io, MAIN_HELP);
+    if (first === undefined) throw new UsageError(`missing command: expected ${EXPECTED}`);
+    if (first.startsWith("-")) {
+      throw new UsageError(`unknown option ${JSON.stringify(first.split("=")[0])}`);
+    }
+    throw new UsageError(`unknown command ${JSON.stringify(first)}: expected ${EXPECTED}`);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const help = run === undefined ? "kv --help" : `kv ${first} --help`;
+    await io.stderr(`kv: ${error.message}\nRun "${help}" for usage.\n`);
+    return EXIT.usage;
+  }
+}
+
+async function print(io: MainIo, text: string): Promise<number> {
+  await io.stdout(text);
+  return EXIT.ok;
+}

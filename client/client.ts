@@ -1,0 +1,316 @@
+/**
+ * {@linkcode KvClient}: a typed client for Deno programs. Requests are
+ * encoded from the command table, pipelined, and each answer goes back to
+ * its request in order.
+ *
+ * @module
+ */
+
+import { formatAddr } from "../net/addr.ts";
+import { concat } from "../net/bytes.ts";
+import { closeQuietly, writeAll } from "../net/conn.ts";
+import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
+import { LineSplitter } from "../wire/line/lines.ts";
+import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
+import { describeConnectError, KvConnectionError, KvServerError } from "./errors.ts";
+
+/** Options of {@linkcode KvClient.connect}. */
+export interface ClientOptions {
+  /** The server's address. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The server's port. @default {12000} */
+  port?: number;
+  /** Give up connecting after this long. @default {5000} */
+  connectTimeoutMs?: number;
+}
+
+/** Defaults of {@linkcode ClientOptions}. */
+export const CLIENT_DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 12000,
+  connectTimeoutMs: 5_000,
+} as const;
+
+interface Pending {
+  shape: "line" | "list";
+  lines: string[];
+  resolve(lines: string[]): void;
+  reject(error: Error): void;
+}
+
+const encoder = new TextEncoder();
+// ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const READ_BUFFER_BYTES = 64 * 1024;
+// Answers are not limited by the protocol; a LIST line may be as long as a
+// key plus a value. The reader still needs a bound: this one is generous.
+const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A connection to a kv server. Calls may overlap: requests are pipelined
+ * (written as soon as they are made, coalesced into one write per tick) and
+ * each answer goes to its request in order.
+ *
+ * @example
+ * ```ts ignore
+ * import { KvClient } from "./mod.ts";
+ * await using kv = await KvClient.connect({ port: 12000 });
+ * await kv.put("name", "yyjun");
+ * console.log(await kv.get("name")); // "yyjun"
+ * ```
+ */
+export class KvClient implements AsyncDisposable {
+  /** The server's address as `host:port`. */
+  readonly address: string;
+  readonly #conn: Deno.TcpConn;
+  readonly #pending: Pending[] = [];
+  // Lines that came with no request waiting, e.g. `Error: too many
+  // connections`: they answer the next requests, in order.
+  readonly #early: string[] = [];
+  readonly #reading: Promise<void>;
+  #outgoing: Uint8Array[] = [];
+  #writing: Promise<void> = Promise.resolve();
+  #failure: KvConnectionError | undefined;
+  #closed = false;
+
+  private constructor(conn: Deno.TcpConn, address: string) {
+    this.#conn = conn;
+    this.address = address;
+    this.#reading = this.#readLoop();
+  }
+
+  /** Connects to a server. Throws `KvConnectionError` if it cannot. */
+  static async connect(options: ClientOptions = {}): Promise<KvClient> {
+    const hostname = options.hostname ?? CLIENT_DEFAULTS.hostname;
+    const port = options.port ?? CLIENT_DEFAULTS.port;
+    const address = formatAddr({ hostname, port });
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(),
+      options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
+    );
+    try {
+      const conn = await Deno.connect({ hostname, port, transport: "tcp", signal: timeout.signal });
+      conn.setNoDelay(true);
+      return new KvClient(conn, address);
+    } catch (error) {
+      const reason = timeout.signal.aborted ? "timed out" : describeConnectError(error);
+      throw new KvConnectionError(`cannot connect to ${address}: ${reason}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stores `value` under `key`. */
+  async put(key: string, value: string): Promise<void> {
+    expectLine(await this.#call("PUT", key, value), SUCCESS);
+  }
+
+  /**
+   * The value of `key`, or `undefined` if it is missing. (A stored value of
+   * `Not exist!` reads as missing: the protocol cannot tell them apart.)
+   */
+  async get(key: string): Promise<string | undefined> {
+    const answer = await this.#call("GET", key);
+    return answer === NOT_EXIST ? undefined : answer;
+  }
+
+  /** Removes `key`. Returns whether it was there. */
+  async delete(key: string): Promise<boolean> {
+    const answer = await this.#call("DELETE", key);
+    if (answer === NOT_EXIST) return false;
+    expectLine(answer, SUCCESS);
+    return true;
+  }
+
+  /** Every pair the server holds. */
+  async list(): Promise<Map<string, string>> {
+    const lines = await this.request("LIST");
+    throwIfError(lines[0] ?? "");
+    if (lines.length === 1 && lines[0] === NOT_EXIST) return new Map();
+    return new Map(lines.map(parseListLine));
+  }
+
+  /** Checks that the server answers. */
+  async ping(): Promise<void> {
+    expectLine(await this.#call("PING"), PONG);
+  }
+
+  /**
+   * Sends one raw request line and returns the answer's lines, as the server
+   * sent them (`Error:` lines included; LIST's closing empty line left out).
+   * A blank line gets no answer: `[]`. A line holding `\n` is two requests
+   * but would be matched to one answer, so it is rejected with `RangeError`.
+   */
+  request(line: string | Uint8Array): Promise<string[]> {
+    if (typeof line === "string" ? line.includes("\n") : line.includes(0x0a)) {
+      return Promise.reject(new RangeError("Cannot send a request line that holds a newline"));
+    }
+    const text = typeof line === "string" ? line : decodeStrict(line);
+    // Bytes that are not UTF-8 get one error line back.
+    const shape = text === undefined ? "line" : answerShape(text.replace(/\r$/, ""));
+    if (shape === "none") return Promise.resolve([]);
+    const bytes = typeof line === "string" ? encoder.encode(`${line}\n`) : withNewline(line);
+    return this.#send(bytes, shape);
+  }
+
+  /** Closes the connection. Requests still waiting fail. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#early.length = 0; // Closed by us: nothing more is answered.
+      closeQuietly(this.#conn);
+    }
+    await this.#reading;
+    await this.#writing;
+  }
+
+  /** Closes the connection, as {@linkcode KvClient.close} does. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #call(name: string, ...args: string[]): Promise<string> {
+    const [answer = ""] = await this.#send(encoder.encode(encodeRequest(name, ...args)), "line");
+    throwIfError(answer);
+    return answer;
+  }
+
+  #send(bytes: Uint8Array, shape: Pending["shape"]): Promise<string[]> {
+    const ended = this.#failure ??
+      (this.#closed ? new KvConnectionError(`connection to ${this.address} is closed`) : undefined);
+    // Lines the server sent just before closing (`Error: too many
+    // connections`) still answer the next request after the close is read.
+    if (ended && this.#early.length === 0) return Promise.reject(ended);
+    const { promise, resolve, reject } = Promise.withResolvers<string[]>();
+    const pending: Pending = { shape, lines: [], resolve, reject };
+    this.#pending.push(pending);
+    if (!ended) {
+      this.#outgoing.push(bytes);
+      // Requests made in the same tick go out in one write.
+      if (this.#outgoing.length === 1) {
+        this.#writing = this.#writing.then(() => this.#writeOutgoing());
+      }
+    }
+    while (this.#early.length > 0 && this.#pending[0] === pending) {
+      this.#take(this.#early.shift()!);
+    }
+    if (ended && this.#pending[0] === pending) {
+      this.#pending.shift();
+      reject(ended);
+    }
+    return promise;
+  }
+
+  async #writeOutgoing(): Promise<void> {
+    const chunks = this.#outgoing;
+    this.#outgoing = [];
+    if (this.#failure || this.#closed) return;
+    try {
+      await writeAll(this.#conn, chunks.length === 1 ? chunks[0]! : concat(chunks));
+    } catch (error) {
+      this.#fail(
+        new KvConnectionError(
+          `lost connection to ${this.address}: ${describeConnectError(error)}`,
+          { cause: error },
+        ),
+      );
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const lines = new LineSplitter(MAX_ANSWER_LINE_BYTES);
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    const takeLines = (): boolean => {
+      for (let kind = lines.next(); kind !== null; kind = lines.next()) {
+        if (kind !== "line") {
+          this.#fail(new KvConnectionError(`${this.address} sent a bad answer line (${kind})`));
+          return false;
+        }
+        this.#take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
+      }
+      return true;
+    };
+    try {
+      while (true) {
+        const n = await this.#conn.read(buffer);
+        if (n === null) break;
+        lines.feed(buffer.subarray(0, n));
+        if (!takeLines()) return;
+      }
+      lines.endLine();
+      takeLines();
+      this.#fail(new KvConnectionError(`connection closed by ${this.address}`));
+    } catch (error) {
+      this.#fail(
+        this.#closed
+          ? new KvConnectionError(`connection to ${this.address} is closed`)
+          : new KvConnectionError(
+            `lost connection to ${this.address}: ${describeConnectError(error)}`,
+            { cause: error },
+          ),
+      );
+    }
+  }
+
+  /** Hands one answer line to the oldest request waiting for it. */
+  #take(line: string): void {
+    const pending = this.#pending[0];
+    if (pending === undefined) {
+      this.#early.push(line);
+      return;
+    }
+    if (pending.shape === "line" || (pending.lines.length === 0 && isLoneError(line))) {
+      this.#pending.shift();
+      pending.resolve([line]);
+    } else if (line === "") {
+      this.#pending.shift();
+      pending.resolve(pending.lines);
+    } else {
+      pending.lines.push(line);
+    }
+  }
+
+  #fail(error: KvConnectionError): void {
+    this.#failure ??= error;
+    for (const pending of this.#pending.splice(0)) pending.reject(this.#failure);
+    closeQuietly(this.#conn);
+    this.#closed = true;
+  }
+}
+
+/**
+ * An `Error:` line where a LIST answer was expected (a line too long, too
+ * many connections). A LIST line always holds `, `; these errors never do.
+ */
+function isLoneError(line: string): boolean {
+  return line.startsWith(ERROR_PREFIX) && !line.includes(", ");
+}
+
+function throwIfError(answer: string): void {
+  if (answer.startsWith(ERROR_PREFIX)) throw new KvServerError(answer.slice(ERROR_PREFIX.length));
+}
+
+function expectLine(answer: string, expected: string): void {
+  if (answer !== expected) {
+    throw new KvConnectionError(
+      `expected ${JSON.stringify(expected)}, got ${JSON.stringify(answer)}`,
+    );
+  }
+}
+
+function decodeStrict(bytes: Uint8Array): string | undefined {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function withNewline(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  out[bytes.length] = 0x0a;
+  return out;
+}

@@ -1,0 +1,37 @@
+/**
+ * The errors {@linkcode KvClient} throws, and the words `kv client` and
+ * `kv bench` use for a failed connection.
+ *
+ * @module
+ */
+
+/** The server answered a request with an `Error: ` line. */
+export class KvServerError extends Error {
+  /** `message`: the answer after `Error: `. */
+  constructor(message: string) {
+    super(message);
+    this.name = "KvServerError";
+  }
+}
+
+/** The connection failed, or closed with requests still unanswered. */
+export class KvConnectionError extends Error {
+  /** `message` says what failed; `options.cause` holds the error underneath. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KvConnectionError";
+  }
+}
+
+/** Why a connection failed, in the words `kv client` and `kv bench` print. */
+export function describeConnectError(error: unknown): string {
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return "connection refused (is kv serve running?)";
+  }
+  if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
+  if (error instanceof Deno.errors.TimedOut) return "timed out";
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+    return "permission denied (run with --allow-net)";
+  }
+  return error instanceof Error ? error.message : String(error);
+}

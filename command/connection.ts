@@ -1,0 +1,30 @@
+/**
+ * The commands about the connection itself: PING and QUIT.
+ *
+ * @module
+ */
+
+import type { Command } from "./command.ts";
+
+/** `PING`: checks that the server answers. */
+export const PING: Command = {
+  name: "PING",
+  fields: [],
+  writes: false,
+  answer: "line",
+  summary: "check the server answers",
+  run: (_request, _context, reply) => reply.pong(),
+};
+
+/** `QUIT`: says goodbye; the server then closes the connection. */
+export const QUIT: Command = {
+  name: "QUIT",
+  fields: [],
+  writes: false,
+  answer: "line",
+  summary: "say goodbye and leave",
+  run(_request, { session }, reply) {
+    reply.bye();
+    session.closing = true;
+  },
+};

@@ -1,0 +1,105 @@
+/**
+ * The commands on keys and values: PUT, GET, DELETE and LIST.
+ *
+ * @module
+ */
+
+import { StoreFullError } from "../store/store.ts";
+import { type Command, type Continuation, KEY, VALUE } from "./command.ts";
+import type { Reply } from "./reply.ts";
+import type { Store } from "../store/store.ts";
+
+// How many home slots of the table one LIST step covers: a bounded piece.
+const LIST_STEP_SLOTS = 64;
+
+const STORE_FULL = { kind: "storeFull" } as const;
+
+/** `PUT, key, value`: stores the value, replacing any other. */
+export const PUT: Command = {
+  name: "PUT",
+  fields: [KEY, VALUE],
+  writes: true,
+  answer: "line",
+  summary: "store a value (it may hold commas)",
+  run(request, { store }, reply) {
+    const { bytes, starts, ends } = request;
+    try {
+      store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!);
+    } catch (error) {
+      // The store is full: the request fails, not the connection.
+      if (!(error instanceof StoreFullError)) throw error;
+      return reply.error(STORE_FULL);
+    }
+    reply.ok();
+  },
+};
+
+/** `GET, key`: the value, or not found. */
+export const GET: Command = {
+  name: "GET",
+  fields: [KEY],
+  writes: false,
+  answer: "line",
+  summary: "read a value",
+  run(request, { store }, reply) {
+    // The reply takes the value straight from the store's bytes.
+    if (!store.get(request.bytes, request.starts[0]!, request.ends[0]!, reply)) reply.notFound();
+  },
+};
+
+/** `DELETE, key`: removes the key, or says it was not there. */
+export const DELETE: Command = {
+  name: "DELETE",
+  fields: [KEY],
+  writes: true,
+  answer: "line",
+  summary: "remove a key",
+  run(request, { store }, reply) {
+    if (store.delete(request.bytes, request.starts[0]!, request.ends[0]!)) reply.ok();
+    else reply.notFound();
+  },
+};
+
+/** `LIST`: every pair, streamed in bounded steps (see {@linkcode Continuation}). */
+export const LIST: Command = {
+  name: "LIST",
+  fields: [],
+  writes: false,
+  answer: "list",
+  summary: "every key and value",
+  run: (_request, { store }) => new Listing(store),
+};
+
+/**
+ * A LIST in progress: a scan cursor over the store. Each step visits a few
+ * table slots; a pair present for the whole LIST is listed exactly once,
+ * and one changed meanwhile with its old or new value, or not at all
+ * (the store's scan promise).
+ */
+class Listing implements Continuation {
+  readonly #store: Store;
+  #cursor = 0;
+  #shown = 0;
+  #reply: Reply | undefined;
+  readonly #visit = (
+    bytes: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+  ) => {
+    if (this.#reply!.pair(bytes, keyStart, keyEnd, valueStart, valueEnd)) this.#shown++;
+  };
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  step(reply: Reply): boolean {
+    this.#reply = reply;
+    this.#cursor = this.#store.scan(this.#cursor, LIST_STEP_SLOTS, this.#visit);
+    if (this.#cursor !== 0) return false;
+    reply.endList(this.#shown);
+    return true;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * {@linkcode Request}: one request as a framer hands it over, a command and
+ * its arguments as positions in the bytes they arrived in. A connection keeps
+ * one and the framer refills it for every request, so framing allocates
+ * nothing.
+ *
+ * @module
+ */
+
+import type { Command } from "./command.ts";
+import type { Failure } from "./reply.ts";
+
+const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** A framed request: a command to run with its arguments, or why there is none. */
+export class Request {
+  /** The command to run; `undefined` when the request failed to parse. */
+  command: Command | undefined = undefined;
+  /** Why the request cannot run, when `command` is `undefined`. */
+  failure: Failure | undefined = undefined;
+  /** The bytes the arguments (and the raw request) lie in. */
+  bytes: Uint8Array = EMPTY;
+  /** How many arguments there are (the command word not counted). */
+  count = 0;
+  /** Where argument `i` starts in `bytes`. */
+  readonly starts: number[] = [];
+  /** Where argument `i` ends in `bytes`. */
+  readonly ends: number[] = [];
+  /** The request as it arrived, `bytes[rawStart, rawEnd)`, for logs. */
+  rawStart = 0;
+  /** The end of the raw request in `bytes`. */
+  rawEnd = 0;
+
+  /** Sets this request to run `command`; arguments are then set one by one. */
+  runs(command: Command, bytes: Uint8Array): void {
+    this.command = command;
+    this.failure = undefined;
+    this.bytes = bytes;
+    this.count = 0;
+  }
+
+  /** Sets this request to fail with `failure`. */
+  fails(failure: Failure): void {
+    this.command = undefined;
+    this.failure = failure;
+    this.count = 0;
+  }
+
+  /** Appends the argument `bytes[start, end)`. */
+  addArg(start: number, end: number): void {
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
+    this.count++;
+  }
+
+  /** Argument `i` decoded as text, for the rare handler that needs a string. */
+  text(i: number): string {
+    return decoder.decode(this.bytes.subarray(this.starts[i], this.ends[i]));
+  }
+}

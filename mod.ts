@@ -1,0 +1,31 @@
+/**
+ * kv as a library: start a server in your own program or test
+ * ({@linkcode serve}), talk to one ({@linkcode KvClient}), or bring your own
+ * store ({@linkcode Store}).
+ *
+ * ```ts ignore
+ * import { KvClient, serve } from "./mod.ts";
+ *
+ * await using server = serve({ port: 0 }); // a free port on 127.0.0.1
+ * await using client = await KvClient.connect({ port: server.addr.port });
+ * await client.put("name", "yyjun");
+ * console.log(await client.get("name")); // "yyjun"
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type KvServer,
+  serve,
+  SERVE_DEFAULTS,
+  serveListener,
+  type ServeOptions,
+  type ServeResult,
+} from "./server/serve.ts";
+export type { Logger, LogLevel } from "./server/log.ts";
+export { CLIENT_DEFAULTS, type ClientOptions, KvClient } from "./client/client.ts";
+export { KvConnectionError, KvServerError } from "./client/errors.ts";
+export { type PairVisitor, type Store, StoreFullError, type ValueSink } from "./store/store.ts";
+export { MemoryStore, type MemoryStoreOptions } from "./store/memory.ts";
+export { TextStore } from "./store/text.ts";

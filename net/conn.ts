@@ -1,0 +1,55 @@
+/**
+ * The socket chores every part of kv shares, each written once: writing all
+ * of a buffer, closing quietly, and telling a peer that went away from a bug.
+ *
+ * @module
+ */
+
+/** Anything with Deno's `write()`: a socket, a file. */
+export interface Writer {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * Writes every byte of `bytes`: `write()` may take only part of a buffer
+ * (Deno.Conn docs), so this loops until all of it is written.
+ */
+export async function writeAll(writer: Writer, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await writer.write(written === 0 ? bytes : bytes.subarray(written));
+  }
+}
+
+/** Closes a socket or listener that may be closed already. */
+export function closeQuietly(closer: { close(): void }): void {
+  try {
+    closer.close();
+  } catch {
+    // BadResource: closed already (a second close throws).
+  }
+}
+
+/**
+ * Whether `error` only means that the peer went away (reset, broken pipe,
+ * end of stream mid-frame) or that we closed the socket ourselves
+ * (Interrupted, BadResource): a normal end of a connection, not a bug.
+ */
+export function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.BadResource;
+}
+
+/** `Name: message` of an error, for a log line. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The message of an error, for a user-facing line. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

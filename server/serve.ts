@@ -1,0 +1,280 @@
+/**
+ * {@linkcode serve}: the server. It owns the listener and nothing else: the
+ * accept loop, the connection limit, one {@linkcode Connection} per client,
+ * and graceful shutdown. What a request means is the command table's
+ * business; what its bytes look like, the wire's.
+ *
+ * @module
+ */
+
+import { closeQuietly, describeError, writeAll } from "../net/conn.ts";
+import { MemoryStore } from "../store/memory.ts";
+import type { Store } from "../store/store.ts";
+import { errorLine } from "../wire/line/reply.ts";
+import { Connection, type ConnectionConfig } from "./connection.ts";
+import { logErrors, type Logger } from "./log.ts";
+
+/** Options of {@linkcode serve} and {@linkcode serveListener}. */
+export interface ServeOptions {
+  /** The address to listen on (not used by {@linkcode serveListener}). @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The port to listen on; 0 asks the OS for a free one (not used by {@linkcode serveListener}). @default {12000} */
+  port?: number;
+  /** The store to serve. @default {new MemoryStore()} */
+  store?: Store;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  /** Connections served at once; one more gets an error and is closed. @default {10000} */
+  maxConnections?: number;
+  /** The most bytes a request line may hold before its `\n`. @default {1048576} */
+  maxLineBytes?: number;
+  /** Close a connection silent this long (0: never). @default {0} */
+  idleTimeoutMs?: number;
+  /** A client that never sent `\n` has its line taken after this pause (0: never). @default {100} */
+  unframedPauseMs?: number;
+  /** After shutdown starts, connections still open this long are cut. @default {5000} */
+  shutdownGraceMs?: number;
+  /** Receives log lines; `debug` lines are made only when `verbose` is set. @default {errors to stderr} */
+  log?: Logger;
+  /** Log every connection and request at `debug` level. @default {false} */
+  verbose?: boolean;
+}
+
+/** How a server ended. */
+export interface ServeResult {
+  /** Connections still open when the shutdown grace ran out, and cut. */
+  connectionsCut: number;
+}
+
+/** A running server, shaped like `Deno.serve`'s `HttpServer`. */
+export interface KvServer extends AsyncDisposable {
+  /** The address it listens on, with the real port. */
+  readonly addr: Deno.NetAddr;
+  /** Settles once the listener is closed and every connection has ended. */
+  readonly finished: Promise<ServeResult>;
+  /** Starts a graceful shutdown (as aborting `signal` does) and waits for it. */
+  shutdown(): Promise<ServeResult>;
+}
+
+/** Defaults of {@linkcode ServeOptions}, shared with the command line's help. */
+export const SERVE_DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 12000,
+  maxConnections: 10_000,
+  maxLineBytes: 1_048_576,
+  idleTimeoutMs: 0,
+  unframedPauseMs: 100,
+  shutdownGraceMs: 5_000,
+} as const;
+
+// After a failed accept (say, out of file descriptors) wait before trying
+// again, doubling up to the maximum, instead of spinning.
+const ACCEPT_BACKOFF_MS = { first: 5, max: 1_000 };
+// setTimeout takes a 32-bit delay and fires at once for a longer one.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const TOO_MANY = new TextEncoder().encode(errorLine({ kind: "tooManyConnections" }));
+
+type Config = ConnectionConfig & {
+  readonly maxConnections: number;
+  readonly shutdownGraceMs: number;
+};
+
+/**
+ * Starts a kv server on `hostname:port`. Throws `RangeError` for a limit out
+ * of range, and what `Deno.listen` throws (`AddrInUse`, `NotCapable`, ...) if
+ * it cannot bind; after that, nothing a client does makes it throw.
+ *
+ * @example
+ * ```ts ignore
+ * import { KvClient, serve } from "./mod.ts";
+ * await using server = serve({ port: 0 });
+ * await using client = await KvClient.connect({ port: server.addr.port });
+ * await client.put("name", "yyjun");
+ * ```
+ */
+export function serve(options: ServeOptions = {}): KvServer {
+  const config = resolve(options);
+  const listener = Deno.listen({
+    hostname: options.hostname ?? SERVE_DEFAULTS.hostname,
+    port: options.port ?? SERVE_DEFAULTS.port,
+    transport: "tcp",
+  });
+  return new Server(listener, config, options);
+}
+
+/**
+ * Serves kv on a listener the caller made (a TCP or TLS listener, or one a
+ * test wraps), as mini-redis's `run(listener, shutdown)` does. The server
+ * closes the listener when it shuts down.
+ */
+export function serveListener(listener: Deno.Listener, options: ServeOptions = {}): KvServer {
+  return new Server(listener, resolve(options), options);
+}
+
+class Server implements KvServer {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<ServeResult>;
+  readonly #listener: Deno.Listener;
+  readonly #config: Config;
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #connections = new Set<Connection>();
+  // Refusals still writing their error line: awaited at shutdown too.
+  readonly #refusals = new Set<Promise<void>>();
+  readonly #stop = new AbortController();
+  #nextId = 1;
+  #connectionsCut = 0;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #allClosed: PromiseWithResolvers<void> | undefined;
+
+  constructor(listener: Deno.Listener, config: Config, options: ServeOptions) {
+    this.#listener = listener;
+    this.addr = listener.addr as Deno.NetAddr;
+    this.#config = config;
+    this.#store = options.store ?? new MemoryStore();
+    this.#log = options.log ?? logErrors;
+    const signal = options.signal;
+    const onAbort = () => this.#beginShutdown();
+    if (signal?.aborted) this.#beginShutdown();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.finished = this.#run().finally(() => signal?.removeEventListener("abort", onAbort));
+  }
+
+  shutdown(): Promise<ServeResult> {
+    this.#beginShutdown();
+    return this.finished;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  async #run(): Promise<ServeResult> {
+    await this.#acceptLoop();
+    if (this.#connections.size > 0) {
+      this.#allClosed = Promise.withResolvers();
+      await this.#allClosed.promise;
+    }
+    await Promise.all(this.#refusals);
+    clearTimeout(this.#graceTimer);
+    return { connectionsCut: this.#connectionsCut };
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const stop = this.#stop.signal;
+    let backoffMs = 0;
+    while (!stop.aborted) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+        backoffMs = 0;
+      } catch (error) {
+        if (stop.aborted || error instanceof Deno.errors.BadResource) return;
+        // A client that connects and resets at once surfaces here as
+        // NotConnected (Deno 2.9); it is that client's loss, not ours.
+        if (
+          error instanceof Deno.errors.NotConnected ||
+          error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.ConnectionAborted
+        ) continue;
+        backoffMs = Math.min(ACCEPT_BACKOFF_MS.max, backoffMs * 2 || ACCEPT_BACKOFF_MS.first);
+        this.#log("error", `accept failed, retrying in ${backoffMs} ms: ${describeError(error)}`);
+        await sleep(backoffMs, stop);
+        continue;
+      }
+      if (stop.aborted) {
+        // Accepted just as the shutdown began, too late to be stopped by it.
+        closeQuietly(conn);
+        return;
+      }
+      const id = this.#nextId++;
+      if (this.#connections.size >= this.#config.maxConnections) this.#refuse(conn, id);
+      else this.#admit(conn, id);
+    }
+  }
+
+  /** Like redis's acceptCommonHandler: a best-effort error line, then close. */
+  #refuse(conn: Deno.Conn, id: number): void {
+    this.#log("info", `#${id} refused: already ${this.#connections.size} open (--max-connections)`);
+    const refusal: Promise<void> = writeAll(conn, TOO_MANY)
+      .catch(() => {}) // The client may be gone already; it gets nothing more either way.
+      .finally(() => {
+        closeQuietly(conn);
+        this.#refusals.delete(refusal);
+      });
+    this.#refusals.add(refusal);
+  }
+
+  #admit(conn: Deno.Conn, id: number): void {
+    const connection = new Connection(
+      conn,
+      id,
+      this.#config,
+      this.#store,
+      this.#log,
+      this.#stop.signal,
+    );
+    this.#connections.add(connection);
+    // Not awaited, so it must never reject: an unhandled rejection would end
+    // the whole process (STYLE.md 5). A bug, not a client's doing: log it,
+    // drop this connection, go on.
+    connection.run()
+      .catch((error) => this.#log("error", `#${id} failed: ${describeError(error)}`))
+      .finally(() => this.#forget(connection));
+  }
+
+  #forget(connection: Connection): void {
+    this.#connections.delete(connection);
+    if (this.#connections.size === 0) this.#allClosed?.resolve();
+  }
+
+  #beginShutdown(): void {
+    if (this.#stop.signal.aborted) return;
+    this.#stop.abort();
+    closeQuietly(this.#listener);
+    for (const connection of this.#connections) connection.stop();
+    if (this.#connections.size > 0) {
+      this.#graceTimer = setTimeout(() => {
+        for (const connection of this.#connections) {
+          // One that stop() already closed is just slow to notice: not cut.
+          if (connection.close()) this.#connectionsCut++;
+        }
+      }, Math.min(this.#config.shutdownGraceMs, MAX_TIMER_MS));
+    }
+  }
+}
+
+/** Resolves the options into a config, failing before binding rather than in every connection later. */
+function resolve(options: ServeOptions): Config {
+  const config = {
+    maxConnections: options.maxConnections ?? SERVE_DEFAULTS.maxConnections,
+    maxLineBytes: options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes,
+    idleTimeoutMs: options.idleTimeoutMs ?? SERVE_DEFAULTS.idleTimeoutMs,
+    unframedPauseMs: options.unframedPauseMs ?? SERVE_DEFAULTS.unframedPauseMs,
+    shutdownGraceMs: options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs,
+    verbose: options.verbose ?? false,
+  };
+  // The least value of each limit; 0 turns the timers off.
+  const least = { maxConnections: 1, maxLineBytes: 1 };
+  for (const [name, value] of Object.entries(config)) {
+    if (typeof value !== "number") continue;
+    const min = least[name as keyof typeof least] ?? 0;
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
+    }
+  }
+  return config;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,305 @@
+/**
+ * Tests for memory.ts, through the Store interface: strings (TextStore, also
+ * against a Map, through growth and compaction), the byte API, and scans.
+ * Pure: every test runs with `permissions: "none"`.
+ */
+
+import { assert, assertEquals, assertFalse, assertStrictEquals, assertThrows } from "@std/assert";
+import { MemoryStore, type MemoryStoreOptions } from "./memory.ts";
+import { TextStore } from "./text.ts";
+
+/** A memory store seen through strings, with its byte store beside it. */
+function textStore(options?: MemoryStoreOptions): TextStore & { memory: MemoryStore } {
+  const memory = new MemoryStore(options);
+  return Object.assign(new TextStore(memory), { memory });
+}
+
+Deno.test({
+  name: "MemoryStore() starts empty",
+  permissions: "none",
+  fn: () => {
+    const store = textStore();
+    assertEquals(store.size, 0);
+    assertEquals(store.entries(), []);
+    assertStrictEquals(store.get("k"), undefined);
+    assertFalse(store.delete("k"));
+  },
+});
+
+Deno.test({
+  name: "MemoryStore.put() stores a value and overwrites an existing key",
+  permissions: "none",
+  fn: () => {
+    const store = textStore();
+    store.set("k", "v1");
+    assertEquals(store.get("k"), "v1");
+    store.set("k", "v2");
+    assertEquals(store.get("k"), "v2");
+    assertEquals(store.size, 1);
+  },
+});
+
+Deno.test({
+  name: "MemoryStore.get() tells an empty value from a missing key",
+  permissions: "none",
+  fn: () => {
+    const store = textStore();
+    store.set("empty", "");
+    assertStrictEquals(store.get("empty"), "");
+    assertStrictEquals(store.get("missing"), undefined);
+  },
+});
+
+Deno.test({
+  name: "MemoryStore.delete() removes a key and says whether it was there",
+  permissions: "none",
+  fn: () => {
+    const store = textStore();
+    store.set("a", "1");
+    store.set("b", "2");
+    assertEquals(store.delete("a"), true);
+    assertEquals(store.delete("a"), false);
+    assertStrictEquals(store.get("a"), undefined);
+    assertEquals(store.get("b"), "2");
+    assertEquals(store.size, 1);
+  },
+});
+
+Deno.test({
+  name: "TextStore.entries() yields every pair of a MemoryStore",
+  permissions: "none",
+  fn: () => {
+    const store = textStore();
+    const pairs: [string, string][] = [["a", "1"], ["b", "hello, world"], ["c", ""]];
+    for (const [key, value] of pairs) store.set(key, value);
+    store.set("gone", "x");
+    store.delete("gone");
+    assertEquals(store.entries().toSorted(), pairs);
+  },
+});
+
+Deno.test({
+  name: "MemoryStore.put() keeps any string as a distinct key",
+  permissions: "none",
+  fn: () => {
+    const store = textStore();
+    const keys = ["키", "😀", "a\0b", "a", "A", "__proto__", "constructor", "toString", "\ufeffa"];
+    keys.forEach((key, i) => store.set(key, `v${i}`));
+    assertEquals(store.size, keys.length);
+    keys.forEach((key, i) => assertEquals(store.get(key), `v${i}`, key));
+    assertStrictEquals(store.get("a\0"), undefined);
+    assertStrictEquals(store.get("hasOwnProperty"), undefined);
+  },
+});
+
+/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test({
+  name: "MemoryStore agrees with a Map through growth, tombstones and compaction",
+  permissions: "none",
+  fn: () => {
+    // The table grows and rehashes, deletes leave tombstones, values that
+    // change length leave garbage in the arena until it is compacted: after
+    // every step the store must still answer exactly like a Map (listings
+    // compared sorted: the store lists in hash order).
+    const next = random(42);
+    const store = textStore();
+    const model = new Map<string, string>();
+    for (let step = 0; step < 60_000; step++) {
+      const key = `k${Math.floor(next() * 3_000)}`;
+      const roll = next();
+      if (roll < 0.6) {
+        const value = "v".repeat(Math.floor(next() * (next() < 0.05 ? 5_000 : 24)));
+        model.set(key, value);
+        store.set(key, value);
+      } else if (roll < 0.85) {
+        assertEquals(store.delete(key), model.delete(key), `step ${step}: DELETE ${key}`);
+      } else {
+        assertStrictEquals(store.get(key), model.get(key), `step ${step}: GET ${key}`);
+      }
+      if (step % 5_000 === 0) {
+        assertEquals(store.entries().toSorted(), [...model].toSorted(), `step ${step}`);
+      }
+    }
+    assertEquals(store.size, model.size);
+    assertEquals(store.entries().toSorted(), [...model].toSorted());
+    for (const [key, value] of model) assertStrictEquals(store.get(key), value);
+  },
+});
+
+Deno.test({
+  name: "MemoryStore byte API reads keys and values in place and copies values out",
+  permissions: "none",
+  fn: () => {
+    const encoder = new TextEncoder();
+    const line = encoder.encode("PUT, 키, 값 hello");
+    const store = textStore();
+    // The key and the value lie inside a larger buffer, as in a read chunk.
+    store.store.set(line, 5, 8, line, 10, line.length);
+    line.fill(0); // The store copied them: the buffer can be reused at once.
+    assertEquals(store.get("키"), "값 hello");
+
+    const copies: string[] = [];
+    const sink = {
+      addBytes(bytes: Uint8Array, start: number, end: number) {
+        copies.push(new TextDecoder().decode(bytes.subarray(start, end)));
+      },
+    };
+    const key = encoder.encode("xx키yy");
+    assertEquals(store.store.get(key, 2, 5, sink), true);
+    assertEquals(store.store.get(key, 0, 5, sink), false);
+    assertEquals(copies, ["값 hello"]);
+    assertEquals(store.store.delete(key, 2, 5), true);
+    assertEquals(store.size, 0);
+  },
+});
+
+Deno.test({
+  name: "MemoryStore packs each pair into its bytes plus an 8-byte header",
+  permissions: "none",
+  fn: () => {
+    const store = textStore();
+    let expected = 0;
+    for (let i = 0; i < 200_000; i++) {
+      const key = `key:${i}`;
+      store.set(key, "0123456789abcdef");
+      expected += (8 + key.length + 16 + 3) & ~3; // Padded to 4 bytes.
+    }
+    assertEquals(store.size, 200_000);
+    assertEquals(store.get("key:199999"), "0123456789abcdef");
+    assertEquals(store.memory.liveBytes, expected);
+    // Overwrites of the same length happen in place: no garbage.
+    for (let i = 0; i < 200_000; i++) store.set(`key:${i}`, "fedcba9876543210");
+    assertEquals(store.memory.liveBytes, expected);
+    assertEquals(store.get("key:0"), "fedcba9876543210");
+  },
+});
+
+Deno.test({
+  name: "MemoryStore.set() throws StoreFullError when full, and leaves the store as it was",
+  permissions: "none",
+  fn: () => {
+    const store = textStore({ maxArenaBytes: 4096 });
+    store.set("a", "1".repeat(1000));
+    store.set("b", "2".repeat(2000));
+    const before = store.entries();
+    // A new key, and a new value for an old key, that cannot fit.
+    assertThrows(() => store.set("c", "3".repeat(2000)), RangeError, "full");
+    assertThrows(() => store.set("a", "4".repeat(3000)), RangeError, "full");
+    assertEquals(store.entries(), before);
+    assertEquals(store.size, 2);
+    assertStrictEquals(store.get("a"), "1".repeat(1000));
+    assertStrictEquals(store.get("c"), undefined);
+    // Room freed by a delete is found again by compaction, up to the cap.
+    store.delete("b");
+    store.set("c", "3".repeat(2000));
+    assertEquals(store.get("c"), "3".repeat(2000));
+    assertEquals(store.size, 2);
+  },
+});
+
+Deno.test({
+  name: "textStore() rejects a maxArenaBytes it cannot use",
+  permissions: "none",
+  fn: () => {
+    for (const bytes of [0, 1023, 4097, 2 ** 31, NaN, 1.5]) {
+      assertThrows(
+        () => new MemoryStore({ maxArenaBytes: bytes }),
+        RangeError,
+        undefined,
+        String(bytes),
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "MemoryStore at its cap compacts only to win back an eighth of the arena",
+  permissions: "none",
+  fn: () => {
+    // Compacting a full arena for a few bytes would copy the whole store on
+    // every PUT; at the cap, a little garbage is not worth it.
+    const store = textStore({ maxArenaBytes: 4096 });
+    for (let i = 0; i < 64; i++) store.set(`k${String(i).padStart(2, "0")}`, "v".repeat(52));
+    assertEquals(store.memory.liveBytes, 4096); // 8 + 3 + 52 = 63, padded to 64, times 64.
+    assertEquals(store.delete("k00"), true); // 64 bytes of garbage: under an eighth.
+    assertThrows(() => store.set("new", "v".repeat(52)), RangeError);
+    assertEquals(store.get("new"), undefined);
+    for (let i = 1; i < 8; i++) store.delete(`k${String(i).padStart(2, "0")}`); // 512 bytes now.
+    store.set("new", "v".repeat(52));
+    assertEquals(store.get("new"), "v".repeat(52));
+    assertEquals(store.size, 57);
+  },
+});
+
+/** Walks `store` with scan() steps of `count` slots, calling `between` after each step. */
+function walk(
+  store: MemoryStore,
+  count: number,
+  between: (step: number) => void = () => {},
+): string[] {
+  const decoder = new TextDecoder();
+  const seen: string[] = [];
+  let cursor = 0;
+  let step = 0;
+  do {
+    cursor = store.scan(cursor, count, (bytes, keyStart, keyEnd) => {
+      seen.push(decoder.decode(bytes.subarray(keyStart, keyEnd)));
+    });
+    between(step++);
+  } while (cursor !== 0);
+  return seen;
+}
+
+Deno.test({
+  name: "MemoryStore.scan() visits every pair exactly once, whatever the step",
+  permissions: "none",
+  fn: async (t) => {
+    const store = textStore();
+    const keys = Array.from({ length: 5000 }, (_, i) => `key:${i}`);
+    for (const key of keys) store.set(key, "v");
+    for (let i = 0; i < 5000; i += 3) store.delete(`key:${i}`); // tombstones on the way
+    const live = keys.filter((_, i) => i % 3 !== 0).toSorted();
+    for (const count of [1, 2, 7, 64, 1000, 1_000_000]) {
+      await t.step(`${count} slots a step`, () => {
+        assertEquals(walk(store.memory, count).toSorted(), live);
+      });
+    }
+    await t.step("an empty store ends at once", () => {
+      assertEquals(walk(new MemoryStore(), 1), []);
+    });
+  },
+});
+
+Deno.test({
+  name: "MemoryStore.scan() keeps its promise while the table grows and keys come and go",
+  permissions: "none",
+  fn: () => {
+    // Keys present for the whole walk are visited exactly once; keys added
+    // or removed during it at most once. Inserts between steps double the
+    // table several times over, and rebuild it dropping tombstones.
+    const store = textStore();
+    const stable = Array.from({ length: 300 }, (_, i) => `stable:${i}`);
+    const doomed = Array.from({ length: 300 }, (_, i) => `doomed:${i}`);
+    for (const key of [...stable, ...doomed]) store.set(key, "v");
+    let added = 0;
+    const seen = walk(store.memory, 4, (step) => {
+      if (step >= doomed.length) return;
+      for (let i = 0; i < 40; i++) store.set(`new:${added++}`, "w");
+      store.delete(doomed[step]!);
+    });
+    const counts = new Map<string, number>();
+    for (const key of seen) counts.set(key, (counts.get(key) ?? 0) + 1);
+    for (const key of stable) assertEquals(counts.get(key), 1, key);
+    for (const [key, count] of counts) assertEquals(count, 1, `${key} visited ${count} times`);
+    assert(added > 10_000, `the table grew: ${added} keys added`);
+  },
+});

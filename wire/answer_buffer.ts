@@ -1,0 +1,88 @@
+/**
+ * {@linkcode AnswerBuffer}: the bytes a connection will write next. Every
+ * protocol's {@linkcode Reply} encodes into one, and the connection writes it
+ * out once per batch of requests.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/**
+ * Answers gathered for one write, as bytes. A connection keeps one and
+ * reuses it for every batch, so answering allocates nothing but an
+ * occasional larger buffer.
+ */
+export class AnswerBuffer {
+  #bytes: Uint8Array;
+  #length = 0;
+  readonly #keepBytes: number;
+
+  /** `keepBytes`: a buffer grown past this is dropped by {@linkcode AnswerBuffer.clear}. */
+  constructor(keepBytes = 64 * 1024) {
+    this.#keepBytes = keepBytes;
+    // Allocated on the first answer, so a connection that never asks costs nothing.
+    this.#bytes = new Uint8Array(0);
+  }
+
+  /** Bytes gathered so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The bytes gathered, as a view valid until the next add or clear. */
+  bytes(): Uint8Array {
+    return this.#bytes.subarray(0, this.#length);
+  }
+
+  /** Empties the buffer, and gives back the memory a large answer took. */
+  clear(): void {
+    this.#length = 0;
+    if (this.#bytes.length > this.#keepBytes) this.#bytes = new Uint8Array(this.#keepBytes);
+  }
+
+  /** Adds one byte. */
+  addByte(byte: number): void {
+    if (this.#length === this.#bytes.length) this.#grow(1);
+    this.#bytes[this.#length++] = byte;
+  }
+
+  /** Adds `bytes[start, end)`. */
+  addBytes(bytes: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    if (this.#length + length > this.#bytes.length) this.#grow(length);
+    if (length <= 32) {
+      // Short copies (most values) by hand: `set` + `subarray` cost more.
+      const out = this.#bytes;
+      for (let i = start, at = this.#length; i < end; i++, at++) out[at] = bytes[i]!;
+    } else {
+      this.#bytes.set(bytes.subarray(start, end), this.#length);
+    }
+    this.#length += length;
+  }
+
+  /** Adds a whole constant, such as `Success!\n`. */
+  addLine(bytes: Uint8Array): void {
+    this.addBytes(bytes, 0, bytes.length);
+  }
+
+  /** Adds text as UTF-8. */
+  addText(text: string): void {
+    // A UTF-16 unit never takes more than 3 bytes in UTF-8.
+    if (this.#length + text.length * 3 > this.#bytes.length) this.#grow(text.length * 3);
+    this.#length += encoder.encodeInto(text, this.#bytes.subarray(this.#length)).written;
+  }
+
+  /** Adds a non-negative integer's decimal digits. */
+  addDecimal(n: number): void {
+    if (n < 10) return this.addByte(0x30 + n);
+    this.addText(String(n));
+  }
+
+  #grow(more: number): void {
+    const size = Math.max(2 * this.#bytes.length, this.#length + more, 4096);
+    const grown = new Uint8Array(size);
+    grown.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = grown;
+  }
+}

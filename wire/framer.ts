@@ -1,0 +1,33 @@
+/**
+ * {@linkcode Framer}: what a connection needs of a wire protocol's reading
+ * side. A connection feeds it the bytes it reads and pulls requests out,
+ * one at a time, until it needs more bytes.
+ *
+ * @module
+ */
+
+import type { Request } from "../command/request.ts";
+
+/** Splits a connection's bytes into requests. One per connection; pure. */
+export interface Framer {
+  /**
+   * Hands over the next chunk read. The framer takes requests from it in
+   * place, so the chunk must stay unchanged until {@linkcode Framer.next}
+   * returns `false`; by then the framer has copied any partial request.
+   */
+  feed(chunk: Uint8Array): void;
+  /**
+   * Fills `into` with the next request, or returns `false` if the bytes fed
+   * so far hold no complete one. The request's bytes stay valid until the
+   * next call.
+   */
+  next(into: Request): boolean;
+  /**
+   * The stream ended (or, for the line protocol, an unframed client's pause
+   * ran out): a partial request held is taken as complete by the next
+   * {@linkcode Framer.next}, if the protocol allows.
+   */
+  end(): void;
+  /** Bytes of a partial request held, waiting for the rest. */
+  readonly pendingBytes: number;
+}

@@ -1,0 +1,68 @@
+/**
+ * {@linkcode LineFramer}: the line protocol's {@linkcode Framer}. It splits
+ * lines ({@linkcode LineSplitter}) and parses each ({@linkcode parseLine});
+ * a blank line is skipped, a line that cannot be read becomes a failed
+ * request, which the connection answers with its `Error:` line.
+ *
+ * @module
+ */
+
+import type { Failure } from "../../command/reply.ts";
+import type { Request } from "../../command/request.ts";
+import type { Framer } from "../framer.ts";
+import { LineSplitter } from "./lines.ts";
+import { parseLine } from "./parse.ts";
+
+const INVALID_UTF8: Failure = { kind: "invalidUtf8" };
+
+/** Frames line-protocol requests. */
+export class LineFramer implements Framer {
+  readonly #lines: LineSplitter;
+  readonly #tooLong: Failure;
+
+  /** Lines may hold up to `maxLineBytes` bytes before their `\n`. */
+  constructor(maxLineBytes: number) {
+    this.#lines = new LineSplitter(maxLineBytes);
+    this.#tooLong = { kind: "lineTooLong", limitBytes: maxLineBytes };
+  }
+
+  get pendingBytes(): number {
+    return this.#lines.pendingBytes;
+  }
+
+  /**
+   * Whether the unframed pause applies now (PROTOCOL.md, Unframed clients):
+   * a partial line is held and the client has never sent `\n`.
+   */
+  get awaitsUnframed(): boolean {
+    return this.#lines.pendingBytes > 0 && !this.#lines.sawNewline;
+  }
+
+  /** Whether the last request was ended by the pause or the end of the stream, not by `\n`. */
+  get endedWithoutNewline(): boolean {
+    return this.#lines.endedWithoutNewline;
+  }
+
+  feed(chunk: Uint8Array): void {
+    this.#lines.feed(chunk);
+  }
+
+  end(): void {
+    this.#lines.endLine();
+  }
+
+  next(into: Request): boolean {
+    const lines = this.#lines;
+    while (true) {
+      const kind = lines.next();
+      if (kind === null) return false;
+      if (kind === "line") {
+        if (parseLine(lines.bytes, lines.start, lines.end, into)) return true;
+        continue; // A blank line: no answer.
+      }
+      into.rawStart = into.rawEnd = 0;
+      into.fails(kind === "too-long" ? this.#tooLong : INVALID_UTF8);
+      return true;
+    }
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * {@linkcode LineSplitter}: splits a byte stream into lines. `\n` ends a line,
+ * a `\r` right before it is dropped, each line must be valid UTF-8, and no
+ * line may hold more than `maxLineBytes` bytes (PROTOCOL.md, Requests and
+ * Responses). Pure: it is fed chunks and pulled for lines; it never touches
+ * a socket.
+ *
+ * @module
+ */
+
+/** What {@linkcode LineSplitter.next} found. */
+export type LineKind = "line" | "invalid-utf8" | "too-long";
+
+const LF = 0x0a;
+const CR = 0x0d;
+const EMPTY = new Uint8Array(0);
+// Past this size the pending buffer is dropped once its line is done, so one
+// long line does not pin a megabyte to an otherwise idle connection.
+const KEEP_PENDING_BYTES = 64 * 1024;
+
+/**
+ * A bounded line splitter over bytes.
+ *
+ * Lines are handed over as positions in the chunk they arrived in; only a
+ * line split across chunks is copied (into the pending buffer). UTF-8 is
+ * checked once per run of complete lines: a run of ASCII bytes (the usual
+ * case) is valid as it is, and a run with other bytes is decoded strictly,
+ * line by line only if the whole run fails, so that a bad line costs only
+ * itself. `\n` (0x0A) never occurs inside a multi-byte UTF-8 character, so
+ * splitting on bytes first is safe even when a chunk ends inside a character.
+ *
+ * @example
+ * ```ts
+ * import { LineSplitter } from "./lines.ts";
+ * const lines = new LineSplitter(1024);
+ * lines.feed(new TextEncoder().encode("PING\r\nGET, a"));
+ * lines.next(); // "line": lines.bytes[lines.start, lines.end) is "PING"
+ * lines.next(); // null: "GET, a" waits for its "\n"
+ * ```
+ */
+export class LineSplitter {
+  /** The most bytes a line may hold before its `\n` (a `\r` counts). */
+  readonly maxLineBytes: number;
+  /** The line found by the last {@linkcode LineSplitter.next}: `bytes[start, end)`. */
+  bytes: Uint8Array = EMPTY;
+  /** Where the line starts in `bytes`. */
+  start = 0;
+  /** Where the line ends in `bytes`, its `\r\n` or `\n` left out. */
+  end = 0;
+  /** Set by the pause or the end of the stream: what remained was ended by it, not by `\n`. */
+  endedWithoutNewline = false;
+  #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  #chunk: Uint8Array = EMPTY;
+  #pos = 0;
+  #last = -1; // The last `\n` of the chunk.
+  #runChecked = false;
+  #runValid = false;
+  #pending = EMPTY;
+  #pendingLength = 0;
+  #skipping = false;
+  #sawNewline = false;
+  #ended = false;
+
+  /** Throws `RangeError` unless `maxLineBytes` is a positive integer. */
+  constructor(maxLineBytes: number) {
+    if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
+      throw new RangeError(
+        `Cannot use maxLineBytes ${maxLineBytes}: expected a positive integer`,
+      );
+    }
+    this.maxLineBytes = maxLineBytes;
+  }
+
+  /** Bytes of a partial line held, waiting for its `\n`. */
+  get pendingBytes(): number {
+    return this.#pendingLength;
+  }
+
+  /** Whether any `\n` has been seen (PROTOCOL.md: the unframed pause then stops applying). */
+  get sawNewline(): boolean {
+    return this.#sawNewline;
+  }
+
+  /**
+   * Hands over a chunk. Its lines are handed out in place, so it must not
+   * change until {@linkcode LineSplitter.next} returns `null`.
+   */
+  feed(chunk: Uint8Array): void {
+    this.#chunk = chunk;
+    this.#pos = 0;
+    this.#last = chunk.lastIndexOf(LF);
+    this.#runChecked = false;
+  }
+
+  /**
+   * Ends the partial line held, as if its `\n` had come: at the end of the
+   * stream, or when an unframed client's line has sat unchanged for the
+   * pause. The next {@linkcode LineSplitter.next} hands it over.
+   */
+  endLine(): void {
+    this.#ended = true;
+  }
+
+  /**
+   * Finds the next line. Returns `"line"` (see `bytes`, `start`, `end`),
+   * `"invalid-utf8"` or `"too-long"` for a line that cannot be read, or
+   * `null` once the chunks fed hold no more complete line; the rest of the
+   * chunk has then been copied, so the chunk may be reused.
+   */
+  next(): LineKind | null {
+    const chunk = this.#chunk;
+    const length = chunk.length;
+    if (this.#skipping && this.#pos < length) {
+      // PROTOCOL.md: after an over-long line, skip to the next `\n`.
+      const nl = chunk.indexOf(LF, this.#pos);
+      if (nl === -1) {
+        this.#pos = length;
+      } else {
+        this.#skipping = false;
+        this.#sawNewline = true;
+        this.#pos = nl + 1;
+      }
+    }
+    if (this.#pendingLength > 0 && this.#pos < length) {
+      const nl = chunk.indexOf(LF, this.#pos);
+      if (nl === -1) {
+        const tail = chunk.subarray(this.#pos);
+        this.#pos = length;
+        return this.#hold(tail);
+      }
+      this.#sawNewline = true;
+      const rest = chunk.subarray(this.#pos, nl);
+      this.#pos = nl + 1;
+      if (this.#pendingLength + rest.length > this.maxLineBytes) {
+        this.#release();
+        return "too-long";
+      }
+      this.#append(rest);
+      return this.#takePending(false);
+    }
+    if (this.#pos <= this.#last) {
+      if (!this.#runChecked) {
+        this.#runChecked = true;
+        this.#sawNewline = true;
+        this.#runValid = this.#isUtf8(chunk, this.#pos, this.#last);
+      }
+      const start = this.#pos;
+      // A plain loop: for lines of tens of bytes, a call to indexOf() costs
+      // more than the scan. It stops at #last at the latest.
+      let nl = start;
+      while (chunk[nl] !== LF) nl++;
+      this.#pos = nl + 1;
+      return this.#line(chunk, start, nl, this.#runValid);
+    }
+    if (this.#pos < length) {
+      const tail = chunk.subarray(this.#pos);
+      this.#pos = length;
+      const kind = this.#hold(tail);
+      if (kind !== null) return kind;
+    }
+    if (this.#ended) {
+      this.#ended = false;
+      if (this.#skipping) {
+        this.#skipping = false;
+        return null;
+      }
+      if (this.#pendingLength > 0) return this.#takePending(true);
+    }
+    return null;
+  }
+
+  /** Appends bytes to the partial line, or reports it too long and starts skipping. */
+  #hold(bytes: Uint8Array): LineKind | null {
+    if (this.#pendingLength + bytes.length > this.maxLineBytes) {
+      // PROTOCOL.md: the error is sent as soon as the limit is passed.
+      this.#release();
+      this.#skipping = true;
+      return "too-long";
+    }
+    this.#append(bytes);
+    return null;
+  }
+
+  #append(bytes: Uint8Array): void {
+    const length = this.#pendingLength + bytes.length;
+    if (length > this.#pending.length) {
+      const grown = new Uint8Array(
+        Math.min(this.maxLineBytes, Math.max(length, 2 * this.#pending.length, 256)),
+      );
+      grown.set(this.#pending.subarray(0, this.#pendingLength));
+      this.#pending = grown;
+    }
+    this.#pending.set(bytes, this.#pendingLength);
+    this.#pendingLength = length;
+  }
+
+  #takePending(endedWithoutNewline: boolean): LineKind {
+    const bytes = this.#pending;
+    const length = this.#pendingLength;
+    this.#pendingLength = 0;
+    // A big buffer is handed over with its line and not kept: the next
+    // partial line starts a small one.
+    if (bytes.length > KEEP_PENDING_BYTES) this.#pending = EMPTY;
+    const kind = this.#line(bytes, 0, length, this.#isUtf8(bytes, 0, length));
+    this.endedWithoutNewline = endedWithoutNewline;
+    return kind;
+  }
+
+  #release(): void {
+    this.#pending = EMPTY;
+    this.#pendingLength = 0;
+  }
+
+  /** `valid`: whether the line is already known to be UTF-8 (else it is checked). */
+  #line(bytes: Uint8Array, start: number, end: number, valid: boolean): LineKind {
+    this.endedWithoutNewline = false;
+    if (end - start > this.maxLineBytes) return "too-long";
+    if (end > start && bytes[end - 1] === CR) end--;
+    if (!valid && !this.#isUtf8(bytes, start, end)) return "invalid-utf8";
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end;
+    return "line";
+  }
+
+  /**
+   * Whether `bytes[start, end)` is valid UTF-8: ASCII bytes are skipped by a
+   * scan (faster than a TextDecoder call at any size measured), and only
+   * from the first other byte on is the rest decoded strictly.
+   */
+  #isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
+    let i = start;
+    while (i < end && bytes[i]! < 0x80) i++;
+    if (i === end) return true;
+    try {
+      this.#decoder.decode(bytes.subarray(i, end));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

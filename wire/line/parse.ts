@@ -1,0 +1,122 @@
+/**
+ * Parses one request line of the line protocol into a {@linkcode Request},
+ * in place: fields are found as positions in the line's bytes, and the
+ * command table says how many there are (PROTOCOL.md, Requests).
+ *
+ * @module
+ */
+
+import type { Command } from "../../command/command.ts";
+import type { Failure } from "../../command/reply.ts";
+import type { Request } from "../../command/request.ts";
+import { type CommandTable, LINE_TABLE } from "../../command/table.ts";
+
+const TAB = 0x09;
+const COMMA = 0x2c;
+const SPACE = 0x20;
+// How much of an unknown command word is echoed back: a client may send a
+// megabyte with no comma, and the answer must stay one short line.
+const MAX_ECHO_CHARS = 40;
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const EMPTY_KEY: Failure = { kind: "emptyKey" };
+// One usage failure per command, made once.
+const usageFailures = new Map<Command, Failure>();
+
+/**
+ * Parses the request line `line[start, end)` (valid UTF-8, without its `\n`
+ * or `\r\n`) into `into`. Returns `false` for a blank line, which gets no
+ * answer.
+ *
+ * Fields are split on commas and trimmed of spaces and tabs only. The command
+ * word is folded by ASCII case only. A field the table marks `rest` (PUT's
+ * value) takes everything after its comma, commas included. A wrong number
+ * of fields is a usage error, and wins over an empty key (`GET, ,`).
+ */
+export function parseLine(
+  line: Uint8Array,
+  start: number,
+  end: number,
+  into: Request,
+  table: CommandTable = LINE_TABLE,
+): boolean {
+  into.rawStart = start;
+  into.rawEnd = end;
+  const comma1 = indexOfComma(line, start, end);
+  const wordEnd = comma1 === -1 ? end : comma1;
+  const wordStart = skipBlanks(line, start, wordEnd);
+  const wordStop = skipBlanksBack(line, wordStart, wordEnd);
+  if (comma1 === -1 && wordStart === wordStop) return false;
+  into.bytes = line;
+  const command = table.lookup(line, wordStart, wordStop);
+  if (command === undefined) {
+    // Decode only what the echo can show: MAX_ECHO_CHARS characters take at
+    // most 4 bytes each, and one more character tells the reply to add "...".
+    const echoEnd = Math.min(wordStop, wordStart + 4 * (MAX_ECHO_CHARS + 1));
+    into.fails({ kind: "unknownCommand", word: decoder.decode(line.subarray(wordStart, echoEnd)) });
+    return true;
+  }
+  const fields = command.fields;
+  if (fields.length === 0) {
+    if (comma1 === -1) into.runs(command, line);
+    else into.fails(usageFailure(command));
+    return true;
+  }
+  if (comma1 === -1) {
+    into.fails(usageFailure(command));
+    return true;
+  }
+  into.runs(command, line);
+  let from = comma1 + 1;
+  for (let i = 0; i < fields.length; i++) {
+    const last = i === fields.length - 1;
+    let fieldEnd = end;
+    if (!fields[i]!.rest) {
+      const comma = indexOfComma(line, from, end);
+      if (last ? comma !== -1 : comma === -1) {
+        into.fails(usageFailure(command));
+        return true;
+      }
+      if (!last) fieldEnd = comma;
+    }
+    const fieldStart = skipBlanks(line, from, fieldEnd);
+    into.addArg(fieldStart, skipBlanksBack(line, fieldStart, fieldEnd));
+    from = fieldEnd + 1;
+  }
+  for (let i = 0; i < fields.length; i++) {
+    if (fields[i]!.nonEmpty && into.starts[i] === into.ends[i]) {
+      into.fails(EMPTY_KEY);
+      return true;
+    }
+  }
+  return true;
+}
+
+function usageFailure(command: Command): Failure {
+  let failure = usageFailures.get(command);
+  if (failure === undefined) {
+    failure = { kind: "usage", command };
+    usageFailures.set(command, failure);
+  }
+  return failure;
+}
+
+// A bounded scan: `indexOf` would search past `end` into the lines after
+// it, which makes a chunk of comma-less lines quadratic.
+function indexOfComma(line: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (line[i] === COMMA) return i;
+  return -1;
+}
+
+function skipBlanks(line: Uint8Array, from: number, end: number): number {
+  while (from < end && isBlank(line[from]!)) from++;
+  return from;
+}
+
+function skipBlanksBack(line: Uint8Array, start: number, end: number): number {
+  while (end > start && isBlank(line[end - 1]!)) end--;
+  return end;
+}
+
+function isBlank(code: number): boolean {
+  return code === SPACE || code === TAB;
+}

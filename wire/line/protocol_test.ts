@@ -1,0 +1,592 @@
+/**
+ * Contract tests for the line protocol, table-driven from PROTOCOL.md:
+ * parsing (parse.ts), answering (the command table through reply.ts) and the
+ * client's encoding (encode.ts). Pure: every test runs with
+ * `permissions: "none"`, which proves the protocol does no I/O.
+ */
+
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { Request as Frame } from "../../command/request.ts";
+import { execute } from "../../command/table.ts";
+import { MemoryStore, type MemoryStoreOptions } from "../../store/memory.ts";
+import { TextStore } from "../../store/text.ts";
+import { AnswerBuffer } from "../answer_buffer.ts";
+import {
+  answerShape,
+  encodeRequest as encodeLine,
+  parseListLine,
+  parseRequest as parseStrings,
+} from "./encode.ts";
+import { parseLine } from "./parse.ts";
+import { errorLine, failureText, LineReply } from "./reply.ts";
+
+// The tables below state each request as a plain object; these adapters turn
+// the parser's results into that form, so the tables read like the contract.
+type Request =
+  | { kind: "put"; key: string; value: string }
+  | { kind: "get" | "delete"; key: string }
+  | { kind: "list" | "ping" | "quit" }
+  | { kind: "invalid"; message: string };
+
+function fromStrings(parsed: ReturnType<typeof parseStrings>): Request | null {
+  if (parsed === null) return null;
+  if ("failure" in parsed) return { kind: "invalid", message: failureText(parsed.failure) };
+  const kind = parsed.command.name.toLowerCase();
+  const request: Record<string, string> = { kind };
+  parsed.command.fields.forEach((field, i) => request[field.name] = parsed.args[i]!);
+  return request as Request;
+}
+
+/** Parses a line given as text, as the client does. */
+function parseRequest(line: string): Request | null {
+  return fromStrings(parseStrings(line));
+}
+
+/** parseLine() of `bytes[start, end)`, in place, as the server does. */
+function parseAt(bytes: Uint8Array, start: number, end: number): Request | null {
+  const frame = new Frame();
+  if (!parseLine(bytes, start, end, frame)) return null;
+  if (frame.command === undefined) {
+    return { kind: "invalid", message: failureText(frame.failure!) };
+  }
+  const args = Array.from({ length: frame.count }, (_, i) => frame.text(i));
+  return fromStrings({ command: frame.command, args });
+}
+
+/** A memory store seen through strings. */
+function textStore(options?: MemoryStoreOptions): TextStore {
+  return new TextStore(new MemoryStore(options));
+}
+
+/** The whole answer to one line (`""` for a blank line): parse, execute, reply, as the server does. */
+function answer(line: string, store: TextStore): string {
+  const bytes = new TextEncoder().encode(line);
+  const frame = new Frame();
+  if (!parseLine(bytes, 0, bytes.length, frame)) return "";
+  const out = new AnswerBuffer();
+  const reply = new LineReply(out);
+  const more = execute(frame, { store: store.store, session: { closing: false } }, reply);
+  while (more !== undefined && !more.step(reply));
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(out.bytes());
+}
+
+/** Encodes a request object with the table-driven encoder. */
+function encodeRequest(request: Sendable): string {
+  const args = "value" in request
+    ? [request.key, request.value]
+    : "key" in request
+    ? [request.key]
+    : [];
+  return encodeLine(request.kind, ...args);
+}
+
+// The error texts of PROTOCOL.md, spelled out here (not imported) so that the
+// tests hold protocol.ts to the document rather than to itself.
+const HINT = "(expected PUT, GET, DELETE, LIST, PING or QUIT)";
+const unknown = (quoted: string) => `unknown command ${quoted} ${HINT}`;
+const invalid = (message: string): Request => ({ kind: "invalid", message });
+const USAGE_PUT = invalid("usage: PUT, key, value");
+const USAGE_GET = invalid("usage: GET, key");
+const USAGE_DELETE = invalid("usage: DELETE, key");
+const USAGE_LIST = invalid("usage: LIST");
+const USAGE_PING = invalid("usage: PING");
+const USAGE_QUIT = invalid("usage: QUIT");
+const EMPTY_KEY = invalid("key must not be empty");
+
+type Case = [line: string, expected: Request | null];
+
+/** The error message of `line`, which must be a bad request. */
+function errorOf(line: string): string {
+  const request = parseRequest(line);
+  if (request?.kind !== "invalid") {
+    throw new Error(
+      `expected an error for ${JSON.stringify(line)}, got ${JSON.stringify(request)}`,
+    );
+  }
+  return request.message;
+}
+
+/** Runs each case as a step named after its (escaped) input line. */
+async function table(t: Deno.TestContext, cases: Case[]): Promise<void> {
+  for (const [line, expected] of cases) {
+    await t.step(JSON.stringify(line), () => {
+      assertEquals(parseRequest(line), expected);
+    });
+  }
+}
+
+/** The parseRequest() tables: [test name, cases]. */
+const PARSE_TABLES: [name: string, cases: Case[]][] = [
+  [
+    "parseRequest() parses every request row of the contract",
+    [
+      ["PUT, myname, yyjun", { kind: "put", key: "myname", value: "yyjun" }],
+      ["GET, myname", { kind: "get", key: "myname" }],
+      ["DELETE, myname", { kind: "delete", key: "myname" }],
+      ["LIST", { kind: "list" }],
+      ["PING", { kind: "ping" }],
+      ["QUIT", { kind: "quit" }],
+    ],
+  ],
+  [
+    "parseRequest() trims spaces and tabs only",
+    [
+      // The three spellings PROTOCOL.md calls the same request.
+      ["PUT, myname, yyjun", { kind: "put", key: "myname", value: "yyjun" }],
+      ["PUT,myname,yyjun", { kind: "put", key: "myname", value: "yyjun" }],
+      ["  put ,myname,  yyjun ", { kind: "put", key: "myname", value: "yyjun" }],
+      ["\tGET\t,\t k \t", { kind: "get", key: "k" }],
+      [" \t DELETE \t, \tk", { kind: "delete", key: "k" }],
+      ["  LIST  ", { kind: "list" }],
+      ["\tPING\t", { kind: "ping" }],
+      ["QUIT ", { kind: "quit" }],
+      ["PUT, a b , c \t d", { kind: "put", key: "a b", value: "c \t d" }],
+      // Other whitespace is part of the field.
+      ["GET, \vk\f", { kind: "get", key: "\vk\f" }],
+      ["GET, \u00a0k\u00a0", { kind: "get", key: "\u00a0k\u00a0" }],
+      ["GET, \u3000k\u2003", { kind: "get", key: "\u3000k\u2003" }],
+      ["GET, k\r", { kind: "get", key: "k\r" }],
+      ["PUT, k, \v v \f", { kind: "put", key: "k", value: "\v v \f" }],
+      ["PUT, \u00a0, \u00a0", { kind: "put", key: "\u00a0", value: "\u00a0" }],
+      ["\vPING", invalid(unknown('"\\u000bPING"'))],
+      ["PING\f", invalid(unknown('"PING\\f"'))],
+      ["\u00a0PING", invalid(unknown('"\u00a0PING"'))],
+      ["PING\u00a0", invalid(unknown('"PING\u00a0"'))],
+      ["\u3000LIST", invalid(unknown('"\u3000LIST"'))],
+      ["\ufeffPING", invalid(unknown('"\ufeffPING"'))],
+    ],
+  ],
+  [
+    "parseRequest() folds the command word by ASCII case only",
+    [
+      ["put, k, v", { kind: "put", key: "k", value: "v" }],
+      ["pUt, k, v", { kind: "put", key: "k", value: "v" }],
+      ["get, k", { kind: "get", key: "k" }],
+      ["GeT, k", { kind: "get", key: "k" }],
+      ["delete, k", { kind: "delete", key: "k" }],
+      ["DeLeTe, k", { kind: "delete", key: "k" }],
+      ["list", { kind: "list" }],
+      ["lIsT", { kind: "list" }],
+      ["ping", { kind: "ping" }],
+      ["Ping", { kind: "ping" }],
+      ["quit", { kind: "quit" }],
+      ["qUIT", { kind: "quit" }],
+      // Keys and values keep their case.
+      ["put, Key, VaLuE", { kind: "put", key: "Key", value: "VaLuE" }],
+      // Non-ASCII letters that Unicode would fold onto ASCII stay unknown.
+      ["lıst", invalid(unknown('"lıst"'))], // dotless i
+      ["LİST", invalid(unknown('"LİST"'))], // dotted capital I
+      ["liſt", invalid(unknown('"liſt"'))], // long s: "liſt".toUpperCase() === "LIST"
+      ["PİNG", invalid(unknown('"PİNG"'))],
+      ["ｐｕｔ, k, v", invalid(unknown('"ｐｕｔ"'))], // fullwidth
+      // Near misses: | 0x20 folding must not match other characters.
+      ["P@T, k, v", invalid(unknown('"P@T"'))],
+      ["PU\x14, k, v", invalid(unknown('"PU\\u0014"'))],
+      ["PUTS, k, v", invalid(unknown('"PUTS"'))],
+      ["PU, k", invalid(unknown('"PU"'))],
+      ["DELETED, k", invalid(unknown('"DELETED"'))],
+    ],
+  ],
+  [
+    "parseRequest() takes PUT's value as everything after the second comma",
+    [
+      ["PUT, greeting, hello, world", { kind: "put", key: "greeting", value: "hello, world" }],
+      ["PUT, k, a,,b , ", { kind: "put", key: "k", value: "a,,b ," }],
+      ["PUT, k, ,", { kind: "put", key: "k", value: "," }],
+      ["PUT, k,", { kind: "put", key: "k", value: "" }],
+      ["PUT, k, ", { kind: "put", key: "k", value: "" }],
+      ["PUT,k,\t \t", { kind: "put", key: "k", value: "" }],
+      ["PUT, 키, 값 😀", { kind: "put", key: "키", value: "값 😀" }],
+      ["PUT, a\0b, \0", { kind: "put", key: "a\0b", value: "\0" }],
+      ["PUT, 🇰🇷, 한국, 대한민국", { kind: "put", key: "🇰🇷", value: "한국, 대한민국" }],
+    ],
+  ],
+  [
+    "parseRequest() returns null for a blank line only",
+    [
+      ["", null],
+      [" ", null],
+      ["\t", null],
+      ["  \t \t  ", null],
+      // Not blank: other whitespace, or a comma.
+      ["\v", invalid(unknown('"\\u000b"'))],
+      ["\f", invalid(unknown('"\\f"'))],
+      ["\r", invalid(unknown('"\\r"'))],
+      ["\u00a0", invalid(unknown('"\u00a0"'))],
+      [",", invalid(unknown('""'))],
+      [" , ", invalid(unknown('""'))],
+    ],
+  ],
+  [
+    "parseRequest() rejects a wrong number of fields with the command's usage",
+    [
+      ["PUT", USAGE_PUT],
+      ["PUT, k", USAGE_PUT],
+      ["put,k", USAGE_PUT],
+      ["GET", USAGE_GET],
+      ["GET, a,", USAGE_GET],
+      ["GET, a, b", USAGE_GET],
+      ["GET, a, b, c", USAGE_GET],
+      ["DELETE", USAGE_DELETE],
+      ["DELETE, a,", USAGE_DELETE],
+      ["DELETE, a, b", USAGE_DELETE],
+      ["LIST, x", USAGE_LIST],
+      ["LIST,", USAGE_LIST],
+      ["LIST, ", USAGE_LIST],
+      ["PING, x", USAGE_PING],
+      ["ping ,", USAGE_PING],
+      ["QUIT, x", USAGE_QUIT],
+      ["QUIT,", USAGE_QUIT],
+    ],
+  ],
+  [
+    "parseRequest() rejects an empty key",
+    [
+      ["PUT, , v", EMPTY_KEY],
+      ["PUT,,v", EMPTY_KEY],
+      ["PUT, \t , v", EMPTY_KEY],
+      ["PUT,,", EMPTY_KEY],
+      ["GET,", EMPTY_KEY],
+      ["GET, ", EMPTY_KEY],
+      ["GET,\t", EMPTY_KEY],
+      ["DELETE,", EMPTY_KEY],
+      ["DELETE,  ", EMPTY_KEY],
+    ],
+  ],
+  [
+    "parseRequest() rejects an unknown or empty command, echoing it quoted",
+    [
+      ["FOO", invalid(unknown('"FOO"'))],
+      ["FOO, a, b", invalid(unknown('"FOO"'))],
+      ["  foo  , a", invalid(unknown('"foo"'))],
+      [", a", invalid(unknown('""'))],
+      [",a,b", invalid(unknown('""'))],
+      ["\t, a", invalid(unknown('""'))],
+      ['SAY "hi"', invalid(unknown('"SAY \\"hi\\""'))],
+      ["명령", invalid(unknown('"명령"'))],
+    ],
+  ],
+];
+
+for (const [name, cases] of PARSE_TABLES) {
+  Deno.test({ name, permissions: "none", fn: (t) => table(t, cases) });
+}
+
+Deno.test({
+  name: "parseLine() parses a line in place, blind to the bytes around it",
+  permissions: "none",
+  fn: async (t) => {
+    // Commas, blanks and command words on either side must not leak in.
+    const before = new TextEncoder().encode("PUT, x, y,\t");
+    const after = new TextEncoder().encode(" ,GET, z\nLIST, ,");
+    for (const [line, expected] of PARSE_TABLES.flatMap(([, cases]) => cases)) {
+      await t.step(JSON.stringify(line), () => {
+        const bytes = new TextEncoder().encode(line);
+        const around = new Uint8Array(before.length + bytes.length + after.length);
+        around.set(before);
+        around.set(bytes, before.length);
+        around.set(after, before.length + bytes.length);
+        assertEquals(parseAt(around, before.length, before.length + bytes.length), expected);
+        assertEquals(parseAt(bytes, 0, bytes.length), expected);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "parseRequest() echoes a long unknown command word truncated",
+  permissions: "none",
+  fn: async (t) => {
+    for (
+      const [name, word] of [
+        ["ASCII", "X".repeat(1024 * 1024)],
+        ["Korean", "가".repeat(5000)],
+        ["emoji (surrogate pairs)", "😀".repeat(5000)],
+      ] as const
+    ) {
+      await t.step(name, () => {
+        const message = errorOf(`${word}, k, v`);
+        const char = [...word][0]!;
+        assert(message.startsWith(`unknown command "${char.repeat(10)}`), message);
+        assert(message.endsWith(HINT), message);
+        assert(message.length < 300, `echo not truncated: ${message.length} chars`);
+        // Truncation must not cut a character in half.
+        assert(message.isWellFormed(), "lone surrogate in the echo");
+      });
+    }
+    await t.step("a word just under the echo limit is echoed whole", () => {
+      const word = "Y".repeat(30);
+      assertEquals(parseRequest(word), invalid(unknown(`"${word}"`)));
+    });
+  },
+});
+
+Deno.test({
+  name: "parseRequest() keeps control characters of the echoed word on one line",
+  permissions: "none",
+  fn: async (t) => {
+    for (
+      const word of [
+        "A\rB",
+        "A\nB",
+        "A\u0000B",
+        "\u001b[2J",
+        "\b\u0007\u0001\u001f",
+        "A\r\nB",
+        `${"Z".repeat(39)}\r\n\r\n`,
+      ]
+    ) {
+      await t.step(JSON.stringify(word), () => {
+        const message = errorOf(word);
+        assert(message.startsWith('unknown command "'), message);
+        assert(
+          ![...message].some((char) => char.charCodeAt(0) < 0x20),
+          `raw control character in ${JSON.stringify(message)}`,
+        );
+      });
+    }
+  },
+});
+
+/** Runs `lines` against `store` one by one (through parseLine() and execute()) and returns every answer. */
+function run(store: TextStore, lines: string[]): string[] {
+  return lines.map((line) => {
+    const text = answer(line, store);
+    if (text === "") throw new Error(`blank: ${JSON.stringify(line)}`);
+    return text;
+  });
+}
+
+Deno.test({
+  name: "answer() (parseLine() and execute()) answers every request with the contract's exact text",
+  permissions: "none",
+  fn: async (t) => {
+    const store = textStore();
+    const cases: [string, string][] = [
+      ["PING", "PONG\n"],
+      ["GET, myname", "Not exist!\n"],
+      ["DELETE, myname", "Not exist!\n"],
+      ["PUT, myname, yyjun", "Success!\n"],
+      ["GET, myname", "yyjun\n"],
+      ["PUT, myname, jun", "Success!\n"],
+      ["GET, myname", "jun\n"],
+      ["PUT, greeting, hello, world", "Success!\n"],
+      ["GET, greeting", "hello, world\n"],
+      ["PUT, empty,", "Success!\n"],
+      ["GET, empty", "\n"],
+      ["PUT, 키\0, 값 😀", "Success!\n"],
+      ["GET, 키\0", "값 😀\n"],
+      ["GET, 키", "Not exist!\n"],
+      ["DELETE, myname", "Success!\n"],
+      ["DELETE, myname", "Not exist!\n"],
+      ["GET, myname", "Not exist!\n"],
+      ["QUIT", "Bye!\n"],
+      ["FOO", `Error: ${unknown('"FOO"')}\n`],
+      [", a", `Error: ${unknown('""')}\n`],
+      ["PUT, k", "Error: usage: PUT, key, value\n"],
+      ["GET, a,", "Error: usage: GET, key\n"],
+      ["DELETE", "Error: usage: DELETE, key\n"],
+      ["LIST, x", "Error: usage: LIST\n"],
+      ["PING, x", "Error: usage: PING\n"],
+      ["QUIT, x", "Error: usage: QUIT\n"],
+      ["PUT, , v", "Error: key must not be empty\n"],
+    ];
+    for (const [line, answer] of cases) {
+      await t.step(JSON.stringify(line), () => {
+        assertEquals(run(store, [line]), [answer]);
+      });
+    }
+    await t.step("an invalid request changes nothing", () => {
+      const before = store.entries();
+      run(store, ["PUT, , v", "GET, empty,", "DELETE, greeting, x", "FOO, greeting"]);
+      assertEquals(store.entries(), before);
+    });
+    await t.step("errorLine() makes one Error: line of a failure", () => {
+      assertEquals(errorLine({ kind: "invalidUtf8" }), "Error: request is not valid UTF-8\n");
+    });
+    await t.step("a blank line gets no answer", () => {
+      assertEquals(answer(" \t ", store), "");
+    });
+  },
+});
+
+Deno.test({
+  name: "answer() answers a PUT the store has no room for with one Error line",
+  permissions: "none",
+  fn: () => {
+    const store = textStore({ maxArenaBytes: 1024 });
+    const big = "x".repeat(600);
+    assertEquals(run(store, [`PUT, a, ${big}`]), ["Success!\n"]);
+    const full = run(store, [`PUT, b, ${big}`])[0]!;
+    assert(full.startsWith("Error: ") && full.endsWith("\n"), full);
+    assertEquals(full.split("\n").length, 2, "one line");
+    assertEquals(run(store, ["GET, b", "GET, a"]), ["Not exist!\n", `${big}\n`]);
+  },
+});
+
+/** Splits a LIST answer into its pair lines, checking the ending empty line. */
+function listLines(answer: string): string[] {
+  assert(answer.endsWith("\n\n"), `LIST answer must end with an empty line: ${answer}`);
+  return answer.slice(0, -2).split("\n");
+}
+
+Deno.test({
+  name: "answer() answers LIST with key, value lines then an empty line",
+  permissions: "none",
+  fn: async (t) => {
+    const store = textStore();
+    await t.step("empty store: Not exist! then an empty line", () => {
+      assertEquals(run(store, ["LIST"]), ["Not exist!\n\n"]);
+    });
+    await t.step("one pair", () => {
+      run(store, ["PUT, a, 1"]);
+      assertEquals(run(store, ["LIST"]), ["a, 1\n\n"]);
+    });
+    await t.step("many pairs, in any order, each line non-empty", () => {
+      run(store, [
+        "PUT, b, hello, world",
+        "PUT, empty,",
+        "PUT, 키, 값",
+        "PUT, e\0, 😀",
+        "PUT, a, 2",
+      ]);
+      const lines = listLines(run(store, ["LIST"])[0]!);
+      assertEquals(lines.toSorted(), [
+        "a, 2",
+        "b, hello, world",
+        "e\0, 😀",
+        "empty, ",
+        "키, 값",
+      ]);
+    });
+    await t.step("after deleting everything: Not exist! again", () => {
+      run(store, ["DELETE, a", "DELETE, b", "DELETE, empty", "DELETE, 키", "DELETE, e\0"]);
+      assertEquals(run(store, ["LIST"]), ["Not exist!\n\n"]);
+    });
+  },
+});
+
+Deno.test({
+  name: "LIST answers and parseListLine() round-trip every pair",
+  permissions: "none",
+  fn: async (t) => {
+    const pairs: [string, string][] = [
+      ["a", "1"],
+      ["greeting", "hello, world"],
+      ["empty", ""],
+      ["sep", ", , ,"],
+      ["키", "값 😀"],
+      ["n\0l", "\0"],
+      ["spa ce", "in side"],
+      ["\vk", "v\f"],
+    ];
+    const store = textStore();
+    for (const [key, value] of pairs) store.set(key, value);
+    await t.step("one line per pair then an empty line", () => {
+      assertEquals(
+        listLines(answer("LIST", store)).toSorted(),
+        pairs.map(([k, v]) => `${k}, ${v}`).toSorted(),
+      );
+    });
+    await t.step("parseListLine() reads each line back", () => {
+      const lines = listLines(answer("LIST", store));
+      assertEquals(new Map(lines.map(parseListLine)), new Map(pairs));
+    });
+    await t.step("parseListLine() throws SyntaxError on a line without ', '", () => {
+      for (const line of ["Not exist!", "", "a,b", "ab "]) {
+        assertThrows(() => parseListLine(line), SyntaxError);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "answerShape() says what a client must read",
+  permissions: "none",
+  fn: async (t) => {
+    const cases: [string, ReturnType<typeof answerShape>][] = [
+      ["", "none"],
+      ["   ", "none"],
+      [" \t ", "none"],
+      ["LIST", "list"],
+      [" list\t", "list"],
+      ["LIST, x", "line"], // an error: one line
+      ["PUT, k, v", "line"],
+      ["GET, k", "line"],
+      ["DELETE, k", "line"],
+      ["PING", "line"],
+      ["QUIT", "line"],
+      ["FOO", "line"],
+      [", a", "line"],
+      ["\v", "line"],
+      ["GET, a,", "line"],
+    ];
+    for (const [line, shape] of cases) {
+      await t.step(JSON.stringify(line), () => {
+        assertEquals(answerShape(line), shape);
+      });
+    }
+  },
+});
+
+type Sendable = Exclude<Request, { kind: "invalid" }>;
+
+Deno.test({
+  name: "encodeRequest() encodes every request as one line the server parses back",
+  permissions: "none",
+  fn: async (t) => {
+    const cases: [Sendable, string][] = [
+      [{ kind: "put", key: "myname", value: "yyjun" }, "PUT, myname, yyjun\n"],
+      [{ kind: "put", key: "k", value: "" }, "PUT, k, \n"],
+      [{ kind: "put", key: "greeting", value: "hello, world" }, "PUT, greeting, hello, world\n"],
+      [{ kind: "put", key: "키\0", value: "값 😀" }, "PUT, 키\0, 값 😀\n"],
+      [{ kind: "put", key: "\vk", value: "\u00a0v\f" }, "PUT, \vk, \u00a0v\f\n"],
+      [{ kind: "put", key: "a b", value: "c\td" }, "PUT, a b, c\td\n"],
+      [{ kind: "get", key: "myname" }, "GET, myname\n"],
+      [{ kind: "delete", key: "myname" }, "DELETE, myname\n"],
+      [{ kind: "list" }, "LIST\n"],
+      [{ kind: "ping" }, "PING\n"],
+      [{ kind: "quit" }, "QUIT\n"],
+    ];
+    for (const [request, wire] of cases) {
+      await t.step(JSON.stringify(request), () => {
+        assertEquals(encodeRequest(request), wire);
+        assertEquals(parseRequest(wire.slice(0, -1)), request);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "encodeRequest() throws RangeError for what the protocol cannot carry",
+  permissions: "none",
+  fn: async (t) => {
+    const cases: [string, Sendable][] = [
+      ["empty key (PUT)", { kind: "put", key: "", value: "v" }],
+      ["empty key (GET)", { kind: "get", key: "" }],
+      ["empty key (DELETE)", { kind: "delete", key: "" }],
+      ["comma in key", { kind: "put", key: "a,b", value: "v" }],
+      ["comma in GET key", { kind: "get", key: "a,b" }],
+      ["comma in DELETE key", { kind: "delete", key: "," }],
+      ["newline in key", { kind: "put", key: "a\nb", value: "v" }],
+      ["newline in GET key", { kind: "get", key: "a\n" }],
+      ["CRLF in key", { kind: "delete", key: "a\r\nb" }],
+      ["trailing CR in key", { kind: "get", key: "a\r" }],
+      ["newline in value", { kind: "put", key: "k", value: "a\nb" }],
+      ["CRLF in value", { kind: "put", key: "k", value: "a\r\nb" }],
+      ["trailing CR in value", { kind: "put", key: "k", value: "v\r" }],
+      ["leading space in key", { kind: "put", key: " k", value: "v" }],
+      ["trailing tab in key", { kind: "get", key: "k\t" }],
+      ["spaces-only key", { kind: "delete", key: "  " }],
+      ["leading tab in value", { kind: "put", key: "k", value: "\tv" }],
+      ["trailing space in value", { kind: "put", key: "k", value: "v " }],
+      ["spaces-only value", { kind: "put", key: "k", value: " " }],
+    ];
+    for (const [name, request] of cases) {
+      await t.step(name, () => {
+        const error = assertThrows(() => encodeRequest(request), RangeError);
+        assertStringIncludes(error.message, "Cannot send");
+      });
+    }
+  },
+});

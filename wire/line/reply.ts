@@ -1,0 +1,133 @@
+/**
+ * {@linkcode LineReply}: the line protocol's answers (PROTOCOL.md, Responses),
+ * written as bytes into the connection's {@linkcode AnswerBuffer}. It
+ * allocates nothing per request: every fixed answer is encoded once.
+ *
+ * @module
+ */
+
+import { usage } from "../../command/command.ts";
+import type { Failure, Reply } from "../../command/reply.ts";
+import { LINE_COMMANDS } from "../../command/table.ts";
+import type { AnswerBuffer } from "../answer_buffer.ts";
+
+/** Answer to a successful PUT or DELETE. */
+export const SUCCESS = "Success!";
+/** Answer to GET or DELETE of a missing key, and to LIST of an empty store. */
+export const NOT_EXIST = "Not exist!";
+/** Answer to PING. */
+export const PONG = "PONG";
+/** Answer to QUIT, after which the server closes the connection. */
+export const BYE = "Bye!";
+/** What every bad request's answer starts with. */
+export const ERROR_PREFIX = "Error: ";
+
+// How many characters of an unknown command word the error echoes.
+const MAX_ECHO_CHARS = 40;
+const encoder = new TextEncoder();
+const SUCCESS_LINE = encoder.encode(`${SUCCESS}\n`);
+const NOT_EXIST_LINE = encoder.encode(`${NOT_EXIST}\n`);
+const EMPTY_LIST = encoder.encode(`${NOT_EXIST}\n\n`);
+const PONG_LINE = encoder.encode(`${PONG}\n`);
+const BYE_LINE = encoder.encode(`${BYE}\n`);
+const LIST_SEPARATOR = encoder.encode(", ");
+const LF = 0x0a;
+
+/** `PUT, GET, DELETE, LIST, PING or QUIT`: the hint of an unknown command. */
+const EXPECTED = ((names: string[]) => `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`)(
+  LINE_COMMANDS.map((command) => command.name),
+);
+
+/** The text after `Error: ` for each failure (PROTOCOL.md, Responses). */
+export function failureText(failure: Failure): string {
+  switch (failure.kind) {
+    case "unknownCommand":
+      return `unknown command ${quote(failure.word)} (expected ${EXPECTED})`;
+    case "usage":
+      return `usage: ${usage(failure.command)}`;
+    case "emptyKey":
+      return "key must not be empty";
+    case "invalidUtf8":
+      return "request is not valid UTF-8";
+    case "lineTooLong":
+      return `line too long (limit ${failure.limitBytes} bytes)`;
+    case "tooManyConnections":
+      return "too many connections";
+    case "storeFull":
+      return "store is full (delete some keys to make room)";
+  }
+}
+
+/** One `Error: ` line, `\n` included. */
+export function errorLine(failure: Failure): string {
+  return `${ERROR_PREFIX}${failureText(failure)}\n`;
+}
+
+/** Quotes text for an error line: JSON escapes keep it on one line; long text is cut. */
+function quote(text: string): string {
+  const chars = [...text];
+  return chars.length <= MAX_ECHO_CHARS
+    ? JSON.stringify(text)
+    : `${JSON.stringify(chars.slice(0, MAX_ECHO_CHARS).join(""))}...`;
+}
+
+/** The line protocol's {@linkcode Reply}: every answer a line ending in `\n`. */
+export class LineReply implements Reply {
+  readonly #out: AnswerBuffer;
+
+  /** Writes answers into `out`. */
+  constructor(out: AnswerBuffer) {
+    this.#out = out;
+  }
+
+  /** Bytes of answers gathered and not yet written. */
+  get bufferedBytes(): number {
+    return this.#out.length;
+  }
+
+  ok(): void {
+    this.#out.addLine(SUCCESS_LINE);
+  }
+
+  notFound(): void {
+    this.#out.addLine(NOT_EXIST_LINE);
+  }
+
+  addBytes(bytes: Uint8Array, start: number, end: number): void {
+    this.#out.addBytes(bytes, start, end);
+    this.#out.addByte(LF);
+  }
+
+  pong(): void {
+    this.#out.addLine(PONG_LINE);
+  }
+
+  bye(): void {
+    this.#out.addLine(BYE_LINE);
+  }
+
+  error(failure: Failure): void {
+    this.#out.addText(errorLine(failure));
+  }
+
+  pair(
+    bytes: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+  ): boolean {
+    const out = this.#out;
+    out.addBytes(bytes, keyStart, keyEnd);
+    out.addLine(LIST_SEPARATOR);
+    out.addBytes(bytes, valueStart, valueEnd);
+    out.addByte(LF);
+    return true;
+  }
+
+  endList(shown: number): void {
+    // PROTOCOL.md: `Not exist!` for no pairs; either way the empty line ends it.
+    if (shown === 0) this.#out.addLine(EMPTY_LIST);
+    else this.#out.addByte(LF);
+  }
+}
