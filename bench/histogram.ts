@@ -16,10 +16,12 @@ export class Histogram {
   #total = 0;
   #max = 0;
 
+  /** The largest value recorded, exactly. */
   get max(): number {
     return this.#max;
   }
 
+  /** Records one latency. */
   record(ns: number): void {
     if (ns > this.#max) this.#max = ns;
     this.#total++;
@@ -39,6 +41,7 @@ export class Histogram {
   }
 }
 
+/** The bucket of a value in nanoseconds. */
 export function bucketOf(ns: number): number {
   if (ns < SUB_BUCKETS) return ns < 0 ? 0 : ns;
   if (ns < 2 ** 31) {
@@ -49,6 +52,7 @@ export function bucketOf(ns: number): number {
   return (shift + 1) * SUB_BUCKETS + Math.floor(ns / 2 ** shift) - SUB_BUCKETS;
 }
 
+/** The middle of a bucket's range, the value a percentile reports for it. */
 export function bucketMid(index: number): number {
   if (index < SUB_BUCKETS) return index;
   const shift = (index >> SUB_BITS) - 1;

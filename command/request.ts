@@ -24,9 +24,9 @@ export class Request {
   /** How many arguments there are (the command word not counted). */
   count = 0;
   /** Where argument `i` starts in `bytes`. */
-  readonly starts: number[] = [];
+  starts: Int32Array = new Int32Array(4);
   /** Where argument `i` ends in `bytes`. */
-  readonly ends: number[] = [];
+  ends: Int32Array = new Int32Array(4);
   /** The request as it arrived, `bytes[rawStart, rawEnd)`, for logs. */
   rawStart = 0;
   /** The end of the raw request in `bytes`. */
@@ -34,9 +34,11 @@ export class Request {
 
   /** Sets this request to run `command`; arguments are then set one by one. */
   runs(command: Command, bytes: Uint8Array): void {
-    this.command = command;
-    this.failure = undefined;
-    this.bytes = bytes;
+    // Pointer fields are written only when they change: each store of one
+    // costs a garbage-collector write barrier, and this runs per request.
+    if (this.command !== command) this.command = command;
+    if (this.failure !== undefined) this.failure = undefined;
+    if (this.bytes !== bytes) this.bytes = bytes;
     this.count = 0;
   }
 
@@ -49,9 +51,19 @@ export class Request {
 
   /** Appends the argument `bytes[start, end)`. */
   addArg(start: number, end: number): void {
+    if (this.count === this.starts.length) this.#grow();
     this.starts[this.count] = start;
     this.ends[this.count] = end;
     this.count++;
+  }
+
+  #grow(): void {
+    const starts = new Int32Array(2 * this.starts.length);
+    const ends = new Int32Array(2 * this.ends.length);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    this.starts = starts;
+    this.ends = ends;
   }
 
   /** Argument `i` decoded as text, for the rare handler that needs a string. */

@@ -24,7 +24,11 @@ export const LINE_COMMANDS: readonly Command[] = [PUT, GET, DELETE, LIST, PING, 
 export class CommandTable {
   /** The commands, in table order. */
   readonly commands: readonly Command[];
-  // Candidates by word length, each with its lower-case name in bytes.
+  // Names of up to 6 letters, by their letters packed into one small integer
+  // (a = 1 ... z = 26, five bits each): a lookup folds and packs the word's
+  // bytes and does one Map.get, with no compare after it.
+  readonly #byPacked = new Map<number, Command>();
+  // Longer names (and any with another character), by length.
   readonly #byLength: { command: Command; lower: Uint8Array }[][] = [];
 
   /** Builds the lookup over `commands`. */
@@ -33,16 +37,22 @@ export class CommandTable {
     const encoder = new TextEncoder();
     for (const command of commands) {
       const lower = encoder.encode(command.name.toLowerCase());
-      (this.#byLength[lower.length] ??= []).push({ command, lower });
+      const packed = pack(lower, 0, lower.length);
+      if (packed > 0) this.#byPacked.set(packed, command);
+      else (this.#byLength[lower.length] ??= []).push({ command, lower });
     }
   }
 
   /** The command whose name is `bytes[start, end)`, any ASCII case, or `undefined`. */
   lookup(bytes: Uint8Array, start: number, end: number): Command | undefined {
+    const packed = pack(bytes, start, end);
+    if (packed > 0) return this.#byPacked.get(packed);
+    if (packed === 0) return undefined;
     const candidates = this.#byLength[end - start];
     if (candidates === undefined) return undefined;
-    for (const { command, lower } of candidates) {
-      if (equalsFolded(bytes, start, lower)) return command;
+    for (let c = 0; c < candidates.length; c++) {
+      const candidate = candidates[c]!;
+      if (equalsFolded(bytes, start, candidate.lower)) return candidate.command;
     }
     return undefined;
   }
@@ -52,6 +62,25 @@ export class CommandTable {
     const upper = name.toUpperCase();
     return this.commands.find((command) => command.name === upper);
   }
+}
+
+/**
+ * Packs a word of 1 to 6 ASCII letters (folded to lower case) into a
+ * positive integer, unique for each word. Returns 0 for a word no command
+ * has (empty, or a character that is not a letter in a word this short),
+ * and -1 for a longer word, which is looked up another way.
+ */
+function pack(bytes: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  if (length > 6) return -1;
+  let packed = 0;
+  for (let i = start; i < end; i++) {
+    // `| 0x20` folds A-Z onto a-z; only a letter lands in 1..26 then.
+    const letter = (bytes[i]! | 0x20) - 0x60;
+    if (letter < 1 || letter > 26 || bytes[i]! > 0x7a) return 0;
+    packed = packed * 32 + letter;
+  }
+  return packed;
 }
 
 /** The line protocol's table. */

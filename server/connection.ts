@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Context, Continuation, Session } from "../command/command.ts";
+import type { Context, Continuation } from "../command/command.ts";
 import type { Reply } from "../command/reply.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
@@ -35,8 +35,12 @@ export interface ConnectionConfig {
  */
 type State = "reading" | "working" | "writing" | "lingering" | "closed";
 
-// Redis reads 16 KiB at a time (PROTO_IOBUF_LEN); so do we.
-const READ_BUFFER_BYTES = 16 * 1024;
+// Reads start small and grow while they fill the buffer: a short-lived or
+// idle connection costs 1 KiB (a storm of connects allocates little, so the
+// garbage collector does not stall everyone), a pipelining one gets reads of
+// up to 64 KiB.
+const FIRST_READ_BYTES = 1024;
+const MAX_READ_BYTES = 64 * 1024;
 // Answers are written once they pass this size, and the rest of the read is
 // answered after: a few bytes of pipelined GETs or LISTs may ask for many
 // copies of a big value or of the whole store. The answer buffer is reused
@@ -58,58 +62,66 @@ export class Connection {
   readonly #conn: Deno.Conn;
   readonly #config: ConnectionConfig;
   readonly #log: Logger;
-  readonly #stopping: AbortSignal;
-  readonly #framer: LineFramer;
-  readonly #request = new Request();
-  readonly #out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
-  readonly #reply: Reply;
-  readonly #session: Session = { closing: false };
-  readonly #context: Context;
+  // Set by stop(): the server is shutting down (a plain field: read per batch).
+  #stopping = false;
+  readonly #store: Store;
+  // The wire, set up on the first bytes (a connection that never sends any,
+  // as in a storm of connects and resets, costs no more than its socket).
+  #framer: LineFramer | undefined;
+  #request: Request | undefined;
+  #out: AnswerBuffer | undefined;
+  #reply: Reply | undefined;
+  #context: Context | undefined;
+  // The rest of an answer too large to build at once (LIST), while it is written.
+  #more: Continuation | undefined;
   #buffer: Uint8Array | undefined;
   #state: State = "working";
   #lastActiveAt = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
-  /** `stopping` aborts when the server shuts down. */
+  /** Serves `conn` as connection number `id`, on `store`. */
   constructor(
     conn: Deno.Conn,
     id: number,
     config: ConnectionConfig,
     store: Store,
     log: Logger,
-    stopping: AbortSignal,
   ) {
     this.#conn = conn;
     this.id = id;
     this.#config = config;
     this.#log = log;
-    this.#stopping = stopping;
-    this.#framer = new LineFramer(config.maxLineBytes);
-    this.#reply = new LineReply(this.#out);
-    this.#context = { store, session: this.#session };
+    this.#store = store;
   }
 
-  /** Serves the connection until it ends; never throws for a client's doing. */
-  async run(): Promise<void> {
+  /**
+   * Serves the connection until it ends, then calls `ended`. It never
+   * rejects: a peer that goes away is a normal end, and an error that is not
+   * one is a bug, logged with the connection's id; either way only this
+   * connection ends, and the server goes on.
+   */
+  async run(ended: (connection: Connection) => void): Promise<void> {
     if (this.#config.verbose) this.#debug(`connected from ${formatAddr(this.#conn.remoteAddr)}`);
     try {
       if ("setNoDelay" in this.#conn) (this.#conn as Deno.TcpConn).setNoDelay(true);
       if (this.#config.idleTimeoutMs > 0) this.#armIdle(this.#config.idleTimeoutMs);
       await this.#serve();
     } catch (error) {
-      if (!isDisconnect(error)) throw error;
-      if (this.#config.verbose && this.#state !== "closed") {
+      if (!isDisconnect(error)) this.#log("error", `#${this.id} failed: ${describeError(error)}`);
+      else if (this.#config.verbose && this.#state !== "closed") {
         this.#debug(`dropped: ${describeError(error)}`);
       }
     } finally {
       clearTimeout(this.#idleTimer);
       this.close();
       if (this.#config.verbose) this.#debug("closed");
+      ended(this);
     }
   }
 
   /** Shutdown: a connection waiting for bytes closes now; a busy one after its answers. */
   stop(): void {
+    this.#stopping = true;
     if (this.#state === "reading") this.close();
   }
 
@@ -121,87 +133,146 @@ export class Connection {
     return true;
   }
 
-  /** Read, frame, run, reply, write: until the client ends, quits, or the server stops. */
+  /**
+   * Read, frame, run, reply, write: until the client ends, quits, or the
+   * server stops. The common path (a read, its requests, one write) is kept
+   * in this one function, with no helper promise per read: it runs once per
+   * read, and each await costs a turn of the microtask queue.
+   */
   async #serve(): Promise<void> {
-    const framer = this.#framer;
-    while (!this.#stopping.aborted) {
-      const n = await this.#read();
-      if (n === "done") return;
+    const conn = this.#conn;
+    while (!this.#stopping) {
+      const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
+      this.#state = "reading";
+      let n: number | null;
+      if (this.#framer?.awaitsUnframed && this.#config.unframedPauseMs > 0) {
+        const read = await this.#readUnframed(buffer);
+        if (read === "done") return;
+        n = read;
+      } else {
+        n = await conn.read(buffer);
+      }
+      if (this.#state === "reading") this.#state = "working";
       if (n === null) {
+        if (this.#framer === undefined) return; // Gone without a word.
         // End of stream, or a half-close: a last line with no `\n` is
         // still a request (PROTOCOL.md, "Ends of lines").
-        framer.end();
+        this.#framer.end();
         await this.#answer();
         return;
       }
-      framer.feed(this.#buffer!.subarray(0, n));
-      await this.#answer();
-      if (this.#session.closing) return;
+      if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
+      // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
+      if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
+      (this.#framer ?? this.#begin()).feed(buffer.subarray(0, n));
+      if (!this.#runRequests()) await this.#answerRest();
+      const out = this.#out!;
+      if (out.length > 0) {
+        this.#state = "writing";
+        const bytes = out.bytes();
+        const written = await conn.write(bytes);
+        if (written < bytes.length) await writeAll(conn, bytes.subarray(written));
+        this.#wrote();
+      }
+      if (this.#context!.session.closing) return;
     }
     await this.#linger();
   }
 
-  /**
-   * Reads the next chunk; `null` at the end of the stream. For a client that
-   * has never sent `\n` and has a partial line waiting, the read races the
-   * unframed pause: if the line sits unchanged that long, it is answered as
-   * a request while the read goes on ("done" if that ended the connection).
-   */
-  async #read(): Promise<number | null | "done"> {
-    const buffer = this.#buffer ??= new Uint8Array(READ_BUFFER_BYTES);
-    this.#state = "reading";
-    const read = this.#conn.read(buffer);
-    if (this.#framer.awaitsUnframed && this.#config.unframedPauseMs > 0) {
-      if (await quiet(read, this.#config.unframedPauseMs)) {
-        this.#state = "working";
-        this.#framer.end();
-        await this.#answer();
-        if (this.#session.closing || this.#stopping.aborted) {
-          read.catch(() => {}); // Rejects once we close the conn: expected.
-          return "done";
-        }
-        this.#state = "reading";
-      }
-    }
-    const n = await read;
-    if (this.#state === "reading") this.#state = "working";
-    if (n !== null && this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
-    return n;
+  /** Sets up the wire once the first bytes have come. */
+  #begin(): LineFramer {
+    this.#request = new Request();
+    this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
+    this.#reply = new LineReply(this.#out);
+    this.#context = { store: this.#store, session: { closing: false } };
+    return this.#framer = new LineFramer(this.#config.maxLineBytes);
   }
 
-  /** Runs every request the framer completes, writing answers as they pass the buffer's size. */
-  async #answer(): Promise<void> {
-    const framer = this.#framer;
-    const request = this.#request;
-    const out = this.#out;
-    while (framer.next(request)) {
-      const mark = out.length;
-      let more: Continuation | undefined = execute(request, this.#context, this.#reply);
-      if (this.#config.verbose) this.#logRequest(mark);
-      while (more !== undefined) {
-        if (more.step(this.#reply)) more = undefined;
-        else if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
+  /**
+   * Reads the next chunk of a client that has never sent `\n` and has a
+   * partial line waiting (PROTOCOL.md, Unframed clients): the read races the
+   * pause, and if the line sits unchanged that long, it is answered as a
+   * request while the read goes on. "done" if that ended the connection.
+   */
+  async #readUnframed(buffer: Uint8Array): Promise<number | null | "done"> {
+    const read = this.#conn.read(buffer);
+    if (await quiet(read, this.#config.unframedPauseMs)) {
+      this.#state = "working";
+      this.#framer!.end();
+      await this.#answer();
+      if (this.#context!.session.closing || this.#stopping) {
+        read.catch(() => {}); // Rejects once we close the conn: expected.
+        return "done";
       }
-      if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
-      // Like redis after a reply that closes: no more buffered requests run.
-      if (this.#session.closing) break;
+      this.#state = "reading";
     }
+    return await read;
+  }
+
+  /**
+   * Runs the requests the framer completes, while their answers fit the
+   * buffer. Returns `true` once there are no more to run (or a request closed
+   * the connection); `false` if it stopped early: the buffer is full, or a
+   * request left a continuation in `#more`. Synchronous: the fast path.
+   */
+  #runRequests(): boolean {
+    const framer = this.#framer!;
+    const request = this.#request!;
+    const out = this.#out!;
+    const reply = this.#reply!;
+    const context = this.#context!;
+    // Like redis after a reply that closes: no more buffered requests run.
+    while (!context.session.closing) {
+      if (out.length >= MAX_REUSED_OUT_BYTES) return false;
+      if (!framer.next(request)) return true;
+      const mark = out.length;
+      const more = execute(request, context, reply);
+      if (this.#config.verbose) this.#logRequest(mark);
+      if (more !== undefined) {
+        this.#more = more;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Answers every request the framer completes, writing as the answers pass the buffer's size. */
+  async #answer(): Promise<void> {
+    if (!this.#runRequests()) await this.#answerRest();
     await this.#flush();
   }
 
-  /** Writes every answer gathered so far, all of it, before reading on. */
+  /**
+   * The slow path of a batch: a continuation to step through, or answers
+   * past the buffer's size. Writes them out in bounded pieces, then runs on.
+   */
+  async #answerRest(): Promise<void> {
+    const out = this.#out!;
+    const reply = this.#reply!;
+    do {
+      const more = this.#more;
+      this.#more = undefined;
+      while (more !== undefined && !more.step(reply)) {
+        if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
+      }
+      if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
+    } while (!this.#runRequests());
+  }
+
+  /** Writes every answer gathered so far, all of it. */
   async #flush(): Promise<void> {
-    const out = this.#out;
+    const out = this.#out!;
     if (out.length === 0) return;
     this.#state = "writing";
-    try {
-      await writeAll(this.#conn, out.bytes());
-    } finally {
-      out.clear();
-      if (this.#state === "writing") this.#state = "working";
-      // Idle time counts from the end of the last answer, too.
-      if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
-    }
+    await writeAll(this.#conn, out.bytes());
+    this.#wrote();
+  }
+
+  /** After a write: the buffer is reused, and idle time counts from the end of the last answer. */
+  #wrote(): void {
+    this.#out!.clear();
+    if (this.#state === "writing") this.#state = "working";
+    if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
   }
 
   /**
@@ -215,7 +286,7 @@ export class Connection {
   async #linger(): Promise<void> {
     this.#state = "lingering";
     await this.#conn.closeWrite();
-    const buffer = this.#buffer ??= new Uint8Array(READ_BUFFER_BYTES);
+    const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
     while (true) {
       const read = this.#conn.read(buffer);
       if (await quiet(read, LINGER_QUIET_MS)) {
@@ -247,9 +318,9 @@ export class Connection {
   }
 
   #logRequest(mark: number): void {
-    const request = this.#request;
+    const request = this.#request!;
     const raw = decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
-    const answer = decoder.decode(this.#out.bytes().subarray(mark)).trimEnd();
+    const answer = decoder.decode(this.#out!.bytes().subarray(mark)).trimEnd();
     this.#debug(`${sample(raw)} -> ${sample(answer)}`);
   }
 

@@ -310,6 +310,8 @@ export class LogCollector {
 export class ObservedStore implements Store {
   /** GETs seen so far. */
   gets = 0;
+  /** Pairs visited by scans so far (LIST streams through scan). */
+  pairsScanned = 0;
   /** Called with each GET's key, before it runs. */
   onGet: (key: string) => void = () => {};
   /** Called with each set's key, before it runs. */
@@ -348,7 +350,10 @@ export class ObservedStore implements Store {
   }
 
   scan(cursor: number, count: number, visit: PairVisitor): number {
-    return this.#inner.scan(cursor, count, visit);
+    return this.#inner.scan(cursor, count, (bytes, keyStart, keyEnd, valueStart, valueEnd) => {
+      this.pairsScanned++;
+      visit(bytes, keyStart, keyEnd, valueStart, valueEnd);
+    });
   }
 }
 

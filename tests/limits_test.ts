@@ -28,6 +28,17 @@ import { LineReply } from "../wire/line/reply.ts";
 
 const encoder = new TextEncoder();
 
+/** Reads `conn` to the end of its stream, as text. */
+async function readAll(conn: Deno.Conn): Promise<string> {
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(256 * 1024);
+  let text = "";
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    text += decoder.decode(buffer.subarray(0, n), { stream: true });
+  }
+  return text;
+}
+
 /** A memory store seen through strings, to fill before a test. */
 function textStore(): TextStore {
   return new TextStore(new MemoryStore());
@@ -316,6 +327,53 @@ Deno.test("serve() answers big answers of a pipeline as they come, holding about
   );
 });
 
+Deno.test("serve() streams LIST as the client reads: clients that send LIST and read nothing hold little", async () => {
+  // Built whole, a LIST of this store is 50 MB per client. Streamed, the
+  // server produces only what the socket takes, plus a bounded piece.
+  const keys = 50_000;
+  const value = "v".repeat(1000);
+  const text = textStore();
+  for (let i = 0; i < keys; i++) text.set(`key:${i}`, value);
+  const store = new ObservedStore(text.store);
+  const pauseMs = 300; // The unframed pause is the clock below.
+  await using server = startTestServer({ store, unframedPauseMs: pauseMs });
+
+  const clients = 10;
+  const silent: Deno.TcpConn[] = [];
+  for (let i = 0; i < clients; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await writeAll(conn, encoder.encode("LIST\n"));
+    silent.push(conn);
+  }
+  await using clock = await RawConn.connect(server.port);
+  await clock.send("PING");
+  assertEquals(await within("the unframed PING", clock.readLine()), "PONG");
+  // Each LIST stopped where its socket filled: far from the whole store.
+  const perClient = store.pairsScanned / clients;
+  assert(
+    perClient < keys / 2,
+    `${perClient} pairs produced per client for LISTs nobody reads (store: ${keys})`,
+  );
+
+  // One of them now reads: every pair comes, exactly once.
+  const counts = new Map<string, number>();
+  let end = false;
+  await within(
+    "the whole LIST",
+    readLines(silent[0]!, keys + 1, (line, i) => {
+      if (i === keys) return void (end = line === "");
+      const [key, rest] = line.split(", ");
+      assertEquals(rest, value);
+      counts.set(key!, (counts.get(key!) ?? 0) + 1);
+    }),
+  );
+  assert(end, "LIST ends with an empty line");
+  assertEquals(counts.size, keys);
+  assert([...counts.values()].every((count) => count === 1), "a pair listed twice");
+  for (const conn of silent) conn.close();
+  assertEquals(await ask(server.port, "PING"), "PONG");
+});
+
 Deno.test("serve() answers a PUT the store has no room for with one Error line, and goes on", async () => {
   const store = new MemoryStore({ maxArenaBytes: 4096 });
   const logs = new LogCollector();
@@ -468,6 +526,33 @@ Deno.test("serve() on shutdown lets a client that is still pipelining read every
 
   conn.close();
   assertEquals(await within("finished", server.finished), { connectionsCut: 0 });
+});
+
+Deno.test("serve() on shutdown does not wait for a client that has every answer but keeps its socket open", async () => {
+  // The bug: a busy connection was half-closed once its answers were out,
+  // and then the server waited for the client to close, up to the whole
+  // grace period, and cut it (exit status 1). PROTOCOL.md, Shutdown: once the
+  // answers are written, close when the client has sent nothing for a moment.
+  const stop = new AbortController();
+  const text = textStore();
+  text.set("big", "b".repeat(32 * 1024));
+  const store = new ObservedStore(text.store);
+  store.onGet = () => {
+    if (store.gets === 1) stop.abort();
+  };
+  // A grace far longer than the bound below: waiting for it fails the test.
+  await using server = startTestServer({ store, signal: stop.signal, shutdownGraceMs: 60_000 });
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await writeAll(conn, gets("big", 300)); // 300 answers of 32 KB: busy for a while
+  // Every request the server had read is answered (how many depends on how
+  // much one read took), then the stream ends; the client keeps its socket.
+  const received = await within("the answers, then the end of the stream", readAll(conn));
+  const answers = received.split("\n");
+  assertEquals(answers.pop(), "", "the last answer is whole");
+  assert(answers.length >= 1);
+  for (const answer of answers) assertEquals(answer.length, 32 * 1024);
+  // The socket stays open, as a pooled connection or nc would keep it.
+  assertEquals(await within("finished, socket still open", server.finished), { connectionsCut: 0 });
 });
 
 Deno.test("serve() cuts connections still writing when --shutdown-grace-ms runs out", async () => {

@@ -26,12 +26,16 @@ export type ParsedRequest =
  */
 export function parseRequest(line: string): ParsedRequest | null {
   const bytes = encoder.encode(line);
-  const request = new Request();
+  const request = scratch;
   if (!parseLine(bytes, 0, bytes.length, request)) return null;
   if (request.command === undefined) return { failure: request.failure! };
-  const args = Array.from({ length: request.count }, (_, i) => request.text(i));
+  const args: string[] = [];
+  for (let i = 0; i < request.count; i++) args.push(request.text(i));
   return { command: request.command, args };
 }
+
+// parseRequest() is synchronous, so one request object serves every call.
+const scratch = new Request();
 
 /** What a client must read after sending a line. */
 export type AnswerShape = "none" | "line" | "list";

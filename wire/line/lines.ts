@@ -14,6 +14,8 @@ export type LineKind = "line" | "invalid-utf8" | "too-long";
 const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = new Uint8Array(0);
+// One strict decoder for every splitter: a whole-buffer decode keeps no state.
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 // Past this size the pending buffer is dropped once its line is done, so one
 // long line does not pin a megabyte to an otherwise idle connection.
 const KEEP_PENDING_BYTES = 64 * 1024;
@@ -49,7 +51,6 @@ export class LineSplitter {
   end = 0;
   /** Set by the pause or the end of the stream: what remained was ended by it, not by `\n`. */
   endedWithoutNewline = false;
-  #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
   #last = -1; // The last `\n` of the chunk.
@@ -90,6 +91,7 @@ export class LineSplitter {
     this.#pos = 0;
     this.#last = chunk.lastIndexOf(LF);
     this.#runChecked = false;
+    this.#runValid = this.#last >= 0 && isUtf8(chunk, 0, this.#last);
   }
 
   /**
@@ -108,6 +110,29 @@ export class LineSplitter {
    * chunk has then been copied, so the chunk may be reused.
    */
   next(): LineKind | null {
+    const pos = this.#pos;
+    // The fast path: the next complete line of a run already checked (no
+    // partial line or skipping is pending while a run is being handed out).
+    if (this.#runChecked && pos <= this.#last) {
+      const chunk = this.#chunk;
+      // A plain loop: for lines of tens of bytes, a call to indexOf() costs
+      // more than the scan. It stops at #last at the latest.
+      let nl = pos;
+      while (chunk[nl] !== LF) nl++;
+      this.#pos = nl + 1;
+      if (nl - pos <= this.maxLineBytes && this.#runValid) {
+        // `bytes` is the chunk already (set when the run began).
+        this.start = pos;
+        this.end = nl > pos && chunk[nl - 1] === CR ? nl - 1 : nl;
+        return "line";
+      }
+      return this.#line(chunk, pos, nl, this.#runValid);
+    }
+    return this.#nextSlow();
+  }
+
+  /** The rest of next(): a partial line, a skipped one, a new run, a tail, the end. */
+  #nextSlow(): LineKind | null {
     const chunk = this.#chunk;
     const length = chunk.length;
     if (this.#skipping && this.#pos < length) {
@@ -138,21 +163,15 @@ export class LineSplitter {
       this.#append(rest);
       return this.#takePending(false);
     }
-    if (this.#pos <= this.#last) {
-      if (!this.#runChecked) {
-        this.#runChecked = true;
-        this.#sawNewline = true;
-        this.#runValid = this.#isUtf8(chunk, this.#pos, this.#last);
-      }
-      const start = this.#pos;
-      // A plain loop: for lines of tens of bytes, a call to indexOf() costs
-      // more than the scan. It stops at #last at the latest.
-      let nl = start;
-      while (chunk[nl] !== LF) nl++;
-      this.#pos = nl + 1;
-      return this.#line(chunk, start, nl, this.#runValid);
+    if (this.#pos <= this.#last && !this.#skipping) {
+      this.#runChecked = true;
+      this.#sawNewline = true;
+      if (!this.#runValid && this.#pos > 0) this.#runValid = isUtf8(chunk, this.#pos, this.#last);
+      this.bytes = chunk;
+      this.endedWithoutNewline = false;
+      return this.next();
     }
-    if (this.#pos < length) {
+    if (this.#pos < length && !this.#skipping) {
       const tail = chunk.subarray(this.#pos);
       this.#pos = length;
       const kind = this.#hold(tail);
@@ -201,7 +220,7 @@ export class LineSplitter {
     // A big buffer is handed over with its line and not kept: the next
     // partial line starts a small one.
     if (bytes.length > KEEP_PENDING_BYTES) this.#pending = EMPTY;
-    const kind = this.#line(bytes, 0, length, this.#isUtf8(bytes, 0, length));
+    const kind = this.#line(bytes, 0, length, isUtf8(bytes, 0, length));
     this.endedWithoutNewline = endedWithoutNewline;
     return kind;
   }
@@ -216,27 +235,41 @@ export class LineSplitter {
     this.endedWithoutNewline = false;
     if (end - start > this.maxLineBytes) return "too-long";
     if (end > start && bytes[end - 1] === CR) end--;
-    if (!valid && !this.#isUtf8(bytes, start, end)) return "invalid-utf8";
+    if (!valid && !isUtf8(bytes, start, end)) return "invalid-utf8";
     this.bytes = bytes;
     this.start = start;
     this.end = end;
     return "line";
   }
+}
 
-  /**
-   * Whether `bytes[start, end)` is valid UTF-8: ASCII bytes are skipped by a
-   * scan (faster than a TextDecoder call at any size measured), and only
-   * from the first other byte on is the rest decoded strictly.
-   */
-  #isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
-    let i = start;
-    while (i < end && bytes[i]! < 0x80) i++;
-    if (i === end) return true;
-    try {
-      this.#decoder.decode(bytes.subarray(i, end));
-      return true;
-    } catch {
-      return false;
+/**
+ * Whether `bytes[start, end)` is valid UTF-8. ASCII (the usual case) is
+ * skipped by a scan, four bytes at a time over a long run, and only from the
+ * first other byte on is the rest decoded strictly: faster than a
+ * TextDecoder call at any size measured.
+ */
+function isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  if (end - start >= 64) {
+    while ((bytes.byteOffset + i) & 3) {
+      if (bytes[i]! >= 0x80) return decodes(bytes, i, end);
+      i++;
     }
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, (end - i) >>> 2);
+    let w = 0;
+    while (w < words.length && (words[w]! & 0x80808080) === 0) w++;
+    i += w << 2;
+  }
+  while (i < end && bytes[i]! < 0x80) i++;
+  return i === end || decodes(bytes, i, end);
+}
+
+function decodes(bytes: Uint8Array, from: number, end: number): boolean {
+  try {
+    strictDecoder.decode(bytes.subarray(from, end));
+    return true;
+  } catch {
+    return false;
   }
 }

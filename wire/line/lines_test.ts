@@ -420,3 +420,30 @@ Deno.test({
     assertEquals(new LineSplitter(1).maxLineBytes, 1);
   },
 });
+
+Deno.test({
+  name: "LineSplitter.next() finds a bad byte anywhere in a long run, at any alignment",
+  permissions: "none",
+  fn: () => {
+    // Runs of 64 bytes and more are checked four bytes at a time: a bad
+    // byte must be found wherever it falls, and however the chunk is placed
+    // in its buffer.
+    const good = "PUT, k, 가나다 abcdefghijklmnopqrstuvwxyz 0123456789\n".repeat(4);
+    for (let offset = 0; offset < 4; offset++) {
+      for (let at = 0; at < good.length; at += 7) {
+        const bytes = new TextEncoder().encode(good);
+        if (bytes[at] === 0x0a) continue;
+        bytes[at] = 0xff;
+        const placed = new Uint8Array(bytes.length + offset);
+        placed.set(bytes, offset);
+        const splitter = new LineSplitter(1024);
+        const sink = new Recorder();
+        splitter.feed(placed.subarray(offset)); // in place: the alignment is the test's
+        drain(splitter, sink);
+        const bad = sink.events.filter((event) => "bad" in event);
+        assertEquals(bad, [INVALID], `at ${at}, +${offset}`);
+        assertEquals(sink.events.length, 4);
+      }
+    }
+  },
+});

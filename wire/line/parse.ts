@@ -41,12 +41,12 @@ export function parseLine(
 ): boolean {
   into.rawStart = start;
   into.rawEnd = end;
+  if (into.bytes !== line) into.bytes = line;
   const comma1 = indexOfComma(line, start, end);
   const wordEnd = comma1 === -1 ? end : comma1;
   const wordStart = skipBlanks(line, start, wordEnd);
   const wordStop = skipBlanksBack(line, wordStart, wordEnd);
   if (comma1 === -1 && wordStart === wordStop) return false;
-  into.bytes = line;
   const command = table.lookup(line, wordStart, wordStop);
   if (command === undefined) {
     // Decode only what the echo can show: MAX_ECHO_CHARS characters take at
@@ -67,27 +67,27 @@ export function parseLine(
   }
   into.runs(command, line);
   let from = comma1 + 1;
-  for (let i = 0; i < fields.length; i++) {
-    const last = i === fields.length - 1;
+  let emptyKey = false;
+  const last = fields.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const field = fields[i]!;
     let fieldEnd = end;
-    if (!fields[i]!.rest) {
+    if (!field.rest) {
       const comma = indexOfComma(line, from, end);
-      if (last ? comma !== -1 : comma === -1) {
+      if (i === last ? comma !== -1 : comma === -1) {
         into.fails(usageFailure(command));
         return true;
       }
-      if (!last) fieldEnd = comma;
+      if (i !== last) fieldEnd = comma;
     }
     const fieldStart = skipBlanks(line, from, fieldEnd);
-    into.addArg(fieldStart, skipBlanksBack(line, fieldStart, fieldEnd));
+    const fieldStop = skipBlanksBack(line, fieldStart, fieldEnd);
+    if (fieldStart === fieldStop && field.nonEmpty) emptyKey = true;
+    into.addArg(fieldStart, fieldStop);
     from = fieldEnd + 1;
   }
-  for (let i = 0; i < fields.length; i++) {
-    if (fields[i]!.nonEmpty && into.starts[i] === into.ends[i]) {
-      into.fails(EMPTY_KEY);
-      return true;
-    }
-  }
+  // Checked after the count of fields: a usage error wins over an empty key.
+  if (emptyKey) into.fails(EMPTY_KEY);
   return true;
 }
 
