@@ -26,6 +26,16 @@ export {
 export type { Logger, LogLevel } from "./server/log.ts";
 export { CLIENT_DEFAULTS, type ClientOptions, KvClient } from "./client/client.ts";
 export { KvConnectionError, KvServerError } from "./client/errors.ts";
-export { type PairVisitor, type Store, StoreFullError, type ValueSink } from "./store/store.ts";
+export {
+  LINE_TEXT,
+  NO_EXPIRY,
+  NO_KEY,
+  type PairVisitor,
+  type Store,
+  StoreFullError,
+  type ValueSink,
+  type WriteOptions,
+} from "./store/store.ts";
+export { type Clock, ManualClock, SYSTEM_CLOCK } from "./store/clock.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./store/memory.ts";
 export { TextStore } from "./store/text.ts";

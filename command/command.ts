@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import type { Reply } from "./reply.ts";
 import type { Request } from "./request.ts";
@@ -37,6 +38,8 @@ export interface Session {
 export interface Context {
   /** The store every connection shares. */
   readonly store: Store;
+  /** The time expiry is measured by (the store's own). */
+  readonly clock: Clock;
   /** This connection's state. */
   readonly session: Session;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { StoreFullError } from "../store/store.ts";
+import { StoreFullError, type WriteOptions } from "../store/store.ts";
 import { type Command, type Continuation, KEY, VALUE } from "./command.ts";
 import type { Reply } from "./reply.ts";
 import type { Store } from "../store/store.ts";
@@ -13,6 +13,8 @@ import type { Store } from "../store/store.ts";
 const LIST_STEP_SLOTS = 64;
 
 const STORE_FULL = { kind: "storeFull" } as const;
+// A PUT's value is a line's text: the line protocol may always show it back.
+const LINE_WRITE: WriteOptions = { lineText: true };
 
 /** `PUT, key, value`: stores the value, replacing any other. */
 export const PUT: Command = {
@@ -24,7 +26,7 @@ export const PUT: Command = {
   run(request, { store }, reply) {
     const { bytes, starts, ends } = request;
     try {
-      store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!);
+      store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!, LINE_WRITE);
     } catch (error) {
       // The store is full: the request fails, not the connection.
       if (!(error instanceof StoreFullError)) throw error;
@@ -87,8 +89,9 @@ class Listing implements Continuation {
     keyEnd: number,
     valueStart: number,
     valueEnd: number,
+    flags: number,
   ) => {
-    if (this.#reply!.pair(bytes, keyStart, keyEnd, valueStart, valueEnd)) this.#shown++;
+    if (this.#reply!.pair(bytes, keyStart, keyEnd, valueStart, valueEnd, flags)) this.#shown++;
   };
 
   constructor(store: Store) {

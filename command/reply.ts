@@ -17,7 +17,8 @@ export type Failure =
   | { readonly kind: "invalidUtf8" }
   | { readonly kind: "lineTooLong"; readonly limitBytes: number }
   | { readonly kind: "tooManyConnections" }
-  | { readonly kind: "storeFull" };
+  | { readonly kind: "storeFull" }
+  | { readonly kind: "notText" };
 
 /**
  * The meanings an answer can have. A handler calls one method per request
@@ -36,13 +37,14 @@ export interface Reply extends ValueSink {
   bye(): void;
   /** The request failed; the connection stays open. */
   error(failure: Failure): void;
-  /** One pair of a listing; returns whether this protocol could show it. */
+  /** One pair of a listing (`flags` as a store gives them); returns whether this protocol could show it. */
   pair(
     bytes: Uint8Array,
     keyStart: number,
     keyEnd: number,
     valueStart: number,
     valueEnd: number,
+    flags: number,
   ): boolean;
   /** The end of a listing that showed `shown` pairs. */
   endList(shown: number): void;

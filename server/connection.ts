@@ -13,6 +13,7 @@ import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
 import { closeQuietly, describeError, isDisconnect, writeAll } from "../net/conn.ts";
+import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
@@ -65,6 +66,7 @@ export class Connection {
   // Set by stop(): the server is shutting down (a plain field: read per batch).
   #stopping = false;
   readonly #store: Store;
+  readonly #clock: Clock;
   // The wire, set up on the first bytes (a connection that never sends any,
   // as in a storm of connects and resets, costs no more than its socket).
   #framer: LineFramer | undefined;
@@ -85,6 +87,7 @@ export class Connection {
     id: number,
     config: ConnectionConfig,
     store: Store,
+    clock: Clock,
     log: Logger,
   ) {
     this.#conn = conn;
@@ -92,6 +95,7 @@ export class Connection {
     this.#config = config;
     this.#log = log;
     this.#store = store;
+    this.#clock = clock;
   }
 
   /**
@@ -184,7 +188,7 @@ export class Connection {
     this.#request = new Request();
     this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
     this.#reply = new LineReply(this.#out);
-    this.#context = { store: this.#store, session: { closing: false } };
+    this.#context = { store: this.#store, clock: this.#clock, session: { closing: false } };
     return this.#framer = new LineFramer(this.#config.maxLineBytes);
   }
 

@@ -8,6 +8,7 @@
  */
 
 import { closeQuietly, describeError, writeAll } from "../net/conn.ts";
+import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { errorLine } from "../wire/line/reply.ts";
@@ -20,8 +21,16 @@ export interface ServeOptions {
   hostname?: string;
   /** The port to listen on; 0 asks the OS for a free one (not used by {@linkcode serveListener}). @default {12000} */
   port?: number;
-  /** The store to serve. @default {new MemoryStore()} */
+  /** The store to serve. @default {new MemoryStore({ clock })} */
   store?: Store;
+  /**
+   * Where expiry reads the time: the default store's clock, and the one
+   * Redis clients' TTL commands count from. A test passes a
+   * `ManualClock` and moves it. (A store of your own takes its
+   * clock itself; pass the same one here.)
+   * @default {SYSTEM_CLOCK}
+   */
+  clock?: Clock;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
   /** Connections served at once; one more gets an error and is closed. @default {10000} */
@@ -70,6 +79,11 @@ export const SERVE_DEFAULTS = {
 // After a failed accept (say, out of file descriptors) wait before trying
 // again, doubling up to the maximum, instead of spinning.
 const ACCEPT_BACKOFF_MS = { first: 5, max: 1_000 };
+// The active expiry cycle: every tick, the store may spend up to this long
+// reclaiming keys whose time has passed (about 1% of one core), as Redis's
+// cycle does in a bounded slice of time.
+const SWEEP_EVERY_MS = 100;
+const SWEEP_BUDGET_MS = 1;
 // setTimeout takes a 32-bit delay and fires at once for a longer one.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TOO_MANY = new TextEncoder().encode(errorLine({ kind: "tooManyConnections" }));
@@ -117,7 +131,9 @@ class Server implements KvServer {
   readonly #listener: Deno.Listener;
   readonly #config: Config;
   readonly #store: Store;
+  readonly #clock: Clock;
   readonly #log: Logger;
+  readonly #sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #connections = new Set<Connection>();
   // Refusals still writing their error line: awaited at shutdown too.
   readonly #refusals = new Set<Promise<void>>();
@@ -131,8 +147,13 @@ class Server implements KvServer {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
-    this.#store = options.store ?? new MemoryStore();
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
     this.#log = options.log ?? logErrors;
+    const store = this.#store;
+    if (store.sweep !== undefined) {
+      this.#sweeper = setInterval(() => store.sweep!(SWEEP_BUDGET_MS), SWEEP_EVERY_MS);
+    }
     const signal = options.signal;
     const onAbort = () => this.#beginShutdown();
     if (signal?.aborted) this.#beginShutdown();
@@ -157,6 +178,7 @@ class Server implements KvServer {
     }
     await Promise.all(this.#refusals);
     clearTimeout(this.#graceTimer);
+    clearInterval(this.#sweeper);
     return { connectionsCut: this.#connectionsCut };
   }
 
@@ -226,6 +248,7 @@ class Server implements KvServer {
       id,
       this.#config,
       this.#store,
+      this.#clock,
       this.#log,
     );
     this.#connections.add(connection);

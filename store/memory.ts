@@ -14,19 +14,35 @@
  * @module
  */
 
-import { type PairVisitor, type Store, StoreFullError, type ValueSink } from "./store.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import {
+  LINE_TEXT,
+  NO_EXPIRY,
+  NO_KEY,
+  type PairVisitor,
+  type Store,
+  StoreFullError,
+  type ValueSink,
+  type WriteOptions,
+} from "./store.ts";
 
 // A slot holds 0 (empty), TOMBSTONE (deleted: probing goes on past it), or
 // the record's offset + 1.
 const EMPTY = 0;
 const TOMBSTONE = -1;
-// A record: key length and value length (one 32-bit word each), then the key
-// bytes, then the value bytes, padded to a multiple of 4 so the two words of
-// every record are aligned for the arena's Uint32Array view. A record whose
-// pair was deleted or replaced by a value of another length is marked DEAD in
-// its key-length word and stays as garbage until the arena is compacted.
+// A record, aligned to 4 bytes for the arena's Uint32Array view:
+//   word 0: flags (the top 3 bits) and the key's length
+//   word 1: the value's length
+//   words 2-3, only with EXPIRES: the expiry in ms, low 32 bits then high
+//   the key's bytes, then the value's, padded to a multiple of 4.
+// A record whose pair was deleted or replaced is marked DEAD and stays as
+// garbage until the arena is compacted.
 const HEADER_BYTES = 8;
+const EXPIRY_BYTES = 8;
 const DEAD = 0x8000_0000;
+const EXPIRES = 0x4000_0000;
+const TEXT = 0x2000_0000;
+const KEY_LENGTH = 0x1fff_ffff;
 // Grow the table before it is half full: linear probing slows sharply past that.
 const MAX_LOAD = 0.5;
 const MIN_SLOTS = 16;
@@ -34,15 +50,19 @@ const MIN_ARENA_BYTES = 1024;
 // Offsets live in an Int32Array (offset + 1), so the arena stops at 2 GiB.
 const MAX_ARENA_BYTES = 2 ** 31 - 8;
 const HASH_SPACE = 2 ** 32;
+// The sweep reads the clock once per this many slots.
+const SWEEP_CHUNK = 1024;
 
 /** Options of {@linkcode MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * The most bytes the arena may take: keys, values and an 8-byte header per
-   * pair, padded to 4 bytes. A multiple of 4, from 1024.
+   * The most bytes the arena may take: keys, values and a header per pair
+   * (8 bytes, 16 with an expiry), padded to 4 bytes. A multiple of 4, from 1024.
    * @default {2147483640}
    */
   maxArenaBytes?: number;
+  /** Where expiry reads the time. @default {SYSTEM_CLOCK} */
+  clock?: Clock;
 }
 
 /**
@@ -66,10 +86,14 @@ export class MemoryStore implements Store {
   #liveBytes = 0; // Arena bytes of live records.
   #size = 0;
   #usedSlots = 0; // Live slots and tombstones.
+  #expiring = 0; // Live records with an expiry.
+  #expired = 0; // Keys removed because their time had passed, ever.
+  #sweepSlot = 0; // Where the next sweep starts.
   // A per-process seed, so that keys colliding on purpose cannot be
   // precomputed once for every kv server.
   readonly #seed = (Math.random() * HASH_SPACE) >>> 0;
   readonly #maxArenaBytes: number;
+  readonly #clock: Clock;
 
   /** Throws `RangeError` for a `maxArenaBytes` it cannot use. */
   constructor(options: MemoryStoreOptions = {}) {
@@ -80,9 +104,10 @@ export class MemoryStore implements Store {
       );
     }
     this.#maxArenaBytes = max;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
 
-  /** The number of pairs held. */
+  /** The number of pairs held (expired ones not yet reclaimed included). */
   get size(): number {
     return this.#size;
   }
@@ -92,21 +117,27 @@ export class MemoryStore implements Store {
     return this.#liveBytes;
   }
 
-  /** Adds the value of `key[start, end)` to `out`; `false` if the key is missing. */
+  /** Keys held that have an expiry. */
+  get expiringKeys(): number {
+    return this.#expiring;
+  }
+
+  /** Keys removed because their time had passed, since the store was made. */
+  get expiredKeys(): number {
+    return this.#expired;
+  }
+
   get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
     const record = this.#slots[slot]! - 1;
-    const valueStart = record + HEADER_BYTES + this.#words[record >>> 2]!;
-    out.addBytes(this.#arena, valueStart, valueStart + this.#words[(record >>> 2) + 1]!);
+    const word = this.#words[record >>> 2]!;
+    const valueStart = this.#dataStart(record, word) + (word & KEY_LENGTH);
+    const valueEnd = valueStart + this.#words[(record >>> 2) + 1]!;
+    out.addBytes(this.#arena, valueStart, valueEnd, word & TEXT ? LINE_TEXT : 0);
     return true;
   }
 
-  /**
-   * Sets `key[keyStart, keyEnd)` to `value[valueStart, valueEnd)`. Throws
-   * {@linkcode StoreFullError}, changing nothing, if the arena has no room
-   * (a new value of another length needs room beside the old one).
-   */
   set(
     key: Uint8Array,
     keyStart: number,
@@ -114,22 +145,55 @@ export class MemoryStore implements Store {
     value: Uint8Array,
     valueStart: number,
     valueEnd: number,
+    options?: WriteOptions,
   ): void {
     const hash = this.#hash(key, keyStart, keyEnd);
     const slot = this.#find(key, keyStart, keyEnd, hash);
+    let expireAt = 0;
+    let flags = 0;
+    if (options !== undefined) {
+      if (options.lineText) flags = TEXT;
+      if (options.keepTtl) {
+        if (slot >= 0) expireAt = this.#expireAt(this.#slots[slot]! - 1);
+      } else if (options.expireAtMs) {
+        expireAt = options.expireAtMs;
+        if (expireAt <= this.#clock.now()) {
+          // Redis: a SET whose expiry has passed leaves no key behind.
+          if (slot >= 0) this.#remove(slot);
+          return;
+        }
+      }
+    }
+    if (expireAt > 0) flags |= EXPIRES;
     const valueLength = valueEnd - valueStart;
     if (slot >= 0) {
       const record = this.#slots[slot]! - 1;
-      const keyLength = this.#words[record >>> 2]!;
-      if (this.#words[(record >>> 2) + 1] === valueLength) {
-        // Same size (the common overwrite): in place, no new record.
-        this.#arena.set(value.subarray(valueStart, valueEnd), record + HEADER_BYTES + keyLength);
+      const word = this.#words[record >>> 2]!;
+      if (
+        this.#words[(record >>> 2) + 1] === valueLength && (word & EXPIRES) === (flags & EXPIRES)
+      ) {
+        // Same size and layout (the common overwrite): in place, no new record.
+        this.#words[record >>> 2] = (word & KEY_LENGTH) | flags;
+        if (expireAt > 0) this.#writeExpiry(record, expireAt);
+        this.#arena.set(
+          value.subarray(valueStart, valueEnd),
+          this.#dataStart(record, flags) + (word & KEY_LENGTH),
+        );
         return;
       }
       // Append first: if that throws, the old value is still there. Compaction
       // may move records, but never slots: the slot then points at the old
       // record's new place.
-      const moved = this.#append(key, keyStart, keyEnd, value, valueStart, valueEnd);
+      const moved = this.#append(
+        key,
+        keyStart,
+        keyEnd,
+        value,
+        valueStart,
+        valueEnd,
+        flags,
+        expireAt,
+      );
       this.#kill(this.#slots[slot]! - 1);
       this.#slots[slot] = moved + 1;
       return;
@@ -137,17 +201,83 @@ export class MemoryStore implements Store {
     // Both steps that allocate (a larger table, a larger arena) come before
     // any change: a failure leaves the store as it was.
     if (this.#usedSlots + 1 > this.#slots.length * MAX_LOAD) this.#rehash();
-    this.#insert(hash, this.#append(key, keyStart, keyEnd, value, valueStart, valueEnd));
+    const record = this.#append(
+      key,
+      keyStart,
+      keyEnd,
+      value,
+      valueStart,
+      valueEnd,
+      flags,
+      expireAt,
+    );
+    this.#insert(hash, record);
   }
 
-  /** Removes `key[start, end)`. Returns whether it was there. */
   delete(key: Uint8Array, start: number, end: number): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
-    this.#kill(this.#slots[slot]! - 1);
-    this.#slots[slot] = TOMBSTONE;
-    this.#size--;
+    this.#remove(slot);
     return true;
+  }
+
+  expiry(key: Uint8Array, start: number, end: number): number {
+    const slot = this.#find(key, start, end, this.#hash(key, start, end));
+    if (slot < 0) return NO_KEY;
+    const expireAt = this.#expireAt(this.#slots[slot]! - 1);
+    return expireAt === 0 ? NO_EXPIRY : expireAt;
+  }
+
+  expire(key: Uint8Array, start: number, end: number, expireAtMs: number): boolean {
+    const slot = this.#find(key, start, end, this.#hash(key, start, end));
+    if (slot < 0) return false;
+    if (expireAtMs > 0 && expireAtMs <= this.#clock.now()) {
+      this.#remove(slot);
+      return true;
+    }
+    const record = this.#slots[slot]! - 1;
+    const word = this.#words[record >>> 2]!;
+    if ((word & EXPIRES) !== 0 && expireAtMs > 0) {
+      this.#writeExpiry(record, expireAtMs);
+      return true;
+    }
+    if ((word & EXPIRES) === 0 && expireAtMs === 0) return true;
+    // The record changes layout (it gains or loses its expiry words): move it.
+    const keyLength = word & KEY_LENGTH;
+    const keyStart = this.#dataStart(record, word);
+    const valueStart = keyStart + keyLength;
+    const valueEnd = valueStart + this.#words[(record >>> 2) + 1]!;
+    const flags = (word & TEXT) | (expireAtMs > 0 ? EXPIRES : 0);
+    // The arena may be replaced by #append (growth or compaction): copy the
+    // pair out first.
+    const pair = this.#arena.slice(keyStart, valueEnd);
+    const moved = this.#append(
+      pair,
+      0,
+      keyLength,
+      pair,
+      keyLength,
+      pair.length,
+      flags,
+      expireAtMs,
+    );
+    this.#kill(this.#slots[slot]! - 1);
+    this.#slots[slot] = moved + 1;
+    return true;
+  }
+
+  clear(): void {
+    this.#slots = new Int32Array(MIN_SLOTS);
+    this.#hashes = new Uint32Array(MIN_SLOTS);
+    this.#shift = 32 - Math.log2(MIN_SLOTS);
+    this.#arena = new Uint8Array(MIN_ARENA_BYTES);
+    this.#words = new Uint32Array(this.#arena.buffer);
+    this.#top = 0;
+    this.#liveBytes = 0;
+    this.#size = 0;
+    this.#usedSlots = 0;
+    this.#expiring = 0;
+    this.#sweepSlot = 0;
   }
 
   /**
@@ -169,6 +299,7 @@ export class MemoryStore implements Store {
     const firstHome = from >>> shift;
     const endHome = Math.min(length, firstHome + Math.max(1, count));
     const to = endHome === length ? HASH_SPACE : endHome * 2 ** shift;
+    let now = 0;
     for (let step = 0; step < length; step++) {
       const i = (firstHome + step) & mask;
       const entry = slots[i]!;
@@ -180,17 +311,47 @@ export class MemoryStore implements Store {
       const hash = this.#hashes[i]!;
       if (hash < from || hash >= to) continue;
       const record = entry - 1;
-      const keyStart = record + HEADER_BYTES;
-      const valueStart = keyStart + this.#words[record >>> 2]!;
-      visit(
-        this.#arena,
-        keyStart,
-        valueStart,
-        valueStart,
-        valueStart + this.#words[(record >>> 2) + 1]!,
-      );
+      const word = this.#words[record >>> 2]!;
+      if (word & EXPIRES) {
+        now ||= this.#clock.now();
+        if (this.#expireAt(record) <= now) continue;
+      }
+      const keyStart = this.#dataStart(record, word);
+      const valueStart = keyStart + (word & KEY_LENGTH);
+      const valueEnd = valueStart + this.#words[(record >>> 2) + 1]!;
+      visit(this.#arena, keyStart, valueStart, valueStart, valueEnd, word & TEXT ? LINE_TEXT : 0);
     }
     return to === HASH_SPACE ? 0 : to;
+  }
+
+  /**
+   * The active expiry cycle: walks the table from where the last sweep
+   * stopped, removing keys whose time has passed, for about `budgetMs`
+   * (at most one full turn of the table). Returns how many it removed.
+   */
+  sweep(budgetMs: number): number {
+    if (this.#expiring === 0) return 0;
+    const started = performance.now();
+    const now = this.#clock.now();
+    const length = this.#slots.length;
+    let removed = 0;
+    for (let visited = 0; visited < length;) {
+      const end = Math.min(visited + SWEEP_CHUNK, length);
+      for (; visited < end; visited++) {
+        const slot = this.#sweepSlot;
+        this.#sweepSlot = (slot + 1) & (length - 1);
+        const entry = this.#slots[slot]!;
+        if (entry <= 0) continue;
+        const record = entry - 1;
+        if ((this.#words[record >>> 2]! & EXPIRES) && this.#expireAt(record) <= now) {
+          this.#remove(slot);
+          this.#expired++;
+          removed++;
+        }
+      }
+      if (this.#expiring === 0 || performance.now() - started >= budgetMs) break;
+    }
+    return removed;
   }
 
   // --- The table. ----------------------------------------------------------
@@ -202,7 +363,7 @@ export class MemoryStore implements Store {
     return hash >>> 0;
   }
 
-  /** The slot holding the key, or -1. */
+  /** The slot holding the key, or -1. A key whose time has passed is removed here (lazy expiry). */
   #find(key: Uint8Array, start: number, end: number, hash: number): number {
     const slots = this.#slots;
     const mask = slots.length - 1;
@@ -213,18 +374,44 @@ export class MemoryStore implements Store {
         entry !== TOMBSTONE && this.#hashes[i] === hash &&
         this.#keyEquals(entry - 1, key, start, end)
       ) {
+        const record = entry - 1;
+        if (
+          (this.#words[record >>> 2]! & EXPIRES) &&
+          this.#expireAt(record) <= this.#clock.now()
+        ) {
+          this.#remove(i);
+          this.#expired++;
+          return -1;
+        }
         return i;
       }
     }
   }
 
   #keyEquals(record: number, key: Uint8Array, start: number, end: number): boolean {
-    if (this.#words[record >>> 2] !== end - start) return false;
+    const word = this.#words[record >>> 2]!;
+    if ((word & KEY_LENGTH) !== end - start) return false;
     const arena = this.#arena;
-    for (let i = start, at = record + HEADER_BYTES; i < end; i++, at++) {
+    for (let i = start, at = this.#dataStart(record, word); i < end; i++, at++) {
       if (arena[at] !== key[i]) return false;
     }
     return true;
+  }
+
+  /** Where a record's key starts: after its header and any expiry words. */
+  #dataStart(record: number, word: number): number {
+    return record + HEADER_BYTES + (word & EXPIRES ? EXPIRY_BYTES : 0);
+  }
+
+  /** A record's expiry in ms, or 0 if it has none. */
+  #expireAt(record: number): number {
+    if ((this.#words[record >>> 2]! & EXPIRES) === 0) return 0;
+    return this.#words[(record >>> 2) + 2]! + this.#words[(record >>> 2) + 3]! * HASH_SPACE;
+  }
+
+  #writeExpiry(record: number, expireAt: number): void {
+    this.#words[(record >>> 2) + 2] = expireAt % HASH_SPACE;
+    this.#words[(record >>> 2) + 3] = Math.floor(expireAt / HASH_SPACE);
   }
 
   /** The slot pointing at `record`, whose key has `hash`. */
@@ -235,10 +422,19 @@ export class MemoryStore implements Store {
     return i;
   }
 
+  /** Empties a live slot. */
+  #remove(slot: number): void {
+    this.#kill(this.#slots[slot]! - 1);
+    this.#slots[slot] = TOMBSTONE;
+    this.#size--;
+  }
+
   /** Marks a record garbage: its pair was deleted or moved. */
   #kill(record: number): void {
-    this.#liveBytes -= recordBytes(this.#words[record >>> 2]!, this.#words[(record >>> 2) + 1]!);
-    this.#words[record >>> 2] = (this.#words[record >>> 2]! | DEAD) >>> 0;
+    const word = this.#words[record >>> 2]!;
+    if (word & EXPIRES) this.#expiring--;
+    this.#liveBytes -= recordBytes(word, this.#words[(record >>> 2) + 1]!);
+    this.#words[record >>> 2] = (word | DEAD) >>> 0;
   }
 
   /** Puts a record (known not to be in the table) into a free slot; the table has room. */
@@ -275,6 +471,7 @@ export class MemoryStore implements Store {
     this.#hashes = hashes;
     this.#shift = shift;
     this.#usedSlots = this.#size;
+    this.#sweepSlot = 0;
   }
 
   /** Writes a new record at the top of the arena; returns its offset. */
@@ -285,16 +482,27 @@ export class MemoryStore implements Store {
     value: Uint8Array,
     valueStart: number,
     valueEnd: number,
+    flags: number,
+    expireAt: number,
   ): number {
     const keyLength = keyEnd - keyStart;
     const valueLength = valueEnd - valueStart;
-    const bytes = recordBytes(keyLength, valueLength);
+    if (keyLength > KEY_LENGTH) {
+      throw new StoreFullError(`Cannot store a key of ${keyLength} bytes (at most ${KEY_LENGTH})`);
+    }
+    const word = (flags | keyLength) >>> 0;
+    const bytes = recordBytes(word, valueLength);
     if (this.#top + bytes > this.#arena.length) this.#makeRoom(bytes);
     const record = this.#top;
-    this.#words[record >>> 2] = keyLength;
+    this.#words[record >>> 2] = word;
     this.#words[(record >>> 2) + 1] = valueLength;
-    this.#arena.set(key.subarray(keyStart, keyEnd), record + HEADER_BYTES);
-    this.#arena.set(value.subarray(valueStart, valueEnd), record + HEADER_BYTES + keyLength);
+    if (flags & EXPIRES) {
+      this.#writeExpiry(record, expireAt);
+      this.#expiring++;
+    }
+    const keyAt = this.#dataStart(record, word);
+    this.#arena.set(key.subarray(keyStart, keyEnd), keyAt);
+    this.#arena.set(value.subarray(valueStart, valueEnd), keyAt + keyLength);
     this.#top += bytes;
     this.#liveBytes += bytes;
     return record;
@@ -332,13 +540,12 @@ export class MemoryStore implements Store {
       // Live records keep their order; each one's slot is found by its key.
       let top = 0;
       for (let record = 0; record < this.#top;) {
-        const keyWord = this.#words[record >>> 2]!;
-        const keyLength = (keyWord & ~DEAD) >>> 0;
-        const size = recordBytes(keyLength, this.#words[(record >>> 2) + 1]!);
-        if ((keyWord & DEAD) === 0) {
+        const word = this.#words[record >>> 2]!;
+        const size = recordBytes(word, this.#words[(record >>> 2) + 1]!);
+        if ((word & DEAD) === 0) {
           arena.set(this.#arena.subarray(record, record + size), top);
-          const keyStart = record + HEADER_BYTES;
-          const hash = this.#hash(this.#arena, keyStart, keyStart + keyLength);
+          const keyStart = this.#dataStart(record, word);
+          const hash = this.#hash(this.#arena, keyStart, keyStart + (word & KEY_LENGTH));
           this.#slots[this.#slotOf(record, hash)] = top + 1;
           top += size;
         }
@@ -353,6 +560,8 @@ export class MemoryStore implements Store {
   }
 }
 
-function recordBytes(keyLength: number, valueLength: number): number {
-  return (HEADER_BYTES + keyLength + valueLength + 3) & ~3;
+/** The bytes a record takes: header, expiry words if any, key and value, padded to 4. */
+function recordBytes(word: number, valueLength: number): number {
+  const header = HEADER_BYTES + (word & EXPIRES ? EXPIRY_BYTES : 0);
+  return (header + (word & KEY_LENGTH) + valueLength + 3) & ~3;
 }

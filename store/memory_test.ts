@@ -6,6 +6,8 @@
 
 import { assert, assertEquals, assertFalse, assertStrictEquals, assertThrows } from "@std/assert";
 import { MemoryStore, type MemoryStoreOptions } from "./memory.ts";
+import { ManualClock } from "./clock.ts";
+import { LINE_TEXT, NO_EXPIRY, NO_KEY } from "./store.ts";
 import { TextStore } from "./text.ts";
 
 /** A memory store seen through strings, with its byte store beside it. */
@@ -301,5 +303,102 @@ Deno.test({
     for (const key of stable) assertEquals(counts.get(key), 1, key);
     for (const [key, count] of counts) assertEquals(count, 1, `${key} visited ${count} times`);
     assert(added > 10_000, `the table grew: ${added} keys added`);
+  },
+});
+
+Deno.test({
+  name: "MemoryStore expires keys by its clock: get, scan, expiry() and expire()",
+  permissions: "none",
+  fn: async (t) => {
+    const clock = new ManualClock(1_000_000);
+    const memory = new MemoryStore({ clock });
+    const store = new TextStore(memory);
+    await t.step("a key with an expiry is there until its time, then gone everywhere", () => {
+      store.set("soon", "v", { expireAtMs: 1_000_500 });
+      store.set("never", "w");
+      assertEquals(store.get("soon"), "v");
+      assertEquals(store.expiry("soon"), 1_000_500);
+      assertEquals(store.expiry("never"), NO_EXPIRY);
+      assertEquals(store.expiry("nobody"), NO_KEY);
+      clock.advance(499);
+      assertEquals(store.get("soon"), "v");
+      clock.advance(1);
+      assertStrictEquals(store.get("soon"), undefined);
+      assertEquals(store.entries(), [["never", "w"]]);
+      assertEquals(store.expiry("soon"), NO_KEY);
+      assertFalse(store.delete("soon"));
+    });
+    await t.step("a write clears the expiry, unless it keeps it", () => {
+      store.set("k", "1", { expireAtMs: clock.now() + 100 });
+      store.set("k", "2");
+      assertEquals(store.expiry("k"), NO_EXPIRY);
+      store.set("k", "3", { expireAtMs: clock.now() + 100 });
+      store.set("k", "four", { keepTtl: true }); // another length: the record moves
+      assertEquals(store.expiry("k"), clock.now() + 100);
+      store.set("k", "five", { keepTtl: true }); // the same length: in place
+      assertEquals([store.get("k"), store.expiry("k")], ["five", clock.now() + 100]);
+    });
+    await t.step("expire() sets, moves and clears an expiry; a past time deletes", () => {
+      store.set("e", "value");
+      assert(store.expire("e", clock.now() + 50)); // gains the expiry words: moves
+      assertEquals(store.expiry("e"), clock.now() + 50);
+      assert(store.expire("e", clock.now() + 70)); // in place
+      assertEquals(store.expiry("e"), clock.now() + 70);
+      assert(store.expire("e", 0)); // persists: moves back
+      assertEquals([store.get("e"), store.expiry("e")], ["value", NO_EXPIRY]);
+      assertFalse(store.expire("nobody", clock.now() + 10));
+      assert(store.expire("e", clock.now()));
+      assertStrictEquals(store.get("e"), undefined);
+    });
+    await t.step("a write with an expiry already past leaves no key", () => {
+      store.set("old", "x");
+      store.set("old", "y", { expireAtMs: clock.now() - 1 });
+      assertStrictEquals(store.get("old"), undefined);
+      store.set("new", "y", { expireAtMs: clock.now() });
+      assertStrictEquals(store.get("new"), undefined);
+    });
+  },
+});
+
+Deno.test({
+  name: "MemoryStore.sweep() reclaims expired keys nobody reads, within its budget",
+  permissions: "none",
+  fn: () => {
+    const clock = new ManualClock(0);
+    const memory = new MemoryStore({ clock });
+    const store = new TextStore(memory);
+    for (let i = 0; i < 10_000; i++) {
+      store.set(`k${i}`, "v", i % 2 === 0 ? { expireAtMs: 1000 } : undefined);
+    }
+    assertEquals([memory.size, memory.expiringKeys], [10_000, 5_000]);
+    assertEquals(memory.sweep(10), 0, "nothing has expired yet");
+    const live = memory.liveBytes;
+    clock.advance(1000);
+    let removed = 0;
+    for (let round = 0; round < 100 && memory.expiringKeys > 0; round++) removed += memory.sweep(5);
+    assertEquals(removed, 5_000);
+    assertEquals([memory.size, memory.expiringKeys, memory.expiredKeys], [5_000, 0, 5_000]);
+    assert(memory.liveBytes < live, "their bytes are no longer live");
+    assertEquals(memory.sweep(10), 0, "no key with an expiry: nothing to do");
+  },
+});
+
+Deno.test({
+  name: "MemoryStore keeps a value's line-text flag",
+  permissions: "none",
+  fn: () => {
+    const memory = new MemoryStore();
+    const encoder = new TextEncoder();
+    const key = encoder.encode("k");
+    const seen: number[] = [];
+    const sink = {
+      addBytes: (_b: Uint8Array, _s: number, _e: number, flags = 0) => void seen.push(flags),
+    };
+    memory.set(key, 0, 1, key, 0, 1, { lineText: true });
+    memory.get(key, 0, 1, sink);
+    memory.set(key, 0, 1, key, 0, 1);
+    memory.get(key, 0, 1, sink);
+    memory.scan(0, 100, (_b, _ks, _ke, _vs, _ve, flags) => seen.push(flags));
+    assertEquals(seen, [LINE_TEXT, 0, 0]);
   },
 });

@@ -1,9 +1,9 @@
 /**
  * The {@linkcode Store} interface: the byte API that every command handler
  * uses, and that every backend implements. The in-memory table
- * ({@linkcode MemoryStore}) is one implementation; a log or an expiry index
- * wraps one and implements the same interface, so neither the handlers nor
- * the connection loop learn which they hold.
+ * ({@linkcode MemoryStore}) is one implementation; a log wraps one and
+ * implements the same interface, so neither the handlers nor the connection
+ * loop learn which they hold.
  *
  * Keys and values cross this interface as positions in byte arrays
  * (`bytes[start, end)`), so the server's hot path copies bytes from a request
@@ -12,16 +12,24 @@
  * @module
  */
 
+/**
+ * A flag of a stored value: it was written as one line of the line protocol
+ * (`PUT`), so that protocol can show it back as it is. A value written by a
+ * Redis client has no such flag; the line protocol shows it only if it is
+ * UTF-8 text with no `\n` or `\r` (PROTOCOL.md, Redis clients).
+ */
+export const LINE_TEXT = 1;
+
 /** Receives a value's bytes, `bytes[start, end)`, valid only during the call. */
 export interface ValueSink {
-  /** Takes the bytes `bytes[start, end)`; they may change after the call. */
-  addBytes(bytes: Uint8Array, start: number, end: number): void;
+  /** Takes `bytes[start, end)`, with the value's flags ({@linkcode LINE_TEXT}). */
+  addBytes(bytes: Uint8Array, start: number, end: number, flags?: number): void;
 }
 
 /**
  * Receives one pair of a {@linkcode Store.scan}: the key is
  * `bytes[keyStart, keyEnd)` and the value `bytes[valueStart, valueEnd)`,
- * valid only during the call.
+ * valid only during the call; `flags` as in {@linkcode ValueSink}.
  */
 export type PairVisitor = (
   bytes: Uint8Array,
@@ -29,11 +37,30 @@ export type PairVisitor = (
   keyEnd: number,
   valueStart: number,
   valueEnd: number,
+  flags: number,
 ) => void;
 
-/** A key-value store over bytes. */
+/** How a write treats the key's expiry and flags. */
+export interface WriteOptions {
+  /** When the key expires, in ms since the epoch; absent or 0: never. */
+  expireAtMs?: number;
+  /** Keep the expiry the key had (Redis's `KEEPTTL`); wins over `expireAtMs`. */
+  keepTtl?: boolean;
+  /** The value was written as a line of the line protocol ({@linkcode LINE_TEXT}). */
+  lineText?: boolean;
+}
+
+/** {@linkcode Store.expiry} of a key that is not there. */
+export const NO_KEY = -2;
+/** {@linkcode Store.expiry} of a key that never expires. */
+export const NO_EXPIRY = -1;
+
+/**
+ * A key-value store over bytes, with expiry. A key whose expiry has passed
+ * is gone for every method, whether or not its memory has been reclaimed.
+ */
 export interface Store {
-  /** The number of keys held. */
+  /** The number of keys held (keys expired but not yet reclaimed included). */
   readonly size: number;
 
   /**
@@ -44,8 +71,9 @@ export interface Store {
 
   /**
    * Sets the key `key[keyStart, keyEnd)` to `value[valueStart, valueEnd)`,
-   * replacing any value it had. Throws {@linkcode StoreFullError}, changing
-   * nothing, if there is no room for it.
+   * replacing any value it had; its expiry is cleared unless `options` says
+   * otherwise. An expiry already past deletes the key. Throws
+   * {@linkcode StoreFullError}, changing nothing, if there is no room.
    */
   set(
     key: Uint8Array,
@@ -54,10 +82,27 @@ export interface Store {
     value: Uint8Array,
     valueStart: number,
     valueEnd: number,
+    options?: WriteOptions,
   ): void;
 
   /** Removes the key `key[start, end)`. Returns whether it was there. */
   delete(key: Uint8Array, start: number, end: number): boolean;
+
+  /**
+   * When the key `key[start, end)` expires, in ms since the epoch;
+   * {@linkcode NO_EXPIRY} if never, {@linkcode NO_KEY} if it is not there.
+   */
+  expiry(key: Uint8Array, start: number, end: number): number;
+
+  /**
+   * Sets when the key expires (`expireAtMs` in ms since the epoch; 0 makes
+   * it persist; a time already past deletes it). Returns whether the key was
+   * there. Throws {@linkcode StoreFullError} as `set` does.
+   */
+  expire(key: Uint8Array, start: number, end: number, expireAtMs: number): boolean;
+
+  /** Removes every key. */
+  clear(): void;
 
   /**
    * Visits some pairs, from `cursor` on, and returns the cursor to go on
@@ -70,6 +115,14 @@ export interface Store {
    * is visited at most once, with its old or its new value.
    */
   scan(cursor: number, count: number, visit: PairVisitor): number;
+
+  /**
+   * Reclaims the memory of expired keys, for at most about `budgetMs`
+   * milliseconds; returns how many it removed. The server calls it a few
+   * times a second (the active expiry cycle); a store without expiry of its
+   * own may leave it out.
+   */
+  sweep?(budgetMs: number): number;
 }
 
 /** A store has no room for a write; the write changed nothing. */

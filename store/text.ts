@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Store } from "./store.ts";
+import type { Store, WriteOptions } from "./store.ts";
 
 const encoder = new TextEncoder();
 // ignoreBOM: a U+FEFF at the start of a key or value is data, not a byte-order mark.
@@ -51,11 +51,23 @@ export class TextStore {
     return value;
   }
 
-  /** Sets `key` to `value`, replacing any value it had. */
-  set(key: string, value: string): void {
+  /** Sets `key` to `value`, replacing any value it had (and its expiry, unless `options` keeps it). */
+  set(key: string, value: string, options?: WriteOptions): void {
     const keyBytes = encoder.encode(key);
     const valueBytes = encoder.encode(value);
-    this.store.set(keyBytes, 0, keyBytes.length, valueBytes, 0, valueBytes.length);
+    this.store.set(keyBytes, 0, keyBytes.length, valueBytes, 0, valueBytes.length, options);
+  }
+
+  /** When `key` expires, in ms since the epoch: -1 never, -2 missing. */
+  expiry(key: string): number {
+    const bytes = encoder.encode(key);
+    return this.store.expiry(bytes, 0, bytes.length);
+  }
+
+  /** Sets when `key` expires (0: never). Returns whether it was there. */
+  expire(key: string, expireAtMs: number): boolean {
+    const bytes = encoder.encode(key);
+    return this.store.expire(bytes, 0, bytes.length, expireAtMs);
   }
 
   /** Removes `key`. Returns whether it was there. */

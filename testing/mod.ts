@@ -12,7 +12,7 @@ import type { MainIo } from "../cli/io.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { LogLevel } from "../server/log.ts";
 import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";
-import type { PairVisitor, Store, ValueSink } from "../store/store.ts";
+import type { PairVisitor, Store, ValueSink, WriteOptions } from "../store/store.ts";
 
 const encoder = new TextEncoder();
 // ignoreBOM: a raw socket must hand back every byte; the default decoder
@@ -340,20 +340,41 @@ export class ObservedStore implements Store {
     value: Uint8Array,
     valueStart: number,
     valueEnd: number,
+    options?: WriteOptions,
   ): void {
     this.onSet(decoder.decode(key.subarray(keyStart, keyEnd)));
-    this.#inner.set(key, keyStart, keyEnd, value, valueStart, valueEnd);
+    this.#inner.set(key, keyStart, keyEnd, value, valueStart, valueEnd, options);
   }
 
   delete(key: Uint8Array, start: number, end: number): boolean {
     return this.#inner.delete(key, start, end);
   }
 
+  expiry(key: Uint8Array, start: number, end: number): number {
+    return this.#inner.expiry(key, start, end);
+  }
+
+  expire(key: Uint8Array, start: number, end: number, expireAtMs: number): boolean {
+    return this.#inner.expire(key, start, end, expireAtMs);
+  }
+
+  clear(): void {
+    this.#inner.clear();
+  }
+
   scan(cursor: number, count: number, visit: PairVisitor): number {
-    return this.#inner.scan(cursor, count, (bytes, keyStart, keyEnd, valueStart, valueEnd) => {
-      this.pairsScanned++;
-      visit(bytes, keyStart, keyEnd, valueStart, valueEnd);
-    });
+    return this.#inner.scan(
+      cursor,
+      count,
+      (bytes, keyStart, keyEnd, valueStart, valueEnd, flags) => {
+        this.pairsScanned++;
+        visit(bytes, keyStart, keyEnd, valueStart, valueEnd, flags);
+      },
+    );
+  }
+
+  sweep(budgetMs: number): number {
+    return this.#inner.sweep?.(budgetMs) ?? 0;
   }
 }
 

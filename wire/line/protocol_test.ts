@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { Request as Frame } from "../../command/request.ts";
 import { execute } from "../../command/table.ts";
+import { SYSTEM_CLOCK } from "../../store/clock.ts";
 import { MemoryStore, type MemoryStoreOptions } from "../../store/memory.ts";
 import { TextStore } from "../../store/text.ts";
 import { AnswerBuffer } from "../answer_buffer.ts";
@@ -65,7 +66,8 @@ function answer(line: string, store: TextStore): string {
   if (!parseLine(bytes, 0, bytes.length, frame)) return "";
   const out = new AnswerBuffer();
   const reply = new LineReply(out);
-  const more = execute(frame, { store: store.store, session: { closing: false } }, reply);
+  const context = { store: store.store, clock: SYSTEM_CLOCK, session: { closing: false } };
+  const more = execute(frame, context, reply);
   while (more !== undefined && !more.step(reply));
   return new TextDecoder("utf-8", { ignoreBOM: true }).decode(out.bytes());
 }

@@ -9,6 +9,7 @@
 import { usage } from "../../command/command.ts";
 import type { Failure, Reply } from "../../command/reply.ts";
 import { LINE_COMMANDS } from "../../command/table.ts";
+import { LINE_TEXT } from "../../store/store.ts";
 import type { AnswerBuffer } from "../answer_buffer.ts";
 
 /** Answer to a successful PUT or DELETE. */
@@ -32,6 +33,10 @@ const PONG_LINE = encoder.encode(`${PONG}\n`);
 const BYE_LINE = encoder.encode(`${BYE}\n`);
 const LIST_SEPARATOR = encoder.encode(", ");
 const LF = 0x0a;
+const CR = 0x0d;
+const COMMA = 0x2c;
+const NOT_TEXT: Failure = { kind: "notText" };
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** `PUT, GET, DELETE, LIST, PING or QUIT`: the hint of an unknown command. */
 const EXPECTED = ((names: string[]) => `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`)(
@@ -55,6 +60,8 @@ export function failureText(failure: Failure): string {
       return "too many connections";
     case "storeFull":
       return "store is full (delete some keys to make room)";
+    case "notText":
+      return "value is not one line of UTF-8 text (binary, or it holds \\n or \\r); read it with a Redis client";
   }
 }
 
@@ -93,7 +100,9 @@ export class LineReply implements Reply {
     this.#out.addLine(NOT_EXIST_LINE);
   }
 
-  addBytes(bytes: Uint8Array, start: number, end: number): void {
+  /** A GET's value, as one line; one the line cannot carry is an error (PROTOCOL.md, Redis clients). */
+  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
+    if ((flags & LINE_TEXT) === 0 && !isLineText(bytes, start, end)) return this.error(NOT_TEXT);
     this.#out.addBytes(bytes, start, end);
     this.#out.addByte(LF);
   }
@@ -116,7 +125,16 @@ export class LineReply implements Reply {
     keyEnd: number,
     valueStart: number,
     valueEnd: number,
+    flags: number,
   ): boolean {
+    // A pair a Redis client wrote is listed only if it reads back as one
+    // `key, value` line: its key holds no comma, neither holds a newline.
+    if (
+      (flags & LINE_TEXT) === 0 &&
+      !(isListKey(bytes, keyStart, keyEnd) && isLineText(bytes, valueStart, valueEnd))
+    ) {
+      return false;
+    }
     const out = this.#out;
     out.addBytes(bytes, keyStart, keyEnd);
     out.addLine(LIST_SEPARATOR);
@@ -130,4 +148,28 @@ export class LineReply implements Reply {
     if (shown === 0) this.#out.addLine(EMPTY_LIST);
     else this.#out.addByte(LF);
   }
+}
+
+/** Whether the line protocol can carry `bytes[start, end)` as it is: UTF-8, no `\n` or `\r`. */
+export function isLineText(bytes: Uint8Array, start: number, end: number): boolean {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i]!;
+    if (byte === LF || byte === CR) return false;
+    if (byte >= 0x80) ascii = false;
+  }
+  if (ascii) return true;
+  try {
+    strictDecoder.decode(bytes.subarray(start, end));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a key can head a LIST line: line text, not empty, no comma. */
+function isListKey(bytes: Uint8Array, start: number, end: number): boolean {
+  if (start === end) return false;
+  for (let i = start; i < end; i++) if (bytes[i] === COMMA) return false;
+  return isLineText(bytes, start, end);
 }

@@ -1,0 +1,49 @@
+/**
+ * {@linkcode Clock}: where the store and the commands read the time, in
+ * milliseconds since the Unix epoch. Expiry is decided by it, so a test that
+ * holds a {@linkcode ManualClock} moves time forward itself and sees keys
+ * expire without waiting, as miniredis's `FastForward` lets Go tests do.
+ *
+ * @module
+ */
+
+/** A source of the current time. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+/** The real time (`Date.now()`). */
+export const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+
+/**
+ * A clock that moves only when told to.
+ *
+ * @example
+ * ```ts ignore
+ * import { KvClient, ManualClock, serve } from "./mod.ts";
+ * const clock = new ManualClock();
+ * await using server = serve({ port: 0, clock });
+ * // ... SET a key with PX 1000 over RESP ...
+ * clock.advance(1000); // the key is gone now, for both protocols
+ * ```
+ */
+export class ManualClock implements Clock {
+  #now: number;
+
+  /** Starts at `startMs` (default: the real time now). */
+  constructor(startMs: number = Date.now()) {
+    this.#now = startMs;
+  }
+
+  /** The time it shows. */
+  now(): number {
+    return this.#now;
+  }
+
+  /** Moves the time forward by `ms` (not backward: expiry only moves one way). */
+  advance(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`Cannot advance a clock by ${ms} ms: expected 0 or more`);
+    this.#now += ms;
+  }
+}
