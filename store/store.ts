@@ -18,7 +18,7 @@
  * Redis client has no such flag; the line protocol shows it only if it is
  * UTF-8 text with no `\n` or `\r` (PROTOCOL.md, Redis clients).
  */
-export const LINE_TEXT = 1;
+export const LINE_TEXT: number = 1;
 
 /** Receives a value's bytes, `bytes[start, end)`, valid only during the call. */
 export interface ValueSink {
@@ -51,9 +51,9 @@ export interface WriteOptions {
 }
 
 /** {@linkcode Store.expiry} of a key that is not there. */
-export const NO_KEY = -2;
+export const NO_KEY: number = -2;
 /** {@linkcode Store.expiry} of a key that never expires. */
-export const NO_EXPIRY = -1;
+export const NO_EXPIRY: number = -1;
 
 /**
  * A key-value store over bytes, with expiry. A key whose expiry has passed
