@@ -12,6 +12,7 @@ import { runClient } from "./client.ts";
 import { EXIT } from "./exit.ts";
 import { type MainIo, processIo } from "./io.ts";
 import { UsageError } from "./options.ts";
+import { runRepair } from "./repair.ts";
 import { runServe } from "./serve.ts";
 
 /** The version, from deno.json. */
@@ -22,6 +23,7 @@ const SUBCOMMANDS: Record<string, (args: string[], io: MainIo) => Promise<number
   serve: runServe,
   client: runClient,
   bench: runBenchCommand,
+  repair: runRepair,
 };
 
 const NAMES = Object.keys(SUBCOMMANDS);
@@ -34,13 +36,16 @@ USAGE:
   kv client [OPTIONS] [REQUEST...]    send requests: the one given, each line
                                       of stdin, or typed at a prompt
   kv bench [OPTIONS]                  measure a server's throughput and latency
+  kv repair [OPTIONS] FILE            write a loadable copy of a damaged data
+                                      file beside it (FILE.repaired)
 
 OPTIONS:
-  -h, --help       print help (also: kv serve --help, kv client --help, kv bench --help)
+  -h, --help       print help (also: kv serve --help, kv client --help, ...)
   -V, --version    print the version
 
 EXAMPLES:
   kv serve --port 12000
+  kv serve --data data/kv.log --fsync always
   kv client PUT, greeting, hello world
   kv client GET,greeting
   printf 'PUT,a,1\\nLIST\\n' | kv client

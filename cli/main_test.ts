@@ -614,9 +614,9 @@ Deno.test("main() --version prints the version from deno.json", async () => {
 
 Deno.test("main() rejects a bad command line with exit 2 and one message on stderr", async (t) => {
   const cases: [string[], string][] = [
-    [[], "missing command: expected serve, client or bench"],
-    [["frobnicate"], 'unknown command "frobnicate": expected serve, client or bench'],
-    [["1e3"], 'unknown command "1e3": expected serve, client or bench'],
+    [[], "missing command: expected serve, client, bench or repair"],
+    [["frobnicate"], 'unknown command "frobnicate": expected serve, client, bench or repair'],
+    [["1e3"], 'unknown command "1e3": expected serve, client, bench or repair'],
     [["--bogus"], 'unknown option "--bogus"'],
     [["-x", "serve"], 'unknown option "-x"'],
     [["--port", "1", "client"], 'unknown option "--port"'],

@@ -8,9 +8,13 @@
 import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../server/log.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
+import type { LogStore } from "../store/log.ts";
+import { COMPACT_MIN_BYTES } from "../store/log/open.ts";
+import { openDataFile } from "./data.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
 import {
+  choice,
   command,
   decimal,
   flag,
@@ -71,11 +75,30 @@ export const SERVE_SPEC = command({
       fallback: SERVE_DEFAULTS.shutdownGraceMs,
       min: 0,
     }),
+    data: text({
+      value: "FILE",
+      help:
+        "keep the data in this append-only log, loaded at start (needs --allow-read=DIR --allow-write=DIR)",
+      fallback: undefined,
+    }),
+    fsync: choice({
+      value: "MODE",
+      help:
+        "with --data: sync the log before each answer (always), once a second, or when the OS likes (no)",
+      choices: ["always", "everysec", "no"] as const,
+      fallback: "everysec",
+    }),
+    compactMinBytes: integer({
+      value: "N",
+      help: "with --data: compact the log once it is this large and twice its live data",
+      fallback: COMPACT_MIN_BYTES,
+      min: 0,
+    }),
     verbose: flag("log every connection and request to stderr", "v"),
     quiet: flag("log only errors", "q"),
   },
-  footer: `Prints "listening on HOST:PORT" on stdout once bound; logs go to stderr, each
-line stamped with the UTC time in ISO 8601.
+  footer: `Prints "listening on HOST:PORT" on stdout once bound (with --data, once the
+log is loaded); logs go to stderr, each line stamped with the UTC time in ISO 8601.
 Exit status: 0 after a clean shutdown, 1 if it could not listen or had to cut
 connections, 2 for a usage error.`,
 });
@@ -85,17 +108,37 @@ const REPEAT_SIGNAL_MS = 250;
 
 /** Runs `kv serve` with `args`; returns the exit status. */
 export async function runServe(args: string[], io: MainIo): Promise<number> {
-  const { values: options, help } = parseOptions(SERVE_SPEC, args);
+  const parsed = parseOptions(SERVE_SPEC, args);
+  const { values: options, help } = parsed;
   if (help) {
     await io.stdout(helpText(SERVE_SPEC));
     return EXIT.ok;
   }
   if (options.verbose && options.quiet) throw new UsageError("cannot use --verbose with --quiet");
+  const { given } = parsed;
+  if (options.data === undefined && (given.has("fsync") || given.has("compactMinBytes"))) {
+    throw new UsageError(
+      `--${given.has("fsync") ? "fsync" : "compact-min-bytes"} needs --data FILE`,
+    );
+  }
+  if (options.data === "") throw new UsageError("option --data needs a value");
   const log: Logger = (level, message) => {
     if (level === "debug" && !options.verbose) return;
     if (level === "info" && options.quiet) return;
     io.stderr(`${new Date().toISOString()} ${message}\n`);
   };
+  // Loaded before listening (PROTOCOL.md, Durability): no client sees a
+  // store that is still filling up.
+  let store: LogStore | undefined;
+  if (options.data !== undefined) {
+    store = await openDataFile(options.data, {
+      fsync: options.fsync,
+      compactMinBytes: options.compactMinBytes,
+      log,
+      io,
+    });
+    if (store === undefined) return EXIT.failed;
+  }
   const stop = new AbortController();
   let server;
   try {
@@ -110,8 +153,10 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       signal: io.signal ?? stop.signal,
       log,
       verbose: options.verbose,
+      store,
     });
   } catch (error) {
+    await store?.close();
     const address = formatAddr({ hostname: options.host, port: options.port });
     await io.stderr(
       `kv: cannot listen on ${address}: ${describeListenError(error, options.port)}\n`,
@@ -147,6 +192,11 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
   }
   try {
     const { connectionsCut } = await server.finished;
+    if (store !== undefined) {
+      // Every answer is out: write and sync what is left, then let go of the lock.
+      await store.close();
+      log("info", `data file ${store.path} synced and closed`);
+    }
     if (connectionsCut > 0) {
       log("error", `shutdown grace ran out: cut ${connectionsCut} connection(s)`);
       return EXIT.failed;

@@ -18,7 +18,9 @@ export type Failure =
   | { readonly kind: "lineTooLong"; readonly limitBytes: number }
   | { readonly kind: "tooManyConnections" }
   | { readonly kind: "storeFull" }
-  | { readonly kind: "notText" };
+  | { readonly kind: "notText" }
+  /** A change the store could not make durable (disk full, I/O error): it was undone. */
+  | { readonly kind: "notDurable" };
 
 /**
  * The meanings an answer can have. A handler calls one method per request

@@ -8,7 +8,7 @@
  */
 
 import type { Context, Continuation } from "../command/command.ts";
-import type { Reply } from "../command/reply.ts";
+import type { Failure, Reply } from "../command/reply.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
@@ -56,6 +56,7 @@ const LOG_SAMPLE_CHARS = 80;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const NOT_DURABLE: Failure = { kind: "notDurable" };
 
 /** One client's connection. {@linkcode Connection.run} serves it to the end. */
 export class Connection {
@@ -77,6 +78,11 @@ export class Connection {
   // The rest of an answer too large to build at once (LIST), while it is written.
   #more: Continuation | undefined;
   #buffer: Uint8Array | undefined;
+  // With a durable store (Store.commit): where each write's answer lies in
+  // the answer buffer, [start, end) pairs, in case the store cannot make
+  // the batch durable and those answers become errors. Unset otherwise, so
+  // a memory-only server pays one field test per request.
+  #writeMarks: number[] | undefined;
   #state: State = "working";
   #lastActiveAt = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -173,6 +179,10 @@ export class Connection {
       const out = this.#out!;
       if (out.length > 0) {
         this.#state = "writing";
+        if (this.#writeMarks !== undefined) {
+          const committed = this.#commit();
+          if (committed !== undefined) await committed;
+        }
         const bytes = out.bytes();
         const written = await conn.write(bytes);
         if (written < bytes.length) await writeAll(conn, bytes.subarray(written));
@@ -189,6 +199,7 @@ export class Connection {
     this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
     this.#reply = new LineReply(this.#out);
     this.#context = { store: this.#store, clock: this.#clock, session: { closing: false } };
+    if (this.#store.commit !== undefined) this.#writeMarks = [];
     return this.#framer = new LineFramer(this.#config.maxLineBytes);
   }
 
@@ -231,6 +242,9 @@ export class Connection {
       if (!framer.next(request)) return true;
       const mark = out.length;
       const more = execute(request, context, reply);
+      if (this.#writeMarks !== undefined && request.command?.writes) {
+        this.#writeMarks.push(mark, out.length);
+      }
       if (this.#config.verbose) this.#logRequest(mark);
       if (more !== undefined) {
         this.#more = more;
@@ -268,9 +282,49 @@ export class Connection {
     const out = this.#out!;
     if (out.length === 0) return;
     this.#state = "writing";
+    if (this.#writeMarks !== undefined) {
+      const committed = this.#commit();
+      if (committed !== undefined) await committed;
+    }
     await writeAll(this.#conn, out.bytes());
     this.#wrote();
   }
+
+  /**
+   * Before answers are written: waits until the store has made the batch's
+   * changes durable (`undefined`: nothing to wait for). If it could not, it
+   * undid them, and the answers of this batch's writes become errors
+   * (PROTOCOL.md, Durability). A read in the batch answered what the store
+   * held when it ran, which may have been such an undone change.
+   */
+  #commit(): Promise<void> | undefined {
+    const commit = this.#store.commit!();
+    if (commit === undefined) {
+      this.#writeMarks!.length = 0;
+      return undefined;
+    }
+    return commit.then(this.#committed);
+  }
+
+  readonly #committed = (durable: boolean): void => {
+    const marks = this.#writeMarks!;
+    if (!durable && marks.length > 0) {
+      const out = this.#out!;
+      const answers = out.bytes().slice();
+      out.clear();
+      let at = 0;
+      for (let i = 0; i < marks.length; i += 2) {
+        out.addBytes(answers, at, marks[i]!);
+        this.#reply!.error(NOT_DURABLE);
+        at = marks[i + 1]!;
+      }
+      out.addBytes(answers, at, answers.length);
+      if (this.#config.verbose) {
+        this.#debug(`${marks.length / 2} write(s) not durable: answered with an error`);
+      }
+    }
+    marks.length = 0;
+  };
 
   /** After a write: the buffer is reused, and idle time counts from the end of the last answer. */
   #wrote(): void {

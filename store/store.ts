@@ -123,6 +123,23 @@ export interface Store {
    * own may leave it out.
    */
   sweep?(budgetMs: number): number;
+
+  /**
+   * For a store that makes changes durable (a log, `kv serve --data`): waits
+   * until every change made so far is as durable as the store promises, and
+   * resolves `true`; or resolves `false` if they could not be made durable,
+   * in which case they have been undone. Returns `undefined` when there is
+   * nothing to wait for, so a read-only batch costs nothing.
+   *
+   * A connection calls it after running a batch of requests and before
+   * writing their answers, with no `await` in between (handlers are
+   * synchronous), so the changes of its batch are among those it waits
+   * for; on `false` it answers that batch's writes with an error. It waits
+   * even after a batch of reads while others' changes are pending, so no
+   * answer shows a value that a crash could still take back. A store
+   * without durability leaves it out.
+   */
+  commit?(): Promise<boolean> | undefined;
 }
 
 /** A store has no room for a write; the write changed nothing. */

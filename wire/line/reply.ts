@@ -62,6 +62,8 @@ export function failureText(failure: Failure): string {
       return "store is full (delete some keys to make room)";
     case "notText":
       return "value is not one line of UTF-8 text (binary, or it holds \\n or \\r); read it with a Redis client";
+    case "notDurable":
+      return "not saved: the data file could not be written (disk full or I/O error), so nothing changed; try again";
   }
 }
 

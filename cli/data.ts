@@ -1,0 +1,83 @@
+/**
+ * `kv serve --data FILE`: opening the log for the command line, with each
+ * way it can fail said in one line on stderr (and how to recover from a
+ * damaged file), and the test-only compaction pause.
+ *
+ * @module
+ */
+
+import type { Logger } from "../server/log.ts";
+import type { FsyncMode, LogStore } from "../store/log.ts";
+import type { CompactionHook, CompactionStep } from "../store/log/compact.ts";
+import { dirname, LogCorruptError, LogOpenError, openLog } from "../store/log/open.ts";
+import type { MainIo } from "./io.ts";
+
+/**
+ * For tests only: with this variable set to a compaction step (`snapshot`,
+ * `synced`, `renamed`, `switched`) and `--allow-env=KV_TEST_COMPACTION_PAUSE`
+ * granted, a compaction stops for good at that step, so a test can kill the
+ * server there (e2e/compaction_e2e.ts).
+ */
+export const COMPACTION_PAUSE_ENV = "KV_TEST_COMPACTION_PAUSE";
+
+const STEPS: readonly CompactionStep[] = ["snapshot", "synced", "renamed", "switched"];
+
+/**
+ * Opens and loads the log at `path`. Returns `undefined` after writing why
+ * it could not (one line, two for a damaged file) to stderr.
+ */
+export async function openDataFile(
+  path: string,
+  options: { fsync: FsyncMode; compactMinBytes: number; log: Logger; io: MainIo },
+): Promise<LogStore | undefined> {
+  const { io } = options;
+  try {
+    return await openLog(path, {
+      fsync: options.fsync,
+      compactMinBytes: options.compactMinBytes,
+      log: options.log,
+      compactionHook: pauseHook(options.log),
+    });
+  } catch (error) {
+    if (error instanceof LogCorruptError) {
+      await io.stderr(
+        `kv: cannot load data file ${path}: ${error.message}\n` +
+          `kv: to recover, run "kv repair ${path}": it writes ${path}.repaired without the bad ` +
+          `bytes and says what it dropped; check that file, then move it over ${path}\n`,
+      );
+    } else if (error instanceof LogOpenError) {
+      await io.stderr(`kv: cannot use data file ${path}: ${error.message}\n`);
+    } else {
+      await io.stderr(`kv: cannot open data file ${path}: ${describeFileError(error, path)}\n`);
+    }
+    return undefined;
+  }
+}
+
+/** One line for an error of the file system, with the permission flags to use if that was it. */
+export function describeFileError(error: unknown, path: string): string {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    const dir = dirname(path);
+    return `permission denied (run with --allow-read=${dir} --allow-write=${dir})`;
+  }
+  if (error instanceof Deno.errors.NotFound) return "no such file or folder";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The test-only pause (see {@linkcode COMPACTION_PAUSE_ENV}); `undefined` unless asked for. */
+function pauseHook(log: Logger): CompactionHook | undefined {
+  // Asked without a prompt: a server run without --allow-env never sees it.
+  if (
+    Deno.permissions.querySync({ name: "env", variable: COMPACTION_PAUSE_ENV }).state !== "granted"
+  ) {
+    return undefined;
+  }
+  const step = Deno.env.get(COMPACTION_PAUSE_ENV);
+  if (step === undefined || !(STEPS as readonly string[]).includes(step)) return undefined;
+  return async (at) => {
+    if (at !== step) return;
+    log("info", `test hook: compaction paused at "${at}" (${COMPACTION_PAUSE_ENV})`);
+    await new Promise<never>(() => {});
+  };
+}

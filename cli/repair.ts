@@ -1,0 +1,95 @@
+/**
+ * `kv repair FILE`: writes a loadable copy of a damaged data file beside
+ * it, `FILE.repaired`, and says what it left out. The original is never
+ * changed: the user checks the copy and moves it into place.
+ *
+ * @module
+ */
+
+import { dirname } from "../store/log/open.ts";
+import { repairLog } from "../store/log/recover.ts";
+import { describeFileError } from "./data.ts";
+import { EXIT } from "./exit.ts";
+import type { MainIo } from "./io.ts";
+import { command, flag, helpText, parseOptions, UsageError } from "./options.ts";
+
+/** `kv repair`'s options. */
+export const REPAIR_SPEC = command({
+  name: "repair",
+  summary: "write a loadable copy of a damaged data file (FILE.repaired), leaving FILE as it is",
+  usage: ["[OPTIONS] FILE"],
+  words: true,
+  options: {
+    truncate: flag(
+      "drop everything from the first bad record on, instead of skipping to the next good one",
+    ),
+  },
+  footer: `Keeps every valid record, in order. Where records are bad it skips to the next
+valid one (a dropped record may have deleted a key, which then comes back: the
+report says where bytes were dropped). Needs --allow-read=DIR --allow-write=DIR
+for the file's folder.
+Exit status: 0 if FILE.repaired was written (or nothing needed repair), 1 if it
+could not be, 2 for a usage error.`,
+});
+
+/** Runs `kv repair` with `args`; returns the exit status. */
+export async function runRepair(args: string[], io: MainIo): Promise<number> {
+  const { values: options, words, help } = parseOptions(REPAIR_SPEC, args);
+  if (help) {
+    await io.stdout(helpText(REPAIR_SPEC));
+    return EXIT.ok;
+  }
+  if (words.length !== 1) throw new UsageError("expected one FILE to repair");
+  const path = words[0]!;
+  const output = `${path}.repaired`;
+  let file: Uint8Array;
+  try {
+    file = await Deno.readFile(path);
+  } catch (error) {
+    await io.stderr(`kv: cannot read ${path}: ${describeFileError(error, path)}\n`);
+    return EXIT.failed;
+  }
+  const repaired = repairLog(file, { truncate: options.truncate });
+  if (repaired.dropped.length === 0) {
+    await io.stdout(`${path}: ${repaired.records} records, none bad: nothing to repair\n`);
+    return EXIT.ok;
+  }
+  try {
+    await writeDurably(output, repaired.bytes);
+  } catch (error) {
+    const why = error instanceof Deno.errors.AlreadyExists
+      ? "it already exists (remove it first)"
+      : describeFileError(error, output);
+    await io.stderr(`kv: cannot write ${output}: ${why}\n`);
+    return EXIT.failed;
+  }
+  const droppedBytes = repaired.dropped.reduce((sum, range) => sum + range.bytes, 0);
+  const lines = [
+    `${path}: kept ${repaired.records} records; dropped ${droppedBytes} bytes in ${repaired.dropped.length} place(s):`,
+    ...repaired.dropped.map((range) =>
+      `  at byte ${range.offset}: ${range.bytes} bytes (${range.reason})`
+    ),
+    `wrote ${output} (${repaired.bytes.length} bytes); ${path} is unchanged.`,
+    `Check it (kv serve --data ${output} --port 0), then put it in place:`,
+    `  mv ${output} ${path}`,
+  ];
+  await io.stdout(`${lines.join("\n")}\n`);
+  return EXIT.ok;
+}
+
+/** Writes a new file and syncs it and its folder, refusing to replace one. */
+async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  const dir = await Deno.open(dirname(path), { read: true });
+  try {
+    await dir.sync();
+  } finally {
+    dir.close();
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * {@linkcode Compaction}: one background rewrite of the log, the way Redis
+ * rewrote its AOF before version 7. A new file (`FILE.compact`) gets the
+ * live pairs, walked from the store in bounded steps while the server goes
+ * on answering; every record appended to the log meanwhile is also kept (the
+ * tail) and written after them, so a change made during the walk is never
+ * lost, whatever the walk saw of it. The log store then syncs the new file,
+ * renames it over the old one and syncs the folder (store/log.ts, the switch).
+ *
+ * Why the walk plus the tail is the log's content: every record in the tail
+ * sets a key's whole state (set, delete, clear), or sets its expiry to an
+ * absolute time (expire), so replaying the tail after a pair that the walk
+ * saw at any moment since the start ends in the same state as the log.
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import { LINE_TEXT, type Store } from "../store.ts";
+import type { LogFile, LogFs } from "./file.ts";
+import { encodeSet, LogBuffer, MAGIC } from "./format.ts";
+
+/** The moments of a compaction a test may stop at (see {@linkcode CompactionHook}). */
+export type CompactionStep =
+  /** The new file holds its header and the first chunk of the walk. */
+  | "snapshot"
+  /** The new file is complete and synced; it has not replaced the log yet. */
+  | "synced"
+  /** The new file has replaced the log; the folder is not synced yet. */
+  | "renamed"
+  /** Done: the folder is synced and the server appends to the new file. */
+  | "switched";
+
+/**
+ * Called at each {@linkcode CompactionStep} and awaited: for tests only, to
+ * write during a compaction or to kill the server at a known moment.
+ */
+export type CompactionHook = (step: CompactionStep) => Promise<void> | void;
+
+// The walk writes once it has encoded this much, and yields to the event
+// loop after every step that does not write, so answers are not held up.
+const CHUNK_BYTES = 256 * 1024;
+// Table slots one step of the walk covers.
+const SCAN_SLOTS = 1024;
+// The tail is written while it holds more than this; the rest is written
+// during the switch, while appends wait, so that wait stays short.
+const SMALL_TAIL_BYTES = 64 * 1024;
+
+/** One rewrite of the log into `tempPath`. */
+export class Compaction {
+  /** Set once the new file replaced the log: it must not be removed then. */
+  switched = false;
+  readonly #fs: LogFs;
+  readonly #path: string;
+  readonly #tempPath: string;
+  readonly #store: () => Store;
+  readonly #hook: CompactionHook | undefined;
+  #tail: LogBuffer | undefined = new LogBuffer(64 * 1024);
+  #aborted = false;
+  #file: LogFile | undefined;
+  #size = 0;
+
+  /** Rewrites the pairs of `store()` (asked at each step: a clear() replaces the store). */
+  constructor(
+    options: {
+      fs: LogFs;
+      path: string;
+      tempPath: string;
+      store: () => Store;
+      hook: CompactionHook | undefined;
+    },
+  ) {
+    this.#fs = options.fs;
+    this.#path = options.path;
+    this.#tempPath = options.tempPath;
+    this.#store = options.store;
+    this.#hook = options.hook;
+  }
+
+  /** Whether it was called off (a failed write undid changes, or the log is closing). */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** The new file (once {@linkcode Compaction.writeSnapshot} has opened it). */
+  get file(): LogFile {
+    return this.#file!;
+  }
+
+  /** Bytes written to the new file. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Calls it off; it stops at its next step. */
+  abort(): void {
+    this.#aborted = true;
+  }
+
+  /** Keeps a copy of a record just appended to the log, until the switch. */
+  addTail(bytes: Uint8Array, start: number, end: number): void {
+    this.#tail?.add(bytes, start, end);
+  }
+
+  /**
+   * Writes the new file's header, the walk of the store and the tail so
+   * far. Returns `false` if it was called off meanwhile.
+   */
+  async writeSnapshot(): Promise<boolean> {
+    const file = this.#file = await this.#fs.open(this.#tempPath, { fresh: true });
+    // Locked before it takes the log's name, so a second server never gets
+    // the new file either.
+    if (!(await file.tryLock())) throw new Error(`cannot lock ${this.#tempPath}`);
+    const chunk = new LogBuffer(CHUNK_BYTES + 64 * 1024);
+    chunk.add(MAGIC, 0, MAGIC.length);
+    let store = this.#store();
+    const visit = (
+      bytes: Uint8Array,
+      keyStart: number,
+      keyEnd: number,
+      valueStart: number,
+      valueEnd: number,
+      flags: number,
+    ) => {
+      const expiry = store.expiry(bytes, keyStart, keyEnd);
+      encodeSet(
+        chunk,
+        bytes,
+        keyStart,
+        keyEnd,
+        bytes,
+        valueStart,
+        valueEnd,
+        (flags & LINE_TEXT) !== 0,
+        expiry > 0 ? expiry : 0,
+      );
+    };
+    let cursor = 0;
+    let first = true;
+    do {
+      if (this.#aborted) return false;
+      store = this.#store();
+      cursor = store.scan(cursor, SCAN_SLOTS, visit);
+      if (chunk.length >= CHUNK_BYTES || cursor === 0) {
+        await this.#write(chunk);
+        chunk.clear(CHUNK_BYTES + 64 * 1024);
+        if (first) {
+          first = false;
+          await this.#hook?.("snapshot");
+        }
+      } else {
+        await nextTurn();
+      }
+    } while (cursor !== 0);
+    while (!this.#aborted && this.#tail!.length > SMALL_TAIL_BYTES) {
+      const tail = this.#tail!;
+      this.#tail = new LogBuffer(64 * 1024);
+      await this.#write(tail);
+    }
+    return !this.#aborted;
+  }
+
+  /** Writes the rest of the tail (appends are held now) and syncs the new file. */
+  async finish(): Promise<void> {
+    const tail = this.#tail!;
+    this.#tail = undefined;
+    await this.#write(tail);
+    await this.#file!.syncData();
+  }
+
+  /** Renames the new file over the log: the moment the compaction takes effect. */
+  async rename(): Promise<void> {
+    await this.#fs.rename(this.#tempPath, this.#path);
+    this.switched = true;
+  }
+
+  /** Closes and removes the new file, unless it replaced the log. */
+  async discard(): Promise<void> {
+    if (this.switched) return;
+    this.#file?.close();
+    await this.#fs.remove(this.#tempPath);
+  }
+
+  async #write(buffer: LogBuffer): Promise<void> {
+    const file = this.#file!;
+    for (let at = 0; at < buffer.length;) {
+      at += await file.write(buffer.bytes.subarray(at, buffer.length));
+    }
+    this.#size += buffer.length;
+  }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,144 @@
+/**
+ * The file system as the log uses it, behind two small interfaces
+ * ({@linkcode LogFs}, {@linkcode LogFile}), so that tests can hand the log a
+ * fake one that runs out of space or fails to sync on cue (testing/fake_fs.ts)
+ * and run with no permissions. {@linkcode DENO_FS} is the real one.
+ *
+ * @module
+ */
+
+/** One open log file (opened for reading and appending). */
+export interface LogFile {
+  /** Reads into `buffer` from the current position; `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Appends some of `bytes`; returns how many were written. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Appends some of `bytes` at once, blocking; returns how many were written. */
+  writeSync(bytes: Uint8Array): number;
+  /** Waits until what was written is on disk (fdatasync). */
+  syncData(): Promise<void>;
+  /** Cuts the file to `size` bytes; appends go on from there. */
+  truncateSync(size: number): void;
+  /** The file's size in bytes. */
+  size(): Promise<number>;
+  /** Which file this is (device and inode), to tell it from another at the same path. */
+  identity(): Promise<string>;
+  /** Takes an exclusive lock on the file, if no other open file holds one; returns whether it did. */
+  tryLock(): Promise<boolean>;
+  /** Closes the file, releasing its lock. */
+  close(): void;
+}
+
+/** The operations on paths. */
+export interface LogFs {
+  /** Opens `path` for reading and appending, creating it if absent (a new, empty one with `fresh`). */
+  open(path: string, options?: { fresh?: boolean }): Promise<LogFile>;
+  /** Which file is at `path` now (see {@linkcode LogFile.identity}); `undefined` if none. */
+  identity(path: string): Promise<string | undefined>;
+  /** Renames `from` to `to`, replacing it. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes `path`; no error if it is not there. */
+  remove(path: string): Promise<void>;
+  /** Makes the folder's entries (a new name, a rename) durable (fsync of the folder). */
+  syncDir(path: string): Promise<void>;
+  /** Creates the folder and its parents if they are missing. */
+  mkdir(path: string): Promise<void>;
+  /**
+   * Whether the process may read and write in `dir`, asked without a
+   * prompt, so that a missing permission is one clear line. A fake says yes.
+   */
+  mayUse(dir: string): boolean;
+}
+
+class DenoLogFile implements LogFile {
+  readonly #file: Deno.FsFile;
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  read(buffer: Uint8Array): Promise<number | null> {
+    return this.#file.read(buffer);
+  }
+
+  write(bytes: Uint8Array): Promise<number> {
+    return this.#file.write(bytes);
+  }
+
+  writeSync(bytes: Uint8Array): number {
+    return this.#file.writeSync(bytes);
+  }
+
+  syncData(): Promise<void> {
+    return this.#file.syncData();
+  }
+
+  truncateSync(size: number): void {
+    this.#file.truncateSync(size);
+  }
+
+  async size(): Promise<number> {
+    return (await this.#file.stat()).size;
+  }
+
+  async identity(): Promise<string> {
+    const info = await this.#file.stat();
+    return `${info.dev}:${info.ino}`;
+  }
+
+  tryLock(): Promise<boolean> {
+    // flock(2): held per open file, released by the kernel when the process
+    // dies, so a kill -9 never leaves a stale lock behind.
+    return this.#file.tryLock(true);
+  }
+
+  close(): void {
+    try {
+      this.#file.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+}
+
+/** The real file system, through Deno's API. */
+export const DENO_FS: LogFs = {
+  async open(path, options = {}) {
+    // O_APPEND (which cannot be combined with O_TRUNC): after a failed write
+    // is cut back (truncateSync), the next write lands at the new end, never
+    // past a hole.
+    if (options.fresh) await DENO_FS.remove(path);
+    const file = await Deno.open(path, { read: true, append: true, create: true });
+    return new DenoLogFile(file);
+  },
+  async identity(path) {
+    try {
+      const info = await Deno.stat(path);
+      return `${info.dev}:${info.ino}`;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  },
+  rename: (from, to) => Deno.rename(from, to),
+  async remove(path) {
+    try {
+      await Deno.remove(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  },
+  async syncDir(path) {
+    const dir = await Deno.open(path, { read: true });
+    try {
+      await dir.sync();
+    } finally {
+      dir.close();
+    }
+  },
+  mkdir: (path) => Deno.mkdir(path, { recursive: true }),
+  mayUse(dir) {
+    return Deno.permissions.querySync({ name: "read", path: dir }).state === "granted" &&
+      Deno.permissions.querySync({ name: "write", path: dir }).state === "granted";
+  },
+};

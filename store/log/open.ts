@@ -1,0 +1,278 @@
+/**
+ * {@linkcode openLog}: opening a log for `kv serve --data FILE`. It takes
+ * the file's lock, loads every record into a fresh store, drops a torn tail
+ * (with a warning) or refuses a damaged file (changing nothing), and hands
+ * the result to a {@linkcode LogStore}.
+ *
+ * @module
+ */
+
+import type { Logger } from "../../server/log.ts";
+import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
+import { type FsyncMode, LogStore } from "../log.ts";
+import { MemoryStore } from "../memory.ts";
+import type { Store } from "../store.ts";
+import type { CompactionHook } from "./compact.ts";
+import { DENO_FS, type LogFile, type LogFs } from "./file.ts";
+import {
+  applyRecord,
+  describeBadRecord,
+  INCOMPLETE,
+  MAGIC,
+  readRecord,
+  readU32,
+  RECORD_HEADER_BYTES,
+  RecordView,
+  setRecordBytes,
+} from "./format.ts";
+import { headerState, isTornTail, TAIL_SCAN_LIMIT_BYTES } from "./recover.ts";
+
+/** Options of {@linkcode openLog}. */
+export interface OpenLogOptions {
+  /** When to sync (see {@linkcode FsyncMode}). @default {"everysec"} */
+  fsync?: FsyncMode;
+  /** Where expiry reads the time. @default {SYSTEM_CLOCK} */
+  clock?: Clock;
+  /** Where the load's summary, warnings and write failures go. @default {nothing} */
+  log?: Logger;
+  /**
+   * Compact once the log is at least this large (and twice its live data).
+   * @default {67108864}
+   */
+  compactMinBytes?: number;
+  /** Makes the store the log loads into, and the empty one a clear() starts. @default {a MemoryStore on `clock`} */
+  newStore?: () => Store;
+  /** The file system. @default {DENO_FS} */
+  fs?: LogFs;
+  /** For tests only: awaited at each step of a compaction. */
+  compactionHook?: CompactionHook;
+}
+
+/** The default of {@linkcode OpenLogOptions.compactMinBytes}: 64 MiB, Redis's `auto-aof-rewrite-min-size`. */
+export const COMPACT_MIN_BYTES: number = 64 * 1024 * 1024;
+
+/** Why a log could not be opened. The message says what to do. */
+export class LogOpenError extends Error {
+  /** The log's path. */
+  readonly path: string;
+
+  /** `message` says what is wrong with the file at `path`. */
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LogOpenError";
+    this.path = path;
+  }
+}
+
+/** A bad record before the log's tail: not a crash's doing. Nothing was changed. */
+export class LogCorruptError extends LogOpenError {
+  /** Where the bad record starts, in bytes from the start of the file. */
+  readonly offset: number;
+
+  /** The record at `offset` of `path` is bad, for `reason`. */
+  constructor(path: string, offset: number, reason: string) {
+    super(
+      path,
+      `bad record at byte ${offset} (${reason}), and valid records follow it, ` +
+        "so this is damage, not a crash's unfinished write; the file was not changed",
+    );
+    this.name = "LogCorruptError";
+    this.offset = offset;
+  }
+}
+
+// Loading reads the file this much at a time.
+const READ_BYTES = 4 * 1024 * 1024;
+// A second server may open the file just as the first renames a compacted
+// one over it; it then locks a file that is no longer the log, and tries again.
+const OPEN_TRIES = 5;
+
+/**
+ * Opens (creating if absent) the log at `path`, loads it into a new store,
+ * and returns the {@linkcode LogStore} over it. Throws
+ * {@linkcode LogOpenError} (one line, naming the file) if the process may
+ * not use the folder, another server holds the file, or it is not a kv log,
+ * and {@linkcode LogCorruptError} if a record before the tail is bad.
+ */
+export async function openLog(path: string, options: OpenLogOptions = {}): Promise<LogStore> {
+  const fs = options.fs ?? DENO_FS;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const log = options.log ?? (() => {});
+  const newStore = options.newStore ?? (() => new MemoryStore({ clock }));
+  const dir = dirname(path);
+  if (!fs.mayUse(dir)) {
+    throw new LogOpenError(
+      path,
+      `permission denied (run with --allow-read=${dir} --allow-write=${dir})`,
+    );
+  }
+  const started = performance.now();
+  const file = await lockFile(fs, path, dir);
+  try {
+    // Left by a compaction that a crash cut short: never the log.
+    await fs.remove(`${path}.compact`);
+    const store = newStore();
+    const { fileBytes, records } = await load(file, path, store, log);
+    if (records === 0 && fileBytes === MAGIC.length) await fs.syncDir(dir); // A new file's name.
+    const liveBytes = measure(store);
+    log(
+      "info",
+      `loaded ${store.size} keys from ${path} (${records} records, ${fileBytes} bytes) in ${
+        Math.round(performance.now() - started)
+      } ms`,
+    );
+    return new LogStore({
+      path,
+      dir,
+      fs,
+      file,
+      fileBytes,
+      store,
+      liveBytes,
+      fsync: options.fsync ?? "everysec",
+      clock,
+      log,
+      compactMinBytes: options.compactMinBytes ?? COMPACT_MIN_BYTES,
+      newStore,
+      hook: options.compactionHook,
+    });
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+/** Opens the log and takes its lock, so that two servers never write one file. */
+async function lockFile(fs: LogFs, path: string, dir: string): Promise<LogFile> {
+  await fs.mkdir(dir);
+  for (let attempt = 1;; attempt++) {
+    const file = await fs.open(path);
+    if (!(await file.tryLock())) {
+      file.close();
+      throw new LogOpenError(path, "another kv server is using it (it holds the file's lock)");
+    }
+    // Still the file at `path`? (See OPEN_TRIES.)
+    if ((await fs.identity(path)) === (await file.identity())) return file;
+    file.close();
+    if (attempt === OPEN_TRIES) {
+      throw new LogOpenError(path, "it keeps being replaced while opening");
+    }
+  }
+}
+
+/**
+ * Replays every record of `file` into `store`. A torn tail is cut off (and
+ * logged); a bad record with valid ones after it throws
+ * {@linkcode LogCorruptError} before anything is changed.
+ */
+async function load(
+  file: LogFile,
+  path: string,
+  store: Store,
+  log: Logger,
+): Promise<{ fileBytes: number; records: number }> {
+  const size = await file.size();
+  let buffer = new Uint8Array(Math.min(READ_BYTES, Math.max(size, MAGIC.length)));
+  let have = await readFull(file, buffer, 0);
+  switch (headerState(buffer.subarray(0, have), size)) {
+    case "foreign":
+      throw new LogOpenError(
+        path,
+        "it is not a kv data file (it does not start with KVLOG 1); choose another file",
+      );
+    case "empty":
+      // New, or a crash came while its header was being written.
+      file.truncateSync(0);
+      file.writeSync(MAGIC);
+      await file.syncData();
+      return { fileBytes: MAGIC.length, records: 0 };
+  }
+  const view = new RecordView();
+  let base = 0; // File offset of buffer[0].
+  let at = MAGIC.length;
+  let records = 0;
+  let eof = base + have >= size;
+  while (true) {
+    const next = readRecord(buffer, at, have, view);
+    if (next >= 0) {
+      applyRecord(store, view);
+      records++;
+      at = next;
+      continue;
+    }
+    if (next === INCOMPLETE && !eof) {
+      // Move the partial record to the front, growing for a long one, and read on.
+      // (The header checked out, so its length is true; still, never more than the file holds.)
+      const need = Math.min(
+        have - at >= RECORD_HEADER_BYTES ? RECORD_HEADER_BYTES + readU32(buffer, at) : 0,
+        size - base - at,
+      );
+      if (need > buffer.length) {
+        const grown = new Uint8Array(need);
+        grown.set(buffer.subarray(at, have));
+        buffer = grown;
+      } else {
+        buffer.copyWithin(0, at, have);
+      }
+      base += at;
+      have -= at;
+      at = 0;
+      have = await readFull(file, buffer, have);
+      eof = base + have >= size;
+      continue;
+    }
+    if (base + at === size) break; // The end, on a record boundary.
+    const offset = base + at;
+    const restBytes = size - offset;
+    const rest = new Uint8Array(Math.min(restBytes, TAIL_SCAN_LIMIT_BYTES));
+    rest.set(buffer.subarray(at, Math.min(have, at + rest.length)));
+    await readFull(file, rest, Math.min(have - at, rest.length));
+    if (!isTornTail(rest, restBytes, next)) {
+      throw new LogCorruptError(path, offset, describeBadRecord(next));
+    }
+    log(
+      "error",
+      `warning: data file ${path}: dropped ${restBytes} bytes at byte ${offset}, ` +
+        `an unfinished last write (${describeBadRecord(next)}); cut back to the last good record`,
+    );
+    file.truncateSync(offset);
+    await file.syncData();
+    return { fileBytes: offset, records };
+  }
+  return { fileBytes: size, records };
+}
+
+/** Reads into `buffer` from `have` on until it is full or the file ends; returns the bytes it holds. */
+async function readFull(file: LogFile, buffer: Uint8Array, have: number): Promise<number> {
+  while (have < buffer.length) {
+    const n = await file.read(buffer.subarray(have));
+    if (n === null) break;
+    have += n;
+  }
+  return have;
+}
+
+/** What a compaction of `store` would write: the header and one set record per live pair. */
+function measure(store: Store): number {
+  let bytes = MAGIC.length;
+  let cursor = 0;
+  const visit = (
+    _bytes: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+  ) => {
+    bytes += setRecordBytes(keyEnd - keyStart, valueEnd - valueStart, false);
+  };
+  // (Keys with an expiry take 8 bytes more, left out of this estimate.)
+  do cursor = store.scan(cursor, 4096, visit); while (cursor !== 0);
+  return bytes;
+}
+
+/** The folder a path is in. */
+export function dirname(path: string): string {
+  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  if (slash === -1) return ".";
+  return slash === 0 ? path.slice(0, 1) : path.slice(0, slash);
+}
