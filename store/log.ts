@@ -389,7 +389,10 @@ export class LogStore implements Store {
       group?.resolve(true);
     }
     if (this.#refused > 0) {
-      this.#log("info", `data file ${this.#path}: writes succeed again (${this.#refused} refused)`);
+      this.#log(
+        "info",
+        `data file ${this.#path}: writes succeed again (${this.#refused} changes refused)`,
+      );
       this.#refused = 0;
     }
     this.#maybeCompact();

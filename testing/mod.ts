@@ -9,6 +9,8 @@
  */
 
 import type { MainIo } from "../cli/io.ts";
+
+export { diskFullError, FakeFs, ioError, sampleLog } from "./fake_fs.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { LogLevel } from "../server/log.ts";
 import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";

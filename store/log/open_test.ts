@@ -1,0 +1,148 @@
+/**
+ * Unit tests of {@linkcode openLog} on an in-memory file system: loading,
+ * the torn-tail and corruption fixtures (a record cut at every byte, a
+ * flipped byte before the tail), the lock, and what it refuses. No
+ * permissions.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertInstanceOf, assertMatch, assertRejects } from "@std/assert";
+import { FakeFs, LogCollector, sampleLog } from "../../testing/mod.ts";
+import { ManualClock } from "../clock.ts";
+import { TextStore } from "../text.ts";
+import { MAGIC } from "./format.ts";
+import { LogCorruptError, LogOpenError, openLog } from "./open.ts";
+
+const PATH = "/data/kv.log";
+const test = (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) =>
+  Deno.test({ name, permissions: "none", fn });
+
+/** The pairs of `sampleLog(count)` once replayed, as a sorted list. */
+async function loaded(fs: FakeFs, logs = new LogCollector()): Promise<string[]> {
+  const store = await openLog(PATH, { fs, log: logs.log });
+  try {
+    return new TextStore(store).entries().map(([k, v]) => `${k}=${v}`).sort();
+  } finally {
+    await store.close();
+  }
+}
+
+test("openLog() creates a missing file with just the header, synced under its name", async () => {
+  const fs = new FakeFs();
+  const logs = new LogCollector();
+  assertEquals(await loaded(fs, logs), []);
+  assertEquals(fs.afterPowerCut().read(PATH), MAGIC);
+  assertMatch(logs.lines[0]!.message, /^loaded 0 keys from \/data\/kv\.log .* in \d+ ms$/);
+});
+
+test("openLog() replays every record: the last value of each key, deletes applied", async () => {
+  const fs = new FakeFs();
+  fs.put(PATH, sampleLog(6).bytes);
+  // 0 set key:0, 1 set key:1, 2 set key:2, 3 delete key:0, 4 set key:1, 5 set key:2
+  assertEquals(await loaded(fs), [
+    "key:1=value 4, with a comma",
+    "key:2=value 5, with a comma",
+  ]);
+});
+
+test("openLog() drops a torn tail cut at every byte of the last record, with a warning", async () => {
+  const { bytes, starts } = sampleLog(6);
+  const last = starts.at(-1)!;
+  const before = ["key:1=value 4, with a comma", "key:2=value 2, with a comma"];
+  for (let cut = last + 1; cut < bytes.length; cut++) {
+    const fs = new FakeFs();
+    fs.put(PATH, bytes.subarray(0, cut));
+    const logs = new LogCollector();
+    assertEquals(await loaded(fs, logs), before, `cut at ${cut}`);
+    assertEquals(fs.read(PATH), bytes.subarray(0, last), "cut back to the last good record");
+    const warning = logs.errors().join("\n");
+    assertMatch(warning, new RegExp(`dropped ${cut - last} bytes at byte ${last}`));
+  }
+});
+
+test("openLog() refuses a flipped byte before the tail, naming the offset, changing nothing", async () => {
+  const { bytes, starts } = sampleLog(5);
+  for (let i = starts[1]!; i < starts[2]!; i++) {
+    const fs = new FakeFs();
+    const damaged = bytes.slice();
+    damaged[i]! ^= 0x04;
+    fs.put(PATH, damaged);
+    const error = await assertRejects(() => openLog(PATH, { fs }), LogCorruptError);
+    assertEquals(error.offset, starts[1]);
+    assertMatch(error.message, new RegExp(`^bad record at byte ${starts[1]} \\(.*\\)`));
+    assertEquals(fs.read(PATH), damaged, "the file is unchanged");
+    assertEquals(fs.handles.size, 0, "the file is closed (and its lock released)");
+  }
+});
+
+test("openLog() reads a record larger than its read size, and a torn one past it", async () => {
+  const fs = new FakeFs();
+  const big = "x".repeat(5 * 1024 * 1024 + 3);
+  const store = await openLog(PATH, { fs, fsync: "no" });
+  new TextStore(store).set("big", big);
+  new TextStore(store).set("small", "1");
+  await store.close();
+  let reloaded = await openLog(PATH, { fs });
+  assertEquals(new TextStore(reloaded).get("big"), big);
+  await reloaded.close();
+  // Cut inside the big record: it and what follows are a torn tail.
+  const bytes = fs.read(PATH);
+  fs.put(PATH, bytes.subarray(0, MAGIC.length + 1024 * 1024));
+  reloaded = await openLog(PATH, { fs });
+  assertEquals(reloaded.size, 0);
+  await reloaded.close();
+  assertEquals(fs.read(PATH), MAGIC);
+});
+
+test("openLog() treats a header cut short at creation as a new file, and refuses a foreign file", async () => {
+  const fs = new FakeFs();
+  fs.put(PATH, MAGIC.subarray(0, 3));
+  assertEquals(await loaded(fs), []);
+  assertEquals(fs.read(PATH), MAGIC);
+  fs.put(PATH, new TextEncoder().encode("hello, world\n"));
+  const error = await assertRejects(() => openLog(PATH, { fs }), LogOpenError);
+  assertMatch(error.message, /not a kv data file/);
+  assertEquals(new TextDecoder().decode(fs.read(PATH)), "hello, world\n");
+});
+
+test("openLog() refuses a file another server holds, and takes it once that one closes", async () => {
+  const fs = new FakeFs();
+  const first = await openLog(PATH, { fs });
+  const error = await assertRejects(() => openLog(PATH, { fs }), LogOpenError);
+  assertEquals(error.message, "another kv server is using it (it holds the file's lock)");
+  assertEquals(error.path, PATH);
+  await first.close();
+  await (await openLog(PATH, { fs })).close();
+});
+
+test("openLog() removes a compaction's leftover file, never loading it", async () => {
+  const fs = new FakeFs();
+  fs.put(PATH, sampleLog(2).bytes);
+  fs.put(`${PATH}.compact`, sampleLog(5).bytes);
+  assertEquals((await loaded(fs)).length, 2);
+  assert(!fs.names.has(`${PATH}.compact`));
+});
+
+test("openLog() leaves no key whose expiry passed while the server was down", async () => {
+  const fs = new FakeFs();
+  const clock = new ManualClock(1_000_000);
+  const store = await openLog(PATH, { fs, clock });
+  const text = new TextStore(store);
+  text.set("soon", "a", { expireAtMs: 1_000_500 });
+  text.set("later", "b", { expireAtMs: 1_009_000 });
+  text.set("kept", "c", { expireAtMs: 1_000_100 });
+  text.set("kept", "c2", { keepTtl: true }); // Logged with the absolute expiry it keeps.
+  text.expire("later", 0); // Persists now.
+  await store.close();
+  clock.advance(1_000);
+  const reloaded = await openLog(PATH, { fs, clock });
+  assertEquals(new TextStore(reloaded).entries().sort(), [["later", "b"]]);
+  await reloaded.close();
+});
+
+test("LogOpenError and LogCorruptError carry the path", () => {
+  const error = new LogCorruptError("/x", 12, "why");
+  assertInstanceOf(error, LogOpenError);
+  assertEquals([error.path, error.offset], ["/x", 12]);
+});

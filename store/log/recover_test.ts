@@ -1,0 +1,132 @@
+/**
+ * Unit tests of telling a torn tail from corruption, and of `kv repair`'s
+ * core, on logs built in memory: pure, no permissions.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { sampleLog } from "../../testing/mod.ts";
+import { MAGIC, readRecord, RecordView } from "./format.ts";
+import { findRecord, isTornTail, repairLog } from "./recover.ts";
+
+const test = (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) =>
+  Deno.test({ name, permissions: "none", fn });
+
+/** The first bad record of `bytes` (offset and readRecord's code), or undefined. */
+function firstBad(bytes: Uint8Array): { offset: number; code: number } | undefined {
+  const view = new RecordView();
+  for (let at = MAGIC.length; at < bytes.length;) {
+    const next = readRecord(bytes, at, bytes.length, view);
+    if (next < 0) return { offset: at, code: next };
+    at = next;
+  }
+  return undefined;
+}
+
+function verdict(bytes: Uint8Array): "clean" | "torn" | "corrupt" {
+  const bad = firstBad(bytes);
+  if (bad === undefined) return "clean";
+  const rest = bytes.subarray(bad.offset);
+  return isTornTail(rest, rest.length, bad.code) ? "torn" : "corrupt";
+}
+
+test("isTornTail(): a log cut at any byte of its last records is a torn tail", () => {
+  const { bytes, starts } = sampleLog(6);
+  // The last write may have held several records: cut anywhere in the last three.
+  for (let cut = starts[3]! + 1; cut < bytes.length; cut++) {
+    if (starts.includes(cut)) continue; // A record boundary: nothing torn.
+    assertEquals(verdict(bytes.subarray(0, cut)), "torn", `cut at ${cut}`);
+    const bad = firstBad(bytes.subarray(0, cut))!;
+    assertEquals(bad.offset, Math.max(...starts.filter((s) => s < cut)), `cut at ${cut}`);
+  }
+});
+
+test("isTornTail(): zeros or stale bytes after the last record (a power cut) are a torn tail", () => {
+  const { bytes } = sampleLog(4);
+  for (const tail of [new Uint8Array(4096), Uint8Array.from({ length: 999 }, (_, i) => i * 7)]) {
+    const grown = new Uint8Array(bytes.length + tail.length);
+    grown.set(bytes);
+    grown.set(tail, bytes.length);
+    assertEquals(verdict(grown), "torn");
+  }
+});
+
+test("isTornTail(): a flipped byte in any record before the last is corruption", () => {
+  const { bytes, starts } = sampleLog(5);
+  for (let record = 0; record < starts.length - 1; record++) {
+    for (let i = starts[record]!; i < starts[record + 1]!; i++) {
+      const bad = bytes.slice();
+      bad[i]! ^= 0x40;
+      assertEquals(verdict(bad), "corrupt", `byte ${i} of record ${record}`);
+      assertEquals(firstBad(bad)!.offset, starts[record], `byte ${i}`);
+    }
+  }
+});
+
+test("isTornTail(): a flipped byte in the last record reads as a torn tail (the two cannot be told apart)", () => {
+  const { bytes, starts } = sampleLog(3);
+  for (let i = starts.at(-1)!; i < bytes.length; i++) {
+    const bad = bytes.slice();
+    bad[i]! ^= 0x40;
+    assertEquals(verdict(bad), "torn", `byte ${i}`);
+  }
+});
+
+test("isTornTail(): past the scan limit, a bad record that is not cut short is corruption", () => {
+  const { bytes, starts } = sampleLog(3);
+  const bad = bytes.slice();
+  bad[starts[0]!]! ^= 1; // Header damage: its length cannot be trusted.
+  const rest = bad.subarray(starts[0]!);
+  const code = firstBad(bad)!.code;
+  assertEquals(isTornTail(rest, rest.length, code), false);
+  assertEquals(isTornTail(rest.subarray(0, 5), 10 ** 9, code), false);
+});
+
+test("findRecord() finds the next valid record after garbage", () => {
+  const { bytes, starts } = sampleLog(3);
+  const bad = bytes.slice();
+  bad[starts[1]! + 2]! ^= 0xff;
+  assertEquals(findRecord(bad, starts[1]! + 1, bad.length), starts[2]);
+  assertEquals(findRecord(bad, starts[2]! + 1, bad.length), -1);
+});
+
+test("repairLog() keeps every valid record and skips a damaged one", async (t) => {
+  const { bytes, starts } = sampleLog(6);
+  const bad = bytes.slice();
+  bad[starts[2]! + 14]! ^= 0x01; // The body of record 2.
+  await t.step("skipping to the next valid record", () => {
+    const repaired = repairLog(bad);
+    assertEquals(repaired.records, 5);
+    assertEquals(repaired.dropped, [{
+      offset: starts[2]!,
+      bytes: starts[3]! - starts[2]!,
+      reason: "the record's body fails its checksum",
+    }]);
+    assertEquals(verdict(repaired.bytes), "clean");
+    const expected = new Uint8Array(bytes.length - (starts[3]! - starts[2]!));
+    expected.set(bytes.subarray(0, starts[2]!));
+    expected.set(bytes.subarray(starts[3]!), starts[2]!);
+    assertEquals(repaired.bytes, expected);
+  });
+  await t.step("with truncate, everything from the bad record on is dropped", () => {
+    const repaired = repairLog(bad, { truncate: true });
+    assertEquals(repaired.records, 2);
+    assertEquals(repaired.bytes, bytes.subarray(0, starts[2]!));
+    assertEquals(repaired.dropped[0]!.bytes, bytes.length - starts[2]!);
+  });
+  await t.step("a torn tail is cut off; a clean log is kept whole", () => {
+    assertEquals(repairLog(bytes.subarray(0, bytes.length - 3)).bytes, bytes.subarray(0, starts[5]!));
+    const clean = repairLog(bytes);
+    assertEquals(clean.dropped, []);
+    assertEquals(clean.bytes, bytes);
+  });
+  await t.step("a damaged file header is replaced", () => {
+    const foreign = bytes.slice();
+    foreign[0] = 0x58;
+    const repaired = repairLog(foreign);
+    assertEquals(repaired.records, 6);
+    assert(repaired.dropped[0]!.offset === 0);
+    assertEquals(repaired.bytes, bytes);
+  });
+});

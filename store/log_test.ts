@@ -1,0 +1,421 @@
+/**
+ * Unit tests of {@linkcode LogStore} on an in-memory file system that
+ * knows what a kill -9 and a power cut leave behind: group commit, what
+ * each fsync mode promises, undoing changes that could not be made durable,
+ * and compaction (including a crash at each of its steps). No permissions.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { setImmediate } from "node:timers";
+import { FakeFs, LogCollector, within } from "../testing/mod.ts";
+import type { FsyncMode, LogStore } from "./log.ts";
+import type { CompactionStep } from "./log/compact.ts";
+import { MAGIC } from "./log/format.ts";
+import { openLog, type OpenLogOptions } from "./log/open.ts";
+import { MemoryStore } from "./memory.ts";
+import { LINE_TEXT, StoreFullError } from "./store.ts";
+import { TextStore } from "./text.ts";
+
+const PATH = "/data/kv.log";
+const MODES: FsyncMode[] = ["always", "everysec", "no"];
+const test = (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) =>
+  Deno.test({ name, permissions: "none", fn });
+
+function open(fs: FakeFs, options: OpenLogOptions = {}): Promise<LogStore> {
+  return openLog(PATH, { fs, ...options });
+}
+
+/** Every pair a fresh open of `fs` loads, as sorted `key=value` strings (`*` marks line text). */
+async function contents(fs: FakeFs): Promise<string[]> {
+  const store = await open(fs);
+  const pairs: string[] = [];
+  const decoder = new TextDecoder();
+  let cursor = 0;
+  do {
+    cursor = store.scan(cursor, 1024, (bytes, ks, ke, vs, ve, flags) => {
+      const mark = flags & LINE_TEXT ? "*" : "";
+      pairs.push(`${decoder.decode(bytes.subarray(ks, ke))}=${decoder.decode(bytes.subarray(vs, ve))}${mark}`);
+    });
+  } while (cursor !== 0);
+  await store.close();
+  return pairs.sort();
+}
+
+/** Lets the event loop finish its turn: the log writes what was appended in it. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A promise and its resolvers, for holding the fake's syncs or a compaction step. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { wait: promise, open: resolve };
+}
+
+test("LogStore logs every kind of change; a restart after kill -9 loads them all", async () => {
+  for (const fsync of MODES) {
+    const fs = new FakeFs();
+    const store = await open(fs, { fsync });
+    const text = new TextStore(store);
+    text.set("line", "typed", { lineText: true });
+    text.set("binary", "bytes");
+    text.set("gone", "x");
+    text.delete("gone");
+    text.set("ttl", "t", { expireAtMs: Date.now() + 3_600_000 });
+    text.expire("ttl", 0);
+    text.set("cleared", "c");
+    store.clear();
+    text.set("after", "clear", { lineText: true });
+    assertEquals(text.delete("never there"), false);
+    assertEquals(await store.commit(), true, fsync);
+    assertEquals(await contents(fs.afterKill()), ["after=clear*"], fsync);
+    text.set("line", "typed", { lineText: true });
+    text.set("binary", "bytes");
+    assertEquals(await store.commit(), true);
+    const expected = ["after=clear*", "binary=bytes", "line=typed*"];
+    assertEquals(await contents(fs.afterKill()), expected, fsync);
+    await store.close();
+    assertEquals(await contents(fs.afterPowerCut()), expected, `${fsync}: close() syncs`);
+  }
+});
+
+test("LogStore.commit() is undefined with nothing to wait for, and one promise per turn", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { fsync: "always" });
+  assertEquals(store.commit(), undefined);
+  const text = new TextStore(store);
+  const writes = fs.writes;
+  const syncs = fs.syncs;
+  // Three connections' batches in one turn of the event loop.
+  text.set("a", "1");
+  const first = store.commit();
+  text.set("b", "2");
+  text.delete("a");
+  const second = store.commit();
+  text.get("b");
+  const third = store.commit();
+  assert(first !== undefined && first === second && second === third);
+  assertEquals(await first, true);
+  assertEquals([fs.writes - writes, fs.syncs - syncs], [1, 1], "one write, one sync");
+  assertEquals(store.commit(), undefined);
+  await store.close();
+});
+
+test("LogStore with always resolves a commit only once synced; writes meanwhile share the next sync", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { fsync: "always" });
+  const text = new TextStore(store);
+  let held = gate();
+  const entered = gate();
+  fs.beforeSync = () => {
+    entered.open();
+    return held.wait;
+  };
+  text.set("a", "1");
+  let firstDone = false;
+  const first = store.commit()!.then((ok) => (firstDone = true, ok));
+  await within("the first sync", entered.wait);
+  assertEquals(firstDone, false);
+  assertEquals(await contents(fs.afterPowerCut()), [], "nothing synced yet");
+  // While that sync runs: two more turns of changes, each written at once.
+  text.set("b", "2");
+  const second = store.commit()!;
+  await turn();
+  text.set("c", "3");
+  const third = store.commit()!;
+  assert(second !== third);
+  await turn();
+  assertEquals((await contents(fs.afterKill())).length, 3, "written to the OS already");
+  const syncs = fs.syncs;
+  const release = held;
+  held = { wait: Promise.resolve(), open: () => {} };
+  release.open();
+  assertEquals(await first, true);
+  assertEquals([await second, await third], [true, true]);
+  assertEquals(fs.syncs - syncs, 1, "one more sync covered both later turns");
+  assertEquals(await contents(fs.afterPowerCut()), ["a=1", "b=2", "c=3"]);
+  await store.close();
+});
+
+test("LogStore with everysec answers once written, and syncs about once a second", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { fsync: "everysec" });
+  new TextStore(store).set("a", "1");
+  const syncs = fs.syncs;
+  assertEquals(await store.commit(), true);
+  assertEquals(fs.syncs, syncs, "not synced before the answer");
+  assertEquals(await contents(fs.afterKill()), ["a=1"], "a kill -9 keeps it");
+  assertEquals(await contents(fs.afterPowerCut()), [], "a power cut may lose it");
+  const synced = gate();
+  fs.beforeSync = () => Promise.resolve(synced.open());
+  await within("the once-a-second sync", synced.wait);
+  fs.beforeSync = undefined;
+  await store.close();
+  assertEquals(await contents(fs.afterPowerCut()), ["a=1"]);
+});
+
+test("LogStore undoes changes it cannot write (disk full) and cuts the file back; writes work again once there is room", async () => {
+  for (const fsync of MODES) {
+    const fs = new FakeFs();
+    const logs = new LogCollector();
+    const store = await open(fs, { fsync, log: logs.log });
+    const text = new TextStore(store);
+    text.set("a", "old", { lineText: true });
+    text.set("d", "kept", { expireAtMs: Date.now() + 60_000 });
+    assertEquals(await store.commit(), true);
+    const before = fs.read(PATH);
+    fs.capacity = fs.usedBytes() + 10; // The first record fits in part only.
+    text.set("a", "new");
+    text.set("n", "1");
+    text.delete("d");
+    text.expire("a", Date.now() + 1000);
+    assertEquals(await store.commit(), false, fsync);
+    assertEquals(text.get("a"), "old");
+    assertEquals(text.get("n"), undefined);
+    assertEquals(text.get("d"), "kept");
+    assert(store.expiry(new TextEncoder().encode("d"), 0, 1) > Date.now());
+    assertEquals(text.expiry("a"), -1);
+    assertEquals(fs.read(PATH), before, "no half record left behind");
+    assertMatch(logs.errors()[0]!, /cannot write data file \/data\/kv\.log: No space left on device .* 4 change\(s\) undone/);
+    // Still full: a second try fails the same way.
+    text.set("n", "1");
+    assertEquals(await store.commit(), false);
+    fs.capacity = Infinity;
+    text.set("n", "1");
+    assertEquals(await store.commit(), true, `${fsync}: room again`);
+    assertMatch(logs.lines.at(-1)!.message, /writes succeed again \(5 changes refused\)/);
+    await store.close();
+    assertEquals(await contents(fs.afterKill()), ["a=old*", "d=kept", "n=1"]);
+  }
+});
+
+test("LogStore with always undoes every change past the last sync when a sync fails", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { fsync: "always", log: () => {} });
+  const text = new TextStore(store);
+  text.set("a", "1");
+  assertEquals(await store.commit(), true);
+  const held = gate();
+  fs.beforeSync = () => held.wait;
+  fs.failSyncs = 1;
+  text.set("a", "2");
+  const first = store.commit()!;
+  await turn();
+  text.set("b", "3"); // Written by a later turn, while the failing sync runs.
+  const second = store.commit()!;
+  await turn();
+  fs.beforeSync = undefined;
+  held.open();
+  assertEquals([await first, await second], [false, false]);
+  assertEquals([text.get("a"), text.get("b")], ["1", undefined]);
+  assertEquals(await contents(fs.afterKill()), ["a=1"], "the file was cut back");
+  text.set("b", "4");
+  assertEquals(await store.commit(), true);
+  await store.close();
+  assertEquals(await contents(fs.afterPowerCut()), ["a=1", "b=4"]);
+});
+
+test("LogStore puts the whole store back when a clear() cannot be made durable", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { log: () => {} });
+  const text = new TextStore(store);
+  for (let i = 0; i < 100; i++) text.set(`k${i}`, `v${i}`);
+  assertEquals(await store.commit(), true);
+  fs.capacity = fs.usedBytes();
+  store.clear();
+  text.set("new", "x");
+  assertEquals(store.size, 1);
+  assertEquals(await store.commit(), false);
+  assertEquals(store.size, 100);
+  assertEquals(text.get("k42"), "v42");
+  assertEquals(text.get("new"), undefined);
+  await store.close();
+});
+
+test("LogStore logs nothing for a write the store refuses (full arena)", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { newStore: () => new MemoryStore({ maxArenaBytes: 1024 }) });
+  const size = fs.read(PATH).length;
+  assertThrows(() => new TextStore(store).set("big", "x".repeat(2000)), StoreFullError);
+  assertEquals(store.commit(), undefined);
+  await store.close();
+  assertEquals(fs.read(PATH).length, size);
+});
+
+/** Opens a log that compacts at 4 KiB, and calls `onStep` at each compaction step. */
+async function compacting(
+  fs: FakeFs,
+  onStep: (step: CompactionStep) => Promise<void> | void = () => {},
+  fsync: FsyncMode = "always",
+): Promise<LogStore> {
+  return await open(fs, {
+    fsync,
+    compactMinBytes: 4096,
+    log: () => {},
+    compactionHook: onStep,
+  });
+}
+
+/** Overwrites 20 keys until the log has compacted once. */
+async function churn(store: LogStore, done: Promise<void>, round = ""): Promise<void> {
+  const text = new TextStore(store);
+  let finished = false;
+  done.then(() => finished = true);
+  for (let i = 0; !finished; i++) {
+    text.set(`key:${i % 20}`, `value ${round}${i}`);
+    if (i % 10 === 9) assertEquals(await store.commit(), true);
+    if (i > 100_000) throw new Error("no compaction");
+  }
+}
+
+test("LogStore compacts the log once it is twice its live data, keeping every pair", async () => {
+  const fs = new FakeFs();
+  const switched = gate();
+  const store = await compacting(fs, (step) => {
+    if (step === "switched") switched.open();
+  });
+  const bigBefore = gate();
+  await churn(store, switched.wait);
+  const expected = await contentsOf(store);
+  assert(fs.read(PATH).length < 4096, `compacted to ${fs.read(PATH).length} bytes`);
+  bigBefore.open();
+  assertEquals(await contents(fs.afterKill()), expected);
+  await store.close();
+  assertEquals(await contents(fs.afterPowerCut()), expected);
+  assert(!fs.names.has(`${PATH}.compact`));
+});
+
+/** The pairs a store holds now. */
+function contentsOf(store: LogStore): Promise<string[]> {
+  return Promise.resolve(new TextStore(store).entries().map(([k, v]) => `${k}=${v}`).sort());
+}
+
+test("LogStore keeps the writes made during a compaction", async () => {
+  const fs = new FakeFs();
+  const paused = gate();
+  const resume = gate();
+  const switched = gate();
+  const store = await compacting(fs, async (step) => {
+    if (step === "snapshot") {
+      paused.open();
+      await resume.wait;
+    }
+    if (step === "switched") switched.open();
+  });
+  await churn(store, paused.wait);
+  // The walk has begun: overwrite, delete, add, clear and refill while it waits.
+  const text = new TextStore(store);
+  for (let i = 0; i < 20; i += 2) text.set(`key:${i}`, `during ${i}`);
+  text.delete("key:1");
+  text.set("new", "during");
+  assertEquals(await store.commit(), true);
+  const expected = await contentsOf(store);
+  resume.open();
+  await within("the compaction", switched.wait);
+  assertEquals(await contentsOf(store), expected);
+  assertEquals(await contents(fs.afterKill()), expected);
+  await store.close();
+});
+
+test("LogStore: a crash at any step of a compaction leaves a file with every acknowledged write", async (t) => {
+  for (const step of ["snapshot", "synced", "renamed", "switched"] as const) {
+    await t.step(step, async () => {
+      const fs = new FakeFs();
+      const reached = gate();
+      const resume = gate();
+      let expected: string[] = [];
+      let killed: FakeFs | undefined;
+      let cut: FakeFs | undefined;
+      const store = await compacting(fs, async (at) => {
+        if (at !== step) return;
+        killed = fs.afterKill();
+        cut = fs.afterPowerCut();
+        reached.open();
+        await resume.wait;
+      });
+      // Each acknowledged state is remembered; the crash copies come at the step.
+      const text = new TextStore(store);
+      let stop = false;
+      reached.wait.then(() => stop = true);
+      for (let i = 0; !stop; i++) {
+        text.set(`key:${i % 20}`, `value ${i}`);
+        if (i % 7 === 0) text.delete(`key:${(i + 3) % 20}`);
+        if (i % 10 === 9) {
+          // At "synced" and "renamed" appends wait for the switch: the
+          // commit of the last batch is not acknowledged before the crash.
+          const state = await contentsOf(store);
+          const acknowledged = await Promise.race([store.commit(), reached.wait]);
+          if (acknowledged === true && !stop) expected = state;
+        }
+      }
+      assertEquals(await contents(killed!), expected, "after kill -9");
+      assertEquals(await contents(cut!), expected, "after a power cut");
+      resume.open();
+      await store.close();
+    });
+  }
+});
+
+test("LogStore: a compaction that fails leaves the log as it was, and in use", async () => {
+  const fs = new FakeFs();
+  const logs = new LogCollector();
+  fs.failRenames = 1;
+  const store = await open(fs, { compactMinBytes: 4096, log: logs.log });
+  const failed = logs.waitFor(/compaction of data file .* failed \(the log is unchanged\)/);
+  const done = gate();
+  failed.then(done.open);
+  await churn(store, done.wait);
+  new TextStore(store).set("after", "failure");
+  assertEquals(await store.commit(), true);
+  const expected = await contentsOf(store);
+  assertEquals(await contents(fs.afterKill()), expected);
+  assert(!fs.names.has(`${PATH}.compact`));
+  await store.close();
+});
+
+test("LogStore: after a rename whose folder sync failed, the next write syncs the folder first", async () => {
+  const fs = new FakeFs();
+  const paused = gate();
+  const resume = gate();
+  const switched = gate();
+  const logs = new LogCollector();
+  const store = await open(fs, {
+    compactMinBytes: 4096,
+    log: logs.log,
+    compactionHook: async (step) => {
+      if (step === "snapshot") {
+        paused.open();
+        await resume.wait;
+      }
+      if (step === "renamed") fs.failDirSyncs = 2; // The switch's, then the next write's.
+      if (step === "switched") switched.open();
+    },
+  });
+  // Writes stop while the compaction waits, so none is pending at the switch.
+  await churn(store, paused.wait);
+  resume.open();
+  await within("the switch", switched.wait);
+  assertMatch(logs.errors().join("\n"), /cannot sync the folder of data file/);
+  const text = new TextStore(store);
+  text.set("x", "1");
+  assertEquals(await store.commit(), false, "the folder is still not synced");
+  text.set("x", "2");
+  assertEquals(await store.commit(), true);
+  await store.close();
+  const after = await contents(fs.afterPowerCut());
+  assert(after.includes("x=2"));
+});
+
+test("LogStore.close() writes and syncs what is pending, in every mode", async () => {
+  for (const fsync of MODES) {
+    const fs = new FakeFs();
+    const store = await open(fs, { fsync });
+    new TextStore(store).set("a", "1");
+    await store.close();
+    assertEquals(await contents(fs.afterPowerCut()), ["a=1"], fsync);
+    assertEquals(fs.handles.size, 0);
+    assertEquals(fs.read(PATH).subarray(0, MAGIC.length), MAGIC);
+  }
+});
