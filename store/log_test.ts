@@ -36,7 +36,11 @@ async function contents(fs: FakeFs): Promise<string[]> {
   do {
     cursor = store.scan(cursor, 1024, (bytes, ks, ke, vs, ve, flags) => {
       const mark = flags & LINE_TEXT ? "*" : "";
-      pairs.push(`${decoder.decode(bytes.subarray(ks, ke))}=${decoder.decode(bytes.subarray(vs, ve))}${mark}`);
+      pairs.push(
+        `${decoder.decode(bytes.subarray(ks, ke))}=${
+          decoder.decode(bytes.subarray(vs, ve))
+        }${mark}`,
+      );
     });
   } while (cursor !== 0);
   await store.close();
@@ -178,7 +182,10 @@ test("LogStore undoes changes it cannot write (disk full) and cuts the file back
     assert(store.expiry(new TextEncoder().encode("d"), 0, 1) > Date.now());
     assertEquals(text.expiry("a"), -1);
     assertEquals(fs.read(PATH), before, "no half record left behind");
-    assertMatch(logs.errors()[0]!, /cannot write data file \/data\/kv\.log: No space left on device .* 4 change\(s\) undone/);
+    assertMatch(
+      logs.errors()[0]!,
+      /cannot write data file \/data\/kv\.log: No space left on device .* 4 change\(s\) undone/,
+    );
     // Still full: a second try fails the same way.
     text.set("n", "1");
     assertEquals(await store.commit(), false);

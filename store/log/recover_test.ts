@@ -73,6 +73,17 @@ test("isTornTail(): a flipped byte in the last record reads as a torn tail (the 
   }
 });
 
+test("isTornTail(): the last record failing its body is a torn tail, even past the scan limit", () => {
+  const { bytes, starts } = sampleLog(3);
+  const damaged = bytes.slice();
+  damaged[damaged.length - 1]! ^= 1;
+  const bad = firstBad(damaged)!;
+  assertEquals(bad.offset, starts[2]);
+  const rest = damaged.subarray(bad.offset);
+  // Only its first bytes were read: the record's own length says it ends the file.
+  assertEquals(isTornTail(rest.subarray(0, 20), rest.length, bad.code), true);
+});
+
 test("isTornTail(): past the scan limit, a bad record that is not cut short is corruption", () => {
   const { bytes, starts } = sampleLog(3);
   const bad = bytes.slice();
@@ -116,7 +127,10 @@ test("repairLog() keeps every valid record and skips a damaged one", async (t) =
     assertEquals(repaired.dropped[0]!.bytes, bytes.length - starts[2]!);
   });
   await t.step("a torn tail is cut off; a clean log is kept whole", () => {
-    assertEquals(repairLog(bytes.subarray(0, bytes.length - 3)).bytes, bytes.subarray(0, starts[5]!));
+    assertEquals(
+      repairLog(bytes.subarray(0, bytes.length - 3)).bytes,
+      bytes.subarray(0, starts[5]!),
+    );
     const clean = repairLog(bytes);
     assertEquals(clean.dropped, []);
     assertEquals(clean.bytes, bytes);
