@@ -378,6 +378,10 @@ export class ObservedStore implements Store {
   sweep(budgetMs: number): number {
     return this.#inner.sweep?.(budgetMs) ?? 0;
   }
+
+  commit(): Promise<boolean> | undefined {
+    return this.#inner.commit?.();
+  }
 }
 
 /** A fake process: stdin from the given chunks, stdout and stderr captured. */

@@ -1,0 +1,140 @@
+/**
+ * The server with a durable store (PROTOCOL.md, Durability), in-process over
+ * real sockets on port 0: the log runs on an in-memory file system
+ * (testing/fake_fs.ts) that can run out of space and hold a sync, so these
+ * tests need only --allow-net. The crash tests with real processes and
+ * kill -9 are in e2e/.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { openLog } from "../store/log/open.ts";
+import type { FsyncMode, LogStore } from "../store/log.ts";
+import { setImmediate } from "node:timers";
+import {
+  FakeFs,
+  LogCollector,
+  ObservedStore,
+  RawConn,
+  startTestServer,
+  within,
+} from "../testing/mod.ts";
+
+const PATH = "/data/kv.log";
+const NOT_SAVED = /^Error: not saved: the data file could not be written/;
+
+async function durableServer(fs: FakeFs, fsync: FsyncMode = "always") {
+  const logs = new LogCollector();
+  const store = await openLog(PATH, { fs, fsync, log: logs.log });
+  const server = startTestServer({ store });
+  return {
+    store,
+    port: server.port,
+    logs,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await store.close();
+    },
+  };
+}
+
+/** A pending read whose settling a test can look at. */
+function watched(promise: Promise<string | null>): { promise: Promise<string | null>; done: boolean } {
+  const watch = { promise, done: false };
+  promise.then(() => watch.done = true, () => watch.done = true);
+  return watch;
+}
+
+function gate(): { wait: Promise<void>; open: () => void } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { wait: promise, open: resolve };
+}
+
+Deno.test("serve() with a full disk answers writes with an error and keeps them out; reads go on; writes work again once there is room", async () => {
+  const fs = new FakeFs();
+  await using server = await durableServer(fs, "everysec");
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("PUT, a, old\nPUT, gone, x\n");
+  assertEquals(await conn.readLines(2), ["Success!", "Success!"]);
+  fs.capacity = fs.usedBytes() + 5;
+  // One batch: two writes that cannot be saved, and reads between them.
+  await conn.send("PUT, a, new\nGET, a\nDELETE, gone\nGET, gone\nPING\n");
+  const [put, get, del, getGone, pong] = await conn.readLines(5);
+  assertMatch(put!, NOT_SAVED);
+  assertMatch(del!, NOT_SAVED);
+  // The reads ran before the batch was found not durable: they saw its changes.
+  assertEquals([get, getGone, pong], ["new", "Not exist!", "PONG"]);
+  await conn.send("GET, a\nGET, gone\nLIST\n");
+  assertEquals(await conn.readLines(2), ["old", "x"], "the changes were undone");
+  assertEquals((await conn.readList()).sort(), ["a, old", "gone, x"]);
+  assertMatch(server.logs.errors()[0]!, /cannot write data file \/data\/kv\.log: No space left/);
+  fs.capacity = Infinity;
+  await conn.send("PUT, a, new\nGET, a\n");
+  assertEquals(await conn.readLines(2), ["Success!", "new"]);
+});
+
+Deno.test("serve() with always writes no answer before the sync that covers it, not even a read's", async () => {
+  const fs = new FakeFs();
+  const logs = new LogCollector();
+  const log = await openLog(PATH, { fs, fsync: "always", log: logs.log });
+  const store = new ObservedStore(log);
+  const ran = gate();
+  store.onGet = () => ran.open();
+  await using server = startTestServer({ store });
+  const held = gate();
+  const entered = gate();
+  fs.beforeSync = () => (entered.open(), held.wait);
+  await using writer = await RawConn.connect(server.port);
+  await using reader = await RawConn.connect(server.port);
+  await writer.send("PUT, k, v\n");
+  const put = watched(writer.readLine());
+  await within("the sync", entered.wait);
+  // The GET sees a value that is not durable yet: its answer waits too.
+  await reader.send("GET, k\n");
+  const get = watched(reader.readLine());
+  await within("the GET", ran.wait);
+  await new Promise((resolve) => setImmediate(resolve)); // A turn for any answer to arrive.
+  assertEquals([put.done, get.done], [false, false]);
+  fs.beforeSync = undefined;
+  held.open();
+  assertEquals([await put.promise, await get.promise], ["Success!", "v"]);
+  await server.shutdown();
+  await log.close();
+});
+
+Deno.test("serve() with always: writes of many connections that come during a sync share the next one", async () => {
+  const fs = new FakeFs();
+  const log = await openLog(PATH, { fs, fsync: "always" });
+  const store = new ObservedStore(log);
+  let sets = 0;
+  const allRan = gate();
+  store.onSet = () => ++sets === 11 && allRan.open();
+  await using server = startTestServer({ store });
+  const held = gate();
+  const entered = gate();
+  fs.beforeSync = () => (entered.open(), held.wait);
+  const conns = await Promise.all(Array.from({ length: 6 }, () => RawConn.connect(server.port)));
+  try {
+    const syncs = fs.syncs;
+    await conns[0]!.send("PUT, first, 1\n");
+    await within("the first sync", entered.wait);
+    for (let i = 1; i < conns.length; i++) await conns[i]!.send(`PUT, k${i}, ${i}\nPUT, j${i}, ${i}\n`);
+    await within("the other writes", allRan.wait);
+    await new Promise((resolve) => setImmediate(resolve)); // Their records are written at the turn's end.
+    fs.beforeSync = undefined;
+    held.open();
+    assertEquals(await conns[0]!.readLine(), "Success!");
+    for (let i = 1; i < conns.length; i++) {
+      assertEquals(await conns[i]!.readLines(2), ["Success!", "Success!"]);
+    }
+    assertEquals(fs.syncs - syncs, 2, "the first sync, and one for the other ten writes");
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+  const afterPowerCut: LogStore = await openLog(PATH, { fs: fs.afterPowerCut() });
+  assertEquals(afterPowerCut.size, 11);
+  await afterPowerCut.close();
+  await server.shutdown();
+  await log.close();
+});
