@@ -266,12 +266,12 @@ async function compacting(
 }
 
 /** Overwrites 20 keys until the log has compacted once. */
-async function churn(store: LogStore, done: Promise<void>, round = ""): Promise<void> {
+async function churn(store: LogStore, done: Promise<void>): Promise<void> {
   const text = new TextStore(store);
   let finished = false;
   done.then(() => finished = true);
   for (let i = 0; !finished; i++) {
-    text.set(`key:${i % 20}`, `value ${round}${i}`);
+    text.set(`key:${i % 20}`, `value ${i}`);
     if (i % 10 === 9) assertEquals(await store.commit(), true);
     if (i > 100_000) throw new Error("no compaction");
   }
@@ -283,11 +283,9 @@ test("LogStore compacts the log once it is twice its live data, keeping every pa
   const store = await compacting(fs, (step) => {
     if (step === "switched") switched.open();
   });
-  const bigBefore = gate();
   await churn(store, switched.wait);
   const expected = await contentsOf(store);
   assert(fs.read(PATH).length < 4096, `compacted to ${fs.read(PATH).length} bytes`);
-  bigBefore.open();
   assertEquals(await contents(fs.afterKill()), expected);
   await store.close();
   assertEquals(await contents(fs.afterPowerCut()), expected);

@@ -8,11 +8,12 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "@std/assert";
 import { openLog } from "../store/log/open.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
 import { setImmediate } from "node:timers";
 import {
+  ask,
   FakeFs,
   LogCollector,
   ObservedStore,
@@ -40,7 +41,9 @@ async function durableServer(fs: FakeFs, fsync: FsyncMode = "always") {
 }
 
 /** A pending read whose settling a test can look at. */
-function watched(promise: Promise<string | null>): { promise: Promise<string | null>; done: boolean } {
+function watched(
+  promise: Promise<string | null>,
+): { promise: Promise<string | null>; done: boolean } {
   const watch = { promise, done: false };
   promise.then(() => watch.done = true, () => watch.done = true);
   return watch;
@@ -94,7 +97,10 @@ Deno.test("serve() with always writes no answer before the sync that covers it, 
   await reader.send("GET, k\n");
   const get = watched(reader.readLine());
   await within("the GET", ran.wait);
-  await new Promise((resolve) => setImmediate(resolve)); // A turn for any answer to arrive.
+  // A round trip to another server: any answer already written would have
+  // arrived meanwhile.
+  await using clock = startTestServer();
+  assertEquals(await ask(clock.port, "PING"), "PONG");
   assertEquals([put.done, get.done], [false, false]);
   fs.beforeSync = undefined;
   held.open();
@@ -119,7 +125,9 @@ Deno.test("serve() with always: writes of many connections that come during a sy
     const syncs = fs.syncs;
     await conns[0]!.send("PUT, first, 1\n");
     await within("the first sync", entered.wait);
-    for (let i = 1; i < conns.length; i++) await conns[i]!.send(`PUT, k${i}, ${i}\nPUT, j${i}, ${i}\n`);
+    for (let i = 1; i < conns.length; i++) {
+      await conns[i]!.send(`PUT, k${i}, ${i}\nPUT, j${i}, ${i}\n`);
+    }
     await within("the other writes", allRan.wait);
     await new Promise((resolve) => setImmediate(resolve)); // Their records are written at the turn's end.
     fs.beforeSync = undefined;
