@@ -11,6 +11,14 @@
 import type { MainIo } from "../cli/io.ts";
 
 export { diskFullError, FakeFs, ioError, sampleLog } from "./fake_fs.ts";
+export {
+  E2E_ROOT,
+  e2eDir,
+  type KvProcess,
+  type KvProcessOptions,
+  runKv,
+  startKv,
+} from "./process.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { LogLevel } from "../server/log.ts";
 import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";
