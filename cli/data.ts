@@ -16,11 +16,15 @@ import type { MainIo } from "./io.ts";
  * For tests only: with this variable set to a compaction step (`snapshot`,
  * `synced`, `renamed`, `switched`) and `--allow-env=KV_TEST_COMPACTION_PAUSE`
  * granted, a compaction stops for good at that step, so a test can kill the
- * server there (e2e/compaction_e2e.ts).
+ * server there (e2e/compaction_e2e.ts). On its way to a later step it also
+ * waits {@linkcode SLOW_WALK_MS} after the walk's first chunk, so that
+ * writes land in the compaction's tail.
  */
 export const COMPACTION_PAUSE_ENV = "KV_TEST_COMPACTION_PAUSE";
 
 const STEPS: readonly CompactionStep[] = ["snapshot", "synced", "renamed", "switched"];
+/** How long the test hook holds the walk (see {@linkcode COMPACTION_PAUSE_ENV}). */
+export const SLOW_WALK_MS = 200;
 
 /**
  * Opens and loads the log at `path`. Returns `undefined` after writing why
@@ -76,6 +80,9 @@ function pauseHook(log: Logger): CompactionHook | undefined {
   const step = Deno.env.get(COMPACTION_PAUSE_ENV);
   if (step === undefined || !(STEPS as readonly string[]).includes(step)) return undefined;
   return async (at) => {
+    if (at === "snapshot" && step !== "snapshot") {
+      await new Promise((resolve) => setTimeout(resolve, SLOW_WALK_MS));
+    }
     if (at !== step) return;
     log("info", `test hook: compaction paused at "${at}" (${COMPACTION_PAUSE_ENV})`);
     await new Promise<never>(() => {});
