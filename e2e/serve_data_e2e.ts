@@ -1,0 +1,150 @@
+/**
+ * `kv serve --data` as a user runs it, with real processes: the load line
+ * before listening, the lock between two servers, a sync and status 0 on
+ * each shutdown signal, one clear line for a missing permission, a torn
+ * tail dropped with a warning, a damaged file refused (unchanged) and
+ * repaired by `kv repair`.
+ *
+ * Needs: --allow-run (the Deno binary), --allow-net=127.0.0.1,
+ * --allow-read=.e2e-tmp --allow-write=.e2e-tmp (see .ci/run).
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { MAGIC, setRecordBytes } from "../store/log/format.ts";
+import { ask, e2eDir, RawConn, runKv, startKv } from "../testing/mod.ts";
+
+async function put(port: number, pairs: Record<string, string>): Promise<void> {
+  await using conn = await RawConn.connect(port);
+  const entries = Object.entries(pairs);
+  await conn.send(entries.map(([k, v]) => `PUT, ${k}, ${v}\n`).join(""));
+  assertEquals(await conn.readLines(entries.length), entries.map(() => "Success!"));
+}
+
+async function list(port: number): Promise<string[]> {
+  await using conn = await RawConn.connect(port);
+  await conn.send("LIST\n");
+  return (await conn.readList()).sort();
+}
+
+Deno.test("kv serve --data loads the file, logs the key count and time, then listens", async () => {
+  await using dir = await e2eDir();
+  const file = `${dir.path}/kv.log`;
+  const first = await startKv(["--data", file], { dir: dir.path });
+  assertMatch(first.stderr, /loaded 0 keys from .*kv\.log \(0 records, 8 bytes\) in \d+ ms/);
+  await put(first.port, { a: "1", b: "two, with a comma" });
+  assertEquals((await first.stop()).code, 0);
+  await using second = await startKv(["--data", file], { dir: dir.path });
+  // The load's line comes before the listening line, which startKv waited for.
+  assertMatch(second.stderr, /loaded 2 keys from .*kv\.log \(2 records, \d+ bytes\) in \d+ ms/);
+  assertEquals(await list(second.port), ["a, 1", "b, two, with a comma"]);
+});
+
+Deno.test("kv serve --data: a second server on the same file refuses to start, naming it", async () => {
+  await using dir = await e2eDir();
+  const file = `${dir.path}/kv.log`;
+  await using first = await startKv(["--data", file], { dir: dir.path });
+  const second = await runKv(["serve", "--port", "0", "--data", file], { dir: dir.path });
+  assertEquals(second.code, 1);
+  assertEquals(
+    second.stderr,
+    `kv: cannot use data file ${file}: another kv server is using it (it holds the file's lock)\n`,
+  );
+  assertEquals(await ask(first.port, "PING"), "PONG");
+});
+
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+  Deno.test(`kv serve --data --fsync no: ${signal} syncs the log, then exits with status 0`, async () => {
+    await using dir = await e2eDir();
+    const file = `${dir.path}/kv.log`;
+    const server = await startKv(["--data", file, "--fsync", "no"], { dir: dir.path });
+    await put(server.port, { k: signal });
+    const end = await server.stop(signal);
+    assertEquals(end.code, 0);
+    assertMatch(end.stderr, /data file .*kv\.log synced and closed\n.*stopped\n$/);
+    await using again = await startKv(["--data", file], { dir: dir.path });
+    assertEquals(await list(again.port), [`k, ${signal}`]);
+  });
+}
+
+Deno.test("kv serve --data without permission on the folder says so in one line, with the flags to use", async () => {
+  await using dir = await e2eDir();
+  const file = `${dir.path}/kv.log`;
+  for (
+    const permissions of [
+      ["--allow-net=127.0.0.1"],
+      ["--allow-net=127.0.0.1", `--allow-read=${dir.path}`],
+    ]
+  ) {
+    const run = await runKv(["serve", "--port", "0", "--data", file], { permissions });
+    assertEquals(run.code, 1);
+    assertEquals(
+      run.stderr,
+      `kv: cannot use data file ${file}: permission denied ` +
+        `(run with --allow-read=${dir.path} --allow-write=${dir.path})\n`,
+    );
+  }
+});
+
+Deno.test("kv serve --data drops a torn tail with a warning and cuts the file back", async () => {
+  await using dir = await e2eDir();
+  const file = `${dir.path}/kv.log`;
+  const server = await startKv(["--data", file], { dir: dir.path });
+  await put(server.port, { a: "1", b: "2" });
+  await server.stop();
+  const whole = await Deno.readFile(file);
+  // A crash in the middle of writing a record: its first 9 bytes.
+  const record = setRecordBytes(1, 1, false);
+  const torn = new Uint8Array(whole.length + 9);
+  torn.set(whole);
+  torn.set(whole.subarray(whole.length - record, whole.length - record + 9), whole.length);
+  await Deno.writeFile(file, torn);
+  await using again = await startKv(["--data", file], { dir: dir.path });
+  assertMatch(
+    again.stderr,
+    new RegExp(`warning: data file .*: dropped 9 bytes at byte ${whole.length}`),
+  );
+  assertEquals(await list(again.port), ["a, 1", "b, 2"]);
+  assertEquals((await Deno.stat(file)).size, whole.length);
+});
+
+Deno.test("kv serve --data refuses a damaged file (exit 1, file and offset named, nothing changed); kv repair writes a copy that loads", async () => {
+  await using dir = await e2eDir();
+  const file = `${dir.path}/kv.log`;
+  const server = await startKv(["--data", file], { dir: dir.path });
+  await put(server.port, { a: "1", b: "2", c: "3" });
+  await server.stop();
+  const damaged = await Deno.readFile(file);
+  // The second record (b) starts after the header and a's record.
+  const record = setRecordBytes(1, 1, false);
+  const second = MAGIC.length + record;
+  damaged[second + record - 1]! ^= 0x20; // Its value.
+  await Deno.writeFile(file, damaged);
+  const refused = await runKv(["serve", "--port", "0", "--data", file], { dir: dir.path });
+  assertEquals(refused.code, 1);
+  assertMatch(
+    refused.stderr,
+    new RegExp(
+      `^kv: cannot load data file ${file}: bad record at byte ${second} \\(the record's body ` +
+        `fails its checksum\\), .* the file was not changed\nkv: to recover, run "kv repair ${file}"`,
+    ),
+  );
+  assertEquals(await Deno.readFile(file), damaged, "unchanged");
+  const repair = await runKv(["repair", file], { dir: dir.path });
+  assertEquals(repair.code, 0, repair.stderr);
+  assertMatch(
+    repair.stdout,
+    new RegExp(`kept 2 records; dropped ${record} bytes in 1 place\\(s\\):\n  at byte ${second}:`),
+  );
+  assertEquals(await Deno.readFile(file), damaged, "still unchanged");
+  const again = await runKv(["repair", file], { dir: dir.path });
+  assertEquals([again.code, again.stderr], [
+    1,
+    `kv: cannot write ${file}.repaired: it already exists (remove it first)\n`,
+  ]);
+  await Deno.rename(`${file}.repaired`, file);
+  await using repaired = await startKv(["--data", file], { dir: dir.path });
+  assertEquals(await list(repaired.port), ["a, 1", "c, 3"]);
+  assert(!repaired.stderr.includes("warning"));
+});
