@@ -4,8 +4,10 @@
  * live pairs, walked from the store in bounded steps while the server goes
  * on answering; every record appended to the log meanwhile is also kept (the
  * tail) and written after them, so a change made during the walk is never
- * lost, whatever the walk saw of it. The log store then syncs the new file,
- * renames it over the old one and syncs the folder (store/log.ts, the switch).
+ * lost, whatever the walk saw of it. Then the switch: appends wait while the
+ * old file gets everything appended so far and the new file the rest of the
+ * tail; the new file is synced, renamed over the old one, and the folder
+ * synced. A crash at any step leaves one complete log under the name.
  *
  * Why the walk plus the tail is the log's content: every record in the tail
  * sets a key's whole state (set, delete, clear), or sets its expiry to an
@@ -18,6 +20,7 @@
 import { setImmediate } from "node:timers";
 import { LINE_TEXT, type Store } from "../store.ts";
 import type { LogFile, LogFs } from "./file.ts";
+import type { LogWriter } from "./writer.ts";
 import { encodeSet, LogBuffer, MAGIC } from "./format.ts";
 
 /** The moments of a compaction a test may stop at (see {@linkcode CompactionHook}). */
@@ -52,6 +55,7 @@ export class Compaction {
   switched = false;
   readonly #fs: LogFs;
   readonly #path: string;
+  readonly #dir: string;
   readonly #tempPath: string;
   readonly #store: () => Store;
   readonly #hook: CompactionHook | undefined;
@@ -65,6 +69,7 @@ export class Compaction {
     options: {
       fs: LogFs;
       path: string;
+      dir: string;
       tempPath: string;
       store: () => Store;
       hook: CompactionHook | undefined;
@@ -72,6 +77,7 @@ export class Compaction {
   ) {
     this.#fs = options.fs;
     this.#path = options.path;
+    this.#dir = options.dir;
     this.#tempPath = options.tempPath;
     this.#store = options.store;
     this.#hook = options.hook;
@@ -160,18 +166,33 @@ export class Compaction {
     return !this.#aborted;
   }
 
-  /** Writes the rest of the tail (appends are held now) and syncs the new file. */
-  async finish(): Promise<void> {
-    const tail = this.#tail!;
-    this.#tail = undefined;
-    await this.#write(tail);
-    await this.#file!.syncData();
-  }
-
-  /** Renames the new file over the log: the moment the compaction takes effect. */
-  async rename(): Promise<void> {
-    await this.#fs.rename(this.#tempPath, this.#path);
-    this.switched = true;
+  /**
+   * Puts the new file in the log's place (see the module's doc). Returns
+   * `false` if it was called off before the rename; throws what a step
+   * before the rename throws (the log is then unchanged).
+   */
+  async switchInto(writer: LogWriter): Promise<boolean> {
+    try {
+      if (!(await writer.holdAndFlush(this))) return false;
+      const tail = this.#tail!;
+      this.#tail = undefined;
+      await this.#write(tail);
+      await this.#file!.syncData();
+      if (this.#aborted) return false;
+      await this.#hook?.("synced");
+      await this.#fs.rename(this.#tempPath, this.#path);
+      this.switched = true;
+      writer.adopt(this.#file!, this.#size);
+      await this.#hook?.("renamed");
+      try {
+        await this.#fs.syncDir(this.#dir);
+      } catch (error) {
+        writer.folderNotSynced(error);
+      }
+      return true;
+    } finally {
+      writer.release();
+    }
   }
 
   /** Closes and removes the new file, unless it replaced the log. */

@@ -1,0 +1,64 @@
+/**
+ * {@linkcode FailureReport}: what the log says when it cannot write. On a
+ * full disk every turn of writes fails, so it says so once, then at most
+ * every {@linkcode FAILURE_LOG_EVERY_MS} while it lasts, and once more when
+ * writes succeed again.
+ *
+ * @module
+ */
+
+import type { Logger } from "../../server/log.ts";
+
+/** While failures go on, they are logged at most this often. */
+export const FAILURE_LOG_EVERY_MS = 10_000;
+
+/** Counts and logs the changes a log refused. */
+export class FailureReport {
+  readonly #path: string;
+  readonly #log: Logger;
+  #refused = 0;
+  #lastLog = 0;
+
+  /** Reports on the log at `path` through `log`. */
+  constructor(path: string, log: Logger) {
+    this.#path = path;
+    this.#log = log;
+  }
+
+  /** Whether the last attempt failed (and none has succeeded since). */
+  get failing(): boolean {
+    return this.#refused > 0;
+  }
+
+  /** An attempt to `what` the file failed with `error`, and `undone` changes were undone. */
+  failed(what: string, error: unknown, undone: number): void {
+    const now = performance.now();
+    const why = error instanceof Error ? error.message : String(error);
+    if (this.#refused === 0) {
+      this.#log(
+        "error",
+        `cannot ${what} data file ${this.#path}: ${why}; ` +
+          `${undone} change(s) undone and answered with an error; reads go on`,
+      );
+      this.#lastLog = now;
+    } else if (now - this.#lastLog >= FAILURE_LOG_EVERY_MS) {
+      this.#log(
+        "error",
+        `still cannot ${what} data file ${this.#path}: ${why} ` +
+          `(${this.#refused + undone} changes refused so far)`,
+      );
+      this.#lastLog = now;
+    }
+    this.#refused += Math.max(1, undone);
+  }
+
+  /** A write succeeded: if writes were failing, say they work again. */
+  succeeded(): void {
+    if (this.#refused === 0) return;
+    this.#log(
+      "info",
+      `data file ${this.#path}: writes succeed again (${this.#refused} changes refused)`,
+    );
+    this.#refused = 0;
+  }
+}
