@@ -25,7 +25,8 @@ import {
   setRecordBytes,
 } from "./log/format.ts";
 import { UndoLog } from "./log/undo.ts";
-import { type FsyncMode, type LogFileInit, LogWriter } from "./log/writer.ts";
+import type { FsyncMode, LogFileInit } from "./log/options.ts";
+import { LogWriter } from "./log/writer.ts";
 import type { PairVisitor, Store, ValueSink, WriteOptions } from "./store.ts";
 
 export type { FsyncMode };
@@ -36,7 +37,9 @@ export interface LogStoreInit extends LogFileInit {
   readonly store: Store;
   /** What a compaction would write now (bytes of a set record per live pair, and the header). */
   readonly liveBytes: number;
+  /** Where expiry reads the time. */
   readonly clock: Clock;
+  /** Makes the empty store a clear() starts. */
   readonly newStore: () => Store;
 }
 

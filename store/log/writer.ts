@@ -29,13 +29,8 @@ import { Compaction, type CompactionHook } from "./compact.ts";
 import { FailureReport } from "./failures.ts";
 import type { LogFile, LogFs } from "./file.ts";
 import { LogBuffer } from "./format.ts";
+import type { FsyncMode, LogFileInit } from "./options.ts";
 import type { UndoLog } from "./undo.ts";
-
-/**
- * When the log is synced (`kv serve --fsync`): `always` before each answer,
- * `everysec` about once a second, `no` when the OS decides.
- */
-export type FsyncMode = "always" | "everysec" | "no";
 
 /** The everysec timer. */
 const SYNC_EVERY_MS = 1_000;
@@ -49,21 +44,6 @@ interface Group {
   lsn: number;
   readonly promise: Promise<boolean>;
   readonly resolve: (durable: boolean) => void;
-}
-
-/** An opened log file and how to keep it (from {@linkcode openLog}). */
-export interface LogFileInit {
-  /** The log's path, and the folder it is in. */
-  readonly path: string;
-  readonly dir: string;
-  readonly fs: LogFs;
-  /** The log, open, locked and cut to its last good record. */
-  readonly file: LogFile;
-  readonly fileBytes: number;
-  readonly fsync: FsyncMode;
-  readonly log: Logger;
-  readonly compactMinBytes: number;
-  readonly hook: CompactionHook | undefined;
 }
 
 /** What a {@linkcode LogWriter} works with: the file, and its store's side. */
