@@ -121,7 +121,6 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       `--${given.has("fsync") ? "fsync" : "compact-min-bytes"} needs --data FILE`,
     );
   }
-  if (options.data === "") throw new UsageError("option --data needs a value");
   const log: Logger = (level, message) => {
     if (level === "debug" && !options.verbose) return;
     if (level === "info" && options.quiet) return;
