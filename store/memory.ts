@@ -134,7 +134,13 @@ export class MemoryStore implements Store {
     const word = this.#words[record >>> 2]!;
     const valueStart = this.#dataStart(record, word) + (word & KEY_LENGTH);
     const valueEnd = valueStart + this.#words[(record >>> 2) + 1]!;
-    out.addBytes(this.#arena, valueStart, valueEnd, word & TEXT ? LINE_TEXT : 0);
+    out.addBytes(
+      this.#arena,
+      valueStart,
+      valueEnd,
+      word & TEXT ? LINE_TEXT : 0,
+      word & EXPIRES ? this.#expireAt(record) : 0,
+    );
     return true;
   }
 

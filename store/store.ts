@@ -22,8 +22,18 @@ export const LINE_TEXT: number = 1;
 
 /** Receives a value's bytes, `bytes[start, end)`, valid only during the call. */
 export interface ValueSink {
-  /** Takes `bytes[start, end)`, with the value's flags ({@linkcode LINE_TEXT}). */
-  addBytes(bytes: Uint8Array, start: number, end: number, flags?: number): void;
+  /**
+   * Takes `bytes[start, end)`, with the value's flags ({@linkcode LINE_TEXT})
+   * and, if the store tells, its expiry in ms since the epoch (0: none), so
+   * that a caller who needs both (the log's undo) makes one lookup, not two.
+   */
+  addBytes(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    flags?: number,
+    expireAtMs?: number,
+  ): void;
 }
 
 /**

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { NO_EXPIRY, NO_KEY, type Store, type ValueSink } from "../store.ts";
+import type { Store, ValueSink } from "../store.ts";
 import {
   applyRecord,
   decodeBody,
@@ -49,7 +49,7 @@ export class UndoLog implements ValueSink {
   #key: Uint8Array = new Uint8Array(0);
   #keyStart = 0;
   #keyEnd = 0;
-  #expireAt = 0;
+  #store: Store | undefined;
   #liveBytes = 0;
   /** After {@linkcode UndoLog.noteKey} found the key: the bytes its set record takes. */
   oldRecordBytes = 0;
@@ -79,22 +79,21 @@ export class UndoLog implements ValueSink {
     end: number,
     liveBytes: number,
   ): boolean {
-    const expiry = store.expiry(key, start, end);
-    if (expiry === NO_KEY) return false;
+    this.#store = store;
     this.#key = key;
     this.#keyStart = start;
     this.#keyEnd = end;
-    this.#expireAt = expiry === NO_EXPIRY ? 0 : expiry;
     this.#liveBytes = liveBytes;
-    store.get(key, start, end, this);
-    return true;
+    return store.get(key, start, end, this);
   }
 
   /** Called by the store's get() inside {@linkcode UndoLog.noteKey}: writes the entry that sets the old value back. */
-  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
+  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0, expireAtMs?: number): void {
+    // A store that does not tell the expiry with the value is asked for it.
+    const expireAt = expireAtMs ??
+      Math.max(0, this.#store!.expiry(this.#key, this.#keyStart, this.#keyEnd));
     const out = this.#buffer;
     const entry = out.length;
-    const expireAt = this.#expireAt;
     out.reserve(2);
     out.bytes[out.length++] = OP.set;
     out.bytes[out.length++] = (flags & 1 ? FLAG_LINE_TEXT : 0) | (expireAt > 0 ? FLAG_EXPIRES : 0);
