@@ -6,6 +6,7 @@
  * @module
  */
 
+import { errorMessage } from "../net/conn.ts";
 import type { Logger } from "../server/log.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
 import type { CompactionHook, CompactionStep } from "../store/log/compact.ts";
@@ -66,7 +67,7 @@ export function describeFileError(error: unknown, path: string): string {
   }
   if (error instanceof Deno.errors.NotFound) return "no such file or folder";
   if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 /** The test-only pause (see {@linkcode COMPACTION_PAUSE_ENV}); `undefined` unless asked for. */

@@ -12,6 +12,7 @@
  */
 
 import { Sfc32 } from "../bench/random.ts";
+import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { FsyncMode } from "../store/log.ts";
 import { type KvProcess, startKv, within } from "../testing/mod.ts";
 
@@ -260,16 +261,8 @@ async function load(
       throw error;
     }
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
+    closeQuietly(conn);
   }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }
 
 /** Every pair the server holds, by LIST. */

@@ -13,6 +13,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
+import { errorMessage } from "../net/conn.ts";
 import { e2eDir, RawConn, startKv } from "../testing/mod.ts";
 
 const SIZE = "256k";
@@ -32,7 +33,7 @@ async function asRoot(program: string, args: string[]): Promise<{ ok: boolean; e
       if (output.success) return { ok: true, error: "" };
       errors.push(`${command}: ${new TextDecoder().decode(output.stderr).trim()}`);
     } catch (error) {
-      errors.push(`${command}: ${error instanceof Error ? error.message : error}`);
+      errors.push(`${command}: ${errorMessage(error)}`);
     }
   }
   return { ok: false, error: errors.join("; ") };

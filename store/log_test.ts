@@ -9,7 +9,7 @@
 
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { setImmediate } from "node:timers";
-import { FakeFs, LogCollector, within } from "../testing/mod.ts";
+import { FakeFs, gate, LogCollector, within } from "../testing/mod.ts";
 import type { FsyncMode, LogStore } from "./log.ts";
 import type { CompactionStep } from "./log/compact.ts";
 import { MAGIC } from "./log/format.ts";
@@ -50,12 +50,6 @@ async function contents(fs: FakeFs): Promise<string[]> {
 /** Lets the event loop finish its turn: the log writes what was appended in it. */
 function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** A promise and its resolvers, for holding the fake's syncs or a compaction step. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  return { wait: promise, open: resolve };
 }
 
 test("LogStore logs every kind of change; a restart after kill -9 loads them all", async () => {

@@ -48,6 +48,12 @@ export async function within<T>(what: string, promise: Promise<T>, ms = BOUND_MS
   }
 }
 
+/** A promise a test opens when it likes: to hold a sync or a compaction step, or to wait for one. */
+export function gate(): { wait: Promise<void>; open: () => void } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { wait: promise, open: () => resolve() };
+}
+
 /** Starts a server on 127.0.0.1, port 0, that logs nothing unless asked. */
 export function startTestServer(options: ServeOptions = {}): KvServer & { port: number } {
   const server = serve({ hostname: "127.0.0.1", port: 0, log: () => {}, ...options });

@@ -15,6 +15,7 @@ import { setImmediate } from "node:timers";
 import {
   ask,
   FakeFs,
+  gate,
   LogCollector,
   ObservedStore,
   RawConn,
@@ -47,11 +48,6 @@ function watched(
   const watch = { promise, done: false };
   promise.then(() => watch.done = true, () => watch.done = true);
   return watch;
-}
-
-function gate(): { wait: Promise<void>; open: () => void } {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  return { wait: promise, open: resolve };
 }
 
 Deno.test("serve() with a full disk answers writes with an error and keeps them out; reads go on; writes work again once there is room", async () => {

@@ -18,6 +18,7 @@
  */
 
 import { setImmediate } from "node:timers";
+import { writeAll } from "../../net/conn.ts";
 import { LINE_TEXT, type Store } from "../store.ts";
 import type { LogFile, LogFs } from "./file.ts";
 import type { LogWriter } from "./writer.ts";
@@ -203,10 +204,7 @@ export class Compaction {
   }
 
   async #write(buffer: LogBuffer): Promise<void> {
-    const file = this.#file!;
-    for (let at = 0; at < buffer.length;) {
-      at += await file.write(buffer.bytes.subarray(at, buffer.length));
-    }
+    await writeAll(this.#file!, buffer.bytes.subarray(0, buffer.length));
     this.#size += buffer.length;
   }
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { errorMessage } from "../../net/conn.ts";
 import type { Logger } from "../../server/log.ts";
 
 /** While failures go on, they are logged at most this often. */
@@ -33,7 +34,7 @@ export class FailureReport {
   /** An attempt to `what` the file failed with `error`, and `undone` changes were undone. */
   failed(what: string, error: unknown, undone: number): void {
     const now = performance.now();
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     if (this.#refused === 0) {
       this.#log(
         "error",

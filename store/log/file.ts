@@ -7,6 +7,8 @@
  * @module
  */
 
+import { closeQuietly } from "../../net/conn.ts";
+
 /** One open log file (opened for reading and appending). */
 export interface LogFile {
   /** Reads into `buffer` from the current position; `null` at the end. */
@@ -93,11 +95,7 @@ class DenoLogFile implements LogFile {
   }
 
   close(): void {
-    try {
-      this.#file.close();
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    closeQuietly(this.#file);
   }
 }
 

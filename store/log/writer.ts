@@ -23,6 +23,7 @@
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
+import { errorMessage } from "../../net/conn.ts";
 import type { Logger } from "../../server/log.ts";
 import type { Store } from "../store.ts";
 import { Compaction, type CompactionHook } from "./compact.ts";
@@ -272,7 +273,7 @@ export class LogWriter {
       this.#compactionWanted = true;
       this.#log(
         "error",
-        `cannot sync data file ${this.#path}: ${describe(error)}; rewriting it from memory`,
+        `cannot sync data file ${this.#path}: ${errorMessage(error)}; rewriting it from memory`,
       );
     }).finally(() => {
       this.#syncing = undefined;
@@ -387,7 +388,9 @@ export class LogWriter {
       this.#compactNotBefore = performance.now() + COMPACTION_RETRY_MS;
       this.#log(
         "error",
-        `compaction of data file ${this.#path} failed (the log is unchanged): ${describe(error)}`,
+        `compaction of data file ${this.#path} failed (the log is unchanged): ${
+          errorMessage(error)
+        }`,
       );
     } finally {
       await compaction.discard().catch(() => {});
@@ -433,7 +436,7 @@ export class LogWriter {
   /** The folder sync after the rename failed: it is retried before the next write, which fails until it works. */
   folderNotSynced(error: unknown): void {
     this.#dirSyncNeeded = true;
-    this.#log("error", `cannot sync the folder of data file ${this.#path}: ${describe(error)}`);
+    this.#log("error", `cannot sync the folder of data file ${this.#path}: ${errorMessage(error)}`);
   }
 
   /** The switch is over (or called off): appends go on. */
@@ -446,8 +449,4 @@ export class LogWriter {
 /** Writes all of `bytes[0, length)`, blocking; a short write is continued. */
 function writeAllSync(file: LogFile, bytes: Uint8Array, length: number): void {
   for (let at = 0; at < length;) at += file.writeSync(bytes.subarray(at, length));
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
