@@ -61,10 +61,12 @@ export async function openDataFile(
 
 /** One line for an error of the file system, with the permission flags to use if that was it. */
 export function describeFileError(error: unknown, path: string): string {
-  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+  if (error instanceof Deno.errors.NotCapable) {
     const dir = dirname(path);
     return `permission denied (run with --allow-read=${dir} --allow-write=${dir})`;
   }
+  // The OS said no (the folder's owner or mode), not Deno.
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied by the file system";
   if (error instanceof Deno.errors.NotFound) return "no such file or folder";
   if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
   return errorMessage(error);
