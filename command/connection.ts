@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { Command } from "./command.ts";
+import type { LineCommand } from "./command.ts";
 
 /** `PING`: checks that the server answers. */
-export const PING: Command = {
+export const PING: LineCommand = {
   name: "PING",
   fields: [],
   writes: false,
@@ -17,7 +17,7 @@ export const PING: Command = {
 };
 
 /** `QUIT`: says goodbye; the server then closes the connection. */
-export const QUIT: Command = {
+export const QUIT: LineCommand = {
   name: "QUIT",
   fields: [],
   writes: false,

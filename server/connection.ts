@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Context, Continuation } from "../command/command.ts";
+import type { Context, Continuation, ServerStats, Session } from "../command/command.ts";
 import type { Reply } from "../command/reply.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
@@ -16,8 +16,11 @@ import { closeQuietly, describeError, isDisconnect, writeAll } from "../net/conn
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import type { Framer } from "../wire/framer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
 import { LineReply } from "../wire/line/reply.ts";
+import { RespFramer } from "../wire/resp/framer.ts";
+import { RespReply } from "../wire/resp/reply.ts";
 import type { Logger } from "./log.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
@@ -50,6 +53,8 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 // At shutdown, a half-closed client that sends nothing this long is done
 // (PROTOCOL.md, Shutdown: "about 250 ms").
 const LINGER_QUIET_MS = 250;
+// The first byte of a RESP request (an array).
+const STAR = 0x2a;
 // Verbose logs quote at most this much of a client's bytes.
 const LOG_SAMPLE_CHARS = 80;
 // setTimeout takes a 32-bit delay and fires at once for a longer one.
@@ -67,9 +72,10 @@ export class Connection {
   #stopping = false;
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #stats: ServerStats;
   // The wire, set up on the first bytes (a connection that never sends any,
   // as in a storm of connects and resets, costs no more than its socket).
-  #framer: LineFramer | undefined;
+  #framer: Framer | undefined;
   #request: Request | undefined;
   #out: AnswerBuffer | undefined;
   #reply: Reply | undefined;
@@ -88,6 +94,7 @@ export class Connection {
     config: ConnectionConfig,
     store: Store,
     clock: Clock,
+    stats: ServerStats,
     log: Logger,
   ) {
     this.#conn = conn;
@@ -96,6 +103,7 @@ export class Connection {
     this.#log = log;
     this.#store = store;
     this.#clock = clock;
+    this.#stats = stats;
   }
 
   /**
@@ -168,7 +176,7 @@ export class Connection {
       if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
       // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
       if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
-      (this.#framer ?? this.#begin()).feed(buffer.subarray(0, n));
+      (this.#framer ?? this.#begin(buffer[0]!)).feed(buffer.subarray(0, n));
       if (!this.#runRequests()) await this.#answerRest();
       const out = this.#out!;
       if (out.length > 0) {
@@ -183,13 +191,29 @@ export class Connection {
     await this.#linger();
   }
 
-  /** Sets up the wire once the first bytes have come. */
-  #begin(): LineFramer {
+  /**
+   * Sets up the wire once the first bytes have come: a first byte `*` means
+   * Redis's protocol for the connection's whole life, anything else the line
+   * protocol (PROTOCOL.md, Redis clients).
+   */
+  #begin(firstByte: number): Framer {
+    const session: Session = {
+      closing: false,
+      id: this.id,
+      peer: formatAddr(this.#conn.remoteAddr),
+      local: formatAddr(this.#conn.localAddr),
+      createdAt: this.#clock.now(),
+      resp: 2,
+      name: "",
+    };
     this.#request = new Request();
     this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
-    this.#reply = new LineReply(this.#out);
-    this.#context = { store: this.#store, clock: this.#clock, session: { closing: false } };
-    return this.#framer = new LineFramer(this.#config.maxLineBytes);
+    this.#context = { store: this.#store, clock: this.#clock, session, stats: this.#stats };
+    const resp = firstByte === STAR;
+    this.#reply = resp ? new RespReply(this.#out, session) : new LineReply(this.#out);
+    return this.#framer = resp
+      ? new RespFramer(this.#config.maxLineBytes)
+      : new LineFramer(this.#config.maxLineBytes);
   }
 
   /**

@@ -12,6 +12,7 @@ import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { errorLine } from "../wire/line/reply.ts";
+import type { ServerStats } from "../command/command.ts";
 import { Connection, type ConnectionConfig } from "./connection.ts";
 import { logErrors, type Logger } from "./log.ts";
 
@@ -134,6 +135,7 @@ class Server implements KvServer {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #stats: ServerStats;
   readonly #connections = new Set<Connection>();
   // Refusals still writing their error line: awaited at shutdown too.
   readonly #refusals = new Set<Promise<void>>();
@@ -150,6 +152,19 @@ class Server implements KvServer {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
     this.#log = options.log ?? logErrors;
+    const connections = this.#connections;
+    this.#stats = {
+      startedAt: this.#clock.now(),
+      port: this.addr.port,
+      connectionsReceived: 0,
+      connectionsRejected: 0,
+      commandsProcessed: 0,
+      keyspaceHits: 0,
+      keyspaceMisses: 0,
+      connectedClients: () => connections.size,
+      maxClients: config.maxConnections,
+      persistent: false,
+    };
     const store = this.#store;
     if (store.sweep !== undefined) {
       this.#sweeper = setInterval(() => store.sweep!(SWEEP_BUDGET_MS), SWEEP_EVERY_MS);
@@ -249,6 +264,7 @@ class Server implements KvServer {
       this.#config,
       this.#store,
       this.#clock,
+      this.#stats,
       this.#log,
     );
     this.#connections.add(connection);

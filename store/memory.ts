@@ -22,6 +22,7 @@ import {
   type PairVisitor,
   type Store,
   StoreFullError,
+  type StoreInfo,
   type ValueSink,
   type WriteOptions,
 } from "./store.ts";
@@ -125,6 +126,14 @@ export class MemoryStore implements Store {
   /** Keys removed because their time had passed, since the store was made. */
   get expiredKeys(): number {
     return this.#expired;
+  }
+
+  info(): StoreInfo {
+    return {
+      expiringKeys: this.#expiring,
+      expiredKeys: this.#expired,
+      datasetBytes: this.#liveBytes,
+    };
   }
 
   get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {

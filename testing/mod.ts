@@ -9,10 +9,12 @@
  */
 
 import type { MainIo } from "../cli/io.ts";
+import type { Context } from "../command/command.ts";
+import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { LogLevel } from "../server/log.ts";
 import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";
-import type { PairVisitor, Store, ValueSink, WriteOptions } from "../store/store.ts";
+import type { PairVisitor, Store, StoreInfo, ValueSink, WriteOptions } from "../store/store.ts";
 
 const encoder = new TextEncoder();
 // ignoreBOM: a raw socket must hand back every byte; the default decoder
@@ -36,6 +38,35 @@ export async function within<T>(what: string, promise: Promise<T>, ms = BOUND_MS
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What a command handler gets, outside a server: for running commands in pure tests. */
+export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context {
+  return {
+    store,
+    clock,
+    session: {
+      closing: false,
+      id: 1,
+      peer: "127.0.0.1:1",
+      local: "127.0.0.1:12000",
+      createdAt: clock.now(),
+      resp: 2,
+      name: "",
+    },
+    stats: {
+      startedAt: clock.now(),
+      port: 12000,
+      connectionsReceived: 1,
+      connectionsRejected: 0,
+      commandsProcessed: 0,
+      keyspaceHits: 0,
+      keyspaceMisses: 0,
+      connectedClients: () => 1,
+      maxClients: 10_000,
+      persistent: false,
+    },
+  };
 }
 
 /** Starts a server on 127.0.0.1, port 0, that logs nothing unless asked. */
@@ -375,6 +406,10 @@ export class ObservedStore implements Store {
 
   sweep(budgetMs: number): number {
     return this.#inner.sweep?.(budgetMs) ?? 0;
+  }
+
+  info(): StoreInfo {
+    return this.#inner.info?.() ?? { expiringKeys: 0, expiredKeys: 0, datasetBytes: 0 };
   }
 }
 

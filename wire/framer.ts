@@ -30,4 +30,9 @@ export interface Framer {
   end(): void;
   /** Bytes of a partial request held, waiting for the rest. */
   readonly pendingBytes: number;
+  /**
+   * Whether the unframed pause applies now (only the line protocol has one:
+   * PROTOCOL.md, Unframed clients).
+   */
+  readonly awaitsUnframed: boolean;
 }

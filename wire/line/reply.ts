@@ -6,7 +6,7 @@
  * @module
  */
 
-import { usage } from "../../command/command.ts";
+import { type LineCommand, usage } from "../../command/command.ts";
 import type { Failure, Reply } from "../../command/reply.ts";
 import { LINE_COMMANDS } from "../../command/table.ts";
 import { LINE_TEXT } from "../../store/store.ts";
@@ -49,7 +49,8 @@ export function failureText(failure: Failure): string {
     case "unknownCommand":
       return `unknown command ${quote(failure.word)} (expected ${EXPECTED})`;
     case "usage":
-      return `usage: ${usage(failure.command)}`;
+      // Only a line command's usage reaches the line protocol.
+      return `usage: ${usage(failure.command as LineCommand)}`;
     case "emptyKey":
       return "key must not be empty";
     case "invalidUtf8":
@@ -60,6 +61,9 @@ export function failureText(failure: Failure): string {
       return "too many connections";
     case "storeFull":
       return "store is full (delete some keys to make room)";
+    case "redis":
+    case "protocol":
+      return failure.text;
     case "notText":
       return "value is not one line of UTF-8 text (binary, or it holds \\n or \\r); read it with a Redis client";
   }
