@@ -33,6 +33,7 @@ export {
   type PairVisitor,
   type Store,
   StoreFullError,
+  type StoreInfo,
   type ValueSink,
   type WriteOptions,
 } from "./store/store.ts";
