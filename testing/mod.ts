@@ -10,6 +10,11 @@
 
 import type { MainIo } from "../cli/io.ts";
 import type { Context } from "../command/command.ts";
+import { Request } from "../command/request.ts";
+import { execute } from "../command/table.ts";
+import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import { RespFramer } from "../wire/resp/framer.ts";
+import { RespReply } from "../wire/resp/reply.ts";
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { LogLevel } from "../server/log.ts";
@@ -67,6 +72,49 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
       persistent: false,
     },
   };
+}
+
+/**
+ * Runs requests given as text through Redis's protocol, in-process: RESP
+ * framer, command table, RESP reply, on `store` at `clock`'s time. Each call
+ * returns the reply bytes as text (one character per byte), so a test can
+ * compare them with what Redis sends, byte for byte.
+ */
+export class RespHarness {
+  readonly context: Context;
+  readonly #framer = new RespFramer(1024 * 1024);
+  readonly #request = new Request();
+  readonly #out = new AnswerBuffer();
+  readonly #reply: RespReply;
+
+  /** Speaks to `store`, with expiry by `clock`. */
+  constructor(store: Store, clock: Clock = SYSTEM_CLOCK) {
+    this.context = testContext(store, clock);
+    this.#reply = new RespReply(this.#out, this.context.session);
+  }
+
+  /** Sends raw bytes (text as Latin-1, one byte per character) and returns every reply. */
+  send(raw: string): string {
+    this.#framer.feed(Uint8Array.from(raw, (char) => char.charCodeAt(0)));
+    while (this.#framer.next(this.#request)) {
+      const more = execute(this.#request, this.context, this.#reply);
+      // A continuation (none in RESP today) is stepped to its end.
+      while (more !== undefined && !more.step(this.#reply));
+    }
+    const text = String.fromCharCode(...this.#out.bytes());
+    this.#out.clear();
+    return text;
+  }
+
+  /** Sends one command, its words as a RESP array of bulk strings, and returns the reply. */
+  command(...words: (string | Uint8Array)[]): string {
+    let raw = `*${words.length}\r\n`;
+    for (const word of words) {
+      const bytes = typeof word === "string" ? encoder.encode(word) : word;
+      raw += `$${bytes.length}\r\n${String.fromCharCode(...bytes)}\r\n`;
+    }
+    return this.send(raw);
+  }
 }
 
 /** Starts a server on 127.0.0.1, port 0, that logs nothing unless asked. */
@@ -347,6 +395,8 @@ export class ObservedStore implements Store {
   onGet: (key: string) => void = () => {};
   /** Called with each set's key, before it runs. */
   onSet: (key: string) => void = () => {};
+  /** Called after each sweep of the active expiry cycle, with how many keys it removed. */
+  onSweep: (removed: number) => void = () => {};
   readonly #inner: Store;
 
   /** Watches `inner`. */
@@ -405,7 +455,9 @@ export class ObservedStore implements Store {
   }
 
   sweep(budgetMs: number): number {
-    return this.#inner.sweep?.(budgetMs) ?? 0;
+    const removed = this.#inner.sweep?.(budgetMs) ?? 0;
+    this.onSweep(removed);
+    return removed;
   }
 
   info(): StoreInfo {
