@@ -24,6 +24,8 @@ export {
   type ServeResult,
 } from "./server/serve.ts";
 export type { Logger, LogLevel } from "./server/log.ts";
+export { ExposureError, isLoopback, type TlsOptions } from "./server/listen.ts";
+export type { Acceptor } from "./server/tls.ts";
 export { CLIENT_DEFAULTS, type ClientOptions, KvClient } from "./client/client.ts";
 export { KvConnectionError, KvServerError } from "./client/errors.ts";
 export {

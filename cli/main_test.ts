@@ -524,7 +524,7 @@ Deno.test("main() serve exits 1 naming the address when the port is in use", asy
 
 Deno.test("main() serve exits 1 for an address that is not on this machine", async () => {
   const fake = new FakeIo();
-  const code = await main(["serve", "--host", "192.0.2.1", "--port", "0"], fake.io);
+  const code = await main(["serve", "--host", "192.0.2.1", "--port", "0", "--no-auth"], fake.io);
   assertEquals(code, 1);
   assertEquals(fake.stdout, "");
   assertMatch(fake.stderr, /^kv: cannot listen on 192\.0\.2\.1:0: [^\n]+\n$/);

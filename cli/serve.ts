@@ -7,7 +7,9 @@
 
 import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../server/log.ts";
+import { ExposureError } from "../server/listen.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
+import { readPassword, readTlsFiles } from "./secrets.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
 import {
@@ -71,6 +73,22 @@ export const SERVE_SPEC = command({
       fallback: SERVE_DEFAULTS.shutdownGraceMs,
       min: 0,
     }),
+    passwordFile: text({
+      value: "FILE",
+      help: "require AUTH with the password in FILE's first line (needs --allow-read=FILE)",
+      fallback: undefined,
+    }),
+    noAuth: flag("listen beyond loopback with no password, on purpose"),
+    tlsCert: text({
+      value: "FILE",
+      help: "speak TLS only, with this certificate (PEM; needs --allow-read=FILE)",
+      fallback: undefined,
+    }),
+    tlsKey: text({
+      value: "FILE",
+      help: "the certificate's private key (PEM)",
+      fallback: undefined,
+    }),
     verbose: flag("log every connection and request to stderr", "v"),
     quiet: flag("log only errors", "q"),
   },
@@ -96,6 +114,15 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     if (level === "info" && options.quiet) return;
     io.stderr(`${new Date().toISOString()} ${message}\n`);
   };
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both");
+  }
+  const password = options.passwordFile === undefined
+    ? undefined
+    : readPassword(options.passwordFile, (line) => log("error", line));
+  const tls = options.tlsCert === undefined
+    ? undefined
+    : readTlsFiles(options.tlsCert, options.tlsKey!);
   const stop = new AbortController();
   let server;
   try {
@@ -110,8 +137,12 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       signal: io.signal ?? stop.signal,
       log,
       verbose: options.verbose,
+      password,
+      noAuth: options.noAuth,
+      tls,
     });
   } catch (error) {
+    if (error instanceof ExposureError) throw new UsageError(error.message);
     const address = formatAddr({ hostname: options.host, port: options.port });
     await io.stderr(
       `kv: cannot listen on ${address}: ${describeListenError(error, options.port)}\n`,
@@ -171,5 +202,12 @@ function describeListenError(error: unknown, port: number): string {
       : "permission denied";
   }
   if (error instanceof Deno.errors.AddrNotAvailable) return "address not available on this machine";
+  if (
+    error instanceof Deno.errors.InvalidData || /certificate|private key|pem/i.test(String(error))
+  ) {
+    return `the TLS certificate or key cannot be used (${
+      error instanceof Error ? error.message : error
+    })`;
+  }
   return error instanceof Error ? error.message : String(error);
 }

@@ -44,6 +44,20 @@ export interface Session {
   resp: 2 | 3;
   /** The name a Redis client gave itself (CLIENT SETNAME), or "". */
   name: string;
+  /** Which protocol the connection speaks (its first byte chose). */
+  readonly protocol: "line" | "resp";
+  /** Whether it may run commands: true at once when no password is set. */
+  authenticated: boolean;
+  /** Wrong passwords so far (PROTOCOL.md, Authentication: 10 close the connection). */
+  authFailures: number;
+}
+
+/** What authentication needs: the password, and where failures are logged. */
+export interface Guard {
+  /** The password connections must send first; `undefined` when none is set. */
+  readonly password: Uint8Array | undefined;
+  /** Logs a failed AUTH (the peer, never the password tried). */
+  failed(session: Session): void;
 }
 
 /** Figures the whole server keeps, for INFO. */
@@ -80,6 +94,8 @@ export interface Context {
   readonly session: Session;
   /** The server's figures. */
   readonly stats: ServerStats;
+  /** Authentication's password and log. */
+  readonly guard: Guard;
 }
 
 /**
@@ -104,6 +120,8 @@ export type Handler<R extends Reply = Reply> = (
 export interface Command {
   /** The command word, upper case. */
   readonly name: string;
+  /** It may run before AUTH (AUTH itself, QUIT, HELLO). @default {false} */
+  readonly noAuth?: boolean;
   /** Whether it can change the store (a durable store must log it). */
   readonly writes: boolean;
   /** One phrase for help texts. */

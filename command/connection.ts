@@ -4,6 +4,7 @@
  * @module
  */
 
+import { AUTH_FAILURES, authenticate } from "./auth.ts";
 import type { LineCommand } from "./command.ts";
 
 /** `PING`: checks that the server answers. */
@@ -19,6 +20,7 @@ export const PING: LineCommand = {
 /** `QUIT`: says goodbye; the server then closes the connection. */
 export const QUIT: LineCommand = {
   name: "QUIT",
+  noAuth: true,
   fields: [],
   writes: false,
   answer: "line",
@@ -26,5 +28,20 @@ export const QUIT: LineCommand = {
   run(_request, { session }, reply) {
     reply.bye();
     session.closing = true;
+  },
+};
+
+/** `AUTH, password`: proves the client may use a server started with a password. */
+export const AUTH: LineCommand = {
+  name: "AUTH",
+  fields: [{ name: "password", nonEmpty: true, rest: true }],
+  noAuth: true,
+  writes: false,
+  answer: "line",
+  summary: "give the password (a server with --password-file)",
+  run(request, context, reply) {
+    const result = authenticate(context, request, 0);
+    if (result === "ok") reply.ok();
+    else reply.error(result === "wrong" ? AUTH_FAILURES.wrong : AUTH_FAILURES.none);
   },
 };

@@ -19,6 +19,9 @@ export type Failure =
   | { readonly kind: "tooManyConnections" }
   | { readonly kind: "storeFull" }
   | { readonly kind: "notText" }
+  | { readonly kind: "authRequired" }
+  | { readonly kind: "wrongPassword" }
+  | { readonly kind: "noPassword" }
   /** A Redis-only error, worded as Redis words it, code first (`ERR syntax error`). */
   | { readonly kind: "redis"; readonly text: string }
   /** The framing broke (Redis: `ERR Protocol error: ...`); the connection closes after. */

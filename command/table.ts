@@ -15,13 +15,14 @@ import type {
   LineCommand,
   RedisCommand,
 } from "./command.ts";
-import { PING, QUIT } from "./connection.ts";
+import { AUTH_FAILURES } from "./auth.ts";
+import { AUTH, PING, QUIT } from "./connection.ts";
 import { DELETE, GET, LIST, PUT } from "./keys.ts";
 import { REDIS_COMMANDS } from "./redis/mod.ts";
 import type { Reply } from "./reply.ts";
 import type { Request } from "./request.ts";
 
-/** The line protocol's commands (PROTOCOL.md, Requests). */
+/** The line protocol's commands of version 1 (PROTOCOL.md, Requests), as its hint lists them. */
 export const LINE_COMMANDS: readonly LineCommand[] = [PUT, GET, DELETE, LIST, PING, QUIT];
 
 /**
@@ -91,7 +92,7 @@ function pack(bytes: Uint8Array, start: number, end: number): number {
 }
 
 /** The line protocol's table. */
-export const LINE_TABLE: CommandTable<LineCommand> = new CommandTable(LINE_COMMANDS);
+export const LINE_TABLE: CommandTable<LineCommand> = new CommandTable([...LINE_COMMANDS, AUTH]);
 
 /** Redis's protocol's table (PROTOCOL.md, Redis clients). */
 export const REDIS_TABLE: CommandTable<RedisCommand> = new CommandTable(REDIS_COMMANDS);
@@ -107,6 +108,18 @@ function equalsFolded(bytes: Uint8Array, start: number, lower: Uint8Array): bool
 }
 
 /**
+ * Whether a failed request is answered as it is before AUTH: a broken RESP
+ * frame (the connection closes), and, as Redis orders them, an unknown
+ * command or a wrong number of arguments (they reveal nothing). The line
+ * protocol answers every request but QUIT and AUTH `authentication required`.
+ */
+function beforeAuth(request: Request, protocol: "line" | "resp"): boolean {
+  const kind = request.failure?.kind;
+  if (kind === "protocol") return true;
+  return protocol === "resp" && (kind === "unknownCommand" || kind === "usage");
+}
+
+/**
  * Runs one framed request: its command's handler, or the error that the
  * framer found. Returns the continuation of an answer not complete yet.
  */
@@ -116,7 +129,13 @@ export function execute(
   reply: Reply,
 ): Continuation | undefined {
   const command = request.command;
+  const session = context.session;
   context.stats.commandsProcessed++;
+  if (!session.authenticated && !command?.noAuth && !beforeAuth(request, session.protocol)) {
+    // PROTOCOL.md, Authentication: nothing is read or changed before AUTH.
+    reply.error(AUTH_FAILURES.required);
+    return undefined;
+  }
   if (command === undefined) {
     // A broken frame ends a Redis connection, after its error (PROTOCOL.md).
     if (request.failure!.kind === "protocol") context.session.closing = true;

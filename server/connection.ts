@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Context, Continuation, ServerStats, Session } from "../command/command.ts";
+import type { Context, Continuation, Guard, ServerStats, Session } from "../command/command.ts";
 import type { Reply } from "../command/reply.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
@@ -28,6 +28,7 @@ export interface ConnectionConfig {
   readonly maxLineBytes: number;
   readonly idleTimeoutMs: number;
   readonly unframedPauseMs: number;
+  readonly handshakeTimeoutMs: number;
   readonly verbose: boolean;
 }
 
@@ -73,6 +74,7 @@ export class Connection {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #stats: ServerStats;
+  readonly #guard: Guard;
   // The wire, set up on the first bytes (a connection that never sends any,
   // as in a storm of connects and resets, costs no more than its socket).
   #framer: Framer | undefined;
@@ -95,6 +97,7 @@ export class Connection {
     store: Store,
     clock: Clock,
     stats: ServerStats,
+    guard: Guard,
     log: Logger,
   ) {
     this.#conn = conn;
@@ -104,6 +107,7 @@ export class Connection {
     this.#store = store;
     this.#clock = clock;
     this.#stats = stats;
+    this.#guard = guard;
   }
 
   /**
@@ -116,6 +120,7 @@ export class Connection {
     if (this.#config.verbose) this.#debug(`connected from ${formatAddr(this.#conn.remoteAddr)}`);
     try {
       if ("setNoDelay" in this.#conn) (this.#conn as Deno.TcpConn).setNoDelay(true);
+      if ("handshake" in this.#conn && !(await this.#handshake(this.#conn as Deno.TlsConn))) return;
       if (this.#config.idleTimeoutMs > 0) this.#armIdle(this.#config.idleTimeoutMs);
       await this.#serve();
     } catch (error) {
@@ -126,8 +131,44 @@ export class Connection {
     } finally {
       clearTimeout(this.#idleTimer);
       this.close();
+      // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
+      // it has let go of everything.
+      const finished = (this.#conn as { finished?: Promise<void> }).finished;
+      if (finished !== undefined) await finished;
       if (this.#config.verbose) this.#debug("closed");
       ended(this);
+    }
+  }
+
+  /**
+   * Finishes a TLS handshake within the time allowed: a plaintext client or
+   * one that never finishes costs the server nothing but its connection.
+   * Returns whether the connection can go on.
+   */
+  async #handshake(conn: Deno.TlsConn): Promise<boolean> {
+    this.#state = "reading"; // Shutdown may close it meanwhile.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(
+        () => resolve("late"),
+        Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),
+      );
+    });
+    const handshake = conn.handshake();
+    try {
+      const result = await Promise.race([handshake.then(() => "done" as const), late]);
+      if (result === "late") {
+        handshake.catch(() => {}); // Rejects once we close the conn: expected.
+        if (this.#config.verbose) this.#debug("TLS handshake took too long, closing");
+        return false;
+      }
+      if (this.#state === "reading") this.#state = "working";
+      return true;
+    } catch (error) {
+      if (this.#config.verbose) this.#debug(`TLS handshake failed: ${describeError(error)}`);
+      return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -197,6 +238,7 @@ export class Connection {
    * protocol (PROTOCOL.md, Redis clients).
    */
   #begin(firstByte: number): Framer {
+    const resp = firstByte === STAR;
     const session: Session = {
       closing: false,
       id: this.id,
@@ -205,11 +247,19 @@ export class Connection {
       createdAt: this.#clock.now(),
       resp: 2,
       name: "",
+      protocol: resp ? "resp" : "line",
+      authenticated: this.#guard.password === undefined,
+      authFailures: 0,
     };
     this.#request = new Request();
     this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
-    this.#context = { store: this.#store, clock: this.#clock, session, stats: this.#stats };
-    const resp = firstByte === STAR;
+    this.#context = {
+      store: this.#store,
+      clock: this.#clock,
+      session,
+      stats: this.#stats,
+      guard: this.#guard,
+    };
     this.#reply = resp ? new RespReply(this.#out, session) : new LineReply(this.#out);
     return this.#framer = resp
       ? new RespFramer(this.#config.maxLineBytes)

@@ -12,8 +12,11 @@ import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { errorLine } from "../wire/line/reply.ts";
-import type { ServerStats } from "../command/command.ts";
+import { MAX_AUTH_FAILURES } from "../command/auth.ts";
+import type { Guard, ServerStats } from "../command/command.ts";
 import { Connection, type ConnectionConfig } from "./connection.ts";
+import { bind, type TlsOptions } from "./listen.ts";
+import type { Acceptor } from "./tls.ts";
 import { logErrors, type Logger } from "./log.ts";
 
 /** Options of {@linkcode serve} and {@linkcode serveListener}. */
@@ -48,6 +51,20 @@ export interface ServeOptions {
   log?: Logger;
   /** Log every connection and request at `debug` level. @default {false} */
   verbose?: boolean;
+  /**
+   * The password connections must send first (PROTOCOL.md, Authentication);
+   * none by default.
+   */
+  password?: string | Uint8Array;
+  /** Listen beyond loopback with no password, on purpose. @default {false} */
+  noAuth?: boolean;
+  /** Speak TLS only, with this certificate and key (PEM). */
+  tls?: TlsOptions;
+  /**
+   * A TLS client that has not finished its handshake in this long is cut,
+   * so handshakes that never end cannot pin connections. @default {10000}
+   */
+  handshakeTimeoutMs?: number;
 }
 
 /** How a server ended. */
@@ -75,6 +92,7 @@ export const SERVE_DEFAULTS = {
   idleTimeoutMs: 0,
   unframedPauseMs: 100,
   shutdownGraceMs: 5_000,
+  handshakeTimeoutMs: 10_000,
 } as const;
 
 // After a failed accept (say, out of file descriptors) wait before trying
@@ -109,10 +127,12 @@ type Config = ConnectionConfig & {
  */
 export function serve(options: ServeOptions = {}): KvServer {
   const config = resolve(options);
-  const listener = Deno.listen({
+  const listener = bind({
     hostname: options.hostname ?? SERVE_DEFAULTS.hostname,
     port: options.port ?? SERVE_DEFAULTS.port,
-    transport: "tcp",
+    tls: options.tls,
+    password: options.password !== undefined,
+    noAuth: options.noAuth ?? false,
   });
   return new Server(listener, config, options);
 }
@@ -122,20 +142,21 @@ export function serve(options: ServeOptions = {}): KvServer {
  * test wraps), as mini-redis's `run(listener, shutdown)` does. The server
  * closes the listener when it shuts down.
  */
-export function serveListener(listener: Deno.Listener, options: ServeOptions = {}): KvServer {
+export function serveListener(listener: Acceptor, options: ServeOptions = {}): KvServer {
   return new Server(listener, resolve(options), options);
 }
 
 class Server implements KvServer {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<ServeResult>;
-  readonly #listener: Deno.Listener;
+  readonly #listener: Acceptor;
   readonly #config: Config;
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #stats: ServerStats;
+  readonly #guard: Guard;
   readonly #connections = new Set<Connection>();
   // Refusals still writing their error line: awaited at shutdown too.
   readonly #refusals = new Set<Promise<void>>();
@@ -145,7 +166,7 @@ class Server implements KvServer {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #allClosed: PromiseWithResolvers<void> | undefined;
 
-  constructor(listener: Deno.Listener, config: Config, options: ServeOptions) {
+  constructor(listener: Acceptor, config: Config, options: ServeOptions) {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
@@ -164,6 +185,18 @@ class Server implements KvServer {
       connectedClients: () => connections.size,
       maxClients: config.maxConnections,
       persistent: false,
+    };
+    const log = this.#log;
+    const password = options.password;
+    this.#guard = {
+      password: typeof password === "string" ? new TextEncoder().encode(password) : password,
+      failed(session) {
+        log(
+          "info",
+          `#${session.id} AUTH failed from ${session.peer} (${session.authFailures} of ${MAX_AUTH_FAILURES}` +
+            `${session.authFailures >= MAX_AUTH_FAILURES ? ": closing the connection" : ""})`,
+        );
+      },
     };
     const store = this.#store;
     if (store.sweep !== undefined) {
@@ -265,6 +298,7 @@ class Server implements KvServer {
       this.#store,
       this.#clock,
       this.#stats,
+      this.#guard,
       this.#log,
     );
     this.#connections.add(connection);
@@ -302,6 +336,7 @@ function resolve(options: ServeOptions): Config {
     idleTimeoutMs: options.idleTimeoutMs ?? SERVE_DEFAULTS.idleTimeoutMs,
     unframedPauseMs: options.unframedPauseMs ?? SERVE_DEFAULTS.unframedPauseMs,
     shutdownGraceMs: options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? SERVE_DEFAULTS.handshakeTimeoutMs,
     verbose: options.verbose ?? false,
   };
   // The least value of each limit; 0 turns the timers off.

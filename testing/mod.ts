@@ -58,7 +58,11 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
       createdAt: clock.now(),
       resp: 2,
       name: "",
+      protocol: "resp",
+      authenticated: true,
+      authFailures: 0,
     },
+    guard: { password: undefined, failed: () => {} },
     stats: {
       startedAt: clock.now(),
       port: 12000,

@@ -1,11 +1,14 @@
 /**
- * Redis's AUTH, as Redis 7 answers it for its one user, `default`.
+ * Redis's AUTH, as Redis 7 answers it for its one user, `default`: with a
+ * password (PROTOCOL.md, Authentication), and without one, when the default
+ * user takes any password.
  *
  * @module
  */
 
+import { AUTH_FAILURES, authenticate } from "../auth.ts";
 import type { RedisCommand } from "../command.ts";
-import { argIs } from "./args.ts";
+import { argIs, ERR } from "./args.ts";
 
 /** `AUTH [username] password`. */
 export const AUTH: RedisCommand = {
@@ -13,22 +16,24 @@ export const AUTH: RedisCommand = {
   arity: -2,
   flags: ["noscript", "loading", "stale", "fast", "no-auth"],
   keys: [0, 0, 0],
+  noAuth: true,
   writes: false,
   summary: "Authenticate to the server",
-  run(request, _context, reply) {
-    if (request.count > 2) return reply.error({ kind: "redis", text: "ERR syntax error" });
-    if (request.count === 1) {
-      return reply.error({
-        kind: "redis",
-        text: "ERR AUTH <password> called without any password configured for the default user. " +
-          "Are you sure your configuration is correct?",
-      });
+  run(request, context, reply) {
+    if (request.count > 2) return reply.error(ERR.syntax);
+    const withUser = request.count === 2;
+    if (context.guard.password === undefined) {
+      // The default user takes any password then; there is no other user.
+      if (!withUser) return reply.error(AUTH_FAILURES.none);
+      return argIs(request, 0, "default") ? reply.ok() : reply.error(AUTH_FAILURES.wrong);
     }
-    // Without a password, the default user takes any password; there is no other user.
-    if (argIs(request, 0, "default")) return reply.ok();
-    reply.error({
-      kind: "redis",
-      text: "WRONGPASS invalid username-password pair or user is disabled.",
-    });
+    if (withUser && !argIs(request, 0, "default")) {
+      context.session.authFailures++;
+      context.guard.failed(context.session);
+      return reply.error(AUTH_FAILURES.wrong);
+    }
+    const result = authenticate(context, request, withUser ? 1 : 0);
+    if (result === "ok") reply.ok();
+    else reply.error(AUTH_FAILURES.wrong);
   },
 };

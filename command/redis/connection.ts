@@ -6,6 +6,7 @@
  */
 
 import denoJson from "../../deno.json" with { type: "json" };
+import { AUTH_FAILURES, authenticate } from "../auth.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import type { RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
@@ -50,8 +51,9 @@ export const ECHO: RedisCommand = {
 export const QUIT: RedisCommand = {
   name: "QUIT",
   arity: -1,
-  flags: ["fast"],
+  flags: ["fast", "no-auth"],
   keys: [0, 0, 0],
+  noAuth: true,
   writes: false,
   summary: "Close the connection",
   run(_request, { session }, reply) {
@@ -118,6 +120,7 @@ export const HELLO: RedisCommand = {
   arity: -1,
   flags: ["noscript", "loading", "stale", "fast", "no-auth"],
   keys: [0, 0, 0],
+  noAuth: true,
   writes: false,
   summary: "Handshake with Redis",
   run(request, context, reply) {
@@ -130,15 +133,20 @@ export const HELLO: RedisCommand = {
           text: "ERR Protocol version is not an integer or out of range",
         });
       }
+      if (version !== 2n && version !== 3n) {
+        return reply.error({ kind: "redis", text: "NOPROTO unsupported protocol version" });
+      }
     }
+    // Redis's order: the version, the options, AUTH, then the name's check.
     let name: Uint8Array | undefined;
+    let auth = -1; // Where AUTH's username is.
     for (let i = 1; i < request.count; i++) {
       const more = request.count - i - 1;
       if (argIs(request, i, "auth") && more >= 2) {
-        i += 2; // Checked before the command ran (see the doc above).
+        auth = i + 1;
+        i += 2;
       } else if (argIs(request, i, "setname") && more >= 1) {
         name = argBytes(request, ++i);
-        if (!validName(name)) return reply.error(BAD_NAME);
       } else {
         return reply.error({
           kind: "redis",
@@ -146,10 +154,28 @@ export const HELLO: RedisCommand = {
         });
       }
     }
-    if (version !== undefined && version !== 2n && version !== 3n) {
-      return reply.error({ kind: "redis", text: "NOPROTO unsupported protocol version" });
+    const { session, guard } = context;
+    if (auth !== -1 && guard.password !== undefined) {
+      const user = argIs(request, auth, "default");
+      if (!user || authenticate(context, request, auth + 1) !== "ok") {
+        if (!user) {
+          session.authFailures++;
+          guard.failed(session);
+        }
+        return reply.error(AUTH_FAILURES.wrong);
+      }
+    } else if (auth !== -1 && !argIs(request, auth, "default")) {
+      return reply.error(AUTH_FAILURES.wrong);
     }
-    const { session } = context;
+    if (!session.authenticated) {
+      return reply.error({
+        kind: "redis",
+        text: "NOAUTH HELLO must be called with the client already authenticated, otherwise the " +
+          "HELLO AUTH <user> <pass> option can be used to authenticate the client and select the " +
+          "RESP protocol version at the same time",
+      });
+    }
+    if (name !== undefined && !validName(name)) return reply.error(BAD_NAME);
     if (version !== undefined) session.resp = version === 3n ? 3 : 2;
     if (name !== undefined) session.name = new TextDecoder().decode(name);
     helloReply(reply, context);

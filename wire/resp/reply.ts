@@ -53,6 +53,13 @@ export function redisErrorText(failure: Failure): string {
       return "ERR max number of clients reached";
     case "notText":
       return "ERR value cannot be shown";
+    case "authRequired":
+      return "NOAUTH Authentication required.";
+    case "wrongPassword":
+      return "WRONGPASS invalid username-password pair or user is disabled.";
+    case "noPassword":
+      return "ERR AUTH <password> called without any password configured for the default user. " +
+        "Are you sure your configuration is correct?";
   }
 }
 
