@@ -79,6 +79,7 @@ class Player {
     if ("sendPieces" in step) return await this.#send(name, step.sendPieces, step.gapMs);
     if ("closeWrite" in step) return await (await this.#conn(name)).closeWrite();
     if ("disconnect" in step) {
+      if (step.afterMs) await new Promise((resolve) => setTimeout(resolve, step.afterMs));
       await this.#conns.get(name)?.close();
       this.#conns.delete(name);
       return;

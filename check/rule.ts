@@ -78,8 +78,11 @@ export type Step =
   | { readonly expect: Expect; readonly on?: ConnName }
   /** Shuts down the sending side (a half-close). */
   | { readonly closeWrite: true; readonly on?: ConnName }
-  /** Closes the connection at once, unread answers and all. */
-  | { readonly disconnect: true; readonly on?: ConnName }
+  /**
+   * Closes the connection, unread answers and all; `afterMs` first leaves
+   * the answers time to arrive unread, so that the close is a reset.
+   */
+  | { readonly disconnect: true; readonly afterMs?: number; readonly on?: ConnName }
   | Load;
 
 /** A conformance rule. */

@@ -9,7 +9,7 @@
 
 import { describeConnectError } from "../client/errors.ts";
 import { formatAddr } from "../net/addr.ts";
-import { type Outcome, type PlayConfig, type Status } from "./context.ts";
+import type { Outcome, PlayConfig, Status } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
 import { Probe } from "./probe.ts";
 import type { Level, Rule } from "./rule.ts";
@@ -112,8 +112,11 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   try {
     await (await Probe.open(hostname, port, config.timeoutMs)).close();
   } catch (error) {
+    const why = error instanceof Deno.errors.ConnectionRefused
+      ? "connection refused (is the server running, on that port?)"
+      : describeConnectError(error);
     throw new CheckUnreachableError(
-      `cannot connect to ${address}: ${describeConnectError(error)}`,
+      `cannot connect to ${address}: ${why}`,
       { cause: error },
     );
   }

@@ -31,10 +31,11 @@ export function show(bytes: Uint8Array | string, options: ShowOptions = {}): str
   let length = 0;
   for (const token of tokens) length += token.length;
   if (length + 2 <= maxChars) return `"${tokens.join("")}"`;
+  const marker = `…(${data.length} bytes)…`;
   const tailChars = Math.min(24, Math.floor(maxChars / 4));
-  const head = takeChars(tokens, maxChars - tailChars - 16, false);
+  const head = takeChars(tokens, Math.max(8, maxChars - tailChars - marker.length - 2), false);
   const tail = takeChars(tokens, tailChars, true);
-  return `"${head}…(${data.length} bytes)…${tail}"`;
+  return `"${head}${marker}${tail}"`;
 }
 
 /** The escaped pieces of `bytes`, one per character or bad byte. */

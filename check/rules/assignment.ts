@@ -165,7 +165,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
       { send: "GET, {k}nob" },
       { disconnect: true },
       { send: "GET, {k}nobody" },
-      { disconnect: true },
+      { disconnect: true, afterMs: 300 },
       ...STILL_ANSWERS,
     ],
   },

@@ -414,7 +414,7 @@ export const CONTRACT_RULES: readonly Rule[] = [
       ...ask("PUT, {k}survivor, 1\n", SUCCESS),
       ...stillAnswers("leaver"),
       { send: "GET, {k}survivor\nGET, {k}survivor\nGET, {k}surv", on: "leaver" },
-      { disconnect: true, on: "leaver" },
+      { disconnect: true, afterMs: 100, on: "leaver" },
       ...ask("GET, {k}survivor\n", line("1")),
       ...stillAnswers("newcomer"),
     ],
