@@ -614,9 +614,9 @@ Deno.test("main() --version prints the version from deno.json", async () => {
 
 Deno.test("main() rejects a bad command line with exit 2 and one message on stderr", async (t) => {
   const cases: [string[], string][] = [
-    [[], "missing command: expected serve, client or bench"],
-    [["frobnicate"], 'unknown command "frobnicate": expected serve, client or bench'],
-    [["1e3"], 'unknown command "1e3": expected serve, client or bench'],
+    [[], "missing command: expected serve, client, bench or check"],
+    [["frobnicate"], 'unknown command "frobnicate": expected serve, client, bench or check'],
+    [["1e3"], 'unknown command "1e3": expected serve, client, bench or check'],
     [["--bogus"], 'unknown option "--bogus"'],
     [["-x", "serve"], 'unknown option "-x"'],
     [["--port", "1", "client"], 'unknown option "--port"'],
@@ -674,7 +674,7 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
       const fake = new FakeIo();
       assertEquals(await main(args, fake.io), 2);
       assertEquals(fake.stdout, "");
-      const sub = ["serve", "client", "bench"].find((word) => args[0] === word);
+      const sub = ["serve", "client", "bench", "check"].find((word) => args[0] === word);
       const help = sub === undefined ? "kv --help" : `kv ${sub} --help`;
       assertEquals(fake.stderr, `kv: ${message}\nRun "${help}" for usage.\n`);
       assertNoStackTrace(fake.stderr);
