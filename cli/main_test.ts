@@ -480,7 +480,13 @@ Deno.test("main() serve --quiet logs nothing and --verbose logs each request", a
       ["--quiet", (stderr: string) => assertEquals(stderr, "")],
       ["-q", (stderr: string) => assertEquals(stderr, "")],
       ["--verbose", (stderr: string) => assertStringIncludes(stderr, '"PING" -> "PONG"')],
-      ["-v", (stderr: string) => assertStringIncludes(stderr, '"PING" -> "PONG"')],
+      ["-v", (stderr: string) => {
+        assertStringIncludes(stderr, '"PING" -> "PONG"');
+        // Every log line is stamped with the full UTC time in ISO 8601.
+        for (const line of stderr.trimEnd().split("\n")) {
+          assertMatch(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S/);
+        }
+      }],
     ] as const
   ) {
     await t.step(flag, async () => {
@@ -626,6 +632,8 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
     [["serve", "extra"], 'unexpected argument "extra" for kv serve'],
     [["serve", "--verbose", "--quiet"], "cannot use --verbose with --quiet"],
     [["serve", "--port", "1e3"], 'cannot use --port "1e3": expected an integer from 0 to 65535'],
+    [["serve", "--port", "-1"], 'cannot use --port "-1": expected an integer from 0 to 65535'],
+    [["serve", "-p", "-1"], 'cannot use --port "-1": expected an integer from 0 to 65535'],
     [["client", "--port", "1e3"], 'cannot use --port "1e3": expected an integer from 1 to 65535'],
     [["serve", "--port", "0x10"], 'cannot use --port "0x10": expected an integer from 0 to 65535'],
     [

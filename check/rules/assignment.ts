@@ -11,7 +11,7 @@
 
 import { ANY, ask, line, type Rule } from "../rule.ts";
 
-const SOURCE = "assignment";
+const SOURCE = "assignment (과제)";
 const NOT_EXIST = line("Not exist!");
 /** The server still answers: a fresh connection gets `Not exist!` for a missing key. */
 const STILL_ANSWERS = ask("GET, {k}nobody", NOT_EXIST);
