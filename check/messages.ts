@@ -132,6 +132,22 @@ export const WORDS = {
   nothing: text("(nothing)", "(없음)"),
 } as const;
 
+/** Said after the summary when several rules failed for want of a `\n`. */
+export function noNewlineHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? `Hint: ${rules} rules failed because an answer did not end with \\n. End every answer ` +
+      "line with \\n (and LIST's answer with an empty line), then run kv check again: " +
+      "what is left is the rest of the contract.\n"
+    : `도움말: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
+      "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그때 남는 것이 계약의 " +
+      "나머지입니다.\n";
+}
+
+/** Whether a failure is for want of a `\n` at the end of an answer. */
+export function isNoNewline(reason: Text): boolean {
+  return reason.en.startsWith("the answer stopped without a \\n");
+}
+
 /** The first lines of a run: what it checks and what it writes. */
 export function header(
   lang: Lang,

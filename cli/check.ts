@@ -8,7 +8,7 @@
 
 import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
 import { junitReport } from "../check/junit.ts";
-import { header, summary } from "../check/messages.ts";
+import { header, isNoNewline, noNewlineHint, summary } from "../check/messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
@@ -144,6 +144,11 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     return EXIT.unreachable;
   }
   await textOut?.(summary(lang, run));
+  const noNewline =
+    run.results.filter((result) =>
+      result.failure !== undefined && isNoNewline(result.failure.reason)
+    ).length;
+  if (noNewline >= 2) await textOut?.(noNewlineHint(lang, noNewline));
   if (options.json) await io.stdout(`${JSON.stringify(jsonReport(run, lang), null, 2)}\n`);
   if (options.junit === "-") await io.stdout(junitReport(run, lang));
   else if (options.junit !== undefined) {

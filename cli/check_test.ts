@@ -67,6 +67,8 @@ Deno.test("kv check against the textbook server: assignment exit 0, contract exi
     contract.stdout,
     '      expected  "Success!\\n"\n      got       "Success!"\n',
   );
+  const all = await check(server.port, ["--only", "cmd.*", "--lang", "en", "--pause-ms", "100"]);
+  assertStringIncludes(all.stdout, "Hint: 9 rules failed because an answer did not end with \\n.");
 });
 
 Deno.test("kv check --lang ko writes the sentences and the summary in Korean", async () => {
