@@ -24,8 +24,13 @@ export {
   type ServeResult,
 } from "./server/serve.ts";
 export type { Logger, LogLevel } from "./server/log.ts";
-export { CLIENT_DEFAULTS, type ClientOptions, KvClient } from "./client/client.ts";
-export { KvConnectionError, KvServerError } from "./client/errors.ts";
+export {
+  CLIENT_DEFAULTS,
+  type ClientOptions,
+  type IrregularAnswer,
+  KvClient,
+} from "./client/client.ts";
+export { KvConnectionError, KvServerError, KvTimeoutError } from "./client/errors.ts";
 export {
   LINE_TEXT,
   NO_EXPIRY,
