@@ -26,8 +26,13 @@ export {
 export type { Logger, LogLevel } from "./server/log.ts";
 export { ExposureError, isLoopback, type TlsOptions } from "./server/listen.ts";
 export type { Acceptor } from "./server/tls.ts";
-export { CLIENT_DEFAULTS, type ClientOptions, KvClient } from "./client/client.ts";
-export { KvConnectionError, KvServerError } from "./client/errors.ts";
+export {
+  CLIENT_DEFAULTS,
+  type ClientOptions,
+  type IrregularAnswer,
+  KvClient,
+} from "./client/client.ts";
+export { KvConnectionError, KvServerError, KvTimeoutError } from "./client/errors.ts";
 export {
   LINE_TEXT,
   NO_EXPIRY,

@@ -12,6 +12,7 @@ import { formatAddr } from "../net/addr.ts";
 import { closeQuietly } from "../net/conn.ts";
 import { BenchConnection } from "./connection.ts";
 import { Tally, TICK_MS } from "./report.ts";
+import { decode, quote } from "./workload.ts";
 
 /** Options of {@linkcode runBench}. */
 export interface BenchOptions {
@@ -132,9 +133,21 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
 function checkStall(limitMs: number, now: number, connections: BenchConnection[]): void {
   for (const connection of connections) {
     if (connection.inFlight > 0 && now - connection.lastReadAt >= limitMs) {
-      connection.lose(`no answer for ${limitMs / 1000} s`);
+      connection.lose(
+        `no answer for ${limitMs / 1000} s (${stallCause(connection.partialAnswer)})`,
+      );
     }
   }
+}
+
+/** The likely cause of a stall, from what did arrive. */
+function stallCause(partial: Uint8Array): string {
+  if (partial.length > 0) {
+    return `got ${quote(decode(partial))} with no \\n after it: answers must end with \\n`;
+  }
+  return "nothing arrived: a server that serves one client at a time cannot serve " +
+    "several connections (try -c 1), and one that reads one request per recv() " +
+    "cannot take a pipeline";
 }
 
 function resolveConfig(options: BenchOptions): BenchConfig {

@@ -149,8 +149,6 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     );
     return EXIT.failed;
   }
-  await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
-
   // First signal: shut down gracefully. A second: leave now, like redis's
   // "You insist... exiting now".
   const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -177,6 +175,8 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     for (const name of signals) Deno.addSignalListener(name, onSignal);
   }
   try {
+    // Only now: a supervisor may signal as soon as it reads this line.
+    await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
     const { connectionsCut } = await server.finished;
     if (connectionsCut > 0) {
       log("error", `shutdown grace ran out: cut ${connectionsCut} connection(s)`);

@@ -544,3 +544,10 @@ export class FakeIo {
     });
   }
 }
+
+export {
+  type Mistake,
+  studentServer,
+  type TestLineServer,
+  textbookServer,
+} from "./student_servers.ts";
