@@ -36,7 +36,7 @@ const TWO_TO_32 = 2 ** 32;
  * refill, one write) works on bytes and typed arrays only.
  */
 export class BenchConnection {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #run: Tally;
   readonly #id: number;
   readonly #stride: number;
@@ -69,7 +69,7 @@ export class BenchConnection {
   #written: Promise<void> = Promise.resolve();
   #alive = true;
 
-  constructor(conn: Deno.TcpConn, id: number, run: Tally) {
+  constructor(conn: Deno.Conn, id: number, run: Tally) {
     const { connections, keys, valueBytes, pipeline, getRatio, seed } = run.config;
     this.#conn = conn;
     this.#run = run;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ClientTls } from "../net/connect.ts";
 import { describeConnectError } from "../client/errors.ts";
 import { EXPECTED, REASON } from "./messages.ts";
 import { Probe } from "./probe.ts";
@@ -50,6 +51,8 @@ export interface PlayConfig {
   readonly prefix: string;
   /** Keys written so far, for the cleanup at the end; rules add to it. */
   readonly written: Set<string>;
+  /** Speak TLS to the server. */
+  readonly tls?: ClientTls;
 }
 
 /** Thrown by a step that failed. */
@@ -65,7 +68,7 @@ export class StepFailure extends Error {
 /** Opens a connection for a rule; a refusal fails the step. */
 export async function openProbe(config: PlayConfig): Promise<Probe> {
   try {
-    return await Probe.open(config.hostname, config.port, config.timeoutMs);
+    return await Probe.open(config.hostname, config.port, config);
   } catch (error) {
     throw new StepFailure({
       expected: EXPECTED.any(),

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { connectTcp } from "../net/connect.ts";
+import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 
 /** How a read ended when it did not get what it waited for. */
@@ -35,7 +35,7 @@ const TIMEOUT = Symbol("timeout");
 
 /** One connection to the server under test. */
 export class Probe {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #chunk = new Uint8Array(CHUNK_BYTES);
   #buffer = new Uint8Array(CHUNK_BYTES);
   #start = 0;
@@ -44,13 +44,17 @@ export class Probe {
   #eof = false;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.#conn = conn;
   }
 
   /** Connects; throws what {@linkcode connectTcp} throws. */
-  static async open(hostname: string, port: number, timeoutMs: number): Promise<Probe> {
-    return new Probe(await connectTcp(hostname, port, { timeoutMs }));
+  static async open(
+    hostname: string,
+    port: number,
+    options: { timeoutMs: number; tls?: ClientTls },
+  ): Promise<Probe> {
+    return new Probe(await connectTcp(hostname, port, options));
   }
 
   /** Bytes received and not yet taken by a read. */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ClientTls } from "../net/connect.ts";
 import { describeConnectError } from "../client/errors.ts";
 import { formatAddr } from "../net/addr.ts";
 import type { Outcome, PlayConfig, Status } from "./context.ts";
@@ -33,6 +34,8 @@ export interface CheckOptions {
   maxLineBytes?: number;
   /** Every key written starts with it. @default {"kvcheck:" and four random hex digits and ":"} */
   prefix?: string;
+  /** Speak TLS, trusting these CA certificates besides the system's. */
+  tls?: ClientTls;
   /** Called once the server is reached, before the first rule. */
   onStart?: (plan: CheckPlan) => void | Promise<void>;
   /** Called after each rule. */
@@ -107,10 +110,11 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     maxLineBytes: options.maxLineBytes ?? CHECK_DEFAULTS.maxLineBytes,
     prefix: options.prefix ?? randomPrefix(),
     written: new Set(),
+    tls: options.tls,
   };
   const address = formatAddr({ hostname, port });
   try {
-    await (await Probe.open(hostname, port, config.timeoutMs)).close();
+    await (await Probe.open(hostname, port, config)).close();
   } catch (error) {
     const why = error instanceof Deno.errors.ConnectionRefused
       ? "connection refused (is the server running, on that port?)"
@@ -166,7 +170,7 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
     for (const key of config.written) {
       if (textbook) await probe?.close();
       if (probe === undefined || textbook) {
-        probe = await Probe.open(config.hostname, config.port, config.timeoutMs);
+        probe = await Probe.open(config.hostname, config.port, config);
       }
       const request = encodeData(`DELETE, ${key}${textbook ? "" : "\n"}`, config.prefix);
       if (await probe.write(request, config.timeoutMs) !== "ok") break;

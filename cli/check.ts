@@ -13,6 +13,7 @@ import { type Lang, LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
 import { EXIT } from "./exit.ts";
+import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import type { MainIo } from "./io.ts";
 import {
   choice,
@@ -99,6 +100,8 @@ export const CHECK_SPEC = command({
       min: 1,
       max: 256 * 1024 * 1024,
     }),
+    tls: CLIENT_SECURITY_OPTIONS.tls,
+    tlsCa: CLIENT_SECURITY_OPTIONS.tlsCa,
   },
   footer: `It writes only keys that start with "kvcheck:" and four random hex digits,
 says so before the first rule, and deletes them at the end.
@@ -134,6 +137,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       timeoutMs: Math.round(options.timeout * 1000),
       pauseMs: options.pauseMs,
       maxLineBytes: options.assumeMaxLineBytes,
+      tls: clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`)).tls,
       onStart: (plan) => textOut?.(header(lang, { ...plan, rules: plan.rules.length })),
       onResult: (result) => textOut?.(formatResult(result, lang)),
     });

@@ -10,13 +10,14 @@
  */
 
 import { CLIENT_DEFAULTS, type IrregularAnswer, KvClient } from "../client/client.ts";
-import { KvTimeoutError } from "../client/errors.ts";
+import { KvServerError, KvTimeoutError } from "../client/errors.ts";
 import { usage } from "../command/command.ts";
-import { LINE_COMMANDS } from "../command/table.ts";
+import { LINE_TABLE } from "../command/table.ts";
 import { errorMessage } from "../net/conn.ts";
 import { show } from "../check/show.ts";
 import { isErrorLine, runBatch } from "./client_batch.ts";
 import { runRepl } from "./client_repl.ts";
+import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
 import {
@@ -70,10 +71,11 @@ export const CLIENT_SPEC = command({
     unframed: flag(
       "send each request without \\n, alone, after the previous answer (textbook servers)",
     ),
+    ...CLIENT_SECURITY_OPTIONS,
   },
   words: true,
   footer: `REQUESTS:
-  ${LINE_COMMANDS.map(usage).join("    ")}
+  ${LINE_TABLE.commands.map(usage).join("    ")}
 
 A server that reads one request per recv() (as the course's textbook server
 does) needs --unframed for a batch; its answers without \\n are taken after
@@ -83,7 +85,8 @@ Exit status: 0 when every request was answered, 1 when an answer was an
 cannot be reached.`,
 });
 
-const OPTION_IN_REQUEST_REGEXP = /(^|\s)(--(host|port|help|timeout|pause-ms|unframed)\b|-[hp]\b)/;
+const OPTION_IN_REQUEST_REGEXP =
+  /(^|\s)(--(host|port|help|timeout|pause-ms|unframed|tls|tls-ca|password-file)\b|-[hp]\b)/;
 
 /** Runs `kv client` with `args`; returns the exit status. */
 export async function runClient(args: string[], io: MainIo): Promise<number> {
@@ -95,6 +98,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   if (words.length > 0 && words.join("").trim() === "") {
     throw new UsageError("empty request: give one such as PING, or none for a prompt");
   }
+  const security = clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`));
   const batch = words.length === 0 && !io.stdinIsTerminal;
   let noted = false;
   const onIrregularAnswer = (missing: IrregularAnswer) => {
@@ -111,8 +115,13 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       answerPauseMs: options.pauseMs,
       unframed: options.unframed,
       onIrregularAnswer,
+      ...security,
     });
   } catch (error) {
+    if (error instanceof KvServerError) {
+      await io.stderr(`kv: AUTH failed: ${error.message}\n`);
+      return EXIT.failed;
+    }
     await io.stderr(`kv: ${errorMessage(error)}\n`);
     return EXIT.unreachable;
   }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { PassThrough } from "node:stream";
 import { main } from "../main.ts";
 import {
@@ -187,4 +187,37 @@ Deno.test("openLineEditor() edits with the arrow keys and recalls history with u
   } finally {
     editor.close();
   }
+});
+
+Deno.test("openLineEditor() reads a password without showing it, and does not remember it", async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let shown = "";
+  output.on("data", (chunk: Uint8Array) => shown += new TextDecoder().decode(chunk));
+  const editor = openLineEditor({ input, output });
+  try {
+    const first = editor.readLine("> ");
+    input.write("AUTH\r");
+    assertEquals(await first, "AUTH");
+    const secret = editor.readSecret("Password: ");
+    input.write("hunter2\r");
+    assertEquals(await secret, "hunter2");
+    assert(shown.includes("Password: "), shown);
+    assert(!shown.includes("hunter2"), `the password was shown: ${JSON.stringify(shown)}`);
+    const recalled = editor.readLine("> ");
+    input.write("\x1b[A\r"); // Up: the request before, not the password.
+    assertEquals(await recalled, "AUTH");
+  } finally {
+    editor.close();
+  }
+});
+
+Deno.test("kv client sends AUTH first with --tls and --password-file (files it may not read: one line)", async () => {
+  const fake = new FakeIo();
+  const code = await main(["client", "--password-file", "pw.txt", "PING"], fake.io);
+  assertEquals(code, 2);
+  assertEquals(
+    fake.stderr.split("\n")[0],
+    'kv: cannot read --password-file "pw.txt": permission denied (run with --allow-read=pw.txt)',
+  );
 });

@@ -14,6 +14,10 @@ import { createInterface } from "node:readline";
 export interface LineEditor {
   /** Shows `prompt` and resolves with the line typed, or `null` at the end (Ctrl-D, Ctrl-C). */
   readLine(prompt: string): Promise<string | null>;
+  /** As readLine, but what is typed is not shown, and not kept in the history (a password). */
+  readSecret(prompt: string): Promise<string | null>;
+  /** Drops the last line from the history (one that held a password). */
+  forgetLast(): void;
   /** Gives the terminal back. */
   close(): void;
 }
@@ -46,16 +50,41 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
   });
   // Ctrl-C leaves, as Ctrl-D does (readline would otherwise only pause).
   rl.on("SIGINT", () => rl.close());
-  return {
-    readLine(prompt) {
-      if (closed) return Promise.resolve(null);
-      return new Promise((resolve) => {
-        waiting = resolve;
-        rl.question(prompt, (line) => {
-          waiting = undefined;
-          resolve(line);
-        });
+  // readline echoes through this method; while a secret is typed it writes
+  // nothing but the prompt and the final newline.
+  const internals = rl as unknown as {
+    _writeToOutput(text: string): void;
+    history: string[];
+  };
+  const write = internals._writeToOutput.bind(rl);
+  let muted = "";
+  internals._writeToOutput = (text: string) => {
+    if (muted === "" || text === muted || text.endsWith("\n")) write(text);
+  };
+  const readLine = (prompt: string): Promise<string | null> => {
+    if (closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      waiting = resolve;
+      rl.question(prompt, (line) => {
+        waiting = undefined;
+        resolve(line);
       });
+    });
+  };
+  return {
+    readLine,
+    async readSecret(prompt) {
+      muted = prompt;
+      try {
+        const secret = await readLine(prompt);
+        if (secret !== null && internals.history[0] === secret) internals.history.shift();
+        return secret;
+      } finally {
+        muted = "";
+      }
+    },
+    forgetLast() {
+      internals.history.shift();
     },
     close() {
       if (!closed) rl.close();

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { UsageError } from "./options.ts";
+import type { ClientTls } from "../net/connect.ts";
+import { flag, text, UsageError } from "./options.ts";
 
 const TRIM_REGEXP = /^[ \t]|[ \t]$/;
 
@@ -72,4 +73,33 @@ export function readTlsFiles(certPath: string, keyPath: string): { cert: string;
 /** The CA certificate a client trusts (PEM file), for `--tls-ca`. */
 export function readCa(path: string): string {
   return readText(path, "--tls-ca");
+}
+
+/** The options a client subcommand takes to reach a server with TLS or a password. */
+export const CLIENT_SECURITY_OPTIONS = {
+  tls: flag("speak TLS (a server with --tls-cert)"),
+  tlsCa: text({
+    value: "FILE",
+    help: "trust this CA certificate (PEM), e.g. a self-signed server's; implies --tls",
+    fallback: undefined,
+  }),
+  passwordFile: text({
+    value: "FILE",
+    help: "send AUTH with the password in FILE's first line (needs --allow-read=FILE)",
+    fallback: undefined,
+  }),
+};
+
+/** TLS and the password from a client's options (files read, with one-line errors). */
+export function clientSecurity(
+  options: { tls: boolean; tlsCa: string | undefined; passwordFile?: string | undefined },
+  warn: (line: string) => void,
+): { tls?: ClientTls; password?: string } {
+  const tls = options.tls || options.tlsCa !== undefined
+    ? { caCerts: options.tlsCa === undefined ? undefined : [readCa(options.tlsCa)] }
+    : undefined;
+  const password = options.passwordFile === undefined
+    ? undefined
+    : readPassword(options.passwordFile, warn);
+  return { tls, password };
 }

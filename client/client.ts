@@ -8,7 +8,7 @@
 
 import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
-import { connectTcp } from "../net/connect.ts";
+import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
@@ -51,6 +51,10 @@ export interface ClientOptions {
    * @default {false}
    */
   unframed?: boolean;
+  /** Speak TLS (PROTOCOL.md, TLS), trusting these CA certificates besides the system's. */
+  tls?: ClientTls;
+  /** Send `AUTH, password` first (a server started with a password). */
+  password?: string;
 }
 
 /** What `answerPauseMs` found missing: the `\n` of a line, or the empty line of a LIST. */
@@ -99,7 +103,7 @@ const LF = 0x0a;
 export class KvClient implements AsyncDisposable {
   /** The server's address as `host:port`. */
   readonly address: string;
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #pending: Pending[] = [];
   // Lines that came with no request waiting, e.g. `Error: too many
   // connections`: they answer the next requests, in order.
@@ -116,7 +120,7 @@ export class KvClient implements AsyncDisposable {
   #failure: KvConnectionError | undefined;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn, address: string, options: ClientOptions) {
+  private constructor(conn: Deno.Conn, address: string, options: ClientOptions) {
     this.#conn = conn;
     this.address = address;
     this.#options = options;
@@ -131,11 +135,25 @@ export class KvClient implements AsyncDisposable {
     try {
       const conn = await connectTcp(hostname, port, {
         timeoutMs: options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
+        tls: options.tls,
       });
-      return new KvClient(conn, address, options);
+      const client = new KvClient(conn, address, options);
+      if (options.password !== undefined) await client.#authenticate(options.password);
+      return client;
     } catch (error) {
+      if (error instanceof KvServerError) throw error;
       const reason = describeConnectError(error);
       throw new KvConnectionError(`cannot connect to ${address}: ${reason}`, { cause: error });
+    }
+  }
+
+  /** Sends AUTH; a wrong password closes this client and throws `KvServerError`. */
+  async #authenticate(password: string): Promise<void> {
+    try {
+      expectLine(await this.#call("AUTH", password), SUCCESS);
+    } catch (error) {
+      await this.close();
+      throw error;
     }
   }
 

@@ -13,6 +13,14 @@ import { lookup } from "node:dns/promises";
 export interface ConnectOptions {
   /** Give up on each address after this long. @default {5000} */
   timeoutMs?: number;
+  /** Speak TLS over the connection, trusting these CA certificates (PEM) or the system's. */
+  tls?: ClientTls;
+}
+
+/** How a client speaks TLS: the certificates it trusts besides the system's. */
+export interface ClientTls {
+  /** CA certificates (PEM) to trust, such as a self-signed server's own certificate. */
+  caCerts?: string[];
 }
 
 const IPV4_REGEXP = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -22,7 +30,8 @@ const LOOPBACKS = ["::1", "127.0.0.1"];
 
 /**
  * Connects to `hostname`:`port`, trying each address of `hostname` in turn
- * (for `localhost`, at least `::1` and `127.0.0.1`), and sets no-delay.
+ * (for `localhost`, at least `::1` and `127.0.0.1`), sets no-delay, and
+ * with `tls` finishes a TLS handshake.
  * Throws the first address's error when none accepts; a timed-out attempt
  * throws `Deno.errors.TimedOut`.
  */
@@ -30,7 +39,7 @@ export async function connectTcp(
   hostname: string,
   port: number,
   options: ConnectOptions = {},
-): Promise<Deno.TcpConn> {
+): Promise<Deno.Conn> {
   const timeoutMs = options.timeoutMs ?? 5_000;
   let first: unknown;
   for (const address of await addressesOf(hostname)) {
@@ -44,7 +53,12 @@ export async function connectTcp(
         signal: timeout.signal,
       });
       conn.setNoDelay(true);
-      return conn;
+      if (options.tls === undefined) return conn;
+      // TLS over the connection; the name (not the address) is checked
+      // against the certificate.
+      const tls = await Deno.startTls(conn, { hostname, caCerts: options.tls.caCerts });
+      await tls.handshake();
+      return tls;
     } catch (error) {
       first ??= timeout.signal.aborted ? new Deno.errors.TimedOut("timed out") : error;
     } finally {

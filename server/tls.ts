@@ -25,6 +25,10 @@ export interface Acceptor {
 }
 
 const PIPE_BUFFER_BYTES = 16 * 1024;
+// After the server closes a TLS connection, its last bytes (the answers
+// before a QUIT, TLS's close_notify) still flow to the client; past this
+// long, a client that does not take them is cut.
+const DRAIN_MS = 5_000;
 
 /** A TLS listener on `hostname:port` whose connections' handshakes can be cut. */
 export function listenTls(
@@ -88,8 +92,8 @@ class TlsFront implements Acceptor {
   }
 }
 
-/** Copies `from` to `to` until `from` ends (then half-closes `to`) or fails (then `onFail`). */
-async function pump(from: Deno.Conn, to: Deno.Conn, onFail: () => void): Promise<void> {
+/** Copies `from` to `to` until `from` ends (then half-closes `to`), or fails. Never rejects. */
+async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
   const buffer = new Uint8Array(PIPE_BUFFER_BYTES);
   try {
     for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
@@ -97,28 +101,38 @@ async function pump(from: Deno.Conn, to: Deno.Conn, onFail: () => void): Promise
     }
     await to.closeWrite();
   } catch {
-    onFail();
+    // One side is gone; the other is cut below.
   }
 }
 
 /**
  * A TLS connection as the server sees it: reads and writes go through TLS;
- * the addresses are the client's; closing it closes the public socket and
- * the pipe too, so even an unfinished handshake ends at once.
+ * the addresses are the client's. Closing it after the handshake lets the
+ * last bytes reach the client (within DRAIN_MS); before, it cuts the public
+ * socket and the pipe at once, so an unfinished handshake ends at once.
  */
 class FrontConn implements Deno.Conn {
   readonly #tls: Deno.TlsConn;
   readonly #raw: Deno.TcpConn;
   readonly #pipe: Deno.TcpConn;
   readonly #pumps: Promise<void>;
+  #handshaken = false;
   #closed = false;
+  #cut = false;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(tls: Deno.TlsConn, raw: Deno.TcpConn, pipe: Deno.TcpConn) {
     this.#tls = tls;
     this.#raw = raw;
     this.#pipe = pipe;
-    const cut = () => this.close();
-    this.#pumps = Promise.all([pump(raw, pipe, cut), pump(pipe, raw, cut)]).then(() => {});
+    // The server's bytes out: when the TLS side has closed and all of it
+    // is delivered, the connection is over. The client's bytes in: when
+    // the client is gone, so is the connection.
+    const out = pump(pipe, raw).then(() => this.#cutNow());
+    const into = pump(raw, pipe).then(() => {
+      if (!this.#handshaken) this.#cutNow();
+    });
+    this.#pumps = Promise.all([out, into]).then(() => {});
   }
 
   get localAddr(): Deno.NetAddr {
@@ -138,8 +152,10 @@ class FrontConn implements Deno.Conn {
   }
 
   /** Finishes the TLS handshake (or fails, if the client does not speak TLS). */
-  handshake(): Promise<Deno.TlsHandshakeInfo> {
-    return this.#tls.handshake();
+  async handshake(): Promise<Deno.TlsHandshakeInfo> {
+    const info = await this.#tls.handshake();
+    this.#handshaken = true;
+    return info;
   }
 
   read(buffer: Uint8Array): Promise<number | null> {
@@ -169,6 +185,17 @@ class FrontConn implements Deno.Conn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    closeQuietly(this.#tls);
+    if (!this.#handshaken) return this.#cutNow();
+    this.#drainTimer = setTimeout(() => this.#cutNow(), DRAIN_MS);
+  }
+
+  /** Closes the public socket and the pipe now: whatever the TLS side still holds ends. */
+  #cutNow(): void {
+    if (this.#cut) return;
+    this.#cut = true;
+    this.#closed = true;
+    clearTimeout(this.#drainTimer);
     closeQuietly(this.#tls);
     closeQuietly(this.#raw);
     closeQuietly(this.#pipe);

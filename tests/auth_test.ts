@@ -5,7 +5,11 @@
  * that never finish) and what a user does (AUTH, then work).
  */
 
-import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertRejects, assertThrows } from "@std/assert";
+import { runBench } from "../bench/run.ts";
+import { runCheck } from "../check/runner.ts";
+import { KvClient } from "../client/client.ts";
+import { KvConnectionError, KvServerError } from "../client/errors.ts";
 import { main } from "../main.ts";
 import { ExposureError, isLoopback } from "../server/listen.ts";
 import { serve } from "../server/serve.ts";
@@ -229,4 +233,47 @@ Deno.test("serve() with a password still holds unauthenticated clients to the li
   assertEquals(await conn.readLine(), REQUIRED);
   // Silent and unauthenticated: the idle timeout closes it.
   assertEquals(await conn.readToEnd(), "");
+});
+
+Deno.test("KvClient, kv bench and kv check reach a TLS server with a password", async () => {
+  await using server = startTestServer({
+    password: PASSWORD,
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+  });
+  await using client = await KvClient.connect({
+    port: server.port,
+    tls: { caCerts: [TEST_CA] },
+    password: PASSWORD,
+  });
+  await client.put("over", "tls");
+  assertEquals(await client.get("over"), "tls");
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, tls: { caCerts: [TEST_CA] }, password: "nope" }),
+    KvServerError,
+    "wrong password",
+  );
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, password: PASSWORD }),
+    KvConnectionError,
+  );
+  const fake = new FakeIo();
+  const outcome = await runBench(
+    {
+      port: server.port,
+      connections: 2,
+      keys: 10,
+      requests: 200,
+      tls: { caCerts: [TEST_CA] },
+      password: PASSWORD,
+    },
+    fake.io,
+  );
+  assertEquals(outcome, "ok", fake.stderr);
+});
+
+Deno.test("kv check speaks TLS with --tls-ca, and kv passes every rule over it", async () => {
+  await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
+  const run = await runCheck({ port: server.port, level: "full", tls: { caCerts: [TEST_CA] } });
+  assert(run.results.length > 0);
+  assertEquals(run.results.filter((result) => result.status !== "pass"), []);
 });
