@@ -26,6 +26,7 @@ export {
 export type { Logger, LogLevel } from "./server/log.ts";
 export { ExposureError, isLoopback, type TlsOptions } from "./server/listen.ts";
 export type { Acceptor } from "./server/tls.ts";
+export type { ClientTls } from "./net/connect.ts";
 export {
   CLIENT_DEFAULTS,
   type ClientOptions,
