@@ -8,14 +8,25 @@
 
 import { TextLineStream } from "@std/streams";
 import { CLIENT_DEFAULTS, KvClient } from "../client/client.ts";
+import { UDP_CLIENT_DEFAULTS } from "../client/udp.ts";
 import { usage } from "../command/command.ts";
 import { LINE_COMMANDS } from "../command/table.ts";
 import { concat } from "../net/bytes.ts";
 import { errorMessage } from "../net/conn.ts";
 import { ERROR_PREFIX } from "../wire/line/reply.ts";
+import { runUdpClient } from "./client_udp.ts";
 import { EXIT } from "./exit.ts";
-import type { MainIo } from "./io.ts";
-import { command, helpText, integer, parseOptions, text, UsageError } from "./options.ts";
+import { type MainIo, traceTo } from "./io.ts";
+import {
+  command,
+  decimal,
+  flag,
+  helpText,
+  integer,
+  parseOptions,
+  text,
+  UsageError,
+} from "./options.ts";
 
 /** `kv client`'s options, declared once: help, parsing and checks. */
 export const CLIENT_SPEC = command({
@@ -36,6 +47,23 @@ export const CLIENT_SPEC = command({
       min: 1,
       max: 65_535,
     }),
+    udp: flag("send each request in a UDP datagram (the server needs --udp)"),
+    timeout: decimal({
+      value: "SECONDS",
+      help: "with --udp: wait this long for an answer before sending again",
+      fallback: UDP_CLIENT_DEFAULTS.timeoutMs / 1000,
+      min: 0,
+      above: true,
+      example: "seconds, like 1 or 0.2",
+    }),
+    retries: integer({
+      value: "N",
+      help: "with --udp: send again this many times before giving up",
+      fallback: UDP_CLIENT_DEFAULTS.retries,
+      min: 0,
+      max: 10,
+    }),
+    trace: flag("print every socket event to stderr: connect, send, recv, close, ..."),
   },
   words: true,
   footer: `REQUESTS:
@@ -62,9 +90,14 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   if (words.length > 0 && words.join("").trim() === "") {
     throw new UsageError("empty request: give one such as PING, or none for a prompt");
   }
+  if (options.udp) return await runUdpClient(words, options, io);
   let client: KvClient;
   try {
-    client = await KvClient.connect({ hostname: options.host, port: options.port });
+    client = await KvClient.connect({
+      hostname: options.host,
+      port: options.port,
+      trace: options.trace ? traceTo(io) : undefined,
+    });
   } catch (error) {
     await io.stderr(`kv: ${errorMessage(error)}\n`);
     return EXIT.unreachable;
@@ -116,6 +149,8 @@ async function runBatch(client: KvClient, io: MainIo): Promise<number> {
       if (quit) break; // The server closes after QUIT: nothing more is read.
       if (answers.length >= MAX_IN_FLIGHT) await printOldest();
     }
+    // Nothing more to send: say so (our FIN), as `nc -N` does; the answers still come.
+    await client.closeWrite();
     while (answers.length > 0) await printOldest();
   } finally {
     await io.stdout(output);

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { formatTrace, type Tracer, traceStyle } from "../net/trace.ts";
+
 /** Where a subcommand reads and writes; tests pass their own. */
 export interface MainIo {
   /** Standard input. */
@@ -39,5 +41,16 @@ export function processIo(): MainIo {
     stderrIsTerminal: Deno.stderr.isTerminal(),
     stdout: (text) => writeAllSync(Deno.stdout, text),
     stderr: (text) => writeAllSync(Deno.stderr, text),
+  };
+}
+
+/**
+ * `--trace`'s sink: one line per event on stderr, with the other logs;
+ * aligned (and coloured unless `NO_COLOR` is set) when stderr is a terminal.
+ */
+export function traceTo(io: MainIo): Tracer {
+  const style = traceStyle(io.stderrIsTerminal ?? false, Deno.noColor);
+  return (event) => {
+    io.stderr(`${formatTrace(event, style)}\n`);
   };
 }

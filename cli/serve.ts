@@ -9,7 +9,7 @@ import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../server/log.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
 import { EXIT } from "./exit.ts";
-import type { MainIo } from "./io.ts";
+import { type MainIo, traceTo } from "./io.ts";
 import {
   command,
   decimal,
@@ -24,7 +24,7 @@ import {
 /** `kv serve`'s options, declared once: help, parsing and checks. */
 export const SERVE_SPEC = command({
   name: "serve",
-  summary: "keep key-value pairs in memory and answer requests over TCP",
+  summary: "keep key-value pairs in memory and answer requests over TCP (and UDP with --udp)",
   usage: ["[OPTIONS]"],
   options: {
     host: text({
@@ -71,6 +71,8 @@ export const SERVE_SPEC = command({
       fallback: SERVE_DEFAULTS.shutdownGraceMs,
       min: 0,
     }),
+    udp: flag("also answer requests in UDP datagrams, on the same port"),
+    trace: flag("print every socket event to stderr: accept, recv, send, close, ..."),
     verbose: flag("log every connection and request to stderr", "v"),
     quiet: flag("log only errors", "q"),
   },
@@ -91,6 +93,10 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     return EXIT.ok;
   }
   if (options.verbose && options.quiet) throw new UsageError("cannot use --verbose with --quiet");
+  // TODO(#12): when --password-file and --tls-cert exist, refuse them with
+  // --udp here, as a UsageError (exit 2, one line; PROTOCOL.md, Datagrams):
+  // "cannot use --udp with --password-file: datagrams have no connection to
+  // authenticate". serve() should throw a RangeError for the same pair.
   const log: Logger = (level, message) => {
     if (level === "debug" && !options.verbose) return;
     if (level === "info" && options.quiet) return;
@@ -110,6 +116,8 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       signal: io.signal ?? stop.signal,
       log,
       verbose: options.verbose,
+      trace: options.trace ? traceTo(io) : undefined,
+      udp: options.udp,
     });
   } catch (error) {
     const address = formatAddr({ hostname: options.host, port: options.port });
@@ -119,6 +127,9 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     return EXIT.failed;
   }
   await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
+  if (server.udpAddr !== undefined) {
+    log("info", `answering UDP datagrams on ${formatAddr(server.udpAddr)} too`);
+  }
 
   // First signal: shut down gracefully. A second: leave now, like redis's
   // "You insist... exiting now".

@@ -9,10 +9,12 @@
 import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
+import type { Tracer } from "../net/trace.ts";
 import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
 import { describeConnectError, KvConnectionError, KvServerError } from "./errors.ts";
+import { traceConn } from "./trace.ts";
 
 /** Options of {@linkcode KvClient.connect}. */
 export interface ClientOptions {
@@ -22,6 +24,8 @@ export interface ClientOptions {
   port?: number;
   /** Give up connecting after this long. @default {5000} */
   connectTimeoutMs?: number;
+  /** Receives the socket's events: connect, send, recv, half-close, close (`kv client --trace`). @default {undefined} */
+  trace?: Tracer;
 }
 
 /** Defaults of {@linkcode ClientOptions}. */
@@ -73,6 +77,7 @@ export class KvClient implements AsyncDisposable {
   #writing: Promise<void> = Promise.resolve();
   #failure: KvConnectionError | undefined;
   #closed = false;
+  #writeClosed = false;
 
   private constructor(conn: Deno.TcpConn, address: string) {
     this.#conn = conn;
@@ -90,8 +95,10 @@ export class KvClient implements AsyncDisposable {
       () => timeout.abort(),
       options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
     );
+    const startedAt = performance.now();
     try {
       const conn = await Deno.connect({ hostname, port, transport: "tcp", signal: timeout.signal });
+      if (options.trace !== undefined) traceConn(conn, options.trace, startedAt);
       conn.setNoDelay(true);
       return new KvClient(conn, address);
     } catch (error) {
@@ -155,6 +162,22 @@ export class KvClient implements AsyncDisposable {
     return this.#send(bytes, shape);
   }
 
+  /**
+   * Sends no more requests: once those made so far are written, half-closes
+   * the connection (our FIN). The server answers what it has, then closes;
+   * requests still waiting get their answers. Later requests fail.
+   */
+  async closeWrite(): Promise<void> {
+    this.#writeClosed = true;
+    await this.#writing;
+    if (this.#failure !== undefined || this.#closed) return;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // The connection is gone already: the read loop fails what still waits.
+    }
+  }
+
   /** Closes the connection. Requests still waiting fail. */
   async close(): Promise<void> {
     if (!this.#closed) {
@@ -179,7 +202,11 @@ export class KvClient implements AsyncDisposable {
 
   #send(bytes: Uint8Array, shape: Pending["shape"]): Promise<string[]> {
     const ended = this.#failure ??
-      (this.#closed ? new KvConnectionError(`connection to ${this.address} is closed`) : undefined);
+      (this.#closed
+        ? new KvConnectionError(`connection to ${this.address} is closed`)
+        : this.#writeClosed
+        ? new KvConnectionError(`connection to ${this.address} is closed for sending`)
+        : undefined);
     // Lines the server sent just before closing (`Error: too many
     // connections`) still answer the next request after the close is read.
     if (ended && this.#early.length === 0) return Promise.reject(ended);

@@ -13,12 +13,14 @@ import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
 import { closeQuietly, describeError, isDisconnect, writeAll } from "../net/conn.ts";
+import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
 import { LineReply } from "../wire/line/reply.ts";
 import type { Logger } from "./log.ts";
+import { ConnectionTrace } from "./trace.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
 export interface ConnectionConfig {
@@ -26,6 +28,8 @@ export interface ConnectionConfig {
   readonly idleTimeoutMs: number;
   readonly unframedPauseMs: number;
   readonly verbose: boolean;
+  /** Receives every socket event (`--trace`); `undefined`: tracing is off and costs nothing. */
+  readonly trace?: Tracer;
 }
 
 /**
@@ -80,6 +84,8 @@ export class Connection {
   #state: State = "working";
   #lastActiveAt = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
+  readonly #trace: ConnectionTrace | undefined;
 
   /** Serves `conn` as connection number `id`, on `store`. */
   constructor(
@@ -96,6 +102,7 @@ export class Connection {
     this.#log = log;
     this.#store = store;
     this.#clock = clock;
+    if (config.trace !== undefined) this.#trace = new ConnectionTrace(config.trace, id);
   }
 
   /**
@@ -106,11 +113,13 @@ export class Connection {
    */
   async run(ended: (connection: Connection) => void): Promise<void> {
     if (this.#config.verbose) this.#debug(`connected from ${formatAddr(this.#conn.remoteAddr)}`);
+    if (this.#trace !== undefined) this.#trace.accept(this.#conn);
     try {
       if ("setNoDelay" in this.#conn) (this.#conn as Deno.TcpConn).setNoDelay(true);
       if (this.#config.idleTimeoutMs > 0) this.#armIdle(this.#config.idleTimeoutMs);
       await this.#serve();
     } catch (error) {
+      if (this.#trace !== undefined) this.#trace.failed(error);
       if (!isDisconnect(error)) this.#log("error", `#${this.id} failed: ${describeError(error)}`);
       else if (this.#config.verbose && this.#state !== "closed") {
         this.#debug(`dropped: ${describeError(error)}`);
@@ -118,6 +127,7 @@ export class Connection {
     } finally {
       clearTimeout(this.#idleTimer);
       this.close();
+      if (this.#trace !== undefined) this.#trace.close(this.#context?.session.closing === true);
       if (this.#config.verbose) this.#debug("closed");
       ended(this);
     }
@@ -126,6 +136,7 @@ export class Connection {
   /** Shutdown: a connection waiting for bytes closes now; a busy one after its answers. */
   stop(): void {
     this.#stopping = true;
+    if (this.#trace !== undefined) this.#trace.stop(this.#state === "reading");
     if (this.#state === "reading") this.close();
   }
 
@@ -158,6 +169,7 @@ export class Connection {
       }
       if (this.#state === "reading") this.#state = "working";
       if (n === null) {
+        if (this.#trace !== undefined) this.#trace.eof();
         if (this.#framer === undefined) return; // Gone without a word.
         // End of stream, or a half-close: a last line with no `\n` is
         // still a request (PROTOCOL.md, "Ends of lines").
@@ -165,6 +177,7 @@ export class Connection {
         await this.#answer();
         return;
       }
+      if (this.#trace !== undefined) this.#trace.recv(buffer, n);
       if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
       // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
       if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
@@ -176,6 +189,7 @@ export class Connection {
         const bytes = out.bytes();
         const written = await conn.write(bytes);
         if (written < bytes.length) await writeAll(conn, bytes.subarray(written));
+        if (this.#trace !== undefined) this.#trace.send(bytes.length);
         this.#wrote();
       }
       if (this.#context!.session.closing) return;
@@ -201,6 +215,9 @@ export class Connection {
   async #readUnframed(buffer: Uint8Array): Promise<number | null | "done"> {
     const read = this.#conn.read(buffer);
     if (await quiet(read, this.#config.unframedPauseMs)) {
+      if (this.#trace !== undefined) {
+        this.#trace.pause(this.#config.unframedPauseMs, this.#framer!.pendingBytes);
+      }
       this.#state = "working";
       this.#framer!.end();
       await this.#answer();
@@ -225,13 +242,16 @@ export class Connection {
     const out = this.#out!;
     const reply = this.#reply!;
     const context = this.#context!;
+    const trace = this.#trace;
     // Like redis after a reply that closes: no more buffered requests run.
     while (!context.session.closing) {
       if (out.length >= MAX_REUSED_OUT_BYTES) return false;
       if (!framer.next(request)) return true;
+      if (trace !== undefined) trace.request(request, framer.endedWithoutNewline);
       const mark = out.length;
       const more = execute(request, context, reply);
       if (this.#config.verbose) this.#logRequest(mark);
+      if (trace !== undefined) trace.answer(out.bytes(), mark, more !== undefined);
       if (more !== undefined) {
         this.#more = more;
         return false;
@@ -269,6 +289,7 @@ export class Connection {
     if (out.length === 0) return;
     this.#state = "writing";
     await writeAll(this.#conn, out.bytes());
+    if (this.#trace !== undefined) this.#trace.send(out.length);
     this.#wrote();
   }
 
@@ -290,6 +311,7 @@ export class Connection {
   async #linger(): Promise<void> {
     this.#state = "lingering";
     await this.#conn.closeWrite();
+    if (this.#trace !== undefined) this.#trace.halfClose();
     const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
     while (true) {
       const read = this.#conn.read(buffer);
@@ -297,7 +319,12 @@ export class Connection {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return;
       }
-      if ((await read) === null) return;
+      const n = await read;
+      if (this.#trace !== undefined) {
+        if (n === null) this.#trace.eof();
+        else this.#trace.discarded(buffer, n);
+      }
+      if (n === null) return;
     }
   }
 
@@ -317,6 +344,7 @@ export class Connection {
       return;
     }
     if (this.#config.verbose) this.#debug(`idle for ${silentMs} ms, closing`);
+    if (this.#trace !== undefined) this.#trace.idle(silentMs);
     this.#idleTimer = undefined;
     this.close();
   }
