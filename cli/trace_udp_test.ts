@@ -80,7 +80,7 @@ Deno.test("main() client --trace traces connect, send, recv and close; a batch h
     assertEquals(traceEvents(run.stderr, "client"), ["connect", "send", "recv", "close"]);
     assertMatch(
       run.stderr,
-      /^trace client \S+ connect local=127\.0\.0\.1:(\d+) peer=127\.0\.0\.1:\d+ \(the OS picked local port \1\)$/m,
+      /^trace client \S+ connect local=127\.0\.0\.1:(\d+) peer=127\.0\.0\.1:\d+ \(handshake done; the OS picked local port \1\)$/m,
     );
   });
   await t.step("a batch: its FIN after the last request, then the server's", async () => {

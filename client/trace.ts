@@ -27,7 +27,7 @@ export function traceConn(conn: Deno.TcpConn, tracer: Tracer, startedAt: number)
     "connect",
     `local=${formatAddr(local)} peer=${
       formatAddr(conn.remoteAddr)
-    } (the OS picked local port ${local.port})`,
+    } (handshake done; the OS picked local port ${local.port})`,
   );
   const read = conn.read.bind(conn);
   const write = conn.write.bind(conn);

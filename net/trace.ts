@@ -50,8 +50,8 @@ export function traceStyle(isTerminal: boolean, noColor: boolean): TraceStyle {
 
 // Column widths of an aligned line: who, time, event.
 const WHO_WIDTH = 6;
-const MS_WIDTH = 11;
-const EVENT_WIDTH = 10;
+const MS_WIDTH = 12;
+const EVENT_WIDTH = 11;
 const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
 // Colours by kind of event: the connection's life (green), bytes in (cyan),

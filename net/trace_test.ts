@@ -19,17 +19,20 @@ Deno.test({
     });
     await t.step("aligned: padded columns, no colour", () => {
       const aligned = { aligned: true };
-      assertEquals(formatTrace(event, aligned), '#12       +0.412ms  recv      bytes=5 "PING\\n"');
+      assertEquals(
+        formatTrace(event, aligned),
+        '#12        +0.412ms  recv       bytes=5 "PING\\n"',
+      );
       assertEquals(
         formatTrace({ ...event, who: "server", ms: 1234.5, event: "shutdown" }, aligned),
-        'server +1234.500ms  shutdown  bytes=5 "PING\\n"',
+        'server  +1234.500ms  shutdown   bytes=5 "PING\\n"',
       );
     });
     await t.step("coloured: the same text inside ANSI colours", () => {
       const line = formatTrace(event, { aligned: true, colour: true });
       assertEquals(
         line,
-        '\x1b[2m#12       +0.412ms\x1b[0m  \x1b[36mrecv      \x1b[0mbytes=5 "PING\\n"',
+        '\x1b[2m#12        +0.412ms\x1b[0m  \x1b[36mrecv       \x1b[0mbytes=5 "PING\\n"',
       );
       // deno-lint-ignore no-control-regex
       assertEquals(line.replace(/\x1b\[\d+m/g, ""), formatTrace(event, { aligned: true }));

@@ -43,10 +43,11 @@ class Trace {
    * (a LIST written piece by piece).
    */
   answer(bytes: Uint8Array, from: number, more = false, size = bytes.length - from): void {
-    this.emit(
-      "answer",
-      `bytes=${size} ${preview(bytes, from, bytes.length)}${more ? " (more to come)" : ""}`,
-    );
+    if (more && size === 0) this.emit("answer", "(made piece by piece as the socket takes it)");
+    else {
+      const rest = more ? " (and more, made as the socket takes it)" : "";
+      this.emit("answer", `bytes=${size} ${preview(bytes, from, bytes.length)}${rest}`);
+    }
   }
 }
 
@@ -76,7 +77,9 @@ export class ConnectionTrace extends Trace {
   accept(conn: Deno.Conn): void {
     this.emit(
       "accept",
-      `peer=${formatAddr(conn.remoteAddr)} local=${formatAddr(conn.localAddr)}`,
+      `peer=${formatAddr(conn.remoteAddr)} local=${
+        formatAddr(conn.localAddr)
+      } (a new socket, for this client only)`,
     );
   }
 

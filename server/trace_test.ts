@@ -24,7 +24,7 @@ Deno.test("serve() traces a request: accept, recv, request, answer, send, the pe
   assertEquals(traced.of("#1"), ["accept", "recv", "request", "answer", "send", "eof", "close"]);
   const local = conn.conn.localAddr.port;
   assertEquals(traced.details("#1", "accept"), [
-    `peer=127.0.0.1:${local} local=127.0.0.1:${server.port}`,
+    `peer=127.0.0.1:${local} local=127.0.0.1:${server.port} (a new socket, for this client only)`,
   ]);
   assertEquals(traced.details("#1", "recv"), ['bytes=19 "PUT, myname, yyjun\\n"']);
   assertEquals(traced.details("#1", "request"), ['"PUT, myname, yyjun"']);
@@ -42,17 +42,22 @@ Deno.test("serve() traces a pipelined pair: one recv, two requests and answers, 
   await using conn = await RawConn.connect(server.port);
   await conn.send("PUT, a, 1\nGET, a\n");
   assertEquals(await conn.readLines(2), ["Success!", "1"]);
-  await conn.send("QUIT\n");
+  await conn.send("LIST\nQUIT\n");
+  assertEquals(await conn.readList(), ["a, 1"]);
   assertEquals(await conn.readLine(), "Bye!");
   assert(await conn.closedByServer());
   await within("close", traced.waitFor("#1", "close"));
   assertEquals(traced.of("#1"), [
     "accept",
     ...["recv", "request", "answer", "request", "answer", "send"],
-    ...["recv", "request", "answer", "send"],
+    ...["recv", "request", "answer", "request", "answer", "send"],
     "close",
   ]);
-  assertEquals(traced.details("#1", "send"), ["bytes=11", "bytes=5"]);
+  assertEquals(traced.details("#1", "answer"), [
+    ...['bytes=9 "Success!\\n"', 'bytes=2 "1\\n"'],
+    ...["(made piece by piece as the socket takes it)", 'bytes=5 "Bye!\\n"'],
+  ]);
+  assertEquals(traced.details("#1", "send"), ["bytes=11", "bytes=11"]);
   assertEquals(traced.details("#1", "close"), ["(after QUIT)"]);
 });
 

@@ -143,6 +143,8 @@ export class DatagramServer {
     // Bytes of answer counted and let go once past the limit: a LIST of a
     // big store is measured for its error line, never held whole.
     let dropped = 0;
+    // QUIT's session.closing is never read here: with no connection to
+    // close, its Bye! is all it does (PROTOCOL.md, Datagrams).
     framer.feed(data);
     framer.end();
     while (framer.next(request)) {
@@ -150,8 +152,6 @@ export class DatagramServer {
       const mark = out.length;
       const droppedBefore = dropped;
       const more = execute(request, context, reply);
-      // QUIT has no connection to close (PROTOCOL.md): its Bye! is all it does.
-      context.session.closing = false;
       if (more !== undefined) {
         while (!more.step(reply)) {
           if (out.length > MAX_DATAGRAM_BYTES) {
