@@ -54,25 +54,22 @@ async function kill({ child, reader }: Client): Promise<void> {
 }
 
 Deno.test("serve() traces kill -9 of a client: a reset with an answer unread, a FIN without", async (t) => {
-  await t.step("1 of 5 bytes read: the kernel resets the connection", async () => {
-    const traced = new TraceCollector();
-    await using server = startTestServer({ trace: traced.trace });
-    const child = await startClient(server.port, 1);
-    await kill(child);
-    await within("close", traced.waitFor("#1", "close"));
-    assertEquals(traced.of("#1"), [
-      ...["accept", "recv", "request", "answer", "send", "reset", "close"],
-    ]);
-    assertEquals(traced.details("#1", "close"), ["(after the peer's RST)"]);
-  });
-  await t.step("all 5 bytes read: the kernel closes it normally", async () => {
-    const traced = new TraceCollector();
-    await using server = startTestServer({ trace: traced.trace });
-    const child = await startClient(server.port, 5);
-    await kill(child);
-    await within("close", traced.waitFor("#1", "close"));
-    assertEquals(traced.of("#1"), [
-      ...["accept", "recv", "request", "answer", "send", "eof", "close"],
-    ]);
-  });
+  const cases = [
+    { name: "1 of 5 bytes read: the kernel resets the connection", read: 1, end: "reset" },
+    { name: "all 5 bytes read: the kernel closes it normally", read: 5, end: "eof" },
+  ];
+  for (const { name, read, end } of cases) {
+    await t.step(name, async () => {
+      const traced = new TraceCollector();
+      await using server = startTestServer({ trace: traced.trace });
+      await kill(await startClient(server.port, read));
+      await within("close", traced.waitFor("#1", "close"));
+      assertEquals(traced.of("#1"), [
+        ...["accept", "recv", "request", "answer", "send", end, "close"],
+      ]);
+      assertEquals(traced.details("#1", "close"), [
+        `(after the peer's ${end === "reset" ? "RST" : "FIN"})`,
+      ]);
+    });
+  }
 });
