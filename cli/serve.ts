@@ -77,7 +77,7 @@ export const SERVE_SPEC = command({
     quiet: flag("log only errors", "q"),
   },
   footer: `Prints "listening on HOST:PORT" on stdout once bound; logs go to stderr, each
-line stamped with the UTC time in ISO 8601.
+line stamped with the UTC time in ISO 8601; --trace's lines go there too.
 Exit status: 0 after a clean shutdown, 1 if it could not listen or had to cut
 connections, 2 for a usage error.`,
 });
