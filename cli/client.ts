@@ -82,7 +82,7 @@ const QUIT_REGEXP = /^[ \t]*quit[ \t]*\r?$/i;
 
 /** Runs `kv client` with `args`; returns the exit status. */
 export async function runClient(args: string[], io: MainIo): Promise<number> {
-  const { values: options, words, help } = parseOptions(CLIENT_SPEC, args);
+  const { values: options, words, help, given } = parseOptions(CLIENT_SPEC, args);
   if (help) {
     await io.stdout(helpText(CLIENT_SPEC));
     return EXIT.ok;
@@ -90,6 +90,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   if (words.length > 0 && words.join("").trim() === "") {
     throw new UsageError("empty request: give one such as PING, or none for a prompt");
   }
+  if (given.has("retries") && !options.udp) throw new UsageError("--retries needs --udp");
   if (options.udp) return await runUdpClient(words, options, io);
   let client: KvClient;
   try {

@@ -151,9 +151,12 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
     );
     assertEquals(silent.received(), 2);
   });
-  await t.step("a bad --timeout is a usage error", async () => {
+  await t.step("a bad --timeout is a usage error, and so is --retries without --udp", async () => {
     const run = await mainClient(["--udp", "--timeout", "0", "PING"]);
     assertEquals(run.code, 2);
     assertMatch(run.stderr, /^kv: cannot use --timeout "0": expected seconds/);
+    const tcp = await mainClient(["--retries", "3", "PING"]);
+    assertEquals(tcp.code, 2);
+    assertMatch(tcp.stderr, /^kv: --retries needs --udp\n/);
   });
 });
