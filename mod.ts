@@ -25,8 +25,16 @@ export {
   type ServeResult,
 } from "./server/serve.ts";
 export type { Logger, LogLevel } from "./server/log.ts";
-export { CLIENT_DEFAULTS, type ClientOptions, KvClient } from "./client/client.ts";
-export { KvConnectionError, KvServerError } from "./client/errors.ts";
+export { ExposureError, isLoopback, type TlsOptions } from "./server/listen.ts";
+export type { Acceptor } from "./server/tls.ts";
+export type { ClientTls } from "./net/connect.ts";
+export {
+  CLIENT_DEFAULTS,
+  type ClientOptions,
+  type IrregularAnswer,
+  KvClient,
+} from "./client/client.ts";
+export { KvConnectionError, KvServerError, KvTimeoutError } from "./client/errors.ts";
 export {
   KvNoAnswerError,
   UDP_CLIENT_DEFAULTS,
@@ -48,6 +56,7 @@ export {
   type PairVisitor,
   type Store,
   StoreFullError,
+  type StoreInfo,
   type ValueSink,
   type WriteOptions,
 } from "./store/store.ts";

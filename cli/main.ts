@@ -8,6 +8,7 @@
 
 import denoJson from "../deno.json" with { type: "json" };
 import { runBenchCommand } from "./bench.ts";
+import { runCheckCommand } from "./check.ts";
 import { runClient } from "./client.ts";
 import { EXIT } from "./exit.ts";
 import { type MainIo, processIo } from "./io.ts";
@@ -22,6 +23,7 @@ const SUBCOMMANDS: Record<string, (args: string[], io: MainIo) => Promise<number
   serve: runServe,
   client: runClient,
   bench: runBenchCommand,
+  check: runCheckCommand,
 };
 
 const NAMES = Object.keys(SUBCOMMANDS);
@@ -34,9 +36,11 @@ USAGE:
   kv client [OPTIONS] [REQUEST...]    send requests: the one given, each line
                                       of stdin, or typed at a prompt
   kv bench [OPTIONS]                  measure a server's throughput and latency
+  kv check [OPTIONS]                  test any server against the protocol, rule
+                                      by rule (a student's server too)
 
 OPTIONS:
-  -h, --help       print help (also: kv serve --help, kv client --help, kv bench --help)
+  -h, --help       print help (also: kv serve --help, kv client --help, ...)
   -V, --version    print the version
 
 EXAMPLES:
@@ -47,6 +51,7 @@ EXAMPLES:
   kv serve --trace --udp              watch every socket event; answer UDP too
   kv client --udp --trace GET,greeting
   kv bench -c 50 -P 16 -d 10
+  kv check --level assignment --port 12345
 `;
 
 /**

@@ -7,7 +7,9 @@
 
 import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../server/log.ts";
+import { ExposureError } from "../server/listen.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
+import { readPassword, readTlsFiles } from "./secrets.ts";
 import { EXIT } from "./exit.ts";
 import { type MainIo, traceTo } from "./io.ts";
 import {
@@ -71,6 +73,22 @@ export const SERVE_SPEC = command({
       fallback: SERVE_DEFAULTS.shutdownGraceMs,
       min: 0,
     }),
+    passwordFile: text({
+      value: "FILE",
+      help: "require AUTH with the password in FILE's first line (needs --allow-read=FILE)",
+      fallback: undefined,
+    }),
+    noAuth: flag("listen beyond loopback with no password, on purpose"),
+    tlsCert: text({
+      value: "FILE",
+      help: "speak TLS only, with this certificate (PEM; needs --allow-read=FILE)",
+      fallback: undefined,
+    }),
+    tlsKey: text({
+      value: "FILE",
+      help: "the certificate's private key (PEM)",
+      fallback: undefined,
+    }),
     udp: flag("also answer requests in UDP datagrams, on the same port"),
     trace: flag("print every socket event to stderr: accept, recv, send, close, ..."),
     verbose: flag("log every connection and request to stderr", "v"),
@@ -93,15 +111,31 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     return EXIT.ok;
   }
   if (options.verbose && options.quiet) throw new UsageError("cannot use --verbose with --quiet");
-  // TODO(#12): when --password-file and --tls-cert exist, refuse them with
-  // --udp here, as a UsageError (exit 2, one line; PROTOCOL.md, Datagrams):
-  // "cannot use --udp with --password-file: datagrams have no connection to
-  // authenticate". serve() should throw a RangeError for the same pair.
   const log: Logger = (level, message) => {
     if (level === "debug" && !options.verbose) return;
     if (level === "info" && options.quiet) return;
     io.stderr(`${new Date().toISOString()} ${message}\n`);
   };
+  // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
+  if (options.udp && options.passwordFile !== undefined) {
+    throw new UsageError(
+      "cannot use --udp with --password-file: datagrams have no connection to authenticate",
+    );
+  }
+  if (options.udp && options.tlsCert !== undefined) {
+    throw new UsageError(
+      "cannot use --udp with --tls-cert: datagrams have no connection to encrypt",
+    );
+  }
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both");
+  }
+  const password = options.passwordFile === undefined
+    ? undefined
+    : readPassword(options.passwordFile, (line) => log("error", line));
+  const tls = options.tlsCert === undefined
+    ? undefined
+    : readTlsFiles(options.tlsCert, options.tlsKey!);
   const stop = new AbortController();
   let server;
   try {
@@ -116,21 +150,20 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       signal: io.signal ?? stop.signal,
       log,
       verbose: options.verbose,
+      password,
+      noAuth: options.noAuth,
+      tls,
       trace: options.trace ? traceTo(io) : undefined,
       udp: options.udp,
     });
   } catch (error) {
+    if (error instanceof ExposureError) throw new UsageError(error.message);
     const address = formatAddr({ hostname: options.host, port: options.port });
     await io.stderr(
       `kv: cannot listen on ${address}: ${describeListenError(error, options.port)}\n`,
     );
     return EXIT.failed;
   }
-  await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
-  if (server.udpAddr !== undefined) {
-    log("info", `answering UDP datagrams on ${formatAddr(server.udpAddr)} too`);
-  }
-
   // First signal: shut down gracefully. A second: leave now, like redis's
   // "You insist... exiting now".
   const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -157,6 +190,11 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     for (const name of signals) Deno.addSignalListener(name, onSignal);
   }
   try {
+    // Only now: a supervisor may signal as soon as it reads this line.
+    await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
+    if (server.udpAddr !== undefined) {
+      log("info", `answering UDP datagrams on ${formatAddr(server.udpAddr)} too`);
+    }
     const { connectionsCut } = await server.finished;
     if (connectionsCut > 0) {
       log("error", `shutdown grace ran out: cut ${connectionsCut} connection(s)`);
@@ -182,5 +220,12 @@ function describeListenError(error: unknown, port: number): string {
       : "permission denied";
   }
   if (error instanceof Deno.errors.AddrNotAvailable) return "address not available on this machine";
+  if (
+    error instanceof Deno.errors.InvalidData || /certificate|private key|pem/i.test(String(error))
+  ) {
+    return `the TLS certificate or key cannot be used (${
+      error instanceof Error ? error.message : error
+    })`;
+  }
   return error instanceof Error ? error.message : String(error);
 }

@@ -160,3 +160,34 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
     assertMatch(tcp.stderr, /^kv: --retries needs --udp\n/);
   });
 });
+
+Deno.test("main() refuses --udp with a password or TLS, on either side: exit 2", async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      "serve",
+      ["--udp", "--password-file", "pw.txt"],
+      /^kv: cannot use --udp with --password-file: datagrams have no connection to authenticate\n/,
+    ],
+    [
+      "serve",
+      ["--udp", "--tls-cert", "cert.pem", "--tls-key", "key.pem"],
+      /^kv: cannot use --udp with --tls-cert: datagrams have no connection to encrypt\n/,
+    ],
+    ["client", ["--udp", "--tls", "PING"], /^kv: cannot use --tls with --udp\n/],
+    [
+      "client",
+      ["--udp", "--password-file", "pw.txt", "PING"],
+      /^kv: cannot use --password-file with --udp\n/,
+    ],
+    ["client", ["--udp", "--unframed", "PING"], /^kv: cannot use --unframed with --udp\n/],
+  ];
+  for (const [command, args, message] of cases) {
+    await t.step(`${command} ${args.join(" ")}`, async () => {
+      // Refused before any file is read or socket opened (the files do not exist).
+      const fake = new FakeIo();
+      assertEquals(await main([command, ...args], fake.io), 2);
+      assertMatch(fake.stderr, message);
+      assertEquals(fake.stdout, "");
+    });
+  }
+});

@@ -8,12 +8,18 @@
 
 import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
+import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
 import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
-import { describeConnectError, KvConnectionError, KvServerError } from "./errors.ts";
+import {
+  describeConnectError,
+  KvConnectionError,
+  KvServerError,
+  KvTimeoutError,
+} from "./errors.ts";
 import { traceConn } from "./trace.ts";
 
 /** Options of {@linkcode KvClient.connect}. */
@@ -24,15 +30,48 @@ export interface ClientOptions {
   port?: number;
   /** Give up connecting after this long. @default {5000} */
   connectTimeoutMs?: number;
+  /**
+   * For a server that does not end its answers as the protocol says (a
+   * textbook server answers `Success!` with no `\n`): an answer that has
+   * stopped growing for this long is taken as complete. 0 waits for the
+   * `\n` (and LIST's empty line).
+   * @default {0}
+   */
+  answerPauseMs?: number;
+  /** Called when `answerPauseMs` took an answer: which end was missing. */
+  onIrregularAnswer?: (missing: IrregularAnswer) => void;
+  /**
+   * Fail with `KvTimeoutError` (and close) when a request has waited this
+   * long with no byte of its answer arriving. 0 waits forever.
+   * @default {0}
+   */
+  answerTimeoutMs?: number;
+  /**
+   * The textbook client's way, for a server that reads one request per
+   * `recv()`: each request is sent without `\n`, alone, and the next only
+   * once it is answered.
+   * @default {false}
+   */
+  unframed?: boolean;
+  /** Speak TLS (PROTOCOL.md, TLS), trusting these CA certificates besides the system's. */
+  tls?: ClientTls;
+  /** Send `AUTH, password` first (a server started with a password). */
+  password?: string;
   /** Receives the socket's events: connect, send, recv, half-close, close (`kv client --trace`). @default {undefined} */
   trace?: Tracer;
 }
+
+/** What `answerPauseMs` found missing: the `\n` of a line, or the empty line of a LIST. */
+export type IrregularAnswer = "newline" | "list-end";
 
 /** Defaults of {@linkcode ClientOptions}. */
 export const CLIENT_DEFAULTS = {
   hostname: "127.0.0.1",
   port: 12000,
   connectTimeoutMs: 5_000,
+  answerPauseMs: 0,
+  answerTimeoutMs: 0,
+  unframed: false,
 } as const;
 
 interface Pending {
@@ -50,6 +89,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
 // Answers are not limited by the protocol; a LIST line may be as long as a
 // key plus a value. The reader still needs a bound: this one is generous.
 const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
+const LF = 0x0a;
 
 /**
  * A connection to a kv server. Calls may overlap: requests are pipelined
@@ -67,21 +107,28 @@ const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
 export class KvClient implements AsyncDisposable {
   /** The server's address as `host:port`. */
   readonly address: string;
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #pending: Pending[] = [];
   // Lines that came with no request waiting, e.g. `Error: too many
   // connections`: they answer the next requests, in order.
   readonly #early: string[] = [];
   readonly #reading: Promise<void>;
+  readonly #lines = new LineSplitter(MAX_ANSWER_LINE_BYTES);
+  readonly #options: ClientOptions;
   #outgoing: Uint8Array[] = [];
   #writing: Promise<void> = Promise.resolve();
+  // Unframed: the answer the next request waits for before it is written.
+  #lastAnswer: Promise<unknown> = Promise.resolve();
+  #pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
   #failure: KvConnectionError | undefined;
   #closed = false;
   #writeClosed = false;
 
-  private constructor(conn: Deno.TcpConn, address: string) {
+  private constructor(conn: Deno.Conn, address: string, options: ClientOptions) {
     this.#conn = conn;
     this.address = address;
+    this.#options = options;
     this.#reading = this.#readLoop();
   }
 
@@ -90,22 +137,30 @@ export class KvClient implements AsyncDisposable {
     const hostname = options.hostname ?? CLIENT_DEFAULTS.hostname;
     const port = options.port ?? CLIENT_DEFAULTS.port;
     const address = formatAddr({ hostname, port });
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(),
-      options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
-    );
     const startedAt = performance.now();
     try {
-      const conn = await Deno.connect({ hostname, port, transport: "tcp", signal: timeout.signal });
+      const conn = await connectTcp(hostname, port, {
+        timeoutMs: options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
+        tls: options.tls,
+      });
       if (options.trace !== undefined) traceConn(conn, options.trace, startedAt);
-      conn.setNoDelay(true);
-      return new KvClient(conn, address);
+      const client = new KvClient(conn, address, options);
+      if (options.password !== undefined) await client.#authenticate(options.password);
+      return client;
     } catch (error) {
-      const reason = timeout.signal.aborted ? "timed out" : describeConnectError(error);
+      if (error instanceof KvServerError) throw error;
+      const reason = describeConnectError(error);
       throw new KvConnectionError(`cannot connect to ${address}: ${reason}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
+    }
+  }
+
+  /** Sends AUTH; a wrong password closes this client and throws `KvServerError`. */
+  async #authenticate(password: string): Promise<void> {
+    try {
+      expectLine(await this.#call("AUTH", password), SUCCESS);
+    } catch (error) {
+      await this.close();
+      throw error;
     }
   }
 
@@ -183,6 +238,7 @@ export class KvClient implements AsyncDisposable {
     if (!this.#closed) {
       this.#closed = true;
       this.#early.length = 0; // Closed by us: nothing more is answered.
+      this.#stopTimers();
       closeQuietly(this.#conn);
     }
     await this.#reading;
@@ -213,8 +269,19 @@ export class KvClient implements AsyncDisposable {
     const { promise, resolve, reject } = Promise.withResolvers<string[]>();
     const pending: Pending = { shape, lines: [], resolve, reject };
     this.#pending.push(pending);
-    if (!ended) {
+    if (!ended && this.#options.unframed) {
+      // Alone and without its \n, once the request before it is answered.
+      const before = this.#lastAnswer;
+      this.#lastAnswer = promise.catch(() => {});
+      const alone = bytes.at(-1) === LF ? bytes.subarray(0, -1) : bytes;
+      this.#writing = this.#writing.then(() => before).then(() => {
+        this.#outgoing.push(alone);
+        this.#armTimeout();
+        return this.#writeOutgoing();
+      });
+    } else if (!ended) {
       this.#outgoing.push(bytes);
+      if (this.#pending.length === 1) this.#armTimeout();
       // Requests made in the same tick go out in one write.
       if (this.#outgoing.length === 1) {
         this.#writing = this.#writing.then(() => this.#writeOutgoing());
@@ -246,28 +313,41 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
-  async #readLoop(): Promise<void> {
-    const lines = new LineSplitter(MAX_ANSWER_LINE_BYTES);
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
-    const takeLines = (): boolean => {
-      for (let kind = lines.next(); kind !== null; kind = lines.next()) {
-        if (kind !== "line") {
-          this.#fail(new KvConnectionError(`${this.address} sent a bad answer line (${kind})`));
-          return false;
-        }
-        this.#take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
+  /** Hands every complete answer line to its request; false if the connection failed. */
+  #takeLines(): boolean {
+    const lines = this.#lines;
+    for (let kind = lines.next(); kind !== null; kind = lines.next()) {
+      if (kind !== "line") {
+        this.#fail(new KvConnectionError(`${this.address} sent a bad answer line (${kind})`));
+        return false;
       }
-      return true;
-    };
+      this.#take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
+    }
+    return true;
+  }
+
+  async #readLoop(): Promise<void> {
+    const lines = this.#lines;
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
     try {
       while (true) {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
         lines.feed(buffer.subarray(0, n));
-        if (!takeLines()) return;
+        if (!this.#takeLines()) return;
+        this.#armTimeout();
+        this.#armPause();
       }
       lines.endLine();
-      takeLines();
+      this.#takeLines();
+      // The end of the stream ends a LIST still open, as the pause would
+      // have (a textbook server closes once the client half-closes).
+      const open = this.#pending[0];
+      if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
+        this.#pending.shift();
+        open.resolve(open.lines);
+        this.#options.onIrregularAnswer?.("list-end");
+      }
       this.#fail(new KvConnectionError(`connection closed by ${this.address}`));
     } catch (error) {
       this.#fail(
@@ -299,7 +379,59 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
+  /** While a request waits: a new timeout from now (a byte arrived, or it was sent). */
+  #armTimeout(): void {
+    const ms = this.#options.answerTimeoutMs ?? 0;
+    clearTimeout(this.#timeoutTimer);
+    this.#timeoutTimer = undefined;
+    if (ms <= 0 || this.#pending.length === 0 || this.#closed) return;
+    this.#timeoutTimer = setTimeout(() => {
+      const pending = this.#pending[0];
+      if (pending === undefined) return;
+      const received = concat([
+        ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
+        this.#lines.pendingLine,
+      ]);
+      this.#fail(
+        new KvTimeoutError(`no answer from ${this.address} within ${ms / 1000} s`, received),
+      );
+    }, ms);
+  }
+
+  /** Part of an answer came: it is taken whole if nothing more comes for the pause. */
+  #armPause(): void {
+    const ms = this.#options.answerPauseMs ?? 0;
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
+    const pending = this.#pending[0];
+    if (ms <= 0 || pending === undefined) return;
+    if (this.#lines.pendingBytes === 0 && pending.lines.length === 0) return;
+    this.#pauseTimer = setTimeout(() => {
+      this.#pauseTimer = undefined;
+      let missing: IrregularAnswer | undefined;
+      if (this.#lines.pendingBytes > 0) {
+        missing = "newline";
+        this.#lines.endLine();
+        if (!this.#takeLines()) return;
+      }
+      if (this.#pending[0] === pending && pending.lines.length > 0) {
+        missing ??= "list-end";
+        this.#pending.shift();
+        pending.resolve(pending.lines);
+      }
+      this.#armTimeout();
+      if (missing !== undefined) this.#options.onIrregularAnswer?.(missing);
+    }, ms);
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#pauseTimer);
+    clearTimeout(this.#timeoutTimer);
+    this.#pauseTimer = this.#timeoutTimer = undefined;
+  }
+
   #fail(error: KvConnectionError): void {
+    this.#stopTimers();
     this.#failure ??= error;
     for (const pending of this.#pending.splice(0)) pending.reject(this.#failure);
     closeQuietly(this.#conn);

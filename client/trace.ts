@@ -17,12 +17,12 @@ import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
  * so it shows what the three-way handshake took), then wraps the socket's
  * own `read`, `write`, `closeWrite` and `close` in place.
  */
-export function traceConn(conn: Deno.TcpConn, tracer: Tracer, startedAt: number): void {
+export function traceConn(conn: Deno.Conn, tracer: Tracer, startedAt: number): void {
   const emit = (event: string, detail: string) => {
     const traced: TraceEvent = { who: "client", ms: performance.now() - startedAt, event, detail };
     tracer(traced);
   };
-  const local = conn.localAddr;
+  const local = conn.localAddr as Deno.NetAddr;
   emit(
     "connect",
     `local=${formatAddr(local)} peer=${

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Context, Continuation } from "../command/command.ts";
+import type { Context, Continuation, Guard, ServerStats, Session } from "../command/command.ts";
 import type { Reply } from "../command/reply.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
@@ -17,8 +17,11 @@ import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import type { Framer } from "../wire/framer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
 import { LineReply } from "../wire/line/reply.ts";
+import { RespFramer } from "../wire/resp/framer.ts";
+import { RespReply } from "../wire/resp/reply.ts";
 import type { Logger } from "./log.ts";
 import { ConnectionTrace } from "./trace.ts";
 
@@ -27,6 +30,7 @@ export interface ConnectionConfig {
   readonly maxLineBytes: number;
   readonly idleTimeoutMs: number;
   readonly unframedPauseMs: number;
+  readonly handshakeTimeoutMs: number;
   readonly verbose: boolean;
   /** Receives every socket event (`--trace`); `undefined`: tracing is off and costs nothing. */
   readonly trace?: Tracer;
@@ -54,6 +58,8 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 // At shutdown, a half-closed client that sends nothing this long is done
 // (PROTOCOL.md, Shutdown: "about 250 ms").
 const LINGER_QUIET_MS = 250;
+// The first byte of a RESP request (an array).
+const STAR = 0x2a;
 // Verbose logs quote at most this much of a client's bytes.
 const LOG_SAMPLE_CHARS = 80;
 // setTimeout takes a 32-bit delay and fires at once for a longer one.
@@ -71,9 +77,11 @@ export class Connection {
   #stopping = false;
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #stats: ServerStats;
+  readonly #guard: Guard;
   // The wire, set up on the first bytes (a connection that never sends any,
   // as in a storm of connects and resets, costs no more than its socket).
-  #framer: LineFramer | undefined;
+  #framer: Framer | undefined;
   #request: Request | undefined;
   #out: AnswerBuffer | undefined;
   #reply: Reply | undefined;
@@ -94,6 +102,8 @@ export class Connection {
     config: ConnectionConfig,
     store: Store,
     clock: Clock,
+    stats: ServerStats,
+    guard: Guard,
     log: Logger,
   ) {
     this.#conn = conn;
@@ -102,6 +112,8 @@ export class Connection {
     this.#log = log;
     this.#store = store;
     this.#clock = clock;
+    this.#stats = stats;
+    this.#guard = guard;
     if (config.trace !== undefined) this.#trace = new ConnectionTrace(config.trace, id);
   }
 
@@ -116,6 +128,7 @@ export class Connection {
     if (this.#trace !== undefined) this.#trace.accept(this.#conn);
     try {
       if ("setNoDelay" in this.#conn) (this.#conn as Deno.TcpConn).setNoDelay(true);
+      if ("handshake" in this.#conn && !(await this.#handshake(this.#conn as Deno.TlsConn))) return;
       if (this.#config.idleTimeoutMs > 0) this.#armIdle(this.#config.idleTimeoutMs);
       await this.#serve();
     } catch (error) {
@@ -128,8 +141,44 @@ export class Connection {
       clearTimeout(this.#idleTimer);
       this.close();
       if (this.#trace !== undefined) this.#trace.close(this.#context?.session.closing === true);
+      // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
+      // it has let go of everything.
+      const finished = (this.#conn as { finished?: Promise<void> }).finished;
+      if (finished !== undefined) await finished;
       if (this.#config.verbose) this.#debug("closed");
       ended(this);
+    }
+  }
+
+  /**
+   * Finishes a TLS handshake within the time allowed: a plaintext client or
+   * one that never finishes costs the server nothing but its connection.
+   * Returns whether the connection can go on.
+   */
+  async #handshake(conn: Deno.TlsConn): Promise<boolean> {
+    this.#state = "reading"; // Shutdown may close it meanwhile.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(
+        () => resolve("late"),
+        Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),
+      );
+    });
+    const handshake = conn.handshake();
+    try {
+      const result = await Promise.race([handshake.then(() => "done" as const), late]);
+      if (result === "late") {
+        handshake.catch(() => {}); // Rejects once we close the conn: expected.
+        if (this.#config.verbose) this.#debug("TLS handshake took too long, closing");
+        return false;
+      }
+      if (this.#state === "reading") this.#state = "working";
+      return true;
+    } catch (error) {
+      if (this.#config.verbose) this.#debug(`TLS handshake failed: ${describeError(error)}`);
+      return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -181,7 +230,7 @@ export class Connection {
       if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
       // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
       if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
-      (this.#framer ?? this.#begin()).feed(buffer.subarray(0, n));
+      (this.#framer ?? this.#begin(buffer[0]!)).feed(buffer.subarray(0, n));
       if (!this.#runRequests()) await this.#answerRest();
       const out = this.#out!;
       if (out.length > 0) {
@@ -197,13 +246,38 @@ export class Connection {
     await this.#linger();
   }
 
-  /** Sets up the wire once the first bytes have come. */
-  #begin(): LineFramer {
+  /**
+   * Sets up the wire once the first bytes have come: a first byte `*` means
+   * Redis's protocol for the connection's whole life, anything else the line
+   * protocol (PROTOCOL.md, Redis clients).
+   */
+  #begin(firstByte: number): Framer {
+    const resp = firstByte === STAR;
+    const session: Session = {
+      closing: false,
+      id: this.id,
+      peer: formatAddr(this.#conn.remoteAddr),
+      local: formatAddr(this.#conn.localAddr),
+      createdAt: this.#clock.now(),
+      resp: 2,
+      name: "",
+      protocol: resp ? "resp" : "line",
+      authenticated: this.#guard.password === undefined,
+      authFailures: 0,
+    };
     this.#request = new Request();
     this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
-    this.#reply = new LineReply(this.#out);
-    this.#context = { store: this.#store, clock: this.#clock, session: { closing: false } };
-    return this.#framer = new LineFramer(this.#config.maxLineBytes);
+    this.#context = {
+      store: this.#store,
+      clock: this.#clock,
+      session,
+      stats: this.#stats,
+      guard: this.#guard,
+    };
+    this.#reply = resp ? new RespReply(this.#out, session) : new LineReply(this.#out);
+    return this.#framer = resp
+      ? new RespFramer(this.#config.maxLineBytes)
+      : new LineFramer(this.#config.maxLineBytes);
   }
 
   /**

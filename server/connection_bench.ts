@@ -14,6 +14,7 @@ import type { TraceEvent } from "../net/trace.ts";
 import { SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
+import { testContext } from "../testing/mod.ts";
 import { Connection } from "./connection.ts";
 
 const REQUESTS = 10_000;
@@ -28,6 +29,7 @@ const stream = encoder.encode(
 const store = new MemoryStore();
 const text = new TextStore(store);
 for (let i = 0; i < KEYS; i++) text.set(`key:${i}`, "v".repeat(16));
+const { stats, guard } = testContext(store);
 const addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 12000 };
 
 // Every answer byte feeds this module-level sum, so nothing can be optimised away.
@@ -56,13 +58,21 @@ function streamConn(): Deno.Conn {
 }
 
 function serveStream(trace?: (event: TraceEvent) => void): Promise<void> {
-  const config = { maxLineBytes: 1_048_576, idleTimeoutMs: 0, unframedPauseMs: 0, verbose: false };
+  const config = {
+    maxLineBytes: 1_048_576,
+    idleTimeoutMs: 0,
+    unframedPauseMs: 0,
+    handshakeTimeoutMs: 0,
+    verbose: false,
+  };
   const connection = new Connection(
     streamConn(),
     1,
     trace === undefined ? config : { ...config, trace },
     store,
     SYSTEM_CLOCK,
+    stats,
+    guard,
     () => {},
   );
   return new Promise((resolve) => connection.run(() => resolve()));

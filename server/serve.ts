@@ -13,7 +13,11 @@ import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { errorLine } from "../wire/line/reply.ts";
+import { MAX_AUTH_FAILURES } from "../command/auth.ts";
+import type { Guard, ServerStats } from "../command/command.ts";
 import { Connection, type ConnectionConfig } from "./connection.ts";
+import { bind, type TlsOptions } from "./listen.ts";
+import type { Acceptor } from "./tls.ts";
 import { logErrors, type Logger } from "./log.ts";
 import { ServerTrace } from "./trace.ts";
 import { DatagramServer } from "./udp.ts";
@@ -51,6 +55,20 @@ export interface ServeOptions {
   /** Log every connection and request at `debug` level. @default {false} */
   verbose?: boolean;
   /**
+   * The password connections must send first (PROTOCOL.md, Authentication);
+   * none by default.
+   */
+  password?: string | Uint8Array;
+  /** Listen beyond loopback with no password, on purpose. @default {false} */
+  noAuth?: boolean;
+  /** Speak TLS only, with this certificate and key (PEM). */
+  tls?: TlsOptions;
+  /**
+   * A TLS client that has not finished its handshake in this long is cut,
+   * so handshakes that never end cannot pin connections. @default {10000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
    * Receives one event per socket event: accept, recv, each request and its
    * answer, send, the peer's FIN or RST, close, shutdown steps (`kv serve
    * --trace`). Off, it costs nothing. @default {undefined}
@@ -59,7 +77,8 @@ export interface ServeOptions {
   /**
    * Also answer requests in UDP datagrams, on the same host and port number
    * as TCP (PROTOCOL.md, Datagrams). Needs Deno's `--unstable-net`, which
-   * kv's deno.json turns on. @default {false}
+   * kv's deno.json turns on. Not with `password` or `tls`: datagrams have no
+   * connection to authenticate or encrypt. @default {false}
    */
   udp?: boolean;
 }
@@ -91,6 +110,7 @@ export const SERVE_DEFAULTS = {
   idleTimeoutMs: 0,
   unframedPauseMs: 100,
   shutdownGraceMs: 5_000,
+  handshakeTimeoutMs: 10_000,
 } as const;
 
 // After a failed accept (say, out of file descriptors) wait before trying
@@ -130,10 +150,16 @@ export function serve(options: ServeOptions = {}): KvServer {
   const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
   const port = options.port ?? SERVE_DEFAULTS.port;
   for (let tries = 1;; tries++) {
-    const listener = Deno.listen({ hostname, port, transport: "tcp" });
+    const listener = bind({
+      hostname,
+      port,
+      tls: options.tls,
+      password: options.password !== undefined,
+      noAuth: options.noAuth ?? false,
+    });
     if (!options.udp) return new Server(listener, config, options, undefined);
     try {
-      return new Server(listener, config, options, listenDatagrams(listener.addr));
+      return new Server(listener, config, options, listenDatagrams(listener.addr as Deno.NetAddr));
     } catch (error) {
       closeQuietly(listener);
       // With port 0, the free TCP port the OS picked may be taken for UDP: pick again.
@@ -161,7 +187,7 @@ function listenDatagrams(addr: Deno.NetAddr): Deno.DatagramConn {
  * test wraps), as mini-redis's `run(listener, shutdown)` does. The server
  * closes the listener when it shuts down.
  */
-export function serveListener(listener: Deno.Listener, options: ServeOptions = {}): KvServer {
+export function serveListener(listener: Acceptor, options: ServeOptions = {}): KvServer {
   const config = resolve(options);
   if (!options.udp) return new Server(listener, config, options, undefined);
   return new Server(listener, config, options, listenDatagrams(listener.addr as Deno.NetAddr));
@@ -171,12 +197,14 @@ class Server implements KvServer {
   readonly addr: Deno.NetAddr;
   readonly udpAddr: Deno.NetAddr | undefined;
   readonly finished: Promise<ServeResult>;
-  readonly #listener: Deno.Listener;
+  readonly #listener: Acceptor;
   readonly #config: Config;
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #stats: ServerStats;
+  readonly #guard: Guard;
   readonly #connections = new Set<Connection>();
   // Refusals still writing their error line: awaited at shutdown too.
   readonly #refusals = new Set<Promise<void>>();
@@ -189,7 +217,7 @@ class Server implements KvServer {
   readonly #trace: ServerTrace | undefined;
 
   constructor(
-    listener: Deno.Listener,
+    listener: Acceptor,
     config: Config,
     options: ServeOptions,
     datagrams: Deno.DatagramConn | undefined,
@@ -200,6 +228,31 @@ class Server implements KvServer {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
     this.#log = options.log ?? logErrors;
+    const connections = this.#connections;
+    this.#stats = {
+      startedAt: this.#clock.now(),
+      port: this.addr.port,
+      connectionsReceived: 0,
+      connectionsRejected: 0,
+      commandsProcessed: 0,
+      keyspaceHits: 0,
+      keyspaceMisses: 0,
+      connectedClients: () => connections.size,
+      maxClients: config.maxConnections,
+      persistent: false,
+    };
+    const log = this.#log;
+    const password = options.password;
+    this.#guard = {
+      password: typeof password === "string" ? new TextEncoder().encode(password) : password,
+      failed(session) {
+        log(
+          "info",
+          `#${session.id} AUTH failed from ${session.peer} (${session.authFailures} of ${MAX_AUTH_FAILURES}` +
+            `${session.authFailures >= MAX_AUTH_FAILURES ? ": closing the connection" : ""})`,
+        );
+      },
+    };
     if (config.trace !== undefined) {
       this.#trace = new ServerTrace(config.trace);
       this.#trace.listen(this.addr);
@@ -210,6 +263,8 @@ class Server implements KvServer {
         store: this.#store,
         clock: this.#clock,
         log: this.#log,
+        stats: this.#stats,
+        guard: this.#guard,
       });
       this.udpAddr = this.#udp.addr;
       if (this.#trace !== undefined) this.#trace.bind(this.udpAddr);
@@ -315,6 +370,8 @@ class Server implements KvServer {
       this.#config,
       this.#store,
       this.#clock,
+      this.#stats,
+      this.#guard,
       this.#log,
     );
     this.#connections.add(connection);
@@ -363,6 +420,7 @@ function resolve(options: ServeOptions): Config {
     idleTimeoutMs: options.idleTimeoutMs ?? SERVE_DEFAULTS.idleTimeoutMs,
     unframedPauseMs: options.unframedPauseMs ?? SERVE_DEFAULTS.unframedPauseMs,
     shutdownGraceMs: options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? SERVE_DEFAULTS.handshakeTimeoutMs,
     verbose: options.verbose ?? false,
     trace: options.trace,
   };
@@ -374,6 +432,15 @@ function resolve(options: ServeOptions): Config {
     if (!Number.isSafeInteger(value) || value < min) {
       throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
     }
+  }
+  // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
+  if (options.udp && options.password !== undefined) {
+    throw new RangeError(
+      "Cannot use udp with a password: datagrams have no connection to authenticate",
+    );
+  }
+  if (options.udp && options.tls !== undefined) {
+    throw new RangeError("Cannot use udp with tls: datagrams have no connection to encrypt");
   }
   return config;
 }

@@ -9,7 +9,14 @@
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { MemoryStore } from "../store/memory.ts";
-import { ObservedStore, RawConn, startTestServer, TraceCollector, within } from "../testing/mod.ts";
+import {
+  ObservedStore,
+  RawConn,
+  startTestServer,
+  testContext,
+  TraceCollector,
+  within,
+} from "../testing/mod.ts";
 import { Connection } from "./connection.ts";
 
 Deno.test("serve() traces a request: accept, recv, request, answer, send, the peer's FIN, close", async () => {
@@ -161,13 +168,16 @@ Deno.test({
       maxLineBytes: 1024,
       idleTimeoutMs: 0,
       unframedPauseMs: 0,
+      handshakeTimeoutMs: 0,
       verbose: false,
       trace: traced.trace,
     };
     const logs: string[] = [];
-    const connection = new Connection(conn, 1, config, new MemoryStore(), {
-      now: () => 0,
-    } as never, (_level, message) => logs.push(message));
+    const store = new MemoryStore();
+    const { clock, stats, guard } = testContext(store);
+    const connection = new Connection(conn, 1, config, store, clock, stats, guard, (_, message) => {
+      logs.push(message);
+    });
     await new Promise<void>((resolve) => connection.run(() => resolve()));
     assertEquals(traced.of("#1"), [
       "accept",

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Context } from "../command/command.ts";
+import type { Context, Guard, ServerStats, Session } from "../command/command.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
@@ -49,6 +49,10 @@ export interface DatagramServerOptions {
   readonly verbose: boolean;
   /** Receives every socket event (`--trace`); `undefined`: off. */
   readonly trace?: Tracer;
+  /** The server's figures, shared with TCP (INFO counts datagrams' commands too). */
+  readonly stats: ServerStats;
+  /** Authentication: never a password with UDP (PROTOCOL.md, Datagrams), so every datagram may run. */
+  readonly guard: Guard;
 }
 
 /** Answers kv requests arriving as UDP datagrams on one socket. */
@@ -65,7 +69,7 @@ export class DatagramServer {
   readonly #request = new Request();
   readonly #out = new AnswerBuffer(MAX_DATAGRAM_BYTES + 1);
   readonly #reply = new LineReply(this.#out);
-  readonly #context: Context;
+  readonly #local: string;
   #closed = false;
   #count = 0;
 
@@ -75,7 +79,7 @@ export class DatagramServer {
     this.addr = socket.addr as Deno.NetAddr;
     this.#options = options;
     this.#framer = new LineFramer(options.maxLineBytes);
-    this.#context = { store: options.store, clock: options.clock, session: { closing: false } };
+    this.#local = formatAddr(this.addr);
     this.finished = this.#run();
   }
 
@@ -104,7 +108,7 @@ export class DatagramServer {
         ? undefined
         : new DatagramTrace(this.#options.trace, number);
       if (trace !== undefined) trace.recvfrom(data, from);
-      const answer = this.#answer(data, trace);
+      const answer = this.#answer(data, this.#contextFor(number, from), trace);
       if (this.#options.verbose) {
         this.#options.log(
           "debug",
@@ -129,16 +133,36 @@ export class DatagramServer {
   }
 
   /**
+   * What datagram number `n` from `from` runs with: a session of its own,
+   * since nothing about a sender is kept from one datagram to the next.
+   */
+  #contextFor(n: number, from: Deno.Addr): Context {
+    const { store, clock, stats, guard } = this.#options;
+    const session: Session = {
+      closing: false,
+      id: n,
+      peer: formatAddr(from),
+      local: this.#local,
+      createdAt: clock.now(),
+      resp: 2,
+      name: "",
+      protocol: "line",
+      authenticated: guard.password === undefined,
+      authFailures: 0,
+    };
+    return { store, clock, session, stats, guard };
+  }
+
+  /**
    * Frames and runs every request of `data`, and returns the answer
    * datagram's bytes (valid until the next datagram). A last line without
    * `\n` is a request: the datagram's end ends it.
    */
-  #answer(data: Uint8Array, trace: DatagramTrace | undefined): Uint8Array {
+  #answer(data: Uint8Array, context: Context, trace: DatagramTrace | undefined): Uint8Array {
     const framer = this.#framer;
     const request = this.#request;
     const out = this.#out;
     const reply = this.#reply;
-    const context = this.#context;
     out.clear();
     // Bytes of answer counted and let go once past the limit: a LIST of a
     // big store is measured for its error line, never held whole.

@@ -6,10 +6,11 @@
  * @module
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
 import { ask, bytes, startTestServer, TraceCollector, UdpPeer, within } from "../testing/mod.ts";
+import { serve } from "./serve.ts";
 import { MAX_DATAGRAM_BYTES } from "./udp.ts";
 
 const UNKNOWN_FOO = 'Error: unknown command "FOO" (expected PUT, GET, DELETE, LIST, PING or QUIT)';
@@ -156,4 +157,17 @@ Deno.test("serve() with udp stops receiving at shutdown", async () => {
   const again = Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" });
   assertEquals((again.addr as Deno.NetAddr).port, port);
   again.close();
+});
+
+Deno.test("serve() refuses udp with a password or TLS: datagrams have no connection to guard", () => {
+  assertThrows(
+    () => serve({ port: 0, udp: true, password: "secret" }),
+    RangeError,
+    "Cannot use udp with a password",
+  );
+  assertThrows(
+    () => serve({ port: 0, udp: true, tls: { cert: "", key: "" } }),
+    RangeError,
+    "Cannot use udp with tls",
+  );
 });

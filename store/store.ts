@@ -123,6 +123,19 @@ export interface Store {
    * own may leave it out.
    */
   sweep?(budgetMs: number): number;
+
+  /** Figures for INFO, if the store keeps them. */
+  info?(): StoreInfo;
+}
+
+/** What a store can tell INFO about itself. */
+export interface StoreInfo {
+  /** Keys that have an expiry. */
+  expiringKeys: number;
+  /** Keys removed because their time had passed, ever. */
+  expiredKeys: number;
+  /** Bytes of keys and values held. */
+  datasetBytes: number;
 }
 
 /** A store has no room for a write; the write changed nothing. */

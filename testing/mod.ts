@@ -9,10 +9,17 @@
  */
 
 import type { MainIo } from "../cli/io.ts";
+import type { Context } from "../command/command.ts";
+import { Request } from "../command/request.ts";
+import { execute } from "../command/table.ts";
+import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import { RespFramer } from "../wire/resp/framer.ts";
+import { RespReply } from "../wire/resp/reply.ts";
+import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { LogLevel } from "../server/log.ts";
 import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";
-import type { PairVisitor, Store, ValueSink, WriteOptions } from "../store/store.ts";
+import type { PairVisitor, Store, StoreInfo, ValueSink, WriteOptions } from "../store/store.ts";
 import { within } from "./wait.ts";
 
 export { BOUND_MS, within } from "./wait.ts";
@@ -23,6 +30,82 @@ const encoder = new TextEncoder();
 // ignoreBOM: a raw socket must hand back every byte; the default decoder
 // would strip a U+FEFF at the start of each line it decodes.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** What a command handler gets, outside a server: for running commands in pure tests. */
+export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context {
+  return {
+    store,
+    clock,
+    session: {
+      closing: false,
+      id: 1,
+      peer: "127.0.0.1:1",
+      local: "127.0.0.1:12000",
+      createdAt: clock.now(),
+      resp: 2,
+      name: "",
+      protocol: "resp",
+      authenticated: true,
+      authFailures: 0,
+    },
+    guard: { password: undefined, failed: () => {} },
+    stats: {
+      startedAt: clock.now(),
+      port: 12000,
+      connectionsReceived: 1,
+      connectionsRejected: 0,
+      commandsProcessed: 0,
+      keyspaceHits: 0,
+      keyspaceMisses: 0,
+      connectedClients: () => 1,
+      maxClients: 10_000,
+      persistent: false,
+    },
+  };
+}
+
+/**
+ * Runs requests given as text through Redis's protocol, in-process: RESP
+ * framer, command table, RESP reply, on `store` at `clock`'s time. Each call
+ * returns the reply bytes as text (one character per byte), so a test can
+ * compare them with what Redis sends, byte for byte.
+ */
+export class RespHarness {
+  readonly context: Context;
+  readonly #framer = new RespFramer(1024 * 1024);
+  readonly #request = new Request();
+  readonly #out = new AnswerBuffer();
+  readonly #reply: RespReply;
+
+  /** Speaks to `store`, with expiry by `clock`. */
+  constructor(store: Store, clock: Clock = SYSTEM_CLOCK) {
+    this.context = testContext(store, clock);
+    this.#reply = new RespReply(this.#out, this.context.session);
+  }
+
+  /** Sends raw bytes (text as Latin-1, one byte per character) and returns every reply. */
+  send(raw: string): string {
+    this.#framer.feed(Uint8Array.from(raw, (char) => char.charCodeAt(0)));
+    while (this.#framer.next(this.#request)) {
+      const more = execute(this.#request, this.context, this.#reply);
+      // A continuation (none in RESP today) is stepped to its end.
+      while (more !== undefined && !more.step(this.#reply));
+    }
+    const text = String.fromCharCode(...this.#out.bytes());
+    this.#out.clear();
+    return text;
+  }
+
+  /** Sends one command, its words as a RESP array of bulk strings, and returns the reply. */
+  command(...words: (string | Uint8Array)[]): string {
+    let raw = `*${words.length}\r\n`;
+    for (const word of words) {
+      const bytes = typeof word === "string" ? encoder.encode(word) : word;
+      raw += `$${bytes.length}\r\n${String.fromCharCode(...bytes)}\r\n`;
+    }
+    return this.send(raw);
+  }
+}
 
 /** Starts a server on 127.0.0.1, port 0, that logs nothing unless asked. */
 export function startTestServer(options: ServeOptions = {}): KvServer & { port: number } {
@@ -302,6 +385,8 @@ export class ObservedStore implements Store {
   onGet: (key: string) => void = () => {};
   /** Called with each set's key, before it runs. */
   onSet: (key: string) => void = () => {};
+  /** Called after each sweep of the active expiry cycle, with how many keys it removed. */
+  onSweep: (removed: number) => void = () => {};
   readonly #inner: Store;
 
   /** Watches `inner`. */
@@ -360,7 +445,13 @@ export class ObservedStore implements Store {
   }
 
   sweep(budgetMs: number): number {
-    return this.#inner.sweep?.(budgetMs) ?? 0;
+    const removed = this.#inner.sweep?.(budgetMs) ?? 0;
+    this.onSweep(removed);
+    return removed;
+  }
+
+  info(): StoreInfo {
+    return this.#inner.info?.() ?? { expiringKeys: 0, expiredKeys: 0, datasetBytes: 0 };
   }
 }
 
@@ -439,3 +530,10 @@ export class FakeIo {
     });
   }
 }
+
+export {
+  type Mistake,
+  studentServer,
+  type TestLineServer,
+  textbookServer,
+} from "./student_servers.ts";
