@@ -34,9 +34,13 @@ export {
   type IrregularAnswer,
   KvClient,
 } from "./client/client.ts";
-export { KvConnectionError, KvServerError, KvTimeoutError } from "./client/errors.ts";
 export {
+  KvConnectionError,
   KvNoAnswerError,
+  KvServerError,
+  KvTimeoutError,
+} from "./client/errors.ts";
+export {
   UDP_CLIENT_DEFAULTS,
   type UdpAnswer,
   udpRequest,

@@ -8,7 +8,8 @@
  */
 
 import { TextLineStream } from "@std/streams";
-import { KvNoAnswerError, udpRequest } from "../client/udp.ts";
+import { KvNoAnswerError } from "../client/errors.ts";
+import { udpRequest } from "../client/udp.ts";
 import { errorMessage } from "../net/conn.ts";
 import { answerShape } from "../wire/line/encode.ts";
 import { ERROR_PREFIX } from "../wire/line/reply.ts";

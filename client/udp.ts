@@ -10,7 +10,7 @@
 
 import { formatAddr } from "../net/addr.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
-import { KvConnectionError } from "./errors.ts";
+import { KvNoAnswerError } from "./errors.ts";
 
 /** Options of {@linkcode udpRequest}. */
 export interface UdpRequestOptions {
@@ -40,19 +40,6 @@ export interface UdpAnswer {
   readonly bytes: Uint8Array;
   /** How many times the request was sent: 1 unless an answer was lost or late. */
   readonly tries: number;
-}
-
-/** No answer came, after every try: the request or its answer was lost, or nothing listens. */
-export class KvNoAnswerError extends KvConnectionError {
-  /** How many times the request was sent. */
-  readonly tries: number;
-
-  /** `tries`: how many datagrams were sent without an answer. */
-  constructor(message: string, tries: number) {
-    super(message);
-    this.name = "KvNoAnswerError";
-    this.tries = tries;
-  }
 }
 
 const encoder = new TextEncoder();

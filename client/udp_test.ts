@@ -8,7 +8,8 @@
 
 import { assertEquals, assertRejects } from "@std/assert";
 import { scriptedUdpServer, startTestServer, TraceCollector } from "../testing/mod.ts";
-import { KvNoAnswerError, udpRequest } from "./udp.ts";
+import { KvNoAnswerError } from "./errors.ts";
+import { udpRequest } from "./udp.ts";
 
 const decoder = new TextDecoder();
 
