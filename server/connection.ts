@@ -394,10 +394,7 @@ export class Connection {
         return;
       }
       const n = await read;
-      if (this.#trace !== undefined) {
-        if (n === null) this.#trace.eof();
-        else this.#trace.discarded(buffer, n);
-      }
+      if (this.#trace !== undefined) this.#trace.lingered(buffer, n);
       if (n === null) return;
     }
   }

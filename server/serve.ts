@@ -20,7 +20,7 @@ import { bind, type TlsOptions } from "./listen.ts";
 import type { Acceptor } from "./tls.ts";
 import { logErrors, type Logger } from "./log.ts";
 import { ServerTrace } from "./trace.ts";
-import { DatagramServer } from "./udp.ts";
+import { DatagramServer, listenDatagrams } from "./udp.ts";
 
 /** Options of {@linkcode serve} and {@linkcode serveListener}. */
 export interface ServeOptions {
@@ -168,18 +168,6 @@ export function serve(options: ServeOptions = {}): KvServer {
       }
     }
   }
-}
-
-/**
- * Binds the UDP socket beside a TCP listener: the same host and port number.
- * The host is given explicitly: Deno's datagram default is 0.0.0.0, which
- * would expose a loopback server to the network.
- */
-function listenDatagrams(addr: Deno.NetAddr): Deno.DatagramConn {
-  if (typeof Deno.listenDatagram !== "function") {
-    throw new TypeError("UDP needs Deno's --unstable-net (kv's deno.json turns it on)");
-  }
-  return Deno.listenDatagram({ hostname: addr.hostname, port: addr.port, transport: "udp" });
 }
 
 /**

@@ -88,9 +88,10 @@ export class ConnectionTrace extends Trace {
     this.emit("recv", `bytes=${n} ${preview(buffer, 0, n)}`);
   }
 
-  /** While shutting down: bytes read and thrown away. */
-  discarded(buffer: Uint8Array, n: number): void {
-    this.emit("recv", `bytes=${n} ${preview(buffer, 0, n)} (discarded: shutting down)`);
+  /** A read after our half-close at shutdown: the end of the stream, or bytes thrown away. */
+  lingered(buffer: Uint8Array, n: number | null): void {
+    if (n === null) this.eof();
+    else this.emit("recv", `bytes=${n} ${preview(buffer, 0, n)} (discarded: shutting down)`);
   }
 
   /** recv() returned end of stream: the peer sent its FIN. */

@@ -35,6 +35,18 @@ const RECEIVE_BYTES = 64 * 1024;
 // receive instead of spinning.
 const ERROR_PAUSE_MS = 10;
 
+/**
+ * Binds the UDP socket beside a TCP listener: the same host and port number.
+ * The host is given explicitly: Deno's datagram default is 0.0.0.0, which
+ * would expose a loopback server to the network.
+ */
+export function listenDatagrams(addr: Deno.NetAddr): Deno.DatagramConn {
+  if (typeof Deno.listenDatagram !== "function") {
+    throw new TypeError("UDP needs Deno's --unstable-net (kv's deno.json turns it on)");
+  }
+  return Deno.listenDatagram({ hostname: addr.hostname, port: addr.port, transport: "udp" });
+}
+
 /** What a {@linkcode DatagramServer} serves, and with what. */
 export interface DatagramServerOptions {
   /** The store TCP connections share too. */
