@@ -1,7 +1,8 @@
 /**
  * kv as a library: start a server in your own program or test
- * ({@linkcode serve}), talk to one ({@linkcode KvClient}), or bring your own
- * store ({@linkcode Store}).
+ * ({@linkcode serve}), talk to one ({@linkcode KvClient}, or
+ * {@linkcode udpRequest} over UDP), watch its sockets ({@linkcode Tracer}),
+ * or bring your own store ({@linkcode Store}).
  *
  * ```ts ignore
  * import { KvClient, serve } from "./mod.ts";
@@ -33,7 +34,25 @@ export {
   type IrregularAnswer,
   KvClient,
 } from "./client/client.ts";
-export { KvConnectionError, KvServerError, KvTimeoutError } from "./client/errors.ts";
+export {
+  KvConnectionError,
+  KvNoAnswerError,
+  KvServerError,
+  KvTimeoutError,
+} from "./client/errors.ts";
+export {
+  UDP_CLIENT_DEFAULTS,
+  type UdpAnswer,
+  udpRequest,
+  type UdpRequestOptions,
+} from "./client/udp.ts";
+export {
+  formatTrace,
+  type TraceEvent,
+  type Tracer,
+  type TraceStyle,
+  traceStyle,
+} from "./net/trace.ts";
 export {
   LINE_TEXT,
   NO_EXPIRY,

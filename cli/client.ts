@@ -11,6 +11,7 @@
 
 import { CLIENT_DEFAULTS, type IrregularAnswer, KvClient } from "../client/client.ts";
 import { KvServerError, KvTimeoutError } from "../client/errors.ts";
+import { UDP_CLIENT_DEFAULTS } from "../client/udp.ts";
 import { usage } from "../command/command.ts";
 import { LINE_TABLE } from "../command/table.ts";
 import { errorMessage } from "../net/conn.ts";
@@ -18,18 +19,23 @@ import { show } from "../check/show.ts";
 import { isErrorLine, runBatch } from "./client_batch.ts";
 import { runRepl } from "./client_repl.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
+import { runUdpClient } from "./client_udp.ts";
 import { EXIT } from "./exit.ts";
-import type { MainIo } from "./io.ts";
+import { type MainIo, traceTo } from "./io.ts";
 import {
   command,
   decimal,
   flag,
+  flagOf,
   helpText,
   integer,
   parseOptions,
   text,
   UsageError,
 } from "./options.ts";
+
+// How long `kv client` waits for an answer over TCP, unless --timeout says.
+const ANSWER_TIMEOUT_SECONDS = 10;
 
 /** `kv client`'s options, declared once: help, parsing and checks. */
 export const CLIENT_SPEC = command({
@@ -56,8 +62,11 @@ export const CLIENT_SPEC = command({
     }),
     timeout: decimal({
       value: "SECONDS",
-      help: "give up when an answer has not come (no byte of it) for this long",
-      fallback: 10,
+      help:
+        `give up when an answer has not come (no byte of it) for this long [default: ${ANSWER_TIMEOUT_SECONDS}]; with --udp, send again [default: ${
+          UDP_CLIENT_DEFAULTS.timeoutMs / 1000
+        }]`,
+      fallback: undefined,
       min: 0,
       above: true,
       example: "seconds above 0, like 10 or 0.5",
@@ -72,6 +81,15 @@ export const CLIENT_SPEC = command({
       "send each request without \\n, alone, after the previous answer (textbook servers)",
     ),
     ...CLIENT_SECURITY_OPTIONS,
+    udp: flag("send each request in a UDP datagram (the server needs --udp)"),
+    retries: integer({
+      value: "N",
+      help: "with --udp: send again this many times before giving up",
+      fallback: UDP_CLIENT_DEFAULTS.retries,
+      min: 0,
+      max: 10,
+    }),
+    trace: flag("print every socket event to stderr: connect, send, recv, close, ..."),
   },
   words: true,
   footer: `REQUESTS:
@@ -86,17 +104,28 @@ cannot be reached.`,
 });
 
 const OPTION_IN_REQUEST_REGEXP =
-  /(^|\s)(--(host|port|help|timeout|pause-ms|unframed|tls|tls-ca|password-file)\b|-[hp]\b)/;
+  /(^|\s)(--(host|port|help|timeout|pause-ms|unframed|tls|tls-ca|password-file|udp|retries|trace)\b|-[hp]\b)/;
+
+// Options that only mean something over TCP.
+const TCP_ONLY = ["pauseMs", "unframed", "tls", "tlsCa", "passwordFile"] as const;
 
 /** Runs `kv client` with `args`; returns the exit status. */
 export async function runClient(args: string[], io: MainIo): Promise<number> {
-  const { values: options, words, help } = parseOptions(CLIENT_SPEC, args);
+  const { values: options, words, help, given } = parseOptions(CLIENT_SPEC, args);
   if (help) {
     await io.stdout(helpText(CLIENT_SPEC));
     return EXIT.ok;
   }
   if (words.length > 0 && words.join("").trim() === "") {
     throw new UsageError("empty request: give one such as PING, or none for a prompt");
+  }
+  if (given.has("retries") && !options.udp) throw new UsageError("--retries needs --udp");
+  if (options.udp) {
+    const tcpOnly = TCP_ONLY.find((name) => given.has(name));
+    // PROTOCOL.md, Datagrams: no connection to authenticate or encrypt, no stream to frame.
+    if (tcpOnly !== undefined) throw new UsageError(`cannot use ${flagOf(tcpOnly)} with --udp`);
+    const timeout = options.timeout ?? UDP_CLIENT_DEFAULTS.timeoutMs / 1000;
+    return await runUdpClient(words, { ...options, timeout }, io);
   }
   const security = clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`));
   const batch = words.length === 0 && !io.stdinIsTerminal;
@@ -111,11 +140,12 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     client = await KvClient.connect({
       hostname: options.host,
       port: options.port,
-      answerTimeoutMs: Math.round(options.timeout * 1000),
+      answerTimeoutMs: Math.round((options.timeout ?? ANSWER_TIMEOUT_SECONDS) * 1000),
       answerPauseMs: options.pauseMs,
       unframed: options.unframed,
       onIrregularAnswer,
       ...security,
+      trace: options.trace ? traceTo(io) : undefined,
     });
   } catch (error) {
     if (error instanceof KvServerError) {

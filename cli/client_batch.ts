@@ -51,6 +51,8 @@ export async function runBatch(client: KvClient, io: MainIo): Promise<number> {
     if (quit) break; // The server closes after QUIT: nothing more is read.
     if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift()!.catch(() => {});
   }
+  // Nothing more to send: say so (our FIN), as `nc -N` does; the answers still come.
+  await client.closeWrite();
   try {
     await printing;
   } finally {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { formatTrace, type Tracer, traceStyle } from "../net/trace.ts";
 import type { LineEditor } from "./line_editor.ts";
 
 /** Where a subcommand reads and writes; tests pass their own. */
@@ -51,5 +52,16 @@ export function processIo(): MainIo {
     stderrIsTerminal: Deno.stderr.isTerminal(),
     stdout: (text) => writeAllSync(Deno.stdout, text),
     stderr: (text) => writeAllSync(Deno.stderr, text),
+  };
+}
+
+/**
+ * `--trace`'s sink: one line per event on stderr, with the other logs;
+ * aligned (and coloured unless `NO_COLOR` is set) when stderr is a terminal.
+ */
+export function traceTo(io: MainIo): Tracer {
+  const style = traceStyle(io.stderrIsTerminal ?? false, Deno.noColor);
+  return (event) => {
+    io.stderr(`${formatTrace(event, style)}\n`);
   };
 }

@@ -48,6 +48,8 @@ EXAMPLES:
   kv client PUT, greeting, hello world
   kv client GET,greeting
   printf 'PUT,a,1\\nLIST\\n' | kv client
+  kv serve --trace --udp              watch every socket event; answer UDP too
+  kv client --udp --trace GET,greeting
   kv bench -c 50 -P 16 -d 10
   kv check --level assignment --port 12345
 `;

@@ -161,7 +161,7 @@ export function decimal<T extends number | undefined>(
 }
 
 /** The `--kebab-case` flag of a camelCase option name. */
-function flagOf(name: string): string {
+export function flagOf(name: string): string {
   return `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 }
 

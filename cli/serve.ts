@@ -11,7 +11,7 @@ import { ExposureError } from "../server/listen.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
 import { EXIT } from "./exit.ts";
-import type { MainIo } from "./io.ts";
+import { type MainIo, traceTo } from "./io.ts";
 import {
   command,
   decimal,
@@ -26,7 +26,7 @@ import {
 /** `kv serve`'s options, declared once: help, parsing and checks. */
 export const SERVE_SPEC = command({
   name: "serve",
-  summary: "keep key-value pairs in memory and answer requests over TCP",
+  summary: "keep key-value pairs in memory and answer requests over TCP (and UDP with --udp)",
   usage: ["[OPTIONS]"],
   options: {
     host: text({
@@ -89,11 +89,13 @@ export const SERVE_SPEC = command({
       help: "the certificate's private key (PEM)",
       fallback: undefined,
     }),
+    udp: flag("also answer requests in UDP datagrams, on the same port"),
+    trace: flag("print every socket event to stderr: accept, recv, send, close, ..."),
     verbose: flag("log every connection and request to stderr", "v"),
     quiet: flag("log only errors", "q"),
   },
   footer: `Prints "listening on HOST:PORT" on stdout once bound; logs go to stderr, each
-line stamped with the UTC time in ISO 8601.
+line stamped with the UTC time in ISO 8601; --trace's lines go there too.
 Exit status: 0 after a clean shutdown, 1 if it could not listen or had to cut
 connections, 2 for a usage error.`,
 });
@@ -114,6 +116,17 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     if (level === "info" && options.quiet) return;
     io.stderr(`${new Date().toISOString()} ${message}\n`);
   };
+  // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
+  if (options.udp && options.passwordFile !== undefined) {
+    throw new UsageError(
+      "cannot use --udp with --password-file: datagrams have no connection to authenticate",
+    );
+  }
+  if (options.udp && options.tlsCert !== undefined) {
+    throw new UsageError(
+      "cannot use --udp with --tls-cert: datagrams have no connection to encrypt",
+    );
+  }
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together: give both");
   }
@@ -140,6 +153,8 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       password,
       noAuth: options.noAuth,
       tls,
+      trace: options.trace ? traceTo(io) : undefined,
+      udp: options.udp,
     });
   } catch (error) {
     if (error instanceof ExposureError) throw new UsageError(error.message);
@@ -177,6 +192,9 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
   try {
     // Only now: a supervisor may signal as soon as it reads this line.
     await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
+    if (server.udpAddr !== undefined) {
+      log("info", `answering UDP datagrams on ${formatAddr(server.udpAddr)} too`);
+    }
     const { connectionsCut } = await server.finished;
     if (connectionsCut > 0) {
       log("error", `shutdown grace ran out: cut ${connectionsCut} connection(s)`);

@@ -10,6 +10,7 @@ import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
+import type { Tracer } from "../net/trace.ts";
 import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
@@ -19,6 +20,7 @@ import {
   KvServerError,
   KvTimeoutError,
 } from "./errors.ts";
+import { traceConn } from "./trace.ts";
 
 /** Options of {@linkcode KvClient.connect}. */
 export interface ClientOptions {
@@ -55,6 +57,8 @@ export interface ClientOptions {
   tls?: ClientTls;
   /** Send `AUTH, password` first (a server started with a password). */
   password?: string;
+  /** Receives the socket's events: connect, send, recv, half-close, close (`kv client --trace`). @default {undefined} */
+  trace?: Tracer;
 }
 
 /** What `answerPauseMs` found missing: the `\n` of a line, or the empty line of a LIST. */
@@ -119,6 +123,7 @@ export class KvClient implements AsyncDisposable {
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
   #failure: KvConnectionError | undefined;
   #closed = false;
+  #writeClosed = false;
 
   private constructor(conn: Deno.Conn, address: string, options: ClientOptions) {
     this.#conn = conn;
@@ -132,11 +137,13 @@ export class KvClient implements AsyncDisposable {
     const hostname = options.hostname ?? CLIENT_DEFAULTS.hostname;
     const port = options.port ?? CLIENT_DEFAULTS.port;
     const address = formatAddr({ hostname, port });
+    const startedAt = performance.now();
     try {
       const conn = await connectTcp(hostname, port, {
         timeoutMs: options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
         tls: options.tls,
       });
+      if (options.trace !== undefined) traceConn(conn, options.trace, startedAt);
       const client = new KvClient(conn, address, options);
       if (options.password !== undefined) await client.#authenticate(options.password);
       return client;
@@ -210,6 +217,22 @@ export class KvClient implements AsyncDisposable {
     return this.#send(bytes, shape);
   }
 
+  /**
+   * Sends no more requests: once those made so far are written, half-closes
+   * the connection (our FIN). The server answers what it has, then closes;
+   * requests still waiting get their answers. Later requests fail.
+   */
+  async closeWrite(): Promise<void> {
+    this.#writeClosed = true;
+    await this.#writing;
+    if (this.#failure !== undefined || this.#closed) return;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // The connection is gone already: the read loop fails what still waits.
+    }
+  }
+
   /** Closes the connection. Requests still waiting fail. */
   async close(): Promise<void> {
     if (!this.#closed) {
@@ -235,7 +258,11 @@ export class KvClient implements AsyncDisposable {
 
   #send(bytes: Uint8Array, shape: Pending["shape"]): Promise<string[]> {
     const ended = this.#failure ??
-      (this.#closed ? new KvConnectionError(`connection to ${this.address} is closed`) : undefined);
+      (this.#closed
+        ? new KvConnectionError(`connection to ${this.address} is closed`)
+        : this.#writeClosed
+        ? new KvConnectionError(`connection to ${this.address} is closed for sending`)
+        : undefined);
     // Lines the server sent just before closing (`Error: too many
     // connections`) still answer the next request after the close is read.
     if (ended && this.#early.length === 0) return Promise.reject(ended);
@@ -313,6 +340,14 @@ export class KvClient implements AsyncDisposable {
       }
       lines.endLine();
       this.#takeLines();
+      // The end of the stream ends a LIST still open, as the pause would
+      // have (a textbook server closes once the client half-closes).
+      const open = this.#pending[0];
+      if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
+        this.#pending.shift();
+        open.resolve(open.lines);
+        this.#options.onIrregularAnswer?.("list-end");
+      }
       this.#fail(new KvConnectionError(`connection closed by ${this.address}`));
     } catch (error) {
       this.#fail(

@@ -39,6 +39,22 @@ export class KvTimeoutError extends KvConnectionError {
   }
 }
 
+/**
+ * No answer came over UDP, after every try (`udpRequest()`): the request
+ * or its answer was lost, or nothing listens there.
+ */
+export class KvNoAnswerError extends KvConnectionError {
+  /** How many times the request was sent. */
+  readonly tries: number;
+
+  /** `tries`: how many datagrams were sent without an answer. */
+  constructor(message: string, tries: number) {
+    super(message);
+    this.name = "KvNoAnswerError";
+    this.tries = tries;
+  }
+}
+
 /** Why a connection failed, in the words `kv client` and `kv bench` print. */
 export function describeConnectError(error: unknown): string {
   if (error instanceof Deno.errors.ConnectionRefused) {

@@ -13,6 +13,7 @@ import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
 import { closeQuietly, describeError, isDisconnect, writeAll } from "../net/conn.ts";
+import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
@@ -22,6 +23,7 @@ import { LineReply } from "../wire/line/reply.ts";
 import { RespFramer } from "../wire/resp/framer.ts";
 import { RespReply } from "../wire/resp/reply.ts";
 import type { Logger } from "./log.ts";
+import { ConnectionTrace } from "./trace.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
 export interface ConnectionConfig {
@@ -30,6 +32,8 @@ export interface ConnectionConfig {
   readonly unframedPauseMs: number;
   readonly handshakeTimeoutMs: number;
   readonly verbose: boolean;
+  /** Receives every socket event (`--trace`); `undefined`: tracing is off and costs nothing. */
+  readonly trace?: Tracer;
 }
 
 /**
@@ -88,6 +92,8 @@ export class Connection {
   #state: State = "working";
   #lastActiveAt = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
+  readonly #trace: ConnectionTrace | undefined;
 
   /** Serves `conn` as connection number `id`, on `store`. */
   constructor(
@@ -108,6 +114,7 @@ export class Connection {
     this.#clock = clock;
     this.#stats = stats;
     this.#guard = guard;
+    if (config.trace !== undefined) this.#trace = new ConnectionTrace(config.trace, id);
   }
 
   /**
@@ -118,12 +125,14 @@ export class Connection {
    */
   async run(ended: (connection: Connection) => void): Promise<void> {
     if (this.#config.verbose) this.#debug(`connected from ${formatAddr(this.#conn.remoteAddr)}`);
+    if (this.#trace !== undefined) this.#trace.accept(this.#conn);
     try {
       if ("setNoDelay" in this.#conn) (this.#conn as Deno.TcpConn).setNoDelay(true);
       if ("handshake" in this.#conn && !(await this.#handshake(this.#conn as Deno.TlsConn))) return;
       if (this.#config.idleTimeoutMs > 0) this.#armIdle(this.#config.idleTimeoutMs);
       await this.#serve();
     } catch (error) {
+      if (this.#trace !== undefined) this.#trace.failed(error);
       if (!isDisconnect(error)) this.#log("error", `#${this.id} failed: ${describeError(error)}`);
       else if (this.#config.verbose && this.#state !== "closed") {
         this.#debug(`dropped: ${describeError(error)}`);
@@ -131,6 +140,7 @@ export class Connection {
     } finally {
       clearTimeout(this.#idleTimer);
       this.close();
+      if (this.#trace !== undefined) this.#trace.close(this.#context?.session.closing === true);
       // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
       // it has let go of everything.
       const finished = (this.#conn as { finished?: Promise<void> }).finished;
@@ -175,6 +185,7 @@ export class Connection {
   /** Shutdown: a connection waiting for bytes closes now; a busy one after its answers. */
   stop(): void {
     this.#stopping = true;
+    if (this.#trace !== undefined) this.#trace.stop(this.#state === "reading");
     if (this.#state === "reading") this.close();
   }
 
@@ -207,6 +218,7 @@ export class Connection {
       }
       if (this.#state === "reading") this.#state = "working";
       if (n === null) {
+        if (this.#trace !== undefined) this.#trace.eof();
         if (this.#framer === undefined) return; // Gone without a word.
         // End of stream, or a half-close: a last line with no `\n` is
         // still a request (PROTOCOL.md, "Ends of lines").
@@ -214,6 +226,7 @@ export class Connection {
         await this.#answer();
         return;
       }
+      if (this.#trace !== undefined) this.#trace.recv(buffer, n);
       if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
       // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
       if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
@@ -225,6 +238,7 @@ export class Connection {
         const bytes = out.bytes();
         const written = await conn.write(bytes);
         if (written < bytes.length) await writeAll(conn, bytes.subarray(written));
+        if (this.#trace !== undefined) this.#trace.send(bytes.length);
         this.#wrote();
       }
       if (this.#context!.session.closing) return;
@@ -275,6 +289,9 @@ export class Connection {
   async #readUnframed(buffer: Uint8Array): Promise<number | null | "done"> {
     const read = this.#conn.read(buffer);
     if (await quiet(read, this.#config.unframedPauseMs)) {
+      if (this.#trace !== undefined) {
+        this.#trace.pause(this.#config.unframedPauseMs, this.#framer!.pendingBytes);
+      }
       this.#state = "working";
       this.#framer!.end();
       await this.#answer();
@@ -299,13 +316,16 @@ export class Connection {
     const out = this.#out!;
     const reply = this.#reply!;
     const context = this.#context!;
+    const trace = this.#trace;
     // Like redis after a reply that closes: no more buffered requests run.
     while (!context.session.closing) {
       if (out.length >= MAX_REUSED_OUT_BYTES) return false;
       if (!framer.next(request)) return true;
+      if (trace !== undefined) trace.request(request, framer.endedWithoutNewline);
       const mark = out.length;
       const more = execute(request, context, reply);
       if (this.#config.verbose) this.#logRequest(mark);
+      if (trace !== undefined) trace.answer(out.bytes(), mark, more !== undefined);
       if (more !== undefined) {
         this.#more = more;
         return false;
@@ -343,6 +363,7 @@ export class Connection {
     if (out.length === 0) return;
     this.#state = "writing";
     await writeAll(this.#conn, out.bytes());
+    if (this.#trace !== undefined) this.#trace.send(out.length);
     this.#wrote();
   }
 
@@ -364,6 +385,7 @@ export class Connection {
   async #linger(): Promise<void> {
     this.#state = "lingering";
     await this.#conn.closeWrite();
+    if (this.#trace !== undefined) this.#trace.halfClose();
     const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
     while (true) {
       const read = this.#conn.read(buffer);
@@ -371,7 +393,9 @@ export class Connection {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return;
       }
-      if ((await read) === null) return;
+      const n = await read;
+      if (this.#trace !== undefined) this.#trace.lingered(buffer, n);
+      if (n === null) return;
     }
   }
 
@@ -391,6 +415,7 @@ export class Connection {
       return;
     }
     if (this.#config.verbose) this.#debug(`idle for ${silentMs} ms, closing`);
+    if (this.#trace !== undefined) this.#trace.idle(silentMs);
     this.#idleTimer = undefined;
     this.close();
   }

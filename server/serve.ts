@@ -8,6 +8,7 @@
  */
 
 import { closeQuietly, describeError, writeAll } from "../net/conn.ts";
+import type { Tracer } from "../net/trace.ts";
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
@@ -18,6 +19,8 @@ import { Connection, type ConnectionConfig } from "./connection.ts";
 import { bind, type TlsOptions } from "./listen.ts";
 import type { Acceptor } from "./tls.ts";
 import { logErrors, type Logger } from "./log.ts";
+import { ServerTrace } from "./trace.ts";
+import { DatagramServer, listenDatagrams } from "./udp.ts";
 
 /** Options of {@linkcode serve} and {@linkcode serveListener}. */
 export interface ServeOptions {
@@ -65,6 +68,19 @@ export interface ServeOptions {
    * so handshakes that never end cannot pin connections. @default {10000}
    */
   handshakeTimeoutMs?: number;
+  /**
+   * Receives one event per socket event: accept, recv, each request and its
+   * answer, send, the peer's FIN or RST, close, shutdown steps (`kv serve
+   * --trace`). Off, it costs nothing. @default {undefined}
+   */
+  trace?: Tracer;
+  /**
+   * Also answer requests in UDP datagrams, on the same host and port number
+   * as TCP (PROTOCOL.md, Datagrams). Needs Deno's `--unstable-net`, which
+   * kv's deno.json turns on. Not with `password` or `tls`: datagrams have no
+   * connection to authenticate or encrypt. @default {false}
+   */
+  udp?: boolean;
 }
 
 /** How a server ended. */
@@ -77,6 +93,8 @@ export interface ServeResult {
 export interface KvServer extends AsyncDisposable {
   /** The address it listens on, with the real port. */
   readonly addr: Deno.NetAddr;
+  /** The address of its UDP socket, when it serves datagrams (`udp`). */
+  readonly udpAddr: Deno.NetAddr | undefined;
   /** Settles once the listener is closed and every connection has ended. */
   readonly finished: Promise<ServeResult>;
   /** Starts a graceful shutdown (as aborting `signal` does) and waits for it. */
@@ -105,6 +123,8 @@ const SWEEP_EVERY_MS = 100;
 const SWEEP_BUDGET_MS = 1;
 // setTimeout takes a 32-bit delay and fires at once for a longer one.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+// How often serve() with port 0 and udp picks a new port when the UDP one is taken.
+const UDP_PORT_TRIES = 5;
 const TOO_MANY = new TextEncoder().encode(errorLine({ kind: "tooManyConnections" }));
 
 type Config = ConnectionConfig & {
@@ -127,14 +147,27 @@ type Config = ConnectionConfig & {
  */
 export function serve(options: ServeOptions = {}): KvServer {
   const config = resolve(options);
-  const listener = bind({
-    hostname: options.hostname ?? SERVE_DEFAULTS.hostname,
-    port: options.port ?? SERVE_DEFAULTS.port,
-    tls: options.tls,
-    password: options.password !== undefined,
-    noAuth: options.noAuth ?? false,
-  });
-  return new Server(listener, config, options);
+  const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
+  const port = options.port ?? SERVE_DEFAULTS.port;
+  for (let tries = 1;; tries++) {
+    const listener = bind({
+      hostname,
+      port,
+      tls: options.tls,
+      password: options.password !== undefined,
+      noAuth: options.noAuth ?? false,
+    });
+    if (!options.udp) return new Server(listener, config, options, undefined);
+    try {
+      return new Server(listener, config, options, listenDatagrams(listener.addr as Deno.NetAddr));
+    } catch (error) {
+      closeQuietly(listener);
+      // With port 0, the free TCP port the OS picked may be taken for UDP: pick again.
+      if (port !== 0 || tries === UDP_PORT_TRIES || !(error instanceof Deno.errors.AddrInUse)) {
+        throw error;
+      }
+    }
+  }
 }
 
 /**
@@ -143,11 +176,14 @@ export function serve(options: ServeOptions = {}): KvServer {
  * closes the listener when it shuts down.
  */
 export function serveListener(listener: Acceptor, options: ServeOptions = {}): KvServer {
-  return new Server(listener, resolve(options), options);
+  const config = resolve(options);
+  if (!options.udp) return new Server(listener, config, options, undefined);
+  return new Server(listener, config, options, listenDatagrams(listener.addr as Deno.NetAddr));
 }
 
 class Server implements KvServer {
   readonly addr: Deno.NetAddr;
+  readonly udpAddr: Deno.NetAddr | undefined;
   readonly finished: Promise<ServeResult>;
   readonly #listener: Acceptor;
   readonly #config: Config;
@@ -165,8 +201,15 @@ class Server implements KvServer {
   #connectionsCut = 0;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #allClosed: PromiseWithResolvers<void> | undefined;
+  readonly #udp: DatagramServer | undefined;
+  readonly #trace: ServerTrace | undefined;
 
-  constructor(listener: Acceptor, config: Config, options: ServeOptions) {
+  constructor(
+    listener: Acceptor,
+    config: Config,
+    options: ServeOptions,
+    datagrams: Deno.DatagramConn | undefined,
+  ) {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
@@ -198,6 +241,22 @@ class Server implements KvServer {
         );
       },
     };
+    if (config.trace !== undefined) {
+      this.#trace = new ServerTrace(config.trace);
+      this.#trace.listen(this.addr);
+    }
+    if (datagrams !== undefined) {
+      this.#udp = new DatagramServer(datagrams, {
+        ...config,
+        store: this.#store,
+        clock: this.#clock,
+        log: this.#log,
+        stats: this.#stats,
+        guard: this.#guard,
+      });
+      this.udpAddr = this.#udp.addr;
+      if (this.#trace !== undefined) this.#trace.bind(this.udpAddr);
+    }
     const store = this.#store;
     if (store.sweep !== undefined) {
       this.#sweeper = setInterval(() => store.sweep!(SWEEP_BUDGET_MS), SWEEP_EVERY_MS);
@@ -225,8 +284,10 @@ class Server implements KvServer {
       await this.#allClosed.promise;
     }
     await Promise.all(this.#refusals);
+    await this.#udp?.finished;
     clearTimeout(this.#graceTimer);
     clearInterval(this.#sweeper);
+    if (this.#trace !== undefined) this.#trace.shutdown("done (every connection closed)");
     return { connectionsCut: this.#connectionsCut };
   }
 
@@ -316,9 +377,20 @@ class Server implements KvServer {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
     closeQuietly(this.#listener);
+    this.#udp?.close();
+    if (this.#trace !== undefined) {
+      this.#trace.shutdown(
+        `open=${this.#connections.size} (listener${
+          this.#udp ? " and UDP socket" : ""
+        } closed: no new clients)`,
+      );
+    }
     for (const connection of this.#connections) connection.stop();
     if (this.#connections.size > 0) {
       this.#graceTimer = setTimeout(() => {
+        if (this.#trace !== undefined) {
+          this.#trace.shutdown(`grace ran out: cutting open=${this.#connections.size}`);
+        }
         for (const connection of this.#connections) {
           // One that stop() already closed is just slow to notice: not cut.
           if (connection.close()) this.#connectionsCut++;
@@ -338,6 +410,7 @@ function resolve(options: ServeOptions): Config {
     shutdownGraceMs: options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? SERVE_DEFAULTS.handshakeTimeoutMs,
     verbose: options.verbose ?? false,
+    trace: options.trace,
   };
   // The least value of each limit; 0 turns the timers off.
   const least = { maxConnections: 1, maxLineBytes: 1 };
@@ -347,6 +420,15 @@ function resolve(options: ServeOptions): Config {
     if (!Number.isSafeInteger(value) || value < min) {
       throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
     }
+  }
+  // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
+  if (options.udp && options.password !== undefined) {
+    throw new RangeError(
+      "Cannot use udp with a password: datagrams have no connection to authenticate",
+    );
+  }
+  if (options.udp && options.tls !== undefined) {
+    throw new RangeError("Cannot use udp with tls: datagrams have no connection to encrypt");
   }
   return config;
 }

@@ -1,8 +1,8 @@
 /**
  * The tests' helpers, in one place: a server on a free port, a raw socket
  * that reads lines the way `nc` would, scripted stand-in servers, a fake
- * process for the command line, a store that tests can watch, and bounds on
- * every wait. (`deno test` runs `*_test.ts` files only, so this module is
+ * process for the command line, a store that tests can watch, a collector of
+ * trace events, UDP peers, and bounds on every wait. (`deno test` runs `*_test.ts` files only, so this module is
  * never run as a test itself.)
  *
  * @module
@@ -20,30 +20,16 @@ import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { LogLevel } from "../server/log.ts";
 import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";
 import type { PairVisitor, Store, StoreInfo, ValueSink, WriteOptions } from "../store/store.ts";
+import { within } from "./wait.ts";
+
+export { BOUND_MS, within } from "./wait.ts";
+export { TraceCollector } from "./trace.ts";
+export { scriptedUdpServer, UdpPeer } from "./udp.ts";
 
 const encoder = new TextEncoder();
 // ignoreBOM: a raw socket must hand back every byte; the default decoder
 // would strip a U+FEFF at the start of each line it decodes.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-
-/** The longest any single wait in a test may take before it fails. */
-export const BOUND_MS = 10_000;
-
-/**
- * Fails with `what` unless `promise` settles within `ms`: a bound on a wait
- * for an event, never a way to wait.
- */
-export async function within<T>(what: string, promise: Promise<T>, ms = BOUND_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** What a command handler gets, outside a server: for running commands in pure tests. */
 export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context {

@@ -35,4 +35,9 @@ export interface Framer {
    * PROTOCOL.md, Unframed clients).
    */
   readonly awaitsUnframed: boolean;
+  /**
+   * Whether the last request was ended by the pause or the end of the
+   * stream rather than by its protocol's own end (`--trace` says so).
+   */
+  readonly endedWithoutNewline: boolean;
 }

@@ -84,6 +84,14 @@ export function errorLine(failure: Failure): string {
   return `${ERROR_PREFIX}${failureText(failure)}\n`;
 }
 
+/**
+ * The error line that replaces a UDP answer datagram of `bytes` bytes, too
+ * large for one datagram (PROTOCOL.md, Datagrams), `\n` included.
+ */
+export function tooLargeForDatagram(bytes: number): string {
+  return `${ERROR_PREFIX}answer too large for a datagram (${bytes} bytes; use TCP)\n`;
+}
+
 /** Quotes text for an error line: JSON escapes keep it on one line; long text is cut. */
 function quote(text: string): string {
   const chars = [...text];

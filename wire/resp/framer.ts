@@ -55,6 +55,11 @@ export class RespFramer implements Framer {
     return false;
   }
 
+  /** A RESP request is always ended by its own lengths. */
+  get endedWithoutNewline(): boolean {
+    return false;
+  }
+
   feed(chunk: Uint8Array): void {
     if (this.#source !== this.#own) {
       this.#source = chunk;
