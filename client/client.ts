@@ -10,7 +10,6 @@ import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { connectTcp } from "../net/connect.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
-import type { Tracer } from "../net/trace.ts";
 import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
