@@ -1,7 +1,8 @@
 /**
  * kv as a library: start a server in your own program or test
- * ({@linkcode serve}), talk to one ({@linkcode KvClient}), or bring your own
- * store ({@linkcode Store}).
+ * ({@linkcode serve}), talk to one ({@linkcode KvClient}, or
+ * {@linkcode udpRequest} over UDP), watch its sockets ({@linkcode Tracer}),
+ * or bring your own store ({@linkcode Store}).
  *
  * ```ts ignore
  * import { KvClient, serve } from "./mod.ts";
@@ -24,8 +25,34 @@ export {
   type ServeResult,
 } from "./server/serve.ts";
 export type { Logger, LogLevel } from "./server/log.ts";
-export { CLIENT_DEFAULTS, type ClientOptions, KvClient } from "./client/client.ts";
-export { KvConnectionError, KvServerError } from "./client/errors.ts";
+export { ExposureError, isLoopback, type TlsOptions } from "./server/listen.ts";
+export type { Acceptor } from "./server/tls.ts";
+export type { ClientTls } from "./net/connect.ts";
+export {
+  CLIENT_DEFAULTS,
+  type ClientOptions,
+  type IrregularAnswer,
+  KvClient,
+} from "./client/client.ts";
+export {
+  KvConnectionError,
+  KvNoAnswerError,
+  KvServerError,
+  KvTimeoutError,
+} from "./client/errors.ts";
+export {
+  UDP_CLIENT_DEFAULTS,
+  type UdpAnswer,
+  udpRequest,
+  type UdpRequestOptions,
+} from "./client/udp.ts";
+export {
+  formatTrace,
+  type TraceEvent,
+  type Tracer,
+  type TraceStyle,
+  traceStyle,
+} from "./net/trace.ts";
 export {
   LINE_TEXT,
   NO_EXPIRY,
@@ -33,6 +60,7 @@ export {
   type PairVisitor,
   type Store,
   StoreFullError,
+  type StoreInfo,
   type ValueSink,
   type WriteOptions,
 } from "./store/store.ts";
@@ -44,6 +72,7 @@ export {
   COMPACT_MIN_BYTES,
   LogCorruptError,
   LogOpenError,
+  LogPermissionError,
   openLog,
   type OpenLogOptions,
 } from "./store/log/open.ts";

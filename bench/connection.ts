@@ -26,6 +26,7 @@ import {
 const PRELOAD_DEPTH = 64;
 const READ_BUFFER_BYTES = 64 * 1024;
 const LF = 0x0a;
+const CR = 0x0d;
 const TWO_TO_32 = 2 ** 32;
 
 /**
@@ -35,7 +36,7 @@ const TWO_TO_32 = 2 ** 32;
  * refill, one write) works on bytes and typed arrays only.
  */
 export class BenchConnection {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #run: Tally;
   readonly #id: number;
   readonly #stride: number;
@@ -68,7 +69,7 @@ export class BenchConnection {
   #written: Promise<void> = Promise.resolve();
   #alive = true;
 
-  constructor(conn: Deno.TcpConn, id: number, run: Tally) {
+  constructor(conn: Deno.Conn, id: number, run: Tally) {
     const { connections, keys, valueBytes, pipeline, getRatio, seed } = run.config;
     this.#conn = conn;
     this.#run = run;
@@ -89,6 +90,11 @@ export class BenchConnection {
 
   /** When this connection last read anything, or its phase began. */
   lastReadAt = 0;
+
+  /** Bytes of an answer that came without their `\n` (for why a stall happened). */
+  get partialAnswer(): Uint8Array {
+    return this.#in.subarray(0, this.#inLength);
+  }
 
   /** Requests sent and not yet answered. */
   get inFlight(): number {
@@ -158,7 +164,8 @@ export class BenchConnection {
     while (true) {
       const nl = data.indexOf(LF, start);
       if (nl === -1) break;
-      this.#answer(buffer, start, nl, now);
+      // A server that ends its lines with \r\n is answered as well.
+      this.#answer(buffer, start, nl > start && buffer[nl - 1] === CR ? nl - 1 : nl, now);
       start = nl + 1;
     }
     if (start > 0) {

@@ -9,9 +9,13 @@
 
 import { describeConnectError } from "../client/errors.ts";
 import { formatAddr } from "../net/addr.ts";
-import { closeQuietly } from "../net/conn.ts";
+import { type ClientTls, connectTcp } from "../net/connect.ts";
+import { closeQuietly, writeAll } from "../net/conn.ts";
+import { encodeRequest } from "../wire/line/encode.ts";
+import { SUCCESS } from "../wire/line/reply.ts";
 import { BenchConnection } from "./connection.ts";
 import { Tally, TICK_MS } from "./report.ts";
+import { decode, quote } from "./workload.ts";
 
 /** Options of {@linkcode runBench}. */
 export interface BenchOptions {
@@ -39,6 +43,10 @@ export interface BenchOptions {
   json?: boolean;
   /** With requests in flight and no answer for this long, give up on them. @default {10000} */
   stallTimeoutMs?: number;
+  /** Speak TLS, trusting these CA certificates besides the system's. */
+  tls?: ClientTls;
+  /** Send `AUTH, password` on each connection first. */
+  password?: string;
 }
 
 /** Defaults of {@linkcode BenchOptions}, shared with the command line's help. */
@@ -76,11 +84,14 @@ export interface BenchIo {
 export type BenchOutcome = "ok" | "errors" | "unreachable";
 
 /** {@linkcode BenchOptions} with every default filled in. */
-export type BenchConfig = Required<Omit<BenchOptions, "durationMs">> & {
+export type BenchConfig = Required<Omit<BenchOptions, "durationMs" | "tls" | "password">> & {
   durationMs: number | undefined;
+  tls: ClientTls | undefined;
+  password: string | undefined;
 };
 
 const CONNECT_TIMEOUT_MS = 5_000;
+const encoder = new TextEncoder();
 // Connections are opened this many at a time, so that a big -c does not
 // overflow the server's accept backlog.
 const CONNECT_BATCH = 64;
@@ -92,7 +103,7 @@ const CONNECT_BATCH = 64;
 export async function runBench(options: BenchOptions, io: BenchIo): Promise<BenchOutcome> {
   const config = resolveConfig(options);
   const address = formatAddr({ hostname: config.hostname, port: config.port });
-  let conns: Deno.TcpConn[];
+  let conns: Deno.Conn[];
   try {
     conns = await connectAll(config);
   } catch (error) {
@@ -132,13 +143,30 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
 function checkStall(limitMs: number, now: number, connections: BenchConnection[]): void {
   for (const connection of connections) {
     if (connection.inFlight > 0 && now - connection.lastReadAt >= limitMs) {
-      connection.lose(`no answer for ${limitMs / 1000} s`);
+      connection.lose(
+        `no answer for ${limitMs / 1000} s (${stallCause(connection.partialAnswer)})`,
+      );
     }
   }
 }
 
+/** The likely cause of a stall, from what did arrive. */
+function stallCause(partial: Uint8Array): string {
+  if (partial.length > 0) {
+    return `got ${quote(decode(partial))} with no \\n after it: answers must end with \\n`;
+  }
+  return "nothing arrived: a server that serves one client at a time cannot serve " +
+    "several connections (try -c 1), and one that reads one request per recv() " +
+    "cannot take a pipeline";
+}
+
 function resolveConfig(options: BenchOptions): BenchConfig {
-  const config: BenchConfig = { ...BENCH_DEFAULTS, durationMs: undefined };
+  const config: BenchConfig = {
+    ...BENCH_DEFAULTS,
+    durationMs: undefined,
+    tls: undefined,
+    password: undefined,
+  };
   for (const [name, value] of Object.entries(options)) {
     if (value !== undefined) Object.assign(config, { [name]: value });
   }
@@ -173,8 +201,8 @@ function resolveConfig(options: BenchOptions): BenchConfig {
 }
 
 /** Opens every connection, or none: on a failure the ones opened are closed. */
-async function connectAll(config: BenchConfig): Promise<Deno.TcpConn[]> {
-  const conns: Deno.TcpConn[] = [];
+async function connectAll(config: BenchConfig): Promise<Deno.Conn[]> {
+  const conns: Deno.Conn[] = [];
   try {
     // The first alone: if the server is not there, that is one clean error.
     conns.push(await connect(config));
@@ -196,21 +224,30 @@ async function connectAll(config: BenchConfig): Promise<Deno.TcpConn[]> {
   }
 }
 
-async function connect(config: BenchConfig): Promise<Deno.TcpConn> {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), CONNECT_TIMEOUT_MS);
+async function connect(config: BenchConfig): Promise<Deno.Conn> {
+  const conn = await connectTcp(config.hostname, config.port, {
+    timeoutMs: CONNECT_TIMEOUT_MS,
+    tls: config.tls,
+  });
+  if (config.password === undefined) return conn;
   try {
-    const conn = await Deno.connect({
-      hostname: config.hostname,
-      port: config.port,
-      transport: "tcp",
-      signal: timeout.signal,
-    });
-    conn.setNoDelay(true);
+    await writeAll(conn, encoder.encode(encodeRequest("AUTH", config.password)));
+    const answer = await readAnswerLine(conn);
+    if (answer !== SUCCESS) throw new Error(`AUTH was answered ${JSON.stringify(answer)}`);
     return conn;
   } catch (error) {
-    throw timeout.signal.aborted ? new Deno.errors.TimedOut("timed out") : error;
-  } finally {
-    clearTimeout(timer);
+    closeQuietly(conn);
+    throw error;
+  }
+}
+
+/** Reads one answer line (AUTH's), byte by byte: nothing after it may be taken. */
+async function readAnswerLine(conn: Deno.Conn): Promise<string> {
+  const bytes: number[] = [];
+  const one = new Uint8Array(1);
+  while (true) {
+    if ((await conn.read(one)) === null) throw new Error("the server closed the connection");
+    if (one[0] === 0x0a) return new TextDecoder().decode(Uint8Array.from(bytes)).replace(/\r$/, "");
+    bytes.push(one[0]!);
   }
 }

@@ -6,6 +6,7 @@
 
 import { BENCH_DEFAULTS, BENCH_LIMITS, runBench } from "../bench/run.ts";
 import { EXIT } from "./exit.ts";
+import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import type { MainIo } from "./io.ts";
 import {
   command,
@@ -98,6 +99,7 @@ report throughput and latency (like redis-benchmark)`,
       max: BENCH_LIMITS.seed,
     }),
     json: flag("print one JSON object instead of the report"),
+    ...CLIENT_SECURITY_OPTIONS,
   },
   footer: `Every key is PUT once first (not measured). Each connection writes only its
 own keys, so the answer to every GET is known, and checked. Latency runs from
@@ -122,6 +124,7 @@ export async function runBenchCommand(args: string[], io: MainIo): Promise<numbe
   if (options.requests !== undefined && options.duration !== undefined) {
     throw new UsageError("cannot use --requests with --duration: give one");
   }
+  const security = clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`));
   const outcome = await runBench({
     hostname: options.host,
     port: options.port,
@@ -134,6 +137,7 @@ export async function runBenchCommand(args: string[], io: MainIo): Promise<numbe
     valueBytes: options.valueBytes,
     seed: options.seed,
     json: options.json,
+    ...security,
   }, io);
   return outcome === "ok" ? EXIT.ok : outcome === "errors" ? EXIT.failed : EXIT.unreachable;
 }

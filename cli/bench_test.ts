@@ -356,3 +356,65 @@ Deno.test("kv bench --help prints its usage; kv --help lists it", async () => {
   assertEquals(await main(["--help"], fake.io), 0);
   assertStringIncludes(fake.stdout, "kv bench [OPTIONS]");
 });
+
+Deno.test("runBench() says why it gave up: nothing arrived, or an answer without \\n", async (t) => {
+  await t.step("nothing arrived", async () => {
+    await using server = scriptedServer(async (conn) => {
+      while (await conn.read(new Uint8Array(1024)) !== null);
+    });
+    const fake = new FakeIo();
+    await runBench(
+      { port: server.port, connections: 1, keys: 1, requests: 1, stallTimeoutMs: 100 },
+      fake.io,
+    );
+    assertStringIncludes(
+      fake.stderr,
+      "connection 1 lost: no answer for 0.1 s (nothing arrived: a server that serves one client at a time",
+    );
+  });
+  await t.step("an answer without \\n", async () => {
+    await using server = scriptedServer(async (conn) => {
+      await conn.read(new Uint8Array(1024));
+      await conn.write(encoder.encode("Success!"));
+      while (await conn.read(new Uint8Array(1024)) !== null);
+    });
+    const fake = new FakeIo();
+    await runBench(
+      { port: server.port, connections: 1, keys: 1, requests: 1, stallTimeoutMs: 100 },
+      fake.io,
+    );
+    assertStringIncludes(
+      fake.stderr,
+      'lost: no answer for 0.1 s (got "Success!" with no \\n after it: answers must end with \\n)',
+    );
+  });
+});
+
+Deno.test("kv bench accepts answers that end with \\r\\n", async () => {
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(64 * 1024);
+    let pending = "";
+    const values = new Map<string, string>();
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      pending += new TextDecoder().decode(buffer.subarray(0, n));
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      let out = "";
+      for (const line of lines) {
+        const [command, key, ...value] = line.split(", ");
+        if (command === "PUT") values.set(key!, value.join(", "));
+        out += command === "PUT" ? "Success!\r\n" : `${values.get(key!) ?? "Not exist!"}\r\n`;
+      }
+      await conn.write(encoder.encode(out));
+    }
+  });
+  const { code, stdout } = await bench(server.port, ["-n", "200", "-c", "1", "-k", "10"]);
+  assertEquals(code, 0, stdout);
+  assertStringIncludes(stdout, "errors: 0");
+});
+
+Deno.test("kv bench has no -v: value size is --value-bytes, -v means verbose elsewhere", async () => {
+  const { code, stderr } = await bench(closedPort(), ["-v", "5"]);
+  assertEquals(code, 2);
+  assertStringIncludes(stderr, 'unknown option "-v"');
+});

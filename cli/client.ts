@@ -1,21 +1,41 @@
 /**
  * `kv client`: the command line's three ways to use {@linkcode KvClient}:
- * one request given as words, a batch of stdin lines (pipelined), or an
- * interactive prompt.
+ * one request given as words, a batch of stdin lines (pipelined, each
+ * answer printed as it arrives), or an interactive prompt. It copes with
+ * the servers students write: answers without `\n` are taken after a
+ * pause, `--unframed` talks the textbook client's way, and `--timeout`
+ * says what did arrive when an answer does not.
  *
  * @module
  */
 
-import { TextLineStream } from "@std/streams";
-import { CLIENT_DEFAULTS, KvClient } from "../client/client.ts";
+import { CLIENT_DEFAULTS, type IrregularAnswer, KvClient } from "../client/client.ts";
+import { KvServerError, KvTimeoutError } from "../client/errors.ts";
+import { UDP_CLIENT_DEFAULTS } from "../client/udp.ts";
 import { usage } from "../command/command.ts";
-import { LINE_COMMANDS } from "../command/table.ts";
-import { concat } from "../net/bytes.ts";
+import { LINE_TABLE } from "../command/table.ts";
 import { errorMessage } from "../net/conn.ts";
-import { ERROR_PREFIX } from "../wire/line/reply.ts";
+import { show } from "../check/show.ts";
+import { isErrorLine, runBatch } from "./client_batch.ts";
+import { runRepl } from "./client_repl.ts";
+import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
+import { runUdpClient } from "./client_udp.ts";
 import { EXIT } from "./exit.ts";
-import type { MainIo } from "./io.ts";
-import { command, helpText, integer, parseOptions, text, UsageError } from "./options.ts";
+import { type MainIo, traceTo } from "./io.ts";
+import {
+  command,
+  decimal,
+  flag,
+  flagOf,
+  helpText,
+  integer,
+  parseOptions,
+  text,
+  UsageError,
+} from "./options.ts";
+
+// How long `kv client` waits for an answer over TCP, unless --timeout says.
+const ANSWER_TIMEOUT_SECONDS = 10;
 
 /** `kv client`'s options, declared once: help, parsing and checks. */
 export const CLIENT_SPEC = command({
@@ -27,7 +47,11 @@ export const CLIENT_SPEC = command({
     "[OPTIONS]               on a terminal: an interactive prompt",
   ],
   options: {
-    host: text({ value: "HOST", help: "server address", fallback: CLIENT_DEFAULTS.hostname }),
+    host: text({
+      value: "HOST",
+      help: "server address (every address of a name is tried)",
+      fallback: CLIENT_DEFAULTS.hostname,
+    }),
     port: integer({
       short: "p",
       value: "PORT",
@@ -36,25 +60,58 @@ export const CLIENT_SPEC = command({
       min: 1,
       max: 65_535,
     }),
+    timeout: decimal({
+      value: "SECONDS",
+      help:
+        `give up when an answer has not come (no byte of it) for this long [default: ${ANSWER_TIMEOUT_SECONDS}]; with --udp, send again [default: ${
+          UDP_CLIENT_DEFAULTS.timeoutMs / 1000
+        }]`,
+      fallback: undefined,
+      min: 0,
+      above: true,
+      example: "seconds above 0, like 10 or 0.5",
+    }),
+    pauseMs: integer({
+      value: "MS",
+      help: "take an answer that ends without \\n once nothing more comes for this long; 0 = never",
+      fallback: 300,
+      min: 0,
+    }),
+    unframed: flag(
+      "send each request without \\n, alone, after the previous answer (textbook servers)",
+    ),
+    ...CLIENT_SECURITY_OPTIONS,
+    udp: flag("send each request in a UDP datagram (the server needs --udp)"),
+    retries: integer({
+      value: "N",
+      help: "with --udp: send again this many times before giving up",
+      fallback: UDP_CLIENT_DEFAULTS.retries,
+      min: 0,
+      max: 10,
+    }),
+    trace: flag("print every socket event to stderr: connect, send, recv, close, ..."),
   },
   words: true,
   footer: `REQUESTS:
-  ${LINE_COMMANDS.map(usage).join("    ")}
+  ${LINE_TABLE.commands.map(usage).join("    ")}
 
+A server that reads one request per recv() (as the course's textbook server
+does) needs --unframed for a batch; its answers without \\n are taken after
+--pause-ms.
 Exit status: 0 when every request was answered, 1 when an answer was an
-"Error:" line, 2 for a usage error or when the server cannot be reached.`,
+"Error:" line or did not come in time, 2 for a usage error or when the server
+cannot be reached.`,
 });
 
-// At most this many batch requests wait for answers at once, so a huge
-// stdin does not pile up in memory.
-const MAX_IN_FLIGHT = 4_096;
-const FLUSH_OUTPUT_CHARS = 64 * 1024;
-const OPTION_IN_REQUEST_REGEXP = /(^|\s)(--(host|port|help)\b|-[hp]\b)/;
-const QUIT_REGEXP = /^[ \t]*quit[ \t]*\r?$/i;
+const OPTION_IN_REQUEST_REGEXP =
+  /(^|\s)(--(host|port|help|timeout|pause-ms|unframed|tls|tls-ca|password-file|udp|retries|trace)\b|-[hp]\b)/;
+
+// Options that only mean something over TCP.
+const TCP_ONLY = ["pauseMs", "unframed", "tls", "tlsCa", "passwordFile"] as const;
 
 /** Runs `kv client` with `args`; returns the exit status. */
 export async function runClient(args: string[], io: MainIo): Promise<number> {
-  const { values: options, words, help } = parseOptions(CLIENT_SPEC, args);
+  const { values: options, words, help, given } = parseOptions(CLIENT_SPEC, args);
   if (help) {
     await io.stdout(helpText(CLIENT_SPEC));
     return EXIT.ok;
@@ -62,18 +119,51 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   if (words.length > 0 && words.join("").trim() === "") {
     throw new UsageError("empty request: give one such as PING, or none for a prompt");
   }
+  if (given.has("retries") && !options.udp) throw new UsageError("--retries needs --udp");
+  if (options.udp) {
+    const tcpOnly = TCP_ONLY.find((name) => given.has(name));
+    // PROTOCOL.md, Datagrams: no connection to authenticate or encrypt, no stream to frame.
+    if (tcpOnly !== undefined) throw new UsageError(`cannot use ${flagOf(tcpOnly)} with --udp`);
+    const timeout = options.timeout ?? UDP_CLIENT_DEFAULTS.timeoutMs / 1000;
+    return await runUdpClient(words, { ...options, timeout }, io);
+  }
+  const security = clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`));
+  const batch = words.length === 0 && !io.stdinIsTerminal;
+  let noted = false;
+  const onIrregularAnswer = (missing: IrregularAnswer) => {
+    if (noted) return;
+    noted = true;
+    io.stderr(irregularNote(missing, options.pauseMs, batch && !options.unframed));
+  };
   let client: KvClient;
   try {
-    client = await KvClient.connect({ hostname: options.host, port: options.port });
+    client = await KvClient.connect({
+      hostname: options.host,
+      port: options.port,
+      answerTimeoutMs: Math.round((options.timeout ?? ANSWER_TIMEOUT_SECONDS) * 1000),
+      answerPauseMs: options.pauseMs,
+      unframed: options.unframed,
+      onIrregularAnswer,
+      ...security,
+      trace: options.trace ? traceTo(io) : undefined,
+    });
   } catch (error) {
+    if (error instanceof KvServerError) {
+      await io.stderr(`kv: AUTH failed: ${error.message}\n`);
+      return EXIT.failed;
+    }
     await io.stderr(`kv: ${errorMessage(error)}\n`);
     return EXIT.unreachable;
   }
   try {
     if (words.length > 0) return await runOnce(client, words.join(" "), io);
-    if (!io.stdinIsTerminal) return await runBatch(client, io);
+    if (batch) return await runBatch(client, io);
     return await runRepl(client, io);
   } catch (error) {
+    if (error instanceof KvTimeoutError) {
+      await io.stderr(timeoutMessage(error, options.unframed));
+      return EXIT.failed;
+    }
     await io.stderr(`kv: ${errorMessage(error)}\n`);
     return EXIT.unreachable;
   } finally {
@@ -92,93 +182,32 @@ async function runOnce(client: KvClient, line: string, io: MainIo): Promise<numb
   return EXIT.failed;
 }
 
-/** Pipelines every stdin line; prints the answers in order as they come. */
-async function runBatch(client: KvClient, io: MainIo): Promise<number> {
-  const answers: Promise<string[]>[] = [];
-  let output = "";
-  let sawError = false;
-  const printOldest = async () => {
-    for (const line of await answers.shift()!) {
-      output += `${line}\n`;
-      if (isErrorLine(line)) sawError = true;
-    }
-    if (output.length >= FLUSH_OUTPUT_CHARS) {
-      await io.stdout(output);
-      output = "";
-    }
-  };
-  try {
-    for await (const line of byteLines(io.stdin)) {
-      const quit = isQuit(line);
-      const answer = client.request(line);
-      answer.catch(() => {}); // Awaited in order below; this only keeps an early failure from being "unhandled".
-      answers.push(answer);
-      if (quit) break; // The server closes after QUIT: nothing more is read.
-      if (answers.length >= MAX_IN_FLIGHT) await printOldest();
-    }
-    while (answers.length > 0) await printOldest();
-  } finally {
-    await io.stdout(output);
-  }
-  return sawError ? EXIT.failed : EXIT.ok;
+/** The one-time note when an answer was taken by the pause. */
+function irregularNote(
+  missing: IrregularAnswer,
+  pauseMs: number,
+  suggestUnframed: boolean,
+): string {
+  const what = missing === "newline"
+    ? "the server does not end its answers with \\n"
+    : "the server does not end its LIST answers with an empty line";
+  const hint = suggestUnframed
+    ? "; for a server that reads one request per recv(), send them with --unframed"
+    : "";
+  return `kv: note: ${what}; each answer is taken once nothing more comes for ${pauseMs} ms (--pause-ms)${hint}\n`;
 }
 
-function isQuit(line: Uint8Array): boolean {
-  return line.length <= 16 && QUIT_REGEXP.test(String.fromCharCode(...line));
-}
-
-/** Splits a byte stream on `\n`, keeping each line's bytes as they are. */
-async function* byteLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let rest = new Uint8Array(0);
-  for await (const chunk of stream) {
-    const data = rest.length > 0 ? concat([rest, chunk]) : chunk;
-    let start = 0;
-    while (true) {
-      const nl = data.indexOf(0x0a, start);
-      if (nl === -1) break;
-      yield data.subarray(start, nl);
-      start = nl + 1;
-    }
-    rest = data.slice(start);
-  }
-  if (rest.length > 0) yield rest;
-}
-
-/** The REPL's help, from the command table. */
-const REPL_HELP = [
-  "Type a request and press Enter; the server's answer is printed below it.",
-  ...LINE_COMMANDS.map((entry) =>
-    entry.name === "QUIT"
-      ? `  ${"quit".padEnd(18)} ${entry.summary} (also: exit, Ctrl-D)`
-      : `  ${usage(entry).padEnd(18)} ${entry.summary}`
-  ),
-  "Command words are case-insensitive; spaces around commas are ignored.",
-  "",
-].join("\n");
-
-/** The interactive prompt, for a person at a terminal. */
-async function runRepl(client: KvClient, io: MainIo): Promise<number> {
-  const prompt = `kv ${client.address}> `;
-  await io.stdout(`Connected to kv at ${client.address}. Type "help" for the commands.\n${prompt}`);
-  // @std/streams comes untyped from the npm mirror; this is its real type.
-  const lines: ReadableStream<string> = io.stdin
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new TextLineStream());
-  for await (const line of lines) {
-    const word = line.trim().toLowerCase();
-    if (word === "help" || word === "?") {
-      await io.stdout(REPL_HELP + prompt);
-      continue;
-    }
-    if (word === "exit") return EXIT.ok;
-    const answer = await client.request(line);
-    await io.stdout(answer.map((text) => `${text}\n`).join("") + (word === "quit" ? "" : prompt));
-    if (word === "quit") return EXIT.ok;
-  }
-  await io.stdout("\n");
-  return EXIT.ok;
-}
-
-function isErrorLine(line: string): boolean {
-  return line.startsWith(ERROR_PREFIX);
+/** What arrived before the timeout, and the likely cause. */
+function timeoutMessage(error: KvTimeoutError, unframed: boolean): string {
+  const got = error.received;
+  const cause = got.length === 0
+    ? "nothing arrived: the server may be serving another client (a server that serves one " +
+      "client at a time answers only once the others leave)" +
+      (unframed ? "" : ", or be waiting for more of the request (try --unframed)")
+    : got.at(-1) === 0x0a
+    ? `got ${got.length} bytes, ${show(got)}, but not the end of the answer ` +
+      "(a LIST answer ends with an empty line)"
+    : `got ${got.length} bytes, ${show(got)}, with no \\n after them: answers must end with \\n ` +
+      "(or give --pause-ms)";
+  return `kv: ${error.message}\nkv: ${cause}\n`;
 }

@@ -10,8 +10,15 @@ import { errorMessage } from "../net/conn.ts";
 import type { Logger } from "../server/log.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
 import type { CompactionHook, CompactionStep } from "../store/log/compact.ts";
-import { dirname, LogCorruptError, LogOpenError, openLog } from "../store/log/open.ts";
+import {
+  dirname,
+  LogCorruptError,
+  LogOpenError,
+  LogPermissionError,
+  openLog,
+} from "../store/log/open.ts";
 import type { MainIo } from "./io.ts";
+import { UsageError } from "./options.ts";
 
 /**
  * For tests only: with this variable set to a compaction step (`snapshot`,
@@ -29,7 +36,8 @@ export const SLOW_WALK_MS = 200;
 
 /**
  * Opens and loads the log at `path`. Returns `undefined` after writing why
- * it could not (one line, two for a damaged file) to stderr.
+ * it could not (one line, two for a damaged file) to stderr; throws
+ * {@linkcode UsageError} for a missing permission.
  */
 export async function openDataFile(
   path: string,
@@ -50,6 +58,9 @@ export async function openDataFile(
           `kv: to recover, run "kv repair ${path}": it writes ${path}.repaired without the bad ` +
           `bytes and says what it dropped; check that file, then move it over ${path}\n`,
       );
+    } else if (error instanceof LogPermissionError) {
+      // How kv was run, as for the other files it reads: a usage error.
+      throw new UsageError(`cannot use data file ${path}: ${error.message}`);
     } else if (error instanceof LogOpenError) {
       await io.stderr(`kv: cannot use data file ${path}: ${error.message}\n`);
     } else {

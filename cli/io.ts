@@ -6,6 +6,9 @@
  * @module
  */
 
+import { formatTrace, type Tracer, traceStyle } from "../net/trace.ts";
+import type { LineEditor } from "./line_editor.ts";
+
 /** Where a subcommand reads and writes; tests pass their own. */
 export interface MainIo {
   /** Standard input. */
@@ -20,6 +23,11 @@ export interface MainIo {
   stderr(text: string): void | Promise<void>;
   /** Stops `kv serve` gracefully; without it, the shutdown signals do. */
   signal?: AbortSignal;
+  /**
+   * On a real terminal: opens a line editor (history, arrow keys) for the
+   * REPL. Without it (tests, pipes) the REPL reads `stdin` plainly.
+   */
+  openLineEditor?: () => Promise<LineEditor>;
 }
 
 const encoder = new TextEncoder();
@@ -33,11 +41,27 @@ function writeAllSync(file: { writeSync(bytes: Uint8Array): number }, text: stri
 
 /** The real process streams. */
 export function processIo(): MainIo {
+  const stdinIsTerminal = Deno.stdin.isTerminal();
   return {
     stdin: Deno.stdin.readable,
-    stdinIsTerminal: Deno.stdin.isTerminal(),
+    stdinIsTerminal,
+    // Loaded only when needed: node:readline costs startup time.
+    openLineEditor: stdinIsTerminal
+      ? async () => (await import("./line_editor.ts")).openLineEditor()
+      : undefined,
     stderrIsTerminal: Deno.stderr.isTerminal(),
     stdout: (text) => writeAllSync(Deno.stdout, text),
     stderr: (text) => writeAllSync(Deno.stderr, text),
+  };
+}
+
+/**
+ * `--trace`'s sink: one line per event on stderr, with the other logs;
+ * aligned (and coloured unless `NO_COLOR` is set) when stderr is a terminal.
+ */
+export function traceTo(io: MainIo): Tracer {
+  const style = traceStyle(io.stderrIsTerminal ?? false, Deno.noColor);
+  return (event) => {
+    io.stderr(`${formatTrace(event, style)}\n`);
   };
 }

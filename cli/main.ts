@@ -8,6 +8,7 @@
 
 import denoJson from "../deno.json" with { type: "json" };
 import { runBenchCommand } from "./bench.ts";
+import { runCheckCommand } from "./check.ts";
 import { runClient } from "./client.ts";
 import { EXIT } from "./exit.ts";
 import { type MainIo, processIo } from "./io.ts";
@@ -23,6 +24,7 @@ const SUBCOMMANDS: Record<string, (args: string[], io: MainIo) => Promise<number
   serve: runServe,
   client: runClient,
   bench: runBenchCommand,
+  check: runCheckCommand,
   repair: runRepair,
 };
 
@@ -36,6 +38,8 @@ USAGE:
   kv client [OPTIONS] [REQUEST...]    send requests: the one given, each line
                                       of stdin, or typed at a prompt
   kv bench [OPTIONS]                  measure a server's throughput and latency
+  kv check [OPTIONS]                  test any server against the protocol, rule
+                                      by rule (a student's server too)
   kv repair [OPTIONS] FILE            write a loadable copy of a damaged data
                                       file beside it (FILE.repaired)
 
@@ -49,7 +53,10 @@ EXAMPLES:
   kv client PUT, greeting, hello world
   kv client GET,greeting
   printf 'PUT,a,1\\nLIST\\n' | kv client
+  kv serve --trace --udp              watch every socket event; answer UDP too
+  kv client --udp --trace GET,greeting
   kv bench -c 50 -P 16 -d 10
+  kv check --level assignment --port 12345
 `;
 
 /**

@@ -480,7 +480,13 @@ Deno.test("main() serve --quiet logs nothing and --verbose logs each request", a
       ["--quiet", (stderr: string) => assertEquals(stderr, "")],
       ["-q", (stderr: string) => assertEquals(stderr, "")],
       ["--verbose", (stderr: string) => assertStringIncludes(stderr, '"PING" -> "PONG"')],
-      ["-v", (stderr: string) => assertStringIncludes(stderr, '"PING" -> "PONG"')],
+      ["-v", (stderr: string) => {
+        assertStringIncludes(stderr, '"PING" -> "PONG"');
+        // Every log line is stamped with the full UTC time in ISO 8601.
+        for (const line of stderr.trimEnd().split("\n")) {
+          assertMatch(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S/);
+        }
+      }],
     ] as const
   ) {
     await t.step(flag, async () => {
@@ -524,7 +530,7 @@ Deno.test("main() serve exits 1 naming the address when the port is in use", asy
 
 Deno.test("main() serve exits 1 for an address that is not on this machine", async () => {
   const fake = new FakeIo();
-  const code = await main(["serve", "--host", "192.0.2.1", "--port", "0"], fake.io);
+  const code = await main(["serve", "--host", "192.0.2.1", "--port", "0", "--no-auth"], fake.io);
   assertEquals(code, 1);
   assertEquals(fake.stdout, "");
   assertMatch(fake.stderr, /^kv: cannot listen on 192\.0\.2\.1:0: [^\n]+\n$/);
@@ -614,9 +620,12 @@ Deno.test("main() --version prints the version from deno.json", async () => {
 
 Deno.test("main() rejects a bad command line with exit 2 and one message on stderr", async (t) => {
   const cases: [string[], string][] = [
-    [[], "missing command: expected serve, client, bench or repair"],
-    [["frobnicate"], 'unknown command "frobnicate": expected serve, client, bench or repair'],
-    [["1e3"], 'unknown command "1e3": expected serve, client, bench or repair'],
+    [[], "missing command: expected serve, client, bench, check or repair"],
+    [
+      ["frobnicate"],
+      'unknown command "frobnicate": expected serve, client, bench, check or repair',
+    ],
+    [["1e3"], 'unknown command "1e3": expected serve, client, bench, check or repair'],
     [["--bogus"], 'unknown option "--bogus"'],
     [["-x", "serve"], 'unknown option "-x"'],
     [["--port", "1", "client"], 'unknown option "--port"'],
@@ -626,6 +635,8 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
     [["serve", "extra"], 'unexpected argument "extra" for kv serve'],
     [["serve", "--verbose", "--quiet"], "cannot use --verbose with --quiet"],
     [["serve", "--port", "1e3"], 'cannot use --port "1e3": expected an integer from 0 to 65535'],
+    [["serve", "--port", "-1"], 'cannot use --port "-1": expected an integer from 0 to 65535'],
+    [["serve", "-p", "-1"], 'cannot use --port "-1": expected an integer from 0 to 65535'],
     [["client", "--port", "1e3"], 'cannot use --port "1e3": expected an integer from 1 to 65535'],
     [["serve", "--port", "0x10"], 'cannot use --port "0x10": expected an integer from 0 to 65535'],
     [
@@ -674,7 +685,7 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
       const fake = new FakeIo();
       assertEquals(await main(args, fake.io), 2);
       assertEquals(fake.stdout, "");
-      const sub = ["serve", "client", "bench"].find((word) => args[0] === word);
+      const sub = ["serve", "client", "bench", "check"].find((word) => args[0] === word);
       const help = sub === undefined ? "kv --help" : `kv ${sub} --help`;
       assertEquals(fake.stderr, `kv: ${message}\nRun "${help}" for usage.\n`);
       assertNoStackTrace(fake.stderr);

@@ -29,6 +29,8 @@ export interface Option<T> {
   readonly fallback: T;
   /** The default as the help shows it, if any. */
   readonly shown?: string;
+  /** Whether it may be given more than once; its values then reach `parse` joined by commas. */
+  readonly repeatable?: boolean;
   /** Checks and converts the text given; throws {@linkcode UsageError}. */
   parse(text: string, flag: string): T;
 }
@@ -74,6 +76,16 @@ export function text<T extends string | undefined>(
     ...spec,
     shown: spec.fallback,
     parse: (value) => value,
+  };
+}
+
+/** A list of words, separated by commas or given by repeating the flag. */
+export function list(spec: { value: string; help: string; short?: string }): Option<string[]> {
+  return {
+    ...spec,
+    fallback: [],
+    repeatable: true,
+    parse: (value) => value.split(",").map((word) => word.trim()).filter((word) => word !== ""),
   };
 }
 
@@ -149,7 +161,7 @@ export function decimal<T extends number | undefined>(
 }
 
 /** The `--kebab-case` flag of a camelCase option name. */
-function flagOf(name: string): string {
+export function flagOf(name: string): string {
   return `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 }
 
@@ -235,6 +247,7 @@ export function parseOptions<O extends Record<string, Option<unknown>>>(
       ...options.filter(([, o]) => o.value === undefined).map(([n]) => flagOf(n).slice(2)),
     ],
     alias,
+    collect: options.filter(([, o]) => o.repeatable).map(([n]) => flagOf(n).slice(2)),
     stopEarly: spec.words === true,
     unknown: (arg: string, key?: string) => {
       if (key === undefined || !arg.startsWith("-")) return true;
@@ -245,7 +258,8 @@ export function parseOptions<O extends Record<string, Option<unknown>>>(
   const values: Record<string, unknown> = {};
   const given = new Set<keyof O>();
   for (const [name, option] of options) {
-    const raw = parsed[flagOf(name).slice(2)];
+    const value = parsed[flagOf(name).slice(2)];
+    const raw = Array.isArray(value) ? (value.length === 0 ? undefined : value.join(",")) : value;
     if (raw === undefined || raw === false) {
       values[name] = option.fallback;
       continue;

@@ -46,7 +46,11 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
   try {
     file = await Deno.readFile(path);
   } catch (error) {
-    await io.stderr(`kv: cannot read ${path}: ${describeFileError(error, path)}\n`);
+    const why = describeFileError(error, path);
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new UsageError(`cannot read ${path}: ${why}`);
+    }
+    await io.stderr(`kv: cannot read ${path}: ${why}\n`);
     return EXIT.failed;
   }
   const repaired = repairLog(file, { truncate: options.truncate });

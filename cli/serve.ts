@@ -7,12 +7,14 @@
 
 import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../server/log.ts";
+import { ExposureError } from "../server/listen.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
+import { readPassword, readTlsFiles } from "./secrets.ts";
 import type { LogStore } from "../store/log.ts";
 import { COMPACT_MIN_BYTES } from "../store/log/open.ts";
 import { openDataFile } from "./data.ts";
 import { EXIT } from "./exit.ts";
-import type { MainIo } from "./io.ts";
+import { type MainIo, traceTo } from "./io.ts";
 import {
   choice,
   command,
@@ -28,7 +30,7 @@ import {
 /** `kv serve`'s options, declared once: help, parsing and checks. */
 export const SERVE_SPEC = command({
   name: "serve",
-  summary: "keep key-value pairs in memory and answer requests over TCP",
+  summary: "keep key-value pairs in memory and answer requests over TCP (and UDP with --udp)",
   usage: ["[OPTIONS]"],
   options: {
     host: text({
@@ -75,6 +77,24 @@ export const SERVE_SPEC = command({
       fallback: SERVE_DEFAULTS.shutdownGraceMs,
       min: 0,
     }),
+    passwordFile: text({
+      value: "FILE",
+      help: "require AUTH with the password in FILE's first line (needs --allow-read=FILE)",
+      fallback: undefined,
+    }),
+    noAuth: flag("listen beyond loopback with no password, on purpose"),
+    tlsCert: text({
+      value: "FILE",
+      help: "speak TLS only, with this certificate (PEM; needs --allow-read=FILE)",
+      fallback: undefined,
+    }),
+    tlsKey: text({
+      value: "FILE",
+      help: "the certificate's private key (PEM)",
+      fallback: undefined,
+    }),
+    udp: flag("also answer requests in UDP datagrams, on the same port"),
+    trace: flag("print every socket event to stderr: accept, recv, send, close, ..."),
     data: text({
       value: "FILE",
       help:
@@ -98,7 +118,8 @@ export const SERVE_SPEC = command({
     quiet: flag("log only errors", "q"),
   },
   footer: `Prints "listening on HOST:PORT" on stdout once bound (with --data, once the
-log is loaded); logs go to stderr, each line stamped with the UTC time in ISO 8601.
+log is loaded); logs go to stderr, each line stamped with the UTC time in ISO 8601;
+--trace's lines go there too.
 Exit status: 0 after a clean shutdown, 1 if it could not listen or had to cut
 connections, 2 for a usage error.`,
 });
@@ -126,6 +147,26 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     if (level === "info" && options.quiet) return;
     io.stderr(`${new Date().toISOString()} ${message}\n`);
   };
+  // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
+  if (options.udp && options.passwordFile !== undefined) {
+    throw new UsageError(
+      "cannot use --udp with --password-file: datagrams have no connection to authenticate",
+    );
+  }
+  if (options.udp && options.tlsCert !== undefined) {
+    throw new UsageError(
+      "cannot use --udp with --tls-cert: datagrams have no connection to encrypt",
+    );
+  }
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both");
+  }
+  const password = options.passwordFile === undefined
+    ? undefined
+    : readPassword(options.passwordFile, (line) => log("error", line));
+  const tls = options.tlsCert === undefined
+    ? undefined
+    : readTlsFiles(options.tlsCert, options.tlsKey!);
   // Loaded before listening (PROTOCOL.md, Durability): no client sees a
   // store that is still filling up.
   let store: LogStore | undefined;
@@ -152,18 +193,22 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       signal: io.signal ?? stop.signal,
       log,
       verbose: options.verbose,
+      password,
+      noAuth: options.noAuth,
+      tls,
+      trace: options.trace ? traceTo(io) : undefined,
+      udp: options.udp,
       store,
     });
   } catch (error) {
     await store?.close();
+    if (error instanceof ExposureError) throw new UsageError(error.message);
     const address = formatAddr({ hostname: options.host, port: options.port });
     await io.stderr(
       `kv: cannot listen on ${address}: ${describeListenError(error, options.port)}\n`,
     );
     return EXIT.failed;
   }
-  await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
-
   // First signal: shut down gracefully. A second: leave now, like redis's
   // "You insist... exiting now".
   const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -190,6 +235,11 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     for (const name of signals) Deno.addSignalListener(name, onSignal);
   }
   try {
+    // Only now: a supervisor may signal as soon as it reads this line.
+    await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
+    if (server.udpAddr !== undefined) {
+      log("info", `answering UDP datagrams on ${formatAddr(server.udpAddr)} too`);
+    }
     const { connectionsCut } = await server.finished;
     if (store !== undefined) {
       // Every answer is out: write and sync what is left, then let go of the lock.
@@ -220,5 +270,12 @@ function describeListenError(error: unknown, port: number): string {
       : "permission denied";
   }
   if (error instanceof Deno.errors.AddrNotAvailable) return "address not available on this machine";
+  if (
+    error instanceof Deno.errors.InvalidData || /certificate|private key|pem/i.test(String(error))
+  ) {
+    return `the TLS certificate or key cannot be used (${
+      error instanceof Error ? error.message : error
+    })`;
+  }
   return error instanceof Error ? error.message : String(error);
 }

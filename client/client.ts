@@ -8,28 +8,21 @@
 
 import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
+import { connectTcp } from "../net/connect.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
-import { describeConnectError, KvConnectionError, KvServerError } from "./errors.ts";
+import {
+  describeConnectError,
+  KvConnectionError,
+  KvServerError,
+  KvTimeoutError,
+} from "./errors.ts";
+import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
+import { traceConn } from "./trace.ts";
 
-/** Options of {@linkcode KvClient.connect}. */
-export interface ClientOptions {
-  /** The server's address. @default {"127.0.0.1"} */
-  hostname?: string;
-  /** The server's port. @default {12000} */
-  port?: number;
-  /** Give up connecting after this long. @default {5000} */
-  connectTimeoutMs?: number;
-}
-
-/** Defaults of {@linkcode ClientOptions}. */
-export const CLIENT_DEFAULTS = {
-  hostname: "127.0.0.1",
-  port: 12000,
-  connectTimeoutMs: 5_000,
-} as const;
+export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer };
 
 interface Pending {
   shape: "line" | "list";
@@ -46,6 +39,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
 // Answers are not limited by the protocol; a LIST line may be as long as a
 // key plus a value. The reader still needs a bound: this one is generous.
 const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
+const LF = 0x0a;
 
 /**
  * A connection to a kv server. Calls may overlap: requests are pipelined
@@ -63,20 +57,28 @@ const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
 export class KvClient implements AsyncDisposable {
   /** The server's address as `host:port`. */
   readonly address: string;
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #pending: Pending[] = [];
   // Lines that came with no request waiting, e.g. `Error: too many
   // connections`: they answer the next requests, in order.
   readonly #early: string[] = [];
   readonly #reading: Promise<void>;
+  readonly #lines = new LineSplitter(MAX_ANSWER_LINE_BYTES);
+  readonly #options: ClientOptions;
   #outgoing: Uint8Array[] = [];
   #writing: Promise<void> = Promise.resolve();
+  // Unframed: the answer the next request waits for before it is written.
+  #lastAnswer: Promise<unknown> = Promise.resolve();
+  #pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
   #failure: KvConnectionError | undefined;
   #closed = false;
+  #writeClosed = false;
 
-  private constructor(conn: Deno.TcpConn, address: string) {
+  private constructor(conn: Deno.Conn, address: string, options: ClientOptions) {
     this.#conn = conn;
     this.address = address;
+    this.#options = options;
     this.#reading = this.#readLoop();
   }
 
@@ -85,20 +87,30 @@ export class KvClient implements AsyncDisposable {
     const hostname = options.hostname ?? CLIENT_DEFAULTS.hostname;
     const port = options.port ?? CLIENT_DEFAULTS.port;
     const address = formatAddr({ hostname, port });
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(),
-      options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
-    );
+    const startedAt = performance.now();
     try {
-      const conn = await Deno.connect({ hostname, port, transport: "tcp", signal: timeout.signal });
-      conn.setNoDelay(true);
-      return new KvClient(conn, address);
+      const conn = await connectTcp(hostname, port, {
+        timeoutMs: options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
+        tls: options.tls,
+      });
+      if (options.trace !== undefined) traceConn(conn, options.trace, startedAt);
+      const client = new KvClient(conn, address, options);
+      if (options.password !== undefined) await client.#authenticate(options.password);
+      return client;
     } catch (error) {
-      const reason = timeout.signal.aborted ? "timed out" : describeConnectError(error);
+      if (error instanceof KvServerError) throw error;
+      const reason = describeConnectError(error);
       throw new KvConnectionError(`cannot connect to ${address}: ${reason}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
+    }
+  }
+
+  /** Sends AUTH; a wrong password closes this client and throws `KvServerError`. */
+  async #authenticate(password: string): Promise<void> {
+    try {
+      expectLine(await this.#call("AUTH", password), SUCCESS);
+    } catch (error) {
+      await this.close();
+      throw error;
     }
   }
 
@@ -155,11 +167,28 @@ export class KvClient implements AsyncDisposable {
     return this.#send(bytes, shape);
   }
 
+  /**
+   * Sends no more requests: once those made so far are written, half-closes
+   * the connection (our FIN). The server answers what it has, then closes;
+   * requests still waiting get their answers. Later requests fail.
+   */
+  async closeWrite(): Promise<void> {
+    this.#writeClosed = true;
+    await this.#writing;
+    if (this.#failure !== undefined || this.#closed) return;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // The connection is gone already: the read loop fails what still waits.
+    }
+  }
+
   /** Closes the connection. Requests still waiting fail. */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
       this.#early.length = 0; // Closed by us: nothing more is answered.
+      this.#stopTimers();
       closeQuietly(this.#conn);
     }
     await this.#reading;
@@ -179,15 +208,30 @@ export class KvClient implements AsyncDisposable {
 
   #send(bytes: Uint8Array, shape: Pending["shape"]): Promise<string[]> {
     const ended = this.#failure ??
-      (this.#closed ? new KvConnectionError(`connection to ${this.address} is closed`) : undefined);
+      (this.#closed
+        ? new KvConnectionError(`connection to ${this.address} is closed`)
+        : this.#writeClosed
+        ? new KvConnectionError(`connection to ${this.address} is closed for sending`)
+        : undefined);
     // Lines the server sent just before closing (`Error: too many
     // connections`) still answer the next request after the close is read.
     if (ended && this.#early.length === 0) return Promise.reject(ended);
     const { promise, resolve, reject } = Promise.withResolvers<string[]>();
     const pending: Pending = { shape, lines: [], resolve, reject };
     this.#pending.push(pending);
-    if (!ended) {
+    if (!ended && this.#options.unframed) {
+      // Alone and without its \n, once the request before it is answered.
+      const before = this.#lastAnswer;
+      this.#lastAnswer = promise.catch(() => {});
+      const alone = bytes.at(-1) === LF ? bytes.subarray(0, -1) : bytes;
+      this.#writing = this.#writing.then(() => before).then(() => {
+        this.#outgoing.push(alone);
+        this.#armTimeout();
+        return this.#writeOutgoing();
+      });
+    } else if (!ended) {
       this.#outgoing.push(bytes);
+      if (this.#pending.length === 1) this.#armTimeout();
       // Requests made in the same tick go out in one write.
       if (this.#outgoing.length === 1) {
         this.#writing = this.#writing.then(() => this.#writeOutgoing());
@@ -219,28 +263,41 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
-  async #readLoop(): Promise<void> {
-    const lines = new LineSplitter(MAX_ANSWER_LINE_BYTES);
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
-    const takeLines = (): boolean => {
-      for (let kind = lines.next(); kind !== null; kind = lines.next()) {
-        if (kind !== "line") {
-          this.#fail(new KvConnectionError(`${this.address} sent a bad answer line (${kind})`));
-          return false;
-        }
-        this.#take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
+  /** Hands every complete answer line to its request; false if the connection failed. */
+  #takeLines(): boolean {
+    const lines = this.#lines;
+    for (let kind = lines.next(); kind !== null; kind = lines.next()) {
+      if (kind !== "line") {
+        this.#fail(new KvConnectionError(`${this.address} sent a bad answer line (${kind})`));
+        return false;
       }
-      return true;
-    };
+      this.#take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
+    }
+    return true;
+  }
+
+  async #readLoop(): Promise<void> {
+    const lines = this.#lines;
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
     try {
       while (true) {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
         lines.feed(buffer.subarray(0, n));
-        if (!takeLines()) return;
+        if (!this.#takeLines()) return;
+        this.#armTimeout();
+        this.#armPause();
       }
       lines.endLine();
-      takeLines();
+      this.#takeLines();
+      // The end of the stream ends a LIST still open, as the pause would
+      // have (a textbook server closes once the client half-closes).
+      const open = this.#pending[0];
+      if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
+        this.#pending.shift();
+        open.resolve(open.lines);
+        this.#options.onIrregularAnswer?.("list-end");
+      }
       this.#fail(new KvConnectionError(`connection closed by ${this.address}`));
     } catch (error) {
       this.#fail(
@@ -272,7 +329,59 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
+  /** While a request waits: a new timeout from now (a byte arrived, or it was sent). */
+  #armTimeout(): void {
+    const ms = this.#options.answerTimeoutMs ?? 0;
+    clearTimeout(this.#timeoutTimer);
+    this.#timeoutTimer = undefined;
+    if (ms <= 0 || this.#pending.length === 0 || this.#closed) return;
+    this.#timeoutTimer = setTimeout(() => {
+      const pending = this.#pending[0];
+      if (pending === undefined) return;
+      const received = concat([
+        ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
+        this.#lines.pendingLine,
+      ]);
+      this.#fail(
+        new KvTimeoutError(`no answer from ${this.address} within ${ms / 1000} s`, received),
+      );
+    }, ms);
+  }
+
+  /** Part of an answer came: it is taken whole if nothing more comes for the pause. */
+  #armPause(): void {
+    const ms = this.#options.answerPauseMs ?? 0;
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
+    const pending = this.#pending[0];
+    if (ms <= 0 || pending === undefined) return;
+    if (this.#lines.pendingBytes === 0 && pending.lines.length === 0) return;
+    this.#pauseTimer = setTimeout(() => {
+      this.#pauseTimer = undefined;
+      let missing: IrregularAnswer | undefined;
+      if (this.#lines.pendingBytes > 0) {
+        missing = "newline";
+        this.#lines.endLine();
+        if (!this.#takeLines()) return;
+      }
+      if (this.#pending[0] === pending && pending.lines.length > 0) {
+        missing ??= "list-end";
+        this.#pending.shift();
+        pending.resolve(pending.lines);
+      }
+      this.#armTimeout();
+      if (missing !== undefined) this.#options.onIrregularAnswer?.(missing);
+    }, ms);
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#pauseTimer);
+    clearTimeout(this.#timeoutTimer);
+    this.#pauseTimer = this.#timeoutTimer = undefined;
+  }
+
   #fail(error: KvConnectionError): void {
+    this.#stopTimers();
     this.#failure ??= error;
     for (const pending of this.#pending.splice(0)) pending.reject(this.#failure);
     closeQuietly(this.#conn);

@@ -23,6 +23,38 @@ export class KvConnectionError extends Error {
   }
 }
 
+/**
+ * No answer came in time (`answerTimeoutMs`): the connection is closed,
+ * and `received` holds the bytes that did arrive for the request.
+ */
+export class KvTimeoutError extends KvConnectionError {
+  /** What arrived of the answer before the time ran out. */
+  readonly received: Uint8Array;
+
+  /** `message` names the server and the time waited. */
+  constructor(message: string, received: Uint8Array) {
+    super(message);
+    this.name = "KvTimeoutError";
+    this.received = received;
+  }
+}
+
+/**
+ * No answer came over UDP, after every try (`udpRequest()`): the request
+ * or its answer was lost, or nothing listens there.
+ */
+export class KvNoAnswerError extends KvConnectionError {
+  /** How many times the request was sent. */
+  readonly tries: number;
+
+  /** `tries`: how many datagrams were sent without an answer. */
+  constructor(message: string, tries: number) {
+    super(message);
+    this.name = "KvNoAnswerError";
+    this.tries = tries;
+  }
+}
+
 /** Why a connection failed, in the words `kv client` and `kv bench` print. */
 export function describeConnectError(error: unknown): string {
   if (error instanceof Deno.errors.ConnectionRefused) {

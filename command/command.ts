@@ -10,7 +10,7 @@
 
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
-import type { Reply } from "./reply.ts";
+import type { RedisReply, Reply } from "./reply.ts";
 import type { Request } from "./request.ts";
 
 /** One field of a line-protocol request, after the command word. */
@@ -30,8 +30,58 @@ export const VALUE: Field = { name: "value", rest: true };
 
 /** Per-connection state that commands read and change. */
 export interface Session {
-  /** Set by a command after which the connection closes (QUIT). */
+  /** Set by a command after which the connection closes (QUIT, a protocol error). */
   closing: boolean;
+  /** The connection's number, from 1 (CLIENT ID). */
+  readonly id: number;
+  /** The peer's address as `host:port`. */
+  readonly peer: string;
+  /** Our side's address as `host:port`. */
+  readonly local: string;
+  /** When the connection was accepted, by the server's clock. */
+  readonly createdAt: number;
+  /** The Redis protocol version spoken (2 until `HELLO 3`). */
+  resp: 2 | 3;
+  /** The name a Redis client gave itself (CLIENT SETNAME), or "". */
+  name: string;
+  /** Which protocol the connection speaks (its first byte chose). */
+  readonly protocol: "line" | "resp";
+  /** Whether it may run commands: true at once when no password is set. */
+  authenticated: boolean;
+  /** Wrong passwords so far (PROTOCOL.md, Authentication: 10 close the connection). */
+  authFailures: number;
+}
+
+/** What authentication needs: the password, and where failures are logged. */
+export interface Guard {
+  /** The password connections must send first; `undefined` when none is set. */
+  readonly password: Uint8Array | undefined;
+  /** Logs a failed AUTH (the peer, never the password tried). */
+  failed(session: Session): void;
+}
+
+/** Figures the whole server keeps, for INFO. */
+export interface ServerStats {
+  /** When the server started, in ms since the epoch. */
+  readonly startedAt: number;
+  /** The port it listens on. */
+  readonly port: number;
+  /** Connections accepted, ever. */
+  connectionsReceived: number;
+  /** Connections refused over --max-connections, ever. */
+  connectionsRejected: number;
+  /** Requests run, ever (errors included). */
+  commandsProcessed: number;
+  /** Reads that found their key / did not. */
+  keyspaceHits: number;
+  /** Reads that did not find their key. */
+  keyspaceMisses: number;
+  /** Connections open now. */
+  connectedClients(): number;
+  /** The --max-connections limit. */
+  readonly maxClients: number;
+  /** Whether the store keeps a log on disk (INFO persistence, CONFIG GET appendonly). */
+  readonly persistent: boolean;
 }
 
 /** What a handler works with besides its request and reply. */
@@ -42,6 +92,10 @@ export interface Context {
   readonly clock: Clock;
   /** This connection's state. */
   readonly session: Session;
+  /** The server's figures. */
+  readonly stats: ServerStats;
+  /** Authentication's password and log. */
+  readonly guard: Guard;
 }
 
 /**
@@ -56,29 +110,49 @@ export interface Continuation {
 }
 
 /** Runs one command. Returns a continuation if the answer is not complete yet. */
-export type Handler = (
+export type Handler<R extends Reply = Reply> = (
   request: Request,
   context: Context,
-  reply: Reply,
+  reply: R,
 ) => Continuation | undefined | void;
 
-/** One entry of the command table. */
+/** What every command entry has, whichever protocol it is spoken in. */
 export interface Command {
-  /** The command word, upper case, as the usage text writes it. */
+  /** The command word, upper case. */
   readonly name: string;
-  /** The line protocol's fields after the command word. */
-  readonly fields: readonly Field[];
+  /** It may run before AUTH (AUTH itself, QUIT, HELLO). @default {false} */
+  readonly noAuth?: boolean;
   /** Whether it can change the store (a durable store must log it). */
   readonly writes: boolean;
-  /** What a client reads back: one line, or lines up to an empty one. */
-  readonly answer: "line" | "list";
-  /** One phrase for the REPL's help. */
+  /** One phrase for help texts. */
   readonly summary: string;
   /** The handler. */
-  readonly run: Handler;
+  readonly run: Handler<never>;
 }
 
-/** The right form of a command, as `Error: usage:` quotes it: `PUT, key, value`. */
-export function usage(command: Command): string {
+/** A command of the line protocol (PROTOCOL.md, Requests). */
+export interface LineCommand extends Command {
+  /** The fields after the command word. */
+  readonly fields: readonly Field[];
+  /** What a client reads back: one line, or lines up to an empty one. */
+  readonly answer: "line" | "list";
+  /** The handler: it states meanings every protocol has. */
+  readonly run: Handler<Reply>;
+}
+
+/** A command of Redis's protocol (PROTOCOL.md, Redis clients), as Redis 7 defines it. */
+export interface RedisCommand extends Command {
+  /** Redis's arity: the number of words with the name; negative: at least that many. */
+  readonly arity: number;
+  /** Redis's command flags (COMMAND INFO), such as `write`, `readonly`, `fast`. */
+  readonly flags: readonly string[];
+  /** Which words are keys: first, last (-1: the last word), step; 0, 0, 0 for none. */
+  readonly keys: readonly [first: number, last: number, step: number];
+  /** The handler: it may state the richer meanings of a {@linkcode RedisReply}. */
+  readonly run: Handler<RedisReply>;
+}
+
+/** The right form of a line command, as `Error: usage:` quotes it: `PUT, key, value`. */
+export function usage(command: LineCommand): string {
   return [command.name, ...command.fields.map((field) => field.name)].join(", ");
 }

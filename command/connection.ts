@@ -4,10 +4,11 @@
  * @module
  */
 
-import type { Command } from "./command.ts";
+import { AUTH_FAILURES, authenticate } from "./auth.ts";
+import type { LineCommand } from "./command.ts";
 
 /** `PING`: checks that the server answers. */
-export const PING: Command = {
+export const PING: LineCommand = {
   name: "PING",
   fields: [],
   writes: false,
@@ -17,8 +18,9 @@ export const PING: Command = {
 };
 
 /** `QUIT`: says goodbye; the server then closes the connection. */
-export const QUIT: Command = {
+export const QUIT: LineCommand = {
   name: "QUIT",
+  noAuth: true,
   fields: [],
   writes: false,
   answer: "line",
@@ -26,5 +28,20 @@ export const QUIT: Command = {
   run(_request, { session }, reply) {
     reply.bye();
     session.closing = true;
+  },
+};
+
+/** `AUTH, password`: proves the client may use a server started with a password. */
+export const AUTH: LineCommand = {
+  name: "AUTH",
+  fields: [{ name: "password", nonEmpty: true, rest: true }],
+  noAuth: true,
+  writes: false,
+  answer: "line",
+  summary: "give the password (a server with --password-file)",
+  run(request, context, reply) {
+    const result = authenticate(context, request, 0);
+    if (result === "ok") reply.ok();
+    else reply.error(result === "wrong" ? AUTH_FAILURES.wrong : AUTH_FAILURES.none);
   },
 };

@@ -5,7 +5,7 @@
  */
 
 import { StoreFullError, type WriteOptions } from "../store/store.ts";
-import { type Command, type Continuation, KEY, VALUE } from "./command.ts";
+import { type Continuation, KEY, type LineCommand, VALUE } from "./command.ts";
 import type { Reply } from "./reply.ts";
 import type { Store } from "../store/store.ts";
 
@@ -17,7 +17,7 @@ const STORE_FULL = { kind: "storeFull" } as const;
 const LINE_WRITE: WriteOptions = { lineText: true };
 
 /** `PUT, key, value`: stores the value, replacing any other. */
-export const PUT: Command = {
+export const PUT: LineCommand = {
   name: "PUT",
   fields: [KEY, VALUE],
   writes: true,
@@ -37,20 +37,25 @@ export const PUT: Command = {
 };
 
 /** `GET, key`: the value, or not found. */
-export const GET: Command = {
+export const GET: LineCommand = {
   name: "GET",
   fields: [KEY],
   writes: false,
   answer: "line",
   summary: "read a value",
-  run(request, { store }, reply) {
+  run(request, { store, stats }, reply) {
     // The reply takes the value straight from the store's bytes.
-    if (!store.get(request.bytes, request.starts[0]!, request.ends[0]!, reply)) reply.notFound();
+    if (store.get(request.bytes, request.starts[0]!, request.ends[0]!, reply)) {
+      stats.keyspaceHits++;
+    } else {
+      stats.keyspaceMisses++;
+      reply.notFound();
+    }
   },
 };
 
 /** `DELETE, key`: removes the key, or says it was not there. */
-export const DELETE: Command = {
+export const DELETE: LineCommand = {
   name: "DELETE",
   fields: [KEY],
   writes: true,
@@ -63,7 +68,7 @@ export const DELETE: Command = {
 };
 
 /** `LIST`: every pair, streamed in bounded steps (see {@linkcode Continuation}). */
-export const LIST: Command = {
+export const LIST: LineCommand = {
   name: "LIST",
   fields: [],
   writes: false,

@@ -11,7 +11,7 @@ import type { Command } from "./command.ts";
 
 /** Why a request failed: each protocol words these its own way. */
 export type Failure =
-  | { readonly kind: "unknownCommand"; readonly word: string }
+  | { readonly kind: "unknownCommand"; readonly word: string; readonly args?: readonly string[] }
   | { readonly kind: "usage"; readonly command: Command }
   | { readonly kind: "emptyKey" }
   | { readonly kind: "invalidUtf8" }
@@ -19,6 +19,13 @@ export type Failure =
   | { readonly kind: "tooManyConnections" }
   | { readonly kind: "storeFull" }
   | { readonly kind: "notText" }
+  | { readonly kind: "authRequired" }
+  | { readonly kind: "wrongPassword" }
+  | { readonly kind: "noPassword" }
+  /** A Redis-only error, worded as Redis words it, code first (`ERR syntax error`). */
+  | { readonly kind: "redis"; readonly text: string }
+  /** The framing broke (Redis: `ERR Protocol error: ...`); the connection closes after. */
+  | { readonly kind: "protocol"; readonly text: string }
   /** A change the store could not make durable (disk full, I/O error): it was undone. */
   | { readonly kind: "notDurable" };
 
@@ -50,4 +57,33 @@ export interface Reply extends ValueSink {
   ): boolean;
   /** The end of a listing that showed `shown` pairs. */
   endList(shown: number): void;
+}
+
+/**
+ * The meanings only Redis's protocol has words for: numbers, nulls, arrays,
+ * maps and the rest (RESP2, and RESP3 after `HELLO 3`).
+ */
+export interface RedisReply extends Reply {
+  /** An integer (`:n`); a bigint for values beyond 2^53. */
+  integer(n: number | bigint): void;
+  /** A short status (`+text`), such as `OK` or `string`. */
+  simple(text: string): void;
+  /** A bulk string of text (UTF-8). */
+  bulk(text: string): void;
+  /** A bulk string of bytes, `bytes[start, end)`. */
+  bytes(bytes: Uint8Array, start: number, end: number): void;
+  /** No value (RESP2 `$-1`, RESP3 `_`). */
+  nil(): void;
+  /** No array (RESP2 `*-1`, RESP3 `_`). */
+  nilArray(): void;
+  /** An array of `length` elements, which follow. */
+  array(length: number): void;
+  /** A map of `pairs` key-value pairs, which follow (RESP2: a flat array). */
+  map(pairs: number): void;
+  /** A set of `length` elements, which follow (RESP2: an array). */
+  set(length: number): void;
+  /** A floating-point number (RESP3 `,`; RESP2 a bulk string). */
+  double(n: number): void;
+  /** A text to show as it is (RESP3 verbatim `txt`; RESP2 a bulk string). */
+  verbatim(text: string): void;
 }

@@ -7,32 +7,40 @@
  * @module
  */
 
-import type { Command } from "./command.ts";
-import { PING, QUIT } from "./connection.ts";
+import type {
+  Command,
+  Context,
+  Continuation,
+  Handler,
+  LineCommand,
+  RedisCommand,
+} from "./command.ts";
+import { AUTH_FAILURES } from "./auth.ts";
+import { AUTH, PING, QUIT } from "./connection.ts";
 import { DELETE, GET, LIST, PUT } from "./keys.ts";
+import { REDIS_COMMANDS } from "./redis/mod.ts";
 import type { Reply } from "./reply.ts";
-import type { Context, Continuation } from "./command.ts";
 import type { Request } from "./request.ts";
 
-/** The line protocol's commands (PROTOCOL.md, Requests). */
-export const LINE_COMMANDS: readonly Command[] = [PUT, GET, DELETE, LIST, PING, QUIT];
+/** The line protocol's commands of version 1 (PROTOCOL.md, Requests), as its hint lists them. */
+export const LINE_COMMANDS: readonly LineCommand[] = [PUT, GET, DELETE, LIST, PING, QUIT];
 
 /**
  * Finds a command by its word in a request's bytes, folding ASCII case only
  * (`lıst` stays unknown), without making a string of the word.
  */
-export class CommandTable {
+export class CommandTable<C extends Command = Command> {
   /** The commands, in table order. */
-  readonly commands: readonly Command[];
+  readonly commands: readonly C[];
   // Names of up to 6 letters, by their letters packed into one small integer
   // (a = 1 ... z = 26, five bits each): a lookup folds and packs the word's
   // bytes and does one Map.get, with no compare after it.
-  readonly #byPacked = new Map<number, Command>();
+  readonly #byPacked = new Map<number, C>();
   // Longer names (and any with another character), by length.
-  readonly #byLength: { command: Command; lower: Uint8Array }[][] = [];
+  readonly #byLength: { command: C; lower: Uint8Array }[][] = [];
 
   /** Builds the lookup over `commands`. */
-  constructor(commands: readonly Command[]) {
+  constructor(commands: readonly C[]) {
     this.commands = commands;
     const encoder = new TextEncoder();
     for (const command of commands) {
@@ -44,7 +52,7 @@ export class CommandTable {
   }
 
   /** The command whose name is `bytes[start, end)`, any ASCII case, or `undefined`. */
-  lookup(bytes: Uint8Array, start: number, end: number): Command | undefined {
+  lookup(bytes: Uint8Array, start: number, end: number): C | undefined {
     const packed = pack(bytes, start, end);
     if (packed > 0) return this.#byPacked.get(packed);
     if (packed === 0) return undefined;
@@ -58,7 +66,7 @@ export class CommandTable {
   }
 
   /** The command named `name` (any case), or `undefined`. */
-  byName(name: string): Command | undefined {
+  byName(name: string): C | undefined {
     const upper = name.toUpperCase();
     return this.commands.find((command) => command.name === upper);
   }
@@ -84,7 +92,10 @@ function pack(bytes: Uint8Array, start: number, end: number): number {
 }
 
 /** The line protocol's table. */
-export const LINE_TABLE: CommandTable = new CommandTable(LINE_COMMANDS);
+export const LINE_TABLE: CommandTable<LineCommand> = new CommandTable([...LINE_COMMANDS, AUTH]);
+
+/** Redis's protocol's table (PROTOCOL.md, Redis clients). */
+export const REDIS_TABLE: CommandTable<RedisCommand> = new CommandTable(REDIS_COMMANDS);
 
 /** Compares bytes at `start` with a lowercase ASCII word, folding only A-Z to a-z. */
 function equalsFolded(bytes: Uint8Array, start: number, lower: Uint8Array): boolean {
@@ -97,6 +108,18 @@ function equalsFolded(bytes: Uint8Array, start: number, lower: Uint8Array): bool
 }
 
 /**
+ * Whether a failed request is answered as it is before AUTH: a broken RESP
+ * frame (the connection closes), and, as Redis orders them, an unknown
+ * command or a wrong number of arguments (they reveal nothing). The line
+ * protocol answers every request but QUIT and AUTH `authentication required`.
+ */
+function beforeAuth(request: Request, protocol: "line" | "resp"): boolean {
+  const kind = request.failure?.kind;
+  if (kind === "protocol") return true;
+  return protocol === "resp" && (kind === "unknownCommand" || kind === "usage");
+}
+
+/**
  * Runs one framed request: its command's handler, or the error that the
  * framer found. Returns the continuation of an answer not complete yet.
  */
@@ -106,9 +129,20 @@ export function execute(
   reply: Reply,
 ): Continuation | undefined {
   const command = request.command;
+  const session = context.session;
+  context.stats.commandsProcessed++;
+  if (!session.authenticated && !command?.noAuth && !beforeAuth(request, session.protocol)) {
+    // PROTOCOL.md, Authentication: nothing is read or changed before AUTH.
+    reply.error(AUTH_FAILURES.required);
+    return undefined;
+  }
   if (command === undefined) {
+    // A broken frame ends a Redis connection, after its error (PROTOCOL.md).
+    if (request.failure!.kind === "protocol") context.session.closing = true;
     reply.error(request.failure!);
     return undefined;
   }
-  return command.run(request, context, reply) ?? undefined;
+  // A framer and its protocol's reply are made together (server/connection.ts),
+  // so a RESP command always gets the RedisReply its handler states.
+  return (command.run as Handler<Reply>)(request, context, reply) ?? undefined;
 }

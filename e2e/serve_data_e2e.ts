@@ -68,7 +68,7 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   });
 }
 
-Deno.test("kv serve --data without permission on the folder says so in one line, with the flags to use", async () => {
+Deno.test("kv serve --data without permission on the folder is a usage error naming the flags to use", async () => {
   await using dir = await e2eDir();
   const file = `${dir.path}/kv.log`;
   for (
@@ -78,11 +78,12 @@ Deno.test("kv serve --data without permission on the folder says so in one line,
     ]
   ) {
     const run = await runKv(["serve", "--port", "0", "--data", file], { permissions });
-    assertEquals(run.code, 1);
+    assertEquals(run.code, 2);
     assertEquals(
       run.stderr,
       `kv: cannot use data file ${file}: permission denied ` +
-        `(run with --allow-read=${dir.path} --allow-write=${dir.path})\n`,
+        `(run with --allow-read=${dir.path} --allow-write=${dir.path})\n` +
+        `Run "kv serve --help" for usage.\n`,
     );
   }
 });

@@ -7,25 +7,34 @@
  * @module
  */
 
-import type { Context, Continuation } from "../command/command.ts";
-import type { Failure, Reply } from "../command/reply.ts";
+import type { Context, Continuation, Guard, ServerStats, Session } from "../command/command.ts";
+import type { Reply } from "../command/reply.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
 import { closeQuietly, describeError, isDisconnect, writeAll } from "../net/conn.ts";
+import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import type { Framer } from "../wire/framer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
 import { LineReply } from "../wire/line/reply.ts";
+import { RespFramer } from "../wire/resp/framer.ts";
+import { RespReply } from "../wire/resp/reply.ts";
+import { WriteAnswers } from "./durable.ts";
 import type { Logger } from "./log.ts";
+import { ConnectionTrace } from "./trace.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
 export interface ConnectionConfig {
   readonly maxLineBytes: number;
   readonly idleTimeoutMs: number;
   readonly unframedPauseMs: number;
+  readonly handshakeTimeoutMs: number;
   readonly verbose: boolean;
+  /** Receives every socket event (`--trace`); `undefined`: tracing is off and costs nothing. */
+  readonly trace?: Tracer;
 }
 
 /**
@@ -50,13 +59,14 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 // At shutdown, a half-closed client that sends nothing this long is done
 // (PROTOCOL.md, Shutdown: "about 250 ms").
 const LINGER_QUIET_MS = 250;
+// The first byte of a RESP request (an array).
+const STAR = 0x2a;
 // Verbose logs quote at most this much of a client's bytes.
 const LOG_SAMPLE_CHARS = 80;
 // setTimeout takes a 32-bit delay and fires at once for a longer one.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const NOT_DURABLE: Failure = { kind: "notDurable" };
 
 /** One client's connection. {@linkcode Connection.run} serves it to the end. */
 export class Connection {
@@ -68,9 +78,11 @@ export class Connection {
   #stopping = false;
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #stats: ServerStats;
+  readonly #guard: Guard;
   // The wire, set up on the first bytes (a connection that never sends any,
   // as in a storm of connects and resets, costs no more than its socket).
-  #framer: LineFramer | undefined;
+  #framer: Framer | undefined;
   #request: Request | undefined;
   #out: AnswerBuffer | undefined;
   #reply: Reply | undefined;
@@ -78,14 +90,14 @@ export class Connection {
   // The rest of an answer too large to build at once (LIST), while it is written.
   #more: Continuation | undefined;
   #buffer: Uint8Array | undefined;
-  // With a durable store (Store.commit): where each write's answer lies in
-  // the answer buffer, [start, end) pairs, in case the store cannot make
-  // the batch durable and those answers become errors. Unset otherwise, so
-  // a memory-only server pays one field test per request.
-  #writeMarks: number[] | undefined;
+  // With a durable store (Store.commit): the batch's write answers, held
+  // until the store commits. Unset otherwise: one field test per request.
+  #writes: WriteAnswers | undefined;
   #state: State = "working";
   #lastActiveAt = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
+  readonly #trace: ConnectionTrace | undefined;
 
   /** Serves `conn` as connection number `id`, on `store`. */
   constructor(
@@ -94,6 +106,8 @@ export class Connection {
     config: ConnectionConfig,
     store: Store,
     clock: Clock,
+    stats: ServerStats,
+    guard: Guard,
     log: Logger,
   ) {
     this.#conn = conn;
@@ -102,6 +116,9 @@ export class Connection {
     this.#log = log;
     this.#store = store;
     this.#clock = clock;
+    this.#stats = stats;
+    this.#guard = guard;
+    if (config.trace !== undefined) this.#trace = new ConnectionTrace(config.trace, id);
   }
 
   /**
@@ -112,11 +129,14 @@ export class Connection {
    */
   async run(ended: (connection: Connection) => void): Promise<void> {
     if (this.#config.verbose) this.#debug(`connected from ${formatAddr(this.#conn.remoteAddr)}`);
+    if (this.#trace !== undefined) this.#trace.accept(this.#conn);
     try {
       if ("setNoDelay" in this.#conn) (this.#conn as Deno.TcpConn).setNoDelay(true);
+      if ("handshake" in this.#conn && !(await this.#handshake(this.#conn as Deno.TlsConn))) return;
       if (this.#config.idleTimeoutMs > 0) this.#armIdle(this.#config.idleTimeoutMs);
       await this.#serve();
     } catch (error) {
+      if (this.#trace !== undefined) this.#trace.failed(error);
       if (!isDisconnect(error)) this.#log("error", `#${this.id} failed: ${describeError(error)}`);
       else if (this.#config.verbose && this.#state !== "closed") {
         this.#debug(`dropped: ${describeError(error)}`);
@@ -124,14 +144,52 @@ export class Connection {
     } finally {
       clearTimeout(this.#idleTimer);
       this.close();
+      if (this.#trace !== undefined) this.#trace.close(this.#context?.session.closing === true);
+      // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
+      // it has let go of everything.
+      const finished = (this.#conn as { finished?: Promise<void> }).finished;
+      if (finished !== undefined) await finished;
       if (this.#config.verbose) this.#debug("closed");
       ended(this);
+    }
+  }
+
+  /**
+   * Finishes a TLS handshake within the time allowed: a plaintext client or
+   * one that never finishes costs the server nothing but its connection.
+   * Returns whether the connection can go on.
+   */
+  async #handshake(conn: Deno.TlsConn): Promise<boolean> {
+    this.#state = "reading"; // Shutdown may close it meanwhile.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(
+        () => resolve("late"),
+        Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),
+      );
+    });
+    const handshake = conn.handshake();
+    try {
+      const result = await Promise.race([handshake.then(() => "done" as const), late]);
+      if (result === "late") {
+        handshake.catch(() => {}); // Rejects once we close the conn: expected.
+        if (this.#config.verbose) this.#debug("TLS handshake took too long, closing");
+        return false;
+      }
+      if (this.#state === "reading") this.#state = "working";
+      return true;
+    } catch (error) {
+      if (this.#config.verbose) this.#debug(`TLS handshake failed: ${describeError(error)}`);
+      return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   /** Shutdown: a connection waiting for bytes closes now; a busy one after its answers. */
   stop(): void {
     this.#stopping = true;
+    if (this.#trace !== undefined) this.#trace.stop(this.#state === "reading");
     if (this.#state === "reading") this.close();
   }
 
@@ -164,6 +222,7 @@ export class Connection {
       }
       if (this.#state === "reading") this.#state = "working";
       if (n === null) {
+        if (this.#trace !== undefined) this.#trace.eof();
         if (this.#framer === undefined) return; // Gone without a word.
         // End of stream, or a half-close: a last line with no `\n` is
         // still a request (PROTOCOL.md, "Ends of lines").
@@ -171,21 +230,22 @@ export class Connection {
         await this.#answer();
         return;
       }
+      if (this.#trace !== undefined) this.#trace.recv(buffer, n);
       if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
       // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
       if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
-      (this.#framer ?? this.#begin()).feed(buffer.subarray(0, n));
+      (this.#framer ?? this.#begin(buffer[0]!)).feed(buffer.subarray(0, n));
       if (!this.#runRequests()) await this.#answerRest();
       const out = this.#out!;
       if (out.length > 0) {
         this.#state = "writing";
-        if (this.#writeMarks !== undefined) {
-          const committed = this.#commit();
-          if (committed !== undefined) await committed;
-        }
+        // Answers wait until the batch is durable (server/durable.ts).
+        const committed = this.#writes?.commit();
+        if (committed !== undefined) await committed;
         const bytes = out.bytes();
         const written = await conn.write(bytes);
         if (written < bytes.length) await writeAll(conn, bytes.subarray(written));
+        if (this.#trace !== undefined) this.#trace.send(bytes.length);
         this.#wrote();
       }
       if (this.#context!.session.closing) return;
@@ -193,14 +253,41 @@ export class Connection {
     await this.#linger();
   }
 
-  /** Sets up the wire once the first bytes have come. */
-  #begin(): LineFramer {
+  /**
+   * Sets up the wire once the first bytes have come: a first byte `*` means
+   * Redis's protocol for the connection's whole life, anything else the line
+   * protocol (PROTOCOL.md, Redis clients).
+   */
+  #begin(firstByte: number): Framer {
+    const resp = firstByte === STAR;
+    const session: Session = {
+      closing: false,
+      id: this.id,
+      peer: formatAddr(this.#conn.remoteAddr),
+      local: formatAddr(this.#conn.localAddr),
+      createdAt: this.#clock.now(),
+      resp: 2,
+      name: "",
+      protocol: resp ? "resp" : "line",
+      authenticated: this.#guard.password === undefined,
+      authFailures: 0,
+    };
     this.#request = new Request();
     this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
-    this.#reply = new LineReply(this.#out);
-    this.#context = { store: this.#store, clock: this.#clock, session: { closing: false } };
-    if (this.#store.commit !== undefined) this.#writeMarks = [];
-    return this.#framer = new LineFramer(this.#config.maxLineBytes);
+    this.#context = {
+      store: this.#store,
+      clock: this.#clock,
+      session,
+      stats: this.#stats,
+      guard: this.#guard,
+    };
+    this.#reply = resp ? new RespReply(this.#out, session) : new LineReply(this.#out);
+    if (this.#store.commit !== undefined) {
+      this.#writes = new WriteAnswers(this.#store, this.#out, this.#reply);
+    }
+    return this.#framer = resp
+      ? new RespFramer(this.#config.maxLineBytes)
+      : new LineFramer(this.#config.maxLineBytes);
   }
 
   /**
@@ -212,6 +299,9 @@ export class Connection {
   async #readUnframed(buffer: Uint8Array): Promise<number | null | "done"> {
     const read = this.#conn.read(buffer);
     if (await quiet(read, this.#config.unframedPauseMs)) {
+      if (this.#trace !== undefined) {
+        this.#trace.pause(this.#config.unframedPauseMs, this.#framer!.pendingBytes);
+      }
       this.#state = "working";
       this.#framer!.end();
       await this.#answer();
@@ -236,16 +326,17 @@ export class Connection {
     const out = this.#out!;
     const reply = this.#reply!;
     const context = this.#context!;
+    const trace = this.#trace;
     // Like redis after a reply that closes: no more buffered requests run.
     while (!context.session.closing) {
       if (out.length >= MAX_REUSED_OUT_BYTES) return false;
       if (!framer.next(request)) return true;
+      if (trace !== undefined) trace.request(request, framer.endedWithoutNewline);
       const mark = out.length;
       const more = execute(request, context, reply);
-      if (this.#writeMarks !== undefined && request.command?.writes) {
-        this.#writeMarks.push(mark, out.length);
-      }
+      if (this.#writes !== undefined && request.command?.writes) this.#writes.add(mark, out.length);
       if (this.#config.verbose) this.#logRequest(mark);
+      if (trace !== undefined) trace.answer(out.bytes(), mark, more !== undefined);
       if (more !== undefined) {
         this.#more = more;
         return false;
@@ -282,49 +373,12 @@ export class Connection {
     const out = this.#out!;
     if (out.length === 0) return;
     this.#state = "writing";
-    if (this.#writeMarks !== undefined) {
-      const committed = this.#commit();
-      if (committed !== undefined) await committed;
-    }
+    const committed = this.#writes?.commit();
+    if (committed !== undefined) await committed;
     await writeAll(this.#conn, out.bytes());
+    if (this.#trace !== undefined) this.#trace.send(out.length);
     this.#wrote();
   }
-
-  /**
-   * Before answers are written: waits until the store has made the batch's
-   * changes durable (`undefined`: nothing to wait for). If it could not, it
-   * undid them, and the answers of this batch's writes become errors
-   * (PROTOCOL.md, Durability). A read in the batch answered what the store
-   * held when it ran, which may have been such an undone change.
-   */
-  #commit(): Promise<void> | undefined {
-    const commit = this.#store.commit!();
-    if (commit === undefined) {
-      this.#writeMarks!.length = 0;
-      return undefined;
-    }
-    return commit.then(this.#committed);
-  }
-
-  readonly #committed = (durable: boolean): void => {
-    const marks = this.#writeMarks!;
-    if (!durable && marks.length > 0) {
-      const out = this.#out!;
-      const answers = out.bytes().slice();
-      out.clear();
-      let at = 0;
-      for (let i = 0; i < marks.length; i += 2) {
-        out.addBytes(answers, at, marks[i]!);
-        this.#reply!.error(NOT_DURABLE);
-        at = marks[i + 1]!;
-      }
-      out.addBytes(answers, at, answers.length);
-      if (this.#config.verbose) {
-        this.#debug(`${marks.length / 2} write(s) not durable: answered with an error`);
-      }
-    }
-    marks.length = 0;
-  };
 
   /** After a write: the buffer is reused, and idle time counts from the end of the last answer. */
   #wrote(): void {
@@ -344,6 +398,7 @@ export class Connection {
   async #linger(): Promise<void> {
     this.#state = "lingering";
     await this.#conn.closeWrite();
+    if (this.#trace !== undefined) this.#trace.halfClose();
     const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
     while (true) {
       const read = this.#conn.read(buffer);
@@ -351,7 +406,9 @@ export class Connection {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return;
       }
-      if ((await read) === null) return;
+      const n = await read;
+      if (this.#trace !== undefined) this.#trace.lingered(buffer, n);
+      if (n === null) return;
     }
   }
 
@@ -371,6 +428,7 @@ export class Connection {
       return;
     }
     if (this.#config.verbose) this.#debug(`idle for ${silentMs} ms, closing`);
+    if (this.#trace !== undefined) this.#trace.idle(silentMs);
     this.#idleTimer = undefined;
     this.close();
   }

@@ -8,12 +8,19 @@
  */
 
 import { closeQuietly, describeError, writeAll } from "../net/conn.ts";
+import type { Tracer } from "../net/trace.ts";
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { errorLine } from "../wire/line/reply.ts";
+import { MAX_AUTH_FAILURES } from "../command/auth.ts";
+import type { Guard, ServerStats } from "../command/command.ts";
 import { Connection, type ConnectionConfig } from "./connection.ts";
+import { bind, type TlsOptions } from "./listen.ts";
+import type { Acceptor } from "./tls.ts";
 import { logErrors, type Logger } from "./log.ts";
+import { ServerTrace } from "./trace.ts";
+import { DatagramServer, listenDatagrams } from "./udp.ts";
 
 /** Options of {@linkcode serve} and {@linkcode serveListener}. */
 export interface ServeOptions {
@@ -47,6 +54,33 @@ export interface ServeOptions {
   log?: Logger;
   /** Log every connection and request at `debug` level. @default {false} */
   verbose?: boolean;
+  /**
+   * The password connections must send first (PROTOCOL.md, Authentication);
+   * none by default.
+   */
+  password?: string | Uint8Array;
+  /** Listen beyond loopback with no password, on purpose. @default {false} */
+  noAuth?: boolean;
+  /** Speak TLS only, with this certificate and key (PEM). */
+  tls?: TlsOptions;
+  /**
+   * A TLS client that has not finished its handshake in this long is cut,
+   * so handshakes that never end cannot pin connections. @default {10000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Receives one event per socket event: accept, recv, each request and its
+   * answer, send, the peer's FIN or RST, close, shutdown steps (`kv serve
+   * --trace`). Off, it costs nothing. @default {undefined}
+   */
+  trace?: Tracer;
+  /**
+   * Also answer requests in UDP datagrams, on the same host and port number
+   * as TCP (PROTOCOL.md, Datagrams). Needs Deno's `--unstable-net`, which
+   * kv's deno.json turns on. Not with `password` or `tls`: datagrams have no
+   * connection to authenticate or encrypt. @default {false}
+   */
+  udp?: boolean;
 }
 
 /** How a server ended. */
@@ -59,6 +93,8 @@ export interface ServeResult {
 export interface KvServer extends AsyncDisposable {
   /** The address it listens on, with the real port. */
   readonly addr: Deno.NetAddr;
+  /** The address of its UDP socket, when it serves datagrams (`udp`). */
+  readonly udpAddr: Deno.NetAddr | undefined;
   /** Settles once the listener is closed and every connection has ended. */
   readonly finished: Promise<ServeResult>;
   /** Starts a graceful shutdown (as aborting `signal` does) and waits for it. */
@@ -74,6 +110,7 @@ export const SERVE_DEFAULTS = {
   idleTimeoutMs: 0,
   unframedPauseMs: 100,
   shutdownGraceMs: 5_000,
+  handshakeTimeoutMs: 10_000,
 } as const;
 
 // After a failed accept (say, out of file descriptors) wait before trying
@@ -86,6 +123,8 @@ const SWEEP_EVERY_MS = 100;
 const SWEEP_BUDGET_MS = 1;
 // setTimeout takes a 32-bit delay and fires at once for a longer one.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+// How often serve() with port 0 and udp picks a new port when the UDP one is taken.
+const UDP_PORT_TRIES = 5;
 const TOO_MANY = new TextEncoder().encode(errorLine({ kind: "tooManyConnections" }));
 
 type Config = ConnectionConfig & {
@@ -108,12 +147,27 @@ type Config = ConnectionConfig & {
  */
 export function serve(options: ServeOptions = {}): KvServer {
   const config = resolve(options);
-  const listener = Deno.listen({
-    hostname: options.hostname ?? SERVE_DEFAULTS.hostname,
-    port: options.port ?? SERVE_DEFAULTS.port,
-    transport: "tcp",
-  });
-  return new Server(listener, config, options);
+  const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
+  const port = options.port ?? SERVE_DEFAULTS.port;
+  for (let tries = 1;; tries++) {
+    const listener = bind({
+      hostname,
+      port,
+      tls: options.tls,
+      password: options.password !== undefined,
+      noAuth: options.noAuth ?? false,
+    });
+    if (!options.udp) return new Server(listener, config, options, undefined);
+    try {
+      return new Server(listener, config, options, listenDatagrams(listener.addr as Deno.NetAddr));
+    } catch (error) {
+      closeQuietly(listener);
+      // With port 0, the free TCP port the OS picked may be taken for UDP: pick again.
+      if (port !== 0 || tries === UDP_PORT_TRIES || !(error instanceof Deno.errors.AddrInUse)) {
+        throw error;
+      }
+    }
+  }
 }
 
 /**
@@ -121,19 +175,24 @@ export function serve(options: ServeOptions = {}): KvServer {
  * test wraps), as mini-redis's `run(listener, shutdown)` does. The server
  * closes the listener when it shuts down.
  */
-export function serveListener(listener: Deno.Listener, options: ServeOptions = {}): KvServer {
-  return new Server(listener, resolve(options), options);
+export function serveListener(listener: Acceptor, options: ServeOptions = {}): KvServer {
+  const config = resolve(options);
+  if (!options.udp) return new Server(listener, config, options, undefined);
+  return new Server(listener, config, options, listenDatagrams(listener.addr as Deno.NetAddr));
 }
 
 class Server implements KvServer {
   readonly addr: Deno.NetAddr;
+  readonly udpAddr: Deno.NetAddr | undefined;
   readonly finished: Promise<ServeResult>;
-  readonly #listener: Deno.Listener;
+  readonly #listener: Acceptor;
   readonly #config: Config;
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #stats: ServerStats;
+  readonly #guard: Guard;
   readonly #connections = new Set<Connection>();
   // Refusals still writing their error line: awaited at shutdown too.
   readonly #refusals = new Set<Promise<void>>();
@@ -142,14 +201,63 @@ class Server implements KvServer {
   #connectionsCut = 0;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #allClosed: PromiseWithResolvers<void> | undefined;
+  readonly #udp: DatagramServer | undefined;
+  readonly #trace: ServerTrace | undefined;
 
-  constructor(listener: Deno.Listener, config: Config, options: ServeOptions) {
+  constructor(
+    listener: Acceptor,
+    config: Config,
+    options: ServeOptions,
+    datagrams: Deno.DatagramConn | undefined,
+  ) {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
     this.#log = options.log ?? logErrors;
+    const connections = this.#connections;
+    this.#stats = {
+      startedAt: this.#clock.now(),
+      port: this.addr.port,
+      connectionsReceived: 0,
+      connectionsRejected: 0,
+      commandsProcessed: 0,
+      keyspaceHits: 0,
+      keyspaceMisses: 0,
+      connectedClients: () => connections.size,
+      maxClients: config.maxConnections,
+      // A store that makes changes durable (kv serve --data) is Redis's AOF.
+      persistent: this.#store.commit !== undefined,
+    };
+    const log = this.#log;
+    const password = options.password;
+    this.#guard = {
+      password: typeof password === "string" ? new TextEncoder().encode(password) : password,
+      failed(session) {
+        log(
+          "info",
+          `#${session.id} AUTH failed from ${session.peer} (${session.authFailures} of ${MAX_AUTH_FAILURES}` +
+            `${session.authFailures >= MAX_AUTH_FAILURES ? ": closing the connection" : ""})`,
+        );
+      },
+    };
+    if (config.trace !== undefined) {
+      this.#trace = new ServerTrace(config.trace);
+      this.#trace.listen(this.addr);
+    }
+    if (datagrams !== undefined) {
+      this.#udp = new DatagramServer(datagrams, {
+        ...config,
+        store: this.#store,
+        clock: this.#clock,
+        log: this.#log,
+        stats: this.#stats,
+        guard: this.#guard,
+      });
+      this.udpAddr = this.#udp.addr;
+      if (this.#trace !== undefined) this.#trace.bind(this.udpAddr);
+    }
     const store = this.#store;
     if (store.sweep !== undefined) {
       this.#sweeper = setInterval(() => store.sweep!(SWEEP_BUDGET_MS), SWEEP_EVERY_MS);
@@ -177,8 +285,10 @@ class Server implements KvServer {
       await this.#allClosed.promise;
     }
     await Promise.all(this.#refusals);
+    await this.#udp?.finished;
     clearTimeout(this.#graceTimer);
     clearInterval(this.#sweeper);
+    if (this.#trace !== undefined) this.#trace.shutdown("done (every connection closed)");
     return { connectionsCut: this.#connectionsCut };
   }
 
@@ -249,6 +359,8 @@ class Server implements KvServer {
       this.#config,
       this.#store,
       this.#clock,
+      this.#stats,
+      this.#guard,
       this.#log,
     );
     this.#connections.add(connection);
@@ -266,9 +378,20 @@ class Server implements KvServer {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
     closeQuietly(this.#listener);
+    this.#udp?.close();
+    if (this.#trace !== undefined) {
+      this.#trace.shutdown(
+        `open=${this.#connections.size} (listener${
+          this.#udp ? " and UDP socket" : ""
+        } closed: no new clients)`,
+      );
+    }
     for (const connection of this.#connections) connection.stop();
     if (this.#connections.size > 0) {
       this.#graceTimer = setTimeout(() => {
+        if (this.#trace !== undefined) {
+          this.#trace.shutdown(`grace ran out: cutting open=${this.#connections.size}`);
+        }
         for (const connection of this.#connections) {
           // One that stop() already closed is just slow to notice: not cut.
           if (connection.close()) this.#connectionsCut++;
@@ -286,7 +409,9 @@ function resolve(options: ServeOptions): Config {
     idleTimeoutMs: options.idleTimeoutMs ?? SERVE_DEFAULTS.idleTimeoutMs,
     unframedPauseMs: options.unframedPauseMs ?? SERVE_DEFAULTS.unframedPauseMs,
     shutdownGraceMs: options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? SERVE_DEFAULTS.handshakeTimeoutMs,
     verbose: options.verbose ?? false,
+    trace: options.trace,
   };
   // The least value of each limit; 0 turns the timers off.
   const least = { maxConnections: 1, maxLineBytes: 1 };
@@ -296,6 +421,15 @@ function resolve(options: ServeOptions): Config {
     if (!Number.isSafeInteger(value) || value < min) {
       throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
     }
+  }
+  // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
+  if (options.udp && options.password !== undefined) {
+    throw new RangeError(
+      "Cannot use udp with a password: datagrams have no connection to authenticate",
+    );
+  }
+  if (options.udp && options.tls !== undefined) {
+    throw new RangeError("Cannot use udp with tls: datagrams have no connection to encrypt");
   }
   return config;
 }

@@ -27,7 +27,7 @@ import {
 import { UndoLog } from "./log/undo.ts";
 import type { FsyncMode, LogFileInit } from "./log/options.ts";
 import { LogWriter } from "./log/writer.ts";
-import type { PairVisitor, Store, ValueSink, WriteOptions } from "./store.ts";
+import type { PairVisitor, Store, StoreInfo, ValueSink, WriteOptions } from "./store.ts";
 
 export type { FsyncMode };
 
@@ -117,6 +117,10 @@ export class LogStore implements Store {
 
   sweep(budgetMs: number): number {
     return this.#inner.sweep?.(budgetMs) ?? 0;
+  }
+
+  info(): StoreInfo {
+    return this.#inner.info?.() ?? { expiringKeys: 0, expiredKeys: 0, datasetBytes: 0 };
   }
 
   set(

@@ -15,6 +15,7 @@
  */
 
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { randomSipKey, sipHash13, type SipKey } from "./siphash.ts";
 import {
   LINE_TEXT,
   NO_EXPIRY,
@@ -22,6 +23,7 @@ import {
   type PairVisitor,
   type Store,
   StoreFullError,
+  type StoreInfo,
   type ValueSink,
   type WriteOptions,
 } from "./store.ts";
@@ -89,9 +91,9 @@ export class MemoryStore implements Store {
   #expiring = 0; // Live records with an expiry.
   #expired = 0; // Keys removed because their time had passed, ever.
   #sweepSlot = 0; // Where the next sweep starts.
-  // A per-process seed, so that keys colliding on purpose cannot be
-  // precomputed once for every kv server.
-  readonly #seed = (Math.random() * HASH_SPACE) >>> 0;
+  // The hash is keyed with a secret drawn per store: without it nobody can
+  // compute keys that pile up in one slot (hash flooding).
+  readonly #sipKey: SipKey = randomSipKey();
   readonly #maxArenaBytes: number;
   readonly #clock: Clock;
 
@@ -125,6 +127,14 @@ export class MemoryStore implements Store {
   /** Keys removed because their time had passed, since the store was made. */
   get expiredKeys(): number {
     return this.#expired;
+  }
+
+  info(): StoreInfo {
+    return {
+      expiringKeys: this.#expiring,
+      expiredKeys: this.#expired,
+      datasetBytes: this.#liveBytes,
+    };
   }
 
   get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
@@ -362,11 +372,29 @@ export class MemoryStore implements Store {
 
   // --- The table. ----------------------------------------------------------
 
-  /** FNV-1a over the key's bytes, from a per-process seed. */
+  /**
+   * SipHash-1-3 of the key's bytes under this store's secret key. (FNV-1a,
+   * the hash before, admits multicollisions whatever its seed: BENCHMARKS.md,
+   * Hash flooding.)
+   */
   #hash(key: Uint8Array, start: number, end: number): number {
-    let hash = 0x811c9dc5 ^ this.#seed;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ key[i]!, 0x01000193);
-    return hash >>> 0;
+    return sipHash13(this.#sipKey, key, start, end);
+  }
+
+  /**
+   * The longest probe: how many slots past its home the farthest key sits.
+   * A diagnostic (tests, INFO): with a keyed hash it stays small for any keys.
+   */
+  longestProbe(): number {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    let longest = 0;
+    for (let i = 0; i < slots.length; i++) {
+      if (slots[i]! <= 0) continue;
+      const distance = (i - (this.#hashes[i]! >>> this.#shift)) & mask;
+      if (distance > longest) longest = distance;
+    }
+    return longest;
   }
 
   /** The slot holding the key, or -1. A key whose time has passed is removed here (lazy expiry). */

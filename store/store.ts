@@ -134,6 +134,9 @@ export interface Store {
    */
   sweep?(budgetMs: number): number;
 
+  /** Figures for INFO, if the store keeps them. */
+  info?(): StoreInfo;
+
   /**
    * For a store that makes changes durable (a log, `kv serve --data`): waits
    * until every change made so far is as durable as the store promises, and
@@ -150,6 +153,16 @@ export interface Store {
    * without durability leaves it out.
    */
   commit?(): Promise<boolean> | undefined;
+}
+
+/** What a store can tell INFO about itself. */
+export interface StoreInfo {
+  /** Keys that have an expiry. */
+  expiringKeys: number;
+  /** Keys removed because their time had passed, ever. */
+  expiredKeys: number;
+  /** Bytes of keys and values held. */
+  datasetBytes: number;
 }
 
 /** A store has no room for a write; the write changed nothing. */

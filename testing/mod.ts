@@ -1,15 +1,31 @@
 /**
  * The tests' helpers, in one place: a server on a free port, a raw socket
  * that reads lines the way `nc` would, scripted stand-in servers, a fake
- * process for the command line, a store that tests can watch, and bounds on
- * every wait. (`deno test` runs `*_test.ts` files only, so this module is
+ * process for the command line, a store that tests can watch, a collector of
+ * trace events, UDP peers, a file system for the log (fake_fs.ts), real
+ * kv processes (process.ts), and bounds on every wait. (`deno test` runs `*_test.ts` files only, so this module is
  * never run as a test itself.)
  *
  * @module
  */
 
 import type { MainIo } from "../cli/io.ts";
+import type { Context } from "../command/command.ts";
+import { Request } from "../command/request.ts";
+import { execute } from "../command/table.ts";
+import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import { RespFramer } from "../wire/resp/framer.ts";
+import { RespReply } from "../wire/resp/reply.ts";
+import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
+import { closeQuietly, writeAll } from "../net/conn.ts";
+import type { LogLevel } from "../server/log.ts";
+import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";
+import type { PairVisitor, Store, StoreInfo, ValueSink, WriteOptions } from "../store/store.ts";
+import { within } from "./wait.ts";
 
+export { BOUND_MS, gate, within } from "./wait.ts";
+export { TraceCollector } from "./trace.ts";
+export { scriptedUdpServer, UdpPeer } from "./udp.ts";
 export { diskFullError, FakeFs, ioError, sampleLog } from "./fake_fs.ts";
 export {
   E2E_ROOT,
@@ -19,39 +35,86 @@ export {
   runKv,
   startKv,
 } from "./process.ts";
-import { closeQuietly, writeAll } from "../net/conn.ts";
-import type { LogLevel } from "../server/log.ts";
-import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";
-import type { PairVisitor, Store, ValueSink, WriteOptions } from "../store/store.ts";
 
 const encoder = new TextEncoder();
 // ignoreBOM: a raw socket must hand back every byte; the default decoder
 // would strip a U+FEFF at the start of each line it decodes.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** The longest any single wait in a test may take before it fails. */
-export const BOUND_MS = 10_000;
-
-/**
- * Fails with `what` unless `promise` settles within `ms`: a bound on a wait
- * for an event, never a way to wait.
- */
-export async function within<T>(what: string, promise: Promise<T>, ms = BOUND_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** What a command handler gets, outside a server: for running commands in pure tests. */
+export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context {
+  return {
+    store,
+    clock,
+    session: {
+      closing: false,
+      id: 1,
+      peer: "127.0.0.1:1",
+      local: "127.0.0.1:12000",
+      createdAt: clock.now(),
+      resp: 2,
+      name: "",
+      protocol: "resp",
+      authenticated: true,
+      authFailures: 0,
+    },
+    guard: { password: undefined, failed: () => {} },
+    stats: {
+      startedAt: clock.now(),
+      port: 12000,
+      connectionsReceived: 1,
+      connectionsRejected: 0,
+      commandsProcessed: 0,
+      keyspaceHits: 0,
+      keyspaceMisses: 0,
+      connectedClients: () => 1,
+      maxClients: 10_000,
+      persistent: false,
+    },
+  };
 }
 
-/** A promise a test opens when it likes: to hold a sync or a compaction step, or to wait for one. */
-export function gate(): { wait: Promise<void>; open: () => void } {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  return { wait: promise, open: () => resolve() };
+/**
+ * Runs requests given as text through Redis's protocol, in-process: RESP
+ * framer, command table, RESP reply, on `store` at `clock`'s time. Each call
+ * returns the reply bytes as text (one character per byte), so a test can
+ * compare them with what Redis sends, byte for byte.
+ */
+export class RespHarness {
+  readonly context: Context;
+  readonly #framer = new RespFramer(1024 * 1024);
+  readonly #request = new Request();
+  readonly #out = new AnswerBuffer();
+  readonly #reply: RespReply;
+
+  /** Speaks to `store`, with expiry by `clock`. */
+  constructor(store: Store, clock: Clock = SYSTEM_CLOCK) {
+    this.context = testContext(store, clock);
+    this.#reply = new RespReply(this.#out, this.context.session);
+  }
+
+  /** Sends raw bytes (text as Latin-1, one byte per character) and returns every reply. */
+  send(raw: string): string {
+    this.#framer.feed(Uint8Array.from(raw, (char) => char.charCodeAt(0)));
+    while (this.#framer.next(this.#request)) {
+      const more = execute(this.#request, this.context, this.#reply);
+      // A continuation (none in RESP today) is stepped to its end.
+      while (more !== undefined && !more.step(this.#reply));
+    }
+    const text = String.fromCharCode(...this.#out.bytes());
+    this.#out.clear();
+    return text;
+  }
+
+  /** Sends one command, its words as a RESP array of bulk strings, and returns the reply. */
+  command(...words: (string | Uint8Array)[]): string {
+    let raw = `*${words.length}\r\n`;
+    for (const word of words) {
+      const bytes = typeof word === "string" ? encoder.encode(word) : word;
+      raw += `$${bytes.length}\r\n${String.fromCharCode(...bytes)}\r\n`;
+    }
+    return this.send(raw);
+  }
 }
 
 /** Starts a server on 127.0.0.1, port 0, that logs nothing unless asked. */
@@ -332,6 +395,8 @@ export class ObservedStore implements Store {
   onGet: (key: string) => void = () => {};
   /** Called with each set's key, before it runs. */
   onSet: (key: string) => void = () => {};
+  /** Called after each sweep of the active expiry cycle, with how many keys it removed. */
+  onSweep: (removed: number) => void = () => {};
   readonly #inner: Store;
 
   /** Watches `inner`. */
@@ -390,7 +455,13 @@ export class ObservedStore implements Store {
   }
 
   sweep(budgetMs: number): number {
-    return this.#inner.sweep?.(budgetMs) ?? 0;
+    const removed = this.#inner.sweep?.(budgetMs) ?? 0;
+    this.onSweep(removed);
+    return removed;
+  }
+
+  info(): StoreInfo {
+    return this.#inner.info?.() ?? { expiringKeys: 0, expiredKeys: 0, datasetBytes: 0 };
   }
 
   commit(): Promise<boolean> | undefined {
@@ -473,3 +544,10 @@ export class FakeIo {
     });
   }
 }
+
+export {
+  type Mistake,
+  studentServer,
+  type TestLineServer,
+  textbookServer,
+} from "./student_servers.ts";

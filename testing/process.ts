@@ -9,7 +9,7 @@
  * @module
  */
 
-import { BOUND_MS, within } from "./mod.ts";
+import { BOUND_MS, within } from "./wait.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();

@@ -8,9 +8,10 @@
  * @module
  */
 
-import { assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { openLog } from "../store/log/open.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
+import { TextStore } from "../store/text.ts";
 import { setImmediate } from "node:timers";
 import {
   ask,
@@ -20,6 +21,7 @@ import {
   ObservedStore,
   RawConn,
   startTestServer,
+  UdpPeer,
   within,
 } from "../testing/mod.ts";
 
@@ -139,6 +141,96 @@ Deno.test("serve() with always: writes of many connections that come during a sy
   const afterPowerCut: LogStore = await openLog(PATH, { fs: fs.afterPowerCut() });
   assertEquals(afterPowerCut.size, 11);
   await afterPowerCut.close();
+  await server.shutdown();
+  await log.close();
+});
+
+/** A RESP answer line as RawConn reads it, without its `\r`. */
+function withoutCr(line: string): string {
+  return line.replace(/\r$/, "");
+}
+
+/** A RESP request: an array of bulk strings. */
+function resp(...words: string[]): string {
+  return `*${words.length}\r\n${words.map((word) => `$${word.length}\r\n${word}\r\n`).join("")}`;
+}
+
+Deno.test("serve() with a durable store logs Redis clients' writes and expiries; a restart after kill -9 has them", async () => {
+  const fs = new FakeFs();
+  const log = await openLog(PATH, { fs, fsync: "always" });
+  await using server = startTestServer({ store: log });
+  const later = Date.now() + 3_600_000;
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(
+    resp("SET", "s", "v", "EX", "3600") + resp("SET", "n", "41") + resp("INCR", "n") +
+      resp("APPEND", "s", "+") + resp("SET", "s", "w", "KEEPTTL") + resp("SET", "gone", "x") +
+      resp("DEL", "gone") + resp("SET", "p", "1", "PX", "10") + resp("PERSIST", "p") +
+      resp("PEXPIREAT", "n", String(later)) + resp("SET", "b", "\u0000\r\n") +
+      resp("CONFIG", "GET", "appendonly"),
+  );
+  const answers = (await conn.readLines(16)).map(withoutCr);
+  assertEquals(answers, [
+    "+OK",
+    "+OK",
+    ":42",
+    ":2",
+    "+OK",
+    "+OK",
+    ":1",
+    "+OK",
+    ":1",
+    ":1",
+    "+OK",
+    ...["*2", "$10", "appendonly", "$3", "yes"], // CONFIG GET sees an append-only file.
+  ]);
+  const reloaded = await openLog(PATH, { fs: fs.afterKill() });
+  const text = new TextStore(reloaded);
+  assertEquals(text.entries().sort(), [["b", "\u0000\r\n"], ["n", "42"], ["p", "1"], ["s", "w"]]);
+  assert(text.expiry("s") > Date.now() + 3_500_000, "KEEPTTL kept the absolute expiry");
+  assertEquals(text.expiry("n"), later);
+  assertEquals(text.expiry("p"), -1);
+  await reloaded.close();
+  await conn.send(resp("FLUSHDB"));
+  assertEquals(await conn.readLine(), "+OK\r");
+  const flushed = await openLog(PATH, { fs: fs.afterKill() });
+  assertEquals(flushed.size, 0);
+  await flushed.close();
+  await server.shutdown();
+  await log.close();
+});
+
+Deno.test("serve() with a full disk answers a Redis client's write with MISCONF, as Redis does", async () => {
+  const fs = new FakeFs();
+  const log = await openLog(PATH, { fs, log: () => {} });
+  await using server = startTestServer({ store: log });
+  await using conn = await RawConn.connect(server.port);
+  fs.capacity = fs.usedBytes();
+  await conn.send(resp("SET", "k", "v") + resp("GET", "k") + resp("INCR", "c"));
+  const [set, ...rest] = (await conn.readLines(4)).map(withoutCr);
+  assertMatch(set!, /^-MISCONF Errors writing to the AOF file/);
+  assertEquals(rest[0], "$1", "the read in the batch saw the write before it was undone");
+  assertMatch(rest[2]!, /^-MISCONF/);
+  await conn.send(resp("EXISTS", "k", "c"));
+  assertEquals(await conn.readLine(), ":0\r");
+  await server.shutdown();
+  await log.close();
+});
+
+Deno.test("serve() with udp and a durable store answers a datagram once its writes are durable, or with errors", async () => {
+  const fs = new FakeFs();
+  const log = await openLog(PATH, { fs, fsync: "always", log: () => {} });
+  await using server = startTestServer({ store: log, udp: true });
+  using peer = new UdpPeer();
+  const syncs = fs.syncs;
+  assertEquals(await peer.exchange(server.port, "PUT, a, 1\nGET, a\n"), "Success!\n1\n");
+  assertEquals(fs.syncs - syncs, 1, "synced before the answer");
+  fs.capacity = fs.usedBytes();
+  const answer = await peer.exchange(server.port, "PUT, a, 2\nGET, a\nDELETE, a\n");
+  const [put, get, del] = answer.split("\n");
+  assertMatch(put!, NOT_SAVED);
+  assertEquals(get, "2", "the read in the datagram saw the write before it was undone");
+  assertMatch(del!, NOT_SAVED);
+  assertEquals(await peer.exchange(server.port, "GET, a\n"), "1\n");
   await server.shutdown();
   await log.close();
 });

@@ -73,10 +73,19 @@ export class AnswerBuffer {
     this.#length += encoder.encodeInto(text, this.#bytes.subarray(this.#length)).written;
   }
 
-  /** Adds a non-negative integer's decimal digits. */
+  /** Adds a non-negative integer's decimal digits (no string is made). */
   addDecimal(n: number): void {
-    if (n < 10) return this.addByte(0x30 + n);
-    this.addText(String(n));
+    let digits = 1;
+    for (let power = 10; power <= n; power *= 10) digits++;
+    if (this.#length + digits > this.#bytes.length) this.#grow(digits);
+    const out = this.#bytes;
+    let at = this.#length + digits;
+    this.#length = at;
+    do {
+      const digit = n % 10;
+      out[--at] = 0x30 + digit;
+      n = (n - digit) / 10;
+    } while (n > 0);
   }
 
   #grow(more: number): void {

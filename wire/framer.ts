@@ -30,4 +30,14 @@ export interface Framer {
   end(): void;
   /** Bytes of a partial request held, waiting for the rest. */
   readonly pendingBytes: number;
+  /**
+   * Whether the unframed pause applies now (only the line protocol has one:
+   * PROTOCOL.md, Unframed clients).
+   */
+  readonly awaitsUnframed: boolean;
+  /**
+   * Whether the last request was ended by the pause or the end of the
+   * stream rather than by its protocol's own end (`--trace` says so).
+   */
+  readonly endedWithoutNewline: boolean;
 }

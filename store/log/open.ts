@@ -64,6 +64,19 @@ export class LogOpenError extends Error {
   }
 }
 
+/** The process may not read and write the log's folder (Deno's permissions). */
+export class LogPermissionError extends LogOpenError {
+  /** The folder it needs. */
+  readonly dir: string;
+
+  /** The log at `path` needs read and write permission on `dir`. */
+  constructor(path: string, dir: string) {
+    super(path, `permission denied (run with --allow-read=${dir} --allow-write=${dir})`);
+    this.name = "LogPermissionError";
+    this.dir = dir;
+  }
+}
+
 /** A bad record before the log's tail: not a crash's doing. Nothing was changed. */
 export class LogCorruptError extends LogOpenError {
   /** Where the bad record starts, in bytes from the start of the file. */
@@ -100,12 +113,7 @@ export async function openLog(path: string, options: OpenLogOptions = {}): Promi
   const log = options.log ?? (() => {});
   const newStore = options.newStore ?? (() => new MemoryStore({ clock }));
   const dir = dirname(path);
-  if (!fs.mayUse(dir)) {
-    throw new LogOpenError(
-      path,
-      `permission denied (run with --allow-read=${dir} --allow-write=${dir})`,
-    );
-  }
+  if (!fs.mayUse(dir)) throw new LogPermissionError(path, dir);
   const started = performance.now();
   const file = await lockFile(fs, path, dir);
   try {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Command, Field } from "../../command/command.ts";
+import type { Field, LineCommand } from "../../command/command.ts";
 import type { Failure } from "../../command/reply.ts";
 import { Request } from "../../command/request.ts";
 import { LINE_TABLE } from "../../command/table.ts";
@@ -17,7 +17,7 @@ const encoder = new TextEncoder();
 
 /** A request line parsed into strings: a command with its arguments, or a failure. */
 export type ParsedRequest =
-  | { readonly command: Command; readonly args: readonly string[] }
+  | { readonly command: LineCommand; readonly args: readonly string[] }
   | { readonly failure: Failure };
 
 /**
@@ -31,7 +31,7 @@ export function parseRequest(line: string): ParsedRequest | null {
   if (request.command === undefined) return { failure: request.failure! };
   const args: string[] = [];
   for (let i = 0; i < request.count; i++) args.push(request.text(i));
-  return { command: request.command, args };
+  return { command: request.command as LineCommand, args }; // parseLine() finds line commands
 }
 
 // parseRequest() is synchronous, so one request object serves every call.

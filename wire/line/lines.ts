@@ -77,6 +77,11 @@ export class LineSplitter {
     return this.#pendingLength;
   }
 
+  /** The partial line held (a view: it changes with the next feed). */
+  get pendingLine(): Uint8Array {
+    return this.#pending.subarray(0, this.#pendingLength);
+  }
+
   /** Whether any `\n` has been seen (PROTOCOL.md: the unframed pause then stops applying). */
   get sawNewline(): boolean {
     return this.#sawNewline;

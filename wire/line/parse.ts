@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Command } from "../../command/command.ts";
+import type { LineCommand } from "../../command/command.ts";
 import type { Failure } from "../../command/reply.ts";
 import type { Request } from "../../command/request.ts";
 import { type CommandTable, LINE_TABLE } from "../../command/table.ts";
@@ -20,7 +20,7 @@ const MAX_ECHO_CHARS = 40;
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const EMPTY_KEY: Failure = { kind: "emptyKey" };
 // One usage failure per command, made once.
-const usageFailures = new Map<Command, Failure>();
+const usageFailures = new Map<LineCommand, Failure>();
 
 /**
  * Parses the request line `line[start, end)` (valid UTF-8, without its `\n`
@@ -37,7 +37,7 @@ export function parseLine(
   start: number,
   end: number,
   into: Request,
-  table: CommandTable = LINE_TABLE,
+  table: CommandTable<LineCommand> = LINE_TABLE,
 ): boolean {
   into.rawStart = start;
   into.rawEnd = end;
@@ -91,7 +91,7 @@ export function parseLine(
   return true;
 }
 
-function usageFailure(command: Command): Failure {
+function usageFailure(command: LineCommand): Failure {
   let failure = usageFailures.get(command);
   if (failure === undefined) {
     failure = { kind: "usage", command };

@@ -11,7 +11,7 @@
 import type { Context } from "../../command/command.ts";
 import { Request } from "../../command/request.ts";
 import { execute } from "../../command/table.ts";
-import { SYSTEM_CLOCK } from "../../store/clock.ts";
+import { testContext } from "../../testing/mod.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import { TextStore } from "../../store/text.ts";
 import { AnswerBuffer } from "../answer_buffer.ts";
@@ -90,7 +90,7 @@ Deno.bench({
 // that overwrite, like kv bench's default mix.
 const store = new TextStore(new MemoryStore());
 for (let key = 0; key < KEYS; key++) store.set(`key:${key}`, `value-${key}`.padEnd(16, "v"));
-const context: Context = { store: store.store, clock: SYSTEM_CLOCK, session: { closing: false } };
+const context: Context = testContext(store.store);
 const requestLines = Array.from({ length: BATCH }, (_, i) => {
   const key = i % 50 === 0 ? `missing:${i}` : `key:${(i * 7_919) % KEYS}`;
   return i % 2 === 0 ? `GET, ${key}` : `PUT, ${key}, ${`value-${i}`.padEnd(16, "v")}`;

@@ -6,9 +6,10 @@
  */
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import type { LineCommand } from "../../command/command.ts";
 import { Request as Frame } from "../../command/request.ts";
 import { execute } from "../../command/table.ts";
-import { SYSTEM_CLOCK } from "../../store/clock.ts";
+import { testContext } from "../../testing/mod.ts";
 import { MemoryStore, type MemoryStoreOptions } from "../../store/memory.ts";
 import { TextStore } from "../../store/text.ts";
 import { AnswerBuffer } from "../answer_buffer.ts";
@@ -51,7 +52,7 @@ function parseAt(bytes: Uint8Array, start: number, end: number): Request | null 
     return { kind: "invalid", message: failureText(frame.failure!) };
   }
   const args = Array.from({ length: frame.count }, (_, i) => frame.text(i));
-  return fromStrings({ command: frame.command, args });
+  return fromStrings({ command: frame.command as LineCommand, args });
 }
 
 /** A memory store seen through strings. */
@@ -66,7 +67,7 @@ function answer(line: string, store: TextStore): string {
   if (!parseLine(bytes, 0, bytes.length, frame)) return "";
   const out = new AnswerBuffer();
   const reply = new LineReply(out);
-  const context = { store: store.store, clock: SYSTEM_CLOCK, session: { closing: false } };
+  const context = testContext(store.store);
   const more = execute(frame, context, reply);
   while (more !== undefined && !more.step(reply));
   return new TextDecoder("utf-8", { ignoreBOM: true }).decode(out.bytes());

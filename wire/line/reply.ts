@@ -6,7 +6,7 @@
  * @module
  */
 
-import { usage } from "../../command/command.ts";
+import { type LineCommand, usage } from "../../command/command.ts";
 import type { Failure, Reply } from "../../command/reply.ts";
 import { LINE_COMMANDS } from "../../command/table.ts";
 import { LINE_TEXT } from "../../store/store.ts";
@@ -38,7 +38,11 @@ const COMMA = 0x2c;
 const NOT_TEXT: Failure = { kind: "notText" };
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** `PUT, GET, DELETE, LIST, PING or QUIT`: the hint of an unknown command. */
+/**
+ * `PUT, GET, DELETE, LIST, PING or QUIT`: the hint of an unknown command,
+ * version 1's commands as PROTOCOL.md words it (AUTH is for servers with a
+ * password, whose users know it).
+ */
 const EXPECTED = ((names: string[]) => `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`)(
   LINE_COMMANDS.map((command) => command.name),
 );
@@ -49,7 +53,8 @@ export function failureText(failure: Failure): string {
     case "unknownCommand":
       return `unknown command ${quote(failure.word)} (expected ${EXPECTED})`;
     case "usage":
-      return `usage: ${usage(failure.command)}`;
+      // Only a line command's usage reaches the line protocol.
+      return `usage: ${usage(failure.command as LineCommand)}`;
     case "emptyKey":
       return "key must not be empty";
     case "invalidUtf8":
@@ -60,6 +65,15 @@ export function failureText(failure: Failure): string {
       return "too many connections";
     case "storeFull":
       return "store is full (delete some keys to make room)";
+    case "redis":
+    case "protocol":
+      return failure.text;
+    case "authRequired":
+      return "authentication required (send AUTH, password first)";
+    case "wrongPassword":
+      return "wrong password";
+    case "noPassword":
+      return "AUTH is not needed: this server has no password";
     case "notText":
       return "value is not one line of UTF-8 text (binary, or it holds \\n or \\r); read it with a Redis client";
     case "notDurable":
@@ -70,6 +84,14 @@ export function failureText(failure: Failure): string {
 /** One `Error: ` line, `\n` included. */
 export function errorLine(failure: Failure): string {
   return `${ERROR_PREFIX}${failureText(failure)}\n`;
+}
+
+/**
+ * The error line that replaces a UDP answer datagram of `bytes` bytes, too
+ * large for one datagram (PROTOCOL.md, Datagrams), `\n` included.
+ */
+export function tooLargeForDatagram(bytes: number): string {
+  return `${ERROR_PREFIX}answer too large for a datagram (${bytes} bytes; use TCP)\n`;
 }
 
 /** Quotes text for an error line: JSON escapes keep it on one line; long text is cut. */

@@ -1,0 +1,212 @@
+/**
+ * Tests of the checker against real servers on port 0: kv's own server and
+ * a correct server written from scratch pass every rule of every level;
+ * each deliberately broken server is caught by the rules that name its
+ * mistake and by no other; the textbook server passes the assignment and
+ * fails the contract; no server can make the checker hang.
+ *
+ * @module
+ */
+
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { KvClient } from "../client/client.ts";
+import { type CheckRun, CheckUnreachableError, runCheck } from "./runner.ts";
+import type { Level } from "./rule.ts";
+import { rulesOf } from "./rules.ts";
+import {
+  closedPort,
+  type Mistake,
+  scriptedServer,
+  startTestServer,
+  studentServer,
+  textbookServer,
+} from "../testing/mod.ts";
+
+function failures(run: CheckRun): string[] {
+  return run.results.filter((result) => result.status === "fail").map((result) => result.rule.id);
+}
+
+/** Every rule's outcome that is not a pass, with why: for a readable assertion message. */
+function notPassed(run: CheckRun): string {
+  return run.results.filter((result) => result.status !== "pass").map((result) =>
+    `${result.status} ${result.rule.id}: ${result.failure?.reason.en ?? result.skipped?.en}`
+  ).join("\n");
+}
+
+for (const level of ["assignment", "contract", "full"] as const) {
+  Deno.test(`runCheck() kv's own server passes every rule of level ${level}`, async () => {
+    // A short unframed pause: the assignment's requests come without \n.
+    await using server = startTestServer({ unframedPauseMs: 20 });
+    const run = await runCheck({ port: server.port, level });
+    assertEquals(run.results.length, rulesOf(level).length);
+    assertEquals(run.passed, run.results.length, notPassed(run));
+    // The keys it wrote are gone again.
+    await using client = await KvClient.connect({ port: server.port });
+    assertEquals((await client.list()).size, 0);
+    assertEquals(run.deleted, run.written);
+  });
+}
+
+Deno.test("runCheck() a correct server written from scratch passes every level too", async () => {
+  for (const level of ["assignment", "contract", "full"] as const) {
+    await using server = studentServer();
+    const run = await runCheck({ port: server.port, level });
+    assertEquals(run.passed, run.results.length, `${level}:\n${notPassed(run)}`);
+  }
+});
+
+/** Each mistake, the level it is tried at, and exactly the rules that must catch it. */
+const BROKEN: [Mistake, Level, string[]][] = [
+  ["split-comma-space", "contract", ["req.trim", "req.value-empty", "err.usage"]],
+  ["trim-all-space", "contract", ["req.trim-only-space-tab"]],
+  ["case-sensitive", "contract", ["req.case"]],
+  ["unicode-case", "contract", ["req.case-ascii"]],
+  ["list-no-empty-line", "contract", ["cmd.list-empty", "cmd.list"]],
+  ["list-empty-nothing", "contract", ["cmd.list-empty"]],
+  ["list-empty-nothing", "assignment", ["a.list-empty"]],
+  [
+    "error-closes",
+    "contract",
+    ["req.case-ascii", "err.unknown", "err.usage", "err.empty-key", "err.utf8"],
+  ],
+  ["empty-key-accepted", "contract", ["err.empty-key"]],
+  ["value-cut-at-comma", "contract", ["req.value-commas"]],
+  ["first-request-only", "contract", ["req.pipeline"]],
+  ["crlf-answers", "contract", ["resp.lf"]],
+  ["lossy-utf8", "contract", ["err.utf8"]],
+  ["blank-line-answered", "contract", ["req.blank-line"]],
+  ["one-client-at-a-time", "contract", ["conn.concurrent", "conn.disconnect"]],
+  ["quit-stays-open", "contract", ["cmd.quit"]],
+  ["no-half-close", "contract", ["conn.half-close"]],
+  ["no-unframed", "contract", ["conn.unframed"]],
+  ["delete-always-success", "contract", ["cmd.delete"]],
+  ["delete-always-success", "assignment", ["a.delete-missing"]],
+  ["keeps-cr", "contract", ["req.crlf", "req.blank-line"]],
+  ["dies-on-disconnect", "contract", ["conn.disconnect"]],
+];
+
+Deno.test("runCheck() catches each broken server by the rules that name its mistake, and no other", async () => {
+  const mismatches: string[] = [];
+  // All at once: each run mostly waits out its failing rules' timeouts.
+  await Promise.all(BROKEN.map(async ([mistake, level, expected]) => {
+    await using server = studentServer(mistake);
+    const run = await runCheck({ port: server.port, level, timeoutMs: 1_000, pauseMs: 100 });
+    const failed = failures(run);
+    if (JSON.stringify(failed) !== JSON.stringify(expected)) {
+      mismatches.push(`${mistake} (${level}): expected ${expected}, failed ${failed}`);
+    }
+    for (const result of run.results) {
+      if (result.status === "skip") mismatches.push(`${mistake}: ${result.rule.id} skipped`);
+    }
+  }));
+  assertEquals(mismatches, []);
+});
+
+Deno.test("runCheck() a server without the unframed pause fails every assignment rule, saying why", async () => {
+  await using server = studentServer("no-unframed");
+  const run = await runCheck({
+    port: server.port,
+    level: "assignment",
+    only: ["a.put", "a.get-missing"],
+    timeoutMs: 500,
+  });
+  assertEquals(failures(run), ["a.put", "a.get-missing"]);
+  assertEquals(run.results[0]!.failure!.reason.en, "no answer within 0.5 s");
+});
+
+Deno.test("runCheck() the textbook server passes the assignment and fails the contract, saying why", async (t) => {
+  await t.step("assignment", async () => {
+    await using server = textbookServer();
+    const run = await runCheck({ port: server.port, level: "assignment", pauseMs: 100 });
+    assertEquals(run.passed, run.results.length, notPassed(run));
+    assertEquals(run.deleted, run.written);
+  });
+  await t.step("contract", async () => {
+    await using server = textbookServer();
+    const run = await runCheck({
+      port: server.port,
+      level: "contract",
+      timeoutMs: 1_000,
+      pauseMs: 100,
+    });
+    assertEquals(run.passed, 0, notPassed(run));
+    const put = run.results.find((result) => result.rule.id === "cmd.put")!.failure!;
+    assertEquals(new TextDecoder().decode(put.got), "Success!");
+    assertEquals(
+      put.reason.en,
+      "the answer stopped without a \\n (nothing more for 100 ms): answers must end with \\n",
+    );
+    assertEquals(put.expected.en, '"Success!\\n"');
+    for (const { rule, failure } of run.results) {
+      assertMatch(failure!.reason.en, /without a \\n|no answer within 1 s/, rule.id);
+    }
+  });
+});
+
+Deno.test("runCheck() skips the empty-LIST rules when the store already holds keys", async () => {
+  await using server = startTestServer();
+  await using client = await KvClient.connect({ port: server.port });
+  await client.put("theirs", "1");
+  for (const id of ["a.list-empty", "cmd.list-empty"]) {
+    const run = await runCheck({ port: server.port, only: [id] });
+    assertEquals(run.results[0]!.status, "skip");
+    assertStringIncludes(run.results[0]!.skipped!.en, "already holds 1 pair(s)");
+  }
+  assertEquals(await client.get("theirs"), "1", "the checker touches only its own keys");
+});
+
+Deno.test("runCheck() bounds every wait: a server that never answers fails, and the run ends", async () => {
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    while (await conn.read(buffer) !== null);
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["a.put", "cmd.put", "cmd.list"],
+    timeoutMs: 300,
+  });
+  assertEquals(failures(run), ["a.put", "cmd.put", "cmd.list"]);
+  for (const result of run.results) {
+    assertEquals(result.failure!.reason.en, "no answer within 0.3 s");
+  }
+});
+
+Deno.test("runCheck() bounds a write: a server that stops reading fails load.long-line", async () => {
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(64);
+    const n = await conn.read(buffer); // "PING\n", then nothing more is read.
+    await conn.write(new TextEncoder().encode(n === null ? "" : "PONG\n"));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["load.long-line"],
+    timeoutMs: 300,
+    maxLineBytes: 64 * 1024 * 1024,
+  });
+  assertEquals(failures(run), ["load.long-line"]);
+  assertEquals(
+    run.results[0]!.failure!.reason.en,
+    "the server read nothing for 0.3 s while the request was being sent",
+  );
+});
+
+Deno.test("runCheck() says which address it cannot reach, before any rule", async () => {
+  const port = closedPort();
+  let started = false;
+  const error = await assertRejects(
+    () => runCheck({ port, onStart: () => void (started = true) }),
+    CheckUnreachableError,
+  );
+  assertEquals(
+    error.message,
+    `cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)`,
+  );
+  assert(!started);
+});

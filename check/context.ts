@@ -1,0 +1,78 @@
+/**
+ * What playing a rule shares with the loads and the runner: the run's
+ * settings ({@linkcode PlayConfig}), how a rule ends ({@linkcode Outcome}),
+ * and the failure a step throws.
+ *
+ * @module
+ */
+
+import type { ClientTls } from "../net/connect.ts";
+import { describeConnectError } from "../client/errors.ts";
+import { EXPECTED, REASON } from "./messages.ts";
+import { Probe } from "./probe.ts";
+import type { Text } from "./rule.ts";
+
+/** How a rule ended. */
+export type Status = "pass" | "fail" | "skip";
+
+/** What went wrong in a rule: the step, what was sent, expected and got, and why. */
+export interface Failure {
+  /** The step that failed, counted from 1. */
+  readonly step: number;
+  /** The bytes sent on that connection since its last answer. */
+  readonly sent?: Uint8Array;
+  /** What the step expected. */
+  readonly expected: Text;
+  /** What came back (nothing if nothing did). */
+  readonly got?: Uint8Array;
+  /** Why it failed. */
+  readonly reason: Text;
+}
+
+/** How a rule went. */
+export interface Outcome {
+  readonly status: Status;
+  readonly failure?: Failure;
+  /** Why it was skipped. */
+  readonly skipped?: Text;
+}
+
+/** What playing a rule needs to know about the run. */
+export interface PlayConfig {
+  readonly hostname: string;
+  readonly port: number;
+  /** How long any wait may take. */
+  readonly timeoutMs: number;
+  /** The quiet pause that ends a textbook answer, or shows a line will not get its `\n`. */
+  readonly pauseMs: number;
+  /** The server's line limit, for `load.long-line`. */
+  readonly maxLineBytes: number;
+  /** Every key written starts with it. */
+  readonly prefix: string;
+  /** Keys written so far, for the cleanup at the end; rules add to it. */
+  readonly written: Set<string>;
+  /** Speak TLS to the server. */
+  readonly tls?: ClientTls;
+}
+
+/** Thrown by a step that failed. */
+export class StepFailure extends Error {
+  readonly detail: Omit<Failure, "step">;
+
+  constructor(detail: Omit<Failure, "step">) {
+    super(detail.reason.en);
+    this.detail = detail;
+  }
+}
+
+/** Opens a connection for a rule; a refusal fails the step. */
+export async function openProbe(config: PlayConfig): Promise<Probe> {
+  try {
+    return await Probe.open(config.hostname, config.port, config);
+  } catch (error) {
+    throw new StepFailure({
+      expected: EXPECTED.any(),
+      reason: REASON.connect(describeConnectError(error)),
+    });
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * {@linkcode junitReport}: a run as JUnit XML, the format CI systems
+ * (Jenkins, GitLab, GitHub test-report actions) read: one `<testsuite>` per
+ * run, one `<testcase>` per rule, a `<failure>` holding what was sent,
+ * expected and got, and `<skipped>` for a skipped rule.
+ *
+ * @module
+ */
+
+import { WORDS } from "./messages.ts";
+import type { Lang } from "./rule.ts";
+import type { CheckRun } from "./runner.ts";
+import { show } from "./show.ts";
+
+// XML 1.0 cannot hold these at all, not even escaped.
+// deno-lint-ignore no-control-regex
+const NOT_XML_REGEXP = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g;
+
+/** Escapes text for an XML attribute or element. */
+export function escapeXml(text: string): string {
+  return text.replace(NOT_XML_REGEXP, "").replace(
+    /[&<>"']/g,
+    (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[char]!,
+  );
+}
+
+/** The JUnit XML of a run, in `lang`. */
+export function junitReport(run: CheckRun, lang: Lang): string {
+  const attrs = (pairs: Record<string, string | number>) =>
+    Object.entries(pairs).map(([name, value]) => ` ${name}="${escapeXml(String(value))}"`).join("");
+  const seconds = (ms: number) => (ms / 1000).toFixed(3);
+  const counts = {
+    tests: run.results.length,
+    failures: run.failed,
+    errors: 0,
+    skipped: run.skipped,
+    time: seconds(run.ms),
+  };
+  const timestamp = run.startedAt.toISOString().replace(/\.\d+Z$/, "");
+  const cases = run.results.map(({ rule, status, ms, failure, skipped }) => {
+    const head = `    <testcase${
+      attrs({
+        name: `${rule.id}: ${rule.text[lang]}`,
+        classname: `kv.check.${rule.level}`,
+        time: seconds(ms),
+      })
+    }`;
+    if (status === "pass") return `${head}/>`;
+    if (status === "skip") {
+      return `${head}>\n      <skipped${
+        attrs({ message: skipped?.[lang] ?? "" })
+      }/>\n    </testcase>`;
+    }
+    const body = [
+      `${WORDS.step[lang]} ${failure!.step}: ${failure!.reason[lang]} [${rule.source}]`,
+      ...(failure!.sent === undefined
+        ? []
+        : [`${WORDS.sent[lang]}: ${show(failure!.sent, { maxChars: 4_000 })}`]),
+      `${WORDS.expected[lang]}: ${failure!.expected[lang]}`,
+      `${WORDS.got[lang]}: ${
+        failure!.got?.length ? show(failure!.got, { maxChars: 4_000 }) : WORDS.nothing[lang]
+      }`,
+    ].join("\n");
+    return `${head}>\n      <failure${
+      attrs({ message: failure!.reason[lang], type: "AssertionError" })
+    }>${escapeXml(body)}</failure>\n    </testcase>`;
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({ name: "kv check", ...counts })}>`,
+    `  <testsuite${
+      attrs({
+        name: `kv check ${run.level} ${run.address}`,
+        ...counts,
+        timestamp,
+        hostname: run.address,
+      })
+    }>`,
+    `    <properties>`,
+    `      <property${attrs({ name: "level", value: run.level })}/>`,
+    `      <property${attrs({ name: "key_prefix", value: run.prefix })}/>`,
+    `    </properties>`,
+    ...cases,
+    "  </testsuite>",
+    "</testsuites>",
+    "",
+  ].join("\n");
+}

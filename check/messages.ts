@@ -1,0 +1,197 @@
+/**
+ * The checker's words, in English and Korean: why a rule failed, what it
+ * expected, and the lines of the report around the rules. Each function
+ * returns both languages; the reporter picks one.
+ *
+ * @module
+ */
+
+import type { Lang, Level, Text } from "./rule.ts";
+import { show } from "./show.ts";
+
+/** A sentence in both languages. */
+function text(en: string, ko: string): Text {
+  return { en, ko };
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10}`;
+}
+
+/** Why a rule failed. */
+export const REASON = {
+  timeout: (ms: number) =>
+    text(`no answer within ${seconds(ms)} s`, `${seconds(ms)}초 안에 답이 없음`),
+  quiet: (ms: number) =>
+    text(
+      `the answer stopped without a \\n (nothing more for ${ms} ms): answers must end with \\n`,
+      `답이 \\n 없이 멈춤 (${ms} ms 동안 더 오지 않음): 답은 \\n으로 끝나야 함`,
+    ),
+  closed: () => text("the server closed the connection", "서버가 연결을 닫음"),
+  closedSilently: () =>
+    text("the server closed the connection without answering", "서버가 답 없이 연결을 닫음"),
+  differs: () => text("a different answer", "다른 답"),
+  notError: () =>
+    text(
+      'the answer is not one line starting with "Error: "',
+      '답이 "Error: "로 시작하는 한 줄이 아님',
+    ),
+  crlf: () =>
+    text("the line ends with \\r\\n, not \\n alone", "줄이 \\n 하나가 아니라 \\r\\n으로 끝남"),
+  listShape: (line: Uint8Array) =>
+    text(
+      `a LIST line without ", " in it: ${show(line)}`,
+      `", "가 없는 LIST 줄: ${show(line)}`,
+    ),
+  listMissing: (lines: readonly string[]) =>
+    text(
+      `LIST left out ${lines.map((line) => show(line)).join(", ")}`,
+      `LIST에 ${lines.map((line) => show(line)).join(", ")} 줄이 없음`,
+    ),
+  listEnd: (ms: number) =>
+    text(
+      `no empty line within ${seconds(ms)} s: LIST's answer must end with one`,
+      `${seconds(ms)}초 안에 빈 줄이 없음: LIST의 답은 빈 줄로 끝나야 함`,
+    ),
+  emptyAnswer: () => text("an empty answer", "빈 답"),
+  stayedOpen: (ms: number) =>
+    text(
+      `the connection was still open after ${seconds(ms)} s`,
+      `${seconds(ms)}초 뒤에도 연결이 열려 있음`,
+    ),
+  sentMore: () =>
+    text("the server sent more instead of closing", "서버가 연결을 닫지 않고 더 보냄"),
+  answeredEarly: () =>
+    text("the server answered a line before its \\n came", "서버가 \\n이 오기 전에 답함"),
+  connect: (why: string) =>
+    text(
+      `cannot connect: ${why} (has the server stopped?)`,
+      `연결할 수 없음: ${why} (서버가 멈췄나요?)`,
+    ),
+  writeTimeout: (ms: number) =>
+    text(
+      `the server read nothing for ${seconds(ms)} s while the request was being sent`,
+      `요청을 보내는 동안 서버가 ${seconds(ms)}초 동안 읽지 않음`,
+    ),
+  writeClosed: () =>
+    text(
+      "the server closed the connection before the request was sent",
+      "요청을 다 보내기 전에 서버가 연결을 닫음",
+    ),
+  /** Prefixes a load's reason with which of its clients saw it. */
+  client: (index: number, of: number, reason: Text) =>
+    text(`client ${index} of ${of}: ${reason.en}`, `클라이언트 ${index}/${of}: ${reason.ko}`),
+} as const;
+
+/** What a rule expected, when that is not a literal answer. */
+export const EXPECTED = {
+  textbook: (answer: string) =>
+    text(`${show(answer)} (a final \\n may follow)`, `${show(answer)} (끝의 \\n은 있어도 됨)`),
+  error: () => text('one line starting with "Error: "', '"Error: "로 시작하는 한 줄'),
+  any: () => text("any answer", "아무 답이나"),
+  list: (lines: readonly string[]) =>
+    text(
+      `lines ${
+        lines.map((line) => show(line)).join(", ")
+      } in any order, among others, then an empty line`,
+      `${
+        lines.map((line) => show(line)).join(", ")
+      } 줄 (순서 무관, 다른 줄도 있을 수 있음), 그리고 빈 줄`,
+    ),
+  textbookList: (lines: readonly string[]) =>
+    text(
+      `lines ${lines.map((line) => show(line)).join(", ")} in any order, among others`,
+      `${lines.map((line) => show(line)).join(", ")} 줄 (순서 무관, 다른 줄도 있을 수 있음)`,
+    ),
+  closed: () => text("the server closes the connection", "서버가 연결을 닫음"),
+  silence: (ms: number) => text(`no answer for ${ms} ms`, `${ms} ms 동안 답이 없음`),
+  literal: (answer: string | Uint8Array) => text(show(answer), show(answer)),
+} as const;
+
+/** Why a rule was skipped. */
+export const SKIPPED = {
+  storeHasKeys: (pairs: number) =>
+    text(
+      `the store already holds ${pairs} pair(s), so an empty LIST cannot be checked`,
+      `저장소에 이미 ${pairs}개의 쌍이 있어 빈 LIST를 확인할 수 없음`,
+    ),
+} as const;
+
+const LEVEL_NAMES: Record<Level, Text> = {
+  assignment: text("assignment", "과제(assignment)"),
+  contract: text("contract", "계약(contract)"),
+  full: text("full", "전체(full)"),
+};
+
+/** The report's fixed words. */
+export const WORDS = {
+  sent: text("sent", "보냄"),
+  expected: text("expected", "기대"),
+  got: text("got", "받음"),
+  step: text("step", "단계"),
+  nothing: text("(nothing)", "(없음)"),
+} as const;
+
+/** Said after the summary when several rules failed for want of a `\n`. */
+export function noNewlineHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? `Hint: ${rules} rules failed because an answer did not end with \\n. End every answer ` +
+      "line with \\n (and LIST's answer with an empty line), then run kv check again: " +
+      "what is left is the rest of the contract.\n"
+    : `도움말: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
+      "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그때 남는 것이 계약의 " +
+      "나머지입니다.\n";
+}
+
+/** Whether a failure is for want of a `\n` at the end of an answer. */
+export function isNoNewline(reason: Text): boolean {
+  return reason.en.startsWith("the answer stopped without a \\n");
+}
+
+/** The first lines of a run: what it checks and what it writes. */
+export function header(
+  lang: Lang,
+  run: { address: string; level: Level; only: readonly string[]; rules: number; prefix: string },
+): string {
+  const level = LEVEL_NAMES[run.level][lang];
+  const what = run.only.length > 0
+    ? (lang === "en" ? `rules ${run.only.join(", ")}` : `규칙 ${run.only.join(", ")}`)
+    : (lang === "en" ? `level ${level}` : `수준 ${level}`);
+  return lang === "en"
+    ? `kv check ${run.address}, ${what}: ${run.rules} rules\n` +
+      `It writes only keys that start with ${show(run.prefix)}, and deletes them at the end.\n`
+    : `kv check ${run.address}, ${what}: 규칙 ${run.rules}개\n` +
+      `${show(run.prefix)}(으)로 시작하는 key만 쓰고, 끝나면 지웁니다.\n`;
+}
+
+/** The last lines: the counts, the time, and what was left in the store. */
+export function summary(
+  lang: Lang,
+  run: {
+    passed: number;
+    failed: number;
+    skipped: number;
+    ms: number;
+    written: number;
+    deleted: number;
+    prefix: string;
+  },
+): string {
+  const { passed, failed, skipped, written, deleted } = run;
+  const time = seconds(run.ms);
+  const left = written - deleted;
+  if (lang === "ko") {
+    const cleanup = left === 0
+      ? `쓴 key ${written}개를 모두 지웠습니다.`
+      : `쓴 key ${written}개 중 ${left}개를 지우지 못했습니다 (${show(run.prefix)}(으)로 시작).`;
+    const verdict = failed === 0 ? "모든 규칙을 지킵니다." : `규칙 ${failed}개를 어깁니다.`;
+    return `${cleanup}\n통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}초): ${verdict}\n`;
+  }
+  const cleanup = left === 0
+    ? `Deleted the ${written} keys it wrote.`
+    : `Could not delete ${left} of the ${written} keys it wrote (they start with ${
+      show(run.prefix)
+    }).`;
+  const verdict = failed === 0 ? "every rule holds." : `${failed} rule(s) broken.`;
+  return `${cleanup}\n${passed} passed, ${failed} failed, ${skipped} skipped in ${time} s: ${verdict}\n`;
+}

@@ -1,0 +1,310 @@
+/**
+ * {@linkcode playRule}: plays one rule's steps against the server over raw
+ * TCP and says how it went. Two ways to read an answer: framed (the
+ * contract: lines ended by `\n`) and textbook (the assignment: whatever
+ * arrives before a quiet pause, each request alone on a fresh connection).
+ *
+ * @module
+ */
+
+import { concat } from "../net/bytes.ts";
+import { openProbe, type Outcome, type PlayConfig, StepFailure } from "./context.ts";
+import { runLoad } from "./load.ts";
+import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
+import type { Probe } from "./probe.ts";
+import type { ConnName, Data, Expect, Rule, Step, Text } from "./rule.ts";
+
+class StepSkip extends Error {
+  readonly reason: Text;
+
+  constructor(reason: Text) {
+    super(reason.en);
+    this.reason = reason;
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const LF = 0x0a;
+const CR = 0x0d;
+const PUT_REGEXP = /^[ \t]*put[ \t]*,([^,\n]*),/i;
+const TRAILING_NEWLINES_REGEXP = /(\r?\n)+$/;
+
+/** The bytes of `data`, with `{k}` replaced by `prefix`. */
+export function encodeData(data: Data, prefix: string): Uint8Array {
+  const pieces = typeof data === "string" ? [data] : data;
+  return concat(
+    pieces.map((piece) =>
+      typeof piece === "string"
+        ? encoder.encode(piece.replaceAll("{k}", prefix))
+        : Uint8Array.from(piece)
+    ),
+  );
+}
+
+/** Plays `rule`; textbook-style if its level is `assignment`. */
+export async function playRule(rule: Rule, config: PlayConfig): Promise<Outcome> {
+  const player = new Player(config, rule.level === "assignment");
+  let step = 0;
+  try {
+    for (; step < rule.steps.length; step++) await player.play(rule.steps[step]!);
+    return { status: "pass" };
+  } catch (error) {
+    if (error instanceof StepSkip) return { status: "skip", skipped: error.reason };
+    if (error instanceof StepFailure) {
+      return { status: "fail", failure: { step: step + 1, ...error.detail } };
+    }
+    throw error;
+  } finally {
+    await player.close();
+  }
+}
+
+/** The connections of one rule, and what was sent on each since its last answer. */
+class Player {
+  readonly #config: PlayConfig;
+  readonly #textbook: boolean;
+  readonly #conns = new Map<ConnName, Probe>();
+  readonly #sent = new Map<ConnName, Uint8Array[]>();
+
+  constructor(config: PlayConfig, textbook: boolean) {
+    this.#config = config;
+    this.#textbook = textbook;
+  }
+
+  async play(step: Step): Promise<void> {
+    if ("load" in step) return await runLoad(step, this.#config);
+    const name = step.on ?? "main";
+    if ("send" in step) return await this.#send(name, [step.send], 0);
+    if ("sendPieces" in step) return await this.#send(name, step.sendPieces, step.gapMs);
+    if ("closeWrite" in step) return await (await this.#conn(name)).closeWrite();
+    if ("disconnect" in step) {
+      if (step.afterMs) await new Promise((resolve) => setTimeout(resolve, step.afterMs));
+      await this.#conns.get(name)?.close();
+      this.#conns.delete(name);
+      return;
+    }
+    const probe = await this.#conn(name);
+    const sent = concat(this.#sent.get(name) ?? []);
+    this.#sent.set(name, []);
+    if (this.#textbook) await this.#expectTextbook(probe, sent, step.expect);
+    else await this.#expectFramed(probe, sent, step.expect);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#conns.values()].map((probe) => probe.close()));
+    this.#conns.clear();
+  }
+
+  async #conn(name: ConnName): Promise<Probe> {
+    let probe = this.#conns.get(name);
+    if (probe === undefined) {
+      probe = await openProbe(this.#config);
+      this.#conns.set(name, probe);
+    }
+    return probe;
+  }
+
+  async #send(name: ConnName, pieces: readonly Data[], gapMs: number): Promise<void> {
+    if (this.#textbook) {
+      // The textbook way: each request alone, on a connection of its own.
+      await this.#conns.get(name)?.close();
+      this.#conns.delete(name);
+      this.#sent.set(name, []);
+    }
+    const probe = await this.#conn(name);
+    const all = pieces.map((piece) => encodeData(piece, this.#config.prefix));
+    this.#noteWrites(concat(all));
+    for (const [i, bytes] of all.entries()) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      const sent = this.#sent.get(name) ?? [];
+      sent.push(bytes);
+      this.#sent.set(name, sent);
+      const result = await probe.write(bytes, this.#config.timeoutMs);
+      if (result === "ok") continue;
+      throw new StepFailure({
+        sent: concat(sent),
+        expected: EXPECTED.any(),
+        reason: result === "timeout"
+          ? REASON.writeTimeout(this.#config.timeoutMs)
+          : REASON.writeClosed(),
+      });
+    }
+  }
+
+  /** Remembers the keys of our own PUTs, for the cleanup. */
+  #noteWrites(bytes: Uint8Array): void {
+    for (const request of decoder.decode(bytes).split("\n")) {
+      const key = PUT_REGEXP.exec(request)?.[1]?.replace(/^[ \t]+|[ \t\r]+$/g, "");
+      if (key !== undefined && key.startsWith(this.#config.prefix)) this.#config.written.add(key);
+    }
+  }
+
+  // -- The contract: answers are lines -------------------------------------
+
+  async #expectFramed(probe: Probe, sent: Uint8Array, expect: Expect): Promise<void> {
+    const { timeoutMs, prefix } = this.#config;
+    const fail = (expected: Text, got: Uint8Array | undefined, reason: Text): never => {
+      throw new StepFailure({ sent, expected, got, reason });
+    };
+    if ("line" in expect || "raw" in expect) {
+      const want = "line" in expect ? `${expect.line.replaceAll("{k}", prefix)}\n` : expect.raw;
+      const expected = EXPECTED.literal(want);
+      const raw = await this.#line(probe, sent, expected);
+      if (equalBytes(raw, encoder.encode(want))) return;
+      if ("line" in expect && equalBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)))) {
+        return;
+      }
+      const crlf = "raw" in expect &&
+        equalBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)));
+      return fail(expected, raw, crlf ? REASON.crlf() : REASON.differs());
+    }
+    if ("lines" in expect) {
+      const expected = EXPECTED.literal(expect.lines.map((text) => `${text}\n`).join(""));
+      const got: Uint8Array[] = [];
+      for (const text of expect.lines) {
+        const raw = await this.#line(probe, sent, expected, got);
+        got.push(raw);
+        if (!equalBytes(stripLineEnd(raw), encoder.encode(text))) {
+          return fail(expected, concat(got), REASON.differs());
+        }
+      }
+      return;
+    }
+    if ("error" in expect) {
+      const raw = await this.#line(probe, sent, EXPECTED.error());
+      if (!decoder.decode(raw).startsWith("Error: ")) {
+        fail(EXPECTED.error(), raw, REASON.notError());
+      }
+      return;
+    }
+    if ("list" in expect || "emptyList" in expect) {
+      const wanted = "list" in expect
+        ? expect.list.map((text) => text.replaceAll("{k}", prefix))
+        : [];
+      const expected = "list" in expect
+        ? EXPECTED.list(wanted)
+        : EXPECTED.literal("Not exist!\n\n");
+      const first = await this.#line(probe, sent, expected);
+      const got = [first];
+      if ("emptyList" in expect && decoder.decode(stripLineEnd(first)) === "Not exist!") {
+        const end = await this.#line(probe, sent, expected, got, REASON.listEnd(timeoutMs));
+        if (stripLineEnd(end).length !== 0) fail(expected, concat([...got, end]), REASON.differs());
+        return;
+      }
+      const lines = [first];
+      while (stripLineEnd(lines.at(-1)!).length > 0) {
+        const next = await this.#line(probe, sent, expected, got, REASON.listEnd(timeoutMs));
+        got.push(next);
+        lines.push(next);
+      }
+      const pairs = lines.slice(0, -1).map((raw) => decoder.decode(stripLineEnd(raw)));
+      const bad = pairs.findIndex((pair) => !pair.includes(", "));
+      if (bad !== -1) fail(expected, concat(got), REASON.listShape(stripLineEnd(lines[bad]!)));
+      if ("emptyList" in expect) throw new StepSkip(SKIPPED.storeHasKeys(pairs.length));
+      const missing = wanted.filter((text) => !pairs.includes(text));
+      if (missing.length > 0) fail(expected, concat(got), REASON.listMissing(missing));
+      return;
+    }
+    if ("closed" in expect) {
+      const end = await probe.readEnd(timeoutMs);
+      if (end === "eof") return;
+      if (end === "timeout") {
+        return fail(EXPECTED.closed(), undefined, REASON.stayedOpen(timeoutMs));
+      }
+      return fail(EXPECTED.closed(), end, REASON.sentMore());
+    }
+    if ("silenceMs" in expect) {
+      const got = await probe.silence(expect.silenceMs);
+      if (got.length > 0) fail(EXPECTED.silence(expect.silenceMs), got, REASON.answeredEarly());
+      return;
+    }
+    throw new TypeError(`the contract cannot check ${JSON.stringify(expect)}`);
+  }
+
+  /** Reads one line, or fails the step saying why none came. */
+  async #line(
+    probe: Probe,
+    sent: Uint8Array,
+    expected: Text,
+    before: Uint8Array[] = [],
+    timeoutReason?: Text,
+  ): Promise<Uint8Array> {
+    const { timeoutMs, pauseMs } = this.#config;
+    const read = await probe.readLine(timeoutMs, pauseMs);
+    if (read.kind === "line") return read.raw;
+    const got = concat([...before, read.got]);
+    const reason = read.kind === "quiet"
+      ? REASON.quiet(pauseMs)
+      : read.kind === "eof"
+      ? REASON.closed()
+      : timeoutReason ?? REASON.timeout(timeoutMs);
+    throw new StepFailure({ sent, expected, got, reason });
+  }
+
+  // -- The assignment: an answer is what arrives before a pause -----------
+
+  async #expectTextbook(probe: Probe, sent: Uint8Array, expect: Expect): Promise<void> {
+    const { timeoutMs, pauseMs, prefix } = this.#config;
+    const wanted = "list" in expect
+      ? expect.list.map((text) => text.replaceAll("{k}", prefix))
+      : [];
+    const expected = "line" in expect
+      ? EXPECTED.textbook(expect.line)
+      : "any" in expect
+      ? EXPECTED.any()
+      : "list" in expect
+      ? EXPECTED.textbookList(wanted)
+      : EXPECTED.textbook("Not exist!");
+    const matches = (text: string): boolean => {
+      if ("line" in expect) return text === expect.line;
+      if ("any" in expect) return true;
+      if ("list" in expect) return wanted.every((line) => text.split(/\r?\n/).includes(line));
+      return text === "Not exist!";
+    };
+    // An answer that already ends with \n and is right needs no pause.
+    const read = await probe.readQuiet(
+      timeoutMs,
+      pauseMs,
+      (bytes) => bytes.at(-1) === LF && matches(answerText(bytes)),
+    );
+    const fail = (reason: Text): never => {
+      throw new StepFailure({ sent, expected, got: read.got, reason });
+    };
+    if (read.kind === "timeout") fail(REASON.timeout(timeoutMs));
+    if (read.kind === "eof") fail(REASON.closedSilently());
+    const text = answerText(read.got);
+    if (matches(text)) return;
+    if ("emptyList" in expect && text !== "") {
+      const lines = text.split(/\r?\n/);
+      if (lines.every((line) => line.includes(", "))) {
+        throw new StepSkip(SKIPPED.storeHasKeys(lines.length));
+      }
+    }
+    if (text === "") fail(REASON.emptyAnswer());
+    if ("list" in expect) {
+      const lines = text.split(/\r?\n/);
+      fail(REASON.listMissing(wanted.filter((line) => !lines.includes(line))));
+    }
+    fail(REASON.differs());
+  }
+}
+
+/** A textbook answer as text, its final line ends dropped. */
+function answerText(bytes: Uint8Array): string {
+  return decoder.decode(bytes).replace(TRAILING_NEWLINES_REGEXP, "");
+}
+
+/** A line without its `\n`, and a `\r` before it. */
+function stripLineEnd(raw: Uint8Array): Uint8Array {
+  let end = raw.length;
+  if (end > 0 && raw[end - 1] === LF) end--;
+  if (end > 0 && raw[end - 1] === CR) end--;
+  return raw.subarray(0, end);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,209 @@
+/**
+ * {@linkcode Probe}: one raw TCP connection of the checker, with every wait
+ * bounded. It reads the way the rules need (a line, whatever arrives before
+ * a quiet pause, the end of the stream, a silence) and never hangs: a
+ * server that does not answer is a result ("timeout"), not a stuck check.
+ *
+ * @module
+ */
+
+import { type ClientTls, connectTcp } from "../net/connect.ts";
+import { closeQuietly, writeAll } from "../net/conn.ts";
+
+/** How a read ended when it did not get what it waited for. */
+export type ReadEnd =
+  /** Nothing (more) arrived within the time allowed. */
+  | "timeout"
+  /** Bytes arrived, then nothing for the pause, and no `\n` came. */
+  | "quiet"
+  /** The server closed the connection (or reset it). */
+  | "eof";
+
+/** The result of {@linkcode Probe.readLine}. */
+export type LineRead =
+  | { readonly kind: "line"; readonly raw: Uint8Array }
+  | { readonly kind: ReadEnd; readonly got: Uint8Array };
+
+/** The result of {@linkcode Probe.readQuiet}. */
+export type QuietRead =
+  | { readonly kind: "answer"; readonly got: Uint8Array }
+  | { readonly kind: "timeout" | "eof"; readonly got: Uint8Array };
+
+const LF = 0x0a;
+const CHUNK_BYTES = 64 * 1024;
+const TIMEOUT = Symbol("timeout");
+
+/** One connection to the server under test. */
+export class Probe {
+  readonly #conn: Deno.Conn;
+  readonly #chunk = new Uint8Array(CHUNK_BYTES);
+  #buffer = new Uint8Array(CHUNK_BYTES);
+  #start = 0;
+  #end = 0;
+  #reading: Promise<number | null | Error> | undefined;
+  #eof = false;
+  #closed = false;
+
+  private constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Connects; throws what {@linkcode connectTcp} throws. */
+  static async open(
+    hostname: string,
+    port: number,
+    options: { timeoutMs: number; tls?: ClientTls },
+  ): Promise<Probe> {
+    return new Probe(await connectTcp(hostname, port, options));
+  }
+
+  /** Bytes received and not yet taken by a read. */
+  get buffered(): Uint8Array {
+    return this.#buffer.subarray(this.#start, this.#end);
+  }
+
+  /**
+   * Writes all of `bytes`. Returns `"timeout"` if the server stopped reading
+   * for `timeoutMs` (the connection is then closed), `"closed"` if it went
+   * away.
+   */
+  async write(bytes: Uint8Array, timeoutMs: number): Promise<"ok" | "timeout" | "closed"> {
+    if (bytes.length === 0) return "ok";
+    const writing = writeAll(this.#conn, bytes).then(() => "ok" as const, () => "closed" as const);
+    const result = await bounded(writing, timeoutMs);
+    if (result !== TIMEOUT) return result;
+    this.close();
+    await writing;
+    return "timeout";
+  }
+
+  /**
+   * Reads one line, up to and including its `\n`. Ends early with `"quiet"`
+   * when bytes came but then nothing for `pauseMs`: an answer that will not
+   * get its `\n`.
+   */
+  async readLine(timeoutMs: number, pauseMs: number): Promise<LineRead> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const nl = this.buffered.indexOf(LF);
+      if (nl !== -1) return { kind: "line", raw: this.#take(nl + 1) };
+      const partial = this.#end > this.#start;
+      const left = deadline - Date.now();
+      const more = left <= 0
+        ? "timeout"
+        : await this.#more(partial ? Math.min(pauseMs, left) : left);
+      if (more === "data") continue;
+      const got = this.#take(this.#end - this.#start);
+      return { kind: more === "eof" ? "eof" : partial ? "quiet" : "timeout", got };
+    }
+  }
+
+  /**
+   * Reads an answer the textbook way: whatever arrives until nothing more
+   * comes for `pauseMs`, or until `done` says the bytes so far are a whole
+   * answer. The end of the stream also ends an answer.
+   */
+  async readQuiet(
+    timeoutMs: number,
+    pauseMs: number,
+    done: (bytes: Uint8Array) => boolean,
+  ): Promise<QuietRead> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const bytes = this.buffered;
+      if (bytes.length > 0 && done(bytes)) return { kind: "answer", got: this.#take(bytes.length) };
+      const wait = bytes.length > 0 ? pauseMs : deadline - Date.now();
+      const more = await this.#more(wait);
+      if (more === "data") continue;
+      const got = this.#take(this.#end - this.#start);
+      if (got.length > 0) return { kind: "answer", got };
+      if (more === "eof") return { kind: "eof", got };
+      if (Date.now() >= deadline) return { kind: "timeout", got };
+    }
+  }
+
+  /** Waits for the end of the stream; any byte first is returned instead. */
+  async readEnd(timeoutMs: number): Promise<"eof" | "timeout" | Uint8Array> {
+    if (this.#end > this.#start) return this.#take(this.#end - this.#start);
+    const more = await this.#more(timeoutMs);
+    if (more === "data") return this.#take(this.#end - this.#start);
+    return more;
+  }
+
+  /** Waits `ms`; returns what arrived meanwhile (empty if nothing did). */
+  async silence(ms: number): Promise<Uint8Array> {
+    if (this.#end === this.#start) await this.#more(ms);
+    return this.#take(this.#end - this.#start);
+  }
+
+  /** Shuts down the sending side. */
+  async closeWrite(): Promise<void> {
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // Gone already: the next read says so.
+    }
+  }
+
+  /** Closes the connection at once and waits for its pending read to end. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      closeQuietly(this.#conn);
+    }
+    await this.#reading;
+  }
+
+  /** Waits up to `ms` for more bytes. */
+  async #more(ms: number): Promise<"data" | "eof" | "timeout"> {
+    if (this.#eof || this.#closed) return "eof";
+    this.#reading ??= this.#conn.read(this.#chunk).catch((error: unknown) =>
+      error instanceof Error ? error : new Error(String(error))
+    );
+    const result = await bounded(this.#reading, Math.max(0, ms));
+    if (result === TIMEOUT) return "timeout";
+    this.#reading = undefined;
+    if (result === null || result instanceof Error) {
+      // A reset counts as the end: the server is gone either way.
+      this.#eof = true;
+      return "eof";
+    }
+    this.#append(this.#chunk.subarray(0, result));
+    return "data";
+  }
+
+  #append(bytes: Uint8Array): void {
+    if (this.#end + bytes.length > this.#buffer.length) {
+      const length = this.#end - this.#start;
+      const target = length + bytes.length > this.#buffer.length
+        ? new Uint8Array(Math.max(2 * this.#buffer.length, length + bytes.length))
+        : this.#buffer;
+      target.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = target;
+      this.#start = 0;
+      this.#end = length;
+    }
+    this.#buffer.set(bytes, this.#end);
+    this.#end += bytes.length;
+  }
+
+  #take(count: number): Uint8Array {
+    const taken = this.#buffer.slice(this.#start, this.#start + count);
+    this.#start += count;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    return taken;
+  }
+}
+
+/** `promise`'s value, or {@linkcode TIMEOUT} if it takes longer than `ms`. */
+async function bounded<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The checker's reports: text, a line per rule as it finishes (with what
+ * was sent, expected and got under each failure), the rule list of
+ * `--list`, and one JSON object per run. The JUnit XML is in `junit.ts`.
+ *
+ * @module
+ */
+
+import denoJson from "../deno.json" with { type: "json" };
+import { WORDS } from "./messages.ts";
+import type { CheckRun, RuleResult } from "./runner.ts";
+import type { Lang, Rule } from "./rule.ts";
+import { show } from "./show.ts";
+
+const LABEL = { pass: "PASS", fail: "FAIL", skip: "SKIP" } as const;
+const ID_WIDTH = 28;
+
+/** One rule's lines: `PASS  id  sentence`, and under a failure or skip, why. */
+export function formatResult(result: RuleResult, lang: Lang): string {
+  const { rule, status, failure, skipped } = result;
+  const lines = [`${LABEL[status]}  ${rule.id.padEnd(ID_WIDTH)}${rule.text[lang]}`];
+  const indent = " ".repeat(6);
+  if (skipped !== undefined) lines.push(`${indent}${skipped[lang]}`);
+  if (failure !== undefined) {
+    const labels = [WORDS.sent[lang], WORDS.expected[lang], WORDS.got[lang]];
+    const width = Math.max(...labels.map((label) => label.length)) + 2;
+    lines.push(
+      `${indent}${WORDS.step[lang]} ${failure.step}: ${failure.reason[lang]}  [${rule.source}]`,
+    );
+    if (failure.sent !== undefined) {
+      lines.push(`${indent}${labels[0]!.padEnd(width)}${show(failure.sent)}`);
+    }
+    lines.push(`${indent}${labels[1]!.padEnd(width)}${failure.expected[lang]}`);
+    const got = failure.got === undefined || failure.got.length === 0
+      ? WORDS.nothing[lang]
+      : show(failure.got);
+    lines.push(`${indent}${labels[2]!.padEnd(width)}${got}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** `--list`: every rule, its level, where it comes from and its sentence. */
+export function formatRuleList(rules: readonly Rule[], lang: Lang): string {
+  return rules.map((rule) =>
+    `${rule.id.padEnd(ID_WIDTH)}${rule.level.padEnd(12)}${rule.text[lang]}\n` +
+    `${" ".repeat(ID_WIDTH + 12)}${rule.source}\n`
+  ).join("");
+}
+
+/** What `--json` prints: one object for the whole run. */
+export interface CheckReport {
+  tool: "kv check";
+  version: string;
+  address: string;
+  level: string;
+  only: readonly string[];
+  lang: Lang;
+  prefix: string;
+  started_at: string;
+  seconds: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Whether every rule held (skipped ones aside). */
+  ok: boolean;
+  keys_written: number;
+  keys_deleted: number;
+  rules: {
+    id: string;
+    level: string;
+    source: string;
+    text: string;
+    status: "pass" | "fail" | "skip";
+    seconds: number;
+    step?: number;
+    reason?: string;
+    sent?: string;
+    expected?: string;
+    got?: string;
+  }[];
+}
+
+/** The JSON report of a run (its strings escaped as the text report shows them, less shortened). */
+export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
+  const long = { maxChars: 4_000 };
+  return {
+    tool: "kv check",
+    version: denoJson.version,
+    address: run.address,
+    level: run.level,
+    only: run.only,
+    lang,
+    prefix: run.prefix,
+    started_at: run.startedAt.toISOString(),
+    seconds: round(run.ms),
+    passed: run.passed,
+    failed: run.failed,
+    skipped: run.skipped,
+    ok: run.failed === 0,
+    keys_written: run.written,
+    keys_deleted: run.deleted,
+    rules: run.results.map(({ rule, status, ms, failure, skipped }) => ({
+      id: rule.id,
+      level: rule.level,
+      source: rule.source,
+      text: rule.text[lang],
+      status,
+      seconds: round(ms),
+      ...(skipped === undefined ? {} : { reason: skipped[lang] }),
+      ...(failure === undefined ? {} : {
+        step: failure.step,
+        reason: failure.reason[lang],
+        ...(failure.sent === undefined ? {} : { sent: show(failure.sent, long) }),
+        expected: failure.expected[lang],
+        got: failure.got === undefined ? "" : show(failure.got, long),
+      }),
+    })),
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms) / 1000;
+}

@@ -1,0 +1,172 @@
+/**
+ * The `assignment` level: only what the course assignment asks
+ * (../shared/seeds/assignment.md), with its own examples. Each request goes
+ * alone on a fresh connection, without `\n`, and its answer is whatever
+ * arrives before a short quiet pause, with or without a final `\n`: the way
+ * a textbook server (one client at a time, one `recv(1024)` per request)
+ * and its client work.
+ *
+ * @module
+ */
+
+import { ANY, ask, line, type Rule } from "../rule.ts";
+
+const SOURCE = "assignment (과제)";
+const NOT_EXIST = line("Not exist!");
+/** The server still answers: a fresh connection gets `Not exist!` for a missing key. */
+const STILL_ANSWERS = ask("GET, {k}nobody", NOT_EXIST);
+
+/** The assignment's rules, in the order they run. */
+export const ASSIGNMENT_RULES: readonly Rule[] = [
+  {
+    id: "a.list-empty",
+    level: "assignment",
+    source: `${SOURCE}: LIST → Not exist!`,
+    first: true,
+    text: {
+      en: "LIST on an empty store answers Not exist! (skipped if the store already holds keys)",
+      ko: "저장된 key가 없을 때 LIST는 Not exist!로 답한다 (이미 key가 있으면 건너뜀)",
+    },
+    steps: ask("LIST", { emptyList: true }),
+  },
+  {
+    id: "a.put",
+    level: "assignment",
+    source: `${SOURCE}: PUT, myname, yyjun → Success!`,
+    text: {
+      en: "PUT stores a value and answers Success!",
+      ko: "PUT은 value를 저장하고 Success!로 답한다",
+    },
+    steps: ask("PUT, {k}myname, yyjun", line("Success!")),
+  },
+  {
+    id: "a.get",
+    level: "assignment",
+    source: `${SOURCE}: GET, myname → yyjun`,
+    text: {
+      en: "GET answers the value stored under the key",
+      ko: "GET은 그 key에 저장된 value로 답한다",
+    },
+    steps: [
+      ...ask("PUT, {k}myname, yyjun", line("Success!")),
+      ...ask("GET, {k}myname", line("yyjun")),
+    ],
+  },
+  {
+    id: "a.get-missing",
+    level: "assignment",
+    source: `${SOURCE}: GET, myname → Not exist!`,
+    text: {
+      en: "GET of a key that does not exist answers Not exist!",
+      ko: "없는 key를 GET하면 Not exist!로 답한다",
+    },
+    steps: ask("GET, {k}nobody", NOT_EXIST),
+  },
+  {
+    id: "a.overwrite",
+    level: "assignment",
+    source: `${SOURCE}: PUT of the same key overwrites`,
+    text: {
+      en: "A second PUT of the same key overwrites its value",
+      ko: "같은 key에 다시 PUT하면 value를 덮어쓴다",
+    },
+    steps: [
+      ...ask("PUT, {k}overwrite, first", line("Success!")),
+      ...ask("PUT, {k}overwrite, second", line("Success!")),
+      ...ask("GET, {k}overwrite", line("second")),
+    ],
+  },
+  {
+    id: "a.delete",
+    level: "assignment",
+    source: `${SOURCE}: DELETE, myname → Success!`,
+    text: {
+      en: "DELETE removes the pair and answers Success!; GET then answers Not exist!",
+      ko: "DELETE는 그 쌍을 지우고 Success!로 답하며, 그 뒤 GET은 Not exist!로 답한다",
+    },
+    steps: [
+      ...ask("PUT, {k}deleted, yyjun", line("Success!")),
+      ...ask("DELETE, {k}deleted", line("Success!")),
+      ...ask("GET, {k}deleted", NOT_EXIST),
+    ],
+  },
+  {
+    id: "a.delete-missing",
+    level: "assignment",
+    source: `${SOURCE}: DELETE, myname → Not exist!`,
+    text: {
+      en: "DELETE of a key that does not exist answers Not exist!",
+      ko: "없는 key를 DELETE하면 Not exist!로 답한다",
+    },
+    steps: ask("DELETE, {k}nobody", NOT_EXIST),
+  },
+  {
+    id: "a.list",
+    level: "assignment",
+    source: `${SOURCE}: LIST → name, yyjun / age, 20 / role, backend`,
+    text: {
+      en: "LIST answers a line key, value for every pair, in any order",
+      ko: "LIST는 모든 쌍을 한 줄에 하나씩 key, value로 답한다 (순서는 상관없음)",
+    },
+    steps: [
+      ...ask("PUT, {k}name, yyjun", line("Success!")),
+      ...ask("PUT, {k}age, 20", line("Success!")),
+      ...ask("PUT, {k}role, backend", line("Success!")),
+      ...ask("LIST", { list: ["{k}name, yyjun", "{k}age, 20", "{k}role, backend"] }),
+    ],
+  },
+  {
+    id: "a.unknown-command",
+    level: "assignment",
+    source: `${SOURCE}: the server never dies (unknown command)`,
+    text: {
+      en: "An unknown command gets an answer, and the server still answers after it",
+      ko: "알 수 없는 명령에도 답하고, 그 뒤에도 서버가 계속 답한다",
+    },
+    steps: [...ask("HELLO, {k}myname", ANY), ...STILL_ANSWERS],
+  },
+  {
+    id: "a.missing-fields",
+    level: "assignment",
+    source: `${SOURCE}: the server never dies (missing fields)`,
+    text: {
+      en: "A request with missing fields gets an answer, and the server still answers after it",
+      ko: "필드가 빠진 요청에도 답하고, 그 뒤에도 서버가 계속 답한다",
+    },
+    steps: [
+      ...ask("PUT, {k}incomplete", ANY),
+      ...ask("GET", ANY),
+      ...ask("PUT", ANY),
+      ...STILL_ANSWERS,
+    ],
+  },
+  {
+    id: "a.invalid-utf8",
+    level: "assignment",
+    source: `${SOURCE}: the server never dies (bytes that are not UTF-8)`,
+    text: {
+      en: "A request that is not valid UTF-8 gets an answer, and the server still answers after it",
+      ko: "UTF-8이 아닌 바이트가 든 요청에도 답하고, 그 뒤에도 서버가 계속 답한다",
+    },
+    steps: [...ask(["PUT, {k}bytes, ", [0xff, 0xfe, 0xc3]], ANY), ...STILL_ANSWERS],
+  },
+  {
+    id: "a.disconnect",
+    level: "assignment",
+    source: `${SOURCE}: the server never dies (a client that leaves abruptly)`,
+    text: {
+      en:
+        "Clients that disconnect abruptly (before sending, mid-request, before reading the answer) do not stop the server",
+      ko: "클라이언트가 갑자기 끊어도 (보내기 전, 요청 도중, 답을 읽기 전) 서버는 멈추지 않는다",
+    },
+    steps: [
+      { send: "" },
+      { disconnect: true },
+      { send: "GET, {k}nob" },
+      { disconnect: true },
+      { send: "GET, {k}nobody" },
+      { disconnect: true, afterMs: 300 },
+      ...STILL_ANSWERS,
+    ],
+  },
+];

@@ -1,0 +1,191 @@
+/**
+ * {@linkcode runCheck}: a conformance run. It reaches the server once (or
+ * says it cannot), plays each rule of the level in turn on connections of
+ * its own, and at the end deletes the keys it wrote. It knows the server
+ * only as an address: raw TCP, every wait bounded.
+ *
+ * @module
+ */
+
+import type { ClientTls } from "../net/connect.ts";
+import { describeConnectError } from "../client/errors.ts";
+import { formatAddr } from "../net/addr.ts";
+import type { Outcome, PlayConfig, Status } from "./context.ts";
+import { encodeData, playRule } from "./play.ts";
+import { Probe } from "./probe.ts";
+import type { Level, Rule } from "./rule.ts";
+import { selectRules } from "./rules.ts";
+
+/** Options of {@linkcode runCheck}. */
+export interface CheckOptions {
+  /** The server's address. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The server's port. @default {12000} */
+  port?: number;
+  /** Which rules. @default {"contract"} */
+  level?: Level;
+  /** Only the rules whose ids match these patterns (`*` for anything), of any level. @default {[]} */
+  only?: readonly string[];
+  /** The longest any wait may take: "no answer within 2 s". @default {2000} */
+  timeoutMs?: number;
+  /** Quiet this long ends a textbook answer, or a line that will not get its `\n`. @default {200} */
+  pauseMs?: number;
+  /** The server's longest request line, for `load.long-line`. @default {1048576} */
+  maxLineBytes?: number;
+  /** Every key written starts with it. @default {"kvcheck:" and four random hex digits and ":"} */
+  prefix?: string;
+  /** Speak TLS, trusting these CA certificates besides the system's. */
+  tls?: ClientTls;
+  /** Called once the server is reached, before the first rule. */
+  onStart?: (plan: CheckPlan) => void | Promise<void>;
+  /** Called after each rule. */
+  onResult?: (result: RuleResult) => void | Promise<void>;
+}
+
+/** Defaults of {@linkcode CheckOptions}, shared with the command line's help. */
+export const CHECK_DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 12000,
+  level: "contract",
+  timeoutMs: 2_000,
+  pauseMs: 200,
+  maxLineBytes: 1_048_576,
+} as const;
+
+/** What a run will do, known before its first rule. */
+export interface CheckPlan {
+  /** `host:port`. */
+  readonly address: string;
+  readonly level: Level;
+  readonly only: readonly string[];
+  readonly rules: readonly Rule[];
+  readonly prefix: string;
+}
+
+/** How one rule went. */
+export interface RuleResult extends Outcome {
+  readonly rule: Rule;
+  /** How long it took. */
+  readonly ms: number;
+}
+
+/** A whole run. */
+export interface CheckRun extends CheckPlan {
+  readonly startedAt: Date;
+  readonly ms: number;
+  readonly results: readonly RuleResult[];
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** Keys written, and how many of them the cleanup deleted. */
+  readonly written: number;
+  readonly deleted: number;
+}
+
+/** The server could not be reached at all: nothing was checked. */
+export class CheckUnreachableError extends Error {
+  /** `message` names the address and says why. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CheckUnreachableError";
+  }
+}
+
+/**
+ * Runs the rules of a level against a server. Throws
+ * {@linkcode CheckUnreachableError} if it cannot connect at all, and
+ * `RangeError` for an `only` pattern that matches no rule.
+ */
+export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
+  const hostname = options.hostname ?? CHECK_DEFAULTS.hostname;
+  const port = options.port ?? CHECK_DEFAULTS.port;
+  const level = options.level ?? CHECK_DEFAULTS.level;
+  const only = options.only ?? [];
+  const rules = selectRules(level, only);
+  const config: PlayConfig = {
+    hostname,
+    port,
+    timeoutMs: options.timeoutMs ?? CHECK_DEFAULTS.timeoutMs,
+    pauseMs: options.pauseMs ?? CHECK_DEFAULTS.pauseMs,
+    maxLineBytes: options.maxLineBytes ?? CHECK_DEFAULTS.maxLineBytes,
+    prefix: options.prefix ?? randomPrefix(),
+    written: new Set(),
+    tls: options.tls,
+  };
+  const address = formatAddr({ hostname, port });
+  try {
+    await (await Probe.open(hostname, port, config)).close();
+  } catch (error) {
+    const why = error instanceof Deno.errors.ConnectionRefused
+      ? "connection refused (is the server running, on that port?)"
+      : describeConnectError(error);
+    throw new CheckUnreachableError(
+      `cannot connect to ${address}: ${why}`,
+      { cause: error },
+    );
+  }
+  const plan: CheckPlan = { address, level, only, rules, prefix: config.prefix };
+  await options.onStart?.(plan);
+  const startedAt = new Date();
+  const start = performance.now();
+  const results: RuleResult[] = [];
+  for (const rule of rules) {
+    const ruleStart = performance.now();
+    const outcome = await playRule(rule, config);
+    const result = { rule, ms: performance.now() - ruleStart, ...outcome };
+    results.push(result);
+    await options.onResult?.(result);
+  }
+  const textbook = rules.every((rule) => rule.level === "assignment");
+  const deleted = await cleanUp(config, textbook);
+  const count = (status: Status) => results.filter((result) => result.status === status).length;
+  return {
+    ...plan,
+    startedAt,
+    ms: performance.now() - start,
+    results,
+    passed: count("pass"),
+    failed: count("fail"),
+    skipped: count("skip"),
+    written: config.written.size,
+    deleted,
+  };
+}
+
+function randomPrefix(): string {
+  const digits = crypto.getRandomValues(new Uint8Array(2));
+  return `kvcheck:${[...digits].map((byte) => byte.toString(16).padStart(2, "0")).join("")}:`;
+}
+
+/**
+ * Deletes every key the run wrote, the way its rules talk (a fresh
+ * connection per request for a textbook server). Returns how many are
+ * gone: `Success!` or `Not exist!` both mean so. Stops at the first
+ * request that gets no answer.
+ */
+async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
+  let deleted = 0;
+  let probe: Probe | undefined;
+  try {
+    for (const key of config.written) {
+      if (textbook) await probe?.close();
+      if (probe === undefined || textbook) {
+        probe = await Probe.open(config.hostname, config.port, config);
+      }
+      const request = encodeData(`DELETE, ${key}${textbook ? "" : "\n"}`, config.prefix);
+      if (await probe.write(request, config.timeoutMs) !== "ok") break;
+      const read = textbook
+        ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (bytes) => bytes.at(-1) === 0x0a)
+        : await probe.readLine(config.timeoutMs, config.pauseMs);
+      const answer = "raw" in read ? read.raw : read.got;
+      const text = new TextDecoder().decode(answer).replace(/(\r?\n)+$/, "");
+      if (text !== "Success!" && text !== "Not exist!") break;
+      deleted++;
+    }
+  } catch {
+    // Unreachable by now: what is left is reported.
+  } finally {
+    await probe?.close();
+  }
+  return deleted;
+}

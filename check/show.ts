@@ -1,0 +1,111 @@
+/**
+ * {@linkcode show}: bytes as a report shows them, escaped and shortened, so
+ * that what a server sent (control bytes, invalid UTF-8, a megabyte line)
+ * is readable in one line and cannot mess up a terminal.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode show}. */
+export interface ShowOptions {
+  /** The longest result, in characters, before the middle is cut. @default {120} */
+  maxChars?: number;
+}
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+// Invisible or misleading characters, shown by their code point: controls,
+// format characters and every space but U+0020.
+const INVISIBLE_REGEXP = /[\p{C}\p{Z}]/u;
+
+/**
+ * `bytes` (or text) in double quotes, JSON-style: `\n`, `\r`, `\t`, `\"`
+ * and `\\` escaped, other invisible characters as `\u{…}`, bytes that are
+ * not UTF-8 as `\xNN`. Korean and emoji are shown as they are. Past
+ * `maxChars`, the middle is replaced by `…(N bytes)…`.
+ */
+export function show(bytes: Uint8Array | string, options: ShowOptions = {}): string {
+  const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+  const maxChars = options.maxChars ?? 120;
+  const tokens = escapeTokens(data);
+  let length = 0;
+  for (const token of tokens) length += token.length;
+  if (length + 2 <= maxChars) return `"${tokens.join("")}"`;
+  const marker = `…(${data.length} bytes)…`;
+  const tailChars = Math.min(24, Math.floor(maxChars / 4));
+  const head = takeChars(tokens, Math.max(8, maxChars - tailChars - marker.length - 2), false);
+  const tail = takeChars(tokens, tailChars, true);
+  return `"${head}${marker}${tail}"`;
+}
+
+/** The escaped pieces of `bytes`, one per character or bad byte. */
+function escapeTokens(bytes: Uint8Array): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const byte = bytes[i]!;
+    const size = sequenceLength(byte);
+    const char = size === 0 ? undefined : decodeOne(bytes.subarray(i, i + size), size);
+    if (char === undefined) {
+      tokens.push(`\\x${byte.toString(16).padStart(2, "0")}`);
+      i++;
+      continue;
+    }
+    tokens.push(escapeChar(char));
+    i += size;
+  }
+  return tokens;
+}
+
+/** How many bytes a UTF-8 character starting with `byte` takes; 0 if none can. */
+function sequenceLength(byte: number): number {
+  if (byte < 0x80) return 1;
+  if (byte < 0xc2) return 0;
+  if (byte < 0xe0) return 2;
+  if (byte < 0xf0) return 3;
+  return byte < 0xf5 ? 4 : 0;
+}
+
+function decodeOne(slice: Uint8Array, size: number): string | undefined {
+  if (slice.length < size) return undefined;
+  try {
+    return strictDecoder.decode(slice);
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeChar(char: string): string {
+  switch (char) {
+    case "\n":
+      return "\\n";
+    case "\r":
+      return "\\r";
+    case "\t":
+      return "\\t";
+    case '"':
+      return '\\"';
+    case "\\":
+      return "\\\\";
+    case " ":
+      return " ";
+  }
+  if (INVISIBLE_REGEXP.test(char)) {
+    const code = char.codePointAt(0)!;
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  }
+  return char;
+}
+
+/** The first (or, `fromEnd`, last) tokens that fit in `chars` characters. */
+function takeChars(tokens: string[], chars: number, fromEnd: boolean): string {
+  const taken: string[] = [];
+  let used = 0;
+  for (let k = 0; k < tokens.length; k++) {
+    const token = tokens[fromEnd ? tokens.length - 1 - k : k]!;
+    if (used + token.length > chars) break;
+    taken.push(token);
+    used += token.length;
+  }
+  return (fromEnd ? taken.reverse() : taken).join("");
+}

@@ -1,0 +1,173 @@
+/**
+ * `kv check`: the command line of the conformance checker in check/. It
+ * tests any server that speaks kv's line protocol (a student's Python
+ * server included) and reports each rule as text, JSON or JUnit XML.
+ *
+ * @module
+ */
+
+import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
+import { junitReport } from "../check/junit.ts";
+import { header, isNoNewline, noNewlineHint, summary } from "../check/messages.ts";
+import { type Lang, LEVELS } from "../check/rule.ts";
+import { RULES, rulesOf } from "../check/rules.ts";
+import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
+import { EXIT } from "./exit.ts";
+import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
+import type { MainIo } from "./io.ts";
+import {
+  choice,
+  command,
+  decimal,
+  flag,
+  helpText,
+  integer,
+  list,
+  parseOptions,
+  text,
+  UsageError,
+} from "./options.ts";
+
+/**
+ * The report's language when `--lang` is not given: Korean where the
+ * system's locale is Korean. `navigator.language` needs no permission.
+ */
+export function defaultLang(): Lang {
+  return (globalThis.navigator?.language ?? "").toLowerCase().startsWith("ko") ? "ko" : "en";
+}
+
+/** `kv check`'s options, declared once: help, parsing and checks. */
+export const CHECK_SPEC = command({
+  name: "check",
+  summary: `test a running server against kv's line protocol, rule by rule
+(any server: a student's Python server too)`,
+  usage: [
+    "[OPTIONS]                 run the rules of a level",
+    "--list [--level LEVEL]    print the rules",
+  ],
+  options: {
+    host: text({ value: "HOST", help: "server address", fallback: CHECK_DEFAULTS.hostname }),
+    port: integer({
+      short: "p",
+      value: "PORT",
+      help: "server port",
+      fallback: CHECK_DEFAULTS.port,
+      min: 1,
+      max: 65_535,
+    }),
+    level: choice({
+      value: "LEVEL",
+      help: "assignment: what the course asks, the textbook way; contract: PROTOCOL.md; " +
+        "full: the contract and loads",
+      choices: LEVELS,
+      fallback: CHECK_DEFAULTS.level,
+    }),
+    only: list({
+      value: "RULE",
+      help: "only these rules, of any level (repeat it or use commas; * matches anything: err.*)",
+    }),
+    list: flag("print the rules (of --level, if given) and exit"),
+    json: flag("print one JSON object for the run instead of the text"),
+    junit: text({
+      value: "FILE",
+      help: "also write a JUnit XML report to FILE (- for stdout); needs --allow-write",
+      fallback: undefined,
+    }),
+    lang: choice({
+      value: "LANG",
+      help: "en or ko: the language of the report [default: from the system's locale]",
+      choices: ["en", "ko"] as const,
+      fallback: defaultLang(),
+    }),
+    timeout: decimal({
+      value: "SECONDS",
+      help: "how long to wait for any answer",
+      fallback: CHECK_DEFAULTS.timeoutMs / 1000,
+      min: 0,
+      above: true,
+      example: "seconds above 0, like 2 or 0.5",
+    }),
+    pauseMs: integer({
+      value: "MS",
+      help: "quiet this long ends an answer sent without \\n",
+      fallback: CHECK_DEFAULTS.pauseMs,
+      min: 1,
+    }),
+    assumeMaxLineBytes: integer({
+      value: "N",
+      help: "the server's longest request line, for load.long-line",
+      fallback: CHECK_DEFAULTS.maxLineBytes,
+      min: 1,
+      max: 256 * 1024 * 1024,
+    }),
+    tls: CLIENT_SECURITY_OPTIONS.tls,
+    tlsCa: CLIENT_SECURITY_OPTIONS.tlsCa,
+  },
+  footer: `It writes only keys that start with "kvcheck:" and four random hex digits,
+says so before the first rule, and deletes them at the end.
+Exit status: 0 when every rule of the level holds (skipped ones aside), 1 when
+one fails, 2 for a usage error or when the server cannot be reached.`,
+});
+
+/** Runs `kv check` with `args`; returns the exit status. */
+export async function runCheckCommand(args: string[], io: MainIo): Promise<number> {
+  const { values: options, given, help } = parseOptions(CHECK_SPEC, args);
+  const lang = options.lang;
+  if (help) {
+    await io.stdout(helpText(CHECK_SPEC));
+    return EXIT.ok;
+  }
+  if (options.list) {
+    const rules = given.has("level") ? rulesOf(options.level) : [...RULES];
+    await io.stdout(formatRuleList(rules, lang));
+    return EXIT.ok;
+  }
+  if (options.json && options.junit !== undefined) {
+    throw new UsageError("cannot use --json with --junit: give one");
+  }
+  // The text report goes to stdout unless stdout carries JSON or XML.
+  const textOut = options.json ? undefined : options.junit === "-" ? io.stderr : io.stdout;
+  let run;
+  try {
+    run = await runCheck({
+      hostname: options.host,
+      port: options.port,
+      level: options.level,
+      only: options.only,
+      timeoutMs: Math.round(options.timeout * 1000),
+      pauseMs: options.pauseMs,
+      maxLineBytes: options.assumeMaxLineBytes,
+      tls: clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`)).tls,
+      onStart: (plan) => textOut?.(header(lang, { ...plan, rules: plan.rules.length })),
+      onResult: (result) => textOut?.(formatResult(result, lang)),
+    });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    if (!(error instanceof CheckUnreachableError)) throw error;
+    await io.stderr(`kv: ${error.message}\n`);
+    return EXIT.unreachable;
+  }
+  await textOut?.(summary(lang, run));
+  const noNewline =
+    run.results.filter((result) =>
+      result.failure !== undefined && isNoNewline(result.failure.reason)
+    ).length;
+  if (noNewline >= 2) await textOut?.(noNewlineHint(lang, noNewline));
+  if (options.json) await io.stdout(`${JSON.stringify(jsonReport(run, lang), null, 2)}\n`);
+  if (options.junit === "-") await io.stdout(junitReport(run, lang));
+  else if (options.junit !== undefined) {
+    try {
+      await Deno.writeTextFile(options.junit, junitReport(run, lang));
+    } catch (error) {
+      const why =
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+          ? `permission denied (run with --allow-write=${options.junit}, or write it with --junit - > ${options.junit})`
+          : error instanceof Error
+          ? error.message
+          : String(error);
+      await io.stderr(`kv: cannot write ${options.junit}: ${why}\n`);
+      return EXIT.failed;
+    }
+  }
+  return run.failed > 0 ? EXIT.failed : EXIT.ok;
+}

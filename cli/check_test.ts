@@ -1,0 +1,171 @@
+/**
+ * Tests of `kv check`'s command line, in-process through `main()` over real
+ * sockets on port 0: the text report, exit statuses, `--json`, `--junit`,
+ * `--lang ko`, `--list`, `--only`, and its usage errors.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { main } from "../main.ts";
+import { rulesOf } from "../check/rules.ts";
+import { closedPort, FakeIo, startTestServer, textbookServer } from "../testing/mod.ts";
+import { defaultLang } from "./check.ts";
+
+async function check(port: number, args: string[]) {
+  const fake = new FakeIo();
+  const code = await main(["check", "-p", String(port), ...args], fake.io);
+  return { code, stdout: fake.stdout, stderr: fake.stderr };
+}
+
+Deno.test("kv check passes kv's own server: a line per rule, the summary, exit 0", async () => {
+  await using server = startTestServer();
+  const { code, stdout, stderr } = await check(server.port, ["--lang", "en"]);
+  assertEquals([code, stderr], [0, ""]);
+  const lines = stdout.split("\n");
+  assertEquals(lines[0], `kv check 127.0.0.1:${server.port}, level contract: 30 rules`);
+  assertMatch(
+    lines[1]!,
+    /^It writes only keys that start with "kvcheck:[0-9a-f]{4}:", and deletes them at the end\.$/,
+  );
+  assertEquals(lines.filter((line) => line.startsWith("PASS  ")).length, 30);
+  assertMatch(
+    stdout,
+    /\nDeleted the \d+ keys it wrote\.\n30 passed, 0 failed, 0 skipped in [\d.]+ s: every rule holds\.\n$/,
+  );
+});
+
+Deno.test("kv check against the textbook server: assignment exit 0, contract exit 1 with reasons", async () => {
+  await using server = textbookServer();
+  const assignment = await check(server.port, [
+    "--level",
+    "assignment",
+    "--lang",
+    "en",
+    "--pause-ms",
+    "100",
+  ]);
+  assertEquals(assignment.code, 0, assignment.stdout);
+  assertStringIncludes(assignment.stdout, "12 passed, 0 failed, 0 skipped");
+  const contract = await check(server.port, [
+    "--only",
+    "cmd.put",
+    "--lang",
+    "en",
+    "--pause-ms",
+    "100",
+  ]);
+  assertEquals(contract.code, 1);
+  assertStringIncludes(
+    contract.stdout,
+    "FAIL  cmd.put                     PUT answers Success!\n" +
+      "      step 2: the answer stopped without a \\n (nothing more for 100 ms): answers must end with \\n" +
+      "  [PROTOCOL.md § Requests]\n" +
+      '      sent      "PUT, kvcheck:',
+  );
+  assertStringIncludes(
+    contract.stdout,
+    '      expected  "Success!\\n"\n      got       "Success!"\n',
+  );
+  const all = await check(server.port, ["--only", "cmd.*", "--lang", "en", "--pause-ms", "100"]);
+  assertStringIncludes(all.stdout, "Hint: 9 rules failed because an answer did not end with \\n.");
+});
+
+Deno.test("kv check --lang ko writes the sentences and the summary in Korean", async () => {
+  await using server = startTestServer();
+  const { code, stdout } = await check(server.port, ["--lang", "ko", "--only", "cmd.put"]);
+  assertEquals(code, 0);
+  assertStringIncludes(stdout, "PASS  cmd.put                     PUT은 Success!로 답한다\n");
+  assertStringIncludes(stdout, "통과 1, 실패 0, 건너뜀 0");
+  assert(["en", "ko"].includes(defaultLang()));
+  assertEquals(defaultLang(), navigator.language.toLowerCase().startsWith("ko") ? "ko" : "en");
+});
+
+Deno.test("kv check --json prints one object with every rule's result", async () => {
+  await using server = textbookServer();
+  const { code, stdout } = await check(server.port, [
+    "--json",
+    "--only",
+    "cmd.ping,a.put",
+    "--lang",
+    "en",
+  ]);
+  assertEquals(code, 1);
+  const report = JSON.parse(stdout);
+  assertEquals([report.tool, report.passed, report.failed, report.ok], ["kv check", 1, 1, false]);
+  assertEquals(report.rules.map((rule: { id: string; status: string }) => [rule.id, rule.status]), [
+    ["a.put", "pass"],
+    ["cmd.ping", "fail"],
+  ]);
+  assertEquals(report.rules[1].got, '"Wrong request!"');
+});
+
+Deno.test("kv check --junit - prints JUnit XML, the text going to stderr", async () => {
+  await using server = startTestServer();
+  const { code, stdout, stderr } = await check(server.port, ["--junit", "-", "--only", "err.*"]);
+  assertEquals(code, 0);
+  assert(
+    stdout.startsWith(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kv check" tests="4" failures="0"',
+    ),
+  );
+  assertEquals(stdout.match(/<testcase /g)?.length, 4);
+  assertStringIncludes(stderr, "PASS  err.utf8");
+});
+
+Deno.test("kv check --junit FILE without write permission says how to get it", async () => {
+  await using server = startTestServer();
+  const { code, stderr } = await check(server.port, [
+    "--junit",
+    "report.xml",
+    "--only",
+    "cmd.ping",
+  ]);
+  assertEquals(code, 1);
+  assertStringIncludes(
+    stderr,
+    "kv: cannot write report.xml: permission denied (run with --allow-write=report.xml, or write it with --junit - > report.xml)",
+  );
+});
+
+Deno.test("kv check --list prints every rule, or those of --level", async () => {
+  const all = new FakeIo();
+  assertEquals(await main(["check", "--list", "--lang", "en"], all.io), 0);
+  assertStringIncludes(
+    all.stdout,
+    "req.trim                    contract    Every field is trimmed of spaces and tabs\n",
+  );
+  assertEquals(all.stdout.trimEnd().split("\n").length, 2 * (12 + 35));
+  const assignment = new FakeIo();
+  assertEquals(
+    await main(["check", "--list", "--level", "assignment", "--lang", "ko"], assignment.io),
+    0,
+  );
+  assertEquals(assignment.stdout.trimEnd().split("\n").length, 2 * rulesOf("assignment").length);
+  assertStringIncludes(assignment.stdout, "assignment (과제): PUT, myname, yyjun → Success!");
+});
+
+Deno.test("kv check exit 2: an unreachable server (naming it) or a bad command line", async (t) => {
+  await t.step("unreachable", async () => {
+    const port = closedPort();
+    const { code, stdout, stderr } = await check(port, []);
+    assertEquals([code, stdout], [2, ""]);
+    assertEquals(
+      stderr,
+      `kv: cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)\n`,
+    );
+  });
+  const cases: [string[], string][] = [
+    [["--only", "nope"], 'no rule matches "nope" (kv check --list shows them)'],
+    [["--json", "--junit", "x.xml"], "cannot use --json with --junit: give one"],
+    [["--level", "strict"], 'cannot use --level "strict": expected assignment, contract, full'],
+    [["--lang", "fr"], 'cannot use --lang "fr": expected en, ko'],
+    [["--timeout", "0"], 'cannot use --timeout "0": expected seconds above 0, like 2 or 0.5'],
+  ];
+  for (const [args, message] of cases) {
+    await t.step(args.join(" "), async () => {
+      const { code, stderr } = await check(closedPort(), args);
+      assertEquals([code, stderr], [2, `kv: ${message}\nRun "kv check --help" for usage.\n`]);
+    });
+  }
+});

@@ -1,0 +1,88 @@
+/**
+ * `kv client`'s batch mode: every stdin line is sent as it is read
+ * (pipelined, or one at a time with `--unframed`), and each answer is
+ * printed as soon as it and those before it have arrived, so a stdin that
+ * stays open shows its answers as they come.
+ *
+ * @module
+ */
+
+import type { KvClient } from "../client/client.ts";
+import { concat } from "../net/bytes.ts";
+import { ERROR_PREFIX } from "../wire/line/reply.ts";
+import { EXIT } from "./exit.ts";
+import type { MainIo } from "./io.ts";
+
+// At most this many requests wait for answers at once, so a huge stdin does
+// not pile up in memory.
+const MAX_IN_FLIGHT = 4_096;
+const QUIT_REGEXP = /^[ \t]*quit[ \t]*\r?$/i;
+
+/** Sends every stdin line; prints the answers in order as they come. */
+export async function runBatch(client: KvClient, io: MainIo): Promise<number> {
+  const inFlight: Promise<unknown>[] = [];
+  let sawError = false;
+  // Answers are printed in order: each waits for the one before it. Those
+  // that arrive together are written together, at the end of the tick.
+  let printing: Promise<void> = Promise.resolve();
+  let output = "";
+  let flushing: Promise<void> | undefined;
+  const flush = () => {
+    flushing ??= new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
+      flushing = undefined;
+      const text = output;
+      output = "";
+      if (text !== "") await io.stdout(text);
+    });
+    return flushing;
+  };
+  for await (const line of byteLines(io.stdin)) {
+    const quit = isQuit(line);
+    const answer = client.request(line);
+    answer.catch(() => {}); // Awaited in order below; this only keeps an early failure from being "unhandled".
+    printing = printing.then(async () => {
+      for (const text of await answer) {
+        output += `${text}\n`;
+        if (isErrorLine(text)) sawError = true;
+      }
+      flush();
+    });
+    inFlight.push(answer);
+    if (quit) break; // The server closes after QUIT: nothing more is read.
+    if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift()!.catch(() => {});
+  }
+  // Nothing more to send: say so (our FIN), as `nc -N` does; the answers still come.
+  await client.closeWrite();
+  try {
+    await printing;
+  } finally {
+    await flush();
+  }
+  return sawError ? EXIT.failed : EXIT.ok;
+}
+
+/** Whether an answer line is an error. */
+export function isErrorLine(line: string): boolean {
+  return line.startsWith(ERROR_PREFIX);
+}
+
+function isQuit(line: Uint8Array): boolean {
+  return line.length <= 16 && QUIT_REGEXP.test(String.fromCharCode(...line));
+}
+
+/** Splits a byte stream on `\n`, keeping each line's bytes as they are. */
+async function* byteLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let rest = new Uint8Array(0);
+  for await (const chunk of stream) {
+    const data = rest.length > 0 ? concat([rest, chunk]) : chunk;
+    let start = 0;
+    while (true) {
+      const nl = data.indexOf(0x0a, start);
+      if (nl === -1) break;
+      yield data.subarray(start, nl);
+      start = nl + 1;
+    }
+    rest = data.slice(start);
+  }
+  if (rest.length > 0) yield rest;
+}

@@ -1,0 +1,223 @@
+/**
+ * Tests of `kv client` against the servers students write, run in-process
+ * through `main()` over real sockets on port 0: the textbook server (answers
+ * without `\n`, one request per read) in one-shot, batch and REPL modes;
+ * `--timeout`; answers printed as they arrive from a stdin that stays open;
+ * `\r\n` answers; `--host localhost` over IPv6; the REPL's line editor.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { PassThrough } from "node:stream";
+import { main } from "../main.ts";
+import {
+  FakeIo,
+  scriptedServer,
+  send,
+  startTestServer,
+  textbookServer,
+  within,
+} from "../testing/mod.ts";
+import { openLineEditor } from "./line_editor.ts";
+
+async function client(
+  port: number,
+  args: string[],
+  options: ConstructorParameters<typeof FakeIo>[0] = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const fake = new FakeIo(options);
+  const code = await main(["client", "-p", String(port), ...args], fake.io);
+  return { code, stdout: fake.stdout, stderr: fake.stderr };
+}
+
+const NOTE =
+  "kv: note: the server does not end its answers with \\n; each answer is taken once nothing more comes for";
+
+Deno.test("kv client one-shot takes a textbook server's answer after the pause, with one note", async () => {
+  await using server = textbookServer();
+  const put = await client(server.port, ["PUT, myname, yyjun"]);
+  assertEquals([put.code, put.stdout], [0, "Success!\n"]);
+  assertEquals(put.stderr, `${NOTE} 300 ms (--pause-ms)\n`);
+  const get = await client(server.port, ["--pause-ms", "50", "GET, myname"]);
+  assertEquals([get.code, get.stdout], [0, "yyjun\n"]);
+  assertEquals(get.stderr, `${NOTE} 50 ms (--pause-ms)\n`);
+});
+
+Deno.test("kv client --unframed batch talks to a textbook server one request at a time", async () => {
+  await using server = textbookServer();
+  const result = await client(server.port, ["--unframed", "--pause-ms", "50"], {
+    stdin: "PUT, name, yyjun\nPUT, age, 20\nGET, name\n\nLIST\nDELETE, age\nGET, age\n",
+  });
+  assertEquals(
+    result.stdout,
+    "Success!\nSuccess!\nyyjun\nname, yyjun\nage, 20\nSuccess!\nNot exist!\n",
+  );
+  assertEquals([result.code, result.stderr], [0, `${NOTE} 50 ms (--pause-ms)\n`]);
+});
+
+Deno.test("kv client batch to a textbook server suggests --unframed", async () => {
+  await using server = textbookServer();
+  const result = await client(server.port, ["--pause-ms", "50"], { stdin: "LIST\n" });
+  assertEquals([result.code, result.stdout], [0, "Not exist!\n"]);
+  assertStringIncludes(result.stderr, "send them with --unframed");
+});
+
+Deno.test("kv client REPL against a textbook server, with and without --unframed", async () => {
+  for (const args of [["--pause-ms", "50"], ["--pause-ms", "50", "--unframed"]]) {
+    await using server = textbookServer();
+    const prompt = `kv 127.0.0.1:${server.port}> `;
+    const result = await client(server.port, args, {
+      stdin: "PUT, 이름, 윤영준\nGET, 이름\nLIST\nFOO\nquit\n",
+      terminal: true,
+    });
+    assertEquals(
+      result.stdout,
+      `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n` +
+        `${prompt}Success!\n${prompt}윤영준\n${prompt}이름, 윤영준\n${prompt}Wrong request!\n` +
+        `${prompt}Wrong request!\n`, // The textbook server knows no QUIT; the prompt ends anyway.
+    );
+    assertEquals([result.code, result.stderr], [0, `${NOTE} 50 ms (--pause-ms)\n`]);
+  }
+});
+
+Deno.test("kv client against kv is unchanged: no note, no pause", async () => {
+  await using server = startTestServer();
+  const result = await client(server.port, ["--unframed"], { stdin: "PUT, a, 1\nGET, a\nLIST\n" });
+  assertEquals(result, { code: 0, stdout: "Success!\n1\na, 1\n", stderr: "" });
+});
+
+Deno.test("kv client --timeout shows what arrived and the likely cause, exit 1", async (t) => {
+  await t.step("nothing arrived", async () => {
+    await using server = scriptedServer(async (conn) => {
+      while (await conn.read(new Uint8Array(64)) !== null);
+    });
+    const result = await client(server.port, ["--timeout", "0.2", "PING"]);
+    assertEquals([result.code, result.stdout], [1, ""]);
+    assertEquals(
+      result.stderr,
+      `kv: no answer from 127.0.0.1:${server.port} within 0.2 s\n` +
+        "kv: nothing arrived: the server may be serving another client (a server that serves one " +
+        "client at a time answers only once the others leave), or be waiting for more of the " +
+        "request (try --unframed)\n",
+    );
+  });
+  await t.step("an answer without \\n and no pause", async () => {
+    await using server = scriptedServer(async (conn) => {
+      await conn.read(new Uint8Array(64));
+      await send(conn, "Success!");
+      while (await conn.read(new Uint8Array(64)) !== null);
+    });
+    const result = await client(server.port, ["--timeout", "0.3", "--pause-ms", "0", "PING"]);
+    assertEquals(result.code, 1);
+    assertStringIncludes(
+      result.stderr,
+      'kv: got 8 bytes, "Success!", with no \\n after them: answers must end with \\n',
+    );
+  });
+  await t.step("in the REPL too", async () => {
+    await using server = scriptedServer(async (conn) => {
+      while (await conn.read(new Uint8Array(64)) !== null);
+    });
+    const result = await client(server.port, ["--timeout", "0.2"], {
+      stdin: "PING\n",
+      terminal: true,
+    });
+    assertEquals(result.code, 1);
+    assertStringIncludes(result.stderr, "within 0.2 s\nkv: nothing arrived");
+  });
+});
+
+Deno.test("kv client batch prints each answer as it arrives, while stdin stays open", async () => {
+  await using server = startTestServer();
+  const stdin = Promise.withResolvers<ReadableStreamDefaultController<Uint8Array>>();
+  const fake = new FakeIo({ stdin: new ReadableStream({ start: (c) => stdin.resolve(c) }) });
+  const input = await stdin.promise;
+  const exit = main(["client", "-p", String(server.port)], fake.io);
+  input.enqueue(new TextEncoder().encode("PING\n"));
+  await within("the first answer", fake.waitForStdout(/^PONG\n$/));
+  input.enqueue(new TextEncoder().encode("GET, a\n"));
+  await within("the second answer", fake.waitForStdout(/^PONG\nNot exist!\n$/));
+  input.close();
+  assertEquals(await exit, 0);
+});
+
+Deno.test("kv client accepts answers that end with \\r\\n, LIST included", async () => {
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      const request = new TextDecoder().decode(buffer.subarray(0, n));
+      await send(conn, request.startsWith("LIST") ? "a, 1\r\nb, 2\r\n\r\n" : "Success!\r\n");
+    }
+  });
+  for (const request of ["LIST", "PUT, a, 1"]) {
+    const result = await client(server.port, ["--timeout", "2", request]);
+    const expected = request === "LIST" ? "a, 1\nb, 2\n" : "Success!\n";
+    assertEquals(result, { code: 0, stdout: expected, stderr: "" });
+  }
+});
+
+Deno.test("kv client --host localhost reaches a server on ::1 and on 127.0.0.1", async () => {
+  for (const hostname of ["::1", "127.0.0.1"]) {
+    await using server = startTestServer({ hostname });
+    const fake = new FakeIo();
+    const code = await main(
+      ["client", "--host", "localhost", "-p", String(server.port), "PING"],
+      fake.io,
+    );
+    assertEquals([code, fake.stdout, fake.stderr], [0, "PONG\n", ""], hostname);
+  }
+});
+
+Deno.test("openLineEditor() edits with the arrow keys and recalls history with up", async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  output.resume();
+  const editor = openLineEditor({ input, output });
+  try {
+    const first = editor.readLine("> ");
+    input.write("PNG\x1b[D\x1b[DI\r"); // Left twice, then insert "I".
+    assertEquals(await first, "PING");
+    const second = editor.readLine("> ");
+    input.write("\x1b[A\r"); // Up: the request before.
+    assertEquals(await second, "PING");
+    const third = editor.readLine("> ");
+    input.write("\x04"); // Ctrl-D on an empty line: the end.
+    assertEquals(await third, null);
+  } finally {
+    editor.close();
+  }
+});
+
+Deno.test("openLineEditor() reads a password without showing it, and does not remember it", async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let shown = "";
+  output.on("data", (chunk: Uint8Array) => shown += new TextDecoder().decode(chunk));
+  const editor = openLineEditor({ input, output });
+  try {
+    const first = editor.readLine("> ");
+    input.write("AUTH\r");
+    assertEquals(await first, "AUTH");
+    const secret = editor.readSecret("Password: ");
+    input.write("hunter2\r");
+    assertEquals(await secret, "hunter2");
+    assert(shown.includes("Password: "), shown);
+    assert(!shown.includes("hunter2"), `the password was shown: ${JSON.stringify(shown)}`);
+    const recalled = editor.readLine("> ");
+    input.write("\x1b[A\r"); // Up: the request before, not the password.
+    assertEquals(await recalled, "AUTH");
+  } finally {
+    editor.close();
+  }
+});
+
+Deno.test("kv client sends AUTH first with --tls and --password-file (files it may not read: one line)", async () => {
+  const fake = new FakeIo();
+  const code = await main(["client", "--password-file", "pw.txt", "PING"], fake.io);
+  assertEquals(code, 2);
+  assertEquals(
+    fake.stderr.split("\n")[0],
+    'kv: cannot read --password-file "pw.txt": permission denied (run with --allow-read=pw.txt)',
+  );
+});

@@ -1,0 +1,96 @@
+/**
+ * `kv client --udp`: each request in a datagram of its own
+ * ({@linkcode udpRequest}), one at a time: the one given as words, or each
+ * line of stdin (with a prompt on a terminal). It says when an answer needed
+ * a retry, and, when none came, that UDP promises no delivery.
+ *
+ * @module
+ */
+
+import { TextLineStream } from "@std/streams";
+import { KvNoAnswerError } from "../client/errors.ts";
+import { udpRequest } from "../client/udp.ts";
+import { errorMessage } from "../net/conn.ts";
+import { answerShape } from "../wire/line/encode.ts";
+import { ERROR_PREFIX } from "../wire/line/reply.ts";
+import { EXIT } from "./exit.ts";
+import { type MainIo, traceTo } from "./io.ts";
+
+/** The options of `kv client` that `--udp` uses. */
+export interface UdpClientOptions {
+  /** The server's address. */
+  readonly host: string;
+  /** The server's port. */
+  readonly port: number;
+  /** Seconds to wait for each answer. */
+  readonly timeout: number;
+  /** Sends after the first, before giving up. */
+  readonly retries: number;
+  /** Whether to trace the socket's events to stderr. */
+  readonly trace: boolean;
+}
+
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** Runs `kv client --udp`: the request in `words`, or each stdin line. Returns the exit status. */
+export async function runUdpClient(
+  words: string[],
+  options: UdpClientOptions,
+  io: MainIo,
+): Promise<number> {
+  const address = `${options.host}:${options.port}`;
+  const ask = async (line: string): Promise<number | undefined> => {
+    const shape = answerShape(line.replace(/\r$/, ""));
+    if (shape === "none") return EXIT.ok; // A blank line: no request, no answer.
+    let answer;
+    try {
+      answer = await udpRequest(`${line}\n`, {
+        hostname: options.host,
+        port: options.port,
+        timeoutMs: Math.round(options.timeout * 1000),
+        retries: options.retries,
+        trace: options.trace ? traceTo(io) : undefined,
+      });
+    } catch (error) {
+      if (!(error instanceof KvNoAnswerError)) {
+        await io.stderr(`kv: cannot send to ${address} over UDP: ${errorMessage(error)}\n`);
+        return undefined;
+      }
+      await io.stderr(
+        `kv: ${error.message}: UDP promises no delivery (the request or its answer may have been lost, or no kv serve --udp listens there)\n`,
+      );
+      return undefined;
+    }
+    if (answer.tries > 1) {
+      await io.stderr(
+        `kv: the answer came on try ${answer.tries}: a datagram was lost or late (and the request may have run more than once)\n`,
+      );
+    }
+    const lines = decoder.decode(answer.bytes).split("\n");
+    lines.pop(); // After the last "\n".
+    if (shape === "list" && lines.at(-1) === "") lines.pop(); // LIST's closing empty line.
+    await io.stdout(lines.map((text) => `${text}\n`).join(""));
+    return lines.some((text) => text.startsWith(ERROR_PREFIX)) ? EXIT.failed : EXIT.ok;
+  };
+
+  if (words.length > 0) return await ask(words.join(" ")) ?? EXIT.unreachable;
+  const prompt = io.stdinIsTerminal ? `kv udp ${address}> ` : "";
+  let status: number = EXIT.ok;
+  await io.stdout(prompt);
+  // @std/streams comes untyped from the npm mirror; this is its real type.
+  const lines: ReadableStream<string> = io.stdin
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new TextLineStream());
+  for await (const line of lines) {
+    const word = line.trim().toLowerCase();
+    if (io.stdinIsTerminal && word === "exit") return EXIT.ok;
+    const answered = await ask(line);
+    if (answered === undefined) return EXIT.unreachable;
+    // At a prompt, an Error: answer is part of the conversation, as over TCP.
+    if (answered !== EXIT.ok && !io.stdinIsTerminal) status = answered;
+    if (io.stdinIsTerminal && word === "quit") return EXIT.ok;
+    await io.stdout(prompt);
+  }
+  if (io.stdinIsTerminal) await io.stdout("\n");
+  return status;
+}

@@ -1,0 +1,93 @@
+/**
+ * {@linkcode openLineEditor}: the REPL's line editing and history on a
+ * terminal (arrow keys, Home/End, Ctrl-R is not there, but up and down
+ * recall earlier requests), from `node:readline`, which Deno runs with
+ * terminal support and no extra permission.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { createInterface } from "node:readline";
+
+/** Reads lines from a person, with editing and history. */
+export interface LineEditor {
+  /** Shows `prompt` and resolves with the line typed, or `null` at the end (Ctrl-D, Ctrl-C). */
+  readLine(prompt: string): Promise<string | null>;
+  /** As readLine, but what is typed is not shown, and not kept in the history (a password). */
+  readSecret(prompt: string): Promise<string | null>;
+  /** Drops the last line from the history (one that held a password). */
+  forgetLast(): void;
+  /** Gives the terminal back. */
+  close(): void;
+}
+
+/** Where the editor reads and writes; the process's terminal unless a test passes streams. */
+export interface LineEditorOptions {
+  /** @default {process.stdin} */
+  input?: NodeJS.ReadableStream;
+  /** @default {process.stdout} */
+  output?: NodeJS.WritableStream;
+  /** Requests remembered for the up arrow. @default {1000} */
+  historySize?: number;
+}
+
+/** A line editor over a terminal. */
+export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
+  const rl = createInterface({
+    input: options.input ?? process.stdin,
+    output: options.output ?? process.stdout,
+    terminal: true,
+    historySize: options.historySize ?? 1_000,
+    removeHistoryDuplicates: true,
+  });
+  let closed = false;
+  let waiting: ((line: string | null) => void) | undefined;
+  rl.on("close", () => {
+    closed = true;
+    waiting?.(null);
+    waiting = undefined;
+  });
+  // Ctrl-C leaves, as Ctrl-D does (readline would otherwise only pause).
+  rl.on("SIGINT", () => rl.close());
+  // readline echoes through this method; while a secret is typed it writes
+  // nothing but the prompt and the final newline.
+  const internals = rl as unknown as {
+    _writeToOutput(text: string): void;
+    history: string[];
+  };
+  const write = internals._writeToOutput.bind(rl);
+  let muted = "";
+  internals._writeToOutput = (text: string) => {
+    if (muted === "" || text === muted || text.endsWith("\n")) write(text);
+  };
+  const readLine = (prompt: string): Promise<string | null> => {
+    if (closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      waiting = resolve;
+      rl.question(prompt, (line) => {
+        waiting = undefined;
+        resolve(line);
+      });
+    });
+  };
+  return {
+    readLine,
+    async readSecret(prompt) {
+      muted = prompt;
+      try {
+        const secret = await readLine(prompt);
+        if (secret !== null && internals.history[0] === secret) internals.history.shift();
+        return secret;
+      } finally {
+        muted = "";
+      }
+    },
+    forgetLast() {
+      internals.history.shift();
+    },
+    close() {
+      if (!closed) rl.close();
+    },
+  };
+}

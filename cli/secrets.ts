@@ -1,0 +1,105 @@
+/**
+ * Reading the files that hold secrets, for `kv serve` and `kv client`: the
+ * password file (its first line; a warning if anyone may read it, as ssh
+ * warns of an unprotected key) and TLS's certificate, key and CA files. A
+ * missing permission or file is one clear line, never a stack trace.
+ *
+ * @module
+ */
+
+import type { ClientTls } from "../net/connect.ts";
+import { flag, text, UsageError } from "./options.ts";
+
+const TRIM_REGEXP = /^[ \t]|[ \t]$/;
+
+/** Reads a file named by `flag`, turning every failure into one line that says what to do. */
+function readText(path: string, flag: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new UsageError(`cannot read ${flag} ${JSON.stringify(path)}: ${why(error, path)}`);
+  }
+}
+
+function why(error: unknown, path: string): string {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return error instanceof Deno.errors.NotCapable
+      ? `permission denied (run with --allow-read=${path})`
+      : "permission denied";
+  }
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The password in the first line of `path` (a trailing `\r` dropped). Warns
+ * through `warn` if the file is readable by others. Refuses an empty
+ * password, and one with spaces or tabs at either end (the line protocol's
+ * AUTH trims those, so it could never match).
+ */
+export function readPassword(path: string, warn: (line: string) => void): string {
+  const password = readText(path, "--password-file").split("\n")[0]!.replace(/\r$/, "");
+  if (password === "") {
+    throw new UsageError(
+      `cannot use --password-file ${JSON.stringify(path)}: its first line is empty`,
+    );
+  }
+  if (TRIM_REGEXP.test(password)) {
+    throw new UsageError(
+      `cannot use --password-file ${JSON.stringify(path)}: the password starts or ends with a ` +
+        "space or tab, which AUTH over the line protocol trims away",
+    );
+  }
+  try {
+    const mode = Deno.statSync(path).mode;
+    if (mode !== null && (mode & 0o004) !== 0) {
+      warn(
+        `warning: ${path} is readable by every user (mode ${(mode & 0o777).toString(8)}); ` +
+          `make it private: chmod 600 ${path}`,
+      );
+    }
+  } catch {
+    // Read already; a failed stat only loses the warning.
+  }
+  return password;
+}
+
+/** The TLS certificate and key for `kv serve` (PEM files). */
+export function readTlsFiles(certPath: string, keyPath: string): { cert: string; key: string } {
+  return { cert: readText(certPath, "--tls-cert"), key: readText(keyPath, "--tls-key") };
+}
+
+/** The CA certificate a client trusts (PEM file), for `--tls-ca`. */
+export function readCa(path: string): string {
+  return readText(path, "--tls-ca");
+}
+
+/** The options a client subcommand takes to reach a server with TLS or a password. */
+export const CLIENT_SECURITY_OPTIONS = {
+  tls: flag("speak TLS (a server with --tls-cert)"),
+  tlsCa: text({
+    value: "FILE",
+    help: "trust this CA certificate (PEM), e.g. a self-signed server's; implies --tls",
+    fallback: undefined,
+  }),
+  passwordFile: text({
+    value: "FILE",
+    help: "send AUTH with the password in FILE's first line (needs --allow-read=FILE)",
+    fallback: undefined,
+  }),
+};
+
+/** TLS and the password from a client's options (files read, with one-line errors). */
+export function clientSecurity(
+  options: { tls: boolean; tlsCa: string | undefined; passwordFile?: string | undefined },
+  warn: (line: string) => void,
+): { tls?: ClientTls; password?: string } {
+  const tls = options.tls || options.tlsCa !== undefined
+    ? { caCerts: options.tlsCa === undefined ? undefined : [readCa(options.tlsCa)] }
+    : undefined;
+  const password = options.passwordFile === undefined
+    ? undefined
+    : readPassword(options.passwordFile, warn);
+  return { tls, password };
+}

@@ -1,0 +1,193 @@
+/**
+ * Tests of `--trace` and `--udp` on the command line, run in-process through
+ * `main(args, io)` over real sockets on port 0: `kv serve --trace`,
+ * `kv serve --udp`, `kv client --trace`, `kv client --udp`.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { main } from "../main.ts";
+import {
+  FakeIo,
+  RawConn,
+  scriptedUdpServer,
+  startTestServer,
+  UdpPeer,
+  within,
+} from "../testing/mod.ts";
+
+/** Starts `kv serve --port 0 ...args` in-process; `stop()` shuts it down and returns its exit status. */
+async function mainServe(args: string[]) {
+  const stop = new AbortController();
+  const fake = new FakeIo({ signal: stop.signal });
+  const status = main(["serve", "--port", "0", ...args], fake.io);
+  const [, port] = await within("listening", fake.waitForStdout(/listening on .*:(\d+)\n/));
+  return {
+    port: Number(port),
+    fake,
+    stop: () => {
+      stop.abort();
+      return within("exit status", status);
+    },
+  };
+}
+
+/** Runs `kv client ...args` in-process. */
+async function mainClient(args: string[], options: ConstructorParameters<typeof FakeIo>[0] = {}) {
+  const fake = new FakeIo(options);
+  const code = await main(["client", ...args], fake.io);
+  return { code, stdout: fake.stdout, stderr: fake.stderr };
+}
+
+/** The event words of the trace lines in `stderr` whose WHO is `who`. */
+function traceEvents(stderr: string, who: string): string[] {
+  return stderr.split("\n")
+    .filter((line) => line.startsWith(`trace ${who} `))
+    .map((line) => line.split(" ")[3]!);
+}
+
+Deno.test("main() serve --trace writes a plain trace line per socket event to stderr; without it, none", async (t) => {
+  for (const traced of [true, false]) {
+    await t.step(traced ? "--trace" : "no --trace", async () => {
+      const server = await mainServe(traced ? ["--trace"] : []);
+      await using conn = await RawConn.connect(server.port);
+      await conn.send("PING\n");
+      assertEquals(await conn.readLine(), "PONG");
+      await conn.closeWrite();
+      assert(await conn.closedByServer());
+      if (traced) await within("close", server.fake.waitForStderr(/^trace #1 \S+ close /m));
+      assertEquals(await server.stop(), 0);
+      const { stderr } = server.fake;
+      if (!traced) {
+        assertEquals(stderr.split("\n").filter((line) => line.includes("trace")), []);
+        return;
+      }
+      assertEquals(traceEvents(stderr, "#1"), [
+        ...["accept", "recv", "request", "answer", "send", "eof", "close"],
+      ]);
+      assertMatch(stderr, /^trace #1 \+\d+\.\d{3}ms recv bytes=5 "PING\\n"$/m);
+      assertEquals(traceEvents(stderr, "server"), ["listen", "shutdown", "shutdown"]);
+    });
+  }
+});
+
+Deno.test("main() client --trace traces connect, send, recv and close; a batch half-closes", async (t) => {
+  await using server = startTestServer();
+  await t.step("one request", async () => {
+    const run = await mainClient(["--trace", "-p", String(server.port), "PING"]);
+    assertEquals([run.code, run.stdout], [0, "PONG\n"]);
+    assertEquals(traceEvents(run.stderr, "client"), ["connect", "send", "recv", "close"]);
+    assertMatch(
+      run.stderr,
+      /^trace client \S+ connect local=127\.0\.0\.1:(\d+) peer=127\.0\.0\.1:\d+ \(handshake done; the OS picked local port \1\)$/m,
+    );
+  });
+  await t.step("a batch: its FIN after the last request, then the server's", async () => {
+    const run = await mainClient(["--trace", "-p", String(server.port)], {
+      stdin: "PUT, a, 1\nGET, a\n",
+    });
+    assertEquals([run.code, run.stdout], [0, "Success!\n1\n"]);
+    // Answers may come back while requests are still being sent.
+    const events = traceEvents(run.stderr, "client");
+    assertEquals(events[0], "connect");
+    assert(events.includes("send"));
+    assert(events.indexOf("half-close") > events.lastIndexOf("send"), events.join(" "));
+    assert(events.includes("recv"));
+    assertEquals(events.slice(-2), ["eof", "close"]);
+  });
+  await t.step("without --trace, no trace lines", async () => {
+    const run = await mainClient(["-p", String(server.port), "PING"]);
+    assertEquals(run, { code: 0, stdout: "PONG\n", stderr: "" });
+  });
+});
+
+Deno.test("main() serve --udp answers datagrams on its port, and client --udp asks them", async () => {
+  const server = await mainServe(["--udp"]);
+  assertMatch(server.fake.stderr, /answering UDP datagrams on 127\.0\.0\.1:\d+ too/);
+  const port = String(server.port);
+  assertEquals(await mainClient(["--udp", "-p", port, "PUT,", "fruit,", "사과"]), {
+    code: 0,
+    stdout: "Success!\n",
+    stderr: "",
+  });
+  assertEquals((await mainClient(["--udp", "-p", port, "LIST"])).stdout, "fruit, 사과\n");
+  assertEquals(await mainClient(["--udp", "-p", port, "FOO"]), {
+    code: 1,
+    stdout: 'Error: unknown command "FOO" (expected PUT, GET, DELETE, LIST, PING or QUIT)\n',
+    stderr: "",
+  });
+  // stdin: each line its own datagram, answered in turn.
+  assertEquals(
+    await mainClient(["--udp", "-p", port], { stdin: "GET, fruit\n\nDELETE, fruit\nLIST\n" }),
+    { code: 0, stdout: "사과\nSuccess!\nNot exist!\n", stderr: "" },
+  );
+  using peer = new UdpPeer();
+  assertEquals(await peer.exchange(server.port, "PING"), "PONG\n");
+  assertEquals(await server.stop(), 0);
+});
+
+Deno.test("main() client --udp says when an answer needed a retry, and gives up plainly", async (t) => {
+  await t.step("a retry", async () => {
+    await using lossy = scriptedUdpServer((_data, n) => n === 1 ? undefined : "PONG\n");
+    const run = await mainClient([
+      ...["--udp", "--trace", "--timeout", "0.05", "-p", String(lossy.port), "PING"],
+    ]);
+    assertEquals([run.code, run.stdout], [0, "PONG\n"]);
+    assertMatch(run.stderr, /^kv: the answer came on try 2: a datagram was lost or late/m);
+    assertEquals(traceEvents(run.stderr, "client"), [
+      ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom"],
+    ]);
+  });
+  await t.step("no answer", async () => {
+    await using silent = scriptedUdpServer(() => undefined);
+    const run = await mainClient([
+      ...["--udp", "--timeout", "0.02", "--retries", "1", "-p", String(silent.port), "PING"],
+    ]);
+    assertEquals({ code: run.code, stdout: run.stdout }, { code: 2, stdout: "" });
+    assertEquals(
+      run.stderr,
+      `kv: no answer from 127.0.0.1:${silent.port} over UDP after 2 tries of 20 ms each: UDP promises no delivery (the request or its answer may have been lost, or no kv serve --udp listens there)\n`,
+    );
+    assertEquals(silent.received(), 2);
+  });
+  await t.step("a bad --timeout is a usage error, and so is --retries without --udp", async () => {
+    const run = await mainClient(["--udp", "--timeout", "0", "PING"]);
+    assertEquals(run.code, 2);
+    assertMatch(run.stderr, /^kv: cannot use --timeout "0": expected seconds/);
+    const tcp = await mainClient(["--retries", "3", "PING"]);
+    assertEquals(tcp.code, 2);
+    assertMatch(tcp.stderr, /^kv: --retries needs --udp\n/);
+  });
+});
+
+Deno.test("main() refuses --udp with a password or TLS, on either side: exit 2", async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      "serve",
+      ["--udp", "--password-file", "pw.txt"],
+      /^kv: cannot use --udp with --password-file: datagrams have no connection to authenticate\n/,
+    ],
+    [
+      "serve",
+      ["--udp", "--tls-cert", "cert.pem", "--tls-key", "key.pem"],
+      /^kv: cannot use --udp with --tls-cert: datagrams have no connection to encrypt\n/,
+    ],
+    ["client", ["--udp", "--tls", "PING"], /^kv: cannot use --tls with --udp\n/],
+    [
+      "client",
+      ["--udp", "--password-file", "pw.txt", "PING"],
+      /^kv: cannot use --password-file with --udp\n/,
+    ],
+    ["client", ["--udp", "--unframed", "PING"], /^kv: cannot use --unframed with --udp\n/],
+  ];
+  for (const [command, args, message] of cases) {
+    await t.step(`${command} ${args.join(" ")}`, async () => {
+      // Refused before any file is read or socket opened (the files do not exist).
+      const fake = new FakeIo();
+      assertEquals(await main([command, ...args], fake.io), 2);
+      assertMatch(fake.stderr, message);
+      assertEquals(fake.stdout, "");
+    });
+  }
+});

@@ -1,0 +1,62 @@
+/**
+ * {@linkcode ClientOptions}: how a {@linkcode KvClient} connects, reads its
+ * answers (including from servers that do not end them with `\n`), and
+ * reaches a server with TLS or a password.
+ *
+ * @module
+ */
+
+import type { ClientTls } from "../net/connect.ts";
+import type { Tracer } from "../net/trace.ts";
+
+/** Options of `KvClient.connect()`. */
+export interface ClientOptions {
+  /** The server's address. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The server's port. @default {12000} */
+  port?: number;
+  /** Give up connecting after this long. @default {5000} */
+  connectTimeoutMs?: number;
+  /**
+   * For a server that does not end its answers as the protocol says (a
+   * textbook server answers `Success!` with no `\n`): an answer that has
+   * stopped growing for this long is taken as complete. 0 waits for the
+   * `\n` (and LIST's empty line).
+   * @default {0}
+   */
+  answerPauseMs?: number;
+  /** Called when `answerPauseMs` took an answer: which end was missing. */
+  onIrregularAnswer?: (missing: IrregularAnswer) => void;
+  /**
+   * Fail with `KvTimeoutError` (and close) when a request has waited this
+   * long with no byte of its answer arriving. 0 waits forever.
+   * @default {0}
+   */
+  answerTimeoutMs?: number;
+  /**
+   * The textbook client's way, for a server that reads one request per
+   * `recv()`: each request is sent without `\n`, alone, and the next only
+   * once it is answered.
+   * @default {false}
+   */
+  unframed?: boolean;
+  /** Speak TLS (PROTOCOL.md, TLS), trusting these CA certificates besides the system's. */
+  tls?: ClientTls;
+  /** Send `AUTH, password` first (a server started with a password). */
+  password?: string;
+  /** Receives the socket's events: connect, send, recv, half-close, close (`kv client --trace`). @default {undefined} */
+  trace?: Tracer;
+}
+
+/** What `answerPauseMs` found missing: the `\n` of a line, or the empty line of a LIST. */
+export type IrregularAnswer = "newline" | "list-end";
+
+/** Defaults of {@linkcode ClientOptions}. */
+export const CLIENT_DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 12000,
+  connectTimeoutMs: 5_000,
+  answerPauseMs: 0,
+  answerTimeoutMs: 0,
+  unframed: false,
+} as const;

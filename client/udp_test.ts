@@ -1,0 +1,96 @@
+/**
+ * Tests of udpRequest() over real UDP sockets on port 0: against kv's own
+ * server, against a stand-in that drops datagrams (a retry), and against
+ * one that never answers (giving up).
+ *
+ * @module
+ */
+
+import { assertEquals, assertRejects } from "@std/assert";
+import { scriptedUdpServer, startTestServer, TraceCollector } from "../testing/mod.ts";
+import { KvNoAnswerError } from "./errors.ts";
+import { udpRequest } from "./udp.ts";
+
+const decoder = new TextDecoder();
+
+Deno.test("udpRequest() sends one datagram and returns the answer datagram", async () => {
+  await using server = startTestServer({ udp: true });
+  const port = server.port;
+  const put = await udpRequest("PUT, a, 1\nGET, a\n", { port });
+  assertEquals({ text: decoder.decode(put.bytes), tries: put.tries }, {
+    text: "Success!\n1\n",
+    tries: 1,
+  });
+  const list = await udpRequest(new TextEncoder().encode("LIST"), { port });
+  assertEquals(decoder.decode(list.bytes), "a, 1\n\n");
+});
+
+Deno.test("udpRequest() sends again when no answer comes, and says which try was answered", async () => {
+  // A lossy network: the first datagram is dropped.
+  await using server = scriptedUdpServer((data, n) =>
+    n === 1 ? undefined : `${decoder.decode(data) === "PING\n" ? "PONG" : "?"}\n`
+  );
+  const traced = new TraceCollector();
+  const answer = await udpRequest("PING\n", {
+    port: server.port,
+    timeoutMs: 50,
+    trace: traced.trace,
+  });
+  assertEquals({ text: decoder.decode(answer.bytes), tries: answer.tries }, {
+    text: "PONG\n",
+    tries: 2,
+  });
+  assertEquals(server.received(), 2);
+  assertEquals(traced.of("client"), [
+    ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom"],
+  ]);
+  assertEquals(traced.details("client", "retry"), ["try=2/3"]);
+});
+
+Deno.test("udpRequest() gives up after its retries when nothing answers", async () => {
+  await using silent = scriptedUdpServer(() => undefined);
+  const traced = new TraceCollector();
+  const error = await assertRejects(
+    () =>
+      udpRequest("PING\n", { port: silent.port, timeoutMs: 20, retries: 3, trace: traced.trace }),
+    KvNoAnswerError,
+    `no answer from 127.0.0.1:${silent.port} over UDP after 4 tries of 20 ms each`,
+  );
+  assertEquals(error.tries, 4);
+  assertEquals(silent.received(), 4);
+  assertEquals(traced.of("client"), [
+    ...["bind", "sendto", "timeout"],
+    ...["retry", "sendto", "timeout"],
+    ...["retry", "sendto", "timeout"],
+    ...["retry", "sendto", "timeout", "give-up"],
+  ]);
+});
+
+Deno.test("udpRequest() takes its answer only from the server's port", async () => {
+  const server = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const stranger = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const encoder = new TextEncoder();
+  const serving = (async () => {
+    const [, from] = await server.receive();
+    // Another socket writes to the client first: not an answer.
+    await stranger.send(encoder.encode("WRONG\n"), from);
+    await server.send(encoder.encode("PONG\n"), from);
+  })();
+  try {
+    const traced = new TraceCollector();
+    const port = (server.addr as Deno.NetAddr).port;
+    const answer = await udpRequest("PING\n", { port, trace: traced.trace });
+    assertEquals({ text: decoder.decode(answer.bytes), tries: answer.tries }, {
+      text: "PONG\n",
+      tries: 1,
+    });
+    assertEquals(traced.details("client", "recvfrom"), [
+      `bytes=6 peer=127.0.0.1:${(stranger.addr as Deno.NetAddr).port} (not the server: ignored)`,
+      `bytes=5 peer=127.0.0.1:${port} "PONG\\n"`,
+    ]);
+  } finally {
+    await serving;
+    server.close();
+    stranger.close();
+  }
+});

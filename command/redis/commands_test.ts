@@ -1,0 +1,304 @@
+/**
+ * Redis's commands, reply for reply: each case is a command and the exact
+ * bytes Redis 7.0 answers (checked against Debian's redis-server; the
+ * differential test in e2e/ does that at scale). Run in-process through the
+ * RESP framer and reply, on a MemoryStore with a clock the test moves. Pure.
+ */
+
+import { assertEquals, assertMatch } from "@std/assert";
+import { ManualClock } from "../../store/clock.ts";
+import { MemoryStore } from "../../store/memory.ts";
+import { RespHarness } from "../../testing/mod.ts";
+
+const NOW = 1_700_000_000_000;
+
+function harness(): { kv: RespHarness; clock: ManualClock } {
+  const clock = new ManualClock(NOW);
+  return { kv: new RespHarness(new MemoryStore({ clock }), clock), clock };
+}
+
+/** Runs `[words, expected reply]` cases in order on one connection. */
+async function conversation(t: Deno.TestContext, kv: RespHarness, cases: [string[], string][]) {
+  for (const [words, expected] of cases) {
+    await t.step(words.join(" "), () => assertEquals(kv.command(...words), expected));
+  }
+}
+
+Deno.test({
+  name: "Redis strings: GET, SET and its options, SETNX, GETDEL, MGET, MSET",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv } = harness();
+    await conversation(t, kv, [
+      [["GET", "k"], "$-1\r\n"],
+      [["SET", "k", "v"], "+OK\r\n"],
+      [["get", "k"], "$1\r\nv\r\n"],
+      [["SET", "k", "v2", "NX"], "$-1\r\n"],
+      [["SET", "k", "v2", "XX", "GET"], "$1\r\nv\r\n"],
+      [["SET", "new", "x", "XX"], "$-1\r\n"],
+      [["SET", "new", "x", "NX", "GET"], "$-1\r\n"],
+      [["SET", "k", "v", "NX", "XX"], "-ERR syntax error\r\n"],
+      [["SET", "k", "v", "EX", "10", "PX", "100"], "-ERR syntax error\r\n"],
+      [["SET", "k", "v", "EX", "10", "EX", "20"], "+OK\r\n"],
+      [["SET", "k", "v", "KEEPTTL", "EX", "1"], "-ERR syntax error\r\n"],
+      [["SET", "k", "v", "EX"], "-ERR syntax error\r\n"],
+      [["SET", "k", "v", "BOGUS"], "-ERR syntax error\r\n"],
+      [["SET", "k", "v", "EX", "0"], "-ERR invalid expire time in 'set' command\r\n"],
+      [["SET", "k", "v", "EX", "-5"], "-ERR invalid expire time in 'set' command\r\n"],
+      [["SET", "k", "v", "PX", "1.5"], "-ERR value is not an integer or out of range\r\n"],
+      [
+        ["SET", "k", "v", "EX", "9223372036854775807"],
+        "-ERR invalid expire time in 'set' command\r\n",
+      ],
+      [["SET", "k"], "-ERR wrong number of arguments for 'set' command\r\n"],
+      [["SETNX", "k", "x"], ":0\r\n"],
+      [["SETNX", "n", "x"], ":1\r\n"],
+      [["GETDEL", "n"], "$1\r\nx\r\n"],
+      [["GETDEL", "n"], "$-1\r\n"],
+      [["MSET", "a", "1", "b", "2"], "+OK\r\n"],
+      [["MSET", "a", "1", "b"], "-ERR wrong number of arguments for 'mset' command\r\n"],
+      [["MGET", "a", "nope", "b"], "*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n2\r\n"],
+      [["SET", "empty", ""], "+OK\r\n"],
+      [["GET", "empty"], "$0\r\n\r\n"],
+    ]);
+  },
+});
+
+Deno.test({
+  name: "Redis counters and APPEND/STRLEN, with 64-bit limits",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv } = harness();
+    await conversation(t, kv, [
+      [["INCR", "n"], ":1\r\n"],
+      [["INCRBY", "n", "41"], ":42\r\n"],
+      [["DECR", "n"], ":41\r\n"],
+      [["DECRBY", "n", "-9"], ":50\r\n"],
+      [["INCRBY", "n", "x"], "-ERR value is not an integer or out of range\r\n"],
+      [["INCRBY", "n", "01"], "-ERR value is not an integer or out of range\r\n"],
+      [["SET", "s", "abc"], "+OK\r\n"],
+      [["INCR", "s"], "-ERR value is not an integer or out of range\r\n"],
+      [["SET", "big", "9223372036854775807"], "+OK\r\n"],
+      [["INCR", "big"], "-ERR increment or decrement would overflow\r\n"],
+      [["DECRBY", "n", "-9223372036854775808"], "-ERR decrement would overflow\r\n"],
+      [["SET", "small", "-9223372036854775808"], "+OK\r\n"],
+      [["DECR", "small"], "-ERR increment or decrement would overflow\r\n"],
+      [["INCRBY", "n", "9223372036854775808"], "-ERR value is not an integer or out of range\r\n"],
+      [["APPEND", "s", "def"], ":6\r\n"],
+      [["APPEND", "new", "x"], ":1\r\n"],
+      [["STRLEN", "s"], ":6\r\n"],
+      [["STRLEN", "missing"], ":0\r\n"],
+      [["GET", "s"], "$6\r\nabcdef\r\n"],
+    ]);
+  },
+});
+
+Deno.test({
+  name: "Redis expiry: SET EX/PX/EXAT/PXAT/KEEPTTL, EXPIRE and its options, TTL, PTTL, PERSIST",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv, clock } = harness();
+    await conversation(t, kv, [
+      [["SET", "k", "v", "EX", "100"], "+OK\r\n"],
+      [["TTL", "k"], ":100\r\n"],
+      [["PTTL", "k"], ":100000\r\n"],
+      [["SET", "k", "v2", "KEEPTTL"], "+OK\r\n"],
+      [["TTL", "k"], ":100\r\n"],
+      [["SET", "k", "v3"], "+OK\r\n"],
+      [["TTL", "k"], ":-1\r\n"],
+      [["TTL", "missing"], ":-2\r\n"],
+      [["PEXPIRE", "k", "1500"], ":1\r\n"],
+      [["TTL", "k"], ":2\r\n"], // 1.5 s rounds to 2, as in Redis
+      [["EXPIRE", "k", "50", "NX"], ":0\r\n"],
+      [["EXPIRE", "k", "50", "XX"], ":1\r\n"],
+      [["EXPIRE", "k", "40", "GT"], ":0\r\n"],
+      [["EXPIRE", "k", "40", "LT"], ":1\r\n"],
+      [
+        ["EXPIRE", "k", "40", "NX", "XX"],
+        "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+      ],
+      [
+        ["EXPIRE", "k", "40", "GT", "LT"],
+        "-ERR GT and LT options at the same time are not compatible\r\n",
+      ],
+      [["EXPIRE", "k", "40", "ZZ"], "-ERR Unsupported option ZZ\r\n"],
+      [["EXPIRE", "k", "x"], "-ERR value is not an integer or out of range\r\n"],
+      [["EXPIRE", "missing", "10"], ":0\r\n"],
+      [["PERSIST", "k"], ":1\r\n"],
+      [["PERSIST", "k"], ":0\r\n"],
+      [["EXPIRE", "k", "10", "GT"], ":0\r\n"], // no expiry counts as infinite
+      [["EXPIREAT", "k", String(NOW / 1000 + 30)], ":1\r\n"],
+      [["TTL", "k"], ":30\r\n"],
+      [["PEXPIREAT", "k", String(NOW + 5000)], ":1\r\n"],
+      [["PTTL", "k"], ":5000\r\n"],
+      [["SET", "at", "v", "PXAT", String(NOW + 250)], "+OK\r\n"],
+      [["PTTL", "at"], ":250\r\n"],
+      [["SET", "past", "v", "EXAT", String(NOW / 1000 - 1)], "+OK\r\n"],
+      [["GET", "past"], "$-1\r\n"],
+      [["EXPIRE", "k", "-1"], ":1\r\n"], // a time past deletes the key
+      [["GET", "k"], "$-1\r\n"],
+    ]);
+    await t.step("keys expire when the clock passes their time, for every command", () => {
+      assertEquals(kv.command("SET", "soon", "v", "PX", "100"), "+OK\r\n");
+      assertEquals(kv.command("SET", "later", "v", "EX", "100"), "+OK\r\n");
+      clock.advance(99);
+      assertEquals(kv.command("EXISTS", "soon"), ":1\r\n");
+      clock.advance(1);
+      assertEquals(kv.command("GET", "soon"), "$-1\r\n");
+      assertEquals(kv.command("EXISTS", "soon", "later"), ":1\r\n");
+      assertEquals(kv.command("KEYS", "*oo*"), "*0\r\n");
+      assertEquals(kv.command("TTL", "soon"), ":-2\r\n");
+    });
+  },
+});
+
+Deno.test({
+  name: "Redis keys: DEL, UNLINK, EXISTS, TYPE, KEYS, SCAN",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv } = harness();
+    await conversation(t, kv, [
+      [["MSET", "user:1", "a", "user:2", "b", "other", "c"], "+OK\r\n"],
+      [["EXISTS", "user:1", "user:1", "nope"], ":2\r\n"],
+      [["TYPE", "other"], "+string\r\n"],
+      [["TYPE", "nope"], "+none\r\n"],
+      [["KEYS", "nomatch*"], "*0\r\n"],
+      [["SCAN", "x"], "-ERR invalid cursor\r\n"],
+      [["SCAN", "0", "COUNT", "0"], "-ERR syntax error\r\n"],
+      [["SCAN", "0", "COUNT", "x"], "-ERR value is not an integer or out of range\r\n"],
+      [["SCAN", "0", "BOGUS"], "-ERR syntax error\r\n"],
+      [["DEL", "other", "nope"], ":1\r\n"],
+      [["UNLINK", "user:2"], ":1\r\n"],
+      [["KEYS", "user:*"], "*1\r\n$6\r\nuser:1\r\n"],
+    ]);
+    await t.step("SCAN returns every key once, in steps, and ends at 0", () => {
+      for (let i = 0; i < 500; i++) kv.command("SET", `key:${i}`, "v");
+      const seen: string[] = [];
+      let cursor = "0";
+      do {
+        const reply = kv.command("SCAN", cursor, "MATCH", "key:*", "COUNT", "20");
+        const [, next, ...rest] = reply.split("\r\n");
+        cursor = rest.shift()!;
+        assertMatch(next!, /^\$\d+$/);
+        for (let i = 2; i < rest.length; i += 2) seen.push(rest[i]!); // "*M", then "$L", key, ...
+      } while (cursor !== "0");
+      assertEquals(seen.length, 500);
+      assertEquals(new Set(seen).size, 500);
+    });
+  },
+});
+
+Deno.test({
+  name: "Redis connection commands: PING, ECHO, SELECT, HELLO, CLIENT, QUIT, AUTH",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv } = harness();
+    await conversation(t, kv, [
+      [["PING"], "+PONG\r\n"],
+      [["PING", "hi"], "$2\r\nhi\r\n"],
+      [["PING", "a", "b"], "-ERR wrong number of arguments for 'ping' command\r\n"],
+      [["ECHO", "hello"], "$5\r\nhello\r\n"],
+      [["SELECT", "0"], "+OK\r\n"],
+      [["SELECT", "1"], "-ERR DB index is out of range\r\n"],
+      [["SELECT", "x"], "-ERR value is not an integer or out of range\r\n"],
+      [["CLIENT", "ID"], ":1\r\n"],
+      [["CLIENT", "GETNAME"], "$-1\r\n"],
+      [
+        ["CLIENT", "SETNAME", "a b"],
+        "-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
+      ],
+      [["CLIENT", "SETNAME", "me"], "+OK\r\n"],
+      [["CLIENT", "GETNAME"], "$2\r\nme\r\n"],
+      [["CLIENT", "SETINFO", "LIB-NAME", "x"], "+OK\r\n"],
+      [["CLIENT", "NOPE"], "-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n"],
+      [["HELLO", "4"], "-NOPROTO unsupported protocol version\r\n"],
+      [["HELLO", "x"], "-ERR Protocol version is not an integer or out of range\r\n"],
+      [["HELLO", "3", "bogus"], "-ERR Syntax error in HELLO option 'bogus'\r\n"],
+      [
+        ["AUTH", "secret"],
+        "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n",
+      ],
+      [["AUTH", "default", "anything"], "+OK\r\n"],
+      [["AUTH", "bob", "x"], "-WRONGPASS invalid username-password pair or user is disabled.\r\n"],
+      [
+        ["NOSUCH", "a", "b"],
+        "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n",
+      ],
+    ]);
+    await t.step("HELLO 3 switches to RESP3: maps, nulls", () => {
+      assertEquals(
+        kv.command("HELLO", "3"),
+        "%7\r\n$6\r\nserver\r\n$2\r\nkv\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n$5\r\nproto\r\n:3\r\n" +
+          "$2\r\nid\r\n:1\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n" +
+          "$7\r\nmodules\r\n*0\r\n",
+      );
+      assertEquals(kv.command("GET", "nope"), "_\r\n");
+      assertEquals(kv.command("MGET", "nope"), "*1\r\n_\r\n");
+      assertEquals(kv.command("CONFIG", "GET", "save"), "%1\r\n$4\r\nsave\r\n$0\r\n\r\n");
+      assertEquals(kv.command("HELLO", "2").startsWith("*14\r\n"), true);
+      assertEquals(kv.command("GET", "nope"), "$-1\r\n");
+    });
+    await t.step("QUIT answers OK and ends the connection", () => {
+      assertEquals(kv.command("QUIT"), "+OK\r\n");
+      assertEquals(kv.context.session.closing, true);
+    });
+  },
+});
+
+Deno.test({
+  name: "Redis server commands: DBSIZE, FLUSHDB, FLUSHALL, CONFIG GET, COMMAND, INFO",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv } = harness();
+    await conversation(t, kv, [
+      [["MSET", "a", "1", "b", "2"], "+OK\r\n"],
+      [["DBSIZE"], ":2\r\n"],
+      [["FLUSHDB", "bad"], "-ERR syntax error\r\n"],
+      [["FLUSHDB", "ASYNC"], "+OK\r\n"],
+      [["DBSIZE"], ":0\r\n"],
+      [["SET", "a", "1"], "+OK\r\n"],
+      [["FLUSHALL"], "+OK\r\n"],
+      [["DBSIZE"], ":0\r\n"],
+      [["CONFIG", "GET", "save"], "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"],
+      [["CONFIG", "GET", "appendonly"], "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"],
+      [["CONFIG", "GET", "nosuch"], "*0\r\n"],
+      [["CONFIG", "SET", "x", "y"], "-ERR unknown subcommand 'SET'. Try CONFIG HELP.\r\n"],
+      [["COMMAND", "FOO"], "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"],
+      [["COMMAND", "INFO", "nosuch"], "*1\r\n*-1\r\n"],
+    ]);
+    await t.step("COMMAND COUNT, INFO and DOCS describe the table", () => {
+      const count = Number(kv.command("COMMAND", "COUNT").slice(1, -2));
+      assertEquals(count >= 38, true);
+      assertEquals(
+        kv.command("COMMAND", "INFO", "get"),
+        "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n" +
+          "*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n",
+      );
+      assertMatch(
+        kv.command("COMMAND", "DOCS", "get"),
+        /^\*2\r\n\$3\r\nget\r\n\*4\r\n\$7\r\nsummary\r\n/,
+      );
+    });
+    await t.step("INFO has the sections clients read, with real figures", () => {
+      kv.command("SET", "k", "v", "EX", "100");
+      const info = kv.command("INFO");
+      for (
+        const line of [
+          "# Server\r\nredis_version:7.0.0\r\n",
+          "redis_mode:standalone\r\n",
+          "# Clients\r\nconnected_clients:1\r\n",
+          "# Memory\r\nused_memory:",
+          "# Persistence\r\nloading:0\r\naof_enabled:0\r\n",
+          "# Stats\r\ntotal_connections_received:1\r\n",
+          "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n",
+        ]
+      ) {
+        assertEquals(info.includes(line), true, line);
+      }
+      assertMatch(
+        kv.command("INFO", "keyspace"),
+        /^\$\d+\r\n# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n\r\n$/,
+      );
+    });
+  },
+});

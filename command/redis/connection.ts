@@ -1,0 +1,241 @@
+/**
+ * Redis's connection commands: PING, ECHO, HELLO, AUTH, QUIT, SELECT and
+ * CLIENT (SETNAME, GETNAME, ID, INFO, SETINFO), with Redis 7's replies.
+ *
+ * @module
+ */
+
+import denoJson from "../../deno.json" with { type: "json" };
+import { AUTH_FAILURES, authenticate } from "../auth.ts";
+import type { Context, RedisCommand } from "../command.ts";
+import type { RedisReply } from "../reply.ts";
+import type { Request } from "../request.ts";
+import { argBytes, argInt, argIs, ERR } from "./args.ts";
+
+/**
+ * The Redis version kv answers to (HELLO, INFO): clients enable features by
+ * it, and kv answers the commands it has as Redis 7 does.
+ */
+export const REDIS_VERSION = "7.0.0";
+
+/** `PING [message]`: PONG, or the message. */
+export const PING: RedisCommand = {
+  name: "PING",
+  arity: -1,
+  flags: ["fast"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Ping the server",
+  run(request, _context, reply) {
+    if (request.count > 1) return reply.error({ kind: "usage", command: PING });
+    if (request.count === 1) {
+      return reply.bytes(request.bytes, request.starts[0]!, request.ends[0]!);
+    }
+    reply.pong();
+  },
+};
+
+/** `ECHO message`. */
+export const ECHO: RedisCommand = {
+  name: "ECHO",
+  arity: 2,
+  flags: ["fast"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Echo the given string",
+  run: (request, _context, reply) =>
+    reply.bytes(request.bytes, request.starts[0]!, request.ends[0]!),
+};
+
+/** `QUIT`: OK, then the server closes the connection. */
+export const QUIT: RedisCommand = {
+  name: "QUIT",
+  arity: -1,
+  flags: ["fast", "no-auth"],
+  keys: [0, 0, 0],
+  noAuth: true,
+  writes: false,
+  summary: "Close the connection",
+  run(_request, { session }, reply) {
+    reply.bye();
+    session.closing = true;
+  },
+};
+
+/** `SELECT index`: kv has one database, 0. */
+export const SELECT: RedisCommand = {
+  name: "SELECT",
+  arity: 2,
+  flags: ["fast"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Change the selected database for the current connection",
+  run(request, _context, reply) {
+    const index = argInt(request, 0);
+    if (index === undefined || index < -(2n ** 31n) || index >= 2n ** 31n) {
+      return reply.error(ERR.notInteger);
+    }
+    if (index !== 0n) return reply.error({ kind: "redis", text: "ERR DB index is out of range" });
+    reply.ok();
+  },
+};
+
+/** The map HELLO answers with. */
+function helloReply(reply: RedisReply, { session }: Context): void {
+  reply.map(7);
+  reply.bulk("server");
+  reply.bulk("kv");
+  reply.bulk("version");
+  reply.bulk(REDIS_VERSION);
+  reply.bulk("proto");
+  reply.integer(session.resp);
+  reply.bulk("id");
+  reply.integer(session.id);
+  reply.bulk("mode");
+  reply.bulk("standalone");
+  reply.bulk("role");
+  reply.bulk("master");
+  reply.bulk("modules");
+  reply.array(0);
+}
+
+/** Whether a client name is allowed (Redis: no spaces, newlines or other non-printing bytes). */
+function validName(name: Uint8Array): boolean {
+  for (const byte of name) if (byte < 0x21 || byte > 0x7e) return false;
+  return true;
+}
+
+const BAD_NAME = {
+  kind: "redis",
+  text: "ERR Client names cannot contain spaces, newlines or special characters.",
+} as const;
+
+/**
+ * `HELLO [protover [AUTH username password] [SETNAME clientname]]`: switches
+ * to RESP2 or RESP3 and describes the server. AUTH is checked by the
+ * authentication gate before the command runs (server/auth.ts).
+ */
+export const HELLO: RedisCommand = {
+  name: "HELLO",
+  arity: -1,
+  flags: ["noscript", "loading", "stale", "fast", "no-auth"],
+  keys: [0, 0, 0],
+  noAuth: true,
+  writes: false,
+  summary: "Handshake with Redis",
+  run(request, context, reply) {
+    let version: bigint | undefined;
+    if (request.count > 0) {
+      version = argInt(request, 0);
+      if (version === undefined) {
+        return reply.error({
+          kind: "redis",
+          text: "ERR Protocol version is not an integer or out of range",
+        });
+      }
+      if (version !== 2n && version !== 3n) {
+        return reply.error({ kind: "redis", text: "NOPROTO unsupported protocol version" });
+      }
+    }
+    // Redis's order: the version, the options, AUTH, then the name's check.
+    let name: Uint8Array | undefined;
+    let auth = -1; // Where AUTH's username is.
+    for (let i = 1; i < request.count; i++) {
+      const more = request.count - i - 1;
+      if (argIs(request, i, "auth") && more >= 2) {
+        auth = i + 1;
+        i += 2;
+      } else if (argIs(request, i, "setname") && more >= 1) {
+        name = argBytes(request, ++i);
+      } else {
+        return reply.error({
+          kind: "redis",
+          text: `ERR Syntax error in HELLO option '${request.text(i)}'`,
+        });
+      }
+    }
+    const { session, guard } = context;
+    if (auth !== -1 && guard.password !== undefined) {
+      const user = argIs(request, auth, "default");
+      if (!user || authenticate(context, request, auth + 1) !== "ok") {
+        if (!user) {
+          session.authFailures++;
+          guard.failed(session);
+        }
+        return reply.error(AUTH_FAILURES.wrong);
+      }
+    } else if (auth !== -1 && !argIs(request, auth, "default")) {
+      return reply.error(AUTH_FAILURES.wrong);
+    }
+    if (!session.authenticated) {
+      return reply.error({
+        kind: "redis",
+        text: "NOAUTH HELLO must be called with the client already authenticated, otherwise the " +
+          "HELLO AUTH <user> <pass> option can be used to authenticate the client and select the " +
+          "RESP protocol version at the same time",
+      });
+    }
+    if (name !== undefined && !validName(name)) return reply.error(BAD_NAME);
+    if (version !== undefined) session.resp = version === 3n ? 3 : 2;
+    if (name !== undefined) session.name = new TextDecoder().decode(name);
+    helloReply(reply, context);
+  },
+};
+
+/** The line CLIENT INFO (and CLIENT LIST) gives for a connection. */
+function clientLine({ session, clock }: Context): string {
+  const age = Math.floor((clock.now() - session.createdAt) / 1000);
+  return `id=${session.id} addr=${session.peer} laddr=${session.local} fd=-1 name=${session.name} ` +
+    `age=${age} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
+    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info ` +
+    `user=default redir=-1 resp=${session.resp}\n`;
+}
+
+/** `CLIENT SETNAME|GETNAME|ID|INFO|SETINFO ...`. */
+export const CLIENT: RedisCommand = {
+  name: "CLIENT",
+  arity: -2,
+  flags: [],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "A container for client connection commands",
+  run(request, context, reply) {
+    const { session } = context;
+    const sub = (word: string, arity: number) => argIs(request, 0, word) && request.count === arity;
+    if (sub("id", 1)) return reply.integer(session.id);
+    if (sub("getname", 1)) return session.name === "" ? reply.nil() : reply.bulk(session.name);
+    if (sub("info", 1)) return reply.verbatim(clientLine(context));
+    if (sub("setname", 2)) {
+      const name = argBytes(request, 1);
+      if (!validName(name)) return reply.error(BAD_NAME);
+      session.name = new TextDecoder().decode(name);
+      return reply.ok();
+    }
+    // Redis 7.2 added SETINFO; clients send it at connect time.
+    if (sub("setinfo", 3) && (argIs(request, 1, "lib-name") || argIs(request, 1, "lib-ver"))) {
+      return reply.ok();
+    }
+    reply.error(unknownSubcommand(request, "CLIENT"));
+  },
+};
+
+/** Redis's error for a subcommand it does not know (or with the wrong number of words). */
+export function unknownSubcommand(request: Request, command: string) {
+  return {
+    kind: "redis",
+    text: `ERR unknown subcommand '${request.text(0)}'. Try ${command} HELP.`,
+  } as const;
+}
+
+/** The commands about the connection, in the order COMMAND lists them. */
+export const CONNECTION_COMMANDS: readonly RedisCommand[] = [
+  PING,
+  ECHO,
+  HELLO,
+  QUIT,
+  SELECT,
+  CLIENT,
+];
+
+/** kv's own version, for INFO. */
+export const KV_VERSION: string = denoJson.version;

@@ -1,0 +1,343 @@
+/**
+ * Redis's key commands: DEL, UNLINK, EXISTS, TYPE, KEYS, SCAN, and expiry:
+ * EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (with NX, XX, GT, LT), TTL, PTTL and
+ * PERSIST, with Redis 7's replies and errors.
+ *
+ * @module
+ */
+
+import { NO_EXPIRY, NO_KEY, StoreFullError } from "../../store/store.ts";
+import type { Context, RedisCommand } from "../command.ts";
+import type { Failure, RedisReply } from "../reply.ts";
+import type { Request } from "../request.ts";
+import { argBytes, argInt, argIs, ERR, INT64_MAX, INT64_MIN } from "./args.ts";
+import { globMatch } from "./glob.ts";
+
+const INVALID_CURSOR: Failure = { kind: "redis", text: "ERR invalid cursor" };
+const STORE_FULL: Failure = { kind: "storeFull" };
+// Cursors are 32-bit hashes (store/memory.ts, scan()).
+const CURSOR_SPACE = 2 ** 32;
+// Table slots scanned per key wanted (the table is at most half full).
+const SLOTS_PER_KEY = 2;
+
+function keyCounter(
+  name: string,
+  summary: string,
+  each: (request: Request, i: number, context: Context) => boolean,
+): RedisCommand {
+  return {
+    name,
+    arity: -2,
+    flags: name === "EXISTS" ? ["readonly", "fast"] : ["write"],
+    keys: [1, -1, 1],
+    writes: name !== "EXISTS",
+    summary,
+    run(request, context, reply) {
+      let count = 0;
+      for (let i = 0; i < request.count; i++) if (each(request, i, context)) count++;
+      reply.integer(count);
+    },
+  };
+}
+
+function deleteKey(request: Request, i: number, { store }: Context): boolean {
+  return store.delete(request.bytes, request.starts[i]!, request.ends[i]!);
+}
+
+/** `DEL key [key ...]`: how many were deleted. */
+export const DEL: RedisCommand = keyCounter("DEL", "Delete a key", deleteKey);
+/** `UNLINK key [key ...]`: as DEL (kv frees memory at once either way). */
+export const UNLINK: RedisCommand = keyCounter(
+  "UNLINK",
+  "Delete a key asynchronously in another thread",
+  deleteKey,
+);
+/** `EXISTS key [key ...]`: how many of the keys exist (a key named twice counts twice). */
+export const EXISTS: RedisCommand = keyCounter(
+  "EXISTS",
+  "Determine if a key exists",
+  (request, i, { store }) =>
+    store.expiry(request.bytes, request.starts[i]!, request.ends[i]!) !== NO_KEY,
+);
+
+/** `TYPE key`: `string`, or `none` for a missing key (kv holds strings only). */
+export const TYPE: RedisCommand = {
+  name: "TYPE",
+  arity: 2,
+  flags: ["readonly", "fast"],
+  keys: [1, 1, 1],
+  writes: false,
+  summary: "Determine the type stored at key",
+  run(request, { store }, reply) {
+    const there = store.expiry(request.bytes, request.starts[0]!, request.ends[0]!) !== NO_KEY;
+    reply.simple(there ? "string" : "none");
+  },
+};
+
+/** Collects the keys a scan visits that match `pattern` (none: all), as copies. */
+function collect(keys: Uint8Array[], pattern: Uint8Array | undefined) {
+  return (bytes: Uint8Array, keyStart: number, keyEnd: number) => {
+    if (pattern === undefined || globMatch(pattern, bytes, keyStart, keyEnd)) {
+      keys.push(bytes.slice(keyStart, keyEnd));
+    }
+  };
+}
+
+function replyKeys(reply: RedisReply, keys: Uint8Array[]): void {
+  reply.array(keys.length);
+  for (const key of keys) reply.bytes(key, 0, key.length);
+}
+
+/** Redis takes a lone `*` as "every key": even the empty key, which `*` alone does not match. */
+function patternOf(request: Request, i: number): Uint8Array | undefined {
+  const pattern = argBytes(request, i);
+  return pattern.length === 1 && pattern[0] === 0x2a ? undefined : pattern;
+}
+
+/** `KEYS pattern`: every key that matches (the whole store is walked, as in Redis). */
+export const KEYS: RedisCommand = {
+  name: "KEYS",
+  arity: 2,
+  flags: ["readonly"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Find all keys matching the given pattern",
+  run(request, { store }, reply) {
+    const keys: Uint8Array[] = [];
+    const visit = collect(keys, patternOf(request, 0));
+    let cursor = 0;
+    do cursor = store.scan(cursor, 4096, visit); while (cursor !== 0);
+    replyKeys(reply, keys);
+  },
+};
+
+/**
+ * `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`. The cursor is a
+ * position in hash order, so a key present for the whole scan is returned
+ * exactly once however the table grows (Redis promises at least once).
+ */
+export const SCAN: RedisCommand = {
+  name: "SCAN",
+  arity: -2,
+  flags: ["readonly"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Incrementally iterate the keys space",
+  run(request, { store }, reply) {
+    const start = argInt(request, 0);
+    if (start === undefined || start < 0n) return reply.error(INVALID_CURSOR);
+    let count = 10;
+    let pattern: Uint8Array | undefined;
+    let strings = true;
+    for (let i = 1; i < request.count; i += 2) {
+      const more = i + 1 < request.count;
+      if (argIs(request, i, "count") && more) {
+        const n = argInt(request, i + 1);
+        if (n === undefined) return reply.error(ERR.notInteger);
+        if (n < 1n) return reply.error(ERR.syntax);
+        count = Number(n > 1_000_000n ? 1_000_000n : n);
+      } else if (argIs(request, i, "match") && more) {
+        pattern = patternOf(request, i + 1);
+      } else if (argIs(request, i, "type") && more) {
+        strings = argIs(request, i + 1, "string");
+      } else {
+        return reply.error(ERR.syntax);
+      }
+    }
+    const keys: Uint8Array[] = [];
+    const visit = collect(keys, pattern);
+    let cursor = start >= BigInt(CURSOR_SPACE) ? 0 : Number(start);
+    if (start < BigInt(CURSOR_SPACE)) {
+      // Like Redis: stop once `count` keys are found, or after ten times as
+      // much work without finding them (a sparse MATCH).
+      let budget = 10 * count * SLOTS_PER_KEY;
+      do {
+        const step = Math.min(budget, (count - keys.length) * SLOTS_PER_KEY);
+        cursor = store.scan(cursor, step, visit);
+        budget -= step;
+      } while (cursor !== 0 && keys.length < count && budget > 0);
+    }
+    reply.array(2);
+    reply.bulk(String(cursor));
+    replyKeys(reply, strings ? keys : []);
+  },
+};
+
+/** Which of NX, XX, GT, LT an EXPIRE has (Redis 7), or its error. */
+function expireFlags(
+  request: Request,
+): { nx: boolean; xx: boolean; gt: boolean; lt: boolean } | Failure {
+  const flags = { nx: false, xx: false, gt: false, lt: false };
+  for (let i = 2; i < request.count; i++) {
+    if (argIs(request, i, "nx")) flags.nx = true;
+    else if (argIs(request, i, "xx")) flags.xx = true;
+    else if (argIs(request, i, "gt")) flags.gt = true;
+    else if (argIs(request, i, "lt")) flags.lt = true;
+    else return { kind: "redis", text: `ERR Unsupported option ${request.text(i)}` };
+  }
+  if (flags.nx && (flags.xx || flags.gt || flags.lt)) {
+    return {
+      kind: "redis",
+      text: "ERR NX and XX, GT or LT options at the same time are not compatible",
+    };
+  }
+  if (flags.gt && flags.lt) {
+    return { kind: "redis", text: "ERR GT and LT options at the same time are not compatible" };
+  }
+  return flags;
+}
+
+function expireCommand(
+  name: string,
+  unitMs: number,
+  absolute: boolean,
+  summary: string,
+): RedisCommand {
+  const invalid: Failure = {
+    kind: "redis",
+    text: `ERR invalid expire time in '${name.toLowerCase()}' command`,
+  };
+  return {
+    name,
+    arity: -3,
+    flags: ["write", "fast"],
+    keys: [1, 1, 1],
+    writes: true,
+    summary,
+    run(request, { store, clock }, reply) {
+      const flags = expireFlags(request);
+      if ("kind" in flags) return reply.error(flags);
+      let when = argInt(request, 1);
+      if (when === undefined) return reply.error(ERR.notInteger);
+      if (unitMs === 1000) {
+        if (when > INT64_MAX / 1000n || when < INT64_MIN / 1000n) return reply.error(invalid);
+        when *= 1000n;
+      }
+      const base = absolute ? 0n : BigInt(clock.now());
+      if (when > INT64_MAX - base) return reply.error(invalid);
+      when += base;
+      const { bytes, starts, ends } = request;
+      const current = store.expiry(bytes, starts[0]!, ends[0]!);
+      if (current === NO_KEY) return reply.integer(0);
+      const volatile = current !== NO_EXPIRY;
+      if (
+        (flags.nx && volatile) || (flags.xx && !volatile) ||
+        (flags.gt && (!volatile || when <= BigInt(current))) ||
+        (flags.lt && volatile && when >= BigInt(current))
+      ) {
+        return reply.integer(0);
+      }
+      if (when <= BigInt(clock.now())) {
+        store.delete(bytes, starts[0]!, ends[0]!);
+      } else {
+        // Past 2^53 ms (year 285,616) kv cannot hold the time exactly.
+        if (when > BigInt(Number.MAX_SAFE_INTEGER)) return reply.error(invalid);
+        try {
+          store.expire(bytes, starts[0]!, ends[0]!, Number(when));
+        } catch (error) {
+          if (!(error instanceof StoreFullError)) throw error;
+          return reply.error(STORE_FULL);
+        }
+      }
+      reply.integer(1);
+    },
+  };
+}
+
+/** `EXPIRE key seconds [NX|XX|GT|LT]`. */
+export const EXPIRE: RedisCommand = expireCommand(
+  "EXPIRE",
+  1000,
+  false,
+  "Set a key's time to live in seconds",
+);
+/** `PEXPIRE key milliseconds [NX|XX|GT|LT]`. */
+export const PEXPIRE: RedisCommand = expireCommand(
+  "PEXPIRE",
+  1,
+  false,
+  "Set a key's time to live in milliseconds",
+);
+/** `EXPIREAT key unix-time-seconds [NX|XX|GT|LT]`. */
+export const EXPIREAT: RedisCommand = expireCommand(
+  "EXPIREAT",
+  1000,
+  true,
+  "Set the expiration for a key as a UNIX timestamp",
+);
+/** `PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]`. */
+export const PEXPIREAT: RedisCommand = expireCommand(
+  "PEXPIREAT",
+  1,
+  true,
+  "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+);
+
+function ttlCommand(name: string, unitMs: number, summary: string): RedisCommand {
+  return {
+    name,
+    arity: 2,
+    flags: ["readonly", "fast"],
+    keys: [1, 1, 1],
+    writes: false,
+    summary,
+    run(request, { store, clock }, reply) {
+      const expiry = store.expiry(request.bytes, request.starts[0]!, request.ends[0]!);
+      if (expiry < 0) return reply.integer(expiry); // -2 no key, -1 no expiry
+      const ms = Math.max(0, expiry - clock.now());
+      // Redis rounds a TTL in seconds to the nearest second.
+      reply.integer(unitMs === 1 ? ms : Math.floor((ms + 500) / 1000));
+    },
+  };
+}
+
+/** `TTL key`: seconds to live; -1 without expiry; -2 without the key. */
+export const TTL: RedisCommand = ttlCommand(
+  "TTL",
+  1000,
+  "Get the time to live for a key in seconds",
+);
+/** `PTTL key`: milliseconds to live; -1 without expiry; -2 without the key. */
+export const PTTL: RedisCommand = ttlCommand(
+  "PTTL",
+  1,
+  "Get the time to live for a key in milliseconds",
+);
+
+/** `PERSIST key`: 1 if it removed an expiry. */
+export const PERSIST: RedisCommand = {
+  name: "PERSIST",
+  arity: 2,
+  flags: ["write", "fast"],
+  keys: [1, 1, 1],
+  writes: true,
+  summary: "Remove the expiration from a key",
+  run(request, { store }, reply) {
+    const { bytes, starts, ends } = request;
+    if (store.expiry(bytes, starts[0]!, ends[0]!) < 0) return reply.integer(0);
+    try {
+      store.expire(bytes, starts[0]!, ends[0]!, 0);
+    } catch (error) {
+      if (!(error instanceof StoreFullError)) throw error;
+      return reply.error(STORE_FULL);
+    }
+    reply.integer(1);
+  },
+};
+
+/** The key commands, in the order COMMAND lists them. */
+export const KEY_COMMANDS: readonly RedisCommand[] = [
+  DEL,
+  UNLINK,
+  EXISTS,
+  TYPE,
+  KEYS,
+  SCAN,
+  EXPIRE,
+  PEXPIRE,
+  EXPIREAT,
+  PEXPIREAT,
+  TTL,
+  PTTL,
+  PERSIST,
+];

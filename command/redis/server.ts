@@ -1,0 +1,299 @@
+/**
+ * Redis's server commands: COMMAND (COUNT, INFO, DOCS, LIST), INFO, CONFIG
+ * GET, DBSIZE, FLUSHDB and FLUSHALL — what redis-cli, redis-benchmark and
+ * client libraries ask at connect time, answered with real figures.
+ *
+ * @module
+ */
+
+import type { Context, RedisCommand } from "../command.ts";
+import type { RedisReply } from "../reply.ts";
+import type { Request } from "../request.ts";
+import { argBytes, argIs, ERR } from "./args.ts";
+import { KV_VERSION, REDIS_VERSION, unknownSubcommand } from "./connection.ts";
+import { globMatch } from "./glob.ts";
+
+/** Every Redis command kv has, for COMMAND; filled in by mod.ts. */
+export const COMMAND_LIST: RedisCommand[] = [];
+/** Each command's group in Redis's docs (COMMAND DOCS); filled in by mod.ts. */
+export const COMMAND_GROUPS: Map<RedisCommand, string> = new Map();
+
+const encoder = new TextEncoder();
+
+/** The ten fields COMMAND INFO gives for a command (key specs and tips left empty). */
+function commandInfo(reply: RedisReply, command: RedisCommand): void {
+  reply.array(10);
+  reply.bulk(command.name.toLowerCase());
+  reply.integer(command.arity);
+  reply.set(command.flags.length);
+  for (const flag of command.flags) reply.simple(flag);
+  reply.integer(command.keys[0]);
+  reply.integer(command.keys[1]);
+  reply.integer(command.keys[2]);
+  const categories = aclCategories(command);
+  reply.set(categories.length);
+  for (const category of categories) reply.simple(category);
+  reply.set(0); // tips
+  reply.array(0); // key specs
+  reply.set(0); // subcommands
+}
+
+function aclCategories(command: RedisCommand): string[] {
+  const categories: string[] = [];
+  if (command.flags.includes("write")) categories.push("@write");
+  if (command.flags.includes("readonly")) categories.push("@read");
+  const group = COMMAND_GROUPS.get(command);
+  if (group === "string") categories.push("@string");
+  if (group === "generic") categories.push("@keyspace");
+  if (group === "connection") categories.push("@connection");
+  if (command.flags.includes("fast")) categories.push("@fast");
+  else categories.push("@slow");
+  return categories;
+}
+
+function find(request: Request, i: number): RedisCommand | undefined {
+  const name = request.text(i).toUpperCase();
+  return COMMAND_LIST.find((command) => command.name === name);
+}
+
+/** `COMMAND [COUNT | INFO name... | DOCS [name...] | LIST]`. */
+export const COMMAND: RedisCommand = {
+  name: "COMMAND",
+  arity: -1,
+  flags: ["loading", "stale"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Get array of Redis command details",
+  run(request, _context, reply) {
+    if (request.count === 0) {
+      reply.array(COMMAND_LIST.length);
+      for (const command of COMMAND_LIST) commandInfo(reply, command);
+      return;
+    }
+    if (argIs(request, 0, "count") && request.count === 1) {
+      return reply.integer(COMMAND_LIST.length);
+    }
+    if (argIs(request, 0, "list") && request.count === 1) {
+      reply.array(COMMAND_LIST.length);
+      for (const command of COMMAND_LIST) reply.bulk(command.name.toLowerCase());
+      return;
+    }
+    if (argIs(request, 0, "info")) {
+      reply.array(request.count - 1);
+      for (let i = 1; i < request.count; i++) {
+        const command = find(request, i);
+        if (command === undefined) reply.nilArray();
+        else commandInfo(reply, command);
+      }
+      return;
+    }
+    if (argIs(request, 0, "docs")) {
+      const wanted = request.count === 1
+        ? COMMAND_LIST
+        : Array.from({ length: request.count - 1 }, (_, i) => find(request, i + 1))
+          .filter((command) => command !== undefined);
+      reply.map(wanted.length);
+      for (const command of wanted) {
+        reply.bulk(command.name.toLowerCase());
+        reply.map(2);
+        reply.bulk("summary");
+        reply.bulk(command.summary);
+        reply.bulk("group");
+        reply.bulk(COMMAND_GROUPS.get(command) ?? "generic");
+      }
+      return;
+    }
+    reply.error(unknownSubcommand(request, "COMMAND"));
+  },
+};
+
+/** The parameters CONFIG GET knows, with their values now. */
+function configValues({ stats }: Context): [string, string][] {
+  return [
+    ["appendonly", stats.persistent ? "yes" : "no"],
+    ["save", ""],
+    ["databases", "1"],
+    ["maxclients", String(stats.maxClients)],
+    ["maxmemory", "0"],
+    ["maxmemory-policy", "noeviction"],
+    ["port", String(stats.port)],
+    ["proto-max-bulk-len", String(512 * 1024 * 1024)],
+  ];
+}
+
+/** `CONFIG GET parameter [parameter ...]` (CONFIG SET and the rest are not kv's). */
+export const CONFIG: RedisCommand = {
+  name: "CONFIG",
+  arity: -2,
+  flags: ["admin", "noscript", "loading", "stale"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "A container for server configuration commands",
+  run(request, context, reply) {
+    if (!argIs(request, 0, "get") || request.count < 2) {
+      return reply.error(unknownSubcommand(request, "CONFIG"));
+    }
+    const found = new Map<string, string>();
+    for (let i = 1; i < request.count; i++) {
+      const pattern = argBytes(request, i);
+      for (const [name, value] of configValues(context)) {
+        if (globMatch(pattern, encoder.encode(name))) found.set(name, value);
+      }
+    }
+    reply.map(found.size);
+    for (const [name, value] of found) {
+      reply.bulk(name);
+      reply.bulk(value);
+    }
+  },
+};
+
+/** `DBSIZE`: the number of keys. */
+export const DBSIZE: RedisCommand = {
+  name: "DBSIZE",
+  arity: 1,
+  flags: ["readonly", "fast"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Return the number of keys in the selected database",
+  run: (_request, { store }, reply) => reply.integer(store.size),
+};
+
+function flushCommand(name: string, summary: string): RedisCommand {
+  return {
+    name,
+    arity: -1,
+    flags: ["write"],
+    keys: [0, 0, 0],
+    writes: true,
+    summary,
+    run(request, { store }, reply) {
+      if (
+        request.count > 1 ||
+        (request.count === 1 && !argIs(request, 0, "sync") && !argIs(request, 0, "async"))
+      ) {
+        return reply.error(ERR.syntax);
+      }
+      store.clear();
+      reply.ok();
+    },
+  };
+}
+
+/** `FLUSHDB [ASYNC|SYNC]`. */
+export const FLUSHDB: RedisCommand = flushCommand(
+  "FLUSHDB",
+  "Remove all keys from the current database",
+);
+/** `FLUSHALL [ASYNC|SYNC]` (kv has one database). */
+export const FLUSHALL: RedisCommand = flushCommand(
+  "FLUSHALL",
+  "Remove all keys from all databases",
+);
+
+function human(bytes: number): string {
+  if (bytes < 1024) return `${bytes}B`;
+  const units = ["K", "M", "G", "T"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(2)}${units[unit]}`;
+}
+
+/** INFO's sections, each a list of `field:value` lines, with real figures. */
+function infoSections(context: Context): Record<string, [string, string | number][]> {
+  const { stats, store, clock } = context;
+  const uptime = Math.floor((clock.now() - stats.startedAt) / 1000);
+  const memory = Deno.memoryUsage();
+  const used = memory.heapUsed + memory.external;
+  const storeInfo = store.info?.();
+  return {
+    server: [
+      ["redis_version", REDIS_VERSION],
+      ["kv_version", KV_VERSION],
+      ["redis_mode", "standalone"],
+      ["os", `${Deno.build.os} ${Deno.build.arch}`],
+      ["arch_bits", 64],
+      ["multiplexing_api", "deno"],
+      ["process_id", Deno.pid],
+      ["tcp_port", stats.port],
+      ["uptime_in_seconds", uptime],
+      ["uptime_in_days", Math.floor(uptime / 86_400)],
+    ],
+    clients: [
+      ["connected_clients", stats.connectedClients()],
+      ["maxclients", stats.maxClients],
+      ["blocked_clients", 0],
+    ],
+    memory: [
+      ["used_memory", used],
+      ["used_memory_human", human(used)],
+      ["used_memory_rss", memory.rss],
+      ["used_memory_rss_human", human(memory.rss)],
+      ["used_memory_dataset", storeInfo?.datasetBytes ?? 0],
+      ["maxmemory", 0],
+      ["maxmemory_human", "0B"],
+      ["maxmemory_policy", "noeviction"],
+    ],
+    persistence: [
+      ["loading", 0],
+      ["aof_enabled", stats.persistent ? 1 : 0],
+    ],
+    stats: [
+      ["total_connections_received", stats.connectionsReceived],
+      ["total_commands_processed", stats.commandsProcessed],
+      ["rejected_connections", stats.connectionsRejected],
+      ["expired_keys", storeInfo?.expiredKeys ?? 0],
+      ["evicted_keys", 0],
+      ["keyspace_hits", stats.keyspaceHits],
+      ["keyspace_misses", stats.keyspaceMisses],
+    ],
+    replication: [
+      ["role", "master"],
+      ["connected_slaves", 0],
+    ],
+    keyspace: store.size === 0
+      ? []
+      : [["db0", `keys=${store.size},expires=${storeInfo?.expiringKeys ?? 0},avg_ttl=0`]],
+  };
+}
+
+/** `INFO [section ...]`: the sections asked for (default: all of kv's). */
+export const INFO: RedisCommand = {
+  name: "INFO",
+  arity: -1,
+  flags: ["loading", "stale"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Get information and statistics about the server",
+  run(request, context, reply) {
+    const sections = infoSections(context);
+    const names = Object.keys(sections);
+    const wanted = new Set<string>();
+    for (let i = 0; i < request.count; i++) {
+      const name = request.text(i).toLowerCase();
+      if (name === "all" || name === "everything" || name === "default") {
+        names.forEach((n) => wanted.add(n));
+      } else if (name in sections) wanted.add(name);
+    }
+    if (request.count === 0) names.forEach((n) => wanted.add(n));
+    const text = names.filter((name) => wanted.has(name)).map((name) => {
+      const title = `# ${name[0]!.toUpperCase()}${name.slice(1)}\r\n`;
+      return title + sections[name]!.map(([field, value]) => `${field}:${value}\r\n`).join("");
+    }).join("\r\n");
+    reply.verbatim(text);
+  },
+};
+
+/** The server commands, in the order COMMAND lists them. */
+export const SERVER_COMMANDS: readonly RedisCommand[] = [
+  COMMAND,
+  INFO,
+  CONFIG,
+  DBSIZE,
+  FLUSHDB,
+  FLUSHALL,
+];

@@ -1,0 +1,354 @@
+/**
+ * Redis's string commands: GET, SET (with EX, PX, EXAT, PXAT, NX, XX,
+ * KEEPTTL, GET), SETNX, GETDEL, MGET, MSET, INCR, DECR, INCRBY, DECRBY,
+ * APPEND and STRLEN, with Redis 7's replies and errors.
+ *
+ * @module
+ */
+
+import { StoreFullError, type ValueSink, type WriteOptions } from "../../store/store.ts";
+import type { Context, RedisCommand } from "../command.ts";
+import { GET as LINE_GET } from "../keys.ts";
+import type { Failure, RedisReply } from "../reply.ts";
+import type { Request } from "../request.ts";
+import { argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseInt64 } from "./args.ts";
+
+const STORE_FULL: Failure = { kind: "storeFull" };
+const TOO_BIG: Failure = {
+  kind: "redis",
+  text: "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+};
+// Redis's proto-max-bulk-len: the longest string value.
+const MAX_STRING_BYTES = 512 * 1024 * 1024;
+const KEEP_TTL: WriteOptions = { keepTtl: true };
+const encoder = new TextEncoder();
+
+/** A copy of a value read from the store, for commands that compute with it. */
+class ValueCopy implements ValueSink {
+  bytes: Uint8Array = new Uint8Array(0);
+  addBytes(bytes: Uint8Array, start: number, end: number): void {
+    this.bytes = bytes.slice(start, end);
+  }
+}
+
+/** Reads the value of argument `i`'s key into a copy, or `undefined`. */
+function readValue({ store }: Context, request: Request, i: number): Uint8Array | undefined {
+  const copy = new ValueCopy();
+  return store.get(request.bytes, request.starts[i]!, request.ends[i]!, copy)
+    ? copy.bytes
+    : undefined;
+}
+
+/** Runs a store write; a full store becomes Redis's OOM error. Returns whether it wrote. */
+function write(reply: RedisReply, action: () => void): boolean {
+  try {
+    action();
+    return true;
+  } catch (error) {
+    if (!(error instanceof StoreFullError)) throw error;
+    reply.error(STORE_FULL);
+    return false;
+  }
+}
+
+/** `GET key`: the value, or nil (the same handler as the line protocol's GET). */
+export const GET: RedisCommand = {
+  name: "GET",
+  arity: 2,
+  flags: ["readonly", "fast"],
+  keys: [1, 1, 1],
+  writes: false,
+  summary: "Get the value of a key",
+  run: LINE_GET.run,
+};
+
+/** `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`. */
+export const SET: RedisCommand = {
+  name: "SET",
+  arity: -3,
+  flags: ["write", "denyoom"],
+  keys: [1, 1, 1],
+  writes: true,
+  summary: "Set the string value of a key",
+  run(request, context, reply) {
+    // Redis 7's rules (parseExtendedStringArgumentsOrReply): NX and XX
+    // exclude each other, KEEPTTL excludes the expiries, an expiry excludes
+    // the other kinds (the same kind may repeat: the last one counts).
+    let nx = false;
+    let xx = false;
+    let get = false;
+    let keepTtl = false;
+    let kind = ""; // "ex", "px", "exat" or "pxat"
+    let expiryArg = -1;
+    for (let i = 2; i < request.count; i++) {
+      const more = i + 1 < request.count;
+      const expiry = more && !keepTtl ? expiryKind(request, i) : "";
+      if (argIs(request, i, "nx") && !xx) nx = true;
+      else if (argIs(request, i, "xx") && !nx) xx = true;
+      else if (argIs(request, i, "get")) get = true;
+      else if (argIs(request, i, "keepttl") && kind === "") keepTtl = true;
+      else if (expiry !== "" && (kind === "" || kind === expiry)) {
+        kind = expiry;
+        expiryArg = ++i;
+      } else {
+        return reply.error(ERR.syntax);
+      }
+    }
+    let options: WriteOptions | undefined = keepTtl ? KEEP_TTL : undefined;
+    if (kind !== "") {
+      const unit = kind === "ex" || kind === "exat" ? 1000 : 1;
+      const at = expiryTime(request, expiryArg, unit, kind.endsWith("at"), context, "set");
+      if (typeof at !== "number") return reply.error(at);
+      options = { expireAtMs: at };
+    }
+    const { store } = context;
+    if (get || nx || xx) {
+      const old = readValue(context, request, 0);
+      if (get) {
+        if (old === undefined) reply.nil();
+        else reply.bytes(old, 0, old.length);
+      }
+      if ((nx && old !== undefined) || (xx && old === undefined)) {
+        if (!get) reply.nil();
+        return;
+      }
+    }
+    const { bytes, starts, ends } = request;
+    try {
+      store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!, options);
+    } catch (error) {
+      if (!(error instanceof StoreFullError)) throw error;
+      return reply.error(STORE_FULL);
+    }
+    if (!get) reply.ok();
+  },
+};
+
+/** Which expiry option argument `i` is (`ex`, `px`, `exat`, `pxat`), or "". */
+function expiryKind(request: Request, i: number): string {
+  if (argIs(request, i, "ex")) return "ex";
+  if (argIs(request, i, "px")) return "px";
+  if (argIs(request, i, "exat")) return "exat";
+  if (argIs(request, i, "pxat")) return "pxat";
+  return "";
+}
+
+/**
+ * The absolute expiry in ms an argument gives, or the error Redis gives:
+ * not an integer; not positive, or past what Redis can hold.
+ */
+export function expiryTime(
+  request: Request,
+  i: number,
+  unitMs: number,
+  absolute: boolean,
+  { clock }: Context,
+  command: string,
+): number | Failure {
+  const value = argInt(request, i);
+  if (value === undefined) return ERR.notInteger;
+  const invalid: Failure = {
+    kind: "redis",
+    text: `ERR invalid expire time in '${command}' command`,
+  };
+  if (value <= 0n || (unitMs === 1000 && value > INT64_MAX / 1000n)) return invalid;
+  const ms = value * BigInt(unitMs) + (absolute ? 0n : BigInt(clock.now()));
+  // kv keeps expiries as exact doubles: past 2^53 ms (year 285,616) is invalid too.
+  if (ms > INT64_MAX || ms > BigInt(Number.MAX_SAFE_INTEGER)) return invalid;
+  return Number(ms);
+}
+
+/** `SETNX key value`: sets only a missing key; 1 if it did. */
+export const SETNX: RedisCommand = {
+  name: "SETNX",
+  arity: 3,
+  flags: ["write", "denyoom", "fast"],
+  keys: [1, 1, 1],
+  writes: true,
+  summary: "Set the value of a key, only if the key does not exist",
+  run(request, context, reply) {
+    if (readValue(context, request, 0) !== undefined) return reply.integer(0);
+    const { bytes, starts, ends } = request;
+    if (
+      write(
+        reply,
+        () => context.store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!),
+      )
+    ) {
+      reply.integer(1);
+    }
+  },
+};
+
+/** `GETDEL key`: the value, and the key is deleted. */
+export const GETDEL: RedisCommand = {
+  name: "GETDEL",
+  arity: 2,
+  flags: ["write", "fast"],
+  keys: [1, 1, 1],
+  writes: true,
+  summary: "Get the value of a key and delete the key",
+  run(request, context, reply) {
+    const old = readValue(context, request, 0);
+    if (old === undefined) return reply.nil();
+    context.store.delete(request.bytes, request.starts[0]!, request.ends[0]!);
+    reply.bytes(old, 0, old.length);
+  },
+};
+
+/** `MGET key [key ...]`: an array of values, nil for each missing key. */
+export const MGET: RedisCommand = {
+  name: "MGET",
+  arity: -2,
+  flags: ["readonly", "fast"],
+  keys: [1, -1, 1],
+  writes: false,
+  summary: "Get the values of all the given keys",
+  run(request, { store }, reply) {
+    reply.array(request.count);
+    for (let i = 0; i < request.count; i++) {
+      if (!store.get(request.bytes, request.starts[i]!, request.ends[i]!, reply)) reply.nil();
+    }
+  },
+};
+
+/** `MSET key value [key value ...]`. */
+export const MSET: RedisCommand = {
+  name: "MSET",
+  arity: -3,
+  flags: ["write", "denyoom"],
+  keys: [1, -1, 2],
+  writes: true,
+  summary: "Set multiple keys to multiple values",
+  run(request, { store }, reply) {
+    if (request.count % 2 !== 0) return reply.error({ kind: "usage", command: MSET });
+    const { bytes, starts, ends } = request;
+    const wrote = write(reply, () => {
+      for (let i = 0; i < request.count; i += 2) {
+        store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
+      }
+    });
+    if (wrote) reply.ok();
+  },
+};
+
+/** Adds `by` to the integer at argument 0's key (a missing key counts as 0), keeping its TTL. */
+function incrementBy(request: Request, context: Context, reply: RedisReply, by: bigint): void {
+  const old = readValue(context, request, 0);
+  let value = 0n;
+  if (old !== undefined) {
+    const parsed = parseInt64(old, 0, old.length);
+    if (parsed === undefined) return reply.error(ERR.notInteger);
+    value = parsed;
+  }
+  const next = value + by;
+  if (next < INT64_MIN || next > INT64_MAX) return reply.error(ERR.overflow);
+  const text = encoder.encode(String(next));
+  const { bytes, starts, ends } = request;
+  const wrote = write(reply, () => {
+    context.store.set(bytes, starts[0]!, ends[0]!, text, 0, text.length, KEEP_TTL);
+  });
+  if (wrote) reply.integer(next);
+}
+
+function counter(name: string, arity: number, sign: 1n | -1n, summary: string): RedisCommand {
+  const command: RedisCommand = {
+    name,
+    arity,
+    flags: ["write", "denyoom", "fast"],
+    keys: [1, 1, 1],
+    writes: true,
+    summary,
+    run(request, context, reply) {
+      if (arity === 2) return incrementBy(request, context, reply, sign);
+      const by = argInt(request, 1);
+      if (by === undefined) return reply.error(ERR.notInteger);
+      if (sign < 0n && by === INT64_MIN) {
+        return reply.error({ kind: "redis", text: "ERR decrement would overflow" });
+      }
+      incrementBy(request, context, reply, sign * by);
+    },
+  };
+  return command;
+}
+
+/** `INCR key`. */
+export const INCR: RedisCommand = counter(
+  "INCR",
+  2,
+  1n,
+  "Increment the integer value of a key by one",
+);
+/** `DECR key`. */
+export const DECR: RedisCommand = counter(
+  "DECR",
+  2,
+  -1n,
+  "Decrement the integer value of a key by one",
+);
+/** `INCRBY key increment`. */
+export const INCRBY: RedisCommand = counter(
+  "INCRBY",
+  3,
+  1n,
+  "Increment the integer value of a key by the given amount",
+);
+/** `DECRBY key decrement`. */
+export const DECRBY: RedisCommand = counter(
+  "DECRBY",
+  3,
+  -1n,
+  "Decrement the integer value of a key by the given number",
+);
+
+/** `APPEND key value`: the length after appending, keeping the TTL. */
+export const APPEND: RedisCommand = {
+  name: "APPEND",
+  arity: 3,
+  flags: ["write", "denyoom", "fast"],
+  keys: [1, 1, 1],
+  writes: true,
+  summary: "Append a value to a key",
+  run(request, context, reply) {
+    const old = readValue(context, request, 0) ?? new Uint8Array(0);
+    const add = request.ends[1]! - request.starts[1]!;
+    if (old.length + add > MAX_STRING_BYTES) return reply.error(TOO_BIG);
+    const value = new Uint8Array(old.length + add);
+    value.set(old);
+    value.set(request.bytes.subarray(request.starts[1], request.ends[1]), old.length);
+    const { bytes, starts, ends } = request;
+    const wrote = write(reply, () => {
+      context.store.set(bytes, starts[0]!, ends[0]!, value, 0, value.length, KEEP_TTL);
+    });
+    if (wrote) reply.integer(value.length);
+  },
+};
+
+/** `STRLEN key`: the value's length in bytes, 0 for a missing key. */
+export const STRLEN: RedisCommand = {
+  name: "STRLEN",
+  arity: 2,
+  flags: ["readonly", "fast"],
+  keys: [1, 1, 1],
+  writes: false,
+  summary: "Get the length of the value stored in a key",
+  run(request, context, reply) {
+    reply.integer(readValue(context, request, 0)?.length ?? 0);
+  },
+};
+
+/** The string commands, in the order COMMAND lists them. */
+export const STRING_COMMANDS: readonly RedisCommand[] = [
+  GET,
+  SET,
+  SETNX,
+  GETDEL,
+  MGET,
+  MSET,
+  INCR,
+  DECR,
+  INCRBY,
+  DECRBY,
+  APPEND,
+  STRLEN,
+];

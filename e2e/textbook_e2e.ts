@@ -1,0 +1,141 @@
+/**
+ * End-to-end tests that need more than --allow-net, run by .ci/run (not by
+ * `deno test --allow-net`: the file is not named *_test.ts): `kv check` and
+ * `kv client` against the real Python textbook server (e2e/textbook_server.py),
+ * a JUnit file written to disk and read back by Python's XML parser, and
+ * `kv serve` stopping on SIGHUP as on SIGINT.
+ *
+ * Run: deno test --allow-net --allow-run --allow-read --allow-write e2e/
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { main } from "../main.ts";
+import { FakeIo, within } from "../testing/mod.ts";
+
+const here = new URL(".", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** Starts a process and resolves once its stdout shows `listening on HOST:PORT`. */
+async function startListening(command: string, args: string[]) {
+  const child = new Deno.Command(command, { args, stdout: "piped", stderr: "piped", cwd: root })
+    .spawn();
+  const reader = child.stdout.getReader();
+  let seen = "";
+  while (!/listening on \S+:\d+\n/.test(seen)) {
+    const { value, done } = await within(`${command} listening`, reader.read());
+    if (done) throw new Error(`${command} ended before listening: ${seen}`);
+    seen += decoder.decode(value);
+  }
+  reader.releaseLock();
+  const port = Number(/listening on \S+:(\d+)/.exec(seen)![1]);
+  return { child, port };
+}
+
+async function python() {
+  const { child, port } = await startListening("python3", [`${here}textbook_server.py`, "0"]);
+  return {
+    port,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+      await child.stdout.cancel();
+      await child.stderr.cancel();
+    },
+  };
+}
+
+async function run(args: string[], stdin?: string, terminal = false) {
+  const fake = new FakeIo({ stdin, terminal });
+  const code = await main(args, fake.io);
+  return { code, stdout: fake.stdout, stderr: fake.stderr };
+}
+
+Deno.test("the Python textbook server passes kv check --level assignment and fails the contract", async () => {
+  await using server = await python();
+  const assignment = await run([
+    "check",
+    "-p",
+    String(server.port),
+    "--level",
+    "assignment",
+    "--lang",
+    "en",
+  ]);
+  assertEquals(assignment.code, 0, assignment.stdout);
+  assertStringIncludes(assignment.stdout, "12 passed, 0 failed, 0 skipped");
+  const contract = await run(["check", "-p", String(server.port), "--lang", "en"]);
+  assertEquals(contract.code, 1);
+  assertMatch(
+    contract.stdout,
+    /\n0 passed, 30 failed, 0 skipped in [\d.]+ s: 30 rule\(s\) broken\.\n/,
+  );
+  assertStringIncludes(
+    contract.stdout,
+    "Hint: 30 rules failed because an answer did not end with \\n.",
+  );
+});
+
+Deno.test("kv check --junit FILE writes JUnit XML that Python's XML parser reads", async () => {
+  await using server = await python();
+  const file = await Deno.makeTempFile({ suffix: ".xml" });
+  try {
+    const result = await run([
+      "check",
+      "-p",
+      String(server.port),
+      "--junit",
+      file,
+      "--only",
+      "a.*,cmd.put",
+    ]);
+    assertEquals(result.code, 1);
+    const script = "import sys, xml.etree.ElementTree as ET\n" +
+      "suite = ET.parse(sys.argv[1]).getroot().find('testsuite')\n" +
+      "cases = suite.findall('testcase')\n" +
+      "print(suite.get('tests'), suite.get('failures'), len(cases), " +
+      "sum(1 for c in cases if c.find('failure') is not None))";
+    const out = await new Deno.Command("python3", { args: ["-c", script, file] }).output();
+    assertEquals(decoder.decode(out.stdout).trim(), "13 1 13 1", decoder.decode(out.stderr));
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("kv client one-shot, batch (--unframed) and REPL against the Python textbook server", async () => {
+  await using server = await python();
+  const port = String(server.port);
+  const once = await run(["client", "-p", port, "PUT, 이름, 윤영준"]);
+  assertEquals([once.code, once.stdout], [0, "Success!\n"]);
+  assertStringIncludes(once.stderr, "the server does not end its answers with \\n");
+  const batch = await run(["client", "-p", port, "--unframed"], "GET, 이름\nPUT, age, 20\nLIST\n");
+  assertEquals([batch.code, batch.stdout], [0, "윤영준\nSuccess!\n이름, 윤영준\nage, 20\n"]);
+  const repl = await run(["client", "-p", port], "DELETE, age\nGET, age\nexit\n", true);
+  assertEquals(repl.code, 0);
+  assertStringIncludes(
+    repl.stdout,
+    `kv 127.0.0.1:${port}> Success!\nkv 127.0.0.1:${port}> Not exist!\n`,
+  );
+});
+
+Deno.test("kv serve shuts down gracefully on SIGHUP, as on SIGINT and SIGTERM", async () => {
+  for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) {
+    const { child } = await startListening(Deno.execPath(), [
+      "run",
+      "--allow-net",
+      "main.ts",
+      "serve",
+      "--port",
+      "0",
+    ]);
+    child.kill(signal);
+    const status = await within("kv serve stopping", child.status);
+    const stderr = decoder.decode(await new Response(child.stderr).arrayBuffer());
+    await child.stdout.cancel();
+    assertEquals(status.code, 0, `${signal}: ${stderr}`);
+    assertMatch(stderr, /^\d{4}-\d\d-\d\dT[\d:.]+Z shutting down: finishing answers/m);
+    assert(stderr.includes(" stopped\n"), stderr);
+  }
+});

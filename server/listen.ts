@@ -1,0 +1,63 @@
+/**
+ * Binding the server's socket: TCP, or TLS with a certificate and key
+ * (PROTOCOL.md, TLS), and the guard rail of PROTOCOL.md's Transport: a
+ * server that would listen beyond loopback with no password refuses, unless
+ * told the exposure is meant.
+ *
+ * @module
+ */
+
+import { type Acceptor, listenTls } from "./tls.ts";
+
+/** A certificate chain and its private key, in PEM. */
+export interface TlsOptions {
+  /** The certificate chain (PEM). */
+  cert: string;
+  /** The private key (PEM). */
+  key: string;
+}
+
+/** What {@linkcode bind} needs. */
+export interface BindOptions {
+  /** The address to listen on. */
+  hostname: string;
+  /** The port; 0 asks the OS for a free one. */
+  port: number;
+  /** Speak TLS only, with this certificate. */
+  tls?: TlsOptions;
+  /** Whether a password is set. */
+  password: boolean;
+  /** Expose a server with no password beyond loopback, on purpose. */
+  noAuth: boolean;
+}
+
+/** Listening beyond loopback without a password was refused (PROTOCOL.md, Authentication). */
+export class ExposureError extends Error {
+  /** `hostname`: the address that would have exposed the server. */
+  constructor(hostname: string) {
+    super(
+      `refusing to listen on ${hostname} without a password: anyone who can reach it could read ` +
+        "and change every key; set one with --password-file FILE, or pass --no-auth if the " +
+        "exposure is meant",
+    );
+    this.name = "ExposureError";
+  }
+}
+
+/** Whether `hostname` is loopback: 127.0.0.0/8, ::1 (or 127.x mapped into IPv6), or `localhost`. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  if (host === "localhost" || host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
+  const v4 = host.startsWith("::ffff:") ? host.slice(7) : host;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/** Binds the listener, after the exposure check. Throws {@linkcode ExposureError}, or what Deno throws. */
+export function bind(options: BindOptions): Acceptor {
+  if (!options.password && !options.noAuth && !isLoopback(options.hostname)) {
+    throw new ExposureError(options.hostname);
+  }
+  const { hostname, port, tls } = options;
+  if (tls !== undefined) return listenTls({ hostname, port, cert: tls.cert, key: tls.key });
+  return Deno.listen({ hostname, port, transport: "tcp" });
+}

@@ -1,0 +1,212 @@
+/**
+ * TLS for `kv serve` (PROTOCOL.md, TLS), with handshakes that can be cut.
+ *
+ * Deno's TLS listener finishes a connection's handshake before it lets the
+ * socket close (denoland/deno#14547): a client that connects and sends
+ * nothing would hold its socket for as long as it likes, however the server
+ * closes its end. So the public port is a plain TCP listener the server
+ * owns, and each connection it accepts is piped, over loopback, into a TLS
+ * listener inside the process. Cutting a connection closes the public
+ * socket and the pipe; the TLS side then sees its peer gone and lets go.
+ *
+ * @module
+ */
+
+import { closeQuietly, writeAll } from "../net/conn.ts";
+
+/** What the server needs of a listener. `Deno.Listener` is one. */
+export interface Acceptor {
+  /** The address it listens on. */
+  readonly addr: Deno.Addr;
+  /** The next connection. */
+  accept(): Promise<Deno.Conn>;
+  /** Stops listening. */
+  close(): void;
+}
+
+const PIPE_BUFFER_BYTES = 16 * 1024;
+// After the server closes a TLS connection, its last bytes (the answers
+// before a QUIT, TLS's close_notify) still flow to the client; past this
+// long, a client that does not take them is cut.
+const DRAIN_MS = 5_000;
+
+/** A TLS listener on `hostname:port` whose connections' handshakes can be cut. */
+export function listenTls(
+  options: { hostname: string; port: number; cert: string; key: string },
+): Acceptor {
+  const outer = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+  let inner: Deno.TlsListener;
+  try {
+    inner = Deno.listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: options.cert,
+      key: options.key,
+    });
+  } catch (error) {
+    outer.close();
+    throw error;
+  }
+  return new TlsFront(outer, inner);
+}
+
+class TlsFront implements Acceptor {
+  readonly addr: Deno.Addr;
+  readonly #outer: Deno.TcpListener;
+  readonly #inner: Deno.TlsListener;
+  // Connecting to the inner listener and accepting there go one at a time,
+  // so each inner connection is known to be the one just made.
+  #turn: Promise<unknown> = Promise.resolve();
+
+  constructor(outer: Deno.TcpListener, inner: Deno.TlsListener) {
+    this.#outer = outer;
+    this.#inner = inner;
+    this.addr = outer.addr;
+  }
+
+  async accept(): Promise<Deno.Conn> {
+    const raw = await this.#outer.accept();
+    const paired = this.#turn.then(() => this.#pair(raw));
+    this.#turn = paired.catch(() => {});
+    return await paired;
+  }
+
+  async #pair(raw: Deno.TcpConn): Promise<Deno.Conn> {
+    let pipe: Deno.TcpConn | undefined;
+    try {
+      pipe = await Deno.connect({ hostname: "127.0.0.1", port: this.#inner.addr.port });
+      const tls = await this.#inner.accept();
+      raw.setNoDelay(true);
+      pipe.setNoDelay(true);
+      return new FrontConn(tls, raw, pipe);
+    } catch (error) {
+      closeQuietly(raw);
+      if (pipe !== undefined) closeQuietly(pipe);
+      throw error;
+    }
+  }
+
+  close(): void {
+    closeQuietly(this.#outer);
+    closeQuietly(this.#inner);
+  }
+}
+
+/** Copies `from` to `to` until `from` ends (then half-closes `to`), or fails. Never rejects. */
+async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buffer = new Uint8Array(PIPE_BUFFER_BYTES);
+  try {
+    for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
+      await writeAll(to, buffer.subarray(0, n));
+    }
+    await to.closeWrite();
+  } catch {
+    // One side is gone; the other is cut below.
+  }
+}
+
+/**
+ * A TLS connection as the server sees it: reads and writes go through TLS;
+ * the addresses are the client's. Closing it after the handshake lets the
+ * last bytes reach the client (within DRAIN_MS); before, it cuts the public
+ * socket and the pipe at once, so an unfinished handshake ends at once.
+ */
+class FrontConn implements Deno.Conn {
+  readonly #tls: Deno.TlsConn;
+  readonly #raw: Deno.TcpConn;
+  readonly #pipe: Deno.TcpConn;
+  readonly #pumps: Promise<void>;
+  #handshaken = false;
+  #closed = false;
+  #cut = false;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(tls: Deno.TlsConn, raw: Deno.TcpConn, pipe: Deno.TcpConn) {
+    this.#tls = tls;
+    this.#raw = raw;
+    this.#pipe = pipe;
+    // The server's bytes out: when the TLS side has closed and all of it
+    // is delivered, the connection is over. The client's bytes in: when
+    // the client is gone, so is the connection.
+    const out = pump(pipe, raw).then(() => this.#cutNow());
+    const into = pump(raw, pipe).then(() => {
+      if (!this.#handshaken) this.#cutNow();
+    });
+    this.#pumps = Promise.all([out, into]).then(() => {});
+  }
+
+  get localAddr(): Deno.NetAddr {
+    return this.#raw.localAddr;
+  }
+
+  get remoteAddr(): Deno.NetAddr {
+    return this.#raw.remoteAddr;
+  }
+
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    return this.#tls.readable;
+  }
+
+  get writable(): WritableStream<Uint8Array<ArrayBufferLike>> {
+    return this.#tls.writable;
+  }
+
+  /** Finishes the TLS handshake (or fails, if the client does not speak TLS). */
+  async handshake(): Promise<Deno.TlsHandshakeInfo> {
+    const info = await this.#tls.handshake();
+    this.#handshaken = true;
+    return info;
+  }
+
+  read(buffer: Uint8Array): Promise<number | null> {
+    return this.#tls.read(buffer);
+  }
+
+  write(bytes: Uint8Array): Promise<number> {
+    return this.#tls.write(bytes);
+  }
+
+  closeWrite(): Promise<void> {
+    return this.#tls.closeWrite();
+  }
+
+  setNoDelay(noDelay?: boolean): void {
+    this.#raw.setNoDelay(noDelay);
+  }
+
+  setKeepAlive(keepAlive?: boolean): void {
+    this.#raw.setKeepAlive(keepAlive);
+  }
+
+  ref(): void {}
+
+  unref(): void {}
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeQuietly(this.#tls);
+    if (!this.#handshaken) return this.#cutNow();
+    this.#drainTimer = setTimeout(() => this.#cutNow(), DRAIN_MS);
+  }
+
+  /** Closes the public socket and the pipe now: whatever the TLS side still holds ends. */
+  #cutNow(): void {
+    if (this.#cut) return;
+    this.#cut = true;
+    this.#closed = true;
+    clearTimeout(this.#drainTimer);
+    closeQuietly(this.#tls);
+    closeQuietly(this.#raw);
+    closeQuietly(this.#pipe);
+  }
+
+  /** Settles once both directions of the pipe have stopped. */
+  get finished(): Promise<void> {
+    return this.#pumps;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

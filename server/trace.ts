@@ -1,0 +1,209 @@
+/**
+ * The server's side of `--trace`: the words of each socket event. A
+ * connection, a datagram and the server as a whole each get a small object
+ * that turns the hook calls of `connection.ts`, `udp.ts` and `serve.ts` into
+ * {@linkcode TraceEvent}s. They exist only while tracing is on: the hooks sit
+ * behind `if (trace !== undefined)`, so with tracing off nothing here runs
+ * and no string is built.
+ *
+ * @module
+ */
+
+import type { Request } from "../command/request.ts";
+import { formatAddr } from "../net/addr.ts";
+import { describeError } from "../net/conn.ts";
+import { preview, type Tracer } from "../net/trace.ts";
+
+/** What one trace object has in common: who it is and when it started. */
+class Trace {
+  readonly #tracer: Tracer;
+  readonly #who: string;
+  readonly #start = performance.now();
+
+  constructor(tracer: Tracer, who: string) {
+    this.#tracer = tracer;
+    this.#who = who;
+  }
+
+  emit(event: string, detail: string): void {
+    this.#tracer({ who: this.#who, ms: performance.now() - this.#start, event, detail });
+  }
+
+  /** A request the framer took; `endedBy` says what ended a line that had no `\n`. */
+  framed(request: Request, endedBy: string | undefined): void {
+    const raw = request.rawEnd > request.rawStart
+      ? preview(request.bytes, request.rawStart, request.rawEnd)
+      : `(${request.failure?.kind ?? "empty"})`;
+    this.emit("request", endedBy === undefined ? raw : `${raw} ended-by=${endedBy}`);
+  }
+
+  /**
+   * The answer to the last request: `bytes[from, end)`, `size` bytes in all
+   * (more if some was already let go), and `more` if it is not complete yet
+   * (a LIST written piece by piece).
+   */
+  answer(bytes: Uint8Array, from: number, more = false, size = bytes.length - from): void {
+    if (more && size === 0) this.emit("answer", "(made piece by piece as the socket takes it)");
+    else {
+      const rest = more ? " (and more, made as the socket takes it)" : "";
+      this.emit("answer", `bytes=${size} ${preview(bytes, from, bytes.length)}${rest}`);
+    }
+  }
+}
+
+/** Why a traced connection closed, as its `close` line says it. */
+type Cause = "eof" | "reset" | "quit" | "idle" | "shutdown" | "error";
+
+const CLOSE_NOTES: Record<Cause, string> = {
+  eof: "(after the peer's FIN)",
+  reset: "(after the peer's RST)",
+  quit: "(after QUIT)",
+  idle: "(idle timeout)",
+  shutdown: "(server shutdown)",
+  error: "(after an error)",
+};
+
+/** The trace of one TCP connection: `#ID`, timed from its accept. */
+export class ConnectionTrace extends Trace {
+  #cause: Cause | undefined;
+  #sawEof = false;
+
+  /** Traces connection `id` into `tracer`. */
+  constructor(tracer: Tracer, id: number) {
+    super(tracer, `#${id}`);
+  }
+
+  /** accept() handed over this socket. */
+  accept(conn: Deno.Conn): void {
+    this.emit(
+      "accept",
+      `peer=${formatAddr(conn.remoteAddr)} local=${
+        formatAddr(conn.localAddr)
+      } (a new socket, for this client only)`,
+    );
+  }
+
+  /** recv() (`conn.read()`) filled `buffer[0, n)`. */
+  recv(buffer: Uint8Array, n: number): void {
+    this.emit("recv", `bytes=${n} ${preview(buffer, 0, n)}`);
+  }
+
+  /** A read after our half-close at shutdown: the end of the stream, or bytes thrown away. */
+  lingered(buffer: Uint8Array, n: number | null): void {
+    if (n === null) this.eof();
+    else this.emit("recv", `bytes=${n} ${preview(buffer, 0, n)} (discarded: shutting down)`);
+  }
+
+  /** recv() returned end of stream: the peer sent its FIN. */
+  eof(): void {
+    this.#sawEof = true;
+    this.#cause ??= "eof";
+    this.emit("eof", "(the peer sent FIN: it will send nothing more)");
+  }
+
+  /** An unframed client's partial line sat unchanged for the pause. */
+  pause(ms: number, pendingBytes: number): void {
+    this.emit("pause", `ms=${ms} pending=${pendingBytes} (no \\n came: the line is taken as is)`);
+  }
+
+  /** A request the framer took; `endedWithoutNewline` from the framer. */
+  request(request: Request, endedWithoutNewline: boolean): void {
+    this.framed(request, endedWithoutNewline ? (this.#sawEof ? "eof" : "pause") : undefined);
+  }
+
+  /** send() (`conn.write()`, looped until all is written) took `n` bytes. */
+  send(n: number): void {
+    this.emit("send", `bytes=${n}`);
+  }
+
+  /** We half-closed: shutdown(SHUT_WR), `conn.closeWrite()`: our FIN. */
+  halfClose(): void {
+    this.emit("half-close", "(we sent FIN: no more answers; still reading)");
+  }
+
+  /** The idle timeout closes the connection. */
+  idle(silentMs: number): void {
+    this.#cause ??= "idle";
+    this.emit("idle", `ms=${silentMs} (nothing received for that long)`);
+  }
+
+  /** The server began shutting down; `waiting`: this connection was waiting for bytes. */
+  stop(waiting: boolean): void {
+    this.#cause ??= "shutdown";
+    this.emit(
+      "shutdown",
+      waiting ? "(it was waiting for bytes: close now)" : "(busy: finish its answers first)",
+    );
+  }
+
+  /** The connection failed with `error` (a reset, a broken pipe, a bug). */
+  failed(error: unknown): void {
+    if (error instanceof Deno.errors.ConnectionReset) {
+      this.#cause ??= "reset";
+      this.emit("reset", "(the peer sent RST: it closed abruptly, with data unread)");
+    } else if (this.#cause === undefined) {
+      this.#cause = "error";
+      this.emit("error", describeError(error));
+    }
+  }
+
+  /** close(): the socket is released. `quit`: it ended with QUIT. */
+  close(quit: boolean): void {
+    if (quit) this.#cause ??= "quit";
+    this.emit("close", this.#cause === undefined ? "" : CLOSE_NOTES[this.#cause]);
+  }
+}
+
+/** The trace of one UDP datagram: `dN`, timed from its arrival. */
+export class DatagramTrace extends Trace {
+  /** Traces datagram number `n` into `tracer`. */
+  constructor(tracer: Tracer, n: number) {
+    super(tracer, `d${n}`);
+  }
+
+  /** recvfrom() returned this datagram and its sender. */
+  recvfrom(data: Uint8Array, from: Deno.Addr): void {
+    this.emit(
+      "recvfrom",
+      `bytes=${data.length} peer=${formatAddr(from)} ${preview(data, 0, data.length)}`,
+    );
+  }
+
+  /** The whole answer would not fit in one datagram. */
+  tooLarge(bytes: number): void {
+    this.emit("too-large", `bytes=${bytes} (over 65507: replaced by an error line)`);
+  }
+
+  /** sendto() sent the answer datagram. */
+  sendto(n: number, to: Deno.Addr): void {
+    this.emit("sendto", `bytes=${n} peer=${formatAddr(to)}`);
+  }
+
+  /** Nothing to answer (blank lines only): no datagram goes back. */
+  silent(): void {
+    this.emit("sendto", "bytes=0 (nothing to answer: no datagram sent)");
+  }
+}
+
+/** The trace of the server as a whole: `server`, timed from its start. */
+export class ServerTrace extends Trace {
+  /** Traces into `tracer`. */
+  constructor(tracer: Tracer) {
+    super(tracer, "server");
+  }
+
+  /** socket(), bind(), listen(): `Deno.listen()` or a listener given. */
+  listen(addr: Deno.Addr): void {
+    this.emit("listen", `tcp=${formatAddr(addr)} (socket, bind, listen)`);
+  }
+
+  /** socket(), bind() of the UDP socket: `Deno.listenDatagram()`. */
+  bind(addr: Deno.Addr): void {
+    this.emit("bind", `udp=${formatAddr(addr)} (socket, bind: no listen, no accept)`);
+  }
+
+  /** A step of the shutdown. */
+  shutdown(detail: string): void {
+    this.emit("shutdown", detail);
+  }
+}

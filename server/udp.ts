@@ -1,0 +1,233 @@
+/**
+ * {@linkcode DatagramServer}: kv over UDP (PROTOCOL.md, "Datagrams
+ * (`--udp`)"). One datagram in, holding one or more request lines; one
+ * datagram back to its sender with every answer, in order. The same framer,
+ * command table and store as TCP; none of TCP's connection rules (no accept,
+ * no close, no unframed pause, no idle timeout, no connection limit).
+ *
+ * @module
+ */
+
+import type { Context, Guard, ServerStats, Session } from "../command/command.ts";
+import { Request } from "../command/request.ts";
+import { execute } from "../command/table.ts";
+import { formatAddr } from "../net/addr.ts";
+import { describeError } from "../net/conn.ts";
+import type { Tracer } from "../net/trace.ts";
+import type { Clock } from "../store/clock.ts";
+import type { Store } from "../store/store.ts";
+import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import { LineFramer } from "../wire/line/framer.ts";
+import { LineReply, tooLargeForDatagram } from "../wire/line/reply.ts";
+import { WriteAnswers } from "./durable.ts";
+import type { Logger } from "./log.ts";
+import { DatagramTrace } from "./trace.ts";
+
+/**
+ * The largest UDP payload over IPv4 (65,535 minus the IP and UDP headers):
+ * PROTOCOL.md's limit for one answer datagram.
+ */
+export const MAX_DATAGRAM_BYTES = 65_507;
+
+// Big enough for any datagram (IPv6's largest payload is 65,527 bytes):
+// a datagram longer than the buffer would be cut short without a word.
+const RECEIVE_BYTES = 64 * 1024;
+// After a receive error that is not the socket closing, wait before the next
+// receive instead of spinning.
+const ERROR_PAUSE_MS = 10;
+
+/**
+ * Binds the UDP socket beside a TCP listener: the same host and port number.
+ * The host is given explicitly: Deno's datagram default is 0.0.0.0, which
+ * would expose a loopback server to the network.
+ */
+export function listenDatagrams(addr: Deno.NetAddr): Deno.DatagramConn {
+  if (typeof Deno.listenDatagram !== "function") {
+    throw new TypeError("UDP needs Deno's --unstable-net (kv's deno.json turns it on)");
+  }
+  return Deno.listenDatagram({ hostname: addr.hostname, port: addr.port, transport: "udp" });
+}
+
+/** What a {@linkcode DatagramServer} serves, and with what. */
+export interface DatagramServerOptions {
+  /** The store TCP connections share too. */
+  readonly store: Store;
+  /** The store's clock. */
+  readonly clock: Clock;
+  /** The longest request line, as for TCP. */
+  readonly maxLineBytes: number;
+  /** Where log lines go. */
+  readonly log: Logger;
+  /** Log every datagram at `debug` level. */
+  readonly verbose: boolean;
+  /** Receives every socket event (`--trace`); `undefined`: off. */
+  readonly trace?: Tracer;
+  /** The server's figures, shared with TCP (INFO counts datagrams' commands too). */
+  readonly stats: ServerStats;
+  /** Authentication: never a password with UDP (PROTOCOL.md, Datagrams), so every datagram may run. */
+  readonly guard: Guard;
+}
+
+/** Answers kv requests arriving as UDP datagrams on one socket. */
+export class DatagramServer {
+  /** The address the socket is bound to. */
+  readonly addr: Deno.NetAddr;
+  /** Settles once the socket is closed and the last datagram handled. */
+  readonly finished: Promise<void>;
+  readonly #socket: Deno.DatagramConn;
+  readonly #options: DatagramServerOptions;
+  // One set of framing and answering state, reused for every datagram: a
+  // datagram is framed and answered completely before the next is read.
+  readonly #framer: LineFramer;
+  readonly #request = new Request();
+  readonly #out = new AnswerBuffer(MAX_DATAGRAM_BYTES + 1);
+  readonly #reply = new LineReply(this.#out);
+  readonly #local: string;
+  // With a durable store: the datagram's write answers, held until it commits.
+  readonly #writes: WriteAnswers | undefined;
+  #closed = false;
+  #count = 0;
+
+  /** Serves `socket` (from `Deno.listenDatagram`) until {@linkcode DatagramServer.close}. */
+  constructor(socket: Deno.DatagramConn, options: DatagramServerOptions) {
+    this.#socket = socket;
+    this.addr = socket.addr as Deno.NetAddr;
+    this.#options = options;
+    this.#framer = new LineFramer(options.maxLineBytes);
+    this.#local = formatAddr(this.addr);
+    this.#writes = options.store.commit === undefined
+      ? undefined
+      : new WriteAnswers(options.store, this.#out, this.#reply);
+    this.finished = this.#run();
+  }
+
+  /** Closes the socket: the receive in progress ends, and so does the server. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.close();
+  }
+
+  async #run(): Promise<void> {
+    const buffer = new Uint8Array(RECEIVE_BYTES);
+    while (!this.#closed) {
+      let data: Uint8Array;
+      let from: Deno.Addr;
+      try {
+        [data, from] = await this.#socket.receive(buffer);
+      } catch (error) {
+        if (this.#closed) return;
+        this.#options.log("error", `udp receive failed: ${describeError(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, ERROR_PAUSE_MS));
+        continue;
+      }
+      const number = ++this.#count;
+      const trace = this.#options.trace === undefined
+        ? undefined
+        : new DatagramTrace(this.#options.trace, number);
+      if (trace !== undefined) trace.recvfrom(data, from);
+      let answer = this.#answer(data, this.#contextFor(number, from), trace);
+      // PROTOCOL.md, Durability: the answer goes out once the changes are durable.
+      const committed = this.#writes?.commit();
+      if (committed !== undefined) {
+        await committed;
+        answer = this.#out.bytes();
+      }
+      if (this.#options.verbose) {
+        this.#options.log(
+          "debug",
+          `d${number} from ${formatAddr(from)}: ${data.length} bytes in, ${answer.length} out`,
+        );
+      }
+      if (answer.length === 0) {
+        if (trace !== undefined) trace.silent();
+        continue;
+      }
+      try {
+        const sent = await this.#socket.send(answer, from);
+        if (trace !== undefined) trace.sendto(sent, from);
+      } catch (error) {
+        if (this.#closed) return;
+        // The sender is out of reach; UDP promises it nothing, and nor do we.
+        if (this.#options.verbose) {
+          this.#options.log("debug", `d${number} send failed: ${describeError(error)}`);
+        }
+      }
+    }
+  }
+
+  /**
+   * What datagram number `n` from `from` runs with: a session of its own,
+   * since nothing about a sender is kept from one datagram to the next.
+   */
+  #contextFor(n: number, from: Deno.Addr): Context {
+    const { store, clock, stats, guard } = this.#options;
+    const session: Session = {
+      closing: false,
+      id: n,
+      peer: formatAddr(from),
+      local: this.#local,
+      createdAt: clock.now(),
+      resp: 2,
+      name: "",
+      protocol: "line",
+      authenticated: guard.password === undefined,
+      authFailures: 0,
+    };
+    return { store, clock, session, stats, guard };
+  }
+
+  /**
+   * Frames and runs every request of `data`, and returns the answer
+   * datagram's bytes (valid until the next datagram). A last line without
+   * `\n` is a request: the datagram's end ends it.
+   */
+  #answer(data: Uint8Array, context: Context, trace: DatagramTrace | undefined): Uint8Array {
+    const framer = this.#framer;
+    const request = this.#request;
+    const out = this.#out;
+    const reply = this.#reply;
+    out.clear();
+    // Bytes of answer counted and let go once past the limit: a LIST of a
+    // big store is measured for its error line, never held whole.
+    let dropped = 0;
+    // QUIT's session.closing is never read here: with no connection to
+    // close, its Bye! is all it does (PROTOCOL.md, Datagrams).
+    framer.feed(data);
+    framer.end();
+    while (framer.next(request)) {
+      if (trace !== undefined) trace.framed(request, undefined);
+      const mark = out.length;
+      const droppedBefore = dropped;
+      const more = execute(request, context, reply);
+      if (this.#writes !== undefined && request.command?.writes) this.#writes.add(mark, out.length);
+      if (more !== undefined) {
+        while (!more.step(reply)) {
+          if (out.length > MAX_DATAGRAM_BYTES) {
+            dropped += out.length;
+            out.clear();
+          }
+        }
+      }
+      if (trace !== undefined) {
+        // A LIST that passed the limit was let go as it grew: its size is counted.
+        const from = dropped > droppedBefore ? 0 : mark;
+        const size = dropped - droppedBefore + out.length - from;
+        trace.answer(out.bytes(), from, false, size);
+      }
+      if (out.length > MAX_DATAGRAM_BYTES) {
+        dropped += out.length;
+        out.clear();
+      }
+    }
+    const total = dropped + out.length;
+    if (total > MAX_DATAGRAM_BYTES) {
+      if (trace !== undefined) trace.tooLarge(total);
+      // The datagram is the too-large error line: no write's answer to replace.
+      this.#writes?.clear();
+      out.clear();
+      out.addText(tooLargeForDatagram(total));
+    }
+    return out.bytes();
+  }
+}

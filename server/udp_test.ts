@@ -1,0 +1,173 @@
+/**
+ * Tests of `serve({ udp: true })` (`kv serve --udp`) against PROTOCOL.md's
+ * "Datagrams (`--udp`)", over real UDP sockets on port 0: one datagram in,
+ * one datagram back, the same store as TCP.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { MemoryStore } from "../store/memory.ts";
+import { TextStore } from "../store/text.ts";
+import { ask, bytes, startTestServer, TraceCollector, UdpPeer, within } from "../testing/mod.ts";
+import { serve } from "./serve.ts";
+import { MAX_DATAGRAM_BYTES } from "./udp.ts";
+
+const UNKNOWN_FOO = 'Error: unknown command "FOO" (expected PUT, GET, DELETE, LIST, PING or QUIT)';
+
+Deno.test("serve() with udp answers each kind of request in a datagram of its own", async (t) => {
+  await using server = startTestServer({ udp: true });
+  assertEquals(server.udpAddr, { transport: "udp", hostname: "127.0.0.1", port: server.port });
+  using peer = new UdpPeer();
+  const cases: [string, string][] = [
+    ["LIST\n", "Not exist!\n\n"],
+    ["PUT, myname, yyjun\n", "Success!\n"],
+    ["PUT, greeting, hello, world", "Success!\n"], // The last \n may be left out.
+    ["GET, myname\n", "yyjun\n"],
+    ["GET, greeting", "hello, world\n"],
+    ["GET, nobody\n", "Not exist!\n"],
+    ["DELETE, myname\n", "Success!\n"],
+    ["DELETE, myname\n", "Not exist!\n"],
+    ["LIST\n", "greeting, hello, world\n\n"],
+    ["PING\n", "PONG\n"],
+    ["QUIT\n", "Bye!\n"],
+    ["PING\r\n", "PONG\n"], // Nothing happened after QUIT: no connection to close.
+  ];
+  for (const [request, answer] of cases) {
+    await t.step(JSON.stringify(request), async () => {
+      assertEquals(await peer.exchange(server.port, request), answer);
+    });
+  }
+});
+
+Deno.test("serve() with udp answers every request of one datagram in one datagram, in order", async () => {
+  await using server = startTestServer({ udp: true });
+  using peer = new UdpPeer();
+  assertEquals(
+    await peer.exchange(server.port, "PUT, a, 1\n\nput , a , 2\nGET, a\nQUIT\nLIST\nGET, a"),
+    // The blank line has no answer; QUIT's Bye! ends nothing.
+    "Success!\nSuccess!\n2\nBye!\na, 2\n\n2\n",
+  );
+});
+
+Deno.test("serve() with udp replaces an answer too large for a datagram with one error line", async () => {
+  const text = new TextStore(new MemoryStore());
+  // 70 pairs of 1,000-byte values: a LIST of 70,000 bytes and more.
+  for (let i = 0; i < 70; i++) text.set(`key${i}`, "v".repeat(1000));
+  await using server = startTestServer({ udp: true, store: text.store });
+  using peer = new UdpPeer();
+  const listBytes = 70 * (", ".length + 1000 + 1) + 1 +
+    Array.from({ length: 70 }, (_, i) => `key${i}`.length).reduce((a, b) => a + b);
+  assert(listBytes > MAX_DATAGRAM_BYTES);
+  assertEquals(
+    await peer.exchange(server.port, "LIST\n"),
+    `Error: answer too large for a datagram (${listBytes} bytes; use TCP)\n`,
+  );
+  // Answers that fit alone but not together: the datagram is what is too large.
+  text.set("big", "b".repeat(40_000));
+  assertEquals(
+    await peer.exchange(server.port, "GET, big\nGET, big\n"),
+    "Error: answer too large for a datagram (80002 bytes; use TCP)\n",
+  );
+  // Exactly the limit still fits.
+  text.set("edge", "e".repeat(MAX_DATAGRAM_BYTES - 1));
+  assertEquals((await peer.exchange(server.port, "GET, edge\n")).length, MAX_DATAGRAM_BYTES);
+  // Over TCP the same LIST is fine.
+  assertEquals(await ask(server.port, "GET, key0"), "v".repeat(1000));
+});
+
+Deno.test("serve() with udp answers bad input with the contract's error lines", async () => {
+  await using server = startTestServer({ udp: true, maxLineBytes: 16 });
+  using peer = new UdpPeer();
+  assertEquals(await peer.exchange(server.port, "FOO, bar\n"), `${UNKNOWN_FOO}\n`);
+  assertEquals(
+    await peer.exchange(server.port, bytes("PUT, k, ", [0xff, 0xfe], "\nPING\n")),
+    "Error: request is not valid UTF-8\nPONG\n",
+  );
+  assertEquals(await peer.exchange(server.port, "GET\n"), "Error: usage: GET, key\n");
+  assertEquals(await peer.exchange(server.port, "PUT, , x\n"), "Error: key must not be empty\n");
+  assertEquals(
+    await peer.exchange(server.port, `PUT, k, ${"x".repeat(20)}\nPING`),
+    "Error: line too long (limit 16 bytes)\nPONG\n",
+  );
+});
+
+Deno.test("serve() with udp sends nothing for a datagram of blank lines, and frames each datagram alone", async () => {
+  await using server = startTestServer({ udp: true });
+  using peer = new UdpPeer();
+  await peer.send(server.port, "\n  \n");
+  await peer.send(server.port, "");
+  // A partial line in one datagram is not joined to the next one.
+  await peer.send(server.port, "PUT, a");
+  await peer.send(server.port, ", 1\n");
+  // The first answer to come back is to the partial line: the blank ones had none.
+  assertEquals((await peer.receive()).text, "Error: usage: PUT, key, value\n");
+  assertEquals(
+    (await peer.receive()).text,
+    `Error: unknown command "" (expected PUT, GET, DELETE, LIST, PING or QUIT)\n`,
+  );
+});
+
+Deno.test("serve() with udp serves the same store as TCP", async () => {
+  await using server = startTestServer({ udp: true });
+  using peer = new UdpPeer();
+  assertEquals(await peer.exchange(server.port, "PUT, fruit, 사과\n"), "Success!\n");
+  assertEquals(await ask(server.port, "GET, fruit"), "사과");
+  assertEquals(await ask(server.port, "PUT, fruit, 배"), "Success!");
+  assertEquals(await peer.exchange(server.port, "GET, fruit\n"), "배\n");
+});
+
+Deno.test("serve() with udp traces each datagram: recvfrom, requests, answers, sendto; no accept, no close", async () => {
+  const traced = new TraceCollector();
+  await using server = startTestServer({ udp: true, trace: traced.trace });
+  using peer = new UdpPeer();
+  assertEquals(await peer.exchange(server.port, "PUT, a, 1\nGET, a"), "Success!\n1\n");
+  await within("sendto", traced.waitFor("d1", "sendto"));
+  assertEquals(traced.of("d1"), ["recvfrom", "request", "answer", "request", "answer", "sendto"]);
+  assertEquals(traced.details("d1", "recvfrom"), [
+    `bytes=16 peer=127.0.0.1:${peer.port} "PUT, a, 1\\nGET, a"`,
+  ]);
+  assertEquals(traced.details("d1", "sendto"), [`bytes=11 peer=127.0.0.1:${peer.port}`]);
+  assertEquals(traced.of("server"), ["listen", "bind"]);
+  assertEquals(traced.details("server", "bind"), [
+    `udp=127.0.0.1:${server.port} (socket, bind: no listen, no accept)`,
+  ]);
+
+  await peer.send(server.port, "\n");
+  await within("the blank datagram", traced.waitFor("d2", "sendto"));
+  assertEquals(traced.details("d2", "sendto"), ["bytes=0 (nothing to answer: no datagram sent)"]);
+
+  const big = "x".repeat(MAX_DATAGRAM_BYTES);
+  assertEquals(await ask(server.port, `PUT, big, ${big}`), "Success!"); // Over TCP.
+  assertEquals(
+    await peer.exchange(server.port, "GET, big\n"),
+    `Error: answer too large for a datagram (${big.length + 1} bytes; use TCP)\n`,
+  );
+  await within("sendto", traced.waitFor("d3", "sendto"));
+  assertEquals(traced.of("d3"), ["recvfrom", "request", "answer", "too-large", "sendto"]);
+});
+
+Deno.test("serve() with udp stops receiving at shutdown", async () => {
+  const server = startTestServer({ udp: true });
+  const port = server.port;
+  using peer = new UdpPeer();
+  assertEquals(await peer.exchange(port, "PING\n"), "PONG\n");
+  assertEquals(await within("finished", server.shutdown()), { connectionsCut: 0 });
+  // The port is free again, for UDP too.
+  const again = Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" });
+  assertEquals((again.addr as Deno.NetAddr).port, port);
+  again.close();
+});
+
+Deno.test("serve() refuses udp with a password or TLS: datagrams have no connection to guard", () => {
+  assertThrows(
+    () => serve({ port: 0, udp: true, password: "secret" }),
+    RangeError,
+    "Cannot use udp with a password",
+  );
+  assertThrows(
+    () => serve({ port: 0, udp: true, tls: { cert: "", key: "" } }),
+    RangeError,
+    "Cannot use udp with tls",
+  );
+});

@@ -1,0 +1,283 @@
+/**
+ * Small line-protocol servers written from scratch for the tests, not from
+ * kv's code: {@linkcode studentServer}, a plain server that gets the
+ * contract right unless told to make one {@linkcode Mistake}, and
+ * {@linkcode textbookServer}, the assignment's server as students write it
+ * (one client at a time, one read per request, answers without `\n`; the
+ * same as e2e/textbook_server.py). `kv check` must tell each mistake apart.
+ * Re-exported by testing/mod.ts.
+ *
+ * @module
+ */
+
+import { closeQuietly, writeAll } from "../net/conn.ts";
+
+/** One thing a careless server gets wrong. */
+export type Mistake =
+  /** Splits fields on `", "` and trims nothing. */
+  | "split-comma-space"
+  /** Trims every kind of white space (JavaScript's `trim()`, Python's `strip()`). */
+  | "trim-all-space"
+  /** Accepts only upper-case command words. */
+  | "case-sensitive"
+  /** Folds case with `toUpperCase()`, so `pıng` is `PING`. */
+  | "unicode-case"
+  /** Ends LIST without its empty line. */
+  | "list-no-empty-line"
+  /** Answers LIST on an empty store with nothing at all. */
+  | "list-empty-nothing"
+  /** Closes the connection after an `Error:` answer. */
+  | "error-closes"
+  /** Stores a pair with an empty key. */
+  | "empty-key-accepted"
+  /** Keeps a PUT value only up to its next comma. */
+  | "value-cut-at-comma"
+  /** Answers only the first request of each read. */
+  | "first-request-only"
+  /** Ends answer lines with `\r\n`. */
+  | "crlf-answers"
+  /** Decodes bytes that are not UTF-8 with U+FFFD instead of refusing them. */
+  | "lossy-utf8"
+  /** Answers a blank line with an error. */
+  | "blank-line-answered"
+  /** Serves one client at a time. */
+  | "one-client-at-a-time"
+  /** Answers QUIT but keeps the connection open. */
+  | "quit-stays-open"
+  /** Drops a last line that has no `\n` when the client half-closes. */
+  | "no-half-close"
+  /** Waits for `\n` forever: no unframed pause. */
+  | "no-unframed"
+  /** Answers `Success!` to DELETE even when the key is missing. */
+  | "delete-always-success"
+  /** Does not drop the `\r` of a `\r\n` request. */
+  | "keeps-cr"
+  /** Stops accepting connections once a client resets its connection (Python's uncaught ConnectionResetError). */
+  | "dies-on-disconnect";
+
+/** A test server: its port, and disposal that stops it and waits for its connections. */
+export interface TestLineServer extends AsyncDisposable {
+  readonly port: number;
+}
+
+const encoder = new TextEncoder();
+const UNFRAMED_PAUSE_MS = 30;
+const MAX_LINE_BYTES = 1_048_576;
+const TRIM_REGEXP = /^[ \t]+|[ \t]+$/g;
+
+/** A line-protocol server on 127.0.0.1, port 0, right but for `mistake`. */
+export function studentServer(mistake?: Mistake): TestLineServer {
+  const store = new Map<string, string>();
+  return listen(async (conn, stop) => {
+    try {
+      await serveLines(conn, store, mistake);
+    } catch (error) {
+      // Like a Python server whose ConnectionResetError or BrokenPipeError
+      // goes uncaught: the whole server ends.
+      if (mistake === "dies-on-disconnect") stop();
+      throw error;
+    }
+  }, mistake === "one-client-at-a-time");
+}
+
+/**
+ * The assignment's server the way its students write it: one client at a
+ * time, one `recv(1024)` per request, fields split on commas and stripped,
+ * answers without `\n` (e2e/textbook_server.py is the same in Python).
+ */
+export function textbookServer(): TestLineServer {
+  const store = new Map<string, string>();
+  const decoder = new TextDecoder(); // errors="replace"
+  return listen(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) return;
+      const parts = decoder.decode(buffer.subarray(0, n)).split(",").map((part) => part.trim());
+      const command = parts[0]!.toUpperCase();
+      let answer = "Wrong request!";
+      if (command === "PUT" && parts.length >= 3) {
+        store.set(parts[1]!, parts[2]!);
+        answer = "Success!";
+      } else if (command === "GET" && parts.length === 2) {
+        answer = store.get(parts[1]!) ?? "Not exist!";
+      } else if (command === "DELETE" && parts.length === 2) {
+        answer = store.delete(parts[1]!) ? "Success!" : "Not exist!";
+      } else if (command === "LIST") {
+        answer = store.size === 0
+          ? "Not exist!"
+          : [...store].map(([key, value]) => `${key}, ${value}`).join("\n");
+      }
+      await writeAll(conn, encoder.encode(answer));
+    }
+  }, true);
+}
+
+/** Accepts connections (one at a time if `serial`), each handled by `handle`. */
+function listen(
+  handle: (conn: Deno.TcpConn, stop: () => void) => Promise<void>,
+  serial: boolean,
+): TestLineServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const handlers = new Set<Promise<void>>();
+  const stop = () => closeQuietly(listener);
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      const handler = handle(conn, stop).catch(() => {}).finally(() => closeQuietly(conn));
+      if (serial) await handler;
+      handlers.add(handler);
+      handler.finally(() => handlers.delete(handler));
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      stop();
+      await accepting;
+      for (const handler of handlers) await handler;
+    },
+  };
+}
+
+/** Reads lines (and the unframed pause, and the end of the stream) and answers each. */
+async function serveLines(
+  conn: Deno.TcpConn,
+  store: Map<string, string>,
+  mistake: Mistake | undefined,
+): Promise<void> {
+  const chunk = new Uint8Array(64 * 1024);
+  let pending = new Uint8Array(0);
+  let sawNewline = false;
+  let reading: Promise<number | null> | undefined;
+  let skipping = false;
+  const answer = async (line: Uint8Array, fixed?: string): Promise<"close" | "go on"> => {
+    const result = fixed === undefined ? respond(line, store, mistake) : { text: fixed };
+    if (result === undefined) return "go on";
+    const text = mistake === "crlf-answers" ? result.text.replaceAll("\n", "\r\n") : result.text;
+    await writeAll(conn, encoder.encode(text));
+    return result.close ? "close" : "go on";
+  };
+  while (true) {
+    reading ??= conn.read(chunk);
+    const pause = !sawNewline && pending.length > 0 && mistake !== "no-unframed";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"pause">((resolve) => {
+      if (pause) timer = setTimeout(() => resolve("pause"), UNFRAMED_PAUSE_MS);
+    });
+    let n: number | null | "pause";
+    try {
+      n = await Promise.race([reading, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (n === "pause") {
+      const line = pending;
+      pending = new Uint8Array(0);
+      if (await answer(line) === "close") return;
+      continue;
+    }
+    reading = undefined;
+    if (n === null) {
+      if (pending.length > 0 && mistake !== "no-half-close") await answer(pending);
+      return;
+    }
+    const data = new Uint8Array(pending.length + n);
+    data.set(pending);
+    data.set(chunk.subarray(0, n), pending.length);
+    let start = 0;
+    if (skipping) {
+      const nl = data.indexOf(0x0a);
+      if (nl === -1) continue;
+      skipping = false;
+      start = nl + 1;
+    }
+    let answered = false;
+    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+      sawNewline = true;
+      const line = data.subarray(start, nl);
+      start = nl + 1;
+      const blank = isBlank(line);
+      if (mistake === "first-request-only" && answered && !blank) continue;
+      if (await answer(line) === "close") return;
+      answered ||= !blank;
+    }
+    pending = data.slice(start);
+    if (pending.length > MAX_LINE_BYTES) {
+      // Too long: say so at once, then skip to the next \n.
+      if (await answer(new Uint8Array(0), "Error: line too long\n") === "close") return;
+      pending = new Uint8Array(0);
+      skipping = true;
+    }
+  }
+}
+
+function isBlank(line: Uint8Array): boolean {
+  return line.every((byte) => byte === 0x20 || byte === 0x09 || byte === 0x0d);
+}
+
+/** The answer to one line (`undefined`: none), and whether to close after it. */
+function respond(
+  bytes: Uint8Array,
+  store: Map<string, string>,
+  mistake: Mistake | undefined,
+): { text: string; close?: boolean } | undefined {
+  const error = (why: string) => ({ text: `Error: ${why}\n`, close: mistake === "error-closes" });
+  let line: string;
+  try {
+    line = new TextDecoder("utf-8", { fatal: mistake !== "lossy-utf8" }).decode(bytes);
+  } catch {
+    return error("request is not valid UTF-8");
+  }
+  if (mistake !== "keeps-cr") line = line.replace(/\r$/, "");
+  if (line.replace(TRIM_REGEXP, "") === "") {
+    return mistake === "blank-line-answered" ? error("empty request") : undefined;
+  }
+  const trim = (text: string) =>
+    mistake === "trim-all-space" ? text.trim() : text.replace(TRIM_REGEXP, "");
+  const fields = mistake === "split-comma-space" ? line.split(", ") : line.split(",").map(trim);
+  const word = fields[0]!;
+  const command = mistake === "case-sensitive"
+    ? word
+    : mistake === "unicode-case"
+    ? word.toUpperCase()
+    : word.replace(/[a-z]/g, (letter) => letter.toUpperCase());
+  const key = fields[1] ?? "";
+  const badKey = key === "" && mistake !== "empty-key-accepted";
+  switch (command) {
+    case "PUT": {
+      if (fields.length < 3) return error("usage: PUT, key, value");
+      if (badKey) return error("key must not be empty");
+      const second = line.indexOf(",", line.indexOf(",") + 1);
+      const rest = mistake === "split-comma-space"
+        ? fields.slice(2).join(", ")
+        : trim(line.slice(second + 1));
+      store.set(key, mistake === "value-cut-at-comma" ? fields[2]! : rest);
+      return { text: "Success!\n" };
+    }
+    case "GET":
+    case "DELETE": {
+      if (fields.length !== 2) return error(`usage: ${command}, key`);
+      if (badKey) return error("key must not be empty");
+      if (command === "GET") return { text: `${store.get(key) ?? "Not exist!"}\n` };
+      const existed = store.delete(key);
+      return {
+        text: existed || mistake === "delete-always-success" ? "Success!\n" : "Not exist!\n",
+      };
+    }
+    case "LIST": {
+      if (fields.length !== 1) return error("usage: LIST");
+      const end = mistake === "list-no-empty-line" ? "" : "\n";
+      if (store.size === 0) {
+        return { text: mistake === "list-empty-nothing" ? "" : `Not exist!\n${end}` };
+      }
+      return { text: [...store].map(([k, v]) => `${k}, ${v}\n`).join("") + end };
+    }
+    case "PING":
+      return fields.length === 1 ? { text: "PONG\n" } : error("usage: PING");
+    case "QUIT":
+      return fields.length === 1
+        ? { text: "Bye!\n", close: mistake !== "quit-stays-open" }
+        : error("usage: QUIT");
+  }
+  return error(`unknown command ${JSON.stringify(word.slice(0, 40))}`);
+}

@@ -1,0 +1,32 @@
+/**
+ * Bounds on the tests' waits: every wait for an event is bounded, so a
+ * missing event fails its test instead of hanging the run; and gates, events
+ * a test opens itself. Re-exported by `testing/mod.ts`.
+ *
+ * @module
+ */
+
+/** The longest any single wait in a test may take before it fails. */
+export const BOUND_MS = 10_000;
+
+/**
+ * Fails with `what` unless `promise` settles within `ms`: a bound on a wait
+ * for an event, never a way to wait.
+ */
+export async function within<T>(what: string, promise: Promise<T>, ms = BOUND_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A promise a test opens when it likes: to hold a sync or a compaction step, or to wait for one. */
+export function gate(): { wait: Promise<void>; open: () => void } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { wait: promise, open: () => resolve() };
+}

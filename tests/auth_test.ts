@@ -1,0 +1,279 @@
+/**
+ * Passwords, TLS and the guard against accidental exposure (PROTOCOL.md,
+ * Authentication, TLS, Transport), over real sockets: what an attacker would
+ * try (requests before AUTH, wrong passwords, plaintext to TLS, handshakes
+ * that never finish) and what a user does (AUTH, then work).
+ */
+
+import { assert, assertEquals, assertFalse, assertRejects, assertThrows } from "@std/assert";
+import { runBench } from "../bench/run.ts";
+import { runCheck } from "../check/runner.ts";
+import { KvClient } from "../client/client.ts";
+import { KvConnectionError, KvServerError } from "../client/errors.ts";
+import { main } from "../main.ts";
+import { ExposureError, isLoopback } from "../server/listen.ts";
+import { serve } from "../server/serve.ts";
+import { MemoryStore } from "../store/memory.ts";
+import { TextStore } from "../store/text.ts";
+import {
+  FakeIo,
+  LogCollector,
+  ObservedStore,
+  RawConn,
+  startTestServer,
+  within,
+} from "../testing/mod.ts";
+import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
+
+const PASSWORD = "s3cret, with a comma";
+const REQUIRED = "Error: authentication required (send AUTH, password first)";
+
+function resp(...words: string[]): string {
+  const encoder = new TextEncoder();
+  return `*${words.length}\r\n${
+    words.map((w) => `$${encoder.encode(w).length}\r\n${w}\r\n`).join("")
+  }`;
+}
+
+Deno.test("serve() with a password answers every line request but QUIT and AUTH with an error, reading and changing nothing", async () => {
+  const text = new TextStore(new MemoryStore());
+  text.set("secret", "value");
+  const store = new ObservedStore(text.store);
+  let touched = 0;
+  store.onGet = () => touched++;
+  store.onSet = () => touched++;
+  await using server = startTestServer({ store, password: PASSWORD });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("PUT, k, v\nGET, secret\nDELETE, secret\nLIST\nPING\nFOO\nGET\n");
+  assertEquals(await conn.readLines(7), Array(7).fill(REQUIRED));
+  assertEquals(touched, 0, "nothing was read or changed");
+  assertEquals(text.entries(), [["secret", "value"]]);
+  await conn.send("QUIT\n");
+  assertEquals(await conn.readToEnd(), "Bye!\n");
+});
+
+Deno.test("serve() with a password: AUTH, then work; a wrong password is an error, logged without the password", async () => {
+  const logs = new LogCollector();
+  await using server = startTestServer({ password: PASSWORD, log: logs.log });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("AUTH, wrong\nPING\n");
+  assertEquals(await conn.readLines(2), ["Error: wrong password", REQUIRED]);
+  await conn.send(`AUTH, ${PASSWORD}\nPUT, k, v\nGET, k\n`);
+  assertEquals(await conn.readLines(3), ["Success!", "Success!", "v"]);
+  const failures = logs.lines.map((line) => line.message).filter((m) => m.includes("AUTH failed"));
+  assertEquals(failures.length, 1);
+  assert(failures[0]!.includes("127.0.0.1:"), failures[0]);
+  assertFalse(failures[0]!.includes("wrong"), "the password tried is never logged");
+});
+
+Deno.test("serve() closes a connection after 10 wrong passwords", async () => {
+  await using server = startTestServer({ password: PASSWORD });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("AUTH, nope\n".repeat(12));
+  assertEquals(await conn.readToEnd(), "Error: wrong password\n".repeat(10));
+  // Another connection starts its own count.
+  await using next = await RawConn.connect(server.port);
+  await next.send(`AUTH, ${PASSWORD}\nPING\n`);
+  assertEquals(await next.readLines(2), ["Success!", "PONG"]);
+});
+
+Deno.test("serve() without a password answers AUTH with an error line", async () => {
+  await using server = startTestServer();
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("AUTH, anything\nPING\n");
+  assertEquals(await conn.readLines(2), [
+    "Error: AUTH is not needed: this server has no password",
+    "PONG",
+  ]);
+});
+
+Deno.test("serve() with a password: Redis clients get NOAUTH until AUTH or HELLO ... AUTH", async () => {
+  await using server = startTestServer({ password: PASSWORD });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(
+    resp("GET", "k") + resp("HELLO", "3") + resp("AUTH", "bad") + resp("AUTH", PASSWORD) +
+      resp("GET", "k"),
+  );
+  assertEquals(await conn.readLines(5), [
+    "-NOAUTH Authentication required.\r",
+    "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r",
+    "-WRONGPASS invalid username-password pair or user is disabled.\r",
+    "+OK\r",
+    "$-1\r",
+  ]);
+  await using other = await RawConn.connect(server.port);
+  await other.send(resp("HELLO", "3", "AUTH", "default", PASSWORD) + resp("GET", "k"));
+  const hello = await other.readLine();
+  assertEquals(hello, "%7\r");
+  await other.readLines(25); // seven keys and values, as RESP3 lines
+  assertEquals(await other.readLine(), "_\r", "RESP3, authenticated");
+});
+
+Deno.test("serve() over TLS: a round trip in both protocols; plaintext fails only its own connection", async () => {
+  await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
+  // A plaintext client: its bytes are no TLS handshake.
+  const plain = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await plain.write(new TextEncoder().encode("PING\n"));
+  const buffer = new Uint8Array(1024);
+  const got = await within(
+    "the server ends the plaintext connection",
+    plain.read(buffer).catch(() => null),
+  );
+  assert(
+    got === null || new TextDecoder().decode(buffer.subarray(0, got)).startsWith("\x15"),
+    "no PONG in plaintext",
+  );
+  plain.close();
+  for (const [request, answer] of [["PING\n", "PONG\n"], [resp("PING"), "+PONG\r\n"]]) {
+    const conn = await Deno.connectTls({
+      hostname: "127.0.0.1",
+      port: server.port,
+      caCerts: [TEST_CA],
+    });
+    try {
+      await conn.write(new TextEncoder().encode(request));
+      const n = await within("a TLS answer", conn.read(buffer));
+      assertEquals(new TextDecoder().decode(buffer.subarray(0, n!)), answer);
+    } finally {
+      conn.close();
+    }
+  }
+});
+
+Deno.test("serve() over TLS cuts a handshake that never finishes", async () => {
+  await using server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    handshakeTimeoutMs: 100,
+  });
+  using silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  // Sends nothing: the server's timer, not this test, ends the connection.
+  const read = await within(
+    "the handshake timeout",
+    silent.read(new Uint8Array(16)).catch(() => null),
+  );
+  assertEquals(read, null);
+});
+
+Deno.test("serve() refuses to listen beyond loopback without a password or noAuth", () => {
+  for (const hostname of ["0.0.0.0", "::", "192.0.2.1", "10.0.0.1"]) {
+    assertThrows(() => serve({ hostname, port: 0 }), ExposureError, "without a password");
+  }
+  // With noAuth the guard lets it through (to an address this machine does not have).
+  const error = assertThrows(() =>
+    serve({ hostname: "192.0.2.1", port: 0, noAuth: true, log: () => {} })
+  );
+  assertFalse(error instanceof ExposureError);
+  const withPassword = assertThrows(() => serve({ hostname: "192.0.2.1", port: 0, password: "x" }));
+  assertFalse(withPassword instanceof ExposureError);
+});
+
+Deno.test({
+  name: "isLoopback() knows 127.0.0.0/8, ::1 and localhost",
+  permissions: "none",
+  fn: () => {
+    for (
+      const host of [
+        "127.0.0.1",
+        "127.1.2.3",
+        "localhost",
+        "LOCALHOST",
+        "::1",
+        "[::1]",
+        "::ffff:127.0.0.1",
+      ]
+    ) {
+      assert(isLoopback(host), host);
+    }
+    for (
+      const host of ["0.0.0.0", "::", "128.0.0.1", "192.168.1.1", "localhost.example", "1270.0.0.1"]
+    ) {
+      assertFalse(isLoopback(host), host);
+    }
+  },
+});
+
+Deno.test("main() serve: the exposure refusal and a password file it may not read are one line and exit 2", async (t) => {
+  await t.step("--host 0.0.0.0 without a password", async () => {
+    const fake = new FakeIo();
+    assertEquals(await main(["serve", "--host", "0.0.0.0", "-p", "0"], fake.io), 2);
+    assertEquals(fake.stdout, "");
+    assert(
+      fake.stderr.startsWith("kv: refusing to listen on 0.0.0.0 without a password"),
+      fake.stderr,
+    );
+    assertEquals(
+      fake.stderr.trimEnd().split("\n").length,
+      2,
+      "one line, and the pointer to --help",
+    );
+  });
+  await t.step("--password-file without --allow-read", async () => {
+    const fake = new FakeIo();
+    assertEquals(await main(["serve", "--password-file", "pw.txt", "-p", "0"], fake.io), 2);
+    assertEquals(
+      fake.stderr.split("\n")[0],
+      'kv: cannot read --password-file "pw.txt": permission denied (run with --allow-read=pw.txt)',
+    );
+  });
+  await t.step("--tls-cert without --tls-key", async () => {
+    const fake = new FakeIo();
+    assertEquals(await main(["serve", "--tls-cert", "c.pem"], fake.io), 2);
+    assertEquals(fake.stderr.split("\n")[0], "kv: --tls-cert and --tls-key go together: give both");
+  });
+});
+
+Deno.test("serve() with a password still holds unauthenticated clients to the limits", async () => {
+  await using server = startTestServer({
+    password: PASSWORD,
+    maxLineBytes: 64,
+    idleTimeoutMs: 200,
+  });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(`${"x".repeat(100)}\n`);
+  assertEquals(await conn.readLine(), REQUIRED);
+  // Silent and unauthenticated: the idle timeout closes it.
+  assertEquals(await conn.readToEnd(), "");
+});
+
+Deno.test("KvClient, kv bench and kv check reach a TLS server with a password", async () => {
+  await using server = startTestServer({
+    password: PASSWORD,
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+  });
+  await using client = await KvClient.connect({
+    port: server.port,
+    tls: { caCerts: [TEST_CA] },
+    password: PASSWORD,
+  });
+  await client.put("over", "tls");
+  assertEquals(await client.get("over"), "tls");
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, tls: { caCerts: [TEST_CA] }, password: "nope" }),
+    KvServerError,
+    "wrong password",
+  );
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, password: PASSWORD }),
+    KvConnectionError,
+  );
+  const fake = new FakeIo();
+  const outcome = await runBench(
+    {
+      port: server.port,
+      connections: 2,
+      keys: 10,
+      requests: 200,
+      tls: { caCerts: [TEST_CA] },
+      password: PASSWORD,
+    },
+    fake.io,
+  );
+  assertEquals(outcome, "ok", fake.stderr);
+});
+
+Deno.test("kv check speaks TLS with --tls-ca, and kv passes every rule over it", async () => {
+  await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
+  const run = await runCheck({ port: server.port, level: "full", tls: { caCerts: [TEST_CA] } });
+  assert(run.results.length > 0);
+  assertEquals(run.results.filter((result) => result.status !== "pass"), []);
+});

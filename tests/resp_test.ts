@@ -1,0 +1,176 @@
+/**
+ * Redis clients on kv's port, over real sockets (PROTOCOL.md, Redis clients):
+ * the first byte picks the protocol, both see one store, pairs the line
+ * protocol cannot show are refused or left out, expiry by a clock the test
+ * moves, protocol errors close, limits hold, and a real Redis client library
+ * (node-redis, through npm) works against an in-process kv.
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { createClient } from "@redis/client";
+import { ManualClock } from "../store/clock.ts";
+import { MemoryStore } from "../store/memory.ts";
+import { ask, ObservedStore, RawConn, startTestServer, within } from "../testing/mod.ts";
+
+const encoder = new TextEncoder();
+
+function resp(...words: string[]): string {
+  return `*${words.length}\r\n${
+    words.map((w) => `$${encoder.encode(w).length}\r\n${w}\r\n`).join("")
+  }`;
+}
+
+/** A RESP command of raw bytes (words may hold any byte). */
+function respBytes(...words: (string | Uint8Array)[]): Uint8Array {
+  const parts: number[] = [...encoder.encode(`*${words.length}\r\n`)];
+  for (const word of words) {
+    const bytes = typeof word === "string" ? encoder.encode(word) : word;
+    parts.push(...encoder.encode(`$${bytes.length}\r\n`), ...bytes, 13, 10);
+  }
+  return Uint8Array.from(parts);
+}
+
+/** Sends RESP commands on a raw connection and reads `lines` reply lines. */
+async function talk(conn: RawConn, words: string[][], lines: number): Promise<string[]> {
+  await conn.send(words.map((w) => resp(...w)).join(""));
+  return (await conn.readLines(lines)).map((line) => line.replace(/\r$/, ""));
+}
+
+Deno.test("serve() speaks RESP to a connection whose first byte is *, and lines to any other", async () => {
+  await using server = startTestServer();
+  await using redis = await RawConn.connect(server.port);
+  assertEquals(await talk(redis, [["PING"], ["SET", "k", "v"], ["GET", "k"]], 4), [
+    "+PONG",
+    "+OK",
+    "$1",
+    "v",
+  ]);
+  // The same connection stays RESP: an inline command is Redis's, not a line request.
+  await redis.send("PING\r\n");
+  assertEquals(await redis.readLine(), "+PONG\r");
+  assertEquals(await ask(server.port, "GET, k"), "v");
+  assertEquals(await ask(server.port, "PING"), "PONG");
+});
+
+Deno.test("serve() shows both protocols one store, and the line protocol only the pairs it can show", async () => {
+  await using server = startTestServer();
+  await using line = await RawConn.connect(server.port);
+  await using redis = await RawConn.connect(server.port);
+  await line.send("PUT, greeting, hello, world\nPUT, cr, c\rd\n");
+  assertEquals(await line.readLines(2), ["Success!", "Success!"]);
+  assertEquals(await talk(redis, [["GET", "greeting"]], 2), ["$12", "hello, world"]);
+  // A value a line client stored reads back as it was stored (version 1).
+  await line.send("GET, cr\n");
+  assertEquals(await line.readLine(), "c\rd");
+  // Values and keys a Redis client stored that no line can carry.
+  await redis.send(respBytes("SET", "binary", new Uint8Array([0xff, 0xfe])));
+  await redis.send(
+    resp("SET", "multi", "a\nb") + resp("SET", "ret", "a\rb") + resp("SET", "plain", "text 값") +
+      resp("SET", "a,b", "comma in key") + resp("SET", "", "empty key"),
+  );
+  assertEquals(await redis.readLines(6), Array(6).fill("+OK\r"));
+  for (const key of ["binary", "multi", "ret"]) {
+    await line.send(`GET, ${key}\n`);
+    const answer = (await line.readLine())!;
+    assert(answer.startsWith("Error: value is not one line of UTF-8 text"), answer);
+  }
+  await line.send("GET, plain\nLIST\n");
+  assertEquals(await line.readLine(), "text 값");
+  assertEquals((await line.readList()).toSorted(), [
+    "cr, c\rd",
+    "greeting, hello, world",
+    "plain, text 값",
+  ]);
+  // Binary keys and values are kept as they are for Redis clients.
+  const key = new Uint8Array([0, 255, 10, 13, 44]);
+  await redis.send(respBytes("SET", key, key));
+  assertEquals(await redis.readLine(), "+OK\r");
+  await redis.send(respBytes("GET", key));
+  assertEquals(await redis.readLine(), "$5\r");
+  assertEquals(await redis.readLine(), "\0\ufffd"); // the bytes 0 255 10, as far as the \n
+  assertEquals(await redis.readLine(), "\r,\r");
+});
+
+Deno.test("serve() expires keys by its clock for both protocols, and reclaims them unread", async () => {
+  const clock = new ManualClock();
+  const store = new ObservedStore(new MemoryStore({ clock }));
+  await using server = startTestServer({ store, clock });
+  await using redis = await RawConn.connect(server.port);
+  await using line = await RawConn.connect(server.port);
+  assertEquals(
+    await talk(redis, [["SET", "soon", "v", "PX", "1000"], ["SET", "unread", "v", "EX", "1"], [
+      "PTTL",
+      "soon",
+    ]], 3),
+    ["+OK", "+OK", ":1000"],
+  );
+  await line.send("GET, soon\n");
+  assertEquals(await line.readLine(), "v");
+  clock.advance(1000);
+  await line.send("GET, soon\nLIST\n");
+  assertEquals(await line.readLines(3), ["Not exist!", "Not exist!", ""]);
+  assertEquals(await talk(redis, [["GET", "soon"], ["EXISTS", "unread"], ["KEYS", "*"]], 3), [
+    "$-1",
+    ":0",
+    "*0",
+  ]);
+  // "unread" was never read after its time: the active cycle removes it.
+  const swept = Promise.withResolvers<void>();
+  store.onSweep = () => {
+    if (store.size === 0) swept.resolve();
+  };
+  await within("the active expiry cycle", swept.promise);
+  assertEquals(store.size, 0);
+});
+
+Deno.test("serve() answers a broken RESP frame with Redis's protocol error, then closes", async () => {
+  await using server = startTestServer({ maxLineBytes: 1024 });
+  for (
+    const [raw, error] of [
+      ["*1\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'"],
+      ["*1\r\n$5000\r\n", "-ERR Protocol error: invalid bulk length"], // over --max-line-bytes
+      ["*x\r\n", "-ERR Protocol error: invalid multibulk length"],
+    ]
+  ) {
+    await using conn = await RawConn.connect(server.port);
+    await conn.send(resp("PING") + raw + resp("PING"));
+    assertEquals(await conn.readToEnd(), `+PONG\r\n${error}\r\n`);
+  }
+  assertEquals(await ask(server.port, "PING"), "PONG");
+});
+
+Deno.test("serve() holds RESP connections to the same limits: connections and idle time", async () => {
+  await using server = startTestServer({ maxConnections: 1, idleTimeoutMs: 200 });
+  await using first = await RawConn.connect(server.port);
+  assertEquals(await talk(first, [["PING"]], 1), ["+PONG"]);
+  await using second = await RawConn.connect(server.port);
+  assertEquals(await second.readToEnd(), "Error: too many connections\n");
+  // Silent: the idle timeout closes it with no message.
+  assertEquals(await first.readToEnd(), "");
+});
+
+Deno.test("a Redis client library (node-redis) works against an in-process kv with a clock the test moves", async () => {
+  const clock = new ManualClock();
+  await using server = startTestServer({ clock });
+  const client = createClient({ socket: { host: "127.0.0.1", port: server.port } });
+  await client.connect();
+  try {
+    assertEquals(await client.ping(), "PONG");
+    assertEquals(await client.set("session", "abc", { PX: 5000 }), "OK");
+    assertEquals(await client.get("session"), "abc");
+    assertEquals(await client.pTTL("session"), 5000);
+    assertEquals(await client.incrBy("counter", 5), 5);
+    assertEquals(await client.mGet(["session", "counter", "none"]), ["abc", "5", null]);
+    assertEquals(await client.exists(["session", "counter"]), 2);
+    clock.advance(5000);
+    assertEquals(await client.get("session"), null);
+    assertEquals((await client.keys("*")).toSorted(), ["counter"]);
+    assertEquals(await client.dbSize(), 1);
+    assertStringIncludes(await client.info("keyspace"), "db0:keys=1");
+    const scanned: string[] = [];
+    for await (const key of client.scanIterator({ MATCH: "c*", COUNT: 2 })) scanned.push(key);
+    assertEquals(scanned, ["counter"]);
+  } finally {
+    await client.quit();
+  }
+});

@@ -1,0 +1,300 @@
+/**
+ * {@linkcode RespFramer}: the reading side of Redis's protocol (RESP), as
+ * Redis 7 reads it: a request is an array of bulk strings
+ * (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`), found in place in the bytes read; a
+ * line that does not start with `*` is an inline command (`PING\r\n`). A
+ * request that breaks the framing is answered `-ERR Protocol error: ...` and
+ * the connection closes, as Redis does (PROTOCOL.md, Redis clients).
+ *
+ * @module
+ */
+
+import type { RedisCommand } from "../../command/command.ts";
+import type { Failure } from "../../command/reply.ts";
+import type { Request } from "../../command/request.ts";
+import { REDIS_TABLE } from "../../command/table.ts";
+import type { Framer } from "../framer.ts";
+import { splitInline } from "./inline.ts";
+
+const CR = 0x0d;
+const LF = 0x0a;
+const STAR = 0x2a;
+const DOLLAR = 0x24;
+const EMPTY = new Uint8Array(0);
+// Redis's limits for the header lines: a `*N` or `$N` line, or an inline
+// request, with no end in this many bytes is an error.
+const MAX_HEADER_BYTES = 64 * 1024;
+// Redis refuses arrays of more elements than this.
+const MAX_ELEMENTS = 1024 * 1024;
+// Past this size the buffer that gathered a split request is dropped once done.
+const KEEP_OWN_BYTES = 64 * 1024;
+// How much of an unknown command's name and arguments the error quotes.
+const ECHO_CHARS = 128;
+
+/** Frames RESP requests from a connection's bytes. */
+export class RespFramer implements Framer {
+  readonly #maxRequestBytes: number;
+  #source: Uint8Array = EMPTY; // The bytes requests are taken from.
+  #length = 0; // How many bytes of #source are data.
+  #pos = 0;
+  #own = EMPTY; // Where a request split across reads is gathered.
+  #broken = false;
+  #tooBig = ""; // Which header line ran past its limit.
+
+  /** A request (or one of its strings) may hold up to `maxRequestBytes` bytes. */
+  constructor(maxRequestBytes: number) {
+    this.#maxRequestBytes = maxRequestBytes;
+  }
+
+  get pendingBytes(): number {
+    return this.#source === this.#own ? this.#length - this.#pos : 0;
+  }
+
+  /** RESP has no unframed pause (PROTOCOL.md, Unframed clients is the line protocol's). */
+  get awaitsUnframed(): boolean {
+    return false;
+  }
+
+  /** A RESP request is always ended by its own lengths. */
+  get endedWithoutNewline(): boolean {
+    return false;
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this.#source !== this.#own) {
+      this.#source = chunk;
+      this.#length = chunk.length;
+      this.#pos = 0;
+      return;
+    }
+    // A request is split across reads: gather it behind what is held.
+    const rest = this.#length - this.#pos;
+    this.#hold(this.#own.subarray(this.#pos, this.#length), rest + chunk.length);
+    this.#own.set(chunk, rest);
+    this.#length = rest + chunk.length;
+  }
+
+  /** Makes #own the source, holding `bytes` at its start, with room for `room` bytes. */
+  #hold(bytes: Uint8Array, room: number): void {
+    if (room > this.#own.length) {
+      const own = new Uint8Array(Math.max(room, 2 * this.#own.length, 4096));
+      own.set(bytes);
+      this.#own = own;
+    } else if (bytes.buffer !== this.#own.buffer || bytes.byteOffset !== this.#own.byteOffset) {
+      this.#own.set(bytes); // set() copies an overlapping view of the same buffer correctly
+    }
+    this.#source = this.#own;
+    this.#length = bytes.length;
+    this.#pos = 0;
+  }
+
+  /** RESP has no partial request that the end of the stream completes. */
+  end(): void {}
+
+  next(into: Request): boolean {
+    while (!this.#broken && this.#pos < this.#length) {
+      const got = this.#source[this.#pos] === STAR ? this.#multibulk(into) : this.#inline(into);
+      if (got === "request") return true;
+      if (got === "skip") continue;
+      // Incomplete: keep the rest (a copy, if it lies in the caller's chunk).
+      if (this.#source !== this.#own) {
+        const rest = this.#source.subarray(this.#pos, this.#length);
+        this.#hold(rest, rest.length);
+      }
+      return false;
+    }
+    // All taken: the next chunk is read in place again.
+    this.#source = EMPTY;
+    this.#length = this.#pos = 0;
+    if (this.#own.length > KEEP_OWN_BYTES) this.#own = EMPTY;
+    return false;
+  }
+
+  /** Parses `*N\r\n` and N bulk strings at #pos. */
+  #multibulk(into: Request): "request" | "skip" | "incomplete" {
+    const bytes = this.#source;
+    const start = this.#pos;
+    const header = this.#number(start + 1, "mbulk count");
+    if (header === undefined) return this.#brokenOr(into);
+    const [count, afterCount] = header;
+    if (count === null) return this.#fail(into, "invalid multibulk length");
+    if (count > MAX_ELEMENTS) return this.#fail(into, "invalid multibulk length");
+    if (count <= 0) {
+      this.#pos = afterCount; // Redis ignores an empty array.
+      return "skip";
+    }
+    let at = afterCount;
+    into.bytes = bytes;
+    into.count = 0;
+    let nameStart = 0;
+    let nameEnd = 0;
+    for (let i = 0; i < count; i++) {
+      if (at >= this.#length) return this.#incomplete(into, start);
+      if (bytes[at] !== DOLLAR) {
+        const got = String.fromCharCode(bytes[at]!);
+        return this.#fail(into, `expected '$', got '${got}'`);
+      }
+      const bulk = this.#number(at + 1, "bulk count");
+      if (bulk === undefined) return this.#brokenOr(into, start);
+      const [length, dataStart] = bulk;
+      if (length === null || length < 0 || length > this.#maxRequestBytes) {
+        return this.#fail(into, "invalid bulk length");
+      }
+      const dataEnd = dataStart + length;
+      if (dataEnd + 2 > this.#length) return this.#incomplete(into, start);
+      if (i === 0) {
+        nameStart = dataStart;
+        nameEnd = dataEnd;
+      } else {
+        into.addArg(dataStart, dataEnd);
+      }
+      at = dataEnd + 2; // Like Redis, the CRLF after the data is not checked.
+    }
+    this.#pos = at;
+    into.rawStart = start;
+    into.rawEnd = at;
+    this.#resolve(into, bytes, nameStart, nameEnd);
+    return "request";
+  }
+
+  /**
+   * Reads the decimal number (as Redis's string2ll does) that starts at
+   * `from` and ends at `\r\n`: `[value or null if not a number, where the
+   * next line starts]`, or `undefined` if the line is incomplete (or too
+   * long: then #broken is set).
+   */
+  #number(from: number, what: string): [number | null, number] | undefined {
+    const bytes = this.#source;
+    let cr = from;
+    while (cr < this.#length && bytes[cr] !== CR) cr++;
+    if (cr + 1 >= this.#length) {
+      if (this.#length - from > MAX_HEADER_BYTES) {
+        this.#broken = true;
+        this.#tooBig = `too big ${what} string`;
+      }
+      return undefined;
+    }
+    let value = 0;
+    let negative = false;
+    let i = from;
+    if (bytes[i] === 0x2d) {
+      negative = true;
+      i++;
+    }
+    const digitsStart = i;
+    for (; i < cr; i++) {
+      const digit = bytes[i]! - 0x30;
+      if (digit < 0 || digit > 9) return [null, cr + 2];
+      value = value * 10 + digit;
+    }
+    if (i === digitsStart || (i - digitsStart > 1 && bytes[digitsStart] === 0x30)) {
+      return [null, cr + 2];
+    }
+    return [negative ? -value : value, cr + 2];
+  }
+
+  /** After #number() returned undefined: an error if it found one, else wait for more bytes. */
+  #brokenOr(into: Request, start = this.#pos): "request" | "incomplete" {
+    if (!this.#broken) return this.#incomplete(into, start);
+    return this.#fail(into, this.#tooBig);
+  }
+
+  /** A request not complete yet; an error if it has grown past the limit. */
+  #incomplete(into: Request, start: number): "request" | "incomplete" {
+    this.#pos = start;
+    if (this.#length - start > this.#maxRequestBytes + MAX_HEADER_BYTES) {
+      return this.#fail(into, "request too large");
+    }
+    return "incomplete";
+  }
+
+  /** An inline request: one line of words separated by spaces (Redis's sdssplitargs). */
+  #inline(into: Request): "request" | "skip" | "incomplete" {
+    const bytes = this.#source;
+    const start = this.#pos;
+    let nl = start;
+    while (nl < this.#length && bytes[nl] !== LF) nl++;
+    if (nl === this.#length) {
+      if (this.#length - start > MAX_HEADER_BYTES) {
+        return this.#fail(into, "too big inline request");
+      }
+      return "incomplete";
+    }
+    this.#pos = nl + 1;
+    const end = nl > start && bytes[nl - 1] === CR ? nl - 1 : nl;
+    const words = splitInline(bytes, start, end);
+    if (words === null) return this.#fail(into, "unbalanced quotes in request");
+    if (words.length === 0) return "skip";
+    // The words are copies (quotes and escapes undone): one buffer for all.
+    let total = 0;
+    for (const word of words) total += word.length;
+    const own = new Uint8Array(total);
+    into.bytes = own;
+    into.count = 0;
+    let at = 0;
+    for (let i = 0; i < words.length; i++) {
+      own.set(words[i]!, at);
+      if (i > 0) into.addArg(at, at + words[i]!.length);
+      at += words[i]!.length;
+    }
+    into.rawStart = 0;
+    into.rawEnd = total;
+    this.#resolve(into, own, 0, words[0]!.length);
+    return "request";
+  }
+
+  /** Finds the command named `bytes[start, end)` and checks its arity (arguments are set). */
+  #resolve(into: Request, bytes: Uint8Array, start: number, end: number): void {
+    const args = into.count;
+    const command = REDIS_TABLE.lookup(bytes, start, end);
+    if (command === undefined) {
+      into.fails(unknownCommand(into, bytes, start, end));
+      return;
+    }
+    const words = args + 1;
+    if (command.arity > 0 ? words !== command.arity : words < -command.arity) {
+      into.fails(arityFailure(command));
+      return;
+    }
+    into.command = command;
+    into.failure = undefined;
+  }
+
+  #fail(into: Request, text: string): "request" {
+    this.#broken = true;
+    into.rawStart = into.rawEnd = 0;
+    into.fails({ kind: "protocol", text: `ERR Protocol error: ${text}` });
+    return "request";
+  }
+}
+
+const arityFailures = new Map<RedisCommand, Failure>();
+
+function arityFailure(command: RedisCommand): Failure {
+  let failure = arityFailures.get(command);
+  if (failure === undefined) {
+    failure = { kind: "usage", command };
+    arityFailures.set(command, failure);
+  }
+  return failure;
+}
+
+/** Redis's unknown-command error keeps the name and the first arguments, 128 characters each at most. */
+function unknownCommand(into: Request, bytes: Uint8Array, start: number, end: number): Failure {
+  const word = binary(bytes, start, Math.min(end, start + ECHO_CHARS));
+  const args: string[] = [];
+  let length = 0;
+  for (let i = 0; i < into.count && length < ECHO_CHARS; i++) {
+    const arg = binary(into.bytes, into.starts[i]!, into.ends[i]!).slice(0, ECHO_CHARS - length);
+    args.push(arg);
+    length += arg.length + 3; // The quotes and the space after it.
+  }
+  return { kind: "unknownCommand", word, args };
+}
+
+/** Bytes as a string of one character per byte: an error reply writes them back unchanged. */
+export function binary(bytes: Uint8Array, start: number, end: number): string {
+  let text = "";
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
+  return text;
+}

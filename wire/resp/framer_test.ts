@@ -1,0 +1,150 @@
+/**
+ * Tests for the RESP framer: requests found in place however the bytes are
+ * split, inline commands, and Redis's protocol errors. Pure.
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { Request } from "../../command/request.ts";
+import { RespFramer } from "./framer.ts";
+import { splitInline } from "./inline.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+type Seen = string[] | { error: string };
+
+/** Feeds `chunks` (copied, then scribbled over, as a read buffer is reused) and collects the requests. */
+function frame(chunks: Uint8Array[], maxRequestBytes = 1024): Seen[] {
+  const framer = new RespFramer(maxRequestBytes);
+  const request = new Request();
+  const seen: Seen[] = [];
+  for (const chunk of chunks) {
+    const copy = chunk.slice();
+    framer.feed(copy);
+    while (framer.next(request)) {
+      if (request.command === undefined) {
+        const failure = request.failure!;
+        seen.push({
+          error: failure.kind === "protocol" || failure.kind === "redis"
+            ? failure.text
+            : failure.kind,
+        });
+        continue;
+      }
+      const words = [request.command.name];
+      for (let i = 0; i < request.count; i++) words.push(request.text(i));
+      seen.push(words);
+    }
+    copy.fill(0x2a);
+  }
+  return seen;
+}
+
+function resp(...words: string[]): string {
+  return `*${words.length}\r\n${
+    words.map((w) => `$${encoder.encode(w).length}\r\n${w}\r\n`).join("")
+  }`;
+}
+
+Deno.test({
+  name: "RespFramer.next() finds the same requests however the bytes are split",
+  permissions: "none",
+  fn: () => {
+    const input = encoder.encode(
+      resp("SET", "키", "값 with\r\nCRLF") + resp("get", "키") + "PING\r\n" + resp("ECHO", "") +
+        "*0\r\n" + resp("DEL", "a", "b"),
+    );
+    const expected: Seen[] = [
+      ["SET", "키", "값 with\r\nCRLF"],
+      ["GET", "키"],
+      ["PING"],
+      ["ECHO", ""],
+      ["DEL", "a", "b"],
+    ];
+    assertEquals(frame([input]), expected);
+    for (let i = 0; i <= input.length; i++) {
+      for (const j of [i, Math.min(input.length, i + 1), Math.min(input.length, i + 7)]) {
+        const chunks = [input.subarray(0, i), input.subarray(i, j), input.subarray(j)];
+        assertEquals(frame(chunks), expected, `split at ${i} and ${j}`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "RespFramer.next() answers a broken frame with Redis's protocol error, and then nothing",
+  permissions: "none",
+  fn: async (t) => {
+    const cases: [string, string][] = [
+      ["*1\r\n:1\r\n", "ERR Protocol error: expected '$', got ':'"],
+      ["*x\r\n", "ERR Protocol error: invalid multibulk length"],
+      [`*${1024 * 1024 + 1}\r\n`, "ERR Protocol error: invalid multibulk length"],
+      ["*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length"],
+      ["*1\r\n$abc\r\n", "ERR Protocol error: invalid bulk length"],
+      ["*1\r\n$2000\r\n", "ERR Protocol error: invalid bulk length"], // over the 1024-byte limit
+      ['SET k "unclosed\r\n', "ERR Protocol error: unbalanced quotes in request"],
+    ];
+    for (const [input, error] of cases) {
+      await t.step(JSON.stringify(input), () => {
+        assertEquals(frame([encoder.encode(input + resp("PING"))]), [{ error }]);
+      });
+    }
+    await t.step("a header line with no end in 64 KiB", () => {
+      const long = `*${"1".repeat(70 * 1024)}`;
+      assertEquals(frame([encoder.encode(long)]), [
+        { error: "ERR Protocol error: too big mbulk count string" },
+      ]);
+    });
+    await t.step("an inline request with no end in 64 KiB", () => {
+      assertEquals(frame([encoder.encode("x".repeat(70 * 1024))]), [
+        { error: "ERR Protocol error: too big inline request" },
+      ]);
+    });
+  },
+});
+
+Deno.test({
+  name: "RespFramer.next() checks arity and names unknown commands as Redis does",
+  permissions: "none",
+  fn: () => {
+    assertEquals(frame([encoder.encode(resp("GET") + resp("FOO", "a", "b"))]), [
+      { error: "usage" },
+      { error: "unknownCommand" },
+    ]);
+  },
+});
+
+Deno.test({
+  name: "RespFramer holds no more than one request while it waits for the rest",
+  permissions: "none",
+  fn: () => {
+    const framer = new RespFramer(1024);
+    const request = new Request();
+    framer.feed(encoder.encode(resp("PING") + "*2\r\n$3\r\nGET"));
+    assert(framer.next(request));
+    assertEquals(framer.next(request), false);
+    assertEquals(framer.pendingBytes, 11, "only the partial request is kept");
+    framer.feed(encoder.encode("\r\n$1\r\nk\r\n"));
+    assert(framer.next(request));
+    assertEquals([request.command?.name, request.text(0)], ["GET", "k"]);
+    assertEquals(framer.pendingBytes, 0);
+  },
+});
+
+Deno.test({
+  name: "splitInline() splits words, quotes and escapes as Redis's sdssplitargs",
+  permissions: "none",
+  fn: () => {
+    const split = (text: string) => {
+      const bytes = encoder.encode(text);
+      return splitInline(bytes, 0, bytes.length)?.map((word) => decoder.decode(word)) ?? null;
+    };
+    assertEquals(split("SET  k\tv"), ["SET", "k", "v"]);
+    assertEquals(split(`SET k "a b\\n\\x41"`), ["SET", "k", "a b\nA"]);
+    assertEquals(split(`SET k 'it\\'s'`), ["SET", "k", "it's"]);
+    assertEquals(split(`SET k ab"cd"`), ["SET", "k", "abcd"]);
+    assertEquals(split(`SET k "open`), null);
+    assertEquals(split(`SET k "a"b`), null, "a closing quote must end the word");
+    assertEquals(split("   "), []);
+  },
+});
