@@ -4,7 +4,9 @@
  * as the loop reads them, and swallows the answers. It measures what
  * `server/connection.ts` adds to the line protocol's work, and what
  * `--trace` costs: off, it must cost nothing (compare with a run on a
- * commit before tracing); on, every socket event becomes an event object.
+ * commit before tracing); on, every socket event becomes an event object;
+ * and what `--data` costs (its log on a fake disk, so the JavaScript side
+ * only). Without `--data` that must cost nothing either.
  * Time per request is the figure / 10,000.
  *
  * @module
@@ -12,9 +14,11 @@
 
 import type { TraceEvent } from "../net/trace.ts";
 import { SYSTEM_CLOCK } from "../store/clock.ts";
+import { openLog } from "../store/log/open.ts";
 import { MemoryStore } from "../store/memory.ts";
+import type { Store } from "../store/store.ts";
 import { TextStore } from "../store/text.ts";
-import { testContext } from "../testing/mod.ts";
+import { FakeFs, testContext } from "../testing/mod.ts";
 import { Connection } from "./connection.ts";
 
 const REQUESTS = 10_000;
@@ -57,7 +61,7 @@ function streamConn(): Deno.Conn {
   return conn as unknown as Deno.Conn;
 }
 
-function serveStream(trace?: (event: TraceEvent) => void): Promise<void> {
+function serveStream(trace?: (event: TraceEvent) => void, on: Store = store): Promise<void> {
   const config = {
     maxLineBytes: 1_048_576,
     idleTimeoutMs: 0,
@@ -69,7 +73,7 @@ function serveStream(trace?: (event: TraceEvent) => void): Promise<void> {
     streamConn(),
     1,
     trace === undefined ? config : { ...config, trace },
-    store,
+    on,
     SYSTEM_CLOCK,
     stats,
     guard,
@@ -94,6 +98,25 @@ Deno.bench({
     await serveStream((event) => {
       sink += event.detail.length;
     });
+  },
+});
+
+// The same store kept in a log (kv serve --data, everysec) on an in-memory
+// file system: what logging adds to the loop, with one write per batch.
+const logged = await openLog("/bench/kv.log", {
+  fs: new FakeFs(),
+  fsync: "everysec",
+  compactMinBytes: 2 ** 40,
+  newStore: () => new MemoryStore(),
+});
+for (let i = 0; i < KEYS; i++) new TextStore(logged).set(`key:${i}`, "v".repeat(16));
+await logged.commit();
+
+Deno.bench({
+  name: "connection: the same on a log store (--data, --fsync everysec, a fake disk)",
+  group: "connection",
+  fn: async () => {
+    await serveStream(undefined, logged);
   },
 });
 
