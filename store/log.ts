@@ -135,20 +135,28 @@ export class LogStore implements Store {
     const inner = this.#inner;
     const undo = this.#undo;
     const mark = undo.mark;
-    const existed = undo.noteKey(inner, key, keyStart, keyEnd, this.#liveBytes);
-    if (!existed) undo.noteAbsent(key, keyStart, keyEnd, this.#liveBytes);
+    const live = this.#liveBytes;
+    let existed: boolean;
+    try {
+      if (inner.getSet !== undefined) {
+        // One lookup: the store hands the old value to the undo log, then sets.
+        undo.prepare(inner, key, keyStart, keyEnd, live);
+        existed = inner.getSet(key, keyStart, keyEnd, value, valueStart, valueEnd, options, undo);
+      } else {
+        existed = undo.noteKey(inner, key, keyStart, keyEnd, live);
+        inner.set(key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+      }
+    } catch (error) {
+      undo.cutTo(mark); // The store changed nothing (StoreFullError).
+      throw error;
+    }
+    if (!existed) undo.noteAbsent(key, keyStart, keyEnd, live);
     // The record holds the expiry the key ends up with, as an absolute time:
     // KEEPTTL resolved, so a replay needs no state the log does not hold.
     let expireAt = 0;
     if (options !== undefined) {
       if (options.keepTtl) expireAt = existed ? undo.oldExpireAt : 0;
       else expireAt = options.expireAtMs ?? 0;
-    }
-    try {
-      inner.set(key, keyStart, keyEnd, value, valueStart, valueEnd, options);
-    } catch (error) {
-      undo.cutTo(mark); // The store changed nothing (StoreFullError).
-      throw error;
     }
     const start = this.#writer.pending.length;
     encodeSet(
@@ -163,17 +171,23 @@ export class LogStore implements Store {
       expireAt,
     );
     this.#writer.appended(start);
-    let live = this.#liveBytes - (existed ? undo.oldRecordBytes : 0);
+    let after = live - (existed ? undo.oldRecordBytes : 0);
     if (expireAt === 0 || expireAt > this.#clock.now()) {
-      live += setRecordBytes(keyEnd - keyStart, valueEnd - valueStart, expireAt > 0);
+      after += setRecordBytes(keyEnd - keyStart, valueEnd - valueStart, expireAt > 0);
     }
-    this.#liveBytes = live;
+    this.#liveBytes = after;
   }
 
   delete(key: Uint8Array, start: number, end: number): boolean {
     const undo = this.#undo;
-    if (!undo.noteKey(this.#inner, key, start, end, this.#liveBytes)) return false;
-    this.#inner.delete(key, start, end);
+    const inner = this.#inner;
+    if (inner.getDelete !== undefined) {
+      undo.prepare(inner, key, start, end, this.#liveBytes);
+      if (!inner.getDelete(key, start, end, undo)) return false;
+    } else {
+      if (!undo.noteKey(inner, key, start, end, this.#liveBytes)) return false;
+      inner.delete(key, start, end);
+    }
     const at = this.#writer.pending.length;
     encodeDelete(this.#writer.pending, key, start, end);
     this.#writer.appended(at);

@@ -140,17 +140,7 @@ export class MemoryStore implements Store {
   get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
-    const record = this.#slots[slot]! - 1;
-    const word = this.#words[record >>> 2]!;
-    const valueStart = this.#dataStart(record, word) + (word & KEY_LENGTH);
-    const valueEnd = valueStart + this.#words[(record >>> 2) + 1]!;
-    out.addBytes(
-      this.#arena,
-      valueStart,
-      valueEnd,
-      word & TEXT ? LINE_TEXT : 0,
-      word & EXPIRES ? this.#expireAt(record) : 0,
-    );
+    this.#give(slot, out);
     return true;
   }
 
@@ -165,6 +155,48 @@ export class MemoryStore implements Store {
   ): void {
     const hash = this.#hash(key, keyStart, keyEnd);
     const slot = this.#find(key, keyStart, keyEnd, hash);
+    this.#setAt(hash, slot, key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+  }
+
+  /** As {@linkcode MemoryStore.set}, handing the old value to `old` first, in one lookup. */
+  getSet(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    options: WriteOptions | undefined,
+    old: ValueSink,
+  ): boolean {
+    const hash = this.#hash(key, keyStart, keyEnd);
+    const slot = this.#find(key, keyStart, keyEnd, hash);
+    if (slot >= 0) this.#give(slot, old);
+    this.#setAt(hash, slot, key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+    return slot >= 0;
+  }
+
+  /** As {@linkcode MemoryStore.delete}, handing the old value to `old` first, in one lookup. */
+  getDelete(key: Uint8Array, start: number, end: number, old: ValueSink): boolean {
+    const slot = this.#find(key, start, end, this.#hash(key, start, end));
+    if (slot < 0) return false;
+    this.#give(slot, old);
+    this.#remove(slot);
+    return true;
+  }
+
+  /** set() once the key's slot is known (-1: absent). */
+  #setAt(
+    hash: number,
+    slot: number,
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    options: WriteOptions | undefined,
+  ): void {
     let expireAt = 0;
     let flags = 0;
     if (options !== undefined) {
@@ -371,6 +403,21 @@ export class MemoryStore implements Store {
   }
 
   // --- The table. ----------------------------------------------------------
+
+  /** Hands the value in a live slot to `out`, with its flags and expiry. */
+  #give(slot: number, out: ValueSink): void {
+    const record = this.#slots[slot]! - 1;
+    const word = this.#words[record >>> 2]!;
+    const valueStart = this.#dataStart(record, word) + (word & KEY_LENGTH);
+    const valueEnd = valueStart + this.#words[(record >>> 2) + 1]!;
+    out.addBytes(
+      this.#arena,
+      valueStart,
+      valueEnd,
+      word & TEXT ? LINE_TEXT : 0,
+      word & EXPIRES ? this.#expireAt(record) : 0,
+    );
+  }
 
   /**
    * SipHash-1-3 of the key's bytes under this store's secret key. (FNV-1a,

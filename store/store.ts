@@ -99,6 +99,25 @@ export interface Store {
   delete(key: Uint8Array, start: number, end: number): boolean;
 
   /**
+   * Optional, for a store whose changes another one may have to undo (a
+   * log): as `set`, but first hands the key's old value to `old` (with its
+   * flags and expiry), in one lookup. Returns whether the key was there.
+   */
+  getSet?(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    options: WriteOptions | undefined,
+    old: ValueSink,
+  ): boolean;
+
+  /** Optional, as `getSet`: as `delete`, handing the old value to `old` first. */
+  getDelete?(key: Uint8Array, start: number, end: number, old: ValueSink): boolean;
+
+  /**
    * When the key `key[start, end)` expires, in ms since the epoch;
    * {@linkcode NO_EXPIRY} if never, {@linkcode NO_KEY} if it is not there.
    */

@@ -79,12 +79,22 @@ export class UndoLog implements ValueSink {
     end: number,
     liveBytes: number,
   ): boolean {
+    this.prepare(store, key, start, end, liveBytes);
+    return store.get(key, start, end, this);
+  }
+
+  /**
+   * Gets ready to note the old value of the key `key[start, end)` in
+   * `store`, which the store then hands to this log as a
+   * {@linkcode ValueSink} (`getSet`, `getDelete`: one lookup for the note
+   * and the change).
+   */
+  prepare(store: Store, key: Uint8Array, start: number, end: number, liveBytes: number): void {
     this.#store = store;
     this.#key = key;
     this.#keyStart = start;
     this.#keyEnd = end;
     this.#liveBytes = liveBytes;
-    return store.get(key, start, end, this);
   }
 
   /** Called by the store's get() inside {@linkcode UndoLog.noteKey}: writes the entry that sets the old value back. */

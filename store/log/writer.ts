@@ -3,14 +3,15 @@
  * makes the records the store encodes into {@linkcode LogWriter.pending}
  * durable.
  *
- * - At the end of the event loop's turn (`setImmediate`: after every
- *   connection whose bytes arrived in that turn has run its batch), the
- *   pending records of all of them are written with one `write`.
- * - `--fsync always`: one `fdatasync` then covers every record written
+ * - `--fsync always`: at the end of the event loop's turn (`setImmediate`:
+ *   after every connection whose bytes arrived in that turn has run its
+ *   batch), the pending records of all of them are written with one
+ *   `write`, and one `fdatasync` then covers every record written
  *   before it started (group commit); a commit resolves once its records
  *   are synced. Writes go on while a sync runs, and the next sync takes
- *   them all. `everysec`: a commit resolves once its records are written;
- *   a timer syncs about once a second. `no`: syncing is left to the OS.
+ *   them all. `everysec` and `no`: a connection's commit writes its batch
+ *   at once (nothing to wait for); `everysec` syncs about once a second,
+ *   `no` leaves syncing to the OS.
  * - If a write or a sync fails, every change not yet durable is undone
  *   (the store's undo log), the file is cut back to its last durable byte,
  *   and the commits resolve `false`. The next turn tries again, so writes
@@ -39,6 +40,9 @@ const SYNC_EVERY_MS = 1_000;
 const COMPACTION_RETRY_MS = 10_000;
 // The pending buffer keeps this much memory between turns.
 const KEEP_PENDING_BYTES = 1 << 20;
+
+// What a commit that failed at once resolves to.
+const NOT_DURABLE: Promise<boolean> = Promise.resolve(false);
 
 /** Changes written together, resolved together. */
 interface Group {
@@ -133,6 +137,15 @@ export class LogWriter {
   /** See {@linkcode LogStore.commit}. */
   commit(): Promise<boolean> | undefined {
     if (this.#appendedLsn !== this.#writtenLsn) {
+      // everysec and no promise the OS has it, and a write is cheap: hand
+      // this batch over now, and the connection answers without waiting
+      // for the end of the turn. (always waits there: one sync for all.)
+      if (this.#mode !== "always" && this.#holds === 0 && !this.#closed) {
+        const epoch = this.#epoch;
+        this.#writePending();
+        if (this.#epoch !== epoch) return NOT_DURABLE;
+        if (this.#appendedLsn === this.#writtenLsn) return undefined;
+      }
       let group = this.#next;
       if (group === undefined) {
         const { promise, resolve } = Promise.withResolvers<boolean>();
