@@ -61,6 +61,8 @@ export class Compaction {
   readonly #store: () => Store;
   readonly #hook: CompactionHook | undefined;
   #tail: LogBuffer | undefined = new LogBuffer(64 * 1024);
+  // The tail once sealed: nothing more is added to it.
+  #sealed: LogBuffer | undefined;
   #aborted = false;
   #file: LogFile | undefined;
   #size = 0;
@@ -102,6 +104,12 @@ export class Compaction {
   /** Calls it off; it stops at its next step. */
   abort(): void {
     this.#aborted = true;
+  }
+
+  /** Stops taking records: the tail ends here (the writer calls it at the switch). */
+  sealTail(): void {
+    this.#sealed = this.#tail;
+    this.#tail = undefined;
   }
 
   /** Keeps a copy of a record just appended to the log, until the switch. */
@@ -175,9 +183,7 @@ export class Compaction {
   async switchInto(writer: LogWriter): Promise<boolean> {
     try {
       if (!(await writer.holdAndFlush(this))) return false;
-      const tail = this.#tail!;
-      this.#tail = undefined;
-      await this.#write(tail);
+      await this.#write(this.#sealed!);
       await this.#file!.syncData();
       if (this.#aborted) return false;
       await this.#hook?.("synced");
