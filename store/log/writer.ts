@@ -3,15 +3,14 @@
  * makes the records the store encodes into {@linkcode LogWriter.pending}
  * durable.
  *
- * - `--fsync always`: at the end of the event loop's turn (`setImmediate`:
- *   after every connection whose bytes arrived in that turn has run its
- *   batch), the pending records of all of them are written with one
- *   `write`, and one `fdatasync` then covers every record written
- *   before it started (group commit); a commit resolves once its records
- *   are synced. Writes go on while a sync runs, and the next sync takes
- *   them all. `everysec` and `no`: a connection's commit writes its batch
- *   at once (nothing to wait for); `everysec` syncs about once a second,
- *   `no` leaves syncing to the OS.
+ * - At the end of the event loop's turn (`setImmediate`: after every
+ *   connection whose bytes arrived in that turn has run its batch), one
+ *   loop starts that writes all the pending records in one `write`, and,
+ *   for `--fsync always`, then one `fdatasync` for everything written
+ *   (group commit). Changes that come while it writes or syncs gather for
+ *   the next round. A commit resolves once its records are written
+ *   (`everysec`, `no`) or synced (`always`); `everysec` also syncs about
+ *   once a second.
  * - If a write or a sync fails, every change not yet durable is undone
  *   (the store's undo log), the file is cut back to its last durable byte,
  *   and the commits resolve `false`. The next turn tries again, so writes
