@@ -1,0 +1,95 @@
+/**
+ * Microbenchmarks of the store's hash (`deno task bench`): keys crafted to
+ * collide under FNV-1a against random keys of the same length, put into a
+ * MemoryStore (keyed with SipHash-1-3); and the cost of hashing itself,
+ * FNV-1a against SipHash-1-3, for a 16-byte key.
+ *
+ * @module
+ */
+
+import { MemoryStore } from "./memory.ts";
+import { randomSipKey, sipHash13 } from "./siphash.ts";
+
+const encoder = new TextEncoder();
+const ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over `text`'s bytes from `state` (the store's old hash, seeded by the start state). */
+function fnv1a(state: number, text: string): number {
+  let hash = state;
+  for (const byte of encoder.encode(text)) hash = Math.imul(hash ^ byte, FNV_PRIME);
+  return hash >>> 0;
+}
+
+/** 2^levels keys of valid UTF-8 letters and digits that share one FNV-1a hash from `start`. */
+function craftCollisions(start: number, levels: number): string[] {
+  let seed = 1;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const block = () => Array.from({ length: 4 }, () => ALPHABET[Math.floor(random() * 62)]).join("");
+  let state = start;
+  let keys = [""];
+  for (let level = 0; level < levels; level++) {
+    const seen = new Map<number, string>();
+    for (;;) {
+      const candidate = block();
+      const next = fnv1a(state, candidate);
+      const other = seen.get(next);
+      if (other !== undefined && other !== candidate) {
+        keys = keys.flatMap((key) => [key + other, key + candidate]);
+        state = next;
+        break;
+      }
+      seen.set(next, candidate);
+    }
+  }
+  return keys;
+}
+
+const crafted = craftCollisions(FNV_OFFSET ^ 0x5eed, 11).map((key) => encoder.encode(key));
+let seed = 99;
+const random = crafted.map(() => {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return encoder.encode(`r${seed.toString(36)}`.padEnd(crafted[0]!.length, "x"));
+});
+let sink = 0;
+
+function fill(keys: Uint8Array[]): void {
+  const store = new MemoryStore();
+  for (const key of keys) store.set(key, 0, key.length, key, 0, 1);
+  sink += store.size;
+}
+
+Deno.bench({
+  name: "set 2,048 random keys",
+  group: "flood",
+  baseline: true,
+  fn: () => fill(random),
+});
+Deno.bench({
+  name: "set 2,048 keys crafted to collide under FNV-1a",
+  group: "flood",
+  fn: () => fill(crafted),
+});
+
+const key16 = encoder.encode("key:123456789abc");
+const sipKey = randomSipKey();
+Deno.bench({
+  name: "FNV-1a of a 16-byte key (the hash before)",
+  group: "hash",
+  baseline: true,
+  fn() {
+    let hash = FNV_OFFSET;
+    for (let i = 0; i < key16.length; i++) hash = Math.imul(hash ^ key16[i]!, FNV_PRIME);
+    sink += hash >>> 0;
+  },
+});
+Deno.bench({
+  name: "SipHash-1-3 of a 16-byte key",
+  group: "hash",
+  fn: () => void (sink += sipHash13(sipKey, key16, 0, key16.length)),
+});
+
+globalThis.addEventListener("unload", () => {
+  if (sink < 0) throw new Error("unreachable");
+});
