@@ -30,10 +30,16 @@ const PIPE_BUFFER_BYTES = 16 * 1024;
 // long, a client that does not take them is cut.
 const DRAIN_MS = 5_000;
 
+/** A listener whose connections are piped through a TLS listener inside the process. */
+export interface TlsAcceptor extends Acceptor {
+  /** The loopback address of the inner TLS listener the pipes connect to. */
+  readonly pipeAddr: Deno.NetAddr;
+}
+
 /** A TLS listener on `hostname:port` whose connections' handshakes can be cut. */
 export function listenTls(
   options: { hostname: string; port: number; cert: string; key: string },
-): Acceptor {
+): TlsAcceptor {
   const outer = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
   let inner: Deno.TlsListener;
   try {
@@ -50,18 +56,21 @@ export function listenTls(
   return new TlsFront(outer, inner);
 }
 
-class TlsFront implements Acceptor {
+class TlsFront implements TlsAcceptor {
   readonly addr: Deno.Addr;
+  readonly pipeAddr: Deno.NetAddr;
   readonly #outer: Deno.TcpListener;
   readonly #inner: Deno.TlsListener;
   // Connecting to the inner listener and accepting there go one at a time,
-  // so each inner connection is known to be the one just made.
+  // and an accepted connection counts only if it comes from the pipe just
+  // made (by its port).
   #turn: Promise<unknown> = Promise.resolve();
 
   constructor(outer: Deno.TcpListener, inner: Deno.TlsListener) {
     this.#outer = outer;
     this.#inner = inner;
     this.addr = outer.addr;
+    this.pipeAddr = inner.addr;
   }
 
   async accept(): Promise<Deno.Conn> {
@@ -75,7 +84,7 @@ class TlsFront implements Acceptor {
     let pipe: Deno.TcpConn | undefined;
     try {
       pipe = await Deno.connect({ hostname: "127.0.0.1", port: this.#inner.addr.port });
-      const tls = await this.#inner.accept();
+      const tls = await this.#acceptFrom(pipe.localAddr.port);
       raw.setNoDelay(true);
       pipe.setNoDelay(true);
       return new FrontConn(tls, raw, pipe);
@@ -83,6 +92,19 @@ class TlsFront implements Acceptor {
       closeQuietly(raw);
       if (pipe !== undefined) closeQuietly(pipe);
       throw error;
+    }
+  }
+
+  /**
+   * The inner connection whose far end is our pipe's `port`. Anything else
+   * on the loopback port (a port scan, a stray local client) is not ours:
+   * closed, and never paired with a client.
+   */
+  async #acceptFrom(port: number): Promise<Deno.TlsConn> {
+    for (;;) {
+      const tls = await this.#inner.accept();
+      if (tls.remoteAddr.port === port) return tls;
+      closeQuietly(tls);
     }
   }
 
