@@ -123,6 +123,8 @@ const SWEEP_EVERY_MS = 100;
 const SWEEP_BUDGET_MS = 1;
 // setTimeout takes a 32-bit delay and fires at once for a longer one.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+// Refusals in flight at once; a flood past it is closed without the line.
+const MAX_REFUSALS = 64;
 // How often serve() with port 0 and udp picks a new port when the UDP one is taken.
 const UDP_PORT_TRIES = 5;
 const TOO_MANY = new TextEncoder().encode(errorLine({ kind: "tooManyConnections" }));
@@ -194,8 +196,9 @@ class Server implements KvServer {
   readonly #stats: ServerStats;
   readonly #guard: Guard;
   readonly #connections = new Set<Connection>();
-  // Refusals still writing their error line: awaited at shutdown too.
-  readonly #refusals = new Set<Promise<void>>();
+  // Refusals still writing their error line, and their sockets: awaited
+  // at shutdown too, and cut when its grace runs out.
+  readonly #refusals = new Map<Promise<void>, Deno.Conn>();
   readonly #stop = new AbortController();
   #nextId = 1;
   #connectionsCut = 0;
@@ -284,7 +287,7 @@ class Server implements KvServer {
       this.#allClosed = Promise.withResolvers();
       await this.#allClosed.promise;
     }
-    await Promise.all(this.#refusals);
+    await Promise.all(this.#refusals.keys());
     await this.#udp?.finished;
     clearTimeout(this.#graceTimer);
     clearInterval(this.#sweeper);
@@ -331,7 +334,10 @@ class Server implements KvServer {
         next = listener.accept();
         const id = this.#nextId++;
         if (this.#connections.size >= this.#config.maxConnections) this.#refuse(conn, id);
-        else this.#admit(conn, id);
+        else {
+          this.#stats.connectionsReceived++;
+          this.#admit(conn, id);
+        }
       }
     } finally {
       // Settles once the listener is closed; nothing may be left pending.
@@ -340,16 +346,30 @@ class Server implements KvServer {
     }
   }
 
-  /** Like redis's acceptCommonHandler: a best-effort error line, then close. */
+  /**
+   * Like redis's acceptCommonHandler: a best-effort error line, then close.
+   * A TLS client must finish its handshake to read the line, so a refusal
+   * lasts at most the handshake timeout (and ends with the shutdown's
+   * grace); past MAX_REFUSALS at once, the rest are closed unanswered.
+   */
   #refuse(conn: Deno.Conn, id: number): void {
+    this.#stats.connectionsRejected++;
     this.#log("info", `#${id} refused: already ${this.#connections.size} open (--max-connections)`);
-    const refusal: Promise<void> = writeAll(conn, TOO_MANY)
-      .catch(() => {}) // The client may be gone already; it gets nothing more either way.
-      .finally(() => {
-        closeQuietly(conn);
-        this.#refusals.delete(refusal);
-      });
-    this.#refusals.add(refusal);
+    if (this.#refusals.size >= MAX_REFUSALS) return closeQuietly(conn);
+    const timer = setTimeout(
+      () => closeQuietly(conn),
+      Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),
+    );
+    const tls = "handshake" in conn ? (conn as Deno.TlsConn).handshake() : undefined;
+    const refusal: Promise<void> =
+      (tls === undefined ? writeAll(conn, TOO_MANY) : tls.then(() => writeAll(conn, TOO_MANY)))
+        .catch(() => {}) // The client may be gone already; it gets nothing more either way.
+        .finally(() => {
+          clearTimeout(timer);
+          closeQuietly(conn);
+          this.#refusals.delete(refusal);
+        });
+    this.#refusals.set(refusal, conn);
   }
 
   #admit(conn: Deno.Conn, id: number): void {
@@ -387,7 +407,7 @@ class Server implements KvServer {
       );
     }
     for (const connection of this.#connections) connection.stop();
-    if (this.#connections.size > 0) {
+    if (this.#connections.size > 0 || this.#refusals.size > 0) {
       this.#graceTimer = setTimeout(() => {
         if (this.#trace !== undefined) {
           this.#trace.shutdown(`grace ran out: cutting open=${this.#connections.size}`);
@@ -396,6 +416,7 @@ class Server implements KvServer {
           // One that stop() already closed is just slow to notice: not cut.
           if (connection.close()) this.#connectionsCut++;
         }
+        for (const conn of this.#refusals.values()) closeQuietly(conn);
       }, Math.min(this.#config.shutdownGraceMs, MAX_TIMER_MS));
     }
   }
