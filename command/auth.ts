@@ -39,6 +39,11 @@ export function authenticate(context: Context, request: Request, i: number): Aut
     session.authFailures = 0;
     return "ok";
   }
+  return failAuth(context);
+}
+
+/** Counts a wrong try (a wrong password or user), logs it, and closes the connection after the last one. */
+export function failAuth({ guard, session }: Context): "wrong" {
   session.authFailures++;
   guard.failed(session);
   if (session.authFailures >= MAX_AUTH_FAILURES) session.closing = true;

@@ -122,6 +122,8 @@ export interface Command {
   readonly name: string;
   /** It may run before AUTH (AUTH itself, QUIT, HELLO). @default {false} */
   readonly noAuth?: boolean;
+  /** Its arguments may hold a password (AUTH, HELLO): logs and traces show only its name. @default {false} */
+  readonly secret?: boolean;
   /** Whether it can change the store (a durable store must log it). */
   readonly writes: boolean;
   /** One phrase for help texts. */

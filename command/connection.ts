@@ -36,6 +36,7 @@ export const AUTH: LineCommand = {
   name: "AUTH",
   fields: [{ name: "password", nonEmpty: true, rest: true }],
   noAuth: true,
+  secret: true,
   writes: false,
   answer: "line",
   summary: "give the password (a server with --password-file)",

@@ -71,3 +71,14 @@ export class Request {
     return decoder.decode(this.bytes.subarray(this.starts[i], this.ends[i]));
   }
 }
+
+/**
+ * The name of the request's command if its arguments may hold a password
+ * (a {@linkcode Command} marked `secret`, run or misused): logs and traces
+ * then show only the name.
+ */
+export function secretName(request: Request): string | undefined {
+  const failure = request.failure;
+  const command = request.command ?? (failure?.kind === "usage" ? failure.command : undefined);
+  return command?.secret === true ? command.name : undefined;
+}

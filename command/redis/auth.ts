@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AUTH_FAILURES, authenticate } from "../auth.ts";
+import { AUTH_FAILURES, authenticate, failAuth } from "../auth.ts";
 import type { RedisCommand } from "../command.ts";
 import { argIs, ERR } from "./args.ts";
 
@@ -17,6 +17,7 @@ export const AUTH: RedisCommand = {
   flags: ["noscript", "loading", "stale", "fast", "no-auth"],
   keys: [0, 0, 0],
   noAuth: true,
+  secret: true,
   writes: false,
   summary: "Authenticate to the server",
   run(request, context, reply) {
@@ -28,8 +29,7 @@ export const AUTH: RedisCommand = {
       return argIs(request, 0, "default") ? reply.ok() : reply.error(AUTH_FAILURES.wrong);
     }
     if (withUser && !argIs(request, 0, "default")) {
-      context.session.authFailures++;
-      context.guard.failed(context.session);
+      failAuth(context);
       return reply.error(AUTH_FAILURES.wrong);
     }
     const result = authenticate(context, request, withUser ? 1 : 0);

@@ -6,7 +6,7 @@
  */
 
 import denoJson from "../../deno.json" with { type: "json" };
-import { AUTH_FAILURES, authenticate } from "../auth.ts";
+import { AUTH_FAILURES, authenticate, failAuth } from "../auth.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import type { RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
@@ -123,6 +123,7 @@ export const HELLO: RedisCommand = {
   noAuth: true,
   writes: false,
   summary: "Handshake with Redis",
+  secret: true,
   run(request, context, reply) {
     let version: bigint | undefined;
     if (request.count > 0) {
@@ -158,10 +159,7 @@ export const HELLO: RedisCommand = {
     if (auth !== -1 && guard.password !== undefined) {
       const user = argIs(request, auth, "default");
       if (!user || authenticate(context, request, auth + 1) !== "ok") {
-        if (!user) {
-          session.authFailures++;
-          guard.failed(session);
-        }
+        if (!user) failAuth(context);
         return reply.error(AUTH_FAILURES.wrong);
       }
     } else if (auth !== -1 && !argIs(request, auth, "default")) {
