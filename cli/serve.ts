@@ -7,7 +7,7 @@
 
 import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../server/log.ts";
-import { ExposureError } from "../server/listen.ts";
+import { ExposureError, isLoopback } from "../server/listen.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
 import type { LogStore } from "../store/log.ts";
@@ -239,6 +239,13 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     await io.stdout(`listening on ${formatAddr(server.addr)}\n`);
     if (server.udpAddr !== undefined) {
       log("info", `answering UDP datagrams on ${formatAddr(server.udpAddr)} too`);
+      if (!isLoopback(server.udpAddr.hostname)) {
+        log(
+          "info",
+          "warning: UDP beyond loopback: anyone who can reach the port can read and change every key, " +
+            "and a forged sender address turns a few bytes of LIST into up to 64 KiB sent to someone else",
+        );
+      }
     }
     const { connectionsCut } = await server.finished;
     if (store !== undefined) {

@@ -9,7 +9,7 @@
 
 import type { Context, Continuation, Guard, ServerStats, Session } from "../command/command.ts";
 import type { Reply } from "../command/reply.ts";
-import { Request } from "../command/request.ts";
+import { Request, secretName } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
 import { closeQuietly, describeError, isDisconnect, writeAll } from "../net/conn.ts";
@@ -118,7 +118,9 @@ export class Connection {
     this.#clock = clock;
     this.#stats = stats;
     this.#guard = guard;
-    if (config.trace !== undefined) this.#trace = new ConnectionTrace(config.trace, id);
+    if (config.trace !== undefined) {
+      this.#trace = new ConnectionTrace(config.trace, id, guard.password !== undefined);
+    }
   }
 
   /**
@@ -435,7 +437,10 @@ export class Connection {
 
   #logRequest(mark: number): void {
     const request = this.#request!;
-    const raw = decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
+    const secret = secretName(request);
+    const raw = secret !== undefined
+      ? `${secret} (the rest hidden)`
+      : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
     const answer = decoder.decode(this.#out!.bytes().subarray(mark)).trimEnd();
     this.#debug(`${sample(raw)} -> ${sample(answer)}`);
   }

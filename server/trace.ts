@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Request } from "../command/request.ts";
+import { type Request, secretName } from "../command/request.ts";
 import { formatAddr } from "../net/addr.ts";
 import { describeError } from "../net/conn.ts";
 import { preview, type Tracer } from "../net/trace.ts";
@@ -31,7 +31,10 @@ class Trace {
 
   /** A request the framer took; `endedBy` says what ended a line that had no `\n`. */
   framed(request: Request, endedBy: string | undefined): void {
-    const raw = request.rawEnd > request.rawStart
+    const secret = secretName(request);
+    const raw = secret !== undefined
+      ? `${secret} (the rest hidden: it may hold a password)`
+      : request.rawEnd > request.rawStart
       ? preview(request.bytes, request.rawStart, request.rawEnd)
       : `(${request.failure?.kind ?? "empty"})`;
     this.emit("request", endedBy === undefined ? raw : `${raw} ended-by=${endedBy}`);
@@ -68,9 +71,18 @@ export class ConnectionTrace extends Trace {
   #cause: Cause | undefined;
   #sawEof = false;
 
-  /** Traces connection `id` into `tracer`. */
-  constructor(tracer: Tracer, id: number) {
+  // With a password, received bytes may hold it: only their count is shown.
+  readonly #hideBytes: boolean;
+
+  /** Traces connection `id` into `tracer`; `hideBytes`: show how many bytes came, not which. */
+  constructor(tracer: Tracer, id: number, hideBytes = false) {
     super(tracer, `#${id}`);
+    this.#hideBytes = hideBytes;
+  }
+
+  #received(buffer: Uint8Array, n: number): string {
+    if (this.#hideBytes) return `bytes=${n} (hidden: the server has a password)`;
+    return `bytes=${n} ${preview(buffer, 0, n)}`;
   }
 
   /** accept() handed over this socket. */
@@ -85,13 +97,13 @@ export class ConnectionTrace extends Trace {
 
   /** recv() (`conn.read()`) filled `buffer[0, n)`. */
   recv(buffer: Uint8Array, n: number): void {
-    this.emit("recv", `bytes=${n} ${preview(buffer, 0, n)}`);
+    this.emit("recv", this.#received(buffer, n));
   }
 
   /** A read after our half-close at shutdown: the end of the stream, or bytes thrown away. */
   lingered(buffer: Uint8Array, n: number | null): void {
     if (n === null) this.eof();
-    else this.emit("recv", `bytes=${n} ${preview(buffer, 0, n)} (discarded: shutting down)`);
+    else this.emit("recv", `${this.#received(buffer, n)} (discarded: shutting down)`);
   }
 
   /** recv() returned end of stream: the peer sent its FIN. */

@@ -12,7 +12,8 @@ import { KvClient } from "../client/client.ts";
 import { KvConnectionError, KvServerError } from "../client/errors.ts";
 import { main } from "../main.ts";
 import { ExposureError, isLoopback } from "../server/listen.ts";
-import { serve } from "../server/serve.ts";
+import { serve, serveListener } from "../server/serve.ts";
+import { listenTls } from "../server/tls.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
 import {
@@ -21,6 +22,7 @@ import {
   ObservedStore,
   RawConn,
   startTestServer,
+  TraceCollector,
   within,
 } from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
@@ -66,6 +68,36 @@ Deno.test("serve() with a password: AUTH, then work; a wrong password is an erro
   assertFalse(failures[0]!.includes("wrong"), "the password tried is never logged");
 });
 
+Deno.test("serve() with a password: -v and --trace never show a password tried or given", async () => {
+  const logs = new LogCollector();
+  const traced = new TraceCollector();
+  await using server = startTestServer({
+    password: PASSWORD,
+    log: logs.log,
+    verbose: true,
+    trace: traced.trace,
+  });
+  await using line = await RawConn.connect(server.port);
+  await line.send(`AUTH, guess-1\nAUTH, ${PASSWORD}\nPUT, k, v\n`);
+  assertEquals(await line.readLines(3), ["Error: wrong password", "Success!", "Success!"]);
+  await using redis = await RawConn.connect(server.port);
+  await redis.send(
+    resp("AUTH", "guess-2") + resp("AUTH", "default", "guess-3", "extra") +
+      resp("HELLO", "2", "AUTH", "default", "guess-4") + resp("AUTH", "default", PASSWORD) +
+      resp("GET", "k"),
+  );
+  assertEquals((await redis.readLines(6)).at(-1), "v\r");
+  const seen = [
+    ...logs.lines.map((line) => line.message),
+    ...traced.events.map((event) => event.detail),
+  ];
+  assert(seen.some((text) => text.includes("AUTH (the rest hidden")), "the request is logged");
+  assert(seen.some((text) => text.includes('"PUT, k, v"')), "other requests are shown");
+  for (const secret of ["guess-1", "guess-2", "guess-3", "guess-4", "s3cret"]) {
+    assertEquals(seen.filter((text) => text.includes(secret)), [], secret);
+  }
+});
+
 Deno.test("serve() closes a connection after 10 wrong passwords", async () => {
   await using server = startTestServer({ password: PASSWORD });
   await using conn = await RawConn.connect(server.port);
@@ -75,6 +107,15 @@ Deno.test("serve() closes a connection after 10 wrong passwords", async () => {
   await using next = await RawConn.connect(server.port);
   await next.send(`AUTH, ${PASSWORD}\nPING\n`);
   assertEquals(await next.readLines(2), ["Success!", "PONG"]);
+  // Redis clients: a wrong user counts as a wrong try too, in AUTH and in HELLO.
+  for (const wrong of [resp("AUTH", "bob", "x"), resp("HELLO", "3", "AUTH", "bob", "x")]) {
+    await using redis = await RawConn.connect(server.port);
+    await redis.send(wrong.repeat(12));
+    assertEquals(
+      await redis.readToEnd(),
+      "-WRONGPASS invalid username-password pair or user is disabled.\r\n".repeat(10),
+    );
+  }
 });
 
 Deno.test("serve() without a password answers AUTH with an error line", async () => {
@@ -152,6 +193,82 @@ Deno.test("serve() over TLS cuts a handshake that never finishes", async () => {
     silent.read(new Uint8Array(16)).catch(() => null),
   );
   assertEquals(read, null);
+});
+
+Deno.test("serve() over TLS: a stray connection to the loopback pipe is never paired with a client", async () => {
+  const front = listenTls({ hostname: "127.0.0.1", port: 0, cert: TEST_CERT, key: TEST_KEY });
+  await using server = serveListener(front, { log: () => {} });
+  const port = (server.addr as Deno.NetAddr).port;
+  // Another local program on the inner port: one that leaves, one that stays silent.
+  (await Deno.connect({ hostname: "127.0.0.1", port: front.pipeAddr.port })).close();
+  using stray = await Deno.connect({ hostname: "127.0.0.1", port: front.pipeAddr.port });
+  const buffer = new Uint8Array(64);
+  for (let i = 0; i < 3; i++) {
+    using conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [TEST_CA] });
+    await conn.write(new TextEncoder().encode("PING\n"));
+    const n = await within(`client ${i} answered through its own pipe`, conn.read(buffer));
+    assertEquals(new TextDecoder().decode(buffer.subarray(0, n!)), "PONG\n");
+  }
+  assert(stray.remoteAddr.port === front.pipeAddr.port);
+});
+
+Deno.test("serve() over TLS refuses over --max-connections within the handshake timeout", async () => {
+  await using server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    maxConnections: 1,
+    handshakeTimeoutMs: 200,
+  });
+  const buffer = new Uint8Array(64);
+  using admitted = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [TEST_CA],
+  });
+  await admitted.write(new TextEncoder().encode("PING\n"));
+  assertEquals(await within("PONG", admitted.read(buffer)), 5);
+  // A TLS client over the limit reads the refusal once its handshake is done.
+  {
+    using refused = await Deno.connectTls({
+      hostname: "127.0.0.1",
+      port: server.port,
+      caCerts: [TEST_CA],
+    });
+    let text = "";
+    for (let n = await within("the refusal", refused.read(buffer)); n !== null;) {
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+      n = await within("the end", refused.read(buffer).catch(() => null));
+    }
+    assertEquals(text, "Error: too many connections\n");
+  }
+  // One that never starts its handshake is cut by the timeout.
+  using silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  assertEquals(
+    await within("the timeout cuts it", silent.read(buffer).catch(() => null)),
+    null,
+  );
+});
+
+Deno.test("serve() over TLS: a silent client over the limit does not hold the shutdown past its grace", async () => {
+  const logs = new LogCollector();
+  const server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    maxConnections: 1,
+    handshakeTimeoutMs: 3_600_000,
+    shutdownGraceMs: 50,
+    log: logs.log,
+  });
+  using admitted = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  using silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await within("the refusal begins", logs.waitFor(/#2 refused/));
+  const cut = silent.read(new Uint8Array(16)).catch(() => null);
+  const result = await within("shutdown", server.shutdown());
+  assertEquals(await within("the silent client is cut", cut), null);
+  assertEquals(
+    result.connectionsCut,
+    0,
+    "stop() closed the admitted one: its handshake had not begun",
+  );
+  assert(admitted.localAddr.port > 0);
 });
 
 Deno.test("serve() refuses to listen beyond loopback without a password or noAuth", () => {

@@ -196,10 +196,18 @@ Deno.test("serve() refuses a connection over --max-connections and accepts one o
   // The server forgets a connection in the same step as it closes it.
   assert(await within("close after QUIT", first.closedByServer()));
   await using fourth = await RawConn.connect(server.port);
-  await fourth.send("PING\n");
-  assertEquals(await within("PONG for the newcomer", fourth.readLine()), "PONG");
+  await fourth.send("*1\r\n$4\r\nPING\r\n"); // A Redis client, for INFO below.
+  assertEquals(await within("PONG for the newcomer", fourth.readLine()), "+PONG\r");
   await second.send("PING\n");
   assertEquals(await within("PONG for the old one", second.readLine()), "PONG");
+  // Redis's INFO counts them as Redis does: refused ones apart.
+  await fourth.send("*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n");
+  const stats: string[] = [];
+  for (let line = await fourth.readLine(); line !== "\r"; line = await fourth.readLine()) {
+    if (line === null) throw new Error("the connection ended inside INFO");
+    if (/^(total_connections_received|rejected_connections):/.test(line)) stats.push(line);
+  }
+  assertEquals(stats, ["total_connections_received:3\r", "rejected_connections:1\r"]);
 });
 
 Deno.test("serve() closes a connection silent for --idle-timeout unless an answer is still being written to it", async () => {
