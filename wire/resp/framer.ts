@@ -40,6 +40,19 @@ export class RespFramer implements Framer {
   #own = EMPTY; // Where a request split across reads is gathered.
   #broken = false;
   #tooBig = ""; // Which header line ran past its limit.
+  // A request split across reads, as far as it was parsed, so that the next
+  // read resumes it instead of parsing it again from its start (Redis's
+  // multibulklen and bulklen). The arguments parsed so far stay in #partial's
+  // arrays; positions are in #source when the request started at #partialStart.
+  #partial: Request | undefined;
+  #partialStart = 0;
+  #count = 0; // Elements the request has.
+  #done = 0; // Elements parsed: the name, then the arguments.
+  #at = 0; // Where the next element starts.
+  #nameStart = 0;
+  #nameEnd = 0;
+  #bulkStart = -1; // The data of an element whose header is parsed, or -1.
+  #bulkLength = 0;
 
   /** A request (or one of its strings) may hold up to `maxRequestBytes` bytes. */
   constructor(maxRequestBytes: number) {
@@ -110,38 +123,70 @@ export class RespFramer implements Framer {
     return false;
   }
 
-  /** Parses `*N\r\n` and N bulk strings at #pos. */
+  /** Parses `*N\r\n` and N bulk strings at #pos, or resumes the request split there. */
   #multibulk(into: Request): "request" | "skip" | "incomplete" {
     const bytes = this.#source;
     const start = this.#pos;
-    const header = this.#number(start + 1, "mbulk count");
-    if (header === undefined) return this.#brokenOr(into);
-    const [count, afterCount] = header;
-    if (count === null) return this.#fail(into, "invalid multibulk length");
-    if (count > MAX_ELEMENTS) return this.#fail(into, "invalid multibulk length");
-    if (count <= 0) {
-      this.#pos = afterCount; // Redis ignores an empty array.
-      return "skip";
-    }
-    let at = afterCount;
-    into.bytes = bytes;
-    into.count = 0;
+    let count: number;
+    let i = 0; // Elements parsed.
+    let at: number; // Where the next element starts.
     let nameStart = 0;
     let nameEnd = 0;
-    for (let i = 0; i < count; i++) {
-      if (at >= this.#length) return this.#incomplete(into, start);
-      if (bytes[at] !== DOLLAR) {
-        const got = String.fromCharCode(bytes[at]!);
-        return this.#fail(into, `expected '$', got '${got}'`);
+    let bulkStart = -1;
+    let bulkLength = 0;
+    if (this.#partial !== undefined && this.#resumes(into, start)) {
+      count = this.#count;
+      i = this.#done;
+      at = this.#at;
+      nameStart = this.#nameStart;
+      nameEnd = this.#nameEnd;
+      bulkStart = this.#bulkStart;
+      bulkLength = this.#bulkLength;
+      this.#bulkStart = -1;
+      into.bytes = bytes;
+    } else {
+      const header = this.#number(start + 1, "mbulk count");
+      if (header === undefined) return this.#brokenOr(into);
+      const [n, afterCount] = header;
+      if (n === null || n > MAX_ELEMENTS) return this.#fail(into, "invalid multibulk length");
+      if (n <= 0) {
+        this.#pos = afterCount; // Redis ignores an empty array.
+        return "skip";
       }
-      const bulk = this.#number(at + 1, "bulk count");
-      if (bulk === undefined) return this.#brokenOr(into, start);
-      const [length, dataStart] = bulk;
-      if (length === null || length < 0 || length > this.#maxRequestBytes) {
-        return this.#fail(into, "invalid bulk length");
+      count = n;
+      at = afterCount;
+      into.bytes = bytes;
+      into.count = 0;
+    }
+    for (; i < count; i++) {
+      let dataStart = bulkStart;
+      let length = bulkLength;
+      if (bulkStart === -1) {
+        if (at >= this.#length) return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
+        if (bytes[at] !== DOLLAR) {
+          const got = String.fromCharCode(bytes[at]!);
+          return this.#fail(into, `expected '$', got '${got}'`);
+        }
+        const bulk = this.#number(at + 1, "bulk count");
+        if (bulk === undefined) {
+          if (this.#broken) return this.#fail(into, this.#tooBig);
+          return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
+        }
+        const [n, afterLength] = bulk;
+        if (n === null || n < 0 || n > this.#maxRequestBytes) {
+          return this.#fail(into, "invalid bulk length");
+        }
+        dataStart = afterLength;
+        length = n;
+      } else {
+        bulkStart = -1;
       }
       const dataEnd = dataStart + length;
-      if (dataEnd + 2 > this.#length) return this.#incomplete(into, start);
+      if (dataEnd + 2 > this.#length) {
+        this.#bulkStart = dataStart;
+        this.#bulkLength = length;
+        return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
+      }
       if (i === 0) {
         nameStart = dataStart;
         nameEnd = dataEnd;
@@ -155,6 +200,56 @@ export class RespFramer implements Framer {
     into.rawEnd = at;
     this.#resolve(into, bytes, nameStart, nameEnd);
     return "request";
+  }
+
+  /**
+   * Whether the request split at `start` can be resumed into `into`: the
+   * same request object, its arguments untouched. Moves the positions kept
+   * if the request has moved since (it is copied to the start of #own at
+   * most once while it waits, so this costs one pass over its arguments).
+   */
+  #resumes(into: Request, start: number): boolean {
+    const partial = this.#partial;
+    this.#partial = undefined;
+    if (partial !== into || into.count !== Math.max(0, this.#done - 1)) {
+      this.#bulkStart = -1;
+      return false;
+    }
+    const shift = start - this.#partialStart;
+    if (shift !== 0) {
+      for (let k = 0; k < into.count; k++) {
+        into.starts[k]! += shift;
+        into.ends[k]! += shift;
+      }
+      this.#at += shift;
+      this.#nameStart += shift;
+      this.#nameEnd += shift;
+      if (this.#bulkStart !== -1) this.#bulkStart += shift;
+    }
+    return true;
+  }
+
+  /**
+   * Keeps how far the request at `start` was parsed (#bulkStart and
+   * #bulkLength are set by the caller, or -1), then waits for more bytes.
+   */
+  #suspend(
+    into: Request,
+    start: number,
+    count: number,
+    done: number,
+    at: number,
+    nameStart: number,
+    nameEnd: number,
+  ): "request" | "incomplete" {
+    this.#partial = into;
+    this.#partialStart = start;
+    this.#count = count;
+    this.#done = done;
+    this.#at = at;
+    this.#nameStart = nameStart;
+    this.#nameEnd = nameEnd;
+    return this.#incomplete(into, start);
   }
 
   /**
@@ -262,6 +357,7 @@ export class RespFramer implements Framer {
 
   #fail(into: Request, text: string): "request" {
     this.#broken = true;
+    this.#partial = undefined;
     into.rawStart = into.rawEnd = 0;
     into.fails({ kind: "protocol", text: `ERR Protocol error: ${text}` });
     return "request";

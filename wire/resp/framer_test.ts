@@ -72,6 +72,69 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "RespFramer.next() resumes a request split over many reads: 1-byte and 100-byte reads give the same requests",
+  permissions: "none",
+  fn: () => {
+    const keys = Array.from({ length: 500 }, (_, i) => "k".repeat(i % 13));
+    const input = encoder.encode(
+      resp("SET", "k", "v".repeat(300)) + resp("MGET", ...keys) + "PING\r\n" + resp("GET", "x"),
+    );
+    const expected: Seen[] = [["SET", "k", "v".repeat(300)], ["MGET", ...keys], ["PING"], [
+      "GET",
+      "x",
+    ]];
+    for (const size of [1, 2, 7, 100, 4096]) {
+      const chunks = [];
+      for (let at = 0; at < input.length; at += size) chunks.push(input.subarray(at, at + size));
+      assertEquals(frame(chunks, 4096), expected, `reads of ${size} bytes`);
+    }
+  },
+});
+
+/** A request that counts the arguments the framer adds to it. */
+class CountingRequest extends Request {
+  added = 0;
+  override addArg(start: number, end: number): void {
+    this.added++;
+    super.addArg(start, end);
+  }
+}
+
+Deno.test({
+  name: "RespFramer.next() parses each element of a request split over many reads once",
+  permissions: "none",
+  fn: () => {
+    const keys = Array.from({ length: 2_000 }, () => "a");
+    const input = encoder.encode(resp("MGET", ...keys));
+    const framer = new RespFramer(1024 * 1024);
+    const request = new CountingRequest();
+    let requests = 0;
+    for (let at = 0; at < input.length; at++) {
+      framer.feed(input.slice(at, at + 1));
+      while (framer.next(request)) requests++;
+    }
+    assertEquals([requests, request.count], [1, 2_000]);
+    // Parsed again from its start on every read, it would be 13,995,000.
+    assertEquals(request.added, 2_000);
+  },
+});
+
+Deno.test({
+  name: "RespFramer.next() parses a split request again from its start for another Request",
+  permissions: "none",
+  fn: () => {
+    const framer = new RespFramer(1024);
+    framer.feed(encoder.encode("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv"));
+    assertEquals(framer.next(new Request()), false);
+    framer.feed(encoder.encode("v\r\n"));
+    const other = new Request();
+    assert(framer.next(other));
+    assertEquals([other.command?.name, other.text(0), other.text(1)], ["SET", "k", "vv"]);
+  },
+});
+
+Deno.test({
   name: "RespFramer.next() answers a broken frame with Redis's protocol error, and then nothing",
   permissions: "none",
   fn: async (t) => {
