@@ -13,7 +13,7 @@ import type { RedisCommand } from "../../command/command.ts";
 import type { Failure } from "../../command/reply.ts";
 import type { Request } from "../../command/request.ts";
 import { REDIS_TABLE } from "../../command/table.ts";
-import type { Framer } from "../framer.ts";
+import type { AuthState, Framer } from "../framer.ts";
 import { splitInline } from "./inline.ts";
 
 const CR = 0x0d;
@@ -24,8 +24,16 @@ const EMPTY = new Uint8Array(0);
 // Redis's limits for the header lines: a `*N` or `$N` line, or an inline
 // request, with no end in this many bytes is an error.
 const MAX_HEADER_BYTES = 64 * 1024;
-// Redis refuses arrays of more elements than this.
+// kv refuses arrays of more elements than this (Redis 7: 2^31 - 1).
 const MAX_ELEMENTS = 1024 * 1024;
+// Before AUTH, Redis 7 refuses an array of more elements, or a string of more
+// bytes, than these, so that a client that has not authenticated cannot make
+// the server hold much (README, Security).
+const UNAUTHENTICATED_ELEMENTS = 10;
+const UNAUTHENTICATED_BULK_BYTES = 16 * 1024;
+// Redis's own limits, which it checks first: past them the error is "invalid".
+const REDIS_MAX_ELEMENTS = 2 ** 31 - 1;
+const REDIS_MAX_BULK_BYTES = 512 * 1024 * 1024;
 // Past this size the buffer that gathered a split request is dropped once done.
 const KEEP_OWN_BYTES = 64 * 1024;
 // How much of an unknown command's name and arguments the error quotes.
@@ -34,6 +42,8 @@ const ECHO_CHARS = 128;
 /** Frames RESP requests from a connection's bytes. */
 export class RespFramer implements Framer {
   readonly #maxRequestBytes: number;
+  // The session while it has not authenticated; then undefined, for good.
+  #auth: AuthState | undefined;
   #source: Uint8Array = EMPTY; // The bytes requests are taken from.
   #length = 0; // How many bytes of #source are data.
   #pos = 0;
@@ -54,9 +64,22 @@ export class RespFramer implements Framer {
   #bulkStart = -1; // The data of an element whose header is parsed, or -1.
   #bulkLength = 0;
 
-  /** A request (or one of its strings) may hold up to `maxRequestBytes` bytes. */
-  constructor(maxRequestBytes: number) {
+  /**
+   * A request (or one of its strings) may hold up to `maxRequestBytes`
+   * bytes; while `auth` has not authenticated, Redis's smaller limits apply.
+   */
+  constructor(maxRequestBytes: number, auth?: AuthState) {
     this.#maxRequestBytes = maxRequestBytes;
+    if (auth !== undefined && !auth.authenticated) this.#auth = auth;
+  }
+
+  /** Whether the connection has yet to authenticate. */
+  #locked(): boolean {
+    const auth = this.#auth;
+    if (auth === undefined) return false;
+    if (!auth.authenticated) return true;
+    this.#auth = undefined; // AUTH succeeded: nothing takes it back.
+    return false;
   }
 
   get pendingBytes(): number {
@@ -148,7 +171,10 @@ export class RespFramer implements Framer {
       const header = this.#number(start + 1, "mbulk count");
       if (header === undefined) return this.#brokenOr(into);
       const [n, afterCount] = header;
-      if (n === null || n > MAX_ELEMENTS) return this.#fail(into, "invalid multibulk length");
+      if (n === null || n > MAX_ELEMENTS || (n > UNAUTHENTICATED_ELEMENTS && this.#locked())) {
+        const locked = n !== null && n <= REDIS_MAX_ELEMENTS && this.#locked();
+        return this.#fail(into, `${locked ? "unauthenticated" : "invalid"} multibulk length`);
+      }
       if (n <= 0) {
         this.#pos = afterCount; // Redis ignores an empty array.
         return "skip";
@@ -173,8 +199,12 @@ export class RespFramer implements Framer {
           return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
         }
         const [n, afterLength] = bulk;
-        if (n === null || n < 0 || n > this.#maxRequestBytes) {
-          return this.#fail(into, "invalid bulk length");
+        if (
+          n === null || n < 0 || n > this.#maxRequestBytes ||
+          (n > UNAUTHENTICATED_BULK_BYTES && this.#locked())
+        ) {
+          const locked = n !== null && n >= 0 && n <= REDIS_MAX_BULK_BYTES && this.#locked();
+          return this.#fail(into, `${locked ? "unauthenticated" : "invalid"} bulk length`);
         }
         dataStart = afterLength;
         length = n;

@@ -14,8 +14,12 @@ const decoder = new TextDecoder();
 type Seen = string[] | { error: string };
 
 /** Feeds `chunks` (copied, then scribbled over, as a read buffer is reused) and collects the requests. */
-function frame(chunks: Uint8Array[], maxRequestBytes = 1024): Seen[] {
-  const framer = new RespFramer(maxRequestBytes);
+function frame(
+  chunks: Uint8Array[],
+  maxRequestBytes = 1024,
+  auth?: { authenticated: boolean },
+): Seen[] {
+  const framer = new RespFramer(maxRequestBytes, auth);
   const request = new Request();
   const seen: Seen[] = [];
   for (const chunk of chunks) {
@@ -162,6 +166,45 @@ Deno.test({
       assertEquals(frame([encoder.encode("x".repeat(70 * 1024))]), [
         { error: "ERR Protocol error: too big inline request" },
       ]);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "RespFramer.next() holds a client that has not authenticated to 10 strings of 16 KiB, as Redis 7",
+  permissions: "none",
+  fn: async (t) => {
+    const locked = { authenticated: false };
+    const unauthenticated = (what: string) => `ERR Protocol error: unauthenticated ${what} length`;
+    const cases: [string, string][] = [
+      ["*11\r\n", unauthenticated("multibulk")],
+      // Redis checks its own limits first: past them the length is invalid.
+      [`*${1024 * 1024 + 1}\r\n`, unauthenticated("multibulk")],
+      ["*2147483648\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*1\r\n$16385\r\n", unauthenticated("bulk")],
+      ["*1\r\n$536870913\r\n", "ERR Protocol error: invalid bulk length"],
+      ["*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length"],
+    ];
+    for (const [input, error] of cases) {
+      await t.step(JSON.stringify(input), () => {
+        assertEquals(frame([encoder.encode(input + resp("PING"))], 1024 * 1024, locked), [{
+          error,
+        }]);
+      });
+    }
+    await t.step("up to the limits, and past them once authenticated", () => {
+      const ten = Array(9).fill("x".repeat(16 * 1024));
+      const eleven = [...ten, "y"];
+      const auth = { authenticated: false };
+      const framer = new RespFramer(1024 * 1024, auth);
+      const request = new Request();
+      framer.feed(encoder.encode(resp("MGET", ...ten) + resp("MGET", ...eleven)));
+      assert(framer.next(request));
+      assertEquals(request.count, 9);
+      auth.authenticated = true; // As AUTH, run between the two, would.
+      assert(framer.next(request));
+      assertEquals(request.count, 10);
     });
   },
 });
