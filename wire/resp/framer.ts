@@ -312,9 +312,9 @@ export class RespFramer implements Framer {
       if (digit < 0 || digit > 9) return [null, cr + 2];
       value = value * 10 + digit;
     }
-    if (i === digitsStart || (i - digitsStart > 1 && bytes[digitsStart] === 0x30)) {
-      return [null, cr + 2];
-    }
+    // string2ll: no leading zero, and `-0` is not a number either.
+    const zero = bytes[digitsStart] === 0x30;
+    if (i === digitsStart || (zero && (negative || i - digitsStart > 1))) return [null, cr + 2];
     return [negative ? -value : value, cr + 2];
   }
 

@@ -56,7 +56,7 @@ Deno.test({
   fn: () => {
     const input = encoder.encode(
       resp("SET", "키", "값 with\r\nCRLF") + resp("get", "키") + "PING\r\n" + resp("ECHO", "") +
-        "*0\r\n" + resp("DEL", "a", "b"),
+        "*0\r\n*-1\r\n" + resp("DEL", "a", "b"),
     );
     const expected: Seen[] = [
       ["SET", "키", "값 with\r\nCRLF"],
@@ -145,6 +145,9 @@ Deno.test({
     const cases: [string, string][] = [
       ["*1\r\n:1\r\n", "ERR Protocol error: expected '$', got ':'"],
       ["*x\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*-0\r\n", "ERR Protocol error: invalid multibulk length"], // Redis's string2ll
+      ["*01\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*1\r\n$-0\r\n", "ERR Protocol error: invalid bulk length"],
       [`*${1024 * 1024 + 1}\r\n`, "ERR Protocol error: invalid multibulk length"],
       ["*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length"],
       ["*1\r\n$abc\r\n", "ERR Protocol error: invalid bulk length"],
