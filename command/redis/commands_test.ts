@@ -201,6 +201,16 @@ Deno.test({
       [["SELECT", "0"], "+OK\r\n"],
       [["SELECT", "1"], "-ERR DB index is out of range\r\n"],
       [["SELECT", "x"], "-ERR value is not an integer or out of range\r\n"],
+      [["SELECT", "99999999999999999999"], "-ERR value is not an integer or out of range\r\n"],
+      [["SELECT", "2147483647"], "-ERR DB index is out of range\r\n"],
+      [
+        ["SELECT", "2147483648"],
+        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
+      ],
+      [
+        ["SELECT", "-2147483649"],
+        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
+      ],
       [["CLIENT", "ID"], ":1\r\n"],
       [["CLIENT", "GETNAME"], "$-1\r\n"],
       [

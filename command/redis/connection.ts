@@ -62,6 +62,12 @@ export const QUIT: RedisCommand = {
   },
 };
 
+// Redis's getIntFromObjectOrReply(), for a 64-bit integer that is not a 32-bit one.
+const OUT_OF_INT_RANGE = {
+  kind: "redis",
+  text: "ERR value is out of range, value must between -2147483648 and 2147483647",
+} as const;
+
 /** `SELECT index`: kv has one database, 0. */
 export const SELECT: RedisCommand = {
   name: "SELECT",
@@ -72,9 +78,8 @@ export const SELECT: RedisCommand = {
   summary: "Change the selected database for the current connection",
   run(request, _context, reply) {
     const index = argInt(request, 0);
-    if (index === undefined || index < -(2n ** 31n) || index >= 2n ** 31n) {
-      return reply.error(ERR.notInteger);
-    }
+    if (index === undefined) return reply.error(ERR.notInteger);
+    if (index < -(2n ** 31n) || index >= 2n ** 31n) return reply.error(OUT_OF_INT_RANGE);
     if (index !== 0n) return reply.error({ kind: "redis", text: "ERR DB index is out of range" });
     reply.ok();
   },
