@@ -221,6 +221,14 @@ Deno.test({
       [["CLIENT", "GETNAME"], "$2\r\nme\r\n"],
       [["CLIENT", "SETINFO", "LIB-NAME", "x"], "+OK\r\n"],
       [["CLIENT", "NOPE"], "-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n"],
+      [["CLIENT", "ID", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
+      [["client", "Id", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
+      [["CLIENT", "SETNAME"], "-ERR wrong number of arguments for 'client|setname' command\r\n"],
+      [
+        ["CLIENT", "GETNAME", "x"],
+        "-ERR wrong number of arguments for 'client|getname' command\r\n",
+      ],
+      [["CLIENT", "INFO", "x"], "-ERR wrong number of arguments for 'client|info' command\r\n"],
       [["HELLO", "4"], "-NOPROTO unsupported protocol version\r\n"],
       [["HELLO", "x"], "-ERR Protocol version is not an integer or out of range\r\n"],
       [["HELLO", "3", "bogus"], "-ERR Syntax error in HELLO option 'bogus'\r\n"],
@@ -274,6 +282,9 @@ Deno.test({
       [["CONFIG", "GET", "nosuch"], "*0\r\n"],
       [["CONFIG", "SET", "x", "y"], "-ERR unknown subcommand 'SET'. Try CONFIG HELP.\r\n"],
       [["COMMAND", "FOO"], "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"],
+      [["CONFIG", "GET"], "-ERR wrong number of arguments for 'config|get' command\r\n"],
+      [["COMMAND", "COUNT", "x"], "-ERR wrong number of arguments for 'command|count' command\r\n"],
+      [["CONFIG"], "-ERR wrong number of arguments for 'config' command\r\n"],
       [["COMMAND", "INFO", "nosuch"], "*1\r\n*-1\r\n"],
     ]);
     await t.step("COMMAND COUNT, INFO and DOCS describe the table", () => {
