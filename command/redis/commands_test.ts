@@ -164,6 +164,24 @@ Deno.test({
       [["TYPE", "nope"], "+none\r\n"],
       [["KEYS", "nomatch*"], "*0\r\n"],
       [["SCAN", "x"], "-ERR invalid cursor\r\n"],
+      // Redis reads the cursor with strtoul(): -1 is 2^64 - 1, its last cursor, after which the
+      // scan ends (Redis may still return the keys of its last slot; kv has no such slot).
+      ...["-1", "18446744073709551615"].map((cursor): [string[], string] => [
+        ["SCAN", cursor],
+        "*2\r\n$1\r\n0\r\n*0\r\n",
+      ]),
+      ...[
+        "18446744073709551616",
+        "-18446744073709551616",
+        " 1",
+        "\t1",
+        "1 ",
+        "-",
+        "+",
+        "+-1",
+        "0x1",
+        "12abc",
+      ].map((cursor): [string[], string] => [["SCAN", cursor], "-ERR invalid cursor\r\n"]),
       [["SCAN", "0", "COUNT", "0"], "-ERR syntax error\r\n"],
       [["SCAN", "0", "COUNT", "x"], "-ERR value is not an integer or out of range\r\n"],
       [["SCAN", "0", "BOGUS"], "-ERR syntax error\r\n"],
@@ -171,6 +189,14 @@ Deno.test({
       [["UNLINK", "user:2"], ":1\r\n"],
       [["KEYS", "user:*"], "*1\r\n$6\r\nuser:1\r\n"],
     ]);
+    await t.step("SCAN reads 00, +0, -0, the empty string and 0 then a NUL as the cursor 0", () => {
+      const first = kv.command("SCAN", "0");
+      for (const cursor of ["00", "+0", "-0", "", "0\x00x"]) {
+        assertEquals(kv.command("SCAN", cursor), first, JSON.stringify(cursor));
+      }
+      assertEquals(kv.command("SCAN", "+7"), kv.command("SCAN", "7"));
+      assertEquals(kv.command("SCAN", "-18446744073709551609"), kv.command("SCAN", "7"));
+    });
     await t.step("SCAN returns every key once, in steps, and ends at 0", () => {
       for (let i = 0; i < 500; i++) kv.command("SET", `key:${i}`, "v");
       const seen: string[] = [];
