@@ -50,6 +50,7 @@ export class RespFramer implements Framer {
   #own = EMPTY; // Where a request split across reads is gathered.
   #broken = false;
   #tooBig = ""; // Which header line ran past its limit.
+  #next = 0; // Where the line after the number #number() read starts.
   // A request split across reads, as far as it was parsed, so that the next
   // read resumes it instead of parsing it again from its start (Redis's
   // multibulklen and bulklen). The arguments parsed so far stay in #partial's
@@ -168,11 +169,11 @@ export class RespFramer implements Framer {
       this.#bulkStart = -1;
       into.bytes = bytes;
     } else {
-      const header = this.#number(start + 1, "mbulk count");
-      if (header === undefined) return this.#brokenOr(into);
-      const [n, afterCount] = header;
-      if (n === null || n > MAX_ELEMENTS || (n > UNAUTHENTICATED_ELEMENTS && this.#locked())) {
-        const locked = n !== null && n <= REDIS_MAX_ELEMENTS && this.#locked();
+      const n = this.#number(start + 1, "mbulk count");
+      if (n !== n) return this.#brokenOr(into); // NaN: incomplete
+      const afterCount = this.#next;
+      if (n > MAX_ELEMENTS || (n > UNAUTHENTICATED_ELEMENTS && this.#locked())) {
+        const locked = n <= REDIS_MAX_ELEMENTS && this.#locked();
         return this.#fail(into, `${locked ? "unauthenticated" : "invalid"} multibulk length`);
       }
       if (n <= 0) {
@@ -193,20 +194,18 @@ export class RespFramer implements Framer {
           const got = String.fromCharCode(bytes[at]!);
           return this.#fail(into, `expected '$', got '${got}'`);
         }
-        const bulk = this.#number(at + 1, "bulk count");
-        if (bulk === undefined) {
+        const n = this.#number(at + 1, "bulk count");
+        if (n !== n) { // NaN: incomplete
           if (this.#broken) return this.#fail(into, this.#tooBig);
           return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
         }
-        const [n, afterLength] = bulk;
         if (
-          n === null || n < 0 || n > this.#maxRequestBytes ||
-          (n > UNAUTHENTICATED_BULK_BYTES && this.#locked())
+          n < 0 || n > this.#maxRequestBytes || (n > UNAUTHENTICATED_BULK_BYTES && this.#locked())
         ) {
-          const locked = n !== null && n >= 0 && n <= REDIS_MAX_BULK_BYTES && this.#locked();
+          const locked = n >= 0 && n <= REDIS_MAX_BULK_BYTES && this.#locked();
           return this.#fail(into, `${locked ? "unauthenticated" : "invalid"} bulk length`);
         }
-        dataStart = afterLength;
+        dataStart = this.#next;
         length = n;
       } else {
         bulkStart = -1;
@@ -284,11 +283,12 @@ export class RespFramer implements Framer {
 
   /**
    * Reads the decimal number (as Redis's string2ll does) that starts at
-   * `from` and ends at `\r\n`: `[value or null if not a number, where the
-   * next line starts]`, or `undefined` if the line is incomplete (or too
-   * long: then #broken is set).
+   * `from` and ends at `\r\n`, and sets #next to where the next line
+   * starts. Returns `NaN` if the line is incomplete (or too long: then
+   * #broken is set), `Infinity` if it is not a number. (No tuple: this runs
+   * for every string of every request.)
    */
-  #number(from: number, what: string): [number | null, number] | undefined {
+  #number(from: number, what: string): number {
     const bytes = this.#source;
     let cr = from;
     while (cr < this.#length && bytes[cr] !== CR) cr++;
@@ -297,8 +297,9 @@ export class RespFramer implements Framer {
         this.#broken = true;
         this.#tooBig = `too big ${what} string`;
       }
-      return undefined;
+      return NaN;
     }
+    this.#next = cr + 2;
     let value = 0;
     let negative = false;
     let i = from;
@@ -309,16 +310,16 @@ export class RespFramer implements Framer {
     const digitsStart = i;
     for (; i < cr; i++) {
       const digit = bytes[i]! - 0x30;
-      if (digit < 0 || digit > 9) return [null, cr + 2];
+      if (digit < 0 || digit > 9) return Infinity;
       value = value * 10 + digit;
     }
     // string2ll: no leading zero, and `-0` is not a number either.
     const zero = bytes[digitsStart] === 0x30;
-    if (i === digitsStart || (zero && (negative || i - digitsStart > 1))) return [null, cr + 2];
-    return [negative ? -value : value, cr + 2];
+    if (i === digitsStart || (zero && (negative || i - digitsStart > 1))) return Infinity;
+    return negative ? -value : value;
   }
 
-  /** After #number() returned undefined: an error if it found one, else wait for more bytes. */
+  /** After #number() returned NaN: an error if it found one, else wait for more bytes. */
   #brokenOr(into: Request, start = this.#pos): "request" | "incomplete" {
     if (!this.#broken) return this.#incomplete(into, start);
     return this.#fail(into, this.#tooBig);
