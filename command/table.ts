@@ -109,13 +109,14 @@ function equalsFolded(bytes: Uint8Array, start: number, lower: Uint8Array): bool
 
 /**
  * Whether a failed request is answered as it is before AUTH: a broken RESP
- * frame (the connection closes), and, as Redis orders them, an unknown
- * command or a wrong number of arguments (they reveal nothing). The line
- * protocol answers every request but QUIT and AUTH `authentication required`.
+ * frame (the connection closes), a line too long (the limit is smaller
+ * before AUTH, and says so), and, as Redis orders them, an unknown command
+ * or a wrong number of arguments (they reveal nothing). The line protocol
+ * answers every other request but QUIT and AUTH `authentication required`.
  */
 function beforeAuth(request: Request, protocol: "line" | "resp"): boolean {
   const kind = request.failure?.kind;
-  if (kind === "protocol") return true;
+  if (kind === "protocol" || kind === "lineTooLong") return true;
   return protocol === "resp" && (kind === "unknownCommand" || kind === "usage");
 }
 

@@ -1,7 +1,8 @@
 /**
  * kv against the real Redis (Debian's redis-server 7): a differential test
  * of seeded random commands sent to both, replies compared byte for byte in
- * RESP2 and in RESP3; and redis-cli and redis-benchmark run against kv.
+ * RESP2 and in RESP3, and of edge cases of parsing, with and without a
+ * password; and redis-cli and redis-benchmark run against kv.
  *
  * Needs more than --allow-net, so `deno test --allow-net` does not pick it
  * up; `.ci/run` runs it (installing redis-server and redis-tools if
@@ -14,7 +15,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { closeQuietly, writeAll } from "../net/conn.ts";
-import { startTestServer } from "../testing/mod.ts";
+import { RawConn, startTestServer } from "../testing/mod.ts";
 
 const SEED = 20261127;
 const COMMANDS_PER_PROTOCOL = 3_000;
@@ -37,11 +38,16 @@ function freePort(): number {
   return port;
 }
 
-/** Starts Debian's redis-server on a free port, persistence off. */
-async function startRedis(): Promise<{ port: number; stop(): Promise<void> }> {
+/** Starts Debian's redis-server on a free port, persistence off, with `options` added. */
+async function startRedis(
+  options: string[] = [],
+): Promise<{ port: number; stop(): Promise<void> }> {
   const port = freePort();
   const child = new Deno.Command("redis-server", {
-    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    args: [
+      ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      ...options,
+    ],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -318,6 +324,76 @@ Deno.test("kv answers random commands as Redis 7 does, byte for byte, in RESP2 a
     }
   } finally {
     await redis.stop();
+  }
+});
+
+/** Commands at the edges of Redis's parsing (words split at `|`), on an empty database. */
+const EDGE_COMMANDS = [
+  ...["00", "+1", "-1", "-0", "", "18446744073709551615", "18446744073709551616", " 1", "1 ", "+"]
+    .map((cursor) => `SCAN|${cursor}`),
+  ...["CLIENT|ID|x", "client|Id|x", "CLIENT|SETNAME", "CLIENT|GETNAME|x", "CLIENT|INFO|x"],
+  ...["CONFIG", "CONFIG|GET", "COMMAND|COUNT|x", "SELECT|2147483647", "SELECT|2147483648"],
+  ...["SELECT|-2147483649", "SELECT|99999999999999999999", "CLIENT|NOPE", "SCAN|0x1"],
+].map((command) => command.split("|"));
+
+/**
+ * Raw exchanges, each on a new connection, read until the server closes:
+ * broken lengths (the server closes), and with a password, requests before
+ * AUTH (a QUIT ends those the server does not refuse).
+ */
+const QUIT = "*1\r\n$4\r\nQUIT\r\n";
+const EDGE_FRAMES = ["*-0\r\n", "*1\r\n$-0\r\n", "*01\r\n", "*1\r\n$+4\r\n", "*-1\r\n" + QUIT];
+const EDGE_FRAMES_BEFORE_AUTH = [
+  "*11\r\n",
+  "*1\r\n$16385\r\n",
+  "*2147483648\r\n",
+  `*10\r\n$4\r\nMGET\r\n${"$1\r\nk\r\n".repeat(9)}${QUIT}`,
+  `*2\r\n$4\r\nECHO\r\n$16384\r\n${"x".repeat(16384)}\r\n${QUIT}`,
+];
+
+async function exchange(port: number, bytes: string): Promise<string> {
+  await using conn = await RawConn.connect(port);
+  await conn.send(bytes);
+  return await conn.readToEnd();
+}
+
+Deno.test("kv answers edge cases of parsing as Redis 7 does, byte for byte", async (t) => {
+  const password = "edge-password";
+  const redis = await startRedis();
+  const locked = await startRedis(["--requirepass", password]);
+  try {
+    await using server = startTestServer();
+    await using guarded = startTestServer({ password });
+    await t.step("commands", async () => {
+      const kv = await RespConn.open(server.port);
+      const theirs = await RespConn.open(redis.port);
+      try {
+        for (const words of EDGE_COMMANDS) {
+          const bytes = words.map((word) => encoder.encode(word));
+          const show = (reply: Uint8Array) => new TextDecoder().decode(reply);
+          assertEquals(show(await kv.call(bytes)), show(await theirs.call(bytes)), words.join(" "));
+        }
+      } finally {
+        kv.close();
+        theirs.close();
+      }
+    });
+    for (
+      const [name, ours, theirs, frames] of [
+        ["frames", server.port, redis.port, EDGE_FRAMES],
+        ["frames before AUTH", guarded.port, locked.port, EDGE_FRAMES_BEFORE_AUTH],
+      ] as const
+    ) {
+      await t.step(name, async () => {
+        for (const frame of frames) {
+          const label = JSON.stringify(frame.slice(0, 40));
+          assertEquals(await exchange(ours, frame), await exchange(theirs, frame), label);
+        }
+      });
+    }
+  } finally {
+    await redis.stop();
+    await locked.stop();
   }
 });
 

@@ -288,8 +288,8 @@ export class Connection {
       this.#writes = new WriteAnswers(this.#store, this.#out, this.#reply);
     }
     return this.#framer = resp
-      ? new RespFramer(this.#config.maxLineBytes)
-      : new LineFramer(this.#config.maxLineBytes);
+      ? new RespFramer(this.#config.maxLineBytes, session)
+      : new LineFramer(this.#config.maxLineBytes, session);
   }
 
   /**

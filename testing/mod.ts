@@ -82,7 +82,7 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
  */
 export class RespHarness {
   readonly context: Context;
-  readonly #framer = new RespFramer(1024 * 1024);
+  readonly #framer: RespFramer;
   readonly #request = new Request();
   readonly #out = new AnswerBuffer();
   readonly #reply: RespReply;
@@ -90,6 +90,7 @@ export class RespHarness {
   /** Speaks to `store`, with expiry by `clock`. */
   constructor(store: Store, clock: Clock = SYSTEM_CLOCK) {
     this.context = testContext(store, clock);
+    this.#framer = new RespFramer(1024 * 1024, this.context.session);
     this.#reply = new RespReply(this.#out, this.context.session);
   }
 

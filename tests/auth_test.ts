@@ -346,10 +346,61 @@ Deno.test("serve() with a password still holds unauthenticated clients to the li
     idleTimeoutMs: 200,
   });
   await using conn = await RawConn.connect(server.port);
-  await conn.send(`${"x".repeat(100)}\n`);
-  assertEquals(await conn.readLine(), REQUIRED);
+  await conn.send(`${"x".repeat(100)}\nPING\n`);
+  assertEquals(await conn.readLines(2), ["Error: line too long (limit 64 bytes)", REQUIRED]);
   // Silent and unauthenticated: the idle timeout closes it.
   assertEquals(await conn.readToEnd(), "");
+});
+
+Deno.test("serve() with a password holds line clients to 16 KiB lines until AUTH, then to --max-line-bytes", async () => {
+  await using server = startTestServer({ password: PASSWORD });
+  await using conn = await RawConn.connect(server.port);
+  const put = (bytes: number) => `PUT, k, ${"x".repeat(bytes - "PUT, k, ".length)}\n`;
+  await conn.send(put(16 * 1024) + put(16 * 1024 + 1) + "PING\n");
+  assertEquals(await conn.readLines(3), [
+    REQUIRED,
+    "Error: line too long (limit 16384 bytes)",
+    REQUIRED,
+  ]);
+  // AUTH and a long line in one read: the limit is raised between them.
+  await conn.send(`AUTH, ${PASSWORD}\n${put(100_000)}GET, k\n`);
+  assertEquals(await conn.readLines(3), ["Success!", "Success!", "x".repeat(100_000 - 8)]);
+});
+
+Deno.test("serve() with a password refuses big RESP requests before AUTH and closes, as Redis 7 does", async (t) => {
+  await using server = startTestServer({ password: PASSWORD });
+  const cases: [string, string][] = [
+    ["*11\r\n", "-ERR Protocol error: unauthenticated multibulk length\r\n"],
+    ["*1\r\n$16385\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n"],
+    [
+      resp("GET", "k") + "*2\r\n$3\r\nGET\r\n$20000\r\n",
+      "-NOAUTH Authentication required.\r\n" +
+      "-ERR Protocol error: unauthenticated bulk length\r\n",
+    ],
+  ];
+  for (const [request, error] of cases) {
+    await t.step(JSON.stringify(request.slice(-20)), async () => {
+      await using conn = await RawConn.connect(server.port);
+      await conn.send(request);
+      assertEquals(await conn.readToEnd(), error);
+    });
+  }
+  await t.step("up to 10 strings of 16 KiB before AUTH; after it, --max-line-bytes", async () => {
+    await using conn = await RawConn.connect(server.port);
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    await conn.send(
+      resp("SET", "k", "x".repeat(16 * 1024)) + resp("MGET", ...keys.slice(0, 9)) +
+        resp("AUTH", PASSWORD) + resp("MGET", ...keys) + resp("SET", "k", "x".repeat(100_000)),
+    );
+    assertEquals(await conn.readLines(3 + 21 + 1), [
+      "-NOAUTH Authentication required.\r",
+      "-NOAUTH Authentication required.\r",
+      "+OK\r",
+      "*20\r",
+      ...Array(20).fill("$-1\r"),
+      "+OK\r",
+    ]);
+  });
 });
 
 Deno.test("KvClient, kv bench and kv check reach a TLS server with a password", async () => {

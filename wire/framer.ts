@@ -8,6 +8,16 @@
 
 import type { Request } from "../command/request.ts";
 
+/**
+ * What a framer sees of a connection's session: whether it has
+ * authenticated. Before AUTH, framers hold a client to smaller limits
+ * (README, Security).
+ */
+export interface AuthState {
+  /** False until AUTH succeeds on a server with a password; then true for good. */
+  readonly authenticated: boolean;
+}
+
 /** Splits a connection's bytes into requests. One per connection; pure. */
 export interface Framer {
   /**

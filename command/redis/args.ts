@@ -75,3 +75,30 @@ export function inInt64(n: bigint): boolean {
 export const INT64_MIN: bigint = MIN_INT64;
 /** The largest 64-bit integer. */
 export const INT64_MAX: bigint = MAX_INT64;
+
+const MAX_UINT64 = 2n ** 64n - 1n;
+
+/**
+ * Parses bytes as Redis reads SCAN's cursor, with C's `strtoul` (base 10):
+ * the text ends at its first NUL byte; it may not start with a space; an
+ * optional `+` or `-`, then digits only (none at all only if the text is
+ * empty: `0`); `-n` wraps around to 2^64 - n; past 2^64 - 1 is an error.
+ * `undefined` if Redis answers `ERR invalid cursor`.
+ */
+export function parseCursor(bytes: Uint8Array, start: number, end: number): bigint | undefined {
+  const nul = bytes.subarray(start, end).indexOf(0);
+  if (nul !== -1) end = start + nul;
+  if (start === end) return 0n;
+  let i = start;
+  const negative = bytes[i] === 0x2d;
+  if (negative || bytes[i] === 0x2b) i++;
+  if (i === end) return undefined;
+  let value = 0n;
+  for (; i < end; i++) {
+    const digit = bytes[i]! - 0x30;
+    if (digit < 0 || digit > 9) return undefined; // A space, first or anywhere, too.
+    value = value * 10n + BigInt(digit);
+    if (value > MAX_UINT64) return undefined;
+  }
+  return negative && value !== 0n ? MAX_UINT64 + 1n - value : value;
+}

@@ -164,6 +164,24 @@ Deno.test({
       [["TYPE", "nope"], "+none\r\n"],
       [["KEYS", "nomatch*"], "*0\r\n"],
       [["SCAN", "x"], "-ERR invalid cursor\r\n"],
+      // Redis reads the cursor with strtoul(): -1 is 2^64 - 1, its last cursor, after which the
+      // scan ends (Redis may still return the keys of its last slot; kv has no such slot).
+      ...["-1", "18446744073709551615"].map((cursor): [string[], string] => [
+        ["SCAN", cursor],
+        "*2\r\n$1\r\n0\r\n*0\r\n",
+      ]),
+      ...[
+        "18446744073709551616",
+        "-18446744073709551616",
+        " 1",
+        "\t1",
+        "1 ",
+        "-",
+        "+",
+        "+-1",
+        "0x1",
+        "12abc",
+      ].map((cursor): [string[], string] => [["SCAN", cursor], "-ERR invalid cursor\r\n"]),
       [["SCAN", "0", "COUNT", "0"], "-ERR syntax error\r\n"],
       [["SCAN", "0", "COUNT", "x"], "-ERR value is not an integer or out of range\r\n"],
       [["SCAN", "0", "BOGUS"], "-ERR syntax error\r\n"],
@@ -171,6 +189,14 @@ Deno.test({
       [["UNLINK", "user:2"], ":1\r\n"],
       [["KEYS", "user:*"], "*1\r\n$6\r\nuser:1\r\n"],
     ]);
+    await t.step("SCAN reads 00, +0, -0, the empty string and 0 then a NUL as the cursor 0", () => {
+      const first = kv.command("SCAN", "0");
+      for (const cursor of ["00", "+0", "-0", "", "0\x00x"]) {
+        assertEquals(kv.command("SCAN", cursor), first, JSON.stringify(cursor));
+      }
+      assertEquals(kv.command("SCAN", "+7"), kv.command("SCAN", "7"));
+      assertEquals(kv.command("SCAN", "-18446744073709551609"), kv.command("SCAN", "7"));
+    });
     await t.step("SCAN returns every key once, in steps, and ends at 0", () => {
       for (let i = 0; i < 500; i++) kv.command("SET", `key:${i}`, "v");
       const seen: string[] = [];
@@ -201,6 +227,16 @@ Deno.test({
       [["SELECT", "0"], "+OK\r\n"],
       [["SELECT", "1"], "-ERR DB index is out of range\r\n"],
       [["SELECT", "x"], "-ERR value is not an integer or out of range\r\n"],
+      [["SELECT", "99999999999999999999"], "-ERR value is not an integer or out of range\r\n"],
+      [["SELECT", "2147483647"], "-ERR DB index is out of range\r\n"],
+      [
+        ["SELECT", "2147483648"],
+        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
+      ],
+      [
+        ["SELECT", "-2147483649"],
+        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
+      ],
       [["CLIENT", "ID"], ":1\r\n"],
       [["CLIENT", "GETNAME"], "$-1\r\n"],
       [
@@ -211,6 +247,14 @@ Deno.test({
       [["CLIENT", "GETNAME"], "$2\r\nme\r\n"],
       [["CLIENT", "SETINFO", "LIB-NAME", "x"], "+OK\r\n"],
       [["CLIENT", "NOPE"], "-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n"],
+      [["CLIENT", "ID", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
+      [["client", "Id", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
+      [["CLIENT", "SETNAME"], "-ERR wrong number of arguments for 'client|setname' command\r\n"],
+      [
+        ["CLIENT", "GETNAME", "x"],
+        "-ERR wrong number of arguments for 'client|getname' command\r\n",
+      ],
+      [["CLIENT", "INFO", "x"], "-ERR wrong number of arguments for 'client|info' command\r\n"],
       [["HELLO", "4"], "-NOPROTO unsupported protocol version\r\n"],
       [["HELLO", "x"], "-ERR Protocol version is not an integer or out of range\r\n"],
       [["HELLO", "3", "bogus"], "-ERR Syntax error in HELLO option 'bogus'\r\n"],
@@ -264,6 +308,9 @@ Deno.test({
       [["CONFIG", "GET", "nosuch"], "*0\r\n"],
       [["CONFIG", "SET", "x", "y"], "-ERR unknown subcommand 'SET'. Try CONFIG HELP.\r\n"],
       [["COMMAND", "FOO"], "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"],
+      [["CONFIG", "GET"], "-ERR wrong number of arguments for 'config|get' command\r\n"],
+      [["COMMAND", "COUNT", "x"], "-ERR wrong number of arguments for 'command|count' command\r\n"],
+      [["CONFIG"], "-ERR wrong number of arguments for 'config' command\r\n"],
       [["COMMAND", "INFO", "nosuch"], "*1\r\n*-1\r\n"],
     ]);
     await t.step("COMMAND COUNT, INFO and DOCS describe the table", () => {

@@ -8,7 +8,7 @@
 import denoJson from "../../deno.json" with { type: "json" };
 import { AUTH_FAILURES, authenticate, failAuth } from "../auth.ts";
 import type { Context, RedisCommand } from "../command.ts";
-import type { RedisReply } from "../reply.ts";
+import type { Failure, RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argInt, argIs, ERR } from "./args.ts";
 
@@ -62,6 +62,12 @@ export const QUIT: RedisCommand = {
   },
 };
 
+// Redis's getIntFromObjectOrReply(), for a 64-bit integer that is not a 32-bit one.
+const OUT_OF_INT_RANGE = {
+  kind: "redis",
+  text: "ERR value is out of range, value must between -2147483648 and 2147483647",
+} as const;
+
 /** `SELECT index`: kv has one database, 0. */
 export const SELECT: RedisCommand = {
   name: "SELECT",
@@ -72,9 +78,8 @@ export const SELECT: RedisCommand = {
   summary: "Change the selected database for the current connection",
   run(request, _context, reply) {
     const index = argInt(request, 0);
-    if (index === undefined || index < -(2n ** 31n) || index >= 2n ** 31n) {
-      return reply.error(ERR.notInteger);
-    }
+    if (index === undefined) return reply.error(ERR.notInteger);
+    if (index < -(2n ** 31n) || index >= 2n ** 31n) return reply.error(OUT_OF_INT_RANGE);
     if (index !== 0n) return reply.error({ kind: "redis", text: "ERR DB index is out of range" });
     reply.ok();
   },
@@ -189,6 +194,9 @@ function clientLine({ session, clock }: Context): string {
     `user=default redir=-1 resp=${session.resp}\n`;
 }
 
+// Redis 7's arity of each CLIENT subcommand kv has, both words counted.
+const CLIENT_ARITIES = { id: 2, getname: 2, info: 2, setname: 3 };
+
 /** `CLIENT SETNAME|GETNAME|ID|INFO|SETINFO ...`. */
 export const CLIENT: RedisCommand = {
   name: "CLIENT",
@@ -198,6 +206,8 @@ export const CLIENT: RedisCommand = {
   writes: false,
   summary: "A container for client connection commands",
   run(request, context, reply) {
+    const wrongArity = subcommandArity(request, "client", CLIENT_ARITIES);
+    if (wrongArity !== undefined) return reply.error(wrongArity);
     const { session } = context;
     const sub = (word: string, arity: number) => argIs(request, 0, word) && request.count === arity;
     if (sub("id", 1)) return reply.integer(session.id);
@@ -217,7 +227,30 @@ export const CLIENT: RedisCommand = {
   },
 };
 
-/** Redis's error for a subcommand it does not know (or with the wrong number of words). */
+/**
+ * Redis's error for a subcommand named by argument 0, one of `arities` (its
+ * arity in Redis, the command and subcommand words counted), given with the
+ * wrong number of arguments: `ERR wrong number of arguments for 'client|id'
+ * command`. `undefined` if the subcommand is not one of them, or fits.
+ */
+export function subcommandArity(
+  request: Request,
+  command: string,
+  arities: Record<string, number>,
+): Failure | undefined {
+  const words = request.count + 1;
+  for (const [name, arity] of Object.entries(arities)) {
+    if (!argIs(request, 0, name)) continue;
+    if (arity > 0 ? words === arity : words >= -arity) return undefined;
+    return {
+      kind: "redis",
+      text: `ERR wrong number of arguments for '${command}|${name}' command`,
+    };
+  }
+  return undefined;
+}
+
+/** Redis's error for a subcommand it does not know. */
 export function unknownSubcommand(request: Request, command: string) {
   return {
     kind: "redis",

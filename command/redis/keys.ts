@@ -10,7 +10,7 @@ import { NO_EXPIRY, NO_KEY, StoreFullError } from "../../store/store.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import type { Failure, RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
-import { argBytes, argInt, argIs, ERR, INT64_MAX, INT64_MIN } from "./args.ts";
+import { argBytes, argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseCursor } from "./args.ts";
 import { globMatch } from "./glob.ts";
 
 const INVALID_CURSOR: Failure = { kind: "redis", text: "ERR invalid cursor" };
@@ -114,7 +114,9 @@ export const KEYS: RedisCommand = {
 /**
  * `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`. The cursor is a
  * position in hash order, so a key present for the whole scan is returned
- * exactly once however the table grows (Redis promises at least once).
+ * exactly once however the table grows (Redis promises at least once). It is
+ * read as Redis reads it (`00`, `+1`, `-1` are cursors); one past kv's
+ * positions ends the scan at once, as Redis's do on a small table.
  */
 export const SCAN: RedisCommand = {
   name: "SCAN",
@@ -124,8 +126,8 @@ export const SCAN: RedisCommand = {
   writes: false,
   summary: "Incrementally iterate the keys space",
   run(request, { store }, reply) {
-    const start = argInt(request, 0);
-    if (start === undefined || start < 0n) return reply.error(INVALID_CURSOR);
+    const start = parseCursor(request.bytes, request.starts[0]!, request.ends[0]!);
+    if (start === undefined) return reply.error(INVALID_CURSOR);
     let count = 10;
     let pattern: Uint8Array | undefined;
     let strings = true;

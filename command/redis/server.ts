@@ -10,7 +10,7 @@ import type { Context, RedisCommand } from "../command.ts";
 import type { RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argIs, ERR } from "./args.ts";
-import { KV_VERSION, REDIS_VERSION, unknownSubcommand } from "./connection.ts";
+import { KV_VERSION, REDIS_VERSION, subcommandArity, unknownSubcommand } from "./connection.ts";
 import { globMatch } from "./glob.ts";
 
 /** Every Redis command kv has, for COMMAND; filled in by mod.ts. */
@@ -56,6 +56,9 @@ function find(request: Request, i: number): RedisCommand | undefined {
   return COMMAND_LIST.find((command) => command.name === name);
 }
 
+// Redis 7's arity of each COMMAND subcommand kv has, both words counted.
+const COMMAND_ARITIES = { count: 2, info: -2, docs: -2, list: -2 };
+
 /** `COMMAND [COUNT | INFO name... | DOCS [name...] | LIST]`. */
 export const COMMAND: RedisCommand = {
   name: "COMMAND",
@@ -65,6 +68,8 @@ export const COMMAND: RedisCommand = {
   writes: false,
   summary: "Get array of Redis command details",
   run(request, _context, reply) {
+    const wrongArity = subcommandArity(request, "command", COMMAND_ARITIES);
+    if (wrongArity !== undefined) return reply.error(wrongArity);
     if (request.count === 0) {
       reply.array(COMMAND_LIST.length);
       for (const command of COMMAND_LIST) commandInfo(reply, command);
@@ -130,7 +135,9 @@ export const CONFIG: RedisCommand = {
   writes: false,
   summary: "A container for server configuration commands",
   run(request, context, reply) {
-    if (!argIs(request, 0, "get") || request.count < 2) {
+    const wrongArity = subcommandArity(request, "config", { get: -3 });
+    if (wrongArity !== undefined) return reply.error(wrongArity);
+    if (!argIs(request, 0, "get")) {
       return reply.error(unknownSubcommand(request, "CONFIG"));
     }
     const found = new Map<string, string>();

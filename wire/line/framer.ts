@@ -9,21 +9,36 @@
 
 import type { Failure } from "../../command/reply.ts";
 import type { Request } from "../../command/request.ts";
-import type { Framer } from "../framer.ts";
+import type { AuthState, Framer } from "../framer.ts";
 import { LineSplitter } from "./lines.ts";
 import { parseLine } from "./parse.ts";
 
 const INVALID_UTF8: Failure = { kind: "invalidUtf8" };
+// Before AUTH a line may hold no more than this, so that clients that have
+// not authenticated cannot make the server hold much (README, Security).
+const UNAUTHENTICATED_LINE_BYTES = 16 * 1024;
 
 /** Frames line-protocol requests. */
 export class LineFramer implements Framer {
   readonly #lines: LineSplitter;
-  readonly #tooLong: Failure;
+  readonly #maxLineBytes: number;
+  #tooLong: Failure;
+  // The session while it has not authenticated; then undefined, for good.
+  #auth: AuthState | undefined;
 
-  /** Lines may hold up to `maxLineBytes` bytes before their `\n`. */
-  constructor(maxLineBytes: number) {
-    this.#lines = new LineSplitter(maxLineBytes);
-    this.#tooLong = { kind: "lineTooLong", limitBytes: maxLineBytes };
+  /**
+   * Lines may hold up to `maxLineBytes` bytes before their `\n`; while
+   * `auth` has not authenticated, no more than 16 KiB.
+   */
+  constructor(maxLineBytes: number, auth?: AuthState) {
+    this.#maxLineBytes = maxLineBytes;
+    let limit = maxLineBytes;
+    if (auth !== undefined && !auth.authenticated) {
+      this.#auth = auth;
+      limit = Math.min(maxLineBytes, UNAUTHENTICATED_LINE_BYTES);
+    }
+    this.#lines = new LineSplitter(limit);
+    this.#tooLong = { kind: "lineTooLong", limitBytes: limit };
   }
 
   get pendingBytes(): number {
@@ -53,6 +68,12 @@ export class LineFramer implements Framer {
 
   next(into: Request): boolean {
     const lines = this.#lines;
+    if (this.#auth?.authenticated) {
+      // AUTH succeeded: the lines after it may be as long as configured.
+      this.#auth = undefined;
+      lines.setMaxLineBytes(this.#maxLineBytes);
+      this.#tooLong = { kind: "lineTooLong", limitBytes: this.#maxLineBytes };
+    }
     while (true) {
       const kind = lines.next();
       if (kind === null) return false;

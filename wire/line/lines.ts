@@ -41,8 +41,6 @@ const KEEP_PENDING_BYTES = 64 * 1024;
  * ```
  */
 export class LineSplitter {
-  /** The most bytes a line may hold before its `\n` (a `\r` counts). */
-  readonly maxLineBytes: number;
   /** The line found by the last {@linkcode LineSplitter.next}: `bytes[start, end)`. */
   bytes: Uint8Array = EMPTY;
   /** Where the line starts in `bytes`. */
@@ -62,14 +60,25 @@ export class LineSplitter {
   #sawNewline = false;
   #ended = false;
 
+  #max: number;
+
   /** Throws `RangeError` unless `maxLineBytes` is a positive integer. */
   constructor(maxLineBytes: number) {
-    if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
-      throw new RangeError(
-        `Cannot use maxLineBytes ${maxLineBytes}: expected a positive integer`,
-      );
-    }
-    this.maxLineBytes = maxLineBytes;
+    this.#max = checkLimit(maxLineBytes);
+  }
+
+  /** The most bytes a line may hold before its `\n` (a `\r` counts). */
+  get maxLineBytes(): number {
+    return this.#max;
+  }
+
+  /**
+   * Changes the limit for the lines not handed out yet (kv raises it once a
+   * client has authenticated: README, Security). Throws `RangeError` unless
+   * `maxLineBytes` is a positive integer.
+   */
+  setMaxLineBytes(maxLineBytes: number): void {
+    this.#max = checkLimit(maxLineBytes);
   }
 
   /** Bytes of a partial line held, waiting for its `\n`. */
@@ -125,7 +134,7 @@ export class LineSplitter {
       let nl = pos;
       while (chunk[nl] !== LF) nl++;
       this.#pos = nl + 1;
-      if (nl - pos <= this.maxLineBytes && this.#runValid) {
+      if (nl - pos <= this.#max && this.#runValid) {
         // `bytes` is the chunk already (set when the run began).
         this.start = pos;
         this.end = nl > pos && chunk[nl - 1] === CR ? nl - 1 : nl;
@@ -161,7 +170,7 @@ export class LineSplitter {
       this.#sawNewline = true;
       const rest = chunk.subarray(this.#pos, nl);
       this.#pos = nl + 1;
-      if (this.#pendingLength + rest.length > this.maxLineBytes) {
+      if (this.#pendingLength + rest.length > this.#max) {
         this.#release();
         return "too-long";
       }
@@ -195,7 +204,7 @@ export class LineSplitter {
 
   /** Appends bytes to the partial line, or reports it too long and starts skipping. */
   #hold(bytes: Uint8Array): LineKind | null {
-    if (this.#pendingLength + bytes.length > this.maxLineBytes) {
+    if (this.#pendingLength + bytes.length > this.#max) {
       // PROTOCOL.md: the error is sent as soon as the limit is passed.
       this.#release();
       this.#skipping = true;
@@ -209,7 +218,7 @@ export class LineSplitter {
     const length = this.#pendingLength + bytes.length;
     if (length > this.#pending.length) {
       const grown = new Uint8Array(
-        Math.min(this.maxLineBytes, Math.max(length, 2 * this.#pending.length, 256)),
+        Math.min(this.#max, Math.max(length, 2 * this.#pending.length, 256)),
       );
       grown.set(this.#pending.subarray(0, this.#pendingLength));
       this.#pending = grown;
@@ -238,7 +247,7 @@ export class LineSplitter {
   /** `valid`: whether the line is already known to be UTF-8 (else it is checked). */
   #line(bytes: Uint8Array, start: number, end: number, valid: boolean): LineKind {
     this.endedWithoutNewline = false;
-    if (end - start > this.maxLineBytes) return "too-long";
+    if (end - start > this.#max) return "too-long";
     if (end > start && bytes[end - 1] === CR) end--;
     if (!valid && !isUtf8(bytes, start, end)) return "invalid-utf8";
     this.bytes = bytes;
@@ -246,6 +255,13 @@ export class LineSplitter {
     this.end = end;
     return "line";
   }
+}
+
+function checkLimit(maxLineBytes: number): number {
+  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
+    throw new RangeError(`Cannot use maxLineBytes ${maxLineBytes}: expected a positive integer`);
+  }
+  return maxLineBytes;
 }
 
 /**

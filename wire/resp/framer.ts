@@ -13,7 +13,7 @@ import type { RedisCommand } from "../../command/command.ts";
 import type { Failure } from "../../command/reply.ts";
 import type { Request } from "../../command/request.ts";
 import { REDIS_TABLE } from "../../command/table.ts";
-import type { Framer } from "../framer.ts";
+import type { AuthState, Framer } from "../framer.ts";
 import { splitInline } from "./inline.ts";
 
 const CR = 0x0d;
@@ -24,8 +24,16 @@ const EMPTY = new Uint8Array(0);
 // Redis's limits for the header lines: a `*N` or `$N` line, or an inline
 // request, with no end in this many bytes is an error.
 const MAX_HEADER_BYTES = 64 * 1024;
-// Redis refuses arrays of more elements than this.
+// kv refuses arrays of more elements than this (Redis 7: 2^31 - 1).
 const MAX_ELEMENTS = 1024 * 1024;
+// Before AUTH, Redis 7 refuses an array of more elements, or a string of more
+// bytes, than these, so that a client that has not authenticated cannot make
+// the server hold much (README, Security).
+const UNAUTHENTICATED_ELEMENTS = 10;
+const UNAUTHENTICATED_BULK_BYTES = 16 * 1024;
+// Redis's own limits, which it checks first: past them the error is "invalid".
+const REDIS_MAX_ELEMENTS = 2 ** 31 - 1;
+const REDIS_MAX_BULK_BYTES = 512 * 1024 * 1024;
 // Past this size the buffer that gathered a split request is dropped once done.
 const KEEP_OWN_BYTES = 64 * 1024;
 // How much of an unknown command's name and arguments the error quotes.
@@ -34,16 +42,45 @@ const ECHO_CHARS = 128;
 /** Frames RESP requests from a connection's bytes. */
 export class RespFramer implements Framer {
   readonly #maxRequestBytes: number;
+  // The session while it has not authenticated; then undefined, for good.
+  #auth: AuthState | undefined;
   #source: Uint8Array = EMPTY; // The bytes requests are taken from.
   #length = 0; // How many bytes of #source are data.
   #pos = 0;
   #own = EMPTY; // Where a request split across reads is gathered.
   #broken = false;
   #tooBig = ""; // Which header line ran past its limit.
+  #next = 0; // Where the line after the number #number() read starts.
+  // A request split across reads, as far as it was parsed, so that the next
+  // read resumes it instead of parsing it again from its start (Redis's
+  // multibulklen and bulklen). The arguments parsed so far stay in #partial's
+  // arrays; positions are in #source when the request started at #partialStart.
+  #partial: Request | undefined;
+  #partialStart = 0;
+  #count = 0; // Elements the request has.
+  #done = 0; // Elements parsed: the name, then the arguments.
+  #at = 0; // Where the next element starts.
+  #nameStart = 0;
+  #nameEnd = 0;
+  #bulkStart = -1; // The data of an element whose header is parsed, or -1.
+  #bulkLength = 0;
 
-  /** A request (or one of its strings) may hold up to `maxRequestBytes` bytes. */
-  constructor(maxRequestBytes: number) {
+  /**
+   * A request (or one of its strings) may hold up to `maxRequestBytes`
+   * bytes; while `auth` has not authenticated, Redis's smaller limits apply.
+   */
+  constructor(maxRequestBytes: number, auth?: AuthState) {
     this.#maxRequestBytes = maxRequestBytes;
+    if (auth !== undefined && !auth.authenticated) this.#auth = auth;
+  }
+
+  /** Whether the connection has yet to authenticate. */
+  #locked(): boolean {
+    const auth = this.#auth;
+    if (auth === undefined) return false;
+    if (!auth.authenticated) return true;
+    this.#auth = undefined; // AUTH succeeded: nothing takes it back.
+    return false;
   }
 
   get pendingBytes(): number {
@@ -110,38 +147,75 @@ export class RespFramer implements Framer {
     return false;
   }
 
-  /** Parses `*N\r\n` and N bulk strings at #pos. */
+  /** Parses `*N\r\n` and N bulk strings at #pos, or resumes the request split there. */
   #multibulk(into: Request): "request" | "skip" | "incomplete" {
     const bytes = this.#source;
     const start = this.#pos;
-    const header = this.#number(start + 1, "mbulk count");
-    if (header === undefined) return this.#brokenOr(into);
-    const [count, afterCount] = header;
-    if (count === null) return this.#fail(into, "invalid multibulk length");
-    if (count > MAX_ELEMENTS) return this.#fail(into, "invalid multibulk length");
-    if (count <= 0) {
-      this.#pos = afterCount; // Redis ignores an empty array.
-      return "skip";
-    }
-    let at = afterCount;
-    into.bytes = bytes;
-    into.count = 0;
+    let count: number;
+    let i = 0; // Elements parsed.
+    let at: number; // Where the next element starts.
     let nameStart = 0;
     let nameEnd = 0;
-    for (let i = 0; i < count; i++) {
-      if (at >= this.#length) return this.#incomplete(into, start);
-      if (bytes[at] !== DOLLAR) {
-        const got = String.fromCharCode(bytes[at]!);
-        return this.#fail(into, `expected '$', got '${got}'`);
+    let bulkStart = -1;
+    let bulkLength = 0;
+    if (this.#partial !== undefined && this.#resumes(into, start)) {
+      count = this.#count;
+      i = this.#done;
+      at = this.#at;
+      nameStart = this.#nameStart;
+      nameEnd = this.#nameEnd;
+      bulkStart = this.#bulkStart;
+      bulkLength = this.#bulkLength;
+      this.#bulkStart = -1;
+      into.bytes = bytes;
+    } else {
+      const n = this.#number(start + 1, "mbulk count");
+      if (n !== n) return this.#brokenOr(into); // NaN: incomplete
+      const afterCount = this.#next;
+      if (n > MAX_ELEMENTS || (n > UNAUTHENTICATED_ELEMENTS && this.#locked())) {
+        const locked = n <= REDIS_MAX_ELEMENTS && this.#locked();
+        return this.#fail(into, `${locked ? "unauthenticated" : "invalid"} multibulk length`);
       }
-      const bulk = this.#number(at + 1, "bulk count");
-      if (bulk === undefined) return this.#brokenOr(into, start);
-      const [length, dataStart] = bulk;
-      if (length === null || length < 0 || length > this.#maxRequestBytes) {
-        return this.#fail(into, "invalid bulk length");
+      if (n <= 0) {
+        this.#pos = afterCount; // Redis ignores an empty array.
+        return "skip";
+      }
+      count = n;
+      at = afterCount;
+      into.bytes = bytes;
+      into.count = 0;
+    }
+    for (; i < count; i++) {
+      let dataStart = bulkStart;
+      let length = bulkLength;
+      if (bulkStart === -1) {
+        if (at >= this.#length) return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
+        if (bytes[at] !== DOLLAR) {
+          const got = String.fromCharCode(bytes[at]!);
+          return this.#fail(into, `expected '$', got '${got}'`);
+        }
+        const n = this.#number(at + 1, "bulk count");
+        if (n !== n) { // NaN: incomplete
+          if (this.#broken) return this.#fail(into, this.#tooBig);
+          return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
+        }
+        if (
+          n < 0 || n > this.#maxRequestBytes || (n > UNAUTHENTICATED_BULK_BYTES && this.#locked())
+        ) {
+          const locked = n >= 0 && n <= REDIS_MAX_BULK_BYTES && this.#locked();
+          return this.#fail(into, `${locked ? "unauthenticated" : "invalid"} bulk length`);
+        }
+        dataStart = this.#next;
+        length = n;
+      } else {
+        bulkStart = -1;
       }
       const dataEnd = dataStart + length;
-      if (dataEnd + 2 > this.#length) return this.#incomplete(into, start);
+      if (dataEnd + 2 > this.#length) {
+        this.#bulkStart = dataStart;
+        this.#bulkLength = length;
+        return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
+      }
       if (i === 0) {
         nameStart = dataStart;
         nameEnd = dataEnd;
@@ -158,12 +232,63 @@ export class RespFramer implements Framer {
   }
 
   /**
-   * Reads the decimal number (as Redis's string2ll does) that starts at
-   * `from` and ends at `\r\n`: `[value or null if not a number, where the
-   * next line starts]`, or `undefined` if the line is incomplete (or too
-   * long: then #broken is set).
+   * Whether the request split at `start` can be resumed into `into`: the
+   * same request object, its arguments untouched. Moves the positions kept
+   * if the request has moved since (it is copied to the start of #own at
+   * most once while it waits, so this costs one pass over its arguments).
    */
-  #number(from: number, what: string): [number | null, number] | undefined {
+  #resumes(into: Request, start: number): boolean {
+    const partial = this.#partial;
+    this.#partial = undefined;
+    if (partial !== into || into.count !== Math.max(0, this.#done - 1)) {
+      this.#bulkStart = -1;
+      return false;
+    }
+    const shift = start - this.#partialStart;
+    if (shift !== 0) {
+      for (let k = 0; k < into.count; k++) {
+        into.starts[k]! += shift;
+        into.ends[k]! += shift;
+      }
+      this.#at += shift;
+      this.#nameStart += shift;
+      this.#nameEnd += shift;
+      if (this.#bulkStart !== -1) this.#bulkStart += shift;
+    }
+    return true;
+  }
+
+  /**
+   * Keeps how far the request at `start` was parsed (#bulkStart and
+   * #bulkLength are set by the caller, or -1), then waits for more bytes.
+   */
+  #suspend(
+    into: Request,
+    start: number,
+    count: number,
+    done: number,
+    at: number,
+    nameStart: number,
+    nameEnd: number,
+  ): "request" | "incomplete" {
+    this.#partial = into;
+    this.#partialStart = start;
+    this.#count = count;
+    this.#done = done;
+    this.#at = at;
+    this.#nameStart = nameStart;
+    this.#nameEnd = nameEnd;
+    return this.#incomplete(into, start);
+  }
+
+  /**
+   * Reads the decimal number (as Redis's string2ll does) that starts at
+   * `from` and ends at `\r\n`, and sets #next to where the next line
+   * starts. Returns `NaN` if the line is incomplete (or too long: then
+   * #broken is set), `Infinity` if it is not a number. (No tuple: this runs
+   * for every string of every request.)
+   */
+  #number(from: number, what: string): number {
     const bytes = this.#source;
     let cr = from;
     while (cr < this.#length && bytes[cr] !== CR) cr++;
@@ -172,8 +297,9 @@ export class RespFramer implements Framer {
         this.#broken = true;
         this.#tooBig = `too big ${what} string`;
       }
-      return undefined;
+      return NaN;
     }
+    this.#next = cr + 2;
     let value = 0;
     let negative = false;
     let i = from;
@@ -184,16 +310,16 @@ export class RespFramer implements Framer {
     const digitsStart = i;
     for (; i < cr; i++) {
       const digit = bytes[i]! - 0x30;
-      if (digit < 0 || digit > 9) return [null, cr + 2];
+      if (digit < 0 || digit > 9) return Infinity;
       value = value * 10 + digit;
     }
-    if (i === digitsStart || (i - digitsStart > 1 && bytes[digitsStart] === 0x30)) {
-      return [null, cr + 2];
-    }
-    return [negative ? -value : value, cr + 2];
+    // string2ll: no leading zero, and `-0` is not a number either.
+    const zero = bytes[digitsStart] === 0x30;
+    if (i === digitsStart || (zero && (negative || i - digitsStart > 1))) return Infinity;
+    return negative ? -value : value;
   }
 
-  /** After #number() returned undefined: an error if it found one, else wait for more bytes. */
+  /** After #number() returned NaN: an error if it found one, else wait for more bytes. */
   #brokenOr(into: Request, start = this.#pos): "request" | "incomplete" {
     if (!this.#broken) return this.#incomplete(into, start);
     return this.#fail(into, this.#tooBig);
@@ -262,6 +388,7 @@ export class RespFramer implements Framer {
 
   #fail(into: Request, text: string): "request" {
     this.#broken = true;
+    this.#partial = undefined;
     into.rawStart = into.rawEnd = 0;
     into.fails({ kind: "protocol", text: `ERR Protocol error: ${text}` });
     return "request";

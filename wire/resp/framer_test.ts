@@ -14,8 +14,12 @@ const decoder = new TextDecoder();
 type Seen = string[] | { error: string };
 
 /** Feeds `chunks` (copied, then scribbled over, as a read buffer is reused) and collects the requests. */
-function frame(chunks: Uint8Array[], maxRequestBytes = 1024): Seen[] {
-  const framer = new RespFramer(maxRequestBytes);
+function frame(
+  chunks: Uint8Array[],
+  maxRequestBytes = 1024,
+  auth?: { authenticated: boolean },
+): Seen[] {
+  const framer = new RespFramer(maxRequestBytes, auth);
   const request = new Request();
   const seen: Seen[] = [];
   for (const chunk of chunks) {
@@ -52,7 +56,7 @@ Deno.test({
   fn: () => {
     const input = encoder.encode(
       resp("SET", "키", "값 with\r\nCRLF") + resp("get", "키") + "PING\r\n" + resp("ECHO", "") +
-        "*0\r\n" + resp("DEL", "a", "b"),
+        "*0\r\n*-1\r\n" + resp("DEL", "a", "b"),
     );
     const expected: Seen[] = [
       ["SET", "키", "값 with\r\nCRLF"],
@@ -72,12 +76,78 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "RespFramer.next() resumes a request split over many reads: 1-byte and 100-byte reads give the same requests",
+  permissions: "none",
+  fn: () => {
+    const keys = Array.from({ length: 500 }, (_, i) => "k".repeat(i % 13));
+    const input = encoder.encode(
+      resp("SET", "k", "v".repeat(300)) + resp("MGET", ...keys) + "PING\r\n" + resp("GET", "x"),
+    );
+    const expected: Seen[] = [["SET", "k", "v".repeat(300)], ["MGET", ...keys], ["PING"], [
+      "GET",
+      "x",
+    ]];
+    for (const size of [1, 2, 7, 100, 4096]) {
+      const chunks = [];
+      for (let at = 0; at < input.length; at += size) chunks.push(input.subarray(at, at + size));
+      assertEquals(frame(chunks, 4096), expected, `reads of ${size} bytes`);
+    }
+  },
+});
+
+/** A request that counts the arguments the framer adds to it. */
+class CountingRequest extends Request {
+  added = 0;
+  override addArg(start: number, end: number): void {
+    this.added++;
+    super.addArg(start, end);
+  }
+}
+
+Deno.test({
+  name: "RespFramer.next() parses each element of a request split over many reads once",
+  permissions: "none",
+  fn: () => {
+    const keys = Array.from({ length: 2_000 }, () => "a");
+    const input = encoder.encode(resp("MGET", ...keys));
+    const framer = new RespFramer(1024 * 1024);
+    const request = new CountingRequest();
+    let requests = 0;
+    for (let at = 0; at < input.length; at++) {
+      framer.feed(input.slice(at, at + 1));
+      while (framer.next(request)) requests++;
+    }
+    assertEquals([requests, request.count], [1, 2_000]);
+    // Parsed again from its start on every read, it would be 13,995,000.
+    assertEquals(request.added, 2_000);
+  },
+});
+
+Deno.test({
+  name: "RespFramer.next() parses a split request again from its start for another Request",
+  permissions: "none",
+  fn: () => {
+    const framer = new RespFramer(1024);
+    framer.feed(encoder.encode("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv"));
+    assertEquals(framer.next(new Request()), false);
+    framer.feed(encoder.encode("v\r\n"));
+    const other = new Request();
+    assert(framer.next(other));
+    assertEquals([other.command?.name, other.text(0), other.text(1)], ["SET", "k", "vv"]);
+  },
+});
+
+Deno.test({
   name: "RespFramer.next() answers a broken frame with Redis's protocol error, and then nothing",
   permissions: "none",
   fn: async (t) => {
     const cases: [string, string][] = [
       ["*1\r\n:1\r\n", "ERR Protocol error: expected '$', got ':'"],
       ["*x\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*-0\r\n", "ERR Protocol error: invalid multibulk length"], // Redis's string2ll
+      ["*01\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*1\r\n$-0\r\n", "ERR Protocol error: invalid bulk length"],
       [`*${1024 * 1024 + 1}\r\n`, "ERR Protocol error: invalid multibulk length"],
       ["*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length"],
       ["*1\r\n$abc\r\n", "ERR Protocol error: invalid bulk length"],
@@ -99,6 +169,45 @@ Deno.test({
       assertEquals(frame([encoder.encode("x".repeat(70 * 1024))]), [
         { error: "ERR Protocol error: too big inline request" },
       ]);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "RespFramer.next() holds a client that has not authenticated to 10 strings of 16 KiB, as Redis 7",
+  permissions: "none",
+  fn: async (t) => {
+    const locked = { authenticated: false };
+    const unauthenticated = (what: string) => `ERR Protocol error: unauthenticated ${what} length`;
+    const cases: [string, string][] = [
+      ["*11\r\n", unauthenticated("multibulk")],
+      // Redis checks its own limits first: past them the length is invalid.
+      [`*${1024 * 1024 + 1}\r\n`, unauthenticated("multibulk")],
+      ["*2147483648\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*1\r\n$16385\r\n", unauthenticated("bulk")],
+      ["*1\r\n$536870913\r\n", "ERR Protocol error: invalid bulk length"],
+      ["*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length"],
+    ];
+    for (const [input, error] of cases) {
+      await t.step(JSON.stringify(input), () => {
+        assertEquals(frame([encoder.encode(input + resp("PING"))], 1024 * 1024, locked), [{
+          error,
+        }]);
+      });
+    }
+    await t.step("up to the limits, and past them once authenticated", () => {
+      const ten = Array(9).fill("x".repeat(16 * 1024));
+      const eleven = [...ten, "y"];
+      const auth = { authenticated: false };
+      const framer = new RespFramer(1024 * 1024, auth);
+      const request = new Request();
+      framer.feed(encoder.encode(resp("MGET", ...ten) + resp("MGET", ...eleven)));
+      assert(framer.next(request));
+      assertEquals(request.count, 9);
+      auth.authenticated = true; // As AUTH, run between the two, would.
+      assert(framer.next(request));
+      assertEquals(request.count, 10);
     });
   },
 });
