@@ -28,7 +28,7 @@ import type { Logger } from "../../server/log.ts";
 import type { Store } from "../store.ts";
 import { Compaction, type CompactionHook } from "./compact.ts";
 import { FailureReport } from "./failures.ts";
-import type { LogFile, LogFs } from "./file.ts";
+import { type LogFile, type LogFs, writeAllSync } from "./file.ts";
 import { LogBuffer } from "./format.ts";
 import type { FsyncMode, LogFileInit } from "./options.ts";
 import type { UndoLog } from "./undo.ts";
@@ -40,12 +40,8 @@ const COMPACTION_RETRY_MS = 10_000;
 // The pending buffer keeps this much memory between turns.
 const KEEP_PENDING_BYTES = 1 << 20;
 
-/** Changes written together, resolved together. */
-interface Group {
-  lsn: number;
-  readonly promise: Promise<boolean>;
-  readonly resolve: (durable: boolean) => void;
-}
+/** Changes written together, resolved together (true: durable), ending at `lsn`. */
+type Group = PromiseWithResolvers<boolean> & { lsn: number };
 
 /** What a {@linkcode LogWriter} works with: the file, and its store's side. */
 export interface LogWriterInit extends LogFileInit {
@@ -461,11 +457,5 @@ export class LogWriter {
 
 /** A new group: changes that will be written, and resolved, together. */
 function group(): Group {
-  const { promise, resolve } = Promise.withResolvers<boolean>();
-  return { lsn: 0, promise, resolve };
-}
-
-/** Writes all of `bytes`, blocking; a short write is continued. */
-function writeAllSync(file: LogFile, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+  return Object.assign(Promise.withResolvers<boolean>(), { lsn: 0 });
 }
