@@ -2,12 +2,12 @@
  * The tests' helpers, in one place: a server on a free port, a raw socket
  * that reads lines the way `nc` would (sockets.ts), scripted stand-in
  * servers (scripted_server.ts, udp.ts), a fake process for the command line
- * (fake_io.ts), a store that tests can watch and commands run without a
- * server (store_harness.ts), collectors of log lines and trace events
- * (log_collector.ts, trace.ts), UDP peers, a file system for the log
- * (fake_fs.ts), real kv processes (process.ts), and bounds on every wait
- * (wait.ts). Tests import from here only. (`deno test` runs `*_test.ts`
- * files only, so this module is never run as a test itself.)
+ * (fake_io.ts) and `kv client` run in it (cli.ts), a store that tests can
+ * watch and commands run without a server (store_harness.ts), collectors of
+ * log lines and trace events (log_collector.ts, trace.ts), UDP peers, a file
+ * system for the log (fake_fs.ts), real kv processes (process.ts), and
+ * bounds on every wait (wait.ts). (`deno test` runs `*_test.ts` files only,
+ * so this module is never run as a test itself.)
  *
  * @module
  */
@@ -29,6 +29,7 @@ export { scriptedServer } from "./scripted_server.ts";
 export { ObservedStore, RespHarness, testContext } from "./store_harness.ts";
 export { LogCollector } from "./log_collector.ts";
 export { FakeIo } from "./fake_io.ts";
+export { assertNoStackTrace, runClient, UNKNOWN_FOO } from "./cli.ts";
 export { TraceCollector } from "./trace.ts";
 export { scriptedUdpServer, UdpPeer } from "./udp.ts";
 export { diskFullError, FakeFs, ioError, sampleLog } from "./fake_fs.ts";
