@@ -5,16 +5,11 @@
  */
 
 import { assert, assertEquals, assertFalse, assertStrictEquals, assertThrows } from "@std/assert";
-import { MemoryStore, type MemoryStoreOptions } from "./memory.ts";
+import { MemoryStore } from "./memory.ts";
 import { ManualClock } from "./clock.ts";
 import { LINE_TEXT, NO_EXPIRY, NO_KEY } from "./store.ts";
 import { TextStore } from "./text.ts";
-
-/** A memory store seen through strings, with its byte store beside it. */
-function textStore(options?: MemoryStoreOptions): TextStore & { memory: MemoryStore } {
-  const memory = new MemoryStore(options);
-  return Object.assign(new TextStore(memory), { memory });
-}
+import { textStore } from "../testing/store_harness.ts";
 
 Deno.test({
   name: "MemoryStore() starts empty",

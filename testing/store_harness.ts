@@ -14,12 +14,25 @@ import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { RespFramer } from "../wire/resp/framer.ts";
 import { RespReply } from "../wire/resp/reply.ts";
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
+import { MemoryStore, type MemoryStoreOptions } from "../store/memory.ts";
 import type { PairVisitor, Store, StoreInfo, ValueSink, WriteOptions } from "../store/store.ts";
+import { TextStore } from "../store/text.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** What a command handler gets, outside a server: for running commands in pure tests. */
+/** A new memory store seen through strings (to fill before a test), with the store itself beside it. */
+export function textStore(options?: MemoryStoreOptions): TextStore & { memory: MemoryStore } {
+  const memory = new MemoryStore(options);
+  return Object.assign(new TextStore(memory), { memory });
+}
+
+/** Requests `GET, key` `count` times in one write, as a pipelining client would. */
+export function gets(key: string, count: number): Uint8Array {
+  return new TextEncoder().encode(`GET, ${key}\n`.repeat(count));
+}
+
 export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context {
   return {
     store,

@@ -10,9 +10,8 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
-import { MemoryStore } from "../store/memory.ts";
 import type { ValueSink } from "../store/store.ts";
-import { TextStore } from "../store/text.ts";
+
 import {
   ask,
   ObservedStore,
@@ -20,16 +19,12 @@ import {
   readLinesChecked as readLines,
   send as writeAll,
   startTestServer,
+  textStore,
   within,
 } from "../testing/mod.ts";
 import { LineReply } from "../wire/line/reply.ts";
 
 const encoder = new TextEncoder();
-
-/** A memory store seen through strings, to fill before a test. */
-function textStore(): TextStore {
-  return new TextStore(new MemoryStore());
-}
 
 Deno.test("serve() holds a slow reader's pipeline back without delaying anyone, and loses none of it", async () => {
   const count = 100_000;

@@ -13,23 +13,19 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { MemoryStore } from "../store/memory.ts";
-import { TextStore } from "../store/text.ts";
 import {
   ask,
+  gets,
   LogCollector,
   RawConn,
   readLinesChecked as readLines,
   send as writeAll,
   startTestServer,
+  textStore,
   within,
 } from "../testing/mod.ts";
 
 const encoder = new TextEncoder();
-
-/** A memory store seen through strings, to fill before a test. */
-function textStore(): TextStore {
-  return new TextStore(new MemoryStore());
-}
 
 /** Connects, sends PING, reads back just its first byte: whatever follows stays unread. */
 async function connectWithUnreadBytes(port: number): Promise<Deno.TcpConn> {
@@ -37,11 +33,6 @@ async function connectWithUnreadBytes(port: number): Promise<Deno.TcpConn> {
   await writeAll(conn, encoder.encode("PING\n"));
   assertEquals(await conn.read(new Uint8Array(1)), 1);
   return conn;
-}
-
-/** Requests `GET, key` `count` times in one write, as a pipelining client would. */
-function gets(key: string, count: number): Uint8Array {
-  return encoder.encode(`GET, ${key}\n`.repeat(count));
 }
 
 Deno.test("serve() takes an unframed client's line after a pause, until the client sends a newline", async (t) => {

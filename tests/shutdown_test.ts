@@ -12,15 +12,16 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { main } from "../main.ts";
 import type { MainIo } from "../cli/io.ts";
 import { MemoryStore } from "../store/memory.ts";
-import { TextStore } from "../store/text.ts";
 import {
   ask,
+  gets,
   LogCollector,
   ObservedStore,
   RawConn,
   readLinesChecked as readLines,
   send as writeAll,
   startTestServer,
+  textStore,
   within,
 } from "../testing/mod.ts";
 
@@ -35,16 +36,6 @@ async function readAll(conn: Deno.Conn): Promise<string> {
     text += decoder.decode(buffer.subarray(0, n), { stream: true });
   }
   return text;
-}
-
-/** A memory store seen through strings, to fill before a test. */
-function textStore(): TextStore {
-  return new TextStore(new MemoryStore());
-}
-
-/** Requests `GET, key` `count` times in one write, as a pipelining client would. */
-function gets(key: string, count: number): Uint8Array {
-  return encoder.encode(`GET, ${key}\n`.repeat(count));
 }
 
 Deno.test("serve() on shutdown answers what it read, finishes writing, and closes every connection", async () => {

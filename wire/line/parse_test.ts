@@ -7,50 +7,13 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
-import type { LineCommand } from "../../command/command.ts";
-import { Request as Frame } from "../../command/request.ts";
-import { parseRequest as parseStrings } from "./encode.ts";
-import { parseLine } from "./parse.ts";
-import { failureText } from "./reply.ts";
-
-// The tables below state each request as a plain object; these adapters turn
-// the parser's results into that form, so the tables read like the contract.
-type Request =
-  | { kind: "put"; key: string; value: string }
-  | { kind: "get" | "delete"; key: string }
-  | { kind: "list" | "ping" | "quit" }
-  | { kind: "invalid"; message: string };
-
-function fromStrings(parsed: ReturnType<typeof parseStrings>): Request | null {
-  if (parsed === null) return null;
-  if ("failure" in parsed) return { kind: "invalid", message: failureText(parsed.failure) };
-  const kind = parsed.command.name.toLowerCase();
-  const request: Record<string, string> = { kind };
-  parsed.command.fields.forEach((field, i) => request[field.name] = parsed.args[i]!);
-  return request as Request;
-}
-
-/** Parses a line given as text, as the client does. */
-function parseRequest(line: string): Request | null {
-  return fromStrings(parseStrings(line));
-}
-
-/** parseLine() of `bytes[start, end)`, in place, as the server does. */
-function parseAt(bytes: Uint8Array, start: number, end: number): Request | null {
-  const frame = new Frame();
-  if (!parseLine(bytes, start, end, frame)) return null;
-  if (frame.command === undefined) {
-    return { kind: "invalid", message: failureText(frame.failure!) };
-  }
-  const args = Array.from({ length: frame.count }, (_, i) => frame.text(i));
-  return fromStrings({ command: frame.command as LineCommand, args });
-}
+import { parseAt, parseRequest, type PlainRequest } from "../../testing/line_requests.ts";
 
 // The error texts of PROTOCOL.md, spelled out here (not imported) so that the
 // tests hold protocol.ts to the document rather than to itself.
 const HINT = "(expected PUT, GET, DELETE, LIST, PING or QUIT)";
 const unknown = (quoted: string) => `unknown command ${quoted} ${HINT}`;
-const invalid = (message: string): Request => ({ kind: "invalid", message });
+const invalid = (message: string): PlainRequest => ({ kind: "invalid", message });
 const USAGE_PUT = invalid("usage: PUT, key, value");
 const USAGE_GET = invalid("usage: GET, key");
 const USAGE_DELETE = invalid("usage: DELETE, key");
@@ -59,7 +22,7 @@ const USAGE_PING = invalid("usage: PING");
 const USAGE_QUIT = invalid("usage: QUIT");
 const EMPTY_KEY = invalid("key must not be empty");
 
-type Case = [line: string, expected: Request | null];
+type Case = [line: string, expected: PlainRequest | null];
 
 /** The error message of `line`, which must be a bad request. */
 function errorOf(line: string): string {

@@ -9,45 +9,13 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { Request as Frame } from "../../command/request.ts";
 import { execute } from "../../command/table.ts";
-import { testContext } from "../../testing/mod.ts";
-import { MemoryStore, type MemoryStoreOptions } from "../../store/memory.ts";
-import { TextStore } from "../../store/text.ts";
+import { testContext, textStore } from "../../testing/mod.ts";
+import type { TextStore } from "../../store/text.ts";
 import { AnswerBuffer } from "../answer_buffer.ts";
-import {
-  answerShape,
-  encodeRequest as encodeLine,
-  parseListLine,
-  parseRequest as parseStrings,
-} from "./encode.ts";
+import { answerShape, encodeRequest as encodeLine, parseListLine } from "./encode.ts";
 import { parseLine } from "./parse.ts";
-import { errorLine, failureText, LineReply } from "./reply.ts";
-
-// The tables below state each request as a plain object; these adapters turn
-// the parser's results into that form, so the tables read like the contract.
-type Request =
-  | { kind: "put"; key: string; value: string }
-  | { kind: "get" | "delete"; key: string }
-  | { kind: "list" | "ping" | "quit" }
-  | { kind: "invalid"; message: string };
-
-function fromStrings(parsed: ReturnType<typeof parseStrings>): Request | null {
-  if (parsed === null) return null;
-  if ("failure" in parsed) return { kind: "invalid", message: failureText(parsed.failure) };
-  const kind = parsed.command.name.toLowerCase();
-  const request: Record<string, string> = { kind };
-  parsed.command.fields.forEach((field, i) => request[field.name] = parsed.args[i]!);
-  return request as Request;
-}
-
-/** Parses a line given as text, as the client does. */
-function parseRequest(line: string): Request | null {
-  return fromStrings(parseStrings(line));
-}
-
-/** A memory store seen through strings. */
-function textStore(options?: MemoryStoreOptions): TextStore {
-  return new TextStore(new MemoryStore(options));
-}
+import { errorLine, LineReply } from "./reply.ts";
+import { parseRequest, type PlainRequest } from "../../testing/line_requests.ts";
 
 /** The whole answer to one line (`""` for a blank line): parse, execute, reply, as the server does. */
 function answer(line: string, store: TextStore): string {
@@ -258,7 +226,7 @@ Deno.test({
   },
 });
 
-type Sendable = Exclude<Request, { kind: "invalid" }>;
+type Sendable = Exclude<PlainRequest, { kind: "invalid" }>;
 
 Deno.test({
   name: "encodeRequest() encodes every request as one line the server parses back",
