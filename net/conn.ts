@@ -53,3 +53,22 @@ export function describeError(error: unknown): string {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+// setTimeout takes a 32-bit delay and fires at once for a longer one.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Waits for `read` or for `ms` of silence, whichever comes first. Returns
+ * `true` if the silence won; the read is then still pending.
+ */
+export async function quiet(read: Promise<number | null>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silence = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), Math.min(ms, MAX_TIMER_MS));
+  });
+  try {
+    return await Promise.race([read.then(() => false, () => false), silence]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -12,7 +12,7 @@ import type { Reply } from "../command/reply.ts";
 import { Request, secretName } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
-import { closeQuietly, describeError, isDisconnect, writeAll } from "../net/conn.ts";
+import { closeQuietly, describeError, isDisconnect, quiet, writeAll } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
@@ -23,7 +23,8 @@ import { LineReply } from "../wire/line/reply.ts";
 import { RespFramer } from "../wire/resp/framer.ts";
 import { RespReply } from "../wire/resp/reply.ts";
 import { WriteAnswers } from "./durable.ts";
-import type { Logger } from "./log.ts";
+import { type Logger, logSample } from "./log.ts";
+import { handshakeWithin } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
@@ -61,8 +62,6 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 const LINGER_QUIET_MS = 250;
 // The first byte of a RESP request (an array).
 const STAR = 0x2a;
-// Verbose logs quote at most this much of a client's bytes.
-const LOG_SAMPLE_CHARS = 80;
 // setTimeout takes a 32-bit delay and fires at once for a longer one.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -163,29 +162,19 @@ export class Connection {
    */
   async #handshake(conn: Deno.TlsConn): Promise<boolean> {
     this.#state = "reading"; // Shutdown may close it meanwhile.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(
-        () => resolve("late"),
-        Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),
-      );
-    });
-    const handshake = conn.handshake();
-    try {
-      const result = await Promise.race([handshake.then(() => "done" as const), late]);
-      if (result === "late") {
-        handshake.catch(() => {}); // Rejects once we close the conn: expected.
-        if (this.#config.verbose) this.#debug("TLS handshake took too long, closing");
-        return false;
-      }
+    const result = await handshakeWithin(conn, this.#config.handshakeTimeoutMs);
+    if (result === "done") {
       if (this.#state === "reading") this.#state = "working";
       return true;
-    } catch (error) {
-      if (this.#config.verbose) this.#debug(`TLS handshake failed: ${describeError(error)}`);
-      return false;
-    } finally {
-      clearTimeout(timer);
     }
+    if (this.#config.verbose) {
+      this.#debug(
+        result === "late"
+          ? "TLS handshake took too long, closing"
+          : `TLS handshake failed: ${describeError(result)}`,
+      );
+    }
+    return false;
   }
 
   /** Shutdown: a connection waiting for bytes closes now; a busy one after its answers. */
@@ -442,33 +431,10 @@ export class Connection {
       ? `${secret} (the rest hidden)`
       : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
     const answer = decoder.decode(this.#out!.bytes().subarray(mark)).trimEnd();
-    this.#debug(`${sample(raw)} -> ${sample(answer)}`);
+    this.#debug(`${logSample(raw)} -> ${logSample(answer)}`);
   }
 
   #debug(message: string): void {
     this.#log("debug", `#${this.id} ${message}`);
   }
-}
-
-/**
- * Waits for `read` or for `ms` of silence, whichever comes first. Returns
- * `true` if the silence won; the read is then still pending.
- */
-async function quiet(read: Promise<number | null>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const silence = new Promise<true>((resolve) => {
-    timer = setTimeout(() => resolve(true), Math.min(ms, MAX_TIMER_MS));
-  });
-  try {
-    return await Promise.race([read.then(() => false, () => false), silence]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function sample(text: string): string {
-  const quoted = JSON.stringify(
-    text.length > LOG_SAMPLE_CHARS ? text.slice(0, LOG_SAMPLE_CHARS) : text,
-  );
-  return text.length > LOG_SAMPLE_CHARS ? `${quoted}... (${text.length} chars)` : quoted;
 }

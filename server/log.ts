@@ -16,3 +16,13 @@ export function logErrors(level: LogLevel, message: string): void {
   // deno-lint-ignore no-console
   if (level === "error") console.error(message);
 }
+
+const LOG_SAMPLE_CHARS = 80;
+
+/** `text` quoted for a log line, cut to 80 characters (with its length if it was cut). */
+export function logSample(text: string): string {
+  const quoted = JSON.stringify(
+    text.length > LOG_SAMPLE_CHARS ? text.slice(0, LOG_SAMPLE_CHARS) : text,
+  );
+  return text.length > LOG_SAMPLE_CHARS ? `${quoted}... (${text.length} chars)` : quoted;
+}

@@ -30,6 +30,34 @@ const PIPE_BUFFER_BYTES = 16 * 1024;
 // long, a client that does not take them is cut.
 const DRAIN_MS = 5_000;
 
+// setTimeout takes a 32-bit delay and fires at once for a longer one.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Finishes `conn`'s TLS handshake within `ms`: `"done"`, `"late"` (the
+ * handshake then fails once the connection is closed, as expected), or why
+ * it failed (a plaintext client, a bad certificate).
+ */
+export async function handshakeWithin(
+  conn: Deno.TlsConn,
+  ms: number,
+): Promise<"done" | "late" | Error> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), Math.min(ms, MAX_TIMER_MS));
+  });
+  const handshake = conn.handshake();
+  try {
+    const result = await Promise.race([handshake.then(() => "done" as const), late]);
+    if (result === "late") handshake.catch(() => {});
+    return result;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A listener whose connections are piped through a TLS listener inside the process. */
 export interface TlsAcceptor extends Acceptor {
   /** The loopback address of the inner TLS listener the pipes connect to. */

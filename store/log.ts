@@ -7,10 +7,13 @@
  * {@linkcode LogStore.commit} before it writes answers, and a change that
  * cannot be made durable is undone.
  *
- * Each record holds the whole new state of its key (a set with its
- * absolute expiry, `KEEPTTL` resolved; a delete; an expire to an absolute
- * time; a clear), so replaying the log needs nothing the log does not hold,
- * and a restart does not bring back a key whose time has passed.
+ * Each record holds the whole new state of its key (a set with its value
+ * and absolute expiry, `KEEPTTL` resolved; a delete; a clear), so replaying
+ * a record needs no record before it, and a restart does not bring back a
+ * key whose time has passed. Even an EXPIRE or PERSIST is logged as a whole
+ * set: as a record of its own it would need the key's earlier set, which a
+ * replay drops once that set's own expiry has passed (a `SET k v PX 10000`,
+ * then `PERSIST k`, must still hold `k` after a restart a minute later).
  *
  * @module
  */
@@ -19,15 +22,22 @@ import type { Clock } from "./clock.ts";
 import {
   encodeClear,
   encodeDelete,
-  encodeExpire,
   encodeSet,
+  type LogBuffer,
   MAGIC,
   setRecordBytes,
 } from "./log/format.ts";
 import { UndoLog } from "./log/undo.ts";
 import type { FsyncMode, LogFileInit } from "./log/options.ts";
 import { LogWriter } from "./log/writer.ts";
-import type { PairVisitor, Store, StoreInfo, ValueSink, WriteOptions } from "./store.ts";
+import {
+  LINE_TEXT,
+  type PairVisitor,
+  type Store,
+  type StoreInfo,
+  type ValueSink,
+  type WriteOptions,
+} from "./store.ts";
 
 export type { FsyncMode };
 
@@ -56,6 +66,8 @@ export class LogStore implements Store {
   readonly #writer: LogWriter;
   // What a compaction would write now: kept up to date change by change.
   #liveBytes: number;
+  // Encodes the pair an EXPIRE changed as a set record, from the store's get().
+  readonly #rewrite = new SetRecordSink(() => this.#writer.pending);
   // What a rollback works on: the store now, which a clear's undo replaces.
   readonly #undoTarget = {
     store: (): Store => this.#inner,
@@ -80,7 +92,7 @@ export class LogStore implements Store {
         return undone.changes;
       },
       walk: () => this.#inner,
-      live: () => this.#liveBytes,
+      live: () => this.#compactedBytes(),
     });
   }
 
@@ -101,6 +113,19 @@ export class LogStore implements Store {
 
   get size(): number {
     return this.#inner.size;
+  }
+
+  /**
+   * What a compaction would write now, at most: the count kept change by
+   * change, or, once keys have expired (which the count does not see), what
+   * the store holds, each pair's key and value plus the most a set record
+   * adds to them. The trigger compares the file with it.
+   */
+  #compactedBytes(): number {
+    const held = this.#inner.info?.().datasetBytes;
+    if (held === undefined) return this.#liveBytes;
+    const perPair = setRecordBytes(0, 0, true);
+    return Math.min(this.#liveBytes, MAGIC.length + held + perPair * this.#inner.size);
   }
 
   get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
@@ -206,13 +231,21 @@ export class LogStore implements Store {
       throw error;
     }
     const at = this.#writer.pending.length;
-    encodeExpire(this.#writer.pending, key, start, end, expireAtMs);
-    this.#writer.appended(at);
     if (expireAtMs > 0 && expireAtMs <= this.#clock.now()) {
-      this.#liveBytes -= undo.oldRecordBytes; // Gone now.
-    } else if ((expireAtMs > 0) !== (undo.oldExpireAt > 0)) {
-      this.#liveBytes += expireAtMs > 0 ? 8 : -8; // The set record gains or loses its expiry.
+      encodeDelete(this.#writer.pending, key, start, end); // Gone now.
+      this.#liveBytes -= undo.oldRecordBytes;
+    } else {
+      // The whole pair again, with its new expiry (see the module's comment).
+      this.#rewrite.expireAtMs = expireAtMs;
+      this.#rewrite.key = key;
+      this.#rewrite.keyStart = start;
+      this.#rewrite.keyEnd = end;
+      this.#inner.get(key, start, end, this.#rewrite);
+      if ((expireAtMs > 0) !== (undo.oldExpireAt > 0)) {
+        this.#liveBytes += expireAtMs > 0 ? 8 : -8; // The set record gains or loses its expiry.
+      }
     }
+    this.#writer.appended(at);
     return true;
   }
 
@@ -243,5 +276,32 @@ export class LogStore implements Store {
    */
   close(): Promise<void> {
     return this.#writer.close();
+  }
+}
+
+/** A {@linkcode ValueSink} that encodes the value it is given as a set record of `key`, expiring at `expireAtMs`. */
+class SetRecordSink implements ValueSink {
+  key: Uint8Array = new Uint8Array(0);
+  keyStart = 0;
+  keyEnd = 0;
+  expireAtMs = 0;
+  readonly #out: () => LogBuffer;
+
+  constructor(out: () => LogBuffer) {
+    this.#out = out;
+  }
+
+  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
+    encodeSet(
+      this.#out(),
+      this.key,
+      this.keyStart,
+      this.keyEnd,
+      bytes,
+      start,
+      end,
+      (flags & LINE_TEXT) !== 0,
+      this.expireAtMs,
+    );
   }
 }

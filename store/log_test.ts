@@ -14,6 +14,7 @@ import type { FsyncMode, LogStore } from "./log.ts";
 import type { CompactionStep } from "./log/compact.ts";
 import { MAGIC } from "./log/format.ts";
 import { openLog, type OpenLogOptions } from "./log/open.ts";
+import { ManualClock } from "./clock.ts";
 import { MemoryStore } from "./memory.ts";
 import { LINE_TEXT, StoreFullError } from "./store.ts";
 import { TextStore } from "./text.ts";
@@ -375,6 +376,35 @@ test("LogStore: a crash at any step of a compaction leaves a file with every ack
       await store.close();
     });
   }
+});
+
+test("LogStore compacts a log whose keys have all expired", async () => {
+  // Expiry removes keys without a change to log: the trigger must still see
+  // that the live data shrank.
+  const fs = new FakeFs();
+  const clock = new ManualClock(1_000_000);
+  const switched = gate();
+  const store = await open(fs, {
+    clock,
+    compactMinBytes: 4096,
+    log: () => {},
+    compactionHook: (step) => {
+      if (step === "switched") switched.open();
+    },
+  });
+  const text = new TextStore(store);
+  for (let i = 0; i < 500; i++) text.set(`session:${i}`, "x".repeat(20), { expireAtMs: 1_001_000 });
+  assertEquals(await committed(store), true);
+  const full = fs.read(PATH).length;
+  clock.advance(2_000);
+  while (store.sweep(1_000) > 0);
+  assertEquals(store.size, 0);
+  text.set("after", "expiry"); // The next write checks the trigger.
+  assertEquals(await committed(store), true);
+  await within("a compaction", switched.wait);
+  assert(fs.read(PATH).length < 100, `${full} bytes compacted to ${fs.read(PATH).length}`);
+  assertEquals(await contentsOf(store), ["after=expiry"]);
+  await store.close();
 });
 
 test("LogStore: a compaction that fails leaves the log as it was, and in use", async () => {

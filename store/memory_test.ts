@@ -5,16 +5,11 @@
  */
 
 import { assert, assertEquals, assertFalse, assertStrictEquals, assertThrows } from "@std/assert";
-import { MemoryStore, type MemoryStoreOptions } from "./memory.ts";
+import { MemoryStore } from "./memory.ts";
 import { ManualClock } from "./clock.ts";
 import { LINE_TEXT, NO_EXPIRY, NO_KEY } from "./store.ts";
 import { TextStore } from "./text.ts";
-
-/** A memory store seen through strings, with its byte store beside it. */
-function textStore(options?: MemoryStoreOptions): TextStore & { memory: MemoryStore } {
-  const memory = new MemoryStore(options);
-  return Object.assign(new TextStore(memory), { memory });
-}
+import { textStore } from "../testing/store_harness.ts";
 
 Deno.test({
   name: "MemoryStore() starts empty",
@@ -109,27 +104,59 @@ Deno.test({
   permissions: "none",
   fn: () => {
     // The table grows and rehashes, deletes leave tombstones, values that
-    // change length leave garbage in the arena until it is compacted: after
+    // change length and expiries that come and go leave garbage in the
+    // arena until it is compacted: after
     // every step the store must still answer exactly like a Map (listings
     // compared sorted: the store lists in hash order).
     const next = random(42);
     const store = textStore();
     const model = new Map<string, string>();
+    const expiring = new Set<string>();
+    const encoder = new TextEncoder();
+    // What the live records take: a header, 8 bytes more with an expiry, the
+    // key and value, padded to 4 (a leak or a double count shows here).
+    const recordBytes = (key: string) =>
+      (8 + (expiring.has(key) ? 8 : 0) + encoder.encode(key).length +
+        encoder.encode(model.get(key)!).length + 3) & ~3;
+    let live = 0;
+    const forget = (key: string) => {
+      if (model.has(key)) live -= recordBytes(key);
+    };
+    const count = (key: string) => {
+      if (model.has(key)) live += recordBytes(key);
+    };
     for (let step = 0; step < 60_000; step++) {
       const key = `k${Math.floor(next() * 3_000)}`;
       const roll = next();
       if (roll < 0.6) {
         const value = "v".repeat(Math.floor(next() * (next() < 0.05 ? 5_000 : 24)));
+        forget(key);
         model.set(key, value);
+        expiring.delete(key);
+        count(key);
         store.set(key, value);
-      } else if (roll < 0.85) {
+      } else if (roll < 0.8) {
+        forget(key);
         assertEquals(store.delete(key), model.delete(key), `step ${step}: DELETE ${key}`);
+        expiring.delete(key);
+      } else if (roll < 0.85) {
+        // An expiry far off, or none: the record changes layout and moves,
+        // which may compact the arena under it.
+        const bytes = encoder.encode(key);
+        const expireAt = next() < 0.5 ? 0 : Date.now() + 3_600_000;
+        assertEquals(store.memory.expire(bytes, 0, bytes.length, expireAt), model.has(key));
+        forget(key);
+        if (model.has(key) && expireAt > 0) expiring.add(key);
+        else expiring.delete(key);
+        count(key);
       } else {
         assertStrictEquals(store.get(key), model.get(key), `step ${step}: GET ${key}`);
       }
       if (step % 5_000 === 0) {
         assertEquals(store.entries().toSorted(), [...model].toSorted(), `step ${step}`);
       }
+      assertEquals(store.memory.liveBytes, live, `step ${step}: live bytes`);
+      assertEquals(store.memory.expiringKeys, expiring.size, `step ${step}: expiring keys`);
     }
     assertEquals(store.size, model.size);
     assertEquals(store.entries().toSorted(), [...model].toSorted());
@@ -182,6 +209,44 @@ Deno.test({
     for (let i = 0; i < 200_000; i++) store.set(`key:${i}`, "fedcba9876543210");
     assertEquals(store.memory.liveBytes, expected);
     assertEquals(store.get("key:0"), "fedcba9876543210");
+  },
+});
+
+Deno.test({
+  name: "MemoryStore: a record that moves while the arena compacts under it is counted once",
+  permissions: "none",
+  fn: () => {
+    // The arena starts at 1 KiB. 612 bytes of garbage, then a 312-byte
+    // record: the next record does not fit, and half the arena is garbage,
+    // so the arena compacts in the middle of the change, moving the record
+    // the change is about.
+    const clock = new ManualClock(1_000);
+    const store = textStore({ clock });
+    const encoder = new TextEncoder();
+    const k = encoder.encode("k");
+    for (const change of ["expire", "set"] as const) {
+      store.memory.clear();
+      store.set("g", "g".repeat(600)); // 8 + 1 + 600, padded: 612
+      store.delete("g");
+      store.set("k", "v".repeat(300)); // 8 + 1 + 300, padded: 312
+      if (change === "expire") {
+        // Gaining an expiry moves the record: 8 + 8 + 1 + 300, padded: 320.
+        assert(store.memory.expire(k, 0, 1, 5_000));
+        assertEquals(store.memory.liveBytes, 320);
+        assertEquals(store.memory.expiry(k, 0, 1), 5_000);
+      } else {
+        store.set("k", "w".repeat(310)); // 8 + 1 + 310, padded: 320
+        assertEquals(store.memory.liveBytes, 320);
+      }
+      assertEquals(store.memory.expiringKeys, change === "expire" ? 1 : 0);
+      assertEquals(store.entries(), [[
+        "k",
+        (change === "expire" ? "v" : "w").repeat(change === "expire" ? 300 : 310),
+      ]]);
+      // And on from there: the table and the arena still agree.
+      store.set("k", "x");
+      assertEquals([store.get("k"), store.memory.liveBytes], ["x", 12]);
+    }
   },
 });
 

@@ -1,48 +1,31 @@
 /**
- * Tests of the rules in PROTOCOL.md's "Ends of lines and of connections",
- * "Limits" and "Shutdown", one `Deno.test` per rule, over real sockets on
- * port 0. Every pause and timeout is a server option set small here; where a
- * test must see that nothing happened for a while, one of the server's own
- * timers is the clock and the test awaits what it does (an answer, a close).
+ * Tests of the rules in PROTOCOL.md's "Ends of lines and of connections"
+ * and "Limits", one `Deno.test` per rule, over real sockets on port 0:
+ * unframed clients and half-closes, --max-line-bytes, --max-connections,
+ * --idle-timeout, a full store, and clients that reset. Slow readers are in
+ * backpressure_test.ts, shutdown in shutdown_test.ts. Every pause and
+ * timeout is a server option set small here; where a test must see that
+ * nothing happened for a while, one of the server's own timers is the clock
+ * and the test awaits what it does (an answer, a close).
  *
  * @module
  */
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
-import { main } from "../main.ts";
-import type { MainIo } from "../cli/io.ts";
+import { assert, assertEquals } from "@std/assert";
 import { MemoryStore } from "../store/memory.ts";
-import type { ValueSink } from "../store/store.ts";
-import { TextStore } from "../store/text.ts";
 import {
   ask,
+  gets,
   LogCollector,
-  ObservedStore,
   RawConn,
   readLinesChecked as readLines,
   send as writeAll,
   startTestServer,
+  textStore,
   within,
 } from "../testing/mod.ts";
-import { LineReply } from "../wire/line/reply.ts";
 
 const encoder = new TextEncoder();
-
-/** Reads `conn` to the end of its stream, as text. */
-async function readAll(conn: Deno.Conn): Promise<string> {
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(256 * 1024);
-  let text = "";
-  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-    text += decoder.decode(buffer.subarray(0, n), { stream: true });
-  }
-  return text;
-}
-
-/** A memory store seen through strings, to fill before a test. */
-function textStore(): TextStore {
-  return new TextStore(new MemoryStore());
-}
 
 /** Connects, sends PING, reads back just its first byte: whatever follows stays unread. */
 async function connectWithUnreadBytes(port: number): Promise<Deno.TcpConn> {
@@ -50,11 +33,6 @@ async function connectWithUnreadBytes(port: number): Promise<Deno.TcpConn> {
   await writeAll(conn, encoder.encode("PING\n"));
   assertEquals(await conn.read(new Uint8Array(1)), 1);
   return conn;
-}
-
-/** Requests `GET, key` `count` times in one write, as a pipelining client would. */
-function gets(key: string, count: number): Uint8Array {
-  return encoder.encode(`GET, ${key}\n`.repeat(count));
 }
 
 Deno.test("serve() takes an unframed client's line after a pause, until the client sends a newline", async (t) => {
@@ -254,134 +232,6 @@ Deno.test("serve() closes a connection silent for --idle-timeout unless an answe
   );
 });
 
-Deno.test("serve() holds a slow reader's pipeline back without delaying anyone, and loses none of it", async () => {
-  const count = 100_000;
-  const values = Array.from({ length: 10 }, (_, i) => `${i}`.repeat(1000));
-  const text = textStore();
-  values.forEach((value, i) => text.set(`k${i}`, value));
-  const store = new ObservedStore(text.store);
-  let slowGets = 0;
-  store.onGet = (key) => {
-    if (key !== "mine") slowGets++;
-  };
-  // The unframed pause is the clock below.
-  const pauseMs = 300;
-  await using server = startTestServer({ store, unframedPauseMs: pauseMs });
-
-  // 100,000 GETs in one go (800 kB), answered by 100 MB it reads only later.
-  using slow = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  let requests = "";
-  for (let i = 0; i < count; i++) requests += `GET, k${i % 10}\n`;
-  const sending = writeAll(slow, encoder.encode(requests));
-
-  await using other = await RawConn.connect(server.port);
-  for (let i = 0; i < 100; i++) {
-    await other.send(`PUT, mine, ${i}\nGET, mine\n`);
-    assertEquals(await within("answers for another client", other.readLines(2)), [
-      "Success!",
-      `${i}`,
-    ]);
-  }
-  const started = slowGets;
-  await using clock = await RawConn.connect(server.port);
-  await clock.send("PING");
-  assertEquals(await within("the unframed PING", clock.readLine()), "PONG");
-  // By now the server has had the pause and more to run ahead; it must not
-  // have, since nobody takes its answers.
-  assert(
-    slowGets < count / 2,
-    `the server ran ${slowGets} of ${count} GETs (${started} before the pause) for a client that reads nothing`,
-  );
-
-  await within(
-    "all 100,000 answers, in order",
-    readLines(slow, count, (line, i) => {
-      if (line !== values[i % 10]) throw new Error(`answer ${i} is wrong: ${line.slice(0, 20)}...`);
-    }),
-  );
-  await within("the pipeline sent", sending);
-  assertEquals(await ask(server.port, "PING"), "PONG");
-});
-
-Deno.test("serve() answers big answers of a pipeline as they come, holding about one at a time", async () => {
-  // A few bytes of GETs can ask for many copies of a big value (or of the
-  // whole store, with LIST): gathered into one write, 2,000 GETs of a 1 MB
-  // value would take 2 GB. The answers must go out once they pass a bound.
-  const value = "v".repeat(64 * 1024);
-  const count = 200;
-  let mostGathered = 0;
-  const text = textStore();
-  text.set("big", value);
-  const store = new (class extends ObservedStore {
-    override get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
-      if (out instanceof LineReply) mostGathered = Math.max(mostGathered, out.bufferedBytes);
-      return super.get(key, start, end, out);
-    }
-  })(text.store);
-  await using server = startTestServer({ store });
-  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  const sending = writeAll(conn, encoder.encode(`${"GET, big\n".repeat(count)}LIST\nPING\n`));
-  const expected = [...Array(count).fill(value), `big, ${value}`, "", "PONG"];
-  await within(
-    "every answer, in order",
-    readLines(conn, expected.length, (line, i) => {
-      if (line !== expected[i]) throw new Error(`answer ${i} is wrong: ${line.slice(0, 20)}...`);
-    }),
-  );
-  await sending;
-  assert(
-    mostGathered <= 64 * 1024,
-    `${mostGathered} bytes of answers were gathered before a GET added ${value.length} more`,
-  );
-});
-
-Deno.test("serve() streams LIST as the client reads: clients that send LIST and read nothing hold little", async () => {
-  // Built whole, a LIST of this store is 50 MB per client. Streamed, the
-  // server produces only what the socket takes, plus a bounded piece.
-  const keys = 50_000;
-  const value = "v".repeat(1000);
-  const text = textStore();
-  for (let i = 0; i < keys; i++) text.set(`key:${i}`, value);
-  const store = new ObservedStore(text.store);
-  const pauseMs = 300; // The unframed pause is the clock below.
-  await using server = startTestServer({ store, unframedPauseMs: pauseMs });
-
-  const clients = 10;
-  const silent: Deno.TcpConn[] = [];
-  for (let i = 0; i < clients; i++) {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    await writeAll(conn, encoder.encode("LIST\n"));
-    silent.push(conn);
-  }
-  await using clock = await RawConn.connect(server.port);
-  await clock.send("PING");
-  assertEquals(await within("the unframed PING", clock.readLine()), "PONG");
-  // Each LIST stopped where its socket filled: far from the whole store.
-  const perClient = store.pairsScanned / clients;
-  assert(
-    perClient < keys / 2,
-    `${perClient} pairs produced per client for LISTs nobody reads (store: ${keys})`,
-  );
-
-  // One of them now reads: every pair comes, exactly once.
-  const counts = new Map<string, number>();
-  let end = false;
-  await within(
-    "the whole LIST",
-    readLines(silent[0]!, keys + 1, (line, i) => {
-      if (i === keys) return void (end = line === "");
-      const [key, rest] = line.split(", ");
-      assertEquals(rest, value);
-      counts.set(key!, (counts.get(key!) ?? 0) + 1);
-    }),
-  );
-  assert(end, "LIST ends with an empty line");
-  assertEquals(counts.size, keys);
-  assert([...counts.values()].every((count) => count === 1), "a pair listed twice");
-  for (const conn of silent) conn.close();
-  assertEquals(await ask(server.port, "PING"), "PONG");
-});
-
 Deno.test("serve() answers a PUT the store has no room for with one Error line, and goes on", async () => {
   const store = new MemoryStore({ maxArenaBytes: 4096 });
   const logs = new LogCollector();
@@ -449,202 +299,4 @@ Deno.test("serve() costs a client that resets mid-line, mid-pipeline or mid-answ
     for (const { message } of notes) assert(!message.includes("\n"), "a one-line log");
   }
   assertEquals(await ask(server.port, "PING"), "PONG");
-});
-
-Deno.test("serve() on shutdown answers what it read, finishes writing, and closes every connection", async () => {
-  const stop = new AbortController();
-  const text = textStore();
-  for (let i = 0; i < 2000; i++) text.set(`key${i}`, "v".repeat(1000));
-  const store = new ObservedStore(text.store);
-  let triggered!: () => void;
-  const shutdownStarted = new Promise<void>((resolve) => triggered = resolve);
-  store.onSet = (key) => {
-    if (key !== "shutdown") return;
-    stop.abort();
-    triggered();
-  };
-  const logs = new LogCollector();
-  await using server = startTestServer({ store, signal: stop.signal, log: logs.log });
-
-  await using idle = await RawConn.connect(server.port);
-  await idle.send("PING\n");
-  assertEquals(await within("PONG", idle.readLine()), "PONG");
-
-  // The last request starts the shutdown while the server is handling this
-  // batch; the 2 MB LIST before it is written after that.
-  await using busy = await RawConn.connect(server.port);
-  await busy.send("PUT, a, 1\nGET, a\nLIST\nPUT, shutdown, now\n");
-  await within("the shutdown", shutdownStarted);
-  const answer = (await within("every answer, then the end", busy.readToEnd())).split("\n");
-  assertEquals(answer.slice(0, 2), ["Success!", "1"]);
-  assertEquals(answer.length, 2 + 2001 + 1 + 1 + 1);
-  const pairs = Array.from({ length: 2000 }, (_, i) => `key${i}, ${"v".repeat(1000)}`);
-  assertEquals(answer.slice(2, 2003).sort(), [...pairs, "a, 1"].sort(), "LIST, in any order");
-  assertEquals(answer.slice(2003), ["", "Success!", ""]);
-  assert(await within("idle connection closed", idle.closedByServer()));
-
-  busy.close();
-  assertEquals(await within("finished", server.finished), { connectionsCut: 0 });
-  assertEquals(logs.errors(), []);
-  await assertRejects(
-    () => Deno.connect({ hostname: "127.0.0.1", port: server.port }),
-    Deno.errors.ConnectionRefused,
-  );
-});
-
-Deno.test("serve() on shutdown lets a client that is still pipelining read every answer, then the end", async () => {
-  const stop = new AbortController();
-  const store = new ObservedStore(new MemoryStore());
-  store.onGet = () => {
-    if (store.gets === 2000) stop.abort();
-  };
-  await using server = startTestServer({ store, signal: stop.signal });
-  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-
-  let ended = false;
-  const writing = (async () => {
-    let next = 0;
-    for (let batch = 0; batch < 10_000 && !ended; batch++) {
-      let requests = "";
-      for (let i = 0; i < 100; i++, next++) requests += `PUT, n, ${next}\nGET, n\n`;
-      await writeAll(conn, encoder.encode(requests));
-    }
-  })();
-
-  // Answers come in request order up to where the server stopped reading,
-  // then a clean end: a reset would have thrown away answers in flight.
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(64 * 1024);
-  let text = "";
-  for (let reads = 0; reads < 1_000_000; reads++) {
-    const n = await within("answers", conn.read(buffer));
-    if (n === null) break;
-    text += decoder.decode(buffer.subarray(0, n), { stream: true });
-  }
-  ended = true;
-  await within("the writer", writing);
-  const lines = text.split("\n");
-  assertEquals(lines.pop(), "", "the last answer is whole");
-  assert(lines.length >= 4000, `only ${lines.length} answers`);
-  lines.forEach((line, i) => {
-    if (line !== (i % 2 === 0 ? "Success!" : `${(i - 1) / 2}`)) {
-      throw new Error(`answer ${i} is ${JSON.stringify(line)}`);
-    }
-  });
-
-  conn.close();
-  assertEquals(await within("finished", server.finished), { connectionsCut: 0 });
-});
-
-Deno.test("serve() on shutdown does not wait for a client that has every answer but keeps its socket open", async () => {
-  // The bug: a busy connection was half-closed once its answers were out,
-  // and then the server waited for the client to close, up to the whole
-  // grace period, and cut it (exit status 1). PROTOCOL.md, Shutdown: once the
-  // answers are written, close when the client has sent nothing for a moment.
-  const stop = new AbortController();
-  const text = textStore();
-  text.set("big", "b".repeat(32 * 1024));
-  const store = new ObservedStore(text.store);
-  store.onGet = () => {
-    if (store.gets === 1) stop.abort();
-  };
-  // A grace far longer than the bound below: waiting for it fails the test.
-  await using server = startTestServer({ store, signal: stop.signal, shutdownGraceMs: 60_000 });
-  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  await writeAll(conn, gets("big", 300)); // 300 answers of 32 KB: busy for a while
-  // Every request the server had read is answered (how many depends on how
-  // much one read took), then the stream ends; the client keeps its socket.
-  const received = await within("the answers, then the end of the stream", readAll(conn));
-  const answers = received.split("\n");
-  assertEquals(answers.pop(), "", "the last answer is whole");
-  assert(answers.length >= 1);
-  for (const answer of answers) assertEquals(answer.length, 32 * 1024);
-  // The socket stays open, as a pooled connection or nc would keep it.
-  assertEquals(await within("finished, socket still open", server.finished), { connectionsCut: 0 });
-});
-
-Deno.test("serve() cuts connections still writing when --shutdown-grace-ms runs out", async () => {
-  const stop = new AbortController();
-  const text = textStore();
-  text.set("big", "b".repeat(1_000_000));
-  const store = new ObservedStore(text.store);
-  store.onGet = () => stop.abort();
-  const logs = new LogCollector();
-  await using server = startTestServer({
-    store,
-    signal: stop.signal,
-    shutdownGraceMs: 20,
-    log: logs.log,
-  });
-
-  await using idle = await RawConn.connect(server.port);
-  await idle.send("PING\n");
-  assertEquals(await within("PONG", idle.readLine()), "PONG");
-  // 64 MB of answers to a client that never reads them.
-  using slow = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  await writeAll(slow, gets("big", 64));
-
-  assertEquals(await within("finished", server.finished), { connectionsCut: 1 });
-  assert(await within("idle connection closed", idle.closedByServer()));
-  assertEquals(logs.errors(), []);
-});
-
-/** Runs `kv serve` through main() in-process, stopped by `signal`. */
-function mainServe(args: string[], signal: AbortSignal) {
-  let stderr = "";
-  let onListening!: (port: number) => void;
-  const listening = new Promise<number>((resolve) => onListening = resolve);
-  const stderrWaiters: { text: string; resolve: () => void }[] = [];
-  const io: MainIo = {
-    stdin: new ReadableStream({ start: (controller) => controller.close() }),
-    stdinIsTerminal: false,
-    stdout: (text) => {
-      const match = /^listening on 127\.0\.0\.1:(\d+)$/m.exec(text);
-      if (match) onListening(Number(match[1]));
-    },
-    stderr: (text) => {
-      stderr += text;
-      for (const waiter of stderrWaiters) if (stderr.includes(waiter.text)) waiter.resolve();
-    },
-    signal,
-  };
-  return {
-    status: main(["serve", "--port", "0", ...args], io),
-    listening,
-    stderrIncludes: (text: string) =>
-      new Promise<void>((resolve) => {
-        stderrWaiters.push({ text, resolve });
-        if (stderr.includes(text)) resolve();
-      }),
-  };
-}
-
-Deno.test("main() serve exits 0 after a clean shutdown and 1 after cutting a connection", async (t) => {
-  // A real SIGINT/SIGTERM cannot be sent to the test process itself, so these
-  // go through io.signal, which the signal handlers would abort.
-  await t.step("clean", async () => {
-    const stop = new AbortController();
-    const run = mainServe(["--shutdown-grace-ms", "5000"], stop.signal);
-    const port = await within("listening", run.listening);
-    assertEquals(await ask(port, "PING"), "PONG");
-    await using idle = await RawConn.connect(port);
-    await idle.send("PING\n");
-    assertEquals(await within("PONG", idle.readLine()), "PONG");
-    stop.abort();
-    assertEquals(await within("exit status", run.status), 0);
-  });
-
-  await t.step("grace ran out", async () => {
-    const stop = new AbortController();
-    const run = mainServe(["--shutdown-grace-ms", "20", "--verbose"], stop.signal);
-    const port = await within("listening", run.listening);
-    using slow = await Deno.connect({ hostname: "127.0.0.1", port });
-    await writeAll(slow, encoder.encode(`PUT, big, ${"b".repeat(1_000_000)}\n`));
-    await readLines(slow, 1, (line) => assertEquals(line, "Success!"));
-    await writeAll(slow, gets("big", 64));
-    // The verbose log of the first GET: the server has read the batch.
-    await within("the GETs read", run.stderrIncludes(`"GET, big" ->`));
-    stop.abort();
-    assertEquals(await within("exit status", run.status), 1);
-  });
 });

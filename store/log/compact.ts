@@ -10,16 +10,16 @@
  * synced. A crash at any step leaves one complete log under the name.
  *
  * Why the walk plus the tail is the log's content: every record in the tail
- * sets a key's whole state (set, delete, clear), or sets its expiry to an
- * absolute time (expire), so replaying the tail after a pair that the walk
- * saw at any moment since the start ends in the same state as the log.
+ * sets a key's whole state (set, with its absolute expiry; delete; clear),
+ * so replaying the tail after a pair that the walk saw at any moment since
+ * the start ends in the same state as the log.
  *
  * @module
  */
 
 import { setImmediate } from "node:timers";
 import { writeAll } from "../../net/conn.ts";
-import { LINE_TEXT, type Store } from "../store.ts";
+import { LINE_TEXT, NO_KEY, type Store } from "../store.ts";
 import type { LogFile, LogFs } from "./file.ts";
 import type { LogWriter } from "./writer.ts";
 import { encodeSet, LogBuffer, MAGIC } from "./format.ts";
@@ -138,6 +138,8 @@ export class Compaction {
       flags: number,
     ) => {
       const expiry = store.expiry(bytes, keyStart, keyEnd);
+      // Its time came between the scan's look at the clock and this one.
+      if (expiry === NO_KEY) return;
       encodeSet(
         chunk,
         bytes,
@@ -172,6 +174,9 @@ export class Compaction {
       this.#tail = new LogBuffer(64 * 1024);
       await this.#write(tail);
     }
+    // Synced now, while the server still writes: the sync under the switch's
+    // hold then covers only the last small tail.
+    if (!this.#aborted) await file.syncData();
     return !this.#aborted;
   }
 

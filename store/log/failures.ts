@@ -1,8 +1,8 @@
 /**
- * {@linkcode FailureReport}: what the log says when it cannot write. On a
- * full disk every turn of writes fails, so it says so once, then at most
- * every {@linkcode FAILURE_LOG_EVERY_MS} while it lasts, and once more when
- * writes succeed again.
+ * {@linkcode FailureReport}: what the log says, above all when it cannot
+ * write. On a full disk every turn of writes fails, so it says so once,
+ * then at most every {@linkcode FAILURE_LOG_EVERY_MS} while it lasts, and
+ * once more when writes succeed again.
  *
  * @module
  */
@@ -13,7 +13,7 @@ import type { Logger } from "../../server/log.ts";
 /** While failures go on, they are logged at most this often. */
 export const FAILURE_LOG_EVERY_MS = 10_000;
 
-/** Counts and logs the changes a log refused. */
+/** Counts and logs the changes a log refused, and says what else befell the file. */
 export class FailureReport {
   readonly #path: string;
   readonly #log: Logger;
@@ -24,6 +24,49 @@ export class FailureReport {
   constructor(path: string, log: Logger) {
     this.#path = path;
     this.#log = log;
+  }
+
+  /**
+   * Putting back the old state of changes that were not saved failed: an
+   * old value can need room the store no longer has (at its 2 GiB cap). The
+   * file stays right; the store may not be.
+   */
+  undoFailed(error: unknown): void {
+    this.#log(
+      "error",
+      `cannot undo the changes to data file ${this.#path} that were not saved (${
+        errorMessage(error)
+      }): the store may now hold changes the file does not; restart the server to reload it`,
+    );
+  }
+
+  /** everysec's sync failed: the writes were answered already, so the whole log is rewritten. */
+  syncFailed(error: unknown): void {
+    this.#log(
+      "error",
+      `cannot sync data file ${this.#path}: ${errorMessage(error)}; rewriting it from memory`,
+    );
+  }
+
+  /** The folder sync after a compaction's rename failed (retried before the next write). */
+  folderNotSynced(error: unknown): void {
+    this.#log("error", `cannot sync the folder of data file ${this.#path}: ${errorMessage(error)}`);
+  }
+
+  /** A compaction took the file from `before` to `after` bytes in `ms`. */
+  compacted(before: number, after: number, ms: number): void {
+    this.#log(
+      "info",
+      `compacted data file ${this.#path}: ${before} -> ${after} bytes in ${Math.round(ms)} ms`,
+    );
+  }
+
+  /** A compaction failed before its switch: the log is as it was. */
+  compactionFailed(error: unknown): void {
+    this.#log(
+      "error",
+      `compaction of data file ${this.#path} failed (the log is unchanged): ${errorMessage(error)}`,
+    );
   }
 
   /** Whether the last attempt failed (and none has succeeded since). */

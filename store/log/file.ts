@@ -99,6 +99,11 @@ class DenoLogFile implements LogFile {
   }
 }
 
+/** Writes all of `bytes`, blocking; a short write is continued. */
+export function writeAllSync(file: LogFile, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+}
+
 /** The real file system, through Deno's API. */
 export const DENO_FS: LogFs = {
   async open(path, options = {}) {

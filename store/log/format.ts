@@ -29,8 +29,7 @@ export const OP = {
   set: 1,
   /** `delete`: the key is gone. */
   delete: 2,
-  /** `expire`: the key's absolute expiry in ms (0: it persists). */
-  expire: 3,
+  // 3 is not used: an EXPIRE is logged as a whole `set` (log.ts says why).
   /** `clear`: every key is gone. */
   clear: 4,
 } as const;
@@ -169,20 +168,6 @@ export function encodeDelete(out: LogBuffer, key: Uint8Array, start: number, end
   endRecord(out, record);
 }
 
-/** Appends an `expire` record (`expireAtMs` 0: the key persists). */
-export function encodeExpire(
-  out: LogBuffer,
-  key: Uint8Array,
-  start: number,
-  end: number,
-  expireAtMs: number,
-): void {
-  const record = beginRecord(out, OP.expire, 0);
-  out.addTime(expireAtMs);
-  out.add(key, start, end);
-  endRecord(out, record);
-}
-
 /** Appends a `clear` record. */
 export function encodeClear(out: LogBuffer): void {
   endRecord(out, beginRecord(out, OP.clear, 0));
@@ -201,7 +186,7 @@ export class RecordView {
   op = 0;
   /** Whether a set's value was a line of the line protocol. */
   lineText = false;
-  /** A set's or an expire's absolute expiry in ms; 0: none. */
+  /** A set's absolute expiry in ms; 0: none. */
   expireAtMs = 0;
   /** Where the key starts. */
   keyStart = 0;
@@ -292,12 +277,6 @@ export function decodeBody(
       view.keyStart = at;
       view.keyEnd = end;
       return true;
-    case OP.expire:
-      if (flags !== 0 || end - at < 8) return false;
-      view.expireAtMs = readTime(bytes, at);
-      view.keyStart = at + 8;
-      view.keyEnd = end;
-      return true;
     case OP.clear:
       view.keyStart = view.keyEnd = at;
       return flags === 0 && at === end;
@@ -331,9 +310,6 @@ export function applyRecord(store: Store, view: RecordView): void {
       return;
     case OP.delete:
       store.delete(bytes, view.keyStart, view.keyEnd);
-      return;
-    case OP.expire:
-      store.expire(bytes, view.keyStart, view.keyEnd, view.expireAtMs);
       return;
     case OP.clear:
       store.clear();

@@ -12,7 +12,6 @@ import {
   BAD_HEADER,
   encodeClear,
   encodeDelete,
-  encodeExpire,
   encodeSet,
   endRecord,
   INCOMPLETE,
@@ -59,8 +58,6 @@ test("readRecord() reads back each kind of record", () => {
   encodeSet(out, k, 0, k.length, v, 0, v.length, true, 0);
   encodeSet(out, k, 0, k.length, new Uint8Array([0, 255, 10]), 0, 3, false, 2 ** 41 + 5);
   encodeDelete(out, k, 0, k.length);
-  encodeExpire(out, k, 0, k.length, 1_700_000_000_123);
-  encodeExpire(out, k, 0, k.length, 0);
   encodeClear(out);
   const view = new RecordView();
   const seen: string[] = [];
@@ -77,8 +74,6 @@ test("readRecord() reads back each kind of record", () => {
     `${OP.set} fruit ${[...v].join(".")} true 0`,
     `${OP.set} fruit 0.255.10 false ${2 ** 41 + 5}`,
     `${OP.delete} fruit  false 0`,
-    `${OP.expire} fruit  false 1700000000123`,
-    `${OP.expire} fruit  false 0`,
     `${OP.clear}   false 0`,
   ]);
 });

@@ -134,10 +134,14 @@ test("openLog() leaves no key whose expiry passed while the server was down", as
   text.set("kept", "c", { expireAtMs: 1_000_100 });
   text.set("kept", "c2", { keepTtl: true }); // Logged with the absolute expiry it keeps.
   text.expire("later", 0); // Persists now.
+  text.set("extended", "d", { expireAtMs: 1_000_500 });
+  text.expire("extended", 4_600_000); // An hour more.
   await store.close();
-  clock.advance(1_000);
+  // Past every expiry first set: a PERSIST or a longer EXPIRE still holds.
+  clock.advance(60_000);
   const reloaded = await openLog(PATH, { fs, clock });
-  assertEquals(new TextStore(reloaded).entries().sort(), [["later", "b"]]);
+  assertEquals(new TextStore(reloaded).entries().sort(), [["extended", "d"], ["later", "b"]]);
+  assertEquals(new TextStore(reloaded).expiry("extended"), 4_600_000);
   await reloaded.close();
 });
 

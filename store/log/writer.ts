@@ -5,30 +5,25 @@
  *
  * - At the end of the event loop's turn (`setImmediate`: after every
  *   connection whose bytes arrived in that turn has run its batch), one
- *   loop starts that writes all the pending records in one `write`, and,
- *   for `--fsync always`, then one `fdatasync` for everything written
- *   (group commit). Changes that come while it writes or syncs gather for
- *   the next round. A commit resolves once its records are written
- *   (`everysec`, `no`) or synced (`always`); `everysec` also syncs about
- *   once a second.
- * - If a write or a sync fails, every change not yet durable is undone
- *   (the store's undo log), the file is cut back to its last durable byte,
- *   and the commits resolve `false`. The next turn tries again, so writes
- *   succeed once there is room.
+ *   loop writes all the pending records in one `write`, and for `always`
+ *   then one `fdatasync` (group commit). A commit resolves once its records
+ *   are written (`everysec`, `no`) or synced (`always`); `everysec` also
+ *   syncs about once a second.
+ * - If a write or a sync fails, every change not yet durable is undone (the
+ *   store's undo log), the file is cut back to its last durable byte, and
+ *   the commits resolve `false`; the next turn tries again.
  * - Compaction (compact.ts) starts once the log is twice its live data and
- *   past a floor; the switch to the new file is the only moment appends
- *   wait for it.
+ *   past a floor.
  *
  * @module
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
-import { errorMessage, writeAll } from "../../net/conn.ts";
-import type { Logger } from "../../server/log.ts";
+import { writeAll } from "../../net/conn.ts";
 import type { Store } from "../store.ts";
 import { Compaction, type CompactionHook } from "./compact.ts";
 import { FailureReport } from "./failures.ts";
-import type { LogFile, LogFs } from "./file.ts";
+import { type LogFile, type LogFs, writeAllSync } from "./file.ts";
 import { LogBuffer } from "./format.ts";
 import type { FsyncMode, LogFileInit } from "./options.ts";
 import type { UndoLog } from "./undo.ts";
@@ -40,12 +35,8 @@ const COMPACTION_RETRY_MS = 10_000;
 // The pending buffer keeps this much memory between turns.
 const KEEP_PENDING_BYTES = 1 << 20;
 
-/** Changes written together, resolved together. */
-interface Group {
-  lsn: number;
-  readonly promise: Promise<boolean>;
-  readonly resolve: (durable: boolean) => void;
-}
+/** Changes written together, resolved together (true: durable), ending at `lsn`. */
+type Group = PromiseWithResolvers<boolean> & { lsn: number };
 
 /** What a {@linkcode LogWriter} works with: the file, and its store's side. */
 export interface LogWriterInit extends LogFileInit {
@@ -70,7 +61,6 @@ export class LogWriter {
   readonly #fs: LogFs;
   #file: LogFile;
   readonly #mode: FsyncMode;
-  readonly #log: Logger;
   readonly #compactMinBytes: number;
   readonly #hook: CompactionHook | undefined;
   readonly #undo: UndoLog;
@@ -121,7 +111,6 @@ export class LogWriter {
     this.#file = init.file;
     this.#writtenSize = this.#durableSize = init.fileBytes;
     this.#mode = init.fsync;
-    this.#log = init.log;
     this.#compactMinBytes = init.compactMinBytes;
     this.#hook = init.hook;
     this.#undo = init.undo;
@@ -307,10 +296,7 @@ export class LogWriter {
       // write and report it only once, so rewrite the whole log from memory.
       this.#dirty = true;
       this.#compactionWanted = true;
-      this.#log(
-        "error",
-        `cannot sync data file ${this.#path}: ${errorMessage(error)}; rewriting it from memory`,
-      );
+      this.#failures.syncFailed(error);
     }).finally(() => {
       this.#syncing = undefined;
     });
@@ -341,7 +327,12 @@ export class LogWriter {
    */
   #fail(error: unknown, what: string): void {
     this.#epoch++;
-    const undone = this.#rollback();
+    let undone = 0;
+    try {
+      undone = this.#rollback();
+    } catch (undoError) {
+      this.#failures.undoFailed(undoError);
+    }
     this.pending.clear(KEEP_PENDING_BYTES);
     this.#appendedLsn = this.#writtenLsn = this.#durableLsn;
     this.#writtenSize = this.#durableSize;
@@ -376,6 +367,7 @@ export class LogWriter {
     if (!this.#compactionWanted && (size < this.#compactMinBytes || size < 2 * live)) {
       return;
     }
+    const wanted = this.#compactionWanted;
     this.#compactionWanted = false;
     const compaction = this.#compaction = new Compaction({
       fs: this.#fs,
@@ -385,30 +377,24 @@ export class LogWriter {
       store: this.#store,
       hook: this.#hook,
     });
-    this.#compacting = this.#compact(compaction);
+    this.#compacting = this.#compact(compaction, wanted);
   }
 
-  async #compact(compaction: Compaction): Promise<void> {
+  /** Runs a compaction; one that was wanted (a failed sync) is wanted again until it switches. */
+  async #compact(compaction: Compaction, wanted: boolean): Promise<void> {
     const started = performance.now();
     const before = this.#writtenSize;
+    let switched = false;
     try {
       if (!(await compaction.writeSnapshot()) || !(await compaction.switchInto(this))) return;
-      this.#log(
-        "info",
-        `compacted data file ${this.#path}: ${before} -> ${compaction.size} bytes in ${
-          Math.round(performance.now() - started)
-        } ms`,
-      );
+      switched = true;
+      this.#failures.compacted(before, compaction.size, performance.now() - started);
       await this.#hook?.("switched");
     } catch (error) {
       this.#compactNotBefore = performance.now() + COMPACTION_RETRY_MS;
-      this.#log(
-        "error",
-        `compaction of data file ${this.#path} failed (the log is unchanged): ${
-          errorMessage(error)
-        }`,
-      );
+      this.#failures.compactionFailed(error);
     } finally {
+      if (wanted && !switched) this.#compactionWanted = true;
       await compaction.discard().catch(() => {});
       if (this.#compaction === compaction) this.#compaction = undefined;
       this.#compacting = undefined;
@@ -449,7 +435,7 @@ export class LogWriter {
   /** The folder sync after the rename failed: it is retried before the next write, which fails until it works. */
   folderNotSynced(error: unknown): void {
     this.#dirSyncNeeded = true;
-    this.#log("error", `cannot sync the folder of data file ${this.#path}: ${errorMessage(error)}`);
+    this.#failures.folderNotSynced(error);
   }
 
   /** The switch is over (or called off): appends go on. */
@@ -461,11 +447,5 @@ export class LogWriter {
 
 /** A new group: changes that will be written, and resolved, together. */
 function group(): Group {
-  const { promise, resolve } = Promise.withResolvers<boolean>();
-  return { lsn: 0, promise, resolve };
-}
-
-/** Writes all of `bytes`, blocking; a short write is continued. */
-function writeAllSync(file: LogFile, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+  return Object.assign(Promise.withResolvers<boolean>(), { lsn: 0 });
 }

@@ -1,0 +1,175 @@
+/**
+ * Tests of `kv client < FILE`, batch mode: requests from a stdin that is
+ * not a terminal, run in-process through `main(args, io)` over real sockets
+ * on port 0: pipelining, blank lines and CRLF, QUIT, errors, raw bytes, and
+ * a server that closes mid-batch.
+ *
+ * @module
+ */
+
+import { assertEquals } from "@std/assert";
+import { KvClient } from "../client/client.ts";
+import { runClient, startTestServer, UNKNOWN_FOO } from "../testing/mod.ts";
+
+const encoder = new TextEncoder();
+
+// ---------------------------------------------------------------------------
+// kv client < FILE
+
+Deno.test("main() client in batch mode answers 5,000 PUTs then 5,000 GETs in order", async () => {
+  await using server = startTestServer();
+  const count = 5_000;
+  let input = "";
+  for (let i = 0; i < count; i++) input += `PUT, key${i}, value ${i}, 값${i}\n`;
+  for (let i = 0; i < count; i++) input += `GET, key${i}\n`;
+  const { code, stdout, stderr } = await runClient(server.port, [], { stdin: input });
+  assertEquals([code, stderr], [0, ""]);
+  const lines = stdout.split("\n");
+  assertEquals(lines.pop(), "");
+  assertEquals(lines.length, 2 * count);
+  assertEquals(lines.slice(0, count), Array(count).fill("Success!"));
+  assertEquals(
+    lines.slice(count),
+    Array.from({ length: count }, (_, i) => `value ${i}, 값${i}`),
+  );
+});
+
+Deno.test("main() client in batch mode sends every request before reading the answers", async () => {
+  const count = 1_000;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  // A server that answers nothing until every request has arrived: a client
+  // waiting for each answer before sending the next request would never finish.
+  const fakeServer = (async () => {
+    using conn = await listener.accept();
+    const buffer = new Uint8Array(64 * 1024);
+    let received = "";
+    const decoder = new TextDecoder();
+    while (received.split("\n").length - 1 < count) {
+      const n = await conn.read(buffer);
+      if (n === null) throw new Error(`EOF after ${received.length} chars`);
+      received += decoder.decode(buffer.subarray(0, n), { stream: true });
+    }
+    const answers = encoder.encode(
+      Array.from({ length: count }, (_, i) => `answer ${i}\n`).join(""),
+    );
+    for (let written = 0; written < answers.length;) {
+      written += await conn.write(answers.subarray(written));
+    }
+    return received;
+  })();
+  try {
+    const input = Array.from({ length: count }, (_, i) => `GET, k${i}\n`).join("");
+    const { code, stdout } = await runClient(listener.addr.port, [], { stdin: input });
+    assertEquals(code, 0);
+    assertEquals(
+      stdout,
+      Array.from({ length: count }, (_, i) => `answer ${i}\n`).join(""),
+    );
+    assertEquals(await fakeServer, input);
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("main() client in batch mode skips blank lines and accepts CRLF", async () => {
+  await using server = startTestServer();
+  const input = "\nPUT, a, 1\r\n\r\n   \n\t\r\nGET, a\r\nLIST\r\nPING";
+  assertEquals(await runClient(server.port, [], { stdin: input }), {
+    code: 0,
+    stdout: "Success!\n1\na, 1\nPONG\n",
+    stderr: "",
+  });
+});
+
+Deno.test("main() client in batch mode prints LIST answers without their empty line", async () => {
+  await using server = startTestServer();
+  const input = "LIST\nPUT, a, 1\nPUT, b, 2\nLIST\nDELETE, a\nDELETE, b\nLIST\nPING\n";
+  const { code, stdout, stderr } = await runClient(server.port, [], { stdin: input });
+  assertEquals([code, stderr], [0, ""]);
+  const lines = stdout.split("\n");
+  // LIST's pairs come in any order.
+  lines.splice(3, 2, ...lines.slice(3, 5).toSorted());
+  assertEquals(lines, [
+    "Not exist!",
+    "Success!",
+    "Success!",
+    "a, 1",
+    "b, 2",
+    "Success!",
+    "Success!",
+    "Not exist!",
+    "PONG",
+    "",
+  ]);
+});
+
+Deno.test("main() client in batch mode stops at QUIT", async () => {
+  await using server = startTestServer();
+  const input = "PUT, a, 1\n quit \nPUT, b, 2\nGET, a\n";
+  assertEquals(await runClient(server.port, [], { stdin: input }), {
+    code: 0,
+    stdout: "Success!\nBye!\n",
+    stderr: "",
+  });
+  await using kv = await KvClient.connect({ port: server.port });
+  assertEquals(await kv.get("a"), "1");
+  assertEquals(await kv.get("b"), undefined, "nothing after QUIT was sent");
+});
+
+Deno.test("main() client in batch mode prints every answer and exits 1 after an Error: line", async () => {
+  await using server = startTestServer();
+  const input = "PUT, a, 1\nFOO\nGET, a\n";
+  assertEquals(await runClient(server.port, [], { stdin: input }), {
+    code: 1,
+    stdout: `Success!\n${UNKNOWN_FOO}\n1\n`,
+    stderr: "",
+  });
+});
+
+Deno.test("main() client in batch mode sends stdin bytes as they are", async () => {
+  await using server = startTestServer();
+  const korean = encoder.encode("PUT, 이름, 윤영준\nGET, 이름\n");
+  // One byte per chunk: lines and characters are split across chunks.
+  const chunks = [...korean].map((byte) => new Uint8Array([byte]));
+  chunks.push(new Uint8Array([0x47, 0xff, 0x0a])); // Not UTF-8.
+  assertEquals(await runClient(server.port, [], { stdin: chunks }), {
+    code: 1,
+    stdout: "Success!\n윤영준\nError: request is not valid UTF-8\n",
+    stderr: "",
+  });
+});
+
+Deno.test("main() client in batch mode with empty stdin prints nothing and exits 0", async () => {
+  await using server = startTestServer();
+  assertEquals(await runClient(server.port, [], { stdin: "" }), {
+    code: 0,
+    stdout: "",
+    stderr: "",
+  });
+});
+
+Deno.test("main() client in batch mode exits 2 when the server closes mid-batch", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const fakeServer = (async () => {
+    using conn = await listener.accept();
+    const buffer = new Uint8Array(1024);
+    let received = "";
+    while (!received.includes("\n")) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      received += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    await conn.write(encoder.encode("PONG\n")); // One answer, then the close.
+  })();
+  try {
+    const { code, stdout, stderr } = await runClient(listener.addr.port, [], {
+      stdin: "PING\nPING\nPING\n",
+    });
+    await fakeServer;
+    assertEquals(code, 2);
+    assertEquals(stdout, "PONG\n", "answers before the close are printed");
+    assertEquals(stderr, `kv: connection closed by 127.0.0.1:${listener.addr.port}\n`);
+  } finally {
+    listener.close();
+  }
+});

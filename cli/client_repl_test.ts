@@ -1,0 +1,90 @@
+/**
+ * Tests of `kv client` on a terminal, its prompt: the banner and the
+ * address in the prompt, help, input split across reads, and the ways out
+ * (exit, QUIT, end of input). Run in-process through `main(args, io)` over
+ * real sockets on port 0.
+ *
+ * @module
+ */
+
+import { assertEquals, assertStringIncludes } from "@std/assert";
+import { runClient, startTestServer, UNKNOWN_FOO } from "../testing/mod.ts";
+
+const encoder = new TextEncoder();
+
+// ---------------------------------------------------------------------------
+// kv client on a terminal
+
+Deno.test("main() client on a terminal runs a prompt that shows the address", async () => {
+  await using server = startTestServer();
+  const prompt = `kv 127.0.0.1:${server.port}> `;
+  const { code, stdout, stderr } = await runClient(server.port, [], {
+    stdin: "PUT, 이름, 윤영준\nGET, 이름\n\nLIST\nFOO\nquit\nPING\n",
+    terminal: true,
+  });
+  assertEquals([code, stderr], [0, ""]);
+  assertEquals(
+    stdout,
+    `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n` +
+      `${prompt}Success!\n` +
+      `${prompt}윤영준\n` +
+      prompt + // The blank line: no answer, a new prompt.
+      `${prompt}이름, 윤영준\n` +
+      `${prompt}${UNKNOWN_FOO}\n` +
+      `${prompt}Bye!\n`, // Nothing after quit is sent.
+  );
+});
+
+Deno.test("main() client on a terminal prints help", async () => {
+  await using server = startTestServer();
+  const prompt = `kv 127.0.0.1:${server.port}> `;
+  const { code, stdout } = await runClient(server.port, [], {
+    stdin: "help\n ? \nPING\n",
+    terminal: true,
+  });
+  assertEquals(code, 0);
+  const [banner, afterHelp, afterQuestion, ...rest] = stdout.split(prompt);
+  assertEquals(
+    banner,
+    `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n`,
+  );
+  assertEquals(afterHelp, afterQuestion, "? is help too");
+  for (const line of ["PUT, key, value", "GET, key", "DELETE, key", "LIST", "PING", "quit"]) {
+    assertStringIncludes(afterHelp!, `  ${line} `);
+  }
+  assertStringIncludes(afterHelp!, "Ctrl-D");
+  assertEquals(rest, ["PONG\n", "\n"], "the end of input ends the prompt on a new line");
+});
+
+Deno.test("main() client on a terminal takes Korean split across reads", async () => {
+  await using server = startTestServer();
+  const bytes = encoder.encode("PUT, 키, 값 한글\nGET, 키\n");
+  const chunks = [...bytes].map((byte) => new Uint8Array([byte]));
+  const { code, stdout } = await runClient(server.port, [], { stdin: chunks, terminal: true });
+  assertEquals(code, 0);
+  assertStringIncludes(stdout, "> Success!\n");
+  assertStringIncludes(stdout, "> 값 한글\n");
+});
+
+Deno.test("main() client on a terminal ends with status 0 on exit, quit and end of input", async (t) => {
+  await using server = startTestServer();
+  const prompt = `kv 127.0.0.1:${server.port}> `;
+  const banner = `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n`;
+  await t.step("exit", async () => {
+    const result = await runClient(server.port, [], { stdin: "exit\nPING\n", terminal: true });
+    // The terminal already echoed the Enter after "exit": nothing more is printed.
+    assertEquals(result, { code: 0, stdout: `${banner}${prompt}`, stderr: "" });
+  });
+  await t.step("QUIT, any case", async () => {
+    const result = await runClient(server.port, [], { stdin: "  QuIt\r\n", terminal: true });
+    assertEquals(result, { code: 0, stdout: `${banner}${prompt}Bye!\n`, stderr: "" });
+  });
+  await t.step("end of input (Ctrl-D)", async () => {
+    const result = await runClient(server.port, [], { stdin: "", terminal: true });
+    assertEquals(result, { code: 0, stdout: `${banner}${prompt}\n`, stderr: "" });
+  });
+  await t.step("a last line without a newline is still run", async () => {
+    const result = await runClient(server.port, [], { stdin: "PING", terminal: true });
+    assertEquals(result.stdout, `${banner}${prompt}PONG\n${prompt}\n`);
+  });
+});

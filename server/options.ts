@@ -1,0 +1,125 @@
+/**
+ * The options of {@linkcode serve} and {@linkcode serveListener}: what each
+ * means, its default, and the checks that run before anything binds.
+ *
+ * @module
+ */
+
+import type { Tracer } from "../net/trace.ts";
+import type { Clock } from "../store/clock.ts";
+import type { Store } from "../store/store.ts";
+import type { ConnectionConfig } from "./connection.ts";
+import type { TlsOptions } from "./listen.ts";
+import type { Logger } from "./log.ts";
+
+/** Options of {@linkcode serve} and {@linkcode serveListener}. */
+export interface ServeOptions {
+  /** The address to listen on (not used by {@linkcode serveListener}). @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The port to listen on; 0 asks the OS for a free one (not used by {@linkcode serveListener}). @default {12000} */
+  port?: number;
+  /** The store to serve. @default {new MemoryStore({ clock })} */
+  store?: Store;
+  /**
+   * Where expiry reads the time: the default store's clock, and the one
+   * Redis clients' TTL commands count from. A test passes a
+   * `ManualClock` and moves it. (A store of your own takes its
+   * clock itself; pass the same one here.)
+   * @default {SYSTEM_CLOCK}
+   */
+  clock?: Clock;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  /** Connections served at once; one more gets an error and is closed. @default {10000} */
+  maxConnections?: number;
+  /** The most bytes a request line may hold before its `\n`. @default {1048576} */
+  maxLineBytes?: number;
+  /** Close a connection silent this long (0: never). @default {0} */
+  idleTimeoutMs?: number;
+  /** A client that never sent `\n` has its line taken after this pause (0: never). @default {100} */
+  unframedPauseMs?: number;
+  /** After shutdown starts, connections still open this long are cut. @default {5000} */
+  shutdownGraceMs?: number;
+  /** Receives log lines; `debug` lines are made only when `verbose` is set. @default {errors to stderr} */
+  log?: Logger;
+  /** Log every connection and request at `debug` level. @default {false} */
+  verbose?: boolean;
+  /**
+   * The password connections must send first (PROTOCOL.md, Authentication);
+   * none by default.
+   */
+  password?: string | Uint8Array;
+  /** Listen beyond loopback with no password, on purpose. @default {false} */
+  noAuth?: boolean;
+  /** Speak TLS only, with this certificate and key (PEM). */
+  tls?: TlsOptions;
+  /**
+   * A TLS client that has not finished its handshake in this long is cut,
+   * so handshakes that never end cannot pin connections. @default {10000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Receives one event per socket event: accept, recv, each request and its
+   * answer, send, the peer's FIN or RST, close, shutdown steps (`kv serve
+   * --trace`). Off, it costs nothing. @default {undefined}
+   */
+  trace?: Tracer;
+  /**
+   * Also answer requests in UDP datagrams, on the same host and port number
+   * as TCP (PROTOCOL.md, Datagrams). Needs Deno's `--unstable-net`, which
+   * kv's deno.json turns on. Not with `password` or `tls`: datagrams have no
+   * connection to authenticate or encrypt. @default {false}
+   */
+  udp?: boolean;
+}
+
+/** Defaults of {@linkcode ServeOptions}, shared with the command line's help. */
+export const SERVE_DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 12000,
+  maxConnections: 10_000,
+  maxLineBytes: 1_048_576,
+  idleTimeoutMs: 0,
+  unframedPauseMs: 100,
+  shutdownGraceMs: 5_000,
+  handshakeTimeoutMs: 10_000,
+} as const;
+
+/** The options resolved, as the server and its connections use them. */
+export type Config = ConnectionConfig & {
+  readonly maxConnections: number;
+  readonly shutdownGraceMs: number;
+};
+
+/** Resolves the options into a config, failing before binding rather than in every connection later. */
+export function resolve(options: ServeOptions): Config {
+  const config = {
+    maxConnections: options.maxConnections ?? SERVE_DEFAULTS.maxConnections,
+    maxLineBytes: options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes,
+    idleTimeoutMs: options.idleTimeoutMs ?? SERVE_DEFAULTS.idleTimeoutMs,
+    unframedPauseMs: options.unframedPauseMs ?? SERVE_DEFAULTS.unframedPauseMs,
+    shutdownGraceMs: options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? SERVE_DEFAULTS.handshakeTimeoutMs,
+    verbose: options.verbose ?? false,
+    trace: options.trace,
+  };
+  // The least value of each limit; 0 turns the timers off.
+  const least = { maxConnections: 1, maxLineBytes: 1 };
+  for (const [name, value] of Object.entries(config)) {
+    if (typeof value !== "number") continue;
+    const min = least[name as keyof typeof least] ?? 0;
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
+    }
+  }
+  // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
+  if (options.udp && options.password !== undefined) {
+    throw new RangeError(
+      "Cannot use udp with a password: datagrams have no connection to authenticate",
+    );
+  }
+  if (options.udp && options.tls !== undefined) {
+    throw new RangeError("Cannot use udp with tls: datagrams have no connection to encrypt");
+  }
+  return config;
+}

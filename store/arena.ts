@@ -1,0 +1,258 @@
+/**
+ * {@linkcode Arena}: where {@linkcode MemoryStore}'s pairs live. Each pair is
+ * a record (a header, its key's bytes, its value's bytes) appended to one
+ * growable buffer. A record replaced or deleted stays as garbage (no slot
+ * points at it) until the arena is compacted, which happens when half of it is
+ * garbage and it needs room: the table then moves every live record in one
+ * walk of its slots.
+ *
+ * The table (memory.ts) knows records only by their offset and reads them
+ * through this file's accessors, so the layout below is said once.
+ *
+ * @module
+ */
+
+import { StoreFullError } from "./store.ts";
+
+// A record, aligned to 4 bytes for the arena's Uint32Array view:
+//   word 0: flags (bits 29 and 30) and the key's length
+//   word 1: the value's length
+//   words 2-3, only with EXPIRES: the expiry in ms, low 32 bits then high
+//   the key's bytes, then the value's, padded to a multiple of 4.
+const HEADER_BYTES = 8;
+const EXPIRY_BYTES = 8;
+/** Flag: the record has an expiry (words 2-3). */
+export const EXPIRES = 0x4000_0000;
+/** Flag: the value was written as line-protocol text. */
+export const TEXT = 0x2000_0000;
+/** Mask of the key's length in word 0. */
+export const KEY_LENGTH = 0x1fff_ffff;
+/** The smallest arena, in bytes. */
+export const MIN_ARENA_BYTES = 1024;
+/** The largest: offsets live in an Int32Array (offset + 1), so the arena stops at 2 GiB. */
+export const MAX_ARENA_BYTES = 2 ** 31 - 8;
+const TWO_32 = 2 ** 32;
+
+/**
+ * Moves every live record during a compaction: the table calls `move` with
+ * each live record's offset and stores the offset it returns.
+ */
+export type Relocate = (move: (record: number) => number) => void;
+
+/** The records of a {@linkcode MemoryStore}, in one growable buffer. */
+export class Arena {
+  /** The buffer. Replaced when the arena grows or is compacted. */
+  bytes: Uint8Array = new Uint8Array(MIN_ARENA_BYTES);
+  /** The same buffer as 32-bit words (record headers). */
+  words: Uint32Array = new Uint32Array(this.bytes.buffer);
+  /** Bytes in use, live or not. */
+  top = 0;
+  /** Bytes of live records. */
+  liveBytes = 0;
+  /** Live records with an expiry. */
+  expiring = 0;
+  readonly #maxBytes: number;
+  readonly #relocate: Relocate;
+
+  /**
+   * An empty arena of at most `maxBytes`; `relocate` moves the table's
+   * records when it compacts. Throws `RangeError` for a size it cannot use.
+   */
+  constructor(maxBytes: number, relocate: Relocate) {
+    if (
+      !Number.isInteger(maxBytes) || maxBytes < MIN_ARENA_BYTES || maxBytes > MAX_ARENA_BYTES ||
+      maxBytes % 4 !== 0
+    ) {
+      throw new RangeError(
+        `Cannot use maxArenaBytes ${maxBytes}: expected a multiple of 4 from ${MIN_ARENA_BYTES} to ${MAX_ARENA_BYTES}`,
+      );
+    }
+    this.#maxBytes = maxBytes;
+    this.#relocate = relocate;
+  }
+
+  /** Empties it, giving its memory back. */
+  reset(): void {
+    this.bytes = new Uint8Array(MIN_ARENA_BYTES);
+    this.words = new Uint32Array(this.bytes.buffer);
+    this.top = 0;
+    this.liveBytes = 0;
+    this.expiring = 0;
+  }
+
+  /** Word 0 of a record: its flags and its key's length. */
+  header(record: number): number {
+    return this.words[record >>> 2]!;
+  }
+
+  /** The length of a record's value. */
+  valueLength(record: number): number {
+    return this.words[(record >>> 2) + 1]!;
+  }
+
+  /** Where a record's key starts: after its header and any expiry words (`word`: its word 0). */
+  keyStart(record: number, word: number): number {
+    return record + HEADER_BYTES + (word & EXPIRES ? EXPIRY_BYTES : 0);
+  }
+
+  /** A record's expiry in ms, or 0 if it has none. */
+  expireAt(record: number): number {
+    if ((this.words[record >>> 2]! & EXPIRES) === 0) return 0;
+    return this.words[(record >>> 2) + 2]! + this.words[(record >>> 2) + 3]! * TWO_32;
+  }
+
+  /** Sets the expiry of a record that has the words for it. */
+  writeExpiry(record: number, expireAt: number): void {
+    this.words[(record >>> 2) + 2] = expireAt % TWO_32;
+    this.words[(record >>> 2) + 3] = Math.floor(expireAt / TWO_32);
+  }
+
+  /** Whether a record's key is `key[start, end)`. */
+  keyEquals(record: number, key: Uint8Array, start: number, end: number): boolean {
+    const word = this.words[record >>> 2]!;
+    if ((word & KEY_LENGTH) !== end - start) return false;
+    const bytes = this.bytes;
+    for (let i = start, at = this.keyStart(record, word); i < end; i++, at++) {
+      if (bytes[at] !== key[i]) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Overwrites a record's value in place if the new one has the same length
+   * and layout (`flags`' EXPIRES as the record's); returns whether it did.
+   */
+  overwrite(
+    record: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    flags: number,
+    expireAt: number,
+  ): boolean {
+    const word = this.words[record >>> 2]!;
+    if (
+      this.words[(record >>> 2) + 1] !== valueEnd - valueStart ||
+      (word & EXPIRES) !== (flags & EXPIRES)
+    ) {
+      return false;
+    }
+    this.words[record >>> 2] = (word & KEY_LENGTH) | flags;
+    if (expireAt > 0) this.writeExpiry(record, expireAt);
+    this.bytes.set(
+      value.subarray(valueStart, valueEnd),
+      this.keyStart(record, flags) + (word & KEY_LENGTH),
+    );
+    return true;
+  }
+
+  /**
+   * Appends a copy of a record's pair with `flags` and `expireAt` (a new
+   * layout: it gains or loses its expiry words); returns the copy's offset.
+   * The old record stays live, and may have moved (compaction): the caller
+   * kills it where its slot now points.
+   */
+  copy(record: number, flags: number, expireAt: number): number {
+    const word = this.words[record >>> 2]!;
+    const keyLength = word & KEY_LENGTH;
+    const keyStart = this.keyStart(record, word);
+    // append() may replace the buffer: copy the pair out first.
+    const pair = this.bytes.slice(keyStart, keyStart + keyLength + this.valueLength(record));
+    return this.append(pair, 0, keyLength, pair, keyLength, pair.length, flags, expireAt);
+  }
+
+  /** Counts a record as garbage: no slot points at it any more (its pair was deleted or moved). */
+  kill(record: number): void {
+    const word = this.words[record >>> 2]!;
+    if (word & EXPIRES) this.expiring--;
+    this.liveBytes -= recordBytes(word, this.words[(record >>> 2) + 1]!);
+  }
+
+  /**
+   * Writes a new record at the top; returns its offset. Throws
+   * {@linkcode StoreFullError} (changing nothing) if it does not fit.
+   * Making room may compact: live records then move (the table is told).
+   */
+  append(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    flags: number,
+    expireAt: number,
+  ): number {
+    const keyLength = keyEnd - keyStart;
+    const valueLength = valueEnd - valueStart;
+    if (keyLength > KEY_LENGTH) {
+      throw new StoreFullError(`Cannot store a key of ${keyLength} bytes (at most ${KEY_LENGTH})`);
+    }
+    const word = (flags | keyLength) >>> 0;
+    const bytes = recordBytes(word, valueLength);
+    if (this.top + bytes > this.bytes.length) this.#makeRoom(bytes);
+    const record = this.top;
+    this.words[record >>> 2] = word;
+    this.words[(record >>> 2) + 1] = valueLength;
+    if (flags & EXPIRES) {
+      this.writeExpiry(record, expireAt);
+      this.expiring++;
+    }
+    const keyAt = this.keyStart(record, word);
+    this.bytes.set(key.subarray(keyStart, keyEnd), keyAt);
+    this.bytes.set(value.subarray(valueStart, valueEnd), keyAt + keyLength);
+    this.top += bytes;
+    this.liveBytes += bytes;
+    return record;
+  }
+
+  /**
+   * Makes room for a record of `bytes`. When at least half of the arena is
+   * garbage, the live records are copied into a fresh one (compaction),
+   * otherwise it doubles. Either way each byte is copied O(1) times on
+   * average.
+   */
+  #makeRoom(bytes: number): void {
+    const needed = this.liveBytes + bytes;
+    let compact = this.liveBytes <= this.top / 2;
+    let length = compact ? MIN_ARENA_BYTES : this.bytes.length;
+    while (length < (compact ? 2 * needed : this.top + bytes)) length *= 2;
+    if (length > this.#maxBytes) {
+      // Once the arena is at the cap, compact only to win back a real share
+      // of it: compacting for a few bytes would copy the whole store on
+      // every PUT.
+      const garbage = this.top - this.liveBytes;
+      const atCap = this.bytes.length >= this.#maxBytes;
+      if (needed > this.#maxBytes || (atCap && garbage < this.#maxBytes / 8)) {
+        throw new StoreFullError(`Cannot store more: the store is full (${this.#maxBytes} bytes)`);
+      }
+      length = this.#maxBytes;
+      compact = true;
+    }
+    const old = this.bytes;
+    const oldWords = this.words;
+    const fresh = new Uint8Array(length);
+    if (compact) {
+      // The table walks its slots and moves each live record here, so no key
+      // is hashed again.
+      let top = 0;
+      this.#relocate((record) => {
+        const size = recordBytes(oldWords[record >>> 2]!, oldWords[(record >>> 2) + 1]!);
+        fresh.set(old.subarray(record, record + size), top);
+        top += size;
+        return top - size;
+      });
+      this.top = top;
+    } else {
+      fresh.set(old.subarray(0, this.top));
+    }
+    this.bytes = fresh;
+    this.words = new Uint32Array(fresh.buffer);
+  }
+}
+
+/** The bytes a record takes: header, expiry words if any, key and value, padded to 4. */
+export function recordBytes(word: number, valueLength: number): number {
+  const header = HEADER_BYTES + (word & EXPIRES ? EXPIRY_BYTES : 0);
+  return (header + (word & KEY_LENGTH) + valueLength + 3) & ~3;
+}

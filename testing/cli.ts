@@ -1,0 +1,32 @@
+/**
+ * The command line's tests' helpers: {@linkcode runClient} runs `kv client`
+ * in-process through `main(args, io)` with a {@linkcode FakeIo}, and
+ * {@linkcode assertNoStackTrace} checks that an error reached the user as
+ * one message. Re-exported by `testing/mod.ts`.
+ *
+ * @module
+ */
+
+import { assert } from "@std/assert";
+import { main } from "../main.ts";
+import { FakeIo } from "./fake_io.ts";
+
+/** Runs `kv client --port PORT ...words` against `port`. */
+export async function runClient(
+  port: number,
+  words: string[],
+  options: ConstructorParameters<typeof FakeIo>[0] = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const fake = new FakeIo(options);
+  const code = await main(["client", "--port", String(port), ...words], fake.io);
+  return { code, stdout: fake.stdout, stderr: fake.stderr };
+}
+
+/** Fails if `text` (what went to stderr) holds a stack trace. */
+export function assertNoStackTrace(text: string): void {
+  assert(!/^\s+at /m.test(text), `a stack trace on stderr:\n${text}`);
+}
+
+/** The answer to the request `FOO`, which no server knows. */
+export const UNKNOWN_FOO =
+  'Error: unknown command "FOO" (expected PUT, GET, DELETE, LIST, PING or QUIT)';
