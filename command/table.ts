@@ -33,20 +33,24 @@ export class CommandTable<C extends Command = Command> {
   /** The commands, in table order. */
   readonly commands: readonly C[];
   // Names of up to 6 letters, by their letters packed into one small integer
-  // (a = 1 ... z = 26, five bits each): a lookup folds and packs the word's
-  // bytes and does one Map.get, with no compare after it.
-  readonly #byPacked = new Map<number, C>();
+  // (a = 1 ... z = 26, five bits each), in a small open-addressing table: a
+  // lookup folds and packs the word's bytes and compares integers, with no
+  // byte compare after it (a Map.get cost more than the rest of a GET's
+  // parsing).
+  readonly #packedKeys = new Int32Array(PACKED_SLOTS);
+  readonly #packedCommands: (C | undefined)[] = new Array(PACKED_SLOTS).fill(undefined);
   // Longer names (and any with another character), by length.
   readonly #byLength: { command: C; lower: Uint8Array }[][] = [];
 
   /** Builds the lookup over `commands`. */
   constructor(commands: readonly C[]) {
+    if (commands.length * 2 > PACKED_SLOTS) throw new RangeError("too many commands for one table");
     this.commands = commands;
     const encoder = new TextEncoder();
     for (const command of commands) {
       const lower = encoder.encode(command.name.toLowerCase());
       const packed = pack(lower, 0, lower.length);
-      if (packed > 0) this.#byPacked.set(packed, command);
+      if (packed > 0) this.#addPacked(packed, command);
       else (this.#byLength[lower.length] ??= []).push({ command, lower });
     }
   }
@@ -54,7 +58,13 @@ export class CommandTable<C extends Command = Command> {
   /** The command whose name is `bytes[start, end)`, any ASCII case, or `undefined`. */
   lookup(bytes: Uint8Array, start: number, end: number): C | undefined {
     const packed = pack(bytes, start, end);
-    if (packed > 0) return this.#byPacked.get(packed);
+    if (packed > 0) {
+      for (let slot = packedSlot(packed);; slot = (slot + 1) & (PACKED_SLOTS - 1)) {
+        const key = this.#packedKeys[slot];
+        if (key === packed) return this.#packedCommands[slot];
+        if (key === 0) return undefined;
+      }
+    }
     if (packed === 0) return undefined;
     const candidates = this.#byLength[end - start];
     if (candidates === undefined) return undefined;
@@ -65,11 +75,28 @@ export class CommandTable<C extends Command = Command> {
     return undefined;
   }
 
+  /** Puts a command in the packed table (a free slot always remains: see PACKED_SLOTS). */
+  #addPacked(packed: number, command: C): void {
+    let slot = packedSlot(packed);
+    while (this.#packedKeys[slot] !== 0) slot = (slot + 1) & (PACKED_SLOTS - 1);
+    this.#packedKeys[slot] = packed;
+    this.#packedCommands[slot] = command;
+  }
+
   /** The command named `name` (any case), or `undefined`. */
   byName(name: string): C | undefined {
     const upper = name.toUpperCase();
     return this.commands.find((command) => command.name === upper);
   }
+}
+
+// Slots of the packed table: a power of two, at least twice the number of
+// commands a table may have (the constructor checks), so probes stay short.
+const PACKED_SLOTS = 256;
+
+/** A packed name's home slot (Fibonacci hashing: the top 8 bits of a multiply). */
+function packedSlot(packed: number): number {
+  return Math.imul(packed, 0x9e3779b1) >>> 24;
 }
 
 /**
@@ -83,10 +110,11 @@ function pack(bytes: Uint8Array, start: number, end: number): number {
   if (length > 6) return -1;
   let packed = 0;
   for (let i = start; i < end; i++) {
-    // `| 0x20` folds A-Z onto a-z; only a letter lands in 1..26 then.
+    // `| 0x20` folds A-Z onto a-z and sets no other byte into a-z (bit 7
+    // stays), so only a letter lands in 1..26; one unsigned compare checks it.
     const letter = (bytes[i]! | 0x20) - 0x60;
-    if (letter < 1 || letter > 26 || bytes[i]! > 0x7a) return 0;
-    packed = packed * 32 + letter;
+    if ((letter - 1) >>> 0 > 25) return 0;
+    packed = (packed << 5) | letter;
   }
   return packed;
 }

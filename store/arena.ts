@@ -139,10 +139,14 @@ export class Arena {
     }
     this.words[record >>> 2] = (word & KEY_LENGTH) | flags;
     if (expireAt > 0) this.writeExpiry(record, expireAt);
-    this.bytes.set(
-      value.subarray(valueStart, valueEnd),
-      this.keyStart(record, flags) + (word & KEY_LENGTH),
-    );
+    const at = this.keyStart(record, flags) + (word & KEY_LENGTH);
+    if (valueEnd - valueStart <= 32) {
+      // Short values (most) by hand: `set` + `subarray` cost more.
+      const bytes = this.bytes;
+      for (let i = valueStart, to = at; i < valueEnd; i++, to++) bytes[to] = value[i]!;
+    } else {
+      this.bytes.set(value.subarray(valueStart, valueEnd), at);
+    }
     return true;
   }
 
