@@ -190,8 +190,24 @@ function randomCommand(next: () => number): Uint8Array[] {
     ]);
   // Expiries are far in the future or already past, never due during the
   // run: a key expiring between the two servers' copies of a command would
-  // be a race in the test, not a difference.
-  const ttl = () => pick(["1000", String(100_000 + int(1000)), "0", "-5", "x"]);
+  // be a race in the test, not a difference. The relative ones EXPIRE and
+  // PEXPIRE set grow with every command, in whole seconds, and differ by a
+  // second or more from every other relative expiry in the mix, so GT and
+  // LT compare alike on both servers however many milliseconds pass
+  // between two commands (an EXPIRE k 1000 GT after an EXPIRE k 1000 was 1
+  // or 0 by whether the clock ticked between them).
+  let nextTtl = 1001; // Odd seconds from 1001: EXPIRE's.
+  let nextPttl = 50_001; // Odd seconds from 50,001, in ms: PEXPIRE's.
+  const ttl = () => {
+    const picked = pick(["next", "next", "0", "-5", "x"]);
+    if (picked !== "next") return picked;
+    nextTtl += 2;
+    return String(nextTtl - 2);
+  };
+  const pttl = () => {
+    nextPttl += 2;
+    return String((nextPttl - 2) * 1000);
+  };
   const expiry = (): string[] => {
     const unit = pick(["EX", "PX", "EXAT", "PXAT", "ex"]);
     const values: Record<string, string[]> = {
@@ -247,7 +263,7 @@ function randomCommand(next: () => number): Uint8Array[] {
         return [
           "PEXPIRE",
           key(),
-          String(100_000 + int(1000)),
+          pttl(),
           ...(int(2) === 0 ? [] : [option(), option()]),
         ];
       case 16:
