@@ -53,6 +53,35 @@ for (const level of ["assignment", "contract", "full"] as const) {
   });
 }
 
+Deno.test("runCheck() with a password: every connection sends AUTH first, and the contract holds", async () => {
+  await using server = startTestServer({ password: "s3cret" });
+  const run = await runCheck({ port: server.port, password: "s3cret" });
+  assertEquals(run.failed, 0, notPassed(run));
+  // AUTH's \n makes every connection framed: the unframed rule cannot apply.
+  const skipped = run.results.filter((result) => result.status === "skip");
+  assertEquals(skipped.map((result) => result.rule.id), ["conn.unframed"]);
+  assertEquals(run.passed, run.results.length - 1);
+  assertEquals(run.deleted, run.written);
+  // Without the password every rule meets "authentication required".
+  const without = await runCheck({ port: server.port, only: ["cmd.ping"] });
+  assertEquals(failures(without), ["cmd.ping"]);
+  const got = new TextDecoder().decode(without.results[0]!.failure!.got);
+  assertStringIncludes(got, "authentication required");
+});
+
+Deno.test("runCheck() with a wrong password: unreachable, saying the server refused it", async () => {
+  await using server = startTestServer({ password: "s3cret" });
+  const error = await assertRejects(
+    () => runCheck({ port: server.port, password: "hunter2" }),
+    CheckUnreachableError,
+  );
+  assertStringIncludes(
+    error.message,
+    'the server answered AUTH with "Error: wrong password" (is --password-file the server\'s password?)',
+  );
+  assert(!error.message.includes("hunter2"), "the password itself is not shown");
+});
+
 Deno.test("runCheck() a correct server written from scratch passes every level too", async () => {
   for (const level of ["assignment", "contract", "full"] as const) {
     await using server = studentServer();

@@ -53,6 +53,8 @@ export interface PlayConfig {
   readonly written: Set<string>;
   /** Speak TLS to the server. */
   readonly tls?: ClientTls;
+  /** Send `AUTH` with it on every connection first. */
+  readonly password?: string;
 }
 
 /** Thrown by a step that failed. */

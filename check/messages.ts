@@ -115,6 +115,10 @@ export const SKIPPED = {
       `the store already holds ${pairs} pair(s), so an empty LIST cannot be checked`,
       `저장소에 이미 ${pairs}개의 쌍이 있어 빈 LIST를 확인할 수 없음`,
     ),
+  framedByAuth: text(
+    "with --password-file, AUTH ends with \\n first, so no connection is unframed any more",
+    "--password-file을 주면 AUTH가 먼저 \\n으로 끝나므로, \\n을 보내지 않은 연결이 남지 않음",
+  ),
 } as const;
 
 const LEVEL_NAMES: Record<Level, Text> = {
@@ -187,9 +191,10 @@ export function summary(
     const verdict = failed === 0 ? "모든 규칙을 지킵니다." : `규칙 ${failed}개를 어깁니다.`;
     return `${cleanup}\n통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}초): ${verdict}\n`;
   }
+  const keys = written === 1 ? "key" : "keys";
   const cleanup = left === 0
-    ? `Deleted the ${written} keys it wrote.`
-    : `Could not delete ${left} of the ${written} keys it wrote (they start with ${
+    ? `Deleted the ${written} ${keys} it wrote.`
+    : `Could not delete ${left} of the ${written} ${keys} it asked the server to write (they start with ${
       show(run.prefix)
     }).`;
   const verdict = failed === 0 ? "every rule holds." : `${failed} rule(s) broken.`;

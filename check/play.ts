@@ -44,7 +44,11 @@ export function encodeData(data: Data, prefix: string): Uint8Array {
 
 /** Plays `rule`; textbook-style if its level is `assignment`. */
 export async function playRule(rule: Rule, config: PlayConfig): Promise<Outcome> {
-  const player = new Player(config, rule.level === "assignment");
+  const textbook = rule.level === "assignment";
+  if (config.password !== undefined && (textbook || rule.unframed)) {
+    return { status: "skip", skipped: SKIPPED.framedByAuth };
+  }
+  const player = new Player(config, textbook);
   let step = 0;
   try {
     for (; step < rule.steps.length; step++) await player.play(rule.steps[step]!);

@@ -10,6 +10,14 @@
 import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 
+/** The server did not take the password (`kv check --password-file`). */
+export class AuthRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AuthRefusedError";
+  }
+}
+
 /** How a read ended when it did not get what it waited for. */
 export type ReadEnd =
   /** Nothing (more) arrived within the time allowed. */
@@ -48,13 +56,36 @@ export class Probe {
     this.#conn = conn;
   }
 
-  /** Connects; throws what {@linkcode connectTcp} throws. */
+  /**
+   * Connects, and with a password sends `AUTH, password` and takes its
+   * `Success!`, so every rule starts on an authenticated connection. Throws
+   * what {@linkcode connectTcp} throws, or {@linkcode AuthRefusedError}.
+   */
   static async open(
     hostname: string,
     port: number,
-    options: { timeoutMs: number; tls?: ClientTls },
+    options: { timeoutMs: number; tls?: ClientTls; password?: string },
   ): Promise<Probe> {
-    return new Probe(await connectTcp(hostname, port, options));
+    const probe = new Probe(await connectTcp(hostname, port, options));
+    if (options.password !== undefined) {
+      await probe.#authenticate(options.password, options.timeoutMs);
+    }
+    return probe;
+  }
+
+  async #authenticate(password: string, timeoutMs: number): Promise<void> {
+    const sent = await this.write(new TextEncoder().encode(`AUTH, ${password}\n`), timeoutMs);
+    const read = sent === "ok" ? await this.readLine(timeoutMs, timeoutMs) : undefined;
+    const answer = read === undefined
+      ? undefined
+      : new TextDecoder().decode(read.kind === "line" ? read.raw : read.got).replace(/\r?\n$/, "");
+    if (answer === "Success!") return;
+    await this.close();
+    throw new AuthRefusedError(
+      answer === undefined || answer === ""
+        ? "the server did not answer AUTH"
+        : `the server answered AUTH with ${JSON.stringify(answer.slice(0, 80))}`,
+    );
   }
 
   /** Bytes received and not yet taken by a read. */

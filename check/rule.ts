@@ -99,6 +99,12 @@ export interface Rule {
   readonly steps: readonly Step[];
   /** Runs before any rule writes a key (LIST on an empty store). @default {false} */
   readonly first?: boolean;
+  /**
+   * Its requests come on a connection that has never sent `\n` (every
+   * `assignment` rule is played so too). With a password, AUTH's `\n` comes
+   * first, so such a rule is skipped. @default {false}
+   */
+  readonly unframed?: boolean;
 }
 
 /** A step that sends `request` and one that expects `answer` (on `on`). */

@@ -12,7 +12,7 @@ import { describeConnectError } from "../client/errors.ts";
 import { formatAddr } from "../net/addr.ts";
 import type { Outcome, PlayConfig, Status } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
-import { Probe } from "./probe.ts";
+import { AuthRefusedError, Probe } from "./probe.ts";
 import type { Level, Rule } from "./rule.ts";
 import { selectRules } from "./rules.ts";
 
@@ -36,6 +36,8 @@ export interface CheckOptions {
   prefix?: string;
   /** Speak TLS, trusting these CA certificates besides the system's. */
   tls?: ClientTls;
+  /** A password: every connection sends `AUTH` with it before its rule's requests. */
+  password?: string;
   /** Called once the server is reached, before the first rule. */
   onStart?: (plan: CheckPlan) => void | Promise<void>;
   /** Called after each rule. */
@@ -111,6 +113,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     prefix: options.prefix ?? randomPrefix(),
     written: new Set(),
     tls: options.tls,
+    password: options.password,
   };
   const address = formatAddr({ hostname, port });
   try {
@@ -118,6 +121,8 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   } catch (error) {
     const why = error instanceof Deno.errors.ConnectionRefused
       ? "connection refused (is the server running, on that port?)"
+      : error instanceof AuthRefusedError
+      ? `${error.message} (is --password-file the server's password?)`
       : describeConnectError(error);
     throw new CheckUnreachableError(
       `cannot connect to ${address}: ${why}`,

@@ -102,11 +102,13 @@ export const CHECK_SPEC = command({
     }),
     tls: CLIENT_SECURITY_OPTIONS.tls,
     tlsCa: CLIENT_SECURITY_OPTIONS.tlsCa,
+    passwordFile: CLIENT_SECURITY_OPTIONS.passwordFile,
   },
   footer: `It writes only keys that start with "kvcheck:" and four random hex digits,
 says so before the first rule, and deletes them at the end.
 Exit status: 0 when every rule of the level holds (skipped ones aside), 1 when
-one fails, 2 for a usage error or when the server cannot be reached.`,
+one fails, 2 for a usage error, a file it may not read or write, or when the
+server cannot be reached.`,
 });
 
 /** Runs `kv check` with `args`; returns the exit status. */
@@ -137,7 +139,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       timeoutMs: Math.round(options.timeout * 1000),
       pauseMs: options.pauseMs,
       maxLineBytes: options.assumeMaxLineBytes,
-      tls: clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`)).tls,
+      ...clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`)),
       onStart: (plan) => textOut?.(header(lang, { ...plan, rules: plan.rules.length })),
       onResult: (result) => textOut?.(formatResult(result, lang)),
     });
@@ -165,8 +167,9 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
           : error instanceof Error
           ? error.message
           : String(error);
+      // Not a rule's failure: how kv was run, as for the files it reads.
       await io.stderr(`kv: cannot write ${options.junit}: ${why}\n`);
-      return EXIT.failed;
+      return EXIT.usage;
     }
   }
   return run.failed > 0 ? EXIT.failed : EXIT.ok;

@@ -113,7 +113,7 @@ Deno.test("kv check --junit - prints JUnit XML, the text going to stderr", async
   assertStringIncludes(stderr, "PASS  err.utf8");
 });
 
-Deno.test("kv check --junit FILE without write permission says how to get it", async () => {
+Deno.test("kv check --junit FILE without write permission says how to get it (exit 2: not a rule's failure)", async () => {
   await using server = startTestServer();
   const { code, stderr } = await check(server.port, [
     "--junit",
@@ -121,7 +121,7 @@ Deno.test("kv check --junit FILE without write permission says how to get it", a
     "--only",
     "cmd.ping",
   ]);
-  assertEquals(code, 1);
+  assertEquals(code, 2);
   assertStringIncludes(
     stderr,
     "kv: cannot write report.xml: permission denied (run with --allow-write=report.xml, or write it with --junit - > report.xml)",

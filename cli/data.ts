@@ -18,7 +18,7 @@ import {
   openLog,
 } from "../store/log/open.ts";
 import type { MainIo } from "./io.ts";
-import { UsageError } from "./options.ts";
+import { FileAccessError } from "./options.ts";
 
 /**
  * For tests only: with this variable set to a compaction step (`snapshot`,
@@ -37,7 +37,7 @@ export const SLOW_WALK_MS = 200;
 /**
  * Opens and loads the log at `path`. Returns `undefined` after writing why
  * it could not (one line, two for a damaged file) to stderr; throws
- * {@linkcode UsageError} for a missing permission.
+ * {@linkcode FileAccessError} for a missing permission.
  */
 export async function openDataFile(
   path: string,
@@ -60,7 +60,7 @@ export async function openDataFile(
       );
     } else if (error instanceof LogPermissionError) {
       // How kv was run, as for the other files it reads: a usage error.
-      throw new UsageError(`cannot use data file ${path}: ${error.message}`);
+      throw new FileAccessError(`cannot use data file ${path}: ${error.message}`);
     } else if (error instanceof LogOpenError) {
       await io.stderr(`kv: cannot use data file ${path}: ${error.message}\n`);
     } else {

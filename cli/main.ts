@@ -12,7 +12,7 @@ import { runCheckCommand } from "./check.ts";
 import { runClient } from "./client.ts";
 import { EXIT } from "./exit.ts";
 import { type MainIo, processIo } from "./io.ts";
-import { UsageError } from "./options.ts";
+import { FileAccessError, UsageError } from "./options.ts";
 import { runRepair } from "./repair.ts";
 import { runServe } from "./serve.ts";
 
@@ -79,7 +79,8 @@ export async function main(args: string[], io: MainIo = processIo()): Promise<nu
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     const help = run === undefined ? "kv --help" : `kv ${first} --help`;
-    await io.stderr(`kv: ${error.message}\nRun "${help}" for usage.\n`);
+    const pointer = error instanceof FileAccessError ? "" : `Run "${help}" for usage.\n`;
+    await io.stderr(`kv: ${error.message}\n${pointer}`);
     return EXIT.usage;
   }
 }

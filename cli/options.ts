@@ -17,6 +17,18 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A file named on the command line that kv may not or cannot use (exit 2,
+ * as a usage error): the message says which and what to run, and `--help`
+ * would not help, so there is no pointer to it.
+ */
+export class FileAccessError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = "FileAccessError";
+  }
+}
+
 /** One option: how it is written, shown and checked. */
 export interface Option<T> {
   /** A one-letter alias (`p` for `-p`). */

@@ -11,7 +11,7 @@ import { repairLog } from "../store/log/recover.ts";
 import { describeFileError } from "./data.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
-import { command, flag, helpText, parseOptions, UsageError } from "./options.ts";
+import { command, FileAccessError, flag, helpText, parseOptions, UsageError } from "./options.ts";
 
 /** `kv repair`'s options. */
 export const REPAIR_SPEC = command({
@@ -48,7 +48,7 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
   } catch (error) {
     const why = describeFileError(error, path);
     if (error instanceof Deno.errors.NotCapable) {
-      throw new UsageError(`cannot read ${path}: ${why}`);
+      throw new FileAccessError(`cannot read ${path}: ${why}`);
     }
     await io.stderr(`kv: cannot read ${path}: ${why}\n`);
     return EXIT.failed;

@@ -8,7 +8,7 @@
  */
 
 import type { ClientTls } from "../net/connect.ts";
-import { flag, text, UsageError } from "./options.ts";
+import { FileAccessError, flag, text } from "./options.ts";
 
 const TRIM_REGEXP = /^[ \t]|[ \t]$/;
 
@@ -17,7 +17,7 @@ function readText(path: string, flag: string): string {
   try {
     return Deno.readTextFileSync(path);
   } catch (error) {
-    throw new UsageError(`cannot read ${flag} ${JSON.stringify(path)}: ${why(error, path)}`);
+    throw new FileAccessError(`cannot read ${flag} ${JSON.stringify(path)}: ${why(error, path)}`);
   }
 }
 
@@ -41,12 +41,12 @@ function why(error: unknown, path: string): string {
 export function readPassword(path: string, warn: (line: string) => void): string {
   const password = readText(path, "--password-file").split("\n")[0]!.replace(/\r$/, "");
   if (password === "") {
-    throw new UsageError(
+    throw new FileAccessError(
       `cannot use --password-file ${JSON.stringify(path)}: its first line is empty`,
     );
   }
   if (TRIM_REGEXP.test(password)) {
-    throw new UsageError(
+    throw new FileAccessError(
       `cannot use --password-file ${JSON.stringify(path)}: the password starts or ends with a ` +
         "space or tab, which AUTH over the line protocol trims away",
     );

@@ -279,10 +279,12 @@ export class KvClient implements AsyncDisposable {
   async #readLoop(): Promise<void> {
     const lines = this.#lines;
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    let received = false;
     try {
       while (true) {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
+        received = true;
         lines.feed(buffer.subarray(0, n));
         if (!this.#takeLines()) return;
         this.#armTimeout();
@@ -298,7 +300,11 @@ export class KvClient implements AsyncDisposable {
         open.resolve(open.lines);
         this.#options.onIrregularAnswer?.("list-end");
       }
-      this.#fail(new KvConnectionError(`connection closed by ${this.address}`));
+      // A TLS server closes a plaintext client without a byte: say so.
+      const hint = !received && this.#options.tls === undefined
+        ? " before any answer (if it speaks TLS, add --tls)"
+        : "";
+      this.#fail(new KvConnectionError(`connection closed by ${this.address}${hint}`));
     } catch (error) {
       this.#fail(
         this.#closed

@@ -311,6 +311,20 @@ Deno.test("KvClient rejects pending calls when the server closes the connection"
   await server.done;
 });
 
+Deno.test("KvClient: a server that closes before a byte of an answer may speak TLS, and the error says so", async () => {
+  // A TLS server closes a plaintext client's connection without a byte of answer.
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+  });
+  await using kv = await KvClient.connect({ port: server.port });
+  await assertRejects(
+    () => kv.ping(),
+    KvConnectionError,
+    `connection closed by 127.0.0.1:${server.port} before any answer (if it speaks TLS, add --tls)`,
+  );
+  await server.done;
+});
+
 Deno.test("KvClient rejects a LIST cut off before its final empty line", async () => {
   await using server = scriptedServer(async (conn) => {
     await readRawLines(conn, 1);

@@ -367,6 +367,7 @@ export const CONTRACT_RULES: readonly Rule[] = [
     id: "conn.unframed",
     level: "contract",
     source: ENDS,
+    unframed: true,
     text: {
       en: "A client that has never sent \\n gets its line answered after a short pause",
       ko: "\\n을 한 번도 보내지 않은 클라이언트의 줄은 잠깐 멈춘 뒤 요청으로 받아 답한다",
