@@ -159,7 +159,13 @@ function sortedArray(reply: Uint8Array): string {
 }
 
 /** Random commands over a small key space, with the words Redis's rules turn on. */
-function randomCommand(next: () => number): Uint8Array[] {
+/** The next relative expiries of a run: EXPIRE's odd seconds from 1001, PEXPIRE's from 50,001 s (in ms). */
+interface Ttls {
+  seconds: number;
+  milliseconds: number;
+}
+
+function randomCommand(next: () => number, ttls: Ttls): Uint8Array[] {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const int = (below: number) => Math.floor(next() * below);
   const key = () => pick(["k1", "k2", "k3", "n1", "n2", "bin", "a,b", "키", "", "x".repeat(100)]);
@@ -196,17 +202,15 @@ function randomCommand(next: () => number): Uint8Array[] {
   // LT compare alike on both servers however many milliseconds pass
   // between two commands (an EXPIRE k 1000 GT after an EXPIRE k 1000 was 1
   // or 0 by whether the clock ticked between them).
-  let nextTtl = 1001; // Odd seconds from 1001: EXPIRE's.
-  let nextPttl = 50_001; // Odd seconds from 50,001, in ms: PEXPIRE's.
   const ttl = () => {
     const picked = pick(["next", "next", "0", "-5", "x"]);
     if (picked !== "next") return picked;
-    nextTtl += 2;
-    return String(nextTtl - 2);
+    ttls.seconds += 2;
+    return String(ttls.seconds - 2);
   };
   const pttl = () => {
-    nextPttl += 2;
-    return String((nextPttl - 2) * 1000);
+    ttls.milliseconds += 2_000;
+    return String(ttls.milliseconds - 2_000);
   };
   const expiry = (): string[] => {
     const unit = pick(["EX", "PX", "EXAT", "PXAT", "ex"]);
@@ -301,8 +305,9 @@ async function differences(kvPort: number, redisPort: number, resp: 2 | 3): Prom
       if (resp === 3) await conn.call([encoder.encode("HELLO"), encoder.encode("3")]);
     }
     const next = random(SEED + resp);
+    const ttls: Ttls = { seconds: 1001, milliseconds: 50_001_000 };
     for (let i = 0; i < COMMANDS_PER_PROTOCOL; i++) {
-      const words = randomCommand(next);
+      const words = randomCommand(next, ttls);
       let [ours, theirs] = [await kv.call(words), await redis.call(words)];
       const name = new TextDecoder().decode(words[0]).toUpperCase();
       const show = (bytes: Uint8Array) => JSON.stringify(new TextDecoder("latin1").decode(bytes));

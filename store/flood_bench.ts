@@ -1,15 +1,15 @@
 /**
  * Microbenchmarks of the store's hash (`deno task bench`): keys crafted to
  * collide under FNV-1a against random keys of the same length, put into a
- * MemoryStore (keyed with HalfSipHash-1-3); and the cost of hashing itself,
- * FNV-1a against HalfSipHash-1-3, for a 16-byte key.
+ * MemoryStore (keyed with SipHash-1-2); and the cost of hashing itself,
+ * FNV-1a against SipHash-1-2, for a 16-byte key.
  *
  * @module
  */
 
 import { craftCollisions, FNV_OFFSET, FNV_PRIME } from "../testing/flood.ts";
 import { MemoryStore } from "./memory.ts";
-import { halfSipHash13, randomHalfSipKey } from "./halfsiphash.ts";
+import { randomSipKey, sipHash12 } from "./siphash.ts";
 
 const encoder = new TextEncoder();
 
@@ -40,7 +40,7 @@ Deno.bench({
 });
 
 const key16 = encoder.encode("key:123456789abc");
-const hashKey = randomHalfSipKey();
+const hashKey = randomSipKey();
 Deno.bench({
   name: "FNV-1a of a 16-byte key (the hash before)",
   group: "hash",
@@ -52,9 +52,9 @@ Deno.bench({
   },
 });
 Deno.bench({
-  name: "HalfSipHash-1-3 of a 16-byte key (the hash now)",
+  name: "SipHash-1-2 of a 16-byte key (the hash now)",
   group: "hash",
-  fn: () => void (sink += halfSipHash13(hashKey, key16, 0, key16.length)),
+  fn: () => void (sink += sipHash12(hashKey, key16, 0, key16.length)),
 });
 
 globalThis.addEventListener("unload", () => {

@@ -6,7 +6,7 @@
  * search, and chaining k such pairs (Joux's construction) gives 2^k keys with
  * one full 32-bit hash. The test crafts 2,048 such keys (for the seed it
  * knows: an attacker of FNV knows as much, since its structure needs no
- * seed to be attacked) and checks that in the store, keyed with HalfSipHash and a
+ * seed to be attacked) and checks that in the store, keyed with SipHash and a
  * secret, they spread like random keys. Pure.
  */
 

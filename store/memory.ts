@@ -16,7 +16,7 @@
 
 import { Arena, EXPIRES, KEY_LENGTH, MAX_ARENA_BYTES, TEXT } from "./arena.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import { halfSipHash13, type HalfSipKey, randomHalfSipKey } from "./halfsiphash.ts";
+import { randomSipKey, sipHash12, type SipKey } from "./siphash.ts";
 import {
   LINE_TEXT,
   NO_EXPIRY,
@@ -73,7 +73,7 @@ export class MemoryStore implements Store {
   #sweepSlot = 0; // Where the next sweep starts.
   // The hash is keyed with a secret drawn per store: without it nobody can
   // compute keys that pile up in one slot (hash flooding).
-  readonly #hashKey: HalfSipKey = randomHalfSipKey();
+  readonly #hashKey: SipKey = randomSipKey();
   readonly #clock: Clock;
 
   /** Throws `RangeError` for a `maxArenaBytes` it cannot use. */
@@ -378,12 +378,12 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * HalfSipHash-1-3 of the key's bytes under this store's secret key. (FNV-1a,
+   * SipHash-1-2 of the key's bytes under this store's secret key. (FNV-1a,
    * the hash before, admits multicollisions whatever its seed: BENCHMARKS.md,
    * Hash flooding.)
    */
   #hash(key: Uint8Array, start: number, end: number): number {
-    return halfSipHash13(this.#hashKey, key, start, end);
+    return sipHash12(this.#hashKey, key, start, end);
   }
 
   /** The slot holding the key, or -1. A key whose time has passed is removed here (lazy expiry). */

@@ -1,5 +1,5 @@
 /**
- * Keys that collide under FNV-1a, the store's hash before HalfSipHash: the
+ * Keys that collide under FNV-1a, the store's hash before SipHash: the
  * multicollisions of issue 12, which hold whatever the seed. For the flood
  * test and benchmark (store/flood_test.ts, store/flood_bench.ts).
  *
