@@ -22,7 +22,9 @@ import { rulesOf } from "./rules.ts";
 import {
   closedPort,
   type Mistake,
+  readRawLines,
   scriptedServer,
+  send,
   startTestServer,
   studentServer,
   textbookServer,
@@ -80,6 +82,30 @@ Deno.test("runCheck() with a wrong password: unreachable, saying the server refu
     'the server answered AUTH with "Error: wrong password" (is --password-file the server\'s password?)',
   );
   assert(!error.message.includes("hunter2"), "the password itself is not shown");
+});
+
+Deno.test("runCheck() with a password refuses a selection of which no rule could run", async () => {
+  await using server = startTestServer({ password: "s3cret" });
+  for (const options of [{ level: "assignment" as const }, { only: ["conn.unframed"] }]) {
+    await assertRejects(
+      () => runCheck({ port: server.port, password: "s3cret", ...options }),
+      RangeError,
+      "no rule of this selection can run",
+    );
+  }
+});
+
+Deno.test("runCheck() never shows the password, even from a server that echoes the request", async () => {
+  await using server = scriptedServer(async (conn) => {
+    const [line] = await readRawLines(conn, 1);
+    await send(conn, `Error: unknown ${line!.replace(/\n$/, "")}\n`);
+  });
+  const error = await assertRejects(
+    () => runCheck({ port: server.port, password: "hunter2", only: ["cmd.ping"] }),
+    CheckUnreachableError,
+  );
+  assertStringIncludes(error.message, 'answered AUTH with "Error: unknown AUTH, ***"');
+  assert(!error.message.includes("hunter2"));
 });
 
 Deno.test("runCheck() a correct server written from scratch passes every level too", async () => {

@@ -76,7 +76,13 @@ async function manyClients(config: PlayConfig, clients: number, keysEach: number
   try {
     for (let i = 0; i < clients; i += BATCH) {
       const batch = Array.from({ length: Math.min(BATCH, clients - i) }, () => openProbe(config));
-      probes.push(...await Promise.all(batch));
+      const opened = await Promise.allSettled(batch);
+      // Those that did open are closed with the rest, even if one did not.
+      for (const result of opened) if (result.status === "fulfilled") probes.push(result.value);
+      const failed = opened.find((result): result is PromiseRejectedResult =>
+        result.status === "rejected"
+      );
+      if (failed !== undefined) throw failed.reason;
     }
     const failures = await Promise.allSettled(probes.map(async (probe, c) => {
       const label = (reason: Text) => REASON.client(c + 1, clients, reason);

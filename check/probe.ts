@@ -81,10 +81,12 @@ export class Probe {
       : new TextDecoder().decode(read.kind === "line" ? read.raw : read.got).replace(/\r?\n$/, "");
     if (answer === "Success!") return;
     await this.close();
+    // A server may echo the request: the password is never shown.
+    const shown = answer?.replaceAll(password, "***").slice(0, 80);
     throw new AuthRefusedError(
-      answer === undefined || answer === ""
+      shown === undefined || shown === ""
         ? "the server did not answer AUTH"
-        : `the server answered AUTH with ${JSON.stringify(answer.slice(0, 80))}`,
+        : `the server answered AUTH with ${JSON.stringify(shown)}`,
     );
   }
 

@@ -104,6 +104,16 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const level = options.level ?? CHECK_DEFAULTS.level;
   const only = options.only ?? [];
   const rules = selectRules(level, only);
+  if (
+    options.password !== undefined &&
+    rules.every((rule) => rule.level === "assignment" || rule.unframed)
+  ) {
+    // Each would be skipped: a run that checks nothing must not read as a pass.
+    throw new RangeError(
+      "with --password-file no rule of this selection can run: they need a connection that has " +
+        "never sent \\n, and AUTH sends one (use --level contract or full)",
+    );
+  }
   const config: PlayConfig = {
     hostname,
     port,
