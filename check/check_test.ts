@@ -163,6 +163,15 @@ Deno.test("runCheck() catches each broken server by the rules that name its mist
   assertEquals(mismatches, []);
 });
 
+Deno.test("runCheck() deletes the empty key a server took from err.empty-key, and leaves no pair behind", async () => {
+  await using server = studentServer("empty-key-accepted");
+  const run = await runCheck({ port: server.port, only: ["err.empty-key"], timeoutMs: 1_000 });
+  assertEquals(failures(run), ["err.empty-key"]);
+  assertEquals([run.written, run.deleted], [1, 1]);
+  await using client = await KvClient.connect({ port: server.port });
+  assertEquals(await client.list(), new Map());
+});
+
 Deno.test("runCheck() a server without the unframed pause fails every assignment rule, saying why", async () => {
   await using server = studentServer("no-unframed");
   const run = await runCheck({

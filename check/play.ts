@@ -140,7 +140,9 @@ class Player {
   #noteWrites(bytes: Uint8Array): void {
     for (const request of decoder.decode(bytes).split("\n")) {
       const key = PUT_REGEXP.exec(request)?.[1]?.replace(/^[ \t]+|[ \t\r]+$/g, "");
-      if (key !== undefined && key.startsWith(this.#config.prefix)) this.#config.written.add(key);
+      if (key === undefined) continue;
+      // An empty key too (err.empty-key): a server that takes one stores it.
+      if (key === "" || key.startsWith(this.#config.prefix)) this.#config.written.add(key);
     }
   }
 

@@ -176,13 +176,16 @@ function randomPrefix(): string {
  * Deletes every key the run wrote, the way its rules talk (a fresh
  * connection per request for a textbook server). Returns how many are
  * gone: `Success!` or `Not exist!` both mean so. Stops at the first
- * request that gets no answer.
+ * request that gets another answer. The empty key goes last, and for it
+ * an `Error:` line counts too: a server that keeps the contract refuses
+ * it, and so holds none.
  */
 async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
   let deleted = 0;
   let probe: Probe | undefined;
+  const keys = [...config.written].sort((a, b) => Number(a === "") - Number(b === ""));
   try {
-    for (const key of config.written) {
+    for (const key of keys) {
       if (textbook) await probe?.close();
       if (probe === undefined || textbook) {
         probe = await Probe.open(config.hostname, config.port, config);
@@ -194,7 +197,9 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
         : await probe.readLine(config.timeoutMs, config.pauseMs);
       const answer = "raw" in read ? read.raw : read.got;
       const text = new TextDecoder().decode(answer).replace(/(\r?\n)+$/, "");
-      if (text !== "Success!" && text !== "Not exist!") break;
+      const gone = text === "Success!" || text === "Not exist!" ||
+        (key === "" && text.startsWith("Error"));
+      if (!gone) break;
       deleted++;
     }
   } catch {
