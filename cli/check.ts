@@ -75,9 +75,10 @@ export const CHECK_SPEC = command({
     }),
     lang: choice({
       value: "LANG",
-      help: "en or ko: the language of the report [default: from the system's locale]",
+      help: "en or ko: the language of the report",
       choices: ["en", "ko"] as const,
       fallback: defaultLang(),
+      shown: "ko if the system's locale is Korean, else en",
     }),
     timeout: decimal({
       value: "SECONDS",
@@ -127,6 +128,11 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   if (options.json && options.junit !== undefined) {
     throw new UsageError("cannot use --json with --junit: give one");
   }
+  // Before the first rule, not after the last: a run is no use without its report.
+  if (options.junit !== undefined && options.junit !== "-") {
+    const { state } = await Deno.permissions.query({ name: "write", path: options.junit });
+    if (state !== "granted") return await cannotWriteJunit(options.junit, PERMISSION_DENIED, io);
+  }
   // The text report goes to stdout unless stdout carries JSON or XML.
   const textOut = options.json ? undefined : options.junit === "-" ? io.stderr : io.stdout;
   let run;
@@ -163,14 +169,24 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     } catch (error) {
       const why =
         error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-          ? `permission denied (run with --allow-write=${options.junit}, or write it with --junit - > ${options.junit})`
+          ? PERMISSION_DENIED
           : error instanceof Error
           ? error.message
           : String(error);
-      // Not a rule's failure: how kv was run, as for the files it reads.
-      await io.stderr(`kv: cannot write ${options.junit}: ${why}\n`);
-      return EXIT.usage;
+      return await cannotWriteJunit(options.junit, why, io);
     }
   }
   return run.failed > 0 ? EXIT.failed : EXIT.ok;
+}
+
+const PERMISSION_DENIED = "permission denied";
+
+/** Says the JUnit report cannot be written, and how to get it; the exit status. */
+async function cannotWriteJunit(file: string, why: string, io: MainIo): Promise<number> {
+  const how = why === PERMISSION_DENIED
+    ? ` (run with --allow-write=${file}, or write it with --junit - > ${file})`
+    : "";
+  // Not a rule's failure: how kv was run, as for the files it reads.
+  await io.stderr(`kv: cannot write ${file}: ${why}${how}\n`);
+  return EXIT.usage;
 }

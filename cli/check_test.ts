@@ -113,15 +113,16 @@ Deno.test("kv check --junit - prints JUnit XML, the text going to stderr", async
   assertStringIncludes(stderr, "PASS  err.utf8");
 });
 
-Deno.test("kv check --junit FILE without write permission says how to get it (exit 2: not a rule's failure)", async () => {
+Deno.test("kv check --junit FILE without write permission says how to get it before any rule runs (exit 2)", async () => {
   await using server = startTestServer();
-  const { code, stderr } = await check(server.port, [
+  const { code, stdout, stderr } = await check(server.port, [
     "--junit",
     "report.xml",
     "--only",
     "cmd.ping",
   ]);
   assertEquals(code, 2);
+  assertEquals(stdout, "");
   assertStringIncludes(
     stderr,
     "kv: cannot write report.xml: permission denied (run with --allow-write=report.xml, or write it with --junit - > report.xml)",

@@ -103,11 +103,19 @@ export function list(spec: { value: string; help: string; short?: string }): Opt
 
 /** One of a few words. */
 export function choice<const C extends string>(
-  spec: { value: string; help: string; short?: string; choices: readonly C[]; fallback: C },
+  spec: {
+    value: string;
+    help: string;
+    short?: string;
+    choices: readonly C[];
+    fallback: C;
+    /** What the help says the default is, if not the fallback itself (one that depends on the system). */
+    shown?: string;
+  },
 ): Option<C> {
   return {
     ...spec,
-    shown: spec.fallback,
+    shown: spec.shown ?? spec.fallback,
     parse(value, flagName) {
       if ((spec.choices as readonly string[]).includes(value)) return value as C;
       throw new UsageError(
