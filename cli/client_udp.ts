@@ -53,7 +53,11 @@ export async function runUdpClient(
       });
     } catch (error) {
       if (!(error instanceof KvNoAnswerError)) {
-        await io.stderr(`kv: cannot send to ${address} over UDP: ${errorMessage(error)}\n`);
+        const why = error instanceof Deno.errors.NotCapable ||
+            error instanceof Deno.errors.PermissionDenied
+          ? "permission denied (run with --allow-net: the client binds a local port as well as sending)"
+          : errorMessage(error);
+        await io.stderr(`kv: cannot send to ${address} over UDP: ${why}\n`);
         return undefined;
       }
       await io.stderr(

@@ -161,6 +161,20 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
   });
 });
 
+Deno.test({
+  name: "main() client --udp without net permission says how to get it, in one line: exit 2",
+  // Sending to the port alone is allowed; binding the client's own port is not.
+  permissions: { net: ["127.0.0.1:9"] },
+  async fn() {
+    const run = await mainClient(["--udp", "-p", "9", "PING"]);
+    assertEquals([run.code, run.stdout], [2, ""]);
+    assertEquals(
+      run.stderr,
+      "kv: cannot send to 127.0.0.1:9 over UDP: permission denied (run with --allow-net: the client binds a local port as well as sending)\n",
+    );
+  },
+});
+
 Deno.test("main() refuses --udp with a password or TLS, on either side: exit 2", async (t) => {
   const cases: [string, string[], RegExp][] = [
     [

@@ -300,8 +300,10 @@ export class KvClient implements AsyncDisposable {
         open.resolve(open.lines);
         this.#options.onIrregularAnswer?.("list-end");
       }
-      // A TLS server closes a plaintext client without a byte: say so.
-      const hint = !received && this.#options.tls === undefined
+      // A TLS server closes a plaintext client without a byte, once it has
+      // sent its first request: say so. (A server that closes an idle
+      // connection, stopping, is not that.)
+      const hint = !received && open !== undefined && this.#options.tls === undefined
         ? " before any answer (if it speaks TLS, add --tls)"
         : "";
       this.#fail(new KvConnectionError(`connection closed by ${this.address}${hint}`));

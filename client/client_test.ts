@@ -325,6 +325,20 @@ Deno.test("KvClient: a server that closes before a byte of an answer may speak T
   await server.done;
 });
 
+Deno.test("KvClient: a server that closes an idle connection gets no TLS hint", async () => {
+  // A server stopping closes the connections that wait for a request.
+  await using server = scriptedServer(() => Promise.resolve());
+  const closed = Promise.withResolvers<void>();
+  await using kv = await KvClient.connect({
+    port: server.port,
+    // The client closes its end once it has seen the server's: then ask.
+    trace: (event) => event.event === "close" && closed.resolve(),
+  });
+  await closed.promise;
+  const error = await assertRejects(() => kv.ping(), KvConnectionError);
+  assertEquals(error.message, `connection closed by 127.0.0.1:${server.port}`);
+});
+
 Deno.test("KvClient rejects a LIST cut off before its final empty line", async () => {
   await using server = scriptedServer(async (conn) => {
     await readRawLines(conn, 1);
