@@ -34,6 +34,11 @@ const EMPTY = 0;
 const TOMBSTONE = -1;
 // Grow the table before it is half full: linear probing slows sharply past that.
 const MAX_LOAD = 0.5;
+// Shrink it once it is this empty (as Redis does below a tenth): a table that
+// deletes have emptied gives its memory back, and SCAN does not walk it slot
+// by empty slot. A rebuilt table is a quarter full, so growing and shrinking
+// never follow each other closely.
+const MIN_LOAD = 1 / 16;
 const MIN_SLOTS = 16;
 const HASH_SPACE = 2 ** 32;
 // The sweep reads the clock once per this many slots.
@@ -161,6 +166,7 @@ export class MemoryStore implements Store {
     if (slot < 0) return false;
     this.#give(slot, old);
     this.#remove(slot);
+    this.#shrinkIfSparse();
     return true;
   }
 
@@ -224,6 +230,7 @@ export class MemoryStore implements Store {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
     this.#remove(slot);
+    this.#shrinkIfSparse();
     return true;
   }
 
@@ -239,6 +246,7 @@ export class MemoryStore implements Store {
     if (slot < 0) return false;
     if (expireAtMs > 0 && expireAtMs <= this.#clock.now()) {
       this.#remove(slot);
+      this.#shrinkIfSparse();
       return true;
     }
     const arena = this.#arena;
@@ -340,6 +348,7 @@ export class MemoryStore implements Store {
       }
       if (arena.expiring === 0 || performance.now() - started >= budgetMs) break;
     }
+    if (removed > 0) this.#shrinkIfSparse();
     return removed;
   }
 
@@ -428,11 +437,21 @@ export class MemoryStore implements Store {
     this.#size++;
   }
 
-  /** Rebuilds the table (twice as large if it is more than a quarter live), dropping tombstones. */
+  /** Rebuilds the table once deletes have left it mostly empty. */
+  #shrinkIfSparse(): void {
+    if (this.#slots.length > MIN_SLOTS && this.#size < this.#slots.length * MIN_LOAD) {
+      this.#rehash();
+    }
+  }
+
+  /**
+   * Rebuilds the table at the size that makes it a quarter full (larger or
+   * smaller than now), dropping tombstones.
+   */
   #rehash(): void {
     const oldSlots = this.#slots;
     const oldHashes = this.#hashes;
-    let length = oldSlots.length;
+    let length = MIN_SLOTS;
     while (this.#size + 1 > length * MAX_LOAD / 2) length *= 2;
     const slots = new Int32Array(length);
     const hashes = new Uint32Array(length);

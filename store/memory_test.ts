@@ -467,3 +467,65 @@ Deno.test({
     assertEquals(seen, [LINE_TEXT, 0, 0]);
   },
 });
+
+Deno.test({
+  name: "MemoryStore shrinks a table that deletes have emptied: SCAN then walks only what is left",
+  permissions: "none",
+  fn: () => {
+    const store = textStore();
+    for (let i = 0; i < 10_000; i++) store.set(`k${i}`, "v");
+    for (let i = 4; i < 10_000; i++) store.delete(`k${i}`);
+    // Four keys left of 10,000: the table is at most 64 slots again, so what
+    // one SCAN covers (COUNT 10: 200 home slots) is the whole walk.
+    const seen: string[] = [];
+    const decoder = new TextDecoder();
+    const cursor = store.memory.scan(0, 200, (bytes, keyStart, keyEnd) => {
+      seen.push(decoder.decode(bytes.subarray(keyStart, keyEnd)));
+    });
+    assertEquals(cursor, 0);
+    assertEquals(seen.toSorted(), ["k0", "k1", "k2", "k3"]);
+    assertEquals(store.entries().toSorted(), [["k0", "v"], ["k1", "v"], ["k2", "v"], ["k3", "v"]]);
+  },
+});
+
+Deno.test({
+  name:
+    "MemoryStore: a SCAN walk returns each key held throughout exactly once while the table grows and shrinks under it",
+  permissions: "none",
+  fn: () => {
+    const next = random(7);
+    const store = textStore();
+    const decoder = new TextDecoder();
+    for (let round = 0; round < 5; round++) {
+      // Keys that stay for the whole walk, and others that come and go in waves.
+      const kept = new Set<string>();
+      for (let i = 0; i < 200; i++) {
+        const key = `kept:${round}:${i}`;
+        kept.add(key);
+        store.set(key, "v");
+      }
+      const seen = new Map<string, number>();
+      const waves: string[] = [];
+      let cursor = 0;
+      let steps = 0;
+      do {
+        cursor = store.memory.scan(cursor, 64, (bytes, keyStart, keyEnd) => {
+          const key = decoder.decode(bytes.subarray(keyStart, keyEnd));
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+        });
+        // Between steps: a wave of inserts that grows the table, or of
+        // deletes that shrinks it.
+        if (steps % 2 === 0) {
+          const wave = Math.floor(next() * 2_000);
+          for (let i = 0; i < wave; i++) waves.push(`wave:${round}:${steps}:${i}`);
+          for (const key of waves) store.set(key, "w");
+        } else {
+          for (const key of waves.splice(0)) store.delete(key);
+        }
+        steps++;
+      } while (cursor !== 0);
+      for (const key of kept) assertEquals(seen.get(key), 1, `round ${round}: ${key}`);
+      for (const key of kept) store.delete(key);
+    }
+  },
+});

@@ -211,6 +211,12 @@ Deno.test({
       assertEquals(seen.length, 500);
       assertEquals(new Set(seen).size, 500);
     });
+    await t.step("SCAN of the few keys left after many deletes takes one call, as in Redis", () => {
+      for (let i = 0; i < 10_000; i++) kv.command("SET", `bulk:${i}`, "v");
+      for (let i = 0; i < 10_000; i++) kv.command("DEL", `bulk:${i}`);
+      for (let i = 0; i < 500; i++) kv.command("DEL", `key:${i}`);
+      assertEquals(kv.command("SCAN", "0"), "*2\r\n$1\r\n0\r\n*1\r\n$6\r\nuser:1\r\n");
+    });
   },
 });
 
