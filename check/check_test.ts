@@ -241,6 +241,23 @@ Deno.test("runCheck() bounds every wait: a server that never answers fails, and 
   }
 });
 
+Deno.test("runCheck() bounds a LIST that never ends: a server listing forever fails, and the run ends", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    const lines = new TextEncoder().encode("x, y\n".repeat(1_000));
+    for (;;) await conn.write(lines); // Until the checker closes the connection.
+  });
+  const run = await runCheck({ port: server.port, only: ["cmd.list-empty"], timeoutMs: 100 });
+  assertEquals(failures(run), ["cmd.list-empty"]);
+  const failure = run.results[0]!.failure!;
+  assertMatch(
+    failure.reason.en,
+    /^LIST's answer went on for more than 1 s without its empty line$/,
+  );
+  // The report shows the first lines, not all that came.
+  assert(failure.got!.length <= 50 * 5, `${failure.got!.length} bytes shown`);
+});
+
 Deno.test("runCheck() bounds a write: a server that stops reading fails load.long-line", async () => {
   await using server = scriptedServer(async (conn) => {
     const buffer = new Uint8Array(64);

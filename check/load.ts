@@ -9,7 +9,7 @@
 
 import { EXPECTED, REASON } from "./messages.ts";
 import { openProbe, type PlayConfig, StepFailure } from "./context.ts";
-import type { Probe } from "./probe.ts";
+import { MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
 import type { Load, Text } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -60,6 +60,8 @@ async function ask(
         ? REASON.quiet(config.pauseMs)
         : read.kind === "eof"
         ? REASON.closed()
+        : read.kind === "too-much"
+        ? REASON.tooMuch(MAX_ANSWER_BYTES)
         : REASON.timeout(config.timeoutMs),
     );
     return;
@@ -139,6 +141,7 @@ function longLineReason(config: PlayConfig, written: string, kind: string | unde
   if (written === "timeout") return REASON.writeTimeout(config.timeoutMs);
   if (written === "closed") return REASON.writeClosed();
   if (kind === "eof") return REASON.closed();
+  if (kind === "too-much") return REASON.tooMuch(MAX_ANSWER_BYTES);
   if (kind !== "timeout") return REASON.notError();
   const bytes = config.maxLineBytes;
   return {

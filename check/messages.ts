@@ -53,6 +53,16 @@ export const REASON = {
       `no empty line within ${seconds(ms)} s: LIST's answer must end with one`,
       `${seconds(ms)}초 안에 빈 줄이 없음: LIST의 답은 빈 줄로 끝나야 함`,
     ),
+  tooMuch: (bytes: number) =>
+    text(
+      `more than ${bytes.toLocaleString("en")} bytes without a \\n: the answer never ends`,
+      `\\n 없이 ${bytes.toLocaleString("en")}바이트를 넘게 보냄: 답이 끝나지 않음`,
+    ),
+  listNeverEnds: (ms: number) =>
+    text(
+      `LIST's answer went on for more than ${seconds(ms)} s without its empty line`,
+      `LIST의 답이 빈 줄 없이 ${seconds(ms)}초 넘게 이어짐`,
+    ),
   emptyAnswer: () => text("an empty answer", "빈 답"),
   stayedOpen: (ms: number) =>
     text(

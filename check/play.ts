@@ -11,7 +11,7 @@ import { concat } from "../net/bytes.ts";
 import { openProbe, type Outcome, type PlayConfig, StepFailure } from "./context.ts";
 import { runLoad } from "./load.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
-import type { Probe } from "./probe.ts";
+import { MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
 import type { ConnName, Data, Expect, Rule, Step, Text } from "./rule.ts";
 
 class StepSkip extends Error {
@@ -25,6 +25,8 @@ class StepSkip extends Error {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+// How many lines of a LIST's answer a failure shows.
+const SHOWN_LIST_LINES = 50;
 const LF = 0x0a;
 const CR = 0x0d;
 const PUT_REGEXP = /^[ \t]*put[ \t]*,([^,\n]*),/i;
@@ -198,17 +200,28 @@ class Player {
         if (stripLineEnd(end).length !== 0) fail(expected, concat([...got, end]), REASON.differs());
         return;
       }
-      const lines = [first];
-      while (stripLineEnd(lines.at(-1)!).length > 0) {
-        const next = await this.#line(probe, sent, expected, got, REASON.listEnd(timeoutMs));
-        got.push(next);
-        lines.push(next);
+      // The store may hold millions of pairs: each is checked as it comes and
+      // not kept, and a failure shows the first lines. A LIST must end
+      // within ten timeouts (a server may list forever).
+      const listDeadline = Date.now() + 10 * timeoutMs;
+      const found = new Set<string>();
+      let pairs = 0;
+      let bad: Uint8Array | undefined;
+      let line = first;
+      while (stripLineEnd(line).length > 0) {
+        const pair = decoder.decode(stripLineEnd(line));
+        if (!pair.includes(", ")) bad ??= stripLineEnd(line);
+        else if (wanted.includes(pair)) found.add(pair);
+        pairs++;
+        if (Date.now() > listDeadline) {
+          fail(expected, concat(got), REASON.listNeverEnds(10 * timeoutMs));
+        }
+        line = await this.#line(probe, sent, expected, got, REASON.listEnd(timeoutMs));
+        if (got.length < SHOWN_LIST_LINES) got.push(line);
       }
-      const pairs = lines.slice(0, -1).map((raw) => decoder.decode(stripLineEnd(raw)));
-      const bad = pairs.findIndex((pair) => !pair.includes(", "));
-      if (bad !== -1) fail(expected, concat(got), REASON.listShape(stripLineEnd(lines[bad]!)));
-      if ("emptyList" in expect) throw new StepSkip(SKIPPED.storeHasKeys(pairs.length));
-      const missing = wanted.filter((text) => !pairs.includes(text));
+      if (bad !== undefined) fail(expected, concat(got), REASON.listShape(bad));
+      if ("emptyList" in expect) throw new StepSkip(SKIPPED.storeHasKeys(pairs));
+      const missing = wanted.filter((text) => !found.has(text));
       if (missing.length > 0) fail(expected, concat(got), REASON.listMissing(missing));
       return;
     }
@@ -244,6 +257,8 @@ class Player {
       ? REASON.quiet(pauseMs)
       : read.kind === "eof"
       ? REASON.closed()
+      : read.kind === "too-much"
+      ? REASON.tooMuch(MAX_ANSWER_BYTES)
       : timeoutReason ?? REASON.timeout(timeoutMs);
     throw new StepFailure({ sent, expected, got, reason });
   }

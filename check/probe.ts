@@ -25,7 +25,9 @@ export type ReadEnd =
   /** Bytes arrived, then nothing for the pause, and no `\n` came. */
   | "quiet"
   /** The server closed the connection (or reset it). */
-  | "eof";
+  | "eof"
+  /** More than {@linkcode MAX_ANSWER_BYTES} came without a `\n`. */
+  | "too-much";
 
 /** The result of {@linkcode Probe.readLine}. */
 export type LineRead =
@@ -39,6 +41,12 @@ export type QuietRead =
 
 const LF = 0x0a;
 const CHUNK_BYTES = 64 * 1024;
+/**
+ * The most bytes one answer may take before it is cut off as endless: far
+ * more than a value can be (a server's line limit is 1 MiB by default, and
+ * at most 256 MiB; `kv check`'s rules store short values).
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 const TIMEOUT = Symbol("timeout");
 
 /** One connection to the server under test. */
@@ -117,9 +125,12 @@ export class Probe {
    */
   async readLine(timeoutMs: number, pauseMs: number): Promise<LineRead> {
     const deadline = Date.now() + timeoutMs;
+    let scanned = 0; // Bytes known to hold no \n: a long line is scanned once.
     while (true) {
-      const nl = this.buffered.indexOf(LF);
+      const nl = this.buffered.indexOf(LF, scanned);
       if (nl !== -1) return { kind: "line", raw: this.#take(nl + 1) };
+      scanned = this.#end - this.#start;
+      if (scanned > MAX_ANSWER_BYTES) return { kind: "too-much", got: this.#take(scanned) };
       const partial = this.#end > this.#start;
       const left = deadline - Date.now();
       const more = left <= 0
@@ -145,8 +156,14 @@ export class Probe {
     while (true) {
       const bytes = this.buffered;
       if (bytes.length > 0 && done(bytes)) return { kind: "answer", got: this.#take(bytes.length) };
-      const wait = bytes.length > 0 ? pauseMs : deadline - Date.now();
-      const more = await this.#more(wait);
+      // A server that never stops sending is cut off too: at the deadline,
+      // or past MAX_ANSWER_BYTES, what came is the answer.
+      const left = deadline - Date.now();
+      if (left <= 0 || bytes.length > MAX_ANSWER_BYTES) {
+        const got = this.#take(bytes.length);
+        return got.length > 0 ? { kind: "answer", got } : { kind: "timeout", got };
+      }
+      const more = await this.#more(bytes.length > 0 ? Math.min(pauseMs, left) : left);
       if (more === "data") continue;
       const got = this.#take(this.#end - this.#start);
       if (got.length > 0) return { kind: "answer", got };

@@ -27,14 +27,27 @@ const INVISIBLE_REGEXP = /[\p{C}\p{Z}]/u;
 export function show(bytes: Uint8Array | string, options: ShowOptions = {}): string {
   const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
   const maxChars = options.maxChars ?? 120;
-  const tokens = escapeTokens(data);
-  let length = 0;
-  for (const token of tokens) length += token.length;
-  if (length + 2 <= maxChars) return `"${tokens.join("")}"`;
+  // A character shows as at least one char and takes at most 4 bytes: only
+  // the ends of a long answer (a server may send 64 MiB) are escaped.
+  const ends = 4 * maxChars;
+  let tokens: string[];
+  let tailTokens: string[];
+  if (data.length > 2 * ends) {
+    tokens = escapeTokens(data.subarray(0, ends));
+    let tailStart = data.length - ends;
+    // Start the tail on a character, not inside one.
+    for (let k = 0; k < 3 && (data[tailStart]! & 0xc0) === 0x80; k++) tailStart++;
+    tailTokens = escapeTokens(data.subarray(tailStart));
+  } else {
+    tokens = tailTokens = escapeTokens(data);
+    let length = 0;
+    for (const token of tokens) length += token.length;
+    if (length + 2 <= maxChars) return `"${tokens.join("")}"`;
+  }
   const marker = `…(${data.length} bytes)…`;
   const tailChars = Math.min(24, Math.floor(maxChars / 4));
   const head = takeChars(tokens, Math.max(8, maxChars - tailChars - marker.length - 2), false);
-  const tail = takeChars(tokens, tailChars, true);
+  const tail = takeChars(tailTokens, tailChars, true);
   return `"${head}${marker}${tail}"`;
 }
 
