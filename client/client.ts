@@ -9,7 +9,7 @@
 import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { connectTcp } from "../net/connect.ts";
-import { closeQuietly, writeAll } from "../net/conn.ts";
+import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
@@ -353,7 +353,7 @@ export class KvClient implements AsyncDisposable {
       this.#fail(
         new KvTimeoutError(`no answer from ${this.address} within ${ms / 1000} s`, received),
       );
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
   }
 
   /** Part of an answer came: it is taken whole if nothing more comes for the pause. */
@@ -379,7 +379,7 @@ export class KvClient implements AsyncDisposable {
       }
       this.#armTimeout();
       if (missing !== undefined) this.#options.onIrregularAnswer?.(missing);
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
   }
 
   #stopTimers(): void {

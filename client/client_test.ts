@@ -442,3 +442,15 @@ Deno.test("KvClient answers with an error line the server sent before closing, e
   assertEquals(await kv.request("PING"), ["Error: too many connections"]);
   await assertRejects(() => kv.ping(), KvConnectionError, "connection closed by");
 });
+
+Deno.test("KvClient: an answer timeout past setTimeout's 24.8 days waits, not fires at once", async () => {
+  // A slow server: 20 ms per answer. A timer of 3e9 ms left uncapped fires after 1 ms.
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await send(conn, "PONG\n");
+  });
+  await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 3e9 });
+  await kv.ping();
+  await server.done;
+});

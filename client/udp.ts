@@ -9,6 +9,7 @@
  */
 
 import { formatAddr } from "../net/addr.ts";
+import { MAX_TIMER_MS } from "../net/conn.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
 import { KvNoAnswerError } from "./errors.ts";
 
@@ -145,7 +146,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
   if (ms <= 0) return undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+    timer = setTimeout(() => resolve(undefined), Math.min(ms, MAX_TIMER_MS));
   });
   try {
     return await Promise.race([promise, late]);

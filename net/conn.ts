@@ -54,8 +54,12 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-// setTimeout takes a 32-bit delay and fires at once for a longer one.
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The longest delay `setTimeout` honours: it takes a 32-bit delay and fires
+ * at once for a longer one (with a warning). Every timer a user's setting
+ * can make long is capped at it (about 24.8 days).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Waits for `read` or for `ms` of silence, whichever comes first. Returns

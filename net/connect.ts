@@ -8,6 +8,7 @@
  */
 
 import { lookup } from "node:dns/promises";
+import { MAX_TIMER_MS } from "./conn.ts";
 
 /** Options of {@linkcode connectTcp}. */
 export interface ConnectOptions {
@@ -44,7 +45,7 @@ export async function connectTcp(
   let first: unknown;
   for (const address of await addressesOf(hostname)) {
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const timer = setTimeout(() => timeout.abort(), Math.min(timeoutMs, MAX_TIMER_MS));
     try {
       const conn = await Deno.connect({
         hostname: address,

@@ -12,7 +12,14 @@ import type { Reply } from "../command/reply.ts";
 import { Request, secretName } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { formatAddr } from "../net/addr.ts";
-import { closeQuietly, describeError, isDisconnect, quiet, writeAll } from "../net/conn.ts";
+import {
+  closeQuietly,
+  describeError,
+  isDisconnect,
+  MAX_TIMER_MS,
+  quiet,
+  writeAll,
+} from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
@@ -62,8 +69,6 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 const LINGER_QUIET_MS = 250;
 // The first byte of a RESP request (an array).
 const STAR = 0x2a;
-// setTimeout takes a 32-bit delay and fires at once for a longer one.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { closeQuietly, describeError, writeAll } from "../net/conn.ts";
+import { closeQuietly, describeError, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
@@ -50,8 +50,6 @@ const ACCEPT_BACKOFF_MS = { first: 5, max: 1_000 };
 // cycle does in a bounded slice of time.
 const SWEEP_EVERY_MS = 100;
 const SWEEP_BUDGET_MS = 1;
-// setTimeout takes a 32-bit delay and fires at once for a longer one.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 // Refusals in flight at once; a flood past it is closed without the line.
 const MAX_REFUSALS = 64;
 // How often serve() with port 0 and udp picks a new port when the UDP one is taken.

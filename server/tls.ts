@@ -12,7 +12,7 @@
  * @module
  */
 
-import { closeQuietly, writeAll } from "../net/conn.ts";
+import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 
 /** What the server needs of a listener. `Deno.Listener` is one. */
 export interface Acceptor {
@@ -29,9 +29,6 @@ const PIPE_BUFFER_BYTES = 16 * 1024;
 // before a QUIT, TLS's close_notify) still flow to the client; past this
 // long, a client that does not take them is cut.
 const DRAIN_MS = 5_000;
-
-// setTimeout takes a 32-bit delay and fires at once for a longer one.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Finishes `conn`'s TLS handshake within `ms`: `"done"`, `"late"` (the
