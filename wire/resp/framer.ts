@@ -316,6 +316,8 @@ export class RespFramer implements Framer {
     // string2ll: no leading zero, and `-0` is not a number either.
     const zero = bytes[digitsStart] === 0x30;
     if (i === digitsStart || (zero && (negative || i - digitsStart > 1))) return Infinity;
+    // Nor one outside a 64-bit integer (`*-99999999999999999999`).
+    if (i - digitsStart >= 19 && !fitsInt64(bytes, digitsStart, i, negative)) return Infinity;
     return negative ? -value : value;
   }
 
@@ -424,4 +426,18 @@ export function binary(bytes: Uint8Array, start: number, end: number): string {
   let text = "";
   for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
   return text;
+}
+
+const INT64_MAX_DIGITS = new TextEncoder().encode("9223372036854775807");
+
+/** Whether the decimal digits `bytes[start, end)` (no leading zero), negated if `negative`, fit in 64 bits. */
+function fitsInt64(bytes: Uint8Array, start: number, end: number, negative: boolean): boolean {
+  const length = end - start;
+  if (length !== INT64_MAX_DIGITS.length) return length < INT64_MAX_DIGITS.length;
+  for (let k = 0; k < length; k++) {
+    // The most negative number's last digit is one more: ...808.
+    const limit = INT64_MAX_DIGITS[k]! + (negative && k === length - 1 ? 1 : 0);
+    if (bytes[start + k]! !== limit) return bytes[start + k]! < limit;
+  }
+  return true;
 }

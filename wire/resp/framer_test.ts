@@ -56,7 +56,7 @@ Deno.test({
   fn: () => {
     const input = encoder.encode(
       resp("SET", "키", "값 with\r\nCRLF") + resp("get", "키") + "PING\r\n" + resp("ECHO", "") +
-        "*0\r\n*-1\r\n" + resp("DEL", "a", "b"),
+        "*0\r\n*-1\r\n*-9223372036854775808\r\n" + resp("DEL", "a", "b"),
     );
     const expected: Seen[] = [
       ["SET", "키", "값 with\r\nCRLF"],
@@ -147,6 +147,10 @@ Deno.test({
       ["*x\r\n", "ERR Protocol error: invalid multibulk length"],
       ["*-0\r\n", "ERR Protocol error: invalid multibulk length"], // Redis's string2ll
       ["*01\r\n", "ERR Protocol error: invalid multibulk length"],
+      // Past a 64-bit integer: not a number to Redis either, however negative.
+      ["*-9223372036854775809\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*-99999999999999999999\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*1\r\n$-99999999999999999999\r\n", "ERR Protocol error: invalid bulk length"],
       ["*1\r\n$-0\r\n", "ERR Protocol error: invalid bulk length"],
       [`*${1024 * 1024 + 1}\r\n`, "ERR Protocol error: invalid multibulk length"],
       ["*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length"],
