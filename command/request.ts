@@ -70,6 +70,17 @@ export class Request {
   text(i: number): string {
     return decoder.decode(this.bytes.subarray(this.starts[i], this.ends[i]));
   }
+
+  /**
+   * Argument `i` as one character per byte, for an error reply that echoes
+   * it: the reply writes each back as the byte it was, UTF-8 or not.
+   */
+  binary(i: number): string {
+    const bytes = this.bytes;
+    let text = "";
+    for (let k = this.starts[i]!; k < this.ends[i]!; k++) text += String.fromCharCode(bytes[k]!);
+    return text;
+  }
 }
 
 /**

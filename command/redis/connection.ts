@@ -156,7 +156,7 @@ export const HELLO: RedisCommand = {
       } else {
         return reply.error({
           kind: "redis",
-          text: `ERR Syntax error in HELLO option '${request.text(i)}'`,
+          text: `ERR Syntax error in HELLO option '${request.binary(i)}'`,
         });
       }
     }
@@ -254,7 +254,7 @@ export function subcommandArity(
 export function unknownSubcommand(request: Request, command: string) {
   return {
     kind: "redis",
-    text: `ERR unknown subcommand '${request.text(0)}'. Try ${command} HELP.`,
+    text: `ERR unknown subcommand '${request.binary(0)}'. Try ${command} HELP.`,
   } as const;
 }
 
