@@ -30,9 +30,11 @@ const stream = encoder.encode(
     (_, i) => i % 2 === 0 ? `GET, key:${i % KEYS}\n` : `PUT, key:${i % KEYS}, ${"v".repeat(16)}\n`,
   ).join(""),
 );
+const LINE_WRITE = { lineText: true };
 const store = new MemoryStore();
 const text = new TextStore(store);
-for (let i = 0; i < KEYS; i++) text.set(`key:${i}`, "v".repeat(16));
+// Preloaded as a PUT would store them (line text), as loadgen's preload does.
+for (let i = 0; i < KEYS; i++) text.set(`key:${i}`, "v".repeat(16), LINE_WRITE);
 const { stats, guard } = testContext(store);
 const addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 12000 };
 
@@ -109,7 +111,7 @@ const logged = await openLog("/bench/kv.log", {
   compactMinBytes: 2 ** 40,
   newStore: () => new MemoryStore(),
 });
-for (let i = 0; i < KEYS; i++) new TextStore(logged).set(`key:${i}`, "v".repeat(16));
+for (let i = 0; i < KEYS; i++) new TextStore(logged).set(`key:${i}`, "v".repeat(16), LINE_WRITE);
 await logged.commit();
 
 Deno.bench({
