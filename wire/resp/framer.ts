@@ -66,7 +66,7 @@ export class RespFramer implements Framer {
   #bulkLength = 0;
 
   /**
-   * A request (or one of its strings) may hold up to `maxRequestBytes`
+   * A request, headers and all, may hold up to `maxRequestBytes`
    * bytes; while `auth` has not authenticated, Redis's smaller limits apply.
    */
   constructor(maxRequestBytes: number, auth?: AuthState) {
@@ -224,6 +224,9 @@ export class RespFramer implements Framer {
       }
       at = dataEnd + 2; // Like Redis, the CRLF after the data is not checked.
     }
+    // PROTOCOL.md: a request larger than the limit, headers and all, is refused
+    // whether it came in one read or in many.
+    if (at - start > this.#maxRequestBytes) return this.#fail(into, "request too large");
     this.#pos = at;
     into.rawStart = start;
     into.rawEnd = at;
@@ -330,7 +333,7 @@ export class RespFramer implements Framer {
   /** A request not complete yet; an error if it has grown past the limit. */
   #incomplete(into: Request, start: number): "request" | "incomplete" {
     this.#pos = start;
-    if (this.#length - start > this.#maxRequestBytes + MAX_HEADER_BYTES) {
+    if (this.#length - start > this.#maxRequestBytes) {
       return this.#fail(into, "request too large");
     }
     return "incomplete";

@@ -91,8 +91,27 @@ Deno.test({
     for (const size of [1, 2, 7, 100, 4096]) {
       const chunks = [];
       for (let at = 0; at < input.length; at += size) chunks.push(input.subarray(at, at + size));
-      assertEquals(frame(chunks, 4096), expected, `reads of ${size} bytes`);
+      assertEquals(frame(chunks, 8192), expected, `reads of ${size} bytes`);
     }
+  },
+});
+
+Deno.test({
+  name: "RespFramer.next() refuses a request past the limit, headers and all, in one read or many",
+  permissions: "none",
+  fn: () => {
+    const fits = resp("SET", "k", "v".repeat(73)); // 100 bytes, headers and all
+    assertEquals(encoder.encode(fits).length, 100);
+    assertEquals(frame([encoder.encode(fits)], 100), [["SET", "k", "v".repeat(73)]]);
+    assertEquals(frame([encoder.encode(resp("SET", "k", "v".repeat(74)))], 100), [
+      { error: "ERR Protocol error: request too large" },
+    ]);
+    // Twenty short strings: each far below the limit, the whole past it.
+    const mset = encoder.encode(resp("MSET", ...Array.from({ length: 20 }, (_, i) => `k${i}`)));
+    const tooLarge = [{ error: "ERR Protocol error: request too large" }];
+    assertEquals(frame([mset], 100), tooLarge);
+    const bytes = [...mset].map((byte) => new Uint8Array([byte]));
+    assertEquals(frame(bytes, 100), tooLarge);
   },
 });
 
