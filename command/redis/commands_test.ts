@@ -211,21 +211,24 @@ Deno.test({
       assertEquals(seen.length, 500);
       assertEquals(new Set(seen).size, 500);
     });
-    await t.step("an error echoes an argument's bytes as they came, UTF-8 or not, as Redis does", () => {
-      const bytes = (...codes: number[]) => new Uint8Array(codes);
-      assertEquals(
-        kv.command("EXPIRE", "k", "1", bytes(0x4e, 0xff, 0x58)),
-        "-ERR Unsupported option N\xffX\r\n",
-      );
-      assertEquals(
-        kv.command("CLIENT", bytes(0xff, 0xfe)),
-        "-ERR unknown subcommand '\xff\xfe'. Try CLIENT HELP.\r\n",
-      );
-      assertEquals(
-        kv.command("HELLO", "2", bytes(0xe9)),
-        "-ERR Syntax error in HELLO option '\xe9'\r\n",
-      );
-    });
+    await t.step(
+      "an error echoes an argument's bytes as they came, UTF-8 or not, as Redis does",
+      () => {
+        const bytes = (...codes: number[]) => new Uint8Array(codes);
+        assertEquals(
+          kv.command("EXPIRE", "k", "1", bytes(0x4e, 0xff, 0x58)),
+          "-ERR Unsupported option N\xffX\r\n",
+        );
+        assertEquals(
+          kv.command("CLIENT", bytes(0xff, 0xfe)),
+          "-ERR unknown subcommand '\xff\xfe'. Try CLIENT HELP.\r\n",
+        );
+        assertEquals(
+          kv.command("HELLO", "2", bytes(0xe9)),
+          "-ERR Syntax error in HELLO option '\xe9'\r\n",
+        );
+      },
+    );
     await t.step("SCAN of the few keys left after many deletes takes one call, as in Redis", () => {
       for (let i = 0; i < 10_000; i++) kv.command("SET", `bulk:${i}`, "v");
       for (let i = 0; i < 10_000; i++) kv.command("DEL", `bulk:${i}`);
