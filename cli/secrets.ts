@@ -39,7 +39,25 @@ function why(error: unknown, path: string): string {
  * AUTH trims those, so it could never match).
  */
 export function readPassword(path: string, warn: (line: string) => void): string {
-  const password = readText(path, "--password-file").split("\n")[0]!.replace(/\r$/, "");
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(path);
+  } catch (error) {
+    throw new FileAccessError(
+      `cannot read --password-file ${JSON.stringify(path)}: ${why(error, path)}`,
+    );
+  }
+  const newline = bytes.indexOf(0x0a);
+  let password: string;
+  try {
+    // Strictly: a password read with U+FFFD for its bad bytes matches no AUTH.
+    password = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+      .decode(bytes.subarray(0, newline === -1 ? bytes.length : newline)).replace(/\r$/, "");
+  } catch {
+    throw new FileAccessError(
+      `cannot use --password-file ${JSON.stringify(path)}: its first line is not UTF-8 text`,
+    );
+  }
   if (password === "") {
     throw new FileAccessError(
       `cannot use --password-file ${JSON.stringify(path)}: its first line is empty`,

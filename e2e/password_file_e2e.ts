@@ -1,0 +1,53 @@
+/**
+ * `--password-file`: what of a file's first line becomes the password, and
+ * which first lines are refused with one clear line (they could never match
+ * an AUTH). Reads real files, so it is not part of `deno test --allow-net`.
+ *
+ * Needs: --allow-read=.e2e-tmp --allow-write=.e2e-tmp (see .ci/run).
+ *
+ * @module
+ */
+
+import { assertEquals, assertRejects } from "@std/assert";
+import { FileAccessError } from "../cli/options.ts";
+import { readPassword } from "../cli/secrets.ts";
+import { e2eDir } from "../testing/mod.ts";
+
+/** Writes `bytes` to a private file in `dir` and reads it as a password file. */
+async function passwordOf(dir: string, bytes: Uint8Array | string): Promise<string> {
+  const path = `${dir}/pw`;
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  await Deno.writeFile(path, data, { mode: 0o600 });
+  await Deno.chmod(path, 0o600);
+  return readPassword(path, () => {});
+}
+
+Deno.test("readPassword() takes the first line, without its \\r, whatever follows it", async () => {
+  await using dir = await e2eDir();
+  assertEquals(await passwordOf(dir.path, "hunter2\n"), "hunter2");
+  assertEquals(await passwordOf(dir.path, "hunter2\r\nsecond line\n"), "hunter2");
+  assertEquals(await passwordOf(dir.path, "비밀 번호"), "비밀 번호");
+  // Bytes that are not text after the first line do not matter.
+  assertEquals(
+    await passwordOf(dir.path, new Uint8Array([0x70, 0x77, 0x0a, 0xff, 0xfe])),
+    "pw",
+  );
+});
+
+Deno.test("readPassword() refuses a first line that no AUTH could match, in one line", async () => {
+  await using dir = await e2eDir();
+  const path = JSON.stringify(`${dir.path}/pw`);
+  for (
+    const [bytes, why] of [
+      [new Uint8Array([0x70, 0xff, 0x71, 0x0a]), "its first line is not UTF-8 text"],
+      ["\nhunter2\n", "its first line is empty"],
+      [" hunter2\n", "the password starts or ends with a space or tab"],
+    ] as const
+  ) {
+    await assertRejects(
+      () => passwordOf(dir.path, bytes),
+      FileAccessError,
+      `cannot use --password-file ${path}: ${why}`,
+    );
+  }
+});
