@@ -272,6 +272,8 @@ Deno.test({
       return splitInline(bytes, 0, bytes.length)?.map((word) => decoder.decode(word)) ?? null;
     };
     assertEquals(split("SET  k\tv"), ["SET", "k", "v"]);
+    // \v and \f: skipped between words, kept inside one (Redis: ECHO\ta\vb echoes "a\vb").
+    assertEquals(split("\vECHO\ta\vb\f c"), ["ECHO", "a\vb\f", "c"]);
     assertEquals(split(`SET k "a b\\n\\x41"`), ["SET", "k", "a b\nA"]);
     assertEquals(split(`SET k 'it\\'s'`), ["SET", "k", "it's"]);
     assertEquals(split(`SET k ab"cd"`), ["SET", "k", "abcd"]);

@@ -23,6 +23,14 @@ function isSpace(byte: number | undefined): boolean {
     byte === 0x0d;
 }
 
+/**
+ * What ends an unquoted word: fewer bytes than isSpace (sdssplitargs's
+ * switch), so `\v` and `\f` are skipped between words but kept inside one.
+ */
+function endsWord(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09 || byte === 0;
+}
+
 function hexValue(byte: number | undefined): number {
   if (byte === undefined) return -1;
   if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
@@ -75,7 +83,7 @@ export function splitInline(bytes: Uint8Array, start: number, end: number): Uint
         } else {
           word.push(byte!);
         }
-      } else if (p >= end || isSpace(byte) || byte === 0) {
+      } else if (p >= end || endsWord(byte)) {
         done = true;
       } else if (byte === DQUOTE || byte === SQUOTE) {
         quote = byte;
