@@ -335,7 +335,10 @@ Deno.test({
       [["CONFIG", "GET"], "-ERR wrong number of arguments for 'config|get' command\r\n"],
       [["COMMAND", "COUNT", "x"], "-ERR wrong number of arguments for 'command|count' command\r\n"],
       [["CONFIG"], "-ERR wrong number of arguments for 'config' command\r\n"],
-      [["COMMAND", "INFO", "nosuch"], "*1\r\n*-1\r\n"],
+      [["COMMAND", "INFO", "nosuch"], "*1\r\n$-1\r\n"], // Redis 7: a nil, not a nil array
+      [["COMMAND", "LIST", "FILTERBY", "MODULE", "json"], "*0\r\n"],
+      [["COMMAND", "LIST", "FILTERBY", "BOGUS", "x"], "-ERR syntax error\r\n"],
+      [["COMMAND", "LIST", "x"], "-ERR syntax error\r\n"],
     ]);
     await t.step("COMMAND COUNT, INFO and DOCS describe the table", () => {
       const count = Number(kv.command("COMMAND", "COUNT").slice(1, -2));
@@ -349,6 +352,16 @@ Deno.test({
         kv.command("COMMAND", "DOCS", "get"),
         /^\*2\r\n\$3\r\nget\r\n\*4\r\n\$7\r\nsummary\r\n/,
       );
+      // No names: every command, as COMMAND itself.
+      assertEquals(kv.command("COMMAND", "INFO"), kv.command("COMMAND"));
+    });
+    await t.step("COMMAND LIST FILTERBY PATTERN and ACLCAT, as Redis 7 filters", () => {
+      const names = (reply: string) => reply.split("\r\n").filter((_, i) => i > 0 && i % 2 === 0);
+      const get = names(kv.command("COMMAND", "LIST", "FILTERBY", "PATTERN", "GET*"));
+      assertEquals(get.includes("get") && get.includes("getdel"), true, get.join());
+      assertEquals(get.every((name) => name.startsWith("get")), true, get.join());
+      const strings = names(kv.command("COMMAND", "LIST", "FILTERBY", "ACLCAT", "string"));
+      assertEquals(strings.includes("incr") && !strings.includes("ping"), true, strings.join());
     });
     await t.step("INFO has the sections clients read, with real figures", () => {
       kv.command("SET", "k", "v", "EX", "100");

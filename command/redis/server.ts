@@ -78,16 +78,24 @@ export const COMMAND: RedisCommand = {
     if (argIs(request, 0, "count") && request.count === 1) {
       return reply.integer(COMMAND_LIST.length);
     }
-    if (argIs(request, 0, "list") && request.count === 1) {
-      reply.array(COMMAND_LIST.length);
-      for (const command of COMMAND_LIST) reply.bulk(command.name.toLowerCase());
+    if (argIs(request, 0, "list")) {
+      const listed = commandList(request);
+      if (listed === undefined) return reply.error(ERR.syntax);
+      reply.array(listed.length);
+      for (const command of listed) reply.bulk(command.name.toLowerCase());
       return;
     }
     if (argIs(request, 0, "info")) {
+      // Redis 7: no names means every command; an unknown name, a nil.
+      if (request.count === 1) {
+        reply.array(COMMAND_LIST.length);
+        for (const command of COMMAND_LIST) commandInfo(reply, command);
+        return;
+      }
       reply.array(request.count - 1);
       for (let i = 1; i < request.count; i++) {
         const command = find(request, i);
-        if (command === undefined) reply.nilArray();
+        if (command === undefined) reply.nil();
         else commandInfo(reply, command);
       }
       return;
@@ -111,6 +119,27 @@ export const COMMAND: RedisCommand = {
     reply.error(unknownSubcommand(request, "COMMAND"));
   },
 };
+
+/** `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`; undefined: a syntax error. */
+function commandList(request: Request): readonly RedisCommand[] | undefined {
+  if (request.count === 1) return COMMAND_LIST;
+  if (request.count !== 4 || !argIs(request, 1, "filterby")) return undefined;
+  if (argIs(request, 2, "module")) return []; // kv has no modules.
+  if (argIs(request, 2, "aclcat")) {
+    const category = `@${request.text(3).toLowerCase()}`;
+    return COMMAND_LIST.filter((command) => aclCategories(command).includes(category));
+  }
+  if (argIs(request, 2, "pattern")) {
+    // Case-insensitive, as Redis matches command names.
+    const pattern = argBytes(request, 3).map((byte) =>
+      byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+    );
+    return COMMAND_LIST.filter((command) =>
+      globMatch(pattern, encoder.encode(command.name.toLowerCase()))
+    );
+  }
+  return undefined;
+}
 
 /** The parameters CONFIG GET knows, with their values now. */
 function configValues({ stats }: Context): [string, string][] {
