@@ -98,21 +98,6 @@ export class MemoryStore implements Store {
     return this.#size;
   }
 
-  /** Bytes of keys and values held (with record headers), for memory reports. */
-  get liveBytes(): number {
-    return this.#arena.liveBytes;
-  }
-
-  /** Keys held that have an expiry. */
-  get expiringKeys(): number {
-    return this.#arena.expiring;
-  }
-
-  /** Keys removed because their time had passed, since the store was made. */
-  get expiredKeys(): number {
-    return this.#expired;
-  }
-
   info(): StoreInfo {
     return {
       expiringKeys: this.#arena.expiring,
@@ -386,11 +371,7 @@ export class MemoryStore implements Store {
     );
   }
 
-  /**
-   * SipHash-1-2 of the key's bytes under this store's secret key. (FNV-1a,
-   * the hash before, admits multicollisions whatever its seed: BENCHMARKS.md,
-   * Hash flooding.)
-   */
+  /** SipHash-1-2 under this store's secret key (FNV-1a, before, admits multicollisions whatever its seed). */
   #hash(key: Uint8Array, start: number, end: number): number {
     return sipHash12(this.#hashKey, key, start, end);
   }

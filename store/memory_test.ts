@@ -155,8 +155,8 @@ Deno.test({
       if (step % 5_000 === 0) {
         assertEquals(store.entries().toSorted(), [...model].toSorted(), `step ${step}`);
       }
-      assertEquals(store.memory.liveBytes, live, `step ${step}: live bytes`);
-      assertEquals(store.memory.expiringKeys, expiring.size, `step ${step}: expiring keys`);
+      assertEquals(store.memory.info().datasetBytes, live, `step ${step}: live bytes`);
+      assertEquals(store.memory.info().expiringKeys, expiring.size, `step ${step}: expiring keys`);
     }
     assertEquals(store.size, model.size);
     assertEquals(store.entries().toSorted(), [...model].toSorted());
@@ -204,10 +204,10 @@ Deno.test({
     }
     assertEquals(store.size, 200_000);
     assertEquals(store.get("key:199999"), "0123456789abcdef");
-    assertEquals(store.memory.liveBytes, expected);
+    assertEquals(store.memory.info().datasetBytes, expected);
     // Overwrites of the same length happen in place: no garbage.
     for (let i = 0; i < 200_000; i++) store.set(`key:${i}`, "fedcba9876543210");
-    assertEquals(store.memory.liveBytes, expected);
+    assertEquals(store.memory.info().datasetBytes, expected);
     assertEquals(store.get("key:0"), "fedcba9876543210");
   },
 });
@@ -232,20 +232,20 @@ Deno.test({
       if (change === "expire") {
         // Gaining an expiry moves the record: 8 + 8 + 1 + 300, padded: 320.
         assert(store.memory.expire(k, 0, 1, 5_000));
-        assertEquals(store.memory.liveBytes, 320);
+        assertEquals(store.memory.info().datasetBytes, 320);
         assertEquals(store.memory.expiry(k, 0, 1), 5_000);
       } else {
         store.set("k", "w".repeat(310)); // 8 + 1 + 310, padded: 320
-        assertEquals(store.memory.liveBytes, 320);
+        assertEquals(store.memory.info().datasetBytes, 320);
       }
-      assertEquals(store.memory.expiringKeys, change === "expire" ? 1 : 0);
+      assertEquals(store.memory.info().expiringKeys, change === "expire" ? 1 : 0);
       assertEquals(store.entries(), [[
         "k",
         (change === "expire" ? "v" : "w").repeat(change === "expire" ? 300 : 310),
       ]]);
       // And on from there: the table and the arena still agree.
       store.set("k", "x");
-      assertEquals([store.get("k"), store.memory.liveBytes], ["x", 12]);
+      assertEquals([store.get("k"), store.memory.info().datasetBytes], ["x", 12]);
     }
   },
 });
@@ -296,7 +296,7 @@ Deno.test({
     // every PUT; at the cap, a little garbage is not worth it.
     const store = textStore({ maxArenaBytes: 4096 });
     for (let i = 0; i < 64; i++) store.set(`k${String(i).padStart(2, "0")}`, "v".repeat(52));
-    assertEquals(store.memory.liveBytes, 4096); // 8 + 3 + 52 = 63, padded to 64, times 64.
+    assertEquals(store.memory.info().datasetBytes, 4096); // 8 + 3 + 52 = 63, padded to 64, times 64.
     assertEquals(store.delete("k00"), true); // 64 bytes of garbage: under an eighth.
     assertThrows(() => store.set("new", "v".repeat(52)), RangeError);
     assertEquals(store.get("new"), undefined);
@@ -435,15 +435,18 @@ Deno.test({
     for (let i = 0; i < 10_000; i++) {
       store.set(`k${i}`, "v", i % 2 === 0 ? { expireAtMs: 1000 } : undefined);
     }
-    assertEquals([memory.size, memory.expiringKeys], [10_000, 5_000]);
+    assertEquals([memory.size, memory.info().expiringKeys], [10_000, 5_000]);
     assertEquals(memory.sweep(10), 0, "nothing has expired yet");
-    const live = memory.liveBytes;
+    const live = memory.info().datasetBytes;
     clock.advance(1000);
     let removed = 0;
-    for (let round = 0; round < 100 && memory.expiringKeys > 0; round++) removed += memory.sweep(5);
+    for (let round = 0; round < 100 && memory.info().expiringKeys > 0; round++) {
+      removed += memory.sweep(5);
+    }
     assertEquals(removed, 5_000);
-    assertEquals([memory.size, memory.expiringKeys, memory.expiredKeys], [5_000, 0, 5_000]);
-    assert(memory.liveBytes < live, "their bytes are no longer live");
+    const { expiringKeys, expiredKeys } = memory.info();
+    assertEquals([memory.size, expiringKeys, expiredKeys], [5_000, 0, 5_000]);
+    assert(memory.info().datasetBytes < live, "their bytes are no longer live");
     assertEquals(memory.sweep(10), 0, "no key with an expiry: nothing to do");
   },
 });
