@@ -258,6 +258,25 @@ Deno.test("runCheck() bounds a LIST that never ends: a server listing forever fa
   assert(failure.got!.length <= 50 * 5, `${failure.got!.length} bytes shown`);
 });
 
+Deno.test("runCheck() bounds a textbook answer that never pauses: it fails, and the run ends", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await conn.read(new Uint8Array(1024));
+    const bytes = new TextEncoder().encode("A".repeat(4096));
+    for (;;) await conn.write(bytes); // No \n, no pause: until the checker closes.
+  });
+  const run = await runCheck({
+    port: server.port,
+    level: "assignment",
+    only: ["a.put"],
+    timeoutMs: 100,
+  });
+  assertEquals(failures(run), ["a.put"]);
+  assertMatch(
+    run.results[0]!.failure!.reason.en,
+    /^the answer went on past [\d,]+ bytes or 1 s without a pause/,
+  );
+});
+
 Deno.test("runCheck() bounds a write: a server that stops reading fails load.long-line", async () => {
   await using server = scriptedServer(async (conn) => {
     const buffer = new Uint8Array(64);

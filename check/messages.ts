@@ -58,6 +58,15 @@ export const REASON = {
       `more than ${bytes.toLocaleString("en")} bytes without a \\n: the answer never ends`,
       `\\n 없이 ${bytes.toLocaleString("en")}바이트를 넘게 보냄: 답이 끝나지 않음`,
     ),
+  neverEnds: (bytes: number, ms: number) =>
+    text(
+      `the answer went on past ${bytes.toLocaleString("en")} bytes or ${
+        seconds(ms)
+      } s without a pause: it never ends`,
+      `답이 멈춤 없이 ${bytes.toLocaleString("en")}바이트 또는 ${
+        seconds(ms)
+      }초를 넘게 이어짐: 끝나지 않음`,
+    ),
   listNeverEnds: (ms: number) =>
     text(
       `LIST's answer went on for more than ${seconds(ms)} s without its empty line`,

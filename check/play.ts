@@ -294,6 +294,7 @@ class Player {
     };
     if (read.kind === "timeout") fail(REASON.timeout(timeoutMs));
     if (read.kind === "eof") fail(REASON.closedSilently());
+    if (read.kind === "too-much") fail(REASON.neverEnds(MAX_ANSWER_BYTES, 10 * timeoutMs));
     const text = answerText(read.got);
     if (matches(text)) return;
     if ("emptyList" in expect && text !== "") {

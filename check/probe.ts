@@ -37,7 +37,7 @@ export type LineRead =
 /** The result of {@linkcode Probe.readQuiet}. */
 export type QuietRead =
   | { readonly kind: "answer"; readonly got: Uint8Array }
-  | { readonly kind: "timeout" | "eof"; readonly got: Uint8Array };
+  | { readonly kind: "timeout" | "eof" | "too-much"; readonly got: Uint8Array };
 
 const LF = 0x0a;
 const CHUNK_BYTES = 64 * 1024;
@@ -153,17 +153,17 @@ export class Probe {
     done: (bytes: Uint8Array) => boolean,
   ): Promise<QuietRead> {
     const deadline = Date.now() + timeoutMs;
+    // A server that never pauses is cut off: after ten timeouts, or past
+    // MAX_ANSWER_BYTES, as a LIST is (play.ts).
+    const end = Date.now() + 10 * timeoutMs;
     while (true) {
       const bytes = this.buffered;
       if (bytes.length > 0 && done(bytes)) return { kind: "answer", got: this.#take(bytes.length) };
-      // A server that never stops sending is cut off too: at the deadline,
-      // or past MAX_ANSWER_BYTES, what came is the answer.
-      const left = deadline - Date.now();
-      if (left <= 0 || bytes.length > MAX_ANSWER_BYTES) {
-        const got = this.#take(bytes.length);
-        return got.length > 0 ? { kind: "answer", got } : { kind: "timeout", got };
+      if (bytes.length > MAX_ANSWER_BYTES || (bytes.length > 0 && Date.now() >= end)) {
+        return { kind: "too-much", got: this.#take(bytes.length) };
       }
-      const more = await this.#more(bytes.length > 0 ? Math.min(pauseMs, left) : left);
+      const wait = bytes.length > 0 ? Math.min(pauseMs, end - Date.now()) : deadline - Date.now();
+      const more = await this.#more(wait);
       if (more === "data") continue;
       const got = this.#take(this.#end - this.#start);
       if (got.length > 0) return { kind: "answer", got };

@@ -176,30 +176,39 @@ function randomPrefix(): string {
  * Deletes every key the run wrote, the way its rules talk (a fresh
  * connection per request for a textbook server). Returns how many are
  * gone: `Success!` or `Not exist!` both mean so. Stops at the first
- * request that gets another answer. The empty key goes last, and for it
- * an `Error:` line counts too: a server that keeps the contract refuses
- * it, and so holds none.
+ * request that gets another answer. The empty key (err.empty-key's PUT)
+ * goes last, and only if the server holds one; if not, it was never
+ * written.
  */
 async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
   let deleted = 0;
   let probe: Probe | undefined;
+  const ask = async (request: string): Promise<string | undefined> => {
+    if (textbook) await probe?.close();
+    if (probe === undefined || textbook) {
+      probe = await Probe.open(config.hostname, config.port, config);
+    }
+    const bytes = encodeData(`${request}${textbook ? "" : "\n"}`, config.prefix);
+    if (await probe.write(bytes, config.timeoutMs) !== "ok") return undefined;
+    const read = textbook
+      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (got) => got.at(-1) === 0x0a)
+      : await probe.readLine(config.timeoutMs, config.pauseMs);
+    const answer = "raw" in read ? read.raw : read.got;
+    return new TextDecoder().decode(answer).replace(/(\r?\n)+$/, "");
+  };
   const keys = [...config.written].sort((a, b) => Number(a === "") - Number(b === ""));
   try {
     for (const key of keys) {
-      if (textbook) await probe?.close();
-      if (probe === undefined || textbook) {
-        probe = await Probe.open(config.hostname, config.port, config);
+      if (key === "") {
+        const held = await ask("GET, ");
+        if (held === undefined) break;
+        if (held === "Not exist!" || held.startsWith("Error")) {
+          config.written.delete(key); // Refused: it holds none.
+          continue;
+        }
       }
-      const request = encodeData(`DELETE, ${key}${textbook ? "" : "\n"}`, config.prefix);
-      if (await probe.write(request, config.timeoutMs) !== "ok") break;
-      const read = textbook
-        ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (bytes) => bytes.at(-1) === 0x0a)
-        : await probe.readLine(config.timeoutMs, config.pauseMs);
-      const answer = "raw" in read ? read.raw : read.got;
-      const text = new TextDecoder().decode(answer).replace(/(\r?\n)+$/, "");
-      const gone = text === "Success!" || text === "Not exist!" ||
-        (key === "" && text.startsWith("Error"));
-      if (!gone) break;
+      const answer = await ask(`DELETE, ${key}`);
+      if (answer !== "Success!" && answer !== "Not exist!") break;
       deleted++;
     }
   } catch {

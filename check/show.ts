@@ -34,10 +34,9 @@ export function show(bytes: Uint8Array | string, options: ShowOptions = {}): str
   let tailTokens: string[];
   if (data.length > 2 * ends) {
     tokens = escapeTokens(data.subarray(0, ends));
-    let tailStart = data.length - ends;
-    // Start the tail on a character, not inside one.
-    for (let k = 0; k < 3 && (data[tailStart]! & 0xc0) === 0x80; k++) tailStart++;
-    tailTokens = escapeTokens(data.subarray(tailStart));
+    // The tail shows at most 24 characters: where these bytes start, inside
+    // a character or not, is never shown.
+    tailTokens = escapeTokens(data.subarray(data.length - ends));
   } else {
     tokens = tailTokens = escapeTokens(data);
     let length = 0;
