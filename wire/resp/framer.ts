@@ -345,10 +345,11 @@ export class RespFramer implements Framer {
     const start = this.#pos;
     let nl = start;
     while (nl < this.#length && bytes[nl] !== LF) nl++;
+    // kv's limit for any request; Redis's own for an inline line still
+    // without its end (a whole one may be longer, as in Redis).
+    if (nl - start > this.#maxRequestBytes) return this.#fail(into, "request too large");
     if (nl === this.#length) {
-      if (this.#length - start > MAX_HEADER_BYTES) {
-        return this.#fail(into, "too big inline request");
-      }
+      if (nl - start > MAX_HEADER_BYTES) return this.#fail(into, "too big inline request");
       return "incomplete";
     }
     this.#pos = nl + 1;

@@ -112,6 +112,19 @@ Deno.test({
     assertEquals(frame([mset], 100), tooLarge);
     const bytes = [...mset].map((byte) => new Uint8Array([byte]));
     assertEquals(frame(bytes, 100), tooLarge);
+    // An inline command too, whole or cut.
+    const inline = encoder.encode(`SET k ${"v".repeat(500)}\r\n`);
+    assertEquals(
+      frame([resp("PING"), inline].map((x) => typeof x === "string" ? encoder.encode(x) : x), 100),
+      [
+        ["PING"],
+        ...tooLarge,
+      ],
+    );
+    assertEquals(frame([encoder.encode(resp("PING")), inline.subarray(0, 300)], 100), [
+      ["PING"],
+      ...tooLarge,
+    ]);
   },
 });
 
@@ -189,7 +202,7 @@ Deno.test({
       ]);
     });
     await t.step("an inline request with no end in 64 KiB", () => {
-      assertEquals(frame([encoder.encode("x".repeat(70 * 1024))]), [
+      assertEquals(frame([encoder.encode("x".repeat(70 * 1024))], 1024 * 1024), [
         { error: "ERR Protocol error: too big inline request" },
       ]);
     });
