@@ -130,6 +130,13 @@ Deno.test("serve() answers a broken RESP frame with Redis's protocol error, then
       ["*1\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'"],
       ["*1\r\n$5000\r\n", "-ERR Protocol error: invalid bulk length"], // over --max-line-bytes
       ["*x\r\n", "-ERR Protocol error: invalid multibulk length"],
+      // Each string short, the whole request over --max-line-bytes; inline too.
+      [
+        resp("MSET", ...Array.from({ length: 200 }, (_, i) => `k${i}`)),
+        "-ERR Protocol error: request too large",
+      ],
+      [`SET k ${"v".repeat(1100)}\r\n`, "-ERR Protocol error: request too large"],
+      ["*-99999999999999999999\r\n", "-ERR Protocol error: invalid multibulk length"],
     ]
   ) {
     await using conn = await RawConn.connect(server.port);
