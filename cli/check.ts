@@ -130,7 +130,12 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   }
   // Before the first rule, not after the last: a run is no use without its report.
   if (options.junit !== undefined && options.junit !== "-") {
-    const { state } = await Deno.permissions.query({ name: "write", path: options.junit });
+    const write = { name: "write", path: options.junit } as const;
+    let { state } = await Deno.permissions.query(write);
+    // At a terminal Deno may ask the user: ask now, not after the run.
+    if (state === "prompt" && io.stdinIsTerminal) {
+      ({ state } = await Deno.permissions.request(write));
+    }
     if (state !== "granted") return await cannotWriteJunit(options.junit, PERMISSION_DENIED, io);
   }
   // The text report goes to stdout unless stdout carries JSON or XML.

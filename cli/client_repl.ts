@@ -18,7 +18,7 @@ const REPL_HELP = [
   "Type a request and press Enter; the server's answer is printed below it.",
   ...LINE_TABLE.commands.map((entry) =>
     entry.name === "QUIT"
-      ? `  ${"quit".padEnd(18)} ${entry.summary} (also: exit, Ctrl-D)`
+      ? `  ${"quit".padEnd(18)} ${entry.summary} (exit or Ctrl-D: leave without it)`
       : `  ${usage(entry).padEnd(18)} ${entry.summary}`
   ),
   "Command words are case-insensitive; spaces around commas are ignored.",
