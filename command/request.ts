@@ -76,11 +76,15 @@ export class Request {
    * it: the reply writes each back as the byte it was, UTF-8 or not.
    */
   binary(i: number): string {
-    const bytes = this.bytes;
-    let text = "";
-    for (let k = this.starts[i]!; k < this.ends[i]!; k++) text += String.fromCharCode(bytes[k]!);
-    return text;
+    return byteString(this.bytes, this.starts[i]!, this.ends[i]!);
   }
+}
+
+/** `bytes[start, end)` as one character per byte: an error reply writes them back unchanged. */
+export function byteString(bytes: Uint8Array, start: number, end: number): string {
+  let text = "";
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
+  return text;
 }
 
 /**

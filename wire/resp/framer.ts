@@ -11,7 +11,7 @@
 
 import type { RedisCommand } from "../../command/command.ts";
 import type { Failure } from "../../command/reply.ts";
-import type { Request } from "../../command/request.ts";
+import { byteString, type Request } from "../../command/request.ts";
 import { REDIS_TABLE } from "../../command/table.ts";
 import type { AuthState, Framer } from "../framer.ts";
 import { splitInline } from "./inline.ts";
@@ -414,22 +414,15 @@ function arityFailure(command: RedisCommand): Failure {
 
 /** Redis's unknown-command error keeps the name and the first arguments, 128 characters each at most. */
 function unknownCommand(into: Request, bytes: Uint8Array, start: number, end: number): Failure {
-  const word = binary(bytes, start, Math.min(end, start + ECHO_CHARS));
+  const word = byteString(bytes, start, Math.min(end, start + ECHO_CHARS));
   const args: string[] = [];
   let length = 0;
   for (let i = 0; i < into.count && length < ECHO_CHARS; i++) {
-    const arg = binary(into.bytes, into.starts[i]!, into.ends[i]!).slice(0, ECHO_CHARS - length);
+    const arg = into.binary(i).slice(0, ECHO_CHARS - length);
     args.push(arg);
     length += arg.length + 3; // The quotes and the space after it.
   }
   return { kind: "unknownCommand", word, args };
-}
-
-/** Bytes as a string of one character per byte: an error reply writes them back unchanged. */
-export function binary(bytes: Uint8Array, start: number, end: number): string {
-  let text = "";
-  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
-  return text;
 }
 
 const INT64_MAX_DIGITS = new TextEncoder().encode("9223372036854775807");
