@@ -82,7 +82,7 @@ export const CHECK_SPEC = command({
     }),
     timeout: decimal({
       value: "SECONDS",
-      help: "how long to wait for any answer",
+      help: "how long to wait for any answer (a whole answer, such as a LIST: ten times this)",
       fallback: CHECK_DEFAULTS.timeoutMs / 1000,
       min: 0,
       above: true,
