@@ -158,7 +158,12 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   try {
     if (words.length > 0) return await runOnce(client, words.join(" "), io);
     if (batch) return await runBatch(client, io);
-    return await runRepl(client, io);
+    return await runRepl({
+      prompt: `kv ${client.address}`,
+      banner: `Connected to kv at ${client.address}.`,
+      auth: true,
+      request: (line) => client.request(line),
+    }, io);
   } catch (error) {
     if (error instanceof KvTimeoutError) {
       await io.stderr(timeoutMessage(error, options.unframed));

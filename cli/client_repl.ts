@@ -1,39 +1,58 @@
 /**
- * `kv client`'s interactive prompt. On a real terminal it reads through a
- * line editor (arrow keys, history: cli/line_editor.ts); otherwise (tests,
- * a terminal it cannot drive) it reads stdin plainly, line by line.
+ * `kv client`'s interactive prompt, over TCP or (`--udp`) UDP. On a real
+ * terminal it reads through a line editor (arrow keys, history:
+ * cli/line_editor.ts); otherwise (tests, a terminal it cannot drive) it
+ * reads stdin plainly, line by line.
  *
  * @module
  */
 
 import { TextLineStream } from "@std/streams";
-import type { KvClient } from "../client/client.ts";
 import { usage } from "../command/command.ts";
 import { LINE_TABLE } from "../command/table.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
 
-/** The REPL's help, from the command table. */
-const REPL_HELP = [
-  "Type a request and press Enter; the server's answer is printed below it.",
-  ...LINE_TABLE.commands.map((entry) =>
-    entry.name === "QUIT"
-      ? `  ${"quit".padEnd(18)} ${entry.summary} (exit or Ctrl-D: leave without it)`
-      : `  ${usage(entry).padEnd(18)} ${entry.summary}`
-  ),
-  "Command words are case-insensitive; spaces around commas are ignored.",
-  "Up and down recall earlier requests; left and right move in the line.",
-  "AUTH alone asks for the password without showing it.",
-  "",
-].join("\n");
+/** What the prompt talks to: a TCP connection, or a UDP socket. */
+export interface ReplSession {
+  /** What the prompt shows before `> `: `kv 127.0.0.1:12000`. */
+  readonly prompt: string;
+  /** The first line printed. */
+  readonly banner: string;
+  /** Whether AUTH means anything here (not over UDP: there is no connection to authenticate). */
+  readonly auth: boolean;
+  /**
+   * Sends one request and returns its answer's lines; `undefined` when
+   * there was none, which the session has already said on stderr and the
+   * prompt goes on after. A thrown error ends the prompt.
+   */
+  request(line: string): Promise<string[] | undefined>;
+}
+
+/** The REPL's help, from the command table (AUTH's lines only where AUTH means something). */
+function replHelp(auth: boolean): string {
+  return [
+    "Type a request and press Enter; the server's answer is printed below it.",
+    ...LINE_TABLE.commands.filter((entry) => auth || entry.name !== "AUTH").map((entry) =>
+      entry.name === "QUIT"
+        ? `  ${"quit".padEnd(18)} ${entry.summary} (exit or Ctrl-D: leave without it)`
+        : `  ${usage(entry).padEnd(18)} ${entry.summary}`
+    ),
+    "Command words are case-insensitive; spaces around commas are ignored.",
+    "Up and down recall earlier requests; left and right move in the line.",
+    ...(auth ? ["AUTH alone asks for the password without showing it."] : []),
+    "",
+  ].join("\n");
+}
 
 const AUTH_ALONE_REGEXP = /^[ \t]*auth[ \t]*,?[ \t]*$/i;
 const AUTH_REGEXP = /^[ \t]*auth[ \t]*,/i;
 
 /** The interactive prompt, for a person at a terminal. */
-export async function runRepl(client: KvClient, io: MainIo): Promise<number> {
-  const prompt = `kv ${client.address}> `;
-  await io.stdout(`Connected to kv at ${client.address}. Type "help" for the commands.\n`);
+export async function runRepl(session: ReplSession, io: MainIo): Promise<number> {
+  const prompt = `${session.prompt}> `;
+  const help = replHelp(session.auth);
+  await io.stdout(`${session.banner} Type "help" for the commands.\n`);
   const editor = await io.openLineEditor?.();
   const plain = editor === undefined ? plainLines(io, prompt) : undefined;
   try {
@@ -44,25 +63,25 @@ export async function runRepl(client: KvClient, io: MainIo): Promise<number> {
       if (line === null || line === undefined) break;
       const word = line.trim().toLowerCase();
       if (word === "help" || word === "?") {
-        await io.stdout(REPL_HELP);
+        await io.stdout(help);
         continue;
       }
       if (word === "exit") return EXIT.ok;
       let request = line;
-      if (AUTH_ALONE_REGEXP.test(line)) {
+      if (session.auth && AUTH_ALONE_REGEXP.test(line)) {
         // The password is asked for apart, and never shown as it is typed.
         const password = editor === undefined
           ? (await plain!.next()).value
           : await editor.readSecret("Password: ");
         if (password === null || password === undefined) break;
         request = `AUTH, ${password}`;
-      } else if (AUTH_REGEXP.test(line)) {
+      } else if (session.auth && AUTH_REGEXP.test(line)) {
         // Typed with the password: keep it out of the history at least.
         editor?.forgetLast();
         await io.stderr("kv: tip: type AUTH alone to enter the password without showing it\n");
       }
-      const answer = await client.request(request);
-      await io.stdout(answer.map((text) => `${text}\n`).join(""));
+      const answer = await session.request(request);
+      if (answer !== undefined) await io.stdout(answer.map((text) => `${text}\n`).join(""));
       if (word === "quit") return EXIT.ok;
     }
   } finally {

@@ -15,6 +15,7 @@ import { answerShape } from "../wire/line/encode.ts";
 import { ERROR_PREFIX } from "../wire/line/reply.ts";
 import { EXIT } from "./exit.ts";
 import { type MainIo, traceTo } from "./io.ts";
+import { runRepl } from "./client_repl.ts";
 
 /** The options of `kv client` that `--udp` uses. */
 export interface UdpClientOptions {
@@ -39,9 +40,11 @@ export async function runUdpClient(
   io: MainIo,
 ): Promise<number> {
   const address = `${options.host}:${options.port}`;
-  const ask = async (line: string): Promise<number | undefined> => {
+  let noted = false;
+  // The answer's lines, or undefined when none came (said on stderr).
+  const ask = async (line: string): Promise<string[] | undefined> => {
     const shape = answerShape(line.replace(/\r$/, ""));
-    if (shape === "none") return EXIT.ok; // A blank line: no request, no answer.
+    if (shape === "none") return []; // A blank line: no request, no answer.
     let answer;
     try {
       answer = await udpRequest(`${line}\n`, {
@@ -71,30 +74,48 @@ export async function runUdpClient(
       );
     }
     const lines = decoder.decode(answer.bytes).split("\n");
-    lines.pop(); // After the last "\n".
+    // A datagram is one whole answer: what follows its last "\n" is the
+    // answer's end, not a line still coming, so a server that does not end
+    // its answers with "\n" (as the course's UDP example) is shown anyway.
+    if (lines.at(-1) === "") lines.pop();
+    else if (!noted) {
+      noted = true;
+      await io.stderr(
+        "kv: note: the server does not end its answers with \\n; over UDP a datagram is one whole answer, so it is shown as it came\n",
+      );
+    }
     if (shape === "list" && lines.at(-1) === "") lines.pop(); // LIST's closing empty line.
-    await io.stdout(lines.map((text) => `${text}\n`).join(""));
-    return lines.some((text) => text.startsWith(ERROR_PREFIX)) ? EXIT.failed : EXIT.ok;
+    return lines;
   };
+  const statusOf = (lines: string[]): number =>
+    lines.some((text) => text.startsWith(ERROR_PREFIX)) ? EXIT.failed : EXIT.ok;
+  const show = (lines: string[]) => io.stdout(lines.map((text) => `${text}\n`).join(""));
 
-  if (words.length > 0) return await ask(words.join(" ")) ?? EXIT.unreachable;
-  const prompt = io.stdinIsTerminal ? `kv udp ${address}> ` : "";
+  if (words.length > 0) {
+    const lines = await ask(words.join(" "));
+    if (lines === undefined) return EXIT.unreachable;
+    await show(lines);
+    return statusOf(lines);
+  }
+  if (io.stdinIsTerminal) {
+    // At a prompt, a lost datagram is said and the prompt goes on.
+    return await runRepl({
+      prompt: `kv udp ${address}`,
+      banner: `Sending to kv at ${address} over UDP, a datagram per request.`,
+      auth: false,
+      request: ask,
+    }, io);
+  }
   let status: number = EXIT.ok;
-  await io.stdout(prompt);
   // @std/streams comes untyped from the npm mirror; this is its real type.
   const lines: ReadableStream<string> = io.stdin
     .pipeThrough(new TextDecoderStream())
     .pipeThrough(new TextLineStream());
   for await (const line of lines) {
-    const word = line.trim().toLowerCase();
-    if (io.stdinIsTerminal && word === "exit") return EXIT.ok;
-    const answered = await ask(line);
-    if (answered === undefined) return EXIT.unreachable;
-    // At a prompt, an Error: answer is part of the conversation, as over TCP.
-    if (answered !== EXIT.ok && !io.stdinIsTerminal) status = answered;
-    if (io.stdinIsTerminal && word === "quit") return EXIT.ok;
-    await io.stdout(prompt);
+    const answer = await ask(line);
+    if (answer === undefined) return EXIT.unreachable;
+    await show(answer);
+    if (status === EXIT.ok) status = statusOf(answer);
   }
-  if (io.stdinIsTerminal) await io.stdout("\n");
   return status;
 }

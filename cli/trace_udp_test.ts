@@ -161,6 +161,54 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
   });
 });
 
+Deno.test("main() client --udp shows an answer that does not end with \\n, as the course's UDP servers send, with one note", async (t) => {
+  // The course's UDP example answers with the bare text; a datagram is the whole answer.
+  const decoder = new TextDecoder();
+  await using textbook = scriptedUdpServer((data) => {
+    const request = decoder.decode(data).trim();
+    if (request.startsWith("PUT")) return "Success!";
+    if (request === "LIST") return "a, 1\nb, 2";
+    return "Not exist!";
+  });
+  const port = String(textbook.port);
+  const note =
+    "kv: note: the server does not end its answers with \\n; over UDP a datagram is one whole answer, so it is shown as it came\n";
+  await t.step("one request", async () => {
+    assertEquals(await mainClient(["--udp", "-p", port, "PUT, a, 1"]), {
+      code: 0,
+      stdout: "Success!\n",
+      stderr: note,
+    });
+  });
+  await t.step("from stdin: every answer, the note once", async () => {
+    assertEquals(
+      await mainClient(["--udp", "-p", port], { stdin: "PUT, b, 2\nLIST\nGET, c\n" }),
+      { code: 0, stdout: "Success!\na, 1\nb, 2\nNot exist!\n", stderr: note },
+    );
+  });
+});
+
+Deno.test("main() client --udp on a terminal: a prompt with help, which goes on after a lost datagram", async () => {
+  await using lossy = scriptedUdpServer((_data, n) => n === 2 ? undefined : "PONG\n");
+  const prompt = `kv udp 127.0.0.1:${lossy.port}> `;
+  const run = await mainClient(
+    ["--udp", "--timeout", "0.02", "--retries", "0", "-p", String(lossy.port)],
+    { stdin: "help\nPING\nPING\nPING\n", terminal: true },
+  );
+  assertEquals(run.code, 0);
+  const [banner, help, ...rest] = run.stdout.split(prompt);
+  assertEquals(
+    banner,
+    `Sending to kv at 127.0.0.1:${lossy.port} over UDP, a datagram per request. Type "help" for the commands.\n`,
+  );
+  assertMatch(help!, /^Type a request and press Enter/);
+  assertEquals(help!.includes("AUTH"), false, "no AUTH over UDP");
+  // The second PING was lost: said on stderr, and the third is still sent.
+  assertEquals(rest, ["PONG\n", "", "PONG\n", "\n"]);
+  assertMatch(run.stderr, /^kv: no answer from 127\.0\.0\.1:\d+ over UDP after 1 try of 20 ms/);
+  assertEquals(lossy.received(), 3);
+});
+
 Deno.test({
   name: "main() client --udp without net permission says how to get it, in one line: exit 2",
   // Sending to the port alone is allowed; binding the client's own port is not.
