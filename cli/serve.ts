@@ -9,6 +9,7 @@ import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../server/log.ts";
 import { ExposureError, isLoopback } from "../server/listen.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
+import { DatagramBindError } from "../server/udp.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
 import type { LogStore } from "../store/log.ts";
 import { COMPACT_MIN_BYTES } from "../store/log/open.ts";
@@ -204,8 +205,13 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     await store?.close();
     if (error instanceof ExposureError) throw new UsageError(error.message);
     const address = formatAddr({ hostname: options.host, port: options.port });
+    // The TCP port was free and the UDP one was not: say which.
+    const udp = error instanceof DatagramBindError;
+    const why = describeListenError(udp ? error.cause : error, options.port);
     await io.stderr(
-      `kv: cannot listen on ${address}: ${describeListenError(error, options.port)}\n`,
+      udp
+        ? `kv: cannot listen for UDP datagrams on ${address}: ${why}\n`
+        : `kv: cannot listen on ${address}: ${why}\n`,
     );
     return EXIT.failed;
   }

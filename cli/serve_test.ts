@@ -114,6 +114,23 @@ Deno.test("main() serve exits 1 naming the address when the port is in use", asy
   await kv.ping(); // The server already there is unharmed.
 });
 
+Deno.test("main() serve --udp says UDP when only the UDP port is taken", async () => {
+  // Another program (a student's UDP server) holds the UDP port; TCP's is free.
+  const other = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    const port = (other.addr as Deno.NetAddr).port;
+    const fake = new FakeIo();
+    const code = await main(["serve", "--udp", "--port", String(port)], fake.io);
+    assertEquals([code, fake.stdout], [1, ""]);
+    assertEquals(
+      fake.stderr,
+      `kv: cannot listen for UDP datagrams on 127.0.0.1:${port}: address already in use (is another server running? try --port 0)\n`,
+    );
+  } finally {
+    other.close();
+  }
+});
+
 Deno.test("main() serve exits 1 for an address that is not on this machine", async () => {
   const fake = new FakeIo();
   const code = await main(["serve", "--host", "192.0.2.1", "--port", "0", "--no-auth"], fake.io);

@@ -20,7 +20,7 @@ import type { Acceptor } from "./tls.ts";
 import { logErrors, type Logger } from "./log.ts";
 import { ServerTrace } from "./trace.ts";
 import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
-import { DatagramServer, listenDatagrams } from "./udp.ts";
+import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
 
@@ -87,7 +87,10 @@ export function serve(options: ServeOptions = {}): KvServer {
     } catch (error) {
       closeQuietly(listener);
       // With port 0, the free TCP port the OS picked may be taken for UDP: pick again.
-      if (port !== 0 || tries === UDP_PORT_TRIES || !(error instanceof Deno.errors.AddrInUse)) {
+      if (
+        port !== 0 || tries === UDP_PORT_TRIES ||
+        !(error instanceof DatagramBindError && error.cause instanceof Deno.errors.AddrInUse)
+      ) {
         throw error;
       }
     }

@@ -45,7 +45,24 @@ export function listenDatagrams(addr: Deno.NetAddr): Deno.DatagramConn {
   if (typeof Deno.listenDatagram !== "function") {
     throw new TypeError("UDP needs Deno's --unstable-net (kv's deno.json turns it on)");
   }
-  return Deno.listenDatagram({ hostname: addr.hostname, port: addr.port, transport: "udp" });
+  try {
+    return Deno.listenDatagram({ hostname: addr.hostname, port: addr.port, transport: "udp" });
+  } catch (error) {
+    throw new DatagramBindError(addr, error);
+  }
+}
+
+/**
+ * The UDP socket could not be bound (its port taken by another UDP program,
+ * say) though the TCP listener could: `cause` is Deno's error. Its own class,
+ * so that a message says UDP, not the TCP port that is free.
+ */
+export class DatagramBindError extends Error {
+  /** Wraps `cause`, the error binding `addr` threw. */
+  constructor(addr: Deno.NetAddr, cause: unknown) {
+    super(`cannot bind UDP ${addr.hostname}:${addr.port}: ${cause}`, { cause });
+    this.name = "DatagramBindError";
+  }
 }
 
 /** What a {@linkcode DatagramServer} serves, and with what. */
