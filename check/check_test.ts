@@ -144,6 +144,8 @@ const BROKEN: [Mistake, Level, string[]][] = [
   ["delete-always-success", "assignment", ["a.delete-missing"]],
   ["keeps-cr", "contract", ["req.crlf", "req.blank-line"]],
   ["dies-on-disconnect", "contract", ["conn.disconnect"]],
+  // Once it has died, every rule after the one that killed it fails too.
+  ["dies-on-extra-fields", "assignment", ["a.extra-fields", "a.invalid-utf8", "a.disconnect"]],
 ];
 
 Deno.test("runCheck() catches each broken server by the rules that name its mistake, and no other", async () => {

@@ -74,7 +74,11 @@ export async function openProbe(config: PlayConfig): Promise<Probe> {
   } catch (error) {
     throw new StepFailure({
       expected: EXPECTED.any(),
-      reason: REASON.connect(describeConnectError(error)),
+      // The server answered the check's first connection, so a refusal now
+      // means it stopped: most likely an earlier step crashed it.
+      reason: error instanceof Deno.errors.ConnectionRefused
+        ? REASON.stopped()
+        : REASON.connect(describeConnectError(error)),
     });
   }
 }

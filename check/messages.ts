@@ -87,6 +87,11 @@ export const REASON = {
       `cannot connect: ${why} (has the server stopped?)`,
       `연결할 수 없음: ${why} (서버가 멈췄나요?)`,
     ),
+  stopped: () =>
+    text(
+      "cannot connect: connection refused, so the server has stopped (did an earlier step crash it? see its terminal)",
+      "연결할 수 없음: 연결이 거부되었으니 서버가 멈춘 것입니다 (앞 단계에서 죽었나요? 서버의 터미널을 보세요)",
+    ),
   writeTimeout: (ms: number) =>
     text(
       `the server read nothing for ${seconds(ms)} s while the request was being sent`,

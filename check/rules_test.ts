@@ -33,7 +33,7 @@ Deno.test({
     }
     assertEquals(
       [rulesOf("assignment").length, rulesOf("contract").length, rulesOf("full").length],
-      [12, 30, 35],
+      [13, 30, 35],
     );
   },
 });
@@ -69,7 +69,7 @@ Deno.test({
     assertEquals(selectRules("contract")[0]!.id, "cmd.list-empty");
     assertEquals(selectRules("full").at(-1)!.id, "load.alive");
     const picked = selectRules("contract", ["cmd.put", "a.*"]).map((rule) => rule.id);
-    assertEquals(picked.length, 13);
+    assertEquals(picked.length, 14);
     assertEquals(picked[0], "a.list-empty");
     assertEquals(selectRules("assignment", ["err.*"]).length, 4);
     assertThrows(() => selectRules("contract", ["nope"]), RangeError, 'no rule matches "nope"');

@@ -46,7 +46,7 @@ Deno.test("kv check against the textbook server: assignment exit 0, contract exi
     "100",
   ]);
   assertEquals(assignment.code, 0, assignment.stdout);
-  assertStringIncludes(assignment.stdout, "12 passed, 0 failed, 0 skipped");
+  assertStringIncludes(assignment.stdout, "13 passed, 0 failed, 0 skipped");
   const contract = await check(server.port, [
     "--only",
     "cmd.put",
@@ -136,7 +136,7 @@ Deno.test("kv check --list prints every rule, or those of --level", async () => 
     all.stdout,
     "req.trim                    contract    Every field is trimmed of spaces and tabs\n",
   );
-  assertEquals(all.stdout.trimEnd().split("\n").length, 2 * (12 + 35));
+  assertEquals(all.stdout.trimEnd().split("\n").length, 2 * (13 + 35));
   const assignment = new FakeIo();
   assertEquals(
     await main(["check", "--list", "--level", "assignment", "--lang", "ko"], assignment.io),

@@ -32,11 +32,28 @@ export interface MainIo {
 
 const encoder = new TextEncoder();
 
-function writeAllSync(file: { writeSync(bytes: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  for (let written = 0; written < bytes.length;) {
-    written += file.writeSync(bytes.subarray(written));
-  }
+/**
+ * Writes all of `text` to a process stream, then returns a writer for the
+ * next text. Once the reader has gone (`kv check | head`: a broken pipe),
+ * the rest is dropped without a word: the command still finishes what it
+ * started (kv check deletes the keys it wrote), as nobody reads it anyway.
+ */
+export function processStream(
+  file: { writeSync(bytes: Uint8Array): number },
+): (text: string) => void {
+  let gone = false;
+  return (text) => {
+    if (gone) return;
+    const bytes = encoder.encode(text);
+    try {
+      for (let written = 0; written < bytes.length;) {
+        written += file.writeSync(bytes.subarray(written));
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      gone = true;
+    }
+  };
 }
 
 /** The real process streams. */
@@ -50,8 +67,8 @@ export function processIo(): MainIo {
       ? async () => (await import("./line_editor.ts")).openLineEditor()
       : undefined,
     stderrIsTerminal: Deno.stderr.isTerminal(),
-    stdout: (text) => writeAllSync(Deno.stdout, text),
-    stderr: (text) => writeAllSync(Deno.stderr, text),
+    stdout: processStream(Deno.stdout),
+    stderr: processStream(Deno.stderr),
   };
 }
 

@@ -53,7 +53,9 @@ export type Mistake =
   /** Does not drop the `\r` of a `\r\n` request. */
   | "keeps-cr"
   /** Stops accepting connections once a client resets its connection (Python's uncaught ConnectionResetError). */
-  | "dies-on-disconnect";
+  | "dies-on-disconnect"
+  /** Stops on a request with more fields than its command takes (Python's `_, k, v = fields`). */
+  | "dies-on-extra-fields";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
@@ -74,7 +76,7 @@ export function studentServer(mistake?: Mistake): TestLineServer {
     } catch (error) {
       // Like a Python server whose ConnectionResetError or BrokenPipeError
       // goes uncaught: the whole server ends.
-      if (mistake === "dies-on-disconnect") stop();
+      if (mistake === "dies-on-disconnect" || mistake === "dies-on-extra-fields") stop();
       throw error;
     }
   }, mistake === "one-client-at-a-time");
@@ -241,6 +243,10 @@ function respond(
     : mistake === "unicode-case"
     ? word.toUpperCase()
     : word.replace(/[a-z]/g, (letter) => letter.toUpperCase());
+  const takes = command === "PUT" ? 3 : command === "GET" || command === "DELETE" ? 2 : Infinity;
+  if (mistake === "dies-on-extra-fields" && fields.length > takes) {
+    throw new Error(`too many values to unpack (expected ${takes})`);
+  }
   const key = fields[1] ?? "";
   const badKey = key === "" && mistake !== "empty-key-accepted";
   switch (command) {
