@@ -65,7 +65,7 @@ Deno.test("the Python textbook server passes kv check --level assignment and fai
     "en",
   ]);
   assertEquals(assignment.code, 0, assignment.stdout);
-  assertStringIncludes(assignment.stdout, "12 passed, 0 failed, 0 skipped");
+  assertStringIncludes(assignment.stdout, "13 passed, 0 failed, 0 skipped");
   const contract = await run(["check", "-p", String(server.port), "--lang", "en"]);
   assertEquals(contract.code, 1);
   assertMatch(
@@ -98,7 +98,7 @@ Deno.test("kv check --junit FILE writes JUnit XML that Python's XML parser reads
       "print(suite.get('tests'), suite.get('failures'), len(cases), " +
       "sum(1 for c in cases if c.find('failure') is not None))";
     const out = await new Deno.Command("python3", { args: ["-c", script, file] }).output();
-    assertEquals(decoder.decode(out.stdout).trim(), "13 1 13 1", decoder.decode(out.stderr));
+    assertEquals(decoder.decode(out.stdout).trim(), "14 1 14 1", decoder.decode(out.stderr));
   } finally {
     await Deno.remove(file);
   }
