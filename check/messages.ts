@@ -166,9 +166,30 @@ export function noNewlineHint(lang: Lang, rules: number): string {
     ? `Hint: ${rules} rules failed because an answer did not end with \\n. End every answer ` +
       "line with \\n (and LIST's answer with an empty line), then run kv check again: " +
       "what is left is the rest of the contract.\n"
-    : `도움말: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
+    : `힌트: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
       "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그때 남는 것이 계약의 " +
       "나머지입니다.\n";
+}
+
+/** Said after the summary when the textbook requests got no answer and one with a `\n` did. */
+export function waitsForNewlineHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? `Hint: ${rules} rules got no answer, yet the same kind of request ending with \\n was ` +
+      "answered at once. This level sends each request as the course's client does, without " +
+      "\\n; your server waits for one. That is what PROTOCOL.md asks of requests: check your " +
+      "server with --level contract. To work with the course's client as well, take a line " +
+      "that has waited unchanged for a short pause as a request (PROTOCOL.md, Ends of lines " +
+      "and of connections: unframed clients).\n"
+    : `힌트: 규칙 ${rules}개에서 답이 없었지만, 같은 요청을 \\n으로 끝내 보내자 바로 답했습니다. ` +
+      "이 단계는 수업의 클라이언트처럼 요청을 \\n 없이 보내는데, 서버는 \\n을 기다립니다. " +
+      "요청을 \\n으로 끝내는 것은 PROTOCOL.md가 요구하는 방식이니 --level contract로 확인하세요. " +
+      "수업의 클라이언트와도 함께 쓰려면, 잠깐 동안 바뀌지 않은 줄을 요청으로 받으세요 " +
+      "(PROTOCOL.md, Ends of lines and of connections: unframed clients).\n";
+}
+
+/** Whether a failure is that no answer came in time. */
+export function isTimeout(reason: Text): boolean {
+  return reason.en.startsWith("no answer within");
 }
 
 /** Whether a failure is for want of a `\n` at the end of an answer. */

@@ -106,6 +106,7 @@ function fakeRun(): CheckRun {
     only: [],
     rules: [put, trim, list],
     prefix: "kvcheck:00ff:",
+    waitsForNewline: false,
     startedAt: new Date("2026-01-12T09:00:00.000Z"),
     ms: 1234,
     passed: 1,

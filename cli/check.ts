@@ -8,7 +8,14 @@
 
 import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
 import { junitReport } from "../check/junit.ts";
-import { header, isNoNewline, noNewlineHint, summary } from "../check/messages.ts";
+import {
+  header,
+  isNoNewline,
+  isTimeout,
+  noNewlineHint,
+  summary,
+  waitsForNewlineHint,
+} from "../check/messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
@@ -166,6 +173,12 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       result.failure !== undefined && isNoNewline(result.failure.reason)
     ).length;
   if (noNewline >= 2) await textOut?.(noNewlineHint(lang, noNewline));
+  if (run.waitsForNewline) {
+    const timedOut = run.results.filter((result) =>
+      result.failure !== undefined && isTimeout(result.failure.reason)
+    ).length;
+    await textOut?.(waitsForNewlineHint(lang, timedOut));
+  }
   if (options.json) await io.stdout(`${JSON.stringify(jsonReport(run, lang), null, 2)}\n`);
   if (options.junit === "-") await io.stdout(junitReport(run, lang));
   else if (options.junit !== undefined) {

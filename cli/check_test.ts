@@ -9,7 +9,13 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { main } from "../main.ts";
 import { rulesOf } from "../check/rules.ts";
-import { closedPort, FakeIo, startTestServer, textbookServer } from "../testing/mod.ts";
+import {
+  closedPort,
+  FakeIo,
+  startTestServer,
+  studentServer,
+  textbookServer,
+} from "../testing/mod.ts";
 import { defaultLang } from "./check.ts";
 
 async function check(port: number, args: string[]) {
@@ -127,6 +133,37 @@ Deno.test("kv check --junit FILE without write permission says how to get it bef
     stderr,
     "kv: cannot write report.xml: permission denied (run with --allow-write=report.xml, or write it with --junit - > report.xml)",
   );
+});
+
+Deno.test("kv check --level assignment says why a server that waits for \\n got no answers, and still cleans up", async () => {
+  // Right by the contract, but it never takes a paused line as a request.
+  await using server = studentServer("no-unframed");
+  const run = await check(server.port, [
+    ...["--level", "assignment", "--lang", "en", "--timeout", "0.3", "--pause-ms", "50"],
+  ]);
+  assertEquals(run.code, 1);
+  assertMatch(
+    run.stdout,
+    /\nHint: \d+ rules got no answer, yet the same kind of request ending with \\n was answered at once\./,
+  );
+  assertStringIncludes(run.stdout, "check your server with --level contract");
+  // The cleanup spoke with \n too, so what the half-closed requests stored is gone.
+  assertMatch(run.stdout, /\nDeleted the \d+ keys? it wrote\.\n/);
+  assertEquals(
+    (await check(server.port, ["--only", "cmd.list-empty", "--lang", "en"])).code,
+    0,
+    "the store is empty again",
+  );
+  await using textbook = textbookServer();
+  const fine = await check(textbook.port, [
+    "--level",
+    "assignment",
+    "--lang",
+    "en",
+    "--pause-ms",
+    "100",
+  ]);
+  assertEquals(fine.stdout.includes("Hint"), false, fine.stdout);
 });
 
 Deno.test("kv check --list prints every rule, or those of --level", async () => {
