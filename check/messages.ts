@@ -187,6 +187,24 @@ export function waitsForNewlineHint(lang: Lang, rules: number): string {
       "(PROTOCOL.md, Ends of lines and of connections: unframed clients).\n";
 }
 
+/** Said after the summary when cmd.ping failed and other rules failed at a PING step. */
+export function noPingHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? `Hint: your server does not answer PING with PONG (PROTOCOL.md, Requests), and ${rules} ` +
+      "more rules failed at a PING: they send one to see that the server still answers after " +
+      "what they test. Add PING, then run kv check again: what is left is the rest of the " +
+      "contract.\n"
+    : `힌트: 서버가 PING에 PONG으로 답하지 않습니다(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 ` +
+      "PING 단계에서 실패했습니다: 검사한 것 뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. " +
+      "PING을 더하고 kv check를 다시 실행하세요: 그때 남는 것이 계약의 나머지입니다.\n";
+}
+
+/** Whether a failed step sent a PING (the request that checks the server still answers). */
+export function failedAtPing(failure: { readonly sent?: Uint8Array }): boolean {
+  const sent = failure.sent === undefined ? "" : new TextDecoder().decode(failure.sent);
+  return /^[ \t]*ping[ \t]*\r?\n?$/i.test(sent);
+}
+
 /** Whether a failure is that no answer came in time. */
 export function isTimeout(reason: Text): boolean {
   return reason.en.startsWith("no answer within");

@@ -9,10 +9,12 @@
 import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
 import { junitReport } from "../check/junit.ts";
 import {
+  failedAtPing,
   header,
   isNoNewline,
   isTimeout,
   noNewlineHint,
+  noPingHint,
   summary,
   waitsForNewlineHint,
 } from "../check/messages.ts";
@@ -173,6 +175,14 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       result.failure !== undefined && isNoNewline(result.failure.reason)
     ).length;
   if (noNewline >= 2) await textOut?.(noNewlineHint(lang, noNewline));
+  const pingFailed = run.results.some((result) =>
+    result.rule.id === "cmd.ping" && result.status === "fail"
+  );
+  const atPing =
+    run.results.filter((result) =>
+      result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
+    ).length;
+  if (pingFailed && atPing >= 2) await textOut?.(noPingHint(lang, atPing));
   if (run.waitsForNewline) {
     const timedOut = run.results.filter((result) =>
       result.failure !== undefined && isTimeout(result.failure.reason)

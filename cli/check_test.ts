@@ -166,6 +166,19 @@ Deno.test("kv check --level assignment says why a server that waits for \\n got 
   assertEquals(fine.stdout.includes("Hint"), false, fine.stdout);
 });
 
+Deno.test("kv check says when rules failed only at the PING that shows the server still answers", async () => {
+  await using server = studentServer("no-ping");
+  const run = await check(server.port, ["--lang", "en", "--timeout", "0.5", "--pause-ms", "50"]);
+  assertEquals(run.code, 1);
+  assertMatch(
+    run.stdout,
+    /\nHint: your server does not answer PING with PONG \(PROTOCOL\.md, Requests\), and \d+ more rules failed at a PING/,
+  );
+  await using right = studentServer();
+  const fine = await check(right.port, ["--lang", "en", "--only", "cmd.ping,req.case"]);
+  assertEquals([fine.code, fine.stdout.includes("Hint")], [0, false]);
+});
+
 Deno.test("kv check --list prints every rule, or those of --level", async () => {
   const all = new FakeIo();
   assertEquals(await main(["check", "--list", "--lang", "en"], all.io), 0);

@@ -55,7 +55,9 @@ export type Mistake =
   /** Stops accepting connections once a client resets its connection (Python's uncaught ConnectionResetError). */
   | "dies-on-disconnect"
   /** Stops on a request with more fields than its command takes (Python's `_, k, v = fields`). */
-  | "dies-on-extra-fields";
+  | "dies-on-extra-fields"
+  /** Knows no PING (the assignment does not ask for it). */
+  | "no-ping";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
@@ -279,6 +281,7 @@ function respond(
       return { text: [...store].map(([k, v]) => `${k}, ${v}\n`).join("") + end };
     }
     case "PING":
+      if (mistake === "no-ping") break;
       return fields.length === 1 ? { text: "PONG\n" } : error("usage: PING");
     case "QUIT":
       return fields.length === 1
