@@ -147,7 +147,7 @@ export const SKIPPED = {
 
 const LEVEL_NAMES: Record<Level, Text> = {
   assignment: text("assignment", "과제(assignment)"),
-  contract: text("contract", "계약(contract)"),
+  contract: text("contract", "규약(contract)"),
   full: text("full", "전체(full)"),
 };
 
@@ -167,7 +167,7 @@ export function noNewlineHint(lang: Lang, rules: number): string {
       "line with \\n (and LIST's answer with an empty line), then run kv check again: " +
       "what is left is the rest of the contract.\n"
     : `힌트: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
-      "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그때 남는 것이 계약의 " +
+      "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그때 남는 것이 규약의 " +
       "나머지입니다.\n";
 }
 
@@ -196,7 +196,7 @@ export function noPingHint(lang: Lang, rules: number): string {
       "contract.\n"
     : `힌트: 서버가 PING에 PONG으로 답하지 않습니다(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 ` +
       "PING 단계에서 실패했습니다: 검사한 것 뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. " +
-      "PING을 더하고 kv check를 다시 실행하세요: 그때 남는 것이 계약의 나머지입니다.\n";
+      "PING을 더하고 kv check를 다시 실행하세요: 그때 남는 것이 규약의 나머지입니다.\n";
 }
 
 /** Whether a failed step sent a PING (the request that checks the server still answers). */
@@ -222,10 +222,12 @@ export function header(
 ): string {
   const level = LEVEL_NAMES[run.level][lang];
   const what = run.only.length > 0
-    ? (lang === "en" ? `rules ${run.only.join(", ")}` : `규칙 ${run.only.join(", ")}`)
-    : (lang === "en" ? `level ${level}` : `수준 ${level}`);
+    ? (lang === "en"
+      ? `${run.only.length === 1 ? "rule" : "rules"} ${run.only.join(", ")}`
+      : `규칙 ${run.only.join(", ")}`)
+    : (lang === "en" ? `level ${level}` : `단계 ${level}`);
   return lang === "en"
-    ? `kv check ${run.address}, ${what}: ${run.rules} rules\n` +
+    ? `kv check ${run.address}, ${what}: ${run.rules} ${run.rules === 1 ? "rule" : "rules"}\n` +
       `It writes only keys that start with ${show(run.prefix)}, and deletes them at the end.\n`
     : `kv check ${run.address}, ${what}: 규칙 ${run.rules}개\n` +
       `${show(run.prefix)}(으)로 시작하는 key만 쓰고, 끝나면 지웁니다.\n`;

@@ -395,7 +395,9 @@ export const CONTRACT_RULES: readonly Rule[] = [
   {
     id: "conn.concurrent",
     level: "contract",
-    source: LIMITS,
+    // The contract says it through the limit: clients are served at once up
+    // to --max-connections. A server that serves one at a time fails here.
+    source: `${LIMITS}: up to --max-connections (10000) clients at once, not one at a time`,
     text: {
       en: "A second client is served while the first stays connected",
       ko: "첫 클라이언트가 연결된 채로 있어도 두 번째 클라이언트에 답한다",
