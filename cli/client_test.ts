@@ -63,6 +63,16 @@ Deno.test("kv client batch to a textbook server suggests --unframed", async () =
   assertStringIncludes(result.stderr, "send them with --unframed");
 });
 
+Deno.test("kv client batch to a textbook server suggests --unframed when answers come glued together", async () => {
+  await using server = textbookServer();
+  // All three lines in one write: the server's one recv() takes them as one
+  // request, and its answers, without \n, run into each other until it closes.
+  const result = await client(server.port, [], { stdin: "PUT, y, 1\nGET, y\nLIST\n" });
+  assertEquals(result.code, 2);
+  assertStringIncludes(result.stderr, NOTE);
+  assertStringIncludes(result.stderr, "send them with --unframed");
+});
+
 Deno.test("kv client REPL against a textbook server, with and without --unframed", async () => {
   for (const args of [["--pause-ms", "50"], ["--pause-ms", "50", "--unframed"]]) {
     await using server = textbookServer();

@@ -290,8 +290,13 @@ export class KvClient implements AsyncDisposable {
         this.#armTimeout();
         this.#armPause();
       }
+      // The end of the stream ends an answer that had no \n yet: say so, as
+      // the pause does (answers glued together, "Success!Not exist!", are
+      // how a server that reads one request per recv() shows).
+      const unterminated = lines.pendingBytes > 0;
       lines.endLine();
       this.#takeLines();
+      if (unterminated) this.#options.onIrregularAnswer?.("newline");
       // The end of the stream ends a LIST still open, as the pause would
       // have (a textbook server closes once the client half-closes).
       const open = this.#pending[0];
