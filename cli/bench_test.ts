@@ -290,7 +290,7 @@ Deno.test("kv bench cannot connect: one line naming the address, exit 2", async 
   assertEquals(stdout, "");
   assertEquals(
     stderr,
-    `kv: cannot connect to 127.0.0.1:${port}: connection refused (is kv serve running?)\n`,
+    `kv: cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)\n`,
   );
 });
 

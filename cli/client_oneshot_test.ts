@@ -129,7 +129,7 @@ Deno.test("main() client exits 2 naming the address when the connection is refus
     assertEquals(stdout, "");
     assertEquals(
       stderr,
-      `kv: cannot connect to 127.0.0.1:${port}: connection refused (is kv serve running?)\n`,
+      `kv: cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)\n`,
     );
     assertNoStackTrace(stderr);
   });
@@ -148,7 +148,7 @@ Deno.test("main() client exits 2 naming the address when the connection is refus
     assertEquals(code, 2);
     assertEquals(
       fake.stderr,
-      `kv: cannot connect to localhost:${port}: connection refused (is kv serve running?)\n`,
+      `kv: cannot connect to localhost:${port}: connection refused (is the server running, on that port?)\n`,
     );
   });
 });

@@ -268,7 +268,7 @@ Deno.test("KvClient.connect() throws KvConnectionError naming the address when r
   );
   assertEquals(
     error.message,
-    `cannot connect to 127.0.0.1:${port}: connection refused (is kv serve running?)`,
+    `cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)`,
   );
   assertEquals(error.name, "KvConnectionError");
   assertInstanceOf(error.cause, Deno.errors.ConnectionRefused);

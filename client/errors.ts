@@ -58,7 +58,7 @@ export class KvNoAnswerError extends KvConnectionError {
 /** Why a connection failed, in the words `kv client` and `kv bench` print. */
 export function describeConnectError(error: unknown): string {
   if (error instanceof Deno.errors.ConnectionRefused) {
-    return "connection refused (is kv serve running?)";
+    return "connection refused (is the server running, on that port?)";
   }
   if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
   if (error instanceof Deno.errors.TimedOut) return "timed out";
