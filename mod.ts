@@ -76,6 +76,6 @@ export {
   openLog,
   type OpenLogOptions,
 } from "./store/log/open.ts";
-export { DENO_FS, type LogFile, type LogFs } from "./store/log/file.ts";
+export { DENO_FS, type LogFile, type LogFs, type PathEntry } from "./store/log/file.ts";
 export type { CompactionHook, CompactionStep } from "./store/log/compact.ts";
 export type { LogFileInit } from "./store/log/options.ts";

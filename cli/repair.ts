@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DENO_FS } from "../store/log/file.ts";
 import { dirname } from "../store/log/open.ts";
 import { repairLog } from "../store/log/recover.ts";
 import { describeFileError } from "./data.ts";
@@ -59,7 +60,7 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
     return EXIT.ok;
   }
   try {
-    await writeDurably(output, repaired.bytes);
+    await writeDurably(output, repaired.bytes, path);
   } catch (error) {
     const why = error instanceof Deno.errors.AlreadyExists
       ? "it already exists (remove it first)"
@@ -81,10 +82,16 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
   return EXIT.ok;
 }
 
-/** Writes a new file and syncs it and its folder, refusing to replace one. */
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true });
+/**
+ * Writes a new file and syncs it and its folder, refusing to replace one.
+ * It is made private, then given the mode, owner and group of `like` (it is
+ * meant to take that file's place): a 0600 log's copy is never readable by
+ * others, not even for a moment.
+ */
+async function writeDurably(path: string, bytes: Uint8Array, like: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
   try {
+    await DENO_FS.copyMode(like, path);
     for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
     await file.syncData();
   } finally {

@@ -5,7 +5,7 @@
  * tail dropped with a warning, a damaged file refused (unchanged) and
  * repaired by `kv repair`.
  *
- * Needs: --allow-run (the Deno binary), --allow-net=127.0.0.1,
+ * Needs: --allow-run (the Deno binary, ln, mkfifo), --allow-net=127.0.0.1,
  * --allow-read=.e2e-tmp --allow-write=.e2e-tmp (see .ci/run).
  *
  * @module
@@ -148,3 +148,50 @@ Deno.test("kv serve --data refuses a damaged file (exit 1, file and offset named
   assertEquals(await list(repaired.port), ["a, 1", "c, 3"]);
   assert(!repaired.stderr.includes("warning"));
 });
+
+Deno.test("kv serve --data through a symbolic link: compaction replaces the file it points to, with the file's mode, and keeps the link", async () => {
+  await using dir = await e2eDir();
+  await Deno.mkdir(`${dir.path}/real`);
+  const real = `${dir.path}/real/kv.log`;
+  const link = `${dir.path}/kv.log`;
+  await Deno.writeFile(real, new Uint8Array(0));
+  await Deno.chmod(real, 0o600); // Private data: it must stay private.
+  // Deno.symlink() needs unscoped permissions; ln needs only --allow-run=ln.
+  await run("ln", ["-s", "real/kv.log", link]);
+  const server = await startKv(["--data", link, "--compact-min-bytes", "2000"], { dir: dir.path });
+  assertMatch(server.stderr, /kv\.log is a symbolic link: using .*real\/kv\.log\n/);
+  // Overwrites of five keys: the log soon passes twice its live data.
+  for (let round = 0; round < 40; round++) {
+    const pairs: Record<string, string> = {};
+    for (let key = 0; key < 5; key++) pairs[`k${key}`] = `value-${round}`;
+    await put(server.port, pairs);
+  }
+  await server.waitForStderr(/compacted data file .*real\/kv\.log: \d+ -> \d+ bytes/);
+  assert((await Deno.lstat(link)).isSymlink, "the link is still a link");
+  assertEquals((await Deno.stat(real)).mode! & 0o777, 0o600);
+  // The lock is on the file the link points to, compacted or not.
+  const second = await runKv(["serve", "--port", "0", "--data", real], { dir: dir.path });
+  assertEquals(second.code, 1);
+  assertMatch(second.stderr, /another kv server is using it/);
+  assertEquals((await server.stop()).code, 0);
+  await using again = await startKv(["--data", real], { dir: dir.path });
+  assertEquals(await list(again.port), [0, 1, 2, 3, 4].map((key) => `k${key}, value-39`));
+});
+
+Deno.test("kv serve --data refuses a FIFO in one line, exit 1, instead of blocking its load forever", async () => {
+  await using dir = await e2eDir();
+  const path = `${dir.path}/kv.fifo`;
+  await run("mkfifo", [path]);
+  const refused = await runKv(["serve", "--port", "0", "--data", path], { dir: dir.path });
+  assertEquals(refused.code, 1);
+  assertEquals(
+    refused.stderr,
+    `kv: cannot use data file ${path}: it is not a regular file (a FIFO, a device or a socket); give the path of a file\n`,
+  );
+});
+
+/** Runs a system command that must succeed. */
+async function run(command: string, args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command(command, { args, stdout: "null" }).output();
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+}

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { LogFile, LogFs } from "../store/log/file.ts";
+import type { LogFile, LogFs, PathEntry } from "../store/log/file.ts";
 import { encodeDelete, encodeSet, LogBuffer, MAGIC } from "../store/log/format.ts";
 
 const encoder = new TextEncoder();
@@ -260,6 +260,14 @@ export class FakeFs implements LogFs {
   }
 
   mkdir(_path: string): Promise<void> {
+    return Promise.resolve();
+  }
+
+  entry(path: string): Promise<PathEntry> {
+    return Promise.resolve({ kind: this.names.has(path) ? "file" : "absent" });
+  }
+
+  copyMode(_from: string, _to: string): Promise<void> {
     return Promise.resolve();
   }
 

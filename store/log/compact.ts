@@ -126,6 +126,9 @@ export class Compaction {
     // Locked before it takes the log's name, so a second server never gets
     // the new file either.
     if (!(await file.tryLock())) throw new Error(`cannot lock ${this.#tempPath}`);
+    // It takes the log's place: with the log's mode, owner and group, not
+    // the process's umask (a 0600 log must not come back world-readable).
+    await this.#fs.copyMode(this.#path, this.#tempPath);
     const chunk = new LogBuffer(CHUNK_BYTES + 64 * 1024);
     chunk.add(MAGIC, 0, MAGIC.length);
     let store = this.#store();

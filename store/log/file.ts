@@ -50,7 +50,20 @@ export interface LogFs {
    * prompt, so that a missing permission is one clear line. A fake says yes.
    */
   mayUse(dir: string): boolean;
+  /**
+   * What is at `path`, not following a symbolic link: nothing, a regular
+   * file, a folder, a link (with its target as written), or something else
+   * (a FIFO, a device, a socket).
+   */
+  entry(path: string): Promise<PathEntry>;
+  /** Gives `to` the permission bits, and if it may, the owner and group, of `from`. */
+  copyMode(from: string, to: string): Promise<void>;
 }
+
+/** See {@linkcode LogFs.entry}. */
+export type PathEntry =
+  | { readonly kind: "absent" | "file" | "folder" | "other" }
+  | { readonly kind: "link"; readonly target: string };
 
 class DenoLogFile implements LogFile {
   readonly #file: Deno.FsFile;
@@ -143,5 +156,26 @@ export const DENO_FS: LogFs = {
   mayUse(dir) {
     return Deno.permissions.querySync({ name: "read", path: dir }).state === "granted" &&
       Deno.permissions.querySync({ name: "write", path: dir }).state === "granted";
+  },
+  async entry(path) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return { kind: "absent" };
+      throw error;
+    }
+    if (info.isSymlink) return { kind: "link", target: await Deno.readLink(path) };
+    return { kind: info.isFile ? "file" : info.isDirectory ? "folder" : "other" };
+  },
+  async copyMode(from, to) {
+    const info = await Deno.stat(from);
+    if (info.mode !== null) await Deno.chmod(to, info.mode & 0o7777);
+    if (info.uid === null || info.gid === null) return;
+    try {
+      await Deno.chown(to, info.uid, info.gid);
+    } catch {
+      // Only root may give a file away: the new file stays the process's.
+    }
   },
 };

@@ -69,9 +69,10 @@ export class LogPermissionError extends LogOpenError {
   /** The folder it needs. */
   readonly dir: string;
 
-  /** The log at `path` needs read and write permission on `dir`. */
-  constructor(path: string, dir: string) {
-    super(path, `permission denied (run with --allow-read=${dir} --allow-write=${dir})`);
+  /** The log at `path` needs read and write permission on `dir` (where `path` links to `target`, if it does). */
+  constructor(path: string, dir: string, target?: string) {
+    const link = target === undefined ? "" : `it links to ${target}: `;
+    super(path, `permission denied (${link}run with --allow-read=${dir} --allow-write=${dir})`);
     this.name = "LogPermissionError";
     this.dir = dir;
   }
@@ -112,8 +113,16 @@ export async function openLog(path: string, options: OpenLogOptions = {}): Promi
   const clock = options.clock ?? SYSTEM_CLOCK;
   const log = options.log ?? (() => {});
   const newStore = options.newStore ?? (() => new MemoryStore({ clock }));
+  const given = path;
+  if (!fs.mayUse(dirname(given))) throw new LogPermissionError(given, dirname(given));
+  // The log is the file a link points to: a compaction renames its new file
+  // over that one (and locks it), and must not replace the link itself.
+  path = await regularFile(fs, given);
   const dir = dirname(path);
-  if (!fs.mayUse(dir)) throw new LogPermissionError(path, dir);
+  if (path !== given) {
+    if (!fs.mayUse(dir)) throw new LogPermissionError(given, dir, path);
+    log("info", `${given} is a symbolic link: using ${path}`);
+  }
   const started = performance.now();
   const file = await lockFile(fs, path, dir);
   try {
@@ -148,6 +157,33 @@ export async function openLog(path: string, options: OpenLogOptions = {}): Promi
     file.close();
     throw error;
   }
+}
+
+// Links followed before giving up, as the kernel's ELOOP does.
+const MAX_LINKS = 40;
+
+/**
+ * The path of the regular file (present or to be made) that `path` names,
+ * following symbolic links. Throws {@linkcode LogOpenError} for a folder or
+ * for anything but a file (a FIFO would block the load forever).
+ */
+async function regularFile(fs: LogFs, path: string): Promise<string> {
+  let at = path;
+  for (let links = 0; links <= MAX_LINKS; links++) {
+    const entry = await fs.entry(at);
+    if (entry.kind !== "link") {
+      if (entry.kind === "absent" || entry.kind === "file") return at;
+      const what = at === path ? "it is" : `it links to ${at}, which is`;
+      throw new LogOpenError(
+        path,
+        entry.kind === "folder"
+          ? `${what} a folder`
+          : `${what} not a regular file (a FIFO, a device or a socket); give the path of a file`,
+      );
+    }
+    at = /^([A-Za-z]:)?[\\/]/.test(entry.target) ? entry.target : `${dirname(at)}/${entry.target}`;
+  }
+  throw new LogOpenError(path, "too many levels of symbolic links");
 }
 
 /** Opens the log and takes its lock, so that two servers never write one file. */
