@@ -50,6 +50,18 @@ export interface Session {
   authenticated: boolean;
   /** Wrong passwords so far (PROTOCOL.md, Authentication: 10 close the connection). */
   authFailures: number;
+  /** The commands queued since MULTI; `undefined` outside a transaction. */
+  transaction: Transaction | undefined;
+}
+
+/** A transaction being queued (Redis's MULTI ... EXEC). */
+export interface Transaction {
+  /** The commands to run at EXEC, each a copy that owns its bytes. */
+  readonly queued: Request[];
+  /** A command could not be queued (unknown, wrong arity): EXEC discards them all. */
+  failed: boolean;
+  /** Bytes of arguments queued: bounded, so one client cannot queue without end. */
+  bytes: number;
 }
 
 /** What authentication needs: the password, and where failures are logged. */
@@ -124,6 +136,11 @@ export interface Command {
   readonly noAuth?: boolean;
   /** Its arguments may hold a password (AUTH, HELLO): logs and traces show only its name. @default {false} */
   readonly secret?: boolean;
+  /**
+   * Inside MULTI it runs at once instead of being queued (MULTI, EXEC,
+   * DISCARD, QUIT). @default {false}
+   */
+  readonly controlsTransaction?: boolean;
   /** Whether it can change the store (a durable store must log it). */
   readonly writes: boolean;
   /** One phrase for help texts. */
@@ -148,6 +165,8 @@ export interface RedisCommand extends Command {
   readonly arity: number;
   /** Redis's command flags (COMMAND INFO), such as `write`, `readonly`, `fast`. */
   readonly flags: readonly string[];
+  /** ACL categories beyond those its flags and group give (`@dangerous`). @default {[]} */
+  readonly acl?: readonly string[];
   /** Which words are keys: first, last (-1: the last word), step; 0, 0, 0 for none. */
   readonly keys: readonly [first: number, last: number, step: number];
   /** The handler: it may state the richer meanings of a {@linkcode RedisReply}. */

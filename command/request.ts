@@ -66,6 +66,26 @@ export class Request {
     this.ends = ends;
   }
 
+  /**
+   * A copy that owns its bytes: the framer reuses this request and the read
+   * buffer, and a queued command (MULTI) must outlive them.
+   */
+  copy(): Request {
+    const out = new Request();
+    if (this.command === undefined) out.fails(this.failure!);
+    let from = this.count > 0 ? this.starts[0]! : 0;
+    let to = from;
+    for (let i = 0; i < this.count; i++) {
+      from = Math.min(from, this.starts[i]!);
+      to = Math.max(to, this.ends[i]!);
+    }
+    const bytes = this.bytes.slice(from, to);
+    if (this.command !== undefined) out.runs(this.command, bytes);
+    for (let i = 0; i < this.count; i++) out.addArg(this.starts[i]! - from, this.ends[i]! - from);
+    out.rawEnd = bytes.length;
+    return out;
+  }
+
   /** Argument `i` decoded as text, for the rare handler that needs a string. */
   text(i: number): string {
     return decoder.decode(this.bytes.subarray(this.starts[i], this.ends[i]));

@@ -19,6 +19,7 @@ import { AUTH_FAILURES } from "./auth.ts";
 import { AUTH, PING, QUIT } from "./connection.ts";
 import { DELETE, GET, LIST, PUT } from "./keys.ts";
 import { REDIS_COMMANDS } from "./redis/mod.ts";
+import { queue } from "./redis/transaction.ts";
 import type { Reply } from "./reply.ts";
 import type { Request } from "./request.ts";
 
@@ -164,6 +165,10 @@ export function execute(
     // PROTOCOL.md, Authentication: nothing is read or changed before AUTH.
     reply.error(AUTH_FAILURES.required);
     return undefined;
+  }
+  // Inside MULTI, a command is queued for EXEC instead of run (redis/transaction.ts).
+  if (session.transaction !== undefined && command?.controlsTransaction !== true) {
+    return queue(request, context, reply);
   }
   if (command === undefined) {
     // A broken frame ends a Redis connection, after its error (PROTOCOL.md).

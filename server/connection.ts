@@ -267,6 +267,7 @@ export class Connection {
       protocol: resp ? "resp" : "line",
       authenticated: this.#guard.password === undefined,
       authFailures: 0,
+      transaction: undefined,
     };
     this.#request = new Request();
     this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);

@@ -190,6 +190,7 @@ export class DatagramServer {
       protocol: "line",
       authenticated: guard.password === undefined,
       authFailures: 0,
+      transaction: undefined,
     };
     return { store, clock, session, stats, guard };
   }

@@ -48,6 +48,7 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
       protocol: "resp",
       authenticated: true,
       authFailures: 0,
+      transaction: undefined,
     },
     guard: { password: undefined, failed: () => {} },
     stats: {

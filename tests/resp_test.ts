@@ -6,7 +6,7 @@
  * (node-redis, through npm) works against an in-process kv.
  */
 
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { createClient } from "@redis/client";
 import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
@@ -177,6 +177,58 @@ Deno.test("a Redis client library (node-redis) works against an in-process kv wi
     const scanned: string[] = [];
     for await (const key of client.scanIterator({ MATCH: "c*", COUNT: 2 })) scanned.push(key);
     assertEquals(scanned, ["counter"]);
+  } finally {
+    await client.quit();
+  }
+});
+
+Deno.test("serve() runs MULTI ... EXEC as one, queued in a read buffer that is reused meanwhile", async () => {
+  await using server = startTestServer();
+  await using conn = await RawConn.connect(server.port);
+  // One write: the queued commands' bytes are in the read buffer that the
+  // next requests overwrite; EXEC must run the copies it kept.
+  const queued = Array.from({ length: 50 }, (_, i) => resp("SET", `k${i}`, `v${i}`)).join("");
+  await conn.send(
+    resp("MULTI") + queued + resp("INCR", "n") + resp("EXEC") + resp("MGET", "k0", "k49", "n"),
+  );
+  const replies = await talk(conn, [], 111);
+  assertEquals(replies.slice(0, 53), ["+OK", ...Array(51).fill("+QUEUED"), "*51"]);
+  assertEquals(replies.slice(53, 103), Array(50).fill("+OK"));
+  assertEquals(replies.slice(103), [":1", "*3", "$2", "v0", "$3", "v49", "$1", "1"]);
+});
+
+Deno.test("serve() discards a whole transaction a command of which could not be queued (nothing of it runs)", async () => {
+  await using server = startTestServer();
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(
+    resp("SET", "c", "10") + resp("MULTI") + resp("INCR", "c") + resp("NOSUCH") + resp("EXEC") +
+      resp("GET", "c"),
+  );
+  assertEquals(await talk(conn, [], 7), [
+    "+OK",
+    "+OK",
+    "+QUEUED",
+    "-ERR unknown command 'NOSUCH', with args beginning with: ",
+    "-EXECABORT Transaction discarded because of previous errors.",
+    "$2",
+    "10",
+  ]);
+});
+
+Deno.test("a Redis client library's multi() runs its commands together, and a failed one runs none", async () => {
+  await using server = startTestServer();
+  const client = createClient({ socket: { host: "127.0.0.1", port: server.port } });
+  await client.connect();
+  try {
+    await client.set("balance", "100");
+    assertEquals(
+      await client.multi().decrBy("balance", 30).incrBy("other", 30).get("balance").exec(),
+      [70, 30, "70"],
+    );
+    // A transaction with a command kv does not know is discarded whole.
+    await assertRejects(() => client.multi().decrBy("balance", 30).addCommand(["NOSUCH"]).exec());
+    assertEquals(await client.get("balance"), "70");
+    assertEquals(await client.get("other"), "30");
   } finally {
     await client.quit();
   }

@@ -14,7 +14,7 @@ import { argIs, ERR } from "./args.ts";
 export const AUTH: RedisCommand = {
   name: "AUTH",
   arity: -2,
-  flags: ["noscript", "loading", "stale", "fast", "no-auth"],
+  flags: ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
   keys: [0, 0, 0],
   noAuth: true,
   secret: true,

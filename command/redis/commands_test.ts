@@ -386,3 +386,40 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "Redis transactions: MULTI, EXEC, DISCARD, and what cannot be queued",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv } = harness();
+    await conversation(t, kv, [
+      [["EXEC"], "-ERR EXEC without MULTI\r\n"],
+      [["DISCARD"], "-ERR DISCARD without MULTI\r\n"],
+      [["MULTI"], "+OK\r\n"],
+      [["SET", "k", "1"], "+QUEUED\r\n"],
+      [["MULTI"], "-ERR MULTI calls can not be nested\r\n"],
+      [["INCR", "k"], "+QUEUED\r\n"],
+      [["GET", "k"], "+QUEUED\r\n"],
+      [["EXEC"], "*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n"],
+      [["MULTI"], "+OK\r\n"],
+      [["DEL", "k"], "+QUEUED\r\n"],
+      [["DISCARD"], "+OK\r\n"],
+      [["GET", "k"], "$1\r\n2\r\n"],
+      [["MULTI"], "+OK\r\n"],
+      [["EXEC"], "*0\r\n"],
+      [["MULTI"], "+OK\r\n"],
+      [["INCR", "k"], "+QUEUED\r\n"],
+      [["GET"], "-ERR wrong number of arguments for 'get' command\r\n"],
+      [["INCR", "k"], "+QUEUED\r\n"],
+      [["EXEC"], "-EXECABORT Transaction discarded because of previous errors.\r\n"],
+      [["GET", "k"], "$1\r\n2\r\n"],
+      // A command that fails as it runs fails alone, as in Redis.
+      [["MULTI"], "+OK\r\n"],
+      [["SET", "s", "x"], "+QUEUED\r\n"],
+      [["INCR", "s"], "+QUEUED\r\n"],
+      [["EXEC"], "*2\r\n+OK\r\n-ERR value is not an integer or out of range\r\n"],
+      [["MULTI"], "+OK\r\n"],
+      [["QUIT"], "+OK\r\n"],
+    ]);
+  },
+});

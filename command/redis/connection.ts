@@ -39,7 +39,7 @@ export const PING: RedisCommand = {
 export const ECHO: RedisCommand = {
   name: "ECHO",
   arity: 2,
-  flags: ["fast"],
+  flags: ["loading", "stale", "fast"],
   keys: [0, 0, 0],
   writes: false,
   summary: "Echo the given string",
@@ -51,9 +51,10 @@ export const ECHO: RedisCommand = {
 export const QUIT: RedisCommand = {
   name: "QUIT",
   arity: -1,
-  flags: ["fast", "no-auth"],
+  flags: ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
   keys: [0, 0, 0],
   noAuth: true,
+  controlsTransaction: true, // Inside MULTI too it closes at once, as in Redis.
   writes: false,
   summary: "Close the connection",
   run(_request, { session }, reply) {
@@ -72,7 +73,7 @@ const OUT_OF_INT_RANGE = {
 export const SELECT: RedisCommand = {
   name: "SELECT",
   arity: 2,
-  flags: ["fast"],
+  flags: ["loading", "stale", "fast"],
   keys: [0, 0, 0],
   writes: false,
   summary: "Change the selected database for the current connection",
@@ -123,7 +124,7 @@ const BAD_NAME = {
 export const HELLO: RedisCommand = {
   name: "HELLO",
   arity: -1,
-  flags: ["noscript", "loading", "stale", "fast", "no-auth"],
+  flags: ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
   keys: [0, 0, 0],
   noAuth: true,
   writes: false,

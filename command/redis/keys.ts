@@ -28,7 +28,11 @@ function keyCounter(
   return {
     name,
     arity: -2,
-    flags: name === "EXISTS" ? ["readonly", "fast"] : ["write"],
+    flags: name === "EXISTS"
+      ? ["readonly", "fast"]
+      : name === "UNLINK"
+      ? ["write", "fast"]
+      : ["write"],
     keys: [1, -1, 1],
     writes: name !== "EXISTS",
     summary,
@@ -99,6 +103,7 @@ export const KEYS: RedisCommand = {
   name: "KEYS",
   arity: 2,
   flags: ["readonly"],
+  acl: ["@dangerous"],
   keys: [0, 0, 0],
   writes: false,
   summary: "Find all keys matching the given pattern",

@@ -13,12 +13,14 @@ import { CONNECTION_COMMANDS } from "./connection.ts";
 import { KEY_COMMANDS } from "./keys.ts";
 import { COMMAND_GROUPS, COMMAND_LIST, SERVER_COMMANDS } from "./server.ts";
 import { STRING_COMMANDS } from "./strings.ts";
+import { TRANSACTION_COMMANDS } from "./transaction.ts";
 
 const GROUPS: [string, readonly RedisCommand[]][] = [
   ["connection", [...CONNECTION_COMMANDS, AUTH]],
   ["generic", KEY_COMMANDS],
   ["string", STRING_COMMANDS],
   ["server", SERVER_COMMANDS],
+  ["transactions", TRANSACTION_COMMANDS],
 ];
 
 /** Every Redis command kv answers. */

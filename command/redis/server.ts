@@ -38,17 +38,24 @@ function commandInfo(reply: RedisReply, command: RedisCommand): void {
   reply.set(0); // subcommands
 }
 
+// Redis's order of ACL categories (its ACL_CATEGORY_* bits), which COMMAND INFO lists them in.
+const ACL_ORDER = [
+  ...["@keyspace", "@read", "@write", "@set", "@sortedset", "@list", "@hash", "@string"],
+  ...["@bitmap", "@hyperloglog", "@geo", "@stream", "@pubsub", "@admin", "@fast", "@slow"],
+  ...["@blocking", "@dangerous", "@connection", "@transaction", "@scripting"],
+];
+
 function aclCategories(command: RedisCommand): string[] {
-  const categories: string[] = [];
-  if (command.flags.includes("write")) categories.push("@write");
-  if (command.flags.includes("readonly")) categories.push("@read");
+  const categories = new Set(command.acl);
+  if (command.flags.includes("write")) categories.add("@write");
+  if (command.flags.includes("readonly")) categories.add("@read");
   const group = COMMAND_GROUPS.get(command);
-  if (group === "string") categories.push("@string");
-  if (group === "generic") categories.push("@keyspace");
-  if (group === "connection") categories.push("@connection");
-  if (command.flags.includes("fast")) categories.push("@fast");
-  else categories.push("@slow");
-  return categories;
+  if (group === "string") categories.add("@string");
+  if (group === "generic") categories.add("@keyspace");
+  if (group === "connection") categories.add("@connection");
+  if (group === "transactions") categories.add("@transaction");
+  categories.add(command.flags.includes("fast") ? "@fast" : "@slow");
+  return ACL_ORDER.filter((category) => categories.has(category));
 }
 
 function find(request: Request, i: number): RedisCommand | undefined {
@@ -64,6 +71,7 @@ export const COMMAND: RedisCommand = {
   name: "COMMAND",
   arity: -1,
   flags: ["loading", "stale"],
+  acl: ["@connection"],
   keys: [0, 0, 0],
   writes: false,
   summary: "Get array of Redis command details",
@@ -189,6 +197,7 @@ export const DBSIZE: RedisCommand = {
   name: "DBSIZE",
   arity: 1,
   flags: ["readonly", "fast"],
+  acl: ["@keyspace"],
   keys: [0, 0, 0],
   writes: false,
   summary: "Return the number of keys in the selected database",
@@ -200,6 +209,7 @@ function flushCommand(name: string, summary: string): RedisCommand {
     name,
     arity: -1,
     flags: ["write"],
+    acl: ["@keyspace", "@dangerous"],
     keys: [0, 0, 0],
     writes: true,
     summary,
@@ -302,6 +312,7 @@ export const INFO: RedisCommand = {
   name: "INFO",
   arity: -1,
   flags: ["loading", "stale"],
+  acl: ["@dangerous"],
   keys: [0, 0, 0],
   writes: false,
   summary: "Get information and statistics about the server",

@@ -1,0 +1,136 @@
+/**
+ * Redis's transactions: MULTI, EXEC and DISCARD, with Redis 7's replies.
+ * Between MULTI and EXEC a connection's commands are queued, not run
+ * ({@linkcode queue}, called by `execute()`), and EXEC runs them one after
+ * another with nothing of another connection between them: the server runs
+ * one command at a time, so that is all the isolation Redis gives too. A
+ * command that cannot be queued (unknown, the wrong number of arguments)
+ * makes EXEC discard the lot. WATCH is not there: a client that sends it
+ * gets an error before its MULTI, never a transaction that runs blind.
+ *
+ * @module
+ */
+
+import type { Context, Continuation, RedisCommand } from "../command.ts";
+import type { Reply } from "../reply.ts";
+import type { Request } from "../request.ts";
+// A cycle (table.ts lists these commands), safe because `execute` is only
+// called when EXEC runs, long after every module has loaded.
+import { execute } from "../table.ts";
+
+/** `MULTI`: starts queuing this connection's commands. */
+export const MULTI: RedisCommand = {
+  name: "MULTI",
+  arity: 1,
+  flags: ["noscript", "loading", "stale", "fast", "allow_busy"],
+  keys: [0, 0, 0],
+  writes: false,
+  controlsTransaction: true,
+  summary: "Start a transaction block",
+  run(_request, { session }, reply) {
+    if (session.transaction !== undefined) {
+      // As Redis: an error, and the transaction goes on.
+      return reply.error({ kind: "redis", text: "ERR MULTI calls can not be nested" });
+    }
+    session.transaction = { queued: [], failed: false, bytes: 0 };
+    reply.ok();
+  },
+};
+
+/** `EXEC`: runs the queued commands; an array of their replies. */
+export const EXEC: RedisCommand = {
+  name: "EXEC",
+  arity: 1,
+  flags: ["noscript", "loading", "stale", "skip_slowlog"],
+  keys: [0, 0, 0],
+  writes: true,
+  controlsTransaction: true,
+  summary: "Execute all commands issued after MULTI",
+  run(_request, context, reply) {
+    const transaction = context.session.transaction;
+    if (transaction === undefined) {
+      return reply.error({ kind: "redis", text: "ERR EXEC without MULTI" });
+    }
+    context.session.transaction = undefined;
+    if (transaction.failed) {
+      return reply.error({
+        kind: "redis",
+        text: "EXECABORT Transaction discarded because of previous errors.",
+      });
+    }
+    reply.array(transaction.queued.length);
+    for (const request of transaction.queued) runWhole(request, context, reply);
+  },
+};
+
+/** `DISCARD`: drops the queued commands. */
+export const DISCARD: RedisCommand = {
+  name: "DISCARD",
+  arity: 1,
+  flags: ["noscript", "loading", "stale", "fast", "allow_busy"],
+  keys: [0, 0, 0],
+  writes: false,
+  controlsTransaction: true,
+  summary: "Discard all commands issued after MULTI",
+  run(_request, { session }, reply) {
+    if (session.transaction === undefined) {
+      return reply.error({ kind: "redis", text: "ERR DISCARD without MULTI" });
+    }
+    session.transaction = undefined;
+    reply.ok();
+  },
+};
+
+/** The transaction commands, in COMMAND's order. */
+export const TRANSACTION_COMMANDS: readonly RedisCommand[] = [MULTI, EXEC, DISCARD];
+
+/**
+ * Inside MULTI: queues `request` (a copy: the framer reuses it and its
+ * bytes) and answers QUEUED, or answers the error that keeps it from
+ * running, which dooms the transaction, as Redis's `flagTransaction()` does.
+ */
+export function queue(request: Request, context: Context, reply: Reply): undefined {
+  const transaction = context.session.transaction!;
+  const failure = request.failure;
+  if (request.command === undefined) {
+    // A broken frame ends the connection (PROTOCOL.md), transaction and all.
+    if (failure!.kind === "protocol") context.session.closing = true;
+    else transaction.failed = true;
+    reply.error(failure!);
+    return undefined;
+  }
+  // Once doomed, a transaction keeps nothing more: EXEC will discard it.
+  if (!transaction.failed) {
+    const copy = request.copy();
+    transaction.bytes += copy.bytes.length + QUEUED_OVERHEAD_BYTES;
+    if (transaction.bytes > MAX_QUEUED_BYTES) {
+      transaction.failed = true;
+      transaction.queued.length = 0;
+      reply.error(TOO_MUCH);
+      return undefined;
+    }
+    transaction.queued.push(copy);
+  }
+  queued(reply);
+  return undefined;
+}
+
+/** The most a transaction may queue, in bytes of arguments and per-command overhead. */
+export const MAX_QUEUED_BYTES = 256 * 1024 * 1024;
+// What a queued command costs beyond its bytes (the copy's arrays and object).
+const QUEUED_OVERHEAD_BYTES = 128;
+const TOO_MUCH = {
+  kind: "redis",
+  text: `ERR kv: a transaction may queue at most ${MAX_QUEUED_BYTES / 1024 / 1024} MiB of commands`,
+} as const;
+
+/** `+QUEUED`: a RESP reply always has `simple()` (only Redis's protocol has MULTI). */
+function queued(reply: Reply): void {
+  (reply as Reply & { simple(text: string): void }).simple("QUEUED");
+}
+
+/** Runs one queued command to the end of its reply (a long one is built whole, as Redis does). */
+function runWhole(request: Request, context: Context, reply: Reply): void {
+  const rest: Continuation | undefined = execute(request, context, reply);
+  if (rest !== undefined) { while (!rest.step(reply)); }
+}
