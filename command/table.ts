@@ -129,9 +129,11 @@ export const REDIS_TABLE: CommandTable<RedisCommand> = new CommandTable(REDIS_CO
 /** Compares bytes at `start` with a lowercase ASCII word, folding only A-Z to a-z. */
 function equalsFolded(bytes: Uint8Array, start: number, lower: Uint8Array): boolean {
   for (let i = 0; i < lower.length; i++) {
-    // `| 0x20` maps A-Z onto a-z; for any other byte the result can equal a
-    // lowercase letter only if the byte already was that letter.
-    if ((bytes[start + i]! | 0x20) !== lower[i]) return false;
+    // Only A-Z fold: `| 0x20` alone would also take "\r" for "-".
+    const byte = bytes[start + i]!;
+    if (byte !== lower[i] && (byte < 0x41 || byte > 0x5a || (byte | 0x20) !== lower[i])) {
+      return false;
+    }
   }
   return true;
 }

@@ -25,7 +25,20 @@ export function argIs(request: Request, i: number, word: string): boolean {
   if (request.ends[i]! - start !== word.length) return false;
   const bytes = request.bytes;
   for (let k = 0; k < word.length; k++) {
-    if ((bytes[start + k]! | 0x20) !== word.charCodeAt(k)) return false;
+    const byte = bytes[start + k]!;
+    // Only A-Z fold: `| 0x20` alone would also take "\r" for "-".
+    const folded = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+    if (folded !== word.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** Whether argument `i` is exactly `word`, in its case (a user name: Redis's are case-sensitive). */
+export function argEquals(request: Request, i: number, word: string): boolean {
+  const start = request.starts[i]!;
+  if (request.ends[i]! - start !== word.length) return false;
+  for (let k = 0; k < word.length; k++) {
+    if (request.bytes[start + k] !== word.charCodeAt(k)) return false;
   }
   return true;
 }

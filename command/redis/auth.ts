@@ -8,7 +8,7 @@
 
 import { AUTH_FAILURES, authenticate, failAuth } from "../auth.ts";
 import type { RedisCommand } from "../command.ts";
-import { argIs, ERR } from "./args.ts";
+import { argEquals, ERR } from "./args.ts";
 
 /** `AUTH [username] password`. */
 export const AUTH: RedisCommand = {
@@ -26,9 +26,9 @@ export const AUTH: RedisCommand = {
     if (context.guard.password === undefined) {
       // The default user takes any password then; there is no other user.
       if (!withUser) return reply.error(AUTH_FAILURES.none);
-      return argIs(request, 0, "default") ? reply.ok() : reply.error(AUTH_FAILURES.wrong);
+      return argEquals(request, 0, "default") ? reply.ok() : reply.error(AUTH_FAILURES.wrong);
     }
-    if (withUser && !argIs(request, 0, "default")) {
+    if (withUser && !argEquals(request, 0, "default")) {
       failAuth(context);
       return reply.error(AUTH_FAILURES.wrong);
     }

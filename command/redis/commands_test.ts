@@ -270,6 +270,11 @@ Deno.test({
       [["CLIENT", "SETNAME", "me"], "+OK\r\n"],
       [["CLIENT", "GETNAME"], "$2\r\nme\r\n"],
       [["CLIENT", "SETINFO", "LIB-NAME", "x"], "+OK\r\n"],
+      // Only letters fold: "\r" | 0x20 is "-", and must not make "lib-name".
+      [
+        ["CLIENT", "SETINFO", "lib\rname", "x"],
+        "-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n",
+      ],
       [["CLIENT", "NOPE"], "-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n"],
       [["CLIENT", "ID", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
       [["client", "Id", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
@@ -288,6 +293,11 @@ Deno.test({
       ],
       [["AUTH", "default", "anything"], "+OK\r\n"],
       [["AUTH", "bob", "x"], "-WRONGPASS invalid username-password pair or user is disabled.\r\n"],
+      // User names are case-sensitive, as in Redis.
+      [
+        ["AUTH", "Default", "x"],
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+      ],
       [
         ["NOSUCH", "a", "b"],
         "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n",
@@ -330,6 +340,10 @@ Deno.test({
       [["CONFIG", "GET", "save"], "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"],
       [["CONFIG", "GET", "appendonly"], "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"],
       [["CONFIG", "GET", "nosuch"], "*0\r\n"],
+      // Names in any case, answered as asked; patterns in any case; each once.
+      [["CONFIG", "GET", "SAVE"], "*2\r\n$4\r\nSAVE\r\n$0\r\n\r\n"],
+      [["CONFIG", "GET", "save", "SAVE", "S*"], "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"],
+      [["CONFIG", "GET", "APPEND*"], "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"],
       [["CONFIG", "SET", "x", "y"], "-ERR unknown subcommand 'SET'. Try CONFIG HELP.\r\n"],
       [["COMMAND", "FOO"], "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"],
       [["CONFIG", "GET"], "-ERR wrong number of arguments for 'config|get' command\r\n"],

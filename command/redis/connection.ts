@@ -10,7 +10,7 @@ import { AUTH_FAILURES, authenticate, failAuth } from "../auth.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import type { Failure, RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
-import { argBytes, argInt, argIs, ERR } from "./args.ts";
+import { argBytes, argEquals, argInt, argIs, ERR } from "./args.ts";
 
 /**
  * The Redis version kv answers to (HELLO, INFO): clients enable features by
@@ -163,12 +163,12 @@ export const HELLO: RedisCommand = {
     }
     const { session, guard } = context;
     if (auth !== -1 && guard.password !== undefined) {
-      const user = argIs(request, auth, "default");
+      const user = argEquals(request, auth, "default");
       if (!user || authenticate(context, request, auth + 1) !== "ok") {
         if (!user) failAuth(context);
         return reply.error(AUTH_FAILURES.wrong);
       }
-    } else if (auth !== -1 && !argIs(request, auth, "default")) {
+    } else if (auth !== -1 && !argEquals(request, auth, "default")) {
       return reply.error(AUTH_FAILURES.wrong);
     }
     if (!session.authenticated) {

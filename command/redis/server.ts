@@ -163,6 +163,11 @@ function configValues({ stats }: Context): [string, string][] {
   ];
 }
 
+/** `text` with A-Z folded to a-z, and nothing else changed. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+}
+
 /** `CONFIG GET parameter [parameter ...]` (CONFIG SET and the rest are not kv's). */
 export const CONFIG: RedisCommand = {
   name: "CONFIG",
@@ -177,15 +182,28 @@ export const CONFIG: RedisCommand = {
     if (!argIs(request, 0, "get")) {
       return reply.error(unknownSubcommand(request, "CONFIG"));
     }
-    const found = new Map<string, string>();
+    // As Redis's configGetCommand(): a name without [*? is looked up in any
+    // case and answered as it was asked; a pattern matches in any case.
+    // Each parameter once, under the first spelling it matched.
+    const found = new Map<string, [shown: string, value: string]>();
+    const values = configValues(context);
     for (let i = 1; i < request.count; i++) {
-      const pattern = argBytes(request, i);
-      for (const [name, value] of configValues(context)) {
-        if (globMatch(pattern, encoder.encode(name))) found.set(name, value);
+      const asked = request.text(i);
+      if (!/[[*?]/.test(asked)) {
+        const name = asciiLower(asked);
+        const value = values.find(([known]) => known === name)?.[1];
+        if (value !== undefined && !found.has(name)) found.set(name, [asked, value]);
+        continue;
+      }
+      const pattern = encoder.encode(asciiLower(asked));
+      for (const [name, value] of values) {
+        if (!found.has(name) && globMatch(pattern, encoder.encode(name))) {
+          found.set(name, [name, value]);
+        }
       }
     }
     reply.map(found.size);
-    for (const [name, value] of found) {
+    for (const [name, value] of found.values()) {
       reply.bulk(name);
       reply.bulk(value);
     }
