@@ -55,6 +55,11 @@ const MAX_REFUSALS = 64;
 // How often serve() with port 0 and udp picks a new port when the UDP one is taken.
 const UDP_PORT_TRIES = 5;
 const TOO_MANY = new TextEncoder().encode(errorLine({ kind: "tooManyConnections" }));
+// Redis's words for it, to a client whose first byte says it speaks RESP.
+const TOO_MANY_RESP = new TextEncoder().encode("-ERR max number of clients reached\r\n");
+// How long a refusal waits for that first byte; silence gets the line.
+const REFUSAL_PEEK_MS = 100;
+const STAR = 0x2a;
 
 /**
  * Starts a kv server on `hostname:port`. Throws `RangeError` for a limit out
@@ -286,14 +291,20 @@ class Server implements KvServer {
       Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),
     );
     const tls = "handshake" in conn ? (conn as Deno.TlsConn).handshake() : undefined;
-    const refusal: Promise<void> =
-      (tls === undefined ? writeAll(conn, TOO_MANY) : tls.then(() => writeAll(conn, TOO_MANY)))
-        .catch(() => {}) // The client may be gone already; it gets nothing more either way.
-        .finally(() => {
-          clearTimeout(timer);
-          closeQuietly(conn);
-          this.#refusals.delete(refusal);
-        });
+    // In the protocol the client speaks, as its first byte tells (a Redis
+    // client cannot read the line protocol's error, nor a line client RESP).
+    const answer = async () => {
+      await tls;
+      const first = await firstByte(conn, REFUSAL_PEEK_MS);
+      await writeAll(conn, first === STAR ? TOO_MANY_RESP : TOO_MANY);
+    };
+    const refusal: Promise<void> = answer()
+      .catch(() => {}) // The client may be gone already; it gets nothing more either way.
+      .finally(() => {
+        clearTimeout(timer);
+        closeQuietly(conn);
+        this.#refusals.delete(refusal);
+      });
     this.#refusals.set(refusal, conn);
   }
 
@@ -365,4 +376,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+/** The first byte `conn` sends within `ms`, or `undefined`. A read still pending ends with the close. */
+async function firstByte(conn: Deno.Conn, ms: number): Promise<number | undefined> {
+  const one = new Uint8Array(1);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([
+      conn.read(one).then((n) => n === 1 ? one[0] : undefined, () => undefined),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -156,6 +156,19 @@ Deno.test("serve() holds RESP connections to the same limits: connections and id
   assertEquals(await first.readToEnd(), "");
 });
 
+Deno.test("serve() refuses a Redis client over --max-connections in Redis's words", async () => {
+  await using server = startTestServer({ maxConnections: 1 });
+  await using first = await RawConn.connect(server.port);
+  assertEquals(await talk(first, [["PING"]], 1), ["+PONG"]);
+  // redis-cli read the line protocol's "Error: ..." as a protocol error ("E").
+  await using second = await RawConn.connect(server.port);
+  await second.send(resp("PING"));
+  assertEquals(await second.readToEnd(), "-ERR max number of clients reached\r\n");
+  // A line client that says nothing yet still gets the line.
+  await using third = await RawConn.connect(server.port);
+  assertEquals(await third.readToEnd(), "Error: too many connections\n");
+});
+
 Deno.test("a Redis client library (node-redis) works against an in-process kv with a clock the test moves", async () => {
   const clock = new ManualClock();
   await using server = startTestServer({ clock });
