@@ -225,7 +225,7 @@ function randomCommand(next: () => number, ttls: Ttls): Uint8Array[] {
   };
   const option = () => pick(["NX", "XX", "GT", "LT", "nx", "BOGUS"]);
   const words: string[] = (() => {
-    switch (int(25)) {
+    switch (int(26)) {
       case 0:
         return ["GET", key()];
       case 1:
@@ -289,6 +289,15 @@ function randomCommand(next: () => number, ttls: Ttls): Uint8Array[] {
       case 23:
         // Transactions: queued commands, EXEC's array, EXECABORT after a bad one.
         return [pick(["MULTI", "MULTI", "EXEC", "DISCARD"])];
+      case 24: {
+        // Not EXPIRETIME/PEXPIRETIME: a relative expiry's absolute time
+        // differs by the milliseconds between the two servers' copies.
+        const form = int(4);
+        if (form === 0) return ["SETEX", key(), ttl(), value()];
+        if (form === 1) return ["PSETEX", key(), pttl(), value()];
+        if (form === 2) return ["GETSET", key(), value()];
+        return ["GETEX", key(), ...pick([[], ["PERSIST"], expiry(), ["PERSIST", "EX", "10"]])];
+      }
       default:
         return [pick(["FOO", "get", "SET", "EXPIRE", "ttl"])]; // unknown, or wrong arity
     }

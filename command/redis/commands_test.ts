@@ -437,3 +437,43 @@ Deno.test({
     ]);
   },
 });
+
+Deno.test({
+  name: "Redis strings with expiry: SETEX, PSETEX, GETSET, GETEX, EXPIRETIME, PEXPIRETIME",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv, clock } = harness();
+    const at = NOW / 1000 + 10;
+    await conversation(t, kv, [
+      [["SETEX", "k", "10", "v"], "+OK\r\n"],
+      [["TTL", "k"], ":10\r\n"],
+      [["EXPIRETIME", "k"], `:${at}\r\n`],
+      [["PEXPIRETIME", "k"], `:${at * 1000}\r\n`],
+      [["SETEX", "k", "0", "v"], "-ERR invalid expire time in 'setex' command\r\n"],
+      [["SETEX", "k", "x", "v"], "-ERR value is not an integer or out of range\r\n"],
+      [["PSETEX", "k", "1500", "v"], "+OK\r\n"],
+      [["PTTL", "k"], ":1500\r\n"],
+      [["PSETEX", "k", "-1", "v"], "-ERR invalid expire time in 'psetex' command\r\n"],
+      [["GETSET", "k", "new"], "$1\r\nv\r\n"],
+      [["TTL", "k"], ":-1\r\n"],
+      [["EXPIRETIME", "k"], ":-1\r\n"],
+      [["GETSET", "none", "x"], "$-1\r\n"],
+      [["GETEX", "k", "EX", "10"], "$3\r\nnew\r\n"],
+      [["TTL", "k"], ":10\r\n"],
+      [["GETEX", "k", "PERSIST"], "$3\r\nnew\r\n"],
+      [["TTL", "k"], ":-1\r\n"],
+      [["GETEX", "k", "EX", "10", "PX", "5"], "-ERR syntax error\r\n"],
+      [["GETEX", "k", "PERSIST", "EX", "1"], "-ERR syntax error\r\n"],
+      [["GETEX", "k", "EX", "0"], "-ERR invalid expire time in 'getex' command\r\n"],
+      [["GETEX", "missing", "EX", "0"], "$-1\r\n"],
+      [["GETEX", "k", "PXAT", "1"], "$3\r\nnew\r\n"],
+      [["EXISTS", "k"], ":0\r\n"],
+      [["EXPIRETIME", "k"], ":-2\r\n"],
+    ]);
+    await t.step("a SETEX key expires by the clock", () => {
+      kv.command("SETEX", "s", "5", "v");
+      clock.advance(5000);
+      assertEquals(kv.command("GET", "s"), "$-1\r\n");
+    });
+  },
+});

@@ -13,7 +13,8 @@ import type { Failure, RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseInt64 } from "./args.ts";
 
-const STORE_FULL: Failure = { kind: "storeFull" };
+/** A full store, as Redis's OOM error. */
+export const STORE_FULL: Failure = { kind: "storeFull" };
 const TOO_BIG: Failure = {
   kind: "redis",
   text: "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
@@ -32,7 +33,7 @@ class ValueCopy implements ValueSink {
 }
 
 /** Reads the value of argument `i`'s key into a copy, or `undefined`. */
-function readValue({ store }: Context, request: Request, i: number): Uint8Array | undefined {
+export function readValue({ store }: Context, request: Request, i: number): Uint8Array | undefined {
   const copy = new ValueCopy();
   return store.get(request.bytes, request.starts[i]!, request.ends[i]!, copy)
     ? copy.bytes
@@ -40,7 +41,7 @@ function readValue({ store }: Context, request: Request, i: number): Uint8Array 
 }
 
 /** Runs a store write; a full store becomes Redis's OOM error. Returns whether it wrote. */
-function write(reply: RedisReply, action: () => void): boolean {
+export function write(reply: RedisReply, action: () => void): boolean {
   try {
     action();
     return true;
@@ -125,7 +126,7 @@ export const SET: RedisCommand = {
 };
 
 /** Which expiry option argument `i` is (`ex`, `px`, `exat`, `pxat`), or "". */
-function expiryKind(request: Request, i: number): string {
+export function expiryKind(request: Request, i: number): string {
   if (argIs(request, i, "ex")) return "ex";
   if (argIs(request, i, "px")) return "px";
   if (argIs(request, i, "exat")) return "exat";
