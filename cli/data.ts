@@ -63,6 +63,9 @@ export async function openDataFile(
       throw new FileAccessError(`cannot use data file ${path}: ${error.message}`);
     } else if (error instanceof LogOpenError) {
       await io.stderr(`kv: cannot use data file ${path}: ${error.message}\n`);
+    } else if (error instanceof Deno.errors.PermissionDenied) {
+      // The OS said no (the file's or folder's owner or mode): how kv was run, exit 2.
+      throw new FileAccessError(`cannot open data file ${path}: ${describeFileError(error, path)}`);
     } else {
       await io.stderr(`kv: cannot open data file ${path}: ${describeFileError(error, path)}\n`);
     }

@@ -8,7 +8,7 @@
 
 import { DENO_FS } from "../store/log/file.ts";
 import { dirname } from "../store/log/open.ts";
-import { repairLog } from "../store/log/recover.ts";
+import { headerState, repairLog } from "../store/log/recover.ts";
 import { describeFileError } from "./data.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
@@ -30,7 +30,8 @@ valid one (a dropped record may have deleted a key, which then comes back: the
 report says where bytes were dropped). Needs --allow-read=DIR --allow-write=DIR
 for the file's folder.
 Exit status: 0 if FILE.repaired was written (or nothing needed repair), 1 if it
-could not be, 2 for a usage error.`,
+could not be (or FILE is not a kv data file), 2 for a usage error or a FILE it
+cannot read.`,
 });
 
 /** Runs `kv repair` with `args`; returns the exit status. */
@@ -48,13 +49,25 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
     file = await Deno.readFile(path);
   } catch (error) {
     const why = describeFileError(error, path);
-    if (error instanceof Deno.errors.NotCapable) {
+    // A file it may not read, or that is not there: how kv was run, exit 2.
+    if (
+      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied ||
+      error instanceof Deno.errors.NotFound
+    ) {
       throw new FileAccessError(`cannot read ${path}: ${why}`);
     }
     await io.stderr(`kv: cannot read ${path}: ${why}\n`);
     return EXIT.failed;
   }
   const repaired = repairLog(file, { truncate: options.truncate });
+  // Not a kv log at all (a CSV, say): a "repaired" copy would be an empty
+  // log offered to replace it. A damaged header with records after it is repaired.
+  if (headerState(file, file.length) === "foreign" && repaired.records === 0) {
+    await io.stderr(
+      `kv: ${path} is not a kv data file (it does not start with KVLOG 1, and no kv record was found in it); nothing was written\n`,
+    );
+    return EXIT.failed;
+  }
   if (repaired.dropped.length === 0) {
     await io.stdout(`${path}: ${repaired.records} records, none bad: nothing to repair\n`);
     return EXIT.ok;

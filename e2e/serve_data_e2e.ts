@@ -195,3 +195,44 @@ async function run(command: string, args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command(command, { args, stdout: "null" }).output();
   assertEquals(code, 0, new TextDecoder().decode(stderr));
 }
+
+Deno.test("kv repair refuses what is not a kv log; serve and repair recover a log whose first bytes were damaged", async () => {
+  await using dir = await e2eDir();
+  const csv = `${dir.path}/notes.csv`;
+  await Deno.writeTextFile(csv, "user,email\nalice,a@example.com\n");
+  const refused = await runKv(["repair", csv], { dir: dir.path });
+  assertEquals(refused.code, 1);
+  assertMatch(refused.stderr, /is not a kv data file .*; nothing was written\n$/);
+  assertEquals(await exists(`${csv}.repaired`), false);
+  const missing = await runKv(["repair", `${dir.path}/nothere.log`], { dir: dir.path });
+  assertEquals(missing.code, 2);
+
+  const file = `${dir.path}/kv.log`;
+  const server = await startKv(["--data", file], { dir: dir.path });
+  await put(server.port, { a: "1", b: "2" });
+  await server.stop();
+  const damaged = await Deno.readFile(file);
+  damaged[0]! ^= 0x01; // "KVLOG 1" no more.
+  await Deno.writeFile(file, damaged);
+  const serve = await runKv(["serve", "--port", "0", "--data", file], { dir: dir.path });
+  assertEquals(serve.code, 1);
+  assertMatch(
+    serve.stderr,
+    /holds kv records: .*"kv repair .*kv\.log" writes a copy without them\n$/,
+  );
+  const repair = await runKv(["repair", file], { dir: dir.path });
+  assertEquals(repair.code, 0, repair.stderr);
+  await Deno.rename(`${file}.repaired`, file);
+  await using repaired = await startKv(["--data", file], { dir: dir.path });
+  assertEquals(await list(repaired.port), ["a, 1", "b, 2"]);
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

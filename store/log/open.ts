@@ -25,7 +25,7 @@ import {
   RecordView,
   setRecordBytes,
 } from "./format.ts";
-import { headerState, isTornTail, TAIL_SCAN_LIMIT_BYTES } from "./recover.ts";
+import { findRecord, headerState, isTornTail, TAIL_SCAN_LIMIT_BYTES } from "./recover.ts";
 
 /** Options of {@linkcode openLog}. */
 export interface OpenLogOptions {
@@ -220,9 +220,13 @@ async function load(
   let have = await readFull(file, buffer, 0);
   switch (headerState(buffer.subarray(0, have), size)) {
     case "foreign":
+      // A kv log whose first bytes were damaged still holds records: say how to get them back.
       throw new LogOpenError(
         path,
-        "it is not a kv data file (it does not start with KVLOG 1); choose another file",
+        findRecord(buffer, 0, have) === -1
+          ? "it is not a kv data file (it does not start with KVLOG 1); choose another file"
+          : `it does not start with KVLOG 1, but holds kv records: if it is a kv data file whose ` +
+            `first bytes were damaged, "kv repair ${path}" writes a copy without them`,
       );
     case "empty":
       // New, or a crash came while its header was being written.
