@@ -236,3 +236,15 @@ async function exists(path: string): Promise<boolean> {
     throw error;
   }
 }
+
+Deno.test("kv serve --data names a leftover FILE.compact it cannot remove, not the log", async () => {
+  await using dir = await e2eDir();
+  const file = `${dir.path}/kv.log`;
+  await Deno.mkdir(`${file}.compact/inside`, { recursive: true }); // Not removable as a file.
+  const run = await runKv(["serve", "--port", "0", "--data", file], { dir: dir.path });
+  assertEquals(run.code, 1);
+  assertMatch(
+    run.stderr,
+    /^kv: cannot use data file .*kv\.log: cannot remove .*kv\.log\.compact, left beside it by a compaction/,
+  );
+});

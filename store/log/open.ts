@@ -127,7 +127,19 @@ export async function openLog(path: string, options: OpenLogOptions = {}): Promi
   const file = await lockFile(fs, path, dir);
   try {
     // Left by a compaction that a crash cut short: never the log.
-    await fs.remove(`${path}.compact`);
+    const leftover = `${path}.compact`;
+    try {
+      await fs.remove(leftover);
+    } catch (error) {
+      // Name the file that is in the way, not the log (which is fine).
+      throw new LogOpenError(
+        path,
+        `cannot remove ${leftover}, left beside it by a compaction a crash cut short (${
+          error instanceof Error ? error.message : error
+        }); it is never the log: remove it, then start again`,
+        { cause: error },
+      );
+    }
     const store = newStore();
     const { fileBytes, records } = await load(file, path, store, log);
     if (records === 0 && fileBytes === MAGIC.length) await fs.syncDir(dir); // A new file's name.
