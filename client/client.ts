@@ -308,9 +308,14 @@ export class KvClient implements AsyncDisposable {
       // A TLS server closes a plaintext client without a byte, once it has
       // sent its first request: say so. (A server that closes an idle
       // connection, stopping, is not that.)
-      const hint = !received && open !== undefined && this.#options.tls === undefined
-        ? " before any answer (if it speaks TLS, add --tls)"
-        : "";
+      // A server that answered and then closed with requests still waiting
+      // may take one request per connection (a textbook server's habit).
+      const hint = open === undefined
+        ? ""
+        : !received
+        ? this.#options.tls === undefined ? " before any answer (if it speaks TLS, add --tls)" : ""
+        : " with requests still unanswered (a server that closes after each answer takes one " +
+          "request per connection: run kv client once per request)";
       this.#fail(new KvConnectionError(`connection closed by ${this.address}${hint}`));
     } catch (error) {
       this.#fail(
