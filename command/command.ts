@@ -12,6 +12,7 @@ import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import type { RedisReply, Reply } from "./reply.ts";
 import type { Request } from "./request.ts";
+import type { Watches, Watching } from "./watch.ts";
 
 /** One field of a line-protocol request, after the command word. */
 export interface Field {
@@ -52,6 +53,8 @@ export interface Session {
   authFailures: number;
   /** The commands queued since MULTI; `undefined` outside a transaction. */
   transaction: Transaction | undefined;
+  /** The keys it WATCHes; `undefined` when none. */
+  watching: Watching | undefined;
 }
 
 /** A transaction being queued (Redis's MULTI ... EXEC). */
@@ -108,6 +111,8 @@ export interface Context {
   readonly stats: ServerStats;
   /** Authentication's password and log. */
   readonly guard: Guard;
+  /** The keys Redis clients WATCH, server-wide. */
+  readonly watches: Watches;
 }
 
 /**

@@ -180,5 +180,15 @@ export function execute(
   }
   // A framer and its protocol's reply are made together (server/connection.ts),
   // so a RESP command always gets the RedisReply its handler states.
-  return (command.run as Handler<Reply>)(request, context, reply) ?? undefined;
+  const run = command.run as Handler<Reply>;
+  // While a key is watched, a write that changes it voids the watchers' EXEC (command/watch.ts).
+  if (command.writes && context.watches.active) {
+    return context.watches.around(
+      command,
+      request,
+      context.store,
+      () => run(request, context, reply) ?? undefined,
+    );
+  }
+  return run(request, context, reply) ?? undefined;
 }

@@ -288,7 +288,9 @@ function randomCommand(next: () => number, ttls: Ttls): Uint8Array[] {
         return ["GETDEL", key()];
       case 23:
         // Transactions: queued commands, EXEC's array, EXECABORT after a bad one.
-        return [pick(["MULTI", "MULTI", "EXEC", "DISCARD"])];
+        return int(3) === 0
+          ? [pick(["WATCH", "WATCH", "UNWATCH"]), key()]
+          : [pick(["MULTI", "MULTI", "EXEC", "DISCARD"])];
       case 24: {
         // Not EXPIRETIME/PEXPIRETIME: a relative expiry's absolute time
         // differs by the milliseconds between the two servers' copies.

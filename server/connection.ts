@@ -11,6 +11,7 @@ import type { Context, Continuation, Guard, ServerStats, Session } from "../comm
 import type { Reply } from "../command/reply.ts";
 import { Request, secretName } from "../command/request.ts";
 import { execute } from "../command/table.ts";
+import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
 import {
   closeQuietly,
@@ -84,6 +85,7 @@ export class Connection {
   readonly #clock: Clock;
   readonly #stats: ServerStats;
   readonly #guard: Guard;
+  readonly #watches: Watches;
   // The wire, set up on the first bytes (a connection that never sends any,
   // as in a storm of connects and resets, costs no more than its socket).
   #framer: Framer | undefined;
@@ -112,6 +114,7 @@ export class Connection {
     clock: Clock,
     stats: ServerStats,
     guard: Guard,
+    watches: Watches,
     log: Logger,
   ) {
     this.#conn = conn;
@@ -122,6 +125,7 @@ export class Connection {
     this.#clock = clock;
     this.#stats = stats;
     this.#guard = guard;
+    this.#watches = watches;
     if (config.trace !== undefined) {
       this.#trace = new ConnectionTrace(config.trace, id, guard.password !== undefined);
     }
@@ -149,6 +153,8 @@ export class Connection {
       }
     } finally {
       clearTimeout(this.#idleTimer);
+      // Its WATCHed keys go with it.
+      if (this.#context !== undefined) this.#watches.unwatchAll(this.#context.session);
       this.close();
       if (this.#trace !== undefined) this.#trace.close(this.#context?.session.closing === true);
       // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
@@ -268,6 +274,7 @@ export class Connection {
       authenticated: this.#guard.password === undefined,
       authFailures: 0,
       transaction: undefined,
+      watching: undefined,
     };
     this.#request = new Request();
     this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
@@ -277,6 +284,7 @@ export class Connection {
       session,
       stats: this.#stats,
       guard: this.#guard,
+      watches: this.#watches,
     };
     this.#reply = resp ? new RespReply(this.#out, session) : new LineReply(this.#out);
     if (this.#store.commit !== undefined) {

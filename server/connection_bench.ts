@@ -19,6 +19,7 @@ import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { TextStore } from "../store/text.ts";
 import { FakeFs, testContext } from "../testing/mod.ts";
+import { Watches } from "../command/watch.ts";
 import { Connection } from "./connection.ts";
 
 const REQUESTS = 10_000;
@@ -79,6 +80,7 @@ function serveStream(trace?: (event: TraceEvent) => void, on: Store = store): Pr
     SYSTEM_CLOCK,
     stats,
     guard,
+    new Watches(),
     () => {},
   );
   return new Promise((resolve) => connection.run(() => resolve()));

@@ -21,6 +21,7 @@ import { logErrors, type Logger } from "./log.ts";
 import { ServerTrace } from "./trace.ts";
 import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
+import { Watches } from "../command/watch.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
 
@@ -124,6 +125,8 @@ class Server implements KvServer {
   readonly #log: Logger;
   readonly #sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #stats: ServerStats;
+  // The keys Redis clients WATCH: a line PUT, over TCP or UDP, changes them too.
+  readonly #watches = new Watches();
   readonly #guard: Guard;
   readonly #connections = new Set<Connection>();
   // Refusals still writing their error line, and their sockets: awaited
@@ -187,6 +190,7 @@ class Server implements KvServer {
         log: this.#log,
         stats: this.#stats,
         guard: this.#guard,
+        watches: this.#watches,
       });
       this.udpAddr = this.#udp.addr;
       if (this.#trace !== undefined) this.#trace.bind(this.udpAddr);
@@ -317,6 +321,7 @@ class Server implements KvServer {
       this.#clock,
       this.#stats,
       this.#guard,
+      this.#watches,
       this.#log,
     );
     this.#connections.add(connection);

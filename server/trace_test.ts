@@ -17,6 +17,7 @@ import {
   TraceCollector,
   within,
 } from "../testing/mod.ts";
+import { Watches } from "../command/watch.ts";
 import { Connection } from "./connection.ts";
 
 Deno.test("serve() traces a request: accept, recv, request, answer, send, the peer's FIN, close", async () => {
@@ -175,9 +176,19 @@ Deno.test({
     const logs: string[] = [];
     const store = new MemoryStore();
     const { clock, stats, guard } = testContext(store);
-    const connection = new Connection(conn, 1, config, store, clock, stats, guard, (_, message) => {
-      logs.push(message);
-    });
+    const connection = new Connection(
+      conn,
+      1,
+      config,
+      store,
+      clock,
+      stats,
+      guard,
+      new Watches(),
+      (_, message) => {
+        logs.push(message);
+      },
+    );
     await new Promise<void>((resolve) => connection.run(() => resolve()));
     assertEquals(traced.of("#1"), [
       "accept",

@@ -11,6 +11,7 @@
 import type { Context, Guard, ServerStats, Session } from "../command/command.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
+import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
 import { describeError } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
@@ -83,6 +84,8 @@ export interface DatagramServerOptions {
   readonly stats: ServerStats;
   /** Authentication: never a password with UDP (PROTOCOL.md, Datagrams), so every datagram may run. */
   readonly guard: Guard;
+  /** The keys Redis clients WATCH (a datagram's PUT changes them too). */
+  readonly watches: Watches;
 }
 
 /** Answers kv requests arriving as UDP datagrams on one socket. */
@@ -178,7 +181,7 @@ export class DatagramServer {
    * since nothing about a sender is kept from one datagram to the next.
    */
   #contextFor(n: number, from: Deno.Addr): Context {
-    const { store, clock, stats, guard } = this.#options;
+    const { store, clock, stats, guard, watches } = this.#options;
     const session: Session = {
       closing: false,
       id: n,
@@ -191,8 +194,9 @@ export class DatagramServer {
       authenticated: guard.password === undefined,
       authFailures: 0,
       transaction: undefined,
+      watching: undefined,
     };
-    return { store, clock, session, stats, guard };
+    return { store, clock, session, stats, guard, watches };
   }
 
   /**

@@ -115,6 +115,10 @@ export class LogStore implements Store {
     return this.#inner.size;
   }
 
+  get changes(): number | undefined {
+    return this.#inner.changes;
+  }
+
   /**
    * What a compaction would write now, at most: the count kept change by
    * change, or, once keys have expired (which the count does not see), what

@@ -94,6 +94,9 @@ export class MemoryStore implements Store {
   }
 
   /** The number of pairs held (expired ones not yet reclaimed included). */
+  /** Changes made so far (sets, and deletes and expiries of keys that were there): WATCH compares it. */
+  changes = 0;
+
   get size(): number {
     return this.#size;
   }
@@ -149,6 +152,7 @@ export class MemoryStore implements Store {
   getDelete(key: Uint8Array, start: number, end: number, old: ValueSink): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
+    this.changes++;
     this.#give(slot, old);
     this.#remove(slot);
     this.#shrinkIfSparse();
@@ -167,6 +171,7 @@ export class MemoryStore implements Store {
     valueEnd: number,
     options: WriteOptions | undefined,
   ): void {
+    this.changes++;
     const arena = this.#arena;
     let expireAt = 0;
     let flags = 0;
@@ -214,6 +219,7 @@ export class MemoryStore implements Store {
   delete(key: Uint8Array, start: number, end: number): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
+    this.changes++;
     this.#remove(slot);
     this.#shrinkIfSparse();
     return true;
@@ -229,6 +235,7 @@ export class MemoryStore implements Store {
   expire(key: Uint8Array, start: number, end: number, expireAtMs: number): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
+    this.changes++;
     if (expireAtMs > 0 && expireAtMs <= this.#clock.now()) {
       this.#remove(slot);
       this.#shrinkIfSparse();
@@ -251,6 +258,7 @@ export class MemoryStore implements Store {
   }
 
   clear(): void {
+    this.changes++;
     this.#slots = new Int32Array(MIN_SLOTS);
     this.#hashes = new Uint32Array(MIN_SLOTS);
     this.#shift = 32 - Math.log2(MIN_SLOTS);

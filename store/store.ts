@@ -74,6 +74,14 @@ export interface Store {
   readonly size: number;
 
   /**
+   * Optional: a count of the changes made (a set, or a delete or expiry of
+   * a key that was there), which only grows. WATCH compares it around a
+   * command to tell whether the command changed its keys; a store without
+   * it has every write command count as a change.
+   */
+  readonly changes?: number;
+
+  /**
    * Adds the value of the key `key[start, end)` to `out`. Returns `false`,
    * adding nothing, if the key is missing.
    */

@@ -10,6 +10,7 @@
 import type { Context } from "../command/command.ts";
 import { Request } from "../command/request.ts";
 import { execute } from "../command/table.ts";
+import { Watches } from "../command/watch.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { RespFramer } from "../wire/resp/framer.ts";
 import { RespReply } from "../wire/resp/reply.ts";
@@ -49,8 +50,10 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
       authenticated: true,
       authFailures: 0,
       transaction: undefined,
+      watching: undefined,
     },
     guard: { password: undefined, failed: () => {} },
+    watches: new Watches(),
     stats: {
       startedAt: clock.now(),
       port: 12000,

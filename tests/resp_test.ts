@@ -246,3 +246,75 @@ Deno.test("a Redis client library's multi() runs its commands together, and a fa
     await client.quit();
   }
 });
+
+Deno.test("serve() WATCH: a change by another client, over either protocol, voids EXEC; no change, no harm", async (t) => {
+  await using server = startTestServer();
+  await using redis = await RawConn.connect(server.port);
+  await using other = await RawConn.connect(server.port);
+  const exec = async (change: () => Promise<void>) => {
+    assertEquals(await talk(redis, [["WATCH", "k"]], 1), ["+OK"]);
+    await change();
+    const replies = await talk(redis, [["MULTI"], ["SET", "k", "mine"], ["EXEC"]], 3);
+    // A transaction that ran has its one reply to come.
+    return replies.at(-1) === "*1" ? [...replies, ...await talk(redis, [], 1)] : replies;
+  };
+  await t.step("a line client's PUT", async () => {
+    await using line = await RawConn.connect(server.port);
+    assertEquals(
+      await exec(async () => {
+        await line.send("PUT, k, theirs\n");
+        assertEquals(await line.readLines(1), ["Success!"]);
+      }),
+      ["+OK", "+QUEUED", "*-1"],
+    );
+    assertEquals(await ask(server.port, "GET, k"), "theirs");
+  });
+  await t.step("a Redis client's SET NX that does not set changes nothing", async () => {
+    assertEquals(
+      await exec(async () => {
+        assertEquals(await talk(other, [["SET", "k", "x", "NX"]], 1), ["$-1"]);
+      }),
+      ["+OK", "+QUEUED", "*1", "+OK"],
+    );
+  });
+  await t.step("FLUSHALL changes the keys that existed", async () => {
+    assertEquals(
+      await exec(async () => {
+        assertEquals(await talk(other, [["FLUSHALL"]], 1), ["+OK"]);
+      }),
+      ["+OK", "+QUEUED", "*-1"],
+    );
+  });
+  await t.step("a watcher that disconnects leaves nothing behind", async () => {
+    {
+      await using gone = await RawConn.connect(server.port);
+      assertEquals(await talk(gone, [["WATCH", "a", "b"]], 1), ["+OK"]);
+    }
+    assertEquals(await talk(other, [["SET", "a", "1"], ["GET", "a"]], 3), ["+OK", "$1", "1"]);
+  });
+});
+
+Deno.test("a Redis client library's WATCH ... MULTI: EXEC fails when the key changed, and runs when it did not", async () => {
+  await using server = startTestServer();
+  const client = createClient({ socket: { host: "127.0.0.1", port: server.port } });
+  await client.connect();
+  try {
+    await client.set("stock", "10");
+    const buy = () =>
+      client.executeIsolated(async (isolated) => {
+        await isolated.watch("stock");
+        const stock = Number(await isolated.get("stock"));
+        await client.set("stock", String(stock)); // Another client writes meanwhile (the same value).
+        return await isolated.multi().set("stock", String(stock - 1)).exec();
+      });
+    await assertRejects(buy); // node-redis: WatchedKeysChangedError.
+    assertEquals(await client.get("stock"), "10");
+    const calm = await client.executeIsolated(async (isolated) => {
+      await isolated.watch("stock");
+      return await isolated.multi().decr("stock").exec();
+    });
+    assertEquals(calm, [9]);
+  } finally {
+    await client.quit();
+  }
+});

@@ -432,9 +432,48 @@ Deno.test({
       [["SET", "s", "x"], "+QUEUED\r\n"],
       [["INCR", "s"], "+QUEUED\r\n"],
       [["EXEC"], "*2\r\n+OK\r\n-ERR value is not an integer or out of range\r\n"],
+      // WATCH: a change of a watched key, even by this connection, voids EXEC.
+      [["WATCH", "w", "k"], "+OK\r\n"],
+      [["SET", "w", "1"], "+OK\r\n"],
+      [["MULTI"], "+OK\r\n"],
+      [["WATCH", "x"], "-ERR WATCH inside MULTI is not allowed\r\n"],
+      [["INCR", "w"], "+QUEUED\r\n"],
+      [["EXEC"], "*-1\r\n"],
+      [["GET", "w"], "$1\r\n1\r\n"],
+      // EXEC forgot the watched keys: this one runs.
+      [["SET", "w", "2"], "+OK\r\n"],
+      [["MULTI"], "+OK\r\n"],
+      [["INCR", "w"], "+QUEUED\r\n"],
+      [["EXEC"], "*1\r\n:3\r\n"],
+      // UNWATCH, and a DEL of a missing key (no change), leave EXEC free to run.
+      [["WATCH", "w"], "+OK\r\n"],
+      [["UNWATCH"], "+OK\r\n"],
+      [["SET", "w", "9"], "+OK\r\n"],
+      [["WATCH", "none"], "+OK\r\n"],
+      [["DEL", "none"], ":0\r\n"],
+      [["MULTI"], "+OK\r\n"],
+      [["EXEC"], "*0\r\n"],
       [["MULTI"], "+OK\r\n"],
       [["QUIT"], "+OK\r\n"],
     ]);
+  },
+});
+
+Deno.test({
+  name: "Redis WATCH: a key that expires after it is watched has changed; one already gone has not",
+  permissions: "none",
+  fn() {
+    const { kv, clock } = harness();
+    kv.command("SET", "k", "v", "PX", "100");
+    assertEquals(kv.command("WATCH", "k"), "+OK\r\n");
+    clock.advance(100);
+    kv.command("MULTI");
+    assertEquals(kv.command("EXEC"), "*-1\r\n");
+    kv.command("SET", "g", "v", "PX", "100");
+    clock.advance(100);
+    kv.command("WATCH", "g");
+    kv.command("MULTI");
+    assertEquals(kv.command("EXEC"), "*0\r\n");
   },
 });
 

@@ -1,19 +1,21 @@
 /**
- * Redis's transactions: MULTI, EXEC and DISCARD, with Redis 7's replies.
+ * Redis's transactions: MULTI, EXEC, DISCARD, WATCH and UNWATCH, with Redis
+ * 7's replies.
  * Between MULTI and EXEC a connection's commands are queued, not run
  * ({@linkcode queue}, called by `execute()`), and EXEC runs them one after
  * another with nothing of another connection between them: the server runs
  * one command at a time, so that is all the isolation Redis gives too. A
  * command that cannot be queued (unknown, the wrong number of arguments)
- * makes EXEC discard the lot. WATCH is not there: a client that sends it
- * gets an error before its MULTI, never a transaction that runs blind.
+ * makes EXEC discard the lot. A key WATCHed that another command changes
+ * (or that expires) before EXEC makes EXEC run nothing and answer a null
+ * array: optimistic locking (command/watch.ts tells what a change is).
  *
  * @module
  */
 
 import type { Context, Continuation, RedisCommand } from "../command.ts";
 import type { Reply } from "../reply.ts";
-import type { Request } from "../request.ts";
+import { byteString, type Request } from "../request.ts";
 // A cycle (table.ts lists these commands), safe because `execute` is only
 // called when EXEC runs, long after every module has loaded.
 import { execute } from "../table.ts";
@@ -47,17 +49,23 @@ export const EXEC: RedisCommand = {
   controlsTransaction: true,
   summary: "Execute all commands issued after MULTI",
   run(_request, context, reply) {
-    const transaction = context.session.transaction;
+    const { session, watches, store } = context;
+    const transaction = session.transaction;
     if (transaction === undefined) {
       return reply.error({ kind: "redis", text: "ERR EXEC without MULTI" });
     }
-    context.session.transaction = undefined;
+    session.transaction = undefined;
+    // As Redis's execCommand(): the queueing errors first, then the watched
+    // keys; either way nothing is watched after.
+    const changed = watches.changed(session, store);
+    watches.unwatchAll(session);
     if (transaction.failed) {
       return reply.error({
         kind: "redis",
         text: "EXECABORT Transaction discarded because of previous errors.",
       });
     }
+    if (changed) return reply.nilArray();
     reply.array(transaction.queued.length);
     for (const request of transaction.queued) runWhole(request, context, reply);
   },
@@ -72,17 +80,61 @@ export const DISCARD: RedisCommand = {
   writes: false,
   controlsTransaction: true,
   summary: "Discard all commands issued after MULTI",
-  run(_request, { session }, reply) {
+  run(_request, { session, watches }, reply) {
     if (session.transaction === undefined) {
       return reply.error({ kind: "redis", text: "ERR DISCARD without MULTI" });
     }
     session.transaction = undefined;
+    watches.unwatchAll(session);
+    reply.ok();
+  },
+};
+
+/** `WATCH key [key ...]`: EXEC will run nothing if one of them changes first. */
+export const WATCH: RedisCommand = {
+  name: "WATCH",
+  arity: -2,
+  flags: ["noscript", "loading", "stale", "fast", "allow_busy"],
+  keys: [1, -1, 1],
+  writes: false,
+  controlsTransaction: true,
+  summary: "Monitor changes to keys to conditionally execute a transaction",
+  run(request, { session, watches, store }, reply) {
+    if (session.transaction !== undefined) {
+      return reply.error({ kind: "redis", text: "ERR WATCH inside MULTI is not allowed" });
+    }
+    const { bytes, starts, ends } = request;
+    for (let i = 0; i < request.count; i++) {
+      // With its expiry now: a key that expires before EXEC has changed.
+      const expiry = store.expiry(bytes, starts[i]!, ends[i]!);
+      watches.watch(session, byteString(bytes, starts[i]!, ends[i]!), expiry);
+    }
+    reply.ok();
+  },
+};
+
+/** `UNWATCH`: forgets the watched keys. */
+export const UNWATCH: RedisCommand = {
+  name: "UNWATCH",
+  arity: 1,
+  flags: ["noscript", "loading", "stale", "fast", "allow_busy"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Forget about all watched keys",
+  run(_request, { session, watches }, reply) {
+    watches.unwatchAll(session);
     reply.ok();
   },
 };
 
 /** The transaction commands, in COMMAND's order. */
-export const TRANSACTION_COMMANDS: readonly RedisCommand[] = [MULTI, EXEC, DISCARD];
+export const TRANSACTION_COMMANDS: readonly RedisCommand[] = [
+  MULTI,
+  EXEC,
+  DISCARD,
+  WATCH,
+  UNWATCH,
+];
 
 /**
  * Inside MULTI: queues `request` (a copy: the framer reuses it and its
