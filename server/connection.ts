@@ -339,7 +339,13 @@ export class Connection {
       if (trace !== undefined) trace.request(request, framer.endedWithoutNewline);
       const mark = out.length;
       const more = execute(request, context, reply);
-      if (this.#writes !== undefined && request.command?.writes) this.#writes.add(mark, out.length);
+      // A write queued by MULTI changed nothing yet: its QUEUED stays (EXEC's answer is the write's).
+      if (
+        this.#writes !== undefined && request.command?.writes &&
+        context.session.transaction === undefined
+      ) {
+        this.#writes.add(mark, out.length);
+      }
       if (this.#config.verbose) this.#logRequest(mark);
       if (trace !== undefined) trace.answer(out.bytes(), mark, more !== undefined);
       if (more !== undefined) {

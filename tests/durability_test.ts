@@ -216,6 +216,26 @@ Deno.test("serve() with a full disk answers a Redis client's write with MISCONF,
   await log.close();
 });
 
+Deno.test("serve() with a full disk: a write queued by MULTI stays QUEUED (it changed nothing), and EXEC's answer is the one a failure replaces", async () => {
+  const fs = new FakeFs();
+  const log = await openLog(PATH, { fs, log: () => {} });
+  await using server = startTestServer({ store: log });
+  await using conn = await RawConn.connect(server.port);
+  fs.capacity = fs.usedBytes();
+  await conn.send(resp("SET", "k", "v") + resp("MULTI") + resp("SET", "a", "1"));
+  const [set, multi, queued] = (await conn.readLines(3)).map(withoutCr);
+  assertMatch(set!, /^-MISCONF/);
+  // Before, the QUEUED became MISCONF too, while EXEC still ran the SET.
+  assertEquals([multi, queued], ["+OK", "+QUEUED"]);
+  await conn.send(resp("EXEC"));
+  assertMatch(withoutCr((await conn.readLines(1))[0]!), /^-MISCONF/);
+  fs.capacity = Infinity;
+  await conn.send(resp("EXISTS", "a", "k"));
+  assertEquals(await conn.readLine(), ":0\r");
+  await server.shutdown();
+  await log.close();
+});
+
 Deno.test("serve() with udp and a durable store answers a datagram once its writes are durable, or with errors", async () => {
   const fs = new FakeFs();
   const log = await openLog(PATH, { fs, fsync: "always", log: () => {} });
