@@ -19,7 +19,7 @@ import { AUTH_FAILURES } from "./auth.ts";
 import { AUTH, PING, QUIT } from "./connection.ts";
 import { DELETE, GET, LIST, PUT } from "./keys.ts";
 import { REDIS_COMMANDS } from "./redis/mod.ts";
-import { queue } from "./redis/transaction.ts";
+import { abortExec, isExecMisused, queue } from "./redis/transaction.ts";
 import type { Reply } from "./reply.ts";
 import type { Request } from "./request.ts";
 
@@ -168,6 +168,8 @@ export function execute(
     reply.error(AUTH_FAILURES.required);
     return undefined;
   }
+  // EXEC with arguments ends the transaction, as Redis's execCommandAbort().
+  if (command === undefined && isExecMisused(request)) return abortExec(context, reply);
   // Inside MULTI, a command is queued for EXEC instead of run (redis/transaction.ts).
   if (session.transaction !== undefined && command?.controlsTransaction !== true) {
     return queue(request, context, reply);

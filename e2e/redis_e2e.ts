@@ -290,7 +290,9 @@ function randomCommand(next: () => number, ttls: Ttls): Uint8Array[] {
         // Transactions: queued commands, EXEC's array, EXECABORT after a bad one.
         return int(3) === 0
           ? [pick(["WATCH", "WATCH", "UNWATCH"]), key()]
-          : [pick(["MULTI", "MULTI", "EXEC", "DISCARD"])];
+          : [pick(["MULTI", "MULTI", "EXEC", "DISCARD", "EXEC x"])].flatMap((word) =>
+            word.split(" ")
+          );
       case 24: {
         // Not EXPIRETIME/PEXPIRETIME: a relative expiry's absolute time
         // differs by the milliseconds between the two servers' copies.

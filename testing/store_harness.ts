@@ -97,7 +97,7 @@ export class RespHarness {
       // A continuation (none in RESP today) is stepped to its end.
       while (more !== undefined && !more.step(this.#reply));
     }
-    const text = String.fromCharCode(...this.#out.bytes());
+    const text = chars(this.#out.bytes());
     this.#out.clear();
     return text;
   }
@@ -107,10 +107,19 @@ export class RespHarness {
     let raw = `*${words.length}\r\n`;
     for (const word of words) {
       const bytes = typeof word === "string" ? encoder.encode(word) : word;
-      raw += `$${bytes.length}\r\n${String.fromCharCode(...bytes)}\r\n`;
+      raw += `$${bytes.length}\r\n${chars(bytes)}\r\n`;
     }
     return this.send(raw);
   }
+}
+
+/** One character per byte; in slices, since a spread of a megabyte overflows the stack. */
+function chars(bytes: Uint8Array): string {
+  let text = "";
+  for (let at = 0; at < bytes.length; at += 8192) {
+    text += String.fromCharCode(...bytes.subarray(at, at + 8192));
+  }
+  return text;
 }
 
 /**

@@ -9,6 +9,7 @@ import { assertEquals, assertMatch } from "@std/assert";
 import { ManualClock } from "../../store/clock.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import { RespHarness } from "../../testing/mod.ts";
+import { MAX_QUEUED_BYTES } from "./transaction.ts";
 
 const NOW = 1_700_000_000_000;
 
@@ -453,6 +454,19 @@ Deno.test({
       [["DEL", "none"], ":0\r\n"],
       [["MULTI"], "+OK\r\n"],
       [["EXEC"], "*0\r\n"],
+      // EXEC with arguments ends the transaction, in it or not, as Redis's execCommandAbort().
+      [["MULTI"], "+OK\r\n"],
+      [["SET", "w", "0"], "+QUEUED\r\n"],
+      [
+        ["EXEC", "x"],
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n",
+      ],
+      [["EXEC"], "-ERR EXEC without MULTI\r\n"],
+      [
+        ["EXEC", "x"],
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n",
+      ],
+      [["GET", "w"], "$1\r\n9\r\n"],
       [["MULTI"], "+OK\r\n"],
       [["QUIT"], "+OK\r\n"],
     ]);
@@ -508,11 +522,43 @@ Deno.test({
       [["GETEX", "k", "PXAT", "1"], "$3\r\nnew\r\n"],
       [["EXISTS", "k"], ":0\r\n"],
       [["EXPIRETIME", "k"], ":-2\r\n"],
+      // Seconds are rounded to the nearest, as Redis does.
+      [["SET", "e", "v", "PXAT", "99999999999500"], "+OK\r\n"],
+      [["EXPIRETIME", "e"], ":100000000000\r\n"],
+      [["PEXPIRETIME", "e"], ":99999999999500\r\n"],
     ]);
     await t.step("a SETEX key expires by the clock", () => {
       kv.command("SETEX", "s", "5", "v");
       clock.advance(5000);
       assertEquals(kv.command("GET", "s"), "$-1\r\n");
     });
+  },
+});
+
+Deno.test({
+  name:
+    "Redis transactions are bounded: past MAX_QUEUED_BYTES a command is refused, and EXEC discards them all",
+  permissions: "none",
+  fn() {
+    const { kv } = harness();
+    // Half a MiB each: a request stays under the harness's 1 MiB limit.
+    const half = "v".repeat(512 * 1024);
+    kv.command("MULTI");
+    let refusedAt = 0;
+    for (let i = 1; i <= MAX_QUEUED_BYTES / (512 * 1024) + 1 && refusedAt === 0; i++) {
+      const answer = kv.command("SET", `k${i}`, half);
+      if (answer !== "+QUEUED\r\n") {
+        assertEquals(answer, "-ERR kv: a transaction may queue at most 64 MiB of commands\r\n");
+        refusedAt = i;
+      }
+    }
+    // 128 commands of half a MiB and a KiB each pass 64 MiB; 127 do not.
+    assertEquals(refusedAt, 128);
+    assertEquals(kv.command("SET", "small", "1"), "+QUEUED\r\n");
+    assertEquals(
+      kv.command("EXEC"),
+      "-EXECABORT Transaction discarded because of previous errors.\r\n",
+    );
+    assertEquals(kv.command("DBSIZE"), ":0\r\n");
   },
 });

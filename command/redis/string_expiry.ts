@@ -134,7 +134,8 @@ function expireTimeCommand(name: string, unitMs: number, summary: string): Redis
     run(request, { store }, reply) {
       const expiry = store.expiry(request.bytes, request.starts[0]!, request.ends[0]!);
       if (expiry < 0) return reply.integer(expiry); // -2 no key, -1 no expiry
-      reply.integer(unitMs === 1 ? expiry : Math.floor(expiry / 1000));
+      // Redis rounds to the nearest second, as TTL does.
+      reply.integer(unitMs === 1 ? expiry : Math.floor((expiry + 500) / 1000));
     },
   };
 }

@@ -167,14 +167,36 @@ export function queue(request: Request, context: Context, reply: Reply): undefin
   return undefined;
 }
 
-/** The most a transaction may queue, in bytes of arguments and per-command overhead. */
-export const MAX_QUEUED_BYTES = 256 * 1024 * 1024;
-// What a queued command costs beyond its bytes (the copy's arrays and object).
-const QUEUED_OVERHEAD_BYTES = 128;
+/** The most a transaction may queue: its commands' bytes, and about a KiB more for each. */
+export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+// What a queued command costs beyond its bytes: the copy's object and
+// arrays, measured at about 740 bytes of heap (and more of the process's memory).
+const QUEUED_OVERHEAD_BYTES = 1024;
 const TOO_MUCH = {
   kind: "redis",
   text: `ERR kv: a transaction may queue at most ${MAX_QUEUED_BYTES / 1024 / 1024} MiB of commands`,
 } as const;
+
+/** Whether `request` is EXEC with arguments (a usage error). */
+export function isExecMisused(request: Request): boolean {
+  const failure = request.failure;
+  return failure?.kind === "usage" && failure.command === EXEC;
+}
+
+/**
+ * EXEC with arguments, in MULTI or not: Redis's execCommandAbort() answers
+ * EXECABORT and ends the transaction (and the watching).
+ */
+export function abortExec({ session, watches }: Context, reply: Reply): undefined {
+  session.transaction = undefined;
+  watches.unwatchAll(session);
+  reply.error({
+    kind: "redis",
+    text:
+      "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command",
+  });
+  return undefined;
+}
 
 /** `+QUEUED`: a RESP reply always has `simple()` (only Redis's protocol has MULTI). */
 function queued(reply: Reply): void {
