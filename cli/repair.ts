@@ -42,7 +42,11 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
     return EXIT.ok;
   }
   if (words.length !== 1) throw new UsageError("expected one FILE to repair");
-  const path = words[0]!;
+  const given = words[0]!;
+  // The copy goes beside the file a link points to, and the advice moves it
+  // there: moving it over the link would replace the link with a plain file.
+  const path = await linkTarget(given);
+  if (path !== given) await io.stdout(`${given} is a symbolic link to ${path}\n`);
   const output = `${path}.repaired`;
   let file: Uint8Array;
   try {
@@ -115,5 +119,15 @@ async function writeDurably(path: string, bytes: Uint8Array, like: string): Prom
     await dir.sync();
   } finally {
     dir.close();
+  }
+}
+
+/** The file `path` names, following symbolic links; `path` itself if it cannot tell. */
+async function linkTarget(path: string): Promise<string> {
+  try {
+    if (!(await Deno.lstat(path)).isSymlink) return path;
+    return await Deno.realPath(path);
+  } catch {
+    return path; // Reading it says why, in one line.
   }
 }

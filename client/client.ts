@@ -69,6 +69,8 @@ export class KvClient implements AsyncDisposable {
   #writing: Promise<void> = Promise.resolve();
   // Unframed: the answer the next request waits for before it is written.
   #lastAnswer: Promise<unknown> = Promise.resolve();
+  // Answers taken so far.
+  #answered = 0;
   #pauseTimer: ReturnType<typeof setTimeout> | undefined;
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
   #failure: KvConnectionError | undefined;
@@ -303,19 +305,22 @@ export class KvClient implements AsyncDisposable {
       if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
         this.#pending.shift();
         open.resolve(open.lines);
+        this.#answered++;
         this.#options.onIrregularAnswer?.("list-end");
       }
       // A TLS server closes a plaintext client without a byte, once it has
       // sent its first request: say so. (A server that closes an idle
       // connection, stopping, is not that.)
-      // A server that answered and then closed with requests still waiting
-      // may take one request per connection (a textbook server's habit).
+      // A server that answered once and then closed with requests still
+      // waiting may take one request per connection (a textbook server's habit).
       const hint = open === undefined
         ? ""
         : !received
         ? this.#options.tls === undefined ? " before any answer (if it speaks TLS, add --tls)" : ""
-        : " with requests still unanswered (a server that closes after each answer takes one " +
-          "request per connection: run kv client once per request)";
+        : this.#answered === 1
+        ? " with requests still unanswered (a server that closes after each answer takes one " +
+          "request per connection: run kv client once per request)"
+        : "";
       this.#fail(new KvConnectionError(`connection closed by ${this.address}${hint}`));
     } catch (error) {
       this.#fail(
@@ -339,9 +344,11 @@ export class KvClient implements AsyncDisposable {
     if (pending.shape === "line" || (pending.lines.length === 0 && isLoneError(line))) {
       this.#pending.shift();
       pending.resolve([line]);
+      this.#answered++;
     } else if (line === "") {
       this.#pending.shift();
       pending.resolve(pending.lines);
+      this.#answered++;
     } else {
       pending.lines.push(line);
     }
@@ -386,6 +393,7 @@ export class KvClient implements AsyncDisposable {
         missing ??= "list-end";
         this.#pending.shift();
         pending.resolve(pending.lines);
+        this.#answered++;
       }
       this.#armTimeout();
       if (missing !== undefined) this.#options.onIrregularAnswer?.(missing);

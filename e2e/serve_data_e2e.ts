@@ -248,3 +248,24 @@ Deno.test("kv serve --data names a leftover FILE.compact it cannot remove, not t
     /^kv: cannot use data file .*kv\.log: cannot remove .*kv\.log\.compact, left beside it by a compaction/,
   );
 });
+
+Deno.test("kv repair through a symbolic link writes the copy beside the file it points to, and says to move it there", async () => {
+  await using dir = await e2eDir();
+  await Deno.mkdir(`${dir.path}/real`);
+  const real = `${dir.path}/real/kv.log`;
+  const link = `${dir.path}/kv.log`;
+  const server = await startKv(["--data", real], { dir: dir.path });
+  await put(server.port, { a: "1", b: "2", c: "3" });
+  await server.stop();
+  const damaged = await Deno.readFile(real);
+  const record = setRecordBytes(1, 1, false);
+  damaged[MAGIC.length + 2 * record - 1]! ^= 0x20; // b's value.
+  await Deno.writeFile(real, damaged);
+  await run("ln", ["-s", "real/kv.log", link]);
+  const repair = await runKv(["repair", link], { dir: dir.path });
+  assertEquals(repair.code, 0, repair.stderr);
+  assertMatch(repair.stdout, /^.*kv\.log is a symbolic link to .*real\/kv\.log\n/);
+  assertMatch(repair.stdout, / {2}mv .*real\/kv\.log\.repaired .*real\/kv\.log\n$/);
+  assertEquals(await exists(`${link}.repaired`), false);
+  assert(await exists(`${real}.repaired`));
+});

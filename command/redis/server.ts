@@ -134,7 +134,7 @@ function commandList(request: Request): readonly RedisCommand[] | undefined {
   if (request.count !== 4 || !argIs(request, 1, "filterby")) return undefined;
   if (argIs(request, 2, "module")) return []; // kv has no modules.
   if (argIs(request, 2, "aclcat")) {
-    const category = `@${request.text(3).toLowerCase()}`;
+    const category = `@${asciiLower(request.text(3))}`;
     return COMMAND_LIST.filter((command) => aclCategories(command).includes(category));
   }
   if (argIs(request, 2, "pattern")) {
@@ -339,7 +339,7 @@ export const INFO: RedisCommand = {
     const names = Object.keys(sections);
     const wanted = new Set<string>();
     for (let i = 0; i < request.count; i++) {
-      const name = request.text(i).toLowerCase();
+      const name = asciiLower(request.text(i)); // Not Unicode's folding: "\u212Aeyspace" is no section.
       if (name === "all" || name === "everything" || name === "default") {
         names.forEach((n) => wanted.add(n));
       } else if (name in sections) wanted.add(name);

@@ -175,7 +175,13 @@ export const DENO_FS: LogFs = {
     try {
       await Deno.chown(to, info.uid, info.gid);
     } catch {
-      // Only root may give a file away: the new file stays the process's.
+      // Only root may give a file away; a member of the log's group may
+      // still give the new file that group (a 0660 log shared by a group).
+      try {
+        await Deno.chown(to, null, info.gid);
+      } catch {
+        // Not a member either: the new file stays the process's.
+      }
     }
   },
 };
