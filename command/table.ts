@@ -7,21 +7,14 @@
  * @module
  */
 
-import type {
-  Command,
-  Context,
-  Continuation,
-  Handler,
-  LineCommand,
-  RedisCommand,
-} from "./command.ts";
-import { AUTH_FAILURES } from "./auth.ts";
+import type { Command, LineCommand, RedisCommand } from "./command.ts";
 import { AUTH, PING, QUIT } from "./connection.ts";
 import { DELETE, GET, LIST, PUT } from "./keys.ts";
 import { REDIS_COMMANDS } from "./redis/mod.ts";
-import { abortExec, isExecMisused, queue } from "./redis/transaction.ts";
-import type { Reply } from "./reply.ts";
-import type { Request } from "./request.ts";
+
+// Running a request needs no table (the framer found its command): it has a
+// module of its own, which command/redis/transaction.ts imports for EXEC.
+export { execute } from "./execute.ts";
 
 /** The line protocol's commands of version 1 (PROTOCOL.md, Requests), as its hint lists them. */
 export const LINE_COMMANDS: readonly LineCommand[] = [PUT, GET, DELETE, LIST, PING, QUIT];
@@ -136,61 +129,4 @@ function equalsFolded(bytes: Uint8Array, start: number, lower: Uint8Array): bool
     }
   }
   return true;
-}
-
-/**
- * Whether a failed request is answered as it is before AUTH: a broken RESP
- * frame (the connection closes), a line too long (the limit is smaller
- * before AUTH, and says so), and, as Redis orders them, an unknown command
- * or a wrong number of arguments (they reveal nothing). The line protocol
- * answers every other request but QUIT and AUTH `authentication required`.
- */
-function beforeAuth(request: Request, protocol: "line" | "resp"): boolean {
-  const kind = request.failure?.kind;
-  if (kind === "protocol" || kind === "lineTooLong") return true;
-  return protocol === "resp" && (kind === "unknownCommand" || kind === "usage");
-}
-
-/**
- * Runs one framed request: its command's handler, or the error that the
- * framer found. Returns the continuation of an answer not complete yet.
- */
-export function execute(
-  request: Request,
-  context: Context,
-  reply: Reply,
-): Continuation | undefined {
-  const command = request.command;
-  const session = context.session;
-  context.stats.commandsProcessed++;
-  if (!session.authenticated && !command?.noAuth && !beforeAuth(request, session.protocol)) {
-    // PROTOCOL.md, Authentication: nothing is read or changed before AUTH.
-    reply.error(AUTH_FAILURES.required);
-    return undefined;
-  }
-  // EXEC with arguments ends the transaction, as Redis's execCommandAbort().
-  if (command === undefined && isExecMisused(request)) return abortExec(context, reply);
-  // Inside MULTI, a command is queued for EXEC instead of run (redis/transaction.ts).
-  if (session.transaction !== undefined && command?.controlsTransaction !== true) {
-    return queue(request, context, reply);
-  }
-  if (command === undefined) {
-    // A broken frame ends a Redis connection, after its error (PROTOCOL.md).
-    if (request.failure!.kind === "protocol") context.session.closing = true;
-    reply.error(request.failure!);
-    return undefined;
-  }
-  // A framer and its protocol's reply are made together (server/connection.ts),
-  // so a RESP command always gets the RedisReply its handler states.
-  const run = command.run as Handler<Reply>;
-  // While a key is watched, a write that changes it voids the watchers' EXEC (command/watch.ts).
-  if (command.writes && context.watches.active) {
-    return context.watches.around(
-      command,
-      request,
-      context.store,
-      () => run(request, context, reply) ?? undefined,
-    );
-  }
-  return run(request, context, reply) ?? undefined;
 }

@@ -9,7 +9,7 @@ import { assertEquals, assertMatch } from "@std/assert";
 import { ManualClock } from "../../store/clock.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import { RespHarness } from "../../testing/mod.ts";
-import { MAX_QUEUED_BYTES } from "./transaction.ts";
+import { MAX_QUEUED_BYTES } from "../execute.ts";
 
 const NOW = 1_700_000_000_000;
 

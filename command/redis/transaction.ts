@@ -2,7 +2,7 @@
  * Redis's transactions: MULTI, EXEC, DISCARD, WATCH and UNWATCH, with Redis
  * 7's replies.
  * Between MULTI and EXEC a connection's commands are queued, not run
- * ({@linkcode queue}, called by `execute()`), and EXEC runs them one after
+ * (`queue()` in command/execute.ts), and EXEC runs them one after
  * another with nothing of another connection between them: the server runs
  * one command at a time, so that is all the isolation Redis gives too. A
  * command that cannot be queued (unknown, the wrong number of arguments)
@@ -16,9 +16,7 @@
 import type { Context, Continuation, RedisCommand } from "../command.ts";
 import type { Reply } from "../reply.ts";
 import { byteString, type Request } from "../request.ts";
-// A cycle (table.ts lists these commands), safe because `execute` is only
-// called when EXEC runs, long after every module has loaded.
-import { execute } from "../table.ts";
+import { execute } from "../execute.ts";
 
 /** `MULTI`: starts queuing this connection's commands. */
 export const MULTI: RedisCommand = {
@@ -135,73 +133,6 @@ export const TRANSACTION_COMMANDS: readonly RedisCommand[] = [
   WATCH,
   UNWATCH,
 ];
-
-/**
- * Inside MULTI: queues `request` (a copy: the framer reuses it and its
- * bytes) and answers QUEUED, or answers the error that keeps it from
- * running, which dooms the transaction, as Redis's `flagTransaction()` does.
- */
-export function queue(request: Request, context: Context, reply: Reply): undefined {
-  const transaction = context.session.transaction!;
-  const failure = request.failure;
-  if (request.command === undefined) {
-    // A broken frame ends the connection (PROTOCOL.md), transaction and all.
-    if (failure!.kind === "protocol") context.session.closing = true;
-    else transaction.failed = true;
-    reply.error(failure!);
-    return undefined;
-  }
-  // Once doomed, a transaction keeps nothing more: EXEC will discard it.
-  if (!transaction.failed) {
-    const copy = request.copy();
-    transaction.bytes += copy.bytes.length + QUEUED_OVERHEAD_BYTES;
-    if (transaction.bytes > MAX_QUEUED_BYTES) {
-      transaction.failed = true;
-      transaction.queued.length = 0;
-      reply.error(TOO_MUCH);
-      return undefined;
-    }
-    transaction.queued.push(copy);
-  }
-  queued(reply);
-  return undefined;
-}
-
-/** The most a transaction may queue: its commands' bytes, and about a KiB more for each. */
-export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-// What a queued command costs beyond its bytes: the copy's object and
-// arrays, measured at about 740 bytes of heap (and more of the process's memory).
-const QUEUED_OVERHEAD_BYTES = 1024;
-const TOO_MUCH = {
-  kind: "redis",
-  text: `ERR kv: a transaction may queue at most ${MAX_QUEUED_BYTES / 1024 / 1024} MiB of commands`,
-} as const;
-
-/** Whether `request` is EXEC with arguments (a usage error). */
-export function isExecMisused(request: Request): boolean {
-  const failure = request.failure;
-  return failure?.kind === "usage" && failure.command === EXEC;
-}
-
-/**
- * EXEC with arguments, in MULTI or not: Redis's execCommandAbort() answers
- * EXECABORT and ends the transaction (and the watching).
- */
-export function abortExec({ session, watches }: Context, reply: Reply): undefined {
-  session.transaction = undefined;
-  watches.unwatchAll(session);
-  reply.error({
-    kind: "redis",
-    text:
-      "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command",
-  });
-  return undefined;
-}
-
-/** `+QUEUED`: a RESP reply always has `simple()` (only Redis's protocol has MULTI). */
-function queued(reply: Reply): void {
-  (reply as Reply & { simple(text: string): void }).simple("QUEUED");
-}
 
 /** Runs one queued command to the end of its reply (a long one is built whole, as Redis does). */
 function runWhole(request: Request, context: Context, reply: Reply): void {

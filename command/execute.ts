@@ -1,0 +1,139 @@
+/**
+ * {@linkcode execute}: runs one framed request against the store, for every
+ * protocol: AUTH's gate, MULTI's queue (Redis transactions: queued copies
+ * until EXEC, command/redis/transaction.ts), WATCH's bookkeeping around a
+ * write (command/watch.ts), then the command's handler, which states its
+ * answer through the {@linkcode Reply} it is given. It knows no table: the
+ * framer found the command already.
+ *
+ * @module
+ */
+
+import type { Context, Continuation, Handler } from "./command.ts";
+import { AUTH_FAILURES } from "./auth.ts";
+import type { Reply } from "./reply.ts";
+import type { Request } from "./request.ts";
+
+/**
+ * Whether a failed request is answered as it is before AUTH: a broken RESP
+ * frame (the connection closes), a line too long (the limit is smaller
+ * before AUTH, and says so), and, as Redis orders them, an unknown command
+ * or a wrong number of arguments (they reveal nothing). The line protocol
+ * answers every other request but QUIT and AUTH `authentication required`.
+ */
+function beforeAuth(request: Request, protocol: "line" | "resp"): boolean {
+  const kind = request.failure?.kind;
+  if (kind === "protocol" || kind === "lineTooLong") return true;
+  return protocol === "resp" && (kind === "unknownCommand" || kind === "usage");
+}
+
+/**
+ * Runs one framed request: its command's handler, or the error that the
+ * framer found. Returns the continuation of an answer not complete yet.
+ */
+export function execute(
+  request: Request,
+  context: Context,
+  reply: Reply,
+): Continuation | undefined {
+  const command = request.command;
+  const session = context.session;
+  context.stats.commandsProcessed++;
+  if (!session.authenticated && !command?.noAuth && !beforeAuth(request, session.protocol)) {
+    // PROTOCOL.md, Authentication: nothing is read or changed before AUTH.
+    reply.error(AUTH_FAILURES.required);
+    return undefined;
+  }
+  // EXEC with arguments ends the transaction, as Redis's execCommandAbort().
+  if (command === undefined && isExecMisused(request)) return abortExec(context, reply);
+  // Inside MULTI, a command is queued for EXEC instead of run.
+  if (session.transaction !== undefined && command?.controlsTransaction !== true) {
+    return queue(request, context, reply);
+  }
+  if (command === undefined) {
+    // A broken frame ends a Redis connection, after its error (PROTOCOL.md).
+    if (request.failure!.kind === "protocol") context.session.closing = true;
+    reply.error(request.failure!);
+    return undefined;
+  }
+  // A framer and its protocol's reply are made together (server/connection.ts),
+  // so a RESP command always gets the RedisReply its handler states.
+  const run = command.run as Handler<Reply>;
+  // While a key is watched, a write that changes it voids the watchers' EXEC (command/watch.ts).
+  if (command.writes && context.watches.active) {
+    return context.watches.around(
+      command,
+      request,
+      context.store,
+      () => run(request, context, reply) ?? undefined,
+    );
+  }
+  return run(request, context, reply) ?? undefined;
+}
+
+/**
+ * Inside MULTI: queues `request` (a copy: the framer reuses it and its
+ * bytes) and answers QUEUED, or answers the error that keeps it from
+ * running, which dooms the transaction, as Redis's `flagTransaction()` does.
+ */
+export function queue(request: Request, context: Context, reply: Reply): undefined {
+  const transaction = context.session.transaction!;
+  const failure = request.failure;
+  if (request.command === undefined) {
+    // A broken frame ends the connection (PROTOCOL.md), transaction and all.
+    if (failure!.kind === "protocol") context.session.closing = true;
+    else transaction.failed = true;
+    reply.error(failure!);
+    return undefined;
+  }
+  // Once doomed, a transaction keeps nothing more: EXEC will discard it.
+  if (!transaction.failed) {
+    const copy = request.copy();
+    transaction.bytes += copy.bytes.length + QUEUED_OVERHEAD_BYTES;
+    if (transaction.bytes > MAX_QUEUED_BYTES) {
+      transaction.failed = true;
+      transaction.queued.length = 0;
+      reply.error(TOO_MUCH);
+      return undefined;
+    }
+    transaction.queued.push(copy);
+  }
+  queued(reply);
+  return undefined;
+}
+
+/** The most a transaction may queue: its commands' bytes, and about a KiB more for each. */
+export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+// What a queued command costs beyond its bytes: the copy's object and
+// arrays, measured at about 740 bytes of heap (and more of the process's memory).
+const QUEUED_OVERHEAD_BYTES = 1024;
+const TOO_MUCH = {
+  kind: "redis",
+  text: `ERR kv: a transaction may queue at most ${MAX_QUEUED_BYTES / 1024 / 1024} MiB of commands`,
+} as const;
+
+/** Whether `request` is EXEC with arguments (a usage error). */
+export function isExecMisused(request: Request): boolean {
+  const failure = request.failure;
+  return failure?.kind === "usage" && failure.command.name === "EXEC";
+}
+
+/**
+ * EXEC with arguments, in MULTI or not: Redis's execCommandAbort() answers
+ * EXECABORT and ends the transaction (and the watching).
+ */
+export function abortExec({ session, watches }: Context, reply: Reply): undefined {
+  session.transaction = undefined;
+  watches.unwatchAll(session);
+  reply.error({
+    kind: "redis",
+    text:
+      "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command",
+  });
+  return undefined;
+}
+
+/** `+QUEUED`: a RESP reply always has `simple()` (only Redis's protocol has MULTI). */
+function queued(reply: Reply): void {
+  (reply as Reply & { simple(text: string): void }).simple("QUEUED");
+}
