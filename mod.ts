@@ -54,6 +54,7 @@ export {
   traceStyle,
 } from "./net/trace.ts";
 export {
+  type ChangeListener,
   LINE_TEXT,
   NO_EXPIRY,
   NO_KEY,

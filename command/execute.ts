@@ -1,10 +1,9 @@
 /**
  * {@linkcode execute}: runs one framed request against the store, for every
  * protocol: AUTH's gate, MULTI's queue (Redis transactions: queued copies
- * until EXEC, command/redis/transaction.ts), WATCH's bookkeeping around a
- * write (command/watch.ts), then the command's handler, which states its
- * answer through the {@linkcode Reply} it is given. It knows no table: the
- * framer found the command already.
+ * until EXEC, command/redis/transaction.ts), then the command's handler,
+ * which states its answer through the {@linkcode Reply} it is given. It
+ * knows no table: the framer found the command already.
  *
  * @module
  */
@@ -40,12 +39,18 @@ export function execute(
   const session = context.session;
   context.stats.commandsProcessed++;
   if (!session.authenticated && !command?.noAuth && !beforeAuth(request, session.protocol)) {
+    // As Redis's rejectCommand(): an EXEC refused aborts, in its words.
+    if (command?.name === "EXEC") {
+      return abortExec(context, reply, "NOAUTH Authentication required.");
+    }
     // PROTOCOL.md, Authentication: nothing is read or changed before AUTH.
     reply.error(AUTH_FAILURES.required);
     return undefined;
   }
   // EXEC with arguments ends the transaction, as Redis's execCommandAbort().
-  if (command === undefined && isExecMisused(request)) return abortExec(context, reply);
+  if (command === undefined && isExecMisused(request)) {
+    return abortExec(context, reply, "wrong number of arguments for 'exec' command");
+  }
   // Inside MULTI, a command is queued for EXEC instead of run.
   if (session.transaction !== undefined && command?.controlsTransaction !== true) {
     return queue(request, context, reply);
@@ -58,17 +63,7 @@ export function execute(
   }
   // A framer and its protocol's reply are made together (server/connection.ts),
   // so a RESP command always gets the RedisReply its handler states.
-  const run = command.run as Handler<Reply>;
-  // While a key is watched, a write that changes it voids the watchers' EXEC (command/watch.ts).
-  if (command.writes && context.watches.active) {
-    return context.watches.around(
-      command,
-      request,
-      context.store,
-      () => run(request, context, reply) ?? undefined,
-    );
-  }
-  return run(request, context, reply) ?? undefined;
+  return (command.run as Handler<Reply>)(request, context, reply) ?? undefined;
 }
 
 /**
@@ -89,7 +84,8 @@ export function queue(request: Request, context: Context, reply: Reply): undefin
   // Once doomed, a transaction keeps nothing more: EXEC will discard it.
   if (!transaction.failed) {
     const copy = request.copy();
-    transaction.bytes += copy.bytes.length + QUEUED_OVERHEAD_BYTES;
+    // Its bytes, its argument positions (two 4-byte arrays), and the rest.
+    transaction.bytes += copy.bytes.length + 8 * copy.starts.length + QUEUED_OVERHEAD_BYTES;
     if (transaction.bytes > MAX_QUEUED_BYTES) {
       transaction.failed = true;
       transaction.queued.length = 0;
@@ -119,17 +115,14 @@ export function isExecMisused(request: Request): boolean {
 }
 
 /**
- * EXEC with arguments, in MULTI or not: Redis's execCommandAbort() answers
- * EXECABORT and ends the transaction (and the watching).
+ * An EXEC refused (with arguments, or before AUTH), in MULTI or not:
+ * Redis's execCommandAbort() answers EXECABORT and ends the transaction
+ * (and the watching).
  */
-export function abortExec({ session, watches }: Context, reply: Reply): undefined {
+export function abortExec({ session, watches }: Context, reply: Reply, because: string): undefined {
   session.transaction = undefined;
   watches.unwatchAll(session);
-  reply.error({
-    kind: "redis",
-    text:
-      "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command",
-  });
+  reply.error({ kind: "redis", text: `EXECABORT Transaction discarded because of: ${because}` });
   return undefined;
 }
 

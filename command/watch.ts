@@ -1,16 +1,18 @@
 /**
  * {@linkcode Watches}: the keys Redis clients WATCH (command/redis/
- * transaction.ts), server-wide. A command that changes a watched key marks
- * every session watching it, and their next EXEC runs nothing (optimistic
- * locking, as Redis's `touchWatchedKey()`). Only while some key is watched
- * does a write look here: otherwise this costs one check per write.
+ * transaction.ts), server-wide. It listens to the store while a key is
+ * watched: a change to a watched key (what the store reports as one,
+ * which is what Redis counts: store/store.ts, `ChangeListener`) marks
+ * every session watching it, and their next EXEC runs nothing: optimistic
+ * locking, as Redis's `touchWatchedKey()`. With nothing watched, the store
+ * has no listener and writes cost nothing more.
  *
  * @module
  */
 
-import type { Command, RedisCommand, Session } from "./command.ts";
-import { byteString, type Request } from "./request.ts";
-import { NO_KEY, type Store } from "../store/store.ts";
+import type { Session } from "./command.ts";
+import { byteString } from "./request.ts";
+import { type ChangeListener, NO_KEY, type Store } from "../store/store.ts";
 
 /** The watched keys of one session: each with its expiry when it was watched. */
 export interface Watching {
@@ -20,13 +22,19 @@ export interface Watching {
   dirty: boolean;
 }
 
-/** Which sessions watch which keys. */
-export class Watches {
+/** Which sessions watch which keys of one store. */
+export class Watches implements ChangeListener {
+  readonly #store: Store;
   readonly #byKey = new Map<string, Set<Session>>();
 
-  /** Whether any key is watched. */
-  get active(): boolean {
-    return this.#byKey.size > 0;
+  /** Watches keys of `store`, which must be able to tell its changes (`Store.listen`). */
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** Whether the store can tell its changes, without which WATCH cannot work. */
+  get supported(): boolean {
+    return this.#store.listen !== undefined;
   }
 
   /** `session` watches `key`, whose expiry is `expiry` now. */
@@ -35,7 +43,10 @@ export class Watches {
     if (watching.keys.has(key)) return;
     watching.keys.set(key, expiry);
     let sessions = this.#byKey.get(key);
-    if (sessions === undefined) this.#byKey.set(key, sessions = new Set());
+    if (sessions === undefined) {
+      if (this.#byKey.size === 0) this.#store.listen?.(this); // The first watched key.
+      this.#byKey.set(key, sessions = new Set());
+    }
     sessions.add(session);
   }
 
@@ -50,38 +61,30 @@ export class Watches {
       sessions.delete(session);
       if (sessions.size === 0) this.#byKey.delete(key);
     }
-  }
-
-  /**
-   * Runs `run`, a write `command` of `request` on `store`, and marks the
-   * sessions watching a key it changed. A change is what the store counts
-   * (a SET that NX stopped, a DEL of a missing key, a no-op PERSIST change
-   * nothing, as in Redis); FLUSHALL and FLUSHDB change every watched key
-   * that exists.
-   */
-  around<T>(command: Command, request: Request, store: Store, run: () => T): T {
-    const keys = this.#keysOf(command, request, store);
-    if (keys.length === 0) return run();
-    const before = store.changes;
-    const result = run();
-    // A store that does not count its changes: every write counts as one.
-    if (before === undefined || store.changes !== before || command.name.startsWith("FLUSH")) {
-      for (const key of keys) this.#touch(key);
-    }
-    return result;
+    if (this.#byKey.size === 0) this.#store.listen?.(undefined); // Nothing left to watch.
   }
 
   /** `session`'s watched keys: has one changed, or expired, since it was watched? */
-  changed(session: Session, store: Store): boolean {
+  changed(session: Session): boolean {
     const watching = session.watching;
     if (watching === undefined) return false;
     if (watching.dirty) return true;
     // A key that expires after WATCH counts as changed (Redis 7); one that
     // had expired already when watched does not.
     for (const [key, expiry] of watching.keys) {
-      if (expiry > 0 && storeExpiry(store, key) === NO_KEY) return true;
+      if (expiry > 0 && expiryOf(this.#store, key) === NO_KEY) return true;
     }
     return false;
+  }
+
+  /** The store changed `key[start, end)` (ChangeListener). */
+  keyChanged(key: Uint8Array, start: number, end: number): void {
+    this.#touch(byteString(key, start, end));
+  }
+
+  /** Every key `store` holds changed (ChangeListener): FLUSHALL, or a FLUSHALL undone. */
+  changedAll(store: Store): void {
+    for (const key of this.#byKey.keys()) if (expiryOf(store, key) !== NO_KEY) this.#touch(key);
   }
 
   #touch(key: string): void {
@@ -89,33 +92,10 @@ export class Watches {
     if (sessions === undefined) return;
     for (const session of sessions) session.watching!.dirty = true;
   }
-
-  /** The watched keys `command` may change. */
-  #keysOf(command: Command, request: Request, store: Store): string[] {
-    if (command.name === "FLUSHALL" || command.name === "FLUSHDB") {
-      return [...this.#byKey.keys()].filter((key) => storeExpiry(store, key) !== NO_KEY);
-    }
-    const keys: string[] = [];
-    const add = (i: number) => {
-      const key = byteString(request.bytes, request.starts[i]!, request.ends[i]!);
-      if (this.#byKey.has(key)) keys.push(key);
-    };
-    const spec = (command as Partial<RedisCommand>).keys;
-    if (spec === undefined) {
-      if (request.count > 0) add(0); // The line protocol's PUT and DELETE: the key first.
-      return keys;
-    }
-    // Redis's first, last, step count words with the command's own as 0.
-    const [first, last, step] = spec;
-    if (first === 0) return keys;
-    const end = last < 0 ? request.count + last : last - 1;
-    for (let i = first - 1; i <= end; i += step) add(i);
-    return keys;
-  }
 }
 
 /** The store's expiry of a key held as one character per byte. */
-function storeExpiry(store: Store, key: string): number {
+function expiryOf(store: Store, key: string): number {
   const bytes = new Uint8Array(key.length);
   for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
   return store.expiry(bytes, 0, bytes.length);

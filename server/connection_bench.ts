@@ -80,7 +80,7 @@ function serveStream(trace?: (event: TraceEvent) => void, on: Store = store): Pr
     SYSTEM_CLOCK,
     stats,
     guard,
-    new Watches(),
+    new Watches(on),
     () => {},
   );
   return new Promise((resolve) => connection.run(() => resolve()));

@@ -126,7 +126,7 @@ class Server implements KvServer {
   readonly #sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #stats: ServerStats;
   // The keys Redis clients WATCH: a line PUT, over TCP or UDP, changes them too.
-  readonly #watches = new Watches();
+  readonly #watches: Watches;
   readonly #guard: Guard;
   readonly #connections = new Set<Connection>();
   // Refusals still writing their error line, and their sockets: awaited
@@ -151,6 +151,7 @@ class Server implements KvServer {
     this.#config = config;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
+    this.#watches = new Watches(this.#store);
     this.#log = options.log ?? logErrors;
     const connections = this.#connections;
     this.#stats = {

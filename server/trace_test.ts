@@ -184,7 +184,7 @@ Deno.test({
       clock,
       stats,
       guard,
-      new Watches(),
+      new Watches(store),
       (_, message) => {
         logs.push(message);
       },

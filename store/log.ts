@@ -31,6 +31,7 @@ import { UndoLog } from "./log/undo.ts";
 import type { FsyncMode, LogFileInit } from "./log/options.ts";
 import { LogWriter } from "./log/writer.ts";
 import {
+  type ChangeListener,
   LINE_TEXT,
   type PairVisitor,
   type Store,
@@ -63,6 +64,7 @@ export class LogStore implements Store {
   readonly #clock: Clock;
   readonly #newStore: () => Store;
   readonly #undo = new UndoLog();
+  #listener: ChangeListener | undefined;
   readonly #writer: LogWriter;
   // What a compaction would write now: kept up to date change by change.
   #liveBytes: number;
@@ -72,7 +74,11 @@ export class LogStore implements Store {
   readonly #undoTarget = {
     store: (): Store => this.#inner,
     replaceStore: (store: Store): void => {
+      // A clear undone: the old store is back whole, every key of it changed again.
+      this.#inner.listen?.(undefined);
       this.#inner = store;
+      store.listen?.(this.#listener);
+      this.#listener?.changedAll(store);
     },
   };
 
@@ -115,8 +121,10 @@ export class LogStore implements Store {
     return this.#inner.size;
   }
 
-  get changes(): number | undefined {
-    return this.#inner.changes;
+  /** As the wrapped store's (and a clear's new store, and a rollback's old one, go on telling it). */
+  listen(listener: ChangeListener | undefined): void {
+    this.#listener = listener;
+    this.#inner.listen?.(listener);
   }
 
   /**
@@ -257,7 +265,10 @@ export class LogStore implements Store {
     this.#undo.noteStore(this.#inner, this.#liveBytes);
     // A new store rather than clearing this one: if the clear cannot be
     // made durable, the old store is put back whole.
+    this.#listener?.changedAll(this.#inner);
+    this.#inner.listen?.(undefined);
     this.#inner = this.#newStore();
+    this.#inner.listen?.(this.#listener);
     const at = this.#writer.pending.length;
     encodeClear(this.#writer.pending);
     this.#writer.appended(at);

@@ -242,6 +242,35 @@ test("LogStore puts the whole store back when a clear() cannot be made durable",
   await store.close();
 });
 
+test("LogStore tells its listener of each change, of a rollback's too, and of a clear and its undoing", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { log: () => {} });
+  const text = new TextStore(store);
+  text.set("k", "1");
+  assertEquals(await committed(store), true);
+  const seen: string[] = [];
+  const decoder = new TextDecoder();
+  store.listen({
+    keyChanged: (key, start, end) => seen.push(decoder.decode(key.subarray(start, end))),
+    changedAll: (all) => seen.push(`all of ${all.size}`),
+  });
+  fs.capacity = fs.usedBytes();
+  text.set("k", "2"); // Applied, then undone: both are changes a WATCH must see.
+  assertEquals(await committed(store), false);
+  assertEquals(text.get("k"), "1");
+  assertEquals(seen, ["k", "k"]);
+  seen.length = 0;
+  store.clear(); // Cleared, then put back whole.
+  assertEquals(await committed(store), false);
+  assertEquals(seen, ["all of 1", "all of 1"]);
+  fs.capacity = Infinity;
+  seen.length = 0;
+  store.listen(undefined);
+  text.set("k", "3");
+  assertEquals(seen, [], "no listener, no call");
+  await store.close();
+});
+
 test("LogStore logs nothing for a write the store refuses (full arena)", async () => {
   const fs = new FakeFs();
   const store = await open(fs, { newStore: () => new MemoryStore({ maxArenaBytes: 1024 }) });

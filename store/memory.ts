@@ -18,6 +18,7 @@ import { Arena, EXPIRES, KEY_LENGTH, MAX_ARENA_BYTES, TEXT } from "./arena.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { randomSipKey, sipHash12, type SipKey } from "./siphash.ts";
 import {
+  type ChangeListener,
   LINE_TEXT,
   NO_EXPIRY,
   NO_KEY,
@@ -80,6 +81,7 @@ export class MemoryStore implements Store {
   // compute keys that pile up in one slot (hash flooding).
   readonly #hashKey: SipKey = randomSipKey();
   readonly #clock: Clock;
+  #listener: ChangeListener | undefined;
 
   /** Throws `RangeError` for a `maxArenaBytes` it cannot use. */
   constructor(options: MemoryStoreOptions = {}) {
@@ -94,8 +96,10 @@ export class MemoryStore implements Store {
   }
 
   /** The number of pairs held (expired ones not yet reclaimed included). */
-  /** Changes made so far (sets, and deletes and expiries of keys that were there): WATCH compares it. */
-  changes = 0;
+  /** From now on, tells `listener` of every change to a key (WATCH); `undefined`: nobody. */
+  listen(listener: ChangeListener | undefined): void {
+    this.#listener = listener;
+  }
 
   get size(): number {
     return this.#size;
@@ -128,6 +132,8 @@ export class MemoryStore implements Store {
     const hash = this.#hash(key, keyStart, keyEnd);
     const slot = this.#find(key, keyStart, keyEnd, hash);
     this.#setAt(hash, slot, key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+    // Even a set whose expiry had passed, of a key not there: Redis counts it.
+    this.#listener?.keyChanged(key, keyStart, keyEnd);
   }
 
   /** As {@linkcode MemoryStore.set}, handing the old value to `old` first, in one lookup. */
@@ -145,6 +151,8 @@ export class MemoryStore implements Store {
     const slot = this.#find(key, keyStart, keyEnd, hash);
     if (slot >= 0) this.#give(slot, old);
     this.#setAt(hash, slot, key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+    // Even a set whose expiry had passed, of a key not there: Redis counts it.
+    this.#listener?.keyChanged(key, keyStart, keyEnd);
     return slot >= 0;
   }
 
@@ -152,10 +160,10 @@ export class MemoryStore implements Store {
   getDelete(key: Uint8Array, start: number, end: number, old: ValueSink): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
-    this.changes++;
     this.#give(slot, old);
     this.#remove(slot);
     this.#shrinkIfSparse();
+    this.#listener?.keyChanged(key, start, end);
     return true;
   }
 
@@ -171,7 +179,6 @@ export class MemoryStore implements Store {
     valueEnd: number,
     options: WriteOptions | undefined,
   ): void {
-    this.changes++;
     const arena = this.#arena;
     let expireAt = 0;
     let flags = 0;
@@ -219,9 +226,9 @@ export class MemoryStore implements Store {
   delete(key: Uint8Array, start: number, end: number): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
-    this.changes++;
     this.#remove(slot);
     this.#shrinkIfSparse();
+    this.#listener?.keyChanged(key, start, end);
     return true;
   }
 
@@ -235,30 +242,32 @@ export class MemoryStore implements Store {
   expire(key: Uint8Array, start: number, end: number, expireAtMs: number): boolean {
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
-    this.changes++;
     if (expireAtMs > 0 && expireAtMs <= this.#clock.now()) {
       this.#remove(slot);
       this.#shrinkIfSparse();
+      this.#listener?.keyChanged(key, start, end);
       return true;
     }
     const arena = this.#arena;
     const record = this.#slots[slot]! - 1;
     const word = arena.header(record);
+    if ((word & EXPIRES) === 0 && expireAtMs === 0) return true; // Nothing to remove.
     if ((word & EXPIRES) !== 0 && expireAtMs > 0) {
       arena.writeExpiry(record, expireAtMs);
+      this.#listener?.keyChanged(key, start, end);
       return true;
     }
-    if ((word & EXPIRES) === 0 && expireAtMs === 0) return true;
     // The record changes layout (it gains or loses its expiry words): move it.
     const flags = (word & TEXT) | (expireAtMs > 0 ? EXPIRES : 0);
     const moved = arena.copy(record, flags, expireAtMs);
     arena.kill(this.#slots[slot]! - 1); // Where compaction may have moved it.
     this.#slots[slot] = moved + 1;
+    this.#listener?.keyChanged(key, start, end);
     return true;
   }
 
   clear(): void {
-    this.changes++;
+    this.#listener?.changedAll(this);
     this.#slots = new Int32Array(MIN_SLOTS);
     this.#hashes = new Uint32Array(MIN_SLOTS);
     this.#shift = 32 - Math.log2(MIN_SLOTS);

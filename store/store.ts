@@ -66,6 +66,19 @@ export const NO_KEY: number = -2;
 export const NO_EXPIRY: number = -1;
 
 /**
+ * Told of each change a store makes (WATCH, command/watch.ts): what Redis
+ * counts as one. A set (even of the same value), a delete of a key that was
+ * there, a new or removed expiry; not a write that changed nothing, nor a
+ * key whose time passed.
+ */
+export interface ChangeListener {
+  /** The key `key[start, end)` changed. */
+  keyChanged(key: Uint8Array, start: number, end: number): void;
+  /** Every key `store` holds changes: it is about to be cleared, or was just put back whole. */
+  changedAll(store: Store): void;
+}
+
+/**
  * A key-value store over bytes, with expiry. A key whose expiry has passed
  * is gone for every method, whether or not its memory has been reclaimed.
  */
@@ -74,12 +87,10 @@ export interface Store {
   readonly size: number;
 
   /**
-   * Optional: a count of the changes made (a set, or a delete or expiry of
-   * a key that was there), which only grows. WATCH compares it around a
-   * command to tell whether the command changed its keys; a store without
-   * it has every write command count as a change.
+   * Optional: from now on, tells `listener` of every change to a key (or
+   * nobody, with `undefined`). Redis's WATCH needs it (command/watch.ts).
    */
-  readonly changes?: number;
+  listen?(listener: ChangeListener | undefined): void;
 
   /**
    * Adds the value of the key `key[start, end)` to `out`. Returns `false`,

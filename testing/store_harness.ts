@@ -53,7 +53,7 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
       watching: undefined,
     },
     guard: { password: undefined, failed: () => {} },
-    watches: new Watches(),
+    watches: new Watches(store),
     stats: {
       startedAt: clock.now(),
       port: 12000,

@@ -132,11 +132,13 @@ Deno.test("serve() with a password: Redis clients get NOAUTH until AUTH or HELLO
   await using server = startTestServer({ password: PASSWORD });
   await using conn = await RawConn.connect(server.port);
   await conn.send(
-    resp("GET", "k") + resp("HELLO", "3") + resp("AUTH", "bad") + resp("AUTH", PASSWORD) +
-      resp("GET", "k"),
+    resp("GET", "k") + resp("EXEC") + resp("HELLO", "3") + resp("AUTH", "bad") +
+      resp("AUTH", PASSWORD) + resp("GET", "k"),
   );
-  assertEquals(await conn.readLines(5), [
+  assertEquals(await conn.readLines(6), [
     "-NOAUTH Authentication required.\r",
+    // As Redis's rejectCommand(): a refused EXEC aborts, in EXECABORT's words.
+    "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r",
     "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r",
     "-WRONGPASS invalid username-password pair or user is disabled.\r",
     "+OK\r",

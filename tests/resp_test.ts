@@ -285,6 +285,23 @@ Deno.test("serve() WATCH: a change by another client, over either protocol, void
       ["+OK", "+QUEUED", "*-1"],
     );
   });
+  await t.step(
+    "only what a command changed counts: DEL k b deletes b alone, GETEX PERSIST of no expiry, a FLUSHALL refused",
+    async () => {
+      const cases: [string[], string[], number][] = [
+        [["SET", "b", "1"], ["DEL", "k", "b"], 1],
+        [["SET", "k", "1"], ["GETEX", "k", "PERSIST"], 2],
+        [["SET", "k", "1"], ["FLUSHALL", "bogus"], 1],
+      ];
+      for (const [before, change, lines] of cases) {
+        await talk(other, [["DEL", "k"], before], 2);
+        const replies = await exec(async () => {
+          await talk(other, [change], lines);
+        });
+        assertEquals(replies, ["+OK", "+QUEUED", "*1", "+OK"], change.join(" "));
+      }
+    },
+  );
   await t.step("a watcher that disconnects leaves nothing behind", async () => {
     {
       await using gone = await RawConn.connect(server.port);

@@ -47,7 +47,7 @@ export const EXEC: RedisCommand = {
   controlsTransaction: true,
   summary: "Execute all commands issued after MULTI",
   run(_request, context, reply) {
-    const { session, watches, store } = context;
+    const { session, watches } = context;
     const transaction = session.transaction;
     if (transaction === undefined) {
       return reply.error({ kind: "redis", text: "ERR EXEC without MULTI" });
@@ -55,7 +55,7 @@ export const EXEC: RedisCommand = {
     session.transaction = undefined;
     // As Redis's execCommand(): the queueing errors first, then the watched
     // keys; either way nothing is watched after.
-    const changed = watches.changed(session, store);
+    const changed = watches.changed(session);
     watches.unwatchAll(session);
     if (transaction.failed) {
       return reply.error({
@@ -100,6 +100,10 @@ export const WATCH: RedisCommand = {
   run(request, { session, watches, store }, reply) {
     if (session.transaction !== undefined) {
       return reply.error({ kind: "redis", text: "ERR WATCH inside MULTI is not allowed" });
+    }
+    if (!watches.supported) {
+      // A store of an embedder's that cannot tell its changes: say so, never watch blind.
+      return reply.error({ kind: "redis", text: "ERR kv: this store cannot watch keys" });
     }
     const { bytes, starts, ends } = request;
     for (let i = 0; i < request.count; i++) {
