@@ -10,7 +10,7 @@
  */
 
 import { CLIENT_DEFAULTS, type IrregularAnswer, KvClient } from "../client/client.ts";
-import { KvServerError, KvTimeoutError } from "../client/errors.ts";
+import { KvConnectionError, KvServerError, KvTimeoutError } from "../client/errors.ts";
 import { UDP_CLIENT_DEFAULTS } from "../client/udp.ts";
 import { usage } from "../command/command.ts";
 import { LINE_TABLE } from "../command/table.ts";
@@ -169,7 +169,11 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       await io.stderr(timeoutMessage(error, options.unframed));
       return EXIT.failed;
     }
-    await io.stderr(`kv: ${errorMessage(error)}\n`);
+    // Answered once, then closed with requests waiting: a textbook server's habit.
+    const oneAnswer = error instanceof KvConnectionError && error.answers === 1
+      ? " (a server that closes after each answer takes one request per connection: run kv client once per request)"
+      : "";
+    await io.stderr(`kv: ${errorMessage(error)}${oneAnswer}\n`);
     return EXIT.unreachable;
   } finally {
     await client.close();

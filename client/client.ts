@@ -23,6 +23,8 @@ import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./opt
 import { traceConn } from "./trace.ts";
 
 export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer };
+// The errors KvClient throws, for `kv/client`'s importers to tell apart.
+export { KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
 
 interface Pending {
   shape: "line" | "list";
@@ -311,17 +313,16 @@ export class KvClient implements AsyncDisposable {
       // A TLS server closes a plaintext client without a byte, once it has
       // sent its first request: say so. (A server that closes an idle
       // connection, stopping, is not that.)
-      // A server that answered once and then closed with requests still
-      // waiting may take one request per connection (a textbook server's habit).
       const hint = open === undefined
         ? ""
         : !received
         ? this.#options.tls === undefined ? " before any answer (if it speaks TLS, add --tls)" : ""
-        : this.#answered === 1
-        ? " with requests still unanswered (a server that closes after each answer takes one " +
-          "request per connection: run kv client once per request)"
-        : "";
-      this.#fail(new KvConnectionError(`connection closed by ${this.address}${hint}`));
+        : " with requests still unanswered";
+      this.#fail(
+        new KvConnectionError(`connection closed by ${this.address}${hint}`, {
+          answers: this.#answered,
+        }),
+      );
     } catch (error) {
       this.#fail(
         this.#closed

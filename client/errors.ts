@@ -16,10 +16,18 @@ export class KvServerError extends Error {
 
 /** The connection failed, or closed with requests still unanswered. */
 export class KvConnectionError extends Error {
+  /**
+   * When the server closed the connection: how many answers had come on it.
+   * One, with requests still waiting, is how a server that takes one request
+   * per connection shows (`kv client` then says so).
+   */
+  readonly answers: number | undefined;
+
   /** `message` says what failed; `options.cause` holds the error underneath. */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { answers?: number }) {
     super(message, options);
     this.name = "KvConnectionError";
+    this.answers = options?.answers;
   }
 }
 

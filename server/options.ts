@@ -46,7 +46,7 @@ export interface ServeOptions {
   verbose?: boolean;
   /**
    * The password connections must send first (PROTOCOL.md, Authentication);
-   * none by default.
+   * none by default. Not empty (a `RangeError`).
    */
   password?: string | Uint8Array;
   /** Listen beyond loopback with no password, on purpose. @default {false} */
@@ -111,6 +111,11 @@ export function resolve(options: ServeOptions): Config {
     if (!Number.isSafeInteger(value) || value < min) {
       throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
     }
+  }
+  // An empty password no line client could send (`AUTH, ` has an empty
+  // field), and it would still count as a password beyond loopback.
+  if (options.password !== undefined && options.password.length === 0) {
+    throw new RangeError("Cannot use an empty password");
   }
   // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
   if (options.udp && options.password !== undefined) {

@@ -5,8 +5,9 @@
  * connection.
  */
 
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { parseListLine } from "../wire/line/encode.ts";
+import { serve } from "./serve.ts";
 import { ask, assertAlive, bytes, exchange, RawConn, startTestServer } from "../testing/mod.ts";
 
 /** Reads one answer line; fails if the server closes first. */
@@ -392,4 +393,14 @@ Deno.test("serve() answers a last line without \\n when the client half-closes",
   await conn.closeWrite();
   assertEquals(await conn.readToEnd(), "Success!\n1\n");
   await assertAlive(server.port);
+});
+
+Deno.test("serve() refuses an empty password: no line client could send it, and it would pass for one beyond loopback", () => {
+  for (const password of ["", new Uint8Array(0)]) {
+    assertThrows(
+      () => serve({ port: 0, hostname: "0.0.0.0", password }),
+      RangeError,
+      "Cannot use an empty password",
+    );
+  }
 });

@@ -287,10 +287,17 @@ export class LogStore implements Store {
 
   /**
    * Writes what is pending, syncs the log (in every fsync mode), and closes
-   * it, releasing its lock. A compaction under way is called off.
+   * it, releasing its lock. A compaction under way is called off. Shut down
+   * a server on this store first: a change made after the close is undone
+   * by its commit, which resolves `false` (its answer becomes an error).
    */
   close(): Promise<void> {
     return this.#writer.close();
+  }
+
+  /** {@linkcode LogStore.close}, for `await using`. Shut a server on it down first. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

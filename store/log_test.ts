@@ -271,6 +271,18 @@ test("LogStore tells its listener of each change, of a rollback's too, and of a 
   await store.close();
 });
 
+test("LogStore after close(): a change is undone and its commit resolves false, never hangs", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { log: () => {} });
+  const text = new TextStore(store);
+  text.set("a", "1");
+  await store.close();
+  text.set("b", "late");
+  assertEquals(await within("the commit after close", store.commit()!), false);
+  assertEquals([text.get("a"), text.get("b")], ["1", undefined]);
+  assertEquals(await contents(fs), ["a=1"]);
+});
+
 test("LogStore logs nothing for a write the store refuses (full arena)", async () => {
   const fs = new FakeFs();
   const store = await open(fs, { newStore: () => new MemoryStore({ maxArenaBytes: 1024 }) });

@@ -128,6 +128,13 @@ export class LogWriter {
 
   /** See {@linkcode LogStore.commit}. */
   commit(): Promise<boolean> | undefined {
+    if (this.#closed && this.pending.length > 0) {
+      // Closed: nothing reaches the file any more, so what came since is undone.
+      this.#rollback();
+      this.pending.clear(KEEP_PENDING_BYTES);
+      this.#appendedLsn = this.#writtenLsn;
+      return Promise.resolve(false);
+    }
     if (this.pending.length > 0) return (this.#next ??= group()).promise;
     // Nothing of this batch is pending: wait for what is in flight, if anything.
     if (this.#writing !== undefined) return this.#writing.promise;
