@@ -200,8 +200,9 @@ export class DatagramServer {
   }
 
   /**
-   * Frames and runs every request of `data`, and returns the answer
-   * datagram's bytes (valid until the next datagram). A last line without
+   * Frames and runs the requests of `data`, until their answer outgrows a
+   * datagram, and returns the answer datagram's bytes (valid until the next
+   * datagram). A last line without
    * `\n` is a request: the datagram's end ends it.
    */
   #answer(data: Uint8Array, context: Context, trace: DatagramTrace | undefined): Uint8Array {
@@ -217,7 +218,10 @@ export class DatagramServer {
     // close, its Bye! is all it does (PROTOCOL.md, Datagrams).
     framer.feed(data);
     framer.end();
-    while (framer.next(request)) {
+    // Once the answer has outgrown a datagram, nothing more of it is run: it
+    // could only be counted, and one 64 KB datagram of GETs of a 1 MB value,
+    // or of LISTs of a big store, would hold the server for seconds to minutes.
+    while (dropped + out.length <= MAX_DATAGRAM_BYTES && framer.next(request)) {
       if (trace !== undefined) trace.framed(request, undefined);
       const mark = out.length;
       const droppedBefore = dropped;
@@ -228,6 +232,7 @@ export class DatagramServer {
           if (out.length > MAX_DATAGRAM_BYTES) {
             dropped += out.length;
             out.clear();
+            break; // Too large already: the rest of the LIST is not walked.
           }
         }
       }
@@ -242,6 +247,7 @@ export class DatagramServer {
         out.clear();
       }
     }
+    while (framer.next(request)); // The requests left unrun: framed and let go.
     const total = dropped + out.length;
     if (total > MAX_DATAGRAM_BYTES) {
       if (trace !== undefined) trace.tooLarge(total);
