@@ -5,7 +5,7 @@
  * or bring your own store ({@linkcode Store}).
  *
  * ```ts ignore
- * import { KvClient, serve } from "./mod.ts";
+ * import { KvClient, serve } from "kv";
  *
  * await using server = serve({ port: 0 }); // a free port on 127.0.0.1
  * await using client = await KvClient.connect({ port: server.addr.port });

@@ -50,7 +50,7 @@ const LF = 0x0a;
  *
  * @example
  * ```ts ignore
- * import { KvClient } from "./mod.ts";
+ * import { KvClient } from "kv";
  * await using kv = await KvClient.connect({ port: 12000 });
  * await kv.put("name", "yyjun");
  * console.log(await kv.get("name")); // "yyjun"

@@ -69,7 +69,7 @@ const STAR = 0x2a;
  *
  * @example
  * ```ts ignore
- * import { KvClient, serve } from "./mod.ts";
+ * import { KvClient, serve } from "kv";
  * await using server = serve({ port: 0 });
  * await using client = await KvClient.connect({ port: server.addr.port });
  * await client.put("name", "yyjun");

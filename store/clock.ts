@@ -20,12 +20,14 @@ export const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
  * A clock that moves only when told to.
  *
  * @example
- * ```ts ignore
- * import { KvClient, ManualClock, serve } from "./mod.ts";
+ * ```ts
+ * import { ManualClock, MemoryStore, TextStore } from "kv";
  * const clock = new ManualClock();
- * await using server = serve({ port: 0, clock });
- * // ... SET a key with PX 1000 over RESP ...
- * clock.advance(1000); // the key is gone now, for both protocols
+ * // serve({ port: 0, clock }) gives the server and its store this clock.
+ * const store = new TextStore(new MemoryStore({ clock }));
+ * store.set("session", "abc", { expireAtMs: clock.now() + 1000 });
+ * clock.advance(1000); // No waiting: the key is gone now, for both protocols.
+ * console.log(store.get("session")); // undefined
  * ```
  */
 export class ManualClock implements Clock {

@@ -62,7 +62,7 @@ export interface MemoryStoreOptions {
  *
  * @example
  * ```ts
- * import { MemoryStore, TextStore } from "./mod.ts";
+ * import { MemoryStore, TextStore } from "kv";
  * const store = new TextStore(new MemoryStore());
  * store.set("name", "yyjun");
  * console.log(store.get("name")); // "yyjun"

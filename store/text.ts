@@ -21,7 +21,7 @@ const SCAN_COUNT = 1024;
  *
  * @example
  * ```ts
- * import { MemoryStore, TextStore } from "./mod.ts";
+ * import { MemoryStore, TextStore } from "kv";
  * const store = new TextStore(new MemoryStore());
  * store.set("fruit", "사과");
  * console.log(store.get("fruit"), store.size); // "사과" 1
