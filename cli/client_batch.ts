@@ -47,6 +47,9 @@ export async function runBatch(client: KvClient, io: MainIo): Promise<number> {
       }
       flush();
     });
+    // A failure (the server closed) is thrown by the `await printing` below;
+    // until stdin ends, it must not count as unhandled, which ends the process.
+    printing.catch(() => {});
     inFlight.push(answer);
     if (quit) break; // The server closes after QUIT: nothing more is read.
     if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift()!.catch(() => {});

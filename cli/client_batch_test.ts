@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
 import { runClient, startTestServer, UNKNOWN_FOO } from "../testing/mod.ts";
 
@@ -172,6 +172,41 @@ Deno.test("main() client in batch mode exits 2 when the server closes mid-batch"
       stderr,
       `kv: connection closed by 127.0.0.1:${listener.addr.port} with requests still unanswered (a server that closes after each answer takes one request per connection: run kv client once per request)\n`,
     );
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("main() client in batch mode: a request that fails while stdin is still open is no uncaught error", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const fakeServer = (async () => {
+    using conn = await listener.accept();
+    const buffer = new Uint8Array(1024);
+    let received = "";
+    while (!received.includes("\n")) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      received += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    await conn.write(encoder.encode("PONG\n")); // One answer, then the close (an idle timeout's way).
+  })();
+  // stdin goes on after the close: the failed request waited unhandled
+  // while the loop read on, and Deno ended the process (half of the runs).
+  const stdin = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(encoder.encode("PING\n"));
+      await fakeServer;
+      controller.enqueue(encoder.encode("PING\n"));
+      // Turns of the event loop in which an unhandled rejection would surface.
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+      controller.enqueue(encoder.encode("PING\n"));
+      controller.close();
+    },
+  });
+  try {
+    const { code, stdout, stderr } = await runClient(listener.addr.port, [], { stdin });
+    assertEquals([code, stdout], [2, "PONG\n"]);
+    assertStringIncludes(stderr, `kv: connection closed by 127.0.0.1:${listener.addr.port}`);
   } finally {
     listener.close();
   }

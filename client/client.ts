@@ -319,8 +319,9 @@ export class KvClient implements AsyncDisposable {
         ? this.#options.tls === undefined ? " before any answer (if it speaks TLS, add --tls)" : ""
         : " with requests still unanswered";
       this.#fail(
+        // The count only with requests waiting: an idle close is not that habit.
         new KvConnectionError(`connection closed by ${this.address}${hint}`, {
-          answers: this.#answered,
+          answers: open === undefined ? undefined : this.#answered,
         }),
       );
     } catch (error) {

@@ -271,6 +271,21 @@ test("LogStore tells its listener of each change, of a rollback's too, and of a 
   await store.close();
 });
 
+test("LogStore while close() runs: a change before it is kept, one after its last write undone; no commit hangs", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { log: () => {} });
+  const text = new TextStore(store);
+  text.set("a", "1");
+  const first = store.commit()!;
+  const closing = store.close();
+  text.set("b", "late"); // Before close() writes: it is written with a.
+  const second = store.commit()!;
+  assertEquals(await within("the first commit", first), true);
+  assertEquals(await within("the second commit", second), true);
+  await closing;
+  assertEquals(await contents(fs), ["a=1", "b=late"]);
+});
+
 test("LogStore after close(): a change is undone and its commit resolves false, never hangs", async () => {
   const fs = new FakeFs();
   const store = await open(fs, { log: () => {} });

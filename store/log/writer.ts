@@ -102,6 +102,8 @@ export class LogWriter {
   #compactNotBefore = 0;
   readonly #failures: FailureReport;
   #closed = false;
+  // close() has written and synced its last: a change now can only be undone.
+  #finished = false;
 
   /** Takes over `init.file`. */
   constructor(init: LogWriterInit) {
@@ -128,11 +130,8 @@ export class LogWriter {
 
   /** See {@linkcode LogStore.commit}. */
   commit(): Promise<boolean> | undefined {
-    if (this.#closed && this.pending.length > 0) {
-      // Closed: nothing reaches the file any more, so what came since is undone.
-      this.#rollback();
-      this.pending.clear(KEEP_PENDING_BYTES);
-      this.#appendedLsn = this.#writtenLsn;
+    if (this.#finished && this.pending.length > 0) {
+      this.#undoLate();
       return Promise.resolve(false);
     }
     if (this.pending.length > 0) return (this.#next ??= group()).promise;
@@ -165,6 +164,18 @@ export class LogWriter {
       this.#fail(error, "sync");
     }
     this.#file.close();
+    this.#finished = true;
+    // Changes that came while it closed, after its last write: undone, their commits told.
+    if (this.pending.length > 0 || this.#next !== undefined) this.#undoLate();
+  }
+
+  /** After the close: nothing reaches the file any more, so what came since is undone. */
+  #undoLate(): void {
+    this.#rollback();
+    this.pending.clear(KEEP_PENDING_BYTES);
+    this.#appendedLsn = this.#writtenLsn;
+    this.#next?.resolve(false);
+    this.#next = undefined;
   }
 
   // --- Writing and syncing. -------------------------------------------------
