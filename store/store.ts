@@ -89,6 +89,8 @@ export interface Store {
   /**
    * Optional: from now on, tells `listener` of every change to a key (or
    * nobody, with `undefined`). Redis's WATCH needs it (command/watch.ts).
+   * One listener at a time: a store shared by two servers serves WATCH on
+   * one of them only.
    */
   listen?(listener: ChangeListener | undefined): void;
 
