@@ -97,6 +97,8 @@ export interface ServerStats {
   readonly maxClients: number;
   /** Whether the store keeps a log on disk (INFO persistence, CONFIG GET appendonly). */
   readonly persistent: boolean;
+  /** Bytes that open transactions have queued, over every connection (MULTI's cap). */
+  queuedBytes: number;
 }
 
 /** What a handler works with besides its request and reply. */

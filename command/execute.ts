@@ -85,27 +85,55 @@ export function queue(request: Request, context: Context, reply: Reply): undefin
   if (!transaction.failed) {
     const copy = request.copy();
     // Its bytes, its argument positions (two 4-byte arrays), and the rest.
-    transaction.bytes += copy.bytes.length + 8 * copy.starts.length + QUEUED_OVERHEAD_BYTES;
-    if (transaction.bytes > MAX_QUEUED_BYTES) {
+    const cost = copy.bytes.length + 8 * copy.starts.length + QUEUED_OVERHEAD_BYTES;
+    const stats = context.stats;
+    const tooMuch = transaction.bytes + cost > MAX_QUEUED_BYTES
+      ? TOO_MUCH
+      : stats.queuedBytes + cost > MAX_SERVER_QUEUED_BYTES
+      ? TOO_MUCH_IN_ALL
+      : undefined;
+    if (tooMuch !== undefined) {
       transaction.failed = true;
-      transaction.queued.length = 0;
-      reply.error(TOO_MUCH);
+      releaseQueued(context);
+      reply.error(tooMuch);
       return undefined;
     }
+    transaction.bytes += cost;
+    stats.queuedBytes += cost;
     transaction.queued.push(copy);
   }
   queued(reply);
   return undefined;
 }
 
+/**
+ * Lets go of what the session's transaction queued, in its count and the
+ * server's: at EXEC, DISCARD, an abort, or the connection's end.
+ */
+export function releaseQueued({ session, stats }: Context): void {
+  const transaction = session.transaction;
+  if (transaction === undefined) return;
+  stats.queuedBytes -= transaction.bytes;
+  transaction.bytes = 0;
+  transaction.queued.length = 0;
+}
+
 /** The most a transaction may queue: its commands' bytes, and about a KiB more for each. */
 export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** The most every open transaction together may queue. */
+export const MAX_SERVER_QUEUED_BYTES = 512 * 1024 * 1024;
 // What a queued command costs beyond its bytes: the copy's object and
 // arrays, measured at about 740 bytes of heap (and more of the process's memory).
 const QUEUED_OVERHEAD_BYTES = 1024;
 const TOO_MUCH = {
   kind: "redis",
   text: `ERR kv: a transaction may queue at most ${MAX_QUEUED_BYTES / 1024 / 1024} MiB of commands`,
+} as const;
+const TOO_MUCH_IN_ALL = {
+  kind: "redis",
+  text: `ERR kv: open transactions hold ${
+    MAX_SERVER_QUEUED_BYTES / 1024 / 1024
+  } MiB of commands already; try again later`,
 } as const;
 
 /** Whether `request` is EXEC with arguments (a usage error). */
@@ -119,7 +147,9 @@ export function isExecMisused(request: Request): boolean {
  * Redis's execCommandAbort() answers EXECABORT and ends the transaction
  * (and the watching).
  */
-export function abortExec({ session, watches }: Context, reply: Reply, because: string): undefined {
+export function abortExec(context: Context, reply: Reply, because: string): undefined {
+  const { session, watches } = context;
+  releaseQueued(context);
   session.transaction = undefined;
   watches.unwatchAll(session);
   reply.error({ kind: "redis", text: `EXECABORT Transaction discarded because of: ${because}` });

@@ -11,6 +11,7 @@ import type { Context, Continuation, Guard, ServerStats, Session } from "../comm
 import type { Reply } from "../command/reply.ts";
 import { Request, secretName } from "../command/request.ts";
 import { execute } from "../command/table.ts";
+import { releaseQueued } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
 import {
@@ -153,8 +154,11 @@ export class Connection {
       }
     } finally {
       clearTimeout(this.#idleTimer);
-      // Its WATCHed keys go with it.
-      if (this.#context !== undefined) this.#watches.unwatchAll(this.#context.session);
+      // Its WATCHed keys and its open transaction's queue go with it.
+      if (this.#context !== undefined) {
+        this.#watches.unwatchAll(this.#context.session);
+        releaseQueued(this.#context);
+      }
       this.close();
       if (this.#trace !== undefined) this.#trace.close(this.#context?.session.closing === true);
       // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when

@@ -162,6 +162,7 @@ class Server implements KvServer {
       commandsProcessed: 0,
       keyspaceHits: 0,
       keyspaceMisses: 0,
+      queuedBytes: 0,
       connectedClients: () => connections.size,
       maxClients: config.maxConnections,
       // A store that makes changes durable (kv serve --data) is Redis's AOF.

@@ -62,6 +62,7 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
       commandsProcessed: 0,
       keyspaceHits: 0,
       keyspaceMisses: 0,
+      queuedBytes: 0,
       connectedClients: () => 1,
       maxClients: 10_000,
       persistent: false,

@@ -5,11 +5,11 @@
  * RESP framer and reply, on a MemoryStore with a clock the test moves. Pure.
  */
 
-import { assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { ManualClock } from "../../store/clock.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import { RespHarness } from "../../testing/mod.ts";
-import { MAX_QUEUED_BYTES } from "../execute.ts";
+import { MAX_QUEUED_BYTES, MAX_SERVER_QUEUED_BYTES } from "../execute.ts";
 
 const NOW = 1_700_000_000_000;
 
@@ -560,5 +560,33 @@ Deno.test({
       "-EXECABORT Transaction discarded because of previous errors.\r\n",
     );
     assertEquals(kv.command("DBSIZE"), ":0\r\n");
+    assertEquals(kv.context.stats.queuedBytes, 0, "EXEC let go of the count");
+  },
+});
+
+Deno.test({
+  name: "Redis transactions are bounded over every connection too: MAX_SERVER_QUEUED_BYTES",
+  permissions: "none",
+  fn() {
+    const { kv } = harness();
+    const stats = kv.context.stats;
+    kv.command("MULTI");
+    assertEquals(kv.command("SET", "a", "1"), "+QUEUED\r\n");
+    const mine = stats.queuedBytes;
+    assert(mine > 1024 && mine < 2048, String(mine));
+    kv.command("DISCARD");
+    assertEquals(stats.queuedBytes, 0, "DISCARD let go of the count");
+    // Other connections' transactions hold nearly all of it.
+    stats.queuedBytes = MAX_SERVER_QUEUED_BYTES - 100;
+    kv.command("MULTI");
+    assertEquals(
+      kv.command("SET", "a", "1"),
+      "-ERR kv: open transactions hold 512 MiB of commands already; try again later\r\n",
+    );
+    assertEquals(stats.queuedBytes, MAX_SERVER_QUEUED_BYTES - 100, "nothing of this one counted");
+    assertEquals(
+      kv.command("EXEC"),
+      "-EXECABORT Transaction discarded because of previous errors.\r\n",
+    );
   },
 });

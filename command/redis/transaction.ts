@@ -16,7 +16,7 @@
 import type { Context, Continuation, RedisCommand } from "../command.ts";
 import type { Reply } from "../reply.ts";
 import { byteString, type Request } from "../request.ts";
-import { execute } from "../execute.ts";
+import { execute, releaseQueued } from "../execute.ts";
 
 /** `MULTI`: starts queuing this connection's commands. */
 export const MULTI: RedisCommand = {
@@ -52,6 +52,8 @@ export const EXEC: RedisCommand = {
     if (transaction === undefined) {
       return reply.error({ kind: "redis", text: "ERR EXEC without MULTI" });
     }
+    const queued = transaction.queued.slice();
+    releaseQueued(context);
     session.transaction = undefined;
     // As Redis's execCommand(): the queueing errors first, then the watched
     // keys; either way nothing is watched after.
@@ -64,8 +66,8 @@ export const EXEC: RedisCommand = {
       });
     }
     if (changed) return reply.nilArray();
-    reply.array(transaction.queued.length);
-    for (const request of transaction.queued) runWhole(request, context, reply);
+    reply.array(queued.length);
+    for (const request of queued) runWhole(request, context, reply);
   },
 };
 
@@ -78,10 +80,12 @@ export const DISCARD: RedisCommand = {
   writes: false,
   controlsTransaction: true,
   summary: "Discard all commands issued after MULTI",
-  run(_request, { session, watches }, reply) {
+  run(_request, context, reply) {
+    const { session, watches } = context;
     if (session.transaction === undefined) {
       return reply.error({ kind: "redis", text: "ERR DISCARD without MULTI" });
     }
+    releaseQueued(context);
     session.transaction = undefined;
     watches.unwatchAll(session);
     reply.ok();
