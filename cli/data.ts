@@ -53,10 +53,12 @@ export async function openDataFile(
     });
   } catch (error) {
     if (error instanceof LogCorruptError) {
+      // The file a link points to: moving a copy over the link would replace the link.
+      const file = error.path;
       await io.stderr(
         `kv: cannot load data file ${path}: ${error.message}\n` +
-          `kv: to recover, run "kv repair ${path}": it writes ${path}.repaired without the bad ` +
-          `bytes and says what it dropped; check that file, then move it over ${path}\n`,
+          `kv: to recover, run "kv repair ${file}": it writes ${file}.repaired without the bad ` +
+          `bytes and says what it dropped; check that file, then move it over ${file}\n`,
       );
     } else if (error instanceof LogPermissionError) {
       // How kv was run, as for the other files it reads: a usage error.

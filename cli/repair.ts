@@ -50,8 +50,16 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
   const output = `${path}.repaired`;
   let file: Uint8Array;
   try {
+    // A FIFO would block the read for ever, as it did the load before kv serve refused it.
+    const info = await Deno.stat(path);
+    if (!info.isFile) {
+      throw new FileAccessError(
+        `cannot read ${path}: it is not a regular file (a folder, a FIFO, a device or a socket)`,
+      );
+    }
     file = await Deno.readFile(path);
   } catch (error) {
+    if (error instanceof FileAccessError) throw error;
     const why = describeFileError(error, path);
     // A file it may not read, or that is not there: how kv was run, exit 2.
     if (

@@ -188,6 +188,10 @@ Deno.test("kv serve --data refuses a FIFO in one line, exit 1, instead of blocki
     refused.stderr,
     `kv: cannot use data file ${path}: it is not a regular file (a FIFO, a device or a socket); give the path of a file\n`,
   );
+  // kv repair would block on it for ever too: refused in one line, exit 2.
+  const repair = await runKv(["repair", path], { dir: dir.path });
+  assertEquals(repair.code, 2);
+  assertMatch(repair.stderr, /it is not a regular file/);
 });
 
 /** Runs a system command that must succeed. */
@@ -262,6 +266,13 @@ Deno.test("kv repair through a symbolic link writes the copy beside the file it 
   damaged[MAGIC.length + 2 * record - 1]! ^= 0x20; // b's value.
   await Deno.writeFile(real, damaged);
   await run("ln", ["-s", "real/kv.log", link]);
+  // kv serve's advice names the file the link points to, as kv repair does.
+  const refused = await runKv(["serve", "--port", "0", "--data", link], { dir: dir.path });
+  assertEquals(refused.code, 1);
+  assertMatch(
+    refused.stderr,
+    /run "kv repair .*real\/kv\.log": it writes .*real\/kv\.log\.repaired/,
+  );
   const repair = await runKv(["repair", link], { dir: dir.path });
   assertEquals(repair.code, 0, repair.stderr);
   assertMatch(repair.stdout, /^.*kv\.log is a symbolic link to .*real\/kv\.log\n/);
