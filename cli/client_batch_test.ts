@@ -9,7 +9,14 @@
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
-import { runClient, startTestServer, UNKNOWN_FOO } from "../testing/mod.ts";
+import {
+  readRawLines,
+  runClient,
+  scriptedServer,
+  send,
+  startTestServer,
+  UNKNOWN_FOO,
+} from "../testing/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -149,53 +156,33 @@ Deno.test("main() client in batch mode with empty stdin prints nothing and exits
 });
 
 Deno.test("main() client in batch mode exits 2 when the server closes mid-batch", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const fakeServer = (async () => {
-    using conn = await listener.accept();
-    const buffer = new Uint8Array(1024);
-    let received = "";
-    while (!received.includes("\n")) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      received += new TextDecoder().decode(buffer.subarray(0, n));
-    }
-    await conn.write(encoder.encode("PONG\n")); // One answer, then the close.
-  })();
-  try {
-    const { code, stdout, stderr } = await runClient(listener.addr.port, [], {
-      stdin: "PING\nPING\nPING\n",
-    });
-    await fakeServer;
-    assertEquals(code, 2);
-    assertEquals(stdout, "PONG\n", "answers before the close are printed");
-    assertEquals(
-      stderr,
-      `kv: connection closed by 127.0.0.1:${listener.addr.port} with requests still unanswered (a server that closes after each answer takes one request per connection: run kv client once per request)\n`,
-    );
-  } finally {
-    listener.close();
-  }
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 3);
+    await send(conn, "PONG\n"); // One answer, then the close.
+  });
+  const { code, stdout, stderr } = await runClient(server.port, [], {
+    stdin: "PING\nPING\nPING\n",
+  });
+  await server.done;
+  assertEquals(code, 2);
+  assertEquals(stdout, "PONG\n", "answers before the close are printed");
+  assertEquals(
+    stderr,
+    `kv: connection closed by 127.0.0.1:${server.port} with requests still unanswered (a server that closes after each answer takes one request per connection: run kv client once per request)\n`,
+  );
 });
 
 Deno.test("main() client in batch mode: a request that fails while stdin is still open is no uncaught error", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const fakeServer = (async () => {
-    using conn = await listener.accept();
-    const buffer = new Uint8Array(1024);
-    let received = "";
-    while (!received.includes("\n")) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      received += new TextDecoder().decode(buffer.subarray(0, n));
-    }
-    await conn.write(encoder.encode("PONG\n")); // One answer, then the close (an idle timeout's way).
-  })();
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "PONG\n"); // One answer, then the close (an idle timeout's way).
+  });
   // stdin goes on after the close: the failed request waited unhandled
   // while the loop read on, and Deno ended the process (half of the runs).
   const stdin = new ReadableStream<Uint8Array>({
     async start(controller) {
       controller.enqueue(encoder.encode("PING\n"));
-      await fakeServer;
+      await server.done;
       controller.enqueue(encoder.encode("PING\n"));
       // Turns of the event loop in which an unhandled rejection would surface.
       for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -203,11 +190,7 @@ Deno.test("main() client in batch mode: a request that fails while stdin is stil
       controller.close();
     },
   });
-  try {
-    const { code, stdout, stderr } = await runClient(listener.addr.port, [], { stdin });
-    assertEquals([code, stdout], [2, "PONG\n"]);
-    assertStringIncludes(stderr, `kv: connection closed by 127.0.0.1:${listener.addr.port}`);
-  } finally {
-    listener.close();
-  }
+  const { code, stdout, stderr } = await runClient(server.port, [], { stdin });
+  assertEquals([code, stdout], [2, "PONG\n"]);
+  assertStringIncludes(stderr, `kv: connection closed by 127.0.0.1:${server.port}`);
 });

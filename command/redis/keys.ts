@@ -1,7 +1,7 @@
 /**
  * Redis's key commands: DEL, UNLINK, EXISTS, TYPE, KEYS, SCAN, and expiry:
- * EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (with NX, XX, GT, LT), TTL, PTTL and
- * PERSIST, with Redis 7's replies and errors.
+ * EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (with NX, XX, GT, LT), TTL, PTTL,
+ * EXPIRETIME, PEXPIRETIME and PERSIST, with Redis 7's replies and errors.
  *
  * @module
  */
@@ -280,7 +280,8 @@ export const PEXPIREAT: RedisCommand = expireCommand(
   "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
 );
 
-function ttlCommand(name: string, unitMs: number, summary: string): RedisCommand {
+/** TTL and its kin: the time left (`absolute`: the time it ends), in `unitMs`; -1 never, -2 no key. */
+function ttlCommand(name: string, unitMs: number, summary: string, absolute = false): RedisCommand {
   return {
     name,
     arity: 2,
@@ -291,8 +292,8 @@ function ttlCommand(name: string, unitMs: number, summary: string): RedisCommand
     run(request, { store, clock }, reply) {
       const expiry = store.expiry(request.bytes, request.starts[0]!, request.ends[0]!);
       if (expiry < 0) return reply.integer(expiry); // -2 no key, -1 no expiry
-      const ms = Math.max(0, expiry - clock.now());
-      // Redis rounds a TTL in seconds to the nearest second.
+      const ms = absolute ? expiry : Math.max(0, expiry - clock.now());
+      // Redis rounds seconds to the nearest.
       reply.integer(unitMs === 1 ? ms : Math.floor((ms + 500) / 1000));
     },
   };
@@ -309,6 +310,21 @@ export const PTTL: RedisCommand = ttlCommand(
   "PTTL",
   1,
   "Get the time to live for a key in milliseconds",
+);
+
+/** `EXPIRETIME key`: when it expires, in seconds since 1970; -1 never; -2 no key. */
+export const EXPIRETIME: RedisCommand = ttlCommand(
+  "EXPIRETIME",
+  1000,
+  "Get the expiration Unix timestamp for a key",
+  true,
+);
+/** `PEXPIRETIME key`: the same in milliseconds. */
+export const PEXPIRETIME: RedisCommand = ttlCommand(
+  "PEXPIRETIME",
+  1,
+  "Get the expiration Unix timestamp for a key in milliseconds",
+  true,
 );
 
 /** `PERSIST key`: 1 if it removed an expiry. */
@@ -346,5 +362,7 @@ export const KEY_COMMANDS: readonly RedisCommand[] = [
   PEXPIREAT,
   TTL,
   PTTL,
+  EXPIRETIME,
+  PEXPIRETIME,
   PERSIST,
 ];

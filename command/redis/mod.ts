@@ -12,13 +12,13 @@ import { AUTH } from "./auth.ts";
 import { CONNECTION_COMMANDS } from "./connection.ts";
 import { KEY_COMMANDS } from "./keys.ts";
 import { COMMAND_GROUPS, COMMAND_LIST, SERVER_COMMANDS } from "./server.ts";
-import { EXPIRE_TIME_COMMANDS, STRING_EXPIRY_COMMANDS } from "./string_expiry.ts";
+import { STRING_EXPIRY_COMMANDS } from "./string_expiry.ts";
 import { STRING_COMMANDS } from "./strings.ts";
 import { TRANSACTION_COMMANDS } from "./transaction.ts";
 
 const GROUPS: [string, readonly RedisCommand[]][] = [
   ["connection", [...CONNECTION_COMMANDS, AUTH]],
-  ["generic", [...KEY_COMMANDS, ...EXPIRE_TIME_COMMANDS]],
+  ["generic", KEY_COMMANDS],
   ["string", [...STRING_COMMANDS, ...STRING_EXPIRY_COMMANDS]],
   ["server", SERVER_COMMANDS],
   ["transactions", TRANSACTION_COMMANDS],

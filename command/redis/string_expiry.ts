@@ -1,8 +1,8 @@
 /**
- * Redis's string commands that set or tell a value's expiry along with it:
- * SETEX, PSETEX, GETSET, GETEX, and EXPIRETIME and PEXPIRETIME, with Redis
- * 7's replies and errors. (The older forms many client libraries still call:
- * `setex` is how redis-py and node-redis write a cache entry.)
+ * Redis's string commands that set a value's expiry along with it: SETEX,
+ * PSETEX, GETSET and GETEX, with Redis 7's replies and errors. Older forms
+ * that client libraries still call: `setex` is how redis-py and node-redis
+ * write a cache entry.
  *
  * @module
  */
@@ -123,37 +123,5 @@ export const GETEX: RedisCommand = {
   },
 };
 
-function expireTimeCommand(name: string, unitMs: number, summary: string): RedisCommand {
-  return {
-    name,
-    arity: 2,
-    flags: ["readonly", "fast"],
-    keys: [1, 1, 1],
-    writes: false,
-    summary,
-    run(request, { store }, reply) {
-      const expiry = store.expiry(request.bytes, request.starts[0]!, request.ends[0]!);
-      if (expiry < 0) return reply.integer(expiry); // -2 no key, -1 no expiry
-      // Redis rounds to the nearest second, as TTL does.
-      reply.integer(unitMs === 1 ? expiry : Math.floor((expiry + 500) / 1000));
-    },
-  };
-}
-
-/** `EXPIRETIME key`: when it expires, in seconds since 1970; -1 never; -2 no key. */
-export const EXPIRETIME: RedisCommand = expireTimeCommand(
-  "EXPIRETIME",
-  1000,
-  "Get the expiration Unix timestamp for a key",
-);
-/** `PEXPIRETIME key`: the same in milliseconds. */
-export const PEXPIRETIME: RedisCommand = expireTimeCommand(
-  "PEXPIRETIME",
-  1,
-  "Get the expiration Unix timestamp for a key in milliseconds",
-);
-
 /** The string commands of this file, in COMMAND's order. */
 export const STRING_EXPIRY_COMMANDS: readonly RedisCommand[] = [SETEX, PSETEX, GETSET, GETEX];
-/** The key commands of this file (Redis lists them with the generic ones). */
-export const EXPIRE_TIME_COMMANDS: readonly RedisCommand[] = [EXPIRETIME, PEXPIRETIME];
