@@ -6,7 +6,7 @@
  * garbage and it needs room: the table then moves every live record in one
  * walk of its slots.
  *
- * The table (memory.ts) knows records only by their offset and reads them
+ * The table (table.ts) knows records only by their offset and reads them
  * through this file's accessors, so the layout below is said once.
  *
  * @module

@@ -15,7 +15,7 @@ import { globMatch } from "./glob.ts";
 
 const INVALID_CURSOR: Failure = { kind: "redis", text: "ERR invalid cursor" };
 const STORE_FULL: Failure = { kind: "storeFull" };
-// Cursors are 32-bit hashes (store/memory.ts, scan()).
+// Cursors are 32-bit hashes (store/table.ts, scan()).
 const CURSOR_SPACE = 2 ** 32;
 // Table slots scanned per key wanted (the table is at most half full).
 const SLOTS_PER_KEY = 2;
