@@ -12,8 +12,8 @@
  * - If a write or a sync fails, every change not yet durable is undone (the
  *   store's undo log), the file is cut back to its last durable byte, and
  *   the commits resolve `false`; the next turn tries again.
- * - Compaction (compact.ts) starts once the log is twice its live data and
- *   past a floor.
+ * - A compaction (compactor.ts, compact.ts) may start after each write;
+ *   the writer takes part in its switch to the new file.
  *
  * @module
  */
@@ -21,7 +21,8 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { writeAll } from "../../net/conn.ts";
 import type { Store } from "../store.ts";
-import { Compaction, type CompactionHook } from "./compact.ts";
+import type { Compaction } from "./compact.ts";
+import { Compactor } from "./compactor.ts";
 import { FailureReport } from "./failures.ts";
 import { type LogFile, type LogFs, writeAllSync } from "./file.ts";
 import { LogBuffer } from "./format.ts";
@@ -30,8 +31,6 @@ import type { UndoLog } from "./undo.ts";
 
 /** The everysec timer. */
 const SYNC_EVERY_MS = 1_000;
-// After a failed compaction, wait this long before another.
-const COMPACTION_RETRY_MS = 10_000;
 // The pending buffer keeps this much memory between turns.
 const KEEP_PENDING_BYTES = 1 << 20;
 
@@ -61,12 +60,8 @@ export class LogWriter {
   readonly #fs: LogFs;
   #file: LogFile;
   readonly #mode: FsyncMode;
-  readonly #compactMinBytes: number;
-  readonly #hook: CompactionHook | undefined;
   readonly #undo: UndoLog;
   readonly #rollback: () => number;
-  readonly #store: () => Store;
-  readonly #liveBytes: () => number;
   // Log sequence numbers: bytes of records ever appended. Appended ones are
   // in memory; written ones were handed to the OS; durable ones are as safe
   // as the fsync mode promises (synced for always, written otherwise).
@@ -96,11 +91,8 @@ export class LogWriter {
   #epoch = 0;
   #needsTruncate = false;
   #dirSyncNeeded = false;
-  #compaction: Compaction | undefined;
-  #compacting: Promise<void> | undefined;
-  #compactionWanted = false;
-  #compactNotBefore = 0;
   readonly #failures: FailureReport;
+  readonly #compactor: Compactor;
   #closed = false;
   // close() has written and synced its last: a change now can only be undone.
   #finished = false;
@@ -113,13 +105,10 @@ export class LogWriter {
     this.#file = init.file;
     this.#writtenSize = this.#durableSize = init.fileBytes;
     this.#mode = init.fsync;
-    this.#compactMinBytes = init.compactMinBytes;
-    this.#hook = init.hook;
     this.#undo = init.undo;
     this.#rollback = init.rollback;
-    this.#store = init.walk;
-    this.#liveBytes = init.live;
     this.#failures = new FailureReport(init.path, init.log);
+    this.#compactor = new Compactor(init, this.#failures);
     if (this.#mode === "everysec") this.#timer = setInterval(this.#syncEverySecond, SYNC_EVERY_MS);
   }
 
@@ -149,8 +138,7 @@ export class LogWriter {
     clearInterval(this.#timer);
     clearImmediate(this.#flushScheduled);
     this.#flushScheduled = undefined;
-    this.#compaction?.abort();
-    await this.#compacting;
+    await this.#compactor.stop();
     await this.#flushing;
     await this.#syncing;
     this.#holds++; // Nothing starts again on a file about to close.
@@ -184,9 +172,7 @@ export class LogWriter {
   appended(start: number): void {
     const pending = this.pending;
     this.#appendedLsn += pending.length - start;
-    if (this.#compaction !== undefined) {
-      this.#compaction.addTail(pending.bytes, start, pending.length);
-    }
+    this.#compactor.addTail(pending.bytes, start, pending.length);
     this.#flushScheduled ??= setImmediate(this.#flushTurn);
   }
 
@@ -284,7 +270,7 @@ export class LogWriter {
       group?.resolve(true);
     }
     this.#failures.succeeded();
-    this.#maybeCompact();
+    if (!this.#closed) this.#compactor.maybeStart(this, this.#writtenSize);
     return true;
   }
 
@@ -313,7 +299,7 @@ export class LogWriter {
       // OS). After a failed fdatasync, Linux may drop the pages it could not
       // write and report it only once, so rewrite the whole log from memory.
       this.#dirty = true;
-      this.#compactionWanted = true;
+      this.#compactor.want();
       this.#failures.syncFailed(error);
     }).finally(() => {
       this.#syncing = undefined;
@@ -359,7 +345,7 @@ export class LogWriter {
     for (const group of [this.#writing, this.#next, ...this.#unsynced]) group?.resolve(false);
     this.#writing = this.#next = undefined;
     this.#unsynced.length = 0;
-    this.#compaction?.abort();
+    this.#compactor.abort();
     this.#failures.failed(what, error, undone);
   }
 
@@ -372,50 +358,6 @@ export class LogWriter {
     } catch {
       this.#needsTruncate = true; // Tried again before the next write.
       return false;
-    }
-  }
-
-  // --- Compaction. ----------------------------------------------------------
-
-  #maybeCompact(): void {
-    if (this.#compaction !== undefined || this.#closed || this.#failures.failing) return;
-    if (performance.now() < this.#compactNotBefore) return;
-    const size = this.#writtenSize;
-    const live = this.#liveBytes();
-    if (!this.#compactionWanted && (size < this.#compactMinBytes || size < 2 * live)) {
-      return;
-    }
-    const wanted = this.#compactionWanted;
-    this.#compactionWanted = false;
-    const compaction = this.#compaction = new Compaction({
-      fs: this.#fs,
-      path: this.#path,
-      dir: this.#dir,
-      tempPath: `${this.#path}.compact`,
-      store: this.#store,
-      hook: this.#hook,
-    });
-    this.#compacting = this.#compact(compaction, wanted);
-  }
-
-  /** Runs a compaction; one that was wanted (a failed sync) is wanted again until it switches. */
-  async #compact(compaction: Compaction, wanted: boolean): Promise<void> {
-    const started = performance.now();
-    const before = this.#writtenSize;
-    let switched = false;
-    try {
-      if (!(await compaction.writeSnapshot()) || !(await compaction.switchInto(this))) return;
-      switched = true;
-      this.#failures.compacted(before, compaction.size, performance.now() - started);
-      await this.#hook?.("switched");
-    } catch (error) {
-      this.#compactNotBefore = performance.now() + COMPACTION_RETRY_MS;
-      this.#failures.compactionFailed(error);
-    } finally {
-      if (wanted && !switched) this.#compactionWanted = true;
-      await compaction.discard().catch(() => {});
-      if (this.#compaction === compaction) this.#compaction = undefined;
-      this.#compacting = undefined;
     }
   }
 
