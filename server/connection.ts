@@ -7,34 +7,18 @@
  * @module
  */
 
-import type { Context, Continuation, Guard, ServerStats, Session } from "../command/command.ts";
-import type { Reply } from "../command/reply.ts";
-import { Request, secretName } from "../command/request.ts";
+import type { Continuation } from "../command/command.ts";
+import { secretName } from "../command/request.ts";
 import { execute } from "../command/table.ts";
 import { releaseQueued } from "../command/execute.ts";
-import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
-import {
-  closeQuietly,
-  describeError,
-  isDisconnect,
-  MAX_TIMER_MS,
-  quiet,
-  writeAll,
-} from "../net/conn.ts";
+import { closeQuietly, describeError, isDisconnect, quiet, writeAll } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
-import type { Clock } from "../store/clock.ts";
-import type { Store } from "../store/store.ts";
-import { AnswerBuffer } from "../wire/answer_buffer.ts";
-import type { Framer } from "../wire/framer.ts";
-import { LineFramer } from "../wire/line/framer.ts";
-import { LineReply } from "../wire/line/reply.ts";
-import { RespFramer } from "../wire/resp/framer.ts";
-import { RespReply } from "../wire/resp/reply.ts";
-import { WriteAnswers } from "./durable.ts";
+import { IdleTimer } from "./idle.ts";
 import { type Logger, logSample } from "./log.ts";
 import { handshakeWithin } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
+import { openWire, type ServerSide, type Wire } from "./wire.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
 export interface ConnectionConfig {
@@ -69,9 +53,6 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 // At shutdown, a half-closed client that sends nothing this long is done
 // (PROTOCOL.md, Shutdown: "about 250 ms").
 const LINGER_QUIET_MS = 250;
-// The first byte of a RESP request (an array).
-const STAR = 0x2a;
-
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** One client's connection. {@linkcode Connection.run} serves it to the end. */
@@ -82,53 +63,33 @@ export class Connection {
   readonly #log: Logger;
   // Set by stop(): the server is shutting down (a plain field: read per batch).
   #stopping = false;
-  readonly #store: Store;
-  readonly #clock: Clock;
-  readonly #stats: ServerStats;
-  readonly #guard: Guard;
-  readonly #watches: Watches;
+  readonly #server: ServerSide;
   // The wire, set up on the first bytes (a connection that never sends any,
   // as in a storm of connects and resets, costs no more than its socket).
-  #framer: Framer | undefined;
-  #request: Request | undefined;
-  #out: AnswerBuffer | undefined;
-  #reply: Reply | undefined;
-  #context: Context | undefined;
+  #wire: Wire | undefined;
   // The rest of an answer too large to build at once (LIST), while it is written.
   #more: Continuation | undefined;
   #buffer: Uint8Array | undefined;
-  // With a durable store (Store.commit): the batch's write answers, held
-  // until the store commits. Unset otherwise: one field test per request.
-  #writes: WriteAnswers | undefined;
   #state: State = "working";
-  #lastActiveAt = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #idle: IdleTimer | undefined;
   // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
   readonly #trace: ConnectionTrace | undefined;
 
-  /** Serves `conn` as connection number `id`, on `store`. */
+  /** Serves `conn` as connection number `id`, on the server's store and state. */
   constructor(
     conn: Deno.Conn,
     id: number,
     config: ConnectionConfig,
-    store: Store,
-    clock: Clock,
-    stats: ServerStats,
-    guard: Guard,
-    watches: Watches,
+    server: ServerSide,
     log: Logger,
   ) {
     this.#conn = conn;
     this.id = id;
     this.#config = config;
     this.#log = log;
-    this.#store = store;
-    this.#clock = clock;
-    this.#stats = stats;
-    this.#guard = guard;
-    this.#watches = watches;
+    this.#server = server;
     if (config.trace !== undefined) {
-      this.#trace = new ConnectionTrace(config.trace, id, guard.password !== undefined);
+      this.#trace = new ConnectionTrace(config.trace, id, server.guard.password !== undefined);
     }
   }
 
@@ -144,7 +105,7 @@ export class Connection {
     try {
       if ("setNoDelay" in this.#conn) (this.#conn as Deno.TcpConn).setNoDelay(true);
       if ("handshake" in this.#conn && !(await this.#handshake(this.#conn as Deno.TlsConn))) return;
-      if (this.#config.idleTimeoutMs > 0) this.#armIdle(this.#config.idleTimeoutMs);
+      if (this.#config.idleTimeoutMs > 0) this.#startIdleTimer(this.#config.idleTimeoutMs);
       await this.#serve();
     } catch (error) {
       if (this.#trace !== undefined) this.#trace.failed(error);
@@ -153,14 +114,15 @@ export class Connection {
         this.#debug(`dropped: ${describeError(error)}`);
       }
     } finally {
-      clearTimeout(this.#idleTimer);
+      this.#idle?.stop();
       // Its WATCHed keys and its open transaction's queue go with it.
-      if (this.#context !== undefined) {
-        this.#watches.unwatchAll(this.#context.session);
-        releaseQueued(this.#context);
+      const context = this.#wire?.context;
+      if (context !== undefined) {
+        this.#server.watches.unwatchAll(context.session);
+        releaseQueued(context);
       }
       this.close();
-      if (this.#trace !== undefined) this.#trace.close(this.#context?.session.closing === true);
+      if (this.#trace !== undefined) this.#trace.close(context?.session.closing === true);
       // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
       // it has let go of everything.
       const finished = (this.#conn as { finished?: Promise<void> }).finished;
@@ -219,7 +181,7 @@ export class Connection {
       const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
       this.#state = "reading";
       let n: number | null;
-      if (this.#framer?.awaitsUnframed && this.#config.unframedPauseMs > 0) {
+      if (this.#wire?.framer.awaitsUnframed && this.#config.unframedPauseMs > 0) {
         const read = await this.#readUnframed(buffer);
         if (read === "done") return;
         n = read;
@@ -229,24 +191,32 @@ export class Connection {
       if (this.#state === "reading") this.#state = "working";
       if (n === null) {
         if (this.#trace !== undefined) this.#trace.eof();
-        if (this.#framer === undefined) return; // Gone without a word.
+        if (this.#wire === undefined) return; // Gone without a word.
         // End of stream, or a half-close: a last line with no `\n` is
         // still a request (PROTOCOL.md, "Ends of lines").
-        this.#framer.end();
+        this.#wire.framer.end();
         await this.#answer();
         return;
       }
       if (this.#trace !== undefined) this.#trace.recv(buffer, n);
-      if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
+      if (this.#idle !== undefined) this.#idle.touch();
       // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
       if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
-      (this.#framer ?? this.#begin(buffer[0]!)).feed(buffer.subarray(0, n));
+      const wire = this.#wire ??= openWire(
+        buffer[0]!,
+        conn,
+        this.id,
+        this.#config.maxLineBytes,
+        MAX_REUSED_OUT_BYTES,
+        this.#server,
+      );
+      wire.framer.feed(buffer.subarray(0, n));
       if (!this.#runRequests()) await this.#answerRest();
-      const out = this.#out!;
+      const out = wire.out;
       if (out.length > 0) {
         this.#state = "writing";
         // Answers wait until the batch is durable (server/durable.ts).
-        const committed = this.#writes?.commit();
+        const committed = wire.writes?.commit();
         if (committed !== undefined) await committed;
         const bytes = out.bytes();
         const written = await conn.write(bytes);
@@ -254,49 +224,9 @@ export class Connection {
         if (this.#trace !== undefined) this.#trace.send(bytes.length);
         this.#wrote();
       }
-      if (this.#context!.session.closing) return;
+      if (wire.context.session.closing) return;
     }
     await this.#linger();
-  }
-
-  /**
-   * Sets up the wire once the first bytes have come: a first byte `*` means
-   * Redis's protocol for the connection's whole life, anything else the line
-   * protocol (PROTOCOL.md, Redis clients).
-   */
-  #begin(firstByte: number): Framer {
-    const resp = firstByte === STAR;
-    const session: Session = {
-      closing: false,
-      id: this.id,
-      peer: formatAddr(this.#conn.remoteAddr),
-      local: formatAddr(this.#conn.localAddr),
-      createdAt: this.#clock.now(),
-      resp: 2,
-      name: "",
-      protocol: resp ? "resp" : "line",
-      authenticated: this.#guard.password === undefined,
-      authFailures: 0,
-      transaction: undefined,
-      watching: undefined,
-    };
-    this.#request = new Request();
-    this.#out = new AnswerBuffer(MAX_REUSED_OUT_BYTES);
-    this.#context = {
-      store: this.#store,
-      clock: this.#clock,
-      session,
-      stats: this.#stats,
-      guard: this.#guard,
-      watches: this.#watches,
-    };
-    this.#reply = resp ? new RespReply(this.#out, session) : new LineReply(this.#out);
-    if (this.#store.commit !== undefined) {
-      this.#writes = new WriteAnswers(this.#store, this.#out, this.#reply);
-    }
-    return this.#framer = resp
-      ? new RespFramer(this.#config.maxLineBytes, session)
-      : new LineFramer(this.#config.maxLineBytes, session);
   }
 
   /**
@@ -309,12 +239,12 @@ export class Connection {
     const read = this.#conn.read(buffer);
     if (await quiet(read, this.#config.unframedPauseMs)) {
       if (this.#trace !== undefined) {
-        this.#trace.pause(this.#config.unframedPauseMs, this.#framer!.pendingBytes);
+        this.#trace.pause(this.#config.unframedPauseMs, this.#wire!.framer.pendingBytes);
       }
       this.#state = "working";
-      this.#framer!.end();
+      this.#wire!.framer.end();
       await this.#answer();
-      if (this.#context!.session.closing || this.#stopping) {
+      if (this.#wire!.context.session.closing || this.#stopping) {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return "done";
       }
@@ -330,11 +260,7 @@ export class Connection {
    * request left a continuation in `#more`. Synchronous: the fast path.
    */
   #runRequests(): boolean {
-    const framer = this.#framer!;
-    const request = this.#request!;
-    const out = this.#out!;
-    const reply = this.#reply!;
-    const context = this.#context!;
+    const { framer, request, out, reply, context, writes } = this.#wire!;
     const trace = this.#trace;
     // Like redis after a reply that closes: no more buffered requests run.
     while (!context.session.closing) {
@@ -345,10 +271,9 @@ export class Connection {
       const more = execute(request, context, reply);
       // A write queued by MULTI changed nothing yet: its QUEUED stays (EXEC's answer is the write's).
       if (
-        this.#writes !== undefined && request.command?.writes &&
-        context.session.transaction === undefined
+        writes !== undefined && request.command?.writes && context.session.transaction === undefined
       ) {
-        this.#writes.add(mark, out.length);
+        writes.add(mark, out.length);
       }
       if (this.#config.verbose) this.#logRequest(mark);
       if (trace !== undefined) trace.answer(out.bytes(), mark, more !== undefined);
@@ -371,8 +296,7 @@ export class Connection {
    * past the buffer's size. Writes them out in bounded pieces, then runs on.
    */
   async #answerRest(): Promise<void> {
-    const out = this.#out!;
-    const reply = this.#reply!;
+    const { out, reply } = this.#wire!;
     do {
       const more = this.#more;
       this.#more = undefined;
@@ -385,10 +309,10 @@ export class Connection {
 
   /** Writes every answer gathered so far, all of it. */
   async #flush(): Promise<void> {
-    const out = this.#out!;
+    const { out, writes } = this.#wire!;
     if (out.length === 0) return;
     this.#state = "writing";
-    const committed = this.#writes?.commit();
+    const committed = writes?.commit();
     if (committed !== undefined) await committed;
     await writeAll(this.#conn, out.bytes());
     if (this.#trace !== undefined) this.#trace.send(out.length);
@@ -397,9 +321,9 @@ export class Connection {
 
   /** After a write: the buffer is reused, and idle time counts from the end of the last answer. */
   #wrote(): void {
-    this.#out!.clear();
+    this.#wire!.out.clear();
     if (this.#state === "writing") this.#state = "working";
-    if (this.#idleTimer !== undefined) this.#lastActiveAt = Date.now();
+    if (this.#idle !== undefined) this.#idle.touch();
   }
 
   /**
@@ -427,34 +351,22 @@ export class Connection {
     }
   }
 
-  /** A lazy idle timer: reads only stamp the time; the timer re-arms itself until the connection is truly idle. */
-  #armIdle(ms: number): void {
-    this.#lastActiveAt = Date.now();
-    this.#idleTimer = setTimeout(() => this.#checkIdle(), Math.min(ms, MAX_TIMER_MS));
-  }
-
-  #checkIdle(): void {
-    const idleMs = this.#config.idleTimeoutMs;
-    const silentMs = Date.now() - this.#lastActiveAt;
-    const writing = this.#state === "writing";
-    if (writing || silentMs < idleMs) {
-      const wait = writing ? idleMs : idleMs - silentMs;
-      this.#idleTimer = setTimeout(() => this.#checkIdle(), Math.min(wait, MAX_TIMER_MS));
-      return;
-    }
-    if (this.#config.verbose) this.#debug(`idle for ${silentMs} ms, closing`);
-    if (this.#trace !== undefined) this.#trace.idle(silentMs);
-    this.#idleTimer = undefined;
-    this.close();
+  /** Closes the connection once it has been silent `ms` (its answers draining is not silence). */
+  #startIdleTimer(ms: number): void {
+    this.#idle = new IdleTimer(ms, () => this.#state === "writing", (silentMs) => {
+      if (this.#config.verbose) this.#debug(`idle for ${silentMs} ms, closing`);
+      if (this.#trace !== undefined) this.#trace.idle(silentMs);
+      this.close();
+    });
   }
 
   #logRequest(mark: number): void {
-    const request = this.#request!;
+    const { request, out } = this.#wire!;
     const secret = secretName(request);
     const raw = secret !== undefined
       ? `${secret} (the rest hidden)`
       : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
-    const answer = decoder.decode(this.#out!.bytes().subarray(mark)).trimEnd();
+    const answer = decoder.decode(out.bytes().subarray(mark)).trimEnd();
     this.#debug(`${logSample(raw)} -> ${logSample(answer)}`);
   }
 

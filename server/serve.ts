@@ -21,6 +21,7 @@ import { logErrors, type Logger } from "./log.ts";
 import { ServerTrace } from "./trace.ts";
 import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
+import type { ServerSide } from "./wire.ts";
 import { Watches } from "../command/watch.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
@@ -128,6 +129,8 @@ class Server implements KvServer {
   // The keys Redis clients WATCH: a line PUT, over TCP or UDP, changes them too.
   readonly #watches: Watches;
   readonly #guard: Guard;
+  // What every connection's requests run against.
+  readonly #side: ServerSide;
   readonly #connections = new Set<Connection>();
   // Refusals still writing their error line, and their sockets: awaited
   // at shutdown too, and cut when its grace runs out.
@@ -180,20 +183,19 @@ class Server implements KvServer {
         );
       },
     };
+    this.#side = {
+      store: this.#store,
+      clock: this.#clock,
+      stats: this.#stats,
+      guard: this.#guard,
+      watches: this.#watches,
+    };
     if (config.trace !== undefined) {
       this.#trace = new ServerTrace(config.trace);
       this.#trace.listen(this.addr);
     }
     if (datagrams !== undefined) {
-      this.#udp = new DatagramServer(datagrams, {
-        ...config,
-        store: this.#store,
-        clock: this.#clock,
-        log: this.#log,
-        stats: this.#stats,
-        guard: this.#guard,
-        watches: this.#watches,
-      });
+      this.#udp = new DatagramServer(datagrams, { ...config, ...this.#side, log: this.#log });
       this.udpAddr = this.#udp.addr;
       if (this.#trace !== undefined) this.#trace.bind(this.udpAddr);
     }
@@ -319,11 +321,7 @@ class Server implements KvServer {
       conn,
       id,
       this.#config,
-      this.#store,
-      this.#clock,
-      this.#stats,
-      this.#guard,
-      this.#watches,
+      this.#side,
       this.#log,
     );
     this.#connections.add(connection);

@@ -180,11 +180,7 @@ Deno.test({
       conn,
       1,
       config,
-      store,
-      clock,
-      stats,
-      guard,
-      new Watches(store),
+      { store, clock, stats, guard, watches: new Watches(store) },
       (_, message) => {
         logs.push(message);
       },

@@ -1,0 +1,92 @@
+/**
+ * What a connection speaks, set up on its first bytes: a first byte `*`
+ * means Redis's protocol (RESP) for the connection's whole life, anything
+ * else the line protocol (PROTOCOL.md, Redis clients). A {@linkcode Wire}
+ * is the framer, the request it fills, the reply that writes answers into
+ * the answer buffer, and the context the commands run in.
+ *
+ * @module
+ */
+
+import type { Context, Guard, ServerStats, Session } from "../command/command.ts";
+import type { Reply } from "../command/reply.ts";
+import { Request } from "../command/request.ts";
+import type { Watches } from "../command/watch.ts";
+import { formatAddr } from "../net/addr.ts";
+import type { Clock } from "../store/clock.ts";
+import type { Store } from "../store/store.ts";
+import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import type { Framer } from "../wire/framer.ts";
+import { LineFramer } from "../wire/line/framer.ts";
+import { LineReply } from "../wire/line/reply.ts";
+import { RespFramer } from "../wire/resp/framer.ts";
+import { RespReply } from "../wire/resp/reply.ts";
+import { WriteAnswers } from "./durable.ts";
+
+// The first byte of a RESP request (an array).
+const STAR = 0x2a;
+
+/** What a connection's requests run against: the server's side, shared by every connection. */
+export interface ServerSide {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly stats: ServerStats;
+  readonly guard: Guard;
+  readonly watches: Watches;
+}
+
+/** One connection's protocol and the state its requests run with. */
+export interface Wire {
+  readonly framer: Framer;
+  readonly request: Request;
+  readonly out: AnswerBuffer;
+  readonly reply: Reply;
+  readonly context: Context;
+  /** With a durable store (Store.commit): the batch's write answers, held until it commits. */
+  readonly writes: WriteAnswers | undefined;
+}
+
+/** Sets up the wire of connection `id` on `conn`, whose first byte read is `firstByte`. */
+export function openWire(
+  firstByte: number,
+  conn: Deno.Conn,
+  id: number,
+  maxLineBytes: number,
+  maxOutBytes: number,
+  server: ServerSide,
+): Wire {
+  const resp = firstByte === STAR;
+  const session: Session = {
+    closing: false,
+    id,
+    peer: formatAddr(conn.remoteAddr),
+    local: formatAddr(conn.localAddr),
+    createdAt: server.clock.now(),
+    resp: 2,
+    name: "",
+    protocol: resp ? "resp" : "line",
+    authenticated: server.guard.password === undefined,
+    authFailures: 0,
+    transaction: undefined,
+    watching: undefined,
+  };
+  const out = new AnswerBuffer(maxOutBytes);
+  const reply = resp ? new RespReply(out, session) : new LineReply(out);
+  return {
+    framer: resp ? new RespFramer(maxLineBytes, session) : new LineFramer(maxLineBytes, session),
+    request: new Request(),
+    out,
+    reply,
+    context: {
+      store: server.store,
+      clock: server.clock,
+      session,
+      stats: server.stats,
+      guard: server.guard,
+      watches: server.watches,
+    },
+    writes: server.store.commit !== undefined
+      ? new WriteAnswers(server.store, out, reply)
+      : undefined,
+  };
+}
