@@ -13,6 +13,7 @@ import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
+import { AnswerQueue, type AnswerShape } from "./answers.ts";
 import {
   describeConnectError,
   KvConnectionError,
@@ -25,13 +26,6 @@ import { traceConn } from "./trace.ts";
 export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
 export { KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
-
-interface Pending {
-  shape: "line" | "list";
-  lines: string[];
-  resolve(lines: string[]): void;
-  reject(error: Error): void;
-}
 
 const encoder = new TextEncoder();
 // ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
@@ -60,10 +54,7 @@ export class KvClient implements AsyncDisposable {
   /** The server's address as `host:port`. */
   readonly address: string;
   readonly #conn: Deno.Conn;
-  readonly #pending: Pending[] = [];
-  // Lines that came with no request waiting, e.g. `Error: too many
-  // connections`: they answer the next requests, in order.
-  readonly #early: string[] = [];
+  readonly #answers = new AnswerQueue();
   readonly #reading: Promise<void>;
   readonly #lines = new LineSplitter(MAX_ANSWER_LINE_BYTES);
   readonly #options: ClientOptions;
@@ -71,8 +62,6 @@ export class KvClient implements AsyncDisposable {
   #writing: Promise<void> = Promise.resolve();
   // Unframed: the answer the next request waits for before it is written.
   #lastAnswer: Promise<unknown> = Promise.resolve();
-  // Answers taken so far.
-  #answered = 0;
   #pauseTimer: ReturnType<typeof setTimeout> | undefined;
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
   #failure: KvConnectionError | undefined;
@@ -191,7 +180,7 @@ export class KvClient implements AsyncDisposable {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#early.length = 0; // Closed by us: nothing more is answered.
+      this.#answers.dropEarly(); // Closed by us: nothing more is answered.
       this.#stopTimers();
       closeQuietly(this.#conn);
     }
@@ -210,7 +199,7 @@ export class KvClient implements AsyncDisposable {
     return answer;
   }
 
-  #send(bytes: Uint8Array, shape: Pending["shape"]): Promise<string[]> {
+  #send(bytes: Uint8Array, shape: AnswerShape): Promise<string[]> {
     const ended = this.#failure ??
       (this.#closed
         ? new KvConnectionError(`connection to ${this.address} is closed`)
@@ -219,10 +208,8 @@ export class KvClient implements AsyncDisposable {
         : undefined);
     // Lines the server sent just before closing (`Error: too many
     // connections`) still answer the next request after the close is read.
-    if (ended && this.#early.length === 0) return Promise.reject(ended);
-    const { promise, resolve, reject } = Promise.withResolvers<string[]>();
-    const pending: Pending = { shape, lines: [], resolve, reject };
-    this.#pending.push(pending);
+    if (ended && !this.#answers.hasEarly) return Promise.reject(ended);
+    const promise = this.#answers.add(shape, ended);
     if (!ended && this.#options.unframed) {
       // Alone and without its \n, once the request before it is answered.
       const before = this.#lastAnswer;
@@ -235,18 +222,11 @@ export class KvClient implements AsyncDisposable {
       });
     } else if (!ended) {
       this.#outgoing.push(bytes);
-      if (this.#pending.length === 1) this.#armTimeout();
+      if (this.#answers.waiting === 1) this.#armTimeout();
       // Requests made in the same tick go out in one write.
       if (this.#outgoing.length === 1) {
         this.#writing = this.#writing.then(() => this.#writeOutgoing());
       }
-    }
-    while (this.#early.length > 0 && this.#pending[0] === pending) {
-      this.#take(this.#early.shift()!);
-    }
-    if (ended && this.#pending[0] === pending) {
-      this.#pending.shift();
-      reject(ended);
     }
     return promise;
   }
@@ -275,7 +255,7 @@ export class KvClient implements AsyncDisposable {
         this.#fail(new KvConnectionError(`${this.address} sent a bad answer line (${kind})`));
         return false;
       }
-      this.#take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
+      this.#answers.take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
     }
     return true;
   }
@@ -303,11 +283,9 @@ export class KvClient implements AsyncDisposable {
       if (unterminated) this.#options.onIrregularAnswer?.("newline");
       // The end of the stream ends a LIST still open, as the pause would
       // have (a textbook server closes once the client half-closes).
-      const open = this.#pending[0];
+      const open = this.#answers.first;
       if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
-        this.#pending.shift();
-        open.resolve(open.lines);
-        this.#answered++;
+        this.#answers.endList();
         this.#options.onIrregularAnswer?.("list-end");
       }
       // A TLS server closes a plaintext client without a byte, once it has
@@ -321,7 +299,7 @@ export class KvClient implements AsyncDisposable {
       this.#fail(
         // The count only with requests waiting: an idle close is not that habit.
         new KvConnectionError(`connection closed by ${this.address}${hint}`, {
-          answers: open === undefined ? undefined : this.#answered,
+          answers: open === undefined ? undefined : this.#answers.answered,
         }),
       );
     } catch (error) {
@@ -336,34 +314,14 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
-  /** Hands one answer line to the oldest request waiting for it. */
-  #take(line: string): void {
-    const pending = this.#pending[0];
-    if (pending === undefined) {
-      this.#early.push(line);
-      return;
-    }
-    if (pending.shape === "line" || (pending.lines.length === 0 && isLoneError(line))) {
-      this.#pending.shift();
-      pending.resolve([line]);
-      this.#answered++;
-    } else if (line === "") {
-      this.#pending.shift();
-      pending.resolve(pending.lines);
-      this.#answered++;
-    } else {
-      pending.lines.push(line);
-    }
-  }
-
   /** While a request waits: a new timeout from now (a byte arrived, or it was sent). */
   #armTimeout(): void {
     const ms = this.#options.answerTimeoutMs ?? 0;
     clearTimeout(this.#timeoutTimer);
     this.#timeoutTimer = undefined;
-    if (ms <= 0 || this.#pending.length === 0 || this.#closed) return;
+    if (ms <= 0 || this.#answers.waiting === 0 || this.#closed) return;
     this.#timeoutTimer = setTimeout(() => {
-      const pending = this.#pending[0];
+      const pending = this.#answers.first;
       if (pending === undefined) return;
       const received = concat([
         ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
@@ -380,7 +338,7 @@ export class KvClient implements AsyncDisposable {
     const ms = this.#options.answerPauseMs ?? 0;
     clearTimeout(this.#pauseTimer);
     this.#pauseTimer = undefined;
-    const pending = this.#pending[0];
+    const pending = this.#answers.first;
     if (ms <= 0 || pending === undefined) return;
     if (this.#lines.pendingBytes === 0 && pending.lines.length === 0) return;
     this.#pauseTimer = setTimeout(() => {
@@ -391,11 +349,9 @@ export class KvClient implements AsyncDisposable {
         this.#lines.endLine();
         if (!this.#takeLines()) return;
       }
-      if (this.#pending[0] === pending && pending.lines.length > 0) {
+      if (this.#answers.first === pending && pending.lines.length > 0) {
         missing ??= "list-end";
-        this.#pending.shift();
-        pending.resolve(pending.lines);
-        this.#answered++;
+        this.#answers.endList();
       }
       this.#armTimeout();
       if (missing !== undefined) this.#options.onIrregularAnswer?.(missing);
@@ -411,18 +367,10 @@ export class KvClient implements AsyncDisposable {
   #fail(error: KvConnectionError): void {
     this.#stopTimers();
     this.#failure ??= error;
-    for (const pending of this.#pending.splice(0)) pending.reject(this.#failure);
+    this.#answers.rejectAll(this.#failure);
     closeQuietly(this.#conn);
     this.#closed = true;
   }
-}
-
-/**
- * An `Error:` line where a LIST answer was expected (a line too long, too
- * many connections). A LIST line always holds `, `; these errors never do.
- */
-function isLoneError(line: string): boolean {
-  return line.startsWith(ERROR_PREFIX) && !line.includes(", ");
 }
 
 function throwIfError(answer: string): void {

@@ -1,0 +1,110 @@
+/**
+ * {@linkcode AnswerQueue}: how {@linkcode KvClient} (client.ts) matches the
+ * answer lines it reads to the requests it sent, in order. Most requests are
+ * answered by one line; a LIST by its lines up to an empty one, or by one
+ * lone `Error:` line. Lines that come with no request waiting (`Error: too
+ * many connections`, sent before the server closes) answer the next
+ * requests. Pure: no socket, no timer.
+ *
+ * @module
+ */
+
+import { ERROR_PREFIX } from "../wire/line/reply.ts";
+
+/** How a request is answered: by one line, or by lines up to an empty one (LIST). */
+export type AnswerShape = "line" | "list";
+
+/** A request waiting for its answer. */
+export interface Pending {
+  readonly shape: AnswerShape;
+  /** A LIST's lines so far. */
+  readonly lines: string[];
+  resolve(lines: string[]): void;
+  reject(error: Error): void;
+}
+
+/** The requests waiting for answers, oldest first, and the lines that came early. */
+export class AnswerQueue {
+  /** How many requests have been answered. */
+  answered = 0;
+  readonly #pending: Pending[] = [];
+  readonly #early: string[] = [];
+
+  /** The oldest request waiting, if any. */
+  get first(): Pending | undefined {
+    return this.#pending[0];
+  }
+
+  /** How many requests wait. */
+  get waiting(): number {
+    return this.#pending.length;
+  }
+
+  /** Whether lines came that no request has taken yet. */
+  get hasEarly(): boolean {
+    return this.#early.length > 0;
+  }
+
+  /** Forgets the early lines (the client closed: nothing more is answered). */
+  dropEarly(): void {
+    this.#early.length = 0;
+  }
+
+  /**
+   * Queues a request; lines that came early answer it at once if it is the
+   * oldest. With `ended` (the connection is over), a request no early line
+   * answered fails with it.
+   */
+  add(shape: AnswerShape, ended?: Error): Promise<string[]> {
+    const { promise, resolve, reject } = Promise.withResolvers<string[]>();
+    const pending: Pending = { shape, lines: [], resolve, reject };
+    this.#pending.push(pending);
+    while (this.#early.length > 0 && this.#pending[0] === pending) {
+      this.take(this.#early.shift()!);
+    }
+    if (ended !== undefined && this.#pending[0] === pending) {
+      this.#pending.shift();
+      reject(ended);
+    }
+    return promise;
+  }
+
+  /** Hands one answer line to the oldest request waiting for it. */
+  take(line: string): void {
+    const pending = this.#pending[0];
+    if (pending === undefined) {
+      this.#early.push(line);
+      return;
+    }
+    if (pending.shape === "line" || (pending.lines.length === 0 && isLoneError(line))) {
+      this.#resolveFirst([line]);
+    } else if (line === "") {
+      this.#resolveFirst(pending.lines);
+    } else {
+      pending.lines.push(line);
+    }
+  }
+
+  /** Ends the oldest request's LIST with the lines it has (a server that never sent the empty line). */
+  endList(): void {
+    this.#resolveFirst(this.#pending[0]!.lines);
+  }
+
+  /** Fails every request waiting. */
+  rejectAll(error: Error): void {
+    for (const pending of this.#pending.splice(0)) pending.reject(error);
+  }
+
+  #resolveFirst(lines: string[]): void {
+    this.#pending.shift()!.resolve(lines);
+    this.answered++;
+  }
+}
+
+/**
+ * An `Error:` line where a LIST answer was expected (a line too long, too
+ * many connections). A LIST line always holds `, `; these errors never do.
+ */
+function isLoneError(line: string): boolean {
+  return line.startsWith(ERROR_PREFIX) && !line.includes(", ");
+}

@@ -1,0 +1,50 @@
+import { assertEquals, assertRejects } from "@std/assert";
+import { AnswerQueue } from "./answers.ts";
+
+Deno.test("AnswerQueue answers requests in order: one line each, a LIST up to its empty line", async () => {
+  const answers = new AnswerQueue();
+  const put = answers.add("line");
+  const list = answers.add("list");
+  const get = answers.add("line");
+  for (const line of ["Success!", "a, 1", "b, 2", "", "1"]) answers.take(line);
+  assertEquals(await put, ["Success!"]);
+  assertEquals(await list, ["a, 1", "b, 2"]);
+  assertEquals(await get, ["1"]);
+  assertEquals(answers.answered, 3);
+  assertEquals(answers.waiting, 0);
+});
+
+Deno.test("AnswerQueue: a lone error answers a LIST; an error with a comma is a pair", async () => {
+  const answers = new AnswerQueue();
+  const refused = answers.add("list");
+  const odd = answers.add("list");
+  answers.take("Error: too many connections");
+  answers.take("Error: x, y");
+  answers.take("");
+  assertEquals(await refused, ["Error: too many connections"]);
+  assertEquals(await odd, ["Error: x, y"]);
+});
+
+Deno.test("AnswerQueue: lines with no request waiting answer the next ones, even once the connection ended", async () => {
+  const answers = new AnswerQueue();
+  answers.take("Error: too many connections");
+  assertEquals(answers.hasEarly, true);
+  const ended = new Error("closed");
+  assertEquals(await answers.add("line", ended), ["Error: too many connections"]);
+  await assertRejects(() => answers.add("line", ended), Error, "closed");
+  assertEquals(answers.waiting, 0);
+});
+
+Deno.test("AnswerQueue: endList() takes a LIST with the lines it has; rejectAll() fails the rest", async () => {
+  const answers = new AnswerQueue();
+  const list = answers.add("list");
+  const after = answers.add("line");
+  answers.take("a, 1");
+  answers.endList();
+  assertEquals(await list, ["a, 1"]);
+  answers.rejectAll(new Error("lost"));
+  await assertRejects(() => after, Error, "lost");
+  answers.take("late");
+  answers.dropEarly();
+  assertEquals(answers.hasEarly, false);
+});
