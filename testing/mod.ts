@@ -26,7 +26,14 @@ export {
   startTestServer,
 } from "./sockets.ts";
 export { scriptedServer } from "./scripted_server.ts";
-export { gets, ObservedStore, RespHarness, testContext, textStore } from "./store_harness.ts";
+export {
+  gets,
+  ObservedStore,
+  respAt,
+  RespHarness,
+  testContext,
+  textStore,
+} from "./store_harness.ts";
 export { LogCollector } from "./log_collector.ts";
 export { FakeIo } from "./fake_io.ts";
 export { assertNoStackTrace, runClient, UNKNOWN_FOO } from "./cli.ts";

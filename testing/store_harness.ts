@@ -14,7 +14,8 @@ import { Watches } from "../command/watch.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { RespFramer } from "../wire/resp/framer.ts";
 import { RespReply } from "../wire/resp/reply.ts";
-import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
+import { assertEquals } from "@std/assert";
+import { type Clock, ManualClock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore, type MemoryStoreOptions } from "../store/memory.ts";
 import type { PairVisitor, Store, StoreInfo, ValueSink, WriteOptions } from "../store/store.ts";
 import { TextStore } from "../store/text.ts";
@@ -103,6 +104,13 @@ export class RespHarness {
     return text;
   }
 
+  /** Runs `[words, expected reply]` cases in order, each a step of `t`. */
+  async conversation(t: Deno.TestContext, cases: [string[], string][]): Promise<void> {
+    for (const [words, expected] of cases) {
+      await t.step(words.join(" "), () => assertEquals(this.command(...words), expected));
+    }
+  }
+
   /** Sends one command, its words as a RESP array of bulk strings, and returns the reply. */
   command(...words: (string | Uint8Array)[]): string {
     let raw = `*${words.length}\r\n`;
@@ -112,6 +120,12 @@ export class RespHarness {
     }
     return this.send(raw);
   }
+}
+
+/** A {@linkcode RespHarness} on a new {@linkcode MemoryStore} whose clock starts at `nowMs` and moves when the test says. */
+export function respAt(nowMs: number): { kv: RespHarness; clock: ManualClock } {
+  const clock = new ManualClock(nowMs);
+  return { kv: new RespHarness(new MemoryStore({ clock }), clock), clock };
 }
 
 /** One character per byte; in slices, since a spread of a megabyte overflows the stack. */
