@@ -64,6 +64,9 @@ export class KvClient implements AsyncDisposable {
   #lastAnswer: Promise<unknown> = Promise.resolve();
   #pauseTimer: ReturnType<typeof setTimeout> | undefined;
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
+  // Answer lines read so far, and when the last byte came.
+  #linesTaken = 0;
+  #lastByteAt = 0;
   #failure: KvConnectionError | undefined;
   #closed = false;
   #writeClosed = false;
@@ -255,6 +258,7 @@ export class KvClient implements AsyncDisposable {
         this.#fail(new KvConnectionError(`${this.address} sent a bad answer line (${kind})`));
         return false;
       }
+      this.#linesTaken++;
       this.#answers.take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
     }
     return true;
@@ -270,8 +274,13 @@ export class KvClient implements AsyncDisposable {
         if (n === null) break;
         received = true;
         lines.feed(buffer.subarray(0, n));
+        this.#lastByteAt = performance.now();
+        const taken = this.#linesTaken;
         if (!this.#takeLines()) return;
-        this.#armTimeout();
+        // Only a whole line is progress: a server that sends bytes without
+        // end and never a \n (a loop that goes on once recv() returns b"")
+        // still times out.
+        if (this.#linesTaken !== taken) this.#armTimeout();
         this.#armPause();
       }
       // The end of the stream ends an answer that had no \n yet: say so, as
@@ -314,7 +323,7 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
-  /** While a request waits: a new timeout from now (a byte arrived, or it was sent). */
+  /** While a request waits: a new timeout from now (a whole line arrived, or it was sent). */
   #armTimeout(): void {
     const ms = this.#options.answerTimeoutMs ?? 0;
     clearTimeout(this.#timeoutTimer);
@@ -327,8 +336,16 @@ export class KvClient implements AsyncDisposable {
         ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
         this.#lines.pendingLine,
       ]);
+      // Bytes still coming in the wait's second half: the server sends without end.
+      const flowing = received.length > 0 && performance.now() - this.#lastByteAt < ms / 2;
       this.#fail(
-        new KvTimeoutError(`no answer from ${this.address} within ${ms / 1000} s`, received),
+        new KvTimeoutError(
+          `no ${received.length > 0 ? "whole " : ""}answer from ${this.address} within ${
+            ms / 1000
+          } s`,
+          received,
+          flowing,
+        ),
       );
     }, Math.min(ms, MAX_TIMER_MS));
   }

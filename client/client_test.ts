@@ -6,9 +6,15 @@
  * @module
  */
 
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import { KvClient } from "./client.ts";
-import { KvConnectionError, KvServerError } from "./errors.ts";
+import { KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
 import { closedPort, readRawLines, scriptedServer, send, startTestServer } from "../testing/mod.ts";
 
 const encoder = new TextEncoder();
@@ -457,4 +463,25 @@ Deno.test("KvClient: an answer timeout past setTimeout's 24.8 days waits, not fi
   await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 3e9 });
   await kv.ping();
   await server.done;
+});
+
+Deno.test("KvClient: a server that sends bytes without end and never a \\n still times out", async () => {
+  // A textbook loop that goes on once recv() returns b"": it answers the
+  // end of the requests with an error, again and again, with no \n.
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    for (let i = 0; i < 200; i++) {
+      await send(conn, "Wrong request!");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  });
+  await using kv = await KvClient.connect({
+    port: server.port,
+    answerTimeoutMs: 300,
+    answerPauseMs: 100,
+  });
+  const error = await assertRejects(() => kv.ping(), KvTimeoutError);
+  assert(error.flowing, "the bytes were still coming");
+  assert(decoder.decode(error.received).startsWith("Wrong request!Wrong request!"));
+  assertStringIncludes(error.message, "no whole answer");
 });

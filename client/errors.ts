@@ -38,12 +38,15 @@ export class KvConnectionError extends Error {
 export class KvTimeoutError extends KvConnectionError {
   /** What arrived of the answer before the time ran out. */
   readonly received: Uint8Array;
+  /** Whether bytes were still arriving when the time ran out (a server that sends without end). */
+  readonly flowing: boolean;
 
   /** `message` names the server and the time waited. */
-  constructor(message: string, received: Uint8Array) {
+  constructor(message: string, received: Uint8Array, flowing = false) {
     super(message);
     this.name = "KvTimeoutError";
     this.received = received;
+    this.flowing = flowing;
   }
 }
 
