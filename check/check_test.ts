@@ -165,6 +165,19 @@ Deno.test("runCheck() catches each broken server by the rules that name its mist
   assertEquals(mismatches, []);
 });
 
+Deno.test("runCheck() cleans up after a server with odd answers, and one that closes after each", async (t) => {
+  for (const mistake of ["success-typo", "closes-after-answer"] as const) {
+    await t.step(mistake, async () => {
+      await using server = studentServer(mistake);
+      const run = await runCheck({ port: server.port, timeoutMs: 1_000, pauseMs: 100 });
+      assert(run.written > 10, `${run.written} keys written`);
+      assertEquals(run.deleted, run.written);
+      await using client = await KvClient.connect({ port: server.port });
+      assertEquals(await client.list(), new Map());
+    });
+  }
+});
+
 Deno.test("runCheck() deletes the empty key a server took from err.empty-key, and leaves no pair behind", async () => {
   await using server = studentServer("empty-key-accepted");
   const run = await runCheck({ port: server.port, only: ["err.empty-key"], timeoutMs: 1_000 });

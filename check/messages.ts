@@ -181,14 +181,28 @@ export function waitsForNewlineHint(lang: Lang, rules: number): string {
       "that has waited unchanged for a short pause as a request (PROTOCOL.md, Ends of lines " +
       "and of connections: unframed clients).\n"
     : `힌트: 규칙 ${rules}개에서 답이 없었지만, 같은 요청을 \\n으로 끝내 보내자 바로 답했습니다. ` +
-      "이 단계는 수업의 클라이언트처럼 요청을 \\n 없이 보내는데, 서버는 \\n을 기다립니다. " +
+      "이 수준은 수업의 클라이언트처럼 요청을 \\n 없이 보내는데, 서버는 \\n을 기다립니다. " +
       "요청을 \\n으로 끝내는 것은 PROTOCOL.md가 요구하는 방식이니 --level contract로 확인하세요. " +
       "수업의 클라이언트와도 함께 쓰려면, 잠깐 동안 바뀌지 않은 줄을 요청으로 받으세요 " +
       "(PROTOCOL.md, Ends of lines and of connections: unframed clients).\n";
 }
 
-/** Said after the summary when cmd.ping failed and other rules failed at a PING step. */
-export function noPingHint(lang: Lang, rules: number): string {
+/**
+ * Said after the summary when cmd.ping failed and other rules failed at a
+ * PING step: `got` is the answer to PING when it was almost PONG.
+ */
+export function noPingHint(lang: Lang, rules: number, got?: Uint8Array): string {
+  if (got !== undefined && got.length > 0) {
+    return lang === "en"
+      ? `Hint: your server answers PING with ${show(got)}, not exactly "PONG\\n" ` +
+        `(PROTOCOL.md, Requests), and ${rules} more rules failed at a PING: they send one to see ` +
+        "that the server still answers after what they test. Answer PING with exactly PONG and " +
+        "\\n, then run kv check again: what is left is the rest of the contract.\n"
+      : `힌트: 서버가 PING에 ${show(got)}(으)로 답합니다. 정확히 "PONG\\n"이어야 합니다` +
+        `(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 PING 단계에서 실패했습니다: 검사한 것 ` +
+        "뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. PING에 정확히 PONG과 \\n으로 답하게 " +
+        "고치고 kv check를 다시 실행하세요: 그때 남는 것이 규약의 나머지입니다.\n";
+  }
   return lang === "en"
     ? `Hint: your server does not answer PING with PONG (PROTOCOL.md, Requests), and ${rules} ` +
       "more rules failed at a PING: they send one to see that the server still answers after " +
@@ -197,6 +211,19 @@ export function noPingHint(lang: Lang, rules: number): string {
     : `힌트: 서버가 PING에 PONG으로 답하지 않습니다(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 ` +
       "PING 단계에서 실패했습니다: 검사한 것 뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. " +
       "PING을 더하고 kv check를 다시 실행하세요: 그때 남는 것이 규약의 나머지입니다.\n";
+}
+
+/** Said after the summary when most rules got no answer at all in time. */
+export function silentHint(lang: Lang, rules: number, total: number): string {
+  return lang === "en"
+    ? `Hint: ${rules} of ${total} rules got no answer at all in time. Is the server reading ` +
+      "what clients send? A server that serves one client at a time answers nobody else while " +
+      "one stays connected (close other clients, such as nc or a kv client prompt); one that " +
+      "waits for more than a request before it answers never answers a single one.\n"
+    : `힌트: 규칙 ${total}개 중 ${rules}개가 제시간에 아무 답도 받지 못했습니다. 서버가 클라이언트가 ` +
+      "보낸 것을 읽고 있나요? 한 번에 클라이언트 하나만 받는 서버는 하나가 연결되어 있는 동안 " +
+      "다른 누구에게도 답하지 않습니다(nc나 kv client 프롬프트 같은 다른 클라이언트를 닫으세요). " +
+      "요청보다 더 많은 것을 기다린 뒤에 답하는 서버는 요청 하나에도 답하지 않습니다.\n";
 }
 
 /** Whether a failed step sent a PING (the request that checks the server still answers). */
@@ -225,7 +252,7 @@ export function header(
     ? (lang === "en"
       ? `${run.only.length === 1 ? "rule" : "rules"} ${run.only.join(", ")}`
       : `규칙 ${run.only.join(", ")}`)
-    : (lang === "en" ? `level ${level}` : `단계 ${level}`);
+    : (lang === "en" ? `level ${level}` : `수준 ${level}`);
   return lang === "en"
     ? `kv check ${run.address}, ${what}: ${run.rules} ${run.rules === 1 ? "rule" : "rules"}\n` +
       `It writes only keys that start with ${show(run.prefix)}, and deletes them at the end.\n`
@@ -244,24 +271,41 @@ export function summary(
     written: number;
     deleted: number;
     prefix: string;
+    notRun?: number;
   },
 ): string {
   const { passed, failed, skipped, written, deleted } = run;
-  const time = seconds(run.ms);
+  const notRun = run.notRun ?? 0;
+  // Under 0.05 s: two decimals, not "0 s".
+  const time = run.ms < 50 ? `${Math.round(run.ms / 10) / 100}` : seconds(run.ms);
   const left = written - deleted;
   if (lang === "ko") {
-    const cleanup = left === 0
+    const cleanup = written === 0
+      ? "쓴 key가 없습니다."
+      : left === 0
       ? `쓴 key ${written}개를 모두 지웠습니다.`
       : `쓴 key ${written}개 중 ${left}개를 지우지 못했습니다 (${show(run.prefix)}(으)로 시작).`;
-    const verdict = failed === 0 ? "모든 규칙을 지킵니다." : `규칙 ${failed}개를 어깁니다.`;
-    return `${cleanup}\n통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}초): ${verdict}\n`;
+    const stopped = notRun > 0 ? `중단됨: 규칙 ${notRun}개는 실행하지 않았습니다.\n` : "";
+    const verdict = failed > 0
+      ? `규칙 ${failed}개를 어깁니다.`
+      : notRun > 0
+      ? "실행한 규칙은 모두 지킵니다."
+      : "모든 규칙을 지킵니다.";
+    return `${stopped}${cleanup}\n통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}초): ${verdict}\n`;
   }
   const keys = written === 1 ? "key" : "keys";
-  const cleanup = left === 0
+  const cleanup = written === 0
+    ? "It wrote no keys."
+    : left === 0
     ? `Deleted the ${written} ${keys} it wrote.`
     : `Could not delete ${left} of the ${written} ${keys} it asked the server to write (they start with ${
       show(run.prefix)
     }).`;
-  const verdict = failed === 0 ? "every rule holds." : `${failed} rule(s) broken.`;
-  return `${cleanup}\n${passed} passed, ${failed} failed, ${skipped} skipped in ${time} s: ${verdict}\n`;
+  const stopped = notRun > 0 ? `Interrupted: ${notRun} rule(s) not run.\n` : "";
+  const verdict = failed > 0
+    ? `${failed} rule(s) broken.`
+    : notRun > 0
+    ? "every rule that ran holds."
+    : "every rule holds.";
+  return `${stopped}${cleanup}\n${passed} passed, ${failed} failed, ${skipped} skipped in ${time} s: ${verdict}\n`;
 }

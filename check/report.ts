@@ -61,7 +61,9 @@ export interface CheckReport {
   passed: number;
   failed: number;
   skipped: number;
-  /** Whether every rule held (skipped ones aside). */
+  /** Rules that did not run: the run was stopped (Ctrl-C). */
+  not_run: number;
+  /** Whether every rule ran and held (skipped ones aside). */
   ok: boolean;
   keys_written: number;
   keys_deleted: number;
@@ -96,7 +98,8 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
     passed: run.passed,
     failed: run.failed,
     skipped: run.skipped,
-    ok: run.failed === 0,
+    not_run: run.notRun,
+    ok: run.failed === 0 && run.notRun === 0,
     keys_written: run.written,
     keys_deleted: run.deleted,
     rules: run.results.map(({ rule, status, ms, failure, skipped }) => ({

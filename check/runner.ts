@@ -43,6 +43,8 @@ export interface CheckOptions {
   onStart?: (plan: CheckPlan) => void | Promise<void>;
   /** Called after each rule. */
   onResult?: (result: RuleResult) => void | Promise<void>;
+  /** Once aborted, no rule starts: the run ends after the one under way, and still cleans up. */
+  signal?: AbortSignal;
 }
 
 /** Defaults of {@linkcode CheckOptions}, shared with the command line's help. */
@@ -89,6 +91,8 @@ export interface CheckRun extends CheckPlan {
    * contract does, and does not take a paused line as a request.
    */
   readonly waitsForNewline: boolean;
+  /** Rules that did not run because the run was stopped ({@linkcode CheckOptions.signal}). */
+  readonly notRun: number;
 }
 
 /** The server could not be reached at all: nothing was checked. */
@@ -152,6 +156,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const start = performance.now();
   const results: RuleResult[] = [];
   for (const rule of rules) {
+    if (options.signal?.aborted) break;
     const ruleStart = performance.now();
     const outcome = await playRule(rule, config);
     const result = { rule, ms: performance.now() - ruleStart, ...outcome };
@@ -179,6 +184,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     written: config.written.size,
     deleted,
     waitsForNewline,
+    notRun: rules.length - results.length,
   };
 }
 
@@ -206,15 +212,19 @@ function randomPrefix(): string {
 /**
  * Deletes every key the run wrote, the way its rules talk (a fresh
  * connection per request for a textbook server). Returns how many are
- * gone: `Success!` or `Not exist!` both mean so. Stops at the first
- * request that gets another answer. The empty key (err.empty-key's PUT)
+ * gone. `Success!` and `Not exist!` mean so, and so does any other answer
+ * that is not an error (`Sucess!`, `Success! ` with print's space): the
+ * server took the DELETE. A key that got no answer, because the server
+ * closed the connection, is asked again once on a new one; one that got an
+ * error stays, and the report counts it. Two keys in a row with no answer
+ * end the cleanup: the server has stopped answering. The empty key (err.empty-key's PUT)
  * goes last, and only if the server holds one; if not, it was never
  * written.
  */
 async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
   let deleted = 0;
   let probe: Probe | undefined;
-  const ask = async (request: string): Promise<string | undefined> => {
+  const askOnce = async (request: string): Promise<string | undefined> => {
     if (textbook) await probe?.close();
     if (probe === undefined || textbook) {
       probe = await Probe.open(config.hostname, config.port, config);
@@ -225,27 +235,42 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
       ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (got) => got.at(-1) === 0x0a)
       : await probe.readLine(config.timeoutMs, config.pauseMs);
     const answer = "raw" in read ? read.raw : read.got;
+    if (answer.length === 0) return undefined;
     return new TextDecoder().decode(answer).replace(/(\r?\n)+$/, "");
   };
+  // A server that closes after each answer (or dropped us) is asked again on a new connection.
+  const ask = async (request: string): Promise<string | undefined> => {
+    const answer = await askOnce(request).catch(() => undefined);
+    if (answer !== undefined || textbook) return answer;
+    await probe?.close();
+    probe = undefined;
+    return await askOnce(request).catch(() => undefined);
+  };
   const keys = [...config.written].sort((a, b) => Number(a === "") - Number(b === ""));
+  // Two keys in a row with no answer at all: the server has stopped answering.
+  let unanswered = 0;
   try {
     for (const key of keys) {
+      if (unanswered >= 2) break;
       if (key === "") {
         const held = await ask("GET, ");
         if (held === undefined) break;
-        if (held === "Not exist!" || held.startsWith("Error")) {
+        if (held === "Not exist!" || isError(held)) {
           config.written.delete(key); // Refused: it holds none.
           continue;
         }
       }
       const answer = await ask(`DELETE, ${key}`);
-      if (answer !== "Success!" && answer !== "Not exist!") break;
-      deleted++;
+      unanswered = answer === undefined ? unanswered + 1 : 0;
+      if (answer !== undefined && !isError(answer)) deleted++;
     }
-  } catch {
-    // Unreachable by now: what is left is reported.
   } finally {
     await probe?.close();
   }
   return deleted;
+}
+
+/** An answer that says the request was refused: `Error: ...`, or a textbook `Wrong request!`. */
+function isError(answer: string): boolean {
+  return /^\s*(error|wrong)/i.test(answer);
 }

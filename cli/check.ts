@@ -15,6 +15,7 @@ import {
   isTimeout,
   noNewlineHint,
   noPingHint,
+  silentHint,
   summary,
   waitsForNewlineHint,
 } from "../check/messages.ts";
@@ -23,7 +24,7 @@ import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
 import { EXIT } from "./exit.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
-import type { MainIo } from "./io.ts";
+import { type MainIo, REPEAT_SIGNAL_MS } from "./io.ts";
 import {
   choice,
   command,
@@ -149,9 +150,28 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   }
   // The text report goes to stdout unless stdout carries JSON or XML.
   const textOut = options.json ? undefined : options.junit === "-" ? io.stderr : io.stdout;
+  // Ctrl-C: no new rule starts; the keys written are still deleted. A second one quits at once.
+  const stop = new AbortController();
+  let firstSignalAt = 0;
+  const onSignal = () => {
+    if (stop.signal.aborted) {
+      // `deno task` forwards the terminal's Ctrl-C: two arrive at once (cli/serve.ts).
+      if (Date.now() - firstSignalAt < REPEAT_SIGNAL_MS) return;
+      Deno.exit(EXIT.interrupted);
+    }
+    firstSignalAt = Date.now();
+    io.stderr(
+      "kv: stopping after the rule under way, then deleting the keys written (Ctrl-C again to quit at once)\n",
+    );
+    stop.abort();
+  };
+  const onAbort = () => stop.abort();
+  if (io.signal === undefined) Deno.addSignalListener("SIGINT", onSignal);
+  else io.signal.addEventListener("abort", onAbort, { once: true });
   let run;
   try {
     run = await runCheck({
+      signal: stop.signal,
       hostname: options.host,
       port: options.port,
       level: options.level,
@@ -168,6 +188,9 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     if (!(error instanceof CheckUnreachableError)) throw error;
     await io.stderr(`kv: ${error.message}\n`);
     return EXIT.unreachable;
+  } finally {
+    if (io.signal === undefined) Deno.removeSignalListener("SIGINT", onSignal);
+    else io.signal.removeEventListener("abort", onAbort);
   }
   await textOut?.(summary(lang, run));
   const noNewline =
@@ -175,14 +198,26 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       result.failure !== undefined && isNoNewline(result.failure.reason)
     ).length;
   if (noNewline >= 2) await textOut?.(noNewlineHint(lang, noNewline));
-  const pingFailed = run.results.some((result) =>
-    result.rule.id === "cmd.ping" && result.status === "fail"
-  );
+  // Most rules got nothing at all: say that, not what a silent PING would suggest.
+  const silent =
+    run.results.filter((result) =>
+      result.failure !== undefined && isTimeout(result.failure.reason) &&
+      (result.failure.got?.length ?? 0) === 0
+    ).length;
+  const quiet = !run.waitsForNewline && silent >= 2 && silent * 2 >= run.results.length;
+  if (quiet) await textOut?.(silentHint(lang, silent, run.results.length));
+  const ping = run.results.find((result) => result.rule.id === "cmd.ping" && result.failure);
   const atPing =
     run.results.filter((result) =>
       result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
     ).length;
-  if (pingFailed && atPing >= 2) await textOut?.(noPingHint(lang, atPing));
+  if (ping !== undefined && atPing >= 2 && !quiet) {
+    // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
+    const got = ping.failure?.got;
+    const almost = got !== undefined &&
+      new TextDecoder().decode(got).trim().toUpperCase() === "PONG";
+    await textOut?.(noPingHint(lang, atPing, almost ? got : undefined));
+  }
   if (run.waitsForNewline) {
     const timedOut = run.results.filter((result) =>
       result.failure !== undefined && isTimeout(result.failure.reason)
@@ -204,7 +239,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       return await cannotWriteJunit(options.junit, why, io);
     }
   }
-  return run.failed > 0 ? EXIT.failed : EXIT.ok;
+  return run.notRun > 0 ? EXIT.interrupted : run.failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
 const PERMISSION_DENIED = "permission denied";

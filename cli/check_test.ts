@@ -7,11 +7,13 @@
  */
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { KvClient } from "../client/client.ts";
 import { main } from "../main.ts";
 import { rulesOf } from "../check/rules.ts";
 import {
   closedPort,
   FakeIo,
+  scriptedServer,
   startTestServer,
   studentServer,
   textbookServer,
@@ -177,6 +179,46 @@ Deno.test("kv check says when rules failed only at the PING that shows the serve
   await using right = studentServer();
   const fine = await check(right.port, ["--lang", "en", "--only", "cmd.ping,req.case"]);
   assertEquals([fine.code, fine.stdout.includes("Hint")], [0, false]);
+});
+
+Deno.test("kv check's PING hint quotes an answer that is almost PONG, and a silent server gets its own", async (t) => {
+  await t.step("PONG with a space", async () => {
+    await using server = studentServer("print-space");
+    const run = await check(server.port, ["--lang", "en", "--timeout", "0.5", "--pause-ms", "50"]);
+    assertEquals(run.code, 1);
+    assertMatch(
+      run.stdout,
+      /\nHint: your server answers PING with "PONG \\n", not exactly "PONG\\n" \(PROTOCOL\.md, Requests\), and \d+ more rules failed at a PING/,
+    );
+  });
+  await t.step("nothing answered", async () => {
+    await using server = scriptedServer(async (conn) => {
+      while (await conn.read(new Uint8Array(64)) !== null);
+    });
+    const only = ["--only", "cmd.ping,cmd.put,cmd.get-missing,req.case"];
+    const run = await check(server.port, ["--lang", "en", "--timeout", "0.2", ...only]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(run.stdout, "\nHint: 4 of 4 rules got no answer at all in time.");
+    assertEquals(run.stdout.includes("Add PING"), false, run.stdout);
+  });
+});
+
+Deno.test("kv check stopped (Ctrl-C) runs no new rule, still deletes its keys, and exits 130", async () => {
+  await using server = startTestServer();
+  const stop = new AbortController();
+  const fake = new FakeIo({ signal: stop.signal });
+  const running = main(["check", "-p", String(server.port), "--lang", "en"], fake.io);
+  // Stopped once the first rules have written keys.
+  await fake.waitForStdout(/PASS  cmd\.put/);
+  stop.abort();
+  assertEquals(await running, 130);
+  assertMatch(
+    fake.stdout,
+    /\nInterrupted: \d+ rule\(s\) not run\.\nDeleted the \d+ keys? it wrote\.\n/,
+  );
+  assertMatch(fake.stdout, /: every rule that ran holds\.\n$/);
+  await using client = await KvClient.connect({ port: server.port });
+  assertEquals(await client.list(), new Map());
 });
 
 Deno.test("kv check --list prints every rule, or those of --level", async () => {

@@ -215,7 +215,7 @@ function timeoutMessage(error: KvTimeoutError, unframed: boolean): string {
       (unframed ? "" : ", or be waiting for more of the request (try --unframed)")
     : error.flowing
     ? `got ${got.length} bytes, ${show(got)}, and more kept coming with no end of the answer: ` +
-      "the server sends without end (does its loop stop when recv() returns b\"\", the end of the client's requests?)"
+      'the server sends without end (does its loop stop when recv() returns b"", the end of the client\'s requests?)'
     : got.at(-1) === 0x0a
     ? `got ${got.length} bytes, ${show(got)}, but not the end of the answer ` +
       "(a LIST answer ends with an empty line)"

@@ -21,7 +21,10 @@ export interface MainIo {
   stdout(text: string): void | Promise<void>;
   /** Writes a log line or an error. */
   stderr(text: string): void | Promise<void>;
-  /** Stops `kv serve` gracefully; without it, the shutdown signals do. */
+  /**
+   * Stops `kv serve` gracefully, or `kv check` after the rule under way;
+   * without it, the signals do (SIGINT, SIGTERM; `kv check`: SIGINT).
+   */
   signal?: AbortSignal;
   /**
    * On a real terminal: opens a line editor (history, arrow keys) for the
@@ -29,6 +32,14 @@ export interface MainIo {
    */
   openLineEditor?: () => Promise<LineEditor>;
 }
+
+/**
+ * Signals closer together than this count as one: Ctrl-C under `deno task`
+ * arrives twice at once (from the terminal to the process group, and
+ * forwarded by the task runner). Only a signal sent later is the user
+ * insisting.
+ */
+export const REPEAT_SIGNAL_MS = 250;
 
 const encoder = new TextEncoder();
 

@@ -15,7 +15,7 @@ import type { LogStore } from "../store/log.ts";
 import { COMPACT_MIN_BYTES } from "../store/log/open.ts";
 import { openDataFile } from "./data.ts";
 import { EXIT } from "./exit.ts";
-import { type MainIo, traceTo } from "./io.ts";
+import { type MainIo, REPEAT_SIGNAL_MS, traceTo } from "./io.ts";
 import {
   choice,
   command,
@@ -124,9 +124,6 @@ log is loaded); logs go to stderr, each line stamped with the UTC time in ISO 86
 Exit status: 0 after a clean shutdown, 1 if it could not listen or had to cut
 connections, 2 for a usage error.`,
 });
-
-// Signals closer together than this count as one (see onSignal below).
-const REPEAT_SIGNAL_MS = 250;
 
 /** Runs `kv serve` with `args`; returns the exit status. */
 export async function runServe(args: string[], io: MainIo): Promise<number> {

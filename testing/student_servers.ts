@@ -57,7 +57,13 @@ export type Mistake =
   /** Stops on a request with more fields than its command takes (Python's `_, k, v = fields`). */
   | "dies-on-extra-fields"
   /** Knows no PING (the assignment does not ask for it). */
-  | "no-ping";
+  | "no-ping"
+  /** Answers `Sucess!` for `Success!` (kv check's cleanup must still see its DELETEs taken). */
+  | "success-typo"
+  /** Closes the connection after every answer. */
+  | "closes-after-answer"
+  /** Ends every answer line with a space before its `\n`, as Python's `print(answer, "")` would. */
+  | "print-space";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
@@ -157,9 +163,15 @@ async function serveLines(
   const answer = async (line: Uint8Array, fixed?: string): Promise<"close" | "go on"> => {
     const result = fixed === undefined ? respond(line, store, mistake) : { text: fixed };
     if (result === undefined) return "go on";
-    const text = mistake === "crlf-answers" ? result.text.replaceAll("\n", "\r\n") : result.text;
+    const text = mistake === "crlf-answers"
+      ? result.text.replaceAll("\n", "\r\n")
+      : mistake === "success-typo"
+      ? result.text.replace(/^Success!\n/, "Sucess!\n")
+      : mistake === "print-space"
+      ? result.text.replace(/(.)\n/g, "$1 \n")
+      : result.text;
     await writeAll(conn, encoder.encode(text));
-    return result.close ? "close" : "go on";
+    return result.close || mistake === "closes-after-answer" ? "close" : "go on";
   };
   while (true) {
     reading ??= conn.read(chunk);
