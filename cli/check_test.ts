@@ -209,7 +209,7 @@ Deno.test("kv check stopped (Ctrl-C) runs no new rule, still deletes its keys, a
   const fake = new FakeIo({ signal: stop.signal });
   const running = main(["check", "-p", String(server.port), "--lang", "en"], fake.io);
   // Stopped once the first rules have written keys.
-  await fake.waitForStdout(/PASS  cmd\.put/);
+  await fake.waitForStdout(/PASS {2}cmd\.put/);
   stop.abort();
   assertEquals(await running, 130);
   assertMatch(
