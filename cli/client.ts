@@ -172,6 +172,10 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     // Answered once, then closed with requests waiting: a textbook server's habit.
     const oneAnswer = error instanceof KvConnectionError && error.answers === 1
       ? " (a server that closes after each answer takes one request per connection: run kv client once per request)"
+      : error instanceof KvConnectionError && error.afterEnd === "newline" && !options.unframed
+      ? " (a server that reads one request per recv() takes requests sent together as one: send them with --unframed)"
+      : error instanceof KvConnectionError && error.afterEnd === "list-end"
+      ? " (its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed)"
       : "";
     await io.stderr(`kv: ${errorMessage(error)}${oneAnswer}\n`);
     return EXIT.unreachable;

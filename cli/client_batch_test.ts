@@ -172,6 +172,42 @@ Deno.test("main() client in batch mode exits 2 when the server closes mid-batch"
   );
 });
 
+Deno.test("main() client in batch mode: a textbook server that takes the batch as one request is told to use --unframed", async () => {
+  await using server = scriptedServer(async (conn) => {
+    // One recv() took every line: one answer, no \n; the end of the requests ends the loop.
+    await readRawLines(conn, 3);
+    await send(conn, "Success!");
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const { code, stdout, stderr } = await runClient(server.port, ["--pause-ms", "50"], {
+    stdin: "PUT,a,1\nGET,a\nLIST\n",
+  });
+  await server.done;
+  assertEquals([code, stdout], [2, "Success!\n"]);
+  assertStringIncludes(
+    stderr,
+    `kv: connection closed by 127.0.0.1:${server.port} once the requests ended, with 2 unanswered (a server that reads one request per recv() takes requests sent together as one: send them with --unframed)\n`,
+  );
+  assertEquals(stderr.includes("closes after each answer"), false, stderr);
+});
+
+Deno.test("main() client in batch mode: a LIST without its empty line that took the answers after it is said so", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 3);
+    await send(conn, "a, 1\n1\nSuccess!\n"); // LIST's pair, then GET's and PUT's answers.
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const { code, stderr } = await runClient(server.port, ["--pause-ms", "50"], {
+    stdin: "LIST\nGET,a\nPUT,b,2\n",
+  });
+  await server.done;
+  assertEquals(code, 2);
+  assertStringIncludes(
+    stderr,
+    "with 2 unanswered (its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it",
+  );
+});
+
 Deno.test("main() client in batch mode: a request that fails while stdin is still open is no uncaught error", async () => {
   await using server = scriptedServer(async (conn) => {
     await readRawLines(conn, 1);

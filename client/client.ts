@@ -66,6 +66,9 @@ export class KvClient implements AsyncDisposable {
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
   // Answer lines read so far, and when the last byte came.
   #linesTaken = 0;
+  // What was missing from an answer the pause or the end took, if one was
+  // (the \n outranks a LIST's empty line): a textbook server.
+  #irregular: IrregularAnswer | undefined;
   #lastByteAt = 0;
   #failure: KvConnectionError | undefined;
   #closed = false;
@@ -289,26 +292,34 @@ export class KvClient implements AsyncDisposable {
       const unterminated = lines.pendingBytes > 0;
       lines.endLine();
       this.#takeLines();
-      if (unterminated) this.#options.onIrregularAnswer?.("newline");
+      if (unterminated) this.#irregularAnswer("newline");
       // The end of the stream ends a LIST still open, as the pause would
       // have (a textbook server closes once the client half-closes).
       const open = this.#answers.first;
       if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
         this.#answers.endList();
-        this.#options.onIrregularAnswer?.("list-end");
+        this.#irregularAnswer("list-end");
       }
       // A TLS server closes a plaintext client without a byte, once it has
       // sent its first request: say so. (A server that closes an idle
       // connection, stopping, is not that.)
+      // Closed once we said we send no more, by a server whose answers lack
+      // their \n: one that reads a request per recv() took several as one.
+      const afterEnd = open !== undefined && this.#writeClosed ? this.#irregular : undefined;
       const hint = open === undefined
         ? ""
         : !received
         ? this.#options.tls === undefined ? " before any answer (if it speaks TLS, add --tls)" : ""
+        : afterEnd !== undefined
+        ? ` once the requests ended, with ${this.#answers.waiting} unanswered`
         : " with requests still unanswered";
       this.#fail(
         // The count only with requests waiting: an idle close is not that habit.
         new KvConnectionError(`connection closed by ${this.address}${hint}`, {
-          answers: open === undefined ? undefined : this.#answers.answered,
+          answers: open === undefined || afterEnd !== undefined
+            ? undefined
+            : this.#answers.answered,
+          afterEnd,
         }),
       );
     } catch (error) {
@@ -371,8 +382,14 @@ export class KvClient implements AsyncDisposable {
         this.#answers.endList();
       }
       this.#armTimeout();
-      if (missing !== undefined) this.#options.onIrregularAnswer?.(missing);
+      if (missing !== undefined) this.#irregularAnswer(missing);
     }, Math.min(ms, MAX_TIMER_MS));
+  }
+
+  /** An answer was taken without its end: noted, and told. */
+  #irregularAnswer(missing: IrregularAnswer): void {
+    if (this.#irregular !== "newline") this.#irregular = missing;
+    this.#options.onIrregularAnswer?.(missing);
   }
 
   #stopTimers(): void {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { IrregularAnswer } from "./options.ts";
+
 /** The server answered a request with an `Error: ` line. */
 export class KvServerError extends Error {
   /** `message`: the answer after `Error: `. */
@@ -22,12 +24,24 @@ export class KvConnectionError extends Error {
    * per connection shows (`kv client` then says so).
    */
   readonly answers: number | undefined;
+  /**
+   * The server closed with requests unanswered once this client had said it
+   * sends no more (`closeWrite()`), and an answer came without its end:
+   * `newline`, a server that reads one request per `recv()` took several
+   * as one; `list-end`, a LIST without its empty line took the answers
+   * after it. `undefined` otherwise.
+   */
+  readonly afterEnd: IrregularAnswer | undefined;
 
   /** `message` says what failed; `options.cause` holds the error underneath. */
-  constructor(message: string, options?: ErrorOptions & { answers?: number }) {
+  constructor(
+    message: string,
+    options?: ErrorOptions & { answers?: number; afterEnd?: IrregularAnswer },
+  ) {
     super(message, options);
     this.name = "KvConnectionError";
     this.answers = options?.answers;
+    this.afterEnd = options?.afterEnd;
   }
 }
 
