@@ -103,6 +103,7 @@ Exit status: 0 when every request was answered, 1 when an answer was an
 cannot be reached.`,
 });
 
+const OPTIONS_FIRST_NOTE = "kv: note: options go before the request (kv client --port 1 PING)\n";
 const OPTION_IN_REQUEST_REGEXP =
   /(^|\s)(--(host|port|help|timeout|pause-ms|unframed|tls|tls-ca|password-file|udp|retries|trace)\b|-[hp]\b)/;
 
@@ -153,6 +154,8 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       return EXIT.failed;
     }
     await io.stderr(`kv: ${errorMessage(error)}\n`);
+    // `kv client PING -p 17420` tried the default port: say why.
+    if (OPTION_IN_REQUEST_REGEXP.test(words.join(" "))) await io.stderr(OPTIONS_FIRST_NOTE);
     return EXIT.unreachable;
   }
   try {
@@ -190,7 +193,7 @@ async function runOnce(client: KvClient, line: string, io: MainIo): Promise<numb
   if (!lines.some(isErrorLine)) return EXIT.ok;
   // `kv client PING --port 1` sends "PING --port 1": say why it failed.
   if (OPTION_IN_REQUEST_REGEXP.test(line)) {
-    await io.stderr("kv: note: options go before the request (kv client --port 1 PING)\n");
+    await io.stderr(OPTIONS_FIRST_NOTE);
   }
   return EXIT.failed;
 }

@@ -181,3 +181,13 @@ Deno.test("main() client hints that options go before the request", async () => 
   assertStringIncludes(stdout, 'Error: unknown command "PING --port 1"');
   assertEquals(stderr, "kv: note: options go before the request (kv client --port 1 PING)\n");
 });
+
+Deno.test("main() client hints that options go before the request when the default port is refused", async () => {
+  const port = closedPort();
+  const fake = new FakeIo();
+  // The request's "-p PORT" is not an option: kv client tries its --host and --port instead.
+  const code = await main(["client", "--port", String(port), "PING", "-p", "17499"], fake.io);
+  assertEquals(code, 2);
+  assertStringIncludes(fake.stderr, `kv: cannot connect to 127.0.0.1:${port}: connection refused`);
+  assertStringIncludes(fake.stderr, "kv: note: options go before the request");
+});
