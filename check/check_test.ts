@@ -178,6 +178,23 @@ Deno.test("runCheck() cleans up after a server with odd answers, and one that cl
   }
 });
 
+Deno.test("runCheck() says an answer that trickles on without a \\n never ends, not that it went quiet", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    for (let i = 0; i < 60; i++) {
+      await send(conn, "x".repeat(100));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["cmd.ping"],
+    timeoutMs: 400,
+    pauseMs: 100,
+  });
+  assertStringIncludes(run.results[0]!.failure!.reason.en, "it never ends");
+});
+
 Deno.test("runCheck() deletes the empty key a server took from err.empty-key, and leaves no pair behind", async () => {
   await using server = studentServer("empty-key-accepted");
   const run = await runCheck({ port: server.port, only: ["err.empty-key"], timeoutMs: 1_000 });

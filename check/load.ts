@@ -58,6 +58,8 @@ async function ask(
       read.got,
       read.kind === "quiet"
         ? REASON.quiet(config.pauseMs)
+        : read.kind === "flowing"
+        ? REASON.neverEnds(MAX_ANSWER_BYTES, config.timeoutMs)
         : read.kind === "eof"
         ? REASON.closed()
         : read.kind === "too-much"

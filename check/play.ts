@@ -255,6 +255,8 @@ class Player {
     const got = concat([...before, read.got]);
     const reason = read.kind === "quiet"
       ? REASON.quiet(pauseMs)
+      : read.kind === "flowing"
+      ? REASON.neverEnds(MAX_ANSWER_BYTES, timeoutMs)
       : read.kind === "eof"
       ? REASON.closed()
       : read.kind === "too-much"

@@ -24,6 +24,8 @@ export type ReadEnd =
   | "timeout"
   /** Bytes arrived, then nothing for the pause, and no `\n` came. */
   | "quiet"
+  /** Bytes kept arriving until the time ran out, and no `\n` came: the answer never ends. */
+  | "flowing"
   /** The server closed the connection (or reset it). */
   | "eof"
   /** More than {@linkcode MAX_ANSWER_BYTES} came without a `\n`. */
@@ -126,6 +128,7 @@ export class Probe {
   async readLine(timeoutMs: number, pauseMs: number): Promise<LineRead> {
     const deadline = Date.now() + timeoutMs;
     let scanned = 0; // Bytes known to hold no \n: a long line is scanned once.
+    let lastData = Date.now();
     while (true) {
       const nl = this.buffered.indexOf(LF, scanned);
       if (nl !== -1) return { kind: "line", raw: this.#take(nl + 1) };
@@ -136,9 +139,17 @@ export class Probe {
       const more = left <= 0
         ? "timeout"
         : await this.#more(partial ? Math.min(pauseMs, left) : left);
-      if (more === "data") continue;
+      if (more === "data") {
+        lastData = Date.now();
+        continue;
+      }
       const got = this.#take(this.#end - this.#start);
-      return { kind: more === "eof" ? "eof" : partial ? "quiet" : "timeout", got };
+      // The time ran out while bytes still came (within the last pause): not a quiet end.
+      const flowing = Date.now() - lastData < pauseMs;
+      return {
+        kind: more === "eof" ? "eof" : !partial ? "timeout" : flowing ? "flowing" : "quiet",
+        got,
+      };
     }
   }
 
