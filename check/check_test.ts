@@ -195,6 +195,19 @@ Deno.test("runCheck() says an answer that trickles on without a \\n never ends, 
   assertStringIncludes(run.results[0]!.failure!.reason.en, "it never ends");
 });
 
+Deno.test("runCheck() skips cmd.list-empty on a store with keys, even when its LIST lines lack their \\n", async () => {
+  await using server = textbookServer();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await send(conn, "PUT,a,1");
+    await conn.read(new Uint8Array(64)); // Success!
+  } finally {
+    conn.close();
+  }
+  const run = await runCheck({ port: server.port, only: ["cmd.list-empty"], pauseMs: 100 });
+  assertEquals(run.results[0]!.status, "skip", notPassed(run));
+});
+
 Deno.test("runCheck() deletes the empty key a server took from err.empty-key, and leaves no pair behind", async () => {
   await using server = studentServer("empty-key-accepted");
   const run = await runCheck({ port: server.port, only: ["err.empty-key"], timeoutMs: 1_000 });

@@ -193,7 +193,17 @@ class Player {
       const expected = "list" in expect
         ? EXPECTED.list(wanted)
         : EXPECTED.literal("Not exist!\n\n");
-      const first = await this.#line(probe, sent, expected);
+      const first = await this.#line(probe, sent, expected).catch((error: unknown) => {
+        // Pairs that never got their \n: the store holds keys, so this rule
+        // cannot apply (resp.* rules tell of the missing \n).
+        if ("emptyList" in expect && error instanceof StepFailure && error.detail.got) {
+          const lines = decoder.decode(error.detail.got).split(/\r?\n/).filter((l) => l !== "");
+          if (lines.length > 0 && lines.every((l) => l.includes(", "))) {
+            throw new StepSkip(SKIPPED.storeHasKeys(lines.length));
+          }
+        }
+        throw error;
+      });
       const got = [first];
       if ("emptyList" in expect && decoder.decode(stripLineEnd(first)) === "Not exist!") {
         const end = await this.#line(probe, sent, expected, got, REASON.listEnd(timeoutMs));
