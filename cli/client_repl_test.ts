@@ -8,7 +8,14 @@
  */
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { runClient, startTestServer, UNKNOWN_FOO } from "../testing/mod.ts";
+import {
+  readRawLines,
+  runClient,
+  scriptedServer,
+  send,
+  startTestServer,
+  UNKNOWN_FOO,
+} from "../testing/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -87,4 +94,27 @@ Deno.test("main() client on a terminal ends with status 0 on exit, quit and end 
     const result = await runClient(server.port, [], { stdin: "PING", terminal: true });
     assertEquals(result.stdout, `${banner}${prompt}PONG\n${prompt}\n`);
   });
+});
+
+Deno.test("main() client on a terminal: a server that closed right after its first answer is named at the next request", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "Success!\n"); // Then the close: one request per connection.
+  });
+  const encoded = new TextEncoder();
+  // The second request is typed once the server has closed.
+  const stdin = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(encoded.encode("PUT, a, 1\n"));
+      await server.done;
+      controller.enqueue(encoded.encode("GET, a\n"));
+      controller.close();
+    },
+  });
+  const { code, stderr } = await runClient(server.port, [], { stdin, terminal: true });
+  assertEquals(code, 2);
+  assertStringIncludes(
+    stderr,
+    "(a server that closes after each answer takes one request per connection: run kv client once per request)",
+  );
 });

@@ -36,6 +36,8 @@ const READ_BUFFER_BYTES = 64 * 1024;
 // key plus a value. The reader still needs a bound: this one is generous.
 const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
 const LF = 0x0a;
+// A close this soon after the first answer is a server that closes after each one.
+const CLOSE_AFTER_ANSWER_MS = 250;
 
 /**
  * A connection to a kv server. Calls may overlap: requests are pipelined
@@ -313,10 +315,16 @@ export class KvClient implements AsyncDisposable {
         : afterEnd !== undefined
         ? ` once the requests ended, with ${this.#answers.waiting} unanswered`
         : " with requests still unanswered";
+      // The count only with requests waiting, or for a close right after the
+      // first answer (a prompt's next request comes later): an idle close,
+      // a timeout's, is not that habit.
+      const rightAfterFirst = open === undefined && this.#answers.answered === 1 &&
+        performance.now() - this.#lastByteAt < CLOSE_AFTER_ANSWER_MS;
       this.#fail(
-        // The count only with requests waiting: an idle close is not that habit.
         new KvConnectionError(`connection closed by ${this.address}${hint}`, {
-          answers: open === undefined || afterEnd !== undefined
+          answers: rightAfterFirst
+            ? 1
+            : open === undefined || afterEnd !== undefined
             ? undefined
             : this.#answers.answered,
           afterEnd,
