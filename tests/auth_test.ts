@@ -152,6 +152,34 @@ Deno.test("serve() with a password: Redis clients get NOAUTH until AUTH or HELLO
   assertEquals(await other.readLine(), "_\r", "RESP3, authenticated");
 });
 
+Deno.test("serve() with a password: HELLO takes its options in order, as Redis 7.0 does", async () => {
+  await using server = startTestServer({ password: PASSWORD });
+  const badName = "-ERR Client names cannot contain spaces, newlines or special characters.\r";
+  const noAuth = "-NOAUTH Authentication required.\r";
+  // A bad name before AUTH: the error, and AUTH never ran.
+  await using first = await RawConn.connect(server.port);
+  await first.send(
+    resp("HELLO", "3", "SETNAME", "a b", "AUTH", "default", PASSWORD) + resp("DBSIZE"),
+  );
+  assertEquals(await first.readLines(2), [badName, noAuth]);
+  // AUTH before a bad option: the syntax error, and the client is in.
+  await using second = await RawConn.connect(server.port);
+  await second.send(resp("HELLO", "2", "AUTH", "default", PASSWORD, "FOO") + resp("DBSIZE"));
+  assertEquals(await second.readLines(2), ["-ERR Syntax error in HELLO option 'FOO'\r", ":0\r"]);
+  // A name before a failed AUTH stays.
+  await using third = await RawConn.connect(server.port);
+  await third.send(
+    resp("HELLO", "2", "SETNAME", "early", "AUTH", "default", "wrong") + resp("AUTH", PASSWORD) +
+      resp("CLIENT", "GETNAME"),
+  );
+  assertEquals(await third.readLines(3), [
+    "-WRONGPASS invalid username-password pair or user is disabled.\r",
+    "+OK\r",
+    "$5\r",
+  ]);
+  assertEquals(await third.readLine(), "early\r");
+});
+
 Deno.test("serve() over TLS: a round trip in both protocols; plaintext fails only its own connection", async () => {
   await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
   // A plaintext client: its bytes are no TLS handshake.

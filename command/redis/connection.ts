@@ -118,8 +118,8 @@ const BAD_NAME = {
 
 /**
  * `HELLO [protover [AUTH username password] [SETNAME clientname]]`: switches
- * to RESP2 or RESP3 and describes the server. AUTH is checked by the
- * authentication gate before the command runs (server/auth.ts).
+ * to RESP2 or RESP3 and describes the server. It may run before AUTH: its
+ * own AUTH option authenticates (command/auth.ts checks the password).
  */
 export const HELLO: RedisCommand = {
   name: "HELLO",
@@ -144,32 +144,33 @@ export const HELLO: RedisCommand = {
         return reply.error({ kind: "redis", text: "NOPROTO unsupported protocol version" });
       }
     }
-    // Redis's order: the version, the options, AUTH, then the name's check.
-    let name: Uint8Array | undefined;
-    let auth = -1; // Where AUTH's username is.
+    // Redis 7.0's order: each option takes effect as it comes (a name set
+    // before a failed AUTH stays; an AUTH before a bad option holds), then
+    // the client must be authenticated, then the version switches.
+    const { session, guard } = context;
     for (let i = 1; i < request.count; i++) {
       const more = request.count - i - 1;
       if (argIs(request, i, "auth") && more >= 2) {
-        auth = i + 1;
+        const user = argEquals(request, i + 1, "default");
+        if (guard.password !== undefined) {
+          if (!user || authenticate(context, request, i + 2) !== "ok") {
+            if (!user) failAuth(context);
+            return reply.error(AUTH_FAILURES.wrong);
+          }
+        } else if (!user) {
+          return reply.error(AUTH_FAILURES.wrong);
+        }
         i += 2;
       } else if (argIs(request, i, "setname") && more >= 1) {
-        name = argBytes(request, ++i);
+        const name = argBytes(request, ++i);
+        if (!validName(name)) return reply.error(BAD_NAME);
+        session.name = new TextDecoder().decode(name);
       } else {
         return reply.error({
           kind: "redis",
           text: `ERR Syntax error in HELLO option '${request.binary(i)}'`,
         });
       }
-    }
-    const { session, guard } = context;
-    if (auth !== -1 && guard.password !== undefined) {
-      const user = argEquals(request, auth, "default");
-      if (!user || authenticate(context, request, auth + 1) !== "ok") {
-        if (!user) failAuth(context);
-        return reply.error(AUTH_FAILURES.wrong);
-      }
-    } else if (auth !== -1 && !argEquals(request, auth, "default")) {
-      return reply.error(AUTH_FAILURES.wrong);
     }
     if (!session.authenticated) {
       return reply.error({
@@ -179,9 +180,7 @@ export const HELLO: RedisCommand = {
           "RESP protocol version at the same time",
       });
     }
-    if (name !== undefined && !validName(name)) return reply.error(BAD_NAME);
     if (version !== undefined) session.resp = version === 3n ? 3 : 2;
-    if (name !== undefined) session.name = new TextDecoder().decode(name);
     helloReply(reply, context);
   },
 };

@@ -67,11 +67,14 @@ function match(
           p--;
           break;
         } else if (pEnd - p >= 3 && pattern[p + 1] === DASH) {
-          let low = pattern[p]!;
-          let high = pattern[p + 2]!;
+          // Redis compares C chars, signed on the machines it runs on: a byte
+          // from 0x80 up is below 0 there, so `[\x01-\xff]` is `[\xff-\x01]`.
+          let low = signed(pattern[p]!);
+          let high = signed(pattern[p + 2]!);
           if (low > high) [low, high] = [high, low];
           p += 2;
-          if (text[s]! >= low && text[s]! <= high) matched = true;
+          const c = signed(text[s]!);
+          if (c >= low && c <= high) matched = true;
         } else if (pattern[p] === text[s]) {
           matched = true;
         }
@@ -92,4 +95,9 @@ function match(
     }
   }
   return p === pEnd && s === sEnd;
+}
+
+/** A byte as C's signed char holds it. */
+function signed(byte: number): number {
+  return (byte << 24) >> 24;
 }

@@ -46,3 +46,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "globMatch() compares a range's bytes as Redis's signed chars: 0x80 and up are below 0x00",
+  permissions: "none",
+  fn() {
+    const bytes = (...values: number[]) => Uint8Array.from(values);
+    const match = (pattern: Uint8Array, text: Uint8Array) => globMatch(pattern, text);
+    // [\x01-\xff] is [-1..1] as signed chars: \x00 is in it, a and \x80 are not (Redis 7.0.15).
+    const wide = bytes(0x5b, 0x01, 0x2d, 0xff, 0x5d);
+    assertEquals(match(wide, bytes(0x00)), true);
+    assertEquals(match(wide, bytes(0x61)), false);
+    assertEquals(match(wide, bytes(0x80)), false);
+    // [\x7f-\x81] is [-127..127]: everything but \x80 (-128).
+    const around = bytes(0x5b, 0x7f, 0x2d, 0x81, 0x5d);
+    assertEquals(match(around, bytes(0x00)), true);
+    assertEquals(match(around, bytes(0x61)), true);
+    assertEquals(match(around, bytes(0x80)), false);
+    assertEquals(match(around, bytes(0xff)), true);
+  },
+});
