@@ -431,3 +431,19 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "Redis COMMAND INFO and DOCS fold only A-Z in a command's name, as Redis does",
+  permissions: "none",
+  fn: async (t) => {
+    const { kv } = harness();
+    await kv.conversation(t, [
+      [["COMMAND", "INFO", "\u017fet"], "*1\r\n$-1\r\n"],
+      [["COMMAND", "DOCS", "\u017fet"], "*0\r\n"],
+    ]);
+    assertEquals(
+      kv.command("COMMAND", "INFO", "sEt").startsWith("*1\r\n*10\r\n$3\r\nset\r\n"),
+      true,
+    );
+  },
+});

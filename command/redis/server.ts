@@ -59,8 +59,8 @@ function aclCategories(command: RedisCommand): string[] {
 }
 
 function find(request: Request, i: number): RedisCommand | undefined {
-  const name = request.text(i).toUpperCase();
-  return COMMAND_LIST.find((command) => command.name === name);
+  // Only A-Z fold, as in Redis: `ſet` is no SET (toUpperCase() made it one).
+  return COMMAND_LIST.find((command) => argIs(request, i, command.name.toLowerCase()));
 }
 
 // Redis 7's arity of each COMMAND subcommand kv has, both words counted.
