@@ -200,7 +200,8 @@ export class RespFramer implements Framer {
           return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
         }
         if (
-          n < 0 || n > this.#maxRequestBytes || (n > UNAUTHENTICATED_BULK_BYTES && this.#locked())
+          n < 0 || n > this.#maxRequestBytes || n > REDIS_MAX_BULK_BYTES ||
+          (n > UNAUTHENTICATED_BULK_BYTES && this.#locked())
         ) {
           const locked = n >= 0 && n <= REDIS_MAX_BULK_BYTES && this.#locked();
           return this.#fail(into, `${locked ? "unauthenticated" : "invalid"} bulk length`);

@@ -195,6 +195,11 @@ Deno.test({
         assertEquals(frame([encoder.encode(input + resp("PING"))]), [{ error }]);
       });
     }
+    await t.step("a string past Redis's 512 MiB, whatever kv's own limit", () => {
+      assertEquals(frame([encoder.encode(`*1\r\n$${512 * 1024 * 1024 + 1}\r\n`)], 2 ** 30), [
+        { error: "ERR Protocol error: invalid bulk length" },
+      ]);
+    });
     await t.step("a header line with no end in 64 KiB", () => {
       const long = `*${"1".repeat(70 * 1024)}`;
       assertEquals(frame([encoder.encode(long)]), [
