@@ -160,7 +160,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   }
   try {
     if (words.length > 0) return await runOnce(client, words.join(" "), io);
-    if (batch) return await runBatch(client, io);
+    if (batch) return await runBatch(client, io, options.pauseMs);
     return await runRepl({
       prompt: `kv ${client.address}`,
       banner: `Connected to kv at ${client.address}.`,

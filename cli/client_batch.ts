@@ -7,6 +7,7 @@
  * @module
  */
 
+import { show } from "../check/show.ts";
 import type { KvClient } from "../client/client.ts";
 import { concat } from "../net/bytes.ts";
 import { ERROR_PREFIX } from "../wire/line/reply.ts";
@@ -17,9 +18,12 @@ import type { MainIo } from "./io.ts";
 // not pile up in memory.
 const MAX_IN_FLIGHT = 4_096;
 const QUIT_REGEXP = /^[ \t]*quit[ \t]*\r?$/i;
+// Once every answer is in, how long to wait at least for the server's end of the stream (and
+// answers past the last request) before leaving.
+const MIN_END_WAIT_MS = 100;
 
 /** Sends every stdin line; prints the answers in order as they come. */
-export async function runBatch(client: KvClient, io: MainIo): Promise<number> {
+export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promise<number> {
   const inFlight: Promise<unknown>[] = [];
   let sawError = false;
   // Answers are printed in order: each waits for the one before it. Those
@@ -60,6 +64,17 @@ export async function runBatch(client: KvClient, io: MainIo): Promise<number> {
     await printing;
   } finally {
     await flush();
+  }
+  // Answers past the last request: say so, not drop them.
+  const extra = await client.finish(Math.max(pauseMs, MIN_END_WAIT_MS));
+  if (extra.length > 0) {
+    await io.stderr(
+      `kv: note: the server sent ${extra.length} more answer line(s) than there were requests ` +
+        `(${
+          show(extra.join("\n"))
+        }): a server that reads a long request in pieces (one recv(1024) ` +
+        "at a time) answers each piece\n",
+    );
   }
   return sawError ? EXIT.failed : EXIT.ok;
 }

@@ -208,6 +208,23 @@ Deno.test("main() client in batch mode: a LIST without its empty line that took 
   );
 });
 
+Deno.test("main() client in batch mode says when the server sent more answers than requests", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    // A request read in two pieces, each answered.
+    await send(conn, "Success!\nError: wrong request\n");
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const { code, stdout, stderr } = await runClient(server.port, [], { stdin: "PUT, a, 1\n" });
+  await server.done;
+  assertEquals([code, stdout], [0, "Success!\n"]);
+  assertEquals(
+    stderr,
+    'kv: note: the server sent 1 more answer line(s) than there were requests ("Error: wrong request"): ' +
+      "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece\n",
+  );
+});
+
 Deno.test("main() client in batch mode: a request that fails while stdin is still open is no uncaught error", async () => {
   await using server = scriptedServer(async (conn) => {
     await readRawLines(conn, 1);

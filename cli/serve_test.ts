@@ -115,8 +115,18 @@ Deno.test("main() serve exits 1 naming the address when the port is in use", asy
 });
 
 Deno.test("main() serve --udp says UDP when only the UDP port is taken", async () => {
-  // Another program (a student's UDP server) holds the UDP port; TCP's is free.
-  const other = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  // Another program (a student's UDP server) holds the UDP port; TCP's is free (a UDP port whose
+  // TCP twin some other socket holds by chance is traded for another).
+  let other = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  for (let tries = 0; tries < 20; tries++) {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: (other.addr as Deno.NetAddr).port }).close();
+      break;
+    } catch {
+      other.close();
+      other = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+    }
+  }
   try {
     const port = (other.addr as Deno.NetAddr).port;
     const fake = new FakeIo();

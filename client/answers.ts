@@ -45,6 +45,11 @@ export class AnswerQueue {
     return this.#early.length > 0;
   }
 
+  /** The lines that came with no request waiting, and no request has taken yet. */
+  get early(): readonly string[] {
+    return this.#early;
+  }
+
   /** Forgets the early lines (the client closed: nothing more is answered). */
   dropEarly(): void {
     this.#early.length = 0;

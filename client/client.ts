@@ -184,6 +184,22 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
+  /**
+   * After {@linkcode KvClient.closeWrite} and every answer: waits up to
+   * `ms` for the server to close its side, and returns the answer lines
+   * that came with no request (a server that answered more often than it
+   * was asked, as one that reads a long request in pieces does).
+   */
+  async finish(ms: number): Promise<readonly string[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#reading,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_MS))),
+    ]);
+    clearTimeout(timer);
+    return [...this.#answers.early];
+  }
+
   /** Closes the connection. Requests still waiting fail. */
   async close(): Promise<void> {
     if (!this.#closed) {
