@@ -376,7 +376,20 @@ const EDGE_COMMANDS = [
   ...["CLIENT|ID|x", "client|Id|x", "CLIENT|SETNAME", "CLIENT|GETNAME|x", "CLIENT|INFO|x"],
   ...["CONFIG", "CONFIG|GET", "COMMAND|COUNT|x", "SELECT|2147483647", "SELECT|2147483648"],
   ...["SELECT|-2147483649", "SELECT|99999999999999999999", "CLIENT|NOPE", "SCAN|0x1"],
-].map((command) => command.split("|"));
+  ...["COMMAND|INFO|\u017fet", "COMMAND|DOCS|\u017fet", "HELLO|2|SETNAME|a b|FOO"],
+].map((command) => command.split("|").map((word) => encoder.encode(word)));
+
+/** Bytes from 0x80 in KEYS ranges: Redis compares them as signed chars (one match each, so order cannot differ). */
+const bytes = (...words: (string | number[])[]) =>
+  words.map((word) => typeof word === "string" ? encoder.encode(word) : Uint8Array.from(word));
+const GLOB_COMMANDS = [
+  bytes("SET", [0x80], "1"),
+  bytes("SET", "a", "1"),
+  bytes("KEYS", [0x5b, 0x7f, 0x2d, 0x81, 0x5d]), // [\x7f-\x81]: a, not \x80
+  bytes("KEYS", [0x5b, 0x01, 0x2d, 0xff, 0x5d]), // [\x01-\xff]: neither
+  bytes("KEYS", [0x5b, 0x80, 0x2d, 0x90, 0x5d]), // [\x80-\x90]: \x80
+  bytes("DEL", [0x80], "a"),
+];
 
 /**
  * Raw exchanges, each on a new connection, read until the server closes:
@@ -391,6 +404,11 @@ const EDGE_FRAMES_BEFORE_AUTH = [
   "*2147483648\r\n",
   `*10\r\n$4\r\nMGET\r\n${"$1\r\nk\r\n".repeat(9)}${QUIT}`,
   `*2\r\n$4\r\nECHO\r\n$16384\r\n${"x".repeat(16384)}\r\n${QUIT}`,
+  // HELLO takes its options in order: a bad name before AUTH, and AUTH before a bad option.
+  `*7\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$7\r\nSETNAME\r\n$3\r\na b\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n` +
+  `$13\r\nedge-password\r\n*1\r\n$6\r\nDBSIZE\r\n${QUIT}`,
+  `*6\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$13\r\nedge-password\r\n` +
+  `$3\r\nFOO\r\n*1\r\n$6\r\nDBSIZE\r\n${QUIT}`,
 ];
 
 async function exchange(port: number, bytes: string): Promise<string> {
@@ -410,10 +428,10 @@ Deno.test("kv answers edge cases of parsing as Redis 7 does, byte for byte", asy
       const kv = await RespConn.open(server.port);
       const theirs = await RespConn.open(redis.port);
       try {
-        for (const words of EDGE_COMMANDS) {
-          const bytes = words.map((word) => encoder.encode(word));
-          const show = (reply: Uint8Array) => new TextDecoder().decode(reply);
-          assertEquals(show(await kv.call(bytes)), show(await theirs.call(bytes)), words.join(" "));
+        for (const words of [...EDGE_COMMANDS, ...GLOB_COMMANDS]) {
+          const show = (reply: Uint8Array) => JSON.stringify(String.fromCharCode(...reply));
+          const label = words.map(show).join(" ");
+          assertEquals(show(await kv.call(words)), show(await theirs.call(words)), label);
         }
       } finally {
         kv.close();
