@@ -208,6 +208,22 @@ Deno.test("runCheck() skips cmd.list-empty on a store with keys, even when its L
   assertEquals(run.results[0]!.status, "skip", notPassed(run));
 });
 
+Deno.test("runCheck() says one late answer without \\n went quiet, not that it never ends", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await send(conn, "PONG");
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["cmd.ping"],
+    timeoutMs: 400,
+    pauseMs: 200,
+  });
+  assertStringIncludes(run.results[0]!.failure!.reason.en, "the answer stopped without a \\n");
+});
+
 Deno.test("runCheck() deletes the empty key a server took from err.empty-key, and leaves no pair behind", async () => {
   await using server = studentServer("empty-key-accepted");
   const run = await runCheck({ port: server.port, only: ["err.empty-key"], timeoutMs: 1_000 });

@@ -276,8 +276,9 @@ export function summary(
 ): string {
   const { passed, failed, skipped, written, deleted } = run;
   const notRun = run.notRun ?? 0;
-  // Under 0.05 s: two decimals, not "0 s".
-  const time = run.ms < 50 ? `${Math.round(run.ms / 10) / 100}` : seconds(run.ms);
+  // Under 0.05 s: milliseconds, not "0 s".
+  const short = run.ms < 50;
+  const ms = `${Math.max(1, Math.round(run.ms))}`;
   const left = written - deleted;
   if (lang === "ko") {
     const cleanup = written === 0
@@ -291,7 +292,8 @@ export function summary(
       : notRun > 0
       ? "실행한 규칙은 모두 지킵니다."
       : "모든 규칙을 지킵니다.";
-    return `${stopped}${cleanup}\n통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}초): ${verdict}\n`;
+    const time = short ? `${ms}밀리초` : `${seconds(run.ms)}초`;
+    return `${stopped}${cleanup}\n통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}): ${verdict}\n`;
   }
   const keys = written === 1 ? "key" : "keys";
   const cleanup = written === 0
@@ -307,5 +309,6 @@ export function summary(
     : notRun > 0
     ? "every rule that ran holds."
     : "every rule holds.";
-  return `${stopped}${cleanup}\n${passed} passed, ${failed} failed, ${skipped} skipped in ${time} s: ${verdict}\n`;
+  const time = short ? `${ms} ms` : `${seconds(run.ms)} s`;
+  return `${stopped}${cleanup}\n${passed} passed, ${failed} failed, ${skipped} skipped in ${time}: ${verdict}\n`;
 }

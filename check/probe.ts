@@ -129,6 +129,7 @@ export class Probe {
     const deadline = Date.now() + timeoutMs;
     let scanned = 0; // Bytes known to hold no \n: a long line is scanned once.
     let lastData = Date.now();
+    let reads = 0; // Reads that brought bytes.
     while (true) {
       const nl = this.buffered.indexOf(LF, scanned);
       if (nl !== -1) return { kind: "line", raw: this.#take(nl + 1) };
@@ -141,11 +142,13 @@ export class Probe {
         : await this.#more(partial ? Math.min(pauseMs, left) : left);
       if (more === "data") {
         lastData = Date.now();
+        reads++;
         continue;
       }
       const got = this.#take(this.#end - this.#start);
-      // The time ran out while bytes still came (within the last pause): not a quiet end.
-      const flowing = Date.now() - lastData < pauseMs;
+      // The time ran out while bytes kept coming (three reads or more, the
+      // last within the pause): not a quiet end, nor one late answer.
+      const flowing = reads >= 3 && Date.now() - lastData < pauseMs;
       return {
         kind: more === "eof" ? "eof" : !partial ? "timeout" : flowing ? "flowing" : "quiet",
         got,

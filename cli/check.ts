@@ -239,7 +239,8 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       return await cannotWriteJunit(options.junit, why, io);
     }
   }
-  return run.notRun > 0 ? EXIT.interrupted : run.failed > 0 ? EXIT.failed : EXIT.ok;
+  // Stopped, even during the last rule or the cleanup: the user was told it would stop.
+  return stop.signal.aborted ? EXIT.interrupted : run.failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
 const PERMISSION_DENIED = "permission denied";

@@ -13,7 +13,9 @@ import { rulesOf } from "../check/rules.ts";
 import {
   closedPort,
   FakeIo,
+  readRawLines,
   scriptedServer,
+  send,
   startTestServer,
   studentServer,
   textbookServer,
@@ -219,6 +221,19 @@ Deno.test("kv check stopped (Ctrl-C) runs no new rule, still deletes its keys, a
   assertMatch(fake.stdout, /: every rule that ran holds\.\n$/);
   await using client = await KvClient.connect({ port: server.port });
   assertEquals(await client.list(), new Map());
+});
+
+Deno.test("kv check stopped during its last rule still exits 130", async () => {
+  const stop = new AbortController();
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    stop.abort(); // Ctrl-C while the only rule waits for its answer.
+    await send(conn, "PONG\n");
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const fake = new FakeIo({ signal: stop.signal });
+  const code = await main(["check", "-p", String(server.port), "--only", "cmd.ping"], fake.io);
+  assertEquals(code, 130, fake.stdout);
 });
 
 Deno.test("kv check --list prints every rule, or those of --level", async () => {

@@ -63,7 +63,7 @@ export const CLIENT_SPEC = command({
     timeout: decimal({
       value: "SECONDS",
       help:
-        `give up when an answer has not come (no byte of it) for this long [default: ${ANSWER_TIMEOUT_SECONDS}]; with --udp, send again [default: ${
+        `give up when no whole line of an answer (nor 64 KiB of one) has come for this long [default: ${ANSWER_TIMEOUT_SECONDS}]; with --udp, send again [default: ${
           UDP_CLIENT_DEFAULTS.timeoutMs / 1000
         }]`,
       fallback: undefined,
@@ -176,7 +176,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     const oneAnswer = error instanceof KvConnectionError && error.answers === 1
       ? " (a server that closes after each answer takes one request per connection: run kv client once per request)"
       : error instanceof KvConnectionError && error.afterEnd === "newline" && !options.unframed
-      ? " (a server that reads one request per recv() takes requests sent together as one: send them with --unframed)"
+      ? " (a server that reads one request per recv() takes requests sent together as one: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request)"
       : error instanceof KvConnectionError && error.afterEnd === "list-end"
       ? " (its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed)"
       : "";

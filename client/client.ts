@@ -36,6 +36,8 @@ const READ_BUFFER_BYTES = 64 * 1024;
 // key plus a value. The reader still needs a bound: this one is generous.
 const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
 const LF = 0x0a;
+// An answer that grew by this much counts as progress for the answer timeout, as a whole line does.
+const PROGRESS_BYTES = 64 * 1024;
 // A close this soon after the first answer is a server that closes after each one.
 const CLOSE_AFTER_ANSWER_MS = 250;
 
@@ -68,6 +70,9 @@ export class KvClient implements AsyncDisposable {
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
   // Answer lines read so far, and when the last byte came.
   #linesTaken = 0;
+  // Since the answer timeout was last armed: bytes and reads.
+  #bytesSinceArm = 0;
+  #readsSinceArm = 0;
   // What was missing from an answer the pause or the end took, if one was
   // (the \n outranks a LIST's empty line): a textbook server.
   #irregular: IrregularAnswer | undefined;
@@ -296,12 +301,14 @@ export class KvClient implements AsyncDisposable {
         received = true;
         lines.feed(buffer.subarray(0, n));
         this.#lastByteAt = performance.now();
+        this.#bytesSinceArm += n;
+        this.#readsSinceArm++;
         const taken = this.#linesTaken;
         if (!this.#takeLines()) return;
-        // Only a whole line is progress: a server that sends bytes without
-        // end and never a \n (a loop that goes on once recv() returns b"")
-        // still times out.
-        if (this.#linesTaken !== taken) this.#armTimeout();
+        // Progress is a whole line, or 64 KiB of one (a big value on a slow
+        // link): a server that trickles bytes without end and never a \n (a
+        // loop that goes on once recv() returns b"") still times out.
+        if (this.#linesTaken !== taken || this.#bytesSinceArm >= PROGRESS_BYTES) this.#armTimeout();
         this.#armPause();
       }
       // The end of the stream ends an answer that had no \n yet: say so, as
@@ -358,11 +365,13 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
-  /** While a request waits: a new timeout from now (a whole line arrived, or it was sent). */
+  /** While a request waits: a new timeout from now (it was sent, or its answer progressed). */
   #armTimeout(): void {
     const ms = this.#options.answerTimeoutMs ?? 0;
     clearTimeout(this.#timeoutTimer);
     this.#timeoutTimer = undefined;
+    this.#bytesSinceArm = 0;
+    this.#readsSinceArm = 0;
     if (ms <= 0 || this.#answers.waiting === 0 || this.#closed) return;
     this.#timeoutTimer = setTimeout(() => {
       const pending = this.#answers.first;
@@ -371,8 +380,9 @@ export class KvClient implements AsyncDisposable {
         ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
         this.#lines.pendingLine,
       ]);
-      // Bytes still coming in the wait's second half: the server sends without end.
-      const flowing = received.length > 0 && performance.now() - this.#lastByteAt < ms / 2;
+      // Bytes that kept coming, the last of them lately: the server sends without end.
+      const flowing = received.length > 0 && this.#readsSinceArm >= 3 &&
+        performance.now() - this.#lastByteAt < ms / 4;
       this.#fail(
         new KvTimeoutError(
           `no ${received.length > 0 ? "whole " : ""}answer from ${this.address} within ${

@@ -485,3 +485,31 @@ Deno.test("KvClient: a server that sends bytes without end and never a \\n still
   assert(decoder.decode(error.received).startsWith("Wrong request!Wrong request!"));
   assertStringIncludes(error.message, "no whole answer");
 });
+
+Deno.test("KvClient: a long answer line that arrives slowly but steadily does not time out", async () => {
+  const value = "v".repeat(224 * 1024);
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    // 32 KiB every 80 ms: 64 KiB of the line (progress) within every 300 ms, the whole in 560.
+    for (let at = 0; at < value.length; at += 32 * 1024) {
+      await send(conn, value.slice(at, at + 32 * 1024));
+      await new Promise((resolve) => setTimeout(resolve, 80));
+    }
+    await send(conn, "\n");
+  });
+  await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 300 });
+  assertEquals(await kv.get("big"), value);
+});
+
+Deno.test("KvClient: one late answer without \\n times out as silence, not as a server that sends without end", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await send(conn, "PONG");
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 200 });
+  const error = await assertRejects(() => kv.ping(), KvTimeoutError);
+  assertEquals(error.flowing, false);
+  assertEquals(decoder.decode(error.received), "PONG");
+});

@@ -29,7 +29,9 @@ export interface ClientOptions {
   onIrregularAnswer?: (missing: IrregularAnswer) => void;
   /**
    * Fail with `KvTimeoutError` (and close) when a request has waited this
-   * long with no byte of its answer arriving. 0 waits forever.
+   * long with neither a whole line of its answer nor 64 KiB of one arriving
+   * (bytes that trickle in without a `\n` do not keep it waiting). 0 waits
+   * forever.
    * @default {0}
    */
   answerTimeoutMs?: number;

@@ -55,7 +55,8 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements Store {
   readonly #table: Table;
   #expired = 0; // Keys removed because their time had passed, ever.
-  #sweepSlot = 0; // Where the next sweep starts.
+  #sweepSlot = 0; // Where the next sweep starts: 0 again once the table changed size.
+  #sweepCapacity = 0; // The table's size when the sweep last ran.
   // The hash is keyed with a secret drawn per store: without it nobody can
   // compute keys that pile up in one slot (hash flooding).
   readonly #hashKey: SipKey = randomSipKey();
@@ -265,11 +266,15 @@ export class MemoryStore implements Store {
     const started = performance.now();
     const now = this.#clock.now();
     const length = table.capacity;
+    if (length !== this.#sweepCapacity) {
+      this.#sweepCapacity = length;
+      this.#sweepSlot = 0;
+    }
     let removed = 0;
     for (let visited = 0; visited < length;) {
       const end = Math.min(visited + SWEEP_CHUNK, length);
       for (; visited < end; visited++) {
-        const slot = this.#sweepSlot & (length - 1);
+        const slot = this.#sweepSlot;
         this.#sweepSlot = (slot + 1) & (length - 1);
         const record = table.record(slot);
         if (record < 0) continue;
