@@ -15,10 +15,11 @@ import { LineSplitter } from "../wire/line/lines.ts";
 import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
 import { AnswerQueue, type AnswerShape } from "./answers.ts";
 import {
+  closedByServer,
   describeConnectError,
   KvConnectionError,
   KvServerError,
-  KvTimeoutError,
+  timedOut,
 } from "./errors.ts";
 import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
 import { traceConn } from "./trace.ts";
@@ -38,8 +39,6 @@ const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
 const LF = 0x0a;
 // An answer that grew by this much counts as progress for the answer timeout, as a whole line does.
 const PROGRESS_BYTES = 64 * 1024;
-// A close this soon after the first answer is a server that closes after each one.
-const CLOSE_AFTER_ANSWER_MS = 250;
 
 /**
  * A connection to a kv server. Calls may overlap: requests are pipelined
@@ -325,34 +324,14 @@ export class KvClient implements AsyncDisposable {
         this.#answers.endList();
         this.#irregularAnswer("list-end");
       }
-      // A TLS server closes a plaintext client without a byte, once it has
-      // sent its first request: say so. (A server that closes an idle
-      // connection, stopping, is not that.)
-      // Closed once we said we send no more, by a server whose answers lack
-      // their \n: one that reads a request per recv() took several as one.
-      const afterEnd = open !== undefined && this.#writeClosed ? this.#irregular : undefined;
-      const hint = open === undefined
-        ? ""
-        : !received
-        ? this.#options.tls === undefined ? " before any answer (if it speaks TLS, add --tls)" : ""
-        : afterEnd !== undefined
-        ? ` once the requests ended, with ${this.#answers.waiting} unanswered`
-        : " with requests still unanswered";
-      // The count only with requests waiting, or for a close right after the
-      // first answer (a prompt's next request comes later): an idle close,
-      // a timeout's, is not that habit.
-      const rightAfterFirst = open === undefined && this.#answers.answered === 1 &&
-        performance.now() - this.#lastByteAt < CLOSE_AFTER_ANSWER_MS;
-      this.#fail(
-        new KvConnectionError(`connection closed by ${this.address}${hint}`, {
-          answers: rightAfterFirst
-            ? 1
-            : open === undefined || afterEnd !== undefined
-            ? undefined
-            : this.#answers.answered,
-          afterEnd,
-        }),
-      );
+      this.#fail(closedByServer(this.address, {
+        waiting: open === undefined ? 0 : this.#answers.waiting,
+        received,
+        tls: this.#options.tls !== undefined,
+        irregular: this.#writeClosed ? this.#irregular : undefined,
+        answered: this.#answers.answered,
+        sinceLastByteMs: performance.now() - this.#lastByteAt,
+      }));
     } catch (error) {
       this.#fail(
         this.#closed
@@ -380,18 +359,10 @@ export class KvClient implements AsyncDisposable {
         ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
         this.#lines.pendingLine,
       ]);
-      // Bytes that kept coming, the last of them lately: the server sends without end.
-      const flowing = received.length > 0 && this.#readsSinceArm >= 3 &&
-        performance.now() - this.#lastByteAt < ms / 4;
-      this.#fail(
-        new KvTimeoutError(
-          `no ${received.length > 0 ? "whole " : ""}answer from ${this.address} within ${
-            ms / 1000
-          } s`,
-          received,
-          flowing,
-        ),
-      );
+      this.#fail(timedOut(this.address, ms, received, {
+        reads: this.#readsSinceArm,
+        sinceLastByteMs: performance.now() - this.#lastByteAt,
+      }));
     }, Math.min(ms, MAX_TIMER_MS));
   }
 

@@ -92,3 +92,65 @@ export function describeConnectError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+// A close this soon after the first answer is a server that closes after each one.
+const CLOSE_AFTER_ANSWER_MS = 250;
+
+/** The error for a connection the server closed, from what the client saw of it. */
+export function closedByServer(
+  address: string,
+  seen: {
+    /** Requests still waiting for an answer. */
+    waiting: number;
+    /** Whether any byte came on the connection. */
+    received: boolean;
+    /** Whether the client speaks TLS. */
+    tls: boolean;
+    /** After the client's half-close: what an answer taken without its end lacked. */
+    irregular: IrregularAnswer | undefined;
+    /** Answers taken so far. */
+    answered: number;
+    /** Time since the last byte came. */
+    sinceLastByteMs: number;
+  },
+): KvConnectionError {
+  const waiting = seen.waiting > 0;
+  // Closed once we said we send no more, by a server whose answers lacked an
+  // end: one that reads a request per recv() took several as one.
+  const afterEnd = waiting ? seen.irregular : undefined;
+  // A TLS server closes a plaintext client without a byte, once it has sent
+  // its first request: say so. (A server that closes an idle connection,
+  // stopping, is not that.)
+  const hint = !waiting
+    ? ""
+    : !seen.received
+    ? seen.tls ? "" : " before any answer (if it speaks TLS, add --tls)"
+    : afterEnd !== undefined
+    ? ` once the requests ended, with ${seen.waiting} unanswered`
+    : " with requests still unanswered";
+  // The count only with requests waiting, or for a close right after the
+  // first answer (a prompt's next request comes later): an idle close, a
+  // timeout's, is not that habit.
+  const rightAfterFirst = !waiting && seen.answered === 1 &&
+    seen.sinceLastByteMs < CLOSE_AFTER_ANSWER_MS;
+  return new KvConnectionError(`connection closed by ${address}${hint}`, {
+    answers: rightAfterFirst ? 1 : !waiting || afterEnd !== undefined ? undefined : seen.answered,
+    afterEnd,
+  });
+}
+
+/**
+ * The error for an answer that did not come within `ms`: `received` is what
+ * came of it; bytes that kept coming (three reads or more since the wait
+ * began, the last in its final quarter) mean a server that sends without end.
+ */
+export function timedOut(
+  address: string,
+  ms: number,
+  received: Uint8Array,
+  seen: { reads: number; sinceLastByteMs: number },
+): KvTimeoutError {
+  const flowing = received.length > 0 && seen.reads >= 3 && seen.sinceLastByteMs < ms / 4;
+  const what = received.length > 0 ? "whole answer" : "answer";
+  return new KvTimeoutError(`no ${what} from ${address} within ${ms / 1000} s`, received, flowing);
+}
