@@ -8,6 +8,8 @@
 import { main } from "./cli/main.ts";
 
 export { main };
+export type { MainIo } from "./cli/io.ts";
+export type { LineEditor } from "./cli/line_editor.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -27,6 +27,9 @@ import { traceConn } from "./trace.ts";
 export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
 export { KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
+// The types ClientOptions names, for `kv/client`'s importers.
+export type { ClientTls } from "../net/connect.ts";
+export type { TraceEvent, Tracer } from "../net/trace.ts";
 
 const encoder = new TextEncoder();
 // ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.

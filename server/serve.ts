@@ -25,6 +25,20 @@ import type { ServerSide } from "./wire.ts";
 import { Watches } from "../command/watch.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
+// The types ServeOptions and serveListener() name, for `kv/server`'s importers.
+export type { Acceptor } from "./tls.ts";
+export type { TlsOptions } from "./listen.ts";
+export type { Logger, LogLevel } from "./log.ts";
+export type { TraceEvent, Tracer } from "../net/trace.ts";
+export type { Clock } from "../store/clock.ts";
+export type {
+  ChangeListener,
+  PairVisitor,
+  Store,
+  StoreInfo,
+  ValueSink,
+  WriteOptions,
+} from "../store/store.ts";
 
 /** How a server ended. */
 export interface ServeResult {
