@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ERROR_PREFIX } from "../wire/line/reply.ts";
+import { ERROR_PREFIX, failureText } from "../wire/line/reply.ts";
 
 /** How a request is answered: by one line, or by lines up to an empty one (LIST). */
 export type AnswerShape = "line" | "list";
@@ -106,10 +106,14 @@ export class AnswerQueue {
   }
 }
 
+// The one error that can answer LIST and holds ", " (PROTOCOL.md, Authentication).
+const AUTH_REQUIRED = `${ERROR_PREFIX}${failureText({ kind: "authRequired" })}`;
+
 /**
  * An `Error:` line where a LIST answer was expected (a line too long, too
- * many connections). A LIST line always holds `, `; these errors never do.
+ * many connections, authentication required). A LIST line always holds
+ * `, `; these errors do not, but for the contract's authentication error.
  */
 function isLoneError(line: string): boolean {
-  return line.startsWith(ERROR_PREFIX) && !line.includes(", ");
+  return line.startsWith(ERROR_PREFIX) && (!line.includes(", ") || line === AUTH_REQUIRED);
 }

@@ -48,3 +48,13 @@ Deno.test("AnswerQueue: endList() takes a LIST with the lines it has; rejectAll(
   answers.dropEarly();
   assertEquals(answers.hasEarly, false);
 });
+
+Deno.test("AnswerQueue: the contract's authentication error answers a LIST, though it holds a comma", async () => {
+  const answers = new AnswerQueue();
+  const list = answers.add("list");
+  const after = answers.add("line");
+  answers.take("Error: authentication required (send AUTH, password first)");
+  answers.take("Success!");
+  assertEquals(await list, ["Error: authentication required (send AUTH, password first)"]);
+  assertEquals(await after, ["Success!"]);
+});

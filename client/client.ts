@@ -103,7 +103,12 @@ export class KvClient implements AsyncDisposable {
       });
       if (options.trace !== undefined) traceConn(conn, options.trace, startedAt);
       const client = new KvClient(conn, address, options);
-      if (options.password !== undefined) await client.#authenticate(options.password);
+      if (options.password !== undefined) {
+        await client.#authenticate(
+          options.password,
+          options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
+        );
+      }
       return client;
     } catch (error) {
       if (error instanceof KvServerError) throw error;
@@ -112,13 +117,26 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
-  /** Sends AUTH; a wrong password closes this client and throws `KvServerError`. */
-  async #authenticate(password: string): Promise<void> {
+  /**
+   * Sends AUTH; a wrong password closes this client and throws
+   * `KvServerError`. Its answer counts as part of connecting: none within
+   * `timeoutMs` closes the client (`Deno.errors.TimedOut`).
+   */
+  async #authenticate(password: string, timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Deno.errors.TimedOut("no answer to AUTH in time")),
+        Math.min(timeoutMs, MAX_TIMER_MS),
+      );
+    });
     try {
-      expectLine(await this.#call("AUTH", password), SUCCESS);
+      expectLine(await Promise.race([this.#call("AUTH", password), late]), SUCCESS);
     } catch (error) {
       await this.close();
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

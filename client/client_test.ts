@@ -16,6 +16,7 @@ import {
 import { KvClient } from "./client.ts";
 import { KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
 import { closedPort, readRawLines, scriptedServer, send, startTestServer } from "../testing/mod.ts";
+import { TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -512,4 +513,45 @@ Deno.test("KvClient: one late answer without \\n times out as silence, not as a 
   const error = await assertRejects(() => kv.ping(), KvTimeoutError);
   assertEquals(error.flowing, false);
   assertEquals(decoder.decode(error.received), "PONG");
+});
+
+Deno.test("KvClient.list() on a server with a password, before AUTH: KvServerError, not a hang", async () => {
+  await using server = startTestServer({ password: "s3cret" });
+  await using kv = await KvClient.connect({ port: server.port });
+  await assertRejects(() => kv.list(), KvServerError, "authentication required");
+  await kv.ping().catch(() => {}); // The connection is still in step.
+});
+
+Deno.test("KvClient.connect() with TLS gives up on a handshake that never comes", async () => {
+  // A plain TCP server that accepts and says nothing for a second: no TLS
+  // handshake. (It closes then: Deno keeps the socket of a TLS connection
+  // closed during its handshake open, so the client cannot end it.)
+  await using server = scriptedServer(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  });
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, tls: {}, connectTimeoutMs: 200 }),
+    KvConnectionError,
+    "timed out",
+  );
+});
+
+Deno.test("KvClient.connect() with TLS to a certificate it does not trust fails, and leaks nothing", async () => {
+  await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, tls: {} }),
+    KvConnectionError,
+    "cannot connect",
+  );
+});
+
+Deno.test("KvClient.connect() with a password gives up on a server that never answers AUTH", async () => {
+  await using server = scriptedServer(async (conn) => {
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, password: "pw", connectTimeoutMs: 200 }),
+    KvConnectionError,
+    "no answer to AUTH in time",
+  );
 });

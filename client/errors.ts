@@ -86,7 +86,7 @@ export function describeConnectError(error: unknown): string {
     return "connection refused (is the server running, on that port?)";
   }
   if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
-  if (error instanceof Deno.errors.TimedOut) return "timed out";
+  if (error instanceof Deno.errors.TimedOut) return error.message || "timed out";
   if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
     return "permission denied (run with --allow-net)";
   }

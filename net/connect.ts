@@ -58,7 +58,18 @@ export async function connectTcp(
       // TLS over the connection; the name (not the address) is checked
       // against the certificate.
       const tls = await Deno.startTls(conn, { hostname, caCerts: options.tls.caCerts });
-      await tls.handshake();
+      try {
+        // The handshake counts against the same time: a peer that never
+        // answers it (no TLS server) must not hold the caller for ever.
+        await untilAborted(tls.handshake(), timeout.signal);
+      } catch (error) {
+        try {
+          tls.close(); // A failed handshake leaves its connection open.
+        } catch {
+          // Closed already.
+        }
+        throw error;
+      }
       return tls;
     } catch (error) {
       first ??= timeout.signal.aborted ? new Deno.errors.TimedOut("timed out") : error;
@@ -82,4 +93,15 @@ export async function addressesOf(hostname: string): Promise<string[]> {
     for (const loopback of LOOPBACKS) if (!found.includes(loopback)) found.push(loopback);
   }
   return found.length > 0 ? found : [hostname];
+}
+
+/** `promise`, or a rejection once `signal` aborts (the promise's own rejection is then ignored). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  promise.catch(() => {});
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
