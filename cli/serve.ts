@@ -200,7 +200,10 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     });
   } catch (error) {
     await store?.close();
-    if (error instanceof ExposureError) throw new UsageError(error.message);
+    if (error instanceof ExposureError) {
+      const how = "set one with --password-file FILE, or pass --no-auth if the exposure is meant";
+      throw new UsageError(new ExposureError(error.hostname, how).message);
+    }
     const address = formatAddr({ hostname: options.host, port: options.port });
     // The TCP port was free and the UDP one was not: say which.
     const udp = error instanceof DatagramBindError;

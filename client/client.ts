@@ -90,7 +90,11 @@ export class KvClient implements AsyncDisposable {
     this.#reading = this.#readLoop();
   }
 
-  /** Connects to a server. Throws `KvConnectionError` if it cannot. */
+  /**
+   * Connects to a server (and with `password`, authenticates). Throws
+   * `KvConnectionError` if it cannot, `KvServerError` if the server refuses
+   * the password.
+   */
   static async connect(options: ClientOptions = {}): Promise<KvClient> {
     const hostname = options.hostname ?? CLIENT_DEFAULTS.hostname;
     const port = options.port ?? CLIENT_DEFAULTS.port;
@@ -140,14 +144,18 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
-  /** Stores `value` under `key`. */
+  /**
+   * Stores `value` under `key`. Throws `RangeError` for a key or value the
+   * protocol cannot carry (README, "Where the contract leaves room").
+   */
   async put(key: string, value: string): Promise<void> {
     expectLine(await this.#call("PUT", key, value), SUCCESS);
   }
 
   /**
    * The value of `key`, or `undefined` if it is missing. (A stored value of
-   * `Not exist!` reads as missing: the protocol cannot tell them apart.)
+   * `Not exist!` reads as missing, and one that starts with `Error: ` as a
+   * `KvServerError`: the protocol cannot tell them apart.)
    */
   async get(key: string): Promise<string | undefined> {
     const answer = await this.#call("GET", key);

@@ -26,8 +26,11 @@ export type Failure =
   | { readonly kind: "redis"; readonly text: string }
   /** The framing broke (Redis: `ERR Protocol error: ...`); the connection closes after. */
   | { readonly kind: "protocol"; readonly text: string }
-  /** A change the store could not make durable (disk full, I/O error): it was undone. */
-  | { readonly kind: "notDurable" };
+  /**
+   * A change the store could not make durable (disk full, I/O error; or,
+   * `closed`, its file was closed before the server): it was undone.
+   */
+  | { readonly kind: "notDurable"; readonly closed?: boolean };
 
 /**
  * The meanings an answer can have. A handler calls one method per request

@@ -13,6 +13,7 @@ import type { Store } from "../store/store.ts";
 import type { AnswerBuffer } from "../wire/answer_buffer.ts";
 
 const NOT_DURABLE: Failure = { kind: "notDurable" };
+const CLOSED: Failure = { kind: "notDurable", closed: true };
 
 /** Where each write's answer lies in an answer buffer, until the store commits. */
 export class WriteAnswers {
@@ -64,7 +65,7 @@ export class WriteAnswers {
       let at = 0;
       for (let i = 0; i < marks.length; i += 2) {
         out.addBytes(answers, at, marks[i]!);
-        this.#reply.error(NOT_DURABLE);
+        this.#reply.error(this.#store.closed ? CLOSED : NOT_DURABLE);
         at = marks[i + 1]!;
       }
       out.addBytes(answers, at, answers.length);

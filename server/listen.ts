@@ -33,14 +33,24 @@ export interface BindOptions {
 
 /** Listening beyond loopback without a password was refused (PROTOCOL.md, Authentication). */
 export class ExposureError extends Error {
-  /** `hostname`: the address that would have exposed the server. */
-  constructor(hostname: string) {
+  /** The address that would have exposed the server. */
+  readonly hostname: string;
+
+  /**
+   * `hostname`: the address that would have exposed the server; `how`: how
+   * to set a password or say the exposure is meant (`kv serve` names its
+   * options; the library, `serve()`'s).
+   */
+  constructor(
+    hostname: string,
+    how = "set one with the password option, or noAuth: true if the exposure is meant",
+  ) {
     super(
       `refusing to listen on ${hostname} without a password: anyone who can reach it could read ` +
-        "and change every key; set one with --password-file FILE, or pass --no-auth if the " +
-        "exposure is meant",
+        `and change every key; ${how}`,
     );
     this.name = "ExposureError";
+    this.hostname = hostname;
   }
 }
 

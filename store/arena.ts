@@ -228,7 +228,10 @@ export class Arena {
       const garbage = this.top - this.liveBytes;
       const atCap = this.bytes.length >= this.#maxBytes;
       if (needed > this.#maxBytes || (atCap && garbage < this.#maxBytes / 8)) {
-        throw new StoreFullError(`Cannot store more: the store is full (${this.#maxBytes} bytes)`);
+        throw new StoreFullError(
+          `Cannot store more: the store is full (${this.#maxBytes} bytes; the room of deleted ` +
+            "pairs comes back once an eighth of the store is deleted)",
+        );
       }
       length = this.#maxBytes;
       compact = true;

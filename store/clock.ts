@@ -45,7 +45,9 @@ export class ManualClock implements Clock {
 
   /** Moves the time forward by `ms` (not backward: expiry only moves one way). */
   advance(ms: number): void {
-    if (!(ms >= 0)) throw new RangeError(`Cannot advance a clock by ${ms} ms: expected 0 or more`);
+    if (!(ms >= 0) || !Number.isFinite(ms)) {
+      throw new RangeError(`Cannot advance a clock by ${ms} ms: expected a finite 0 or more`);
+    }
     this.#now += ms;
   }
 }

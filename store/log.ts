@@ -107,6 +107,11 @@ export class LogStore implements Store {
     return this.#path;
   }
 
+  /** Whether the log was closed: a change now is undone, its commit `false`. */
+  get closed(): boolean {
+    return this.#writer.closed;
+  }
+
   /** The log file's size in bytes (what is written to it). */
   get fileBytes(): number {
     return this.#writer.fileBytes;

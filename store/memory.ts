@@ -15,6 +15,7 @@ import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { randomSipKey, sipHash12, type SipKey } from "./siphash.ts";
 import {
   type ChangeListener,
+  checkExpiry,
   LINE_TEXT,
   NO_EXPIRY,
   NO_KEY,
@@ -104,6 +105,7 @@ export class MemoryStore implements Store {
     valueEnd: number,
     options?: WriteOptions,
   ): void {
+    if (options?.expireAtMs !== undefined) checkExpiry(options.expireAtMs);
     const hash = this.#hash(key, keyStart, keyEnd);
     const slot = this.#find(key, keyStart, keyEnd, hash);
     this.#setAt(hash, slot, key, keyStart, keyEnd, value, valueStart, valueEnd, options);
@@ -122,6 +124,7 @@ export class MemoryStore implements Store {
     options: WriteOptions | undefined,
     old: ValueSink,
   ): boolean {
+    if (options?.expireAtMs !== undefined) checkExpiry(options.expireAtMs);
     const hash = this.#hash(key, keyStart, keyEnd);
     const slot = this.#find(key, keyStart, keyEnd, hash);
     if (slot >= 0) this.#give(slot, old);
@@ -213,6 +216,7 @@ export class MemoryStore implements Store {
   }
 
   expire(key: Uint8Array, start: number, end: number, expireAtMs: number): boolean {
+    checkExpiry(expireAtMs);
     const slot = this.#find(key, start, end, this.#hash(key, start, end));
     if (slot < 0) return false;
     if (expireAtMs > 0 && expireAtMs <= this.#clock.now()) {

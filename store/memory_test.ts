@@ -532,3 +532,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "MemoryStore refuses an expiry that is no time (NaN, Infinity, negative, past 2^53), changing nothing",
+  permissions: "none",
+  fn() {
+    const clock = new ManualClock(1_000_000);
+    const store = new TextStore(new MemoryStore({ clock }));
+    store.set("k", "v");
+    for (const bad of [NaN, Infinity, -5, 2 ** 64 + 2 ** 20, 1.5]) {
+      assertThrows(
+        () => store.set("k", "new", { expireAtMs: bad }),
+        RangeError,
+        "Cannot expire at",
+      );
+      assertThrows(() => store.set("other", "new", { expireAtMs: bad }), RangeError);
+      assertThrows(() => store.expire("k", bad), RangeError, "Cannot expire at");
+    }
+    assertEquals(store.get("k"), "v");
+    assertEquals(store.get("other"), undefined);
+    assertEquals(store.expiry("k"), NO_EXPIRY);
+    assertThrows(() => clock.advance(Infinity), RangeError);
+    // What is valid still works: 0 is never, a past time deletes.
+    store.set("k", "v2", { expireAtMs: 0 });
+    assertEquals(store.expiry("k"), NO_EXPIRY);
+    assertStrictEquals(store.expire("k", 1), true);
+    assertEquals(store.get("k"), undefined);
+  },
+});

@@ -52,7 +52,11 @@ export type PairVisitor = (
 
 /** How a write treats the key's expiry and flags. */
 export interface WriteOptions {
-  /** When the key expires, in ms since the epoch; absent or 0: never. */
+  /**
+   * When the key expires, in ms since the epoch (an integer below 2^53; a
+   * time already past deletes the key); absent or 0: never. Anything else
+   * throws `RangeError`.
+   */
   expireAtMs?: number;
   /** Keep the expiry the key had (Redis's `KEEPTTL`); wins over `expireAtMs`. */
   keepTtl?: boolean;
@@ -145,9 +149,10 @@ export interface Store {
   expiry(key: Uint8Array, start: number, end: number): number;
 
   /**
-   * Sets when the key expires (`expireAtMs` in ms since the epoch; 0 makes
-   * it persist; a time already past deletes it). Returns whether the key was
-   * there. Throws {@linkcode StoreFullError} as `set` does.
+   * Sets when the key expires (`expireAtMs` in ms since the epoch, an
+   * integer below 2^53; 0 makes it persist; a time already past deletes it).
+   * Returns whether the key was there. Throws {@linkcode StoreFullError} as
+   * `set` does, and `RangeError` for any other `expireAtMs`.
    */
   expire(key: Uint8Array, start: number, end: number, expireAtMs: number): boolean;
 
@@ -193,6 +198,13 @@ export interface Store {
    * without durability leaves it out.
    */
   commit?(): Promise<boolean> | undefined;
+
+  /**
+   * A store with `commit()` whose file is closed: every change from now on
+   * is undone (the server says the data file is closed, not that the disk
+   * failed). Shut a server down before closing its store.
+   */
+  readonly closed?: boolean;
 }
 
 /** What a store can tell INFO about itself. */
@@ -203,6 +215,20 @@ export interface StoreInfo {
   expiredKeys: number;
   /** Bytes of keys and values held. */
   datasetBytes: number;
+}
+
+/**
+ * Throws `RangeError` unless `ms` is an expiry a store takes: 0 (none) or a
+ * time in ms since the epoch, an integer below 2^53. (NaN, Infinity or a
+ * negative number would otherwise mean "never" to one check and "already
+ * past" to another.)
+ */
+export function checkExpiry(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new RangeError(
+      `Cannot expire at ${ms}: expected 0 (never) or ms since the epoch, an integer below 2^53`,
+    );
+  }
 }
 
 /** A store has no room for a write; the write changed nothing. */

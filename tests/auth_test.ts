@@ -5,7 +5,14 @@
  * that never finish) and what a user does (AUTH, then work).
  */
 
-import { assert, assertEquals, assertFalse, assertRejects, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { runBench } from "../bench/run.ts";
 import { runCheck } from "../check/runner.ts";
 import { KvClient } from "../client/client.ts";
@@ -305,6 +312,8 @@ Deno.test("serve() refuses to listen beyond loopback without a password or noAut
   for (const hostname of ["0.0.0.0", "::", "192.0.2.1", "10.0.0.1"]) {
     assertThrows(() => serve({ hostname, port: 0 }), ExposureError, "without a password");
   }
+  // The library's caller is told of serve()'s options, not kv serve's.
+  assertThrows(() => serve({ hostname: "0.0.0.0", port: 0 }), ExposureError, "the password option");
   // With noAuth the guard lets it through (to an address this machine does not have).
   const error = assertThrows(() =>
     serve({ hostname: "192.0.2.1", port: 0, noAuth: true, log: () => {} })
@@ -348,6 +357,7 @@ Deno.test("main() serve: the exposure refusal and a password file it may not rea
       fake.stderr.startsWith("kv: refusing to listen on 0.0.0.0 without a password"),
       fake.stderr,
     );
+    assertStringIncludes(fake.stderr, "--password-file FILE, or pass --no-auth");
     assertEquals(
       fake.stderr.trimEnd().split("\n").length,
       2,

@@ -75,6 +75,26 @@ Deno.test("serve() with a full disk answers writes with an error and keeps them 
   assertEquals(await conn.readLines(2), ["Success!", "new"]);
 });
 
+Deno.test("serve() on a store closed before the server: writes say the data file is closed, in both protocols", async () => {
+  const fs = new FakeFs();
+  await using server = await durableServer(fs, "everysec");
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("PUT, a, 1\n");
+  assertEquals(await conn.readLine(), "Success!");
+  await server.store.close(); // The wrong order: the store before the server.
+  await conn.send("PUT, a, 2\nGET, a\n");
+  assertEquals(await conn.readLines(2), [
+    "Error: not saved: the data file is closed (it was closed before the server), so nothing changed",
+    "2", // The read ran before the batch was found not durable.
+  ]);
+  await using redis = await RawConn.connect(server.port);
+  await redis.send("*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n3\r\n");
+  assertEquals(
+    await redis.readLine(),
+    "-ERR not saved: the data file is closed (the change was not made)\r",
+  );
+});
+
 Deno.test("serve() with always writes no answer before the sync that covers it, not even a read's", async () => {
   const fs = new FakeFs();
   const logs = new LogCollector();

@@ -104,9 +104,12 @@ const OPEN_TRIES = 5;
 /**
  * Opens (creating if absent) the log at `path`, loads it into a new store,
  * and returns the {@linkcode LogStore} over it. Throws
- * {@linkcode LogOpenError} (one line, naming the file) if the process may
- * not use the folder, another server holds the file, or it is not a kv log,
- * and {@linkcode LogCorruptError} if a record before the tail is bad.
+ * {@linkcode LogOpenError} (its message one line on what is wrong, its
+ * `path` the file) if the process may not use the folder, another server
+ * holds the file (or, in this process, a `LogStore` not yet closed), or it
+ * is not a kv log, and {@linkcode LogCorruptError} if a record before the
+ * tail is bad. Other failures of the file system (a path through a file,
+ * say) come as Deno's own errors.
  */
 export async function openLog(path: string, options: OpenLogOptions = {}): Promise<LogStore> {
   const fs = options.fs ?? DENO_FS;

@@ -112,6 +112,11 @@ export class LogWriter {
     if (this.#mode === "everysec") this.#timer = setInterval(this.#syncEverySecond, SYNC_EVERY_MS);
   }
 
+  /** Whether {@linkcode LogWriter.close} was called: nothing more reaches the file. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** The file's size in bytes (what is written to it). */
   get fileBytes(): number {
     return this.#writtenSize;

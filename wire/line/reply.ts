@@ -77,6 +77,9 @@ export function failureText(failure: Failure): string {
     case "notText":
       return "value is not one line of UTF-8 text (binary, or it holds \\n or \\r); read it with a Redis client";
     case "notDurable":
+      if (failure.closed) {
+        return "not saved: the data file is closed (it was closed before the server), so nothing changed";
+      }
       return "not saved: the data file could not be written (disk full or I/O error), so nothing changed; try again";
   }
 }

@@ -61,6 +61,7 @@ export function redisErrorText(failure: Failure): string {
       return "ERR AUTH <password> called without any password configured for the default user. " +
         "Are you sure your configuration is correct?";
     case "notDurable":
+      if (failure.closed) return "ERR not saved: the data file is closed (the change was not made)";
       // Redis's answer while it cannot write its AOF; clients know MISCONF.
       return "MISCONF Errors writing to the AOF file: disk full or I/O error (the change was not made)";
   }
