@@ -10,15 +10,23 @@ import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { connectTcp } from "../net/connect.ts";
 import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
-import { answerShape, encodeRequest, parseListLine } from "../wire/line/encode.ts";
+import {
+  answerShape,
+  encodeRequest,
+  lineBytes,
+  lineText,
+  parseListLine,
+} from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
-import { ERROR_PREFIX, NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
+import { NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
 import { AnswerQueue, type AnswerShape } from "./answers.ts";
 import {
   closedByServer,
   describeConnectError,
+  expectLine,
   KvConnectionError,
   KvServerError,
+  throwIfError,
   timedOut,
 } from "./errors.ts";
 import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
@@ -34,7 +42,6 @@ export type { TraceEvent, Tracer } from "../net/trace.ts";
 const encoder = new TextEncoder();
 // ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const READ_BUFFER_BYTES = 64 * 1024;
 // Answers are not limited by the protocol; a LIST line may be as long as a
 // key plus a value. The reader still needs a bound: this one is generous.
@@ -193,12 +200,11 @@ export class KvClient implements AsyncDisposable {
     if (typeof line === "string" ? line.includes("\n") : line.includes(0x0a)) {
       return Promise.reject(new RangeError("Cannot send a request line that holds a newline"));
     }
-    const text = typeof line === "string" ? line : decodeStrict(line);
+    const text = lineText(line);
     // Bytes that are not UTF-8 get one error line back.
     const shape = text === undefined ? "line" : answerShape(text.replace(/\r$/, ""));
     if (shape === "none") return Promise.resolve([]);
-    const bytes = typeof line === "string" ? encoder.encode(`${line}\n`) : withNewline(line);
-    return this.#send(bytes, shape);
+    return this.#send(lineBytes(line), shape);
   }
 
   /**
@@ -439,31 +445,4 @@ export class KvClient implements AsyncDisposable {
     closeQuietly(this.#conn);
     this.#closed = true;
   }
-}
-
-function throwIfError(answer: string): void {
-  if (answer.startsWith(ERROR_PREFIX)) throw new KvServerError(answer.slice(ERROR_PREFIX.length));
-}
-
-function expectLine(answer: string, expected: string): void {
-  if (answer !== expected) {
-    throw new KvConnectionError(
-      `expected ${JSON.stringify(expected)}, got ${JSON.stringify(answer)}`,
-    );
-  }
-}
-
-function decodeStrict(bytes: Uint8Array): string | undefined {
-  try {
-    return strictDecoder.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-function withNewline(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes);
-  out[bytes.length] = 0x0a;
-  return out;
 }

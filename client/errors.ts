@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ERROR_PREFIX } from "../wire/line/reply.ts";
 import type { IrregularAnswer } from "./options.ts";
 
 /** The server answered a request with an `Error: ` line. */
@@ -153,4 +154,18 @@ export function timedOut(
   const flowing = received.length > 0 && seen.reads >= 3 && seen.sinceLastByteMs < ms / 4;
   const what = received.length > 0 ? "whole answer" : "answer";
   return new KvTimeoutError(`no ${what} from ${address} within ${ms / 1000} s`, received, flowing);
+}
+
+/** Throws `KvServerError` for an `Error: ` answer. */
+export function throwIfError(answer: string): void {
+  if (answer.startsWith(ERROR_PREFIX)) throw new KvServerError(answer.slice(ERROR_PREFIX.length));
+}
+
+/** Throws `KvConnectionError` unless the answer is `expected` (a server that is not kv). */
+export function expectLine(answer: string, expected: string): void {
+  if (answer !== expected) {
+    throw new KvConnectionError(
+      `expected ${JSON.stringify(expected)}, got ${JSON.stringify(answer)}`,
+    );
+  }
 }

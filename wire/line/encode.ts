@@ -100,3 +100,24 @@ export function parseListLine(line: string): [string, string] {
 function quote(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
 }
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** A request line as text, or `undefined` if its bytes are not UTF-8. */
+export function lineText(line: string | Uint8Array): string | undefined {
+  if (typeof line === "string") return line;
+  try {
+    return strictDecoder.decode(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A request line's bytes, with its `\n`. */
+export function lineBytes(line: string | Uint8Array): Uint8Array {
+  if (typeof line === "string") return encoder.encode(`${line}\n`);
+  const out = new Uint8Array(line.length + 1);
+  out.set(line);
+  out[line.length] = 0x0a;
+  return out;
+}
