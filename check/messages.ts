@@ -95,7 +95,7 @@ export const REASON = {
   writeTimeout: (ms: number) =>
     text(
       `the server read nothing for ${seconds(ms)} s while the request was being sent`,
-      `요청을 보내는 동안 서버가 ${seconds(ms)}초 동안 읽지 않음`,
+      `요청을 보내는 중에 서버가 ${seconds(ms)}초 동안 아무것도 읽지 않음`,
     ),
   writeClosed: () =>
     text(
@@ -167,8 +167,8 @@ export function noNewlineHint(lang: Lang, rules: number): string {
       "line with \\n (and LIST's answer with an empty line), then run kv check again: " +
       "what is left is the rest of the contract.\n"
     : `힌트: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
-      "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그때 남는 것이 규약의 " +
-      "나머지입니다.\n";
+      "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 " +
+      "규약에서 남은 문제입니다.\n";
 }
 
 /** Said after the summary when the textbook requests got no answer and one with a `\n` did. */
@@ -201,7 +201,7 @@ export function noPingHint(lang: Lang, rules: number, got?: Uint8Array): string 
       : `힌트: 서버가 PING에 ${show(got)}(으)로 답합니다. 정확히 "PONG\\n"이어야 합니다` +
         `(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 PING 단계에서 실패했습니다: 검사한 것 ` +
         "뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. PING에 정확히 PONG과 \\n으로 답하게 " +
-        "고치고 kv check를 다시 실행하세요: 그때 남는 것이 규약의 나머지입니다.\n";
+        "고치고 kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 규약에서 남은 문제입니다.\n";
   }
   return lang === "en"
     ? `Hint: your server does not answer PING with PONG (PROTOCOL.md, Requests), and ${rules} ` +
@@ -210,7 +210,8 @@ export function noPingHint(lang: Lang, rules: number, got?: Uint8Array): string 
       "contract.\n"
     : `힌트: 서버가 PING에 PONG으로 답하지 않습니다(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 ` +
       "PING 단계에서 실패했습니다: 검사한 것 뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. " +
-      "PING을 더하고 kv check를 다시 실행하세요: 그때 남는 것이 규약의 나머지입니다.\n";
+      "PING 명령을 구현하고 kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 규약에서 남은 " +
+      "문제입니다.\n";
 }
 
 /** Said after the summary when most rules got no answer at all in time. */
@@ -220,8 +221,8 @@ export function silentHint(lang: Lang, rules: number, total: number): string {
       "what clients send? A server that serves one client at a time answers nobody else while " +
       "one stays connected (close other clients, such as nc or a kv client prompt); one that " +
       "waits for more than a request before it answers never answers a single one.\n"
-    : `힌트: 규칙 ${total}개 중 ${rules}개가 제시간에 아무 답도 받지 못했습니다. 서버가 클라이언트가 ` +
-      "보낸 것을 읽고 있나요? 한 번에 클라이언트 하나만 받는 서버는 하나가 연결되어 있는 동안 " +
+    : `힌트: 규칙 ${total}개 중 ${rules}개가 제시간에 아무 답도 받지 못했습니다. 서버가 클라이언트에게서 ` +
+      "온 데이터를 읽고 있나요? 한 번에 클라이언트 하나만 받는 서버는 하나가 연결되어 있는 동안 " +
       "다른 누구에게도 답하지 않습니다(nc나 kv client 프롬프트 같은 다른 클라이언트를 닫으세요). " +
       "요청보다 더 많은 것을 기다린 뒤에 답하는 서버는 요청 하나에도 답하지 않습니다.\n";
 }
