@@ -293,7 +293,7 @@ export function summary(
       : notRun > 0
       ? "실행한 규칙은 모두 지킵니다."
       : "모든 규칙을 지킵니다.";
-    const time = short ? `${ms}밀리초` : `${seconds(run.ms)}초`;
+    const time = short ? `${ms} ms` : `${seconds(run.ms)}초`;
     return `${stopped}${cleanup}\n통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}): ${verdict}\n`;
   }
   const keys = written === 1 ? "key" : "keys";
