@@ -91,7 +91,12 @@ export function describeConnectError(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
     return "permission denied (run with --allow-net)";
   }
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  // A self-signed server's certificate: say how to trust it.
+  if (/UnknownIssuer/.test(message)) {
+    return `${message} (to trust a server's own certificate, give it with --tls-ca FILE, or tls.caCerts)`;
+  }
+  return message;
 }
 
 // A close this soon after the first answer is a server that closes after each one.

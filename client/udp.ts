@@ -121,9 +121,9 @@ export async function udpRequest(
     }
     if (trace !== undefined) emit("give-up", `tries=${tries}`);
     throw new KvNoAnswerError(
-      `no answer from ${address} over UDP after ${tries} ${
-        tries === 1 ? "try" : "tries"
-      } of ${timeoutMs} ms each`,
+      `no answer from ${address} over UDP after ${
+        tries === 1 ? `1 try of ${timeoutMs} ms` : `${tries} tries of ${timeoutMs} ms each`
+      }`,
       tries,
     );
   } finally {

@@ -367,7 +367,11 @@ export class Connection {
       ? `${secret} (the rest hidden)`
       : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
     const answer = decoder.decode(out.bytes().subarray(mark)).trimEnd();
-    this.#debug(`${logSample(raw)} -> ${logSample(answer)}`);
+    // A line past the limit is not kept: say so rather than show "".
+    const shown = raw === "" && request.failure?.kind === "lineTooLong"
+      ? "(a line past the limit, not kept)"
+      : logSample(raw);
+    this.#debug(`${shown} -> ${logSample(answer)}`);
   }
 
   #debug(message: string): void {

@@ -116,6 +116,16 @@ Deno.test("serve() answers a line over --max-line-bytes with one error, skips it
     assertEquals(await within("PONG after the skip", conn.readLine()), "PONG");
   });
 
+  await t.step("-v logs a line past the limit as such, not as an empty request", async () => {
+    const logs = new LogCollector();
+    await using server = startTestServer({ maxLineBytes: limit, log: logs.log, verbose: true });
+    await using conn = await RawConn.connect(server.port);
+    await conn.send("x".repeat(limit + 1));
+    assertEquals(await within("the error", conn.readLine()), tooLong);
+    const logged = logs.lines.map((line) => line.message).filter((line) => line.includes("->"));
+    assertEquals(logged, [`#1 (a line past the limit, not kept) -> "${tooLong}"`]);
+  });
+
   await t.step("a line of exactly the limit is a request; one byte more is not", async () => {
     await using server = startTestServer({ maxLineBytes: limit });
     await using conn = await RawConn.connect(server.port);

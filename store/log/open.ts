@@ -149,9 +149,9 @@ export async function openLog(path: string, options: OpenLogOptions = {}): Promi
     const liveBytes = measure(store);
     log(
       "info",
-      `loaded ${store.size} keys from ${path} (${records} records, ${fileBytes} bytes) in ${
-        Math.round(performance.now() - started)
-      } ms`,
+      `loaded ${store.size} ${store.size === 1 ? "key" : "keys"} from ${path} (${records} ${
+        records === 1 ? "record" : "records"
+      }, ${fileBytes} bytes) in ${Math.round(performance.now() - started)} ms`,
     );
     return new LogStore({
       path,
