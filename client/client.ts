@@ -115,9 +115,11 @@ export class KvClient implements AsyncDisposable {
       if (options.trace !== undefined) traceConn(conn, options.trace, startedAt);
       const client = new KvClient(conn, address, options);
       if (options.password !== undefined) {
+        // One budget for connecting: what the TCP connect and the TLS handshake left.
+        const budget = options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;
         await client.#authenticate(
           options.password,
-          options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
+          Math.max(0, budget - (performance.now() - startedAt)),
         );
       }
       return client;

@@ -519,21 +519,33 @@ Deno.test("KvClient.list() on a server with a password, before AUTH: KvServerErr
   await using server = startTestServer({ password: "s3cret" });
   await using kv = await KvClient.connect({ port: server.port });
   await assertRejects(() => kv.list(), KvServerError, "authentication required");
-  await kv.ping().catch(() => {}); // The connection is still in step.
+  // Still in step: the next answer is PING's own (the same error, before AUTH), not a stray line.
+  await assertRejects(() => kv.ping(), KvServerError, "authentication required");
 });
 
 Deno.test("KvClient.connect() with TLS gives up on a handshake that never comes", async () => {
-  // A plain TCP server that accepts and says nothing for a second: no TLS
-  // handshake. (It closes then: Deno keeps the socket of a TLS connection
-  // closed during its handshake open, so the client cannot end it.)
+  // A plain TCP server that accepts and says nothing: no TLS handshake. It
+  // closes once the client gave up (Deno keeps the socket of a TLS
+  // connection closed during its handshake open, so the client cannot end
+  // it), or after 5 s: a client that waited for that close fails below.
+  const gaveUp = Promise.withResolvers<void>();
+  let serverClosed = false;
   await using server = scriptedServer(async () => {
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      gaveUp.promise,
+      new Promise((resolve) => timer = setTimeout(resolve, 5_000)),
+    ]);
+    clearTimeout(timer);
+    serverClosed = true;
   });
   await assertRejects(
     () => KvClient.connect({ port: server.port, tls: {}, connectTimeoutMs: 200 }),
     KvConnectionError,
     "timed out",
   );
+  assertEquals(serverClosed, false, "the client gave up before the server closed");
+  gaveUp.resolve();
 });
 
 Deno.test("KvClient.connect() with TLS to a certificate it does not trust fails, and leaks nothing", async () => {

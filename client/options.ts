@@ -15,7 +15,7 @@ export interface ClientOptions {
   hostname?: string;
   /** The server's port. @default {12000} */
   port?: number;
-  /** Give up connecting after this long. @default {5000} */
+  /** Give up connecting (the TCP connect, the TLS handshake, AUTH) after this long. @default {5000} */
   connectTimeoutMs?: number;
   /**
    * For a server that does not end its answers as the protocol says (a

@@ -32,6 +32,7 @@ import type { FsyncMode, LogFileInit } from "./log/options.ts";
 import { LogWriter } from "./log/writer.ts";
 import {
   type ChangeListener,
+  checkExpiry,
   LINE_TEXT,
   type PairVisitor,
   type Store,
@@ -238,6 +239,7 @@ export class LogStore implements Store {
   }
 
   expire(key: Uint8Array, start: number, end: number, expireAtMs: number): boolean {
+    checkExpiry(expireAtMs); // Before the lookup: a missing key must not make it false.
     const undo = this.#undo;
     const mark = undo.mark;
     if (!undo.noteKey(this.#inner, key, start, end, this.#liveBytes)) return false;

@@ -53,9 +53,9 @@ export type PairVisitor = (
 /** How a write treats the key's expiry and flags. */
 export interface WriteOptions {
   /**
-   * When the key expires, in ms since the epoch (an integer below 2^53; a
-   * time already past deletes the key); absent or 0: never. Anything else
-   * throws `RangeError`.
+   * When the key expires, in ms since the epoch (below 2^53; a time already
+   * past deletes the key); absent or 0: never. Anything else throws
+   * `RangeError`.
    */
   expireAtMs?: number;
   /** Keep the expiry the key had (Redis's `KEEPTTL`); wins over `expireAtMs`. */
@@ -149,8 +149,8 @@ export interface Store {
   expiry(key: Uint8Array, start: number, end: number): number;
 
   /**
-   * Sets when the key expires (`expireAtMs` in ms since the epoch, an
-   * integer below 2^53; 0 makes it persist; a time already past deletes it).
+   * Sets when the key expires (`expireAtMs` in ms since the epoch, below
+   * 2^53; 0 makes it persist; a time already past deletes it).
    * Returns whether the key was there. Throws {@linkcode StoreFullError} as
    * `set` does, and `RangeError` for any other `expireAtMs`.
    */
@@ -217,16 +217,19 @@ export interface StoreInfo {
   datasetBytes: number;
 }
 
+/** The latest expiry a store takes: 2^53 - 1 ms since the epoch (the year 287,396). */
+export const MAX_EXPIRY_MS: number = Number.MAX_SAFE_INTEGER;
+
 /**
  * Throws `RangeError` unless `ms` is an expiry a store takes: 0 (none) or a
- * time in ms since the epoch, an integer below 2^53. (NaN, Infinity or a
- * negative number would otherwise mean "never" to one check and "already
- * past" to another.)
+ * time in ms since the epoch, from 0 to {@linkcode MAX_EXPIRY_MS} (a
+ * fraction is dropped). NaN, Infinity or a negative number would otherwise
+ * mean "never" to one check and "already past" to another.
  */
 export function checkExpiry(ms: number): void {
-  if (!Number.isSafeInteger(ms) || ms < 0) {
+  if (!(ms >= 0 && ms <= MAX_EXPIRY_MS)) {
     throw new RangeError(
-      `Cannot expire at ${ms}: expected 0 (never) or ms since the epoch, an integer below 2^53`,
+      `Cannot expire at ${ms}: expected 0 (never) or ms since the epoch, below 2^53`,
     );
   }
 }

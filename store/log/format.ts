@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Store } from "../store.ts";
+import { MAX_EXPIRY_MS, type Store } from "../store.ts";
 import { crc32c } from "./crc32c.ts";
 
 /** The first bytes of every log file: `KVLOG 1\n` (the 1 is the format's version). */
@@ -296,7 +296,10 @@ export function applyRecord(store: Store, view: RecordView): void {
   const bytes = view.bytes;
   switch (view.op) {
     case OP.set:
-      WRITE_OPTIONS.expireAtMs = view.expireAtMs;
+      // The field holds up to 2^64; a store takes times below 2^53 (a log
+      // written before stores checked may hold more: eons away, so kept as
+      // the latest time a store takes).
+      WRITE_OPTIONS.expireAtMs = Math.min(view.expireAtMs, MAX_EXPIRY_MS);
       WRITE_OPTIONS.lineText = view.lineText;
       store.set(
         bytes,

@@ -11,7 +11,7 @@ import { assert, assertEquals, assertInstanceOf, assertMatch, assertRejects } fr
 import { FakeFs, LogCollector, sampleLog } from "../../testing/mod.ts";
 import { ManualClock } from "../clock.ts";
 import { TextStore } from "../text.ts";
-import { MAGIC } from "./format.ts";
+import { encodeSet, LogBuffer, MAGIC } from "./format.ts";
 import { LogCorruptError, LogOpenError, openLog } from "./open.ts";
 
 const PATH = "/data/kv.log";
@@ -44,6 +44,22 @@ test("openLog() replays every record: the last value of each key, deletes applie
     "key:1=value 4, with a comma",
     "key:2=value 5, with a comma",
   ]);
+});
+
+test("openLog() loads a set whose expiry is past 2^53 (a log written before stores checked), as the latest a store takes", async () => {
+  const out = new LogBuffer();
+  out.add(MAGIC, 0, MAGIC.length);
+  const key = new TextEncoder().encode("far");
+  encodeSet(out, key, 0, key.length, key, 0, key.length, true, 2 ** 60);
+  const fs = new FakeFs();
+  fs.put(PATH, out.bytes.slice(0, out.length));
+  const store = await openLog(PATH, { fs, log: new LogCollector().log });
+  try {
+    assertEquals(new TextStore(store).get("far"), "far");
+    assertEquals(store.expiry(key, 0, key.length), Number.MAX_SAFE_INTEGER);
+  } finally {
+    await store.close();
+  }
 });
 
 test("openLog() drops a torn tail cut at every byte of the last record, with a warning", async () => {

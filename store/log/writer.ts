@@ -112,9 +112,9 @@ export class LogWriter {
     if (this.#mode === "everysec") this.#timer = setInterval(this.#syncEverySecond, SYNC_EVERY_MS);
   }
 
-  /** Whether {@linkcode LogWriter.close} was called: nothing more reaches the file. */
+  /** Whether {@linkcode LogWriter.close} has finished: a change now never reaches the file. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#finished;
   }
 
   /** The file's size in bytes (what is written to it). */
