@@ -88,7 +88,10 @@ export class BenchConnection {
     this.#ringSentAt = new Float64Array(size);
   }
 
-  /** When this connection last read anything, or its phase began. */
+  /**
+   * When this connection last took a whole answer, or its phase began (bytes
+   * that trickle in without a `\n` are no progress: such a server stalls).
+   */
   lastReadAt = 0;
 
   /** Bytes of an answer that came without their `\n` (for why a stall happened). */
@@ -127,10 +130,13 @@ export class BenchConnection {
         break;
       }
       const now = performance.now();
-      this.lastReadAt = now;
       this.#inLength += n;
+      const waiting = this.#count;
       this.#takeAnswers(now);
-      if (measuring) run.lastAnswerAt = now;
+      if (this.#count !== waiting) {
+        this.lastReadAt = now;
+        if (measuring) run.lastAnswerAt = now;
+      }
       if (this.#alive) this.#refill();
     }
   }

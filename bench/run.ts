@@ -10,7 +10,7 @@
 import { describeConnectError } from "../client/errors.ts";
 import { formatAddr } from "../net/addr.ts";
 import { type ClientTls, connectTcp } from "../net/connect.ts";
-import { closeQuietly, writeAll } from "../net/conn.ts";
+import { closeQuietly, quiet, writeAll } from "../net/conn.ts";
 import { encodeRequest } from "../wire/line/encode.ts";
 import { SUCCESS } from "../wire/line/reply.ts";
 import { BenchConnection } from "./connection.ts";
@@ -43,6 +43,8 @@ export interface BenchOptions {
   json?: boolean;
   /** With requests in flight and no answer for this long, give up on them. @default {10000} */
   stallTimeoutMs?: number;
+  /** Give up connecting (TCP, TLS, AUTH's answer) after this long. @default {5000} */
+  connectTimeoutMs?: number;
   /** Speak TLS, trusting these CA certificates besides the system's. */
   tls?: ClientTls;
   /** Send `AUTH, password` on each connection first. */
@@ -62,6 +64,7 @@ export const BENCH_DEFAULTS = {
   seed: 1,
   json: false,
   stallTimeoutMs: 10_000,
+  connectTimeoutMs: 5_000,
 } as const;
 
 /** The largest value of each option, checked by the command line (as loadgen.c does). */
@@ -90,7 +93,6 @@ export type BenchConfig = Required<Omit<BenchOptions, "durationMs" | "tls" | "pa
   password: string | undefined;
 };
 
-const CONNECT_TIMEOUT_MS = 5_000;
 const encoder = new TextEncoder();
 // Connections are opened this many at a time, so that a big -c does not
 // overflow the server's accept backlog.
@@ -225,14 +227,17 @@ async function connectAll(config: BenchConfig): Promise<Deno.Conn[]> {
 }
 
 async function connect(config: BenchConfig): Promise<Deno.Conn> {
+  const startedAt = performance.now();
   const conn = await connectTcp(config.hostname, config.port, {
-    timeoutMs: CONNECT_TIMEOUT_MS,
+    timeoutMs: config.connectTimeoutMs,
     tls: config.tls,
   });
   if (config.password === undefined) return conn;
   try {
     await writeAll(conn, encoder.encode(encodeRequest("AUTH", config.password)));
-    const answer = await readAnswerLine(conn);
+    // AUTH's answer counts against the connect time: a server that never
+    // answers, or never ends its answer with \n, must not hold the run.
+    const answer = await readAnswerLine(conn, startedAt + config.connectTimeoutMs);
     if (answer !== SUCCESS) throw new Error(`AUTH was answered ${JSON.stringify(answer)}`);
     return conn;
   } catch (error) {
@@ -241,12 +246,25 @@ async function connect(config: BenchConfig): Promise<Deno.Conn> {
   }
 }
 
-/** Reads one answer line (AUTH's), byte by byte: nothing after it may be taken. */
-async function readAnswerLine(conn: Deno.Conn): Promise<string> {
+/**
+ * Reads one answer line (AUTH's), byte by byte: nothing after it may be
+ * taken. Throws `Deno.errors.TimedOut` if the line has not ended by
+ * `deadline` (a `performance.now()` time).
+ */
+async function readAnswerLine(conn: Deno.Conn, deadline: number): Promise<string> {
   const bytes: number[] = [];
   const one = new Uint8Array(1);
   while (true) {
-    if ((await conn.read(one)) === null) throw new Error("the server closed the connection");
+    const read = conn.read(one);
+    if (await quiet(read, Math.max(0, deadline - performance.now()))) {
+      read.catch(() => {}); // Rejects once the caller closes the connection.
+      throw new Deno.errors.TimedOut(
+        bytes.length === 0
+          ? "no answer to AUTH in time"
+          : "the answer to AUTH did not end with \\n in time (a server that ends its answers without \\n)",
+      );
+    }
+    if ((await read) === null) throw new Error("the server closed the connection");
     if (one[0] === 0x0a) return new TextDecoder().decode(Uint8Array.from(bytes)).replace(/\r$/, "");
     bytes.push(one[0]!);
   }

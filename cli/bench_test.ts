@@ -283,6 +283,50 @@ Deno.test("runBench() gives up on a server that never answers", async () => {
   assertStringIncludes(fake.stderr, "lost: no answer for 0.1 s");
 });
 
+Deno.test("runBench() gives up on a server that trickles bytes without ever ending an answer", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await conn.read(new Uint8Array(1024));
+    try {
+      for (let i = 0; i < 200; i++) {
+        await conn.write(encoder.encode("x"));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } catch {
+      // The client gave up and closed.
+    }
+  });
+  const fake = new FakeIo();
+  const outcome = await runBench(
+    { port: server.port, connections: 1, keys: 1, requests: 1, stallTimeoutMs: 200 },
+    fake.io,
+  );
+  assertEquals(outcome, "errors");
+  assertStringIncludes(fake.stderr, "lost: no answer for 0.2 s");
+});
+
+Deno.test("runBench() with a password gives up on an answer to AUTH that never ends", async () => {
+  // A textbook server: its Success! has no \n, so AUTH's answer line never ends.
+  await using server = scriptedServer(async (conn) => {
+    await conn.read(new Uint8Array(64));
+    await conn.write(encoder.encode("Success!"));
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const fake = new FakeIo();
+  const outcome = await runBench(
+    {
+      port: server.port,
+      connections: 1,
+      keys: 1,
+      requests: 1,
+      password: "pw",
+      connectTimeoutMs: 200,
+    },
+    fake.io,
+  );
+  assertEquals(outcome, "unreachable");
+  assertStringIncludes(fake.stderr, "the answer to AUTH did not end with \\n in time");
+});
+
 Deno.test("kv bench cannot connect: one line naming the address, exit 2", async () => {
   const port = closedPort();
   const { code, stdout, stderr } = await bench(port, ["-n", "10"]);
