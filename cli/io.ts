@@ -6,6 +6,7 @@
  * @module
  */
 
+import { errorMessage } from "../net/conn.ts";
 import { formatTrace, type Tracer, traceStyle } from "../net/trace.ts";
 import type { LineEditor } from "./line_editor.ts";
 
@@ -48,9 +49,12 @@ const encoder = new TextEncoder();
  * next text. Once the reader has gone (`kv check | head`: a broken pipe),
  * the rest is dropped without a word: the command still finishes what it
  * started (kv check deletes the keys it wrote), as nobody reads it anyway.
+ * Any other error (a full disk under `> file`) goes to `failed` once, if
+ * given, and the rest is dropped too; without `failed` it is thrown.
  */
 export function processStream(
   file: { writeSync(bytes: Uint8Array): number },
+  failed?: (error: unknown) => void,
 ): (text: string) => void {
   let gone = false;
   return (text) => {
@@ -61,8 +65,9 @@ export function processStream(
         written += file.writeSync(bytes.subarray(written));
       }
     } catch (error) {
-      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      if (!(error instanceof Deno.errors.BrokenPipe) && failed === undefined) throw error;
       gone = true;
+      if (!(error instanceof Deno.errors.BrokenPipe)) failed?.(error);
     }
   };
 }
@@ -70,6 +75,7 @@ export function processStream(
 /** The real process streams. */
 export function processIo(): MainIo {
   const stdinIsTerminal = Deno.stdin.isTerminal();
+  const stderr = processStream(Deno.stderr, () => {}); // Nowhere left to say it.
   return {
     stdin: Deno.stdin.readable,
     stdinIsTerminal,
@@ -78,8 +84,11 @@ export function processIo(): MainIo {
       ? async () => (await import("./line_editor.ts")).openLineEditor()
       : undefined,
     stderrIsTerminal: Deno.stderr.isTerminal(),
-    stdout: processStream(Deno.stdout),
-    stderr: processStream(Deno.stderr),
+    // Standard output that cannot be written (a full disk): one line on stderr, not a stack trace.
+    stdout: processStream(Deno.stdout, (error) => {
+      stderr(`kv: cannot write to standard output: ${errorMessage(error)}\n`);
+    }),
+    stderr,
   };
 }
 

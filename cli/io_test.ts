@@ -58,3 +58,19 @@ Deno.test({
     assertThrows(() => write("x"), Deno.errors.PermissionDenied);
   },
 });
+
+Deno.test({
+  name: "processStream() with failed: another error is told once, and the rest dropped (> a full disk)",
+  permissions: "none",
+  fn() {
+    const told: unknown[] = [];
+    const write = processStream(
+      fakeFile(100, 0, new Deno.errors.WriteZero("No space left on device")),
+      (error) => told.push(error),
+    );
+    write("x");
+    write("y");
+    assertEquals(told.length, 1);
+    assertEquals((told[0] as Error).message, "No space left on device");
+  },
+});
