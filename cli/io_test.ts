@@ -60,7 +60,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "processStream() with failed: another error is told once, and the rest dropped (> a full disk)",
+  name:
+    "processStream() with failed: another error is told once, and the rest dropped (> a full disk)",
   permissions: "none",
   fn() {
     const told: unknown[] = [];
