@@ -96,6 +96,12 @@ export function describeConnectError(error: unknown): string {
   if (/UnknownIssuer/.test(message)) {
     return `${message} (to trust a server's own certificate, give it with --tls-ca FILE, or tls.caCerts)`;
   }
+  // `openssl req -x509` without the README's -addext makes a CA certificate, which TLS
+  // refuses as a server's own.
+  if (/CaUsedAsEndEntity/.test(message)) {
+    return `${message} (the server's certificate is a CA certificate: make it with ` +
+      `-addext basicConstraints=critical,CA:FALSE, as README "Security" shows)`;
+  }
   return message;
 }
 
