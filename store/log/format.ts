@@ -75,8 +75,8 @@ export class LogBuffer {
 
   /** Appends `bytes[start, end)`. */
   add(bytes: Uint8Array, start: number, end: number): void {
-    this.reserve(end - start);
     const length = end - start;
+    if (this.length + length > this.bytes.length) this.reserve(length);
     if (length <= 32) {
       const out = this.bytes;
       for (let i = start, at = this.length; i < end; i++, at++) out[at] = bytes[i]!;
@@ -95,8 +95,12 @@ export class LogBuffer {
 
   /** Appends a time in ms (0 to 2^53) as 8 bytes, little-endian. */
   addTime(ms: number): void {
-    this.addU32(ms % HASH_SPACE);
-    this.addU32(Math.floor(ms / HASH_SPACE));
+    this.reserve(8);
+    // `>>> 0` is ms mod 2^32 for these integers, without the slow float `%`.
+    const low = ms >>> 0;
+    writeU32(this.bytes, this.length, low);
+    writeU32(this.bytes, this.length + 4, (ms - low) / HASH_SPACE);
+    this.length += 8;
   }
 }
 

@@ -107,7 +107,7 @@ export class UndoLog implements ValueSink {
     out.reserve(2);
     out.bytes[out.length++] = OP.set;
     out.bytes[out.length++] = (flags & 1 ? FLAG_LINE_TEXT : 0) | (expireAt > 0 ? FLAG_EXPIRES : 0);
-    if (expireAt > 0) this.#addTime(expireAt);
+    if (expireAt > 0) this.#buffer.addTime(expireAt);
     out.addU32(this.#keyEnd - this.#keyStart);
     out.add(this.#key, this.#keyStart, this.#keyEnd);
     out.add(bytes, start, end);
@@ -198,15 +198,10 @@ export class UndoLog implements ValueSink {
     return { changes, liveBytes };
   }
 
-  #addTime(ms: number): void {
-    this.#buffer.addU32(ms % HASH_SPACE);
-    this.#buffer.addU32(Math.floor(ms / HASH_SPACE));
-  }
-
   #endEntry(entry: number, liveBytes: number): void {
     const out = this.#buffer;
     const length = out.length - entry;
-    this.#addTime(liveBytes);
+    this.#buffer.addTime(liveBytes);
     out.addU32(length);
   }
 
