@@ -19,29 +19,63 @@ import { runServe } from "./serve.ts";
 /** The version, from deno.json. */
 export const VERSION: string = denoJson.version;
 
-/** The subcommands: name → runner. To add one, write cli/NAME.ts and list it here. */
-const SUBCOMMANDS: Record<string, (args: string[], io: MainIo) => Promise<number>> = {
-  serve: runServe,
-  client: runClient,
-  bench: runBenchCommand,
-  check: runCheckCommand,
-  repair: runRepair,
+/** A subcommand: its runner, and its line in `kv --help`. */
+interface Subcommand {
+  readonly run: (args: string[], io: MainIo) => Promise<number>;
+  /** What follows its name in the usage line. */
+  readonly usage: string;
+  /** What it does, in a few words. */
+  readonly summary: string;
+}
+
+/** The subcommands, in `kv --help`'s order. To add one, write cli/NAME.ts and list it here. */
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  serve: { run: runServe, usage: "[OPTIONS]", summary: "start a server" },
+  client: {
+    run: runClient,
+    usage: "[OPTIONS] [REQUEST...]",
+    summary: "send requests: the one given, each line of stdin, or typed at a prompt",
+  },
+  bench: {
+    run: runBenchCommand,
+    usage: "[OPTIONS]",
+    summary: "measure a server's throughput and latency",
+  },
+  check: {
+    run: runCheckCommand,
+    usage: "[OPTIONS]",
+    summary: "test any server against the protocol, rule by rule (a student's server too)",
+  },
+  repair: {
+    run: runRepair,
+    usage: "[OPTIONS] FILE",
+    summary: "write a loadable copy of a damaged data file beside it (FILE.repaired)",
+  },
 };
 
 const NAMES = Object.keys(SUBCOMMANDS);
 const EXPECTED = `${NAMES.slice(0, -1).join(", ")} or ${NAMES.at(-1)}`;
 
+// The usage lines: each summary in a column, lines of at most 80 characters.
+const SUMMARY_COLUMN = 38;
+const WIDTH = 80;
+const USAGE_LINES = Object.entries(SUBCOMMANDS).map(([name, { usage, summary }]) => {
+  const lines = [`  kv ${name} ${usage}`.padEnd(SUMMARY_COLUMN)];
+  for (const word of summary.split(" ")) {
+    const last = lines.length - 1;
+    if (lines[last]!.length > SUMMARY_COLUMN && lines[last]!.length + 1 + word.length > WIDTH) {
+      lines.push(" ".repeat(SUMMARY_COLUMN) + word);
+    } else {
+      lines[last] += (lines[last]!.length > SUMMARY_COLUMN ? " " : "") + word;
+    }
+  }
+  return lines.join("\n");
+}).join("\n");
+
 const MAIN_HELP = `kv ${VERSION}: an in-memory key-value server and its client, over TCP
 
 USAGE:
-  kv serve [OPTIONS]                  start a server
-  kv client [OPTIONS] [REQUEST...]    send requests: the one given, each line
-                                      of stdin, or typed at a prompt
-  kv bench [OPTIONS]                  measure a server's throughput and latency
-  kv check [OPTIONS]                  test any server against the protocol, rule
-                                      by rule (a student's server too)
-  kv repair [OPTIONS] FILE            write a loadable copy of a damaged data
-                                      file beside it (FILE.repaired)
+${USAGE_LINES}
 
 OPTIONS:
   -h, --help       print help (also: kv serve --help, kv client --help, ...)
@@ -66,7 +100,7 @@ EXAMPLES:
  */
 export async function main(args: string[], io: MainIo = processIo()): Promise<number> {
   const [first, ...rest] = args;
-  const run = first === undefined ? undefined : SUBCOMMANDS[first];
+  const run = first === undefined ? undefined : SUBCOMMANDS[first]?.run;
   try {
     if (run !== undefined) return await run(rest, io);
     if (first === "--version" || first === "-V") return await print(io, `kv ${VERSION}\n`);
