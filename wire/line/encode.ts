@@ -12,6 +12,7 @@ import type { Failure } from "../../command/reply.ts";
 import { Request } from "../../command/request.ts";
 import { LINE_TABLE } from "../../command/table.ts";
 import { parseLine } from "./parse.ts";
+import { quote } from "./reply.ts";
 
 const encoder = new TextEncoder();
 
@@ -95,10 +96,6 @@ export function parseListLine(line: string): [string, string] {
   const at = line.indexOf(", ");
   if (at === -1) throw new SyntaxError(`Cannot parse LIST line ${quote(line)}`);
   return [line.slice(0, at), line.slice(at + 2)];
-}
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
 }
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -10,13 +10,11 @@ import type { LineCommand } from "../../command/command.ts";
 import type { Failure } from "../../command/reply.ts";
 import type { Request } from "../../command/request.ts";
 import { type CommandTable, LINE_TABLE } from "../../command/table.ts";
+import { MAX_ECHO_CHARS } from "./reply.ts";
 
 const TAB = 0x09;
 const COMMA = 0x2c;
 const SPACE = 0x20;
-// How much of an unknown command word is echoed back: a client may send a
-// megabyte with no comma, and the answer must stay one short line.
-const MAX_ECHO_CHARS = 40;
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const EMPTY_KEY: Failure = { kind: "emptyKey" };
 // One usage failure per command, made once.

@@ -23,8 +23,12 @@ export const BYE = "Bye!";
 /** What every bad request's answer starts with. */
 export const ERROR_PREFIX = "Error: ";
 
-// How many characters of an unknown command word the error echoes.
-const MAX_ECHO_CHARS = 40;
+/**
+ * How many characters of an unknown command word (or other text) an error
+ * echoes: a client may send a megabyte with no comma, and the answer must
+ * stay one short line.
+ */
+export const MAX_ECHO_CHARS = 40;
 const encoder = new TextEncoder();
 const SUCCESS_LINE = encoder.encode(`${SUCCESS}\n`);
 const NOT_EXIST_LINE = encoder.encode(`${NOT_EXIST}\n`);
@@ -98,7 +102,7 @@ export function tooLargeForDatagram(bytes: number): string {
 }
 
 /** Quotes text for an error line: JSON escapes keep it on one line; long text is cut. */
-function quote(text: string): string {
+export function quote(text: string): string {
   const chars = [...text];
   return chars.length <= MAX_ECHO_CHARS
     ? JSON.stringify(text)
