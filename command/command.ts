@@ -57,6 +57,21 @@ export interface Session {
   watching: Watching | undefined;
 }
 
+/** A session as a connection (or a datagram) starts it: RESP2, no name, nothing queued or watched. */
+export function newSession(
+  init: Pick<Session, "id" | "peer" | "local" | "createdAt" | "protocol" | "authenticated">,
+): Session {
+  return {
+    ...init,
+    closing: false,
+    resp: 2,
+    name: "",
+    authFailures: 0,
+    transaction: undefined,
+    watching: undefined,
+  };
+}
+
 /** A transaction being queued (Redis's MULTI ... EXEC). */
 export interface Transaction {
   /** The commands to run at EXEC, each a copy that owns its bytes. */

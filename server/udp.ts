@@ -8,9 +8,9 @@
  * @module
  */
 
-import type { Context, Guard, ServerStats, Session } from "../command/command.ts";
+import { type Context, type Guard, newSession, type ServerStats } from "../command/command.ts";
 import { Request } from "../command/request.ts";
-import { execute } from "../command/table.ts";
+import { execute } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
 import { describeError } from "../net/conn.ts";
@@ -182,20 +182,14 @@ export class DatagramServer {
    */
   #contextFor(n: number, from: Deno.Addr): Context {
     const { store, clock, stats, guard, watches } = this.#options;
-    const session: Session = {
-      closing: false,
+    const session = newSession({
       id: n,
       peer: formatAddr(from),
       local: this.#local,
       createdAt: clock.now(),
-      resp: 2,
-      name: "",
       protocol: "line",
       authenticated: guard.password === undefined,
-      authFailures: 0,
-      transaction: undefined,
-      watching: undefined,
-    };
+    });
     return { store, clock, session, stats, guard, watches };
   }
 

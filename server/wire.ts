@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Context, Guard, ServerStats, Session } from "../command/command.ts";
+import { type Context, type Guard, newSession, type ServerStats } from "../command/command.ts";
 import type { Reply } from "../command/reply.ts";
 import { Request } from "../command/request.ts";
 import type { Watches } from "../command/watch.ts";
@@ -56,20 +56,14 @@ export function openWire(
   server: ServerSide,
 ): Wire {
   const resp = firstByte === STAR;
-  const session: Session = {
-    closing: false,
+  const session = newSession({
     id,
     peer: formatAddr(conn.remoteAddr),
     local: formatAddr(conn.localAddr),
     createdAt: server.clock.now(),
-    resp: 2,
-    name: "",
     protocol: resp ? "resp" : "line",
     authenticated: server.guard.password === undefined,
-    authFailures: 0,
-    transaction: undefined,
-    watching: undefined,
-  };
+  });
   const out = new AnswerBuffer(maxOutBytes);
   const reply = resp ? new RespReply(out, session) : new LineReply(out);
   return {

@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { Context } from "../command/command.ts";
+import { type Context, newSession } from "../command/command.ts";
 import { Request } from "../command/request.ts";
-import { execute } from "../command/table.ts";
+import { execute } from "../command/execute.ts";
 import { Watches } from "../command/watch.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { RespFramer } from "../wire/resp/framer.ts";
@@ -23,7 +23,6 @@ import { TextStore } from "../store/text.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** What a command handler gets, outside a server: for running commands in pure tests. */
 /** A new memory store seen through strings (to fill before a test), with the store itself beside it. */
 export function textStore(options?: MemoryStoreOptions): TextStore & { memory: MemoryStore } {
   const memory = new MemoryStore(options);
@@ -35,24 +34,19 @@ export function gets(key: string, count: number): Uint8Array {
   return new TextEncoder().encode(`GET, ${key}\n`.repeat(count));
 }
 
+/** What a command handler gets, outside a server: for running commands in pure tests. */
 export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context {
   return {
     store,
     clock,
-    session: {
-      closing: false,
+    session: newSession({
       id: 1,
       peer: "127.0.0.1:1",
       local: "127.0.0.1:12000",
       createdAt: clock.now(),
-      resp: 2,
-      name: "",
       protocol: "resp",
       authenticated: true,
-      authFailures: 0,
-      transaction: undefined,
-      watching: undefined,
-    },
+    }),
     guard: { password: undefined, failed: () => {} },
     watches: new Watches(store),
     stats: {
