@@ -1,8 +1,14 @@
 /**
- * The command table: every command kv answers, in the order its help and
- * its unknown-command hint list them. It drives the framers' parsing and
- * usage errors, the REPL's help and the client's encoding. To add a command,
- * write its entry and handler in the file of its group and list it here.
+ * The command tables: every command kv answers, in the order its help lists
+ * them. They drive the framers' parsing and usage errors, the REPL's help
+ * and the client's encoding.
+ *
+ * To add a line-protocol command, write its entry and handler in the file of
+ * its group and list it in {@linkcode LINE_TABLE}, after
+ * {@linkcode LINE_COMMANDS} as AUTH is: LINE_COMMANDS are version 1's six,
+ * whose names the unknown-command hint lists word for word (contract text,
+ * PROTOCOL.md, Responses). A Redis command is listed in its group's list,
+ * which command/redis/mod.ts gathers into {@linkcode REDIS_TABLE}.
  *
  * @module
  */
@@ -12,11 +18,7 @@ import { AUTH, PING, QUIT } from "./connection.ts";
 import { DELETE, GET, LIST, PUT } from "./keys.ts";
 import { REDIS_COMMANDS } from "./redis/mod.ts";
 
-// Running a request needs no table (the framer found its command): it has a
-// module of its own, which command/redis/transaction.ts imports for EXEC.
-export { execute } from "./execute.ts";
-
-/** The line protocol's commands of version 1 (PROTOCOL.md, Requests), as its hint lists them. */
+/** The line protocol's commands of version 1 (PROTOCOL.md, Requests), as its unknown-command hint lists them: add no command here. */
 export const LINE_COMMANDS: readonly LineCommand[] = [PUT, GET, DELETE, LIST, PING, QUIT];
 
 /**
@@ -113,7 +115,7 @@ function pack(bytes: Uint8Array, start: number, end: number): number {
   return packed;
 }
 
-/** The line protocol's table. */
+/** The line protocol's table: version 1's commands, then the ones added since (a new command goes at the end). */
 export const LINE_TABLE: CommandTable<LineCommand> = new CommandTable([...LINE_COMMANDS, AUTH]);
 
 /** Redis's protocol's table (PROTOCOL.md, Redis clients). */

@@ -9,8 +9,7 @@
 
 import type { Continuation } from "../command/command.ts";
 import { secretName } from "../command/request.ts";
-import { execute } from "../command/table.ts";
-import { releaseQueued } from "../command/execute.ts";
+import { execute, releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
 import { closeQuietly, describeError, isDisconnect, quiet, writeAll } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";

@@ -10,7 +10,7 @@
 
 import type { Context } from "../../command/command.ts";
 import { Request } from "../../command/request.ts";
-import { execute } from "../../command/table.ts";
+import { execute } from "../../command/execute.ts";
 import { testContext } from "../../testing/mod.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import { TextStore } from "../../store/text.ts";

@@ -8,7 +8,7 @@
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { Request as Frame } from "../../command/request.ts";
-import { execute } from "../../command/table.ts";
+import { execute } from "../../command/execute.ts";
 import { testContext, textStore } from "../../testing/mod.ts";
 import type { TextStore } from "../../store/text.ts";
 import { AnswerBuffer } from "../answer_buffer.ts";
@@ -41,7 +41,7 @@ function encodeRequest(request: Sendable): string {
 }
 
 // The error texts of PROTOCOL.md, spelled out here (not imported) so that the
-// tests hold protocol.ts to the document rather than to itself.
+// tests hold the code to the document rather than to itself.
 const HINT = "(expected PUT, GET, DELETE, LIST, PING or QUIT)";
 const unknown = (quoted: string) => `unknown command ${quoted} ${HINT}`;
 
