@@ -1,6 +1,7 @@
 /**
- * The `kv` executable: `kv serve`, `kv client`, `kv bench`. Everything it
- * does is in cli/; this file only runs it with the process's arguments.
+ * The `kv` executable: `kv serve`, `kv client`, `kv bench`, `kv check`,
+ * `kv repair`. Everything it does is in cli/ (`cli/main.ts` lists the
+ * subcommands); this file only runs it with the process's arguments.
  *
  * @module
  */

@@ -1,5 +1,6 @@
 /**
- * Byte-array helpers shared by the client, the bench and the tests.
+ * Byte-array helpers shared by `KvClient` (client/client.ts), `kv client`'s
+ * batch mode (cli/client_batch.ts) and `kv check` (check/play.ts).
  *
  * @module
  */

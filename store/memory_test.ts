@@ -24,7 +24,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "MemoryStore.put() stores a value and overwrites an existing key",
+  name: "TextStore.put() over a MemoryStore stores a value and overwrites an existing key",
   permissions: "none",
   fn: () => {
     const store = textStore();
@@ -76,7 +76,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "MemoryStore.put() keeps any string as a distinct key",
+  name: "TextStore.put() over a MemoryStore keeps any string as a distinct key",
   permissions: "none",
   fn: () => {
     const store = textStore();

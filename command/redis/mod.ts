@@ -1,6 +1,7 @@
 /**
  * Redis's commands that kv has (PROTOCOL.md, Redis clients), by group: the
- * connection, keys and expiry, strings, the server. To add one, write its
+ * connection, keys and expiry, strings (SET's expiring cousins in
+ * string_expiry.ts), transactions, the server. To add one, write its
  * entry and handler in the file of its group and list it in that file's
  * list; it then appears in REDIS_TABLE, COMMAND and COMMAND DOCS.
  *

@@ -10,7 +10,7 @@ import { assert, assertEquals } from "@std/assert";
 import { parseAt, parseRequest, type PlainRequest } from "../../testing/line_requests.ts";
 
 // The error texts of PROTOCOL.md, spelled out here (not imported) so that the
-// tests hold protocol.ts to the document rather than to itself.
+// tests hold the code to the document rather than to itself.
 const HINT = "(expected PUT, GET, DELETE, LIST, PING or QUIT)";
 const unknown = (quoted: string) => `unknown command ${quoted} ${HINT}`;
 const invalid = (message: string): PlainRequest => ({ kind: "invalid", message });
