@@ -81,21 +81,44 @@ export function listenTls(
   return new TlsFront(outer, inner);
 }
 
+// A pipe's connection to the inner listener that has not arrived by then
+// (the machine is that loaded) fails that one client.
+const PAIR_TIMEOUT_MS = 10_000;
+
 class TlsFront implements TlsAcceptor {
   readonly addr: Deno.Addr;
   readonly pipeAddr: Deno.NetAddr;
   readonly #outer: Deno.TcpListener;
   readonly #inner: Deno.TlsListener;
-  // Connecting to the inner listener and accepting there go one at a time,
-  // and an accepted connection counts only if it comes from the pipe just
-  // made (by its port).
+  // Pairings go one at a time: connect a pipe to the inner listener, then
+  // take the inner connection whose far end is that pipe (by its port).
   #turn: Promise<unknown> = Promise.resolve();
+  // The inner listener is drained all the time, not only while a pairing
+  // waits: a local program that fills its accept queue (it is a loopback
+  // port anyone on the machine can reach) would otherwise stall every pipe's
+  // connect behind it. What arrives is kept while a pairing waits for its
+  // own; anything else is closed.
+  #waiting: ((tls: Deno.TlsConn) => void) | undefined;
 
   constructor(outer: Deno.TcpListener, inner: Deno.TlsListener) {
     this.#outer = outer;
     this.#inner = inner;
     this.addr = outer.addr;
     this.pipeAddr = inner.addr;
+    void this.#drain(); // Ends when the inner listener closes.
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      let tls: Deno.TlsConn;
+      try {
+        tls = await this.#inner.accept();
+      } catch {
+        return; // Closed.
+      }
+      if (this.#waiting === undefined) closeQuietly(tls); // No pairing under way: a stray.
+      else this.#waiting(tls);
+    }
   }
 
   async accept(): Promise<Deno.Conn> {
@@ -107,29 +130,43 @@ class TlsFront implements TlsAcceptor {
 
   async #pair(raw: Deno.TcpConn): Promise<Deno.Conn> {
     let pipe: Deno.TcpConn | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Until the pipe's own connection is found, what the inner listener
+    // accepts waits here: it may come before the connect resolves.
+    const arrived: Deno.TlsConn[] = [];
+    let found: ((tls: Deno.TlsConn) => void) | undefined;
+    this.#waiting = (tls) => (found === undefined ? arrived.push(tls) : found(tls));
     try {
-      pipe = await Deno.connect({ hostname: "127.0.0.1", port: this.#inner.addr.port });
-      const tls = await this.#acceptFrom(pipe.localAddr.port);
+      const paired = (async () => {
+        pipe = await Deno.connect({ hostname: "127.0.0.1", port: this.#inner.addr.port });
+        const port = pipe.localAddr.port;
+        return await new Promise<Deno.TlsConn>((resolve) => {
+          found = (tls) => {
+            if (tls.remoteAddr.port === port) resolve(tls);
+            else closeQuietly(tls); // A stray local client: never paired with anyone.
+          };
+          for (const tls of arrived.splice(0)) found(tls);
+        });
+      })();
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("the TLS pipe's loopback connection did not arrive")),
+          PAIR_TIMEOUT_MS,
+        );
+      });
+      paired.catch(() => {}); // A late failure is the timeout's to report.
+      const tls = await Promise.race([paired, late]);
       raw.setNoDelay(true);
-      pipe.setNoDelay(true);
-      return new FrontConn(tls, raw, pipe);
+      pipe!.setNoDelay(true);
+      return new FrontConn(tls, raw, pipe!);
     } catch (error) {
       closeQuietly(raw);
       if (pipe !== undefined) closeQuietly(pipe);
       throw error;
-    }
-  }
-
-  /**
-   * The inner connection whose far end is our pipe's `port`. Anything else
-   * on the loopback port (a port scan, a stray local client) is not ours:
-   * closed, and never paired with a client.
-   */
-  async #acceptFrom(port: number): Promise<Deno.TlsConn> {
-    for (;;) {
-      const tls = await this.#inner.accept();
-      if (tls.remoteAddr.port === port) return tls;
-      closeQuietly(tls);
+    } finally {
+      clearTimeout(timer);
+      this.#waiting = undefined;
+      for (const tls of arrived.splice(0)) closeQuietly(tls);
     }
   }
 
@@ -139,16 +176,20 @@ class TlsFront implements TlsAcceptor {
   }
 }
 
-/** Copies `from` to `to` until `from` ends (then half-closes `to`), or fails. Never rejects. */
-async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+/**
+ * Copies `from` to `to` until `from` ends (then half-closes `to`: `"ended"`)
+ * or either side fails (`"failed"`: a reset, a socket closed). Never rejects.
+ */
+async function pump(from: Deno.Conn, to: Deno.Conn): Promise<"ended" | "failed"> {
   const buffer = new Uint8Array(PIPE_BUFFER_BYTES);
   try {
     for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
       await writeAll(to, buffer.subarray(0, n));
     }
     await to.closeWrite();
+    return "ended";
   } catch {
-    // One side is gone; the other is cut below.
+    return "failed";
   }
 }
 
@@ -173,11 +214,13 @@ class FrontConn implements Deno.Conn {
     this.#raw = raw;
     this.#pipe = pipe;
     // The server's bytes out: when the TLS side has closed and all of it
-    // is delivered, the connection is over. The client's bytes in: when
-    // the client is gone, so is the connection.
+    // is delivered, the connection is over. The client's bytes in: a client
+    // that reset its socket (or vanished mid-handshake) is gone, so is the
+    // connection; one that half-closed after the handshake still gets its
+    // answers (the TLS side reads the end of its requests).
     const out = pump(pipe, raw).then(() => this.#cutNow());
-    const into = pump(raw, pipe).then(() => {
-      if (!this.#handshaken) this.#cutNow();
+    const into = pump(raw, pipe).then((how) => {
+      if (how === "failed" || !this.#handshaken) this.#cutNow();
     });
     this.#pumps = Promise.all([out, into]).then(() => {});
   }

@@ -249,6 +249,36 @@ Deno.test("serve() over TLS: a stray connection to the loopback pipe is never pa
   assert(stray.remoteAddr.port === front.pipeAddr.port);
 });
 
+/** PING over `conn` (TLS), expecting PONG. */
+async function pingPong(conn: Deno.Conn, what: string): Promise<void> {
+  const buffer = new Uint8Array(64);
+  await conn.write(new TextEncoder().encode("PING\n"));
+  const n = await within(what, conn.read(buffer));
+  assertEquals(new TextDecoder().decode(buffer.subarray(0, n!)), "PONG\n");
+}
+
+Deno.test("serve() over TLS: a local program that floods the loopback pipe does not stop TLS clients", async () => {
+  const front = listenTls({ hostname: "127.0.0.1", port: 0, cert: TEST_CERT, key: TEST_KEY });
+  await using server = serveListener(front, { log: () => {} });
+  const port = (server.addr as Deno.NetAddr).port;
+  // More silent connections than the inner listener's accept queue holds (511).
+  const strays = await within(
+    "600 strays connected",
+    Promise.all(
+      Array.from(
+        { length: 600 },
+        () => Deno.connect({ hostname: "127.0.0.1", port: front.pipeAddr.port }),
+      ),
+    ),
+  );
+  try {
+    using conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [TEST_CA] });
+    await pingPong(conn, "a TLS client is answered during the flood");
+  } finally {
+    for (const stray of strays) stray.close();
+  }
+});
+
 Deno.test("serve() over TLS refuses over --max-connections within the handshake timeout", async () => {
   await using server = startTestServer({
     tls: { cert: TEST_CERT, key: TEST_KEY },
