@@ -69,23 +69,38 @@ export function readPassword(path: string, warn: (line: string) => void): string
         "space or tab, which AUTH over the line protocol trims away",
     );
   }
-  try {
-    const mode = Deno.statSync(path).mode;
-    if (mode !== null && (mode & 0o004) !== 0) {
-      warn(
-        `warning: ${path} is readable by every user (mode ${(mode & 0o777).toString(8)}); ` +
-          `make it private: chmod 600 ${path}`,
-      );
-    }
-  } catch {
-    // Read already; a failed stat only loses the warning.
-  }
+  warnIfShared(path, warn);
   return password;
 }
 
-/** The TLS certificate and key for `kv serve` (PEM files). */
-export function readTlsFiles(certPath: string, keyPath: string): { cert: string; key: string } {
-  return { cert: readText(certPath, "--tls-cert"), key: readText(keyPath, "--tls-key") };
+/**
+ * Warns through `warn` if users other than the file's owner may read it or
+ * change it (any permission for its group or others), as ssh does for a
+ * private key: they could learn the secret, or put their own in its place.
+ */
+export function warnIfShared(path: string, warn: (line: string) => void): void {
+  let mode: number | null;
+  try {
+    mode = Deno.statSync(path).mode;
+  } catch {
+    return; // Read already; a failed stat only loses the warning.
+  }
+  if (mode === null || (mode & 0o077) === 0) return;
+  warn(
+    `warning: users other than its owner may read or change ${path} ` +
+      `(mode ${(mode & 0o777).toString(8)}); make it private: chmod 600 ${path}`,
+  );
+}
+
+/** The TLS certificate and key for `kv serve` (PEM files); warns as {@linkcode warnIfShared} if the key is not private. */
+export function readTlsFiles(
+  certPath: string,
+  keyPath: string,
+  warn: (line: string) => void,
+): { cert: string; key: string } {
+  const files = { cert: readText(certPath, "--tls-cert"), key: readText(keyPath, "--tls-key") };
+  warnIfShared(keyPath, warn);
+  return files;
 }
 
 /** The CA certificate a client trusts (PEM file), for `--tls-ca`. */

@@ -164,7 +164,7 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
     : readPassword(options.passwordFile, (line) => log("error", line));
   const tls = options.tlsCert === undefined
     ? undefined
-    : readTlsFiles(options.tlsCert, options.tlsKey!);
+    : readTlsFiles(options.tlsCert, options.tlsKey!, (line) => log("error", line));
   // Loaded before listening (PROTOCOL.md, Durability): no client sees a
   // store that is still filling up.
   let store: LogStore | undefined;

@@ -10,7 +10,7 @@
 
 import { assertEquals, assertRejects } from "@std/assert";
 import { FileAccessError } from "../cli/options.ts";
-import { readPassword } from "../cli/secrets.ts";
+import { readPassword, warnIfShared } from "../cli/secrets.ts";
 import { e2eDir } from "../testing/mod.ts";
 
 /** Writes `bytes` to a private file in `dir` and reads it as a password file. */
@@ -48,6 +48,28 @@ Deno.test("readPassword() refuses a first line that no AUTH could match, in one 
       () => passwordOf(dir.path, bytes),
       FileAccessError,
       `cannot use --password-file ${path}: ${why}`,
+    );
+  }
+});
+
+Deno.test("warnIfShared() warns of a password or key file its group or others may read or change, as ssh does", async () => {
+  await using dir = await e2eDir();
+  const path = `${dir.path}/pw`;
+  await Deno.writeTextFile(path, "hunter2\n");
+  const warned = async (mode: number) => {
+    await Deno.chmod(path, mode);
+    const lines: string[] = [];
+    warnIfShared(path, (line) => lines.push(line));
+    return lines.join("\n");
+  };
+  assertEquals(await warned(0o600), "");
+  assertEquals(await warned(0o400), "");
+  for (const mode of [0o644, 0o640, 0o660, 0o602, 0o604, 0o620]) {
+    const shown = mode.toString(8);
+    assertEquals(
+      await warned(mode),
+      `warning: users other than its owner may read or change ${path} (mode ${shown}); ` +
+        `make it private: chmod 600 ${path}`,
     );
   }
 });
