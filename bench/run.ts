@@ -238,7 +238,11 @@ async function connect(config: BenchConfig): Promise<Deno.Conn> {
     // AUTH's answer counts against the connect time: a server that never
     // answers, or never ends its answer with \n, must not hold the run.
     const answer = await readAnswerLine(conn, startedAt + config.connectTimeoutMs);
-    if (answer !== SUCCESS) throw new Error(`AUTH was answered ${JSON.stringify(answer)}`);
+    if (answer !== SUCCESS) {
+      // A server that is not kv may echo the request: the password is never shown.
+      const shown = config.password === "" ? answer : answer.replaceAll(config.password, "***");
+      throw new Error(`AUTH was answered ${JSON.stringify(shown)}`);
+    }
     return conn;
   } catch (error) {
     closeQuietly(conn);

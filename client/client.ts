@@ -112,7 +112,7 @@ export class KvClient implements AsyncDisposable {
         timeoutMs: options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
         tls: options.tls,
       });
-      if (options.trace !== undefined) traceConn(conn, options.trace, startedAt);
+      if (options.trace !== undefined) traceConn(conn, options.trace, startedAt, options.password);
       const client = new KvClient(conn, address, options);
       if (options.password !== undefined) {
         // One budget for connecting: what the TCP connect and the TLS handshake left.
@@ -147,6 +147,10 @@ export class KvClient implements AsyncDisposable {
       expectLine(await Promise.race([this.#call("AUTH", password), late]), SUCCESS);
     } catch (error) {
       await this.close();
+      // A server that is not kv may echo the request: the password is never shown.
+      if (error instanceof Error && password !== "") {
+        error.message = error.message.replaceAll(password, "***");
+      }
       throw error;
     } finally {
       clearTimeout(timer);

@@ -15,9 +15,20 @@ import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
  * Traces `conn`, which connect() has just returned: emits its `connect`
  * (timed from `startedAt`, a `performance.now()` taken before the connect,
  * so it shows what the three-way handshake took), then wraps the socket's
- * own `read`, `write`, `closeWrite` and `close` in place.
+ * own `read`, `write`, `closeWrite` and `close` in place. A `secret` (the
+ * password the client sends) is shown as `***` wherever it appears, in
+ * what is sent and in what comes back (a server may echo it).
  */
-export function traceConn(conn: Deno.Conn, tracer: Tracer, startedAt: number): void {
+export function traceConn(
+  conn: Deno.Conn,
+  tracer: Tracer,
+  startedAt: number,
+  secret?: string,
+): void {
+  const show = (bytes: Uint8Array, n: number) => {
+    const shown = preview(bytes, 0, n);
+    return secret === undefined || secret === "" ? shown : shown.replaceAll(secret, "***");
+  };
   const emit = (event: string, detail: string) => {
     const traced: TraceEvent = { who: "client", ms: performance.now() - startedAt, event, detail };
     tracer(traced);
@@ -37,7 +48,7 @@ export function traceConn(conn: Deno.Conn, tracer: Tracer, startedAt: number): v
     try {
       const n = await read(buffer);
       if (n === null) emit("eof", "(the server sent FIN: it will send nothing more)");
-      else emit("recv", `bytes=${n} ${preview(buffer, 0, n)}`);
+      else emit("recv", `bytes=${n} ${show(buffer, n)}`);
       return n;
     } catch (error) {
       if (error instanceof Deno.errors.ConnectionReset) {
@@ -48,7 +59,7 @@ export function traceConn(conn: Deno.Conn, tracer: Tracer, startedAt: number): v
   };
   conn.write = async (bytes) => {
     const n = await write(bytes);
-    emit("send", `bytes=${n} ${preview(bytes, 0, n)}`);
+    emit("send", `bytes=${n} ${show(bytes, n)}`);
     return n;
   };
   conn.closeWrite = async () => {

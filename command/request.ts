@@ -125,5 +125,45 @@ export function byteString(bytes: Uint8Array, start: number, end: number): strin
 export function secretName(request: Request): string | undefined {
   const failure = request.failure;
   const command = request.command ?? (failure?.kind === "usage" ? failure.command : undefined);
-  return command?.secret === true ? command.name : undefined;
+  if (command?.secret === true) return command.name;
+  // `AUTH s3cret` (Redis's form, sent as a line): an unknown command word, password and all.
+  if (failure?.kind === "unknownCommand") {
+    const first = failure.word.trimStart().split(/[\s,]/, 1)[0]!.toUpperCase();
+    if (SECRET_WORDS.includes(first)) return first;
+  }
+  return undefined;
+}
+
+/**
+ * The commands whose arguments may hold a password: those marked `secret`
+ * in the tables (request_test.ts holds this list to them).
+ */
+export const SECRET_WORDS: readonly string[] = ["AUTH", "HELLO"];
+
+/**
+ * Whether `bytes[start, end)` (bytes sent or received, a trace would show)
+ * has a line that begins with AUTH or HELLO, in any case, after blanks: a
+ * line request, an inline or RESP one (a bulk string starts a line). Such
+ * bytes may hold a password, so a trace shows only their count.
+ */
+export function mayHoldSecret(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let at = start; at < end; at++) {
+    if (at !== start && bytes[at - 1] !== 0x0a) continue; // Not the start of a line.
+    let i = at;
+    while (i < end && (bytes[i] === 0x20 || bytes[i] === 0x09)) i++;
+    for (const word of SECRET_WORDS) {
+      if (startsWithWord(bytes, i, end, word)) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether `bytes[at, end)` starts with `word` (ASCII, any case) and then a non-letter or the end. */
+function startsWithWord(bytes: Uint8Array, at: number, end: number, word: string): boolean {
+  if (at + word.length > end) return false;
+  for (let k = 0; k < word.length; k++) {
+    if ((bytes[at + k]! | 0x20) !== (word.charCodeAt(k) | 0x20)) return false;
+  }
+  const next = at + word.length < end ? bytes[at + word.length]! | 0x20 : 0;
+  return next < 0x61 || next > 0x7a;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Request, secretName } from "../command/request.ts";
+import { mayHoldSecret, type Request, secretName } from "../command/request.ts";
 import { formatAddr } from "../net/addr.ts";
 import { describeError } from "../net/conn.ts";
 import { preview, type Tracer } from "../net/trace.ts";
@@ -82,6 +82,10 @@ export class ConnectionTrace extends Trace {
 
   #received(buffer: Uint8Array, n: number): string {
     if (this.#hideBytes) return `bytes=${n} (hidden: the server has a password)`;
+    // Without one, a client may still send AUTH (it has a password for another server).
+    if (mayHoldSecret(buffer, 0, n)) {
+      return `bytes=${n} (hidden: AUTH or HELLO may hold a password)`;
+    }
     return `bytes=${n} ${preview(buffer, 0, n)}`;
   }
 

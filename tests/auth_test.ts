@@ -28,6 +28,7 @@ import {
   LogCollector,
   ObservedStore,
   RawConn,
+  scriptedServer,
   startTestServer,
   TraceCollector,
   within,
@@ -85,8 +86,13 @@ Deno.test("serve() with a password: -v and --trace never show a password tried o
     trace: traced.trace,
   });
   await using line = await RawConn.connect(server.port);
-  await line.send(`AUTH, guess-1\nAUTH, ${PASSWORD}\nPUT, k, v\n`);
-  assertEquals(await line.readLines(3), ["Error: wrong password", "Success!", "Success!"]);
+  // Redis's form as a line (no comma: an unknown command word) holds the password too.
+  await line.send(`auth guess-0\r\nAUTH, guess-1\nAUTH, ${PASSWORD}\nPUT, k, v\n`);
+  assertEquals((await line.readLines(4)).slice(1), [
+    "Error: wrong password",
+    "Success!",
+    "Success!",
+  ]);
   await using redis = await RawConn.connect(server.port);
   await redis.send(
     resp("AUTH", "guess-2") + resp("AUTH", "default", "guess-3", "extra") +
@@ -100,9 +106,54 @@ Deno.test("serve() with a password: -v and --trace never show a password tried o
   ];
   assert(seen.some((text) => text.includes("AUTH (the rest hidden")), "the request is logged");
   assert(seen.some((text) => text.includes('"PUT, k, v"')), "other requests are shown");
-  for (const secret of ["guess-1", "guess-2", "guess-3", "guess-4", "s3cret"]) {
+  for (const secret of ["guess-0", "guess-1", "guess-2", "guess-3", "guess-4", "s3cret"]) {
     assertEquals(seen.filter((text) => text.includes(secret)), [], secret);
   }
+});
+
+Deno.test("serve() without a password: --trace still hides the bytes of an AUTH a client sends", async () => {
+  const traced = new TraceCollector();
+  await using server = startTestServer({ trace: traced.trace });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(`AUTH, ${PASSWORD}\n`);
+  assertEquals(await conn.readLine(), "Error: AUTH is not needed: this server has no password");
+  await conn.send(`PUT, author, x\n`);
+  assertEquals(await conn.readLine(), "Success!");
+  const details = traced.events.map((event) => event.detail);
+  assertEquals(details.filter((text) => text.includes("s3cret")), []);
+  assert(details.some((text) => text.includes("(hidden: AUTH or HELLO may hold a password)")));
+  assert(details.some((text) => text.includes("PUT, author, x")), "other bytes are shown");
+});
+
+Deno.test("KvClient and kv bench never show their password, even when a server echoes it", async () => {
+  // A server that is not kv: it echoes every line back, as Redis's error for an unknown command does.
+  await using echo = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      await conn.write(
+        new TextEncoder().encode(
+          `-ERR unknown command, with args beginning with: ${
+            new TextDecoder().decode(buffer.subarray(0, n)).trim()
+          }\n`,
+        ),
+      );
+    }
+  });
+  const traced = new TraceCollector();
+  const error = await assertRejects(() =>
+    KvClient.connect({ port: echo.port, password: PASSWORD, trace: traced.trace })
+  );
+  assertFalse(String(error).includes("s3cret"), String(error));
+  assertStringIncludes(String(error), "***");
+  assertEquals(traced.events.filter((event) => event.detail.includes("s3cret")), []);
+  const fake = new FakeIo();
+  const outcome = await runBench(
+    { port: echo.port, password: PASSWORD, connections: 1, requests: 10 },
+    fake.io,
+  );
+  assert(outcome !== "ok");
+  assertFalse(fake.stderr.includes("s3cret"), fake.stderr);
+  assertStringIncludes(fake.stderr, "***");
 });
 
 Deno.test("serve() closes a connection after 10 wrong passwords", async () => {
