@@ -14,12 +14,13 @@ import { execute } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
 import { describeError } from "../net/conn.ts";
+import { isLoopback } from "./listen.ts";
 import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
-import { LineReply, tooLargeForDatagram } from "../wire/line/reply.ts";
+import { ERROR_PREFIX, LineReply, tooLargeForDatagram } from "../wire/line/reply.ts";
 import { WriteAnswers } from "./durable.ts";
 import type { Logger } from "./log.ts";
 import { DatagramTrace } from "./trace.ts";
@@ -146,6 +147,17 @@ export class DatagramServer {
         ? undefined
         : new DatagramTrace(this.#options.trace, number);
       if (trace !== undefined) trace.recvfrom(data, from);
+      const dropped = whyNotAnswer(data, from as Deno.NetAddr, this.addr);
+      if (dropped !== undefined) {
+        if (this.#options.verbose) {
+          this.#options.log(
+            "debug",
+            `d${number} from ${formatAddr(from)}: not answered, ${dropped}`,
+          );
+        }
+        if (trace !== undefined) trace.emit("drop", `(not answered: ${dropped})`);
+        continue;
+      }
       let answer = this.#answer(data, this.#contextFor(number, from), trace);
       // PROTOCOL.md, Durability: the answer goes out once the changes are durable.
       const committed = this.#writes?.commit();
@@ -252,4 +264,36 @@ export class DatagramServer {
     }
     return out.bytes();
   }
+}
+
+const ERROR_BYTES = new TextEncoder().encode(ERROR_PREFIX);
+
+/**
+ * Why a datagram gets no answer, or `undefined` to answer it. A sender's
+ * address can be forged, so two datagrams are left unanswered, which no
+ * client sends: one "from" this server's own address (answering it would
+ * send the answer to itself, for ever), and one that is an error answer
+ * (starts `Error: `): two servers would otherwise answer each other's
+ * errors with errors, for ever, after one forged datagram.
+ */
+export function whyNotAnswer(
+  data: Uint8Array,
+  from: Deno.NetAddr,
+  local: Deno.NetAddr,
+): string | undefined {
+  if (
+    from.port === local.port &&
+    (from.hostname === local.hostname ||
+      (isWildcard(local.hostname) && isLoopback(from.hostname)))
+  ) {
+    return "it claims to come from this server's own address";
+  }
+  if (data.length >= ERROR_BYTES.length && ERROR_BYTES.every((byte, i) => data[i] === byte)) {
+    return "it is an error answer, not a request";
+  }
+  return undefined;
+}
+
+function isWildcard(hostname: string): boolean {
+  return hostname === "0.0.0.0" || hostname === "::" || hostname === "[::]";
 }

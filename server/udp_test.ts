@@ -11,7 +11,7 @@ import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
 import { ask, bytes, startTestServer, TraceCollector, UdpPeer, within } from "../testing/mod.ts";
 import { serve } from "./serve.ts";
-import { MAX_DATAGRAM_BYTES } from "./udp.ts";
+import { MAX_DATAGRAM_BYTES, whyNotAnswer } from "./udp.ts";
 
 const UNKNOWN_FOO = 'Error: unknown command "FOO" (expected PUT, GET, DELETE, LIST, PING or QUIT)';
 
@@ -177,4 +177,59 @@ Deno.test("serve() refuses udp with a password or TLS: datagrams have no connect
     RangeError,
     "Cannot use udp with tls",
   );
+});
+
+Deno.test("serve() with udp leaves an error answer unanswered, so two servers cannot answer each other for ever", async () => {
+  const traced = new TraceCollector();
+  await using server = startTestServer({ udp: true, trace: traced.trace });
+  using peer = new UdpPeer();
+  // What another kv would send back for a datagram forged to come from this one.
+  await peer.send(
+    server.port,
+    `Error: unknown command "x" (expected PUT, GET, DELETE, LIST, PING or QUIT)\n`,
+  );
+  await peer.send(server.port, "PING\n");
+  // The first datagram back answers PING: the error got none.
+  assertEquals((await peer.receive()).text, "PONG\n");
+  assert(
+    traced.events.some((event) =>
+      event.detail === "(not answered: it is an error answer, not a request)"
+    ),
+  );
+});
+
+Deno.test({
+  name:
+    "whyNotAnswer() refuses a datagram from the server's own address or that is an error answer, and only those",
+  permissions: "none",
+  fn() {
+    const at = (hostname: string, port: number): Deno.NetAddr => ({
+      transport: "udp",
+      hostname,
+      port,
+    });
+    const ping = bytes("PING\n");
+    assertEquals(whyNotAnswer(ping, at("127.0.0.1", 5000), at("127.0.0.1", 12000)), undefined);
+    assertEquals(whyNotAnswer(ping, at("127.0.0.2", 12000), at("127.0.0.1", 12000)), undefined);
+    assertEquals(
+      whyNotAnswer(bytes("Error:x\n"), at("127.0.0.1", 5000), at("127.0.0.1", 12000)),
+      undefined,
+    );
+    for (
+      const [from, local] of [["127.0.0.1", "127.0.0.1"], ["127.0.0.1", "0.0.0.0"], ["::1", "::"]]
+    ) {
+      assertEquals(
+        whyNotAnswer(ping, at(from!, 12000), at(local!, 12000)),
+        "it claims to come from this server's own address",
+      );
+    }
+    assertEquals(
+      whyNotAnswer(
+        bytes("Error: usage: GET, key\n"),
+        at("127.0.0.1", 5000),
+        at("127.0.0.1", 12000),
+      ),
+      "it is an error answer, not a request",
+    );
+  },
 });
