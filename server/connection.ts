@@ -11,7 +11,14 @@ import type { Continuation } from "../command/command.ts";
 import { secretName } from "../command/request.ts";
 import { execute, releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
-import { closeQuietly, describeError, isDisconnect, quiet, writeAll } from "../net/conn.ts";
+import {
+  closeQuietly,
+  describeError,
+  isDisconnect,
+  MAX_TIMER_MS,
+  quiet,
+  writeAll,
+} from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
 import { IdleTimer } from "./idle.ts";
 import { type Logger, logSample } from "./log.ts";
@@ -218,8 +225,11 @@ export class Connection {
         const committed = wire.writes?.commit();
         if (committed !== undefined) await committed;
         const bytes = out.bytes();
-        const written = await conn.write(bytes);
-        if (written < bytes.length) await writeAll(conn, bytes.subarray(written));
+        if (!wire.context.session.authenticated) await this.#writeBeforeAuth(bytes);
+        else {
+          const written = await conn.write(bytes);
+          if (written < bytes.length) await writeAll(conn, bytes.subarray(written));
+        }
         if (this.#trace !== undefined) this.#trace.send(bytes.length);
         this.#wrote();
       }
@@ -313,9 +323,36 @@ export class Connection {
     this.#state = "writing";
     const committed = writes?.commit();
     if (committed !== undefined) await committed;
-    await writeAll(this.#conn, out.bytes());
+    if (!this.#wire!.context.session.authenticated) await this.#writeBeforeAuth(out.bytes());
+    else await writeAll(this.#conn, out.bytes());
     if (this.#trace !== undefined) this.#trace.send(out.length);
     this.#wrote();
+  }
+
+  /**
+   * Writes answers to a client that has not authenticated: one that does
+   * not read them for the handshake timeout (10 s) is cut, so a client
+   * that never authenticates cannot hold its slot by sending requests and
+   * reading nothing (a connection being written to is never idle). Redis
+   * closes such a client too.
+   */
+  async #writeBeforeAuth(bytes: Uint8Array): Promise<void> {
+    const ms = this.#config.handshakeTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), Math.min(Math.max(ms, 1), MAX_TIMER_MS));
+    });
+    const writing = writeAll(this.#conn, bytes).then(() => "written" as const);
+    writing.catch(() => {}); // Rejects once cut: the race below has the say.
+    try {
+      if (await Promise.race([writing, late]) === "written") return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#config.verbose) {
+      this.#debug(`not authenticated and not reading its answers for ${ms} ms: closing`);
+    }
+    throw new Deno.errors.Interrupted("answers not read before AUTH");
   }
 
   /** After a write: the buffer is reused, and idle time counts from the end of the last answer. */

@@ -55,7 +55,9 @@ export interface ServeOptions {
   tls?: TlsOptions;
   /**
    * A TLS client that has not finished its handshake in this long is cut,
-   * so handshakes that never end cannot pin connections. @default {10000}
+   * so handshakes that never end cannot pin connections; so is a client
+   * that has not authenticated (with a password set) and has not read its
+   * answers for this long. @default {10000}
    */
   handshakeTimeoutMs?: number;
   /**

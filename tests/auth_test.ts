@@ -473,6 +473,28 @@ Deno.test("serve() with a password still holds unauthenticated clients to the li
   assertEquals(await conn.readToEnd(), "");
 });
 
+Deno.test("serve() with a password cuts a client that sends before AUTH and never reads its answers", async () => {
+  const logs = new LogCollector();
+  await using server = startTestServer({
+    password: PASSWORD,
+    maxConnections: 1,
+    handshakeTimeoutMs: 200,
+    verbose: true,
+    log: logs.log,
+  });
+  // 100,000 requests, about 6 MB of answers: more than the sockets hold, so the server's writes wait.
+  using flood = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await flood.write(new TextEncoder().encode("GET, a\n".repeat(100_000)));
+  await within(
+    "the cut",
+    logs.waitFor(/#1 not authenticated and not reading its answers for 200 ms/),
+  );
+  await within("the slot freed", logs.waitFor(/#1 closed/));
+  await using next = await RawConn.connect(server.port);
+  await next.send(`AUTH, ${PASSWORD}\n`);
+  assertEquals(await next.readLine(), "Success!");
+});
+
 Deno.test("serve() with a password holds line clients to 16 KiB lines until AUTH, then to --max-line-bytes", async () => {
   await using server = startTestServer({ password: PASSWORD });
   await using conn = await RawConn.connect(server.port);
