@@ -8,6 +8,8 @@
  * @module
  */
 
+import { isUtf8From } from "../utf8.ts";
+
 /** What {@linkcode LineSplitter.next} found. */
 export type LineKind = "line" | "invalid-utf8" | "too-long";
 
@@ -15,7 +17,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = new Uint8Array(0);
 // One strict decoder for every splitter: a whole-buffer decode keeps no state.
-const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 // Past this size the pending buffer is dropped once its line is done, so one
 // long line does not pin a megabyte to an otherwise idle connection.
 const KEEP_PENDING_BYTES = 64 * 1024;
@@ -267,14 +268,15 @@ function checkLimit(maxLineBytes: number): number {
 /**
  * Whether `bytes[start, end)` is valid UTF-8. ASCII (the usual case) is
  * skipped by a scan, four bytes at a time over a long run, and only from the
- * first other byte on is the rest decoded strictly: faster than a
- * TextDecoder call at any size measured.
+ * first other byte on is the rest checked strictly (wire/utf8.ts): faster
+ * than a TextDecoder call at any size measured, and a bad byte costs no
+ * exception.
  */
 function isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
   let i = start;
   if (end - start >= 64) {
     while ((bytes.byteOffset + i) & 3) {
-      if (bytes[i]! >= 0x80) return decodes(bytes, i, end);
+      if (bytes[i]! >= 0x80) return isUtf8From(bytes, i, end);
       i++;
     }
     const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, (end - i) >>> 2);
@@ -283,14 +285,5 @@ function isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
     i += w << 2;
   }
   while (i < end && bytes[i]! < 0x80) i++;
-  return i === end || decodes(bytes, i, end);
-}
-
-function decodes(bytes: Uint8Array, from: number, end: number): boolean {
-  try {
-    strictDecoder.decode(bytes.subarray(from, end));
-    return true;
-  } catch {
-    return false;
-  }
+  return i === end || isUtf8From(bytes, i, end);
 }

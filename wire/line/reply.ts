@@ -11,6 +11,7 @@ import type { Failure, Reply } from "../../command/reply.ts";
 import { LINE_COMMANDS } from "../../command/table.ts";
 import { LINE_TEXT } from "../../store/store.ts";
 import type { AnswerBuffer } from "../answer_buffer.ts";
+import { isUtf8From } from "../utf8.ts";
 
 /** Answer to a successful PUT or DELETE. */
 export const SUCCESS = "Success!";
@@ -40,7 +41,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const COMMA = 0x2c;
 const NOT_TEXT: Failure = { kind: "notText" };
-const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * `PUT, GET, DELETE, LIST, PING or QUIT`: the hint of an unknown command,
@@ -189,13 +189,7 @@ export function isLineText(bytes: Uint8Array, start: number, end: number): boole
     if (byte === LF || byte === CR) return false;
     if (byte >= 0x80) ascii = false;
   }
-  if (ascii) return true;
-  try {
-    strictDecoder.decode(bytes.subarray(start, end));
-    return true;
-  } catch {
-    return false;
-  }
+  return ascii || isUtf8From(bytes, start, end);
 }
 
 /** Whether a key can head a LIST line: line text, not empty, no comma. */
