@@ -1,9 +1,12 @@
 /**
  * The socket chores every part of kv shares, each written once: writing all
- * of a buffer, closing quietly, and telling a peer that went away from a bug.
+ * of a buffer, closing quietly, telling a peer that went away from a bug,
+ * and giving the other sockets their turn.
  *
  * @module
  */
+
+import { setImmediate } from "node:timers";
 
 /** Anything with Deno's `write()`: a socket, a file. */
 export interface Writer {
@@ -75,4 +78,25 @@ export async function quiet(read: Promise<number | null>, ms: number): Promise<b
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Resolves on the event loop's next turn, once it has polled every socket
+ * (a timer's turn): a connection whose reads and writes never have to wait
+ * (a client that pipelines without end and reads at once: a read whose
+ * bytes are there already resolves without a turn) calls it now and then,
+ * so that the other clients are served meanwhile.
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Resolves after the pending I/O callbacks have run (`setImmediate`):
+ * cheaper than {@linkcode nextTurn} when called again and again (timers
+ * nested that deep are clamped to 4 ms), for a long walk of the store
+ * that writes little.
+ */
+export function afterIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

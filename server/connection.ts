@@ -12,10 +12,12 @@ import { secretName } from "../command/request.ts";
 import { execute, releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
 import {
+  afterIo,
   closeQuietly,
   describeError,
   isDisconnect,
   MAX_TIMER_MS,
+  nextTurn,
   quiet,
   writeAll,
 } from "../net/conn.ts";
@@ -56,6 +58,15 @@ const MAX_READ_BYTES = 64 * 1024;
 // copies of a big value or of the whole store. The answer buffer is reused
 // up to this size; a bigger one is dropped once written.
 const MAX_REUSED_OUT_BYTES = 64 * 1024;
+// A connection that has read this much within one tick of ServerSide.turns
+// (10 ms) lets the event loop turn, so the others are served: its client
+// pipelines without end and reads at once, so its reads never wait and the
+// loop would not turn for it. A loaded server's connection reads a few KiB
+// a tick; a lone client's, as fast as it can go, some tens. A long answer
+// that writes little (a LIST's walk, 64 slots a step) lets the I/O
+// callbacks run every so many steps.
+const BYTES_PER_TURN = 1 << 20;
+const STEPS_PER_TURN = 16;
 // At shutdown, a half-closed client that sends nothing this long is done
 // (PROTOCOL.md, Shutdown: "about 250 ms").
 const LINGER_QUIET_MS = 250;
@@ -77,6 +88,9 @@ export class Connection {
   #more: Continuation | undefined;
   #buffer: Uint8Array | undefined;
   #state: State = "working";
+  // ServerSide.turns as last seen, and the bytes read since it changed.
+  #seenTurn = -1;
+  #readThisTurn = 0;
   #idle: IdleTimer | undefined;
   // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
   readonly #trace: ConnectionTrace | undefined;
@@ -234,6 +248,14 @@ export class Connection {
         this.#wrote();
       }
       if (wire.context.session.closing) return;
+      const turns = this.#server.turns.count;
+      if (turns !== this.#seenTurn) {
+        this.#seenTurn = turns;
+        this.#readThisTurn = n;
+      } else if ((this.#readThisTurn += n) > BYTES_PER_TURN) {
+        this.#readThisTurn = 0;
+        await nextTurn(); // Much read, and no tick: the others' turn.
+      }
     }
     await this.#linger();
   }
@@ -309,8 +331,12 @@ export class Connection {
     do {
       const more = this.#more;
       this.#more = undefined;
+      let steps = 0;
       while (more !== undefined && !more.step(reply)) {
         if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
+        // A walk that writes little (a LIST of values the line protocol
+        // cannot show) lets the others run as it goes.
+        else if (++steps % STEPS_PER_TURN === 0) await afterIo();
       }
       if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
     } while (!this.#runRequests());

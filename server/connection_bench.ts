@@ -76,7 +76,7 @@ function serveStream(trace?: (event: TraceEvent) => void, on: Store = store): Pr
     streamConn(),
     1,
     trace === undefined ? config : { ...config, trace },
-    { store: on, clock: SYSTEM_CLOCK, stats, guard, watches: new Watches(on) },
+    { store: on, clock: SYSTEM_CLOCK, stats, guard, watches: new Watches(on), turns: { count: 0 } },
     () => {},
   );
   return new Promise((resolve) => connection.run(() => resolve()));

@@ -65,6 +65,8 @@ const ACCEPT_BACKOFF_MS = { first: 5, max: 1_000 };
 // reclaiming keys whose time has passed (about 1% of one core), as Redis's
 // cycle does in a bounded slice of time.
 const SWEEP_EVERY_MS = 100;
+// How often ServerSide.turns counts up (while the event loop turns).
+const TURN_TICK_MS = 10;
 const SWEEP_BUDGET_MS = 1;
 // Refusals in flight at once; a flood past it is closed without the line.
 const MAX_REFUSALS = 64;
@@ -139,6 +141,7 @@ class Server implements KvServer {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #ticker: ReturnType<typeof setInterval>;
   readonly #stats: ServerStats;
   // The keys Redis clients WATCH: a line PUT, over TCP or UDP, changes them too.
   readonly #watches: Watches;
@@ -203,7 +206,10 @@ class Server implements KvServer {
       stats: this.#stats,
       guard: this.#guard,
       watches: this.#watches,
+      turns: { count: 0 },
     };
+    const turns = this.#side.turns;
+    this.#ticker = setInterval(() => turns.count++, TURN_TICK_MS);
     if (config.trace !== undefined) {
       this.#trace = new ServerTrace(config.trace);
       this.#trace.listen(this.addr);
@@ -243,6 +249,7 @@ class Server implements KvServer {
     await this.#udp?.finished;
     clearTimeout(this.#graceTimer);
     clearInterval(this.#sweeper);
+    clearInterval(this.#ticker);
     if (this.#trace !== undefined) this.#trace.shutdown("done (every connection closed)");
     return { connectionsCut: this.#connectionsCut };
   }

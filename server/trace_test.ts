@@ -180,7 +180,7 @@ Deno.test({
       conn,
       1,
       config,
-      { store, clock, stats, guard, watches: new Watches(store) },
+      { store, clock, stats, guard, watches: new Watches(store), turns: { count: 0 } },
       (_, message) => {
         logs.push(message);
       },

@@ -13,7 +13,7 @@ import { Request } from "../command/request.ts";
 import { execute } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
-import { describeError } from "../net/conn.ts";
+import { afterIo, describeError } from "../net/conn.ts";
 import { isLoopback } from "./listen.ts";
 import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
@@ -158,7 +158,7 @@ export class DatagramServer {
         if (trace !== undefined) trace.emit("drop", `(not answered: ${dropped})`);
         continue;
       }
-      let answer = this.#answer(data, this.#contextFor(number, from), trace);
+      let answer = await this.#answer(data, this.#contextFor(number, from), trace);
       // PROTOCOL.md, Durability: the answer goes out once the changes are durable.
       const committed = this.#writes?.commit();
       if (committed !== undefined) {
@@ -211,7 +211,11 @@ export class DatagramServer {
    * datagram). A last line without
    * `\n` is a request: the datagram's end ends it.
    */
-  #answer(data: Uint8Array, context: Context, trace: DatagramTrace | undefined): Uint8Array {
+  async #answer(
+    data: Uint8Array,
+    context: Context,
+    trace: DatagramTrace | undefined,
+  ): Promise<Uint8Array> {
     const framer = this.#framer;
     const request = this.#request;
     const out = this.#out;
@@ -234,12 +238,16 @@ export class DatagramServer {
       const more = execute(request, context, reply);
       if (this.#writes !== undefined && request.command?.writes) this.#writes.add(mark, out.length);
       if (more !== undefined) {
+        let steps = 0;
         while (!more.step(reply)) {
           if (out.length > MAX_DATAGRAM_BYTES) {
             dropped += out.length;
             out.clear();
             break; // Too large already: the rest of the LIST is not walked.
           }
+          // A walk that writes little (values the line protocol cannot
+          // show) lets the other clients be served as it goes.
+          if (++steps % STEPS_PER_TURN === 0) await afterIo();
         }
       }
       if (trace !== undefined) {
@@ -267,6 +275,8 @@ export class DatagramServer {
 }
 
 const ERROR_BYTES = new TextEncoder().encode(ERROR_PREFIX);
+// A LIST's walk lets the I/O callbacks run every so many steps (64 slots a step).
+const STEPS_PER_TURN = 16;
 
 /**
  * Why a datagram gets no answer, or `undefined` to answer it. A sender's

@@ -9,7 +9,16 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
-import { ask, bytes, startTestServer, TraceCollector, UdpPeer, within } from "../testing/mod.ts";
+import {
+  ask,
+  bytes,
+  ObservedStore,
+  RawConn,
+  startTestServer,
+  TraceCollector,
+  UdpPeer,
+  within,
+} from "../testing/mod.ts";
 import { serve } from "./serve.ts";
 import { MAX_DATAGRAM_BYTES, whyNotAnswer } from "./udp.ts";
 
@@ -232,4 +241,30 @@ Deno.test({
       "it is an error answer, not a request",
     );
   },
+});
+
+Deno.test("serve() with udp answers TCP clients while a datagram's LIST walks pairs it cannot show", async () => {
+  const memory = new MemoryStore();
+  const key = new TextEncoder().encode("key:000000");
+  const pairs = 100_000;
+  for (let i = 0; i < pairs; i++) {
+    key.set(new TextEncoder().encode(String(i).padStart(6, "0")), 4);
+    memory.set(key, 0, key.length, new Uint8Array([0xff]), 0, 1); // Not UTF-8: LIST leaves it out.
+  }
+  const store = new ObservedStore(memory);
+  await using server = startTestServer({ udp: true, store });
+  await using tcp = await RawConn.connect(server.port);
+  using peer = new UdpPeer();
+  let sent = false;
+  store.onScan = () => {
+    if (sent) return;
+    sent = true;
+    void tcp.send("GET, key:000001\n"); // Sent as the datagram's LIST begins its walk.
+  };
+  let scannedAtGet = -1;
+  store.onGet = () => scannedAtGet = store.pairsScanned;
+  await peer.send(server.port, "LIST\n");
+  assert((await tcp.readLine())?.startsWith("Error: value is not one line of UTF-8 text"));
+  assert(scannedAtGet >= 0 && scannedAtGet < pairs / 2, `GET ran after ${scannedAtGet} pairs`);
+  assertEquals((await peer.receive()).text, "Not exist!\n\n");
 });

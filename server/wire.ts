@@ -33,6 +33,12 @@ export interface ServerSide {
   readonly stats: ServerStats;
   readonly guard: Guard;
   readonly watches: Watches;
+  /**
+   * Counts up every few milliseconds, but only while the event loop turns:
+   * a connection that sees it unchanged over many batches has kept the
+   * loop to itself (its reads never had to wait), and lets it turn.
+   */
+  readonly turns: { count: number };
 }
 
 /** One connection's protocol and the state its requests run with. */

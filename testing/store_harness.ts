@@ -143,6 +143,8 @@ export class ObservedStore implements Store {
   pairsScanned = 0;
   /** Called with each GET's key, before it runs. */
   onGet: (key: string) => void = () => {};
+  /** Called at each step of a scan (a LIST walks the store in steps), before it runs. */
+  onScan: () => void = () => {};
   /** Called with each set's key, before it runs. */
   onSet: (key: string) => void = () => {};
   /** Called after each sweep of the active expiry cycle, with how many keys it removed. */
@@ -194,6 +196,7 @@ export class ObservedStore implements Store {
   }
 
   scan(cursor: number, count: number, visit: PairVisitor): number {
+    this.onScan();
     return this.#inner.scan(
       cursor,
       count,

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { MemoryStore } from "../store/memory.ts";
 import type { ValueSink } from "../store/store.ts";
 
 import {
@@ -152,4 +153,34 @@ Deno.test("serve() streams LIST as the client reads: clients that send LIST and 
   assert([...counts.values()].every((count) => count === 1), "a pair listed twice");
   for (const conn of silent) conn.close();
   assertEquals(await ask(server.port, "PING"), "PONG");
+});
+
+Deno.test("serve() answers others while a LIST walks a store of pairs it cannot show (and so writes nothing for long)", async () => {
+  const memory = new MemoryStore();
+  const key = encoder.encode("key:000000");
+  const binary = new Uint8Array([0xff]); // Not UTF-8: LIST leaves such pairs out.
+  const pairs = 100_000;
+  for (let i = 0; i < pairs; i++) {
+    key.set(encoder.encode(String(i).padStart(6, "0")), 4);
+    memory.set(key, 0, key.length, binary, 0, 1);
+  }
+  const store = new ObservedStore(memory);
+  await using server = startTestServer({ store });
+  await using lister = await RawConn.connect(server.port);
+  await using other = await RawConn.connect(server.port);
+  let sent = false;
+  store.onScan = () => {
+    if (sent) return;
+    sent = true;
+    void other.send("GET, key:000001\n"); // Sent as the LIST begins its walk.
+  };
+  let scannedAtGet = -1;
+  store.onGet = () => scannedAtGet = store.pairsScanned;
+  await lister.send("LIST\n");
+  assertStringIncludes(await other.readLine() ?? "", "Error: value is not one line of UTF-8 text");
+  // The other client was served early in the walk, not after it.
+  assert(scannedAtGet >= 0 && scannedAtGet < pairs / 2, `GET ran after ${scannedAtGet} pairs`);
+  let last: string | null = "?";
+  while (last !== "" && last !== null) last = await lister.readLine();
+  assertEquals(store.pairsScanned, pairs);
 });
