@@ -147,8 +147,8 @@ export class ObservedStore implements Store {
   onScan: () => void = () => {};
   /** Called with each set's key, before it runs. */
   onSet: (key: string) => void = () => {};
-  /** Called after each sweep of the active expiry cycle, with how many keys it removed. */
-  onSweep: (removed: number) => void = () => {};
+  /** Called after each sweep of the active expiry cycle, with how many keys it removed and the time it was given. */
+  onSweep: (removed: number, budgetMs: number) => void = () => {};
   readonly #inner: Store;
 
   /** Watches `inner`. */
@@ -209,7 +209,7 @@ export class ObservedStore implements Store {
 
   sweep(budgetMs: number): number {
     const removed = this.#inner.sweep?.(budgetMs) ?? 0;
-    this.onSweep(removed);
+    this.onSweep(removed, budgetMs);
     return removed;
   }
 

@@ -12,11 +12,13 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
+import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import {
   ask,
   gets,
   LogCollector,
+  ObservedStore,
   RawConn,
   readLinesChecked as readLines,
   send as writeAll,
@@ -309,4 +311,28 @@ Deno.test("serve() costs a client that resets mid-line, mid-pipeline or mid-answ
     for (const { message } of notes) assert(!message.includes("\n"), "a one-line log");
   }
   assertEquals(await ask(server.port, "PING"), "PONG");
+});
+
+Deno.test("serve(): an expiry cycle that falls behind sweeps more often with more time, until it catches up", async () => {
+  const clock = new ManualClock();
+  const memory = new MemoryStore({ clock });
+  const key = new TextEncoder().encode("key:000000");
+  const expiring = 300_000;
+  for (let i = 0; i < expiring; i++) {
+    key.set(new TextEncoder().encode(String(i).padStart(6, "0")), 4);
+    memory.set(key, 0, key.length, key, 0, 1, { expireAtMs: clock.now() + 1_000 });
+  }
+  const store = new ObservedStore(memory);
+  const budgets: number[] = [];
+  const caughtUp = Promise.withResolvers<void>();
+  store.onSweep = (_removed, budgetMs) => {
+    budgets.push(budgetMs);
+    if (store.size === 0) caughtUp.resolve();
+  };
+  await using _server = startTestServer({ store });
+  clock.advance(1_000); // Every key's time has passed at once.
+  await within("every expired key reclaimed", caughtUp.promise, 30_000);
+  // More keys than 1 ms can reclaim: the cycle was behind and took 2.5 ms at a time.
+  assertEquals(budgets[0], 1);
+  assert(budgets.includes(2.5), `budgets: ${budgets.join(", ")}`);
 });
