@@ -8,6 +8,7 @@
 import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../server/log.ts";
 import { ExposureError, isLoopback } from "../server/listen.ts";
+import { passwordTooLong } from "../server/options.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
 import { DatagramBindError } from "../server/udp.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
@@ -20,6 +21,7 @@ import {
   choice,
   command,
   decimal,
+  FileAccessError,
   flag,
   helpText,
   integer,
@@ -162,6 +164,16 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
   const password = options.passwordFile === undefined
     ? undefined
     : readPassword(options.passwordFile, (line) => log("error", line));
+  const tooLong = password === undefined
+    ? undefined
+    : passwordTooLong(password, options.maxLineBytes);
+  if (tooLong !== undefined) {
+    throw new FileAccessError(
+      `cannot use --password-file ${
+        JSON.stringify(options.passwordFile)
+      }: its password is ${tooLong}`,
+    );
+  }
   const tls = options.tlsCert === undefined
     ? undefined
     : readTlsFiles(options.tlsCert, options.tlsKey!, (line) => log("error", line));

@@ -11,7 +11,8 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import { FileAccessError } from "../cli/options.ts";
 import { readPassword, warnIfShared } from "../cli/secrets.ts";
-import { e2eDir } from "../testing/mod.ts";
+import { main } from "../main.ts";
+import { e2eDir, FakeIo } from "../testing/mod.ts";
 
 /** Writes `bytes` to a private file in `dir` and reads it as a password file. */
 async function passwordOf(dir: string, bytes: Uint8Array | string): Promise<string> {
@@ -72,4 +73,17 @@ Deno.test("warnIfShared() warns of a password or key file its group or others ma
         `make it private: chmod 600 ${path}`,
     );
   }
+});
+
+Deno.test("kv serve refuses a password AUTH could never carry, in one line, exit 2", async () => {
+  await using dir = await e2eDir();
+  const path = `${dir.path}/pw`;
+  await Deno.writeTextFile(path, `${"p".repeat(20_000)}\n`, { mode: 0o600 });
+  const fake = new FakeIo();
+  assertEquals(await main(["serve", "-p", "0", "--password-file", path], fake.io), 2);
+  assertEquals(
+    fake.stderr,
+    `kv: cannot use --password-file ${JSON.stringify(path)}: its password is 20000 bytes: ` +
+      "AUTH could not carry it (at most 16378 bytes fit in the 16384-byte lines allowed before it)\n",
+  );
 });

@@ -6,6 +6,7 @@
  */
 
 import type { Tracer } from "../net/trace.ts";
+import { UNAUTHENTICATED_LINE_BYTES } from "../wire/line/framer.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import type { ConnectionConfig } from "./connection.ts";
@@ -119,6 +120,10 @@ export function resolve(options: ServeOptions): Config {
   if (options.password !== undefined && options.password.length === 0) {
     throw new RangeError("Cannot use an empty password");
   }
+  if (options.password !== undefined) {
+    const tooLong = passwordTooLong(options.password, config.maxLineBytes);
+    if (tooLong !== undefined) throw new RangeError(`Cannot use a password of ${tooLong}`);
+  }
   // PROTOCOL.md, Datagrams: a datagram has no connection to authenticate or encrypt.
   if (options.udp && options.password !== undefined) {
     throw new RangeError(
@@ -129,4 +134,24 @@ export function resolve(options: ServeOptions): Config {
     throw new RangeError("Cannot use udp with tls: datagrams have no connection to encrypt");
   }
   return config;
+}
+
+/**
+ * Why `password` could never be sent (`"N bytes: AUTH could not carry it
+ * ..."`), or `undefined` if it can: AUTH must fit in the lines allowed
+ * before it (16 KiB, or `maxLineBytes` if smaller; RESP's bulk strings
+ * before AUTH are 16 KiB too).
+ */
+export function passwordTooLong(
+  password: string | Uint8Array,
+  maxLineBytes: number,
+): string | undefined {
+  const bytes = typeof password === "string"
+    ? new TextEncoder().encode(password).length
+    : password.length;
+  const line = Math.min(maxLineBytes, UNAUTHENTICATED_LINE_BYTES);
+  const most = line - "AUTH, ".length;
+  if (bytes <= most) return undefined;
+  return `${bytes} bytes: AUTH could not carry it ` +
+    `(at most ${most} bytes fit in the ${line}-byte lines allowed before it)`;
 }

@@ -389,6 +389,24 @@ Deno.test("serve() over TLS: a silent client over the limit does not hold the sh
   assert(admitted.localAddr.port > 0);
 });
 
+Deno.test("serve() refuses a password too long for AUTH to carry before authenticating", async () => {
+  assertThrows(
+    () => serve({ port: 0, password: "p".repeat(16_379) }),
+    RangeError,
+    "Cannot use a password of 16379 bytes: AUTH could not carry it (at most 16378 bytes",
+  );
+  assertThrows(
+    () => serve({ port: 0, password: "p".repeat(1_000), maxLineBytes: 1_000 }),
+    RangeError,
+    "at most 994 bytes fit in the 1000-byte lines allowed before it",
+  );
+  // The longest that fits works.
+  await using server = startTestServer({ password: "p".repeat(16_378) });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(`AUTH, ${"p".repeat(16_378)}\n`);
+  assertEquals(await conn.readLine(), "Success!");
+});
+
 Deno.test("serve() refuses to listen beyond loopback without a password or noAuth", () => {
   for (const hostname of ["0.0.0.0", "::", "192.0.2.1", "10.0.0.1"]) {
     assertThrows(() => serve({ hostname, port: 0 }), ExposureError, "without a password");

@@ -16,7 +16,8 @@ import { parseLine } from "./parse.ts";
 const INVALID_UTF8: Failure = { kind: "invalidUtf8" };
 // Before AUTH a line may hold no more than this, so that clients that have
 // not authenticated cannot make the server hold much (README, Security).
-const UNAUTHENTICATED_LINE_BYTES = 16 * 1024;
+/** The longest line before AUTH (PROTOCOL.md, Authentication), whatever `--max-line-bytes` allows beyond it. */
+export const UNAUTHENTICATED_LINE_BYTES = 16 * 1024;
 
 /** Frames line-protocol requests. */
 export class LineFramer implements Framer {
