@@ -110,6 +110,8 @@ export interface ServerStats {
   connectedClients(): number;
   /** The --max-connections limit. */
   readonly maxClients: number;
+  /** The --max-line-bytes limit: the longest request, so the longest string in one (CONFIG GET proto-max-bulk-len). */
+  readonly maxRequestBytes: number;
   /** Whether the store keeps a log on disk (INFO persistence, CONFIG GET appendonly). */
   readonly persistent: boolean;
   /** Bytes that open transactions have queued, over every connection (MULTI's cap). */

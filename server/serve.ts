@@ -192,6 +192,7 @@ class Server implements KvServer {
       queuedBytes: 0,
       connectedClients: () => connections.size,
       maxClients: config.maxConnections,
+      maxRequestBytes: config.maxLineBytes,
       // A store that makes changes durable (kv serve --data) is Redis's AOF.
       persistent: this.#store.commit !== undefined,
     };

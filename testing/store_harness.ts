@@ -60,6 +60,7 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
       queuedBytes: 0,
       connectedClients: () => 1,
       maxClients: 10_000,
+      maxRequestBytes: 1024 * 1024,
       persistent: false,
     },
   };

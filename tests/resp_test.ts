@@ -335,3 +335,16 @@ Deno.test("a Redis client library's WATCH ... MULTI: EXEC fails when the key cha
     await client.quit();
   }
 });
+
+Deno.test("serve(): CONFIG GET proto-max-bulk-len is the longest string a request can carry (--max-line-bytes)", async () => {
+  await using server = startTestServer({ maxLineBytes: 4096 });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$18\r\nproto-max-bulk-len\r\n");
+  assertEquals(await conn.readLines(5), [
+    "*2\r",
+    "$18\r",
+    "proto-max-bulk-len\r",
+    "$4\r",
+    "4096\r",
+  ]);
+});

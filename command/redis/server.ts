@@ -159,7 +159,8 @@ function configValues({ stats }: Context): [string, string][] {
     ["maxmemory", "0"],
     ["maxmemory-policy", "noeviction"],
     ["port", String(stats.port)],
-    ["proto-max-bulk-len", String(512 * 1024 * 1024)],
+    // The longest string a request can carry here is --max-line-bytes.
+    ["proto-max-bulk-len", String(stats.maxRequestBytes)],
   ];
 }
 
