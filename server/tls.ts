@@ -84,6 +84,7 @@ export function listenTls(
 // A pipe's connection to the inner listener that has not arrived by then
 // (the machine is that loaded) fails that one client.
 const PAIR_TIMEOUT_MS = 10_000;
+const DRAIN_BACKOFF_MS = { first: 5, max: 1_000 };
 
 class TlsFront implements TlsAcceptor {
   readonly addr: Deno.Addr;
@@ -99,6 +100,10 @@ class TlsFront implements TlsAcceptor {
   // connect behind it. What arrives is kept while a pairing waits for its
   // own; anything else is closed.
   #waiting: ((tls: Deno.TlsConn) => void) | undefined;
+  #closed = false;
+  // A failed accept (out of file descriptors) is retried after a pause,
+  // doubling as the server's own accept loop does.
+  #pause: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
 
   constructor(outer: Deno.TcpListener, inner: Deno.TlsListener) {
     this.#outer = outer;
@@ -109,13 +114,22 @@ class TlsFront implements TlsAcceptor {
   }
 
   async #drain(): Promise<void> {
-    for (;;) {
+    let backoffMs = DRAIN_BACKOFF_MS.first;
+    while (!this.#closed) {
       let tls: Deno.TlsConn;
       try {
         tls = await this.#inner.accept();
       } catch {
-        return; // Closed.
+        if (this.#closed) return;
+        // Out of file descriptors, say: try again once some are free.
+        await new Promise<void>((resolve) => {
+          this.#pause = { timer: setTimeout(resolve, backoffMs), resolve };
+        });
+        this.#pause = undefined;
+        backoffMs = Math.min(backoffMs * 2, DRAIN_BACKOFF_MS.max);
+        continue;
       }
+      backoffMs = DRAIN_BACKOFF_MS.first;
       if (this.#waiting === undefined) closeQuietly(tls); // No pairing under way: a stray.
       else this.#waiting(tls);
     }
@@ -136,10 +150,19 @@ class TlsFront implements TlsAcceptor {
     const arrived: Deno.TlsConn[] = [];
     let found: ((tls: Deno.TlsConn) => void) | undefined;
     this.#waiting = (tls) => (found === undefined ? arrived.push(tls) : found(tls));
+    let late = false;
     try {
       const paired = (async () => {
-        pipe = await Deno.connect({ hostname: "127.0.0.1", port: this.#inner.addr.port });
-        const port = pipe.localAddr.port;
+        const connected = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: this.#inner.addr.port,
+        });
+        if (late) {
+          closeQuietly(connected); // The pairing gave up meanwhile.
+          throw new Error("the TLS pipe connected too late");
+        }
+        pipe = connected;
+        const port = connected.localAddr.port;
         return await new Promise<Deno.TlsConn>((resolve) => {
           found = (tls) => {
             if (tls.remoteAddr.port === port) resolve(tls);
@@ -148,14 +171,14 @@ class TlsFront implements TlsAcceptor {
           for (const tls of arrived.splice(0)) found(tls);
         });
       })();
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error("the TLS pipe's loopback connection did not arrive")),
-          PAIR_TIMEOUT_MS,
-        );
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          late = true;
+          reject(new Error("the TLS pipe's loopback connection did not arrive"));
+        }, PAIR_TIMEOUT_MS);
       });
       paired.catch(() => {}); // A late failure is the timeout's to report.
-      const tls = await Promise.race([paired, late]);
+      const tls = await Promise.race([paired, timeout]);
       raw.setNoDelay(true);
       pipe!.setNoDelay(true);
       return new FrontConn(tls, raw, pipe!);
@@ -171,8 +194,13 @@ class TlsFront implements TlsAcceptor {
   }
 
   close(): void {
+    this.#closed = true;
     closeQuietly(this.#outer);
     closeQuietly(this.#inner);
+    if (this.#pause !== undefined) {
+      clearTimeout(this.#pause.timer);
+      this.#pause.resolve();
+    }
   }
 }
 
