@@ -147,9 +147,11 @@ export class KvClient implements AsyncDisposable {
       expectLine(await Promise.race([this.#call("AUTH", password), late]), SUCCESS);
     } catch (error) {
       await this.close();
-      // A server that is not kv may echo the request: the password is never shown.
+      // A server that is not kv may echo the request: the password is never
+      // shown, as it is or as JSON quotes it.
       if (error instanceof Error && password !== "") {
-        error.message = error.message.replaceAll(password, "***");
+        error.message = error.message.replaceAll(password, "***")
+          .replaceAll(JSON.stringify(password).slice(1, -1), "***");
       }
       throw error;
     } finally {

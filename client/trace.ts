@@ -25,9 +25,13 @@ export function traceConn(
   startedAt: number,
   secret?: string,
 ): void {
+  // Masked in the bytes, before the preview escapes or cuts them.
   const show = (bytes: Uint8Array, n: number) => {
-    const shown = preview(bytes, 0, n);
-    return secret === undefined || secret === "" ? shown : shown.replaceAll(secret, "***");
+    if (secret === undefined || secret === "") return preview(bytes, 0, n);
+    const text = new TextDecoder().decode(bytes.subarray(0, n));
+    if (!text.includes(secret)) return preview(bytes, 0, n);
+    const masked = new TextEncoder().encode(text.replaceAll(secret, "***"));
+    return preview(masked, 0, masked.length);
   };
   const emit = (event: string, detail: string) => {
     const traced: TraceEvent = { who: "client", ms: performance.now() - startedAt, event, detail };

@@ -135,6 +135,18 @@ export function secretName(request: Request): string | undefined {
 }
 
 /**
+ * An answer to a request {@linkcode secretName} names, as a log or trace may
+ * show it: an error can quote the request (`unknown command "AUTH pw"`), so
+ * it is cut at its first quote.
+ */
+export function hideEcho(answer: string): string {
+  const quote = answer.search(/["'`]/);
+  return quote === -1
+    ? answer
+    : `${answer.slice(0, quote)}(the rest hidden: it may echo a password)`;
+}
+
+/**
  * The commands whose arguments may hold a password: those marked `secret`
  * in the tables (request_test.ts holds this list to them).
  */

@@ -84,6 +84,6 @@ Deno.test("kv serve refuses a password AUTH could never carry, in one line, exit
   assertEquals(
     fake.stderr,
     `kv: cannot use --password-file ${JSON.stringify(path)}: its password is 20000 bytes: ` +
-      "AUTH could not carry it (at most 16378 bytes fit in the 16384-byte lines allowed before it)\n",
+      "AUTH could not carry it (at most 16377 bytes fit in the 16384-byte requests allowed before it)\n",
   );
 });

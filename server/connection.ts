@@ -8,7 +8,7 @@
  */
 
 import type { Continuation } from "../command/command.ts";
-import { secretName } from "../command/request.ts";
+import { hideEcho, secretName } from "../command/request.ts";
 import { execute, releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
 import {
@@ -90,6 +90,8 @@ export class Connection {
   #state: State = "working";
   // ServerSide.turns as last seen, and the bytes read since it changed.
   #seenTurn = -1;
+  // Before AUTH: how long its writes have waited for the client to read, in all.
+  #waitedBeforeAuthMs = 0;
   #readThisTurn = 0;
   #idle: IdleTimer | undefined;
   // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
@@ -356,24 +358,28 @@ export class Connection {
   }
 
   /**
-   * Writes answers to a client that has not authenticated: one that does
-   * not read them for the handshake timeout (10 s) is cut, so a client
-   * that never authenticates cannot hold its slot by sending requests and
-   * reading nothing (a connection being written to is never idle). Redis
-   * closes such a client too.
+   * Writes answers to a client that has not authenticated: one whose
+   * writes have waited for the handshake timeout (10 s) in all, because it
+   * does not read them (or reads a trickle), is cut, so a client that never
+   * authenticates cannot hold its slot by sending requests and reading
+   * nothing (a connection being written to is never idle). Redis closes
+   * such a client too.
    */
   async #writeBeforeAuth(bytes: Uint8Array): Promise<void> {
     const ms = this.#config.handshakeTimeoutMs;
+    const left = Math.max(ms - this.#waitedBeforeAuthMs, 1);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), Math.min(Math.max(ms, 1), MAX_TIMER_MS));
+      timer = setTimeout(() => resolve("late"), Math.min(left, MAX_TIMER_MS));
     });
+    const started = performance.now();
     const writing = writeAll(this.#conn, bytes).then(() => "written" as const);
     writing.catch(() => {}); // Rejects once cut: the race below has the say.
     try {
       if (await Promise.race([writing, late]) === "written") return;
     } finally {
       clearTimeout(timer);
+      this.#waitedBeforeAuthMs += performance.now() - started;
     }
     if (this.#config.verbose) {
       this.#debug(`not authenticated and not reading its answers for ${ms} ms: closing`);
@@ -428,7 +434,8 @@ export class Connection {
     const raw = secret !== undefined
       ? `${secret} (the rest hidden)`
       : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
-    const answer = decoder.decode(out.bytes().subarray(mark)).trimEnd();
+    const text = decoder.decode(out.bytes().subarray(mark)).trimEnd();
+    const answer = secret === undefined ? text : hideEcho(text);
     // A line past the limit is not kept: say so rather than show "".
     const shown = raw === "" && request.failure?.kind === "lineTooLong"
       ? "(a line past the limit, not kept)"

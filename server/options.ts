@@ -136,11 +136,15 @@ export function resolve(options: ServeOptions): Config {
   return config;
 }
 
+// What RESP's `AUTH pw` adds to a password: `*2`, `$4 AUTH`, `$N`, line ends.
+const RESP_AUTH_FRAMING_BYTES = 32;
+
 /**
  * Why `password` could never be sent (`"N bytes: AUTH could not carry it
- * ..."`), or `undefined` if it can: AUTH must fit in the lines allowed
- * before it (16 KiB, or `maxLineBytes` if smaller; RESP's bulk strings
- * before AUTH are 16 KiB too).
+ * ..."`), or `undefined` if it can. Before AUTH a line may hold 16 KiB (or
+ * `maxLineBytes`, if smaller) and a RESP request `maxLineBytes` in all, so
+ * the password must fit both `AUTH, pw\r\n` in the first and RESP's
+ * `AUTH pw` with its framing (under 32 bytes) in the second.
  */
 export function passwordTooLong(
   password: string | Uint8Array,
@@ -150,8 +154,8 @@ export function passwordTooLong(
     ? new TextEncoder().encode(password).length
     : password.length;
   const line = Math.min(maxLineBytes, UNAUTHENTICATED_LINE_BYTES);
-  const most = line - "AUTH, ".length;
+  const most = Math.min(line - "AUTH, \r".length, maxLineBytes - RESP_AUTH_FRAMING_BYTES);
   if (bytes <= most) return undefined;
   return `${bytes} bytes: AUTH could not carry it ` +
-    `(at most ${most} bytes fit in the ${line}-byte lines allowed before it)`;
+    `(at most ${most} bytes fit in the ${line}-byte requests allowed before it)`;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { mayHoldSecret, type Request, secretName } from "../command/request.ts";
+import { hideEcho, mayHoldSecret, type Request, secretName } from "../command/request.ts";
 import { formatAddr } from "../net/addr.ts";
 import { describeError } from "../net/conn.ts";
 import { preview, type Tracer } from "../net/trace.ts";
@@ -29,9 +29,13 @@ class Trace {
     this.#tracer({ who: this.#who, ms: performance.now() - this.#start, event, detail });
   }
 
+  // The last request framed may hold a password: its answer may echo it.
+  #secretAnswer = false;
+
   /** A request the framer took; `endedBy` says what ended a line that had no `\n`. */
   framed(request: Request, endedBy: string | undefined): void {
     const secret = secretName(request);
+    this.#secretAnswer = secret !== undefined;
     const raw = secret !== undefined
       ? `${secret} (the rest hidden: it may hold a password)`
       : request.rawEnd > request.rawStart
@@ -49,7 +53,14 @@ class Trace {
     if (more && size === 0) this.emit("answer", "(made piece by piece as the socket takes it)");
     else {
       const rest = more ? " (and more, made as the socket takes it)" : "";
-      this.emit("answer", `bytes=${size} ${preview(bytes, from, bytes.length)}${rest}`);
+      let shown: string;
+      if (this.#secretAnswer) {
+        const text = new TextEncoder().encode(
+          hideEcho(new TextDecoder().decode(bytes.subarray(from))),
+        );
+        shown = preview(text, 0, text.length);
+      } else shown = preview(bytes, from, bytes.length);
+      this.emit("answer", `bytes=${size} ${shown}${rest}`);
     }
   }
 }
@@ -73,6 +84,8 @@ export class ConnectionTrace extends Trace {
 
   // With a password, received bytes may hold it: only their count is shown.
   readonly #hideBytes: boolean;
+  // The last read held AUTH or HELLO: this one may hold the rest.
+  #afterSecret = false;
 
   /** Traces connection `id` into `tracer`; `hideBytes`: show how many bytes came, not which. */
   constructor(tracer: Tracer, id: number, hideBytes = false) {
@@ -82,10 +95,13 @@ export class ConnectionTrace extends Trace {
 
   #received(buffer: Uint8Array, n: number): string {
     if (this.#hideBytes) return `bytes=${n} (hidden: the server has a password)`;
-    // Without one, a client may still send AUTH (it has a password for another server).
-    if (mayHoldSecret(buffer, 0, n)) {
-      return `bytes=${n} (hidden: AUTH or HELLO may hold a password)`;
-    }
+    // Without one, a client may still send AUTH (it has a password for
+    // another server); the read after one may hold the rest of it (AUTH's
+    // line, or its RESP argument, split between reads).
+    const secret = mayHoldSecret(buffer, 0, n);
+    const rest = this.#afterSecret;
+    this.#afterSecret = secret;
+    if (secret || rest) return `bytes=${n} (hidden: AUTH or HELLO may hold a password)`;
     return `bytes=${n} ${preview(buffer, 0, n)}`;
   }
 
@@ -179,10 +195,10 @@ export class DatagramTrace extends Trace {
 
   /** recvfrom() returned this datagram and its sender. */
   recvfrom(data: Uint8Array, from: Deno.Addr): void {
-    this.emit(
-      "recvfrom",
-      `bytes=${data.length} peer=${formatAddr(from)} ${preview(data, 0, data.length)}`,
-    );
+    const shown = mayHoldSecret(data, 0, data.length)
+      ? "(hidden: AUTH or HELLO may hold a password)"
+      : preview(data, 0, data.length);
+    this.emit("recvfrom", `bytes=${data.length} peer=${formatAddr(from)} ${shown}`);
   }
 
   /** The whole answer would not fit in one datagram. */

@@ -111,15 +111,27 @@ Deno.test("serve() with a password: -v and --trace never show a password tried o
   }
 });
 
-Deno.test("serve() without a password: --trace still hides the bytes of an AUTH a client sends", async () => {
+Deno.test("serve() without a password: -v and --trace still hide an AUTH a client sends, its echo, and its rest in the next read", async () => {
   const traced = new TraceCollector();
-  await using server = startTestServer({ trace: traced.trace });
+  const logs = new LogCollector();
+  await using server = startTestServer({ trace: traced.trace, verbose: true, log: logs.log });
   await using conn = await RawConn.connect(server.port);
   await conn.send(`AUTH, ${PASSWORD}\n`);
   assertEquals(await conn.readLine(), "Error: AUTH is not needed: this server has no password");
+  // Redis's form as a line: an unknown command, whose error quotes it back.
+  await conn.send(`AUTH ${PASSWORD}\n`);
+  assertStringIncludes(await conn.readLine() ?? "", "Error: unknown command");
+  // AUTH's line split between two reads: the second holds the password.
+  await conn.send("AUTH, ");
+  await within("the first read", traced.waitFor("#1", "recv", 3));
+  await conn.send(`${PASSWORD}\n`);
+  assertEquals(await conn.readLine(), "Error: AUTH is not needed: this server has no password");
   await conn.send(`PUT, author, x\n`);
   assertEquals(await conn.readLine(), "Success!");
-  const details = traced.events.map((event) => event.detail);
+  const details = [
+    ...traced.events.map((event) => event.detail),
+    ...logs.lines.map((line) => line.message),
+  ];
   assertEquals(details.filter((text) => text.includes("s3cret")), []);
   assert(details.some((text) => text.includes("(hidden: AUTH or HELLO may hold a password)")));
   assert(details.some((text) => text.includes("PUT, author, x")), "other bytes are shown");
@@ -146,6 +158,14 @@ Deno.test("KvClient and kv bench never show their password, even when a server e
   assertFalse(String(error).includes("s3cret"), String(error));
   assertStringIncludes(String(error), "***");
   assertEquals(traced.events.filter((event) => event.detail.includes("s3cret")), []);
+  // One that JSON would escape, and longer than a trace line shows.
+  const odd = `qu"ote\\back-${"z".repeat(100)}`;
+  const oddTrace = new TraceCollector();
+  const oddError = await assertRejects(() =>
+    KvClient.connect({ port: echo.port, password: odd, trace: oddTrace.trace })
+  );
+  assertFalse(String(oddError).includes("ote"), String(oddError));
+  assertEquals(oddTrace.events.filter((event) => /ote|zzzz/.test(event.detail)), []);
   const fake = new FakeIo();
   const outcome = await runBench(
     { port: echo.port, password: PASSWORD, connections: 1, requests: 10 },
@@ -391,20 +411,24 @@ Deno.test("serve() over TLS: a silent client over the limit does not hold the sh
 
 Deno.test("serve() refuses a password too long for AUTH to carry before authenticating", async () => {
   assertThrows(
-    () => serve({ port: 0, password: "p".repeat(16_379) }),
+    () => serve({ port: 0, password: "p".repeat(16_378) }),
     RangeError,
-    "Cannot use a password of 16379 bytes: AUTH could not carry it (at most 16378 bytes",
+    "Cannot use a password of 16378 bytes: AUTH could not carry it (at most 16377 bytes",
   );
   assertThrows(
     () => serve({ port: 0, password: "p".repeat(1_000), maxLineBytes: 1_000 }),
     RangeError,
-    "at most 994 bytes fit in the 1000-byte lines allowed before it",
+    "at most 968 bytes fit in the 1000-byte requests allowed before it",
   );
-  // The longest that fits works.
-  await using server = startTestServer({ password: "p".repeat(16_378) });
-  await using conn = await RawConn.connect(server.port);
-  await conn.send(`AUTH, ${"p".repeat(16_378)}\n`);
-  assertEquals(await conn.readLine(), "Success!");
+  // The longest allowed works in every form: a line ending in \r\n, and RESP's HELLO 3 AUTH.
+  const longest = "p".repeat(16_377);
+  await using server = startTestServer({ password: longest });
+  await using line = await RawConn.connect(server.port);
+  await line.send(`AUTH, ${longest}\r\n`);
+  assertEquals(await line.readLine(), "Success!");
+  await using redis = await RawConn.connect(server.port);
+  await redis.send(resp("HELLO", "3", "AUTH", "default", longest));
+  assertEquals(await redis.readLine(), "%7\r");
 });
 
 Deno.test("serve() refuses to listen beyond loopback without a password or noAuth", () => {

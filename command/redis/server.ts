@@ -160,7 +160,7 @@ function configValues({ stats }: Context): [string, string][] {
     ["maxmemory-policy", "noeviction"],
     ["port", String(stats.port)],
     // The longest string a request can carry here is --max-line-bytes.
-    ["proto-max-bulk-len", String(stats.maxRequestBytes)],
+    ["proto-max-bulk-len", String(Math.min(stats.maxRequestBytes, 512 * 1024 * 1024))],
   ];
 }
 
