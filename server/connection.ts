@@ -90,9 +90,9 @@ export class Connection {
   #state: State = "working";
   // ServerSide.turns as last seen, and the bytes read since it changed.
   #seenTurn = -1;
+  #readThisTurn = 0;
   // Before AUTH: how long its writes have waited for the client to read, in all.
   #waitedBeforeAuthMs = 0;
-  #readThisTurn = 0;
   #idle: IdleTimer | undefined;
   // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
   readonly #trace: ConnectionTrace | undefined;
