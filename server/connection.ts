@@ -67,6 +67,8 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 // callbacks run every so many steps.
 const BYTES_PER_TURN = 1 << 20;
 const STEPS_PER_TURN = 16;
+// Before AUTH, a write that took longer than this waited for the client to read.
+const NOT_WAITING_MS = 5;
 // At shutdown, a half-closed client that sends nothing this long is done
 // (PROTOCOL.md, Shutdown: "about 250 ms").
 const LINGER_QUIET_MS = 250;
@@ -379,7 +381,9 @@ export class Connection {
       if (await Promise.race([writing, late]) === "written") return;
     } finally {
       clearTimeout(timer);
-      this.#waitedBeforeAuthMs += performance.now() - started;
+      // A write that went out at once costs only the loop's own lag: not counted.
+      const waited = performance.now() - started;
+      if (waited > NOT_WAITING_MS) this.#waitedBeforeAuthMs += waited;
     }
     if (this.#config.verbose) {
       this.#debug(`not authenticated and not reading its answers for ${ms} ms: closing`);

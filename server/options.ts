@@ -136,15 +136,12 @@ export function resolve(options: ServeOptions): Config {
   return config;
 }
 
-// What RESP's `AUTH pw` adds to a password: `*2`, `$4 AUTH`, `$N`, line ends.
-const RESP_AUTH_FRAMING_BYTES = 32;
-
 /**
  * Why `password` could never be sent (`"N bytes: AUTH could not carry it
  * ..."`), or `undefined` if it can. Before AUTH a line may hold 16 KiB (or
  * `maxLineBytes`, if smaller) and a RESP request `maxLineBytes` in all, so
  * the password must fit both `AUTH, pw\r\n` in the first and RESP's
- * `AUTH pw` with its framing (under 32 bytes) in the second.
+ * `*2 $4 AUTH $N pw` (19 bytes and N's digits besides it) in the second.
  */
 export function passwordTooLong(
   password: string | Uint8Array,
@@ -154,8 +151,12 @@ export function passwordTooLong(
     ? new TextEncoder().encode(password).length
     : password.length;
   const line = Math.min(maxLineBytes, UNAUTHENTICATED_LINE_BYTES);
-  const most = Math.min(line - "AUTH, \r".length, maxLineBytes - RESP_AUTH_FRAMING_BYTES);
+  let most = line - "AUTH, \r".length;
+  while (most > 0 && most + 19 + String(most).length > maxLineBytes) most--;
   if (bytes <= most) return undefined;
+  if (most <= 0) {
+    return `${bytes} bytes: no password fits in the ${line}-byte requests allowed before AUTH`;
+  }
   return `${bytes} bytes: AUTH could not carry it ` +
     `(at most ${most} bytes fit in the ${line}-byte requests allowed before it)`;
 }

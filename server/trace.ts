@@ -65,6 +65,9 @@ class Trace {
   }
 }
 
+// How much of an unfinished line is kept to find AUTH or HELLO split across reads.
+const LINE_START_BYTES = 16;
+
 /** Why a traced connection closed, as its `close` line says it. */
 type Cause = "eof" | "reset" | "quit" | "idle" | "shutdown" | "error";
 
@@ -84,8 +87,11 @@ export class ConnectionTrace extends Trace {
 
   // With a password, received bytes may hold it: only their count is shown.
   readonly #hideBytes: boolean;
-  // The last read held AUTH or HELLO: this one may hold the rest.
-  #afterSecret = false;
+  // The client sent AUTH or HELLO: its password may be in any read from
+  // there on (a long one spans several), so no more bytes are shown.
+  #sentSecret = false;
+  // The last read's unfinished line, if short: AUTH may be split across reads.
+  #lineStart: Uint8Array = new Uint8Array(0);
 
   /** Traces connection `id` into `tracer`; `hideBytes`: show how many bytes came, not which. */
   constructor(tracer: Tracer, id: number, hideBytes = false) {
@@ -96,12 +102,19 @@ export class ConnectionTrace extends Trace {
   #received(buffer: Uint8Array, n: number): string {
     if (this.#hideBytes) return `bytes=${n} (hidden: the server has a password)`;
     // Without one, a client may still send AUTH (it has a password for
-    // another server); the read after one may hold the rest of it (AUTH's
-    // line, or its RESP argument, split between reads).
-    const secret = mayHoldSecret(buffer, 0, n);
-    const rest = this.#afterSecret;
-    this.#afterSecret = secret;
-    if (secret || rest) return `bytes=${n} (hidden: AUTH or HELLO may hold a password)`;
+    // another server).
+    if (!this.#sentSecret) {
+      const joined = new Uint8Array(this.#lineStart.length + n);
+      joined.set(this.#lineStart);
+      joined.set(buffer.subarray(0, n), this.#lineStart.length);
+      this.#sentSecret = mayHoldSecret(joined, 0, joined.length);
+      // A line's first bytes, if they end this read: enough to hold AUTH or HELLO after blanks.
+      const lastLine = joined.lastIndexOf(0x0a) + 1;
+      this.#lineStart = joined.length - lastLine <= LINE_START_BYTES
+        ? joined.slice(lastLine)
+        : new Uint8Array(0);
+    }
+    if (this.#sentSecret) return `bytes=${n} (hidden: after AUTH or HELLO, which hold a password)`;
     return `bytes=${n} ${preview(buffer, 0, n)}`;
   }
 

@@ -111,30 +111,47 @@ Deno.test("serve() with a password: -v and --trace never show a password tried o
   }
 });
 
-Deno.test("serve() without a password: -v and --trace still hide an AUTH a client sends, its echo, and its rest in the next read", async () => {
+Deno.test("serve() without a password: -v and --trace still hide an AUTH a client sends, its echo, and every read after it", async (t) => {
   const traced = new TraceCollector();
   const logs = new LogCollector();
   await using server = startTestServer({ trace: traced.trace, verbose: true, log: logs.log });
-  await using conn = await RawConn.connect(server.port);
-  await conn.send(`AUTH, ${PASSWORD}\n`);
-  assertEquals(await conn.readLine(), "Error: AUTH is not needed: this server has no password");
-  // Redis's form as a line: an unknown command, whose error quotes it back.
-  await conn.send(`AUTH ${PASSWORD}\n`);
-  assertStringIncludes(await conn.readLine() ?? "", "Error: unknown command");
-  // AUTH's line split between two reads: the second holds the password.
-  await conn.send("AUTH, ");
-  await within("the first read", traced.waitFor("#1", "recv", 3));
-  await conn.send(`${PASSWORD}\n`);
-  assertEquals(await conn.readLine(), "Error: AUTH is not needed: this server has no password");
-  await conn.send(`PUT, author, x\n`);
-  assertEquals(await conn.readLine(), "Success!");
-  const details = [
+  const seen = () => [
     ...traced.events.map((event) => event.detail),
     ...logs.lines.map((line) => line.message),
   ];
-  assertEquals(details.filter((text) => text.includes("s3cret")), []);
-  assert(details.some((text) => text.includes("(hidden: AUTH or HELLO may hold a password)")));
-  assert(details.some((text) => text.includes("PUT, author, x")), "other bytes are shown");
+  let id = 0;
+  /**
+   * Sends a first request, shown, then `pieces` on the same connection, each
+   * in a read of its own, then PING, and reads to PONG. RESP when `resp`.
+   */
+  const send = async (pieces: string[], resp = false) => {
+    const who = `#${++id}`;
+    await using conn = await RawConn.connect(server.port);
+    await conn.send(resp ? "*3\r\n$3\r\nSET\r\n$6\r\nauthor\r\n$1\r\nx\r\n" : "PUT, author, x\n");
+    assertEquals((await conn.readLine())?.trimEnd(), resp ? "+OK" : "Success!");
+    for (const [i, piece] of pieces.entries()) {
+      await conn.send(piece);
+      await within("the read", traced.waitFor(who, "recv", i + 2));
+    }
+    await conn.send(resp ? "*1\r\n$4\r\nPING\r\n" : "PING\n");
+    while (!(await conn.readLine())?.includes("PONG"));
+  };
+  await t.step("AUTH as a line, and in Redis's form (whose error quotes it back)", async () => {
+    await send([`AUTH, ${PASSWORD}\n`, `AUTH ${PASSWORD}\n`]);
+  });
+  await t.step("AUTH split from its password, and the word itself split", async () => {
+    await send(["AUTH, ", `${PASSWORD}\n`]);
+    await send(["GET x\r\nAU", `TH ${PASSWORD}\r\n`]);
+    await send(["*2\r\n$4\r\nAU", "TH\r\n$7\r\n", `${PASSWORD.slice(0, 7)}\r\n`], true);
+  });
+  await t.step("a password longer than a read", async () => {
+    await send([`*2\r\n$4\r\nAUTH\r\n$3000\r\n`, `${"s3cret".repeat(500)}\r\n`], true);
+  });
+  assertEquals(seen().filter((text) => text.includes("s3cret")), []);
+  assert(
+    seen().some((text) => text.includes("(hidden: after AUTH or HELLO, which hold a password)")),
+  );
+  assert(seen().some((text) => text.includes("PUT, author, x")), "the bytes before are shown");
 });
 
 Deno.test("KvClient and kv bench never show their password, even when a server echoes it", async () => {
@@ -418,8 +435,22 @@ Deno.test("serve() refuses a password too long for AUTH to carry before authenti
   assertThrows(
     () => serve({ port: 0, password: "p".repeat(1_000), maxLineBytes: 1_000 }),
     RangeError,
-    "at most 968 bytes fit in the 1000-byte requests allowed before it",
+    "at most 978 bytes fit in the 1000-byte requests allowed before it",
   );
+  assertThrows(
+    () => serve({ port: 0, password: "p", maxLineBytes: 20 }),
+    RangeError,
+    "Cannot use a password of 1 bytes: no password fits in the 20-byte requests allowed before AUTH",
+  );
+  // With small lines, the longest allowed fits RESP's AUTH to the byte.
+  {
+    const pw = "q".repeat(79);
+    await using small = startTestServer({ password: pw, maxLineBytes: 100 });
+    await using conn = await RawConn.connect(small.port);
+    await conn.send(resp("AUTH", pw));
+    assertEquals(await conn.readLine(), "+OK\r");
+    assertThrows(() => serve({ port: 0, password: `${pw}q`, maxLineBytes: 100 }), RangeError);
+  }
   // The longest allowed works in every form: a line ending in \r\n, and RESP's HELLO 3 AUTH.
   const longest = "p".repeat(16_377);
   await using server = startTestServer({ password: longest });
