@@ -20,17 +20,28 @@ import type { Store } from "../store/store.ts";
 import { TextStore } from "../store/text.ts";
 import { FakeFs, testContext } from "../testing/mod.ts";
 import { Watches } from "../command/watch.ts";
+import { Sfc32 } from "../bench/random.ts";
 import { Connection } from "./connection.ts";
 
 const REQUESTS = 10_000;
 const KEYS = 10_000;
 const encoder = new TextEncoder();
-const stream = encoder.encode(
-  Array.from(
-    { length: REQUESTS },
-    (_, i) => i % 2 === 0 ? `GET, key:${i % KEYS}\n` : `PUT, key:${i % KEYS}, ${"v".repeat(16)}\n`,
-  ).join(""),
-);
+/** GETs and PUTs in turn, of the keys `keyOf(i)` gives, as one stream of lines. */
+function requests(keyOf: (i: number) => number): Uint8Array {
+  return encoder.encode(
+    Array.from(
+      { length: REQUESTS },
+      (_, i) =>
+        i % 2 === 0 ? `GET, key:${keyOf(i)}\n` : `PUT, key:${keyOf(i)}, ${"v".repeat(16)}\n`,
+    ).join(""),
+  );
+}
+// Keys in order: each request's record follows the last one's in the arena.
+const inOrder = requests((i) => i % KEYS);
+// Keys drawn at random, as loadgen draws them: each request's slot and
+// record are somewhere else in memory, as under real load.
+const random = new Sfc32(1, 0);
+const atRandom = requests(() => random.next() % KEYS);
 const LINE_WRITE = { lineText: true };
 const store = new MemoryStore();
 const text = new TextStore(store);
@@ -43,7 +54,7 @@ const addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 1200
 let sink = 0;
 
 /** A conn that reads `stream` in pieces as large as the buffer offered, then the end. */
-function streamConn(): Deno.Conn {
+function streamConn(stream: Uint8Array): Deno.Conn {
   let at = 0;
   const conn = {
     localAddr: addr,
@@ -64,7 +75,11 @@ function streamConn(): Deno.Conn {
   return conn as unknown as Deno.Conn;
 }
 
-function serveStream(trace?: (event: TraceEvent) => void, on: Store = store): Promise<void> {
+function serveStream(
+  trace?: (event: TraceEvent) => void,
+  on: Store = store,
+  stream = inOrder,
+): Promise<void> {
   const config = {
     maxLineBytes: 1_048_576,
     idleTimeoutMs: 0,
@@ -73,7 +88,7 @@ function serveStream(trace?: (event: TraceEvent) => void, on: Store = store): Pr
     verbose: false,
   };
   const connection = new Connection(
-    streamConn(),
+    streamConn(stream),
     1,
     trace === undefined ? config : { ...config, trace },
     { store: on, clock: SYSTEM_CLOCK, stats, guard, watches: new Watches(on), turns: { count: 0 } },
@@ -88,6 +103,14 @@ Deno.bench({
   baseline: true,
   fn: async () => {
     await serveStream();
+  },
+});
+
+Deno.bench({
+  name: "connection: the same with keys drawn at random (as loadgen does)",
+  group: "connection",
+  fn: async () => {
+    await serveStream(undefined, store, atRandom);
   },
 });
 

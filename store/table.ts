@@ -17,8 +17,10 @@ import { Arena, EXPIRES, KEY_LENGTH, TEXT } from "./arena.ts";
 import type { Clock } from "./clock.ts";
 import { LINE_TEXT, type PairVisitor } from "./store.ts";
 
-// A slot holds 0 (empty), TOMBSTONE (deleted: probing goes on past it), or
-// the record's offset in the arena + 1.
+// A slot is two int32s side by side in one array, so a probe reads one cache
+// line, not one in each of two arrays: the entry, 0 (empty), TOMBSTONE
+// (deleted: probing goes on past it) or the record's offset in the arena + 1;
+// then the key's hash (as int32: `| 0`).
 const EMPTY = 0;
 const TOMBSTONE = -1;
 // Grow the table before it is half full: linear probing slows sharply past that.
@@ -37,8 +39,7 @@ export class Table {
   readonly arena: Arena;
   /** The number of records the slots point at. */
   size = 0;
-  #slots = new Int32Array(MIN_SLOTS);
-  #hashes = new Uint32Array(MIN_SLOTS);
+  #slots = new Int32Array(2 * MIN_SLOTS); // [entry, hash] per slot
   #shift = 32 - Math.log2(MIN_SLOTS); // home slot = hash >>> #shift
   #usedSlots = 0; // Live slots and tombstones.
 
@@ -47,7 +48,7 @@ export class Table {
     this.arena = new Arena(maxArenaBytes, (move) => {
       // Compaction: every live record moves; its slot follows it.
       const slots = this.#slots;
-      for (let i = 0; i < slots.length; i++) {
+      for (let i = 0; i < slots.length; i += 2) {
         if (slots[i]! > 0) slots[i] = move(slots[i]! - 1) + 1;
       }
     });
@@ -55,24 +56,25 @@ export class Table {
 
   /** How many slots there are (a power of two). */
   get capacity(): number {
-    return this.#slots.length;
+    return this.#slots.length >>> 1;
   }
 
   /** The offset of the record in `slot`; below 0 if the slot holds none. */
   record(slot: number): number {
-    return this.#slots[slot]! - 1;
+    return this.#slots[2 * slot]! - 1;
   }
 
   /** The slot holding the key whose hash is `hash`, or -1. */
   find(key: Uint8Array, start: number, end: number, hash: number): number {
     const slots = this.#slots;
     const arena = this.arena;
-    const mask = slots.length - 1;
+    const mask = (slots.length >>> 1) - 1;
+    const signed = hash | 0;
     for (let i = hash >>> this.#shift;; i = (i + 1) & mask) {
-      const entry = slots[i]!;
+      const entry = slots[2 * i]!;
       if (entry === EMPTY) return -1;
       if (
-        entry !== TOMBSTONE && this.#hashes[i] === hash &&
+        entry !== TOMBSTONE && slots[2 * i + 1] === signed &&
         arena.keyEquals(entry - 1, key, start, end)
       ) {
         return i;
@@ -82,45 +84,44 @@ export class Table {
 
   /** Empties a live slot; its record becomes garbage. */
   remove(slot: number): void {
-    this.arena.kill(this.#slots[slot]! - 1);
-    this.#slots[slot] = TOMBSTONE;
+    this.arena.kill(this.#slots[2 * slot]! - 1);
+    this.#slots[2 * slot] = TOMBSTONE;
     this.size--;
   }
 
   /** Points a live slot at a new record; the old one becomes garbage. */
   replace(slot: number, record: number): void {
-    this.arena.kill(this.#slots[slot]! - 1); // Where compaction may have moved it.
-    this.#slots[slot] = record + 1;
+    this.arena.kill(this.#slots[2 * slot]! - 1); // Where compaction may have moved it.
+    this.#slots[2 * slot] = record + 1;
   }
 
   /** Makes room for one more key: call before the record of a new key is appended. */
   reserve(): void {
-    if (this.#usedSlots + 1 > this.#slots.length * MAX_LOAD) this.#rehash();
+    if (this.#usedSlots + 1 > this.capacity * MAX_LOAD) this.#rehash();
   }
 
   /** Puts a record (of a key known not to be in the table) into a free slot; {@linkcode Table.reserve} made room. */
   insert(hash: number, record: number): void {
     const slots = this.#slots;
-    const mask = slots.length - 1;
+    const mask = (slots.length >>> 1) - 1;
     let i = hash >>> this.#shift;
-    while (slots[i]! > 0) i = (i + 1) & mask;
-    if (slots[i] === EMPTY) this.#usedSlots++;
-    slots[i] = record + 1;
-    this.#hashes[i] = hash;
+    while (slots[2 * i]! > 0) i = (i + 1) & mask;
+    if (slots[2 * i] === EMPTY) this.#usedSlots++;
+    slots[2 * i] = record + 1;
+    slots[2 * i + 1] = hash;
     this.size++;
   }
 
   /** Rebuilds the table once deletes have left it mostly empty. */
   shrinkIfSparse(): void {
-    if (this.#slots.length > MIN_SLOTS && this.size < this.#slots.length * MIN_LOAD) {
+    if (this.capacity > MIN_SLOTS && this.size < this.capacity * MIN_LOAD) {
       this.#rehash();
     }
   }
 
   /** Empties it, giving its memory back. */
   clear(): void {
-    this.#slots = new Int32Array(MIN_SLOTS);
-    this.#hashes = new Uint32Array(MIN_SLOTS);
+    this.#slots = new Int32Array(2 * MIN_SLOTS);
     this.#shift = 32 - Math.log2(MIN_SLOTS);
     this.arena.reset();
     this.size = 0;
@@ -141,7 +142,7 @@ export class Table {
   scan(cursor: number, count: number, clock: Clock, visit: PairVisitor): number {
     const slots = this.#slots;
     const arena = this.arena;
-    const length = slots.length;
+    const length = slots.length >>> 1;
     const mask = length - 1;
     const shift = this.#shift;
     const from = cursor >>> 0;
@@ -151,13 +152,13 @@ export class Table {
     let time = 0;
     for (let step = 0; step < length; step++) {
       const i = (firstHome + step) & mask;
-      const entry = slots[i]!;
+      const entry = slots[2 * i]!;
       if (entry === EMPTY) {
         if (firstHome + step >= endHome) break;
         continue;
       }
       if (entry === TOMBSTONE) continue;
-      const hash = this.#hashes[i]!;
+      const hash = slots[2 * i + 1]! >>> 0;
       if (hash < from || hash >= to) continue;
       const record = entry - 1;
       const word = arena.header(record);
@@ -179,11 +180,12 @@ export class Table {
    */
   longestProbe(): number {
     const slots = this.#slots;
-    const mask = slots.length - 1;
+    const length = slots.length >>> 1;
+    const mask = length - 1;
     let longest = 0;
-    for (let i = 0; i < slots.length; i++) {
-      if (slots[i]! <= 0) continue;
-      const distance = (i - (this.#hashes[i]! >>> this.#shift)) & mask;
+    for (let i = 0; i < length; i++) {
+      if (slots[2 * i]! <= 0) continue;
+      const distance = (i - (slots[2 * i + 1]! >>> this.#shift)) & mask;
       if (distance > longest) longest = distance;
     }
     return longest;
@@ -195,23 +197,21 @@ export class Table {
    */
   #rehash(): void {
     const oldSlots = this.#slots;
-    const oldHashes = this.#hashes;
     let length = MIN_SLOTS;
-    while (this.size + 1 > length * MAX_LOAD / 2) length *= 2;
-    const slots = new Int32Array(length);
-    const hashes = new Uint32Array(length);
+    while (this.size > length * MAX_LOAD / 2) length *= 2;
+    const slots = new Int32Array(2 * length);
     const mask = length - 1;
     const shift = 32 - Math.log2(length);
-    for (let j = 0; j < oldSlots.length; j++) {
+    for (let j = 0; j < oldSlots.length; j += 2) {
       const entry = oldSlots[j]!;
       if (entry <= 0) continue;
-      let i = oldHashes[j]! >>> shift;
-      while (slots[i] !== EMPTY) i = (i + 1) & mask;
-      slots[i] = entry;
-      hashes[i] = oldHashes[j]!;
+      const hash = oldSlots[j + 1]!;
+      let i = hash >>> shift;
+      while (slots[2 * i] !== EMPTY) i = (i + 1) & mask;
+      slots[2 * i] = entry;
+      slots[2 * i + 1] = hash;
     }
     this.#slots = slots;
-    this.#hashes = hashes;
     this.#shift = shift;
     this.#usedSlots = this.size;
   }

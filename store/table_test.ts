@@ -71,3 +71,18 @@ Deno.test("Table.clear empties it and gives the slots back", () => {
   assertEquals(find(table, "c1", 40503), -1);
   assertEquals(table.longestProbe(), 0);
 });
+
+Deno.test("Table doubles as it grows, from half full to a quarter full", () => {
+  const table = new Table(1 << 24);
+  let capacity = table.capacity;
+  for (let i = 0; i < 20_000; i++) {
+    add(table, `k${i}`, (i * 2654435761) >>> 0);
+    if (table.capacity !== capacity) {
+      // A rebuild sized for one key more than the table holds would quadruple it.
+      assertEquals(table.capacity, 2 * capacity, `at ${table.size} keys`);
+      assertEquals(table.size - 1, capacity / 2, "it grew when half full");
+      capacity = table.capacity;
+    }
+  }
+  assertEquals(table.capacity, 65_536);
+});
