@@ -106,6 +106,8 @@ export interface ServerStats {
   keyspaceHits: number;
   /** Reads that did not find their key. */
   keyspaceMisses: number;
+  /** Wrong passwords tried, ever (Redis's `acl_access_denied_auth`). */
+  authFailures: number;
   /** Connections open now. */
   connectedClients(): number;
   /** The --max-connections limit. */

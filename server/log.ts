@@ -26,3 +26,42 @@ export function logSample(text: string): string {
   );
   return text.length > LOG_SAMPLE_CHARS ? `${quoted}... (${text.length} chars)` : quoted;
 }
+
+/**
+ * At most `limit` lines per window of `windowMs`: what can come in floods (a
+ * password guesser's failures) is counted, not logged, past that, so it
+ * cannot fill the disk or drown the lines that matter.
+ */
+export class LogBudget {
+  readonly #limit: number;
+  readonly #windowMs: number;
+  #windowStart = -Infinity;
+  #used = 0;
+  #skipped = 0;
+
+  /** `limit` lines per `windowMs`. */
+  constructor(limit: number, windowMs: number) {
+    this.#limit = limit;
+    this.#windowMs = windowMs;
+  }
+
+  /**
+   * Asks to log a line at `now` (ms). `undefined`: do not log it (it was
+   * counted). Otherwise how many lines before it were not logged, and
+   * whether it is the last this window allows (say that the rest are counted).
+   */
+  take(now: number): { skipped: number; last: boolean } | undefined {
+    if (now - this.#windowStart >= this.#windowMs) {
+      this.#windowStart = now;
+      this.#used = 0;
+    }
+    if (this.#used === this.#limit) {
+      this.#skipped++;
+      return undefined;
+    }
+    this.#used++;
+    const skipped = this.#skipped;
+    this.#skipped = 0;
+    return { skipped, last: this.#used === this.#limit };
+  }
+}

@@ -12,9 +12,9 @@ import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { errorLine } from "../wire/line/reply.ts";
-import { MAX_AUTH_FAILURES } from "../command/auth.ts";
 import type { Guard, ServerStats } from "../command/command.ts";
 import { Connection } from "./connection.ts";
+import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
 import type { Acceptor } from "./tls.ts";
 import { logErrors, type Logger } from "./log.ts";
@@ -189,6 +189,7 @@ class Server implements KvServer {
       commandsProcessed: 0,
       keyspaceHits: 0,
       keyspaceMisses: 0,
+      authFailures: 0,
       queuedBytes: 0,
       connectedClients: () => connections.size,
       maxClients: config.maxConnections,
@@ -197,17 +198,7 @@ class Server implements KvServer {
       persistent: this.#store.commit !== undefined,
     };
     const log = this.#log;
-    const password = options.password;
-    this.#guard = {
-      password: typeof password === "string" ? new TextEncoder().encode(password) : password,
-      failed(session) {
-        log(
-          "info",
-          `#${session.id} AUTH failed from ${session.peer} (${session.authFailures} of ${MAX_AUTH_FAILURES}` +
-            `${session.authFailures >= MAX_AUTH_FAILURES ? ": closing the connection" : ""})`,
-        );
-      },
-    };
+    this.#guard = newGuard(options.password, this.#stats, this.#clock, log);
     this.#side = {
       store: this.#store,
       clock: this.#clock,

@@ -54,6 +54,7 @@ export function testContext(store: Store, clock: Clock = SYSTEM_CLOCK): Context 
       port: 12000,
       connectionsReceived: 1,
       connectionsRejected: 0,
+      authFailures: 0,
       commandsProcessed: 0,
       keyspaceHits: 0,
       keyspaceMisses: 0,

@@ -18,9 +18,11 @@ import { runCheck } from "../check/runner.ts";
 import { KvClient } from "../client/client.ts";
 import { KvConnectionError, KvServerError } from "../client/errors.ts";
 import { main } from "../main.ts";
+import { AUTH_LOG_LIMIT } from "../server/guard.ts";
 import { ExposureError, isLoopback } from "../server/listen.ts";
 import { serve, serveListener } from "../server/serve.ts";
 import { listenTls } from "../server/tls.ts";
+import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
 import {
@@ -74,6 +76,34 @@ Deno.test("serve() with a password: AUTH, then work; a wrong password is an erro
   assertEquals(failures.length, 1);
   assert(failures[0]!.includes("127.0.0.1:"), failures[0]);
   assertFalse(failures[0]!.includes("wrong"), "the password tried is never logged");
+});
+
+Deno.test("serve() with a password: a flood of wrong passwords logs 20 lines a minute, and INFO counts them all", async () => {
+  const logs = new LogCollector();
+  const clock = new ManualClock();
+  await using server = startTestServer({ password: PASSWORD, log: logs.log, clock });
+  const failed = () =>
+    logs.lines.map((line) => line.message).filter((m) => m.includes("AUTH failed"));
+  // 5 connections, 10 wrong tries each (the 10th closes the connection).
+  for (let i = 0; i < 5; i++) {
+    await using conn = await RawConn.connect(server.port);
+    await conn.send("AUTH, wrong\n".repeat(10));
+    assertEquals(await conn.readLines(10), Array(10).fill("Error: wrong password"));
+    assertEquals(await conn.readToEnd(), "", "closed after the 10th");
+  }
+  assertEquals(failed().length, AUTH_LOG_LIMIT);
+  assertStringIncludes(failed().at(-1)!, "the rest of this minute's are counted");
+  clock.advance(60_000);
+  await using line = await RawConn.connect(server.port);
+  await line.send("AUTH, wrong\n");
+  assertEquals(await line.readLine(), "Error: wrong password");
+  await using redis = await RawConn.connect(server.port);
+  await redis.send(resp("AUTH", PASSWORD) + resp("INFO", "stats"));
+  let info: string | null;
+  do info = await redis.readLine(); while (info !== null && !info.startsWith("acl_"));
+  assertEquals(info, "acl_access_denied_auth:51\r");
+  assertEquals(failed().length, AUTH_LOG_LIMIT + 1);
+  assertStringIncludes(failed().at(-1)!, "; 30 more failed before it, not logged");
 });
 
 Deno.test("serve() with a password: -v and --trace never show a password tried or given", async () => {

@@ -315,6 +315,7 @@ function infoSections(context: Context): Record<string, [string, string | number
       ["evicted_keys", 0],
       ["keyspace_hits", stats.keyspaceHits],
       ["keyspace_misses", stats.keyspaceMisses],
+      ["acl_access_denied_auth", stats.authFailures],
     ],
     replication: [
       ["role", "master"],

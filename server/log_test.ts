@@ -1,0 +1,16 @@
+import { assertEquals } from "@std/assert";
+import { LogBudget } from "./log.ts";
+
+Deno.test("LogBudget allows `limit` lines a window, counts the rest, and says so on the next line", () => {
+  const budget = new LogBudget(3, 1000);
+  assertEquals(budget.take(0), { skipped: 0, last: false });
+  assertEquals(budget.take(1), { skipped: 0, last: false });
+  assertEquals(budget.take(2), { skipped: 0, last: true });
+  assertEquals(budget.take(3), undefined);
+  assertEquals(budget.take(999), undefined);
+  // A new window: the first line says how many went unlogged.
+  assertEquals(budget.take(1000), { skipped: 2, last: false });
+  assertEquals(budget.take(1001), { skipped: 0, last: false });
+  // Windows start at the first line after the last one ended, not on a grid.
+  assertEquals(budget.take(5000), { skipped: 0, last: false });
+});
