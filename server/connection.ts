@@ -127,7 +127,12 @@ export class Connection {
     if (this.#config.verbose) this.#debug(`connected from ${formatAddr(this.#conn.remoteAddr)}`);
     if (this.#trace !== undefined) this.#trace.accept(this.#conn);
     try {
-      if ("setNoDelay" in this.#conn) (this.#conn as Deno.TcpConn).setNoDelay(true);
+      if ("setNoDelay" in this.#conn) {
+        // Answers go out at once; and a peer that vanished (a laptop shut, a
+        // NAT that forgot the flow) is found by TCP keepalive, not held for ever.
+        (this.#conn as Deno.TcpConn).setNoDelay(true);
+        (this.#conn as Deno.TcpConn).setKeepAlive(true);
+      }
       if ("handshake" in this.#conn && !(await this.#handshake(this.#conn as Deno.TlsConn))) return;
       if (this.#config.idleTimeoutMs > 0) this.#startIdleTimer(this.#config.idleTimeoutMs);
       await this.#serve();
