@@ -5,7 +5,7 @@
  * RESP framer and reply, on a MemoryStore with a clock the test moves. Pure.
  */
 
-import { assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { respAt } from "../../testing/mod.ts";
 
 const NOW = 1_700_000_000_000;
@@ -197,6 +197,26 @@ Deno.test({
       } while (cursor !== "0");
       assertEquals(seen.length, 500);
       assertEquals(new Set(seen).size, 500);
+    });
+    await t.step("KEYS returns every matching key, byte for byte, past its first buffer", () => {
+      const { kv } = harness();
+      for (let i = 0; i < 500; i++) kv.command("SET", `key:${i}`, "v");
+      const long = "k".repeat(300); // longer than KEYS's first buffer
+      kv.command("SET", long, "v");
+      kv.command("SET", new Uint8Array([0x6b, 0x00, 0xff]), "v");
+      kv.command("SET", "user:1", "v");
+      const keys = (pattern: string) => {
+        const [count, ...rest] = kv.command("KEYS", pattern).split("\r\n");
+        const found = rest.filter((_, i) => i % 2 === 1);
+        assertEquals(count, `*${found.length}`);
+        return found.sort();
+      };
+      const all = keys("*");
+      assertEquals(all.length, 503); // key:0..499, user:1, the long key, k\0\xff
+      assert(all.includes(long));
+      assert(all.includes("k\x00\xff"));
+      assertEquals(keys("key:4?9"), Array.from({ length: 10 }, (_, i) => `key:4${i}9`));
+      assertEquals(keys("k*").length, 502);
     });
     await t.step(
       "an error echoes an argument's bytes as they came, UTF-8 or not, as Redis does",

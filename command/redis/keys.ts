@@ -78,18 +78,52 @@ export const TYPE: RedisCommand = {
   },
 };
 
-/** Collects the keys a scan visits that match `pattern` (none: all), as copies. */
-function collect(keys: Uint8Array[], pattern: Uint8Array | undefined) {
-  return (bytes: Uint8Array, keyStart: number, keyEnd: number) => {
-    if (pattern === undefined || globMatch(pattern, bytes, keyStart, keyEnd)) {
-      keys.push(bytes.slice(keyStart, keyEnd));
-    }
-  };
-}
+/**
+ * The keys a scan visits that match a pattern, copied end to end into one
+ * growing buffer: a million keys are one allocation (and its doublings), not
+ * a million arrays, each with its own backing store for the GC to track.
+ */
+class KeyList {
+  #bytes = new Uint8Array(256);
+  #ends: number[] = [];
+  #top = 0;
+  /** Visits a key, as `Store.scan` calls it. */
+  readonly visit: (bytes: Uint8Array, keyStart: number, keyEnd: number) => void;
 
-function replyKeys(reply: RedisReply, keys: Uint8Array[]): void {
-  reply.array(keys.length);
-  for (const key of keys) reply.bytes(key, 0, key.length);
+  /** Keeps the keys that match `pattern` (`undefined`: all). */
+  constructor(pattern: Uint8Array | undefined) {
+    this.visit = (bytes, keyStart, keyEnd) => {
+      if (pattern === undefined || globMatch(pattern, bytes, keyStart, keyEnd)) {
+        this.#add(bytes, keyStart, keyEnd);
+      }
+    };
+  }
+
+  /** How many keys it holds. */
+  get length(): number {
+    return this.#ends.length;
+  }
+
+  /** Answers them as an array of bulk strings. */
+  reply(reply: RedisReply): void {
+    const ends = this.#ends;
+    reply.array(ends.length);
+    for (let i = 0, start = 0; i < ends.length; start = ends[i++]!) {
+      reply.bytes(this.#bytes, start, ends[i]!);
+    }
+  }
+
+  #add(bytes: Uint8Array, keyStart: number, keyEnd: number): void {
+    const top = this.#top + keyEnd - keyStart;
+    if (top > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.#bytes.length, top));
+      grown.set(this.#bytes.subarray(0, this.#top));
+      this.#bytes = grown;
+    }
+    this.#bytes.set(bytes.subarray(keyStart, keyEnd), this.#top);
+    this.#top = top;
+    this.#ends.push(top);
+  }
 }
 
 /** Redis takes a lone `*` as "every key": even the empty key, which `*` alone does not match. */
@@ -108,11 +142,10 @@ export const KEYS: RedisCommand = {
   writes: false,
   summary: "Find all keys matching the given pattern",
   run(request, { store }, reply) {
-    const keys: Uint8Array[] = [];
-    const visit = collect(keys, patternOf(request, 0));
+    const keys = new KeyList(patternOf(request, 0));
     let cursor = 0;
-    do cursor = store.scan(cursor, 4096, visit); while (cursor !== 0);
-    replyKeys(reply, keys);
+    do cursor = store.scan(cursor, 4096, keys.visit); while (cursor !== 0);
+    keys.reply(reply);
   },
 };
 
@@ -151,8 +184,7 @@ export const SCAN: RedisCommand = {
         return reply.error(ERR.syntax);
       }
     }
-    const keys: Uint8Array[] = [];
-    const visit = collect(keys, pattern);
+    const keys = new KeyList(pattern);
     let cursor = start >= BigInt(CURSOR_SPACE) ? 0 : Number(start);
     if (start < BigInt(CURSOR_SPACE)) {
       // Like Redis: stop once `count` keys are found, or after ten times as
@@ -160,13 +192,14 @@ export const SCAN: RedisCommand = {
       let budget = 10 * count * SLOTS_PER_KEY;
       do {
         const step = Math.min(budget, (count - keys.length) * SLOTS_PER_KEY);
-        cursor = store.scan(cursor, step, visit);
+        cursor = store.scan(cursor, step, keys.visit);
         budget -= step;
       } while (cursor !== 0 && keys.length < count && budget > 0);
     }
     reply.array(2);
     reply.bulk(String(cursor));
-    replyKeys(reply, strings ? keys : []);
+    if (strings) keys.reply(reply);
+    else reply.array(0);
   },
 };
 
