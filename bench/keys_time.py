@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""How long KEYS takes on a large store, for BENCHMARKS.md ("KEYS on a
+million keys"): sends `KEYS pattern` and a PING behind it over RESP, and
+times from the request to the end of the PING's answer (the server blocks
+meanwhile, kv and Redis alike).
+
+    python3 bench/keys_time.py PORT [PATTERN ...]   (default: * and *9)
+
+Load the keys first, e.g. ../shared/perf/loadgen -p PORT -k 1000000 -n 1 --preload
+(--proto resp for Redis). A measurement, not a test.
+"""
+import socket, sys, time
+
+port = int(sys.argv[1])
+patterns = [p.encode() for p in sys.argv[2:]] or [b"*", b"*9"]
+s = socket.create_connection(("127.0.0.1", port))
+for pattern in patterns:
+    started = time.time()
+    s.sendall(b"*2\r\n$4\r\nKEYS\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n" % (len(pattern), pattern))
+    answer = b""
+    while not answer.endswith(b"+PONG\r\n"):
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            sys.exit("the server closed the connection")
+        answer += chunk
+    print(f"KEYS {pattern.decode()}: {1000 * (time.time() - started):.0f} ms, {len(answer)} bytes")
