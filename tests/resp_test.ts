@@ -124,18 +124,19 @@ Deno.test("serve() expires keys by its clock for both protocols, and reclaims th
 });
 
 Deno.test("serve() answers a broken RESP frame with Redis's protocol error, then closes", async () => {
+  const LIMIT = " (limit 1024 bytes a request: --max-line-bytes)";
   await using server = startTestServer({ maxLineBytes: 1024 });
   for (
     const [raw, error] of [
       ["*1\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'"],
-      ["*1\r\n$5000\r\n", "-ERR Protocol error: invalid bulk length"], // over --max-line-bytes
+      ["*1\r\n$5000\r\n", `-ERR Protocol error: invalid bulk length${LIMIT}`], // over --max-line-bytes
       ["*x\r\n", "-ERR Protocol error: invalid multibulk length"],
       // Each string short, the whole request over --max-line-bytes; inline too.
       [
         resp("MSET", ...Array.from({ length: 200 }, (_, i) => `k${i}`)),
-        "-ERR Protocol error: request too large",
+        `-ERR Protocol error: request too large${LIMIT}`,
       ],
-      [`SET k ${"v".repeat(1100)}\r\n`, "-ERR Protocol error: request too large"],
+      [`SET k ${"v".repeat(1100)}\r\n`, `-ERR Protocol error: request too large${LIMIT}`],
       ["*-99999999999999999999\r\n", "-ERR Protocol error: invalid multibulk length"],
     ]
   ) {

@@ -198,6 +198,25 @@ Deno.test({
       assertEquals(seen.length, 500);
       assertEquals(new Set(seen).size, 500);
     });
+    await t.step(
+      "CLIENT, CONFIG and COMMAND HELP answer Redis's help, with kv's subcommands",
+      () => {
+        for (const command of ["CLIENT", "CONFIG", "COMMAND"]) {
+          const lines = kv.command(command, "help").split("\r\n");
+          assertEquals(
+            lines[1],
+            `+${command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`,
+          );
+          assertEquals(lines.slice(-3), ["+HELP", "+    Prints this help.", ""]);
+          assertEquals(lines[0], `*${lines.length - 2}`);
+          assertEquals(
+            kv.command(command, "HELP", "x"),
+            `-ERR wrong number of arguments for '${command.toLowerCase()}|help' command\r\n`,
+          );
+        }
+        assert(kv.command("CONFIG", "HELP").includes("+GET <pattern>\r\n"));
+      },
+    );
     await t.step("KEYS returns every matching key, byte for byte, past its first buffer", () => {
       const { kv } = harness();
       for (let i = 0; i < 500; i++) kv.command("SET", `key:${i}`, "v");

@@ -195,7 +195,7 @@ function clientLine({ session, clock }: Context): string {
 }
 
 // Redis 7's arity of each CLIENT subcommand kv has, both words counted.
-const CLIENT_ARITIES = { id: 2, getname: 2, info: 2, setname: 3 };
+const CLIENT_ARITIES = { id: 2, getname: 2, info: 2, setname: 3, help: 2 };
 
 /** `CLIENT SETNAME|GETNAME|ID|INFO|SETINFO ...`. */
 export const CLIENT: RedisCommand = {
@@ -210,6 +210,7 @@ export const CLIENT: RedisCommand = {
     if (wrongArity !== undefined) return reply.error(wrongArity);
     const { session } = context;
     const sub = (word: string, arity: number) => argIs(request, 0, word) && request.count === arity;
+    if (sub("help", 1)) return replyHelp(reply, "CLIENT", CLIENT_HELP);
     if (sub("id", 1)) return reply.integer(session.id);
     if (sub("getname", 1)) return session.name === "" ? reply.nil() : reply.bulk(session.name);
     if (sub("info", 1)) return reply.verbatim(clientLine(context));
@@ -249,6 +250,33 @@ export function subcommandArity(
   }
   return undefined;
 }
+
+/**
+ * `<COMMAND> HELP`: as Redis's addReplyHelp(), a status line per line of
+ * `lines` (the subcommands kv has, in Redis's words), framed as Redis frames it.
+ */
+export function replyHelp(reply: RedisReply, command: string, lines: readonly string[]): void {
+  reply.array(lines.length + 3);
+  reply.simple(`${command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`);
+  for (const line of lines) reply.simple(line);
+  reply.simple("HELP");
+  reply.simple("    Prints this help.");
+}
+
+const CLIENT_HELP = [
+  "GETNAME",
+  "    Return the name of the current connection.",
+  "ID",
+  "    Return the ID of the current connection.",
+  "INFO",
+  "    Return information about the current client connection.",
+  "SETINFO <option> <value>",
+  "    Set client meta attr. Options are:",
+  "    * LIB-NAME: the client lib name.",
+  "    * LIB-VER: the client lib version.",
+  "SETNAME <name>",
+  "    Assign the name <name> to the current connection.",
+];
 
 /** Redis's error for a subcommand it does not know. */
 export function unknownSubcommand(request: Request, command: string) {

@@ -10,7 +10,13 @@ import type { Context, RedisCommand } from "../command.ts";
 import type { RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argIs, ERR } from "./args.ts";
-import { KV_VERSION, REDIS_VERSION, subcommandArity, unknownSubcommand } from "./connection.ts";
+import {
+  KV_VERSION,
+  REDIS_VERSION,
+  replyHelp,
+  subcommandArity,
+  unknownSubcommand,
+} from "./connection.ts";
 import { globMatch } from "./glob.ts";
 
 /** Every Redis command kv has, for COMMAND; filled in by mod.ts. */
@@ -64,7 +70,29 @@ function find(request: Request, i: number): RedisCommand | undefined {
 }
 
 // Redis 7's arity of each COMMAND subcommand kv has, both words counted.
-const COMMAND_ARITIES = { count: 2, info: -2, docs: -2, list: -2 };
+const COMMAND_ARITIES = { count: 2, info: -2, docs: -2, list: -2, help: 2 };
+
+const COMMAND_HELP = [
+  "(no subcommand)",
+  "    Return details about all Redis commands.",
+  "COUNT",
+  "    Return the total number of commands in this Redis server.",
+  "LIST",
+  "    Return a list of all commands in this Redis server.",
+  "INFO [<command-name> ...]",
+  "    Return details about multiple Redis commands.",
+  "    If no command names are given, documentation details for all",
+  "    commands are returned.",
+  "DOCS [<command-name> ...]",
+  "    Return documentation details about multiple Redis commands.",
+  "    If no command names are given, documentation details for all",
+  "    commands are returned.",
+];
+
+const CONFIG_HELP = [
+  "GET <pattern>",
+  "    Return parameters matching the glob-like <pattern> and their values.",
+];
 
 /** `COMMAND [COUNT | INFO name... | DOCS [name...] | LIST]`. */
 export const COMMAND: RedisCommand = {
@@ -83,6 +111,7 @@ export const COMMAND: RedisCommand = {
       for (const command of COMMAND_LIST) commandInfo(reply, command);
       return;
     }
+    if (argIs(request, 0, "help")) return replyHelp(reply, "COMMAND", COMMAND_HELP);
     if (argIs(request, 0, "count") && request.count === 1) {
       return reply.integer(COMMAND_LIST.length);
     }
@@ -178,8 +207,9 @@ export const CONFIG: RedisCommand = {
   writes: false,
   summary: "A container for server configuration commands",
   run(request, context, reply) {
-    const wrongArity = subcommandArity(request, "config", { get: -3 });
+    const wrongArity = subcommandArity(request, "config", { get: -3, help: 2 });
     if (wrongArity !== undefined) return reply.error(wrongArity);
+    if (argIs(request, 0, "help")) return replyHelp(reply, "CONFIG", CONFIG_HELP);
     if (!argIs(request, 0, "get")) {
       return reply.error(unknownSubcommand(request, "CONFIG"));
     }

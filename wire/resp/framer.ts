@@ -204,7 +204,10 @@ export class RespFramer implements Framer {
           (n > UNAUTHENTICATED_BULK_BYTES && this.#locked())
         ) {
           const locked = n >= 0 && n <= REDIS_MAX_BULK_BYTES && this.#locked();
-          return this.#fail(into, `${locked ? "unauthenticated" : "invalid"} bulk length`);
+          if (locked) return this.#fail(into, "unauthenticated bulk length");
+          // Past kv's limit and not Redis's: say which limit, and how to raise it.
+          const ours = n > this.#maxRequestBytes && n <= REDIS_MAX_BULK_BYTES;
+          return this.#fail(into, `invalid bulk length${ours ? this.#limitNote() : ""}`);
         }
         dataStart = this.#next;
         length = n;
@@ -227,7 +230,7 @@ export class RespFramer implements Framer {
     }
     // PROTOCOL.md: a request larger than the limit, headers and all, is refused
     // whether it came in one read or in many.
-    if (at - start > this.#maxRequestBytes) return this.#fail(into, "request too large");
+    if (at - start > this.#maxRequestBytes) return this.#fail(into, this.#tooLarge());
     this.#pos = at;
     into.rawStart = start;
     into.rawEnd = at;
@@ -335,7 +338,7 @@ export class RespFramer implements Framer {
   #incomplete(into: Request, start: number): "request" | "incomplete" {
     this.#pos = start;
     if (this.#length - start > this.#maxRequestBytes) {
-      return this.#fail(into, "request too large");
+      return this.#fail(into, this.#tooLarge());
     }
     return "incomplete";
   }
@@ -348,7 +351,7 @@ export class RespFramer implements Framer {
     while (nl < this.#length && bytes[nl] !== LF) nl++;
     // kv's limit for any request; Redis's own for an inline line still
     // without its end (a whole one may be longer, as in Redis).
-    if (nl - start > this.#maxRequestBytes) return this.#fail(into, "request too large");
+    if (nl - start > this.#maxRequestBytes) return this.#fail(into, this.#tooLarge());
     if (nl === this.#length) {
       if (nl - start > MAX_HEADER_BYTES) return this.#fail(into, "too big inline request");
       return "incomplete";
@@ -391,6 +394,15 @@ export class RespFramer implements Framer {
     }
     into.command = command;
     into.failure = undefined;
+  }
+
+  /** The error of a request past the limit (Redis's own has no limit this small to name). */
+  #tooLarge(): string {
+    return `request too large${this.#limitNote()}`;
+  }
+
+  #limitNote(): string {
+    return ` (limit ${this.#maxRequestBytes} bytes a request: --max-line-bytes)`;
   }
 
   #fail(into: Request, text: string): "request" {
