@@ -215,6 +215,15 @@ Deno.test({
           );
         }
         assert(kv.command("CONFIG", "HELP").includes("+GET <pattern>\r\n"));
+        // An unknown one is named as Redis's %.128s prints it: up to a NUL, 128 bytes at most.
+        assertEquals(
+          kv.command("CLIENT", "x".repeat(200)),
+          `-ERR unknown subcommand '${"x".repeat(128)}'. Try CLIENT HELP.\r\n`,
+        );
+        assertEquals(
+          kv.command("CONFIG", "ab\0cd"),
+          "-ERR unknown subcommand 'ab'. Try CONFIG HELP.\r\n",
+        );
       },
     );
     await t.step("KEYS returns every matching key, byte for byte, past its first buffer", () => {

@@ -278,11 +278,14 @@ const CLIENT_HELP = [
   "    Assign the name <name> to the current connection.",
 ];
 
-/** Redis's error for a subcommand it does not know. */
+/** Redis's error for a subcommand it does not know: its name as `%.128s` prints it (up to a NUL, 128 bytes at most). */
 export function unknownSubcommand(request: Request, command: string) {
+  const name = request.binary(0);
+  const nul = name.indexOf("\0");
+  const shown = (nul === -1 ? name : name.slice(0, nul)).slice(0, 128);
   return {
     kind: "redis",
-    text: `ERR unknown subcommand '${request.binary(0)}'. Try ${command} HELP.`,
+    text: `ERR unknown subcommand '${shown}'. Try ${command} HELP.`,
   } as const;
 }
 
