@@ -19,9 +19,11 @@ import { KvClient } from "../client/client.ts";
 import { type CheckRun, CheckUnreachableError, runCheck } from "./runner.ts";
 import type { Level } from "./rule.ts";
 import { rulesOf } from "./rules.ts";
+import { summary } from "./messages.ts";
 import {
   closedPort,
   type Mistake,
+  RawConn,
   readRawLines,
   scriptedServer,
   send,
@@ -176,6 +178,37 @@ Deno.test("runCheck() cleans up after a server with odd answers, and one that cl
       assertEquals(await client.list(), new Map());
     });
   }
+});
+
+Deno.test("runCheck() counts what LIST still shows as not deleted, whatever DELETE answered", async () => {
+  // `PUT, k, v` stores " k", and the cleanup's `DELETE, k` looks up " k\n": Not exist!
+  await using server = studentServer("split-comma-no-strip");
+  const run = await runCheck({ port: server.port, timeoutMs: 1_000, pauseMs: 100 });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("LIST\nQUIT\n");
+  const ours = (await conn.readToEnd()).split("\n").filter((line) => line.includes(run.prefix));
+  assert(ours.length > 0, "the server kept some of them");
+  assertEquals(run.written - run.deleted, ours.length);
+  assertStringIncludes(summary("en", run), `Could not delete ${ours.length} of the ${run.written}`);
+});
+
+Deno.test("runCheck() deletes the long line's key from a server that took it as a PUT", async () => {
+  // The server's limit is past the one the checker assumes: the long line is a PUT it stores.
+  await using server = startTestServer({ maxLineBytes: 4096 });
+  const run = await runCheck({ port: server.port, only: ["load.long-line"], maxLineBytes: 1024 });
+  assertEquals(failures(run), ["load.long-line"]);
+  assertEquals([run.written, run.deleted], [1, 1]);
+  await using client = await KvClient.connect({ port: server.port });
+  assertEquals(await client.list(), new Map());
+});
+
+Deno.test("runCheck() skips a.list-empty on a store with keys, even with blank lines between its pairs", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await conn.read(new Uint8Array(1024)); // LIST, with no \n
+    await send(conn, "a, 1\n\nb, 2\n\n");
+  });
+  const run = await runCheck({ port: server.port, only: ["a.list-empty"], pauseMs: 100 });
+  assertEquals(run.results[0]!.status, "skip", notPassed(run));
 });
 
 Deno.test("runCheck() says an answer that trickles on without a \\n never ends, not that it went quiet", async () => {

@@ -116,6 +116,8 @@ async function longLine(config: PlayConfig): Promise<void> {
   try {
     await ask(probe, config, "PING\n", "PONG");
     const head = encoder.encode(`PUT, ${config.prefix}long, `);
+    // A server without the limit stores it: the cleanup deletes it too.
+    config.written.add(`${config.prefix}long`);
     const line = new Uint8Array(Math.max(config.maxLineBytes + 1, head.length + 1)).fill(0x78);
     line.set(head);
     // No \n yet: the protocol sends the error as soon as the limit is passed.

@@ -214,6 +214,25 @@ export function noPingHint(lang: Lang, rules: number, got?: Uint8Array): string 
       "문제입니다.\n";
 }
 
+/** Said after the summary when the server serves one client at a time (`CheckRun.oneAtATime`). */
+export function oneAtATimeHint(lang: Lang): string {
+  return lang === "en"
+    ? "Hint: while one client stays connected, your server answers nobody else: it serves one " +
+      "client at a time (accept(), then that client until it leaves). Anyone who keeps a client " +
+      "open (nc, or kv client's prompt) locks everyone else out. The assignment asks that the " +
+      "server always take clients' requests, and PROTOCOL.md that it serve many at once " +
+      "(conn.concurrent; conn.disconnect fails too, its first client staying connected). Serve " +
+      "each client in its own thread (threading.Thread(target=handle, args=(conn,)).start()), " +
+      "or with select.\n"
+    : "힌트: 클라이언트 하나가 연결된 채로 있는 동안 서버가 다른 누구에게도 답하지 않습니다: 한 번에 " +
+      "클라이언트 하나만 받습니다(accept() 뒤 그 클라이언트가 나갈 때까지 그것만 처리). 누군가 " +
+      "클라이언트를 열어 두면(nc나 kv client 프롬프트) 다른 모두가 막힙니다. 과제는 서버가 항상 " +
+      "클라이언트의 요청을 수용할 것을, PROTOCOL.md는 여러 클라이언트를 동시에 받을 것을 요구합니다" +
+      "(conn.concurrent 규칙. 첫 클라이언트가 연결된 채로 있는 conn.disconnect도 그래서 실패합니다). " +
+      "클라이언트마다 스레드를 쓰거나(threading.Thread(target=handle, args=(conn,)).start()) " +
+      "select를 쓰세요.\n";
+}
+
 /** Said after the summary when most rules got no answer at all in time. */
 export function silentHint(lang: Lang, rules: number, total: number): string {
   return lang === "en"

@@ -107,6 +107,7 @@ function fakeRun(): CheckRun {
     rules: [put, trim, list],
     prefix: "kvcheck:00ff:",
     waitsForNewline: false,
+    oneAtATime: false,
     notRun: 0,
     startedAt: new Date("2026-01-12T09:00:00.000Z"),
     ms: 1234,

@@ -93,6 +93,12 @@ export interface CheckRun extends CheckPlan {
   readonly waitsForNewline: boolean;
   /** Rules that did not run because the run was stopped ({@linkcode CheckOptions.signal}). */
   readonly notRun: number;
+  /**
+   * The server serves one client at a time: a second client's request got
+   * no answer while a first stayed connected, and one once it left. Asked
+   * after an assignment-level run, and after conn.concurrent failed.
+   */
+  readonly oneAtATime: boolean;
 }
 
 /** The server could not be reached at all: nothing was checked. */
@@ -171,6 +177,14 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
       .length;
   const waitsForNewline = textbook && timedOut >= 2 && timedOut * 2 >= results.length &&
     await answersWithNewline(config);
+  const concurrentFailed = results.some((result) =>
+    result.rule.id === "conn.concurrent" && result.status === "fail"
+  );
+  // Not when most rules got nothing at all: that server is not serving anyone.
+  const quiet = timedOut >= 2 && timedOut * 2 >= results.length;
+  const oneAtATime = results.length > 0 && !options.signal?.aborted && !quiet &&
+    config.password === undefined && (textbook || concurrentFailed) &&
+    await servesOneAtATime(config, textbook && !waitsForNewline);
   const deleted = await cleanUp(config, textbook && !waitsForNewline);
   const count = (status: Status) => results.filter((result) => result.status === status).length;
   return {
@@ -185,6 +199,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     deleted,
     waitsForNewline,
     notRun: rules.length - results.length,
+    oneAtATime,
   };
 }
 
@@ -204,6 +219,35 @@ async function answersWithNewline(config: PlayConfig): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a second client's request waits, unanswered, while a first client
+ * stays connected saying nothing, and is answered once the first leaves:
+ * a server that serves one client at a time (accept, then that client until
+ * it goes). A server that answers neither is not one; it is only stuck.
+ */
+async function servesOneAtATime(config: PlayConfig, textbook: boolean): Promise<boolean> {
+  let first: Probe | undefined;
+  let second: Probe | undefined;
+  const whole = (got: Uint8Array) => got.at(-1) === 0x0a;
+  try {
+    first = await Probe.open(config.hostname, config.port, config);
+    second = await Probe.open(config.hostname, config.port, config);
+    const request = encodeData(`GET, {k}nobody${textbook ? "" : "\n"}`, config.prefix);
+    if (await second.write(request, config.timeoutMs) !== "ok") return false;
+    const early = await second.readQuiet(Math.min(config.timeoutMs, 1_000), config.pauseMs, whole);
+    if (early.kind !== "timeout" || early.got.length > 0) return false;
+    await first.close();
+    first = undefined;
+    const late = await second.readQuiet(config.timeoutMs, config.pauseMs, whole);
+    return late.got.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await first?.close();
+    await second?.close();
+  }
+}
+
 function randomPrefix(): string {
   const digits = crypto.getRandomValues(new Uint8Array(2));
   return `kvcheck:${[...digits].map((byte) => byte.toString(16).padStart(2, "0")).join("")}:`;
@@ -219,19 +263,24 @@ function randomPrefix(): string {
  * error stays, and the report counts it. Two keys in a row with no answer
  * end the cleanup: the server has stopped answering. The empty key (err.empty-key's PUT)
  * goes last, and only if the server holds one; if not, it was never
- * written.
+ * written. Then one LIST: a key of ours it still shows was not deleted,
+ * whatever its DELETE got (a server that stores " key" answers `Not exist!`
+ * to `DELETE, key`).
  */
 async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
   let deleted = 0;
   let probe: Probe | undefined;
-  const askOnce = async (request: string): Promise<string | undefined> => {
+  // `list`: the answer is many lines, up to an empty one (or a pause).
+  const askOnce = async (request: string, list = false): Promise<string | undefined> => {
     if (textbook) await probe?.close();
     if (probe === undefined || textbook) {
       probe = await Probe.open(config.hostname, config.port, config);
     }
     const bytes = encodeData(`${request}${textbook ? "" : "\n"}`, config.prefix);
     if (await probe.write(bytes, config.timeoutMs) !== "ok") return undefined;
-    const read = textbook
+    const read = list
+      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, isWholeList)
+      : textbook
       ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (got) => got.at(-1) === 0x0a)
       : await probe.readLine(config.timeoutMs, config.pauseMs);
     const answer = "raw" in read ? read.raw : read.got;
@@ -264,10 +313,29 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
       unanswered = answer === undefined ? unanswered + 1 : 0;
       if (answer !== undefined && !isError(answer)) deleted++;
     }
+    // A server may answer a DELETE and keep the key (one that looks up
+    // " key" where we sent "key"): what LIST still shows of ours is left.
+    if (unanswered < 2 && deleted > 0) {
+      const listed = await askOnce("LIST", true).catch(() => undefined);
+      if (listed !== undefined) {
+        const ours = new Set(listed.split(/\r?\n/).filter((line) => line.includes(config.prefix)));
+        deleted = Math.max(0, Math.min(deleted, config.written.size - ours.size));
+      }
+    }
   } finally {
     await probe?.close();
   }
   return deleted;
+}
+
+/**
+ * Whether a LIST's answer is whole: its first empty line is its last. One
+ * with an empty line between pairs (a textbook server's) ends at a pause.
+ */
+function isWholeList(bytes: Uint8Array): boolean {
+  const text = new TextDecoder().decode(bytes);
+  const blank = text.search(/\n\r?\n/);
+  return blank !== -1 && text.slice(blank).replace(/^\n\r?\n/, "") === "";
 }
 
 /** An answer that says the request was refused: `Error: ...`, or a textbook `Wrong request!`. */

@@ -15,6 +15,7 @@ import {
   isTimeout,
   noNewlineHint,
   noPingHint,
+  oneAtATimeHint,
   silentHint,
   summary,
   waitsForNewlineHint,
@@ -218,6 +219,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       new TextDecoder().decode(got).trim().toUpperCase() === "PONG";
     await textOut?.(noPingHint(lang, atPing, almost ? got : undefined));
   }
+  if (run.oneAtATime) await textOut?.(oneAtATimeHint(lang));
   if (run.waitsForNewline) {
     const timedOut = run.results.filter((result) =>
       result.failure !== undefined && isTimeout(result.failure.reason)

@@ -167,7 +167,7 @@ Deno.test("kv check --level assignment says why a server that waits for \\n got 
     "--pause-ms",
     "100",
   ]);
-  assertEquals(fine.stdout.includes("Hint"), false, fine.stdout);
+  assertEquals(fine.stdout.includes("got no answer, yet"), false, fine.stdout);
 });
 
 Deno.test("kv check says when rules failed only at the PING that shows the server still answers", async () => {
@@ -181,6 +181,42 @@ Deno.test("kv check says when rules failed only at the PING that shows the serve
   await using right = studentServer();
   const fine = await check(right.port, ["--lang", "en", "--only", "cmd.ping,req.case"]);
   assertEquals([fine.code, fine.stdout.includes("Hint")], [0, false]);
+});
+
+Deno.test("kv check says when a server serves one client at a time, at the assignment level too", async (t) => {
+  const HINT = "\nHint: while one client stays connected, your server answers nobody else";
+  await t.step("the textbook server passes the assignment, and is told", async () => {
+    await using server = textbookServer();
+    const run = await check(server.port, [
+      "--level",
+      "assignment",
+      "--lang",
+      "en",
+      "--pause-ms",
+      "100",
+    ]);
+    assertEquals(run.code, 0, run.stdout);
+    assertStringIncludes(run.stdout, HINT);
+  });
+  await t.step("in Korean, with the contract's two rules it fails", async () => {
+    await using server = studentServer("one-client-at-a-time");
+    const only = ["--only", "conn.concurrent,cmd.ping", "--timeout", "0.5"];
+    const run = await check(server.port, [...only, "--lang", "ko", "--pause-ms", "50"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(run.stdout, "\n힌트: 클라이언트 하나가 연결된 채로 있는 동안");
+  });
+  await t.step("a server that serves many at once is not", async () => {
+    await using server = studentServer();
+    const run = await check(server.port, [
+      "--level",
+      "assignment",
+      "--lang",
+      "en",
+      "--pause-ms",
+      "100",
+    ]);
+    assertEquals([run.code, run.stdout.includes("Hint")], [0, false], run.stdout);
+  });
 });
 
 Deno.test("kv check's PING hint quotes an answer that is almost PONG, and a silent server gets its own", async (t) => {

@@ -16,6 +16,12 @@ import { closeQuietly, writeAll } from "../net/conn.ts";
 export type Mistake =
   /** Splits fields on `", "` and trims nothing. */
   | "split-comma-space"
+  /**
+   * Splits the request as Python's `data.decode().split(",")` does, and
+   * strips the command word only: the last field keeps the `\n`. `PUT, k, v`
+   * stores `" k"`, and `DELETE, k` looks up `" k\n"`: Not exist!
+   */
+  | "split-comma-no-strip"
   /** Trims every kind of white space (JavaScript's `trim()`, Python's `strip()`). */
   | "trim-all-space"
   /** Accepts only upper-case command words. */
@@ -250,7 +256,11 @@ function respond(
   }
   const trim = (text: string) =>
     mistake === "trim-all-space" ? text.trim() : text.replace(TRIM_REGEXP, "");
-  const fields = mistake === "split-comma-space" ? line.split(", ") : line.split(",").map(trim);
+  const fields = mistake === "split-comma-space"
+    ? line.split(", ")
+    : mistake === "split-comma-no-strip"
+    ? `${line}\n`.split(",").map((field, i) => i === 0 ? field.trim() : field)
+    : line.split(",").map(trim);
   const word = fields[0]!;
   const command = mistake === "case-sensitive"
     ? word
@@ -270,6 +280,8 @@ function respond(
       const second = line.indexOf(",", line.indexOf(",") + 1);
       const rest = mistake === "split-comma-space"
         ? fields.slice(2).join(", ")
+        : mistake === "split-comma-no-strip"
+        ? `${line.slice(second + 1)}\n`
         : trim(line.slice(second + 1));
       store.set(key, mistake === "value-cut-at-comma" ? fields[2]! : rest);
       return { text: "Success!\n" };
