@@ -202,6 +202,18 @@ Deno.test("runCheck() deletes the long line's key from a server that took it as 
   assertEquals(await client.list(), new Map());
 });
 
+Deno.test("runCheck() says when an answer is right but for spaces around it (a value not stripped)", async () => {
+  await using server = scriptedServer(async (conn) => {
+    while (await conn.read(new Uint8Array(1024)) !== null) await send(conn, " Success!\n");
+  });
+  for (const [id, level] of [["cmd.put", "contract"], ["a.put", "assignment"]]) {
+    const run = await runCheck({ port: server.port, only: [id!], timeoutMs: 500, pauseMs: 50 });
+    assertEquals(failures(run), [id], level);
+    assertStringIncludes(run.results[0]!.failure!.reason.en, "it has spaces or tabs around it");
+    assertStringIncludes(run.results[0]!.failure!.reason.ko, "앞뒤에 공백이나 탭이 있음");
+  }
+});
+
 Deno.test("runCheck() skips a.list-empty on a store with keys, even with blank lines between its pairs", async () => {
   await using server = scriptedServer(async (conn) => {
     await conn.read(new Uint8Array(1024)); // LIST, with no \n

@@ -31,6 +31,14 @@ export const REASON = {
   closedSilently: () =>
     text("the server closed the connection without answering", "서버가 답 없이 연결을 닫음"),
   differs: () => text("a different answer", "다른 답"),
+  spaces: () =>
+    text(
+      "a different answer: it has spaces or tabs around it. Does the server strip() each field " +
+        'of a request ("PUT, key, value" has a space after each comma), and send its answers as ' +
+        "they are?",
+      "다른 답: 앞뒤에 공백이나 탭이 있음. 서버가 요청의 각 필드를 strip()하나요? " +
+        '("PUT, key, value"에는 쉼표마다 뒤에 공백이 있음) 답은 그대로 보내나요?',
+    ),
   notError: () =>
     text(
       'the answer is not one line starting with "Error: "',

@@ -165,7 +165,12 @@ class Player {
       }
       const crlf = "raw" in expect &&
         equalBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)));
-      return fail(expected, raw, crlf ? REASON.crlf() : REASON.differs());
+      const spaced = !crlf && isSpaced(decoder.decode(stripLineEnd(raw)), want.slice(0, -1));
+      return fail(
+        expected,
+        raw,
+        crlf ? REASON.crlf() : spaced ? REASON.spaces() : REASON.differs(),
+      );
     }
     if ("lines" in expect) {
       const expected = EXPECTED.literal(expect.lines.map((text) => `${text}\n`).join(""));
@@ -317,12 +322,19 @@ class Player {
       }
     }
     if (text === "") fail(REASON.emptyAnswer());
+    if ("line" in expect && isSpaced(text, expect.line)) fail(REASON.spaces());
     if ("list" in expect) {
       const lines = text.split(/\r?\n/);
       fail(REASON.listMissing(wanted.filter((line) => !lines.includes(line))));
     }
     fail(REASON.differs());
   }
+}
+
+/** Whether `got` is `want` with spaces or tabs around it: a server that did not strip the value. */
+function isSpaced(got: string, want: string): boolean {
+  const bare = (text: string) => text.replace(/^[ \t]+|[ \t]+$/g, "");
+  return got !== want && want !== "" && bare(got) === bare(want);
 }
 
 /** A textbook answer as text, its final line ends dropped. */
