@@ -214,6 +214,42 @@ Deno.test("runCheck() says when an answer is right but for spaces around it (a v
   }
 });
 
+Deno.test("runCheck() checks what is left on a fresh connection, though the server closes after each answer", async () => {
+  // It keeps every key (DELETE: Not exist!), and closes after each answer.
+  const kept = new Set<string>();
+  await using server = scriptedServer(async (conn) => {
+    const [line] = await readRawLines(conn, 1);
+    const [word, key] = line!.split(",").map((field) => field.trim());
+    if (word === "PUT") kept.add(key!);
+    await send(
+      conn,
+      word === "PUT"
+        ? "Success!\n"
+        : word === "LIST"
+        ? [...kept].map((k) => `${k}, v\n`).join("") + "\n"
+        : "Not exist!\n",
+    );
+  });
+  const run = await runCheck({ port: server.port, only: ["cmd.put"], timeoutMs: 1_000 });
+  assertEquals([run.written, run.deleted, kept.size], [1, 0, 1]);
+});
+
+Deno.test("runCheck() takes a slow server that serves many at once for one, not for one at a time", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await conn.read(new Uint8Array(1024));
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // past the old probe's 1 s
+    await send(conn, "Success!\n");
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["a.put"],
+    timeoutMs: 1_500,
+    pauseMs: 100,
+  });
+  assertEquals(failures(run), [], notPassed(run));
+  assertEquals(run.oneAtATime, false);
+});
+
 Deno.test("runCheck() skips a.list-empty on a store with keys, even with blank lines between its pairs", async () => {
   await using server = scriptedServer(async (conn) => {
     await conn.read(new Uint8Array(1024)); // LIST, with no \n

@@ -234,7 +234,8 @@ async function servesOneAtATime(config: PlayConfig, textbook: boolean): Promise<
     second = await Probe.open(config.hostname, config.port, config);
     const request = encodeData(`GET, {k}nobody${textbook ? "" : "\n"}`, config.prefix);
     if (await second.write(request, config.timeoutMs) !== "ok") return false;
-    const early = await second.readQuiet(Math.min(config.timeoutMs, 1_000), config.pauseMs, whole);
+    // As long as any rule waits: a slow server that serves many at once is not one.
+    const early = await second.readQuiet(config.timeoutMs, config.pauseMs, whole);
     if (early.kind !== "timeout" || early.got.length > 0) return false;
     await first.close();
     first = undefined;
@@ -279,7 +280,7 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
     const bytes = encodeData(`${request}${textbook ? "" : "\n"}`, config.prefix);
     if (await probe.write(bytes, config.timeoutMs) !== "ok") return undefined;
     const read = list
-      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, isWholeList)
+      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, wholeList())
       : textbook
       ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (got) => got.at(-1) === 0x0a)
       : await probe.readLine(config.timeoutMs, config.pauseMs);
@@ -316,6 +317,9 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
     // A server may answer a DELETE and keep the key (one that looks up
     // " key" where we sent "key"): what LIST still shows of ours is left.
     if (unanswered < 2 && deleted > 0) {
+      // On a fresh connection: the server may have closed the last one.
+      await probe?.close();
+      probe = undefined;
       const listed = await askOnce("LIST", true).catch(() => undefined);
       if (listed !== undefined) {
         const ours = new Set(listed.split(/\r?\n/).filter((line) => line.includes(config.prefix)));
@@ -329,13 +333,23 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
 }
 
 /**
- * Whether a LIST's answer is whole: its first empty line is its last. One
- * with an empty line between pairs (a textbook server's) ends at a pause.
+ * A test of whether a LIST's answer is whole: its first empty line is its
+ * last. One with an empty line between pairs (a textbook server's) ends at a
+ * pause. Each call looks only at the bytes that came since the last.
  */
-function isWholeList(bytes: Uint8Array): boolean {
-  const text = new TextDecoder().decode(bytes);
-  const blank = text.search(/\n\r?\n/);
-  return blank !== -1 && text.slice(blank).replace(/^\n\r?\n/, "") === "";
+function wholeList(): (bytes: Uint8Array) => boolean {
+  let scanned = 0; // Bytes before this hold no "\n\n" or "\n\r\n".
+  let end = -1; // Where the first empty line ends.
+  return (bytes) => {
+    for (let i = Math.max(1, scanned); end === -1 && i < bytes.length; i++) {
+      if (bytes[i] !== 0x0a) continue;
+      if (bytes[i - 1] === 0x0a || (i >= 2 && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a)) {
+        end = i + 1;
+      }
+    }
+    scanned = bytes.length;
+    return end === bytes.length;
+  };
 }
 
 /** An answer that says the request was refused: `Error: ...`, or a textbook `Wrong request!`. */

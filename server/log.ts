@@ -51,7 +51,8 @@ export class LogBudget {
    * whether it is the last this window allows (say that the rest are counted).
    */
   take(now: number): { skipped: number; last: boolean } | undefined {
-    if (now - this.#windowStart >= this.#windowMs) {
+    // A clock set back starts a window too: the budget never stays spent.
+    if (now - this.#windowStart >= this.#windowMs || now < this.#windowStart) {
       this.#windowStart = now;
       this.#used = 0;
     }

@@ -14,3 +14,14 @@ Deno.test("LogBudget allows `limit` lines a window, counts the rest, and says so
   // Windows start at the first line after the last one ended, not on a grid.
   assertEquals(budget.take(5000), { skipped: 0, last: false });
 });
+
+Deno.test("LogBudget starts a new window when the clock is set back, spent or not", () => {
+  const budget = new LogBudget(1, 60_000);
+  assertEquals(budget.take(100_000), { skipped: 0, last: true });
+  assertEquals(budget.take(100_001), undefined);
+  assertEquals(
+    budget.take(40_000),
+    { skipped: 1, last: true },
+    "an hour back: not silent for an hour",
+  );
+});
