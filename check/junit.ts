@@ -8,7 +8,7 @@
  */
 
 import { WORDS } from "./messages.ts";
-import type { Lang } from "./rule.ts";
+import { type Lang, sourceOf } from "./rule.ts";
 import type { CheckRun } from "./runner.ts";
 import { show } from "./show.ts";
 
@@ -52,7 +52,7 @@ export function junitReport(run: CheckRun, lang: Lang): string {
       }/>\n    </testcase>`;
     }
     const body = [
-      `${WORDS.step[lang]} ${failure!.step}: ${failure!.reason[lang]} [${rule.source}]`,
+      `${WORDS.step[lang]} ${failure!.step}: ${failure!.reason[lang]} [${sourceOf(rule, lang)}]`,
       ...(failure!.sent === undefined
         ? []
         : [`${WORDS.sent[lang]}: ${show(failure!.sent, { maxChars: 4_000 })}`]),

@@ -9,7 +9,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { WORDS } from "./messages.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
-import type { Lang, Rule } from "./rule.ts";
+import { type Lang, type Rule, sourceOf } from "./rule.ts";
 import { show } from "./show.ts";
 
 const LABEL = { pass: "PASS", fail: "FAIL", skip: "SKIP" } as const;
@@ -25,7 +25,9 @@ export function formatResult(result: RuleResult, lang: Lang): string {
     const labels = [WORDS.sent[lang], WORDS.expected[lang], WORDS.got[lang]];
     const width = Math.max(...labels.map((label) => label.length)) + 2;
     lines.push(
-      `${indent}${WORDS.step[lang]} ${failure.step}: ${failure.reason[lang]}  [${rule.source}]`,
+      `${indent}${WORDS.step[lang]} ${failure.step}: ${failure.reason[lang]}  [${
+        sourceOf(rule, lang)
+      }]`,
     );
     if (failure.sent !== undefined) {
       lines.push(`${indent}${labels[0]!.padEnd(width)}${show(failure.sent)}`);
@@ -43,7 +45,7 @@ export function formatResult(result: RuleResult, lang: Lang): string {
 export function formatRuleList(rules: readonly Rule[], lang: Lang): string {
   return rules.map((rule) =>
     `${rule.id.padEnd(ID_WIDTH)}${rule.level.padEnd(12)}${rule.text[lang]}\n` +
-    `${" ".repeat(ID_WIDTH + 12)}${rule.source}\n`
+    `${" ".repeat(ID_WIDTH + 12)}${sourceOf(rule, lang)}\n`
   ).join("");
 }
 
@@ -105,7 +107,7 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
     rules: run.results.map(({ rule, status, ms, failure, skipped }) => ({
       id: rule.id,
       level: rule.level,
-      source: rule.source,
+      source: sourceOf(rule, lang),
       text: rule.text[lang],
       status,
       seconds: round(ms),

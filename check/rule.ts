@@ -91,8 +91,11 @@ export interface Rule {
   readonly id: string;
   /** The level it belongs to; `full` also runs every `contract` rule. */
   readonly level: Level;
-  /** Where it comes from: a PROTOCOL.md section, or the assignment's example. */
-  readonly source: string;
+  /**
+   * Where it comes from: a PROTOCOL.md section (in English, as the file is),
+   * or the assignment's words (in both languages).
+   */
+  readonly source: string | Text;
   /** What it checks, in one sentence. */
   readonly text: Text;
   /** What to send and what to expect, in order. */
@@ -128,4 +131,9 @@ export const ANY: Expect = { any: true };
 /** `PING` then `PONG`: the connection still works. */
 export function stillAnswers(on?: ConnName): Step[] {
   return ask("PING\n", line("PONG"), on);
+}
+
+/** Where `rule` comes from, in `lang`. */
+export function sourceOf(rule: Rule, lang: Lang): string {
+  return typeof rule.source === "string" ? rule.source : rule.source[lang];
 }

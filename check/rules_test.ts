@@ -3,7 +3,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "@std/assert";
 import { junitReport } from "./junit.ts";
 import { formatResult, jsonReport } from "./report.ts";
-import type { Data, Rule } from "./rule.ts";
+import { type Data, type Rule, sourceOf } from "./rule.ts";
 import { RULES, rulesOf, selectRules } from "./rules.ts";
 import type { CheckRun } from "./runner.ts";
 import { show } from "./show.ts";
@@ -23,7 +23,12 @@ Deno.test({
     assertEquals(new Set(RULES.map((rule) => rule.id)).size, RULES.length);
     for (const rule of RULES) {
       assertMatch(rule.id, /^[a-z]+\.[a-z0-9-]+$/);
-      assert(rule.source.length > 0, rule.id);
+      assert(sourceOf(rule, "en").length > 0 && sourceOf(rule, "ko").length > 0, rule.id);
+      // The assignment's rules quote it in Korean too: no English-only words under --lang ko.
+      if (rule.level === "assignment") {
+        assert(sourceOf(rule, "ko").startsWith("과제: "), rule.id);
+        assert(!/never dies|overwrites/.test(sourceOf(rule, "ko")), rule.id);
+      }
       assert(
         rule.text.en.length > 0 && !HANGUL_REGEXP.test(rule.text.en.replace(/과일/, "")),
         rule.id,

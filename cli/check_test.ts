@@ -286,7 +286,8 @@ Deno.test("kv check --list prints every rule, or those of --level", async () => 
     0,
   );
   assertEquals(assignment.stdout.trimEnd().split("\n").length, 2 * rulesOf("assignment").length);
-  assertStringIncludes(assignment.stdout, "assignment (과제): PUT, myname, yyjun → Success!");
+  assertStringIncludes(assignment.stdout, "과제: PUT, myname, yyjun → Success!");
+  assertStringIncludes(assignment.stdout, "과제: 서버는 항상 죽지 않고 요청을 수용 (필드 부족)");
 });
 
 Deno.test("kv check exit 2: an unreachable server (naming it) or a bad command line", async (t) => {

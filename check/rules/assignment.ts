@@ -9,9 +9,12 @@
  * @module
  */
 
-import { ANY, ask, line, type Rule } from "../rule.ts";
+import { ANY, ask, line, type Rule, type Text } from "../rule.ts";
 
-const SOURCE = "assignment (과제)";
+/** The assignment's example or words, quoted in both languages (the assignment is in Korean). */
+function source(en: string, ko: string = en): Text {
+  return { en: `assignment (과제): ${en}`, ko: `과제: ${ko}` };
+}
 const NOT_EXIST = line("Not exist!");
 /** The server still answers: a fresh connection gets `Not exist!` for a missing key. */
 const STILL_ANSWERS = ask("GET, {k}nobody", NOT_EXIST);
@@ -21,7 +24,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.list-empty",
     level: "assignment",
-    source: `${SOURCE}: LIST → Not exist!`,
+    source: source("LIST → Not exist!"),
     first: true,
     text: {
       en: "LIST on an empty store answers Not exist! (skipped if the store already holds keys)",
@@ -32,7 +35,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.put",
     level: "assignment",
-    source: `${SOURCE}: PUT, myname, yyjun → Success!`,
+    source: source("PUT, myname, yyjun → Success!"),
     text: {
       en: "PUT stores a value and answers Success!",
       ko: "PUT은 value를 저장하고 Success!로 답한다",
@@ -42,7 +45,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.get",
     level: "assignment",
-    source: `${SOURCE}: GET, myname → yyjun`,
+    source: source("GET, myname → yyjun"),
     text: {
       en: "GET answers the value stored under the key",
       ko: "GET은 그 key에 저장된 value로 답한다",
@@ -55,7 +58,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.get-missing",
     level: "assignment",
-    source: `${SOURCE}: GET, myname → Not exist!`,
+    source: source("GET, myname → Not exist!"),
     text: {
       en: "GET of a key that does not exist answers Not exist!",
       ko: "없는 key를 GET하면 Not exist!로 답한다",
@@ -65,7 +68,10 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.overwrite",
     level: "assignment",
-    source: `${SOURCE}: PUT of the same key overwrites`,
+    source: source(
+      "PUT of the same key overwrites",
+      "동일한 key에 대해서 PUT 요청이 오면 덮어쓰기",
+    ),
     text: {
       en: "A second PUT of the same key overwrites its value",
       ko: "같은 key에 다시 PUT하면 value를 덮어쓴다",
@@ -79,7 +85,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.delete",
     level: "assignment",
-    source: `${SOURCE}: DELETE, myname → Success!`,
+    source: source("DELETE, myname → Success!"),
     text: {
       en: "DELETE removes the pair and answers Success!; GET then answers Not exist!",
       ko: "DELETE는 그 쌍을 지우고 Success!로 답하며, 그 뒤 GET은 Not exist!로 답한다",
@@ -93,7 +99,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.delete-missing",
     level: "assignment",
-    source: `${SOURCE}: DELETE, myname → Not exist!`,
+    source: source("DELETE, myname → Not exist!"),
     text: {
       en: "DELETE of a key that does not exist answers Not exist!",
       ko: "없는 key를 DELETE하면 Not exist!로 답한다",
@@ -103,7 +109,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.list",
     level: "assignment",
-    source: `${SOURCE}: LIST → name, yyjun / age, 20 / role, backend`,
+    source: source("LIST → name, yyjun / age, 20 / role, backend"),
     text: {
       en: "LIST answers a line key, value for every pair, in any order",
       ko: "LIST는 모든 쌍을 한 줄에 하나씩 key, value로 답한다 (순서는 상관없음)",
@@ -118,7 +124,10 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.unknown-command",
     level: "assignment",
-    source: `${SOURCE}: the server never dies (unknown command)`,
+    source: source(
+      "the server never dies (unknown command)",
+      "서버는 항상 죽지 않고 요청을 수용 (알 수 없는 명령)",
+    ),
     text: {
       en: "An unknown command gets an answer, and the server still answers after it",
       ko: "알 수 없는 명령에도 답하고, 그 뒤에도 서버가 계속 답한다",
@@ -128,7 +137,10 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.missing-fields",
     level: "assignment",
-    source: `${SOURCE}: the server never dies (missing fields)`,
+    source: source(
+      "the server never dies (missing fields)",
+      "서버는 항상 죽지 않고 요청을 수용 (필드 부족)",
+    ),
     text: {
       en: "A request with missing fields gets an answer, and the server still answers after it",
       ko: "필드가 빠진 요청에도 답하고, 그 뒤에도 서버가 계속 답한다",
@@ -143,7 +155,10 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.extra-fields",
     level: "assignment",
-    source: `${SOURCE}: the server never dies (more fields than the command takes)`,
+    source: source(
+      "the server never dies (more fields than the command takes)",
+      "서버는 항상 죽지 않고 요청을 수용 (명령보다 많은 필드)",
+    ),
     text: {
       en:
         "A request with more fields than its command takes (or a value holding commas) gets an answer, and the server still answers after it",
@@ -162,7 +177,10 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.invalid-utf8",
     level: "assignment",
-    source: `${SOURCE}: the server never dies (bytes that are not UTF-8)`,
+    source: source(
+      "the server never dies (bytes that are not UTF-8)",
+      "서버는 항상 죽지 않고 요청을 수용 (UTF-8이 아닌 바이트)",
+    ),
     text: {
       en: "A request that is not valid UTF-8 gets an answer, and the server still answers after it",
       ko: "UTF-8이 아닌 바이트가 든 요청에도 답하고, 그 뒤에도 서버가 계속 답한다",
@@ -172,7 +190,10 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   {
     id: "a.disconnect",
     level: "assignment",
-    source: `${SOURCE}: the server never dies (a client that leaves abruptly)`,
+    source: source(
+      "the server never dies (a client that leaves abruptly)",
+      "서버는 항상 죽지 않고 요청을 수용 (갑자기 끊는 클라이언트)",
+    ),
     text: {
       en:
         "Clients that disconnect abruptly (before sending, mid-request, before reading the answer) do not stop the server",
