@@ -68,12 +68,15 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
   // Answers past the last request: say so, not drop them.
   const extra = await client.finish(Math.max(pauseMs, MIN_END_WAIT_MS));
   if (extra.length > 0) {
+    // An empty line among them: most likely an answer with one inside it
+    // (a LIST whose values keep their own \n), read as two answers.
+    const why = extra.includes("")
+      ? "an answer with an empty line inside it (a LIST whose values end with their own \\n?) " +
+        "reads as more than one"
+      : "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece";
     await io.stderr(
       `kv: note: the server sent ${extra.length} more answer line(s) than there were requests ` +
-        `(${
-          show(extra.join("\n"))
-        }): a server that reads a long request in pieces (one recv(1024) ` +
-        "at a time) answers each piece\n",
+        `(${show(extra.join("\n"))}): ${why}\n`,
     );
   }
   return sawError ? EXIT.failed : EXIT.ok;

@@ -224,6 +224,20 @@ Deno.test("main() client in batch mode says when the server sent more answers th
   );
 });
 
+Deno.test("main() client in batch mode: extra lines with an empty one among them are blamed on the answer, not on pieces", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    // A LIST whose values kept their \n: an empty line after each pair.
+    await send(conn, "a,  1\n\nb,  2\n\n");
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const { stdout, stderr } = await runClient(server.port, [], { stdin: "LIST\n" });
+  await server.done;
+  assertEquals(stdout, "a,  1\n");
+  assertStringIncludes(stderr, "an answer with an empty line inside it");
+  assertEquals(stderr.includes("recv(1024)"), false, stderr);
+});
+
 Deno.test("main() client in batch mode: a request that fails while stdin is still open is no uncaught error", async () => {
   await using server = scriptedServer(async (conn) => {
     await readRawLines(conn, 1);
