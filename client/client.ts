@@ -26,6 +26,7 @@ import {
   expectLine,
   KvConnectionError,
   KvServerError,
+  KvTimeoutError,
   throwIfError,
   timedOut,
 } from "./errors.ts";
@@ -271,7 +272,14 @@ export class KvClient implements AsyncDisposable {
   }
 
   #send(bytes: Uint8Array, shape: AnswerShape): Promise<string[]> {
-    const ended = this.#failure ??
+    const failure = this.#failure;
+    // A timeout closed the connection: a later call did not wait, so it says that.
+    const ended = (failure instanceof KvTimeoutError
+      ? new KvConnectionError(
+        `connection to ${this.address} is closed: an earlier request timed out (${failure.message})`,
+        { cause: failure },
+      )
+      : failure) ??
       (this.#closed
         ? new KvConnectionError(`connection to ${this.address} is closed`)
         : this.#writeClosed
@@ -357,9 +365,14 @@ export class KvClient implements AsyncDisposable {
       // the pause does (answers glued together, "Success!Not exist!", are
       // how a server that reads one request per recv() shows).
       const unterminated = lines.pendingBytes > 0;
-      lines.endLine();
-      this.#takeLines();
-      if (unterminated) this.#irregularAnswer("newline");
+      // Without a pause (answers end with \n, as the protocol says), a line
+      // the close cut off is no answer: a value cut short must not pass as whole.
+      const cut = unterminated && (this.#options.answerPauseMs ?? 0) === 0 ? lines.pendingBytes : 0;
+      if (cut === 0) {
+        lines.endLine();
+        this.#takeLines();
+        if (unterminated) this.#irregularAnswer("newline");
+      }
       // The end of the stream ends a LIST still open, as the pause would
       // have (a textbook server closes once the client half-closes).
       const open = this.#answers.first;
@@ -374,6 +387,7 @@ export class KvClient implements AsyncDisposable {
         irregular: this.#writeClosed ? this.#irregular : undefined,
         answered: this.#answers.answered,
         sinceLastByteMs: performance.now() - this.#lastByteAt,
+        cut,
       }));
     } catch (error) {
       this.#fail(
@@ -389,7 +403,7 @@ export class KvClient implements AsyncDisposable {
 
   /** While a request waits: a new timeout from now (it was sent, or its answer progressed). */
   #armTimeout(): void {
-    const ms = this.#options.answerTimeoutMs ?? 0;
+    const ms = this.#options.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs;
     clearTimeout(this.#timeoutTimer);
     this.#timeoutTimer = undefined;
     this.#bytesSinceArm = 0;

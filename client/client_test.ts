@@ -331,7 +331,7 @@ Deno.test("KvClient: a server that closes before a byte of an answer may speak T
   await assertRejects(
     () => kv.ping(),
     KvConnectionError,
-    `connection closed by 127.0.0.1:${server.port} before any answer (if it speaks TLS, add --tls)`,
+    `connection closed by 127.0.0.1:${server.port} before any answer (if it speaks TLS, connect with TLS: --tls, or the tls option)`,
   );
   await server.done;
 });
@@ -358,6 +358,42 @@ Deno.test("KvClient rejects a LIST cut off before its final empty line", async (
   await using kv = await KvClient.connect({ port: server.port });
   await assertRejects(() => kv.list(), KvConnectionError, "connection closed by");
   await server.done;
+});
+
+Deno.test("KvClient rejects an answer the close cut off before its \\n, not return it as whole", async (t) => {
+  const cutServer = () =>
+    scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "yyj"); // of "yyjun\n"
+    });
+  await t.step("waiting for the \\n (the default): KvConnectionError", async () => {
+    await using server = cutServer();
+    await using kv = await KvClient.connect({ port: server.port });
+    await assertRejects(
+      () => kv.get("name"),
+      KvConnectionError,
+      "in the middle of an answer (3 bytes of it came, with no \\n)",
+    );
+  });
+  await t.step(
+    "with answerPauseMs (a textbook server's way): the end of the stream ends it",
+    async () => {
+      await using server = cutServer();
+      await using kv = await KvClient.connect({ port: server.port, answerPauseMs: 5_000 });
+      assertEquals(await kv.get("name"), "yyj");
+    },
+  );
+});
+
+Deno.test("KvClient: after a timeout, a later call says the connection closed, not that it waited", async () => {
+  await using server = scriptedServer(async (conn) => {
+    while (await conn.read(new Uint8Array(64)) !== null); // Never answers.
+  });
+  await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 100 });
+  await assertRejects(() => kv.ping(), KvTimeoutError, "within 0.1 s");
+  const later = await assertRejects(() => kv.ping(), KvConnectionError);
+  assertEquals(later instanceof KvTimeoutError, false);
+  assertStringIncludes(later.message, "is closed: an earlier request timed out");
 });
 
 Deno.test("KvClient rejects calls once the server has shut down", async () => {

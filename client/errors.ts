@@ -124,9 +124,17 @@ export function closedByServer(
     answered: number;
     /** Time since the last byte came. */
     sinceLastByteMs: number;
+    /** Bytes of an answer line the close cut off before its `\n` (not taken as an answer). */
+    cut?: number;
   },
 ): KvConnectionError {
   const waiting = seen.waiting > 0;
+  if (waiting && (seen.cut ?? 0) > 0) {
+    return new KvConnectionError(
+      `connection closed by ${address} in the middle of an answer (${seen.cut} bytes of it came, ` +
+        "with no \\n)",
+    );
+  }
   // Closed once we said we send no more, by a server whose answers lacked an
   // end: one that reads a request per recv() took several as one.
   const afterEnd = waiting ? seen.irregular : undefined;
@@ -136,7 +144,9 @@ export function closedByServer(
   const hint = !waiting
     ? ""
     : !seen.received
-    ? seen.tls ? "" : " before any answer (if it speaks TLS, add --tls)"
+    ? seen.tls
+      ? ""
+      : " before any answer (if it speaks TLS, connect with TLS: --tls, or the tls option)"
     : afterEnd !== undefined
     ? ` once the requests ended, with ${seen.waiting} unanswered`
     : " with requests still unanswered";

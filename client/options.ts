@@ -21,7 +21,8 @@ export interface ClientOptions {
    * For a server that does not end its answers as the protocol says (a
    * textbook server answers `Success!` with no `\n`): an answer that has
    * stopped growing for this long is taken as complete. 0 waits for the
-   * `\n` (and LIST's empty line).
+   * `\n` (and LIST's empty line): a close before it is a `KvConnectionError`,
+   * never an answer cut short.
    * @default {0}
    */
   answerPauseMs?: number;
@@ -31,8 +32,8 @@ export interface ClientOptions {
    * Fail with `KvTimeoutError` (and close) when a request has waited this
    * long with neither a whole line of its answer nor 64 KiB of one arriving
    * (bytes that trickle in without a `\n` do not keep it waiting). 0 waits
-   * forever.
-   * @default {0}
+   * forever. Later calls then fail at once, saying the connection closed.
+   * @default {10000}
    */
   answerTimeoutMs?: number;
   /**
@@ -59,6 +60,6 @@ export const CLIENT_DEFAULTS = {
   port: 12000,
   connectTimeoutMs: 5_000,
   answerPauseMs: 0,
-  answerTimeoutMs: 0,
+  answerTimeoutMs: 10_000,
   unframed: false,
 } as const;

@@ -9,7 +9,7 @@
  */
 
 import { formatAddr } from "../net/addr.ts";
-import { MAX_TIMER_MS } from "../net/conn.ts";
+import { MAX_TIMER_MS, requireDatagrams } from "../net/conn.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
 import { KvNoAnswerError } from "./errors.ts";
 
@@ -49,7 +49,9 @@ const RECEIVE_BYTES = 64 * 1024;
 
 /**
  * Sends `payload` (one or more request lines) to a kv server in one
- * datagram and returns the answer datagram. Throws
+ * datagram and returns the answer datagram. Needs Deno's `--unstable-net`
+ * (or `"unstable": ["net"]` in your deno.json); without it, a `TypeError`
+ * says so. Throws
  * {@linkcode KvNoAnswerError} when no answer comes after `1 + retries`
  * sends. A resent request runs again on the server if only its answer was
  * lost: a PUT is the same again, a DELETE then answers `Not exist!`.
@@ -73,6 +75,7 @@ export async function udpRequest(
   };
   // A fresh socket per request: a late answer to an earlier request goes to
   // a port nobody reads any more, not into this request's answer.
+  requireDatagrams();
   const socket = Deno.listenDatagram({ hostname: localFor(hostname), port: 0, transport: "udp" });
   const buffer = new Uint8Array(RECEIVE_BYTES);
   // One receive at a time, kept across tries: an answer to any send of this

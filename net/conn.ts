@@ -100,3 +100,16 @@ export function nextTurn(): Promise<void> {
 export function afterIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Throws a `TypeError` that says how to turn UDP on, when this Deno runs
+ * without it (`Deno.listenDatagram` needs `--unstable-net` in Deno 2.9).
+ */
+export function requireDatagrams(): void {
+  if (typeof Deno.listenDatagram !== "function") {
+    throw new TypeError(
+      'UDP needs Deno\'s --unstable-net: run deno with it, or add "unstable": ["net"] to your ' +
+        "deno.json (kv's own has it)",
+    );
+  }
+}

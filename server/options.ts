@@ -69,8 +69,9 @@ export interface ServeOptions {
   trace?: Tracer;
   /**
    * Also answer requests in UDP datagrams, on the same host and port number
-   * as TCP (PROTOCOL.md, Datagrams). Needs Deno's `--unstable-net`, which
-   * kv's deno.json turns on. Not with `password` or `tls`: datagrams have no
+   * as TCP (PROTOCOL.md, Datagrams). Needs Deno's `--unstable-net` (or
+   * `"unstable": ["net"]` in your deno.json, as kv's has). Not with
+   * `password` or `tls`: datagrams have no
    * connection to authenticate or encrypt. @default {false}
    */
   udp?: boolean;

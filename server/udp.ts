@@ -13,7 +13,7 @@ import { Request } from "../command/request.ts";
 import { execute } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
-import { afterIo, describeError } from "../net/conn.ts";
+import { afterIo, describeError, requireDatagrams } from "../net/conn.ts";
 import { isLoopback } from "./listen.ts";
 import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
@@ -44,9 +44,7 @@ const ERROR_PAUSE_MS = 10;
  * would expose a loopback server to the network.
  */
 export function listenDatagrams(addr: Deno.NetAddr): Deno.DatagramConn {
-  if (typeof Deno.listenDatagram !== "function") {
-    throw new TypeError("UDP needs Deno's --unstable-net (kv's deno.json turns it on)");
-  }
+  requireDatagrams();
   try {
     return Deno.listenDatagram({ hostname: addr.hostname, port: addr.port, transport: "udp" });
   } catch (error) {

@@ -262,10 +262,10 @@ export function storeContract(
         cursor = s.store.scan(cursor, 4, (bytes, ks, ke) => {
           seen.add(decoder.decode(bytes.subarray(ks, ke)));
         });
-        // The table grows meanwhile, to several times its size.
-        for (let i = 0; i < 50 && added < 2_000; i++) s.set(`new:${added++}`, "v");
+        // The store grows meanwhile, to many times its size, in the walk's
+        // first steps (a walk may take few: count is a hint).
+        for (let i = 0; i < 500 && added < 2_000; i++) s.set(`new:${added++}`, "v");
       } while (cursor !== 0);
-      assertEquals(added, 2_000);
       for (let i = 0; i < 100; i++) assert(seen.has(`old:${i}`), `old:${i} was not visited`);
     });
 

@@ -75,7 +75,7 @@ function checkField(field: Field, text: string): void {
   if (field.rest ? /[\r\n]/.test(text) : /[,\r\n]/.test(text)) {
     throw new RangeError(
       `Cannot send ${field.name} ${quote(text)}: it may not hold ${
-        field.rest ? "a newline" : "a comma or newline"
+        field.rest ? "a line break (\\n or \\r)" : "a comma or a line break (\\n or \\r)"
       }`,
     );
   }
