@@ -172,6 +172,14 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       await io.stderr(timeoutMessage(error, options.unframed));
       return EXIT.failed;
     }
+    if (error instanceof KvConnectionError && error.cut !== undefined) {
+      // --pause-ms 0 takes no answer without its \n, even one the close ends.
+      await io.stderr(
+        `kv: ${errorMessage(error)}: answers must end with \\n (or give --pause-ms above 0, ` +
+          "and the end of the stream ends an answer)\n",
+      );
+      return EXIT.failed;
+    }
     // Answered once, then closed with requests waiting: a textbook server's habit.
     const oneAnswer = error instanceof KvConnectionError && error.answers === 1
       ? " (a server that closes after each answer takes one request per connection: run kv client once per request)"

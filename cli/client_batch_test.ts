@@ -238,6 +238,34 @@ Deno.test("main() client in batch mode: extra lines with an empty one among them
   assertEquals(stderr.includes("recv(1024)"), false, stderr);
 });
 
+Deno.test("main() client --pause-ms 0: an answer the close cuts off is an error that shows it; bytes past the last answer are still said", async (t) => {
+  await t.step("cut off: exit 1, what came, and what to do", async () => {
+    await using server = scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "PONG"); // A textbook answer: no \n, then the close.
+    });
+    const run = await runClient(server.port, ["--pause-ms", "0"], { stdin: "PING\n" });
+    assertEquals([run.code, run.stdout], [1, ""]);
+    assertStringIncludes(
+      run.stderr,
+      'in the middle of an answer (4 bytes of it came, "PONG", with no \\n): answers must end with \\n (or give --pause-ms above 0',
+    );
+  });
+  await t.step("past the last answer: the note, not silence", async () => {
+    await using server = scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "PONG\nPONG");
+      while (await conn.read(new Uint8Array(64)) !== null);
+    });
+    const run = await runClient(server.port, ["--pause-ms", "0"], { stdin: "PING\n" });
+    assertEquals([run.code, run.stdout], [0, "PONG\n"]);
+    assertStringIncludes(
+      run.stderr,
+      'the server sent 1 more answer line(s) than there were requests ("PONG")',
+    );
+  });
+});
+
 Deno.test("main() client in batch mode: a request that fails while stdin is still open is no uncaught error", async () => {
   await using server = scriptedServer(async (conn) => {
     await readRawLines(conn, 1);

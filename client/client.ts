@@ -366,9 +366,14 @@ export class KvClient implements AsyncDisposable {
       // how a server that reads one request per recv() shows).
       const unterminated = lines.pendingBytes > 0;
       // Without a pause (answers end with \n, as the protocol says), a line
-      // the close cut off is no answer: a value cut short must not pass as whole.
-      const cut = unterminated && (this.#options.answerPauseMs ?? 0) === 0 ? lines.pendingBytes : 0;
-      if (cut === 0) {
+      // the close cut off is no answer to a request waiting for one: a value
+      // cut short must not pass as whole. (Bytes nobody waits for are still
+      // taken, to be said, not dropped.)
+      const cut = unterminated && (this.#options.answerPauseMs ?? 0) === 0 &&
+          this.#answers.first !== undefined
+        ? lines.pendingLine.slice()
+        : undefined;
+      if (cut === undefined) {
         lines.endLine();
         this.#takeLines();
         if (unterminated) this.#irregularAnswer("newline");

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ERROR_PREFIX } from "../wire/line/reply.ts";
+import { ERROR_PREFIX, quote } from "../wire/line/reply.ts";
 import type { IrregularAnswer } from "./options.ts";
 
 /** The server answered a request with an `Error: ` line. */
@@ -33,14 +33,21 @@ export class KvConnectionError extends Error {
    * after it. `undefined` otherwise.
    */
   readonly afterEnd: IrregularAnswer | undefined;
+  /**
+   * The server closed in the middle of an answer line: the bytes of it that
+   * came, before any `\n` (with `answerPauseMs` 0, such a line is no
+   * answer). `undefined` otherwise.
+   */
+  readonly cut: Uint8Array | undefined;
 
   /** `message` says what failed; `options.cause` holds the error underneath. */
   constructor(
     message: string,
-    options?: ErrorOptions & { answers?: number; afterEnd?: IrregularAnswer },
+    options?: ErrorOptions & { answers?: number; afterEnd?: IrregularAnswer; cut?: Uint8Array },
   ) {
     super(message, options);
     this.name = "KvConnectionError";
+    this.cut = options?.cut;
     this.answers = options?.answers;
     this.afterEnd = options?.afterEnd;
   }
@@ -124,15 +131,16 @@ export function closedByServer(
     answered: number;
     /** Time since the last byte came. */
     sinceLastByteMs: number;
-    /** Bytes of an answer line the close cut off before its `\n` (not taken as an answer). */
-    cut?: number;
+    /** An answer line the close cut off before its `\n` (not taken as an answer). */
+    cut?: Uint8Array;
   },
 ): KvConnectionError {
   const waiting = seen.waiting > 0;
-  if (waiting && (seen.cut ?? 0) > 0) {
+  if (waiting && seen.cut !== undefined) {
     return new KvConnectionError(
-      `connection closed by ${address} in the middle of an answer (${seen.cut} bytes of it came, ` +
-        "with no \\n)",
+      `connection closed by ${address} in the middle of an answer (${seen.cut.length} bytes of ` +
+        `it came, ${quote(new TextDecoder().decode(seen.cut))}, with no \\n)`,
+      { cut: seen.cut, answers: seen.answered },
     );
   }
   // Closed once we said we send no more, by a server whose answers lacked an
