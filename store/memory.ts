@@ -58,6 +58,7 @@ export class MemoryStore implements Store {
   #expired = 0; // Keys removed because their time had passed, ever.
   #sweepSlot = 0; // Where the next sweep starts: 0 again once the table changed size.
   #sweepCapacity = 0; // The table's size when the sweep last ran.
+  #avgTtlMs = 0; // Redis's avg_ttl: a running average of the time left that sweeps see.
   // The hash is keyed with a secret drawn per store: without it nobody can
   // compute keys that pile up in one slot (hash flooding).
   readonly #hashKey: SipKey = randomSipKey();
@@ -86,6 +87,7 @@ export class MemoryStore implements Store {
       expiringKeys: arena.expiring,
       expiredKeys: this.#expired,
       datasetBytes: arena.liveBytes,
+      avgTtlMs: arena.expiring === 0 ? 0 : this.#avgTtlMs,
     };
   }
 
@@ -266,7 +268,10 @@ export class MemoryStore implements Store {
   sweep(budgetMs: number): number {
     const table = this.#table;
     const arena = table.arena;
-    if (arena.expiring === 0) return 0;
+    if (arena.expiring === 0) {
+      this.#avgTtlMs = 0;
+      return 0;
+    }
     const started = performance.now();
     const now = this.#clock.now();
     const length = table.capacity;
@@ -275,20 +280,32 @@ export class MemoryStore implements Store {
       this.#sweepSlot = 0;
     }
     let removed = 0;
+    let ttlSum = 0; // Of the live keys with an expiry it passed.
+    let ttlSamples = 0;
     for (let visited = 0; visited < length;) {
       const end = Math.min(visited + SWEEP_CHUNK, length);
       for (; visited < end; visited++) {
         const slot = this.#sweepSlot;
         this.#sweepSlot = (slot + 1) & (length - 1);
         const record = table.record(slot);
-        if (record < 0) continue;
-        if ((arena.header(record) & EXPIRES) && arena.expireAt(record) <= now) {
+        if (record < 0 || (arena.header(record) & EXPIRES) === 0) continue;
+        const expireAt = arena.expireAt(record);
+        if (expireAt <= now) {
           table.remove(slot);
           this.#expired++;
           removed++;
+        } else {
+          ttlSum += expireAt - now;
+          ttlSamples++;
         }
       }
       if (arena.expiring === 0 || performance.now() - started >= budgetMs) break;
+    }
+    if (ttlSamples > 0) {
+      // As Redis: the new sample weighs 2%, the estimate so far 98%.
+      const sample = ttlSum / ttlSamples;
+      if (this.#avgTtlMs === 0) this.#avgTtlMs = sample;
+      this.#avgTtlMs = Math.round(this.#avgTtlMs * 0.98 + sample * 0.02);
     }
     if (removed > 0) table.shrinkIfSparse();
     return removed;

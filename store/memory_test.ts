@@ -565,3 +565,24 @@ Deno.test({
     assertEquals(store.get("k"), undefined);
   },
 });
+
+Deno.test({
+  name: "MemoryStore.info().avgTtlMs: Redis's running estimate of the time left, from each sweep",
+  permissions: "none",
+  fn: () => {
+    const clock = new ManualClock(1_000_000);
+    const memory = new MemoryStore({ clock });
+    const store = new TextStore(memory);
+    store.set("plain", "v");
+    assertEquals(memory.info().avgTtlMs, 0, "no key with an expiry");
+    for (let i = 0; i < 20; i++) store.set(`k${i}`, "v", { expireAtMs: clock.now() + 1_000_000 });
+    assertEquals(memory.info().avgTtlMs, 0, "no sweep has seen them yet");
+    memory.sweep(50);
+    assertEquals(memory.info().avgTtlMs, 1_000_000, "the first sample is the estimate");
+    clock.advance(500_000);
+    memory.sweep(50);
+    assertEquals(memory.info().avgTtlMs, 990_000, "then 2% of each new one");
+    for (let i = 0; i < 20; i++) store.delete(`k${i}`);
+    assertEquals(memory.info().avgTtlMs, 0, "none left");
+  },
+});

@@ -215,6 +215,12 @@ export interface StoreInfo {
   expiredKeys: number;
   /** Bytes of keys and values held. */
   datasetBytes: number;
+  /**
+   * An estimate of the time left to keys that have an expiry, in ms, as
+   * Redis's `avg_ttl`: a running average of what the expiry sweep sees (0
+   * before it has seen any, and once none are left). @default {0}
+   */
+  avgTtlMs?: number;
 }
 
 /** The latest expiry a store takes: 2^53 - 1 ms since the epoch (the year 287,396). */

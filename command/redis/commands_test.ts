@@ -432,6 +432,9 @@ Deno.test({
         kv.command("INFO", "keyspace"),
         /^\$\d+\r\n# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n\r\n$/,
       );
+      // Once the expiry sweep has seen the key: Redis's estimate of the time left.
+      kv.context.store.sweep!(10);
+      assertMatch(kv.command("INFO", "keyspace"), /db0:keys=1,expires=1,avg_ttl=100000\r\n/);
     });
   },
 });

@@ -351,9 +351,12 @@ function infoSections(context: Context): Record<string, [string, string | number
       ["role", "master"],
       ["connected_slaves", 0],
     ],
-    keyspace: store.size === 0
-      ? []
-      : [["db0", `keys=${store.size},expires=${storeInfo?.expiringKeys ?? 0},avg_ttl=0`]],
+    keyspace: store.size === 0 ? [] : [[
+      "db0",
+      `keys=${store.size},expires=${storeInfo?.expiringKeys ?? 0},avg_ttl=${
+        storeInfo?.avgTtlMs ?? 0
+      }`,
+    ]],
   };
 }
 
