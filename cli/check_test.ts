@@ -28,6 +28,9 @@ async function check(port: number, args: string[]) {
   return { code, stdout: fake.stdout, stderr: fake.stderr };
 }
 
+// The assignment level in English, with the textbook pause: how a student runs it.
+const ASSIGNMENT_EN = ["--level", "assignment", "--lang", "en", "--pause-ms", "100"];
+
 Deno.test("kv check passes kv's own server: a line per rule, the summary, exit 0", async () => {
   await using server = startTestServer();
   const { code, stdout, stderr } = await check(server.port, ["--lang", "en"]);
@@ -47,14 +50,7 @@ Deno.test("kv check passes kv's own server: a line per rule, the summary, exit 0
 
 Deno.test("kv check against the textbook server: assignment exit 0, contract exit 1 with reasons", async () => {
   await using server = textbookServer();
-  const assignment = await check(server.port, [
-    "--level",
-    "assignment",
-    "--lang",
-    "en",
-    "--pause-ms",
-    "100",
-  ]);
+  const assignment = await check(server.port, ASSIGNMENT_EN);
   assertEquals(assignment.code, 0, assignment.stdout);
   assertStringIncludes(assignment.stdout, "13 passed, 0 failed, 0 skipped");
   const contract = await check(server.port, [
@@ -159,14 +155,7 @@ Deno.test("kv check --level assignment says why a server that waits for \\n got 
     "the store is empty again",
   );
   await using textbook = textbookServer();
-  const fine = await check(textbook.port, [
-    "--level",
-    "assignment",
-    "--lang",
-    "en",
-    "--pause-ms",
-    "100",
-  ]);
+  const fine = await check(textbook.port, ASSIGNMENT_EN);
   assertEquals(fine.stdout.includes("got no answer, yet"), false, fine.stdout);
 });
 
@@ -187,14 +176,7 @@ Deno.test("kv check says when a server serves one client at a time, at the assig
   const HINT = "\nHint: while one client stays connected, your server answers nobody else";
   await t.step("the textbook server passes the assignment, and is told", async () => {
     await using server = textbookServer();
-    const run = await check(server.port, [
-      "--level",
-      "assignment",
-      "--lang",
-      "en",
-      "--pause-ms",
-      "100",
-    ]);
+    const run = await check(server.port, ASSIGNMENT_EN);
     assertEquals(run.code, 0, run.stdout);
     assertStringIncludes(run.stdout, HINT);
   });
@@ -207,14 +189,7 @@ Deno.test("kv check says when a server serves one client at a time, at the assig
   });
   await t.step("a server that serves many at once is not", async () => {
     await using server = studentServer();
-    const run = await check(server.port, [
-      "--level",
-      "assignment",
-      "--lang",
-      "en",
-      "--pause-ms",
-      "100",
-    ]);
+    const run = await check(server.port, ASSIGNMENT_EN);
     assertEquals([run.code, run.stdout.includes("Hint")], [0, false], run.stdout);
   });
 });
