@@ -35,7 +35,7 @@ export class CommandTable<C extends Command = Command> {
   // parsing).
   readonly #packedKeys = new Int32Array(PACKED_SLOTS);
   readonly #packedCommands: (C | undefined)[] = new Array(PACKED_SLOTS).fill(undefined);
-  // Longer names (and any with another character), by length.
+  // The other names (longer, or with a character that is not a letter), by length.
   readonly #byLength: { command: C; lower: Uint8Array }[][] = [];
 
   /** Builds the lookup over `commands`. */
@@ -61,7 +61,7 @@ export class CommandTable<C extends Command = Command> {
         if (key === 0) return undefined;
       }
     }
-    if (packed === 0) return undefined;
+    // Longer, or short with a character that is not a letter (`SET2`).
     const candidates = this.#byLength[end - start];
     if (candidates === undefined) return undefined;
     for (let c = 0; c < candidates.length; c++) {
