@@ -24,7 +24,7 @@ export {
   type ServeOptions,
   type ServeResult,
 } from "./server/serve.ts";
-export type { Logger, LogLevel } from "./server/log.ts";
+export type { Logger, LogLevel } from "./net/log.ts";
 export { ExposureError, isLoopback, type TlsOptions } from "./server/listen.ts";
 export type { Acceptor } from "./server/tls.ts";
 export type { ClientTls } from "./net/connect.ts";

@@ -9,9 +9,9 @@
 import { closeQuietly, errorMessage, writeAll } from "../net/conn.ts";
 import type { Tally } from "./report.ts";
 import { Sfc32 } from "./random.ts";
+import { equalBytes } from "../net/bytes.ts";
 import {
   decode,
-  equalBytes,
   expectedValue,
   OP_GET,
   OP_PUT,

@@ -9,9 +9,9 @@
 import { formatAddr } from "../net/addr.ts";
 import { Histogram } from "./histogram.ts";
 import type { BenchConfig } from "./run.ts";
+import { equalBytes } from "../net/bytes.ts";
 import {
   decode,
-  equalBytes,
   ERROR_PREFIX_BYTES,
   NOT_EXIST_BYTES,
   OP_PUT,

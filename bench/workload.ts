@@ -9,6 +9,7 @@
  */
 
 import { ERROR_PREFIX, NOT_EXIST, SUCCESS } from "../wire/line/reply.ts";
+import { equalBytes } from "../net/bytes.ts";
 
 /** A GET, in the ring of requests in flight. */
 export const OP_GET = 0;
@@ -138,20 +139,6 @@ export function writeDigits(out: Uint8Array, at: number, n: number): number {
     n = (n - digit) / 10;
   } while (n > 0);
   return end;
-}
-
-/** Whether `buffer[start, end)` holds exactly `expected`. */
-export function equalBytes(
-  buffer: Uint8Array,
-  start: number,
-  end: number,
-  expected: Uint8Array,
-): boolean {
-  if (end - start !== expected.length) return false;
-  for (let i = 0; i < expected.length; i++) {
-    if (buffer[start + i] !== expected[i]) return false;
-  }
-  return true;
 }
 
 /** Whether `bytes` starts with `prefix`. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concat } from "../net/bytes.ts";
+import { concat, equalBytes } from "../net/bytes.ts";
 import { openProbe, type Outcome, type PlayConfig, StepFailure } from "./context.ts";
 import { runLoad } from "./load.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
@@ -159,12 +159,12 @@ class Player {
       const want = "line" in expect ? `${expect.line.replaceAll("{k}", prefix)}\n` : expect.raw;
       const expected = EXPECTED.literal(want);
       const raw = await this.#line(probe, sent, expected);
-      if (equalBytes(raw, encoder.encode(want))) return;
-      if ("line" in expect && equalBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)))) {
+      if (sameBytes(raw, encoder.encode(want))) return;
+      if ("line" in expect && sameBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)))) {
         return;
       }
       const crlf = "raw" in expect &&
-        equalBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)));
+        sameBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)));
       const spaced = !crlf && isSpaced(decoder.decode(stripLineEnd(raw)), want.slice(0, -1));
       return fail(
         expected,
@@ -178,7 +178,7 @@ class Player {
       for (const text of expect.lines) {
         const raw = await this.#line(probe, sent, expected, got);
         got.push(raw);
-        if (!equalBytes(stripLineEnd(raw), encoder.encode(text))) {
+        if (!sameBytes(stripLineEnd(raw), encoder.encode(text))) {
           return fail(expected, concat(got), REASON.differs());
         }
       }
@@ -350,8 +350,7 @@ function stripLineEnd(raw: Uint8Array): Uint8Array {
   return raw.subarray(0, end);
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Whether `a` and `b` hold the same bytes. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return equalBytes(a, 0, a.length, b);
 }

@@ -120,7 +120,8 @@ export const CHECK_SPEC = command({
 says so before the first rule, and deletes them at the end.
 Exit status: 0 when every rule of the level holds (skipped ones aside), 1 when
 one fails, 2 for a usage error, a file it may not read or write, or when the
-server cannot be reached.`,
+server cannot be reached, 130 when stopped with Ctrl-C (the rule under way
+finishes and deletes its keys first).`,
 });
 
 /** Runs `kv check` with `args`; returns the exit status. */

@@ -7,7 +7,7 @@
  */
 
 import { errorMessage } from "../net/conn.ts";
-import type { Logger } from "../server/log.ts";
+import type { Logger } from "../net/log.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
 import type { CompactionHook, CompactionStep } from "../store/log/compact.ts";
 import {

@@ -6,7 +6,7 @@
  */
 
 import { formatAddr } from "../net/addr.ts";
-import type { Logger } from "../server/log.ts";
+import type { Logger } from "../net/log.ts";
 import { ExposureError, isLoopback } from "../server/listen.ts";
 import { passwordTooLong } from "../server/options.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
@@ -123,8 +123,9 @@ export const SERVE_SPEC = command({
   footer: `Prints "listening on HOST:PORT" on stdout once bound (with --data, once the
 log is loaded); logs go to stderr, each line stamped with the UTC time in ISO 8601;
 --trace's lines go there too.
-Exit status: 0 after a clean shutdown, 1 if it could not listen or had to cut
-connections, 2 for a usage error.`,
+Exit status: 0 after a clean shutdown, 1 if it could not listen or load its
+data file or had to cut connections, 2 for a usage error or a file it lacks
+the permission for.`,
 });
 
 /** Runs `kv serve` with `args`; returns the exit status. */

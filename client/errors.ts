@@ -1,6 +1,6 @@
 /**
- * The errors {@linkcode KvClient} throws, and the words `kv client` and
- * `kv bench` use for a failed connection.
+ * The errors {@linkcode KvClient} throws, and the words `kv client`,
+ * `kv bench` and `kv check` use for a failed connection.
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * Checking a password (PROTOCOL.md, Authentication): in constant time, with
- * every failure logged (the peer's address, never the password tried) and
+ * every failure counted and logged up to a budget (the peer's address,
+ * never the password tried: server/guard.ts) and
  * the connection closed after 10 wrong tries. AUTH in both protocols and
  * Redis's HELLO ... AUTH use it.
  *

@@ -1,5 +1,6 @@
 /**
- * The commands about the connection itself: PING and QUIT.
+ * The commands about the connection itself: PING, QUIT and AUTH (whose
+ * password check is auth.ts's, shared with Redis's protocol).
  *
  * @module
  */

@@ -5,7 +5,7 @@
  * a JUnit file written to disk and read back by Python's XML parser, and
  * `kv serve` stopping on SIGHUP as on SIGINT.
  *
- * Run: deno test --allow-net --allow-run --allow-read --allow-write e2e/
+ * Run (as `.ci/run` does): deno test --allow-net --allow-run="$(deno eval 'console.log(Deno.execPath())'),python3" --allow-write=/tmp e2e/textbook_e2e.ts
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * Byte-array helpers shared by `KvClient` (client/client.ts), `kv client`'s
- * batch mode (cli/client_batch.ts) and `kv check` (check/play.ts).
+ * batch mode (cli/client_batch.ts), `kv check` (check/play.ts) and
+ * `kv bench` (bench/).
  *
  * @module
  */
@@ -16,4 +17,18 @@ export function concat(chunks: readonly Uint8Array[]): Uint8Array {
     at += chunk.length;
   }
   return out;
+}
+
+/** Whether `buffer[start, end)` holds exactly `expected`. */
+export function equalBytes(
+  buffer: Uint8Array,
+  start: number,
+  end: number,
+  expected: Uint8Array,
+): boolean {
+  if (end - start !== expected.length) return false;
+  for (let i = 0; i < expected.length; i++) {
+    if (buffer[start + i] !== expected[i]) return false;
+  }
+  return true;
 }

@@ -1,7 +1,7 @@
 /**
- * The socket chores every part of kv shares, each written once: writing all
- * of a buffer, closing quietly, telling a peer that went away from a bug,
- * and giving the other sockets their turn.
+ * The I/O chores every part of kv shares, each written once: writing all
+ * of a buffer (to a socket or a file), closing quietly, telling a peer that
+ * went away from a bug, and giving the other sockets their turn.
  *
  * @module
  */

@@ -23,7 +23,7 @@ import {
 } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
 import { IdleTimer } from "./idle.ts";
-import { type Logger, logSample } from "./log.ts";
+import { type Logger, logSample } from "../net/log.ts";
 import { handshakeWithin } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
 import { openWire, type ServerSide, type Wire } from "./wire.ts";

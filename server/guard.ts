@@ -10,7 +10,7 @@
 import { MAX_AUTH_FAILURES } from "../command/auth.ts";
 import type { Guard, ServerStats } from "../command/command.ts";
 import type { Clock } from "../store/clock.ts";
-import { LogBudget, type Logger } from "./log.ts";
+import { LogBudget, type Logger } from "../net/log.ts";
 
 /** The most failed AUTHs logged in a minute; the rest are counted. */
 export const AUTH_LOG_LIMIT = 20;

@@ -11,7 +11,7 @@ import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import type { ConnectionConfig } from "./connection.ts";
 import type { TlsOptions } from "./listen.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../net/log.ts";
 
 /** Options of {@linkcode serve} and {@linkcode serveListener}. */
 export interface ServeOptions {

@@ -1,7 +1,8 @@
 /**
- * {@linkcode serve}: the server. It owns the listener and nothing else: the
- * accept loop, the connection limit, one {@linkcode Connection} per client,
- * and graceful shutdown. What a request means is the command table's
+ * {@linkcode serve}: the server. It owns the listener and what spans
+ * connections: the accept loop, the connection limit and its refusals, one
+ * {@linkcode Connection} per client, the UDP socket (`--udp`), the store's
+ * expiry sweep, and graceful shutdown. What a request means is the command table's
  * business; what its bytes look like, the wire's.
  *
  * @module
@@ -11,24 +12,23 @@ import { closeQuietly, describeError, MAX_TIMER_MS, writeAll } from "../net/conn
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
-import { errorLine } from "../wire/line/reply.ts";
 import type { Guard, ServerStats } from "../command/command.ts";
 import { Connection } from "./connection.ts";
 import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
 import type { Acceptor } from "./tls.ts";
-import { logErrors, type Logger } from "./log.ts";
+import { logErrors, type Logger } from "../net/log.ts";
 import { ServerTrace } from "./trace.ts";
 import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
-import type { ServerSide } from "./wire.ts";
+import { type ServerSide, tooManyConnections } from "./wire.ts";
 import { Watches } from "../command/watch.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
 // The types ServeOptions and serveListener() name, for `kv/server`'s importers.
 export type { Acceptor } from "./tls.ts";
 export type { TlsOptions } from "./listen.ts";
-export type { Logger, LogLevel } from "./log.ts";
+export type { Logger, LogLevel } from "../net/log.ts";
 export type { TraceEvent, Tracer } from "../net/trace.ts";
 export type { Clock } from "../store/clock.ts";
 export type {
@@ -79,12 +79,8 @@ const TURN_TICK_MS = 10;
 const MAX_REFUSALS = 64;
 // How often serve() with port 0 and udp picks a new port when the UDP one is taken.
 const UDP_PORT_TRIES = 5;
-const TOO_MANY = new TextEncoder().encode(errorLine({ kind: "tooManyConnections" }));
-// Redis's words for it, to a client whose first byte says it speaks RESP.
-const TOO_MANY_RESP = new TextEncoder().encode("-ERR max number of clients reached\r\n");
 // How long a refusal waits for that first byte; silence gets the line.
 const REFUSAL_PEEK_MS = 100;
-const STAR = 0x2a;
 
 /**
  * Starts a kv server on `hostname:port`. Throws `RangeError` for a limit out
@@ -328,12 +324,9 @@ class Server implements KvServer {
       Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),
     );
     const tls = "handshake" in conn ? (conn as Deno.TlsConn).handshake() : undefined;
-    // In the protocol the client speaks, as its first byte tells (a Redis
-    // client cannot read the line protocol's error, nor a line client RESP).
     const answer = async () => {
       await tls;
-      const first = await firstByte(conn, REFUSAL_PEEK_MS);
-      await writeAll(conn, first === STAR ? TOO_MANY_RESP : TOO_MANY);
+      await writeAll(conn, tooManyConnections(await firstByte(conn, REFUSAL_PEEK_MS)));
     };
     const refusal: Promise<void> = answer()
       .catch(() => {}) // The client may be gone already; it gets nothing more either way.

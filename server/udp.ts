@@ -22,7 +22,7 @@ import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
 import { ERROR_PREFIX, LineReply, tooLargeForDatagram } from "../wire/line/reply.ts";
 import { WriteAnswers } from "./durable.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../net/log.ts";
 import { DatagramTrace } from "./trace.ts";
 
 /**

@@ -16,15 +16,35 @@ import { formatAddr } from "../net/addr.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import type { Failure } from "../command/reply.ts";
 import type { Framer } from "../wire/framer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
-import { LineReply } from "../wire/line/reply.ts";
+import { errorLine, LineReply } from "../wire/line/reply.ts";
 import { RespFramer } from "../wire/resp/framer.ts";
-import { RespReply } from "../wire/resp/reply.ts";
+import { redisErrorText, RespReply } from "../wire/resp/reply.ts";
 import { WriteAnswers } from "./durable.ts";
 
 // The first byte of a RESP request (an array).
 const STAR = 0x2a;
+
+/** Whether a connection whose first byte is `firstByte` speaks Redis's protocol (RESP). */
+export function speaksResp(firstByte: number | undefined): boolean {
+  return firstByte === STAR;
+}
+
+const TOO_MANY: Failure = { kind: "tooManyConnections" };
+const TOO_MANY_LINE = new TextEncoder().encode(errorLine(TOO_MANY));
+const TOO_MANY_RESP = new TextEncoder().encode(`-${redisErrorText(TOO_MANY)}\r\n`);
+
+/**
+ * The answer to a client turned away for too many connections, in the
+ * protocol its first byte says it speaks (a Redis client cannot read the
+ * line protocol's error, nor a line client RESP); `undefined`: it sent
+ * nothing.
+ */
+export function tooManyConnections(firstByte: number | undefined): Uint8Array {
+  return speaksResp(firstByte) ? TOO_MANY_RESP : TOO_MANY_LINE;
+}
 
 /** What a connection's requests run against: the server's side, shared by every connection. */
 export interface ServerSide {
@@ -61,7 +81,7 @@ export function openWire(
   maxOutBytes: number,
   server: ServerSide,
 ): Wire {
-  const resp = firstByte === STAR;
+  const resp = speaksResp(firstByte);
   const session = newSession({
     id,
     peer: formatAddr(conn.remoteAddr),

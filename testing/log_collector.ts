@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LogLevel } from "../server/log.ts";
+import type { LogLevel } from "../net/log.ts";
 
 /** Collects a server's log lines and wakes whoever waits for a given one. */
 export class LogCollector {

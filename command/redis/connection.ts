@@ -1,6 +1,7 @@
 /**
- * Redis's connection commands: PING, ECHO, HELLO, AUTH, QUIT, SELECT and
- * CLIENT (SETNAME, GETNAME, ID, INFO, SETINFO), with Redis 7's replies.
+ * Redis's connection commands: PING, ECHO, HELLO, QUIT, SELECT and
+ * CLIENT (SETNAME, GETNAME, ID, INFO, SETINFO, HELP), with Redis 7's
+ * replies. AUTH is in auth.ts.
  *
  * @module
  */

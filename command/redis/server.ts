@@ -1,6 +1,6 @@
 /**
- * Redis's server commands: COMMAND (COUNT, INFO, DOCS, LIST), INFO, CONFIG
- * GET, DBSIZE, FLUSHDB and FLUSHALL — what redis-cli, redis-benchmark and
+ * Redis's server commands: COMMAND (COUNT, INFO, DOCS, LIST, HELP), INFO,
+ * CONFIG (GET, HELP), DBSIZE, FLUSHDB and FLUSHALL — what redis-cli, redis-benchmark and
  * client libraries ask at connect time, answered with real figures.
  *
  * @module

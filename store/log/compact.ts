@@ -17,8 +17,7 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
-import { writeAll } from "../../net/conn.ts";
+import { afterIo, writeAll } from "../../net/conn.ts";
 import { LINE_TEXT, NO_KEY, type Store } from "../store.ts";
 import type { LogFile, LogFs } from "./file.ts";
 import type { LogWriter } from "./writer.ts";
@@ -169,7 +168,7 @@ export class Compaction {
           await this.#hook?.("snapshot");
         }
       } else {
-        await nextTurn();
+        await afterIo();
       }
     } while (cursor !== 0);
     while (!this.#aborted && this.#tail!.length > SMALL_TAIL_BYTES) {
@@ -221,8 +220,4 @@ export class Compaction {
     await writeAll(this.#file!, buffer.bytes.subarray(0, buffer.length));
     this.#size += buffer.length;
   }
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

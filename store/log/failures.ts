@@ -8,7 +8,7 @@
  */
 
 import { errorMessage } from "../../net/conn.ts";
-import type { Logger } from "../../server/log.ts";
+import type { Logger } from "../../net/log.ts";
 
 /** While failures go on, they are logged at most this often. */
 export const FAILURE_LOG_EVERY_MS = 10_000;

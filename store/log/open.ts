@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Logger } from "../../server/log.ts";
+import type { Logger } from "../../net/log.ts";
 import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
 import { type FsyncMode, LogStore } from "../log.ts";
 import { MemoryStore } from "../memory.ts";

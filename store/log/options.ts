@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Logger } from "../../server/log.ts";
+import type { Logger } from "../../net/log.ts";
 import type { CompactionHook } from "./compact.ts";
 import type { LogFile, LogFs } from "./file.ts";
 

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Store, ValueSink } from "../store.ts";
+import { LINE_TEXT, type Store, type ValueSink } from "../store.ts";
 import {
   applyRecord,
   decodeBody,
@@ -106,7 +106,8 @@ export class UndoLog implements ValueSink {
     const entry = out.length;
     out.reserve(2);
     out.bytes[out.length++] = OP.set;
-    out.bytes[out.length++] = (flags & 1 ? FLAG_LINE_TEXT : 0) | (expireAt > 0 ? FLAG_EXPIRES : 0);
+    out.bytes[out.length++] = (flags & LINE_TEXT ? FLAG_LINE_TEXT : 0) |
+      (expireAt > 0 ? FLAG_EXPIRES : 0);
     if (expireAt > 0) this.#buffer.addTime(expireAt);
     out.addU32(this.#keyEnd - this.#keyStart);
     out.add(this.#key, this.#keyStart, this.#keyEnd);

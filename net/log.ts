@@ -1,6 +1,8 @@
 /**
- * The server's log: a function it calls with a level and a line. `kv serve`
- * passes one that writes to stderr; embedders pass their own.
+ * The log's shape, shared by the server and the data log (store/log/): a
+ * function called with a level and a line. `kv serve` passes one that
+ * writes to stderr; embedders pass their own. Also how a client's bytes are
+ * quoted in a line, and a budget for lines that can come in floods.
  *
  * @module
  */
