@@ -345,10 +345,21 @@ export class Connection {
         if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
         // A walk that writes little (a LIST of values the line protocol
         // cannot show) lets the others run as it goes.
-        else if (++steps % STEPS_PER_TURN === 0) await afterIo();
+        else if (++steps % STEPS_PER_TURN === 0) await this.#letOthersRun();
       }
       if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
     } while (!this.#runRequests());
+  }
+
+  /**
+   * Lets the event loop turn in the middle of a batch. The batch's changes
+   * so far are committed first: the store's writer may write them in that
+   * turn, and a commit after it could miss them (Store.commit).
+   */
+  async #letOthersRun(): Promise<void> {
+    const writes = this.#wire!.writes;
+    if (writes?.waiting) await writes.commit();
+    await afterIo();
   }
 
   /** Writes every answer gathered so far, all of it. */

@@ -35,14 +35,21 @@ export class WriteAnswers {
     this.#marks.push(start, end);
   }
 
+  /** Whether a write's answer waits for {@linkcode WriteAnswers.commit}: the batch changed something since the last one. */
+  get waiting(): boolean {
+    return this.#marks.length > 0;
+  }
+
   /** The answers were dropped (a datagram too large): none is left to replace. */
   clear(): void {
     this.#marks.length = 0;
   }
 
   /**
-   * Called after a batch ran and before its answers are written: waits for
-   * the store (`undefined`: nothing to wait for). If the store could not
+   * Called after a batch ran and before its answers are written, and before
+   * a batch that changed something lets the event loop turn (a `LIST` walk
+   * does): `Store.commit()` must come with no `await` after the changes it
+   * covers. Waits for the store (`undefined`: nothing to wait for). If the store could not
    * make the changes durable, each write's answer becomes the protocol's
    * `notDurable` error. A read in the batch keeps the answer it had, which
    * may show a change that was then undone.

@@ -241,11 +241,16 @@ export class DatagramServer {
           if (out.length > MAX_DATAGRAM_BYTES) {
             dropped += out.length;
             out.clear();
+            this.#writes?.clear(); // Their answers are gone: the datagram will be the too-large line.
             break; // Too large already: the rest of the LIST is not walked.
           }
           // A walk that writes little (values the line protocol cannot
-          // show) lets the other clients be served as it goes.
-          if (++steps % STEPS_PER_TURN === 0) await afterIo();
+          // show) lets the other clients be served as it goes; the changes
+          // before it are committed first (Store.commit: no await between).
+          if (++steps % STEPS_PER_TURN === 0) {
+            if (this.#writes?.waiting) await this.#writes.commit();
+            await afterIo();
+          }
         }
       }
       if (trace !== undefined) {
@@ -257,6 +262,7 @@ export class DatagramServer {
       if (out.length > MAX_DATAGRAM_BYTES) {
         dropped += out.length;
         out.clear();
+        this.#writes?.clear();
       }
     }
     while (framer.next(request)); // The requests left unrun: framed and let go.

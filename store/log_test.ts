@@ -53,6 +53,12 @@ async function committed(store: LogStore): Promise<boolean> {
   return (await store.commit()) ?? true;
 }
 
+/** `commit()`'s promise, which must be there: `what` is still being made durable. */
+function mustWait(commit: Promise<boolean> | undefined, what: string): Promise<boolean> {
+  if (commit === undefined) throw new Error(`commit() found nothing to wait for, but ${what}`);
+  return commit;
+}
+
 /** Lets the event loop finish its turn: the log writes what was appended in it. */
 function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -157,6 +163,81 @@ test("LogStore with everysec answers once written, and syncs about once a second
   fs.beforeSync = () => Promise.resolve(synced.open());
   await within("the once-a-second sync", synced.wait);
   fs.beforeSync = undefined;
+  await store.close();
+  assertEquals(await contents(fs.afterPowerCut()), ["a=1"]);
+});
+
+test("LogStore.commit() called after the turn's write began still waits for it, and says false if it fails", async () => {
+  // always: the write is done and its sync held when commit() comes.
+  {
+    const fs = new FakeFs();
+    const store = await open(fs, { fsync: "always" });
+    const text = new TextStore(store);
+    let held = gate();
+    let entered = gate();
+    fs.beforeSync = () => (entered.open(), held.wait);
+    text.set("a", "1");
+    await turn(); // The writer writes "a" in this turn; nobody has committed yet.
+    await within("the sync of a", entered.wait);
+    const late = mustWait(store.commit(), "the sync of a is still running");
+    let done = false;
+    const result = late.then((ok) => (done = true, ok));
+    await turn();
+    assertEquals(done, false, "not before the sync");
+    held.open();
+    assertEquals(await result, true);
+    assertEquals(await contents(fs.afterPowerCut()), ["a=1"]);
+    // The same with a sync that fails: the late commit hears of it.
+    held = gate();
+    entered = gate();
+    fs.failSyncs = 1;
+    text.set("b", "2");
+    await turn();
+    await within("the sync of b", entered.wait);
+    const failing = mustWait(store.commit(), "the sync of b is still running");
+    held.open();
+    assertEquals(await failing, false);
+    assertEquals(text.get("b"), undefined, "undone");
+    fs.beforeSync = undefined;
+    await store.close();
+  }
+  // everysec and no: the write itself is in flight (on a worker thread) when commit() comes.
+  for (const fsync of ["everysec", "no"] as const) {
+    const fs = new FakeFs();
+    const store = await open(fs, { fsync });
+    const text = new TextStore(store);
+    text.set("a", "old");
+    assertEquals(await committed(store), true);
+    const held = gate();
+    const entered = gate();
+    fs.beforeWrite = () => (entered.open(), held.wait);
+    fs.capacity = fs.usedBytes() + 5; // The write will not fit.
+    text.set("a", "a new value that does not fit");
+    await turn();
+    await within("the write", entered.wait);
+    const late = mustWait(store.commit(), `${fsync}: the write is in flight`);
+    held.open();
+    assertEquals(await late, false, fsync);
+    assertEquals(text.get("a"), "old", `${fsync}: undone`);
+    fs.beforeWrite = undefined;
+    fs.capacity = Infinity;
+    await store.close();
+  }
+});
+
+test("LogStore with everysec: after a failed sync, the log is rewritten from memory even if no write comes", async () => {
+  const fs = new FakeFs();
+  const logs = new LogCollector();
+  const store = await open(fs, { fsync: "everysec", log: logs.log });
+  new TextStore(store).set("a", "1");
+  assertEquals(await committed(store), true);
+  fs.failSyncs = 1;
+  await within(
+    "the failed sync's report",
+    logs.waitFor(/cannot sync data file .*rewriting it from memory/),
+  );
+  // No write follows: the timer starts the rewrite.
+  await within("the rewrite", logs.waitFor(/compacted/));
   await store.close();
   assertEquals(await contents(fs.afterPowerCut()), ["a=1"]);
 });

@@ -192,7 +192,8 @@ export interface Store {
    * A connection calls it after running a batch of requests and before
    * writing their answers, with no `await` in between (handlers are
    * synchronous), so the changes of its batch are among those it waits
-   * for; on `false` it answers that batch's writes with an error. It waits
+   * for (a batch that lets the event loop turn midway, a long `LIST`,
+   * commits what it changed so far first); on `false` it answers that batch's writes with an error. It waits
    * even after a batch of reads while others' changes are pending, so no
    * answer shows a value that a crash could still take back. A store
    * without durability leaves it out.

@@ -79,6 +79,8 @@ class FakeFile implements LogFile {
   }
 
   write(bytes: Uint8Array): Promise<number> {
+    const hold = this.#fs.beforeWrite;
+    if (hold !== undefined) return hold().then(() => this.writeSync(bytes));
     try {
       return Promise.resolve(this.writeSync(bytes));
     } catch (error) {
@@ -177,6 +179,8 @@ export class FakeFs implements LogFs {
   syncs = 0;
   /** Awaited inside every sync, after it is counted: a test holds syncs with it. */
   beforeSync: (() => Promise<void>) | undefined;
+  /** Awaited before every async write (`write()`, not `writeSync()`): a test holds writes in flight with it. */
+  beforeWrite: (() => Promise<void>) | undefined;
 
   /** Bytes all files hold. */
   usedBytes(): number {

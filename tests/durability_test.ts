@@ -274,3 +274,65 @@ Deno.test("serve() with udp and a durable store answers a datagram once its writ
   await server.shutdown();
   await log.close();
 });
+
+/** Fills `store` with `count` keys whose values the line protocol can show (`text`) or not. */
+async function fill(store: LogStore, count: number, text: boolean): Promise<void> {
+  const encoder = new TextEncoder();
+  const value = text ? encoder.encode("v") : new Uint8Array([0xff]); // Not UTF-8.
+  for (let i = 0; i < count; i++) {
+    const key = encoder.encode(`key:${i}`);
+    store.set(key, 0, key.length, value, 0, value.length, { lineText: text });
+  }
+  assertEquals(await store.commit() ?? true, true);
+}
+
+Deno.test("serve() with a durable store: a write before a LIST that lets others run is answered only once durable", async () => {
+  // A LIST of a few thousand keys lets the event loop turn as it walks; the
+  // log writes the PUT's record in that turn. Its answer must still wait
+  // for that write (always: and its sync), and say so when it fails.
+  for (const fsync of ["always", "everysec"] as const) {
+    const fs = new FakeFs();
+    await using server = await durableServer(fs, fsync);
+    await fill(server.store, 3_000, true);
+    await using conn = await RawConn.connect(server.port);
+    fs.capacity = fs.usedBytes() + 5;
+    await conn.send("PUT, a, new\nLIST\n");
+    const [put] = await conn.readLines(1);
+    assertMatch(put!, NOT_SAVED, fsync);
+    // The LIST may have shown the PUT's pair before it was undone (a read keeps its answer).
+    const listed = await conn.readList();
+    assertEquals(listed.filter((line) => line.startsWith("key:")).length, 3_000, fsync);
+    fs.capacity = Infinity;
+    await conn.send("GET, a\nPUT, b, 1\nLIST\n");
+    assertEquals(await conn.readLines(2), ["Not exist!", "Success!"], fsync);
+    assertEquals((await conn.readList()).length, 3_001, `${fsync}: the keys and b`);
+    const reloaded = await openLog(PATH, { fs: fs.afterKill() });
+    const text = new TextStore(reloaded);
+    assertEquals(
+      [text.get("a"), text.get("b")],
+      [undefined, "1"],
+      `${fsync}: what was acknowledged`,
+    );
+    await reloaded.close();
+  }
+});
+
+Deno.test("serve() with udp and a durable store: a write before a LIST that lets others run is answered only once durable", async () => {
+  const fs = new FakeFs();
+  const log = await openLog(PATH, { fs, fsync: "everysec", log: () => {} });
+  // Values the line protocol cannot show: LIST walks them all and answers little.
+  await fill(log, 3_000, false);
+  await using server = startTestServer({ store: log, udp: true });
+  using peer = new UdpPeer();
+  fs.capacity = fs.usedBytes() + 5;
+  const [put, ...list] = (await peer.exchange(server.port, "PUT, a, new\nLIST\n")).split("\n");
+  assertMatch(put!, NOT_SAVED);
+  // What LIST shows of the PUT depends on whether it walked past it before the
+  // PUT was undone (a read keeps its answer); it shows none of the keys.
+  assert(["Not exist!", "a, new"].includes(list[0]!), list[0]);
+  assertEquals(list.slice(1), ["", ""], "the LIST's end, then the datagram's");
+  fs.capacity = Infinity;
+  assertEquals(await peer.exchange(server.port, "GET, a\n"), "Not exist!\n");
+  await server.shutdown();
+  await log.close();
+});

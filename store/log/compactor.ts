@@ -4,7 +4,8 @@
  * after a write once the file is at least twice what a compaction would
  * write and past a floor, or after an `everysec` sync failed (the OS may
  * have dropped pages it could not write, so the whole log is rewritten from
- * memory); after a compaction fails, none starts for a while.
+ * memory: after the next write, or at the sync timer's next tick if none
+ * comes); after a compaction fails, none starts for a while.
  *
  * @module
  */
@@ -67,6 +68,11 @@ export class Compactor {
   async stop(): Promise<void> {
     this.#compaction?.abort();
     await this.#running;
+  }
+
+  /** Starts the compaction {@linkcode Compactor.want} asked for, if it is not under way (the writer's timer calls it). */
+  startIfWanted(writer: LogWriter, fileBytes: number): void {
+    if (this.#wanted) this.maybeStart(writer, fileBytes);
   }
 
   /** After a successful write of `writer`, whose file has `fileBytes`: starts a compaction if one is due. */

@@ -128,7 +128,7 @@ export class LogWriter {
       this.#undoLate();
       return Promise.resolve(false);
     }
-    if (this.pending.length > 0) return (this.#next ??= group()).promise;
+    if (this.pending.length > 0) return (this.#next ??= newGroup()).promise;
     // Nothing of this batch is pending: wait for what is in flight, if anything.
     if (this.#writing !== undefined) return this.#writing.promise;
     return this.#unsynced.length > 0
@@ -242,7 +242,10 @@ export class LogWriter {
     this.#spare = out;
     const lsn = this.#appendedLsn;
     const undoMark = this.#undo.mark;
-    const group = this.#writing = this.#next;
+    // Every write has a group, even one whose commit() is yet to come: a
+    // commit() while it is in flight (or, for always, not yet synced) must
+    // wait for it, not find nothing pending and return at once.
+    const group = this.#writing = this.#next ?? newGroup();
     this.#next = undefined;
     const epoch = this.#epoch;
     try {
@@ -266,13 +269,13 @@ export class LogWriter {
     this.#writtenLsn = lsn;
     out.clear(KEEP_PENDING_BYTES);
     this.#marks.push(lsn, undoMark);
-    if (group !== undefined) group.lsn = lsn;
+    group.lsn = lsn;
     if (this.#mode === "always") {
-      if (group !== undefined) this.#unsynced.push(group);
+      this.#unsynced.push(group);
     } else {
       this.#dirty = true;
       this.#durable(lsn, this.#writtenSize);
-      group?.resolve(true);
+      group.resolve(true);
     }
     this.#failures.succeeded();
     if (!this.#closed) this.#compactor.maybeStart(this, this.#writtenSize);
@@ -297,6 +300,8 @@ export class LogWriter {
 
   /** everysec: sync what was written since the last time. */
   readonly #syncEverySecond = (): void => {
+    // A rewrite wanted after a failed sync starts here if no write comes to start it.
+    if (this.#holds === 0 && !this.#closed) this.#compactor.startIfWanted(this, this.#writtenSize);
     if (!this.#dirty || this.#syncing !== undefined || this.#holds > 0) return;
     this.#dirty = false;
     this.#syncing = this.#file.syncData().catch((error) => {
@@ -411,6 +416,6 @@ export class LogWriter {
 }
 
 /** A new group: changes that will be written, and resolved, together. */
-function group(): Group {
+function newGroup(): Group {
   return Object.assign(Promise.withResolvers<boolean>(), { lsn: 0 });
 }
