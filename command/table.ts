@@ -97,9 +97,9 @@ function packedSlot(packed: number): number {
 
 /**
  * Packs a word of 1 to 6 ASCII letters (folded to lower case) into a
- * positive integer, unique for each word. Returns 0 for a word no command
- * has (empty, or a character that is not a letter in a word this short),
- * and -1 for a longer word, which is looked up another way.
+ * positive integer, unique for each word. Returns 0 for a word it cannot
+ * pack (empty, or a character that is not a letter), and -1 for a longer
+ * word; both are looked up by length instead.
  */
 function pack(bytes: Uint8Array, start: number, end: number): number {
   const length = end - start;

@@ -358,7 +358,11 @@ export class Connection {
    */
   async #letOthersRun(): Promise<void> {
     const writes = this.#wire!.writes;
-    if (writes?.waiting) await writes.commit();
+    if (writes?.waiting) {
+      this.#state = "writing"; // Waiting for the disk is not idleness.
+      await writes.commit();
+      this.#state = "working";
+    }
     await afterIo();
   }
 

@@ -231,7 +231,7 @@ export class DatagramServer {
     // or of LISTs of a big store, would hold the server for seconds to minutes.
     while (dropped + out.length <= MAX_DATAGRAM_BYTES && framer.next(request)) {
       if (trace !== undefined) trace.framed(request, undefined);
-      const mark = out.length;
+      let mark = out.length;
       const droppedBefore = dropped;
       const more = execute(request, context, reply);
       if (this.#writes !== undefined && request.command?.writes) this.#writes.add(mark, out.length);
@@ -248,7 +248,12 @@ export class DatagramServer {
           // show) lets the other clients be served as it goes; the changes
           // before it are committed first (Store.commit: no await between).
           if (++steps % STEPS_PER_TURN === 0) {
-            if (this.#writes?.waiting) await this.#writes.commit();
+            if (this.#writes?.waiting) {
+              // A failed commit puts errors in place of earlier answers: the LIST's start moves.
+              const before = out.length;
+              await this.#writes.commit();
+              mark += out.length - before;
+            }
             await afterIo();
           }
         }

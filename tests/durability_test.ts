@@ -21,6 +21,7 @@ import {
   ObservedStore,
   RawConn,
   startTestServer,
+  TraceCollector,
   UdpPeer,
   within,
 } from "../testing/mod.ts";
@@ -322,7 +323,8 @@ Deno.test("serve() with udp and a durable store: a write before a LIST that lets
   const log = await openLog(PATH, { fs, fsync: "everysec", log: () => {} });
   // Values the line protocol cannot show: LIST walks them all and answers little.
   await fill(log, 3_000, false);
-  await using server = startTestServer({ store: log, udp: true });
+  const traces = new TraceCollector();
+  await using server = startTestServer({ store: log, udp: true, trace: traces.trace });
   using peer = new UdpPeer();
   fs.capacity = fs.usedBytes() + 5;
   const [put, ...list] = (await peer.exchange(server.port, "PUT, a, new\nLIST\n")).split("\n");
@@ -331,6 +333,10 @@ Deno.test("serve() with udp and a durable store: a write before a LIST that lets
   // PUT was undone (a read keeps its answer); it shows none of the keys.
   assert(["Not exist!", "a, new"].includes(list[0]!), list[0]);
   assertEquals(list.slice(1), ["", ""], "the LIST's end, then the datagram's");
+  // The trace shows the LIST's own bytes, though the PUT's answer before them grew into an error.
+  const answers = traces.details("d1", "answer");
+  assertEquals(answers.length, 2);
+  assertMatch(answers[1]!, new RegExp(`^bytes=${list[0]!.length + 2} "${list[0]}\\\\n\\\\n"`));
   fs.capacity = Infinity;
   assertEquals(await peer.exchange(server.port, "GET, a\n"), "Not exist!\n");
   await server.shutdown();

@@ -300,8 +300,12 @@ export class LogWriter {
 
   /** everysec: sync what was written since the last time. */
   readonly #syncEverySecond = (): void => {
-    // A rewrite wanted after a failed sync starts here if no write comes to start it.
-    if (this.#holds === 0 && !this.#closed) this.#compactor.startIfWanted(this, this.#writtenSize);
+    // A rewrite wanted after a failed sync starts here if no write comes to
+    // start it; not while a folder sync is owed (its switch would fail, and
+    // only a write retries that sync).
+    if (this.#holds === 0 && !this.#closed && !this.#dirSyncNeeded) {
+      this.#compactor.startIfWanted(this, this.#writtenSize);
+    }
     if (!this.#dirty || this.#syncing !== undefined || this.#holds > 0) return;
     this.#dirty = false;
     this.#syncing = this.#file.syncData().catch((error) => {
