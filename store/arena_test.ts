@@ -1,0 +1,69 @@
+/**
+ * Unit tests of the arena's growth (store/arena.ts): a big arena grows in
+ * place, without copying its records (copying a gigabyte held the server for
+ * seconds), up to its cap, and compacts only when half of it is garbage.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { Arena } from "./arena.ts";
+
+const MIB = 1024 * 1024;
+const VALUE = new Uint8Array(MIB - 64).fill(0x61);
+const test = (name: string, fn: () => void) => Deno.test({ name, permissions: "none", fn });
+
+/** Appends `count` records of about 1 MiB each, key `k<n>`; returns their offsets. */
+function fill(arena: Arena, from: number, count: number): number[] {
+  const records: number[] = [];
+  for (let n = from; n < from + count; n++) {
+    const key = new TextEncoder().encode(`k${n}`);
+    records.push(arena.append(key, 0, key.length, VALUE, 0, VALUE.length, 0, 0));
+  }
+  return records;
+}
+
+/** Whether the record at `record` holds key `k<n>` and the fill's value. */
+function holds(arena: Arena, record: number, n: number): boolean {
+  const key = new TextEncoder().encode(`k${n}`);
+  const start = arena.keyStart(record, arena.header(record)) + key.length;
+  return arena.keyEquals(record, key, 0, key.length) &&
+    arena.valueLength(record) === VALUE.length &&
+    arena.bytes[start] === 0x61 && arena.bytes[start + VALUE.length - 1] === 0x61;
+}
+
+test("Arena past 64 MiB grows in place, to its cap too: its records are not copied", () => {
+  let relocations = 0;
+  const arena = new Arena(160 * MIB, () => relocations++);
+  const records = fill(arena, 0, 40); // 64 MiB: the buffer is copied once, into one that can grow.
+  assertEquals(arena.bytes.length, 64 * MIB);
+  const buffer = arena.bytes.buffer;
+  relocations = 0;
+  records.push(...fill(arena, 40, 40)); // Past 64 MiB: 128 MiB, in place.
+  assertEquals(arena.bytes.length, 128 * MIB);
+  assert(arena.bytes.buffer === buffer, "grown in place");
+  records.push(...fill(arena, 80, 70)); // Past 128 MiB: the cap, 160 MiB, in place, no compaction.
+  assertEquals(arena.bytes.length, 160 * MIB);
+  assert(arena.bytes.buffer === buffer, "grown to the cap in place");
+  assert(arena.words.buffer === buffer, "the words view follows");
+  assertEquals(relocations, 0, "nothing was garbage: no compaction");
+  records.forEach((record, n) => assert(holds(arena, record, n), `k${n}`));
+});
+
+test("Arena below 64 MiB, or compacting, copies into a fresh buffer, and the records stay whole", () => {
+  let live: number[] = [];
+  const arena = new Arena(160 * MIB, (move) => {
+    // The table's side of a compaction: every live record moves.
+    for (let i = 0; i < live.length; i++) live[i] = move(live[i]!);
+  });
+  live = fill(arena, 0, 10);
+  const small = arena.bytes.buffer;
+  live = live.concat(fill(arena, 10, 10)); // 16 MiB to 32 MiB: copied.
+  assert(arena.bytes.buffer !== small);
+  // Half garbage: the next growth compacts into a fresh buffer.
+  for (const record of live.splice(0, 15)) arena.kill(record);
+  const before = arena.bytes.buffer;
+  live = live.concat(fill(arena, 20, 20));
+  assert(arena.bytes.buffer !== before, "compacted into a fresh buffer");
+  live.forEach((record, i) => assert(holds(arena, record, 15 + i), `k${15 + i}`));
+});
