@@ -7,6 +7,14 @@
  */
 
 const encoder = new TextEncoder();
+// Answers past this size (an MGET of big values) grow in place, in a
+// resizable buffer with room reserved, not allocated: by doubling and
+// copying, a 300 MB MGET touched a gigabyte of fresh pages and held every
+// client twice as long as Redis. Smaller ones keep plain buffers: V8 writes
+// their views faster, and once it has seen both kinds, every answer's
+// writes cost more (measured: 15 -> 25 ns an answer).
+const GROW_IN_PLACE_BYTES = 64 << 20;
+const RESERVE_BYTES = 2 ** 32;
 
 /**
  * Answers gathered for one write, as bytes. A connection keeps one and
@@ -90,7 +98,17 @@ export class AnswerBuffer {
 
   #grow(more: number): void {
     const size = Math.max(2 * this.#bytes.length, this.#length + more, 4096);
-    const grown = new Uint8Array(size);
+    const buffer = this.#bytes.buffer as ArrayBuffer;
+    if (buffer.resizable && size <= buffer.maxByteLength) {
+      buffer.resize(size);
+      this.#bytes = new Uint8Array(buffer, 0, size);
+      return;
+    }
+    const grown = size < GROW_IN_PLACE_BYTES ? new Uint8Array(size) : new Uint8Array(
+      new ArrayBuffer(size, { maxByteLength: Math.max(RESERVE_BYTES, size) }),
+      0,
+      size,
+    );
     grown.set(this.#bytes.subarray(0, this.#length));
     this.#bytes = grown;
   }
