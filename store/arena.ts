@@ -7,8 +7,10 @@
  * walk of its slots.
  *
  * Past 64 MiB the buffer grows in place (a resizable `ArrayBuffer` whose cap
- * is reserved, not allocated): doubling a gigabyte by copying it held every
- * client for seconds.
+ * is reserved, not allocated), compacts in place (its live records slide
+ * down in address order) and shrinks to give memory back: doubling or
+ * compacting a gigabyte by copying it into a fresh buffer held every client
+ * for seconds.
  *
  * The table (table.ts) knows records only by their offset and reads them
  * through this file's accessors, so the layout below is said once.
@@ -50,7 +52,7 @@ export type Relocate = (move: (record: number) => number) => void;
 
 /** The records of a {@linkcode MemoryStore}, in one growable buffer. */
 export class Arena {
-  /** The buffer. Replaced when the arena grows (below 64 MiB) or is compacted. */
+  /** The buffer. Below 64 MiB, replaced when the arena grows or is compacted; past it, resized. */
   bytes: Uint8Array = new Uint8Array(MIN_ARENA_BYTES);
   /** The same buffer as 32-bit words (record headers). */
   words: Uint32Array = new Uint32Array(this.bytes.buffer);
@@ -82,6 +84,8 @@ export class Arena {
 
   /** Empties it, giving its memory back. */
   reset(): void {
+    const buffer = this.bytes.buffer as ArrayBuffer;
+    if (buffer.resizable) buffer.resize(0); // Its pages go back now, not at some later GC.
     this.bytes = new Uint8Array(MIN_ARENA_BYTES);
     this.words = new Uint32Array(this.bytes.buffer);
     this.top = 0;
@@ -250,13 +254,12 @@ export class Arena {
     const old = this.bytes;
     const oldWords = this.words;
     const buffer = old.buffer as ArrayBuffer;
-    if (!compact && buffer.resizable) {
-      buffer.resize(length);
-      this.bytes = new Uint8Array(buffer, 0, length);
-      this.words = new Uint32Array(buffer, 0, length >>> 2);
+    if (buffer.resizable) {
+      if (compact) this.#compactInPlace();
+      this.#resize(buffer, length);
       return;
     }
-    const fresh = length < GROW_IN_PLACE_BYTES || length >= this.#maxBytes
+    const fresh = length < GROW_IN_PLACE_BYTES
       ? new Uint8Array(length)
       : new Uint8Array(new ArrayBuffer(length, { maxByteLength: this.#maxBytes }), 0, length);
     if (compact) {
@@ -275,6 +278,58 @@ export class Arena {
     }
     this.bytes = fresh;
     this.words = new Uint32Array(fresh.buffer, 0, length >>> 2);
+  }
+
+  /**
+   * Compacts a big arena where it lies: the live records slide down in
+   * address order, each onto room that no record not yet moved uses, so no
+   * second buffer is touched (copying 1.3 GB of live records in the table's
+   * order into a fresh 2 GiB buffer held every client for 4.6 s).
+   */
+  #compactInPlace(): void {
+    // The live records, as the table knows them; sorted by address.
+    let live = new Int32Array(1024);
+    let count = 0;
+    this.#relocate((record) => {
+      if (count === live.length) {
+        const grown = new Int32Array(2 * live.length);
+        grown.set(live);
+        live = grown;
+      }
+      live[count++] = record;
+      return record;
+    });
+    const sorted = live.subarray(0, count).sort();
+    const moved = new Int32Array(count);
+    const bytes = this.bytes;
+    const words = this.words;
+    let top = 0;
+    for (let i = 0; i < count; i++) {
+      const record = sorted[i]!;
+      const size = recordBytes(words[record >>> 2]!, words[(record >>> 2) + 1]!);
+      if (record !== top) bytes.copyWithin(top, record, record + size);
+      moved[i] = top;
+      top += size;
+    }
+    this.top = top;
+    // Each record's new place, found by its old one.
+    this.#relocate((record) => {
+      let low = 0;
+      let high = count - 1;
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if (sorted[mid]! < record) low = mid + 1;
+        else high = mid;
+      }
+      return moved[low]!;
+    });
+  }
+
+  /** Resizes the arena's resizable buffer to `length` (up, or down to give memory back). */
+  #resize(buffer: ArrayBuffer, length: number): void {
+    buffer.resize(length);
+    this.bytes = new Uint8Array(buffer, 0, length);
+    this.words = new Uint32Array(buffer, 0, length >>> 2);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Unit tests of the arena's growth (store/arena.ts): a big arena grows in
  * place, without copying its records (copying a gigabyte held the server for
- * seconds), up to its cap, and compacts only when half of it is garbage.
+ * seconds), up to its cap, and compacts where it lies when half of it is
+ * garbage; a small one copies.
  *
  * @module
  */
@@ -63,7 +64,38 @@ test("Arena below 64 MiB, or compacting, copies into a fresh buffer, and the rec
   // Half garbage: the next growth compacts into a fresh buffer.
   for (const record of live.splice(0, 15)) arena.kill(record);
   const before = arena.bytes.buffer;
-  live = live.concat(fill(arena, 20, 20));
+  // One at a time: a compaction moves only the records `live` holds.
+  for (let n = 20; n < 40; n++) live.push(...fill(arena, n, 1));
   assert(arena.bytes.buffer !== before, "compacted into a fresh buffer");
   live.forEach((record, i) => assert(holds(arena, record, 15 + i), `k${15 + i}`));
+});
+
+test("Arena past 64 MiB compacts where it lies, in address order, and gives the memory back", () => {
+  let live: number[] = [];
+  const arena = new Arena(160 * MIB, (move) => {
+    for (let i = 0; i < live.length; i++) live[i] = move(live[i]!);
+  });
+  live = fill(arena, 0, 120); // 128 MiB, growing in place.
+  const buffer = arena.bytes.buffer;
+  // Keep every sixth: the rest is garbage, so the next growth compacts.
+  const kept: number[] = [];
+  const names: number[] = [];
+  live.forEach((record, n) => {
+    if (n % 6 === 0) {
+      kept.push(record);
+      names.push(n);
+    } else arena.kill(record);
+  });
+  live = kept;
+  for (let n = 120; n < 130; n++) {
+    // One at a time: a compaction moves only the records `live` holds.
+    live.push(...fill(arena, n, 1));
+    names.push(n);
+  }
+  assert(arena.bytes.buffer === buffer, "compacted in place");
+  assertEquals(arena.bytes.length, 64 * MIB, "and shrunk: 30 MiB live, twice that kept");
+  live.forEach((record, i) => assert(holds(arena, record, names[i]!), `k${names[i]}`));
+  // Records sit end to end from offset 0, in their old order.
+  assertEquals(live.slice(0, 20), [...live.slice(0, 20)].sort((a, b) => a - b));
+  assertEquals(live[0], 0);
 });
