@@ -12,6 +12,7 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { COMPACTION_PAUSE_ENV } from "../cli/data.ts";
+import { DENO_FS } from "../store/log/file.ts";
 import { e2eDir, within } from "../testing/mod.ts";
 import { crashRounds, describeReport } from "./crash.ts";
 
@@ -40,3 +41,24 @@ for (const step of ["snapshot", "synced", "renamed", "switched"] as const) {
     assertEquals(names, ["kv.log"], "the leftover of the compaction is removed at start");
   });
 }
+
+Deno.test("a log file a compaction renamed over is emptied off the event loop before it is closed, unless another name links to it", async () => {
+  await using dir = await e2eDir();
+  const bytes = new Uint8Array(1 << 20).fill(0x61);
+  for (const linked of [false, true]) {
+    const path = `${dir.path}/kv.log`;
+    await Deno.writeFile(path, bytes);
+    const file = await DENO_FS.open(path);
+    if (linked) await Deno.link(path, `${dir.path}/backup.log`);
+    // Another handle on the same file, to look at it once it has no name.
+    using watcher = await Deno.open(path, { read: true });
+    await Deno.writeFile(`${dir.path}/new.log`, new Uint8Array(8));
+    await Deno.rename(`${dir.path}/new.log`, path); // What a compaction's switch does.
+    await file.release();
+    assertEquals((await watcher.stat()).size, linked ? bytes.length : 0, `linked: ${linked}`);
+    if (linked) {
+      assertEquals((await Deno.readFile(`${dir.path}/backup.log`)).length, bytes.length);
+      await Deno.remove(`${dir.path}/backup.log`);
+    }
+  }
+});

@@ -150,6 +150,11 @@ class FakeFile implements LogFile {
     this.#fs.handles.delete(this);
   }
 
+  release(): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
   #check(): void {
     if (this.#closed) throw new Error("file closed (bad resource)");
   }

@@ -29,6 +29,13 @@ export interface LogFile {
   tryLock(): Promise<boolean>;
   /** Closes the file, releasing its lock. */
   close(): void;
+  /**
+   * Closes a file that no longer has a name (a compaction renamed over it).
+   * Closing such a file frees its blocks inside the call, which for a big
+   * log holds the event loop (0.6 s for 2.1 GB): if no other name links to
+   * it, it is emptied first on a worker thread. Never rejects.
+   */
+  release(): Promise<void>;
 }
 
 /** The operations on paths. */
@@ -109,6 +116,17 @@ class DenoLogFile implements LogFile {
 
   close(): void {
     closeQuietly(this.#file);
+  }
+
+  async release(): Promise<void> {
+    try {
+      // nlink 0: the rename took its last name, so nobody can read it again
+      // (a hard link a user made keeps it, and then it is left whole).
+      if ((await this.#file.stat()).nlink === 0) await this.#file.truncate(0);
+    } catch {
+      // Closing it is all that is left to do.
+    }
+    this.close();
   }
 }
 

@@ -84,6 +84,8 @@ export class LogWriter {
   #flushing: Promise<void> | undefined;
   // everysec's sync, while it runs.
   #syncing: Promise<void> | undefined;
+  // The file a compaction replaced, while it is let go.
+  #releasing: Promise<void> | undefined;
   // everysec: written since the last sync.
   #dirty = false;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -146,6 +148,7 @@ export class LogWriter {
     await this.#compactor.stop();
     await this.#flushing;
     await this.#syncing;
+    await this.#releasing;
     this.#holds++; // Nothing starts again on a file about to close.
     if (this.pending.length > 0) await this.#writePending();
     const lsn = this.#writtenLsn;
@@ -403,7 +406,7 @@ export class LogWriter {
     const old = this.#file;
     this.#file = file;
     this.#writtenSize = this.#durableSize = size;
-    old.close();
+    this.#releasing = old.release(); // Off the event loop: see LogFile.release.
   }
 
   /** The folder sync after the rename failed: it is retried before the next write, which fails until it works. */
