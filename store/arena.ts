@@ -173,9 +173,19 @@ export class Arena {
     const word = this.words[record >>> 2]!;
     const keyLength = word & KEY_LENGTH;
     const keyStart = this.keyStart(record, word);
-    // append() may replace the buffer: copy the pair out first.
-    const pair = this.bytes.slice(keyStart, keyStart + keyLength + this.valueLength(record));
-    return this.append(pair, 0, keyLength, pair, keyLength, pair.length, flags, expireAt);
+    const valueStart = keyStart + keyLength;
+    const valueEnd = valueStart + this.valueLength(record);
+    // append() copies the pair out first if it has to make room.
+    return this.append(
+      this.bytes,
+      keyStart,
+      valueStart,
+      this.bytes,
+      valueStart,
+      valueEnd,
+      flags,
+      expireAt,
+    );
   }
 
   /** Counts a record as garbage: no slot points at it any more (its pair was deleted or moved). */
@@ -207,7 +217,22 @@ export class Arena {
     }
     const word = (flags | keyLength) >>> 0;
     const bytes = recordBytes(word, valueLength);
-    if (this.top + bytes > this.bytes.length) this.#makeRoom(bytes);
+    if (this.top + bytes > this.bytes.length) {
+      // A key or value lying in this arena (copy()'s, or a value set again
+      // from inside get()) may move as room is made: copy it out first.
+      const own = this.bytes.buffer;
+      if (key.buffer === own) {
+        key = key.slice(keyStart, keyEnd);
+        keyEnd -= keyStart;
+        keyStart = 0;
+      }
+      if (value.buffer === own) {
+        value = value.slice(valueStart, valueEnd);
+        valueEnd -= valueStart;
+        valueStart = 0;
+      }
+      this.#makeRoom(bytes);
+    }
     const record = this.top;
     this.words[record >>> 2] = word;
     this.words[(record >>> 2) + 1] = valueLength;

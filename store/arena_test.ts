@@ -9,6 +9,7 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { Arena } from "./arena.ts";
+import { MemoryStore } from "./memory.ts";
 
 const MIB = 1024 * 1024;
 const VALUE = new Uint8Array(MIB - 64).fill(0x61);
@@ -99,3 +100,47 @@ test("Arena past 64 MiB compacts where it lies, in address order, and gives the 
   assertEquals(live.slice(0, 20), [...live.slice(0, 20)].sort((a, b) => a - b));
   assertEquals(live[0], 0);
 });
+
+test("MemoryStore: a value set again from inside get() (a view of the arena) is copied whole, though making room moves it", () => {
+  const store = new MemoryStore({ maxArenaBytes: 512 * MIB });
+  const encoder = new TextEncoder();
+  const value = new Uint8Array(MIB).fill(0x42);
+  for (let i = 0; i < 100; i++) {
+    const key = encoder.encode(`k${i}`);
+    value[0] = i;
+    store.set(key, 0, key.length, value, 0, value.length);
+  }
+  for (let i = 0; i < 97; i++) store.delete(encoder.encode(`k${i}`), 0, `k${i}`.length); // Garbage.
+  value[0] = 99;
+  const source = encoder.encode("k99");
+  let moves = 0;
+  for (let round = 0; moves < 1 && round < 500; round++) {
+    const target = encoder.encode(`copy${round}`);
+    const before = placeOf(store, source);
+    // "Valid during the call" (ValueSink): set from it, as a COPY command would.
+    store.get(source, 0, source.length, {
+      addBytes: (bytes, start, end) => store.set(target, 0, target.length, bytes, start, end),
+    });
+    if (placeOf(store, source) !== before) moves++; // Making room for the copy compacted the arena.
+    let copied = new Uint8Array(0);
+    store.get(target, 0, target.length, {
+      addBytes: (bytes, start, end) => copied = bytes.slice(start, end),
+    });
+    assert(sameBytes(copied, value), `round ${round}: the copy differs`);
+    store.delete(target, 0, target.length);
+  }
+  assertEquals(moves, 1, "making room moved the value under the copy");
+});
+
+/** Where `key`'s value lies in its store's arena. */
+function placeOf(store: MemoryStore, key: Uint8Array): number {
+  let place = -1;
+  store.get(key, 0, key.length, { addBytes: (_bytes, start) => place = start });
+  return place;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
