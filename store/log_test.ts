@@ -424,6 +424,7 @@ test("LogStore compacts the log once it is twice its live data, keeping every pa
   await churn(store, switched.wait);
   const expected = await contentsOf(store);
   assert(fs.read(PATH).length < 4096, `compacted to ${fs.read(PATH).length} bytes`);
+  assert(fs.releases >= 1, "the replaced file was let go once the rename was durable");
   assertEquals(await contents(fs.afterKill()), expected);
   await store.close();
   assertEquals(await contents(fs.afterPowerCut()), expected);
@@ -584,6 +585,9 @@ test("LogStore: after a rename whose folder sync failed, the next write syncs th
   resume.open();
   await within("the switch", switched.wait);
   assertMatch(logs.errors().join("\n"), /cannot sync the folder of data file/);
+  // The rename may not survive a power cut: the old file is closed whole, not emptied.
+  assertEquals(fs.releases, 0);
+  assertEquals(fs.handles.size, 1, "only the new file is open");
   const text = new TextStore(store);
   text.set("x", "1");
   assertEquals(await committed(store), false, "the folder is still not synced");

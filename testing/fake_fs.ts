@@ -151,6 +151,7 @@ class FakeFile implements LogFile {
   }
 
   release(): Promise<void> {
+    this.#fs.releases++;
     this.close();
     return Promise.resolve();
   }
@@ -182,6 +183,8 @@ export class FakeFs implements LogFs {
   writes = 0;
   /** Calls of syncData so far. */
   syncs = 0;
+  /** Files let go by release() (emptied first, on a real disk) so far. */
+  releases = 0;
   /** Awaited inside every sync, after it is counted: a test holds syncs with it. */
   beforeSync: (() => Promise<void>) | undefined;
   /** Awaited before every async write (`write()`, not `writeSync()`): a test holds writes in flight with it. */

@@ -46,7 +46,11 @@ export class AnswerBuffer {
   /** Empties the buffer, and gives back the memory a large answer took. */
   clear(): void {
     this.#length = 0;
-    if (this.#bytes.length > this.#keepBytes) this.#bytes = new Uint8Array(this.#keepBytes);
+    if (this.#bytes.length > this.#keepBytes) {
+      const buffer = this.#bytes.buffer as ArrayBuffer;
+      if (buffer.resizable) buffer.resize(0); // A huge answer's pages go back now, not at some GC.
+      this.#bytes = new Uint8Array(this.#keepBytes);
+    }
   }
 
   /** Adds one byte. */

@@ -38,4 +38,5 @@ test("AnswerBuffer past 64 MiB grows in place: what it holds is not copied again
   const bytes = out.bytes();
   assert(bytes[0] === 0x62 && bytes[50 * MIB] === 0x62 && bytes[100 * MIB - 1] === 0x62);
   out.clear();
+  assertEquals(buffer.byteLength, 0, "clear() gave its pages back at once");
 });

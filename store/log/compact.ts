@@ -200,6 +200,7 @@ export class Compaction {
       await this.#hook?.("renamed");
       try {
         await this.#fs.syncDir(this.#dir);
+        writer.renameDurable();
       } catch (error) {
         writer.folderNotSynced(error);
       }

@@ -84,7 +84,8 @@ export class LogWriter {
   #flushing: Promise<void> | undefined;
   // everysec's sync, while it runs.
   #syncing: Promise<void> | undefined;
-  // The file a compaction replaced, while it is let go.
+  // The file a compaction replaced: until the folder sync, then while it is let go.
+  #replaced: LogFile | undefined;
   #releasing: Promise<void> | undefined;
   // everysec: written since the last sync.
   #dirty = false;
@@ -406,7 +407,17 @@ export class LogWriter {
     const old = this.#file;
     this.#file = file;
     this.#writtenSize = this.#durableSize = size;
-    this.#releasing = old.release(); // Off the event loop: see LogFile.release.
+    // Kept, open and whole, until the rename is known to be durable.
+    this.#replaced = old;
+  }
+
+  /** The folder sync after the rename worked: the replaced file is let go, emptied off the event loop (LogFile.release). */
+  renameDurable(): void {
+    const old = this.#replaced;
+    this.#replaced = undefined;
+    if (old !== undefined) {
+      this.#releasing = Promise.all([this.#releasing, old.release()]).then(() => {});
+    }
   }
 
   /** The folder sync after the rename failed: it is retried before the next write, which fails until it works. */
@@ -417,6 +428,9 @@ export class LogWriter {
 
   /** The switch is over (or called off): appends go on. */
   release(): void {
+    // A replaced file whose rename is not known to be durable is closed whole.
+    this.#replaced?.close();
+    this.#replaced = undefined;
     this.#holds--;
     this.#startFlushing();
   }
