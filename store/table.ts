@@ -10,6 +10,13 @@
  * {@linkcode Table.scan} walk it in bounded steps with a cursor that
  * survives the table growing.
  *
+ * A large table is resized a step at a time, as Redis rehashes: the new
+ * slots take the keys while the old ones are moved over, a few hundred
+ * slots with each insert or delete and more in the expiry sweep, so that
+ * no single request pays for moving millions of keys (an 8-million-key
+ * table took 300 ms in one go). While it moves, a key whose old home is
+ * past the moved part is looked for in the old slots, then in the new.
+ *
  * @module
  */
 
@@ -32,6 +39,13 @@ const MAX_LOAD = 0.5;
 const MIN_LOAD = 1 / 16;
 const MIN_SLOTS = 16;
 const HASH_SPACE = 2 ** 32;
+// Old slots moved over with each insert or delete while a resize runs: the
+// new table has room for twice the keys, and the old one has about four
+// slots per key, so the move ends long before the new table fills.
+const MOVE_SLOTS = 256;
+// A resize from at most this many slots moves them all at once (well under
+// a millisecond).
+const MOVE_AT_ONCE_SLOTS = 1 << 16;
 
 /** The slots of a {@linkcode MemoryStore} and the arena their records live in. */
 export class Table {
@@ -41,31 +55,62 @@ export class Table {
   size = 0;
   #slots = new Int32Array(2 * MIN_SLOTS); // [entry, hash] per slot
   #shift = 32 - Math.log2(MIN_SLOTS); // home slot = hash >>> #shift
-  #usedSlots = 0; // Live slots and tombstones.
+  #usedSlots = 0; // Live slots and tombstones, of #slots.
+  // While a resize moves keys over: the old slots. The move began at the
+  // empty slot #oldStart and has passed #moved slots since; it stops only at
+  // empty slots, so no run of slots is ever split, and a key whose old home
+  // lies in the moved part is in #slots.
+  #old: Int32Array | undefined;
+  #oldShift = 0;
+  #oldStart = 0;
+  #moved = 0;
 
   /** An empty table whose arena takes at most `maxArenaBytes`. Throws `RangeError` for a size it cannot use. */
   constructor(maxArenaBytes: number) {
     this.arena = new Arena(maxArenaBytes, (move) => {
       // Compaction: every live record moves; its slot follows it.
-      const slots = this.#slots;
-      for (let i = 0; i < slots.length; i += 2) {
-        if (slots[i]! > 0) slots[i] = move(slots[i]! - 1) + 1;
+      for (const slots of [this.#slots, this.#old]) {
+        if (slots === undefined) continue;
+        for (let i = 0; i < slots.length; i += 2) {
+          if (slots[i]! > 0) slots[i] = move(slots[i]! - 1) + 1;
+        }
       }
     });
   }
 
-  /** How many slots there are (a power of two). */
+  /** How many slots there are (a power of two); while a resize runs, in the new table. */
   get capacity(): number {
     return this.#slots.length >>> 1;
   }
 
+  /**
+   * How many slot numbers there are: {@linkcode Table.capacity}, and while a
+   * resize runs, the old slots after them. A walk of every slot (the expiry
+   * sweep) goes from 0 to this.
+   */
+  get slotCount(): number {
+    return (this.#slots.length + (this.#old?.length ?? 0)) >>> 1;
+  }
+
+  /** Whether a resize is moving keys over (tests, diagnostics). */
+  get resizing(): boolean {
+    return this.#old !== undefined;
+  }
+
   /** The offset of the record in `slot`; below 0 if the slot holds none. */
   record(slot: number): number {
-    return this.#slots[2 * slot]! - 1;
+    const slots = this.#slots;
+    if (2 * slot < slots.length) return slots[2 * slot]! - 1;
+    return this.#old![2 * slot - slots.length]! - 1;
   }
 
   /** The slot holding the key whose hash is `hash`, or -1. */
   find(key: Uint8Array, start: number, end: number, hash: number): number {
+    if (this.#old !== undefined && !this.#movedHome(hash)) {
+      const slot = this.#findOld(key, start, end, hash);
+      if (slot >= 0) return slot;
+      // Not moved over, or inserted since the resize began: in the new slots.
+    }
     const slots = this.#slots;
     const arena = this.arena;
     const mask = (slots.length >>> 1) - 1;
@@ -82,22 +127,83 @@ export class Table {
     }
   }
 
+  /** The slot in the old slots (numbered after the new ones) holding the key, or -1. */
+  #findOld(key: Uint8Array, start: number, end: number, hash: number): number {
+    const old = this.#old!;
+    const arena = this.arena;
+    const mask = (old.length >>> 1) - 1;
+    const signed = hash | 0;
+    for (let i = hash >>> this.#oldShift;; i = (i + 1) & mask) {
+      const entry = old[2 * i]!;
+      if (entry === EMPTY) return -1;
+      if (
+        entry !== TOMBSTONE && old[2 * i + 1] === signed &&
+        arena.keyEquals(entry - 1, key, start, end)
+      ) {
+        return (this.#slots.length >>> 1) + i;
+      }
+    }
+  }
+
+  /** While a resize runs: whether the key of `hash` has its old home in the part moved over. */
+  #movedHome(hash: number): boolean {
+    const mask = (this.#old!.length >>> 1) - 1;
+    return (((hash >>> this.#oldShift) - this.#oldStart) & mask) < this.#moved;
+  }
+
   /** Empties a live slot; its record becomes garbage. */
   remove(slot: number): void {
-    this.arena.kill(this.#slots[2 * slot]! - 1);
-    this.#slots[2 * slot] = TOMBSTONE;
+    const slots = this.#slots;
+    const at = 2 * slot;
+    if (at < slots.length) {
+      this.arena.kill(slots[at]! - 1);
+      slots[at] = TOMBSTONE;
+    } else {
+      const old = this.#old!;
+      this.arena.kill(old[at - slots.length]! - 1);
+      old[at - slots.length] = TOMBSTONE;
+    }
     this.size--;
   }
 
   /** Points a live slot at a new record; the old one becomes garbage. */
   replace(slot: number, record: number): void {
-    this.arena.kill(this.#slots[2 * slot]! - 1); // Where compaction may have moved it.
-    this.#slots[2 * slot] = record + 1;
+    const slots = this.#slots;
+    const at = 2 * slot;
+    // The old record, where compaction may have moved it, becomes garbage.
+    if (at < slots.length) {
+      this.arena.kill(slots[at]! - 1);
+      slots[at] = record + 1;
+    } else {
+      const old = this.#old!;
+      this.arena.kill(old[at - slots.length]! - 1);
+      old[at - slots.length] = record + 1;
+    }
   }
 
-  /** Makes room for one more key: call before the record of a new key is appended. */
+  /**
+   * Makes room for one more key: call before the record of a new key is
+   * appended (a slot number found before it may be stale after it).
+   */
   reserve(): void {
-    if (this.#usedSlots + 1 > this.capacity * MAX_LOAD) this.#rehash();
+    if (this.#old !== undefined) this.#move(MOVE_SLOTS);
+    if (this.#usedSlots + 1 > this.capacity * MAX_LOAD) {
+      if (this.#old !== undefined) this.#move(Infinity); // Inserts outran the move: rare.
+      if (this.#usedSlots + 1 > this.capacity * MAX_LOAD) this.#resize();
+    }
+  }
+
+  /**
+   * Moves old slots over for about `budgetMs` (the expiry sweep calls it, so
+   * that a resize ends even when no write comes). Slot numbers found before
+   * it may be stale after it.
+   */
+  moveFor(budgetMs: number): void {
+    if (this.#old === undefined) return;
+    const started = performance.now();
+    do this.#move(16 * MOVE_SLOTS); while (
+      this.#old !== undefined && performance.now() - started < budgetMs
+    );
   }
 
   /** Puts a record (of a key known not to be in the table) into a free slot; {@linkcode Table.reserve} made room. */
@@ -112,15 +218,19 @@ export class Table {
     this.size++;
   }
 
-  /** Rebuilds the table once deletes have left it mostly empty. */
+  /**
+   * After a delete: moves old slots over if a resize runs, else rebuilds the
+   * table smaller once deletes have left it mostly empty. Slot numbers found
+   * before it may be stale after it.
+   */
   shrinkIfSparse(): void {
-    if (this.capacity > MIN_SLOTS && this.size < this.capacity * MIN_LOAD) {
-      this.#rehash();
-    }
+    if (this.#old !== undefined) this.#move(MOVE_SLOTS);
+    else if (this.capacity > MIN_SLOTS && this.size < this.capacity * MIN_LOAD) this.#resize();
   }
 
   /** Empties it, giving its memory back. */
   clear(): void {
+    this.#old = undefined;
     this.#slots = new Int32Array(2 * MIN_SLOTS);
     this.#shift = 32 - Math.log2(MIN_SLOTS);
     this.arena.reset();
@@ -140,15 +250,34 @@ export class Table {
    * walk, however the table grows or is rebuilt between steps.
    */
   scan(cursor: number, count: number, clock: Clock, visit: PairVisitor): number {
-    const slots = this.#slots;
-    const arena = this.arena;
-    const length = slots.length >>> 1;
-    const mask = length - 1;
+    const length = this.#slots.length >>> 1;
     const shift = this.#shift;
     const from = cursor >>> 0;
     const firstHome = from >>> shift;
     const endHome = Math.min(length, firstHome + Math.max(1, count));
     const to = endHome === length ? HASH_SPACE : endHome * 2 ** shift;
+    this.#visit(this.#slots, shift, from, to, clock, visit);
+    // While a resize runs, each key is in the old slots or the new, never
+    // both, and nothing moves during one step.
+    if (this.#old !== undefined) this.#visit(this.#old, this.#oldShift, from, to, clock, visit);
+    return to === HASH_SPACE ? 0 : to;
+  }
+
+  /** Visits the live pairs of `slots` (homes at `hash >>> shift`) whose hash lies in `[from, to)`. */
+  #visit(
+    slots: Int32Array,
+    shift: number,
+    from: number,
+    to: number,
+    clock: Clock,
+    visit: PairVisitor,
+  ): void {
+    const arena = this.arena;
+    const length = slots.length >>> 1;
+    const mask = length - 1;
+    const firstHome = from >>> shift;
+    // The home after the last one a hash below `to` can have.
+    const endHome = to === HASH_SPACE ? length : Math.ceil(to / 2 ** shift);
     let time = 0;
     for (let step = 0; step < length; step++) {
       const i = (firstHome + step) & mask;
@@ -171,7 +300,6 @@ export class Table {
       const valueEnd = valueStart + arena.valueLength(record);
       visit(arena.bytes, keyStart, valueStart, valueStart, valueEnd, word & TEXT ? LINE_TEXT : 0);
     }
-    return to === HASH_SPACE ? 0 : to;
   }
 
   /**
@@ -179,40 +307,85 @@ export class Table {
    * A diagnostic (tests, INFO): with a keyed hash it stays small for any keys.
    */
   longestProbe(): number {
-    const slots = this.#slots;
-    const length = slots.length >>> 1;
-    const mask = length - 1;
-    let longest = 0;
-    for (let i = 0; i < length; i++) {
-      if (slots[2 * i]! <= 0) continue;
-      const distance = (i - (slots[2 * i + 1]! >>> this.#shift)) & mask;
-      if (distance > longest) longest = distance;
+    let longest = probeLength(this.#slots, this.#shift);
+    if (this.#old !== undefined) {
+      longest = Math.max(longest, probeLength(this.#old, this.#oldShift));
     }
     return longest;
   }
 
   /**
-   * Rebuilds the table at the size that makes it a quarter full (larger or
-   * smaller than now), dropping tombstones.
+   * Starts a resize to the size that makes the table a quarter full (larger
+   * or smaller than now), dropping tombstones: new slots, into which the old
+   * ones are moved over, all at once if there are few. The new slots are
+   * allocated before anything changes (a `RangeError` leaves the table as it
+   * was).
    */
-  #rehash(): void {
-    const oldSlots = this.#slots;
+  #resize(): void {
     let length = MIN_SLOTS;
     while (this.size > length * MAX_LOAD / 2) length *= 2;
     const slots = new Int32Array(2 * length);
-    const mask = length - 1;
-    const shift = 32 - Math.log2(length);
-    for (let j = 0; j < oldSlots.length; j += 2) {
-      const entry = oldSlots[j]!;
-      if (entry <= 0) continue;
-      const hash = oldSlots[j + 1]!;
-      let i = hash >>> shift;
-      while (slots[2 * i] !== EMPTY) i = (i + 1) & mask;
-      slots[2 * i] = entry;
-      slots[2 * i + 1] = hash;
-    }
+    const old = this.#slots;
+    // The move starts at an empty slot (there is one: the table is at most
+    // half full), so that no run of slots crosses where it starts.
+    let start = 0;
+    while (old[2 * start] !== EMPTY) start++;
+    this.#old = old;
+    this.#oldShift = this.#shift;
+    this.#oldStart = start;
+    this.#moved = 0;
     this.#slots = slots;
-    this.#shift = shift;
-    this.#usedSlots = this.size;
+    this.#shift = 32 - Math.log2(length);
+    this.#usedSlots = 0;
+    if (old.length >>> 1 <= MOVE_AT_ONCE_SLOTS) this.#move(Infinity);
   }
+
+  /**
+   * Moves at least `count` old slots over (all that are left, if fewer),
+   * and on to the next empty one, so that the part moved ends where no run
+   * of slots crosses. Moved slots are emptied: a scan of the old slots then
+   * sees only what is left to move.
+   */
+  #move(count: number): void {
+    const old = this.#old!;
+    const oldLength = old.length >>> 1;
+    const oldMask = oldLength - 1;
+    const slots = this.#slots;
+    const mask = (slots.length >>> 1) - 1;
+    const shift = this.#shift;
+    const target = Math.min(oldLength, this.#moved + count);
+    let moved = this.#moved;
+    let used = this.#usedSlots;
+    for (let j = (this.#oldStart + moved) & oldMask; moved < oldLength; j = (j + 1) & oldMask) {
+      const entry = old[2 * j]!;
+      if (entry === EMPTY) {
+        if (moved >= target) break;
+      } else if (entry > 0) {
+        const hash = old[2 * j + 1]!;
+        let i = hash >>> shift;
+        while (slots[2 * i] !== EMPTY) i = (i + 1) & mask;
+        slots[2 * i] = entry;
+        slots[2 * i + 1] = hash;
+        used++;
+      }
+      old[2 * j] = EMPTY;
+      moved++;
+    }
+    this.#moved = moved;
+    this.#usedSlots = used;
+    if (moved === oldLength) this.#old = undefined;
+  }
+}
+
+/** How many slots past its home the farthest key of `slots` sits. */
+function probeLength(slots: Int32Array, shift: number): number {
+  const length = slots.length >>> 1;
+  const mask = length - 1;
+  let longest = 0;
+  for (let i = 0; i < length; i++) {
+    if (slots[2 * i]! <= 0) continue;
+    const distance = (i - (slots[2 * i + 1]! >>> shift)) & mask;
+    if (distance > longest) longest = distance;
+  }
+  return longest;
 }

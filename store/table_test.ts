@@ -86,3 +86,200 @@ Deno.test("Table doubles as it grows, from half full to a quarter full", () => {
   }
   assertEquals(table.capacity, 65_536);
 });
+
+// --- Resizing a step at a time. ---------------------------------------------
+
+const hashOfN = (i: number) => Math.imul(i + 1, 0x9e3779b1) >>> 0;
+// More keys than a table that moves everything at once holds (2^16 slots, half full).
+const BIG = 40_000;
+
+/** The value `key` holds in `table`, or undefined. */
+function valueOf(table: Table, key: string, hash: number): string | undefined {
+  const slot = find(table, key, hash);
+  if (slot < 0) return undefined;
+  const arena = table.arena;
+  const record = table.record(slot);
+  const word = arena.header(record);
+  const keyStart = arena.keyStart(record, word);
+  const valueStart = keyStart + (word & 0xffff);
+  return new TextDecoder().decode(
+    arena.bytes.subarray(valueStart, valueStart + arena.valueLength(record)),
+  );
+}
+
+/** Sets `key` to `value`, as MemoryStore does: in its slot if it is there, else a new one. */
+function put(table: Table, key: string, hash: number, value: string): void {
+  const k = encoder.encode(key);
+  const v = encoder.encode(value);
+  const slot = table.find(k, 0, k.length, hash);
+  if (slot < 0) table.reserve();
+  const record = table.arena.append(k, 0, k.length, v, 0, v.length, 0, 0);
+  if (slot < 0) table.insert(hash, record);
+  else table.replace(slot, record);
+}
+
+/** Every key a full scan visits, with how many times. */
+function scanAll(table: Table): Map<string, number> {
+  const seen = new Map<string, number>();
+  const decoder = new TextDecoder();
+  let cursor = 0;
+  do {
+    cursor = table.scan(cursor, 1000, SYSTEM_CLOCK, (bytes, keyStart, keyEnd) => {
+      const key = decoder.decode(bytes.subarray(keyStart, keyEnd));
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    });
+  } while (cursor !== 0);
+  return seen;
+}
+
+Deno.test("Table resizes a large table a step at a time, and agrees with a Map throughout", () => {
+  const table = new Table(1 << 27);
+  const model = new Map<string, string>();
+  let seed = 12345;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const check = (key: string) => {
+    assertEquals(valueOf(table, key, hashOfN(Number(key.slice(1)))), model.get(key), key);
+  };
+  let resizeSteps = 0;
+  let resizes = 0;
+  let wasResizing = false;
+  const step = () => {
+    if (table.resizing) {
+      resizeSteps++;
+      if (!wasResizing) resizes++;
+    }
+    wasResizing = table.resizing;
+    assertEquals(table.size, model.size);
+  };
+  const RANGE = 5 * BIG;
+  // Grow well past a step-by-step resize: mostly writes, some deletes and reads.
+  for (let round = 0; round < 300_000; round++) {
+    const n = random(RANGE);
+    const key = `k${n}`;
+    const roll = random(10);
+    if (roll < 7) {
+      put(table, key, hashOfN(n), `v${round}`);
+      model.set(key, `v${round}`);
+    } else if (roll < 8) {
+      const slot = find(table, key, hashOfN(n));
+      assertEquals(slot >= 0, model.has(key), key);
+      if (slot >= 0) {
+        table.remove(slot);
+        table.shrinkIfSparse();
+        model.delete(key);
+      }
+    } else {
+      check(key);
+    }
+    step();
+  }
+  // Then delete nearly everything, through a step-by-step shrink, still writing and reading a little.
+  for (let n = 0; n < RANGE; n++) {
+    const key = `k${n}`;
+    const slot = find(table, key, hashOfN(n));
+    assertEquals(slot >= 0, model.has(key), key);
+    if (slot >= 0) {
+      table.remove(slot);
+      table.shrinkIfSparse();
+      model.delete(key);
+    }
+    if (n % 5 === 0) {
+      const m = random(n + 1);
+      put(table, `k${m}`, hashOfN(m), `w${n}`);
+      model.set(`k${m}`, `w${n}`);
+    }
+    if (n % 7 === 0) check(`k${random(RANGE)}`);
+    step();
+  }
+  assert(resizes >= 2, `${resizes} step-by-step resizes`);
+  assert(resizeSteps > 100, `${resizeSteps} operations during them`);
+  for (const key of model.keys()) check(key);
+  const seen = scanAll(table);
+  assertEquals(seen.size, model.size);
+  for (const count of seen.values()) assertEquals(count, 1);
+});
+
+Deno.test("Table: the insert that starts a large resize moves a few hundred slots, not all", () => {
+  const table = new Table(1 << 26);
+  let i = 0;
+  while (!table.resizing && i < 1_000_000) add(table, `k${i}`, hashOfN(i++));
+  assert(table.resizing, "a step-by-step resize began");
+  // 2^17 old slots, of which one insert moved at most a step's worth (and a run).
+  assertEquals(table.slotCount - table.capacity, 1 << 17);
+  for (let j = 0; j < i; j++) assert(find(table, `k${j}`, hashOfN(j)) >= 0, `k${j}`);
+  let inserts = 0;
+  while (table.resizing) {
+    add(table, `n${inserts}`, hashOfN(1_000_000 + inserts));
+    inserts++;
+    assert(inserts < 200_000, "the move ends");
+    // Every key, at some of the points where a step of the move stopped.
+    if (inserts % 16 === 0) {
+      for (let j = 0; j < i; j++) assert(find(table, `k${j}`, hashOfN(j)) >= 0, `k${j}`);
+    }
+  }
+  assert(inserts >= 300, `the move took ${inserts} inserts`);
+  assertEquals(table.slotCount, table.capacity);
+  for (let j = 0; j < i; j++) assert(find(table, `k${j}`, hashOfN(j)) >= 0, `k${j}`);
+});
+
+Deno.test("Table.moveFor ends a resize with no writes", () => {
+  const table = new Table(1 << 26);
+  let i = 0;
+  while (!table.resizing && i < 1_000_000) add(table, `k${i}`, hashOfN(i++));
+  assert(table.resizing, "a step-by-step resize began");
+  table.moveFor(60_000);
+  assert(!table.resizing);
+  assertEquals(scanAll(table).size, i);
+});
+
+Deno.test("Table.scan visits every key once across a step-by-step resize", () => {
+  const table = new Table(1 << 26);
+  let i = 0;
+  // Just short of the resize: the walk starts on the old table.
+  while (table.size + 1 <= table.capacity * 0.5 || table.capacity < 1 << 17) {
+    add(table, `k${i}`, hashOfN(i++));
+  }
+  const present = i;
+  const seen = new Map<string, number>();
+  const decoder = new TextDecoder();
+  let cursor = 0;
+  let resized = false;
+  do {
+    cursor = table.scan(cursor, 64, SYSTEM_CLOCK, (bytes, keyStart, keyEnd) => {
+      const key = decoder.decode(bytes.subarray(keyStart, keyEnd));
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    });
+    for (let j = 0; j < 8; j++) add(table, `k${i}`, hashOfN(i++));
+    resized ||= table.resizing;
+  } while (cursor !== 0);
+  assert(resized, "the walk went on while the table resized");
+  for (let j = 0; j < present; j++) assertEquals(seen.get(`k${j}`), 1, `k${j}`);
+  for (const count of seen.values()) assertEquals(count, 1);
+});
+
+Deno.test("Table: arena compaction while a resize runs moves the records of both slot tables", () => {
+  const table = new Table(1 << 26);
+  let i = 0;
+  while (!table.resizing && i < 1_000_000) put(table, `k${i}`, hashOfN(i), `first-${i++}`);
+  assert(table.resizing, "a step-by-step resize began");
+  // Rewrites (no new keys: the resize stays where it is) with ever longer
+  // values, until more than half the arena is garbage and it compacts.
+  const arena = table.arena;
+  let compacted = false;
+  let round = 0;
+  for (; round < 12 && !compacted; round++) {
+    for (let j = 0; j < i; j++) {
+      const top = arena.top;
+      put(table, `k${j}`, hashOfN(j), `${"x".repeat(round)}-${j}`);
+      compacted ||= arena.top < top;
+    }
+  }
+  assert(compacted, "the arena compacted");
+  assert(table.resizing, "while the table resized");
+  for (let j = 0; j < i; j++) {
+    assertEquals(valueOf(table, `k${j}`, hashOfN(j)), `${"x".repeat(round - 1)}-${j}`);
+  }
+});
