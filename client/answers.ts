@@ -4,7 +4,9 @@
  * answered by one line; a LIST by its lines up to an empty one, or by one
  * lone `Error:` line. Lines that come with no request waiting (`Error: too
  * many connections`, sent before the server closes) answer the next
- * requests. Pure: no socket, no timer.
+ * requests. Which answers are errors is told by {@linkcode isErrorAnswer}:
+ * a LIST line may itself start with `Error: ` (it is a key). Pure: no
+ * socket, no timer.
  *
  * @module
  */
@@ -27,6 +29,9 @@ export interface Pending {
 export class AnswerQueue {
   /** How many requests have been answered. */
   answered = 0;
+  // An answer that is no error came: the connection needs no AUTH (any more),
+  // so the authentication error's text in a LIST is a pair.
+  #authenticated = false;
   readonly #pending: Pending[] = [];
   readonly #early: string[] = [];
 
@@ -81,8 +86,10 @@ export class AnswerQueue {
       this.#early.push(line);
       return;
     }
-    if (pending.shape === "line" || (pending.lines.length === 0 && isLoneError(line))) {
-      this.#resolveFirst([line]);
+    if (pending.shape === "line") {
+      this.#resolveFirst([line], line.startsWith(ERROR_PREFIX));
+    } else if (pending.lines.length === 0 && this.#isLoneError(line)) {
+      this.#resolveFirst([line], true);
     } else if (line === "") {
       this.#resolveFirst(pending.lines);
     } else {
@@ -100,20 +107,37 @@ export class AnswerQueue {
     for (const pending of this.#pending.splice(0)) pending.reject(error);
   }
 
-  #resolveFirst(lines: string[]): void {
+  #resolveFirst(lines: string[], error = false): void {
+    if (error) errorAnswers.add(lines);
+    else this.#authenticated = true;
     this.#pending.shift()!.resolve(lines);
     this.answered++;
   }
+
+  /**
+   * An `Error:` line where a LIST answer was expected (a line too long, too
+   * many connections, authentication required). A LIST line always holds
+   * `, `; these errors do not, but for the contract's authentication error,
+   * which is one only while no answer has shown the connection needs no AUTH.
+   */
+  #isLoneError(line: string): boolean {
+    return line.startsWith(ERROR_PREFIX) &&
+      (!line.includes(", ") || (line === AUTH_REQUIRED && !this.#authenticated));
+  }
+}
+
+// The answers that are errors: one `Error:` line (a LIST's lines are pairs,
+// whatever their keys start with).
+const errorAnswers = new WeakSet<readonly string[]>();
+
+/**
+ * Whether `lines`, an answer an {@linkcode AnswerQueue} handed out (as
+ * `KvClient.request()` returns it), is an error: one `Error:` line. A
+ * LIST's pairs are not, even one whose key starts with `Error: `.
+ */
+export function isErrorAnswer(lines: readonly string[]): boolean {
+  return errorAnswers.has(lines);
 }
 
 // The one error that can answer LIST and holds ", " (PROTOCOL.md, Authentication).
 const AUTH_REQUIRED = `${ERROR_PREFIX}${failureText({ kind: "authRequired" })}`;
-
-/**
- * An `Error:` line where a LIST answer was expected (a line too long, too
- * many connections, authentication required). A LIST line always holds
- * `, `; these errors do not, but for the contract's authentication error.
- */
-function isLoneError(line: string): boolean {
-  return line.startsWith(ERROR_PREFIX) && (!line.includes(", ") || line === AUTH_REQUIRED);
-}

@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { AnswerQueue } from "./answers.ts";
+import { AnswerQueue, isErrorAnswer } from "./answers.ts";
 
 Deno.test("AnswerQueue answers requests in order: one line each, a LIST up to its empty line", async () => {
   const answers = new AnswerQueue();
@@ -57,4 +57,32 @@ Deno.test("AnswerQueue: the contract's authentication error answers a LIST, thou
   answers.take("Success!");
   assertEquals(await list, ["Error: authentication required (send AUTH, password first)"]);
   assertEquals(await after, ["Success!"]);
+});
+
+Deno.test("AnswerQueue: isErrorAnswer() tells a lone error from a LIST whose first key starts with Error:", async () => {
+  const answers = new AnswerQueue();
+  const refused = answers.add("list");
+  const pairs = answers.add("list");
+  const get = answers.add("line");
+  const value = answers.add("line");
+  for (const line of ["Error: too many connections", "Error: x, y", "", "Error: no", "v"]) {
+    answers.take(line);
+  }
+  assertEquals(isErrorAnswer(await refused), true);
+  assertEquals([await pairs, isErrorAnswer(await pairs)], [["Error: x, y"], false]);
+  assertEquals(isErrorAnswer(await get), true);
+  assertEquals(isErrorAnswer(await value), false);
+});
+
+Deno.test("AnswerQueue: once an answer showed no AUTH is needed, the authentication error's text in a LIST is a pair", async () => {
+  const answers = new AnswerQueue();
+  const ping = answers.add("line");
+  const list = answers.add("list");
+  const after = answers.add("line");
+  const pair = "Error: authentication required (send AUTH, password first)";
+  for (const line of ["PONG", pair, "b, 2", "", "PONG"]) answers.take(line);
+  assertEquals(await ping, ["PONG"]);
+  assertEquals(await list, [pair, "b, 2"]);
+  assertEquals(isErrorAnswer(await list), false);
+  assertEquals(await after, ["PONG"], "still in step");
 });

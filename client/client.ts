@@ -19,7 +19,7 @@ import {
 } from "../wire/line/encode.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { NOT_EXIST, PONG, SUCCESS } from "../wire/line/reply.ts";
-import { AnswerQueue, type AnswerShape } from "./answers.ts";
+import { AnswerQueue, type AnswerShape, isErrorAnswer } from "./answers.ts";
 import {
   closedByServer,
   describeConnectError,
@@ -33,7 +33,7 @@ import {
 import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
 import { traceConn } from "./trace.ts";
 
-export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer };
+export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer, isErrorAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
 export { KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
 // The types ClientOptions names, for `kv/client`'s importers.
@@ -50,6 +50,10 @@ const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
 const LF = 0x0a;
 // An answer that grew by this much counts as progress for the answer timeout, as a whole line does.
 const PROGRESS_BYTES = 64 * 1024;
+// ... but only for this many timeouts after the last whole line: a server
+// that floods bytes without end and never a \n (a loop that goes on once
+// recv() returns b"") still times out, however fast it sends.
+const MAX_PROGRESS_TIMEOUTS = 10;
 
 /**
  * A connection to a kv server. Calls may overlap: requests are pipelined
@@ -83,6 +87,8 @@ export class KvClient implements AsyncDisposable {
   // Since the answer timeout was last armed: bytes and reads.
   #bytesSinceArm = 0;
   #readsSinceArm = 0;
+  // When the timeout was last armed for a request sent or a whole line.
+  #armedAt = 0;
   // What was missing from an answer the pause or the end took, if one was
   // (the \n outranks a LIST's empty line): a textbook server.
   #irregular: IrregularAnswer | undefined;
@@ -189,7 +195,7 @@ export class KvClient implements AsyncDisposable {
   /** Every pair the server holds. */
   async list(): Promise<Map<string, string>> {
     const lines = await this.request("LIST");
-    throwIfError(lines[0] ?? "");
+    if (isErrorAnswer(lines)) throwIfError(lines[0]!);
     if (lines.length === 1 && lines[0] === NOT_EXIST) return new Map();
     return new Map(lines.map(parseListLine));
   }
@@ -202,6 +208,8 @@ export class KvClient implements AsyncDisposable {
   /**
    * Sends one raw request line and returns the answer's lines, as the server
    * sent them (`Error:` lines included; LIST's closing empty line left out).
+   * {@linkcode isErrorAnswer} tells whether they are an error: a LIST's
+   * first key may start with `Error: ` too.
    * A blank line gets no answer: `[]`. A line holding `\n` is two requests
    * but would be matched to one answer, so it is rejected with `RangeError`.
    */
@@ -356,9 +364,14 @@ export class KvClient implements AsyncDisposable {
         const taken = this.#linesTaken;
         if (!this.#takeLines()) return;
         // Progress is a whole line, or 64 KiB of one (a big value on a slow
-        // link): a server that trickles bytes without end and never a \n (a
-        // loop that goes on once recv() returns b"") still times out.
-        if (this.#linesTaken !== taken || this.#bytesSinceArm >= PROGRESS_BYTES) this.#armTimeout();
+        // link) for a while: a server that trickles or floods bytes without
+        // end and never a \n (a loop that goes on once recv() returns b"")
+        // still times out.
+        if (this.#linesTaken !== taken) {
+          this.#armTimeout();
+        } else if (this.#bytesSinceArm >= PROGRESS_BYTES) {
+          this.#armTimeout(true);
+        }
         this.#armPause();
       }
       // The end of the stream ends an answer that had no \n yet: say so, as
@@ -406,9 +419,16 @@ export class KvClient implements AsyncDisposable {
     }
   }
 
-  /** While a request waits: a new timeout from now (it was sent, or its answer progressed). */
-  #armTimeout(): void {
+  /**
+   * While a request waits: a new timeout from now (it was sent, or its
+   * answer progressed). Progress by bytes alone (`partLine`) counts for
+   * {@linkcode MAX_PROGRESS_TIMEOUTS} timeouts after the last whole line.
+   */
+  #armTimeout(partLine = false): void {
     const ms = this.#options.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs;
+    const now = performance.now();
+    if (!partLine) this.#armedAt = now;
+    else if (now - this.#armedAt >= MAX_PROGRESS_TIMEOUTS * ms) return;
     clearTimeout(this.#timeoutTimer);
     this.#timeoutTimer = undefined;
     this.#bytesSinceArm = 0;

@@ -71,6 +71,25 @@ Deno.test("KvClient.list() returns every pair as a Map", async (t) => {
   });
 });
 
+Deno.test("KvClient.list(): keys that start with Error: are pairs, and the calls after it stay in step", async (t) => {
+  for (
+    const [key, value] of [
+      ["Error: x", "y"],
+      // Together, exactly the text of the contract's authentication error.
+      ["Error: authentication required (send AUTH", "password first)"],
+    ] as const
+  ) {
+    await t.step(`${key}, ${value}`, async () => {
+      await using server = startTestServer();
+      await using kv = await KvClient.connect({ port: server.port });
+      await kv.put(key, value);
+      const [pairs] = await Promise.all([kv.list(), kv.ping(), kv.put("b", "B")]);
+      assertEquals(pairs, new Map([[key, value]]));
+      assertEquals(await kv.get("b"), "B", "still in step");
+    });
+  }
+});
+
 Deno.test("KvClient.get() reads back commas, Korean, emoji and empty values", async (t) => {
   await using server = startTestServer();
   await using kv = await KvClient.connect({ port: server.port });
@@ -521,6 +540,29 @@ Deno.test("KvClient: a server that sends bytes without end and never a \\n still
   assert(error.flowing, "the bytes were still coming");
   assert(decoder.decode(error.received).startsWith("Wrong request!Wrong request!"));
   assertStringIncludes(error.message, "no whole answer");
+});
+
+Deno.test("KvClient: a server that floods bytes without a \\n times out, however fast they come", async () => {
+  // 64 KiB every 5 ms, far more than the timeout lets pass as progress
+  // each time (and far from the 256 MiB a line may hold): byte progress
+  // counts for ten timeouts, then the wait ends.
+  const chunk = "Wrong request!".repeat(4681);
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    try {
+      for (;;) {
+        await send(conn, chunk);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    } catch {
+      // The client gave up and closed: the flood ends.
+    }
+  });
+  await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 100 });
+  const started = performance.now();
+  const error = await assertRejects(() => kv.ping(), KvTimeoutError);
+  assert(error.flowing, "the bytes were still coming");
+  assert(performance.now() - started >= 1000, "bytes counted as progress for ten timeouts");
 });
 
 Deno.test("KvClient: a long answer line that arrives slowly but steadily does not time out", async () => {
