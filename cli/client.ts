@@ -9,14 +9,19 @@
  * @module
  */
 
-import { CLIENT_DEFAULTS, type IrregularAnswer, KvClient } from "../client/client.ts";
+import {
+  CLIENT_DEFAULTS,
+  type IrregularAnswer,
+  isErrorAnswer,
+  KvClient,
+} from "../client/client.ts";
 import { KvConnectionError, KvServerError, KvTimeoutError } from "../client/errors.ts";
 import { UDP_CLIENT_DEFAULTS } from "../client/udp.ts";
 import { usage } from "../command/command.ts";
 import { LINE_TABLE } from "../command/table.ts";
 import { errorMessage } from "../net/conn.ts";
 import { show } from "../check/show.ts";
-import { isErrorLine, runBatch } from "./client_batch.ts";
+import { runBatch } from "./client_batch.ts";
 import { runRepl } from "./client_repl.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { runUdpClient } from "./client_udp.ts";
@@ -30,6 +35,7 @@ import {
   helpText,
   integer,
   parseOptions,
+  secondsToMs,
   text,
   UsageError,
 } from "./options.ts";
@@ -126,7 +132,13 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     // PROTOCOL.md, Datagrams: no connection to authenticate or encrypt, no stream to frame.
     if (tcpOnly !== undefined) throw new UsageError(`cannot use ${flagOf(tcpOnly)} with --udp`);
     const timeout = options.timeout ?? UDP_CLIENT_DEFAULTS.timeoutMs / 1000;
-    return await runUdpClient(words, { ...options, timeout }, io);
+    try {
+      return await runUdpClient(words, { ...options, timeout }, io);
+    } catch (error) {
+      // Reading stdin failed (a folder given as stdin, say): one line, as over TCP.
+      await io.stderr(`kv: ${errorMessage(error)}\n`);
+      return EXIT.unreachable;
+    }
   }
   const security = clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`));
   const batch = words.length === 0 && !io.stdinIsTerminal;
@@ -141,7 +153,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     client = await KvClient.connect({
       hostname: options.host,
       port: options.port,
-      answerTimeoutMs: Math.round((options.timeout ?? ANSWER_TIMEOUT_SECONDS) * 1000),
+      answerTimeoutMs: secondsToMs(options.timeout ?? ANSWER_TIMEOUT_SECONDS),
       answerPauseMs: options.pauseMs,
       unframed: options.unframed,
       onIrregularAnswer,
@@ -198,7 +210,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
 async function runOnce(client: KvClient, line: string, io: MainIo): Promise<number> {
   const lines = await client.request(line);
   await io.stdout(lines.map((answer) => `${answer}\n`).join(""));
-  if (!lines.some(isErrorLine)) return EXIT.ok;
+  if (!isErrorAnswer(lines)) return EXIT.ok;
   // `kv client PING --port 1` sends "PING --port 1": say why it failed.
   if (OPTION_IN_REQUEST_REGEXP.test(line)) {
     await io.stderr(OPTIONS_FIRST_NOTE);
@@ -213,12 +225,13 @@ function irregularNote(
   suggestUnframed: boolean,
 ): string {
   const what = missing === "newline"
-    ? "the server does not end its answers with \\n"
-    : "the server does not end its LIST answers with an empty line";
+    ? "an answer came without its \\n"
+    : "a LIST answer came without its closing empty line";
   const hint = suggestUnframed
     ? "; for a server that reads one request per recv(), send them with --unframed"
     : "";
-  return `kv: note: ${what}; each answer is taken once nothing more comes for ${pauseMs} ms (--pause-ms)${hint}\n`;
+  return `kv: note: ${what}; it was taken once nothing more came for ${pauseMs} ms ` +
+    `(--pause-ms; if the server is only slow, give more)${hint}\n`;
 }
 
 /** What arrived before the timeout, and the likely cause. */

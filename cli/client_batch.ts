@@ -8,9 +8,8 @@
  */
 
 import { show } from "../check/show.ts";
-import type { KvClient } from "../client/client.ts";
+import { isErrorAnswer, type KvClient } from "../client/client.ts";
 import { concat } from "../net/bytes.ts";
-import { ERROR_PREFIX } from "../wire/line/reply.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
 
@@ -45,10 +44,9 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
     const answer = client.request(line);
     answer.catch(() => {}); // Awaited in order below; this only keeps an early failure from being "unhandled".
     printing = printing.then(async () => {
-      for (const text of await answer) {
-        output += `${text}\n`;
-        if (isErrorLine(text)) sawError = true;
-      }
+      const lines = await answer;
+      for (const text of lines) output += `${text}\n`;
+      if (isErrorAnswer(lines)) sawError = true;
       flush();
     });
     // A failure (the server closed) is thrown by the `await printing` below;
@@ -80,11 +78,6 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
     );
   }
   return sawError ? EXIT.failed : EXIT.ok;
-}
-
-/** Whether an answer line is an error. */
-export function isErrorLine(line: string): boolean {
-  return line.startsWith(ERROR_PREFIX);
 }
 
 function isQuit(line: Uint8Array): boolean {

@@ -31,17 +31,17 @@ async function client(
   return { code, stdout: fake.stdout, stderr: fake.stderr };
 }
 
-const NOTE =
-  "kv: note: the server does not end its answers with \\n; each answer is taken once nothing more comes for";
+const NOTE = "kv: note: an answer came without its \\n; it was taken once nothing more came for";
+const SLOW = "(--pause-ms; if the server is only slow, give more)";
 
 Deno.test("kv client one-shot takes a textbook server's answer after the pause, with one note", async () => {
   await using server = textbookServer();
   const put = await client(server.port, ["PUT, myname, yyjun"]);
   assertEquals([put.code, put.stdout], [0, "Success!\n"]);
-  assertEquals(put.stderr, `${NOTE} 300 ms (--pause-ms)\n`);
+  assertEquals(put.stderr, `${NOTE} 300 ms ${SLOW}\n`);
   const get = await client(server.port, ["--pause-ms", "50", "GET, myname"]);
   assertEquals([get.code, get.stdout], [0, "yyjun\n"]);
-  assertEquals(get.stderr, `${NOTE} 50 ms (--pause-ms)\n`);
+  assertEquals(get.stderr, `${NOTE} 50 ms ${SLOW}\n`);
 });
 
 Deno.test("kv client --unframed batch talks to a textbook server one request at a time", async () => {
@@ -53,7 +53,7 @@ Deno.test("kv client --unframed batch talks to a textbook server one request at 
     result.stdout,
     "Success!\nSuccess!\nyyjun\nname, yyjun\nage, 20\nSuccess!\nNot exist!\n",
   );
-  assertEquals([result.code, result.stderr], [0, `${NOTE} 50 ms (--pause-ms)\n`]);
+  assertEquals([result.code, result.stderr], [0, `${NOTE} 50 ms ${SLOW}\n`]);
 });
 
 Deno.test("kv client batch to a textbook server suggests --unframed", async () => {
@@ -87,7 +87,7 @@ Deno.test("kv client REPL against a textbook server, with and without --unframed
         `${prompt}Success!\n${prompt}윤영준\n${prompt}이름, 윤영준\n${prompt}Wrong request!\n` +
         `${prompt}Wrong request!\n`, // The textbook server knows no QUIT; the prompt ends anyway.
     );
-    assertEquals([result.code, result.stderr], [0, `${NOTE} 50 ms (--pause-ms)\n`]);
+    assertEquals([result.code, result.stderr], [0, `${NOTE} 50 ms ${SLOW}\n`]);
   }
 });
 
@@ -95,6 +95,24 @@ Deno.test("kv client against kv is unchanged: no note, no pause", async () => {
   await using server = startTestServer();
   const result = await client(server.port, ["--unframed"], { stdin: "PUT, a, 1\nGET, a\nLIST\n" });
   assertEquals(result, { code: 0, stdout: "Success!\n1\na, 1\n", stderr: "" });
+});
+
+Deno.test("kv client: a LIST whose first key starts with Error: prints the pairs, exit 0", async () => {
+  await using server = startTestServer();
+  assertEquals((await client(server.port, ["PUT, Error: x, y"])).code, 0);
+  const once = await client(server.port, ["LIST"]);
+  assertEquals(once, { code: 0, stdout: "Error: x, y\n", stderr: "" });
+  const batch = await client(server.port, [], { stdin: "LIST\nPING\n" });
+  assertEquals(batch, { code: 0, stdout: "Error: x, y\nPONG\n", stderr: "" });
+});
+
+Deno.test("kv client --timeout below a millisecond still gives up (it is not 0, no limit)", async () => {
+  await using server = scriptedServer(async (conn) => {
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const result = await client(server.port, ["--timeout", "0.0001", "PING"]);
+  assertEquals([result.code, result.stdout], [1, ""]);
+  assertStringIncludes(result.stderr, "kv: no answer from");
 });
 
 Deno.test("kv client --timeout shows what arrived and the likely cause, exit 1", async (t) => {

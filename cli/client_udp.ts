@@ -14,6 +14,7 @@ import { errorMessage } from "../net/conn.ts";
 import { answerShape } from "../wire/line/encode.ts";
 import { ERROR_PREFIX } from "../wire/line/reply.ts";
 import { EXIT } from "./exit.ts";
+import { secondsToMs } from "./options.ts";
 import { type MainIo, traceTo } from "./io.ts";
 import { runRepl } from "./client_repl.ts";
 
@@ -50,7 +51,7 @@ export async function runUdpClient(
       answer = await udpRequest(`${line}\n`, {
         hostname: options.host,
         port: options.port,
-        timeoutMs: Math.round(options.timeout * 1000),
+        timeoutMs: secondsToMs(options.timeout),
         retries: options.retries,
         trace: options.trace ? traceTo(io) : undefined,
       });

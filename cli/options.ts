@@ -296,3 +296,8 @@ export function parseOptions<O extends Record<string, Option<unknown>>>(
   }
   return { values: values as Values<O>, given, words, help: parsed.help === true };
 }
+
+/** Seconds as whole milliseconds; a time above 0 stays above 0 (0 means no limit). */
+export function secondsToMs(seconds: number): number {
+  return seconds > 0 ? Math.max(1, Math.round(seconds * 1000)) : 0;
+}

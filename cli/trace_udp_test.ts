@@ -127,6 +127,18 @@ Deno.test("main() serve --udp answers datagrams on its port, and client --udp as
   assertEquals(await server.stop(), 0);
 });
 
+Deno.test("main() client --udp: a stdin that cannot be read is one line, exit 2", async () => {
+  const server = await mainServe(["--udp"]);
+  const stdin = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new Error("Is a directory (os error 21)"));
+    },
+  });
+  const result = await mainClient(["--udp", "-p", String(server.port)], { stdin });
+  assertEquals(result, { code: 2, stdout: "", stderr: "kv: Is a directory (os error 21)\n" });
+  assertEquals(await server.stop(), 0);
+});
+
 Deno.test("main() client --udp says when an answer needed a retry, and gives up plainly", async (t) => {
   await t.step("a retry", async () => {
     await using lossy = scriptedUdpServer((_data, n) => n === 1 ? undefined : "PONG\n");

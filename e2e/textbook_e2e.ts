@@ -109,7 +109,7 @@ Deno.test("kv client one-shot, batch (--unframed) and REPL against the Python te
   const port = String(server.port);
   const once = await run(["client", "-p", port, "PUT, 이름, 윤영준"]);
   assertEquals([once.code, once.stdout], [0, "Success!\n"]);
-  assertStringIncludes(once.stderr, "the server does not end its answers with \\n");
+  assertStringIncludes(once.stderr, "an answer came without its \\n");
   const batch = await run(["client", "-p", port, "--unframed"], "GET, 이름\nPUT, age, 20\nLIST\n");
   assertEquals([batch.code, batch.stdout], [0, "윤영준\nSuccess!\n이름, 윤영준\nage, 20\n"]);
   const repl = await run(["client", "-p", port], "DELETE, age\nGET, age\nexit\n", true);
