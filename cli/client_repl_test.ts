@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import {
   readRawLines,
   runClient,
@@ -117,4 +117,16 @@ Deno.test("main() client on a terminal: a server that closed right after its fir
     stderr,
     "(a server that closes after each answer takes one request per connection: run kv client once per request)",
   );
+});
+
+Deno.test("main() client --trace on a terminal: a password typed after AUTH never shows in the trace", async () => {
+  await using server = startTestServer({ password: "sekret" });
+  const { code, stdout, stderr } = await runClient(server.port, ["--trace"], {
+    stdin: "AUTH\nsekret\nPUT, k, v\nAUTH, sekret\nquit\n",
+    terminal: true,
+  });
+  assertEquals(code, 0);
+  assertStringIncludes(stdout, "Success!");
+  assertMatch(stderr, /send +bytes=13 "AUTH, \*\*\*\\n"/);
+  assertEquals(stderr.includes("sekret"), false, stderr);
 });

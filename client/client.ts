@@ -31,7 +31,7 @@ import {
   timedOut,
 } from "./errors.ts";
 import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
-import { traceConn } from "./trace.ts";
+import { maskSecret, traceConn } from "./trace.ts";
 
 export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer, isErrorAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
@@ -156,10 +156,7 @@ export class KvClient implements AsyncDisposable {
       await this.close();
       // A server that is not kv may echo the request: the password is never
       // shown, as it is or as JSON quotes it.
-      if (error instanceof Error && password !== "") {
-        error.message = error.message.replaceAll(password, "***")
-          .replaceAll(JSON.stringify(password).slice(1, -1), "***");
-      }
+      if (error instanceof Error) error.message = maskSecret(error.message, password);
       throw error;
     } finally {
       clearTimeout(timer);

@@ -11,13 +11,18 @@
 import { formatAddr } from "../net/addr.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
 
+// A request line `AUTH, password` (any case, any spaces): what follows the comma is the password.
+const AUTH_LINE_REGEXP = /^([ \t]*AUTH[ \t]*,[ \t]*)[^\n]*/gim;
+
 /**
  * Traces `conn`, which connect() has just returned: emits its `connect`
  * (timed from `startedAt`, a `performance.now()` taken before the connect,
  * so it shows what the three-way handshake took), then wraps the socket's
  * own `read`, `write`, `closeWrite` and `close` in place. A `secret` (the
- * password the client sends) is shown as `***` wherever it appears, in
- * what is sent and in what comes back (a server may echo it).
+ * password the client sends) is shown as `***` wherever it stands as a
+ * word of its own, in what is sent and in what comes back (a server may
+ * echo it); so is whatever follows `AUTH,` in a request sent (a password
+ * typed at the prompt, which connect() never saw).
  */
 export function traceConn(
   conn: Deno.Conn,
@@ -26,12 +31,13 @@ export function traceConn(
   secret?: string,
 ): void {
   // Masked in the bytes, before the preview escapes or cuts them.
-  const show = (bytes: Uint8Array, n: number) => {
-    if (secret === undefined || secret === "") return preview(bytes, 0, n);
+  const show = (bytes: Uint8Array, n: number, sent: boolean) => {
     const text = new TextDecoder().decode(bytes.subarray(0, n));
-    if (!text.includes(secret)) return preview(bytes, 0, n);
-    const masked = new TextEncoder().encode(text.replaceAll(secret, "***"));
-    return preview(masked, 0, masked.length);
+    let masked = maskSecret(text, secret);
+    if (sent) masked = masked.replace(AUTH_LINE_REGEXP, "$1***");
+    if (masked === text) return preview(bytes, 0, n);
+    const encoded = new TextEncoder().encode(masked);
+    return preview(encoded, 0, encoded.length);
   };
   const emit = (event: string, detail: string) => {
     const traced: TraceEvent = { who: "client", ms: performance.now() - startedAt, event, detail };
@@ -52,7 +58,7 @@ export function traceConn(
     try {
       const n = await read(buffer);
       if (n === null) emit("eof", "(the server sent FIN: it will send nothing more)");
-      else emit("recv", `bytes=${n} ${show(buffer, n)}`);
+      else emit("recv", `bytes=${n} ${show(buffer, n, false)}`);
       return n;
     } catch (error) {
       if (error instanceof Deno.errors.ConnectionReset) {
@@ -63,7 +69,7 @@ export function traceConn(
   };
   conn.write = async (bytes) => {
     const n = await write(bytes);
-    emit("send", `bytes=${n} ${show(bytes, n)}`);
+    emit("send", `bytes=${n} ${show(bytes, n, true)}`);
     return n;
   };
   conn.closeWrite = async () => {
@@ -74,4 +80,23 @@ export function traceConn(
     close(); // Throws if closed already: then there is nothing to trace.
     emit("close", "");
   };
+}
+
+/**
+ * `text` with each place `secret` stands as a word of its own (not inside a
+ * longer word: a password `word` leaves "wrong password" alone), as it is
+ * or as JSON quotes it, shown as `***`.
+ */
+export function maskSecret(text: string, secret: string | undefined): string {
+  if (secret === undefined || secret === "") return text;
+  let masked = text;
+  for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+    if (!masked.includes(form)) continue;
+    const escaped = form.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    masked = masked.replace(
+      new RegExp(`(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, "gu"),
+      "***",
+    );
+  }
+  return masked;
 }
