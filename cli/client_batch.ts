@@ -39,7 +39,38 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
     });
     return flushing;
   };
-  for await (const line of byteLines(io.stdin)) {
+  // A connection that ends while stdin is still open (the server went away)
+  // ends the batch at once: its requests could only fail, and stdin may not
+  // end for a long time (or ever: `yes PING | kv client`).
+  const lines = byteLines(io.stdin);
+  const ENDED = { done: true, value: undefined } as const;
+  let lost: Error | undefined;
+  let ended: Promise<typeof ENDED> | undefined = client.ended.then(() => ENDED);
+  while (true) {
+    // The read of the next line is kept across the races: one it lost
+    // still gets its line.
+    const reading = lines.next();
+    let next = await Promise.race([reading, ended ?? reading]);
+    if (next === ENDED) {
+      // Lines already waiting are still sent (their failure says why, as
+      // for a server that closes after each answer); a stdin with none
+      // ready ends the batch with the reason the connection ended.
+      ended = undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      next = await Promise.race([
+        reading,
+        new Promise<typeof ENDED>((resolve) =>
+          timer = setTimeout(() => resolve(ENDED), MIN_END_WAIT_MS)
+        ),
+      ]);
+      clearTimeout(timer);
+      if (next === ENDED) {
+        lost = await client.ended;
+        break;
+      }
+    }
+    if (next.done) break;
+    const line = next.value;
     const quit = isQuit(line);
     const answer = client.request(line);
     answer.catch(() => {}); // Awaited in order below; this only keeps an early failure from being "unhandled".
@@ -54,6 +85,8 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
     printing.catch(() => {});
     inFlight.push(answer);
     if (quit) break; // The server closes after QUIT: nothing more is read.
+    // Nobody reads the answers any more (`yes PING | kv client | head`): stop asking.
+    if (io.stdoutGone?.()) break;
     if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift()!.catch(() => {});
   }
   // Nothing more to send: say so (our FIN), as `nc -N` does; the answers still come.
@@ -63,6 +96,7 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
   } finally {
     await flush();
   }
+  if (lost !== undefined) throw lost;
   // Answers past the last request: say so, not drop them.
   const extra = await client.finish(Math.max(pauseMs, MIN_END_WAIT_MS));
   if (extra.length > 0) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
 import {
   readRawLines,
@@ -287,4 +287,44 @@ Deno.test("main() client in batch mode: a request that fails while stdin is stil
   const { code, stdout, stderr } = await runClient(server.port, [], { stdin });
   assertEquals([code, stdout], [2, "PONG\n"]);
   assertStringIncludes(stderr, `kv: connection closed by 127.0.0.1:${server.port}`);
+});
+
+/** A stdin that gives `first` and then nothing more, never ending (a pipe whose writer sleeps). */
+function openStdin(first: string): ReadableStream<Uint8Array> {
+  let given = false;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!given) controller.enqueue(encoder.encode(first));
+      given = true;
+      return new Promise(() => {}); // No more, and no end.
+    },
+  });
+}
+
+Deno.test("main() client in batch mode: a server that closes while stdin stays open is told at once, exit 2", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "PONG\n");
+  });
+  const { code, stdout, stderr } = await runClient(server.port, [], { stdin: openStdin("PING\n") });
+  assertEquals([code, stdout], [2, "PONG\n"]);
+  assertStringIncludes(stderr, "kv: connection closed by");
+});
+
+Deno.test("main() client in batch mode stops once nobody reads its answers (| head), though stdin never ends", async () => {
+  await using server = startTestServer();
+  let sent = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      sent++;
+      controller.enqueue(encoder.encode("PING\n".repeat(100)));
+    },
+  });
+  const { code, stdout } = await runClient(server.port, [], {
+    stdin: endless,
+    stdoutBreaksAfter: 50,
+  });
+  assertEquals(code, 0);
+  assertEquals(stdout.startsWith("PONG\nPONG\n"), true);
+  assert(sent < 1_000, `it stopped reading stdin (${sent} reads)`);
 });

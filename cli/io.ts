@@ -32,6 +32,12 @@ export interface MainIo {
    * REPL. Without it (tests, pipes) the REPL reads `stdin` plainly.
    */
   openLineEditor?: () => Promise<LineEditor>;
+  /**
+   * Whether standard output's reader has gone (a broken pipe: `| head`):
+   * a command that would otherwise go on for ever (`kv client` reading an
+   * endless stdin) stops. @default {() => false}
+   */
+  stdoutGone?: () => boolean;
 }
 
 /**
@@ -47,14 +53,16 @@ const encoder = new TextEncoder();
 /**
  * Writes all of `text` to a process stream, then returns a writer for the
  * next text. Once the reader has gone (`kv check | head`: a broken pipe),
- * the rest is dropped without a word: the command still finishes what it
- * started (kv check deletes the keys it wrote), as nobody reads it anyway.
+ * the rest is dropped without a word, and `readerGone` is told: the command
+ * still finishes what it started (kv check deletes the keys it wrote), as
+ * nobody reads it anyway, but does not start more.
  * Any other error (a full disk under `> file`) goes to `failed` once, if
  * given, and the rest is dropped too; without `failed` it is thrown.
  */
 export function processStream(
   file: { writeSync(bytes: Uint8Array): number },
   failed?: (error: unknown) => void,
+  readerGone?: () => void,
 ): (text: string) => void {
   let gone = false;
   return (text) => {
@@ -67,7 +75,8 @@ export function processStream(
     } catch (error) {
       if (!(error instanceof Deno.errors.BrokenPipe) && failed === undefined) throw error;
       gone = true;
-      if (!(error instanceof Deno.errors.BrokenPipe)) failed?.(error);
+      if (error instanceof Deno.errors.BrokenPipe) readerGone?.();
+      else failed?.(error);
     }
   };
 }
@@ -76,6 +85,7 @@ export function processStream(
 export function processIo(): MainIo {
   const stdinIsTerminal = Deno.stdin.isTerminal();
   const stderr = processStream(Deno.stderr, () => {}); // Nowhere left to say it.
+  let stdoutGone = false;
   return {
     stdin: Deno.stdin.readable,
     stdinIsTerminal,
@@ -87,7 +97,8 @@ export function processIo(): MainIo {
     // Standard output that cannot be written (a full disk): one line on stderr, not a stack trace.
     stdout: processStream(Deno.stdout, (error) => {
       stderr(`kv: cannot write to standard output: ${errorMessage(error)}\n`);
-    }),
+    }, () => stdoutGone = true),
+    stdoutGone: () => stdoutGone,
     stderr,
   };
 }

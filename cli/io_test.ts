@@ -51,6 +51,20 @@ Deno.test({
 });
 
 Deno.test({
+  name: "processStream() tells readerGone once the pipe broke, and only then",
+  permissions: "none",
+  fn() {
+    let told = 0;
+    const write = processStream(fakeFile(100, 1), undefined, () => told++);
+    write("first\n");
+    assertEquals(told, 0);
+    write("second\n");
+    write("third\n");
+    assertEquals(told, 1);
+  },
+});
+
+Deno.test({
   name: "processStream() still throws any other error",
   permissions: "none",
   fn() {

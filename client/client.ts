@@ -253,6 +253,15 @@ export class KvClient implements AsyncDisposable {
     return [...this.#answers.early];
   }
 
+  /**
+   * Settles once the connection is over (the server closed it, it was lost,
+   * or {@linkcode KvClient.close} closed it) with the error later calls
+   * fail with: `undefined` if `close()` ended it. Never rejects.
+   */
+  get ended(): Promise<KvConnectionError | undefined> {
+    return this.#reading.then(() => this.#failure);
+  }
+
   /** Closes the connection. Requests still waiting fail. */
   async close(): Promise<void> {
     if (!this.#closed) {

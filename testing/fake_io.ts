@@ -26,6 +26,8 @@ export class FakeIo {
       terminal?: boolean;
       signal?: AbortSignal;
       stderrIsTerminal?: boolean;
+      /** stdout's reader goes away (a broken pipe) once this many characters were written. */
+      stdoutBreaksAfter?: number;
     } = {},
   ) {
     const input = options.stdin ?? "";
@@ -39,9 +41,11 @@ export class FakeIo {
       stdinIsTerminal: options.terminal ?? false,
       stderrIsTerminal: options.stderrIsTerminal ?? false,
       stdout: (text) => {
+        if (this.#stdout.length >= (options.stdoutBreaksAfter ?? Infinity)) return;
         this.#stdout += text;
         this.#wake();
       },
+      stdoutGone: () => this.#stdout.length >= (options.stdoutBreaksAfter ?? Infinity),
       stderr: (text) => {
         this.#stderr += text;
         this.#wake();
