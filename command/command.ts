@@ -167,6 +167,15 @@ export interface Command {
    * DISCARD, QUIT). @default {false}
    */
   readonly controlsTransaction?: boolean;
+  /**
+   * A container's subcommands (Redis's CLIENT ID, CONFIG GET), by name in
+   * lower case, each with its arity as Redis 7 counts it: both words, and
+   * negative for at least that many. As in Redis, one it has not, or with
+   * the wrong arity, is refused before the handler runs, and when MULTI
+   * would queue it (command/redis/subcommands.ts).
+   * @default {undefined}
+   */
+  readonly subcommands?: Subcommands;
   /** Whether it can change the store (a durable store must log it). */
   readonly writes: boolean;
   /** One phrase for help texts. */
@@ -174,6 +183,9 @@ export interface Command {
   /** The handler. */
   readonly run: Handler<never>;
 }
+
+/** A container command's subcommands and their arities ({@linkcode Command.subcommands}). */
+export type Subcommands = Readonly<Record<string, number>>;
 
 /** A command of the line protocol (PROTOCOL.md, Requests). */
 export interface LineCommand extends Command {

@@ -10,7 +10,8 @@
 
 import type { Context, Continuation, Handler } from "./command.ts";
 import { AUTH_FAILURES } from "./auth.ts";
-import type { Reply } from "./reply.ts";
+import { subcommandFailure } from "./redis/subcommands.ts";
+import type { Failure, Reply } from "./reply.ts";
 import type { Request } from "./request.ts";
 
 /**
@@ -38,6 +39,12 @@ export function execute(
   const command = request.command;
   const session = context.session;
   context.stats.commandsProcessed++;
+  // A container's subcommand (CLIENT ID) is a command of its own to Redis:
+  // one it has not, or its wrong arity, is refused as an unknown command or
+  // a wrong arity is, and instead of being queued.
+  const wrongSubcommand = command?.subcommands === undefined
+    ? undefined
+    : subcommandFailure(request, command);
   if (!session.authenticated && !command?.noAuth && !beforeAuth(request, session.protocol)) {
     // As Redis's rejectCommand(): an EXEC refused aborts, in its words.
     if (command?.name === "EXEC") {
@@ -53,12 +60,16 @@ export function execute(
   }
   // Inside MULTI, a command is queued for EXEC instead of run.
   if (session.transaction !== undefined && command?.controlsTransaction !== true) {
-    return queue(request, context, reply);
+    return queue(request, context, reply, wrongSubcommand);
   }
   if (command === undefined) {
     // A broken frame ends a Redis connection, after its error (PROTOCOL.md).
     if (request.failure!.kind === "protocol") context.session.closing = true;
     reply.error(request.failure!);
+    return undefined;
+  }
+  if (wrongSubcommand !== undefined) {
+    reply.error(wrongSubcommand);
     return undefined;
   }
   // A framer and its protocol's reply are made together (server/connection.ts),
@@ -69,16 +80,23 @@ export function execute(
 /**
  * Inside MULTI: queues `request` (a copy: the framer reuses it and its
  * bytes) and answers QUEUED, or answers the error that keeps it from
- * running, which dooms the transaction, as Redis's `flagTransaction()` does.
+ * running, which dooms the transaction, as Redis's `flagTransaction()` does:
+ * the framer's (unknown command, wrong arity, broken frame), or
+ * `wrongSubcommand`, a container's subcommand it has not or its wrong arity.
  */
-export function queue(request: Request, context: Context, reply: Reply): undefined {
+export function queue(
+  request: Request,
+  context: Context,
+  reply: Reply,
+  wrongSubcommand?: Failure,
+): undefined {
   const transaction = context.session.transaction!;
-  const failure = request.failure;
-  if (request.command === undefined) {
+  const failure = request.failure ?? wrongSubcommand;
+  if (failure !== undefined) {
     // A broken frame ends the connection (PROTOCOL.md), transaction and all.
-    if (failure!.kind === "protocol") context.session.closing = true;
+    if (failure.kind === "protocol") context.session.closing = true;
     else transaction.failed = true;
-    reply.error(failure!);
+    reply.error(failure);
     return undefined;
   }
   // Once doomed, a transaction keeps nothing more: EXEC will discard it.

@@ -6,7 +6,13 @@
  * (node-redis, through npm) works against an in-process kv.
  */
 
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import { createClient } from "@redis/client";
 import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
@@ -227,6 +233,75 @@ Deno.test("serve() discards a whole transaction a command of which could not be 
     "$2",
     "10",
   ]);
+});
+
+// Subcommands kv's CLIENT, COMMAND and CONFIG have not, or with the wrong
+// number of arguments, and Redis 7.0's error for each (checked against
+// redis-server 7.0.15): Redis refuses them when MULTI would queue them.
+const WRONG_SUBCOMMANDS: [string[], string][] = [
+  [["CLIENT", "FOO"], "-ERR unknown subcommand 'FOO'. Try CLIENT HELP."],
+  [["COMMAND", "FOO"], "-ERR unknown subcommand 'FOO'. Try COMMAND HELP."],
+  [["CONFIG", "FOO"], "-ERR unknown subcommand 'FOO'. Try CONFIG HELP."],
+  [["client", "foo"], "-ERR unknown subcommand 'foo'. Try CLIENT HELP."],
+  [["CONFIG", "SET", "x", "y"], "-ERR unknown subcommand 'SET'. Try CONFIG HELP."],
+  [["CLIENT", "SETNAME"], "-ERR wrong number of arguments for 'client|setname' command"],
+  [["CLIENT", "ID", "x"], "-ERR wrong number of arguments for 'client|id' command"],
+  [["client", "Id", "x"], "-ERR wrong number of arguments for 'client|id' command"],
+  [["CLIENT", "GETNAME", "x"], "-ERR wrong number of arguments for 'client|getname' command"],
+  [["CLIENT", "INFO", "x"], "-ERR wrong number of arguments for 'client|info' command"],
+  [["CLIENT", "HELP", "x"], "-ERR wrong number of arguments for 'client|help' command"],
+  [["COMMAND", "COUNT", "x"], "-ERR wrong number of arguments for 'command|count' command"],
+  [["COMMAND", "HELP", "x"], "-ERR wrong number of arguments for 'command|help' command"],
+  [["CONFIG", "GET"], "-ERR wrong number of arguments for 'config|get' command"],
+  [["CONFIG", "HELP", "x"], "-ERR wrong number of arguments for 'config|help' command"],
+];
+
+Deno.test("serve() refuses in MULTI a CLIENT, COMMAND or CONFIG subcommand it has not, or of the wrong arity, and EXEC discards all, byte for byte as Redis 7.0", async () => {
+  await using server = startTestServer();
+  await using conn = await RawConn.connect(server.port);
+  // The differential test's request, and Redis's answer to it.
+  await conn.send(
+    "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$6\r\nCONFIG\r\n" +
+      "$3\r\nFOO\r\n*1\r\n$4\r\nEXEC\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n",
+  );
+  const redis = "+OK\r\n+QUEUED\r\n-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n" +
+    "-EXECABORT Transaction discarded because of previous errors.\r\n$-1\r\n";
+  assertEquals((await conn.readLines(5)).map((line) => `${line}\n`).join(""), redis);
+  // Each of them, in a transaction of its own between two commands that could run.
+  const expected: string[] = [];
+  for (const [words, error] of WRONG_SUBCOMMANDS) {
+    await conn.send(
+      resp("MULTI") + resp("SET", "a", "1") + resp(...words) + resp("SET", "a", "2") +
+        resp("EXEC") + resp("GET", "a"),
+    );
+    expected.push(
+      "+OK",
+      "+QUEUED",
+      error,
+      "+QUEUED",
+      "-EXECABORT Transaction discarded because of previous errors.",
+      "$-1",
+    );
+  }
+  await conn.send(resp("PING"));
+  assertEquals(await talk(conn, [], expected.length + 1), [...expected, "+PONG"]);
+});
+
+Deno.test("serve() queues in MULTI the CLIENT, COMMAND and CONFIG subcommands it has, and EXEC runs them", async () => {
+  await using server = startTestServer();
+  await using conn = await RawConn.connect(server.port);
+  const replies = await talk(conn, [
+    ["MULTI"],
+    ["CLIENT", "SETNAME", "me"],
+    ["client", "getname"],
+    ["CONFIG", "GET", "nosuch"],
+    ["CLIENT", "SETINFO", "LIB-NAME", "x"],
+    ["COMMAND", "COUNT"],
+    ["EXEC"],
+  ], 13);
+  assertEquals(replies.slice(0, 7), ["+OK", ...Array(5).fill("+QUEUED"), "*5"]);
+  assertEquals(replies.slice(7, 12), ["+OK", "$2", "me", "*0", "+OK"]);
+  assertMatch(replies[12]!, /^:[1-9][0-9]*$/);
 });
 
 Deno.test("a Redis client library's multi() runs its commands together, and a failed one runs none", async () => {

@@ -311,6 +311,11 @@ Deno.test({
         "-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n",
       ],
       [["CLIENT", "NOPE"], "-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n"],
+      // Redis 7.2's arity of SETINFO: its option and value.
+      [
+        ["CLIENT", "SETINFO", "LIB-NAME"],
+        "-ERR wrong number of arguments for 'client|setinfo' command\r\n",
+      ],
       [["CLIENT", "ID", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
       [["client", "Id", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
       [["CLIENT", "SETNAME"], "-ERR wrong number of arguments for 'client|setname' command\r\n"],

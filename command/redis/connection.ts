@@ -9,9 +9,9 @@
 import denoJson from "../../deno.json" with { type: "json" };
 import { AUTH_FAILURES, authenticate, failAuth } from "../auth.ts";
 import type { Context, RedisCommand } from "../command.ts";
-import type { Failure, RedisReply } from "../reply.ts";
-import type { Request } from "../request.ts";
+import type { RedisReply } from "../reply.ts";
 import { argBytes, argEquals, argInt, argIs, ERR } from "./args.ts";
+import { unknownSubcommand } from "./subcommands.ts";
 
 /**
  * The Redis version kv answers to (HELLO, INFO): clients enable features by
@@ -195,10 +195,11 @@ function clientLine({ session, clock }: Context): string {
     `user=default redir=-1 resp=${session.resp}\n`;
 }
 
-// Redis 7's arity of each CLIENT subcommand kv has, both words counted.
-const CLIENT_ARITIES = { id: 2, getname: 2, info: 2, setname: 3, help: 2 };
-
-/** `CLIENT SETNAME|GETNAME|ID|INFO|SETINFO ...`. */
+/**
+ * `CLIENT SETNAME|GETNAME|ID|INFO|SETINFO ...`. Its subcommands and their
+ * arities are checked before it runs (or is queued), as Redis checks them:
+ * the handler finds a known subcommand with the right number of arguments.
+ */
 export const CLIENT: RedisCommand = {
   name: "CLIENT",
   arity: -2,
@@ -206,51 +207,29 @@ export const CLIENT: RedisCommand = {
   keys: [0, 0, 0],
   writes: false,
   summary: "A container for client connection commands",
+  // Redis 7's arities, both words counted (SETINFO's is Redis 7.2's).
+  subcommands: { id: 2, getname: 2, info: 2, setname: 3, setinfo: 4, help: 2 },
   run(request, context, reply) {
-    const wrongArity = subcommandArity(request, "client", CLIENT_ARITIES);
-    if (wrongArity !== undefined) return reply.error(wrongArity);
     const { session } = context;
-    const sub = (word: string, arity: number) => argIs(request, 0, word) && request.count === arity;
-    if (sub("help", 1)) return replyHelp(reply, "CLIENT", CLIENT_HELP);
-    if (sub("id", 1)) return reply.integer(session.id);
-    if (sub("getname", 1)) return session.name === "" ? reply.nil() : reply.bulk(session.name);
-    if (sub("info", 1)) return reply.verbatim(clientLine(context));
-    if (sub("setname", 2)) {
+    const sub = (word: string) => argIs(request, 0, word);
+    if (sub("help")) return replyHelp(reply, "CLIENT", CLIENT_HELP);
+    if (sub("id")) return reply.integer(session.id);
+    if (sub("getname")) return session.name === "" ? reply.nil() : reply.bulk(session.name);
+    if (sub("info")) return reply.verbatim(clientLine(context));
+    if (sub("setname")) {
       const name = argBytes(request, 1);
       if (!validName(name)) return reply.error(BAD_NAME);
       session.name = new TextDecoder().decode(name);
       return reply.ok();
     }
     // Redis 7.2 added SETINFO; clients send it at connect time.
-    if (sub("setinfo", 3) && (argIs(request, 1, "lib-name") || argIs(request, 1, "lib-ver"))) {
+    if (sub("setinfo") && (argIs(request, 1, "lib-name") || argIs(request, 1, "lib-ver"))) {
       return reply.ok();
     }
+    // SETINFO with an option kv does not know.
     reply.error(unknownSubcommand(request, "CLIENT"));
   },
 };
-
-/**
- * Redis's error for a subcommand named by argument 0, one of `arities` (its
- * arity in Redis, the command and subcommand words counted), given with the
- * wrong number of arguments: `ERR wrong number of arguments for 'client|id'
- * command`. `undefined` if the subcommand is not one of them, or fits.
- */
-export function subcommandArity(
-  request: Request,
-  command: string,
-  arities: Record<string, number>,
-): Failure | undefined {
-  const words = request.count + 1;
-  for (const [name, arity] of Object.entries(arities)) {
-    if (!argIs(request, 0, name)) continue;
-    if (arity > 0 ? words === arity : words >= -arity) return undefined;
-    return {
-      kind: "redis",
-      text: `ERR wrong number of arguments for '${command}|${name}' command`,
-    };
-  }
-  return undefined;
-}
 
 /**
  * `<COMMAND> HELP`: as Redis's addReplyHelp(), a status line per line of
@@ -278,17 +257,6 @@ const CLIENT_HELP = [
   "SETNAME <name>",
   "    Assign the name <name> to the current connection.",
 ];
-
-/** Redis's error for a subcommand it does not know: its name as `%.128s` prints it (up to a NUL, 128 bytes at most). */
-export function unknownSubcommand(request: Request, command: string) {
-  const name = request.binary(0);
-  const nul = name.indexOf("\0");
-  const shown = (nul === -1 ? name : name.slice(0, nul)).slice(0, 128);
-  return {
-    kind: "redis",
-    text: `ERR unknown subcommand '${shown}'. Try ${command} HELP.`,
-  } as const;
-}
 
 /** The commands about the connection, in the order COMMAND lists them. */
 export const CONNECTION_COMMANDS: readonly RedisCommand[] = [

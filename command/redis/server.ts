@@ -10,13 +10,7 @@ import type { Context, RedisCommand } from "../command.ts";
 import type { RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argIs, ERR } from "./args.ts";
-import {
-  KV_VERSION,
-  REDIS_VERSION,
-  replyHelp,
-  subcommandArity,
-  unknownSubcommand,
-} from "./connection.ts";
+import { KV_VERSION, REDIS_VERSION, replyHelp } from "./connection.ts";
 import { globMatch } from "./glob.ts";
 
 /** Every Redis command kv has, for COMMAND; filled in by mod.ts. */
@@ -69,9 +63,6 @@ function find(request: Request, i: number): RedisCommand | undefined {
   return COMMAND_LIST.find((command) => argIs(request, i, command.name.toLowerCase()));
 }
 
-// Redis 7's arity of each COMMAND subcommand kv has, both words counted.
-const COMMAND_ARITIES = { count: 2, info: -2, docs: -2, list: -2, help: 2 };
-
 const COMMAND_HELP = [
   "(no subcommand)",
   "    Return details about all Redis commands.",
@@ -94,7 +85,11 @@ const CONFIG_HELP = [
   "    Return parameters matching the glob-like <pattern> and their values.",
 ];
 
-/** `COMMAND [COUNT | INFO name... | DOCS [name...] | LIST]`. */
+/**
+ * `COMMAND [COUNT | INFO name... | DOCS [name...] | LIST]`. Its subcommands
+ * and their arities are checked before it runs (or is queued), as Redis
+ * checks them: the handler finds a known subcommand, or none.
+ */
 export const COMMAND: RedisCommand = {
   name: "COMMAND",
   arity: -1,
@@ -103,18 +98,16 @@ export const COMMAND: RedisCommand = {
   keys: [0, 0, 0],
   writes: false,
   summary: "Get array of Redis command details",
+  // Redis 7's arities, both words counted.
+  subcommands: { count: 2, info: -2, docs: -2, list: -2, help: 2 },
   run(request, _context, reply) {
-    const wrongArity = subcommandArity(request, "command", COMMAND_ARITIES);
-    if (wrongArity !== undefined) return reply.error(wrongArity);
     if (request.count === 0) {
       reply.array(COMMAND_LIST.length);
       for (const command of COMMAND_LIST) commandInfo(reply, command);
       return;
     }
     if (argIs(request, 0, "help")) return replyHelp(reply, "COMMAND", COMMAND_HELP);
-    if (argIs(request, 0, "count") && request.count === 1) {
-      return reply.integer(COMMAND_LIST.length);
-    }
+    if (argIs(request, 0, "count")) return reply.integer(COMMAND_LIST.length);
     if (argIs(request, 0, "list")) {
       const listed = commandList(request);
       if (listed === undefined) return reply.error(ERR.syntax);
@@ -137,23 +130,20 @@ export const COMMAND: RedisCommand = {
       }
       return;
     }
-    if (argIs(request, 0, "docs")) {
-      const wanted = request.count === 1
-        ? COMMAND_LIST
-        : Array.from({ length: request.count - 1 }, (_, i) => find(request, i + 1))
-          .filter((command) => command !== undefined);
-      reply.map(wanted.length);
-      for (const command of wanted) {
-        reply.bulk(command.name.toLowerCase());
-        reply.map(2);
-        reply.bulk("summary");
-        reply.bulk(command.summary);
-        reply.bulk("group");
-        reply.bulk(COMMAND_GROUPS.get(command) ?? "generic");
-      }
-      return;
+    // DOCS: the subcommand left (subcommands says which there are).
+    const wanted = request.count === 1
+      ? COMMAND_LIST
+      : Array.from({ length: request.count - 1 }, (_, i) => find(request, i + 1))
+        .filter((command) => command !== undefined);
+    reply.map(wanted.length);
+    for (const command of wanted) {
+      reply.bulk(command.name.toLowerCase());
+      reply.map(2);
+      reply.bulk("summary");
+      reply.bulk(command.summary);
+      reply.bulk("group");
+      reply.bulk(COMMAND_GROUPS.get(command) ?? "generic");
     }
-    reply.error(unknownSubcommand(request, "COMMAND"));
   },
 };
 
@@ -198,7 +188,11 @@ function asciiLower(text: string): string {
   return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 }
 
-/** `CONFIG GET parameter [parameter ...]` (CONFIG SET and the rest are not kv's). */
+/**
+ * `CONFIG GET parameter [parameter ...]` (CONFIG SET and the rest are not
+ * kv's). Its subcommands and their arities are checked before it runs (or
+ * is queued), as Redis checks them: the handler finds GET or HELP.
+ */
 export const CONFIG: RedisCommand = {
   name: "CONFIG",
   arity: -2,
@@ -206,13 +200,10 @@ export const CONFIG: RedisCommand = {
   keys: [0, 0, 0],
   writes: false,
   summary: "A container for server configuration commands",
+  // Redis 7's arities, both words counted.
+  subcommands: { get: -3, help: 2 },
   run(request, context, reply) {
-    const wrongArity = subcommandArity(request, "config", { get: -3, help: 2 });
-    if (wrongArity !== undefined) return reply.error(wrongArity);
     if (argIs(request, 0, "help")) return replyHelp(reply, "CONFIG", CONFIG_HELP);
-    if (!argIs(request, 0, "get")) {
-      return reply.error(unknownSubcommand(request, "CONFIG"));
-    }
     // As Redis's configGetCommand(): a name without [*? is looked up in any
     // case and answered as it was asked; a pattern matches in any case.
     // Each parameter once, under the first spelling it matched.
