@@ -171,8 +171,8 @@ export interface Command {
    * A container's subcommands (Redis's CLIENT ID, CONFIG GET), by name in
    * lower case, each with its arity as Redis 7 counts it: both words, and
    * negative for at least that many. As in Redis, one it has not, or with
-   * the wrong arity, is refused before the handler runs, and when MULTI
-   * would queue it (command/redis/subcommands.ts).
+   * the wrong arity, is refused before the handler runs, before AUTH's gate
+   * and when MULTI would queue it (command/redis/subcommands.ts).
    * @default {undefined}
    */
   readonly subcommands?: Subcommands;

@@ -18,13 +18,19 @@ import type { Request } from "./request.ts";
  * Whether a failed request is answered as it is before AUTH: a broken RESP
  * frame (the connection closes), a line too long (the limit is smaller
  * before AUTH, and says so), and, as Redis orders them, an unknown command
- * or a wrong number of arguments (they reveal nothing). The line protocol
- * answers every other request but QUIT and AUTH `authentication required`.
+ * or subcommand or a wrong number of arguments (they reveal nothing). The
+ * line protocol answers every other request but QUIT and AUTH
+ * `authentication required`.
  */
-function beforeAuth(request: Request, protocol: "line" | "resp"): boolean {
+function beforeAuth(
+  request: Request,
+  wrongSubcommand: Failure | undefined,
+  protocol: "line" | "resp",
+): boolean {
   const kind = request.failure?.kind;
   if (kind === "protocol" || kind === "lineTooLong") return true;
-  return protocol === "resp" && (kind === "unknownCommand" || kind === "usage");
+  return protocol === "resp" &&
+    (kind === "unknownCommand" || kind === "usage" || wrongSubcommand !== undefined);
 }
 
 /**
@@ -41,11 +47,14 @@ export function execute(
   context.stats.commandsProcessed++;
   // A container's subcommand (CLIENT ID) is a command of its own to Redis:
   // one it has not, or its wrong arity, is refused as an unknown command or
-  // a wrong arity is, and instead of being queued.
+  // a wrong arity is, before AUTH and instead of being queued.
   const wrongSubcommand = command?.subcommands === undefined
     ? undefined
     : subcommandFailure(request, command);
-  if (!session.authenticated && !command?.noAuth && !beforeAuth(request, session.protocol)) {
+  if (
+    !session.authenticated && !command?.noAuth &&
+    !beforeAuth(request, wrongSubcommand, session.protocol)
+  ) {
     // As Redis's rejectCommand(): an EXEC refused aborts, in its words.
     if (command?.name === "EXEC") {
       return abortExec(context, reply, "NOAUTH Authentication required.");

@@ -277,6 +277,27 @@ Deno.test("serve() with a password: Redis clients get NOAUTH until AUTH or HELLO
   assertEquals(await other.readLine(), "_\r", "RESP3, authenticated");
 });
 
+Deno.test("serve() with a password: an unknown CLIENT, COMMAND or CONFIG subcommand, or one of the wrong arity, is refused before NOAUTH, as Redis 7.0 orders them", async () => {
+  await using server = startTestServer({ password: PASSWORD });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(
+    resp("CLIENT", "FOO") + resp("CONFIG", "GET") + resp("COMMAND", "COUNT", "x") +
+      resp("CLIENT", "ID") + resp("CONFIG", "GET", "port") + resp("MULTI") +
+      resp("CLIENT", "ID", "x") + resp("EXEC"),
+  );
+  assertEquals(await conn.readLines(8), [
+    "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r",
+    "-ERR wrong number of arguments for 'config|get' command\r",
+    "-ERR wrong number of arguments for 'command|count' command\r",
+    // Well-formed, they read the server: not before AUTH.
+    "-NOAUTH Authentication required.\r",
+    "-NOAUTH Authentication required.\r",
+    "-NOAUTH Authentication required.\r",
+    "-ERR wrong number of arguments for 'client|id' command\r",
+    "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r",
+  ]);
+});
+
 Deno.test("serve() with a password: HELLO takes its options in order, as Redis 7.0 does", async () => {
   await using server = startTestServer({ password: PASSWORD });
   const badName = "-ERR Client names cannot contain spaces, newlines or special characters.\r";

@@ -1,9 +1,9 @@
 /**
  * Redis's container commands (CLIENT, COMMAND, CONFIG): their subcommands
  * are entries of Redis 7's command table, each with its own arity, and
- * Redis looks one up and checks its arity as it does a command's
- * (`processCommand()`): when MULTI queues it too, so that a wrong one
- * dooms the transaction. kv declares them once, in the command's
+ * Redis looks one up and checks its arity before anything else, as it does
+ * a command's (`processCommand()`): before AUTH's gate, and when MULTI
+ * queues it. kv declares them once, in the command's
  * {@linkcode Command.subcommands}; `execute()` checks them with
  * {@linkcode subcommandFailure} before the handler runs or the command is
  * queued, so a handler finds its subcommand known and its arity right.
