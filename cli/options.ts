@@ -251,8 +251,19 @@ export function parseOptions<O extends Record<string, Option<unknown>>>(
   ]));
   // `--port -1`: a value may start with "-"; parseArgs would take it for a flag.
   const joined: string[] = [];
+  const switches = new Set([
+    "--help",
+    ...options.filter(([, o]) => o.value === undefined).map(([n]) => flagOf(n)),
+  ]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    // `--udp=no` would turn it on (parseArgs takes any value but false as true).
+    const eq = arg.indexOf("=");
+    if (eq > 0 && switches.has(arg.slice(0, eq)) && !/^(true|false)$/.test(arg.slice(eq + 1))) {
+      throw new UsageError(
+        `${arg.slice(0, eq)} takes no value (got ${JSON.stringify(arg.slice(eq + 1))})`,
+      );
+    }
     if (valueFlags.has(arg) && i + 1 < args.length) joined.push(`${arg}=${args[++i]}`);
     else joined.push(arg);
     if (spec.words && !arg.startsWith("-")) {
