@@ -126,6 +126,11 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   if (words.length > 0 && words.join("").trim() === "") {
     throw new UsageError("empty request: give one such as PING, or none for a prompt");
   }
+  if (words.some((word) => word.includes("\n"))) {
+    throw new UsageError(
+      "a request given on the command line cannot hold a line break: send several requests on stdin",
+    );
+  }
   if (given.has("retries") && !options.udp) throw new UsageError("--retries needs --udp");
   if (options.udp) {
     const tcpOnly = TCP_ONLY.find((name) => given.has(name));

@@ -115,6 +115,14 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
     [["serve", "--prot=1"], 'unknown option "--prot"'],
     [["client", "--bogus", "PING"], 'unknown option "--bogus"'],
     [["client", "--udp=no", "PING"], '--udp takes no value (got "no")'],
+    [
+      ["client", "PING\nPING"],
+      "a request given on the command line cannot hold a line break: send several requests on stdin",
+    ],
+    [
+      ["client", "--udp", "PUT, a, 1\nGET, a"],
+      "a request given on the command line cannot hold a line break: send several requests on stdin",
+    ],
     [["client", "--trace=0", "PING"], '--trace takes no value (got "0")'],
     [["serve", "--verbose=0"], '--verbose takes no value (got "0")'],
     [["serve", "extra"], 'unexpected argument "extra" for kv serve'],

@@ -133,6 +133,8 @@ Deno.test("KvClient methods reject keys and values the protocol cannot carry wit
     ["a CR in a value", () => kv.put("k", "one\rtwo")],
     ["a key with a leading space", () => kv.get(" k")],
     ["a value with a trailing tab", () => kv.put("k", "v\t")],
+    ["a lone surrogate in a value", () => kv.put("k", "a\uD800b")],
+    ["a lone surrogate in a key", () => kv.get("k\uDC00")],
   ];
   for (const [name, call] of cases) {
     await t.step(name, async () => {

@@ -79,6 +79,14 @@ function checkField(field: Field, text: string): void {
       }`,
     );
   }
+  if (!text.isWellFormed()) {
+    // A lone surrogate would go out as U+FFFD: stored, but not what was given.
+    throw new RangeError(
+      `Cannot send ${field.name} ${
+        quote(text)
+      }: it holds a lone UTF-16 surrogate, which UTF-8 cannot carry`,
+    );
+  }
   if (TRIM_REGEXP.test(text)) {
     throw new RangeError(
       `Cannot send ${field.name} ${quote(text)}: the server trims spaces and tabs at either end`,
