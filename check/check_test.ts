@@ -16,6 +16,7 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { KvClient } from "../client/client.ts";
+import { closeQuietly, writeAll } from "../net/conn.ts";
 import { type CheckRun, CheckUnreachableError, runCheck } from "./runner.ts";
 import type { Level } from "./rule.ts";
 import { rulesOf } from "./rules.ts";
@@ -190,6 +191,58 @@ Deno.test("runCheck() counts what LIST still shows as not deleted, whatever DELE
   assert(ours.length > 0, "the server kept some of them");
   assertEquals(run.written - run.deleted, ours.length);
   assertStringIncludes(summary("en", run), `Could not delete ${ours.length} of the ${run.written}`);
+});
+
+/**
+ * A server that lower()s every request, as a student's does to take `put`
+ * for `PUT`: kv's own server behind a proxy that lowers ASCII letters on
+ * their way in.
+ */
+function lowercasingServer(): AsyncDisposable & { port: number } {
+  const server = startTestServer({ unframedPauseMs: 20 });
+  const proxy = scriptedServer(async (conn) => {
+    const upstream = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const pipe = async (from: Deno.Conn, to: Deno.Conn, lower: boolean) => {
+      const buffer = new Uint8Array(64 * 1024);
+      try {
+        for (let n; (n = await from.read(buffer)) !== null;) {
+          const bytes = buffer.slice(0, n);
+          if (lower) bytes.forEach((b, i) => bytes[i] = b >= 0x41 && b <= 0x5a ? b + 32 : b);
+          await writeAll(to, bytes);
+        }
+        await to.closeWrite();
+      } catch {
+        // A reset: the other side goes when its own read ends.
+      }
+    };
+    await Promise.all([pipe(conn, upstream, true), pipe(upstream, conn, false)]);
+    closeQuietly(upstream);
+  });
+  return {
+    port: proxy.port,
+    async [Symbol.asyncDispose]() {
+      await proxy[Symbol.asyncDispose]();
+      await server[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("runCheck() fails a server that lower()s the request, at every level, saying so", async () => {
+  const expected: Record<Level, string[]> = {
+    assignment: ["a.get", "a.list"],
+    contract: ["req.case-data"],
+    full: ["req.case-data"],
+  };
+  for (const level of ["assignment", "contract", "full"] as const) {
+    await using server = lowercasingServer();
+    const run = await runCheck({ port: server.port, level, timeoutMs: 1_000, pauseMs: 100 });
+    assertEquals(failures(run), expected[level], notPassed(run));
+    for (const { failure } of run.results.filter((result) => result.failure)) {
+      assertMatch(failure!.reason.en, /in another case\. Does the server lower\(\) or upper\(\)/);
+      assertStringIncludes(failure!.reason.ko, "대소문자");
+    }
+    assertEquals(run.deleted, run.written);
+  }
 });
 
 Deno.test("runCheck() says when an answer is right but for spaces around it (a value not stripped)", async () => {

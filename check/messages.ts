@@ -39,6 +39,15 @@ export const REASON = {
       "다른 답: 앞뒤에 공백이나 탭이 있음. 서버가 요청의 각 필드를 strip()하나요? " +
         '("PUT, key, value"에는 쉼표마다 뒤에 공백이 있음) 답은 그대로 보내나요?',
     ),
+  caseChanged: () =>
+    text(
+      "a different answer: the same letters in another case. Does the server lower() or " +
+        "upper() the whole request (to take put for PUT)? Only the command word is " +
+        "case-insensitive: keys and values must be kept as they were sent",
+      "다른 답: 글자는 같은데 대소문자가 다름. 서버가 (put을 PUT으로 받으려고) 요청 전체를 " +
+        "lower()나 upper()하나요? 대소문자를 구분하지 않는 것은 명령어뿐이고, key와 value는 " +
+        "보낸 그대로 지켜야 함",
+    ),
   notError: () =>
     text(
       'the answer is not one line starting with "Error: "',
@@ -55,6 +64,19 @@ export const REASON = {
     text(
       `LIST left out ${lines.map((line) => show(line)).join(", ")}`,
       `LIST에 ${lines.map((line) => show(line)).join(", ")} 줄이 없음`,
+    ),
+  listCaseChanged: (lines: readonly string[]) =>
+    text(
+      `LIST left out ${
+        lines.map((line) => show(line)).join(", ")
+      }: it shows them with their letters in another case. Does the server lower() or upper() ` +
+        "the whole request? Only the command word is case-insensitive: keys and values must be " +
+        "kept as they were sent",
+      `LIST에 ${
+        lines.map((line) => show(line)).join(", ")
+      } 줄이 없고, 대소문자만 다른 줄이 있음. ` +
+        "서버가 요청 전체를 lower()나 upper()하나요? 대소문자를 구분하지 않는 것은 명령어뿐이고, " +
+        "key와 value는 보낸 그대로 지켜야 함",
     ),
   listEnd: (ms: number) =>
     text(

@@ -165,11 +165,19 @@ class Player {
       }
       const crlf = "raw" in expect &&
         sameBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)));
-      const spaced = !crlf && isSpaced(decoder.decode(stripLineEnd(raw)), want.slice(0, -1));
+      const text = decoder.decode(stripLineEnd(raw));
+      const spaced = !crlf && isSpaced(text, want.slice(0, -1));
+      const cased = !crlf && !spaced && isRecased(text, want.slice(0, -1));
       return fail(
         expected,
         raw,
-        crlf ? REASON.crlf() : spaced ? REASON.spaces() : REASON.differs(),
+        crlf
+          ? REASON.crlf()
+          : spaced
+          ? REASON.spaces()
+          : cased
+          ? REASON.caseChanged()
+          : REASON.differs(),
       );
     }
     if ("lines" in expect) {
@@ -220,6 +228,7 @@ class Player {
       // within ten timeouts (a server may list forever).
       const listDeadline = Date.now() + 10 * timeoutMs;
       const found = new Set<string>();
+      const recased = new Set<string>(); // Wanted lines LIST shows in another case.
       let pairs = 0;
       let bad: Uint8Array | undefined;
       let line = first;
@@ -227,6 +236,10 @@ class Player {
         const pair = decoder.decode(stripLineEnd(line));
         if (!pair.includes(", ")) bad ??= stripLineEnd(line);
         else if (wanted.includes(pair)) found.add(pair);
+        else {
+          const like = wanted.find((text) => isRecased(pair, text));
+          if (like !== undefined) recased.add(like);
+        }
         pairs++;
         if (Date.now() > listDeadline) {
           fail(expected, concat(got), REASON.listNeverEnds(10 * timeoutMs));
@@ -237,7 +250,15 @@ class Player {
       if (bad !== undefined) fail(expected, concat(got), REASON.listShape(bad));
       if ("emptyList" in expect) throw new StepSkip(SKIPPED.storeHasKeys(pairs));
       const missing = wanted.filter((text) => !found.has(text));
-      if (missing.length > 0) fail(expected, concat(got), REASON.listMissing(missing));
+      if (missing.length > 0) {
+        fail(
+          expected,
+          concat(got),
+          missing.every((text) => recased.has(text))
+            ? REASON.listCaseChanged(missing)
+            : REASON.listMissing(missing),
+        );
+      }
       return;
     }
     if ("closed" in expect) {
@@ -323,9 +344,15 @@ class Player {
     }
     if (text === "") fail(REASON.emptyAnswer());
     if ("line" in expect && isSpaced(text, expect.line)) fail(REASON.spaces());
+    if ("line" in expect && isRecased(text, expect.line)) fail(REASON.caseChanged());
     if ("list" in expect) {
       const lines = text.split(/\r?\n/);
-      fail(REASON.listMissing(wanted.filter((line) => !lines.includes(line))));
+      const missing = wanted.filter((line) => !lines.includes(line));
+      fail(
+        missing.every((want) => lines.some((line) => isRecased(line, want)))
+          ? REASON.listCaseChanged(missing)
+          : REASON.listMissing(missing),
+      );
     }
     fail(REASON.differs());
   }
@@ -335,6 +362,11 @@ class Player {
 function isSpaced(got: string, want: string): boolean {
   const bare = (text: string) => text.replace(/^[ \t]+|[ \t]+$/g, "");
   return got !== want && want !== "" && bare(got) === bare(want);
+}
+
+/** Whether `got` is `want` with some letters in another case: a server that lower()ed the request. */
+function isRecased(got: string, want: string): boolean {
+  return got !== want && got.toLowerCase() === want.toLowerCase();
 }
 
 /** A textbook answer as text, its final line ends dropped. */

@@ -38,7 +38,7 @@ Deno.test({
     }
     assertEquals(
       [rulesOf("assignment").length, rulesOf("contract").length, rulesOf("full").length],
-      [13, 30, 35],
+      [13, 31, 36],
     );
   },
 });

@@ -36,15 +36,15 @@ Deno.test("kv check passes kv's own server: a line per rule, the summary, exit 0
   const { code, stdout, stderr } = await check(server.port, ["--lang", "en"]);
   assertEquals([code, stderr], [0, ""]);
   const lines = stdout.split("\n");
-  assertEquals(lines[0], `kv check 127.0.0.1:${server.port}, level contract: 30 rules`);
+  assertEquals(lines[0], `kv check 127.0.0.1:${server.port}, level contract: 31 rules`);
   assertMatch(
     lines[1]!,
     /^It writes only keys that start with "kvcheck:[0-9a-f]{4}:", and deletes them at the end\.$/,
   );
-  assertEquals(lines.filter((line) => line.startsWith("PASS  ")).length, 30);
+  assertEquals(lines.filter((line) => line.startsWith("PASS  ")).length, 31);
   assertMatch(
     stdout,
-    /\nDeleted the \d+ keys it wrote\.\n30 passed, 0 failed, 0 skipped in [\d.]+ s: every rule holds\.\n$/,
+    /\nDeleted the \d+ keys it wrote\.\n31 passed, 0 failed, 0 skipped in [\d.]+ s: every rule holds\.\n$/,
   );
 });
 
@@ -254,7 +254,7 @@ Deno.test("kv check --list prints every rule, or those of --level", async () => 
     all.stdout,
     "req.trim                    contract    Every field is trimmed of spaces and tabs\n",
   );
-  assertEquals(all.stdout.trimEnd().split("\n").length, 2 * (13 + 35));
+  assertEquals(all.stdout.trimEnd().split("\n").length, 2 * (13 + 36));
   const assignment = new FakeIo();
   assertEquals(
     await main(["check", "--list", "--level", "assignment", "--lang", "ko"], assignment.io),

@@ -40,7 +40,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
       en: "PUT stores a value and answers Success!",
       ko: "PUT은 value를 저장하고 Success!로 답한다",
     },
-    steps: ask("PUT, {k}myname, yyjun", line("Success!")),
+    steps: ask("PUT, {k}myName, yyJun", line("Success!")),
   },
   {
     id: "a.get",
@@ -51,8 +51,10 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
       ko: "GET은 그 key에 저장된 value로 답한다",
     },
     steps: [
-      ...ask("PUT, {k}myname, yyjun", line("Success!")),
-      ...ask("GET, {k}myname", line("yyjun")),
+      // Mixed case: a server that lower()s the request (to take "put" for
+      // "PUT") changes the data too, and must not pass.
+      ...ask("PUT, {k}myName, yyJun", line("Success!")),
+      ...ask("GET, {k}myName", line("yyJun")),
     ],
   },
   {
@@ -115,10 +117,11 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
       ko: "LIST는 모든 쌍을 한 줄에 하나씩 key, value로 답한다 (순서는 상관없음)",
     },
     steps: [
-      ...ask("PUT, {k}name, yyjun", line("Success!")),
+      // Keys and values as sent: mixed case, and a space inside a value.
+      ...ask("PUT, {k}Name, yyJun", line("Success!")),
       ...ask("PUT, {k}age, 20", line("Success!")),
-      ...ask("PUT, {k}role, backend", line("Success!")),
-      ...ask("LIST", { list: ["{k}name, yyjun", "{k}age, 20", "{k}role, backend"] }),
+      ...ask("PUT, {k}ROLE, Back End", line("Success!")),
+      ...ask("LIST", { list: ["{k}Name, yyJun", "{k}age, 20", "{k}ROLE, Back End"] }),
     ],
   },
   {

@@ -182,6 +182,20 @@ export const CONTRACT_RULES: readonly Rule[] = [
     ],
   },
   {
+    id: "req.case-data",
+    level: "contract",
+    source: REQUESTS,
+    text: {
+      en: "Keys and values keep their case: only the command word is case-insensitive",
+      ko: "key와 value는 대소문자를 그대로 지킨다: 대소문자를 구분하지 않는 것은 명령어뿐이다",
+    },
+    steps: [
+      ...ask("PUT, {k}MixedCase, yyJun\n", SUCCESS),
+      ...ask("GET, {k}MixedCase\n", line("yyJun")),
+      ...ask("GET, {k}mixedcase\n", NOT_EXIST),
+    ],
+  },
+  {
     id: "req.case-ascii",
     level: "contract",
     source: REQUESTS,
