@@ -491,6 +491,63 @@ Deno.test("runCheck() bounds a write: a server that stops reading fails load.lon
   );
 });
 
+Deno.test("runCheck() says when the server stopped once its first connection closed without sending", async (t) => {
+  // A server that dies when recv() returns b"": the checker's first
+  // connection, which only sees that the server is up, kills it. A rule's
+  // connection may still be taken (the listen backlog) and reset as it dies.
+  for (const taken of [0, 1]) {
+    await t.step(`${taken} connection(s) taken as it dies`, async () => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const left = (async () => {
+        const conn = await listener.accept();
+        while (await conn.read(new Uint8Array(64)) !== null);
+        conn.close();
+      })();
+      const dies = (async () => {
+        await left;
+        for (let i = 0; i < taken; i++) (await listener.accept()).close();
+        listener.close();
+      })();
+      const run = await runCheck({
+        port: listener.addr.port,
+        only: ["a.put", "cmd.put", "cmd.ping"],
+        timeoutMs: 1_000,
+        onStart: () => left, // No rule starts before that first connection is over.
+      });
+      await dies;
+      assertEquals(failures(run), ["a.put", "cmd.put", "cmd.ping"]);
+      for (const { failure } of run.results.slice(taken)) {
+        assertEquals(failure!.step, 1);
+        assertStringIncludes(
+          failure!.reason.en,
+          "it has answered nothing since kv check's first connection, which connected and " +
+            "closed without sending anything",
+        );
+        assertStringIncludes(failure!.reason.en, 'when recv() returns b""?');
+        assertStringIncludes(failure!.reason.ko, "아무것도 보내지 않고 닫은 연결");
+        assert(!failure!.reason.en.includes("earlier step"), failure!.reason.en);
+      }
+    });
+  }
+});
+
+Deno.test("runCheck() blames an earlier step when the server stops after it has answered", async () => {
+  // It answers one request (cmd.put's PUT), then stops.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const server = (async () => {
+    (await listener.accept()).close(); // The checker's first connection.
+    const conn = await listener.accept();
+    await readRawLines(conn, 1);
+    await send(conn, "Success!\n");
+    conn.close();
+    listener.close();
+  })();
+  const run = await runCheck({ port: listener.addr.port, only: ["cmd.put", "cmd.ping"] });
+  await server;
+  assertEquals(failures(run), ["cmd.ping"]);
+  assertStringIncludes(run.results[1]!.failure!.reason.en, "did an earlier step crash it?");
+});
+
 Deno.test("runCheck() says which address it cannot reach, before any rule", async () => {
   const port = closedPort();
   let started = false;

@@ -55,6 +55,33 @@ export interface PlayConfig {
   readonly tls?: ClientTls;
   /** Send `AUTH` with it on every connection first. */
   readonly password?: string;
+  /** Whether the server has sent the rules' connections anything yet. */
+  readonly heard: Heard;
+}
+
+/**
+ * Whether the server has sent anything on a rule's connection since the
+ * run's first connection, which only connected and closed. A server that
+ * refuses connections before it has answered anything may well have died of
+ * that first one (a Python server that exits when `recv()` returns `b""`).
+ */
+export class Heard {
+  #quiet: Probe[] = []; // Opened while nothing was heard.
+  #heard = false;
+
+  /** Notes a connection a rule opened. */
+  add(probe: Probe): void {
+    if (!this.#heard) this.#quiet.push(probe);
+  }
+
+  /** Whether any of them has received a byte. */
+  get any(): boolean {
+    if (!this.#heard && this.#quiet.some((probe) => probe.received > 0)) {
+      this.#heard = true;
+      this.#quiet = [];
+    }
+    return this.#heard;
+  }
 }
 
 /** Thrown by a step that failed. */
@@ -70,14 +97,17 @@ export class StepFailure extends Error {
 /** Opens a connection for a rule; a refusal fails the step. */
 export async function openProbe(config: PlayConfig): Promise<Probe> {
   try {
-    return await Probe.open(config.hostname, config.port, config);
+    const probe = await Probe.open(config.hostname, config.port, config);
+    config.heard.add(probe);
+    return probe;
   } catch (error) {
     throw new StepFailure({
       expected: EXPECTED.any(),
-      // The server answered the check's first connection, so a refusal now
-      // means it stopped: most likely an earlier step crashed it.
+      // The server took the check's first connection, so a refusal now
+      // means it stopped: an earlier step crashed it, or, if it has
+      // answered nothing since, maybe that first connection's quiet close.
       reason: error instanceof Deno.errors.ConnectionRefused
-        ? REASON.stopped()
+        ? config.heard.any ? REASON.stopped() : REASON.stoppedAfterProbe()
         : REASON.connect(describeConnectError(error)),
     });
   }

@@ -122,6 +122,18 @@ export const REASON = {
       "cannot connect: connection refused, so the server has stopped (did an earlier step crash it? see its terminal)",
       "연결할 수 없음: 연결이 거부되었으니 서버가 멈춘 것입니다 (앞 단계에서 죽었나요? 서버의 터미널을 보세요)",
     ),
+  stoppedAfterProbe: () =>
+    text(
+      "cannot connect: connection refused, so the server has stopped, and it has answered " +
+        "nothing since kv check's first connection, which connected and closed without " +
+        "sending anything (to see that the server is up). Does it crash when a client leaves, " +
+        'when recv() returns b""? A server must take an empty recv() as that client\'s end ' +
+        "and go on accepting others (see its terminal)",
+      "연결할 수 없음: 연결이 거부되었으니 서버가 멈춘 것입니다. 서버는 kv check의 첫 연결" +
+        "(서버가 켜져 있는지 보려고 연결했다가 아무것도 보내지 않고 닫은 연결) 뒤로 아무 답도 " +
+        '하지 않았습니다. 클라이언트가 나갈 때, 곧 recv()가 b""를 돌려줄 때 죽나요? 빈 recv()는 ' +
+        "그 클라이언트의 끝으로 보고 다른 클라이언트를 계속 accept()해야 합니다 (서버의 터미널을 보세요)",
+    ),
   writeTimeout: (ms: number) =>
     text(
       `the server read nothing for ${seconds(ms)} s while the request was being sent`,

@@ -61,6 +61,7 @@ export class Probe {
   #reading: Promise<number | null | Error> | undefined;
   #eof = false;
   #closed = false;
+  #received = 0;
 
   private constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -98,6 +99,11 @@ export class Probe {
         ? "the server did not answer AUTH"
         : `the server answered AUTH with ${JSON.stringify(shown)}`,
     );
+  }
+
+  /** How many bytes the server has sent on this connection so far. */
+  get received(): number {
+    return this.#received;
   }
 
   /** Bytes received and not yet taken by a read. */
@@ -232,6 +238,7 @@ export class Probe {
       this.#eof = true;
       return "eof";
     }
+    this.#received += result;
     this.#append(this.#chunk.subarray(0, result));
     return "data";
   }

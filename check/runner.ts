@@ -10,7 +10,7 @@
 import type { ClientTls } from "../net/connect.ts";
 import { describeConnectError } from "../client/errors.ts";
 import { formatAddr } from "../net/addr.ts";
-import type { Outcome, PlayConfig, Status } from "./context.ts";
+import { Heard, type Outcome, type PlayConfig, type Status } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
 import { AuthRefusedError, Probe } from "./probe.ts";
 import type { Level, Rule } from "./rule.ts";
@@ -141,6 +141,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     written: new Set(),
     tls: options.tls,
     password: options.password,
+    heard: new Heard(),
   };
   const address = formatAddr({ hostname, port });
   try {
