@@ -245,6 +245,57 @@ Deno.test("runCheck() fails a server that lower()s the request, at every level, 
   }
 });
 
+/**
+ * The student's `recv(1024)` server that splits on "," and strips nothing:
+ * `PUT, k, v\n` stores " k" as " v\n", so DELETE and `LIST\n` miss; a LIST
+ * sent without `\n` answers, an empty line after each pair's kept `\n`.
+ */
+function noStripServer(listWorks: boolean) {
+  const store = new Map<string, string>();
+  return scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      const [word, key, value] = new TextDecoder().decode(buffer.subarray(0, n)).split(",");
+      const answer = word === "PUT"
+        ? (store.set(key!, value!), "Success!")
+        : word === "GET"
+        ? store.get(key!) ?? "Not exist!"
+        : word === "DELETE"
+        ? (store.delete(key!) ? "Success!" : "Not exist!")
+        : word === "LIST" && listWorks
+        ? [...store].map(([k, v]) => `${k}, ${v}`).join("\n") || "Not exist!"
+        : "Wrong request!";
+      await send(conn, `${answer}\n`);
+    }
+  });
+}
+
+Deno.test("runCheck() says which keys it could not delete, and why, when DELETE answers Not exist!", async (t) => {
+  await t.step("LIST, sent without \\n, still shows them", async () => {
+    await using server = noStripServer(true);
+    const run = await runCheck({ port: server.port, only: ["cmd.get", "cmd.overwrite"] });
+    assertEquals([run.written, run.deleted], [2, 0]);
+    assertEquals(run.left.map((left) => left.key), [
+      `${run.prefix}myname`,
+      `${run.prefix}overwrite`,
+    ]);
+    const text = summary("en", run);
+    assertStringIncludes(text, `Could not delete 2 of the 2 keys`);
+    assertStringIncludes(
+      text,
+      `  "${run.prefix}overwrite": DELETE answered "Not exist!", yet LIST still shows " ${run.prefix}overwrite,  second"\n`,
+    );
+    assertStringIncludes(summary("ko", run), "LIST에 아직");
+  });
+  await t.step("no LIST to go by", async () => {
+    await using server = noStripServer(false);
+    const run = await runCheck({ port: server.port, only: ["cmd.get"] });
+    assertEquals([run.written, run.deleted], [1, 0]);
+    assertStringIncludes(run.left[0]!.why.en, "LIST could not be read");
+    assertStringIncludes(summary("en", run), "Could not delete 1 of the 1 key");
+  });
+});
+
 Deno.test("runCheck() says when an answer is right but for spaces around it (a value not stripped)", async () => {
   await using server = scriptedServer(async (conn) => {
     while (await conn.read(new Uint8Array(1024)) !== null) await send(conn, " Success!\n");

@@ -149,6 +149,47 @@ export const REASON = {
     text(`client ${index} of ${of}: ${reason.en}`, `클라이언트 ${index}/${of}: ${reason.ko}`),
 } as const;
 
+/** Why the cleanup thinks a key of the run's may be left in the store. */
+export const CLEANUP = {
+  /** LIST still shows it; `answer` is what its DELETE got (undefined: nothing; null: not asked). */
+  listed: (answer: string | undefined | null, line: string) =>
+    answer === null
+      ? text(`LIST still shows ${show(line)}`, `LIST에 아직 ${show(line)} 줄이 있음`)
+      : answer === undefined
+      ? text(
+        `DELETE got no answer, and LIST still shows ${show(line)}`,
+        `DELETE에 답이 없었고, LIST에 아직 ${show(line)} 줄이 있음`,
+      )
+      : text(
+        `DELETE answered ${show(answer)}, yet LIST still shows ${show(line)}`,
+        `DELETE에 ${show(answer)}(으)로 답했지만 LIST에 아직 ${show(line)} 줄이 있음`,
+      ),
+  listedOther: () =>
+    text(
+      "LIST shows this line of the run's, which names no key as it was sent (the server changed it)",
+      "LIST에 이 실행의 줄이 있는데, 보낸 그대로의 key가 아님 (서버가 바꿔서 저장함)",
+    ),
+  notAsked: () =>
+    text(
+      "not asked to DELETE: the server had stopped answering",
+      "DELETE를 보내지 않음: 서버가 더 답하지 않았음",
+    ),
+  unanswered: () =>
+    text(
+      "DELETE got no answer, and LIST could not be read to see whether it is gone",
+      "DELETE에 답이 없었고, 지워졌는지 LIST로 확인할 수 없었음",
+    ),
+  refused: (answer: string) =>
+    text(`DELETE answered ${show(answer)}`, `DELETE에 ${show(answer)}(으)로 답함`),
+  unconfirmed: () =>
+    text(
+      'DELETE answered "Not exist!", and LIST could not be read to see whether the server ' +
+        'holds it under another name (" key", when a server does not strip() its fields)',
+      'DELETE에 "Not exist!"로 답했고, 서버가 다른 이름으로(필드를 strip()하지 않는 서버라면 ' +
+        '" key"로) 갖고 있는지 LIST로 확인할 수 없었음',
+    ),
+} as const;
+
 /** What a rule expected, when that is not a literal answer. */
 export const EXPECTED = {
   textbook: (answer: string) =>
@@ -322,7 +363,10 @@ export function header(
       `${show(run.prefix)}(으)로 시작하는 key만 쓰고, 끝나면 지웁니다.\n`;
 }
 
-/** The last lines: the counts, the time, and what was left in the store. */
+/** How many keys the summary names, with why each may be left. */
+const SHOWN_LEFT_KEYS = 5;
+
+/** The last lines: the counts, the time, and what was left in the store, and why. */
 export function summary(
   lang: Lang,
   run: {
@@ -334,6 +378,10 @@ export function summary(
     deleted: number;
     prefix: string;
     notRun?: number;
+    /** Of the keys gone, how many the server did not hold (DELETE: `Not exist!`). */
+    absent?: number;
+    /** The keys that may be left, and why. */
+    left?: readonly { key: string; why: Text }[];
   },
 ): string {
   const { passed, failed, skipped, written, deleted } = run;
@@ -341,10 +389,22 @@ export function summary(
   // Under 0.05 s: milliseconds, not "0 s".
   const short = run.ms < 50;
   const ms = `${Math.max(1, Math.round(run.ms))}`;
-  const left = written - deleted;
+  const left = Math.max(written - deleted, run.left?.length ?? 0);
+  const none = left === 0 && written > 0 && run.absent === written;
+  const which =
+    (run.left ?? []).slice(0, SHOWN_LEFT_KEYS).map(({ key, why }) =>
+      `  ${show(key)}: ${why[lang]}\n`
+    ).join("") +
+    ((run.left?.length ?? 0) > SHOWN_LEFT_KEYS
+      ? (lang === "en"
+        ? `  … and ${run.left!.length - SHOWN_LEFT_KEYS} more\n`
+        : `  … 그리고 ${run.left!.length - SHOWN_LEFT_KEYS}개 더\n`)
+      : "");
   if (lang === "ko") {
     const cleanup = written === 0
       ? "쓴 key가 없습니다."
+      : none
+      ? `쓰라고 한 key ${written}개 중 서버에 남아 지울 것이 없었습니다 (DELETE에 모두 Not exist!, LIST에도 없음).`
       : left === 0
       ? `쓴 key ${written}개를 모두 지웠습니다.`
       : `쓴 key ${written}개 중 ${left}개를 지우지 못했습니다 (${show(run.prefix)}(으)로 시작).`;
@@ -355,16 +415,18 @@ export function summary(
       ? "실행한 규칙은 모두 지킵니다."
       : "모든 규칙을 지킵니다.";
     const time = short ? `${ms} ms` : `${seconds(run.ms)}초`;
-    return `${stopped}${cleanup}\n통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}): ${verdict}\n`;
+    return `${stopped}${cleanup}\n${which}통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}): ${verdict}\n`;
   }
   const keys = written === 1 ? "key" : "keys";
   const cleanup = written === 0
     ? "It wrote no keys."
+    : none
+    ? `None of the ${written} ${keys} it asked the server to write was there to delete (DELETE answered Not exist! to each, and LIST shows none).`
     : left === 0
     ? `Deleted the ${written} ${keys} it wrote.`
     : `Could not delete ${left} of the ${written} ${keys} it asked the server to write (they start with ${
       show(run.prefix)
-    }).`;
+    })${which === "" ? "." : ":"}`;
   const stopped = notRun > 0 ? `Interrupted: ${notRun} rule(s) not run.\n` : "";
   const verdict = failed > 0
     ? `${failed} rule(s) broken.`
@@ -372,5 +434,5 @@ export function summary(
     ? "every rule that ran holds."
     : "every rule holds.";
   const time = short ? `${ms} ms` : `${seconds(run.ms)} s`;
-  return `${stopped}${cleanup}\n${passed} passed, ${failed} failed, ${skipped} skipped in ${time}: ${verdict}\n`;
+  return `${stopped}${cleanup}\n${which}${passed} passed, ${failed} failed, ${skipped} skipped in ${time}: ${verdict}\n`;
 }

@@ -69,6 +69,8 @@ export interface CheckReport {
   ok: boolean;
   keys_written: number;
   keys_deleted: number;
+  /** The keys that may be left in the store, and why. */
+  keys_left: { key: string; reason: string }[];
   rules: {
     id: string;
     level: string;
@@ -104,6 +106,7 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
     ok: run.failed === 0 && run.notRun === 0,
     keys_written: run.written,
     keys_deleted: run.deleted,
+    keys_left: run.left.map(({ key, why }) => ({ key, reason: why[lang] })),
     rules: run.results.map(({ rule, status, ms, failure, skipped }) => ({
       id: rule.id,
       level: rule.level,

@@ -121,6 +121,8 @@ function fakeRun(): CheckRun {
     skipped: 1,
     written: 3,
     deleted: 3,
+    absent: 0,
+    left: [],
     results: [
       { rule: put, status: "pass", ms: 2 },
       {
@@ -172,6 +174,7 @@ Deno.test({
     assertEquals([json.ok, json.passed, json.failed, json.skipped], [false, 1, 1, 1]);
     assertEquals(json.rules[1]!.got, '"<Error> & \\x01\\n"');
     assertEquals(json.rules[2]!.reason, "holds keys");
+    assertEquals(json.keys_left, []);
     const xml = junitReport(fakeRun(), "ko");
     assertStringIncludes(
       xml,

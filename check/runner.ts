@@ -13,8 +13,8 @@ import { formatAddr } from "../net/addr.ts";
 import { Heard, type Outcome, type PlayConfig, type Status } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
 import { AuthRefusedError, Probe } from "./probe.ts";
-import type { Level, Rule } from "./rule.ts";
-import { isTimeout } from "./messages.ts";
+import type { Level, Rule, Text } from "./rule.ts";
+import { CLEANUP, isTimeout } from "./messages.ts";
 import { selectRules } from "./rules.ts";
 
 /** Options of {@linkcode runCheck}. */
@@ -82,9 +82,13 @@ export interface CheckRun extends CheckPlan {
   readonly passed: number;
   readonly failed: number;
   readonly skipped: number;
-  /** Keys written, and how many of them the cleanup deleted. */
+  /** Keys written, and how many of them are gone after the cleanup. */
   readonly written: number;
   readonly deleted: number;
+  /** Of those gone, the keys the server did not hold (DELETE answered `Not exist!`). */
+  readonly absent: number;
+  /** The keys that may be left, and why the cleanup thinks so. */
+  readonly left: readonly LeftKey[];
   /**
    * The textbook requests (no `\n`) mostly got no answer, and the same kind
    * of request with a `\n` did: the server frames by newline, as the
@@ -186,7 +190,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const oneAtATime = results.length > 0 && !options.signal?.aborted && !quiet &&
     config.password === undefined && (textbook || concurrentFailed) &&
     await servesOneAtATime(config, textbook && !waitsForNewline);
-  const deleted = await cleanUp(config, textbook && !waitsForNewline);
+  const { deleted, absent, left } = await cleanUp(config, textbook && !waitsForNewline);
   const count = (status: Status) => results.filter((result) => result.status === status).length;
   return {
     ...plan,
@@ -198,6 +202,8 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     skipped: count("skip"),
     written: config.written.size,
     deleted,
+    absent,
+    left,
     waitsForNewline,
     notRun: rules.length - results.length,
     oneAtATime,
@@ -255,34 +261,57 @@ function randomPrefix(): string {
   return `kvcheck:${[...digits].map((byte) => byte.toString(16).padStart(2, "0")).join("")}:`;
 }
 
+/** A key of the run's that may still be in the store, and why the cleanup thinks so. */
+export interface LeftKey {
+  readonly key: string;
+  readonly why: Text;
+}
+
+/** What the cleanup did: how many of the keys written are gone, and which may be left. */
+interface Cleanup {
+  /** Keys gone: deleted, or (`Not exist!`) not held under that name, and not in LIST. */
+  readonly deleted: number;
+  /** Of those, the keys whose DELETE answered `Not exist!`. */
+  readonly absent: number;
+  readonly left: readonly LeftKey[];
+}
+
 /**
  * Deletes every key the run wrote, the way its rules talk (a fresh
- * connection per request for a textbook server). Returns how many are
- * gone. `Success!` and `Not exist!` mean so, and so does any other answer
- * that is not an error (`Sucess!`, `Success! ` with print's space): the
- * server took the DELETE. A key that got no answer, because the server
- * closed the connection, is asked again once on a new one; one that got an
- * error stays, and the report counts it. Two keys in a row with no answer
- * end the cleanup: the server has stopped answering. The empty key (err.empty-key's PUT)
- * goes last, and only if the server holds one; if not, it was never
- * written. Then one LIST: a key of ours it still shows was not deleted,
- * whatever its DELETE got (a server that stores " key" answers `Not exist!`
- * to `DELETE, key`).
+ * connection per request for a textbook server). `Success!` means
+ * deleted, and so does any other answer that is not an error or
+ * `Not exist!` (`Sucess!`, `Success! ` with print's space). A key that got
+ * no answer, because the server closed the connection, is asked again once
+ * on a new one. Two keys in a row with no answer end the cleanup: the
+ * server has stopped answering. The empty key (err.empty-key's PUT) goes
+ * last, and only if the server holds one; if not, it was never written.
+ *
+ * Then one LIST, read to its end (a value that kept its `\n` puts an empty
+ * line between pairs), sent as the textbook does if the framed one is not
+ * understood. A key of ours it still shows is left, whatever its DELETE got
+ * (a server that stores " key" answers `Not exist!` to `DELETE, key`); one
+ * it does not show is gone. Without a LIST to go by, `Not exist!` cannot
+ * tell a key never stored from one stored under another name: such a key is
+ * reported as not known to be gone, as are those refused or unanswered.
  */
-async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
-  let deleted = 0;
+async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cleanup> {
   let probe: Probe | undefined;
   // `list`: the answer is many lines, up to an empty one (or a pause).
-  const askOnce = async (request: string, list = false): Promise<string | undefined> => {
-    if (textbook) await probe?.close();
-    if (probe === undefined || textbook) {
+  const unframedNow = textbook;
+  const askOnce = async (
+    request: string,
+    list = false,
+    unframed = unframedNow,
+  ): Promise<string | undefined> => {
+    if (unframed) await probe?.close();
+    if (probe === undefined || unframed) {
       probe = await Probe.open(config.hostname, config.port, config);
     }
-    const bytes = encodeData(`${request}${textbook ? "" : "\n"}`, config.prefix);
+    const bytes = encodeData(`${request}${unframed ? "" : "\n"}`, config.prefix);
     if (await probe.write(bytes, config.timeoutMs) !== "ok") return undefined;
     const read = list
       ? await probe.readQuiet(config.timeoutMs, config.pauseMs, wholeList())
-      : textbook
+      : unframed
       ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (got) => got.at(-1) === 0x0a)
       : await probe.readLine(config.timeoutMs, config.pauseMs);
     const answer = "raw" in read ? read.raw : read.got;
@@ -292,14 +321,17 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
   // A server that closes after each answer (or dropped us) is asked again on a new connection.
   const ask = async (request: string): Promise<string | undefined> => {
     const answer = await askOnce(request).catch(() => undefined);
-    if (answer !== undefined || textbook) return answer;
+    if (answer !== undefined || unframedNow) return answer;
     await probe?.close();
     probe = undefined;
     return await askOnce(request).catch(() => undefined);
   };
   const keys = [...config.written].sort((a, b) => Number(a === "") - Number(b === ""));
+  // What each key's DELETE got: undefined for no answer, null if never asked.
+  const answers = new Map<string, string | undefined | null>(keys.map((key) => [key, null]));
   // Two keys in a row with no answer at all: the server has stopped answering.
   let unanswered = 0;
+  let listed: string[] | undefined; // Our lines of LIST's answer, if it could be read.
   try {
     for (const key of keys) {
       if (unanswered >= 2) break;
@@ -308,29 +340,77 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<number> {
         if (held === undefined) break;
         if (held === "Not exist!" || isError(held)) {
           config.written.delete(key); // Refused: it holds none.
+          answers.delete(key);
           continue;
         }
       }
       const answer = await ask(`DELETE, ${key}`);
+      answers.set(key, answer);
       unanswered = answer === undefined ? unanswered + 1 : 0;
-      if (answer !== undefined && !isError(answer)) deleted++;
     }
-    // A server may answer a DELETE and keep the key (one that looks up
-    // " key" where we sent "key"): what LIST still shows of ours is left.
-    if (unanswered < 2 && deleted > 0) {
-      // On a fresh connection: the server may have closed the last one.
-      await probe?.close();
-      probe = undefined;
-      const listed = await askOnce("LIST", true).catch(() => undefined);
-      if (listed !== undefined) {
-        const ours = new Set(listed.split(/\r?\n/).filter((line) => line.includes(config.prefix)));
-        deleted = Math.max(0, Math.min(deleted, config.written.size - ours.size));
-      }
-    }
+    if (unanswered < 2 && answers.size > 0) listed = await listOurs(config, askOnce, unframedNow);
   } finally {
     await probe?.close();
   }
-  return deleted;
+  let deleted = 0;
+  let absent = 0;
+  const left: LeftKey[] = [];
+  const shown = new Set<string>(); // Lines of LIST's that name a key written.
+  for (const [key, answer] of answers) {
+    const line = listed?.find((line) =>
+      line.split(",")[0]!.replace(/^[ \t]+|[ \t\r]+$/g, "") === key
+    );
+    if (line !== undefined) shown.add(line);
+    const why = line !== undefined
+      ? CLEANUP.listed(answer, line)
+      : listed !== undefined
+      ? undefined
+      : answer === null
+      ? CLEANUP.notAsked()
+      : answer === undefined
+      ? CLEANUP.unanswered()
+      : isError(answer)
+      ? CLEANUP.refused(answer)
+      : answer === "Not exist!"
+      ? CLEANUP.unconfirmed()
+      : undefined;
+    if (why !== undefined) left.push({ key, why });
+    else {
+      deleted++;
+      if (answer === "Not exist!") absent++;
+    }
+  }
+  // Lines of ours that name no key we wrote (a key the server changed): left too.
+  for (const line of listed ?? []) {
+    if (!shown.has(line)) left.push({ key: line, why: CLEANUP.listedOther() });
+  }
+  // A line of ours that names no key is one of them, changed: not gone either.
+  return { deleted: Math.max(0, Math.min(deleted, answers.size - left.length)), absent, left };
+}
+
+/**
+ * The lines of a LIST's answer that hold the run's prefix (in any case: a
+ * server may have changed it), on a fresh connection: undefined if no
+ * answer that looks like a LIST came, framed or the textbook way.
+ */
+async function listOurs(
+  config: PlayConfig,
+  askOnce: (request: string, list: boolean, unframed: boolean) => Promise<string | undefined>,
+  textbook: boolean,
+): Promise<string[] | undefined> {
+  for (const unframed of textbook ? [true] : [false, true]) {
+    const answer = await askOnce("LIST", true, unframed).catch(() => undefined);
+    if (answer === undefined) continue;
+    const lines = answer.split(/\r?\n/).filter((line) => line.trim() !== "");
+    // Not exist! for an empty store, or pairs (a value that kept a \n may
+    // break one in two): an error, or no pair at all, is not a LIST.
+    const list = lines[0] === "Not exist!" ||
+      (lines.length > 0 && !isError(lines[0]!) && lines.some((line) => line.includes(",")));
+    if (!list) continue;
+    const prefix = config.prefix.toLowerCase();
+    return lines.filter((line) => line.toLowerCase().includes(prefix));
+  }
+  return undefined;
 }
 
 /**
