@@ -20,7 +20,7 @@ import { closeQuietly, writeAll } from "../net/conn.ts";
 import { type CheckRun, CheckUnreachableError, runCheck } from "./runner.ts";
 import type { Level } from "./rule.ts";
 import { rulesOf } from "./rules.ts";
-import { summary } from "./messages.ts";
+import { summary, waitsForNewlineHint } from "./messages.ts";
 import {
   closedPort,
   type Mistake,
@@ -294,6 +294,24 @@ Deno.test("runCheck() says which keys it could not delete, and why, when DELETE 
     assertStringIncludes(run.left[0]!.why.en, "LIST could not be read");
     assertStringIncludes(summary("en", run), "Could not delete 1 of the 1 key");
   });
+});
+
+Deno.test("runCheck() asks a server framed by \\n again with one, even after a single textbook rule", async () => {
+  await using server = studentServer("no-unframed");
+  const run = await runCheck({
+    port: server.port,
+    level: "assignment",
+    only: ["a.put"],
+    timeoutMs: 500,
+  });
+  assertEquals(failures(run), ["a.put"]);
+  assert(run.waitsForNewline, "the hint that it waits for \\n");
+  // Its cleanup then goes with \n, and is answered.
+  assertEquals([run.written, run.deleted, run.left.length], [1, 1, 0]);
+  assert(!summary("en", run).includes("Could not delete"), summary("en", run));
+  assertStringIncludes(waitsForNewlineHint("en", 1), "Hint: 1 rule got no answer");
+  await using client = await KvClient.connect({ port: server.port });
+  assertEquals(await client.list(), new Map());
 });
 
 Deno.test("runCheck() says when an answer is right but for spaces around it (a value not stripped)", async () => {

@@ -257,7 +257,9 @@ export function noNewlineHint(lang: Lang, rules: number): string {
 /** Said after the summary when the textbook requests got no answer and one with a `\n` did. */
 export function waitsForNewlineHint(lang: Lang, rules: number): string {
   return lang === "en"
-    ? `Hint: ${rules} rules got no answer, yet the same kind of request ending with \\n was ` +
+    ? `Hint: ${rules} ${
+      rules === 1 ? "rule" : "rules"
+    } got no answer, yet the same kind of request ending with \\n was ` +
       "answered at once. This level sends each request as the course's client does, without " +
       "\\n; your server waits for one. That is what PROTOCOL.md asks of requests: check your " +
       "server with --level contract. To work with the course's client as well, take a line " +

@@ -180,7 +180,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const timedOut =
     results.filter((result) => result.failure !== undefined && isTimeout(result.failure.reason))
       .length;
-  const waitsForNewline = textbook && timedOut >= 2 && timedOut * 2 >= results.length &&
+  const waitsForNewline = textbook && timedOut >= 1 && timedOut * 2 >= results.length &&
     await answersWithNewline(config);
   const concurrentFailed = results.some((result) =>
     result.rule.id === "conn.concurrent" && result.status === "fail"
@@ -278,7 +278,8 @@ interface Cleanup {
 
 /**
  * Deletes every key the run wrote, the way its rules talk (a fresh
- * connection per request for a textbook server). `Success!` means
+ * connection per request for a textbook server; if it answers nothing, as a
+ * server framed by `\n` does, the rest goes with `\n`). `Success!` means
  * deleted, and so does any other answer that is not an error or
  * `Not exist!` (`Sucess!`, `Success! ` with print's space). A key that got
  * no answer, because the server closed the connection, is asked again once
@@ -297,7 +298,7 @@ interface Cleanup {
 async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cleanup> {
   let probe: Probe | undefined;
   // `list`: the answer is many lines, up to an empty one (or a pause).
-  const unframedNow = textbook;
+  let unframedNow = textbook;
   const askOnce = async (
     request: string,
     list = false,
@@ -318,13 +319,16 @@ async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cleanup> 
     if (answer.length === 0) return undefined;
     return new TextDecoder().decode(answer).replace(/(\r?\n)+$/, "");
   };
-  // A server that closes after each answer (or dropped us) is asked again on a new connection.
+  // A server that closes after each answer (or dropped us) is asked again on a new connection;
+  // a textbook one that answers nothing, with a \n.
   const ask = async (request: string): Promise<string | undefined> => {
     const answer = await askOnce(request).catch(() => undefined);
-    if (answer !== undefined || unframedNow) return answer;
+    if (answer !== undefined) return answer;
     await probe?.close();
     probe = undefined;
-    return await askOnce(request).catch(() => undefined);
+    const again = await askOnce(request, false, false).catch(() => undefined);
+    if (again !== undefined) unframedNow = false; // It frames by \n.
+    return again;
   };
   const keys = [...config.written].sort((a, b) => Number(a === "") - Number(b === ""));
   // What each key's DELETE got: undefined for no answer, null if never asked.
