@@ -29,6 +29,8 @@ export interface Pending {
 export class AnswerQueue {
   /** How many requests have been answered. */
   answered = 0;
+  /** Whether the last answer was an error (`Error: too many connections` is not a habit of closing after each answer). */
+  lastWasError = false;
   // An answer that is no error came: the connection needs no AUTH (any more),
   // so the authentication error's text in a LIST is a pair.
   #authenticated = false;
@@ -110,6 +112,7 @@ export class AnswerQueue {
   #resolveFirst(lines: string[], error = false): void {
     if (error) errorAnswers.add(lines);
     else this.#authenticated = true;
+    this.lastWasError = error;
     this.#pending.shift()!.resolve(lines);
     this.answered++;
   }

@@ -54,6 +54,8 @@ const PROGRESS_BYTES = 64 * 1024;
 // that floods bytes without end and never a \n (a loop that goes on once
 // recv() returns b"") still times out, however fast it sends.
 const MAX_PROGRESS_TIMEOUTS = 10;
+// After a write failed: how long the read loop may take to read what the server sent before closing.
+const WRITE_FAILED_READ_MS = 200;
 
 /**
  * A connection to a kv server. Calls may overlap: requests are pipelined
@@ -331,6 +333,15 @@ export class KvClient implements AsyncDisposable {
     try {
       await writeAll(this.#conn, chunks.length === 1 ? chunks[0]! : concat(chunks));
     } catch (error) {
+      // A server that refused us wrote why before it closed (`Error: too
+      // many connections`): read that first, so it answers the first request
+      // and the close is told as the read loop finds it.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#reading,
+        new Promise((resolve) => timer = setTimeout(resolve, WRITE_FAILED_READ_MS)),
+      ]);
+      clearTimeout(timer);
       this.#fail(
         new KvConnectionError(
           `lost connection to ${this.address}: ${describeConnectError(error)}`,
@@ -410,6 +421,7 @@ export class KvClient implements AsyncDisposable {
         tls: this.#options.tls !== undefined,
         irregular: this.#writeClosed ? this.#irregular : undefined,
         answered: this.#answers.answered,
+        lastWasError: this.#answers.lastWasError,
         sinceLastByteMs: performance.now() - this.#lastByteAt,
         cut,
       }));

@@ -110,6 +110,23 @@ Deno.test("KvClient.get() reads back commas, Korean, emoji and empty values", as
   }
 });
 
+Deno.test("KvClient: a server with no room answers the first request with why, whether or not the write failed", async () => {
+  await using server = startTestServer({ maxConnections: 1 });
+  await using holder = await KvClient.connect({ port: server.port });
+  await holder.ping();
+  // The write of the requests races the server's close: either way the
+  // refusal answers the first request, and the second fails with no hint of
+  // a server that closes after each answer.
+  for (let i = 0; i < 20; i++) {
+    await using kv = await KvClient.connect({ port: server.port });
+    const first = kv.request("PING");
+    const second = kv.request("PING");
+    assertEquals(await first, ["Error: too many connections"]);
+    const error = await assertRejects(() => second, KvConnectionError);
+    assertEquals(error.answers, undefined);
+  }
+});
+
 Deno.test("KvClient.ping() resolves when the server answers PONG", async () => {
   await using server = startTestServer();
   await using kv = await KvClient.connect({ port: server.port });

@@ -129,6 +129,8 @@ export function closedByServer(
     irregular: IrregularAnswer | undefined;
     /** Answers taken so far. */
     answered: number;
+    /** Whether the last of them was an error line (a refusal, not an answer). */
+    lastWasError?: boolean;
     /** Time since the last byte came. */
     sinceLastByteMs: number;
     /** An answer line the close cut off before its `\n` (not taken as an answer). */
@@ -163,8 +165,16 @@ export function closedByServer(
   // timeout's, is not that habit.
   const rightAfterFirst = !waiting && seen.answered === 1 &&
     seen.sinceLastByteMs < CLOSE_AFTER_ANSWER_MS;
+  // A refusal (`Error: too many connections`) then the close: no habit to name.
+  const refused = seen.answered === 1 && seen.lastWasError === true;
   return new KvConnectionError(`connection closed by ${address}${hint}`, {
-    answers: rightAfterFirst ? 1 : !waiting || afterEnd !== undefined ? undefined : seen.answered,
+    answers: refused
+      ? undefined
+      : rightAfterFirst
+      ? 1
+      : !waiting || afterEnd !== undefined
+      ? undefined
+      : seen.answered,
     afterEnd,
   });
 }
