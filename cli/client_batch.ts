@@ -115,7 +115,7 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
 }
 
 function isQuit(line: Uint8Array): boolean {
-  return line.length <= 16 && QUIT_REGEXP.test(String.fromCharCode(...line));
+  return line.length <= 256 && QUIT_REGEXP.test(String.fromCharCode(...line));
 }
 
 /** Splits a byte stream on `\n`, keeping each line's bytes as they are. */

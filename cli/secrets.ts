@@ -105,7 +105,16 @@ export function readTlsFiles(
 
 /** The CA certificate a client trusts (PEM file), for `--tls-ca`. */
 export function readCa(path: string): string {
-  return readText(path, "--tls-ca");
+  const pem = readText(path, "--tls-ca");
+  // A file with no certificate (the key, the password file) would be taken
+  // without a word, and the handshake would then fail with a misleading hint.
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new FileAccessError(
+      `cannot use --tls-ca ${JSON.stringify(path)}: it holds no PEM certificate ` +
+        '("-----BEGIN CERTIFICATE-----")',
+    );
+  }
+  return pem;
 }
 
 /** The options a client subcommand takes to reach a server with TLS or a password. */

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { FileAccessError } from "../cli/options.ts";
-import { readPassword, warnIfShared } from "../cli/secrets.ts";
+import { readCa, readPassword, warnIfShared } from "../cli/secrets.ts";
 import { main } from "../main.ts";
 import { e2eDir, FakeIo } from "../testing/mod.ts";
 
@@ -86,4 +86,19 @@ Deno.test("kv serve refuses a password AUTH could never carry, in one line, exit
     `kv: cannot use --password-file ${JSON.stringify(path)}: its password is 20000 bytes: ` +
       "AUTH could not carry it (at most 16377 bytes fit in the 16384-byte requests allowed before it)\n",
   );
+});
+
+Deno.test("readCa() refuses a file that holds no certificate (a key, a password file), in one line", async () => {
+  await using dir = await e2eDir();
+  const path = `${dir.path}/ca.pem`;
+  await Deno.writeTextFile(path, "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
+  const error = assertThrows(() => readCa(path), FileAccessError);
+  assertEquals(
+    error.message,
+    `cannot use --tls-ca ${
+      JSON.stringify(path)
+    }: it holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`,
+  );
+  await Deno.writeTextFile(path, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  assertEquals(readCa(path).startsWith("-----BEGIN CERTIFICATE-----"), true);
 });
