@@ -24,6 +24,11 @@ Deno.test("main() serve --fsync and --compact-min-bytes need --data; bad values 
     [["serve", "--data="], "option --data needs a value", "serve"],
     [["repair"], "expected one FILE to repair", "repair"],
     [["repair", "a.log", "b.log"], "expected one FILE to repair", "repair"],
+    [
+      ["repair", "a.log", "--truncate"],
+      "options go before FILE: kv repair [OPTIONS] FILE (got a.log --truncate)",
+      "repair",
+    ],
   ];
   for (const [args, message, sub] of cases) {
     await t.step(`kv ${args.join(" ")}`, async () => {

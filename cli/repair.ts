@@ -41,6 +41,11 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
     await io.stdout(helpText(REPAIR_SPEC));
     return EXIT.ok;
   }
+  if (words.length > 1 && words.slice(1).some((word) => word.startsWith("-"))) {
+    throw new UsageError(
+      `options go before FILE: kv repair [OPTIONS] FILE (got ${words.join(" ")})`,
+    );
+  }
   if (words.length !== 1) throw new UsageError("expected one FILE to repair");
   const given = words[0]!;
   // The copy goes beside the file a link points to, and the advice moves it
