@@ -70,11 +70,11 @@ Deno.test("the Python textbook server passes kv check --level assignment and fai
   assertEquals(contract.code, 1);
   assertMatch(
     contract.stdout,
-    /\n0 passed, 30 failed, 0 skipped in [\d.]+ s: 30 rule\(s\) broken\.\n/,
+    /\n0 passed, 31 failed, 0 skipped in [\d.]+ s: 31 rule\(s\) broken\.\n/,
   );
   assertStringIncludes(
     contract.stdout,
-    "Hint: 30 rules failed because an answer did not end with \\n.",
+    "Hint: 31 rules failed because an answer did not end with \\n.",
   );
 });
 
