@@ -288,7 +288,8 @@ export class MemoryStore implements Store {
       const end = Math.min(visited + SWEEP_CHUNK, length);
       for (; visited < end; visited++) {
         const slot = this.#sweepSlot;
-        this.#sweepSlot = (slot + 1) & (length - 1);
+        // Not a mask: while the table resizes, its slot numbers run past a power of two.
+        this.#sweepSlot = slot + 1 === length ? 0 : slot + 1;
         const record = table.record(slot);
         if (record < 0 || (arena.header(record) & EXPIRES) === 0) continue;
         const expireAt = arena.expireAt(record);

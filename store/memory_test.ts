@@ -9,6 +9,7 @@ import { MemoryStore } from "./memory.ts";
 import { ManualClock } from "./clock.ts";
 import { LINE_TEXT, NO_EXPIRY, NO_KEY } from "./store.ts";
 import { TextStore } from "./text.ts";
+import { Table } from "./table.ts";
 import { textStore } from "../testing/store_harness.ts";
 
 Deno.test({
@@ -585,4 +586,33 @@ Deno.test({
     for (let i = 0; i < 20; i++) store.delete(`k${i}`);
     assertEquals(memory.info().avgTtlMs, 0, "none left");
   },
+});
+
+Deno.test("MemoryStore.sweep() walks every slot while the table resizes, old slots too", () => {
+  const clock = new ManualClock(1_000_000);
+  const store = new MemoryStore({ clock });
+  const encoder = new TextEncoder();
+  // Enough keys with a TTL for a step-by-step resize; the table is found through reserve().
+  let table: Table | undefined;
+  const reserve = Table.prototype.reserve;
+  const moveFor = Table.prototype.moveFor;
+  try {
+    Table.prototype.reserve = function (this: Table) {
+      table = this;
+      return reserve.call(this);
+    };
+    let n = 0;
+    while (!table?.resizing) {
+      const key = encoder.encode(`key:${n++}`);
+      store.set(key, 0, key.length, key, 0, key.length, { expireAtMs: 2_000_000 });
+    }
+    clock.advance(1_000_001); // Every key has expired.
+    // The move held still: only the walk of slot numbers (new, then old) can find them.
+    Table.prototype.moveFor = () => {};
+    assertEquals(store.sweep(60_000), n);
+    assertEquals(store.size, 0);
+  } finally {
+    Table.prototype.reserve = reserve;
+    Table.prototype.moveFor = moveFor;
+  }
 });
