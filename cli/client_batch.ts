@@ -45,6 +45,7 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
   const lines = byteLines(io.stdin);
   const ENDED = { done: true, value: undefined } as const;
   let lost: Error | undefined;
+  let connectionEnded = false;
   let ended: Promise<typeof ENDED> | undefined = client.ended.then(() => ENDED);
   while (true) {
     // The read of the next line is kept across the races: one it lost
@@ -68,6 +69,9 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
         lost = await client.ended;
         break;
       }
+      // One line came in time: it is sent below, fails with the reason,
+      // and ends the batch (stdin may never run dry: `yes PING`).
+      connectionEnded = true;
     }
     if (next.done) break;
     const line = next.value;
@@ -84,7 +88,7 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
     // until stdin ends, it must not count as unhandled, which ends the process.
     printing.catch(() => {});
     inFlight.push(answer);
-    if (quit) break; // The server closes after QUIT: nothing more is read.
+    if (quit || connectionEnded) break; // The server closes after QUIT: nothing more is read.
     // Nobody reads the answers any more (`yes PING | kv client | head`): stop asking.
     if (io.stdoutGone?.()) break;
     if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift()!.catch(() => {});

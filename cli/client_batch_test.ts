@@ -329,3 +329,23 @@ Deno.test("main() client in batch mode stops once nobody reads its answers (| he
   assertEquals(stdout.startsWith("PONG\nPONG\n"), true);
   assert(sent < 1_000, `it stopped reading stdin (${sent} reads)`);
 });
+
+Deno.test("main() client in batch mode: yes PING against a server that closes ends at once, exit 2", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "PONG\n");
+  });
+  let reads = 0;
+  // Never runs dry; ends only so that the test ends even if the batch does not stop.
+  const endless = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (++reads > 2_000) return controller.close();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      controller.enqueue(encoder.encode("PING\n".repeat(100)));
+    },
+  });
+  // (The server closes with requests unread, so its PONG may be lost to the reset.)
+  const { code } = await runClient(server.port, [], { stdin: endless });
+  assertEquals(code, 2);
+  assert(reads < 100, `it stopped reading stdin after the close (${reads} reads)`);
+});
