@@ -366,8 +366,13 @@ function isSpaced(got: string, want: string): boolean {
 
 /** Whether `got` is `want` with some letters in another case: a server that lower()ed the request. */
 function isRecased(got: string, want: string): boolean {
-  return got !== want && got.toLowerCase() === want.toLowerCase();
+  // The protocol's own words in another case (SUCCESS!) are the server's
+  // wording, not a request it lower()ed: only data (keys, values) counts.
+  return got !== want && got.toLowerCase() === want.toLowerCase() && !PROTOCOL_WORDS.has(want);
 }
+
+// The answers the protocol fixes, whose case says nothing about the request's.
+const PROTOCOL_WORDS = new Set(["Success!", "Not exist!", "PONG", "Bye!"]);
 
 /** A textbook answer as text, its final line ends dropped. */
 function answerText(bytes: Uint8Array): string {

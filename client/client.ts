@@ -258,7 +258,7 @@ export class KvClient implements AsyncDisposable {
   /**
    * Settles once the connection is over (the server closed it, it was lost,
    * or {@linkcode KvClient.close} closed it) with the error later calls
-   * fail with: `undefined` if `close()` ended it. Never rejects.
+   * fail with. Never rejects.
    */
   get ended(): Promise<KvConnectionError | undefined> {
     return this.#reading.then(() => this.#failure);
