@@ -630,3 +630,12 @@ Deno.test("runCheck() says which address it cannot reach, before any rule", asyn
   );
   assert(!started);
 });
+
+Deno.test("runCheck(): a server that answers one request per read is asked whether it reads one per recv()", async () => {
+  await using server = studentServer("first-request-only");
+  const run = await runCheck({ port: server.port, only: ["req.pipeline"], timeoutMs: 300 });
+  const failure = run.results[0]!.failure!;
+  assertStringIncludes(failure.reason.en, "1 of the 7 answers, then none within 0.3 s");
+  assertStringIncludes(failure.reason.en, "does the server read one request per recv()?");
+  assertStringIncludes(failure.reason.ko, "recv() 한 번에 요청 하나만 읽나요?");
+});

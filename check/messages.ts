@@ -31,6 +31,19 @@ export const REASON = {
   closedSilently: () =>
     text("the server closed the connection without answering", "서버가 답 없이 연결을 닫음"),
   differs: () => text("a different answer", "다른 답"),
+  answeredSome: (answered: number, requests: number, ms: number) =>
+    text(
+      `${answered} of the ${requests} answers, then none within ${
+        seconds(ms)
+      } s: does the server ` +
+        "read one request per recv()? One recv() may return several requests sent together (or " +
+        "part of one): split what it returns on \\n and answer each line",
+      `답 ${requests}개 중 ${answered}개만 오고 ${
+        seconds(ms)
+      }초 안에 더 오지 않음: 서버가 recv() ` +
+        "한 번에 요청 하나만 읽나요? recv() 한 번이 한꺼번에 보낸 요청 여러 개(또는 요청의 일부)를 " +
+        "돌려줄 수 있으니, 받은 것을 \\n으로 나눠 줄마다 답하세요",
+    ),
   spaces: () =>
     text(
       "a different answer: it has spaces or tabs around it. Does the server strip() each field " +

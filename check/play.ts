@@ -183,8 +183,13 @@ class Player {
     if ("lines" in expect) {
       const expected = EXPECTED.literal(expect.lines.map((text) => `${text}\n`).join(""));
       const got: Uint8Array[] = [];
+      const { timeoutMs } = this.#config;
       for (const text of expect.lines) {
-        const raw = await this.#line(probe, sent, expected, got);
+        // Some answered, the rest never: the textbook one-request-per-recv() server.
+        const silence = got.length > 0
+          ? REASON.answeredSome(got.length, expect.lines.length, timeoutMs)
+          : undefined;
+        const raw = await this.#line(probe, sent, expected, got, silence);
         got.push(raw);
         if (!sameBytes(stripLineEnd(raw), encoder.encode(text))) {
           return fail(expected, concat(got), REASON.differs());
