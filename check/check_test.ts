@@ -639,3 +639,26 @@ Deno.test("runCheck(): a server that answers one request per read is asked wheth
   assertStringIncludes(failure.reason.en, "does the server read one request per recv()?");
   assertStringIncludes(failure.reason.ko, "recv() 한 번에 요청 하나만 읽나요?");
 });
+
+Deno.test("runCheck(): a LIST of key,value pairs is told it lacks the space after the comma", async () => {
+  // A textbook server (no \n, one read per request) whose LIST joins pairs with "," alone.
+  const store = new Map<string, string>();
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      const [command = "", key = "", value = ""] = new TextDecoder().decode(buffer.subarray(0, n))
+        .split(",").map((field) => field.trim());
+      let answer = "Wrong request!";
+      if (command === "PUT") (store.set(key, value), answer = "Success!");
+      else if (command === "DELETE") answer = store.delete(key) ? "Success!" : "Not exist!";
+      else if (command === "LIST") {
+        answer = [...store].map(([k, v]) => `${k},${v}`).join("\n") || "Not exist!";
+      }
+      await send(conn, answer);
+    }
+  });
+  const run = await runCheck({ port: server.port, level: "assignment", only: ["a.list"] });
+  const failure = run.results[0]!.failure!;
+  assertStringIncludes(failure.reason.en, "without the space after the comma");
+  assertStringIncludes(failure.reason.ko, "쉼표 뒤에 공백이 없는");
+});

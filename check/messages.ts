@@ -91,6 +91,17 @@ export const REASON = {
         "서버가 요청 전체를 lower()나 upper()하나요? 대소문자를 구분하지 않는 것은 명령어뿐이고, " +
         "key와 value는 보낸 그대로 지켜야 함",
     ),
+  listUnspaced: (lines: readonly string[]) =>
+    text(
+      `LIST left out ${
+        lines.map((line) => show(line)).join(", ")
+      }: it shows them without the space after the comma. Each pair is "key, value", a comma ` +
+        "and a space between them (as the assignment's example shows)",
+      `LIST에 ${
+        lines.map((line) => show(line)).join(", ")
+      } 줄이 없고, 쉼표 뒤에 공백이 없는 줄이 있음. 한 쌍은 "key, value"처럼 쉼표 다음에 공백 하나가 ` +
+        "옴 (과제의 예시처럼)",
+    ),
   listEnd: (ms: number) =>
     text(
       `no empty line within ${seconds(ms)} s: LIST's answer must end with one`,

@@ -353,9 +353,13 @@ class Player {
     if ("list" in expect) {
       const lines = text.split(/\r?\n/);
       const missing = wanted.filter((line) => !lines.includes(line));
+      // `key,value`: the pair is there, its separator is not the contract's.
+      const unspaced = (want: string) => lines.includes(want.replace(", ", ","));
       fail(
         missing.every((want) => lines.some((line) => isRecased(line, want)))
           ? REASON.listCaseChanged(missing)
+          : missing.every(unspaced)
+          ? REASON.listUnspaced(missing)
           : REASON.listMissing(missing),
       );
     }
