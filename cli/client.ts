@@ -151,7 +151,9 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   const onIrregularAnswer = (missing: IrregularAnswer) => {
     if (noted) return;
     noted = true;
-    io.stderr(irregularNote(missing, options.pauseMs, batch && !options.unframed));
+    io.stderr(
+      irregularNote(missing, options.pauseMs, options.unframed ? "none" : batch ? "batch" : "one"),
+    );
   };
   let client: KvClient;
   try {
@@ -227,13 +229,19 @@ async function runOnce(client: KvClient, line: string, io: MainIo): Promise<numb
 function irregularNote(
   missing: IrregularAnswer,
   pauseMs: number,
-  suggestUnframed: boolean,
+  unframedHint: "batch" | "one" | "none",
 ): string {
   const what = missing === "newline"
     ? "an answer came without its \\n"
     : "a LIST answer came without its closing empty line";
-  const hint = suggestUnframed
+  // A textbook server: it may read one request per recv(), or keep the \n
+  // kv client sends in its last field (then LIST is "Wrong request!", and a
+  // GET misses the key PUT stored).
+  const hint = unframedHint === "batch"
     ? "; for a server that reads one request per recv(), send them with --unframed"
+    : unframedHint === "one"
+    ? "; if an answer looks wrong, try --unframed (a server that does not strip() its last " +
+      "field keeps the \\n kv client sends)"
     : "";
   return `kv: note: ${what}; it was taken once nothing more came for ${pauseMs} ms ` +
     `(--pause-ms; if the server is only slow, give more)${hint}\n`;
