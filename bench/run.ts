@@ -12,10 +12,13 @@ import { formatAddr } from "../net/addr.ts";
 import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, quiet, writeAll } from "../net/conn.ts";
 import { encodeRequest } from "../wire/line/encode.ts";
-import { SUCCESS } from "../wire/line/reply.ts";
+import { ERROR_PREFIX, failureText, SUCCESS } from "../wire/line/reply.ts";
 import { BenchConnection } from "./connection.ts";
 import { Tally, TICK_MS } from "./report.ts";
 import { decode, quote } from "./workload.ts";
+import { maskSecret } from "../client/trace.ts";
+
+const AUTH_REQUIRED = `${ERROR_PREFIX}${failureText({ kind: "authRequired" })}`;
 
 /** Options of {@linkcode runBench}. */
 export interface BenchOptions {
@@ -137,7 +140,13 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
   const report = run.report();
   if (config.json) await io.stdout(`${JSON.stringify(report)}\n`);
   else await io.stdout(run.formatReport(report));
-  if (run.firstError !== "") await io.stderr(`kv bench: first error: ${run.firstError}\n`);
+  if (run.firstError !== "") {
+    await io.stderr(`kv bench: first error: ${run.firstError}\n`);
+    // Every answer an error because nobody authenticated: say how to.
+    if (config.password === undefined && run.firstError.includes(AUTH_REQUIRED)) {
+      await io.stderr("kv bench: the server wants a password: give it with --password-file FILE\n");
+    }
+  }
   return report.errors > 0 ? "errors" : "ok";
 }
 
@@ -240,7 +249,7 @@ async function connect(config: BenchConfig): Promise<Deno.Conn> {
     const answer = await readAnswerLine(conn, startedAt + config.connectTimeoutMs);
     if (answer !== SUCCESS) {
       // A server that is not kv may echo the request: the password is never shown.
-      const shown = config.password === "" ? answer : answer.replaceAll(config.password, "***");
+      const shown = maskSecret(answer, config.password);
       throw new Error(`AUTH was answered ${JSON.stringify(shown)}`);
     }
     return conn;

@@ -462,3 +462,14 @@ Deno.test("kv bench has no -v: value size is --value-bytes, -v means verbose els
   assertEquals(code, 2);
   assertStringIncludes(stderr, 'unknown option "-v"');
 });
+
+Deno.test("kv bench against a server that wants a password, given none, says to give --password-file", async () => {
+  await using server = startTestServer({ password: "s3cret" });
+  const { code, stderr } = await bench(server.port, ["-c", "1", "-n", "200", "-k", "10"]);
+  assertEquals(code, 1);
+  assertStringIncludes(stderr, "authentication required");
+  assertStringIncludes(
+    stderr,
+    "kv bench: the server wants a password: give it with --password-file FILE\n",
+  );
+});
