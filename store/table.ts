@@ -64,6 +64,9 @@ export class Table {
   #oldShift = 0;
   #oldStart = 0;
   #moved = 0;
+  // Deletes try a shrink again only below this many keys (one found the
+  // keys too bunched to shrink).
+  #shrinkBelow = Infinity;
 
   /** An empty table whose arena takes at most `maxArenaBytes`. Throws `RangeError` for a size it cannot use. */
   constructor(maxArenaBytes: number) {
@@ -225,12 +228,18 @@ export class Table {
    */
   shrinkIfSparse(): void {
     if (this.#old !== undefined) this.#move(MOVE_SLOTS);
-    else if (this.capacity > MIN_SLOTS && this.size < this.capacity * MIN_LOAD) this.#resize();
+    else if (
+      this.capacity > MIN_SLOTS && this.size < this.capacity * MIN_LOAD &&
+      this.size < this.#shrinkBelow
+    ) {
+      this.#resize();
+    }
   }
 
   /** Empties it, giving its memory back. */
   clear(): void {
     this.#old = undefined;
+    this.#shrinkBelow = Infinity;
     this.#slots = new Int32Array(2 * MIN_SLOTS);
     this.#shift = 32 - Math.log2(MIN_SLOTS);
     this.arena.reset();
@@ -324,6 +333,16 @@ export class Table {
   #resize(): void {
     let length = MIN_SLOTS;
     while (this.size > length * MAX_LOAD / 2) length *= 2;
+    if (length < this.capacity) {
+      length = this.#shrinkLength(length);
+      if (length >= this.capacity) {
+        // The keys left are bunched: no smaller table holds them well. Try
+        // again once half of them are gone.
+        this.#shrinkBelow = this.size / 2;
+        return;
+      }
+    }
+    this.#shrinkBelow = Infinity;
     const slots = new Int32Array(2 * length);
     const old = this.#slots;
     // The move starts at an empty slot (there is one: the table is at most
@@ -338,6 +357,44 @@ export class Table {
     this.#shift = 32 - Math.log2(length);
     this.#usedSlots = 0;
     if (old.length >>> 1 <= MOVE_AT_ONCE_SLOTS) this.#move(Infinity);
+  }
+
+  /**
+   * The smallest table of at least `minLength` slots, and smaller than now,
+   * where no 64 slots are home to more than 32 of the keys: the capacity if
+   * there is none. Keys deleted in hash order (SCAN and DEL, the expiry
+   * sweep) leave the rest bunched in part of the hash space, and homes follow
+   * the hash's top bits: a table sized for their count alone would pack
+   * them into one run of tens of thousands of slots (a million keys, 88%
+   * deleted by SCAN + DEL: every later lookup 18x slower, and the deletes
+   * stalled for seconds while the move probed that run). One pass over the
+   * slots, counting homes per 64 slots of the largest table it could be.
+   */
+  #shrinkLength(minLength: number): number {
+    const slots = this.#slots;
+    const capacity = slots.length >>> 1;
+    let length = capacity >>> 1;
+    // Small tables: a run is short whatever happens.
+    if (length < 4096) return minLength;
+    const windowShift = 32 - Math.log2(length) + 6;
+    let counts = new Int32Array(length >>> 6);
+    for (let i = 0; i < slots.length; i += 2) {
+      if (slots[i]! > 0) counts[(slots[i + 1]! >>> 0) >>> windowShift]!++;
+    }
+    // Halving the table adds up pairs of windows: it only gets denser.
+    let best = capacity;
+    for (;;) {
+      let most = 0;
+      for (let w = 0; w < counts.length; w++) if (counts[w]! > most) most = counts[w]!;
+      if (most > 32) break;
+      best = length;
+      if (length / 2 < minLength || counts.length < 2) break;
+      const halved = new Int32Array(counts.length >>> 1);
+      for (let w = 0; w < halved.length; w++) halved[w] = counts[2 * w]! + counts[2 * w + 1]!;
+      counts = halved;
+      length /= 2;
+    }
+    return best;
   }
 
   /**

@@ -283,3 +283,33 @@ Deno.test("Table: arena compaction while a resize runs moves the records of both
     assertEquals(valueOf(table, `k${j}`, hashOfN(j)), `${"x".repeat(round - 1)}-${j}`);
   }
 });
+
+Deno.test("Table: keys left after deletes in hash order (SCAN + DEL, the sweep) are not packed into one long run", () => {
+  const table = new Table(1 << 26);
+  const count = 60_000;
+  for (let i = 0; i < count; i++) add(table, `k${i}`, hashOfN(i));
+  const before = table.capacity;
+  // Delete in the order a SCAN walks (hash order), as `redis-cli --scan | xargs redis-cli del` does,
+  // until the table wants to shrink and has had every chance to.
+  const decoder = new TextDecoder();
+  const byHash = new Map<string, number>();
+  for (let i = 0; i < count; i++) byHash.set(`k${i}`, hashOfN(i));
+  let cursor = 0;
+  do {
+    const seen: string[] = [];
+    cursor = table.scan(cursor, 100, SYSTEM_CLOCK, (bytes, keyStart, keyEnd) => {
+      seen.push(decoder.decode(bytes.subarray(keyStart, keyEnd)));
+    });
+    for (const key of seen) {
+      if (table.size <= count / 20) break;
+      table.remove(find(table, key, byHash.get(key)!));
+      table.shrinkIfSparse();
+      byHash.delete(key);
+    }
+  } while (cursor !== 0 && table.size > count / 20);
+  table.moveFor(60_000);
+  assert(!table.resizing);
+  assert(table.longestProbe() < 256, `longest probe ${table.longestProbe()} slots`);
+  assert(table.capacity <= before);
+  for (const [key, hash] of byHash) assert(find(table, key, hash) >= 0, key);
+});
