@@ -284,14 +284,25 @@ export class MemoryStore implements Store {
     let removed = 0;
     let ttlSum = 0; // Of the live keys with an expiry it passed.
     let ttlSamples = 0;
+    // Not a mask: while the table resizes, its slot numbers run past a power of two.
+    let at = this.#sweepSlot;
     for (let visited = 0; visited < length;) {
       const end = Math.min(visited + SWEEP_CHUNK, length);
-      for (; visited < end; visited++) {
-        const slot = this.#sweepSlot;
-        // Not a mask: while the table resizes, its slot numbers run past a power of two.
-        this.#sweepSlot = slot + 1 === length ? 0 : slot + 1;
+      while (visited < end) {
+        // Empty slots are skipped in one tight loop (a sparse table after a
+        // mass expiry is mostly empty: walked slot by slot, 12 million slot
+        // numbers took the 1 ms sweeps 15 s while expired keys waited).
+        const span = Math.min(end - visited, length - at);
+        const slot = table.nextRecord(at, span);
+        if (slot < 0) {
+          visited += span;
+          at = at + span === length ? 0 : at + span;
+          continue;
+        }
+        visited += slot - at + 1;
+        at = slot + 1 === length ? 0 : slot + 1;
         const record = table.record(slot);
-        if (record < 0 || (arena.header(record) & EXPIRES) === 0) continue;
+        if ((arena.header(record) & EXPIRES) === 0) continue;
         const expireAt = arena.expireAt(record);
         if (expireAt <= now) {
           table.remove(slot);
@@ -304,6 +315,7 @@ export class MemoryStore implements Store {
       }
       if (arena.expiring === 0 || performance.now() - started >= budgetMs) break;
     }
+    this.#sweepSlot = at;
     if (ttlSamples > 0) {
       // As Redis: the new sample weighs 2%, the estimate so far 98%.
       const sample = ttlSum / ttlSamples;

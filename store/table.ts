@@ -95,6 +95,25 @@ export class Table {
     return (this.#slots.length + (this.#old?.length ?? 0)) >>> 1;
   }
 
+  /**
+   * The first slot number in `[from, from + span)` that holds a record (in
+   * the new slots, then the old ones while a resize runs), or -1: a walk of
+   * every slot (the expiry sweep) skips the empty ones at the speed of one
+   * array read each.
+   */
+  nextRecord(from: number, span: number): number {
+    const slots = this.#slots;
+    const length = slots.length >>> 1;
+    const end = from + span;
+    let i = from;
+    for (; i < end && i < length; i++) if (slots[2 * i]! > 0) return i;
+    const old = this.#old;
+    if (old !== undefined) {
+      for (; i < end; i++) if (old[2 * (i - length)]! > 0) return i;
+    }
+    return -1;
+  }
+
   /** Whether a resize is moving keys over (tests, diagnostics). */
   get resizing(): boolean {
     return this.#old !== undefined;
