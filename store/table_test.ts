@@ -146,6 +146,16 @@ Deno.test("Table resizes a large table a step at a time, and agrees with a Map t
   let resizeSteps = 0;
   let resizes = 0;
   let wasResizing = false;
+  // Deletes the key if the table has it, as the model says it must.
+  const remove = (key: string, n: number) => {
+    const slot = find(table, key, hashOfN(n));
+    assertEquals(slot >= 0, model.has(key), key);
+    if (slot >= 0) {
+      table.remove(slot);
+      table.shrinkIfSparse();
+      model.delete(key);
+    }
+  };
   const step = () => {
     if (table.resizing) {
       resizeSteps++;
@@ -164,13 +174,7 @@ Deno.test("Table resizes a large table a step at a time, and agrees with a Map t
       put(table, key, hashOfN(n), `v${round}`);
       model.set(key, `v${round}`);
     } else if (roll < 8) {
-      const slot = find(table, key, hashOfN(n));
-      assertEquals(slot >= 0, model.has(key), key);
-      if (slot >= 0) {
-        table.remove(slot);
-        table.shrinkIfSparse();
-        model.delete(key);
-      }
+      remove(key, n);
     } else {
       check(key);
     }
@@ -178,14 +182,7 @@ Deno.test("Table resizes a large table a step at a time, and agrees with a Map t
   }
   // Then delete nearly everything, through a step-by-step shrink, still writing and reading a little.
   for (let n = 0; n < RANGE; n++) {
-    const key = `k${n}`;
-    const slot = find(table, key, hashOfN(n));
-    assertEquals(slot >= 0, model.has(key), key);
-    if (slot >= 0) {
-      table.remove(slot);
-      table.shrinkIfSparse();
-      model.delete(key);
-    }
+    remove(`k${n}`, n);
     if (n % 5 === 0) {
       const m = random(n + 1);
       put(table, `k${m}`, hashOfN(m), `w${n}`);
