@@ -47,7 +47,7 @@ export function authenticate(context: Context, request: Request, i: number): Aut
 export function failAuth({ guard, session }: Context): "wrong" {
   session.authFailures++;
   guard.failed(session);
-  if (session.authFailures >= MAX_AUTH_FAILURES) session.closing = true;
+  if (session.authFailures >= MAX_AUTH_FAILURES) session.closing = "error";
   return "wrong";
 }
 

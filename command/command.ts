@@ -31,8 +31,12 @@ export const VALUE: Field = { name: "value", rest: true };
 
 /** Per-connection state that commands read and change. */
 export interface Session {
-  /** Set by a command after which the connection closes (QUIT, a protocol error). */
-  closing: boolean;
+  /**
+   * Set by a command after which the connection closes: `"quit"` (QUIT), or
+   * `"error"` (a broken frame, a request past the limit, the last wrong
+   * password), after which the client may still be sending.
+   */
+  closing: false | "quit" | "error";
   /** The connection's number, from 1 (CLIENT ID). */
   readonly id: number;
   /** The peer's address as `host:port`. */

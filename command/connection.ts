@@ -28,7 +28,7 @@ export const QUIT: LineCommand = {
   summary: "say goodbye and leave",
   run(_request, { session }, reply) {
     reply.bye();
-    session.closing = true;
+    session.closing = "quit";
   },
 };
 

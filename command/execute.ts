@@ -73,7 +73,7 @@ export function execute(
   }
   if (command === undefined) {
     // A broken frame ends a Redis connection, after its error (PROTOCOL.md).
-    if (request.failure!.kind === "protocol") context.session.closing = true;
+    if (request.failure!.kind === "protocol") context.session.closing = "error";
     reply.error(request.failure!);
     return undefined;
   }
@@ -103,7 +103,7 @@ export function queue(
   const failure = request.failure ?? wrongSubcommand;
   if (failure !== undefined) {
     // A broken frame ends the connection (PROTOCOL.md), transaction and all.
-    if (failure.kind === "protocol") context.session.closing = true;
+    if (failure.kind === "protocol") context.session.closing = "error";
     else transaction.failed = true;
     reply.error(failure);
     return undefined;

@@ -72,6 +72,9 @@ const NOT_WAITING_MS = 5;
 // At shutdown, a half-closed client that sends nothing this long is done
 // (PROTOCOL.md, Shutdown: "about 250 ms").
 const LINGER_QUIET_MS = 250;
+// A client that goes on sending past these is cut all the same (a reset).
+const LINGER_MAX_MS = 10_000;
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** One client's connection. {@linkcode Connection.run} serves it to the end. */
@@ -151,7 +154,7 @@ export class Connection {
         releaseQueued(context);
       }
       this.close();
-      if (this.#trace !== undefined) this.#trace.close(context?.session.closing === true);
+      if (this.#trace !== undefined) this.#trace.close(context?.session.closing || undefined);
       // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
       // it has let go of everything.
       const finished = (this.#conn as { finished?: Promise<void> }).finished;
@@ -256,7 +259,15 @@ export class Connection {
         if (this.#trace !== undefined) this.#trace.send(bytes.length);
         this.#wrote();
       }
-      if (wire.context.session.closing) return;
+      const closing = wire.context.session.closing;
+      if (closing !== false) {
+        // After an error that ends the connection, the client may still be
+        // sending (a value past the limit): closing with its bytes unread
+        // would reset the connection, and the client would see a broken
+        // pipe instead of the error. Let it finish first.
+        if (closing === "error") await this.#linger();
+        return;
+      }
       const turns = this.#server.turns.count;
       if (turns !== this.#seenTurn) {
         this.#seenTurn = turns;
@@ -419,27 +430,30 @@ export class Connection {
   }
 
   /**
-   * Shutdown came while this connection was busy, and its client may still be
-   * sending. Closing with bytes unread would make the kernel reset the
-   * connection and drop answers not yet delivered, so end only the write
-   * side: the client reads its answers, then the end of the stream. What it
-   * still sends is discarded; once it has sent nothing for a moment, or
-   * closes, the connection is done (PROTOCOL.md, Shutdown).
+   * Shutdown came while this connection was busy, or an error ends it, and
+   * its client may still be sending. Closing with bytes unread would make the
+   * kernel reset the connection and drop answers not yet delivered, so end
+   * only the write side: the client reads its answers, then the end of the
+   * stream. What it still sends is discarded; once it has sent nothing for a
+   * moment, or closes, the connection is done (PROTOCOL.md, Shutdown); one
+   * that goes on sending is cut after 10 s or 64 MiB.
    */
   async #linger(): Promise<void> {
     this.#state = "lingering";
     await this.#conn.closeWrite();
     if (this.#trace !== undefined) this.#trace.halfClose();
     const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
-    while (true) {
+    const deadline = performance.now() + LINGER_MAX_MS;
+    for (let discarded = 0; discarded < LINGER_MAX_BYTES && performance.now() < deadline;) {
       const read = this.#conn.read(buffer);
       if (await quiet(read, LINGER_QUIET_MS)) {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return;
       }
       const n = await read;
-      if (this.#trace !== undefined) this.#trace.lingered(buffer, n);
+      if (this.#trace !== undefined) this.#trace.lingered(buffer, n, this.#stopping);
       if (n === null) return;
+      discarded += n;
     }
   }
 

@@ -133,10 +133,13 @@ export class ConnectionTrace extends Trace {
     this.emit("recv", this.#received(buffer, n));
   }
 
-  /** A read after our half-close at shutdown: the end of the stream, or bytes thrown away. */
-  lingered(buffer: Uint8Array, n: number | null): void {
+  /** A read after our half-close (at shutdown, or after an error that ends the connection): the end of the stream, or bytes thrown away. */
+  lingered(buffer: Uint8Array, n: number | null, shutdown: boolean): void {
     if (n === null) this.eof();
-    else this.emit("recv", `${this.#received(buffer, n)} (discarded: shutting down)`);
+    else {
+      const why = shutdown ? "shutting down" : "the connection is closing";
+      this.emit("recv", `${this.#received(buffer, n)} (discarded: ${why})`);
+    }
   }
 
   /** recv() returned end of stream: the peer sent its FIN. */
@@ -192,9 +195,10 @@ export class ConnectionTrace extends Trace {
     }
   }
 
-  /** close(): the socket is released. `quit`: it ended with QUIT. */
-  close(quit: boolean): void {
-    if (quit) this.#cause ??= "quit";
+  /** close(): the socket is released. `ended`: a request ended it (QUIT, or an error that closes). */
+  close(ended?: "quit" | "error"): void {
+    // The request ended it, whatever came after (a FIN while it lingered).
+    if (ended !== undefined) this.#cause = ended;
     this.emit("close", this.#cause === undefined ? "" : CLOSE_NOTES[this.#cause]);
   }
 }

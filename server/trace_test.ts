@@ -69,6 +69,30 @@ Deno.test("serve() traces a pipelined pair: one recv, two requests and answers, 
   assertEquals(traced.details("#1", "close"), ["(after QUIT)"]);
 });
 
+Deno.test("serve() traces a close after a protocol error: its FIN, what came after it discarded, then the close", async () => {
+  const traced = new TraceCollector();
+  await using server = startTestServer({ trace: traced.trace, maxLineBytes: 64 });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("*1\r\n$100\r\n");
+  assertEquals(
+    await conn.readLine(),
+    "-ERR Protocol error: invalid bulk length (limit 64 bytes a request: --max-line-bytes)\r",
+  );
+  assert(await conn.closedByServer(), "our FIN comes after the error");
+  await conn.send("xxxxxxxxxx");
+  await conn.closeWrite();
+  await within("close", traced.waitFor("#1", "close"));
+  assertEquals(traced.of("#1"), [
+    ...["accept", "recv", "request", "answer", "send", "half-close"],
+    ...["recv", "eof", "close"],
+  ]);
+  assertEquals(
+    traced.details("#1", "recv")[1],
+    'bytes=10 "xxxxxxxxxx" (discarded: the connection is closing)',
+  );
+  assertEquals(traced.details("#1", "close"), ["(after an error)"]);
+});
+
 Deno.test("serve() traces a line without \\n: taken by the unframed pause, or ended by the peer's FIN", async (t) => {
   await t.step("the pause", async () => {
     const traced = new TraceCollector();

@@ -153,6 +153,27 @@ Deno.test("serve() answers a broken RESP frame with Redis's protocol error, then
   assertEquals(await ask(server.port, "PING"), "PONG");
 });
 
+Deno.test("serve() lets a Redis client still sending past the limit finish, so it reads the error", async () => {
+  // redis-py and redis-cli write a whole request before they read: a
+  // connection closed with its bytes unread is reset, and they saw a broken
+  // pipe instead of the error.
+  await using server = startTestServer({ maxLineBytes: 1024 });
+  await using conn = await RawConn.connect(server.port);
+  const value = new Uint8Array(4 * 1024 * 1024).fill(0x76);
+  const request = new Uint8Array([
+    ...encoder.encode(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`),
+    ...value,
+    13,
+    10,
+  ]);
+  const [, answer] = await Promise.all([conn.send(request), conn.readToEnd()]);
+  assertEquals(
+    answer,
+    "-ERR Protocol error: invalid bulk length (limit 1024 bytes a request: --max-line-bytes)\r\n",
+  );
+  assertEquals(await ask(server.port, "GET, k"), "Not exist!");
+});
+
 Deno.test("serve() holds RESP connections to the same limits: connections and idle time", async () => {
   await using server = startTestServer({ maxConnections: 1, idleTimeoutMs: 200 });
   await using first = await RawConn.connect(server.port);

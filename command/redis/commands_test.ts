@@ -358,7 +358,7 @@ Deno.test({
     });
     await t.step("QUIT answers OK and ends the connection", () => {
       assertEquals(kv.command("QUIT"), "+OK\r\n");
-      assertEquals(kv.context.session.closing, true);
+      assertEquals(kv.context.session.closing, "quit");
     });
   },
 });

@@ -60,7 +60,7 @@ export const QUIT: RedisCommand = {
   summary: "Close the connection",
   run(_request, { session }, reply) {
     reply.bye();
-    session.closing = true;
+    session.closing = "quit";
   },
 };
 
