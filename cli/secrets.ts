@@ -33,10 +33,10 @@ function why(error: unknown, path: string): string {
 }
 
 /**
- * The password in the first line of `path` (a trailing `\r` dropped). Warns
- * through `warn` if the file is readable by others. Refuses an empty
- * password, and one with spaces or tabs at either end (the line protocol's
- * AUTH trims those, so it could never match).
+ * The password in the first line of `path` (a trailing `\r` and a leading
+ * byte order mark dropped). Warns through `warn` if the file is readable by
+ * others. Refuses an empty password, and one with spaces or tabs at either
+ * end (the line protocol's AUTH trims those, so it could never match).
  */
 export function readPassword(path: string, warn: (line: string) => void): string {
   let bytes: Uint8Array;
@@ -51,7 +51,8 @@ export function readPassword(path: string, warn: (line: string) => void): string
   let password: string;
   try {
     // Strictly: a password read with U+FFFD for its bad bytes matches no AUTH.
-    password = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+    // A leading byte order mark (Windows Notepad writes one) is dropped.
+    password = new TextDecoder("utf-8", { fatal: true })
       .decode(bytes.subarray(0, newline === -1 ? bytes.length : newline)).replace(/\r$/, "");
   } catch {
     throw new FileAccessError(

@@ -23,11 +23,13 @@ async function passwordOf(dir: string, bytes: Uint8Array | string): Promise<stri
   return readPassword(path, () => {});
 }
 
-Deno.test("readPassword() takes the first line, without its \\r, whatever follows it", async () => {
+Deno.test("readPassword() takes the first line, without its \\r or a leading BOM, whatever follows it", async () => {
   await using dir = await e2eDir();
   assertEquals(await passwordOf(dir.path, "hunter2\n"), "hunter2");
   assertEquals(await passwordOf(dir.path, "hunter2\r\nsecond line\n"), "hunter2");
   assertEquals(await passwordOf(dir.path, "비밀 번호"), "비밀 번호");
+  // Windows Notepad starts a UTF-8 file with a byte order mark: not part of the password.
+  assertEquals(await passwordOf(dir.path, "\ufeffhunter2\r\n"), "hunter2");
   // Bytes that are not text after the first line do not matter.
   assertEquals(
     await passwordOf(dir.path, new Uint8Array([0x70, 0x77, 0x0a, 0xff, 0xfe])),

@@ -141,8 +141,9 @@ export class Connection {
       await this.#serve();
     } catch (error) {
       if (this.#trace !== undefined) this.#trace.failed(error);
-      if (!isDisconnect(error)) this.#log("error", `#${this.id} failed: ${describeError(error)}`);
-      else if (this.#config.verbose && this.#state !== "closed") {
+      if (!this.#peersDoing(error)) {
+        this.#log("error", `#${this.id} failed: ${describeError(error)}`);
+      } else if (this.#config.verbose && this.#state !== "closed") {
         this.#debug(`dropped: ${describeError(error)}`);
       }
     } finally {
@@ -165,13 +166,27 @@ export class Connection {
   }
 
   /**
+   * Whether an error that ended the connection was the client's doing: it
+   * went away, or (over TLS) it sent a record that does not decrypt, or an
+   * alert. Those are logged only with --verbose: a line each at error level
+   * would let any client fill the log.
+   */
+  #peersDoing(error: unknown): boolean {
+    return isDisconnect(error) ||
+      ("handshake" in this.#conn && error instanceof Deno.errors.InvalidData);
+  }
+
+  /**
    * Finishes a TLS handshake within the time allowed: a plaintext client or
    * one that never finishes costs the server nothing but its connection.
    * Returns whether the connection can go on.
    */
   async #handshake(conn: Deno.TlsConn): Promise<boolean> {
     this.#state = "reading"; // Shutdown may close it meanwhile.
-    const result = await handshakeWithin(conn, this.#config.handshakeTimeoutMs);
+    // A silent client is idle too: the shorter of the two timeouts ends it.
+    const { handshakeTimeoutMs, idleTimeoutMs } = this.#config;
+    const ms = idleTimeoutMs > 0 ? Math.min(handshakeTimeoutMs, idleTimeoutMs) : handshakeTimeoutMs;
+    const result = await handshakeWithin(conn, ms);
     if (result === "done") {
       if (this.#state === "reading") this.#state = "working";
       return true;
@@ -419,6 +434,8 @@ export class Connection {
     if (this.#config.verbose) {
       this.#debug(`not authenticated and not reading its answers for ${ms} ms: closing`);
     }
+    // Cut, not closed: a TLS connection would let its last bytes drain for seconds more.
+    (this.#conn as { cut?: () => void }).cut?.();
     throw new Deno.errors.Interrupted("answers not read before AUTH");
   }
 

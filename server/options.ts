@@ -137,12 +137,18 @@ export function resolve(options: ServeOptions): Config {
   return config;
 }
 
+// `*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$` and `\r\n` `\r\n` around the
+// password and its length's digits.
+const HELLO_AUTH_BYTES = 50;
+
 /**
  * Why `password` could never be sent (`"N bytes: AUTH could not carry it
  * ..."`), or `undefined` if it can. Before AUTH a line may hold 16 KiB (or
  * `maxLineBytes`, if smaller) and a RESP request `maxLineBytes` in all, so
- * the password must fit both `AUTH, pw\r\n` in the first and RESP's
- * `*2 $4 AUTH $N pw` (19 bytes and N's digits besides it) in the second.
+ * the password must fit both `AUTH, pw\r\n` in the first and, in the
+ * second, the longest form a Redis client may use:
+ * `*5 $5 HELLO $1 3 $4 AUTH $7 default $N pw` (50 bytes and N's digits
+ * besides it, framing included).
  */
 export function passwordTooLong(
   password: string | Uint8Array,
@@ -153,7 +159,7 @@ export function passwordTooLong(
     : password.length;
   const line = Math.min(maxLineBytes, UNAUTHENTICATED_LINE_BYTES);
   let most = line - "AUTH, \r".length;
-  while (most > 0 && most + 19 + String(most).length > maxLineBytes) most--;
+  while (most > 0 && most + HELLO_AUTH_BYTES + String(most).length > maxLineBytes) most--;
   if (bytes <= most) return undefined;
   if (most <= 0) {
     return `${bytes} bytes: no password fits in the ${line}-byte requests allowed before AUTH`;

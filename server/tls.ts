@@ -92,7 +92,7 @@ class TlsFront implements TlsAcceptor {
   readonly #outer: Deno.TcpListener;
   readonly #inner: Deno.TlsListener;
   // Pairings go one at a time: connect a pipe to the inner listener, then
-  // take the inner connection whose far end is that pipe (by its port).
+  // take the inner connection whose far end is that pipe (its address and port).
   #turn: Promise<unknown> = Promise.resolve();
   // The inner listener is drained all the time, not only while a pairing
   // waits: a local program that fills its accept queue (it is a loopback
@@ -162,10 +162,11 @@ class TlsFront implements TlsAcceptor {
           throw new Error("the TLS pipe connected too late");
         }
         pipe = connected;
-        const port = connected.localAddr.port;
+        const { hostname, port } = connected.localAddr;
         return await new Promise<Deno.TlsConn>((resolve) => {
           found = (tls) => {
-            if (tls.remoteAddr.port === port) resolve(tls);
+            // Address and port: a local program may connect from 127.0.0.2 with the same port.
+            if (tls.remoteAddr.port === port && tls.remoteAddr.hostname === hostname) resolve(tls);
             else closeQuietly(tls); // A stray local client: never paired with anyone.
           };
           for (const tls of arrived.splice(0)) found(tls);
@@ -243,12 +244,15 @@ class FrontConn implements Deno.Conn {
     this.#pipe = pipe;
     // The server's bytes out: when the TLS side has closed and all of it
     // is delivered, the connection is over. The client's bytes in: a client
-    // that reset its socket (or vanished mid-handshake) is gone, so is the
-    // connection; one that half-closed after the handshake still gets its
-    // answers (the TLS side reads the end of its requests).
+    // that reset its socket is gone, so is the connection. One that
+    // half-closed still gets its answers, even if its FIN came before the
+    // server's side of the handshake was done (TLS 1.3 lets a client send
+    // its Finished, its requests and its FIN at once): the pipe passes the
+    // end on, and a handshake that cannot finish without more bytes fails
+    // on it.
     const out = pump(pipe, raw).then(() => this.#cutNow());
     const into = pump(raw, pipe).then((how) => {
-      if (how === "failed" || !this.#handshaken) this.#cutNow();
+      if (how === "failed") this.#cutNow();
     });
     this.#pumps = Promise.all([out, into]).then(() => {});
   }
@@ -306,6 +310,11 @@ class FrontConn implements Deno.Conn {
     closeQuietly(this.#tls);
     if (!this.#handshaken) return this.#cutNow();
     this.#drainTimer = setTimeout(() => this.#cutNow(), DRAIN_MS);
+  }
+
+  /** Closes it with no drain: for a client cut because it does not read. */
+  cut(): void {
+    this.#cutNow();
   }
 
   /** Closes the public socket and the pipe now: whatever the TLS side still holds ends. */

@@ -298,7 +298,7 @@ Deno.test("serve() with a password: an unknown CLIENT, COMMAND or CONFIG subcomm
   ]);
 });
 
-Deno.test("serve() with a password: HELLO takes its options in order, as Redis 7.0 does", async () => {
+Deno.test("serve() with a password: HELLO checks its options in Redis 7.0's order, and changes nothing before AUTH", async () => {
   await using server = startTestServer({ password: PASSWORD });
   const badName = "-ERR Client names cannot contain spaces, newlines or special characters.\r";
   const noAuth = "-NOAUTH Authentication required.\r";
@@ -312,18 +312,31 @@ Deno.test("serve() with a password: HELLO takes its options in order, as Redis 7
   await using second = await RawConn.connect(server.port);
   await second.send(resp("HELLO", "2", "AUTH", "default", PASSWORD, "FOO") + resp("DBSIZE"));
   assertEquals(await second.readLines(2), ["-ERR Syntax error in HELLO option 'FOO'\r", ":0\r"]);
-  // A name before a failed AUTH stays.
+  // Before AUTH nothing changes: a name before a failed AUTH, or with none, is not kept.
   await using third = await RawConn.connect(server.port);
   await third.send(
-    resp("HELLO", "2", "SETNAME", "early", "AUTH", "default", "wrong") + resp("AUTH", PASSWORD) +
+    resp("HELLO", "2", "SETNAME", "early", "AUTH", "default", "wrong") +
+      resp("HELLO", "3", "SETNAME", "early") + resp("AUTH", PASSWORD) +
       resp("CLIENT", "GETNAME"),
   );
-  assertEquals(await third.readLines(3), [
+  assertEquals(await third.readLines(4), [
     "-WRONGPASS invalid username-password pair or user is disabled.\r",
+    "-NOAUTH HELLO must be called with the client already authenticated, otherwise the " +
+    "HELLO AUTH <user> <pass> option can be used to authenticate the client and select the " +
+    "RESP protocol version at the same time\r",
     "+OK\r",
-    "$5\r",
+    "$-1\r",
   ]);
-  assertEquals(await third.readLine(), "early\r");
+  // Authenticated, a name comes with the AUTH that lets the client in, and stays before a bad option.
+  await third.send(
+    resp("HELLO", "2", "SETNAME", "later", "AUTH", "default", PASSWORD) +
+      resp("HELLO", "2", "SETNAME", "last", "FOO") + resp("CLIENT", "GETNAME"),
+  );
+  let line = await third.readLine(); // HELLO's map, then the error.
+  while (line !== null && !line.startsWith("-")) line = await third.readLine();
+  assertEquals(line, "-ERR Syntax error in HELLO option 'FOO'\r");
+  assertEquals(await third.readLine(), "$4\r");
+  assertEquals(await third.readLine(), "last\r");
 });
 
 Deno.test("serve() over TLS: a round trip in both protocols; plaintext fails only its own connection", async () => {
@@ -355,6 +368,111 @@ Deno.test("serve() over TLS: a round trip in both protocols; plaintext fails onl
       conn.close();
     }
   }
+});
+
+Deno.test("serve() over TLS answers a client that half-closes right after its requests", async () => {
+  // TLS 1.3: the client's Finished, its requests and its FIN may all come
+  // before the server's side of the handshake is done; the FIN then must
+  // not cut the connection (PROTOCOL.md, Ends of lines).
+  await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
+  for (let i = 0; i < 30; i++) {
+    const conn = await Deno.connectTls({
+      hostname: "127.0.0.1",
+      port: server.port,
+      caCerts: [TEST_CA],
+    });
+    try {
+      await conn.write(new TextEncoder().encode(`PUT, k${i}, v${i}\nGET, k${i}\n`));
+      await conn.closeWrite();
+      const answer = await within("the answers, then the end", readToEnd(conn));
+      assertEquals(answer, `Success!\nv${i}\n`, `connection ${i}`);
+    } finally {
+      conn.close();
+    }
+  }
+});
+
+/** What a connection sends until its end, as text. */
+async function readToEnd(conn: Deno.Conn): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(4096);
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    chunks.push(buffer.slice(0, n));
+  }
+  return new TextDecoder().decode(new Uint8Array(chunks.flatMap((chunk) => [...chunk])));
+}
+
+Deno.test("serve() over TLS ends a connection whose client half-closes mid-handshake, at once", async () => {
+  // The handshake fails on the end of the stream: no waiting for the timeout.
+  await using server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    handshakeTimeoutMs: 60_000,
+  });
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  // The first bytes of a ClientHello record: the rest never comes.
+  await conn.write(Uint8Array.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]));
+  await conn.closeWrite();
+  // Perhaps an alert first, then the end (or a reset): within 5 s, not 60.
+  const ended = (async () => {
+    const buffer = new Uint8Array(64);
+    while ((await conn.read(buffer).catch(() => null)) !== null);
+  })();
+  await within("the server's end", ended, 5_000);
+});
+
+Deno.test("serve() over TLS logs a client's broken TLS record as the client's doing, not as a failure", async () => {
+  // One line at error level per connection would let anyone fill the log.
+  const logs = new LogCollector();
+  await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY }, log: logs.log });
+  // Between a TLS client and the server, a relay that can slip bytes in.
+  using relay = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const connecting = Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: relay.addr.port,
+    caCerts: [TEST_CA],
+  });
+  using near = await relay.accept();
+  using far = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const copy = async (from: Deno.Conn, to: Deno.Conn) => {
+    const buffer = new Uint8Array(16 * 1024);
+    try {
+      for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
+        await to.write(buffer.subarray(0, n));
+      }
+      await to.closeWrite();
+    } catch { /* A side closed: the relay is done. */ }
+  };
+  const relaying = Promise.all([copy(near, far), copy(far, near)]);
+  using client = await connecting;
+  await client.write(new TextEncoder().encode("PING\n"));
+  const pong = new Uint8Array(5);
+  assertEquals(await client.read(pong), 5, "the handshake is done on both sides");
+  // An application-data record that does not decrypt.
+  await far.write(Uint8Array.from([0x17, 0x03, 0x03, 0x00, 0x20, ...new Uint8Array(32)]));
+  const ended = (async () => {
+    const buffer = new Uint8Array(64);
+    while ((await client.read(buffer).catch(() => null)) !== null);
+  })();
+  await within("the server closes the connection", ended);
+  far.close();
+  near.close();
+  await relaying;
+  assertEquals(logs.lines.filter((line) => line.level === "error"), []);
+});
+
+Deno.test("serve() over TLS: --idle-timeout ends a silent client before its handshake too", async () => {
+  await using server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    handshakeTimeoutMs: 60_000,
+    idleTimeoutMs: 100,
+  });
+  using silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const read = await within(
+    "the idle timeout, not the handshake's",
+    silent.read(new Uint8Array(16)).catch(() => null),
+    5_000,
+  );
+  assertEquals(read, null);
 });
 
 Deno.test("serve() over TLS cuts a handshake that never finishes", async () => {
@@ -486,19 +604,24 @@ Deno.test("serve() refuses a password too long for AUTH to carry before authenti
   assertThrows(
     () => serve({ port: 0, password: "p".repeat(1_000), maxLineBytes: 1_000 }),
     RangeError,
-    "at most 978 bytes fit in the 1000-byte requests allowed before it",
+    "at most 947 bytes fit in the 1000-byte requests allowed before it",
   );
   assertThrows(
     () => serve({ port: 0, password: "p", maxLineBytes: 20 }),
     RangeError,
     "Cannot use a password of 1 bytes: no password fits in the 20-byte requests allowed before AUTH",
   );
-  // With small lines, the longest allowed fits RESP's AUTH to the byte.
+  // With small lines, the longest allowed fits RESP's longest form, HELLO 3 AUTH default, to the byte.
   {
-    const pw = "q".repeat(79);
+    const pw = "q".repeat(48);
     await using small = startTestServer({ password: pw, maxLineBytes: 100 });
     await using conn = await RawConn.connect(small.port);
-    await conn.send(resp("AUTH", pw));
+    const hello = resp("HELLO", "3", "AUTH", "default", pw);
+    assertEquals(hello.length, 100);
+    await conn.send(hello + resp("AUTH", "default", pw) + resp("AUTH", pw));
+    assertEquals(await conn.readLine(), "%7\r");
+    let line = await conn.readLine(); // HELLO's map, then the two AUTHs.
+    while (line !== null && line !== "+OK\r") line = await conn.readLine();
     assertEquals(await conn.readLine(), "+OK\r");
     assertThrows(() => serve({ port: 0, password: `${pw}q`, maxLineBytes: 100 }), RangeError);
   }
@@ -587,12 +710,12 @@ Deno.test("main() serve: the exposure refusal and a password file it may not rea
 Deno.test("serve() with a password still holds unauthenticated clients to the limits", async () => {
   await using server = startTestServer({
     password: PASSWORD,
-    maxLineBytes: 64,
+    maxLineBytes: 80,
     idleTimeoutMs: 200,
   });
   await using conn = await RawConn.connect(server.port);
   await conn.send(`${"x".repeat(100)}\nPING\n`);
-  assertEquals(await conn.readLines(2), ["Error: line too long (limit 64 bytes)", REQUIRED]);
+  assertEquals(await conn.readLines(2), ["Error: line too long (limit 80 bytes)", REQUIRED]);
   // Silent and unauthenticated: the idle timeout closes it.
   assertEquals(await conn.readToEnd(), "");
 });
@@ -617,6 +740,53 @@ Deno.test("serve() with a password cuts a client that sends before AUTH and neve
   await using next = await RawConn.connect(server.port);
   await next.send(`AUTH, ${PASSWORD}\n`);
   assertEquals(await next.readLine(), "Success!");
+});
+
+Deno.test("serve() over TLS with a password cuts a client that never reads before AUTH, with no drain", async () => {
+  // The TLS side's last bytes may take 5 s to drain to a client after a
+  // close; not to one cut for not reading.
+  const logs = new LogCollector();
+  await using server = startTestServer({
+    password: PASSWORD,
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    maxConnections: 1,
+    handshakeTimeoutMs: 200,
+    verbose: true,
+    log: logs.log,
+  });
+  using flood = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [TEST_CA],
+  });
+  // Requests until the cut (its writes wait once the server stops reading):
+  // the answers fill the sockets of the pipe and the client's.
+  const chunk = new TextEncoder().encode("GET, a\n".repeat(10_000));
+  const writing = (async () => {
+    try {
+      while (true) await flood.write(chunk);
+    } catch { /* Cut. */ }
+  })();
+  await within(
+    "the cut",
+    logs.waitFor(/#1 not authenticated and not reading its answers for 200 ms/),
+  );
+  await within("the slot freed at once", logs.waitFor(/#1 closed/), 2_000);
+  flood.close();
+  await writing;
+  const next = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [TEST_CA],
+  });
+  try {
+    await next.write(new TextEncoder().encode(`AUTH, ${PASSWORD}\n`));
+    const buffer = new Uint8Array(64);
+    const n = await within("the next client's answer", next.read(buffer));
+    assertEquals(new TextDecoder().decode(buffer.subarray(0, n!)), "Success!\n");
+  } finally {
+    next.close();
+  }
 });
 
 Deno.test("serve() with a password holds line clients to 16 KiB lines until AUTH, then to --max-line-bytes", async () => {

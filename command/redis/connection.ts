@@ -145,10 +145,17 @@ export const HELLO: RedisCommand = {
         return reply.error({ kind: "redis", text: "NOPROTO unsupported protocol version" });
       }
     }
-    // Redis 7.0's order: each option takes effect as it comes (a name set
-    // before a failed AUTH stays; an AUTH before a bad option holds), then
-    // the client must be authenticated, then the version switches.
+    // Redis 7.0's order: each option is checked as it comes (an AUTH before
+    // a bad option holds), then the client must be authenticated, then the
+    // version switches. A name takes effect only for a client that is
+    // authenticated when HELLO ends, however it ends: before AUTH nothing
+    // changes (PROTOCOL.md, Authentication; Redis 7.0 kept a name set
+    // before a failed AUTH).
     const { session, guard } = context;
+    let name: string | undefined;
+    const named = (): void => {
+      if (name !== undefined && session.authenticated) session.name = name;
+    };
     for (let i = 1; i < request.count; i++) {
       const more = request.count - i - 1;
       if (argIs(request, i, "auth") && more >= 2) {
@@ -156,23 +163,30 @@ export const HELLO: RedisCommand = {
         if (guard.password !== undefined) {
           if (!user || authenticate(context, request, i + 2) !== "ok") {
             if (!user) failAuth(context);
+            named();
             return reply.error(AUTH_FAILURES.wrong);
           }
         } else if (!user) {
+          named();
           return reply.error(AUTH_FAILURES.wrong);
         }
         i += 2;
       } else if (argIs(request, i, "setname") && more >= 1) {
-        const name = argBytes(request, ++i);
-        if (!validName(name)) return reply.error(BAD_NAME);
-        session.name = new TextDecoder().decode(name);
+        const bytes = argBytes(request, ++i);
+        if (!validName(bytes)) {
+          named();
+          return reply.error(BAD_NAME);
+        }
+        name = new TextDecoder().decode(bytes);
       } else {
+        named();
         return reply.error({
           kind: "redis",
           text: `ERR Syntax error in HELLO option '${request.binary(i)}'`,
         });
       }
     }
+    named();
     if (!session.authenticated) {
       return reply.error({
         kind: "redis",
