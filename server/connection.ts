@@ -93,6 +93,8 @@ export class Connection {
   #more: Continuation | undefined;
   #buffer: Uint8Array | undefined;
   #state: State = "working";
+  // While lingering: when it ends, whatever the client still sends.
+  #lingerUntil = Infinity;
   // ServerSide.turns as last seen, and the bytes read since it changed.
   #seenTurn = -1;
   #readThisTurn = 0;
@@ -206,6 +208,11 @@ export class Connection {
     this.#stopping = true;
     if (this.#trace !== undefined) this.#trace.stop(this.#state === "reading");
     if (this.#state === "reading") this.close();
+    // Lingering after an error that ends it: its answer is out, so it ends
+    // soon (after LINGER_QUIET_MS) and does not hold the shutdown.
+    if (this.#state === "lingering") {
+      this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + LINGER_QUIET_MS);
+    }
   }
 
   /** Closes the socket, once; returns whether this call closed it. A pending read or write then rejects. */
@@ -459,9 +466,13 @@ export class Connection {
     this.#state = "lingering";
     await this.#conn.closeWrite();
     if (this.#trace !== undefined) this.#trace.halfClose();
-    const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
-    const deadline = performance.now() + LINGER_MAX_MS;
-    for (let discarded = 0; discarded < LINGER_MAX_BYTES && performance.now() < deadline;) {
+    // Big reads: what is thrown away should cost little per byte.
+    const buffer = new Uint8Array(MAX_READ_BYTES);
+    this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + LINGER_MAX_MS);
+    for (
+      let discarded = 0;
+      discarded < LINGER_MAX_BYTES && performance.now() < this.#lingerUntil;
+    ) {
       const read = this.#conn.read(buffer);
       if (await quiet(read, LINGER_QUIET_MS)) {
         read.catch(() => {}); // Rejects once we close the conn: expected.

@@ -234,6 +234,8 @@ class FrontConn implements Deno.Conn {
   readonly #pipe: Deno.TcpConn;
   readonly #pumps: Promise<void>;
   #handshaken = false;
+  // Everything the server sent has reached the client's socket, FIN and all.
+  #outEnded = false;
   #closed = false;
   #cut = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
@@ -250,7 +252,13 @@ class FrontConn implements Deno.Conn {
     // its Finished, its requests and its FIN at once): the pipe passes the
     // end on, and a handshake that cannot finish without more bytes fails
     // on it.
-    const out = pump(pipe, raw).then(() => this.#cutNow());
+    // The server only half-closed (it lingers, reading what the client
+    // still sends, server/connection.ts): the client gets the FIN, and its
+    // bytes still flow in until the server closes.
+    const out = pump(pipe, raw).then((how) => {
+      this.#outEnded = true;
+      if (how === "failed" || this.#closed) this.#cutNow();
+    });
     const into = pump(raw, pipe).then((how) => {
       if (how === "failed") this.#cutNow();
     });
@@ -308,7 +316,7 @@ class FrontConn implements Deno.Conn {
     if (this.#closed) return;
     this.#closed = true;
     closeQuietly(this.#tls);
-    if (!this.#handshaken) return this.#cutNow();
+    if (!this.#handshaken || this.#outEnded) return this.#cutNow(); // Nothing left to drain.
     this.#drainTimer = setTimeout(() => this.#cutNow(), DRAIN_MS);
   }
 

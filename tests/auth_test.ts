@@ -475,6 +475,43 @@ Deno.test("serve() over TLS: --idle-timeout ends a silent client before its hand
   assertEquals(read, null);
 });
 
+Deno.test("serve() over TLS lets a client still sending past the limit finish, so it reads the error", async () => {
+  // The server half-closes and reads on: through the TLS pipe too, the
+  // client gets the error and the end, not a reset.
+  await using server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    maxLineBytes: 1024,
+  });
+  const conn = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [TEST_CA],
+  });
+  try {
+    const value = new Uint8Array(4 * 1024 * 1024).fill(0x76);
+    const request = new Uint8Array([
+      ...new TextEncoder().encode(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`),
+      ...value,
+      13,
+      10,
+    ]);
+    const sending = (async () => {
+      for (let at = 0; at < request.length;) at += await conn.write(request.subarray(at));
+      await conn.closeWrite();
+    })();
+    const [, answer] = await Promise.all([
+      sending,
+      within("the error, then the end", readToEnd(conn)),
+    ]);
+    assertEquals(
+      answer,
+      "-ERR Protocol error: invalid bulk length (limit 1024 bytes a request: --max-line-bytes)\r\n",
+    );
+  } finally {
+    conn.close();
+  }
+});
+
 Deno.test("serve() over TLS cuts a handshake that never finishes", async () => {
   await using server = startTestServer({
     tls: { cert: TEST_CERT, key: TEST_KEY },

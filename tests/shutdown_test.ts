@@ -235,3 +235,30 @@ Deno.test("main() serve exits 0 after a clean shutdown and 1 after cutting a con
     assertEquals(await within("exit status", run.status), 1);
   });
 });
+
+Deno.test("serve() shuts down at once past a client still sending after the error that ended its connection", async () => {
+  // It has its answer (the protocol error) and the server's FIN; while the
+  // server lingers, reading what it still sends, a shutdown does not wait
+  // for it to stop (PROTOCOL.md, Shutdown).
+  await using server = startTestServer({ shutdownGraceMs: 60_000 });
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await writeAll(conn, "*1\r\n$x\r\n");
+  const buffer = new Uint8Array(64);
+  const n = await conn.read(buffer);
+  assertEquals(
+    new TextDecoder().decode(buffer.subarray(0, n!)),
+    "-ERR Protocol error: invalid bulk length\r\n",
+  );
+  // A byte every 20 ms, until the server is gone: the linger's quiet never comes.
+  const trickling = (async () => {
+    try {
+      while (true) {
+        await conn.write(new Uint8Array([0x78]));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } catch { /* Closed by the server. */ }
+  })();
+  assertEquals(await within("the shutdown", server.shutdown()), { connectionsCut: 0 });
+  conn.close();
+  await trickling;
+});
