@@ -32,6 +32,7 @@ export {
   CLIENT_DEFAULTS,
   type ClientOptions,
   type IrregularAnswer,
+  isErrorAnswer,
   KvClient,
 } from "./client/client.ts";
 export {

@@ -111,7 +111,8 @@ export class KvClient implements AsyncDisposable {
    * `KvConnectionError` if it cannot, `KvServerError` if the server refuses
    * the password.
    */
-  static async connect(options: ClientOptions = {}): Promise<KvClient> {
+  static async connect(options?: ClientOptions): Promise<KvClient> {
+    options ??= {};
     const hostname = options.hostname ?? CLIENT_DEFAULTS.hostname;
     const port = options.port ?? CLIENT_DEFAULTS.port;
     const address = formatAddr({ hostname, port });

@@ -58,8 +58,9 @@ const RECEIVE_BYTES = 64 * 1024;
  */
 export async function udpRequest(
   payload: string | Uint8Array,
-  options: UdpRequestOptions = {},
+  options?: UdpRequestOptions,
 ): Promise<UdpAnswer> {
+  options ??= {};
   const hostname = options.hostname ?? UDP_CLIENT_DEFAULTS.hostname;
   const port = options.port ?? UDP_CLIENT_DEFAULTS.port;
   const timeoutMs = options.timeoutMs ?? UDP_CLIENT_DEFAULTS.timeoutMs;

@@ -24,9 +24,10 @@ export interface ServeOptions {
   /**
    * Where expiry reads the time: the default store's clock, and the one
    * Redis clients' TTL commands count from. A test passes a
-   * `ManualClock` and moves it. (A store of your own takes its
-   * clock itself; pass the same one here.)
-   * @default {SYSTEM_CLOCK}
+   * `ManualClock` and moves it. A store of your own reads its own clock
+   * (`new MemoryStore({ clock })`): the server then takes that one, and
+   * refuses a different one here.
+   * @default {the store's clock, or SYSTEM_CLOCK}
    */
   clock?: Clock;
   /** Aborting it shuts the server down gracefully. */
@@ -116,6 +117,13 @@ export function resolve(options: ServeOptions): Config {
       throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
     }
   }
+  // The store's expiry and the TTLs the server counts read one clock.
+  const storeClock = options.store?.clock;
+  if (options.clock !== undefined && storeClock !== undefined && options.clock !== storeClock) {
+    throw new RangeError(
+      "Cannot use a clock other than the store's: give the store's clock (store.clock), or none",
+    );
+  }
   // An empty password no line client could send (`AUTH, ` has an empty
   // field), and it would still count as a password beyond loopback.
   if (options.password !== undefined && options.password.length === 0) {
@@ -146,9 +154,10 @@ const HELLO_AUTH_BYTES = 50;
  * ..."`), or `undefined` if it can. Before AUTH a line may hold 16 KiB (or
  * `maxLineBytes`, if smaller) and a RESP request `maxLineBytes` in all, so
  * the password must fit both `AUTH, pw\r\n` in the first and, in the
- * second, the longest form a Redis client may use:
+ * second, the longest of the forms PROTOCOL.md names:
  * `*5 $5 HELLO $1 3 $4 AUTH $7 default $N pw` (50 bytes and N's digits
- * besides it, framing included).
+ * besides it, framing included). A client that adds `SETNAME name` to it
+ * needs that much more room.
  */
 export function passwordTooLong(
   password: string | Uint8Array,

@@ -95,7 +95,8 @@ const REFUSAL_PEEK_MS = 100;
  * await client.put("name", "yyjun");
  * ```
  */
-export function serve(options: ServeOptions = {}): KvServer {
+export function serve(options?: ServeOptions): KvServer {
+  options ??= {};
   const config = resolve(options);
   const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
   const port = options.port ?? SERVE_DEFAULTS.port;
@@ -128,7 +129,8 @@ export function serve(options: ServeOptions = {}): KvServer {
  * test wraps), as mini-redis's `run(listener, shutdown)` does. The server
  * closes the listener when it shuts down.
  */
-export function serveListener(listener: Acceptor, options: ServeOptions = {}): KvServer {
+export function serveListener(listener: Acceptor, options?: ServeOptions): KvServer {
+  options ??= {};
   const config = resolve(options);
   if (!options.udp) return new Server(listener, config, options, undefined);
   return new Server(listener, config, options, listenDatagrams(listener.addr as Deno.NetAddr));
@@ -172,7 +174,9 @@ class Server implements KvServer {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
-    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    // One clock for the store's expiry and the TTLs the server counts
+    // (resolve() refused two different ones).
+    this.#clock = options.clock ?? options.store?.clock ?? SYSTEM_CLOCK;
     this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
     this.#watches = new Watches(this.#store);
     this.#log = options.log ?? logErrors;

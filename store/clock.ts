@@ -34,8 +34,8 @@ export class ManualClock implements Clock {
   #now: number;
 
   /** Starts at `startMs` (default: the real time now). */
-  constructor(startMs: number = Date.now()) {
-    this.#now = startMs;
+  constructor(startMs?: number) {
+    this.#now = startMs ?? Date.now();
   }
 
   /** The time it shows. */

@@ -123,6 +123,11 @@ export class LogStore implements Store {
     return this.#inner;
   }
 
+  /** Where expiry reads the time (the store it wraps reads the same). */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   get size(): number {
     return this.#inner.size;
   }

@@ -66,7 +66,8 @@ export class MemoryStore implements Store {
   #listener: ChangeListener | undefined;
 
   /** Throws `RangeError` for a `maxArenaBytes` it cannot use. */
-  constructor(options: MemoryStoreOptions = {}) {
+  constructor(options?: MemoryStoreOptions) {
+    options ??= {};
     this.#table = new Table(options.maxArenaBytes ?? MAX_ARENA_BYTES);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
@@ -77,6 +78,11 @@ export class MemoryStore implements Store {
   }
 
   /** The number of pairs held (expired ones not yet reclaimed included). */
+  /** Where expiry reads the time. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   get size(): number {
     return this.#table.size;
   }

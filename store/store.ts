@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { Clock } from "./clock.ts";
+
 /**
  * A flag of a stored value: it was written as one line of the line protocol
  * (`PUT`), so that protocol can show it back as it is. A value written by a
@@ -89,6 +91,13 @@ export interface ChangeListener {
 export interface Store {
   /** The number of keys held (keys expired but not yet reclaimed included). */
   readonly size: number;
+
+  /**
+   * Optional: where the store reads the time for expiry. A server on the
+   * store reads the same one (Redis's TTL commands count from it), unless
+   * it is given its own, which must then be this one.
+   */
+  readonly clock?: Clock;
 
   /**
    * Optional: from now on, tells `listener` of every change to a key (or

@@ -162,6 +162,10 @@ export class ObservedStore implements Store {
     return this.#inner.size;
   }
 
+  get clock(): Clock | undefined {
+    return this.#inner.clock;
+  }
+
   get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
     this.gets++;
     this.onGet(decoder.decode(key.subarray(start, end)));

@@ -12,10 +12,12 @@ import {
   assertMatch,
   assertRejects,
   assertStringIncludes,
+  assertThrows,
 } from "@std/assert";
 import { createClient } from "@redis/client";
 import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { serve } from "../server/serve.ts";
 import { ask, ObservedStore, RawConn, startTestServer, within } from "../testing/mod.ts";
 
 const encoder = new TextEncoder();
@@ -127,6 +129,24 @@ Deno.test("serve() expires keys by its clock for both protocols, and reclaims th
   };
   await within("the active expiry cycle", swept.promise);
   assertEquals(store.size, 0);
+});
+
+Deno.test("serve() counts TTLs by its store's clock when given none, and refuses a different one", async () => {
+  // With two clocks, SET ... PX counted from one and expiry read the other: the key never expired.
+  const clock = new ManualClock(1_000_000);
+  await using server = startTestServer({ store: new MemoryStore({ clock }) });
+  await using conn = await RawConn.connect(server.port);
+  assertEquals(await talk(conn, [["SET", "s", "v", "PX", "5000"], ["PTTL", "s"]], 2), [
+    "+OK",
+    ":5000",
+  ]);
+  clock.advance(5000);
+  assertEquals(await talk(conn, [["GET", "s"]], 1), ["$-1"]);
+  assertThrows(
+    () => serve({ port: 0, store: new MemoryStore({ clock }), clock: new ManualClock(0) }),
+    RangeError,
+    "Cannot use a clock other than the store's",
+  );
 });
 
 Deno.test("serve() answers a broken RESP frame with Redis's protocol error, then closes", async () => {

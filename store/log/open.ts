@@ -111,7 +111,8 @@ const OPEN_TRIES = 5;
  * tail is bad. Other failures of the file system (a path through a file,
  * say) come as Deno's own errors.
  */
-export async function openLog(path: string, options: OpenLogOptions = {}): Promise<LogStore> {
+export async function openLog(path: string, options?: OpenLogOptions): Promise<LogStore> {
+  options ??= {};
   const fs = options.fs ?? DENO_FS;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const log = options.log ?? (() => {});
