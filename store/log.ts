@@ -43,7 +43,7 @@ import {
 
 export type { FsyncMode };
 
-/** What {@linkcode openLog} hands a new {@linkcode LogStore}. */
+/** What {@linkcode openLog} hands a new {@linkcode LogStore} (through {@linkcode newLogStore}). */
 export interface LogStoreInit extends LogFileInit {
   /** The store the log was loaded into. */
   readonly store: Store;
@@ -55,11 +55,28 @@ export interface LogStoreInit extends LogFileInit {
   readonly newStore: () => Store;
 }
 
+// LogStore's constructor is private, so that the library's LogStore has
+// none a user could call: its static block hands newLogStore the way in.
+let construct: (init: LogStoreInit) => LogStore;
+
+/**
+ * The {@linkcode LogStore} over a log that {@linkcode openLog} opened and
+ * loaded (`init`). Not part of the library: a user gets a `LogStore` from
+ * `openLog`.
+ */
+export function newLogStore(init: LogStoreInit): LogStore {
+  return construct(init);
+}
+
 /**
  * A store whose changes are logged to a file. Made by {@linkcode openLog};
  * {@linkcode LogStore.close} syncs and closes the file.
  */
 export class LogStore implements Store {
+  static {
+    construct = (init) => new LogStore(init);
+  }
+
   #inner: Store;
   readonly #path: string;
   readonly #clock: Clock;
@@ -83,8 +100,13 @@ export class LogStore implements Store {
     },
   };
 
-  /** Takes over a log opened and loaded by {@linkcode openLog}. */
-  constructor(init: LogStoreInit) {
+  /**
+   * Takes over a log opened and loaded by {@linkcode openLog} (see
+   * {@linkcode newLogStore}).
+   *
+   * @ignore
+   */
+  private constructor(init: LogStoreInit) {
     this.#inner = init.store;
     this.#path = init.path;
     this.#liveBytes = init.liveBytes;

@@ -9,7 +9,7 @@
 
 import type { Logger } from "../../net/log.ts";
 import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
-import { type FsyncMode, LogStore } from "../log.ts";
+import { type FsyncMode, type LogStore, newLogStore } from "../log.ts";
 import { MemoryStore } from "../memory.ts";
 import type { Store } from "../store.ts";
 import type { CompactionHook } from "./compact.ts";
@@ -154,7 +154,7 @@ export async function openLog(path: string, options?: OpenLogOptions): Promise<L
         records === 1 ? "record" : "records"
       }, ${fileBytes} bytes) in ${Math.round(performance.now() - started)} ms`,
     );
-    return new LogStore({
+    return newLogStore({
       path,
       dir,
       fs,
