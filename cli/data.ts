@@ -15,7 +15,7 @@ import {
   LogCorruptError,
   LogOpenError,
   LogPermissionError,
-  openLog,
+  openLogWith,
 } from "../store/log/open.ts";
 import type { MainIo } from "./io.ts";
 import { FileAccessError } from "./options.ts";
@@ -45,12 +45,11 @@ export async function openDataFile(
 ): Promise<LogStore | undefined> {
   const { io } = options;
   try {
-    return await openLog(path, {
+    return await openLogWith(path, {
       fsync: options.fsync,
       compactMinBytes: options.compactMinBytes,
       log: options.log,
-      compactionHook: pauseHook(options.log),
-    });
+    }, { compactionHook: pauseHook(options.log) });
   } catch (error) {
     if (error instanceof LogCorruptError) {
       // The file a link points to: moving a copy over the link would replace the link.

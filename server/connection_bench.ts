@@ -14,7 +14,7 @@
 
 import type { TraceEvent } from "../net/trace.ts";
 import { SYSTEM_CLOCK } from "../store/clock.ts";
-import { openLog } from "../store/log/open.ts";
+import { openLogWith } from "../store/log/open.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { TextStore } from "../store/text.ts";
@@ -126,12 +126,11 @@ Deno.bench({
 
 // The same store kept in a log (kv serve --data, everysec) on an in-memory
 // file system: what logging adds to the loop, with one write per batch.
-const logged = await openLog("/bench/kv.log", {
-  fs: new FakeFs(),
+const logged = await openLogWith("/bench/kv.log", {
   fsync: "everysec",
   compactMinBytes: 2 ** 40,
   newStore: () => new MemoryStore(),
-});
+}, { fs: new FakeFs() });
 for (let i = 0; i < KEYS; i++) new TextStore(logged).set(`key:${i}`, "v".repeat(16), LINE_WRITE);
 await logged.commit();
 

@@ -10,7 +10,7 @@
 import { FakeFs, ObservedStore } from "../testing/mod.ts";
 import { storeContract } from "../testing/store_contract.ts";
 import type { LogStore } from "./log.ts";
-import { openLog } from "./log/open.ts";
+import { openLogWith } from "./log/open.ts";
 import { MemoryStore } from "./memory.ts";
 
 storeContract("MemoryStore", (clock) => new MemoryStore({ clock }));
@@ -18,7 +18,7 @@ storeContract("MemoryStore", (clock) => new MemoryStore({ clock }));
 for (const fsync of ["always", "everysec", "no"] as const) {
   storeContract(
     `LogStore (--fsync ${fsync}, on a fake disk)`,
-    (clock) => openLog("/data/kv.log", { fs: new FakeFs(), fsync, clock }),
+    (clock) => openLogWith("/data/kv.log", { fsync, clock }, { fs: new FakeFs() }),
     (store) => (store as LogStore).close(),
   );
 }

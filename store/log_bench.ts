@@ -9,7 +9,7 @@
  */
 
 import { MemoryStore } from "./memory.ts";
-import { openLog } from "./log/open.ts";
+import { openLogWith } from "./log/open.ts";
 import { FakeFs } from "../testing/fake_fs.ts";
 import type { Store } from "./store.ts";
 
@@ -40,7 +40,7 @@ function puts(store: Store): void {
 const memory = new MemoryStore();
 fill(memory);
 const fs = new FakeFs();
-const log = await openLog("/bench/kv.log", { fs, fsync: "no", compactMinBytes: 2 ** 40 });
+const log = await openLogWith("/bench/kv.log", { fsync: "no", compactMinBytes: 2 ** 40 }, { fs });
 fill(log);
 await log.commit();
 
@@ -64,7 +64,7 @@ Deno.bench({
 
 // Loading: a log of 10k sets, replayed into a fresh store.
 const loadFs = new FakeFs();
-const source = await openLog("/bench/load.log", { fs: loadFs, fsync: "no" });
+const source = await openLogWith("/bench/load.log", { fsync: "no" }, { fs: loadFs });
 fill(source);
 await source.close();
 
@@ -72,7 +72,7 @@ Deno.bench({
   name: "openLog(): load 10,000 records",
   group: "load",
   async fn() {
-    const loaded = await openLog("/bench/load.log", { fs: loadFs, fsync: "no" });
+    const loaded = await openLogWith("/bench/load.log", { fsync: "no" }, { fs: loadFs });
     await loaded.close();
   },
 });

@@ -11,9 +11,9 @@ import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { setImmediate } from "node:timers";
 import { FakeFs, gate, LogCollector, within } from "../testing/mod.ts";
 import type { FsyncMode, LogStore } from "./log.ts";
-import type { CompactionStep } from "./log/compact.ts";
+import type { CompactionHook, CompactionStep } from "./log/compact.ts";
 import { MAGIC } from "./log/format.ts";
-import { openLog, type OpenLogOptions } from "./log/open.ts";
+import { type OpenLogOptions, openLogWith } from "./log/open.ts";
 import { ManualClock } from "./clock.ts";
 import { MemoryStore } from "./memory.ts";
 import { LINE_TEXT, StoreFullError } from "./store.ts";
@@ -24,8 +24,12 @@ const MODES: FsyncMode[] = ["always", "everysec", "no"];
 const test = (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) =>
   Deno.test({ name, permissions: "none", fn });
 
-function open(fs: FakeFs, options: OpenLogOptions = {}): Promise<LogStore> {
-  return openLog(PATH, { fs, ...options });
+function open(
+  fs: FakeFs,
+  options: OpenLogOptions = {},
+  compactionHook?: CompactionHook,
+): Promise<LogStore> {
+  return openLogWith(PATH, options, { fs, compactionHook });
 }
 
 /** Every pair a fresh open of `fs` loads, as sorted `key=value` strings (`*` marks line text). */
@@ -399,8 +403,7 @@ async function compacting(
     fsync,
     compactMinBytes: 4096,
     log: () => {},
-    compactionHook: onStep,
-  });
+  }, onStep);
 }
 
 /** Overwrites 20 keys until the log has compacted once. */
@@ -526,9 +529,8 @@ test("LogStore compacts a log whose keys have all expired", async () => {
     clock,
     compactMinBytes: 4096,
     log: () => {},
-    compactionHook: (step) => {
-      if (step === "switched") switched.open();
-    },
+  }, (step) => {
+    if (step === "switched") switched.open();
   });
   const text = new TextStore(store);
   for (let i = 0; i < 500; i++) text.set(`session:${i}`, "x".repeat(20), { expireAtMs: 1_001_000 });
@@ -571,14 +573,13 @@ test("LogStore: after a rename whose folder sync failed, the next write syncs th
   const store = await open(fs, {
     compactMinBytes: 4096,
     log: logs.log,
-    compactionHook: async (step) => {
-      if (step === "snapshot") {
-        paused.open();
-        await resume.wait;
-      }
-      if (step === "renamed") fs.failDirSyncs = 2; // The switch's, then the next write's.
-      if (step === "switched") switched.open();
-    },
+  }, async (step) => {
+    if (step === "snapshot") {
+      paused.open();
+      await resume.wait;
+    }
+    if (step === "renamed") fs.failDirSyncs = 2; // The switch's, then the next write's.
+    if (step === "switched") switched.open();
   });
   // Writes stop while the compaction waits, so none is pending at the switch.
   await churn(store, paused.wait);

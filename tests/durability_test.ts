@@ -9,7 +9,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { openLog } from "../store/log/open.ts";
+import { openLogWith } from "../store/log/open.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
 import { TextStore } from "../store/text.ts";
 import { setImmediate } from "node:timers";
@@ -31,7 +31,7 @@ const NOT_SAVED = /^Error: not saved: the data file could not be written/;
 
 async function durableServer(fs: FakeFs, fsync: FsyncMode = "always") {
   const logs = new LogCollector();
-  const store = await openLog(PATH, { fs, fsync, log: logs.log });
+  const store = await openLogWith(PATH, { fsync, log: logs.log }, { fs });
   const server = startTestServer({ store });
   return {
     store,
@@ -99,7 +99,7 @@ Deno.test("serve() on a store closed before the server: writes say the data file
 Deno.test("serve() with always writes no answer before the sync that covers it, not even a read's", async () => {
   const fs = new FakeFs();
   const logs = new LogCollector();
-  const log = await openLog(PATH, { fs, fsync: "always", log: logs.log });
+  const log = await openLogWith(PATH, { fsync: "always", log: logs.log }, { fs });
   const store = new ObservedStore(log);
   const ran = gate();
   store.onGet = () => ran.open();
@@ -130,7 +130,7 @@ Deno.test("serve() with always writes no answer before the sync that covers it, 
 
 Deno.test("serve() with always: writes of many connections that come during a sync share the next one", async () => {
   const fs = new FakeFs();
-  const log = await openLog(PATH, { fs, fsync: "always" });
+  const log = await openLogWith(PATH, { fsync: "always" }, { fs });
   const store = new ObservedStore(log);
   let sets = 0;
   const allRan = gate();
@@ -159,7 +159,7 @@ Deno.test("serve() with always: writes of many connections that come during a sy
   } finally {
     for (const conn of conns) conn.close();
   }
-  const afterPowerCut: LogStore = await openLog(PATH, { fs: fs.afterPowerCut() });
+  const afterPowerCut: LogStore = await openLogWith(PATH, {}, { fs: fs.afterPowerCut() });
   assertEquals(afterPowerCut.size, 11);
   await afterPowerCut.close();
   await server.shutdown();
@@ -178,7 +178,7 @@ function resp(...words: string[]): string {
 
 Deno.test("serve() with a durable store logs Redis clients' writes and expiries; a restart after kill -9 has them", async () => {
   const fs = new FakeFs();
-  const log = await openLog(PATH, { fs, fsync: "always" });
+  const log = await openLogWith(PATH, { fsync: "always" }, { fs });
   await using server = startTestServer({ store: log });
   const later = Date.now() + 3_600_000;
   await using conn = await RawConn.connect(server.port);
@@ -204,7 +204,7 @@ Deno.test("serve() with a durable store logs Redis clients' writes and expiries;
     "+OK",
     ...["*2", "$10", "appendonly", "$3", "yes"], // CONFIG GET sees an append-only file.
   ]);
-  const reloaded = await openLog(PATH, { fs: fs.afterKill() });
+  const reloaded = await openLogWith(PATH, {}, { fs: fs.afterKill() });
   const text = new TextStore(reloaded);
   assertEquals(text.entries().sort(), [["b", "\u0000\r\n"], ["n", "42"], ["p", "1"], ["s", "w"]]);
   assert(text.expiry("s") > Date.now() + 3_500_000, "KEEPTTL kept the absolute expiry");
@@ -213,7 +213,7 @@ Deno.test("serve() with a durable store logs Redis clients' writes and expiries;
   await reloaded.close();
   await conn.send(resp("FLUSHDB"));
   assertEquals(await conn.readLine(), "+OK\r");
-  const flushed = await openLog(PATH, { fs: fs.afterKill() });
+  const flushed = await openLogWith(PATH, {}, { fs: fs.afterKill() });
   assertEquals(flushed.size, 0);
   await flushed.close();
   await server.shutdown();
@@ -222,7 +222,7 @@ Deno.test("serve() with a durable store logs Redis clients' writes and expiries;
 
 Deno.test("serve() with a full disk answers a Redis client's write with MISCONF, as Redis does", async () => {
   const fs = new FakeFs();
-  const log = await openLog(PATH, { fs, log: () => {} });
+  const log = await openLogWith(PATH, { log: () => {} }, { fs });
   await using server = startTestServer({ store: log });
   await using conn = await RawConn.connect(server.port);
   fs.capacity = fs.usedBytes();
@@ -239,7 +239,7 @@ Deno.test("serve() with a full disk answers a Redis client's write with MISCONF,
 
 Deno.test("serve() with a full disk: a write queued by MULTI stays QUEUED (it changed nothing), and EXEC's answer is the one a failure replaces", async () => {
   const fs = new FakeFs();
-  const log = await openLog(PATH, { fs, log: () => {} });
+  const log = await openLogWith(PATH, { log: () => {} }, { fs });
   await using server = startTestServer({ store: log });
   await using conn = await RawConn.connect(server.port);
   fs.capacity = fs.usedBytes();
@@ -259,7 +259,7 @@ Deno.test("serve() with a full disk: a write queued by MULTI stays QUEUED (it ch
 
 Deno.test("serve() with udp and a durable store answers a datagram once its writes are durable, or with errors", async () => {
   const fs = new FakeFs();
-  const log = await openLog(PATH, { fs, fsync: "always", log: () => {} });
+  const log = await openLogWith(PATH, { fsync: "always", log: () => {} }, { fs });
   await using server = startTestServer({ store: log, udp: true });
   using peer = new UdpPeer();
   const syncs = fs.syncs;
@@ -307,7 +307,7 @@ Deno.test("serve() with a durable store: a write before a LIST that lets others 
     await conn.send("GET, a\nPUT, b, 1\nLIST\n");
     assertEquals(await conn.readLines(2), ["Not exist!", "Success!"], fsync);
     assertEquals((await conn.readList()).length, 3_001, `${fsync}: the keys and b`);
-    const reloaded = await openLog(PATH, { fs: fs.afterKill() });
+    const reloaded = await openLogWith(PATH, {}, { fs: fs.afterKill() });
     const text = new TextStore(reloaded);
     assertEquals(
       [text.get("a"), text.get("b")],
@@ -320,7 +320,7 @@ Deno.test("serve() with a durable store: a write before a LIST that lets others 
 
 Deno.test("serve() with udp and a durable store: a write before a LIST that lets others run is answered only once durable", async () => {
   const fs = new FakeFs();
-  const log = await openLog(PATH, { fs, fsync: "everysec", log: () => {} });
+  const log = await openLogWith(PATH, { fsync: "everysec", log: () => {} }, { fs });
   // Values the line protocol cannot show: LIST walks them all and answers little.
   await fill(log, 3_000, false);
   const traces = new TraceCollector();

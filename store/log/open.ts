@@ -2,7 +2,9 @@
  * {@linkcode openLog}: opening a log for `kv serve --data FILE`. It takes
  * the file's lock, loads every record into a fresh store, drops a torn tail
  * (with a warning) or refuses a damaged file (changing nothing), and hands
- * the result to a {@linkcode LogStore}.
+ * the result to a {@linkcode LogStore}. {@linkcode openLogWith} also takes
+ * what only tests and the command line give ({@linkcode LogInternals}); the
+ * library (mod.ts) exports `openLog` alone.
  *
  * @module
  */
@@ -42,9 +44,17 @@ export interface OpenLogOptions {
   compactMinBytes?: number;
   /** Makes the store the log loads into, and the empty one a clear() starts. @default {a MemoryStore on `clock`} */
   newStore?: () => Store;
+}
+
+/**
+ * What {@linkcode openLogWith} takes beyond {@linkcode OpenLogOptions}:
+ * for tests, and for `kv serve`'s test-only compaction pause. Not part of
+ * the library.
+ */
+export interface LogInternals {
   /** The file system. @default {DENO_FS} */
   fs?: LogFs;
-  /** For tests only: awaited at each step of a compaction. */
+  /** Awaited at each step of a compaction. @default {none} */
   compactionHook?: CompactionHook;
 }
 
@@ -111,9 +121,21 @@ const OPEN_TRIES = 5;
  * tail is bad. Other failures of the file system (a path through a file,
  * say) come as Deno's own errors.
  */
-export async function openLog(path: string, options?: OpenLogOptions): Promise<LogStore> {
+export function openLog(path: string, options?: OpenLogOptions): Promise<LogStore> {
+  return openLogWith(path, options, {});
+}
+
+/**
+ * {@linkcode openLog} on the file system and with the compaction hook of
+ * `internals` (tests and the command line; not part of the library).
+ */
+export async function openLogWith(
+  path: string,
+  options: OpenLogOptions | undefined,
+  internals: LogInternals,
+): Promise<LogStore> {
   options ??= {};
-  const fs = options.fs ?? DENO_FS;
+  const fs = internals.fs ?? DENO_FS;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const log = options.log ?? (() => {});
   const newStore = options.newStore ?? (() => new MemoryStore({ clock }));
@@ -167,7 +189,7 @@ export async function openLog(path: string, options?: OpenLogOptions): Promise<L
       log,
       compactMinBytes: options.compactMinBytes ?? COMPACT_MIN_BYTES,
       newStore,
-      hook: options.compactionHook,
+      hook: internals.compactionHook,
     });
   } catch (error) {
     file.close();

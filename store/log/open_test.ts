@@ -12,7 +12,7 @@ import { FakeFs, LogCollector, sampleLog } from "../../testing/mod.ts";
 import { ManualClock } from "../clock.ts";
 import { TextStore } from "../text.ts";
 import { encodeSet, LogBuffer, MAGIC } from "./format.ts";
-import { LogCorruptError, LogOpenError, openLog } from "./open.ts";
+import { LogCorruptError, LogOpenError, openLogWith } from "./open.ts";
 
 const PATH = "/data/kv.log";
 const test = (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) =>
@@ -20,7 +20,7 @@ const test = (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) =
 
 /** The pairs of `sampleLog(count)` once replayed, as a sorted list. */
 async function loaded(fs: FakeFs, logs = new LogCollector()): Promise<string[]> {
-  const store = await openLog(PATH, { fs, log: logs.log });
+  const store = await openLogWith(PATH, { log: logs.log }, { fs });
   try {
     return new TextStore(store).entries().map(([k, v]) => `${k}=${v}`).sort();
   } finally {
@@ -53,7 +53,7 @@ test("openLog() loads a set whose expiry is past 2^53 (a log written before stor
   encodeSet(out, key, 0, key.length, key, 0, key.length, true, 2 ** 60);
   const fs = new FakeFs();
   fs.put(PATH, out.bytes.slice(0, out.length));
-  const store = await openLog(PATH, { fs, log: new LogCollector().log });
+  const store = await openLogWith(PATH, { log: new LogCollector().log }, { fs });
   try {
     assertEquals(new TextStore(store).get("far"), "far");
     assertEquals(store.expiry(key, 0, key.length), Number.MAX_SAFE_INTEGER);
@@ -84,7 +84,7 @@ test("openLog() refuses a flipped byte before the tail, naming the offset, chang
     const damaged = bytes.slice();
     damaged[i]! ^= 0x04;
     fs.put(PATH, damaged);
-    const error = await assertRejects(() => openLog(PATH, { fs }), LogCorruptError);
+    const error = await assertRejects(() => openLogWith(PATH, {}, { fs }), LogCorruptError);
     assertEquals(error.offset, starts[1]);
     assertMatch(error.message, new RegExp(`^bad record at byte ${starts[1]} \\(.*\\)`));
     assertEquals(fs.read(PATH), damaged, "the file is unchanged");
@@ -95,17 +95,17 @@ test("openLog() refuses a flipped byte before the tail, naming the offset, chang
 test("openLog() reads a record larger than its read size, and a torn one past it", async () => {
   const fs = new FakeFs();
   const big = "x".repeat(5 * 1024 * 1024 + 3);
-  const store = await openLog(PATH, { fs, fsync: "no" });
+  const store = await openLogWith(PATH, { fsync: "no" }, { fs });
   new TextStore(store).set("big", big);
   new TextStore(store).set("small", "1");
   await store.close();
-  let reloaded = await openLog(PATH, { fs });
+  let reloaded = await openLogWith(PATH, {}, { fs });
   assertEquals(new TextStore(reloaded).get("big"), big);
   await reloaded.close();
   // Cut inside the big record: it and what follows are a torn tail.
   const bytes = fs.read(PATH);
   fs.put(PATH, bytes.subarray(0, MAGIC.length + 1024 * 1024));
-  reloaded = await openLog(PATH, { fs });
+  reloaded = await openLogWith(PATH, {}, { fs });
   assertEquals(reloaded.size, 0);
   await reloaded.close();
   assertEquals(fs.read(PATH), MAGIC);
@@ -117,19 +117,19 @@ test("openLog() treats a header cut short at creation as a new file, and refuses
   assertEquals(await loaded(fs), []);
   assertEquals(fs.read(PATH), MAGIC);
   fs.put(PATH, new TextEncoder().encode("hello, world\n"));
-  const error = await assertRejects(() => openLog(PATH, { fs }), LogOpenError);
+  const error = await assertRejects(() => openLogWith(PATH, {}, { fs }), LogOpenError);
   assertMatch(error.message, /not a kv data file/);
   assertEquals(new TextDecoder().decode(fs.read(PATH)), "hello, world\n");
 });
 
 test("openLog() refuses a file another server holds, and takes it once that one closes", async () => {
   const fs = new FakeFs();
-  const first = await openLog(PATH, { fs });
-  const error = await assertRejects(() => openLog(PATH, { fs }), LogOpenError);
+  const first = await openLogWith(PATH, {}, { fs });
+  const error = await assertRejects(() => openLogWith(PATH, {}, { fs }), LogOpenError);
   assertEquals(error.message, "another kv server is using it (it holds the file's lock)");
   assertEquals(error.path, PATH);
   await first.close();
-  await (await openLog(PATH, { fs })).close();
+  await (await openLogWith(PATH, {}, { fs })).close();
 });
 
 test("openLog() removes a compaction's leftover file, never loading it", async () => {
@@ -143,7 +143,7 @@ test("openLog() removes a compaction's leftover file, never loading it", async (
 test("openLog() leaves no key whose expiry passed while the server was down", async () => {
   const fs = new FakeFs();
   const clock = new ManualClock(1_000_000);
-  const store = await openLog(PATH, { fs, clock });
+  const store = await openLogWith(PATH, { clock }, { fs });
   const text = new TextStore(store);
   text.set("soon", "a", { expireAtMs: 1_000_500 });
   text.set("later", "b", { expireAtMs: 1_009_000 });
@@ -155,7 +155,7 @@ test("openLog() leaves no key whose expiry passed while the server was down", as
   await store.close();
   // Past every expiry first set: a PERSIST or a longer EXPIRE still holds.
   clock.advance(60_000);
-  const reloaded = await openLog(PATH, { fs, clock });
+  const reloaded = await openLogWith(PATH, { clock }, { fs });
   assertEquals(new TextStore(reloaded).entries().sort(), [["extended", "d"], ["later", "b"]]);
   assertEquals(new TextStore(reloaded).expiry("extended"), 4_600_000);
   await reloaded.close();
