@@ -69,15 +69,11 @@ export {
 export { type Clock, ManualClock, SYSTEM_CLOCK } from "./store/clock.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./store/memory.ts";
 export { TextStore } from "./store/text.ts";
-export { type FsyncMode, LogStore, type LogStoreInit } from "./store/log.ts";
+export { type FsyncMode, LogStore } from "./store/log.ts";
 export {
-  COMPACT_MIN_BYTES,
   LogCorruptError,
   LogOpenError,
   LogPermissionError,
   openLog,
   type OpenLogOptions,
 } from "./store/log/open.ts";
-export { DENO_FS, type LogFile, type LogFs, type PathEntry } from "./store/log/file.ts";
-export type { CompactionHook, CompactionStep } from "./store/log/compact.ts";
-export type { LogFileInit } from "./store/log/options.ts";
