@@ -75,6 +75,8 @@ const LINGER_QUIET_MS = 250;
 // A client that goes on sending past these is cut all the same (a reset).
 const LINGER_MAX_MS = 10_000;
 const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+// Where lingering connections read what they throw away.
+const DISCARDED = new Uint8Array(MAX_READ_BYTES);
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** One client's connection. {@linkcode Connection.run} serves it to the end. */
@@ -466,9 +468,15 @@ export class Connection {
     this.#state = "lingering";
     await this.#conn.closeWrite();
     if (this.#trace !== undefined) this.#trace.halfClose();
-    // Big reads: what is thrown away should cost little per byte.
-    const buffer = new Uint8Array(MAX_READ_BYTES);
-    this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + LINGER_MAX_MS);
+    // Big reads, so that what is thrown away costs little per byte, into
+    // one buffer all lingering connections share (a trace shows what came,
+    // so a traced one reads into its own).
+    const buffer = this.#trace === undefined
+      ? DISCARDED
+      : this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
+    // During a shutdown the client has its answers: it gets a moment, not 10 s.
+    const ms = this.#stopping ? LINGER_QUIET_MS : LINGER_MAX_MS;
+    this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + ms);
     for (
       let discarded = 0;
       discarded < LINGER_MAX_BYTES && performance.now() < this.#lingerUntil;

@@ -145,9 +145,9 @@ export class LogStore implements Store {
     return this.#inner;
   }
 
-  /** Where expiry reads the time (the store it wraps reads the same). */
+  /** Where expiry reads the time: the wrapped store's clock, if it tells one (`newStore`'s may differ from openLog's `clock`). */
   get clock(): Clock {
-    return this.#clock;
+    return this.#inner.clock ?? this.#clock;
   }
 
   get size(): number {

@@ -95,6 +95,18 @@ test("LogStore logs every kind of change; a restart after kill -9 loads them all
   }
 });
 
+test("LogStore tells the clock its store reads, newStore's as openLog's", async () => {
+  const clock = new ManualClock(1_000);
+  const fs = new FakeFs();
+  const store = await open(fs, { clock });
+  assert(store.clock === clock);
+  await store.close();
+  const other = new ManualClock(5_000);
+  const made = await open(new FakeFs(), { newStore: () => new MemoryStore({ clock: other }) });
+  assert(made.clock === other, "the clock expiry reads, not openLog's default");
+  await made.close();
+});
+
 test("LogStore.commit() is undefined with nothing to wait for, and one promise per turn", async () => {
   const fs = new FakeFs();
   const store = await open(fs, { fsync: "always" });

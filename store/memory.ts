@@ -77,12 +77,12 @@ export class MemoryStore implements Store {
     this.#listener = listener;
   }
 
-  /** The number of pairs held (expired ones not yet reclaimed included). */
   /** Where expiry reads the time. */
   get clock(): Clock {
     return this.#clock;
   }
 
+  /** The number of pairs held (expired ones not yet reclaimed included). */
   get size(): number {
     return this.#table.size;
   }

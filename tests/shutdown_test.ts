@@ -262,3 +262,35 @@ Deno.test("serve() shuts down at once past a client still sending after the erro
   conn.close();
   await trickling;
 });
+
+Deno.test("serve() shuts down at once past a client still sending after its error, when the shutdown came first", async () => {
+  // The shutdown comes while the error's answers are still being written
+  // (the client reads nothing yet): the linger that follows must not wait
+  // 10 s for a client that goes on sending.
+  const text = textStore();
+  text.set("big", "b".repeat(1024 * 1024));
+  const store = new ObservedStore(text.store);
+  await using server = startTestServer({ store, shutdownGraceMs: 60_000 });
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const get = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+  const running = Promise.withResolvers<void>();
+  store.onGet = () => running.resolve();
+  await writeAll(conn, get.repeat(30) + "*1\r\n$x\r\n");
+  // 30 MB of answers: more than the sockets hold, so the server is writing when the shutdown begins.
+  await within("the first GET", running.promise);
+  const shutdown = server.shutdown();
+  const received = await within("the answers, then the end", readAll(conn));
+  assert(received.endsWith("-ERR Protocol error: invalid bulk length\r\n"), received.slice(-80));
+  const trickling = (async () => {
+    try {
+      while (true) {
+        await conn.write(new Uint8Array([0x78]));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } catch { /* Closed by the server. */ }
+  })();
+  // Well before the linger's own 10 s.
+  assertEquals(await within("the shutdown", shutdown, 5_000), { connectionsCut: 0 });
+  conn.close();
+  await trickling;
+});
