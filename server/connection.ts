@@ -462,7 +462,8 @@ export class Connection {
    * only the write side: the client reads its answers, then the end of the
    * stream. What it still sends is discarded; once it has sent nothing for a
    * moment, or closes, the connection is done (PROTOCOL.md, Shutdown); one
-   * that goes on sending is cut after 10 s or 64 MiB.
+   * that goes on sending is cut after 10 s or 64 MiB (in a shutdown, after
+   * LINGER_QUIET_MS).
    */
   async #linger(): Promise<void> {
     this.#state = "lingering";
