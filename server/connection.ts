@@ -289,7 +289,7 @@ export class Connection {
         // sending (a value past the limit): closing with its bytes unread
         // would reset the connection, and the client would see a broken
         // pipe instead of the error. Let it finish first.
-        if (closing === "error") await this.#linger();
+        if (closing === "error") await this.#linger(true);
         return;
       }
       const turns = this.#server.turns.count;
@@ -301,7 +301,7 @@ export class Connection {
         await nextTurn(); // Much read, and no tick: the others' turn.
       }
     }
-    await this.#linger();
+    await this.#linger(false);
   }
 
   /**
@@ -462,10 +462,13 @@ export class Connection {
    * only the write side: the client reads its answers, then the end of the
    * stream. What it still sends is discarded; once it has sent nothing for a
    * moment, or closes, the connection is done (PROTOCOL.md, Shutdown); one
-   * that goes on sending is cut after 10 s or 64 MiB (in a shutdown, after
-   * LINGER_QUIET_MS).
+   * that goes on sending is cut after 10 s or 64 MiB. `afterError`: an
+   * error ended it, and a shutdown ends that wait after LINGER_QUIET_MS
+   * (before this linger, such a connection was closed at once); a busy
+   * connection at shutdown waits as the contract says, its answers perhaps
+   * still on their way, until its client goes quiet or the grace runs out.
    */
-  async #linger(): Promise<void> {
+  async #linger(afterError: boolean): Promise<void> {
     this.#state = "lingering";
     await this.#conn.closeWrite();
     if (this.#trace !== undefined) this.#trace.halfClose();
@@ -475,8 +478,7 @@ export class Connection {
     const buffer = this.#trace === undefined
       ? DISCARDED
       : this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
-    // During a shutdown the client has its answers: it gets a moment, not 10 s.
-    const ms = this.#stopping ? LINGER_QUIET_MS : LINGER_MAX_MS;
+    const ms = afterError && this.#stopping ? LINGER_QUIET_MS : LINGER_MAX_MS;
     this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + ms);
     for (
       let discarded = 0;
