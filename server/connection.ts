@@ -34,6 +34,8 @@ export interface ConnectionConfig {
   readonly idleTimeoutMs: number;
   readonly unframedPauseMs: number;
   readonly handshakeTimeoutMs: number;
+  /** A shutdown's grace: a linger after an error ends within half of it. */
+  readonly shutdownGraceMs: number;
   readonly verbose: boolean;
   /** Receives every socket event (`--trace`); `undefined`: tracing is off and costs nothing. */
   readonly trace?: Tracer;
@@ -210,10 +212,10 @@ export class Connection {
     this.#stopping = true;
     if (this.#trace !== undefined) this.#trace.stop(this.#state === "reading");
     if (this.#state === "reading") this.close();
-    // Lingering after an error that ends it: its answer is out, so it ends
-    // soon (after LINGER_QUIET_MS) and does not hold the shutdown.
+    // Lingering after an error that ends it: it ends within half the grace,
+    // so a client that goes on sending does not hold the shutdown.
     if (this.#state === "lingering") {
-      this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + LINGER_QUIET_MS);
+      this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + this.#shutdownLingerMs);
     }
   }
 
@@ -463,8 +465,9 @@ export class Connection {
    * stream. What it still sends is discarded; once it has sent nothing for a
    * moment, or closes, the connection is done (PROTOCOL.md, Shutdown); one
    * that goes on sending is cut after 10 s or 64 MiB. `afterError`: an
-   * error ended it, and a shutdown ends that wait after LINGER_QUIET_MS
-   * (before this linger, such a connection was closed at once); a busy
+   * error ended it, and a shutdown ends that wait within half its grace, so
+   * that the server still exits 0 (before this linger, such a connection
+   * was closed at once); a busy
    * connection at shutdown waits as the contract says, its answers perhaps
    * still on their way, until its client goes quiet or the grace runs out.
    */
@@ -478,7 +481,7 @@ export class Connection {
     const buffer = this.#trace === undefined
       ? DISCARDED
       : this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
-    const ms = afterError && this.#stopping ? LINGER_QUIET_MS : LINGER_MAX_MS;
+    const ms = afterError && this.#stopping ? this.#shutdownLingerMs : LINGER_MAX_MS;
     this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + ms);
     for (
       let discarded = 0;
@@ -518,6 +521,11 @@ export class Connection {
       ? "(a line past the limit, not kept)"
       : logSample(raw);
     this.#debug(`${shown} -> ${logSample(answer)}`);
+  }
+
+  /** How long a linger after an error may go on once a shutdown began: half the grace. */
+  get #shutdownLingerMs(): number {
+    return Math.max(LINGER_QUIET_MS, this.#config.shutdownGraceMs / 2);
   }
 
   #debug(message: string): void {

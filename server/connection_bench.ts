@@ -85,6 +85,7 @@ function serveStream(
     idleTimeoutMs: 0,
     unframedPauseMs: 0,
     handshakeTimeoutMs: 0,
+    shutdownGraceMs: 0,
     verbose: false,
   };
   const connection = new Connection(

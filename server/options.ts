@@ -93,7 +93,6 @@ export const SERVE_DEFAULTS = {
 /** The options resolved, as the server and its connections use them. */
 export type Config = ConnectionConfig & {
   readonly maxConnections: number;
-  readonly shutdownGraceMs: number;
 };
 
 /** Resolves the options into a config, failing before binding rather than in every connection later. */

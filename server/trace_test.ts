@@ -194,6 +194,7 @@ Deno.test({
       idleTimeoutMs: 0,
       unframedPauseMs: 0,
       handshakeTimeoutMs: 0,
+      shutdownGraceMs: 0,
       verbose: false,
       trace: traced.trace,
     };

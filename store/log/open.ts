@@ -122,6 +122,12 @@ const OPEN_TRIES = 5;
  * say) come as Deno's own errors.
  */
 export function openLog(path: string, options?: OpenLogOptions): Promise<LogStore> {
+  // These were options once: ignored, the log would go to the real disk.
+  if (options !== undefined && ("fs" in options || "compactionHook" in options)) {
+    return Promise.reject(
+      new TypeError("openLog() takes no fs or compactionHook: they are internal (openLogWith)"),
+    );
+  }
   return openLogWith(path, options, {});
 }
 

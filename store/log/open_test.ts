@@ -12,7 +12,13 @@ import { FakeFs, LogCollector, sampleLog } from "../../testing/mod.ts";
 import { ManualClock } from "../clock.ts";
 import { TextStore } from "../text.ts";
 import { encodeSet, LogBuffer, MAGIC } from "./format.ts";
-import { LogCorruptError, LogOpenError, openLogWith } from "./open.ts";
+import {
+  LogCorruptError,
+  LogOpenError,
+  openLog,
+  type OpenLogOptions,
+  openLogWith,
+} from "./open.ts";
 
 const PATH = "/data/kv.log";
 const test = (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) =>
@@ -165,4 +171,11 @@ test("LogOpenError and LogCorruptError carry the path", () => {
   const error = new LogCorruptError("/x", 12, "why");
   assertInstanceOf(error, LogOpenError);
   assertEquals([error.path, error.offset], ["/x", 12]);
+});
+
+test("openLog() refuses the internal fs and compactionHook rather than ignore them and write to disk", async () => {
+  const options = { fs: new FakeFs() } as OpenLogOptions;
+  await assertRejects(() => openLog("/data/kv.log", options), TypeError, "takes no fs");
+  const hooked = { compactionHook: () => {} } as OpenLogOptions;
+  await assertRejects(() => openLog("/data/kv.log", hooked), TypeError, "compactionHook");
 });
