@@ -245,16 +245,15 @@ class FrontConn implements Deno.Conn {
     this.#raw = raw;
     this.#pipe = pipe;
     // The server's bytes out: when the TLS side has closed and all of it
-    // is delivered, the connection is over. The client's bytes in: a client
-    // that reset its socket is gone, so is the connection. One that
-    // half-closed still gets its answers, even if its FIN came before the
-    // server's side of the handshake was done (TLS 1.3 lets a client send
-    // its Finished, its requests and its FIN at once): the pipe passes the
-    // end on, and a handshake that cannot finish without more bytes fails
-    // on it.
-    // The server only half-closed (it lingers, reading what the client
-    // still sends, server/connection.ts): the client gets the FIN, and its
-    // bytes still flow in until the server closes.
+    // is delivered, the connection is over; if the server only half-closed
+    // (it lingers, reading what the client still sends: server/
+    // connection.ts), the client gets the FIN and its bytes still flow in
+    // until the server closes. The client's bytes in: a client that reset
+    // its socket is gone, so is the connection. One that half-closed still
+    // gets its answers, even if its FIN came before the server's side of the
+    // handshake was done (TLS 1.3 lets a client send its Finished, its
+    // requests and its FIN at once): the pipe passes the end on, and a
+    // handshake that cannot finish without more bytes fails on it.
     const out = pump(pipe, raw).then((how) => {
       this.#outEnded = true;
       if (how === "failed" || this.#closed) this.#cutNow();

@@ -153,40 +153,35 @@ export const HELLO: RedisCommand = {
     // before a failed AUTH).
     const { session, guard } = context;
     let name: string | undefined;
-    const named = (): void => {
-      if (name !== undefined && session.authenticated) session.name = name;
-    };
-    for (let i = 1; i < request.count; i++) {
-      const more = request.count - i - 1;
-      if (argIs(request, i, "auth") && more >= 2) {
-        const user = argEquals(request, i + 1, "default");
-        if (guard.password !== undefined) {
-          if (!user || authenticate(context, request, i + 2) !== "ok") {
-            if (!user) failAuth(context);
-            named();
+    try {
+      for (let i = 1; i < request.count; i++) {
+        const more = request.count - i - 1;
+        if (argIs(request, i, "auth") && more >= 2) {
+          const user = argEquals(request, i + 1, "default");
+          if (guard.password !== undefined) {
+            if (!user || authenticate(context, request, i + 2) !== "ok") {
+              if (!user) failAuth(context);
+              return reply.error(AUTH_FAILURES.wrong);
+            }
+          } else if (!user) {
             return reply.error(AUTH_FAILURES.wrong);
           }
-        } else if (!user) {
-          named();
-          return reply.error(AUTH_FAILURES.wrong);
+          i += 2;
+        } else if (argIs(request, i, "setname") && more >= 1) {
+          const bytes = argBytes(request, ++i);
+          if (!validName(bytes)) return reply.error(BAD_NAME);
+          name = new TextDecoder().decode(bytes);
+        } else {
+          return reply.error({
+            kind: "redis",
+            text: `ERR Syntax error in HELLO option '${request.binary(i)}'`,
+          });
         }
-        i += 2;
-      } else if (argIs(request, i, "setname") && more >= 1) {
-        const bytes = argBytes(request, ++i);
-        if (!validName(bytes)) {
-          named();
-          return reply.error(BAD_NAME);
-        }
-        name = new TextDecoder().decode(bytes);
-      } else {
-        named();
-        return reply.error({
-          kind: "redis",
-          text: `ERR Syntax error in HELLO option '${request.binary(i)}'`,
-        });
       }
+    } finally {
+      // However HELLO ends: the name only for an authenticated client.
+      if (name !== undefined && session.authenticated) session.name = name;
     }
-    named();
     if (!session.authenticated) {
       return reply.error({
         kind: "redis",
