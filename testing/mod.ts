@@ -20,6 +20,7 @@ export {
   closedPort,
   exchange,
   RawConn,
+  readAll,
   readLinesChecked,
   readRawLines,
   send,

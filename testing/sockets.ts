@@ -212,6 +212,17 @@ export async function readLinesChecked(
   if (carry !== "") throw new Error(`bytes after the last expected line: ${JSON.stringify(carry)}`);
 }
 
+/** Reads `conn` (a TLS one too) to the end of its stream, as text. */
+export async function readAll(conn: Deno.Conn): Promise<string> {
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(256 * 1024);
+  let text = "";
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    text += decoder.decode(buffer.subarray(0, n), { stream: true });
+  }
+  return text;
+}
+
 /** Writes all of `data` to `conn` (a string as UTF-8). */
 export async function send(conn: Deno.Conn, data: string | Uint8Array): Promise<void> {
   await writeAll(conn, typeof data === "string" ? encoder.encode(data) : data);

@@ -30,6 +30,7 @@ import {
   LogCollector,
   ObservedStore,
   RawConn,
+  readAll,
   scriptedServer,
   startTestServer,
   TraceCollector,
@@ -384,23 +385,13 @@ Deno.test("serve() over TLS answers a client that half-closes right after its re
     try {
       await conn.write(new TextEncoder().encode(`PUT, k${i}, v${i}\nGET, k${i}\n`));
       await conn.closeWrite();
-      const answer = await within("the answers, then the end", readToEnd(conn));
+      const answer = await within("the answers, then the end", readAll(conn));
       assertEquals(answer, `Success!\nv${i}\n`, `connection ${i}`);
     } finally {
       conn.close();
     }
   }
 });
-
-/** What a connection sends until its end, as text. */
-async function readToEnd(conn: Deno.Conn): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  const buffer = new Uint8Array(4096);
-  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-    chunks.push(buffer.slice(0, n));
-  }
-  return new TextDecoder().decode(new Uint8Array(chunks.flatMap((chunk) => [...chunk])));
-}
 
 Deno.test("serve() over TLS ends a connection whose client half-closes mid-handshake, at once", async () => {
   // The handshake fails on the end of the stream: no waiting for the timeout.
@@ -501,7 +492,7 @@ Deno.test("serve() over TLS lets a client still sending past the limit finish, s
     })();
     const [, answer] = await Promise.all([
       sending,
-      within("the error, then the end", readToEnd(conn)),
+      within("the error, then the end", readAll(conn)),
     ]);
     assertEquals(
       answer,

@@ -18,6 +18,7 @@ import {
   LogCollector,
   ObservedStore,
   RawConn,
+  readAll,
   readLinesChecked as readLines,
   send as writeAll,
   startTestServer,
@@ -27,15 +28,14 @@ import {
 
 const encoder = new TextEncoder();
 
-/** Reads `conn` to the end of its stream, as text. */
-async function readAll(conn: Deno.Conn): Promise<string> {
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(256 * 1024);
-  let text = "";
-  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-    text += decoder.decode(buffer.subarray(0, n), { stream: true });
-  }
-  return text;
+/** Sends a byte every 20 ms until the server closes `conn`: a client that never goes quiet. */
+async function trickle(conn: Deno.Conn): Promise<void> {
+  try {
+    while (true) {
+      await conn.write(new Uint8Array([0x78]));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } catch { /* Closed by the server. */ }
 }
 
 Deno.test("serve() on shutdown answers what it read, finishes writing, and closes every connection", async () => {
@@ -250,15 +250,8 @@ Deno.test("serve() shuts down within its grace past a client still sending after
     new TextDecoder().decode(buffer.subarray(0, n!)),
     "-ERR Protocol error: invalid bulk length\r\n",
   );
-  // A byte every 20 ms, until the server is gone: the linger's quiet never comes.
-  const trickling = (async () => {
-    try {
-      while (true) {
-        await conn.write(new Uint8Array([0x78]));
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    } catch { /* Closed by the server. */ }
-  })();
+  // The linger's quiet never comes.
+  const trickling = trickle(conn);
   assertEquals(await within("the shutdown", server.shutdown()), { connectionsCut: 0 });
   conn.close();
   await trickling;
@@ -282,14 +275,7 @@ Deno.test("serve() shuts down within its grace past a client still sending after
   const shutdown = server.shutdown();
   const received = await within("the answers, then the end", readAll(conn));
   assert(received.endsWith("-ERR Protocol error: invalid bulk length\r\n"), received.slice(-80));
-  const trickling = (async () => {
-    try {
-      while (true) {
-        await conn.write(new Uint8Array([0x78]));
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    } catch { /* Closed by the server. */ }
-  })();
+  const trickling = trickle(conn);
   assertEquals(await within("the shutdown", shutdown), { connectionsCut: 0 });
   conn.close();
   await trickling;
