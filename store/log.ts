@@ -277,19 +277,23 @@ export class LogStore implements Store {
       throw error;
     }
     const at = this.#writer.pending.length;
-    if (expireAtMs > 0 && expireAtMs <= this.#clock.now()) {
-      encodeDelete(this.#writer.pending, key, start, end); // Gone now.
-      this.#liveBytes -= undo.oldRecordBytes;
-    } else {
+    let kept = !(expireAtMs > 0 && expireAtMs <= this.clock.now());
+    if (kept) {
       // The whole pair again, with its new expiry (see the module's comment).
       this.#rewrite.expireAtMs = expireAtMs;
       this.#rewrite.key = key;
       this.#rewrite.keyStart = start;
       this.#rewrite.keyEnd = end;
-      this.#inner.get(key, start, end, this.#rewrite);
-      if ((expireAtMs > 0) !== (undo.oldExpireAt > 0)) {
+      // False if the time passed since the line above (the clock ticked):
+      // the store has just dropped the key, and the log must say so too.
+      kept = this.#inner.get(key, start, end, this.#rewrite);
+      if (kept && (expireAtMs > 0) !== (undo.oldExpireAt > 0)) {
         this.#liveBytes += expireAtMs > 0 ? 8 : -8; // The set record gains or loses its expiry.
       }
+    }
+    if (!kept) {
+      encodeDelete(this.#writer.pending, key, start, end); // Gone now.
+      this.#liveBytes -= undo.oldRecordBytes;
     }
     this.#writer.appended(at);
     return true;

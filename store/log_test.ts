@@ -16,7 +16,7 @@ import { MAGIC } from "./log/format.ts";
 import { type OpenLogOptions, openLogWith } from "./log/open.ts";
 import { ManualClock } from "./clock.ts";
 import { MemoryStore } from "./memory.ts";
-import { LINE_TEXT, StoreFullError } from "./store.ts";
+import { LINE_TEXT, NO_KEY, StoreFullError } from "./store.ts";
 import { TextStore } from "./text.ts";
 
 const PATH = "/data/kv.log";
@@ -93,6 +93,34 @@ test("LogStore logs every kind of change; a restart after kill -9 loads them all
     await store.close();
     assertEquals(await contents(fs.afterPowerCut()), expected, `${fsync}: close() syncs`);
   }
+});
+
+test("LogStore logs an EXPIRE whose time passes while it runs as the delete the store made of it", async () => {
+  // A clock that ticks 1 ms at each reading: for some of these deadlines
+  // the store takes the expiry, and the time has passed by the time the
+  // log reads the pair back to write it (the store then drops the key).
+  let now = 1_000;
+  const clock = { now: () => now++ };
+  const fs = new FakeFs();
+  const store = await open(fs, { clock, newStore: () => new MemoryStore({ clock }) });
+  const text = new TextStore(store);
+  const deadlines: number[] = [];
+  for (let ahead = 1; ahead <= 6; ahead++) {
+    text.set(`k${ahead}`, "v");
+    deadlines.push(now + ahead);
+    assertEquals(text.expire(`k${ahead}`, deadlines.at(-1)!), true, `${ahead} ms ahead`);
+  }
+  assertEquals(await committed(store), true);
+  await store.close();
+  // Loaded at a time before every deadline: each key is gone, or has its
+  // new deadline; never the old pair without one.
+  const reopened = await open(fs, { clock: new ManualClock(0) });
+  const expiries = deadlines.map((_, i) => new TextStore(reopened).expiry(`k${i + 1}`));
+  await reopened.close();
+  expiries.forEach((expiry, i) => {
+    assert(expiry === NO_KEY || expiry === deadlines[i], `k${i + 1}: ${expiry}`);
+  });
+  assert(expiries.includes(NO_KEY), "some deadline passed while its EXPIRE ran");
 });
 
 test("LogStore tells the clock its store reads, newStore's as openLog's", async () => {
