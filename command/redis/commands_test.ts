@@ -6,7 +6,8 @@
  */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { respAt } from "../../testing/mod.ts";
+import { respAt, RespHarness } from "../../testing/mod.ts";
+import { MemoryStore } from "../../store/memory.ts";
 
 const NOW = 1_700_000_000_000;
 const harness = () => respAt(NOW);
@@ -48,6 +49,31 @@ Deno.test({
       [["SET", "empty", ""], "+OK\r\n"],
       [["GET", "empty"], "$0\r\n\r\n"],
     ]);
+  },
+});
+
+Deno.test({
+  name:
+    "EXPIRE and PERSIST answer 1 only if the key is still there, though its time passes as they run",
+  permissions: "none",
+  fn: () => {
+    // A clock that ticks 1 ms at each reading: for some of these deadlines
+    // the key is there when the command looks it up and gone when it changes it.
+    let now = NOW;
+    const clock = { now: () => now++ };
+    const kv = new RespHarness(new MemoryStore({ clock }), clock);
+    const seen = new Set<string>();
+    for (const command of [["PERSIST"], ["PEXPIRE", "100000"]]) {
+      for (let ahead = 2; ahead <= 8; ahead++) {
+        assertEquals(kv.command("SET", "k", "v", "PXAT", String(now + ahead)), "+OK\r\n");
+        const answer = kv.command(command[0]!, "k", ...command.slice(1));
+        const there = kv.command("EXISTS", "k");
+        assertEquals(answer, there, `${command[0]}, ${ahead} ms ahead`);
+        seen.add(answer);
+        kv.command("DEL", "k");
+      }
+    }
+    assertEquals([...seen].sort(), [":0\r\n", ":1\r\n"], "the time passed mid-command");
   },
 });
 

@@ -267,19 +267,22 @@ function expireCommand(
       ) {
         return reply.integer(0);
       }
+      // The key's own time may pass between the lookup above and the
+      // change (the clock ticks): then it is gone, and nothing was done.
+      let done: boolean;
       if (when <= BigInt(clock.now())) {
-        store.delete(bytes, starts[0]!, ends[0]!);
+        done = store.delete(bytes, starts[0]!, ends[0]!);
       } else {
         // Past 2^53 ms (year 285,616) kv cannot hold the time exactly.
         if (when > BigInt(Number.MAX_SAFE_INTEGER)) return reply.error(invalid);
         try {
-          store.expire(bytes, starts[0]!, ends[0]!, Number(when));
+          done = store.expire(bytes, starts[0]!, ends[0]!, Number(when));
         } catch (error) {
           if (!(error instanceof StoreFullError)) throw error;
           return reply.error(STORE_FULL);
         }
       }
-      reply.integer(1);
+      reply.integer(done ? 1 : 0);
     },
   };
 }
@@ -371,13 +374,15 @@ export const PERSIST: RedisCommand = {
   run(request, { store }, reply) {
     const { bytes, starts, ends } = request;
     if (store.expiry(bytes, starts[0]!, ends[0]!) < 0) return reply.integer(0);
+    let done: boolean;
     try {
-      store.expire(bytes, starts[0]!, ends[0]!, 0);
+      // False if the key's time passed since the line above.
+      done = store.expire(bytes, starts[0]!, ends[0]!, 0);
     } catch (error) {
       if (!(error instanceof StoreFullError)) throw error;
       return reply.error(STORE_FULL);
     }
-    reply.integer(1);
+    reply.integer(done ? 1 : 0);
   },
 };
 
