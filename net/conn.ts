@@ -47,6 +47,17 @@ export function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.BadResource;
 }
 
+/**
+ * Whether an error of `accept()` is the connecting client's loss, not the
+ * listener's: a client that connects and resets before its accept surfaces
+ * (Deno 2.9) as NotConnected. The next accept goes on.
+ */
+export function isClientGone(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
+
 /** `Name: message` of an error, for a log line. */
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

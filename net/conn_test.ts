@@ -1,7 +1,9 @@
-/** Tests for conn.ts: writeAll() loops over partial writes; errors are sorted. Pure. */
+/** Tests for conn.ts: writeAll() loops over partial writes; errors are sorted; an accept a reset spoiled. */
 
 import { assert, assertEquals, assertFalse } from "@std/assert";
-import { closeQuietly, isDisconnect, writeAll } from "./conn.ts";
+import { connect } from "node:net";
+import { accepted } from "../testing/sockets.ts";
+import { closeQuietly, isClientGone, isDisconnect, writeAll } from "./conn.ts";
 
 Deno.test({
   name: "writeAll() writes every byte through a writer that takes a few at a time",
@@ -40,4 +42,38 @@ Deno.test({
     closeQuietly(closer);
     assertEquals(closes, 2);
   },
+});
+
+Deno.test("a client that resets before its accept makes accept() throw what isClientGone() tells; accepted() skips it", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  // Connected (the kernel queued it), then reset (SO_LINGER 0), all before any accept.
+  const socket = connect({ host: "127.0.0.1", port });
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  socket.resetAndDestroy();
+  await closed;
+  const error = await listener.accept().then(
+    (conn) => (conn.close(), undefined),
+    (error: unknown) => error,
+  );
+  assert(isClientGone(error), `accept() gave ${error}`);
+  // The same again, then a client that stays: accepted() skips the first.
+  const again = connect({ host: "127.0.0.1", port });
+  await new Promise((resolve) => again.once("connect", resolve));
+  const againClosed = new Promise((resolve) => again.once("close", resolve));
+  again.resetAndDestroy();
+  await againClosed;
+  const stays = await Deno.connect({ hostname: "127.0.0.1", port });
+  const connections = accepted(listener);
+  const first = await connections.next();
+  assert(!first.done);
+  assertEquals(
+    (first.value.remoteAddr as Deno.NetAddr).port,
+    (stays.localAddr as Deno.NetAddr).port,
+  );
+  first.value.close();
+  stays.close();
+  listener.close();
+  assertEquals((await connections.next()).done, true, "closing the listener ends it");
 });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { closeQuietly, describeError, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { closeQuietly, describeError, isClientGone, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
@@ -387,13 +387,6 @@ class Server implements KvServer {
       }, Math.min(this.#config.shutdownGraceMs, MAX_TIMER_MS));
     }
   }
-}
-
-/** Errors of accept() that are the connecting client's loss, not the server's. */
-function isClientGone(error: unknown): boolean {
-  return error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -8,6 +8,7 @@
 
 import { AssertionError } from "@std/assert";
 import { closeQuietly } from "../net/conn.ts";
+import { accepted } from "./sockets.ts";
 
 /**
  * A stand-in server on port 0: `handle` scripts each connection, which is
@@ -26,7 +27,7 @@ export function scriptedServer(
   const first = Promise.withResolvers<void>();
   let failure: { error: unknown } | undefined;
   const accepting = (async () => {
-    for await (const conn of listener) {
+    for await (const conn of accepted(listener)) {
       const handler = handle(conn)
         .catch((error) => {
           if (error instanceof AssertionError) failure ??= { error };

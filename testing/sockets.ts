@@ -8,7 +8,7 @@
  * @module
  */
 
-import { closeQuietly, writeAll } from "../net/conn.ts";
+import { closeQuietly, isClientGone, writeAll } from "../net/conn.ts";
 import { type KvServer, serve, type ServeOptions } from "../server/serve.ts";
 import { within } from "./wait.ts";
 
@@ -233,4 +233,26 @@ export async function readRawLines(conn: Deno.Conn, count: number): Promise<stri
   const lines: string[] = [];
   await readLinesChecked(conn, count, (line) => lines.push(line));
   return lines;
+}
+
+/**
+ * The connections `listener` accepts, until it is closed. A client that
+ * connected and reset before its accept (`kv check` resets some) makes that
+ * accept throw (NotConnected): it is skipped, as kv's server skips it, and
+ * does not end the loop.
+ */
+export async function* accepted(listener: Deno.Listener): AsyncGenerator<Deno.TcpConn> {
+  for (;;) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (isClientGone(error)) continue;
+      if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+        return; // The listener was closed.
+      }
+      throw error;
+    }
+    yield conn as Deno.TcpConn;
+  }
 }

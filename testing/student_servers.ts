@@ -11,6 +11,7 @@
  */
 
 import { closeQuietly, writeAll } from "../net/conn.ts";
+import { accepted } from "./sockets.ts";
 
 /** One thing a careless server gets wrong. */
 export type Mistake =
@@ -138,7 +139,7 @@ function listen(
   const handlers = new Set<Promise<void>>();
   const stop = () => closeQuietly(listener);
   const accepting = (async () => {
-    for await (const conn of listener) {
+    for await (const conn of accepted(listener)) {
       const handler = handle(conn, stop).catch(() => {}).finally(() => closeQuietly(conn));
       if (serial) await handler;
       handlers.add(handler);

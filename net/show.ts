@@ -1,0 +1,136 @@
+/**
+ * How untrusted bytes are shown on a terminal (a report, a trace, a log
+ * line): {@linkcode show} escapes and shortens them, so that what a peer
+ * sent (control bytes, invalid UTF-8, a megabyte line) is readable in one
+ * line; {@linkcode escapeInvisible} writes each character that would not
+ * show as itself as its code point, so that a peer's bytes cannot move the
+ * cursor, recolour the screen or reverse a line (ANSI escapes, C1 controls
+ * such as U+009B, bidi overrides such as U+202E).
+ *
+ * @module
+ */
+
+/** Controls, format characters (bidi overrides among them) and every space but U+0020. */
+export const INVISIBLE_REGEXP: RegExp = /[\p{C}\p{Z}]/u;
+const INVISIBLE_GLOBAL = /[\p{C}\p{Z}]/gu;
+
+/** `char` as `\xNN` (below U+0080) or `\u{…}`. */
+export function codePointEscape(char: string): string {
+  const code = char.codePointAt(0)!;
+  return code < 0x80 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+}
+
+/** `text` with each invisible character (see {@linkcode INVISIBLE_REGEXP}) but `" "` escaped. */
+export function escapeInvisible(text: string): string {
+  return text.replace(INVISIBLE_GLOBAL, (char) => char === " " ? char : codePointEscape(char));
+}
+
+/** Options of {@linkcode show}. */
+export interface ShowOptions {
+  /** The longest result, in characters, before the middle is cut. @default {120} */
+  maxChars?: number;
+}
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * `bytes` (or text) in double quotes, JSON-style: `\n`, `\r`, `\t`, `\"`
+ * and `\\` escaped, other invisible characters as `\u{…}`, bytes that are
+ * not UTF-8 as `\xNN`. Korean and emoji are shown as they are. Past
+ * `maxChars`, the middle is replaced by `…(N bytes)…`.
+ */
+export function show(bytes: Uint8Array | string, options: ShowOptions = {}): string {
+  const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+  const maxChars = options.maxChars ?? 120;
+  // A character shows as at least one char and takes at most 4 bytes: only
+  // the ends of a long answer (a server may send 64 MiB) are escaped.
+  const ends = 4 * maxChars;
+  let tokens: string[];
+  let tailTokens: string[];
+  if (data.length > 2 * ends) {
+    tokens = escapeTokens(data.subarray(0, ends));
+    // The tail shows at most 24 characters: where these bytes start, inside
+    // a character or not, is never shown.
+    tailTokens = escapeTokens(data.subarray(data.length - ends));
+  } else {
+    tokens = tailTokens = escapeTokens(data);
+    let length = 0;
+    for (const token of tokens) length += token.length;
+    if (length + 2 <= maxChars) return `"${tokens.join("")}"`;
+  }
+  const marker = `…(${data.length} bytes)…`;
+  const tailChars = Math.min(24, Math.floor(maxChars / 4));
+  const head = takeChars(tokens, Math.max(8, maxChars - tailChars - marker.length - 2), false);
+  const tail = takeChars(tailTokens, tailChars, true);
+  return `"${head}${marker}${tail}"`;
+}
+
+/** The escaped pieces of `bytes`, one per character or bad byte. */
+function escapeTokens(bytes: Uint8Array): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const byte = bytes[i]!;
+    const size = sequenceLength(byte);
+    const char = size === 0 ? undefined : decodeOne(bytes.subarray(i, i + size), size);
+    if (char === undefined) {
+      tokens.push(`\\x${byte.toString(16).padStart(2, "0")}`);
+      i++;
+      continue;
+    }
+    tokens.push(escapeChar(char));
+    i += size;
+  }
+  return tokens;
+}
+
+/** How many bytes a UTF-8 character starting with `byte` takes; 0 if none can. */
+function sequenceLength(byte: number): number {
+  if (byte < 0x80) return 1;
+  if (byte < 0xc2) return 0;
+  if (byte < 0xe0) return 2;
+  if (byte < 0xf0) return 3;
+  return byte < 0xf5 ? 4 : 0;
+}
+
+function decodeOne(slice: Uint8Array, size: number): string | undefined {
+  if (slice.length < size) return undefined;
+  try {
+    return strictDecoder.decode(slice);
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeChar(char: string): string {
+  switch (char) {
+    case "\n":
+      return "\\n";
+    case "\r":
+      return "\\r";
+    case "\t":
+      return "\\t";
+    case '"':
+      return '\\"';
+    case "\\":
+      return "\\\\";
+    case " ":
+      return " ";
+  }
+  // Invisible or misleading characters, shown by their code point.
+  return INVISIBLE_REGEXP.test(char) ? codePointEscape(char) : char;
+}
+
+/** The first (or, `fromEnd`, last) tokens that fit in `chars` characters. */
+function takeChars(tokens: string[], chars: number, fromEnd: boolean): string {
+  const taken: string[] = [];
+  let used = 0;
+  for (let k = 0; k < tokens.length; k++) {
+    const token = tokens[fromEnd ? tokens.length - 1 - k : k]!;
+    if (used + token.length > chars) break;
+    taken.push(token);
+    used += token.length;
+  }
+  return (fromEnd ? taken.reverse() : taken).join("");
+}
