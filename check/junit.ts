@@ -10,7 +10,7 @@
 import { WORDS } from "./messages.ts";
 import { type Lang, sourceOf } from "./rule.ts";
 import type { CheckRun } from "./runner.ts";
-import { show } from "./show.ts";
+import { show } from "../net/show.ts";
 
 // XML 1.0 cannot hold these at all, not even escaped.
 // deno-lint-ignore no-control-regex

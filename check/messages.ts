@@ -7,7 +7,7 @@
  */
 
 import type { Lang, Level, Text } from "./rule.ts";
-import { show } from "./show.ts";
+import { show } from "../net/show.ts";
 
 /** A sentence in both languages. */
 function text(en: string, ko: string): Text {
@@ -145,6 +145,17 @@ export const REASON = {
     text(
       "cannot connect: connection refused, so the server has stopped (did an earlier step crash it? see its terminal)",
       "연결할 수 없음: 연결이 거부되었으니 서버가 멈춘 것입니다 (앞 단계에서 죽었나요? 서버의 터미널을 보세요)",
+    ),
+  stoppedAfterReset: () =>
+    text(
+      "cannot connect: connection refused, so the server has stopped, right after a client " +
+        "reset its connection (an RST, as a client killed with its answer unread sends). " +
+        "Its recv() or send() raised ConnectionResetError: catch OSError around each " +
+        "client's conversation, close that socket, and go on accepting (see its terminal)",
+      "연결할 수 없음: 연결이 거부되었으니 서버가 멈춘 것입니다. 바로 앞에서 클라이언트가 연결을 " +
+        "리셋했습니다(답을 읽지 않은 채 강제 종료된 클라이언트처럼 RST를 보냄). 서버의 recv()나 " +
+        "send()가 ConnectionResetError를 일으켰을 것입니다: 클라이언트마다 대화를 " +
+        "try/except OSError로 감싸고, 그 소켓을 닫은 뒤 계속 accept()하세요 (서버의 터미널을 보세요)",
     ),
   stoppedAfterProbe: () =>
     text(

@@ -10,7 +10,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { WORDS } from "./messages.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { type Lang, type Rule, sourceOf } from "./rule.ts";
-import { show } from "./show.ts";
+import { show } from "../net/show.ts";
 
 const LABEL = { pass: "PASS", fail: "FAIL", skip: "SKIP" } as const;
 const ID_WIDTH = 28;

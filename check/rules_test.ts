@@ -6,7 +6,6 @@ import { formatResult, jsonReport } from "./report.ts";
 import { type Data, type Rule, sourceOf } from "./rule.ts";
 import { RULES, rulesOf, selectRules } from "./rules.ts";
 import type { CheckRun } from "./runner.ts";
-import { show } from "./show.ts";
 
 const HANGUL_REGEXP = /[\uac00-\ud7a3]/;
 
@@ -78,24 +77,6 @@ Deno.test({
     assertEquals(picked[0], "a.list-empty");
     assertEquals(selectRules("assignment", ["err.*"]).length, 4);
     assertThrows(() => selectRules("contract", ["nope"]), RangeError, 'no rule matches "nope"');
-  },
-});
-
-Deno.test({
-  name:
-    "show() escapes control bytes, invalid UTF-8 and invisible spaces, keeps Korean, and shortens",
-  permissions: "none",
-  fn: () => {
-    assertEquals(show("Success!\r\n"), '"Success!\\r\\n"');
-    assertEquals(show('a"b\\c\t'), '"a\\"b\\\\c\\t"');
-    assertEquals(show(new Uint8Array([0x41, 0xff, 0xc3, 0x00, 0x1b])), '"A\\xff\\xc3\\x00\\x1b"');
-    assertEquals(show("\u00a0사과 🍎\u3000"), '"\\u{a0}사과 🍎\\u{3000}"');
-    const long = show("x".repeat(1_000_000) + "END", { maxChars: 60 });
-    assert(long.length <= 60, long);
-    assertMatch(long, /^"x+…\(1000003 bytes\)…x+END"$/);
-    // A long Korean tail is shown as characters, not cut bytes.
-    const korean = show("x".repeat(10_000) + "사과".repeat(100), { maxChars: 60 });
-    assertMatch(korean, /^"x+…\(10600 bytes\)…[사과]+"$/);
   },
 });
 

@@ -20,7 +20,7 @@ import { UDP_CLIENT_DEFAULTS } from "../client/udp.ts";
 import { usage } from "../command/command.ts";
 import { LINE_TABLE } from "../command/table.ts";
 import { errorMessage } from "../net/conn.ts";
-import { show } from "../check/show.ts";
+import { show } from "../net/show.ts";
 import { runBatch } from "./client_batch.ts";
 import { runRepl } from "./client_repl.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";

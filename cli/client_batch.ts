@@ -7,7 +7,7 @@
  * @module
  */
 
-import { show } from "../check/show.ts";
+import { show } from "../net/show.ts";
 import { isErrorAnswer, type KvClient } from "../client/client.ts";
 import { concat } from "../net/bytes.ts";
 import { EXIT } from "./exit.ts";

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { escapeInvisible } from "./show.ts";
+
 /** How important a log line is. `debug` lines are made only with `verbose`. */
 export type LogLevel = "error" | "info" | "debug";
 
@@ -21,11 +23,14 @@ export function logErrors(level: LogLevel, message: string): void {
 
 const LOG_SAMPLE_CHARS = 80;
 
-/** `text` quoted for a log line, cut to 80 characters (with its length if it was cut). */
+/**
+ * `text` quoted for a log line, cut to 80 characters (with its length if it
+ * was cut); characters that would not show as themselves escaped (net/escape.ts).
+ */
 export function logSample(text: string): string {
-  const quoted = JSON.stringify(
+  const quoted = escapeInvisible(JSON.stringify(
     text.length > LOG_SAMPLE_CHARS ? text.slice(0, LOG_SAMPLE_CHARS) : text,
-  );
+  ));
   return text.length > LOG_SAMPLE_CHARS ? `${quoted}... (${text.length} chars)` : quoted;
 }
 

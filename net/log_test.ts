@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { LogBudget } from "./log.ts";
+import { LogBudget, logSample } from "./log.ts";
 
 Deno.test("LogBudget allows `limit` lines a window, counts the rest, and says so on the next line", () => {
   const budget = new LogBudget(3, 1000);
@@ -24,4 +24,10 @@ Deno.test("LogBudget starts a new window when the clock is set back, spent or no
     { skipped: 1, last: true },
     "an hour back: not silent for an hour",
   );
+});
+
+Deno.test("logSample() quotes a client's text, its invisible characters escaped, cut at 80", () => {
+  assertEquals(logSample("GET, k"), '"GET, k"');
+  assertEquals(logSample("a\u001b[2Jb\u009bc\u202ed"), '"a\\u001b[2Jb\\u{9b}c\\u{202e}d"');
+  assertEquals(logSample("x".repeat(100)), `"${"x".repeat(80)}"... (100 chars)`);
 });

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { codePointEscape, INVISIBLE_REGEXP } from "./show.ts";
+
 /**
  * One event in the life of a socket, as the application sees it. The server
  * makes them in `server/trace.ts`, the client in `client/trace.ts` and
@@ -104,7 +106,9 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 /**
  * `bytes[start, end)` as a quoted, escaped preview on one line: printable
  * text as it is (Korean included), `\n`, `\r`, `\t`, `\\` and `\"` escaped,
- * any other byte (a control byte, a byte that is not UTF-8) as `\xNN`. Past
+ * any other byte (a control byte, a byte that is not UTF-8) as `\xNN`, a
+ * character that would not show as itself (a C1 control, a bidi override)
+ * as `\u{…}` (net/escape.ts). Past
  * `maxBytes` it is cut, and the line says how much was left out:
  * `"PUT, k, vvvv"...(+1000 bytes)`.
  */
@@ -128,7 +132,7 @@ export function preview(bytes: Uint8Array, start: number, end: number, maxBytes 
       text += hexByte(byte);
       i++;
     } else {
-      text += char;
+      text += INVISIBLE_REGEXP.test(char) ? codePointEscape(char) : char;
       i += length;
     }
   }

@@ -62,6 +62,10 @@ Deno.test({
         '"A\\x00\\x1b\\x7f\\xff\\xc3A"',
       );
     });
+    await t.step("a character that would not show as itself as \\u{…}", () => {
+      // A C1 CSI (a terminal escape sequence), a bidi override that reverses the line.
+      assertEquals(of(encoder.encode("a\u009b31mb\u202ec")), '"a\\u{9b}31mb\\u{202e}c"');
+    });
     await t.step("a character cut short by the end is bytes", () => {
       const han = encoder.encode("한");
       assertEquals(of(han.subarray(0, 2)), '"\\xed\\x95"');

@@ -1,0 +1,36 @@
+/** Tests of show.ts: how a peer's bytes are shown on a terminal. Pure. */
+
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { escapeInvisible, show } from "./show.ts";
+
+Deno.test({
+  name:
+    "show() escapes control bytes, invalid UTF-8 and invisible spaces, keeps Korean, and shortens",
+  permissions: "none",
+  fn: () => {
+    assertEquals(show("Success!\r\n"), '"Success!\\r\\n"');
+    assertEquals(show('a"b\\c\t'), '"a\\"b\\\\c\\t"');
+    assertEquals(show(new Uint8Array([0x41, 0xff, 0xc3, 0x00, 0x1b])), '"A\\xff\\xc3\\x00\\x1b"');
+    assertEquals(show("\u00a0사과 🍎\u3000"), '"\\u{a0}사과 🍎\\u{3000}"');
+    const long = show("x".repeat(1_000_000) + "END", { maxChars: 60 });
+    assert(long.length <= 60, long);
+    assertMatch(long, /^"x+…\(1000003 bytes\)…x+END"$/);
+    // A long Korean tail is shown as characters, not cut bytes.
+    const korean = show("x".repeat(10_000) + "사과".repeat(100), { maxChars: 60 });
+    assertMatch(korean, /^"x+…\(10600 bytes\)…[사과]+"$/);
+  },
+});
+
+Deno.test({
+  name: "show() and escapeInvisible() write C1 controls and bidi overrides as code points",
+  permissions: "none",
+  fn: () => {
+    // U+009B is a C1 CSI (a terminal's escape sequence), U+202E reverses a line.
+    assertEquals(show("a\u009b31mb\u202ec"), '"a\\u{9b}31mb\\u{202e}c"');
+    assertEquals(
+      escapeInvisible('"a\u009b31m b\u202ec\u2066"'),
+      '"a\\u{9b}31m b\\u{202e}c\\u{2066}"',
+    );
+    assertEquals(escapeInvisible("사과 🍎"), "사과 🍎");
+  },
+});
