@@ -212,7 +212,9 @@ function lowercasingServer(): AsyncDisposable & { port: number } {
         }
         await to.closeWrite();
       } catch {
-        // A reset: the other side goes when its own read ends.
+        // A reset: both sides go (the other pipe's read then ends too).
+        closeQuietly(upstream);
+        closeQuietly(conn);
       }
     };
     await Promise.all([pipe(conn, upstream, true), pipe(upstream, conn, false)]);

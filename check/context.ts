@@ -94,8 +94,12 @@ export class StepFailure extends Error {
   }
 }
 
-/** Opens a connection for a rule; a refusal fails the step. */
-export async function openProbe(config: PlayConfig): Promise<Probe> {
+/**
+ * Opens a connection for a rule; a refusal fails the step. `afterReset`:
+ * the rule's last step reset a connection (check/reset.ts), the likeliest
+ * cause of a server that stopped.
+ */
+export async function openProbe(config: PlayConfig, afterReset = false): Promise<Probe> {
   try {
     const probe = await Probe.open(config.hostname, config.port, config);
     config.heard.add(probe);
@@ -106,9 +110,13 @@ export async function openProbe(config: PlayConfig): Promise<Probe> {
       // The server took the check's first connection, so a refusal now
       // means it stopped: an earlier step crashed it, or, if it has
       // answered nothing since, maybe that first connection's quiet close.
-      reason: error instanceof Deno.errors.ConnectionRefused
-        ? config.heard.any ? REASON.stopped() : REASON.stoppedAfterProbe()
-        : REASON.connect(describeConnectError(error)),
+      reason: !(error instanceof Deno.errors.ConnectionRefused)
+        ? REASON.connect(describeConnectError(error))
+        : afterReset
+        ? REASON.stoppedAfterReset()
+        : config.heard.any
+        ? REASON.stopped()
+        : REASON.stoppedAfterProbe(),
     });
   }
 }

@@ -10,6 +10,7 @@
 import { concat, equalBytes } from "../net/bytes.ts";
 import { openProbe, type Outcome, type PlayConfig, StepFailure } from "./context.ts";
 import { runLoad } from "./load.ts";
+import { resetAfter } from "./reset.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
 import { MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
 import type { ConnName, Data, Expect, Rule, Step, Text } from "./rule.ts";
@@ -72,6 +73,8 @@ class Player {
   readonly #textbook: boolean;
   readonly #conns = new Map<ConnName, Probe>();
   readonly #sent = new Map<ConnName, Uint8Array[]>();
+  // A reset was the last connection the rule opened: a refusal now says so.
+  #afterReset = false;
 
   constructor(config: PlayConfig, textbook: boolean) {
     this.#config = config;
@@ -80,6 +83,13 @@ class Player {
 
   async play(step: Step): Promise<void> {
     if ("load" in step) return await runLoad(step, this.#config);
+    if ("reset" in step) {
+      const bytes = encodeData(step.reset, this.#config.prefix);
+      this.#noteWrites(bytes);
+      await resetAfter(this.#config, bytes, step.afterMs);
+      this.#afterReset = true;
+      return;
+    }
     const name = step.on ?? "main";
     if ("send" in step) return await this.#send(name, [step.send], 0);
     if ("sendPieces" in step) return await this.#send(name, step.sendPieces, step.gapMs);
@@ -105,7 +115,8 @@ class Player {
   async #conn(name: ConnName): Promise<Probe> {
     let probe = this.#conns.get(name);
     if (probe === undefined) {
-      probe = await openProbe(this.#config);
+      probe = await openProbe(this.#config, this.#afterReset);
+      this.#afterReset = false;
       this.#conns.set(name, probe);
     }
     return probe;

@@ -79,10 +79,18 @@ export type Step =
   /** Shuts down the sending side (a half-close). */
   | { readonly closeWrite: true; readonly on?: ConnName }
   /**
-   * Closes the connection, unread answers and all; `afterMs` first leaves
-   * the answers time to arrive unread, so that the close is a reset.
+   * Closes the connection, unread answers and all, after `afterMs`: a FIN
+   * (the server reads the end of the stream), then a reset if answers lie
+   * unread.
    */
   | { readonly disconnect: true; readonly afterMs?: number; readonly on?: ConnName }
+  /**
+   * On a connection of its own: writes the bytes, waits `afterMs` for the
+   * answers to arrive unread, and resets the connection (an RST and no
+   * FIN, as a client killed mid-conversation: the server's `recv()` raises
+   * `ConnectionResetError`, where a FIN gives it `b""`).
+   */
+  | { readonly reset: Data; readonly afterMs: number }
   | Load;
 
 /** A conformance rule. */

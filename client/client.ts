@@ -357,7 +357,14 @@ export class KvClient implements AsyncDisposable {
     const lines = this.#lines;
     for (let kind = lines.next(); kind !== null; kind = lines.next()) {
       if (kind !== "line") {
-        this.#fail(new KvConnectionError(`${this.address} sent a bad answer line (${kind})`));
+        this.#fail(
+          new KvConnectionError(
+            kind === "too-long"
+              ? `${this.address} sent an answer line past 256 MiB with no \\n: ` +
+                'a server that sends without end (does its loop stop when recv() returns b""?)'
+              : `${this.address} sent a bad answer line (${kind})`,
+          ),
+        );
         return false;
       }
       this.#linesTaken++;

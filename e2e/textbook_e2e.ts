@@ -34,12 +34,23 @@ async function startListening(command: string, args: string[]) {
   return { child, port };
 }
 
-async function python() {
-  const { child, port } = await startListening("python3", [`${here}textbook_server.py`, "0"]);
+/** The textbook server; `--fragile`: without its `try` around a client, so a reset stops it. */
+async function python(...flags: string[]) {
+  const { child, port } = await startListening("python3", [
+    `${here}textbook_server.py`,
+    "0",
+    ...flags,
+  ]);
   return {
     port,
+    /** Its exit status, once it has stopped (by itself, or killed). */
+    status: child.status,
     async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // It had already stopped.
+      }
       await child.status;
       await child.stdout.cancel();
       await child.stderr.cancel();
@@ -76,6 +87,41 @@ Deno.test("the Python textbook server passes kv check --level assignment and fai
     contract.stdout,
     "Hint: 31 rules failed because an answer did not end with \\n.",
   );
+});
+
+Deno.test("kv check fails a Python server that a client's reset stops, saying why; one with a try passes", async () => {
+  // A Deno socket's close() sends a FIN, which such a server survives
+  // (recv() returns b""); a killed client's reset makes recv() raise.
+  {
+    await using server = await python("--fragile");
+    const { code, stdout } = await run([
+      "check",
+      "-p",
+      String(server.port),
+      "--level",
+      "assignment",
+      "--only",
+      "a.disconnect",
+      "--lang",
+      "en",
+    ]);
+    assertEquals(code, 1, stdout);
+    assertStringIncludes(stdout, "FAIL  a.disconnect");
+    assertStringIncludes(stdout, "right after a client reset its connection");
+    assertStringIncludes(stdout, "raised ConnectionResetError");
+    assertEquals((await server.status).success, false, "the server died of the reset");
+  }
+  await using sturdy = await python();
+  const { code, stdout } = await run([
+    "check",
+    "-p",
+    String(sturdy.port),
+    "--level",
+    "assignment",
+    "--only",
+    "a.disconnect",
+  ]);
+  assertEquals(code, 0, stdout);
 });
 
 Deno.test("kv check --junit FILE writes JUnit XML that Python's XML parser reads", async () => {

@@ -199,8 +199,9 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
     ),
     text: {
       en:
-        "Clients that disconnect abruptly (before sending, mid-request, before reading the answer) do not stop the server",
-      ko: "클라이언트가 갑자기 끊어도 (보내기 전, 요청 도중, 답을 읽기 전) 서버는 멈추지 않는다",
+        "Clients that disconnect abruptly (before sending, mid-request, before reading the answer, or with a reset as a killed client does) do not stop the server",
+      ko:
+        "클라이언트가 갑자기 끊어도 (보내기 전, 요청 도중, 답을 읽기 전, 또는 강제 종료된 클라이언트처럼 리셋으로) 서버는 멈추지 않는다",
     },
     steps: [
       { send: "" },
@@ -209,6 +210,9 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
       { disconnect: true },
       { send: "GET, {k}nobody" },
       { disconnect: true, afterMs: 300 },
+      // A reset (RST, no FIN): recv() raises ConnectionResetError, not b"".
+      { reset: "", afterMs: 0 },
+      { reset: "GET, {k}nobody", afterMs: 300 },
       ...STILL_ANSWERS,
     ],
   },

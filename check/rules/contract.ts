@@ -424,14 +424,16 @@ export const CONTRACT_RULES: readonly Rule[] = [
     source: ENDS,
     text: {
       en:
-        "A client that disconnects mid-request and mid-pipeline costs nothing but its own connection",
-      ko: "요청이나 파이프라인 도중에 끊은 클라이언트는 자기 연결 말고는 아무것도 잃게 하지 않는다",
+        "A client that disconnects mid-request and mid-pipeline, or resets its connection, costs nothing but its own connection",
+      ko:
+        "요청이나 파이프라인 도중에 끊거나 연결을 리셋한 클라이언트는 자기 연결 말고는 아무것도 잃게 하지 않는다",
     },
     steps: [
       ...ask("PUT, {k}survivor, 1\n", SUCCESS),
       ...stillAnswers("leaver"),
       { send: "GET, {k}survivor\nGET, {k}survivor\nGET, {k}surv", on: "leaver" },
       { disconnect: true, afterMs: 100, on: "leaver" },
+      { reset: "GET, {k}survivor\nGET, {k}survivor\nGET, {k}surv", afterMs: 100 },
       ...ask("GET, {k}survivor\n", line("1")),
       ...stillAnswers("newcomer"),
     ],
