@@ -44,8 +44,9 @@ export interface ConnectionConfig {
 /**
  * Where a connection is. `reading`: waiting for bytes (shutdown may close it
  * at once); `working`: running requests; `writing`: waiting for its answers
- * to drain (never idle); `lingering`: half-closed at shutdown, waiting for
- * the client to finish; `closed`.
+ * to drain (never idle); `lingering`: half-closed (at shutdown, or after
+ * an error that ends the connection), discarding what the client still
+ * sends until it finishes; `closed`.
  */
 type State = "reading" | "working" | "writing" | "lingering" | "closed";
 
@@ -466,10 +467,9 @@ export class Connection {
    * moment, or closes, the connection is done (PROTOCOL.md, Shutdown); one
    * that goes on sending is cut after 10 s or 64 MiB. `afterError`: an
    * error ended it, and a shutdown ends that wait within half its grace, so
-   * that the server still exits 0 (before this linger, such a connection
-   * was closed at once); a busy
-   * connection at shutdown waits as the contract says, its answers perhaps
-   * still on their way, until its client goes quiet or the grace runs out.
+   * that the server still exits 0. A busy connection at shutdown waits as
+   * the contract says, its answers perhaps still on their way, until its
+   * client goes quiet or the grace runs out.
    */
   async #linger(afterError: boolean): Promise<void> {
     this.#state = "lingering";

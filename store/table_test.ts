@@ -3,6 +3,7 @@ import { SYSTEM_CLOCK } from "./clock.ts";
 import { Table } from "./table.ts";
 
 const encoder = new TextEncoder();
+const test = (name: string, fn: () => void) => Deno.test({ name, permissions: "none", fn });
 
 /** Adds `key` (with its own bytes as value) under `hash`, as MemoryStore does. */
 function add(table: Table, key: string, hash: number): void {
@@ -16,7 +17,7 @@ function find(table: Table, key: string, hash: number): number {
   return table.find(bytes, 0, bytes.length, hash);
 }
 
-Deno.test("Table finds keys past collisions and tombstones, and grows and shrinks", () => {
+test("Table finds keys past collisions and tombstones, and grows and shrinks", () => {
   const table = new Table(1 << 20);
   // Ten keys with one hash: one run of slots.
   for (let i = 0; i < 10; i++) add(table, `k${i}`, 0x8000_0000);
@@ -38,7 +39,7 @@ Deno.test("Table finds keys past collisions and tombstones, and grows and shrink
   assertEquals(find(table, "k5", 0x8000_0000) >= 0, true);
 });
 
-Deno.test("Table.scan visits every key once while the table grows between steps", () => {
+test("Table.scan visits every key once while the table grows between steps", () => {
   const table = new Table(1 << 20);
   const hashOf = (i: number) => Math.imul(i + 1, 0x9e3779b1) >>> 0;
   for (let i = 0; i < 100; i++) add(table, `s${i}`, hashOf(i));
@@ -62,7 +63,7 @@ Deno.test("Table.scan visits every key once while the table grows between steps"
   for (const count of seen.values()) assertEquals(count, 1);
 });
 
-Deno.test("Table.clear empties it and gives the slots back", () => {
+test("Table.clear empties it and gives the slots back", () => {
   const table = new Table(1 << 20);
   for (let i = 0; i < 500; i++) add(table, `c${i}`, (i * 40503) >>> 0);
   table.clear();
@@ -72,7 +73,7 @@ Deno.test("Table.clear empties it and gives the slots back", () => {
   assertEquals(table.longestProbe(), 0);
 });
 
-Deno.test("Table doubles as it grows, from half full to a quarter full", () => {
+test("Table doubles as it grows, from half full to a quarter full", () => {
   const table = new Table(1 << 24);
   let capacity = table.capacity;
   for (let i = 0; i < 20_000; i++) {
@@ -132,7 +133,7 @@ function scanAll(table: Table): Map<string, number> {
   return seen;
 }
 
-Deno.test("Table resizes a large table a step at a time, and agrees with a Map throughout", () => {
+test("Table resizes a large table a step at a time, and agrees with a Map throughout", () => {
   const table = new Table(1 << 27);
   const model = new Map<string, string>();
   let seed = 12345;
@@ -199,7 +200,7 @@ Deno.test("Table resizes a large table a step at a time, and agrees with a Map t
   for (const count of seen.values()) assertEquals(count, 1);
 });
 
-Deno.test("Table: the insert that starts a large resize moves a few hundred slots, not all", () => {
+test("Table: the insert that starts a large resize moves a few hundred slots, not all", () => {
   const table = new Table(1 << 26);
   let i = 0;
   while (!table.resizing && i < 1_000_000) add(table, `k${i}`, hashOfN(i++));
@@ -222,7 +223,7 @@ Deno.test("Table: the insert that starts a large resize moves a few hundred slot
   for (let j = 0; j < i; j++) assert(find(table, `k${j}`, hashOfN(j)) >= 0, `k${j}`);
 });
 
-Deno.test("Table.moveFor ends a resize with no writes", () => {
+test("Table.moveFor ends a resize with no writes", () => {
   const table = new Table(1 << 26);
   let i = 0;
   while (!table.resizing && i < 1_000_000) add(table, `k${i}`, hashOfN(i++));
@@ -232,7 +233,7 @@ Deno.test("Table.moveFor ends a resize with no writes", () => {
   assertEquals(scanAll(table).size, i);
 });
 
-Deno.test("Table.scan visits every key once across a step-by-step resize", () => {
+test("Table.scan visits every key once across a step-by-step resize", () => {
   const table = new Table(1 << 26);
   let i = 0;
   // Just short of the resize: the walk starts on the old table.
@@ -257,7 +258,7 @@ Deno.test("Table.scan visits every key once across a step-by-step resize", () =>
   for (const count of seen.values()) assertEquals(count, 1);
 });
 
-Deno.test("Table: arena compaction while a resize runs moves the records of both slot tables", () => {
+test("Table: arena compaction while a resize runs moves the records of both slot tables", () => {
   const table = new Table(1 << 26);
   let i = 0;
   while (!table.resizing && i < 1_000_000) put(table, `k${i}`, hashOfN(i), `first-${i++}`);
@@ -281,7 +282,7 @@ Deno.test("Table: arena compaction while a resize runs moves the records of both
   }
 });
 
-Deno.test("Table: keys left after deletes in hash order (SCAN + DEL, the sweep) are not packed into one long run", () => {
+test("Table: keys left after deletes in hash order (SCAN + DEL, the sweep) are not packed into one long run", () => {
   const table = new Table(1 << 26);
   const count = 60_000;
   for (let i = 0; i < count; i++) add(table, `k${i}`, hashOfN(i));

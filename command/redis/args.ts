@@ -79,11 +79,6 @@ export function argInt(request: Request, i: number): bigint | undefined {
   return parseInt64(request.bytes, request.starts[i]!, request.ends[i]!);
 }
 
-/** Whether `n` is within Redis's 64-bit integers. */
-export function inInt64(n: bigint): boolean {
-  return n >= MIN_INT64 && n <= MAX_INT64;
-}
-
 /** The smallest 64-bit integer. */
 export const INT64_MIN: bigint = MIN_INT64;
 /** The largest 64-bit integer. */

@@ -55,7 +55,6 @@ export class LogWriter {
   pending: LogBuffer = new LogBuffer(64 * 1024);
   // Swapped with `pending` while a write is in flight, so appends go on.
   #spare: LogBuffer = new LogBuffer(64 * 1024);
-  readonly #path: string;
   readonly #dir: string;
   readonly #fs: LogFs;
   #file: LogFile;
@@ -102,7 +101,6 @@ export class LogWriter {
 
   /** Takes over `init.file`. */
   constructor(init: LogWriterInit) {
-    this.#path = init.path;
     this.#dir = init.dir;
     this.#fs = init.fs;
     this.#file = init.file;
