@@ -20,11 +20,14 @@
 
 import type { Clock } from "./clock.ts";
 import {
+  beginRecord,
   encodeClear,
   encodeDelete,
   encodeSet,
+  endGroup,
   type LogBuffer,
   MAGIC,
+  OP,
   setRecordBytes,
 } from "./log/format.ts";
 import { UndoLog } from "./log/undo.ts";
@@ -84,6 +87,8 @@ export class LogStore implements Store {
   readonly #undo = new UndoLog();
   #listener: ChangeListener | undefined;
   readonly #writer: LogWriter;
+  // Inside together(): records wait for the group's end to be counted.
+  #grouping = false;
   // What a compaction would write now: kept up to date change by change.
   #liveBytes: number;
   // Encodes the pair an EXPIRE changed as a set record, from the store's get().
@@ -240,7 +245,7 @@ export class LogStore implements Store {
       options?.lineText === true,
       expireAt,
     );
-    this.#writer.appended(start);
+    this.#appended(start);
     let after = live - (existed ? undo.oldRecordBytes : 0);
     if (expireAt === 0 || expireAt > this.#clock.now()) {
       after += setRecordBytes(keyEnd - keyStart, valueEnd - valueStart, expireAt > 0);
@@ -260,7 +265,7 @@ export class LogStore implements Store {
     }
     const at = this.#writer.pending.length;
     encodeDelete(this.#writer.pending, key, start, end);
-    this.#writer.appended(at);
+    this.#appended(at);
     this.#liveBytes -= undo.oldRecordBytes;
     return true;
   }
@@ -295,7 +300,7 @@ export class LogStore implements Store {
       encodeDelete(this.#writer.pending, key, start, end); // Gone now.
       this.#liveBytes -= undo.oldRecordBytes;
     }
-    this.#writer.appended(at);
+    this.#appended(at);
     return true;
   }
 
@@ -309,8 +314,32 @@ export class LogStore implements Store {
     this.#inner.listen?.(this.#listener);
     const at = this.#writer.pending.length;
     encodeClear(this.#writer.pending);
-    this.#writer.appended(at);
+    this.#appended(at);
     this.#liveBytes = MAGIC.length;
+  }
+
+  /**
+   * Runs `change`, whose changes are logged as one group record (if more
+   * than one): a crash keeps all of them or none, as Redis's log keeps a
+   * command, or a transaction, whole. A group within a group is the outer one.
+   */
+  together(change: () => void): void {
+    if (this.#grouping) return change();
+    const pending = this.#writer.pending;
+    const start = beginRecord(pending, OP.group, 0);
+    this.#grouping = true;
+    try {
+      change();
+    } finally {
+      this.#grouping = false;
+      endGroup(pending, start);
+      if (pending.length > start) this.#writer.appended(start);
+    }
+  }
+
+  /** A record was encoded at `start` in the writer's pending buffer: the writer counts it, unless a group holds it. */
+  #appended(start: number): void {
+    if (!this.#grouping) this.#writer.appended(start);
   }
 
   /**

@@ -123,6 +123,31 @@ test("LogStore logs an EXPIRE whose time passes while it runs as the delete the 
   assert(expiries.includes(NO_KEY), "some deadline passed while its EXPIRE ran");
 });
 
+test("LogStore.together(): a crash at any byte of its record keeps all of its changes or none", async () => {
+  const fs = new FakeFs();
+  const store = await open(fs, { fsync: "always" });
+  const text = new TextStore(store);
+  text.set("a", "old");
+  text.set("c", "old");
+  assertEquals(await committed(store), true);
+  const before = fs.read(PATH).length;
+  store.together(() => {
+    text.set("a", "new");
+    text.set("b", "x".repeat(300));
+    text.delete("c");
+  });
+  assertEquals(await committed(store), true);
+  await store.close();
+  const whole = fs.read(PATH);
+  const old = ["a=old", "c=old"];
+  const next = ["a=new", `b=${"x".repeat(300)}`];
+  for (let cut = before; cut <= whole.length; cut++) {
+    const torn = new FakeFs();
+    torn.put(PATH, whole.subarray(0, cut));
+    assertEquals(await contents(torn), cut === whole.length ? next : old, `cut at ${cut}`);
+  }
+});
+
 test("LogStore tells the clock its store reads, newStore's as openLog's", async () => {
   const clock = new ManualClock(1_000);
   const fs = new FakeFs();

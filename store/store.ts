@@ -210,6 +210,14 @@ export interface Store {
   commit?(): Promise<boolean> | undefined;
 
   /**
+   * Optional: runs `change`, whose changes are one command's (an MSET, a
+   * DEL of several keys, a transaction's EXEC): a store that keeps them
+   * durable keeps all of them or none across a crash. A store without
+   * durability leaves it out, and the caller runs `change` itself.
+   */
+  together?(change: () => void): void;
+
+  /**
    * A store with `commit()` whose file is closed: every change from now on
    * is undone (the server says the data file is closed, not that the disk
    * failed). Shut a server down before closing its store.

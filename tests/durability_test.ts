@@ -9,6 +9,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
+import { MAGIC, OP, readRecord, RecordView } from "../store/log/format.ts";
 import { openLogWith } from "../store/log/open.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
 import { TextStore } from "../store/text.ts";
@@ -341,4 +342,40 @@ Deno.test("serve() with udp and a durable store: a write before a LIST that lets
   assertEquals(await peer.exchange(server.port, "GET, a\n"), "Not exist!\n");
   await server.shutdown();
   await log.close();
+});
+
+Deno.test("serve() logs an MSET, a DEL of several keys and a transaction each as one record: a crash keeps all of one or none", async () => {
+  const fs = new FakeFs();
+  await using server = await durableServer(fs, "always");
+  await using conn = await RawConn.connect(server.port);
+  const resp = (...words: string[]) =>
+    `*${words.length}\r\n${words.map((word) => `$${word.length}\r\n${word}\r\n`).join("")}`;
+  await conn.send(
+    resp("MSET", "a", "1", "b", "2", "c", "3") +
+      resp("DEL", "a", "b") +
+      resp("MULTI") + resp("SET", "d", "4") + resp("DEL", "c") + resp("EXEC") +
+      resp("SET", "e", "5") + resp("DEL", "e"),
+  );
+  assertEquals((await conn.readLines(9)).map((line) => line.replace(/\r$/, "")), [
+    "+OK",
+    ":2",
+    "+OK",
+    "+QUEUED",
+    "+QUEUED",
+    "*2",
+    "+OK",
+    ":1",
+    "+OK",
+  ]);
+  assertEquals(await conn.readLine(), ":1\r");
+  // What the file holds after its header, record by record.
+  const bytes = fs.read(PATH);
+  const view = new RecordView();
+  const ops: number[] = [];
+  for (let at = MAGIC.length; at < bytes.length;) {
+    at = readRecord(bytes, at, bytes.length, view);
+    assert(at > 0, "every record reads back");
+    ops.push(view.op);
+  }
+  assertEquals(ops, [OP.group, OP.group, OP.group, OP.set, OP.delete]);
 });

@@ -38,7 +38,14 @@ function keyCounter(
     summary,
     run(request, context, reply) {
       let count = 0;
-      for (let i = 0; i < request.count; i++) if (each(request, i, context)) count++;
+      const all = () => {
+        for (let i = 0; i < request.count; i++) if (each(request, i, context)) count++;
+      };
+      // A DEL of several keys is one change for the log: a crash keeps all or none.
+      const { store } = context;
+      if (request.count > 1 && name !== "EXISTS" && store.together !== undefined) {
+        store.together(all);
+      } else all();
       reply.integer(count);
     },
   };

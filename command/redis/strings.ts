@@ -224,11 +224,13 @@ export const MSET: RedisCommand = {
   run(request, { store }, reply) {
     if (request.count % 2 !== 0) return reply.error({ kind: "usage", command: MSET });
     const { bytes, starts, ends } = request;
-    const wrote = write(reply, () => {
+    const setAll = () => {
       for (let i = 0; i < request.count; i += 2) {
         store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
       }
-    });
+    };
+    // One change for the log: a crash keeps every pair or none (Redis logs one MSET).
+    const wrote = write(reply, () => store.together ? store.together(setAll) : setAll());
     if (wrote) reply.ok();
   },
 };

@@ -67,7 +67,14 @@ export const EXEC: RedisCommand = {
     }
     if (changed) return reply.nilArray();
     reply.array(queued.length);
-    for (const request of queued) runWhole(request, context, reply);
+    const runAll = () => {
+      for (const request of queued) runWhole(request, context, reply);
+    };
+    // The whole transaction is one change for the log: a crash keeps all or
+    // none of it, as Redis drops a MULTI block its log holds only part of.
+    const { store } = context;
+    if (store.together !== undefined) store.together(runAll);
+    else runAll();
   },
 };
 

@@ -32,6 +32,12 @@ export const OP = {
   // 3 is not used: an EXPIRE is logged as a whole `set` (log.ts says why).
   /** `clear`: every key is gone. */
   clear: 4,
+  /**
+   * `group`: records made by one command that changes several keys (MSET,
+   * DEL of many, a transaction's EXEC), in its body, whole: replayed all
+   * or none, so a crash never leaves part of such a command.
+   */
+  group: 5,
 } as const;
 
 /** Flag bits (the body's second byte). */
@@ -284,9 +290,48 @@ export function decodeBody(
     case OP.clear:
       view.keyStart = view.keyEnd = at;
       return flags === 0 && at === end;
+    case OP.group:
+      // Its records, each whole and none a group: keyStart and keyEnd bound them.
+      if (flags !== 0 || at === end) return false;
+      for (let next = at; next < end;) {
+        if (end - next > RECORD_HEADER_BYTES && bytes[next + RECORD_HEADER_BYTES] === OP.group) {
+          return false;
+        }
+        next = readRecord(bytes, next, end, CHECKED);
+        if (next < 0) return false;
+      }
+      view.op = op;
+      view.bytes = bytes;
+      view.keyStart = at;
+      view.keyEnd = end;
+      return true;
     default:
       return false;
   }
+}
+
+// The records of a group, as decodeBody checks them and applyRecord replays them.
+const CHECKED = new RecordView();
+const REPLAYED = new RecordView();
+
+/**
+ * Seals the group begun at `start` (with {@linkcode beginRecord} and
+ * {@linkcode OP}.group) around the records encoded since: none leaves
+ * nothing, one is left as it is, more become one group record.
+ */
+export function endGroup(out: LogBuffer, start: number): void {
+  const first = start + RECORD_HEADER_BYTES + 2;
+  if (out.length === first) {
+    out.length = start;
+    return;
+  }
+  const next = first + RECORD_HEADER_BYTES + readU32(out.bytes, first);
+  if (next === out.length) {
+    out.bytes.copyWithin(start, first, out.length);
+    out.length -= first - start;
+    return;
+  }
+  endRecord(out, start);
 }
 
 const WRITE_OPTIONS = { expireAtMs: 0, lineText: false };
@@ -320,6 +365,12 @@ export function applyRecord(store: Store, view: RecordView): void {
       return;
     case OP.clear:
       store.clear();
+      return;
+    case OP.group:
+      for (let at = view.keyStart; at < view.keyEnd;) {
+        at = readRecord(bytes, at, view.keyEnd, REPLAYED);
+        applyRecord(store, REPLAYED);
+      }
       return;
   }
 }

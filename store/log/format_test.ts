@@ -7,12 +7,17 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { crc32c } from "./crc32c.ts";
+import { MemoryStore } from "../memory.ts";
+import { TextStore } from "../text.ts";
 import {
+  applyRecord,
   BAD_BODY,
   BAD_HEADER,
+  beginRecord,
   encodeClear,
   encodeDelete,
   encodeSet,
+  endGroup,
   endRecord,
   INCOMPLETE,
   LogBuffer,
@@ -76,6 +81,58 @@ test("readRecord() reads back each kind of record", () => {
     `${OP.delete} fruit  false 0`,
     `${OP.clear}   false 0`,
   ]);
+});
+
+test("endGroup() makes one record of several, leaves one as it is, and none as nothing", () => {
+  const a = key("a");
+  const one = new LogBuffer(16);
+  encodeSet(one, a, 0, 1, a, 0, 1, false, 0);
+  for (const records of [0, 1, 3]) {
+    const out = new LogBuffer(16);
+    encodeClear(out); // What came before stays.
+    const before = out.length;
+    const start = beginRecord(out, OP.group, 0);
+    for (let i = 0; i < records; i++) encodeSet(out, a, 0, 1, a, 0, 1, false, 0);
+    endGroup(out, start);
+    if (records === 0) assertEquals(out.length, before);
+    if (records === 1) {
+      assertEquals(out.bytes.subarray(before, out.length), one.bytes.subarray(0, one.length));
+    }
+    if (records === 3) {
+      const view = new RecordView();
+      assertEquals(readRecord(out.bytes, before, out.length, view), out.length, "one record");
+      assertEquals(view.op, OP.group);
+      const store = new TextStore(new MemoryStore());
+      store.set("a", "old");
+      store.set("b", "kept");
+      applyRecord(store.store, view);
+      assertEquals([store.get("a"), store.get("b")], ["a", "kept"]);
+    }
+  }
+});
+
+test("readRecord() refuses a group that is empty, holds a bad record, or holds a group", () => {
+  const a = key("a");
+  const inner = new LogBuffer(16);
+  encodeSet(inner, a, 0, 1, a, 0, 1, false, 0);
+  encodeDelete(inner, a, 0, 1);
+  const group = (body: Uint8Array) => {
+    const out = new LogBuffer(16);
+    const start = beginRecord(out, OP.group, 0);
+    out.add(body, 0, body.length);
+    endRecord(out, start);
+    return out;
+  };
+  const view = new RecordView();
+  const read = (out: LogBuffer) => readRecord(out.bytes, 0, out.length, view);
+  const good = group(inner.bytes.subarray(0, inner.length));
+  assertEquals(read(good), good.length);
+  assertEquals(read(group(new Uint8Array(0))), UNKNOWN, "empty");
+  const damaged = inner.bytes.slice(0, inner.length);
+  damaged[damaged.length - 1]! ^= 1;
+  assertEquals(read(group(damaged)), UNKNOWN, "a record inside fails its checksum");
+  assertEquals(read(group(inner.bytes.subarray(0, inner.length - 1))), UNKNOWN, "cut short");
+  assertEquals(read(group(good.bytes.subarray(0, good.length))), UNKNOWN, "a group in a group");
 });
 
 test("setRecordBytes() is the size encodeSet() writes", () => {
