@@ -278,6 +278,11 @@ export const WORDS = {
   nothing: text("(nothing)", "(없음)"),
 } as const;
 
+/** A long reason said already, under an earlier rule: only where. */
+export function sameReasonAs(id: string): Text {
+  return text(`the same as under ${id} above`, `위의 ${id}와 같은 이유`);
+}
+
 /** Said after the summary when several rules failed for want of a `\n`. */
 export function noNewlineHint(lang: Lang, rules: number): string {
   return lang === "en"

@@ -7,16 +7,26 @@
  */
 
 import denoJson from "../deno.json" with { type: "json" };
-import { WORDS } from "./messages.ts";
+import { sameReasonAs, WORDS } from "./messages.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { type Lang, type Rule, sourceOf } from "./rule.ts";
 import { show } from "../net/show.ts";
 
 const LABEL = { pass: "PASS", fail: "FAIL", skip: "SKIP" } as const;
 const ID_WIDTH = 28;
+// A reason longer than this is said in full once per run, then referred to.
+const LONG_REASON_CHARS = 160;
 
-/** One rule's lines: `PASS  id  sentence`, and under a failure or skip, why. */
-export function formatResult(result: RuleResult, lang: Lang): string {
+/**
+ * One rule's lines: `PASS  id  sentence`, and under a failure or skip, why.
+ * `said`, kept for a run, holds the long reasons printed so far (and
+ * where): a rule that fails for one of them again refers to it instead.
+ */
+export function formatResult(
+  result: RuleResult,
+  lang: Lang,
+  said: Map<string, string> = new Map(),
+): string {
   const { rule, status, failure, skipped } = result;
   const lines = [`${LABEL[status]}  ${rule.id.padEnd(ID_WIDTH)}${rule.text[lang]}`];
   const indent = " ".repeat(6);
@@ -24,10 +34,13 @@ export function formatResult(result: RuleResult, lang: Lang): string {
   if (failure !== undefined) {
     const labels = [WORDS.sent[lang], WORDS.expected[lang], WORDS.got[lang]];
     const width = Math.max(...labels.map((label) => label.length)) + 2;
+    // A long reason (a server that stopped fails every rule after) is said once.
+    let reason = failure.reason[lang];
+    const first = said.get(reason);
+    if (first !== undefined) reason = sameReasonAs(first)[lang];
+    else if (reason.length > LONG_REASON_CHARS) said.set(reason, rule.id);
     lines.push(
-      `${indent}${WORDS.step[lang]} ${failure.step}: ${failure.reason[lang]}  [${
-        sourceOf(rule, lang)
-      }]`,
+      `${indent}${WORDS.step[lang]} ${failure.step}: ${reason}  [${sourceOf(rule, lang)}]`,
     );
     if (failure.sent !== undefined) {
       lines.push(`${indent}${labels[0]!.padEnd(width)}${show(failure.sent)}`);

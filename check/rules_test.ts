@@ -2,6 +2,7 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "@std/assert";
 import { junitReport } from "./junit.ts";
+import { REASON } from "./messages.ts";
 import { formatResult, jsonReport } from "./report.ts";
 import { type Data, type Rule, sourceOf } from "./rule.ts";
 import { RULES, rulesOf, selectRules } from "./rules.ts";
@@ -122,6 +123,29 @@ function fakeRun(): CheckRun {
     ],
   };
 }
+
+Deno.test({
+  name: "formatResult() says a long reason once a run, and then where it was said",
+  permissions: "none",
+  fn: () => {
+    const [, failed] = fakeRun().results;
+    const long = REASON.stoppedAfterProbe();
+    const result = { ...failed!, failure: { ...failed!.failure!, reason: long } };
+    const said = new Map<string, string>();
+    assertStringIncludes(formatResult(result, "en", said), long.en);
+    const again = formatResult(
+      { ...result, rule: RULES.find((r) => r.id === "cmd.get")! },
+      "en",
+      said,
+    );
+    assertStringIncludes(again, "step 4: the same as under req.trim above  [");
+    assertEquals(again.includes(long.en), false);
+    assertStringIncludes(formatResult(result, "ko", new Map()), long.ko);
+    // A short reason is said each time.
+    assertStringIncludes(formatResult(failed!, "en", said), "a different answer");
+    assertStringIncludes(formatResult(failed!, "en", said), "a different answer");
+  },
+});
 
 Deno.test({
   name: "formatResult() shows the step, why, and sent / expected / got under a failure",

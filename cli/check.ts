@@ -171,6 +171,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   if (io.signal === undefined) Deno.addSignalListener("SIGINT", onSignal);
   else io.signal.addEventListener("abort", onAbort, { once: true });
   let run;
+  const said = new Map<string, string>(); // Long failure reasons printed so far.
   try {
     run = await runCheck({
       signal: stop.signal,
@@ -183,7 +184,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       maxLineBytes: options.assumeMaxLineBytes,
       ...clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`)),
       onStart: (plan) => textOut?.(header(lang, { ...plan, rules: plan.rules.length })),
-      onResult: (result) => textOut?.(formatResult(result, lang)),
+      onResult: (result) => textOut?.(formatResult(result, lang, said)),
     });
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
