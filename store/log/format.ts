@@ -291,14 +291,16 @@ export function decodeBody(
       view.keyStart = view.keyEnd = at;
       return flags === 0 && at === end;
     case OP.group:
-      // Its records, each whole and none a group: keyStart and keyEnd bound them.
+      // Its records' bodies, each after its length, none a group:
+      // keyStart and keyEnd bound them.
       if (flags !== 0 || at === end) return false;
       for (let next = at; next < end;) {
-        if (end - next > RECORD_HEADER_BYTES && bytes[next + RECORD_HEADER_BYTES] === OP.group) {
+        const body = next + 4;
+        if (body > end) return false;
+        next = body + readU32(bytes, next);
+        if (next > end || bytes[body] === OP.group || !decodeBody(bytes, body, next, CHECKED)) {
           return false;
         }
-        next = readRecord(bytes, next, end, CHECKED);
-        if (next < 0) return false;
       }
       view.op = op;
       view.bytes = bytes;
@@ -317,20 +319,34 @@ const REPLAYED = new RecordView();
 /**
  * Seals the group begun at `start` (with {@linkcode beginRecord} and
  * {@linkcode OP}.group) around the records encoded since: none leaves
- * nothing, one is left as it is, more become one group record.
+ * nothing, one is left as it is, more become one group record. In it each
+ * record keeps its length and body but not its checksums (the group's
+ * cover them): so no part of a group reads as a record of its own, and a
+ * repair that looks for the next valid record past damage cannot keep
+ * half of one.
  */
 export function endGroup(out: LogBuffer, start: number): void {
+  const bytes = out.bytes;
   const first = start + RECORD_HEADER_BYTES + 2;
   if (out.length === first) {
     out.length = start;
     return;
   }
-  const next = first + RECORD_HEADER_BYTES + readU32(out.bytes, first);
-  if (next === out.length) {
-    out.bytes.copyWithin(start, first, out.length);
+  const firstEnd = first + RECORD_HEADER_BYTES + readU32(bytes, first);
+  if (firstEnd === out.length) {
+    bytes.copyWithin(start, first, out.length);
     out.length -= first - start;
     return;
   }
+  let to = first;
+  for (let from = first; from < out.length;) {
+    const length = readU32(bytes, from);
+    writeU32(bytes, to, length);
+    bytes.copyWithin(to + 4, from + RECORD_HEADER_BYTES, from + RECORD_HEADER_BYTES + length);
+    from += RECORD_HEADER_BYTES + length;
+    to += 4 + length;
+  }
+  out.length = to;
   endRecord(out, start);
 }
 
@@ -368,7 +384,9 @@ export function applyRecord(store: Store, view: RecordView): void {
       return;
     case OP.group:
       for (let at = view.keyStart; at < view.keyEnd;) {
-        at = readRecord(bytes, at, view.keyEnd, REPLAYED);
+        const body = at + 4;
+        at = body + readU32(bytes, at);
+        decodeBody(bytes, body, at, REPLAYED);
         applyRecord(store, REPLAYED);
       }
       return;

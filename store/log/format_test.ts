@@ -111,28 +111,44 @@ test("endGroup() makes one record of several, leaves one as it is, and none as n
   }
 });
 
-test("readRecord() refuses a group that is empty, holds a bad record, or holds a group", () => {
-  const a = key("a");
-  const inner = new LogBuffer(16);
-  encodeSet(inner, a, 0, 1, a, 0, 1, false, 0);
-  encodeDelete(inner, a, 0, 1);
-  const group = (body: Uint8Array) => {
+test("readRecord() refuses a group that is empty, cut short, or holds an unknown record or a group", () => {
+  // A group's body: op, flags, then each record's length and body (no checksums).
+  const group = (...bodies: number[][]) => {
     const out = new LogBuffer(16);
     const start = beginRecord(out, OP.group, 0);
-    out.add(body, 0, body.length);
+    for (const body of bodies) {
+      out.addU32(body.length);
+      out.add(Uint8Array.from(body), 0, body.length);
+    }
     endRecord(out, start);
     return out;
   };
   const view = new RecordView();
   const read = (out: LogBuffer) => readRecord(out.bytes, 0, out.length, view);
-  const good = group(inner.bytes.subarray(0, inner.length));
+  const set = [OP.set, 0, 1, 0, 0, 0, 0x61, 0x62]; // a=b
+  const del = [OP.delete, 0, 0x61];
+  const good = group(set, del);
   assertEquals(read(good), good.length);
-  assertEquals(read(group(new Uint8Array(0))), UNKNOWN, "empty");
-  const damaged = inner.bytes.slice(0, inner.length);
-  damaged[damaged.length - 1]! ^= 1;
-  assertEquals(read(group(damaged)), UNKNOWN, "a record inside fails its checksum");
-  assertEquals(read(group(inner.bytes.subarray(0, inner.length - 1))), UNKNOWN, "cut short");
-  assertEquals(read(group(good.bytes.subarray(0, good.length))), UNKNOWN, "a group in a group");
+  assertEquals(view.op, OP.group);
+  assertEquals(read(group()), UNKNOWN, "empty");
+  assertEquals(read(group(set, [9, 0])), UNKNOWN, "a kind it does not know");
+  assertEquals(read(group(set, [OP.group, 0, ...del])), UNKNOWN, "a group in a group");
+  const cut = group(set, del);
+  cut.bytes[RECORD_HEADER_BYTES + 2 + 4 + set.length]! += 1; // del's length runs past the end
+  endRecord(cut, 0);
+  assertEquals(read(cut), UNKNOWN, "cut short");
+});
+
+test("no part of a group reads as a record of its own (a repair scanning past damage keeps none of it)", () => {
+  const out = new LogBuffer(16);
+  const start = beginRecord(out, OP.group, 0);
+  for (const name of ["a", "b", "c"]) encodeSet(out, key(name), 0, 1, key("v"), 0, 1, false, 0);
+  endGroup(out, start);
+  const view = new RecordView();
+  assertEquals(readRecord(out.bytes, 0, out.length, view), out.length);
+  for (let at = 1; at < out.length; at++) {
+    assert(readRecord(out.bytes, at, out.length, view) < 0, `a record at ${at}`);
+  }
 });
 
 test("setRecordBytes() is the size encodeSet() writes", () => {
