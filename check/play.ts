@@ -73,8 +73,9 @@ class Player {
   readonly #textbook: boolean;
   readonly #conns = new Map<ConnName, Probe>();
   readonly #sent = new Map<ConnName, Uint8Array[]>();
-  // A reset was the last connection the rule opened: a refusal now says so.
+  // The step before this one was a reset: a refused connection now says so.
   #afterReset = false;
+  #lastWasReset = false;
 
   constructor(config: PlayConfig, textbook: boolean) {
     this.#config = config;
@@ -82,13 +83,14 @@ class Player {
   }
 
   async play(step: Step): Promise<void> {
+    // A reset is the likeliest cause of a server that stopped at the step right after it.
+    this.#afterReset = this.#lastWasReset;
+    this.#lastWasReset = "reset" in step;
     if ("load" in step) return await runLoad(step, this.#config);
     if ("reset" in step) {
       const bytes = encodeData(step.reset, this.#config.prefix);
       this.#noteWrites(bytes);
-      await resetAfter(this.#config, bytes, step.afterMs);
-      this.#afterReset = true;
-      return;
+      return await resetAfter(this.#config, bytes, step.afterMs, this.#afterReset);
     }
     const name = step.on ?? "main";
     if ("send" in step) return await this.#send(name, [step.send], 0);
@@ -116,7 +118,6 @@ class Player {
     let probe = this.#conns.get(name);
     if (probe === undefined) {
       probe = await openProbe(this.#config, this.#afterReset);
-      this.#afterReset = false;
       this.#conns.set(name, probe);
     }
     return probe;

@@ -25,7 +25,7 @@ const LOG_SAMPLE_CHARS = 80;
 
 /**
  * `text` quoted for a log line, cut to 80 characters (with its length if it
- * was cut); characters that would not show as themselves escaped (net/escape.ts).
+ * was cut); characters that would not show as themselves escaped (net/show.ts).
  */
 export function logSample(text: string): string {
   const quoted = escapeInvisible(JSON.stringify(

@@ -108,7 +108,7 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
  * text as it is (Korean included), `\n`, `\r`, `\t`, `\\` and `\"` escaped,
  * any other byte (a control byte, a byte that is not UTF-8) as `\xNN`, a
  * character that would not show as itself (a C1 control, a bidi override)
- * as `\u{…}` (net/escape.ts). Past
+ * as `\u{…}` (net/show.ts). Past
  * `maxBytes` it is cut, and the line says how much was left out:
  * `"PUT, k, vvvv"...(+1000 bytes)`.
  */

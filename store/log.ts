@@ -275,14 +275,17 @@ export class LogStore implements Store {
     const undo = this.#undo;
     const mark = undo.mark;
     if (!undo.noteKey(this.#inner, key, start, end, this.#liveBytes)) return false;
+    let found: boolean;
     try {
-      this.#inner.expire(key, start, end, expireAtMs);
+      found = this.#inner.expire(key, start, end, expireAtMs);
     } catch (error) {
       undo.cutTo(mark);
       throw error;
     }
     const at = this.#writer.pending.length;
-    let kept = !(expireAtMs > 0 && expireAtMs <= this.clock.now());
+    // Not found: the key's own time passed since noteKey() saw it (the clock
+    // ticked), and the store has just dropped it; the log says so too.
+    let kept = found && !(expireAtMs > 0 && expireAtMs <= this.clock.now());
     if (kept) {
       // The whole pair again, with its new expiry (see the module's comment).
       this.#rewrite.expireAtMs = expireAtMs;
@@ -301,7 +304,7 @@ export class LogStore implements Store {
       this.#liveBytes -= undo.oldRecordBytes;
     }
     this.#appended(at);
-    return true;
+    return found;
   }
 
   clear(): void {

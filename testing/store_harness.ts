@@ -226,4 +226,9 @@ export class ObservedStore implements Store {
   commit(): Promise<boolean> | undefined {
     return this.#inner.commit?.();
   }
+
+  together(change: () => void): void {
+    if (this.#inner.together !== undefined) this.#inner.together(change);
+    else change();
+  }
 }

@@ -12,6 +12,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { MAGIC, OP, readRecord, RecordView } from "../store/log/format.ts";
 import { openLogWith } from "../store/log/open.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
+import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
 import { setImmediate } from "node:timers";
 import {
@@ -21,6 +22,7 @@ import {
   LogCollector,
   ObservedStore,
   RawConn,
+  RespHarness,
   startTestServer,
   TraceCollector,
   UdpPeer,
@@ -378,4 +380,27 @@ Deno.test("serve() logs an MSET, a DEL of several keys and a transaction each as
     ops.push(view.op);
   }
   assertEquals(ops, [OP.group, OP.group, OP.group, OP.set, OP.delete]);
+});
+
+Deno.test("with a log, EXPIRE and PERSIST answer 1 only if the key is still there, though its time passes as they run", async () => {
+  // A clock that ticks 1 ms at each reading (as command/redis/commands_test.ts, over a LogStore).
+  let now = 1_700_000_000_000;
+  const clock = { now: () => now++ };
+  const store = await openLogWith(PATH, {
+    clock,
+    newStore: () => new MemoryStore({ clock }),
+  }, { fs: new FakeFs() });
+  const kv = new RespHarness(store, clock);
+  const seen = new Set<string>();
+  for (const command of [["PERSIST"], ["PEXPIRE", "100000"]]) {
+    for (let ahead = 2; ahead <= 8; ahead++) {
+      assertEquals(kv.command("SET", "k", "v", "PXAT", String(now + ahead)), "+OK\r\n");
+      const answer = kv.command(command[0]!, "k", ...command.slice(1));
+      assertEquals(answer, kv.command("EXISTS", "k"), `${command[0]}, ${ahead} ms ahead`);
+      seen.add(answer);
+      kv.command("DEL", "k");
+    }
+  }
+  assertEquals([...seen].sort(), [":0\r\n", ":1\r\n"], "the time passed mid-command");
+  await store.close();
 });

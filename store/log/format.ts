@@ -319,13 +319,14 @@ const REPLAYED = new RecordView();
 /**
  * Seals the group begun at `start` (with {@linkcode beginRecord} and
  * {@linkcode OP}.group) around the records encoded since: none leaves
- * nothing, one is left as it is, more become one group record. In it each
+ * nothing, one is left as it is, more become one group record (unless
+ * they would pass {@linkcode MAX_BODY_BYTES}: then they stay apart). In it each
  * record keeps its length and body but not its checksums (the group's
  * cover them): so no part of a group reads as a record of its own, and a
  * repair that looks for the next valid record past damage cannot keep
  * half of one.
  */
-export function endGroup(out: LogBuffer, start: number): void {
+export function endGroup(out: LogBuffer, start: number, maxBodyBytes = MAX_BODY_BYTES): void {
   const bytes = out.bytes;
   const first = start + RECORD_HEADER_BYTES + 2;
   if (out.length === first) {
@@ -334,6 +335,17 @@ export function endGroup(out: LogBuffer, start: number): void {
   }
   const firstEnd = first + RECORD_HEADER_BYTES + readU32(bytes, first);
   if (firstEnd === out.length) {
+    bytes.copyWithin(start, first, out.length);
+    out.length -= first - start;
+    return;
+  }
+  // Past what one record may hold (a transaction that rewrote a huge value
+  // many times), the records stay apart: a load must be able to read it.
+  let body = 2;
+  for (let at = first; at < out.length; at += RECORD_HEADER_BYTES + readU32(bytes, at)) {
+    body += 4 + readU32(bytes, at);
+  }
+  if (body > maxBodyBytes) {
     bytes.copyWithin(start, first, out.length);
     out.length -= first - start;
     return;

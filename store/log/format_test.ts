@@ -111,6 +111,17 @@ test("endGroup() makes one record of several, leaves one as it is, and none as n
   }
 });
 
+test("endGroup() leaves records apart that would make a group past the most a record may hold", () => {
+  const out = new LogBuffer(16);
+  const start = beginRecord(out, OP.group, 0);
+  for (const name of ["a", "b"]) encodeSet(out, key(name), 0, 1, key("v"), 0, 1, false, 0);
+  const apart = out.bytes.slice(start + RECORD_HEADER_BYTES + 2, out.length);
+  // The group's body: op and flags, then each record's length and body (8 bytes of checksums less).
+  const body = 2 + apart.length - 2 * 8;
+  endGroup(out, start, body - 1);
+  assertEquals(out.bytes.subarray(start, out.length), apart);
+});
+
 test("readRecord() refuses a group that is empty, cut short, or holds an unknown record or a group", () => {
   // A group's body: op, flags, then each record's length and body (no checksums).
   const group = (...bodies: number[][]) => {
