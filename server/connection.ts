@@ -248,6 +248,9 @@ export class Connection {
         n = await conn.read(buffer);
       }
       if (this.#state === "reading") this.#state = "working";
+      // Shutdown closed it while this read was completing: what came is
+      // not run, since its answers could not reach the client.
+      else if (this.#state === "closed") return;
       if (n === null) {
         if (this.#trace !== undefined) this.#trace.eof();
         if (this.#wire === undefined) return; // Gone without a word.
