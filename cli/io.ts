@@ -7,6 +7,7 @@
  */
 
 import { errorMessage } from "../net/conn.ts";
+import { escapeForTerminal } from "../net/show.ts";
 import { formatTrace, type Tracer, traceStyle } from "../net/trace.ts";
 import type { LineEditor } from "./line_editor.ts";
 
@@ -86,6 +87,13 @@ export function processIo(): MainIo {
   const stdinIsTerminal = Deno.stdin.isTerminal();
   const stderr = processStream(Deno.stderr, () => {}); // Nowhere left to say it.
   let stdoutGone = false;
+  // Standard output that cannot be written (a full disk): one line on stderr, not a stack trace.
+  const stdout = processStream(Deno.stdout, (error) => {
+    stderr(`kv: cannot write to standard output: ${errorMessage(error)}\n`);
+  }, () => stdoutGone = true);
+  // On a terminal, what a server sent (a value anyone could have stored)
+  // must not move the cursor, set the title or write the clipboard.
+  const stdoutIsTerminal = Deno.stdout.isTerminal();
   return {
     stdin: Deno.stdin.readable,
     stdinIsTerminal,
@@ -94,10 +102,7 @@ export function processIo(): MainIo {
       ? async () => (await import("./line_editor.ts")).openLineEditor()
       : undefined,
     stderrIsTerminal: Deno.stderr.isTerminal(),
-    // Standard output that cannot be written (a full disk): one line on stderr, not a stack trace.
-    stdout: processStream(Deno.stdout, (error) => {
-      stderr(`kv: cannot write to standard output: ${errorMessage(error)}\n`);
-    }, () => stdoutGone = true),
+    stdout: stdoutIsTerminal ? (text) => stdout(escapeForTerminal(text)) : stdout,
     stdoutGone: () => stdoutGone,
     stderr,
   };

@@ -25,6 +25,14 @@ export function escapeInvisible(text: string): string {
   return text.replace(INVISIBLE_GLOBAL, (char) => char === " " ? char : codePointEscape(char));
 }
 
+/** `text` for a terminal: as {@linkcode escapeInvisible}, but tabs and line ends (`\n`) kept. */
+export function escapeForTerminal(text: string): string {
+  return text.replace(
+    INVISIBLE_GLOBAL,
+    (char) => char === " " || char === "\t" || char === "\n" ? char : codePointEscape(char),
+  );
+}
+
 /** Options of {@linkcode show}. */
 export interface ShowOptions {
   /** The longest result, in characters, before the middle is cut. @default {120} */

@@ -1,7 +1,7 @@
 /** Tests of show.ts: how a peer's bytes are shown on a terminal. Pure. */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { escapeInvisible, show } from "./show.ts";
+import { escapeForTerminal, escapeInvisible, show } from "./show.ts";
 
 Deno.test({
   name:
@@ -32,5 +32,17 @@ Deno.test({
       '"a\\u{9b}31m b\\u{202e}c\\u{2066}"',
     );
     assertEquals(escapeInvisible("사과 🍎"), "사과 🍎");
+  },
+});
+
+Deno.test({
+  name: "escapeForTerminal() keeps lines and tabs, and escapes what would take over a terminal",
+  permissions: "none",
+  fn: () => {
+    // A title, a clear screen, an OSC 52 clipboard write: a value anyone could have stored.
+    assertEquals(
+      escapeForTerminal("v\u001b]0;owned\u0007\u001b[2J\tok\n사과\r\n"),
+      "v\\x1b]0;owned\\x07\\x1b[2J\tok\n사과\\x0d\n",
+    );
   },
 });
