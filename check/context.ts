@@ -10,6 +10,7 @@ import type { ClientTls } from "../net/connect.ts";
 import { describeConnectError } from "../client/errors.ts";
 import { EXPECTED, REASON } from "./messages.ts";
 import { Probe } from "./probe.ts";
+import { keepEnds, SHOWN_END_BYTES } from "../net/show.ts";
 import type { Text } from "./rule.ts";
 
 /** How a rule ended. */
@@ -23,8 +24,10 @@ export interface Failure {
   readonly sent?: Uint8Array;
   /** What the step expected. */
   readonly expected: Text;
-  /** What came back (nothing if nothing did). */
+  /** What came back (nothing if nothing did); of a long answer only its ends ({@linkcode keepEnds}). */
   readonly got?: Uint8Array;
+  /** How many bytes came back, when `got` keeps only their ends. */
+  readonly gotBytes?: number;
   /** Why it failed. */
   readonly reason: Text;
 }
@@ -90,7 +93,11 @@ export class StepFailure extends Error {
 
   constructor(detail: Omit<Failure, "step">) {
     super(detail.reason.en);
-    this.detail = detail;
+    // A report keeps what it shows of the answer, not a server's 64 MiB of it per rule.
+    const got = detail.got;
+    this.detail = got === undefined || got.length <= 2 * SHOWN_END_BYTES
+      ? detail
+      : { ...detail, got: keepEnds(got), gotBytes: got.length };
   }
 }
 

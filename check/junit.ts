@@ -58,7 +58,9 @@ export function junitReport(run: CheckRun, lang: Lang): string {
         : [`${WORDS.sent[lang]}: ${show(failure!.sent, { maxChars: 4_000 })}`]),
       `${WORDS.expected[lang]}: ${failure!.expected[lang]}`,
       `${WORDS.got[lang]}: ${
-        failure!.got?.length ? show(failure!.got, { maxChars: 4_000 }) : WORDS.nothing[lang]
+        failure!.got?.length
+          ? show(failure!.got, { maxChars: 4_000, totalBytes: failure!.gotBytes })
+          : WORDS.nothing[lang]
       }`,
     ].join("\n");
     return `${head}>\n      <failure${

@@ -48,7 +48,7 @@ export function formatResult(
     lines.push(`${indent}${labels[1]!.padEnd(width)}${failure.expected[lang]}`);
     const got = failure.got === undefined || failure.got.length === 0
       ? WORDS.nothing[lang]
-      : show(failure.got);
+      : show(failure.got, { totalBytes: failure.gotBytes });
     lines.push(`${indent}${labels[2]!.padEnd(width)}${got}`);
   }
   return `${lines.join("\n")}\n`;
@@ -133,7 +133,9 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
         reason: failure.reason[lang],
         ...(failure.sent === undefined ? {} : { sent: show(failure.sent, long) }),
         expected: failure.expected[lang],
-        got: failure.got === undefined ? "" : show(failure.got, long),
+        got: failure.got === undefined
+          ? ""
+          : show(failure.got, { ...long, totalBytes: failure.gotBytes }),
       }),
     })),
   };

@@ -37,6 +37,27 @@ export function escapeForTerminal(text: string): string {
 export interface ShowOptions {
   /** The longest result, in characters, before the middle is cut. @default {120} */
   maxChars?: number;
+  /**
+   * How many bytes there were, when `bytes` keeps only their ends (see
+   * {@linkcode keepEnds}): the cut says so. @default {bytes.length}
+   */
+  totalBytes?: number;
+}
+
+/** Bytes {@linkcode show} shows from each end of a long input, at most (for `maxChars` up to 4,096). */
+export const SHOWN_END_BYTES = 16 * 1024;
+
+/**
+ * `bytes`, or, past twice {@linkcode SHOWN_END_BYTES}, only their two ends:
+ * all that {@linkcode show} needs of them, with `totalBytes`. What a report
+ * keeps of a server's 64 MiB answer.
+ */
+export function keepEnds(bytes: Uint8Array): Uint8Array {
+  if (bytes.length <= 2 * SHOWN_END_BYTES) return bytes;
+  const kept = new Uint8Array(2 * SHOWN_END_BYTES);
+  kept.set(bytes.subarray(0, SHOWN_END_BYTES));
+  kept.set(bytes.subarray(bytes.length - SHOWN_END_BYTES), SHOWN_END_BYTES);
+  return kept;
 }
 
 const encoder = new TextEncoder();
@@ -67,7 +88,7 @@ export function show(bytes: Uint8Array | string, options: ShowOptions = {}): str
     for (const token of tokens) length += token.length;
     if (length + 2 <= maxChars) return `"${tokens.join("")}"`;
   }
-  const marker = `…(${data.length} bytes)…`;
+  const marker = `…(${options.totalBytes ?? data.length} bytes)…`;
   const tailChars = Math.min(24, Math.floor(maxChars / 4));
   const head = takeChars(tokens, Math.max(8, maxChars - tailChars - marker.length - 2), false);
   const tail = takeChars(tailTokens, tailChars, true);

@@ -1,7 +1,7 @@
 /** Tests of show.ts: how a peer's bytes are shown on a terminal. Pure. */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { escapeForTerminal, escapeInvisible, show } from "./show.ts";
+import { escapeForTerminal, escapeInvisible, keepEnds, show, SHOWN_END_BYTES } from "./show.ts";
 
 Deno.test({
   name:
@@ -44,5 +44,22 @@ Deno.test({
       escapeForTerminal("v\u001b]0;owned\u0007\u001b[2J\tok\n사과\r\n"),
       "v\\x1b]0;owned\\x07\\x1b[2J\tok\n사과\\x0d\n",
     );
+  },
+});
+
+Deno.test({
+  name: "keepEnds() keeps what show() shows of a long answer, which says its whole size",
+  permissions: "none",
+  fn: () => {
+    const long = new Uint8Array(1_000_000).fill(0x61);
+    long.set(new TextEncoder().encode("START"), 0);
+    long.set(new TextEncoder().encode("END"), long.length - 3);
+    const kept = keepEnds(long);
+    assertEquals(kept.length, 2 * SHOWN_END_BYTES);
+    for (const maxChars of [60, 120, 4_000]) {
+      assertEquals(show(kept, { maxChars, totalBytes: long.length }), show(long, { maxChars }));
+    }
+    const short = new Uint8Array(100);
+    assertEquals(keepEnds(short), short);
   },
 });
