@@ -128,6 +128,9 @@ const BROKEN: [Mistake, Level, string[]][] = [
   ["list-no-empty-line", "contract", ["cmd.list-empty", "cmd.list"]],
   ["list-empty-nothing", "contract", ["cmd.list-empty"]],
   ["list-empty-nothing", "assignment", ["a.list-empty"]],
+  ["list-keeps-deleted", "contract", ["cmd.list"]],
+  ["list-keeps-deleted", "assignment", ["a.list"]],
+  ["list-twice", "contract", ["cmd.list"]],
   [
     "error-closes",
     "contract",

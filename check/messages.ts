@@ -78,6 +78,18 @@ export const REASON = {
       `LIST left out ${lines.map((line) => show(line)).join(", ")}`,
       `LIST에 ${lines.map((line) => show(line)).join(", ")} 줄이 없음`,
     ),
+  listTwice: (line: string) =>
+    text(
+      `LIST showed ${show(line)} more than once: each pair must be listed once`,
+      `LIST가 ${show(line)} 줄을 두 번 이상 보여 줌: 쌍마다 한 번씩만 보여야 함`,
+    ),
+  listDeleted: (line: string) =>
+    text(
+      `LIST still shows ${show(line)}, though DELETE of its key answered Success!: ` +
+        "a deleted pair must be gone from the store, not only from GET",
+      `key의 DELETE가 Success!로 답했는데도 LIST가 ${show(line)} 줄을 아직 보여 줌: ` +
+        "지운 쌍은 GET에서만이 아니라 저장소에서 없어져야 함",
+    ),
   listCaseChanged: (lines: readonly string[]) =>
     text(
       `LIST left out ${

@@ -246,17 +246,24 @@ class Player {
       const listDeadline = Date.now() + 10 * timeoutMs;
       const found = new Set<string>();
       const recased = new Set<string>(); // Wanted lines LIST shows in another case.
+      const gone = deletedKeys(expect, prefix);
+      const ours = new Set<string>(); // The check's own pairs so far: each once.
+      let twice: string | undefined;
+      let ghost: string | undefined;
       let pairs = 0;
       let bad: Uint8Array | undefined;
       let line = first;
       while (stripLineEnd(line).length > 0) {
         const pair = decoder.decode(stripLineEnd(line));
         if (!pair.includes(", ")) bad ??= stripLineEnd(line);
+        else if (pair.startsWith(prefix) && ours.has(pair)) twice ??= pair;
         else if (wanted.includes(pair)) found.add(pair);
+        else if (gone.includes(pair.slice(0, pair.indexOf(", ")))) ghost ??= pair;
         else {
           const like = wanted.find((text) => isRecased(pair, text));
           if (like !== undefined) recased.add(like);
         }
+        if (pair.startsWith(prefix)) ours.add(pair);
         pairs++;
         if (Date.now() > listDeadline) {
           fail(expected, concat(got), REASON.listNeverEnds(10 * timeoutMs));
@@ -266,6 +273,8 @@ class Player {
       }
       if (bad !== undefined) fail(expected, concat(got), REASON.listShape(bad));
       if ("emptyList" in expect) throw new StepSkip(SKIPPED.storeHasKeys(pairs));
+      if (ghost !== undefined) fail(expected, concat(got), REASON.listDeleted(ghost));
+      if (twice !== undefined) fail(expected, concat(got), REASON.listTwice(twice));
       const missing = wanted.filter((text) => !found.has(text));
       if (missing.length > 0) {
         fail(
@@ -332,10 +341,20 @@ class Player {
       : "list" in expect
       ? EXPECTED.textbookList(wanted)
       : EXPECTED.textbook("Not exist!");
+    const gone = deletedKeys(expect, prefix);
+    // A pair listed twice, or one of a deleted key.
+    const wrongLine = (lines: string[]): string | undefined =>
+      lines.find((line, i) =>
+        (line.startsWith(prefix) && lines.indexOf(line) !== i) ||
+        gone.includes(line.slice(0, line.indexOf(", ")))
+      );
     const matches = (text: string): boolean => {
       if ("line" in expect) return text === expect.line;
       if ("any" in expect) return true;
-      if ("list" in expect) return wanted.every((line) => text.split(/\r?\n/).includes(line));
+      if ("list" in expect) {
+        const lines = text.split(/\r?\n/);
+        return wanted.every((line) => lines.includes(line)) && wrongLine(lines) === undefined;
+      }
       return text === "Not exist!";
     };
     // An answer that already ends with \n and is right needs no pause.
@@ -364,6 +383,14 @@ class Player {
     if ("line" in expect && isRecased(text, expect.line)) fail(REASON.caseChanged());
     if ("list" in expect) {
       const lines = text.split(/\r?\n/);
+      const wrong = wrongLine(lines);
+      if (wrong !== undefined) {
+        fail(
+          gone.includes(wrong.slice(0, wrong.indexOf(", ")))
+            ? REASON.listDeleted(wrong)
+            : REASON.listTwice(wrong),
+        );
+      }
       const missing = wanted.filter((line) => !lines.includes(line));
       // `key,value`: the pair is there, its separator is not the contract's.
       const unspaced = (want: string) => lines.includes(want.replace(", ", ","));
@@ -377,6 +404,13 @@ class Player {
     }
     fail(REASON.differs());
   }
+}
+
+/** The keys whose pairs a LIST step must not show (`{k}` replaced). */
+function deletedKeys(expect: Expect, prefix: string): string[] {
+  return "list" in expect && expect.deleted !== undefined
+    ? expect.deleted.map((key) => key.replaceAll("{k}", prefix))
+    : [];
 }
 
 /** Whether `got` is `want` with spaces or tabs around it: a server that did not strip the value. */

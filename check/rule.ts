@@ -47,8 +47,11 @@ export type Expect =
   | { readonly error: true }
   /** Anything at all (the assignment does not word its errors). */
   | { readonly any: true }
-  /** A LIST answer holding these lines, in any order, among others; then an empty line. */
-  | { readonly list: readonly string[] }
+  /**
+   * A LIST answer holding these lines, in any order, among others, each
+   * once, and no pair of the `deleted` keys; then an empty line.
+   */
+  | { readonly list: readonly string[]; readonly deleted?: readonly string[] }
   /** `Not exist!` then an empty line; if the store holds pairs, the rule is skipped. */
   | { readonly emptyList: true }
   /** The server closes the connection, sending nothing more. */

@@ -33,6 +33,10 @@ export type Mistake =
   | "list-no-empty-line"
   /** Answers LIST on an empty store with nothing at all. */
   | "list-empty-nothing"
+  /** Lists a deleted pair still (DELETE hides it from GET only). */
+  | "list-keeps-deleted"
+  /** Lists each pair twice. */
+  | "list-twice"
   /** Closes the connection after an `Error:` answer. */
   | "error-closes"
   /** Stores a pair with an empty key. */
@@ -292,7 +296,9 @@ function respond(
       if (fields.length !== 2) return error(`usage: ${command}, key`);
       if (badKey) return error("key must not be empty");
       if (command === "GET") return { text: `${store.get(key) ?? "Not exist!"}\n` };
+      const old = store.get(key);
       const existed = store.delete(key);
+      if (old !== undefined && mistake === "list-keeps-deleted") deletedOf(store).set(key, old);
       return {
         text: existed || mistake === "delete-always-success" ? "Success!\n" : "Not exist!\n",
       };
@@ -303,7 +309,9 @@ function respond(
       if (store.size === 0) {
         return { text: mistake === "list-empty-nothing" ? "" : `Not exist!\n${end}` };
       }
-      return { text: [...store].map(([k, v]) => `${k}, ${v}\n`).join("") + end };
+      const pairs = [...store].map(([k, v]) => `${k}, ${v}\n`).join("") +
+        [...deletedOf(store)].map(([k, v]) => `${k}, ${v}\n`).join("");
+      return { text: (mistake === "list-twice" ? pairs + pairs : pairs) + end };
     }
     case "PING":
       if (mistake === "no-ping") break;
@@ -314,4 +322,13 @@ function respond(
         : error("usage: QUIT");
   }
   return error(`unknown command ${JSON.stringify(word.slice(0, 40))}`);
+}
+
+// "list-keeps-deleted": the pairs a store's DELETE took, which its LIST still shows.
+const DELETED = new WeakMap<Map<string, string>, Map<string, string>>();
+
+function deletedOf(store: Map<string, string>): Map<string, string> {
+  let deleted = DELETED.get(store);
+  if (deleted === undefined) DELETED.set(store, deleted = new Map());
+  return deleted;
 }

@@ -113,8 +113,10 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
     level: "assignment",
     source: source("LIST → name, yyjun / age, 20 / role, backend"),
     text: {
-      en: "LIST answers a line key, value for every pair, in any order",
-      ko: "LIST는 모든 쌍을 한 줄에 하나씩 key, value로 답한다 (순서는 상관없음)",
+      en:
+        "LIST answers a line key, value for every pair, once each, in any order; a deleted pair is gone from it",
+      ko:
+        "LIST는 모든 쌍을 한 줄에 하나씩 한 번만 key, value로 답한다 (순서는 상관없음). 지운 쌍은 LIST에서도 사라진다",
     },
     steps: [
       // Keys and values as sent: mixed case, and a space inside a value.
@@ -122,6 +124,8 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
       ...ask("PUT, {k}age, 20", line("Success!")),
       ...ask("PUT, {k}ROLE, Back End", line("Success!")),
       ...ask("LIST", { list: ["{k}Name, yyJun", "{k}age, 20", "{k}ROLE, Back End"] }),
+      ...ask("DELETE, {k}age", line("Success!")),
+      ...ask("LIST", { list: ["{k}Name, yyJun", "{k}ROLE, Back End"], deleted: ["{k}age"] }),
     ],
   },
   {

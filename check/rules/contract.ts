@@ -95,13 +95,17 @@ export const CONTRACT_RULES: readonly Rule[] = [
     level: "contract",
     source: REQUESTS,
     text: {
-      en: "LIST answers one line key, value per pair, in any order, then an empty line",
-      ko: "LIST는 쌍마다 key, value 한 줄씩 (순서 무관) 답하고 빈 줄로 끝낸다",
+      en:
+        "LIST answers one line key, value per pair, once each, in any order, then an empty line; a deleted pair is gone from it",
+      ko:
+        "LIST는 쌍마다 key, value 한 줄씩 한 번만 (순서 무관) 답하고 빈 줄로 끝낸다. 지운 쌍은 LIST에서도 사라진다",
     },
     steps: [
       ...ask("PUT, {k}name, yyjun\n", SUCCESS),
       ...ask("PUT, {k}age, 20\n", SUCCESS),
       ...ask("LIST\n", { list: ["{k}name, yyjun", "{k}age, 20"] }),
+      ...ask("DELETE, {k}age\n", SUCCESS),
+      ...ask("LIST\n", { list: ["{k}name, yyjun"], deleted: ["{k}age"] }),
     ],
   },
   {
