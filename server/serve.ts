@@ -75,7 +75,7 @@ const SWEEP = {
 };
 // How often ServerSide.turns counts up (while the event loop turns).
 const TURN_TICK_MS = 10;
-// Refusals in flight at once; a flood past it is closed without the line.
+// Refusals in flight at once; a flood past it gets the line protocol's line at once.
 const MAX_REFUSALS = 64;
 // How often serve() with port 0 and udp picks a new port when the UDP one is taken.
 const UDP_PORT_TRIES = 5;
@@ -317,12 +317,20 @@ class Server implements KvServer {
    * Like redis's acceptCommonHandler: a best-effort error line, then close.
    * A TLS client must finish its handshake to read the line, so a refusal
    * lasts at most the handshake timeout (and ends with the shutdown's
-   * grace); past MAX_REFUSALS at once, the rest are closed unanswered.
+   * grace); past MAX_REFUSALS at once, the rest get the line protocol's
+   * line without the wait (a TLS one only the close).
    */
   #refuse(conn: Deno.Conn, id: number): void {
     this.#stats.connectionsRejected++;
     this.#log("info", `#${id} refused: already ${this.#connections.size} open (--max-connections)`);
-    if (this.#refusals.size >= MAX_REFUSALS) return closeQuietly(conn);
+    if (this.#refusals.size >= MAX_REFUSALS) {
+      // A flood: no wait for a first byte, the line protocol's line at once
+      // (one small write), then the close. A TLS client would need a
+      // handshake first: it gets only the close.
+      if ("handshake" in conn) return closeQuietly(conn);
+      conn.write(tooManyConnections(undefined)).catch(() => {}).finally(() => closeQuietly(conn));
+      return;
+    }
     const timer = setTimeout(
       () => closeQuietly(conn),
       Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),

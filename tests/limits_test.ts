@@ -200,6 +200,27 @@ Deno.test("serve() refuses a connection over --max-connections and accepts one o
   assertEquals(stats, ["total_connections_received:3\r", "rejected_connections:1\r"]);
 });
 
+Deno.test("serve() refuses every connection of a burst over --max-connections with the line", async () => {
+  await using server = startTestServer({ maxConnections: 1 });
+  await using first = await RawConn.connect(server.port);
+  await first.send("PING\n");
+  assertEquals(await within("PONG", first.readLine()), "PONG");
+  // 100 at once that send nothing: more than the refusals that wait for a
+  // first byte (64); the rest must get the line too, not a bare close.
+  const burst = await Promise.all(
+    Array.from({ length: 100 }, () => RawConn.connect(server.port)),
+  );
+  try {
+    const answers = await within(
+      "every refusal",
+      Promise.all(burst.map((conn) => conn.readToEnd())),
+    );
+    assertEquals(new Set(answers), new Set(["Error: too many connections\n"]));
+  } finally {
+    for (const conn of burst) await conn[Symbol.asyncDispose]();
+  }
+});
+
 Deno.test("serve() closes a connection silent for --idle-timeout unless an answer is still being written to it", async () => {
   // Long enough that the chatty client's round trips always fit in it.
   const idleMs = 300;
