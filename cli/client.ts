@@ -126,6 +126,14 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   if (words.length > 0 && words.join("").trim() === "") {
     throw new UsageError("empty request: give one such as PING, or none for a prompt");
   }
+  // Deno hands a program its arguments decoded, bytes that are not UTF-8
+  // already replaced: such a request would be sent changed, and answered.
+  if (words.some((word) => word.includes("\uFFFD"))) {
+    throw new UsageError(
+      "the request on the command line is not valid UTF-8 (or holds U+FFFD), and would be sent " +
+        "changed: send it on stdin (printf '...\\n' | kv client)",
+    );
+  }
   if (words.some((word) => word.includes("\n"))) {
     throw new UsageError(
       "a request given on the command line cannot hold a line break: send several requests on stdin",

@@ -123,6 +123,11 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
       ["client", "--udp", "PUT, a, 1\nGET, a"],
       "a request given on the command line cannot hold a line break: send several requests on stdin",
     ],
+    [
+      ["client", "PUT, k, a\uFFFDb"],
+      "the request on the command line is not valid UTF-8 (or holds U+FFFD), and would be sent " +
+      "changed: send it on stdin (printf '...\\n' | kv client)",
+    ],
     [["client", "--trace=0", "PING"], '--trace takes no value (got "0")'],
     [["serve", "--verbose=0"], '--verbose takes no value (got "0")'],
     [["serve", "extra"], 'unexpected argument "extra" for kv serve'],
