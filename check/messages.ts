@@ -351,6 +351,23 @@ export function noPingHint(lang: Lang, rules: number, got?: Uint8Array): string 
       "문제입니다.\n";
 }
 
+/**
+ * Said instead of {@linkcode noPingHint} when cmd.ping failed because the
+ * connection closed (or could not be made) with nothing said: the server
+ * may know PING, but it does not keep a connection to answer on.
+ */
+export function closesHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? "Hint: your server closed the connection without answering PING, and " +
+      `${rules} more rules failed at a PING the same way. Does it close each connection ` +
+      "right after accept() or after one answer, or stop on a request it cannot handle? " +
+      "See its terminal, then run kv check again.\n"
+    : "힌트: 서버가 PING에 답하지 않고 연결을 닫았고, 다른 규칙 " +
+      `${rules}개도 PING 단계에서 같은 식으로 실패했습니다. accept() 직후나 답 하나 뒤에 ` +
+      "연결을 닫나요, 아니면 처리하지 못하는 요청에서 멈추나요? 서버의 터미널을 보고 kv check를 " +
+      "다시 실행하세요.\n";
+}
+
 /** Said after the summary when the server serves one client at a time (`CheckRun.oneAtATime`). */
 export function oneAtATimeHint(lang: Lang): string {
   return lang === "en"

@@ -9,6 +9,7 @@
 import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
 import { junitReport } from "../check/junit.ts";
 import {
+  closesHint,
   failedAtPing,
   header,
   isNoNewline,
@@ -16,6 +17,7 @@ import {
   noNewlineHint,
   noPingHint,
   oneAtATimeHint,
+  REASON,
   silentHint,
   summary,
   waitsForNewlineHint,
@@ -219,7 +221,14 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     const got = ping.failure?.got;
     const almost = got !== undefined &&
       new TextDecoder().decode(got).trim().toUpperCase() === "PONG";
-    await textOut?.(noPingHint(lang, atPing, almost ? got : undefined));
+    // Closed with nothing said, or reset: PING may well be there, the connection is not.
+    const reason = ping.failure!.reason.en;
+    const closed = (got === undefined || got.length === 0) &&
+      (reason === REASON.closed().en || reason === REASON.closedSilently().en ||
+        reason.startsWith("cannot connect"));
+    await textOut?.(
+      closed ? closesHint(lang, atPing) : noPingHint(lang, atPing, almost ? got : undefined),
+    );
   }
   if (run.oneAtATime) await textOut?.(oneAtATimeHint(lang));
   if (run.waitsForNewline) {

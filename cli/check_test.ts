@@ -214,6 +214,20 @@ Deno.test("kv check's PING hint quotes an answer that is almost PONG, and a sile
     assertStringIncludes(run.stdout, "\nHint: 4 of 4 rules got no answer at all in time.");
     assertEquals(run.stdout.includes("Add PING"), false, run.stdout);
   });
+  await t.step("every connection closed at once, after the first", async () => {
+    let connections = 0;
+    await using server = scriptedServer(async (conn) => {
+      // The check's first connection only connects and closes; then each is closed unanswered.
+      if (connections++ === 0) { while (await conn.read(new Uint8Array(64)) !== null); }
+    });
+    const run = await check(server.port, ["--lang", "en", "--timeout", "0.5"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(
+      run.stdout,
+      "\nHint: your server closed the connection without answering PING",
+    );
+    assertEquals(run.stdout.includes("Add PING"), false, run.stdout);
+  });
 });
 
 Deno.test("kv check stopped (Ctrl-C) runs no new rule, still deletes its keys, and exits 130", async () => {
