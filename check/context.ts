@@ -20,8 +20,10 @@ export type Status = "pass" | "fail" | "skip";
 export interface Failure {
   /** The step that failed, counted from 1. */
   readonly step: number;
-  /** The bytes sent on that connection since its last answer. */
+  /** The bytes sent on that connection since its last answer; of a long request only its ends. */
   readonly sent?: Uint8Array;
+  /** How many bytes were sent, when `sent` keeps only their ends. */
+  readonly sentBytes?: number;
   /** What the step expected. */
   readonly expected: Text;
   /** What came back (nothing if nothing did); of a long answer only its ends ({@linkcode keepEnds}). */
@@ -93,11 +95,16 @@ export class StepFailure extends Error {
 
   constructor(detail: Omit<Failure, "step">) {
     super(detail.reason.en);
-    // A report keeps what it shows of the answer, not a server's 64 MiB of it per rule.
-    const got = detail.got;
-    this.detail = got === undefined || got.length <= 2 * SHOWN_END_BYTES
-      ? detail
-      : { ...detail, got: keepEnds(got), gotBytes: got.length };
+    // A report keeps what it shows of the request and the answer, not a
+    // server's 64 MiB (or a 256 MiB line sent) per rule.
+    const { got, sent } = detail;
+    const long = (bytes: Uint8Array | undefined): bytes is Uint8Array =>
+      bytes !== undefined && bytes.length > 2 * SHOWN_END_BYTES;
+    this.detail = {
+      ...detail,
+      ...(long(got) ? { got: keepEnds(got), gotBytes: got.length } : {}),
+      ...(long(sent) ? { sent: keepEnds(sent), sentBytes: sent.length } : {}),
+    };
   }
 }
 

@@ -53,9 +53,11 @@ export function junitReport(run: CheckRun, lang: Lang): string {
     }
     const body = [
       `${WORDS.step[lang]} ${failure!.step}: ${failure!.reason[lang]} [${sourceOf(rule, lang)}]`,
-      ...(failure!.sent === undefined
-        ? []
-        : [`${WORDS.sent[lang]}: ${show(failure!.sent, { maxChars: 4_000 })}`]),
+      ...(failure!.sent === undefined ? [] : [
+        `${WORDS.sent[lang]}: ${
+          show(failure!.sent, { maxChars: 4_000, totalBytes: failure!.sentBytes })
+        }`,
+      ]),
       `${WORDS.expected[lang]}: ${failure!.expected[lang]}`,
       `${WORDS.got[lang]}: ${
         failure!.got?.length

@@ -28,6 +28,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 // How many lines of a LIST's answer a failure shows.
 const SHOWN_LIST_LINES = 50;
+// How many of its own pairs a LIST step remembers, to see one listed twice.
+const MAX_TRACKED_PAIRS = 10_000;
 const LF = 0x0a;
 const CR = 0x0d;
 const PUT_REGEXP = /^[ \t]*put[ \t]*,([^,\n]*),/i;
@@ -258,12 +260,13 @@ class Player {
         if (!pair.includes(", ")) bad ??= stripLineEnd(line);
         else if (pair.startsWith(prefix) && ours.has(pair)) twice ??= pair;
         else if (wanted.includes(pair)) found.add(pair);
-        else if (gone.includes(pair.slice(0, pair.indexOf(", ")))) ghost ??= pair;
+        else if (gone.includes(keyOf(pair))) ghost ??= pair;
         else {
           const like = wanted.find((text) => isRecased(pair, text));
           if (like !== undefined) recased.add(like);
         }
-        if (pair.startsWith(prefix)) ours.add(pair);
+        // Bounded: a server may stream endless lines that carry the prefix.
+        if (pair.startsWith(prefix) && ours.size < MAX_TRACKED_PAIRS) ours.add(pair);
         pairs++;
         if (Date.now() > listDeadline) {
           fail(expected, concat(got), REASON.listNeverEnds(10 * timeoutMs));
@@ -342,12 +345,17 @@ class Player {
       ? EXPECTED.textbookList(wanted)
       : EXPECTED.textbook("Not exist!");
     const gone = deletedKeys(expect, prefix);
-    // A pair listed twice, or one of a deleted key.
-    const wrongLine = (lines: string[]): string | undefined =>
-      lines.find((line, i) =>
-        (line.startsWith(prefix) && lines.indexOf(line) !== i) ||
-        gone.includes(line.slice(0, line.indexOf(", ")))
-      );
+    // A pair listed twice, or one of a deleted key: one pass, a bounded set.
+    const wrongLine = (lines: string[]): string | undefined => {
+      const seen = new Set<string>();
+      for (const line of lines) {
+        if (gone.includes(keyOf(line))) return line;
+        if (!line.startsWith(prefix)) continue;
+        if (seen.has(line)) return line;
+        if (seen.size < MAX_TRACKED_PAIRS) seen.add(line);
+      }
+      return undefined;
+    };
     const matches = (text: string): boolean => {
       if ("line" in expect) return text === expect.line;
       if ("any" in expect) return true;
@@ -357,11 +365,13 @@ class Player {
       }
       return text === "Not exist!";
     };
-    // An answer that already ends with \n and is right needs no pause.
+    // An answer that already ends with \n and is right needs no pause; a
+    // LIST always waits for it (a pair listed twice, or one deleted, may
+    // come in a later send()).
     const read = await probe.readQuiet(
       timeoutMs,
       pauseMs,
-      (bytes) => bytes.at(-1) === LF && matches(answerText(bytes)),
+      (bytes) => !("list" in expect) && bytes.at(-1) === LF && matches(answerText(bytes)),
     );
     const fail = (reason: Text): never => {
       throw new StepFailure({ sent, expected, got: read.got, reason });
@@ -386,9 +396,7 @@ class Player {
       const wrong = wrongLine(lines);
       if (wrong !== undefined) {
         fail(
-          gone.includes(wrong.slice(0, wrong.indexOf(", ")))
-            ? REASON.listDeleted(wrong)
-            : REASON.listTwice(wrong),
+          gone.includes(keyOf(wrong)) ? REASON.listDeleted(wrong) : REASON.listTwice(wrong),
         );
       }
       const missing = wanted.filter((line) => !lines.includes(line));
@@ -404,6 +412,12 @@ class Player {
     }
     fail(REASON.differs());
   }
+}
+
+/** The key of a LIST line `key, value`; `""` for a line that is not a pair (no key is empty). */
+function keyOf(line: string): string {
+  const comma = line.indexOf(", ");
+  return comma < 0 ? "" : line.slice(0, comma);
 }
 
 /** The keys whose pairs a LIST step must not show (`{k}` replaced). */

@@ -43,7 +43,11 @@ export function formatResult(
       `${indent}${WORDS.step[lang]} ${failure.step}: ${reason}  [${sourceOf(rule, lang)}]`,
     );
     if (failure.sent !== undefined) {
-      lines.push(`${indent}${labels[0]!.padEnd(width)}${show(failure.sent)}`);
+      lines.push(
+        `${indent}${labels[0]!.padEnd(width)}${
+          show(failure.sent, { totalBytes: failure.sentBytes })
+        }`,
+      );
     }
     lines.push(`${indent}${labels[1]!.padEnd(width)}${failure.expected[lang]}`);
     const got = failure.got === undefined || failure.got.length === 0
@@ -131,7 +135,9 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
       ...(failure === undefined ? {} : {
         step: failure.step,
         reason: failure.reason[lang],
-        ...(failure.sent === undefined ? {} : { sent: show(failure.sent, long) }),
+        ...(failure.sent === undefined
+          ? {}
+          : { sent: show(failure.sent, { ...long, totalBytes: failure.sentBytes }) }),
         expected: failure.expected[lang],
         got: failure.got === undefined
           ? ""

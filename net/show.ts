@@ -25,12 +25,20 @@ export function escapeInvisible(text: string): string {
   return text.replace(INVISIBLE_GLOBAL, (char) => char === " " ? char : codePointEscape(char));
 }
 
-/** `text` for a terminal: as {@linkcode escapeInvisible}, but tabs and line ends (`\n`) kept. */
+// What could take a terminal over: C0 controls but tab and line feed, DEL,
+// C1 controls, the bidi controls, and the line and paragraph separators.
+const TERMINAL_CONTROL =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` for a terminal: each character that could move the cursor, change
+ * the screen or reorder a line (C0 and C1 controls but tab and line feed,
+ * DEL, bidi controls, line separators) as its code point. Everything else,
+ * spaces of every kind and joiners (an emoji family, Persian) included, as
+ * it is.
+ */
 export function escapeForTerminal(text: string): string {
-  return text.replace(
-    INVISIBLE_GLOBAL,
-    (char) => char === " " || char === "\t" || char === "\n" ? char : codePointEscape(char),
-  );
+  return text.replace(TERMINAL_CONTROL, codePointEscape);
 }
 
 /** Options of {@linkcode show}. */

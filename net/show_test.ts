@@ -44,6 +44,10 @@ Deno.test({
       escapeForTerminal("v\u001b]0;owned\u0007\u001b[2J\tok\n사과\r\n"),
       "v\\x1b]0;owned\\x07\\x1b[2J\tok\n사과\\x0d\n",
     );
+    assertEquals(escapeForTerminal("a\u009b2Jb\u202ec\u2028d"), "a\\u{9b}2Jb\\u{202e}c\\u{2028}d");
+    // Text that only looks invisible is kept: joiners, a no-break and a full-width space.
+    const text = "👨\u200d👩\u200d👧 می\u200cخواهم a\u00a0b 사과\u3000배";
+    assertEquals(escapeForTerminal(text), text);
   },
 });
 
