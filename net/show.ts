@@ -27,8 +27,10 @@ export function escapeInvisible(text: string): string {
 
 // What could take a terminal over: C0 controls but tab and line feed, DEL,
 // C1 controls, the bidi controls, and the line and paragraph separators.
-const TERMINAL_CONTROL =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const TERMINAL_CONTROL = new RegExp(
+  "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]",
+  "g",
+);
 
 /**
  * `text` for a terminal: each character that could move the cursor, change
