@@ -27,6 +27,7 @@ export function escapeInvisible(text: string): string {
 
 // What could take a terminal over: C0 controls but tab and line feed, DEL,
 // C1 controls, the bidi controls, and the line and paragraph separators.
+// deno-lint-ignore no-control-regex -- matching control characters is the point.
 const TERMINAL_CONTROL = new RegExp(
   "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]",
   "g",
