@@ -4,11 +4,8 @@
  */
 
 import { assertEquals } from "@std/assert";
-import { Watches } from "../command/watch.ts";
-import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
-import { testContext } from "../testing/store_harness.ts";
-import { Connection } from "./connection.ts";
+import { standInConnection } from "../testing/stand_in.ts";
 
 Deno.test({
   name: "Connection runs nothing of a read that completes as shutdown closes it",
@@ -20,36 +17,14 @@ Deno.test({
     const read = Promise.withResolvers<number | null>();
     const reading = Promise.withResolvers<void>();
     const written: number[] = [];
-    const addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 1 };
-    const conn = {
-      localAddr: addr,
-      remoteAddr: { ...addr, port: 2 },
+    const { connection, store } = standInConnection({
       read(buffer: Uint8Array) {
         buffer.set(new TextEncoder().encode("PUT, k, v\n"));
         reading.resolve();
         return read.promise;
       },
       write: (bytes: Uint8Array) => (written.push(bytes.length), Promise.resolve(bytes.length)),
-      closeWrite: () => Promise.resolve(),
-      close() {},
-    } as unknown as Deno.Conn;
-    const config = {
-      maxLineBytes: 1024,
-      idleTimeoutMs: 0,
-      unframedPauseMs: 0,
-      handshakeTimeoutMs: 0,
-      shutdownGraceMs: 0,
-      verbose: false,
-    };
-    const store = new MemoryStore();
-    const { clock, stats, guard } = testContext(store);
-    const connection = new Connection(
-      conn,
-      1,
-      config,
-      { store, clock, stats, guard, watches: new Watches(store), turns: { count: 0 } },
-      () => {},
-    );
+    });
     const ran = new Promise<void>((resolve) => connection.run(() => resolve()));
     await reading.promise;
     read.resolve(10);

@@ -9,16 +9,8 @@
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { MemoryStore } from "../store/memory.ts";
-import {
-  ObservedStore,
-  RawConn,
-  startTestServer,
-  testContext,
-  TraceCollector,
-  within,
-} from "../testing/mod.ts";
-import { Watches } from "../command/watch.ts";
-import { Connection } from "./connection.ts";
+import { ObservedStore, RawConn, startTestServer, TraceCollector, within } from "../testing/mod.ts";
+import { standInConnection } from "../testing/stand_in.ts";
 
 Deno.test("serve() traces a request: accept, recv, request, answer, send, the peer's FIN, close", async () => {
   const traced = new TraceCollector();
@@ -177,39 +169,14 @@ Deno.test({
       () => Promise.resolve(5),
       () => Promise.reject(new Deno.errors.ConnectionReset("connection reset by peer")),
     ];
-    const addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 1 };
-    const conn = {
-      localAddr: addr,
-      remoteAddr: { ...addr, port: 2 },
+    const traced = new TraceCollector();
+    const logs: string[] = [];
+    const { connection } = standInConnection({
       read(buffer: Uint8Array) {
         buffer.set(new TextEncoder().encode("PING\n"));
         return reads.shift()!();
       },
-      write: (bytes: Uint8Array) => Promise.resolve(bytes.length),
-      close() {},
-    } as unknown as Deno.Conn;
-    const traced = new TraceCollector();
-    const config = {
-      maxLineBytes: 1024,
-      idleTimeoutMs: 0,
-      unframedPauseMs: 0,
-      handshakeTimeoutMs: 0,
-      shutdownGraceMs: 0,
-      verbose: false,
-      trace: traced.trace,
-    };
-    const logs: string[] = [];
-    const store = new MemoryStore();
-    const { clock, stats, guard } = testContext(store);
-    const connection = new Connection(
-      conn,
-      1,
-      config,
-      { store, clock, stats, guard, watches: new Watches(store), turns: { count: 0 } },
-      (_, message) => {
-        logs.push(message);
-      },
-    );
+    }, { trace: traced.trace, log: (_, message) => void logs.push(message) });
     await new Promise<void>((resolve) => connection.run(() => resolve()));
     assertEquals(traced.of("#1"), [
       "accept",
