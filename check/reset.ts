@@ -38,8 +38,10 @@ export async function resetAfter(
       socket = await connected(address, config.port, config.timeoutMs);
       break;
     } catch (error) {
-      failure ??= error;
-      if ((error as { code?: string }).code !== "ECONNREFUSED") failure = error;
+      // A refusal says least: any other error of another address says more.
+      if (failure === undefined || (error as { code?: string }).code !== "ECONNREFUSED") {
+        failure = error;
+      }
     }
   }
   if (socket === undefined) {

@@ -25,6 +25,7 @@ function keyCounter(
   summary: string,
   each: (request: Request, i: number, context: Context) => boolean,
 ): RedisCommand {
+  const writes = name !== "EXISTS";
   return {
     name,
     arity: -2,
@@ -34,7 +35,7 @@ function keyCounter(
       ? ["write", "fast"]
       : ["write"],
     keys: [1, -1, 1],
-    writes: name !== "EXISTS",
+    writes,
     summary,
     run(request, context, reply) {
       let count = 0;
@@ -43,7 +44,7 @@ function keyCounter(
       };
       // A DEL of several keys is one change for the log: a crash keeps all or none.
       const { store } = context;
-      if (request.count > 1 && name !== "EXISTS" && store.together !== undefined) {
+      if (writes && request.count > 1 && store.together !== undefined) {
         store.together(all);
       } else all();
       reply.integer(count);
