@@ -1,7 +1,8 @@
 /**
  * The crash rounds of e2e/crash_e2e.ts, as many as you like, by hand:
  *
- *     deno run --allow-run=$(which deno) --allow-net=127.0.0.1 \
+ *     deno run --allow-run=$(deno eval 'console.log(Deno.execPath())') \
+ *       --allow-net=127.0.0.1 \
  *       --allow-read=.e2e-tmp --allow-write=.e2e-tmp \
  *       e2e/crash_soak.ts --rounds 200 --fsync always --seed 7
  *

@@ -236,6 +236,37 @@ test("LogStore with everysec answers once written, and syncs about once a second
   assertEquals(await contents(fs.afterPowerCut()), ["a=1"]);
 });
 
+test("LogStore with everysec writes at the turn's end on the event loop, on a thread only while its sync runs or past 1 MiB", async () => {
+  for (const fsync of ["everysec", "no"] as const) {
+    const fs = new FakeFs();
+    const store = await open(fs, { fsync });
+    const text = new TextStore(store);
+    let onThread = 0; // beforeWrite is awaited by write(), not by writeSync().
+    fs.beforeWrite = () => (onThread++, Promise.resolve());
+    text.set("a", "1");
+    assertEquals(await committed(store), true);
+    assertEquals(onThread, 0, `${fsync}: a small write blocks`);
+    text.set("big", "x".repeat((1 << 20) + 1));
+    assertEquals(await committed(store), true);
+    assertEquals(onThread, 1, `${fsync}: past 1 MiB, on a thread`);
+    if (fsync === "everysec") {
+      const held = gate();
+      const entered = gate();
+      fs.beforeSync = () => (entered.open(), held.wait);
+      await within("the once-a-second sync", entered.wait);
+      text.set("b", "2");
+      const during = committed(store);
+      assertEquals(await during, true, "written while the sync is held");
+      assertEquals(onThread, 2, "while the sync runs, on a thread");
+      held.open();
+      fs.beforeSync = undefined;
+    }
+    fs.beforeWrite = undefined;
+    await store.close();
+    assertEquals((await contents(fs.afterPowerCut())).length, fsync === "everysec" ? 3 : 2);
+  }
+});
+
 test("LogStore.commit() called after the turn's write began still waits for it, and says false if it fails", async () => {
   // always: the write is done and its sync held when commit() comes.
   {
@@ -270,7 +301,8 @@ test("LogStore.commit() called after the turn's write began still waits for it, 
     fs.beforeSync = undefined;
     await store.close();
   }
-  // everysec and no: the write itself is in flight (on a worker thread) when commit() comes.
+  // everysec and no: the write itself is in flight (on a worker thread,
+  // as a write past 1 MiB is) when commit() comes.
   for (const fsync of ["everysec", "no"] as const) {
     const fs = new FakeFs();
     const store = await open(fs, { fsync });
@@ -281,7 +313,7 @@ test("LogStore.commit() called after the turn's write began still waits for it, 
     const entered = gate();
     fs.beforeWrite = () => (entered.open(), held.wait);
     fs.capacity = fs.usedBytes() + 5; // The write will not fit.
-    text.set("a", "a new value that does not fit");
+    text.set("a", "a new value that does not fit".padEnd(1 << 20, "."));
     await turn();
     await within("the write", entered.wait);
     const late = mustWait(store.commit(), `${fsync}: the write is in flight`);
