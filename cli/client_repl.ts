@@ -80,7 +80,13 @@ export async function runRepl(session: ReplSession, io: MainIo): Promise<number>
         editor?.forgetLast();
         await io.stderr("kv: tip: type AUTH alone to enter the password without showing it\n");
       }
-      const answer = await session.request(request);
+      const answer = await untilInterrupted(session.request(request), editor?.interrupted);
+      if (answer === INTERRUPTED) {
+        // The caller closes the connection (or the process ends a UDP try);
+        // an answer that comes later is not shown.
+        await io.stderr("kv: stopped with Ctrl-C while waiting for an answer\n");
+        return EXIT.interrupted;
+      }
       if (answer !== undefined) await io.stdout(answer.map((text) => `${text}\n`).join(""));
       if (word === "quit") return EXIT.ok;
     }
@@ -90,6 +96,23 @@ export async function runRepl(session: ReplSession, io: MainIo): Promise<number>
   }
   await io.stdout("\n");
   return EXIT.ok;
+}
+
+const INTERRUPTED: unique symbol = Symbol("interrupted");
+
+/** What `pending` gives, or {@linkcode INTERRUPTED} if Ctrl-C comes first (then its failure goes unheard). */
+function untilInterrupted<T>(
+  pending: Promise<T>,
+  interrupted: Promise<void> | undefined,
+): Promise<T | typeof INTERRUPTED> {
+  if (interrupted === undefined) return pending;
+  return Promise.race([
+    pending,
+    interrupted.then((): typeof INTERRUPTED => {
+      pending.catch(() => {});
+      return INTERRUPTED;
+    }),
+  ]);
 }
 
 /** Lines of stdin, each after its prompt: for input that is not a terminal we drive. */

@@ -1,14 +1,18 @@
 /**
  * Tests of `kv client` on a terminal, its prompt: the banner and the
  * address in the prompt, help, input split across reads, and the ways out
- * (exit, QUIT, end of input). Run in-process through `main(args, io)` over
+ * (exit, QUIT, end of input, Ctrl-C while an answer is awaited). Run in-process through `main(args, io)` over
  * real sockets on port 0.
  *
  * @module
  */
 
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import type { LineEditor } from "./line_editor.ts";
+import { main } from "./main.ts";
 import {
+  FakeIo,
+  readAll,
   readRawLines,
   runClient,
   scriptedServer,
@@ -129,4 +133,31 @@ Deno.test("main() client --trace on a terminal: a password typed after AUTH neve
   assertStringIncludes(stdout, "Success!");
   assertMatch(stderr, /send +bytes=13 "AUTH, \*\*\*\\n"/);
   assertEquals(stderr.includes("sekret"), false, stderr);
+});
+
+Deno.test("main() client on a terminal: Ctrl-C while it waits for an answer stops it at once with 130", async () => {
+  const asked = Promise.withResolvers<void>();
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    asked.resolve();
+    await readAll(conn); // No answer: the client's close ends it.
+  });
+  const { promise: interrupted, resolve: pressCtrlC } = Promise.withResolvers<void>();
+  const typed = ["GET, a", "PING"];
+  const editor: LineEditor = {
+    interrupted,
+    readLine: () => Promise.resolve(typed.shift() ?? null),
+    readSecret: () => Promise.resolve(null),
+    forgetLast() {},
+    close() {},
+  };
+  const fake = new FakeIo({ terminal: true });
+  fake.io.openLineEditor = () => Promise.resolve(editor);
+  const running = main(["client", "--port", String(server.port), "--timeout", "20"], fake.io);
+  await asked.promise;
+  pressCtrlC();
+  assertEquals(await running, 130);
+  assertEquals(fake.stderr, "kv: stopped with Ctrl-C while waiting for an answer\n");
+  assertEquals(typed, ["PING"], "nothing more was read or sent");
+  await server.done;
 });

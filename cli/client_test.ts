@@ -220,6 +220,24 @@ Deno.test("openLineEditor() edits with the arrow keys and recalls history with u
   }
 });
 
+Deno.test("openLineEditor() says when Ctrl-C is pressed, and the next line is the end", async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  output.resume();
+  const editor = openLineEditor({ input, output });
+  try {
+    const first = editor.readLine("> ");
+    input.write("GET, a\r");
+    assertEquals(await first, "GET, a");
+    // No line is asked for (the prompt waits for an answer): Ctrl-C still comes through.
+    input.write("\x03");
+    await editor.interrupted;
+    assertEquals(await editor.readLine("> "), null);
+  } finally {
+    editor.close();
+  }
+});
+
 Deno.test("openLineEditor() reads a password without showing it, and does not remember it", async () => {
   const input = new PassThrough();
   const output = new PassThrough();

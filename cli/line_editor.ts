@@ -12,6 +12,13 @@ import { createInterface } from "node:readline";
 
 /** Reads lines from a person, with editing and history. */
 export interface LineEditor {
+  /**
+   * Resolves when Ctrl-C is pressed. At the prompt it also ends
+   * {@linkcode LineEditor.readLine} with `null`; while the caller waits for
+   * something else (an answer), the caller stops on it. Optional, for an
+   * editor of a caller's own.
+   */
+  readonly interrupted?: Promise<void>;
   /** Shows `prompt` and resolves with the line typed, or `null` at the end (Ctrl-D, Ctrl-C). */
   readLine(prompt: string): Promise<string | null>;
   /** As readLine, but what is typed is not shown, and not kept in the history (a password). */
@@ -48,8 +55,13 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
     waiting?.(null);
     waiting = undefined;
   });
-  // Ctrl-C leaves, as Ctrl-D does (readline would otherwise only pause).
-  rl.on("SIGINT", () => rl.close());
+  // Ctrl-C leaves, as Ctrl-D does (readline would otherwise only pause);
+  // the terminal is in raw mode, so it comes as a key, not as SIGINT.
+  const { promise: interrupted, resolve: interrupt } = Promise.withResolvers<void>();
+  rl.on("SIGINT", () => {
+    interrupt();
+    rl.close();
+  });
   // readline echoes through this method; while a secret is typed it writes
   // nothing but the prompt and the final newline.
   const internals = rl as unknown as {
@@ -72,6 +84,7 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
     });
   };
   return {
+    interrupted,
     readLine,
     async readSecret(prompt) {
       muted = prompt;
