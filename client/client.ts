@@ -10,6 +10,7 @@ import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { connectTcp } from "../net/connect.ts";
 import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { keepEnds, show } from "../net/show.ts";
 import {
   answerShape,
   encodeRequest,
@@ -362,7 +363,9 @@ export class KvClient implements AsyncDisposable {
             kind === "too-long"
               ? `${this.address} sent an answer line past 256 MiB with no \\n: ` +
                 'a server that sends without end (does its loop stop when recv() returns b""?)'
-              : `${this.address} sent a bad answer line (${kind})`,
+              : `${this.address} sent an answer line that is not UTF-8: ` +
+                `${showLine(lines.bytes.subarray(lines.start, lines.end))} ` +
+                "(answers are UTF-8 text: does the server encode them with another codec, such as latin-1 or cp949?)",
           ),
         );
         return false;
@@ -518,4 +521,9 @@ export class KvClient implements AsyncDisposable {
     closeQuietly(this.#conn);
     this.#closed = true;
   }
+}
+
+/** A line as an error message shows it: quoted, escaped, its middle left out past 120 characters. */
+function showLine(bytes: Uint8Array): string {
+  return show(keepEnds(bytes), { totalBytes: bytes.length });
 }

@@ -446,13 +446,14 @@ Deno.test("KvClient rejects calls once the server has shut down", async () => {
 Deno.test("KvClient rejects an answer line that is not UTF-8", async () => {
   await using server = scriptedServer(async (conn) => {
     await readRawLines(conn, 1);
-    await send(conn, new Uint8Array([0xff, 0xfe, 0x0a]));
+    await send(conn, new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a])); // "café" in latin-1.
   });
   await using kv = await KvClient.connect({ port: server.port });
   const error = await assertRejects(() => kv.get("a"), KvConnectionError);
   assertEquals(
     error.message,
-    `127.0.0.1:${server.port} sent a bad answer line (invalid-utf8)`,
+    `127.0.0.1:${server.port} sent an answer line that is not UTF-8: "caf\\xe9" (answers are ` +
+      "UTF-8 text: does the server encode them with another codec, such as latin-1 or cp949?)",
   );
   await server.done;
 });

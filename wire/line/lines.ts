@@ -120,7 +120,8 @@ export class LineSplitter {
 
   /**
    * Finds the next line. Returns `"line"` (see `bytes`, `start`, `end`),
-   * `"invalid-utf8"` or `"too-long"` for a line that cannot be read, or
+   * `"invalid-utf8"` (its bytes there too, to show) or `"too-long"` for a
+   * line that cannot be read, or
    * `null` once the chunks fed hold no more complete line; the rest of the
    * chunk has then been copied, so the chunk may be reused.
    */
@@ -250,11 +251,10 @@ export class LineSplitter {
     this.endedWithoutNewline = false;
     if (end - start > this.#max) return "too-long";
     if (end > start && bytes[end - 1] === CR) end--;
-    if (!valid && !isUtf8(bytes, start, end)) return "invalid-utf8";
     this.bytes = bytes;
     this.start = start;
     this.end = end;
-    return "line";
+    return valid || isUtf8(bytes, start, end) ? "line" : "invalid-utf8";
   }
 }
 
