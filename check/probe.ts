@@ -215,13 +215,19 @@ export class Probe {
     }
   }
 
-  /** Closes the connection at once and waits for its pending read to end. */
+  /**
+   * Closes the connection at once and waits for its pending read to end.
+   * What was received and not taken is let go: the run keeps its probes
+   * (Heard), and a server that sends without end filled each to 64 MiB.
+   */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
       closeQuietly(this.#conn);
     }
     await this.#reading;
+    this.#buffer = new Uint8Array(0);
+    this.#start = this.#end = 0;
   }
 
   /** Waits up to `ms` for more bytes. */

@@ -1,0 +1,27 @@
+/**
+ * Tests of {@linkcode Probe}, the connection a rule reads through, over
+ * real sockets on port 0.
+ *
+ * @module
+ */
+
+import { assertEquals } from "@std/assert";
+import { readRawLines, scriptedServer, send } from "../testing/mod.ts";
+import { Probe } from "./probe.ts";
+
+Deno.test("Probe.close() lets go of what was received and not taken (the run keeps its probes)", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "Success!\nand more without end"); // One write: one read takes it all.
+    await conn.read(new Uint8Array(1)); // Until the probe closes.
+  });
+  const probe = await Probe.open("127.0.0.1", server.port, { timeoutMs: 5_000 });
+  assertEquals(await probe.write(new TextEncoder().encode("PING\n"), 5_000), "ok");
+  const read = await probe.readLine(5_000, 5_000);
+  assertEquals(read.kind, "line");
+  assertEquals(new TextDecoder().decode(probe.buffered), "and more without end");
+  await probe.close();
+  assertEquals(probe.buffered.length, 0);
+  assertEquals(probe.received, 29, "what it received is still counted");
+  await server.done;
+});
