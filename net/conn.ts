@@ -19,7 +19,10 @@ export interface Writer {
  */
 export async function writeAll(writer: Writer, bytes: Uint8Array): Promise<void> {
   for (let written = 0; written < bytes.length;) {
-    written += await writer.write(written === 0 ? bytes : bytes.subarray(written));
+    const wrote = await writer.write(written === 0 ? bytes : bytes.subarray(written));
+    // A writer that takes nothing would hold the caller for ever.
+    if (wrote <= 0) throw new Deno.errors.WriteZero("the writer took none of the bytes written");
+    written += wrote;
   }
 }
 

@@ -1,6 +1,6 @@
 /** Tests for conn.ts: writeAll() loops over partial writes; errors are sorted; an accept a reset spoiled. */
 
-import { assert, assertEquals, assertFalse } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertRejects } from "@std/assert";
 import { connect } from "node:net";
 import { accepted } from "../testing/sockets.ts";
 import { closeQuietly, isClientGone, isDisconnect, writeAll } from "./conn.ts";
@@ -76,4 +76,15 @@ Deno.test("a client that resets before its accept makes accept() throw what isCl
   stays.close();
   listener.close();
   assertEquals((await connections.next()).done, true, "closing the listener ends it");
+});
+
+Deno.test({
+  name: "writeAll() rejects a write of nothing instead of waiting for ever",
+  permissions: "none",
+  fn: async () => {
+    await assertRejects(
+      () => writeAll({ write: () => Promise.resolve(0) }, new Uint8Array([1])),
+      Deno.errors.WriteZero,
+    );
+  },
 });

@@ -130,9 +130,16 @@ class DenoLogFile implements LogFile {
   }
 }
 
-/** Writes all of `bytes`, blocking; a short write is continued. */
+/**
+ * Writes all of `bytes`, blocking; a short write is continued. A write of
+ * nothing (an odd file system) throws rather than spin the event loop.
+ */
 export function writeAllSync(file: LogFile, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+  for (let at = 0; at < bytes.length;) {
+    const wrote = file.writeSync(bytes.subarray(at));
+    if (wrote <= 0) throw new Deno.errors.WriteZero("the file took none of the bytes written");
+    at += wrote;
+  }
 }
 
 /** The real file system, through Deno's API. */

@@ -193,8 +193,10 @@ export class LogWriter {
 
   /**
    * Starts the loop that writes (and for always, syncs) unless it runs.
-   * The writes and syncs are async: the event loop never waits for the
-   * disk, and the changes that come meanwhile make the next group.
+   * The syncs are async, and so is a write while a sync runs or past 1 MiB
+   * (see #writePending): the event loop never waits for the disk, only
+   * for the page cache, and the changes that come meanwhile make the next
+   * group.
    */
   #startFlushing(): void {
     if (this.#flushing !== undefined || this.#holds > 0 || this.#closed || !this.#hasWork()) return;
