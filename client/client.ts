@@ -466,14 +466,16 @@ export class KvClient implements AsyncDisposable {
     this.#timeoutTimer = setTimeout(() => {
       const pending = this.#answers.first;
       if (pending === undefined) return;
+      // Read before the copy below, which takes a while for a flood's megabytes.
+      const seen = {
+        reads: this.#readsSinceArm,
+        sinceLastByteMs: performance.now() - this.#lastByteAt,
+      };
       const received = concat([
         ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
         this.#lines.pendingLine,
       ]);
-      this.#fail(timedOut(this.address, ms, received, {
-        reads: this.#readsSinceArm,
-        sinceLastByteMs: performance.now() - this.#lastByteAt,
-      }));
+      this.#fail(timedOut(this.address, ms, received, seen));
     }, Math.min(ms, MAX_TIMER_MS));
   }
 
