@@ -106,7 +106,8 @@ does) needs --unframed for a batch; its answers without \\n are taken after
 --pause-ms.
 Exit status: 0 when every request was answered, 1 when an answer was an
 "Error:" line or did not come in time, 2 for a usage error or when the server
-cannot be reached.`,
+cannot be reached, 130 when Ctrl-C stopped the prompt while it waited for an
+answer (at the prompt itself, Ctrl-C leaves with 0, as Ctrl-D does).`,
 });
 
 const OPTIONS_FIRST_NOTE = "kv: note: options go before the request (kv client --port 1 PING)\n";

@@ -24,9 +24,10 @@ export interface ReplSession {
   /**
    * Sends one request and returns its answer's lines; `undefined` when
    * there was none, which the session has already said on stderr and the
-   * prompt goes on after. A thrown error ends the prompt.
+   * prompt goes on after. A thrown error ends the prompt. `signal` aborts
+   * on Ctrl-C: the request stops quietly (the prompt has ended).
    */
-  request(line: string): Promise<string[] | undefined>;
+  request(line: string, signal?: AbortSignal): Promise<string[] | undefined>;
 }
 
 /** The REPL's help, from the command table (AUTH's lines only where AUTH means something). */
@@ -80,9 +81,10 @@ export async function runRepl(session: ReplSession, io: MainIo): Promise<number>
         editor?.forgetLast();
         await io.stderr("kv: tip: type AUTH alone to enter the password without showing it\n");
       }
-      const answer = await untilInterrupted(session.request(request), editor?.interrupted);
+      const interrupted = editor?.interrupted;
+      const answer = await untilInterrupted(session.request(request, interrupted), interrupted);
       if (answer === INTERRUPTED) {
-        // The caller closes the connection (or the process ends a UDP try);
+        // The caller closes the connection, or the signal ends a UDP try;
         // an answer that comes later is not shown.
         await io.stderr("kv: stopped with Ctrl-C while waiting for an answer\n");
         return EXIT.interrupted;
@@ -100,19 +102,25 @@ export async function runRepl(session: ReplSession, io: MainIo): Promise<number>
 
 const INTERRUPTED: unique symbol = Symbol("interrupted");
 
-/** What `pending` gives, or {@linkcode INTERRUPTED} if Ctrl-C comes first (then its failure goes unheard). */
+/**
+ * What `pending` gives, or {@linkcode INTERRUPTED} if Ctrl-C comes first
+ * (then its failure goes unheard). The listener goes with the request, so
+ * a long session keeps no answer alive.
+ */
 function untilInterrupted<T>(
   pending: Promise<T>,
-  interrupted: Promise<void> | undefined,
+  interrupted: AbortSignal | undefined,
 ): Promise<T | typeof INTERRUPTED> {
   if (interrupted === undefined) return pending;
-  return Promise.race([
-    pending,
-    interrupted.then((): typeof INTERRUPTED => {
+  return new Promise((resolve, reject) => {
+    const stop = () => {
       pending.catch(() => {});
-      return INTERRUPTED;
-    }),
-  ]);
+      resolve(INTERRUPTED);
+    };
+    if (interrupted.aborted) return stop();
+    interrupted.addEventListener("abort", stop, { once: true });
+    pending.then(resolve, reject).finally(() => interrupted.removeEventListener("abort", stop));
+  });
 }
 
 /** Lines of stdin, each after its prompt: for input that is not a terminal we drive. */

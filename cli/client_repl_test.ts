@@ -16,6 +16,7 @@ import {
   readRawLines,
   runClient,
   scriptedServer,
+  scriptedUdpServer,
   send,
   startTestServer,
   UNKNOWN_FOO,
@@ -135,6 +136,19 @@ Deno.test("main() client --trace on a terminal: a password typed after AUTH neve
   assertEquals(stderr.includes("sekret"), false, stderr);
 });
 
+/** A line editor that types `typed`, and whose Ctrl-C the test presses. */
+function standInEditor(typed: string[]): { editor: LineEditor; pressCtrlC(): void } {
+  const interrupts = new AbortController();
+  const editor: LineEditor = {
+    interrupted: interrupts.signal,
+    readLine: () => Promise.resolve(typed.shift() ?? null),
+    readSecret: () => Promise.resolve(null),
+    forgetLast() {},
+    close() {},
+  };
+  return { editor, pressCtrlC: () => interrupts.abort() };
+}
+
 Deno.test("main() client on a terminal: Ctrl-C while it waits for an answer stops it at once with 130", async () => {
   const asked = Promise.withResolvers<void>();
   await using server = scriptedServer(async (conn) => {
@@ -142,15 +156,8 @@ Deno.test("main() client on a terminal: Ctrl-C while it waits for an answer stop
     asked.resolve();
     await readAll(conn); // No answer: the client's close ends it.
   });
-  const { promise: interrupted, resolve: pressCtrlC } = Promise.withResolvers<void>();
   const typed = ["GET, a", "PING"];
-  const editor: LineEditor = {
-    interrupted,
-    readLine: () => Promise.resolve(typed.shift() ?? null),
-    readSecret: () => Promise.resolve(null),
-    forgetLast() {},
-    close() {},
-  };
+  const { editor, pressCtrlC } = standInEditor(typed);
   const fake = new FakeIo({ terminal: true });
   fake.io.openLineEditor = () => Promise.resolve(editor);
   const running = main(["client", "--port", String(server.port), "--timeout", "20"], fake.io);
@@ -160,4 +167,41 @@ Deno.test("main() client on a terminal: Ctrl-C while it waits for an answer stop
   assertEquals(fake.stderr, "kv: stopped with Ctrl-C while waiting for an answer\n");
   assertEquals(typed, ["PING"], "nothing more was read or sent");
   await server.done;
+});
+
+Deno.test("main() client --udp on a terminal: Ctrl-C while it waits stops it at once, its socket closed", async () => {
+  const asked = Promise.withResolvers<void>();
+  await using server = scriptedUdpServer(() => (asked.resolve(), undefined)); // Never answers.
+  const { editor, pressCtrlC } = standInEditor(["GET, a"]);
+  const fake = new FakeIo({ terminal: true });
+  fake.io.openLineEditor = () => Promise.resolve(editor);
+  const running = main(
+    ["client", "--udp", "--port", String(server.port), "--timeout", "20", "--retries", "0"],
+    fake.io,
+  );
+  await asked.promise;
+  pressCtrlC();
+  assertEquals(await running, 130);
+  // The try was stopped, not left to time out: nothing more is said, and
+  // the test's sanitizers find no socket or timer left behind.
+  assertEquals(fake.stderr, "kv: stopped with Ctrl-C while waiting for an answer\n");
+});
+
+Deno.test("main() client on a terminal: each request lets go of its Ctrl-C listener once answered", async () => {
+  await using server = startTestServer();
+  const { editor } = standInEditor(["PING", "PUT, a, 1", "GET, a"]);
+  // Counted on the signal itself: a listener left behind keeps its answer alive for the session.
+  const signal = editor.interrupted!;
+  let listening = 0;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (...args: Parameters<typeof add>) => (listening++, add(...args));
+  signal.removeEventListener = (
+    ...args: Parameters<typeof remove>
+  ) => (listening--, remove(...args));
+  const fake = new FakeIo({ terminal: true });
+  fake.io.openLineEditor = () => Promise.resolve(editor);
+  assertEquals(await main(["client", "--port", String(server.port)], fake.io), 0);
+  assertStringIncludes(fake.stdout, "PONG\nSuccess!\n1\n");
+  assertEquals(listening, 0);
 });

@@ -230,8 +230,11 @@ Deno.test("openLineEditor() says when Ctrl-C is pressed, and the next line is th
     input.write("GET, a\r");
     assertEquals(await first, "GET, a");
     // No line is asked for (the prompt waits for an answer): Ctrl-C still comes through.
+    const aborted = new Promise((resolve) =>
+      editor.interrupted!.addEventListener("abort", resolve)
+    );
     input.write("\x03");
-    await editor.interrupted;
+    await aborted;
     assertEquals(await editor.readLine("> "), null);
   } finally {
     editor.close();

@@ -43,7 +43,7 @@ export async function runUdpClient(
   const address = `${options.host}:${options.port}`;
   let noted = false;
   // The answer's lines, or undefined when none came (said on stderr).
-  const ask = async (line: string): Promise<string[] | undefined> => {
+  const ask = async (line: string, signal?: AbortSignal): Promise<string[] | undefined> => {
     const shape = answerShape(line.replace(/\r$/, ""));
     if (shape === "none") return []; // A blank line: no request, no answer.
     let answer;
@@ -54,8 +54,10 @@ export async function runUdpClient(
         timeoutMs: secondsToMs(options.timeout),
         retries: options.retries,
         trace: options.trace ? traceTo(io) : undefined,
+        signal,
       });
     } catch (error) {
+      if (signal?.aborted) throw error; // Ctrl-C: the prompt has ended and said so.
       if (!(error instanceof KvNoAnswerError)) {
         const why = error instanceof Deno.errors.NotCapable ||
             error instanceof Deno.errors.PermissionDenied

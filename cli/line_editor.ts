@@ -13,12 +13,12 @@ import { createInterface } from "node:readline";
 /** Reads lines from a person, with editing and history. */
 export interface LineEditor {
   /**
-   * Resolves when Ctrl-C is pressed. At the prompt it also ends
+   * Aborted when Ctrl-C is pressed. At the prompt Ctrl-C also ends
    * {@linkcode LineEditor.readLine} with `null`; while the caller waits for
    * something else (an answer), the caller stops on it. Optional, for an
    * editor of a caller's own.
    */
-  readonly interrupted?: Promise<void>;
+  readonly interrupted?: AbortSignal;
   /** Shows `prompt` and resolves with the line typed, or `null` at the end (Ctrl-D, Ctrl-C). */
   readLine(prompt: string): Promise<string | null>;
   /** As readLine, but what is typed is not shown, and not kept in the history (a password). */
@@ -57,9 +57,11 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
   });
   // Ctrl-C leaves, as Ctrl-D does (readline would otherwise only pause);
   // the terminal is in raw mode, so it comes as a key, not as SIGINT.
-  const { promise: interrupted, resolve: interrupt } = Promise.withResolvers<void>();
+  const interrupts = new AbortController();
   rl.on("SIGINT", () => {
-    interrupt();
+    // Text typed ahead while an answer was awaited: what follows starts on a line of its own.
+    if (rl.line.length > 0) (options.output ?? process.stdout).write("\n");
+    interrupts.abort();
     rl.close();
   });
   // readline echoes through this method; while a secret is typed it writes
@@ -84,7 +86,7 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
     });
   };
   return {
-    interrupted,
+    interrupted: interrupts.signal,
     readLine,
     async readSecret(prompt) {
       muted = prompt;

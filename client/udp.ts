@@ -25,6 +25,8 @@ export interface UdpRequestOptions {
   retries?: number;
   /** Receives the socket's events: bind, sendto, recvfrom, timeout, retry, give-up. @default {undefined} */
   trace?: Tracer;
+  /** Stops the request: its socket closes, and it rejects with the signal's reason. @default {undefined} */
+  signal?: AbortSignal;
 }
 
 /** Defaults of {@linkcode UdpRequestOptions}. */
@@ -92,6 +94,7 @@ export async function udpRequest(
       );
     }
     for (let attempt = 1; attempt <= tries; attempt++) {
+      options.signal?.throwIfAborted();
       if (attempt > 1 && trace !== undefined) emit("retry", `try=${attempt}/${tries}`);
       const sent = await socket.send(bytes, server);
       if (trace !== undefined) {
@@ -100,7 +103,7 @@ export async function udpRequest(
       const deadline = Date.now() + timeoutMs;
       while (true) {
         receiving ??= socket.receive(buffer);
-        const got = await within(receiving, deadline - Date.now());
+        const got = await within(receiving, deadline - Date.now(), options.signal);
         if (got === undefined) break;
         receiving = undefined;
         const [data, from] = got;
@@ -145,16 +148,30 @@ function localFor(hostname: string): string {
   return "0.0.0.0";
 }
 
-/** What `promise` gives within `ms`, or `undefined` if the time runs out first. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+/**
+ * What `promise` gives within `ms`, or `undefined` if the time runs out
+ * first; rejects with `signal`'s reason if it aborts first.
+ */
+async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<T | undefined> {
   if (ms <= 0) return undefined;
+  signal?.throwIfAborted();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
+  let abort: (() => void) | undefined;
+  const late = new Promise<undefined>((resolve, reject) => {
     timer = setTimeout(() => resolve(undefined), Math.min(ms, MAX_TIMER_MS));
+    if (signal !== undefined) {
+      abort = () => reject(signal.reason);
+      signal.addEventListener("abort", abort, { once: true });
+    }
   });
   try {
     return await Promise.race([promise, late]);
   } finally {
     clearTimeout(timer);
+    if (abort !== undefined) signal!.removeEventListener("abort", abort);
   }
 }
