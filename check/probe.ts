@@ -218,7 +218,8 @@ export class Probe {
   /**
    * Closes the connection at once and waits for its pending read to end.
    * What was received and not taken is let go: the run keeps its probes
-   * (Heard), and a server that sends without end filled each to 64 MiB.
+   * (Heard), and a server that sends without end filled each past
+   * 64 MiB (its buffer up to 128 MiB).
    */
   async close(): Promise<void> {
     if (!this.#closed) {

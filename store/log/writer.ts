@@ -194,9 +194,11 @@ export class LogWriter {
   /**
    * Starts the loop that writes (and for always, syncs) unless it runs.
    * The syncs are async, and so is a write while a sync runs or past 1 MiB
-   * (see #writePending): the event loop never waits for the disk, only
-   * for the page cache, and the changes that come meanwhile make the next
-   * group.
+   * (see #writePending). Other writes block, and hand bytes to the page
+   * cache; they wait for the disk only where the kernel makes them (its
+   * own writeback of the file's last page, throttling of dirty pages, most
+   * likely with `no`), as Redis's do. The changes that come meanwhile make
+   * the next group.
    */
   #startFlushing(): void {
     if (this.#flushing !== undefined || this.#holds > 0 || this.#closed || !this.#hasWork()) return;

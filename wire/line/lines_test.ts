@@ -447,3 +447,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "LineSplitter.next() hands out a line that is not UTF-8 too (without its \\r), to show it",
+  permissions: "none",
+  fn: () => {
+    const input = bytes("ok\n", [0x63, 0x61, 0x66, 0xe9], "\r\n", "x\n", [0xff]);
+    const expected = ["line ok", "invalid-utf8 63,61,66,e9", "line x", "invalid-utf8 ff"];
+    const hex = (line: Uint8Array) => [...line].map((byte) => byte.toString(16)).join(",");
+    const ways: [string, Uint8Array[]][] = [["whole", [input]], ...splits(input)];
+    for (const [name, chunks] of ways) {
+      const splitter = new LineSplitter(64);
+      const seen: string[] = [];
+      const take = () => {
+        for (let kind = splitter.next(); kind !== null; kind = splitter.next()) {
+          const line = splitter.bytes.subarray(splitter.start, splitter.end);
+          seen.push(kind === "line" ? `line ${strict.decode(line)}` : `${kind} ${hex(line)}`);
+        }
+      };
+      for (const chunk of chunks) {
+        splitter.feed(chunk);
+        take();
+      }
+      splitter.endLine(); // The last line has no \n: the end of the stream ends it.
+      take();
+      assertEquals(seen, expected, name);
+    }
+  },
+});
