@@ -106,7 +106,10 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
   if (extra.length > 0) {
     // An empty line among them: most likely an answer with one inside it
     // (a LIST whose values keep their own \n), read as two answers.
-    const why = extra.includes("")
+    const why = client.open
+      ? "it kept sending after the end of the requests (our FIN, shutdown(SHUT_WR)) and did not " +
+        'close: does its loop stop when recv() returns b""?'
+      : extra.includes("")
       ? "an answer with an empty line inside it (a LIST whose values end with their own \\n?) " +
         "reads as more than one"
       : "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
 import {
   readRawLines,
@@ -222,6 +222,28 @@ Deno.test("main() client in batch mode says when the server sent more answers th
     stderr,
     'kv: note: the server sent 1 more answer line(s) than there were requests ("Error: wrong request"): ' +
       "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece\n",
+  );
+});
+
+Deno.test('main() client in batch mode names the b"" loop of a server that answers on after the end of the requests', async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "Success!\n");
+    // The textbook loop without `if not data: break`: recv() gives b"" for
+    // ever after the client's FIN, and each is answered.
+    try {
+      while (await conn.read(new Uint8Array(64)) !== null);
+      for (;;) await send(conn, "Wrong request!\n");
+    } catch {
+      // The client closed.
+    }
+  });
+  const { code, stdout, stderr } = await runClient(server.port, [], { stdin: "PUT, a, 1\n" });
+  await server.done;
+  assertEquals([code, stdout], [0, "Success!\n"]);
+  assertMatch(
+    stderr,
+    /^kv: note: the server sent \d+ more answer line\(s\) than there were requests \(".*"\): it kept sending after the end of the requests \(our FIN, shutdown\(SHUT_WR\)\) and did not close: does its loop stop when recv\(\) returns b""\?\n$/,
   );
 });
 

@@ -258,6 +258,16 @@ export class KvClient implements AsyncDisposable {
   }
 
   /**
+   * Whether the connection still stands: the server has not closed it, it
+   * was not lost, and {@linkcode KvClient.close} was not called. After
+   * {@linkcode KvClient.finish}, a server still sending tells of a loop
+   * that does not stop at the end of the requests.
+   */
+  get open(): boolean {
+    return !this.#closed && this.#failure === undefined;
+  }
+
+  /**
    * Settles once the connection is over (the server closed it, it was lost,
    * or {@linkcode KvClient.close} closed it) with the error later calls
    * fail with. Never rejects.
@@ -470,6 +480,7 @@ export class KvClient implements AsyncDisposable {
       const seen = {
         reads: this.#readsSinceArm,
         sinceLastByteMs: performance.now() - this.#lastByteAt,
+        waitedMs: performance.now() - this.#armedAt,
       };
       const received = concat([
         ...pending.lines.map((line) => encoder.encode(`${line}\n`)),

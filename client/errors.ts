@@ -183,16 +183,23 @@ export function closedByServer(
  * The error for an answer that did not come within `ms`: `received` is what
  * came of it; bytes that kept coming (three reads or more since the wait
  * began, the last in its final quarter) mean a server that sends without end.
+ * `waitedMs`: since the request was sent or its last whole line came; longer
+ * than `ms` when bytes without a `\n` kept restarting the wait.
  */
 export function timedOut(
   address: string,
   ms: number,
   received: Uint8Array,
-  seen: { reads: number; sinceLastByteMs: number },
+  seen: { reads: number; sinceLastByteMs: number; waitedMs?: number },
 ): KvTimeoutError {
   const flowing = received.length > 0 && seen.reads >= 3 && seen.sinceLastByteMs < ms / 4;
   const what = received.length > 0 ? "whole answer" : "answer";
-  return new KvTimeoutError(`no ${what} from ${address} within ${ms / 1000} s`, received, flowing);
+  const waited = seen.waitedMs ?? ms;
+  const message = waited >= 1.5 * ms
+    ? `no ${what} from ${address} in ${Math.round(waited / 1000)} s: bytes kept coming ` +
+      `without a \\n, and each 64 KiB restarted the ${ms / 1000} s timeout`
+    : `no ${what} from ${address} within ${ms / 1000} s`;
+  return new KvTimeoutError(message, received, flowing);
 }
 
 /** Throws `KvServerError` for an `Error: ` answer. */
