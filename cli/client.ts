@@ -215,6 +215,9 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       ? " (a server that reads one request per recv() takes requests sent together as one: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request)"
       : error instanceof KvConnectionError && error.afterEnd === "list-end"
       ? " (its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed)"
+      : error instanceof KvConnectionError && error.answers !== undefined && error.answers > 1 &&
+          !options.unframed
+      ? " (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time)"
       : "";
     await io.stderr(`kv: ${errorMessage(error)}${oneAnswer}\n`);
     return EXIT.unreachable;

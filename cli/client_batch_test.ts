@@ -173,6 +173,23 @@ Deno.test("main() client in batch mode exits 2 when the server closes mid-batch"
   );
 });
 
+Deno.test("main() client in batch mode: fewer answers than requests, each with its \\n, then the close: --unframed is named", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 4);
+    // Two recv()s took the four requests, each read answered once.
+    await send(conn, "Success!\nNot exist!\n");
+  });
+  const { code, stdout, stderr } = await runClient(server.port, [], {
+    stdin: "PUT, x, 1\nGET, x\nPUT, y, 2\nGET, y\n",
+  });
+  await server.done;
+  assertEquals([code, stdout], [2, "Success!\nNot exist!\n"]);
+  assertEquals(
+    stderr,
+    `kv: connection closed by 127.0.0.1:${server.port} with requests still unanswered (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time)\n`,
+  );
+});
+
 Deno.test("main() client in batch mode: a textbook server that takes the batch as one request is told of --unframed", async () => {
   await using server = scriptedServer(async (conn) => {
     // One recv() took every line: one answer, no \n; the end of the requests ends the loop.
