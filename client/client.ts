@@ -10,7 +10,7 @@ import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { connectTcp } from "../net/connect.ts";
 import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
-import { keepEnds, show } from "../net/show.ts";
+import { show } from "../net/show.ts";
 import {
   answerShape,
   encodeRequest,
@@ -373,9 +373,7 @@ export class KvClient implements AsyncDisposable {
             kind === "too-long"
               ? `${this.address} sent an answer line past 256 MiB with no \\n: ` +
                 'a server that sends without end (does its loop stop when recv() returns b""?)'
-              : `${this.address} sent an answer line that is not UTF-8: ` +
-                `${showLine(lines.bytes.subarray(lines.start, lines.end))} ` +
-                "(answers are UTF-8 text: does the server encode them with another codec, such as latin-1 or cp949?)",
+              : notUtf8(this.address, lines.bytes.subarray(lines.start, lines.end)),
           ),
         );
         return false;
@@ -536,7 +534,38 @@ export class KvClient implements AsyncDisposable {
   }
 }
 
-/** A line as an error message shows it: quoted, escaped, its middle left out past 120 characters. */
-function showLine(bytes: Uint8Array): string {
-  return show(keepEnds(bytes), { totalBytes: bytes.length });
+const cp949 = new TextDecoder("euc-kr", { fatal: true }); // WHATWG's euc-kr is Windows' cp949.
+const HANGUL_REGEXP = /[\uac00-\ud7a3]/;
+
+/** Why an answer line that is not UTF-8 was refused, with what it reads as in cp949, where it is Korean. */
+function notUtf8(address: string, line: Uint8Array): string {
+  let korean: string | undefined;
+  try {
+    const text = cp949.decode(line.length > 64 * 1024 ? line.subarray(0, 64 * 1024) : line);
+    if (HANGUL_REGEXP.test(text)) korean = text;
+  } catch {
+    // Not cp949 either.
+  }
+  return `${address} sent an answer line that is not UTF-8: ${showBytes(line)} ` +
+    (korean === undefined
+      ? "(answers are UTF-8 text: does the server encode them with another codec, such as latin-1 or cp949?)"
+      : `(it reads as cp949: ${
+        show(korean)
+      }; answers are UTF-8 text: encode them with .encode() or .encode("utf-8"), not "cp949")`);
+}
+
+/**
+ * A line that is not UTF-8 as an error message shows it: printable ASCII as
+ * it is, every other byte as `\xNN` (decoding the bytes that happen to be
+ * UTF-8 would show cp949's Korean as unrelated characters); at most 48.
+ */
+function showBytes(line: Uint8Array): string {
+  const head = line.subarray(0, 48);
+  let text = "";
+  for (const byte of head) {
+    text += byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c
+      ? String.fromCharCode(byte)
+      : `\\x${byte.toString(16).padStart(2, "0")}`;
+  }
+  return `"${text}${line.length > head.length ? `…(${line.length} bytes)` : ""}"`;
 }

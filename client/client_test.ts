@@ -459,6 +459,21 @@ Deno.test("KvClient rejects an answer line that is not UTF-8", async () => {
   await server.done;
 });
 
+Deno.test("KvClient: an answer line in cp949 is shown as it reads in cp949, with the fix", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, new Uint8Array([0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf, 0x0a])); // "홍길동" in cp949.
+  });
+  await using kv = await KvClient.connect({ port: server.port });
+  const error = await assertRejects(() => kv.get("a"), KvConnectionError);
+  assertEquals(
+    error.message,
+    `127.0.0.1:${server.port} sent an answer line that is not UTF-8: "\\xc8\\xab\\xb1\\xe6\\xb5\\xbf" ` +
+      '(it reads as cp949: "홍길동"; answers are UTF-8 text: encode them with .encode() or .encode("utf-8"), not "cp949")',
+  );
+  await server.done;
+});
+
 Deno.test("KvClient.close() rejects later calls and can be called twice", async () => {
   await using server = startTestServer();
   const kv = await KvClient.connect({ port: server.port });
