@@ -30,7 +30,7 @@ export const REASON = {
   closed: () => text("the server closed the connection", "서버가 연결을 닫음"),
   closedSilently: () =>
     text("the server closed the connection without answering", "서버가 답 없이 연결을 닫음"),
-  differs: () => text("a different answer", "다른 답"),
+  differs: () => text("a different answer", "기대와 다른 답"),
   answeredSome: (answered: number, requests: number, ms: number) =>
     text(
       `${answered} of the ${requests} answers, then none within ${
@@ -166,7 +166,7 @@ export const REASON = {
         "client's conversation, close that socket, and go on accepting (see its terminal)",
       "연결할 수 없음: 연결이 거부되었으니 서버가 멈춘 것입니다. 바로 앞에서 클라이언트가 연결을 " +
         "리셋했습니다(답을 읽지 않은 채 강제 종료된 클라이언트처럼 RST를 보냄). 서버의 recv()나 " +
-        "send()가 ConnectionResetError를 일으켰을 것입니다: 클라이언트마다 대화를 " +
+        "send()가 ConnectionResetError를 일으켰습니다: 클라이언트마다 대화를 " +
         "try/except OSError로 감싸고, 그 소켓을 닫은 뒤 계속 accept()하세요 (서버의 터미널을 보세요)",
     ),
   stoppedAfterProbe: () =>
@@ -178,7 +178,7 @@ export const REASON = {
         "and go on accepting others (see its terminal)",
       "연결할 수 없음: 연결이 거부되었으니 서버가 멈춘 것입니다. 서버는 kv check의 첫 연결" +
         "(서버가 켜져 있는지 보려고 연결했다가 아무것도 보내지 않고 닫은 연결) 뒤로 아무 답도 " +
-        '하지 않았습니다. 클라이언트가 나갈 때, 곧 recv()가 b""를 돌려줄 때 죽나요? 빈 recv()는 ' +
+        '하지 않았습니다. 클라이언트가 나갈 때, 즉 recv()가 b""를 돌려줄 때 죽나요? 빈 recv()는 ' +
         "그 클라이언트의 끝으로 보고 다른 클라이언트를 계속 accept()해야 합니다 (서버의 터미널을 보세요)",
     ),
   writeTimeout: (ms: number) =>
@@ -242,7 +242,7 @@ export const EXPECTED = {
   textbook: (answer: string) =>
     text(`${show(answer)} (a final \\n may follow)`, `${show(answer)} (끝의 \\n은 있어도 됨)`),
   error: () => text('one line starting with "Error: "', '"Error: "로 시작하는 한 줄'),
-  any: () => text("any answer", "아무 답이나"),
+  any: () => text("any answer", "아무 답이든"),
   list: (lines: readonly string[]) =>
     text(
       `lines ${
@@ -475,7 +475,7 @@ export function summary(
     const cleanup = written === 0
       ? "쓴 key가 없습니다."
       : none
-      ? `쓰라고 한 key ${written}개 중 서버에 남아 지울 것이 없었습니다 (DELETE에 모두 Not exist!, LIST에도 없음).`
+      ? `서버에 쓰라고 보낸 key ${written}개가 하나도 남아 있지 않아 지울 것이 없었습니다 (DELETE에 모두 Not exist!, LIST에도 없음).`
       : left === 0
       ? `쓴 key ${written}개를 모두 지웠습니다.`
       : `쓴 key ${written}개 중 ${left}개를 지우지 못했습니다 (${show(run.prefix)}(으)로 시작).`;

@@ -116,7 +116,7 @@ function fakeRun(): CheckRun {
           sent: new TextEncoder().encode("GET,kvcheck:00ff:trim\n"),
           expected: { en: '"yyjun\\n"', ko: '"yyjun\\n"' },
           got: new TextEncoder().encode("<Error> & \x01\n"),
-          reason: { en: "a different answer", ko: "다른 답" },
+          reason: { en: "a different answer", ko: "기대와 다른 답" },
         },
       },
       { rule: list, status: "skip", ms: 1, skipped: { en: "holds keys", ko: "key가 있음" } },
@@ -166,7 +166,7 @@ Deno.test({
         "",
       ],
     );
-    assertStringIncludes(formatResult(run.results[1]!, "ko"), "단계 4: 다른 답");
+    assertStringIncludes(formatResult(run.results[1]!, "ko"), "단계 4: 기대와 다른 답");
     assertStringIncludes(formatResult(run.results[2]!, "ko"), "SKIP  cmd.list-empty");
   },
 });

@@ -39,7 +39,7 @@ function replHelp(auth: boolean): string {
         ? `  ${"quit".padEnd(18)} ${entry.summary} (exit or Ctrl-D: leave without it)`
         : `  ${usage(entry).padEnd(18)} ${entry.summary}`
     ),
-    "Command words are case-insensitive; spaces around commas are ignored.",
+    "On kv, command words are case-insensitive and spaces around commas are ignored.",
     "Up and down recall earlier requests; left and right move in the line.",
     ...(auth ? ["AUTH alone asks for the password without showing it."] : []),
     "",
