@@ -145,6 +145,7 @@ const BROKEN: [Mistake, Level, string[]][] = [
   ["one-client-at-a-time", "contract", ["conn.concurrent", "conn.disconnect"]],
   ["quit-stays-open", "contract", ["cmd.quit"]],
   ["no-half-close", "contract", ["conn.half-close"]],
+  ["loops-after-eof", "contract", ["conn.half-close"]],
   ["no-unframed", "contract", ["conn.unframed"]],
   ["delete-always-success", "contract", ["cmd.delete"]],
   ["delete-always-success", "assignment", ["a.delete-missing"]],
@@ -169,6 +170,15 @@ Deno.test("runCheck() catches each broken server by the rules that name its mist
     }
   }));
   assertEquals(mismatches, []);
+});
+
+Deno.test('runCheck() names the b"" loop of a server that answers on after the client\'s half-close', async () => {
+  await using server = studentServer("loops-after-eof");
+  const run = await runCheck({ port: server.port, only: ["conn.half-close"], timeoutMs: 1_000 });
+  const failure = run.results[0]!.failure!;
+  assertStringIncludes(failure.reason.en, "after the client half-closed (FIN, shutdown(SHUT_WR))");
+  assertStringIncludes(failure.reason.en, 'does its loop stop when recv() returns b""?');
+  assertStringIncludes(failure.reason.ko, 'recv()가 b""를 돌려줄 때 루프가 멈추나요?');
 });
 
 Deno.test("runCheck() cleans up after a server with odd answers, and one that closes after each", async (t) => {

@@ -139,13 +139,27 @@ export const REASON = {
       `LIST의 답이 빈 줄 없이 ${seconds(ms)}초 넘게 이어짐`,
     ),
   emptyAnswer: () => text("an empty answer", "빈 답"),
-  stayedOpen: (ms: number) =>
-    text(
-      `the connection was still open after ${seconds(ms)} s`,
-      `${seconds(ms)}초 뒤에도 연결이 열려 있음`,
-    ),
-  sentMore: () =>
-    text("the server sent more instead of closing", "서버가 연결을 닫지 않고 더 보냄"),
+  stayedOpen: (ms: number, halfClosed: boolean) =>
+    halfClosed
+      ? text(
+        `the connection was still open ${seconds(ms)} s after the client half-closed it ` +
+          `(FIN, shutdown(SHUT_WR)): does the server's loop stop when recv() returns b""?`,
+        `클라이언트가 쓰기 쪽을 닫고(FIN, shutdown(SHUT_WR)) ${seconds(ms)}초 뒤에도 연결이 열려 ` +
+          '있음: recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?',
+      )
+      : text(
+        `the connection was still open after ${seconds(ms)} s`,
+        `${seconds(ms)}초 뒤에도 연결이 열려 있음`,
+      ),
+  sentMore: (halfClosed: boolean) =>
+    halfClosed
+      ? text(
+        "the server sent more instead of closing, after the client half-closed " +
+          '(FIN, shutdown(SHUT_WR)): does its loop stop when recv() returns b""?',
+        "클라이언트가 쓰기 쪽을 닫은(FIN, shutdown(SHUT_WR)) 뒤에도 서버가 연결을 닫지 않고 더 보냄: " +
+          'recv()가 b""를 돌려줄 때 루프가 멈추나요?',
+      )
+      : text("the server sent more instead of closing", "서버가 연결을 닫지 않고 더 보냄"),
   answeredEarly: () =>
     text("the server answered a line before its \\n came", "서버가 \\n이 오기 전에 답함"),
   connect: (why: string) =>

@@ -294,9 +294,9 @@ class Player {
       const end = await probe.readEnd(timeoutMs);
       if (end === "eof") return;
       if (end === "timeout") {
-        return fail(EXPECTED.closed(), undefined, REASON.stayedOpen(timeoutMs));
+        return fail(EXPECTED.closed(), undefined, REASON.stayedOpen(timeoutMs, probe.halfClosed));
       }
-      return fail(EXPECTED.closed(), end, REASON.sentMore());
+      return fail(EXPECTED.closed(), end, REASON.sentMore(probe.halfClosed));
     }
     if ("silenceMs" in expect) {
       const got = await probe.silence(expect.silenceMs);

@@ -62,6 +62,7 @@ export class Probe {
   #eof = false;
   #closed = false;
   #received = 0;
+  #halfClosed = false;
 
   private constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -206,8 +207,14 @@ export class Probe {
     return this.#take(this.#end - this.#start);
   }
 
+  /** Whether {@linkcode Probe.closeWrite} was called: the server has had our FIN. */
+  get halfClosed(): boolean {
+    return this.#halfClosed;
+  }
+
   /** Shuts down the sending side. */
   async closeWrite(): Promise<void> {
+    this.#halfClosed = true;
     try {
       await this.#conn.closeWrite();
     } catch {

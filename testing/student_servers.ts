@@ -57,6 +57,8 @@ export type Mistake =
   | "quit-stays-open"
   /** Drops a last line that has no `\n` when the client half-closes. */
   | "no-half-close"
+  /** Answers the end of the stream (`recv()` giving `b""`) with "Wrong request!" for ever: no `if not data: break`. */
+  | "loops-after-eof"
   /** Waits for `\n` forever: no unframed pause. */
   | "no-unframed"
   /** Answers `Success!` to DELETE even when the key is missing. */
@@ -206,6 +208,10 @@ async function serveLines(
     reading = undefined;
     if (n === null) {
       if (pending.length > 0 && mistake !== "no-half-close") await answer(pending);
+      // Until the client closes: then the write fails, and the handler ends.
+      while (mistake === "loops-after-eof") {
+        await writeAll(conn, encoder.encode("Wrong request!\n"));
+      }
       return;
     }
     const data = new Uint8Array(pending.length + n);
