@@ -8,7 +8,7 @@
 
 import { DENO_FS } from "../store/log/file.ts";
 import { dirname } from "../store/log/open.ts";
-import { headerState, repairLog } from "../store/log/recover.ts";
+import { headerState, type Repaired, repairLog } from "../store/log/recover.ts";
 import { describeFileError } from "./data.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
@@ -105,6 +105,12 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
       `  at byte ${range.offset}: ${range.bytes} bytes (${range.reason})`
     ),
     `wrote ${output} (${repaired.bytes.length} bytes); ${path} is unchanged.`,
+    ...(tornTailOnly(repaired, file.length)
+      ? [
+        "Only its last record was unfinished, as a crash or a copy taken while the server ran " +
+        "leaves it: kv serve drops such a record by itself, so either file loads the same.",
+      ]
+      : []),
     `Check it (kv serve --data ${output} --port 0), then put it in place:`,
     `  mv ${output} ${path}`,
   ];
@@ -143,4 +149,11 @@ async function linkTarget(path: string): Promise<string> {
   } catch {
     return path; // Reading it says why, in one line.
   }
+}
+
+/** Whether the only damage is one unfinished record at the very end (what a crash or a live copy leaves). */
+function tornTailOnly(repaired: Repaired, fileBytes: number): boolean {
+  const [range] = repaired.dropped;
+  return repaired.dropped.length === 1 && range!.offset + range!.bytes === fileBytes &&
+    range!.reason === "the record is incomplete";
 }

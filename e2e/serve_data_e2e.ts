@@ -11,7 +11,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { MAGIC, setRecordBytes } from "../store/log/format.ts";
 import { ask, e2eDir, RawConn, runKv, startKv } from "../testing/mod.ts";
 
@@ -87,6 +87,23 @@ Deno.test("kv serve --data without permission on the folder: exit 2, one line na
   }
 });
 
+Deno.test("kv serve --data given a folder says so, with or without permission on the folder above it", async () => {
+  await using dir = await e2eDir();
+  for (
+    const permissions of [
+      ["--allow-net=127.0.0.1", `--allow-read=${dir.path}`, `--allow-write=${dir.path}`],
+      ["--allow-net=127.0.0.1", "--allow-read=.e2e-tmp", "--allow-write=.e2e-tmp"],
+    ]
+  ) {
+    const run = await runKv(["serve", "--port", "0", "--data", dir.path], { permissions });
+    assertEquals([run.code, run.stderr], [
+      1,
+      `kv: cannot use data file ${dir.path}: it is a folder: give the path of a file in it, ` +
+      `such as ${dir.path}/kv.log\n`,
+    ]);
+  }
+});
+
 Deno.test("kv serve --data drops a torn tail with a warning and cuts the file back", async () => {
   await using dir = await e2eDir();
   const file = `${dir.path}/kv.log`;
@@ -138,6 +155,7 @@ Deno.test("kv serve --data refuses a damaged file (exit 1, file and offset named
     new RegExp(`kept 2 records; dropped ${record} bytes in 1 place\\(s\\):\n  at byte ${second}:`),
   );
   assertEquals(await Deno.readFile(file), damaged, "still unchanged");
+  assert(!repair.stdout.includes("drops such a record by itself"), "damage before the end is more");
   const again = await runKv(["repair", file], { dir: dir.path });
   assertEquals([again.code, again.stderr], [
     1,
@@ -147,6 +165,25 @@ Deno.test("kv serve --data refuses a damaged file (exit 1, file and offset named
   await using repaired = await startKv(["--data", file], { dir: dir.path });
   assertEquals(await list(repaired.port), ["a, 1", "c, 3"]);
   assert(!repaired.stderr.includes("warning"));
+});
+
+Deno.test("kv repair of a copy taken while the server ran says an unfinished last record is all, which a server drops too", async () => {
+  await using dir = await e2eDir();
+  const file = `${dir.path}/kv.log`;
+  const server = await startKv(["--data", file], { dir: dir.path });
+  await put(server.port, { a: "1", b: "2" });
+  await server.stop();
+  const copy = `${dir.path}/backup.log`;
+  const whole = await Deno.readFile(file);
+  await Deno.writeFile(copy, whole.subarray(0, whole.length - 5)); // A copy that caught half a record.
+  const repair = await runKv(["repair", copy], { dir: dir.path });
+  assertEquals(repair.code, 0, repair.stderr);
+  assertStringIncludes(repair.stdout, "(the record is incomplete)");
+  assertStringIncludes(
+    repair.stdout,
+    "Only its last record was unfinished, as a crash or a copy taken while the server ran leaves " +
+      "it: kv serve drops such a record by itself, so either file loads the same.",
+  );
 });
 
 Deno.test("kv serve --data through a symbolic link: compaction replaces the file it points to, with the file's mode, and keeps the link", async () => {

@@ -146,7 +146,14 @@ export async function openLogWith(
   const log = options.log ?? (() => {});
   const newStore = options.newStore ?? (() => new MemoryStore({ clock }));
   const given = path;
-  if (!fs.mayUse(dirname(given))) throw new LogPermissionError(given, dirname(given));
+  if (!fs.mayUse(dirname(given))) {
+    // A folder given for the file, with permission on that folder only: say
+    // what is wrong, not ask for a wider permission that would not help.
+    if (fs.mayUse(given) && (await fs.entry(given).catch(() => undefined))?.kind === "folder") {
+      throw new LogOpenError(given, folderMessage(given));
+    }
+    throw new LogPermissionError(given, dirname(given));
+  }
   // The log is the file a link points to: a compaction renames its new file
   // over that one (and locks it), and must not replace the link itself.
   path = await regularFile(fs, given);
@@ -220,7 +227,9 @@ async function regularFile(fs: LogFs, path: string): Promise<string> {
       const what = at === path ? "it is" : `it links to ${at}, which is`;
       throw new LogOpenError(
         path,
-        entry.kind === "folder"
+        entry.kind === "folder" && at === path
+          ? folderMessage(path)
+          : entry.kind === "folder"
           ? `${what} a folder`
           : `${what} not a regular file (a FIFO, a device or a socket); give the path of a file`,
       );
@@ -228,6 +237,13 @@ async function regularFile(fs: LogFs, path: string): Promise<string> {
     at = /^([A-Za-z]:)?[\\/]/.test(entry.target) ? entry.target : `${dirname(at)}/${entry.target}`;
   }
   throw new LogOpenError(path, "too many levels of symbolic links");
+}
+
+/** For a folder given where the log's file belongs. */
+function folderMessage(path: string): string {
+  return `it is a folder: give the path of a file in it, such as ${
+    path.replace(/\/+$/, "")
+  }/kv.log`;
 }
 
 /** Opens the log and takes its lock, so that two servers never write one file. */
