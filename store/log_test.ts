@@ -495,11 +495,12 @@ async function compacting(
   fs: FakeFs,
   onStep: (step: CompactionStep) => Promise<void> | void = () => {},
   fsync: FsyncMode = "always",
+  log: LogCollector["log"] = () => {},
 ): Promise<LogStore> {
   return await open(fs, {
     fsync,
     compactMinBytes: 4096,
-    log: () => {},
+    log,
   }, onStep);
 }
 
@@ -545,13 +546,19 @@ test("LogStore keeps the writes made during a compaction", async () => {
   const paused = gate();
   const resume = gate();
   const switched = gate();
-  const store = await compacting(fs, async (step) => {
-    if (step === "snapshot") {
-      paused.open();
-      await resume.wait;
-    }
-    if (step === "switched") switched.open();
-  });
+  const logs = new LogCollector();
+  const store = await compacting(
+    fs,
+    async (step) => {
+      if (step === "snapshot") {
+        paused.open();
+        await resume.wait;
+      }
+      if (step === "switched") switched.open();
+    },
+    "always",
+    logs.log,
+  );
   await churn(store, paused.wait);
   // The walk has begun: overwrite, delete, add, clear and refill while it waits.
   const text = new TextStore(store);
@@ -564,6 +571,12 @@ test("LogStore keeps the writes made during a compaction", async () => {
   await within("the compaction", switched.wait);
   assertEquals(await contentsOf(store), expected);
   assertEquals(await contents(fs.afterKill()), expected);
+  // The log line tells the live data from what came during the rewrite.
+  const line =
+    /compacted data file .*: \d+ -> (\d+) bytes \((\d+) of live data, (\d+) written during the rewrite\) in \d+ ms/;
+  await logs.waitFor(line);
+  const [, after, live, meanwhile] = logs.lines.map((l) => line.exec(l.message)).find((m) => m)!;
+  assertEquals(Number(live) + Number(meanwhile), Number(after));
   await store.close();
 });
 

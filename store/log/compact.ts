@@ -65,6 +65,7 @@ export class Compaction {
   #aborted = false;
   #file: LogFile | undefined;
   #size = 0;
+  #snapshotSize = 0;
 
   /** Rewrites the pairs of `store()` (asked at each step: a clear() replaces the store). */
   constructor(
@@ -98,6 +99,11 @@ export class Compaction {
   /** Bytes written to the new file. */
   get size(): number {
     return this.#size;
+  }
+
+  /** The bytes of the header and the walk of the store: the new file less what was written during the rewrite. */
+  get snapshotSize(): number {
+    return this.#snapshotSize;
   }
 
   /** Calls it off; it stops at its next step. */
@@ -171,6 +177,7 @@ export class Compaction {
         await afterIo();
       }
     } while (cursor !== 0);
+    this.#snapshotSize = this.#size;
     while (!this.#aborted && this.#tail!.length > SMALL_TAIL_BYTES) {
       const tail = this.#tail!;
       this.#tail = new Tail();

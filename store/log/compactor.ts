@@ -108,7 +108,12 @@ export class Compactor {
     try {
       if (!(await compaction.writeSnapshot()) || !(await compaction.switchInto(writer))) return;
       switched = true;
-      this.#failures.compacted(before, compaction.size, performance.now() - started);
+      this.#failures.compacted(
+        before,
+        compaction.size,
+        compaction.snapshotSize,
+        performance.now() - started,
+      );
       await this.#init.hook?.("switched");
     } catch (error) {
       this.#notBefore = performance.now() + COMPACTION_RETRY_MS;

@@ -53,11 +53,20 @@ export class FailureReport {
     this.#log("error", `cannot sync the folder of data file ${this.#path}: ${errorMessage(error)}`);
   }
 
-  /** A compaction took the file from `before` to `after` bytes in `ms`. */
-  compacted(before: number, after: number, ms: number): void {
+  /**
+   * A compaction took the file from `before` to `after` bytes in `ms`, of
+   * which `snapshot` hold the live data and the rest the writes that came
+   * during the rewrite (else a busy store's log seems to grow by compacting).
+   */
+  compacted(before: number, after: number, snapshot: number, ms: number): void {
+    const meanwhile = after - snapshot;
     this.#log(
       "info",
-      `compacted data file ${this.#path}: ${before} -> ${after} bytes in ${Math.round(ms)} ms`,
+      `compacted data file ${this.#path}: ${before} -> ${after} bytes` +
+        (meanwhile > 0
+          ? ` (${snapshot} of live data, ${meanwhile} written during the rewrite)`
+          : "") +
+        ` in ${Math.round(ms)} ms`,
     );
   }
 
