@@ -217,7 +217,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       ? " (its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed)"
       : error instanceof KvConnectionError && error.answers !== undefined && error.answers > 1 &&
           !options.unframed
-      ? " (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time)"
+      ? " (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time; or it stopped at a request: see its terminal)"
       : "";
     await io.stderr(`kv: ${errorMessage(error)}${oneAnswer}\n`);
     return EXIT.unreachable;

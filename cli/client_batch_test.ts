@@ -186,7 +186,7 @@ Deno.test("main() client in batch mode: fewer answers than requests, each with i
   assertEquals([code, stdout], [2, "Success!\nNot exist!\n"]);
   assertEquals(
     stderr,
-    `kv: connection closed by 127.0.0.1:${server.port} with requests still unanswered (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time)\n`,
+    `kv: connection closed by 127.0.0.1:${server.port} with requests still unanswered (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time; or it stopped at a request: see its terminal)\n`,
   );
 });
 
@@ -262,6 +262,20 @@ Deno.test('main() client in batch mode names the b"" loop of a server that answe
     stderr,
     /^kv: note: the server sent \d+ more answer line\(s\) than there were requests \(".*"\): it kept sending after the end of the requests \(our FIN, shutdown\(SHUT_WR\)\) and did not close: does its loop stop when recv\(\) returns b""\?\n$/,
   );
+});
+
+Deno.test('main() client in batch mode: extra lines from a server slow to close are not called a b"" loop', async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "Success!\nError: wrong request\n"); // A request read in two pieces.
+    while (await conn.read(new Uint8Array(64)) !== null);
+    // The close comes late (a far link, a busy server), and nothing more before it.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  });
+  const { code, stderr } = await runClient(server.port, [], { stdin: "PUT, a, 1\n" });
+  await server.done;
+  assertEquals(code, 0);
+  assertStringIncludes(stderr, "a server that reads a long request in pieces");
 });
 
 Deno.test("main() client in batch mode: extra lines with an empty one among them are blamed on the answer, not on pieces", async () => {

@@ -258,10 +258,11 @@ export class KvClient implements AsyncDisposable {
   }
 
   /**
-   * Whether the connection still stands: the server has not closed it, it
-   * was not lost, and {@linkcode KvClient.close} was not called. After
-   * {@linkcode KvClient.finish}, a server still sending tells of a loop
-   * that does not stop at the end of the requests.
+   * Whether the connection still stands as far as the client has seen: no
+   * close of the server's has been read yet, it was not lost, and
+   * {@linkcode KvClient.close} was not called. After
+   * {@linkcode KvClient.finish}, a server that is still open and still
+   * sending tells of a loop that does not stop at the end of the requests.
    */
   get open(): boolean {
     return !this.#closed && this.#failure === undefined;
@@ -535,16 +536,38 @@ export class KvClient implements AsyncDisposable {
 }
 
 const cp949 = new TextDecoder("euc-kr", { fatal: true }); // WHATWG's euc-kr is Windows' cp949.
+
+/**
+ * Whether every byte past ASCII pairs with the next in EUC-KR's own range
+ * (both 0xA1-0xFE), as Korean text in cp949 does: Latin-1 "Ángel" would
+ * decode under cp949's extension too, as Korean it never was.
+ */
+function isEucKr(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! < 0x80) continue;
+    const second = bytes[i + 1];
+    if (
+      bytes[i]! < 0xa1 || bytes[i]! > 0xfe || second === undefined || second < 0xa1 || second > 0xfe
+    ) {
+      return false;
+    }
+    i++;
+  }
+  return true;
+}
 const HANGUL_REGEXP = /[\uac00-\ud7a3]/;
 
 /** Why an answer line that is not UTF-8 was refused, with what it reads as in cp949, where it is Korean. */
 function notUtf8(address: string, line: Uint8Array): string {
   let korean: string | undefined;
-  try {
-    const text = cp949.decode(line.length > 64 * 1024 ? line.subarray(0, 64 * 1024) : line);
-    if (HANGUL_REGEXP.test(text)) korean = text;
-  } catch {
-    // Not cp949 either.
+  const head = line.length > 64 * 1024 ? line.subarray(0, 64 * 1024) : line;
+  if (isEucKr(head)) {
+    try {
+      const text = cp949.decode(head);
+      if (HANGUL_REGEXP.test(text)) korean = text;
+    } catch {
+      // Not cp949 either.
+    }
   }
   return `${address} sent an answer line that is not UTF-8: ${showBytes(line)} ` +
     (korean === undefined

@@ -474,6 +474,21 @@ Deno.test("KvClient: an answer line in cp949 is shown as it reads in cp949, with
   await server.done;
 });
 
+Deno.test("KvClient: a Latin-1 answer line is not taken for cp949, though cp949's extension would decode it", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, new Uint8Array([0xc1, 0x6e, 0x67, 0x65, 0x6c, 0x0a])); // "Ángel" in Latin-1.
+  });
+  await using kv = await KvClient.connect({ port: server.port });
+  const error = await assertRejects(() => kv.get("a"), KvConnectionError);
+  assertEquals(
+    error.message,
+    `127.0.0.1:${server.port} sent an answer line that is not UTF-8: "\\xc1ngel" (answers are ` +
+      "UTF-8 text: does the server encode them with another codec, such as latin-1 or cp949?)",
+  );
+  await server.done;
+});
+
 Deno.test("KvClient.close() rejects later calls and can be called twice", async () => {
   await using server = startTestServer();
   const kv = await KvClient.connect({ port: server.port });
@@ -604,7 +619,7 @@ Deno.test("KvClient: a server that floods bytes without a \\n times out, however
   // The message says how long it really waited, not the 0.4 s of one timeout.
   assertMatch(
     error.message,
-    /^no whole answer from 127\.0\.0\.1:\d+ in [4-9] s: bytes kept coming without a \\n, and each 64 KiB restarted the 0\.4 s timeout$/,
+    /^no whole answer from 127\.0\.0\.1:\d+ in [4-9]\.\d s: bytes came without a \\n, and each 64 KiB restarted the 0\.4 s timeout$/,
   );
 });
 

@@ -196,7 +196,7 @@ export function timedOut(
   const what = received.length > 0 ? "whole answer" : "answer";
   const waited = seen.waitedMs ?? ms;
   const message = waited >= 1.5 * ms
-    ? `no ${what} from ${address} in ${Math.round(waited / 1000)} s: bytes kept coming ` +
+    ? `no ${what} from ${address} in ${seconds(waited)} s: bytes came ` +
       `without a \\n, and each 64 KiB restarted the ${ms / 1000} s timeout`
     : `no ${what} from ${address} within ${ms / 1000} s`;
   return new KvTimeoutError(message, received, flowing);
@@ -214,4 +214,9 @@ export function expectLine(answer: string, expected: string): void {
       `expected ${JSON.stringify(expected)}, got ${JSON.stringify(answer)}`,
     );
   }
+}
+
+/** `ms` in seconds as a message says them: whole past 10, else to a tenth. */
+function seconds(ms: number): string {
+  return ms >= 10_000 ? String(Math.round(ms / 1000)) : (ms / 1000).toFixed(1);
 }
