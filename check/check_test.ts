@@ -172,15 +172,6 @@ Deno.test("runCheck() catches each broken server by the rules that name its mist
   assertEquals(mismatches, []);
 });
 
-Deno.test('runCheck() names the b"" loop of a server that answers on after the client\'s half-close', async () => {
-  await using server = studentServer("loops-after-eof");
-  const run = await runCheck({ port: server.port, only: ["conn.half-close"], timeoutMs: 1_000 });
-  const failure = run.results[0]!.failure!;
-  assertStringIncludes(failure.reason.en, "after the client half-closed (FIN, shutdown(SHUT_WR))");
-  assertStringIncludes(failure.reason.en, 'does its loop stop when recv() returns b""?');
-  assertStringIncludes(failure.reason.ko, 'recv()가 b""를 돌려줄 때 루프가 멈추나요?');
-});
-
 Deno.test("runCheck() cleans up after a server with odd answers, and one that closes after each", async (t) => {
   for (const mistake of ["success-typo", "closes-after-answer"] as const) {
     await t.step(mistake, async () => {
@@ -648,13 +639,36 @@ Deno.test("runCheck() says which address it cannot reach, before any rule", asyn
   assert(!started);
 });
 
-Deno.test("runCheck(): a server that answers one request per read is asked whether it reads one per recv()", async () => {
-  await using server = studentServer("first-request-only");
-  const run = await runCheck({ port: server.port, only: ["req.pipeline"], timeoutMs: 300 });
-  const failure = run.results[0]!.failure!;
-  assertStringIncludes(failure.reason.en, "1 of the 7 answers, then none within 0.3 s");
-  assertStringIncludes(failure.reason.en, "does the server read one request per recv()?");
-  assertStringIncludes(failure.reason.ko, "recv() 한 번에 요청 하나만 읽나요?");
+Deno.test("runCheck() names the likely cause of a student's mistake, in both languages", async () => {
+  const cases: [Mistake, string, number, string[], string][] = [
+    [
+      "first-request-only",
+      "req.pipeline",
+      300,
+      [
+        "1 of the 7 answers, then none within 0.3 s",
+        "does the server read one request per recv()?",
+      ],
+      "recv() 한 번에 요청 하나만 읽나요?",
+    ],
+    [
+      "loops-after-eof",
+      "conn.half-close",
+      1_000,
+      [
+        "after the client half-closed (FIN, shutdown(SHUT_WR))",
+        'does its loop stop when recv() returns b""?',
+      ],
+      'recv()가 b""를 돌려줄 때 루프가 멈추나요?',
+    ],
+  ];
+  for (const [mistake, rule, timeoutMs, english, korean] of cases) {
+    await using server = studentServer(mistake);
+    const run = await runCheck({ port: server.port, only: [rule], timeoutMs });
+    const failure = run.results[0]!.failure!;
+    for (const text of english) assertStringIncludes(failure.reason.en, text);
+    assertStringIncludes(failure.reason.ko, korean);
+  }
 });
 
 Deno.test("runCheck(): a LIST of key,value pairs is told it lacks the space after the comma", async () => {

@@ -19,7 +19,7 @@ import {
   textbookServer,
   within,
 } from "../testing/mod.ts";
-import { openLineEditor } from "./line_editor.ts";
+import { type LineEditor, openLineEditor } from "./line_editor.ts";
 
 async function client(
   port: number,
@@ -200,68 +200,61 @@ Deno.test("kv client --host localhost reaches a server on ::1 and on 127.0.0.1",
   }
 });
 
-Deno.test("openLineEditor() edits with the arrow keys and recalls history with up", async () => {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  output.resume();
-  const editor = openLineEditor({ input, output });
-  try {
-    const first = editor.readLine("> ");
-    input.write("PNG\x1b[D\x1b[DI\r"); // Left twice, then insert "I".
-    assertEquals(await first, "PING");
-    const second = editor.readLine("> ");
-    input.write("\x1b[A\r"); // Up: the request before.
-    assertEquals(await second, "PING");
-    const third = editor.readLine("> ");
-    input.write("\x04"); // Ctrl-D on an empty line: the end.
-    assertEquals(await third, null);
-  } finally {
-    editor.close();
-  }
-});
-
-Deno.test("openLineEditor() says when Ctrl-C is pressed, and the next line is the end", async () => {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  output.resume();
-  const editor = openLineEditor({ input, output });
-  try {
-    const first = editor.readLine("> ");
-    input.write("GET, a\r");
-    assertEquals(await first, "GET, a");
-    // No line is asked for (the prompt waits for an answer): Ctrl-C still comes through.
-    const aborted = new Promise((resolve) =>
-      editor.interrupted!.addEventListener("abort", resolve)
-    );
-    input.write("\x03");
-    await aborted;
-    assertEquals(await editor.readLine("> "), null);
-  } finally {
-    editor.close();
-  }
-});
-
-Deno.test("openLineEditor() reads a password without showing it, and does not remember it", async () => {
+/** A line editor over stand-in streams: `input` is the keyboard, `shown()` what it wrote. */
+function standInTerminal(): Disposable & {
+  input: PassThrough;
+  editor: LineEditor;
+  shown(): string;
+} {
   const input = new PassThrough();
   const output = new PassThrough();
   let shown = "";
   output.on("data", (chunk: Uint8Array) => shown += new TextDecoder().decode(chunk));
   const editor = openLineEditor({ input, output });
-  try {
-    const first = editor.readLine("> ");
-    input.write("AUTH\r");
-    assertEquals(await first, "AUTH");
-    const secret = editor.readSecret("Password: ");
-    input.write("hunter2\r");
-    assertEquals(await secret, "hunter2");
-    assert(shown.includes("Password: "), shown);
-    assert(!shown.includes("hunter2"), `the password was shown: ${JSON.stringify(shown)}`);
-    const recalled = editor.readLine("> ");
-    input.write("\x1b[A\r"); // Up: the request before, not the password.
-    assertEquals(await recalled, "AUTH");
-  } finally {
-    editor.close();
-  }
+  return { input, editor, shown: () => shown, [Symbol.dispose]: () => editor.close() };
+}
+
+Deno.test("openLineEditor() edits with the arrow keys and recalls history with up", async () => {
+  using terminal = standInTerminal();
+  const { input, editor } = terminal;
+  const first = editor.readLine("> ");
+  input.write("PNG\x1b[D\x1b[DI\r"); // Left twice, then insert "I".
+  assertEquals(await first, "PING");
+  const second = editor.readLine("> ");
+  input.write("\x1b[A\r"); // Up: the request before.
+  assertEquals(await second, "PING");
+  const third = editor.readLine("> ");
+  input.write("\x04"); // Ctrl-D on an empty line: the end.
+  assertEquals(await third, null);
+});
+
+Deno.test("openLineEditor() says when Ctrl-C is pressed, and the next line is the end", async () => {
+  using terminal = standInTerminal();
+  const { input, editor } = terminal;
+  const first = editor.readLine("> ");
+  input.write("GET, a\r");
+  assertEquals(await first, "GET, a");
+  // No line is asked for (the prompt waits for an answer): Ctrl-C still comes through.
+  const aborted = new Promise((resolve) => editor.interrupted!.addEventListener("abort", resolve));
+  input.write("\x03");
+  await aborted;
+  assertEquals(await editor.readLine("> "), null);
+});
+
+Deno.test("openLineEditor() reads a password without showing it, and does not remember it", async () => {
+  using terminal = standInTerminal();
+  const { input, editor, shown } = terminal;
+  const first = editor.readLine("> ");
+  input.write("AUTH\r");
+  assertEquals(await first, "AUTH");
+  const secret = editor.readSecret("Password: ");
+  input.write("hunter2\r");
+  assertEquals(await secret, "hunter2");
+  assert(shown().includes("Password: "), shown());
+  assert(!shown().includes("hunter2"), `the password was shown: ${JSON.stringify(shown())}`);
+  const recalled = editor.readLine("> ");
+  input.write("\x1b[A\r"); // Up: the request before, not the password.
+  assertEquals(await recalled, "AUTH");
 });
 
 Deno.test("kv client sends AUTH first with --tls and --password-file (files it may not read: one line)", async () => {
