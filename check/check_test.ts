@@ -20,7 +20,7 @@ import { closeQuietly, writeAll } from "../net/conn.ts";
 import { type CheckRun, CheckUnreachableError, runCheck } from "./runner.ts";
 import type { Level } from "./rule.ts";
 import { rulesOf } from "./rules.ts";
-import { summary, waitsForNewlineHint } from "./messages.ts";
+import { encodingHint, summary, waitsForNewlineHint } from "./messages.ts";
 import {
   closedPort,
   type Mistake,
@@ -692,4 +692,27 @@ Deno.test("runCheck(): a LIST of key,value pairs is told it lacks the space afte
   const failure = run.results[0]!.failure!;
   assertStringIncludes(failure.reason.en, "without the space after the comma");
   assertStringIncludes(failure.reason.ko, "쉼표 뒤에 공백이 없는");
+});
+
+Deno.test({
+  name:
+    "encodingHint() shows answers that are not UTF-8 as bytes, and as cp949 where they read as Korean",
+  permissions: "none",
+  fn: () => {
+    const cp949 = new Uint8Array([0xbb, 0xe7, 0xb0, 0xfa, 0x0a]); // "사과\n"
+    assertEquals(
+      encodingHint("en", 2, cp949),
+      'Hint: in 2 rules your server answered bytes that are not UTF-8 ("\\xbb\\xe7\\xb0\\xfa\\n" reads ' +
+        'as cp949: "사과\\n"). PROTOCOL.md\'s text is UTF-8: encode answers with .encode() or ' +
+        '.encode("utf-8"), not "cp949", and decode requests with .decode("utf-8").\n',
+    );
+    assertStringIncludes(encodingHint("ko", 1, cp949), 'cp949로 읽으면 "사과\\n"');
+    const latin1 = new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]);
+    assertEquals(
+      encodingHint("en", 1, latin1),
+      'Hint: in 1 rule your server answered bytes that are not UTF-8 ("caf\\xe9\\n"). ' +
+        'PROTOCOL.md\'s text is UTF-8: encode answers with .encode() or .encode("utf-8"), and ' +
+        'decode requests with .decode("utf-8").\n',
+    );
+  },
 });

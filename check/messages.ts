@@ -7,7 +7,8 @@
  */
 
 import type { Lang, Level, Text } from "./rule.ts";
-import { show } from "../net/show.ts";
+import { show, showAsBytes } from "../net/show.ts";
+import { readAsCp949 } from "../wire/utf8.ts";
 
 /** A sentence in both languages. */
 function text(en: string, ko: string): Text {
@@ -318,6 +319,27 @@ export function noNewlineHint(lang: Lang, rules: number): string {
     : `힌트: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
       "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 " +
       "규약에서 남은 문제입니다.\n";
+}
+
+/**
+ * Said after the summary when answers were not UTF-8: `got` is one of them,
+ * shown as it reads in cp949 where it is Korean (a student's
+ * `.encode("cp949")`).
+ */
+export function encodingHint(lang: Lang, rules: number, got: Uint8Array): string {
+  const korean = readAsCp949(got);
+  const what = lang === "en" ? (rules === 1 ? "1 rule" : `${rules} rules`) : `규칙 ${rules}개`;
+  return lang === "en"
+    ? `Hint: in ${what} your server answered bytes that are not UTF-8 (${showAsBytes(got)}` +
+      (korean === undefined ? ")" : ` reads as cp949: ${show(korean)})`) +
+      '. PROTOCOL.md\'s text is UTF-8: encode answers with .encode() or .encode("utf-8")' +
+      (korean === undefined ? "" : ', not "cp949"') +
+      ', and decode requests with .decode("utf-8").\n'
+    : `힌트: ${what}에서 서버가 UTF-8이 아닌 바이트로 답했습니다(${showAsBytes(got)}` +
+      (korean === undefined ? ")" : `, cp949로 읽으면 ${show(korean)})`) +
+      '. 규약의 텍스트는 UTF-8입니다: 답은 .encode()나 .encode("utf-8")로' +
+      (korean === undefined ? "" : '("cp949"가 아니라)') +
+      ' 인코딩하고, 요청은 .decode("utf-8")로 디코딩하세요.\n';
 }
 
 /** Said after the summary when the textbook requests got no answer and one with a `\n` did. */

@@ -10,6 +10,7 @@ import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
 import { junitReport } from "../check/junit.ts";
 import {
   closesHint,
+  encodingHint,
   failedAtPing,
   header,
   isNoNewline,
@@ -25,6 +26,7 @@ import {
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
+import { isUtf8From } from "../wire/utf8.ts";
 import { EXIT } from "./exit.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { type MainIo, REPEAT_SIGNAL_MS } from "./io.ts";
@@ -231,6 +233,16 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     );
   }
   if (run.oneAtATime) await textOut?.(oneAtATimeHint(lang));
+  // Answers not UTF-8, whole (kept ends may cut a character), to requests
+  // that were (a server may echo the bytes a rule sent to test it).
+  const notUtf8 = run.results.filter((result) => {
+    const { got, gotBytes, sent } = result.failure ?? {};
+    return got !== undefined && gotBytes === undefined && !isUtf8From(got, 0, got.length) &&
+      (sent === undefined || isUtf8From(sent, 0, sent.length));
+  });
+  if (notUtf8.length > 0) {
+    await textOut?.(encodingHint(lang, notUtf8.length, notUtf8[0]!.failure!.got!));
+  }
   if (run.waitsForNewline) {
     const timedOut = run.results.filter((result) =>
       result.failure !== undefined && isTimeout(result.failure.reason)

@@ -5,8 +5,9 @@
  * @module
  */
 
-import { show } from "../net/show.ts";
+import { show, showAsBytes } from "../net/show.ts";
 import { ERROR_PREFIX, quote } from "../wire/line/reply.ts";
+import { readAsCp949 } from "../wire/utf8.ts";
 import type { IrregularAnswer } from "./options.ts";
 
 /** The server answered a request with an `Error: ` line. */
@@ -222,61 +223,13 @@ function seconds(ms: number): string {
   return ms >= 10_000 ? String(Math.round(ms / 1000)) : (ms / 1000).toFixed(1);
 }
 
-const cp949 = new TextDecoder("euc-kr", { fatal: true }); // WHATWG's euc-kr is Windows' cp949.
-
-/**
- * Whether every byte past ASCII pairs with the next in EUC-KR's own range
- * (both 0xA1-0xFE), as Korean text in cp949 does: Latin-1 "Ángel" would
- * decode under cp949's extension too, as Korean it never was.
- */
-function isEucKr(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! < 0x80) continue;
-    const second = bytes[i + 1];
-    if (
-      bytes[i]! < 0xa1 || bytes[i]! > 0xfe || second === undefined || second < 0xa1 || second > 0xfe
-    ) {
-      return false;
-    }
-    i++;
-  }
-  return true;
-}
-
-const HANGUL_REGEXP = /[\uac00-\ud7a3]/;
-
 /** Why an answer line that is not UTF-8 was refused, with what it reads as in cp949, where it is Korean. */
 export function notUtf8Answer(address: string, line: Uint8Array): string {
-  let korean: string | undefined;
-  const head = line.length > 64 * 1024 ? line.subarray(0, 64 * 1024) : line;
-  if (isEucKr(head)) {
-    try {
-      const text = cp949.decode(head);
-      if (HANGUL_REGEXP.test(text)) korean = text;
-    } catch {
-      // Not cp949 either.
-    }
-  }
-  return `${address} sent an answer line that is not UTF-8: ${showBytes(line)} ` +
+  const korean = readAsCp949(line.length > 64 * 1024 ? line.subarray(0, 64 * 1024) : line);
+  return `${address} sent an answer line that is not UTF-8: ${showAsBytes(line)} ` +
     (korean === undefined
       ? "(answers are UTF-8 text: does the server encode them with another codec, such as latin-1 or cp949?)"
       : `(it reads as cp949: ${
         show(korean)
       }; answers are UTF-8 text: encode them with .encode() or .encode("utf-8"), not "cp949")`);
-}
-
-/**
- * A line that is not UTF-8 as an error message shows it: printable ASCII as
- * it is, every other byte as `\xNN` (decoding the bytes that happen to be
- * UTF-8 would show cp949's Korean as unrelated characters); at most 48.
- */
-function showBytes(line: Uint8Array): string {
-  const head = line.subarray(0, 48);
-  let text = "";
-  for (const byte of head) {
-    text += byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c
-      ? String.fromCharCode(byte)
-      : `\\x${byte.toString(16).padStart(2, "0")}`;
-  }
-  return `"${text}${line.length > head.length ? `…(${line.length} bytes)` : ""}"`;
 }

@@ -174,3 +174,29 @@ function takeChars(tokens: string[], chars: number, fromEnd: boolean): string {
   }
   return (fromEnd ? taken.reverse() : taken).join("");
 }
+
+const BYTE_ESCAPES: Record<number, string> = {
+  0x09: "\\t",
+  0x0a: "\\n",
+  0x0d: "\\r",
+  0x22: '\\"',
+  0x5c: "\\\\",
+};
+
+/**
+ * Bytes that are not UTF-8 as a message shows them: printable ASCII as it
+ * is (`\n`, `\r`, `\t`, `\"` and `\\` escaped as {@linkcode show} does),
+ * every other byte as `\xNN` (decoding the bytes that happen to be UTF-8
+ * would show cp949's Korean as unrelated characters); at most 48.
+ */
+export function showAsBytes(line: Uint8Array): string {
+  const head = line.subarray(0, 48);
+  let text = "";
+  for (const byte of head) {
+    text += BYTE_ESCAPES[byte] ??
+      (byte >= 0x20 && byte < 0x7f
+        ? String.fromCharCode(byte)
+        : `\\x${byte.toString(16).padStart(2, "0")}`);
+  }
+  return `"${text}${line.length > head.length ? `…(${line.length} bytes)` : ""}"`;
+}

@@ -1,7 +1,14 @@
 /** Tests of show.ts: how a peer's bytes are shown on a terminal. Pure. */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { escapeForTerminal, escapeInvisible, keepEnds, show, SHOWN_END_BYTES } from "./show.ts";
+import {
+  escapeForTerminal,
+  escapeInvisible,
+  keepEnds,
+  show,
+  showAsBytes,
+  SHOWN_END_BYTES,
+} from "./show.ts";
 
 Deno.test({
   name:
@@ -65,5 +72,19 @@ Deno.test({
     }
     const short = new Uint8Array(100);
     assertEquals(keepEnds(short), short);
+  },
+});
+
+Deno.test({
+  name:
+    "showAsBytes() shows every byte past ASCII as \\xNN, never as the characters it might decode to",
+  permissions: "none",
+  fn: () => {
+    // "홍길동" in cp949: c8 ab is also U+022B in UTF-8, and would show as "ȫ".
+    assertEquals(
+      showAsBytes(new Uint8Array([0xc8, 0xab, 0xb1, 0xe6, 0x20, 0x22, 0x5c, 0x0d, 0x0a])),
+      '"\\xc8\\xab\\xb1\\xe6 \\"\\\\\\r\\n"',
+    );
+    assertEquals(showAsBytes(new Uint8Array(50).fill(0x61)), `"${"a".repeat(48)}…(50 bytes)"`);
   },
 });

@@ -3,7 +3,9 @@
  * forms, no surrogates, nothing past U+10FFFF), as `TextDecoder`'s `fatal`
  * mode decides it, without an exception for a bad byte. A thrown and
  * caught decoder error costs about 14 µs: a client sending short invalid
- * lines would buy that much server time per line for a few bytes.
+ * lines would buy that much server time per line for a few bytes. And
+ * {@linkcode readAsCp949}: what bytes that are not UTF-8 say, if they are
+ * Korean in Windows' codec (a student's `.encode("cp949")`).
  *
  * @module
  */
@@ -54,4 +56,30 @@ export function isUtf8From(bytes: Uint8Array, start: number, end: number): boole
     i += more + 1;
   }
   return true;
+}
+
+const cp949 = new TextDecoder("euc-kr", { fatal: true }); // WHATWG's euc-kr is Windows' cp949.
+const HANGUL_REGEXP = /[\uac00-\ud7a3]/;
+
+/**
+ * The text `bytes` hold if they are Korean in cp949, else `undefined`.
+ * Only EUC-KR's own byte pairs (both 0xA1-0xFE) count: Latin-1 "Ángel"
+ * would decode under cp949's extension too, as Korean it never was.
+ */
+export function readAsCp949(bytes: Uint8Array): string | undefined {
+  for (let i = 0; i < bytes.length; i++) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) continue;
+    const second = bytes[i + 1];
+    if (lead < 0xa1 || lead > 0xfe || second === undefined || second < 0xa1 || second > 0xfe) {
+      return undefined;
+    }
+    i++;
+  }
+  try {
+    const text = cp949.decode(bytes);
+    return HANGUL_REGEXP.test(text) ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }

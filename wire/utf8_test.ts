@@ -6,7 +6,7 @@
  */
 
 import { assertEquals } from "@std/assert";
-import { isUtf8From } from "./utf8.ts";
+import { isUtf8From, readAsCp949 } from "./utf8.ts";
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 function decoderSays(bytes: Uint8Array): boolean {
@@ -84,5 +84,18 @@ Deno.test({
       assertEquals(isUtf8From(bytes, 0, bytes.length), true, text.slice(0, 10));
       assertEquals(isUtf8From(bytes, 0, bytes.length - 1), false, `${text.slice(0, 10)} cut`);
     }
+  },
+});
+
+Deno.test({
+  name: "readAsCp949() reads Korean in cp949, and nothing else: not UTF-8, not Latin-1",
+  permissions: "none",
+  fn: () => {
+    assertEquals(readAsCp949(new Uint8Array([0xbb, 0xe7, 0xb0, 0xfa, 0x0a])), "사과\n");
+    assertEquals(readAsCp949(new TextEncoder().encode("사과")), undefined, "UTF-8");
+    // "Ángel" in Latin-1: cp949's extension would read c1 6e as "햚".
+    assertEquals(readAsCp949(new Uint8Array([0xc1, 0x6e, 0x67, 0x65, 0x6c])), undefined);
+    assertEquals(readAsCp949(new TextEncoder().encode("plain")), undefined, "no Korean in it");
+    assertEquals(readAsCp949(new Uint8Array([0xbb])), undefined, "half a pair");
   },
 });
