@@ -104,11 +104,11 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
   // Answers past the last request: say so, not drop them.
   const extra = await client.finish(Math.max(pauseMs, MIN_END_WAIT_MS));
   if (extra.length > 0) {
-    // An empty line among them: most likely an answer with one inside it
-    // (a LIST whose values keep their own \n), read as two answers.
     // Still open, and still sending a while later: a loop, not a slow close.
     const endless = client.open &&
       (await client.finish(Math.max(pauseMs, MIN_END_WAIT_MS))).length > extra.length;
+    // An empty line among them: most likely an answer with one inside it
+    // (a LIST whose values keep their own \n), read as two answers.
     const why = endless
       ? "it kept sending after the end of the requests (our FIN, shutdown(SHUT_WR)) and did not " +
         'close: does its loop stop when recv() returns b""?'
