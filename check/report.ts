@@ -6,7 +6,7 @@
  * @module
  */
 
-import denoJson from "../deno.json" with { type: "json" };
+import { VERSION } from "../version.ts";
 import { sameReasonAs, WORDS } from "./messages.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { type Lang, type Rule, sourceOf } from "./rule.ts";
@@ -108,7 +108,7 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
   const long = { maxChars: 4_000 };
   return {
     tool: "kv check",
-    version: denoJson.version,
+    version: VERSION,
     address: run.address,
     level: run.level,
     only: run.only,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import denoJson from "../deno.json" with { type: "json" };
+import { VERSION } from "../version.ts";
 import { runBenchCommand } from "./bench.ts";
 import { runCheckCommand } from "./check.ts";
 import { runClient } from "./client.ts";
@@ -15,9 +15,6 @@ import { type MainIo, processIo } from "./io.ts";
 import { FileAccessError, UsageError } from "./options.ts";
 import { runRepair } from "./repair.ts";
 import { runServe } from "./serve.ts";
-
-/** The version, from deno.json. */
-export const VERSION: string = denoJson.version;
 
 /** A subcommand: its runner, and its line in `kv --help`. */
 interface Subcommand {

@@ -6,7 +6,6 @@
  * @module
  */
 
-import denoJson from "../../deno.json" with { type: "json" };
 import { AUTH_FAILURES, authenticate, failAuth } from "../auth.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import type { RedisReply } from "../reply.ts";
@@ -276,6 +275,3 @@ export const CONNECTION_COMMANDS: readonly RedisCommand[] = [
   SELECT,
   CLIENT,
 ];
-
-/** kv's own version, for INFO. */
-export const KV_VERSION: string = denoJson.version;

@@ -10,7 +10,8 @@ import type { Context, RedisCommand } from "../command.ts";
 import type { RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argIs, ERR } from "./args.ts";
-import { KV_VERSION, REDIS_VERSION, replyHelp } from "./connection.ts";
+import { REDIS_VERSION, replyHelp } from "./connection.ts";
+import { VERSION } from "../../version.ts";
 import { globMatch } from "./glob.ts";
 
 /** Every Redis command kv has, for COMMAND; filled in by mod.ts. */
@@ -299,7 +300,7 @@ function infoSections(context: Context): Record<string, [string, string | number
   return {
     server: [
       ["redis_version", REDIS_VERSION],
-      ["kv_version", KV_VERSION],
+      ["kv_version", VERSION],
       ["redis_mode", "standalone"],
       ["os", `${Deno.build.os} ${Deno.build.arch}`],
       ["arch_bits", 64],
