@@ -221,7 +221,7 @@ function expireFlags(
     else if (argIs(request, i, "xx")) flags.xx = true;
     else if (argIs(request, i, "gt")) flags.gt = true;
     else if (argIs(request, i, "lt")) flags.lt = true;
-    else return { kind: "redis", text: `ERR Unsupported option ${request.binary(i)}` };
+    else return { kind: "redis", text: `ERR Unsupported option ${request.cString(i)}` };
   }
   if (flags.nx && (flags.xx || flags.gt || flags.lt)) {
     return {
