@@ -1,12 +1,12 @@
 /**
  * Redis's string commands: GET, SET (with EX, PX, EXAT, PXAT, NX, XX,
- * KEEPTTL, GET), SETNX, GETDEL, MGET, MSET, INCR, DECR, INCRBY, DECRBY,
+ * KEEPTTL, GET), SETNX, GETDEL, MGET, MSET, MSETNX, INCR, DECR, INCRBY, DECRBY,
  * APPEND and STRLEN, with Redis 7's replies and errors.
  *
  * @module
  */
 
-import { StoreFullError, type ValueSink, type WriteOptions } from "../../store/store.ts";
+import { NO_KEY, StoreFullError, type ValueSink, type WriteOptions } from "../../store/store.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import { GET as LINE_GET } from "../keys.ts";
 import type { Failure, RedisReply } from "../reply.ts";
@@ -235,6 +235,31 @@ export const MSET: RedisCommand = {
   },
 };
 
+/** `MSETNX key value [key value ...]`: sets them all only if none exists; 1 if it did. */
+export const MSETNX: RedisCommand = {
+  name: "MSETNX",
+  arity: -3,
+  flags: ["write", "denyoom"],
+  keys: [1, -1, 2],
+  writes: true,
+  summary: "Set multiple keys to multiple values, only if none of the keys exist",
+  run(request, { store }, reply) {
+    if (request.count % 2 !== 0) return reply.error({ kind: "usage", command: MSETNX });
+    const { bytes, starts, ends } = request;
+    for (let i = 0; i < request.count; i += 2) {
+      if (store.expiry(bytes, starts[i]!, ends[i]!) !== NO_KEY) return reply.integer(0);
+    }
+    const setAll = () => {
+      for (let i = 0; i < request.count; i += 2) {
+        store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
+      }
+    };
+    // As MSET: one change for the log.
+    const wrote = write(reply, () => store.together ? store.together(setAll) : setAll());
+    if (wrote) reply.integer(1);
+  },
+};
+
 /** Adds `by` to the integer at argument 0's key (a missing key counts as 0), keeping its TTL. */
 function incrementBy(request: Request, context: Context, reply: RedisReply, by: bigint): void {
   const old = readValue(context, request, 0);
@@ -348,6 +373,7 @@ export const STRING_COMMANDS: readonly RedisCommand[] = [
   GETDEL,
   MGET,
   MSET,
+  MSETNX,
   INCR,
   DECR,
   INCRBY,
