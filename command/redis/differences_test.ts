@@ -130,3 +130,18 @@ Deno.test("TOUCH counts the keys there; TIME tells the server's clock", async ()
     [["TIME"], "*2\r\n$10\r\n1700000000\r\n$6\r\n123000\r\n"],
   ]);
 });
+
+Deno.test("INCRBYFLOAT answers as Redis, digit for digit, and keeps the TTL", async () => {
+  await using server = startTestServer();
+  await converse(server.port, [
+    [["SET", "f", "0.1", "EX", "100"], "+OK\r\n"],
+    [["INCRBYFLOAT", "f", "0.2"], "$3\r\n0.3\r\n"],
+    [["INCRBYFLOAT", "f", "-5.0e3"], "$23\r\n-4999.70000000000000018\r\n"],
+    [["TTL", "f"], ":100\r\n"],
+    [["INCRBYFLOAT", "new", "1e3"], "$4\r\n1000\r\n"],
+    [["INCRBYFLOAT", "new", "x"], "-ERR value is not a valid float\r\n"],
+    [["INCRBYFLOAT", "new", "inf"], "-ERR increment would produce NaN or Infinity\r\n"],
+    [["SET", "s", "abc"], "+OK\r\n"],
+    [["INCRBYFLOAT", "s", "1"], "-ERR value is not a valid float\r\n"],
+  ]);
+});
