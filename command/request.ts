@@ -98,6 +98,16 @@ export class Request {
   binary(i: number): string {
     return byteString(this.bytes, this.starts[i]!, this.ends[i]!);
   }
+
+  /**
+   * Argument `i` as Redis's `%s` prints it into an error: {@linkcode binary},
+   * up to its first NUL byte (C's end of a string).
+   */
+  cString(i: number): string {
+    const start = this.starts[i]!;
+    const nul = this.bytes.subarray(start, this.ends[i]).indexOf(0);
+    return byteString(this.bytes, start, nul === -1 ? this.ends[i]! : start + nul);
+  }
 }
 
 /** `bytes[start, end)` as one character per byte: an error reply writes them back unchanged. */

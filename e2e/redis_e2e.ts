@@ -225,7 +225,7 @@ function randomCommand(next: () => number, ttls: Ttls): Uint8Array[] {
   };
   const option = () => pick(["NX", "XX", "GT", "LT", "nx", "BOGUS"]);
   const words: string[] = (() => {
-    switch (int(26)) {
+    switch (int(27)) {
       case 0:
         return ["GET", key()];
       case 1:
@@ -301,6 +301,18 @@ function randomCommand(next: () => number, ttls: Ttls): Uint8Array[] {
         if (form === 1) return ["PSETEX", key(), pttl(), value()];
         if (form === 2) return ["GETSET", key(), value()];
         return ["GETEX", key(), ...pick([[], ["PERSIST"], expiry(), ["PERSIST", "EX", "10"]])];
+      }
+      case 25: {
+        // Later additions: float increments, renames, ranges.
+        const form = int(6);
+        if (form === 0) {
+          return ["INCRBYFLOAT", key(), pick(["0.1", "-1.5", "1e3", "3.0e-2", "0x10", "x", "inf"])];
+        }
+        if (form === 1) return ["MSETNX", key(), value(), key(), value()];
+        if (form === 2) return [pick(["RENAME", "RENAMENX"]), key(), key()];
+        if (form === 3) return [pick(["GETRANGE", "SUBSTR"]), key(), number(), number()];
+        if (form === 4) return ["SETRANGE", key(), String(int(20)), value()];
+        return ["TOUCH", key(), key()];
       }
       default:
         return [pick(["FOO", "get", "SET", "EXPIRE", "ttl"])]; // unknown, or wrong arity

@@ -173,7 +173,7 @@ export const HELLO: RedisCommand = {
         } else {
           return reply.error({
             kind: "redis",
-            text: `ERR Syntax error in HELLO option '${request.binary(i)}'`,
+            text: `ERR Syntax error in HELLO option '${request.cString(i)}'`,
           });
         }
       }

@@ -1,12 +1,13 @@
 /**
- * Redis's key commands: DEL, UNLINK, EXISTS, TYPE, KEYS, SCAN, and expiry:
+ * Redis's key commands: DEL, UNLINK, EXISTS, TOUCH, TYPE, RENAME, RENAMENX,
+ * KEYS, SCAN, and expiry:
  * EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (with NX, XX, GT, LT), TTL, PTTL,
  * EXPIRETIME, PEXPIRETIME and PERSIST, with Redis 7's replies and errors.
  *
  * @module
  */
 
-import { NO_EXPIRY, NO_KEY, StoreFullError } from "../../store/store.ts";
+import { LINE_TEXT, NO_EXPIRY, NO_KEY, StoreFullError, type ValueSink } from "../../store/store.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import type { Failure, RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
@@ -25,15 +26,11 @@ function keyCounter(
   summary: string,
   each: (request: Request, i: number, context: Context) => boolean,
 ): RedisCommand {
-  const writes = name !== "EXISTS";
+  const writes = name !== "EXISTS" && name !== "TOUCH";
   return {
     name,
     arity: -2,
-    flags: name === "EXISTS"
-      ? ["readonly", "fast"]
-      : name === "UNLINK"
-      ? ["write", "fast"]
-      : ["write"],
+    flags: !writes ? ["readonly", "fast"] : name === "UNLINK" ? ["write", "fast"] : ["write"],
     keys: [1, -1, 1],
     writes,
     summary,
@@ -68,6 +65,14 @@ export const UNLINK: RedisCommand = keyCounter(
 export const EXISTS: RedisCommand = keyCounter(
   "EXISTS",
   "Determine if a key exists",
+  (request, i, { store }) =>
+    store.expiry(request.bytes, request.starts[i]!, request.ends[i]!) !== NO_KEY,
+);
+
+/** `TOUCH key [key ...]`: as EXISTS (kv keeps no last access time to update). */
+export const TOUCH: RedisCommand = keyCounter(
+  "TOUCH",
+  "Alters the last access time of a key(s). Returns the number of existing keys specified.",
   (request, i, { store }) =>
     store.expiry(request.bytes, request.starts[i]!, request.ends[i]!) !== NO_KEY,
 );
@@ -221,7 +226,7 @@ function expireFlags(
     else if (argIs(request, i, "xx")) flags.xx = true;
     else if (argIs(request, i, "gt")) flags.gt = true;
     else if (argIs(request, i, "lt")) flags.lt = true;
-    else return { kind: "redis", text: `ERR Unsupported option ${request.binary(i)}` };
+    else return { kind: "redis", text: `ERR Unsupported option ${request.cString(i)}` };
   }
   if (flags.nx && (flags.xx || flags.gt || flags.lt)) {
     return {
@@ -394,12 +399,73 @@ export const PERSIST: RedisCommand = {
   },
 };
 
+/** A value as read for RENAME: its bytes and flags (a line client's value stays one). */
+class Moved implements ValueSink {
+  bytes: Uint8Array = new Uint8Array(0);
+  flags = 0;
+  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
+    this.bytes = bytes.slice(start, end);
+    this.flags = flags;
+  }
+}
+
+const NO_SUCH_KEY: Failure = { kind: "redis", text: "ERR no such key" };
+
+function renameCommand(name: string, nx: boolean, summary: string): RedisCommand {
+  return {
+    name,
+    arity: 3,
+    flags: nx ? ["write", "fast"] : ["write"],
+    keys: [1, 2, 1],
+    writes: true,
+    summary,
+    run(request, { store }, reply) {
+      const { bytes, starts, ends } = request;
+      const moved = new Moved();
+      if (!store.get(bytes, starts[0]!, ends[0]!, moved)) return reply.error(NO_SUCH_KEY);
+      const expireAtMs = Math.max(0, store.expiry(bytes, starts[0]!, ends[0]!));
+      // The same key: nothing to do, as in Redis (RENAMENX: the name is taken).
+      const same = ends[0]! - starts[0]! === ends[1]! - starts[1]! &&
+        argBytes(request, 0).every((byte, i) => byte === bytes[starts[1]! + i]);
+      if (same) return nx ? reply.integer(0) : reply.ok();
+      if (nx && store.expiry(bytes, starts[1]!, ends[1]!) !== NO_KEY) return reply.integer(0);
+      const options = { expireAtMs, lineText: (moved.flags & LINE_TEXT) !== 0 };
+      const move = () => {
+        store.set(bytes, starts[1]!, ends[1]!, moved.bytes, 0, moved.bytes.length, options);
+        store.delete(bytes, starts[0]!, ends[0]!);
+      };
+      try {
+        // One change for the log: a crash keeps the key under one name, not both or none.
+        if (store.together !== undefined) store.together(move);
+        else move();
+      } catch (error) {
+        if (!(error instanceof StoreFullError)) throw error;
+        return reply.error(STORE_FULL);
+      }
+      if (nx) reply.integer(1);
+      else reply.ok();
+    },
+  };
+}
+
+/** `RENAME key newkey`: moves the value and its TTL to newkey, replacing what was there. */
+export const RENAME: RedisCommand = renameCommand("RENAME", false, "Rename a key");
+/** `RENAMENX key newkey`: as RENAME if newkey does not exist; 1 if it moved. */
+export const RENAMENX: RedisCommand = renameCommand(
+  "RENAMENX",
+  true,
+  "Rename a key, only if the new key does not exist",
+);
+
 /** The key commands, in the order COMMAND lists them. */
 export const KEY_COMMANDS: readonly RedisCommand[] = [
   DEL,
   UNLINK,
   EXISTS,
+  TOUCH,
   TYPE,
+  RENAME,
+  RENAMENX,
   KEYS,
   SCAN,
   EXPIRE,

@@ -1,6 +1,6 @@
 /**
  * Redis's server commands: COMMAND (COUNT, INFO, DOCS, LIST, HELP), INFO,
- * CONFIG (GET, HELP), DBSIZE, FLUSHDB and FLUSHALL — what redis-cli, redis-benchmark and
+ * CONFIG (GET, HELP), TIME, DBSIZE, FLUSHDB and FLUSHALL — what redis-cli, redis-benchmark and
  * client libraries ask at connect time, answered with real figures.
  *
  * @module
@@ -233,6 +233,26 @@ export const CONFIG: RedisCommand = {
   },
 };
 
+/**
+ * `TIME`: the server's clock (the one expiries are counted by) as Unix
+ * seconds and the microseconds within that second, as two strings. kv's
+ * clock counts milliseconds: the microseconds are a multiple of 1000.
+ */
+export const TIME: RedisCommand = {
+  name: "TIME",
+  arity: 1,
+  flags: ["loading", "stale", "fast"],
+  keys: [0, 0, 0],
+  writes: false,
+  summary: "Return the current server time",
+  run(_request, { clock }, reply) {
+    const ms = clock.now();
+    reply.array(2);
+    reply.bulk(String(Math.floor(ms / 1000)));
+    reply.bulk(String((ms % 1000) * 1000));
+  },
+};
+
 /** `DBSIZE`: the number of keys. */
 export const DBSIZE: RedisCommand = {
   name: "DBSIZE",
@@ -385,6 +405,7 @@ export const SERVER_COMMANDS: readonly RedisCommand[] = [
   COMMAND,
   INFO,
   CONFIG,
+  TIME,
   DBSIZE,
   FLUSHDB,
   FLUSHALL,

@@ -1,16 +1,22 @@
 /**
  * Redis's string commands: GET, SET (with EX, PX, EXAT, PXAT, NX, XX,
- * KEEPTTL, GET), SETNX, GETDEL, MGET, MSET, INCR, DECR, INCRBY, DECRBY,
- * APPEND and STRLEN, with Redis 7's replies and errors.
+ * KEEPTTL, GET), SETNX, GETDEL, MGET, MSET, MSETNX, INCR, DECR, INCRBY, DECRBY,
+ * INCRBYFLOAT, APPEND and STRLEN, with Redis 7's replies and errors.
  *
  * @module
  */
 
-import { StoreFullError, type ValueSink, type WriteOptions } from "../../store/store.ts";
+import { NO_KEY, StoreFullError, type ValueSink, type WriteOptions } from "../../store/store.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import { GET as LINE_GET } from "../keys.ts";
 import type { Failure, RedisReply } from "../reply.ts";
-import type { Request } from "../request.ts";
+import { byteString, type Request } from "../request.ts";
+import {
+  addLongDouble,
+  formatLongDouble,
+  type LongDouble,
+  parseLongDouble,
+} from "./long_double.ts";
 import { argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseInt64 } from "./args.ts";
 
 /** A full store, as Redis's OOM error. */
@@ -23,6 +29,7 @@ const TOO_BIG: Failure = {
 const MAX_STRING_BYTES = 512 * 1024 * 1024;
 const KEEP_TTL: WriteOptions = { keepTtl: true };
 const encoder = new TextEncoder();
+const ZERO: LongDouble = { negative: false, significand: 0n, exponent: 0 };
 
 /** A copy of a value read from the store, for commands that compute with it. */
 class ValueCopy implements ValueSink {
@@ -235,6 +242,31 @@ export const MSET: RedisCommand = {
   },
 };
 
+/** `MSETNX key value [key value ...]`: sets them all only if none exists; 1 if it did. */
+export const MSETNX: RedisCommand = {
+  name: "MSETNX",
+  arity: -3,
+  flags: ["write", "denyoom"],
+  keys: [1, -1, 2],
+  writes: true,
+  summary: "Set multiple keys to multiple values, only if none of the keys exist",
+  run(request, { store }, reply) {
+    if (request.count % 2 !== 0) return reply.error({ kind: "usage", command: MSETNX });
+    const { bytes, starts, ends } = request;
+    for (let i = 0; i < request.count; i += 2) {
+      if (store.expiry(bytes, starts[i]!, ends[i]!) !== NO_KEY) return reply.integer(0);
+    }
+    const setAll = () => {
+      for (let i = 0; i < request.count; i += 2) {
+        store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
+      }
+    };
+    // As MSET: one change for the log.
+    const wrote = write(reply, () => store.together ? store.together(setAll) : setAll());
+    if (wrote) reply.integer(1);
+  },
+};
+
 /** Adds `by` to the integer at argument 0's key (a missing key counts as 0), keeping its TTL. */
 function incrementBy(request: Request, context: Context, reply: RedisReply, by: bigint): void {
   const old = readValue(context, request, 0);
@@ -304,6 +336,39 @@ export const DECRBY: RedisCommand = counter(
   "Decrement the integer value of a key by the given number",
 );
 
+const NOT_A_FLOAT: Failure = { kind: "redis", text: "ERR value is not a valid float" };
+const NOT_FINITE: Failure = { kind: "redis", text: "ERR increment would produce NaN or Infinity" };
+
+/**
+ * `INCRBYFLOAT key increment`: adds as Redis does, in x86-64's 80-bit
+ * `long double` (long_double.ts), and stores the sum as Redis prints it
+ * (`0.1` plus `0.2` is `0.3`); the TTL is kept.
+ */
+export const INCRBYFLOAT: RedisCommand = {
+  name: "INCRBYFLOAT",
+  arity: 3,
+  flags: ["write", "denyoom", "fast"],
+  keys: [1, 1, 1],
+  writes: true,
+  summary: "Increment the float value of a key by the given amount",
+  run(request, context, reply) {
+    const old = readValue(context, request, 0);
+    const value = old === undefined ? ZERO : parseLongDouble(byteString(old, 0, old.length));
+    if (value === undefined) return reply.error(NOT_A_FLOAT);
+    const increment = parseLongDouble(request.binary(1));
+    if (increment === undefined) return reply.error(NOT_A_FLOAT);
+    if (value === "infinite" || increment === "infinite") return reply.error(NOT_FINITE);
+    const sum = addLongDouble(value, increment);
+    if (sum === undefined) return reply.error(NOT_FINITE);
+    const text = encoder.encode(formatLongDouble(sum));
+    const { bytes, starts, ends } = request;
+    const wrote = write(reply, () => {
+      context.store.set(bytes, starts[0]!, ends[0]!, text, 0, text.length, KEEP_TTL);
+    });
+    if (wrote) reply.bytes(text, 0, text.length);
+  },
+};
+
 /** `APPEND key value`: the length after appending, keeping the TTL. */
 export const APPEND: RedisCommand = {
   name: "APPEND",
@@ -348,10 +413,12 @@ export const STRING_COMMANDS: readonly RedisCommand[] = [
   GETDEL,
   MGET,
   MSET,
+  MSETNX,
   INCR,
   DECR,
   INCRBY,
   DECRBY,
+  INCRBYFLOAT,
   APPEND,
   STRLEN,
 ];

@@ -40,8 +40,6 @@ export function subcommandFailure(request: Request, command: Command): Failure |
 
 /** Redis's error for a subcommand it does not know: its name as `%.128s` prints it (up to a NUL, 128 bytes at most). */
 export function unknownSubcommand(request: Request, command: string): Failure {
-  const name = request.binary(0);
-  const nul = name.indexOf("\0");
-  const shown = (nul === -1 ? name : name.slice(0, nul)).slice(0, 128);
+  const shown = request.cString(0).slice(0, 128);
   return { kind: "redis", text: `ERR unknown subcommand '${shown}'. Try ${command} HELP.` };
 }
