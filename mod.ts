@@ -4,7 +4,7 @@
  * {@linkcode udpRequest} over UDP), watch its sockets ({@linkcode Tracer}),
  * or bring your own store ({@linkcode Store}).
  *
- * ```ts ignore
+ * ```ts
  * import { KvClient, serve } from "kv";
  *
  * await using server = serve({ port: 0 }); // a free port on 127.0.0.1

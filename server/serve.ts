@@ -88,7 +88,7 @@ const REFUSAL_PEEK_MS = 100;
  * it cannot bind; after that, nothing a client does makes it throw.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { KvClient, serve } from "kv";
  * await using server = serve({ port: 0 });
  * await using client = await KvClient.connect({ port: server.addr.port });
