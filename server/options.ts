@@ -42,9 +42,12 @@ export interface ServeOptions {
   unframedPauseMs?: number;
   /** After shutdown starts, connections still open this long are cut. @default {5000} */
   shutdownGraceMs?: number;
-  /** Receives log lines; `debug` lines are made only when `verbose` is set. @default {errors to stderr} */
+  /**
+   * Receives log lines; `debug` lines are made only when `verbose` is set.
+   * @default {errors to stderr; with `verbose`, every line}
+   */
   log?: Logger;
-  /** Log every connection and request at `debug` level. @default {false} */
+  /** Log every connection and request at `debug` level (to stderr, if no `log` is given). @default {false} */
   verbose?: boolean;
   /**
    * The password connections must send first (PROTOCOL.md, Authentication);

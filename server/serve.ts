@@ -17,7 +17,7 @@ import { Connection } from "./connection.ts";
 import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
 import type { Acceptor } from "./tls.ts";
-import { logErrors, type Logger } from "../net/log.ts";
+import { logAll, logErrors, type Logger } from "../net/log.ts";
 import { ServerTrace } from "./trace.ts";
 import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
@@ -179,7 +179,8 @@ class Server implements KvServer {
     this.#clock = options.clock ?? options.store?.clock ?? SYSTEM_CLOCK;
     this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
     this.#watches = new Watches(this.#store);
-    this.#log = options.log ?? logErrors;
+    // verbose with no logger of its own: the lines it asked for must show somewhere.
+    this.#log = options.log ?? (config.verbose ? logAll : logErrors);
     const connections = this.#connections;
     this.#stats = {
       startedAt: this.#clock.now(),

@@ -404,3 +404,24 @@ Deno.test("serve() refuses an empty password: no line client could send it, and 
     );
   }
 });
+
+Deno.test("serve({ verbose: true }) with no log of its own prints its lines to stderr", async () => {
+  const printed: string[] = [];
+  // The default logger's stderr is console.error: caught here, put back below.
+  // deno-lint-ignore no-console
+  const consoleError = console.error;
+  // deno-lint-ignore no-console
+  console.error = (...data: unknown[]) => printed.push(data.join(" "));
+  try {
+    await using server = serve({ port: 0, verbose: true });
+    await using conn = await RawConn.connect(server.addr.port);
+    assertEquals(await exchange(conn, "PING\n", 1), ["PONG"]);
+  } finally {
+    // deno-lint-ignore no-console
+    console.error = consoleError;
+  }
+  assert(
+    printed.some((line) => line.includes('"PING" -> "PONG"')),
+    `no request line among ${JSON.stringify(printed)}`,
+  );
+});
