@@ -56,7 +56,12 @@ export interface ServeOptions {
   password?: string | Uint8Array;
   /** Listen beyond loopback with no password, on purpose. @default {false} */
   noAuth?: boolean;
-  /** Speak TLS only, with this certificate and key (PEM). */
+  /**
+   * Speak TLS only, with this certificate and key: PEM text, not file names
+   * (`{ cert: await Deno.readTextFile("cert.pem"), ... }`). Each connection
+   * is piped through a TLS listener on 127.0.0.1 inside the process, so a
+   * narrowed `--allow-net` must name `127.0.0.1` too, whatever `hostname` is.
+   */
   tls?: TlsOptions;
   /**
    * A TLS client that has not finished its handshake in this long is cut,
