@@ -25,6 +25,8 @@ import { type ServerSide, tooManyConnections } from "./wire.ts";
 import { Watches } from "../command/watch.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
+// The error serve() throws for an exposed server, for `kv/server`'s importers to tell apart.
+export { ExposureError } from "./listen.ts";
 // The types ServeOptions and serveListener() name, for `kv/server`'s importers.
 export type { Acceptor } from "./tls.ts";
 export type { TlsOptions } from "./listen.ts";
@@ -83,9 +85,15 @@ const UDP_PORT_TRIES = 5;
 const REFUSAL_PEEK_MS = 100;
 
 /**
- * Starts a kv server on `hostname:port`. Throws `RangeError` for a limit out
- * of range, and what `Deno.listen` throws (`AddrInUse`, `NotCapable`, ...) if
- * it cannot bind; after that, nothing a client does makes it throw.
+ * Starts a kv server on `hostname:port`; it is listening when this returns.
+ * Throws `RangeError` for a limit out of range, {@linkcode ExposureError}
+ * for a `hostname` beyond loopback with no `password` (nor `noAuth`),
+ * `TypeError` for `udp` without Deno's `--unstable-net`, and what
+ * `Deno.listen` throws (`AddrInUse`, `NotCapable`, ...) if it cannot bind, or
+ * `Deno.listenTls` for a certificate it cannot use; after that, nothing a
+ * client does makes it throw. Shut it down (`await using`, or
+ * {@linkcode KvServer.shutdown}) before a test ends: its listener and timers
+ * are open until then.
  *
  * @example
  * ```ts

@@ -7,7 +7,7 @@
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { parseListLine } from "../wire/line/encode.ts";
-import { serve } from "./serve.ts";
+import { ExposureError, serve } from "./serve.ts";
 import { ask, assertAlive, bytes, exchange, RawConn, startTestServer } from "../testing/mod.ts";
 
 /** Reads one answer line; fails if the server closes first. */
@@ -424,4 +424,8 @@ Deno.test("serve({ verbose: true }) with no log of its own prints its lines to s
     printed.some((line) => line.includes('"PING" -> "PONG"')),
     `no request line among ${JSON.stringify(printed)}`,
   );
+});
+
+Deno.test("kv/server exports the ExposureError serve() throws, for its importers to catch", () => {
+  assertThrows(() => serve({ hostname: "0.0.0.0", port: 0 }), ExposureError, "noAuth: true");
 });
