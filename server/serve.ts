@@ -56,7 +56,13 @@ export interface KvServer extends AsyncDisposable {
   readonly udpAddr: Deno.NetAddr | undefined;
   /** Settles once the listener is closed and every connection has ended. */
   readonly finished: Promise<ServeResult>;
-  /** Starts a graceful shutdown (as aborting `signal` does) and waits for it. */
+  /**
+   * Starts a graceful shutdown (as aborting `signal` does) and waits for it.
+   * Requests already read are answered; a connection waiting for its next
+   * request is closed at once, so a request not read yet (one a client in
+   * this process sent in the same tick) is not run, and that client sees
+   * the connection close.
+   */
   shutdown(): Promise<ServeResult>;
 }
 
