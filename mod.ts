@@ -1,10 +1,13 @@
 /**
  * kv as a library: start a server in your own program or test
- * ({@linkcode serve}), talk to one ({@linkcode KvClient}, or
- * {@linkcode udpRequest} over UDP), watch its sockets ({@linkcode Tracer}),
- * or bring your own store ({@linkcode Store}).
+ * ({@linkcode serve}), move its time in a test ({@linkcode ManualClock}),
+ * keep its data in a file as `kv serve --data` does ({@linkcode openLog}),
+ * talk to one ({@linkcode KvClient}, or {@linkcode udpRequest} over UDP),
+ * watch its sockets ({@linkcode Tracer}), or bring your own store
+ * ({@linkcode Store}). It needs `--allow-net` only (and, for
+ * {@linkcode openLog}, read and write on the log's folder).
  *
- * ```ts ignore
+ * ```ts
  * import { KvClient, serve } from "kv";
  *
  * await using server = serve({ port: 0 }); // a free port on 127.0.0.1

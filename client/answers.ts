@@ -134,9 +134,10 @@ export class AnswerQueue {
 const errorAnswers = new WeakSet<readonly string[]>();
 
 /**
- * Whether `lines`, an answer an {@linkcode AnswerQueue} handed out (as
- * `KvClient.request()` returns it), is an error: one `Error:` line. A
- * LIST's pairs are not, even one whose key starts with `Error: `.
+ * Whether `lines`, the very array `KvClient.request()` returned, is an
+ * error answer: one `Error:` line. A LIST's pairs are not, even one whose
+ * key starts with `Error: `. The answer is known by its array, not read
+ * from its text: a copy of it, or lines built by hand, are never errors.
  */
 export function isErrorAnswer(lines: readonly string[]): boolean {
   return errorAnswers.has(lines);

@@ -64,9 +64,10 @@ const WRITE_FAILED_READ_MS = 200;
  * each answer goes to its request in order.
  *
  * @example
- * ```ts ignore
- * import { KvClient } from "kv";
- * await using kv = await KvClient.connect({ port: 12000 });
+ * ```ts
+ * import { KvClient, serve } from "kv";
+ * await using server = serve({ port: 0 }); // or a `kv serve` already running: { port: 12000 }
+ * await using kv = await KvClient.connect({ port: server.addr.port });
  * await kv.put("name", "yyjun");
  * console.log(await kv.get("name")); // "yyjun"
  * ```

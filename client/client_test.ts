@@ -678,6 +678,17 @@ Deno.test("KvClient.connect() with TLS to a certificate it does not trust fails,
   );
 });
 
+Deno.test("KvClient.connect() with TLS to a server without it says the server does not speak TLS", async () => {
+  await using server = startTestServer();
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, tls: {} }),
+    KvConnectionError,
+    "the server does not speak TLS: connect without --tls and --tls-ca, or without the tls option",
+  );
+  await using plain = await KvClient.connect({ port: server.port });
+  await plain.ping(); // Without TLS, as the hint says, it answers.
+});
+
 Deno.test("KvClient.connect() with a password gives up on a server that never answers AUTH", async () => {
   await using server = scriptedServer(async (conn) => {
     while (await conn.read(new Uint8Array(64)) !== null);

@@ -105,6 +105,12 @@ export function describeConnectError(error: unknown): string {
   if (/UnknownIssuer/.test(message)) {
     return `${message} (to trust a server's own certificate, give it with --tls-ca FILE, or tls.caCerts)`;
   }
+  // A server without TLS answers the handshake's first bytes with a plain
+  // `Error:` line, which is no TLS record.
+  if (/InvalidContentType/.test(message)) {
+    return `${message} (the server does not speak TLS: connect without --tls and --tls-ca, ` +
+      "or without the tls option)";
+  }
   // `openssl req -x509` without the README's -addext makes a CA certificate, which TLS
   // refuses as a server's own.
   if (/CaUsedAsEndEntity/.test(message)) {

@@ -3,7 +3,8 @@
  * before listening, the lock between two servers, a sync and status 0 on
  * each shutdown signal, one clear line for a missing permission, a torn
  * tail dropped with a warning, a damaged file refused (unchanged) and
- * repaired by `kv repair`.
+ * repaired by `kv repair`; and the library's `openLog()` warning on stderr
+ * when given no log.
  *
  * Needs: --allow-run (the Deno binary, ln, mkfifo), --allow-net=127.0.0.1,
  * --allow-read=.e2e-tmp --allow-write=.e2e-tmp (see .ci/run).
@@ -13,6 +14,8 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { MAGIC, setRecordBytes } from "../store/log/format.ts";
+import { openLog } from "../store/log/open.ts";
+import { TextStore } from "../store/text.ts";
 import { ask, e2eDir, RawConn, runKv, startKv } from "../testing/mod.ts";
 
 async function put(port: number, pairs: Record<string, string>): Promise<void> {
@@ -124,6 +127,38 @@ Deno.test("kv serve --data drops a torn tail with a warning and cuts the file ba
   );
   assertEquals(await list(again.port), ["a, 1", "b, 2"]);
   assertEquals((await Deno.stat(file)).size, whole.length);
+});
+
+Deno.test("openLog() with no log of its own warns of a torn tail on stderr, as serve() logs errors", async () => {
+  await using dir = await e2eDir();
+  const file = `${dir.path}/kv.log`;
+  {
+    await using store = await openLog(file, { log: () => {} });
+    new TextStore(store).set("a", "1");
+  }
+  const whole = await Deno.readFile(file);
+  const torn = new Uint8Array(whole.length + 9);
+  torn.set(whole);
+  torn.set(whole.subarray(MAGIC.length, MAGIC.length + 9), whole.length);
+  await Deno.writeFile(file, torn);
+  const printed: string[] = [];
+  // The default logger's stderr is console.error: caught here, put back below.
+  // deno-lint-ignore no-console
+  const consoleError = console.error;
+  // deno-lint-ignore no-console
+  console.error = (...data: unknown[]) => printed.push(data.join(" "));
+  try {
+    await using store = await openLog(file);
+    assertEquals(new TextStore(store).get("a"), "1");
+  } finally {
+    // deno-lint-ignore no-console
+    console.error = consoleError;
+  }
+  assertEquals(printed.length, 1, JSON.stringify(printed));
+  assertMatch(
+    printed[0]!,
+    new RegExp(`warning: data file .*: dropped 9 bytes at byte ${whole.length}`),
+  );
 });
 
 Deno.test("kv serve --data refuses a damaged file (exit 1, file and offset named, nothing changed); kv repair writes a copy that loads", async () => {

@@ -21,6 +21,12 @@ export function logErrors(level: LogLevel, message: string): void {
   if (level === "error") console.error(message);
 }
 
+/** The default logger with `verbose` set: every line to stderr (it asked for them). */
+export function logAll(_level: LogLevel, message: string): void {
+  // deno-lint-ignore no-console
+  console.error(message);
+}
+
 const LOG_SAMPLE_CHARS = 80;
 
 /**

@@ -42,9 +42,12 @@ export interface ServeOptions {
   unframedPauseMs?: number;
   /** After shutdown starts, connections still open this long are cut. @default {5000} */
   shutdownGraceMs?: number;
-  /** Receives log lines; `debug` lines are made only when `verbose` is set. @default {errors to stderr} */
+  /**
+   * Receives log lines; `debug` lines are made only when `verbose` is set.
+   * @default {errors to stderr; with `verbose`, every line}
+   */
   log?: Logger;
-  /** Log every connection and request at `debug` level. @default {false} */
+  /** Log every connection and request at `debug` level (to stderr, if no `log` is given). @default {false} */
   verbose?: boolean;
   /**
    * The password connections must send first (PROTOCOL.md, Authentication);
@@ -53,7 +56,12 @@ export interface ServeOptions {
   password?: string | Uint8Array;
   /** Listen beyond loopback with no password, on purpose. @default {false} */
   noAuth?: boolean;
-  /** Speak TLS only, with this certificate and key (PEM). */
+  /**
+   * Speak TLS only, with this certificate and key: PEM text, not file names
+   * (`{ cert: await Deno.readTextFile("cert.pem"), ... }`). Each connection
+   * is piped through a TLS listener on 127.0.0.1 inside the process, so a
+   * narrowed `--allow-net` must name `127.0.0.1` too, whatever `hostname` is.
+   */
   tls?: TlsOptions;
   /**
    * A TLS client that has not finished its handshake in this long is cut,

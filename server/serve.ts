@@ -17,7 +17,7 @@ import { Connection } from "./connection.ts";
 import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
 import type { Acceptor } from "./tls.ts";
-import { logErrors, type Logger } from "../net/log.ts";
+import { logAll, logErrors, type Logger } from "../net/log.ts";
 import { ServerTrace } from "./trace.ts";
 import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
@@ -25,6 +25,8 @@ import { type ServerSide, tooManyConnections } from "./wire.ts";
 import { Watches } from "../command/watch.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
+// The error serve() throws for an exposed server, for `kv/server`'s importers to tell apart.
+export { ExposureError } from "./listen.ts";
 // The types ServeOptions and serveListener() name, for `kv/server`'s importers.
 export type { Acceptor } from "./tls.ts";
 export type { TlsOptions } from "./listen.ts";
@@ -54,7 +56,13 @@ export interface KvServer extends AsyncDisposable {
   readonly udpAddr: Deno.NetAddr | undefined;
   /** Settles once the listener is closed and every connection has ended. */
   readonly finished: Promise<ServeResult>;
-  /** Starts a graceful shutdown (as aborting `signal` does) and waits for it. */
+  /**
+   * Starts a graceful shutdown (as aborting `signal` does) and waits for it.
+   * Requests already read are answered; a connection waiting for its next
+   * request is closed at once, so a request not read yet (one a client in
+   * this process sent in the same tick) is not run, and that client sees
+   * the connection close.
+   */
   shutdown(): Promise<ServeResult>;
 }
 
@@ -83,12 +91,18 @@ const UDP_PORT_TRIES = 5;
 const REFUSAL_PEEK_MS = 100;
 
 /**
- * Starts a kv server on `hostname:port`. Throws `RangeError` for a limit out
- * of range, and what `Deno.listen` throws (`AddrInUse`, `NotCapable`, ...) if
- * it cannot bind; after that, nothing a client does makes it throw.
+ * Starts a kv server on `hostname:port`; it is listening when this returns.
+ * Throws `RangeError` for a limit out of range, {@linkcode ExposureError}
+ * for a `hostname` beyond loopback with no `password` (nor `noAuth`),
+ * `TypeError` for `udp` without Deno's `--unstable-net`, and what
+ * `Deno.listen` throws (`AddrInUse`, `NotCapable`, ...) if it cannot bind, or
+ * `Deno.listenTls` for a certificate it cannot use; after that, nothing a
+ * client does makes it throw. Shut it down (`await using`, or
+ * {@linkcode KvServer.shutdown}) before a test ends: its listener and timers
+ * are open until then.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { KvClient, serve } from "kv";
  * await using server = serve({ port: 0 });
  * await using client = await KvClient.connect({ port: server.addr.port });
@@ -179,7 +193,8 @@ class Server implements KvServer {
     this.#clock = options.clock ?? options.store?.clock ?? SYSTEM_CLOCK;
     this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
     this.#watches = new Watches(this.#store);
-    this.#log = options.log ?? logErrors;
+    // verbose with no logger of its own: the lines it asked for must show somewhere.
+    this.#log = options.log ?? (config.verbose ? logAll : logErrors);
     const connections = this.#connections;
     this.#stats = {
       startedAt: this.#clock.now(),

@@ -7,7 +7,7 @@
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { parseListLine } from "../wire/line/encode.ts";
-import { serve } from "./serve.ts";
+import { ExposureError, serve } from "./serve.ts";
 import { ask, assertAlive, bytes, exchange, RawConn, startTestServer } from "../testing/mod.ts";
 
 /** Reads one answer line; fails if the server closes first. */
@@ -403,4 +403,29 @@ Deno.test("serve() refuses an empty password: no line client could send it, and 
       "Cannot use an empty password",
     );
   }
+});
+
+Deno.test("serve({ verbose: true }) with no log of its own prints its lines to stderr", async () => {
+  const printed: string[] = [];
+  // The default logger's stderr is console.error: caught here, put back below.
+  // deno-lint-ignore no-console
+  const consoleError = console.error;
+  // deno-lint-ignore no-console
+  console.error = (...data: unknown[]) => printed.push(data.join(" "));
+  try {
+    await using server = serve({ port: 0, verbose: true });
+    await using conn = await RawConn.connect(server.addr.port);
+    assertEquals(await exchange(conn, "PING\n", 1), ["PONG"]);
+  } finally {
+    // deno-lint-ignore no-console
+    console.error = consoleError;
+  }
+  assert(
+    printed.some((line) => line.includes('"PING" -> "PONG"')),
+    `no request line among ${JSON.stringify(printed)}`,
+  );
+});
+
+Deno.test("kv/server exports the ExposureError serve() throws, for its importers to catch", () => {
+  assertThrows(() => serve({ hostname: "0.0.0.0", port: 0 }), ExposureError, "noAuth: true");
 });

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Logger } from "../../net/log.ts";
+import { logErrors, type Logger } from "../../net/log.ts";
 import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
 import { type FsyncMode, type LogStore, newLogStore } from "../log.ts";
 import { MemoryStore } from "../memory.ts";
@@ -35,7 +35,10 @@ export interface OpenLogOptions {
   fsync?: FsyncMode;
   /** Where expiry reads the time. @default {SYSTEM_CLOCK} */
   clock?: Clock;
-  /** Where the load's summary, warnings and write failures go. @default {nothing} */
+  /**
+   * Where the load's summary, warnings and write failures go.
+   * @default {errors and warnings to stderr, as serve()'s}
+   */
   log?: Logger;
   /**
    * Compact once the log is at least this large (and twice its live data).
@@ -128,7 +131,9 @@ export function openLog(path: string, options?: OpenLogOptions): Promise<LogStor
       new TypeError("openLog() takes no fs or compactionHook: they are internal (openLogWith)"),
     );
   }
-  return openLogWith(path, options, {});
+  // A library's user gets the failures of the disk on stderr, as serve()
+  // logs; openLogWith's own callers (tests on a fake disk) stay quiet.
+  return openLogWith(path, { ...options, log: options?.log ?? logErrors }, {});
 }
 
 /**
