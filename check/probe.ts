@@ -8,7 +8,7 @@
  */
 
 import { type ClientTls, connectTcp } from "../net/connect.ts";
-import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { closeQuietly, settlesWithin, writeAll } from "../net/conn.ts";
 
 /** The server did not take the password (`kv check --password-file`). */
 export class AuthRefusedError extends Error {
@@ -280,15 +280,7 @@ export class Probe {
   }
 }
 
-/** `promise`'s value, or {@linkcode TIMEOUT} if it takes longer than `ms`. */
+/** `promise`'s value, or {@linkcode TIMEOUT} if it takes longer than `ms` (a stall of ours aside: {@linkcode settlesWithin}). */
 async function bounded<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMEOUT), Math.min(ms, MAX_TIMER_MS));
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await settlesWithin(promise, ms) ? await promise : TIMEOUT;
 }

@@ -25,3 +25,32 @@ Deno.test("Probe.close() lets go of what was received and not taken (the run kee
   assertEquals(probe.received, 29, "what it received is still counted");
   await server.done;
 });
+
+Deno.test("Probe.readQuiet() does not take a stall of its own process for the server's pause", async () => {
+  // The server's next bytes arrive while this process is stalled (a busy
+  // loop here; a loaded machine in life) for longer than the pause: the
+  // pause's timer is due when the process runs again, and the bytes are there.
+  const waiting = Promise.withResolvers<void>();
+  await using server = scriptedServer(async (conn) => {
+    await send(conn, "AAAA");
+    await waiting.promise; // The probe has "AAAA" and waits for the pause.
+    await send(conn, "BBBB");
+    const until = performance.now() + 300;
+    while (performance.now() < until) { /* stalled */ }
+    await send(conn, "\n");
+    await conn.read(new Uint8Array(1)); // Until the probe closes.
+  });
+  const probe = await Probe.open("127.0.0.1", server.port, { timeoutMs: 5_000 });
+  let read;
+  try {
+    read = await probe.readQuiet(5_000, 100, (got) => {
+      if (got.length === 4) waiting.resolve();
+      return got.at(-1) === 0x0a;
+    });
+  } finally {
+    await probe.close();
+  }
+  await server.done;
+  assertEquals(read.kind, "answer");
+  assertEquals(new TextDecoder().decode(read.got), "AAAABBBB\n");
+});

@@ -79,19 +79,36 @@ export function errorMessage(error: unknown): string {
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
+ * Whether `promise` settles within `ms`. A timer that comes due while the
+ * process is not running (a loaded machine, a long synchronous step) fires
+ * before the I/O that arrived meanwhile is read: when the time is up, the
+ * pending I/O gets one look (the event loop's next poll) before the answer
+ * is no, so a stall of our own is not taken for the peer's silence.
+ */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let settled = false;
+  const settle = () => {
+    settled = true;
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_MS));
+  });
+  try {
+    await Promise.race([promise.then(settle, settle), timeUp]);
+    if (!settled) await afterIo();
+    return settled;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Waits for `read` or for `ms` of silence, whichever comes first. Returns
  * `true` if the silence won; the read is then still pending.
  */
 export async function quiet(read: Promise<number | null>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const silence = new Promise<true>((resolve) => {
-    timer = setTimeout(() => resolve(true), Math.min(ms, MAX_TIMER_MS));
-  });
-  try {
-    return await Promise.race([read.then(() => false, () => false), silence]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return !(await settlesWithin(read, ms));
 }
 
 /**

@@ -57,6 +57,27 @@ Deno.test("serve() takes an unframed client's line after a pause, until the clie
     assertEquals(await within("GET answer", conn.readLine()), "yyjun");
   });
 
+  await t.step("a stall of the server's own process is not the client's pause", async () => {
+    // The rest of the line arrives while the process (server and test alike)
+    // is stalled longer than the pause: its timer is due when it runs again.
+    const read = Promise.withResolvers<void>();
+    await using server = startTestServer({
+      unframedPauseMs: 100,
+      trace: (event) => {
+        if (event.event === "recv") read.resolve();
+      },
+    });
+    await using conn = await RawConn.connect(server.port);
+    await conn.send("PUT, myname, ");
+    await read.promise; // The server has the start and waits for the pause.
+    await conn.send("yyjun");
+    const until = performance.now() + 300;
+    while (performance.now() < until) { /* stalled */ }
+    assertEquals(await within("PUT answer", conn.readLine()), "Success!");
+    await conn.send("GET, myname");
+    assertEquals(await within("GET answer", conn.readLine()), "yyjun");
+  });
+
   await t.step("after a newline, a partial line waits for its own newline", async () => {
     // The idle timeout is the clock: by the time it closes the connection,
     // the partial line has sat unchanged far longer than the pause.
