@@ -23,6 +23,7 @@ import { rulesOf } from "./rules.ts";
 import { encodingHint, summary, waitsForNewlineHint } from "./messages.ts";
 import {
   closedPort,
+  heldServer,
   type Mistake,
   RawConn,
   readRawLines,
@@ -496,10 +497,15 @@ Deno.test("runCheck() skips the empty-LIST rules when the store already holds ke
   assertEquals(await client.get("theirs"), "1", "the checker touches only its own keys");
 });
 
-Deno.test("runCheck() bounds every wait: a server that never answers fails, and the run ends", async () => {
+Deno.test("runCheck() bounds every wait: a server that stops answering fails, and the run ends", async () => {
+  // It answers the run's first request (kv check's GET before any rule), then nothing.
+  let answered = false;
   await using server = scriptedServer(async (conn) => {
     const buffer = new Uint8Array(1024);
-    while (await conn.read(buffer) !== null);
+    while (await conn.read(buffer) !== null) {
+      if (!answered) await send(conn, "Not exist!\n");
+      answered = true;
+    }
   });
   const run = await runCheck({
     port: server.port,
@@ -510,6 +516,63 @@ Deno.test("runCheck() bounds every wait: a server that never answers fails, and 
   for (const result of run.results) {
     assertEquals(result.failure!.reason.en, "no answer within 0.3 s");
   }
+});
+
+Deno.test("runCheck() stops before any rule, writing nothing, when a server of one client at a time is held by another", async (t) => {
+  for (const level of ["assignment", "contract"] as const) {
+    await t.step(level, async () => {
+      await using server = await heldServer();
+      const run = await runCheck({ port: server.port, level, timeoutMs: 300, pauseMs: 50 });
+      const sent = await server.release();
+      const request = `GET, ${run.prefix}nobody`;
+      const unframed = level === "assignment";
+      assertEquals(run.noAnswer, {
+        request: unframed ? request : `${request}\n`,
+        newlineAfter: unframed,
+        ms: 600,
+      });
+      assertEquals(
+        [run.results.length, run.notRun, run.written, run.left.length],
+        [0, rulesOf(level).length, 0, 0],
+      );
+      // What reached the server once it was free: the first connection,
+      // which sent nothing, and the one GET. No PUT waited to land after the run.
+      assertEquals(sent, ["", `${request}\n`]);
+    });
+  }
+});
+
+Deno.test("runCheck() still checks a server slower than the timeout, first answer or every one", async (t) => {
+  /** Answers every request with Not exist!: the first (or each) after `delayMs`. */
+  const slowServer = (delayMs: number, every: boolean) => {
+    let first = true;
+    return scriptedServer(async (conn) => {
+      for (const buffer = new Uint8Array(1024); await conn.read(buffer) !== null;) {
+        if (first || every) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        first = false;
+        await send(conn, "Not exist!\n");
+      }
+    });
+  };
+  const options = { timeoutMs: 1_000, pauseMs: 50 };
+  for (const only of ["a.get-missing", "cmd.get-missing"]) {
+    await t.step(`a slow first answer, then ${only} passes`, async () => {
+      await using server = slowServer(1_500, false);
+      const run = await runCheck({ port: server.port, only: [only], ...options });
+      assertEquals(run.noAnswer, undefined);
+      assertEquals(run.passed, 1, notPassed(run));
+    });
+  }
+  await t.step(
+    "every answer slow: the rule runs, and fails for its timeout as before",
+    async () => {
+      await using server = slowServer(1_500, true);
+      const run = await runCheck({ port: server.port, only: ["cmd.get-missing"], ...options });
+      assertEquals(run.noAnswer, undefined);
+      assertEquals(failures(run), ["cmd.get-missing"]);
+      assertEquals(run.results[0]!.failure!.reason.en, "no answer within 1 s");
+    },
+  );
 });
 
 Deno.test("runCheck() bounds a LIST that never ends: a server listing forever fails, and the run ends", async () => {
@@ -609,14 +672,16 @@ Deno.test("runCheck() says when the server stopped once its first connection clo
 });
 
 Deno.test("runCheck() blames an earlier step when the server stops after it has answered", async () => {
-  // It answers one request (cmd.put's PUT), then stops.
+  // It answers two requests (the run's first, a GET, and cmd.put's PUT), then stops.
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const server = (async () => {
     (await listener.accept()).close(); // The checker's first connection.
-    const conn = await listener.accept();
-    await readRawLines(conn, 1);
-    await send(conn, "Success!\n");
-    conn.close();
+    for (const answer of ["Not exist!\n", "Success!\n"]) {
+      const conn = await listener.accept();
+      await readRawLines(conn, 1);
+      await send(conn, answer);
+      conn.close();
+    }
     listener.close();
   })();
   const run = await runCheck({ port: listener.addr.port, only: ["cmd.put", "cmd.ping"] });

@@ -65,16 +65,17 @@ export interface PlayConfig {
 }
 
 /**
- * Whether the server has sent anything on a rule's connection since the
- * run's first connection, which only connected and closed. A server that
- * refuses connections before it has answered anything may well have died of
- * that first one (a Python server that exits when `recv()` returns `b""`).
+ * Whether the server has sent anything on a later connection (the run's
+ * first request's, or a rule's) since the run's first connection, which
+ * only connected and closed. A server that refuses connections before it
+ * has answered anything may well have died of that first one (a Python
+ * server that exits when `recv()` returns `b""`).
  */
 export class Heard {
   #quiet: Probe[] = []; // Opened while nothing was heard.
   #heard = false;
 
-  /** Notes a connection a rule opened. */
+  /** Notes a connection opened after the first. */
   add(probe: Probe): void {
     if (!this.#heard) this.#quiet.push(probe);
   }

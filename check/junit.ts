@@ -2,12 +2,14 @@
  * {@linkcode junitReport}: a run as JUnit XML, the format CI systems
  * (Jenkins, GitLab, GitHub test-report actions) read: one `<testsuite>` per
  * run, one `<testcase>` per rule, a `<failure>` holding what was sent,
- * expected and got, and `<skipped>` for a skipped rule.
+ * expected and got, and `<skipped>` for a skipped rule. A run that stopped
+ * before its first rule (the server answered nothing) is one `<testcase>`
+ * holding an `<error>` that says why.
  *
  * @module
  */
 
-import { WORDS } from "./messages.ts";
+import { FIRST_ANSWER, noAnswerText, WORDS } from "./messages.ts";
 import { type Lang, sourceOf } from "./rule.ts";
 import type { CheckRun } from "./runner.ts";
 import { show } from "../net/show.ts";
@@ -29,10 +31,14 @@ export function junitReport(run: CheckRun, lang: Lang): string {
   const attrs = (pairs: Record<string, string | number>) =>
     Object.entries(pairs).map(([name, value]) => ` ${name}="${escapeXml(String(value))}"`).join("");
   const seconds = (ms: number) => (ms / 1000).toFixed(3);
+  // A run stopped before its first rule is one case in error, not an empty suite: no pass.
+  const error = run.noAnswer === undefined
+    ? undefined
+    : noAnswerText(run.address, run.noAnswer)[lang];
   const counts = {
-    tests: run.results.length,
+    tests: run.results.length + (error === undefined ? 0 : 1),
     failures: run.failed,
-    errors: 0,
+    errors: error === undefined ? 0 : 1,
     skipped: run.skipped,
     time: seconds(run.ms),
   };
@@ -69,6 +75,14 @@ export function junitReport(run: CheckRun, lang: Lang): string {
       attrs({ message: failure!.reason[lang], type: "AssertionError" })
     }>${escapeXml(body)}</failure>\n    </testcase>`;
   });
+  if (error !== undefined) {
+    cases.push(
+      `    <testcase${
+        attrs({ name: FIRST_ANSWER[lang], classname: "kv.check", time: seconds(run.ms) })
+      }>\n` +
+        `      <error${attrs({ message: error, type: "NoAnswer" })}/>\n    </testcase>`,
+    );
+  }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites${attrs({ name: "kv check", ...counts })}>`,

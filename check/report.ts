@@ -7,7 +7,7 @@
  */
 
 import { VERSION } from "../version.ts";
-import { sameReasonAs, WORDS } from "./messages.ts";
+import { noAnswerText, sameReasonAs, WORDS } from "./messages.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { type Lang, type Rule, sourceOf } from "./rule.ts";
 import { show } from "../net/show.ts";
@@ -88,6 +88,11 @@ export interface CheckReport {
   keys_deleted: number;
   /** The keys that may be left in the store, and why. */
   keys_left: { key: string; reason: string }[];
+  /**
+   * Why no rule ran: the server answered nothing to the first request
+   * (`rules` is then empty, and `not_run` counts them all). Absent otherwise.
+   */
+  error?: string;
   rules: {
     id: string;
     level: string;
@@ -124,6 +129,7 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
     keys_written: run.written,
     keys_deleted: run.deleted,
     keys_left: run.left.map(({ key, why }) => ({ key, reason: why[lang] })),
+    ...(run.noAnswer === undefined ? {} : { error: noAnswerText(run.address, run.noAnswer)[lang] }),
     rules: run.results.map(({ rule, status, ms, failure, skipped }) => ({
       id: rule.id,
       level: rule.level,

@@ -103,6 +103,28 @@ export interface CheckRun extends CheckPlan {
    * after an assignment-level run, and after conn.concurrent failed.
    */
   readonly oneAtATime: boolean;
+  /**
+   * The server answered nothing to the run's first request, and the run
+   * stopped there, before any rule (none in `results`, all counted in
+   * `notRun`) and before any write.
+   */
+  readonly noAnswer?: NoAnswer;
+}
+
+/**
+ * The run's first request, one that writes nothing, got not a byte back
+ * for twice the timeout, its connection staying open: most likely a server
+ * that serves one client at a time while another client holds it (its
+ * connections wait, taken by the kernel, unanswered), else one that reads
+ * and never answers, or one slower than the timeout.
+ */
+export interface NoAnswer {
+  /** The request, as first sent (with its `\n`, unless `newlineAfter`). */
+  readonly request: string;
+  /** It went without `\n` (as the course's client sends), then a `\n` after it, each waited for. */
+  readonly newlineAfter: boolean;
+  /** How long it waited, in all. */
+  readonly ms: number;
 }
 
 /** The server could not be reached at all: nothing was checked. */
@@ -165,6 +187,31 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   await options.onStart?.(plan);
   const startedAt = new Date();
   const start = performance.now();
+  // A server that answers nobody would fail every rule, each after its
+  // timeout, and take the rules' writes later, after the cleanup: one
+  // request that writes nothing first. With a password, AUTH was answered.
+  const noAnswer = config.password === undefined && !options.signal?.aborted
+    ? await askFirst(config, rules.some((rule) => rule.level === "assignment"))
+    : undefined;
+  if (noAnswer !== undefined) {
+    return {
+      ...plan,
+      startedAt,
+      ms: performance.now() - start,
+      results: [],
+      passed: 0,
+      failed: 0,
+      skipped: 0,
+      written: 0,
+      deleted: 0,
+      absent: 0,
+      left: [],
+      waitsForNewline: false,
+      notRun: rules.length,
+      oneAtATime: false,
+      noAnswer,
+    };
+  }
   const results: RuleResult[] = [];
   for (const rule of rules) {
     if (options.signal?.aborted) break;
@@ -208,6 +255,37 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     notRun: rules.length - results.length,
     oneAtATime,
   };
+}
+
+/**
+ * Asks `GET` of a key of the run's that does not exist, on a connection of
+ * its own, and waits for any byte back: up to twice the timeout (a server
+ * whose first answer is slow is still checked). `unframed`: as the course's
+ * client sends it, without `\n`, then (for a server framed by `\n`) the
+ * `\n`, each waited for one timeout. {@linkcode NoAnswer} only if nothing
+ * came and the connection stayed open; a refusal or a close is left to the
+ * rules to tell.
+ */
+async function askFirst(config: PlayConfig, unframed: boolean): Promise<NoAnswer | undefined> {
+  const request = `GET, ${config.prefix}nobody`;
+  const sends = unframed ? [request, "\n"] : [`${request}\n`];
+  const waitMs = (2 * config.timeoutMs) / sends.length;
+  let probe: Probe | undefined;
+  try {
+    probe = await Probe.open(config.hostname, config.port, config);
+    config.heard.add(probe); // Its answer is one heard since the first connection.
+    for (const bytes of sends) {
+      if (await probe.write(encodeData(bytes, config.prefix), config.timeoutMs) !== "ok") {
+        return undefined;
+      }
+      if (await probe.readEnd(waitMs) !== "timeout") return undefined;
+    }
+    return { request: sends[0]!, newlineAfter: unframed, ms: 2 * config.timeoutMs };
+  } catch {
+    return undefined;
+  } finally {
+    await probe?.close();
+  }
 }
 
 /** Whether a fresh connection gets an answer line to a request that ends with `\n`. */

@@ -15,6 +15,7 @@ import {
   header,
   isNoNewline,
   isTimeout,
+  noAnswerText,
   noNewlineHint,
   noPingHint,
   oneAtATimeHint,
@@ -25,7 +26,7 @@ import {
 } from "../check/messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
-import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
+import { CHECK_DEFAULTS, type CheckRun, CheckUnreachableError, runCheck } from "../check/runner.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 import { EXIT } from "./exit.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
@@ -124,8 +125,9 @@ export const CHECK_SPEC = command({
 says so before the first rule, and deletes them at the end.
 Exit status: 0 when every rule of the level holds (skipped ones aside), 1 when
 one fails, 2 for a usage error, a file it may not read or write, or when the
-server cannot be reached, 130 when stopped with Ctrl-C (the rule under way
-finishes and deletes its keys first).`,
+server cannot be reached or answers nothing (then no rule runs: is another
+client holding a server that serves one at a time?), 130 when stopped with
+Ctrl-C (the rule under way finishes and deletes its keys first).`,
 });
 
 /** Runs `kv check` with `args`; returns the exit status. */
@@ -199,6 +201,44 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     if (io.signal === undefined) Deno.removeSignalListener("SIGINT", onSignal);
     else io.signal.removeEventListener("abort", onAbort);
   }
+  if (run.noAnswer !== undefined) {
+    // Nothing was checked, as when the server cannot be reached: said on stderr, whatever the
+    // report's form; --json and --junit still get theirs (saying so).
+    await io.stderr(`kv: ${noAnswerText(run.address, run.noAnswer)[lang]}\n`);
+  } else {
+    await printEnd(run, lang, textOut);
+  }
+  if (options.json) await io.stdout(`${JSON.stringify(jsonReport(run, lang), null, 2)}\n`);
+  if (options.junit === "-") await io.stdout(junitReport(run, lang));
+  else if (options.junit !== undefined) {
+    try {
+      await Deno.writeTextFile(options.junit, junitReport(run, lang));
+    } catch (error) {
+      const why =
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+          ? PERMISSION_DENIED
+          : error instanceof Error
+          ? error.message
+          : String(error);
+      return await cannotWriteJunit(options.junit, why, io);
+    }
+  }
+  // Stopped, even during the last rule or the cleanup: the user was told it would stop.
+  return stop.signal.aborted
+    ? EXIT.interrupted
+    : run.noAnswer !== undefined
+    ? EXIT.unreachable
+    : run.failed > 0
+    ? EXIT.failed
+    : EXIT.ok;
+}
+
+/** The end of the text report: the summary, and the hints that apply. */
+async function printEnd(
+  run: CheckRun,
+  lang: Lang,
+  textOut: MainIo["stdout"] | undefined,
+): Promise<void> {
   await textOut?.(summary(lang, run));
   const noNewline =
     run.results.filter((result) =>
@@ -249,23 +289,6 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     ).length;
     await textOut?.(waitsForNewlineHint(lang, timedOut));
   }
-  if (options.json) await io.stdout(`${JSON.stringify(jsonReport(run, lang), null, 2)}\n`);
-  if (options.junit === "-") await io.stdout(junitReport(run, lang));
-  else if (options.junit !== undefined) {
-    try {
-      await Deno.writeTextFile(options.junit, junitReport(run, lang));
-    } catch (error) {
-      const why =
-        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-          ? PERMISSION_DENIED
-          : error instanceof Error
-          ? error.message
-          : String(error);
-      return await cannotWriteJunit(options.junit, why, io);
-    }
-  }
-  // Stopped, even during the last rule or the cleanup: the user was told it would stop.
-  return stop.signal.aborted ? EXIT.interrupted : run.failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
 const PERMISSION_DENIED = "permission denied";

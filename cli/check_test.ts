@@ -13,6 +13,7 @@ import { rulesOf } from "../check/rules.ts";
 import {
   closedPort,
   FakeIo,
+  heldServer,
   readRawLines,
   scriptedServer,
   send,
@@ -204,9 +205,13 @@ Deno.test("kv check's PING hint quotes an answer that is almost PONG, and a sile
       /\nHint: your server answers PING with "PONG \\n", not exactly "PONG\\n" \(PROTOCOL\.md, Requests\), and \d+ more rules failed at a PING/,
     );
   });
-  await t.step("nothing answered", async () => {
+  await t.step("nothing answered after the run's first request", async () => {
+    let answered = false;
     await using server = scriptedServer(async (conn) => {
-      while (await conn.read(new Uint8Array(64)) !== null);
+      while (await conn.read(new Uint8Array(64)) !== null) {
+        if (!answered) await send(conn, "Not exist!\n");
+        answered = true;
+      }
     });
     const only = ["--only", "cmd.ping,cmd.put,cmd.get-missing,req.case"];
     const run = await check(server.port, ["--lang", "en", "--timeout", "0.2", ...only]);
@@ -227,6 +232,69 @@ Deno.test("kv check's PING hint quotes an answer that is almost PONG, and a sile
       "\nHint: your server closed the connection without answering PING",
     );
     assertEquals(run.stdout.includes("Add PING"), false, run.stdout);
+  });
+});
+
+Deno.test("kv check stops before any rule, exit 2, when a server of one client at a time is held by another", async (t) => {
+  const fast = ["--timeout", "0.3", "--pause-ms", "50"];
+  await t.step("the text report: its header, then one message on stderr", async () => {
+    await using server = await heldServer();
+    const run = await check(server.port, [...ASSIGNMENT_EN, ...fast]);
+    await server.release();
+    assertEquals(run.code, 2);
+    const prefix =
+      /^kv check 127\.0\.0\.1:\d+, level assignment: 13 rules\nIt writes only keys that start with "(kvcheck:[0-9a-f]{4}:)", [^\n]*\n$/
+        .exec(run.stdout)?.[1];
+    assert(prefix !== undefined, run.stdout);
+    assertStringIncludes(
+      run.stderr,
+      `kv: the server at 127.0.0.1:${server.port} accepted the connection but sent nothing back ` +
+        `for 0.6 s, keeping it open (kv check asked "GET, ${prefix}nobody", without \\n as the ` +
+        "course's client does, then with it). Most likely another client is still connected to " +
+        "it (nc, or kv client in another terminal) and it serves one client at a time: close " +
+        "that client and run kv check again. ",
+    );
+    assert(run.stderr.endsWith(" No rule was run, and no key was written.\n"), run.stderr);
+    assertEquals(run.stderr.split("\n").length, 2, "one line");
+  });
+  await t.step("in Korean", async () => {
+    await using server = await heldServer();
+    const run = await check(server.port, ["--lang", "ko", ...fast]);
+    await server.release();
+    assertEquals(run.code, 2);
+    assertStringIncludes(
+      run.stderr,
+      "다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 연결되어 있고, 서버가 한 번에 " +
+        "클라이언트 하나만 받는 것 같습니다: 그 클라이언트를 닫고 kv check를 다시 실행하세요.",
+    );
+    assertStringIncludes(run.stderr, "규칙은 하나도 실행하지 않았고, key도 쓰지 않았습니다.\n");
+  });
+  await t.step("--json: no rule, all not run, not ok, and why", async () => {
+    await using server = await heldServer();
+    const run = await check(server.port, ["--json", "--lang", "en", ...fast]);
+    await server.release();
+    assertEquals(run.code, 2);
+    const report = JSON.parse(run.stdout);
+    assertEquals(
+      [report.ok, report.passed, report.failed, report.not_run, report.keys_written, report.rules],
+      [false, 0, 0, 31, 0, []],
+    );
+    assertStringIncludes(report.error, "accepted the connection but sent nothing back for 0.6 s");
+    assertStringIncludes(run.stderr, report.error);
+  });
+  await t.step("--junit -: one test case, in error", async () => {
+    await using server = await heldServer();
+    const run = await check(server.port, ["--junit", "-", "--lang", "en", ...fast]);
+    await server.release();
+    assertEquals(run.code, 2);
+    assertStringIncludes(
+      run.stdout,
+      '<testsuites name="kv check" tests="1" failures="0" errors="1" skipped="0"',
+    );
+    assertMatch(
+      run.stdout,
+      /<testcase name="the server answers a first request, before any rule" classname="kv\.check" time="[\d.]+">\n {6}<error message="the server at 127\.0\.0\.1:\d+ accepted the connection [^"]*" type="NoAnswer"\/>\n {4}<\/testcase>/,
+    );
   });
 });
 

@@ -124,6 +124,39 @@ Deno.test("kv check fails a Python server that a client's reset stops, saying wh
   assertEquals(code, 0, stdout);
 });
 
+Deno.test("kv check stops at once when a client holds the Python server, and leaves it no key", async () => {
+  await using server = await python();
+  // A forgotten client: the server serves it, and nobody else, until it leaves.
+  const holder = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  let result;
+  try {
+    result = await run([
+      "check",
+      "-p",
+      String(server.port),
+      "--level",
+      "assignment",
+      "--lang",
+      "en",
+    ]);
+  } finally {
+    holder.close();
+  }
+  assertEquals(result.code, 2, result.stdout);
+  assertStringIncludes(result.stderr, "sent nothing back for 4 s, keeping it open");
+  assertStringIncludes(result.stderr, "Most likely another client is still connected to it");
+  // Once the holder has gone, the server takes what waited (a GET), then this LIST.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await conn.write(new TextEncoder().encode("LIST"));
+    const buffer = new Uint8Array(1024);
+    const n = await within("the LIST's answer", conn.read(buffer));
+    assertEquals(decoder.decode(buffer.subarray(0, n ?? 0)), "Not exist!");
+  } finally {
+    conn.close();
+  }
+});
+
 Deno.test("kv check --junit FILE writes JUnit XML that Python's XML parser reads", async () => {
   await using server = await python();
   const file = await Deno.makeTempFile({ suffix: ".xml" });

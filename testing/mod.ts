@@ -50,6 +50,8 @@ export {
   startKv,
 } from "./process.ts";
 export {
+  type HeldServer,
+  heldServer,
   type Mistake,
   studentServer,
   type TestLineServer,

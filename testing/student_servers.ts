@@ -1,10 +1,12 @@
 /**
  * Small line-protocol servers written from scratch for the tests, not from
  * kv's code: {@linkcode studentServer}, a plain server that gets the
- * contract right unless told to make one {@linkcode Mistake}, and
+ * contract right unless told to make one {@linkcode Mistake};
  * {@linkcode textbookServer}, the assignment's server as students write it
  * (one client at a time, one read per request, answers without `\n`; the
- * same as e2e/textbook_server.py). `kv check` must tell each mistake apart.
+ * same as e2e/textbook_server.py); and {@linkcode heldServer}, a server of
+ * one client at a time that another client holds. `kv check` must tell
+ * each mistake apart.
  * Re-exported by testing/mod.ts.
  *
  * @module
@@ -134,6 +136,77 @@ export function textbookServer(): TestLineServer {
       await writeAll(conn, encoder.encode(answer));
     }
   }, true);
+}
+
+/** A server held by another client ({@linkcode heldServer}). */
+export interface HeldServer extends AsyncDisposable {
+  readonly port: number;
+  /**
+   * Lets the holding client go. The server then takes the connections that
+   * waited, in the order they came, each read to its end, and stops:
+   * what each sent (a reset one: what came before the reset).
+   */
+  release(): Promise<string[]>;
+}
+
+/**
+ * A server that serves one client at a time, held by another client: it
+ * has accepted a client that stays connected and says nothing (a student's
+ * forgotten `nc`), so every later connection is taken by the kernel (the
+ * listen backlog) and waits there, unanswered, with what it sent.
+ */
+export async function heldServer(): Promise<HeldServer> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  const holder = await Deno.connect({ hostname: "127.0.0.1", port });
+  const held = await listener.accept();
+  let released: Promise<string[]> | undefined;
+  const release = () =>
+    released ??= (async () => {
+      holder.close();
+      held.close();
+      // The backlog is first in, first out: once this last connection is
+      // taken, so is every one that waited before it.
+      const last = await Deno.connect({ hostname: "127.0.0.1", port });
+      const lastPort = last.localAddr.port;
+      last.close();
+      const sent: string[] = [];
+      try {
+        for await (const conn of accepted(listener)) {
+          try {
+            if (conn.remoteAddr.port === lastPort) break;
+            sent.push(await readToEnd(conn));
+          } finally {
+            closeQuietly(conn);
+          }
+        }
+      } finally {
+        closeQuietly(listener);
+      }
+      return sent;
+    })();
+  return {
+    port,
+    release,
+    async [Symbol.asyncDispose]() {
+      await release();
+    },
+  };
+}
+
+/** What `conn` sends up to its end, or up to a reset. */
+async function readToEnd(conn: Deno.Conn): Promise<string> {
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(64 * 1024);
+  let text = "";
+  try {
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      text += decoder.decode(buffer.subarray(0, n), { stream: true });
+    }
+  } catch {
+    // Reset: what came before it is what was sent.
+  }
+  return text + decoder.decode();
 }
 
 /** Accepts connections (one at a time if `serial`), each handled by `handle`. */
