@@ -36,6 +36,7 @@ export {
   KvClient,
 } from "./client/client.ts";
 export {
+  KvAnswerError,
   KvConnectionError,
   KvNoAnswerError,
   KvServerError,

@@ -15,7 +15,12 @@ import {
   isErrorAnswer,
   KvClient,
 } from "../client/client.ts";
-import { KvConnectionError, KvServerError, KvTimeoutError } from "../client/errors.ts";
+import {
+  KvAnswerError,
+  KvConnectionError,
+  KvServerError,
+  KvTimeoutError,
+} from "../client/errors.ts";
 import { UDP_CLIENT_DEFAULTS } from "../client/udp.ts";
 import { usage } from "../command/command.ts";
 import { LINE_TABLE } from "../command/table.ts";
@@ -193,7 +198,16 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       prompt: `kv ${client.address}`,
       banner: `Connected to kv at ${client.address}.`,
       auth: true,
-      request: (line) => client.request(line),
+      request: async (line) => {
+        try {
+          return await client.request(line);
+        } catch (error) {
+          // An answer that is not UTF-8 leaves the connection standing: say it, and go on.
+          if (!(error instanceof KvAnswerError)) throw error;
+          await io.stderr(`kv: ${error.message}\n`);
+          return undefined;
+        }
+      },
     }, io);
   } catch (error) {
     if (error instanceof KvTimeoutError) {

@@ -124,6 +124,31 @@ Deno.test("main() client on a terminal: a server that closed right after its fir
   );
 });
 
+Deno.test("main() client on a terminal: an answer that is not UTF-8 is shown as bytes with the hint, and the prompt goes on", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, new Uint8Array([0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf, 0x0a])); // "홍길동" in cp949
+    await readRawLines(conn, 1);
+    await send(conn, "PONG\n");
+    await readRawLines(conn, 1);
+    await send(conn, "Bye!\n");
+  });
+  const prompt = `kv 127.0.0.1:${server.port}> `;
+  const { code, stdout, stderr } = await runClient(server.port, [], {
+    stdin: "GET, 이름\nPING\nquit\n",
+    terminal: true,
+  });
+  assertEquals(
+    stderr,
+    `kv: 127.0.0.1:${server.port} sent an answer line that is not UTF-8: ` +
+      '"\\xc8\\xab\\xb1\\xe6\\xb5\\xbf" (it reads as cp949: "홍길동"; answers are UTF-8 text: ' +
+      'encode them with .encode() or .encode("utf-8"), not "cp949")\n',
+  );
+  assertEquals(stdout.split(prompt).slice(1), ["", "PONG\n", "Bye!\n"]);
+  assertEquals(code, 0);
+  await server.done;
+});
+
 Deno.test("main() client --trace on a terminal: a password typed after AUTH never shows in the trace", async () => {
   await using server = startTestServer({ password: "sekret" });
   const { code, stdout, stderr } = await runClient(server.port, ["--trace"], {

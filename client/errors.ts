@@ -56,6 +56,23 @@ export class KvConnectionError extends Error {
 }
 
 /**
+ * An answer line that is not UTF-8 (a server that encodes with cp949 or
+ * latin-1): that request fails, and the connection stands. The line ended
+ * with its `\n`, so the answers after it still go to their own requests.
+ */
+export class KvAnswerError extends Error {
+  /** The answer line's bytes, as they came (without the `\n`). */
+  readonly bytes: Uint8Array;
+
+  /** `message` shows the bytes and the likely cause ({@linkcode notUtf8Answer}). */
+  constructor(message: string, bytes: Uint8Array) {
+    super(message);
+    this.name = "KvAnswerError";
+    this.bytes = bytes;
+  }
+}
+
+/**
  * No answer came in time (`answerTimeoutMs`): the connection is closed,
  * and `received` holds the bytes that did arrive for the request.
  */
