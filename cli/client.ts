@@ -197,7 +197,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     return await runRepl({
       prompt: `kv ${client.address}`,
       banner: `Connected to kv at ${client.address}.`,
-      auth: true,
+      connected: true,
       request: async (line) => {
         try {
           return await client.request(line);

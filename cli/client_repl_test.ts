@@ -161,6 +161,30 @@ Deno.test("main() client --trace on a terminal: a password typed after AUTH neve
   assertEquals(stderr.includes("sekret"), false, stderr);
 });
 
+Deno.test("main() client --udp on a terminal: quit leaves without sending it (no connection to end), as exit does", async () => {
+  const sent: string[] = [];
+  await using server = scriptedUdpServer((data) => {
+    const text = new TextDecoder().decode(data);
+    sent.push(text);
+    return text === "PING\n" ? "PONG\n" : "Bye!\n";
+  });
+  const prompt = `kv udp 127.0.0.1:${server.port}> `;
+  for (const typed of ["quit", " QuIt\r", "exit"]) {
+    const { code, stdout, stderr } = await runClient(server.port, ["--udp"], {
+      stdin: `PING\n${typed}\nPING\n`,
+      terminal: true,
+    });
+    assertEquals([code, stderr], [0, ""], typed);
+    assertEquals(stdout.split(prompt).slice(1), ["PONG\n", ""], typed);
+  }
+  assertEquals(sent, ["PING\n", "PING\n", "PING\n"]);
+  const { stdout } = await runClient(server.port, ["--udp"], { stdin: "help\n", terminal: true });
+  assertStringIncludes(
+    stdout,
+    "  quit               leave, as exit and Ctrl-D do (nothing is sent",
+  );
+});
+
 /** A line editor that types `typed`, and whose Ctrl-C the test presses. */
 function standInEditor(typed: string[]): { editor: LineEditor; pressCtrlC(): void } {
   const interrupts = new AbortController();
