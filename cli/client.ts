@@ -161,13 +161,15 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   }
   const security = clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`));
   const batch = words.length === 0 && !io.stdinIsTerminal;
-  let noted = false;
-  const onIrregularAnswer = (missing: IrregularAnswer) => {
-    if (noted) return;
-    noted = true;
-    io.stderr(
-      irregularNote(missing, options.pauseMs, options.unframed ? "none" : batch ? "batch" : "one"),
-    );
+  // The request under way, one-shot or at the prompt (one at a time).
+  let current = words.join(" ");
+  // The note is said once; its --unframed hint once too, later if it could not be right at first.
+  let noted: "no" | "note" | "hint" = "no";
+  const onIrregularAnswer = (missing: IrregularAnswer, waiting: number) => {
+    const hint = unframedHint(missing, { batch, unframed: options.unframed, waiting, current });
+    if (noted === "hint" || (noted === "note" && hint === undefined)) return;
+    io.stderr(irregularNote(missing, options.pauseMs, hint, noted === "note"));
+    noted = hint === undefined ? "note" : "hint";
   };
   let client: KvClient;
   try {
@@ -199,6 +201,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       banner: `Connected to kv at ${client.address}.`,
       connected: true,
       request: async (line) => {
+        current = line;
         try {
           return await client.request(line);
         } catch (error) {
@@ -231,7 +234,10 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       ? " (its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed)"
       : error instanceof KvConnectionError && error.answers !== undefined && error.answers > 1 &&
           !options.unframed
-      ? " (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time; or it stopped at a request: see its terminal)"
+      // Only a batch sends requests together; the prompt sends each after the last answer.
+      ? batch
+        ? " (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time; or it stopped at a request: see its terminal)"
+        : " (it may have stopped at that request: see its terminal)"
       : "";
     await io.stderr(`kv: ${errorMessage(error)}${oneAnswer}\n`);
     return EXIT.unreachable;
@@ -251,24 +257,43 @@ async function runOnce(client: KvClient, line: string, io: MainIo): Promise<numb
   return EXIT.failed;
 }
 
-/** The one-time note when an answer was taken by the pause. */
+/**
+ * Which --unframed hint goes with an answer the pause took, if one can be
+ * right. Both are for a textbook server, and both only for an answer that
+ * lacked its \n (a LIST that lacked only its empty line had its lines
+ * framed). A batch's: the server read one request per recv() and answered
+ * once for several, so requests sent with this one still wait. One
+ * request's (one-shot, at the prompt): the server kept the \n kv client
+ * sends in its last field, so the request had a field after its command
+ * word (LIST and PING have none).
+ */
+function unframedHint(
+  missing: IrregularAnswer,
+  seen: { batch: boolean; unframed: boolean; waiting: number; current: string },
+): "batch" | "one" | undefined {
+  if (seen.unframed || missing !== "newline") return undefined;
+  if (seen.batch) return seen.waiting > 0 ? "batch" : undefined;
+  return seen.current.includes(",") ? "one" : undefined;
+}
+
+/** The note when an answer was taken by the pause; `again`: the note was said, only the hint is new. */
 function irregularNote(
   missing: IrregularAnswer,
   pauseMs: number,
-  unframedHint: "batch" | "one" | "none",
+  unframedHint: "batch" | "one" | undefined,
+  again = false,
 ): string {
   const what = missing === "newline"
     ? "an answer came without its \\n"
     : "a LIST answer came without its closing empty line";
-  // A textbook server: it may read one request per recv(), or keep the \n
-  // kv client sends in its last field (then LIST is "Wrong request!", and a
-  // GET misses the key PUT stored).
   const hint = unframedHint === "batch"
     ? "; for a server that reads one request per recv(), send them with --unframed"
     : unframedHint === "one"
     ? "; if an answer looks wrong, try --unframed (a server that does not strip() its last " +
       "field keeps the \\n kv client sends)"
     : "";
+  // Said again only for the hint, which only an answer without its \n gets.
+  if (again) return `kv: note: another answer came without its \\n${hint}\n`;
   return `kv: note: ${what}; it was taken once nothing more came for ${pauseMs} ms ` +
     `(--pause-ms; if the server is only slow, give more)${hint}\n`;
 }

@@ -433,18 +433,21 @@ export class KvClient implements AsyncDisposable {
           this.#answers.first !== undefined
         ? lines.pendingLine.slice()
         : undefined;
+      let missing: IrregularAnswer | undefined;
       if (cut === undefined) {
         lines.endLine();
         this.#takeLines();
-        if (unterminated) this.#irregularAnswer("newline");
+        if (unterminated) missing = "newline";
       }
       // The end of the stream ends a LIST still open, as the pause would
       // have (a textbook server closes once the client half-closes).
       const open = this.#answers.first;
       if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
         this.#answers.endList();
-        this.#irregularAnswer("list-end");
+        missing ??= "list-end";
       }
+      // Told once the answer is taken whole: the requests still waiting are those after it.
+      if (missing !== undefined) this.#irregularAnswer(missing);
       this.#fail(closedByServer(this.address, {
         waiting: open === undefined ? 0 : this.#answers.waiting,
         received,
@@ -527,7 +530,7 @@ export class KvClient implements AsyncDisposable {
   /** An answer was taken without its end: noted, and told. */
   #irregularAnswer(missing: IrregularAnswer): void {
     if (this.#irregular !== "newline") this.#irregular = missing;
-    this.#options.onIrregularAnswer?.(missing);
+    this.#options.onIrregularAnswer?.(missing, this.#answers.waiting);
   }
 
   #stopTimers(): void {
