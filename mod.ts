@@ -41,6 +41,7 @@ export {
   KvNoAnswerError,
   KvServerError,
   KvTimeoutError,
+  type ServerClose,
 } from "./client/errors.ts";
 export {
   UDP_CLIENT_DEFAULTS,

@@ -23,11 +23,12 @@ import {
   summary,
   waitsForNewlineHint,
 } from "../check/messages.ts";
-import { type Lang, LEVELS } from "../check/rule.ts";
+import { LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 import { EXIT } from "./exit.ts";
+import { defaultLang } from "./lang.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { type MainIo, REPEAT_SIGNAL_MS } from "./io.ts";
 import {
@@ -43,13 +44,8 @@ import {
   UsageError,
 } from "./options.ts";
 
-/**
- * The report's language when `--lang` is not given: Korean where the
- * system's locale is Korean. `navigator.language` needs no permission.
- */
-export function defaultLang(): Lang {
-  return (globalThis.navigator?.language ?? "").toLowerCase().startsWith("ko") ? "ko" : "en";
-}
+// The report's language when --lang is not given (shared with kv client).
+export { defaultLang };
 
 /** `kv check`'s options, declared once: help, parsing and checks. */
 export const CHECK_SPEC = command({

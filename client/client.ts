@@ -38,6 +38,7 @@ import { maskSecret, traceConn } from "./trace.ts";
 export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer, isErrorAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
 export { KvAnswerError, KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
+export type { ServerClose } from "./errors.ts";
 // The types ClientOptions names, for `kv/client`'s importers.
 export type { ClientTls } from "../net/connect.ts";
 export type { TraceEvent, Tracer } from "../net/trace.ts";

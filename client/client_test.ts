@@ -363,6 +363,8 @@ Deno.test("KvClient rejects pending calls when the server closes the connection"
       [reason.message, reason.answers],
       [`connection closed by 127.0.0.1:${server.port} with requests still unanswered`, 1],
     );
+    // In numbers, for a message of one's own (kv client --lang ko).
+    assertEquals(reason.serverClose, { unanswered: 2, silent: false });
   }
   await assertRejects(() => kv.put("a", "b"), KvConnectionError, "connection closed by");
   await server.done;
@@ -436,7 +438,9 @@ Deno.test("KvClient: after a timeout, a later call says the connection closed, n
     while (await conn.read(new Uint8Array(64)) !== null); // Never answers.
   });
   await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 100 });
-  await assertRejects(() => kv.ping(), KvTimeoutError, "within 0.1 s");
+  const timeout = await assertRejects(() => kv.ping(), KvTimeoutError, "within 0.1 s");
+  assertEquals(timeout.timeoutMs, 100);
+  assert(timeout.waitedMs !== undefined && timeout.waitedMs > 50, `${timeout.waitedMs}`);
   const later = await assertRejects(() => kv.ping(), KvConnectionError);
   assertEquals(later instanceof KvTimeoutError, false);
   assertStringIncludes(later.message, "is closed: an earlier request timed out");
