@@ -39,10 +39,12 @@ export {
   KvClient,
 } from "./client/client.ts";
 export {
+  KvAnswerError,
   KvConnectionError,
   KvNoAnswerError,
   KvServerError,
   KvTimeoutError,
+  type ServerClose,
 } from "./client/errors.ts";
 export {
   UDP_CLIENT_DEFAULTS,

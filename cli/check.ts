@@ -29,6 +29,7 @@ import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, type CheckRun, CheckUnreachableError, runCheck } from "../check/runner.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 import { EXIT } from "./exit.ts";
+import { defaultLang } from "./lang.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { type MainIo, REPEAT_SIGNAL_MS } from "./io.ts";
 import {
@@ -44,13 +45,8 @@ import {
   UsageError,
 } from "./options.ts";
 
-/**
- * The report's language when `--lang` is not given: Korean where the
- * system's locale is Korean. `navigator.language` needs no permission.
- */
-export function defaultLang(): Lang {
-  return (globalThis.navigator?.language ?? "").toLowerCase().startsWith("ko") ? "ko" : "en";
-}
+// The report's language when --lang is not given (shared with kv client).
+export { defaultLang };
 
 /** `kv check`'s options, declared once: help, parsing and checks. */
 export const CHECK_SPEC = command({

@@ -15,19 +15,37 @@ import {
   isErrorAnswer,
   KvClient,
 } from "../client/client.ts";
-import { KvConnectionError, KvServerError, KvTimeoutError } from "../client/errors.ts";
+import {
+  KvAnswerError,
+  KvConnectionError,
+  KvServerError,
+  KvTimeoutError,
+} from "../client/errors.ts";
 import { UDP_CLIENT_DEFAULTS } from "../client/udp.ts";
 import { usage } from "../command/command.ts";
 import { LINE_TABLE } from "../command/table.ts";
+import { formatAddr } from "../net/addr.ts";
 import { errorMessage } from "../net/conn.ts";
-import { show } from "../net/show.ts";
 import { runBatch } from "./client_batch.ts";
+import {
+  closedLine,
+  type CloseHint,
+  connectFailedLine,
+  cutLine,
+  notUtf8Line,
+  optionsFirstNote,
+  pauseNote,
+  timeoutLines,
+  type UnframedHint,
+} from "./client_messages.ts";
 import { runRepl } from "./client_repl.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { runUdpClient } from "./client_udp.ts";
 import { EXIT } from "./exit.ts";
 import { type MainIo, traceTo } from "./io.ts";
+import { defaultLang, type Lang } from "./lang.ts";
 import {
+  choice,
   command,
   decimal,
   flag,
@@ -96,6 +114,14 @@ export const CLIENT_SPEC = command({
       max: 10,
     }),
     trace: flag("print every socket event to stderr: connect, send, recv, close, ..."),
+    lang: choice({
+      value: "LANG",
+      help: "en or ko: the language of the notes and hints (a timeout, a close, an answer " +
+        "without \\n or not UTF-8)",
+      choices: ["en", "ko"] as const,
+      fallback: "en", // Not given: the system's locale decides (below).
+      shown: "ko if the system's locale is Korean, else en",
+    }),
   },
   words: true,
   footer: `REQUESTS:
@@ -110,9 +136,8 @@ cannot be reached, 130 when Ctrl-C stopped the prompt while it waited for an
 answer (at the prompt itself, Ctrl-C leaves with 0, as Ctrl-D does).`,
 });
 
-const OPTIONS_FIRST_NOTE = "kv: note: options go before the request (kv client --port 1 PING)\n";
 const OPTION_IN_REQUEST_REGEXP =
-  /(^|\s)(--(host|port|help|timeout|pause-ms|unframed|tls|tls-ca|password-file|udp|retries|trace)\b|-[hp]\b)/;
+  /(^|\s)(--(host|port|help|timeout|pause-ms|unframed|tls|tls-ca|password-file|udp|retries|trace|lang)\b|-[hp]\b)/;
 
 // Options that only mean something over TCP.
 const TCP_ONLY = ["pauseMs", "unframed", "tls", "tlsCa", "passwordFile"] as const;
@@ -156,13 +181,17 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   }
   const security = clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`));
   const batch = words.length === 0 && !io.stdinIsTerminal;
-  let noted = false;
-  const onIrregularAnswer = (missing: IrregularAnswer) => {
-    if (noted) return;
-    noted = true;
-    io.stderr(
-      irregularNote(missing, options.pauseMs, options.unframed ? "none" : batch ? "batch" : "one"),
-    );
+  const lang = given.has("lang") ? options.lang : defaultLang(io.language);
+  const address = formatAddr({ hostname: options.host, port: options.port });
+  // The request under way, one-shot or at the prompt (one at a time).
+  let current = words.join(" ");
+  // The note is said once; its --unframed hint once too, later if it could not be right at first.
+  let noted: "no" | "note" | "hint" = "no";
+  const onIrregularAnswer = (missing: IrregularAnswer, waiting: number) => {
+    const hint = unframedHint(missing, { batch, unframed: options.unframed, waiting, current });
+    if (noted === "hint" || (noted === "note" && hint === undefined)) return;
+    io.stderr(pauseNote(lang, missing, options.pauseMs, hint, noted === "note"));
+    noted = hint === undefined ? "note" : "hint";
   };
   let client: KvClient;
   try {
@@ -181,98 +210,97 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       await io.stderr(`kv: AUTH failed: ${error.message}\n`);
       return EXIT.failed;
     }
-    await io.stderr(`kv: ${errorMessage(error)}\n`);
+    await io.stderr(connectFailedLine(lang, error, address));
     // `kv client PING -p 17420` tried the default port: say why.
-    if (OPTION_IN_REQUEST_REGEXP.test(words.join(" "))) await io.stderr(OPTIONS_FIRST_NOTE);
+    if (OPTION_IN_REQUEST_REGEXP.test(words.join(" "))) await io.stderr(optionsFirstNote(lang));
     return EXIT.unreachable;
   }
   try {
-    if (words.length > 0) return await runOnce(client, words.join(" "), io);
+    if (words.length > 0) return await runOnce(client, words.join(" "), io, lang);
     if (batch) return await runBatch(client, io, options.pauseMs);
     return await runRepl({
       prompt: `kv ${client.address}`,
       banner: `Connected to kv at ${client.address}.`,
-      auth: true,
-      request: (line) => client.request(line),
+      connected: true,
+      request: async (line) => {
+        current = line;
+        try {
+          return await client.request(line);
+        } catch (error) {
+          // An answer that is not UTF-8 leaves the connection standing: say it, and go on.
+          if (!(error instanceof KvAnswerError)) throw error;
+          await io.stderr(notUtf8Line(lang, error, client.address));
+          return undefined;
+        }
+      },
     }, io);
   } catch (error) {
     if (error instanceof KvTimeoutError) {
-      await io.stderr(timeoutMessage(error, options.unframed));
+      await io.stderr(timeoutLines(lang, error, client.address, options.unframed));
       return EXIT.failed;
     }
     if (error instanceof KvConnectionError && error.cut !== undefined) {
       // --pause-ms 0 takes no answer without its \n, even one the close ends.
-      await io.stderr(
-        `kv: ${errorMessage(error)}: answers must end with \\n (or give --pause-ms above 0, ` +
-          "and the end of the stream ends an answer)\n",
-      );
+      await io.stderr(cutLine(lang, error, client.address));
       return EXIT.failed;
     }
-    // Answered once, then closed with requests waiting: a textbook server's habit.
-    const oneAnswer = error instanceof KvConnectionError && error.answers === 1
-      ? " (a server that closes after each answer takes one request per connection: run kv client once per request)"
-      : error instanceof KvConnectionError && error.afterEnd === "newline" && !options.unframed
-      ? " (a server that reads one request per recv() takes requests sent together as one: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request)"
-      : error instanceof KvConnectionError && error.afterEnd === "list-end"
-      ? " (its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed)"
-      : error instanceof KvConnectionError && error.answers !== undefined && error.answers > 1 &&
-          !options.unframed
-      ? " (a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time; or it stopped at a request: see its terminal)"
-      : "";
-    await io.stderr(`kv: ${errorMessage(error)}${oneAnswer}\n`);
+    if (error instanceof KvAnswerError) {
+      await io.stderr(notUtf8Line(lang, error, client.address));
+      return EXIT.unreachable;
+    }
+    if (!(error instanceof KvConnectionError)) {
+      await io.stderr(`kv: ${errorMessage(error)}\n`);
+      return EXIT.unreachable;
+    }
+    const hint: CloseHint | undefined = error.answers === 1
+      // Answered once, then closed with requests waiting: a textbook server's habit.
+      ? "closes-after-answer"
+      : error.afterEnd === "newline" && !options.unframed
+      ? "glued-at-end"
+      : error.afterEnd === "list-end"
+      ? "list-took-answers"
+      : error.answers !== undefined && error.answers > 1 && !options.unframed
+      // Only a batch sends requests together; the prompt sends each after the last answer.
+      ? batch ? "glued" : "stopped"
+      : undefined;
+    await io.stderr(
+      closedLine(lang, error, client.address, { tls: security.tls !== undefined, hint }),
+    );
     return EXIT.unreachable;
   } finally {
     await client.close();
   }
 }
 
-async function runOnce(client: KvClient, line: string, io: MainIo): Promise<number> {
+async function runOnce(
+  client: KvClient,
+  line: string,
+  io: MainIo,
+  lang: Lang,
+): Promise<number> {
   const lines = await client.request(line);
   await io.stdout(lines.map((answer) => `${answer}\n`).join(""));
   if (!isErrorAnswer(lines)) return EXIT.ok;
   // `kv client PING --port 1` sends "PING --port 1": say why it failed.
-  if (OPTION_IN_REQUEST_REGEXP.test(line)) {
-    await io.stderr(OPTIONS_FIRST_NOTE);
-  }
+  if (OPTION_IN_REQUEST_REGEXP.test(line)) await io.stderr(optionsFirstNote(lang));
   return EXIT.failed;
 }
 
-/** The one-time note when an answer was taken by the pause. */
-function irregularNote(
+/**
+ * Which --unframed hint goes with an answer the pause took, if one can be
+ * right. Both are for a textbook server, and both only for an answer that
+ * lacked its \n (a LIST that lacked only its empty line had its lines
+ * framed). A batch's: the server read one request per recv() and answered
+ * once for several, so requests sent with this one still wait. One
+ * request's (one-shot, at the prompt): the server kept the \n kv client
+ * sends in its last field, so the request had a field after its command
+ * word (LIST and PING have none).
+ */
+function unframedHint(
   missing: IrregularAnswer,
-  pauseMs: number,
-  unframedHint: "batch" | "one" | "none",
-): string {
-  const what = missing === "newline"
-    ? "an answer came without its \\n"
-    : "a LIST answer came without its closing empty line";
-  // A textbook server: it may read one request per recv(), or keep the \n
-  // kv client sends in its last field (then LIST is "Wrong request!", and a
-  // GET misses the key PUT stored).
-  const hint = unframedHint === "batch"
-    ? "; for a server that reads one request per recv(), send them with --unframed"
-    : unframedHint === "one"
-    ? "; if an answer looks wrong, try --unframed (a server that does not strip() its last " +
-      "field keeps the \\n kv client sends)"
-    : "";
-  return `kv: note: ${what}; it was taken once nothing more came for ${pauseMs} ms ` +
-    `(--pause-ms; if the server is only slow, give more)${hint}\n`;
-}
-
-/** What arrived before the timeout, and the likely cause. */
-function timeoutMessage(error: KvTimeoutError, unframed: boolean): string {
-  const got = error.received;
-  const cause = got.length === 0
-    ? "nothing arrived: the server may be serving another client (a server that serves one " +
-      "client at a time answers only once the others leave)" +
-      (unframed ? "" : ", or be waiting for more of the request (try --unframed)")
-    : error.flowing
-    ? `got ${got.length} bytes, ${show(got)}, and more kept coming with no end of the answer: ` +
-      'the server sends without end (does its loop stop when recv() returns b"", the end of the client\'s requests?)'
-    : got.at(-1) === 0x0a
-    ? `got ${got.length} bytes, ${show(got)}, but not the end of the answer ` +
-      "(a LIST answer ends with an empty line)"
-    : `got ${got.length} bytes, ${show(got)}, with no \\n after them: answers must end with \\n ` +
-      "(or give --pause-ms)";
-  return `kv: ${error.message}\nkv: ${cause}\n`;
+  seen: { batch: boolean; unframed: boolean; waiting: number; current: string },
+): UnframedHint | undefined {
+  if (seen.unframed || missing !== "newline") return undefined;
+  if (seen.batch) return seen.waiting > 0 ? "batch" : undefined;
+  return seen.current.includes(",") ? "one" : undefined;
 }

@@ -8,7 +8,7 @@
  */
 
 import { show } from "../net/show.ts";
-import { isErrorAnswer, type KvClient } from "../client/client.ts";
+import { isErrorAnswer, KvAnswerError, type KvClient } from "../client/client.ts";
 import { concat } from "../net/bytes.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
@@ -79,7 +79,12 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
     const answer = client.request(line);
     answer.catch(() => {}); // Awaited in order below; this only keeps an early failure from being "unhandled".
     printing = printing.then(async () => {
-      const lines = await answer;
+      const lines = await answer.catch(async (error) => {
+        // An answer that is not UTF-8 ends the batch, as a lost connection
+        // does: nothing more is sent, and runClient says why.
+        if (error instanceof KvAnswerError) await client.close();
+        throw error;
+      });
       for (const text of lines) output += `${text}\n`;
       if (isErrorAnswer(lines)) sawError = true;
       flush();

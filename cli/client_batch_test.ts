@@ -10,12 +10,14 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
 import {
+  readAll,
   readRawLines,
   runClient,
   scriptedServer,
   send,
   startTestServer,
   UNKNOWN_FOO,
+  within,
 } from "../testing/mod.ts";
 
 const encoder = new TextEncoder();
@@ -354,6 +356,21 @@ function openStdin(first: string): ReadableStream<Uint8Array> {
     },
   });
 }
+
+Deno.test("main() client in batch mode: an answer that is not UTF-8 ends the batch, though stdin stays open, exit 2", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 2);
+    await send(conn, new Uint8Array([0x50, 0x4f, 0x4e, 0x47, 0x0a, 0xe9, 0x0a])); // "PONG", then Latin-1's "é"
+    await within("the client's close", readAll(conn));
+  });
+  const { code, stdout, stderr } = await within(
+    "the batch ends at that answer",
+    runClient(server.port, [], { stdin: openStdin("PING\nGET, a\n") }),
+  );
+  assertEquals([code, stdout], [2, "PONG\n"]);
+  assertStringIncludes(stderr, 'sent an answer line that is not UTF-8: "\\xe9"');
+  await server.done;
+});
 
 Deno.test("main() client in batch mode: a server that closes while stdin stays open is told at once, exit 2", async () => {
   await using server = scriptedServer(async (conn) => {

@@ -19,8 +19,12 @@ export interface ReplSession {
   readonly prompt: string;
   /** The first line printed. */
   readonly banner: string;
-  /** Whether AUTH means anything here (not over UDP: there is no connection to authenticate). */
-  readonly auth: boolean;
+  /**
+   * Whether there is a connection: AUTH and QUIT mean something. Over UDP
+   * there is none to authenticate or end, so AUTH is not offered and `quit`
+   * leaves the prompt without sending anything, as `exit` does.
+   */
+  readonly connected: boolean;
   /**
    * Sends one request and returns its answer's lines; `undefined` when
    * there was none, which the session has already said on stderr and the
@@ -30,18 +34,22 @@ export interface ReplSession {
   request(line: string, signal?: AbortSignal): Promise<string[] | undefined>;
 }
 
-/** The REPL's help, from the command table (AUTH's lines only where AUTH means something). */
-function replHelp(auth: boolean): string {
+/** The REPL's help, from the command table (AUTH's lines only where there is a connection). */
+function replHelp(connected: boolean): string {
   return [
     "Type a request and press Enter; the server's answer is printed below it.",
-    ...LINE_TABLE.commands.filter((entry) => auth || entry.name !== "AUTH").map((entry) =>
-      entry.name === "QUIT"
+    ...LINE_TABLE.commands.filter((entry) => connected || entry.name !== "AUTH").map((entry) =>
+      entry.name !== "QUIT"
+        ? `  ${usage(entry).padEnd(18)} ${entry.summary}`
+        : connected
         ? `  ${"quit".padEnd(18)} ${entry.summary} (exit or Ctrl-D: leave without it)`
-        : `  ${usage(entry).padEnd(18)} ${entry.summary}`
+        : `  ${
+          "quit".padEnd(18)
+        } leave, as exit and Ctrl-D do (nothing is sent: no connection to end)`
     ),
     "On kv, command words are case-insensitive and spaces around commas are ignored.",
     "Up and down recall earlier requests; left and right move in the line.",
-    ...(auth ? ["AUTH alone asks for the password without showing it."] : []),
+    ...(connected ? ["AUTH alone asks for the password without showing it."] : []),
     "",
   ].join("\n");
 }
@@ -52,7 +60,7 @@ const AUTH_REGEXP = /^[ \t]*auth[ \t]*,/i;
 /** The interactive prompt, for a person at a terminal. */
 export async function runRepl(session: ReplSession, io: MainIo): Promise<number> {
   const prompt = `${session.prompt}> `;
-  const help = replHelp(session.auth);
+  const help = replHelp(session.connected);
   await io.stdout(`${session.banner} Type "help" for the commands.\n`);
   const editor = await io.openLineEditor?.();
   const plain = editor === undefined ? plainLines(io, prompt) : undefined;
@@ -67,16 +75,17 @@ export async function runRepl(session: ReplSession, io: MainIo): Promise<number>
         await io.stdout(help);
         continue;
       }
-      if (word === "exit") return EXIT.ok;
+      // QUIT asks the server to end the connection; with none (UDP), it is only leaving.
+      if (word === "exit" || (word === "quit" && !session.connected)) return EXIT.ok;
       let request = line;
-      if (session.auth && AUTH_ALONE_REGEXP.test(line)) {
+      if (session.connected && AUTH_ALONE_REGEXP.test(line)) {
         // The password is asked for apart, and never shown as it is typed.
         const password = editor === undefined
           ? (await plain!.next()).value
           : await editor.readSecret("Password: ");
         if (password === null || password === undefined) break;
         request = `AUTH, ${password}`;
-      } else if (session.auth && AUTH_REGEXP.test(line)) {
+      } else if (session.connected && AUTH_REGEXP.test(line)) {
         // Typed with the password: keep it out of the history at least.
         editor?.forgetLast();
         await io.stderr("kv: tip: type AUTH alone to enter the password without showing it\n");

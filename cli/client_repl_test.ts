@@ -124,6 +124,31 @@ Deno.test("main() client on a terminal: a server that closed right after its fir
   );
 });
 
+Deno.test("main() client on a terminal: an answer that is not UTF-8 is shown as bytes with the hint, and the prompt goes on", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, new Uint8Array([0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf, 0x0a])); // "홍길동" in cp949
+    await readRawLines(conn, 1);
+    await send(conn, "PONG\n");
+    await readRawLines(conn, 1);
+    await send(conn, "Bye!\n");
+  });
+  const prompt = `kv 127.0.0.1:${server.port}> `;
+  const { code, stdout, stderr } = await runClient(server.port, [], {
+    stdin: "GET, 이름\nPING\nquit\n",
+    terminal: true,
+  });
+  assertEquals(
+    stderr,
+    `kv: 127.0.0.1:${server.port} sent an answer line that is not UTF-8: ` +
+      '"\\xc8\\xab\\xb1\\xe6\\xb5\\xbf" (it reads as cp949: "홍길동"; answers are UTF-8 text: ' +
+      'encode them with .encode() or .encode("utf-8"), not "cp949")\n',
+  );
+  assertEquals(stdout.split(prompt).slice(1), ["", "PONG\n", "Bye!\n"]);
+  assertEquals(code, 0);
+  await server.done;
+});
+
 Deno.test("main() client --trace on a terminal: a password typed after AUTH never shows in the trace", async () => {
   await using server = startTestServer({ password: "sekret" });
   const { code, stdout, stderr } = await runClient(server.port, ["--trace"], {
@@ -134,6 +159,30 @@ Deno.test("main() client --trace on a terminal: a password typed after AUTH neve
   assertStringIncludes(stdout, "Success!");
   assertMatch(stderr, /send +bytes=13 "AUTH, \*\*\*\\n"/);
   assertEquals(stderr.includes("sekret"), false, stderr);
+});
+
+Deno.test("main() client --udp on a terminal: quit leaves without sending it (no connection to end), as exit does", async () => {
+  const sent: string[] = [];
+  await using server = scriptedUdpServer((data) => {
+    const text = new TextDecoder().decode(data);
+    sent.push(text);
+    return text === "PING\n" ? "PONG\n" : "Bye!\n";
+  });
+  const prompt = `kv udp 127.0.0.1:${server.port}> `;
+  for (const typed of ["quit", " QuIt\r", "exit"]) {
+    const { code, stdout, stderr } = await runClient(server.port, ["--udp"], {
+      stdin: `PING\n${typed}\nPING\n`,
+      terminal: true,
+    });
+    assertEquals([code, stderr], [0, ""], typed);
+    assertEquals(stdout.split(prompt).slice(1), ["PONG\n", ""], typed);
+  }
+  assertEquals(sent, ["PING\n", "PING\n", "PING\n"]);
+  const { stdout } = await runClient(server.port, ["--udp"], { stdin: "help\n", terminal: true });
+  assertStringIncludes(
+    stdout,
+    "  quit               leave, as exit and Ctrl-D do (nothing is sent",
+  );
 });
 
 /** A line editor that types `typed`, and whose Ctrl-C the test presses. */

@@ -16,6 +16,7 @@ import {
   scriptedServer,
   send,
   startTestServer,
+  studentServer,
   textbookServer,
   within,
 } from "../testing/mod.ts";
@@ -58,11 +59,61 @@ Deno.test("kv client --unframed batch talks to a textbook server one request at 
   assertEquals([result.code, result.stderr], [0, `${NOTE} 50 ms ${SLOW}\n`]);
 });
 
-Deno.test("kv client batch to a textbook server suggests --unframed", async () => {
-  await using server = textbookServer();
-  const result = await client(server.port, ["--pause-ms", "50"], { stdin: "LIST\n" });
-  assertEquals([result.code, result.stdout], [0, "Not exist!\n"]);
-  assertStringIncludes(result.stderr, "send them with --unframed");
+Deno.test("kv client: the --unframed hints come only where they can be right, not after a LIST", async (t) => {
+  const recvHint = "; for a server that reads one request per recv(), send them with --unframed";
+  await t.step("a batch of one LIST: nothing was sent with it, to be taken with it", async () => {
+    // The server closes once the requests end: its answer, and the end of the
+    // LIST, came with the close (the LIST was counted as still waiting).
+    await using server = textbookServer();
+    const result = await client(server.port, ["--pause-ms", "50"], { stdin: "LIST\n" });
+    assertEquals(result, { code: 0, stdout: "Not exist!\n", stderr: `${NOTE} 50 ms ${SLOW}\n` });
+  });
+  await t.step("one LIST: it has no field to keep the \\n in", async () => {
+    await using server = textbookServer();
+    const result = await client(server.port, ["--pause-ms", "50", "LIST"]);
+    assertEquals(result, { code: 0, stdout: "Not exist!\n", stderr: `${NOTE} 50 ms ${SLOW}\n` });
+  });
+  await t.step(
+    "at the prompt, LIST first: the hint comes with the first request it fits",
+    async () => {
+      await using server = textbookServer();
+      const result = await client(server.port, ["--pause-ms", "50"], {
+        stdin: "LIST\nGET, a\nGET, b\n",
+        terminal: true,
+      });
+      assertEquals(
+        result.stderr,
+        `${NOTE} 50 ms ${SLOW}\nkv: note: another answer came without its \\n${KEEPS_NEWLINE}\n`,
+      );
+    },
+  );
+  await t.step("a LIST whose lines end but that lacks its empty line", async () => {
+    await using server = studentServer("list-no-empty-line");
+    const note = "kv: note: a LIST answer came without its closing empty line; it was taken once " +
+      `nothing more came for 50 ms ${SLOW}\n`;
+    const once = await client(server.port, ["--pause-ms", "50", "LIST"]);
+    assertEquals(once, { code: 0, stdout: "Not exist!\n", stderr: note });
+    const batch = await client(server.port, ["--pause-ms", "50"], { stdin: "PUT, a, 1\nLIST\n" });
+    assertEquals(batch, { code: 0, stdout: "Success!\na, 1\n", stderr: note });
+  });
+  await t.step("a batch whose first answer took several requests still gets it", async () => {
+    await using server = textbookServer();
+    const result = await client(server.port, ["--pause-ms", "50"], { stdin: "LIST\nGET, a\n" });
+    assertStringIncludes(result.stderr, `${NOTE} 50 ms ${SLOW}${recvHint}\n`);
+  });
+  await t.step("the prompt sends one request at a time: none arrive together", async () => {
+    await using server = studentServer("dies-on-extra-fields");
+    const result = await client(server.port, [], {
+      stdin: "PING\nLIST\nPUT, a, 1, 2\n",
+      terminal: true,
+    });
+    assertEquals(result.code, 2);
+    assertEquals(
+      result.stderr,
+      `kv: connection closed by 127.0.0.1:${server.port} with requests still unanswered ` +
+        "(it may have stopped at that request: see its terminal)\n",
+    );
+  });
 });
 
 Deno.test("kv client batch to a textbook server suggests --unframed when answers come glued together", async () => {

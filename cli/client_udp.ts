@@ -105,7 +105,7 @@ export async function runUdpClient(
     return await runRepl({
       prompt: `kv udp ${address}`,
       banner: `Sending to kv at ${address} over UDP, a datagram per request.`,
-      auth: false,
+      connected: false,
       request: ask,
     }, io);
   }

@@ -39,6 +39,12 @@ export interface MainIo {
    * endless stdin) stops. @default {() => false}
    */
   stdoutGone?: () => boolean;
+  /**
+   * The user's language as `navigator.language` says it (`ko-KR`): Korean
+   * makes it `kv client`'s default `--lang`. Tests set one, so that they
+   * read the same words on every machine. @default {navigator.language}
+   */
+  language?: string;
 }
 
 /**

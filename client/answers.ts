@@ -21,6 +21,8 @@ export interface Pending {
   readonly shape: AnswerShape;
   /** A LIST's lines so far. */
   readonly lines: string[];
+  /** Why the answer cannot be handed out once it ends (a line of it was not UTF-8). */
+  unreadable?: Error;
   resolve(lines: string[]): void;
   reject(error: Error): void;
 }
@@ -81,12 +83,25 @@ export class AnswerQueue {
     return promise;
   }
 
-  /** Hands one answer line to the oldest request waiting for it. */
-  take(line: string): void {
+  /**
+   * Hands one answer line to the oldest request waiting for it. With
+   * `unreadable` (the line's bytes were not UTF-8, `line` their lossy
+   * reading), that request fails with it once its answer ends: a LIST still
+   * takes its lines up to the empty one, so the answers after it stay in
+   * step. Returns false, taking nothing, for such a line no request waits for.
+   */
+  take(line: string, unreadable?: Error): boolean {
     const pending = this.#pending[0];
     if (pending === undefined) {
+      if (unreadable !== undefined) return false;
       this.#early.push(line);
-      return;
+      return true;
+    }
+    if (unreadable !== undefined) {
+      pending.unreadable ??= unreadable;
+      if (pending.shape === "line") this.#resolveFirst([line]);
+      else pending.lines.push(line);
+      return true;
     }
     if (pending.shape === "line") {
       this.#resolveFirst([line], line.startsWith(ERROR_PREFIX));
@@ -97,6 +112,7 @@ export class AnswerQueue {
     } else {
       pending.lines.push(line);
     }
+    return true;
   }
 
   /** Ends the oldest request's LIST with the lines it has (a server that never sent the empty line). */
@@ -113,7 +129,9 @@ export class AnswerQueue {
     if (error) errorAnswers.add(lines);
     else this.#authenticated = true;
     this.lastWasError = error;
-    this.#pending.shift()!.resolve(lines);
+    const pending = this.#pending.shift()!;
+    if (pending.unreadable === undefined) pending.resolve(lines);
+    else pending.reject(pending.unreadable);
     this.answered++;
   }
 

@@ -24,6 +24,7 @@ import {
   closedByServer,
   describeConnectError,
   expectLine,
+  KvAnswerError,
   KvConnectionError,
   KvServerError,
   KvTimeoutError,
@@ -36,7 +37,8 @@ import { maskSecret, traceConn } from "./trace.ts";
 
 export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer, isErrorAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
-export { KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
+export { KvAnswerError, KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
+export type { ServerClose } from "./errors.ts";
 // The types ClientOptions names, for `kv/client`'s importers.
 export type { ClientTls } from "../net/connect.ts";
 export type { TraceEvent, Tracer } from "../net/trace.ts";
@@ -214,6 +216,8 @@ export class KvClient implements AsyncDisposable {
    * first key may start with `Error: ` too.
    * A blank line gets no answer: `[]`. A line holding `\n` is two requests
    * but would be matched to one answer, so it is rejected with `RangeError`.
+   * An answer with a line that is not UTF-8 is rejected with
+   * `KvAnswerError`; the connection stands.
    */
   request(line: string | Uint8Array): Promise<string[]> {
     if (typeof line === "string" ? line.includes("\n") : line.includes(0x0a)) {
@@ -369,19 +373,26 @@ export class KvClient implements AsyncDisposable {
   #takeLines(): boolean {
     const lines = this.#lines;
     for (let kind = lines.next(); kind !== null; kind = lines.next()) {
-      if (kind !== "line") {
+      if (kind === "too-long") {
         this.#fail(
           new KvConnectionError(
-            kind === "too-long"
-              ? `${this.address} sent an answer line past 256 MiB with no \\n: ` +
-                'a server that sends without end (does its loop stop when recv() returns b""?)'
-              : notUtf8Answer(this.address, lines.bytes.subarray(lines.start, lines.end)),
+            `${this.address} sent an answer line past 256 MiB with no \\n: ` +
+              'a server that sends without end (does its loop stop when recv() returns b""?)',
           ),
         );
         return false;
       }
+      const bytes = lines.bytes.subarray(lines.start, lines.end);
+      // A line that is not UTF-8 still ended where a line ends: only its
+      // request fails (a prompt goes on). One no request waits for fails the connection.
+      const unreadable = kind === "invalid-utf8"
+        ? new KvAnswerError(notUtf8Answer(this.address, bytes), bytes.slice())
+        : undefined;
+      if (!this.#answers.take(decoder.decode(bytes), unreadable)) {
+        this.#fail(new KvConnectionError(unreadable!.message));
+        return false;
+      }
       this.#linesTaken++;
-      this.#answers.take(decoder.decode(lines.bytes.subarray(lines.start, lines.end)));
     }
     return true;
   }
@@ -424,18 +435,21 @@ export class KvClient implements AsyncDisposable {
           this.#answers.first !== undefined
         ? lines.pendingLine.slice()
         : undefined;
+      let missing: IrregularAnswer | undefined;
       if (cut === undefined) {
         lines.endLine();
         this.#takeLines();
-        if (unterminated) this.#irregularAnswer("newline");
+        if (unterminated) missing = "newline";
       }
       // The end of the stream ends a LIST still open, as the pause would
       // have (a textbook server closes once the client half-closes).
       const open = this.#answers.first;
       if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
         this.#answers.endList();
-        this.#irregularAnswer("list-end");
+        missing ??= "list-end";
       }
+      // Told once the answer is taken whole: the requests still waiting are those after it.
+      if (missing !== undefined) this.#irregularAnswer(missing);
       this.#fail(closedByServer(this.address, {
         waiting: open === undefined ? 0 : this.#answers.waiting,
         received,
@@ -518,7 +532,7 @@ export class KvClient implements AsyncDisposable {
   /** An answer was taken without its end: noted, and told. */
   #irregularAnswer(missing: IrregularAnswer): void {
     if (this.#irregular !== "newline") this.#irregular = missing;
-    this.#options.onIrregularAnswer?.(missing);
+    this.#options.onIrregularAnswer?.(missing, this.#answers.waiting);
   }
 
   #stopTimers(): void {

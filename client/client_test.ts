@@ -15,8 +15,15 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { KvClient } from "./client.ts";
-import { KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
-import { closedPort, readRawLines, scriptedServer, send, startTestServer } from "../testing/mod.ts";
+import { KvAnswerError, KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
+import {
+  closedPort,
+  readAll,
+  readRawLines,
+  scriptedServer,
+  send,
+  startTestServer,
+} from "../testing/mod.ts";
 import { TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 const encoder = new TextEncoder();
@@ -356,6 +363,8 @@ Deno.test("KvClient rejects pending calls when the server closes the connection"
       [reason.message, reason.answers],
       [`connection closed by 127.0.0.1:${server.port} with requests still unanswered`, 1],
     );
+    // In numbers, for a message of one's own (kv client --lang ko).
+    assertEquals(reason.serverClose, { unanswered: 2, silent: false });
   }
   await assertRejects(() => kv.put("a", "b"), KvConnectionError, "connection closed by");
   await server.done;
@@ -429,7 +438,9 @@ Deno.test("KvClient: after a timeout, a later call says the connection closed, n
     while (await conn.read(new Uint8Array(64)) !== null); // Never answers.
   });
   await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 100 });
-  await assertRejects(() => kv.ping(), KvTimeoutError, "within 0.1 s");
+  const timeout = await assertRejects(() => kv.ping(), KvTimeoutError, "within 0.1 s");
+  assertEquals(timeout.timeoutMs, 100);
+  assert(timeout.waitedMs !== undefined && timeout.waitedMs > 50, `${timeout.waitedMs}`);
   const later = await assertRejects(() => kv.ping(), KvConnectionError);
   assertEquals(later instanceof KvTimeoutError, false);
   assertStringIncludes(later.message, "is closed: an earlier request timed out");
@@ -444,7 +455,7 @@ Deno.test("KvClient rejects calls once the server has shut down", async () => {
   await assertRejects(() => kv.ping(), KvConnectionError);
 });
 
-Deno.test("KvClient rejects an answer line that is not UTF-8, shown as bytes, read as cp949 where it is that", async () => {
+Deno.test("KvClient fails a request whose answer line is not UTF-8, shown as bytes, read as cp949 where it is that", async () => {
   const OTHER_CODEC =
     "(answers are UTF-8 text: does the server encode them with another codec, such as latin-1 or cp949?)";
   const cases: [string, number[], string][] = [
@@ -464,14 +475,52 @@ Deno.test("KvClient rejects an answer line that is not UTF-8, shown as bytes, re
       await send(conn, new Uint8Array([...line, 0x0a]));
     });
     await using kv = await KvClient.connect({ port: server.port });
-    const error = await assertRejects(() => kv.get("a"), KvConnectionError);
+    const error = await assertRejects(() => kv.get("a"), KvAnswerError);
     assertEquals(
       error.message,
       `127.0.0.1:${server.port} sent an answer line that is not UTF-8: ${shown}`,
       name,
     );
+    assertEquals(error.bytes, new Uint8Array(line.at(-1) === 0x0d ? line.slice(0, -1) : line));
     await server.done;
   }
+});
+
+Deno.test("KvClient: an answer that is not UTF-8 fails its request only; the connection stands, in step", async () => {
+  const cp949 = [0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf]; // "홍길동"
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 4);
+    // Pipelined: a GET, a LIST with a bad line in the middle, then two that are fine.
+    await send(conn, new Uint8Array([...cp949, 0x0a]));
+    await send(conn, new Uint8Array([0x61, 0x2c, 0x20, 0x31, 0x0a, 0x62, 0x2c, 0x20, ...cp949]));
+    await send(conn, "\nc, 3\n\nPONG\n1\n");
+    await readRawLines(conn, 1);
+    await send(conn, "Success!\n");
+  });
+  await using kv = await KvClient.connect({ port: server.port });
+  const [get, list, ping, last] = [
+    kv.request("GET, a"),
+    kv.request("LIST"),
+    kv.request("PING"),
+    kv.request("GET, b"),
+  ].map((answer) => answer.then((lines) => lines, (error: Error) => error));
+  assertInstanceOf(await get, KvAnswerError);
+  assertInstanceOf(await list, KvAnswerError, "the LIST took its lines up to the empty one");
+  assertEquals(await ping, ["PONG"]);
+  assertEquals(await last, ["1"]);
+  assertEquals(await kv.request("PUT, a, 1"), ["Success!"]);
+  await server.done;
+});
+
+Deno.test("KvClient: an answer line that is not UTF-8 with no request waiting for it fails the connection", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await send(conn, new Uint8Array([0xff, 0x0a]));
+    await readAll(conn);
+  });
+  await using kv = await KvClient.connect({ port: server.port });
+  await kv.ended;
+  const error = await assertRejects(() => kv.ping(), KvConnectionError);
+  assertStringIncludes(error.message, 'sent an answer line that is not UTF-8: "\\xff"');
 });
 
 Deno.test("KvClient.close() rejects later calls and can be called twice", async () => {

@@ -19,6 +19,14 @@ export class KvServerError extends Error {
   }
 }
 
+/** How the server closed a connection: what a message of one's own needs (`kv client --lang ko`). */
+export interface ServerClose {
+  /** Requests still waiting for their answers (0: it closed an idle connection). */
+  readonly unanswered: number;
+  /** Whether no byte had come on the connection (a TLS server's way with a plaintext client). */
+  readonly silent: boolean;
+}
+
 /** The connection failed, or closed with requests still unanswered. */
 export class KvConnectionError extends Error {
   /**
@@ -41,17 +49,42 @@ export class KvConnectionError extends Error {
    * answer). `undefined` otherwise.
    */
   readonly cut: Uint8Array | undefined;
+  /** The server closed the connection: how. `undefined` when it ended otherwise. */
+  readonly serverClose: ServerClose | undefined;
 
   /** `message` says what failed; `options.cause` holds the error underneath. */
   constructor(
     message: string,
-    options?: ErrorOptions & { answers?: number; afterEnd?: IrregularAnswer; cut?: Uint8Array },
+    options?: ErrorOptions & {
+      answers?: number;
+      afterEnd?: IrregularAnswer;
+      cut?: Uint8Array;
+      serverClose?: ServerClose;
+    },
   ) {
     super(message, options);
     this.name = "KvConnectionError";
     this.cut = options?.cut;
+    this.serverClose = options?.serverClose;
     this.answers = options?.answers;
     this.afterEnd = options?.afterEnd;
+  }
+}
+
+/**
+ * An answer line that is not UTF-8 (a server that encodes with cp949 or
+ * latin-1): that request fails, and the connection stands. The line ended
+ * with its `\n`, so the answers after it still go to their own requests.
+ */
+export class KvAnswerError extends Error {
+  /** The answer line's bytes, as they came (without the `\n`). */
+  readonly bytes: Uint8Array;
+
+  /** `message` shows the bytes and the likely cause ({@linkcode notUtf8Answer}). */
+  constructor(message: string, bytes: Uint8Array) {
+    super(message);
+    this.name = "KvAnswerError";
+    this.bytes = bytes;
   }
 }
 
@@ -64,13 +97,28 @@ export class KvTimeoutError extends KvConnectionError {
   readonly received: Uint8Array;
   /** Whether bytes were still arriving when the time ran out (a server that sends without end). */
   readonly flowing: boolean;
+  /** The timeout (`answerTimeoutMs`), when known. */
+  readonly timeoutMs: number | undefined;
+  /**
+   * How long it waited since the request was sent or the answer's last whole
+   * line came, when known: longer than `timeoutMs` when 64 KiB at a time
+   * without a `\n` restarted the wait.
+   */
+  readonly waitedMs: number | undefined;
 
-  /** `message` names the server and the time waited. */
-  constructor(message: string, received: Uint8Array, flowing = false) {
+  /** `message` names the server and the time waited; `waits` says the times in numbers. */
+  constructor(
+    message: string,
+    received: Uint8Array,
+    flowing = false,
+    waits?: { timeoutMs: number; waitedMs: number },
+  ) {
     super(message);
     this.name = "KvTimeoutError";
     this.received = received;
     this.flowing = flowing;
+    this.timeoutMs = waits?.timeoutMs;
+    this.waitedMs = waits?.waitedMs;
   }
 }
 
@@ -146,11 +194,12 @@ export function closedByServer(
   },
 ): KvConnectionError {
   const waiting = seen.waiting > 0;
+  const serverClose = { unanswered: seen.waiting, silent: !seen.received };
   if (waiting && seen.cut !== undefined) {
     return new KvConnectionError(
       `connection closed by ${address} in the middle of an answer (${seen.cut.length} bytes of ` +
         `it came, ${quote(new TextDecoder().decode(seen.cut))}, with no \\n)`,
-      { cut: seen.cut, answers: seen.answered },
+      { cut: seen.cut, answers: seen.answered, serverClose },
     );
   }
   // Closed once we said we send no more, by a server whose answers lacked an
@@ -184,6 +233,7 @@ export function closedByServer(
       ? undefined
       : seen.answered,
     afterEnd,
+    serverClose,
   });
 }
 
@@ -207,7 +257,7 @@ export function timedOut(
     ? `no ${what} from ${address} in ${seconds(waited)} s: bytes came ` +
       `without a \\n, and each 64 KiB restarted the ${ms / 1000} s timeout`
     : `no ${what} from ${address} within ${ms / 1000} s`;
-  return new KvTimeoutError(message, received, flowing);
+  return new KvTimeoutError(message, received, flowing, { timeoutMs: ms, waitedMs: waited });
 }
 
 /** Throws `KvServerError` for an `Error: ` answer. */

@@ -26,8 +26,13 @@ export interface ClientOptions {
    * @default {0}
    */
   answerPauseMs?: number;
-  /** Called when `answerPauseMs` took an answer: which end was missing. */
-  onIrregularAnswer?: (missing: IrregularAnswer) => void;
+  /**
+   * Called when `answerPauseMs` (or the server's close) took an answer:
+   * which end was missing, and how many requests still wait for their
+   * answers once it is taken (more than none, when requests were sent
+   * together, is how a server that takes several as one shows).
+   */
+  onIrregularAnswer?: (missing: IrregularAnswer, waiting: number) => void;
   /**
    * Fail with `KvTimeoutError` (and close) when a request has waited this
    * long with neither a whole line of its answer nor 64 KiB of one arriving

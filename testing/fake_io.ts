@@ -28,6 +28,8 @@ export class FakeIo {
       stderrIsTerminal?: boolean;
       /** stdout's reader goes away (a broken pipe) once this many characters were written. */
       stdoutBreaksAfter?: number;
+      /** The user's language (`navigator.language`): `kv client`'s default `--lang`. @default {"en-US"} */
+      language?: string;
     } = {},
   ) {
     const input = options.stdin ?? "";
@@ -39,6 +41,8 @@ export class FakeIo {
     this.io = {
       stdin,
       stdinIsTerminal: options.terminal ?? false,
+      // The same words on every machine: a test that wants Korean says --lang ko.
+      language: options.language ?? "en-US",
       stderrIsTerminal: options.stderrIsTerminal ?? false,
       stdout: (text) => {
         if (this.#stdout.length >= (options.stdoutBreaksAfter ?? Infinity)) return;

@@ -1,0 +1,228 @@
+/**
+ * `kv client`'s notes and hints in English and Korean (`--lang`): the ones
+ * a learner meets most, with a server of their own. An answer taken after
+ * the pause, and the `--unframed` hints; an answer that did not come in
+ * time; a server that refused the connection or closed it; an answer that
+ * is not UTF-8; one the close cut off before its `\n`. In English the
+ * client library's own message leads; in Korean it is said again from the
+ * error's fields. Anything else stays as the library says it, in English.
+ *
+ * @module
+ */
+
+import type { KvAnswerError, KvConnectionError, KvTimeoutError } from "../client/errors.ts";
+import type { IrregularAnswer } from "../client/options.ts";
+import { show, showAsBytes } from "../net/show.ts";
+import { quote } from "../wire/line/reply.ts";
+import { readAsCp949 } from "../wire/utf8.ts";
+import type { Lang } from "./lang.ts";
+
+/** Which `--unframed` hint a note carries: a batch's, or one request's. */
+export type UnframedHint = "batch" | "one";
+
+/** Why a close with requests unanswered happened, as far as the client can tell. */
+export type CloseHint =
+  | "closes-after-answer"
+  | "glued-at-end"
+  | "list-took-answers"
+  | "glued"
+  | "stopped";
+
+const NOTE = { en: "kv: note: ", ko: "kv: 참고: " } as const;
+
+/**
+ * The note for an answer the pause (or the close) took without its end,
+ * with its `--unframed` hint if one fits; `again`: the note was said
+ * already, and only the hint is new (only an answer without its `\n` gets one).
+ */
+export function pauseNote(
+  lang: Lang,
+  missing: IrregularAnswer,
+  pauseMs: number,
+  hint: UnframedHint | undefined,
+  again = false,
+): string {
+  const newline = missing === "newline";
+  if (lang === "ko") {
+    const tail = hint === "batch"
+      ? ". recv() 한 번에 요청 하나를 읽는 서버에는 --unframed로 보내세요"
+      : hint === "one"
+      ? ". 답이 이상하면 --unframed를 써 보세요(마지막 필드를 strip()하지 않는 서버에는 " +
+        "kv client가 보내는 \\n이 그대로 남습니다)"
+      : "";
+    if (again) return `${NOTE.ko}또 답이 \\n 없이 왔습니다${tail}\n`;
+    const what = newline ? "답이 \\n 없이 왔습니다" : "LIST 답이 끝의 빈 줄 없이 왔습니다";
+    return `${NOTE.ko}${what}. ${pauseMs} ms 동안 더 오는 것이 없어 거기까지를 답으로 ` +
+      `받았습니다(--pause-ms: 서버가 느린 것뿐이라면 더 길게 주세요)${tail}\n`;
+  }
+  const tail = hint === "batch"
+    ? "; for a server that reads one request per recv(), send them with --unframed"
+    : hint === "one"
+    ? "; if an answer looks wrong, try --unframed (a server that does not strip() its last " +
+      "field keeps the \\n kv client sends)"
+    : "";
+  if (again) return `${NOTE.en}another answer came without its \\n${tail}\n`;
+  const what = newline
+    ? "an answer came without its \\n"
+    : "a LIST answer came without its closing empty line";
+  return `${NOTE.en}${what}; it was taken once nothing more came for ${pauseMs} ms ` +
+    `(--pause-ms; if the server is only slow, give more)${tail}\n`;
+}
+
+/** `kv client PING --port 1` sent `PING --port 1`: the note that says why. */
+export function optionsFirstNote(lang: Lang): string {
+  return lang === "ko"
+    ? `${NOTE.ko}옵션은 요청보다 앞에 씁니다(kv client --port 1 PING)\n`
+    : `${NOTE.en}options go before the request (kv client --port 1 PING)\n`;
+}
+
+/** No answer in time: what the wait was, what arrived, and the likely cause. Two lines. */
+export function timeoutLines(
+  lang: Lang,
+  error: KvTimeoutError,
+  address: string,
+  unframed: boolean,
+): string {
+  const got = error.received;
+  const shown = got.length === 0 ? "" : show(got);
+  if (lang === "ko") {
+    const cause = got.length === 0
+      ? "아무것도 오지 않았습니다: 서버가 다른 클라이언트를 상대하는 중일 수 있습니다(클라이언트를 " +
+        "한 번에 하나씩 받는 서버는 앞의 클라이언트가 나가야 답합니다)" +
+        (unframed ? "" : ". 요청이 더 오기를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)")
+      : error.flowing
+      ? `${got.length}바이트(${shown})가 왔고, 답의 끝 없이 계속 오고 있었습니다: 서버가 끝없이 ` +
+        '보내고 있습니다(클라이언트가 요청을 다 보내 recv()가 b""를 돌려주면 반복문을 멈추나요?)'
+      : got.at(-1) === 0x0a
+      ? `${got.length}바이트(${shown})가 왔지만 답의 끝은 오지 않았습니다(LIST 답은 빈 줄로 끝납니다)`
+      : `${got.length}바이트(${shown})가 왔고, 그 뒤에 \\n이 없습니다: 답은 \\n으로 끝나야 ` +
+        "합니다(또는 --pause-ms를 주세요)";
+    return `kv: ${timeoutKo(error, address)}\nkv: ${cause}\n`;
+  }
+  const cause = got.length === 0
+    ? "nothing arrived: the server may be serving another client (a server that serves one " +
+      "client at a time answers only once the others leave)" +
+      (unframed ? "" : ", or be waiting for more of the request (try --unframed)")
+    : error.flowing
+    ? `got ${got.length} bytes, ${shown}, and more kept coming with no end of the answer: ` +
+      'the server sends without end (does its loop stop when recv() returns b"", the end of the client\'s requests?)'
+    : got.at(-1) === 0x0a
+    ? `got ${got.length} bytes, ${shown}, but not the end of the answer ` +
+      "(a LIST answer ends with an empty line)"
+    : `got ${got.length} bytes, ${shown}, with no \\n after them: answers must end with \\n ` +
+      "(or give --pause-ms)";
+  return `kv: ${error.message}\nkv: ${cause}\n`;
+}
+
+/** The timeout's first line in Korean, from its numbers (the message itself if they are not known). */
+function timeoutKo(error: KvTimeoutError, address: string): string {
+  const ms = error.timeoutMs;
+  const waited = error.waitedMs;
+  if (ms === undefined || waited === undefined) return error.message;
+  const some = error.received.length > 0;
+  if (waited >= 1.5 * ms) {
+    return `서버(${address})에서 ${
+      seconds(waited)
+    }초 동안 답이 다 오지 않았습니다: \\n 없이 바이트가 ` +
+      `왔고, 64 KiB가 올 때마다 ${ms / 1000}초 제한 시간이 다시 시작되었습니다`;
+  }
+  return `서버(${address})에서 ${ms / 1000}초 안에 답이 ${some ? "다 " : ""}오지 않았습니다`;
+}
+
+/** `ms` in seconds as the messages say them: whole past 10, else to a tenth. */
+function seconds(ms: number): string {
+  return ms >= 10_000 ? String(Math.round(ms / 1000)) : (ms / 1000).toFixed(1);
+}
+
+/** The line for a connection that could not be made (in Korean: a refused one; any other stays). */
+export function connectFailedLine(lang: Lang, error: unknown, address: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (
+    lang === "ko" && error instanceof Error && error.cause instanceof Deno.errors.ConnectionRefused
+  ) {
+    return `kv: 서버(${address})에 연결할 수 없습니다: 연결이 거부되었습니다(서버를 실행했나요? ` +
+      "포트는 맞나요?)\n";
+  }
+  return `kv: ${message}\n`;
+}
+
+/**
+ * The line for a connection that ended with requests unanswered (or that a
+ * later request found closed), with the likely cause. `tls`: whether the
+ * client spoke TLS (a server's silent close then is not the plaintext hint).
+ */
+export function closedLine(
+  lang: Lang,
+  error: KvConnectionError,
+  address: string,
+  seen: { tls: boolean; hint: CloseHint | undefined },
+): string {
+  if (lang !== "ko") return `kv: ${error.message}${closeHintText("en", seen.hint)}\n`;
+  const close = error.serverClose;
+  // Not a close the client saw (a reset, a lost connection): the library's words.
+  if (close === undefined) return `kv: ${error.message}${closeHintText("ko", seen.hint)}\n`;
+  const server = `서버(${address})가`;
+  const what = close.unanswered === 0
+    ? `${server} 연결을 닫았습니다`
+    : close.silent
+    ? `${server} 답을 하나도 보내지 않고 연결을 닫았습니다` +
+      (seen.tls ? "" : "(TLS를 쓰는 서버라면 --tls로 연결하세요)")
+    : error.afterEnd !== undefined
+    ? `요청을 다 보내자 ${server} 답하지 않은 요청 ${close.unanswered}개를 남기고 연결을 닫았습니다`
+    : `${server} 답하지 않은 요청을 남기고 연결을 닫았습니다`;
+  return `kv: ${what}${closeHintText("ko", seen.hint)}\n`;
+}
+
+function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
+  if (hint === undefined) return "";
+  const en: Record<CloseHint, string> = {
+    "closes-after-answer":
+      "a server that closes after each answer takes one request per connection: run kv client once per request",
+    "glued-at-end":
+      "a server that reads one request per recv() takes requests sent together as one: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request",
+    "list-took-answers":
+      "its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed",
+    glued:
+      "a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time; or it stopped at a request: see its terminal",
+    stopped: "it may have stopped at that request: see its terminal",
+  };
+  const ko: Record<CloseHint, string> = {
+    "closes-after-answer":
+      "답을 하나 보내고 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 실행하세요",
+    "glued-at-end":
+      "recv() 한 번에 요청 하나를 읽는 서버는 함께 보낸 요청들을 한 요청으로 받습니다: --unframed로 보내세요. 답할 때마다 연결을 닫는 서버라면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
+    "list-took-answers":
+      "LIST 답 끝에 빈 줄이 없어서 LIST 뒤에 온 답들까지 LIST 답으로 읽혔습니다: LIST를 마지막에 보내거나, --unframed로 하나씩 보내세요",
+    glued:
+      "recv() 한 번에 요청 하나를 읽는 서버는 함께 도착한 요청들을 한 요청으로 받고 한 번만 답합니다: --unframed로 하나씩 보내세요. 아니면 서버가 어떤 요청에서 멈췄을 수 있습니다: 서버의 터미널을 보세요",
+    stopped: "서버가 그 요청에서 멈췄을 수 있습니다: 서버의 터미널을 보세요",
+  };
+  return lang === "ko" ? `(${ko[hint]})` : ` (${en[hint]})`;
+}
+
+/** The line for a close in the middle of an answer line, with `--pause-ms 0` (no \n, no answer). */
+export function cutLine(lang: Lang, error: KvConnectionError, address: string): string {
+  const cut = error.cut ?? new Uint8Array(0);
+  if (lang === "ko") {
+    return `kv: 서버(${address})가 답을 보내던 중에 연결을 닫았습니다(${cut.length}바이트 ` +
+      `${
+        quote(new TextDecoder().decode(cut))
+      }만 오고 \\n은 오지 않았습니다): 답은 \\n으로 끝나야 ` +
+      "합니다(또는 --pause-ms를 0보다 크게 주면, 연결이 끝날 때 답도 끝난 것으로 봅니다)\n";
+  }
+  return `kv: ${error.message}: answers must end with \\n (or give --pause-ms above 0, ` +
+    "and the end of the stream ends an answer)\n";
+}
+
+/** The line for an answer that is not UTF-8: its bytes, and as cp949 where it reads as Korean. */
+export function notUtf8Line(lang: Lang, error: KvAnswerError, address: string): string {
+  if (lang !== "ko") return `kv: ${error.message}\n`;
+  const line = error.bytes;
+  const korean = readAsCp949(line.length > 64 * 1024 ? line.subarray(0, 64 * 1024) : line);
+  return `kv: 서버(${address})가 UTF-8이 아닌 답 줄을 보냈습니다: ${showAsBytes(line)} ` +
+    (korean === undefined
+      ? "(답은 UTF-8 텍스트여야 합니다: 서버가 latin-1이나 cp949 같은 다른 코덱으로 인코딩하나요?)"
+      : `(cp949로 읽으면 ${show(korean)}입니다. 답은 UTF-8 텍스트여야 합니다: "cp949"가 아니라 ` +
+        '.encode()나 .encode("utf-8")로 인코딩하세요)') +
+    "\n";
+}

@@ -1,0 +1,151 @@
+/**
+ * Tests of `kv client --lang ko`: the notes and hints a learner meets
+ * most, in Korean, run in-process through `main()` over real sockets on
+ * port 0; and `--lang`'s default, from the user's language.
+ *
+ * @module
+ */
+
+import { assertEquals } from "@std/assert";
+import {
+  closedPort,
+  readAll,
+  readRawLines,
+  runClient,
+  scriptedServer,
+  send,
+  textbookServer,
+} from "../testing/mod.ts";
+
+const KO = ["--lang", "ko"];
+
+Deno.test("kv client --lang ko: a refused connection", async () => {
+  const port = closedPort();
+  assertEquals(await runClient(port, [...KO, "PING"]), {
+    code: 2,
+    stdout: "",
+    stderr: `kv: 서버(127.0.0.1:${port})에 연결할 수 없습니다: 연결이 거부되었습니다(서버를 ` +
+      "실행했나요? 포트는 맞나요?)\n",
+  });
+});
+
+Deno.test("kv client --lang ko: no answer in time, and what came of it", async (t) => {
+  await t.step("nothing", async () => {
+    await using server = scriptedServer(async (conn) => {
+      await readAll(conn);
+    });
+    const result = await runClient(server.port, [...KO, "--timeout", "0.1", "PING"]);
+    assertEquals(result, {
+      code: 1,
+      stdout: "",
+      stderr: `kv: 서버(127.0.0.1:${server.port})에서 0.1초 안에 답이 오지 않았습니다\n` +
+        "kv: 아무것도 오지 않았습니다: 서버가 다른 클라이언트를 상대하는 중일 수 있습니다" +
+        "(클라이언트를 한 번에 하나씩 받는 서버는 앞의 클라이언트가 나가야 답합니다). 요청이 " +
+        "더 오기를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)\n",
+    });
+  });
+  await t.step("bytes without their \\n", async () => {
+    await using server = scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "PON");
+      await readAll(conn);
+    });
+    const args = [...KO, "--timeout", "0.1", "--pause-ms", "0", "PING"];
+    const result = await runClient(server.port, args);
+    assertEquals(result, {
+      code: 1,
+      stdout: "",
+      stderr: `kv: 서버(127.0.0.1:${server.port})에서 0.1초 안에 답이 다 오지 않았습니다\n` +
+        'kv: 3바이트("PON")가 왔고, 그 뒤에 \\n이 없습니다: 답은 \\n으로 끝나야 합니다(또는 ' +
+        "--pause-ms를 주세요)\n",
+    });
+  });
+});
+
+Deno.test("kv client --lang ko: a server that closes after its first answer", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 2);
+    await send(conn, "Success!\n"); // Then the close, the second request unanswered.
+  });
+  const result = await runClient(server.port, KO, { stdin: "PUT, a, 1\nGET, a\n" });
+  assertEquals(result, {
+    code: 2,
+    stdout: "Success!\n",
+    stderr:
+      `kv: 서버(127.0.0.1:${server.port})가 답하지 않은 요청을 남기고 연결을 닫았습니다(답을 ` +
+      "하나 보내고 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 " +
+      "실행하세요)\n",
+  });
+});
+
+Deno.test("kv client --lang ko: an answer the close cut off before its \\n, with --pause-ms 0", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "PONG");
+  });
+  const result = await runClient(server.port, [...KO, "--pause-ms", "0", "PING"]);
+  assertEquals(result, {
+    code: 1,
+    stdout: "",
+    stderr: `kv: 서버(127.0.0.1:${server.port})가 답을 보내던 중에 연결을 닫았습니다(4바이트 ` +
+      '"PONG"만 오고 \\n은 오지 않았습니다): 답은 \\n으로 끝나야 합니다(또는 --pause-ms를 0보다 ' +
+      "크게 주면, 연결이 끝날 때 답도 끝난 것으로 봅니다)\n",
+  });
+});
+
+Deno.test("kv client --lang ko: an answer that is not UTF-8, at the prompt", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, new Uint8Array([0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf, 0x0a])); // "홍길동" in cp949
+    await readAll(conn);
+  });
+  const result = await runClient(server.port, KO, { stdin: "GET, 이름\n", terminal: true });
+  assertEquals(result.code, 0);
+  assertEquals(
+    result.stderr,
+    `kv: 서버(127.0.0.1:${server.port})가 UTF-8이 아닌 답 줄을 보냈습니다: ` +
+      '"\\xc8\\xab\\xb1\\xe6\\xb5\\xbf" (cp949로 읽으면 "홍길동"입니다. 답은 UTF-8 텍스트여야 ' +
+      '합니다: "cp949"가 아니라 .encode()나 .encode("utf-8")로 인코딩하세요)\n',
+  );
+});
+
+const NOTE_KO =
+  "kv: 참고: 답이 \\n 없이 왔습니다. 50 ms 동안 더 오는 것이 없어 거기까지를 답으로 " +
+  "받았습니다(--pause-ms: 서버가 느린 것뿐이라면 더 길게 주세요)";
+const STRIP_HINT_KO = ". 답이 이상하면 --unframed를 써 보세요(마지막 필드를 strip()하지 않는 " +
+  "서버에는 kv client가 보내는 \\n이 그대로 남습니다)";
+
+Deno.test("kv client --lang ko: an answer without its \\n, and the --unframed hints", async () => {
+  await using server = textbookServer();
+  const once = await runClient(server.port, [...KO, "--pause-ms", "50", "PUT, a, 1"]);
+  assertEquals(once, { code: 0, stdout: "Success!\n", stderr: `${NOTE_KO}${STRIP_HINT_KO}\n` });
+  const prompt = await runClient(server.port, [...KO, "--pause-ms", "50"], {
+    stdin: "LIST\nGET, a\n",
+    terminal: true,
+  });
+  assertEquals(
+    prompt.stderr,
+    `${NOTE_KO}\nkv: 참고: 또 답이 \\n 없이 왔습니다${STRIP_HINT_KO}\n`,
+  );
+  // All in one write: the server takes them as one request, and answers once.
+  const batch = await runClient(server.port, [...KO, "--pause-ms", "50"], {
+    stdin: "GET, a\nGET, a\n",
+  });
+  assertEquals(batch.stderr.split("\n").slice(0, 2), [
+    `${NOTE_KO}. recv() 한 번에 요청 하나를 읽는 서버에는 --unframed로 보내세요`,
+    `kv: 요청을 다 보내자 서버(127.0.0.1:${server.port})가 답하지 않은 요청 1개를 남기고 연결을 ` +
+    "닫았습니다(recv() 한 번에 요청 하나를 읽는 서버는 함께 보낸 요청들을 한 요청으로 받습니다: " +
+    "--unframed로 보내세요. 답할 때마다 연결을 닫는 서버라면 연결마다 요청을 하나만 받으니, " +
+    "요청마다 kv client를 따로 실행하세요)",
+  ]);
+});
+
+Deno.test("kv client --lang: Korean by default where the user's language is Korean", async () => {
+  const port = closedPort();
+  const korean = await runClient(port, ["PING"], { language: "ko-KR" });
+  assertEquals(korean.stderr.startsWith(`kv: 서버(127.0.0.1:${port})에 연결할 수 없습니다`), true);
+  const english = await runClient(port, ["--lang", "en", "PING"], { language: "ko-KR" });
+  assertEquals(english.stderr.startsWith(`kv: cannot connect to 127.0.0.1:${port}`), true);
+  const other = await runClient(port, ["PING"], { language: "en-US" });
+  assertEquals(other.stderr.startsWith(`kv: cannot connect to 127.0.0.1:${port}`), true);
+});
