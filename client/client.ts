@@ -9,7 +9,7 @@
 import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { connectTcp } from "../net/connect.ts";
-import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { afterIo, closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 import {
   answerShape,
   encodeRequest,
@@ -487,21 +487,32 @@ export class KvClient implements AsyncDisposable {
     this.#bytesSinceArm = 0;
     this.#readsSinceArm = 0;
     if (ms <= 0 || this.#answers.waiting === 0 || this.#closed) return;
-    this.#timeoutTimer = setTimeout(() => {
-      const pending = this.#answers.first;
-      if (pending === undefined) return;
-      // Read before the copy below, which takes a while for a flood's megabytes.
-      const seen = {
-        reads: this.#readsSinceArm,
-        sinceLastByteMs: performance.now() - this.#lastByteAt,
-        waitedMs: performance.now() - this.#armedAt,
-      };
-      const received = concat([
-        ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
-        this.#lines.pendingLine,
-      ]);
-      this.#fail(timedOut(this.address, ms, received, seen));
-    }, Math.min(ms, MAX_TIMER_MS));
+    // A timer that came due while the process was not running fires before
+    // the bytes that arrived meanwhile are read: it decides after one look at
+    // the I/O, unless that look re-armed or stopped it.
+    const timer = setTimeout(() =>
+      afterIo().then(() => {
+        if (this.#timeoutTimer !== timer) return;
+        this.#timedOut(ms);
+      }), Math.min(ms, MAX_TIMER_MS));
+    this.#timeoutTimer = timer;
+  }
+
+  /** No answer came within `ms`: the request fails, and the connection with it. */
+  #timedOut(ms: number): void {
+    const pending = this.#answers.first;
+    if (pending === undefined) return;
+    // Read before the copy below, which takes a while for a flood's megabytes.
+    const seen = {
+      reads: this.#readsSinceArm,
+      sinceLastByteMs: performance.now() - this.#lastByteAt,
+      waitedMs: performance.now() - this.#armedAt,
+    };
+    const received = concat([
+      ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
+      this.#lines.pendingLine,
+    ]);
+    this.#fail(timedOut(this.address, ms, received, seen));
   }
 
   /** Part of an answer came: it is taken whole if nothing more comes for the pause. */
@@ -512,21 +523,29 @@ export class KvClient implements AsyncDisposable {
     const pending = this.#answers.first;
     if (ms <= 0 || pending === undefined) return;
     if (this.#lines.pendingBytes === 0 && pending.lines.length === 0) return;
-    this.#pauseTimer = setTimeout(() => {
-      this.#pauseTimer = undefined;
-      let missing: IrregularAnswer | undefined;
-      if (this.#lines.pendingBytes > 0) {
-        missing = "newline";
-        this.#lines.endLine();
-        if (!this.#takeLines()) return;
-      }
-      if (this.#answers.first === pending && pending.lines.length > 0) {
-        missing ??= "list-end";
-        this.#answers.endList();
-      }
-      this.#armTimeout();
-      if (missing !== undefined) this.#irregularAnswer(missing);
-    }, Math.min(ms, MAX_TIMER_MS));
+    // As the timeout's: a stall of our own is not the server's pause.
+    const timer = setTimeout(() =>
+      afterIo().then(() => {
+        if (this.#pauseTimer === timer) this.#paused(pending);
+      }), Math.min(ms, MAX_TIMER_MS));
+    this.#pauseTimer = timer;
+  }
+
+  /** Nothing more came for the pause: what came of `pending` is taken as its answer. */
+  #paused(pending: NonNullable<AnswerQueue["first"]>): void {
+    this.#pauseTimer = undefined;
+    let missing: IrregularAnswer | undefined;
+    if (this.#lines.pendingBytes > 0) {
+      missing = "newline";
+      this.#lines.endLine();
+      if (!this.#takeLines()) return;
+    }
+    if (this.#answers.first === pending && pending.lines.length > 0) {
+      missing ??= "list-end";
+      this.#answers.endList();
+    }
+    this.#armTimeout();
+    if (missing !== undefined) this.#irregularAnswer(missing);
   }
 
   /** An answer was taken without its end: noted, and told. */

@@ -627,6 +627,47 @@ Deno.test("KvClient: a server that sends bytes without end and never a \\n still
   assertStringIncludes(error.message, "no whole answer");
 });
 
+Deno.test("KvClient: a stall of its own process is not the server's silence", async (t) => {
+  // The answer (or its rest) arrives while the process is stalled (a busy
+  // loop here; a loaded machine in life) past the timer: when the process
+  // runs again, the timer is due and the bytes are there.
+  function stall(ms: number): void {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* stalled */ }
+  }
+  await t.step("the answer timeout", async () => {
+    await using server = scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "PONG\n");
+      stall(300);
+    });
+    await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 100 });
+    assertEquals(await kv.request("PING"), ["PONG"]);
+    await server.done;
+  });
+  await t.step("a textbook answer's pause", async () => {
+    const waiting = Promise.withResolvers<void>();
+    await using server = scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "PO");
+      await waiting.promise;
+      await send(conn, "NG");
+      stall(300);
+    });
+    await using kv = await KvClient.connect({
+      port: server.port,
+      answerTimeoutMs: 5_000,
+      answerPauseMs: 100,
+      // "PO" came: the client waits for the pause.
+      trace: (event) => {
+        if (event.event === "recv") waiting.resolve();
+      },
+    });
+    assertEquals(await kv.request("PING"), ["PONG"]);
+    await server.done;
+  });
+});
+
 Deno.test("KvClient: a server that floods bytes without a \\n times out, however fast they come", async () => {
   // 64 KiB every 5 ms, far more than the timeout lets pass as progress
   // each time (and far from the 256 MiB a line may hold): byte progress
