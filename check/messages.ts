@@ -445,10 +445,10 @@ export function noAnswerText(
   noAnswer: { readonly request: string; readonly newlineAfter: boolean; readonly ms: number },
 ): Text {
   const { request, newlineAfter, ms } = noAnswer;
+  const waited = seconds(ms);
   return text(
-    `the server at ${address} accepted the connection but sent nothing back for ${
-      seconds(ms)
-    } s, keeping it open (kv check asked ${show(request)}` +
+    `the server at ${address} accepted the connection but sent nothing back for ${waited} s, ` +
+      `keeping it open (kv check asked ${show(request)}` +
       (newlineAfter ? ", without \\n as the course's client does, then with it" : "") +
       "). Most likely another client is still connected to it (nc, or kv client in another " +
       "terminal) and it serves one client at a time: close that client and run kv check again. " +
@@ -456,22 +456,23 @@ export function noAnswerText(
       "(threading.Thread) or with select. If no other client is connected, the server reads " +
       "requests but never answers (see its terminal), or needs a longer --timeout. No rule was " +
       "run, and no key was written.",
-    `서버(${address})가 연결은 받았지만 ${seconds(ms)}초 동안 아무것도 보내지 않고 연결을 열어 ` +
-      `둔 채입니다 (kv check가 ${show(request)}` +
-      (newlineAfter ? "를 수업의 클라이언트처럼 \\n 없이 보낸 뒤 \\n을 붙여 보냄)" : "를 보냄)") +
+    `서버(${address})가 연결은 받았지만, 연결을 열어 둔 채 ${waited}초 동안 아무것도 보내지 ` +
+      `않았습니다(kv check가 보낸 요청: ${show(request)}` +
+      (newlineAfter ? ". 수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄)" : ")") +
       ". 다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 연결되어 있고, 서버가 한 번에 " +
       "클라이언트 하나만 받는 것 같습니다: 그 클라이언트를 닫고 kv check를 다시 실행하세요. " +
-      "클라이언트 하나가 연결되어 있어도 다른 클라이언트를 받으려면 클라이언트마다 " +
-      "스레드(threading.Thread)를 쓰거나 select를 쓰세요. 연결된 다른 클라이언트가 없다면 서버가 " +
-      "요청을 읽기만 하고 답하지 않거나(서버의 터미널을 보세요), 더 긴 --timeout이 필요합니다. " +
-      "규칙은 하나도 실행하지 않았고, key도 쓰지 않았습니다.",
+      "한 클라이언트가 연결되어 있는 동안에도 다른 클라이언트를 받으려면, 클라이언트마다 " +
+      "스레드(threading.Thread)를 쓰거나 select를 쓰세요. 연결된 다른 클라이언트가 없다면, 서버가 " +
+      "요청을 읽기만 하고 답하지 않거나(서버의 터미널을 보세요) 답이 --timeout보다 느린 " +
+      "것입니다(그렇다면 --timeout을 더 길게 주세요). 규칙은 하나도 실행하지 않았고, key도 쓰지 " +
+      "않았습니다.",
   );
 }
 
 /** The JUnit test case of a run that stopped before its first rule ({@linkcode noAnswerText}). */
 export const FIRST_ANSWER = text(
   "the server answers a first request, before any rule",
-  "규칙을 실행하기 전에, 서버가 첫 요청에 답한다",
+  "규칙을 실행하기 전에 보낸 첫 요청에 서버가 답한다",
 );
 
 /** Whether a failed step sent a PING (the request that checks the server still answers). */

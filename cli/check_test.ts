@@ -264,10 +264,34 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
     assertEquals(run.code, 2);
     assertStringIncludes(
       run.stderr,
+      `kv: 서버(127.0.0.1:${server.port})가 연결은 받았지만, 연결을 열어 둔 채 0.6초 동안 ` +
+        '아무것도 보내지 않았습니다(kv check가 보낸 요청: "GET, kvcheck:',
+    );
+    assertStringIncludes(
+      run.stderr,
+      'nobody\\n"). 다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 연결되어 있고, ',
+    );
+    assertStringIncludes(
+      run.stderr,
+      "연결된 다른 클라이언트가 없다면, 서버가 요청을 읽기만 하고 답하지 않거나(서버의 터미널을 " +
+        "보세요) 답이 --timeout보다 느린 것입니다(그렇다면 --timeout을 더 길게 주세요).",
+    );
+    assertStringIncludes(
+      run.stderr,
       "다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 연결되어 있고, 서버가 한 번에 " +
         "클라이언트 하나만 받는 것 같습니다: 그 클라이언트를 닫고 kv check를 다시 실행하세요.",
     );
     assertStringIncludes(run.stderr, "규칙은 하나도 실행하지 않았고, key도 쓰지 않았습니다.\n");
+  });
+  await t.step("in Korean, the course's request without \\n first", async () => {
+    await using server = await heldServer();
+    const run = await check(server.port, ["--lang", "ko", "--level", "assignment", ...fast]);
+    await server.release();
+    assertEquals(run.code, 2);
+    assertStringIncludes(
+      run.stderr,
+      'nobody". 수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄). 다른 클라이언트',
+    );
   });
   await t.step("--json: no rule, all not run, not ok, and why", async () => {
     await using server = await heldServer();

@@ -45,15 +45,15 @@ export function pauseNote(
   const newline = missing === "newline";
   if (lang === "ko") {
     const tail = hint === "batch"
-      ? ". recv() 한 번에 요청 하나를 읽는 서버에는 --unframed로 보내세요"
+      ? ". 서버가 recv() 한 번에 요청 하나를 읽는다면 --unframed로 보내세요"
       : hint === "one"
-      ? ". 답이 이상하면 --unframed를 써 보세요(마지막 필드를 strip()하지 않는 서버에는 " +
-        "kv client가 보내는 \\n이 그대로 남습니다)"
+      ? ". 답이 이상하면 --unframed를 써 보세요(마지막 필드를 strip()하지 않는 서버라면 " +
+        "kv client가 보내는 \\n이 그 필드에 그대로 남습니다)"
       : "";
-    if (again) return `${NOTE.ko}또 답이 \\n 없이 왔습니다${tail}\n`;
-    const what = newline ? "답이 \\n 없이 왔습니다" : "LIST 답이 끝의 빈 줄 없이 왔습니다";
-    return `${NOTE.ko}${what}. ${pauseMs} ms 동안 더 오는 것이 없어 거기까지를 답으로 ` +
-      `받았습니다(--pause-ms: 서버가 느린 것뿐이라면 더 길게 주세요)${tail}\n`;
+    if (again) return `${NOTE.ko}이 답도 \\n 없이 왔습니다${tail}\n`;
+    const what = newline ? "답이 \\n 없이 왔습니다" : "LIST의 답이 마지막 빈 줄 없이 왔습니다";
+    return `${NOTE.ko}${what}. ${pauseMs} ms 동안 더 오는 것이 없어 받은 데까지를 답으로 ` +
+      `보았습니다(서버가 느릴 뿐이라면 --pause-ms를 더 크게 주세요)${tail}\n`;
   }
   const tail = hint === "batch"
     ? "; for a server that reads one request per recv(), send them with --unframed"
@@ -87,15 +87,17 @@ export function timeoutLines(
   const shown = got.length === 0 ? "" : show(got);
   if (lang === "ko") {
     const cause = got.length === 0
-      ? "아무것도 오지 않았습니다: 서버가 다른 클라이언트를 상대하는 중일 수 있습니다(클라이언트를 " +
-        "한 번에 하나씩 받는 서버는 앞의 클라이언트가 나가야 답합니다)" +
-        (unframed ? "" : ". 요청이 더 오기를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)")
+      ? "아무것도 오지 않았습니다: 서버가 다른 클라이언트를 처리하는 중일 수 있습니다(한 번에 " +
+        "클라이언트 하나만 받는 서버는 먼저 연결한 클라이언트가 나가야 답합니다)" +
+        (unframed
+          ? ""
+          : ". 아니면 요청의 나머지를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)")
       : error.flowing
-      ? `${got.length}바이트(${shown})가 왔고, 답의 끝 없이 계속 오고 있었습니다: 서버가 끝없이 ` +
-        '보내고 있습니다(클라이언트가 요청을 다 보내 recv()가 b""를 돌려주면 반복문을 멈추나요?)'
+      ? `${got.length}바이트(${shown})가 답의 끝 없이 계속 오고 있었습니다: 서버가 끝없이 보내고 ` +
+        '있습니다(클라이언트의 요청이 끝나 recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?)'
       : got.at(-1) === 0x0a
-      ? `${got.length}바이트(${shown})가 왔지만 답의 끝은 오지 않았습니다(LIST 답은 빈 줄로 끝납니다)`
-      : `${got.length}바이트(${shown})가 왔고, 그 뒤에 \\n이 없습니다: 답은 \\n으로 끝나야 ` +
+      ? `${got.length}바이트(${shown})가 왔지만 답의 끝은 오지 않았습니다(LIST의 답은 빈 줄로 끝납니다)`
+      : `${got.length}바이트(${shown})가 왔지만 \\n은 오지 않았습니다: 답은 \\n으로 끝나야 ` +
         "합니다(또는 --pause-ms를 주세요)";
     return `kv: ${timeoutKo(error, address)}\nkv: ${cause}\n`;
   }
@@ -168,7 +170,7 @@ export function closedLine(
     ? `${server} 답을 하나도 보내지 않고 연결을 닫았습니다` +
       (seen.tls ? "" : "(TLS를 쓰는 서버라면 --tls로 연결하세요)")
     : error.afterEnd !== undefined
-    ? `요청을 다 보내자 ${server} 답하지 않은 요청 ${close.unanswered}개를 남기고 연결을 닫았습니다`
+    ? `요청을 다 보내고 나자 ${server} 답하지 않은 요청 ${close.unanswered}개를 남기고 연결을 닫았습니다`
     : `${server} 답하지 않은 요청을 남기고 연결을 닫았습니다`;
   return `kv: ${what}${closeHintText("ko", seen.hint)}\n`;
 }
@@ -188,14 +190,14 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
   };
   const ko: Record<CloseHint, string> = {
     "closes-after-answer":
-      "답을 하나 보내고 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 실행하세요",
+      "답할 때마다 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 실행하세요",
     "glued-at-end":
-      "recv() 한 번에 요청 하나를 읽는 서버는 함께 보낸 요청들을 한 요청으로 받습니다: --unframed로 보내세요. 답할 때마다 연결을 닫는 서버라면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
+      "recv() 한 번에 요청 하나를 읽는 서버는 함께 보낸 요청들을 한 요청으로 받습니다: --unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
     "list-took-answers":
-      "LIST 답 끝에 빈 줄이 없어서 LIST 뒤에 온 답들까지 LIST 답으로 읽혔습니다: LIST를 마지막에 보내거나, --unframed로 하나씩 보내세요",
+      "LIST의 답 끝에 빈 줄이 없어서 LIST 뒤에 온 답들까지 LIST의 답으로 읽혔습니다: LIST를 마지막에 보내거나, --unframed로 하나씩 보내세요",
     glued:
-      "recv() 한 번에 요청 하나를 읽는 서버는 함께 도착한 요청들을 한 요청으로 받고 한 번만 답합니다: --unframed로 하나씩 보내세요. 아니면 서버가 어떤 요청에서 멈췄을 수 있습니다: 서버의 터미널을 보세요",
-    stopped: "서버가 그 요청에서 멈췄을 수 있습니다: 서버의 터미널을 보세요",
+      "recv() 한 번에 요청 하나를 읽는 서버는 함께 도착한 요청들을 한 요청으로 받고 한 번만 답합니다: --unframed로 하나씩 보내세요. 아니면 서버가 어떤 요청을 처리하다 멈췄을 수도 있습니다: 서버의 터미널을 보세요",
+    stopped: "서버가 그 요청을 처리하다 멈췄을 수 있습니다: 서버의 터미널을 보세요",
   };
   return lang === "ko" ? `(${ko[hint]})` : ` (${en[hint]})`;
 }
@@ -221,7 +223,7 @@ export function notUtf8Line(lang: Lang, error: KvAnswerError, address: string): 
   const korean = readAsCp949(line.length > 64 * 1024 ? line.subarray(0, 64 * 1024) : line);
   return `kv: 서버(${address})가 UTF-8이 아닌 답 줄을 보냈습니다: ${showAsBytes(line)} ` +
     (korean === undefined
-      ? "(답은 UTF-8 텍스트여야 합니다: 서버가 latin-1이나 cp949 같은 다른 코덱으로 인코딩하나요?)"
+      ? "(답은 UTF-8 텍스트여야 합니다: 서버가 답을 latin-1이나 cp949 같은 다른 인코딩으로 보내나요?)"
       : `(cp949로 읽으면 ${show(korean)}입니다. 답은 UTF-8 텍스트여야 합니다: "cp949"가 아니라 ` +
         '.encode()나 .encode("utf-8")로 인코딩하세요)') +
     "\n";

@@ -39,9 +39,9 @@ Deno.test("kv client --lang ko: no answer in time, and what came of it", async (
       code: 1,
       stdout: "",
       stderr: `kv: 서버(127.0.0.1:${server.port})에서 0.1초 안에 답이 오지 않았습니다\n` +
-        "kv: 아무것도 오지 않았습니다: 서버가 다른 클라이언트를 상대하는 중일 수 있습니다" +
-        "(클라이언트를 한 번에 하나씩 받는 서버는 앞의 클라이언트가 나가야 답합니다). 요청이 " +
-        "더 오기를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)\n",
+        "kv: 아무것도 오지 않았습니다: 서버가 다른 클라이언트를 처리하는 중일 수 있습니다" +
+        "(한 번에 클라이언트 하나만 받는 서버는 먼저 연결한 클라이언트가 나가야 답합니다). 아니면 " +
+        "요청의 나머지를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)\n",
     });
   });
   await t.step("bytes without their \\n", async () => {
@@ -56,7 +56,7 @@ Deno.test("kv client --lang ko: no answer in time, and what came of it", async (
       code: 1,
       stdout: "",
       stderr: `kv: 서버(127.0.0.1:${server.port})에서 0.1초 안에 답이 다 오지 않았습니다\n` +
-        'kv: 3바이트("PON")가 왔고, 그 뒤에 \\n이 없습니다: 답은 \\n으로 끝나야 합니다(또는 ' +
+        'kv: 3바이트("PON")가 왔지만 \\n은 오지 않았습니다: 답은 \\n으로 끝나야 합니다(또는 ' +
         "--pause-ms를 주세요)\n",
     });
   });
@@ -72,8 +72,8 @@ Deno.test("kv client --lang ko: a server that closes after its first answer", as
     code: 2,
     stdout: "Success!\n",
     stderr:
-      `kv: 서버(127.0.0.1:${server.port})가 답하지 않은 요청을 남기고 연결을 닫았습니다(답을 ` +
-      "하나 보내고 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 " +
+      `kv: 서버(127.0.0.1:${server.port})가 답하지 않은 요청을 남기고 연결을 닫았습니다(답할 ` +
+      "때마다 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 " +
       "실행하세요)\n",
   });
 });
@@ -110,10 +110,10 @@ Deno.test("kv client --lang ko: an answer that is not UTF-8, at the prompt", asy
 });
 
 const NOTE_KO =
-  "kv: 참고: 답이 \\n 없이 왔습니다. 50 ms 동안 더 오는 것이 없어 거기까지를 답으로 " +
-  "받았습니다(--pause-ms: 서버가 느린 것뿐이라면 더 길게 주세요)";
+  "kv: 참고: 답이 \\n 없이 왔습니다. 50 ms 동안 더 오는 것이 없어 받은 데까지를 답으로 " +
+  "보았습니다(서버가 느릴 뿐이라면 --pause-ms를 더 크게 주세요)";
 const STRIP_HINT_KO = ". 답이 이상하면 --unframed를 써 보세요(마지막 필드를 strip()하지 않는 " +
-  "서버에는 kv client가 보내는 \\n이 그대로 남습니다)";
+  "서버라면 kv client가 보내는 \\n이 그 필드에 그대로 남습니다)";
 
 Deno.test("kv client --lang ko: an answer without its \\n, and the --unframed hints", async () => {
   await using server = textbookServer();
@@ -125,17 +125,17 @@ Deno.test("kv client --lang ko: an answer without its \\n, and the --unframed hi
   });
   assertEquals(
     prompt.stderr,
-    `${NOTE_KO}\nkv: 참고: 또 답이 \\n 없이 왔습니다${STRIP_HINT_KO}\n`,
+    `${NOTE_KO}\nkv: 참고: 이 답도 \\n 없이 왔습니다${STRIP_HINT_KO}\n`,
   );
   // All in one write: the server takes them as one request, and answers once.
   const batch = await runClient(server.port, [...KO, "--pause-ms", "50"], {
     stdin: "GET, a\nGET, a\n",
   });
   assertEquals(batch.stderr.split("\n").slice(0, 2), [
-    `${NOTE_KO}. recv() 한 번에 요청 하나를 읽는 서버에는 --unframed로 보내세요`,
-    `kv: 요청을 다 보내자 서버(127.0.0.1:${server.port})가 답하지 않은 요청 1개를 남기고 연결을 ` +
+    `${NOTE_KO}. 서버가 recv() 한 번에 요청 하나를 읽는다면 --unframed로 보내세요`,
+    `kv: 요청을 다 보내고 나자 서버(127.0.0.1:${server.port})가 답하지 않은 요청 1개를 남기고 연결을 ` +
     "닫았습니다(recv() 한 번에 요청 하나를 읽는 서버는 함께 보낸 요청들을 한 요청으로 받습니다: " +
-    "--unframed로 보내세요. 답할 때마다 연결을 닫는 서버라면 연결마다 요청을 하나만 받으니, " +
+    "--unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, " +
     "요청마다 kv client를 따로 실행하세요)",
   ]);
 });
