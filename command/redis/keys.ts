@@ -430,8 +430,13 @@ function renameCommand(name: string, nx: boolean, summary: string): RedisCommand
     run(request, { store }, reply) {
       const { bytes, starts, ends } = request;
       const moved = new Moved();
-      if (!store.get(bytes, starts[0]!, ends[0]!, moved)) return reply.error(NO_SUCH_KEY);
-      const expireAtMs = Math.max(0, store.expiry(bytes, starts[0]!, ends[0]!));
+      // The expiry first: read after the value, a time passing in between
+      // (the clock ticks) would read as none, and newkey would never expire.
+      const expiry = store.expiry(bytes, starts[0]!, ends[0]!);
+      if (expiry === NO_KEY || !store.get(bytes, starts[0]!, ends[0]!, moved)) {
+        return reply.error(NO_SUCH_KEY);
+      }
+      const expireAtMs = Math.max(0, expiry);
       // The same key: nothing to do, as in Redis (RENAMENX: the name is taken).
       const same = ends[0]! - starts[0]! === ends[1]! - starts[1]! &&
         argBytes(request, 0).every((byte, i) => byte === bytes[starts[1]! + i]);

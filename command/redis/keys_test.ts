@@ -1,9 +1,13 @@
 /**
  * RENAME where a value changes key: the line protocol's LIST must still
- * frame every pair it shows. Over real sockets on port 0.
+ * frame every pair it shows, and a key whose time passes during the rename
+ * must not come back without one. Over real sockets on port 0.
  */
 
 import { assertEquals } from "@std/assert";
+import { ManualClock } from "../../store/clock.ts";
+import { MemoryStore } from "../../store/memory.ts";
+import type { ValueSink } from "../../store/store.ts";
 import { RawConn, startTestServer } from "../../testing/mod.ts";
 
 const encoder = new TextEncoder();
@@ -44,4 +48,37 @@ Deno.test("RENAME of a line client's pair to a key no line can carry: LIST leave
   assertEquals(await line.readLine(), "x\ry");
   await redis.send(resp("GET", "x,y"));
   assertEquals(await redis.readLines(2), ["$1\r", "2\r"]);
+});
+
+/** A store whose clock moves on by `advanceMs` right after the next get of a key. */
+class ClockAfterGet extends MemoryStore {
+  advanceMs = 0;
+  readonly #clock: ManualClock;
+
+  constructor(clock: ManualClock) {
+    super({ clock });
+    this.#clock = clock;
+  }
+
+  override get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
+    const found = super.get(key, start, end, out);
+    this.#clock.advance(this.advanceMs);
+    this.advanceMs = 0;
+    return found;
+  }
+}
+
+Deno.test("RENAME of a key whose time passes midway does not leave the new key without an expiry", async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = new ClockAfterGet(clock);
+  await using server = startTestServer({ store, clock });
+  await using redis = await RawConn.connect(server.port);
+  await redis.send(resp("SET", "a", "1", "PX", "1000"));
+  assertEquals(await redis.readLine(), "+OK\r");
+  // The real clock can tick between two lookups of one command: here it does, to the key's end.
+  store.advanceMs = 1000;
+  await redis.send(resp("RENAME", "a", "b"));
+  await redis.readLine(); // +OK or no such key: either is a moment's truth.
+  await redis.send(Uint8Array.from([...resp("PTTL", "b"), ...resp("EXISTS", "a")]));
+  assertEquals(await redis.readLines(2), [":-2\r", ":0\r"]);
 });
