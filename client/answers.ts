@@ -99,8 +99,10 @@ export class AnswerQueue {
     }
     if (unreadable !== undefined) {
       pending.unreadable ??= unreadable;
-      if (pending.shape === "line") this.#resolveFirst([line]);
-      else pending.lines.push(line);
+      // A LIST's lone error ends it, whatever its codec (as below).
+      if (pending.shape === "line" || (pending.lines.length === 0 && this.#isLoneError(line))) {
+        this.#resolveFirst([line]);
+      } else pending.lines.push(line);
       return true;
     }
     if (pending.shape === "line") {

@@ -512,6 +512,23 @@ Deno.test("KvClient: an answer that is not UTF-8 fails its request only; the con
   await server.done;
 });
 
+Deno.test("KvClient: a lone Error: line that is not UTF-8 ends a LIST, so the answers after it stay in step", async () => {
+  // "Error: 없는 명령" (no such command) in cp949: a Korean server's error to a LIST, one line.
+  const cp949 = [0xbe, 0xf8, 0xb4, 0xc2, 0x20, 0xb8, 0xed, 0xb7, 0xc9];
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 2);
+    await send(conn, new Uint8Array([...encoder.encode("Error: "), ...cp949, 0x0a]));
+    await send(conn, "PONG\n");
+    await readAll(conn);
+  });
+  // Without the fix the LIST took PONG as a pair and waited for an empty line.
+  await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 2_000 });
+  const [list, ping] = [kv.request("LIST"), kv.request("PING")]
+    .map((answer) => answer.then((lines) => lines, (error: Error) => error));
+  assertInstanceOf(await list, KvAnswerError);
+  assertEquals(await ping, ["PONG"]);
+});
+
 Deno.test("KvClient: an answer line that is not UTF-8 with no request waiting for it fails the connection", async () => {
   await using server = scriptedServer(async (conn) => {
     await send(conn, new Uint8Array([0xff, 0x0a]));

@@ -13,6 +13,7 @@ import type { Failure, RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseCursor } from "./args.ts";
 import { globMatch } from "./glob.ts";
+import { isUtf8From } from "../../wire/utf8.ts";
 
 const INVALID_CURSOR: Failure = { kind: "redis", text: "ERR invalid cursor" };
 const STORE_FULL: Failure = { kind: "storeFull" };
@@ -409,6 +410,13 @@ class Moved implements ValueSink {
   }
 }
 
+/** Whether the line protocol's PUT could have written the key `bytes[start, end)`: not empty, UTF-8, no comma, no `\n`. */
+function isLineKey(bytes: Uint8Array, start: number, end: number): boolean {
+  if (start === end) return false;
+  for (let i = start; i < end; i++) if (bytes[i] === 0x2c || bytes[i] === 0x0a) return false;
+  return isUtf8From(bytes, start, end);
+}
+
 const NO_SUCH_KEY: Failure = { kind: "redis", text: "ERR no such key" };
 
 function renameCommand(name: string, nx: boolean, summary: string): RedisCommand {
@@ -422,14 +430,22 @@ function renameCommand(name: string, nx: boolean, summary: string): RedisCommand
     run(request, { store }, reply) {
       const { bytes, starts, ends } = request;
       const moved = new Moved();
-      if (!store.get(bytes, starts[0]!, ends[0]!, moved)) return reply.error(NO_SUCH_KEY);
-      const expireAtMs = Math.max(0, store.expiry(bytes, starts[0]!, ends[0]!));
+      // The expiry first: read after the value, a time passing in between
+      // (the clock ticks) would read as none, and newkey would never expire.
+      const expiry = store.expiry(bytes, starts[0]!, ends[0]!);
+      if (expiry === NO_KEY || !store.get(bytes, starts[0]!, ends[0]!, moved)) {
+        return reply.error(NO_SUCH_KEY);
+      }
+      const expireAtMs = Math.max(0, expiry);
       // The same key: nothing to do, as in Redis (RENAMENX: the name is taken).
       const same = ends[0]! - starts[0]! === ends[1]! - starts[1]! &&
         argBytes(request, 0).every((byte, i) => byte === bytes[starts[1]! + i]);
       if (same) return nx ? reply.integer(0) : reply.ok();
       if (nx && store.expiry(bytes, starts[1]!, ends[1]!) !== NO_KEY) return reply.integer(0);
-      const options = { expireAtMs, lineText: (moved.flags & LINE_TEXT) !== 0 };
+      // LINE_TEXT vouches for the key too (LIST shows such a pair unchecked):
+      // it moves only to a key a PUT could have written.
+      const lineText = (moved.flags & LINE_TEXT) !== 0 && isLineKey(bytes, starts[1]!, ends[1]!);
+      const options = { expireAtMs, lineText };
       const move = () => {
         store.set(bytes, starts[1]!, ends[1]!, moved.bytes, 0, moved.bytes.length, options);
         store.delete(bytes, starts[0]!, ends[0]!);

@@ -1,0 +1,84 @@
+/**
+ * RENAME where a value changes key: the line protocol's LIST must still
+ * frame every pair it shows, and a key whose time passes during the rename
+ * must not come back without one. Over real sockets on port 0.
+ */
+
+import { assertEquals } from "@std/assert";
+import { ManualClock } from "../../store/clock.ts";
+import { MemoryStore } from "../../store/memory.ts";
+import type { ValueSink } from "../../store/store.ts";
+import { RawConn, startTestServer } from "../../testing/mod.ts";
+
+const encoder = new TextEncoder();
+
+/** A command as a RESP array of bulk strings (words may hold any byte). */
+function resp(...words: (string | Uint8Array)[]): Uint8Array {
+  const parts: number[] = [...encoder.encode(`*${words.length}\r\n`)];
+  for (const word of words) {
+    const bytes = typeof word === "string" ? encoder.encode(word) : word;
+    parts.push(...encoder.encode(`$${bytes.length}\r\n`), ...bytes, 13, 10);
+  }
+  return Uint8Array.from(parts);
+}
+
+Deno.test("RENAME of a line client's pair to a key no line can carry: LIST leaves it out, and stays framed", async () => {
+  await using server = startTestServer();
+  await using line = await RawConn.connect(server.port);
+  await using redis = await RawConn.connect(server.port);
+  await line.send("PUT, a, 1\nPUT, b, 2\nPUT, c, 3\nPUT, d, 4\nPUT, e, x\ry\n");
+  assertEquals(await line.readLines(5), Array(5).fill("Success!"));
+  // A newline (LIST's end), a comma (the separator), bytes that are not UTF-8, no key at all.
+  await redis.send(
+    Uint8Array.from([
+      ...resp("RENAME", "a", "new\nline"),
+      ...resp("RENAME", "b", "x,y"),
+      ...resp("RENAME", "c", new Uint8Array([0xff])),
+      ...resp("RENAME", "d", ""),
+      ...resp("RENAME", "e", "kept"),
+    ]),
+  );
+  assertEquals(await redis.readLines(5), Array(5).fill("+OK\r"));
+  await line.send("LIST\nPING\n");
+  // Only the pair a line can still show, its \r as a line client stored it; then PING's own answer.
+  assertEquals(await line.readList(), ["kept, x\ry"]);
+  assertEquals(await line.readLine(), "PONG");
+  // The value moved whole, readable by key from either protocol.
+  await line.send("GET, kept\n");
+  assertEquals(await line.readLine(), "x\ry");
+  await redis.send(resp("GET", "x,y"));
+  assertEquals(await redis.readLines(2), ["$1\r", "2\r"]);
+});
+
+/** A store whose clock moves on by `advanceMs` right after the next get of a key. */
+class ClockAfterGet extends MemoryStore {
+  advanceMs = 0;
+  readonly #clock: ManualClock;
+
+  constructor(clock: ManualClock) {
+    super({ clock });
+    this.#clock = clock;
+  }
+
+  override get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
+    const found = super.get(key, start, end, out);
+    this.#clock.advance(this.advanceMs);
+    this.advanceMs = 0;
+    return found;
+  }
+}
+
+Deno.test("RENAME of a key whose time passes midway does not leave the new key without an expiry", async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = new ClockAfterGet(clock);
+  await using server = startTestServer({ store, clock });
+  await using redis = await RawConn.connect(server.port);
+  await redis.send(resp("SET", "a", "1", "PX", "1000"));
+  assertEquals(await redis.readLine(), "+OK\r");
+  // The real clock can tick between two lookups of one command: here it does, to the key's end.
+  store.advanceMs = 1000;
+  await redis.send(resp("RENAME", "a", "b"));
+  await redis.readLine(); // +OK or no such key: either is a moment's truth.
+  await redis.send(Uint8Array.from([...resp("PTTL", "b"), ...resp("EXISTS", "a")]));
+  assertEquals(await redis.readLines(2), [":-2\r", ":0\r"]);
+});
