@@ -529,15 +529,35 @@ Deno.test("runCheck() stops before any rule, writing nothing, when a server of o
       assertEquals(run.noAnswer, {
         request: unframed ? request : `${request}\n`,
         newlineAfter: unframed,
-        ms: 600,
+        followUp: "LIST\n",
+        ms: 900,
       });
       assertEquals(
         [run.results.length, run.notRun, run.written, run.left.length],
         [0, rulesOf(level).length, 0, 0],
       );
       // What reached the server once it was free: the first connection,
-      // which sent nothing, and the one GET. No PUT waited to land after the run.
-      assertEquals(sent, ["", `${request}\n`]);
+      // which sent nothing, and the GET and LIST. No PUT waited to land after the run.
+      assertEquals(sent, ["", `${request}\nLIST\n`]);
+    });
+  }
+});
+
+Deno.test("runCheck() checks a server silent to a missing key, not taking it for a held one", async (t) => {
+  // The run's first request is a GET of a missing key: LIST, which follows
+  // it, gets this server's answer, and the rules run (and name the mistake).
+  for (const [level, rule] of [["assignment", "a.get-missing"], ["contract", "cmd.get-missing"]]) {
+    await t.step(level!, async () => {
+      await using server = studentServer("get-missing-silent");
+      const run = await runCheck({
+        port: server.port,
+        level: level as Level,
+        timeoutMs: 1_000,
+        pauseMs: 100,
+      });
+      assertEquals(run.noAnswer, undefined);
+      assertEquals(run.results.length, rulesOf(level as Level).length);
+      assert(failures(run).includes(rule!), `${rule} failed: ${failures(run)}`);
     });
   }
 });

@@ -442,15 +442,21 @@ export function silentHint(lang: Lang, rules: number, total: number): string {
  */
 export function noAnswerText(
   address: string,
-  noAnswer: { readonly request: string; readonly newlineAfter: boolean; readonly ms: number },
+  noAnswer: {
+    readonly request: string;
+    readonly newlineAfter: boolean;
+    readonly followUp: string;
+    readonly ms: number;
+  },
 ): Text {
-  const { request, newlineAfter, ms } = noAnswer;
+  const { request, newlineAfter, followUp, ms } = noAnswer;
   const waited = seconds(ms);
   return text(
     `the server at ${address} accepted the connection but sent nothing back for ${waited} s, ` +
       `keeping it open (kv check asked ${show(request)}` +
       (newlineAfter ? ", without \\n as the course's client does, then with it" : "") +
-      "). Most likely another client is still connected to it (nc, or kv client in another " +
+      `, then ${show(followUp)}). ` +
+      "Most likely another client is still connected to it (nc, or kv client in another " +
       "terminal) and it serves one client at a time: close that client and run kv check again. " +
       "To take other clients while one stays connected, serve each client in its own thread " +
       "(threading.Thread) or with select. If no other client is connected, the server reads " +
@@ -458,8 +464,9 @@ export function noAnswerText(
       "run, and no key was written.",
     `서버(${address})가 연결은 받았지만, 연결을 열어 둔 채 ${waited}초 동안 아무것도 보내지 ` +
       `않았습니다(kv check가 보낸 요청: ${show(request)}` +
-      (newlineAfter ? ". 수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄)" : ")") +
-      ". 다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 연결되어 있고, 서버가 한 번에 " +
+      (newlineAfter ? "(수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄)" : "") +
+      `, 그다음 ${show(followUp)}). ` +
+      "다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 연결되어 있고, 서버가 한 번에 " +
       "클라이언트 하나만 받는 것 같습니다: 그 클라이언트를 닫고 kv check를 다시 실행하세요. " +
       "한 클라이언트가 연결되어 있는 동안에도 다른 클라이언트를 받으려면, 클라이언트마다 " +
       "스레드(threading.Thread)를 쓰거나 select를 쓰세요. 연결된 다른 클라이언트가 없다면, 서버가 " +

@@ -123,6 +123,8 @@ export interface NoAnswer {
   readonly request: string;
   /** It went without `\n` (as the course's client sends), then a `\n` after it, each waited for. */
   readonly newlineAfter: boolean;
+  /** The request sent after it, on the same connection, in case only a missing key went unanswered. */
+  readonly followUp: string;
   /** How long it waited, in all. */
   readonly ms: number;
 }
@@ -262,31 +264,43 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
  * its own, and waits for any byte back: up to twice the timeout (a server
  * whose first answer is slow is still checked). `unframed`: as the course's
  * client sends it, without `\n`, then (for a server framed by `\n`) the
- * `\n`, each waited for one timeout. {@linkcode NoAnswer} only if nothing
- * came and the connection stayed open; a refusal or a close is left to the
- * rules to tell.
+ * `\n`, each waited for one timeout. A server silent to that may only be
+ * one that answers a missing key with nothing (a common mistake, for its
+ * rule to tell): `LIST` follows, on the same connection, for one timeout
+ * more. {@linkcode NoAnswer} only if nothing came to either and the
+ * connection stayed open; a refusal or a close is left to the rules to tell.
  */
 async function askFirst(config: PlayConfig, unframed: boolean): Promise<NoAnswer | undefined> {
   const request = `GET, ${config.prefix}nobody`;
-  const sends = unframed ? [request, "\n"] : [`${request}\n`];
-  const waitMs = (2 * config.timeoutMs) / sends.length;
+  const sends: [string, number][] = unframed
+    ? [[request, config.timeoutMs], ["\n", config.timeoutMs]]
+    : [[`${request}\n`, 2 * config.timeoutMs]];
+  sends.push([FOLLOW_UP, config.timeoutMs]);
   let probe: Probe | undefined;
   try {
     probe = await Probe.open(config.hostname, config.port, config);
     config.heard.add(probe); // Its answer is one heard since the first connection.
-    for (const bytes of sends) {
+    for (const [bytes, waitMs] of sends) {
       if (await probe.write(encodeData(bytes, config.prefix), config.timeoutMs) !== "ok") {
         return undefined;
       }
       if (await probe.readEnd(waitMs) !== "timeout") return undefined;
     }
-    return { request: sends[0]!, newlineAfter: unframed, ms: 2 * config.timeoutMs };
+    return {
+      request: sends[0]![0],
+      newlineAfter: unframed,
+      followUp: FOLLOW_UP,
+      ms: sends.reduce((sum, [, waitMs]) => sum + waitMs, 0),
+    };
   } catch {
     return undefined;
   } finally {
     await probe?.close();
   }
 }
+
+// The first request's second try: read-only, and answered by any server that lists.
+const FOLLOW_UP = "LIST\n";
 
 /** Whether a fresh connection gets an answer line to a request that ends with `\n`. */
 async function answersWithNewline(config: PlayConfig): Promise<boolean> {

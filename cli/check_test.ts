@@ -249,8 +249,9 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
     assertStringIncludes(
       run.stderr,
       `kv: the server at 127.0.0.1:${server.port} accepted the connection but sent nothing back ` +
-        `for 0.6 s, keeping it open (kv check asked "GET, ${prefix}nobody", without \\n as the ` +
-        "course's client does, then with it). Most likely another client is still connected to " +
+        `for 0.9 s, keeping it open (kv check asked "GET, ${prefix}nobody", without \\n as the ` +
+        'course\'s client does, then with it, then "LIST\\n"). Most likely another client is ' +
+        "still connected to " +
         "it (nc, or kv client in another terminal) and it serves one client at a time: close " +
         "that client and run kv check again. ",
     );
@@ -264,12 +265,13 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
     assertEquals(run.code, 2);
     assertStringIncludes(
       run.stderr,
-      `kv: 서버(127.0.0.1:${server.port})가 연결은 받았지만, 연결을 열어 둔 채 0.6초 동안 ` +
+      `kv: 서버(127.0.0.1:${server.port})가 연결은 받았지만, 연결을 열어 둔 채 0.9초 동안 ` +
         '아무것도 보내지 않았습니다(kv check가 보낸 요청: "GET, kvcheck:',
     );
     assertStringIncludes(
       run.stderr,
-      'nobody\\n"). 다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 연결되어 있고, ',
+      'nobody\\n", 그다음 "LIST\\n"). 다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 ' +
+        "연결되어 있고, ",
     );
     assertStringIncludes(
       run.stderr,
@@ -290,7 +292,7 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
     assertEquals(run.code, 2);
     assertStringIncludes(
       run.stderr,
-      'nobody". 수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄). 다른 클라이언트',
+      'nobody"(수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄), 그다음 "LIST\\n"). 다른 클라이언트',
     );
   });
   await t.step("--json: no rule, all not run, not ok, and why", async () => {
@@ -303,7 +305,7 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
       [report.ok, report.passed, report.failed, report.not_run, report.keys_written, report.rules],
       [false, 0, 0, 31, 0, []],
     );
-    assertStringIncludes(report.error, "accepted the connection but sent nothing back for 0.6 s");
+    assertStringIncludes(report.error, "accepted the connection but sent nothing back for 0.9 s");
     assertStringIncludes(run.stderr, report.error);
   });
   await t.step("--junit -: one test case, in error", async () => {

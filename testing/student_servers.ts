@@ -65,6 +65,8 @@ export type Mistake =
   | "no-unframed"
   /** Answers `Success!` to DELETE even when the key is missing. */
   | "delete-always-success"
+  /** Answers a GET of a missing key with nothing at all (`if key in store: send(...)`, no else). */
+  | "get-missing-silent"
   /** Does not drop the `\r` of a `\r\n` request. */
   | "keeps-cr"
   /** Stops accepting connections once a client resets its connection (Python's uncaught ConnectionResetError). */
@@ -374,7 +376,11 @@ function respond(
     case "DELETE": {
       if (fields.length !== 2) return error(`usage: ${command}, key`);
       if (badKey) return error("key must not be empty");
-      if (command === "GET") return { text: `${store.get(key) ?? "Not exist!"}\n` };
+      if (command === "GET") {
+        const value = store.get(key);
+        if (value === undefined && mistake === "get-missing-silent") return { text: "" };
+        return { text: `${value ?? "Not exist!"}\n` };
+      }
       const old = store.get(key);
       const existed = store.delete(key);
       if (old !== undefined && mistake === "list-keeps-deleted") deletedOf(store).set(key, old);
