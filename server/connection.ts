@@ -34,7 +34,7 @@ export interface ConnectionConfig {
   readonly idleTimeoutMs: number;
   readonly unframedPauseMs: number;
   readonly handshakeTimeoutMs: number;
-  /** A shutdown's grace: a linger after an error ends within half of it. */
+  /** A shutdown's grace: a linger after QUIT or an error ends within half of it. */
   readonly shutdownGraceMs: number;
   readonly verbose: boolean;
   /** Receives every socket event (`--trace`); `undefined`: tracing is off and costs nothing. */
@@ -45,7 +45,7 @@ export interface ConnectionConfig {
  * Where a connection is. `reading`: waiting for bytes (shutdown may close it
  * at once); `working`: running requests; `writing`: waiting for its answers
  * to drain (never idle); `lingering`: half-closed (at shutdown, or after
- * an error that ends the connection), discarding what the client still
+ * QUIT or an error that ends the connection), discarding what the client still
  * sends until it finishes; `closed`.
  */
 type State = "reading" | "working" | "writing" | "lingering" | "closed";
@@ -213,7 +213,7 @@ export class Connection {
     this.#stopping = true;
     if (this.#trace !== undefined) this.#trace.stop(this.#state === "reading");
     if (this.#state === "reading") this.close();
-    // Lingering after an error that ends it: it ends within half the grace,
+    // Lingering after QUIT or an error that ends it: it ends within half the grace,
     // so a client that goes on sending does not hold the shutdown.
     if (this.#state === "lingering") {
       this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + this.#shutdownLingerMs);
@@ -289,13 +289,13 @@ export class Connection {
         if (this.#trace !== undefined) this.#trace.send(bytes.length);
         this.#wrote();
       }
-      const closing = wire.context.session.closing;
-      if (closing !== false) {
-        // After an error that ends the connection, the client may still be
-        // sending (a value past the limit): closing with its bytes unread
-        // would reset the connection, and the client would see a broken
-        // pipe instead of the error. Let it finish first.
-        if (closing === "error") await this.#linger(true);
+      if (wire.context.session.closing !== false) {
+        // After QUIT or an error that ends the connection, the client may
+        // still be sending (the rest of a burst, a value past the limit):
+        // closing with its bytes unread would reset the connection, and the
+        // reset throws away the answers not yet delivered (all of them, over
+        // TLS), so the client would see a broken pipe instead. Let it finish first.
+        await this.#linger(true);
         return;
       }
       const turns = this.#server.turns.count;
@@ -468,13 +468,13 @@ export class Connection {
    * only the write side: the client reads its answers, then the end of the
    * stream. What it still sends is discarded; once it has sent nothing for a
    * moment, or closes, the connection is done (PROTOCOL.md, Shutdown); one
-   * that goes on sending is cut after 10 s or 64 MiB. `afterError`: an
-   * error ended it, and a shutdown ends that wait within half its grace, so
-   * that the server still exits 0. A busy connection at shutdown waits as
-   * the contract says, its answers perhaps still on their way, until its
-   * client goes quiet or the grace runs out.
+   * that goes on sending is cut after 10 s or 64 MiB. `ended`: a request
+   * ended it (QUIT, or an error that closes), and a shutdown ends that wait
+   * within half its grace, so that the server still exits 0. A busy
+   * connection at shutdown waits as the contract says, its answers perhaps
+   * still on their way, until its client goes quiet or the grace runs out.
    */
-  async #linger(afterError: boolean): Promise<void> {
+  async #linger(ended: boolean): Promise<void> {
     this.#state = "lingering";
     await this.#conn.closeWrite();
     if (this.#trace !== undefined) this.#trace.halfClose();
@@ -484,7 +484,7 @@ export class Connection {
     const buffer = this.#trace === undefined
       ? DISCARDED
       : this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
-    const ms = afterError && this.#stopping ? this.#shutdownLingerMs : LINGER_MAX_MS;
+    const ms = ended && this.#stopping ? this.#shutdownLingerMs : LINGER_MAX_MS;
     this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + ms);
     for (
       let discarded = 0;
@@ -526,7 +526,7 @@ export class Connection {
     this.#debug(`${shown} -> ${logSample(answer)}`);
   }
 
-  /** How long a linger after an error may go on once a shutdown began: half the grace. */
+  /** How long a linger after QUIT or an error may go on once a shutdown began: half the grace. */
   get #shutdownLingerMs(): number {
     return Math.max(LINGER_QUIET_MS, this.#config.shutdownGraceMs / 2);
   }
