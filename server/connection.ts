@@ -23,6 +23,7 @@ import {
 } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
 import { IdleTimer } from "./idle.ts";
+import { LINGER_MAX_BYTES, LINGER_MAX_MS, LINGER_QUIET_MS } from "./linger.ts";
 import { type Logger, logSample } from "../net/log.ts";
 import { handshakeWithin } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
@@ -72,12 +73,6 @@ const BYTES_PER_TURN = 1 << 20;
 const STEPS_PER_TURN = 16;
 // Before AUTH, a write that took longer than this waited for the client to read.
 const NOT_WAITING_MS = 5;
-// At shutdown, a half-closed client that sends nothing this long is done
-// (PROTOCOL.md, Shutdown: "about 250 ms").
-const LINGER_QUIET_MS = 250;
-// A client that goes on sending past these is cut all the same (a reset).
-const LINGER_MAX_MS = 10_000;
-const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 // Where lingering connections read what they throw away.
 const DISCARDED = new Uint8Array(MAX_READ_BYTES);
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
