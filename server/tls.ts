@@ -12,7 +12,7 @@
  * @module
  */
 
-import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { afterIo, closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 import { LINGER_MAX_BYTES, LINGER_QUIET_MS } from "./linger.ts";
 
 /** What the server needs of a listener. `Deno.Listener` is one. */
@@ -345,9 +345,16 @@ class FrontConn implements Deno.Conn {
     if (this.#inEnded || this.#cut) return this.#cutNow();
     this.#heardAt = performance.now();
     const check = () => {
+      if (this.#cut) return;
       const quietMs = performance.now() - this.#heardAt;
-      if (quietMs >= LINGER_QUIET_MS) this.#cutNow();
-      else this.#quietTimer = setTimeout(check, LINGER_QUIET_MS - quietMs);
+      if (quietMs < LINGER_QUIET_MS) {
+        this.#quietTimer = setTimeout(check, LINGER_QUIET_MS - quietMs);
+        return;
+      }
+      // A stall of our own is not the client's silence: what arrived
+      // meanwhile gets one look first (as settlesWithin() gives it).
+      const heardAt = this.#heardAt;
+      void afterIo().then(() => this.#heardAt === heardAt ? this.#cutNow() : check());
     };
     this.#quietTimer = setTimeout(check, LINGER_QUIET_MS);
   }
