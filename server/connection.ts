@@ -23,6 +23,7 @@ import {
 } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
 import { IdleTimer } from "./idle.ts";
+import { LINGER_MAX_BYTES, LINGER_MAX_MS, LINGER_QUIET_MS } from "./linger.ts";
 import { type Logger, logSample } from "../net/log.ts";
 import { handshakeWithin } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
@@ -34,7 +35,7 @@ export interface ConnectionConfig {
   readonly idleTimeoutMs: number;
   readonly unframedPauseMs: number;
   readonly handshakeTimeoutMs: number;
-  /** A shutdown's grace: a linger after an error ends within half of it. */
+  /** A shutdown's grace: a linger after QUIT or an error ends within half of it. */
   readonly shutdownGraceMs: number;
   readonly verbose: boolean;
   /** Receives every socket event (`--trace`); `undefined`: tracing is off and costs nothing. */
@@ -42,10 +43,10 @@ export interface ConnectionConfig {
 }
 
 /**
- * Where a connection is. `reading`: waiting for bytes (shutdown may close it
- * at once); `working`: running requests; `writing`: waiting for its answers
+ * Where a connection is. `reading`: waiting for bytes (shutdown half-closes
+ * it at once, or closes it if it never spoke); `working`: running requests; `writing`: waiting for its answers
  * to drain (never idle); `lingering`: half-closed (at shutdown, or after
- * an error that ends the connection), discarding what the client still
+ * QUIT or an error that ends the connection), discarding what the client still
  * sends until it finishes; `closed`.
  */
 type State = "reading" | "working" | "writing" | "lingering" | "closed";
@@ -72,12 +73,6 @@ const BYTES_PER_TURN = 1 << 20;
 const STEPS_PER_TURN = 16;
 // Before AUTH, a write that took longer than this waited for the client to read.
 const NOT_WAITING_MS = 5;
-// At shutdown, a half-closed client that sends nothing this long is done
-// (PROTOCOL.md, Shutdown: "about 250 ms").
-const LINGER_QUIET_MS = 250;
-// A client that goes on sending past these is cut all the same (a reset).
-const LINGER_MAX_MS = 10_000;
-const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 // Where lingering connections read what they throw away.
 const DISCARDED = new Uint8Array(MAX_READ_BYTES);
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -100,6 +95,10 @@ export class Connection {
   #state: State = "working";
   // While lingering: when it ends, whatever the client still sends.
   #lingerUntil = Infinity;
+  // The read the connection waits on while `reading`: a shutdown's linger
+  // takes it over (stop()), and then ends the connection (#stopped).
+  #pendingRead: Promise<number | null> | undefined;
+  #stopped: Promise<void> | undefined;
   // ServerSide.turns as last seen, and the bytes read since it changed.
   #seenTurn = -1;
   #readThisTurn = 0;
@@ -208,12 +207,29 @@ export class Connection {
     return false;
   }
 
-  /** Shutdown: a connection waiting for bytes closes now; a busy one after its answers. */
+  /**
+   * Shutdown: a busy connection finishes its answers, then half-closes and
+   * lingers; one waiting for bytes half-closes and lingers now, and what its
+   * read brings is not run; one that never sent a byte (or is in its TLS
+   * handshake) closes now.
+   */
   stop(): void {
     this.#stopping = true;
-    if (this.#trace !== undefined) this.#trace.stop(this.#state === "reading");
-    if (this.#state === "reading") this.close();
-    // Lingering after an error that ends it: it ends within half the grace,
+    if (this.#state === "reading") {
+      // Its answers are written, but perhaps not yet delivered, and its client
+      // may be between two bursts: closing would reset the connection when
+      // the next one came, and the reset throws away what is still on its
+      // way. It ends as a request had ended it (within half the grace).
+      const linger = this.#wire !== undefined && this.#pendingRead !== undefined;
+      if (this.#trace !== undefined) this.#trace.stop(linger ? "half-close" : "close");
+      if (!linger) this.close();
+      else {
+        this.#stopped = this.#linger(true, this.#pendingRead)
+          .catch(() => {}) // The client went away meanwhile: over all the same.
+          .finally(() => this.close());
+      }
+    } else if (this.#trace !== undefined) this.#trace.stop("finish");
+    // Lingering after QUIT or an error that ends it: it ends within half the grace,
     // so a client that goes on sending does not hold the shutdown.
     if (this.#state === "lingering") {
       this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + this.#shutdownLingerMs);
@@ -245,12 +261,14 @@ export class Connection {
         if (read === "done") return;
         n = read;
       } else {
-        n = await conn.read(buffer);
+        n = await (this.#pendingRead = conn.read(buffer));
       }
       if (this.#state === "reading") this.#state = "working";
-      // Shutdown closed it while this read was completing: what came is
-      // not run, since its answers could not reach the client.
+      // Shutdown closed it, or half-closed it to linger, while this read
+      // was completing: what came is not run, since its answers could not
+      // reach the client.
       else if (this.#state === "closed") return;
+      else if (this.#stopped !== undefined) return await this.#stopped;
       if (n === null) {
         if (this.#trace !== undefined) this.#trace.eof();
         if (this.#wire === undefined) return; // Gone without a word.
@@ -289,13 +307,13 @@ export class Connection {
         if (this.#trace !== undefined) this.#trace.send(bytes.length);
         this.#wrote();
       }
-      const closing = wire.context.session.closing;
-      if (closing !== false) {
-        // After an error that ends the connection, the client may still be
-        // sending (a value past the limit): closing with its bytes unread
-        // would reset the connection, and the client would see a broken
-        // pipe instead of the error. Let it finish first.
-        if (closing === "error") await this.#linger(true);
+      if (wire.context.session.closing !== false) {
+        // After QUIT or an error that ends the connection, the client may
+        // still be sending (the rest of a burst, a value past the limit):
+        // closing with its bytes unread would reset the connection, and the
+        // reset throws away the answers not yet delivered (all of them, over
+        // TLS), so the client would see a broken pipe instead. Let it finish first.
+        await this.#linger(true);
         return;
       }
       const turns = this.#server.turns.count;
@@ -317,8 +335,9 @@ export class Connection {
    * request while the read goes on. "done" if that ended the connection.
    */
   async #readUnframed(buffer: Uint8Array): Promise<number | null | "done"> {
-    const read = this.#conn.read(buffer);
-    if (await quiet(read, this.#config.unframedPauseMs)) {
+    const read = this.#pendingRead = this.#conn.read(buffer);
+    // A shutdown that came meanwhile took the read over: nothing is answered.
+    if (await quiet(read, this.#config.unframedPauseMs) && this.#state === "reading") {
       if (this.#trace !== undefined) {
         this.#trace.pause(this.#config.unframedPauseMs, this.#wire!.framer.pendingBytes);
       }
@@ -462,19 +481,21 @@ export class Connection {
   }
 
   /**
-   * Shutdown came while this connection was busy, or an error ends it, and
-   * its client may still be sending. Closing with bytes unread would make the
-   * kernel reset the connection and drop answers not yet delivered, so end
-   * only the write side: the client reads its answers, then the end of the
+   * Shutdown came, or QUIT or an error ends the connection, and its client
+   * may still be sending. Closing with bytes unread would make the kernel
+   * reset the connection and drop answers not yet delivered, so end only
+   * the write side: the client reads its answers, then the end of the
    * stream. What it still sends is discarded; once it has sent nothing for a
    * moment, or closes, the connection is done (PROTOCOL.md, Shutdown); one
-   * that goes on sending is cut after 10 s or 64 MiB. `afterError`: an
-   * error ended it, and a shutdown ends that wait within half its grace, so
-   * that the server still exits 0. A busy connection at shutdown waits as
+   * that goes on sending is cut after 10 s or 64 MiB. `ended`: it has no
+   * more to say (QUIT, an error that closes, or a shutdown that found it
+   * waiting for bytes), and a shutdown ends that wait within half its grace,
+   * so that the server still exits 0. A busy connection at shutdown waits as
    * the contract says, its answers perhaps still on their way, until its
-   * client goes quiet or the grace runs out.
+   * client goes quiet or the grace runs out. `pending`: a read already under
+   * way (a shutdown came while it waited), the first one thrown away.
    */
-  async #linger(afterError: boolean): Promise<void> {
+  async #linger(ended: boolean, pending?: Promise<number | null>): Promise<void> {
     this.#state = "lingering";
     await this.#conn.closeWrite();
     if (this.#trace !== undefined) this.#trace.halfClose();
@@ -484,14 +505,16 @@ export class Connection {
     const buffer = this.#trace === undefined
       ? DISCARDED
       : this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
-    const ms = afterError && this.#stopping ? this.#shutdownLingerMs : LINGER_MAX_MS;
+    const ms = ended && this.#stopping ? this.#shutdownLingerMs : LINGER_MAX_MS;
     this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + ms);
     for (
       let discarded = 0;
       discarded < LINGER_MAX_BYTES && performance.now() < this.#lingerUntil;
     ) {
-      const read = this.#conn.read(buffer);
-      if (await quiet(read, LINGER_QUIET_MS)) {
+      const read = pending ?? this.#conn.read(buffer);
+      pending = undefined;
+      // Quiet for LINGER_QUIET_MS, or until the linger's end if that is sooner.
+      if (await quiet(read, Math.min(LINGER_QUIET_MS, this.#lingerUntil - performance.now()))) {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return;
       }
@@ -526,9 +549,9 @@ export class Connection {
     this.#debug(`${shown} -> ${logSample(answer)}`);
   }
 
-  /** How long a linger after an error may go on once a shutdown began: half the grace. */
+  /** How long a linger after QUIT or an error may go on once a shutdown began: half the grace. */
   get #shutdownLingerMs(): number {
-    return Math.max(LINGER_QUIET_MS, this.#config.shutdownGraceMs / 2);
+    return this.#config.shutdownGraceMs / 2;
   }
 
   #debug(message: string): void {

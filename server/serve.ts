@@ -59,9 +59,9 @@ export interface KvServer extends AsyncDisposable {
   /**
    * Starts a graceful shutdown (as aborting `signal` does) and waits for it.
    * Requests already read are answered; a connection waiting for its next
-   * request is closed at once, so a request not read yet (one a client in
-   * this process sent in the same tick) is not run, and that client sees
-   * the connection close.
+   * request is half-closed at once (and closed once its client is quiet or
+   * closes), so a request not read yet (one a client in this process sent
+   * in the same tick) is not run, and that client sees the connection end.
    */
   shutdown(): Promise<ServeResult>;
 }

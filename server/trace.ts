@@ -175,13 +175,14 @@ export class ConnectionTrace extends Trace {
     this.emit("idle", `ms=${silentMs} (nothing received for that long)`);
   }
 
-  /** The server began shutting down; `waiting`: this connection was waiting for bytes. */
-  stop(waiting: boolean): void {
+  /**
+   * The server began shutting down. This connection was busy (`finish`), or
+   * waiting for bytes: it had spoken, so it may have answers on their way
+   * (`half-close`), or not (`close`).
+   */
+  stop(now: "finish" | "half-close" | "close"): void {
     this.#cause ??= "shutdown";
-    this.emit(
-      "shutdown",
-      waiting ? "(it was waiting for bytes: close now)" : "(busy: finish its answers first)",
-    );
+    this.emit("shutdown", STOP_NOTES[now]);
   }
 
   /** The connection failed with `error` (a reset, a broken pipe, a bug). */
@@ -202,6 +203,12 @@ export class ConnectionTrace extends Trace {
     this.emit("close", this.#cause === undefined ? "" : CLOSE_NOTES[this.#cause]);
   }
 }
+
+const STOP_NOTES = {
+  finish: "(busy: finish its answers first)",
+  "half-close": "(it was waiting for bytes: half-close now, its answers may still be on their way)",
+  close: "(it was waiting for bytes: close now)",
+};
 
 /** The trace of one UDP datagram: `dN`, timed from its arrival. */
 export class DatagramTrace extends Trace {

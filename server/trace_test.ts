@@ -51,6 +51,9 @@ Deno.test("serve() traces a pipelined pair: one recv, two requests and answers, 
     "accept",
     ...["recv", "request", "answer", "request", "answer", "send"],
     ...["recv", "request", "answer", "request", "answer", "send"],
+    // After QUIT the server half-closes and waits for the client to finish
+    // (this one goes quiet, keeping its socket), so nothing it sent is lost.
+    "half-close",
     "close",
   ]);
   assertEquals(traced.details("#1", "answer"), [
@@ -140,7 +143,7 @@ Deno.test("serve() traces its own half-close at shutdown: the answers, our FIN, 
   assertMatch(traced.details("server", "shutdown")[0]!, /^open=1 /);
 });
 
-Deno.test("serve() traces the close of an idle connection and of one waiting at shutdown", async () => {
+Deno.test("serve() traces the close of an idle connection", async () => {
   const traced = new TraceCollector();
   await using server = startTestServer({ trace: traced.trace, idleTimeoutMs: 30 });
   await using idle = await RawConn.connect(server.port);
@@ -148,15 +151,30 @@ Deno.test("serve() traces the close of an idle connection and of one waiting at 
   await within("close", traced.waitFor("#1", "close"));
   assertEquals(traced.of("#1"), ["accept", "idle", "close"]);
   assertEquals(traced.details("#1", "close"), ["(idle timeout)"]);
+});
 
+Deno.test("serve() traces the connections waiting at shutdown: one that spoke half-closes, one that never did closes", async () => {
+  // One that has spoken may still have answers on their way to it: it
+  // lingers (this client keeps its socket and goes quiet) rather than close.
+  const traced = new TraceCollector();
+  await using server = startTestServer({ trace: traced.trace });
   await using waiting = await RawConn.connect(server.port);
   await waiting.send("PING\n");
   assertEquals(await waiting.readLine(), "PONG");
+  await using silent = await RawConn.connect(server.port);
+  await within("the second accept", traced.waitFor("#2", "accept"));
   await server.shutdown();
-  assertEquals(traced.of("#2"), [
-    ...["accept", "recv", "request", "answer", "send", "shutdown", "close"],
+  assertEquals(traced.of("#1"), [
+    ...["accept", "recv", "request", "answer", "send", "shutdown", "half-close", "close"],
   ]);
+  assertEquals(traced.details("#1", "shutdown"), [
+    "(it was waiting for bytes: half-close now, its answers may still be on their way)",
+  ]);
+  assertEquals(traced.details("#1", "close"), ["(server shutdown)"]);
+  assertEquals(traced.of("#2"), ["accept", "shutdown", "close"]);
   assertEquals(traced.details("#2", "shutdown"), ["(it was waiting for bytes: close now)"]);
+  assert(await waiting.closedByServer());
+  assert(await silent.closedByServer());
 });
 
 Deno.test({

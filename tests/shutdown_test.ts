@@ -23,8 +23,10 @@ import {
   send as writeAll,
   startTestServer,
   textStore,
+  TraceCollector,
   within,
 } from "../testing/mod.ts";
+import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 const encoder = new TextEncoder();
 
@@ -175,6 +177,49 @@ Deno.test("serve() cuts connections still writing when --shutdown-grace-ms runs 
   assert(await within("idle connection closed", idle.closedByServer()));
   assertEquals(logs.errors(), []);
 });
+
+Deno.test("serve() on shutdown delivers the answers still on their way to a client between two bursts, over TCP and TLS", async (t) => {
+  // The connection has written its answers (into the sockets: the client
+  // reads nothing yet) and waits for bytes when the shutdown comes; then the
+  // client sends its next burst. A close would reset the connection when
+  // those bytes came, and the reset throws away the answers not yet
+  // delivered: so it half-closes and lingers like a busy one.
+  for (const tls of [false, true]) {
+    await t.step(tls ? "TLS" : "TCP", async () => {
+      const text = textStore();
+      const big = "b".repeat(512 * 1024);
+      text.set("big", big);
+      const traced = new TraceCollector();
+      await using server = startTestServer({
+        store: text.store,
+        trace: traced.trace,
+        ...(tls ? { tls: { cert: TEST_CERT, key: TEST_KEY } } : {}),
+      });
+      using conn = tls
+        ? await Deno.connectTls({ hostname: "127.0.0.1", port: server.port, caCerts: [TEST_CA] })
+        : await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await writeAll(conn, gets("big", 2));
+      const answers = `${big}\n`.repeat(2);
+      // Once all of it is sent, the connection waits for bytes.
+      for (let sends = 1; sentBytes(traced, "#1") < answers.length; sends++) {
+        await within("the answers sent", traced.waitFor("#1", "send", sends));
+      }
+      const shutdown = server.shutdown();
+      const sending = writeAll(conn, "PING\n".repeat(200_000)).catch(() => {});
+      const received = await within("the answers, then the end", readAll(conn));
+      assertEquals(received.length, answers.length);
+      assert(received === answers, "every answer, whole");
+      await sending;
+      assertEquals(await within("the shutdown", shutdown), { connectionsCut: 0 });
+    });
+  }
+});
+
+/** The bytes `who` has sent so far, by its trace. */
+function sentBytes(traced: TraceCollector, who: string): number {
+  return traced.details(who, "send")
+    .reduce((sum, detail) => sum + Number(/bytes=(\d+)/.exec(detail)![1]), 0);
+}
 
 /** Runs `kv serve` through main() in-process, stopped by `signal`. */
 function mainServe(args: string[], signal: AbortSignal) {
