@@ -529,7 +529,7 @@ Deno.test("runCheck() stops before any rule, writing nothing, when a server of o
       assertEquals(run.noAnswer, {
         request: unframed ? request : `${request}\n`,
         newlineAfter: unframed,
-        followUp: "LIST\n",
+        followUp: "LIST\nHELLO\n",
         ms: 900,
       });
       assertEquals(
@@ -537,8 +537,8 @@ Deno.test("runCheck() stops before any rule, writing nothing, when a server of o
         [0, rulesOf(level).length, 0, 0],
       );
       // What reached the server once it was free: the first connection,
-      // which sent nothing, and the GET and LIST. No PUT waited to land after the run.
-      assertEquals(sent, ["", `${request}\nLIST\n`]);
+      // which sent nothing, and the GET, LIST and HELLO. No PUT waited to land after the run.
+      assertEquals(sent, ["", `${request}\nLIST\nHELLO\n`]);
     });
   }
 });
@@ -558,6 +558,28 @@ Deno.test("runCheck() checks a server silent to a missing key, not taking it for
       assertEquals(run.noAnswer, undefined);
       assertEquals(run.results.length, rulesOf(level as Level).length);
       assert(failures(run).includes(rule!), `${rule} failed: ${failures(run)}`);
+    });
+  }
+});
+
+Deno.test("runCheck() checks a server silent to a missing key and to LIST of an empty store, not taking it for a held one", async (t) => {
+  // Both read-only requests of the first ask get nothing from this server
+  // (a fresh store): the unknown command after LIST gets its answer, and
+  // the rules run. With LIST alone, the contract level stopped at once,
+  // telling of another client holding the server.
+  const cases = [
+    ["assignment", ["a.get-missing", "a.list-empty"]],
+    ["contract", ["cmd.get-missing", "cmd.list-empty"]],
+  ] as const;
+  for (const [level, rules] of cases) {
+    await t.step(level, async () => {
+      await using server = studentServer("missing-silent");
+      const run = await runCheck({ port: server.port, level, timeoutMs: 1_000, pauseMs: 100 });
+      assertEquals(run.noAnswer, undefined);
+      assertEquals(run.results.length, rulesOf(level).length);
+      for (const rule of rules) {
+        assert(failures(run).includes(rule), `${rule} failed: ${failures(run)}`);
+      }
     });
   }
 });

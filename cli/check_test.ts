@@ -250,7 +250,7 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
       run.stderr,
       `kv: the server at 127.0.0.1:${server.port} accepted the connection but sent nothing back ` +
         `for 0.9 s, keeping it open (kv check asked "GET, ${prefix}nobody", without \\n as the ` +
-        'course\'s client does, then with it, then "LIST\\n"). Most likely another client is ' +
+        'course\'s client does, then with it, then "LIST\\nHELLO\\n"). Most likely another client is ' +
         "still connected to " +
         "it (nc, or kv client in another terminal) and it serves one client at a time: close " +
         "that client and run kv check again. ",
@@ -270,7 +270,7 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
     );
     assertStringIncludes(
       run.stderr,
-      'nobody\\n", 그다음 "LIST\\n"). 다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 ' +
+      'nobody\\n", 그다음 "LIST\\nHELLO\\n"). 다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 ' +
         "연결되어 있고, ",
     );
     assertStringIncludes(
@@ -292,7 +292,7 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
     assertEquals(run.code, 2);
     assertStringIncludes(
       run.stderr,
-      'nobody"(수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄), 그다음 "LIST\\n"). 다른 클라이언트',
+      'nobody"(수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄), 그다음 "LIST\\nHELLO\\n"). 다른 클라이언트',
     );
   });
   await t.step("--json: no rule, all not run, not ok, and why", async () => {

@@ -145,7 +145,7 @@ Deno.test("kv check stops at once when a client holds the Python server, and lea
   assertEquals(result.code, 2, result.stdout);
   assertStringIncludes(result.stderr, "sent nothing back for 6 s, keeping it open");
   assertStringIncludes(result.stderr, "Most likely another client is still connected to it");
-  // Once the holder has gone, the server takes what waited (a GET, a LIST), then this LIST.
+  // Once the holder has gone, the server takes what waited (a GET, LIST and HELLO), then this LIST.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   try {
     await conn.write(new TextEncoder().encode("LIST"));

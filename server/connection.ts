@@ -236,6 +236,17 @@ export class Connection {
     }
   }
 
+  /**
+   * Cuts the connection now: the shutdown's grace ran out. Unlike
+   * {@linkcode Connection.close}, a TLS connection's last bytes are not let
+   * drain, even if the connection closed already and only they are left.
+   * Returns whether anything was still open.
+   */
+  cut(): boolean {
+    const draining = (this.#conn as { cut?: () => boolean }).cut?.() ?? false;
+    return this.close() || draining;
+  }
+
   /** Closes the socket, once; returns whether this call closed it. A pending read or write then rejects. */
   close(): boolean {
     if (this.#state === "closed") return false;

@@ -403,8 +403,11 @@ class Server implements KvServer {
           this.#trace.shutdown(`grace ran out: cutting open=${this.#connections.size}`);
         }
         for (const connection of this.#connections) {
-          // One that stop() already closed is just slow to notice: not cut.
-          if (connection.close()) this.#connectionsCut++;
+          // One that stop() already closed is just slow to notice: not cut,
+          // unless its TLS front still drains its last bytes (a client that
+          // does not read them): that is cut now too, or it would hold the
+          // exit for up to 5 s more.
+          if (connection.cut()) this.#connectionsCut++;
         }
         for (const conn of this.#refusals.values()) closeQuietly(conn);
       }, Math.min(this.#config.shutdownGraceMs, MAX_TIMER_MS));

@@ -414,9 +414,15 @@ class FrontConn implements Deno.Conn {
     this.#drainTimer = setTimeout(() => this.#cutNow(), DRAIN_MS);
   }
 
-  /** Closes it with no drain: for a client cut because it does not read. */
-  cut(): void {
+  /**
+   * Closes it with no drain: for a client cut because it does not read, or
+   * because the shutdown's grace ran out. Returns whether it was still open
+   * (its last bytes still draining, or its client not yet quiet).
+   */
+  cut(): boolean {
+    if (this.#cut) return false;
     this.#cutNow();
+    return true;
   }
 
   /** Closes the public socket and the pipe now: whatever the TLS side still holds ends. */

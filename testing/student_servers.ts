@@ -67,6 +67,8 @@ export type Mistake =
   | "delete-always-success"
   /** Answers a GET of a missing key with nothing at all (`if key in store: send(...)`, no else). */
   | "get-missing-silent"
+  /** Answers a GET of a missing key, and LIST of an empty store (`"\n".join()` of no pairs), with nothing. */
+  | "missing-silent"
   /** Does not drop the `\r` of a `\r\n` request. */
   | "keeps-cr"
   /** Stops accepting connections once a client resets its connection (Python's uncaught ConnectionResetError). */
@@ -378,7 +380,8 @@ function respond(
       if (badKey) return error("key must not be empty");
       if (command === "GET") {
         const value = store.get(key);
-        if (value === undefined && mistake === "get-missing-silent") return { text: "" };
+        const silent = mistake === "get-missing-silent" || mistake === "missing-silent";
+        if (value === undefined && silent) return { text: "" };
         return { text: `${value ?? "Not exist!"}\n` };
       }
       const old = store.get(key);
@@ -392,7 +395,8 @@ function respond(
       if (fields.length !== 1) return error("usage: LIST");
       const end = mistake === "list-no-empty-line" ? "" : "\n";
       if (store.size === 0) {
-        return { text: mistake === "list-empty-nothing" ? "" : `Not exist!\n${end}` };
+        const silent = mistake === "list-empty-nothing" || mistake === "missing-silent";
+        return { text: silent ? "" : `Not exist!\n${end}` };
       }
       const pairs = [...store].map(([k, v]) => `${k}, ${v}\n`).join("") +
         [...deletedOf(store)].map(([k, v]) => `${k}, ${v}\n`).join("");

@@ -180,6 +180,32 @@ Deno.test("serve() cuts connections still writing when --shutdown-grace-ms runs 
   assertEquals(logs.errors(), []);
 });
 
+Deno.test("serve() over TLS cuts a connection still writing when the grace runs out, without draining past it", async () => {
+  // The grace's cut closed the connection as a QUIT does: over TLS, the
+  // front then let the last bytes drain to a client that reads none of
+  // them, for 5 s more (DRAIN_MS), and the shutdown waited for it.
+  const stop = new AbortController();
+  const text = textStore();
+  text.set("big", "b".repeat(1_000_000));
+  const store = new ObservedStore(text.store);
+  store.onGet = () => stop.abort();
+  await using server = startTestServer({
+    store,
+    signal: stop.signal,
+    shutdownGraceMs: 300,
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+  });
+  using slow = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [TEST_CA],
+  });
+  // 16 MB of answers to a client that never reads them.
+  await writeAll(slow, gets("big", 16));
+  // Well past the grace, well short of the front's 5 s drain.
+  assertEquals(await within("finished", server.finished, 2_500), { connectionsCut: 1 });
+});
+
 Deno.test("serve() on shutdown delivers the answers still on their way to a client between two bursts, over TCP and TLS", async (t) => {
   // The connection has written its answers (into the sockets: the client
   // reads nothing yet) and waits for bytes when the shutdown comes; then the
