@@ -13,8 +13,29 @@ export interface Clock {
   now(): number;
 }
 
-/** The real time (`Date.now()`). */
-export const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+// SYSTEM_CLOCK's reading for the task under way, until the microtasks after it.
+let snapshot: number | undefined;
+const forget = () => {
+  snapshot = undefined;
+};
+
+/**
+ * The real time (`Date.now()`), read once per task: one synchronous run of
+ * code (a command, a pipelined batch, a transaction) sees one time, as Redis
+ * takes one snapshot of the time per command. A command that reads a key and
+ * then writes it (INCR, APPEND, a KEEPTTL write) cannot see the key alive,
+ * then gone when it writes, and so write it anew without its expiry (a
+ * counter that would never expire).
+ */
+export const SYSTEM_CLOCK: Clock = {
+  now(): number {
+    if (snapshot === undefined) {
+      snapshot = Date.now();
+      queueMicrotask(forget);
+    }
+    return snapshot;
+  },
+};
 
 /**
  * A clock that moves only when told to.
