@@ -118,6 +118,9 @@ Deno.test("GETRANGE, SUBSTR and SETRANGE count as Redis does, negative ends and 
       ["SETRANGE", "p", "1024", "x"],
       "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n",
     ],
+    // APPEND has the same limit, as in Redis.
+    [["APPEND", "p", "y"], "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"],
+    [["STRLEN", "p"], ":1024\r\n"],
   ]);
 });
 

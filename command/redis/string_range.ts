@@ -8,17 +8,11 @@
 import type { RedisCommand } from "../command.ts";
 import type { Failure } from "../reply.ts";
 import { argInt, ERR, INT64_MAX } from "./args.ts";
-import { readValue, write } from "./strings.ts";
+import { maxStringBytes, readValue, TOO_BIG, write } from "./strings.ts";
 
 const KEEP_TTL = { keepTtl: true } as const;
 const EMPTY = new Uint8Array(0);
 const OFFSET_OUT_OF_RANGE: Failure = { kind: "redis", text: "ERR offset is out of range" };
-const TOO_BIG: Failure = {
-  kind: "redis",
-  text: "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
-};
-// Redis's proto-max-bulk-len at most (512 MiB).
-const MAX_STRING_BYTES = 512 * 1024 * 1024;
 
 function getRange(name: string, summary: string): RedisCommand {
   return {
@@ -80,7 +74,7 @@ export const SETRANGE: RedisCommand = {
     const old = readValue(context, request, 0);
     // Nothing to write: the length as it is (0 for a missing key, which stays missing).
     if (add === 0) return reply.integer(old?.length ?? 0);
-    const limit = Math.min(context.stats.maxRequestBytes, MAX_STRING_BYTES);
+    const limit = maxStringBytes(context);
     if (offset > INT64_MAX - BigInt(add) || offset + BigInt(add) > BigInt(limit)) {
       return reply.error(TOO_BIG);
     }

@@ -21,12 +21,23 @@ import { argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseInt64 } from "./args.ts"
 
 /** A full store, as Redis's OOM error. */
 export const STORE_FULL: Failure = { kind: "storeFull" };
-const TOO_BIG: Failure = {
+/** A value a command would make longer than {@linkcode maxStringBytes}, as Redis's error. */
+export const TOO_BIG: Failure = {
   kind: "redis",
   text: "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
 };
-// Redis's proto-max-bulk-len: the longest string value.
+// Redis's own proto-max-bulk-len.
 const MAX_STRING_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The longest value APPEND or SETRANGE may make: what `CONFIG GET
+ * proto-max-bulk-len` reports (kv's `--max-line-bytes`, the longest request,
+ * so the longest value a SET could carry), at most Redis's 512 MiB. Redis
+ * checks both commands against its own proto-max-bulk-len.
+ */
+export function maxStringBytes(context: Context): number {
+  return Math.min(context.stats.maxRequestBytes, MAX_STRING_BYTES);
+}
 const KEEP_TTL: WriteOptions = { keepTtl: true };
 const encoder = new TextEncoder();
 const ZERO: LongDouble = { negative: false, significand: 0n, exponent: 0 };
@@ -380,7 +391,7 @@ export const APPEND: RedisCommand = {
   run(request, context, reply) {
     const old = readValue(context, request, 0) ?? new Uint8Array(0);
     const add = request.ends[1]! - request.starts[1]!;
-    if (old.length + add > MAX_STRING_BYTES) return reply.error(TOO_BIG);
+    if (old.length + add > maxStringBytes(context)) return reply.error(TOO_BIG);
     const value = new Uint8Array(old.length + add);
     value.set(old);
     value.set(request.bytes.subarray(request.starts[1], request.ends[1]), old.length);
