@@ -29,6 +29,8 @@ import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, type CheckRun, CheckUnreachableError, runCheck } from "../check/runner.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 import { EXIT } from "./exit.ts";
+import { connectFailedLine } from "./client_messages.ts";
+import { formatAddr } from "../net/addr.ts";
 import { defaultLang } from "./lang.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { type MainIo, REPEAT_SIGNAL_MS } from "./io.ts";
@@ -191,7 +193,10 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
     if (!(error instanceof CheckUnreachableError)) throw error;
-    await io.stderr(`kv: ${error.message}\n`);
+    // A refused connection in the report's language, as kv client says it.
+    await io.stderr(
+      connectFailedLine(lang, error, formatAddr({ hostname: options.host, port: options.port })),
+    );
     return EXIT.unreachable;
   } finally {
     if (io.signal === undefined) Deno.removeSignalListener("SIGINT", onSignal);

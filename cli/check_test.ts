@@ -383,6 +383,16 @@ Deno.test("kv check exit 2: an unreachable server (naming it) or a bad command l
       `kv: cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)\n`,
     );
   });
+  await t.step("unreachable, in Korean as kv client says it", async () => {
+    const port = closedPort();
+    const { code, stderr } = await check(port, ["--lang", "ko"]);
+    assertEquals(code, 2);
+    assertEquals(
+      stderr,
+      `kv: 서버(127.0.0.1:${port})에 연결할 수 없습니다: 연결이 거부되었습니다(서버를 실행했나요? ` +
+        "포트는 맞나요?)\n",
+    );
+  });
   const cases: [string[], string][] = [
     [["--only", "nope"], 'no rule matches "nope" (kv check --list shows them)'],
     [["--json", "--junit", "x.xml"], "cannot use --json with --junit: give one"],
