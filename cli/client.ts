@@ -172,7 +172,8 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     if (tcpOnly !== undefined) throw new UsageError(`cannot use ${flagOf(tcpOnly)} with --udp`);
     const timeout = options.timeout ?? UDP_CLIENT_DEFAULTS.timeoutMs / 1000;
     try {
-      return await runUdpClient(words, { ...options, timeout }, io);
+      const lang = given.has("lang") ? options.lang : defaultLang(io.language);
+      return await runUdpClient(words, { ...options, timeout, lang }, io);
     } catch (error) {
       // Reading stdin failed (a folder given as stdin, say): one line, as over TCP.
       await io.stderr(`kv: ${errorMessage(error)}\n`);

@@ -8,7 +8,7 @@
  */
 
 import { TextLineStream } from "@std/streams";
-import { KvNoAnswerError } from "../client/errors.ts";
+import { KvAnswerError, KvNoAnswerError, notUtf8Answer } from "../client/errors.ts";
 import { udpRequest } from "../client/udp.ts";
 import { errorMessage } from "../net/conn.ts";
 import { answerShape } from "../wire/line/encode.ts";
@@ -17,6 +17,9 @@ import { EXIT } from "./exit.ts";
 import { secondsToMs } from "./options.ts";
 import { type MainIo, traceTo } from "./io.ts";
 import { runRepl } from "./client_repl.ts";
+import { notUtf8Line } from "./client_messages.ts";
+import type { Lang } from "./lang.ts";
+import { isUtf8From } from "../wire/utf8.ts";
 
 /** The options of `kv client` that `--udp` uses. */
 export interface UdpClientOptions {
@@ -30,6 +33,8 @@ export interface UdpClientOptions {
   readonly retries: number;
   /** Whether to trace the socket's events to stderr. */
   readonly trace: boolean;
+  /** The language of the hints (an answer that is not UTF-8). @default {"en"} */
+  readonly lang?: Lang;
 }
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -42,7 +47,7 @@ export async function runUdpClient(
 ): Promise<number> {
   const address = `${options.host}:${options.port}`;
   let noted = false;
-  // The answer's lines, or undefined when none came (said on stderr).
+  // The answer's lines, or undefined when none came or it is not UTF-8 (said on stderr).
   const ask = async (line: string, signal?: AbortSignal): Promise<string[] | undefined> => {
     const shape = answerShape(line.replace(/\r$/, ""));
     if (shape === "none") return []; // A blank line: no request, no answer.
@@ -75,6 +80,13 @@ export async function runUdpClient(
       await io.stderr(
         `kv: the answer came on try ${answer.tries}: a datagram was lost or late (and the request may have run more than once)\n`,
       );
+    }
+    if (!isUtf8From(answer.bytes, 0, answer.bytes.length)) {
+      // As over TCP: the bytes, the likely cause; at the prompt it goes on.
+      const bytes = answer.bytes.at(-1) === 0x0a ? answer.bytes.subarray(0, -1) : answer.bytes;
+      const error = new KvAnswerError(notUtf8Answer(address, bytes), bytes);
+      await io.stderr(notUtf8Line(options.lang ?? "en", error, address));
+      return undefined;
     }
     const lines = decoder.decode(answer.bytes).split("\n");
     // A datagram is one whole answer: what follows its last "\n" is the

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { main } from "../main.ts";
 import {
   FakeIo,
@@ -197,6 +197,27 @@ Deno.test("main() client --udp shows an answer that does not end with \\n, as th
       await mainClient(["--udp", "-p", port], { stdin: "PUT, b, 2\nLIST\nGET, c\n" }),
       { code: 0, stdout: "Success!\na, 1\nb, 2\nNot exist!\n", stderr: note },
     );
+  });
+});
+
+Deno.test("main() client --udp shows an answer that is not UTF-8 as bytes, with the likely cause, as over TCP", async (t) => {
+  // A Korean student's server that encodes its answers in cp949: 홍길동.
+  const cp949 = Uint8Array.from([0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf, 0x0a]);
+  await using server = scriptedUdpServer(() => cp949);
+  const port = String(server.port);
+  await t.step("in English", async () => {
+    const run = await mainClient(["--udp", "-p", port, "--lang", "en", "GET, name"]);
+    assertEquals([run.code, run.stdout], [2, ""]);
+    assertEquals(
+      run.stderr,
+      `kv: 127.0.0.1:${port} sent an answer line that is not UTF-8: "\\xc8\\xab\\xb1\\xe6\\xb5\\xbf" ` +
+        '(it reads as cp949: "홍길동"; answers are UTF-8 text: encode them with .encode() or .encode("utf-8"), not "cp949")\n',
+    );
+  });
+  await t.step("in Korean", async () => {
+    const run = await mainClient(["--udp", "-p", port, "--lang", "ko", "GET, name"]);
+    assertEquals(run.code, 2);
+    assertStringIncludes(run.stderr, '(cp949로 읽으면 "홍길동"입니다.');
   });
 });
 
