@@ -13,6 +13,7 @@ import { AUTH_FAILURES } from "./auth.ts";
 import { subcommandFailure } from "./redis/subcommands.ts";
 import type { Failure, Reply } from "./reply.ts";
 import type { Request } from "./request.ts";
+import { holdCommandTime, releaseCommandTime } from "../store/clock.ts";
 
 /**
  * Whether a failed request is answered as it is before AUTH: a broken RESP
@@ -31,6 +32,27 @@ function beforeAuth(
   if (kind === "protocol" || kind === "lineTooLong") return true;
   return protocol === "resp" &&
     (kind === "unknownCommand" || kind === "usage" || wrongSubcommand !== undefined);
+}
+
+/**
+ * {@linkcode execute} for a request a client sent (not one a transaction
+ * queued: EXEC runs those in its own time): the real clock
+ * (`SYSTEM_CLOCK`) reads one time for all of it, as Redis takes one snapshot
+ * of the time per command. A batch of requests is not one time: a command
+ * after a slow one (a KEYS over a big store) counts its `PX` from its own
+ * start.
+ */
+export function executeAtOneTime(
+  request: Request,
+  context: Context,
+  reply: Reply,
+): Continuation | undefined {
+  holdCommandTime();
+  try {
+    return execute(request, context, reply);
+  } finally {
+    releaseCommandTime();
+  }
 }
 
 /**

@@ -9,7 +9,7 @@
 
 import type { Continuation } from "../command/command.ts";
 import { hideEcho, secretName } from "../command/request.ts";
-import { execute, releaseQueued } from "../command/execute.ts";
+import { executeAtOneTime, releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
 import {
   afterIo,
@@ -379,7 +379,7 @@ export class Connection {
       if (!framer.next(request)) return true;
       if (trace !== undefined) trace.request(request, framer.endedWithoutNewline);
       const mark = out.length;
-      const more = execute(request, context, reply);
+      const more = executeAtOneTime(request, context, reply);
       // A write queued by MULTI changed nothing yet: its QUEUED stays (EXEC's answer is the write's).
       if (
         writes !== undefined && request.command?.writes && context.session.transaction === undefined

@@ -10,7 +10,7 @@
 
 import { type Context, type Guard, newSession, type ServerStats } from "../command/command.ts";
 import { Request } from "../command/request.ts";
-import { execute } from "../command/execute.ts";
+import { executeAtOneTime } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
 import { afterIo, describeError, requireDatagrams } from "../net/conn.ts";
@@ -233,7 +233,7 @@ export class DatagramServer {
       if (trace !== undefined) trace.framed(request, undefined);
       let mark = out.length;
       const droppedBefore = dropped;
-      const more = execute(request, context, reply);
+      const more = executeAtOneTime(request, context, reply);
       if (this.#writes !== undefined && request.command?.writes) this.#writes.add(mark, out.length);
       if (more !== undefined) {
         let steps = 0;

@@ -13,29 +13,43 @@ export interface Clock {
   now(): number;
 }
 
-// SYSTEM_CLOCK's reading for the task under way, until the microtasks after it.
-let snapshot: number | undefined;
-const forget = () => {
-  snapshot = undefined;
-};
+// While the server runs a command (holdCommandTime() .. releaseCommandTime()):
+// whether it does, and the time SYSTEM_CLOCK read for it (0: none yet).
+let holding = false;
+let held = 0;
 
 /**
- * The real time (`Date.now()`), read once per task: one synchronous run of
- * code (a command, a pipelined batch, a transaction) sees one time, as Redis
- * takes one snapshot of the time per command. A command that reads a key and
- * then writes it (INCR, APPEND, a KEEPTTL write) cannot see the key alive,
- * then gone when it writes, and so write it anew without its expiry (a
- * counter that would never expire).
+ * The real time (`Date.now()`). While the server runs a command (a whole
+ * transaction, for EXEC), it reads one time for all of it, as Redis takes one
+ * snapshot of the time per command: a command that reads a key and then
+ * writes it (INCR, APPEND, a KEEPTTL write) cannot see the key alive, then
+ * gone when it writes, and so write it anew without its expiry (a counter
+ * that would never expire). Outside a command, as in code that uses a store
+ * itself, every reading is the time now.
  */
 export const SYSTEM_CLOCK: Clock = {
   now(): number {
-    if (snapshot === undefined) {
-      snapshot = Date.now();
-      queueMicrotask(forget);
-    }
-    return snapshot;
+    if (!holding) return Date.now();
+    if (held === 0) held = Date.now();
+    return held;
   },
 };
+
+/**
+ * Until {@linkcode releaseCommandTime}, {@linkcode SYSTEM_CLOCK} reads one
+ * time (read when first asked for): the server calls it around each command
+ * it runs, and releases it in a `finally`. Not for a command within one (a
+ * transaction's), which shares the time of its EXEC.
+ */
+export function holdCommandTime(): void {
+  holding = true;
+  held = 0;
+}
+
+/** {@linkcode SYSTEM_CLOCK} reads the time now again (see {@linkcode holdCommandTime}). */
+export function releaseCommandTime(): void {
+  holding = false;
+}
 
 /**
  * A clock that moves only when told to.

@@ -1,28 +1,44 @@
 /**
- * Tests of {@linkcode SYSTEM_CLOCK}: one time per task. Over real sockets
- * on port 0 for what it is for: a command that reads a key and writes it
- * again sees one time, even when the real clock passes the key's expiry
- * between the two.
+ * Tests of {@linkcode SYSTEM_CLOCK}: one time per command, the time now
+ * outside one. Over real sockets on port 0 for what it is for: a command that
+ * reads a key and writes it again sees one time, even when the real clock
+ * passes the key's expiry between the two; the next command, its own time.
  *
  * @module
  */
 
 import { assert, assertEquals } from "@std/assert";
-import { SYSTEM_CLOCK } from "./clock.ts";
+import { holdCommandTime, releaseCommandTime, SYSTEM_CLOCK } from "./clock.ts";
 import { MemoryStore } from "./memory.ts";
-import type { ValueSink } from "./store.ts";
+import { TextStore } from "./text.ts";
+import type { ValueSink, WriteOptions } from "./store.ts";
 import { RawConn, startTestServer } from "../testing/mod.ts";
 
 function busyUntil(ms: number): void {
   while (Date.now() <= ms) { /* the real clock passes ms */ }
 }
 
-Deno.test("SYSTEM_CLOCK reads one time per task, and the next task reads it anew", async () => {
+Deno.test("SYSTEM_CLOCK reads one time while a command holds it, and the time now outside one", () => {
   const first = SYSTEM_CLOCK.now();
   busyUntil(first + 2);
-  assertEquals(SYSTEM_CLOCK.now(), first, "the same task: the same time");
-  await Promise.resolve();
-  assert(SYSTEM_CLOCK.now() > first, "a later task: the time now");
+  assert(SYSTEM_CLOCK.now() > first, "no command: the time now, even in one synchronous run");
+  holdCommandTime();
+  try {
+    const held = SYSTEM_CLOCK.now();
+    busyUntil(held + 2);
+    assertEquals(SYSTEM_CLOCK.now(), held, "within a command: the one time");
+  } finally {
+    releaseCommandTime();
+  }
+  assert(SYSTEM_CLOCK.now() > first + 2, "after it: the time now");
+});
+
+Deno.test("a store used as a library sees its keys expire within one synchronous run", () => {
+  const store = new TextStore(new MemoryStore());
+  const expireAtMs = Date.now() + 2;
+  store.set("session", "abc", { expireAtMs });
+  busyUntil(expireAtMs);
+  assertEquals(store.get("session"), undefined);
 });
 
 /** A store on the real clock that, once armed, holds each get until the real time passes `untilMs`. */
@@ -78,4 +94,50 @@ Deno.test("a command that reads a key and writes it keeps the key's expiry when 
       }
     });
   }
+});
+
+/** A store on the real clock whose get of `slow` takes `slowMs`, and that tells whether each set with an expiry came after it. */
+class SlowKey extends MemoryStore {
+  slowMs = 0;
+  expiredAtSet: boolean[] = [];
+  override get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
+    const found = super.get(key, start, end, out);
+    if (new TextDecoder().decode(key.subarray(start, end)) === "slow") {
+      busyUntil(Date.now() + this.slowMs);
+    }
+    return found;
+  }
+  override set(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    options?: WriteOptions,
+  ): void {
+    const expireAtMs = options?.expireAtMs ?? 0;
+    if (expireAtMs > 0) this.expiredAtSet.push(expireAtMs <= Date.now());
+    super.set(key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+  }
+}
+
+Deno.test("a SET PX pipelined after a slow command counts its expiry from its own start, as Redis does", async () => {
+  const store = new SlowKey();
+  await using server = startTestServer({ store });
+  await using redis = await RawConn.connect(server.port);
+  // A key with an expiry: its GET reads the clock, before the 200 ms it takes.
+  await redis.send(resp("SET", "slow", "x", "PX", "600000"));
+  assertEquals(await redis.readLine(), "+OK\r");
+  store.slowMs = 200;
+  store.expiredAtSet.length = 0;
+  // One write: the slow GET, then a lock for 100 ms (a KEYS over a big store, then SET PX).
+  await redis.send(
+    new Uint8Array([...resp("GET", "slow"), ...resp("SET", "lock", "me", "PX", "100")]),
+  );
+  assertEquals(await redis.readLine(), "$1\r");
+  assertEquals(await redis.readLine(), "x\r");
+  assertEquals(await redis.readLine(), "+OK\r");
+  // It was written with 100 ms to live, not already expired by the GET's time.
+  assertEquals(store.expiredAtSet, [false]);
 });

@@ -9,7 +9,7 @@
 
 import { type Context, newSession } from "../command/command.ts";
 import { Request } from "../command/request.ts";
-import { execute } from "../command/execute.ts";
+import { executeAtOneTime } from "../command/execute.ts";
 import { Watches } from "../command/watch.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import { RespFramer } from "../wire/resp/framer.ts";
@@ -91,7 +91,7 @@ export class RespHarness {
   send(raw: string): string {
     this.#framer.feed(Uint8Array.from(raw, (char) => char.charCodeAt(0)));
     while (this.#framer.next(this.#request)) {
-      const more = execute(this.#request, this.context, this.#reply);
+      const more = executeAtOneTime(this.#request, this.context, this.#reply);
       // A continuation (none in RESP today) is stepped to its end.
       while (more !== undefined && !more.step(this.#reply));
     }
