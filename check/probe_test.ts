@@ -6,7 +6,7 @@
  */
 
 import { assertEquals } from "@std/assert";
-import { readRawLines, scriptedServer, send } from "../testing/mod.ts";
+import { readRawLines, scriptedServer, send, stallUntil } from "../testing/mod.ts";
 import { Probe } from "./probe.ts";
 
 Deno.test("Probe.close() lets go of what was received and not taken (the run keeps its probes)", async () => {
@@ -35,8 +35,7 @@ Deno.test("Probe.readQuiet() does not take a stall of its own process for the se
     await send(conn, "AAAA");
     await waiting.promise; // The probe has "AAAA" and waits for the pause.
     await send(conn, "BBBB");
-    const until = performance.now() + 300;
-    while (performance.now() < until) { /* stalled */ }
+    stallUntil(Date.now() + 300);
     await send(conn, "\n");
     await conn.read(new Uint8Array(1)); // Until the probe closes.
   });

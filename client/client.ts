@@ -9,7 +9,7 @@
 import { formatAddr } from "../net/addr.ts";
 import { concat } from "../net/bytes.ts";
 import { connectTcp } from "../net/connect.ts";
-import { afterIo, closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
 import {
   answerShape,
   encodeRequest,
@@ -491,7 +491,7 @@ export class KvClient implements AsyncDisposable {
     // the bytes that arrived meanwhile are read: it decides after one look at
     // the I/O, unless that look re-armed or stopped it.
     const timer = setTimeout(() =>
-      afterIo().then(() => {
+      nextTurn().then(() => {
         if (this.#timeoutTimer !== timer) return;
         this.#timedOut(ms);
       }), Math.min(ms, MAX_TIMER_MS));
@@ -525,7 +525,7 @@ export class KvClient implements AsyncDisposable {
     if (this.#lines.pendingBytes === 0 && pending.lines.length === 0) return;
     // As the timeout's: a stall of our own is not the server's pause.
     const timer = setTimeout(() =>
-      afterIo().then(() => {
+      nextTurn().then(() => {
         if (this.#pauseTimer === timer) this.#paused(pending);
       }), Math.min(ms, MAX_TIMER_MS));
     this.#pauseTimer = timer;

@@ -22,6 +22,7 @@ import {
   readRawLines,
   scriptedServer,
   send,
+  stallUntil,
   startTestServer,
 } from "../testing/mod.ts";
 import { TEST_CERT, TEST_KEY } from "../testing/tls.ts";
@@ -648,15 +649,11 @@ Deno.test("KvClient: a stall of its own process is not the server's silence", as
   // The answer (or its rest) arrives while the process is stalled (a busy
   // loop here; a loaded machine in life) past the timer: when the process
   // runs again, the timer is due and the bytes are there.
-  function stall(ms: number): void {
-    const until = performance.now() + ms;
-    while (performance.now() < until) { /* stalled */ }
-  }
   await t.step("the answer timeout", async () => {
     await using server = scriptedServer(async (conn) => {
       await readRawLines(conn, 1);
       await send(conn, "PONG\n");
-      stall(300);
+      stallUntil(Date.now() + 300);
     });
     await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 100 });
     assertEquals(await kv.request("PING"), ["PONG"]);
@@ -669,7 +666,7 @@ Deno.test("KvClient: a stall of its own process is not the server's silence", as
       await send(conn, "PO");
       await waiting.promise;
       await send(conn, "NG");
-      stall(300);
+      stallUntil(Date.now() + 300);
     });
     await using kv = await KvClient.connect({
       port: server.port,

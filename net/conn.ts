@@ -82,8 +82,10 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  * Whether `promise` settles within `ms`. A timer that comes due while the
  * process is not running (a loaded machine, a long synchronous step) fires
  * before the I/O that arrived meanwhile is read: when the time is up, the
- * pending I/O gets one look (the event loop's next poll) before the answer
- * is no, so a stall of our own is not taken for the peer's silence.
+ * pending I/O gets one look (a turn of the event loop, which polls every
+ * socket: a `setImmediate` may come before that poll, and after a stall
+ * often did) before the answer is no, so a stall of our own is not taken
+ * for the peer's silence.
  */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let settled = false;
@@ -96,7 +98,7 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
   });
   try {
     await Promise.race([promise.then(settle, settle), timeUp]);
-    if (!settled) await afterIo();
+    if (!settled) await nextTurn();
     return settled;
   } finally {
     clearTimeout(timer);

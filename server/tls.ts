@@ -12,7 +12,7 @@
  * @module
  */
 
-import { afterIo, closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
 import { LINGER_MAX_BYTES, LINGER_QUIET_MS } from "./linger.ts";
 
 /** What the server needs of a listener. `Deno.Listener` is one. */
@@ -354,7 +354,7 @@ class FrontConn implements Deno.Conn {
       // A stall of our own is not the client's silence: what arrived
       // meanwhile gets one look first (as settlesWithin() gives it).
       const heardAt = this.#heardAt;
-      void afterIo().then(() => this.#heardAt === heardAt ? this.#cutNow() : check());
+      void nextTurn().then(() => this.#heardAt === heardAt ? this.#cutNow() : check());
     };
     this.#quietTimer = setTimeout(check, LINGER_QUIET_MS);
   }

@@ -12,20 +12,16 @@ import { holdCommandTime, releaseCommandTime, SYSTEM_CLOCK } from "./clock.ts";
 import { MemoryStore } from "./memory.ts";
 import { TextStore } from "./text.ts";
 import type { ValueSink, WriteOptions } from "./store.ts";
-import { RawConn, startTestServer } from "../testing/mod.ts";
-
-function busyUntil(ms: number): void {
-  while (Date.now() <= ms) { /* the real clock passes ms */ }
-}
+import { RawConn, stallUntil, startTestServer } from "../testing/mod.ts";
 
 Deno.test("SYSTEM_CLOCK reads one time while a command holds it, and the time now outside one", () => {
   const first = SYSTEM_CLOCK.now();
-  busyUntil(first + 2);
+  stallUntil(first + 2);
   assert(SYSTEM_CLOCK.now() > first, "no command: the time now, even in one synchronous run");
   holdCommandTime();
   try {
     const held = SYSTEM_CLOCK.now();
-    busyUntil(held + 2);
+    stallUntil(held + 2);
     assertEquals(SYSTEM_CLOCK.now(), held, "within a command: the one time");
   } finally {
     releaseCommandTime();
@@ -37,7 +33,7 @@ Deno.test("a store used as a library sees its keys expire within one synchronous
   const store = new TextStore(new MemoryStore());
   const expireAtMs = Date.now() + 2;
   store.set("session", "abc", { expireAtMs });
-  busyUntil(expireAtMs);
+  stallUntil(expireAtMs);
   assertEquals(store.get("session"), undefined);
 });
 
@@ -49,7 +45,7 @@ class SlowGet extends MemoryStore {
     const found = super.get(key, start, end, out);
     if (this.untilMs > 0) {
       this.aliveAtGet = found;
-      busyUntil(this.untilMs);
+      stallUntil(this.untilMs);
       this.untilMs = 0;
     }
     return found;
@@ -103,7 +99,7 @@ class SlowKey extends MemoryStore {
   override get(key: Uint8Array, start: number, end: number, out: ValueSink): boolean {
     const found = super.get(key, start, end, out);
     if (new TextDecoder().decode(key.subarray(start, end)) === "slow") {
-      busyUntil(Date.now() + this.slowMs);
+      stallUntil(Date.now() + this.slowMs);
     }
     return found;
   }

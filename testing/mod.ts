@@ -12,7 +12,7 @@
  * @module
  */
 
-export { BOUND_MS, gate, within } from "./wait.ts";
+export { BOUND_MS, gate, stallUntil, within } from "./wait.ts";
 export {
   ask,
   assertAlive,

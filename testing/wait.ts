@@ -30,3 +30,12 @@ export function gate(): { wait: Promise<void>; open: () => void } {
   const { promise, resolve } = Promise.withResolvers<void>();
   return { wait: promise, open: () => resolve() };
 }
+
+/**
+ * Keeps the process busy until `Date.now()` has passed `untilMs`: a stall
+ * of the whole process (a loaded machine, in life), during which timers come
+ * due and bytes arrive but nothing runs. Not a way to wait for an event.
+ */
+export function stallUntil(untilMs: number): void {
+  while (Date.now() <= untilMs) { /* stalled */ }
+}

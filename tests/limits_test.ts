@@ -22,6 +22,7 @@ import {
   RawConn,
   readLinesChecked as readLines,
   send as writeAll,
+  stallUntil,
   startTestServer,
   textStore,
   within,
@@ -71,8 +72,7 @@ Deno.test("serve() takes an unframed client's line after a pause, until the clie
     await conn.send("PUT, myname, ");
     await read.promise; // The server has the start and waits for the pause.
     await conn.send("yyjun");
-    const until = performance.now() + 300;
-    while (performance.now() < until) { /* stalled */ }
+    stallUntil(Date.now() + 300);
     assertEquals(await within("PUT answer", conn.readLine()), "Success!");
     await conn.send("GET, myname");
     assertEquals(await within("GET answer", conn.readLine()), "yyjun");
