@@ -20,7 +20,8 @@ import { closeQuietly, writeAll } from "../net/conn.ts";
 import { type CheckRun, CheckUnreachableError, runCheck } from "./runner.ts";
 import type { Level } from "./rule.ts";
 import { rulesOf } from "./rules.ts";
-import { encodingHint, summary, waitsForNewlineHint } from "./messages.ts";
+import { encodingHint, waitsForNewlineHint } from "./hint_messages.ts";
+import { summary } from "./report_messages.ts";
 import {
   closedPort,
   heldServer,
