@@ -9,7 +9,7 @@
  * @module
  */
 
-import { FIRST_ANSWER, noAnswerText, WORDS } from "./messages.ts";
+import { FIRST_ANSWER, noAnswerText, WORDS } from "./report_messages.ts";
 import { type Lang, sourceOf } from "./rule.ts";
 import type { CheckRun } from "./runner.ts";
 import { show } from "../net/show.ts";

@@ -1,21 +1,24 @@
 /**
- * The checker's words, in English and Korean: why a rule failed, what it
- * expected, and the lines of the report around the rules. Each function
- * returns both languages; the reporter picks one.
+ * The words of a rule's result, in English and Korean: why it failed, what
+ * it expected, why it was skipped, and why the cleanup thinks a key may be
+ * left; and the tests that tell one reason from another. Each returns both
+ * languages; the reporter picks one. The report's words around the rules are
+ * in `report_messages.ts`, the hints after its summary in
+ * `hint_messages.ts`.
  *
  * @module
  */
 
-import type { Lang, Level, Text } from "./rule.ts";
-import { show, showAsBytes } from "../net/show.ts";
-import { readAsCp949 } from "../wire/utf8.ts";
+import type { Text } from "./rule.ts";
+import { show } from "../net/show.ts";
 
 /** A sentence in both languages. */
-function text(en: string, ko: string): Text {
+export function text(en: string, ko: string): Text {
   return { en, ko };
 }
 
-function seconds(ms: number): string {
+/** Milliseconds as seconds, to a tenth: `1500` is `"1.5"`. */
+export function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10}`;
 }
 
@@ -290,198 +293,6 @@ export const SKIPPED = {
   ),
 } as const;
 
-const LEVEL_NAMES: Record<Level, Text> = {
-  assignment: text("assignment", "과제(assignment)"),
-  contract: text("contract", "규약(contract)"),
-  full: text("full", "전체(full)"),
-};
-
-/** The report's fixed words. */
-export const WORDS = {
-  sent: text("sent", "보냄"),
-  expected: text("expected", "기대"),
-  got: text("got", "받음"),
-  step: text("step", "단계"),
-  nothing: text("(nothing)", "(없음)"),
-} as const;
-
-/** A long reason said already, under an earlier rule: only where. */
-export function sameReasonAs(id: string): Text {
-  return text(`the same as under ${id} above`, `위의 ${id}와 같은 이유`);
-}
-
-/** Said after the summary when several rules failed for want of a `\n`. */
-export function noNewlineHint(lang: Lang, rules: number): string {
-  return lang === "en"
-    ? `Hint: ${rules} rules failed because an answer did not end with \\n. End every answer ` +
-      "line with \\n (and LIST's answer with an empty line), then run kv check again: " +
-      "what is left is the rest of the contract.\n"
-    : `힌트: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
-      "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 " +
-      "규약에서 남은 문제입니다.\n";
-}
-
-/**
- * Said after the summary when answers were not UTF-8: `got` is one of them,
- * shown as it reads in cp949 where it is Korean (a student's
- * `.encode("cp949")`).
- */
-export function encodingHint(lang: Lang, rules: number, got: Uint8Array): string {
-  const korean = readAsCp949(got);
-  const what = lang === "en" ? (rules === 1 ? "1 rule" : `${rules} rules`) : `규칙 ${rules}개`;
-  return lang === "en"
-    ? `Hint: in ${what} your server answered bytes that are not UTF-8 (${showAsBytes(got)}` +
-      (korean === undefined ? ")" : ` reads as cp949: ${show(korean)})`) +
-      '. PROTOCOL.md\'s text is UTF-8: encode answers with .encode() or .encode("utf-8")' +
-      (korean === undefined ? "" : ', not "cp949"') +
-      ', and decode requests with .decode("utf-8").\n'
-    : `힌트: ${what}에서 서버가 UTF-8이 아닌 바이트로 답했습니다(${showAsBytes(got)}` +
-      (korean === undefined ? ")" : `, cp949로 읽으면 ${show(korean)})`) +
-      '. 규약의 텍스트는 UTF-8입니다: 답은 .encode()나 .encode("utf-8")로' +
-      (korean === undefined ? "" : '("cp949"가 아니라)') +
-      ' 인코딩하고, 요청은 .decode("utf-8")로 디코딩하세요.\n';
-}
-
-/** Said after the summary when the textbook requests got no answer and one with a `\n` did. */
-export function waitsForNewlineHint(lang: Lang, rules: number): string {
-  return lang === "en"
-    ? `Hint: ${rules} ${
-      rules === 1 ? "rule" : "rules"
-    } got no answer, yet the same kind of request ending with \\n was ` +
-      "answered at once. This level sends each request as the course's client does, without " +
-      "\\n; your server waits for one. That is what PROTOCOL.md asks of requests: check your " +
-      "server with --level contract. To work with the course's client as well, take a line " +
-      "that has waited unchanged for a short pause as a request (PROTOCOL.md, Ends of lines " +
-      "and of connections: unframed clients).\n"
-    : `힌트: 규칙 ${rules}개에서 답이 없었지만, 같은 요청을 \\n으로 끝내 보내자 바로 답했습니다. ` +
-      "이 수준은 수업의 클라이언트처럼 요청을 \\n 없이 보내는데, 서버는 \\n을 기다립니다. " +
-      "요청을 \\n으로 끝내는 것은 PROTOCOL.md가 요구하는 방식이니 --level contract로 확인하세요. " +
-      "수업의 클라이언트와도 함께 쓰려면, 잠깐 동안 바뀌지 않은 줄을 요청으로 받으세요 " +
-      "(PROTOCOL.md, Ends of lines and of connections: unframed clients).\n";
-}
-
-/**
- * Said after the summary when cmd.ping failed and other rules failed at a
- * PING step: `got` is the answer to PING when it was almost PONG.
- */
-export function noPingHint(lang: Lang, rules: number, got?: Uint8Array): string {
-  if (got !== undefined && got.length > 0) {
-    return lang === "en"
-      ? `Hint: your server answers PING with ${show(got)}, not exactly "PONG\\n" ` +
-        `(PROTOCOL.md, Requests), and ${rules} more rules failed at a PING: they send one to see ` +
-        "that the server still answers after what they test. Answer PING with exactly PONG and " +
-        "\\n, then run kv check again: what is left is the rest of the contract.\n"
-      : `힌트: 서버가 PING에 ${show(got)}(으)로 답합니다. 정확히 "PONG\\n"이어야 합니다` +
-        `(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 PING 단계에서 실패했습니다: 검사한 것 ` +
-        "뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. PING에 정확히 PONG과 \\n으로 답하게 " +
-        "고치고 kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 규약에서 남은 문제입니다.\n";
-  }
-  return lang === "en"
-    ? `Hint: your server does not answer PING with PONG (PROTOCOL.md, Requests), and ${rules} ` +
-      "more rules failed at a PING: they send one to see that the server still answers after " +
-      "what they test. Add PING, then run kv check again: what is left is the rest of the " +
-      "contract.\n"
-    : `힌트: 서버가 PING에 PONG으로 답하지 않습니다(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 ` +
-      "PING 단계에서 실패했습니다: 검사한 것 뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. " +
-      "PING 명령을 구현하고 kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 규약에서 남은 " +
-      "문제입니다.\n";
-}
-
-/**
- * Said instead of {@linkcode noPingHint} when cmd.ping failed because the
- * connection closed (or could not be made) with nothing said: the server
- * may know PING, but it does not keep a connection to answer on.
- */
-export function closesHint(lang: Lang, rules: number): string {
-  return lang === "en"
-    ? "Hint: your server closed the connection without answering PING, and " +
-      `${rules} more rules failed at a PING the same way. Does it close each connection ` +
-      "right after accept() or after one answer, or stop on a request it cannot handle? " +
-      "See its terminal, then run kv check again.\n"
-    : "힌트: 서버가 PING에 답하지 않고 연결을 닫았고, 다른 규칙 " +
-      `${rules}개도 PING 단계에서 같은 식으로 실패했습니다. accept() 직후나 답 하나 뒤에 ` +
-      "연결을 닫나요, 아니면 처리하지 못하는 요청에서 멈추나요? 서버의 터미널을 보고 kv check를 " +
-      "다시 실행하세요.\n";
-}
-
-/** Said after the summary when the server serves one client at a time (`CheckRun.oneAtATime`). */
-export function oneAtATimeHint(lang: Lang): string {
-  return lang === "en"
-    ? "Hint: while one client stays connected, your server answers nobody else: it serves one " +
-      "client at a time (accept(), then that client until it leaves). Anyone who keeps a client " +
-      "open (nc, or kv client's prompt) locks everyone else out. The assignment asks that the " +
-      "server always take clients' requests, and PROTOCOL.md that it serve many at once " +
-      "(conn.concurrent; conn.disconnect fails too, its first client staying connected). Serve " +
-      "each client in its own thread (threading.Thread(target=handle, args=(conn,)).start()), " +
-      "or with select.\n"
-    : "힌트: 클라이언트 하나가 연결된 채로 있는 동안 서버가 다른 누구에게도 답하지 않습니다: 한 번에 " +
-      "클라이언트 하나만 받습니다(accept() 뒤 그 클라이언트가 나갈 때까지 그것만 처리). 누군가 " +
-      "클라이언트를 열어 두면(nc나 kv client 프롬프트) 다른 모두가 막힙니다. 과제는 서버가 항상 " +
-      "클라이언트의 요청을 수용할 것을, PROTOCOL.md는 여러 클라이언트를 동시에 받을 것을 요구합니다" +
-      "(conn.concurrent 규칙. 첫 클라이언트가 연결된 채로 있는 conn.disconnect도 그래서 실패합니다). " +
-      "클라이언트마다 스레드를 쓰거나(threading.Thread(target=handle, args=(conn,)).start()) " +
-      "select를 쓰세요.\n";
-}
-
-/** Said after the summary when most rules got no answer at all in time. */
-export function silentHint(lang: Lang, rules: number, total: number): string {
-  return lang === "en"
-    ? `Hint: ${rules} of ${total} rules got no answer at all in time. Is the server reading ` +
-      "what clients send? A server that serves one client at a time answers nobody else while " +
-      "one stays connected (close other clients, such as nc or a kv client prompt); one that " +
-      "waits for more than a request before it answers never answers a single one.\n"
-    : `힌트: 규칙 ${total}개 중 ${rules}개가 제시간에 아무 답도 받지 못했습니다. 서버가 클라이언트에게서 ` +
-      "온 데이터를 읽고 있나요? 한 번에 클라이언트 하나만 받는 서버는 하나가 연결되어 있는 동안 " +
-      "다른 누구에게도 답하지 않습니다(nc나 kv client 프롬프트 같은 다른 클라이언트를 닫으세요). " +
-      "요청보다 더 많은 것을 기다린 뒤에 답하는 서버는 요청 하나에도 답하지 않습니다.\n";
-}
-
-/**
- * Why a run stopped before its first rule: the server took the connection
- * and answered nothing (`CheckRun.noAnswer`). Said instead of a summary.
- */
-export function noAnswerText(
-  address: string,
-  noAnswer: {
-    readonly request: string;
-    readonly newlineAfter: boolean;
-    readonly followUp: string;
-    readonly ms: number;
-  },
-): Text {
-  const { request, newlineAfter, followUp, ms } = noAnswer;
-  const waited = seconds(ms);
-  return text(
-    `the server at ${address} accepted the connection but sent nothing back for ${waited} s, ` +
-      `keeping it open (kv check asked ${show(request)}` +
-      (newlineAfter ? ", without \\n as the course's client does, then with it" : "") +
-      `, then ${show(followUp)}). ` +
-      "Most likely another client is still connected to it (nc, or kv client in another " +
-      "terminal) and it serves one client at a time: close that client and run kv check again. " +
-      "To take other clients while one stays connected, serve each client in its own thread " +
-      "(threading.Thread) or with select. If no other client is connected, the server reads " +
-      "requests but never answers (see its terminal), or needs a longer --timeout. No rule was " +
-      "run, and no key was written.",
-    `서버(${address})가 연결은 받았지만, 연결을 열어 둔 채 ${waited}초 동안 아무것도 보내지 ` +
-      `않았습니다(kv check가 보낸 요청: ${show(request)}` +
-      (newlineAfter ? "(수업의 클라이언트처럼 \\n 없이 보내고, 이어서 \\n을 보냄)" : "") +
-      `, 그다음 ${show(followUp)}). ` +
-      "다른 클라이언트(nc, 또는 다른 터미널의 kv client)가 아직 연결되어 있고, 서버가 한 번에 " +
-      "클라이언트 하나만 받는 것 같습니다: 그 클라이언트를 닫고 kv check를 다시 실행하세요. " +
-      "한 클라이언트가 연결되어 있는 동안에도 다른 클라이언트를 받으려면, 클라이언트마다 " +
-      "스레드(threading.Thread)를 쓰거나 select를 쓰세요. 연결된 다른 클라이언트가 없다면, 서버가 " +
-      "요청을 읽기만 하고 답하지 않거나(서버의 터미널을 보세요) 답이 --timeout보다 느린 " +
-      "것입니다(그렇다면 --timeout을 더 길게 주세요). 규칙은 하나도 실행하지 않았고, key도 쓰지 " +
-      "않았습니다.",
-  );
-}
-
-/** The JUnit test case of a run that stopped before its first rule ({@linkcode noAnswerText}). */
-export const FIRST_ANSWER = text(
-  "the server answers a first request, before any rule",
-  "규칙을 실행하기 전에 보낸 첫 요청에 서버가 답한다",
-);
-
 /** Whether a failed step sent a PING (the request that checks the server still answers). */
 export function failedAtPing(failure: { readonly sent?: Uint8Array }): boolean {
   const sent = failure.sent === undefined ? "" : new TextDecoder().decode(failure.sent);
@@ -496,96 +307,4 @@ export function isTimeout(reason: Text): boolean {
 /** Whether a failure is for want of a `\n` at the end of an answer. */
 export function isNoNewline(reason: Text): boolean {
   return reason.en.startsWith("the answer stopped without a \\n");
-}
-
-/** The first lines of a run: what it checks and what it writes. */
-export function header(
-  lang: Lang,
-  run: { address: string; level: Level; only: readonly string[]; rules: number; prefix: string },
-): string {
-  const level = LEVEL_NAMES[run.level][lang];
-  const what = run.only.length > 0
-    ? (lang === "en"
-      ? `${run.only.length === 1 ? "rule" : "rules"} ${run.only.join(", ")}`
-      : `규칙 ${run.only.join(", ")}`)
-    : (lang === "en" ? `level ${level}` : `수준 ${level}`);
-  return lang === "en"
-    ? `kv check ${run.address}, ${what}: ${run.rules} ${run.rules === 1 ? "rule" : "rules"}\n` +
-      `It writes only keys that start with ${show(run.prefix)}, and deletes them at the end.\n`
-    : `kv check ${run.address}, ${what}: 규칙 ${run.rules}개\n` +
-      `${show(run.prefix)}(으)로 시작하는 key만 쓰고, 끝나면 지웁니다.\n`;
-}
-
-/** How many keys the summary names, with why each may be left. */
-const SHOWN_LEFT_KEYS = 5;
-
-/** The last lines: the counts, the time, and what was left in the store, and why. */
-export function summary(
-  lang: Lang,
-  run: {
-    passed: number;
-    failed: number;
-    skipped: number;
-    ms: number;
-    written: number;
-    deleted: number;
-    prefix: string;
-    notRun?: number;
-    /** Of the keys gone, how many the server did not hold (DELETE: `Not exist!`). */
-    absent?: number;
-    /** The keys that may be left, and why. */
-    left?: readonly { key: string; why: Text }[];
-  },
-): string {
-  const { passed, failed, skipped, written, deleted } = run;
-  const notRun = run.notRun ?? 0;
-  // Under 0.05 s: milliseconds, not "0 s".
-  const short = run.ms < 50;
-  const ms = `${Math.max(1, Math.round(run.ms))}`;
-  const left = Math.max(written - deleted, run.left?.length ?? 0);
-  const none = left === 0 && written > 0 && run.absent === written;
-  const which =
-    (run.left ?? []).slice(0, SHOWN_LEFT_KEYS).map(({ key, why }) =>
-      `  ${show(key)}: ${why[lang]}\n`
-    ).join("") +
-    ((run.left?.length ?? 0) > SHOWN_LEFT_KEYS
-      ? (lang === "en"
-        ? `  … and ${run.left!.length - SHOWN_LEFT_KEYS} more\n`
-        : `  … 그리고 ${run.left!.length - SHOWN_LEFT_KEYS}개 더\n`)
-      : "");
-  if (lang === "ko") {
-    const cleanup = written === 0
-      ? "쓴 key가 없습니다."
-      : none
-      ? `서버에 쓰라고 보낸 key ${written}개가 하나도 남아 있지 않아 지울 것이 없었습니다 (DELETE에 모두 Not exist!, LIST에도 없음).`
-      : left === 0
-      ? `쓴 key ${written}개를 모두 지웠습니다.`
-      : `쓴 key ${written}개 중 ${left}개를 지우지 못했습니다 (${show(run.prefix)}(으)로 시작).`;
-    const stopped = notRun > 0 ? `중단됨: 규칙 ${notRun}개는 실행하지 않았습니다.\n` : "";
-    const verdict = failed > 0
-      ? `규칙 ${failed}개를 어깁니다.`
-      : notRun > 0
-      ? "실행한 규칙은 모두 지킵니다."
-      : "모든 규칙을 지킵니다.";
-    const time = short ? `${ms} ms` : `${seconds(run.ms)}초`;
-    return `${stopped}${cleanup}\n${which}통과 ${passed}, 실패 ${failed}, 건너뜀 ${skipped} (${time}): ${verdict}\n`;
-  }
-  const keys = written === 1 ? "key" : "keys";
-  const cleanup = written === 0
-    ? "It wrote no keys."
-    : none
-    ? `None of the ${written} ${keys} it asked the server to write was there to delete (DELETE answered Not exist! to each, and LIST shows none).`
-    : left === 0
-    ? `Deleted the ${written} ${keys} it wrote.`
-    : `Could not delete ${left} of the ${written} ${keys} it asked the server to write (they start with ${
-      show(run.prefix)
-    })${which === "" ? "." : ":"}`;
-  const stopped = notRun > 0 ? `Interrupted: ${notRun} rule(s) not run.\n` : "";
-  const verdict = failed > 0
-    ? `${failed} rule(s) broken.`
-    : notRun > 0
-    ? "every rule that ran holds."
-    : "every rule holds.";
-  const time = short ? `${ms} ms` : `${seconds(run.ms)} s`;
-  return `${stopped}${cleanup}\n${which}${passed} passed, ${failed} failed, ${skipped} skipped in ${time}: ${verdict}\n`;
 }

@@ -7,7 +7,7 @@
  */
 
 import { VERSION } from "../version.ts";
-import { noAnswerText, sameReasonAs, WORDS } from "./messages.ts";
+import { noAnswerText, sameReasonAs, WORDS } from "./report_messages.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { type Lang, type Rule, sourceOf } from "./rule.ts";
 import { show } from "../net/show.ts";

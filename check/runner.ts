@@ -1,8 +1,8 @@
 /**
  * {@linkcode runCheck}: a conformance run. It reaches the server once (or
  * says it cannot), plays each rule of the level in turn on connections of
- * its own, and at the end deletes the keys it wrote. It knows the server
- * only as an address: raw TCP, every wait bounded.
+ * its own, and at the end deletes the keys it wrote (`cleanup.ts`). It
+ * knows the server only as an address: raw TCP, every wait bounded.
  *
  * @module
  */
@@ -13,9 +13,13 @@ import { formatAddr } from "../net/addr.ts";
 import { Heard, type Outcome, type PlayConfig, type Status } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
 import { AuthRefusedError, Probe } from "./probe.ts";
-import type { Level, Rule, Text } from "./rule.ts";
-import { CLEANUP, isTimeout } from "./messages.ts";
+import type { Level, Rule } from "./rule.ts";
+import { isTimeout } from "./messages.ts";
+import { cleanUp, type LeftKey } from "./cleanup.ts";
 import { selectRules } from "./rules.ts";
+
+// The type of CheckRun.left, exported from here as it was before cleanup.ts.
+export type { LeftKey };
 
 /** Options of {@linkcode runCheck}. */
 export interface CheckOptions {
@@ -355,188 +359,4 @@ async function servesOneAtATime(config: PlayConfig, textbook: boolean): Promise<
 function randomPrefix(): string {
   const digits = crypto.getRandomValues(new Uint8Array(2));
   return `kvcheck:${[...digits].map((byte) => byte.toString(16).padStart(2, "0")).join("")}:`;
-}
-
-/** A key of the run's that may still be in the store, and why the cleanup thinks so. */
-export interface LeftKey {
-  readonly key: string;
-  readonly why: Text;
-}
-
-/** What the cleanup did: how many of the keys written are gone, and which may be left. */
-interface Cleanup {
-  /** Keys gone: deleted, or (`Not exist!`) not held under that name, and not in LIST. */
-  readonly deleted: number;
-  /** Of those, the keys whose DELETE answered `Not exist!`. */
-  readonly absent: number;
-  readonly left: readonly LeftKey[];
-}
-
-/**
- * Deletes every key the run wrote, the way its rules talk (a fresh
- * connection per request for a textbook server; if it answers nothing, as a
- * server framed by `\n` does, the rest goes with `\n`). `Success!` means
- * deleted, and so does any other answer that is not an error or
- * `Not exist!` (`Sucess!`, `Success! ` with print's space). A key that got
- * no answer, because the server closed the connection, is asked again once
- * on a new one. Two keys in a row with no answer end the cleanup: the
- * server has stopped answering. The empty key (err.empty-key's PUT) goes
- * last, and only if the server holds one; if not, it was never written.
- *
- * Then one LIST, read to its end (a value that kept its `\n` puts an empty
- * line between pairs), sent as the textbook does if the framed one is not
- * understood. A key of ours it still shows is left, whatever its DELETE got
- * (a server that stores " key" answers `Not exist!` to `DELETE, key`); one
- * it does not show is gone. Without a LIST to go by, `Not exist!` cannot
- * tell a key never stored from one stored under another name: such a key is
- * reported as not known to be gone, as are those refused or unanswered.
- */
-async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cleanup> {
-  let probe: Probe | undefined;
-  // `list`: the answer is many lines, up to an empty one (or a pause).
-  let unframedNow = textbook;
-  const askOnce = async (
-    request: string,
-    list = false,
-    unframed = unframedNow,
-  ): Promise<string | undefined> => {
-    if (unframed) await probe?.close();
-    if (probe === undefined || unframed) {
-      probe = await Probe.open(config.hostname, config.port, config);
-    }
-    const bytes = encodeData(`${request}${unframed ? "" : "\n"}`, config.prefix);
-    if (await probe.write(bytes, config.timeoutMs) !== "ok") return undefined;
-    const read = list
-      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, wholeList())
-      : unframed
-      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (got) => got.at(-1) === 0x0a)
-      : await probe.readLine(config.timeoutMs, config.pauseMs);
-    const answer = "raw" in read ? read.raw : read.got;
-    if (answer.length === 0) return undefined;
-    // A DELETE's answer is told by its start: a server that sends without
-    // end must not leave 64 MiB strings behind, one per key.
-    const kept = list ? answer : answer.subarray(0, 4096);
-    return new TextDecoder().decode(kept).replace(/(\r?\n)+$/, "");
-  };
-  // A server that closes after each answer (or dropped us) is asked again on a new connection;
-  // a textbook one that answers nothing, with a \n.
-  const ask = async (request: string): Promise<string | undefined> => {
-    const answer = await askOnce(request).catch(() => undefined);
-    if (answer !== undefined) return answer;
-    await probe?.close();
-    probe = undefined;
-    const again = await askOnce(request, false, false).catch(() => undefined);
-    if (again !== undefined) unframedNow = false; // It frames by \n.
-    return again;
-  };
-  const keys = [...config.written].sort((a, b) => Number(a === "") - Number(b === ""));
-  // What each key's DELETE got: undefined for no answer, null if never asked.
-  const answers = new Map<string, string | undefined | null>(keys.map((key) => [key, null]));
-  // Two keys in a row with no answer at all: the server has stopped answering.
-  let unanswered = 0;
-  let listed: string[] | undefined; // Our lines of LIST's answer, if it could be read.
-  try {
-    for (const key of keys) {
-      if (unanswered >= 2) break;
-      if (key === "") {
-        const held = await ask("GET, ");
-        if (held === undefined) break;
-        if (held === "Not exist!" || isError(held)) {
-          config.written.delete(key); // Refused: it holds none.
-          answers.delete(key);
-          continue;
-        }
-      }
-      const answer = await ask(`DELETE, ${key}`);
-      answers.set(key, answer);
-      unanswered = answer === undefined ? unanswered + 1 : 0;
-    }
-    if (unanswered < 2 && answers.size > 0) listed = await listOurs(config, askOnce, unframedNow);
-  } finally {
-    await probe?.close();
-  }
-  let deleted = 0;
-  let absent = 0;
-  const left: LeftKey[] = [];
-  const shown = new Set<string>(); // Lines of LIST's that name a key written.
-  for (const [key, answer] of answers) {
-    const line = listed?.find((line) =>
-      line.split(",")[0]!.replace(/^[ \t]+|[ \t\r]+$/g, "") === key
-    );
-    if (line !== undefined) shown.add(line);
-    const why = line !== undefined
-      ? CLEANUP.listed(answer, line)
-      : listed !== undefined
-      ? undefined
-      : answer === null
-      ? CLEANUP.notAsked()
-      : answer === undefined
-      ? CLEANUP.unanswered()
-      : isError(answer)
-      ? CLEANUP.refused(answer)
-      : answer === "Not exist!"
-      ? CLEANUP.unconfirmed()
-      : undefined;
-    if (why !== undefined) left.push({ key, why });
-    else {
-      deleted++;
-      if (answer === "Not exist!") absent++;
-    }
-  }
-  // Lines of ours that name no key we wrote (a key the server changed): left too.
-  for (const line of listed ?? []) {
-    if (!shown.has(line)) left.push({ key: line, why: CLEANUP.listedOther() });
-  }
-  // A line of ours that names no key is one of them, changed: not gone either.
-  return { deleted: Math.max(0, Math.min(deleted, answers.size - left.length)), absent, left };
-}
-
-/**
- * The lines of a LIST's answer that hold the run's prefix (in any case: a
- * server may have changed it), on a fresh connection: undefined if no
- * answer that looks like a LIST came, framed or the textbook way.
- */
-async function listOurs(
-  config: PlayConfig,
-  askOnce: (request: string, list: boolean, unframed: boolean) => Promise<string | undefined>,
-  textbook: boolean,
-): Promise<string[] | undefined> {
-  for (const unframed of textbook ? [true] : [false, true]) {
-    const answer = await askOnce("LIST", true, unframed).catch(() => undefined);
-    if (answer === undefined) continue;
-    const lines = answer.split(/\r?\n/).filter((line) => line.trim() !== "");
-    // Not exist! for an empty store, or pairs (a value that kept a \n may
-    // break one in two): an error, or no pair at all, is not a LIST.
-    const list = lines[0] === "Not exist!" ||
-      (lines.length > 0 && !isError(lines[0]!) && lines.some((line) => line.includes(",")));
-    if (!list) continue;
-    const prefix = config.prefix.toLowerCase();
-    return lines.filter((line) => line.toLowerCase().includes(prefix));
-  }
-  return undefined;
-}
-
-/**
- * A test of whether a LIST's answer is whole: its first empty line is its
- * last. One with an empty line between pairs (a textbook server's) ends at a
- * pause. Each call looks only at the bytes that came since the last.
- */
-function wholeList(): (bytes: Uint8Array) => boolean {
-  let scanned = 0; // Bytes before this hold no "\n\n" or "\n\r\n".
-  let end = -1; // Where the first empty line ends.
-  return (bytes) => {
-    for (let i = Math.max(1, scanned); end === -1 && i < bytes.length; i++) {
-      if (bytes[i] !== 0x0a) continue;
-      if (bytes[i - 1] === 0x0a || (i >= 2 && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a)) {
-        end = i + 1;
-      }
-    }
-    scanned = bytes.length;
-    return end === bytes.length;
-  };
-}
-
-/** An answer that says the request was refused: `Error: ...`, or a textbook `Wrong request!`. */
-function isError(answer: string): boolean {
-  return /^\s*(error|wrong)/i.test(answer);
 }

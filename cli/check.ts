@@ -8,22 +8,17 @@
 
 import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
 import { junitReport } from "../check/junit.ts";
+import { failedAtPing, isNoNewline, isTimeout, REASON } from "../check/messages.ts";
+import { header, noAnswerText, summary } from "../check/report_messages.ts";
 import {
   closesHint,
   encodingHint,
-  failedAtPing,
-  header,
-  isNoNewline,
-  isTimeout,
-  noAnswerText,
   noNewlineHint,
   noPingHint,
   oneAtATimeHint,
-  REASON,
   silentHint,
-  summary,
   waitsForNewlineHint,
-} from "../check/messages.ts";
+} from "../check/hint_messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
 import { CHECK_DEFAULTS, type CheckRun, CheckUnreachableError, runCheck } from "../check/runner.ts";

@@ -1,0 +1,125 @@
+/**
+ * No server can make the checker hang: against real servers on port 0 that
+ * stop answering, answer without end or stop reading, every wait ends and
+ * the rule fails saying which.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { type CheckRun, runCheck } from "./runner.ts";
+import { readRawLines, scriptedServer, send } from "../testing/mod.ts";
+
+function failures(run: CheckRun): string[] {
+  return run.results.filter((result) => result.status === "fail").map((result) => result.rule.id);
+}
+
+Deno.test("runCheck() says an answer that trickles on without a \\n never ends, not that it went quiet", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    for (let i = 0; i < 60; i++) {
+      await send(conn, "x".repeat(100));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["cmd.ping"],
+    timeoutMs: 400,
+    pauseMs: 100,
+  });
+  assertStringIncludes(run.results[0]!.failure!.reason.en, "it never ends");
+});
+
+Deno.test("runCheck() says one late answer without \\n went quiet, not that it never ends", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await send(conn, "PONG");
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["cmd.ping"],
+    timeoutMs: 400,
+    pauseMs: 200,
+  });
+  assertStringIncludes(run.results[0]!.failure!.reason.en, "the answer stopped without a \\n");
+});
+
+Deno.test("runCheck() bounds every wait: a server that stops answering fails, and the run ends", async () => {
+  // It answers the run's first request (kv check's GET before any rule), then nothing.
+  let answered = false;
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    while (await conn.read(buffer) !== null) {
+      if (!answered) await send(conn, "Not exist!\n");
+      answered = true;
+    }
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["a.put", "cmd.put", "cmd.list"],
+    timeoutMs: 300,
+  });
+  assertEquals(failures(run), ["a.put", "cmd.put", "cmd.list"]);
+  for (const result of run.results) {
+    assertEquals(result.failure!.reason.en, "no answer within 0.3 s");
+  }
+});
+
+Deno.test("runCheck() bounds a LIST that never ends: a server listing forever fails, and the run ends", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    const lines = new TextEncoder().encode("x, y\n".repeat(1_000));
+    for (;;) await conn.write(lines); // Until the checker closes the connection.
+  });
+  const run = await runCheck({ port: server.port, only: ["cmd.list-empty"], timeoutMs: 100 });
+  assertEquals(failures(run), ["cmd.list-empty"]);
+  const failure = run.results[0]!.failure!;
+  assertMatch(
+    failure.reason.en,
+    /^LIST's answer went on for more than 1 s without its empty line$/,
+  );
+  // The report shows the first lines, not all that came.
+  assert(failure.got!.length <= 50 * 5, `${failure.got!.length} bytes shown`);
+});
+
+Deno.test("runCheck() bounds a textbook answer that never pauses: it fails, and the run ends", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await conn.read(new Uint8Array(1024));
+    const bytes = new TextEncoder().encode("A".repeat(4096));
+    for (;;) await conn.write(bytes); // No \n, no pause: until the checker closes.
+  });
+  const run = await runCheck({
+    port: server.port,
+    level: "assignment",
+    only: ["a.put"],
+    timeoutMs: 100,
+  });
+  assertEquals(failures(run), ["a.put"]);
+  assertMatch(
+    run.results[0]!.failure!.reason.en,
+    /^the answer went on past [\d,]+ bytes or 1 s without a pause/,
+  );
+});
+
+Deno.test("runCheck() bounds a write: a server that stops reading fails load.long-line", async () => {
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(64);
+    const n = await conn.read(buffer); // "PING\n", then nothing more is read.
+    await conn.write(new TextEncoder().encode(n === null ? "" : "PONG\n"));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["load.long-line"],
+    timeoutMs: 300,
+    maxLineBytes: 64 * 1024 * 1024,
+  });
+  assertEquals(failures(run), ["load.long-line"]);
+  assertEquals(
+    run.results[0]!.failure!.reason.en,
+    "the server read nothing for 0.3 s while the request was being sent",
+  );
+});

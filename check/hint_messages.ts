@@ -1,0 +1,139 @@
+/**
+ * The hints `kv check` gives after its summary, in English and Korean: when
+ * many rules failed for one likely cause (answers without `\n`, no PING, a
+ * server that waits for `\n` or serves one client at a time, answers that
+ * are not UTF-8 or none at all), what to fix first. Each takes the report's
+ * language and returns whole lines.
+ *
+ * @module
+ */
+
+import type { Lang } from "./rule.ts";
+import { show, showAsBytes } from "../net/show.ts";
+import { readAsCp949 } from "../wire/utf8.ts";
+
+/** Said after the summary when several rules failed for want of a `\n`. */
+export function noNewlineHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? `Hint: ${rules} rules failed because an answer did not end with \\n. End every answer ` +
+      "line with \\n (and LIST's answer with an empty line), then run kv check again: " +
+      "what is left is the rest of the contract.\n"
+    : `힌트: 규칙 ${rules}개가 답이 \\n으로 끝나지 않아 실패했습니다. 모든 답 줄을 \\n으로 ` +
+      "끝내고 (LIST의 답은 빈 줄로 끝내고) kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 " +
+      "규약에서 남은 문제입니다.\n";
+}
+
+/**
+ * Said after the summary when answers were not UTF-8: `got` is one of them,
+ * shown as it reads in cp949 where it is Korean (a student's
+ * `.encode("cp949")`).
+ */
+export function encodingHint(lang: Lang, rules: number, got: Uint8Array): string {
+  const korean = readAsCp949(got);
+  const what = lang === "en" ? (rules === 1 ? "1 rule" : `${rules} rules`) : `규칙 ${rules}개`;
+  return lang === "en"
+    ? `Hint: in ${what} your server answered bytes that are not UTF-8 (${showAsBytes(got)}` +
+      (korean === undefined ? ")" : ` reads as cp949: ${show(korean)})`) +
+      '. PROTOCOL.md\'s text is UTF-8: encode answers with .encode() or .encode("utf-8")' +
+      (korean === undefined ? "" : ', not "cp949"') +
+      ', and decode requests with .decode("utf-8").\n'
+    : `힌트: ${what}에서 서버가 UTF-8이 아닌 바이트로 답했습니다(${showAsBytes(got)}` +
+      (korean === undefined ? ")" : `, cp949로 읽으면 ${show(korean)})`) +
+      '. 규약의 텍스트는 UTF-8입니다: 답은 .encode()나 .encode("utf-8")로' +
+      (korean === undefined ? "" : '("cp949"가 아니라)') +
+      ' 인코딩하고, 요청은 .decode("utf-8")로 디코딩하세요.\n';
+}
+
+/** Said after the summary when the textbook requests got no answer and one with a `\n` did. */
+export function waitsForNewlineHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? `Hint: ${rules} ${
+      rules === 1 ? "rule" : "rules"
+    } got no answer, yet the same kind of request ending with \\n was ` +
+      "answered at once. This level sends each request as the course's client does, without " +
+      "\\n; your server waits for one. That is what PROTOCOL.md asks of requests: check your " +
+      "server with --level contract. To work with the course's client as well, take a line " +
+      "that has waited unchanged for a short pause as a request (PROTOCOL.md, Ends of lines " +
+      "and of connections: unframed clients).\n"
+    : `힌트: 규칙 ${rules}개에서 답이 없었지만, 같은 요청을 \\n으로 끝내 보내자 바로 답했습니다. ` +
+      "이 수준은 수업의 클라이언트처럼 요청을 \\n 없이 보내는데, 서버는 \\n을 기다립니다. " +
+      "요청을 \\n으로 끝내는 것은 PROTOCOL.md가 요구하는 방식이니 --level contract로 확인하세요. " +
+      "수업의 클라이언트와도 함께 쓰려면, 잠깐 동안 바뀌지 않은 줄을 요청으로 받으세요 " +
+      "(PROTOCOL.md, Ends of lines and of connections: unframed clients).\n";
+}
+
+/**
+ * Said after the summary when cmd.ping failed and other rules failed at a
+ * PING step: `got` is the answer to PING when it was almost PONG.
+ */
+export function noPingHint(lang: Lang, rules: number, got?: Uint8Array): string {
+  if (got !== undefined && got.length > 0) {
+    return lang === "en"
+      ? `Hint: your server answers PING with ${show(got)}, not exactly "PONG\\n" ` +
+        `(PROTOCOL.md, Requests), and ${rules} more rules failed at a PING: they send one to see ` +
+        "that the server still answers after what they test. Answer PING with exactly PONG and " +
+        "\\n, then run kv check again: what is left is the rest of the contract.\n"
+      : `힌트: 서버가 PING에 ${show(got)}(으)로 답합니다. 정확히 "PONG\\n"이어야 합니다` +
+        `(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 PING 단계에서 실패했습니다: 검사한 것 ` +
+        "뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. PING에 정확히 PONG과 \\n으로 답하게 " +
+        "고치고 kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 규약에서 남은 문제입니다.\n";
+  }
+  return lang === "en"
+    ? `Hint: your server does not answer PING with PONG (PROTOCOL.md, Requests), and ${rules} ` +
+      "more rules failed at a PING: they send one to see that the server still answers after " +
+      "what they test. Add PING, then run kv check again: what is left is the rest of the " +
+      "contract.\n"
+    : `힌트: 서버가 PING에 PONG으로 답하지 않습니다(PROTOCOL.md, Requests). 다른 규칙 ${rules}개도 ` +
+      "PING 단계에서 실패했습니다: 검사한 것 뒤에도 서버가 계속 답하는지 PING으로 보기 때문입니다. " +
+      "PING 명령을 구현하고 kv check를 다시 실행하세요: 그다음에도 실패하는 규칙이 규약에서 남은 " +
+      "문제입니다.\n";
+}
+
+/**
+ * Said instead of {@linkcode noPingHint} when cmd.ping failed because the
+ * connection closed (or could not be made) with nothing said: the server
+ * may know PING, but it does not keep a connection to answer on.
+ */
+export function closesHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? "Hint: your server closed the connection without answering PING, and " +
+      `${rules} more rules failed at a PING the same way. Does it close each connection ` +
+      "right after accept() or after one answer, or stop on a request it cannot handle? " +
+      "See its terminal, then run kv check again.\n"
+    : "힌트: 서버가 PING에 답하지 않고 연결을 닫았고, 다른 규칙 " +
+      `${rules}개도 PING 단계에서 같은 식으로 실패했습니다. accept() 직후나 답 하나 뒤에 ` +
+      "연결을 닫나요, 아니면 처리하지 못하는 요청에서 멈추나요? 서버의 터미널을 보고 kv check를 " +
+      "다시 실행하세요.\n";
+}
+
+/** Said after the summary when the server serves one client at a time (`CheckRun.oneAtATime`). */
+export function oneAtATimeHint(lang: Lang): string {
+  return lang === "en"
+    ? "Hint: while one client stays connected, your server answers nobody else: it serves one " +
+      "client at a time (accept(), then that client until it leaves). Anyone who keeps a client " +
+      "open (nc, or kv client's prompt) locks everyone else out. The assignment asks that the " +
+      "server always take clients' requests, and PROTOCOL.md that it serve many at once " +
+      "(conn.concurrent; conn.disconnect fails too, its first client staying connected). Serve " +
+      "each client in its own thread (threading.Thread(target=handle, args=(conn,)).start()), " +
+      "or with select.\n"
+    : "힌트: 클라이언트 하나가 연결된 채로 있는 동안 서버가 다른 누구에게도 답하지 않습니다: 한 번에 " +
+      "클라이언트 하나만 받습니다(accept() 뒤 그 클라이언트가 나갈 때까지 그것만 처리). 누군가 " +
+      "클라이언트를 열어 두면(nc나 kv client 프롬프트) 다른 모두가 막힙니다. 과제는 서버가 항상 " +
+      "클라이언트의 요청을 수용할 것을, PROTOCOL.md는 여러 클라이언트를 동시에 받을 것을 요구합니다" +
+      "(conn.concurrent 규칙. 첫 클라이언트가 연결된 채로 있는 conn.disconnect도 그래서 실패합니다). " +
+      "클라이언트마다 스레드를 쓰거나(threading.Thread(target=handle, args=(conn,)).start()) " +
+      "select를 쓰세요.\n";
+}
+
+/** Said after the summary when most rules got no answer at all in time. */
+export function silentHint(lang: Lang, rules: number, total: number): string {
+  return lang === "en"
+    ? `Hint: ${rules} of ${total} rules got no answer at all in time. Is the server reading ` +
+      "what clients send? A server that serves one client at a time answers nobody else while " +
+      "one stays connected (close other clients, such as nc or a kv client prompt); one that " +
+      "waits for more than a request before it answers never answers a single one.\n"
+    : `힌트: 규칙 ${total}개 중 ${rules}개가 제시간에 아무 답도 받지 못했습니다. 서버가 클라이언트에게서 ` +
+      "온 데이터를 읽고 있나요? 한 번에 클라이언트 하나만 받는 서버는 하나가 연결되어 있는 동안 " +
+      "다른 누구에게도 답하지 않습니다(nc나 kv client 프롬프트 같은 다른 클라이언트를 닫으세요). " +
+      "요청보다 더 많은 것을 기다린 뒤에 답하는 서버는 요청 하나에도 답하지 않습니다.\n";
+}

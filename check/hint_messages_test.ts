@@ -1,0 +1,31 @@
+/**
+ * Tests of the hints said after a run's summary (`hint_messages.ts`).
+ *
+ * @module
+ */
+
+import { assertEquals, assertStringIncludes } from "@std/assert";
+import { encodingHint } from "./hint_messages.ts";
+
+Deno.test({
+  name:
+    "encodingHint() shows answers that are not UTF-8 as bytes, and as cp949 where they read as Korean",
+  permissions: "none",
+  fn: () => {
+    const cp949 = new Uint8Array([0xbb, 0xe7, 0xb0, 0xfa, 0x0a]); // "사과\n"
+    assertEquals(
+      encodingHint("en", 2, cp949),
+      'Hint: in 2 rules your server answered bytes that are not UTF-8 ("\\xbb\\xe7\\xb0\\xfa\\n" reads ' +
+        'as cp949: "사과\\n"). PROTOCOL.md\'s text is UTF-8: encode answers with .encode() or ' +
+        '.encode("utf-8"), not "cp949", and decode requests with .decode("utf-8").\n',
+    );
+    assertStringIncludes(encodingHint("ko", 1, cp949), 'cp949로 읽으면 "사과\\n"');
+    const latin1 = new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]);
+    assertEquals(
+      encodingHint("en", 1, latin1),
+      'Hint: in 1 rule your server answered bytes that are not UTF-8 ("caf\\xe9\\n"). ' +
+        'PROTOCOL.md\'s text is UTF-8: encode answers with .encode() or .encode("utf-8"), and ' +
+        'decode requests with .decode("utf-8").\n',
+    );
+  },
+});
