@@ -1,0 +1,83 @@
+/**
+ * Tests of `KvClient.connect()` over real sockets on port 0: a refused
+ * port, TLS that cannot be had (no handshake, an untrusted certificate, a
+ * server without TLS), and a password whose AUTH is never answered.
+ *
+ * @module
+ */
+
+import { assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { KvClient } from "./client.ts";
+import { KvConnectionError } from "./errors.ts";
+import { closedPort, scriptedServer, startTestServer } from "../testing/mod.ts";
+import { TEST_CERT, TEST_KEY } from "../testing/tls.ts";
+
+Deno.test("KvClient.connect() throws KvConnectionError naming the address when refused", async () => {
+  const port = closedPort();
+  const error = await assertRejects(
+    () => KvClient.connect({ port }),
+    KvConnectionError,
+  );
+  assertEquals(
+    error.message,
+    `cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)`,
+  );
+  assertEquals(error.name, "KvConnectionError");
+  assertInstanceOf(error.cause, Deno.errors.ConnectionRefused);
+});
+
+Deno.test("KvClient.connect() with TLS gives up on a handshake that never comes", async () => {
+  // A plain TCP server that accepts and says nothing: no TLS handshake. It
+  // closes once the client gave up (Deno keeps the socket of a TLS
+  // connection closed during its handshake open, so the client cannot end
+  // it), or after 5 s: a client that waited for that close fails below.
+  const gaveUp = Promise.withResolvers<void>();
+  let serverClosed = false;
+  await using server = scriptedServer(async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      gaveUp.promise,
+      new Promise((resolve) => timer = setTimeout(resolve, 5_000)),
+    ]);
+    clearTimeout(timer);
+    serverClosed = true;
+  });
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, tls: {}, connectTimeoutMs: 200 }),
+    KvConnectionError,
+    "timed out",
+  );
+  assertEquals(serverClosed, false, "the client gave up before the server closed");
+  gaveUp.resolve();
+});
+
+Deno.test("KvClient.connect() with TLS to a certificate it does not trust fails, and leaks nothing", async () => {
+  await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, tls: {} }),
+    KvConnectionError,
+    "give it with --tls-ca FILE",
+  );
+});
+
+Deno.test("KvClient.connect() with TLS to a server without it says the server does not speak TLS", async () => {
+  await using server = startTestServer();
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, tls: {} }),
+    KvConnectionError,
+    "the server does not speak TLS: connect without --tls and --tls-ca, or without the tls option",
+  );
+  await using plain = await KvClient.connect({ port: server.port });
+  await plain.ping(); // Without TLS, as the hint says, it answers.
+});
+
+Deno.test("KvClient.connect() with a password gives up on a server that never answers AUTH", async () => {
+  await using server = scriptedServer(async (conn) => {
+    while (await conn.read(new Uint8Array(64)) !== null);
+  });
+  await assertRejects(
+    () => KvClient.connect({ port: server.port, password: "pw", connectTimeoutMs: 200 }),
+    KvConnectionError,
+    "no answer to AUTH in time",
+  );
+});
