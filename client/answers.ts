@@ -1,5 +1,5 @@
 /**
- * {@linkcode AnswerQueue}: how {@linkcode KvClient} (client.ts) matches the
+ * {@linkcode AnswerQueue}: how {@linkcode KvClient}'s connection (pipeline.ts) matches the
  * answer lines it reads to the requests it sent, in order. Most requests are
  * answered by one line; a LIST by its lines up to an empty one, or by one
  * lone `Error:` line. Lines that come with no request waiting (`Error: too
