@@ -162,7 +162,7 @@ export class Connection {
       }
       this.close();
       if (this.#trace !== undefined) this.#trace.close(context?.session.closing || undefined);
-      // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
+      // A wrapped socket (a TLS connection's pipe, server/tls_conn.ts) says when
       // it has let go of everything.
       const finished = (this.#conn as { finished?: Promise<void> }).finished;
       if (finished !== undefined) await finished;

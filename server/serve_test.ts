@@ -399,7 +399,7 @@ async function burstPastQuit(conn: Deno.Conn, head: string): Promise<string> {
 Deno.test("serve() delivers every answer before QUIT to a client still sending after it, over TCP and TLS", async (t) => {
   // Closing a socket with the client's bytes unread resets the connection,
   // and the reset throws away the answers not yet delivered: a big one over
-  // TCP, and any over TLS, whose pipe (server/tls.ts) also lost the race
+  // TCP, and any over TLS, whose pipe (server/tls_conn.ts) also lost the race
   // with the reset now and then. So after QUIT the server half-closes and
   // lingers, discarding the rest, as it does after an error that closes.
   const big = "v".repeat(512 * 1024);
