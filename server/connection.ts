@@ -16,12 +16,12 @@ import {
   closeQuietly,
   describeError,
   isDisconnect,
-  MAX_TIMER_MS,
   nextTurn,
   quiet,
   writeAll,
 } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
+import { WritesBeforeAuth } from "./before_auth.ts";
 import { IdleTimer } from "./idle.ts";
 import { LINGER_MAX_BYTES, LINGER_MAX_MS, LINGER_QUIET_MS } from "./linger.ts";
 import { type Logger, logSample } from "../net/log.ts";
@@ -71,8 +71,6 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 // callbacks run every so many steps.
 const BYTES_PER_TURN = 1 << 20;
 const STEPS_PER_TURN = 16;
-// Before AUTH, a write that took longer than this waited for the client to read.
-const NOT_WAITING_MS = 5;
 // Where lingering connections read what they throw away.
 const DISCARDED = new Uint8Array(MAX_READ_BYTES);
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -102,8 +100,8 @@ export class Connection {
   // ServerSide.turns as last seen, and the bytes read since it changed.
   #seenTurn = -1;
   #readThisTurn = 0;
-  // Before AUTH: how long its writes have waited for the client to read, in all.
-  #waitedBeforeAuthMs = 0;
+  // Before AUTH: its writes, cut if its client leaves them unread too long.
+  #beforeAuth: WritesBeforeAuth | undefined;
   #idle: IdleTimer | undefined;
   // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
   readonly #trace: ConnectionTrace | undefined;
@@ -450,32 +448,10 @@ export class Connection {
     this.#wrote();
   }
 
-  /**
-   * Writes answers to a client that has not authenticated: one whose
-   * writes have waited for the handshake timeout (10 s) in all, because it
-   * does not read them (or reads a trickle), is cut, so a client that never
-   * authenticates cannot hold its slot by sending requests and reading
-   * nothing (a connection being written to is never idle). Redis closes
-   * such a client too.
-   */
+  /** Writes answers to a client that has not authenticated: cut if it leaves them unread too long. */
   async #writeBeforeAuth(bytes: Uint8Array): Promise<void> {
     const ms = this.#config.handshakeTimeoutMs;
-    const left = Math.max(ms - this.#waitedBeforeAuthMs, 1);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), Math.min(left, MAX_TIMER_MS));
-    });
-    const started = performance.now();
-    const writing = writeAll(this.#conn, bytes).then(() => "written" as const);
-    writing.catch(() => {}); // Rejects once cut: the race below has the say.
-    try {
-      if (await Promise.race([writing, late]) === "written") return;
-    } finally {
-      clearTimeout(timer);
-      // A write that went out at once costs only the loop's own lag: not counted.
-      const waited = performance.now() - started;
-      if (waited > NOT_WAITING_MS) this.#waitedBeforeAuthMs += waited;
-    }
+    if (await (this.#beforeAuth ??= new WritesBeforeAuth(ms)).write(this.#conn, bytes)) return;
     if (this.#config.verbose) {
       this.#debug(`not authenticated and not reading its answers for ${ms} ms: closing`);
     }
