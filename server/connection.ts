@@ -8,7 +8,6 @@
  */
 
 import type { Continuation } from "../command/command.ts";
-import { hideEcho, secretName } from "../command/request.ts";
 import { executeAtOneTime, releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
 import {
@@ -24,7 +23,8 @@ import type { Tracer } from "../net/trace.ts";
 import { WritesBeforeAuth } from "./before_auth.ts";
 import { IdleTimer } from "./idle.ts";
 import { LINGER_MAX_BYTES, LINGER_MAX_MS, LINGER_QUIET_MS } from "./linger.ts";
-import { type Logger, logSample } from "../net/log.ts";
+import type { Logger } from "../net/log.ts";
+import { requestLogLine } from "./request_log.ts";
 import { handshakeWithin } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
 import { openWire, type ServerSide, type Wire } from "./wire.ts";
@@ -73,7 +73,6 @@ const BYTES_PER_TURN = 1 << 20;
 const STEPS_PER_TURN = 16;
 // Where lingering connections read what they throw away.
 const DISCARDED = new Uint8Array(MAX_READ_BYTES);
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** One client's connection. {@linkcode Connection.run} serves it to the end. */
 export class Connection {
@@ -384,7 +383,7 @@ export class Connection {
       ) {
         writes.add(mark, out.length);
       }
-      if (this.#config.verbose) this.#logRequest(mark);
+      if (this.#config.verbose) this.#debug(requestLogLine(request, out.bytes().subarray(mark)));
       if (trace !== undefined) trace.answer(out.bytes(), mark, more !== undefined);
       if (more !== undefined) {
         this.#more = more;
@@ -519,21 +518,6 @@ export class Connection {
       if (this.#trace !== undefined) this.#trace.idle(silentMs);
       this.close();
     });
-  }
-
-  #logRequest(mark: number): void {
-    const { request, out } = this.#wire!;
-    const secret = secretName(request);
-    const raw = secret !== undefined
-      ? `${secret} (the rest hidden)`
-      : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
-    const text = decoder.decode(out.bytes().subarray(mark)).trimEnd();
-    const answer = secret === undefined ? text : hideEcho(text);
-    // A line past the limit is not kept: say so rather than show "".
-    const shown = raw === "" && request.failure?.kind === "lineTooLong"
-      ? "(a line past the limit, not kept)"
-      : logSample(raw);
-    this.#debug(`${shown} -> ${logSample(answer)}`);
   }
 
   /** How long a linger after QUIT or an error may go on once a shutdown began: half the grace. */
