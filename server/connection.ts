@@ -25,7 +25,7 @@ import { IdleTimer } from "./idle.ts";
 import { LINGER_MAX_BYTES, LINGER_MAX_MS, LINGER_QUIET_MS } from "./linger.ts";
 import type { Logger } from "../net/log.ts";
 import { requestLogLine } from "./request_log.ts";
-import { handshakeWithin } from "./tls.ts";
+import { finishHandshake } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
 import { openWire, type ServerSide, type Wire } from "./wire.ts";
 
@@ -179,28 +179,15 @@ export class Connection {
       ("handshake" in this.#conn && error instanceof Deno.errors.InvalidData);
   }
 
-  /**
-   * Finishes a TLS handshake within the time allowed: a plaintext client or
-   * one that never finishes costs the server nothing but its connection.
-   * Returns whether the connection can go on.
-   */
+  /** Finishes a TLS handshake in time (server/tls.ts). Returns whether the connection can go on. */
   async #handshake(conn: Deno.TlsConn): Promise<boolean> {
     this.#state = "reading"; // Shutdown may close it meanwhile.
-    // A silent client is idle too: the shorter of the two timeouts ends it.
-    const { handshakeTimeoutMs, idleTimeoutMs } = this.#config;
-    const ms = idleTimeoutMs > 0 ? Math.min(handshakeTimeoutMs, idleTimeoutMs) : handshakeTimeoutMs;
-    const result = await handshakeWithin(conn, ms);
-    if (result === "done") {
+    const failed = await finishHandshake(conn, this.#config);
+    if (failed === undefined) {
       if (this.#state === "reading") this.#state = "working";
       return true;
     }
-    if (this.#config.verbose) {
-      this.#debug(
-        result === "late"
-          ? "TLS handshake took too long, closing"
-          : `TLS handshake failed: ${describeError(result)}`,
-      );
-    }
+    if (this.#config.verbose) this.#debug(failed);
     return false;
   }
 

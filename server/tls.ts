@@ -14,7 +14,7 @@
  * @module
  */
 
-import { closeQuietly, MAX_TIMER_MS } from "../net/conn.ts";
+import { closeQuietly, describeError, MAX_TIMER_MS } from "../net/conn.ts";
 import { FrontConn } from "./tls_conn.ts";
 
 /** What the server needs of a listener. `Deno.Listener` is one. */
@@ -28,11 +28,31 @@ export interface Acceptor {
 }
 
 /**
+ * Finishes a client's TLS handshake within the time allowed: a plaintext
+ * client or one that never finishes costs the server nothing but its
+ * connection. A silent client is idle too: the shorter of the two timeouts
+ * ends it. Returns `undefined` once it is done, or what went wrong, in the
+ * words `--verbose` logs.
+ */
+export async function finishHandshake(
+  conn: Deno.TlsConn,
+  timeouts: { readonly handshakeTimeoutMs: number; readonly idleTimeoutMs: number },
+): Promise<string | undefined> {
+  const { handshakeTimeoutMs, idleTimeoutMs } = timeouts;
+  const ms = idleTimeoutMs > 0 ? Math.min(handshakeTimeoutMs, idleTimeoutMs) : handshakeTimeoutMs;
+  const result = await handshakeWithin(conn, ms);
+  if (result === "done") return undefined;
+  return result === "late"
+    ? "TLS handshake took too long, closing"
+    : `TLS handshake failed: ${describeError(result)}`;
+}
+
+/**
  * Finishes `conn`'s TLS handshake within `ms`: `"done"`, `"late"` (the
  * handshake then fails once the connection is closed, as expected), or why
  * it failed (a plaintext client, a bad certificate).
  */
-export async function handshakeWithin(
+async function handshakeWithin(
   conn: Deno.TlsConn,
   ms: number,
 ): Promise<"done" | "late" | Error> {
