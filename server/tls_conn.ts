@@ -103,7 +103,7 @@ export class FrontConn implements Deno.Conn {
    * The server's bytes out. When the TLS side has closed and all of it is
    * delivered, the connection is over once the client has finished too
    * (#linger); if the server only half-closed (it lingers, reading what the
-   * client still sends: server/connection.ts), the client gets the FIN and
+   * client still sends: server/connection_state.ts), the client gets the FIN and
    * its bytes still flow in until the server closes.
    */
   async #carryOut(): Promise<void> {
