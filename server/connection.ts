@@ -1,31 +1,26 @@
 /**
  * One client's connection: the straight path from bytes read to bytes
  * written. Read a chunk, take each request the framer completes, run it,
- * reply, write; the limits of PROTOCOL.md (idle timeout, the unframed pause)
- * and the graceful end of a connection at shutdown.
+ * reply, write; the limits of PROTOCOL.md (idle timeout, the unframed
+ * pause). Around it: where the connection is and how it ends (a shutdown,
+ * the linger after QUIT) in connection_state.ts, writes to a client before
+ * AUTH in before_auth.ts, what -v logs of a request in request_log.ts, the
+ * TLS handshake in tls.ts.
  *
  * @module
  */
 
 import type { Continuation } from "../command/command.ts";
-import { hideEcho, secretName } from "../command/request.ts";
 import { executeAtOneTime, releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
-import {
-  afterIo,
-  closeQuietly,
-  describeError,
-  isDisconnect,
-  MAX_TIMER_MS,
-  nextTurn,
-  quiet,
-  writeAll,
-} from "../net/conn.ts";
+import { afterIo, describeError, nextTurn, quiet, writeAll } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
+import { WritesBeforeAuth } from "./before_auth.ts";
+import { ConnectionState } from "./connection_state.ts";
 import { IdleTimer } from "./idle.ts";
-import { LINGER_MAX_BYTES, LINGER_MAX_MS, LINGER_QUIET_MS } from "./linger.ts";
-import { type Logger, logSample } from "../net/log.ts";
-import { handshakeWithin } from "./tls.ts";
+import type { Logger } from "../net/log.ts";
+import { requestLogLine } from "./request_log.ts";
+import { finishHandshake } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
 import { openWire, type ServerSide, type Wire } from "./wire.ts";
 
@@ -41,15 +36,6 @@ export interface ConnectionConfig {
   /** Receives every socket event (`--trace`); `undefined`: tracing is off and costs nothing. */
   readonly trace?: Tracer;
 }
-
-/**
- * Where a connection is. `reading`: waiting for bytes (shutdown half-closes
- * it at once, or closes it if it never spoke); `working`: running requests; `writing`: waiting for its answers
- * to drain (never idle); `lingering`: half-closed (at shutdown, or after
- * QUIT or an error that ends the connection), discarding what the client still
- * sends until it finishes; `closed`.
- */
-type State = "reading" | "working" | "writing" | "lingering" | "closed";
 
 // Reads start small and grow while they fill the buffer: a short-lived or
 // idle connection costs 1 KiB (a storm of connects allocates little, so the
@@ -71,11 +57,6 @@ const MAX_REUSED_OUT_BYTES = 64 * 1024;
 // callbacks run every so many steps.
 const BYTES_PER_TURN = 1 << 20;
 const STEPS_PER_TURN = 16;
-// Before AUTH, a write that took longer than this waited for the client to read.
-const NOT_WAITING_MS = 5;
-// Where lingering connections read what they throw away.
-const DISCARDED = new Uint8Array(MAX_READ_BYTES);
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** One client's connection. {@linkcode Connection.run} serves it to the end. */
 export class Connection {
@@ -83,8 +64,6 @@ export class Connection {
   readonly #conn: Deno.Conn;
   readonly #config: ConnectionConfig;
   readonly #log: Logger;
-  // Set by stop(): the server is shutting down (a plain field: read per batch).
-  #stopping = false;
   readonly #server: ServerSide;
   // The wire, set up on the first bytes (a connection that never sends any,
   // as in a storm of connects and resets, costs no more than its socket).
@@ -92,18 +71,13 @@ export class Connection {
   // The rest of an answer too large to build at once (LIST), while it is written.
   #more: Continuation | undefined;
   #buffer: Uint8Array | undefined;
-  #state: State = "working";
-  // While lingering: when it ends, whatever the client still sends.
-  #lingerUntil = Infinity;
-  // The read the connection waits on while `reading`: a shutdown's linger
-  // takes it over (stop()), and then ends the connection (#stopped).
-  #pendingRead: Promise<number | null> | undefined;
-  #stopped: Promise<void> | undefined;
+  // Where it is (reading, working, writing, lingering, closed), and its end.
+  readonly #state: ConnectionState;
   // ServerSide.turns as last seen, and the bytes read since it changed.
   #seenTurn = -1;
   #readThisTurn = 0;
-  // Before AUTH: how long its writes have waited for the client to read, in all.
-  #waitedBeforeAuthMs = 0;
+  // Before AUTH: its writes, cut if its client leaves them unread too long.
+  #beforeAuth: WritesBeforeAuth | undefined;
   #idle: IdleTimer | undefined;
   // Tracing (`--trace`): every use is behind `!== undefined`, so off costs nothing.
   readonly #trace: ConnectionTrace | undefined;
@@ -124,6 +98,7 @@ export class Connection {
     if (config.trace !== undefined) {
       this.#trace = new ConnectionTrace(config.trace, id, server.guard.password !== undefined);
     }
+    this.#state = new ConnectionState(conn, config.shutdownGraceMs, this.#trace);
   }
 
   /**
@@ -143,13 +118,21 @@ export class Connection {
         (this.#conn as Deno.TcpConn).setKeepAlive(true);
       }
       if ("handshake" in this.#conn && !(await this.#handshake(this.#conn as Deno.TlsConn))) return;
-      if (this.#config.idleTimeoutMs > 0) this.#startIdleTimer(this.#config.idleTimeoutMs);
+      const idleMs = this.#config.idleTimeoutMs;
+      // Silence ends it; its answers draining is not silence.
+      if (idleMs > 0) {
+        this.#idle = new IdleTimer(idleMs, () => this.#state.phase === "writing", (silentMs) => {
+          if (this.#config.verbose) this.#debug(`idle for ${silentMs} ms, closing`);
+          if (this.#trace !== undefined) this.#trace.idle(silentMs);
+          this.close();
+        });
+      }
       await this.#serve();
     } catch (error) {
       if (this.#trace !== undefined) this.#trace.failed(error);
-      if (!this.#peersDoing(error)) {
+      if (!this.#state.endedByPeer(error)) {
         this.#log("error", `#${this.id} failed: ${describeError(error)}`);
-      } else if (this.#config.verbose && this.#state !== "closed") {
+      } else if (this.#config.verbose && this.#state.phase !== "closed") {
         this.#debug(`dropped: ${describeError(error)}`);
       }
     } finally {
@@ -162,7 +145,7 @@ export class Connection {
       }
       this.close();
       if (this.#trace !== undefined) this.#trace.close(context?.session.closing || undefined);
-      // A wrapped socket (a TLS connection's pipe, server/tls.ts) says when
+      // A wrapped socket (a TLS connection's pipe, server/tls_conn.ts) says when
       // it has let go of everything.
       const finished = (this.#conn as { finished?: Promise<void> }).finished;
       if (finished !== undefined) await finished;
@@ -171,88 +154,32 @@ export class Connection {
     }
   }
 
-  /**
-   * Whether an error that ended the connection was the client's doing: it
-   * went away, or (over TLS) it sent a record that does not decrypt, or an
-   * alert. Those are logged only with --verbose: a line each at error level
-   * would let any client fill the log.
-   */
-  #peersDoing(error: unknown): boolean {
-    return isDisconnect(error) ||
-      ("handshake" in this.#conn && error instanceof Deno.errors.InvalidData);
-  }
-
-  /**
-   * Finishes a TLS handshake within the time allowed: a plaintext client or
-   * one that never finishes costs the server nothing but its connection.
-   * Returns whether the connection can go on.
-   */
+  /** Finishes a TLS handshake in time (server/tls.ts). Returns whether the connection can go on. */
   async #handshake(conn: Deno.TlsConn): Promise<boolean> {
-    this.#state = "reading"; // Shutdown may close it meanwhile.
-    // A silent client is idle too: the shorter of the two timeouts ends it.
-    const { handshakeTimeoutMs, idleTimeoutMs } = this.#config;
-    const ms = idleTimeoutMs > 0 ? Math.min(handshakeTimeoutMs, idleTimeoutMs) : handshakeTimeoutMs;
-    const result = await handshakeWithin(conn, ms);
-    if (result === "done") {
-      if (this.#state === "reading") this.#state = "working";
+    const state = this.#state;
+    state.phase = "reading"; // Shutdown may close it meanwhile.
+    const failed = await finishHandshake(conn, this.#config);
+    if (failed === undefined) {
+      if (state.phase === "reading") state.phase = "working";
       return true;
     }
-    if (this.#config.verbose) {
-      this.#debug(
-        result === "late"
-          ? "TLS handshake took too long, closing"
-          : `TLS handshake failed: ${describeError(result)}`,
-      );
-    }
+    if (this.#config.verbose) this.#debug(failed);
     return false;
   }
 
-  /**
-   * Shutdown: a busy connection finishes its answers, then half-closes and
-   * lingers; one waiting for bytes half-closes and lingers now, and what its
-   * read brings is not run; one that never sent a byte (or is in its TLS
-   * handshake) closes now.
-   */
+  /** Shutdown: the connection ends as {@linkcode ConnectionState.stop} says. */
   stop(): void {
-    this.#stopping = true;
-    if (this.#state === "reading") {
-      // Its answers are written, but perhaps not yet delivered, and its client
-      // may be between two bursts: closing would reset the connection when
-      // the next one came, and the reset throws away what is still on its
-      // way. It ends as a request had ended it (within half the grace).
-      const linger = this.#wire !== undefined && this.#pendingRead !== undefined;
-      if (this.#trace !== undefined) this.#trace.stop(linger ? "half-close" : "close");
-      if (!linger) this.close();
-      else {
-        this.#stopped = this.#linger(true, this.#pendingRead)
-          .catch(() => {}) // The client went away meanwhile: over all the same.
-          .finally(() => this.close());
-      }
-    } else if (this.#trace !== undefined) this.#trace.stop("finish");
-    // Lingering after QUIT or an error that ends it: it ends within half the grace,
-    // so a client that goes on sending does not hold the shutdown.
-    if (this.#state === "lingering") {
-      this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + this.#shutdownLingerMs);
-    }
+    this.#state.stop(this.#wire !== undefined, this.#lingerBuffer);
   }
 
-  /**
-   * Cuts the connection now: the shutdown's grace ran out. Unlike
-   * {@linkcode Connection.close}, a TLS connection's last bytes are not let
-   * drain, even if the connection closed already and only they are left.
-   * Returns whether anything was still open.
-   */
+  /** Cuts the connection now, the shutdown's grace run out; whether anything was still open. */
   cut(): boolean {
-    const draining = (this.#conn as { cut?: () => boolean }).cut?.() ?? false;
-    return this.close() || draining;
+    return this.#state.cut();
   }
 
   /** Closes the socket, once; returns whether this call closed it. A pending read or write then rejects. */
   close(): boolean {
-    if (this.#state === "closed") return false;
-    this.#state = "closed";
-    closeQuietly(this.#conn);
-    return true;
+    return this.#state.close();
   }
 
   /**
@@ -263,23 +190,24 @@ export class Connection {
    */
   async #serve(): Promise<void> {
     const conn = this.#conn;
-    while (!this.#stopping) {
+    const state = this.#state;
+    while (!state.stopping) {
       const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
-      this.#state = "reading";
+      state.phase = "reading";
       let n: number | null;
       if (this.#wire?.framer.awaitsUnframed && this.#config.unframedPauseMs > 0) {
         const read = await this.#readUnframed(buffer);
         if (read === "done") return;
         n = read;
       } else {
-        n = await (this.#pendingRead = conn.read(buffer));
+        n = await (state.pendingRead = conn.read(buffer));
       }
-      if (this.#state === "reading") this.#state = "working";
+      if (state.phase === "reading") state.phase = "working";
       // Shutdown closed it, or half-closed it to linger, while this read
       // was completing: what came is not run, since its answers could not
       // reach the client.
-      else if (this.#state === "closed") return;
-      else if (this.#stopped !== undefined) return await this.#stopped;
+      else if (state.phase === "closed") return;
+      else if (state.stopped !== undefined) return await state.stopped;
       if (n === null) {
         if (this.#trace !== undefined) this.#trace.eof();
         if (this.#wire === undefined) return; // Gone without a word.
@@ -305,7 +233,7 @@ export class Connection {
       if (!this.#runRequests()) await this.#answerRest();
       const out = wire.out;
       if (out.length > 0) {
-        this.#state = "writing";
+        state.phase = "writing";
         // Answers wait until the batch is durable (server/durable.ts).
         const committed = wire.writes?.commit();
         if (committed !== undefined) await committed;
@@ -324,7 +252,7 @@ export class Connection {
         // closing with its bytes unread would reset the connection, and the
         // reset throws away the answers not yet delivered (all of them, over
         // TLS), so the client would see a broken pipe instead. Let it finish first.
-        await this.#linger(true);
+        await state.linger(true, this.#lingerBuffer);
         return;
       }
       const turns = this.#server.turns.count;
@@ -336,7 +264,7 @@ export class Connection {
         await nextTurn(); // Much read, and no tick: the others' turn.
       }
     }
-    await this.#linger(false);
+    await state.linger(false, this.#lingerBuffer);
   }
 
   /**
@@ -346,20 +274,21 @@ export class Connection {
    * request while the read goes on. "done" if that ended the connection.
    */
   async #readUnframed(buffer: Uint8Array): Promise<number | null | "done"> {
-    const read = this.#pendingRead = this.#conn.read(buffer);
+    const state = this.#state;
+    const read = state.pendingRead = this.#conn.read(buffer);
     // A shutdown that came meanwhile took the read over: nothing is answered.
-    if (await quiet(read, this.#config.unframedPauseMs) && this.#state === "reading") {
+    if (await quiet(read, this.#config.unframedPauseMs) && state.phase === "reading") {
       if (this.#trace !== undefined) {
         this.#trace.pause(this.#config.unframedPauseMs, this.#wire!.framer.pendingBytes);
       }
-      this.#state = "working";
+      state.phase = "working";
       this.#wire!.framer.end();
       await this.#answer();
-      if (this.#wire!.context.session.closing || this.#stopping) {
+      if (this.#wire!.context.session.closing || state.stopping) {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return "done";
       }
-      this.#state = "reading";
+      state.phase = "reading";
     }
     return await read;
   }
@@ -386,7 +315,7 @@ export class Connection {
       ) {
         writes.add(mark, out.length);
       }
-      if (this.#config.verbose) this.#logRequest(mark);
+      if (this.#config.verbose) this.#debug(requestLogLine(request, out.bytes().subarray(mark)));
       if (trace !== undefined) trace.answer(out.bytes(), mark, more !== undefined);
       if (more !== undefined) {
         this.#more = more;
@@ -430,9 +359,9 @@ export class Connection {
   async #letOthersRun(): Promise<void> {
     const writes = this.#wire!.writes;
     if (writes?.waiting) {
-      this.#state = "writing"; // Waiting for the disk is not idleness.
+      this.#state.phase = "writing"; // Waiting for the disk is not idleness.
       await writes.commit();
-      this.#state = "working";
+      this.#state.phase = "working";
     }
     await afterIo();
   }
@@ -441,7 +370,7 @@ export class Connection {
   async #flush(): Promise<void> {
     const { out, writes } = this.#wire!;
     if (out.length === 0) return;
-    this.#state = "writing";
+    this.#state.phase = "writing";
     const committed = writes?.commit();
     if (committed !== undefined) await committed;
     if (!this.#wire!.context.session.authenticated) await this.#writeBeforeAuth(out.bytes());
@@ -450,32 +379,10 @@ export class Connection {
     this.#wrote();
   }
 
-  /**
-   * Writes answers to a client that has not authenticated: one whose
-   * writes have waited for the handshake timeout (10 s) in all, because it
-   * does not read them (or reads a trickle), is cut, so a client that never
-   * authenticates cannot hold its slot by sending requests and reading
-   * nothing (a connection being written to is never idle). Redis closes
-   * such a client too.
-   */
+  /** Writes answers to a client that has not authenticated: cut if it leaves them unread too long. */
   async #writeBeforeAuth(bytes: Uint8Array): Promise<void> {
     const ms = this.#config.handshakeTimeoutMs;
-    const left = Math.max(ms - this.#waitedBeforeAuthMs, 1);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), Math.min(left, MAX_TIMER_MS));
-    });
-    const started = performance.now();
-    const writing = writeAll(this.#conn, bytes).then(() => "written" as const);
-    writing.catch(() => {}); // Rejects once cut: the race below has the say.
-    try {
-      if (await Promise.race([writing, late]) === "written") return;
-    } finally {
-      clearTimeout(timer);
-      // A write that went out at once costs only the loop's own lag: not counted.
-      const waited = performance.now() - started;
-      if (waited > NOT_WAITING_MS) this.#waitedBeforeAuthMs += waited;
-    }
+    if (await (this.#beforeAuth ??= new WritesBeforeAuth(ms)).write(this.#conn, bytes)) return;
     if (this.#config.verbose) {
       this.#debug(`not authenticated and not reading its answers for ${ms} ms: closing`);
     }
@@ -487,82 +394,20 @@ export class Connection {
   /** After a write: the buffer is reused, and idle time counts from the end of the last answer. */
   #wrote(): void {
     this.#wire!.out.clear();
-    if (this.#state === "writing") this.#state = "working";
+    const state = this.#state;
+    if (state.phase === "writing") state.phase = "working";
     if (this.#idle !== undefined) this.#idle.touch();
   }
 
   /**
-   * Shutdown came, or QUIT or an error ends the connection, and its client
-   * may still be sending. Closing with bytes unread would make the kernel
-   * reset the connection and drop answers not yet delivered, so end only
-   * the write side: the client reads its answers, then the end of the
-   * stream. What it still sends is discarded; once it has sent nothing for a
-   * moment, or closes, the connection is done (PROTOCOL.md, Shutdown); one
-   * that goes on sending is cut after 10 s or 64 MiB. `ended`: it has no
-   * more to say (QUIT, an error that closes, or a shutdown that found it
-   * waiting for bytes), and a shutdown ends that wait within half its grace,
-   * so that the server still exits 0. A busy connection at shutdown waits as
-   * the contract says, its answers perhaps still on their way, until its
-   * client goes quiet or the grace runs out. `pending`: a read already under
-   * way (a shutdown came while it waited), the first one thrown away.
+   * Where a linger reads (ConnectionState.linger): a traced connection, into
+   * its own buffer, so that the trace shows what came; any other, into the
+   * buffer all lingering connections share.
    */
-  async #linger(ended: boolean, pending?: Promise<number | null>): Promise<void> {
-    this.#state = "lingering";
-    await this.#conn.closeWrite();
-    if (this.#trace !== undefined) this.#trace.halfClose();
-    // Big reads, so that what is thrown away costs little per byte, into
-    // one buffer all lingering connections share (a trace shows what came,
-    // so a traced one reads into its own).
-    const buffer = this.#trace === undefined
-      ? DISCARDED
+  get #lingerBuffer(): Uint8Array | undefined {
+    return this.#trace === undefined
+      ? undefined
       : this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
-    const ms = ended && this.#stopping ? this.#shutdownLingerMs : LINGER_MAX_MS;
-    this.#lingerUntil = Math.min(this.#lingerUntil, performance.now() + ms);
-    for (
-      let discarded = 0;
-      discarded < LINGER_MAX_BYTES && performance.now() < this.#lingerUntil;
-    ) {
-      const read = pending ?? this.#conn.read(buffer);
-      pending = undefined;
-      // Quiet for LINGER_QUIET_MS, or until the linger's end if that is sooner.
-      if (await quiet(read, Math.min(LINGER_QUIET_MS, this.#lingerUntil - performance.now()))) {
-        read.catch(() => {}); // Rejects once we close the conn: expected.
-        return;
-      }
-      const n = await read;
-      if (this.#trace !== undefined) this.#trace.lingered(buffer, n, this.#stopping);
-      if (n === null) return;
-      discarded += n;
-    }
-  }
-
-  /** Closes the connection once it has been silent `ms` (its answers draining is not silence). */
-  #startIdleTimer(ms: number): void {
-    this.#idle = new IdleTimer(ms, () => this.#state === "writing", (silentMs) => {
-      if (this.#config.verbose) this.#debug(`idle for ${silentMs} ms, closing`);
-      if (this.#trace !== undefined) this.#trace.idle(silentMs);
-      this.close();
-    });
-  }
-
-  #logRequest(mark: number): void {
-    const { request, out } = this.#wire!;
-    const secret = secretName(request);
-    const raw = secret !== undefined
-      ? `${secret} (the rest hidden)`
-      : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
-    const text = decoder.decode(out.bytes().subarray(mark)).trimEnd();
-    const answer = secret === undefined ? text : hideEcho(text);
-    // A line past the limit is not kept: say so rather than show "".
-    const shown = raw === "" && request.failure?.kind === "lineTooLong"
-      ? "(a line past the limit, not kept)"
-      : logSample(raw);
-    this.#debug(`${shown} -> ${logSample(answer)}`);
-  }
-
-  /** How long a linger after QUIT or an error may go on once a shutdown began: half the grace. */
-  get #shutdownLingerMs(): number {
-    return this.#config.shutdownGraceMs / 2;
   }
 
   #debug(message: string): void {

@@ -5,8 +5,8 @@
  * reset throws away the answers not yet delivered. So the server half-closes
  * and reads on, throwing the bytes away, until the client has been quiet a
  * moment or closes; one that goes on sending is cut past the limits.
- * Shared by the connection loop (server/connection.ts) and the TLS front
- * (server/tls.ts).
+ * Shared by a connection's linger (server/connection_state.ts) and the TLS
+ * front's connections (server/tls_conn.ts).
  *
  * @module
  */

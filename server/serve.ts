@@ -1,14 +1,15 @@
 /**
  * {@linkcode serve}: the server. It owns the listener and what spans
- * connections: the accept loop, the connection limit and its refusals, one
- * {@linkcode Connection} per client, the UDP socket (`--udp`), the store's
- * expiry sweep, and graceful shutdown. What a request means is the command table's
+ * connections: the accept loop, the connection limit and its refusals
+ * (server/refusals.ts), one {@linkcode Connection} per client, the UDP
+ * socket (`--udp`), the store's expiry sweep (server/sweep.ts), and
+ * graceful shutdown. What a request means is the command table's
  * business; what its bytes look like, the wire's.
  *
  * @module
  */
 
-import { closeQuietly, describeError, isClientGone, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { closeQuietly, describeError, isClientGone, MAX_TIMER_MS } from "../net/conn.ts";
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
@@ -16,12 +17,14 @@ import type { Guard, ServerStats } from "../command/command.ts";
 import { Connection } from "./connection.ts";
 import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
+import { Refusals } from "./refusals.ts";
+import { ExpirySweep } from "./sweep.ts";
 import type { Acceptor } from "./tls.ts";
 import { logAll, logErrors, type Logger } from "../net/log.ts";
 import { ServerTrace } from "./trace.ts";
 import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
-import { type ServerSide, tooManyConnections } from "./wire.ts";
+import type { ServerSide } from "./wire.ts";
 import { Watches } from "../command/watch.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
@@ -69,26 +72,10 @@ export interface KvServer extends AsyncDisposable {
 // After a failed accept (say, out of file descriptors) wait before trying
 // again, doubling up to the maximum, instead of spinning.
 const ACCEPT_BACKOFF_MS = { first: 5, max: 1_000 };
-// The active expiry cycle, as Redis's: every 100 ms the store may spend 1 ms
-// reclaiming keys whose time has passed (1% of a core). A sweep that used
-// its whole slice and still found keys is behind (keys expire faster than
-// that reclaims them, and memory would grow without end): the next one
-// comes after 10 ms with 2.5 ms, a fifth of a core, in slices short enough
-// that no client waits long, until it catches up.
-const SWEEP = {
-  everyMs: 100,
-  budgetMs: 1,
-  behindEveryMs: 10,
-  behindBudgetMs: 2.5,
-};
 // How often ServerSide.turns counts up (while the event loop turns).
 const TURN_TICK_MS = 10;
-// Refusals in flight at once; a flood past it gets the line protocol's line at once.
-const MAX_REFUSALS = 64;
 // How often serve() with port 0 and udp picks a new port when the UDP one is taken.
 const UDP_PORT_TRIES = 5;
-// How long a refusal waits for that first byte; silence gets the line.
-const REFUSAL_PEEK_MS = 100;
 
 /**
  * Starts a kv server on `hostname:port`; it is listening when this returns.
@@ -159,7 +146,7 @@ class Server implements KvServer {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #log: Logger;
-  #sweeper: ReturnType<typeof setTimeout> | undefined;
+  readonly #sweep: ExpirySweep | undefined;
   readonly #ticker: ReturnType<typeof setInterval>;
   readonly #stats: ServerStats;
   // The keys Redis clients WATCH: a line PUT, over TCP or UDP, changes them too.
@@ -168,9 +155,9 @@ class Server implements KvServer {
   // What every connection's requests run against.
   readonly #side: ServerSide;
   readonly #connections = new Set<Connection>();
-  // Refusals still writing their error line, and their sockets: awaited
-  // at shutdown too, and cut when its grace runs out.
-  readonly #refusals = new Map<Promise<void>, Deno.Conn>();
+  // Refusals still writing their error line: awaited at shutdown too, and
+  // cut when its grace runs out.
+  readonly #refusals: Refusals;
   readonly #stop = new AbortController();
   #nextId = 1;
   #connectionsCut = 0;
@@ -188,6 +175,7 @@ class Server implements KvServer {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
+    this.#refusals = new Refusals(config.handshakeTimeoutMs);
     // One clock for the store's expiry and the TTLs the server counts
     // (resolve() refused two different ones).
     this.#clock = options.clock ?? options.store?.clock ?? SYSTEM_CLOCK;
@@ -233,19 +221,7 @@ class Server implements KvServer {
       this.udpAddr = this.#udp.addr;
       if (this.#trace !== undefined) this.#trace.bind(this.udpAddr);
     }
-    const store = this.#store;
-    if (store.sweep !== undefined) {
-      const sweep = (budgetMs: number) => {
-        const started = performance.now();
-        const removed = store.sweep!(budgetMs);
-        const behind = removed > 0 && performance.now() - started >= budgetMs;
-        this.#sweeper = setTimeout(
-          () => sweep(behind ? SWEEP.behindBudgetMs : SWEEP.budgetMs),
-          behind ? SWEEP.behindEveryMs : SWEEP.everyMs,
-        );
-      };
-      this.#sweeper = setTimeout(() => sweep(SWEEP.budgetMs), SWEEP.everyMs);
-    }
+    if (this.#store.sweep !== undefined) this.#sweep = new ExpirySweep(this.#store);
     const signal = options.signal;
     const onAbort = () => this.#beginShutdown();
     if (signal?.aborted) this.#beginShutdown();
@@ -268,10 +244,10 @@ class Server implements KvServer {
       this.#allClosed = Promise.withResolvers();
       await this.#allClosed.promise;
     }
-    await Promise.all(this.#refusals.keys());
+    await this.#refusals.finished();
     await this.#udp?.finished;
     clearTimeout(this.#graceTimer);
-    clearTimeout(this.#sweeper);
+    this.#sweep?.stop();
     clearInterval(this.#ticker);
     if (this.#trace !== undefined) this.#trace.shutdown("done (every connection closed)");
     return { connectionsCut: this.#connectionsCut };
@@ -328,41 +304,11 @@ class Server implements KvServer {
     }
   }
 
-  /**
-   * Like redis's acceptCommonHandler: a best-effort error line, then close.
-   * A TLS client must finish its handshake to read the line, so a refusal
-   * lasts at most the handshake timeout (and ends with the shutdown's
-   * grace); past MAX_REFUSALS at once, the rest get the line protocol's
-   * line without the wait (a TLS one only the close).
-   */
+  /** A client past the limit: counted, logged, and answered with an error line (server/refusals.ts). */
   #refuse(conn: Deno.Conn, id: number): void {
     this.#stats.connectionsRejected++;
     this.#log("info", `#${id} refused: already ${this.#connections.size} open (--max-connections)`);
-    if (this.#refusals.size >= MAX_REFUSALS) {
-      // A flood: no wait for a first byte, the line protocol's line at once
-      // (one small write), then the close. A TLS client would need a
-      // handshake first: it gets only the close.
-      if ("handshake" in conn) return closeQuietly(conn);
-      conn.write(tooManyConnections(undefined)).catch(() => {}).finally(() => closeQuietly(conn));
-      return;
-    }
-    const timer = setTimeout(
-      () => closeQuietly(conn),
-      Math.min(this.#config.handshakeTimeoutMs, MAX_TIMER_MS),
-    );
-    const tls = "handshake" in conn ? (conn as Deno.TlsConn).handshake() : undefined;
-    const answer = async () => {
-      await tls;
-      await writeAll(conn, tooManyConnections(await firstByte(conn, REFUSAL_PEEK_MS)));
-    };
-    const refusal: Promise<void> = answer()
-      .catch(() => {}) // The client may be gone already; it gets nothing more either way.
-      .finally(() => {
-        clearTimeout(timer);
-        closeQuietly(conn);
-        this.#refusals.delete(refusal);
-      });
-    this.#refusals.set(refusal, conn);
+    this.#refusals.refuse(conn);
   }
 
   #admit(conn: Deno.Conn, id: number): void {
@@ -409,7 +355,7 @@ class Server implements KvServer {
           // exit for up to 5 s more.
           if (connection.cut()) this.#connectionsCut++;
         }
-        for (const conn of this.#refusals.values()) closeQuietly(conn);
+        this.#refusals.cut();
       }, Math.min(this.#config.shutdownGraceMs, MAX_TIMER_MS));
     }
   }
@@ -426,21 +372,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
-}
-
-/** The first byte `conn` sends within `ms`, or `undefined`. A read still pending ends with the close. */
-async function firstByte(conn: Deno.Conn, ms: number): Promise<number | undefined> {
-  const one = new Uint8Array(1);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([
-      conn.read(one).then((n) => n === 1 ? one[0] : undefined, () => undefined),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

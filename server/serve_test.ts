@@ -1,6 +1,9 @@
 /**
  * Contract tests for the server over real sockets: a server on 127.0.0.1
- * port 0, spoken to in raw bytes the way `nc` would (PROTOCOL.md). Every
+ * port 0, spoken to in raw bytes the way `nc` would (PROTOCOL.md): every
+ * row of the contract, every bad request, many clients at once, and
+ * serve()'s own options. How requests arrive (limits, pipelining, split
+ * reads) is in serve_framing_test.ts, QUIT in serve_quit_test.ts. Every
  * test ends by checking that the server still answers PING on a fresh
  * connection.
  */
@@ -8,17 +11,7 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { parseListLine } from "../wire/line/encode.ts";
 import { ExposureError, serve } from "./serve.ts";
-import { writeAll } from "../net/conn.ts";
-import {
-  ask,
-  assertAlive,
-  bytes,
-  exchange,
-  RawConn,
-  startTestServer,
-  within,
-} from "../testing/mod.ts";
-import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
+import { assertAlive, bytes, exchange, RawConn, startTestServer } from "../testing/mod.ts";
 
 /** Reads one answer line; fails if the server closes first. */
 async function readLine(conn: RawConn): Promise<string> {
@@ -217,71 +210,6 @@ Deno.test("serve() answers a line that is not UTF-8 with an error and reads on",
   await assertAlive(server.port);
 });
 
-Deno.test("serve() answers an over-limit line as soon as the limit is passed", async () => {
-  await using server = startTestServer({ maxLineBytes: 16 });
-  await using conn = await RawConn.connect(server.port);
-  const TOO_LONG = "Error: line too long (limit 16 bytes)";
-  assertEquals(await exchange(conn, "PING\n", 1), ["PONG"]);
-  // No \n yet: the error comes as soon as byte 17 arrives.
-  assertEquals(await exchange(conn, "PUT, k, 123456789", 1), [TOO_LONG]);
-  // The rest of that line is skipped, whatever it holds; the next line is read.
-  await conn.send("more bytes, QUIT, ");
-  await conn.send(bytes([0xff, 0xfe], "\r"));
-  assertEquals(await exchange(conn, "\nGET, k\n", 1), ["Not exist!"]);
-  // Exactly at the limit (the \r counts) is fine; one byte more is not.
-  assertEquals(await exchange(conn, "PUT, k, 12345678\n", 1), ["Success!"]);
-  assertEquals(await exchange(conn, "GET, k\n", 1), ["12345678"]);
-  assertEquals(await exchange(conn, "PUT, k, 1234567\r\n", 1), ["Success!"]);
-  assertEquals(await exchange(conn, "GET, k\n", 1), ["1234567"]);
-  assertEquals(await exchange(conn, "PUT, k, 12345678\r\nGET, k\n", 2), [TOO_LONG, "1234567"]);
-  // The limit counts bytes: 8 + 9 bytes of Korean is over it.
-  assertEquals(await exchange(conn, "PUT, k, 가나다\nPING\n", 2), [TOO_LONG, "PONG"]);
-  await assertAlive(server.port);
-});
-
-Deno.test("serve() answers 10,000 pipelined requests in order, one answer each", async () => {
-  await using server = startTestServer();
-  await using conn = await RawConn.connect(server.port);
-  const requests: string[] = [];
-  const answers: string[] = [];
-  for (let i = 0; i < 10_000; i++) {
-    const [request, answer] = ((): [string, string] => {
-      switch (i % 8) {
-        case 0:
-          return [`PUT, k${i}, v${i}, ${i}`, "Success!"];
-        case 1:
-          return [`GET, k${i - 1}`, `v${i - 1}, ${i - 1}`];
-        case 2:
-          return [`get,k${i - 2}\r`, `v${i - 2}, ${i - 2}`];
-        case 3:
-          return [`DELETE, k${i - 3}`, "Success!"];
-        case 4:
-          return [`GET, k${i - 4}`, "Not exist!"];
-        case 5:
-          return ["PING", "PONG"];
-        case 6:
-          return [`LIST, ${i}`, "Error: usage: LIST"];
-        default:
-          return [`PUT, 키${i}, 값${i}`, "Success!"];
-      }
-    })();
-    requests.push(request);
-    answers.push(answer);
-    if (i % 1000 === 999) requests.push("  \t"); // blank: no answer
-  }
-  // One write holding every request, then QUIT: the server's whole output is
-  // the answers in order, one line each, then Bye!.
-  const [, output] = await Promise.all([
-    conn.send(requests.join("\n") + "\nQUIT\n"),
-    conn.readToEnd(),
-  ]);
-  const lines = output.split("\n");
-  assertEquals(lines.length, answers.length + 2, "one answer per request");
-  assertEquals(lines, [...answers, "Bye!", ""]);
-  assertEquals(await ask(server.port, "GET, 키9999"), "값9999");
-  await assertAlive(server.port);
-});
-
 Deno.test("serve() serves 100 concurrent clients, each its own keys", async () => {
   await using server = startTestServer();
   const KEYS = 20;
@@ -314,137 +242,6 @@ Deno.test("serve() serves 100 concurrent clients, each its own keys", async () =
   await assertAlive(server.port);
 });
 
-Deno.test("serve() reads a request split at every byte boundary", async (t) => {
-  const put = bytes("PUT, 키, 값😀\r\n");
-  const get = bytes("GET, 키\r\n");
-
-  /** Sends `data` in the given pieces, each write awaited. */
-  const sendPieces = async (conn: RawConn, pieces: Uint8Array[]) => {
-    for (const piece of pieces) await conn.send(piece);
-  };
-  const byteByByte = (data: Uint8Array) => [...data].map((byte) => Uint8Array.of(byte));
-
-  for (const unframedPauseMs of [100, 0]) {
-    await t.step(`unframedPauseMs: ${unframedPauseMs}`, async () => {
-      await using server = startTestServer({ unframedPauseMs });
-      await using conn = await RawConn.connect(server.port);
-      conn.conn.setNoDelay(true);
-      if (unframedPauseMs > 0) {
-        // Once a \n has been sent, the unframed pause no longer applies.
-        assertEquals(await exchange(conn, "PING\n", 1), ["PONG"]);
-      }
-      await sendPieces(conn, byteByByte(put));
-      assertEquals(await readLine(conn), "Success!", "PUT sent byte by byte");
-      await sendPieces(conn, byteByByte(get));
-      assertEquals(await readLine(conn), "값😀", "GET sent byte by byte");
-      for (let at = 1; at < put.length; at++) {
-        await sendPieces(conn, [put.subarray(0, at), put.subarray(at)]);
-        assertEquals(await readLine(conn), "Success!", `PUT split at byte ${at}`);
-      }
-      for (let at = 1; at < get.length; at++) {
-        await sendPieces(conn, [get.subarray(0, at), get.subarray(at)]);
-        assertEquals(await readLine(conn), "값😀", `GET split at byte ${at}`);
-      }
-      await assertAlive(server.port);
-    });
-  }
-});
-
-Deno.test("serve() answers QUIT with Bye!, closes, and runs no later request", async (t) => {
-  await using server = startTestServer();
-  await t.step("requests after QUIT in the same write are not answered or run", async () => {
-    await using conn = await RawConn.connect(server.port);
-    await conn.send("PUT, a, 1\nQUIT\nPUT, b, 2\nPING\n");
-    assertEquals(await conn.readToEnd(), "Success!\nBye!\n");
-    assertEquals(await ask(server.port, "GET, a"), "1");
-    assertEquals(await ask(server.port, "GET, b"), "Not exist!");
-  });
-  for (const quit of ["quit\n", " QUIT \r\n", "\tQuIt"]) {
-    await t.step(JSON.stringify(quit), async () => {
-      await using conn = await RawConn.connect(server.port);
-      await conn.send("PING\n" + quit);
-      if (!quit.endsWith("\n")) await conn.closeWrite();
-      assertEquals(await conn.readToEnd(), "PONG\nBye!\n");
-    });
-  }
-  await assertAlive(server.port);
-});
-
-/**
- * Sends `head` (requests ending in QUIT) and 1 MiB more in one burst,
- * reading meanwhile, and returns what came back: the answers, then `<eof>`
- * or the error the read ended with.
- */
-async function burstPastQuit(conn: Deno.Conn, head: string): Promise<string> {
-  const start = new TextEncoder().encode(head);
-  const burst = new Uint8Array(start.length + 1024 * 1024).fill(0x78);
-  burst.set(start);
-  // A write the server cuts short fails too; the reading side says how.
-  const sending = writeAll(conn, burst).catch(() => {});
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(64 * 1024);
-  let text = "";
-  try {
-    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-      text += decoder.decode(buffer.subarray(0, n), { stream: true });
-    }
-    text += "<eof>";
-  } catch (error) {
-    text += `<${error instanceof Error ? error.name : error}>`;
-  }
-  await sending;
-  return text;
-}
-
-Deno.test("serve() delivers every answer before QUIT to a client still sending after it, over TCP and TLS", async (t) => {
-  // Closing a socket with the client's bytes unread resets the connection,
-  // and the reset throws away the answers not yet delivered: a big one over
-  // TCP, and any over TLS, whose pipe (server/tls.ts) also lost the race
-  // with the reset now and then. So after QUIT the server half-closes and
-  // lingers, discarding the rest, as it does after an error that closes.
-  const big = "v".repeat(512 * 1024);
-  for (const tls of [false, true]) {
-    await using server = startTestServer(tls ? { tls: { cert: TEST_CERT, key: TEST_KEY } } : {});
-    const connect = () =>
-      tls
-        ? Deno.connectTls({ hostname: "127.0.0.1", port: server.port, caCerts: [TEST_CA] })
-        : Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    for (const value of ["1", big]) {
-      const cases: [string, string, string][] = [
-        ["line", `PUT, a, ${value}\nGET, a\nQUIT\n`, `Success!\n${value}\nBye!\n<eof>`],
-        [
-          "RESP",
-          `*3\r\n$3\r\nSET\r\n$1\r\na\r\n$${value.length}\r\n${value}\r\n` +
-          "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$4\r\nQUIT\r\n",
-          `+OK\r\n$${value.length}\r\n${value}\r\n+OK\r\n<eof>`,
-        ],
-      ];
-      for (const [protocol, head, want] of cases) {
-        await t.step(
-          `${tls ? "TLS" : "TCP"}, ${protocol}, a value of ${value.length} B`,
-          async () => {
-            for (let run = 0; run < 3; run++) {
-              const conn = await connect();
-              try {
-                const got = await within("the answers, then the end", burstPastQuit(conn, head));
-                // Compared by length and ends first: a 512 KiB diff says nothing.
-                assertEquals(
-                  [got.length, got.slice(0, 12), got.slice(-24)],
-                  [want.length, want.slice(0, 12), want.slice(-24)],
-                  `run ${run}`,
-                );
-                assertEquals(got, want);
-              } finally {
-                conn.close();
-              }
-            }
-          },
-        );
-      }
-    }
-  }
-});
-
 Deno.test("serve() round-trips Korean, emoji and NUL in keys and values", async () => {
   await using server = startTestServer();
   await using conn = await RawConn.connect(server.port);
@@ -468,15 +265,6 @@ Deno.test("serve() round-trips Korean, emoji and NUL in keys and values", async 
     assertEquals(await exchange(conn, `DELETE, ${key}\n`, 1), ["Success!"], key);
   }
   assertEquals(await exchange(conn, "LIST\n", 2), ["Not exist!", ""]);
-  await assertAlive(server.port);
-});
-
-Deno.test("serve() answers a last line without \\n when the client half-closes", async () => {
-  await using server = startTestServer();
-  await using conn = await RawConn.connect(server.port);
-  await conn.send("PUT, hc, 1\nGET, hc");
-  await conn.closeWrite();
-  assertEquals(await conn.readToEnd(), "Success!\n1\n");
   await assertAlive(server.port);
 });
 

@@ -1,8 +1,8 @@
 /**
  * The server's side of `--trace`: the words of each socket event. A
  * connection, a datagram and the server as a whole each get a small object
- * that turns the hook calls of `connection.ts`, `udp.ts` and `serve.ts` into
- * {@linkcode TraceEvent}s. They exist only while tracing is on: the hooks sit
+ * that turns the hook calls of `connection.ts` (and `connection_state.ts`),
+ * `udp.ts` and `serve.ts` into {@linkcode TraceEvent}s. They exist only while tracing is on: the hooks sit
  * behind `if (trace !== undefined)`, so with tracing off nothing here runs
  * and no string is built.
  *

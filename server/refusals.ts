@@ -1,0 +1,95 @@
+/**
+ * {@linkcode Refusals}: the clients turned away past `--max-connections`,
+ * like redis's acceptCommonHandler: a best-effort error line, in the
+ * protocol the client's first byte says it speaks (server/wire.ts), then
+ * the close. The server awaits them at shutdown, and cuts them when its
+ * grace runs out.
+ *
+ * @module
+ */
+
+import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { tooManyConnections } from "./wire.ts";
+
+// Refusals in flight at once; a flood past it gets the line protocol's line at once.
+const MAX_REFUSALS = 64;
+// How long a refusal waits for that first byte; silence gets the line.
+const REFUSAL_PEEK_MS = 100;
+
+/** The refusals still writing their error line, and their sockets. */
+export class Refusals {
+  readonly #handshakeTimeoutMs: number;
+  readonly #inFlight = new Map<Promise<void>, Deno.Conn>();
+
+  /** Refusals that wait at most `handshakeTimeoutMs` for a client (a TLS one must finish its handshake). */
+  constructor(handshakeTimeoutMs: number) {
+    this.#handshakeTimeoutMs = handshakeTimeoutMs;
+  }
+
+  /** How many are still under way. */
+  get size(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Answers `conn` with the error line, then closes it. A TLS client must
+   * finish its handshake to read the line, so a refusal lasts at most the
+   * handshake timeout (and ends with the shutdown's grace); past
+   * MAX_REFUSALS at once, the rest get the line protocol's line without the
+   * wait (a TLS one only the close).
+   */
+  refuse(conn: Deno.Conn): void {
+    if (this.#inFlight.size >= MAX_REFUSALS) {
+      // A flood: no wait for a first byte, the line protocol's line at once
+      // (one small write), then the close. A TLS client would need a
+      // handshake first: it gets only the close.
+      if ("handshake" in conn) return closeQuietly(conn);
+      conn.write(tooManyConnections(undefined)).catch(() => {}).finally(() => closeQuietly(conn));
+      return;
+    }
+    const timer = setTimeout(
+      () => closeQuietly(conn),
+      Math.min(this.#handshakeTimeoutMs, MAX_TIMER_MS),
+    );
+    const tls = "handshake" in conn ? (conn as Deno.TlsConn).handshake() : undefined;
+    const answer = async () => {
+      await tls;
+      await writeAll(conn, tooManyConnections(await firstByte(conn, REFUSAL_PEEK_MS)));
+    };
+    const refusal: Promise<void> = answer()
+      .catch(() => {}) // The client may be gone already; it gets nothing more either way.
+      .finally(() => {
+        clearTimeout(timer);
+        closeQuietly(conn);
+        this.#inFlight.delete(refusal);
+      });
+    this.#inFlight.set(refusal, conn);
+  }
+
+  /** Settles once every refusal under way has ended. */
+  async finished(): Promise<void> {
+    await Promise.all(this.#inFlight.keys());
+  }
+
+  /** Closes every refusal's socket now: the shutdown's grace ran out. */
+  cut(): void {
+    for (const conn of this.#inFlight.values()) closeQuietly(conn);
+  }
+}
+
+/** The first byte `conn` sends within `ms`, or `undefined`. A read still pending ends with the close. */
+async function firstByte(conn: Deno.Conn, ms: number): Promise<number | undefined> {
+  const one = new Uint8Array(1);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([
+      conn.read(one).then((n) => n === 1 ? one[0] : undefined, () => undefined),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

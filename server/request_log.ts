@@ -1,0 +1,28 @@
+/**
+ * {@linkcode requestLogLine}: what `--verbose` logs of each request a
+ * connection runs: its line and its answer, each cut to a sample. A
+ * request that may hold a password shows only its command's name, and its
+ * answer hides an echo of it.
+ *
+ * @module
+ */
+
+import { hideEcho, type Request, secretName } from "../command/request.ts";
+import { logSample } from "../net/log.ts";
+
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** The log line of `request`, whose answer is `answer`. */
+export function requestLogLine(request: Request, answer: Uint8Array): string {
+  const secret = secretName(request);
+  const raw = secret !== undefined
+    ? `${secret} (the rest hidden)`
+    : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
+  const text = decoder.decode(answer).trimEnd();
+  const shownAnswer = secret === undefined ? text : hideEcho(text);
+  // A line past the limit is not kept: say so rather than show "".
+  const shown = raw === "" && request.failure?.kind === "lineTooLong"
+    ? "(a line past the limit, not kept)"
+    : logSample(raw);
+  return `${shown} -> ${logSample(shownAnswer)}`;
+}
