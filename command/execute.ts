@@ -103,7 +103,7 @@ export function execute(
     reply.error(wrongSubcommand);
     return undefined;
   }
-  // A framer and its protocol's reply are made together (server/connection.ts),
+  // A framer and its protocol's reply are made together (`openWire()` in server/wire.ts),
   // so a RESP command always gets the RedisReply its handler states.
   return (command.run as Handler<Reply>)(request, context, reply) ?? undefined;
 }
