@@ -84,6 +84,8 @@ export class FrontConn implements Deno.Conn {
   // The client sent its FIN.
   #inEnded = false;
   #closed = false;
+  // The server half-closed: its TLS side has sent close_notify and FIN.
+  #writeClosed = false;
   #cut = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   // Once closed: when the client last sent bytes, how many, and the timer that
@@ -117,7 +119,10 @@ export class FrontConn implements Deno.Conn {
     }
     this.#outEnded = true;
     if (how !== "ended") this.#cutNow();
-    else if (this.#closed) this.#linger();
+    else if (this.#closed) {
+      closeQuietly(this.#tls); // Everything it sent is out of it (close()).
+      this.#linger();
+    }
   }
 
   /**
@@ -204,6 +209,7 @@ export class FrontConn implements Deno.Conn {
   }
 
   closeWrite(): Promise<void> {
+    this.#writeClosed = true;
     return this.#tls.closeWrite();
   }
 
@@ -222,8 +228,13 @@ export class FrontConn implements Deno.Conn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeQuietly(this.#tls);
     if (!this.#handshaken || this.#outEnded) return this.#cutNow(); // Nothing left to drain.
+    // Closing the TLS socket now, with the client's bytes unread in it, would
+    // make the kernel reset the pipe and throw away what the server wrote and
+    // the pipe has not taken yet (the pipe's window is small: 80 KiB of 4 MiB
+    // got through). So its write side ends first (the rest, close_notify,
+    // FIN), and the socket closes once the pipe has read all of it (#carryOut).
+    if (!this.#writeClosed) this.#tls.closeWrite().catch(() => closeQuietly(this.#tls));
     this.#drainTimer = setTimeout(() => this.#cutNow(), DRAIN_MS);
   }
 
