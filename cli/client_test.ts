@@ -181,7 +181,8 @@ Deno.test("kv client --timeout shows what arrived and the likely cause, exit 1",
       `kv: no answer from 127.0.0.1:${server.port} within 0.2 s\n` +
         "kv: nothing arrived: the server may be serving another client (a server that serves one " +
         "client at a time answers only once the others leave), or be waiting for more of the " +
-        "request (try --unframed)\n",
+        "request (try --unframed), or its code for this client may have stopped on an error at " +
+        "this request, leaving the connection open (is there a traceback where the server runs?)\n",
     );
   });
   await t.step("an answer without \\n and no pause", async () => {
