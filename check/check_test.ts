@@ -136,6 +136,8 @@ const BROKEN: [Mistake, Level, string[]][] = [
     ["req.case-ascii", "err.unknown", "err.usage", "err.empty-key", "err.utf8"],
   ],
   ["empty-key-accepted", "contract", ["err.empty-key"]],
+  ["put-without-value", "contract", ["err.usage"]],
+  ["put-without-value", "assignment", []],
   ["value-cut-at-comma", "contract", ["req.value-commas"]],
   ["first-request-only", "contract", ["req.pipeline"]],
   ["crlf-answers", "contract", ["resp.lf"]],

@@ -23,8 +23,8 @@ function failures(run: CheckRun): string[] {
   return run.results.filter((result) => result.status === "fail").map((result) => result.rule.id);
 }
 
-Deno.test("runCheck() cleans up after a server with odd answers, and one that closes after each", async (t) => {
-  for (const mistake of ["success-typo", "closes-after-answer"] as const) {
+Deno.test("runCheck() cleans up after a server with odd answers, one that closes after each, and one that stores a PUT with no value", async (t) => {
+  for (const mistake of ["success-typo", "closes-after-answer", "put-without-value"] as const) {
     await t.step(mistake, async () => {
       await using server = studentServer(mistake);
       const run = await runCheck({ port: server.port, timeoutMs: 1_000, pauseMs: 100 });

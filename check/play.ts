@@ -22,7 +22,9 @@ import type { ConnName, Data, Rule, Step } from "./rule.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const PUT_REGEXP = /^[ \t]*put[ \t]*,([^,\n]*),/i;
+// A PUT's key; a PUT with no value too (err.usage, a.missing-fields): a
+// lenient server stores the key with an empty value.
+const PUT_REGEXP = /^[ \t]*put[ \t]*,([^,\n]*)(?:,|$)/i;
 
 /** The bytes of `data`, with `{k}` replaced by `prefix`. */
 export function encodeData(data: Data, prefix: string): Uint8Array {

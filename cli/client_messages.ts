@@ -91,7 +91,9 @@ export function timeoutLines(
         "클라이언트 하나만 받는 서버는 먼저 연결한 클라이언트가 나가야 답합니다)" +
         (unframed
           ? ""
-          : ". 아니면 요청의 나머지를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)")
+          : ". 아니면 요청의 나머지를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)") +
+        ". 아니면 이 클라이언트를 맡은 서버 코드가 이 요청에서 오류로 멈추고 연결만 열어 두었을 수도 " +
+        "있습니다(서버를 실행한 터미널에 Traceback이 찍혔나요?)"
       : error.flowing
       ? `${got.length}바이트(${shown})가 답의 끝 없이 계속 오고 있었습니다: 서버가 끝없이 보내고 ` +
         '있습니다(클라이언트의 요청이 끝나 recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?)'
@@ -104,7 +106,9 @@ export function timeoutLines(
   const cause = got.length === 0
     ? "nothing arrived: the server may be serving another client (a server that serves one " +
       "client at a time answers only once the others leave)" +
-      (unframed ? "" : ", or be waiting for more of the request (try --unframed)")
+      (unframed ? "" : ", or be waiting for more of the request (try --unframed)") +
+      ", or its code for this client may have stopped on an error at this request, leaving the " +
+      "connection open (is there a traceback where the server runs?)"
     : error.flowing
     ? `got ${got.length} bytes, ${shown}, and more kept coming with no end of the answer: ` +
       'the server sends without end (does its loop stop when recv() returns b"", the end of the client\'s requests?)'

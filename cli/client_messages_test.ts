@@ -41,7 +41,9 @@ Deno.test("kv client --lang ko: no answer in time, and what came of it", async (
       stderr: `kv: 서버(127.0.0.1:${server.port})에서 0.1초 안에 답이 오지 않았습니다\n` +
         "kv: 아무것도 오지 않았습니다: 서버가 다른 클라이언트를 처리하는 중일 수 있습니다" +
         "(한 번에 클라이언트 하나만 받는 서버는 먼저 연결한 클라이언트가 나가야 답합니다). 아니면 " +
-        "요청의 나머지를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)\n",
+        "요청의 나머지를 기다리는 중일 수도 있습니다(--unframed를 써 보세요). 아니면 이 클라이언트를 " +
+        "맡은 서버 코드가 이 요청에서 오류로 멈추고 연결만 열어 두었을 수도 있습니다(서버를 실행한 " +
+        "터미널에 Traceback이 찍혔나요?)\n",
     });
   });
   await t.step("bytes without their \\n", async () => {

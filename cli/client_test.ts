@@ -181,7 +181,8 @@ Deno.test("kv client --timeout shows what arrived and the likely cause, exit 1",
       `kv: no answer from 127.0.0.1:${server.port} within 0.2 s\n` +
         "kv: nothing arrived: the server may be serving another client (a server that serves one " +
         "client at a time answers only once the others leave), or be waiting for more of the " +
-        "request (try --unframed)\n",
+        "request (try --unframed), or its code for this client may have stopped on an error at " +
+        "this request, leaving the connection open (is there a traceback where the server runs?)\n",
     );
   });
   await t.step("an answer without \\n and no pause", async () => {
@@ -306,6 +307,42 @@ Deno.test("openLineEditor() reads a password without showing it, and does not re
   const recalled = editor.readLine("> ");
   input.write("\x1b[A\r"); // Up: the request before, not the password.
   assertEquals(await recalled, "AUTH");
+});
+
+Deno.test("kv client's prompt answers every line of a paste, in order, and Ctrl-D after it ends the prompt", async () => {
+  await using server = startTestServer();
+  using terminal = standInTerminal();
+  const { input, editor } = terminal;
+  // The paste comes once the prompt asks for its first line, as at a terminal.
+  const asked = Promise.withResolvers<void>();
+  const fake = new FakeIo({ terminal: true });
+  fake.io.openLineEditor = () =>
+    Promise.resolve({
+      ...editor,
+      readLine: (prompt: string) => (asked.resolve(), editor.readLine(prompt)),
+    });
+  const running = main(["client", "-p", String(server.port)], fake.io);
+  await asked.promise;
+  input.write("PUT, a, 1\rPUT, b, 2\rGET, a\rGET, b\r\x04");
+  assertEquals(await within("the prompt to end", running), 0);
+  assertEquals(fake.stdout.split("\n").slice(1), ["Success!", "Success!", "1", "2", "", ""]);
+  assertEquals(fake.stderr, "");
+});
+
+Deno.test("openLineEditor() forgets the line with a password, not a later line of the same paste", async () => {
+  using terminal = standInTerminal();
+  const { input, editor } = terminal;
+  const first = editor.readLine("> ");
+  input.write("AUTH, hunter2\rPING\r");
+  assertEquals(await first, "AUTH, hunter2");
+  editor.forgetLast();
+  assertEquals(await within("the paste's second line", editor.readLine("> ")), "PING");
+  const recalled = editor.readLine("> ");
+  input.write("\x1b[A\r"); // Up: the request before, PING.
+  assertEquals(await recalled, "PING");
+  const older = editor.readLine("> ");
+  input.write("\x1b[A\x1b[A\r"); // Up twice: nothing is older than PING, the password is gone.
+  assertEquals(await older, "");
 });
 
 Deno.test("kv client sends AUTH first with --tls and --password-file (files it may not read: one line)", async () => {

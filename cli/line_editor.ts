@@ -50,6 +50,18 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
   });
   let closed = false;
   let waiting: ((line: string | null) => void) | undefined;
+  // Lines that came while none was asked for: a paste of several, or typed
+  // ahead while an answer was awaited. Each is the next readLine's, in turn
+  // (readline's question() would let all but the first go unheard).
+  const queued: string[] = [];
+  rl.on("line", (line: string) => {
+    const resolve = waiting;
+    waiting = undefined;
+    // No prompt is shown until the next is asked for: what is typed ahead starts a line.
+    rl.setPrompt("");
+    if (resolve === undefined) queued.push(line);
+    else resolve(line);
+  });
   rl.on("close", () => {
     closed = true;
     waiting?.(null);
@@ -75,15 +87,25 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
   internals._writeToOutput = (text: string) => {
     if (muted === "" || text === muted || text.endsWith("\n")) write(text);
   };
-  const readLine = (prompt: string): Promise<string | null> => {
-    if (closed) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      waiting = resolve;
-      rl.question(prompt, (line) => {
-        waiting = undefined;
-        resolve(line);
+  // The line last given out, which forgetLast() drops from the history (a
+  // later line of a paste may already be in it).
+  let last: string | undefined;
+  const readLine = async (prompt: string): Promise<string | null> => {
+    const line = queued.length > 0
+      ? queued.shift()!
+      : closed
+      ? null
+      : await new Promise<string | null>((resolve) => {
+        waiting = resolve;
+        rl.setPrompt(prompt);
+        rl.prompt();
       });
-    });
+    if (line !== null) last = line;
+    return line;
+  };
+  const forget = (line: string | undefined): void => {
+    const at = line === undefined ? -1 : internals.history.indexOf(line);
+    if (at !== -1) internals.history.splice(at, 1);
   };
   return {
     interrupted: interrupts.signal,
@@ -92,14 +114,14 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
       muted = prompt;
       try {
         const secret = await readLine(prompt);
-        if (secret !== null && internals.history[0] === secret) internals.history.shift();
+        if (secret !== null) forget(secret);
         return secret;
       } finally {
         muted = "";
       }
     },
     forgetLast() {
-      internals.history.shift();
+      forget(last);
     },
     close() {
       if (!closed) rl.close();

@@ -81,6 +81,8 @@ export type Mistake =
   | "success-typo"
   /** Closes the connection after every answer. */
   | "closes-after-answer"
+  /** Stores `PUT, key` with no value as the key with an empty value (Python's `",".join(fields[2:])`). */
+  | "put-without-value"
   /** Ends every answer line with a space before its `\n`, as Python's `print(answer, "")` would. */
   | "print-space";
 
@@ -363,6 +365,10 @@ function respond(
   const badKey = key === "" && mistake !== "empty-key-accepted";
   switch (command) {
     case "PUT": {
+      if (fields.length === 2 && key !== "" && mistake === "put-without-value") {
+        store.set(key, "");
+        return { text: "Success!\n" };
+      }
       if (fields.length < 3) return error("usage: PUT, key, value");
       if (badKey) return error("key must not be empty");
       const second = line.indexOf(",", line.indexOf(",") + 1);
