@@ -1,8 +1,8 @@
 /**
  * kv against the real Redis (Debian's redis-server 7): a differential test
  * of seeded random commands sent to both, replies compared byte for byte in
- * RESP2 and in RESP3, and of edge cases of parsing, with and without a
- * password; and redis-cli and redis-benchmark run against kv.
+ * RESP2 and in RESP3. Edge cases of parsing are in redis_edges_e2e.ts,
+ * redis-cli and redis-benchmark against kv in redis_cli_e2e.ts.
  *
  * Needs more than --allow-net, so `deno test --allow-net` does not pick it
  * up; `.ci/run` runs it (installing redis-server and redis-tools if
@@ -13,141 +13,14 @@
  * @module
  */
 
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { closeQuietly, writeAll } from "../net/conn.ts";
-import { RawConn, startTestServer } from "../testing/mod.ts";
+import { assertEquals } from "@std/assert";
+import { startTestServer } from "../testing/mod.ts";
+import { mulberry32 } from "../testing/random.ts";
+import { RespConn, startRedis } from "./redis.ts";
 
 const SEED = 20261127;
 const COMMANDS_PER_PROTOCOL = 3_000;
 const encoder = new TextEncoder();
-
-/** A seeded PRNG (mulberry32), so a difference can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
-
-/** Starts Debian's redis-server on a free port, persistence off, with `options` added. */
-async function startRedis(
-  options: string[] = [],
-): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = freePort();
-  const child = new Deno.Command("redis-server", {
-    args: [
-      ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      ...options,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  for (let attempt = 0;; attempt++) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      break;
-    } catch (error) {
-      // Redis binds within milliseconds; this bounds the wait, it is not a pause to sync on.
-      if (attempt > 200) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  return {
-    port,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
-}
-
-/** Encodes a command as a RESP array of bulk strings. */
-function encode(words: Uint8Array[]): Uint8Array {
-  const parts: number[] = [...encoder.encode(`*${words.length}\r\n`)];
-  for (const word of words) parts.push(...encoder.encode(`$${word.length}\r\n`), ...word, 13, 10);
-  return Uint8Array.from(parts);
-}
-
-/** A connection that sends one command and reads its one whole reply. */
-class RespConn {
-  readonly #conn: Deno.TcpConn;
-  #buffer = new Uint8Array(0);
-
-  private constructor(conn: Deno.TcpConn) {
-    this.#conn = conn;
-  }
-
-  static async open(port: number): Promise<RespConn> {
-    return new RespConn(await Deno.connect({ hostname: "127.0.0.1", port }));
-  }
-
-  async call(words: Uint8Array[]): Promise<Uint8Array> {
-    await writeAll(this.#conn, encode(words));
-    while (true) {
-      const end = replyEnd(this.#buffer, 0);
-      if (end !== -1) {
-        const reply = this.#buffer.slice(0, end);
-        this.#buffer = this.#buffer.slice(end);
-        return reply;
-      }
-      const chunk = new Uint8Array(64 * 1024);
-      const n = await this.#conn.read(chunk);
-      if (n === null) throw new Error("connection closed");
-      const joined = new Uint8Array(this.#buffer.length + n);
-      joined.set(this.#buffer);
-      joined.set(chunk.subarray(0, n), this.#buffer.length);
-      this.#buffer = joined;
-    }
-  }
-
-  close(): void {
-    closeQuietly(this.#conn);
-  }
-}
-
-/** Where the RESP2/RESP3 reply starting at `at` ends, or -1 if it is not all there. */
-function replyEnd(bytes: Uint8Array, at: number): number {
-  const crlf = bytes.indexOf(13, at);
-  if (crlf === -1 || crlf + 1 >= bytes.length) return -1;
-  const type = String.fromCharCode(bytes[at]!);
-  const header = new TextDecoder().decode(bytes.subarray(at + 1, crlf));
-  const next = crlf + 2;
-  switch (type) {
-    case "$":
-    case "=":
-    case "!": {
-      const length = Number(header);
-      if (length < 0) return next;
-      return next + length + 2 <= bytes.length ? next + length + 2 : -1;
-    }
-    case "*":
-    case "~":
-    case ">":
-    case "%": {
-      let count = Number(header);
-      if (count < 0) return next;
-      if (type === "%") count *= 2;
-      let end = next;
-      for (let i = 0; i < count; i++) {
-        end = replyEnd(bytes, end);
-        if (end === -1) return -1;
-      }
-      return end;
-    }
-    default: // + - : _ , # (
-      return next;
-  }
-}
 
 /** The elements of a flat array reply of bulk strings, for order-free comparison. */
 function sortedArray(reply: Uint8Array): string {
@@ -332,7 +205,7 @@ async function differences(kvPort: number, redisPort: number, resp: 2 | 3): Prom
       await conn.call([encoder.encode("FLUSHALL")]);
       if (resp === 3) await conn.call([encoder.encode("HELLO"), encoder.encode("3")]);
     }
-    const next = random(SEED + resp);
+    const next = mulberry32(SEED + resp);
     const ttls: Ttls = { seconds: 1001, milliseconds: 50_001_000 };
     let inMulti = false;
     for (let i = 0; i < COMMANDS_PER_PROTOCOL; i++) {
@@ -379,146 +252,4 @@ Deno.test("kv answers random commands as Redis 7 does, byte for byte, in RESP2 a
   } finally {
     await redis.stop();
   }
-});
-
-/** Commands at the edges of Redis's parsing (words split at `|`), on an empty database. */
-const EDGE_COMMANDS = [
-  ...["00", "+1", "-1", "-0", "", "18446744073709551615", "18446744073709551616", " 1", "1 ", "+"]
-    .map((cursor) => `SCAN|${cursor}`),
-  ...["CLIENT|ID|x", "client|Id|x", "CLIENT|SETNAME", "CLIENT|GETNAME|x", "CLIENT|INFO|x"],
-  ...["CONFIG", "CONFIG|GET", "COMMAND|COUNT|x", "SELECT|2147483647", "SELECT|2147483648"],
-  ...["SELECT|-2147483649", "SELECT|99999999999999999999", "CLIENT|NOPE", "SCAN|0x1"],
-  ...["COMMAND|INFO|\u017fet", "COMMAND|DOCS|\u017fet", "HELLO|2|SETNAME|a b|FOO"],
-].map((command) => command.split("|").map((word) => encoder.encode(word)));
-
-/** Bytes from 0x80 in KEYS ranges: Redis compares them as signed chars (one match each, so order cannot differ). */
-const bytes = (...words: (string | number[])[]) =>
-  words.map((word) => typeof word === "string" ? encoder.encode(word) : Uint8Array.from(word));
-const GLOB_COMMANDS = [
-  bytes("SET", [0x80], "1"),
-  bytes("SET", "a", "1"),
-  bytes("KEYS", [0x5b, 0x7f, 0x2d, 0x81, 0x5d]), // [\x7f-\x81]: a, not \x80
-  bytes("KEYS", [0x5b, 0x01, 0x2d, 0xff, 0x5d]), // [\x01-\xff]: neither
-  bytes("KEYS", [0x5b, 0x80, 0x2d, 0x90, 0x5d]), // [\x80-\x90]: \x80
-  bytes("DEL", [0x80], "a"),
-];
-
-/**
- * Raw exchanges, each on a new connection, read until the server closes:
- * broken lengths (the server closes), and with a password, requests before
- * AUTH (a QUIT ends those the server does not refuse).
- */
-const QUIT = "*1\r\n$4\r\nQUIT\r\n";
-const EDGE_FRAMES = ["*-0\r\n", "*1\r\n$-0\r\n", "*01\r\n", "*1\r\n$+4\r\n", "*-1\r\n" + QUIT];
-const EDGE_FRAMES_BEFORE_AUTH = [
-  "*11\r\n",
-  "*1\r\n$16385\r\n",
-  "*2147483648\r\n",
-  `*10\r\n$4\r\nMGET\r\n${"$1\r\nk\r\n".repeat(9)}${QUIT}`,
-  `*2\r\n$4\r\nECHO\r\n$16384\r\n${"x".repeat(16384)}\r\n${QUIT}`,
-  // HELLO takes its options in order: a bad name before AUTH, and AUTH before a bad option.
-  `*7\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$7\r\nSETNAME\r\n$3\r\na b\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n` +
-  `$13\r\nedge-password\r\n*1\r\n$6\r\nDBSIZE\r\n${QUIT}`,
-  `*6\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$13\r\nedge-password\r\n` +
-  `$3\r\nFOO\r\n*1\r\n$6\r\nDBSIZE\r\n${QUIT}`,
-];
-
-async function exchange(port: number, bytes: string): Promise<string> {
-  await using conn = await RawConn.connect(port);
-  await conn.send(bytes);
-  return await conn.readToEnd();
-}
-
-Deno.test("kv answers edge cases of parsing as Redis 7 does, byte for byte", async (t) => {
-  const password = "edge-password";
-  const redis = await startRedis();
-  const locked = await startRedis(["--requirepass", password]);
-  try {
-    await using server = startTestServer();
-    await using guarded = startTestServer({ password });
-    await t.step("commands", async () => {
-      const kv = await RespConn.open(server.port);
-      const theirs = await RespConn.open(redis.port);
-      try {
-        for (const words of [...EDGE_COMMANDS, ...GLOB_COMMANDS]) {
-          const show = (reply: Uint8Array) => JSON.stringify(String.fromCharCode(...reply));
-          const label = words.map(show).join(" ");
-          assertEquals(show(await kv.call(words)), show(await theirs.call(words)), label);
-        }
-      } finally {
-        kv.close();
-        theirs.close();
-      }
-    });
-    for (
-      const [name, ours, theirs, frames] of [
-        ["frames", server.port, redis.port, EDGE_FRAMES],
-        ["frames before AUTH", guarded.port, locked.port, EDGE_FRAMES_BEFORE_AUTH],
-      ] as const
-    ) {
-      await t.step(name, async () => {
-        for (const frame of frames) {
-          const label = JSON.stringify(frame.slice(0, 40));
-          assertEquals(await exchange(ours, frame), await exchange(theirs, frame), label);
-        }
-      });
-    }
-  } finally {
-    await redis.stop();
-    await locked.stop();
-  }
-});
-
-async function run(command: string, args: string[], stdin?: string) {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(encoder.encode(stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
-
-Deno.test("redis-cli and redis-benchmark work against kv without an error", async (t) => {
-  await using server = startTestServer();
-  const port = String(server.port);
-  await t.step("redis-cli: commands, and what it asks on its own at connect time", async () => {
-    const cli = await run(
-      "redis-cli",
-      ["-p", port],
-      "PING\nSET greeting hello\nGET greeting\nTTL greeting\nDBSIZE\n",
-    );
-    assertEquals(cli.stderr, "");
-    assertEquals(cli.stdout, "PONG\nOK\nhello\n-1\n1\n");
-    const info = await run("redis-cli", ["-p", port, "INFO", "server"]);
-    assertStringIncludes(info.stdout, "redis_version:");
-    const resp3 = await run("redis-cli", ["-3", "-p", port, "GET", "nothing"]);
-    assertEquals([resp3.code, resp3.stdout, resp3.stderr], [0, "\n", ""]);
-  });
-  await t.step("redis-benchmark: SET and GET, pipelined, every request answered", async () => {
-    const bench = await run("redis-benchmark", [
-      "-p",
-      port,
-      "-t",
-      "set,get",
-      "-n",
-      "20000",
-      "-P",
-      "16",
-      "-c",
-      "10",
-      "-q",
-    ]);
-    assertEquals(bench.code, 0, bench.stderr);
-    assert(!/error/i.test(bench.stdout + bench.stderr), bench.stdout + bench.stderr);
-    assertStringIncludes(bench.stdout, "SET: ");
-    assertStringIncludes(bench.stdout, "GET: ");
-  });
 });

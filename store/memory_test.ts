@@ -1,16 +1,16 @@
 /**
  * Tests for memory.ts, through the Store interface: strings (TextStore, also
- * against a Map, through growth and compaction), the byte API, and scans.
- * Pure: every test runs with `permissions: "none"`.
+ * against a Map, through growth and compaction), the byte API, the arena's
+ * limits and a value's flags. Scans are in memory_scan_test.ts, expiry in
+ * memory_expiry_test.ts. Pure: every test runs with `permissions: "none"`.
  */
 
 import { assert, assertEquals, assertFalse, assertStrictEquals, assertThrows } from "@std/assert";
 import { MemoryStore } from "./memory.ts";
 import { ManualClock } from "./clock.ts";
-import { LINE_TEXT, NO_EXPIRY, NO_KEY } from "./store.ts";
-import { TextStore } from "./text.ts";
-import { Table } from "./table.ts";
+import { LINE_TEXT } from "./store.ts";
 import { textStore } from "../testing/store_harness.ts";
+import { mulberry32 } from "../testing/random.ts";
 
 Deno.test({
   name: "MemoryStore() starts empty",
@@ -90,16 +90,6 @@ Deno.test({
   },
 });
 
-/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test({
   name: "MemoryStore agrees with a Map through growth, tombstones and compaction",
   permissions: "none",
@@ -109,7 +99,7 @@ Deno.test({
     // arena until it is compacted: after
     // every step the store must still answer exactly like a Map (listings
     // compared sorted: the store lists in hash order).
-    const next = random(42);
+    const next = mulberry32(42);
     const store = textStore();
     const model = new Map<string, string>();
     const expiring = new Set<string>();
@@ -308,150 +298,6 @@ Deno.test({
   },
 });
 
-/** Walks `store` with scan() steps of `count` slots, calling `between` after each step. */
-function walk(
-  store: MemoryStore,
-  count: number,
-  between: (step: number) => void = () => {},
-): string[] {
-  const decoder = new TextDecoder();
-  const seen: string[] = [];
-  let cursor = 0;
-  let step = 0;
-  do {
-    cursor = store.scan(cursor, count, (bytes, keyStart, keyEnd) => {
-      seen.push(decoder.decode(bytes.subarray(keyStart, keyEnd)));
-    });
-    between(step++);
-  } while (cursor !== 0);
-  return seen;
-}
-
-Deno.test({
-  name: "MemoryStore.scan() visits every pair exactly once, whatever the step",
-  permissions: "none",
-  fn: async (t) => {
-    const store = textStore();
-    const keys = Array.from({ length: 5000 }, (_, i) => `key:${i}`);
-    for (const key of keys) store.set(key, "v");
-    for (let i = 0; i < 5000; i += 3) store.delete(`key:${i}`); // tombstones on the way
-    const live = keys.filter((_, i) => i % 3 !== 0).toSorted();
-    for (const count of [1, 2, 7, 64, 1000, 1_000_000]) {
-      await t.step(`${count} slots a step`, () => {
-        assertEquals(walk(store.memory, count).toSorted(), live);
-      });
-    }
-    await t.step("an empty store ends at once", () => {
-      assertEquals(walk(new MemoryStore(), 1), []);
-    });
-  },
-});
-
-Deno.test({
-  name: "MemoryStore.scan() keeps its promise while the table grows and keys come and go",
-  permissions: "none",
-  fn: () => {
-    // Keys present for the whole walk are visited exactly once; keys added
-    // or removed during it at most once. Inserts between steps double the
-    // table several times over, and rebuild it dropping tombstones.
-    const store = textStore();
-    const stable = Array.from({ length: 300 }, (_, i) => `stable:${i}`);
-    const doomed = Array.from({ length: 300 }, (_, i) => `doomed:${i}`);
-    for (const key of [...stable, ...doomed]) store.set(key, "v");
-    let added = 0;
-    const seen = walk(store.memory, 4, (step) => {
-      if (step >= doomed.length) return;
-      for (let i = 0; i < 40; i++) store.set(`new:${added++}`, "w");
-      store.delete(doomed[step]!);
-    });
-    const counts = new Map<string, number>();
-    for (const key of seen) counts.set(key, (counts.get(key) ?? 0) + 1);
-    for (const key of stable) assertEquals(counts.get(key), 1, key);
-    for (const [key, count] of counts) assertEquals(count, 1, `${key} visited ${count} times`);
-    assert(added > 10_000, `the table grew: ${added} keys added`);
-  },
-});
-
-Deno.test({
-  name: "MemoryStore expires keys by its clock: get, scan, expiry() and expire()",
-  permissions: "none",
-  fn: async (t) => {
-    const clock = new ManualClock(1_000_000);
-    const memory = new MemoryStore({ clock });
-    const store = new TextStore(memory);
-    await t.step("a key with an expiry is there until its time, then gone everywhere", () => {
-      store.set("soon", "v", { expireAtMs: 1_000_500 });
-      store.set("never", "w");
-      assertEquals(store.get("soon"), "v");
-      assertEquals(store.expiry("soon"), 1_000_500);
-      assertEquals(store.expiry("never"), NO_EXPIRY);
-      assertEquals(store.expiry("nobody"), NO_KEY);
-      clock.advance(499);
-      assertEquals(store.get("soon"), "v");
-      clock.advance(1);
-      assertStrictEquals(store.get("soon"), undefined);
-      assertEquals(store.entries(), [["never", "w"]]);
-      assertEquals(store.expiry("soon"), NO_KEY);
-      assertFalse(store.delete("soon"));
-    });
-    await t.step("a write clears the expiry, unless it keeps it", () => {
-      store.set("k", "1", { expireAtMs: clock.now() + 100 });
-      store.set("k", "2");
-      assertEquals(store.expiry("k"), NO_EXPIRY);
-      store.set("k", "3", { expireAtMs: clock.now() + 100 });
-      store.set("k", "four", { keepTtl: true }); // another length: the record moves
-      assertEquals(store.expiry("k"), clock.now() + 100);
-      store.set("k", "five", { keepTtl: true }); // the same length: in place
-      assertEquals([store.get("k"), store.expiry("k")], ["five", clock.now() + 100]);
-    });
-    await t.step("expire() sets, moves and clears an expiry; a past time deletes", () => {
-      store.set("e", "value");
-      assert(store.expire("e", clock.now() + 50)); // gains the expiry words: moves
-      assertEquals(store.expiry("e"), clock.now() + 50);
-      assert(store.expire("e", clock.now() + 70)); // in place
-      assertEquals(store.expiry("e"), clock.now() + 70);
-      assert(store.expire("e", 0)); // persists: moves back
-      assertEquals([store.get("e"), store.expiry("e")], ["value", NO_EXPIRY]);
-      assertFalse(store.expire("nobody", clock.now() + 10));
-      assert(store.expire("e", clock.now()));
-      assertStrictEquals(store.get("e"), undefined);
-    });
-    await t.step("a write with an expiry already past leaves no key", () => {
-      store.set("old", "x");
-      store.set("old", "y", { expireAtMs: clock.now() - 1 });
-      assertStrictEquals(store.get("old"), undefined);
-      store.set("new", "y", { expireAtMs: clock.now() });
-      assertStrictEquals(store.get("new"), undefined);
-    });
-  },
-});
-
-Deno.test({
-  name: "MemoryStore.sweep() reclaims expired keys nobody reads, within its budget",
-  permissions: "none",
-  fn: () => {
-    const clock = new ManualClock(0);
-    const memory = new MemoryStore({ clock });
-    const store = new TextStore(memory);
-    for (let i = 0; i < 10_000; i++) {
-      store.set(`k${i}`, "v", i % 2 === 0 ? { expireAtMs: 1000 } : undefined);
-    }
-    assertEquals([memory.size, memory.info().expiringKeys], [10_000, 5_000]);
-    assertEquals(memory.sweep(10), 0, "nothing has expired yet");
-    const live = memory.info().datasetBytes;
-    clock.advance(1000);
-    let removed = 0;
-    for (let round = 0; round < 100 && memory.info().expiringKeys > 0; round++) {
-      removed += memory.sweep(5);
-    }
-    assertEquals(removed, 5_000);
-    const { expiringKeys, expiredKeys } = memory.info();
-    assertEquals([memory.size, expiringKeys, expiredKeys], [5_000, 0, 5_000]);
-    assert(memory.info().datasetBytes < live, "their bytes are no longer live");
-    assertEquals(memory.sweep(10), 0, "no key with an expiry: nothing to do");
-  },
-});
-
 Deno.test({
   name: "MemoryStore keeps a value's line-text flag",
   permissions: "none",
@@ -470,149 +316,4 @@ Deno.test({
     memory.scan(0, 100, (_b, _ks, _ke, _vs, _ve, flags) => seen.push(flags));
     assertEquals(seen, [LINE_TEXT, 0, 0]);
   },
-});
-
-Deno.test({
-  name: "MemoryStore shrinks a table that deletes have emptied: SCAN then walks only what is left",
-  permissions: "none",
-  fn: () => {
-    const store = textStore();
-    for (let i = 0; i < 10_000; i++) store.set(`k${i}`, "v");
-    for (let i = 4; i < 10_000; i++) store.delete(`k${i}`);
-    // Four keys left of 10,000: the table is at most 64 slots again, so what
-    // one SCAN covers (COUNT 10: 200 home slots) is the whole walk.
-    const seen: string[] = [];
-    const decoder = new TextDecoder();
-    const cursor = store.memory.scan(0, 200, (bytes, keyStart, keyEnd) => {
-      seen.push(decoder.decode(bytes.subarray(keyStart, keyEnd)));
-    });
-    assertEquals(cursor, 0);
-    assertEquals(seen.toSorted(), ["k0", "k1", "k2", "k3"]);
-    assertEquals(store.entries().toSorted(), [["k0", "v"], ["k1", "v"], ["k2", "v"], ["k3", "v"]]);
-  },
-});
-
-Deno.test({
-  name:
-    "MemoryStore: a SCAN walk returns each key held throughout exactly once while the table grows and shrinks under it",
-  permissions: "none",
-  fn: () => {
-    const next = random(7);
-    const store = textStore();
-    const decoder = new TextDecoder();
-    for (let round = 0; round < 5; round++) {
-      // Keys that stay for the whole walk, and others that come and go in waves.
-      const kept = new Set<string>();
-      for (let i = 0; i < 200; i++) {
-        const key = `kept:${round}:${i}`;
-        kept.add(key);
-        store.set(key, "v");
-      }
-      const seen = new Map<string, number>();
-      const waves: string[] = [];
-      let cursor = 0;
-      let steps = 0;
-      do {
-        cursor = store.memory.scan(cursor, 64, (bytes, keyStart, keyEnd) => {
-          const key = decoder.decode(bytes.subarray(keyStart, keyEnd));
-          seen.set(key, (seen.get(key) ?? 0) + 1);
-        });
-        // Between steps: a wave of inserts that grows the table, or of
-        // deletes that shrinks it.
-        if (steps % 2 === 0) {
-          const wave = Math.floor(next() * 2_000);
-          for (let i = 0; i < wave; i++) waves.push(`wave:${round}:${steps}:${i}`);
-          for (const key of waves) store.set(key, "w");
-        } else {
-          for (const key of waves.splice(0)) store.delete(key);
-        }
-        steps++;
-      } while (cursor !== 0);
-      for (const key of kept) assertEquals(seen.get(key), 1, `round ${round}: ${key}`);
-      for (const key of kept) store.delete(key);
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "MemoryStore refuses an expiry that is no time (NaN, Infinity, negative, past 2^53), changing nothing",
-  permissions: "none",
-  fn() {
-    const clock = new ManualClock(1_000_000);
-    const store = new TextStore(new MemoryStore({ clock }));
-    store.set("k", "v");
-    for (const bad of [NaN, Infinity, -5, 2 ** 64 + 2 ** 20, -0.5]) {
-      assertThrows(
-        () => store.set("k", "new", { expireAtMs: bad }),
-        RangeError,
-        "Cannot expire at",
-      );
-      assertThrows(() => store.set("other", "new", { expireAtMs: bad }), RangeError);
-      assertThrows(() => store.expire("k", bad), RangeError, "Cannot expire at");
-    }
-    assertEquals(store.get("k"), "v");
-    assertEquals(store.get("other"), undefined);
-    assertEquals(store.expiry("k"), NO_EXPIRY);
-    assertThrows(() => clock.advance(Infinity), RangeError);
-    // A clock moved by a fraction gives a fractional time: still a time.
-    clock.advance(0.5);
-    store.set("half", "v", { expireAtMs: clock.now() + 1000 });
-    assertEquals(store.get("half"), "v");
-    // What is valid still works: 0 is never, a past time deletes.
-    store.set("k", "v2", { expireAtMs: 0 });
-    assertEquals(store.expiry("k"), NO_EXPIRY);
-    assertStrictEquals(store.expire("k", 1), true);
-    assertEquals(store.get("k"), undefined);
-  },
-});
-
-Deno.test({
-  name: "MemoryStore.info().avgTtlMs: Redis's running estimate of the time left, from each sweep",
-  permissions: "none",
-  fn: () => {
-    const clock = new ManualClock(1_000_000);
-    const memory = new MemoryStore({ clock });
-    const store = new TextStore(memory);
-    store.set("plain", "v");
-    assertEquals(memory.info().avgTtlMs, 0, "no key with an expiry");
-    for (let i = 0; i < 20; i++) store.set(`k${i}`, "v", { expireAtMs: clock.now() + 1_000_000 });
-    assertEquals(memory.info().avgTtlMs, 0, "no sweep has seen them yet");
-    memory.sweep(50);
-    assertEquals(memory.info().avgTtlMs, 1_000_000, "the first sample is the estimate");
-    clock.advance(500_000);
-    memory.sweep(50);
-    assertEquals(memory.info().avgTtlMs, 990_000, "then 2% of each new one");
-    for (let i = 0; i < 20; i++) store.delete(`k${i}`);
-    assertEquals(memory.info().avgTtlMs, 0, "none left");
-  },
-});
-
-Deno.test("MemoryStore.sweep() walks every slot while the table resizes, old slots too", () => {
-  const clock = new ManualClock(1_000_000);
-  const store = new MemoryStore({ clock });
-  const encoder = new TextEncoder();
-  // Enough keys with a TTL for a step-by-step resize; the table is found through reserve().
-  let table: Table | undefined;
-  const reserve = Table.prototype.reserve;
-  const moveFor = Table.prototype.moveFor;
-  try {
-    Table.prototype.reserve = function (this: Table) {
-      table = this;
-      return reserve.call(this);
-    };
-    let n = 0;
-    while (!table?.resizing) {
-      const key = encoder.encode(`key:${n++}`);
-      store.set(key, 0, key.length, key, 0, key.length, { expireAtMs: 2_000_000 });
-    }
-    clock.advance(1_000_001); // Every key has expired.
-    // The move held still: only the walk of slot numbers (new, then old) can find them.
-    Table.prototype.moveFor = () => {};
-    assertEquals(store.sweep(60_000), n);
-    assertEquals(store.size, 0);
-  } finally {
-    Table.prototype.reserve = reserve;
-    Table.prototype.moveFor = moveFor;
-  }
 });

@@ -15,7 +15,8 @@
  * slots with each insert or delete and more in the expiry sweep, so that
  * no single request pays for moving millions of keys (an 8-million-key
  * table took 300 ms in one go). While it moves, a key whose old home is
- * past the moved part is looked for in the old slots, then in the new.
+ * past the moved part is looked for in the old slots, then in the new. How
+ * small a shrink may go, and the longest probe, are table_runs.ts's.
  *
  * @module
  */
@@ -23,6 +24,7 @@
 import { Arena, EXPIRES, KEY_LENGTH, TEXT } from "./arena.ts";
 import type { Clock } from "./clock.ts";
 import { LINE_TEXT, type PairVisitor } from "./store.ts";
+import { probeLength, shrinkLength } from "./table_runs.ts";
 
 // A slot is two int32s side by side in one array, so a probe reads one cache
 // line, not one in each of two arrays: the entry, 0 (empty), TOMBSTONE
@@ -353,7 +355,7 @@ export class Table {
     let length = MIN_SLOTS;
     while (this.size > length * MAX_LOAD / 2) length *= 2;
     if (length < this.capacity) {
-      length = this.#shrinkLength(length);
+      length = shrinkLength(this.#slots, length);
       if (length >= this.capacity) {
         // The keys left are bunched: no smaller table holds them well. Try
         // again once half of them are gone.
@@ -376,44 +378,6 @@ export class Table {
     this.#shift = 32 - Math.log2(length);
     this.#usedSlots = 0;
     if (old.length >>> 1 <= MOVE_AT_ONCE_SLOTS) this.#move(Infinity);
-  }
-
-  /**
-   * The smallest table of at least `minLength` slots, and smaller than now,
-   * where no 64 slots are home to more than 32 of the keys: the capacity if
-   * there is none. Keys deleted in hash order (SCAN and DEL, the expiry
-   * sweep) leave the rest bunched in part of the hash space, and homes follow
-   * the hash's top bits: a table sized for their count alone would pack
-   * them into one run of tens of thousands of slots (a million keys, 88%
-   * deleted by SCAN + DEL: every later lookup 18x slower, and the deletes
-   * stalled for seconds while the move probed that run). One pass over the
-   * slots, counting homes per 64 slots of the largest table it could be.
-   */
-  #shrinkLength(minLength: number): number {
-    const slots = this.#slots;
-    const capacity = slots.length >>> 1;
-    let length = capacity >>> 1;
-    // Small tables: a run is short whatever happens.
-    if (length < 4096) return minLength;
-    const windowShift = 32 - Math.log2(length) + 6;
-    let counts = new Int32Array(length >>> 6);
-    for (let i = 0; i < slots.length; i += 2) {
-      if (slots[i]! > 0) counts[(slots[i + 1]! >>> 0) >>> windowShift]!++;
-    }
-    // Halving the table adds up pairs of windows: it only gets denser.
-    let best = capacity;
-    for (;;) {
-      let most = 0;
-      for (let w = 0; w < counts.length; w++) if (counts[w]! > most) most = counts[w]!;
-      if (most > 32) break;
-      best = length;
-      if (length / 2 < minLength || counts.length < 2) break;
-      const halved = new Int32Array(counts.length >>> 1);
-      for (let w = 0; w < halved.length; w++) halved[w] = counts[2 * w]! + counts[2 * w + 1]!;
-      counts = halved;
-      length /= 2;
-    }
-    return best;
   }
 
   /**
@@ -451,17 +415,4 @@ export class Table {
     this.#usedSlots = used;
     if (moved === oldLength) this.#old = undefined;
   }
-}
-
-/** How many slots past its home the farthest key of `slots` sits. */
-function probeLength(slots: Int32Array, shift: number): number {
-  const length = slots.length >>> 1;
-  const mask = length - 1;
-  let longest = 0;
-  for (let i = 0; i < length; i++) {
-    if (slots[2 * i]! <= 0) continue;
-    const distance = (i - (slots[2 * i + 1]! >>> shift)) & mask;
-    if (distance > longest) longest = distance;
-  }
-  return longest;
 }

@@ -1,8 +1,10 @@
 /**
- * Redis's commands, reply for reply: each case is a command and the exact
- * bytes Redis 7.0 answers (checked against Debian's redis-server; the
- * differential test in e2e/ does that at scale). Run in-process through the
- * RESP framer and reply, on a MemoryStore with a clock the test moves. Pure.
+ * Redis's key, string and expiry commands, reply for reply: each case is a
+ * command and the exact bytes Redis 7.0 answers (checked against Debian's
+ * redis-server; the differential test in e2e/ does that at scale). Run
+ * in-process through the RESP framer and reply, on a MemoryStore with a
+ * clock the test moves. Pure. The connection and server commands are in
+ * connection_test.ts and server_test.ts.
  */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
@@ -300,177 +302,6 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Redis connection commands: PING, ECHO, SELECT, HELLO, CLIENT, QUIT, AUTH",
-  permissions: "none",
-  fn: async (t) => {
-    const { kv } = harness();
-    await kv.conversation(t, [
-      [["PING"], "+PONG\r\n"],
-      [["PING", "hi"], "$2\r\nhi\r\n"],
-      [["PING", "a", "b"], "-ERR wrong number of arguments for 'ping' command\r\n"],
-      [["ECHO", "hello"], "$5\r\nhello\r\n"],
-      [["SELECT", "0"], "+OK\r\n"],
-      [["SELECT", "1"], "-ERR DB index is out of range\r\n"],
-      [["SELECT", "x"], "-ERR value is not an integer or out of range\r\n"],
-      [["SELECT", "99999999999999999999"], "-ERR value is not an integer or out of range\r\n"],
-      [["SELECT", "2147483647"], "-ERR DB index is out of range\r\n"],
-      [
-        ["SELECT", "2147483648"],
-        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
-      ],
-      [
-        ["SELECT", "-2147483649"],
-        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
-      ],
-      [["CLIENT", "ID"], ":1\r\n"],
-      [["CLIENT", "GETNAME"], "$-1\r\n"],
-      [
-        ["CLIENT", "SETNAME", "a b"],
-        "-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
-      ],
-      [["CLIENT", "SETNAME", "me"], "+OK\r\n"],
-      [["CLIENT", "GETNAME"], "$2\r\nme\r\n"],
-      [["CLIENT", "SETINFO", "LIB-NAME", "x"], "+OK\r\n"],
-      // Only letters fold: "\r" | 0x20 is "-", and must not make "lib-name".
-      [
-        ["CLIENT", "SETINFO", "lib\rname", "x"],
-        "-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n",
-      ],
-      [["CLIENT", "NOPE"], "-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n"],
-      // Redis 7.2's arity of SETINFO: its option and value.
-      [
-        ["CLIENT", "SETINFO", "LIB-NAME"],
-        "-ERR wrong number of arguments for 'client|setinfo' command\r\n",
-      ],
-      [["CLIENT", "ID", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
-      [["client", "Id", "x"], "-ERR wrong number of arguments for 'client|id' command\r\n"],
-      [["CLIENT", "SETNAME"], "-ERR wrong number of arguments for 'client|setname' command\r\n"],
-      [
-        ["CLIENT", "GETNAME", "x"],
-        "-ERR wrong number of arguments for 'client|getname' command\r\n",
-      ],
-      [["CLIENT", "INFO", "x"], "-ERR wrong number of arguments for 'client|info' command\r\n"],
-      [["HELLO", "4"], "-NOPROTO unsupported protocol version\r\n"],
-      [["HELLO", "x"], "-ERR Protocol version is not an integer or out of range\r\n"],
-      [["HELLO", "3", "bogus"], "-ERR Syntax error in HELLO option 'bogus'\r\n"],
-      [
-        ["AUTH", "secret"],
-        "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n",
-      ],
-      [["AUTH", "default", "anything"], "+OK\r\n"],
-      [["AUTH", "bob", "x"], "-WRONGPASS invalid username-password pair or user is disabled.\r\n"],
-      // User names are case-sensitive, as in Redis.
-      [
-        ["AUTH", "Default", "x"],
-        "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
-      ],
-      [
-        ["NOSUCH", "a", "b"],
-        "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n",
-      ],
-    ]);
-    await t.step("HELLO 3 switches to RESP3: maps, nulls", () => {
-      assertEquals(
-        kv.command("HELLO", "3"),
-        "%7\r\n$6\r\nserver\r\n$2\r\nkv\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n$5\r\nproto\r\n:3\r\n" +
-          "$2\r\nid\r\n:1\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n" +
-          "$7\r\nmodules\r\n*0\r\n",
-      );
-      assertEquals(kv.command("GET", "nope"), "_\r\n");
-      assertEquals(kv.command("MGET", "nope"), "*1\r\n_\r\n");
-      assertEquals(kv.command("CONFIG", "GET", "save"), "%1\r\n$4\r\nsave\r\n$0\r\n\r\n");
-      assertEquals(kv.command("HELLO", "2").startsWith("*14\r\n"), true);
-      assertEquals(kv.command("GET", "nope"), "$-1\r\n");
-    });
-    await t.step("QUIT answers OK and ends the connection", () => {
-      assertEquals(kv.command("QUIT"), "+OK\r\n");
-      assertEquals(kv.context.session.closing, "quit");
-    });
-  },
-});
-
-Deno.test({
-  name: "Redis server commands: DBSIZE, FLUSHDB, FLUSHALL, CONFIG GET, COMMAND, INFO",
-  permissions: "none",
-  fn: async (t) => {
-    const { kv } = harness();
-    await kv.conversation(t, [
-      [["MSET", "a", "1", "b", "2"], "+OK\r\n"],
-      [["DBSIZE"], ":2\r\n"],
-      [["FLUSHDB", "bad"], "-ERR syntax error\r\n"],
-      [["FLUSHDB", "ASYNC"], "+OK\r\n"],
-      [["DBSIZE"], ":0\r\n"],
-      [["SET", "a", "1"], "+OK\r\n"],
-      [["FLUSHALL"], "+OK\r\n"],
-      [["DBSIZE"], ":0\r\n"],
-      [["CONFIG", "GET", "save"], "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"],
-      [["CONFIG", "GET", "appendonly"], "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"],
-      [["CONFIG", "GET", "nosuch"], "*0\r\n"],
-      // Names in any case, answered as asked; patterns in any case; each once.
-      [["CONFIG", "GET", "SAVE"], "*2\r\n$4\r\nSAVE\r\n$0\r\n\r\n"],
-      [["CONFIG", "GET", "save", "SAVE", "S*"], "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"],
-      [["CONFIG", "GET", "APPEND*"], "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"],
-      [["CONFIG", "SET", "x", "y"], "-ERR unknown subcommand 'SET'. Try CONFIG HELP.\r\n"],
-      [["COMMAND", "FOO"], "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"],
-      [["CONFIG", "GET"], "-ERR wrong number of arguments for 'config|get' command\r\n"],
-      [["COMMAND", "COUNT", "x"], "-ERR wrong number of arguments for 'command|count' command\r\n"],
-      [["CONFIG"], "-ERR wrong number of arguments for 'config' command\r\n"],
-      [["COMMAND", "INFO", "nosuch"], "*1\r\n$-1\r\n"], // Redis 7: a nil, not a nil array
-      [["COMMAND", "LIST", "FILTERBY", "MODULE", "json"], "*0\r\n"],
-      [["COMMAND", "LIST", "FILTERBY", "BOGUS", "x"], "-ERR syntax error\r\n"],
-      [["COMMAND", "LIST", "x"], "-ERR syntax error\r\n"],
-    ]);
-    await t.step("COMMAND COUNT, INFO and DOCS describe the table", () => {
-      const count = Number(kv.command("COMMAND", "COUNT").slice(1, -2));
-      assertEquals(count >= 38, true);
-      assertEquals(
-        kv.command("COMMAND", "INFO", "get"),
-        "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n" +
-          "*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n",
-      );
-      assertMatch(
-        kv.command("COMMAND", "DOCS", "get"),
-        /^\*2\r\n\$3\r\nget\r\n\*4\r\n\$7\r\nsummary\r\n/,
-      );
-      // No names: every command, as COMMAND itself.
-      assertEquals(kv.command("COMMAND", "INFO"), kv.command("COMMAND"));
-    });
-    await t.step("COMMAND LIST FILTERBY PATTERN and ACLCAT, as Redis 7 filters", () => {
-      const names = (reply: string) => reply.split("\r\n").filter((_, i) => i > 0 && i % 2 === 0);
-      const get = names(kv.command("COMMAND", "LIST", "FILTERBY", "PATTERN", "GET*"));
-      assertEquals(get.includes("get") && get.includes("getdel"), true, get.join());
-      assertEquals(get.every((name) => name.startsWith("get")), true, get.join());
-      const strings = names(kv.command("COMMAND", "LIST", "FILTERBY", "ACLCAT", "string"));
-      assertEquals(strings.includes("incr") && !strings.includes("ping"), true, strings.join());
-    });
-    await t.step("INFO has the sections clients read, with real figures", () => {
-      kv.command("SET", "k", "v", "EX", "100");
-      const info = kv.command("INFO");
-      for (
-        const line of [
-          "# Server\r\nredis_version:7.0.0\r\n",
-          "redis_mode:standalone\r\n",
-          "# Clients\r\nconnected_clients:1\r\n",
-          "# Memory\r\nused_memory:",
-          "# Persistence\r\nloading:0\r\naof_enabled:0\r\n",
-          "# Stats\r\ntotal_connections_received:1\r\n",
-          "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n",
-        ]
-      ) {
-        assertEquals(info.includes(line), true, line);
-      }
-      assertMatch(
-        kv.command("INFO", "keyspace"),
-        /^\$\d+\r\n# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n\r\n$/,
-      );
-      // Once the expiry sweep has seen the key: Redis's estimate of the time left.
-      kv.context.store.sweep!(10);
-      assertMatch(kv.command("INFO", "keyspace"), /db0:keys=1,expires=1,avg_ttl=100000\r\n/);
-    });
-  },
-});
-
-Deno.test({
   name: "Redis strings with expiry: SETEX, PSETEX, GETSET, GETEX, EXPIRETIME, PEXPIRETIME",
   permissions: "none",
   fn: async (t) => {
@@ -511,21 +342,5 @@ Deno.test({
       clock.advance(5000);
       assertEquals(kv.command("GET", "s"), "$-1\r\n");
     });
-  },
-});
-
-Deno.test({
-  name: "Redis COMMAND INFO and DOCS fold only A-Z in a command's name, as Redis does",
-  permissions: "none",
-  fn: async (t) => {
-    const { kv } = harness();
-    await kv.conversation(t, [
-      [["COMMAND", "INFO", "\u017fet"], "*1\r\n$-1\r\n"],
-      [["COMMAND", "DOCS", "\u017fet"], "*0\r\n"],
-    ]);
-    assertEquals(
-      kv.command("COMMAND", "INFO", "sEt").startsWith("*1\r\n*10\r\n$3\r\nset\r\n"),
-      true,
-    );
   },
 });

@@ -8,7 +8,8 @@
  *   loop writes all the pending records in one `write`, and for `always`
  *   then one `fdatasync` (group commit). A commit resolves once its records
  *   are written (`everysec`, `no`) or synced (`always`); `everysec` also
- *   syncs about once a second.
+ *   syncs about once a second. Which commits wait for which write is
+ *   groups.ts's.
  * - If a write or a sync fails, every change not yet durable is undone (the
  *   store's undo log), the file is cut back to its last durable byte, and
  *   the commits resolve `false`; the next turn tries again.
@@ -26,6 +27,7 @@ import { Compactor } from "./compactor.ts";
 import { FailureReport } from "./failures.ts";
 import { type LogFile, type LogFs, writeAllSync } from "./file.ts";
 import { LogBuffer } from "./format.ts";
+import { CommitGroups } from "./groups.ts";
 import type { FsyncMode, LogFileInit } from "./options.ts";
 import type { UndoLog } from "./undo.ts";
 
@@ -35,9 +37,6 @@ const SYNC_EVERY_MS = 1_000;
 const BLOCKING_WRITE_MAX_BYTES = 1 << 20;
 // The pending buffer keeps this much memory between turns.
 const KEEP_PENDING_BYTES = 1 << 20;
-
-/** Changes written together, resolved together (true: durable), ending at `lsn`. */
-type Group = PromiseWithResolvers<boolean> & { lsn: number };
 
 /** What a {@linkcode LogWriter} works with: the file, and its store's side. */
 export interface LogWriterInit extends LogFileInit {
@@ -63,6 +62,8 @@ export class LogWriter {
   readonly #mode: FsyncMode;
   readonly #undo: UndoLog;
   readonly #rollback: () => number;
+  // The commits waiting for writes, and the undo marks of writes not yet durable.
+  readonly #groups: CommitGroups;
   // Log sequence numbers: bytes of records ever appended. Appended ones are
   // in memory; written ones were handed to the OS; durable ones are as safe
   // as the fsync mode promises (synced for always, written otherwise).
@@ -72,12 +73,6 @@ export class LogWriter {
   // File sizes that go with them.
   #writtenSize: number;
   #durableSize: number;
-  // [lsn, undo mark] of each write not yet durable, oldest first.
-  readonly #marks: number[] = [];
-  #next: Group | undefined;
-  // The group being written, and (always) the groups written and not synced.
-  #writing: Group | undefined;
-  readonly #unsynced: Group[] = [];
   #flushScheduled: ReturnType<typeof setImmediate> | undefined;
   // While above 0, appends are not written (a compaction's switch, closing).
   #holds = 0;
@@ -110,6 +105,7 @@ export class LogWriter {
     this.#mode = init.fsync;
     this.#undo = init.undo;
     this.#rollback = init.rollback;
+    this.#groups = new CommitGroups(init.undo);
     this.#failures = new FailureReport(init.path, init.log);
     this.#compactor = new Compactor(init, this.#failures);
     if (this.#mode === "everysec") this.#timer = setInterval(this.#syncEverySecond, SYNC_EVERY_MS);
@@ -131,12 +127,9 @@ export class LogWriter {
       this.#undoLate();
       return Promise.resolve(false);
     }
-    if (this.pending.length > 0) return (this.#next ??= newGroup()).promise;
+    if (this.pending.length > 0) return this.#groups.next();
     // Nothing of this batch is pending: wait for what is in flight, if anything.
-    if (this.#writing !== undefined) return this.#writing.promise;
-    return this.#unsynced.length > 0
-      ? this.#unsynced[this.#unsynced.length - 1]!.promise
-      : undefined;
+    return this.#groups.inFlight();
   }
 
   /** See {@linkcode LogStore.close}. */
@@ -163,7 +156,7 @@ export class LogWriter {
     this.#file.close();
     this.#finished = true;
     // Changes that came while it closed, after its last write: undone, their commits told.
-    if (this.pending.length > 0 || this.#next !== undefined) this.#undoLate();
+    if (this.pending.length > 0 || this.#groups.waitingForNext) this.#undoLate();
   }
 
   /** After the close: nothing reaches the file any more, so what came since is undone. */
@@ -171,8 +164,7 @@ export class LogWriter {
     this.#rollback();
     this.pending.clear(KEEP_PENDING_BYTES);
     this.#appendedLsn = this.#writtenLsn;
-    this.#next?.resolve(false);
-    this.#next = undefined;
+    this.#groups.abandonNext();
   }
 
   // --- Writing and syncing. -------------------------------------------------
@@ -250,11 +242,7 @@ export class LogWriter {
     this.#spare = out;
     const lsn = this.#appendedLsn;
     const undoMark = this.#undo.mark;
-    // Every write has a group, even one whose commit() is yet to come: a
-    // commit() while it is in flight (or, for always, not yet synced) must
-    // wait for it, not find nothing pending and return at once.
-    const group = this.#writing = this.#next ?? newGroup();
-    this.#next = undefined;
+    const group = this.#groups.startWrite();
     const epoch = this.#epoch;
     try {
       const bytes = out.bytes.subarray(0, out.length);
@@ -276,16 +264,13 @@ export class LogWriter {
       if (epoch === this.#epoch) this.#fail(error, "write");
       return false;
     }
-    this.#writing = undefined;
+    this.#groups.writeEnded();
     if (epoch !== this.#epoch) return false;
     this.#writtenSize += out.length;
     this.#writtenLsn = lsn;
     out.clear(KEEP_PENDING_BYTES);
-    this.#marks.push(lsn, undoMark);
-    group.lsn = lsn;
-    if (this.#mode === "always") {
-      this.#unsynced.push(group);
-    } else {
+    this.#groups.written(group, lsn, undoMark, this.#mode === "always");
+    if (this.#mode !== "always") {
       this.#dirty = true;
       this.#durable(lsn, this.#writtenSize);
       group.resolve(true);
@@ -337,19 +322,7 @@ export class LogWriter {
   #durable(lsn: number, size: number): void {
     this.#durableLsn = lsn;
     this.#durableSize = size;
-    const marks = this.#marks;
-    let i = 0;
-    let undoMark = -1;
-    while (i < marks.length && marks[i]! <= lsn) {
-      undoMark = marks[i + 1]!;
-      i += 2;
-    }
-    if (i > 0) marks.splice(0, i);
-    if (undoMark >= 0) this.#undo.dropTo(undoMark);
-    const unsynced = this.#unsynced;
-    let done = 0;
-    while (done < unsynced.length && unsynced[done]!.lsn <= lsn) unsynced[done++]!.resolve(true);
-    if (done > 0) unsynced.splice(0, done);
+    this.#groups.durable(lsn);
   }
 
   /**
@@ -367,11 +340,8 @@ export class LogWriter {
     this.pending.clear(KEEP_PENDING_BYTES);
     this.#appendedLsn = this.#writtenLsn = this.#durableLsn;
     this.#writtenSize = this.#durableSize;
-    this.#marks.length = 0;
     this.#cutBack();
-    for (const group of [this.#writing, this.#next, ...this.#unsynced]) group?.resolve(false);
-    this.#writing = this.#next = undefined;
-    this.#unsynced.length = 0;
+    this.#groups.failAll();
     this.#compactor.abort();
     this.#failures.failed(what, error, undone);
   }
@@ -443,9 +413,4 @@ export class LogWriter {
     this.#holds--;
     this.#startFlushing();
   }
-}
-
-/** A new group: changes that will be written, and resolved, together. */
-function newGroup(): Group {
-  return Object.assign(Promise.withResolvers<boolean>(), { lsn: 0 });
 }

@@ -1,101 +1,28 @@
 /**
  * Tests for lines.ts: the framing rules of PROTOCOL.md ("Requests" and the
- * line limit), checked on bytes split every possible way. Pure: every test
- * runs with `permissions: "none"`.
+ * line limit), checked on bytes split every possible way (the feeding and
+ * recording is testing/line_splitter.ts's). Pure: every test runs with
+ * `permissions: "none"`.
  */
 
 import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
 import { bytes } from "../../testing/mod.ts";
-import { type LineKind, LineSplitter } from "./lines.ts";
-
-/** What the splitter found: a decoded line, or a problem. */
-type Event = { line: string } | { bad: Exclude<LineKind, "line"> };
+import {
+  assertEverySplit,
+  drain,
+  type Event,
+  feed,
+  flush,
+  INVALID,
+  line,
+  pushAll,
+  Recorder,
+  splits,
+  TOO_LONG,
+} from "../../testing/line_splitter.ts";
+import { LineSplitter } from "./lines.ts";
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/** Records what {@linkcode LineSplitter.next} hands out. */
-class Recorder {
-  readonly events: Event[] = [];
-
-  take(splitter: LineSplitter, kind: LineKind): void {
-    if (kind !== "line") {
-      this.events.push({ bad: kind });
-      return;
-    }
-    const { bytes, start, end } = splitter;
-    assert(0 <= start && start <= end && end <= bytes.length, `bad bounds ${start}..${end}`);
-    // The splitter promises valid UTF-8: a strict decode must not throw.
-    this.events.push({ line: strict.decode(bytes.subarray(start, end)) });
-  }
-}
-
-/** Pulls every line the splitter has, into `sink`. */
-function drain(splitter: LineSplitter, sink: Recorder): void {
-  for (let kind = splitter.next(); kind !== null; kind = splitter.next()) sink.take(splitter, kind);
-}
-
-/**
- * Feeds a copy of `chunk` and pulls every line out; then scribbles over the
- * copy, as a connection reuses its read buffer, to prove the splitter kept
- * what it still needs.
- */
-function pushAll(splitter: LineSplitter, chunk: Uint8Array, sink: Recorder): void {
-  const copy = chunk.slice();
-  splitter.feed(copy);
-  drain(splitter, sink);
-  copy.fill(0x0a);
-}
-
-/** Ends the partial line (end of stream or the unframed pause) and pulls it. */
-function flush(splitter: LineSplitter, sink: Recorder): true {
-  splitter.endLine();
-  drain(splitter, sink);
-  return true;
-}
-
-/**
- * Feeds `chunks` in order and returns the events. Checks after every chunk
- * that the splitter holds no more than its limit (PROTOCOL.md: "holding no
- * more than the limit in memory").
- */
-function feed(maxLineBytes: number, chunks: Uint8Array[]): Event[] {
-  const splitter = new LineSplitter(maxLineBytes);
-  const sink = new Recorder();
-  for (const chunk of chunks) {
-    pushAll(splitter, chunk, sink);
-    assert(
-      splitter.pendingBytes <= maxLineBytes,
-      `holding ${splitter.pendingBytes} bytes, over the limit ${maxLineBytes}`,
-    );
-  }
-  return sink.events;
-}
-
-const line = (text: string): Event => ({ line: text });
-const INVALID: Event = { bad: "invalid-utf8" };
-const TOO_LONG: Event = { bad: "too-long" };
-
-/** Every way to cut `input` into two chunks, and into three. */
-function* splits(input: Uint8Array): Generator<[string, Uint8Array[]]> {
-  for (let i = 0; i <= input.length; i++) {
-    yield [`at ${i}`, [input.subarray(0, i), input.subarray(i)]];
-  }
-  for (let i = 1; i < input.length; i++) {
-    for (let j = i; j < input.length; j++) {
-      yield [`at ${i} and ${j}`, [input.subarray(0, i), input.subarray(i, j), input.subarray(j)]];
-    }
-  }
-}
-
-/** Feeds `input` whole, byte by byte and split every way; each must give `expected`. */
-function assertEverySplit(maxLineBytes: number, input: Uint8Array, expected: Event[]): void {
-  assertEquals(feed(maxLineBytes, [input]), expected, "whole");
-  const single = [...input].map((byte) => Uint8Array.of(byte));
-  assertEquals(feed(maxLineBytes, single), expected, "byte by byte");
-  for (const [name, chunks] of splits(input)) {
-    assertEquals(feed(maxLineBytes, chunks), expected, `split ${name}`);
-  }
-}
 
 Deno.test({
   name: "LineSplitter.next() gives the same lines however the bytes are split",

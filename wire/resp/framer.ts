@@ -4,17 +4,16 @@
  * (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`), found in place in the bytes read; a
  * line that does not start with `*` is an inline command (`PING\r\n`). A
  * request that breaks the framing is answered `-ERR Protocol error: ...` and
- * the connection closes, as Redis does (PROTOCOL.md, Redis clients).
+ * the connection closes, as Redis does (PROTOCOL.md, Redis clients). The
+ * command a framed request names is found by lookup.ts.
  *
  * @module
  */
 
-import type { RedisCommand } from "../../command/command.ts";
-import type { Failure } from "../../command/reply.ts";
-import { byteString, type Request } from "../../command/request.ts";
-import { REDIS_TABLE } from "../../command/table.ts";
+import type { Request } from "../../command/request.ts";
 import type { AuthState, Framer } from "../framer.ts";
 import { splitInline } from "./inline.ts";
+import { resolveCommand } from "./lookup.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -36,8 +35,6 @@ const REDIS_MAX_ELEMENTS = 2 ** 31 - 1;
 const REDIS_MAX_BULK_BYTES = 512 * 1024 * 1024;
 // Past this size the buffer that gathered a split request is dropped once done.
 const KEEP_OWN_BYTES = 64 * 1024;
-// How much of an unknown command's name and arguments the error quotes.
-const ECHO_CHARS = 128;
 
 /** Frames RESP requests from a connection's bytes. */
 export class RespFramer implements Framer {
@@ -234,7 +231,7 @@ export class RespFramer implements Framer {
     this.#pos = at;
     into.rawStart = start;
     into.rawEnd = at;
-    this.#resolve(into, bytes, nameStart, nameEnd);
+    resolveCommand(into, bytes, nameStart, nameEnd);
     return "request";
   }
 
@@ -375,25 +372,8 @@ export class RespFramer implements Framer {
     }
     into.rawStart = 0;
     into.rawEnd = total;
-    this.#resolve(into, own, 0, words[0]!.length);
+    resolveCommand(into, own, 0, words[0]!.length);
     return "request";
-  }
-
-  /** Finds the command named `bytes[start, end)` and checks its arity (arguments are set). */
-  #resolve(into: Request, bytes: Uint8Array, start: number, end: number): void {
-    const args = into.count;
-    const command = REDIS_TABLE.lookup(bytes, start, end);
-    if (command === undefined) {
-      into.fails(unknownCommand(into, bytes, start, end));
-      return;
-    }
-    const words = args + 1;
-    if (command.arity > 0 ? words !== command.arity : words < -command.arity) {
-      into.fails(arityFailure(command));
-      return;
-    }
-    into.command = command;
-    into.failure = undefined;
   }
 
   /** The error of a request past the limit (Redis's own has no limit this small to name). */
@@ -412,30 +392,6 @@ export class RespFramer implements Framer {
     into.fails({ kind: "protocol", text: `ERR Protocol error: ${text}` });
     return "request";
   }
-}
-
-const arityFailures = new Map<RedisCommand, Failure>();
-
-function arityFailure(command: RedisCommand): Failure {
-  let failure = arityFailures.get(command);
-  if (failure === undefined) {
-    failure = { kind: "usage", command };
-    arityFailures.set(command, failure);
-  }
-  return failure;
-}
-
-/** Redis's unknown-command error keeps the name and the first arguments, 128 characters each at most. */
-function unknownCommand(into: Request, bytes: Uint8Array, start: number, end: number): Failure {
-  const word = byteString(bytes, start, Math.min(end, start + ECHO_CHARS));
-  const args: string[] = [];
-  let length = 0;
-  for (let i = 0; i < into.count && length < ECHO_CHARS; i++) {
-    const arg = into.binary(i).slice(0, ECHO_CHARS - length);
-    args.push(arg);
-    length += arg.length + 3; // The quotes and the space after it.
-  }
-  return { kind: "unknownCommand", word, args };
 }
 
 const INT64_MAX_DIGITS = new TextEncoder().encode("9223372036854775807");

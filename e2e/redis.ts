@@ -1,0 +1,130 @@
+/**
+ * The real Redis for the suites that compare kv with it: Debian's
+ * redis-server started on a free port, persistence off, and a RESP
+ * connection that sends one command and reads its one whole reply, RESP2
+ * or RESP3. Used by e2e/redis_e2e.ts and e2e/redis_edges_e2e.ts.
+ *
+ * @module
+ */
+
+import { closeQuietly, writeAll } from "../net/conn.ts";
+
+const encoder = new TextEncoder();
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Starts Debian's redis-server on a free port, persistence off, with `options` added. */
+export async function startRedis(
+  options: string[] = [],
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = freePort();
+  const child = new Deno.Command("redis-server", {
+    args: [
+      ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      ...options,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let attempt = 0;; attempt++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      break;
+    } catch (error) {
+      // Redis binds within milliseconds; this bounds the wait, it is not a pause to sync on.
+      if (attempt > 200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  return {
+    port,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** Encodes a command as a RESP array of bulk strings. */
+function encode(words: Uint8Array[]): Uint8Array {
+  const parts: number[] = [...encoder.encode(`*${words.length}\r\n`)];
+  for (const word of words) parts.push(...encoder.encode(`$${word.length}\r\n`), ...word, 13, 10);
+  return Uint8Array.from(parts);
+}
+
+/** A connection that sends one command and reads its one whole reply. */
+export class RespConn {
+  readonly #conn: Deno.TcpConn;
+  #buffer = new Uint8Array(0);
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+  }
+
+  static async open(port: number): Promise<RespConn> {
+    return new RespConn(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  async call(words: Uint8Array[]): Promise<Uint8Array> {
+    await writeAll(this.#conn, encode(words));
+    while (true) {
+      const end = replyEnd(this.#buffer, 0);
+      if (end !== -1) {
+        const reply = this.#buffer.slice(0, end);
+        this.#buffer = this.#buffer.slice(end);
+        return reply;
+      }
+      const chunk = new Uint8Array(64 * 1024);
+      const n = await this.#conn.read(chunk);
+      if (n === null) throw new Error("connection closed");
+      const joined = new Uint8Array(this.#buffer.length + n);
+      joined.set(this.#buffer);
+      joined.set(chunk.subarray(0, n), this.#buffer.length);
+      this.#buffer = joined;
+    }
+  }
+
+  close(): void {
+    closeQuietly(this.#conn);
+  }
+}
+
+/** Where the RESP2/RESP3 reply starting at `at` ends, or -1 if it is not all there. */
+function replyEnd(bytes: Uint8Array, at: number): number {
+  const crlf = bytes.indexOf(13, at);
+  if (crlf === -1 || crlf + 1 >= bytes.length) return -1;
+  const type = String.fromCharCode(bytes[at]!);
+  const header = new TextDecoder().decode(bytes.subarray(at + 1, crlf));
+  const next = crlf + 2;
+  switch (type) {
+    case "$":
+    case "=":
+    case "!": {
+      const length = Number(header);
+      if (length < 0) return next;
+      return next + length + 2 <= bytes.length ? next + length + 2 : -1;
+    }
+    case "*":
+    case "~":
+    case ">":
+    case "%": {
+      let count = Number(header);
+      if (count < 0) return next;
+      if (type === "%") count *= 2;
+      let end = next;
+      for (let i = 0; i < count; i++) {
+        end = replyEnd(bytes, end);
+        if (end === -1) return -1;
+      }
+      return end;
+    }
+    default: // + - : _ , # (
+      return next;
+  }
+}
