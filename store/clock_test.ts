@@ -12,7 +12,7 @@ import { holdCommandTime, releaseCommandTime, SYSTEM_CLOCK } from "./clock.ts";
 import { MemoryStore } from "./memory.ts";
 import { TextStore } from "./text.ts";
 import type { ValueSink, WriteOptions } from "./store.ts";
-import { RawConn, stallUntil, startTestServer } from "../testing/mod.ts";
+import { RawConn, respBytes as resp, stallUntil, startTestServer } from "../testing/mod.ts";
 
 Deno.test("SYSTEM_CLOCK reads one time while a command holds it, and the time now outside one", () => {
   const first = SYSTEM_CLOCK.now();
@@ -51,13 +51,6 @@ class SlowGet extends MemoryStore {
     return found;
   }
 }
-
-const encoder = new TextEncoder();
-const resp = (...words: string[]) =>
-  encoder.encode(
-    `*${words.length}\r\n` +
-      words.map((word) => `$${encoder.encode(word).length}\r\n${word}\r\n`).join(""),
-  );
 
 Deno.test("a command that reads a key and writes it keeps the key's expiry when the real clock passes it midway", async (t) => {
   const store = new SlowGet();

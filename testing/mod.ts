@@ -5,8 +5,11 @@
  * (fake_io.ts) and `kv client` run in it (cli.ts), a store that tests can
  * watch and commands run without a server (store_harness.ts), collectors of
  * log lines and trace events (log_collector.ts, trace.ts), UDP peers, a file
- * system for the log (fake_fs.ts), real kv processes (process.ts), and
- * bounds on every wait (wait.ts). (`deno test` runs `*_test.ts` files only,
+ * system for the log (fake_fs.ts), real kv processes (process.ts), RESP
+ * requests (resp.ts), and bounds on every wait (wait.ts). A few helpers for
+ * one suite are imported by path: seeded random numbers (random.ts), a log
+ * store on a fake disk (log_store.ts), a recording line splitter
+ * (line_splitter.ts), line requests (line_requests.ts). (`deno test` runs `*_test.ts` files only,
  * so this module is never run as a test itself.)
  *
  * @module
@@ -36,6 +39,7 @@ export {
   textStore,
 } from "./store_harness.ts";
 export { LogCollector } from "./log_collector.ts";
+export { resp, respBytes, talk } from "./resp.ts";
 export { FakeIo } from "./fake_io.ts";
 export { assertNoStackTrace, runClient, UNKNOWN_FOO } from "./cli.ts";
 export { TraceCollector } from "./trace.ts";

@@ -10,7 +10,8 @@ import { assertEquals, assertThrows } from "@std/assert";
 import { serve } from "../server/serve.ts";
 import { LogCollector, RawConn, startTestServer, within } from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
-import { PASSWORD, REQUIRED, resp } from "./auth_fixtures.ts";
+import { PASSWORD, REQUIRED } from "./auth_fixtures.ts";
+import { resp } from "../testing/resp.ts";
 
 Deno.test("serve() refuses a password too long for AUTH to carry before authenticating", async () => {
   assertThrows(

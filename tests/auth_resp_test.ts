@@ -7,7 +7,8 @@
 
 import { assertEquals } from "@std/assert";
 import { RawConn, startTestServer } from "../testing/mod.ts";
-import { PASSWORD, resp } from "./auth_fixtures.ts";
+import { PASSWORD } from "./auth_fixtures.ts";
+import { resp } from "../testing/resp.ts";
 
 Deno.test("serve() with a password: Redis clients get NOAUTH until AUTH or HELLO ... AUTH", async () => {
   await using server = startTestServer({ password: PASSWORD });

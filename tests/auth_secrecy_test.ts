@@ -23,7 +23,8 @@ import {
   TraceCollector,
   within,
 } from "../testing/mod.ts";
-import { PASSWORD, resp } from "./auth_fixtures.ts";
+import { PASSWORD } from "./auth_fixtures.ts";
+import { resp } from "../testing/resp.ts";
 
 Deno.test("serve() with a password: -v and --trace never show a password tried or given", async () => {
   const logs = new LogCollector();

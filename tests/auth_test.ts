@@ -15,7 +15,8 @@ import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
 import { LogCollector, ObservedStore, RawConn, startTestServer } from "../testing/mod.ts";
-import { PASSWORD, REQUIRED, resp } from "./auth_fixtures.ts";
+import { PASSWORD, REQUIRED } from "./auth_fixtures.ts";
+import { resp } from "../testing/resp.ts";
 
 Deno.test("serve() with a password answers every line request but QUIT and AUTH with an error, reading and changing nothing", async () => {
   const text = new TextStore(new MemoryStore());

@@ -22,6 +22,7 @@ import {
   LogCollector,
   ObservedStore,
   RawConn,
+  resp,
   RespHarness,
   startTestServer,
   TraceCollector,
@@ -172,11 +173,6 @@ Deno.test("serve() with always: writes of many connections that come during a sy
 /** A RESP answer line as RawConn reads it, without its `\r`. */
 function withoutCr(line: string): string {
   return line.replace(/\r$/, "");
-}
-
-/** A RESP request: an array of bulk strings. */
-function resp(...words: string[]): string {
-  return `*${words.length}\r\n${words.map((word) => `$${word.length}\r\n${word}\r\n`).join("")}`;
 }
 
 Deno.test("serve() with a durable store logs Redis clients' writes and expiries; a restart after kill -9 has them", async () => {
@@ -350,8 +346,6 @@ Deno.test("serve() logs an MSET, a DEL of several keys and a transaction each as
   const fs = new FakeFs();
   await using server = await durableServer(fs, "always");
   await using conn = await RawConn.connect(server.port);
-  const resp = (...words: string[]) =>
-    `*${words.length}\r\n${words.map((word) => `$${word.length}\r\n${word}\r\n`).join("")}`;
   await conn.send(
     resp("MSET", "a", "1", "b", "2", "c", "3") +
       resp("DEL", "a", "b") +

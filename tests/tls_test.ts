@@ -16,7 +16,8 @@ import { serveListener } from "../server/serve.ts";
 import { listenTls } from "../server/tls.ts";
 import { FakeIo, LogCollector, readAll, startTestServer, within } from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
-import { PASSWORD, resp } from "./auth_fixtures.ts";
+import { PASSWORD } from "./auth_fixtures.ts";
+import { resp } from "../testing/resp.ts";
 
 Deno.test("serve() over TLS: a round trip in both protocols; plaintext fails only its own connection", async () => {
   await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });

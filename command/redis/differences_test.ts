@@ -7,25 +7,13 @@
 import { assertEquals } from "@std/assert";
 import { ManualClock } from "../../store/clock.ts";
 import { MemoryStore } from "../../store/memory.ts";
-import { RawConn, startTestServer } from "../../testing/mod.ts";
-
-const encoder = new TextEncoder();
-
-/** A command as a RESP array of bulk strings. */
-function resp(words: string[]): Uint8Array {
-  const parts: number[] = [...encoder.encode(`*${words.length}\r\n`)];
-  for (const word of words) {
-    const bytes = encoder.encode(word);
-    parts.push(...encoder.encode(`$${bytes.length}\r\n`), ...bytes, 13, 10);
-  }
-  return Uint8Array.from(parts);
-}
+import { RawConn, respBytes, startTestServer } from "../../testing/mod.ts";
 
 /** Sends each command on one connection and checks its reply, byte for byte. */
 async function converse(port: number, cases: [string[], string][]): Promise<void> {
   await using conn = await RawConn.connect(port);
   for (const [words, expected] of cases) {
-    await conn.send(resp(words));
+    await conn.send(respBytes(...words));
     // A reply is read as the lines it should have: fewer would time out, and
     // what comes instead shows in the comparison.
     const lines = await conn.readLines(expected.split("\n").length - 1);
@@ -71,7 +59,7 @@ Deno.test("RENAME and RENAMENX move a value with its TTL, and WATCH sees both ke
   await using source = await RawConn.connect(server.port);
   await using destination = await RawConn.connect(server.port);
   for (const [conn, key] of [[source, "a"], [destination, "b"]] as const) {
-    await conn.send(resp(["WATCH", key]));
+    await conn.send(respBytes(...["WATCH", key]));
     assertEquals(await conn.readLine(), "+OK\r");
   }
   await converse(server.port, [
@@ -87,7 +75,13 @@ Deno.test("RENAME and RENAMENX move a value with its TTL, and WATCH sees both ke
     [["PTTL", "d"], ":5000\r\n"],
   ]);
   for (const conn of [source, destination]) {
-    await conn.send(Uint8Array.from([...resp(["MULTI"]), ...resp(["PING"]), ...resp(["EXEC"])]));
+    await conn.send(
+      Uint8Array.from([
+        ...respBytes(...["MULTI"]),
+        ...respBytes(...["PING"]),
+        ...respBytes(...["EXEC"]),
+      ]),
+    );
     assertEquals(await conn.readLines(3), ["+OK\r", "+QUEUED\r", "*-1\r"]);
   }
 });

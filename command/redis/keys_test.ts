@@ -8,19 +8,7 @@ import { assertEquals } from "@std/assert";
 import { ManualClock } from "../../store/clock.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import type { ValueSink } from "../../store/store.ts";
-import { RawConn, startTestServer } from "../../testing/mod.ts";
-
-const encoder = new TextEncoder();
-
-/** A command as a RESP array of bulk strings (words may hold any byte). */
-function resp(...words: (string | Uint8Array)[]): Uint8Array {
-  const parts: number[] = [...encoder.encode(`*${words.length}\r\n`)];
-  for (const word of words) {
-    const bytes = typeof word === "string" ? encoder.encode(word) : word;
-    parts.push(...encoder.encode(`$${bytes.length}\r\n`), ...bytes, 13, 10);
-  }
-  return Uint8Array.from(parts);
-}
+import { RawConn, respBytes as resp, startTestServer } from "../../testing/mod.ts";
 
 Deno.test("RENAME of a line client's pair to a key no line can carry: LIST leaves it out, and stays framed", async () => {
   await using server = startTestServer();

@@ -7,6 +7,7 @@ import { assert, assertEquals } from "@std/assert";
 import { Request } from "../../command/request.ts";
 import { RespFramer } from "./framer.ts";
 import { splitInline } from "./inline.ts";
+import { resp } from "../../testing/resp.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -42,12 +43,6 @@ function frame(
     copy.fill(0x2a);
   }
   return seen;
-}
-
-function resp(...words: string[]): string {
-  return `*${words.length}\r\n${
-    words.map((w) => `$${encoder.encode(w).length}\r\n${w}\r\n`).join("")
-  }`;
 }
 
 Deno.test({
