@@ -12,10 +12,20 @@ import type { Context, RedisCommand } from "../command.ts";
 import type { Failure, RedisReply } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseCursor } from "./args.ts";
-import { globMatch } from "./glob.ts";
+import { Glob, type GlobBudget } from "./glob.ts";
 import { isUtf8From } from "../../wire/utf8.ts";
 
 const INVALID_CURSOR: Failure = { kind: "redis", text: "ERR invalid cursor" };
+// What matching a KEYS or SCAN pattern may cost, in the steps of Glob.match:
+// a few for each byte of each key (a pattern a person writes takes about
+// one), and a command's allowance on top, about 50 ms. A pattern made to
+// cost more (`*[a][a]...[a]b*` against long keys of `a`s) is refused there,
+// where Redis goes on for as long as it takes, every other client waiting.
+const GLOB_STEPS = { perCommand: 1 << 23, perKey: 64, perKeyByte: 2 };
+const PATTERN_TOO_COSTLY: Failure = {
+  kind: "redis",
+  text: "ERR pattern too costly to match against these keys (it would hold up every other client)",
+};
 const STORE_FULL: Failure = { kind: "storeFull" };
 // Cursors are 32-bit hashes (store/table.ts, scan()).
 const CURSOR_SPACE = 2 ** 32;
@@ -104,12 +114,26 @@ class KeyList {
   /** Visits a key, as `Store.scan` calls it. */
   readonly visit: (bytes: Uint8Array, keyStart: number, keyEnd: number) => void;
 
+  /**
+   * Set once matching the pattern has cost more than GLOB_STEPS allows: the
+   * keys after it are not looked at, and the command answers
+   * PATTERN_TOO_COSTLY instead.
+   */
+  tooCostly = false;
+
   /** Keeps the keys that match `pattern` (`undefined`: all). */
   constructor(pattern: Uint8Array | undefined) {
+    const glob = pattern === undefined ? undefined : new Glob(pattern);
+    const budget: GlobBudget = { steps: GLOB_STEPS.perCommand };
     this.visit = (bytes, keyStart, keyEnd) => {
-      if (pattern === undefined || globMatch(pattern, bytes, keyStart, keyEnd)) {
-        this.#add(bytes, keyStart, keyEnd);
+      if (glob !== undefined) {
+        if (this.tooCostly) return;
+        budget.steps += GLOB_STEPS.perKey + GLOB_STEPS.perKeyByte * (keyEnd - keyStart);
+        const matched = glob.match(bytes, keyStart, keyEnd, budget);
+        if (matched === undefined) this.tooCostly = true;
+        if (matched !== true) return;
       }
+      this.#add(bytes, keyStart, keyEnd);
     };
   }
 
@@ -158,7 +182,8 @@ export const KEYS: RedisCommand = {
   run(request, { store }, reply) {
     const keys = new KeyList(patternOf(request, 0));
     let cursor = 0;
-    do cursor = store.scan(cursor, 4096, keys.visit); while (cursor !== 0);
+    do cursor = store.scan(cursor, 4096, keys.visit); while (cursor !== 0 && !keys.tooCostly);
+    if (keys.tooCostly) return reply.error(PATTERN_TOO_COSTLY);
     keys.reply(reply);
   },
 };
@@ -208,8 +233,9 @@ export const SCAN: RedisCommand = {
         const step = Math.min(budget, (count - keys.length) * SLOTS_PER_KEY);
         cursor = store.scan(cursor, step, keys.visit);
         budget -= step;
-      } while (cursor !== 0 && keys.length < count && budget > 0);
+      } while (cursor !== 0 && keys.length < count && budget > 0 && !keys.tooCostly);
     }
+    if (keys.tooCostly) return reply.error(PATTERN_TOO_COSTLY);
     reply.array(2);
     reply.bulk(String(cursor));
     if (strings) keys.reply(reply);
