@@ -17,11 +17,12 @@ import { isUtf8From } from "../../wire/utf8.ts";
 
 const INVALID_CURSOR: Failure = { kind: "redis", text: "ERR invalid cursor" };
 // What matching a KEYS or SCAN pattern may cost, in the steps of Glob.match:
-// a few for each byte of each key (a pattern a person writes takes about
-// one), and a command's allowance on top, about 50 ms. A pattern made to
-// cost more (`*[a][a]...[a]b*` against long keys of `a`s) is refused there,
-// where Redis goes on for as long as it takes, every other client waiting.
-const GLOB_STEPS = { perCommand: 1 << 23, perKey: 64, perKeyByte: 2 };
+// two for each byte of each key (patterns people write take about one),
+// and a million on top for the command, a few milliseconds (a transaction
+// may queue thousands of KEYS). A pattern made to cost more
+// (`*[a][a]...[a]b*` against long keys of `a`s) is refused there, where
+// Redis goes on for as long as it takes, every other client waiting.
+const GLOB_STEPS = { perCommand: 1 << 20, perKey: 64, perKeyByte: 2 };
 const PATTERN_TOO_COSTLY: Failure = {
   kind: "redis",
   text: "ERR pattern too costly to match against these keys (it would hold up every other client)",
