@@ -8,10 +8,10 @@
 
 import { LINE_TEXT, NO_KEY, StoreFullError, type ValueSink } from "../../store/store.ts";
 import type { Context, RedisCommand } from "../command.ts";
-import type { Failure, RedisReply } from "../reply.ts";
+import type { Failure } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argInt, argIs, ERR, parseCursor } from "./args.ts";
-import { globMatch } from "./glob.ts";
+import { KeyList, PATTERN_TOO_COSTLY } from "./key_list.ts";
 import {
   EXPIRE,
   EXPIREAT,
@@ -102,54 +102,6 @@ export const TYPE: RedisCommand = {
   },
 };
 
-/**
- * The keys a scan visits that match a pattern, copied end to end into one
- * growing buffer: a million keys are one allocation (and its doublings), not
- * a million arrays, each with its own backing store for the GC to track.
- */
-class KeyList {
-  #bytes = new Uint8Array(256);
-  #ends: number[] = [];
-  #top = 0;
-  /** Visits a key, as `Store.scan` calls it. */
-  readonly visit: (bytes: Uint8Array, keyStart: number, keyEnd: number) => void;
-
-  /** Keeps the keys that match `pattern` (`undefined`: all). */
-  constructor(pattern: Uint8Array | undefined) {
-    this.visit = (bytes, keyStart, keyEnd) => {
-      if (pattern === undefined || globMatch(pattern, bytes, keyStart, keyEnd)) {
-        this.#add(bytes, keyStart, keyEnd);
-      }
-    };
-  }
-
-  /** How many keys it holds. */
-  get length(): number {
-    return this.#ends.length;
-  }
-
-  /** Answers them as an array of bulk strings. */
-  reply(reply: RedisReply): void {
-    const ends = this.#ends;
-    reply.array(ends.length);
-    for (let i = 0, start = 0; i < ends.length; start = ends[i++]!) {
-      reply.bytes(this.#bytes, start, ends[i]!);
-    }
-  }
-
-  #add(bytes: Uint8Array, keyStart: number, keyEnd: number): void {
-    const top = this.#top + keyEnd - keyStart;
-    if (top > this.#bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.#bytes.length, top));
-      grown.set(this.#bytes.subarray(0, this.#top));
-      this.#bytes = grown;
-    }
-    this.#bytes.set(bytes.subarray(keyStart, keyEnd), this.#top);
-    this.#top = top;
-    this.#ends.push(top);
-  }
-}
-
 /** Redis takes a lone `*` as "every key": even the empty key, which `*` alone does not match. */
 function patternOf(request: Request, i: number): Uint8Array | undefined {
   const pattern = argBytes(request, i);
@@ -168,7 +120,8 @@ export const KEYS: RedisCommand = {
   run(request, { store }, reply) {
     const keys = new KeyList(patternOf(request, 0));
     let cursor = 0;
-    do cursor = store.scan(cursor, 4096, keys.visit); while (cursor !== 0);
+    do cursor = store.scan(cursor, 4096, keys.visit); while (cursor !== 0 && !keys.tooCostly);
+    if (keys.tooCostly) return reply.error(PATTERN_TOO_COSTLY);
     keys.reply(reply);
   },
 };
@@ -218,8 +171,9 @@ export const SCAN: RedisCommand = {
         const step = Math.min(budget, (count - keys.length) * SLOTS_PER_KEY);
         cursor = store.scan(cursor, step, keys.visit);
         budget -= step;
-      } while (cursor !== 0 && keys.length < count && budget > 0);
+      } while (cursor !== 0 && keys.length < count && budget > 0 && !keys.tooCostly);
     }
+    if (keys.tooCostly) return reply.error(PATTERN_TOO_COSTLY);
     reply.array(2);
     reply.bulk(String(cursor));
     if (strings) keys.reply(reply);

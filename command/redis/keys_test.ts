@@ -4,7 +4,7 @@
  * must not come back without one. Over real sockets on port 0.
  */
 
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { ManualClock } from "../../store/clock.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import type { ValueSink } from "../../store/store.ts";
@@ -69,4 +69,43 @@ Deno.test("RENAME of a key whose time passes midway does not leave the new key w
   await redis.readLine(); // +OK or no such key: either is a moment's truth.
   await redis.send(Uint8Array.from([...resp("PTTL", "b"), ...resp("EXISTS", "a")]));
   assertEquals(await redis.readLines(2), [":-2\r", ":0\r"]);
+});
+
+Deno.test("KEYS and SCAN MATCH with a pattern made to be slow answer at once, and the others are served", async () => {
+  await using server = startTestServer();
+  await using redis = await RawConn.connect(server.port);
+  await using other = await RawConn.connect(server.port);
+  // Redis tries what follows a * at every position of the key, at the cost of
+  // its length each time: 5 * 10^9 steps for the first pattern, every client waiting.
+  const n = 100_000;
+  await redis.send(resp("SET", "a".repeat(n), "1"));
+  assertEquals(await redis.readLine(), "+OK\r");
+  const anchored = `*${"?".repeat(n - 1)}b`;
+  const lateFailing = `*${"[a]".repeat(n / 4)}b*`;
+  const timed = async (request: Uint8Array, lines: number) => {
+    const started = performance.now();
+    await redis.send(request);
+    await other.send("PING\n");
+    const answer = await redis.readLines(lines);
+    assertEquals(await other.readLine(), "PONG");
+    const ms = performance.now() - started;
+    assert(ms < 2000, `answered after ${Math.round(ms)} ms`);
+    return answer;
+  };
+  // After the last * the pattern has one place to match: its answer is Redis's.
+  assertEquals(await timed(resp("KEYS", anchored), 1), ["*0\r"]);
+  assertEquals(await timed(resp("SCAN", "0", "MATCH", anchored), 4), [
+    "*2\r",
+    "$1\r",
+    "0\r",
+    "*0\r",
+  ]);
+  // One that must be tried everywhere is refused once it has cost more than the key's length allows.
+  const [refused] = await timed(resp("KEYS", lateFailing), 1);
+  assert(refused!.startsWith("-ERR pattern too costly to match"), refused);
+  const [scanRefused] = await timed(resp("SCAN", "0", "MATCH", lateFailing, "COUNT", "10"), 1);
+  assertEquals(scanRefused, refused);
+  // The connection goes on, and a pattern a person writes still matches the long key.
+  await redis.send(Uint8Array.from([...resp("KEYS", "*a"), ...resp("PING")]));
+  assertEquals(await redis.readLines(4), ["*1\r", `$${n}\r`, `${"a".repeat(n)}\r`, "+PONG\r"]);
 });

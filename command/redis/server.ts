@@ -12,7 +12,7 @@ import type { Request } from "../request.ts";
 import { argBytes, argIs, ERR } from "./args.ts";
 import { REDIS_VERSION, replyHelp } from "./connection.ts";
 import { VERSION } from "../../version.ts";
-import { globMatch } from "./glob.ts";
+import { Glob } from "./glob.ts";
 
 /** Every Redis command kv has, for COMMAND; filled in by mod.ts. */
 export const COMMAND_LIST: RedisCommand[] = [];
@@ -159,11 +159,11 @@ function commandList(request: Request): readonly RedisCommand[] | undefined {
   }
   if (argIs(request, 2, "pattern")) {
     // Case-insensitive, as Redis matches command names.
-    const pattern = argBytes(request, 3).map((byte) =>
-      byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+    const pattern = new Glob(
+      argBytes(request, 3).map((byte) => byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte),
     );
     return COMMAND_LIST.filter((command) =>
-      globMatch(pattern, encoder.encode(command.name.toLowerCase()))
+      pattern.match(encoder.encode(command.name.toLowerCase()))
     );
   }
   return undefined;
@@ -218,9 +218,9 @@ export const CONFIG: RedisCommand = {
         if (value !== undefined && !found.has(name)) found.set(name, [asked, value]);
         continue;
       }
-      const pattern = encoder.encode(asciiLower(asked));
+      const pattern = new Glob(encoder.encode(asciiLower(asked)));
       for (const [name, value] of values) {
-        if (!found.has(name) && globMatch(pattern, encoder.encode(name))) {
+        if (!found.has(name) && pattern.match(encoder.encode(name))) {
           found.set(name, [name, value]);
         }
       }
