@@ -329,6 +329,54 @@ Deno.test("kv client's prompt answers every line of a paste, in order, and Ctrl-
   assertEquals(fake.stderr, "");
 });
 
+Deno.test("kv client's prompt runs no more lines of a paste once Ctrl-C is pressed", async () => {
+  // Ctrl-C while an answer is being printed (not awaited): the paste's next
+  // lines were still handed out, and the next one sent, after it.
+  const received: string[] = [];
+  await using server = scriptedServer(async (conn) => {
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(1024);
+    let carry = "";
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      const lines = (carry + decoder.decode(buffer.subarray(0, n), { stream: true })).split("\n");
+      carry = lines.pop()!;
+      for (const line of lines) {
+        received.push(line);
+        await send(conn, "Success!\n");
+      }
+    }
+  });
+  using terminal = standInTerminal();
+  const { input, editor } = terminal;
+  const asked = Promise.withResolvers<void>();
+  const fake = new FakeIo({ terminal: true });
+  fake.io.openLineEditor = () =>
+    Promise.resolve({
+      ...editor,
+      readLine: (prompt: string) => (asked.resolve(), editor.readLine(prompt)),
+    });
+  const print = fake.io.stdout;
+  const interrupted = new Promise((resolve) =>
+    editor.interrupted!.addEventListener("abort", resolve)
+  );
+  fake.io.stdout = async (text) => {
+    await print(text);
+    if (text !== "Success!\n") return;
+    input.write("\x03");
+    await interrupted;
+  };
+  const running = main(["client", "-p", String(server.port)], fake.io);
+  await asked.promise;
+  input.write("PUT, a, 1\rPUT, b, 2\rPUT, c, 3\r");
+  const code = await within("the prompt to end", running);
+  await server.done;
+  assertEquals({ code, stderr: fake.stderr, received }, {
+    code: 0,
+    stderr: "",
+    received: ["PUT, a, 1"],
+  });
+});
+
 Deno.test("openLineEditor() forgets the line with a password, not a later line of the same paste", async () => {
   using terminal = standInTerminal();
   const { input, editor } = terminal;

@@ -15,8 +15,9 @@ export interface LineEditor {
   /**
    * Aborted when Ctrl-C is pressed. At the prompt Ctrl-C also ends
    * {@linkcode LineEditor.readLine} with `null`; while the caller waits for
-   * something else (an answer), the caller stops on it. Optional, for an
-   * editor of a caller's own.
+   * something else (an answer), the caller stops on it. Either way the
+   * lines typed ahead are dropped: every readLine after it is `null`.
+   * Optional, for an editor of a caller's own.
    */
   readonly interrupted?: AbortSignal;
   /** Shows `prompt` and resolves with the line typed, or `null` at the end (Ctrl-D, Ctrl-C). */
@@ -71,6 +72,9 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
   // the terminal is in raw mode, so it comes as a key, not as SIGINT.
   const interrupts = new AbortController();
   rl.on("SIGINT", () => {
+    // Lines pasted or typed ahead and not yet run go with it, as a terminal
+    // flushes its input on ^C: the next readLine is the end, not the paste's next request.
+    queued.length = 0;
     // Text typed ahead while an answer was awaited: what follows starts on a line of its own.
     if (rl.line.length > 0) (options.output ?? process.stdout).write("\n");
     interrupts.abort();

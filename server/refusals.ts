@@ -34,7 +34,8 @@ export class Refusals {
   /**
    * Answers `conn` with the error line, then closes it. A TLS client must
    * finish its handshake to read the line, so a refusal lasts at most the
-   * handshake timeout (and ends with the shutdown's grace); past
+   * handshake timeout, then the line's drain through the TLS front (at
+   * most 5 s: server/tls_conn.ts), and ends with the shutdown's grace; past
    * MAX_REFUSALS at once, the rest get the line protocol's line without the
    * wait (a TLS one only the close).
    */
@@ -58,9 +59,12 @@ export class Refusals {
     };
     const refusal: Promise<void> = answer()
       .catch(() => {}) // The client may be gone already; it gets nothing more either way.
-      .finally(() => {
+      .finally(async () => {
         clearTimeout(timer);
         closeQuietly(conn);
+        // A TLS front lets the line drain to the client after the close
+        // (server/tls_conn.ts): the refusal is over once it has let go.
+        await (conn as { finished?: Promise<void> }).finished;
         this.#inFlight.delete(refusal);
       });
     this.#inFlight.set(refusal, conn);
@@ -71,9 +75,13 @@ export class Refusals {
     await Promise.all(this.#inFlight.keys());
   }
 
-  /** Closes every refusal's socket now: the shutdown's grace ran out. */
+  /** Closes every refusal's socket now, a TLS one's drain too: the shutdown's grace ran out. */
   cut(): void {
-    for (const conn of this.#inFlight.values()) closeQuietly(conn);
+    for (const conn of this.#inFlight.values()) {
+      const front = conn as { cut?: () => boolean };
+      if (front.cut !== undefined) front.cut();
+      else closeQuietly(conn);
+    }
   }
 }
 

@@ -302,6 +302,45 @@ Deno.test("serve() over TLS: a silent client over the limit does not hold the sh
   assert(admitted.localAddr.port > 0);
 });
 
+Deno.test("serve() over TLS: a refused client that goes on sending does not outlive the shutdown", async () => {
+  // The refusal closed its TLS connection and the front let the line
+  // drain; the refusal counted as over at the close, so the shutdown
+  // neither waited for nor cut that drain: the socket stayed open up to 5 s
+  // after finished had settled (timers and reads a test's sanitizers see).
+  const server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    maxConnections: 1,
+    shutdownGraceMs: 100,
+  });
+  using admitted = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [TEST_CA],
+  });
+  await admitted.write(new TextEncoder().encode("PING\n"));
+  assertEquals(await within("PONG", admitted.read(new Uint8Array(64))), 5);
+  using refused = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [TEST_CA],
+  });
+  assertEquals(await within("the refusal", readAll(refused)), "Error: too many connections\n");
+  // It goes on sending, a little at a time (the front lingers while it does,
+  // past the shutdown's grace), until the server cuts it.
+  const sending = (async () => {
+    try {
+      while (true) {
+        await refused.write(new Uint8Array(1024));
+        await new Promise((resolve) => setTimeout(resolve, 20)); // A pace, not a wait for an event.
+      }
+    } catch {
+      // Cut.
+    }
+  })();
+  await within("shutdown", server.shutdown());
+  await within("the refused client is cut with the shutdown", sending, 1_000);
+});
+
 Deno.test("KvClient, kv bench and kv check reach a TLS server with a password", async () => {
   await using server = startTestServer({
     password: PASSWORD,
