@@ -109,3 +109,25 @@ Deno.test("KEYS and SCAN MATCH with a pattern made to be slow answer at once, an
   await redis.send(Uint8Array.from([...resp("KEYS", "*a"), ...resp("PING")]));
   assertEquals(await redis.readLines(4), ["*1\r", `$${n}\r`, `${"a".repeat(n)}\r`, "+PONG\r"]);
 });
+
+Deno.test("KEYS and SCAN MATCH: a text searched for among long runs of zeros is not refused", async () => {
+  // 40 zeros, then 8 hex digits: the text after the * fits nearly everywhere
+  // and fails late, about 11 steps a byte (it was refused at 2 a byte).
+  await using server = startTestServer();
+  await using redis = await RawConn.connect(server.port);
+  const n = 20_000;
+  const key = (i: number) => `blk:${"0".repeat(40)}${i.toString(16).padStart(8, "0")}`;
+  const sets: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) sets.push(resp("SET", key(i), "1"));
+  await redis.send(Uint8Array.from(sets.flatMap((request) => [...request])));
+  assertEquals((await redis.readLines(n)).filter((line) => line !== "+OK\r"), []);
+  const expected = Array.from({ length: n }, (_, i) => key(i))
+    .filter((k) => k.includes("00000000000000000001", 4)).length;
+  await redis.send(resp("KEYS", "*00000000000000000001*"));
+  assertEquals(await redis.readLine(), `*${expected}\r`);
+  assertEquals((await redis.readLines(2 * expected)).length, 2 * expected);
+  await redis.send(resp("SCAN", "0", "MATCH", "*00000000000000000001*", "COUNT", String(2 * n)));
+  assertEquals(await redis.readLines(3), ["*2\r", "$1\r", "0\r"]);
+  assertEquals(await redis.readLine(), `*${expected}\r`);
+  assertEquals((await redis.readLines(2 * expected)).length, 2 * expected);
+});
