@@ -22,7 +22,8 @@ import type { Logger } from "../net/log.ts";
 import { requestLogLine } from "./request_log.ts";
 import { finishHandshake } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
-import { openWire, type ServerSide, type Wire } from "./wire.ts";
+import { openWire, releaseWire, type ServerSide, type Wire } from "./wire.ts";
+import { POOLED_BYTES } from "../wire/buffer_pool.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
 export interface ConnectionConfig {
@@ -39,15 +40,22 @@ export interface ConnectionConfig {
 
 // Reads start small and grow while they fill the buffer: a short-lived or
 // idle connection costs 1 KiB (a storm of connects allocates little, so the
-// garbage collector does not stall everyone), a pipelining one gets reads of
-// up to 64 KiB.
+// garbage collector does not stall everyone), and its own buffer grows to 16
+// KiB, what Redis reads at once. A client that sends more at once is read 64
+// KiB at a time into a buffer borrowed from the server's pool until a read
+// takes all there was. The next read may then wait as long as the client is
+// idle, and Deno holds a read's buffer until bytes come, so it goes into the
+// connection's own, and the answer buffer and the framer give back theirs
+// (releaseWire): an idle connection keeps 16 KiB of reading and 4 KiB of
+// answers at most, not the 130 KiB and more of its biggest burst. A batch
+// past 16 KiB that the client then waits for takes a read and a write more.
 const FIRST_READ_BYTES = 1024;
-const MAX_READ_BYTES = 64 * 1024;
+const OWN_READ_BYTES = 16 * 1024;
 // Answers are written once they pass this size, and the rest of the read is
 // answered after: a few bytes of pipelined GETs or LISTs may ask for many
 // copies of a big value or of the whole store. The answer buffer is reused
 // up to this size; a bigger one is dropped once written.
-const MAX_REUSED_OUT_BYTES = 64 * 1024;
+const MAX_REUSED_OUT_BYTES = POOLED_BYTES;
 // A connection that has read this much within one tick of ServerSide.turns
 // (10 ms) lets the event loop turn, so the others are served: its client
 // pipelines without end and reads at once, so its reads never wait and the
@@ -70,7 +78,10 @@ export class Connection {
   #wire: Wire | undefined;
   // The rest of an answer too large to build at once (LIST), while it is written.
   #more: Continuation | undefined;
+  // The buffer the next read goes into; while it is borrowed from the pool,
+  // #own is the connection's own (see FIRST_READ_BYTES).
   #buffer: Uint8Array | undefined;
+  #own: Uint8Array | undefined;
   // Where it is (reading, working, writing, lingering, closed), and its end.
   readonly #state: ConnectionState;
   // ServerSide.turns as last seen, and the bytes read since it changed.
@@ -220,13 +231,19 @@ export class Connection {
       if (this.#trace !== undefined) this.#trace.recv(buffer, n);
       if (this.#idle !== undefined) this.#idle.touch();
       // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
-      if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
+      if (n === buffer.length && this.#own === undefined) {
+        if (n < OWN_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
+        else {
+          this.#own = buffer;
+          this.#buffer = this.#server.pool.take();
+        }
+      }
       const wire = this.#wire ??= openWire(
         buffer[0]!,
         conn,
         this.id,
         this.#config.maxLineBytes,
-        MAX_REUSED_OUT_BYTES,
+        POOLED_BYTES,
         this.#server,
       );
       wire.framer.feed(buffer.subarray(0, n));
@@ -254,6 +271,16 @@ export class Connection {
         // TLS), so the client would see a broken pipe instead. Let it finish first.
         await state.linger(true, this.#lingerBuffer);
         return;
+      }
+      // All there was is read and answered: the next read may wait, with the
+      // connection's own buffers only (see FIRST_READ_BYTES).
+      if (n < buffer.length) {
+        if (this.#own !== undefined) {
+          this.#server.pool.give(this.#buffer!);
+          this.#buffer = this.#own;
+          this.#own = undefined;
+        }
+        releaseWire(wire);
       }
       const turns = this.#server.turns.count;
       if (turns !== this.#seenTurn) {

@@ -22,6 +22,7 @@ import { FakeFs, testContext } from "../testing/mod.ts";
 import { Watches } from "../command/watch.ts";
 import { Sfc32 } from "../bench/random.ts";
 import { Connection } from "./connection.ts";
+import { BufferPool } from "../wire/buffer_pool.ts";
 
 const REQUESTS = 10_000;
 const KEYS = 10_000;
@@ -92,7 +93,15 @@ function serveStream(
     streamConn(stream),
     1,
     trace === undefined ? config : { ...config, trace },
-    { store: on, clock: SYSTEM_CLOCK, stats, guard, watches: new Watches(on), turns: { count: 0 } },
+    {
+      store: on,
+      clock: SYSTEM_CLOCK,
+      stats,
+      guard,
+      watches: new Watches(on),
+      turns: { count: 0 },
+      pool: new BufferPool(),
+    },
     () => {},
   );
   return new Promise((resolve) => connection.run(() => resolve()));
