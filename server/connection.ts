@@ -22,6 +22,7 @@ import type { Logger } from "../net/log.ts";
 import { requestLogLine } from "./request_log.ts";
 import { finishHandshake } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
+import { ReadBuffers } from "./reads.ts";
 import { openWire, releaseWire, type ServerSide, type Wire } from "./wire.ts";
 import { POOLED_BYTES } from "../wire/buffer_pool.ts";
 
@@ -38,19 +39,6 @@ export interface ConnectionConfig {
   readonly trace?: Tracer;
 }
 
-// Reads start small and grow while they fill the buffer: a short-lived or
-// idle connection costs 1 KiB (a storm of connects allocates little, so the
-// garbage collector does not stall everyone), and its own buffer grows to 16
-// KiB, what Redis reads at once. A client that sends more at once is read 64
-// KiB at a time into a buffer borrowed from the server's pool until a read
-// takes all there was. The next read may then wait as long as the client is
-// idle, and Deno holds a read's buffer until bytes come, so it goes into the
-// connection's own, and the answer buffer and the framer give back theirs
-// (releaseWire): an idle connection keeps 16 KiB of reading and 4 KiB of
-// answers at most, not the 130 KiB and more of its biggest burst. A batch
-// past 16 KiB that the client then waits for takes a read and a write more.
-const FIRST_READ_BYTES = 1024;
-const OWN_READ_BYTES = 16 * 1024;
 // Answers are written once they pass this size, and the rest of the read is
 // answered after: a few bytes of pipelined GETs or LISTs may ask for many
 // copies of a big value or of the whole store. The answer buffer is reused
@@ -78,10 +66,7 @@ export class Connection {
   #wire: Wire | undefined;
   // The rest of an answer too large to build at once (LIST), while it is written.
   #more: Continuation | undefined;
-  // The buffer the next read goes into; while it is borrowed from the pool,
-  // #own is the connection's own (see FIRST_READ_BYTES).
-  #buffer: Uint8Array | undefined;
-  #own: Uint8Array | undefined;
+  readonly #reads: ReadBuffers;
   // Where it is (reading, working, writing, lingering, closed), and its end.
   readonly #state: ConnectionState;
   // ServerSide.turns as last seen, and the bytes read since it changed.
@@ -110,6 +95,7 @@ export class Connection {
       this.#trace = new ConnectionTrace(config.trace, id, server.guard.password !== undefined);
     }
     this.#state = new ConnectionState(conn, config.shutdownGraceMs, this.#trace);
+    this.#reads = new ReadBuffers(server.pool);
   }
 
   /**
@@ -148,6 +134,7 @@ export class Connection {
       }
     } finally {
       this.#idle?.stop();
+      this.#reads.end();
       // Its WATCHed keys and its open transaction's queue go with it.
       const context = this.#wire?.context;
       if (context !== undefined) {
@@ -203,7 +190,7 @@ export class Connection {
     const conn = this.#conn;
     const state = this.#state;
     while (!state.stopping) {
-      const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
+      const buffer = this.#reads.next;
       state.phase = "reading";
       let n: number | null;
       if (this.#wire?.framer.awaitsUnframed && this.#config.unframedPauseMs > 0) {
@@ -230,14 +217,7 @@ export class Connection {
       }
       if (this.#trace !== undefined) this.#trace.recv(buffer, n);
       if (this.#idle !== undefined) this.#idle.touch();
-      // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
-      if (n === buffer.length && this.#own === undefined) {
-        if (n < OWN_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
-        else {
-          this.#own = buffer;
-          this.#buffer = this.#server.pool.take();
-        }
-      }
+      this.#reads.read(buffer, n); // Bigger next time if this one filled it.
       const wire = this.#wire ??= openWire(
         buffer[0]!,
         conn,
@@ -272,14 +252,10 @@ export class Connection {
         await state.linger(true, this.#lingerBuffer);
         return;
       }
-      // All there was is read and answered: the next read may wait, with the
-      // connection's own buffers only (see FIRST_READ_BYTES).
+      // All there was is read and answered: the next read may wait, and an
+      // idle connection keeps its own small buffers only (server/reads.ts).
       if (n < buffer.length) {
-        if (this.#own !== undefined) {
-          this.#server.pool.give(this.#buffer!);
-          this.#buffer = this.#own;
-          this.#own = undefined;
-        }
+        this.#reads.drained();
         releaseWire(wire);
       }
       const turns = this.#server.turns.count;
@@ -432,9 +408,7 @@ export class Connection {
    * buffer all lingering connections share.
    */
   get #lingerBuffer(): Uint8Array | undefined {
-    return this.#trace === undefined
-      ? undefined
-      : this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
+    return this.#trace === undefined ? undefined : this.#reads.next;
   }
 
   #debug(message: string): void {

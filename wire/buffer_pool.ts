@@ -15,15 +15,19 @@ export const POOLED_BYTES = 64 * 1024;
 // past this: a connection keeps this much of each kind for itself.
 /** What a connection keeps of each buffer for itself: more is borrowed from the pool. */
 export const OWN_BYTES = 4 * 1024;
-// Buffers kept for the next borrower (2 MiB): more are left to the garbage
-// collector. A connection holds one only while it has bytes to read or to
-// write, so few are out at once.
+// Buffers kept for the next borrower (2 MiB): more are freed. A connection
+// holds one only while it has bytes to read or to write, so few are out at
+// once.
 const KEEP = 32;
+// Connections that may keep a borrowed buffer while they wait for bytes (2
+// MiB), those whose client pipelines batches too big for their own buffer.
+const HOLDERS = 32;
 
 /** Buffers of {@linkcode POOLED_BYTES}, lent and given back. Not for sharing across threads. */
 export class BufferPool {
   readonly #free: Uint8Array[] = [];
   #lent = 0;
+  #holders = 0;
 
   /**
    * Buffers taken and not given back: held, or dropped with a connection
@@ -36,6 +40,28 @@ export class BufferPool {
   /** Buffers waiting for the next {@linkcode BufferPool.take}. */
   get idle(): number {
     return this.#free.length;
+  }
+
+  /**
+   * Whether a borrower may keep a buffer while it waits for bytes, for as
+   * long as it may take (an idle client): yes for 32 at a time, each until
+   * {@linkcode BufferPool.unhold}. More would be the memory an idle
+   * connection should not keep.
+   */
+  hold(): boolean {
+    if (this.#holders === HOLDERS) return false;
+    this.#holders++;
+    return true;
+  }
+
+  /** A borrower let go of what {@linkcode BufferPool.hold} allowed it. */
+  unhold(): void {
+    this.#holders--;
+  }
+
+  /** Borrowers that {@linkcode BufferPool.hold} allowed to keep a buffer while they wait. */
+  get holders(): number {
+    return this.#holders;
   }
 
   /** A buffer of {@linkcode POOLED_BYTES}, with whatever its last borrower left in it. */
