@@ -11,6 +11,8 @@ import type { Command } from "./command.ts";
 import type { Failure } from "./reply.ts";
 
 const EMPTY = new Uint8Array(0);
+// Room for this many arguments is kept once grown; more is let go of by release().
+const KEEP_ARGS = 1024;
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** A framed request: a command to run with its arguments, or why there is none. */
@@ -55,6 +57,19 @@ export class Request {
     this.starts[this.count] = start;
     this.ends[this.count] = end;
     this.count++;
+  }
+
+  /**
+   * The connection waits for bytes: lets go of the bytes of the last
+   * request (a read buffer that may go back to a pool) and of the room a
+   * request of many arguments grew (past 1,024, 8 KiB of positions).
+   */
+  release(): void {
+    if (this.bytes !== EMPTY) this.bytes = EMPTY;
+    if (this.starts.length > KEEP_ARGS) {
+      this.starts = new Int32Array(4);
+      this.ends = new Int32Array(4);
+    }
   }
 
   #grow(): void {

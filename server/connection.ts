@@ -22,7 +22,9 @@ import type { Logger } from "../net/log.ts";
 import { requestLogLine } from "./request_log.ts";
 import { finishHandshake } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
-import { openWire, type ServerSide, type Wire } from "./wire.ts";
+import { ReadBuffers } from "./reads.ts";
+import { openWire, releaseWire, type ServerSide, type Wire } from "./wire.ts";
+import { POOLED_BYTES } from "../wire/buffer_pool.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
 export interface ConnectionConfig {
@@ -37,17 +39,11 @@ export interface ConnectionConfig {
   readonly trace?: Tracer;
 }
 
-// Reads start small and grow while they fill the buffer: a short-lived or
-// idle connection costs 1 KiB (a storm of connects allocates little, so the
-// garbage collector does not stall everyone), a pipelining one gets reads of
-// up to 64 KiB.
-const FIRST_READ_BYTES = 1024;
-const MAX_READ_BYTES = 64 * 1024;
 // Answers are written once they pass this size, and the rest of the read is
 // answered after: a few bytes of pipelined GETs or LISTs may ask for many
 // copies of a big value or of the whole store. The answer buffer is reused
 // up to this size; a bigger one is dropped once written.
-const MAX_REUSED_OUT_BYTES = 64 * 1024;
+const MAX_REUSED_OUT_BYTES = POOLED_BYTES;
 // A connection that has read this much within one tick of ServerSide.turns
 // (10 ms) lets the event loop turn, so the others are served: its client
 // pipelines without end and reads at once, so its reads never wait and the
@@ -70,7 +66,7 @@ export class Connection {
   #wire: Wire | undefined;
   // The rest of an answer too large to build at once (LIST), while it is written.
   #more: Continuation | undefined;
-  #buffer: Uint8Array | undefined;
+  readonly #reads: ReadBuffers;
   // Where it is (reading, working, writing, lingering, closed), and its end.
   readonly #state: ConnectionState;
   // ServerSide.turns as last seen, and the bytes read since it changed.
@@ -99,6 +95,7 @@ export class Connection {
       this.#trace = new ConnectionTrace(config.trace, id, server.guard.password !== undefined);
     }
     this.#state = new ConnectionState(conn, config.shutdownGraceMs, this.#trace);
+    this.#reads = new ReadBuffers(server.pool);
   }
 
   /**
@@ -137,6 +134,7 @@ export class Connection {
       }
     } finally {
       this.#idle?.stop();
+      this.#reads.end();
       // Its WATCHed keys and its open transaction's queue go with it.
       const context = this.#wire?.context;
       if (context !== undefined) {
@@ -192,7 +190,7 @@ export class Connection {
     const conn = this.#conn;
     const state = this.#state;
     while (!state.stopping) {
-      const buffer = this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
+      const buffer = this.#reads.next;
       state.phase = "reading";
       let n: number | null;
       if (this.#wire?.framer.awaitsUnframed && this.#config.unframedPauseMs > 0) {
@@ -219,14 +217,13 @@ export class Connection {
       }
       if (this.#trace !== undefined) this.#trace.recv(buffer, n);
       if (this.#idle !== undefined) this.#idle.touch();
-      // Reads grow while they fill the buffer (see FIRST_READ_BYTES).
-      if (n === buffer.length && n < MAX_READ_BYTES) this.#buffer = new Uint8Array(2 * n);
+      this.#reads.read(buffer, n); // Bigger next time if this one filled it.
       const wire = this.#wire ??= openWire(
         buffer[0]!,
         conn,
         this.id,
         this.#config.maxLineBytes,
-        MAX_REUSED_OUT_BYTES,
+        POOLED_BYTES,
         this.#server,
       );
       wire.framer.feed(buffer.subarray(0, n));
@@ -254,6 +251,12 @@ export class Connection {
         // TLS), so the client would see a broken pipe instead. Let it finish first.
         await state.linger(true, this.#lingerBuffer);
         return;
+      }
+      // All there was is read and answered: the next read may wait, and an
+      // idle connection keeps its own small buffers only (server/reads.ts).
+      if (n < buffer.length) {
+        this.#reads.drained();
+        releaseWire(wire);
       }
       const turns = this.#server.turns.count;
       if (turns !== this.#seenTurn) {
@@ -405,9 +408,7 @@ export class Connection {
    * buffer all lingering connections share.
    */
   get #lingerBuffer(): Uint8Array | undefined {
-    return this.#trace === undefined
-      ? undefined
-      : this.#buffer ??= new Uint8Array(FIRST_READ_BYTES);
+    return this.#trace === undefined ? undefined : this.#reads.next;
   }
 
   #debug(message: string): void {

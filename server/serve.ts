@@ -25,6 +25,7 @@ import { ServerTrace } from "./trace.ts";
 import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
 import type { ServerSide } from "./wire.ts";
+import { BufferPool } from "../wire/buffer_pool.ts";
 import { Watches } from "../command/watch.ts";
 
 export { SERVE_DEFAULTS, type ServeOptions };
@@ -209,6 +210,7 @@ class Server implements KvServer {
       guard: this.#guard,
       watches: this.#watches,
       turns: { count: 0 },
+      pool: new BufferPool(),
     };
     const turns = this.#side.turns;
     this.#ticker = setInterval(() => turns.count++, TURN_TICK_MS);

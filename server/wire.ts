@@ -16,6 +16,7 @@ import { formatAddr } from "../net/addr.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
+import type { BufferPool } from "../wire/buffer_pool.ts";
 import type { Failure } from "../command/reply.ts";
 import type { Framer } from "../wire/framer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
@@ -59,6 +60,11 @@ export interface ServerSide {
    * loop to itself (its reads never had to wait), and lets it turn.
    */
   readonly turns: { count: number };
+  /**
+   * Lends the buffers of a burst (reads, answers, a request split across
+   * reads past 4 KiB), given back once the connection waits for bytes again.
+   */
+  readonly pool: BufferPool;
 }
 
 /** One connection's protocol and the state its requests run with. */
@@ -90,10 +96,12 @@ export function openWire(
     protocol: resp ? "resp" : "line",
     authenticated: server.guard.password === undefined,
   });
-  const out = new AnswerBuffer(maxOutBytes);
+  const out = new AnswerBuffer(maxOutBytes, server.pool);
   const reply = resp ? new RespReply(out, session) : new LineReply(out);
   return {
-    framer: resp ? new RespFramer(maxLineBytes, session) : new LineFramer(maxLineBytes, session),
+    framer: resp
+      ? new RespFramer(maxLineBytes, session, server.pool)
+      : new LineFramer(maxLineBytes, session, server.pool),
     request: new Request(),
     out,
     reply,
@@ -109,4 +117,18 @@ export function openWire(
       ? new WriteAnswers(server.store, out, reply)
       : undefined,
   };
+}
+
+/**
+ * The connection has run every request and waits for bytes: the answer
+ * buffer and the framer give back what they borrowed from the pool, and
+ * the request lets go of the bytes it was read from (a read buffer that may
+ * go back to the pool too), unless a partial request is held.
+ */
+export function releaseWire(wire: Wire): void {
+  wire.out.release();
+  if (wire.framer.pendingBytes === 0) {
+    wire.framer.release();
+    wire.request.release();
+  }
 }

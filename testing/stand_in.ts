@@ -2,7 +2,8 @@
  * {@linkcode standInConnection}: the server's connection loop over a
  * stand-in socket the test writes, for orders of events that real sockets
  * cannot be made to keep (a read that completes as shutdown begins, a
- * reset on the second read).
+ * reset on the second read), or over a real one whose reads and writes the
+ * test records (the buffers a connection reads into and writes from).
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { Watches } from "../command/watch.ts";
 import type { Logger } from "../net/log.ts";
 import type { Tracer } from "../net/trace.ts";
 import { Connection } from "../server/connection.ts";
+import { BufferPool } from "../wire/buffer_pool.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { testContext } from "./store_harness.ts";
 
@@ -20,10 +22,14 @@ export interface StandInSocket {
   write?(bytes: Uint8Array): Promise<number>;
 }
 
-/** A connection (id 1) over `socket`, on a new memory store, with no limits in the way. */
+/**
+ * A connection (id 1) over `socket`, on a new memory store, with no limits
+ * in the way (lines of up to `maxLineBytes`, 1 KiB unless given), borrowing
+ * from `pool` (a new one unless given).
+ */
 export function standInConnection(
   socket: StandInSocket,
-  options: { trace?: Tracer; log?: Logger } = {},
+  options: { trace?: Tracer; log?: Logger; pool?: BufferPool; maxLineBytes?: number } = {},
 ): { connection: Connection; store: MemoryStore } {
   const addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 1 };
   const conn = {
@@ -35,7 +41,7 @@ export function standInConnection(
     close() {},
   } as unknown as Deno.Conn;
   const config = {
-    maxLineBytes: 1024,
+    maxLineBytes: options.maxLineBytes ?? 1024,
     idleTimeoutMs: 0,
     unframedPauseMs: 0,
     handshakeTimeoutMs: 0,
@@ -45,7 +51,15 @@ export function standInConnection(
   };
   const store = new MemoryStore();
   const { clock, stats, guard } = testContext(store);
-  const side = { store, clock, stats, guard, watches: new Watches(store), turns: { count: 0 } };
+  const side = {
+    store,
+    clock,
+    stats,
+    guard,
+    watches: new Watches(store),
+    turns: { count: 0 },
+    pool: options.pool ?? new BufferPool(),
+  };
   const connection = new Connection(conn, 1, config, side, options.log ?? (() => {}));
   return { connection, store };
 }

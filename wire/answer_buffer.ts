@@ -6,7 +6,10 @@
  * @module
  */
 
+import { type BufferPool, freeNow, OWN_BYTES, POOLED_BYTES, sharedPool } from "./buffer_pool.ts";
+
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 // Answers past this size (an MGET of big values) grow in place, in a
 // resizable buffer with room reserved, not allocated: by doubling and
 // copying, a 300 MB MGET touched a gigabyte of fresh pages and held every
@@ -19,18 +22,26 @@ const RESERVE_BYTES = 2 ** 32;
 /**
  * Answers gathered for one write, as bytes. A connection keeps one and
  * reuses it for every batch, so answering allocates nothing but an
- * occasional larger buffer.
+ * occasional larger buffer. Its own buffer holds 4 KiB; answers past that
+ * go to a buffer borrowed from a {@linkcode BufferPool}, kept until
+ * {@linkcode AnswerBuffer.release}, and a bigger answer to one of its own.
  */
 export class AnswerBuffer {
-  #bytes: Uint8Array;
+  // Allocated on the first answer, so a connection that never asks costs nothing.
+  #bytes: Uint8Array = EMPTY;
   #length = 0;
+  #own: Uint8Array = EMPTY; // The small buffer, kept: #bytes when no more is needed.
+  #pooled = false; // Whether #bytes was borrowed from #pool.
   readonly #keepBytes: number;
+  readonly #pool: BufferPool;
 
-  /** `keepBytes`: a buffer grown past this is dropped by {@linkcode AnswerBuffer.clear}. */
-  constructor(keepBytes = 64 * 1024) {
+  /**
+   * `keepBytes`: a buffer grown past this is dropped by
+   * {@linkcode AnswerBuffer.clear}; `pool` lends the buffers past 4 KiB.
+   */
+  constructor(keepBytes = POOLED_BYTES, pool: BufferPool = sharedPool) {
     this.#keepBytes = keepBytes;
-    // Allocated on the first answer, so a connection that never asks costs nothing.
-    this.#bytes = new Uint8Array(0);
+    this.#pool = pool;
   }
 
   /** Bytes gathered so far. */
@@ -46,11 +57,31 @@ export class AnswerBuffer {
   /** Empties the buffer, and gives back the memory a large answer took. */
   clear(): void {
     this.#length = 0;
-    if (this.#bytes.length > this.#keepBytes) {
-      const buffer = this.#bytes.buffer as ArrayBuffer;
-      if (buffer.resizable) buffer.resize(0); // A huge answer's pages go back now, not at some GC.
-      this.#bytes = new Uint8Array(this.#keepBytes);
+    if (this.#bytes.length > this.#keepBytes) this.#drop();
+  }
+
+  /**
+   * Gives a borrowed buffer back to the pool, if it is empty: the connection
+   * waits for its client now, and an idle connection keeps 4 KiB at most.
+   */
+  release(): void {
+    if (this.#pooled && this.#length === 0) this.#drop();
+  }
+
+  /** Lets go of #bytes (a borrowed or a big one) for the small one. */
+  #drop(): void {
+    const bytes = this.#bytes;
+    if (bytes === this.#own) return;
+    this.#bytes = this.#own;
+    if (this.#pooled) {
+      this.#pooled = false;
+      this.#pool.give(bytes);
+      return;
     }
+    // A big answer's pages go back now, not at some GC.
+    const buffer = bytes.buffer as ArrayBuffer;
+    if (buffer.resizable) buffer.resize(0);
+    else freeNow(bytes);
   }
 
   /** Adds one byte. */
@@ -101,19 +132,29 @@ export class AnswerBuffer {
   }
 
   #grow(more: number): void {
-    const size = Math.max(2 * this.#bytes.length, this.#length + more, 4096);
+    const size = Math.max(2 * this.#bytes.length, this.#length + more, OWN_BYTES);
     const buffer = this.#bytes.buffer as ArrayBuffer;
     if (buffer.resizable && size <= buffer.maxByteLength) {
       buffer.resize(size);
       this.#bytes = new Uint8Array(buffer, 0, size);
       return;
     }
-    const grown = size < GROW_IN_PLACE_BYTES ? new Uint8Array(size) : new Uint8Array(
-      new ArrayBuffer(size, { maxByteLength: Math.max(RESERVE_BYTES, size) }),
-      0,
-      size,
-    );
+    let grown: Uint8Array;
+    let pooled = false;
+    if (size <= OWN_BYTES) grown = this.#own = new Uint8Array(OWN_BYTES); // The first answer.
+    else if (size <= POOLED_BYTES) {
+      grown = this.#pool.take();
+      pooled = true;
+    } else {
+      grown = size < GROW_IN_PLACE_BYTES ? new Uint8Array(size) : new Uint8Array(
+        new ArrayBuffer(size, { maxByteLength: Math.max(RESERVE_BYTES, size) }),
+        0,
+        size,
+      );
+    }
     grown.set(this.#bytes.subarray(0, this.#length));
+    if (this.#pooled) this.#pool.give(this.#bytes);
+    this.#pooled = pooled;
     this.#bytes = grown;
   }
 }

@@ -38,6 +38,13 @@ export interface Framer {
    * {@linkcode Framer.next}, if the protocol allows.
    */
   end(): void;
+  /**
+   * The connection has run every request and waits for bytes: a buffer
+   * borrowed for a request split across reads goes back to its pool, if
+   * no partial request is held, and the chunk last fed is let go of (its
+   * requests are no longer valid).
+   */
+  release(): void;
   /** Bytes of a partial request held, waiting for the rest. */
   readonly pendingBytes: number;
   /**

@@ -9,6 +9,7 @@
 
 import type { Failure } from "../../command/reply.ts";
 import type { Request } from "../../command/request.ts";
+import type { BufferPool } from "../buffer_pool.ts";
 import type { AuthState, Framer } from "../framer.ts";
 import { LineSplitter } from "./lines.ts";
 import { parseLine } from "./parse.ts";
@@ -29,16 +30,17 @@ export class LineFramer implements Framer {
 
   /**
    * Lines may hold up to `maxLineBytes` bytes before their `\n`; while
-   * `auth` has not authenticated, no more than 16 KiB.
+   * `auth` has not authenticated, no more than 16 KiB. `pool` lends the
+   * buffer of a line split across reads past 4 KiB.
    */
-  constructor(maxLineBytes: number, auth?: AuthState) {
+  constructor(maxLineBytes: number, auth?: AuthState, pool?: BufferPool) {
     this.#maxLineBytes = maxLineBytes;
     let limit = maxLineBytes;
     if (auth !== undefined && !auth.authenticated) {
       this.#auth = auth;
       limit = Math.min(maxLineBytes, UNAUTHENTICATED_LINE_BYTES);
     }
-    this.#lines = new LineSplitter(limit);
+    this.#lines = new LineSplitter(limit, pool);
     this.#tooLong = { kind: "lineTooLong", limitBytes: limit };
   }
 
@@ -65,6 +67,10 @@ export class LineFramer implements Framer {
 
   end(): void {
     this.#lines.endLine();
+  }
+
+  release(): void {
+    this.#lines.release();
   }
 
   next(into: Request): boolean {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type BufferPool, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import { isUtf8From } from "../utf8.ts";
 
 /** What {@linkcode LineSplitter.next} found. */
@@ -16,10 +17,6 @@ export type LineKind = "line" | "invalid-utf8" | "too-long";
 const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = new Uint8Array(0);
-// One strict decoder for every splitter: a whole-buffer decode keeps no state.
-// Past this size the pending buffer is dropped once its line is done, so one
-// long line does not pin a megabyte to an otherwise idle connection.
-const KEEP_PENDING_BYTES = 64 * 1024;
 
 /**
  * A bounded line splitter over bytes.
@@ -55,17 +52,28 @@ export class LineSplitter {
   #last = -1; // The last `\n` of the chunk.
   #runChecked = false;
   #runValid = false;
-  #pending = EMPTY;
+  // The partial line: in #own (up to 4 KiB), then in a buffer borrowed from
+  // #pool (up to 64 KiB, until release()), then in one of its own (dropped
+  // once its line is done, so that one long line does not pin a megabyte to
+  // an otherwise idle connection).
+  #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
+  #own: Uint8Array = EMPTY;
+  #pooled = false;
+  readonly #pool: BufferPool;
   #skipping = false;
   #sawNewline = false;
   #ended = false;
 
   #max: number;
 
-  /** Throws `RangeError` unless `maxLineBytes` is a positive integer. */
-  constructor(maxLineBytes: number) {
+  /**
+   * Throws `RangeError` unless `maxLineBytes` is a positive integer. `pool`
+   * lends the buffer of a partial line past 4 KiB.
+   */
+  constructor(maxLineBytes: number, pool: BufferPool = sharedPool) {
     this.#max = checkLimit(maxLineBytes);
+    this.#pool = pool;
   }
 
   /** The most bytes a line may hold before its `\n` (a `\r` counts). */
@@ -219,10 +227,17 @@ export class LineSplitter {
   #append(bytes: Uint8Array): void {
     const length = this.#pendingLength + bytes.length;
     if (length > this.#pending.length) {
-      const grown = new Uint8Array(
-        Math.min(this.#max, Math.max(length, 2 * this.#pending.length, 256)),
-      );
+      const size = Math.min(this.#max, Math.max(length, 2 * this.#pending.length, 256));
+      let grown: Uint8Array;
+      let pooled = false;
+      if (size <= OWN_BYTES) grown = this.#own = new Uint8Array(size);
+      else if (size <= POOLED_BYTES) {
+        grown = this.#pool.take();
+        pooled = true;
+      } else grown = new Uint8Array(size);
       grown.set(this.#pending.subarray(0, this.#pendingLength));
+      if (this.#pooled) this.#pool.give(this.#pending);
+      this.#pooled = pooled;
       this.#pending = grown;
     }
     this.#pending.set(bytes, this.#pendingLength);
@@ -234,16 +249,43 @@ export class LineSplitter {
     const length = this.#pendingLength;
     this.#pendingLength = 0;
     // A big buffer is handed over with its line and not kept: the next
-    // partial line starts a small one.
-    if (bytes.length > KEEP_PENDING_BYTES) this.#pending = EMPTY;
+    // partial line starts in the small one.
+    if (bytes.length > POOLED_BYTES) this.#pending = this.#own;
     const kind = this.#line(bytes, 0, length, isUtf8(bytes, 0, length));
     this.endedWithoutNewline = endedWithoutNewline;
     return kind;
   }
 
+  /** Drops the partial line (too long): its buffer goes, the small one stays. */
   #release(): void {
-    this.#pending = EMPTY;
     this.#pendingLength = 0;
+    this.#releasePending();
+  }
+
+  /** Lets go of a borrowed or big pending buffer, once it holds nothing. */
+  #releasePending(): void {
+    if (this.#pooled) {
+      this.#pooled = false;
+      this.#pool.give(this.#pending);
+    }
+    this.#pending = this.#own;
+  }
+
+  /**
+   * The connection waits for bytes now: gives back the buffer a long line
+   * borrowed, if no partial line is held, and lets go of the chunk last fed
+   * (it may be a read buffer that goes back to a pool too). The lines handed
+   * out are no longer valid.
+   */
+  release(): void {
+    if (this.#pendingLength !== 0) return;
+    if (this.#pending !== this.#own) this.#releasePending();
+    if (this.#chunk !== EMPTY) {
+      this.#chunk = EMPTY;
+      this.#pos = 0;
+      this.#last = -1;
+      this.bytes = EMPTY;
+    }
   }
 
   /** `valid`: whether the line is already known to be UTF-8 (else it is checked). */

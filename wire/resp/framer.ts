@@ -11,6 +11,7 @@
  */
 
 import type { Request } from "../../command/request.ts";
+import { type BufferPool, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import type { AuthState, Framer } from "../framer.ts";
 import { splitInline } from "./inline.ts";
 import { resolveCommand } from "./lookup.ts";
@@ -33,8 +34,6 @@ const UNAUTHENTICATED_BULK_BYTES = 16 * 1024;
 // Redis's own limits, which it checks first: past them the error is "invalid".
 const REDIS_MAX_ELEMENTS = 2 ** 31 - 1;
 const REDIS_MAX_BULK_BYTES = 512 * 1024 * 1024;
-// Past this size the buffer that gathered a split request is dropped once done.
-const KEEP_OWN_BYTES = 64 * 1024;
 
 /** Frames RESP requests from a connection's bytes. */
 export class RespFramer implements Framer {
@@ -44,7 +43,13 @@ export class RespFramer implements Framer {
   #source: Uint8Array = EMPTY; // The bytes requests are taken from.
   #length = 0; // How many bytes of #source are data.
   #pos = 0;
-  #own = EMPTY; // Where a request split across reads is gathered.
+  // Where a request split across reads is gathered: #small (up to 4 KiB,
+  // kept), a buffer borrowed from #pool (up to 64 KiB, until release()), or
+  // a bigger one of its own (dropped once its request is done).
+  #own: Uint8Array = EMPTY;
+  #small: Uint8Array = EMPTY;
+  #pooled = false;
+  readonly #pool: BufferPool;
   #broken = false;
   #tooBig = ""; // Which header line ran past its limit.
   #next = 0; // Where the line after the number #number() read starts.
@@ -65,9 +70,11 @@ export class RespFramer implements Framer {
   /**
    * A request, headers and all, may hold up to `maxRequestBytes`
    * bytes; while `auth` has not authenticated, Redis's smaller limits apply.
+   * `pool` lends the buffer of a request split across reads past 4 KiB.
    */
-  constructor(maxRequestBytes: number, auth?: AuthState) {
+  constructor(maxRequestBytes: number, auth?: AuthState, pool: BufferPool = sharedPool) {
     this.#maxRequestBytes = maxRequestBytes;
+    this.#pool = pool;
     if (auth !== undefined && !auth.authenticated) this.#auth = auth;
   }
 
@@ -111,8 +118,17 @@ export class RespFramer implements Framer {
   /** Makes #own the source, holding `bytes` at its start, with room for `room` bytes. */
   #hold(bytes: Uint8Array, room: number): void {
     if (room > this.#own.length) {
-      const own = new Uint8Array(Math.max(room, 2 * this.#own.length, 4096));
+      const size = Math.max(room, 2 * this.#own.length, OWN_BYTES);
+      let own: Uint8Array;
+      let pooled = false;
+      if (size <= OWN_BYTES) own = this.#small = new Uint8Array(size);
+      else if (size <= POOLED_BYTES) {
+        own = this.#pool.take();
+        pooled = true;
+      } else own = new Uint8Array(size);
       own.set(bytes);
+      if (this.#pooled) this.#pool.give(this.#own);
+      this.#pooled = pooled;
       this.#own = own;
     } else if (bytes.buffer !== this.#own.buffer || bytes.byteOffset !== this.#own.byteOffset) {
       this.#own.set(bytes); // set() copies an overlapping view of the same buffer correctly
@@ -124,6 +140,15 @@ export class RespFramer implements Framer {
 
   /** RESP has no partial request that the end of the stream completes. */
   end(): void {}
+
+  release(): void {
+    if (this.#own === this.#small || this.pendingBytes !== 0) return;
+    if (this.#pooled) {
+      this.#pooled = false;
+      this.#pool.give(this.#own);
+    }
+    this.#own = this.#small;
+  }
 
   next(into: Request): boolean {
     while (!this.#broken && this.#pos < this.#length) {
@@ -140,7 +165,7 @@ export class RespFramer implements Framer {
     // All taken: the next chunk is read in place again.
     this.#source = EMPTY;
     this.#length = this.#pos = 0;
-    if (this.#own.length > KEEP_OWN_BYTES) this.#own = EMPTY;
+    if (this.#own.length > POOLED_BYTES) this.#own = this.#small;
     return false;
   }
 
