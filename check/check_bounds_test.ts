@@ -7,12 +7,9 @@
  */
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { type CheckRun, runCheck } from "./runner.ts";
+import { runCheck } from "./runner.ts";
+import { failures } from "../testing/check_runs.ts";
 import { readRawLines, scriptedServer, send } from "../testing/mod.ts";
-
-function failures(run: CheckRun): string[] {
-  return run.results.filter((result) => result.status === "fail").map((result) => result.rule.id);
-}
 
 Deno.test("runCheck() says an answer that trickles on without a \\n never ends, not that it went quiet", async () => {
   await using server = scriptedServer(async (conn) => {

@@ -19,7 +19,8 @@ import {
 } from "@std/assert";
 import { KvClient } from "../client/client.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
-import { type CheckRun, CheckUnreachableError, runCheck } from "./runner.ts";
+import { CheckUnreachableError, runCheck } from "./runner.ts";
+import { failures, notPassed } from "../testing/check_runs.ts";
 import type { Level } from "./rule.ts";
 import { rulesOf } from "./rules.ts";
 import {
@@ -31,17 +32,6 @@ import {
   studentServer,
   textbookServer,
 } from "../testing/mod.ts";
-
-function failures(run: CheckRun): string[] {
-  return run.results.filter((result) => result.status === "fail").map((result) => result.rule.id);
-}
-
-/** Every rule's outcome that is not a pass, with why: for a readable assertion message. */
-function notPassed(run: CheckRun): string {
-  return run.results.filter((result) => result.status !== "pass").map((result) =>
-    `${result.status} ${result.rule.id}: ${result.failure?.reason.en ?? result.skipped?.en}`
-  ).join("\n");
-}
 
 for (const level of ["assignment", "contract", "full"] as const) {
   Deno.test(`runCheck() kv's own server passes every rule of level ${level}`, async () => {

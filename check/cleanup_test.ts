@@ -8,7 +8,8 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
-import { type CheckRun, runCheck } from "./runner.ts";
+import { runCheck } from "./runner.ts";
+import { failures } from "../testing/check_runs.ts";
 import { summary } from "./report_messages.ts";
 import {
   RawConn,
@@ -18,10 +19,6 @@ import {
   startTestServer,
   studentServer,
 } from "../testing/mod.ts";
-
-function failures(run: CheckRun): string[] {
-  return run.results.filter((result) => result.status === "fail").map((result) => result.rule.id);
-}
 
 Deno.test("runCheck() cleans up after a server with odd answers, one that closes after each, and one that stores a PUT with no value", async (t) => {
   for (const mistake of ["success-typo", "closes-after-answer", "put-without-value"] as const) {

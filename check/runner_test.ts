@@ -10,7 +10,8 @@
 
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
-import { type CheckRun, CheckUnreachableError, runCheck } from "./runner.ts";
+import { CheckUnreachableError, runCheck } from "./runner.ts";
+import { failures, notPassed } from "../testing/check_runs.ts";
 import type { Level } from "./rule.ts";
 import { rulesOf } from "./rules.ts";
 import { waitsForNewlineHint } from "./hint_messages.ts";
@@ -23,17 +24,6 @@ import {
   send,
   studentServer,
 } from "../testing/mod.ts";
-
-function failures(run: CheckRun): string[] {
-  return run.results.filter((result) => result.status === "fail").map((result) => result.rule.id);
-}
-
-/** Every rule's outcome that is not a pass, with why: for a readable assertion message. */
-function notPassed(run: CheckRun): string {
-  return run.results.filter((result) => result.status !== "pass").map((result) =>
-    `${result.status} ${result.rule.id}: ${result.failure?.reason.en ?? result.skipped?.en}`
-  ).join("\n");
-}
 
 Deno.test("runCheck() asks a server framed by \\n again with one, even after a single textbook rule", async () => {
   await using server = studentServer("no-unframed");

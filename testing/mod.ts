@@ -9,7 +9,8 @@
  * requests (resp.ts), and bounds on every wait (wait.ts). A few helpers for
  * one suite are imported by path: seeded random numbers (random.ts), a log
  * store on a fake disk (log_store.ts), a recording line splitter
- * (line_splitter.ts), line requests (line_requests.ts). (`deno test` runs `*_test.ts` files only,
+ * (line_splitter.ts), line requests (line_requests.ts), what `kv check`'s
+ * tests read from a run (check_runs.ts). (`deno test` runs `*_test.ts` files only,
  * so this module is never run as a test itself.)
  *
  * @module
