@@ -266,6 +266,20 @@ function standInTerminal(): Disposable & {
   return { input, editor, shown: () => shown, [Symbol.dispose]: () => editor.close() };
 }
 
+/**
+ * Gives `kv client` in `fake` the stand-in `editor`; settles once the prompt
+ * asks for its first line (a paste comes then, as at a terminal).
+ */
+function promptingWith(fake: FakeIo, editor: LineEditor): Promise<void> {
+  const asked = Promise.withResolvers<void>();
+  fake.io.openLineEditor = () =>
+    Promise.resolve({
+      ...editor,
+      readLine: (prompt: string) => (asked.resolve(), editor.readLine(prompt)),
+    });
+  return asked.promise;
+}
+
 Deno.test("openLineEditor() edits with the arrow keys and recalls history with up", async () => {
   using terminal = standInTerminal();
   const { input, editor } = terminal;
@@ -314,15 +328,10 @@ Deno.test("kv client's prompt answers every line of a paste, in order, and Ctrl-
   using terminal = standInTerminal();
   const { input, editor } = terminal;
   // The paste comes once the prompt asks for its first line, as at a terminal.
-  const asked = Promise.withResolvers<void>();
   const fake = new FakeIo({ terminal: true });
-  fake.io.openLineEditor = () =>
-    Promise.resolve({
-      ...editor,
-      readLine: (prompt: string) => (asked.resolve(), editor.readLine(prompt)),
-    });
+  const asked = promptingWith(fake, editor);
   const running = main(["client", "-p", String(server.port)], fake.io);
-  await asked.promise;
+  await asked;
   input.write("PUT, a, 1\rPUT, b, 2\rGET, a\rGET, b\r\x04");
   assertEquals(await within("the prompt to end", running), 0);
   assertEquals(fake.stdout.split("\n").slice(1), ["Success!", "Success!", "1", "2", "", ""]);
@@ -348,13 +357,8 @@ Deno.test("kv client's prompt runs no more lines of a paste once Ctrl-C is press
   });
   using terminal = standInTerminal();
   const { input, editor } = terminal;
-  const asked = Promise.withResolvers<void>();
   const fake = new FakeIo({ terminal: true });
-  fake.io.openLineEditor = () =>
-    Promise.resolve({
-      ...editor,
-      readLine: (prompt: string) => (asked.resolve(), editor.readLine(prompt)),
-    });
+  const asked = promptingWith(fake, editor);
   const print = fake.io.stdout;
   const interrupted = new Promise((resolve) =>
     editor.interrupted!.addEventListener("abort", resolve)
@@ -366,7 +370,7 @@ Deno.test("kv client's prompt runs no more lines of a paste once Ctrl-C is press
     await interrupted;
   };
   const running = main(["client", "-p", String(server.port)], fake.io);
-  await asked.promise;
+  await asked;
   input.write("PUT, a, 1\rPUT, b, 2\rPUT, c, 3\r");
   const code = await within("the prompt to end", running);
   await server.done;
