@@ -360,3 +360,54 @@ Deno.test("runCheck(): a LIST of key,value pairs is told it lacks the space afte
   assertStringIncludes(failure.reason.en, "without the space after the comma");
   assertStringIncludes(failure.reason.ko, "쉼표 뒤에 공백이 없는");
 });
+
+Deno.test("runCheck(): a LIST that left a pair out shows the line it lists for that key instead", async () => {
+  // A textbook server that strips with replace(" ", ""): "Back End" is stored as "BackEnd".
+  const store = new Map<string, string>();
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      const [command = "", key = "", value = ""] = new TextDecoder().decode(buffer.subarray(0, n))
+        .replaceAll(" ", "").split(",");
+      let answer = "Wrong request!";
+      if (command === "PUT") (store.set(key, value), answer = "Success!");
+      else if (command === "DELETE") answer = store.delete(key) ? "Success!" : "Not exist!";
+      else if (command === "LIST") {
+        answer = [...store].map(([k, v]) => `${k}, ${v}`).join("\n") || "Not exist!";
+      }
+      await send(conn, answer);
+    }
+  });
+  const run = await runCheck({ port: server.port, level: "assignment", only: ["a.list"] });
+  const { reason } = run.results[0]!.failure!;
+  const [want, shown] = [`${run.prefix}ROLE, Back End`, `${run.prefix}ROLE, BackEnd`];
+  assertEquals(reason.en, `LIST left out "${want}"; for the same key it shows "${shown}"`);
+  assertEquals(reason.ko, `LIST에 "${want}" 줄이 없음. 같은 key로는 "${shown}" 줄이 있음`);
+  // The contract's LIST, read line by line: a server that keeps 3 bytes of a value.
+  const cut = new Map<string, string>();
+  await using framed = scriptedServer(async (conn) => {
+    let pending = "";
+    for (const buffer = new Uint8Array(1024);;) {
+      const n = await conn.read(buffer);
+      if (n === null) return;
+      const lines = (pending + new TextDecoder().decode(buffer.subarray(0, n))).split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const [command = "", key = "", value = ""] = line.split(",").map((field) => field.trim());
+        await send(
+          conn,
+          command === "PUT"
+            ? (cut.set(key, value.slice(0, 3)), "Success!\n")
+            : command === "LIST"
+            ? [...cut].map(([k, v]) => `${k}, ${v}\n`).join("") + "\n"
+            : "Error: not here\n",
+        );
+      }
+    }
+  });
+  const contract = await runCheck({ port: framed.port, only: ["cmd.list"], timeoutMs: 500 });
+  assertEquals(
+    contract.results[0]!.failure!.reason.en,
+    `LIST left out "${contract.prefix}name, yyjun"; for the same key it shows "${contract.prefix}name, yyj"`,
+  );
+});

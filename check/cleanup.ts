@@ -35,9 +35,11 @@ export interface Cleanup {
  * deleted, and so does any other answer that is not an error or
  * `Not exist!` (`Sucess!`, `Success! ` with print's space). A key that got
  * no answer, because the server closed the connection, is asked again once
- * on a new one. Two keys in a row with no answer end the cleanup: the
- * server has stopped answering. The empty key (err.empty-key's PUT) goes
- * last, and only if the server holds one; if not, it was never written.
+ * on a new one. Two keys in a row with no answer end the DELETEs: the
+ * server may have stopped answering, or only its thread for a client dies
+ * at a DELETE of a missing key (the LIST tells). The empty key
+ * (err.empty-key's PUT) goes last, and only if the server holds one; if
+ * not, it was never written.
  *
  * Then one LIST, read to its end (a value that kept its `\n` puts an empty
  * line between pairs), sent as the textbook does if the framed one is not
@@ -107,7 +109,20 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
       answers.set(key, answer);
       unanswered = answer === undefined ? unanswered + 1 : 0;
     }
-    if (unanswered < 2 && answers.size > 0) listed = await listOurs(config, askOnce, unframedNow);
+    // After two keys unanswered, one LIST still: a server whose thread dies at a DELETE of a
+    // missing key still lists, and tells what is gone. Asked one way only, in case it is stuck.
+    if (answers.size > 0) {
+      await probe?.close(); // Fresh: not the connection a DELETE went unanswered on.
+      probe = undefined;
+      listed = await listOurs(
+        config,
+        askOnce,
+        unframedNow ? [true] : unanswered >= 2 ? [false] : [
+          false,
+          true,
+        ],
+      );
+    }
   } finally {
     await probe?.close();
   }
@@ -155,15 +170,17 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
 async function listOurs(
   config: PlayConfig,
   askOnce: (request: string, list: boolean, unframed: boolean) => Promise<string | undefined>,
-  textbook: boolean,
+  ways: readonly boolean[],
 ): Promise<string[] | undefined> {
-  for (const unframed of textbook ? [true] : [false, true]) {
+  for (const unframed of ways) {
     const answer = await askOnce("LIST", true, unframed).catch(() => undefined);
     if (answer === undefined) continue;
     const lines = answer.split(/\r?\n/).filter((line) => line.trim() !== "");
     // Not exist! for an empty store, or pairs (a value that kept a \n may
-    // break one in two): an error, or no pair at all, is not a LIST.
-    const list = lines[0] === "Not exist!" ||
+    // break one in two): an error, or no pair at all, is not a LIST. Blank
+    // lines alone are the "\n".join() of no pairs: a store empty, mistaking
+    // LIST's answer for it (a.list-empty says so).
+    const list = lines.length === 0 || lines[0] === "Not exist!" ||
       (lines.length > 0 && !isError(lines[0]!) && lines.some((line) => line.includes(",")));
     if (!list) continue;
     const prefix = config.prefix.toLowerCase();

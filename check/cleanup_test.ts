@@ -10,6 +10,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
 import { runCheck } from "./runner.ts";
 import { failures } from "../testing/check_runs.ts";
+import { threadedTextbookServer } from "../testing/threaded_textbook.ts";
 import { summary } from "./report_messages.ts";
 import {
   RawConn,
@@ -132,4 +133,51 @@ Deno.test("runCheck() deletes the keys a server took where a rule expected a ref
       assertEquals(await client.list(), new Map());
     });
   }
+});
+
+Deno.test("runCheck() asks LIST after two DELETEs unanswered: a server whose thread dies at a DELETE of a missing key still tells what is gone", async () => {
+  // The keys of the PUTs it refused, and of the bytes it died on, are missing: their DELETEs die.
+  await using server = threadedTextbookServer("thread");
+  const run = await runCheck({
+    port: server.port,
+    level: "assignment",
+    only: ["a.put", "a.missing-fields", "a.invalid-utf8"],
+    timeoutMs: 300,
+    pauseMs: 50,
+  });
+  assertEquals(failures(run), ["a.missing-fields", "a.invalid-utf8"]);
+  assertEquals([run.written, run.deleted, run.left], [3, 3, []]);
+  await using client = await KvClient.connect({ port: server.port, answerPauseMs: 50 });
+  assertEquals(await client.list(), new Map());
+});
+
+Deno.test('runCheck() takes a LIST answered with a blank line (the "\\n".join() of no pairs) as an empty store', async () => {
+  // socketserver's handler: every answer ends with "\n", and LIST of no pairs is "" + "\n".
+  const store = new Map<string, string>();
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      const [command = "", key = "", value = ""] = new TextDecoder().decode(buffer.subarray(0, n))
+        .split(",").map((field) => field.trim());
+      const answer = command === "PUT"
+        ? (store.set(key, value), "Success!")
+        : command === "GET"
+        ? store.get(key) ?? "Not exist!"
+        : command === "DELETE"
+        ? (store.delete(key) ? "Success!" : "Not exist!")
+        : command === "LIST"
+        ? [...store].map(([k, v]) => `${k}, ${v}`).join("\n")
+        : "Unknown command";
+      await send(conn, `${answer}\n`);
+    }
+  });
+  const run = await runCheck({
+    port: server.port,
+    level: "assignment",
+    only: ["a.delete", "a.delete-missing"],
+    pauseMs: 50,
+  });
+  assertEquals(failures(run), []);
+  // a.delete deleted its key: the cleanup's DELETE answers Not exist!, and LIST a blank line.
+  assertEquals([run.written, run.deleted, run.absent, run.left], [1, 1, 1, []]);
 });

@@ -30,6 +30,12 @@ export function keyOf(line: string): string {
   return comma < 0 ? "" : line.slice(0, comma);
 }
 
+/** The lines of `shown` that list a key of `missing` lines with another value. */
+export function sameKeyLines(missing: readonly string[], shown: Iterable<string>): string[] {
+  const keys = new Set(missing.map(keyOf));
+  return [...shown].filter((line) => keys.has(keyOf(line)) && !missing.includes(line));
+}
+
 /** The keys whose pairs a LIST step must not show (`{k}` replaced). */
 export function deletedKeys(expect: Expect, prefix: string): string[] {
   return "list" in expect && expect.deleted !== undefined

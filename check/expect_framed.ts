@@ -10,7 +10,15 @@
 
 import { concat, equalBytes } from "../net/bytes.ts";
 import { type PlayConfig, StepFailure } from "./context.ts";
-import { deletedKeys, isRecased, isSpaced, keyOf, MAX_TRACKED_PAIRS, StepSkip } from "./expect.ts";
+import {
+  deletedKeys,
+  isRecased,
+  isSpaced,
+  keyOf,
+  MAX_TRACKED_PAIRS,
+  sameKeyLines,
+  StepSkip,
+} from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
 import { MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
 import type { Expect, Text } from "./rule.ts";
@@ -151,7 +159,7 @@ export async function expectFramed(
         concat(got),
         missing.every((text) => recased.has(text))
           ? REASON.listCaseChanged(missing)
-          : REASON.listMissing(missing),
+          : REASON.listMissing(missing, sameKeyLines(missing, ours)),
       );
     }
     return;

@@ -9,7 +9,15 @@
  */
 
 import { type PlayConfig, StepFailure } from "./context.ts";
-import { deletedKeys, isRecased, isSpaced, keyOf, MAX_TRACKED_PAIRS, StepSkip } from "./expect.ts";
+import {
+  deletedKeys,
+  isRecased,
+  isSpaced,
+  keyOf,
+  MAX_TRACKED_PAIRS,
+  sameKeyLines,
+  StepSkip,
+} from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
 import { MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
 import type { Expect, Text } from "./rule.ts";
@@ -101,7 +109,7 @@ export async function expectTextbook(
         ? REASON.listCaseChanged(missing)
         : missing.every(unspaced)
         ? REASON.listUnspaced(missing)
-        : REASON.listMissing(missing),
+        : REASON.listMissing(missing, sameKeyLines(missing, lines)),
     );
   }
   fail(REASON.differs());

@@ -137,3 +137,51 @@ export function silentHint(lang: Lang, rules: number, total: number): string {
       "다른 누구에게도 답하지 않습니다(nc나 kv client 프롬프트 같은 다른 클라이언트를 닫으세요). " +
       "요청보다 더 많은 것을 기다린 뒤에 답하는 서버는 요청 하나에도 답하지 않습니다.\n";
 }
+
+/** `a`, `a and b`, `a, b and c` (`a, b, c` in Korean, which lists with commas). */
+function listed(lang: Lang, ids: readonly string[]): string {
+  if (lang === "ko" || ids.length < 2) return ids.join(", ");
+  return `${ids.slice(0, -1).join(", ")} and ${ids.at(-1)}`;
+}
+
+/**
+ * Said after the summary when rules got no answer at all, their connection
+ * left open, yet the server answered the rules after them: it sends nothing
+ * for some request (an `if` with no `else`), or the code serving that
+ * client stopped there (an exception that ended its thread, the socket
+ * left open).
+ */
+export function unansweredHint(lang: Lang, ids: readonly string[]): string {
+  const which = listed(lang, ids);
+  return lang === "en"
+    ? `Hint: ${which} got no answer, the connection left open, yet the server answered the ` +
+      "rules after. For that request it sent nothing and did not close: does it send nothing " +
+      "in some case (an if with no else), or did the code serving that client stop there, " +
+      "on an exception in its thread (KeyError, IndexError, UnicodeDecodeError)? Look for a " +
+      "Traceback in the server's terminal. The assignment asks for an answer to every request, " +
+      "a bad one too: catch the error and send it as the answer.\n"
+    : `힌트: ${which}에서 서버가 답하지도 연결을 닫지도 않았지만, 그 뒤의 규칙에는 답했습니다. ` +
+      "그 요청에 아무것도 보내지 않는 경우가 있나요(else 없는 if)? 아니면 그 클라이언트를 맡은 " +
+      "스레드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 멈췄나요? 서버를 " +
+      "실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 요청에도 답할 것을 요구합니다: " +
+      "예외를 잡아서 오류를 답으로 보내세요.\n";
+}
+
+/**
+ * Said after the summary when the server answered rules, then none from
+ * `id` on: something that rule's requests did stopped every client (a lock
+ * never released, a loop that never goes back to recv() or accept()).
+ */
+export function stoppedAnsweringHint(lang: Lang, id: string, rules: number): string {
+  return lang === "en"
+    ? `Hint: from ${id} on, no rule got an answer (${rules} rules), though the server had ` +
+      "answered the ones before and its connections were still taken: after a request of that " +
+      "rule it answered nobody. Something it did stopped every client: a lock acquired and " +
+      "never released (an exception between acquire() and release(): use with lock:), or a " +
+      "loop that never goes back to recv() or accept(). See the server's terminal.\n"
+    : `힌트: ${id}부터는 어느 규칙도 답을 받지 못했습니다(규칙 ${rules}개). 그 앞의 규칙에는 ` +
+      "답했고 연결도 되었지만, 그 규칙의 요청 뒤로는 누구에게도 답하지 않았습니다. 그 요청이 모든 " +
+      "클라이언트를 멈춰 세웠습니다: acquire()한 뒤 release()하지 못한 락(acquire()와 release() " +
+      "사이에서 예외가 났나요? with lock:을 쓰세요)이나, recv()나 accept()로 돌아가지 않는 루프가 " +
+      "있나요? 서버의 터미널을 보세요.\n";
+}

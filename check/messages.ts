@@ -77,10 +77,17 @@ export const REASON = {
       `a LIST line without ", " in it: ${show(line)}`,
       `", "가 없는 LIST 줄: ${show(line)}`,
     ),
-  listMissing: (lines: readonly string[]) =>
+  /** `instead`: the lines LIST shows for those keys, with another value (a value changed). */
+  listMissing: (lines: readonly string[], instead: readonly string[] = []) =>
     text(
-      `LIST left out ${lines.map((line) => show(line)).join(", ")}`,
-      `LIST에 ${lines.map((line) => show(line)).join(", ")} 줄이 없음`,
+      `LIST left out ${lines.map((line) => show(line)).join(", ")}` +
+        (instead.length === 0
+          ? ""
+          : `; for the same key it shows ${instead.map((line) => show(line)).join(", ")}`),
+      `LIST에 ${lines.map((line) => show(line)).join(", ")} 줄이 없음` +
+        (instead.length === 0
+          ? ""
+          : `. 같은 key로는 ${instead.map((line) => show(line)).join(", ")} 줄이 있음`),
     ),
   listTwice: (line: string) =>
     text(

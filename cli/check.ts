@@ -17,11 +17,19 @@ import {
   noPingHint,
   oneAtATimeHint,
   silentHint,
+  stoppedAnsweringHint,
+  unansweredHint,
   waitsForNewlineHint,
 } from "../check/hint_messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
-import { CHECK_DEFAULTS, type CheckRun, CheckUnreachableError, runCheck } from "../check/runner.ts";
+import {
+  CHECK_DEFAULTS,
+  type CheckRun,
+  CheckUnreachableError,
+  type RuleResult,
+  runCheck,
+} from "../check/runner.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 import { EXIT } from "./exit.ts";
 import { connectFailedLine } from "./client_messages.ts";
@@ -241,20 +249,43 @@ async function printEnd(
       result.failure !== undefined && isNoNewline(result.failure.reason)
     ).length;
   if (noNewline >= 2) await textOut?.(noNewlineHint(lang, noNewline));
+  // Nothing at all came in time, the connection left open.
+  const isSilent = (result: RuleResult) =>
+    result.failure !== undefined && isTimeout(result.failure.reason) &&
+    (result.failure.got?.length ?? 0) === 0;
+  const silent = run.results.filter(isSilent).length;
+  // The server answered rules, then none from one on: it stopped answering anyone.
+  let from = run.results.length;
+  while (from > 0 && isSilent(run.results[from - 1]!)) from--;
+  const answeredBefore = run.results.slice(0, from).some((result) =>
+    result.status !== "fail" || (result.failure?.got?.length ?? 0) > 0
+  );
+  const stoppedAt = !run.waitsForNewline && run.results.length - from >= 2 && answeredBefore
+    ? run.results[from]!.rule.id
+    : undefined;
+  if (stoppedAt !== undefined) {
+    await textOut?.(stoppedAnsweringHint(lang, stoppedAt, run.results.length - from));
+  }
   // Most rules got nothing at all: say that, not what a silent PING would suggest.
-  const silent =
-    run.results.filter((result) =>
-      result.failure !== undefined && isTimeout(result.failure.reason) &&
-      (result.failure.got?.length ?? 0) === 0
-    ).length;
   const quiet = !run.waitsForNewline && silent >= 2 && silent * 2 >= run.results.length;
-  if (quiet) await textOut?.(silentHint(lang, silent, run.results.length));
+  if (quiet && stoppedAt === undefined) {
+    await textOut?.(silentHint(lang, silent, run.results.length));
+  }
+  // Silent where the server answered the rules after: that request alone went unanswered
+  // (not a line the server waits for the \n of, nor a second client of one served at a time).
+  const unanswered = run.results.slice(0, from).filter((result) =>
+    isSilent(result) && !result.rule.unframed &&
+    !(run.oneAtATime && HELD_RULES.has(result.rule.id))
+  ).map((result) => result.rule.id);
+  if (!run.waitsForNewline && !quiet && unanswered.length > 0) {
+    await textOut?.(unansweredHint(lang, unanswered));
+  }
   const ping = run.results.find((result) => result.rule.id === "cmd.ping" && result.failure);
   const atPing =
     run.results.filter((result) =>
       result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
     ).length;
-  if (ping !== undefined && atPing >= 2 && !quiet) {
+  if (ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined) {
     // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
     const got = ping.failure?.got;
     const almost = got !== undefined &&
@@ -286,6 +317,9 @@ async function printEnd(
     await textOut?.(waitsForNewlineHint(lang, timedOut));
   }
 }
+
+// The rules a server of one client at a time fails by waiting: its own hint says why.
+const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
 
 const PERMISSION_DENIED = "permission denied";
 

@@ -1,0 +1,72 @@
+/**
+ * Tests of the hints `kv check` gives when a server leaves requests with no
+ * answer and their connection open, over real sockets on port 0, through
+ * `main()`: some requests of a server that answers the rest (a thread that
+ * died on a request), and every request from one rule on (a lock never
+ * released). The other hints are tested in `check_test.ts`.
+ *
+ * @module
+ */
+
+import { assertEquals, assertStringIncludes } from "@std/assert";
+import { main } from "../main.ts";
+import { FakeIo, studentServer } from "../testing/mod.ts";
+import { threadedTextbookServer } from "../testing/threaded_textbook.ts";
+
+async function check(port: number, args: string[]) {
+  const fake = new FakeIo();
+  const code = await main(["check", "-p", String(port), ...args], fake.io);
+  return { code, stdout: fake.stdout, stderr: fake.stderr };
+}
+
+const FAST = ["--level", "assignment", "--timeout", "0.3", "--pause-ms", "50"];
+
+Deno.test("kv check names the rules whose request a server left unanswered and open, while it answered the rules after", async () => {
+  // Its thread for a client dies at a DELETE of a missing key, a missing field, bytes not UTF-8.
+  await using server = threadedTextbookServer("thread");
+  const run = await check(server.port, [...FAST, "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(
+    run.stdout,
+    "\nHint: a.delete-missing, a.missing-fields and a.invalid-utf8 got no answer, the " +
+      "connection left open, yet the server answered the rules after.",
+  );
+  assertStringIncludes(run.stdout, "Look for a Traceback in the server's terminal.");
+  assertEquals(run.stdout.includes("from a.delete-missing on"), false, run.stdout);
+  const ko = await check(server.port, [
+    ...FAST,
+    "--lang",
+    "ko",
+    "--only",
+    "a.delete-missing,a.list",
+  ]);
+  assertStringIncludes(
+    ko.stdout,
+    "\n힌트: a.delete-missing에서 서버가 답하지도 연결을 닫지도 않았지만, 그 뒤의 규칙에는 답했습니다.",
+  );
+  assertStringIncludes(ko.stdout, "Traceback이 찍혔는지 보세요");
+});
+
+Deno.test("kv check says from which rule on a server answered nobody, not that it never answers", async () => {
+  // A request with a field missing leaves the lock held: from a.missing-fields on, nothing.
+  await using server = threadedTextbookServer("lock");
+  const run = await check(server.port, [...FAST, "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(
+    run.stdout,
+    "\nHint: from a.missing-fields on, no rule got an answer (4 rules), though the server had " +
+      "answered the ones before",
+  );
+  assertStringIncludes(run.stdout, "use with lock:");
+  for (const other of ["got no answer at all in time", "got no answer, the connection left open"]) {
+    assertEquals(run.stdout.includes(other), false, run.stdout);
+  }
+});
+
+Deno.test("kv check gives neither hint to a server that only waits for the \\n of an unframed line", async () => {
+  await using server = studentServer("no-unframed");
+  const only = ["--only", "conn.unframed,cmd.ping", "--timeout", "0.3", "--pause-ms", "50"];
+  const run = await check(server.port, [...only, "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertEquals(run.stdout.includes("Hint"), false, run.stdout);
+});
