@@ -358,7 +358,7 @@ Deno.test("runCheck(): a LIST of key,value pairs is told it lacks the space afte
   const run = await runCheck({ port: server.port, level: "assignment", only: ["a.list"] });
   const failure = run.results[0]!.failure!;
   assertStringIncludes(failure.reason.en, "without the space after the comma");
-  assertStringIncludes(failure.reason.ko, "쉼표 뒤에 공백이 없는");
+  assertStringIncludes(failure.reason.ko, "콤마 뒤에 공백이 없는");
 });
 
 Deno.test("runCheck(): a LIST that left a pair out shows the line it lists for that key instead", async () => {

@@ -54,7 +54,7 @@ export const REASON = {
         'of a request ("PUT, key, value" has a space after each comma), and send its answers as ' +
         "they are?",
       "다른 답: 앞뒤에 공백이나 탭이 있음. 서버가 요청의 각 필드를 strip()하나요? " +
-        '("PUT, key, value"에는 쉼표마다 뒤에 공백이 있음) 답은 그대로 보내나요?',
+        '("PUT, key, value"에는 콤마마다 뒤에 공백이 있음) 답은 그대로 보내나요?',
     ),
   caseChanged: () =>
     text(
@@ -122,7 +122,7 @@ export const REASON = {
         "and a space between them (as the assignment's example shows)",
       `LIST에 ${
         lines.map((line) => show(line)).join(", ")
-      } 줄이 없고, 쉼표 뒤에 공백이 없는 줄이 있음. 한 쌍은 "key, value"처럼 쉼표 다음에 공백 하나가 ` +
+      } 줄이 없고, 콤마 뒤에 공백이 없는 줄이 있음. 한 쌍은 "key, value"처럼 콤마 다음에 공백 하나가 ` +
         "옴 (과제의 예시처럼)",
     ),
   listEnd: (ms: number) =>

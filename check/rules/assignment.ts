@@ -170,7 +170,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
       en:
         "A request with more fields than its command takes (or a value holding commas) gets an answer, and the server still answers after it",
       ko:
-        "명령이 받는 것보다 필드가 많은 요청(또는 쉼표가 든 value)에도 답하고, 그 뒤에도 서버가 계속 답한다",
+        "명령이 받는 것보다 필드가 많은 요청(또는 콤마가 든 value)에도 답하고, 그 뒤에도 서버가 계속 답한다",
     },
     // Which answer is not the assignment's to say (the contract's is in
     // req.value-commas and err.usage): only that one comes, and the server lives.

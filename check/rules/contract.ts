@@ -253,7 +253,7 @@ export const CONTRACT_RULES: readonly Rule[] = [
     source: REQUESTS,
     text: {
       en: "A PUT value is everything after the second comma, commas included",
-      ko: "PUT의 value는 두 번째 쉼표 뒤 전부이며, 쉼표도 포함한다",
+      ko: "PUT의 value는 두 번째 콤마 뒤 전부이며, 콤마도 포함한다",
     },
     steps: [
       ...ask("PUT, {k}greeting, hello, world\n", SUCCESS),
