@@ -24,7 +24,8 @@ export interface ServeOptions {
   /**
    * Where expiry reads the time: the default store's clock, and the one
    * Redis clients' TTL commands count from. A test passes a
-   * `ManualClock` and moves it. A store of your own reads its own clock
+   * `ManualClock` and moves it; each move reclaims the keys it expired
+   * (`DBSIZE` counts none of them after). A store of your own reads its own clock
    * (`new MemoryStore({ clock })`): the server then takes that one, and
    * refuses a different one here.
    * @default {the store's clock, or SYSTEM_CLOCK}

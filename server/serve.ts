@@ -223,7 +223,7 @@ class Server implements KvServer {
       this.udpAddr = this.#udp.addr;
       if (this.#trace !== undefined) this.#trace.bind(this.udpAddr);
     }
-    if (this.#store.sweep !== undefined) this.#sweep = new ExpirySweep(this.#store);
+    if (this.#store.sweep !== undefined) this.#sweep = new ExpirySweep(this.#store, this.#clock);
     const signal = options.signal;
     const onAbort = () => this.#beginShutdown();
     if (signal?.aborted) this.#beginShutdown();

@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { Clock, ManualClock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 
 const SWEEP = {
@@ -22,9 +23,19 @@ const SWEEP = {
 /** Sweeps a store (one with `Store.sweep`) until stopped. */
 export class ExpirySweep {
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopAdvances: (() => void) | undefined;
 
-  /** Starts sweeping `store`, which has a `sweep()`: the first sweep comes after 100 ms. */
-  constructor(store: Store) {
+  /**
+   * Starts sweeping `store`, which has a `sweep()`: the first sweep comes
+   * after 100 ms. On a clock a test moves (`ManualClock`), each move sweeps
+   * the whole table at once: a key the move expired is gone from `DBSIZE`
+   * too, deterministically, not within the next 100 ms of real time.
+   */
+  constructor(store: Store, clock: Clock) {
+    const advanced = (clock as Partial<Pick<ManualClock, "onAdvance">>).onAdvance;
+    if (typeof advanced === "function") {
+      this.#stopAdvances = advanced.call(clock, () => store.sweep!(Infinity));
+    }
     const sweep = (budgetMs: number) => {
       const started = performance.now();
       const removed = store.sweep!(budgetMs);
@@ -40,5 +51,6 @@ export class ExpirySweep {
   /** Stops sweeping. */
   stop(): void {
     clearTimeout(this.#timer);
+    this.#stopAdvances?.();
   }
 }

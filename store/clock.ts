@@ -67,6 +67,7 @@ export function releaseCommandTime(): void {
  */
 export class ManualClock implements Clock {
   #now: number;
+  readonly #listeners = new Set<() => void>();
 
   /** Starts at `startMs` (default: the real time now). */
   constructor(startMs?: number) {
@@ -84,5 +85,19 @@ export class ManualClock implements Clock {
       throw new RangeError(`Cannot advance a clock by ${ms} ms: expected a finite 0 or more`);
     }
     this.#now += ms;
+    for (const listener of this.#listeners) listener();
+  }
+
+  /**
+   * Calls `listener` after each {@linkcode ManualClock.advance}; returns the
+   * function that stops it. A server on this clock (`serve({ clock })`)
+   * reclaims the keys whose time has passed right then, as miniredis's
+   * `FastForward` does: `DBSIZE` and `INFO keyspace` count none of them
+   * after `advance()`, without waiting for the expiry cycle.
+   */
+  onAdvance(listener: () => void): () => void {
+    const own = () => listener(); // The same function twice is two listeners.
+    this.#listeners.add(own);
+    return () => this.#listeners.delete(own);
   }
 }

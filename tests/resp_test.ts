@@ -11,6 +11,7 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/a
 import { createClient } from "@redis/client";
 import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { TextStore } from "../store/text.ts";
 import { serve } from "../server/serve.ts";
 import { ask, ObservedStore, RawConn, startTestServer, within } from "../testing/mod.ts";
 import { resp, talk } from "../testing/resp.ts";
@@ -83,7 +84,9 @@ Deno.test("serve() shows both protocols one store, and the line protocol only th
 });
 
 Deno.test("serve() expires keys by its clock for both protocols, and reclaims them unread", async () => {
-  const clock = new ManualClock();
+  // A clock of its own, not a ManualClock: whose advance() reclaims at once (the test after).
+  let now = Date.now();
+  const clock = { now: () => now, advance: (ms: number) => now += ms };
   const store = new ObservedStore(new MemoryStore({ clock }));
   await using server = startTestServer({ store, clock });
   await using redis = await RawConn.connect(server.port);
@@ -112,6 +115,28 @@ Deno.test("serve() expires keys by its clock for both protocols, and reclaims th
   };
   await within("the active expiry cycle", swept.promise);
   assertEquals(store.size, 0);
+});
+
+Deno.test("serve() on a ManualClock reclaims what advance() expired at once: DBSIZE and INFO count none", async () => {
+  const clock = new ManualClock();
+  const store = new ObservedStore(new MemoryStore({ clock }));
+  await using server = startTestServer({ store, clock });
+  await using redis = await RawConn.connect(server.port);
+  const sets = Array.from({ length: 100 }, (_, i) => ["SET", `k${i}`, "v", "PX", `${i + 1}`]);
+  assertEquals(await talk(redis, [...sets, ["SET", "stays", "v"]], 101), Array(101).fill("+OK"));
+  clock.advance(50); // Synchronous: no timer of the server's ran since.
+  assertEquals(store.size, 51);
+  assertEquals(await talk(redis, [["DBSIZE"]], 1), [":51"]);
+  const info = (await talk(redis, [["INFO", "keyspace"]], 4)).join("\n");
+  assertStringIncludes(info, "db0:keys=51,expires=50,");
+  clock.advance(1000);
+  assertEquals(store.size, 1);
+  assertEquals(await talk(redis, [["DBSIZE"], ["GET", "stays"]], 3), [":1", "$1", "v"]);
+  await server.shutdown();
+  // Stopped, the server no longer listens to the clock: what expires now stays until read.
+  new TextStore(store).set("late", "v", { expireAtMs: clock.now() + 1 });
+  clock.advance(1000);
+  assertEquals(store.size, 2);
 });
 
 Deno.test("serve() counts TTLs by its store's clock when given none, and refuses a different one", async () => {
