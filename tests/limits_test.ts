@@ -14,6 +14,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { TextStore } from "../store/text.ts";
 import {
   ask,
   gets,
@@ -288,6 +289,34 @@ Deno.test("serve() closes a connection silent for --idle-timeout unless an answe
     "every answer of the slow reader",
     readLines(slow, 200, (line) => assertEquals(line.length, 100_000)),
   );
+});
+
+Deno.test("serve() does not close a connection for --idle-timeout while it is still making an answer", async () => {
+  // A LIST whose walk of the store takes three idle timeouts and finds
+  // nothing to show until its end, as over millions of pairs a Redis client
+  // wrote in bytes the line protocol cannot show: the client waits for an
+  // answer, so it is not idle.
+  const idleMs = 20;
+  class SlowWalk extends MemoryStore {
+    #until = 0;
+    override scan(
+      cursor: number,
+      _count: number,
+      visit: Parameters<MemoryStore["scan"]>[2],
+    ): number {
+      if (cursor === 0) this.#until = performance.now() + 3 * idleMs;
+      if (performance.now() < this.#until) return 1; // Walked a step, found nothing.
+      return super.scan(0, 2 ** 32, visit);
+    }
+  }
+  const store = new SlowWalk();
+  new TextStore(store).set("k", "v");
+  await using server = startTestServer({ store, idleTimeoutMs: idleMs });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("LIST\n");
+  assertEquals(await within("the whole LIST", conn.readLines(2)), ["k, v", ""]);
+  await conn.send("PING\n");
+  assertEquals(await within("PONG", conn.readLine()), "PONG");
 });
 
 Deno.test("serve() answers a PUT the store has no room for with one Error line, and goes on", async () => {
