@@ -361,13 +361,17 @@ export class Connection {
    * turn, and a commit after it could miss them (Store.commit).
    */
   async #letOthersRun(): Promise<void> {
+    const state = this.#state;
     const writes = this.#wire!.writes;
     if (writes?.waiting) {
-      this.#state.phase = "writing"; // Waiting for the disk is not idleness.
+      state.phase = "writing"; // Waiting for the disk is not idleness.
       await writes.commit();
-      this.#state.phase = "working";
+      if (state.phase === "writing") state.phase = "working";
     }
     await afterIo();
+    // Cut meanwhile (the shutdown's grace ran out): the rest of the walk
+    // could reach nobody, and would hold the shutdown for as long as it takes.
+    if (state.phase === "closed") throw new Deno.errors.Interrupted("closed while answering");
   }
 
   /** Writes every answer gathered so far, all of it. */
