@@ -11,10 +11,11 @@
  * @module
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
+import { serve } from "../server/serve.ts";
 import {
   ask,
   gets,
@@ -122,6 +123,18 @@ Deno.test("serve() answers a last line without a newline when the client half-cl
     await conn.closeWrite();
     assertEquals(await within("PONG, then close", conn.readToEnd()), "PONG\n");
   });
+});
+
+Deno.test("serve() takes a --max-line-bytes of up to 1 GiB, and refuses more before it binds", async () => {
+  // A request near 2 GiB had its last arguments read at 32-bit positions
+  // that wrapped: `DEL` of four 512 MiB keys and `key` left `key` there.
+  assertThrows(
+    () => serve({ port: 0, maxLineBytes: 2 ** 30 + 1 }),
+    RangeError,
+    "Cannot use maxLineBytes 1073741825: expected an integer from 1 to 1073741824",
+  );
+  await using server = startTestServer({ maxLineBytes: 2 ** 30 });
+  assertEquals(await ask(server.port, "PING"), "PONG");
 });
 
 Deno.test("serve() answers a line over --max-line-bytes with one error, skips it, and goes on", async (t) => {
