@@ -152,7 +152,11 @@ Deno.test("main() rejects a bad command line with exit 2 and one message on stde
     [["serve", "--host="], "option --host needs a value"],
     [
       ["serve", "--max-line-bytes", "0"],
-      'cannot use --max-line-bytes "0": expected an integer of at least 1',
+      'cannot use --max-line-bytes "0": expected an integer from 1 to 1073741824',
+    ],
+    [
+      ["serve", "--max-line-bytes", "3000000000"],
+      'cannot use --max-line-bytes "3000000000": expected an integer from 1 to 1073741824',
     ],
     [
       ["serve", "--max-connections=-1"],

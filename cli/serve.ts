@@ -8,7 +8,7 @@
 import { formatAddr } from "../net/addr.ts";
 import type { Logger } from "../net/log.ts";
 import { ExposureError, isLoopback } from "../server/listen.ts";
-import { passwordTooLong } from "../server/options.ts";
+import { MAX_LINE_BYTES_LIMIT, passwordTooLong } from "../server/options.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
 import { DatagramBindError } from "../server/udp.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
@@ -57,9 +57,10 @@ export const SERVE_SPEC = command({
     }),
     maxLineBytes: integer({
       value: "N",
-      help: "longest request line, in bytes",
+      help: "longest request line, in bytes (at most 1 GiB)",
       fallback: SERVE_DEFAULTS.maxLineBytes,
       min: 1,
+      max: MAX_LINE_BYTES_LIMIT,
     }),
     idleTimeout: decimal({
       value: "SECONDS",

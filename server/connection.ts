@@ -116,9 +116,10 @@ export class Connection {
       }
       if ("handshake" in this.#conn && !(await this.#handshake(this.#conn as Deno.TlsConn))) return;
       const idleMs = this.#config.idleTimeoutMs;
-      // Silence ends it; its answers draining is not silence.
+      // Silence ends it; its answers being made (a LIST's long walk of pairs
+      // it does not show) or draining is not silence.
       if (idleMs > 0) {
-        this.#idle = new IdleTimer(idleMs, () => this.#state.phase === "writing", (silentMs) => {
+        this.#idle = new IdleTimer(idleMs, () => this.#answering, (silentMs) => {
           if (this.#config.verbose) this.#debug(`idle for ${silentMs} ms, closing`);
           if (this.#trace !== undefined) this.#trace.idle(silentMs);
           this.close();
@@ -360,13 +361,17 @@ export class Connection {
    * turn, and a commit after it could miss them (Store.commit).
    */
   async #letOthersRun(): Promise<void> {
+    const state = this.#state;
     const writes = this.#wire!.writes;
     if (writes?.waiting) {
-      this.#state.phase = "writing"; // Waiting for the disk is not idleness.
+      state.phase = "writing"; // Waiting for the disk is not idleness.
       await writes.commit();
-      this.#state.phase = "working";
+      if (state.phase === "writing") state.phase = "working";
     }
     await afterIo();
+    // Cut meanwhile (the shutdown's grace ran out): the rest of the walk
+    // could reach nobody, and would hold the shutdown for as long as it takes.
+    if (state.phase === "closed") throw new Deno.errors.Interrupted("closed while answering");
   }
 
   /** Writes every answer gathered so far, all of it. */
@@ -400,6 +405,12 @@ export class Connection {
     const state = this.#state;
     if (state.phase === "writing") state.phase = "working";
     if (this.#idle !== undefined) this.#idle.touch();
+  }
+
+  /** Whether it is making or writing answers: never idle then, however long it takes. */
+  get #answering(): boolean {
+    const phase = this.#state.phase;
+    return phase === "working" || phase === "writing";
   }
 
   /**

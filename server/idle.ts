@@ -18,8 +18,9 @@ export class IdleTimer {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
-   * Starts counting now. `busy()`: the connection is waiting for its answers
-   * to drain, which is not idleness (the timer waits another `ms`).
+   * Starts counting now. `busy()`: the connection is making its answers or
+   * waiting for them to drain, which is not idleness (the timer waits
+   * another `ms`).
    */
   constructor(ms: number, busy: () => boolean, expire: (silentMs: number) => void) {
     this.#ms = ms;

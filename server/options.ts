@@ -35,7 +35,11 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /** Connections served at once; one more gets an error and is closed. @default {10000} */
   maxConnections?: number;
-  /** The most bytes a request line may hold before its `\n`. @default {1048576} */
+  /**
+   * The most bytes a request line may hold before its `\n` (a RESP request,
+   * headers and all): at most 1 GiB ({@linkcode MAX_LINE_BYTES_LIMIT}).
+   * @default {1048576}
+   */
   maxLineBytes?: number;
   /** Close a connection silent this long (0: never). @default {0} */
   idleTimeoutMs?: number;
@@ -87,6 +91,15 @@ export interface ServeOptions {
   udp?: boolean;
 }
 
+/**
+ * The largest `maxLineBytes` (`--max-line-bytes`): 1 GiB, where Redis 7
+ * closes a client whose unread requests pass 1 GiB (its
+ * client-query-buffer-limit). A request's arguments are found by 32-bit
+ * positions in the bytes it came in, which a request near 2 GiB runs past:
+ * its last arguments were read from the wrong bytes (a DEL missed its key).
+ */
+export const MAX_LINE_BYTES_LIMIT = 2 ** 30;
+
 /** Defaults of {@linkcode ServeOptions}, shared with the command line's help. */
 export const SERVE_DEFAULTS = {
   hostname: "127.0.0.1",
@@ -116,13 +129,16 @@ export function resolve(options: ServeOptions): Config {
     verbose: options.verbose ?? false,
     trace: options.trace,
   };
-  // The least value of each limit; 0 turns the timers off.
+  // The least value of each limit (0 turns the timers off), and the most.
   const least = { maxConnections: 1, maxLineBytes: 1 };
+  const most = { maxLineBytes: MAX_LINE_BYTES_LIMIT };
   for (const [name, value] of Object.entries(config)) {
     if (typeof value !== "number") continue;
     const min = least[name as keyof typeof least] ?? 0;
-    if (!Number.isSafeInteger(value) || value < min) {
-      throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
+    const max = most[name as keyof typeof most];
+    if (!Number.isSafeInteger(value) || value < min || (max !== undefined && value > max)) {
+      const range = max === undefined ? `from ${min}` : `from ${min} to ${max}`;
+      throw new RangeError(`Cannot use ${name} ${value}: expected an integer ${range}`);
     }
   }
   // The store's expiry and the TTLs the server counts read one clock.

@@ -361,5 +361,10 @@ export class Arena {
 /** The bytes a record takes: header, expiry words if any, key and value, padded to 4. */
 export function recordBytes(word: number, valueLength: number): number {
   const header = HEADER_BYTES + (word & EXPIRES ? EXPIRY_BYTES : 0);
-  return (header + (word & KEY_LENGTH) + valueLength + 3) & ~3;
+  const bytes = header + (word & KEY_LENGTH) + valueLength;
+  // Padded without `(bytes + 3) & ~3`, whose 32 bits made a record of 2 GiB
+  // or more a negative size: append() then took it for one that fits, and
+  // failed writing it with a RangeError instead of StoreFullError. The low
+  // two bits of `-bytes` survive its conversion to 32 bits.
+  return bytes + (-bytes & 3);
 }

@@ -11,9 +11,11 @@
  * @module
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { TextStore } from "../store/text.ts";
+import { serve } from "../server/serve.ts";
 import {
   ask,
   gets,
@@ -121,6 +123,18 @@ Deno.test("serve() answers a last line without a newline when the client half-cl
     await conn.closeWrite();
     assertEquals(await within("PONG, then close", conn.readToEnd()), "PONG\n");
   });
+});
+
+Deno.test("serve() takes a --max-line-bytes of up to 1 GiB, and refuses more before it binds", async () => {
+  // A request near 2 GiB had its last arguments read at 32-bit positions
+  // that wrapped: `DEL` of four 512 MiB keys and `key` left `key` there.
+  assertThrows(
+    () => serve({ port: 0, maxLineBytes: 2 ** 30 + 1 }),
+    RangeError,
+    "Cannot use maxLineBytes 1073741825: expected an integer from 1 to 1073741824",
+  );
+  await using server = startTestServer({ maxLineBytes: 2 ** 30 });
+  assertEquals(await ask(server.port, "PING"), "PONG");
 });
 
 Deno.test("serve() answers a line over --max-line-bytes with one error, skips it, and goes on", async (t) => {
@@ -288,6 +302,34 @@ Deno.test("serve() closes a connection silent for --idle-timeout unless an answe
     "every answer of the slow reader",
     readLines(slow, 200, (line) => assertEquals(line.length, 100_000)),
   );
+});
+
+Deno.test("serve() does not close a connection for --idle-timeout while it is still making an answer", async () => {
+  // A LIST whose walk of the store takes three idle timeouts and finds
+  // nothing to show until its end, as over millions of pairs a Redis client
+  // wrote in bytes the line protocol cannot show: the client waits for an
+  // answer, so it is not idle.
+  const idleMs = 20;
+  class SlowWalk extends MemoryStore {
+    #until = 0;
+    override scan(
+      cursor: number,
+      _count: number,
+      visit: Parameters<MemoryStore["scan"]>[2],
+    ): number {
+      if (cursor === 0) this.#until = performance.now() + 3 * idleMs;
+      if (performance.now() < this.#until) return 1; // Walked a step, found nothing.
+      return super.scan(0, 2 ** 32, visit);
+    }
+  }
+  const store = new SlowWalk();
+  new TextStore(store).set("k", "v");
+  await using server = startTestServer({ store, idleTimeoutMs: idleMs });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("LIST\n");
+  assertEquals(await within("the whole LIST", conn.readLines(2)), ["k, v", ""]);
+  await conn.send("PING\n");
+  assertEquals(await within("PONG", conn.readLine()), "PONG");
 });
 
 Deno.test("serve() answers a PUT the store has no room for with one Error line, and goes on", async () => {

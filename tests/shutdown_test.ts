@@ -180,6 +180,36 @@ Deno.test("serve() cuts connections still writing when --shutdown-grace-ms runs 
   assertEquals(logs.errors(), []);
 });
 
+Deno.test("serve() cuts a connection whose LIST still walks the store when --shutdown-grace-ms runs out", async () => {
+  // A walk that finds nothing to show and does not end by itself (a LIST
+  // over millions of pairs the line protocol cannot show, in life): once
+  // cut, the connection must stop walking, or the shutdown waits for it.
+  const walking = Promise.withResolvers<void>();
+  let endless = true;
+  class EndlessWalk extends MemoryStore {
+    override scan(): number {
+      walking.resolve();
+      return endless ? 1 : 0;
+    }
+  }
+  const logs = new LogCollector();
+  await using server = startTestServer({
+    store: new EndlessWalk(),
+    shutdownGraceMs: 50,
+    log: logs.log,
+  });
+  await using conn = await RawConn.connect(server.port);
+  try {
+    await conn.send("LIST\n");
+    await within("the walk", walking.promise);
+    assertEquals(await within("the shutdown", server.shutdown()), { connectionsCut: 1 });
+  } finally {
+    endless = false; // Lets a connection that did not stop end, and the test with it.
+  }
+  assertEquals(await within("closed", conn.readToEnd()), "");
+  assertEquals(logs.errors(), []);
+});
+
 Deno.test("serve() over TLS cuts a connection still writing when the grace runs out, without draining past it", async () => {
   // The grace's cut closed the connection as a QUIT does: over TLS, the
   // front then let the last bytes drain to a client that reads none of
