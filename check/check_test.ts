@@ -76,6 +76,17 @@ Deno.test("runCheck() with a wrong password: unreachable, saying the server refu
   assert(!error.message.includes("hunter2"), "the password itself is not shown");
 });
 
+Deno.test("runCheck() with a wrong password inside a word of the answer shows the answer whole", async () => {
+  // `pass` stands inside "password": only a password that is a word of its own is hidden, as
+  // kv client and kv bench hide it; "wrong ***word" told the user nothing.
+  await using server = startTestServer({ password: "s3cret" });
+  const error = await assertRejects(
+    () => runCheck({ port: server.port, password: "pass" }),
+    CheckUnreachableError,
+  );
+  assertStringIncludes(error.message, 'the server answered AUTH with "Error: wrong password"');
+});
+
 Deno.test("runCheck() with a password refuses a selection of which no rule could run", async () => {
   await using server = startTestServer({ password: "s3cret" });
   for (const options of [{ level: "assignment" as const }, { only: ["conn.unframed"] }]) {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { maskSecret } from "../client/trace.ts";
 import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, settlesWithin, writeAll } from "../net/conn.ts";
 
@@ -93,8 +94,9 @@ export class Probe {
       : new TextDecoder().decode(read.kind === "line" ? read.raw : read.got).replace(/\r?\n$/, "");
     if (answer === "Success!") return;
     await this.close();
-    // A server may echo the request: the password is never shown.
-    const shown = answer?.replaceAll(password, "***").slice(0, 80);
+    // A server may echo the request: the password is never shown (where it is a word of its
+    // own, as kv client and kv bench hide it: a password `pass` leaves "wrong password" whole).
+    const shown = answer === undefined ? undefined : maskSecret(answer, password).slice(0, 80);
     throw new AuthRefusedError(
       shown === undefined || shown === ""
         ? "the server did not answer AUTH"
