@@ -63,6 +63,30 @@ Deno.test("kv check says from which rule on a server answered nobody, not that i
   }
 });
 
+Deno.test("kv check does not say a server of one client at a time stopped answering: the rules it fails by waiting come last", async (t) => {
+  // conn.concurrent and conn.disconnect end the contract's rules: a held second client
+  // gets nothing, and the server answers the next client (the cleanup's) at once.
+  await using server = studentServer("one-client-at-a-time");
+  const held = ["--timeout", "0.3", "--pause-ms", "50", "--lang", "en"];
+  await t.step("found to serve one at a time: that hint alone", async () => {
+    const only = ["--only", "cmd.ping,cmd.put,cmd.get,conn.concurrent,conn.disconnect"];
+    const run = await check(server.port, [...only, ...held]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(run.stdout, "\nHint: while one client stays connected");
+    assertEquals(run.stdout.includes("no rule got an answer"), false, run.stdout);
+  });
+  await t.step(
+    "most rules silent: the hint that names a server of one client at a time",
+    async () => {
+      const only = ["--only", "cmd.ping,conn.concurrent,conn.disconnect"];
+      const run = await check(server.port, [...only, ...held]);
+      assertEquals(run.code, 1);
+      assertStringIncludes(run.stdout, "\nHint: 2 of 3 rules got no answer at all in time.");
+      assertEquals(run.stdout.includes("no rule got an answer"), false, run.stdout);
+    },
+  );
+});
+
 Deno.test("kv check gives neither hint to a server that only waits for the \\n of an unframed line", async () => {
   await using server = studentServer("no-unframed");
   const only = ["--only", "conn.unframed,cmd.ping", "--timeout", "0.3", "--pause-ms", "50"];
