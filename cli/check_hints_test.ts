@@ -87,6 +87,15 @@ Deno.test("kv check does not say a server of one client at a time stopped answer
   );
 });
 
+Deno.test("kv check does not say a server stopped answering when its last rules were answered, all but their last GET", async () => {
+  // Silent to a GET of a missing key only (an if with no else): the assignment's last five
+  // rules end with one, to see that the server still answers, and got their other answers.
+  await using server = studentServer("get-missing-silent");
+  const run = await check(server.port, [...FAST, "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertEquals(run.stdout.includes("no rule got an answer"), false, run.stdout);
+});
+
 Deno.test("kv check gives neither hint to a server that only waits for the \\n of an unframed line", async () => {
   await using server = studentServer("no-unframed");
   const only = ["--only", "conn.unframed,cmd.ping", "--timeout", "0.3", "--pause-ms", "50"];
