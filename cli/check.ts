@@ -267,7 +267,9 @@ async function printEnd(
   // A server of one client at a time answered the first client of the rules that end the
   // contract's (conn.concurrent, conn.disconnect): they heard something, and do not count.
   const unheard = run.results.slice(stop).filter((result) => result.heard !== true);
-  const stoppedAt = !run.waitsForNewline && unheard.length >= 2 && answeredBefore
+  // Nor when the cleanup, after the rules, got answers: that server was slow, or busy for a while.
+  const stoppedAt = !run.waitsForNewline && !run.answeredCleanup && unheard.length >= 2 &&
+      answeredBefore
     ? run.results[stop]!.rule.id
     : undefined;
   if (stoppedAt !== undefined) {
