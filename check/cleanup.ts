@@ -26,6 +26,8 @@ export interface Cleanup {
   /** Of those, the keys whose DELETE answered `Not exist!`. */
   readonly absent: number;
   readonly left: readonly LeftKey[];
+  /** Whether any of its requests got an answer: a server that stopped answering gives none. */
+  readonly answered: boolean;
 }
 
 /**
@@ -159,7 +161,14 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
     if (!shown.has(line)) left.push({ key: line, why: CLEANUP.listedOther() });
   }
   // A line of ours that names no key is one of them, changed: not gone either.
-  return { deleted: Math.max(0, Math.min(deleted, answers.size - left.length)), absent, left };
+  const answered = listed !== undefined ||
+    [...answers.values()].some((answer) => answer !== undefined && answer !== null);
+  return {
+    deleted: Math.max(0, Math.min(deleted, answers.size - left.length)),
+    absent,
+    left,
+    answered,
+  };
 }
 
 /**

@@ -40,6 +40,11 @@ export interface Outcome {
   readonly failure?: Failure;
   /** Why it was skipped. */
   readonly skipped?: Text;
+  /**
+   * Of a failed rule: whether anything came back on its own connections,
+   * at any step (the step that failed may have got nothing after answers).
+   */
+  readonly heard?: boolean;
 }
 
 /** What playing a rule needs to know about the run. */

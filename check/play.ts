@@ -52,7 +52,7 @@ export async function playRule(rule: Rule, config: PlayConfig): Promise<Outcome>
   } catch (error) {
     if (error instanceof StepSkip) return { status: "skip", skipped: error.reason };
     if (error instanceof StepFailure) {
-      return { status: "fail", failure: { step: step + 1, ...error.detail } };
+      return { status: "fail", failure: { step: step + 1, ...error.detail }, heard: player.heard };
     }
     throw error;
   } finally {
@@ -66,6 +66,7 @@ class Player {
   readonly #textbook: boolean;
   readonly #conns = new Map<ConnName, Probe>();
   readonly #sent = new Map<ConnName, Uint8Array[]>();
+  readonly #opened: Probe[] = []; // Every connection it opened, closed ones too.
   // The step before this one was a reset: a refused connection now says so.
   #afterReset = false;
   #lastWasReset = false;
@@ -102,6 +103,11 @@ class Player {
     else await expectFramed(this.#config, probe, sent, step.expect);
   }
 
+  /** Whether anything came back on the rule's connections (not a load's or a reset's own). */
+  get heard(): boolean {
+    return this.#opened.some((probe) => probe.received > 0);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#conns.values()].map((probe) => probe.close()));
     this.#conns.clear();
@@ -112,6 +118,7 @@ class Player {
     if (probe === undefined) {
       probe = await openProbe(this.#config, this.#afterReset);
       this.#conns.set(name, probe);
+      this.#opened.push(probe);
     }
     return probe;
   }

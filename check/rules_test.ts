@@ -95,6 +95,7 @@ function fakeRun(): CheckRun {
     prefix: "kvcheck:00ff:",
     waitsForNewline: false,
     oneAtATime: false,
+    answeredCleanup: false,
     notRun: 0,
     startedAt: new Date("2026-01-12T09:00:00.000Z"),
     ms: 1234,

@@ -108,6 +108,11 @@ export interface CheckRun extends CheckPlan {
    */
   readonly oneAtATime: boolean;
   /**
+   * The cleanup's requests, after the rules, got an answer: however many of
+   * the last rules got none, the server had not stopped answering everyone.
+   */
+  readonly answeredCleanup: boolean;
+  /**
    * The server answered nothing to the run's first request, and the run
    * stopped there, before any rule (none in `results`, all counted in
    * `notRun`) and before any write.
@@ -215,6 +220,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
       waitsForNewline: false,
       notRun: rules.length,
       oneAtATime: false,
+      answeredCleanup: false,
       noAnswer,
     };
   }
@@ -243,7 +249,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const oneAtATime = results.length > 0 && !options.signal?.aborted && !quiet &&
     config.password === undefined && (textbook || concurrentFailed) &&
     await servesOneAtATime(config, textbook && !waitsForNewline);
-  const { deleted, absent, left } = await cleanUp(config, textbook && !waitsForNewline);
+  const { deleted, absent, left, answered } = await cleanUp(config, textbook && !waitsForNewline);
   const count = (status: Status) => results.filter((result) => result.status === status).length;
   return {
     ...plan,
@@ -260,6 +266,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     waitsForNewline,
     notRun: rules.length - results.length,
     oneAtATime,
+    answeredCleanup: answered,
   };
 }
 

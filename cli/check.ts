@@ -254,17 +254,26 @@ async function printEnd(
     result.failure !== undefined && isTimeout(result.failure.reason) &&
     (result.failure.got?.length ?? 0) === 0;
   const silent = run.results.filter(isSilent).length;
-  // The server answered rules, then none from one on: it stopped answering anyone.
   let from = run.results.length;
   while (from > 0 && isSilent(run.results[from - 1]!)) from--;
-  const answeredBefore = run.results.slice(0, from).some((result) =>
-    result.status !== "fail" || (result.failure?.got?.length ?? 0) > 0
+  // The server answered rules, then none from one on: it stopped answering anyone. The rules
+  // after that one heard nothing at any step; that one may have got answers before it stopped.
+  let stop = run.results.length;
+  while (stop > from && run.results[stop - 1]!.heard !== true) stop--;
+  if (stop > from) stop--;
+  const answeredBefore = run.results.slice(0, stop).some((result) =>
+    result.status !== "fail" || result.heard === true || (result.failure?.got?.length ?? 0) > 0
   );
-  const stoppedAt = !run.waitsForNewline && run.results.length - from >= 2 && answeredBefore
-    ? run.results[from]!.rule.id
+  // A server of one client at a time answered the first client of the rules that end the
+  // contract's (conn.concurrent, conn.disconnect): they heard something, and do not count.
+  const unheard = run.results.slice(stop).filter((result) => result.heard !== true);
+  // Nor when the cleanup, after the rules, got answers: that server was slow, or busy for a while.
+  const stoppedAt = !run.waitsForNewline && !run.answeredCleanup && unheard.length >= 2 &&
+      answeredBefore
+    ? run.results[stop]!.rule.id
     : undefined;
   if (stoppedAt !== undefined) {
-    await textOut?.(stoppedAnsweringHint(lang, stoppedAt, run.results.length - from));
+    await textOut?.(stoppedAnsweringHint(lang, stoppedAt, run.results.length - stop));
   }
   // Most rules got nothing at all: say that, not what a silent PING would suggest.
   const quiet = !run.waitsForNewline && silent >= 2 && silent * 2 >= run.results.length;

@@ -10,7 +10,7 @@
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { main } from "../main.ts";
-import { FakeIo, studentServer } from "../testing/mod.ts";
+import { FakeIo, scriptedServer, send, studentServer } from "../testing/mod.ts";
 import { threadedTextbookServer } from "../testing/threaded_textbook.ts";
 
 async function check(port: number, args: string[]) {
@@ -60,6 +60,85 @@ Deno.test("kv check says from which rule on a server answered nobody, not that i
   assertStringIncludes(run.stdout, "use with lock:");
   for (const other of ["got no answer at all in time", "got no answer, the connection left open"]) {
     assertEquals(run.stdout.includes(other), false, run.stdout);
+  }
+});
+
+Deno.test("kv check does not say a server of one client at a time stopped answering: the rules it fails by waiting come last", async (t) => {
+  // conn.concurrent and conn.disconnect end the contract's rules: a held second client
+  // gets nothing, and the server answers the next client (the cleanup's) at once.
+  await using server = studentServer("one-client-at-a-time");
+  const held = ["--timeout", "0.3", "--pause-ms", "50", "--lang", "en"];
+  await t.step("found to serve one at a time: that hint alone", async () => {
+    const only = ["--only", "cmd.ping,cmd.put,cmd.get,conn.concurrent,conn.disconnect"];
+    const run = await check(server.port, [...only, ...held]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(run.stdout, "\nHint: while one client stays connected");
+    assertEquals(run.stdout.includes("no rule got an answer"), false, run.stdout);
+  });
+  await t.step(
+    "most rules silent: the hint that names a server of one client at a time",
+    async () => {
+      const only = ["--only", "cmd.ping,conn.concurrent,conn.disconnect"];
+      const run = await check(server.port, [...only, ...held]);
+      assertEquals(run.code, 1);
+      assertStringIncludes(run.stdout, "\nHint: 2 of 3 rules got no answer at all in time.");
+      assertEquals(run.stdout.includes("no rule got an answer"), false, run.stdout);
+    },
+  );
+});
+
+Deno.test("kv check does not say a server stopped answering when its last rules were answered, all but their last GET", async () => {
+  // Silent to a GET of a missing key only (an if with no else): the assignment's last five
+  // rules end with one, to see that the server still answers, and got their other answers.
+  await using server = studentServer("get-missing-silent");
+  const run = await check(server.port, [...FAST, "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertEquals(run.stdout.includes("no rule got an answer"), false, run.stdout);
+});
+
+/**
+ * A server framed by `\n` that, after `answers` answers, is busy for a while
+ * (a slow request, a backlog of one client at a time): it answers nobody
+ * until a DELETE comes, the cleanup's first, and then everyone again.
+ */
+function busyServer(answers: number) {
+  const store = new Map<string, string>();
+  let answered = 0;
+  let busy: PromiseWithResolvers<void> | undefined;
+  const server = scriptedServer(async (conn) => {
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(4096);
+    let pending = "";
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      pending += decoder.decode(buffer.subarray(0, n), { stream: true });
+      for (let end; (end = pending.indexOf("\n")) >= 0;) {
+        const [word = "", key = "", value = ""] = pending.slice(0, end).split(/,[ \t]*/);
+        pending = pending.slice(end + 1);
+        if (/^delete$/i.test(word)) busy?.resolve();
+        if (busy !== undefined) await busy.promise;
+        let answer = "Error: unknown command";
+        if (/^put$/i.test(word)) (store.set(key, value), answer = "Success!");
+        else if (/^get$/i.test(word)) answer = store.get(key) ?? "Not exist!";
+        else if (/^delete$/i.test(word)) answer = store.delete(key) ? "Success!" : "Not exist!";
+        await send(conn, `${answer}\n`);
+        if (++answered === answers) busy = Promise.withResolvers();
+      }
+    }
+  });
+  return Object.assign(server, { idle: () => busy?.resolve() });
+}
+
+Deno.test("kv check does not say a server stopped answering when it answered the cleanup after the rules", async () => {
+  // Busy from cmd.get's third answer on, through cmd.overwrite and req.case: slow, not stuck.
+  await using server = busyServer(3);
+  try {
+    const only = ["--only", "cmd.put,cmd.get,cmd.overwrite,req.case"];
+    const run = await check(server.port, [...only, ...FAST.slice(2), "--lang", "en"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(run.stdout, "\nDeleted the 3 keys it wrote.\n");
+    assertEquals(run.stdout.includes("no rule got an answer"), false, run.stdout);
+  } finally {
+    server.idle(); // Its connections' scripts end, and the test with them.
   }
 });
 

@@ -255,6 +255,13 @@ export class DatagramServer {
               mark += out.length - before;
             }
             await afterIo();
+            // Closed meanwhile (a shutdown): the answer could reach nobody, and the rest of
+            // the walk would hold the shutdown for as long as it takes. Its writes are durable.
+            if (this.#closed) {
+              while (framer.next(request));
+              out.clear();
+              return out.bytes();
+            }
           }
         }
       }

@@ -268,3 +268,27 @@ Deno.test("serve() with udp answers TCP clients while a datagram's LIST walks pa
   assert(scannedAtGet >= 0 && scannedAtGet < pairs / 2, `GET ran after ${scannedAtGet} pairs`);
   assertEquals((await peer.receive()).text, "Not exist!\n\n");
 });
+
+Deno.test("serve() with udp stops a datagram's LIST walk at shutdown: its answer could reach nobody", async () => {
+  // As a TCP connection cut mid-LIST: a walk that finds nothing to show (millions of pairs
+  // the line protocol cannot show, in life; one that does not end by itself, here) held
+  // the shutdown until it ended, though the socket it would answer on was closed.
+  const walking = Promise.withResolvers<void>();
+  let endless = true;
+  class EndlessWalk extends MemoryStore {
+    override scan(): number {
+      walking.resolve();
+      return endless ? 1 : 0;
+    }
+  }
+  const server = startTestServer({ udp: true, store: new EndlessWalk(), shutdownGraceMs: 50 });
+  using peer = new UdpPeer();
+  try {
+    await peer.send(server.port, "LIST\n");
+    await within("the walk", walking.promise);
+    assertEquals(await within("the shutdown", server.shutdown()), { connectionsCut: 0 });
+  } finally {
+    endless = false; // Lets a walk that did not stop end, and the test with it.
+    await server.shutdown();
+  }
+});
