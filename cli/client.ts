@@ -131,9 +131,11 @@ A server that reads one request per recv() (as the course's textbook server
 does) needs --unframed for a batch; its answers without \\n are taken after
 --pause-ms.
 Exit status: 0 when every request was answered, 1 when an answer was an
-"Error:" line or did not come in time, 2 for a usage error or when the server
-cannot be reached, 130 when Ctrl-C stopped the prompt while it waited for an
-answer (at the prompt itself, Ctrl-C leaves with 0, as Ctrl-D does).`,
+"Error:" line or did not come in time, 2 for a usage error, when the server
+cannot be reached, when the connection was lost before every answer came, or
+(for a request or a batch) when an answer line was not UTF-8; 130 when Ctrl-C
+stopped the prompt while it waited for an answer (at the prompt itself, Ctrl-C
+leaves with 0, as Ctrl-D does).`,
 });
 
 const OPTION_IN_REQUEST_REGEXP =
