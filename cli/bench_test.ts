@@ -292,8 +292,11 @@ Deno.test("kv bench has no -v: value size is --value-bytes, -v means verbose els
 
 Deno.test("kv bench against a server that wants a password, given none, says to give --password-file", async () => {
   await using server = startTestServer({ password: "s3cret" });
-  const { code, stderr } = await bench(server.port, ["-c", "1", "-n", "200", "-k", "10"]);
+  const { code, stdout, stderr } = await bench(server.port, ["-c", "1", "-n", "200", "-k", "10"]);
   assertEquals(code, 1);
+  // Nothing measured after a preload refused whole: the 10 refused PUTs are the errors.
+  assertStringIncludes(stdout, "preload: 0 keys");
+  assertStringIncludes(stdout, "requests: 0 in 0.000 s, errors: 10\n");
   assertStringIncludes(stderr, "authentication required");
   assertStringIncludes(
     stderr,
