@@ -116,14 +116,8 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
     if (answers.size > 0) {
       await probe?.close(); // Fresh: not the connection a DELETE went unanswered on.
       probe = undefined;
-      listed = await listOurs(
-        config,
-        askOnce,
-        unframedNow ? [true] : unanswered >= 2 ? [false] : [
-          false,
-          true,
-        ],
-      );
+      const ways = unframedNow ? [true] : unanswered >= 2 ? [false] : [false, true];
+      listed = await listOurs(config, askOnce, ways);
     }
   } finally {
     await probe?.close();
@@ -190,7 +184,7 @@ async function listOurs(
     // lines alone are the "\n".join() of no pairs: a store empty, mistaking
     // LIST's answer for it (a.list-empty says so).
     const list = lines.length === 0 || lines[0] === "Not exist!" ||
-      (lines.length > 0 && !isError(lines[0]!) && lines.some((line) => line.includes(",")));
+      (!isError(lines[0]!) && lines.some((line) => line.includes(",")));
     if (!list) continue;
     const prefix = config.prefix.toLowerCase();
     return lines.filter((line) => line.toLowerCase().includes(prefix));
