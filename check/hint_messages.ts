@@ -161,10 +161,10 @@ export function unansweredHint(lang: Lang, ids: readonly string[]): string {
       "Traceback in the server's terminal. The assignment asks for an answer to every request, " +
       "a bad one too: catch the error and send it as the answer.\n"
     : `힌트: ${which}에서 서버가 답하지도 연결을 닫지도 않았지만, 그 뒤의 규칙에는 답했습니다. ` +
-      "그 요청에 아무것도 보내지 않는 경우가 있나요(else 없는 if)? 아니면 그 클라이언트를 맡은 " +
-      "스레드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 멈췄나요? 서버를 " +
+      "서버가 어떤 경우에는 아무것도 보내지 않나요(else 없는 if)? 아니면 그 클라이언트를 맡은 " +
+      "스레드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 죽었나요? 서버를 " +
       "실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 요청에도 답할 것을 요구합니다: " +
-      "예외를 잡아서 오류를 답으로 보내세요.\n";
+      "예외를 잡아(try/except) 그 오류를 답으로 보내세요.\n";
 }
 
 /**
@@ -179,9 +179,10 @@ export function stoppedAnsweringHint(lang: Lang, id: string, rules: number): str
       "rule it answered nobody. Something it did stopped every client: a lock acquired and " +
       "never released (an exception between acquire() and release(): use with lock:), or a " +
       "loop that never goes back to recv() or accept(). See the server's terminal.\n"
-    : `힌트: ${id}부터는 어느 규칙도 답을 받지 못했습니다(규칙 ${rules}개). 그 앞의 규칙에는 ` +
-      "답했고 연결도 되었지만, 그 규칙의 요청 뒤로는 누구에게도 답하지 않았습니다. 그 요청이 모든 " +
-      "클라이언트를 멈춰 세웠습니다: acquire()한 뒤 release()하지 못한 락(acquire()와 release() " +
-      "사이에서 예외가 났나요? with lock:을 쓰세요)이나, recv()나 accept()로 돌아가지 않는 루프가 " +
-      "있나요? 서버의 터미널을 보세요.\n";
+    : `힌트: ${id}부터는 어느 규칙도 답을 받지 못했습니다(규칙 ${rules}개). 서버는 그 앞의 ` +
+      "규칙에는 답했고 연결도 여전히 되었지만, 그 규칙의 요청 뒤로는 누구에게도 답하지 않았습니다. " +
+      "그 요청을 처리하며 서버가 한 무언가가 모든 클라이언트를 멈춰 세운 것입니다. acquire()한 뒤 " +
+      "release()하지 않은 락이 있나요(acquire()와 release() 사이에서 예외가 나면 그렇게 됩니다: " +
+      "with lock: 문을 쓰세요)? 아니면 recv()나 accept()로 돌아가지 않는 루프가 있나요? 서버를 " +
+      "실행한 터미널을 보세요.\n";
 }
