@@ -57,6 +57,11 @@ export interface Session {
   authFailures: number;
   /** The commands queued since MULTI; `undefined` outside a transaction. */
   transaction: Transaction | undefined;
+  /**
+   * While EXEC runs its commands, how many there are (0 otherwise): CLIENT
+   * INFO inside EXEC then shows `flags=x multi=N cmd=exec`, as Redis's does.
+   */
+  executing: number;
   /** The keys it WATCHes; `undefined` when none. */
   watching: Watching | undefined;
 }
@@ -72,6 +77,7 @@ export function newSession(
     name: "",
     authFailures: 0,
     transaction: undefined,
+    executing: 0,
     watching: undefined,
   };
 }

@@ -221,3 +221,27 @@ Deno.test("a Redis client library's WATCH ... MULTI: EXEC fails when the key cha
     await client.quit();
   }
 });
+
+Deno.test("serve() CLIENT INFO inside EXEC shows the transaction as Redis 7.0 does: flags=x multi=N cmd=exec", async () => {
+  await using server = startTestServer();
+  await using conn = await RawConn.connect(server.port);
+  // Redis 7.0.15: `flags=x ... multi=3 ... cmd=exec` inside EXEC, and
+  // `flags=N ... multi=-1 ... cmd=client|info` again once it has ended.
+  const replies = await talk(conn, [
+    ["MULTI"],
+    ["SET", "k", "v"],
+    ["CLIENT", "INFO"],
+    ["GET", "k"],
+    ["EXEC"],
+    ["CLIENT", "INFO"],
+  ], 14);
+  assertEquals(replies.slice(0, 6), ["+OK", ...Array(3).fill("+QUEUED"), "*3", "+OK"]);
+  const inside = replies[7]!;
+  assertMatch(inside, / flags=x db=0 sub=0 psub=0 ssub=0 multi=3 /);
+  assertMatch(inside, / cmd=exec user=default /);
+  // The line ends with "\n" inside its bulk string, hence an empty line.
+  assertEquals(replies.slice(8, 11), ["", "$1", "v"]);
+  const after = replies[12]!;
+  assertMatch(after, / flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 /);
+  assertMatch(after, / cmd=client\|info user=default /);
+});

@@ -194,12 +194,20 @@ export const HELLO: RedisCommand = {
   },
 };
 
-/** The line CLIENT INFO (and CLIENT LIST) gives for a connection. */
+/**
+ * The line CLIENT INFO (and CLIENT LIST) gives for a connection. Inside EXEC,
+ * Redis's shows the transaction: `flags=x`, `multi=` the number of commands,
+ * and `cmd=exec`.
+ */
 function clientLine({ session, clock }: Context): string {
   const age = Math.floor((clock.now() - session.createdAt) / 1000);
+  const exec = session.executing > 0;
+  const flags = exec ? "x" : "N";
+  const multi = exec ? session.executing : -1;
+  const cmd = exec ? "exec" : "client|info";
   return `id=${session.id} addr=${session.peer} laddr=${session.local} fd=-1 name=${session.name} ` +
-    `age=${age} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
-    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info ` +
+    `age=${age} idle=0 flags=${flags} db=0 sub=0 psub=0 ssub=0 multi=${multi} qbuf=0 qbuf-free=0 ` +
+    `argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${cmd} ` +
     `user=default redir=-1 resp=${session.resp}\n`;
 }
 

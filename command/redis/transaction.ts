@@ -68,7 +68,12 @@ export const EXEC: RedisCommand = {
     if (changed) return reply.nilArray();
     reply.array(queued.length);
     const runAll = () => {
-      for (const request of queued) runWhole(request, context, reply);
+      session.executing = queued.length;
+      try {
+        for (const request of queued) runWhole(request, context, reply);
+      } finally {
+        session.executing = 0;
+      }
     };
     // The whole transaction is one change for the log: a crash keeps all or
     // none of it, as Redis drops a MULTI block its log holds only part of.
