@@ -12,6 +12,7 @@ import { TextStore } from "../store/text.ts";
 import {
   ask,
   bytes,
+  EndlessWalk,
   ObservedStore,
   RawConn,
   startTestServer,
@@ -273,22 +274,15 @@ Deno.test("serve() with udp stops a datagram's LIST walk at shutdown: its answer
   // As a TCP connection cut mid-LIST: a walk that finds nothing to show (millions of pairs
   // the line protocol cannot show, in life; one that does not end by itself, here) held
   // the shutdown until it ended, though the socket it would answer on was closed.
-  const walking = Promise.withResolvers<void>();
-  let endless = true;
-  class EndlessWalk extends MemoryStore {
-    override scan(): number {
-      walking.resolve();
-      return endless ? 1 : 0;
-    }
-  }
-  const server = startTestServer({ udp: true, store: new EndlessWalk(), shutdownGraceMs: 50 });
+  const store = new EndlessWalk();
+  const server = startTestServer({ udp: true, store, shutdownGraceMs: 50 });
   using peer = new UdpPeer();
   try {
     await peer.send(server.port, "LIST\n");
-    await within("the walk", walking.promise);
+    await within("the walk", store.walking);
     assertEquals(await within("the shutdown", server.shutdown()), { connectionsCut: 0 });
   } finally {
-    endless = false; // Lets a walk that did not stop end, and the test with it.
+    store.end(); // Lets a walk that did not stop end, and the test with it.
     await server.shutdown();
   }
 });

@@ -32,6 +32,7 @@ export {
 } from "./sockets.ts";
 export { scriptedServer } from "./scripted_server.ts";
 export {
+  EndlessWalk,
   gets,
   ObservedStore,
   respAt,

@@ -232,3 +232,29 @@ export class ObservedStore implements Store {
     else change();
   }
 }
+
+/**
+ * A store whose walk (LIST's scan) never ends by itself, as a LIST over
+ * millions of pairs the line protocol cannot show seems to: `walking`
+ * settles at its first step; `end()` lets it finish, so a test that found
+ * the walk not stopped still ends.
+ */
+export class EndlessWalk extends MemoryStore {
+  readonly #walking = Promise.withResolvers<void>();
+  #endless = true;
+
+  /** Settles once the walk has begun. */
+  get walking(): Promise<void> {
+    return this.#walking.promise;
+  }
+
+  /** The next step is the walk's last. */
+  end(): void {
+    this.#endless = false;
+  }
+
+  override scan(): number {
+    this.#walking.resolve();
+    return this.#endless ? 1 : 0;
+  }
+}

@@ -14,6 +14,7 @@ import type { MainIo } from "../cli/io.ts";
 import { MemoryStore } from "../store/memory.ts";
 import {
   ask,
+  EndlessWalk,
   gets,
   LogCollector,
   ObservedStore,
@@ -184,27 +185,20 @@ Deno.test("serve() cuts a connection whose LIST still walks the store when --shu
   // A walk that finds nothing to show and does not end by itself (a LIST
   // over millions of pairs the line protocol cannot show, in life): once
   // cut, the connection must stop walking, or the shutdown waits for it.
-  const walking = Promise.withResolvers<void>();
-  let endless = true;
-  class EndlessWalk extends MemoryStore {
-    override scan(): number {
-      walking.resolve();
-      return endless ? 1 : 0;
-    }
-  }
+  const store = new EndlessWalk();
   const logs = new LogCollector();
   await using server = startTestServer({
-    store: new EndlessWalk(),
+    store,
     shutdownGraceMs: 50,
     log: logs.log,
   });
   await using conn = await RawConn.connect(server.port);
   try {
     await conn.send("LIST\n");
-    await within("the walk", walking.promise);
+    await within("the walk", store.walking);
     assertEquals(await within("the shutdown", server.shutdown()), { connectionsCut: 1 });
   } finally {
-    endless = false; // Lets a connection that did not stop end, and the test with it.
+    store.end(); // Lets a connection that did not stop end, and the test with it.
   }
   assertEquals(await within("closed", conn.readToEnd()), "");
   assertEquals(logs.errors(), []);
