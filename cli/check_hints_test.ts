@@ -9,15 +9,10 @@
  */
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { main } from "../main.ts";
-import { FakeIo, scriptedServer, send, studentServer } from "../testing/mod.ts";
+import { runKvCheck, scriptedServer, send, studentServer } from "../testing/mod.ts";
 import { threadedTextbookServer } from "../testing/threaded_textbook.ts";
 
-async function check(port: number, args: string[]) {
-  const fake = new FakeIo();
-  const code = await main(["check", "-p", String(port), ...args], fake.io);
-  return { code, stdout: fake.stdout, stderr: fake.stderr };
-}
+const check = runKvCheck;
 
 const FAST = ["--level", "assignment", "--timeout", "0.3", "--pause-ms", "50"];
 

@@ -15,6 +15,7 @@ import {
   FakeIo,
   heldServer,
   readRawLines,
+  runKvCheck,
   scriptedServer,
   send,
   startTestServer,
@@ -23,11 +24,7 @@ import {
 } from "../testing/mod.ts";
 import { defaultLang } from "./check.ts";
 
-async function check(port: number, args: string[]) {
-  const fake = new FakeIo();
-  const code = await main(["check", "-p", String(port), ...args], fake.io);
-  return { code, stdout: fake.stdout, stderr: fake.stderr };
-}
+const check = runKvCheck;
 
 // The assignment level in English, with the textbook pause: how a student runs it.
 const ASSIGNMENT_EN = ["--level", "assignment", "--lang", "en", "--pause-ms", "100"];

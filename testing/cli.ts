@@ -11,6 +11,16 @@ import { assert } from "@std/assert";
 import { main } from "../main.ts";
 import { FakeIo } from "./fake_io.ts";
 
+/** Runs `kv check -p port ...args` in-process, with its standard streams captured. */
+export async function runKvCheck(
+  port: number,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const fake = new FakeIo();
+  const code = await main(["check", "-p", String(port), ...args], fake.io);
+  return { code, stdout: fake.stdout, stderr: fake.stderr };
+}
+
 /** Runs `kv client --port PORT ...words` against `port`. */
 export async function runClient(
   port: number,

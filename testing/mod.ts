@@ -43,7 +43,7 @@ export {
 export { LogCollector } from "./log_collector.ts";
 export { resp, respBytes, talk } from "./resp.ts";
 export { FakeIo } from "./fake_io.ts";
-export { assertNoStackTrace, runClient, UNKNOWN_FOO } from "./cli.ts";
+export { assertNoStackTrace, runClient, runKvCheck, UNKNOWN_FOO } from "./cli.ts";
 export { TraceCollector } from "./trace.ts";
 export { scriptedUdpServer, UdpPeer } from "./udp.ts";
 export { diskFullError, FakeFs, ioError, sampleLog } from "./fake_fs.ts";
