@@ -14,15 +14,25 @@
  * errors: read its ops/s only. A measurement, not a server: BENCHMARKS.md
  * keeps its numbers.
  *
+ * `--threads N` runs N such servers in worker threads on one port (the
+ * kernel spreads the connections, `SO_REUSEPORT`): the ceiling of a Deno
+ * server that would use a second core, which kv does not.
+ *
+ *     python3 ../shared/perf/compare.py --configs ii --cmd \
+ *       'deno run --allow-net --allow-read --unstable-net bench/io_ceiling.ts --threads 2'
+ *
  * @module
  */
 
 import { parseArgs } from "@std/cli";
 
 const args = parseArgs(Deno.args, {
-  string: ["host", "port"],
-  default: { host: "127.0.0.1", port: "12000" },
+  string: ["host", "port", "threads"],
+  default: { host: "127.0.0.1", port: "12000", threads: "1" },
 });
+const threads = Number(args.threads);
+// A worker is given its name by the main thread below; the main thread has none.
+const inWorker = (globalThis as { name?: string }).name === "io-ceiling";
 const encoder = new TextEncoder();
 const OK = encoder.encode("Success!\n");
 const VALUE = encoder.encode("v".repeat(16) + "\n");
@@ -66,5 +76,21 @@ async function answer(conn: Deno.Conn): Promise<void> {
   }
 }
 
-const listener = Deno.listen({ hostname: args.host, port: Number(args.port) });
-for await (const conn of listener) void answer(conn);
+if (!Number.isInteger(threads) || threads < 1) {
+  // deno-lint-ignore no-console
+  console.error(`io_ceiling: --threads must be a whole number of at least 1, not ${args.threads}`);
+  Deno.exit(2);
+}
+if (threads > 1 && !inWorker) {
+  // Workers see the same Deno.args, and each listens on the port itself.
+  for (let i = 0; i < threads; i++) {
+    new Worker(import.meta.url, { type: "module", name: "io-ceiling" });
+  }
+} else {
+  const listener = Deno.listen({
+    hostname: args.host,
+    port: Number(args.port),
+    ...(threads > 1 ? { reusePort: true } : {}),
+  } as Deno.TcpListenOptions);
+  for await (const conn of listener) void answer(conn);
+}
