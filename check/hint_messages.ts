@@ -11,6 +11,7 @@
 import type { Lang } from "./rule.ts";
 import { show, showAsBytes } from "../net/show.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
+import { seconds } from "./messages.ts";
 
 /** Said after the summary when several rules failed for want of a `\n`. */
 export function noNewlineHint(lang: Lang, rules: number): string {
@@ -42,6 +43,23 @@ export function encodingHint(lang: Lang, rules: number, got: Uint8Array): string
       '. 규약의 텍스트는 UTF-8입니다: 답은 .encode()나 .encode("utf-8")로' +
       (korean === undefined ? "" : '("cp949"가 아니라)') +
       ' 인코딩하고, 요청은 .decode("utf-8")로 디코딩하세요.\n';
+}
+
+/**
+ * Said before the first rule when the first request, sent without `\n`,
+ * was answered only once its `\n` followed: the textbook rules ahead
+ * (`rules` of them) will each wait `timeoutMs` for an answer.
+ */
+export function waitsForNewlineNotice(lang: Lang, rules: number, timeoutMs: number): string {
+  const each = seconds(timeoutMs);
+  const all = seconds(rules * timeoutMs);
+  return lang === "en"
+    ? "Note: your server answered the first request only once a \\n followed it. This level " +
+      "sends each request without \\n, as the course's client does, so each rule may wait " +
+      `${each} s for an answer (about ${all} s in all); the hint at the end says what to do.\n`
+    : "참고: 서버가 첫 요청에 \\n이 뒤따른 뒤에야 답했습니다. 이 수준은 수업의 클라이언트처럼 요청을 " +
+      `\\n 없이 보내므로 규칙마다 답을 ${each}초씩 기다릴 수 있습니다(모두 약 ${all}초). ` +
+      "무엇을 고치면 되는지는 끝의 힌트에 있습니다.\n";
 }
 
 /** Said after the summary when the textbook requests got no answer and one with a `\n` did. */

@@ -45,6 +45,12 @@ export interface CheckOptions {
   password?: string;
   /** Called once the server is reached, before the first rule. */
   onStart?: (plan: CheckPlan) => void | Promise<void>;
+  /**
+   * Called before the first rule when the first request, sent as the
+   * course's client sends it (without `\n`), was answered only once its
+   * `\n` followed: every textbook rule will then wait out its timeout.
+   */
+  onWaitsForNewline?: () => void | Promise<void>;
   /** Called after each rule. */
   onResult?: (result: RuleResult) => void | Promise<void>;
   /** Once aborted, no rule starts: the run ends after the one under way, and still cleans up. */
@@ -201,9 +207,11 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   // A server that answers nobody would fail every rule, each after its
   // timeout, and take the rules' writes later, after the cleanup: one
   // request that writes nothing first. With a password, AUTH was answered.
-  const noAnswer = config.password === undefined && !options.signal?.aborted
+  const first = config.password === undefined && !options.signal?.aborted
     ? await askFirst(config, rules.some((rule) => rule.level === "assignment"))
     : undefined;
+  const noAnswer = first === "after-newline" ? undefined : first;
+  if (first === "after-newline") await options.onWaitsForNewline?.();
   if (noAnswer !== undefined) {
     return {
       ...plan,
@@ -280,8 +288,12 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
  * rule to tell): `LIST` and an unknown command follow, in one write on the
  * same connection, for one timeout more. {@linkcode NoAnswer} only if nothing came to either and the
  * connection stayed open; a refusal or a close is left to the rules to tell.
+ * `"after-newline"` if the unframed request got nothing until its `\n`.
  */
-async function askFirst(config: PlayConfig, unframed: boolean): Promise<NoAnswer | undefined> {
+async function askFirst(
+  config: PlayConfig,
+  unframed: boolean,
+): Promise<NoAnswer | "after-newline" | undefined> {
   const request = `GET, ${config.prefix}nobody`;
   const sends: [string, number][] = unframed
     ? [[request, config.timeoutMs], ["\n", config.timeoutMs]]
@@ -291,11 +303,14 @@ async function askFirst(config: PlayConfig, unframed: boolean): Promise<NoAnswer
   try {
     probe = await Probe.open(config.hostname, config.port, config);
     config.heard.add(probe); // Its answer is one heard since the first connection.
-    for (const [bytes, waitMs] of sends) {
+    for (const [index, [bytes, waitMs]] of sends.entries()) {
       if (await probe.write(encodeData(bytes, config.prefix), config.timeoutMs) !== "ok") {
         return undefined;
       }
-      if (await probe.readEnd(waitMs) !== "timeout") return undefined;
+      const end = await probe.readEnd(waitMs);
+      if (end === "timeout") continue;
+      // Something came once the \n was sent (not a close: that is the rules' to tell).
+      return unframed && index === 1 && end !== "eof" ? "after-newline" : undefined;
     }
     return {
       request: sends[0]![0],

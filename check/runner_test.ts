@@ -43,6 +43,28 @@ Deno.test("runCheck() asks a server framed by \\n again with one, even after a s
   assertEquals(await client.list(), new Map());
 });
 
+Deno.test("runCheck() says before the first rule that a server answered the unframed first request only after its \\n", async () => {
+  const said: string[] = [];
+  const options = {
+    level: "assignment" as const,
+    only: ["a.put", "a.get"],
+    timeoutMs: 300,
+    onWaitsForNewline: () => void said.push("waits"),
+    onResult: (result: { rule: { id: string } }) => void said.push(result.rule.id),
+  };
+  {
+    await using server = studentServer("no-unframed");
+    await runCheck({ port: server.port, ...options });
+  }
+  assertEquals(said, ["waits", "a.put", "a.get"]);
+  said.length = 0;
+  {
+    await using server = studentServer("split-comma-space");
+    await runCheck({ port: server.port, ...options });
+  }
+  assertEquals(said, ["a.put", "a.get"], "not for a server that answers without \\n");
+});
+
 Deno.test("runCheck() takes a slow server that serves many at once for one, not for one at a time", async () => {
   await using server = scriptedServer(async (conn) => {
     await conn.read(new Uint8Array(1024));

@@ -20,6 +20,7 @@ import {
   stoppedAnsweringHint,
   unansweredHint,
   waitsForNewlineHint,
+  waitsForNewlineNotice,
 } from "../check/hint_messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { RULES, rulesOf } from "../check/rules.ts";
@@ -179,6 +180,8 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   else io.signal.addEventListener("abort", onAbort, { once: true });
   let run;
   const said = new Map<string, string>(); // Long failure reasons printed so far.
+  const timeoutMs = Math.round(options.timeout * 1000);
+  let textbookRules = 0; // Of the plan: the rules sent as the course's client sends them.
   try {
     run = await runCheck({
       signal: stop.signal,
@@ -186,11 +189,15 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       port: options.port,
       level: options.level,
       only: options.only,
-      timeoutMs: Math.round(options.timeout * 1000),
+      timeoutMs,
       pauseMs: options.pauseMs,
       maxLineBytes: options.assumeMaxLineBytes,
       ...clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`)),
-      onStart: (plan) => textOut?.(header(lang, { ...plan, rules: plan.rules.length })),
+      onStart: (plan) => {
+        textbookRules = plan.rules.filter((rule) => rule.level === "assignment").length;
+        return textOut?.(header(lang, { ...plan, rules: plan.rules.length }));
+      },
+      onWaitsForNewline: () => textOut?.(waitsForNewlineNotice(lang, textbookRules, timeoutMs)),
       onResult: (result) => textOut?.(formatResult(result, lang, said)),
     });
   } catch (error) {
