@@ -1,8 +1,10 @@
 /**
- * The command line's tests' helpers: {@linkcode runClient} runs `kv client`
- * in-process through `main(args, io)` with a {@linkcode FakeIo}, and
- * {@linkcode assertNoStackTrace} checks that an error reached the user as
- * one message. Re-exported by `testing/mod.ts`.
+ * The command line's tests' helpers: {@linkcode runClient} and
+ * {@linkcode runKvCheck} run `kv client` and `kv check` in-process through
+ * `main(args, io)` with a {@linkcode FakeIo}, {@linkcode assertNoStackTrace}
+ * checks that an error reached the user as one message, and
+ * {@linkcode UNKNOWN_FOO} is the contract's answer to an unknown command.
+ * Re-exported by `testing/mod.ts`.
  *
  * @module
  */

@@ -1,17 +1,23 @@
 /**
  * The tests' helpers, in one place: a server on a free port, a raw socket
  * that reads lines the way `nc` would (sockets.ts), scripted stand-in
- * servers (scripted_server.ts, udp.ts), a fake process for the command line
- * (fake_io.ts) and `kv client` run in it (cli.ts), a store that tests can
- * watch and commands run without a server (store_harness.ts), collectors of
- * log lines and trace events (log_collector.ts, trace.ts), UDP peers, a file
- * system for the log (fake_fs.ts), real kv processes (process.ts), RESP
- * requests (resp.ts), and bounds on every wait (wait.ts). A few helpers for
- * one suite are imported by path: seeded random numbers (random.ts), a log
- * store on a fake disk (log_store.ts), a recording line splitter
- * (line_splitter.ts), line requests (line_requests.ts), what `kv check`'s
- * tests read from a run (check_runs.ts). (`deno test` runs `*_test.ts` files only,
- * so this module is never run as a test itself.)
+ * servers (scripted_server.ts, udp.ts), small servers as students write them
+ * (student_servers.ts), a fake process for the command line (fake_io.ts)
+ * and `kv client` and `kv check` run in it (cli.ts), stores that tests can
+ * watch or whose walk never ends, and commands run without a server
+ * (store_harness.ts), collectors of log lines and trace events
+ * (log_collector.ts, trace.ts), UDP peers, a file system for the log
+ * (fake_fs.ts), real kv processes (process.ts), RESP requests (resp.ts),
+ * and bounds on every wait (wait.ts). Helpers for one suite or a few are
+ * imported by path: what every store must do (store_contract.ts), seeded
+ * random numbers (random.ts), a log store on a fake disk (log_store.ts), a
+ * recording line splitter (line_splitter.ts), line requests
+ * (line_requests.ts), what `kv check`'s tests read from a run
+ * (check_runs.ts), a server with a thread per client
+ * (threaded_textbook.ts), a test certificate (tls.ts), colliding keys
+ * (flood.ts), and the connection loop over a stand-in socket (stand_in.ts).
+ * (`deno test` runs `*_test.ts` files only, so this module is never run as
+ * a test itself.)
  *
  * @module
  */

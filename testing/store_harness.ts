@@ -1,8 +1,11 @@
 /**
- * Commands without a server: {@linkcode testContext}, what a command handler
- * gets; {@linkcode RespHarness}, Redis's protocol run in-process; and
- * {@linkcode ObservedStore}, a store a test watches and acts inside of.
- * Re-exported by `testing/mod.ts`.
+ * Commands without a server, and stores for tests: {@linkcode testContext},
+ * what a command handler gets; {@linkcode RespHarness} (and
+ * {@linkcode respAt}, one on a manual clock), Redis's protocol run
+ * in-process; {@linkcode textStore}, a memory store to fill through strings;
+ * {@linkcode ObservedStore}, a store a test watches and acts inside of; and
+ * {@linkcode EndlessWalk}, a store whose LIST walk never ends by itself, for
+ * shutdown tests. Re-exported by `testing/mod.ts`.
  *
  * @module
  */
