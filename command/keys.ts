@@ -4,15 +4,14 @@
  * @module
  */
 
-import { StoreFullError, type WriteOptions } from "../store/store.ts";
+import type { WriteOptions } from "../store/store.ts";
 import { type Continuation, KEY, type LineCommand, VALUE } from "./command.ts";
-import type { Reply } from "./reply.ts";
+import { refuseWhenFull, type Reply } from "./reply.ts";
 import type { Store } from "../store/store.ts";
 
 // How many home slots of the table one LIST step covers: a bounded piece.
 const LIST_STEP_SLOTS = 64;
 
-const STORE_FULL = { kind: "storeFull" } as const;
 // A PUT's value is a line's text: the line protocol may always show it back.
 const LINE_WRITE: WriteOptions = { lineText: true };
 
@@ -28,9 +27,7 @@ export const PUT: LineCommand = {
     try {
       store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!, LINE_WRITE);
     } catch (error) {
-      // The store is full: the request fails, not the connection.
-      if (!(error instanceof StoreFullError)) throw error;
-      return reply.error(STORE_FULL);
+      return refuseWhenFull(reply, error);
     }
     reply.ok();
   },

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ValueSink } from "../store/store.ts";
+import { StoreFullError, type ValueSink } from "../store/store.ts";
 import type { Command } from "./command.ts";
 
 /** Why a request failed: each protocol words these its own way. */
@@ -31,6 +31,19 @@ export type Failure =
    * `closed`, its file was closed before the server): it was undone.
    */
   | { readonly kind: "notDurable"; readonly closed?: boolean };
+
+// A write the store had no room for: each protocol words it (Redis: its OOM error).
+const STORE_FULL: Failure = { kind: "storeFull" };
+
+/**
+ * Answers a store write that threw: {@linkcode StoreFullError} (the store
+ * changed nothing) is the request's failure (`storeFull`), not
+ * the connection's; anything else is rethrown.
+ */
+export function refuseWhenFull(reply: Reply, error: unknown): void {
+  if (!(error instanceof StoreFullError)) throw error;
+  reply.error(STORE_FULL);
+}
 
 /**
  * The meanings an answer can have. A handler calls one method per request

@@ -10,6 +10,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { respAt, RespHarness } from "../../testing/mod.ts";
 import { MemoryStore } from "../../store/memory.ts";
+import { ManualClock } from "../../store/clock.ts";
 
 const NOW = 1_700_000_000_000;
 const harness = () => respAt(NOW);
@@ -342,5 +343,30 @@ Deno.test({
       clock.advance(5000);
       assertEquals(kv.command("GET", "s"), "$-1\r\n");
     });
+  },
+});
+
+Deno.test({
+  name: "A write the store has no room for answers Redis's OOM error and changes nothing",
+  permissions: "none",
+  fn: async (t) => {
+    const clock = new ManualClock(NOW);
+    const kv = new RespHarness(new MemoryStore({ clock, maxArenaBytes: 4096 }), clock);
+    const big = "x".repeat(3000);
+    const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    await kv.conversation(t, [
+      [["SET", "a", big], "+OK\r\n"],
+      [["SET", "b", big], OOM],
+      [["APPEND", "a", "y".repeat(2000)], OOM],
+      [["SETRANGE", "a", "3500", "z"], OOM],
+      [["RENAME", "a", "b".repeat(1000)], OOM],
+      [["EXPIRE", "a", "100"], OOM],
+      [["PEXPIREAT", "a", String(NOW + 100_000)], OOM],
+      [["GETEX", "a", "EX", "100"], OOM],
+      [["STRLEN", "a"], ":3000\r\n"],
+      [["TTL", "a"], ":-1\r\n"],
+      [["EXISTS", "b"], ":0\r\n"],
+      [["SET", "s", "1"], "+OK\r\n"],
+    ]);
   },
 });

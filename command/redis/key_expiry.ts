@@ -7,13 +7,11 @@
  * @module
  */
 
-import { NO_EXPIRY, NO_KEY, StoreFullError } from "../../store/store.ts";
+import { NO_EXPIRY, NO_KEY } from "../../store/store.ts";
 import type { RedisCommand } from "../command.ts";
-import type { Failure } from "../reply.ts";
+import { type Failure, refuseWhenFull } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argInt, argIs, ERR, INT64_MAX, INT64_MIN } from "./args.ts";
-
-const STORE_FULL: Failure = { kind: "storeFull" };
 
 /** Which of NX, XX, GT, LT an EXPIRE has (Redis 7), or its error. */
 function expireFlags(
@@ -90,8 +88,7 @@ function expireCommand(
         try {
           done = store.expire(bytes, starts[0]!, ends[0]!, Number(when));
         } catch (error) {
-          if (!(error instanceof StoreFullError)) throw error;
-          return reply.error(STORE_FULL);
+          return refuseWhenFull(reply, error);
         }
       }
       reply.integer(done ? 1 : 0);
@@ -191,8 +188,7 @@ export const PERSIST: RedisCommand = {
       // False if the key's time passed since the line above.
       done = store.expire(bytes, starts[0]!, ends[0]!, 0);
     } catch (error) {
-      if (!(error instanceof StoreFullError)) throw error;
-      return reply.error(STORE_FULL);
+      return refuseWhenFull(reply, error);
     }
     reply.integer(done ? 1 : 0);
   },

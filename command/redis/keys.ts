@@ -6,9 +6,9 @@
  * @module
  */
 
-import { LINE_TEXT, NO_KEY, StoreFullError, type ValueSink } from "../../store/store.ts";
+import { LINE_TEXT, NO_KEY, type ValueSink } from "../../store/store.ts";
 import type { Context, RedisCommand } from "../command.ts";
-import type { Failure } from "../reply.ts";
+import { type Failure, refuseWhenFull } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argInt, argIs, ERR, parseCursor } from "./args.ts";
 import { KeyList, PATTERN_TOO_COSTLY } from "./key_list.ts";
@@ -26,7 +26,6 @@ import {
 import { isUtf8From } from "../../wire/utf8.ts";
 
 const INVALID_CURSOR: Failure = { kind: "redis", text: "ERR invalid cursor" };
-const STORE_FULL: Failure = { kind: "storeFull" };
 // Cursors are 32-bit hashes (store/table.ts, scan()).
 const CURSOR_SPACE = 2 ** 32;
 // Table slots scanned per key wanted (the table is at most half full).
@@ -236,8 +235,7 @@ function renameCommand(name: string, nx: boolean, summary: string): RedisCommand
         if (store.together !== undefined) store.together(move);
         else move();
       } catch (error) {
-        if (!(error instanceof StoreFullError)) throw error;
-        return reply.error(STORE_FULL);
+        return refuseWhenFull(reply, error);
       }
       if (nx) reply.integer(1);
       else reply.ok();

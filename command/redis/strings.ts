@@ -6,10 +6,10 @@
  * @module
  */
 
-import { NO_KEY, StoreFullError, type ValueSink, type WriteOptions } from "../../store/store.ts";
+import { NO_KEY, type ValueSink, type WriteOptions } from "../../store/store.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import { GET as LINE_GET } from "../keys.ts";
-import type { Failure, RedisReply } from "../reply.ts";
+import { type Failure, type RedisReply, refuseWhenFull } from "../reply.ts";
 import { byteString, type Request } from "../request.ts";
 import {
   addLongDouble,
@@ -19,8 +19,6 @@ import {
 } from "./long_double.ts";
 import { argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseInt64 } from "./args.ts";
 
-/** A full store, as Redis's OOM error. */
-export const STORE_FULL: Failure = { kind: "storeFull" };
 /** A value a command would make longer than {@linkcode maxStringBytes}, as Redis's error. */
 export const TOO_BIG: Failure = {
   kind: "redis",
@@ -64,8 +62,7 @@ export function write(reply: RedisReply, action: () => void): boolean {
     action();
     return true;
   } catch (error) {
-    if (!(error instanceof StoreFullError)) throw error;
-    reply.error(STORE_FULL);
+    refuseWhenFull(reply, error);
     return false;
   }
 }
@@ -136,8 +133,7 @@ export const SET: RedisCommand = {
     try {
       store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!, options);
     } catch (error) {
-      if (!(error instanceof StoreFullError)) throw error;
-      return reply.error(STORE_FULL);
+      return refuseWhenFull(reply, error);
     }
     if (!get) reply.ok();
   },
