@@ -13,7 +13,8 @@
 import { assert, assertEquals } from "@std/assert";
 import { COMPACTION_PAUSE_ENV } from "../cli/data.ts";
 import { DENO_FS } from "../store/log/file.ts";
-import { e2eDir, within } from "../testing/mod.ts";
+import { writeAll } from "../net/conn.ts";
+import { e2eDir, startKv, within } from "../testing/mod.ts";
 import { crashRounds, describeReport } from "./crash.ts";
 
 for (const step of ["snapshot", "synced", "renamed", "switched"] as const) {
@@ -42,23 +43,71 @@ for (const step of ["snapshot", "synced", "renamed", "switched"] as const) {
   });
 }
 
-Deno.test("a log file a compaction renamed over is emptied off the event loop before it is closed, unless another name links to it", async () => {
+Deno.test("a log file a compaction renamed over is closed whole, and its second name removed after", async () => {
   await using dir = await e2eDir();
   const bytes = new Uint8Array(1 << 20).fill(0x61);
-  for (const linked of [false, true]) {
-    const path = `${dir.path}/kv.log`;
-    await Deno.writeFile(path, bytes);
-    const file = await DENO_FS.open(path);
-    if (linked) await Deno.link(path, `${dir.path}/backup.log`);
-    // Another handle on the same file, to look at it once it has no name.
-    using watcher = await Deno.open(path, { read: true });
-    await Deno.writeFile(`${dir.path}/new.log`, new Uint8Array(8));
-    await Deno.rename(`${dir.path}/new.log`, path); // What a compaction's switch does.
-    await file.release();
-    assertEquals((await watcher.stat()).size, linked ? bytes.length : 0, `linked: ${linked}`);
-    if (linked) {
-      assertEquals((await Deno.readFile(`${dir.path}/backup.log`)).length, bytes.length);
-      await Deno.remove(`${dir.path}/backup.log`);
-    }
-  }
+  const path = `${dir.path}/kv.log`;
+  const aside = `${path}.replaced`;
+  await Deno.writeFile(path, bytes);
+  const file = await DENO_FS.open(path);
+  // A backup's handle on the same file, opened before the switch.
+  using backup = await Deno.open(path, { read: true });
+  await DENO_FS.link(path, aside); // What a compaction's switch does: a second name,
+  await Deno.writeFile(`${dir.path}/new.log`, new Uint8Array(8));
+  await Deno.rename(`${dir.path}/new.log`, path); // then the rename over the log.
+  await file.release(aside);
+  assertEquals((await backup.stat()).size, bytes.length, "the backup still reads all of it");
+  assertEquals(await DENO_FS.entry(aside), { kind: "absent" });
 });
+
+Deno.test("kv serve --data: a backup reading the log when a compaction replaces it still reads all of it", async () => {
+  await using dir = await e2eDir();
+  const path = `${dir.path}/kv.log`;
+  await using server = await startKv(["--data", path, "--compact-min-bytes", "262144"], {
+    dir: dir.path,
+  });
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const value = "v".repeat(1000);
+  let round = 0;
+  // Overwrites of 50 keys: the log grows, its live data stays small.
+  const overwrite = async (count: number) => {
+    const lines = [];
+    for (let i = 0; i < count; i++) lines.push(`PUT, key${i % 50}, ${value}${round++}\n`);
+    await writeAll(conn, new TextEncoder().encode(lines.join("")));
+    const answers = await readLines(conn, count);
+    assertEquals(answers.filter((line) => line !== "Success!"), []);
+  };
+  await overwrite(150);
+  assert(!server.stderr.includes("compacted"), server.stderr);
+  // The backup (cp) opens the log and reads its start...
+  const size = (await Deno.stat(path)).size;
+  using backup = await Deno.open(path, { read: true });
+  const first = new Uint8Array(4096);
+  assertEquals(await backup.read(first), first.length);
+  // ...while the log outgrows the floor and a compaction renames a new file over it.
+  while (!server.stderr.includes("compacted")) await overwrite(50);
+  // A clean stop waits for the replaced file to be let go.
+  assertEquals((await server.stop("SIGTERM")).code, 0);
+  let read = first.length;
+  const chunk = new Uint8Array(64 * 1024);
+  for (let n; (n = await backup.read(chunk)) !== null;) read += n;
+  // All of it: what it held when opened, and the appends before the switch.
+  assert(read >= size, `the backup read ${read} bytes of a file of ${size} when it was opened`);
+  assertEquals(read, (await backup.stat()).size, "the backup read the whole file it opened");
+  const names = [];
+  for await (const entry of Deno.readDir(dir.path)) names.push(entry.name);
+  assertEquals(names, ["kv.log"], "the replaced file's second name is gone");
+});
+
+/** Reads `count` lines from `conn`. */
+async function readLines(conn: Deno.Conn, count: number): Promise<string[]> {
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(64 * 1024);
+  let text = "";
+  while (text.split("\n").length - 1 < count) {
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error(`connection closed after ${JSON.stringify(text)}`);
+    text += decoder.decode(buffer.subarray(0, n), { stream: true });
+  }
+  return text.split("\n").slice(0, count);
+}

@@ -150,10 +150,10 @@ class FakeFile implements LogFile {
     this.#fs.handles.delete(this);
   }
 
-  release(): Promise<void> {
+  release(aside?: string): Promise<void> {
     this.#fs.releases++;
     this.close();
-    return Promise.resolve();
+    return aside === undefined ? Promise.resolve() : this.#fs.remove(aside);
   }
 
   #check(): void {
@@ -183,7 +183,7 @@ export class FakeFs implements LogFs {
   writes = 0;
   /** Calls of syncData so far. */
   syncs = 0;
-  /** Files let go by release() (emptied first, on a real disk) so far. */
+  /** Files let go by release() so far. */
   releases = 0;
   /** Awaited inside every sync, after it is counted: a test holds syncs with it. */
   beforeSync: (() => Promise<void>) | undefined;
@@ -242,6 +242,13 @@ export class FakeFs implements LogFs {
   identity(path: string): Promise<string | undefined> {
     const inode = this.names.get(path);
     return Promise.resolve(inode === undefined ? undefined : String(inode.id));
+  }
+
+  link(existing: string, to: string): Promise<void> {
+    const inode = this.names.get(existing);
+    if (inode === undefined) return Promise.reject(new Error(`no file ${existing}`));
+    this.names.set(to, inode);
+    return Promise.resolve();
   }
 
   rename(from: string, to: string): Promise<void> {

@@ -23,6 +23,14 @@ import type { LogFile, LogFs } from "./file.ts";
 import type { LogWriter } from "./writer.ts";
 import { encodeSet, LogBuffer, MAGIC } from "./format.ts";
 
+/**
+ * Where a compaction gives the log it replaces a second name, for a moment
+ * (see LogFile.release); one left by a crash is removed at the next start.
+ */
+export function asidePath(path: string): string {
+  return `${path}.replaced`;
+}
+
 /** The moments of a compaction a test may stop at (see {@linkcode CompactionHook}). */
 export type CompactionStep =
   /** The new file holds its header and the first chunk of the walk. */
@@ -201,9 +209,26 @@ export class Compaction {
       await this.#file!.syncData();
       if (this.#aborted) return false;
       await this.#hook?.("synced");
-      await this.#fs.rename(this.#tempPath, this.#path);
+      // The old file's second name, so that letting it go later frees its
+      // blocks off the event loop (LogFile.release). Without one (a file
+      // system with no hard links) it is simply closed.
+      const aside = asidePath(this.#path);
+      let kept: string | undefined;
+      try {
+        await this.#fs.remove(aside);
+        await this.#fs.link(this.#path, aside);
+        kept = aside;
+      } catch {
+        // Closed with no second name: correct, only slower.
+      }
+      try {
+        await this.#fs.rename(this.#tempPath, this.#path);
+      } catch (error) {
+        if (kept !== undefined) await this.#fs.remove(kept).catch(() => {});
+        throw error;
+      }
       this.switched = true;
-      writer.adopt(this.#file!, this.#size);
+      writer.adopt(this.#file!, this.#size, kept);
       await this.#hook?.("renamed");
       try {
         await this.#fs.syncDir(this.#dir);

@@ -30,12 +30,15 @@ export interface LogFile {
   /** Closes the file, releasing its lock. */
   close(): void;
   /**
-   * Closes a file that no longer has a name (a compaction renamed over it).
-   * Closing such a file frees its blocks inside the call, which for a big
-   * log holds the event loop (0.6 s for 2.1 GB): if no other name links to
-   * it, it is emptied first on a worker thread. Never rejects.
+   * Closes a file a compaction renamed over. Closing the last handle of a
+   * file without a name frees its blocks inside the call, which for a big
+   * log holds the event loop (0.6 s for 2.1 GB); so the compaction gave it
+   * a second name, `aside` ({@linkcode LogFs.link}), before the rename: the
+   * close frees nothing, and the removal of `aside` frees the blocks on a
+   * worker thread. The file is never emptied: a backup that opened it
+   * before the switch (`cp`) still reads all of it. Never rejects.
    */
-  release(): Promise<void>;
+  release(aside?: string): Promise<void>;
 }
 
 /** The operations on paths. */
@@ -44,6 +47,8 @@ export interface LogFs {
   open(path: string, options?: { fresh?: boolean }): Promise<LogFile>;
   /** Which file is at `path` now (see {@linkcode LogFile.identity}); `undefined` if none. */
   identity(path: string): Promise<string | undefined>;
+  /** Gives the file at `existing` a second name, `to` (a hard link). */
+  link(existing: string, to: string): Promise<void>;
   /** Renames `from` to `to`, replacing it. */
   rename(from: string, to: string): Promise<void>;
   /** Removes `path`; no error if it is not there. */
@@ -118,15 +123,18 @@ class DenoLogFile implements LogFile {
     closeQuietly(this.#file);
   }
 
-  async release(): Promise<void> {
-    try {
-      // nlink 0: the rename took its last name, so nobody can read it again
-      // (a hard link a user made keeps it, and then it is left whole).
-      if ((await this.#file.stat()).nlink === 0) await this.#file.truncate(0);
-    } catch {
-      // Closing it is all that is left to do.
-    }
+  async release(aside?: string): Promise<void> {
+    // Never emptied (truncated) first: another process that opened the log
+    // before the switch (a backup's cp) would find it cut short.
     this.close();
+    if (aside === undefined) return;
+    try {
+      // The last name: its blocks are freed in this unlink, on a worker
+      // thread, unless someone still reads the file.
+      await DENO_FS.remove(aside);
+    } catch {
+      // Left for the next start, which removes it.
+    }
   }
 }
 
@@ -161,6 +169,7 @@ export const DENO_FS: LogFs = {
       throw error;
     }
   },
+  link: (existing, to) => Deno.link(existing, to),
   rename: (from, to) => Deno.rename(from, to),
   async remove(path) {
     try {

@@ -14,7 +14,7 @@ import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
 import { type FsyncMode, type LogStore, newLogStore } from "../log.ts";
 import { MemoryStore } from "../memory.ts";
 import type { Store } from "../store.ts";
-import type { CompactionHook } from "./compact.ts";
+import { asidePath, type CompactionHook } from "./compact.ts";
 import { DENO_FS, type LogFile, type LogFs } from "./file.ts";
 import {
   applyRecord,
@@ -170,9 +170,12 @@ export async function openLogWith(
   const started = performance.now();
   const file = await lockFile(fs, path, dir);
   try {
-    // Left by a compaction that a crash cut short: never the log.
-    const leftover = `${path}.compact`;
+    // Left by a compaction that a crash cut short: never the log (the
+    // second is a second name of an old log, or of this one).
+    let leftover = `${path}.compact`;
     try {
+      await fs.remove(leftover);
+      leftover = asidePath(path);
       await fs.remove(leftover);
     } catch (error) {
       // Name the file that is in the way, not the log (which is fine).

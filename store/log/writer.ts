@@ -82,6 +82,8 @@ export class LogWriter {
   #syncing: Promise<void> | undefined;
   // The file a compaction replaced: until the folder sync, then while it is let go.
   #replaced: LogFile | undefined;
+  // Its second name, made before the rename (see LogFile.release).
+  #replacedAside: string | undefined;
   #releasing: Promise<void> | undefined;
   // everysec: written since the last sync.
   #dirty = false;
@@ -382,21 +384,18 @@ export class LogWriter {
   }
 
   /** The compacted file has the log's name now: appends go to it. */
-  adopt(file: LogFile, size: number): void {
+  adopt(file: LogFile, size: number, aside?: string): void {
     const old = this.#file;
     this.#file = file;
     this.#writtenSize = this.#durableSize = size;
     // Kept, open and whole, until the rename is known to be durable.
     this.#replaced = old;
+    this.#replacedAside = aside;
   }
 
-  /** The folder sync after the rename worked: the replaced file is let go, emptied off the event loop (LogFile.release). */
+  /** The folder sync after the rename worked: the replaced file is let go, its blocks freed off the event loop (LogFile.release). */
   renameDurable(): void {
-    const old = this.#replaced;
-    this.#replaced = undefined;
-    if (old !== undefined) {
-      this.#releasing = Promise.all([this.#releasing, old.release()]).then(() => {});
-    }
+    this.#letGo();
   }
 
   /** The folder sync after the rename failed: it is retried before the next write, which fails until it works. */
@@ -405,11 +404,21 @@ export class LogWriter {
     this.#failures.folderNotSynced(error);
   }
 
+  #letGo(): void {
+    const old = this.#replaced;
+    const aside = this.#replacedAside;
+    this.#replaced = this.#replacedAside = undefined;
+    if (old !== undefined) {
+      this.#releasing = Promise.all([this.#releasing, old.release(aside)]).then(() => {});
+    }
+  }
+
   /** The switch is over (or called off): appends go on. */
   release(): void {
-    // A replaced file whose rename is not known to be durable is closed whole.
-    this.#replaced?.close();
-    this.#replaced = undefined;
+    // A replaced file whose rename is not known to be durable is let go too:
+    // release() never empties it, so a power cut that brings back its name
+    // finds it whole.
+    this.#letGo();
     this.#holds--;
     this.#startFlushing();
   }
