@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Context, Continuation, Handler } from "./command.ts";
+import type { Context, Continuation, Handler, Session } from "./command.ts";
 import { AUTH_FAILURES } from "./auth.ts";
 import { subcommandFailure } from "./redis/subcommands.ts";
 import type { Failure, Reply } from "./reply.ts";
@@ -26,7 +26,7 @@ import { holdCommandTime, releaseCommandTime } from "../store/clock.ts";
 function beforeAuth(
   request: Request,
   wrongSubcommand: Failure | undefined,
-  protocol: "line" | "resp",
+  protocol: Session["protocol"],
 ): boolean {
   const kind = request.failure?.kind;
   if (kind === "protocol" || kind === "lineTooLong") return true;
