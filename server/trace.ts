@@ -255,9 +255,12 @@ export class DatagramTrace extends Trace {
     this.emit("sendto", `bytes=${n} peer=${formatAddr(to)}`);
   }
 
-  /** Nothing to answer (blank lines only): no datagram goes back. */
+  /**
+   * Nothing to answer (blank lines only): no datagram goes back, so no
+   * `sendto` (one of 0 bytes would be a datagram all the same).
+   */
   silent(): void {
-    this.emit("sendto", "bytes=0 (nothing to answer: no datagram sent)");
+    this.emit("drop", "(not answered: only blank lines, nothing to answer)");
   }
 }
 
