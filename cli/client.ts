@@ -227,7 +227,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     if (batch) return await runBatch(client, io, options.pauseMs);
     return await runRepl({
       prompt: `kv ${client.address}`,
-      banner: `Connected to kv at ${client.address}.`,
+      banner: `Connected to ${client.address}.`,
       connected: true,
       request: async (line) => {
         current = line;

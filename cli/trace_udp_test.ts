@@ -232,7 +232,7 @@ Deno.test("main() client --udp on a terminal: a prompt with help, which goes on 
   const [banner, help, ...rest] = run.stdout.split(prompt);
   assertEquals(
     banner,
-    `Sending to kv at 127.0.0.1:${lossy.port} over UDP, a datagram per request. Type "help" for the commands.\n`,
+    `Sending to 127.0.0.1:${lossy.port} over UDP, a datagram per request. Type "help" for the commands.\n`,
   );
   assertMatch(help!, /^Type a request and press Enter/);
   assertEquals(help!.includes("AUTH"), false, "no AUTH over UDP");
