@@ -148,7 +148,7 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
     assertEquals([run.code, run.stdout], [0, "PONG\n"]);
     assertMatch(run.stderr, /^kv: the answer came on try 2: a datagram was lost or late/m);
     assertEquals(traceEvents(run.stderr, "client"), [
-      ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom"],
+      ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom", "close"],
     ]);
   });
   await t.step("no answer", async () => {
