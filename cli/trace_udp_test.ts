@@ -82,6 +82,12 @@ Deno.test("main() client --trace traces connect, send, recv and close; a batch h
       run.stderr,
       /^trace client \S+ connect local=127\.0\.0\.1:(\d+) peer=127\.0\.0\.1:\d+ \(handshake done; the OS picked local port \1\)$/m,
     );
+    // The course teaches that close() sends FIN: the close says so, as the
+    // server's eof says it came.
+    assertMatch(
+      run.stderr,
+      /^trace client \S+ close \(we sent FIN: the server reads the end of the stream\)$/m,
+    );
   });
   await t.step("a batch: its FIN after the last request, then the server's", async () => {
     const run = await mainClient(["--trace", "-p", String(server.port)], {
@@ -95,6 +101,7 @@ Deno.test("main() client --trace traces connect, send, recv and close; a batch h
     assert(events.indexOf("half-close") > events.lastIndexOf("send"), events.join(" "));
     assert(events.includes("recv"));
     assertEquals(events.slice(-2), ["eof", "close"]);
+    assertMatch(run.stderr, /^trace client \S+ close \(our FIN went with the half-close\)$/m);
   });
   await t.step("without --trace, no trace lines", async () => {
     const run = await mainClient(["-p", String(server.port), "PING"]);
