@@ -190,10 +190,14 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   let current = words.join(" ");
   // The note is said once; its --unframed hint once too, later if it could not be right at first.
   let noted: "no" | "note" | "hint" = "no";
-  const onIrregularAnswer = (missing: IrregularAnswer, waiting: number) => {
+  const onIrregularAnswer = (
+    missing: IrregularAnswer,
+    waiting: number,
+    endedBy: "pause" | "close",
+  ) => {
     const hint = unframedHint(missing, { batch, unframed: options.unframed, waiting, current });
     if (noted === "hint" || (noted === "note" && hint === undefined)) return;
-    io.stderr(pauseNote(lang, missing, options.pauseMs, hint, noted === "note"));
+    io.stderr(pauseNote(lang, missing, options.pauseMs, hint, noted === "note", endedBy));
     noted = hint === undefined ? "note" : "hint";
   };
   let client: KvClient;
@@ -223,7 +227,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     if (batch) return await runBatch(client, io, options.pauseMs);
     return await runRepl({
       prompt: `kv ${client.address}`,
-      banner: `Connected to kv at ${client.address}.`,
+      banner: `Connected to ${client.address}.`,
       connected: true,
       request: async (line) => {
         current = line;

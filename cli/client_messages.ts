@@ -34,6 +34,8 @@ const NOTE = { en: "kv: note: ", ko: "kv: 참고: " } as const;
  * The note for an answer the pause (or the close) took without its end,
  * with its `--unframed` hint if one fits; `again`: the note was said
  * already, and only the hint is new (only an answer without its `\n` gets one).
+ * `endedBy`: what took it, the pause waited out or the server's close
+ * (then no pause was waited, and a slow server is not the likely cause).
  */
 export function pauseNote(
   lang: Lang,
@@ -41,6 +43,7 @@ export function pauseNote(
   pauseMs: number,
   hint: UnframedHint | undefined,
   again = false,
+  endedBy: "pause" | "close" = "pause",
 ): string {
   const newline = missing === "newline";
   if (lang === "ko") {
@@ -52,6 +55,9 @@ export function pauseNote(
       : "";
     if (again) return `${NOTE.ko}이 답도 \\n 없이 왔습니다${tail}\n`;
     const what = newline ? "답이 \\n 없이 왔습니다" : "LIST의 답이 마지막 빈 줄 없이 왔습니다";
+    if (endedBy === "close") {
+      return `${NOTE.ko}${what}. 바로 뒤에 서버가 연결을 닫아서 받은 데까지를 답으로 보았습니다${tail}\n`;
+    }
     return `${NOTE.ko}${what}. ${pauseMs} ms 동안 더 오는 것이 없어 받은 데까지를 답으로 ` +
       `보았습니다(서버가 느릴 뿐이라면 --pause-ms를 더 크게 주세요)${tail}\n`;
   }
@@ -65,6 +71,10 @@ export function pauseNote(
   const what = newline
     ? "an answer came without its \\n"
     : "a LIST answer came without its closing empty line";
+  if (endedBy === "close") {
+    return `${NOTE.en}${what}; the server closed the connection right after it, so it was ` +
+      `taken as it came${tail}\n`;
+  }
   return `${NOTE.en}${what}; it was taken once nothing more came for ${pauseMs} ms ` +
     `(--pause-ms; if the server is only slow, give more)${tail}\n`;
 }

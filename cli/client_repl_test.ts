@@ -37,7 +37,7 @@ Deno.test("main() client on a terminal runs a prompt that shows the address", as
   assertEquals([code, stderr], [0, ""]);
   assertEquals(
     stdout,
-    `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n` +
+    `Connected to 127.0.0.1:${server.port}. Type "help" for the commands.\n` +
       `${prompt}Success!\n` +
       `${prompt}윤영준\n` +
       prompt + // The blank line: no answer, a new prompt.
@@ -58,7 +58,7 @@ Deno.test("main() client on a terminal prints help", async () => {
   const [banner, afterHelp, afterQuestion, ...rest] = stdout.split(prompt);
   assertEquals(
     banner,
-    `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n`,
+    `Connected to 127.0.0.1:${server.port}. Type "help" for the commands.\n`,
   );
   assertEquals(afterHelp, afterQuestion, "? is help too");
   for (const line of ["PUT, key, value", "GET, key", "DELETE, key", "LIST", "PING", "quit"]) {
@@ -81,7 +81,7 @@ Deno.test("main() client on a terminal takes Korean split across reads", async (
 Deno.test("main() client on a terminal ends with status 0 on exit, quit and end of input", async (t) => {
   await using server = startTestServer();
   const prompt = `kv 127.0.0.1:${server.port}> `;
-  const banner = `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n`;
+  const banner = `Connected to 127.0.0.1:${server.port}. Type "help" for the commands.\n`;
   await t.step("exit", async () => {
     const result = await runClient(server.port, [], { stdin: "exit\nPING\n", terminal: true });
     // The terminal already echoed the Enter after "exit": nothing more is printed.

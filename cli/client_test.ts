@@ -13,6 +13,7 @@ import { PassThrough } from "node:stream";
 import { main } from "../main.ts";
 import {
   FakeIo,
+  readRawLines,
   scriptedServer,
   send,
   startTestServer,
@@ -34,6 +35,8 @@ async function client(
 
 const NOTE = "kv: note: an answer came without its \\n; it was taken once nothing more came for";
 const SLOW = "(--pause-ms; if the server is only slow, give more)";
+// The note for an answer the server's close ended: no pause was waited out.
+const CLOSED = "the server closed the connection right after it, so it was taken as it came";
 const KEEPS_NEWLINE =
   "; if an answer looks wrong, try --unframed (a server that does not strip() its last field keeps the \\n kv client sends)";
 
@@ -45,6 +48,36 @@ Deno.test("kv client one-shot takes a textbook server's answer after the pause, 
   const get = await client(server.port, ["--pause-ms", "50", "GET, myname"]);
   assertEquals([get.code, get.stdout], [0, "yyjun\n"]);
   assertEquals(get.stderr, `${NOTE} 50 ms ${SLOW}${KEEPS_NEWLINE}\n`);
+});
+
+Deno.test("kv client: an answer the server's close ended is said to be so, not taken after a pause", async (t) => {
+  // A server that answers without \n and closes at once: no pause was waited
+  // out (a learner's --trace shows the eof right after the recv).
+  const closesAfterAnswer = () =>
+    scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "PONG");
+    });
+  await t.step("in English", async () => {
+    await using server = closesAfterAnswer();
+    const result = await client(server.port, ["--pause-ms", "60000", "PING"]);
+    assertEquals(result, {
+      code: 0,
+      stdout: "PONG\n",
+      stderr: "kv: note: an answer came without its \\n; the server closed the connection " +
+        "right after it, so it was taken as it came\n",
+    });
+  });
+  await t.step("in Korean", async () => {
+    await using server = closesAfterAnswer();
+    const result = await client(server.port, ["--lang", "ko", "--pause-ms", "60000", "PING"]);
+    assertEquals(result, {
+      code: 0,
+      stdout: "PONG\n",
+      stderr: "kv: 참고: 답이 \\n 없이 왔습니다. 바로 뒤에 서버가 연결을 닫아서 받은 데까지를 " +
+        "답으로 보았습니다\n",
+    });
+  });
 });
 
 Deno.test("kv client --unframed batch talks to a textbook server one request at a time", async () => {
@@ -65,8 +98,12 @@ Deno.test("kv client: the --unframed hints come only where they can be right, no
     // The server closes once the requests end: its answer, and the end of the
     // LIST, came with the close (the LIST was counted as still waiting).
     await using server = textbookServer();
-    const result = await client(server.port, ["--pause-ms", "50"], { stdin: "LIST\n" });
-    assertEquals(result, { code: 0, stdout: "Not exist!\n", stderr: `${NOTE} 50 ms ${SLOW}\n` });
+    const result = await client(server.port, ["--pause-ms", "10000"], { stdin: "LIST\n" });
+    assertEquals(result, {
+      code: 0,
+      stdout: "Not exist!\n",
+      stderr: `kv: note: an answer came without its \\n; ${CLOSED}\n`,
+    });
   });
   await t.step("one LIST: it has no field to keep the \\n in", async () => {
     await using server = textbookServer();
@@ -93,13 +130,25 @@ Deno.test("kv client: the --unframed hints come only where they can be right, no
       `nothing more came for 50 ms ${SLOW}\n`;
     const once = await client(server.port, ["--pause-ms", "50", "LIST"]);
     assertEquals(once, { code: 0, stdout: "Not exist!\n", stderr: note });
-    const batch = await client(server.port, ["--pause-ms", "50"], { stdin: "PUT, a, 1\nLIST\n" });
-    assertEquals(batch, { code: 0, stdout: "Success!\na, 1\n", stderr: note });
+    // A batch half-closes: the server's close, not the pause, ends the LIST.
+    const batch = await client(server.port, ["--pause-ms", "10000"], {
+      stdin: "PUT, a, 1\nLIST\n",
+    });
+    assertEquals(batch, {
+      code: 0,
+      stdout: "Success!\na, 1\n",
+      stderr: `kv: note: a LIST answer came without its closing empty line; ${CLOSED}\n`,
+    });
   });
   await t.step("a batch whose first answer took several requests still gets it", async () => {
     await using server = textbookServer();
-    const result = await client(server.port, ["--pause-ms", "50"], { stdin: "LIST\nGET, a\n" });
-    assertStringIncludes(result.stderr, `${NOTE} 50 ms ${SLOW}${recvHint}\n`);
+    const result = await client(server.port, ["--pause-ms", "10000"], {
+      stdin: "LIST\nGET, a\n",
+    });
+    assertStringIncludes(
+      result.stderr,
+      `kv: note: an answer came without its \\n; ${CLOSED}${recvHint}\n`,
+    );
   });
   await t.step("the prompt sends one request at a time: none arrive together", async () => {
     await using server = studentServer("dies-on-extra-fields");
@@ -122,7 +171,7 @@ Deno.test("kv client batch to a textbook server suggests --unframed when answers
   // request, and its answers, without \n, run into each other until it closes.
   const result = await client(server.port, [], { stdin: "PUT, y, 1\nGET, y\nLIST\n" });
   assertEquals(result.code, 2);
-  assertStringIncludes(result.stderr, NOTE);
+  assertStringIncludes(result.stderr, `kv: note: an answer came without its \\n; ${CLOSED}`);
   assertStringIncludes(result.stderr, "send them with --unframed");
 });
 
@@ -134,9 +183,10 @@ Deno.test("kv client REPL against a textbook server, with and without --unframed
       stdin: "PUT, 이름, 윤영준\nGET, 이름\nLIST\nFOO\nquit\n",
       terminal: true,
     });
+    // The banner names the address only: the server may well not be kv.
     assertEquals(
       result.stdout,
-      `Connected to kv at 127.0.0.1:${server.port}. Type "help" for the commands.\n` +
+      `Connected to 127.0.0.1:${server.port}. Type "help" for the commands.\n` +
         `${prompt}Success!\n${prompt}윤영준\n${prompt}이름, 윤영준\n${prompt}Wrong request!\n` +
         `${prompt}Wrong request!\n`, // The textbook server knows no QUIT; the prompt ends anyway.
     );

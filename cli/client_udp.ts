@@ -116,7 +116,7 @@ export async function runUdpClient(
     // At a prompt, a lost datagram is said and the prompt goes on.
     return await runRepl({
       prompt: `kv udp ${address}`,
-      banner: `Sending to kv at ${address} over UDP, a datagram per request.`,
+      banner: `Sending to ${address} over UDP, a datagram per request.`,
       connected: false,
       request: ask,
     }, io);

@@ -82,6 +82,12 @@ Deno.test("main() client --trace traces connect, send, recv and close; a batch h
       run.stderr,
       /^trace client \S+ connect local=127\.0\.0\.1:(\d+) peer=127\.0\.0\.1:\d+ \(handshake done; the OS picked local port \1\)$/m,
     );
+    // The course teaches that close() sends FIN: the close says so, as the
+    // server's eof says it came.
+    assertMatch(
+      run.stderr,
+      /^trace client \S+ close \(we sent FIN: the server reads the end of the stream\)$/m,
+    );
   });
   await t.step("a batch: its FIN after the last request, then the server's", async () => {
     const run = await mainClient(["--trace", "-p", String(server.port)], {
@@ -95,6 +101,7 @@ Deno.test("main() client --trace traces connect, send, recv and close; a batch h
     assert(events.indexOf("half-close") > events.lastIndexOf("send"), events.join(" "));
     assert(events.includes("recv"));
     assertEquals(events.slice(-2), ["eof", "close"]);
+    assertMatch(run.stderr, /^trace client \S+ close \(our FIN went with the half-close\)$/m);
   });
   await t.step("without --trace, no trace lines", async () => {
     const run = await mainClient(["-p", String(server.port), "PING"]);
@@ -148,7 +155,7 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
     assertEquals([run.code, run.stdout], [0, "PONG\n"]);
     assertMatch(run.stderr, /^kv: the answer came on try 2: a datagram was lost or late/m);
     assertEquals(traceEvents(run.stderr, "client"), [
-      ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom"],
+      ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom", "close"],
     ]);
   });
   await t.step("no answer", async () => {
@@ -232,7 +239,7 @@ Deno.test("main() client --udp on a terminal: a prompt with help, which goes on 
   const [banner, help, ...rest] = run.stdout.split(prompt);
   assertEquals(
     banner,
-    `Sending to kv at 127.0.0.1:${lossy.port} over UDP, a datagram per request. Type "help" for the commands.\n`,
+    `Sending to 127.0.0.1:${lossy.port} over UDP, a datagram per request. Type "help" for the commands.\n`,
   );
   assertMatch(help!, /^Type a request and press Enter/);
   assertEquals(help!.includes("AUTH"), false, "no AUTH over UDP");

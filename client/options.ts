@@ -28,11 +28,16 @@ export interface ClientOptions {
   answerPauseMs?: number;
   /**
    * Called when `answerPauseMs` (or the server's close) took an answer:
-   * which end was missing, and how many requests still wait for their
+   * which end was missing, how many requests still wait for their
    * answers once it is taken (more than none, when requests were sent
-   * together, is how a server that takes several as one shows).
+   * together, is how a server that takes several as one shows), and what
+   * ended it: the pause waited out, or the server's close.
    */
-  onIrregularAnswer?: (missing: IrregularAnswer, waiting: number) => void;
+  onIrregularAnswer?: (
+    missing: IrregularAnswer,
+    waiting: number,
+    endedBy: "pause" | "close",
+  ) => void;
   /**
    * Fail with `KvTimeoutError` (and close) when a request has waited this
    * long with neither a whole line of its answer nor 64 KiB of one arriving

@@ -273,7 +273,7 @@ export class Pipeline {
         missing ??= "list-end";
       }
       // Told once the answer is taken whole: the requests still waiting are those after it.
-      if (missing !== undefined) this.#irregularAnswer(missing);
+      if (missing !== undefined) this.#irregularAnswer(missing, "close");
       this.#fail(closedByServer(this.#address, {
         waiting: open === undefined ? 0 : this.#answers.waiting,
         received,
@@ -369,13 +369,13 @@ export class Pipeline {
       this.#answers.endList();
     }
     this.#armTimeout();
-    if (missing !== undefined) this.#irregularAnswer(missing);
+    if (missing !== undefined) this.#irregularAnswer(missing, "pause");
   }
 
-  /** An answer was taken without its end: noted, and told. */
-  #irregularAnswer(missing: IrregularAnswer): void {
+  /** An answer was taken without its end, by the pause or the close: noted, and told. */
+  #irregularAnswer(missing: IrregularAnswer, endedBy: "pause" | "close"): void {
     if (this.#irregular !== "newline") this.#irregular = missing;
-    this.#options.onIrregularAnswer?.(missing, this.#answers.waiting);
+    this.#options.onIrregularAnswer?.(missing, this.#answers.waiting, endedBy);
   }
 
   #stopTimers(): void {

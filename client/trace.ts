@@ -72,13 +72,22 @@ export function traceConn(
     emit("send", `bytes=${n} ${show(bytes, n, true)}`);
     return n;
   };
+  let halfClosed = false;
   conn.closeWrite = async () => {
     await closeWrite();
+    halfClosed = true;
     emit("half-close", "(we sent FIN: no more requests; the answers still come)");
   };
   conn.close = () => {
     close(); // Throws if closed already: then there is nothing to trace.
-    emit("close", "");
+    // Deno's close() is shutdown(SHUT_WR), then close(): our FIN, unless
+    // the half-close sent it already.
+    emit(
+      "close",
+      halfClosed
+        ? "(our FIN went with the half-close)"
+        : "(we sent FIN: the server reads the end of the stream)",
+    );
   };
 }
 

@@ -23,7 +23,7 @@ export interface UdpRequestOptions {
   timeoutMs?: number;
   /** How many times to send again after a wait with no answer. @default {2} */
   retries?: number;
-  /** Receives the socket's events: bind, sendto, recvfrom, timeout, retry, give-up. @default {undefined} */
+  /** Receives the socket's events: bind, sendto, recvfrom, timeout, retry, give-up, close. @default {undefined} */
   trace?: Tracer;
   /** Stops the request: its socket closes, and it rejects with the signal's reason. @default {undefined} */
   signal?: AbortSignal;
@@ -135,6 +135,8 @@ export async function udpRequest(
     );
   } finally {
     socket.close();
+    // As the course's UDP client calls close(): but no FIN, nothing at all.
+    if (trace !== undefined) emit("close", "(nothing is sent: UDP has no connection to end)");
     // The receive still waiting rejects once the socket is closed: expected.
     await receiving?.catch(() => {});
   }

@@ -42,9 +42,14 @@ Deno.test("udpRequest() sends again when no answer comes, and says which try was
   });
   assertEquals(server.received(), 2);
   assertEquals(traced.of("client"), [
-    ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom"],
+    ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom", "close"],
   ]);
   assertEquals(traced.details("client", "retry"), ["try=2/3"]);
+  // The course's UDP client closes its socket too: the trace shows it, and
+  // that nothing goes out (no FIN: there is no connection to end).
+  assertEquals(traced.details("client", "close"), [
+    "(nothing is sent: UDP has no connection to end)",
+  ]);
 });
 
 Deno.test("udpRequest() gives up after its retries when nothing answers", async () => {
@@ -62,7 +67,7 @@ Deno.test("udpRequest() gives up after its retries when nothing answers", async 
     ...["bind", "sendto", "timeout"],
     ...["retry", "sendto", "timeout"],
     ...["retry", "sendto", "timeout"],
-    ...["retry", "sendto", "timeout", "give-up"],
+    ...["retry", "sendto", "timeout", "give-up", "close"],
   ]);
 });
 

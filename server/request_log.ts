@@ -20,9 +20,13 @@ export function requestLogLine(request: Request, answer: Uint8Array): string {
     : decoder.decode(request.bytes.subarray(request.rawStart, request.rawEnd));
   const text = decoder.decode(answer).trimEnd();
   const shownAnswer = secret === undefined ? text : hideEcho(text);
-  // A line past the limit is not kept: say so rather than show "".
-  const shown = raw === "" && request.failure?.kind === "lineTooLong"
+  // A line past the limit is not kept, and one that is not UTF-8 is not
+  // shown: say so rather than show "".
+  const kind = request.failure?.kind;
+  const shown = raw === "" && kind === "lineTooLong"
     ? "(a line past the limit, not kept)"
+    : raw === "" && kind === "invalidUtf8"
+    ? "(a line that is not valid UTF-8)"
     : logSample(raw);
   return `${shown} -> ${logSample(shownAnswer)}`;
 }

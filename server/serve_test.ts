@@ -11,7 +11,14 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { parseListLine } from "../wire/line/encode.ts";
 import { ExposureError, serve } from "./serve.ts";
-import { assertAlive, bytes, exchange, RawConn, startTestServer } from "../testing/mod.ts";
+import {
+  assertAlive,
+  bytes,
+  exchange,
+  LogCollector,
+  RawConn,
+  startTestServer,
+} from "../testing/mod.ts";
 
 /** Reads one answer line; fails if the server closes first. */
 async function readLine(conn: RawConn): Promise<string> {
@@ -169,6 +176,14 @@ Deno.test("serve() answers every bad request with one Error: line and stays open
     ]));
     const answers = await exchange(conn, all, 2 * BAD_REQUESTS.length);
     assertEquals(answers, BAD_REQUESTS.flatMap(([, expected]) => [expected, "PONG"]));
+  });
+  await t.step("-v logs a line that is not UTF-8 as such, not as an empty request", async () => {
+    const logs = new LogCollector();
+    await using verbose = startTestServer({ log: logs.log, verbose: true });
+    await using conn = await RawConn.connect(verbose.port);
+    assertEquals(await exchange(conn, bytes("PUT, k, ", [0xff, 0xfe], "\n"), 1), [NOT_UTF8]);
+    const logged = logs.lines.map((line) => line.message).filter((line) => line.includes("->"));
+    assertEquals(logged, [`#1 (a line that is not valid UTF-8) -> "${NOT_UTF8}"`]);
   });
   await t.step("bad requests changed nothing", async () => {
     await using conn = await RawConn.connect(server.port);

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Failure } from "../command/reply.ts";
 import { hideEcho, mayHoldSecret, type Request, secretName } from "../command/request.ts";
 import { formatAddr } from "../net/addr.ts";
 import { describeError } from "../net/conn.ts";
@@ -40,7 +41,7 @@ class Trace {
       ? `${secret} (the rest hidden: it may hold a password)`
       : request.rawEnd > request.rawStart
       ? preview(request.bytes, request.rawStart, request.rawEnd)
-      : `(${request.failure?.kind ?? "empty"})`;
+      : `(${unshown(request.failure)})`;
     this.emit("request", endedBy === undefined ? raw : `${raw} ended-by=${endedBy}`);
   }
 
@@ -62,6 +63,25 @@ class Trace {
       } else shown = preview(bytes, from, bytes.length);
       this.emit("answer", `bytes=${size} ${shown}${rest}`);
     }
+  }
+}
+
+/**
+ * What the trace says of a request it has no bytes of to show, in words a
+ * reader knows (not the failure's name in the code): the bytes were not
+ * kept (a line past the limit), or cannot be read as a request.
+ */
+function unshown(failure: Failure | undefined): string {
+  if (failure === undefined) return "an empty request";
+  switch (failure.kind) {
+    case "invalidUtf8":
+      return "a line that is not valid UTF-8";
+    case "lineTooLong":
+      return `a line longer than the limit of ${failure.limitBytes} bytes: its bytes were not kept`;
+    case "protocol":
+      return "a request that breaks RESP's framing";
+    default:
+      return `a request that cannot be read: ${failure.kind}`;
   }
 }
 
@@ -235,9 +255,12 @@ export class DatagramTrace extends Trace {
     this.emit("sendto", `bytes=${n} peer=${formatAddr(to)}`);
   }
 
-  /** Nothing to answer (blank lines only): no datagram goes back. */
+  /**
+   * Nothing to answer (blank lines only): no datagram goes back, so no
+   * `sendto` (one of 0 bytes would be a datagram all the same).
+   */
   silent(): void {
-    this.emit("sendto", "bytes=0 (nothing to answer: no datagram sent)");
+    this.emit("drop", "(not answered: only blank lines, nothing to answer)");
   }
 }
 

@@ -209,3 +209,20 @@ Deno.test({
     assertEquals(logs, [], "a reset is not an error");
   },
 });
+
+Deno.test("serve() traces a line it could not read in words a reader knows, not the failure's code name", async () => {
+  const traced = new TraceCollector();
+  await using server = startTestServer({ trace: traced.trace, maxLineBytes: 64 });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(new Uint8Array([...new TextEncoder().encode("PUT, k, "), 0xff, 0xfe, 0x0a]));
+  assertEquals(await conn.readLine(), "Error: request is not valid UTF-8");
+  await conn.send(`PUT, k, ${"x".repeat(100)}\n`);
+  assertEquals(await conn.readLine(), "Error: line too long (limit 64 bytes)");
+  await conn.closeWrite();
+  assert(await conn.closedByServer());
+  await within("close", traced.waitFor("#1", "close"));
+  assertEquals(traced.details("#1", "request"), [
+    "(a line that is not valid UTF-8)",
+    "(a line longer than the limit of 64 bytes: its bytes were not kept)",
+  ]);
+});
