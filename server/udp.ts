@@ -13,7 +13,7 @@ import { Request } from "../command/request.ts";
 import { executeAtOneTime } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
-import { afterIo, describeError, requireDatagrams } from "../net/conn.ts";
+import { afterIo, describeError, nextTurn, requireDatagrams } from "../net/conn.ts";
 import { isLoopback } from "./listen.ts";
 import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
@@ -85,6 +85,8 @@ export interface DatagramServerOptions {
   readonly guard: Guard;
   /** The keys Redis clients WATCH (a datagram's PUT changes them too). */
   readonly watches: Watches;
+  /** The server's ticker, which counts up only while the event loop turns (ServerSide.turns). */
+  readonly turns: { readonly count: number };
 }
 
 /** Answers kv requests arriving as UDP datagrams on one socket. */
@@ -106,6 +108,9 @@ export class DatagramServer {
   readonly #writes: WriteAnswers | undefined;
   #closed = false;
   #count = 0;
+  // ServerSide.turns as last seen, and when it was seen to change (#letOthersRun).
+  #seenTurn = -1;
+  #seenAt = 0;
 
   /** Serves `socket` (from `Deno.listenDatagram`) until {@linkcode DatagramServer.close}. */
   constructor(socket: Deno.DatagramConn, options: DatagramServerOptions) {
@@ -130,6 +135,7 @@ export class DatagramServer {
   async #run(): Promise<void> {
     const buffer = new Uint8Array(RECEIVE_BYTES);
     while (!this.#closed) {
+      await this.#letOthersRun();
       let data: Uint8Array;
       let from: Deno.Addr;
       try {
@@ -183,6 +189,29 @@ export class DatagramServer {
           this.#options.log("debug", `d${number} send failed: ${describeError(error)}`);
         }
       }
+    }
+  }
+
+  /**
+   * Lets the event loop turn if it has not for a while. A receive with a
+   * datagram already waiting, and a send, finish without turning it: under
+   * a flood that outpaces the server, this loop would answer datagrams back
+   * to back for as long as the flood lasts, and no TCP client would be read
+   * or written meanwhile. The server's ticker (ServerSide.turns) counts up
+   * only while the loop turns; once it has not for UNTURNED_MS, the others
+   * get their turn, as a TCP connection's endless pipeline gives it
+   * (server/connection.ts). A server that waited for its datagrams never
+   * pauses here: the ticker counted meanwhile.
+   */
+  async #letOthersRun(): Promise<void> {
+    const count = this.#options.turns.count;
+    const now = performance.now();
+    if (count !== this.#seenTurn) {
+      this.#seenTurn = count;
+      this.#seenAt = now;
+    } else if (now - this.#seenAt >= UNTURNED_MS) {
+      await nextTurn();
+      this.#seenAt = performance.now();
     }
   }
 
@@ -293,6 +322,9 @@ export class DatagramServer {
 const ERROR_BYTES = new TextEncoder().encode(ERROR_PREFIX);
 // A LIST's walk lets the I/O callbacks run every so many steps (64 slots a step).
 const STEPS_PER_TURN = 16;
+// Datagrams answered back to back this long, the event loop never turning
+// (ServerSide.turns did not count up), let it turn: the ticker's period.
+const UNTURNED_MS = 10;
 
 /**
  * Why a datagram gets no answer, or `undefined` to answer it. A sender's

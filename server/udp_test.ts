@@ -16,6 +16,7 @@ import {
   ObservedStore,
   RawConn,
   startTestServer,
+  startUdpFlood,
   TraceCollector,
   UdpPeer,
   within,
@@ -284,5 +285,24 @@ Deno.test("serve() with udp stops a datagram's LIST walk at shutdown: its answer
   } finally {
     store.end(); // Lets a walk that did not stop end, and the test with it.
     await server.shutdown();
+  }
+});
+
+Deno.test("serve() with udp goes on answering TCP clients while datagrams flood in", async () => {
+  const text = new TextStore(new MemoryStore());
+  text.set("big", "v".repeat(1_000_000));
+  await using server = startTestServer({ udp: true, store: text.store });
+  // From another thread, faster than they are answered (each copies the 1 MB value, to answer
+  // that it does not fit): the socket always has the next datagram waiting, so each receive
+  // finishes at once, and so does each send.
+  await using flood = startUdpFlood(server.port, "GET, big\n");
+  await within("the flood's first answer", flood.answered);
+  // A TCP client is answered while the flood goes on, not once it stops (after 20 s).
+  const answer = ask(server.port, "PING");
+  try {
+    assertEquals(await within("a PING over TCP during a UDP flood", answer, 2_000), "PONG");
+  } finally {
+    await flood.stop();
+    await answer.catch(() => {});
   }
 });
