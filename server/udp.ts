@@ -251,6 +251,12 @@ export class DatagramServer {
     // Bytes of answer counted and let go once past the limit: a LIST of a
     // big store is measured for its error line, never held whole.
     let dropped = 0;
+    // Whether a LIST has walked the store for this datagram: one may. Over
+    // a store of pairs the line protocol cannot show, each LIST answers just
+    // "Not exist!", so a datagram of LISTs would walk the whole store
+    // thousands of times before its answer outgrew it, holding the socket,
+    // and every other UDP client with it, for as long as that takes.
+    let walked = false;
     // QUIT's session.closing is never read here: with no connection to
     // close, its Bye! is all it does (PROTOCOL.md, Datagrams).
     framer.feed(data);
@@ -262,9 +268,14 @@ export class DatagramServer {
       if (trace !== undefined) trace.framed(request, undefined);
       let mark = out.length;
       const droppedBefore = dropped;
-      const more = executeAtOneTime(request, context, reply);
+      let more = executeAtOneTime(request, context, reply);
       if (this.#writes !== undefined && request.command?.writes) this.#writes.add(mark, out.length);
-      if (more !== undefined) {
+      if (more !== undefined && walked) {
+        // A second walk of the store in the same datagram: refused, not walked.
+        more = undefined;
+        out.addText(ONE_LIST_PER_DATAGRAM);
+      } else if (more !== undefined) {
+        walked = true;
         let steps = 0;
         while (!more.step(reply)) {
           if (out.length > MAX_DATAGRAM_BYTES) {
@@ -320,6 +331,8 @@ export class DatagramServer {
 }
 
 const ERROR_BYTES = new TextEncoder().encode(ERROR_PREFIX);
+// The answer to a LIST after the first of a datagram (README, "Where the contract leaves room").
+const ONE_LIST_PER_DATAGRAM = `${ERROR_PREFIX}one LIST per datagram (send it alone, or use TCP)\n`;
 // A LIST's walk lets the I/O callbacks run every so many steps (64 slots a step).
 const STEPS_PER_TURN = 16;
 // Datagrams answered back to back this long, the event loop never turning

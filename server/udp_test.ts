@@ -306,3 +306,29 @@ Deno.test("serve() with udp goes on answering TCP clients while datagrams flood 
     await answer.catch(() => {});
   }
 });
+
+Deno.test("serve() with udp walks the store for one LIST per datagram, and refuses the others", async () => {
+  // A datagram of LISTs over 200,000 pairs the line protocol cannot show (each answered
+  // "Not exist!", so the answer outgrows the datagram only after thousands) held the UDP
+  // socket, and a core, for a quarter of an hour: a walk of the whole store for each.
+  class CountedWalks extends MemoryStore {
+    walks = 0;
+    override scan(...args: Parameters<MemoryStore["scan"]>): number {
+      if (args[0] === 0) this.walks++;
+      return super.scan(...args);
+    }
+  }
+  const store = new CountedWalks();
+  new TextStore(store).set("a", "1");
+  await using server = startTestServer({ udp: true, store });
+  using peer = new UdpPeer();
+  const refused = "Error: one LIST per datagram (send it alone, or use TCP)\n";
+  assertEquals(
+    await peer.exchange(server.port, "LIST\nLIST\nPING\nlist\nLIST, x\n"),
+    `a, 1\n\n${refused}PONG\n${refused}Error: usage: LIST\n`,
+  );
+  assertEquals(store.walks, 1);
+  // The next datagram has its own LIST.
+  assertEquals(await peer.exchange(server.port, "LIST"), "a, 1\n\n");
+  assertEquals(store.walks, 2);
+});
