@@ -13,7 +13,7 @@ import { Request } from "../command/request.ts";
 import { executeAtOneTime } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
-import { afterIo, describeError, requireDatagrams } from "../net/conn.ts";
+import { afterIo, describeError, nextTurn, requireDatagrams } from "../net/conn.ts";
 import { isLoopback } from "./listen.ts";
 import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
@@ -85,6 +85,8 @@ export interface DatagramServerOptions {
   readonly guard: Guard;
   /** The keys Redis clients WATCH (a datagram's PUT changes them too). */
   readonly watches: Watches;
+  /** The server's ticker, which counts up only while the event loop turns (ServerSide.turns). */
+  readonly turns: { readonly count: number };
 }
 
 /** Answers kv requests arriving as UDP datagrams on one socket. */
@@ -106,6 +108,9 @@ export class DatagramServer {
   readonly #writes: WriteAnswers | undefined;
   #closed = false;
   #count = 0;
+  // ServerSide.turns as last seen, and when it was seen to change (#letOthersRun).
+  #seenTurn = -1;
+  #seenAt = 0;
 
   /** Serves `socket` (from `Deno.listenDatagram`) until {@linkcode DatagramServer.close}. */
   constructor(socket: Deno.DatagramConn, options: DatagramServerOptions) {
@@ -130,6 +135,7 @@ export class DatagramServer {
   async #run(): Promise<void> {
     const buffer = new Uint8Array(RECEIVE_BYTES);
     while (!this.#closed) {
+      await this.#letOthersRun();
       let data: Uint8Array;
       let from: Deno.Addr;
       try {
@@ -187,6 +193,29 @@ export class DatagramServer {
   }
 
   /**
+   * Lets the event loop turn if it has not for a while. A receive with a
+   * datagram already waiting, and a send, finish without turning it: under
+   * a flood that outpaces the server, this loop would answer datagrams back
+   * to back for as long as the flood lasts, and no TCP client would be read
+   * or written meanwhile. The server's ticker (ServerSide.turns) counts up
+   * only while the loop turns; once it has not for UNTURNED_MS, the others
+   * get their turn, as a TCP connection's endless pipeline gives it
+   * (server/connection.ts). A server that waited for its datagrams never
+   * pauses here: the ticker counted meanwhile.
+   */
+  async #letOthersRun(): Promise<void> {
+    const count = this.#options.turns.count;
+    const now = performance.now();
+    if (count !== this.#seenTurn) {
+      this.#seenTurn = count;
+      this.#seenAt = now;
+    } else if (now - this.#seenAt >= UNTURNED_MS) {
+      await nextTurn();
+      this.#seenAt = performance.now();
+    }
+  }
+
+  /**
    * What datagram number `n` from `from` runs with: a session of its own,
    * since nothing about a sender is kept from one datagram to the next.
    */
@@ -222,6 +251,12 @@ export class DatagramServer {
     // Bytes of answer counted and let go once past the limit: a LIST of a
     // big store is measured for its error line, never held whole.
     let dropped = 0;
+    // Whether a LIST has walked the store for this datagram: one may. Over
+    // a store of pairs the line protocol cannot show, each LIST answers just
+    // "Not exist!", so a datagram of LISTs would walk the whole store
+    // thousands of times before its answer outgrew it, holding the socket,
+    // and every other UDP client with it, for as long as that takes.
+    let walked = false;
     // QUIT's session.closing is never read here: with no connection to
     // close, its Bye! is all it does (PROTOCOL.md, Datagrams).
     framer.feed(data);
@@ -233,9 +268,14 @@ export class DatagramServer {
       if (trace !== undefined) trace.framed(request, undefined);
       let mark = out.length;
       const droppedBefore = dropped;
-      const more = executeAtOneTime(request, context, reply);
+      let more = executeAtOneTime(request, context, reply);
       if (this.#writes !== undefined && request.command?.writes) this.#writes.add(mark, out.length);
-      if (more !== undefined) {
+      if (more !== undefined && walked) {
+        // A second walk of the store in the same datagram: refused, not walked.
+        more = undefined;
+        out.addText(ONE_LIST_PER_DATAGRAM);
+      } else if (more !== undefined) {
+        walked = true;
         let steps = 0;
         while (!more.step(reply)) {
           if (out.length > MAX_DATAGRAM_BYTES) {
@@ -291,8 +331,13 @@ export class DatagramServer {
 }
 
 const ERROR_BYTES = new TextEncoder().encode(ERROR_PREFIX);
+// The answer to a LIST after the first of a datagram (README, "Where the contract leaves room").
+const ONE_LIST_PER_DATAGRAM = `${ERROR_PREFIX}one LIST per datagram (send it alone, or use TCP)\n`;
 // A LIST's walk lets the I/O callbacks run every so many steps (64 slots a step).
 const STEPS_PER_TURN = 16;
+// Datagrams answered back to back this long, the event loop never turning
+// (ServerSide.turns did not count up), let it turn: the ticker's period.
+const UNTURNED_MS = 10;
 
 /**
  * Why a datagram gets no answer, or `undefined` to answer it. A sender's

@@ -16,6 +16,7 @@ import {
   ObservedStore,
   RawConn,
   startTestServer,
+  startUdpFlood,
   TraceCollector,
   UdpPeer,
   within,
@@ -290,4 +291,49 @@ Deno.test("serve() with udp stops a datagram's LIST walk at shutdown: its answer
     store.end(); // Lets a walk that did not stop end, and the test with it.
     await server.shutdown();
   }
+});
+
+Deno.test("serve() with udp goes on answering TCP clients while datagrams flood in", async () => {
+  const text = new TextStore(new MemoryStore());
+  text.set("big", "v".repeat(1_000_000));
+  await using server = startTestServer({ udp: true, store: text.store });
+  // From another thread, faster than they are answered (each copies the 1 MB value, to answer
+  // that it does not fit): the socket always has the next datagram waiting, so each receive
+  // finishes at once, and so does each send.
+  await using flood = startUdpFlood(server.port, "GET, big\n");
+  await within("the flood's first answer", flood.answered);
+  // A TCP client is answered while the flood goes on, not once it stops (after 20 s).
+  const answer = ask(server.port, "PING");
+  try {
+    assertEquals(await within("a PING over TCP during a UDP flood", answer, 2_000), "PONG");
+  } finally {
+    await flood.stop();
+    await answer.catch(() => {});
+  }
+});
+
+Deno.test("serve() with udp walks the store for one LIST per datagram, and refuses the others", async () => {
+  // A datagram of LISTs over 200,000 pairs the line protocol cannot show (each answered
+  // "Not exist!", so the answer outgrows the datagram only after thousands) held the UDP
+  // socket, and a core, for a quarter of an hour: a walk of the whole store for each.
+  class CountedWalks extends MemoryStore {
+    walks = 0;
+    override scan(...args: Parameters<MemoryStore["scan"]>): number {
+      if (args[0] === 0) this.walks++;
+      return super.scan(...args);
+    }
+  }
+  const store = new CountedWalks();
+  new TextStore(store).set("a", "1");
+  await using server = startTestServer({ udp: true, store });
+  using peer = new UdpPeer();
+  const refused = "Error: one LIST per datagram (send it alone, or use TCP)\n";
+  assertEquals(
+    await peer.exchange(server.port, "LIST\nLIST\nPING\nlist\nLIST, x\n"),
+    `a, 1\n\n${refused}PONG\n${refused}Error: usage: LIST\n`,
+  );
+  assertEquals(store.walks, 1);
+  // The next datagram has its own LIST.
+  assertEquals(await peer.exchange(server.port, "LIST"), "a, 1\n\n");
+  assertEquals(store.walks, 2);
 });

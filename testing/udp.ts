@@ -83,3 +83,71 @@ export function scriptedUdpServer(
     },
   };
 }
+
+/** A UDP flood from a thread of its own ({@linkcode startUdpFlood}). */
+export interface UdpFlood extends AsyncDisposable {
+  /** Settles once the server has answered one of the flood's datagrams. */
+  readonly answered: Promise<void>;
+  /** Ends the flood and waits for its socket to close. */
+  stop(): Promise<void>;
+}
+
+// The Worker of startUdpFlood, as source: a module from a data: URL needs no
+// --allow-read. Message in: the port on 127.0.0.1, the datagram, and a shared
+// flag that ends the flood once set. Out: "answered" once the server has
+// answered one datagram (the flood is under way; the answers to the rest are
+// left unread, for the kernel to drop), "stopped" once the socket is closed.
+// It gives up on its own after 20 s, should the test never stop it.
+const FLOOD_WORKER = `
+self.onmessage = async ({ data: { port, payload, stop } }) => {
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const to = { transport: "udp", hostname: "127.0.0.1", port };
+  try {
+    await socket.send(payload, to);
+    await socket.receive();
+    self.postMessage("answered");
+    const until = performance.now() + 20000;
+    while (Atomics.load(stop, 0) === 0 && performance.now() < until) await socket.send(payload, to);
+  } finally {
+    socket.close();
+    self.postMessage("stopped");
+  }
+};
+`;
+
+/**
+ * Sends `payload` to 127.0.0.1:`port` again and again, as fast as a Worker
+ * can, until stopped (20 s at most): a flood that goes on however busy the
+ * test's own thread is, as one from another process would.
+ */
+export function startUdpFlood(port: number, payload: string | Uint8Array): UdpFlood {
+  const source = `data:application/javascript,${encodeURIComponent(FLOOD_WORKER)}`;
+  const worker = new Worker(source, { type: "module" });
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const answered = Promise.withResolvers<void>();
+  const stopped = Promise.withResolvers<void>();
+  worker.onmessage = (event: MessageEvent<string>) => {
+    if (event.data === "answered") answered.resolve();
+    else if (event.data === "stopped") stopped.resolve();
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    const error = new Error(`the UDP flood's worker failed: ${event.message}`);
+    answered.reject(error);
+    stopped.reject(error);
+  };
+  answered.promise.catch(() => {}); // A test that never waits for it hears of it from stop().
+  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+  worker.postMessage({ port, payload: bytes, stop });
+  let stopping: Promise<void> | undefined;
+  const stopFlood = () =>
+    stopping ??= (async () => {
+      Atomics.store(stop, 0, 1);
+      try {
+        await within("the UDP flood's end", stopped.promise);
+      } finally {
+        worker.terminate();
+      }
+    })();
+  return { answered: answered.promise, stop: stopFlood, [Symbol.asyncDispose]: stopFlood };
+}
