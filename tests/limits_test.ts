@@ -23,6 +23,7 @@ import {
   ObservedStore,
   RawConn,
   readLinesChecked as readLines,
+  resp,
   send as writeAll,
   stallUntil,
   startTestServer,
@@ -347,6 +348,28 @@ Deno.test("serve() answers a PUT the store has no room for with one Error line, 
   assertEquals(logs.errors(), []);
   await conn.send("DELETE, a\nPUT, b, 1\nLIST\n");
   assertEquals(await within("room again", conn.readLines(4)), ["Success!", "Success!", "b, 1", ""]);
+});
+
+Deno.test("serve() answers a Redis write the store has no room for with one OOM error, SET ... GET too", async () => {
+  // As Redis rejects a denyoom command when it is out of memory: the error
+  // alone, not the old value and then the error (two replies to one command).
+  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  await using server = startTestServer({ store });
+  await using conn = await RawConn.connect(server.port);
+  const big = "x".repeat(5000);
+  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
+  await conn.send(
+    resp("SET", "a", "old") + resp("SET", "a", big, "GET") + resp("SET", "n", big, "NX", "GET") +
+      resp("GET", "a") + resp("PING"),
+  );
+  assertEquals(await within("answers", conn.readLines(6)), [
+    "+OK\r",
+    OOM,
+    OOM,
+    "$3\r",
+    "old\r",
+    "+PONG\r",
+  ]);
 });
 
 Deno.test("serve() costs a client that resets mid-line, mid-pipeline or mid-answer only its connection", async () => {

@@ -121,16 +121,17 @@ export const SET: RedisCommand = {
       options = { expireAtMs: at };
     }
     const { store } = context;
-    if (get || nx || xx) {
-      const old = readValue(context, request, 0);
-      if (get) {
-        if (old === undefined) reply.nil();
-        else reply.bytes(old, 0, old.length);
-      }
-      if ((nx && old !== undefined) || (xx && old === undefined)) {
-        if (!get) reply.nil();
-        return;
-      }
+    const old = get || nx || xx ? readValue(context, request, 0) : undefined;
+    // One reply: with GET, the old value is answered once the set is done
+    // (a full store answers the OOM error alone, as Redis refuses the command).
+    const answer = () => {
+      if (!get) reply.ok();
+      else if (old === undefined) reply.nil();
+      else reply.bytes(old, 0, old.length);
+    };
+    if ((nx && old !== undefined) || (xx && old === undefined)) {
+      if (get) return answer();
+      return reply.nil();
     }
     const { bytes, starts, ends } = request;
     try {
@@ -139,7 +140,7 @@ export const SET: RedisCommand = {
       if (!(error instanceof StoreFullError)) throw error;
       return reply.error(STORE_FULL);
     }
-    if (!get) reply.ok();
+    answer();
   },
 };
 
