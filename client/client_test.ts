@@ -230,6 +230,38 @@ Deno.test("KvClient.request() returns the answer lines of a raw request", async 
   });
 });
 
+Deno.test("KvClient.request() of a first line that starts with * gets the line protocol's answer, not a Redis connection", async (t) => {
+  // The server takes a connection whose first byte is `*` for a Redis client
+  // (PROTOCOL.md): a line client must not start with one, yet it is one line.
+  await using server = startTestServer();
+  const UNKNOWN = (word: string) =>
+    `Error: unknown command ${
+      JSON.stringify(word)
+    } (expected PUT, GET, DELETE, LIST, PING or QUIT)`;
+  for (
+    const [first, answer] of [
+      ["*", UNKNOWN("*")],
+      ["*1, x", UNKNOWN("*1")],
+      [encoder.encode("*3"), UNKNOWN("*3")],
+    ] as const
+  ) {
+    await t.step(JSON.stringify(typeof first === "string" ? first : "bytes"), async () => {
+      await using kv = await KvClient.connect({ port: server.port, answerTimeoutMs: 2_000 });
+      assertEquals(await kv.request(first), [answer]);
+      assertEquals(await kv.request("*"), [UNKNOWN("*")], "later lines are sent as they are");
+      await kv.ping();
+    });
+  }
+  await t.step("unframed, too", async () => {
+    await using kv = await KvClient.connect({
+      port: server.port,
+      answerTimeoutMs: 2_000,
+      unframed: true,
+    });
+    assertEquals(await kv.request("*"), [UNKNOWN("*")]);
+  });
+});
+
 Deno.test("KvClient.request() rejects a line holding a newline instead of losing step", async (t) => {
   await using server = startTestServer();
   await using kv = await KvClient.connect({ port: server.port });

@@ -34,6 +34,8 @@ const READ_BUFFER_BYTES = 64 * 1024;
 // key plus a value. The reader still needs a bound: this one is generous.
 const MAX_ANSWER_LINE_BYTES = 256 * 1024 * 1024;
 const LF = 0x0a;
+const STAR = 0x2a;
+const SPACE = new Uint8Array([0x20]);
 // An answer that grew by this much counts as progress for the answer timeout, as a whole line does.
 const PROGRESS_BYTES = 64 * 1024;
 // ... but only for this many timeouts after the last whole line: a server
@@ -74,6 +76,8 @@ export class Pipeline {
   #failure: KvConnectionError | undefined;
   #closed = false;
   #writeClosed = false;
+  // Whether a request has been given to the connection to write (its first byte chose the protocol).
+  #begun = false;
 
   /** Starts reading `conn`; `address` (`host:port`) names the server in errors. */
   constructor(conn: Deno.Conn, address: string, options: ClientOptions) {
@@ -147,6 +151,13 @@ export class Pipeline {
     // connections`) still answer the next request after the close is read.
     if (ended && !this.#answers.hasEarly) return Promise.reject(ended);
     const promise = this.#answers.add(shape, ended);
+    if (!ended && !this.#begun) {
+      this.#begun = true;
+      // A connection whose first byte is `*` speaks Redis's protocol
+      // (PROTOCOL.md, Redis clients): a first line that starts with one goes
+      // out behind a space, which the server trims (PROTOCOL.md, Requests).
+      if (bytes[0] === STAR) bytes = concat([SPACE, bytes]);
+    }
     if (!ended && this.#options.unframed) {
       // Alone and without its \n, once the request before it is answered.
       const before = this.#lastAnswer;

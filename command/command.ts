@@ -18,7 +18,7 @@ import type { Watches, Watching } from "./watch.ts";
 export interface Field {
   /** Its name in the usage text (`key` in `GET, key`). */
   readonly name: string;
-  /** An empty field is an error (`Error: key must not be empty`). */
+  /** An empty field is an error, named by its `name` (`Error: key must not be empty`). */
   readonly nonEmpty?: boolean;
   /** The field takes the rest of the line, commas included (PUT's value). */
   readonly rest?: boolean;

@@ -13,7 +13,8 @@ import type { Command } from "./command.ts";
 export type Failure =
   | { readonly kind: "unknownCommand"; readonly word: string; readonly args?: readonly string[] }
   | { readonly kind: "usage"; readonly command: Command }
-  | { readonly kind: "emptyKey" }
+  /** A field that may not be empty was (`key` in `GET, `, `password` in `AUTH, `). */
+  | { readonly kind: "emptyField"; readonly field: string }
   | { readonly kind: "invalidUtf8" }
   | { readonly kind: "lineTooLong"; readonly limitBytes: number }
   | { readonly kind: "tooManyConnections" }

@@ -93,6 +93,16 @@ export class Arena {
     this.expiring = 0;
   }
 
+  /**
+   * Bytes of records that appends surely find room for now, with no
+   * {@linkcode StoreFullError} (keys within {@linkcode KEY_LENGTH}): up to
+   * the cap while the arena may still grow, else what is left above its
+   * top. A compaction may find more; this does not count on one.
+   */
+  room(): number {
+    return (this.bytes.length >= this.#maxBytes ? this.bytes.length : this.#maxBytes) - this.top;
+  }
+
   /** Word 0 of a record: its flags and its key's length. */
   header(record: number): number {
     return this.words[record >>> 2]!;

@@ -194,6 +194,11 @@ export class LogStore implements Store {
     return this.#inner.sweep?.(budgetMs) ?? 0;
   }
 
+  /** As the wrapped store's (none: 0, no room it can vouch for). */
+  room(): number {
+    return this.#inner.room?.() ?? 0;
+  }
+
   info(): StoreInfo {
     return this.#inner.info?.() ?? { expiringKeys: 0, expiredKeys: 0, datasetBytes: 0 };
   }

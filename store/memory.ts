@@ -87,6 +87,11 @@ export class MemoryStore implements Store {
     return this.#table.size;
   }
 
+  /** {@linkcode Store.room}: what the arena surely has room for (a pair of a key past its limit never fits it). */
+  room(): number {
+    return Math.min(this.#table.arena.room(), KEY_LENGTH);
+  }
+
   info(): StoreInfo {
     const arena = this.#table.arena;
     return {

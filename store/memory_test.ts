@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertFalse, assertStrictEquals, assertThrows } from "@std/assert";
 import { MemoryStore } from "./memory.ts";
 import { ManualClock } from "./clock.ts";
-import { LINE_TEXT } from "./store.ts";
+import { LINE_TEXT, PAIR_OVERHEAD_BYTES, StoreFullError } from "./store.ts";
 import { textStore } from "../testing/store_harness.ts";
 import { mulberry32 } from "../testing/random.ts";
 
@@ -315,5 +315,37 @@ Deno.test({
     memory.get(key, 0, 1, sink);
     memory.scan(0, 100, (_b, _ks, _ke, _vs, _ve, flags) => seen.push(flags));
     assertEquals(seen, [LINE_TEXT, 0, 0]);
+  },
+});
+
+Deno.test({
+  name:
+    "MemoryStore.room() promises only room that sets find: pairs that add up to it never throw StoreFullError",
+  permissions: "none",
+  fn: () => {
+    const random = mulberry32(7);
+    for (let run = 0; run < 200; run++) {
+      const store = textStore({ maxArenaBytes: 4096 });
+      const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
+      // Fill it to some point, replacing and deleting, so garbage and growth vary.
+      for (let i = 0; i < 40; i++) {
+        const key = keys[Math.floor(random() * keys.length)]!;
+        try {
+          if (random() < 0.2) store.delete(key);
+          else store.set(key, "v".repeat(Math.floor(random() * 600)));
+        } catch (error) {
+          if (!(error instanceof StoreFullError)) throw error;
+        }
+      }
+      let room = store.memory.room();
+      while (true) {
+        const key = keys[Math.floor(random() * keys.length)]!;
+        const value = "w".repeat(Math.floor(random() * 400));
+        const cost = key.length + value.length + PAIR_OVERHEAD_BYTES;
+        if (cost > room) break;
+        store.set(key, value); // Must not throw.
+        room -= cost;
+      }
+    }
   },
 });

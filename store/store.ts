@@ -66,6 +66,9 @@ export interface WriteOptions {
   lineText?: boolean;
 }
 
+/** What {@linkcode Store.room} counts for a pair besides its key and value. */
+export const PAIR_OVERHEAD_BYTES = 20;
+
 /** {@linkcode Store.expiry} of a key that is not there. */
 export const NO_KEY: number = -2;
 /** {@linkcode Store.expiry} of a key that never expires. */
@@ -190,6 +193,16 @@ export interface Store {
 
   /** Figures for INFO, if the store keeps them. */
   info?(): StoreInfo;
+
+  /**
+   * Optional: how many bytes of new pairs, each counted as its key, its
+   * value and {@linkcode PAIR_OVERHEAD_BYTES} more, the store surely has
+   * room for now: sets that add up to no more throw no
+   * {@linkcode StoreFullError}. A command that must change several keys all
+   * or none (MSET) checks it first; past it, or without it, it keeps what
+   * each set replaced, to put it back if one does not fit.
+   */
+  room?(): number;
 
   /**
    * For a store that makes changes durable (a log, `kv serve --data`): waits

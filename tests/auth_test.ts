@@ -106,3 +106,20 @@ Deno.test("serve() without a password answers AUTH with an error line", async ()
     "PONG",
   ]);
 });
+
+Deno.test("serve() answers an AUTH with an empty password that the password, not a key, must not be empty", async () => {
+  for (const password of [undefined, PASSWORD]) {
+    await using server = startTestServer({ password });
+    await using conn = await RawConn.connect(server.port);
+    if (password !== undefined) {
+      await conn.send(`AUTH, ${password}\n`);
+      assertEquals(await conn.readLine(), "Success!");
+    }
+    await conn.send("AUTH,\nAUTH, \t \nGET, \n");
+    assertEquals(await conn.readLines(3), [
+      "Error: password must not be empty",
+      "Error: password must not be empty",
+      "Error: key must not be empty",
+    ]);
+  }
+});

@@ -181,6 +181,30 @@ Deno.test("serve() answers a broken RESP frame with Redis's protocol error, then
   assertEquals(await ask(server.port, "PING"), "PONG");
 });
 
+Deno.test("serve() refuses a RESP header line with no end past 64 KiB, its * or $ counted, as Redis 7.0", async () => {
+  // Redis counts the bytes from the line's first (the * or $), and errs once
+  // they pass PROTO_INLINE_MAX_SIZE (65,536): at 65,537, not one byte later.
+  await using server = startTestServer();
+  const digits = (n: number) => "1".repeat(n);
+  for (
+    const [raw, error] of [
+      [`*${digits(65536)}`, "too big mbulk count string"],
+      [`*1\r\n$${digits(65536)}`, "too big bulk count string"],
+      // One byte shorter is still a line that may end: here it ends, a number too long.
+      [`*${digits(65535)}\r\n`, "invalid multibulk length"],
+      [`*1\r\n$${digits(65535)}\r\n`, "invalid bulk length"],
+    ] as const
+  ) {
+    await using conn = await RawConn.connect(server.port);
+    await conn.send(resp("PING") + raw);
+    assertEquals(
+      await conn.readToEnd(),
+      `+PONG\r\n-ERR Protocol error: ${error}\r\n`,
+      raw.slice(0, 8),
+    );
+  }
+});
+
 Deno.test("serve() lets a Redis client still sending past the limit finish, so it reads the error", async () => {
   // redis-py and redis-cli write a whole request before they read: a
   // connection closed with its bytes unread is reset, and they saw a broken

@@ -34,6 +34,27 @@ Deno.test("an option echoed in an error stops at its first NUL byte, as Redis's 
   ]);
 });
 
+Deno.test("an unknown command's name and arguments echoed in its error stop at their first NUL byte, as Redis's %.*s prints them", async () => {
+  await using server = startTestServer();
+  const unknown = (name: string, args: string) =>
+    `-ERR unknown command '${name}', with args beginning with: ${args}\r\n`;
+  await converse(server.port, [
+    [["FO\0O", "a\0b", "c"], unknown("FO", "'a' 'c' ")],
+    [["FOO", "\0b", "c"], unknown("FOO", "'' 'c' ")],
+    // The NUL ends an argument within the 128 bytes, and what it cut is not counted.
+    [
+      ["X".repeat(130) + "\0", "a".repeat(120) + "\0z", "b".repeat(20)],
+      unknown("X".repeat(128), `'${"a".repeat(120)}' 'bbbbb' `),
+    ],
+  ]);
+  // An inline command's quoted `\x00` is a NUL byte too.
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(respBytes("PING"));
+  assertEquals(await conn.readLine(), "+PONG\r");
+  await conn.send(`"FO\\x00O" "a\\x00b" c\r\n`);
+  assertEquals(await conn.readLine(), `${unknown("FO", "'a' 'c' ").slice(0, -2)}\r`);
+});
+
 Deno.test("MSETNX sets every pair or none, as one change", async () => {
   await using server = startTestServer();
   await converse(server.port, [

@@ -6,7 +6,15 @@
  * @module
  */
 
-import { NO_KEY, type ValueSink, type WriteOptions } from "../../store/store.ts";
+import {
+  LINE_TEXT,
+  NO_KEY,
+  PAIR_OVERHEAD_BYTES,
+  type Store,
+  StoreFullError,
+  type ValueSink,
+  type WriteOptions,
+} from "../../store/store.ts";
 import type { Context, RedisCommand } from "../command.ts";
 import { GET as LINE_GET } from "../keys.ts";
 import { type Failure, type RedisReply, refuseWhenFull } from "../reply.ts";
@@ -118,24 +126,22 @@ export const SET: RedisCommand = {
       options = { expireAtMs: at };
     }
     const { store } = context;
-    if (get || nx || xx) {
-      const old = readValue(context, request, 0);
-      if (get) {
-        if (old === undefined) reply.nil();
-        else reply.bytes(old, 0, old.length);
+    const old = get || nx || xx ? readValue(context, request, 0) : undefined;
+    if ((nx && old !== undefined) || (xx && old === undefined)) {
+      if (!get) return reply.nil();
+    } else {
+      const { bytes, starts, ends } = request;
+      try {
+        store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!, options);
+      } catch (error) {
+        // The OOM error alone, as Redis refuses the command: not the old value too.
+        return refuseWhenFull(reply, error);
       }
-      if ((nx && old !== undefined) || (xx && old === undefined)) {
-        if (!get) reply.nil();
-        return;
-      }
+      if (!get) return reply.ok();
     }
-    const { bytes, starts, ends } = request;
-    try {
-      store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!, options);
-    } catch (error) {
-      return refuseWhenFull(reply, error);
-    }
-    if (!get) reply.ok();
+    // GET: the old value, once the set is done (or not done: NX, XX).
+    if (old === undefined) reply.nil();
+    else reply.bytes(old, 0, old.length);
   },
 };
 
@@ -237,15 +243,7 @@ export const MSET: RedisCommand = {
   summary: "Set multiple keys to multiple values",
   run(request, { store }, reply) {
     if (request.count % 2 !== 0) return reply.error({ kind: "usage", command: MSET });
-    const { bytes, starts, ends } = request;
-    const setAll = () => {
-      for (let i = 0; i < request.count; i += 2) {
-        store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
-      }
-    };
-    // One change for the log: a crash keeps every pair or none (Redis logs one MSET).
-    const wrote = write(reply, () => store.together ? store.together(setAll) : setAll());
-    if (wrote) reply.ok();
+    if (setPairs(store, request, reply)) reply.ok();
   },
 };
 
@@ -263,16 +261,74 @@ export const MSETNX: RedisCommand = {
     for (let i = 0; i < request.count; i += 2) {
       if (store.expiry(bytes, starts[i]!, ends[i]!) !== NO_KEY) return reply.integer(0);
     }
-    const setAll = () => {
+    if (setPairs(store, request, reply)) reply.integer(1);
+  },
+};
+
+/**
+ * Sets every pair of MSET or MSETNX, as one change for the log (a crash
+ * keeps every pair or none, as Redis logs one MSET). A full store sets
+ * none: Redis refuses the whole command when it is out of memory. When the
+ * store cannot vouch for room for all of them (`Store.room`), each value a
+ * set replaces is kept, and if a pair does not fit, those set before it
+ * are put back as they were, newest first; the reply is then the OOM
+ * error. Returns whether it set them.
+ */
+function setPairs(store: Store, request: Request, reply: RedisReply): boolean {
+  const { bytes, starts, ends } = request;
+  let need = 0;
+  for (let i = 0; i < request.count; i++) need += ends[i]! - starts[i]!;
+  need += (request.count / 2) * PAIR_OVERHEAD_BYTES;
+  const setAll = store.room !== undefined && need <= store.room()
+    ? () => {
       for (let i = 0; i < request.count; i += 2) {
         store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
       }
-    };
-    // As MSET: one change for the log.
-    const wrote = write(reply, () => store.together ? store.together(setAll) : setAll());
-    if (wrote) reply.integer(1);
-  },
-};
+    }
+    : () => setAllOrNone(store, request);
+  return write(reply, () => store.together ? store.together(setAll) : setAll());
+}
+
+/** A key's value as a set found it (none: `bytes` undefined), to put back. */
+class Saved implements ValueSink {
+  bytes: Uint8Array | undefined;
+  readonly options: WriteOptions = {};
+  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
+    this.bytes = bytes.slice(start, end);
+    this.options.lineText = (flags & LINE_TEXT) !== 0;
+  }
+}
+
+/** {@linkcode setPairs} on a store that may be full: all the pairs, or (StoreFullError) none. */
+function setAllOrNone(store: Store, request: Request): void {
+  const { bytes, starts, ends } = request;
+  const before: Saved[] = [];
+  let i = 0;
+  try {
+    for (; i < request.count; i += 2) {
+      const saved = new Saved();
+      // The expiry first: read after the value, a tick in between could lose it.
+      const expiry = store.expiry(bytes, starts[i]!, ends[i]!);
+      if (expiry > 0) saved.options.expireAtMs = expiry;
+      store.get(bytes, starts[i]!, ends[i]!, saved);
+      before.push(saved);
+      store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
+    }
+  } catch (error) {
+    if (!(error instanceof StoreFullError)) throw error;
+    for (let j = i - 2; j >= 0; j -= 2) {
+      const old = before[j / 2]!;
+      try {
+        if (old.bytes === undefined) store.delete(bytes, starts[j]!, ends[j]!);
+        else store.set(bytes, starts[j]!, ends[j]!, old.bytes, 0, old.bytes.length, old.options);
+      } catch (again) {
+        // An old value that no longer fits (a store at its cap): the rest are still put back.
+        if (!(again instanceof StoreFullError)) throw again;
+      }
+    }
+    throw error;
+  }
+}
 
 /** Adds `by` to the integer at argument 0's key (a missing key counts as 0), keeping its TTL. */
 function incrementBy(request: Request, context: Context, reply: RedisReply, by: bigint): void {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LineCommand } from "../../command/command.ts";
+import type { Field, LineCommand } from "../../command/command.ts";
 import type { Failure } from "../../command/reply.ts";
 import type { Request } from "../../command/request.ts";
 import { type CommandTable, LINE_TABLE } from "../../command/table.ts";
@@ -16,9 +16,9 @@ const TAB = 0x09;
 const COMMA = 0x2c;
 const SPACE = 0x20;
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const EMPTY_KEY: Failure = { kind: "emptyKey" };
-// One usage failure per command, made once.
+// One usage failure per command, and one empty-field failure per field, made once.
 const usageFailures = new Map<LineCommand, Failure>();
+const emptyFailures = new Map<Field, Failure>();
 
 /**
  * Parses the request line `line[start, end)` (valid UTF-8, without its `\n`
@@ -65,7 +65,7 @@ export function parseLine(
   }
   into.runs(command, line);
   let from = comma1 + 1;
-  let emptyKey = false;
+  let empty: Field | undefined;
   const last = fields.length - 1;
   for (let i = 0; i <= last; i++) {
     const field = fields[i]!;
@@ -80,13 +80,23 @@ export function parseLine(
     }
     const fieldStart = skipBlanks(line, from, fieldEnd);
     const fieldStop = skipBlanksBack(line, fieldStart, fieldEnd);
-    if (fieldStart === fieldStop && field.nonEmpty) emptyKey = true;
+    if (fieldStart === fieldStop && field.nonEmpty) empty ??= field;
     into.addArg(fieldStart, fieldStop);
     from = fieldEnd + 1;
   }
   // Checked after the count of fields: a usage error wins over an empty key.
-  if (emptyKey) into.fails(EMPTY_KEY);
+  if (empty !== undefined) into.fails(emptyFailure(empty));
   return true;
+}
+
+/** The failure of an empty `field` (`key must not be empty`), made once per field. */
+function emptyFailure(field: Field): Failure {
+  let failure = emptyFailures.get(field);
+  if (failure === undefined) {
+    failure = { kind: "emptyField", field: field.name };
+    emptyFailures.set(field, failure);
+  }
+  return failure;
 }
 
 function usageFailure(command: LineCommand): Failure {

@@ -59,8 +59,8 @@ export function failureText(failure: Failure): string {
     case "usage":
       // Only a line command's usage reaches the line protocol.
       return `usage: ${usage(failure.command as LineCommand)}`;
-    case "emptyKey":
-      return "key must not be empty";
+    case "emptyField":
+      return `${failure.field} must not be empty`;
     case "invalidUtf8":
       return "request is not valid UTF-8";
     case "lineTooLong":

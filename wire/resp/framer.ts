@@ -322,7 +322,8 @@ export class RespFramer implements Framer {
     let cr = from;
     while (cr < this.#length && bytes[cr] !== CR) cr++;
     if (cr + 1 >= this.#length) {
-      if (this.#length - from > MAX_HEADER_BYTES) {
+      // Redis counts the line's bytes from its `*` or `$`, the byte before `from`.
+      if (this.#length - (from - 1) > MAX_HEADER_BYTES) {
         this.#broken = true;
         this.#tooBig = `too big ${what} string`;
       }

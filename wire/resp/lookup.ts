@@ -46,15 +46,27 @@ function arityFailure(command: RedisCommand): Failure {
   return failure;
 }
 
-/** Redis's unknown-command error keeps the name and the first arguments, 128 characters each at most. */
+/**
+ * Redis's unknown-command error keeps the name and the first arguments, 128
+ * characters in all at most, each as C's `%.*s` prints it: up to its first
+ * NUL byte (`FO\0O` is shown as `FO`).
+ */
 function unknownCommand(into: Request, bytes: Uint8Array, start: number, end: number): Failure {
-  const word = byteString(bytes, start, Math.min(end, start + ECHO_CHARS));
+  const word = cBytes(bytes, start, end, ECHO_CHARS);
   const args: string[] = [];
   let length = 0;
   for (let i = 0; i < into.count && length < ECHO_CHARS; i++) {
-    const arg = into.binary(i).slice(0, ECHO_CHARS - length);
+    const arg = cBytes(into.bytes, into.starts[i]!, into.ends[i]!, ECHO_CHARS - length);
     args.push(arg);
     length += arg.length + 3; // The quotes and the space after it.
   }
   return { kind: "unknownCommand", word, args };
+}
+
+/** `bytes[start, end)` up to its first NUL byte and `max` bytes at most, one character per byte. */
+function cBytes(bytes: Uint8Array, start: number, end: number, max: number): string {
+  let stop = start;
+  const limit = Math.min(end, start + max);
+  while (stop < limit && bytes[stop] !== 0) stop++;
+  return byteString(bytes, start, stop);
 }

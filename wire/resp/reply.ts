@@ -43,8 +43,8 @@ export function redisErrorText(failure: Failure): string {
       return failure.text;
     case "storeFull":
       return "OOM command not allowed when used memory > 'maxmemory'.";
-    case "emptyKey":
-      return "ERR key must not be empty";
+    case "emptyField":
+      return `ERR ${failure.field} must not be empty`;
     case "invalidUtf8":
       return "ERR request is not valid UTF-8";
     case "lineTooLong":
