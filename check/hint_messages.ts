@@ -57,9 +57,10 @@ export function waitsForNewlineNotice(lang: Lang, rules: number, timeoutMs: numb
     ? "Note: your server answered the first request only once a \\n followed it. This level " +
       "sends each request without \\n, as the course's client does, so each rule may wait " +
       `${each} s for an answer (about ${all} s in all); the hint at the end says what to do.\n`
-    : "참고: 서버가 첫 요청에 \\n이 뒤따른 뒤에야 답했습니다. 이 수준은 수업의 클라이언트처럼 요청을 " +
-      `\\n 없이 보내므로 규칙마다 답을 ${each}초씩 기다릴 수 있습니다(모두 약 ${all}초). ` +
-      "무엇을 고치면 되는지는 끝의 힌트에 있습니다.\n";
+    : "참고: 서버가 첫 요청에는 답하지 않다가, 그 뒤에 \\n을 이어 보내자 그제야 답했습니다. 이 수준은 " +
+      "수업의 클라이언트처럼 요청을 \\n 없이 보내므로, 규칙마다 답을 " +
+      `${each}초씩 기다리게 될 수 있습니다(모두 합쳐 약 ${all}초). ` +
+      "어떻게 하면 되는지는 맨 끝의 힌트에 있습니다.\n";
 }
 
 /** Said after the summary when the textbook requests got no answer and one with a `\n` did. */

@@ -56,7 +56,8 @@ export function pauseNote(
     if (again) return `${NOTE.ko}이 답도 \\n 없이 왔습니다${tail}\n`;
     const what = newline ? "답이 \\n 없이 왔습니다" : "LIST의 답이 마지막 빈 줄 없이 왔습니다";
     if (endedBy === "close") {
-      return `${NOTE.ko}${what}. 바로 뒤에 서버가 연결을 닫아서 받은 데까지를 답으로 보았습니다${tail}\n`;
+      return `${NOTE.ko}${what}. 서버가 답을 보내고 바로 연결을 닫아서, 받은 데까지를 답으로 ` +
+        `보았습니다${tail}\n`;
     }
     return `${NOTE.ko}${what}. ${pauseMs} ms 동안 더 오는 것이 없어 받은 데까지를 답으로 ` +
       `보았습니다(서버가 느릴 뿐이라면 --pause-ms를 더 크게 주세요)${tail}\n`;

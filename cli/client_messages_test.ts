@@ -135,8 +135,8 @@ Deno.test("kv client --lang ko: an answer without its \\n, and the --unframed hi
     stdin: "GET, a\nGET, a\n",
   });
   assertEquals(batch.stderr.split("\n").slice(0, 2), [
-    "kv: 참고: 답이 \\n 없이 왔습니다. 바로 뒤에 서버가 연결을 닫아서 받은 데까지를 답으로 " +
-    "보았습니다. 서버가 recv() 한 번에 요청 하나를 읽는다면 --unframed로 보내세요",
+    "kv: 참고: 답이 \\n 없이 왔습니다. 서버가 답을 보내고 바로 연결을 닫아서, 받은 데까지를 " +
+    "답으로 보았습니다. 서버가 recv() 한 번에 요청 하나를 읽는다면 --unframed로 보내세요",
     `kv: 요청을 다 보내고 나자 서버(127.0.0.1:${server.port})가 답하지 않은 요청 1개를 남기고 연결을 ` +
     "닫았습니다(recv() 한 번에 요청 하나를 읽는 서버는 함께 보낸 요청들을 한 요청으로 받습니다: " +
     "--unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, " +

@@ -74,8 +74,8 @@ Deno.test("kv client: an answer the server's close ended is said to be so, not t
     assertEquals(result, {
       code: 0,
       stdout: "PONG\n",
-      stderr: "kv: 참고: 답이 \\n 없이 왔습니다. 바로 뒤에 서버가 연결을 닫아서 받은 데까지를 " +
-        "답으로 보았습니다\n",
+      stderr: "kv: 참고: 답이 \\n 없이 왔습니다. 서버가 답을 보내고 바로 연결을 닫아서, 받은 " +
+        "데까지를 답으로 보았습니다\n",
     });
   });
 });
