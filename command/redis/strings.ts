@@ -1,7 +1,8 @@
 /**
  * Redis's string commands: GET, SET (with EX, PX, EXAT, PXAT, NX, XX,
- * KEEPTTL, GET), SETNX, GETDEL, MGET, MSET, MSETNX, INCR, DECR, INCRBY, DECRBY,
- * INCRBYFLOAT, APPEND and STRLEN, with Redis 7's replies and errors.
+ * KEEPTTL, GET), SETNX, GETDEL, MGET, MSET, MSETNX, APPEND and STRLEN, with
+ * Redis 7's replies and errors; the counters (INCR and its kin) are in
+ * string_counters.ts.
  *
  * @module
  */
@@ -18,14 +19,8 @@ import {
 import type { Context, RedisCommand } from "../command.ts";
 import { GET as LINE_GET } from "../keys.ts";
 import { type Failure, type RedisReply, refuseWhenFull } from "../reply.ts";
-import { byteString, type Request } from "../request.ts";
-import {
-  addLongDouble,
-  formatLongDouble,
-  type LongDouble,
-  parseLongDouble,
-} from "./long_double.ts";
-import { argInt, argIs, ERR, INT64_MAX, INT64_MIN, parseInt64 } from "./args.ts";
+import type { Request } from "../request.ts";
+import { argInt, argIs, ERR, INT64_MAX } from "./args.ts";
 
 /** A value a command would make longer than {@linkcode maxStringBytes}, as Redis's error. */
 export const TOO_BIG: Failure = {
@@ -44,9 +39,8 @@ const MAX_STRING_BYTES = 512 * 1024 * 1024;
 export function maxStringBytes(context: Context): number {
   return Math.min(context.stats.maxRequestBytes, MAX_STRING_BYTES);
 }
-const KEEP_TTL: WriteOptions = { keepTtl: true };
-const encoder = new TextEncoder();
-const ZERO: LongDouble = { negative: false, significand: 0n, exponent: 0 };
+/** Write options that keep the key's TTL (APPEND, INCR and the like, as Redis). */
+export const KEEP_TTL: WriteOptions = { keepTtl: true };
 
 /** A copy of a value read from the store, for commands that compute with it. */
 class ValueCopy implements ValueSink {
@@ -330,108 +324,6 @@ function setAllOrNone(store: Store, request: Request): void {
   }
 }
 
-/** Adds `by` to the integer at argument 0's key (a missing key counts as 0), keeping its TTL. */
-function incrementBy(request: Request, context: Context, reply: RedisReply, by: bigint): void {
-  const old = readValue(context, request, 0);
-  let value = 0n;
-  if (old !== undefined) {
-    const parsed = parseInt64(old, 0, old.length);
-    if (parsed === undefined) return reply.error(ERR.notInteger);
-    value = parsed;
-  }
-  const next = value + by;
-  if (next < INT64_MIN || next > INT64_MAX) return reply.error(ERR.overflow);
-  const text = encoder.encode(String(next));
-  const { bytes, starts, ends } = request;
-  const wrote = write(reply, () => {
-    context.store.set(bytes, starts[0]!, ends[0]!, text, 0, text.length, KEEP_TTL);
-  });
-  if (wrote) reply.integer(next);
-}
-
-function counter(name: string, arity: number, sign: 1n | -1n, summary: string): RedisCommand {
-  const command: RedisCommand = {
-    name,
-    arity,
-    flags: ["write", "denyoom", "fast"],
-    keys: [1, 1, 1],
-    writes: true,
-    summary,
-    run(request, context, reply) {
-      if (arity === 2) return incrementBy(request, context, reply, sign);
-      const by = argInt(request, 1);
-      if (by === undefined) return reply.error(ERR.notInteger);
-      if (sign < 0n && by === INT64_MIN) {
-        return reply.error({ kind: "redis", text: "ERR decrement would overflow" });
-      }
-      incrementBy(request, context, reply, sign * by);
-    },
-  };
-  return command;
-}
-
-/** `INCR key`. */
-export const INCR: RedisCommand = counter(
-  "INCR",
-  2,
-  1n,
-  "Increment the integer value of a key by one",
-);
-/** `DECR key`. */
-export const DECR: RedisCommand = counter(
-  "DECR",
-  2,
-  -1n,
-  "Decrement the integer value of a key by one",
-);
-/** `INCRBY key increment`. */
-export const INCRBY: RedisCommand = counter(
-  "INCRBY",
-  3,
-  1n,
-  "Increment the integer value of a key by the given amount",
-);
-/** `DECRBY key decrement`. */
-export const DECRBY: RedisCommand = counter(
-  "DECRBY",
-  3,
-  -1n,
-  "Decrement the integer value of a key by the given number",
-);
-
-const NOT_A_FLOAT: Failure = { kind: "redis", text: "ERR value is not a valid float" };
-const NOT_FINITE: Failure = { kind: "redis", text: "ERR increment would produce NaN or Infinity" };
-
-/**
- * `INCRBYFLOAT key increment`: adds as Redis does, in x86-64's 80-bit
- * `long double` (long_double.ts), and stores the sum as Redis prints it
- * (`0.1` plus `0.2` is `0.3`); the TTL is kept.
- */
-export const INCRBYFLOAT: RedisCommand = {
-  name: "INCRBYFLOAT",
-  arity: 3,
-  flags: ["write", "denyoom", "fast"],
-  keys: [1, 1, 1],
-  writes: true,
-  summary: "Increment the float value of a key by the given amount",
-  run(request, context, reply) {
-    const old = readValue(context, request, 0);
-    const value = old === undefined ? ZERO : parseLongDouble(byteString(old, 0, old.length));
-    if (value === undefined) return reply.error(NOT_A_FLOAT);
-    const increment = parseLongDouble(request.binary(1));
-    if (increment === undefined) return reply.error(NOT_A_FLOAT);
-    if (value === "infinite" || increment === "infinite") return reply.error(NOT_FINITE);
-    const sum = addLongDouble(value, increment);
-    if (sum === undefined) return reply.error(NOT_FINITE);
-    const text = encoder.encode(formatLongDouble(sum));
-    const { bytes, starts, ends } = request;
-    const wrote = write(reply, () => {
-      context.store.set(bytes, starts[0]!, ends[0]!, text, 0, text.length, KEEP_TTL);
-    });
-    if (wrote) reply.bytes(text, 0, text.length);
-  },
-};
-
 /** `APPEND key value`: the length after appending, keeping the TTL. */
 export const APPEND: RedisCommand = {
   name: "APPEND",
@@ -477,11 +369,6 @@ export const STRING_COMMANDS: readonly RedisCommand[] = [
   MGET,
   MSET,
   MSETNX,
-  INCR,
-  DECR,
-  INCRBY,
-  DECRBY,
-  INCRBYFLOAT,
   APPEND,
   STRLEN,
 ];

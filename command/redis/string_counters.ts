@@ -1,0 +1,133 @@
+/**
+ * Redis's counters, integers and floats kept as strings: INCR, DECR, INCRBY,
+ * DECRBY and INCRBYFLOAT, with Redis 7's replies and errors. Each keeps the
+ * key's TTL; a missing key counts as 0.
+ *
+ * @module
+ */
+
+import type { Context, RedisCommand } from "../command.ts";
+import type { Failure, RedisReply } from "../reply.ts";
+import { byteString, type Request } from "../request.ts";
+import {
+  addLongDouble,
+  formatLongDouble,
+  type LongDouble,
+  parseLongDouble,
+} from "./long_double.ts";
+import { argInt, ERR, INT64_MAX, INT64_MIN, parseInt64 } from "./args.ts";
+import { KEEP_TTL, readValue, write } from "./strings.ts";
+
+const encoder = new TextEncoder();
+const ZERO: LongDouble = { negative: false, significand: 0n, exponent: 0 };
+
+/** Adds `by` to the integer at argument 0's key (a missing key counts as 0), keeping its TTL. */
+function incrementBy(request: Request, context: Context, reply: RedisReply, by: bigint): void {
+  const old = readValue(context, request, 0);
+  let value = 0n;
+  if (old !== undefined) {
+    const parsed = parseInt64(old, 0, old.length);
+    if (parsed === undefined) return reply.error(ERR.notInteger);
+    value = parsed;
+  }
+  const next = value + by;
+  if (next < INT64_MIN || next > INT64_MAX) return reply.error(ERR.overflow);
+  const text = encoder.encode(String(next));
+  const { bytes, starts, ends } = request;
+  const wrote = write(reply, () => {
+    context.store.set(bytes, starts[0]!, ends[0]!, text, 0, text.length, KEEP_TTL);
+  });
+  if (wrote) reply.integer(next);
+}
+
+function counter(name: string, arity: number, sign: 1n | -1n, summary: string): RedisCommand {
+  const command: RedisCommand = {
+    name,
+    arity,
+    flags: ["write", "denyoom", "fast"],
+    keys: [1, 1, 1],
+    writes: true,
+    summary,
+    run(request, context, reply) {
+      if (arity === 2) return incrementBy(request, context, reply, sign);
+      const by = argInt(request, 1);
+      if (by === undefined) return reply.error(ERR.notInteger);
+      if (sign < 0n && by === INT64_MIN) {
+        return reply.error({ kind: "redis", text: "ERR decrement would overflow" });
+      }
+      incrementBy(request, context, reply, sign * by);
+    },
+  };
+  return command;
+}
+
+/** `INCR key`. */
+export const INCR: RedisCommand = counter(
+  "INCR",
+  2,
+  1n,
+  "Increment the integer value of a key by one",
+);
+/** `DECR key`. */
+export const DECR: RedisCommand = counter(
+  "DECR",
+  2,
+  -1n,
+  "Decrement the integer value of a key by one",
+);
+/** `INCRBY key increment`. */
+export const INCRBY: RedisCommand = counter(
+  "INCRBY",
+  3,
+  1n,
+  "Increment the integer value of a key by the given amount",
+);
+/** `DECRBY key decrement`. */
+export const DECRBY: RedisCommand = counter(
+  "DECRBY",
+  3,
+  -1n,
+  "Decrement the integer value of a key by the given number",
+);
+
+const NOT_A_FLOAT: Failure = { kind: "redis", text: "ERR value is not a valid float" };
+const NOT_FINITE: Failure = { kind: "redis", text: "ERR increment would produce NaN or Infinity" };
+
+/**
+ * `INCRBYFLOAT key increment`: adds as Redis does, in x86-64's 80-bit
+ * `long double` (long_double.ts), and stores the sum as Redis prints it
+ * (`0.1` plus `0.2` is `0.3`); the TTL is kept.
+ */
+export const INCRBYFLOAT: RedisCommand = {
+  name: "INCRBYFLOAT",
+  arity: 3,
+  flags: ["write", "denyoom", "fast"],
+  keys: [1, 1, 1],
+  writes: true,
+  summary: "Increment the float value of a key by the given amount",
+  run(request, context, reply) {
+    const old = readValue(context, request, 0);
+    const value = old === undefined ? ZERO : parseLongDouble(byteString(old, 0, old.length));
+    if (value === undefined) return reply.error(NOT_A_FLOAT);
+    const increment = parseLongDouble(request.binary(1));
+    if (increment === undefined) return reply.error(NOT_A_FLOAT);
+    if (value === "infinite" || increment === "infinite") return reply.error(NOT_FINITE);
+    const sum = addLongDouble(value, increment);
+    if (sum === undefined) return reply.error(NOT_FINITE);
+    const text = encoder.encode(formatLongDouble(sum));
+    const { bytes, starts, ends } = request;
+    const wrote = write(reply, () => {
+      context.store.set(bytes, starts[0]!, ends[0]!, text, 0, text.length, KEEP_TTL);
+    });
+    if (wrote) reply.bytes(text, 0, text.length);
+  },
+};
+
+/** The counters, in the order COMMAND lists them. */
+export const STRING_COUNTER_COMMANDS: readonly RedisCommand[] = [
+  INCR,
+  DECR,
+  INCRBY,
+  DECRBY,
+  INCRBYFLOAT,
+];
