@@ -1,0 +1,118 @@
+/**
+ * Tests of a full store (PROTOCOL.md, Limits: the store's size), over real
+ * sockets on port 0: a write the store has no room for fails alone, in the
+ * line protocol's words and in Redis's (OOM), changes nothing (an MSET none
+ * of its keys, in memory and in the log), and the server goes on.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { ManualClock } from "../store/clock.ts";
+import { MemoryStore } from "../store/memory.ts";
+import { logContents, openTestLog } from "../testing/log_store.ts";
+import { FakeFs, LogCollector, RawConn, resp, startTestServer, within } from "../testing/mod.ts";
+
+Deno.test("serve() answers a PUT the store has no room for with one Error line, and goes on", async () => {
+  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  const logs = new LogCollector();
+  await using server = startTestServer({ store, log: logs.log });
+  await using conn = await RawConn.connect(server.port);
+  const big = "x".repeat(3000);
+  await conn.send(`PUT, a, ${big}\nPUT, b, ${big}\nPUT, a, ${big}y\nGET, a\nPING\n`);
+  const [first, second, third, ...rest] = await within("answers", conn.readLines(5));
+  assertEquals(first, "Success!");
+  assert(second?.startsWith("Error: ") && second.includes("full"), second);
+  assertEquals(third, second, "an overwrite that does not fit fails the same way");
+  assertEquals(rest, [big, "PONG"]);
+  assertEquals(logs.errors(), []);
+  await conn.send("DELETE, a\nPUT, b, 1\nLIST\n");
+  assertEquals(await within("room again", conn.readLines(4)), ["Success!", "Success!", "b, 1", ""]);
+});
+
+Deno.test("serve() answers a Redis write the store has no room for with one OOM error, SET ... GET too", async () => {
+  // As Redis rejects a denyoom command when it is out of memory: the error
+  // alone, not the old value and then the error (two replies to one command).
+  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  await using server = startTestServer({ store });
+  await using conn = await RawConn.connect(server.port);
+  const big = "x".repeat(5000);
+  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
+  await conn.send(
+    resp("SET", "a", "old") + resp("SET", "a", big, "GET") + resp("SET", "n", big, "NX", "GET") +
+      resp("GET", "a") + resp("PING"),
+  );
+  assertEquals(await within("answers", conn.readLines(6)), [
+    "+OK\r",
+    OOM,
+    OOM,
+    "$3\r",
+    "old\r",
+    "+PONG\r",
+  ]);
+});
+
+Deno.test("serve() answers an MSET or MSETNX the store has no room for with OOM and changes none of its keys", async () => {
+  // Redis refuses the whole command: kv had set the pairs before the one
+  // that did not fit, and answered OOM all the same.
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = new MemoryStore({ maxArenaBytes: 4096, clock });
+  await using server = startTestServer({ store, clock });
+  await using conn = await RawConn.connect(server.port);
+  await using line = await RawConn.connect(server.port);
+  await line.send("PUT, t, x\ry\n"); // A line client's \r: its value stays line text.
+  assertEquals(await line.readLine(), "Success!");
+  const big = "x".repeat(5000);
+  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
+  await conn.send(
+    resp("SET", "a", "old", "EX", "100") + resp("MSET", "a", "new", "c", "1", "t", "z", "d", big) +
+      resp("MSETNX", "c", "1", "e", "2", "d", big) + resp("MGET", "a", "c", "d", "e") +
+      resp("TTL", "a") + resp("DBSIZE"),
+  );
+  assertEquals(await within("answers", conn.readLines(11)), [
+    "+OK\r",
+    OOM,
+    OOM,
+    "*4\r",
+    "$3\r",
+    "old\r",
+    "$-1\r",
+    "$-1\r",
+    "$-1\r",
+    ":100\r",
+    ":2\r",
+  ]);
+  await line.send("GET, t\n");
+  assertEquals(await line.readLine(), "x\ry");
+  // With room, as ever.
+  await conn.send(
+    resp("MSET", "a", "1", "c", "2") + resp("MSETNX", "d", "3") + resp("MGET", "a", "c", "d"),
+  );
+  assertEquals(await within("answers", conn.readLines(9)), [
+    "+OK\r",
+    ":1\r",
+    "*3\r",
+    "$1\r",
+    "1\r",
+    "$1\r",
+    "2\r",
+    "$1\r",
+    "3\r",
+  ]);
+});
+
+Deno.test("serve() with a log: an MSET the store has no room for leaves the log holding the old values", async () => {
+  const fs = new FakeFs();
+  const store = await openTestLog(fs, { newStore: () => new MemoryStore({ maxArenaBytes: 4096 }) });
+  {
+    await using server = startTestServer({ store });
+    await using conn = await RawConn.connect(server.port);
+    await conn.send(resp("SET", "a", "old") + resp("MSET", "a", "new", "b", "x".repeat(5000)));
+    assertEquals(await within("answers", conn.readLines(2)), [
+      "+OK\r",
+      "-OOM command not allowed when used memory > 'maxmemory'.\r",
+    ]);
+  }
+  await store.close();
+  assertEquals(await logContents(fs), ["a=old"]);
+});
