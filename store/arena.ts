@@ -209,6 +209,8 @@ export class Arena {
    * Writes a new record at the top; returns its offset. Throws
    * {@linkcode StoreFullError} (changing nothing) if it does not fit.
    * Making room may compact: live records then move (the table is told).
+   * With `reclaim`, an arena at its cap compacts for any garbage it holds
+   * (WriteOptions.reclaim), not only for an eighth of it.
    */
   append(
     key: Uint8Array,
@@ -219,6 +221,7 @@ export class Arena {
     valueEnd: number,
     flags: number,
     expireAt: number,
+    reclaim = false,
   ): number {
     const keyLength = keyEnd - keyStart;
     const valueLength = valueEnd - valueStart;
@@ -241,7 +244,7 @@ export class Arena {
         valueEnd -= valueStart;
         valueStart = 0;
       }
-      this.#makeRoom(bytes);
+      this.#makeRoom(bytes, reclaim);
     }
     const record = this.top;
     this.words[record >>> 2] = word;
@@ -264,7 +267,7 @@ export class Arena {
    * otherwise it doubles. Either way each byte is copied O(1) times on
    * average.
    */
-  #makeRoom(bytes: number): void {
+  #makeRoom(bytes: number, reclaim: boolean): void {
     const needed = this.liveBytes + bytes;
     let compact = this.liveBytes <= this.top / 2;
     let length = compact ? MIN_ARENA_BYTES : this.bytes.length;
@@ -275,7 +278,7 @@ export class Arena {
       // every PUT.
       const garbage = this.top - this.liveBytes;
       const atCap = this.bytes.length >= this.#maxBytes;
-      if (needed > this.#maxBytes || (atCap && garbage < this.#maxBytes / 8)) {
+      if (needed > this.#maxBytes || (atCap && garbage < this.#maxBytes / 8 && !reclaim)) {
         throw new StoreFullError(
           `Cannot store more: the store is full (${this.#maxBytes} bytes; the room of deleted ` +
             "pairs comes back once an eighth of the store is deleted)",

@@ -208,6 +208,7 @@ export class MemoryStore implements Store {
       valueEnd,
       flags,
       expireAt,
+      options?.reclaim,
     );
     if (slot < 0) table.insert(hash, record);
     else table.replace(slot, record);

@@ -64,6 +64,13 @@ export interface WriteOptions {
   keepTtl?: boolean;
   /** The value was written as a line of the line protocol ({@linkcode LINE_TEXT}). */
   lineText?: boolean;
+  /**
+   * Make room by reclaiming whatever the store can, however little (a store
+   * at its cap may otherwise refuse to compact for a few bytes). For
+   * putting back a value the store held a moment ago (MSET on a full store),
+   * which then always fits.
+   */
+  reclaim?: boolean;
 }
 
 /** What {@linkcode Store.room} counts for a pair besides its key and value. */

@@ -101,6 +101,31 @@ Deno.test("serve() answers an MSET or MSETNX the store has no room for with OOM 
   ]);
 });
 
+Deno.test("serve() puts back an MSET's pairs when the store is at its cap with little garbage", async () => {
+  // The arena at its cap (4096) with under an eighth of it garbage: the set
+  // of a (412-byte record to 112) fits, b does not; putting a's 412 bytes
+  // back needs room the arena would not make (a compaction for a few bytes
+  // is refused), and a kept its new value behind the OOM error.
+  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  await using server = startTestServer({ store });
+  await using conn = await RawConn.connect(server.port);
+  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
+  await conn.send(
+    resp("SET", "a", "o".repeat(400)) + resp("SET", "f", "f".repeat(2000)) +
+      resp("SET", "g", "g".repeat(1200)) +
+      resp("MSET", "a", "n".repeat(100), "b", "x".repeat(5000)) + resp("STRLEN", "a") +
+      resp("EXISTS", "b"),
+  );
+  assertEquals(await within("answers", conn.readLines(6)), [
+    "+OK\r",
+    "+OK\r",
+    "+OK\r",
+    OOM,
+    ":400\r",
+    ":0\r",
+  ]);
+});
+
 Deno.test("serve() with a log: an MSET the store has no room for leaves the log holding the old values", async () => {
   const fs = new FakeFs();
   const store = await openTestLog(fs, { newStore: () => new MemoryStore({ maxArenaBytes: 4096 }) });

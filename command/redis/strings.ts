@@ -286,7 +286,8 @@ function setPairs(store: Store, request: Request, reply: RedisReply): boolean {
 /** A key's value as a set found it (none: `bytes` undefined), to put back. */
 class Saved implements ValueSink {
   bytes: Uint8Array | undefined;
-  readonly options: WriteOptions = {};
+  // Put back, it fits: the store held it a moment ago, if it reclaims all it can.
+  readonly options: WriteOptions = { reclaim: true };
   addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
     this.bytes = bytes.slice(start, end);
     this.options.lineText = (flags & LINE_TEXT) !== 0;
@@ -316,7 +317,7 @@ function setAllOrNone(store: Store, request: Request): void {
         if (old.bytes === undefined) store.delete(bytes, starts[j]!, ends[j]!);
         else store.set(bytes, starts[j]!, ends[j]!, old.bytes, 0, old.bytes.length, old.options);
       } catch (again) {
-        // An old value that no longer fits (a store at its cap): the rest are still put back.
+        // A store that cannot reclaim (WriteOptions.reclaim) at its cap: the rest are still put back.
         if (!(again instanceof StoreFullError)) throw again;
       }
     }
