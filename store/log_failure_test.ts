@@ -14,6 +14,7 @@ import { FakeFs, gate, LogCollector, within } from "../testing/mod.ts";
 import { committed, LOG_PATH, logContents, openTestLog, turn } from "../testing/log_store.ts";
 import type { FsyncMode } from "./log.ts";
 import { TextStore } from "./text.ts";
+import { MemoryStore } from "./memory.ts";
 
 const MODES: FsyncMode[] = ["always", "everysec", "no"];
 const test = (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) =>
@@ -143,5 +144,30 @@ test("LogStore tells its listener of each change, of a rollback's too, and of a 
   store.listen(undefined);
   text.set("k", "3");
   assertEquals(seen, [], "no listener, no call");
+  await store.close();
+});
+
+test("LogStore puts back what it cannot write even when the store is at its cap with little garbage", async () => {
+  const fs = new FakeFs();
+  const logs = new LogCollector();
+  const store = await openTestLog(fs, {
+    fsync: "always",
+    log: logs.log,
+    newStore: () => new MemoryStore({ maxArenaBytes: 4096 }),
+  });
+  const text = new TextStore(store);
+  const old = "o".repeat(400);
+  text.set("a", old);
+  text.set("f", "f".repeat(2000));
+  text.set("g", "g".repeat(1200));
+  assertEquals(await committed(store), true);
+  fs.capacity = fs.usedBytes() + 10; // The next record does not fit on the disk.
+  // Fits in memory (a 100-byte record in the room left); its undo needs the
+  // 400 bytes back, with less garbage than a store at its cap compacts for.
+  text.set("a", "n".repeat(100));
+  assertEquals(await committed(store), false);
+  assertEquals(text.get("a"), old);
+  assertEquals([text.get("f")?.length, text.get("g")?.length], [2000, 1200]);
+  fs.capacity = Infinity;
   await store.close();
 });

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { MAX_EXPIRY_MS, type Store } from "../store.ts";
+import { MAX_EXPIRY_MS, type Store, type WriteOptions } from "../store.ts";
 import { crc32c } from "./crc32c.ts";
 
 /** The first bytes of every log file: `KVLOG 1\n` (the 1 is the format's version). */
@@ -362,14 +362,16 @@ export function endGroup(out: LogBuffer, start: number, maxBodyBytes = MAX_BODY_
   endRecord(out, start);
 }
 
-const WRITE_OPTIONS = { expireAtMs: 0, lineText: false };
+const WRITE_OPTIONS: WriteOptions = { expireAtMs: 0, lineText: false, reclaim: false };
 
 /**
  * Replays a record into `store`: what loading a log and undoing a change
  * both do. An expiry already past leaves no key (the store's rule), so a
- * restart does not bring back keys whose time has come.
+ * restart does not bring back keys whose time has come. `undo`: the record
+ * puts back a state the store held a moment ago, which then fits however
+ * full it is ({@linkcode WriteOptions.reclaim}).
  */
-export function applyRecord(store: Store, view: RecordView): void {
+export function applyRecord(store: Store, view: RecordView, undo = false): void {
   const bytes = view.bytes;
   switch (view.op) {
     case OP.set:
@@ -378,6 +380,7 @@ export function applyRecord(store: Store, view: RecordView): void {
       // the latest time a store takes).
       WRITE_OPTIONS.expireAtMs = Math.min(view.expireAtMs, MAX_EXPIRY_MS);
       WRITE_OPTIONS.lineText = view.lineText;
+      WRITE_OPTIONS.reclaim = undo;
       store.set(
         bytes,
         view.keyStart,
@@ -399,7 +402,7 @@ export function applyRecord(store: Store, view: RecordView): void {
         const body = at + 4;
         at = body + readU32(bytes, at);
         decodeBody(bytes, body, at, REPLAYED);
-        applyRecord(store, REPLAYED);
+        applyRecord(store, REPLAYED, undo);
       }
       return;
   }

@@ -187,7 +187,7 @@ export class UndoLog implements ValueSink {
         target.replaceStore(this.#stores.get(id)!);
         this.#stores.delete(id);
       } else if (decodeBody(bytes, body, at - TRAILER_BYTES, view)) {
-        applyRecord(target.store(), view);
+        applyRecord(target.store(), view, true);
       }
       changes++;
       at = body;
