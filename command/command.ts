@@ -130,6 +130,18 @@ export interface ServerStats {
   queuedBytes: number;
 }
 
+/**
+ * Counts a read's lookup of a key for INFO (`keyspace_hits` when `found`,
+ * else `keyspace_misses`), as Redis counts the commands that read a key
+ * (GET, MGET, EXISTS, TTL, GETRANGE, ...; not those that only write it).
+ * Returns `found`.
+ */
+export function countLookup(stats: ServerStats, found: boolean): boolean {
+  if (found) stats.keyspaceHits++;
+  else stats.keyspaceMisses++;
+  return found;
+}
+
 /** What a handler works with besides its request and reply. */
 export interface Context {
   /** The store every connection shares. */

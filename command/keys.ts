@@ -5,7 +5,7 @@
  */
 
 import type { WriteOptions } from "../store/store.ts";
-import { type Continuation, KEY, type LineCommand, VALUE } from "./command.ts";
+import { type Continuation, countLookup, KEY, type LineCommand, VALUE } from "./command.ts";
 import { refuseWhenFull, type Reply } from "./reply.ts";
 import type { Store } from "../store/store.ts";
 
@@ -42,10 +42,9 @@ export const GET: LineCommand = {
   summary: "read a value",
   run(request, { store, stats }, reply) {
     // The reply takes the value straight from the store's bytes.
-    if (store.get(request.bytes, request.starts[0]!, request.ends[0]!, reply)) {
-      stats.keyspaceHits++;
-    } else {
-      stats.keyspaceMisses++;
+    if (
+      !countLookup(stats, store.get(request.bytes, request.starts[0]!, request.ends[0]!, reply))
+    ) {
       reply.notFound();
     }
   },

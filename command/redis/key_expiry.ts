@@ -8,7 +8,7 @@
  */
 
 import { NO_EXPIRY, NO_KEY } from "../../store/store.ts";
-import type { RedisCommand } from "../command.ts";
+import { countLookup, type RedisCommand } from "../command.ts";
 import { type Failure, refuseWhenFull } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argInt, argIs, ERR, INT64_MAX, INT64_MIN } from "./args.ts";
@@ -134,8 +134,9 @@ function ttlCommand(name: string, unitMs: number, summary: string, absolute = fa
     keys: [1, 1, 1],
     writes: false,
     summary,
-    run(request, { store, clock }, reply) {
+    run(request, { store, clock, stats }, reply) {
       const expiry = store.expiry(request.bytes, request.starts[0]!, request.ends[0]!);
+      countLookup(stats, expiry !== NO_KEY);
       if (expiry < 0) return reply.integer(expiry); // -2 no key, -1 no expiry
       const ms = absolute ? expiry : Math.max(0, expiry - clock.now());
       // Redis rounds seconds to the nearest.

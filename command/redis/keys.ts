@@ -7,7 +7,7 @@
  */
 
 import { LINE_TEXT, NO_KEY, type ValueSink } from "../../store/store.ts";
-import type { Context, RedisCommand } from "../command.ts";
+import { type Context, countLookup, type RedisCommand } from "../command.ts";
 import { type Failure, refuseWhenFull } from "../reply.ts";
 import type { Request } from "../request.ts";
 import { argBytes, argInt, argIs, ERR, parseCursor } from "./args.ts";
@@ -75,16 +75,22 @@ export const UNLINK: RedisCommand = keyCounter(
 export const EXISTS: RedisCommand = keyCounter(
   "EXISTS",
   "Determine if a key exists",
-  (request, i, { store }) =>
-    store.expiry(request.bytes, request.starts[i]!, request.ends[i]!) !== NO_KEY,
+  (request, i, { store, stats }) =>
+    countLookup(
+      stats,
+      store.expiry(request.bytes, request.starts[i]!, request.ends[i]!) !== NO_KEY,
+    ),
 );
 
 /** `TOUCH key [key ...]`: as EXISTS (kv keeps no last access time to update). */
 export const TOUCH: RedisCommand = keyCounter(
   "TOUCH",
   "Alters the last access time of a key(s). Returns the number of existing keys specified.",
-  (request, i, { store }) =>
-    store.expiry(request.bytes, request.starts[i]!, request.ends[i]!) !== NO_KEY,
+  (request, i, { store, stats }) =>
+    countLookup(
+      stats,
+      store.expiry(request.bytes, request.starts[i]!, request.ends[i]!) !== NO_KEY,
+    ),
 );
 
 /** `TYPE key`: `string`, or `none` for a missing key (kv holds strings only). */
@@ -95,8 +101,11 @@ export const TYPE: RedisCommand = {
   keys: [1, 1, 1],
   writes: false,
   summary: "Determine the type stored at key",
-  run(request, { store }, reply) {
-    const there = store.expiry(request.bytes, request.starts[0]!, request.ends[0]!) !== NO_KEY;
+  run(request, { store, stats }, reply) {
+    const there = countLookup(
+      stats,
+      store.expiry(request.bytes, request.starts[0]!, request.ends[0]!) !== NO_KEY,
+    );
     reply.simple(there ? "string" : "none");
   },
 };

@@ -108,3 +108,57 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "INFO's keyspace_hits and keyspace_misses count every command that reads a key, as Redis 7.0 does, and none that only writes",
+  permissions: "none",
+  fn: () => {
+    const { kv } = harness();
+    kv.command("SET", "a", "1");
+    // [command, hits, misses]: what Debian's redis-server 7.0.15 counts, key `a` there, `zz` not.
+    const cases: [string[], number, number][] = [
+      [["GET", "a"], 1, 0],
+      [["GET", "zz"], 0, 1],
+      [["MGET", "a", "zz"], 1, 1],
+      [["EXISTS", "a", "zz"], 1, 1],
+      [["TOUCH", "a", "zz"], 1, 1],
+      [["TYPE", "zz"], 0, 1],
+      [["TTL", "a"], 1, 0],
+      [["PTTL", "zz"], 0, 1],
+      [["EXPIRETIME", "a"], 1, 0],
+      [["PEXPIRETIME", "a"], 1, 0],
+      [["STRLEN", "zz"], 0, 1],
+      [["GETRANGE", "a", "0", "1"], 1, 0],
+      [["SUBSTR", "zz", "0", "1"], 0, 1],
+      [["GETEX", "a"], 1, 0],
+      [["SET", "a", "1", "GET"], 1, 0],
+      [["SET", "new", "1", "NX", "GET"], 0, 1],
+      [["GETSET", "a", "1"], 1, 0],
+      [["GETDEL", "new"], 1, 0],
+      [["SET", "a", "2", "NX"], 0, 0],
+      [["SETNX", "a", "2"], 0, 0],
+      [["APPEND", "a", "x"], 0, 0],
+      [["INCR", "n"], 0, 0],
+      [["SETRANGE", "a", "0", "x"], 0, 0],
+      [["EXPIRE", "a", "100"], 0, 0],
+      [["PERSIST", "a"], 0, 0],
+      [["RENAME", "a", "b"], 0, 0],
+      [["MSET", "a", "1"], 0, 0],
+      [["SCAN", "0"], 0, 0],
+      [["KEYS", "*"], 0, 0],
+      [["DEL", "b"], 0, 0],
+    ];
+    const { stats } = kv.context;
+    for (const [command, hits, misses] of cases) {
+      const before = [stats.keyspaceHits, stats.keyspaceMisses];
+      kv.command(command[0]!, ...command.slice(1));
+      assertEquals(
+        [stats.keyspaceHits - before[0]!, stats.keyspaceMisses - before[1]!],
+        [hits, misses],
+        command.join(" "),
+      );
+    }
+    assertMatch(kv.command("INFO", "stats"), /keyspace_hits:12\r\nkeyspace_misses:9\r\n/);
+  },
+});

@@ -10,7 +10,7 @@
 import type { RedisCommand } from "../command.ts";
 import type { WriteOptions } from "../../store/store.ts";
 import { argIs, ERR } from "./args.ts";
-import { expiryKind, expiryTime, readValue, write } from "./strings.ts";
+import { expiryKind, expiryTime, readCounted, write } from "./strings.ts";
 
 function setWithExpiry(name: string, unitMs: number, summary: string): RedisCommand {
   const command = name.toLowerCase();
@@ -61,7 +61,7 @@ export const GETSET: RedisCommand = {
   writes: true,
   summary: "Set the string value of a key and return its old value",
   run(request, context, reply) {
-    const old = readValue(context, request, 0);
+    const old = readCounted(context, request, 0);
     const { bytes, starts, ends } = request;
     if (
       !write(
@@ -101,7 +101,7 @@ export const GETEX: RedisCommand = {
       }
     }
     // As Redis's getexCommand(): a missing key is nil before its time is checked.
-    const value = readValue(context, request, 0);
+    const value = readCounted(context, request, 0);
     if (value === undefined) return reply.nil();
     let at = 0;
     if (kind !== "") {

@@ -8,7 +8,7 @@
 import type { RedisCommand } from "../command.ts";
 import type { Failure } from "../reply.ts";
 import { argInt, ERR, INT64_MAX } from "./args.ts";
-import { maxStringBytes, readValue, TOO_BIG, write } from "./strings.ts";
+import { maxStringBytes, readCounted, readValue, TOO_BIG, write } from "./strings.ts";
 
 const KEEP_TTL = { keepTtl: true } as const;
 const EMPTY = new Uint8Array(0);
@@ -28,7 +28,7 @@ function getRange(name: string, summary: string): RedisCommand {
       if (start === undefined) return reply.error(ERR.notInteger);
       let end = argInt(request, 2);
       if (end === undefined) return reply.error(ERR.notInteger);
-      const value = readValue(context, request, 0) ?? EMPTY;
+      const value = readCounted(context, request, 0) ?? EMPTY;
       const length = BigInt(value.length);
       if (start < 0n && end < 0n && start > end) return reply.bytes(EMPTY, 0, 0);
       if (start < 0n) start += length;

@@ -16,7 +16,7 @@ import {
   type ValueSink,
   type WriteOptions,
 } from "../../store/store.ts";
-import type { Context, RedisCommand } from "../command.ts";
+import { type Context, countLookup, type RedisCommand } from "../command.ts";
 import { GET as LINE_GET } from "../keys.ts";
 import { type Failure, type RedisReply, refuseWhenFull } from "../reply.ts";
 import type { Request } from "../request.ts";
@@ -56,6 +56,16 @@ export function readValue({ store }: Context, request: Request, i: number): Uint
   return store.get(request.bytes, request.starts[i]!, request.ends[i]!, copy)
     ? copy.bytes
     : undefined;
+}
+
+/**
+ * {@linkcode readValue} for a command that reads the key (GETDEL, STRLEN,
+ * SET's GET, ...): its lookup counts for INFO ({@linkcode countLookup}).
+ */
+export function readCounted(context: Context, request: Request, i: number): Uint8Array | undefined {
+  const value = readValue(context, request, i);
+  countLookup(context.stats, value !== undefined);
+  return value;
 }
 
 /** Runs a store write; a full store becomes Redis's OOM error. Returns whether it wrote. */
@@ -120,7 +130,11 @@ export const SET: RedisCommand = {
       options = { expireAtMs: at };
     }
     const { store } = context;
-    const old = get || nx || xx ? readValue(context, request, 0) : undefined;
+    const old = get
+      ? readCounted(context, request, 0)
+      : nx || xx
+      ? readValue(context, request, 0)
+      : undefined;
     if ((nx && old !== undefined) || (xx && old === undefined)) {
       if (!get) return reply.nil();
     } else {
@@ -204,7 +218,7 @@ export const GETDEL: RedisCommand = {
   writes: true,
   summary: "Get the value of a key and delete the key",
   run(request, context, reply) {
-    const old = readValue(context, request, 0);
+    const old = readCounted(context, request, 0);
     if (old === undefined) return reply.nil();
     context.store.delete(request.bytes, request.starts[0]!, request.ends[0]!);
     reply.bytes(old, 0, old.length);
@@ -219,10 +233,11 @@ export const MGET: RedisCommand = {
   keys: [1, -1, 1],
   writes: false,
   summary: "Get the values of all the given keys",
-  run(request, { store }, reply) {
+  run(request, { store, stats }, reply) {
     reply.array(request.count);
     for (let i = 0; i < request.count; i++) {
-      if (!store.get(request.bytes, request.starts[i]!, request.ends[i]!, reply)) reply.nil();
+      const found = store.get(request.bytes, request.starts[i]!, request.ends[i]!, reply);
+      if (!countLookup(stats, found)) reply.nil();
     }
   },
 };
@@ -357,7 +372,7 @@ export const STRLEN: RedisCommand = {
   writes: false,
   summary: "Get the length of the value stored in a key",
   run(request, context, reply) {
-    reply.integer(readValue(context, request, 0)?.length ?? 0);
+    reply.integer(readCounted(context, request, 0)?.length ?? 0);
   },
 };
 
