@@ -256,11 +256,17 @@ export class DatagramTrace extends Trace {
   }
 
   /**
-   * Nothing to answer (blank lines only): no datagram goes back, so no
-   * `sendto` (one of 0 bytes would be a datagram all the same).
+   * Nothing to answer (blank lines only, or `empty`: no bytes at all): no
+   * datagram goes back, so no `sendto` (one of 0 bytes would be a datagram
+   * all the same).
    */
-  silent(): void {
-    this.emit("drop", "(not answered: only blank lines, nothing to answer)");
+  silent(empty: boolean): void {
+    this.emit(
+      "drop",
+      empty
+        ? "(not answered: an empty datagram, nothing to answer)"
+        : "(not answered: only blank lines, nothing to answer)",
+    );
   }
 }
 

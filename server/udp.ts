@@ -176,7 +176,7 @@ export class DatagramServer {
         );
       }
       if (answer.length === 0) {
-        if (trace !== undefined) trace.silent();
+        if (trace !== undefined) trace.silent(data.length === 0);
         continue;
       }
       try {

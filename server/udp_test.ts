@@ -159,6 +159,11 @@ Deno.test("serve() with udp traces each datagram: recvfrom, requests, answers, s
   assertEquals(traced.details("d2", "drop"), [
     "(not answered: only blank lines, nothing to answer)",
   ]);
+  await peer.send(server.port, "");
+  await within("the empty datagram", traced.waitFor("d3", "drop"));
+  assertEquals(traced.details("d3", "drop"), [
+    "(not answered: an empty datagram, nothing to answer)",
+  ]);
 
   const big = "x".repeat(MAX_DATAGRAM_BYTES);
   assertEquals(await ask(server.port, `PUT, big, ${big}`), "Success!"); // Over TCP.
@@ -166,8 +171,8 @@ Deno.test("serve() with udp traces each datagram: recvfrom, requests, answers, s
     await peer.exchange(server.port, "GET, big\n"),
     `Error: answer too large for a datagram (${big.length + 1} bytes; use TCP)\n`,
   );
-  await within("sendto", traced.waitFor("d3", "sendto"));
-  assertEquals(traced.of("d3"), ["recvfrom", "request", "answer", "too-large", "sendto"]);
+  await within("sendto", traced.waitFor("d4", "sendto"));
+  assertEquals(traced.of("d4"), ["recvfrom", "request", "answer", "too-large", "sendto"]);
 });
 
 Deno.test("serve() with udp stops receiving at shutdown", async () => {
