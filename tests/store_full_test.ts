@@ -126,6 +126,28 @@ Deno.test("serve() puts back an MSET's pairs when the store is at its cap with l
   ]);
 });
 
+Deno.test("serve() sets an MSET that names a key twice when only its last value needs room", async () => {
+  // The fuzz's find (tests/store_full_fuzz_test.ts): Redis sets the pairs
+  // in order, so the last value of a key is the one that stays; kv set the
+  // first too, and a first value the store had no room for refused the
+  // whole MSET with OOM, though what it leaves fits easily.
+  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  await using server = startTestServer({ store });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send(
+    resp("SET", "f", "f".repeat(1000)) + resp("MSET", "a", "x".repeat(3500), "a", "small") +
+      resp("MSETNX", "b", "y".repeat(3500), "b", "tiny") + resp("MGET", "a", "b"),
+  );
+  assertEquals(await within("answers", conn.readLines(3)), ["+OK\r", "+OK\r", ":1\r"]);
+  assertEquals(await within("MGET", conn.readLines(5)), [
+    "*2\r",
+    "$5\r",
+    "small\r",
+    "$4\r",
+    "tiny\r",
+  ]);
+});
+
 Deno.test("serve() with a log: an MSET the store has no room for leaves the log holding the old values", async () => {
   const fs = new FakeFs();
   const store = await openTestLog(fs, { newStore: () => new MemoryStore({ maxArenaBytes: 4096 }) });

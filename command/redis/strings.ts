@@ -19,7 +19,7 @@ import {
 import { type Context, countLookup, type RedisCommand } from "../command.ts";
 import { GET as LINE_GET } from "../keys.ts";
 import { type Failure, type RedisReply, refuseWhenFull } from "../reply.ts";
-import type { Request } from "../request.ts";
+import { byteString, type Request } from "../request.ts";
 import { argInt, argIs, ERR, INT64_MAX } from "./args.ts";
 
 /** A value a command would make longer than {@linkcode maxStringBytes}, as Redis's error. */
@@ -309,13 +309,33 @@ class Saved implements ValueSink {
   }
 }
 
+/**
+ * The indices of the pairs whose key comes up no more after them, in order:
+ * a value set and then replaced within one MSET is never seen (Redis sets
+ * them in order), and setting it first could only run out of room.
+ */
+function lastOfEachKey(request: Request): number[] {
+  const { bytes, starts, ends } = request;
+  const seen = new Set<string>();
+  const last: number[] = [];
+  for (let i = request.count - 2; i >= 0; i -= 2) {
+    const key = byteString(bytes, starts[i]!, ends[i]!);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    last.push(i);
+  }
+  return last.reverse();
+}
+
 /** {@linkcode setPairs} on a store that may be full: all the pairs, or (StoreFullError) none. */
 function setAllOrNone(store: Store, request: Request): void {
   const { bytes, starts, ends } = request;
+  const pairs = lastOfEachKey(request);
   const before: Saved[] = [];
-  let i = 0;
+  let n = 0;
   try {
-    for (; i < request.count; i += 2) {
+    for (; n < pairs.length; n++) {
+      const i = pairs[n]!;
       const saved = new Saved();
       // The expiry first: read after the value, a tick in between could lose it.
       const expiry = store.expiry(bytes, starts[i]!, ends[i]!);
@@ -326,8 +346,9 @@ function setAllOrNone(store: Store, request: Request): void {
     }
   } catch (error) {
     if (!(error instanceof StoreFullError)) throw error;
-    for (let j = i - 2; j >= 0; j -= 2) {
-      const old = before[j / 2]!;
+    for (let m = n - 1; m >= 0; m--) {
+      const j = pairs[m]!;
+      const old = before[m]!;
       try {
         if (old.bytes === undefined) store.delete(bytes, starts[j]!, ends[j]!);
         else store.set(bytes, starts[j]!, ends[j]!, old.bytes, 0, old.bytes.length, old.options);
