@@ -52,6 +52,42 @@ Deno.test("serve() answers a Redis write the store has no room for with one OOM 
   ]);
 });
 
+Deno.test("serve() counts no key lookup in INFO for a SET ... GET or GETSET answered OOM", async () => {
+  // Redis refuses a denyoom command that finds it out of memory before
+  // running it: its read of the old value never counts in keyspace_hits or
+  // keyspace_misses. kv counted the read, then answered OOM.
+  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  await using server = startTestServer({ store });
+  await using conn = await RawConn.connect(server.port);
+  const big = "x".repeat(5000);
+  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
+  await conn.send(
+    resp("SET", "a", "old") + resp("SET", "a", big, "GET") + resp("GETSET", "a", big) +
+      resp("SET", "n", big, "GET") + resp("GETSET", "n", big) +
+      // With room: a hit, a miss, and a hit where NX leaves the key be.
+      resp("SET", "a", "new", "GET") + resp("GETSET", "n", "1") +
+      resp("SET", "a", "x", "NX", "GET") + resp("INFO", "stats") + resp("PING"),
+  );
+  assertEquals(await within("answers", conn.readLines(10)), [
+    "+OK\r",
+    OOM,
+    OOM,
+    OOM,
+    OOM,
+    "$3\r",
+    "old\r",
+    "$-1\r",
+    "$3\r",
+    "new\r",
+  ]);
+  const info: string[] = [];
+  for (let line = await conn.readLine(); line !== "+PONG\r"; line = await conn.readLine()) {
+    if (line === null) throw new Error("closed before INFO and PONG");
+    if (line.startsWith("keyspace_")) info.push(line);
+  }
+  assertEquals(info, ["keyspace_hits:2\r", "keyspace_misses:1\r"]);
+});
+
 Deno.test("serve() answers an MSET or MSETNX the store has no room for with OOM and changes none of its keys", async () => {
   // Redis refuses the whole command: kv had set the pairs before the one
   // that did not fit, and answered OOM all the same.

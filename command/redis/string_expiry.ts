@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { RedisCommand } from "../command.ts";
+import { countLookup, type RedisCommand } from "../command.ts";
 import type { WriteOptions } from "../../store/store.ts";
 import { argIs, ERR } from "./args.ts";
-import { expiryKind, expiryTime, readCounted, write } from "./strings.ts";
+import { expiryKind, expiryTime, readCounted, readValue, write } from "./strings.ts";
 
 function setWithExpiry(name: string, unitMs: number, summary: string): RedisCommand {
   const command = name.toLowerCase();
@@ -61,7 +61,7 @@ export const GETSET: RedisCommand = {
   writes: true,
   summary: "Set the string value of a key and return its old value",
   run(request, context, reply) {
-    const old = readCounted(context, request, 0);
+    const old = readValue(context, request, 0);
     const { bytes, starts, ends } = request;
     if (
       !write(
@@ -69,8 +69,9 @@ export const GETSET: RedisCommand = {
         () => context.store.set(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!),
       )
     ) {
-      return;
+      return; // Counts no read, as Redis refuses it out of memory before it runs.
     }
+    countLookup(context.stats, old !== undefined);
     if (old === undefined) reply.nil();
     else reply.bytes(old, 0, old.length);
   },

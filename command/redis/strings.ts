@@ -60,7 +60,9 @@ export function readValue({ store }: Context, request: Request, i: number): Uint
 
 /**
  * {@linkcode readValue} for a command that reads the key (GETDEL, STRLEN,
- * SET's GET, ...): its lookup counts for INFO ({@linkcode countLookup}).
+ * GETRANGE, ...): its lookup counts for INFO ({@linkcode countLookup}). A
+ * command the store may refuse as full counts after its write instead (SET
+ * ... GET, GETSET): Redis refuses such a command before it looks anything up.
  */
 export function readCounted(context: Context, request: Request, i: number): Uint8Array | undefined {
   const value = readValue(context, request, i);
@@ -130,11 +132,7 @@ export const SET: RedisCommand = {
       options = { expireAtMs: at };
     }
     const { store } = context;
-    const old = get
-      ? readCounted(context, request, 0)
-      : nx || xx
-      ? readValue(context, request, 0)
-      : undefined;
+    const old = get || nx || xx ? readValue(context, request, 0) : undefined;
     if ((nx && old !== undefined) || (xx && old === undefined)) {
       if (!get) return reply.nil();
     } else {
@@ -147,7 +145,10 @@ export const SET: RedisCommand = {
       }
       if (!get) return reply.ok();
     }
-    // GET: the old value, once the set is done (or not done: NX, XX).
+    // GET: the old value, once the set is done (or not done: NX, XX). Its
+    // read counts only now: a command answered OOM counts none, as Redis
+    // refuses it before it runs.
+    countLookup(context.stats, old !== undefined);
     if (old === undefined) reply.nil();
     else reply.bytes(old, 0, old.length);
   },
