@@ -49,6 +49,24 @@ Deno.test("kv client one-shot takes a textbook server's answer after the pause, 
   assertEquals(get.stderr, `${NOTE} 50 ms ${SLOW}${KEEPS_NEWLINE}\n`);
 });
 
+Deno.test("kv client --trace shows the pause that took an answer without its \\n, between recv and close", async () => {
+  await using server = textbookServer();
+  const { code, stdout, stderr } = await client(server.port, [
+    "--trace",
+    "--pause-ms",
+    "50",
+    "PUT, a, 1",
+  ]);
+  assertEquals([code, stdout], [0, "Success!\n"]);
+  const events = stderr.split("\n").filter((line) => line.startsWith("trace client"))
+    .map((line) => line.split(/\s+/)[3]);
+  assertEquals(events, ["connect", "send", "recv", "pause", "close"]);
+  assertStringIncludes(
+    stderr,
+    " pause (nothing more came for 50 ms: what came is taken as the answer, without its \\n)\n",
+  );
+});
+
 Deno.test("kv client: an answer the server's close ended is said to be so, not taken after a pause", async (t) => {
   // A server that answers without \n and closes at once: no pause was waited
   // out (a learner's --trace shows the eof right after the recv).

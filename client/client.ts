@@ -28,7 +28,7 @@ import {
 } from "./errors.ts";
 import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
 import { Pipeline } from "./pipeline.ts";
-import { maskSecret, traceConn } from "./trace.ts";
+import { type ClientTraceEmit, maskSecret, traceConn } from "./trace.ts";
 
 export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer, isErrorAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
@@ -59,9 +59,14 @@ export class KvClient implements AsyncDisposable {
   readonly address: string;
   readonly #pipeline: Pipeline;
 
-  private constructor(conn: Deno.Conn, address: string, options: ClientOptions) {
+  private constructor(
+    conn: Deno.Conn,
+    address: string,
+    options: ClientOptions,
+    traced?: ClientTraceEmit,
+  ) {
     this.address = address;
-    this.#pipeline = new Pipeline(conn, address, options);
+    this.#pipeline = new Pipeline(conn, address, options, traced);
   }
 
   /**
@@ -80,8 +85,10 @@ export class KvClient implements AsyncDisposable {
         timeoutMs: options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
         tls: options.tls,
       });
-      if (options.trace !== undefined) traceConn(conn, options.trace, startedAt, options.password);
-      const client = new KvClient(conn, address, options);
+      const traced = options.trace === undefined
+        ? undefined
+        : traceConn(conn, options.trace, startedAt, options.password);
+      const client = new KvClient(conn, address, options, traced);
       if (options.password !== undefined) {
         // One budget for connecting: what the TCP connect and the TLS handshake left.
         const budget = options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;

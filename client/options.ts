@@ -57,7 +57,7 @@ export interface ClientOptions {
   tls?: ClientTls;
   /** Send `AUTH, password` first (a server started with a password). */
   password?: string;
-  /** Receives the socket's events: connect, send, recv, half-close, close (`kv client --trace`). @default {undefined} */
+  /** Receives the socket's events: connect, send, recv, half-close, close, and the pause that takes an answer (`kv client --trace`). @default {undefined} */
   trace?: Tracer;
 }
 

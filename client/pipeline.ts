@@ -25,6 +25,7 @@ import {
   timedOut,
 } from "./errors.ts";
 import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
+import type { ClientTraceEmit } from "./trace.ts";
 
 const encoder = new TextEncoder();
 // ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
@@ -78,12 +79,22 @@ export class Pipeline {
   #writeClosed = false;
   // Whether a request has been given to the connection to write (its first byte chose the protocol).
   #begun = false;
+  readonly #traced: ClientTraceEmit | undefined;
 
-  /** Starts reading `conn`; `address` (`host:port`) names the server in errors. */
-  constructor(conn: Deno.Conn, address: string, options: ClientOptions) {
+  /**
+   * Starts reading `conn`; `address` (`host:port`) names the server in
+   * errors; `traced` (`--trace`) hears of the pause taking an answer.
+   */
+  constructor(
+    conn: Deno.Conn,
+    address: string,
+    options: ClientOptions,
+    traced?: ClientTraceEmit,
+  ) {
     this.#conn = conn;
     this.#address = address;
     this.#options = options;
+    this.#traced = traced;
     this.#reading = this.#readLoop();
   }
 
@@ -380,7 +391,16 @@ export class Pipeline {
       this.#answers.endList();
     }
     this.#armTimeout();
-    if (missing !== undefined) this.#irregularAnswer(missing, "pause");
+    if (missing === undefined) return;
+    // A learner's trace shows why nothing happened for a while.
+    this.#traced?.(
+      "pause",
+      `(nothing more came for ${this.#options.answerPauseMs} ms: ` +
+        `what came is taken as the answer, without its ${
+          missing === "newline" ? "\\n" : "closing empty line"
+        })`,
+    );
+    this.#irregularAnswer(missing, "pause");
   }
 
   /** An answer was taken without its end, by the pause or the close: noted, and told. */

@@ -22,14 +22,16 @@ const AUTH_LINE_REGEXP = /^([ \t]*AUTH[ \t]*,[ \t]*)[^\n]*/gim;
  * password the client sends) is shown as `***` wherever it stands as a
  * word of its own, in what is sent and in what comes back (a server may
  * echo it); so is whatever follows `AUTH,` in a request sent (a password
- * typed at the prompt, which connect() never saw).
+ * typed at the prompt, which connect() never saw). Returns the emitter, for
+ * what the client itself does between the socket's events (the pause that
+ * takes an answer).
  */
 export function traceConn(
   conn: Deno.Conn,
   tracer: Tracer,
   startedAt: number,
   secret?: string,
-): void {
+): ClientTraceEmit {
   // Masked in the bytes, before the preview escapes or cuts them.
   const show = (bytes: Uint8Array, n: number, sent: boolean) => {
     const text = new TextDecoder().decode(bytes.subarray(0, n));
@@ -89,7 +91,11 @@ export function traceConn(
         : "(we sent FIN: the server reads the end of the stream)",
     );
   };
+  return emit;
 }
+
+/** Emits one client trace event, timed as the socket's ({@linkcode traceConn}). */
+export type ClientTraceEmit = (event: string, detail: string) => void;
 
 /**
  * `text` with each place `secret` stands as a word of its own (not inside a
