@@ -13,8 +13,13 @@ import { MemoryStore } from "../store/memory.ts";
 import { logContents, openTestLog } from "../testing/log_store.ts";
 import { FakeFs, LogCollector, RawConn, resp, startTestServer, within } from "../testing/mod.ts";
 
+// A store this small fills with a few values of a few KiB.
+const CAP = 4096;
+// Redis's answer to a write it has no room for, as RawConn reads the line.
+const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
+
 Deno.test("serve() answers a PUT the store has no room for with one Error line, and goes on", async () => {
-  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  const store = new MemoryStore({ maxArenaBytes: CAP });
   const logs = new LogCollector();
   await using server = startTestServer({ store, log: logs.log });
   await using conn = await RawConn.connect(server.port);
@@ -33,11 +38,10 @@ Deno.test("serve() answers a PUT the store has no room for with one Error line, 
 Deno.test("serve() answers a Redis write the store has no room for with one OOM error, SET ... GET too", async () => {
   // As Redis rejects a denyoom command when it is out of memory: the error
   // alone, not the old value and then the error (two replies to one command).
-  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  const store = new MemoryStore({ maxArenaBytes: CAP });
   await using server = startTestServer({ store });
   await using conn = await RawConn.connect(server.port);
   const big = "x".repeat(5000);
-  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
   await conn.send(
     resp("SET", "a", "old") + resp("SET", "a", big, "GET") + resp("SET", "n", big, "NX", "GET") +
       resp("GET", "a") + resp("PING"),
@@ -56,11 +60,10 @@ Deno.test("serve() counts no key lookup in INFO for a SET ... GET or GETSET answ
   // Redis refuses a denyoom command that finds it out of memory before
   // running it: its read of the old value never counts in keyspace_hits or
   // keyspace_misses. kv counted the read, then answered OOM.
-  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  const store = new MemoryStore({ maxArenaBytes: CAP });
   await using server = startTestServer({ store });
   await using conn = await RawConn.connect(server.port);
   const big = "x".repeat(5000);
-  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
   await conn.send(
     resp("SET", "a", "old") + resp("SET", "a", big, "GET") + resp("GETSET", "a", big) +
       resp("SET", "n", big, "GET") + resp("GETSET", "n", big) +
@@ -92,14 +95,13 @@ Deno.test("serve() answers an MSET or MSETNX the store has no room for with OOM 
   // Redis refuses the whole command: kv had set the pairs before the one
   // that did not fit, and answered OOM all the same.
   const clock = new ManualClock(1_700_000_000_000);
-  const store = new MemoryStore({ maxArenaBytes: 4096, clock });
+  const store = new MemoryStore({ maxArenaBytes: CAP, clock });
   await using server = startTestServer({ store, clock });
   await using conn = await RawConn.connect(server.port);
   await using line = await RawConn.connect(server.port);
   await line.send("PUT, t, x\ry\n"); // A line client's \r: its value stays line text.
   assertEquals(await line.readLine(), "Success!");
   const big = "x".repeat(5000);
-  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
   await conn.send(
     resp("SET", "a", "old", "EX", "100") + resp("MSET", "a", "new", "c", "1", "t", "z", "d", big) +
       resp("MSETNX", "c", "1", "e", "2", "d", big) + resp("MGET", "a", "c", "d", "e") +
@@ -142,10 +144,9 @@ Deno.test("serve() puts back an MSET's pairs when the store is at its cap with l
   // of a (412-byte record to 112) fits, b does not; putting a's 412 bytes
   // back needs room the arena would not make (a compaction for a few bytes
   // is refused), and a kept its new value behind the OOM error.
-  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  const store = new MemoryStore({ maxArenaBytes: CAP });
   await using server = startTestServer({ store });
   await using conn = await RawConn.connect(server.port);
-  const OOM = "-OOM command not allowed when used memory > 'maxmemory'.\r";
   await conn.send(
     resp("SET", "a", "o".repeat(400)) + resp("SET", "f", "f".repeat(2000)) +
       resp("SET", "g", "g".repeat(1200)) +
@@ -167,7 +168,7 @@ Deno.test("serve() sets an MSET that names a key twice when only its last value 
   // in order, so the last value of a key is the one that stays; kv set the
   // first too, and a first value the store had no room for refused the
   // whole MSET with OOM, though what it leaves fits easily.
-  const store = new MemoryStore({ maxArenaBytes: 4096 });
+  const store = new MemoryStore({ maxArenaBytes: CAP });
   await using server = startTestServer({ store });
   await using conn = await RawConn.connect(server.port);
   await conn.send(
@@ -186,7 +187,7 @@ Deno.test("serve() sets an MSET that names a key twice when only its last value 
 
 Deno.test("serve() with a log: an MSET the store has no room for leaves the log holding the old values", async () => {
   const fs = new FakeFs();
-  const store = await openTestLog(fs, { newStore: () => new MemoryStore({ maxArenaBytes: 4096 }) });
+  const store = await openTestLog(fs, { newStore: () => new MemoryStore({ maxArenaBytes: CAP }) });
   {
     await using server = startTestServer({ store });
     await using conn = await RawConn.connect(server.port);
