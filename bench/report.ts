@@ -38,6 +38,16 @@ export interface BenchReport {
   latency_us: { p50: number; p90: number; p99: number; p999: number; max: number };
 }
 
+/**
+ * Whether an answer is a RESP error, `-` and a capital (`-ERR unknown command
+ * 'PUT,'`, `-NOAUTH ...`): how Redis answers a line of kv's protocol. No
+ * answer of kv's starts with `-`, and no value kv bench writes does.
+ */
+function isRespError(answer: Uint8Array): boolean {
+  const second = answer[1];
+  return answer[0] === 0x2d && second !== undefined && second >= 0x41 && second <= 0x5a;
+}
+
 /** How often the progress line is redrawn, and stalls are looked for. */
 export const TICK_MS = 250;
 
@@ -60,6 +70,8 @@ export class Tally {
   connectionsLost = 0;
   unanswered = 0;
   firstError = "";
+  /** Whether a wrong answer was a RESP error (`-ERR ...`): the server speaks Redis's protocol. */
+  respAnswered = false;
   #measuring = false;
   #phaseStart = 0;
   #measureStart = 0;
@@ -95,6 +107,7 @@ export class Tally {
   /** Notes an answer that is not the one expected. */
   wrong(op: number, key: number, expected: string, answer: Uint8Array): void {
     const request = `${op === OP_PUT ? "PUT" : "GET"} key:${key}`;
+    if (isRespError(answer)) this.respAnswered = true;
     if (startsWith(answer, ERROR_PREFIX_BYTES)) this.errorAnswers++;
     else if (op === OP_PUT) this.unexpectedAnswers++;
     else if (equalBytes(answer, 0, answer.length, NOT_EXIST_BYTES)) this.missingKeys++;

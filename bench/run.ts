@@ -131,9 +131,11 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     run.startPreload(performance.now());
     await Promise.all(connections.map((connection) => connection.pump(false)));
     run.startMeasure(performance.now());
-    // No PUT of the preload was taken, for want of AUTH: every measured
-    // request would be refused the same way, and its numbers would mean nothing.
-    if (!(run.preloaded === 0 && run.firstError.includes(AUTH_REQUIRED))) {
+    // No PUT of the preload was taken, for want of AUTH or from a server that
+    // speaks only RESP: every measured request would be refused the same way,
+    // and its numbers would mean nothing.
+    const refused = run.firstError.includes(AUTH_REQUIRED) || run.respAnswered;
+    if (!(run.preloaded === 0 && refused)) {
       await Promise.all(connections.map((connection) => connection.pump(true)));
     }
   } finally {
@@ -149,6 +151,11 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     // Every answer an error because nobody authenticated: say how to.
     if (config.password === undefined && run.firstError.includes(AUTH_REQUIRED)) {
       await io.stderr("kv bench: the server wants a password: give it with --password-file FILE\n");
+    } else if (run.respAnswered) {
+      await io.stderr(
+        "kv bench: the server answers in RESP, as Redis does: kv bench speaks kv's line " +
+          "protocol (measure a Redis server with redis-benchmark)\n",
+      );
     }
   }
   return report.errors > 0 ? "errors" : "ok";

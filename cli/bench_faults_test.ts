@@ -2,7 +2,8 @@
  * Tests of `kv bench` against fake servers that get it wrong, over real
  * sockets on port 0: wrong values, `Error:` lines and answers where
  * `Success!` belongs (counted, exit 1), a connection closed early (lost),
- * an answer line longer than any right one, and a server that never
+ * an answer line longer than any right one, a server that speaks only RESP
+ * (nothing measured, and a hint), and a server that never
  * answers, trickles bytes or never ends an answer (`runBench()` gives up,
  * and says why).
  *
@@ -81,6 +82,26 @@ Deno.test("kv bench counts Error: answers, and PUTs not answered Success!", asyn
       'kv bench: first error: PUT key:0: expected "Success!", got "vvvvvvvvvvvv1.0"\n',
     );
   });
+});
+
+Deno.test("kv bench against a server that speaks only RESP measures nothing and says so", async () => {
+  // Redis takes each of kv's lines as an inline command named "PUT,".
+  await using server = scriptedServer(
+    answerEveryLine("-ERR unknown command 'PUT,', with args beginning with: \r\n"),
+  );
+  const { code, stdout, stderr } = await bench(server.port, ["-n", "300", "-c", "1", "-k", "5"]);
+  assertEquals(code, 1, stdout);
+  // Only the 5 refused PUTs of the preload: no throughput of refusals.
+  assertStringIncludes(stdout, "preload: 0 keys");
+  assertStringIncludes(stdout, "requests: 0 in 0.000 s, errors: 5\n");
+  assertStringIncludes(stdout, "throughput: 0 ops/s\n");
+  assertEquals(
+    stderr,
+    `kv bench: first error: PUT key:0: expected "Success!", got "-ERR unknown command 'PUT,', ` +
+      `with args beginning with: "\n` +
+      "kv bench: the server answers in RESP, as Redis does: kv bench speaks kv's line protocol " +
+      "(measure a Redis server with redis-benchmark)\n",
+  );
 });
 
 Deno.test("kv bench counts a connection the server closes as lost: exit 1", async () => {
