@@ -48,6 +48,11 @@ function isRespError(answer: Uint8Array): boolean {
   return answer[0] === 0x2d && second !== undefined && second >= 0x41 && second <= 0x5a;
 }
 
+/** `1 key`, `2 keys`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** How often the progress line is redrawn, and stalls are looked for. */
 export const TICK_MS = 250;
 
@@ -166,10 +171,12 @@ export class Tally {
     const address = formatAddr({ hostname: report.host, port: report.port });
     const { p50, p90, p99, p999, max } = report.latency_us;
     const lines = [
-      `kv bench ${address}: ${report.connections} connections, pipeline ${report.pipeline}, ` +
+      `kv bench ${address}: ${
+        count(report.connections, "connection")
+      }, pipeline ${report.pipeline}, ` +
       `${Math.round(report.get_ratio * 1000) / 10}% GET, ${report.keys} keys, ` +
       `${report.value_bytes}-byte values, seed ${config.seed}`,
-      `preload: ${this.preloaded} keys in ${this.#preloadSeconds.toFixed(3)} s`,
+      `preload: ${count(this.preloaded, "key")} in ${this.#preloadSeconds.toFixed(3)} s`,
       `requests: ${report.requests} in ${report.seconds.toFixed(3)} s, errors: ${report.errors}`,
       `throughput: ${report.ops_per_s} ops/s`,
       `latency (us): p50 ${p50}  p90 ${p90}  p99 ${p99}  p99.9 ${p999}  max ${max}`,

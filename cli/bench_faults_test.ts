@@ -91,6 +91,7 @@ Deno.test("kv bench against a server that speaks only RESP measures nothing and 
   );
   const { code, stdout, stderr } = await bench(server.port, ["-n", "300", "-c", "1", "-k", "5"]);
   assertEquals(code, 1, stdout);
+  assertStringIncludes(stdout, `: 1 connection, pipeline 1,`);
   // Only the 5 refused PUTs of the preload: no throughput of refusals.
   assertStringIncludes(stdout, "preload: 0 keys");
   assertStringIncludes(stdout, "requests: 0 in 0.000 s, errors: 5\n");
