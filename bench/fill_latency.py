@@ -12,16 +12,20 @@ first: use a scratch server).
 
 A measurement, not a test.
 """
-import sys, time
+import argparse, sys, time
 
 from resp_probe import Prober, connect, read, resp
 
 
 def main():
-    port = int(sys.argv[1])
-    keys = int(sys.argv[2]) if len(sys.argv) > 2 else 8_738_133
-    value = b"v" * (int(sys.argv[3]) if len(sys.argv) > 3 else 16)
-    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 200
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("port", type=int)
+    ap.add_argument("keys", type=int, nargs="?", default=8_738_133)
+    ap.add_argument("value_bytes", type=int, nargs="?", default=16)
+    ap.add_argument("batch", type=int, nargs="?", default=200)
+    args = ap.parse_args()
+    port, keys, batch = args.port, args.keys, args.batch
+    value = b"v" * args.value_bytes
     s, f = connect(port)
     s.sendall(resp("FLUSHALL"))
     read(f)

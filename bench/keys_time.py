@@ -9,10 +9,14 @@ meanwhile, kv and Redis alike).
 Load the keys first, e.g. ../shared/perf/loadgen -p PORT -k 1000000 -n 1 --preload
 (--proto resp for Redis). A measurement, not a test.
 """
-import socket, sys, time
+import argparse, socket, sys, time
 
-port = int(sys.argv[1])
-patterns = [p.encode() for p in sys.argv[2:]] or [b"*", b"*9"]
+ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+ap.add_argument("port", type=int)
+ap.add_argument("patterns", nargs="*", default=["*", "*9"])
+args = ap.parse_args()
+port = args.port
+patterns = [p.encode() for p in args.patterns]
 s = socket.create_connection(("127.0.0.1", port))
 for pattern in patterns:
     started = time.time()

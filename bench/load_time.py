@@ -10,7 +10,9 @@ build its AOF from the SETs (redis-cli --pipe), then starts each server
 three times on port 17003 (loopback) and prints what each logged about its
 load and how long it took to accept clients. A measurement, not a test.
 """
-import os, re, signal, socket, subprocess, sys, time, shutil
+import argparse, os, re, signal, socket, subprocess, sys, time, shutil
+# No arguments; --help says what it does before it rewrites /tmp/logload.
+argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
 D = "/tmp/logload"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P = 17003

@@ -13,8 +13,12 @@ It starts the server itself on port 17001 (loopback), reads VmRSS from
 /proc before and after (and Redis's used_memory), and prints one RESULT line.
 A measurement, not a test.
 """
-import os, signal, socket, subprocess, sys, time
-server, loader = sys.argv[1], sys.argv[2]
+import argparse, os, signal, socket, subprocess, sys, time
+ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+ap.add_argument("server", choices=["kv", "redis"])
+ap.add_argument("loader", choices=["loadgen", "pipe", "pipe-ex"])
+args = ap.parse_args()
+server, loader = args.server, args.loader
 cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOADGEN = os.path.join(cwd, "..", "shared", "perf", "loadgen")
 PORT = 17001

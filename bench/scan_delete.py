@@ -11,14 +11,17 @@ Redis alike (FLUSHALL first: use a scratch server).
 
 A measurement, not a test.
 """
-import sys, time
+import argparse, sys, time
 
 from resp_probe import Prober, connect, read, resp
 
 
 def main():
-    port = int(sys.argv[1])
-    keys = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("port", type=int)
+    ap.add_argument("keys", type=int, nargs="?", default=1_000_000)
+    args = ap.parse_args()
+    port, keys = args.port, args.keys
     s, f = connect(port)
     s.sendall(resp("FLUSHALL"))
     read(f)

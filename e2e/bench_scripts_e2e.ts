@@ -1,0 +1,65 @@
+/**
+ * End-to-end: the Python measurement scripts in bench/ say how to run them
+ * (`--help`, exit 0) and refuse missing or wrong arguments in one line
+ * (exit 2), instead of a traceback or, for load_time.py, a 12-second run
+ * that rewrites /tmp/logload. It runs `python3` on them, so it needs
+ * `--allow-run=python3`, from `.ci/run`; the scripts' measurements are not
+ * run here.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch } from "@std/assert";
+
+const BENCH = new URL("../bench/", import.meta.url).pathname;
+
+async function python(script: string, args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command("python3", {
+    args: [`${BENCH}${script}`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+const SCRIPTS = [
+  "churn.py",
+  "cpu_per_request.py",
+  "fill_latency.py",
+  "idle_memory.py",
+  "keys_time.py",
+  "load_time.py",
+  "memory_per_key.py",
+  "scan_delete.py",
+];
+
+Deno.test("every bench/ script answers --help with its usage, and runs nothing", async () => {
+  for (const script of SCRIPTS) {
+    const { code, stdout, stderr } = await python(script, ["--help"]);
+    assertEquals(code, 0, `${script}: ${stderr}`);
+    assertMatch(stdout, new RegExp(`^usage: ${script.replace(".", "\\.")}`), script);
+    assertEquals(stderr, "", script);
+  }
+});
+
+Deno.test("bench/ scripts refuse missing or wrong arguments in one line, with no traceback", async () => {
+  const cases: [string, string[], RegExp][] = [
+    ["fill_latency.py", [], /arguments are required: port$/],
+    ["keys_time.py", [], /arguments are required: port$/],
+    ["scan_delete.py", [], /arguments are required: port$/],
+    ["scan_delete.py", ["not-a-port"], /argument port: invalid int value: 'not-a-port'$/],
+    ["memory_per_key.py", [], /arguments are required: server, loader$/],
+    ["memory_per_key.py", ["kv", "nope"], /argument loader: invalid choice: 'nope'/],
+    ["load_time.py", ["extra"], /unrecognized arguments: extra$/],
+  ];
+  for (const [script, args, message] of cases) {
+    const { code, stdout, stderr } = await python(script, args);
+    assertEquals(code, 2, `${script} ${args.join(" ")}: ${stderr}`);
+    assertEquals(stdout, "");
+    assert(!stderr.includes("Traceback"), stderr);
+    const last = stderr.trimEnd().split("\n").at(-1)!;
+    assertMatch(last, new RegExp(`^${script.replace(".", "\\.")}: error: `));
+    assertMatch(last, message);
+  }
+});
