@@ -26,7 +26,12 @@ import {
   KvServerError,
   throwIfError,
 } from "./errors.ts";
-import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
+import {
+  checkNumbers,
+  CLIENT_DEFAULTS,
+  type ClientOptions,
+  type IrregularAnswer,
+} from "./options.ts";
 import { Pipeline } from "./pipeline.ts";
 import { type ClientTraceEmit, maskSecret, traceConn } from "./trace.ts";
 
@@ -72,10 +77,13 @@ export class KvClient implements AsyncDisposable {
   /**
    * Connects to a server (and with `password`, authenticates). Throws
    * `KvConnectionError` if it cannot, `KvServerError` if the server refuses
-   * the password.
+   * the password, and `RangeError` (before connecting) for a timeout that is
+   * not a whole number of milliseconds (`connectTimeoutMs` from 1, the
+   * others from 0).
    */
   static async connect(options?: ClientOptions): Promise<KvClient> {
     options ??= {};
+    checkNumbers({ ...options }, { connectTimeoutMs: 1, answerTimeoutMs: 0, answerPauseMs: 0 });
     const hostname = options.hostname ?? CLIENT_DEFAULTS.hostname;
     const port = options.port ?? CLIENT_DEFAULTS.port;
     const address = formatAddr({ hostname, port });

@@ -81,3 +81,27 @@ Deno.test("KvClient.connect() with a password gives up on a server that never an
     "no answer to AUTH in time",
   );
 });
+
+Deno.test("KvClient.connect() refuses a timeout that is no whole number of ms, naming it, before connecting", async () => {
+  // A negative answerTimeoutMs waited forever, and a NaN connectTimeoutMs
+  // printed Node's TimeoutNaNWarning and gave up after 1 ms.
+  await using server = startTestServer();
+  const port = server.port;
+  const bad: [string, number][] = [
+    ["connectTimeoutMs", 0],
+    ["connectTimeoutMs", NaN],
+    ["answerTimeoutMs", -5],
+    ["answerTimeoutMs", 1.5],
+    ["answerPauseMs", -1],
+    ["answerPauseMs", Infinity],
+  ];
+  for (const [name, value] of bad) {
+    await assertRejects(
+      () => KvClient.connect({ port, [name]: value }),
+      RangeError,
+      `Cannot use ${name} ${value}: expected an integer from`,
+    );
+  }
+  await using client = await KvClient.connect({ port, answerTimeoutMs: 0, answerPauseMs: 0 });
+  await client.ping();
+});

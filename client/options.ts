@@ -73,3 +73,22 @@ export const CLIENT_DEFAULTS = {
   answerTimeoutMs: 10_000,
   unframed: false,
 } as const;
+
+/**
+ * Throws `RangeError`, naming the option, for a number of `options` that is
+ * not an integer from its least value: a negative or NaN timeout was taken
+ * as is (an `answerTimeoutMs` of -5 waited forever, a `connectTimeoutMs` of
+ * NaN printed Node's `TimeoutNaNWarning` and gave up after 1 ms).
+ */
+export function checkNumbers(
+  options: Record<string, unknown>,
+  least: Record<string, number>,
+): void {
+  for (const [name, min] of Object.entries(least)) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+      throw new RangeError(`Cannot use ${name} ${value}: expected an integer from ${min}`);
+    }
+  }
+}

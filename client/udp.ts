@@ -12,6 +12,7 @@ import { formatAddr } from "../net/addr.ts";
 import { MAX_TIMER_MS, requireDatagrams } from "../net/conn.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
 import { KvNoAnswerError } from "./errors.ts";
+import { checkNumbers } from "./options.ts";
 
 /** Options of {@linkcode udpRequest}. */
 export interface UdpRequestOptions {
@@ -55,7 +56,8 @@ const RECEIVE_BYTES = 64 * 1024;
  * (or `"unstable": ["net"]` in your deno.json); without it, a `TypeError`
  * says so. Throws
  * {@linkcode KvNoAnswerError} when no answer comes after `1 + retries`
- * sends. A resent request runs again on the server if only its answer was
+ * sends, and `RangeError` for a `timeoutMs` (from 1) or `retries` (from 0)
+ * that is not an integer. A resent request runs again on the server if only its answer was
  * lost: a PUT is the same again, a DELETE then answers `Not exist!`.
  */
 export async function udpRequest(
@@ -63,6 +65,7 @@ export async function udpRequest(
   options?: UdpRequestOptions,
 ): Promise<UdpAnswer> {
   options ??= {};
+  checkNumbers({ ...options }, { timeoutMs: 1, retries: 0 });
   const hostname = options.hostname ?? UDP_CLIENT_DEFAULTS.hostname;
   const port = options.port ?? UDP_CLIENT_DEFAULTS.port;
   const timeoutMs = options.timeoutMs ?? UDP_CLIENT_DEFAULTS.timeoutMs;

@@ -99,3 +99,22 @@ Deno.test("udpRequest() takes its answer only from the server's port", async () 
     stranger.close();
   }
 });
+
+Deno.test("udpRequest() refuses a timeoutMs or retries that is no whole number, naming it, before sending", async () => {
+  // retries -1 sent nothing and said "after 0 tries"; timeoutMs -1 waited 1 ms per try.
+  await using server = startTestServer({ udp: true });
+  for (
+    const [name, value] of [["timeoutMs", -1], ["timeoutMs", 0], ["retries", -1], [
+      "retries",
+      1.5,
+    ]] as const
+  ) {
+    await assertRejects(
+      () => udpRequest("PING\n", { port: server.port, [name]: value }),
+      RangeError,
+      `Cannot use ${name} ${value}: expected an integer from`,
+    );
+  }
+  const answer = await udpRequest("PING\n", { port: server.port, retries: 0 });
+  assertEquals(new TextDecoder().decode(answer.bytes), "PONG\n");
+});

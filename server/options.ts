@@ -7,7 +7,7 @@
 
 import type { Tracer } from "../net/trace.ts";
 import { UNAUTHENTICATED_LINE_BYTES } from "../wire/line/framer.ts";
-import type { Clock } from "../store/clock.ts";
+import { type Clock, isWholeMs } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import type { ConnectionConfig } from "./connection.ts";
 import type { TlsOptions } from "./listen.ts";
@@ -146,6 +146,15 @@ export function resolve(options: ServeOptions): Config {
   if (options.clock !== undefined && storeClock !== undefined && options.clock !== storeClock) {
     throw new RangeError(
       "Cannot use a clock other than the store's: give the store's clock (store.clock), or none",
+    );
+  }
+  // Redis's times are whole milliseconds: a fraction would reach PTTL's
+  // integer reply, and a command that counts in BigInt could not take it.
+  const clock = options.clock ?? storeClock;
+  if (clock !== undefined && !isWholeMs(clock.now())) {
+    throw new RangeError(
+      `Cannot use a clock whose now() is ${clock.now()}: expected whole milliseconds ` +
+        "since 1970, from 0 to 2^53 - 1",
     );
   }
   // An empty password no line client could send (`AUTH, ` has an empty

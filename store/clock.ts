@@ -9,7 +9,10 @@
 
 /** A source of the current time. */
 export interface Clock {
-  /** Milliseconds since the Unix epoch. */
+  /**
+   * Milliseconds since the Unix epoch: a whole number from 0 to 2^53 - 1,
+   * as Redis counts them (`serve()` refuses a clock that shows another).
+   */
   now(): number;
 }
 
@@ -69,8 +72,16 @@ export class ManualClock implements Clock {
   #now: number;
   readonly #listeners = new Set<() => void>();
 
-  /** Starts at `startMs` (default: the real time now). */
+  /**
+   * Starts at `startMs` (default: the real time now): whole milliseconds
+   * from 0 to 2^53 - 1, or a `RangeError`.
+   */
   constructor(startMs?: number) {
+    if (startMs !== undefined && !isWholeMs(startMs)) {
+      throw new RangeError(
+        `Cannot start a clock at ${startMs} ms: expected whole milliseconds from 0 to 2^53 - 1`,
+      );
+    }
     this.#now = startMs ?? Date.now();
   }
 
@@ -79,10 +90,18 @@ export class ManualClock implements Clock {
     return this.#now;
   }
 
-  /** Moves the time forward by `ms` (not backward: expiry only moves one way). */
+  /**
+   * Moves the time forward by `ms`, whole milliseconds (not backward: expiry
+   * only moves one way); a `RangeError` for a fraction (Redis's times are
+   * whole milliseconds: a fractional one would reach `PTTL`'s integer reply)
+   * or a move past 2^53 - 1.
+   */
   advance(ms: number): void {
-    if (!(ms >= 0) || !Number.isFinite(ms)) {
-      throw new RangeError(`Cannot advance a clock by ${ms} ms: expected a finite 0 or more`);
+    if (!isWholeMs(ms) || !isWholeMs(this.#now + ms)) {
+      throw new RangeError(
+        `Cannot advance a clock by ${ms} ms: expected whole milliseconds, 0 or more` +
+          (isWholeMs(ms) ? `, to at most 2^53 - 1 (it shows ${this.#now})` : ""),
+      );
     }
     this.#now += ms;
     for (const listener of this.#listeners) listener();
@@ -100,4 +119,9 @@ export class ManualClock implements Clock {
     this.#listeners.add(own);
     return () => this.#listeners.delete(own);
   }
+}
+
+/** Whether `ms` is a time (or a move) a clock may show: a whole number from 0 to 2^53 - 1. */
+export function isWholeMs(ms: number): boolean {
+  return Number.isSafeInteger(ms) && ms >= 0;
 }

@@ -157,6 +157,33 @@ Deno.test("serve() counts TTLs by its store's clock when given none, and refuses
   );
 });
 
+Deno.test("a ManualClock moves by whole milliseconds and serve() refuses a fractional clock: no connection is killed by SET ... PX", async () => {
+  // advance(0.5) was taken, and the next SET ... PX (BigInt of the time) threw
+  // in the connection: every Redis client on the server lost its connection.
+  const clock = new ManualClock(1_000_000);
+  await using server = startTestServer({ clock });
+  await using redis = await RawConn.connect(server.port);
+  for (const bad of [0.5, 0.1 * 3 * 1000, -1, NaN, Infinity, 2 ** 53]) {
+    assertThrows(() => clock.advance(bad), RangeError, `Cannot advance a clock by ${bad} ms`);
+  }
+  assertEquals(clock.now(), 1_000_000, "a refused move moves nothing");
+  assertEquals(await talk(redis, [["SET", "s", "v", "PX", "1000"], ["PTTL", "s"]], 2), [
+    "+OK",
+    ":1000",
+  ]);
+  clock.advance(999);
+  assertEquals(await talk(redis, [["PTTL", "s"], ["TIME"]], 4), [":1", "*2", "$4", "1000"]);
+  for (const bad of [0.5, -1, NaN, 2 ** 53]) {
+    assertThrows(() => new ManualClock(bad), RangeError, `Cannot start a clock at ${bad} ms`);
+  }
+  // A clock of one's own that shows a fraction is refused before binding.
+  assertThrows(
+    () => serve({ port: 0, clock: { now: () => 1_000_000.5 } }),
+    RangeError,
+    "Cannot use a clock whose now() is 1000000.5: expected whole milliseconds",
+  );
+});
+
 Deno.test("serve() answers a broken RESP frame with Redis's protocol error, then closes", async () => {
   const LIMIT = " (limit 1024 bytes a request: --max-line-bytes)";
   await using server = startTestServer({ maxLineBytes: 1024 });
