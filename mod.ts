@@ -21,6 +21,7 @@
 
 export {
   type KvServer,
+  MAX_LINE_BYTES_LIMIT,
   serve,
   SERVE_DEFAULTS,
   serveListener,

@@ -178,6 +178,34 @@ export function resolve(options: ServeOptions): Config {
   return config;
 }
 
+/**
+ * The address {@linkcode ServeOptions} name, with the defaults, or a
+ * `RangeError` naming the option: a `port` of 1.5 or 70000 failed in
+ * `Deno.listen` as `TypeError: Invalid port`, which names no option, and an
+ * empty `hostname` as "refusing to listen on  without a password".
+ */
+export function resolveAddress(options: ServeOptions): { hostname: string; port: number } {
+  const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
+  const port = options.port ?? SERVE_DEFAULTS.port;
+  if (typeof port !== "number" || !Number.isSafeInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(
+      `Cannot use port ${shown(port)}: expected an integer from 0 to 65535 (0: any free one)`,
+    );
+  }
+  if (typeof hostname !== "string" || hostname.trim() === "") {
+    throw new RangeError(
+      `Cannot use hostname ${shown(hostname)}: expected a name or address, ` +
+        `such as ${SERVE_DEFAULTS.hostname}`,
+    );
+  }
+  return { hostname, port };
+}
+
+// A value as an error shows it: a string quoted (an empty one is seen), NaN as NaN.
+function shown(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
 // `*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$` and `\r\n` `\r\n` around the
 // password and its length's digits.
 const HELLO_AUTH_BYTES = 50;

@@ -22,13 +22,20 @@ import { ExpirySweep } from "./sweep.ts";
 import type { Acceptor } from "./tls.ts";
 import { logAll, logErrors, type Logger } from "../net/log.ts";
 import { ServerTrace } from "./trace.ts";
-import { type Config, resolve, SERVE_DEFAULTS, type ServeOptions } from "./options.ts";
+import {
+  type Config,
+  MAX_LINE_BYTES_LIMIT,
+  resolve,
+  resolveAddress,
+  SERVE_DEFAULTS,
+  type ServeOptions,
+} from "./options.ts";
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
 import type { ServerSide } from "./wire.ts";
 import { BufferPool } from "../wire/buffer_pool.ts";
 import { Watches } from "../command/watch.ts";
 
-export { SERVE_DEFAULTS, type ServeOptions };
+export { MAX_LINE_BYTES_LIMIT, SERVE_DEFAULTS, type ServeOptions };
 // The error serve() throws for an exposed server, for `kv/server`'s importers to tell apart.
 export { ExposureError } from "./listen.ts";
 // The types ServeOptions and serveListener() name, for `kv/server`'s importers.
@@ -80,7 +87,7 @@ const UDP_PORT_TRIES = 5;
 
 /**
  * Starts a kv server on `hostname:port`; it is listening when this returns.
- * Throws `RangeError` for a limit out of range, {@linkcode ExposureError}
+ * Throws `RangeError` for a limit, port or host name out of range, {@linkcode ExposureError}
  * for a `hostname` beyond loopback with no `password` (nor `noAuth`),
  * `TypeError` for `udp` without Deno's `--unstable-net`, and what
  * `Deno.listen` throws (`AddrInUse`, `NotCapable`, ...) if it cannot bind, or
@@ -100,8 +107,7 @@ const UDP_PORT_TRIES = 5;
 export function serve(options?: ServeOptions): KvServer {
   options ??= {};
   const config = resolve(options);
-  const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
-  const port = options.port ?? SERVE_DEFAULTS.port;
+  const { hostname, port } = resolveAddress(options);
   for (let tries = 1;; tries++) {
     const listener = bind({
       hostname,

@@ -138,6 +138,27 @@ Deno.test("serve() takes a --max-line-bytes of up to 1 GiB, and refuses more bef
   assertEquals(await ask(server.port, "PING"), "PONG");
 });
 
+Deno.test("serve() refuses a port or host name it cannot bind, naming the option, before it binds", () => {
+  const ports: [unknown, string][] = [[1.5, "1.5"], [-1, "-1"], [65_536, "65536"], [NaN, "NaN"], [
+    "12000",
+    '"12000"',
+  ]];
+  for (const [port, shown] of ports) {
+    assertThrows(
+      () => serve({ port: port as number }),
+      RangeError,
+      `Cannot use port ${shown}: expected an integer from 0 to 65535`,
+    );
+  }
+  for (const hostname of ["", " "]) {
+    assertThrows(
+      () => serve({ hostname, port: 0 }),
+      RangeError,
+      `Cannot use hostname ${JSON.stringify(hostname)}: expected a name or address`,
+    );
+  }
+});
+
 Deno.test("serve() answers a line over --max-line-bytes with one error, skips it, and goes on", async (t) => {
   const limit = 64;
   const tooLong = `Error: line too long (limit ${limit} bytes)`;
