@@ -14,6 +14,7 @@ import { DatagramBindError } from "../server/udp.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
 import type { LogStore } from "../store/log.ts";
 import { COMPACT_MIN_BYTES } from "../store/log/open.ts";
+import { FSYNC_MODES } from "../store/log/options.ts";
 import { openDataFile } from "./data.ts";
 import { EXIT } from "./exit.ts";
 import { type MainIo, REPEAT_SIGNAL_MS, traceTo } from "./io.ts";
@@ -109,7 +110,7 @@ export const SERVE_SPEC = command({
       value: "MODE",
       help:
         "with --data: sync the log before each answer (always), once a second, or when the OS likes (no)",
-      choices: ["always", "everysec", "no"] as const,
+      choices: FSYNC_MODES,
       fallback: "everysec",
     }),
     compactMinBytes: integer({

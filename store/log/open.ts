@@ -15,6 +15,7 @@ import { type FsyncMode, type LogStore, newLogStore } from "../log.ts";
 import { MemoryStore } from "../memory.ts";
 import type { Store } from "../store.ts";
 import { asidePath, type CompactionHook } from "./compact.ts";
+import { FSYNC_MODES } from "./options.ts";
 import { DENO_FS, type LogFile, type LogFs } from "./file.ts";
 import {
   applyRecord,
@@ -129,6 +130,25 @@ export function openLog(path: string, options?: OpenLogOptions): Promise<LogStor
   if (options !== undefined && ("fs" in options || "compactionHook" in options)) {
     return Promise.reject(
       new TypeError("openLog() takes no fs or compactionHook: they are internal (openLogWith)"),
+    );
+  }
+  // From plain JavaScript, a mode of another name would sync as "everysec"
+  // or "no" silently; a negative or fractional size compacts at any size.
+  const fsync = options?.fsync;
+  if (fsync !== undefined && !FSYNC_MODES.includes(fsync)) {
+    return Promise.reject(
+      new RangeError(
+        `Cannot use fsync ${JSON.stringify(fsync)}: expected one of ${FSYNC_MODES.join(", ")}`,
+      ),
+    );
+  }
+  const compactMinBytes = options?.compactMinBytes;
+  if (
+    compactMinBytes !== undefined &&
+    !(Number.isSafeInteger(compactMinBytes) && compactMinBytes >= 0)
+  ) {
+    return Promise.reject(
+      new RangeError(`Cannot use compactMinBytes ${compactMinBytes}: expected an integer from 0`),
     );
   }
   // A library's user gets the failures of the disk on stderr, as serve()

@@ -179,3 +179,20 @@ test("openLog() refuses the internal fs and compactionHook rather than ignore th
   const hooked = { compactionHook: () => {} } as OpenLogOptions;
   await assertRejects(() => openLog("/data/kv.log", hooked), TypeError, "compactionHook");
 });
+
+test("openLog() refuses an fsync mode or compaction size it does not know, before it opens anything", async () => {
+  // From plain JavaScript a misspelt mode was taken, and synced as another.
+  const sometimes = { fsync: "sometimes" } as unknown as OpenLogOptions;
+  await assertRejects(
+    () => openLog("/data/kv.log", sometimes),
+    RangeError,
+    'Cannot use fsync "sometimes": expected one of always, everysec, no',
+  );
+  for (const compactMinBytes of [-1, 1.5, NaN]) {
+    await assertRejects(
+      () => openLog("/data/kv.log", { compactMinBytes }),
+      RangeError,
+      `Cannot use compactMinBytes ${compactMinBytes}: expected an integer from 0`,
+    );
+  }
+});

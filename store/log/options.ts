@@ -16,6 +16,9 @@ import type { LogFile, LogFs } from "./file.ts";
  */
 export type FsyncMode = "always" | "everysec" | "no";
 
+/** Every {@linkcode FsyncMode}, in `kv serve --help`'s order. */
+export const FSYNC_MODES: readonly FsyncMode[] = ["always", "everysec", "no"];
+
 /** An opened log file and how to keep it (from {@linkcode openLog}). */
 export interface LogFileInit {
   /** The log's path. */
