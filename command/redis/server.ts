@@ -13,7 +13,7 @@ import { argBytes, argIs, ERR } from "./args.ts";
 import { REDIS_VERSION, replyHelp } from "./connection.ts";
 import { VERSION } from "../../version.ts";
 import { Glob } from "./glob.ts";
-import { COMMAND_DOCS, type DocValue } from "./docs.ts";
+import { replyDocs } from "./command_docs.ts";
 
 /** Every Redis command kv has, for COMMAND; filled in by mod.ts. */
 export const COMMAND_LIST: RedisCommand[] = [];
@@ -139,53 +139,10 @@ export const COMMAND: RedisCommand = {
         .filter((command) => command !== undefined);
     reply.map(wanted.length);
     for (const command of wanted) {
-      const name = command.name.toLowerCase();
-      const { since, ...rest } = COMMAND_DOCS[name] ?? {};
-      const fields = Object.entries(rest);
-      reply.bulk(name);
-      reply.map(3 + fields.length);
-      reply.bulk("summary");
-      reply.bulk(command.summary);
-      reply.bulk("since");
-      docValue(reply, "since", since ?? "");
-      reply.bulk("group");
-      reply.bulk(COMMAND_GROUPS.get(command) ?? "generic");
-      for (const [field, value] of fields) {
-        reply.bulk(field);
-        docValue(reply, field, value);
-      }
+      replyDocs(reply, command, COMMAND_GROUPS.get(command) ?? "generic");
     }
   },
 };
-
-/** One field of COMMAND DOCS, in the RESP types Redis 7 answers it with. */
-function docValue(reply: RedisReply, field: string, value: DocValue): void {
-  if (typeof value === "number") return reply.integer(value);
-  if (typeof value === "string") return reply.bulk(value);
-  if (isList(value)) {
-    if (field === "flags" || field === "doc_flags") {
-      reply.set(value.length);
-      for (const flag of value) reply.simple(String(flag));
-    } else if (field === "history") {
-      reply.set(value.length);
-      for (const entry of value) docValue(reply, "", entry);
-    } else {
-      reply.array(value.length);
-      for (const item of value) docValue(reply, "", item);
-    }
-    return;
-  }
-  const fields = Object.entries(value);
-  reply.map(fields.length);
-  for (const [name, item] of fields) {
-    reply.bulk(name);
-    docValue(reply, name, item);
-  }
-}
-
-function isList(value: DocValue): value is readonly DocValue[] {
-  return Array.isArray(value);
-}
 
 /** `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`; undefined: a syntax error. */
 function commandList(request: Request): readonly RedisCommand[] | undefined {
