@@ -163,3 +163,29 @@ Deno.test("INCRBYFLOAT answers as Redis, digit for digit, and keeps the TTL", as
     [["INCRBYFLOAT", "s", "1"], "-ERR value is not a valid float\r\n"],
   ]);
 });
+
+Deno.test("COMMAND DOCS gives each command's arguments, which redis-cli builds its help and hints from, as Redis 7.0 does", async () => {
+  // Without them redis-cli's `help GET` showed `GET` and no `key`, and typing
+  // a command showed no hint.
+  await using server = startTestServer();
+  const field = (name: string, value: string) =>
+    `$${name.length}\r\n${name}\r\n$${value.length}\r\n${value}\r\n`;
+  const key = `*6\r\n${field("name", "key")}${field("type", "key")}$14\r\nkey_spec_index\r\n:0\r\n`;
+  await converse(server.port, [
+    [
+      ["COMMAND", "DOCS", "get"],
+      "*2\r\n$3\r\nget\r\n*10\r\n" + field("summary", "Get the value of a key") +
+      field("since", "1.0.0") + field("group", "string") + field("complexity", "O(1)") +
+      "$9\r\narguments\r\n*1\r\n" + key,
+    ],
+    [
+      ["COMMAND", "DOCS", "getset"],
+      "*2\r\n$6\r\ngetset\r\n*16\r\n" +
+      field("summary", "Set the string value of a key and return its old value") +
+      field("since", "1.0.0") + field("group", "string") + field("complexity", "O(1)") +
+      "$9\r\ndoc_flags\r\n*1\r\n+deprecated\r\n" + field("deprecated_since", "6.2.0") +
+      field("replaced_by", "`SET` with the `!GET` argument") + "$9\r\narguments\r\n*2\r\n" + key +
+      `*4\r\n${field("name", "value")}${field("type", "string")}`,
+    ],
+  ]);
+});

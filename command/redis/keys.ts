@@ -68,7 +68,7 @@ export const DEL: RedisCommand = keyCounter("DEL", "Delete a key", deleteKey);
 /** `UNLINK key [key ...]`: as DEL (kv frees memory at once either way). */
 export const UNLINK: RedisCommand = keyCounter(
   "UNLINK",
-  "Delete a key asynchronously in another thread",
+  "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
   deleteKey,
 );
 /** `EXISTS key [key ...]`: how many of the keys exist (a key named twice counts twice). */

@@ -13,6 +13,7 @@ import { argBytes, argIs, ERR } from "./args.ts";
 import { REDIS_VERSION, replyHelp } from "./connection.ts";
 import { VERSION } from "../../version.ts";
 import { Glob } from "./glob.ts";
+import { replyDocs } from "./command_docs.ts";
 
 /** Every Redis command kv has, for COMMAND; filled in by mod.ts. */
 export const COMMAND_LIST: RedisCommand[] = [];
@@ -138,12 +139,7 @@ export const COMMAND: RedisCommand = {
         .filter((command) => command !== undefined);
     reply.map(wanted.length);
     for (const command of wanted) {
-      reply.bulk(command.name.toLowerCase());
-      reply.map(2);
-      reply.bulk("summary");
-      reply.bulk(command.summary);
-      reply.bulk("group");
-      reply.bulk(COMMAND_GROUPS.get(command) ?? "generic");
+      replyDocs(reply, command, COMMAND_GROUPS.get(command) ?? "generic");
     }
   },
 };

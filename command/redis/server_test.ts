@@ -53,7 +53,7 @@ Deno.test({
       );
       assertMatch(
         kv.command("COMMAND", "DOCS", "get"),
-        /^\*2\r\n\$3\r\nget\r\n\*4\r\n\$7\r\nsummary\r\n/,
+        /^\*2\r\n\$3\r\nget\r\n\*10\r\n\$7\r\nsummary\r\n/,
       );
       // No names: every command, as COMMAND itself.
       assertEquals(kv.command("COMMAND", "INFO"), kv.command("COMMAND"));

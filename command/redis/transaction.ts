@@ -26,7 +26,7 @@ export const MULTI: RedisCommand = {
   keys: [0, 0, 0],
   writes: false,
   controlsTransaction: true,
-  summary: "Start a transaction block",
+  summary: "Mark the start of a transaction block",
   run(_request, { session }, reply) {
     if (session.transaction !== undefined) {
       // As Redis: an error, and the transaction goes on.
@@ -112,7 +112,7 @@ export const WATCH: RedisCommand = {
   keys: [1, -1, 1],
   writes: false,
   controlsTransaction: true,
-  summary: "Monitor changes to keys to conditionally execute a transaction",
+  summary: "Watch the given keys to determine execution of the MULTI/EXEC block",
   run(request, { session, watches, store }, reply) {
     if (session.transaction !== undefined) {
       return reply.error({ kind: "redis", text: "ERR WATCH inside MULTI is not allowed" });
