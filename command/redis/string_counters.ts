@@ -7,7 +7,7 @@
  */
 
 import type { Context, RedisCommand } from "../command.ts";
-import type { Failure, RedisReply } from "../reply.ts";
+import { type Failure, type RedisReply, refuseWhenFull } from "../reply.ts";
 import { byteString, type Request } from "../request.ts";
 import {
   addLongDouble,
@@ -16,28 +16,48 @@ import {
   parseLongDouble,
 } from "./long_double.ts";
 import { argInt, ERR, INT64_MAX, INT64_MIN, parseInt64 } from "./args.ts";
+import type { ValueSink } from "../../store/store.ts";
 import { KEEP_TTL, readValue, write } from "./strings.ts";
 
 const encoder = new TextEncoder();
 const ZERO: LongDouble = { negative: false, significand: 0n, exponent: 0 };
 
+/**
+ * Reads a stored value as Redis's integer where it lies: a copy of it, and
+ * of the sum's digits, were two small ArrayBuffers per INCR, each a
+ * malloc and a free outside V8's heap (a quarter of the server's time:
+ * pipelined INCR ran at a quarter of SET's speed).
+ */
+class IntegerRead implements ValueSink {
+  value: bigint | undefined = undefined;
+  addBytes(bytes: Uint8Array, start: number, end: number): void {
+    this.value = parseInt64(bytes, start, end);
+  }
+}
+// Reused: a command runs whole before the next (the store copies what it keeps).
+const INTEGER_READ = new IntegerRead();
+const DIGITS = new Uint8Array("-9223372036854775808".length);
+
 /** Adds `by` to the integer at argument 0's key (a missing key counts as 0), keeping its TTL. */
 function incrementBy(request: Request, context: Context, reply: RedisReply, by: bigint): void {
-  const old = readValue(context, request, 0);
+  const { bytes, starts, ends } = request;
+  const read = INTEGER_READ;
+  read.value = undefined;
   let value = 0n;
-  if (old !== undefined) {
-    const parsed = parseInt64(old, 0, old.length);
-    if (parsed === undefined) return reply.error(ERR.notInteger);
-    value = parsed;
+  if (context.store.get(bytes, starts[0]!, ends[0]!, read)) {
+    if (read.value === undefined) return reply.error(ERR.notInteger);
+    value = read.value;
   }
   const next = value + by;
   if (next < INT64_MIN || next > INT64_MAX) return reply.error(ERR.overflow);
-  const text = encoder.encode(String(next));
-  const { bytes, starts, ends } = request;
-  const wrote = write(reply, () => {
-    context.store.set(bytes, starts[0]!, ends[0]!, text, 0, text.length, KEEP_TTL);
-  });
-  if (wrote) reply.integer(next);
+  const text = String(next);
+  for (let i = 0; i < text.length; i++) DIGITS[i] = text.charCodeAt(i);
+  try {
+    context.store.set(bytes, starts[0]!, ends[0]!, DIGITS, 0, text.length, KEEP_TTL);
+  } catch (error) {
+    return refuseWhenFull(reply, error);
+  }
+  reply.integer(next);
 }
 
 function counter(name: string, arity: number, sign: 1n | -1n, summary: string): RedisCommand {
