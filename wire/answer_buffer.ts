@@ -113,7 +113,31 @@ export class AnswerBuffer {
   addText(text: string): void {
     // A UTF-16 unit never takes more than 3 bytes in UTF-8.
     if (this.#length + text.length * 3 > this.#bytes.length) this.#grow(text.length * 3);
-    this.#length += encoder.encodeInto(text, this.#bytes.subarray(this.#length)).written;
+    // ASCII (Redis's simple strings, numbers, most errors) by hand: encodeInto
+    // is a call into Deno's runtime and a view made, for every answer.
+    const out = this.#bytes;
+    let at = this.#length;
+    for (let i = 0; i < text.length; i++) {
+      const unit = text.charCodeAt(i);
+      if (unit >= 0x80) {
+        this.#length = at + encoder.encodeInto(text.slice(i), out.subarray(at)).written;
+        return;
+      }
+      out[at++] = unit;
+    }
+    this.#length = at;
+  }
+
+  /** Adds an integer's decimal digits, with `-` if it is negative (no string is made for a safe integer). */
+  addInteger(n: number | bigint): void {
+    if (typeof n === "number" && Number.isSafeInteger(n)) {
+      if (n < 0) {
+        this.addByte(0x2d);
+        n = -n;
+      }
+      return this.addDecimal(n);
+    }
+    this.addText(String(n));
   }
 
   /** Adds a non-negative integer's decimal digits (no string is made). */

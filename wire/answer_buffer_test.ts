@@ -27,6 +27,36 @@ test("AnswerBuffer keeps what is added, in order, and clear() gives a big answer
   assert(out.bytes().buffer.byteLength <= 4096, "the big buffer was let go");
 });
 
+test("AnswerBuffer writes text (ASCII by hand, the rest as UTF-8) and integers of every sign and size", () => {
+  const out = new AnswerBuffer(16);
+  const texts = ["OK", "", "ERR 값 is 😀 here", "é", "a\u0000b", "\ud800 lone"];
+  const integers = [
+    0,
+    -0,
+    7,
+    -7,
+    1234567890,
+    -(2 ** 53 - 1),
+    2 ** 53,
+    1.5,
+    NaN,
+    -(2n ** 63n),
+    2n ** 63n - 1n,
+  ];
+  let expected = "";
+  for (const text of texts) {
+    out.addText(text);
+    out.addByte(0x7c);
+    expected += `${text.replace("\ud800", "\ufffd")}|`;
+  }
+  for (const n of integers) {
+    out.addInteger(n);
+    out.addByte(0x7c);
+    expected += `${String(n)}|`;
+  }
+  assertEquals(new TextDecoder().decode(out.bytes()), expected);
+});
+
 test("AnswerBuffer past 64 MiB grows in place: what it holds is not copied again", () => {
   const out = new AnswerBuffer();
   const chunk = new Uint8Array(MIB).fill(0x62);

@@ -122,7 +122,7 @@ export class RespReply implements RedisReply {
 
   integer(n: number | bigint): void {
     this.#out.addByte(COLON);
-    this.#out.addText(String(n));
+    this.#out.addInteger(n);
     this.#out.addLine(CRLF);
   }
 
