@@ -42,19 +42,43 @@ export function maxStringBytes(context: Context): number {
 /** Write options that keep the key's TTL (APPEND, INCR and the like, as Redis). */
 export const KEEP_TTL: WriteOptions = { keepTtl: true };
 
-/** A copy of a value read from the store, for commands that compute with it. */
+// Values up to this size are copied into one reused buffer; longer ones each
+// into their own (the copy costs more than the allocation then, and a big
+// value read once does not stay held).
+const SCRATCH_BYTES = 64 * 1024;
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * A copy of a value read from the store, for commands that compute with it.
+ * A fresh copy was an ArrayBuffer per command, a malloc and a free outside
+ * V8's heap: STRLEN and GETRANGE ran at a third of Redis's speed.
+ */
 class ValueCopy implements ValueSink {
-  bytes: Uint8Array = new Uint8Array(0);
+  bytes: Uint8Array = NO_BYTES;
+  #scratch: Uint8Array | undefined;
   addBytes(bytes: Uint8Array, start: number, end: number): void {
-    this.bytes = bytes.slice(start, end);
+    const length = end - start;
+    if (length > SCRATCH_BYTES) {
+      this.bytes = bytes.slice(start, end);
+      return;
+    }
+    const scratch = this.#scratch ??= new Uint8Array(SCRATCH_BYTES);
+    scratch.set(bytes.subarray(start, end));
+    this.bytes = scratch.subarray(0, length);
   }
 }
+const COPY = new ValueCopy();
 
-/** Reads the value of argument `i`'s key into a copy, or `undefined`. */
+/**
+ * Reads the value of argument `i`'s key into a copy, or `undefined`. The
+ * copy is good until the next `readValue` (or {@linkcode readCounted}): the
+ * command that reads it uses it before it returns, and the store copies what
+ * it keeps, so each command reads at most one value this way.
+ */
 export function readValue({ store }: Context, request: Request, i: number): Uint8Array | undefined {
-  const copy = new ValueCopy();
-  return store.get(request.bytes, request.starts[i]!, request.ends[i]!, copy)
-    ? copy.bytes
+  COPY.bytes = NO_BYTES;
+  return store.get(request.bytes, request.starts[i]!, request.ends[i]!, COPY)
+    ? COPY.bytes
     : undefined;
 }
 
