@@ -6,11 +6,11 @@
  * @module
  */
 
-import { assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { assertEquals, assertInstanceOf, assertRejects, assertStringIncludes } from "@std/assert";
 import { KvClient } from "./client.ts";
 import { KvConnectionError } from "./errors.ts";
 import { closedPort, scriptedServer, startTestServer } from "../testing/mod.ts";
-import { TEST_CERT, TEST_KEY } from "../testing/tls.ts";
+import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 Deno.test("KvClient.connect() throws KvConnectionError naming the address when refused", async () => {
   const port = closedPort();
@@ -58,6 +58,21 @@ Deno.test("KvClient.connect() with TLS to a certificate it does not trust fails,
     KvConnectionError,
     "give it with --tls-ca FILE",
   );
+});
+
+Deno.test("KvClient.connect() with TLS to a certificate for other names says how to reach it", async () => {
+  // The test certificate holds localhost, 127.0.0.1 and ::1; 127.0.0.2 is loopback too.
+  await using server = startTestServer({
+    hostname: "127.0.0.2",
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+  });
+  const error = await assertRejects(
+    () =>
+      KvClient.connect({ hostname: "127.0.0.2", port: server.port, tls: { caCerts: [TEST_CA] } }),
+    KvConnectionError,
+  );
+  assertStringIncludes(error.message, 'certificate not valid for name "127.0.0.2"');
+  assertStringIncludes(error.message, "connect with --host set to a name the certificate holds");
 });
 
 Deno.test("KvClient.connect() with TLS to a server without it says the server does not speak TLS", async () => {

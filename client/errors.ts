@@ -159,6 +159,16 @@ export function describeConnectError(error: unknown): string {
     return `${message} (the server does not speak TLS: connect without --tls and --tls-ca, ` +
       "or without the tls option)";
   }
+  // The certificate names other hosts: connect by a name it holds, or make it for this one.
+  const name = /certificate not valid for name "([^"]*)"/.exec(message)?.[1];
+  if (name !== undefined) {
+    return `${message} (connect with --host set to a name the certificate holds, or make the ` +
+      `server's certificate for "${name}", with -addext subjectAltName as README "Security" shows)`;
+  }
+  if (/certificate expired|certificate not valid yet/.test(message)) {
+    return `${message} (the server's certificate is out of its dates: its owner must renew it, ` +
+      "or this machine's clock is wrong)";
+  }
   // `openssl req -x509` without the README's -addext makes a CA certificate, which TLS
   // refuses as a server's own.
   if (/CaUsedAsEndEntity/.test(message)) {

@@ -163,6 +163,7 @@ export class Connection {
       return true;
     }
     if (this.#config.verbose) this.#debug(failed);
+    else this.#server.handshakeFailed?.(this.id, formatAddr(this.#conn.remoteAddr), failed);
     return false;
   }
 

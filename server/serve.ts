@@ -19,7 +19,7 @@ import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
 import { Refusals } from "./refusals.ts";
 import { ExpirySweep } from "./sweep.ts";
-import type { Acceptor } from "./tls.ts";
+import { type Acceptor, newHandshakeLog } from "./tls.ts";
 import { logAll, logErrors, type Logger } from "../net/log.ts";
 import { ServerTrace } from "./trace.ts";
 import {
@@ -217,6 +217,7 @@ class Server implements KvServer {
       watches: this.#watches,
       turns: { count: 0 },
       pool: new BufferPool(),
+      handshakeFailed: newHandshakeLog(log, () => this.#clock.now()),
     };
     const turns = this.#side.turns;
     this.#ticker = setInterval(() => turns.count++, TURN_TICK_MS);

@@ -15,6 +15,7 @@
  */
 
 import { closeQuietly, describeError, MAX_TIMER_MS } from "../net/conn.ts";
+import { LogBudget, type Logger } from "../net/log.ts";
 import { FrontConn } from "./tls_conn.ts";
 
 /** What the server needs of a listener. `Deno.Listener` is one. */
@@ -45,6 +46,47 @@ export async function finishHandshake(
   return result === "late"
     ? "TLS handshake took too long, closing"
     : `TLS handshake failed: ${describeError(result)}`;
+}
+
+/** The most handshake failures logged in a minute without --verbose; the rest are counted. */
+export const TLS_LOG_LIMIT = 20;
+const TLS_LOG_WINDOW_MS = 60_000;
+
+/**
+ * What a server logs without `--verbose` of a failed handshake: the two
+ * failures whose fix is on the client's side and that its user cannot see
+ * from the server (a client without TLS, one that does not trust the
+ * certificate), in one line each with what to do, at most
+ * {@linkcode TLS_LOG_LIMIT} lines a minute, so any client cannot fill the
+ * log. The client's bytes are never shown: a plaintext client's first
+ * request may be its AUTH. Other failures (a port scan's connect and close,
+ * a handshake cut by its timeout) stay `--verbose`'s.
+ */
+export function newHandshakeLog(
+  log: Logger,
+  now: () => number,
+): (id: number, peer: string, failed: string) => void {
+  const budget = new LogBudget(TLS_LOG_LIMIT, TLS_LOG_WINDOW_MS);
+  return (id, peer, failed) => {
+    const alert = /received fatal alert: (\w+)/.exec(failed)?.[1];
+    const why = /InvalidContentType/.test(failed)
+      ? "does not speak TLS: its bytes are plain text, not a TLS handshake (connect with TLS: " +
+        "kv client --tls, redis-cli --tls)"
+      : alert !== undefined
+      ? `refused this server's certificate (TLS alert ${alert}): the client must trust the CA ` +
+        "that signed it (kv client --tls-ca FILE, redis-cli --cacert FILE)"
+      : undefined;
+    if (why === undefined) return;
+    const logged = budget.take(now());
+    if (logged === undefined) return;
+    let line = `#${id} TLS client ${peer} ${why}`;
+    if (logged.skipped > 0) line += `; ${logged.skipped} more failed before it, not logged`;
+    if (logged.last) {
+      line += `; that is ${TLS_LOG_LIMIT} this minute: the rest of this minute's are not logged ` +
+        "(-v logs them all)";
+    }
+    log("info", line);
+  };
 }
 
 /**

@@ -65,6 +65,11 @@ export interface ServerSide {
    * reads past 4 KiB), given back once the connection waits for bytes again.
    */
   readonly pool: BufferPool;
+  /**
+   * Told of a failed TLS handshake (without --verbose, which logs them all):
+   * logs what a client's user must fix, a few lines a minute (server/tls.ts).
+   */
+  readonly handshakeFailed?: (id: number, peer: string, failed: string) => void;
 }
 
 /** One connection's protocol and the state its requests run with. */

@@ -50,6 +50,48 @@ Deno.test("serve() over TLS: a round trip in both protocols; plaintext fails onl
   }
 });
 
+Deno.test("serve() over TLS logs a plaintext client once, in one line that says what to do, without its bytes", async () => {
+  // Its user sees only a closed connection; the server's operator is the
+  // one who can tell them, and a plaintext client's first line may be its AUTH.
+  const logs = new LogCollector();
+  await using server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    password: PASSWORD,
+    log: logs.log,
+  });
+  const plain = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const peer = `127.0.0.1:${plain.localAddr.port}`;
+  try {
+    await plain.write(new TextEncoder().encode(`AUTH, ${PASSWORD}\n`));
+    await within(
+      "the server ends the plaintext connection",
+      (async () => {
+        const buffer = new Uint8Array(1024);
+        while ((await plain.read(buffer).catch(() => null)) !== null);
+      })(),
+    );
+  } finally {
+    plain.close();
+  }
+  await within("the log line", logs.waitFor(/does not speak TLS/));
+  const lines = logs.lines.filter((line) => line.message.includes(peer));
+  assertEquals(lines.length, 1, JSON.stringify(logs.lines));
+  assertEquals(lines[0]!.level, "info");
+  assert(/connect with TLS/.test(lines[0]!.message), lines[0]!.message);
+  assert(!logs.lines.some((line) => line.message.includes("s3cret")), "no password in the log");
+  // The server goes on: a TLS client is answered.
+  const client = await KvClient.connect({
+    port: server.port,
+    tls: { caCerts: [TEST_CA] },
+    password: PASSWORD,
+  });
+  try {
+    await client.ping();
+  } finally {
+    client.close();
+  }
+});
+
 Deno.test("serve() over TLS answers a client that half-closes right after its requests", async () => {
   // TLS 1.3: the client's Finished, its requests and its FIN may all come
   // before the server's side of the handshake is done; the FIN then must
