@@ -113,16 +113,24 @@ export function noPingHint(lang: Lang, rules: number, got?: Uint8Array): string 
  * connection closed (or could not be made) with nothing said: the server
  * may know PING, but it does not keep a connection to answer on.
  */
-export function closesHint(lang: Lang, rules: number): string {
+export function closesHint(lang: Lang, rules: number, tls: boolean): string {
+  // A TLS server closes a plain connection the same way, with nothing said.
+  const plain = tls
+    ? ""
+    : lang === "en"
+    ? " A server that speaks TLS closes a plain connection just so: then run kv check with " +
+      "--tls (and --tls-ca FILE)."
+    : " TLS로 말하는 서버도 평문 연결을 이렇게 닫습니다: 그렇다면 kv check에 --tls(와 " +
+      "--tls-ca FILE)를 붙이세요.";
   return lang === "en"
     ? "Hint: your server closed the connection without answering PING, and " +
       `${rules} more rules failed at a PING the same way. Does it close each connection ` +
       "right after accept() or after one answer, or stop on a request it cannot handle? " +
-      "See its terminal, then run kv check again.\n"
+      `See its terminal, then run kv check again.${plain}\n`
     : "힌트: 서버가 PING에 답하지 않고 연결을 닫았고, 다른 규칙 " +
       `${rules}개도 PING 단계에서 같은 식으로 실패했습니다. accept() 직후나 답 하나 뒤에 ` +
       "연결을 닫나요, 아니면 처리하지 못하는 요청에서 멈추나요? 서버의 터미널을 보고 kv check를 " +
-      "다시 실행하세요.\n";
+      `다시 실행하세요.${plain}\n`;
 }
 
 /** Said after the summary when the server serves one client at a time (`CheckRun.oneAtATime`). */

@@ -217,7 +217,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     // report's form; --json and --junit still get theirs (saying so).
     await io.stderr(`kv: ${noAnswerText(run.address, run.noAnswer)[lang]}\n`);
   } else {
-    await printEnd(run, lang, textOut);
+    await printEnd(run, lang, textOut, options.tls);
   }
   if (options.json) await io.stdout(`${JSON.stringify(jsonReport(run, lang), null, 2)}\n`);
   if (options.junit === "-") await io.stdout(junitReport(run, lang));
@@ -249,6 +249,7 @@ async function printEnd(
   run: CheckRun,
   lang: Lang,
   textOut: MainIo["stdout"] | undefined,
+  tls: boolean,
 ): Promise<void> {
   await textOut?.(summary(lang, run));
   const noNewline =
@@ -312,7 +313,7 @@ async function printEnd(
       (reason === REASON.closed().en || reason === REASON.closedSilently().en ||
         reason.startsWith("cannot connect"));
     await textOut?.(
-      closed ? closesHint(lang, atPing) : noPingHint(lang, atPing, almost ? got : undefined),
+      closed ? closesHint(lang, atPing, tls) : noPingHint(lang, atPing, almost ? got : undefined),
     );
   }
   if (run.oneAtATime) await textOut?.(oneAtATimeHint(lang));

@@ -23,6 +23,7 @@ import {
   textbookServer,
 } from "../testing/mod.ts";
 import { defaultLang } from "./check.ts";
+import { TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 const check = runKvCheck;
 
@@ -230,6 +231,24 @@ Deno.test("kv check's PING hint quotes an answer that is almost PONG, and a sile
     );
     assertEquals(run.stdout.includes("Add PING"), false, run.stdout);
   });
+  await t.step(
+    "a kv server that speaks TLS, checked without --tls: the hint names --tls",
+    async () => {
+      // It closes each plain connection with nothing said, as a server that closes after accept().
+      await using server = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
+      const run = await check(server.port, ["--lang", "en", "--timeout", "0.5"]);
+      assertEquals(run.code, 1);
+      assertStringIncludes(
+        run.stdout,
+        "\nHint: your server closed the connection without answering PING",
+      );
+      assertStringIncludes(
+        run.stdout,
+        "A server that speaks TLS closes a plain connection just so: then run kv check with " +
+          "--tls (and --tls-ca FILE).\n",
+      );
+    },
+  );
 });
 
 Deno.test("kv check stops before any rule, exit 2, when a server of one client at a time is held by another", async (t) => {
