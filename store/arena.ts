@@ -24,13 +24,17 @@ import { StoreFullError } from "./store.ts";
 //   word 0: flags (bits 29 and 30) and the key's length
 //   word 1: the value's length
 //   words 2-3, only with EXPIRES: the expiry in ms, low 32 bits then high
-//   the key's bytes, then the value's, padded to a multiple of 4.
+//   the key's bytes, then the value's, padded to a multiple of 4;
+//   only with SPARE: one more word, the record's whole size in bytes, and
+//   room after it that APPEND grows the value into (arena_extend.ts).
 const HEADER_BYTES = 8;
 const EXPIRY_BYTES = 8;
 /** Flag: the record has an expiry (words 2-3). */
 export const EXPIRES = 0x4000_0000;
 /** Flag: the value was written as line-protocol text. */
 export const TEXT = 0x2000_0000;
+/** Flag: the record has room after its value (its size is the word after the padded value). */
+export const SPARE = 0x8000_0000;
 /** Mask of the key's length in word 0. */
 export const KEY_LENGTH = 0x1fff_ffff;
 /** The smallest arena, in bytes. */
@@ -160,7 +164,8 @@ export class Arena {
     ) {
       return false;
     }
-    this.words[record >>> 2] = (word & KEY_LENGTH) | flags;
+    // The value keeps its length, so a SPARE record keeps its size word where it was.
+    this.words[record >>> 2] = (word & (KEY_LENGTH | SPARE)) | flags;
     if (expireAt > 0) this.writeExpiry(record, expireAt);
     const at = this.keyStart(record, flags) + (word & KEY_LENGTH);
     if (valueEnd - valueStart <= 32) {
@@ -200,9 +205,8 @@ export class Arena {
 
   /** Counts a record as garbage: no slot points at it any more (its pair was deleted or moved). */
   kill(record: number): void {
-    const word = this.words[record >>> 2]!;
-    if (word & EXPIRES) this.expiring--;
-    this.liveBytes -= recordBytes(word, this.words[(record >>> 2) + 1]!);
+    if (this.words[record >>> 2]! & EXPIRES) this.expiring--;
+    this.liveBytes -= sizeOf(this.words, record);
   }
 
   /**
@@ -244,7 +248,7 @@ export class Arena {
         valueEnd -= valueStart;
         valueStart = 0;
       }
-      this.#makeRoom(bytes, reclaim);
+      this.makeRoom(bytes, reclaim);
     }
     const record = this.top;
     this.words[record >>> 2] = word;
@@ -262,12 +266,14 @@ export class Arena {
   }
 
   /**
-   * Makes room for a record of `bytes`. When at least half of the arena is
-   * garbage, the live records are copied into a fresh one (compaction),
-   * otherwise it doubles. Either way each byte is copied O(1) times on
-   * average.
+   * Makes room for a record of `bytes` above the top, or throws
+   * {@linkcode StoreFullError} changing nothing. When at least half of the
+   * arena is garbage, the live records are copied into a fresh one
+   * (compaction), otherwise it doubles. Either way each byte is copied O(1)
+   * times on average. Live records may move (the table is told); a record's
+   * bytes read before it may be stale after it.
    */
-  #makeRoom(bytes: number, reclaim: boolean): void {
+  makeRoom(bytes: number, reclaim: boolean): void {
     const needed = this.liveBytes + bytes;
     let compact = this.liveBytes <= this.top / 2;
     let length = compact ? MIN_ARENA_BYTES : this.bytes.length;
@@ -305,7 +311,7 @@ export class Arena {
       // is hashed again.
       let top = 0;
       this.#relocate((record) => {
-        const size = recordBytes(oldWords[record >>> 2]!, oldWords[(record >>> 2) + 1]!);
+        const size = sizeOf(oldWords, record);
         fresh.set(old.subarray(record, record + size), top);
         top += size;
         return top - size;
@@ -344,7 +350,7 @@ export class Arena {
     let top = 0;
     for (let i = 0; i < count; i++) {
       const record = sorted[i]!;
-      const size = recordBytes(words[record >>> 2]!, words[(record >>> 2) + 1]!);
+      const size = sizeOf(words, record);
       if (record !== top) bytes.copyWithin(top, record, record + size);
       moved[i] = top;
       top += size;
@@ -371,7 +377,14 @@ export class Arena {
   }
 }
 
-/** The bytes a record takes: header, expiry words if any, key and value, padded to 4. */
+/** The bytes the record at `record` takes: {@linkcode recordBytes}, or with SPARE, what its size word says. */
+export function sizeOf(words: Uint32Array, record: number): number {
+  const word = words[record >>> 2]!;
+  const exact = recordBytes(word, words[(record >>> 2) + 1]!);
+  return word & SPARE ? words[(record + exact) >>> 2]! : exact;
+}
+
+/** The bytes a record takes without spare room: header, expiry words if any, key and value, padded to 4. */
 export function recordBytes(word: number, valueLength: number): number {
   const header = HEADER_BYTES + (word & EXPIRES ? EXPIRY_BYTES : 0);
   const bytes = header + (word & KEY_LENGTH) + valueLength;

@@ -11,6 +11,7 @@
  */
 
 import { EXPIRES, KEY_LENGTH, MAX_ARENA_BYTES, TEXT } from "./arena.ts";
+import { extendRecord } from "./arena_extend.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { randomSipKey, sipHash12, type SipKey } from "./siphash.ts";
 import {
@@ -27,6 +28,8 @@ import {
 } from "./store.ts";
 import { Table } from "./table.ts";
 
+// APPEND's set of a missing key to bytes of line text.
+const LINE_TEXT_WRITE: WriteOptions = { lineText: true };
 // The sweep reads the clock once per this many slots.
 const SWEEP_CHUNK = 1024;
 
@@ -124,6 +127,46 @@ export class MemoryStore implements Store {
     this.#setAt(hash, slot, key, keyStart, keyEnd, value, valueStart, valueEnd, options);
     // Even a set whose expiry had passed, of a key not there: Redis counts it.
     this.#listener?.keyChanged(key, keyStart, keyEnd);
+  }
+
+  /**
+   * {@linkcode Store.append}: grows the value where it lies when it can (a
+   * value that APPEND moved keeps room to spare), so n appends to a key
+   * copy O(n) bytes.
+   */
+  append(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    options?: WriteOptions,
+  ): number {
+    const hash = this.#hash(key, keyStart, keyEnd);
+    const slot = this.#find(key, keyStart, keyEnd, hash);
+    let length = valueEnd - valueStart;
+    if (slot < 0) {
+      const lineText = options?.lineText === true ? LINE_TEXT_WRITE : undefined;
+      this.#setAt(hash, slot, key, keyStart, keyEnd, value, valueStart, valueEnd, lineText);
+    } else {
+      const table = this.#table;
+      const record = table.record(slot);
+      const moved = extendRecord(
+        table.arena,
+        record,
+        value,
+        valueStart,
+        valueEnd,
+        options?.lineText === true,
+      );
+      // Moved: the old record is garbage, wherever compaction put it (its
+      // slot says where: the new record may lie where the old one was).
+      if (moved !== table.record(slot)) table.replace(slot, moved);
+      length = table.arena.valueLength(moved);
+    }
+    this.#listener?.keyChanged(key, keyStart, keyEnd);
+    return length;
   }
 
   /** As {@linkcode MemoryStore.set}, handing the old value to `old` first, in one lookup. */

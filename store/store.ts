@@ -139,6 +139,27 @@ export interface Store {
     options?: WriteOptions,
   ): void;
 
+  /**
+   * Optional: appends `value[valueStart, valueEnd)` to the value of the key
+   * `key[keyStart, keyEnd)` (Redis's APPEND), or sets it to that if the key
+   * is missing, and returns the value's new length. The key keeps its
+   * expiry. The value stays {@linkcode LINE_TEXT} only if it was and
+   * `options.lineText` says the added bytes are line text too; `options`'
+   * other fields are not read. Throws {@linkcode StoreFullError}, changing
+   * nothing, if there is no room. A store that can grow a value where it
+   * lies makes n appends cost O(n) bytes copied, not O(n^2); a caller
+   * without it reads the value, and sets it whole with `keepTtl`.
+   */
+  append?(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    options?: WriteOptions,
+  ): number;
+
   /** Removes the key `key[start, end)`. Returns whether it was there. */
   delete(key: Uint8Array, start: number, end: number): boolean;
 

@@ -117,7 +117,13 @@ function respCommand(random: Random, model: Model): string[] {
     }
     return words;
   }
-  if (r < 38) return ["APPEND", key, value(random)];
+  if (r < 38) {
+    // Short pieces half the time: a value grows where it lies, into its room to spare.
+    const piece = random.chance(0.5)
+      ? random.pick([...LETTERS]).repeat(random.between(1, 8))
+      : value(random);
+    return ["APPEND", key, piece];
+  }
   if (r < 42) {
     const length = model.get(key)?.value.length ?? 0;
     const offset = random.chance(0.9) ? random.int(length + 1) : length + random.int(300);
