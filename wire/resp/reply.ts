@@ -133,8 +133,20 @@ export class RespReply implements RedisReply {
   }
 
   bulk(text: string): void {
-    const bytes = encoder.encode(text);
-    this.bytes(bytes, 0, bytes.length);
+    // ASCII (a SCAN cursor, INFO's figures) needs no encoded copy: its length is its byte count.
+    let ascii = true;
+    for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 0x80;
+    if (!ascii) {
+      const bytes = encoder.encode(text);
+      return this.bytes(bytes, 0, bytes.length);
+    }
+    const out = this.#out;
+    if (text.length === 0) return out.addLine(EMPTY_BULK);
+    out.addByte(DOLLAR);
+    out.addDecimal(text.length);
+    out.addLine(CRLF);
+    out.addText(text);
+    out.addLine(CRLF);
   }
 
   bytes(bytes: Uint8Array, start: number, end: number): void {
