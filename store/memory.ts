@@ -37,7 +37,9 @@ const SWEEP_CHUNK = 1024;
 export interface MemoryStoreOptions {
   /**
    * The most bytes the arena may take: keys, values and a header per pair
-   * (8 bytes, 16 with an expiry), padded to 4 bytes. A multiple of 4, from 1024.
+   * (8 bytes, 16 with an expiry), padded to 4 bytes, and the room a value
+   * that APPEND moved keeps to grow into (as much as it holds, up to 1 MiB,
+   * as Redis's strings do). A multiple of 4, from 1024.
    * @default {2147483640}
    */
   maxArenaBytes?: number;
