@@ -4,7 +4,9 @@
  * server must let go of the connection and its `--max-connections` slot,
  * as it does for plain TCP. The client is Python's `ssl` module, the one
  * client here that can reset a socket on cue (`SO_LINGER` 0); Deno's close
- * sends a FIN first.
+ * sends a FIN first. And a TLS client that ends with a FIN and no TLS
+ * close_notify before it, as redis-cli and Python do: `--trace` shows its
+ * end (`eof`), not rustls's error.
  *
  * Runs Python, so it needs `--allow-net --allow-run=python3`, from
  * `.ci/run` (`deno test --allow-net` does not pick up `*_e2e.ts` files).
@@ -13,7 +15,7 @@
  */
 
 import { assertEquals } from "@std/assert";
-import { LogCollector, startTestServer, within } from "../testing/mod.ts";
+import { LogCollector, startTestServer, TraceCollector, within } from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 // Handshake, one PING, then close with SO_LINGER 0: a reset, with no FIN before it.
@@ -28,6 +30,43 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as raw:
     conn.close()
 print("reset")
 `;
+
+// Handshake, one PING, then close the socket with no TLS close_notify first (as redis-cli does).
+const PLAIN_CLOSING_CLIENT = `
+import os, socket, ssl, sys
+ctx = ssl.create_default_context(cadata=sys.stdin.read())
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+conn = ctx.wrap_socket(raw, server_hostname="localhost")
+conn.sendall(b"PING\\n")
+assert conn.recv(64) == b"PONG\\n"
+os.close(conn.detach())  # the descriptor closed under TLS: a FIN, no close_notify
+print("closed")
+`;
+
+Deno.test("serve() --trace over TLS: a client's FIN without close_notify is traced as its end, not an error", async () => {
+  const traced = new TraceCollector();
+  await using server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    trace: traced.trace,
+  });
+  const python = new Deno.Command("python3", {
+    args: ["-c", PLAIN_CLOSING_CLIENT, String(server.port)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = python.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(TEST_CA));
+  await writer.close();
+  const { code, stdout } = await within("the Python client", python.output());
+  assertEquals([code, new TextDecoder().decode(stdout)], [0, "closed\n"]);
+  await within("close", traced.waitFor("#1", "close"));
+  assertEquals(traced.of("#1"), ["accept", "recv", "request", "answer", "send", "eof", "close"]);
+  assertEquals(traced.details("#1", "eof"), [
+    "(the peer sent FIN without TLS's close_notify, as most clients end: it will send nothing more)",
+  ]);
+  assertEquals(traced.details("#1", "close"), ["(after the peer's FIN)"]);
+});
 
 Deno.test("serve() over TLS: a client that resets after its handshake frees its connection slot", async () => {
   const logs = new LogCollector();

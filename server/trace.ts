@@ -210,6 +210,15 @@ export class ConnectionTrace extends Trace {
     if (error instanceof Deno.errors.ConnectionReset) {
       this.#cause ??= "reset";
       this.emit("reset", "(the peer sent RST: it closed abruptly, with data unread)");
+    } else if (isEofWithoutCloseNotify(error)) {
+      // How most TLS clients end (kv client, redis-cli, Python's ssl): a
+      // FIN, with no TLS goodbye before it. rustls calls it an error.
+      this.#sawEof = true;
+      this.#cause ??= "eof";
+      this.emit(
+        "eof",
+        "(the peer sent FIN without TLS's close_notify, as most clients end: it will send nothing more)",
+      );
     } else if (this.#cause === undefined) {
       this.#cause = "error";
       this.emit("error", describeError(error));
@@ -222,6 +231,11 @@ export class ConnectionTrace extends Trace {
     if (ended !== undefined) this.#cause = ended;
     this.emit("close", this.#cause === undefined ? "" : CLOSE_NOTES[this.#cause]);
   }
+}
+
+/** rustls's error for a TLS peer whose FIN came without a close_notify alert before it. */
+function isEofWithoutCloseNotify(error: unknown): boolean {
+  return error instanceof Deno.errors.UnexpectedEof && error.message.includes("close_notify");
 }
 
 const STOP_NOTES = {
