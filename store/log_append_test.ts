@@ -326,3 +326,32 @@ test("LogStore compacts a log of appends into whole values, appends made during 
   await store.close();
   assertEquals(await logContents(fs.afterPowerCut()), last);
 });
+
+test("LogStore over a store without append or truncate: APPEND sets the value whole, and a restart loads it", async () => {
+  const fs = new FakeFs();
+  const plain = (): Store => {
+    const inner = new MemoryStore();
+    return {
+      get size() {
+        return inner.size;
+      },
+      get: (k, s, e, out) => inner.get(k, s, e, out),
+      set: (k, ks, ke, v, vs, ve, o) => inner.set(k, ks, ke, v, vs, ve, o),
+      delete: (k, s, e) => inner.delete(k, s, e),
+      expiry: (k, s, e) => inner.expiry(k, s, e),
+      expire: (k, s, e, at) => inner.expire(k, s, e, at),
+      clear: () => inner.clear(),
+      scan: (c, n, visit) => inner.scan(c, n, visit),
+    };
+  };
+  const store = await openTestLog(fs, { newStore: plain });
+  const text = new TextStore(store);
+  text.set("t", "v", { expireAtMs: Date.now() + 3_600_000, lineText: true });
+  assertEquals(append(store, "t", "+", true), 2);
+  assertEquals(append(store, "n", "new"), 3);
+  assertEquals(await committed(store), true);
+  assertEquals(ops(fs.read(LOG_PATH)), [OP.set, OP.set, OP.set]);
+  assert(text.expiry("t") > Date.now() + 3_500_000, "the expiry kept");
+  await store.close();
+  assertEquals(await logContents(fs.afterKill()), ["n=new", "t=v+*"]);
+});
