@@ -124,3 +124,28 @@ function moveExtended(
   arena.liveBytes += total;
   return to;
 }
+
+/**
+ * Cuts the value of the record at `record` to its first `length` bytes,
+ * where it lies, keeping its expiry; the value keeps TEXT only with `text`
+ * (the undo of an APPEND puts back the flag the append took away). The
+ * record keeps its size: what is cut off becomes its room to spare.
+ * Returns `false`, changing nothing, if the value is shorter than `length`.
+ */
+export function truncateRecord(
+  arena: Arena,
+  record: number,
+  length: number,
+  text: boolean,
+): boolean {
+  const words = arena.words;
+  const word = words[record >>> 2]!;
+  if (words[(record >>> 2) + 1]! < length) return false;
+  const size = sizeOf(words, record);
+  const exact = recordBytes(word, length);
+  const flags = (word & (EXPIRES | KEY_LENGTH)) | (text ? TEXT : 0);
+  words[(record >>> 2) + 1] = length;
+  words[record >>> 2] = exact < size ? flags | SPARE : flags;
+  if (exact < size) words[(record + exact) >>> 2] = size;
+  return true;
+}

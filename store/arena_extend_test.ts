@@ -176,3 +176,35 @@ test("MemoryStore.append past 64 MiB: records with room to spare survive a compa
     "every record's size, spare room included, counted back",
   );
 });
+
+test("MemoryStore.truncate cuts a value back where it lies, keeping its expiry; appends then grow it again", () => {
+  const { clock, store, k, append, read, set, expiry } = harness(64 * 1024);
+  const truncate = (key: string, length: number, lineText = false) =>
+    store.truncate(k(key), 0, k(key).length, length, { lineText });
+  set("a", "typed", NOW + 60_000, true);
+  append("a", "\u0000added"); // No longer line text.
+  const held = store.info().datasetBytes;
+  assertEquals(truncate("a", 5, true), true);
+  assertEquals(read("a"), { value: "typed", flags: LINE_TEXT });
+  assertEquals(expiry("a"), NOW + 60_000);
+  assertEquals(store.info().datasetBytes, held, "the bytes cut off stay as room to spare");
+  assertEquals(truncate("a", 6), false, "longer than the value: nothing changes");
+  assertEquals(truncate("missing", 0), false);
+  assertEquals(read("a"), { value: "typed", flags: LINE_TEXT });
+  for (let i = 0; i < 100; i++) append("a", "xyz");
+  assertEquals(read("a")?.value, "typed" + "xyz".repeat(100));
+  assertEquals(truncate("a", 0), true);
+  assertEquals(read("a"), { value: "", flags: 0 });
+  // Whatever moves it later (an expiry that goes, a compaction), it reads the same.
+  store.expire(k("a"), 0, 1, 0);
+  assertEquals(expiry("a"), NO_EXPIRY);
+  for (let i = 0; i < 2000; i++) set(`filler:${i % 50}`, "f".repeat(i % 300));
+  assertEquals(read("a"), { value: "", flags: 0 });
+  append("a", "again");
+  assertEquals(read("a")?.value, "again");
+  clock.advance(1);
+  store.delete(k("a"), 0, 1);
+  for (let i = 0; i < 50; i++) store.delete(k(`filler:${i}`), 0, k(`filler:${i}`).length);
+  assertEquals(store.info().datasetBytes, 0);
+  assertEquals(expiry("a"), NO_KEY);
+});

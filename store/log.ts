@@ -15,12 +15,18 @@
  * replay drops once that set's own expiry has passed (a `SET k v PX 10000`,
  * then `PERSIST k`, must still hold `k` after a restart a minute later).
  *
+ * The one exception is an APPEND: its record holds the bytes it added, the
+ * value's old length, and the flags and absolute expiry the key ends up
+ * with, so n appends log O(n) bytes, not O(n^2) (format.ts,
+ * `replayAppend`, says why a replay of it is right after a compaction too).
+ *
  * @module
  */
 
 import type { Clock } from "./clock.ts";
 import {
   beginRecord,
+  encodeAppend,
   encodeClear,
   encodeDelete,
   encodeSet,
@@ -258,6 +264,87 @@ export class LogStore implements Store {
     this.#liveBytes = after;
   }
 
+  /**
+   * {@linkcode Store.append}: on the wrapped store's own append (the value
+   * grows where it lies), logged as an `append` record of the bytes added,
+   * and undone by cutting the value back to its old length: n appends copy
+   * and log O(n) bytes. A wrapped store without append gets the value set
+   * whole.
+   */
+  append(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    options?: WriteOptions,
+  ): number {
+    const inner = this.#inner;
+    if (inner.append === undefined) {
+      return this.#appendWhole(key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+    }
+    const undo = this.#undo;
+    const mark = undo.mark;
+    const live = this.#liveBytes;
+    let existed = undo.noteLength(inner, key, keyStart, keyEnd, live);
+    let length: number;
+    try {
+      length = inner.append(key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+    } catch (error) {
+      undo.cutTo(mark); // The store changed nothing (StoreFullError).
+      throw error;
+    }
+    const added = valueEnd - valueStart;
+    if (existed && length !== undo.oldLength + added) {
+      // The key's time passed between the look and the append (the clock
+      // ticked): the append made it anew, and its undo is a delete.
+      undo.cutTo(mark);
+      existed = false;
+    }
+    if (!existed) undo.noteAbsent(key, keyStart, keyEnd, live);
+    const lineText = (!existed || undo.oldLineText) && options?.lineText === true;
+    const start = this.#writer.pending.length;
+    encodeAppend(
+      this.#writer.pending,
+      key,
+      keyStart,
+      keyEnd,
+      existed ? undo.oldLength : 0,
+      value,
+      valueStart,
+      valueEnd,
+      lineText,
+      existed ? undo.oldExpireAt : 0,
+    );
+    this.#appended(start);
+    // A compaction would write the whole value: it grows by what was added.
+    this.#liveBytes = live + (existed ? added : setRecordBytes(keyEnd - keyStart, added, false));
+    return length;
+  }
+
+  /** APPEND on a wrapped store without append: the value read, and set whole with its expiry. */
+  #appendWhole(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+    options: WriteOptions | undefined,
+  ): number {
+    const old = new ValueCopy();
+    const existed = this.#inner.get(key, keyStart, keyEnd, old);
+    const whole = new Uint8Array(old.bytes.length + valueEnd - valueStart);
+    whole.set(old.bytes);
+    whole.set(value.subarray(valueStart, valueEnd), old.bytes.length);
+    this.set(key, keyStart, keyEnd, whole, 0, whole.length, {
+      keepTtl: true,
+      lineText: (!existed || old.lineText) && options?.lineText === true,
+    });
+    return whole.length;
+  }
+
   delete(key: Uint8Array, start: number, end: number): boolean {
     const undo = this.#undo;
     const inner = this.#inner;
@@ -400,5 +487,16 @@ class SetRecordSink implements ValueSink {
       (flags & LINE_TEXT) !== 0,
       this.expireAtMs,
     );
+  }
+}
+
+/** A {@linkcode ValueSink} that keeps a copy of the value and its flag. */
+class ValueCopy implements ValueSink {
+  bytes: Uint8Array = new Uint8Array(0);
+  lineText = false;
+
+  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
+    this.bytes = bytes.slice(start, end);
+    this.lineText = (flags & LINE_TEXT) !== 0;
   }
 }

@@ -11,7 +11,7 @@
  */
 
 import { EXPIRES, KEY_LENGTH, MAX_ARENA_BYTES, TEXT } from "./arena.ts";
-import { extendRecord } from "./arena_extend.ts";
+import { extendRecord, truncateRecord } from "./arena_extend.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { randomSipKey, sipHash12, type SipKey } from "./siphash.ts";
 import {
@@ -169,6 +169,34 @@ export class MemoryStore implements Store {
     }
     this.#listener?.keyChanged(key, keyStart, keyEnd);
     return length;
+  }
+
+  /**
+   * {@linkcode Store.truncate}: the value gets shorter where it lies; the
+   * bytes cut off become the record's room to spare (still counted toward
+   * the store's size), for the appends that may follow.
+   */
+  truncate(
+    key: Uint8Array,
+    start: number,
+    end: number,
+    length: number,
+    options?: WriteOptions,
+  ): boolean {
+    const slot = this.#find(key, start, end, this.#hash(key, start, end));
+    if (slot < 0) return false;
+    if (
+      !truncateRecord(
+        this.#table.arena,
+        this.#table.record(slot),
+        length,
+        options?.lineText === true,
+      )
+    ) {
+      return false;
+    }
+    this.#listener?.keyChanged(key, start, end);
+    return true;
   }
 
   /** As {@linkcode MemoryStore.set}, handing the old value to `old` first, in one lookup. */

@@ -160,6 +160,24 @@ export interface Store {
     options?: WriteOptions,
   ): number;
 
+  /**
+   * Optional, for a log that undoes or replays an APPEND (store/log.ts):
+   * cuts the value of the key `key[start, end)` to its first `length` bytes,
+   * keeping its expiry; the value is {@linkcode LINE_TEXT} if and only if
+   * `options.lineText` says so (`options`' other fields are not read).
+   * Returns `false`, changing nothing, if the key is missing or its value is
+   * shorter than `length`. It never needs room, so it never throws
+   * {@linkcode StoreFullError}: a store that grows values where they lie
+   * may keep the bytes cut off as room for the next append.
+   */
+  truncate?(
+    key: Uint8Array,
+    start: number,
+    end: number,
+    length: number,
+    options?: WriteOptions,
+  ): boolean;
+
   /** Removes the key `key[start, end)`. Returns whether it was there. */
   delete(key: Uint8Array, start: number, end: number): boolean;
 

@@ -398,3 +398,49 @@ Deno.test("with a log, EXPIRE and PERSIST answer 1 only if the key is still ther
   assertEquals([...seen].sort(), [":0\r\n", ":1\r\n"], "the time passed mid-command");
   await store.close();
 });
+
+Deno.test("serve() with a durable store logs each APPEND as the bytes it added; a restart after kill -9 has the value, and a full disk undoes them", async () => {
+  const fs = new FakeFs();
+  const log = await openLogWith(PATH, { fsync: "always" }, { fs });
+  await using server = startTestServer({ store: log });
+  await using conn = await RawConn.connect(server.port);
+  // Pipelined as redis-benchmark's "append a x -P 16" sends them.
+  for (let batch = 0; batch < 20; batch++) {
+    await conn.send(resp("APPEND", "a", "x").repeat(16));
+    const answers = (await conn.readLines(16)).map(withoutCr);
+    assertEquals(answers.at(-1), `:${16 * (batch + 1)}`);
+  }
+  await conn.send(resp("SET", "t", "v", "EX", "3600") + resp("APPEND", "t", "+"));
+  assertEquals((await conn.readLines(2)).map(withoutCr), ["+OK", ":2"]);
+  const file = fs.read(PATH);
+  const view = new RecordView();
+  const ops: number[] = [];
+  for (let at = MAGIC.length; at < file.length;) {
+    at = readRecord(file, at, file.length, view);
+    ops.push(view.op);
+  }
+  assertEquals(ops, [...new Array(320).fill(OP.append), OP.set, OP.append]);
+  assert(file.length < 320 * 24 + 100, `${file.length} bytes for 320 appends of one byte`);
+  const reloaded = await openLogWith(PATH, {}, { fs: fs.afterKill() });
+  const text = new TextStore(reloaded);
+  assertEquals(text.get("a"), "x".repeat(320));
+  assertEquals(text.get("t"), "v+");
+  assert(text.expiry("t") > Date.now() + 3_500_000, "the append kept the absolute expiry");
+  await reloaded.close();
+  fs.capacity = fs.usedBytes();
+  await conn.send(resp("APPEND", "a", "y") + resp("APPEND", "new", "z") + resp("STRLEN", "a"));
+  const [refused, made, length] = (await conn.readLines(3)).map(withoutCr);
+  assertMatch(refused!, /^-MISCONF/);
+  assertMatch(made!, /^-MISCONF/);
+  assertEquals(length, ":321", "the read in the batch saw the append before it was undone");
+  await conn.send(resp("STRLEN", "a") + resp("EXISTS", "new"));
+  assertEquals((await conn.readLines(2)).map(withoutCr), [":320", ":0"]);
+  fs.capacity = Infinity;
+  await conn.send(resp("APPEND", "a", "y"));
+  assertEquals(await conn.readLine(), ":321\r");
+  await server.shutdown();
+  await log.close();
+  const last = await openLogWith(PATH, {}, { fs: fs.afterPowerCut() });
+  assertEquals(new TextStore(last).get("a"), "x".repeat(320) + "y");
+  await last.close();
+});

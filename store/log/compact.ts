@@ -12,7 +12,13 @@
  * Why the walk plus the tail is the log's content: every record in the tail
  * sets a key's whole state (set, with its absolute expiry; delete; clear),
  * so replaying the tail after a pair that the walk saw at any moment since
- * the start ends in the same state as the log.
+ * the start ends in the same state as the log; or it is an `append`, which
+ * makes the value its first `old length` bytes and then the bytes added.
+ * After a pair the walk saw before the append, the appends before it in the
+ * tail have rebuilt the value it was made to; after one it saw later, with
+ * only appends since, the value holds that one as its first bytes, so it is
+ * cut back and grown again; after one a later set or delete made, the
+ * append changes nothing that the later record does not set whole again.
  *
  * @module
  */

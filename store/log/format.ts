@@ -13,7 +13,13 @@
  * @module
  */
 
-import { MAX_EXPIRY_MS, type Store, type WriteOptions } from "../store.ts";
+import {
+  LINE_TEXT,
+  MAX_EXPIRY_MS,
+  type Store,
+  type ValueSink,
+  type WriteOptions,
+} from "../store.ts";
 import { crc32c } from "./crc32c.ts";
 
 /** The first bytes of every log file: `KVLOG 1\n` (the 1 is the format's version). */
@@ -38,6 +44,16 @@ export const OP = {
    * or none, so a crash never leaves part of such a command.
    */
   group: 5,
+  /**
+   * `append`: the key's value becomes its first `old length` bytes and then
+   * the record's, with the flags and absolute expiry the key ends up with
+   * (APPEND keeps the key's expiry): the bytes an APPEND added, not the
+   * whole value, so n appends log O(n) bytes. Replayed onto a value shorter
+   * than `old length`, or none (its earlier state is not in the log: a
+   * compaction's walk saw a later one, set whole by a later record), it
+   * changes nothing. See {@linkcode replayAppend}.
+   */
+  append: 6,
 } as const;
 
 /** Flag bits (the body's second byte). */
@@ -171,6 +187,33 @@ export function encodeSet(
   endRecord(out, start);
 }
 
+/**
+ * Appends an `append` record: `value[valueStart, valueEnd)` added to the
+ * first `oldLength` bytes of the key's value, which ends up line text or
+ * not (`lineText`) and expiring at `expireAtMs` (0: never).
+ */
+export function encodeAppend(
+  out: LogBuffer,
+  key: Uint8Array,
+  keyStart: number,
+  keyEnd: number,
+  oldLength: number,
+  value: Uint8Array,
+  valueStart: number,
+  valueEnd: number,
+  lineText: boolean,
+  expireAtMs: number,
+): void {
+  const flags = (lineText ? FLAG_LINE_TEXT : 0) | (expireAtMs > 0 ? FLAG_EXPIRES : 0);
+  const start = beginRecord(out, OP.append, flags);
+  if (expireAtMs > 0) out.addTime(expireAtMs);
+  out.addU32(keyEnd - keyStart);
+  out.addU32(oldLength);
+  out.add(key, keyStart, keyEnd);
+  out.add(value, valueStart, valueEnd);
+  endRecord(out, start);
+}
+
 /** Appends a `delete` record. */
 export function encodeDelete(out: LogBuffer, key: Uint8Array, start: number, end: number): void {
   const record = beginRecord(out, OP.delete, 0);
@@ -206,6 +249,8 @@ export class RecordView {
   valueStart = 0;
   /** Where a set's value ends. */
   valueEnd = 0;
+  /** An append's old length: the bytes of the value its bytes follow. */
+  oldLength = 0;
 }
 
 /** {@linkcode readRecord}: fewer bytes than the record needs (the rest of the file is shorter). */
@@ -264,7 +309,7 @@ export function decodeBody(
   view.op = op;
   view.lineText = (flags & FLAG_LINE_TEXT) !== 0;
   view.expireAtMs = 0;
-  view.valueStart = view.valueEnd = 0;
+  view.valueStart = view.valueEnd = view.oldLength = 0;
   switch (op) {
     case OP.set: {
       if (flags & ~(FLAG_LINE_TEXT | FLAG_EXPIRES)) return false;
@@ -276,6 +321,23 @@ export function decodeBody(
       if (end - at < 4) return false;
       const keyLength = readU32(bytes, at);
       at += 4;
+      if (keyLength > end - at) return false;
+      view.keyStart = at;
+      view.keyEnd = view.valueStart = at + keyLength;
+      view.valueEnd = end;
+      return true;
+    }
+    case OP.append: {
+      if (flags & ~(FLAG_LINE_TEXT | FLAG_EXPIRES)) return false;
+      if (flags & FLAG_EXPIRES) {
+        if (end - at < 8) return false;
+        view.expireAtMs = readTime(bytes, at);
+        at += 8;
+      }
+      if (end - at < 8) return false;
+      const keyLength = readU32(bytes, at);
+      view.oldLength = readU32(bytes, at + 4);
+      at += 8;
       if (keyLength > end - at) return false;
       view.keyStart = at;
       view.keyEnd = view.valueStart = at + keyLength;
@@ -391,6 +453,9 @@ export function applyRecord(store: Store, view: RecordView, undo = false): void 
         WRITE_OPTIONS,
       );
       return;
+    case OP.append:
+      replayAppend(store, view, undo);
+      return;
     case OP.delete:
       store.delete(bytes, view.keyStart, view.keyEnd);
       return;
@@ -406,4 +471,83 @@ export function applyRecord(store: Store, view: RecordView, undo = false): void 
       }
       return;
   }
+}
+
+/** What {@linkcode replayAppend} reads of a key's value first: its length, flags and expiry. */
+class ValueState implements ValueSink {
+  length = 0;
+  lineText = false;
+  expireAt: number | undefined;
+  addBytes(_bytes: Uint8Array, start: number, end: number, flags = 0, expireAtMs?: number): void {
+    this.length = end - start;
+    this.lineText = (flags & LINE_TEXT) !== 0;
+    this.expireAt = expireAtMs;
+  }
+}
+const STATE = new ValueState();
+
+/** Copies the first `length` bytes of a value (a store without truncate and append). */
+class Prefix implements ValueSink {
+  length = 0;
+  bytes: Uint8Array = new Uint8Array(0);
+  addBytes(bytes: Uint8Array, start: number, end: number): void {
+    this.bytes = bytes.slice(start, Math.min(end, start + this.length));
+  }
+}
+const PREFIX = new Prefix();
+const APPEND_OPTIONS: WriteOptions = { lineText: false };
+
+/**
+ * Replays an `append` record (its view): the key's value becomes its first
+ * `oldLength` bytes, then the record's bytes, with the record's flags and
+ * expiry. On the value the append was made to (a load, or the undo of an
+ * append, whose record adds nothing) it costs what the record adds: the
+ * store's own truncate and append, where it has them.
+ *
+ * A value shorter than `oldLength`, or a missing key where `oldLength` is
+ * not 0, changes nothing: the log holds a later state of the key than the
+ * one the append was made to (a compaction walked the store while the
+ * server went on, and a record after this one sets the key whole), or a
+ * `kv repair` dropped the records the value came from. On a longer value
+ * (the walk saw the append already, or later ones) it cuts the value back
+ * first, so replaying the same appends again ends where they ended.
+ */
+export function replayAppend(store: Store, view: RecordView, undo = false): void {
+  const { bytes, keyStart, keyEnd, valueStart, valueEnd, oldLength, lineText } = view;
+  const expireAt = Math.min(view.expireAtMs, MAX_EXPIRY_MS);
+  STATE.expireAt = undefined;
+  if (!store.get(bytes, keyStart, keyEnd, STATE)) {
+    if (oldLength !== 0) return;
+    WRITE_OPTIONS.expireAtMs = expireAt;
+    WRITE_OPTIONS.lineText = lineText;
+    WRITE_OPTIONS.reclaim = undo;
+    store.set(bytes, keyStart, keyEnd, bytes, valueStart, valueEnd, WRITE_OPTIONS);
+    return;
+  }
+  if (STATE.length < oldLength) return;
+  const had = STATE.expireAt ?? Math.max(0, store.expiry(bytes, keyStart, keyEnd));
+  if (store.truncate === undefined || store.append === undefined) {
+    // Read and set whole, as APPEND does on such a store.
+    PREFIX.length = oldLength;
+    store.get(bytes, keyStart, keyEnd, PREFIX);
+    const value = new Uint8Array(oldLength + valueEnd - valueStart);
+    value.set(PREFIX.bytes);
+    value.set(bytes.subarray(valueStart, valueEnd), oldLength);
+    PREFIX.bytes = new Uint8Array(0);
+    WRITE_OPTIONS.expireAtMs = expireAt;
+    WRITE_OPTIONS.lineText = lineText;
+    WRITE_OPTIONS.reclaim = undo;
+    store.set(bytes, keyStart, keyEnd, value, 0, value.length, WRITE_OPTIONS);
+    return;
+  }
+  if (STATE.length !== oldLength || STATE.lineText !== lineText) {
+    APPEND_OPTIONS.lineText = lineText;
+    store.truncate(bytes, keyStart, keyEnd, oldLength, APPEND_OPTIONS);
+  }
+  if (valueEnd > valueStart) {
+    APPEND_OPTIONS.lineText = lineText;
+    store.append(bytes, keyStart, keyEnd, bytes, valueStart, valueEnd, APPEND_OPTIONS);
+  }
+  // APPEND keeps the expiry: a replay in order finds the record's already.
+  if (had !== expireAt) store.expire(bytes, keyStart, keyEnd, expireAt);
 }

@@ -9,11 +9,15 @@ import { assert, assertEquals } from "@std/assert";
 import { crc32c } from "./crc32c.ts";
 import { MemoryStore } from "../memory.ts";
 import { TextStore } from "../text.ts";
+import { ManualClock } from "../clock.ts";
+import { LINE_TEXT, type Store } from "../store.ts";
+import { mulberry32 } from "../../testing/random.ts";
 import {
   applyRecord,
   BAD_BODY,
   BAD_HEADER,
   beginRecord,
+  encodeAppend,
   encodeClear,
   encodeDelete,
   encodeSet,
@@ -201,4 +205,124 @@ test("readRecord() tells a short record, a bad header, a bad body and an unknown
     endRecord(other, 0);
     assertEquals(readRecord(other.bytes, 0, other.length, view), UNKNOWN);
   });
+});
+
+test("an append record reads back its fields, and replays as the value's first bytes and then its own", () => {
+  const out = new LogBuffer(64);
+  const key = encoder.encode("k");
+  encodeAppend(out, key, 0, 1, 3, encoder.encode("+tail"), 0, 5, true, 2 ** 40 + 5);
+  const view = new RecordView();
+  assertEquals(readRecord(out.bytes, 0, out.length, view), out.length);
+  assertEquals(
+    [view.op, view.oldLength, view.expireAtMs, view.lineText],
+    [OP.append, 3, 2 ** 40 + 5, true],
+  );
+  assertEquals(decoder.decode(out.bytes.subarray(view.keyStart, view.keyEnd)), "k");
+  assertEquals(decoder.decode(out.bytes.subarray(view.valueStart, view.valueEnd)), "+tail");
+  const store = new MemoryStore({ clock: new ManualClock(1000) });
+  const text = new TextStore(store);
+  applyRecord(store, view); // No value of 3 bytes to follow: nothing changes.
+  assertEquals(store.size, 0);
+  text.set("k", "ab");
+  applyRecord(store, view);
+  assertEquals(text.get("k"), "ab");
+  text.set("k", "abcdef"); // Longer: cut back to 3 bytes, then the record's.
+  applyRecord(store, view);
+  assertEquals([text.get("k"), text.expiry("k")], ["abc+tail", 2 ** 40 + 5]);
+  // A flag bit it does not know is not a record of this version.
+  out.bytes[RECORD_HEADER_BYTES + 1] = out.bytes[RECORD_HEADER_BYTES + 1]! | 4;
+  endRecord(out, 0);
+  assertEquals(readRecord(out.bytes, 0, out.length, view), UNKNOWN);
+});
+
+/** A store without truncate and append: replay reads values and sets them whole. */
+function plain(inner: MemoryStore): Store {
+  return {
+    get size() {
+      return inner.size;
+    },
+    get: (k, s, e, out) => inner.get(k, s, e, out),
+    set: (k, ks, ke, v, vs, ve, o) => inner.set(k, ks, ke, v, vs, ve, o),
+    delete: (k, s, e) => inner.delete(k, s, e),
+    expiry: (k, s, e) => inner.expiry(k, s, e),
+    expire: (k, s, e, at) => inner.expire(k, s, e, at),
+    clear: () => inner.clear(),
+    scan: (c, n, visit) => inner.scan(c, n, visit),
+  };
+}
+
+test("appends replayed after a pair a compaction walked at any moment since them end as the log does", () => {
+  // A compaction writes each pair as it sees it at some moment during its
+  // walk, then every record appended since it began (the tail): an append
+  // in the tail may find the value it was made to, one that already holds
+  // it and more appends, or one a later set or delete made.
+  const NOW = 1_000_000;
+  const random = mulberry32(0x61707064);
+  for (let round = 0; round < 200; round++) {
+    type State = { value: string; text: boolean; exp: number } | undefined;
+    const records = new LogBuffer(1024);
+    // The pair before the compaction began, if any.
+    let state =
+      (random() < 0.5 ? undefined : { value: "0123", text: random() < 0.5, exp: 0 }) as State;
+    const states: State[] = [state];
+    const key = encoder.encode("k");
+    const appendsOnly = round % 3 === 0;
+    for (let i = 0; i < 12; i++) {
+      const r = appendsOnly ? 0 : random();
+      if (r < 0.6) {
+        const piece = "abcdef".slice(0, 1 + Math.floor(random() * 5));
+        const text = random() < 0.5;
+        const old = state?.value.length ?? 0;
+        state = {
+          value: (state?.value ?? "") + piece,
+          text: (state === undefined || state.text) && text,
+          exp: state?.exp ?? 0,
+        };
+        const bytes = encoder.encode(piece);
+        encodeAppend(records, key, 0, 1, old, bytes, 0, bytes.length, state.text, state.exp);
+      } else if (r < 0.8) {
+        const exp = random() < 0.3 ? NOW + 1000 + Math.floor(random() * 1000) : 0;
+        state = { value: "s".repeat(Math.floor(random() * 8)), text: random() < 0.5, exp };
+        const bytes = encoder.encode(state.value);
+        encodeSet(records, key, 0, 1, bytes, 0, bytes.length, state.text, exp);
+      } else if (r < 0.9 && state !== undefined) {
+        // EXPIRE or PERSIST: logged as the whole pair.
+        state = { ...state, exp: random() < 0.5 ? 0 : NOW + 5000 };
+        const bytes = encoder.encode(state.value);
+        encodeSet(records, key, 0, 1, bytes, 0, bytes.length, state.text, state.exp);
+      } else {
+        state = undefined;
+        encodeDelete(records, key, 0, 1);
+      }
+      states.push(state);
+    }
+    const show = (store: Store) => {
+      const text = new TextStore(store);
+      const value = text.get("k");
+      if (value === undefined) return undefined;
+      let flags = 0;
+      store.get(key, 0, 1, { addBytes: (_b, _s, _e, f = 0) => flags = f });
+      const exp = text.expiry("k");
+      return { value, text: (flags & LINE_TEXT) !== 0, exp: exp === -1 ? 0 : exp };
+    };
+    for (const seen of states) {
+      for (const fast of [true, false]) {
+        const inner = new MemoryStore({ clock: new ManualClock(NOW) });
+        const store = fast ? inner : plain(inner);
+        if (seen !== undefined) {
+          const bytes = encoder.encode(seen.value);
+          inner.set(key, 0, 1, bytes, 0, bytes.length, {
+            lineText: seen.text,
+            expireAtMs: seen.exp,
+          });
+        }
+        const view = new RecordView();
+        for (let at = 0; at < records.length;) {
+          at = readRecord(records.bytes, at, records.length, view);
+          applyRecord(store, view);
+        }
+        assertEquals(show(store), state, `round ${round}, walk saw ${JSON.stringify(seen)}`);
+      }
+    }
+  }
 });

@@ -6,7 +6,8 @@
  * again exactly what the disk holds (PROTOCOL.md, Durability: a change that
  * cannot be made durable is not applied).
  *
- * An entry is a record body (format.ts) that restores the old state, then
+ * An entry is a record body (format.ts) that restores the old state (an
+ * APPEND's: an `append` record that adds nothing, cutting the value back), then
  * the live-bytes count before the change (8 bytes) and the body's length
  * (4 bytes), so the log can be walked backwards. Entries are dropped from
  * the front once their changes are durable.
@@ -55,6 +56,12 @@ export class UndoLog implements ValueSink {
   oldRecordBytes = 0;
   /** After {@linkcode UndoLog.noteKey} found the key: its expiry in ms, 0 if none. */
   oldExpireAt = 0;
+  /** After {@linkcode UndoLog.noteLength} found the key: its value's length. */
+  oldLength = 0;
+  /** After {@linkcode UndoLog.noteLength} found the key: whether its value was line text. */
+  oldLineText = false;
+  // noteLength() under way: addBytes() notes the value's length, not its bytes.
+  #lengthOnly = false;
 
   /** Where the log ends now: a mark for {@linkcode UndoLog.dropTo} and {@linkcode UndoLog.cutTo}. */
   get mark(): number {
@@ -84,6 +91,28 @@ export class UndoLog implements ValueSink {
   }
 
   /**
+   * As {@linkcode UndoLog.noteKey}, before an APPEND: notes the length of
+   * the key's value (with its flags and expiry), not its bytes, so the undo
+   * cuts the value back to it (an `append` record that adds nothing) and an
+   * append costs what it adds, not the whole value.
+   */
+  noteLength(
+    store: Store,
+    key: Uint8Array,
+    start: number,
+    end: number,
+    liveBytes: number,
+  ): boolean {
+    this.prepare(store, key, start, end, liveBytes);
+    this.#lengthOnly = true;
+    try {
+      return store.get(key, start, end, this);
+    } finally {
+      this.#lengthOnly = false;
+    }
+  }
+
+  /**
    * Gets ready to note the old value of the key `key[start, end)` in
    * `store`, which the store then hands to this log as a
    * {@linkcode ValueSink} (`getSet`, `getDelete`: one lookup for the note
@@ -105,14 +134,21 @@ export class UndoLog implements ValueSink {
     const out = this.#buffer;
     const entry = out.length;
     out.reserve(2);
-    out.bytes[out.length++] = OP.set;
+    out.bytes[out.length++] = this.#lengthOnly ? OP.append : OP.set;
     out.bytes[out.length++] = (flags & LINE_TEXT ? FLAG_LINE_TEXT : 0) |
       (expireAt > 0 ? FLAG_EXPIRES : 0);
     if (expireAt > 0) this.#buffer.addTime(expireAt);
     out.addU32(this.#keyEnd - this.#keyStart);
-    out.add(this.#key, this.#keyStart, this.#keyEnd);
-    out.add(bytes, start, end);
+    if (this.#lengthOnly) {
+      out.addU32(end - start);
+      out.add(this.#key, this.#keyStart, this.#keyEnd);
+    } else {
+      out.add(this.#key, this.#keyStart, this.#keyEnd);
+      out.add(bytes, start, end);
+    }
     this.#endEntry(entry, this.#liveBytes);
+    this.oldLength = end - start;
+    this.oldLineText = (flags & LINE_TEXT) !== 0;
     this.oldExpireAt = expireAt;
     this.oldRecordBytes = setRecordBytes(this.#keyEnd - this.#keyStart, end - start, expireAt > 0);
   }
