@@ -120,8 +120,8 @@ export function closesHint(lang: Lang, rules: number, tls: boolean): string {
     : lang === "en"
     ? " A server that speaks TLS closes a plain connection just so: then run kv check with " +
       "--tls (and --tls-ca FILE)."
-    : " TLS로 말하는 서버도 평문 연결을 이렇게 닫습니다: 그렇다면 kv check에 --tls(와 " +
-      "--tls-ca FILE)를 붙이세요.";
+    : " TLS를 쓰는 서버도 평문 연결은 이렇게 답 없이 닫습니다: 그런 서버라면 kv check에 --tls(와 " +
+      "--tls-ca FILE)를 붙여 실행하세요.";
   return lang === "en"
     ? "Hint: your server closed the connection without answering PING, and " +
       `${rules} more rules failed at a PING the same way. Does it close each connection ` +
