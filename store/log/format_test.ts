@@ -13,7 +13,6 @@ import { ManualClock } from "../clock.ts";
 import { LINE_TEXT, type Store } from "../store.ts";
 import { mulberry32 } from "../../testing/random.ts";
 import {
-  applyRecord,
   BAD_BODY,
   BAD_HEADER,
   beginRecord,
@@ -32,6 +31,7 @@ import {
   setRecordBytes,
   UNKNOWN,
 } from "./format.ts";
+import { applyRecord } from "./apply.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -18,7 +18,6 @@ import { asidePath, type CompactionHook } from "./compact.ts";
 import { FSYNC_MODES } from "./options.ts";
 import { DENO_FS, type LogFile, type LogFs } from "./file.ts";
 import {
-  applyRecord,
   describeBadRecord,
   INCOMPLETE,
   MAGIC,
@@ -28,6 +27,7 @@ import {
   RecordView,
   setRecordBytes,
 } from "./format.ts";
+import { applyRecord } from "./apply.ts";
 import { findRecord, headerState, isTornTail, TAIL_SCAN_LIMIT_BYTES } from "./recover.ts";
 
 /** Options of {@linkcode openLog}. */

@@ -7,16 +7,8 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { sampleLog } from "../../testing/mod.ts";
-import {
-  applyRecord,
-  encodeAppend,
-  encodeSet,
-  LogBuffer,
-  MAGIC,
-  OP,
-  readRecord,
-  RecordView,
-} from "./format.ts";
+import { encodeAppend, encodeSet, LogBuffer, MAGIC, OP, readRecord, RecordView } from "./format.ts";
+import { applyRecord } from "./apply.ts";
 import { MemoryStore } from "../memory.ts";
 import { TextStore } from "../text.ts";
 import { findRecord, isTornTail, repairLog } from "./recover.ts";

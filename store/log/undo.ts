@@ -17,7 +17,6 @@
 
 import { LINE_TEXT, type Store, type ValueSink } from "../store.ts";
 import {
-  applyRecord,
   decodeBody,
   FLAG_EXPIRES,
   FLAG_LINE_TEXT,
@@ -27,6 +26,7 @@ import {
   RecordView,
   setRecordBytes,
 } from "./format.ts";
+import { applyRecord } from "./apply.ts";
 
 // An entry that puts back a whole store (a clear() swapped it out).
 const OP_RESTORE_STORE = 0x80;
