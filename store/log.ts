@@ -31,18 +31,17 @@ import {
   encodeDelete,
   encodeSet,
   endGroup,
-  type LogBuffer,
   MAGIC,
   OP,
   setRecordBytes,
 } from "./log/format.ts";
 import { UndoLog } from "./log/undo.ts";
+import { appendWhole, SetRecordSink } from "./log/sinks.ts";
 import type { FsyncMode, LogFileInit } from "./log/options.ts";
 import { LogWriter } from "./log/writer.ts";
 import {
   type ChangeListener,
   checkExpiry,
-  LINE_TEXT,
   type PairVisitor,
   type Store,
   type StoreInfo,
@@ -282,7 +281,7 @@ export class LogStore implements Store {
   ): number {
     const inner = this.#inner;
     if (inner.append === undefined) {
-      return this.#appendWhole(key, keyStart, keyEnd, value, valueStart, valueEnd, options);
+      return appendWhole(this, inner, key, keyStart, keyEnd, value, valueStart, valueEnd, options);
     }
     const undo = this.#undo;
     const mark = undo.mark;
@@ -321,28 +320,6 @@ export class LogStore implements Store {
     // A compaction would write the whole value: it grows by what was added.
     this.#liveBytes = live + (existed ? added : setRecordBytes(keyEnd - keyStart, added, false));
     return length;
-  }
-
-  /** APPEND on a wrapped store without append: the value read, and set whole with its expiry. */
-  #appendWhole(
-    key: Uint8Array,
-    keyStart: number,
-    keyEnd: number,
-    value: Uint8Array,
-    valueStart: number,
-    valueEnd: number,
-    options: WriteOptions | undefined,
-  ): number {
-    const old = new ValueCopy();
-    const existed = this.#inner.get(key, keyStart, keyEnd, old);
-    const whole = new Uint8Array(old.bytes.length + valueEnd - valueStart);
-    whole.set(old.bytes);
-    whole.set(value.subarray(valueStart, valueEnd), old.bytes.length);
-    this.set(key, keyStart, keyEnd, whole, 0, whole.length, {
-      keepTtl: true,
-      lineText: (!existed || old.lineText) && options?.lineText === true,
-    });
-    return whole.length;
   }
 
   delete(key: Uint8Array, start: number, end: number): boolean {
@@ -460,43 +437,5 @@ export class LogStore implements Store {
   /** {@linkcode LogStore.close}, for `await using`. Shut a server on it down first. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-}
-
-/** A {@linkcode ValueSink} that encodes the value it is given as a set record of `key`, expiring at `expireAtMs`. */
-class SetRecordSink implements ValueSink {
-  key: Uint8Array = new Uint8Array(0);
-  keyStart = 0;
-  keyEnd = 0;
-  expireAtMs = 0;
-  readonly #out: () => LogBuffer;
-
-  constructor(out: () => LogBuffer) {
-    this.#out = out;
-  }
-
-  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
-    encodeSet(
-      this.#out(),
-      this.key,
-      this.keyStart,
-      this.keyEnd,
-      bytes,
-      start,
-      end,
-      (flags & LINE_TEXT) !== 0,
-      this.expireAtMs,
-    );
-  }
-}
-
-/** A {@linkcode ValueSink} that keeps a copy of the value and its flag. */
-class ValueCopy implements ValueSink {
-  bytes: Uint8Array = new Uint8Array(0);
-  lineText = false;
-
-  addBytes(bytes: Uint8Array, start: number, end: number, flags = 0): void {
-    this.bytes = bytes.slice(start, end);
-    this.lineText = (flags & LINE_TEXT) !== 0;
   }
 }
