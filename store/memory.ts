@@ -26,12 +26,11 @@ import {
   type ValueSink,
   type WriteOptions,
 } from "./store.ts";
+import { sweepFrom } from "./sweep_walk.ts";
 import { Table } from "./table.ts";
 
 // APPEND's set of a missing key to bytes of line text.
 const LINE_TEXT_WRITE: WriteOptions = { lineText: true };
-// The sweep reads the clock once per this many slots.
-const SWEEP_CHUNK = 1024;
 
 /** Options of {@linkcode MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -366,40 +365,14 @@ export class MemoryStore implements Store {
       this.#sweepCapacity = length;
       this.#sweepSlot = 0;
     }
-    let removed = 0;
-    let ttlSum = 0; // Of the live keys with an expiry it passed.
-    let ttlSamples = 0;
-    // Not a mask: while the table resizes, its slot numbers run past a power of two.
-    let at = this.#sweepSlot;
-    for (let visited = 0; visited < length;) {
-      const end = Math.min(visited + SWEEP_CHUNK, length);
-      while (visited < end) {
-        // Empty slots are skipped in one tight loop (a sparse table after a
-        // mass expiry is mostly empty: walked slot by slot, 12 million slot
-        // numbers took the 1 ms sweeps 15 s while expired keys waited).
-        const span = Math.min(end - visited, length - at);
-        const slot = table.nextRecord(at, span);
-        if (slot < 0) {
-          visited += span;
-          at = at + span === length ? 0 : at + span;
-          continue;
-        }
-        visited += slot - at + 1;
-        at = slot + 1 === length ? 0 : slot + 1;
-        const record = table.record(slot);
-        if ((arena.header(record) & EXPIRES) === 0) continue;
-        const expireAt = arena.expireAt(record);
-        if (expireAt <= now) {
-          table.remove(slot);
-          this.#expired++;
-          removed++;
-        } else {
-          ttlSum += expireAt - now;
-          ttlSamples++;
-        }
-      }
-      if (arena.expiring === 0 || performance.now() - started >= budgetMs) break;
-    }
+    const { at, removed, ttlSum, ttlSamples } = sweepFrom(
+      table,
+      this.#sweepSlot,
+      now,
+      started,
+      budgetMs,
+    );
+    this.#expired += removed;
     this.#sweepSlot = at;
     if (ttlSamples > 0) {
       // As Redis: the new sample weighs 2%, the estimate so far 98%.
