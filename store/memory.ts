@@ -12,6 +12,7 @@
 
 import { EXPIRES, KEY_LENGTH, MAX_ARENA_BYTES, TEXT } from "./arena.ts";
 import { extendRecord, truncateRecord } from "./arena_extend.ts";
+import { writeRange } from "./arena_range.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { randomSipKey, sipHash12, type SipKey } from "./siphash.ts";
 import {
@@ -196,6 +197,40 @@ export class MemoryStore implements Store {
     }
     this.#listener?.keyChanged(key, start, end);
     return true;
+  }
+
+  /** {@linkcode Store.setRange}: written where the value lies (arena_range.ts). */
+  setRange(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    offset: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+  ): number {
+    const hash = this.#hash(key, keyStart, keyEnd);
+    const slot = this.#find(key, keyStart, keyEnd, hash);
+    const table = this.#table;
+    let length = offset + valueEnd - valueStart;
+    if (slot < 0) {
+      const whole = new Uint8Array(length);
+      whole.set(value.subarray(valueStart, valueEnd), offset);
+      this.#setAt(hash, slot, key, keyStart, keyEnd, whole, 0, length, undefined);
+    } else {
+      const moved = writeRange(
+        table.arena,
+        table.record(slot),
+        offset,
+        value,
+        valueStart,
+        valueEnd,
+      );
+      if (moved !== table.record(slot)) table.replace(slot, moved);
+      length = table.arena.valueLength(moved);
+    }
+    this.#listener?.keyChanged(key, keyStart, keyEnd);
+    return length;
   }
 
   /** As {@linkcode MemoryStore.set}, handing the old value to `old` first, in one lookup. */

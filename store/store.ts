@@ -178,6 +178,27 @@ export interface Store {
     options?: WriteOptions,
   ): boolean;
 
+  /**
+   * Optional: writes `value[valueStart, valueEnd)` over the value of the key
+   * `key[keyStart, keyEnd)` from byte `offset` on (Redis's SETRANGE), padding
+   * with zero bytes past its end, or sets it to that much padding and the
+   * bytes if the key is missing; returns the value's new length. The key
+   * keeps its expiry; the value is no longer {@linkcode LINE_TEXT}. Throws
+   * {@linkcode StoreFullError}, changing nothing, if there is no room. A
+   * store that writes where the value lies makes a few bytes into a large
+   * value cost a few bytes copied; a caller without it reads the value, and
+   * sets it whole with `keepTtl`.
+   */
+  setRange?(
+    key: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    offset: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueEnd: number,
+  ): number;
+
   /** Removes the key `key[start, end)`. Returns whether it was there. */
   delete(key: Uint8Array, start: number, end: number): boolean;
 

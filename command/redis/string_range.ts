@@ -5,14 +5,49 @@
  * @module
  */
 
-import type { RedisCommand } from "../command.ts";
-import type { Failure } from "../reply.ts";
+import type { ValueSink } from "../../store/store.ts";
+import { countLookup, type RedisCommand } from "../command.ts";
+import type { Failure, RedisReply } from "../reply.ts";
 import { argInt, ERR, INT64_MAX } from "./args.ts";
-import { maxStringBytes, readCounted, readValue, TOO_BIG, write } from "./strings.ts";
+import { maxStringBytes, readValue, TOO_BIG, valueLength, write } from "./strings.ts";
 
 const KEEP_TTL = { keepTtl: true } as const;
 const EMPTY = new Uint8Array(0);
 const OFFSET_OUT_OF_RANGE: Failure = { kind: "redis", text: "ERR offset is out of range" };
+
+/**
+ * Answers GETRANGE's bytes of a value, `bytes[valueStart, valueEnd)`, from
+ * where it lies: inside the store's `get`, so a few bytes of a 1 MB value
+ * copy a few bytes, not the value (3,980 requests/s against Redis's 392,000).
+ */
+class RangeAnswer implements ValueSink {
+  reply: RedisReply | undefined;
+  start = 0n;
+  end = 0n;
+  addBytes(bytes: Uint8Array, valueStart: number, valueEnd: number): void {
+    answerRange(this.reply!, bytes, valueStart, valueEnd, this.start, this.end);
+  }
+}
+const RANGE = new RangeAnswer();
+
+function answerRange(
+  reply: RedisReply,
+  bytes: Uint8Array,
+  valueStart: number,
+  valueEnd: number,
+  start: bigint,
+  end: bigint,
+): void {
+  const length = BigInt(valueEnd - valueStart);
+  if (start < 0n && end < 0n && start > end) return reply.bytes(EMPTY, 0, 0);
+  if (start < 0n) start += length;
+  if (end < 0n) end += length;
+  if (start < 0n) start = 0n;
+  if (end < 0n) end = 0n;
+  if (end >= length) end = length - 1n;
+  if (start > end || length === 0n) return reply.bytes(EMPTY, 0, 0);
+  reply.bytes(bytes, valueStart + Number(start), valueStart + Number(end) + 1);
+}
 
 function getRange(name: string, summary: string): RedisCommand {
   return {
@@ -24,20 +59,17 @@ function getRange(name: string, summary: string): RedisCommand {
     summary,
     run(request, context, reply) {
       // As Redis: both integers are checked before the key is looked up.
-      let start = argInt(request, 1);
+      const start = argInt(request, 1);
       if (start === undefined) return reply.error(ERR.notInteger);
-      let end = argInt(request, 2);
+      const end = argInt(request, 2);
       if (end === undefined) return reply.error(ERR.notInteger);
-      const value = readCounted(context, request, 0) ?? EMPTY;
-      const length = BigInt(value.length);
-      if (start < 0n && end < 0n && start > end) return reply.bytes(EMPTY, 0, 0);
-      if (start < 0n) start += length;
-      if (end < 0n) end += length;
-      if (start < 0n) start = 0n;
-      if (end < 0n) end = 0n;
-      if (end >= length) end = length - 1n;
-      if (start > end || length === 0n) return reply.bytes(EMPTY, 0, 0);
-      reply.bytes(value, Number(start), Number(end) + 1);
+      RANGE.reply = reply;
+      RANGE.start = start;
+      RANGE.end = end;
+      const found = context.store.get(request.bytes, request.starts[0]!, request.ends[0]!, RANGE);
+      RANGE.reply = undefined;
+      countLookup(context.stats, found);
+      if (!found) answerRange(reply, EMPTY, 0, 0, start, end);
     },
   };
 }
@@ -70,22 +102,32 @@ export const SETRANGE: RedisCommand = {
     const offset = argInt(request, 1);
     if (offset === undefined) return reply.error(ERR.notInteger);
     if (offset < 0n) return reply.error(OFFSET_OUT_OF_RANGE);
-    const add = request.ends[2]! - request.starts[2]!;
-    const old = readValue(context, request, 0);
+    const { bytes, starts, ends } = request;
+    const { store } = context;
+    const add = ends[2]! - starts[2]!;
+    const length = valueLength(context, request, 0);
     // Nothing to write: the length as it is (0 for a missing key, which stays missing).
-    if (add === 0) return reply.integer(old?.length ?? 0);
+    if (add === 0) return reply.integer(Math.max(0, length));
     const limit = maxStringBytes(context);
     if (offset > INT64_MAX - BigInt(add) || offset + BigInt(add) > BigInt(limit)) {
       return reply.error(TOO_BIG);
     }
     const at = Number(offset);
-    const current = old ?? EMPTY;
+    if (store.setRange !== undefined) {
+      // Written where the value lies: a few bytes into 1 MB copy a few bytes.
+      let newLength = 0;
+      const wrote = write(reply, () => {
+        newLength = store.setRange!(bytes, starts[0]!, ends[0]!, at, bytes, starts[2]!, ends[2]!);
+      });
+      if (wrote) reply.integer(newLength);
+      return;
+    }
+    const current = readValue(context, request, 0) ?? EMPTY;
     const value = new Uint8Array(Math.max(current.length, at + add));
     value.set(current);
-    value.set(request.bytes.subarray(request.starts[2], request.ends[2]), at);
-    const { bytes, starts, ends } = request;
+    value.set(bytes.subarray(starts[2], ends[2]), at);
     const wrote = write(reply, () => {
-      context.store.set(bytes, starts[0]!, ends[0]!, value, 0, value.length, KEEP_TTL);
+      store.set(bytes, starts[0]!, ends[0]!, value, 0, value.length, KEEP_TTL);
     });
     if (wrote) reply.integer(value.length);
   },

@@ -94,6 +94,27 @@ export function readCounted(context: Context, request: Request, i: number): Uint
   return value;
 }
 
+/** Takes a value's length only, with no copy (STRLEN, APPEND's and SETRANGE's checks, SETNX). */
+class ValueLength implements ValueSink {
+  length = 0;
+  addBytes(_bytes: Uint8Array, start: number, end: number): void {
+    this.length = end - start;
+  }
+}
+const LENGTH = new ValueLength();
+
+/**
+ * The length of argument `i`'s value, or -1 if the key is missing. Unlike
+ * {@linkcode readValue} it copies nothing: STRLEN of a 1 MB value copied it
+ * whole (2,000 requests/s against Redis's 340,000).
+ */
+export function valueLength({ store }: Context, request: Request, i: number): number {
+  LENGTH.length = 0;
+  return store.get(request.bytes, request.starts[i]!, request.ends[i]!, LENGTH)
+    ? LENGTH.length
+    : -1;
+}
+
 /** Runs a store write; a full store becomes Redis's OOM error. Returns whether it wrote. */
 export function write(reply: RedisReply, action: () => void): boolean {
   try {
@@ -156,8 +177,10 @@ export const SET: RedisCommand = {
       options = { expireAtMs: at };
     }
     const { store } = context;
-    const old = get || nx || xx ? readValue(context, request, 0) : undefined;
-    if ((nx && old !== undefined) || (xx && old === undefined)) {
+    // Without GET only whether the key is there: no copy of its value.
+    const old = get ? readValue(context, request, 0) : undefined;
+    const there = get ? old !== undefined : (nx || xx) && valueLength(context, request, 0) >= 0;
+    if ((nx && there) || (xx && !there)) {
       if (!get) return reply.nil();
     } else {
       const { bytes, starts, ends } = request;
@@ -221,7 +244,7 @@ export const SETNX: RedisCommand = {
   writes: true,
   summary: "Set the value of a key, only if the key does not exist",
   run(request, context, reply) {
-    if (readValue(context, request, 0) !== undefined) return reply.integer(0);
+    if (valueLength(context, request, 0) >= 0) return reply.integer(0);
     const { bytes, starts, ends } = request;
     if (
       write(
@@ -422,15 +445,6 @@ export const APPEND: RedisCommand = {
   },
 };
 
-/** Takes a value's length only (APPEND's check of the limit, before it appends). */
-class ValueLength implements ValueSink {
-  length = 0;
-  addBytes(_bytes: Uint8Array, start: number, end: number): void {
-    this.length = end - start;
-  }
-}
-const LENGTH = new ValueLength();
-
 /** `STRLEN key`: the value's length in bytes, 0 for a missing key. */
 export const STRLEN: RedisCommand = {
   name: "STRLEN",
@@ -440,7 +454,9 @@ export const STRLEN: RedisCommand = {
   writes: false,
   summary: "Get the length of the value stored in a key",
   run(request, context, reply) {
-    reply.integer(readCounted(context, request, 0)?.length ?? 0);
+    const length = valueLength(context, request, 0);
+    countLookup(context.stats, length >= 0);
+    reply.integer(Math.max(0, length));
   },
 };
 
