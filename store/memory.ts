@@ -27,7 +27,7 @@ import {
   type ValueSink,
   type WriteOptions,
 } from "./store.ts";
-import { sweepFrom } from "./sweep_walk.ts";
+import { Sweeper } from "./sweeper.ts";
 import { Table } from "./table.ts";
 
 // APPEND's set of a missing key to bytes of line text.
@@ -60,10 +60,8 @@ export interface MemoryStoreOptions {
  */
 export class MemoryStore implements Store {
   readonly #table: Table;
-  #expired = 0; // Keys removed because their time had passed, ever.
-  #sweepSlot = 0; // Where the next sweep starts: 0 again once the table changed size.
-  #sweepCapacity = 0; // The table's size when the sweep last ran.
-  #avgTtlMs = 0; // Redis's avg_ttl: a running average of the time left that sweeps see.
+  // The active expiry cycle's place and figures (and the keys lazy expiry removed).
+  readonly #sweeper = new Sweeper();
   // The hash is keyed with a secret drawn per store: without it nobody can
   // compute keys that pile up in one slot (hash flooding).
   readonly #hashKey: SipKey = randomSipKey();
@@ -101,9 +99,9 @@ export class MemoryStore implements Store {
     const arena = this.#table.arena;
     return {
       expiringKeys: arena.expiring,
-      expiredKeys: this.#expired,
+      expiredKeys: this.#sweeper.expired,
       datasetBytes: arena.liveBytes,
-      avgTtlMs: arena.expiring === 0 ? 0 : this.#avgTtlMs,
+      avgTtlMs: arena.expiring === 0 ? 0 : this.#sweeper.avgTtlMs,
     };
   }
 
@@ -365,7 +363,7 @@ export class MemoryStore implements Store {
   clear(): void {
     this.#listener?.changedAll(this);
     this.#table.clear();
-    this.#sweepSlot = 0;
+    this.#sweeper.restart();
   }
 
   /**
@@ -385,38 +383,7 @@ export class MemoryStore implements Store {
    * (at most one full turn of the table). Returns how many it removed.
    */
   sweep(budgetMs: number): number {
-    const table = this.#table;
-    const arena = table.arena;
-    const started = performance.now();
-    // A resize of the table goes on here too, so it ends even with no writes.
-    table.moveFor(budgetMs / 2);
-    if (arena.expiring === 0) {
-      this.#avgTtlMs = 0;
-      return 0;
-    }
-    const now = this.#clock.now();
-    const length = table.slotCount;
-    if (length !== this.#sweepCapacity) {
-      this.#sweepCapacity = length;
-      this.#sweepSlot = 0;
-    }
-    const { at, removed, ttlSum, ttlSamples } = sweepFrom(
-      table,
-      this.#sweepSlot,
-      now,
-      started,
-      budgetMs,
-    );
-    this.#expired += removed;
-    this.#sweepSlot = at;
-    if (ttlSamples > 0) {
-      // As Redis: the new sample weighs 2%, the estimate so far 98%.
-      const sample = ttlSum / ttlSamples;
-      if (this.#avgTtlMs === 0) this.#avgTtlMs = sample;
-      this.#avgTtlMs = Math.round(this.#avgTtlMs * 0.98 + sample * 0.02);
-    }
-    if (removed > 0) table.shrinkIfSparse();
-    return removed;
+    return this.#sweeper.sweep(this.#table, this.#clock, budgetMs);
   }
 
   /**
@@ -457,7 +424,7 @@ export class MemoryStore implements Store {
     const record = table.record(slot);
     if ((arena.header(record) & EXPIRES) && arena.expireAt(record) <= this.#clock.now()) {
       table.remove(slot);
-      this.#expired++;
+      this.#sweeper.expired++;
       return -1;
     }
     return slot;
