@@ -1,6 +1,8 @@
 /**
- * Redis's commands on part of a string: GETRANGE (and its old name
- * SUBSTR) and SETRANGE, with Redis 7's replies and errors.
+ * Redis's commands on part of a string: APPEND, GETRANGE (and its old name
+ * SUBSTR) and SETRANGE, with Redis 7's replies and errors. On a store that
+ * can (`Store.append`, `Store.setRange`), APPEND and SETRANGE write where
+ * the value lies, and GETRANGE answers from there.
  *
  * @module
  */
@@ -133,5 +135,40 @@ export const SETRANGE: RedisCommand = {
   },
 };
 
+/** `APPEND key value`: the length after appending, keeping the TTL. */
+export const APPEND: RedisCommand = {
+  name: "APPEND",
+  arity: 3,
+  flags: ["write", "denyoom", "fast"],
+  keys: [1, 1, 1],
+  writes: true,
+  summary: "Append a value to a key",
+  run(request, context, reply) {
+    const { bytes, starts, ends } = request;
+    const { store } = context;
+    const add = ends[1]! - starts[1]!;
+    if (store.append !== undefined) {
+      // Grown where it lies: n appends copy O(n) bytes, not O(n^2).
+      const old = Math.max(0, valueLength(context, request, 0));
+      if (old + add > maxStringBytes(context)) return reply.error(TOO_BIG);
+      let length = 0;
+      const wrote = write(reply, () => {
+        length = store.append!(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!);
+      });
+      if (wrote) reply.integer(length);
+      return;
+    }
+    const old = readValue(context, request, 0) ?? new Uint8Array(0);
+    if (old.length + add > maxStringBytes(context)) return reply.error(TOO_BIG);
+    const value = new Uint8Array(old.length + add);
+    value.set(old);
+    value.set(bytes.subarray(starts[1], ends[1]), old.length);
+    const wrote = write(reply, () => {
+      store.set(bytes, starts[0]!, ends[0]!, value, 0, value.length, KEEP_TTL);
+    });
+    if (wrote) reply.integer(value.length);
+  },
+};
+
 /** The commands of this file, in COMMAND's order. */
-export const STRING_RANGE_COMMANDS: readonly RedisCommand[] = [GETRANGE, SUBSTR, SETRANGE];
+export const STRING_RANGE_COMMANDS: readonly RedisCommand[] = [APPEND, GETRANGE, SUBSTR, SETRANGE];

@@ -409,42 +409,6 @@ function setAllOrNone(store: Store, request: Request): void {
   }
 }
 
-/** `APPEND key value`: the length after appending, keeping the TTL. */
-export const APPEND: RedisCommand = {
-  name: "APPEND",
-  arity: 3,
-  flags: ["write", "denyoom", "fast"],
-  keys: [1, 1, 1],
-  writes: true,
-  summary: "Append a value to a key",
-  run(request, context, reply) {
-    const { bytes, starts, ends } = request;
-    const { store } = context;
-    const add = ends[1]! - starts[1]!;
-    if (store.append !== undefined) {
-      // Grown where it lies: n appends copy O(n) bytes, not O(n^2).
-      LENGTH.length = 0;
-      store.get(bytes, starts[0]!, ends[0]!, LENGTH);
-      if (LENGTH.length + add > maxStringBytes(context)) return reply.error(TOO_BIG);
-      let length = 0;
-      const wrote = write(reply, () => {
-        length = store.append!(bytes, starts[0]!, ends[0]!, bytes, starts[1]!, ends[1]!);
-      });
-      if (wrote) reply.integer(length);
-      return;
-    }
-    const old = readValue(context, request, 0) ?? new Uint8Array(0);
-    if (old.length + add > maxStringBytes(context)) return reply.error(TOO_BIG);
-    const value = new Uint8Array(old.length + add);
-    value.set(old);
-    value.set(bytes.subarray(starts[1], ends[1]), old.length);
-    const wrote = write(reply, () => {
-      store.set(bytes, starts[0]!, ends[0]!, value, 0, value.length, KEEP_TTL);
-    });
-    if (wrote) reply.integer(value.length);
-  },
-};
-
 /** `STRLEN key`: the value's length in bytes, 0 for a missing key. */
 export const STRLEN: RedisCommand = {
   name: "STRLEN",
@@ -469,6 +433,5 @@ export const STRING_COMMANDS: readonly RedisCommand[] = [
   MGET,
   MSET,
   MSETNX,
-  APPEND,
   STRLEN,
 ];
