@@ -26,13 +26,21 @@ export const PATTERN_TOO_COSTLY: Failure = {
   text: "ERR pattern too costly to match against these keys (it would hold up every other client)",
 };
 
+// The first buffer of every list: a command's list is answered before the
+// next command makes one, so they take turns. A buffer of its own for each
+// SCAN was a malloc and a free outside V8's heap: SCAN ran at a third of
+// Redis's speed.
+const SHARED = new Uint8Array(4096);
+
 /**
  * The keys a scan visits that match a pattern, copied end to end into one
  * growing buffer: a million keys are one allocation (and its doublings), not
  * a million arrays, each with its own backing store for the GC to track.
+ * Answer it ({@linkcode KeyList.reply}) before another list is made: they
+ * start in one shared buffer.
  */
 export class KeyList {
-  #bytes = new Uint8Array(256);
+  #bytes = SHARED;
   #ends: number[] = [];
   #top = 0;
   /** Visits a key, as `Store.scan` calls it. */

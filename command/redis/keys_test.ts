@@ -131,3 +131,38 @@ Deno.test("KEYS and SCAN MATCH: a text searched for among long runs of zeros is 
   assertEquals(await redis.readLine(), `*${expected}\r`);
   assertEquals((await redis.readLines(2 * expected)).length, 2 * expected);
 });
+
+Deno.test("KEYS and SCAN in one transaction, and pipelined: each answers its own keys (their lists share a first buffer)", async () => {
+  await using server = startTestServer();
+  await using redis = await RawConn.connect(server.port);
+  await redis.send(resp("MSET", "apple", "1", "avocado", "2", "banana", "3", "blueberry", "4"));
+  assertEquals(await redis.readLine(), "+OK\r");
+  // Keys longer than the shared buffer's 4 KiB too: a list that grows out of it.
+  await redis.send(resp("SET", `c${"x".repeat(5000)}`, "5"));
+  assertEquals(await redis.readLine(), "+OK\r");
+  await redis.send(resp("MULTI"));
+  await redis.send(resp("KEYS", "a*"));
+  await redis.send(resp("KEYS", "b*"));
+  await redis.send(resp("KEYS", "c*"));
+  await redis.send(resp("EXEC"));
+  const lines = await redis.readLines(1 + 3 + 1 + 5 + 5 + 3);
+  const sorted = (from: number, count: number) =>
+    lines.slice(from, from + 2 * count).filter((_, i) => i % 2 === 1).sort();
+  assertEquals(lines.slice(0, 4), ["+OK\r", "+QUEUED\r", "+QUEUED\r", "+QUEUED\r"]);
+  assertEquals(lines.slice(4, 6), ["*3\r", "*2\r"]);
+  assertEquals(sorted(6, 2), ["apple\r", "avocado\r"]);
+  assertEquals(lines[10], "*2\r");
+  assertEquals(sorted(11, 2), ["banana\r", "blueberry\r"]);
+  assertEquals(lines.slice(15, 18), ["*1\r", "$5001\r", `c${"x".repeat(5000)}\r`]);
+  await redis.send(
+    new Uint8Array([
+      ...resp("SCAN", "0", "MATCH", "b*", "COUNT", "1000"),
+      ...resp("KEYS", "a*"),
+    ]),
+  );
+  const scan = await redis.readLines(4 + 2 * 2 + 1 + 2 * 2);
+  assertEquals(scan.slice(0, 4), ["*2\r", "$1\r", "0\r", "*2\r"]);
+  assertEquals([scan[5], scan[7]].sort(), ["banana\r", "blueberry\r"]);
+  assertEquals(scan[8], "*2\r");
+  assertEquals([scan[10], scan[12]].sort(), ["apple\r", "avocado\r"]);
+});
