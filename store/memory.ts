@@ -150,20 +150,10 @@ export class MemoryStore implements Store {
       const lineText = options?.lineText === true ? LINE_TEXT_WRITE : undefined;
       this.#setAt(hash, slot, key, keyStart, keyEnd, value, valueStart, valueEnd, lineText);
     } else {
-      const table = this.#table;
-      const record = table.record(slot);
-      const moved = extendRecord(
-        table.arena,
-        record,
-        value,
-        valueStart,
-        valueEnd,
-        options?.lineText === true,
-      );
-      // Moved: the old record is garbage, wherever compaction put it (its
-      // slot says where: the new record may lie where the old one was).
-      if (moved !== table.record(slot)) table.replace(slot, moved);
-      length = table.arena.valueLength(moved);
+      const arena = this.#table.arena;
+      const record = this.#table.record(slot);
+      const text = options?.lineText === true;
+      length = this.#grown(slot, extendRecord(arena, record, value, valueStart, valueEnd, text));
     }
     this.#listener?.keyChanged(key, keyStart, keyEnd);
     return length;
@@ -209,26 +199,30 @@ export class MemoryStore implements Store {
   ): number {
     const hash = this.#hash(key, keyStart, keyEnd);
     const slot = this.#find(key, keyStart, keyEnd, hash);
-    const table = this.#table;
     let length = offset + valueEnd - valueStart;
     if (slot < 0) {
       const whole = new Uint8Array(length);
       whole.set(value.subarray(valueStart, valueEnd), offset);
       this.#setAt(hash, slot, key, keyStart, keyEnd, whole, 0, length, undefined);
     } else {
-      const moved = writeRange(
-        table.arena,
-        table.record(slot),
-        offset,
-        value,
-        valueStart,
-        valueEnd,
-      );
-      if (moved !== table.record(slot)) table.replace(slot, moved);
-      length = table.arena.valueLength(moved);
+      const arena = this.#table.arena;
+      const record = this.#table.record(slot);
+      length = this.#grown(slot, writeRange(arena, record, offset, value, valueStart, valueEnd));
     }
     this.#listener?.keyChanged(key, keyStart, keyEnd);
     return length;
+  }
+
+  /**
+   * After APPEND or SETRANGE changed the record of `slot`'s pair, now at
+   * `record`: if it moved, the slot takes it and the old one is garbage,
+   * wherever a compaction put it (the slot says where: the new record may
+   * lie where the old one was). Returns the value's length.
+   */
+  #grown(slot: number, record: number): number {
+    const table = this.#table;
+    if (record !== table.record(slot)) table.replace(slot, record);
+    return table.arena.valueLength(record);
   }
 
   /** As {@linkcode MemoryStore.set}, handing the old value to `old` first, in one lookup. */
