@@ -76,6 +76,18 @@ async function pipeline(conn: RawConn, commands: string[]): Promise<string[]> {
   return replies;
 }
 
+/** Each key's GET and STRLEN answer `expected`'s value for it (ASCII values). */
+async function assertValues(redis: RawConn, expected: Map<string, string>): Promise<void> {
+  for (const [key, value] of expected) {
+    await redis.send(resp("GET", key) + resp("STRLEN", key));
+    assertEquals(await redis.readLines(3), [
+      `$${value.length}\r`,
+      `${value}\r`,
+      `:${value.length}\r`,
+    ]);
+  }
+}
+
 /** `text` with `piece` written over it from `offset` on, zero-padded as SETRANGE pads. */
 function overwrite(text: string, offset: number, piece: string): string {
   const padded = text.padEnd(offset, "\0");
@@ -144,15 +156,7 @@ Deno.test("SETRANGE at a value's end, interleaved across keys: each key holds it
     written,
     "O(n) bytes: a missing key's first write counts its bytes",
   );
-  for (const key of keys) {
-    const value = expected.get(key)!;
-    await redis.send(resp("GET", key) + resp("STRLEN", key));
-    assertEquals(await redis.readLines(3), [
-      `$${value.length}\r`,
-      `${value}\r`,
-      `:${value.length}\r`,
-    ]);
-  }
+  await assertValues(redis, expected);
 });
 
 Deno.test("SETRANGE keeps the TTL, WATCH sees it, and an expired key starts again", async () => {
@@ -309,15 +313,7 @@ Deno.test("APPEND interleaved across keys: each key holds its own bytes", async 
     lengths.push(`:${expected.get(key)!.length}\r`);
   }
   assertEquals(await pipeline(redis, commands), lengths);
-  for (const key of keys) {
-    const value = expected.get(key)!;
-    await redis.send(resp("GET", key) + resp("STRLEN", key));
-    assertEquals(await redis.readLines(3), [
-      `$${value.length}\r`,
-      `${value}\r`,
-      `:${value.length}\r`,
-    ]);
-  }
+  await assertValues(redis, expected);
 });
 
 Deno.test("APPEND keeps the TTL, and WATCH sees each append", async () => {
