@@ -9,6 +9,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { main } from "../main.ts";
 import {
+  closedPort,
   FakeIo,
   RawConn,
   scriptedUdpServer,
@@ -106,6 +107,17 @@ Deno.test("main() client --trace traces connect, send, recv and close; a batch h
   await t.step("without --trace, no trace lines", async () => {
     const run = await mainClient(["-p", String(server.port), "PING"]);
     assertEquals(run, { code: 0, stdout: "PONG\n", stderr: "" });
+  });
+  await t.step("a refused connect: a refused line, then the error", async () => {
+    const port = closedPort();
+    const run = await mainClient(["--trace", "-p", String(port), "PING"]);
+    assertEquals([run.code, run.stdout], [2, ""]);
+    assertMatch(
+      run.stderr,
+      new RegExp(
+        `^trace client \\S+ refused peer=127\\.0\\.0\\.1:${port} \\(our SYN was answered with RST: nothing listens on that port\\)\nkv: cannot connect`,
+      ),
+    );
   });
 });
 

@@ -33,7 +33,7 @@ import {
   type IrregularAnswer,
 } from "./options.ts";
 import { Pipeline } from "./pipeline.ts";
-import { type ClientTraceEmit, maskSecret, traceConn } from "./trace.ts";
+import { type ClientTraceEmit, maskSecret, traceConn, traceConnectFailure } from "./trace.ts";
 
 export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer, isErrorAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
@@ -88,26 +88,28 @@ export class KvClient implements AsyncDisposable {
     const port = options.port ?? CLIENT_DEFAULTS.port;
     const address = formatAddr({ hostname, port });
     const startedAt = performance.now();
+    const timeoutMs = options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;
+    let conn: Deno.Conn | undefined;
     try {
-      const conn = await connectTcp(hostname, port, {
-        timeoutMs: options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
-        tls: options.tls,
-      });
+      conn = await connectTcp(hostname, port, { timeoutMs, tls: options.tls });
       const traced = options.trace === undefined
         ? undefined
         : traceConn(conn, options.trace, startedAt, options.password);
       const client = new KvClient(conn, address, options, traced);
       if (options.password !== undefined) {
         // One budget for connecting: what the TCP connect and the TLS handshake left.
-        const budget = options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;
         await client.#authenticate(
           options.password,
-          Math.max(0, budget - (performance.now() - startedAt)),
+          Math.max(0, timeoutMs - (performance.now() - startedAt)),
         );
       }
       return client;
     } catch (error) {
       if (error instanceof KvServerError) throw error;
+      // No socket, so no `connect` line: the trace says why.
+      if (conn === undefined && options.trace !== undefined) {
+        traceConnectFailure(options.trace, startedAt, address, error, timeoutMs);
+      }
       const reason = describeConnectError(error);
       throw new KvConnectionError(`cannot connect to ${address}: ${reason}`, { cause: error });
     }

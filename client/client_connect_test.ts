@@ -1,6 +1,6 @@
 /**
  * Tests of `KvClient.connect()` over real sockets on port 0: a refused
- * port, TLS that cannot be had (no handshake, an untrusted certificate, a
+ * port (and its trace line), TLS that cannot be had (no handshake, an untrusted certificate, a
  * server without TLS), and a password whose AUTH is never answered.
  *
  * @module
@@ -9,15 +9,22 @@
 import { assertEquals, assertInstanceOf, assertRejects, assertStringIncludes } from "@std/assert";
 import { KvClient } from "./client.ts";
 import { KvConnectionError } from "./errors.ts";
+import type { TraceEvent } from "../net/trace.ts";
 import { closedPort, scriptedServer, startTestServer } from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 Deno.test("KvClient.connect() throws KvConnectionError naming the address when refused", async () => {
   const port = closedPort();
+  const traced: TraceEvent[] = [];
   const error = await assertRejects(
-    () => KvClient.connect({ port }),
+    () => KvClient.connect({ port, trace: (event) => traced.push(event) }),
     KvConnectionError,
   );
+  // No socket, so no `connect` line: the trace says why.
+  assertEquals(traced.map(({ event, detail }) => [event, detail]), [[
+    "refused",
+    `peer=127.0.0.1:${port} (our SYN was answered with RST: nothing listens on that port)`,
+  ]]);
   assertEquals(
     error.message,
     `cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)`,
@@ -42,10 +49,22 @@ Deno.test("KvClient.connect() with TLS gives up on a handshake that never comes"
     clearTimeout(timer);
     serverClosed = true;
   });
+  const traced: TraceEvent[] = [];
   await assertRejects(
-    () => KvClient.connect({ port: server.port, tls: {}, connectTimeoutMs: 200 }),
+    () =>
+      KvClient.connect({
+        port: server.port,
+        tls: {},
+        connectTimeoutMs: 200,
+        trace: (event) => traced.push(event),
+      }),
     KvConnectionError,
     "timed out",
+  );
+  assertEquals(traced.map(({ event }) => event), ["timeout"]);
+  assertStringIncludes(
+    traced[0]!.detail,
+    `peer=127.0.0.1:${server.port} ms=200 (no connection in time`,
   );
   assertEquals(serverClosed, false, "the client gave up before the server closed");
   gaveUp.resolve();

@@ -94,6 +94,32 @@ export function traceConn(
   return emit;
 }
 
+/**
+ * Traces a connect that failed, so `--trace` shows why there is no
+ * `connect` line: `refused` (the peer's OS answered the SYN with RST:
+ * nothing listens on that port), `timeout` (no connection in time), or
+ * `error` with the reason. Timed from `startedAt`, as {@linkcode traceConn}.
+ */
+export function traceConnectFailure(
+  tracer: Tracer,
+  startedAt: number,
+  address: string,
+  error: unknown,
+  timeoutMs: number,
+): void {
+  let event = "error";
+  let detail = `peer=${address} (${error instanceof Error ? error.message : String(error)})`;
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    event = "refused";
+    detail = `peer=${address} (our SYN was answered with RST: nothing listens on that port)`;
+  } else if (error instanceof Deno.errors.TimedOut) {
+    event = "timeout";
+    detail = `peer=${address} ms=${timeoutMs} (no connection in time: no answer to our SYN, ` +
+      "or the TLS handshake did not finish)";
+  }
+  tracer({ who: "client", ms: performance.now() - startedAt, event, detail });
+}
+
 /** Emits one client trace event, timed as the socket's ({@linkcode traceConn}). */
 export type ClientTraceEmit = (event: string, detail: string) => void;
 

@@ -75,6 +75,7 @@ const COLOURS: Record<string, string> = {
   close: "\x1b[33m",
   shutdown: "\x1b[33m",
   reset: "\x1b[31m",
+  refused: "\x1b[31m",
   error: "\x1b[31m",
   timeout: "\x1b[31m",
   "too-large": "\x1b[31m",
