@@ -23,8 +23,8 @@ const WRITE_OPTIONS: WriteOptions = { expireAtMs: 0, lineText: false, reclaim: f
  * Replays a record into `store`: what loading a log and undoing a change
  * both do. An expiry already past leaves no key (the store's rule), so a
  * restart does not bring back keys whose time has come. `undo`: the record
- * puts back a state the store held a moment ago, which then fits however
- * full it is ({@linkcode WriteOptions.reclaim}).
+ * makes a state the store held before (an undo, or a load), which then fits
+ * however full it is ({@linkcode WriteOptions.reclaim}).
  */
 export function applyRecord(store: Store, view: RecordView, undo = false): void {
   const bytes = view.bytes;

@@ -331,7 +331,10 @@ async function load(
   while (true) {
     const next = readRecord(buffer, at, have, view);
     if (next >= 0) {
-      applyRecord(store, view);
+      // With reclaim: each record makes a state the store held (a failed
+      // MSET's put-back among them, which the running store made room for
+      // by reclaiming), so it may compact for any garbage to fit it.
+      applyRecord(store, view, true);
       records++;
       at = next;
       continue;

@@ -8,7 +8,15 @@
  */
 
 import { assert, assertEquals, assertInstanceOf, assertMatch, assertRejects } from "@std/assert";
-import { FakeFs, LogCollector, sampleLog } from "../../testing/mod.ts";
+import {
+  FakeFs,
+  LogCollector,
+  RawConn,
+  sampleLog,
+  startTestServer,
+  talk,
+} from "../../testing/mod.ts";
+import { MemoryStore } from "../memory.ts";
 import { ManualClock } from "../clock.ts";
 import { TextStore } from "../text.ts";
 import { encodeSet, LogBuffer, MAGIC } from "./format.ts";
@@ -194,5 +202,45 @@ test("openLog() refuses an fsync mode or compaction size it does not know, befor
       RangeError,
       `Cannot use compactMinBytes ${compactMinBytes}: expected an integer from 0`,
     );
+  }
+});
+
+Deno.test("a log of an MSET refused at a capped store's limit loads into the same cap (its put-back replays as it ran)", async () => {
+  // Found by a differential against Redis with restarts: the MSET sets its
+  // first pair, finds no room for the second and puts the first back, a set
+  // that needed the store's reclaim. The log holds both sets; replayed
+  // without reclaim, the put-back met a store at its cap with less garbage
+  // than it compacts for, and the server could not start.
+  const fs = new FakeFs();
+  const options: OpenLogOptions = {
+    fsync: "always",
+    newStore: () => new MemoryStore({ maxArenaBytes: 16384 }),
+  };
+  const store = await openLogWith(PATH, options, { fs });
+  {
+    await using server = startTestServer({ store });
+    await using conn = await RawConn.connect(server.port);
+    const replies = await talk(conn, [
+      ["SET", "a", "x".repeat(1500)],
+      ["SET", "b", "y".repeat(12000)],
+      ["MSET", "a", "z".repeat(1400), "c", "w".repeat(3000)],
+    ], 3);
+    assertEquals(replies, [
+      "+OK",
+      "+OK",
+      "-OOM command not allowed when used memory > 'maxmemory'.",
+    ]);
+  }
+  await store.close();
+  const again = await openLogWith(PATH, options, { fs });
+  try {
+    const text = new TextStore(again);
+    assertEquals([text.get("a"), text.get("b")?.length, text.get("c")], [
+      "x".repeat(1500),
+      12000,
+      undefined,
+    ]);
+  } finally {
+    await again.close();
   }
 });
