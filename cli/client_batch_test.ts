@@ -9,7 +9,9 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
+import { runBatch } from "./client_batch.ts";
 import {
+  FakeIo,
   readAll,
   readRawLines,
   runClient,
@@ -418,4 +420,30 @@ Deno.test("main() client in batch mode: yes PING against a server that closes en
   const { code } = await runClient(server.port, [], { stdin: endless });
   assertEquals(code, 2);
   assert(reads < 100, `it stopped reading stdin after the close (${reads} reads)`);
+});
+
+Deno.test("runBatch() listens for the connection's end once, not once per stdin line", async () => {
+  // Each line raced with the connection's end: each race left a reaction on
+  // it, which kept the race and its line until the connection ended
+  // (`yes PING | kv client` grew without bound: 390 MB for 400,000 lines).
+  await using server = startTestServer();
+  await using client = await KvClient.connect({ port: server.port });
+  const ended = client.ended;
+  // Counts the reactions added to the end and to every promise made from it.
+  let reactions = 0;
+  const counted = <T>(promise: Promise<T>): Promise<T> => {
+    const then = promise.then.bind(promise);
+    Object.defineProperty(promise, "then", {
+      value: (...args: Parameters<typeof then>) => {
+        reactions++;
+        return counted(then(...args));
+      },
+    });
+    return promise;
+  };
+  Object.defineProperty(client, "ended", { value: counted(ended) });
+  const fake = new FakeIo({ stdin: "PING\n".repeat(1_000) });
+  assertEquals(await runBatch(client, fake.io), 0);
+  assertEquals(fake.stdout, "PONG\n".repeat(1_000));
+  assert(reactions <= 2, `${reactions} reactions on the connection's end for 1,000 lines`);
 });

@@ -293,6 +293,11 @@ export class Connection {
         read.catch(() => {}); // Rejects once we close the conn: expected.
         return "done";
       }
+      // It waits for bytes now, as after a read that took all there was: a
+      // line past 4 KiB gives back the buffer it borrowed, or a textbook
+      // client kept 64 KiB while idle. (The read buffer cannot go back: the
+      // read still pending holds it.)
+      releaseWire(this.#wire!);
       state.phase = "reading";
     }
     return await read;

@@ -116,3 +116,35 @@ Deno.test("A connection idle after a burst waits with its own small buffers: wha
     socket.close();
   }
 });
+
+Deno.test("A textbook client's line past 4 KiB, answered after the pause, gives back the buffer it borrowed", async () => {
+  // A client that never sends \n (PROTOCOL.md, Unframed clients): its line
+  // is held in a buffer borrowed from the pool, and answered once it has sat
+  // for the pause, while a read waits for more. The connection waits for
+  // bytes then: it must not keep 64 KiB while its client is idle (5,000
+  // such clients kept 320 MB).
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const socket = await listener.accept();
+  listener.close();
+  const pool = new BufferPool();
+  const { connection, store } = standInConnection({
+    read: (buffer: Uint8Array) => socket.read(buffer),
+    write: (bytes: Uint8Array) => socket.write(bytes),
+  }, { pool, maxLineBytes: 1024 * 1024, unframedPauseMs: 20 });
+  const ended = new Promise<void>((resolve) => connection.run(() => resolve()));
+  try {
+    const value = "t".repeat(2 * OWN_BYTES);
+    await writeAll(client, encoder.encode(`PUT, textbook, ${value}`));
+    assertEquals(await within("the answer after the pause", readLines(client, 1)), "Success!\n");
+    assertEquals(new TextStore(store).get("textbook"), value);
+    await writeAll(client, encoder.encode(`GET, textbook`));
+    // Read after the first answer was written: its buffer went back before.
+    assertEquals(await within("the second answer", readLines(client, 1)), `${"t".repeat(99)}\n`);
+    assertEquals(pool.lent, 0, "the first line's buffer is back in the pool");
+  } finally {
+    client.close();
+    await ended;
+    socket.close();
+  }
+});

@@ -24,12 +24,18 @@ export interface StandInSocket {
 
 /**
  * A connection (id 1) over `socket`, on a new memory store, with no limits
- * in the way (lines of up to `maxLineBytes`, 1 KiB unless given), borrowing
- * from `pool` (a new one unless given).
+ * in the way (lines of up to `maxLineBytes`, 1 KiB unless given; no unframed
+ * pause unless `unframedPauseMs`), borrowing from `pool` (a new one unless given).
  */
 export function standInConnection(
   socket: StandInSocket,
-  options: { trace?: Tracer; log?: Logger; pool?: BufferPool; maxLineBytes?: number } = {},
+  options: {
+    trace?: Tracer;
+    log?: Logger;
+    pool?: BufferPool;
+    maxLineBytes?: number;
+    unframedPauseMs?: number;
+  } = {},
 ): { connection: Connection; store: MemoryStore } {
   const addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 1 };
   const conn = {
@@ -43,7 +49,7 @@ export function standInConnection(
   const config = {
     maxLineBytes: options.maxLineBytes ?? 1024,
     idleTimeoutMs: 0,
-    unframedPauseMs: 0,
+    unframedPauseMs: options.unframedPauseMs ?? 0,
     handshakeTimeoutMs: 0,
     shutdownGraceMs: 0,
     verbose: false,
