@@ -51,22 +51,23 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
   // not settled leaves a reaction on it that keeps the race, and its line,
   // for as long as the connection lasts (400,000 lines held 390 MB).
   let watchEnd = true;
-  let wake: ((ended: typeof ENDED) => void) | undefined;
   let hasEnded = false;
+  let wake: ((ended: typeof ENDED) => void) | undefined;
   client.ended.then(() => {
     hasEnded = true;
     wake?.(ENDED);
   });
+  /** `reading`'s line, or ENDED if the connection ends first. */
+  const lineOrEnd = (reading: Promise<IteratorResult<Uint8Array>>) =>
+    hasEnded ? ENDED : new Promise<IteratorResult<Uint8Array> | typeof ENDED>((resolve, reject) => {
+      wake = resolve;
+      reading.then(resolve, reject);
+    });
   while (true) {
     // The read of the next line is kept across the races: one it lost
     // still gets its line.
     const reading = lines.next();
-    let next = !watchEnd ? await reading : hasEnded ? ENDED : await new Promise<
-      IteratorResult<Uint8Array> | typeof ENDED
-    >((resolve, reject) => {
-      wake = resolve;
-      reading.then(resolve, reject);
-    });
+    let next = watchEnd ? await lineOrEnd(reading) : await reading;
     wake = undefined;
     if (next === ENDED) {
       // Lines already waiting are still sent (their failure says why, as
