@@ -312,8 +312,20 @@ export function formatExact(value: number): string | undefined {
   const magnitude = Math.abs(value);
   const whole = Math.trunc(magnitude); // below 2^52: value is no integer
   // Exact: the fraction has value's exponent or a lower one.
-  const fraction = (magnitude - whole) * 131072; // 2^17
-  if (!Number.isInteger(fraction)) return undefined;
+  let numerator = magnitude - whole;
+  // The fraction is numerator / 2^bits, numerator odd (doubling is exact).
+  let bits = 0;
+  while (!Number.isInteger(numerator)) {
+    if (++bits > 17) return undefined;
+    numerator *= 2;
+  }
+  const sign = value < 0 ? "-" : "";
+  if (bits <= 15) {
+    // Its decimals: numerator * 5^bits over 10^bits, below 10^15 < 2^53,
+    // ending in 5 (odd times a power of 5): no zeros to cut.
+    return `${sign}${whole}.${String(numerator * POWERS_OF_5[bits]!).padStart(bits, "0")}`;
+  }
+  const fraction = numerator * POWERS_OF_2[17 - bits]!; // in 2^-17ths
   // The 17 decimals are fraction * 5^17, below 10^17: in two parts, as
   // 5^17 = 7629394 * 10^5 + 53125, each product below 2^53.
   let high = fraction * 7629394;
@@ -325,5 +337,5 @@ export function formatExact(value: number): string | undefined {
   let end = 17;
   while (decimals.charCodeAt(end - 1) === 48) end--;
   decimals = decimals.slice(0, end);
-  return `${value < 0 ? "-" : ""}${whole}.${decimals}`;
+  return `${sign}${whole}.${decimals}`;
 }
