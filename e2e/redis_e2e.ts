@@ -15,6 +15,7 @@
 
 import { assertEquals } from "@std/assert";
 import { startTestServer } from "../testing/mod.ts";
+import { floatText } from "../testing/float_inputs.ts";
 import { mulberry32 } from "../testing/random.ts";
 import { RespConn, startRedis } from "./redis.ts";
 
@@ -248,6 +249,46 @@ Deno.test("kv answers random commands as Redis 7 does, byte for byte, in RESP2 a
         const found = await differences(server.port, redis.port, resp);
         assertEquals(found.slice(0, 20), [], `${found.length} replies differ`);
       });
+    }
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("kv answers random INCRBYFLOATs as Redis 7 does, byte for byte, at the edges of its arithmetic", async () => {
+  const redis = await startRedis();
+  try {
+    await using server = startTestServer();
+    const kv = await RespConn.open(server.port);
+    const theirs = await RespConn.open(redis.port);
+    try {
+      const random = mulberry32(SEED + 1);
+      const found: string[] = [];
+      const show = (bytes: Uint8Array) => JSON.stringify(new TextDecoder("latin1").decode(bytes));
+      const both = async (...words: string[]) => {
+        const encoded = words.map((word) => encoder.encode(word));
+        const [a, b] = [show(await kv.call(encoded)), show(await theirs.call(encoded))];
+        if (a !== b) {
+          found.push(`${words.map((w) => JSON.stringify(w)).join(" ")}: kv ${a}, redis ${b}`);
+        }
+      };
+      // A stored value and an increment (a missing key now and then); then
+      // counters bumped again and again by one increment, each reading back
+      // the text the last one stored.
+      for (let i = 0; i < 400; i++) {
+        if (random() < 0.1) await both("DEL", "f");
+        else await both("SET", "f", floatText(random));
+        await both("INCRBYFLOAT", "f", floatText(random));
+      }
+      for (let chain = 0; chain < 40; chain++) {
+        await both("SET", "c", floatText(random));
+        const increment = floatText(random);
+        for (let i = 0; i < 10; i++) await both("INCRBYFLOAT", "c", increment);
+      }
+      assertEquals(found.slice(0, 20), [], `${found.length} replies differ`);
+    } finally {
+      kv.close();
+      theirs.close();
     }
   } finally {
     await redis.stop();

@@ -4,16 +4,46 @@
  * Redis's reply. Pure.
  */
 
-import { assertEquals } from "@std/assert";
-import { addLongDouble, formatLongDouble, parseLongDouble } from "./long_double.ts";
+import { assert, assertEquals } from "@std/assert";
+import {
+  addLongDouble,
+  formatExact,
+  formatLongDouble,
+  incrByFloat,
+  type LongDouble,
+  NOT_A_FLOAT,
+  NOT_FINITE,
+  parseExact,
+  parseLongDouble,
+} from "./long_double.ts";
+import * as reference from "../../testing/long_double_reference.ts";
+import { floatText } from "../../testing/float_inputs.ts";
+import { mulberry32 } from "../../testing/random.ts";
 
-/** What INCRBYFLOAT answers for a stored `value` and an `increment`, as text. */
-function incrByFloat(value: string, increment: string): string {
+/**
+ * What INCRBYFLOAT answers for a stored `value` and an `increment`, as text:
+ * {@linkcode incrByFloat}'s answer, checked against the parse, add and
+ * format it stands for.
+ */
+function answer(value: string, increment: string): string {
   const a = parseLongDouble(value);
   const b = parseLongDouble(increment);
-  if (a === undefined || b === undefined) return "ERR value is not a valid float";
-  const sum = a === "infinite" || b === "infinite" ? undefined : addLongDouble(a, b);
-  return sum === undefined ? "ERR increment would produce NaN or Infinity" : formatLongDouble(sum);
+  let composed: string;
+  if (a === undefined || b === undefined) composed = "ERR value is not a valid float";
+  else {
+    const sum = a === "infinite" || b === "infinite" ? undefined : addLongDouble(a, b);
+    composed = sum === undefined
+      ? "ERR increment would produce NaN or Infinity"
+      : formatLongDouble(sum);
+  }
+  const got = incrByFloat(value, increment);
+  const text = got === NOT_A_FLOAT
+    ? "ERR value is not a valid float"
+    : got === NOT_FINITE
+    ? "ERR increment would produce NaN or Infinity"
+    : got;
+  assertEquals(text, composed, `${value} + ${increment}`);
+  return text;
 }
 
 Deno.test({
@@ -61,7 +91,7 @@ Deno.test({
       ["abc", "1", "ERR value is not a valid float"],
     ];
     for (const [value, increment, expected] of cases) {
-      assertEquals(incrByFloat(value, increment), expected, `${value} + ${increment}`);
+      assertEquals(answer(value, increment), expected, `${value} + ${increment}`);
     }
   },
 });
@@ -71,9 +101,119 @@ Deno.test({
   permissions: "none",
   fn() {
     // Redis: 401 digits, those of the long double nearest 10^400.
-    const sum = incrByFloat("1e400", "0");
+    const sum = answer("1e400", "0");
     assertEquals(sum.length, 401);
     assertEquals(sum.slice(0, 40), "1000000000000000000028188068394758651458");
-    assertEquals(incrByFloat("1.18973149535723176502e+4932", "0").length, 4933);
+    assertEquals(answer("1.18973149535723176502e+4932", "0").length, 4933);
+  },
+});
+
+/** The reference's whole answer, as {@linkcode incrByFloat} gives it. */
+function referenceIncrByFloat(value: string | undefined, increment: string): string | 0 | 1 {
+  const a = value === undefined ? reference.parseLongDouble("0") : reference.parseLongDouble(value);
+  const b = reference.parseLongDouble(increment);
+  if (a === undefined || b === undefined) return NOT_A_FLOAT;
+  if (a === "infinite" || b === "infinite") return NOT_FINITE;
+  const sum = reference.addLongDouble(a, b);
+  return sum === undefined ? NOT_FINITE : reference.formatLongDouble(sum);
+}
+
+/** A finite double as the long double of the same value. */
+function fromDouble(x: number): LongDouble {
+  if (x === 0) return { negative: Object.is(x, -0), significand: 0n, exponent: 0 };
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  let significand = biased === 0 ? fraction : fraction | (1n << 52n);
+  let exponent = biased === 0 ? -1074 : biased - 1075;
+  while (significand < 1n << 63n) {
+    significand <<= 1n;
+    exponent--;
+  }
+  return { negative: x < 0, significand, exponent };
+}
+
+const SEED = 20261215;
+
+Deno.test({
+  name:
+    "INCRBYFLOAT's fast paths answer as the BigInt reference does, over random operands at the edges",
+  permissions: "none",
+  fn() {
+    const random = mulberry32(SEED);
+    let fastParses = 0;
+    let fastSums = 0;
+    const texts: string[] = [];
+    for (let i = 0; i < 60_000; i++) texts.push(floatText(random));
+    for (const text of texts) {
+      // Each reading, the double one where it has one, against the reference's.
+      const expected = reference.parseLongDouble(text);
+      assertEquals(parseLongDouble(text), expected, JSON.stringify(text));
+      const exact = parseExact(text);
+      if (exact !== undefined) {
+        fastParses++;
+        assertEquals(fromDouble(exact), expected, JSON.stringify(text));
+      }
+    }
+    // Pairs, and counters bumped again and again by one increment.
+    for (let i = 0; i < 150_000; i++) {
+      const value = random() < 0.05 ? undefined : texts[Math.floor(random() * texts.length)]!;
+      const increment = random() < 0.1 && value !== undefined
+        ? (random() < 0.5 ? value : `-${value}`)
+        : texts[Math.floor(random() * texts.length)]!;
+      const got = incrByFloat(value, increment);
+      assertEquals(got, referenceIncrByFloat(value, increment), `${value} + ${increment}`);
+      if (parseExact(value ?? "0") !== undefined && parseExact(increment) !== undefined) fastSums++;
+    }
+    for (let chain = 0; chain < 2_000; chain++) {
+      let value: string | undefined = random() < 0.2 ? undefined : floatText(random);
+      const increment = floatText(random);
+      for (let i = 0; i < 20; i++) {
+        const got = incrByFloat(value, increment);
+        assertEquals(got, referenceIncrByFloat(value, increment), `${value} + ${increment}`);
+        if (typeof got !== "string") break;
+        value = got;
+      }
+    }
+    // The fast paths are taken often enough for the comparison to mean something.
+    assert(fastParses > texts.length / 4, `${fastParses} fast readings`);
+    assert(fastSums > 15_000, `${fastSums} sums of fast readings`);
+  },
+});
+
+Deno.test({
+  name: "formatExact prints a double as formatLongDouble does, or leaves it to the BigInt path",
+  permissions: "none",
+  fn() {
+    const random = mulberry32(SEED + 1);
+    let formatted = 0;
+    for (let i = 0; i < 200_000; i++) {
+      const kind = Math.floor(random() * 4);
+      const scale = 2 ** Math.floor(random() * 24);
+      const x = kind === 0
+        ? Math.floor(random() * 2 ** 53) / scale // a fraction of a power of 2, up to 2^53
+        : kind === 1
+        ? Math.floor(random() * 2 ** 20) / scale
+        : kind === 2
+        ? (random() - 0.5) * 2 ** (Math.floor(random() * 140) - 70) // any double
+        : (2 ** 53 + Math.floor(random() * 2000) - 1000) * 2 ** Math.floor(random() * 20); // large integers
+      const value = random() < 0.5 ? -x : x;
+      const text = formatExact(value);
+      if (text === undefined) continue;
+      formatted++;
+      assertEquals(text, reference.formatLongDouble(fromDouble(value)), String(value));
+    }
+    assert(formatted > 100_000, `${formatted} formatted`);
+    for (
+      const value of [0, -0, 0.5, -0.5, 2 ** -17, 1 - 2 ** -17, 2 ** 52 + 0.5, 2 ** 53, -(2 ** 64)]
+    ) {
+      assertEquals(
+        formatExact(value),
+        reference.formatLongDouble(fromDouble(value)),
+        String(value),
+      );
+    }
   },
 });
