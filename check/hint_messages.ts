@@ -195,6 +195,29 @@ export function unansweredHint(lang: Lang, ids: readonly string[]): string {
 }
 
 /**
+ * Said after the summary when rules' requests got a close and no answer,
+ * yet the server answered the rules after them: the code serving that
+ * client stopped there on an exception, and its socket was closed
+ * (`socketserver` prints the Traceback and closes it; so does a
+ * `with conn:` block).
+ */
+export function closedUnansweredHint(lang: Lang, ids: readonly string[]): string {
+  const which = listed(lang, ids);
+  return lang === "en"
+    ? `Hint: at ${which} the server closed the connection without answering, yet it answered ` +
+      "the rules after: the code serving that client stopped at that request, on an exception " +
+      "(KeyError, IndexError, UnicodeDecodeError), and its socket was closed (socketserver " +
+      "prints the Traceback and closes the connection; so does a with conn: block). Look for a " +
+      "Traceback in the server's terminal. The assignment asks for an answer to every request, " +
+      "a bad one too: catch the error and send it as the answer.\n"
+    : `힌트: ${which}에서 서버가 답하지 않고 연결을 닫았지만, 그 뒤의 규칙에는 답했습니다. 그 ` +
+      "클라이언트를 처리하던 코드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 " +
+      "멈추고 소켓이 닫힌 것입니다(socketserver는 Traceback을 찍고 연결을 닫습니다. with conn: " +
+      "블록도 그렇습니다). 서버를 실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 " +
+      "요청에도 답할 것을 요구합니다: 예외를 잡아(try/except) 그 오류를 답으로 보내세요.\n";
+}
+
+/**
  * Said after the summary when the server answered rules, then none from
  * `id` on: something that rule's requests did stopped every client (a lock
  * never released, a loop that never goes back to recv() or accept()).

@@ -11,6 +11,7 @@ import { junitReport } from "../check/junit.ts";
 import { failedAtPing, isNoNewline, isTimeout, REASON } from "../check/messages.ts";
 import { header, noAnswerText, summary } from "../check/report_messages.ts";
 import {
+  closedUnansweredHint,
   closesHint,
   encodingHint,
   noNewlineHint,
@@ -296,6 +297,16 @@ async function printEnd(
   ).map((result) => result.rule.id);
   if (!run.waitsForNewline && !quiet && unanswered.length > 0) {
     await textOut?.(unansweredHint(lang, unanswered));
+  }
+  // Closed with no answer where the server answered a rule after: that client's code stopped
+  // there (not a server that died: the rules after could not connect, and say so).
+  const lastAnswered = run.results.findLastIndex((result) => result.status === "pass");
+  const closedUnanswered = run.results.slice(0, Math.max(lastAnswered, 0)).filter((result) =>
+    result.failure !== undefined && (result.failure.got?.length ?? 0) === 0 &&
+    result.failure.reason.en === REASON.closedSilently().en && !failedAtPing(result.failure)
+  ).map((result) => result.rule.id);
+  if (closedUnanswered.length > 0) {
+    await textOut?.(closedUnansweredHint(lang, closedUnanswered));
   }
   const ping = run.results.find((result) => result.rule.id === "cmd.ping" && result.failure);
   const atPing =

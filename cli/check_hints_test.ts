@@ -144,3 +144,43 @@ Deno.test("kv check gives neither hint to a server that only waits for the \\n o
   assertEquals(run.code, 1);
   assertEquals(run.stdout.includes("Hint"), false, run.stdout);
 });
+
+Deno.test("kv check names the rules whose request a server closed unanswered, while it answered the rules after (socketserver)", async () => {
+  // socketserver's handler raises at a DELETE of a missing key, a missing field, bytes not
+  // UTF-8: the Traceback is printed and the connection closed; other clients are served.
+  await using server = threadedTextbookServer("handler");
+  const run = await check(server.port, [...FAST, "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(
+    run.stdout,
+    "\nHint: at a.delete-missing, a.missing-fields and a.invalid-utf8 the server closed the " +
+      "connection without answering, yet it answered the rules after: the code serving that " +
+      "client stopped at that request, on an exception",
+  );
+  assertStringIncludes(run.stdout, "socketserver prints the Traceback and closes the connection");
+  const ko = await check(server.port, [
+    ...FAST,
+    "--lang",
+    "ko",
+    "--only",
+    "a.delete-missing,a.list",
+  ]);
+  assertStringIncludes(
+    ko.stdout,
+    "\n힌트: a.delete-missing에서 서버가 답하지 않고 연결을 닫았지만, 그 뒤의 규칙에는 답했습니다.",
+  );
+});
+
+Deno.test("kv check gives no exception hint to a server that closes after every answer, nor one that died", async () => {
+  for (const mistake of ["closes-after-answer", "dies-on-extra-fields"] as const) {
+    for (const level of ["assignment", "contract"]) {
+      await using server = studentServer(mistake);
+      const run = await check(server.port, ["--level", level, "--timeout", "0.3", "--lang", "en"]);
+      assertEquals(
+        run.stdout.includes("closed the connection without answering, yet"),
+        false,
+        run.stdout,
+      );
+    }
+  }
+});

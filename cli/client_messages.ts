@@ -3,7 +3,8 @@
  * a learner meets most, with a server of their own. An answer taken after
  * the pause, and the `--unframed` hints; an answer that did not come in
  * time; a server that refused the connection or closed it; an answer that
- * is not UTF-8; one the close cut off before its `\n`. In English the
+ * is not UTF-8; one the close cut off before its `\n`; over UDP, no answer
+ * after every try, one that needed a retry, answers without `\n`. In English the
  * client library's own message leads; in Korean it is said again from the
  * error's fields. Anything else stays as the library says it, in English.
  *
@@ -242,4 +243,40 @@ export function notUtf8Line(lang: Lang, error: KvAnswerError, address: string): 
       : `(cp949로 읽으면 ${show(korean)}입니다. 답은 UTF-8 텍스트여야 합니다: "cp949"가 아니라 ` +
         '.encode()나 .encode("utf-8")로 인코딩하세요)') +
     "\n";
+}
+
+/**
+ * `kv client --udp`'s line when no datagram came back after every try:
+ * UDP promises no delivery. `message` is the library's (in English).
+ */
+export function udpNoAnswerLine(
+  lang: Lang,
+  message: string,
+  address: string,
+  tries: number,
+  timeoutMs: number,
+): string {
+  if (lang === "ko") {
+    return `kv: 서버(${address})에서 UDP로 ${tries}번 보냈지만(한 번에 ${timeoutMs} ms씩 ` +
+      "기다림) 답이 " +
+      "없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 " +
+      "kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n";
+  }
+  return `kv: ${message}: UDP promises no delivery (the request or its answer may have been lost, or no kv serve --udp listens there)\n`;
+}
+
+/** `kv client --udp`'s note for an answer that came only after a resend. */
+export function udpRetryNote(lang: Lang, tries: number): string {
+  return lang === "ko"
+    ? `${NOTE.ko}${tries}번째 보낸 뒤에야 답이 왔습니다: 데이터그램이 사라졌거나 늦었습니다` +
+      "(요청이 두 번 이상 실행되었을 수도 있습니다)\n"
+    : `kv: the answer came on try ${tries}: a datagram was lost or late (and the request may have run more than once)\n`;
+}
+
+/** `kv client --udp`'s note, said once, for answers that do not end with `\n`. */
+export function udpNoNewlineNote(lang: Lang): string {
+  return lang === "ko"
+    ? `${NOTE.ko}서버가 답을 \\n으로 끝내지 않습니다. UDP에서는 데이터그램 하나가 답 전체이므로 ` +
+      "받은 그대로 보여 줍니다\n"
+    : `${NOTE.en}the server does not end its answers with \\n; over UDP a datagram is one whole answer, so it is shown as it came\n`;
 }

@@ -17,7 +17,7 @@ import { EXIT } from "./exit.ts";
 import { secondsToMs } from "./options.ts";
 import { type MainIo, traceTo } from "./io.ts";
 import { runRepl } from "./client_repl.ts";
-import { notUtf8Line } from "./client_messages.ts";
+import { notUtf8Line, udpNoAnswerLine, udpNoNewlineNote, udpRetryNote } from "./client_messages.ts";
 import type { Lang } from "./lang.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 
@@ -33,7 +33,7 @@ export interface UdpClientOptions {
   readonly retries: number;
   /** Whether to trace the socket's events to stderr. */
   readonly trace: boolean;
-  /** The language of the hints (an answer that is not UTF-8). @default {"en"} */
+  /** The language of the notes and hints (no answer, a retry, no `\n`, not UTF-8). @default {"en"} */
   readonly lang?: Lang;
 }
 
@@ -46,6 +46,7 @@ export async function runUdpClient(
   io: MainIo,
 ): Promise<number> {
   const address = `${options.host}:${options.port}`;
+  const lang = options.lang ?? "en";
   let noted = false;
   // The answer's lines, or undefined when none came or it is not UTF-8 (said on stderr).
   const ask = async (line: string, signal?: AbortSignal): Promise<string[] | undefined> => {
@@ -72,20 +73,18 @@ export async function runUdpClient(
         return undefined;
       }
       await io.stderr(
-        `kv: ${error.message}: UDP promises no delivery (the request or its answer may have been lost, or no kv serve --udp listens there)\n`,
+        udpNoAnswerLine(lang, error.message, address, error.tries, secondsToMs(options.timeout)),
       );
       return undefined;
     }
     if (answer.tries > 1) {
-      await io.stderr(
-        `kv: the answer came on try ${answer.tries}: a datagram was lost or late (and the request may have run more than once)\n`,
-      );
+      await io.stderr(udpRetryNote(lang, answer.tries));
     }
     if (!isUtf8From(answer.bytes, 0, answer.bytes.length)) {
       // As over TCP: the bytes, the likely cause; at the prompt it goes on.
       const bytes = answer.bytes.at(-1) === 0x0a ? answer.bytes.subarray(0, -1) : answer.bytes;
       const error = new KvAnswerError(notUtf8Answer(address, bytes), bytes);
-      await io.stderr(notUtf8Line(options.lang ?? "en", error, address));
+      await io.stderr(notUtf8Line(lang, error, address));
       return undefined;
     }
     const lines = decoder.decode(answer.bytes).split("\n");
@@ -95,9 +94,7 @@ export async function runUdpClient(
     if (lines.at(-1) === "") lines.pop();
     else if (!noted) {
       noted = true;
-      await io.stderr(
-        "kv: note: the server does not end its answers with \\n; over UDP a datagram is one whole answer, so it is shown as it came\n",
-      );
+      await io.stderr(udpNoNewlineNote(lang));
     }
     if (shape === "list" && lines.at(-1) === "") lines.pop(); // LIST's closing empty line.
     return lines;

@@ -182,6 +182,29 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
     );
     assertEquals(silent.received(), 2);
   });
+  await t.step("in Korean, with --lang ko, as the notes over TCP are", async () => {
+    await using lossy = scriptedUdpServer((_data, n) => n === 1 ? undefined : "PONG\n");
+    const retried = await mainClient([
+      ...["--udp", "--lang", "ko", "--timeout", "0.05", "-p", String(lossy.port), "PING"],
+    ]);
+    assertEquals(retried, {
+      code: 0,
+      stdout: "PONG\n",
+      stderr:
+        "kv: 참고: 2번째 보낸 뒤에야 답이 왔습니다: 데이터그램이 사라졌거나 늦었습니다(요청이 두 번 이상 실행되었을 수도 있습니다)\n",
+    });
+    await using silent = scriptedUdpServer(() => undefined);
+    const lost = await mainClient([
+      ...["--udp", "--lang", "ko", "--timeout", "0.02", "--retries", "1"],
+      ...["-p", String(silent.port), "PING"],
+    ]);
+    assertEquals(lost, {
+      code: 2,
+      stdout: "",
+      stderr:
+        `kv: 서버(127.0.0.1:${silent.port})에서 UDP로 2번 보냈지만(한 번에 20 ms씩 기다림) 답이 없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n`,
+    });
+  });
   await t.step("a bad --timeout is a usage error, and so is --retries without --udp", async () => {
     const run = await mainClient(["--udp", "--timeout", "0", "PING"]);
     assertEquals(run.code, 2);
@@ -216,6 +239,14 @@ Deno.test("main() client --udp shows an answer that does not end with \\n, as th
       await mainClient(["--udp", "-p", port], { stdin: "PUT, b, 2\nLIST\nGET, c\n" }),
       { code: 0, stdout: "Success!\na, 1\nb, 2\nNot exist!\n", stderr: note },
     );
+  });
+  await t.step("in Korean, with --lang ko", async () => {
+    assertEquals(await mainClient(["--udp", "--lang", "ko", "-p", port, "PUT, a, 1"]), {
+      code: 0,
+      stdout: "Success!\n",
+      stderr:
+        "kv: 참고: 서버가 답을 \\n으로 끝내지 않습니다. UDP에서는 데이터그램 하나가 답 전체이므로 받은 그대로 보여 줍니다\n",
+    });
   });
 });
 

@@ -15,12 +15,16 @@ import { send } from "./sockets.ts";
  *   `KeyError` at `del store[key]` of a missing key, an `IndexError` at a
  *   field that is missing, a `UnicodeDecodeError`), its socket left open:
  *   that client gets no answer and no close, the others are served.
+ * - `"handler"`: the same exceptions end the client's handler, and its
+ *   socket is closed, as `socketserver` does after printing the Traceback
+ *   (or a `with conn:` block): that client gets a close and no answer, the
+ *   others are served.
  * - `"lock"`: a request with a field missing raises between
  *   `lock.acquire()` and `lock.release()`; it is answered with the error,
  *   and from then on no request of any client is, each thread waiting for
  *   the lock.
  */
-export type TextbookFault = "thread" | "lock";
+export type TextbookFault = "thread" | "handler" | "lock";
 
 /**
  * A server on 127.0.0.1, port 0: one `recv(1024)` per request, fields split
@@ -34,6 +38,8 @@ export function threadedTextbookServer(
   return scriptedServer(async (conn) => {
     const buffer = new Uint8Array(1024);
     const die = async () => {
+      // socketserver closes the socket of a handler that raised.
+      if (fault === "handler") return;
       // A dead thread reads nothing more; its socket closes when the client's does.
       while (await conn.read(buffer) !== null);
     };
@@ -43,14 +49,14 @@ export function threadedTextbookServer(
       try {
         text = new TextDecoder("utf-8", { fatal: true }).decode(buffer.subarray(0, n));
       } catch {
-        if (fault === "thread") return await die();
+        if (fault !== "lock") return await die();
         await send(conn, "Error: 'utf-8' codec can't decode");
         continue;
       }
       const [command = "", key, value] = text.split(",").map((field) => field.trim());
       const missing = key === undefined || (command === "PUT" && value === undefined);
       if (missing && command !== "LIST") {
-        if (fault === "thread") return await die();
+        if (fault !== "lock") return await die();
         locked = true; // Raised with the lock held: answered, then nobody is.
         await send(conn, "Error: list index out of range");
         continue;
@@ -59,7 +65,7 @@ export function threadedTextbookServer(
       if (command === "PUT") (store.set(key!, value!), answer = "Success!");
       else if (command === "GET") answer = store.get(key!) ?? "Not exist!";
       else if (command === "DELETE") {
-        if (!store.has(key!) && fault === "thread") return await die();
+        if (!store.has(key!) && fault !== "lock") return await die();
         answer = store.delete(key!) ? "Success!" : "Not exist!";
       } else if (command === "LIST") {
         answer = [...store].map(([k, v]) => `${k}, ${v}`).join("\n") || "Not exist!";
