@@ -155,6 +155,7 @@ const BROKEN: [Mistake, Level, string[]][] = [
   ["dies-on-disconnect", "contract", ["conn.disconnect"]],
   // Once it has died, every rule after the one that killed it fails too.
   ["dies-on-extra-fields", "assignment", ["a.extra-fields", "a.invalid-utf8", "a.disconnect"]],
+  ["dies-on-close-mid-request", "assignment", ["a.disconnect"]],
 ];
 
 Deno.test("runCheck() catches each broken server by the rules that name its mistake, and no other", async () => {

@@ -80,12 +80,19 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
   };
   // A server that closes after each answer (or dropped us) is asked again on a new connection;
   // a textbook one that answers nothing, with a \n.
+  // Whether the last ask found the server gone (its connect refused), not silent.
+  let refused = false;
+  const noAnswer = (error: unknown) => {
+    refused = error instanceof Deno.errors.ConnectionRefused;
+    return undefined;
+  };
   const ask = async (request: string): Promise<string | undefined> => {
-    const answer = await askOnce(request).catch(() => undefined);
+    const answer = await askOnce(request).catch(noAnswer);
     if (answer !== undefined) return answer;
     await probe?.close();
     probe = undefined;
-    const again = await askOnce(request, false, false).catch(() => undefined);
+    refused = false;
+    const again = await askOnce(request, false, false).catch(noAnswer);
     if (again !== undefined) unframedNow = false; // It frames by \n.
     return again;
   };
@@ -94,6 +101,7 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
   const answers = new Map<string, string | undefined | null>(keys.map((key) => [key, null]));
   // Two keys in a row with no answer at all: the server has stopped answering.
   let unanswered = 0;
+  const gone = new Set<string>(); // Keys whose DELETE found the server stopped (refused).
   let listed: string[] | undefined; // Our lines of LIST's answer, if it could be read.
   try {
     for (const key of keys) {
@@ -109,6 +117,7 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
       }
       const answer = await ask(`DELETE, ${key}`);
       answers.set(key, answer);
+      if (answer === undefined && refused) gone.add(key);
       unanswered = answer === undefined ? unanswered + 1 : 0;
     }
     // After two keys unanswered, one LIST still: a server whose thread dies at a DELETE of a
@@ -136,9 +145,9 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
       : listed !== undefined
       ? undefined
       : answer === null
-      ? CLEANUP.notAsked()
+      ? refused ? CLEANUP.stopped() : CLEANUP.notAsked()
       : answer === undefined
-      ? CLEANUP.unanswered()
+      ? gone.has(key) ? CLEANUP.stopped() : CLEANUP.unanswered()
       : isError(answer)
       ? CLEANUP.refused(answer)
       : answer === "Not exist!"

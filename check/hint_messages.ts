@@ -218,6 +218,37 @@ export function closedUnansweredHint(lang: Lang, ids: readonly string[]): string
 }
 
 /**
+ * Said after the summary when connects were refused (the server had
+ * stopped) from a step of rule `id` on, or from the rule after `id`, with
+ * `rules` rules after `id`: a request of that rule, or its abrupt client,
+ * ended the whole server (an exception outside any try, in the one thread
+ * that serves everyone or in accept()'s loop).
+ */
+export function stoppedAtHint(lang: Lang, id: string, rules: number): string {
+  return lang === "en"
+    ? `Hint: the server stopped during or right after ${id}: ` +
+      (rules === 0
+        ? "its next connect was refused. "
+        : rules === 1
+        ? "the rule after it could not connect (refused). "
+        : `the ${rules} rules after it could not connect (refused). `) +
+      "Something that rule sent (a bad request, or a client that left " +
+      "abruptly) raised an exception nothing caught, and it ended the whole server; its " +
+      "terminal shows the Traceback. Catch the error around each request (try/except) and send " +
+      "it as the answer, and around each client's conversation (OSError), so one client cannot " +
+      "stop the rest. The assignment's server never dies.\n"
+    : `힌트: 서버가 ${id} 도중이나 직후에 멈췄습니다: ` +
+      (rules === 0
+        ? "그다음 연결이 거부되었습니다. "
+        : `그 뒤의 규칙 ${rules}개는 연결할 수 없었습니다(연결 거부). `) +
+      "그 규칙이 보낸 무언가(잘못된 요청, 또는 갑자기 떠난 클라이언트)가 " +
+      "아무도 잡지 않은 예외를 일으켜 서버 전체가 끝난 것입니다. 서버를 실행한 터미널에 Traceback이 " +
+      "있습니다. 요청마다 예외를 잡아(try/except) 그 오류를 답으로 보내고, 클라이언트와의 대화 " +
+      "전체도 감싸서(OSError) 한 클라이언트가 나머지를 멈추지 못하게 하세요. 과제의 서버는 " +
+      "죽지 않아야 합니다.\n";
+}
+
+/**
  * Said after the summary when the server answered rules, then none from
  * `id` on: something that rule's requests did stopped every client (a lock
  * never released, a loop that never goes back to recv() or accept()).

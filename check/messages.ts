@@ -246,6 +246,11 @@ export const CLEANUP = {
       "not asked to DELETE: the server had stopped answering",
       "DELETE를 보내지 않음: 서버가 더 답하지 않았음",
     ),
+  stopped: () =>
+    text(
+      "not deleted: the server had stopped (its connect was refused)",
+      "지우지 못함: 서버가 멈춰 있었음 (연결이 거부됨)",
+    ),
   unanswered: () =>
     text(
       "DELETE got no answer, and LIST could not be read to see whether it is gone",

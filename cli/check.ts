@@ -19,6 +19,7 @@ import {
   oneAtATimeHint,
   silentHint,
   stoppedAnsweringHint,
+  stoppedAtHint,
   unansweredHint,
   waitsForNewlineHint,
   waitsForNewlineNotice,
@@ -307,6 +308,17 @@ async function printEnd(
   ).map((result) => result.rule.id);
   if (closedUnanswered.length > 0) {
     await textOut?.(closedUnansweredHint(lang, closedUnanswered));
+  }
+  // Refused from one rule on: the server died in that rule (its first step had connected) or
+  // in the one before.
+  const refusedAt = run.results.findIndex((result) =>
+    result.failure?.reason.en === REASON.stopped().en
+  );
+  const diedIn = refusedAt - (run.results[refusedAt]?.failure?.step === 1 ? 1 : 0);
+  if (refusedAt >= 0 && diedIn >= 0) {
+    await textOut?.(
+      stoppedAtHint(lang, run.results[diedIn]!.rule.id, run.results.length - diedIn - 1),
+    );
   }
   const ping = run.results.find((result) => result.rule.id === "cmd.ping" && result.failure);
   const atPing =

@@ -3,7 +3,8 @@
  * answer and their connection open, over real sockets on port 0, through
  * `main()`: some requests of a server that answers the rest (a thread that
  * died on a request), and every request from one rule on (a lock never
- * released). The other hints are tested in `check_test.ts`.
+ * released), a server that died (the rule that ended it). The other hints
+ * are tested in `check_test.ts`.
  *
  * @module
  */
@@ -183,4 +184,32 @@ Deno.test("kv check gives no exception hint to a server that closes after every 
       );
     }
   }
+});
+
+Deno.test("kv check names the rule that ended a server that died, and says its keys could not be deleted because it had stopped", async (t) => {
+  await t.step("refused from the rule after: it died of that rule's request", async () => {
+    await using server = studentServer("dies-on-extra-fields");
+    const run = await check(server.port, [...FAST, "--lang", "en"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(
+      run.stdout,
+      "\nHint: the server stopped during or right after a.extra-fields: the 2 rules after it " +
+        "could not connect (refused). Something that rule sent",
+    );
+    assertStringIncludes(
+      run.stdout,
+      ": not deleted: the server had stopped (its connect was refused)\n",
+    );
+    assertEquals(run.stdout.includes("DELETE got no answer"), false, run.stdout);
+  });
+  await t.step("refused at a later step of a rule: it died in that rule (Korean)", async () => {
+    await using server = studentServer("dies-on-close-mid-request");
+    const run = await check(server.port, [...FAST, "--lang", "ko"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(
+      run.stdout,
+      "\n힌트: 서버가 a.disconnect 도중이나 직후에 멈췄습니다: 그다음 연결이 거부되었습니다.",
+    );
+    assertStringIncludes(run.stdout, ": 지우지 못함: 서버가 멈춰 있었음 (연결이 거부됨)\n");
+  });
 });

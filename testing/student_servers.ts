@@ -75,6 +75,11 @@ export type Mistake =
   | "dies-on-disconnect"
   /** Stops on a request with more fields than its command takes (Python's `_, k, v = fields`). */
   | "dies-on-extra-fields"
+  /**
+   * Stops when a client closes in the middle of a request: the bytes left
+   * at `b""` go through a second code path, without the first one's try.
+   */
+  | "dies-on-close-mid-request"
   /** Knows no PING (the assignment does not ask for it). */
   | "no-ping"
   /** Answers `Sucess!` for `Success!` (kv check's cleanup must still see its DELETEs taken). */
@@ -105,7 +110,7 @@ export function studentServer(mistake?: Mistake): TestLineServer {
     } catch (error) {
       // Like a Python server whose ConnectionResetError or BrokenPipeError
       // goes uncaught: the whole server ends.
-      if (mistake === "dies-on-disconnect" || mistake === "dies-on-extra-fields") stop();
+      if (mistake?.startsWith("dies-on")) stop();
       throw error;
     }
   }, mistake === "one-client-at-a-time");
@@ -285,6 +290,9 @@ async function serveLines(
       continue;
     }
     reading = undefined;
+    if (n === null && pending.length > 0 && mistake === "dies-on-close-mid-request") {
+      throw new Error("not enough values to unpack (expected 3, got 2)");
+    }
     if (n === null) {
       if (pending.length > 0 && mistake !== "no-half-close") await answer(pending);
       // Until the client closes: then the write fails, and the handler ends.
