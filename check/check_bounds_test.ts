@@ -16,7 +16,7 @@ Deno.test("runCheck() says an answer that trickles on without a \\n never ends, 
     await readRawLines(conn, 1);
     // Until the checker hangs up (a write then fails, ending the script).
     for (;;) {
-      await send(conn, "x".repeat(100));
+      await send(conn, "x".repeat(10));
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   });
@@ -121,4 +121,36 @@ Deno.test("runCheck() bounds a write: a server that stops reading fails load.lon
     run.results[0]!.failure!.reason.en,
     "the server read nothing for 0.3 s while the request was being sent",
   );
+});
+
+Deno.test("runCheck() stops reading a line far longer than any right answer's, and says so", async () => {
+  // Each connection: its first request read, then bytes without a \n until the checker hangs up.
+  await using server = scriptedServer(async (conn) => {
+    await conn.read(new Uint8Array(1024));
+    const bytes = new TextEncoder().encode("x".repeat(64 * 1024));
+    for (;;) await conn.write(bytes);
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["cmd.ping", "cmd.list-empty"],
+    timeoutMs: 10_000, // The cut, not the time, ends each read.
+    maxLineBytes: 1024 * 1024,
+  });
+  assertEquals(failures(run).toSorted(), ["cmd.list-empty", "cmd.ping"]);
+  const failed = (id: string) => run.results.find((result) => result.rule.id === id)!.failure!;
+  const [ping, list] = [failed("cmd.ping"), failed("cmd.list-empty")];
+  assertMatch(
+    ping!.reason.en,
+    /^more than 4,101 bytes came without a \\n, where a right answer's line has at most 5: this cannot be the answer/,
+  );
+  assertMatch(ping!.reason.ko, /^\\n 없이 4,101바이트를 넘게 받음/);
+  assertMatch(
+    list!.reason.en,
+    /^more than 1,052,672 bytes came without a \\n, where a right answer's line has at most 1,048,576/,
+  );
+  // A read or two past the cut, not the 64 MiB an answer may take.
+  for (const failure of [ping!, list!]) {
+    const got = failure.gotBytes ?? failure.got!.length;
+    assert(got <= 2 * 1024 * 1024, `${got} bytes read`);
+  }
 });

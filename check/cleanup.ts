@@ -13,6 +13,9 @@ import { encodeData } from "./play.ts";
 import { Probe } from "./probe.ts";
 import type { Text } from "./rule.ts";
 
+// The most bytes of a DELETE's answer the cleanup reads and keeps (a right one is a short line).
+const SHORT_ANSWER_BYTES = 4096;
+
 /** A key of the run's that may still be in the store, and why the cleanup thinks so. */
 export interface LeftKey {
   readonly key: string;
@@ -70,12 +73,13 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
       ? await probe.readQuiet(config.timeoutMs, config.pauseMs, wholeList())
       : unframed
       ? await probe.readQuiet(config.timeoutMs, config.pauseMs, (got) => got.at(-1) === 0x0a)
-      : await probe.readLine(config.timeoutMs, config.pauseMs);
+      // A DELETE's right answer is a short line: a flood is cut off soon, not at 64 MiB per key.
+      : await probe.readLine(config.timeoutMs, config.pauseMs, SHORT_ANSWER_BYTES);
     const answer = "raw" in read ? read.raw : read.got;
     if (answer.length === 0) return undefined;
     // A DELETE's answer is told by its start: a server that sends without
     // end must not leave 64 MiB strings behind, one per key.
-    const kept = list ? answer : answer.subarray(0, 4096);
+    const kept = list ? answer : answer.subarray(0, SHORT_ANSWER_BYTES);
     return new TextDecoder().decode(kept).replace(/(\r?\n)+$/, "");
   };
   // A server that closes after each answer (or dropped us) is asked again on a new connection;

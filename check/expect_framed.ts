@@ -29,6 +29,11 @@ const decoder = new TextDecoder();
 const SHOWN_LIST_LINES = 50;
 const LF = 0x0a;
 const CR = 0x0d;
+// Past the longest line a right answer has, this much more without a \n
+// ends the read: no right answer is coming (a loop that sends without end).
+const LINE_SLACK_BYTES = 4 * 1024;
+// An error line may quote the request: it is allowed this much more than the request.
+const ERROR_LINE_BYTES = 1024;
 
 /**
  * Checks the answer on `probe` to what was `sent` against `expect`, read as
@@ -48,7 +53,7 @@ export async function expectFramed(
   if ("line" in expect || "raw" in expect) {
     const want = "line" in expect ? `${expect.line.replaceAll("{k}", prefix)}\n` : expect.raw;
     const expected = EXPECTED.literal(want);
-    const raw = await readLine(config, probe, sent, expected);
+    const raw = await readLine(config, probe, sent, expected, [], undefined, byteLength(want));
     if (sameBytes(raw, encoder.encode(want))) return;
     if ("line" in expect && sameBytes(stripLineEnd(raw), encoder.encode(want.slice(0, -1)))) {
       return;
@@ -74,12 +79,13 @@ export async function expectFramed(
     const expected = EXPECTED.literal(expect.lines.map((text) => `${text}\n`).join(""));
     const got: Uint8Array[] = [];
     const { timeoutMs } = config;
+    const longest = Math.max(...expect.lines.map((text) => byteLength(text) + 2));
     for (const text of expect.lines) {
       // Some answered, the rest never: the textbook one-request-per-recv() server.
       const silence = got.length > 0
         ? REASON.answeredSome(got.length, expect.lines.length, timeoutMs)
         : undefined;
-      const raw = await readLine(config, probe, sent, expected, got, silence);
+      const raw = await readLine(config, probe, sent, expected, got, silence, longest);
       got.push(raw);
       if (!sameBytes(stripLineEnd(raw), encoder.encode(text))) {
         return fail(expected, concat(got), REASON.differs());
@@ -88,7 +94,15 @@ export async function expectFramed(
     return;
   }
   if ("error" in expect) {
-    const raw = await readLine(config, probe, sent, EXPECTED.error());
+    const raw = await readLine(
+      config,
+      probe,
+      sent,
+      EXPECTED.error(),
+      [],
+      undefined,
+      sent.length + ERROR_LINE_BYTES,
+    );
     if (!decoder.decode(raw).startsWith("Error: ")) {
       fail(EXPECTED.error(), raw, REASON.notError());
     }
@@ -99,20 +113,32 @@ export async function expectFramed(
       ? expect.list.map((text) => text.replaceAll("{k}", prefix))
       : [];
     const expected = "list" in expect ? EXPECTED.list(wanted) : EXPECTED.literal("Not exist!\n\n");
-    const first = await readLine(config, probe, sent, expected).catch((error: unknown) => {
-      // Pairs that never got their \n: the store holds keys, so this rule
-      // cannot apply (resp.* rules tell of the missing \n).
-      if ("emptyList" in expect && error instanceof StepFailure && error.detail.got) {
-        const lines = decoder.decode(error.detail.got).split(/\r?\n/).filter((l) => l !== "");
-        if (lines.length > 0 && lines.every((l) => l.includes(", "))) {
-          throw new StepSkip(SKIPPED.storeHasKeys(lines.length));
+    // A pair was stored by a request line within the server's line limit.
+    const longest = config.maxLineBytes;
+    const first = await readLine(config, probe, sent, expected, [], undefined, longest).catch(
+      (error: unknown) => {
+        // Pairs that never got their \n: the store holds keys, so this rule
+        // cannot apply (resp.* rules tell of the missing \n).
+        if ("emptyList" in expect && error instanceof StepFailure && error.detail.got) {
+          const lines = decoder.decode(error.detail.got).split(/\r?\n/).filter((l) => l !== "");
+          if (lines.length > 0 && lines.every((l) => l.includes(", "))) {
+            throw new StepSkip(SKIPPED.storeHasKeys(lines.length));
+          }
         }
-      }
-      throw error;
-    });
+        throw error;
+      },
+    );
     const got = [first];
     if ("emptyList" in expect && decoder.decode(stripLineEnd(first)) === "Not exist!") {
-      const end = await readLine(config, probe, sent, expected, got, REASON.listEnd(timeoutMs));
+      const end = await readLine(
+        config,
+        probe,
+        sent,
+        expected,
+        got,
+        REASON.listEnd(timeoutMs),
+        longest,
+      );
       if (stripLineEnd(end).length !== 0) fail(expected, concat([...got, end]), REASON.differs());
       return;
     }
@@ -145,7 +171,15 @@ export async function expectFramed(
       if (Date.now() > listDeadline) {
         fail(expected, concat(got), REASON.listNeverEnds(10 * timeoutMs));
       }
-      line = await readLine(config, probe, sent, expected, got, REASON.listEnd(timeoutMs));
+      line = await readLine(
+        config,
+        probe,
+        sent,
+        expected,
+        got,
+        REASON.listEnd(timeoutMs),
+        longest,
+      );
       if (got.length < SHOWN_LIST_LINES) got.push(line);
     }
     if (bad !== undefined) fail(expected, concat(got), REASON.listShape(bad));
@@ -180,7 +214,11 @@ export async function expectFramed(
   throw new TypeError(`the contract cannot check ${JSON.stringify(expect)}`);
 }
 
-/** Reads one line, or fails the step saying why none came. */
+/**
+ * Reads one line, or fails the step saying why none came. `longest`: the
+ * most bytes a right answer's line has, its `\n` included; a little past
+ * it with no `\n`, the read stops (see {@linkcode LINE_SLACK_BYTES}).
+ */
 async function readLine(
   config: PlayConfig,
   probe: Probe,
@@ -188,9 +226,13 @@ async function readLine(
   expected: Text,
   before: Uint8Array[] = [],
   timeoutReason?: Text,
+  longest?: number,
 ): Promise<Uint8Array> {
   const { timeoutMs, pauseMs } = config;
-  const read = await probe.readLine(timeoutMs, pauseMs);
+  const limit = longest === undefined
+    ? MAX_ANSWER_BYTES
+    : Math.min(MAX_ANSWER_BYTES, longest + LINE_SLACK_BYTES);
+  const read = await probe.readLine(timeoutMs, pauseMs, limit);
   if (read.kind === "line") return read.raw;
   const got = concat([...before, read.got]);
   const reason = read.kind === "quiet"
@@ -200,9 +242,16 @@ async function readLine(
     : read.kind === "eof"
     ? REASON.closed()
     : read.kind === "too-much"
-    ? REASON.tooMuch(MAX_ANSWER_BYTES)
+    ? longest === undefined || limit === MAX_ANSWER_BYTES
+      ? REASON.tooMuch(MAX_ANSWER_BYTES)
+      : REASON.lineTooLong(limit, longest)
     : timeoutReason ?? REASON.timeout(timeoutMs);
   throw new StepFailure({ sent, expected, got, reason });
+}
+
+/** How many bytes `text` takes in UTF-8. */
+function byteLength(text: string): number {
+  return encoder.encode(text).length;
 }
 
 /** A line without its `\n`, and a `\r` before it. */

@@ -25,6 +25,22 @@ export function noNewlineHint(lang: Lang, rules: number): string {
 }
 
 /**
+ * Said after the summary when several rules were cut off for a line far
+ * longer than any right answer's: a server that sends without end.
+ */
+export function endlessHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? `Hint: in ${rules} rules your server sent far more bytes without a \\n than any right ` +
+      "answer has, so kv check stopped reading them. A server that sends without end is " +
+      'usually a loop that goes on once recv() returns b"" (the client has gone: close the ' +
+      "connection), or one that sends the same answer in a loop instead of once per request.\n"
+    : `힌트: 규칙 ${rules}개에서 서버가 맞는 답보다 훨씬 많은 바이트를 \\n 없이 보내서 kv check가 ` +
+      '읽기를 멈췄습니다. 끝없이 보내는 서버는 흔히 recv()가 b""를 돌려준 뒤에도(클라이언트가 ' +
+      "떠났으니 연결을 닫아야 함) 도는 루프이거나, 요청마다 한 번이 아니라 같은 답을 루프에서 " +
+      "계속 보내는 코드입니다.\n";
+}
+
+/**
  * Said after the summary when answers were not UTF-8: `got` is one of them,
  * shown as it reads in cp949 where it is Korean (a student's
  * `.encode("cp949")`).

@@ -135,6 +135,16 @@ export const REASON = {
       `more than ${bytes.toLocaleString("en")} bytes without a \\n: the answer never ends`,
       `\\n 없이 ${bytes.toLocaleString("en")}바이트를 넘게 보냄: 답이 끝나지 않음`,
     ),
+  lineTooLong: (bytes: number, longest: number) =>
+    text(
+      `more than ${bytes.toLocaleString("en")} bytes came without a \\n, where a right answer's ` +
+        `line has at most ${longest.toLocaleString("en")}: this cannot be the answer, so the ` +
+        "check stopped reading (does the server send without end, or send one answer again " +
+        "and again?)",
+      `\\n 없이 ${bytes.toLocaleString("en")}바이트를 넘게 받음. 맞는 답의 줄은 길어야 ` +
+        `${longest.toLocaleString("en")}바이트이므로 답일 수 없어 읽기를 멈춤 (서버가 끝없이 ` +
+        "보내거나, 한 답을 되풀이해 보내나요?)",
+    ),
   neverEnds: (bytes: number, ms: number) =>
     text(
       `the answer went on past ${bytes.toLocaleString("en")} bytes or ${
@@ -314,6 +324,11 @@ export function failedAtPing(failure: { readonly sent?: Uint8Array }): boolean {
 /** Whether a failure is that no answer came in time. */
 export function isTimeout(reason: Text): boolean {
   return reason.en.startsWith("no answer within");
+}
+
+/** Whether a failure is for a line longer than any right answer's, cut off. */
+export function isLineTooLong(reason: Text): boolean {
+  return reason.en.includes("where a right answer's line has at most");
 }
 
 /** Whether a failure is for want of a `\n` at the end of an answer. */

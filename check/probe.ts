@@ -29,7 +29,7 @@ export type ReadEnd =
   | "flowing"
   /** The server closed the connection (or reset it). */
   | "eof"
-  /** More than {@linkcode MAX_ANSWER_BYTES} came without a `\n`. */
+  /** More than {@linkcode MAX_ANSWER_BYTES} (or the read's own bound) came without a `\n`. */
   | "too-much";
 
 /** The result of {@linkcode Probe.readLine}. */
@@ -132,9 +132,14 @@ export class Probe {
   /**
    * Reads one line, up to and including its `\n`. Ends early with `"quiet"`
    * when bytes came but then nothing for `pauseMs`: an answer that will not
-   * get its `\n`.
+   * get its `\n`; and with `"too-much"` past `maxBytes` with no `\n` (a
+   * line longer than any right answer's: a server that sends without end).
    */
-  async readLine(timeoutMs: number, pauseMs: number): Promise<LineRead> {
+  async readLine(
+    timeoutMs: number,
+    pauseMs: number,
+    maxBytes = MAX_ANSWER_BYTES,
+  ): Promise<LineRead> {
     const deadline = Date.now() + timeoutMs;
     let scanned = 0; // Bytes known to hold no \n: a long line is scanned once.
     let lastData = Date.now();
@@ -143,7 +148,7 @@ export class Probe {
       const nl = this.buffered.indexOf(LF, scanned);
       if (nl !== -1) return { kind: "line", raw: this.#take(nl + 1) };
       scanned = this.#end - this.#start;
-      if (scanned > MAX_ANSWER_BYTES) return { kind: "too-much", got: this.#take(scanned) };
+      if (scanned > maxBytes) return { kind: "too-much", got: this.#take(scanned) };
       const partial = this.#end > this.#start;
       const left = deadline - Date.now();
       const more = left <= 0

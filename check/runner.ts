@@ -339,7 +339,8 @@ async function answersWithNewline(config: PlayConfig): Promise<boolean> {
     probe = await Probe.open(config.hostname, config.port, config);
     const request = encodeData("GET, {k}nobody\n", config.prefix);
     if (await probe.write(request, config.timeoutMs) !== "ok") return false;
-    const read = await probe.readLine(config.timeoutMs, config.pauseMs);
+    // "Not exist!" is the right answer: a line past 4 KiB is not, and no more of it is read.
+    const read = await probe.readLine(config.timeoutMs, config.pauseMs, 4096);
     return read.kind === "line";
   } catch {
     return false;

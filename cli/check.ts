@@ -8,12 +8,13 @@
 
 import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
 import { junitReport } from "../check/junit.ts";
-import { failedAtPing, isNoNewline, isTimeout, REASON } from "../check/messages.ts";
+import { failedAtPing, isLineTooLong, isNoNewline, isTimeout, REASON } from "../check/messages.ts";
 import { header, noAnswerText, summary } from "../check/report_messages.ts";
 import {
   closedUnansweredHint,
   closesHint,
   encodingHint,
+  endlessHint,
   noNewlineHint,
   noPingHint,
   oneAtATimeHint,
@@ -259,6 +260,11 @@ async function printEnd(
       result.failure !== undefined && isNoNewline(result.failure.reason)
     ).length;
   if (noNewline >= 2) await textOut?.(noNewlineHint(lang, noNewline));
+  const endless =
+    run.results.filter((result) =>
+      result.failure !== undefined && isLineTooLong(result.failure.reason)
+    ).length;
+  if (endless >= 2) await textOut?.(endlessHint(lang, endless));
   // Nothing at all came in time, the connection left open.
   const isSilent = (result: RuleResult) =>
     result.failure !== undefined && isTimeout(result.failure.reason) &&

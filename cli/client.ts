@@ -285,8 +285,10 @@ async function runOnce(
   io: MainIo,
   lang: Lang,
 ): Promise<number> {
-  const lines = await client.request(line);
-  await io.stdout(lines.map((answer) => `${answer}\n`).join(""));
+  // A LIST's lines are printed as they come: a million pairs are not held whole.
+  const print = (lines: string[]) => io.stdout(lines.map((answer) => `${answer}\n`).join(""));
+  const lines = await client.requestEach(line, print);
+  if (lines.length > 0) await print(lines);
   if (!isErrorAnswer(lines)) return EXIT.ok;
   // `kv client PING --port 1` sends "PING --port 1": say why it failed.
   if (OPTION_IN_REQUEST_REGEXP.test(line)) await io.stderr(optionsFirstNote(lang));

@@ -96,7 +96,9 @@ export function timeoutLines(
   unframed: boolean,
 ): string {
   const got = error.received;
-  const shown = got.length === 0 ? "" : show(got);
+  // A LIST printed as it came keeps only the two ends of what came: all `show` needs.
+  const gotBytes = error.receivedBytes;
+  const shown = got.length === 0 ? "" : show(got, { totalBytes: gotBytes });
   if (lang === "ko") {
     const cause = got.length === 0
       ? "아무것도 오지 않았습니다: 서버가 다른 클라이언트를 처리하는 중일 수 있습니다(한 번에 " +
@@ -107,11 +109,11 @@ export function timeoutLines(
         ". 아니면 이 클라이언트를 맡은 서버 코드가 이 요청에서 오류로 멈추고 연결만 열어 두었을 수도 " +
         "있습니다(서버를 실행한 터미널에 Traceback이 찍혔나요?)"
       : error.flowing
-      ? `${got.length}바이트(${shown})가 답의 끝 없이 계속 오고 있었습니다: 서버가 끝없이 보내고 ` +
+      ? `${gotBytes}바이트(${shown})가 답의 끝 없이 계속 오고 있었습니다: 서버가 끝없이 보내고 ` +
         '있습니다(클라이언트의 요청이 끝나 recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?)'
       : got.at(-1) === 0x0a
-      ? `${got.length}바이트(${shown})가 왔지만 답의 끝은 오지 않았습니다(LIST의 답은 빈 줄로 끝납니다)`
-      : `${got.length}바이트(${shown})가 왔지만 \\n은 오지 않았습니다: 답은 \\n으로 끝나야 ` +
+      ? `${gotBytes}바이트(${shown})가 왔지만 답의 끝은 오지 않았습니다(LIST의 답은 빈 줄로 끝납니다)`
+      : `${gotBytes}바이트(${shown})가 왔지만 \\n은 오지 않았습니다: 답은 \\n으로 끝나야 ` +
         "합니다(또는 --pause-ms를 주세요)";
     return `kv: ${timeoutKo(error, address)}\nkv: ${cause}\n`;
   }
@@ -122,12 +124,12 @@ export function timeoutLines(
       ", or its code for this client may have stopped on an error at this request, leaving the " +
       "connection open (is there a traceback where the server runs?)"
     : error.flowing
-    ? `got ${got.length} bytes, ${shown}, and more kept coming with no end of the answer: ` +
+    ? `got ${gotBytes} bytes, ${shown}, and more kept coming with no end of the answer: ` +
       'the server sends without end (does its loop stop when recv() returns b"", the end of the client\'s requests?)'
     : got.at(-1) === 0x0a
-    ? `got ${got.length} bytes, ${shown}, but not the end of the answer ` +
+    ? `got ${gotBytes} bytes, ${shown}, but not the end of the answer ` +
       "(a LIST answer ends with an empty line)"
-    : `got ${got.length} bytes, ${shown}, with no \\n after them: answers must end with \\n ` +
+    : `got ${gotBytes} bytes, ${shown}, with no \\n after them: answers must end with \\n ` +
       "(or give --pause-ms)";
   return `kv: ${error.message}\nkv: ${cause}\n`;
 }

@@ -13,7 +13,10 @@ import {
   assertNoStackTrace,
   closedPort,
   FakeIo,
+  readRawLines,
   runClient,
+  scriptedServer,
+  send,
   startTestServer,
   UNKNOWN_FOO,
 } from "../testing/mod.ts";
@@ -194,4 +197,47 @@ Deno.test("main() client hints that options go before the request when the defau
   assertEquals(code, 2);
   assertStringIncludes(fake.stderr, `kv: cannot connect to 127.0.0.1:${port}: connection refused`);
   assertStringIncludes(fake.stderr, "kv: note: options go before the request");
+});
+
+Deno.test("main() client prints a LIST's first lines before the server has sent the rest", async () => {
+  // The server sends two pairs, then the rest only once the client has
+  // printed the first: a client that gathers the whole answer first times
+  // out (and the server hears it close).
+  const fake = new FakeIo();
+  const printed = fake.waitForStdout(/^a, 1\n/);
+  await using server = scriptedServer(async (conn) => {
+    assertEquals(await readRawLines(conn, 1), ["LIST"]);
+    await send(conn, "a, 1\nb, 2\n");
+    const closed = conn.read(new Uint8Array(1));
+    if (await Promise.race([printed.then(() => "printed"), closed]) !== "printed") return;
+    await send(conn, "c, 3\n\n");
+    await closed;
+  });
+  const code = await main(
+    ["client", "--port", String(server.port), "--timeout", "2", "LIST"],
+    fake.io,
+  );
+  assertEquals({ code, stdout: fake.stdout, stderr: fake.stderr }, {
+    code: 0,
+    stdout: "a, 1\nb, 2\nc, 3\n",
+    stderr: "",
+  });
+});
+
+Deno.test("main() client: a LIST cut by the timeout says how many bytes came, those printed included", async () => {
+  const fake = new FakeIo();
+  await using server = scriptedServer(async (conn) => {
+    assertEquals(await readRawLines(conn, 1), ["LIST"]);
+    await send(conn, "a, 1\nb, 2\n");
+    await conn.read(new Uint8Array(1)); // The client's close.
+  });
+  const code = await main(
+    ["client", "--port", String(server.port), "--timeout", "0.2", "--pause-ms", "0", "LIST"],
+    fake.io,
+  );
+  assertEquals({ code, stdout: fake.stdout }, { code: 1, stdout: "a, 1\nb, 2\n" });
+  assertStringIncludes(
+    fake.stderr,
+    'got 10 bytes, "a, 1\\nb, 2\\n", but not the end of the answer (a LIST answer ends with an empty line)',
+  );
 });

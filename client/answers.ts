@@ -19,8 +19,17 @@ export type AnswerShape = "line" | "list";
 /** A request waiting for its answer. */
 export interface Pending {
   readonly shape: AnswerShape;
-  /** A LIST's lines so far. */
+  /** A LIST's lines so far (those not yet handed to `onLines`). */
   readonly lines: string[];
+  /** How many lines of a LIST have been taken, handed to `onLines` or not. */
+  taken: number;
+  /**
+   * Where a LIST's lines go as they come (`KvClient.requestEach`): the
+   * connection hands over `lines` after each read. Unset: they are kept.
+   */
+  readonly onLines?: (lines: string[]) => void | Promise<void>;
+  /** How many of `lines` come before the first line that was not UTF-8 (none of the rest is handed on). */
+  readable?: number;
   /** Why the answer cannot be handed out once it ends (a line of it was not UTF-8). */
   unreadable?: Error;
   resolve(lines: string[]): void;
@@ -69,9 +78,13 @@ export class AnswerQueue {
    * oldest. With `ended` (the connection is over), a request no early line
    * answered fails with it.
    */
-  add(shape: AnswerShape, ended?: Error): Promise<string[]> {
+  add(
+    shape: AnswerShape,
+    ended?: Error,
+    onLines?: (lines: string[]) => void | Promise<void>,
+  ): Promise<string[]> {
     const { promise, resolve, reject } = Promise.withResolvers<string[]>();
-    const pending: Pending = { shape, lines: [], resolve, reject };
+    const pending: Pending = { shape, lines: [], taken: 0, onLines, resolve, reject };
     this.#pending.push(pending);
     while (this.#early.length > 0 && this.#pending[0] === pending) {
       this.take(this.#early.shift()!);
@@ -98,21 +111,24 @@ export class AnswerQueue {
       return true;
     }
     if (unreadable !== undefined) {
-      pending.unreadable ??= unreadable;
+      if (pending.unreadable === undefined) {
+        pending.unreadable = unreadable;
+        pending.readable = pending.lines.length;
+      }
       // A LIST's lone error ends it, whatever its codec (as below).
-      if (pending.shape === "line" || (pending.lines.length === 0 && this.#isLoneError(line))) {
+      if (pending.shape === "line" || (pending.taken === 0 && this.#isLoneError(line))) {
         this.#resolveFirst([line]);
-      } else pending.lines.push(line);
+      } else this.#push(pending, line);
       return true;
     }
     if (pending.shape === "line") {
       this.#resolveFirst([line], line.startsWith(ERROR_PREFIX));
-    } else if (pending.lines.length === 0 && this.#isLoneError(line)) {
+    } else if (pending.taken === 0 && this.#isLoneError(line)) {
       this.#resolveFirst([line], true);
     } else if (line === "") {
       this.#resolveFirst(pending.lines);
     } else {
-      pending.lines.push(line);
+      this.#push(pending, line);
     }
     return true;
   }
@@ -122,9 +138,30 @@ export class AnswerQueue {
     this.#resolveFirst(this.#pending[0]!.lines);
   }
 
+  /**
+   * The lines of the oldest request's LIST that are to be handed to its
+   * `onLines` now (taken out of its `lines`), or undefined if there are
+   * none. Those after a line that was not UTF-8 are dropped: its request
+   * fails once its answer ends.
+   */
+  takeStreamed(): { pending: Pending; lines: string[] } | undefined {
+    const pending = this.#pending[0];
+    if (pending?.onLines === undefined || pending.lines.length === 0) return undefined;
+    const lines = (pending.lines as string[]).splice(0);
+    if (pending.readable === undefined) return { pending, lines };
+    const readable = lines.slice(0, pending.readable);
+    pending.readable = 0;
+    return readable.length === 0 ? undefined : { pending, lines: readable };
+  }
+
   /** Fails every request waiting. */
   rejectAll(error: Error): void {
     for (const pending of this.#pending.splice(0)) pending.reject(error);
+  }
+
+  #push(pending: Pending, line: string): void {
+    pending.lines.push(line);
+    pending.taken++;
   }
 
   #resolveFirst(lines: string[], error = false): void {

@@ -191,6 +191,37 @@ export class KvClient implements AsyncDisposable {
    * `KvAnswerError`; the connection stands.
    */
   request(line: string | Uint8Array): Promise<string[]> {
+    return this.requestEach(line);
+  }
+
+  /**
+   * Sends one raw request line as {@linkcode KvClient.request} does, but
+   * hands a LIST's lines to `onLines` as they are read (a few at a time,
+   * in order), so that an answer of a million pairs need not be held
+   * whole. The next read waits for a promise `onLines` returns: a slow
+   * consumer slows the server, and the answer timeout does not run
+   * meanwhile. Settles with the lines not handed over: an error answer's
+   * one line ({@linkcode isErrorAnswer} tells it), a one-line answer, or
+   * the last lines of a LIST. Fails as `request` does; lines handed over
+   * before the failure stay handed over (a line that is not UTF-8 and
+   * those after it are not: the request fails with `KvAnswerError` once
+   * the answer ends). Without `onLines`, it is `request`.
+   *
+   * @example
+   * ```ts
+   * import { KvClient, serve } from "kv";
+   * await using server = serve({ port: 0 });
+   * await using kv = await KvClient.connect({ port: server.addr.port });
+   * await kv.put("a", "1");
+   * const print = (lines: string[]) => console.log(lines.join("\n"));
+   * const rest = await kv.requestEach("LIST", print);
+   * if (rest.length > 0) print(rest);
+   * ```
+   */
+  requestEach(
+    line: string | Uint8Array,
+    onLines?: (lines: string[]) => void | Promise<void>,
+  ): Promise<string[]> {
     if (typeof line === "string" ? line.includes("\n") : line.includes(0x0a)) {
       return Promise.reject(new RangeError("Cannot send a request line that holds a newline"));
     }
@@ -198,7 +229,7 @@ export class KvClient implements AsyncDisposable {
     // Bytes that are not UTF-8 get one error line back.
     const shape = text === undefined ? "line" : answerShape(text.replace(/\r$/, ""));
     if (shape === "none") return Promise.resolve([]);
-    return this.#pipeline.send(lineBytes(line), shape);
+    return this.#pipeline.send(lineBytes(line), shape, onLines);
   }
 
   /**

@@ -93,8 +93,14 @@ export class KvAnswerError extends Error {
  * and `received` holds the bytes that did arrive for the request.
  */
 export class KvTimeoutError extends KvConnectionError {
-  /** What arrived of the answer before the time ran out. */
+  /**
+   * What arrived of the answer before the time ran out; of a long answer
+   * whose lines were handed on as they came (`KvClient.requestEach`), only
+   * its two ends (see `receivedBytes`).
+   */
   readonly received: Uint8Array;
+  /** How many bytes arrived of the answer: `received.length`, unless it keeps only the ends. */
+  readonly receivedBytes: number;
   /** Whether bytes were still arriving when the time ran out (a server that sends without end). */
   readonly flowing: boolean;
   /** The timeout (`answerTimeoutMs`), when known. */
@@ -106,16 +112,20 @@ export class KvTimeoutError extends KvConnectionError {
    */
   readonly waitedMs: number | undefined;
 
-  /** `message` names the server and the time waited; `waits` says the times in numbers. */
+  /**
+   * `message` names the server and the time waited; `waits` says the times
+   * in numbers (and how many bytes came, when `received` keeps only their ends).
+   */
   constructor(
     message: string,
     received: Uint8Array,
     flowing = false,
-    waits?: { timeoutMs: number; waitedMs: number },
+    waits?: { timeoutMs: number; waitedMs: number; receivedBytes?: number },
   ) {
     super(message);
     this.name = "KvTimeoutError";
     this.received = received;
+    this.receivedBytes = waits?.receivedBytes ?? received.length;
     this.flowing = flowing;
     this.timeoutMs = waits?.timeoutMs;
     this.waitedMs = waits?.waitedMs;
@@ -258,7 +268,7 @@ export function timedOut(
   address: string,
   ms: number,
   received: Uint8Array,
-  seen: { reads: number; sinceLastByteMs: number; waitedMs?: number },
+  seen: { reads: number; sinceLastByteMs: number; waitedMs?: number; receivedBytes?: number },
 ): KvTimeoutError {
   const flowing = received.length > 0 && seen.reads >= 3 && seen.sinceLastByteMs < ms / 4;
   const what = received.length > 0 ? "whole answer" : "answer";
@@ -267,7 +277,11 @@ export function timedOut(
     ? `no ${what} from ${address} in ${seconds(waited)} s: bytes came ` +
       `without a \\n, and each 64 KiB restarted the ${ms / 1000} s timeout`
     : `no ${what} from ${address} within ${ms / 1000} s`;
-  return new KvTimeoutError(message, received, flowing, { timeoutMs: ms, waitedMs: waited });
+  return new KvTimeoutError(message, received, flowing, {
+    timeoutMs: ms,
+    waitedMs: waited,
+    receivedBytes: seen.receivedBytes,
+  });
 }
 
 /** Throws `KvServerError` for an `Error: ` answer. */

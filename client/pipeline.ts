@@ -12,9 +12,10 @@
  */
 
 import { concat } from "../net/bytes.ts";
+import { keepEnds } from "../net/show.ts";
 import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
-import { AnswerQueue, type AnswerShape } from "./answers.ts";
+import { AnswerQueue, type AnswerShape, type Pending } from "./answers.ts";
 import {
   closedByServer,
   describeConnectError,
@@ -143,8 +144,16 @@ export class Pipeline {
     await this.#writing;
   }
 
-  /** Writes one request line (its `\n` included) and settles with its answer's lines. */
-  send(bytes: Uint8Array, shape: AnswerShape): Promise<string[]> {
+  /**
+   * Writes one request line (its `\n` included) and settles with its
+   * answer's lines; with `onLines`, a LIST's lines go there as they are
+   * read, and it settles with those not handed over.
+   */
+  send(
+    bytes: Uint8Array,
+    shape: AnswerShape,
+    onLines?: (lines: string[]) => void | Promise<void>,
+  ): Promise<string[]> {
     const failure = this.#failure;
     // A timeout closed the connection: a later call did not wait, so it says that.
     const ended = (failure instanceof KvTimeoutError
@@ -161,7 +170,7 @@ export class Pipeline {
     // Lines the server sent just before closing (`Error: too many
     // connections`) still answer the next request after the close is read.
     if (ended && !this.#answers.hasEarly) return Promise.reject(ended);
-    const promise = this.#answers.add(shape, ended);
+    const promise = this.#answers.add(shape, ended, onLines);
     if (!ended && !this.#begun) {
       this.#begun = true;
       // A connection whose first byte is `*` speaks Redis's protocol
@@ -268,6 +277,7 @@ export class Pipeline {
           this.#armTimeout(true);
         }
         this.#armPause();
+        await this.#handOn();
       }
       // The end of the stream ends an answer that had no \n yet: say so, as
       // the pause does (answers glued together, "Success!Not exist!", are
@@ -290,7 +300,7 @@ export class Pipeline {
       // The end of the stream ends a LIST still open, as the pause would
       // have (a textbook server closes once the client half-closes).
       const open = this.#answers.first;
-      if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.lines.length > 0) {
+      if ((this.#options.answerPauseMs ?? 0) > 0 && open !== undefined && open.taken > 0) {
         this.#answers.endList();
         missing ??= "list-end";
       }
@@ -354,11 +364,14 @@ export class Pipeline {
       sinceLastByteMs: performance.now() - this.#lastByteAt,
       waitedMs: performance.now() - this.#armedAt,
     };
-    const received = concat([
+    const handed = handedOn.get(pending);
+    const rest = concat([
       ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
       this.#lines.pendingLine,
     ]);
-    this.#fail(timedOut(this.#address, ms, received, seen));
+    const received = handed === undefined ? rest : keepEnds(concat([handed.kept, rest]));
+    const total = (handed?.bytes ?? 0) + rest.length;
+    this.#fail(timedOut(this.#address, ms, received, { ...seen, receivedBytes: total }));
   }
 
   /** Part of an answer came: it is taken whole if nothing more comes for the pause. */
@@ -368,7 +381,7 @@ export class Pipeline {
     this.#pauseTimer = undefined;
     const pending = this.#answers.first;
     if (ms <= 0 || pending === undefined) return;
-    if (this.#lines.pendingBytes === 0 && pending.lines.length === 0) return;
+    if (this.#lines.pendingBytes === 0 && pending.taken === 0) return;
     // As the timeout's: a stall of our own is not the server's pause.
     const timer = setTimeout(() =>
       nextTurn().then(() => {
@@ -386,7 +399,7 @@ export class Pipeline {
       this.#lines.endLine();
       if (!this.#takeLines()) return;
     }
-    if (this.#answers.first === pending && pending.lines.length > 0) {
+    if (this.#answers.first === pending && pending.taken > 0) {
       missing ??= "list-end";
       this.#answers.endList();
     }
@@ -409,6 +422,41 @@ export class Pipeline {
     this.#options.onIrregularAnswer?.(missing, this.#answers.waiting, endedBy);
   }
 
+  /**
+   * Hands the lines the last read brought of a LIST that streams
+   * (`KvClient.requestEach`) to its `onLines`, and waits for it: the next
+   * read waits too, so a slow reader of them slows the server, and no more
+   * than a read's lines are held. That wait is ours: neither the answer
+   * timeout nor the pause runs during it.
+   */
+  async #handOn(): Promise<void> {
+    const streamed = this.#answers.takeStreamed();
+    if (streamed === undefined) return;
+    const { pending, lines } = streamed;
+    // What a timeout would say came of the answer: its two ends and its length.
+    const bytes = encoder.encode(`${lines.join("\n")}\n`);
+    const handed = handedOn.get(pending);
+    handedOn.set(pending, {
+      bytes: (handed?.bytes ?? 0) + bytes.length,
+      kept: keepEnds(handed === undefined ? bytes : concat([handed.kept, bytes])),
+    });
+    this.#stopTimers();
+    try {
+      await pending.onLines!(lines);
+    } catch (error) {
+      this.#fail(
+        new KvConnectionError(
+          `stopped reading ${this.#address}: ${describeConnectError(error)}`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    if (this.#closed || this.#failure !== undefined) return;
+    this.#armTimeout();
+    this.#armPause();
+  }
+
   #stopTimers(): void {
     clearTimeout(this.#pauseTimer);
     clearTimeout(this.#timeoutTimer);
@@ -423,3 +471,6 @@ export class Pipeline {
     this.#closed = true;
   }
 }
+
+// Of each LIST that streams: how many bytes of it were handed on, and their two ends.
+const handedOn = new WeakMap<Pending, { bytes: number; kept: Uint8Array }>();
