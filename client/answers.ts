@@ -30,6 +30,8 @@ export interface Pending {
   readonly onLines?: (lines: string[]) => void | Promise<void>;
   /** How many of `lines` come before the first line that was not UTF-8 (none of the rest is handed on). */
   readable?: number;
+  /** Of a LIST handed on: how many bytes were, and their two ends (what a timeout tells of it). */
+  handed?: { bytes: number; kept: Uint8Array };
   /** Why the answer cannot be handed out once it ends (a line of it was not UTF-8). */
   unreadable?: Error;
   resolve(lines: string[]): void;

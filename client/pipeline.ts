@@ -15,7 +15,7 @@ import { concat } from "../net/bytes.ts";
 import { keepEnds } from "../net/show.ts";
 import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
-import { AnswerQueue, type AnswerShape, type Pending } from "./answers.ts";
+import { AnswerQueue, type AnswerShape } from "./answers.ts";
 import {
   closedByServer,
   describeConnectError,
@@ -364,7 +364,7 @@ export class Pipeline {
       sinceLastByteMs: performance.now() - this.#lastByteAt,
       waitedMs: performance.now() - this.#armedAt,
     };
-    const handed = handedOn.get(pending);
+    const handed = pending.handed;
     const rest = concat([
       ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
       this.#lines.pendingLine,
@@ -435,11 +435,11 @@ export class Pipeline {
     const { pending, lines } = streamed;
     // What a timeout would say came of the answer: its two ends and its length.
     const bytes = encoder.encode(`${lines.join("\n")}\n`);
-    const handed = handedOn.get(pending);
-    handedOn.set(pending, {
+    const handed = pending.handed;
+    pending.handed = {
       bytes: (handed?.bytes ?? 0) + bytes.length,
       kept: keepEnds(handed === undefined ? bytes : concat([handed.kept, bytes])),
-    });
+    };
     this.#stopTimers();
     try {
       await pending.onLines!(lines);
@@ -471,6 +471,3 @@ export class Pipeline {
     this.#closed = true;
   }
 }
-
-// Of each LIST that streams: how many bytes of it were handed on, and their two ends.
-const handedOn = new WeakMap<Pending, { bytes: number; kept: Uint8Array }>();
