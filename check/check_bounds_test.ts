@@ -9,7 +9,8 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { runCheck } from "./runner.ts";
 import { failures } from "../testing/check_runs.ts";
-import { readRawLines, scriptedServer, send } from "../testing/mod.ts";
+import { KvClient } from "../client/client.ts";
+import { readRawLines, scriptedServer, send, startTestServer } from "../testing/mod.ts";
 
 Deno.test("runCheck() says an answer that trickles on without a \\n never ends, not that it went quiet", async () => {
   await using server = scriptedServer(async (conn) => {
@@ -153,4 +154,30 @@ Deno.test("runCheck() stops reading a line far longer than any right answer's, a
     const got = failure.gotBytes ?? failure.got!.length;
     assert(got <= 2 * 1024 * 1024, `${got} bytes read`);
   }
+});
+
+Deno.test("runCheck() takes a LIST pair as long as the server's line limit it is told, and names that option when it stops reading one", async () => {
+  // The server's limit is 2 MiB and it holds a pair of 1.5 MiB: a right
+  // answer, past the 1 MiB kv check assumes unless told.
+  await using server = startTestServer({ maxLineBytes: 2 * 1024 * 1024 });
+  {
+    await using kv = await KvClient.connect({ port: server.port });
+    await kv.put("big", "v".repeat(1536 * 1024));
+  }
+  const assumed = await runCheck({ port: server.port, only: ["cmd.list"], timeoutMs: 2_000 });
+  const reason = assumed.results[0]!.failure!.reason;
+  assertStringIncludes(
+    reason.en,
+    "where a right answer's line has at most 1,048,576 (a pair is stored by a request within " +
+      "the server's line limit, taken to be 1,048,576 bytes: give a larger one with " +
+      "--assume-max-line-bytes)",
+  );
+  assertStringIncludes(reason.ko, "더 크면 --assume-max-line-bytes로 알려 주세요)이므로");
+  const told = await runCheck({
+    port: server.port,
+    only: ["cmd.list"],
+    timeoutMs: 2_000,
+    maxLineBytes: 2 * 1024 * 1024,
+  });
+  assertEquals(failures(told), []);
 });

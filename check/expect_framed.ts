@@ -114,7 +114,7 @@ export async function expectFramed(
       : [];
     const expected = "list" in expect ? EXPECTED.list(wanted) : EXPECTED.literal("Not exist!\n\n");
     // A pair was stored by a request line within the server's line limit.
-    const longest = config.maxLineBytes;
+    const longest = "pair";
     const first = await readLine(config, probe, sent, expected, [], undefined, longest).catch(
       (error: unknown) => {
         // Pairs that never got their \n: the store holds keys, so this rule
@@ -216,8 +216,9 @@ export async function expectFramed(
 
 /**
  * Reads one line, or fails the step saying why none came. `longest`: the
- * most bytes a right answer's line has, its `\n` included; a little past
- * it with no `\n`, the read stops (see {@linkcode LINE_SLACK_BYTES}).
+ * most bytes a right answer's line has, its `\n` included, or `"pair"`, a
+ * LIST's line: the server's line limit, as assumed (`--assume-max-line-bytes`);
+ * a little past it with no `\n`, the read stops (see {@linkcode LINE_SLACK_BYTES}).
  */
 async function readLine(
   config: PlayConfig,
@@ -226,12 +227,13 @@ async function readLine(
   expected: Text,
   before: Uint8Array[] = [],
   timeoutReason?: Text,
-  longest?: number,
+  longest?: number | "pair",
 ): Promise<Uint8Array> {
   const { timeoutMs, pauseMs } = config;
-  const limit = longest === undefined
+  const most = longest === "pair" ? config.maxLineBytes : longest;
+  const limit = most === undefined
     ? MAX_ANSWER_BYTES
-    : Math.min(MAX_ANSWER_BYTES, longest + LINE_SLACK_BYTES);
+    : Math.min(MAX_ANSWER_BYTES, most + LINE_SLACK_BYTES);
   const read = await probe.readLine(timeoutMs, pauseMs, limit);
   if (read.kind === "line") return read.raw;
   const got = concat([...before, read.got]);
@@ -242,9 +244,9 @@ async function readLine(
     : read.kind === "eof"
     ? REASON.closed()
     : read.kind === "too-much"
-    ? longest === undefined || limit === MAX_ANSWER_BYTES
+    ? most === undefined || limit === MAX_ANSWER_BYTES
       ? REASON.tooMuch(MAX_ANSWER_BYTES)
-      : REASON.lineTooLong(limit, longest)
+      : REASON.lineTooLong(limit, most, longest === "pair")
     : timeoutReason ?? REASON.timeout(timeoutMs);
   throw new StepFailure({ sent, expected, got, reason });
 }

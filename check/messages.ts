@@ -135,15 +135,25 @@ export const REASON = {
       `more than ${bytes.toLocaleString("en")} bytes without a \\n: the answer never ends`,
       `\\n 없이 ${bytes.toLocaleString("en")}바이트를 넘게 보냄: 답이 끝나지 않음`,
     ),
-  lineTooLong: (bytes: number, longest: number) =>
+  lineTooLong: (bytes: number, longest: number, assumedLimit = false) =>
     text(
       `more than ${bytes.toLocaleString("en")} bytes came without a \\n, where a right answer's ` +
-        `line has at most ${longest.toLocaleString("en")}: this cannot be the answer, so the ` +
-        "check stopped reading (does the server send without end, or send one answer again " +
-        "and again?)",
+        `line has at most ${longest.toLocaleString("en")}` +
+        (assumedLimit
+          ? " (a pair is stored by a request within the server's line limit, taken to be " +
+            `${longest.toLocaleString("en")} bytes: give a larger one with --assume-max-line-bytes)`
+          : "") +
+        ": this cannot be the answer, so the check stopped reading (does the server send " +
+        "without end, or send one answer again and again?)",
       `\\n 없이 ${bytes.toLocaleString("en")}바이트를 넘게 받음. 맞는 답의 줄은 길어야 ` +
-        `${longest.toLocaleString("en")}바이트이므로 답일 수 없어 읽기를 멈춤 (서버가 끝없이 ` +
-        "보내거나, 한 답을 되풀이해 보내나요?)",
+        `${longest.toLocaleString("en")}바이트` +
+        (assumedLimit
+          ? "(쌍은 서버의 줄 한도 안의 요청으로 저장되며, 그 한도를 " +
+            `${
+              longest.toLocaleString("en")
+            }바이트로 봄: 더 크면 --assume-max-line-bytes로 알려 주세요)`
+          : "") +
+        "이므로 답일 수 없어 읽기를 멈춤 (서버가 끝없이 보내거나, 한 답을 되풀이해 보내나요?)",
     ),
   neverEnds: (bytes: number, ms: number) =>
     text(

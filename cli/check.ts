@@ -117,7 +117,7 @@ export const CHECK_SPEC = command({
     }),
     assumeMaxLineBytes: integer({
       value: "N",
-      help: "the server's longest request line, for load.long-line",
+      help: "the server's longest request line, for load.long-line and the longest LIST line",
       fallback: CHECK_DEFAULTS.maxLineBytes,
       min: 1,
       max: 256 * 1024 * 1024,
