@@ -317,14 +317,13 @@ async function printEnd(
   }
   // Refused from one rule on: the server died in that rule (its first step had connected) or
   // in the one before.
-  const refusedAt = run.results.findIndex((result) =>
-    result.failure?.reason.en === REASON.stopped().en
-  );
+  const refused = (result: RuleResult) => result.failure?.reason.en === REASON.stopped().en;
+  const refusedAt = run.results.findIndex(refused);
   const diedIn = refusedAt - (run.results[refusedAt]?.failure?.step === 1 ? 1 : 0);
   if (refusedAt >= 0 && diedIn >= 0) {
-    await textOut?.(
-      stoppedAtHint(lang, run.results[diedIn]!.rule.id, run.results.length - diedIn - 1),
-    );
+    // Those refused only: a server started again midway answers the rules after.
+    const after = run.results.slice(diedIn + 1).filter(refused).length;
+    await textOut?.(stoppedAtHint(lang, run.results[diedIn]!.rule.id, after));
   }
   const ping = run.results.find((result) => result.rule.id === "cmd.ping" && result.failure);
   const atPing =

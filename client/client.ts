@@ -205,7 +205,9 @@ export class KvClient implements AsyncDisposable {
    * the last lines of a LIST. Fails as `request` does; lines handed over
    * before the failure stay handed over (a line that is not UTF-8 and
    * those after it are not: the request fails with `KvAnswerError` once
-   * the answer ends). Without `onLines`, it is `request`.
+   * the answer ends). Without `onLines`, it is `request`. `onLines` must
+   * not wait for this client (a request on it, or its close): the client
+   * reads nothing more until `onLines` is done.
    *
    * @example
    * ```ts
