@@ -11,7 +11,11 @@
  * @module
  */
 
+import { concat } from "../net/bytes.ts";
+import { keepEnds } from "../net/show.ts";
 import { ERROR_PREFIX, failureText } from "../wire/line/reply.ts";
+
+const encoder = new TextEncoder();
 
 /** How a request is answered: by one line, or by lines up to an empty one (LIST). */
 export type AnswerShape = "line" | "list";
@@ -149,11 +153,32 @@ export class AnswerQueue {
   takeStreamed(): { pending: Pending; lines: string[] } | undefined {
     const pending = this.#pending[0];
     if (pending?.onLines === undefined || pending.lines.length === 0) return undefined;
-    const lines = (pending.lines as string[]).splice(0);
-    if (pending.readable === undefined) return { pending, lines };
-    const readable = lines.slice(0, pending.readable);
-    pending.readable = 0;
-    return readable.length === 0 ? undefined : { pending, lines: readable };
+    let lines = (pending.lines as string[]).splice(0);
+    if (pending.readable !== undefined) {
+      lines = lines.slice(0, pending.readable);
+      pending.readable = 0;
+      if (lines.length === 0) return undefined;
+    }
+    // What a timeout would say came of the answer: its two ends and its length.
+    const bytes = encoder.encode(`${lines.join("\n")}\n`);
+    const handed = pending.handed;
+    pending.handed = {
+      bytes: (handed?.bytes ?? 0) + bytes.length,
+      kept: keepEnds(handed === undefined ? bytes : concat([handed.kept, bytes])),
+    };
+    return { pending, lines };
+  }
+
+  /**
+   * What came of `pending`'s answer, for a timeout to tell: its bytes (of a
+   * LIST handed on, only the two ends), `partLine` (a line with no `\n`
+   * yet) last, and how many there were.
+   */
+  received(pending: Pending, partLine: Uint8Array): { received: Uint8Array; bytes: number } {
+    const rest = concat([...pending.lines.map((line) => encoder.encode(`${line}\n`)), partLine]);
+    const handed = pending.handed;
+    if (handed === undefined) return { received: rest, bytes: rest.length };
+    return { received: keepEnds(concat([handed.kept, rest])), bytes: handed.bytes + rest.length };
   }
 
   /** Fails every request waiting. */

@@ -313,3 +313,26 @@ export function notUtf8Answer(address: string, line: Uint8Array): string {
         show(korean)
       }; answers are UTF-8 text: encode them with .encode() or .encode("utf-8"), not "cp949")`);
 }
+
+/**
+ * Why a connection takes no more requests, if it does not: the error it
+ * ended with (after a timeout, a later call did not wait, so it says that),
+ * or that it was closed, or closed for sending.
+ */
+export function unusable(
+  address: string,
+  failure: KvConnectionError | undefined,
+  closed: boolean,
+  writeClosed: boolean,
+): KvConnectionError | undefined {
+  if (failure instanceof KvTimeoutError) {
+    return new KvConnectionError(
+      `connection to ${address} is closed: an earlier request timed out (${failure.message})`,
+      { cause: failure },
+    );
+  }
+  if (failure !== undefined) return failure;
+  if (closed) return new KvConnectionError(`connection to ${address} is closed`);
+  if (writeClosed) return new KvConnectionError(`connection to ${address} is closed for sending`);
+  return undefined;
+}

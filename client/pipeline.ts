@@ -12,7 +12,6 @@
  */
 
 import { concat } from "../net/bytes.ts";
-import { keepEnds } from "../net/show.ts";
 import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { AnswerQueue, type AnswerShape } from "./answers.ts";
@@ -21,14 +20,13 @@ import {
   describeConnectError,
   KvAnswerError,
   KvConnectionError,
-  KvTimeoutError,
   notUtf8Answer,
   timedOut,
+  unusable,
 } from "./errors.ts";
 import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
 import type { ClientTraceEmit } from "./trace.ts";
 
-const encoder = new TextEncoder();
 // ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -154,19 +152,7 @@ export class Pipeline {
     shape: AnswerShape,
     onLines?: (lines: string[]) => void | Promise<void>,
   ): Promise<string[]> {
-    const failure = this.#failure;
-    // A timeout closed the connection: a later call did not wait, so it says that.
-    const ended = (failure instanceof KvTimeoutError
-      ? new KvConnectionError(
-        `connection to ${this.#address} is closed: an earlier request timed out (${failure.message})`,
-        { cause: failure },
-      )
-      : failure) ??
-      (this.#closed
-        ? new KvConnectionError(`connection to ${this.#address} is closed`)
-        : this.#writeClosed
-        ? new KvConnectionError(`connection to ${this.#address} is closed for sending`)
-        : undefined);
+    const ended = unusable(this.#address, this.#failure, this.#closed, this.#writeClosed);
     // Lines the server sent just before closing (`Error: too many
     // connections`) still answer the next request after the close is read.
     if (ended && !this.#answers.hasEarly) return Promise.reject(ended);
@@ -364,14 +350,8 @@ export class Pipeline {
       sinceLastByteMs: performance.now() - this.#lastByteAt,
       waitedMs: performance.now() - this.#armedAt,
     };
-    const handed = pending.handed;
-    const rest = concat([
-      ...pending.lines.map((line) => encoder.encode(`${line}\n`)),
-      this.#lines.pendingLine,
-    ]);
-    const received = handed === undefined ? rest : keepEnds(concat([handed.kept, rest]));
-    const total = (handed?.bytes ?? 0) + rest.length;
-    this.#fail(timedOut(this.#address, ms, received, { ...seen, receivedBytes: total }));
+    const { received, bytes } = this.#answers.received(pending, this.#lines.pendingLine);
+    this.#fail(timedOut(this.#address, ms, received, { ...seen, receivedBytes: bytes }));
   }
 
   /** Part of an answer came: it is taken whole if nothing more comes for the pause. */
@@ -433,13 +413,6 @@ export class Pipeline {
     const streamed = this.#answers.takeStreamed();
     if (streamed === undefined) return;
     const { pending, lines } = streamed;
-    // What a timeout would say came of the answer: its two ends and its length.
-    const bytes = encoder.encode(`${lines.join("\n")}\n`);
-    const handed = pending.handed;
-    pending.handed = {
-      bytes: (handed?.bytes ?? 0) + bytes.length,
-      kept: keepEnds(handed === undefined ? bytes : concat([handed.kept, bytes])),
-    };
     this.#stopTimers();
     try {
       await pending.onLines!(lines);
