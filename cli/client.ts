@@ -10,6 +10,7 @@
  */
 
 import {
+  type AnswerEnd,
   CLIENT_DEFAULTS,
   type IrregularAnswer,
   isErrorAnswer,
@@ -193,7 +194,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   const onIrregularAnswer = (
     missing: IrregularAnswer,
     waiting: number,
-    endedBy: "pause" | "close",
+    endedBy: AnswerEnd,
   ) => {
     const hint = unframedHint(missing, { batch, unframed: options.unframed, waiting, current });
     if (noted === "hint" || (noted === "note" && hint === undefined)) return;

@@ -12,7 +12,7 @@
  */
 
 import type { KvAnswerError, KvConnectionError, KvTimeoutError } from "../client/errors.ts";
-import type { IrregularAnswer } from "../client/options.ts";
+import type { AnswerEnd, IrregularAnswer } from "../client/options.ts";
 import { show, showAsBytes } from "../net/show.ts";
 import { quote } from "../wire/line/reply.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
@@ -36,7 +36,10 @@ const NOTE = { en: "kv: note: ", ko: "kv: 참고: " } as const;
  * with its `--unframed` hint if one fits; `again`: the note was said
  * already, and only the hint is new (only an answer without its `\n` gets one).
  * `endedBy`: what took it, the pause waited out or the server's close
- * (then no pause was waited, and a slow server is not the likely cause).
+ * (then no pause was waited, and a slow server is not the likely cause),
+ * right after the answer or once our requests ended (our FIN: a textbook
+ * server's loop ends when `recv()` returns `b""`, and answers without `\n`
+ * that came by then are one).
  */
 export function pauseNote(
   lang: Lang,
@@ -44,7 +47,7 @@ export function pauseNote(
   pauseMs: number,
   hint: UnframedHint | undefined,
   again = false,
-  endedBy: "pause" | "close" = "pause",
+  endedBy: AnswerEnd = "pause",
 ): string {
   const newline = missing === "newline";
   if (lang === "ko") {
@@ -59,6 +62,13 @@ export function pauseNote(
     if (endedBy === "close") {
       return `${NOTE.ko}${what}. 서버가 답을 보내고 바로 연결을 닫아서, 받은 데까지를 답으로 ` +
         `보았습니다${tail}\n`;
+    }
+    if (endedBy === "close-after-end") {
+      const taken = hint === "batch"
+        ? "그때까지 받은 것을 모두 답 하나로 보았습니다: \\n 없는 답들은 서로 붙어 버립니다"
+        : "받은 데까지를 답으로 보았습니다";
+      return `${NOTE.ko}${what}. kv client가 요청을 다 보냈다고 알리자(FIN) 서버가 연결을 ` +
+        `닫아서, ${taken}${tail}\n`;
     }
     return `${NOTE.ko}${what}. ${pauseMs} ms 동안 더 오는 것이 없어 받은 데까지를 답으로 ` +
       `보았습니다(서버가 느릴 뿐이라면 --pause-ms를 더 크게 주세요)${tail}\n`;
@@ -76,6 +86,13 @@ export function pauseNote(
   if (endedBy === "close") {
     return `${NOTE.en}${what}; the server closed the connection right after it, so it was ` +
       `taken as it came${tail}\n`;
+  }
+  if (endedBy === "close-after-end") {
+    const taken = hint === "batch"
+      ? "all that had come was taken as one answer: answers without \\n run together"
+      : "it was taken as it came";
+    return `${NOTE.en}${what}; the server closed the connection once kv client's requests ` +
+      `ended (its FIN), so ${taken}${tail}\n`;
   }
   return `${NOTE.en}${what}; it was taken once nothing more came for ${pauseMs} ms ` +
     `(--pause-ms; if the server is only slow, give more)${tail}\n`;
@@ -197,7 +214,7 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     "closes-after-answer":
       "a server that closes after each answer takes one request per connection: run kv client once per request",
     "glued-at-end":
-      "a server that reads one request per recv() takes requests sent together as one: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request",
+      "an answer shown may be several run together, as answers without \\n have no end to split them at; or a server that reads one request per recv() took requests sent together as one, and answered once: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request",
     "list-took-answers":
       "its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed",
     glued:
@@ -208,7 +225,7 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     "closes-after-answer":
       "답할 때마다 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 실행하세요",
     "glued-at-end":
-      "recv() 한 번에 요청 하나를 읽는 서버는 함께 보낸 요청들을 한 요청으로 받습니다: --unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
+      "\\n이 없으면 답을 나눌 곳이 없어서, 보인 답 하나가 여러 답이 붙은 것일 수 있습니다. 아니면 recv() 한 번에 요청 하나를 읽는 서버가 함께 보낸 요청들을 한 요청으로 받아 한 번만 답했을 수도 있습니다: --unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
     "list-took-answers":
       "LIST의 답 끝에 빈 줄이 없어서 LIST 뒤에 온 답들까지 LIST의 답으로 읽혔습니다: LIST를 마지막에 보내거나, --unframed로 하나씩 보내세요",
     glued:
