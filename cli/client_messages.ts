@@ -3,8 +3,9 @@
  * a learner meets most, with a server of their own. An answer taken after
  * the pause, and the `--unframed` hints; an answer that did not come in
  * time; a server that refused the connection or closed it; an answer that
- * is not UTF-8; one the close cut off before its `\n`; over UDP, no answer
- * after every try, one that needed a retry, answers without `\n`. In English the
+ * is not UTF-8; one the close cut off before its `\n`; over UDP, a send
+ * that failed, no answer after every try, one that needed a retry, answers
+ * without `\n`. In English the
  * client library's own message leads; in Korean it is said again from the
  * error's fields. Anything else stays as the library says it, in English.
  *
@@ -13,6 +14,7 @@
 
 import type { KvAnswerError, KvConnectionError, KvTimeoutError } from "../client/errors.ts";
 import type { AnswerEnd, IrregularAnswer } from "../client/options.ts";
+import { errorMessage } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
 import { quote } from "../wire/line/reply.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
@@ -280,6 +282,39 @@ export function udpNoAnswerLine(
       "kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n";
   }
   return `kv: ${message}: UDP promises no delivery (the request or its answer may have been lost, or no kv serve --udp listens there)\n`;
+}
+
+/**
+ * `kv client --udp`'s line when the send itself failed: no permission to
+ * bind the client's own port, a host name with no address, a request too
+ * long for one datagram (EMSGSIZE); anything else in the OS's words.
+ */
+export function udpSendFailedLine(
+  lang: Lang,
+  error: unknown,
+  server: { address: string; host: string },
+): string {
+  const denied = error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied;
+  const message = errorMessage(error);
+  const unresolved = message.startsWith("failed to lookup address");
+  const tooLong = error instanceof Error && (error as { code?: unknown }).code === "EMSGSIZE";
+  if (lang === "ko") {
+    const why = denied
+      ? "권한이 없습니다(--allow-net으로 실행하세요: 클라이언트는 보내기만 하지 않고 자기 로컬 " +
+        "포트도 bind합니다)"
+      : unresolved
+      ? `호스트 이름 ${server.host}의 주소를 찾지 못했습니다(--host가 맞나요? ${message})`
+      : tooLong
+      ? `요청이 너무 길어서 데이터그램 하나에 담을 수 없습니다(${message}). 긴 요청은 --udp 없이 ` +
+        "TCP로 보내세요"
+      : message;
+    return `kv: UDP로 서버(${server.address})에 보낼 수 없습니다: ${why}\n`;
+  }
+  const why = denied
+    ? "permission denied (run with --allow-net: the client binds a local port as well as sending)"
+    : message;
+  return `kv: cannot send to ${server.address} over UDP: ${why}\n`;
 }
 
 /** `kv client --udp`'s note for an answer that came only after a resend. */
