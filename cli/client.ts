@@ -225,7 +225,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   }
   try {
     if (words.length > 0) return await runOnce(client, words.join(" "), io, lang);
-    if (batch) return await runBatch(client, io, options.pauseMs);
+    if (batch) return await runBatch(client, io, options.pauseMs, lang);
     return await runRepl({
       prompt: `kv ${client.address}`,
       banner: `Connected to ${client.address}.`,

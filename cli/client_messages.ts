@@ -7,7 +7,8 @@
  * that failed, no answer after every try, one that needed a retry, answers
  * without `\n`. In English the
  * client library's own message leads; in Korean it is said again from the
- * error's fields. Anything else stays as the library says it, in English.
+ * error's fields. A batch's answer lines past its requests. Anything else
+ * stays as the library says it, in English.
  *
  * @module
  */
@@ -235,6 +236,38 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     stopped: "서버가 그 요청을 처리하다 멈췄을 수 있습니다: 서버의 터미널을 보세요",
   };
   return lang === "ko" ? `(${ko[hint]})` : ` (${en[hint]})`;
+}
+
+/**
+ * A batch's note for answer lines past the last request's answer, with the
+ * likely cause: a server that kept sending after our FIN without closing
+ * (`endless`), an answer with an empty line inside it, read as more than
+ * one (`empty-line`), or a long request read and answered in pieces.
+ */
+export function extraLinesNote(
+  lang: Lang,
+  extra: readonly string[],
+  why: "endless" | "empty-line" | "pieces",
+): string {
+  const shown = show(extra.join("\n"));
+  if (lang === "ko") {
+    const cause = why === "endless"
+      ? "요청이 끝난 뒤에도(kv client의 FIN, shutdown(SHUT_WR)) 서버가 계속 보내고 연결을 닫지 " +
+        '않았습니다: recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?'
+      : why === "empty-line"
+      ? "안에 빈 줄이 든 답(value가 자기 \\n을 그대로 가진 LIST의 답?)은 여러 답으로 읽힙니다"
+      : "긴 요청을 조각으로 나눠 읽는 서버(recv(1024)를 여러 번)는 조각마다 답합니다";
+    return `${NOTE.ko}서버가 요청 수보다 답 줄을 ${extra.length}줄 더 보냈습니다(${shown}): ${cause}\n`;
+  }
+  const cause = why === "endless"
+    ? "it kept sending after the end of the requests (our FIN, shutdown(SHUT_WR)) and did not " +
+      'close: does its loop stop when recv() returns b""?'
+    : why === "empty-line"
+    ? "an answer with an empty line inside it (a LIST whose values end with their own \\n?) " +
+      "reads as more than one"
+    : "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece";
+  return `${NOTE.en}the server sent ${extra.length} more answer line(s) than there were requests ` +
+    `(${shown}): ${cause}\n`;
 }
 
 /** The line for a close in the middle of an answer line, with `--pause-ms 0` (no \n, no answer). */
