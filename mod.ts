@@ -33,6 +33,7 @@ export { ExposureError, isLoopback, type TlsOptions } from "./server/listen.ts";
 export type { Acceptor } from "./server/tls.ts";
 export type { ClientTls } from "./net/connect.ts";
 export {
+  type AnswerEnd,
   CLIENT_DEFAULTS,
   type ClientOptions,
   type IrregularAnswer,

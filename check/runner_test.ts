@@ -23,6 +23,7 @@ import {
   scriptedServer,
   send,
   studentServer,
+  within,
 } from "../testing/mod.ts";
 
 Deno.test("runCheck() asks a server framed by \\n again with one, even after a single textbook rule", async () => {
@@ -251,4 +252,39 @@ Deno.test("runCheck() says which address it cannot reach, before any rule", asyn
     `cannot connect to 127.0.0.1:${port}: connection refused (is the server running, on that port?)`,
   );
   assert(!started);
+});
+
+Deno.test("runCheck() waits out no pause after a textbook run's rules: the one-at-a-time question and the cleanup's DELETEs end at their answers", async () => {
+  // Right answers; once the rules are over (the second GET of the key
+  // "nobody": the one-at-a-time question's), the textbook way, with no \n.
+  // Before that they end with \n, so the rules wait out no pause either.
+  // With a pause longer than the bound, any answer waited out for it fails the test.
+  const store = new Map<string, string>();
+  let nobodies = 0;
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      const [word, key, value] = new TextDecoder().decode(buffer.subarray(0, n)).trim()
+        .split(/\s*,\s*/);
+      if (word === "GET" && key!.endsWith("nobody")) nobodies++;
+      const answer = word === "PUT"
+        ? (store.set(key!, value!), "Success!")
+        : word === "GET"
+        ? store.get(key!) ?? "Not exist!"
+        : word === "DELETE"
+        ? store.delete(key!) ? "Success!" : "Not exist!"
+        : word === "LIST"
+        ? `${[...store].map(([k, v]) => `${k}, ${v}\n`).join("") || "Not exist!\n"}`
+        : "Wrong request!";
+      await send(conn, nobodies >= 2 && word !== "LIST" ? answer : `${answer}\n`);
+    }
+  });
+  const run = await within(
+    "a run with a 60 s pause",
+    runCheck({ port: server.port, only: ["a.put", "a.delete"], pauseMs: 60_000 }),
+  );
+  assertEquals([run.passed, run.failed, run.oneAtATime, nobodies], [2, 0, false, 2]);
+  // The cleanup's DELETEs: Success! for the key a.put wrote, Not exist! for the one a.delete deleted.
+  assertEquals([run.written, run.deleted, run.absent, run.left], [2, 2, 1, []]);
+  assertEquals(store.size, 0);
 });

@@ -10,6 +10,7 @@
  */
 
 import {
+  type AnswerEnd,
   CLIENT_DEFAULTS,
   type IrregularAnswer,
   isErrorAnswer,
@@ -193,7 +194,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   const onIrregularAnswer = (
     missing: IrregularAnswer,
     waiting: number,
-    endedBy: "pause" | "close",
+    endedBy: AnswerEnd,
   ) => {
     const hint = unframedHint(missing, { batch, unframed: options.unframed, waiting, current });
     if (noted === "hint" || (noted === "note" && hint === undefined)) return;
@@ -224,7 +225,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
   }
   try {
     if (words.length > 0) return await runOnce(client, words.join(" "), io, lang);
-    if (batch) return await runBatch(client, io, options.pauseMs);
+    if (batch) return await runBatch(client, io, options.pauseMs, lang);
     return await runRepl({
       prompt: `kv ${client.address}`,
       banner: `Connected to ${client.address}.`,

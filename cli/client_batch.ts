@@ -7,11 +7,12 @@
  * @module
  */
 
-import { show } from "../net/show.ts";
 import { isErrorAnswer, KvAnswerError, type KvClient } from "../client/client.ts";
 import { concat } from "../net/bytes.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
+import { extraLinesNote } from "./client_messages.ts";
+import type { Lang } from "./lang.ts";
 
 // At most this many requests wait for answers at once, so a huge stdin does
 // not pile up in memory.
@@ -22,7 +23,12 @@ const QUIT_REGEXP = /^[ \t]*quit[ \t]*\r?$/i;
 const MIN_END_WAIT_MS = 100;
 
 /** Sends every stdin line; prints the answers in order as they come. */
-export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promise<number> {
+export async function runBatch(
+  client: KvClient,
+  io: MainIo,
+  pauseMs = 0,
+  lang: Lang = "en",
+): Promise<number> {
   const inFlight: Promise<unknown>[] = [];
   let sawError = false;
   // Answers are printed in order: each waits for the one before it. Those
@@ -131,17 +137,8 @@ export async function runBatch(client: KvClient, io: MainIo, pauseMs = 0): Promi
       (await client.finish(Math.max(pauseMs, MIN_END_WAIT_MS))).length > extra.length;
     // An empty line among them: most likely an answer with one inside it
     // (a LIST whose values keep their own \n), read as two answers.
-    const why = endless
-      ? "it kept sending after the end of the requests (our FIN, shutdown(SHUT_WR)) and did not " +
-        'close: does its loop stop when recv() returns b""?'
-      : extra.includes("")
-      ? "an answer with an empty line inside it (a LIST whose values end with their own \\n?) " +
-        "reads as more than one"
-      : "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece";
-    await io.stderr(
-      `kv: note: the server sent ${extra.length} more answer line(s) than there were requests ` +
-        `(${show(extra.join("\n"))}): ${why}\n`,
-    );
+    const why = endless ? "endless" : extra.includes("") ? "empty-line" : "pieces";
+    await io.stderr(extraLinesNote(lang, extra, why));
   }
   return sawError ? EXIT.failed : EXIT.ok;
 }

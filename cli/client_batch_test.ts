@@ -208,7 +208,7 @@ Deno.test("main() client in batch mode: a textbook server that takes the batch a
   assertEquals([code, stdout], [2, "Success!\n"]);
   assertStringIncludes(
     stderr,
-    `kv: connection closed by 127.0.0.1:${server.port} once the requests ended, with 2 unanswered (a server that reads one request per recv() takes requests sent together as one: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request)\n`,
+    `kv: connection closed by 127.0.0.1:${server.port} once the requests ended, with 2 unanswered (an answer shown may be several run together, as answers without \\n have no end to split them at; or a server that reads one request per recv() took requests sent together as one, and answered once: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request)\n`,
   );
 });
 
@@ -229,21 +229,37 @@ Deno.test("main() client in batch mode: a LIST without its empty line that took 
   );
 });
 
-Deno.test("main() client in batch mode says when the server sent more answers than requests", async () => {
-  await using server = scriptedServer(async (conn) => {
-    await readRawLines(conn, 1);
-    // A request read in two pieces, each answered.
-    await send(conn, "Success!\nError: wrong request\n");
-    while (await conn.read(new Uint8Array(64)) !== null);
+Deno.test("main() client in batch mode says when the server sent more answers than requests, in English and in Korean", async (t) => {
+  // A request read in two pieces, each answered.
+  const inPieces = () =>
+    scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "Success!\nError: wrong request\n");
+      while (await conn.read(new Uint8Array(64)) !== null);
+    });
+  await t.step("in English", async () => {
+    await using server = inPieces();
+    const { code, stdout, stderr } = await runClient(server.port, [], { stdin: "PUT, a, 1\n" });
+    await server.done;
+    assertEquals([code, stdout], [0, "Success!\n"]);
+    assertEquals(
+      stderr,
+      'kv: note: the server sent 1 more answer line(s) than there were requests ("Error: wrong request"): ' +
+        "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece\n",
+    );
   });
-  const { code, stdout, stderr } = await runClient(server.port, [], { stdin: "PUT, a, 1\n" });
-  await server.done;
-  assertEquals([code, stdout], [0, "Success!\n"]);
-  assertEquals(
-    stderr,
-    'kv: note: the server sent 1 more answer line(s) than there were requests ("Error: wrong request"): ' +
-      "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece\n",
-  );
+  await t.step("in Korean, with --lang ko", async () => {
+    await using server = inPieces();
+    const run = await runClient(server.port, ["--lang", "ko"], { stdin: "PUT, a, 1\n" });
+    await server.done;
+    assertEquals(run, {
+      code: 0,
+      stdout: "Success!\n",
+      stderr:
+        'kv: 참고: 서버가 요청 수보다 답 줄을 1줄 더 보냈습니다("Error: wrong request"): 긴 ' +
+        "요청을 조각으로 나눠 읽는 서버(recv(1024)를 여러 번)는 조각마다 답합니다\n",
+    });
+  });
 });
 
 Deno.test('main() client in batch mode names the b"" loop of a server that answers on after the end of the requests', async () => {

@@ -3,16 +3,19 @@
  * a learner meets most, with a server of their own. An answer taken after
  * the pause, and the `--unframed` hints; an answer that did not come in
  * time; a server that refused the connection or closed it; an answer that
- * is not UTF-8; one the close cut off before its `\n`; over UDP, no answer
- * after every try, one that needed a retry, answers without `\n`. In English the
+ * is not UTF-8; one the close cut off before its `\n`; over UDP, a send
+ * that failed, no answer after every try, one that needed a retry, answers
+ * without `\n`. In English the
  * client library's own message leads; in Korean it is said again from the
- * error's fields. Anything else stays as the library says it, in English.
+ * error's fields. A batch's answer lines past its requests. Anything else
+ * stays as the library says it, in English.
  *
  * @module
  */
 
 import type { KvAnswerError, KvConnectionError, KvTimeoutError } from "../client/errors.ts";
-import type { IrregularAnswer } from "../client/options.ts";
+import type { AnswerEnd, IrregularAnswer } from "../client/options.ts";
+import { errorMessage } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
 import { quote } from "../wire/line/reply.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
@@ -36,7 +39,10 @@ const NOTE = { en: "kv: note: ", ko: "kv: 참고: " } as const;
  * with its `--unframed` hint if one fits; `again`: the note was said
  * already, and only the hint is new (only an answer without its `\n` gets one).
  * `endedBy`: what took it, the pause waited out or the server's close
- * (then no pause was waited, and a slow server is not the likely cause).
+ * (then no pause was waited, and a slow server is not the likely cause),
+ * right after the answer or once our requests ended (our FIN: a textbook
+ * server's loop ends when `recv()` returns `b""`, and answers without `\n`
+ * that came by then are one).
  */
 export function pauseNote(
   lang: Lang,
@@ -44,7 +50,7 @@ export function pauseNote(
   pauseMs: number,
   hint: UnframedHint | undefined,
   again = false,
-  endedBy: "pause" | "close" = "pause",
+  endedBy: AnswerEnd = "pause",
 ): string {
   const newline = missing === "newline";
   if (lang === "ko") {
@@ -59,6 +65,13 @@ export function pauseNote(
     if (endedBy === "close") {
       return `${NOTE.ko}${what}. 서버가 답을 보내고 바로 연결을 닫아서, 받은 데까지를 답으로 ` +
         `보았습니다${tail}\n`;
+    }
+    if (endedBy === "close-after-end") {
+      const taken = hint === "batch"
+        ? "그때까지 받은 것을 모두 답 하나로 보았습니다: \\n 없는 답들은 서로 붙어 버립니다"
+        : "받은 데까지를 답으로 보았습니다";
+      return `${NOTE.ko}${what}. kv client가 요청을 다 보냈다고 알리자(FIN) 서버가 연결을 ` +
+        `닫아서, ${taken}${tail}\n`;
     }
     return `${NOTE.ko}${what}. ${pauseMs} ms 동안 더 오는 것이 없어 받은 데까지를 답으로 ` +
       `보았습니다(서버가 느릴 뿐이라면 --pause-ms를 더 크게 주세요)${tail}\n`;
@@ -76,6 +89,13 @@ export function pauseNote(
   if (endedBy === "close") {
     return `${NOTE.en}${what}; the server closed the connection right after it, so it was ` +
       `taken as it came${tail}\n`;
+  }
+  if (endedBy === "close-after-end") {
+    const taken = hint === "batch"
+      ? "all that had come was taken as one answer: answers without \\n run together"
+      : "it was taken as it came";
+    return `${NOTE.en}${what}; the server closed the connection once kv client's requests ` +
+      `ended (its FIN), so ${taken}${tail}\n`;
   }
   return `${NOTE.en}${what}; it was taken once nothing more came for ${pauseMs} ms ` +
     `(--pause-ms; if the server is only slow, give more)${tail}\n`;
@@ -199,7 +219,7 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     "closes-after-answer":
       "a server that closes after each answer takes one request per connection: run kv client once per request",
     "glued-at-end":
-      "a server that reads one request per recv() takes requests sent together as one: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request",
+      "an answer shown may be several run together, as answers without \\n have no end to split them at; or a server that reads one request per recv() took requests sent together as one, and answered once: send them with --unframed; one that closes after each answer takes one request per connection: run kv client once per request",
     "list-took-answers":
       "its LIST answer has no empty line at the end, so the answers after a LIST were read as part of it: send LIST last, or one request at a time with --unframed",
     glued:
@@ -210,7 +230,7 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     "closes-after-answer":
       "답할 때마다 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 실행하세요",
     "glued-at-end":
-      "recv() 한 번에 요청 하나를 읽는 서버는 함께 보낸 요청들을 한 요청으로 받습니다: --unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
+      "\\n이 없으면 답을 나눌 곳이 없어서, 보인 답 하나가 여러 답이 붙은 것일 수 있습니다. 아니면 recv() 한 번에 요청 하나를 읽는 서버가 함께 보낸 요청들을 한 요청으로 받아 한 번만 답했을 수도 있습니다: --unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
     "list-took-answers":
       "LIST의 답 끝에 빈 줄이 없어서 LIST 뒤에 온 답들까지 LIST의 답으로 읽혔습니다: LIST를 마지막에 보내거나, --unframed로 하나씩 보내세요",
     glued:
@@ -218,6 +238,38 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     stopped: "서버가 그 요청을 처리하다 멈췄을 수 있습니다: 서버의 터미널을 보세요",
   };
   return lang === "ko" ? `(${ko[hint]})` : ` (${en[hint]})`;
+}
+
+/**
+ * A batch's note for answer lines past the last request's answer, with the
+ * likely cause: a server that kept sending after our FIN without closing
+ * (`endless`), an answer with an empty line inside it, read as more than
+ * one (`empty-line`), or a long request read and answered in pieces.
+ */
+export function extraLinesNote(
+  lang: Lang,
+  extra: readonly string[],
+  why: "endless" | "empty-line" | "pieces",
+): string {
+  const shown = show(extra.join("\n"));
+  if (lang === "ko") {
+    const cause = why === "endless"
+      ? "요청이 끝난 뒤에도(kv client의 FIN, shutdown(SHUT_WR)) 서버가 계속 보내고 연결을 닫지 " +
+        '않았습니다: recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?'
+      : why === "empty-line"
+      ? "안에 빈 줄이 든 답(value가 자기 \\n을 그대로 가진 LIST의 답?)은 여러 답으로 읽힙니다"
+      : "긴 요청을 조각으로 나눠 읽는 서버(recv(1024)를 여러 번)는 조각마다 답합니다";
+    return `${NOTE.ko}서버가 요청 수보다 답 줄을 ${extra.length}줄 더 보냈습니다(${shown}): ${cause}\n`;
+  }
+  const cause = why === "endless"
+    ? "it kept sending after the end of the requests (our FIN, shutdown(SHUT_WR)) and did not " +
+      'close: does its loop stop when recv() returns b""?'
+    : why === "empty-line"
+    ? "an answer with an empty line inside it (a LIST whose values end with their own \\n?) " +
+      "reads as more than one"
+    : "a server that reads a long request in pieces (one recv(1024) at a time) answers each piece";
+  return `${NOTE.en}the server sent ${extra.length} more answer line(s) than there were requests ` +
+    `(${shown}): ${cause}\n`;
 }
 
 /** The line for a close in the middle of an answer line, with `--pause-ms 0` (no \n, no answer). */
@@ -265,6 +317,39 @@ export function udpNoAnswerLine(
       "kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n";
   }
   return `kv: ${message}: UDP promises no delivery (the request or its answer may have been lost, or no kv serve --udp listens there)\n`;
+}
+
+/**
+ * `kv client --udp`'s line when the send itself failed: no permission to
+ * bind the client's own port, a host name with no address, a request too
+ * long for one datagram (EMSGSIZE); anything else in the OS's words.
+ */
+export function udpSendFailedLine(
+  lang: Lang,
+  error: unknown,
+  server: { address: string; host: string },
+): string {
+  const denied = error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied;
+  const message = errorMessage(error);
+  const unresolved = message.startsWith("failed to lookup address");
+  const tooLong = error instanceof Error && (error as { code?: unknown }).code === "EMSGSIZE";
+  if (lang === "ko") {
+    const why = denied
+      ? "권한이 없습니다(--allow-net으로 실행하세요: 클라이언트는 보내기만 하지 않고 자기 로컬 " +
+        "포트도 bind합니다)"
+      : unresolved
+      ? `호스트 이름 ${server.host}의 주소를 찾지 못했습니다(--host가 맞나요? ${message})`
+      : tooLong
+      ? `요청이 너무 길어서 데이터그램 하나에 담을 수 없습니다(${message}). 긴 요청은 --udp 없이 ` +
+        "TCP로 보내세요"
+      : message;
+    return `kv: UDP로 서버(${server.address})에 보낼 수 없습니다: ${why}\n`;
+  }
+  const why = denied
+    ? "permission denied (run with --allow-net: the client binds a local port as well as sending)"
+    : message;
+  return `kv: cannot send to ${server.address} over UDP: ${why}\n`;
 }
 
 /** `kv client --udp`'s note for an answer that came only after a resend. */

@@ -36,6 +36,13 @@ const NOTE = "kv: note: an answer came without its \\n; it was taken once nothin
 const SLOW = "(--pause-ms; if the server is only slow, give more)";
 // The note for an answer the server's close ended: no pause was waited out.
 const CLOSED = "the server closed the connection right after it, so it was taken as it came";
+// ... and for one the close ended once the requests had (our FIN): a textbook server's loop end.
+const CLOSED_AT_END =
+  "the server closed the connection once kv client's requests ended (its FIN), so it was taken as it came";
+// ... with requests still waiting: all that had come is one answer.
+const GLUED_AT_END =
+  "the server closed the connection once kv client's requests ended (its FIN), " +
+  "so all that had come was taken as one answer: answers without \\n run together";
 const KEEPS_NEWLINE =
   "; if an answer looks wrong, try --unframed (a server that does not strip() its last field keeps the \\n kv client sends)";
 
@@ -81,8 +88,7 @@ Deno.test("kv client: an answer the server's close ended is said to be so, not t
     assertEquals(result, {
       code: 0,
       stdout: "PONG\n",
-      stderr: "kv: note: an answer came without its \\n; the server closed the connection " +
-        "right after it, so it was taken as it came\n",
+      stderr: `kv: note: an answer came without its \\n; ${CLOSED}\n`,
     });
   });
   await t.step("in Korean", async () => {
@@ -94,6 +100,55 @@ Deno.test("kv client: an answer the server's close ended is said to be so, not t
       stderr: "kv: 참고: 답이 \\n 없이 왔습니다. 서버가 답을 보내고 바로 연결을 닫아서, 받은 " +
         "데까지를 답으로 보았습니다\n",
     });
+  });
+});
+
+Deno.test("kv client: answers without \\n that the server's close after our FIN ended are said to be so, and may be several", async (t) => {
+  // A student's server answered each request (one recv() each), with no \n,
+  // and closed once recv() returned b"" (our FIN): the answers ran together,
+  // and the close came after the end of our requests, not after its answer.
+  const answersThenCloses = () =>
+    scriptedServer(async (conn) => {
+      await readRawLines(conn, 3);
+      await send(conn, "Success!1myname, yyjun");
+    });
+  const stdin = "PUT, a, 1\nGET, a\nLIST\n";
+  await t.step("in English", async () => {
+    await using server = answersThenCloses();
+    const result = await client(server.port, ["--pause-ms", "60000"], { stdin });
+    assertEquals(result, {
+      code: 2,
+      stdout: "Success!1myname, yyjun\n",
+      stderr: `kv: note: an answer came without its \\n; ${GLUED_AT_END}; for a server that ` +
+        "reads one request per recv(), send them with --unframed\n" +
+        `kv: connection closed by 127.0.0.1:${server.port} once the requests ended, with 2 ` +
+        "unanswered (an answer shown may be several run together, as answers without \\n have " +
+        "no end to split them at; or a server that reads one request per recv() took requests " +
+        "sent together as one, and answered once: send them with --unframed; one that closes " +
+        "after each answer takes one request per connection: run kv client once per request)\n",
+    });
+  });
+  await t.step("in Korean", async () => {
+    await using server = answersThenCloses();
+    const result = await client(server.port, ["--lang", "ko", "--pause-ms", "60000"], { stdin });
+    assertEquals(result, {
+      code: 2,
+      stdout: "Success!1myname, yyjun\n",
+      stderr:
+        "kv: 참고: 답이 \\n 없이 왔습니다. kv client가 요청을 다 보냈다고 알리자(FIN) 서버가 " +
+        "연결을 닫아서, 그때까지 받은 것을 모두 답 하나로 보았습니다: \\n 없는 답들은 서로 붙어 " +
+        "버립니다. 서버가 recv() 한 번에 요청 하나를 읽는다면 --unframed로 보내세요\n" +
+        `kv: 요청을 다 보내고 나자 서버(127.0.0.1:${server.port})가 답하지 않은 요청 2개를 남기고 ` +
+        "연결을 닫았습니다(\\n이 없으면 답을 나눌 곳이 없어서, 보인 답 하나가 여러 답이 붙은 것일 " +
+        "수 있습니다. 아니면 recv() 한 번에 요청 하나를 읽는 서버가 함께 보낸 요청들을 한 요청으로 " +
+        "받아 한 번만 답했을 수도 있습니다: --unframed로 보내세요. 서버가 답할 때마다 연결을 " +
+        "닫는다면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요)\n",
+    });
+  });
+  await t.step("with --unframed, each answer is its own", async () => {
+    await using server = textbookServer();
+    const result = await client(server.port, ["--unframed", "--pause-ms", "50"], { stdin });
+    assertEquals([result.code, result.stdout], [0, "Success!\n1\na, 1\n"]);
   });
 });
 
@@ -119,7 +174,7 @@ Deno.test("kv client: the --unframed hints come only where they can be right, no
     assertEquals(result, {
       code: 0,
       stdout: "Not exist!\n",
-      stderr: `kv: note: an answer came without its \\n; ${CLOSED}\n`,
+      stderr: `kv: note: an answer came without its \\n; ${CLOSED_AT_END}\n`,
     });
   });
   await t.step("one LIST: it has no field to keep the \\n in", async () => {
@@ -154,7 +209,7 @@ Deno.test("kv client: the --unframed hints come only where they can be right, no
     assertEquals(batch, {
       code: 0,
       stdout: "Success!\na, 1\n",
-      stderr: `kv: note: a LIST answer came without its closing empty line; ${CLOSED}\n`,
+      stderr: `kv: note: a LIST answer came without its closing empty line; ${CLOSED_AT_END}\n`,
     });
   });
   await t.step("a batch whose first answer took several requests still gets it", async () => {
@@ -164,7 +219,7 @@ Deno.test("kv client: the --unframed hints come only where they can be right, no
     });
     assertStringIncludes(
       result.stderr,
-      `kv: note: an answer came without its \\n; ${CLOSED}${recvHint}\n`,
+      `kv: note: an answer came without its \\n; ${GLUED_AT_END}${recvHint}\n`,
     );
   });
   await t.step("the prompt sends one request at a time: none arrive together", async () => {
@@ -188,7 +243,7 @@ Deno.test("kv client batch to a textbook server suggests --unframed when answers
   // request, and its answers, without \n, run into each other until it closes.
   const result = await client(server.port, [], { stdin: "PUT, y, 1\nGET, y\nLIST\n" });
   assertEquals(result.code, 2);
-  assertStringIncludes(result.stderr, `kv: note: an answer came without its \\n; ${CLOSED}`);
+  assertStringIncludes(result.stderr, `kv: note: an answer came without its \\n; ${GLUED_AT_END}`);
   assertStringIncludes(result.stderr, "send them with --unframed");
 });
 

@@ -10,14 +10,19 @@
 import { TextLineStream } from "@std/streams";
 import { KvAnswerError, KvNoAnswerError, notUtf8Answer } from "../client/errors.ts";
 import { udpRequest } from "../client/udp.ts";
-import { errorMessage } from "../net/conn.ts";
 import { answerShape } from "../wire/line/encode.ts";
 import { ERROR_PREFIX } from "../wire/line/reply.ts";
 import { EXIT } from "./exit.ts";
 import { secondsToMs } from "./options.ts";
 import { type MainIo, traceTo } from "./io.ts";
 import { runRepl } from "./client_repl.ts";
-import { notUtf8Line, udpNoAnswerLine, udpNoNewlineNote, udpRetryNote } from "./client_messages.ts";
+import {
+  notUtf8Line,
+  udpNoAnswerLine,
+  udpNoNewlineNote,
+  udpRetryNote,
+  udpSendFailedLine,
+} from "./client_messages.ts";
 import type { Lang } from "./lang.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 
@@ -33,7 +38,7 @@ export interface UdpClientOptions {
   readonly retries: number;
   /** Whether to trace the socket's events to stderr. */
   readonly trace: boolean;
-  /** The language of the notes and hints (no answer, a retry, no `\n`, not UTF-8). @default {"en"} */
+  /** The language of the notes and hints (a failed send, no answer, a retry, no `\n`, not UTF-8). @default {"en"} */
   readonly lang?: Lang;
 }
 
@@ -65,11 +70,7 @@ export async function runUdpClient(
     } catch (error) {
       if (signal?.aborted) throw error; // Ctrl-C: the prompt has ended and said so.
       if (!(error instanceof KvNoAnswerError)) {
-        const why = error instanceof Deno.errors.NotCapable ||
-            error instanceof Deno.errors.PermissionDenied
-          ? "permission denied (run with --allow-net: the client binds a local port as well as sending)"
-          : errorMessage(error);
-        await io.stderr(`kv: cannot send to ${address} over UDP: ${why}\n`);
+        await io.stderr(udpSendFailedLine(lang, error, { address, host: options.host }));
         return undefined;
       }
       await io.stderr(

@@ -306,6 +306,52 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "main() client --udp --lang ko says in Korean that it may not bind its port",
+  permissions: { net: ["127.0.0.1:9"] },
+  async fn() {
+    const run = await mainClient(["--udp", "--lang", "ko", "-p", "9", "PING"]);
+    assertEquals(run, {
+      code: 2,
+      stdout: "",
+      stderr: "kv: UDP로 서버(127.0.0.1:9)에 보낼 수 없습니다: 권한이 없습니다(--allow-net으로 " +
+        "실행하세요: 클라이언트는 보내기만 하지 않고 자기 로컬 포트도 bind합니다)\n",
+    });
+  },
+});
+
+Deno.test("main() client --udp: a send that fails is said in Korean too, with --lang ko", async (t) => {
+  await using server = scriptedUdpServer(() => "PONG\n");
+  const port = String(server.port);
+  // Past 65,507 bytes no IPv4 datagram holds it: sendto() fails (EMSGSIZE), and nothing is sent.
+  const long = `PUT, a, ${"x".repeat(70_000)}`;
+  await t.step("a request too long for one datagram", async () => {
+    const english = await mainClient(["--udp", "--lang", "en", "-p", port, long]);
+    assertEquals([english.code, english.stdout], [2, ""]);
+    assertMatch(english.stderr, /^kv: cannot send to 127\.0\.0\.1:\d+ over UDP: Message too long/);
+    const korean = await mainClient(["--udp", "--lang", "ko", "-p", port, long]);
+    assertEquals([korean.code, korean.stdout], [2, ""]);
+    assertMatch(
+      korean.stderr,
+      new RegExp(
+        `^kv: UDP로 서버\\(127\\.0\\.0\\.1:${port}\\)에 보낼 수 없습니다: 요청이 너무 길어서 ` +
+          "데이터그램 하나에 담을 수 없습니다\\(Message too long[^\\n]*\\)\\. 긴 요청은 --udp 없이 " +
+          "TCP로 보내세요\n$",
+      ),
+    );
+    assertEquals(server.received(), 0);
+  });
+  await t.step("a host name with no address", async () => {
+    // .invalid is reserved never to resolve (RFC 6761).
+    const korean = await mainClient(["--udp", "--lang", "ko", "--host", "nosuch.invalid", "PING"]);
+    assertEquals([korean.code, korean.stdout], [2, ""]);
+    assertMatch(
+      korean.stderr,
+      /^kv: UDP로 서버\(nosuch\.invalid:12000\)에 보낼 수 없습니다: 호스트 이름 nosuch\.invalid의 주소를 찾지 못했습니다\(--host가 맞나요\? failed to lookup address[^\n]*\)\n$/,
+    );
+  });
+});
+
 Deno.test("main() refuses --udp with a password or TLS, on either side: exit 2", async (t) => {
   const cases: [string, string[], RegExp][] = [
     [

@@ -27,6 +27,7 @@ import {
   throwIfError,
 } from "./errors.ts";
 import {
+  type AnswerEnd,
   checkNumbers,
   CLIENT_DEFAULTS,
   type ClientOptions,
@@ -35,7 +36,7 @@ import {
 import { Pipeline } from "./pipeline.ts";
 import { type ClientTraceEmit, maskSecret, traceConn, traceConnectFailure } from "./trace.ts";
 
-export { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer, isErrorAnswer };
+export { type AnswerEnd, CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer, isErrorAnswer };
 // The errors KvClient throws, for `kv/client`'s importers to tell apart.
 export { KvAnswerError, KvConnectionError, KvServerError, KvTimeoutError } from "./errors.ts";
 export type { ServerClose } from "./errors.ts";

@@ -31,12 +31,15 @@ export interface ClientOptions {
    * which end was missing, how many requests still wait for their
    * answers once it is taken (more than none, when requests were sent
    * together, is how a server that takes several as one shows), and what
-   * ended it: the pause waited out, or the server's close.
+   * ended it: the pause waited out, the server's close, or the server's
+   * close once this client had said it sends no more (`closeWrite()`: a
+   * textbook server closes when `recv()` returns `b""`, and all that came
+   * by then, answers run together without `\n` included, is one answer).
    */
   onIrregularAnswer?: (
     missing: IrregularAnswer,
     waiting: number,
-    endedBy: "pause" | "close",
+    endedBy: AnswerEnd,
   ) => void;
   /**
    * Fail with `KvTimeoutError` (and close) when a request has waited this
@@ -60,6 +63,9 @@ export interface ClientOptions {
   /** Receives the socket's events: connect, send, recv, half-close, close, and the pause that takes an answer (`kv client --trace`). @default {undefined} */
   trace?: Tracer;
 }
+
+/** What took an answer that lacked its end: the pause, the server's close, or its close after our `closeWrite()`. */
+export type AnswerEnd = "pause" | "close" | "close-after-end";
 
 /** What `answerPauseMs` found missing: the `\n` of a line, or the empty line of a LIST. */
 export type IrregularAnswer = "newline" | "list-end";

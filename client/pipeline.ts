@@ -24,7 +24,12 @@ import {
   timedOut,
   unusable,
 } from "./errors.ts";
-import { CLIENT_DEFAULTS, type ClientOptions, type IrregularAnswer } from "./options.ts";
+import {
+  type AnswerEnd,
+  CLIENT_DEFAULTS,
+  type ClientOptions,
+  type IrregularAnswer,
+} from "./options.ts";
 import type { ClientTraceEmit } from "./trace.ts";
 
 // ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
@@ -291,7 +296,11 @@ export class Pipeline {
         missing ??= "list-end";
       }
       // Told once the answer is taken whole: the requests still waiting are those after it.
-      if (missing !== undefined) this.#irregularAnswer(missing, "close");
+      // Once we said we send no more, the close is the server's answer to
+      // that (a loop that ends when recv() returns b""), not to its last request.
+      if (missing !== undefined) {
+        this.#irregularAnswer(missing, this.#writeClosed ? "close-after-end" : "close");
+      }
       this.#fail(closedByServer(this.#address, {
         waiting: open === undefined ? 0 : this.#answers.waiting,
         received,
@@ -397,7 +406,7 @@ export class Pipeline {
   }
 
   /** An answer was taken without its end, by the pause or the close: noted, and told. */
-  #irregularAnswer(missing: IrregularAnswer, endedBy: "pause" | "close"): void {
+  #irregularAnswer(missing: IrregularAnswer, endedBy: AnswerEnd): void {
     if (this.#irregular !== "newline") this.#irregular = missing;
     this.#options.onIrregularAnswer?.(missing, this.#answers.waiting, endedBy);
   }
