@@ -30,7 +30,7 @@ import {
   type ClientOptions,
   type IrregularAnswer,
 } from "./options.ts";
-import type { ClientTraceEmit } from "./trace.ts";
+import { type ClientTraceEmit, pauseDetail } from "./trace.ts";
 
 // ignoreBOM: a U+FEFF at the start of a key, value or line is data, not a byte-order mark.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -395,13 +395,7 @@ export class Pipeline {
     this.#armTimeout();
     if (missing === undefined) return;
     // A learner's trace shows why nothing happened for a while.
-    this.#traced?.(
-      "pause",
-      `(nothing more came for ${this.#options.answerPauseMs} ms: ` +
-        `what came is taken as the answer, without its ${
-          missing === "newline" ? "\\n" : "closing empty line"
-        })`,
-    );
+    this.#traced?.("pause", pauseDetail(this.#options.answerPauseMs ?? 0, missing));
     this.#irregularAnswer(missing, "pause");
   }
 

@@ -9,6 +9,7 @@
  */
 
 import { formatAddr } from "../net/addr.ts";
+import type { IrregularAnswer } from "./options.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
 
 // A request line `AUTH, password` (any case, any spaces): what follows the comma is the password.
@@ -118,6 +119,13 @@ export function traceConnectFailure(
       "or the TLS handshake did not finish)";
   }
   tracer({ who: "client", ms: performance.now() - startedAt, event, detail });
+}
+
+/** The detail of the trace's `pause`: nothing more came for `ms`, so what came is the answer, without what is `missing`. */
+export function pauseDetail(ms: number, missing: IrregularAnswer): string {
+  return `(nothing more came for ${ms} ms: what came is taken as the answer, without its ${
+    missing === "newline" ? "\\n" : "closing empty line"
+  })`;
 }
 
 /** Emits one client trace event, timed as the socket's ({@linkcode traceConn}). */
