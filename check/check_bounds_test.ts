@@ -100,7 +100,8 @@ Deno.test("runCheck() bounds a textbook answer that never pauses: it fails, and 
   assertEquals(failures(run), ["a.put"]);
   assertMatch(
     run.results[0]!.failure!.reason.en,
-    /^the answer went on past [\d,]+ bytes or [\d.]+ s without a pause/,
+    // Cut by its bytes (a right answer's are few), or by the time.
+    /^(the answer went on past [\d,]+ bytes or [\d.]+ s|more than [\d,]+ bytes came) without a pause/,
   );
 });
 
@@ -180,4 +181,59 @@ Deno.test("runCheck() takes a LIST pair as long as the server's line limit it is
     maxLineBytes: 2 * 1024 * 1024,
   });
   assertEquals(failures(told), []);
+});
+
+/**
+ * A server that reads each connection's first request, then sends `chunk`
+ * again and again until the checker hangs up; `sent()` counts the bytes
+ * its writes took on the connection that took most (what the checker read,
+ * and what the kernel's buffers held).
+ */
+function floodServer(chunk: string) {
+  let sent = 0;
+  const bytes = new TextEncoder().encode(chunk);
+  const server = scriptedServer(async (conn) => {
+    await conn.read(new Uint8Array(1024));
+    for (let mine = 0;;) {
+      mine += await conn.write(bytes);
+      sent = Math.max(sent, mine);
+    }
+  });
+  return Object.assign(server, { sent: () => sent });
+}
+
+Deno.test("runCheck() ends a LIST whose lines are not pairs once it has the lines it shows, not at its deadline", async () => {
+  await using server = floodServer("x\n".repeat(4096));
+  const run = await runCheck({ port: server.port, only: ["cmd.list-empty"], timeoutMs: 2_000 });
+  assertEquals(failures(run), ["cmd.list-empty"]);
+  assertEquals(run.results[0]!.failure!.reason.en, `a LIST line without ", " in it: "x"`);
+  // The 20 s deadline ended it before: gigabytes.
+  assert(server.sent() < 8 * 1024 * 1024, `${server.sent()} bytes sent`);
+});
+
+Deno.test("runCheck() --level assignment stops a textbook answer a little past a right one's length, and a LIST of no pairs", async () => {
+  for (const chunk of ["x".repeat(64 * 1024), "x\n".repeat(4096)]) {
+    await using server = floodServer(chunk);
+    const run = await runCheck({
+      port: server.port,
+      level: "assignment",
+      only: ["a.put", "a.unknown-command", "a.list-empty"],
+      timeoutMs: 2_000,
+    });
+    const reason = (id: string) =>
+      run.results.find((result) => result.rule.id === id)!.failure!.reason.en;
+    assertMatch(
+      reason("a.put"),
+      /^more than 4,106 bytes came without a pause, where a right answer has at most 10: this cannot be the answer/,
+    );
+    assertMatch(reason("a.unknown-command"), /^more than [\d,]+ bytes came without a pause/);
+    assertMatch(
+      reason("a.list-empty"),
+      chunk.includes("\n")
+        ? /^more than 1,000 lines of LIST's answer have no comma: they cannot be pairs/
+        : /^more than 1,052,672 bytes came without a \\n, where a right answer's line has at most 1,048,576/,
+    );
+    // Each read (the cleanup's LIST and the one-at-a-time test's too) stops soon, not at 64 MiB.
+    assert(server.sent() < 8 * 1024 * 1024, `${server.sent()} bytes sent`);
+  }
 });

@@ -9,8 +9,9 @@
 
 import type { PlayConfig } from "./context.ts";
 import { CLEANUP } from "./messages.ts";
+import { ListScan } from "./expect.ts";
 import { encodeData } from "./play.ts";
-import { Probe } from "./probe.ts";
+import { LINE_SLACK_BYTES, Probe } from "./probe.ts";
 import type { Text } from "./rule.ts";
 
 // The most bytes of a DELETE's answer the cleanup reads and keeps (a right one is a short line).
@@ -69,12 +70,18 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
     }
     const bytes = encodeData(`${request}${unframed ? "" : "\n"}`, config.prefix);
     if (await probe.write(bytes, config.timeoutMs) !== "ok") return undefined;
+    // A LIST's answer is cut once many of its lines cannot be pairs (no LIST, then).
     const read = list
-      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, wholeList())
+      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, wholeList(), {
+        wrong: new ListScan(config.maxLineBytes + LINE_SLACK_BYTES).wrong,
+      })
       : unframed
-      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, wholeDeleteAnswer)
+      ? await probe.readQuiet(config.timeoutMs, config.pauseMs, wholeDeleteAnswer, {
+        maxBytes: SHORT_ANSWER_BYTES,
+      })
       // A DELETE's right answer is a short line: a flood is cut off soon, not at 64 MiB per key.
       : await probe.readLine(config.timeoutMs, config.pauseMs, SHORT_ANSWER_BYTES);
+    if (read.kind === "stopped") return undefined;
     const answer = "raw" in read ? read.raw : read.got;
     if (answer.length === 0) return undefined;
     // A DELETE's answer is told by its start: a server that sends without

@@ -24,6 +24,69 @@ export class StepSkip extends Error {
 /** How many of its own pairs a LIST step remembers, to see one listed twice. */
 export const MAX_TRACKED_PAIRS = 10_000;
 
+/**
+ * How many lines with no comma a LIST's answer may have before it is taken
+ * for no LIST at all: none is a pair (a value with a \n in it breaks one
+ * line of a textbook server's into two, seldom this many).
+ */
+export const MAX_NON_PAIR_LINES = 1_000;
+
+/**
+ * Tells, as a LIST's answer comes, whether it can still be one: not once it
+ * has more than {@linkcode MAX_NON_PAIR_LINES} whole lines that cannot be a
+ * pair's (no comma; blank lines and `Not exist!` aside), or a line longer
+ * than `maxLineBytes` (a pair was stored by a request line within it): a
+ * server that sends without end. {@linkcode ListScan.wrong} looks only at
+ * the bytes that came since its last call, which must begin where the last
+ * call's did.
+ */
+export class ListScan {
+  readonly #maxLineBytes: number;
+  #lineStart = 0;
+  #scanned = 0; // A long line is scanned once.
+  #comma = false; // In the bytes of the line so far.
+  #count = 0;
+  /** Why {@linkcode ListScan.wrong} said so: lines with no comma, or one too long. */
+  why: "not-pairs" | "long-line" | undefined;
+
+  constructor(maxLineBytes: number) {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  /** Whether `bytes` can no longer be the start of a LIST's answer. */
+  readonly wrong = (bytes: Uint8Array): boolean => {
+    for (let i = this.#scanned; i < bytes.length; i++) {
+      const byte = bytes[i]!;
+      if (byte === 0x2c) this.#comma = true;
+      if (byte !== 0x0a) continue;
+      if (!this.#comma && !blankOrNotExist(bytes.subarray(this.#lineStart, i))) this.#count++;
+      this.#lineStart = i + 1;
+      this.#comma = false;
+      if (this.#count > MAX_NON_PAIR_LINES) {
+        this.why = "not-pairs";
+        return true;
+      }
+    }
+    this.#scanned = bytes.length;
+    if (bytes.length - this.#lineStart > this.#maxLineBytes) this.why = "long-line";
+    return this.why !== undefined;
+  };
+}
+
+const NOT_EXIST = new TextEncoder().encode("Not exist!");
+
+function blankOrNotExist(line: Uint8Array): boolean {
+  let end = line.length;
+  while (end > 0 && (line[end - 1] === 0x0d || line[end - 1] === 0x20 || line[end - 1] === 0x09)) {
+    end--;
+  }
+  let start = 0;
+  while (start < end && (line[start] === 0x20 || line[start] === 0x09)) start++;
+  if (start === end) return true;
+  if (end - start !== NOT_EXIST.length) return false;
+  return NOT_EXIST.every((byte, i) => line[start + i] === byte);
+}
+
 /** The key of a LIST line `key, value`; `""` for a line that is not a pair (no key is empty). */
 export function keyOf(line: string): string {
   const comma = line.indexOf(", ");

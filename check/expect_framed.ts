@@ -20,7 +20,7 @@ import {
   StepSkip,
 } from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
-import { MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
+import { LINE_SLACK_BYTES, MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
 import type { Expect, Text } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -29,9 +29,6 @@ const decoder = new TextDecoder();
 const SHOWN_LIST_LINES = 50;
 const LF = 0x0a;
 const CR = 0x0d;
-// Past the longest line a right answer has, this much more without a \n
-// ends the read: no right answer is coming (a loop that sends without end).
-const LINE_SLACK_BYTES = 4 * 1024;
 // An error line may quote the request: it is allowed this much more than the request.
 const ERROR_LINE_BYTES = 1024;
 
@@ -168,6 +165,9 @@ export async function expectFramed(
       // Bounded: a server may stream endless lines that carry the prefix.
       if (pair.startsWith(prefix) && ours.size < MAX_TRACKED_PAIRS) ours.add(pair);
       pairs++;
+      // A line that is no pair already fails the rule: read on only for the lines a failure
+      // shows, not (from a server that sends one line without end) up to the deadline.
+      if (bad !== undefined && got.length >= SHOWN_LIST_LINES) break;
       if (Date.now() > listDeadline) {
         fail(expected, concat(got), REASON.listNeverEnds(10 * timeoutMs));
       }

@@ -14,16 +14,20 @@ import {
   isRecased,
   isSpaced,
   keyOf,
+  ListScan,
+  MAX_NON_PAIR_LINES,
   MAX_TRACKED_PAIRS,
   sameKeyLines,
   StepSkip,
 } from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
-import { MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
+import { LINE_SLACK_BYTES, MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
 import type { Expect, Text } from "./rule.ts";
 
 const decoder = new TextDecoder();
 const LF = 0x0a;
+// An answer to a request refused may quote it: it is allowed this much more than the request.
+const ERROR_ANSWER_BYTES = 1024;
 const TRAILING_NEWLINES_REGEXP = /(\r?\n)+$/;
 
 /**
@@ -67,6 +71,18 @@ export async function expectTextbook(
     }
     return text === "Not exist!";
   };
+  // A one-line answer is cut a little past its right length; a LIST's (a
+  // store's pairs: no bound) once many of its lines cannot be pairs.
+  // Any answer (to a request it refuses) is one short message, which may quote the request.
+  const longest = "line" in expect
+    ? new TextEncoder().encode(expect.line).length + 2
+    : "any" in expect
+    ? sent.length + ERROR_ANSWER_BYTES
+    : undefined;
+  const maxBytes = longest === undefined ? MAX_ANSWER_BYTES : longest + LINE_SLACK_BYTES;
+  const scan = "list" in expect || "emptyList" in expect
+    ? new ListScan(config.maxLineBytes + LINE_SLACK_BYTES)
+    : undefined;
   // An answer that already ends with \n and is right needs no pause; a
   // LIST always waits for it (a pair listed twice, or one deleted, may
   // come in a later send()).
@@ -74,13 +90,27 @@ export async function expectTextbook(
     timeoutMs,
     pauseMs,
     (bytes) => !("list" in expect) && bytes.at(-1) === LF && matches(answerText(bytes)),
+    { maxBytes, wrong: scan?.wrong },
   );
   const fail = (reason: Text): never => {
     throw new StepFailure({ sent, expected, got: read.got, reason });
   };
   if (read.kind === "timeout") fail(REASON.timeout(timeoutMs));
   if (read.kind === "eof") fail(REASON.closedSilently());
-  if (read.kind === "too-much") fail(REASON.neverEnds(MAX_ANSWER_BYTES, 10 * timeoutMs));
+  if (read.kind === "stopped") {
+    fail(
+      scan?.why === "long-line"
+        ? REASON.lineTooLong(config.maxLineBytes + LINE_SLACK_BYTES, config.maxLineBytes)
+        : REASON.listNotPairs(MAX_NON_PAIR_LINES),
+    );
+  }
+  if (read.kind === "too-much") {
+    fail(
+      longest === undefined || read.got.length <= maxBytes
+        ? REASON.neverEnds(maxBytes, 10 * timeoutMs)
+        : REASON.answerTooLong(maxBytes, longest),
+    );
+  }
   const text = answerText(read.got);
   if (matches(text)) return;
   if ("emptyList" in expect && text !== "") {

@@ -155,6 +155,26 @@ export const REASON = {
           : "") +
         "이므로 답일 수 없어 읽기를 멈춤 (서버가 끝없이 보내거나, 한 답을 되풀이해 보내나요?)",
     ),
+  /** A textbook answer (read to a pause) cut off: no right one is that long. */
+  answerTooLong: (bytes: number, longest: number) =>
+    text(
+      `more than ${bytes.toLocaleString("en")} bytes came without a pause, where a right ` +
+        `answer has at most ${longest.toLocaleString("en")}: this cannot be the answer, so the ` +
+        "check stopped reading (does the server send without end, or send one answer again " +
+        "and again?)",
+      `멈춤 없이 ${bytes.toLocaleString("en")}바이트를 넘게 받음. 맞는 답은 길어야 ` +
+        `${longest.toLocaleString("en")}바이트이므로 답일 수 없어 읽기를 멈춤 (서버가 끝없이 ` +
+        "보내거나, 한 답을 되풀이해 보내나요?)",
+    ),
+  /** A LIST answer cut off after `lines` lines that no pair has (no comma). */
+  listNotPairs: (lines: number) =>
+    text(
+      `more than ${lines.toLocaleString("en")} lines of LIST's answer have no comma: they ` +
+        "cannot be pairs, so the check stopped reading (does the server send without end, or " +
+        "send one answer again and again?)",
+      `LIST의 답에서 쉼표 없는 줄을 ${lines.toLocaleString("en")}개 넘게 받음. 쌍일 수 없어 ` +
+        "읽기를 멈춤 (서버가 끝없이 보내거나, 한 답을 되풀이해 보내나요?)",
+    ),
   neverEnds: (bytes: number, ms: number) =>
     text(
       `the answer went on past ${bytes.toLocaleString("en")} bytes or ${

@@ -40,7 +40,7 @@ export type LineRead =
 /** The result of {@linkcode Probe.readQuiet}. */
 export type QuietRead =
   | { readonly kind: "answer"; readonly got: Uint8Array }
-  | { readonly kind: "timeout" | "eof" | "too-much"; readonly got: Uint8Array };
+  | { readonly kind: "timeout" | "eof" | "too-much" | "stopped"; readonly got: Uint8Array };
 
 const LF = 0x0a;
 const CHUNK_BYTES = 64 * 1024;
@@ -50,6 +50,12 @@ const CHUNK_BYTES = 64 * 1024;
  * at most 256 MiB; `kv check`'s rules store short values).
  */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/**
+ * Past the longest line (or textbook answer) a right answer has, this much
+ * more ends the read: no right answer is coming (a loop that sends without
+ * end).
+ */
+export const LINE_SLACK_BYTES = 4 * 1024;
 const TIMEOUT = Symbol("timeout");
 
 /** One connection to the server under test. */
@@ -173,21 +179,31 @@ export class Probe {
   /**
    * Reads an answer the textbook way: whatever arrives until nothing more
    * comes for `pauseMs`, or until `done` says the bytes so far are a whole
-   * answer. The end of the stream also ends an answer.
+   * answer. The end of the stream also ends an answer. Ends early with
+   * `"too-much"` past `maxBytes` (more than a right answer can be), and
+   * with `"stopped"` once `wrong` says the bytes so far cannot begin a
+   * right answer (a server that sends without end).
    */
   async readQuiet(
     timeoutMs: number,
     pauseMs: number,
     done: (bytes: Uint8Array) => boolean,
+    { maxBytes = MAX_ANSWER_BYTES, wrong }: {
+      maxBytes?: number;
+      wrong?: (bytes: Uint8Array) => boolean;
+    } = {},
   ): Promise<QuietRead> {
     const deadline = Date.now() + timeoutMs;
     // A server that never pauses is cut off: after ten timeouts, or past
-    // MAX_ANSWER_BYTES, as a LIST is (play.ts).
+    // maxBytes, as a LIST is (play.ts).
     const end = Date.now() + 10 * timeoutMs;
     while (true) {
       const bytes = this.buffered;
       if (bytes.length > 0 && done(bytes)) return { kind: "answer", got: this.#take(bytes.length) };
-      if (bytes.length > MAX_ANSWER_BYTES || (bytes.length > 0 && Date.now() >= end)) {
+      if (bytes.length > 0 && wrong?.(bytes)) {
+        return { kind: "stopped", got: this.#take(bytes.length) };
+      }
+      if (bytes.length > maxBytes || (bytes.length > 0 && Date.now() >= end)) {
         return { kind: "too-much", got: this.#take(bytes.length) };
       }
       const wait = bytes.length > 0 ? Math.min(pauseMs, end - Date.now()) : deadline - Date.now();

@@ -366,12 +366,14 @@ async function servesOneAtATime(config: PlayConfig, textbook: boolean): Promise<
     second = await Probe.open(config.hostname, config.port, config);
     const request = encodeData(`GET, {k}nobody${textbook ? "" : "\n"}`, config.prefix);
     if (await second.write(request, config.timeoutMs) !== "ok") return false;
-    // As long as any rule waits: a slow server that serves many at once is not one.
-    const early = await second.readQuiet(config.timeoutMs, config.pauseMs, anyByte);
+    // As long as any rule waits: a slow server that serves many at once is not one. Any
+    // answer says so, and no more than 4 KiB of one is read.
+    const bounds = { maxBytes: 4096 };
+    const early = await second.readQuiet(config.timeoutMs, config.pauseMs, anyByte, bounds);
     if (early.kind !== "timeout" || early.got.length > 0) return false;
     await first.close();
     first = undefined;
-    const late = await second.readQuiet(config.timeoutMs, config.pauseMs, anyByte);
+    const late = await second.readQuiet(config.timeoutMs, config.pauseMs, anyByte, bounds);
     return late.got.length > 0;
   } catch {
     return false;
