@@ -34,10 +34,10 @@ export function endlessHint(lang: Lang, rules: number): string {
       "answer has, so kv check stopped reading them. A server that sends without end is " +
       'usually a loop that goes on once recv() returns b"" (the client has gone: close the ' +
       "connection), or one that sends the same answer in a loop instead of once per request.\n"
-    : `힌트: 규칙 ${rules}개에서 서버가 맞는 답보다 훨씬 많은 바이트를 \\n 없이 보내서 kv check가 ` +
-      '읽기를 멈췄습니다. 끝없이 보내는 서버는 흔히 recv()가 b""를 돌려준 뒤에도(클라이언트가 ' +
-      "떠났으니 연결을 닫아야 함) 도는 루프이거나, 요청마다 한 번이 아니라 같은 답을 루프에서 " +
-      "계속 보내는 코드입니다.\n";
+    : `힌트: 규칙 ${rules}개에서 서버가 어떤 맞는 답보다도 훨씬 많은 바이트를 \\n 없이 보내서 ` +
+      'kv check가 읽기를 멈췄습니다. 끝없이 보내는 서버는 대개 recv()가 b""를 돌려준 뒤에도 ' +
+      '루프를 계속 돌거나(b""는 클라이언트가 떠났다는 뜻이니 연결을 닫으세요), 같은 답을 요청마다 ' +
+      "한 번이 아니라 루프에서 거듭 보냅니다.\n";
 }
 
 /**
@@ -227,9 +227,9 @@ export function closedUnansweredHint(lang: Lang, ids: readonly string[]): string
       "Traceback in the server's terminal. The assignment asks for an answer to every request, " +
       "a bad one too: catch the error and send it as the answer.\n"
     : `힌트: ${which}에서 서버가 답하지 않고 연결을 닫았지만, 그 뒤의 규칙에는 답했습니다. 그 ` +
-      "클라이언트를 처리하던 코드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 " +
+      "클라이언트를 맡은 코드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 " +
       "멈추고 소켓이 닫힌 것입니다(socketserver는 Traceback을 찍고 연결을 닫습니다. with conn: " +
-      "블록도 그렇습니다). 서버를 실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 " +
+      "블록도 마찬가지입니다). 서버를 실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 " +
       "요청에도 답할 것을 요구합니다: 예외를 잡아(try/except) 그 오류를 답으로 보내세요.\n";
 }
 
@@ -257,11 +257,11 @@ export function stoppedAtHint(lang: Lang, id: string, rules: number): string {
       (rules === 0
         ? "그다음 연결이 거부되었습니다. "
         : `그 뒤의 규칙 ${rules}개는 연결할 수 없었습니다(연결 거부). `) +
-      "그 규칙이 보낸 무언가(잘못된 요청, 또는 갑자기 떠난 클라이언트)가 " +
-      "아무도 잡지 않은 예외를 일으켜 서버 전체가 끝난 것입니다. 서버를 실행한 터미널에 Traceback이 " +
-      "있습니다. 요청마다 예외를 잡아(try/except) 그 오류를 답으로 보내고, 클라이언트와의 대화 " +
-      "전체도 감싸서(OSError) 한 클라이언트가 나머지를 멈추지 못하게 하세요. 과제의 서버는 " +
-      "죽지 않아야 합니다.\n";
+      "그 규칙의 잘못된 요청이나 갑자기 연결을 끊은 클라이언트가 잡히지 않은 예외를 일으켜 " +
+      "서버 전체가 종료된 것입니다. 서버를 실행한 터미널에 Traceback이 찍혀 있습니다. 요청마다 " +
+      "예외를 잡아(try/except) 그 오류를 답으로 보내고, 클라이언트 하나와 주고받는 부분 전체에서도 " +
+      "예외(OSError)를 잡아 한 클라이언트 때문에 다른 클라이언트까지 멈추지 않게 하세요. 과제의 " +
+      "서버는 죽지 않아야 합니다.\n";
 }
 
 /**

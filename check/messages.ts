@@ -148,12 +148,12 @@ export const REASON = {
       `\\n 없이 ${bytes.toLocaleString("en")}바이트를 넘게 받음. 맞는 답의 줄은 길어야 ` +
         `${longest.toLocaleString("en")}바이트` +
         (assumedLimit
-          ? "(쌍은 서버의 줄 한도 안의 요청으로 저장되며, 그 한도를 " +
+          ? "(LIST의 쌍은 서버의 줄 한도 안에 드는 요청으로 저장되고, 그 한도를 " +
             `${
               longest.toLocaleString("en")
-            }바이트로 봄: 더 크면 --assume-max-line-bytes로 알려 주세요)`
+            }바이트로 봄. 서버의 한도가 더 크면 --assume-max-line-bytes로 알려 주세요)`
           : "") +
-        "이므로 답일 수 없어 읽기를 멈춤 (서버가 끝없이 보내거나, 한 답을 되풀이해 보내나요?)",
+        "이므로 답일 수 없어 읽기를 멈춤 (서버가 끝없이 보내거나, 같은 답을 되풀이해 보내나요?)",
     ),
   /** A textbook answer (read to a pause) cut off: no right one is that long. */
   answerTooLong: (bytes: number, longest: number) =>

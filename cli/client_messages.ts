@@ -230,7 +230,7 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     "closes-after-answer":
       "답할 때마다 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 실행하세요",
     "glued-at-end":
-      "\\n이 없으면 답을 나눌 곳이 없어서, 보인 답 하나가 여러 답이 붙은 것일 수 있습니다. 아니면 recv() 한 번에 요청 하나를 읽는 서버가 함께 보낸 요청들을 한 요청으로 받아 한 번만 답했을 수도 있습니다: --unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
+      "\\n이 없으면 답을 나눌 곳이 없어서, 출력된 답 하나가 여러 답이 붙은 것일 수 있습니다. 아니면 recv() 한 번에 요청 하나를 읽는 서버가 함께 보낸 요청들을 한 요청으로 받아 한 번만 답했을 수도 있습니다: --unframed로 보내세요. 서버가 답할 때마다 연결을 닫는다면 연결마다 요청을 하나만 받으니, 요청마다 kv client를 따로 실행하세요",
     "list-took-answers":
       "LIST의 답 끝에 빈 줄이 없어서 LIST 뒤에 온 답들까지 LIST의 답으로 읽혔습니다: LIST를 마지막에 보내거나, --unframed로 하나씩 보내세요",
     glued:
@@ -255,7 +255,7 @@ export function extraLinesNote(
   if (lang === "ko") {
     const cause = why === "endless"
       ? "요청이 끝난 뒤에도(kv client의 FIN, shutdown(SHUT_WR)) 서버가 계속 보내고 연결을 닫지 " +
-        '않았습니다: recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?'
+        '않았습니다. recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?'
       : why === "empty-line"
       ? "안에 빈 줄이 든 답(value가 자기 \\n을 그대로 가진 LIST의 답?)은 여러 답으로 읽힙니다"
       : "긴 요청을 조각으로 나눠 읽는 서버(recv(1024)를 여러 번)는 조각마다 답합니다";
@@ -311,7 +311,7 @@ export function udpNoAnswerLine(
   timeoutMs: number,
 ): string {
   if (lang === "ko") {
-    return `kv: 서버(${address})에서 UDP로 ${tries}번 보냈지만(한 번에 ${timeoutMs} ms씩 ` +
+    return `kv: 서버(${address})에 UDP로 ${tries}번 보냈지만(매번 ${timeoutMs} ms씩 ` +
       "기다림) 답이 " +
       "없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 " +
       "kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n";
@@ -336,8 +336,8 @@ export function udpSendFailedLine(
   const tooLong = error instanceof Error && (error as { code?: unknown }).code === "EMSGSIZE";
   if (lang === "ko") {
     const why = denied
-      ? "권한이 없습니다(--allow-net으로 실행하세요: 클라이언트는 보내기만 하지 않고 자기 로컬 " +
-        "포트도 bind합니다)"
+      ? "권한이 없습니다(--allow-net으로 실행하세요: 클라이언트는 보내는 것 말고도 자기 로컬 " +
+        "포트를 bind합니다)"
       : unresolved
       ? `호스트 이름 ${server.host}의 주소를 찾지 못했습니다(--host가 맞나요? ${message})`
       : tooLong

@@ -202,7 +202,7 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
       code: 2,
       stdout: "",
       stderr:
-        `kv: 서버(127.0.0.1:${silent.port})에서 UDP로 2번 보냈지만(한 번에 20 ms씩 기다림) 답이 없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n`,
+        `kv: 서버(127.0.0.1:${silent.port})에 UDP로 2번 보냈지만(매번 20 ms씩 기다림) 답이 없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n`,
     });
   });
   await t.step("a bad --timeout is a usage error, and so is --retries without --udp", async () => {
@@ -315,7 +315,7 @@ Deno.test({
       code: 2,
       stdout: "",
       stderr: "kv: UDP로 서버(127.0.0.1:9)에 보낼 수 없습니다: 권한이 없습니다(--allow-net으로 " +
-        "실행하세요: 클라이언트는 보내기만 하지 않고 자기 로컬 포트도 bind합니다)\n",
+        "실행하세요: 클라이언트는 보내는 것 말고도 자기 로컬 포트를 bind합니다)\n",
     });
   },
 });
