@@ -357,7 +357,7 @@ export function udpRetryNote(lang: Lang, tries: number): string {
   return lang === "ko"
     ? `${NOTE.ko}${tries}번째 보낸 뒤에야 답이 왔습니다: 데이터그램이 사라졌거나 늦었습니다` +
       "(요청이 두 번 이상 실행되었을 수도 있습니다)\n"
-    : `kv: the answer came on try ${tries}: a datagram was lost or late (and the request may have run more than once)\n`;
+    : `${NOTE.en}the answer came on try ${tries}: a datagram was lost or late (and the request may have run more than once)\n`;
 }
 
 /** `kv client --udp`'s note, said once, for answers that do not end with `\n`. */

@@ -165,7 +165,7 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
       ...["--udp", "--trace", "--timeout", "0.05", "-p", String(lossy.port), "PING"],
     ]);
     assertEquals([run.code, run.stdout], [0, "PONG\n"]);
-    assertMatch(run.stderr, /^kv: the answer came on try 2: a datagram was lost or late/m);
+    assertMatch(run.stderr, /^kv: note: the answer came on try 2: a datagram was lost or late/m);
     assertEquals(traceEvents(run.stderr, "client"), [
       ...["bind", "sendto", "timeout", "retry", "sendto", "recvfrom", "close"],
     ]);
