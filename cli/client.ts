@@ -228,6 +228,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     if (words.length > 0) return await runOnce(client, words.join(" "), io, lang);
     if (batch) return await runBatch(client, io, options.pauseMs, lang);
     return await runRepl({
+      lang,
       prompt: `kv ${client.address}`,
       banner: `Connected to ${client.address}.`,
       connected: true,
