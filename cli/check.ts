@@ -159,7 +159,9 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     if (state === "prompt" && io.stdinIsTerminal) {
       ({ state } = await Deno.permissions.request(write));
     }
-    if (state !== "granted") return await cannotWriteJunit(options.junit, PERMISSION_DENIED, io);
+    if (state !== "granted") {
+      return await cannotWriteJunit(options.junit, PERMISSION_DENIED, io, lang);
+    }
   }
   // The text report goes to stdout unless stdout carries JSON or XML.
   const textOut = options.json ? undefined : options.junit === "-" ? io.stderr : io.stdout;
@@ -206,10 +208,9 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
     if (!(error instanceof CheckUnreachableError)) throw error;
-    // A refused connection in the report's language, as kv client says it.
-    await io.stderr(
-      connectFailedLine(lang, error, formatAddr({ hostname: options.host, port: options.port })),
-    );
+    // In the report's language, as kv client says it.
+    const address = formatAddr({ hostname: options.host, port: options.port });
+    await io.stderr(connectFailedLine(lang, error, { address, host: options.host }));
     return EXIT.unreachable;
   } finally {
     if (io.signal === undefined) Deno.removeSignalListener("SIGINT", onSignal);
@@ -234,7 +235,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
           : error instanceof Error
           ? error.message
           : String(error);
-      return await cannotWriteJunit(options.junit, why, io);
+      return await cannotWriteJunit(options.junit, why, io, lang);
     }
   }
   // Stopped, even during the last rule or the cleanup: the user was told it would stop.
@@ -368,12 +369,30 @@ const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
 
 const PERMISSION_DENIED = "permission denied";
 
-/** Says the JUnit report cannot be written, and how to get it; the exit status. */
-async function cannotWriteJunit(file: string, why: string, io: MainIo): Promise<number> {
-  const how = why === PERMISSION_DENIED
+/**
+ * Says the JUnit report cannot be written, and how to get it; the exit
+ * status. `why`: {@linkcode PERMISSION_DENIED}, or the system's words (in
+ * English in either language).
+ */
+async function cannotWriteJunit(
+  file: string,
+  why: string,
+  io: MainIo,
+  lang: Lang,
+): Promise<number> {
+  const denied = why === PERMISSION_DENIED;
+  // Not a rule's failure: how kv was run, as for the files it reads.
+  if (lang === "ko") {
+    const how = denied
+      ? `권한이 없습니다(--allow-write=${file} 옵션을 주고 실행하거나, --junit - > ${file}처럼 ` +
+        "표준 출력으로 쓰세요)"
+      : why;
+    await io.stderr(`kv: ${file}에 JUnit 보고서를 쓸 수 없습니다: ${how}\n`);
+    return EXIT.usage;
+  }
+  const how = denied
     ? ` (run with --allow-write=${file}, or write it with --junit - > ${file})`
     : "";
-  // Not a rule's failure: how kv was run, as for the files it reads.
   await io.stderr(`kv: cannot write ${file}: ${why}${how}\n`);
   return EXIT.usage;
 }

@@ -29,6 +29,7 @@ import { formatAddr } from "../net/addr.ts";
 import { errorMessage } from "../net/conn.ts";
 import { runBatch } from "./client_batch.ts";
 import {
+  authFailedLine,
   closedLine,
   type CloseHint,
   connectFailedLine,
@@ -215,10 +216,10 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     });
   } catch (error) {
     if (error instanceof KvServerError) {
-      await io.stderr(`kv: AUTH failed: ${error.message}\n`);
+      await io.stderr(authFailedLine(lang, error.message));
       return EXIT.failed;
     }
-    await io.stderr(connectFailedLine(lang, error, address));
+    await io.stderr(connectFailedLine(lang, error, { address, host: options.host }));
     // `kv client PING -p 17420` tried the default port: say why.
     if (OPTION_IN_REQUEST_REGEXP.test(words.join(" "))) await io.stderr(optionsFirstNote(lang));
     return EXIT.unreachable;
@@ -227,6 +228,7 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
     if (words.length > 0) return await runOnce(client, words.join(" "), io, lang);
     if (batch) return await runBatch(client, io, options.pauseMs, lang);
     return await runRepl({
+      lang,
       prompt: `kv ${client.address}`,
       banner: `Connected to ${client.address}.`,
       connected: true,

@@ -2,7 +2,9 @@
  * `kv client`'s notes and hints in English and Korean (`--lang`): the ones
  * a learner meets most, with a server of their own. An answer taken after
  * the pause, and the `--unframed` hints; an answer that did not come in
- * time; a server that refused the connection or closed it; an answer that
+ * time; a connection not made (refused, a host name with no address, no
+ * connection in time, the TLS errors the library hints at), a password
+ * refused, a server that closed the connection or reset it; an answer that
  * is not UTF-8; one the close cut off before its `\n`; over UDP, a send
  * that failed, no answer after every try, one that needed a retry, answers
  * without `\n`. In English the
@@ -174,16 +176,78 @@ function seconds(ms: number): string {
   return ms >= 10_000 ? String(Math.round(ms / 1000)) : (ms / 1000).toFixed(1);
 }
 
-/** The line for a connection that could not be made (in Korean: a refused one; any other stays). */
-export function connectFailedLine(lang: Lang, error: unknown, address: string): string {
+/**
+ * The line for a connection that could not be made. In Korean, from the
+ * error underneath (`cause`): refused, a host name with no address, no
+ * connection in time, no answer to AUTH in time, the TLS errors the library
+ * gives a hint for, no permission, a reset; anything else stays as the
+ * library says it, in English.
+ */
+export function connectFailedLine(
+  lang: Lang,
+  error: unknown,
+  server: { address: string; host: string },
+): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (
-    lang === "ko" && error instanceof Error && error.cause instanceof Deno.errors.ConnectionRefused
-  ) {
-    return `kv: 서버(${address})에 연결할 수 없습니다: 연결이 거부되었습니다(서버를 실행했나요? ` +
-      "포트는 맞나요?)\n";
+  const why = lang === "ko" && error instanceof Error
+    ? connectReasonKo(error.cause, server.host)
+    : undefined;
+  if (why === undefined) return `kv: ${message}\n`;
+  return `kv: 서버(${server.address})에 연결할 수 없습니다: ${why}\n`;
+}
+
+/** Why a connection could not be made or was lost, in Korean; `undefined` where no Korean is known. */
+function connectReasonKo(cause: unknown, host: string): string | undefined {
+  if (cause instanceof Deno.errors.ConnectionRefused) {
+    return "연결이 거부되었습니다(서버를 실행했나요? 포트는 맞나요?)";
   }
-  return `kv: ${message}\n`;
+  if (cause instanceof Deno.errors.ConnectionReset) {
+    return "연결이 리셋되었습니다(서버가 FIN 대신 RST를 보냈습니다)";
+  }
+  if (cause instanceof Deno.errors.PermissionDenied || cause instanceof Deno.errors.NotCapable) {
+    return "권한이 없습니다(--allow-net으로 실행하세요)";
+  }
+  if (cause instanceof Deno.errors.TimedOut) {
+    return cause.message === "no answer to AUTH in time"
+      ? "AUTH의 답이 제한 시간 안에 오지 않았습니다"
+      : cause.message === "timed out"
+      ? "제한 시간 안에 연결되지 않았습니다"
+      : undefined;
+  }
+  if (!(cause instanceof Error)) return undefined;
+  const message = cause.message;
+  if (message.startsWith("failed to lookup address")) {
+    return `호스트 이름 ${host}의 주소를 찾지 못했습니다(--host가 맞나요? ${message})`;
+  }
+  if (/UnknownIssuer/.test(message)) {
+    return `서버의 인증서를 믿을 수 없습니다(${message}). 서버가 직접 만든 인증서라면 ` +
+      "--tls-ca FILE로 그 인증서를 주세요";
+  }
+  if (/InvalidContentType/.test(message)) {
+    return `서버가 TLS를 쓰지 않습니다(${message}). --tls와 --tls-ca 없이 연결하세요`;
+  }
+  const name = /certificate not valid for name "([^"]*)"/.exec(message)?.[1];
+  if (name !== undefined) {
+    return `서버의 인증서에 없는 이름(${name})으로 연결했습니다(${message}). --host를 인증서에 ` +
+      `있는 이름으로 주거나, README.ko.md "보안"처럼 -addext subjectAltName으로 "${name}"의 ` +
+      "인증서를 만드세요";
+  }
+  if (/certificate expired|certificate not valid yet/.test(message)) {
+    return `서버의 인증서가 유효 기간 밖입니다(${message}). 서버 주인이 인증서를 새로 ` +
+      "만들어야 합니다. 아니면 이 컴퓨터의 시계가 틀렸습니다";
+  }
+  if (/CaUsedAsEndEntity/.test(message)) {
+    return `서버의 인증서가 CA 인증서입니다(${message}). README.ko.md "보안"처럼 ` +
+      "-addext basicConstraints=critical,CA:FALSE를 주고 만드세요";
+  }
+  return undefined;
+}
+
+/** `kv client`'s line for a password the server refused (`message`: its answer after `Error: `). */
+export function authFailedLine(lang: Lang, message: string): string {
+  return lang === "ko"
+    ? `kv: 서버가 AUTH를 거부했습니다: ${message}\n`
+    : `kv: AUTH failed: ${message}\n`;
 }
 
 /**
@@ -199,8 +263,16 @@ export function closedLine(
 ): string {
   if (lang !== "ko") return `kv: ${error.message}${closeHintText("en", seen.hint)}\n`;
   const close = error.serverClose;
-  // Not a close the client saw (a reset, a lost connection): the library's words.
-  if (close === undefined) return `kv: ${error.message}${closeHintText("ko", seen.hint)}\n`;
+  if (close === undefined) {
+    // Not a close the client saw: a reset, a lost connection. Korean where its cause is known.
+    const why = error.message.startsWith("lost connection to ")
+      ? connectReasonKo(error.cause, "")
+      : undefined;
+    const what = why === undefined
+      ? error.message
+      : `서버(${address})와의 연결이 끊겼습니다: ${why}`;
+    return `kv: ${what}${closeHintText("ko", seen.hint)}\n`;
+  }
   const server = `서버(${address})가`;
   const what = close.unanswered === 0
     ? `${server} 연결을 닫았습니다`

@@ -1,12 +1,17 @@
 /**
  * Tests of `kv client --lang ko`: the notes and hints a learner meets
  * most, in Korean, run in-process through `main()` over real sockets on
- * port 0; and `--lang`'s default, from the user's language.
+ * port 0 (the failures that need a file, --tls-ca, through the line they
+ * print); and `--lang`'s default, from the user's language.
  *
  * @module
  */
 
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
+import { type AddressInfo, createServer } from "node:net";
+import { KvClient } from "../client/client.ts";
+import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
+import { connectFailedLine } from "./client_messages.ts";
 import {
   closedPort,
   readAll,
@@ -14,6 +19,7 @@ import {
   runClient,
   scriptedServer,
   send,
+  startTestServer,
   textbookServer,
 } from "../testing/mod.ts";
 
@@ -154,4 +160,108 @@ Deno.test("kv client --lang: Korean by default where the user's language is Kore
   assertEquals(english.stderr.startsWith(`kv: cannot connect to 127.0.0.1:${port}`), true);
   const other = await runClient(port, ["PING"], { language: "en-US" });
   assertEquals(other.stderr.startsWith(`kv: cannot connect to 127.0.0.1:${port}`), true);
+});
+
+Deno.test("kv client --lang ko: a host name with no address; --lang en keeps the library's words", async () => {
+  // .invalid is reserved never to resolve (RFC 6761).
+  const args = ["--host", "nosuch.invalid", "PING"];
+  const korean = await runClient(closedPort(), [...KO, ...args]);
+  assertEquals([korean.code, korean.stdout], [2, ""]);
+  assertMatch(
+    korean.stderr,
+    /^kv: 서버\(nosuch\.invalid:\d+\)에 연결할 수 없습니다: 호스트 이름 nosuch\.invalid의 주소를 찾지 못했습니다\(--host가 맞나요\? failed to lookup address[^\n]*\)\n$/,
+  );
+  const english = await runClient(closedPort(), ["--lang", "en", ...args]);
+  assertMatch(
+    english.stderr,
+    /^kv: cannot connect to nosuch\.invalid:\d+: failed to lookup address[^\n]*\n$/,
+  );
+});
+
+Deno.test("kv client --lang ko: TLS to a certificate it does not trust, and to a server without TLS", async () => {
+  await using tls = startTestServer({ tls: { cert: TEST_CERT, key: TEST_KEY } });
+  const untrusted = await runClient(tls.port, [...KO, "--tls", "PING"]);
+  assertEquals([untrusted.code, untrusted.stdout], [2, ""]);
+  assertMatch(
+    untrusted.stderr,
+    new RegExp(
+      `^kv: 서버\\(127\\.0\\.0\\.1:${tls.port}\\)에 연결할 수 없습니다: 서버의 인증서를 믿을 수 ` +
+        "없습니다\\([^\\n]*UnknownIssuer[^\\n]*\\)\\. 서버가 직접 만든 인증서라면 --tls-ca FILE로 " +
+        "그 인증서를 주세요\n$",
+    ),
+  );
+  await using plain = startTestServer();
+  const noTls = await runClient(plain.port, [...KO, "--tls", "PING"]);
+  assertEquals([noTls.code, noTls.stdout], [2, ""]);
+  assertMatch(
+    noTls.stderr,
+    new RegExp(
+      `^kv: 서버\\(127\\.0\\.0\\.1:${plain.port}\\)에 연결할 수 없습니다: 서버가 TLS를 쓰지 ` +
+        "않습니다\\([^\\n]*InvalidContentType[^\\n]*\\)\\. --tls와 --tls-ca 없이 연결하세요\n$",
+    ),
+  );
+  const english = await runClient(plain.port, ["--lang", "en", "--tls", "PING"]);
+  assertStringIncludes(
+    english.stderr,
+    "(the server does not speak TLS: connect without --tls and --tls-ca, or without the tls option)\n",
+  );
+});
+
+Deno.test("kv client --lang ko: a certificate for other names, and no connection in time (the line kv client prints)", async () => {
+  // kv client needs --tls-ca FILE for these (a file to read: e2e/password_file_e2e.ts runs it
+  // whole); here the library's error, over real sockets, and the line made of it.
+  await using server = startTestServer({
+    hostname: "127.0.0.2",
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+  });
+  const wrongName = await assertRejects(() =>
+    KvClient.connect({ hostname: "127.0.0.2", port: server.port, tls: { caCerts: [TEST_CA] } })
+  );
+  const address = `127.0.0.2:${server.port}`;
+  assertMatch(
+    connectFailedLine("ko", wrongName, { address, host: "127.0.0.2" }),
+    new RegExp(
+      `^kv: 서버\\(127\\.0\\.0\\.2:${server.port}\\)에 연결할 수 없습니다: 서버의 인증서에 ` +
+        "없는 이름\\(127\\.0\\.0\\.2\\)으로 연결했습니다\\([^\\n]*certificate not valid for name " +
+        '"127\\.0\\.0\\.2"[^\\n]*\\)\\. --host를 인증서에 있는 이름으로 주거나, README\\.ko\\.md ' +
+        '"보안"처럼 -addext subjectAltName으로 "127\\.0\\.0\\.2"의 인증서를 만드세요\n$',
+    ),
+  );
+  // A server that never answers the handshake: the connect's time runs out.
+  const gaveUp = Promise.withResolvers<void>();
+  await using silent = scriptedServer(() => gaveUp.promise);
+  const late = await assertRejects(() =>
+    KvClient.connect({ port: silent.port, tls: {}, connectTimeoutMs: 100 })
+  );
+  gaveUp.resolve();
+  const lateAddress = `127.0.0.1:${silent.port}`;
+  assertEquals(
+    connectFailedLine("ko", late, { address: lateAddress, host: "127.0.0.1" }),
+    `kv: 서버(${lateAddress})에 연결할 수 없습니다: 제한 시간 안에 연결되지 않았습니다\n`,
+  );
+  assertEquals(
+    connectFailedLine("en", late, { address: lateAddress, host: "127.0.0.1" }),
+    `kv: cannot connect to ${lateAddress}: timed out\n`,
+  );
+});
+
+Deno.test("kv client --lang ko: a reset it did not see as a close", async () => {
+  // Reset on the first request's bytes (SO_LINGER 0): an RST, no FIN.
+  const server = createServer((socket) => socket.once("data", () => socket.resetAndDestroy()));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    assertEquals(await runClient(port, [...KO, "PING"]), {
+      code: 2,
+      stdout: "",
+      stderr: `kv: 서버(127.0.0.1:${port})와의 연결이 끊겼습니다: 연결이 리셋되었습니다(서버가 ` +
+        "FIN 대신 RST를 보냈습니다)\n",
+    });
+    assertEquals(
+      (await runClient(port, ["--lang", "en", "PING"])).stderr,
+      `kv: lost connection to 127.0.0.1:${port}: connection reset\n`,
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -12,9 +12,12 @@ import { usage } from "../command/command.ts";
 import { LINE_TABLE } from "../command/table.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
+import type { Lang } from "./lang.ts";
 
 /** What the prompt talks to: a TCP connection, or a UDP socket. */
 export interface ReplSession {
+  /** The language of the prompt's notes (the tip, Ctrl-C); its banner and help stay English. */
+  readonly lang: Lang;
   /** What the prompt shows before `> `: `kv 127.0.0.1:12000`. */
   readonly prompt: string;
   /** The first line printed. */
@@ -88,14 +91,23 @@ export async function runRepl(session: ReplSession, io: MainIo): Promise<number>
       } else if (session.connected && AUTH_REGEXP.test(line)) {
         // Typed with the password: keep it out of the history at least.
         editor?.forgetLast();
-        await io.stderr("kv: tip: type AUTH alone to enter the password without showing it\n");
+        await io.stderr(
+          session.lang === "ko"
+            ? "kv: 참고: 비밀번호가 화면에 보이지 않게 하려면 AUTH만 입력하세요(그러면 비밀번호를 " +
+              "따로 묻습니다)\n"
+            : "kv: tip: type AUTH alone to enter the password without showing it\n",
+        );
       }
       const interrupted = editor?.interrupted;
       const answer = await untilInterrupted(session.request(request, interrupted), interrupted);
       if (answer === INTERRUPTED) {
         // The caller closes the connection, or the signal ends a UDP try;
         // an answer that comes later is not shown.
-        await io.stderr("kv: stopped with Ctrl-C while waiting for an answer\n");
+        await io.stderr(
+          session.lang === "ko"
+            ? "kv: 답을 기다리는 중에 Ctrl-C로 멈췄습니다\n"
+            : "kv: stopped with Ctrl-C while waiting for an answer\n",
+        );
         return EXIT.interrupted;
       }
       if (answer !== undefined) await io.stdout(answer.map((text) => `${text}\n`).join(""));

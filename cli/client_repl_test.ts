@@ -254,3 +254,30 @@ Deno.test("main() client on a terminal: each request lets go of its Ctrl-C liste
   assertStringIncludes(fake.stdout, "PONG\nSuccess!\n1\n");
   assertEquals(listening, 0);
 });
+
+Deno.test("main() client --lang ko on a terminal: the AUTH tip and Ctrl-C's line in Korean", async () => {
+  await using server = startTestServer();
+  const tip = await runClient(server.port, ["--lang", "ko"], {
+    stdin: "AUTH, secret\n",
+    terminal: true,
+  });
+  assertEquals(
+    tip.stderr,
+    "kv: 참고: 비밀번호가 화면에 보이지 않게 하려면 AUTH만 입력하세요(그러면 비밀번호를 따로 " +
+      "묻습니다)\n",
+  );
+  const asked = Promise.withResolvers<void>();
+  await using silent = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    asked.resolve();
+    await readAll(conn); // No answer: the client's close ends it.
+  });
+  const { editor, pressCtrlC } = standInEditor(["GET, a"]);
+  const fake = new FakeIo({ terminal: true });
+  fake.io.openLineEditor = () => Promise.resolve(editor);
+  const running = main(["client", "--lang", "ko", "--port", String(silent.port)], fake.io);
+  await asked.promise;
+  pressCtrlC();
+  assertEquals(await running, 130);
+  assertEquals(fake.stderr, "kv: 답을 기다리는 중에 Ctrl-C로 멈췄습니다\n");
+});

@@ -113,6 +113,7 @@ export async function runUdpClient(
   if (io.stdinIsTerminal) {
     // At a prompt, a lost datagram is said and the prompt goes on.
     return await runRepl({
+      lang,
       prompt: `kv udp ${address}`,
       banner: `Sending to ${address} over UDP, a datagram per request.`,
       connected: false,

@@ -1,18 +1,20 @@
 /**
  * `--password-file`: what of a file's first line becomes the password, and
  * which first lines are refused with one clear line (they could never match
- * an AUTH). Reads real files, so it is not part of `deno test --allow-net`.
+ * an AUTH); and what `kv client --lang ko` says of a password the server
+ * refuses.
+ * Reads real files, so it is not part of `deno test --allow-net`.
  *
  * Needs: --allow-read=.e2e-tmp --allow-write=.e2e-tmp (see .ci/run).
  *
  * @module
  */
 
-import { assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 import { FileAccessError } from "../cli/options.ts";
 import { readCa, readPassword, warnIfShared } from "../cli/secrets.ts";
 import { main } from "../main.ts";
-import { e2eDir, FakeIo } from "../testing/mod.ts";
+import { e2eDir, FakeIo, startTestServer } from "../testing/mod.ts";
 
 /** Writes `bytes` to a private file in `dir` and reads it as a password file. */
 async function passwordOf(dir: string, bytes: Uint8Array | string): Promise<string> {
@@ -103,4 +105,26 @@ Deno.test("readCa() refuses a file that holds no certificate (a key, a password 
   );
   await Deno.writeTextFile(path, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   assertEquals(readCa(path).startsWith("-----BEGIN CERTIFICATE-----"), true);
+});
+
+Deno.test("kv client --lang ko: a password the server refuses (AUTH with --password-file)", async () => {
+  await using dir = await e2eDir();
+  const passwordFile = `${dir.path}/pw`;
+  await Deno.writeTextFile(passwordFile, "wrong\n", { mode: 0o600 });
+  await Deno.chmod(passwordFile, 0o600);
+  await using server = startTestServer({ password: "right" });
+  const client = async (lang: string, args: string[]) => {
+    const fake = new FakeIo();
+    const code = await main(["client", "--lang", lang, ...args, "PING"], fake.io);
+    return { code, stdout: fake.stdout, stderr: fake.stderr };
+  };
+  const auth = ["--port", String(server.port), "--password-file", passwordFile];
+  const refused = await client("ko", auth);
+  assertEquals([refused.code, refused.stdout], [1, ""]);
+  assertMatch(refused.stderr, /^kv: 서버가 AUTH를 거부했습니다: [^\n]+\n$/);
+  const english = await client("en", auth);
+  assertEquals(
+    english.stderr,
+    refused.stderr.replace("서버가 AUTH를 거부했습니다", "AUTH failed"),
+  );
 });
