@@ -164,7 +164,7 @@ export const REASON = {
         "and again?)",
       `멈춤 없이 ${bytes.toLocaleString("en")}바이트를 넘게 받음. 맞는 답은 길어야 ` +
         `${longest.toLocaleString("en")}바이트이므로 답일 수 없어 읽기를 멈춤 (서버가 끝없이 ` +
-        "보내거나, 한 답을 되풀이해 보내나요?)",
+        "보내거나, 같은 답을 되풀이해 보내나요?)",
     ),
   /** A LIST answer cut off after `lines` lines that no pair has (no comma). */
   listNotPairs: (lines: number) =>
@@ -173,7 +173,7 @@ export const REASON = {
         "cannot be pairs, so the check stopped reading (does the server send without end, or " +
         "send one answer again and again?)",
       `LIST의 답에서 쉼표 없는 줄을 ${lines.toLocaleString("en")}개 넘게 받음. 쌍일 수 없어 ` +
-        "읽기를 멈춤 (서버가 끝없이 보내거나, 한 답을 되풀이해 보내나요?)",
+        "읽기를 멈춤 (서버가 끝없이 보내거나, 같은 답을 되풀이해 보내나요?)",
     ),
   neverEnds: (bytes: number, ms: number) =>
     text(

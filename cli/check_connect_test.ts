@@ -24,7 +24,7 @@ Deno.test("kv check --lang ko: a host name with no address", async () => {
   assertEquals([code, stdout], [2, ""]);
   assertMatch(
     stderr,
-    /^kv: 서버\(nosuch\.invalid:\d+\)에 연결할 수 없습니다: 호스트 이름 nosuch\.invalid의 주소를 찾지 못했습니다\(--host가 맞나요\? failed to lookup address[^\n]*\)\n$/,
+    /^kv: 서버\(nosuch\.invalid:\d+\)에 연결할 수 없습니다: 호스트 이름 nosuch\.invalid의 주소를 찾지 못했습니다\(failed to lookup address[^\n]*\)\. --host가 맞나요\?\n$/,
   );
   const english = await runKvCheck(closedPort(), ["--lang", "en", "--host", "nosuch.invalid"]);
   assertMatch(
@@ -41,7 +41,7 @@ Deno.test("kv check --lang ko --tls: a certificate it does not trust, and a serv
     untrusted.stderr,
     new RegExp(
       `^kv: 서버\\(127\\.0\\.0\\.1:${tls.port}\\)에 연결할 수 없습니다: 서버의 인증서를 믿을 수 ` +
-        "없습니다\\([^\\n]*UnknownIssuer[^\\n]*\\)\\. 서버가 직접 만든 인증서라면 --tls-ca FILE로 " +
+        "없습니다\\([^\\n]*UnknownIssuer[^\\n]*\\)\\. 자체 서명 인증서라면 --tls-ca FILE로 " +
         "그 인증서를 주세요\n$",
     ),
   );

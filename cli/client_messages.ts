@@ -217,10 +217,10 @@ function connectReasonKo(cause: unknown, host: string): string | undefined {
   if (!(cause instanceof Error)) return undefined;
   const message = cause.message;
   if (message.startsWith("failed to lookup address")) {
-    return `호스트 이름 ${host}의 주소를 찾지 못했습니다(--host가 맞나요? ${message})`;
+    return `호스트 이름 ${host}의 주소를 찾지 못했습니다(${message}). --host가 맞나요?`;
   }
   if (/UnknownIssuer/.test(message)) {
-    return `서버의 인증서를 믿을 수 없습니다(${message}). 서버가 직접 만든 인증서라면 ` +
+    return `서버의 인증서를 믿을 수 없습니다(${message}). 자체 서명 인증서라면 ` +
       "--tls-ca FILE로 그 인증서를 주세요";
   }
   if (/InvalidContentType/.test(message)) {
@@ -229,16 +229,16 @@ function connectReasonKo(cause: unknown, host: string): string | undefined {
   const name = /certificate not valid for name "([^"]*)"/.exec(message)?.[1];
   if (name !== undefined) {
     return `서버의 인증서에 없는 이름(${name})으로 연결했습니다(${message}). --host를 인증서에 ` +
-      `있는 이름으로 주거나, README.ko.md "보안"처럼 -addext subjectAltName으로 "${name}"의 ` +
-      "인증서를 만드세요";
+      `있는 이름으로 주거나, README.ko.md "보안"처럼 -addext subjectAltName에 "${name}"도 ` +
+      "넣어 서버의 인증서를 다시 만드세요";
   }
   if (/certificate expired|certificate not valid yet/.test(message)) {
-    return `서버의 인증서가 유효 기간 밖입니다(${message}). 서버 주인이 인증서를 새로 ` +
-      "만들어야 합니다. 아니면 이 컴퓨터의 시계가 틀렸습니다";
+    return `서버의 인증서가 유효 기간을 벗어났습니다(${message}). 서버 주인이 인증서를 새로 ` +
+      "만들어야 합니다. 아니면 이 컴퓨터의 시계가 틀렸을 수도 있습니다";
   }
   if (/CaUsedAsEndEntity/.test(message)) {
     return `서버의 인증서가 CA 인증서입니다(${message}). README.ko.md "보안"처럼 ` +
-      "-addext basicConstraints=critical,CA:FALSE를 주고 만드세요";
+      "-addext basicConstraints=critical,CA:FALSE를 주어 인증서를 다시 만드세요";
   }
   return undefined;
 }
@@ -411,7 +411,7 @@ export function udpSendFailedLine(
       ? "권한이 없습니다(--allow-net으로 실행하세요: 클라이언트는 보내는 것 말고도 자기 로컬 " +
         "포트를 bind합니다)"
       : unresolved
-      ? `호스트 이름 ${server.host}의 주소를 찾지 못했습니다(--host가 맞나요? ${message})`
+      ? `호스트 이름 ${server.host}의 주소를 찾지 못했습니다(${message}). --host가 맞나요?`
       : tooLong
       ? `요청이 너무 길어서 데이터그램 하나에 담을 수 없습니다(${message}). 긴 요청은 --udp 없이 ` +
         "TCP로 보내세요"

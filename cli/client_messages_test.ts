@@ -169,7 +169,7 @@ Deno.test("kv client --lang ko: a host name with no address; --lang en keeps the
   assertEquals([korean.code, korean.stdout], [2, ""]);
   assertMatch(
     korean.stderr,
-    /^kv: 서버\(nosuch\.invalid:\d+\)에 연결할 수 없습니다: 호스트 이름 nosuch\.invalid의 주소를 찾지 못했습니다\(--host가 맞나요\? failed to lookup address[^\n]*\)\n$/,
+    /^kv: 서버\(nosuch\.invalid:\d+\)에 연결할 수 없습니다: 호스트 이름 nosuch\.invalid의 주소를 찾지 못했습니다\(failed to lookup address[^\n]*\)\. --host가 맞나요\?\n$/,
   );
   const english = await runClient(closedPort(), ["--lang", "en", ...args]);
   assertMatch(
@@ -186,7 +186,7 @@ Deno.test("kv client --lang ko: TLS to a certificate it does not trust, and to a
     untrusted.stderr,
     new RegExp(
       `^kv: 서버\\(127\\.0\\.0\\.1:${tls.port}\\)에 연결할 수 없습니다: 서버의 인증서를 믿을 수 ` +
-        "없습니다\\([^\\n]*UnknownIssuer[^\\n]*\\)\\. 서버가 직접 만든 인증서라면 --tls-ca FILE로 " +
+        "없습니다\\([^\\n]*UnknownIssuer[^\\n]*\\)\\. 자체 서명 인증서라면 --tls-ca FILE로 " +
         "그 인증서를 주세요\n$",
     ),
   );
@@ -224,7 +224,7 @@ Deno.test("kv client --lang ko: a certificate for other names, and no connection
       `^kv: 서버\\(127\\.0\\.0\\.2:${server.port}\\)에 연결할 수 없습니다: 서버의 인증서에 ` +
         "없는 이름\\(127\\.0\\.0\\.2\\)으로 연결했습니다\\([^\\n]*certificate not valid for name " +
         '"127\\.0\\.0\\.2"[^\\n]*\\)\\. --host를 인증서에 있는 이름으로 주거나, README\\.ko\\.md ' +
-        '"보안"처럼 -addext subjectAltName으로 "127\\.0\\.0\\.2"의 인증서를 만드세요\n$',
+        '"보안"처럼 -addext subjectAltName에 "127\\.0\\.0\\.2"도 넣어 서버의 인증서를 다시 만드세요\n$',
     ),
   );
   // A server that never answers the handshake: the connect's time runs out.
@@ -264,4 +264,23 @@ Deno.test("kv client --lang ko: a reset it did not see as a close", async () => 
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+Deno.test("kv client --lang ko: an expired certificate and a CA's, in the words rustls gives", () => {
+  // Not made over sockets: the test certificates are neither expired nor a CA's.
+  const server = { address: "127.0.0.1:12000", host: "127.0.0.1" };
+  const failed = (message: string) =>
+    new Error("cannot connect", { cause: new Error(`invalid peer certificate: ${message}`) });
+  assertEquals(
+    connectFailedLine("ko", failed("certificate expired"), server),
+    "kv: 서버(127.0.0.1:12000)에 연결할 수 없습니다: 서버의 인증서가 유효 기간을 벗어났습니다" +
+      "(invalid peer certificate: certificate expired). 서버 주인이 인증서를 새로 만들어야 " +
+      "합니다. 아니면 이 컴퓨터의 시계가 틀렸을 수도 있습니다\n",
+  );
+  assertEquals(
+    connectFailedLine("ko", failed("Other(OtherError(CaUsedAsEndEntity))"), server),
+    "kv: 서버(127.0.0.1:12000)에 연결할 수 없습니다: 서버의 인증서가 CA 인증서입니다" +
+      "(invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))). README.ko.md " +
+      '"보안"처럼 -addext basicConstraints=critical,CA:FALSE를 주어 인증서를 다시 만드세요\n',
+  );
 });

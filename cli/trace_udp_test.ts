@@ -347,7 +347,7 @@ Deno.test("main() client --udp: a send that fails is said in Korean too, with --
     assertEquals([korean.code, korean.stdout], [2, ""]);
     assertMatch(
       korean.stderr,
-      /^kv: UDP로 서버\(nosuch\.invalid:12000\)에 보낼 수 없습니다: 호스트 이름 nosuch\.invalid의 주소를 찾지 못했습니다\(--host가 맞나요\? failed to lookup address[^\n]*\)\n$/,
+      /^kv: UDP로 서버\(nosuch\.invalid:12000\)에 보낼 수 없습니다: 호스트 이름 nosuch\.invalid의 주소를 찾지 못했습니다\(failed to lookup address[^\n]*\)\. --host가 맞나요\?\n$/,
     );
   });
 });
