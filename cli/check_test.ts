@@ -181,7 +181,8 @@ Deno.test("kv check says when a server serves one client at a time, at the assig
   });
   await t.step("in Korean, with the contract's two rules it fails", async () => {
     await using server = studentServer("one-client-at-a-time");
-    const only = ["--only", "conn.concurrent,cmd.ping", "--timeout", "0.5"];
+    // 1 s, not less: the one-at-a-time question waits for the rules' connections to be served first.
+    const only = ["--only", "conn.concurrent,cmd.ping", "--timeout", "1"];
     const run = await check(server.port, [...only, "--lang", "ko", "--pause-ms", "50"]);
     assertEquals(run.code, 1);
     assertStringIncludes(run.stdout, "\n힌트: 클라이언트 하나가 연결된 채로 있는 동안");
