@@ -10,7 +10,13 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { runCheck } from "./runner.ts";
 import { failures } from "../testing/check_runs.ts";
 import { KvClient } from "../client/client.ts";
-import { readRawLines, scriptedServer, send, startTestServer } from "../testing/mod.ts";
+import {
+  readRawLines,
+  scriptedServer,
+  send,
+  startTestServer,
+  textbookServer,
+} from "../testing/mod.ts";
 
 Deno.test("runCheck() says an answer that trickles on without a \\n never ends, not that it went quiet", async () => {
   await using server = scriptedServer(async (conn) => {
@@ -230,10 +236,33 @@ Deno.test("runCheck() --level assignment stops a textbook answer a little past a
     assertMatch(
       reason("a.list-empty"),
       chunk.includes("\n")
-        ? /^more than 1,000 lines of LIST's answer have no comma: they cannot be pairs/
+        ? /^more than 1,000 lines in a row of LIST's answer have no comma: they cannot be pairs/
         : /^more than 1,052,672 bytes came without a \\n, where a right answer's line has at most 1,048,576/,
     );
     // Each read (the cleanup's LIST and the one-at-a-time test's too) stops soon, not at 64 MiB.
     assert(server.sent() < 8 * 1024 * 1024, `${server.sent()} bytes sent`);
   }
+});
+
+Deno.test("runCheck() --level assignment takes a textbook LIST of many values that kept a \\n: lines with no comma between pairs are no flood", async () => {
+  // A textbook server's store, as its students fill it: 1,200 values
+  // with a \n inside ("a\nb"), each listed as a pair's line and a line
+  // with no comma. More such lines than MAX_NON_PAIR_LINES, none in a row.
+  await using server = textbookServer();
+  {
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const buffer = new Uint8Array(64);
+    for (let i = 0; i < 1_200; i++) {
+      await send(conn, `PUT, pre${i}, a\nb`);
+      await conn.read(buffer); // Success!
+    }
+  }
+  const run = await runCheck({
+    port: server.port,
+    level: "assignment",
+    only: ["a.list"],
+    timeoutMs: 2_000,
+  });
+  assertEquals(failures(run), []);
+  assertEquals(run.left, []);
 });

@@ -25,16 +25,18 @@ export class StepSkip extends Error {
 export const MAX_TRACKED_PAIRS = 10_000;
 
 /**
- * How many lines with no comma a LIST's answer may have before it is taken
- * for no LIST at all: none is a pair (a value with a \n in it breaks one
- * line of a textbook server's into two, seldom this many).
+ * How many lines with no comma in a row a LIST's answer may have before it
+ * is taken for no LIST at all: none is a pair. A value with a \n in it
+ * breaks one line of a textbook server's in two, the second without a
+ * comma, but a pair's line comes between them (and one request of
+ * `recv(1024)` holds a value of far fewer lines).
  */
 export const MAX_NON_PAIR_LINES = 1_000;
 
 /**
  * Tells, as a LIST's answer comes, whether it can still be one: not once it
- * has more than {@linkcode MAX_NON_PAIR_LINES} whole lines that cannot be a
- * pair's (no comma; blank lines and `Not exist!` aside), or a line longer
+ * has more than {@linkcode MAX_NON_PAIR_LINES} whole lines in a row that
+ * cannot be a pair's (no comma; blank lines and `Not exist!` aside), or a line longer
  * than `maxLineBytes` (a pair was stored by a request line within it): a
  * server that sends without end. {@linkcode ListScan.wrong} looks only at
  * the bytes that came since its last call, which must begin where the last
@@ -45,7 +47,7 @@ export class ListScan {
   #lineStart = 0;
   #scanned = 0; // A long line is scanned once.
   #comma = false; // In the bytes of the line so far.
-  #count = 0;
+  #count = 0; // Lines without a comma since the last pair's.
   /** Why {@linkcode ListScan.wrong} said so: lines with no comma, or one too long. */
   why: "not-pairs" | "long-line" | undefined;
 
@@ -59,7 +61,9 @@ export class ListScan {
       const byte = bytes[i]!;
       if (byte === 0x2c) this.#comma = true;
       if (byte !== 0x0a) continue;
-      if (!this.#comma && !blankOrNotExist(bytes.subarray(this.#lineStart, i))) this.#count++;
+      // A pair's line ends the run of lines without a comma.
+      if (this.#comma) this.#count = 0;
+      else if (!blankOrNotExist(bytes.subarray(this.#lineStart, i))) this.#count++;
       this.#lineStart = i + 1;
       this.#comma = false;
       if (this.#count > MAX_NON_PAIR_LINES) {

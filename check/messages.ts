@@ -169,10 +169,14 @@ export const REASON = {
   /** A LIST answer cut off after `lines` lines that no pair has (no comma). */
   listNotPairs: (lines: number) =>
     text(
-      `more than ${lines.toLocaleString("en")} lines of LIST's answer have no comma: they ` +
+      `more than ${
+        lines.toLocaleString("en")
+      } lines in a row of LIST's answer have no comma: they ` +
         "cannot be pairs, so the check stopped reading (does the server send without end, or " +
         "send one answer again and again?)",
-      `LIST의 답에서 쉼표 없는 줄을 ${lines.toLocaleString("en")}개 넘게 받음. 쌍일 수 없어 ` +
+      `LIST의 답에서 쉼표 없는 줄을 ${
+        lines.toLocaleString("en")
+      }개 넘게 잇달아 받음. 쌍일 수 없어 ` +
         "읽기를 멈춤 (서버가 끝없이 보내거나, 같은 답을 되풀이해 보내나요?)",
     ),
   neverEnds: (bytes: number, ms: number) =>
