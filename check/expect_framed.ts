@@ -126,16 +126,11 @@ export async function expectFramed(
       },
     );
     const got = [first];
+    // The LIST's next line; silence now means its end never came.
+    const nextLine = () =>
+      readLine(config, probe, sent, expected, got, REASON.listEnd(timeoutMs), longest);
     if ("emptyList" in expect && decoder.decode(stripLineEnd(first)) === "Not exist!") {
-      const end = await readLine(
-        config,
-        probe,
-        sent,
-        expected,
-        got,
-        REASON.listEnd(timeoutMs),
-        longest,
-      );
+      const end = await nextLine();
       if (stripLineEnd(end).length !== 0) fail(expected, concat([...got, end]), REASON.differs());
       return;
     }
@@ -171,15 +166,7 @@ export async function expectFramed(
       if (Date.now() > listDeadline) {
         fail(expected, concat(got), REASON.listNeverEnds(10 * timeoutMs));
       }
-      line = await readLine(
-        config,
-        probe,
-        sent,
-        expected,
-        got,
-        REASON.listEnd(timeoutMs),
-        longest,
-      );
+      line = await nextLine();
       if (got.length < SHOWN_LIST_LINES) got.push(line);
     }
     if (bad !== undefined) fail(expected, concat(got), REASON.listShape(bad));
