@@ -200,21 +200,44 @@ Deno.test("SETRANGE of a line client's value leaves it no longer line text", asy
   assertEquals(u, t, "both hold bytes a line cannot carry");
 });
 
-Deno.test("SETRANGE at the store's cap: written where the value lies if it fits, else OOM and nothing changed", async () => {
+/** The two pairs {@linkcode fullStore} starts with. */
+const A = "x".repeat(1500);
+const B = "y".repeat(1500);
+
+/**
+ * A server on a 4 KiB store at its cap: `a` (1,500 bytes, 100 s to live)
+ * and `b` (1,500 bytes), a RESP connection to it, and a check that both are
+ * as they were (after a write the store refused).
+ */
+async function fullStore() {
   const clock = new ManualClock(1_700_000_000_000);
   const store = new MemoryStore({ maxArenaBytes: 4096, clock });
-  await using server = startTestServer({ store, clock });
-  await using redis = await RawConn.connect(server.port);
-  const a = "x".repeat(1500);
-  const b = "y".repeat(1500);
-  await redis.send(resp("SET", "a", a, "EX", "100") + resp("SET", "b", b));
+  const server = startTestServer({ store, clock });
+  const redis = await RawConn.connect(server.port);
+  await redis.send(resp("SET", "a", A, "EX", "100") + resp("SET", "b", B));
   assertEquals(await redis.readLines(2), ["+OK\r", "+OK\r"]);
+  return {
+    store,
+    redis,
+    async assertUnchanged() {
+      await redis.send(resp("GET", "a") + resp("TTL", "a") + resp("GET", "b"));
+      assertEquals(await redis.readLines(5), ["$1500\r", `${A}\r`, ":100\r", "$1500\r", `${B}\r`]);
+    },
+    async [Symbol.asyncDispose]() {
+      await redis[Symbol.asyncDispose]();
+      await server[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("SETRANGE at the store's cap: written where the value lies if it fits, else OOM and nothing changed", async () => {
+  await using full = await fullStore();
+  const { store, redis } = full;
   const before = store.info();
   await redis.send(resp("SETRANGE", "a", "2600", "z"));
   assertEquals(await redis.readLine(), OOM);
   assertEquals(store.info(), before, "nothing counted");
-  await redis.send(resp("GET", "a") + resp("TTL", "a") + resp("GET", "b"));
-  assertEquals(await redis.readLines(5), ["$1500\r", `${a}\r`, ":100\r", "$1500\r", `${b}\r`]);
+  await full.assertUnchanged();
   // Inside the value: no room needed, whatever the cap.
   await redis.send(
     resp("SETRANGE", "a", "1000", "z".repeat(500)) + resp("GETRANGE", "a", "998", "1001"),
@@ -360,20 +383,13 @@ Deno.test("APPEND of bytes the line protocol cannot show leaves the value no lon
 });
 
 Deno.test("APPEND at the store's cap answers OOM and changes nothing", async () => {
-  const clock = new ManualClock(1_700_000_000_000);
-  const store = new MemoryStore({ maxArenaBytes: 4096, clock });
-  await using server = startTestServer({ store, clock });
-  await using redis = await RawConn.connect(server.port);
-  const a = "x".repeat(1500);
-  const b = "y".repeat(1500);
-  await redis.send(resp("SET", "a", a, "EX", "100") + resp("SET", "b", b));
-  assertEquals(await redis.readLines(2), ["+OK\r", "+OK\r"]);
+  await using full = await fullStore();
+  const { store, redis } = full;
   const before = store.info();
   await redis.send(resp("APPEND", "a", "z".repeat(1200)));
   assertEquals(await redis.readLine(), OOM);
   assertEquals(store.info(), before, "nothing counted");
-  await redis.send(resp("GET", "a") + resp("TTL", "a") + resp("GET", "b"));
-  assertEquals(await redis.readLines(5), ["$1500\r", `${a}\r`, ":100\r", "$1500\r", `${b}\r`]);
+  await full.assertUnchanged();
   // With room again (the old value and the new one both fit), APPEND goes through.
   await redis.send(resp("DEL", "b") + resp("APPEND", "a", "z".repeat(500)) + resp("TTL", "a"));
   assertEquals(await redis.readLines(3), [":1\r", ":2000\r", ":100\r"]);
