@@ -245,3 +245,28 @@ Deno.test("serve() CLIENT INFO inside EXEC shows the transaction as Redis 7.0 do
   assertMatch(after, / flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 /);
   assertMatch(after, / cmd=client\|info user=default /);
 });
+
+Deno.test("serve() CLIENT INFO shows flags=d once another connection changed a watched key, as Redis 7.0 does", async () => {
+  await using server = startTestServer();
+  await using watcher = await RawConn.connect(server.port);
+  await using writer = await RawConn.connect(server.port);
+  const flags = async () => {
+    const [, line] = await talk(watcher, [["CLIENT", "INFO"]], 3);
+    return / flags=(\w+) /.exec(line!)?.[1];
+  };
+  // Redis 7.0.15, checked by hand: `d` (CLIENT_DIRTY_CAS) from the write
+  // on, until UNWATCH, DISCARD or EXEC; a watch nobody touched stays `N`.
+  assertEquals(await talk(watcher, [["WATCH", "k"]], 1), ["+OK"]);
+  assertEquals(await flags(), "N");
+  assertEquals(await talk(writer, [["SET", "k", "1"]], 1), ["+OK"]);
+  assertEquals(await flags(), "d");
+  assertEquals(await talk(watcher, [["WATCH", "j"]], 1), ["+OK"]);
+  assertEquals(await flags(), "d");
+  assertEquals(await talk(watcher, [["UNWATCH"]], 1), ["+OK"]);
+  assertEquals(await flags(), "N");
+  assertEquals(await talk(watcher, [["WATCH", "k"]], 1), ["+OK"]);
+  assertEquals(await talk(writer, [["DEL", "k"]], 1), [":1"]);
+  assertEquals(await flags(), "d");
+  assertEquals(await talk(watcher, [["MULTI"], ["EXEC"]], 2), ["+OK", "*-1"]);
+  assertEquals(await flags(), "N");
+});
