@@ -10,6 +10,7 @@
 import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { createClient } from "@redis/client";
 import { ask, RawConn, startTestServer } from "../testing/mod.ts";
+import { ManualClock } from "../store/clock.ts";
 import { resp, talk } from "../testing/resp.ts";
 
 Deno.test("serve() runs MULTI ... EXEC as one, queued in a read buffer that is reused meanwhile", async () => {
@@ -244,4 +245,52 @@ Deno.test("serve() CLIENT INFO inside EXEC shows the transaction as Redis 7.0 do
   const after = replies[12]!;
   assertMatch(after, / flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 /);
   assertMatch(after, / cmd=client\|info user=default /);
+});
+
+Deno.test("serve() CLIENT INFO shows flags=d once another connection changed a watched key, as Redis 7.0 does", async () => {
+  await using server = startTestServer();
+  await using watcher = await RawConn.connect(server.port);
+  await using writer = await RawConn.connect(server.port);
+  const flags = async () => {
+    const [, line] = await talk(watcher, [["CLIENT", "INFO"]], 3);
+    return / flags=(\w+) /.exec(line!)?.[1];
+  };
+  // Redis 7.0.15, checked by hand: `d` (CLIENT_DIRTY_CAS) from the write
+  // on, until UNWATCH, DISCARD or EXEC; a watch nobody touched stays `N`.
+  assertEquals(await talk(watcher, [["WATCH", "k"]], 1), ["+OK"]);
+  assertEquals(await flags(), "N");
+  assertEquals(await talk(writer, [["SET", "k", "1"]], 1), ["+OK"]);
+  assertEquals(await flags(), "d");
+  assertEquals(await talk(watcher, [["WATCH", "j"]], 1), ["+OK"]);
+  assertEquals(await flags(), "d");
+  assertEquals(await talk(watcher, [["UNWATCH"]], 1), ["+OK"]);
+  assertEquals(await flags(), "N");
+  assertEquals(await talk(watcher, [["WATCH", "k"]], 1), ["+OK"]);
+  assertEquals(await talk(writer, [["DEL", "k"]], 1), [":1"]);
+  assertEquals(await flags(), "d");
+  assertEquals(await talk(watcher, [["MULTI"], ["EXEC"]], 2), ["+OK", "*-1"]);
+  assertEquals(await flags(), "N");
+});
+
+Deno.test("serve() CLIENT INFO shows flags=d once a watched key has expired, as Redis 7.0 does once it reclaims it", async () => {
+  const clock = new ManualClock();
+  await using server = startTestServer({ clock });
+  await using conn = await RawConn.connect(server.port);
+  const flags = async () => {
+    const [, line] = await talk(conn, [["CLIENT", "INFO"]], 3);
+    return / flags=(\w+) /.exec(line!)?.[1];
+  };
+  // Redis 7.0.15: a watched key that expires is deleted (by its active
+  // expiry, within 100 ms) as a change, CLIENT_DIRTY_CAS: `flags=d`. One that
+  // had expired already when watched is no change: `N`.
+  assertEquals(await talk(conn, [["SET", "k", "v", "PX", "100"], ["WATCH", "k"]], 2), [
+    "+OK",
+    "+OK",
+  ]);
+  assertEquals(await flags(), "N");
+  clock.advance(200);
+  assertEquals(await flags(), "d");
+  assertEquals(await talk(conn, [["UNWATCH"], ["WATCH", "k"]], 2), ["+OK", "+OK"]);
+  assertEquals(await flags(), "N");
+  assertEquals(await talk(conn, [["MULTI"], ["EXEC"]], 2), ["+OK", "*0"]);
 });

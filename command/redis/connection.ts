@@ -197,12 +197,14 @@ export const HELLO: RedisCommand = {
 /**
  * The line CLIENT INFO (and CLIENT LIST) gives for a connection. Inside EXEC,
  * Redis's shows the transaction: `flags=x`, `multi=` the number of commands,
- * and `cmd=exec`.
+ * and `cmd=exec`. Outside it, `flags=d` once a watched key has changed or
+ * expired (the next EXEC will fail; UNWATCH, DISCARD or EXEC clears it), as
+ * Redis's CLIENT_DIRTY_CAS, which its expiry sets when it deletes the key.
  */
-function clientLine({ session, clock }: Context): string {
+function clientLine({ session, clock, watches }: Context): string {
   const age = Math.floor((clock.now() - session.createdAt) / 1000);
   const exec = session.executing > 0;
-  const flags = exec ? "x" : "N";
+  const flags = exec ? "x" : watches.changed(session) ? "d" : "N";
   const multi = exec ? session.executing : -1;
   const cmd = exec ? "exec" : "client|info";
   return `id=${session.id} addr=${session.peer} laddr=${session.local} fd=-1 name=${session.name} ` +
