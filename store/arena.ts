@@ -68,6 +68,8 @@ export class Arena {
   expiring = 0;
   readonly #maxBytes: number;
   readonly #relocate: Relocate;
+  // Loading a log (see load()): the cap is lifted and no room is kept to spare.
+  #loading = false;
 
   /**
    * An empty arena of at most `maxBytes`; `relocate` moves the table's
@@ -105,6 +107,37 @@ export class Arena {
    */
   room(): number {
     return (this.bytes.length >= this.#maxBytes ? this.bytes.length : this.#maxBytes) - this.top;
+  }
+
+  /** Whether a value that APPEND moves or grows keeps room to spare: not while loading a log. */
+  get keepsSpare(): boolean {
+    return !this.#loading;
+  }
+
+  /**
+   * Begins (`true`) or ends (`false`) the load of a log. A log holds only
+   * writes that a store under this cap accepted, but its replay is laid
+   * out otherwise: keys whose time has passed are not there, a compacted
+   * log's walk saw pairs at different moments, so room is made and values
+   * move at other times. Replayed under the cap, a write the store once
+   * took could be refused, and the server could not start. So while
+   * loading, the arena grows past its cap (up to {@linkcode MAX_ARENA_BYTES})
+   * and compacts for any garbage; and APPEND keeps no room to spare, so the
+   * loaded pairs take no more than the store that wrote the log held
+   * (each record no larger). Ending the load brings the arena back within
+   * its cap (compacting), or throws {@linkcode StoreFullError} if its live
+   * records take more: a log written under a larger cap.
+   */
+  load(on: boolean): void {
+    this.#loading = on;
+    if (on || this.bytes.length <= this.#maxBytes) return;
+    if (this.liveBytes > this.#maxBytes) {
+      throw new StoreFullError(
+        `Cannot hold the data loaded: it takes ${this.liveBytes} bytes, more than the store's ` +
+          `${this.#maxBytes}`,
+      );
+    }
+    this.#rebuild(this.#maxBytes, true);
   }
 
   /** Word 0 of a record: its flags and its key's length. */
@@ -274,27 +307,34 @@ export class Arena {
    * bytes read before it may be stale after it.
    */
   makeRoom(bytes: number, reclaim: boolean): void {
+    // A load goes past the cap (see load()).
+    const max = this.#loading ? MAX_ARENA_BYTES : this.#maxBytes;
     const needed = this.liveBytes + bytes;
     let compact = this.liveBytes <= this.top / 2;
     let length = compact ? MIN_ARENA_BYTES : this.bytes.length;
     while (length < (compact ? 2 * needed : this.top + bytes)) length *= 2;
-    if (length > this.#maxBytes) {
+    if (length > max) {
       // Once the arena is at the cap, compact only to win back a real share
       // of it: compacting for a few bytes would copy the whole store on
       // every PUT.
       const garbage = this.top - this.liveBytes;
-      const atCap = this.bytes.length >= this.#maxBytes;
-      if (needed > this.#maxBytes || (atCap && garbage < this.#maxBytes / 8 && !reclaim)) {
+      const atCap = this.bytes.length >= max;
+      if (needed > max || (atCap && garbage < max / 8 && !reclaim && !this.#loading)) {
         throw new StoreFullError(
-          `Cannot store more: the store is full (${this.#maxBytes} bytes; the room of deleted ` +
+          `Cannot store more: the store is full (${max} bytes; the room of deleted ` +
             "pairs comes back once an eighth of the store is deleted)",
         );
       }
-      length = this.#maxBytes;
+      length = max;
       // To the cap: by compacting when half is garbage or the record would
       // not fit otherwise, else by growing (in place, for a big arena).
       compact = compact || this.top + bytes > length;
     }
+    this.#rebuild(length, compact);
+  }
+
+  /** Makes the arena `length` bytes, compacting it first with `compact` (its live records fit). */
+  #rebuild(length: number, compact: boolean): void {
     const old = this.bytes;
     const oldWords = this.words;
     const buffer = old.buffer as ArrayBuffer;
@@ -303,9 +343,13 @@ export class Arena {
       this.#resize(buffer, length);
       return;
     }
-    const fresh = length < GROW_IN_PLACE_BYTES
-      ? new Uint8Array(length)
-      : new Uint8Array(new ArrayBuffer(length, { maxByteLength: this.#maxBytes }), 0, length);
+    const fresh = length < GROW_IN_PLACE_BYTES ? new Uint8Array(length) : new Uint8Array(
+      new ArrayBuffer(length, {
+        maxByteLength: this.#loading ? MAX_ARENA_BYTES : this.#maxBytes,
+      }),
+      0,
+      length,
+    );
     if (compact) {
       // The table walks its slots and moves each live record here, so no key
       // is hashed again.

@@ -21,7 +21,8 @@ import { StoreFullError } from "./store.ts";
 const MAX_SPARE_BYTES = 1024 * 1024;
 
 /** The room to leave after a value of `valueLength` that moves (SPARE's size word included). */
-function spareBytes(valueLength: number): number {
+function spareBytes(arena: Arena, valueLength: number): number {
+  if (!arena.keepsSpare) return 0; // A log's load (Arena.load).
   const spare = Math.min(valueLength, MAX_SPARE_BYTES);
   return 4 + spare + (-spare & 3);
 }
@@ -57,7 +58,7 @@ export function extendRecord(
       return moveExtended(arena, record, add, addStart, addEnd, flags, exact);
     }
     // The last record grows above the top, with room to spare if there is some.
-    total = exact + spareBytes(newLength);
+    total = exact + spareBytes(arena, newLength);
     if (record + total > arena.bytes.length) total = exact;
     arena.top = record + total;
     arena.liveBytes += total - size;
@@ -87,7 +88,7 @@ function moveExtended(
   let pair = arena.bytes; // The key and the old value, side by side.
   let pairStart = arena.keyStart(record, word);
   let pairEnd = pairStart + (word & KEY_LENGTH) + length;
-  let total = exact + spareBytes(newLength);
+  let total = exact + spareBytes(arena, newLength);
   if (arena.top + total > arena.bytes.length) {
     // Making room may move the old record: its pair is copied out first
     // (O(n), as is the compaction or growth that follows).

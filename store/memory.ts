@@ -95,6 +95,11 @@ export class MemoryStore implements Store {
     return Math.min(this.#table.arena.room(), KEY_LENGTH);
   }
 
+  /** {@linkcode Store.load}: the arena's cap is lifted while a log loads (Arena.load says why). */
+  load(on: boolean): void {
+    this.#table.arena.load(on);
+  }
+
   info(): StoreInfo {
     const arena = this.#table.arena;
     return {

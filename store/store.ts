@@ -272,6 +272,17 @@ export interface Store {
   room?(): number;
 
   /**
+   * Optional: begins (`true`) or ends (`false`) the load of a log into the
+   * store (openLog). A log holds only writes the store accepted, so while
+   * loading, a store with a cap lets writes past it (its replay may be laid
+   * out otherwise than the store that wrote it) and keeps APPEND's values
+   * no larger than they need; ending the load brings it back within its
+   * cap, or throws {@linkcode StoreFullError} if the data loaded takes
+   * more (a log written under a larger cap).
+   */
+  load?(on: boolean): void;
+
+  /**
    * For a store that makes changes durable (a log, `kv serve --data`): waits
    * until every change made so far is as durable as the store promises, and
    * resolves `true`; or resolves `false` if they could not be made durable,

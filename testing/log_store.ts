@@ -27,9 +27,12 @@ export function openTestLog(
   return openLogWith(LOG_PATH, options, { fs, compactionHook });
 }
 
-/** Every pair a fresh open of `fs` loads, as sorted `key=value` strings (`*` marks line text). */
-export async function logContents(fs: FakeFs): Promise<string[]> {
-  const store = await openTestLog(fs);
+/**
+ * Every pair a fresh open of `fs` loads, as sorted `key=value` strings (`*`
+ * marks line text); `options` for the open (a store with a cap, say).
+ */
+export async function logContents(fs: FakeFs, options?: OpenLogOptions): Promise<string[]> {
+  const store = await openTestLog(fs, options);
   const pairs: string[] = [];
   const decoder = new TextDecoder();
   let cursor = 0;

@@ -13,7 +13,7 @@ import { logErrors, type Logger } from "../../net/log.ts";
 import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
 import { type FsyncMode, type LogStore, newLogStore } from "../log.ts";
 import { MemoryStore } from "../memory.ts";
-import type { Store } from "../store.ts";
+import { type Store, StoreFullError } from "../store.ts";
 import { asidePath, type CompactionHook } from "./compact.ts";
 import { FSYNC_MODES } from "./options.ts";
 import { DENO_FS, type LogFile, type LogFs } from "./file.ts";
@@ -208,7 +208,20 @@ export async function openLogWith(
       );
     }
     const store = newStore();
+    // Past a capped store's cap while loading, and back within it after
+    // (Store.load): a log of writes the store accepted always loads.
+    store.load?.(true);
     const { fileBytes, records } = await load(file, path, store, log);
+    try {
+      store.load?.(false);
+    } catch (error) {
+      if (!(error instanceof StoreFullError)) throw error;
+      throw new LogOpenError(
+        path,
+        `${error.message}: it was written by a store with more room; open it with a larger cap`,
+        { cause: error },
+      );
+    }
     if (records === 0 && fileBytes === MAGIC.length) await fs.syncDir(dir); // A new file's name.
     const liveBytes = measure(store);
     log(
