@@ -26,6 +26,8 @@ export interface Watching {
 export class Watches implements ChangeListener {
   readonly #store: Store;
   readonly #byKey = new Map<string, Set<Session>>();
+  // The keys a write that may undo itself has changed so far (see whole()).
+  #held: string[] | undefined;
 
   /** Watches keys of `store`, which must be able to tell its changes (`Store.listen`). */
   constructor(store: Store) {
@@ -77,6 +79,25 @@ export class Watches implements ChangeListener {
     return false;
   }
 
+  /**
+   * Runs `write`, which either changes all it means to or, throwing, puts
+   * back what it changed (MSET on a full store). Its changes mark their
+   * watchers only if it returns: a write refused as a whole is none, as
+   * Redis refuses such a command before it runs.
+   */
+  whole<T>(write: () => T): T {
+    if (this.#byKey.size === 0) return write();
+    const held = this.#held = [];
+    try {
+      const result = write();
+      this.#held = undefined;
+      for (const key of held) this.#touch(key);
+      return result;
+    } finally {
+      this.#held = undefined;
+    }
+  }
+
   /** The store changed `key[start, end)` (ChangeListener). */
   keyChanged(key: Uint8Array, start: number, end: number): void {
     this.#touch(byteString(key, start, end));
@@ -88,6 +109,7 @@ export class Watches implements ChangeListener {
   }
 
   #touch(key: string): void {
+    if (this.#held !== undefined) return void this.#held.push(key);
     const sessions = this.#byKey.get(key);
     if (sessions === undefined) return;
     for (const session of sessions) session.watching!.dirty = true;

@@ -139,6 +139,31 @@ Deno.test("serve() answers an MSET or MSETNX the store has no room for with OOM 
   ]);
 });
 
+Deno.test("serve() keeps a refused MSET from another client's WATCH: its put-back changed nothing", async () => {
+  // Redis refuses such an MSET before it runs; kv sets a, finds no room
+  // for d, puts a back. A watcher of a must still be able to EXEC.
+  const store = new MemoryStore({ maxArenaBytes: CAP });
+  await using server = startTestServer({ store });
+  await using watcher = await RawConn.connect(server.port);
+  await using writer = await RawConn.connect(server.port);
+  await writer.send(resp("SET", "a", "old"));
+  assertEquals(await within("SET", writer.readLines(1)), ["+OK\r"]);
+  await watcher.send(resp("WATCH", "a"));
+  assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
+  await writer.send(resp("MSET", "a", "new", "d", "x".repeat(5000)));
+  assertEquals(await within("MSET", writer.readLines(1)), [OOM]);
+  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
+  assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*1\r"]);
+  assertEquals(await within("GET", watcher.readLines(2)), ["$3\r", "old\r"]);
+  // An MSET that is set does mark it.
+  await watcher.send(resp("WATCH", "a"));
+  assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
+  await writer.send(resp("MSET", "a", "new", "d", "x".repeat(2000)));
+  assertEquals(await within("MSET", writer.readLines(1)), ["+OK\r"]);
+  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
+  assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*-1\r"]);
+});
+
 Deno.test("serve() puts back an MSET's pairs when the store is at its cap with little garbage", async () => {
   // The arena at its cap (4096) with under an eighth of it garbage: the set
   // of a (412-byte record to 112) fits, b does not; putting a's 412 bytes

@@ -298,9 +298,9 @@ export const MSET: RedisCommand = {
   keys: [1, -1, 2],
   writes: true,
   summary: "Set multiple keys to multiple values",
-  run(request, { store }, reply) {
+  run(request, context, reply) {
     if (request.count % 2 !== 0) return reply.error({ kind: "usage", command: MSET });
-    if (setPairs(store, request, reply)) reply.ok();
+    if (setPairs(context, request, reply)) reply.ok();
   },
 };
 
@@ -312,13 +312,14 @@ export const MSETNX: RedisCommand = {
   keys: [1, -1, 2],
   writes: true,
   summary: "Set multiple keys to multiple values, only if none of the keys exist",
-  run(request, { store }, reply) {
+  run(request, context, reply) {
     if (request.count % 2 !== 0) return reply.error({ kind: "usage", command: MSETNX });
+    const { store } = context;
     const { bytes, starts, ends } = request;
     for (let i = 0; i < request.count; i += 2) {
       if (store.expiry(bytes, starts[i]!, ends[i]!) !== NO_KEY) return reply.integer(0);
     }
-    if (setPairs(store, request, reply)) reply.integer(1);
+    if (setPairs(context, request, reply)) reply.integer(1);
   },
 };
 
@@ -328,10 +329,10 @@ export const MSETNX: RedisCommand = {
  * none: Redis refuses the whole command when it is out of memory. When the
  * store cannot vouch for room for all of them (`Store.room`), each value a
  * set replaces is kept, and if a pair does not fit, those set before it
- * are put back as they were, newest first; the reply is then the OOM
- * error. Returns whether it set them.
+ * are put back as they were, newest first, unseen by WATCH; the reply is
+ * then the OOM error. Returns whether it set them.
  */
-function setPairs(store: Store, request: Request, reply: RedisReply): boolean {
+function setPairs({ store, watches }: Context, request: Request, reply: RedisReply): boolean {
   const { bytes, starts, ends } = request;
   let need = 0;
   for (let i = 0; i < request.count; i++) need += ends[i]! - starts[i]!;
@@ -342,7 +343,7 @@ function setPairs(store: Store, request: Request, reply: RedisReply): boolean {
         store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
       }
     }
-    : () => setAllOrNone(store, request);
+    : () => watches.whole(() => setAllOrNone(store, request));
   return write(reply, () => store.together ? store.together(setAll) : setAll());
 }
 
