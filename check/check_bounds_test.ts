@@ -6,8 +6,14 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { runCheck } from "./runner.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { CheckUnreachableError, runCheck } from "./runner.ts";
 import { failures } from "../testing/check_runs.ts";
 import { KvClient } from "../client/client.ts";
 import {
@@ -265,4 +271,22 @@ Deno.test("runCheck() --level assignment takes a textbook LIST of many values th
   });
   assertEquals(failures(run), []);
   assertEquals(run.left, []);
+});
+
+Deno.test("runCheck() --password-file stops reading an AUTH answer that floods bytes without a \\n, and says so", async () => {
+  await using server = floodServer("x".repeat(64 * 1024));
+  const error = await assertRejects(
+    () =>
+      runCheck({ port: server.port, password: "s3cret", only: ["cmd.ping"], timeoutMs: 10_000 }),
+    CheckUnreachableError,
+  );
+  // "AUTH, s3cret\n" and an error's 1 KiB, then the 4 KiB past a right answer.
+  assertEquals(
+    error.message,
+    `cannot connect to 127.0.0.1:${server.port}: the server sent more than 5,133 bytes without ` +
+      'a \\n in answer to AUTH, where a right answer is "Success!": this cannot be the answer ' +
+      "(does the server send without end?)",
+  );
+  // A read or two past the cut, not the 64 MiB an answer could take.
+  assert(server.sent() < 8 * 1024 * 1024, `${server.sent()} bytes sent`);
 });
