@@ -6,8 +6,14 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { runCheck } from "./runner.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { CheckUnreachableError, runCheck } from "./runner.ts";
 import { failures } from "../testing/check_runs.ts";
 import { KvClient } from "../client/client.ts";
 import {
@@ -265,4 +271,68 @@ Deno.test("runCheck() --level assignment takes a textbook LIST of many values th
   });
   assertEquals(failures(run), []);
   assertEquals(run.left, []);
+});
+
+Deno.test("runCheck() --password-file stops reading an AUTH answer that floods bytes without a \\n, and says so", async () => {
+  await using server = floodServer("x".repeat(64 * 1024));
+  const error = await assertRejects(
+    () =>
+      runCheck({ port: server.port, password: "s3cret", only: ["cmd.ping"], timeoutMs: 10_000 }),
+    CheckUnreachableError,
+  );
+  // "AUTH, s3cret\n" and an error's 1 KiB, then the 4 KiB past a right answer.
+  assertEquals(
+    error.message,
+    `cannot connect to 127.0.0.1:${server.port}: the server sent more than 5,133 bytes without ` +
+      'a \\n in answer to AUTH, where a right answer is "Success!": this cannot be the answer ' +
+      "(does the server send without end?)",
+  );
+  // A read or two past the cut, not the 64 MiB an answer could take.
+  assert(server.sent() < 8 * 1024 * 1024, `${server.sent()} bytes sent`);
+});
+
+Deno.test("runCheck() --level full's loads stop reading an answer a little past a right one's line, not at 64 MiB", async () => {
+  // Each connection: its first request answered right (PONG or Success!),
+  // then bytes without a \n until the checker hangs up, while what it sends is read.
+  const flood = new TextEncoder().encode("x".repeat(64 * 1024));
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(64 * 1024);
+    // The first read's start tells the request (the rest of a long one is read below).
+    const n = await conn.read(buffer);
+    if (n === null) return;
+    const first = new TextDecoder().decode(buffer.subarray(0, n));
+    const draining = (async () => {
+      while (await conn.read(buffer) !== null);
+    })().catch(() => {});
+    try {
+      await send(conn, first.startsWith("PING") ? "PONG\n" : "Success!\n");
+      for (;;) await conn.write(flood);
+    } finally {
+      await draining;
+    }
+  });
+  const run = await runCheck({
+    port: server.port,
+    only: ["load.clients", "load.long-line", "load.slow-reader", "load.disconnects"],
+    timeoutMs: 10_000, // The cut, not the time, ends each read.
+    maxLineBytes: 64 * 1024,
+  });
+  const failure = (id: string) => run.results.find((result) => result.rule.id === id)!.failure!;
+  const reason = (id: string) => failure(id).reason.en;
+  const cut = (bytes: string, longest: string) =>
+    `more than ${bytes} bytes came without a \\n, where a right answer's line has at most ${longest}: ` +
+    "this cannot be the answer";
+  // A PUT's Success! (and \r\n): 10 bytes.
+  assertStringIncludes(reason("load.clients"), cut("4,106", "10"));
+  // The line of 65,537 bytes, which its error may quote, and 1 KiB.
+  assertStringIncludes(reason("load.long-line"), cut("70,657", "66,561"));
+  // A 16 KiB value.
+  assertStringIncludes(reason("load.slow-reader"), `answer 1 of 1000: ${cut("20,482", "16,386")}`);
+  // GET's "1".
+  assertStringIncludes(reason("load.disconnects"), cut("4,099", "3"));
+  // A read or two past the cut, not the 64 MiB an answer could take.
+  for (const id of ["load.clients", "load.long-line", "load.slow-reader", "load.disconnects"]) {
+    const got = failure(id).gotBytes ?? failure(id).got!.length;
+    assert(got <= 2 * 1024 * 1024, `${id}: ${got} bytes read`);
+  }
 });

@@ -20,7 +20,7 @@ import {
   StepSkip,
 } from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
-import { LINE_SLACK_BYTES, MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
+import { ERROR_LINE_BYTES, LINE_SLACK_BYTES, MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
 import type { Expect, Text } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -29,8 +29,6 @@ const decoder = new TextDecoder();
 const SHOWN_LIST_LINES = 50;
 const LF = 0x0a;
 const CR = 0x0d;
-// An error line may quote the request: it is allowed this much more than the request.
-const ERROR_LINE_BYTES = 1024;
 
 /**
  * Checks the answer on `probe` to what was `sent` against `expect`, read as

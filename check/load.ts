@@ -9,7 +9,13 @@
 
 import { EXPECTED, REASON } from "./messages.ts";
 import { openProbe, type PlayConfig, StepFailure } from "./context.ts";
-import { MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
+import {
+  ERROR_LINE_BYTES,
+  LINE_SLACK_BYTES,
+  type LineRead,
+  MAX_ANSWER_BYTES,
+  type Probe,
+} from "./probe.ts";
 import type { Load, Text } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -32,6 +38,30 @@ export async function runLoad(load: Load, config: PlayConfig): Promise<void> {
   }
 }
 
+/**
+ * Reads one line whose right answer has at most `longest` bytes (its `\n`
+ * included): a little past that with no `\n`, the read stops, as the
+ * rules' reads do (a server that floods bytes without end is not read to
+ * 64 MiB). `tooLong` says why, for a read that stopped so.
+ */
+async function readAnswer(
+  probe: Probe,
+  config: PlayConfig,
+  longest: number,
+): Promise<{ read: LineRead; tooLong: Text }> {
+  const limit = Math.min(MAX_ANSWER_BYTES, longest + LINE_SLACK_BYTES);
+  const read = await probe.readLine(config.timeoutMs, config.pauseMs, limit);
+  const tooLong = limit === MAX_ANSWER_BYTES
+    ? REASON.tooMuch(MAX_ANSWER_BYTES)
+    : REASON.lineTooLong(limit, longest);
+  return { read, tooLong };
+}
+
+/** The longest line `text` can come as: its UTF-8 bytes, and `\r\n`. */
+function lineBytes(text: string): number {
+  return encoder.encode(text).length + 2;
+}
+
 /** Sends `request` and fails unless the next line is `answer` (`Error: ` for any error). */
 async function ask(
   probe: Probe,
@@ -52,7 +82,9 @@ async function ask(
       written === "timeout" ? REASON.writeTimeout(config.timeoutMs) : REASON.writeClosed(),
     );
   }
-  const read = await probe.readLine(config.timeoutMs, config.pauseMs);
+  // An error may quote the request (as the rules allow it).
+  const longest = answer === "Error: " ? sent.length + ERROR_LINE_BYTES : lineBytes(answer);
+  const { read, tooLong } = await readAnswer(probe, config, longest);
   if (read.kind !== "line") {
     fail(
       read.got,
@@ -63,7 +95,7 @@ async function ask(
         : read.kind === "eof"
         ? REASON.closed()
         : read.kind === "too-much"
-        ? REASON.tooMuch(MAX_ANSWER_BYTES)
+        ? tooLong
         : REASON.timeout(config.timeoutMs),
     );
     return;
@@ -122,16 +154,18 @@ async function longLine(config: PlayConfig): Promise<void> {
     line.set(head);
     // No \n yet: the protocol sends the error as soon as the limit is passed.
     const written = await probe.write(line, config.timeoutMs);
-    const read = written === "ok"
-      ? await probe.readLine(config.timeoutMs, config.pauseMs)
+    // The error may quote the line (as the rules allow an error to quote its request).
+    const answered = written === "ok"
+      ? await readAnswer(probe, config, line.length + ERROR_LINE_BYTES)
       : undefined;
+    const read = answered?.read;
     const text = read?.kind === "line" ? decoder.decode(read.raw) : "";
     if (!text.startsWith("Error: ")) {
       throw new StepFailure({
         sent: line,
         expected: EXPECTED.error(),
         got: read === undefined ? undefined : read.kind === "line" ? read.raw : read.got,
-        reason: longLineReason(config, written, read?.kind),
+        reason: longLineReason(config, written, read?.kind, answered?.tooLong),
       });
     }
     await ask(probe, config, "xxxx\nPING\n", "PONG");
@@ -141,11 +175,16 @@ async function longLine(config: PlayConfig): Promise<void> {
   }
 }
 
-function longLineReason(config: PlayConfig, written: string, kind: string | undefined): Text {
+function longLineReason(
+  config: PlayConfig,
+  written: string,
+  kind: string | undefined,
+  tooLong: Text | undefined,
+): Text {
   if (written === "timeout") return REASON.writeTimeout(config.timeoutMs);
   if (written === "closed") return REASON.writeClosed();
   if (kind === "eof") return REASON.closed();
-  if (kind === "too-much") return REASON.tooMuch(MAX_ANSWER_BYTES);
+  if (kind === "too-much" && tooLong !== undefined) return tooLong;
   if (kind !== "timeout") return REASON.notError();
   const bytes = config.maxLineBytes;
   return {
@@ -187,20 +226,21 @@ async function slowReader(config: PlayConfig, gets: number, valueBytes: number):
     });
     await ask(other, config, "PING\n", "PONG", waiting);
     for (let i = 0; i < gets; i++) {
-      const read = await slow.readLine(config.timeoutMs, config.pauseMs);
+      const { read, tooLong } = await readAnswer(slow, config, lineBytes(value));
       const got = read.kind === "line" ? read.raw : read.got;
       if (read.kind === "line" && decoder.decode(got).replace(/\r?\n$/, "") === value) continue;
+      const why = read.kind === "line"
+        ? REASON.differs()
+        : read.kind === "too-much"
+        ? tooLong
+        : REASON.timeout(config.timeoutMs);
       throw new StepFailure({
         sent: encoder.encode(`GET, ${key}\n`),
         expected: EXPECTED.literal(`${value}\n`),
         got,
         reason: {
-          en: `answer ${i + 1} of ${gets}: ${
-            (read.kind === "line" ? REASON.differs() : REASON.timeout(config.timeoutMs)).en
-          }`,
-          ko: `답 ${i + 1}/${gets}: ${
-            (read.kind === "line" ? REASON.differs() : REASON.timeout(config.timeoutMs)).ko
-          }`,
+          en: `answer ${i + 1} of ${gets}: ${why.en}`,
+          ko: `답 ${i + 1}/${gets}: ${why.ko}`,
         },
       });
     }

@@ -13,9 +13,16 @@ import { closeQuietly, settlesWithin, writeAll } from "../net/conn.ts";
 
 /** The server did not take the password (`kv check --password-file`). */
 export class AuthRefusedError extends Error {
-  constructor(message: string) {
+  /**
+   * Whether the server sent no answer to AUTH at all, but more bytes
+   * without a `\n` than one can be: no sign of a wrong password.
+   */
+  readonly endless: boolean;
+
+  constructor(message: string, endless = false) {
     super(message);
     this.name = "AuthRefusedError";
+    this.endless = endless;
   }
 }
 
@@ -56,6 +63,8 @@ export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
  * end).
  */
 export const LINE_SLACK_BYTES = 4 * 1024;
+/** An error line may quote the request: it is allowed this much more than the request. */
+export const ERROR_LINE_BYTES = 1024;
 const TIMEOUT = Symbol("timeout");
 
 /** One connection to the server under test. */
@@ -93,8 +102,23 @@ export class Probe {
   }
 
   async #authenticate(password: string, timeoutMs: number): Promise<void> {
-    const sent = await this.write(new TextEncoder().encode(`AUTH, ${password}\n`), timeoutMs);
-    const read = sent === "ok" ? await this.readLine(timeoutMs, timeoutMs) : undefined;
+    const request = new TextEncoder().encode(`AUTH, ${password}\n`);
+    const sent = await this.write(request, timeoutMs);
+    // A right answer is `Success!`, a refusal an error line that may quote
+    // the request: a little past that with no \n, the read stops (a server
+    // that floods bytes without end held 64 MiB per connection, one per rule).
+    const limit = request.length + ERROR_LINE_BYTES + LINE_SLACK_BYTES;
+    const read = sent === "ok" ? await this.readLine(timeoutMs, timeoutMs, limit) : undefined;
+    if (read?.kind === "too-much") {
+      await this.close();
+      // Not shown: it is no answer, and a cut echo could show part of the password.
+      throw new AuthRefusedError(
+        `the server sent more than ${limit.toLocaleString("en")} bytes without a \\n in answer ` +
+          'to AUTH, where a right answer is "Success!": this cannot be the answer (does the ' +
+          "server send without end?)",
+        true,
+      );
+    }
     const answer = read === undefined
       ? undefined
       : new TextDecoder().decode(read.kind === "line" ? read.raw : read.got).replace(/\r?\n$/, "");

@@ -193,7 +193,9 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     const why = error instanceof Deno.errors.ConnectionRefused
       ? "connection refused (is the server running, on that port?)"
       : error instanceof AuthRefusedError
-      ? `${error.message} (is --password-file the server's password?)`
+      ? error.endless
+        ? error.message
+        : `${error.message} (is --password-file the server's password?)`
       : describeConnectError(error);
     throw new CheckUnreachableError(
       `cannot connect to ${address}: ${why}`,

@@ -2,7 +2,8 @@
  * `kv client`'s batch mode: every stdin line is sent as it is read
  * (pipelined, or one at a time with `--unframed`), and each answer is
  * printed as soon as it and those before it have arrived, so a stdin that
- * stays open shows its answers as they come.
+ * stays open shows its answers as they come; a LIST's lines are printed as
+ * they arrive, as `kv client LIST` prints them, not gathered first.
  *
  * @module
  */
@@ -34,6 +35,10 @@ export async function runBatch(
   // Answers are printed in order: each waits for the one before it. Those
   // that arrive together are written together, at the end of the tick.
   let printing: Promise<void> = Promise.resolve();
+  // Settles once the answers so far are printed, or one failed (never
+  // rejects); `stopped`: one failed, so nothing after it is printed.
+  let turn: Promise<void> = Promise.resolve();
+  let stopped = false;
   let output = "";
   let flushing: Promise<void> | undefined;
   const flush = () => {
@@ -99,10 +104,25 @@ export async function runBatch(
     if (next.done) break;
     const line = next.value;
     const quit = isQuit(line);
-    const answer = client.request(line);
+    // A LIST's lines are printed as they come, as the one-shot's are: a
+    // million pairs are not held whole. They wait for the answers before
+    // theirs to be printed (`myTurn`, which never waits for the client: the
+    // client reads nothing more until they are printed), and for their own
+    // write, so a slow stdout slows the server, not the heap.
+    const myTurn = turn;
+    const printed = Promise.withResolvers<void>();
+    turn = printed.promise;
+    const answer = client.requestEach(line, async (lines) => {
+      await myTurn;
+      if (stopped) return; // An answer before this one ended the batch.
+      for (const text of lines) output += `${text}\n`;
+      await flush();
+    });
     answer.catch(() => {}); // Awaited in order below; this only keeps an early failure from being "unhandled".
     printing = printing.then(async () => {
       const lines = await answer.catch(async (error) => {
+        stopped = true;
+        printed.resolve();
         // An answer that is not UTF-8 ends the batch, as a lost connection
         // does: nothing more is sent, and runClient says why.
         if (error instanceof KvAnswerError) await client.close();
@@ -110,7 +130,12 @@ export async function runBatch(
       });
       for (const text of lines) output += `${text}\n`;
       if (isErrorAnswer(lines)) sawError = true;
+      printed.resolve();
       flush();
+    }, (error) => {
+      stopped = true;
+      printed.resolve();
+      throw error;
     });
     // A failure (the server closed) is thrown by the `await printing` below;
     // until stdin ends, it must not count as unhandled, which ends the process.

@@ -10,6 +10,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { KvClient } from "../client/client.ts";
+import { main } from "../main.ts";
 import { runBatch } from "./client_batch.ts";
 import {
   FakeIo,
@@ -113,6 +114,51 @@ Deno.test("main() client in batch mode prints LIST answers without their empty l
     "PONG",
     "",
   ]);
+});
+
+Deno.test("main() client in batch mode prints a LIST's first lines before the server has sent the rest", async () => {
+  // The server sends PING's answer and two pairs, then the rest only once
+  // the client has printed them: a batch that gathers the whole LIST first
+  // times out (and the server hears it close). Stdin stays open till then,
+  // so that the batch's end (our FIN) is no reason to answer.
+  const stdin = Promise.withResolvers<ReadableStreamDefaultController<Uint8Array>>();
+  const fake = new FakeIo({ stdin: new ReadableStream({ start: (c) => stdin.resolve(c) }) });
+  const input = await stdin.promise;
+  const printed = fake.waitForStdout(/^PONG\na, 1\nb, 2\n/);
+  await using server = scriptedServer(async (conn) => {
+    assertEquals(await readRawLines(conn, 3), ["PING", "LIST", "PING"]);
+    await send(conn, "PONG\na, 1\nb, 2\n");
+    const closed = conn.read(new Uint8Array(1));
+    if (await Promise.race([printed.then(() => "printed"), closed]) !== "printed") return;
+    await send(conn, "c, 3\n\nPONG\n");
+    await closed;
+  });
+  input.enqueue(encoder.encode("PING\nLIST\nPING\n"));
+  printed.then(() => input.close());
+  const code = await main(["client", "--port", String(server.port), "--timeout", "2"], fake.io);
+  assertEquals({ code, stdout: fake.stdout, stderr: fake.stderr }, {
+    code: 0,
+    stdout: "PONG\na, 1\nb, 2\nc, 3\nPONG\n",
+    stderr: "",
+  });
+});
+
+Deno.test("main() client in batch mode prints none of a LIST after an answer that ended the batch", async () => {
+  // The LIST's lines come in the same read as the answer before it, which is
+  // not UTF-8: they wait for it to be printed, and it ends the batch (and
+  // closes the client, which waits for them: they must not wait for that).
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 2);
+    await send(conn, new Uint8Array([0xe9, 0x0a, ...encoder.encode("a, 1\nb, 2\n")]));
+    await within("the client's close", readAll(conn));
+  });
+  const { code, stdout, stderr } = await within(
+    "the batch ends at that answer",
+    runClient(server.port, [], { stdin: openStdin("PING\nLIST\n") }),
+  );
+  assertEquals([code, stdout], [2, ""]);
+  assertStringIncludes(stderr, 'sent an answer line that is not UTF-8: "\\xe9"');
+  await server.done;
 });
 
 Deno.test("main() client in batch mode stops at QUIT", async () => {
