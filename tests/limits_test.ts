@@ -81,6 +81,30 @@ Deno.test("serve() takes an unframed client's line after a pause, until the clie
     assertEquals(await within("GET answer", conn.readLine()), "yyjun");
   });
 
+  await t.step("the pause ends an over-long line too: the next request is answered", async () => {
+    // Without it, the skip to the next \n never ended for a client that
+    // sends no \n, and every later request of it went unanswered.
+    const paused = Promise.withResolvers<void>();
+    await using server = startTestServer({
+      maxLineBytes: 16,
+      unframedPauseMs: 30,
+      trace: (event) => {
+        if (event.event === "pause") paused.resolve();
+      },
+    });
+    await using conn = await RawConn.connect(server.port);
+    await conn.send("PUT, k, " + "v".repeat(20));
+    assertEquals(
+      await within("the error", conn.readLine()),
+      "Error: line too long (limit 16 bytes)",
+    );
+    await within("the pause ends the skipped line", paused.promise);
+    await conn.send("PUT, k, v");
+    assertEquals(await within("PUT answer", conn.readLine()), "Success!");
+    await conn.send("GET, k");
+    assertEquals(await within("GET answer", conn.readLine()), "v");
+  });
+
   await t.step("after a newline, a partial line waits for its own newline", async () => {
     // The idle timeout is the clock: by the time it closes the connection,
     // the partial line has sat unchanged far longer than the pause.
