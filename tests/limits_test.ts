@@ -222,6 +222,25 @@ Deno.test("serve() answers a line over --max-line-bytes with one error, skips it
     ]);
   });
 
+  await t.step(
+    "by default the limit is 1 MiB, and a blank line past it is over it too",
+    async () => {
+      await using server = startTestServer();
+      await using conn = await RawConn.connect(server.port);
+      const put = "PUT, k, ";
+      const fits = put + "v".repeat(1_048_576 - put.length);
+      await conn.send(`${fits}\n${fits}v\n${" ".repeat(1_048_577)}\nGET, k\n`);
+      const [stored, tooLongPut, tooLongBlank, value] = await within("answers", conn.readLines(4));
+      const defaultTooLong = "Error: line too long (limit 1048576 bytes)";
+      assertEquals([stored, tooLongPut, tooLongBlank], [
+        "Success!",
+        defaultTooLong,
+        defaultTooLong,
+      ]);
+      assertEquals(value?.length, 1_048_576 - put.length);
+    },
+  );
+
   await t.step("streaming 128 MB with no newline holds no more than the limit", async () => {
     // Same process, so this is the test's RSS too; the client reuses one
     // buffer, and a server that kept the line would grow by 128 MB.
