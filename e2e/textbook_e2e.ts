@@ -3,7 +3,8 @@
  * `deno test --allow-net`: the file is not named *_test.ts): `kv check` and
  * `kv client` against the real Python textbook server (e2e/textbook_server.py),
  * a JUnit file written to disk and read back by Python's XML parser, and
- * `kv serve` stopping on SIGHUP as on SIGINT.
+ * `kv serve` stopping on SIGHUP as on SIGINT, and exiting at once on a second
+ * signal.
  *
  * Run (as `.ci/run` does): deno test --allow-net --allow-run="$(deno eval 'console.log(Deno.execPath())'),python3" --allow-write=/tmp e2e/textbook_e2e.ts
  *
@@ -12,7 +13,7 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { main } from "../main.ts";
-import { FakeIo, within } from "../testing/mod.ts";
+import { FakeIo, RawConn, within } from "../testing/mod.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
@@ -216,5 +217,55 @@ Deno.test("kv serve shuts down gracefully on SIGHUP, as on SIGINT and SIGTERM", 
     assertEquals(status.code, 0, `${signal}: ${stderr}`);
     assertMatch(stderr, /^\d{4}-\d\d-\d\dT[\d:.]+Z shutting down: finishing answers/m);
     assert(stderr.includes(" stopped\n"), stderr);
+  }
+});
+
+Deno.test("kv serve exits at once with status 1 on a second signal during its grace", async () => {
+  const { child, port } = await startListening(Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "main.ts",
+    "serve",
+    "--port",
+    "0",
+    "--shutdown-grace-ms",
+    "60000",
+    "--verbose",
+  ]);
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  const stderrIncludes = async (text: string) => {
+    while (!said.includes(text)) {
+      const { value, done } = await within(`stderr: ${text}`, stderr.read());
+      if (done) throw new Error(`no "${text}" in: ${said}`);
+      said += value;
+    }
+  };
+  try {
+    // A client that does not read its answers keeps the connection busy, so
+    // the grace would run its whole 60 s.
+    await using busy = await RawConn.connect(port);
+    await busy.send(`PUT, big, ${"b".repeat(1_000_000)}\n`);
+    assertEquals(await within("PUT", busy.readLine()), "Success!");
+    await busy.send("GET, big\n".repeat(64));
+    await stderrIncludes(`"GET, big" ->`); // The server has read them: it is busy writing.
+    child.kill("SIGTERM");
+    await stderrIncludes("shutting down");
+    // Signals closer than 250 ms count as one (Ctrl-C under deno task): the
+    // time is the rule under test here, not a wait for an event.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill("SIGTERM");
+    const status = await within("the second signal's exit", child.status, 5_000);
+    await stderrIncludes("second signal: exiting now");
+    assertEquals(status.code, 1, said);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It has exited, as it should.
+    }
+    await child.status;
+    await stderr.cancel();
+    await child.stdout.cancel();
   }
 });

@@ -131,6 +131,7 @@ const BAD_REQUESTS: [string | Uint8Array, string][] = [
   [", a\n", unknownCommand('""')],
   [",\n", unknownCommand('""')],
   ["lıst\n", unknownCommand('"lıst"')],
+  ["liſt\n", unknownCommand('"liſt"')], // ſ upper-cases to S in Unicode, not in ASCII
   ["\vPING\n", unknownCommand('"\\u000bPING"')],
   ["\u00a0PING\n", unknownCommand('"\u00a0PING"')],
   ["\ufeffPING\n", unknownCommand('"\ufeffPING"')],

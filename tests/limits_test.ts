@@ -81,6 +81,30 @@ Deno.test("serve() takes an unframed client's line after a pause, until the clie
     assertEquals(await within("GET answer", conn.readLine()), "yyjun");
   });
 
+  await t.step("the pause ends an over-long line too: the next request is answered", async () => {
+    // Without it, the skip to the next \n never ended for a client that
+    // sends no \n, and every later request of it went unanswered.
+    const paused = Promise.withResolvers<void>();
+    await using server = startTestServer({
+      maxLineBytes: 16,
+      unframedPauseMs: 30,
+      trace: (event) => {
+        if (event.event === "pause") paused.resolve();
+      },
+    });
+    await using conn = await RawConn.connect(server.port);
+    await conn.send("PUT, k, " + "v".repeat(20));
+    assertEquals(
+      await within("the error", conn.readLine()),
+      "Error: line too long (limit 16 bytes)",
+    );
+    await within("the pause ends the skipped line", paused.promise);
+    await conn.send("PUT, k, v");
+    assertEquals(await within("PUT answer", conn.readLine()), "Success!");
+    await conn.send("GET, k");
+    assertEquals(await within("GET answer", conn.readLine()), "v");
+  });
+
   await t.step("after a newline, a partial line waits for its own newline", async () => {
     // The idle timeout is the clock: by the time it closes the connection,
     // the partial line has sat unchanged far longer than the pause.
@@ -197,6 +221,25 @@ Deno.test("serve() answers a line over --max-line-bytes with one error, skips it
       "v".repeat(limit - put.length),
     ]);
   });
+
+  await t.step(
+    "by default the limit is 1 MiB, and a blank line past it is over it too",
+    async () => {
+      await using server = startTestServer();
+      await using conn = await RawConn.connect(server.port);
+      const put = "PUT, k, ";
+      const fits = put + "v".repeat(1_048_576 - put.length);
+      await conn.send(`${fits}\n${fits}v\n${" ".repeat(1_048_577)}\nGET, k\n`);
+      const [stored, tooLongPut, tooLongBlank, value] = await within("answers", conn.readLines(4));
+      const defaultTooLong = "Error: line too long (limit 1048576 bytes)";
+      assertEquals([stored, tooLongPut, tooLongBlank], [
+        "Success!",
+        defaultTooLong,
+        defaultTooLong,
+      ]);
+      assertEquals(value?.length, 1_048_576 - put.length);
+    },
+  );
 
   await t.step("streaming 128 MB with no newline holds no more than the limit", async () => {
     // Same process, so this is the test's RSS too; the client reuses one

@@ -50,10 +50,13 @@ export class LineFramer implements Framer {
 
   /**
    * Whether the unframed pause applies now (PROTOCOL.md, Unframed clients):
-   * a partial line is held and the client has never sent `\n`.
+   * a partial line is held, or an over-long one skipped, and the client has
+   * never sent `\n`. The pause ends a skipped line as `\n` would: else a
+   * client that sends no `\n` would have every later request skipped too.
    */
   get awaitsUnframed(): boolean {
-    return this.#lines.pendingBytes > 0 && !this.#lines.sawNewline;
+    const lines = this.#lines;
+    return (lines.pendingBytes > 0 || lines.skipping) && !lines.sawNewline;
   }
 
   /** Whether the last request was ended by the pause or the end of the stream, not by `\n`. */

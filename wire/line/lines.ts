@@ -100,6 +100,11 @@ export class LineSplitter {
     return this.#pending.subarray(0, this.#pendingLength);
   }
 
+  /** Whether the rest of an over-long line is being skipped, up to its `\n` (or {@linkcode LineSplitter.endLine}). */
+  get skipping(): boolean {
+    return this.#skipping;
+  }
+
   /** Whether any `\n` has been seen (PROTOCOL.md: the unframed pause then stops applying). */
   get sawNewline(): boolean {
     return this.#sawNewline;
