@@ -135,6 +135,28 @@ Deno.test("serve() with udp serves the same store as TCP", async () => {
   assertEquals(await peer.exchange(server.port, "GET, fruit\n"), "배\n");
 });
 
+Deno.test("serve() with udp: the connection limit, idle timeout and unframed pause do not apply to datagrams", async () => {
+  // One TCP connection at most, cut after 50 ms of silence, and a line without \n never taken.
+  await using server = startTestServer({
+    udp: true,
+    maxConnections: 1,
+    idleTimeoutMs: 50,
+    unframedPauseMs: 0,
+  });
+  using peer = new UdpPeer();
+  await using held = await RawConn.connect(server.port);
+  await held.send("PING\n");
+  assertEquals(await held.readLine(), "PONG");
+  // The one TCP slot is taken: a second TCP client is refused, a datagram is answered,
+  // its last line without \n at once.
+  await using refused = await RawConn.connect(server.port);
+  assert((await refused.readToEnd()).startsWith("Error: "));
+  assertEquals(await peer.exchange(server.port, "PUT, a, 1\nGET, a"), "Success!\n1\n");
+  // Once the idle timeout has cut the TCP client, the same peer is still answered.
+  assert(await held.closedByServer());
+  assertEquals(await peer.exchange(server.port, "GET, a"), "1\n");
+});
+
 Deno.test("serve() with udp traces each datagram: recvfrom, requests, answers, sendto; no accept, no close", async () => {
   const traced = new TraceCollector();
   await using server = startTestServer({ udp: true, trace: traced.trace });
