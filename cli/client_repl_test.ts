@@ -12,6 +12,7 @@ import type { LineEditor } from "./line_editor.ts";
 import { main } from "./main.ts";
 import {
   FakeIo,
+  gate,
   readAll,
   readRawLines,
   runClient,
@@ -281,6 +282,35 @@ Deno.test("main() client --lang ko on a terminal: the AUTH tip and Ctrl-C's line
   pressCtrlC();
   assertEquals(await running, 130);
   assertEquals(fake.stderr, "kv: 답을 기다리는 중에 Ctrl-C로 멈췄습니다\n");
+});
+
+Deno.test("main() client on a terminal prints a LIST's lines as they come, not gathered whole", async () => {
+  // A LIST whose end has not come (one that never ends grew the memory
+  // without limit): its lines are on the screen before it.
+  const end = gate();
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "a, 1\nb, 2\n");
+    await end.wait;
+    await send(conn, "c, 3\n\n");
+    await readAll(conn);
+  });
+  const fake = new FakeIo({ terminal: true, stdin: "LIST\n" });
+  // --pause-ms 0: the pause does not take the LIST as it stands.
+  const running = main(["client", "--pause-ms", "0", "--port", String(server.port)], fake.io);
+  try {
+    await within("the first lines on stdout", fake.waitForStdout(/> a, 1\nb, 2\n$/));
+  } finally {
+    end.open();
+    assertEquals(await running, 0);
+  }
+  const prompt = `kv 127.0.0.1:${server.port}> `;
+  assertEquals(
+    fake.stdout,
+    `Connected to 127.0.0.1:${server.port}. Type "help" for the commands.\n` +
+      `${prompt}a, 1\nb, 2\nc, 3\n${prompt}\n`,
+  );
+  await server.done;
 });
 
 Deno.test("main() client on a terminal: a server that sends lines without end while the prompt waits is stopped, and said so, in English and in Korean", async (t) => {
