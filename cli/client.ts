@@ -232,10 +232,15 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       prompt: `kv ${client.address}`,
       banner: `Connected to ${client.address}.`,
       connected: true,
-      request: async (line) => {
+      request: async (line, signal) => {
         current = line;
         try {
-          return await client.request(line);
+          // A LIST's lines are printed as they come, as the one-shot's are: a
+          // server that sends `x, y\n` without end is not held whole. None
+          // once Ctrl-C stopped the wait.
+          return await client.requestEach(line, async (lines) => {
+            if (!signal?.aborted) await io.stdout(lines.map((text) => `${text}\n`).join(""));
+          });
         } catch (error) {
           // An answer that is not UTF-8 leaves the connection standing: say it, and go on.
           if (!(error instanceof KvAnswerError)) throw error;

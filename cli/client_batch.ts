@@ -157,12 +157,20 @@ export async function runBatch(
   // Answers past the last request: say so, not drop them.
   const extra = await client.finish(Math.max(pauseMs, MIN_END_WAIT_MS));
   if (extra.length > 0) {
+    // More than the client keeps: it stopped reading them (a flood, said at once).
+    const flood = !client.open && (await client.ended)?.unasked !== undefined;
     // Still open, and still sending a while later: a loop, not a slow close.
-    const endless = client.open &&
+    const endless = !flood && client.open &&
       (await client.finish(Math.max(pauseMs, MIN_END_WAIT_MS))).length > extra.length;
     // An empty line among them: most likely an answer with one inside it
     // (a LIST whose values keep their own \n), read as two answers.
-    const why = endless ? "endless" : extra.includes("") ? "empty-line" : "pieces";
+    const why = flood
+      ? "flood"
+      : endless
+      ? "endless"
+      : extra.includes("")
+      ? "empty-line"
+      : "pieces";
     await io.stderr(extraLinesNote(lang, extra, why));
   }
   return sawError ? EXIT.failed : EXIT.ok;

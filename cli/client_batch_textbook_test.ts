@@ -9,7 +9,7 @@
  * @module
  */
 
-import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { readRawLines, runClient, scriptedServer, send } from "../testing/mod.ts";
 
 Deno.test("main() client in batch mode: fewer answers than requests, each with its \\n, then the close: --unframed is named", async () => {
@@ -97,15 +97,64 @@ Deno.test("main() client in batch mode says when the server sent more answers th
   });
 });
 
-Deno.test('main() client in batch mode names the b"" loop of a server that answers on after the end of the requests', async () => {
+Deno.test('main() client in batch mode stops reading the b"" loop of a server that answers on after the end of the requests, in English and in Korean', async (t) => {
+  // The textbook loop without `if not data: break`: recv() gives b"" for
+  // ever after the client's FIN, and each is answered, as fast as it can.
+  const bLoop = () =>
+    scriptedServer(async (conn) => {
+      await readRawLines(conn, 1);
+      await send(conn, "Success!\n");
+      try {
+        while (await conn.read(new Uint8Array(64)) !== null);
+        const lines = "Wrong request!\n".repeat(4096);
+        for (;;) await send(conn, lines);
+      } catch {
+        // The client stopped reading and closed.
+      }
+    });
+  const kept =
+    "Wrong request!\\nWrong request!\\nWrong request!\\nWrong request!\\nWrong request!…" +
+    "(14999 bytes)…request!\\nWrong request!";
+  await t.step("in English", async () => {
+    await using server = bLoop();
+    const started = performance.now();
+    const run = await runClient(server.port, [], { stdin: "PUT, a, 1\n" });
+    await server.done;
+    assertEquals(run, {
+      code: 0,
+      stdout: "Success!\n",
+      stderr:
+        `kv: note: the server sent more than 1,000 answer lines past the requests ("${kept}"), ` +
+        "and kv client stopped reading them: it sends without end (does its loop stop when recv() " +
+        'returns b"", at the end of the requests: our FIN, shutdown(SHUT_WR)?)\n',
+    });
+    // Said at once: 1,000 lines, not the flood (620,544 lines held, 1 s, 134 MB).
+    assert(performance.now() - started < 1_000, "the flood was not read for a while first");
+  });
+  await t.step("in Korean, with --lang ko", async () => {
+    await using server = bLoop();
+    const run = await runClient(server.port, ["--lang", "ko"], { stdin: "PUT, a, 1\n" });
+    await server.done;
+    assertEquals(
+      run.stderr,
+      `kv: 참고: 서버가 요청 수보다 답 줄을 1,000줄 넘게 더 보내서("${kept}") kv client가 더 읽지 ` +
+        "않았습니다: 서버가 끝없이 보내고 있습니다. 요청이 끝나(kv client의 FIN, shutdown(SHUT_WR)) " +
+        'recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?\n',
+    );
+  });
+});
+
+Deno.test('main() client in batch mode names the b"" loop of a server that answers on slowly, short of the bound', async () => {
   await using server = scriptedServer(async (conn) => {
     await readRawLines(conn, 1);
     await send(conn, "Success!\n");
-    // The textbook loop without `if not data: break`: recv() gives b"" for
-    // ever after the client's FIN, and each is answered.
     try {
       while (await conn.read(new Uint8Array(64)) !== null);
-      for (;;) await send(conn, "Wrong request!\n");
+      // A line every 20 ms: far from 1,000 lines while kv client waits.
+      for (;;) {
+        await send(conn, "Wrong request!\n");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     } catch {
       // The client closed.
     }

@@ -262,6 +262,12 @@ export function closedLine(
   seen: { tls: boolean; hint: CloseHint | undefined },
 ): string {
   if (lang !== "ko") return `kv: ${error.message}${closeHintText("en", seen.hint)}\n`;
+  if (error.unasked !== undefined) {
+    return `kv: 서버(${address})가 요청이 없는데도 답 줄을 계속 보내서(기다리는 요청 없이 ` +
+      "1,000줄 또는 256 KiB를 넘음) kv client가 더 읽지 않고 연결을 닫았습니다: 서버가 끝없이 " +
+      "보내고 있습니다" +
+      '(recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?)\n';
+  }
   const close = error.serverClose;
   if (close === undefined) {
     // Not a close the client saw: a reset, a lost connection. Korean where its cause is known.
@@ -314,16 +320,28 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
 
 /**
  * A batch's note for answer lines past the last request's answer, with the
- * likely cause: a server that kept sending after our FIN without closing
- * (`endless`), an answer with an empty line inside it, read as more than
- * one (`empty-line`), or a long request read and answered in pieces.
+ * likely cause: more than the client keeps, so it stopped reading (`flood`:
+ * `extra` holds those kept), a server that kept sending after our FIN
+ * without closing (`endless`), an answer with an empty line inside it,
+ * read as more than one (`empty-line`), or a long request read and
+ * answered in pieces.
  */
 export function extraLinesNote(
   lang: Lang,
   extra: readonly string[],
-  why: "endless" | "empty-line" | "pieces",
+  why: "flood" | "endless" | "empty-line" | "pieces",
 ): string {
   const shown = show(extra.join("\n"));
+  if (why === "flood") {
+    const count = extra.length.toLocaleString("en");
+    return lang === "ko"
+      ? `${NOTE.ko}서버가 요청 수보다 답 줄을 ${count}줄 넘게 더 보내서(${shown}) kv client가 ` +
+        "더 읽지 않았습니다: 서버가 끝없이 보내고 있습니다. 요청이 끝나(kv client의 FIN, " +
+        'shutdown(SHUT_WR)) recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?\n'
+      : `${NOTE.en}the server sent more than ${count} answer lines past the requests ` +
+        `(${shown}), and kv client stopped reading them: it sends without end (does its loop ` +
+        'stop when recv() returns b"", at the end of the requests: our FIN, shutdown(SHUT_WR)?)\n';
+  }
   if (lang === "ko") {
     const cause = why === "endless"
       ? "요청이 끝난 뒤에도(kv client의 FIN, shutdown(SHUT_WR)) 서버가 계속 보내고 연결을 닫지 " +

@@ -12,6 +12,7 @@ import type { LineEditor } from "./line_editor.ts";
 import { main } from "./main.ts";
 import {
   FakeIo,
+  gate,
   readAll,
   readRawLines,
   runClient,
@@ -20,6 +21,7 @@ import {
   send,
   startTestServer,
   UNKNOWN_FOO,
+  within,
 } from "../testing/mod.ts";
 
 const encoder = new TextEncoder();
@@ -280,4 +282,77 @@ Deno.test("main() client --lang ko on a terminal: the AUTH tip and Ctrl-C's line
   pressCtrlC();
   assertEquals(await running, 130);
   assertEquals(fake.stderr, "kv: 답을 기다리는 중에 Ctrl-C로 멈췄습니다\n");
+});
+
+Deno.test("main() client on a terminal prints a LIST's lines as they come, not gathered whole", async () => {
+  // A LIST whose end has not come (one that never ends grew the memory
+  // without limit): its lines are on the screen before it.
+  const end = gate();
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "a, 1\nb, 2\n");
+    await end.wait;
+    await send(conn, "c, 3\n\n");
+    await readAll(conn);
+  });
+  const fake = new FakeIo({ terminal: true, stdin: "LIST\n" });
+  // --pause-ms 0: the pause does not take the LIST as it stands.
+  const running = main(["client", "--pause-ms", "0", "--port", String(server.port)], fake.io);
+  try {
+    await within("the first lines on stdout", fake.waitForStdout(/> a, 1\nb, 2\n$/));
+  } finally {
+    end.open();
+    assertEquals(await running, 0);
+  }
+  const prompt = `kv 127.0.0.1:${server.port}> `;
+  assertEquals(
+    fake.stdout,
+    `Connected to 127.0.0.1:${server.port}. Type "help" for the commands.\n` +
+      `${prompt}a, 1\nb, 2\nc, 3\n${prompt}\n`,
+  );
+  await server.done;
+});
+
+Deno.test("main() client on a terminal: a server that sends lines without end while the prompt waits is stopped, and said so, in English and in Korean", async (t) => {
+  for (const lang of ["en", "ko"] as const) {
+    await t.step(lang, async () => {
+      const flooded = Promise.withResolvers<void>();
+      await using server = scriptedServer(async (conn) => {
+        await readRawLines(conn, 1);
+        await send(conn, "PONG\n");
+        const lines = "x\n".repeat(64 * 1024);
+        try {
+          for (;;) await send(conn, lines);
+        } catch {
+          flooded.resolve(); // kv client stopped reading and closed.
+        }
+      });
+      // The second request is typed once the flood has been stopped.
+      const typed = ["PING"];
+      const editor: LineEditor = {
+        ...standInEditor([]).editor,
+        readLine: async () =>
+          typed.length > 0
+            ? typed.shift()!
+            : (await within("the flood's end", flooded.promise), "PING"),
+      };
+      const fake = new FakeIo({ terminal: true });
+      fake.io.openLineEditor = () => Promise.resolve(editor);
+      const code = await main(["client", "--lang", lang, "--port", String(server.port)], fake.io);
+      await server.done;
+      assertEquals(code, 2);
+      assertStringIncludes(fake.stdout, "PONG\n");
+      const address = `127.0.0.1:${server.port}`;
+      assertEquals(
+        fake.stderr,
+        lang === "en"
+          ? `kv: stopped reading ${address}: it sent more answer lines than were asked for (past ` +
+            "1,000 lines or 256 KiB with no request waiting): a server that sends without end " +
+            '(does its loop stop when recv() returns b""?)\n'
+          : `kv: 서버(${address})가 요청이 없는데도 답 줄을 계속 보내서(기다리는 요청 없이 1,000줄 ` +
+            "또는 256 KiB를 넘음) kv client가 더 읽지 않고 연결을 닫았습니다: 서버가 끝없이 보내고 " +
+            '있습니다(recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?)\n',
+      );
+    });
+  }
 });

@@ -5,8 +5,12 @@
  * lone `Error:` line. Lines that come with no request waiting (`Error: too
  * many connections`, sent before the server closes) answer the next
  * requests. Which answers are errors is told by {@linkcode isErrorAnswer}:
- * a LIST line may itself start with `Error: ` (it is a key). Pure: no
- * socket, no timer.
+ * a LIST line may itself start with `Error: ` (it is a key). What is held
+ * is bounded: the early lines ({@linkcode MAX_EARLY_LINES},
+ * {@linkcode MAX_EARLY_BYTES}) and a LIST gathered whole (`maxListLines`,
+ * `maxListBytes`, of `ClientOptions`); past them
+ * {@linkcode AnswerQueue.take} refuses the line, and the connection fails.
+ * Pure: no socket, no timer.
  *
  * @module
  */
@@ -16,6 +20,32 @@ import { keepEnds } from "../net/show.ts";
 import { ERROR_PREFIX, failureText } from "../wire/line/reply.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * The most lines kept that came with no request waiting. A right server
+ * sends none; the wrong ones that end send a few (`Error: too many
+ * connections` before closing; a server that reads a request in 1 KiB
+ * pieces, one answer per piece, so a 1 MB request gives 1,000). Past it the
+ * server is taken to send without end (a loop that answers each `b""`
+ * `recv()` gives after our FIN sent 620,000 lines a second, and all were
+ * kept): the connection fails rather than hold them.
+ */
+export const MAX_EARLY_LINES = 1_000;
+/** ... or this many bytes of them, whichever comes first (a few long lines, not only many short ones). */
+export const MAX_EARLY_BYTES = 256 * 1024;
+/**
+ * Why {@linkcode AnswerQueue.take} refused a line: a line that is not UTF-8
+ * that no request waits for; one more line no request waits for than
+ * {@linkcode MAX_EARLY_LINES} (or {@linkcode MAX_EARLY_BYTES}) allow; one
+ * more line of a LIST held whole than the queue's `listLimit` allows.
+ */
+export type Refusal = "unasked-unreadable" | "unasked-too-many" | "list-too-big";
+
+/** The most a LIST held whole may hold: lines, and bytes (each line's with its `\n`). */
+export interface ListLimit {
+  readonly lines: number;
+  readonly bytes: number;
+}
 
 /** How a request is answered: by one line, or by lines up to an empty one (LIST). */
 export type AnswerShape = "line" | "list";
@@ -27,6 +57,8 @@ export interface Pending {
   readonly lines: string[];
   /** How many lines of a LIST have been taken, handed to `onLines` or not. */
   taken: number;
+  /** How many bytes `lines` hold (with a `\n` each): what a LIST held whole is bounded by. */
+  heldBytes?: number;
   /**
    * Where a LIST's lines go as they come (`KvClient.requestEach`): the
    * connection hands over `lines` after each read. Unset: they are kept.
@@ -53,6 +85,16 @@ export class AnswerQueue {
   #authenticated = false;
   readonly #pending: Pending[] = [];
   readonly #early: string[] = [];
+  // The bytes of each early line (with its \n), and of all of them.
+  readonly #earlySizes: number[] = [];
+  #earlyBytes = 0;
+  #tooManyEarly = false;
+  readonly #listLimit: ListLimit;
+
+  /** `listLimit`: the most a LIST held whole (no `onLines`) may hold. */
+  constructor(listLimit: ListLimit = { lines: Infinity, bytes: Infinity }) {
+    this.#listLimit = listLimit;
+  }
 
   /** The oldest request waiting, if any. */
   get first(): Pending | undefined {
@@ -64,9 +106,13 @@ export class AnswerQueue {
     return this.#pending.length;
   }
 
-  /** Whether lines came that no request has taken yet. */
+  /**
+   * Whether lines came that no request has taken yet, to answer the next
+   * requests. Not once more came than are kept: the connection failed for
+   * it, and later requests fail with that.
+   */
   get hasEarly(): boolean {
-    return this.#early.length > 0;
+    return !this.#tooManyEarly && this.#early.length > 0;
   }
 
   /** The lines that came with no request waiting, and no request has taken yet. */
@@ -76,7 +122,7 @@ export class AnswerQueue {
 
   /** Forgets the early lines (the client closed: nothing more is answered). */
   dropEarly(): void {
-    this.#early.length = 0;
+    this.#early.length = this.#earlySizes.length = this.#earlyBytes = 0;
   }
 
   /**
@@ -92,8 +138,10 @@ export class AnswerQueue {
     const { promise, resolve, reject } = Promise.withResolvers<string[]>();
     const pending: Pending = { shape, lines: [], taken: 0, onLines, resolve, reject };
     this.#pending.push(pending);
-    while (this.#early.length > 0 && this.#pending[0] === pending) {
-      this.take(this.#early.shift()!);
+    while (this.hasEarly && this.#pending[0] === pending) {
+      const size = this.#earlySizes.shift()!;
+      this.#earlyBytes -= size;
+      this.take(this.#early.shift()!, undefined, size - 1);
     }
     if (ended !== undefined && this.#pending[0] === pending) {
       this.#pending.shift();
@@ -107,14 +155,24 @@ export class AnswerQueue {
    * `unreadable` (the line's bytes were not UTF-8, `line` their lossy
    * reading), that request fails with it once its answer ends: a LIST still
    * takes its lines up to the empty one, so the answers after it stay in
-   * step. Returns false, taking nothing, for such a line no request waits for.
+   * step. `bytes`: the line's length as it came, without its `\n`. Takes
+   * nothing, and says why ({@linkcode Refusal}), for such a line no request
+   * waits for, and for a line past what is kept: the connection is to fail.
    */
-  take(line: string, unreadable?: Error): boolean {
+  take(line: string, unreadable?: Error, bytes: number = line.length): Refusal | undefined {
     const pending = this.#pending[0];
     if (pending === undefined) {
-      if (unreadable !== undefined) return false;
+      if (unreadable !== undefined) return "unasked-unreadable";
+      if (
+        this.#early.length >= MAX_EARLY_LINES || this.#earlyBytes + bytes + 1 > MAX_EARLY_BYTES
+      ) {
+        this.#tooManyEarly = true;
+        return "unasked-too-many";
+      }
       this.#early.push(line);
-      return true;
+      this.#earlySizes.push(bytes + 1);
+      this.#earlyBytes += bytes + 1;
+      return undefined;
     }
     if (unreadable !== undefined) {
       if (pending.unreadable === undefined) {
@@ -124,8 +182,9 @@ export class AnswerQueue {
       // A LIST's lone error ends it, whatever its codec (as below).
       if (pending.shape === "line" || (pending.taken === 0 && this.#isLoneError(line))) {
         this.#resolveFirst([line]);
-      } else this.#push(pending, line);
-      return true;
+        return undefined;
+      }
+      return this.#push(pending, line, bytes);
     }
     if (pending.shape === "line") {
       this.#resolveFirst([line], line.startsWith(ERROR_PREFIX));
@@ -134,9 +193,9 @@ export class AnswerQueue {
     } else if (line === "") {
       this.#resolveFirst(pending.lines);
     } else {
-      this.#push(pending, line);
+      return this.#push(pending, line, bytes);
     }
-    return true;
+    return undefined;
   }
 
   /** Ends the oldest request's LIST with the lines it has (a server that never sent the empty line). */
@@ -186,9 +245,17 @@ export class AnswerQueue {
     for (const pending of this.#pending.splice(0)) pending.reject(error);
   }
 
-  #push(pending: Pending, line: string): void {
+  /** Adds a line to a LIST; refuses one past the bounds of a LIST held whole. */
+  #push(pending: Pending, line: string, bytes: number): Refusal | undefined {
+    if (pending.onLines === undefined) {
+      const held = (pending.heldBytes ?? 0) + bytes + 1;
+      const limit = this.#listLimit;
+      if (pending.lines.length >= limit.lines || held > limit.bytes) return "list-too-big";
+      pending.heldBytes = held;
+    }
     pending.lines.push(line);
     pending.taken++;
+    return undefined;
   }
 
   #resolveFirst(lines: string[], error = false): void {

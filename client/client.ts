@@ -80,11 +80,18 @@ export class KvClient implements AsyncDisposable {
    * `KvConnectionError` if it cannot, `KvServerError` if the server refuses
    * the password, and `RangeError` (before connecting) for a timeout that is
    * not a whole number of milliseconds (`connectTimeoutMs` from 1, the
-   * others from 0).
+   * others from 0), or a `maxListLines` or `maxListBytes` that is not a
+   * whole number from 1.
    */
   static async connect(options?: ClientOptions): Promise<KvClient> {
     options ??= {};
-    checkNumbers({ ...options }, { connectTimeoutMs: 1, answerTimeoutMs: 0, answerPauseMs: 0 });
+    checkNumbers({ ...options }, {
+      connectTimeoutMs: 1,
+      answerTimeoutMs: 0,
+      answerPauseMs: 0,
+      maxListLines: 1,
+      maxListBytes: 1,
+    });
     const hostname = options.hostname ?? CLIENT_DEFAULTS.hostname;
     const port = options.port ?? CLIENT_DEFAULTS.port;
     const address = formatAddr({ hostname, port });
@@ -168,7 +175,14 @@ export class KvClient implements AsyncDisposable {
     return true;
   }
 
-  /** Every pair the server holds. */
+  /**
+   * Every pair the server holds, gathered whole: a LIST past
+   * `maxListLines` (10,000,000 by default) or `maxListBytes` (1 GiB) fails
+   * with `KvConnectionError` and closes the connection, so that a server
+   * that sends without end cannot fill the memory.
+   * {@linkcode KvClient.requestEach} takes a LIST of any size, a few lines
+   * at a time.
+   */
   async list(): Promise<Map<string, string>> {
     const lines = await this.request("LIST");
     if (isErrorAnswer(lines)) throwIfError(lines[0]!);
@@ -186,6 +200,8 @@ export class KvClient implements AsyncDisposable {
    * sent them (`Error:` lines included; LIST's closing empty line left out).
    * {@linkcode isErrorAnswer} tells whether they are an error: a LIST's
    * first key may start with `Error: ` too.
+   * A LIST is held whole, up to `maxListLines` and `maxListBytes`, as
+   * {@linkcode KvClient.list} holds it.
    * A blank line gets no answer: `[]`. A line holding `\n` is two requests
    * but would be matched to one answer, so it is rejected with `RangeError`.
    * An answer with a line that is not UTF-8 is rejected with

@@ -6,6 +6,7 @@
  */
 
 import { show, showAsBytes } from "../net/show.ts";
+import { type ListLimit, MAX_EARLY_BYTES, MAX_EARLY_LINES } from "./answers.ts";
 import { ERROR_PREFIX, quote } from "../wire/line/reply.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
 import type { IrregularAnswer } from "./options.ts";
@@ -51,6 +52,13 @@ export class KvConnectionError extends Error {
   readonly cut: Uint8Array | undefined;
   /** The server closed the connection: how. `undefined` when it ended otherwise. */
   readonly serverClose: ServerClose | undefined;
+  /**
+   * The client stopped reading a server that sent more answer lines that no
+   * request asked for than it keeps (1,000, or 256 KiB of them: a server
+   * that sends without end): how many it kept, which
+   * `KvClient.finish()` returns. `undefined` otherwise.
+   */
+  readonly unasked: number | undefined;
 
   /** `message` says what failed; `options.cause` holds the error underneath. */
   constructor(
@@ -60,6 +68,7 @@ export class KvConnectionError extends Error {
       afterEnd?: IrregularAnswer;
       cut?: Uint8Array;
       serverClose?: ServerClose;
+      unasked?: number;
     },
   ) {
     super(message, options);
@@ -68,6 +77,7 @@ export class KvConnectionError extends Error {
     this.serverClose = options?.serverClose;
     this.answers = options?.answers;
     this.afterEnd = options?.afterEnd;
+    this.unasked = options?.unasked;
   }
 }
 
@@ -282,6 +292,33 @@ export function timedOut(
     waitedMs: waited,
     receivedBytes: seen.receivedBytes,
   });
+}
+
+/**
+ * The error for a server that sent more answer lines no request asked for
+ * than the client keeps (`kept` of them), as one that sends without end does.
+ */
+export function tooManyUnasked(address: string, kept: number): KvConnectionError {
+  return new KvConnectionError(
+    `stopped reading ${address}: it sent more answer lines than were asked for (past ` +
+      `${MAX_EARLY_LINES.toLocaleString("en")} lines or ${MAX_EARLY_BYTES / 1024} KiB with no ` +
+      "request waiting): a server that sends without end (does its loop stop " +
+      'when recv() returns b""?)',
+    { unasked: kept },
+  );
+}
+
+/**
+ * The error for a LIST answer past `limit`, what `KvClient.list()` and
+ * `request()` hold whole (`maxListLines`, `maxListBytes`).
+ */
+export function listTooBig(address: string, limit: ListLimit): KvConnectionError {
+  return new KvConnectionError(
+    `stopped reading ${address}: its LIST answer passed ${limit.lines.toLocaleString("en")} ` +
+      `lines or ${limit.bytes.toLocaleString("en")} bytes, more than list() and request() hold ` +
+      "whole (maxListLines, maxListBytes; requestEach() takes a LIST of any size a few lines at " +
+      "a time; or the server sends without end)",
+  );
 }
 
 /** Throws `KvServerError` for an `Error: ` answer. */

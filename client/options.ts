@@ -56,6 +56,22 @@ export interface ClientOptions {
    * @default {false}
    */
   unframed?: boolean;
+  /**
+   * The most lines of one LIST answer that `list()` and `request()` hold
+   * whole: past it (or past `maxListBytes`) the request fails with
+   * `KvConnectionError` and the connection closes, rather than fill the
+   * memory (a server that sends `x, y\n` without end). The default is ten
+   * times a million-pair store; `requestEach()` takes a LIST of any size,
+   * a few lines at a time, and is the way for a bigger one.
+   * @default {10000000}
+   */
+  maxListLines?: number;
+  /**
+   * The most bytes of one LIST answer (each line's with its `\n`) that
+   * `list()` and `request()` hold whole, as `maxListLines`.
+   * @default {1073741824}
+   */
+  maxListBytes?: number;
   /** Speak TLS (PROTOCOL.md, TLS), trusting these CA certificates besides the system's. */
   tls?: ClientTls;
   /** Send `AUTH, password` first (a server started with a password). */
@@ -78,6 +94,8 @@ export const CLIENT_DEFAULTS = {
   answerPauseMs: 0,
   answerTimeoutMs: 10_000,
   unframed: false,
+  maxListLines: 10_000_000,
+  maxListBytes: 1024 * 1024 * 1024,
 } as const;
 
 /**

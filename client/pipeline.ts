@@ -14,14 +14,16 @@
 import { concat } from "../net/bytes.ts";
 import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
-import { AnswerQueue, type AnswerShape } from "./answers.ts";
+import { AnswerQueue, type AnswerShape, type ListLimit } from "./answers.ts";
 import {
   closedByServer,
   describeConnectError,
   KvAnswerError,
   KvConnectionError,
+  listTooBig,
   notUtf8Answer,
   timedOut,
+  tooManyUnasked,
   unusable,
 } from "./errors.ts";
 import {
@@ -57,7 +59,7 @@ const WRITE_FAILED_READ_MS = 200;
 export class Pipeline {
   readonly #conn: Deno.Conn;
   readonly #address: string;
-  readonly #answers = new AnswerQueue();
+  readonly #answers: AnswerQueue;
   readonly #reading: Promise<void>;
   readonly #lines = new LineSplitter(MAX_ANSWER_LINE_BYTES);
   readonly #options: ClientOptions;
@@ -84,6 +86,7 @@ export class Pipeline {
   // Whether a request has been given to the connection to write (its first byte chose the protocol).
   #begun = false;
   readonly #traced: ClientTraceEmit | undefined;
+  readonly #listLimit: ListLimit;
 
   /**
    * Starts reading `conn`; `address` (`host:port`) names the server in
@@ -99,6 +102,11 @@ export class Pipeline {
     this.#address = address;
     this.#options = options;
     this.#traced = traced;
+    this.#listLimit = {
+      lines: options.maxListLines ?? CLIENT_DEFAULTS.maxListLines,
+      bytes: options.maxListBytes ?? CLIENT_DEFAULTS.maxListBytes,
+    };
+    this.#answers = new AnswerQueue(this.#listLimit);
     this.#reading = this.#readLoop();
   }
 
@@ -234,8 +242,15 @@ export class Pipeline {
       const unreadable = kind === "invalid-utf8"
         ? new KvAnswerError(notUtf8Answer(this.#address, bytes), bytes.slice())
         : undefined;
-      if (!this.#answers.take(decoder.decode(bytes), unreadable)) {
-        this.#fail(new KvConnectionError(unreadable!.message));
+      const refused = this.#answers.take(decoder.decode(bytes), unreadable, bytes.length);
+      if (refused !== undefined) {
+        this.#fail(
+          refused === "unasked-unreadable"
+            ? new KvConnectionError(unreadable!.message)
+            : refused === "unasked-too-many"
+            ? tooManyUnasked(this.#address, this.#answers.early.length)
+            : listTooBig(this.#address, this.#listLimit),
+        );
         return false;
       }
       this.#linesTaken++;
