@@ -89,11 +89,12 @@ export class AnswerQueue {
   readonly #earlySizes: number[] = [];
   #earlyBytes = 0;
   #tooManyEarly = false;
-  readonly #listLimit: ListLimit;
+  /** The most a LIST held whole (no `onLines`) may hold. */
+  readonly listLimit: ListLimit;
 
   /** `listLimit`: the most a LIST held whole (no `onLines`) may hold. */
   constructor(listLimit: ListLimit = { lines: Infinity, bytes: Infinity }) {
-    this.#listLimit = listLimit;
+    this.listLimit = listLimit;
   }
 
   /** The oldest request waiting, if any. */
@@ -249,7 +250,7 @@ export class AnswerQueue {
   #push(pending: Pending, line: string, bytes: number): Refusal | undefined {
     if (pending.onLines === undefined) {
       const held = (pending.heldBytes ?? 0) + bytes + 1;
-      const limit = this.#listLimit;
+      const limit = this.listLimit;
       if (pending.lines.length >= limit.lines || held > limit.bytes) return "list-too-big";
       pending.heldBytes = held;
     }

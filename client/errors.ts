@@ -6,7 +6,13 @@
  */
 
 import { show, showAsBytes } from "../net/show.ts";
-import { type ListLimit, MAX_EARLY_BYTES, MAX_EARLY_LINES } from "./answers.ts";
+import {
+  type AnswerQueue,
+  type ListLimit,
+  MAX_EARLY_BYTES,
+  MAX_EARLY_LINES,
+  type Refusal,
+} from "./answers.ts";
 import { ERROR_PREFIX, quote } from "../wire/line/reply.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
 import type { IrregularAnswer } from "./options.ts";
@@ -319,6 +325,29 @@ export function listTooBig(address: string, limit: ListLimit): KvConnectionError
       "whole (maxListLines, maxListBytes; requestEach() takes a LIST of any size a few lines at " +
       "a time; or the server sends without end)",
   );
+}
+
+/** The error for an answer line past 256 MiB with no `\n`. */
+export function answerLineTooLong(address: string): KvConnectionError {
+  return new KvConnectionError(
+    `${address} sent an answer line past 256 MiB with no \\n: ` +
+      'a server that sends without end (does its loop stop when recv() returns b""?)',
+  );
+}
+
+/**
+ * The error a connection fails with for a line `answers` refused
+ * ({@linkcode Refusal}); `unreadable`: the refused line's own, if it was not UTF-8.
+ */
+export function refusedLineError(
+  refusal: Refusal,
+  address: string,
+  answers: AnswerQueue,
+  unreadable: Error | undefined,
+): KvConnectionError {
+  if (refusal === "unasked-unreadable") return new KvConnectionError(unreadable!.message);
+  if (refusal === "unasked-too-many") return tooManyUnasked(address, answers.early.length);
+  return listTooBig(address, answers.listLimit);
 }
 
 /** Throws `KvServerError` for an `Error: ` answer. */

@@ -14,16 +14,16 @@
 import { concat } from "../net/bytes.ts";
 import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
-import { AnswerQueue, type AnswerShape, type ListLimit } from "./answers.ts";
+import { AnswerQueue, type AnswerShape } from "./answers.ts";
 import {
+  answerLineTooLong,
   closedByServer,
   describeConnectError,
   KvAnswerError,
   KvConnectionError,
-  listTooBig,
   notUtf8Answer,
+  refusedLineError,
   timedOut,
-  tooManyUnasked,
   unusable,
 } from "./errors.ts";
 import {
@@ -86,7 +86,6 @@ export class Pipeline {
   // Whether a request has been given to the connection to write (its first byte chose the protocol).
   #begun = false;
   readonly #traced: ClientTraceEmit | undefined;
-  readonly #listLimit: ListLimit;
 
   /**
    * Starts reading `conn`; `address` (`host:port`) names the server in
@@ -102,11 +101,10 @@ export class Pipeline {
     this.#address = address;
     this.#options = options;
     this.#traced = traced;
-    this.#listLimit = {
+    this.#answers = new AnswerQueue({
       lines: options.maxListLines ?? CLIENT_DEFAULTS.maxListLines,
       bytes: options.maxListBytes ?? CLIENT_DEFAULTS.maxListBytes,
-    };
-    this.#answers = new AnswerQueue(this.#listLimit);
+    });
     this.#reading = this.#readLoop();
   }
 
@@ -228,12 +226,7 @@ export class Pipeline {
     const lines = this.#lines;
     for (let kind = lines.next(); kind !== null; kind = lines.next()) {
       if (kind === "too-long") {
-        this.#fail(
-          new KvConnectionError(
-            `${this.#address} sent an answer line past 256 MiB with no \\n: ` +
-              'a server that sends without end (does its loop stop when recv() returns b""?)',
-          ),
-        );
+        this.#fail(answerLineTooLong(this.#address));
         return false;
       }
       const bytes = lines.bytes.subarray(lines.start, lines.end);
@@ -244,13 +237,7 @@ export class Pipeline {
         : undefined;
       const refused = this.#answers.take(decoder.decode(bytes), unreadable, bytes.length);
       if (refused !== undefined) {
-        this.#fail(
-          refused === "unasked-unreadable"
-            ? new KvConnectionError(unreadable!.message)
-            : refused === "unasked-too-many"
-            ? tooManyUnasked(this.#address, this.#answers.early.length)
-            : listTooBig(this.#address, this.#listLimit),
-        );
+        this.#fail(refusedLineError(refused, this.#address, this.#answers, unreadable));
         return false;
       }
       this.#linesTaken++;
