@@ -28,6 +28,8 @@ export class Watches implements ChangeListener {
   readonly #byKey = new Map<string, Set<Session>>();
   // The keys a write that may undo itself has changed so far (see whole()).
   #held: string[] | undefined;
+  // The keys it changed for good, whatever it throws (see kept()).
+  #kept: string[] | undefined;
 
   /** Watches keys of `store`, which must be able to tell its changes (`Store.listen`). */
   constructor(store: Store) {
@@ -83,19 +85,33 @@ export class Watches implements ChangeListener {
    * Runs `write`, which either changes all it means to or, throwing, puts
    * back what it changed (MSET on a full store). Its changes mark their
    * watchers only if it returns: a write refused as a whole is none, as
-   * Redis refuses such a command before it runs.
+   * Redis refuses such a command before it runs. What it could not put
+   * back it tells {@linkcode Watches.kept}: those keys did change.
    */
   whole<T>(write: () => T): T {
     if (this.#byKey.size === 0) return write();
     const held = this.#held = [];
+    const kept = this.#kept = [];
     try {
       const result = write();
-      this.#held = undefined;
+      this.#held = this.#kept = undefined;
       for (const key of held) this.#touch(key);
       return result;
     } finally {
-      this.#held = undefined;
+      this.#held = this.#kept = undefined;
+      for (const key of kept) this.#touch(key);
     }
+  }
+
+  /**
+   * Within {@linkcode Watches.whole}: `key[start, end)` changed for good even
+   * if the write then throws (a put-back that failed left it as the write
+   * set it). Outside it, a change as any other.
+   */
+  kept(key: Uint8Array, start: number, end: number): void {
+    const name = byteString(key, start, end);
+    if (this.#kept !== undefined) this.#kept.push(name);
+    else this.#touch(name);
   }
 
   /** The store changed `key[start, end)` (ChangeListener). */

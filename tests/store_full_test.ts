@@ -7,9 +7,10 @@
  * @module
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { StoreFullError } from "../store/store.ts";
 import { logContents, openTestLog } from "../testing/log_store.ts";
 import { FakeFs, LogCollector, RawConn, resp, startTestServer, within } from "../testing/mod.ts";
 
@@ -160,6 +161,51 @@ Deno.test("serve() keeps a refused MSET from another client's WATCH: its put-bac
   assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
   await writer.send(resp("MSET", "a", "new", "d", "x".repeat(2000)));
   assertEquals(await within("MSET", writer.readLines(1)), ["+OK\r"]);
+  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
+  assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*-1\r"]);
+});
+
+Deno.test("serve() marks a watcher of a key a refused MSET could not put back: it keeps the MSET's value", async () => {
+  // A store that cannot reclaim (WriteOptions.reclaim, a Store of one's
+  // own): a's put-back fails, so a keeps "new". That is a change, and an
+  // EXEC watching a must not run (it ran, and read "new").
+  class NoReclaim extends MemoryStore {
+    override set(...args: Parameters<MemoryStore["set"]>): ReturnType<MemoryStore["set"]> {
+      if (args[6]?.reclaim) throw new StoreFullError("Cannot reclaim");
+      return super.set(...args);
+    }
+  }
+  await using server = startTestServer({ store: new NoReclaim({ maxArenaBytes: CAP }) });
+  await using watcher = await RawConn.connect(server.port);
+  await using writer = await RawConn.connect(server.port);
+  await writer.send(resp("SET", "a", "old"));
+  assertEquals(await within("SET", writer.readLines(1)), ["+OK\r"]);
+  await watcher.send(resp("WATCH", "a"));
+  assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
+  await writer.send(resp("MSET", "a", "new", "d", "x".repeat(5000)) + resp("GET", "a"));
+  assertEquals(await within("MSET", writer.readLines(3)), [OOM, "$3\r", "new\r"]);
+  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
+  assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*-1\r"]);
+});
+
+Deno.test("serve() marks a watcher of a key an MSET set before a store's failure other than a full one", async () => {
+  // Such a failure puts nothing back: a keeps "new", a change.
+  class Failing extends MemoryStore {
+    override set(...args: Parameters<MemoryStore["set"]>): ReturnType<MemoryStore["set"]> {
+      if (args[2] - args[1] === 1 && args[0][args[1]] === 0x64) throw new Error("disk on fire");
+      return super.set(...args);
+    }
+  }
+  await using server = startTestServer({ store: new Failing({ maxArenaBytes: CAP }) });
+  await using watcher = await RawConn.connect(server.port);
+  await using writer = await RawConn.connect(server.port);
+  await writer.send(resp("SET", "a", "old"));
+  assertEquals(await within("SET", writer.readLines(1)), ["+OK\r"]);
+  await watcher.send(resp("WATCH", "a"));
+  assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
+  await writer.send(resp("MSET", "a", "new", "d", "x".repeat(5000)));
+  // The server logs it and closes the connection, as for any failure of its store.
+  await assertRejects(() => within("MSET", writer.readLines(1)), Error, "connection closed");
   await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
   assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*-1\r"]);
 });

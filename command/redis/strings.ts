@@ -18,6 +18,7 @@ import {
 } from "../../store/store.ts";
 import { type Context, countLookup, type RedisCommand } from "../command.ts";
 import { GET as LINE_GET } from "../keys.ts";
+import type { Watches } from "../watch.ts";
 import { type Failure, type RedisReply, refuseWhenFull } from "../reply.ts";
 import { byteString, type Request } from "../request.ts";
 import { argInt, argIs, ERR, INT64_MAX } from "./args.ts";
@@ -343,7 +344,7 @@ function setPairs({ store, watches }: Context, request: Request, reply: RedisRep
         store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
       }
     }
-    : () => watches.whole(() => setAllOrNone(store, request));
+    : () => watches.whole(() => setAllOrNone(store, watches, request));
   return write(reply, () => store.together ? store.together(setAll) : setAll());
 }
 
@@ -377,7 +378,7 @@ function lastOfEachKey(request: Request): number[] {
 }
 
 /** {@linkcode setPairs} on a store that may be full: all the pairs, or (StoreFullError) none. */
-function setAllOrNone(store: Store, request: Request): void {
+function setAllOrNone(store: Store, watches: Watches, request: Request): void {
   const { bytes, starts, ends } = request;
   const pairs = lastOfEachKey(request);
   const before: Saved[] = [];
@@ -394,7 +395,14 @@ function setAllOrNone(store: Store, request: Request): void {
       store.set(bytes, starts[i]!, ends[i]!, bytes, starts[i + 1]!, ends[i + 1]!);
     }
   } catch (error) {
-    if (!(error instanceof StoreFullError)) throw error;
+    // The keys set before it stay set (a failure of another kind puts none back): changes.
+    const keep = (upTo: number) => {
+      for (let m = 0; m < upTo; m++) watches.kept(bytes, starts[pairs[m]!]!, ends[pairs[m]!]!);
+    };
+    if (!(error instanceof StoreFullError)) {
+      keep(n);
+      throw error;
+    }
     for (let m = n - 1; m >= 0; m--) {
       const j = pairs[m]!;
       const old = before[m]!;
@@ -402,8 +410,13 @@ function setAllOrNone(store: Store, request: Request): void {
         if (old.bytes === undefined) store.delete(bytes, starts[j]!, ends[j]!);
         else store.set(bytes, starts[j]!, ends[j]!, old.bytes, 0, old.bytes.length, old.options);
       } catch (again) {
-        // A store that cannot reclaim (WriteOptions.reclaim) at its cap: the rest are still put back.
-        if (!(again instanceof StoreFullError)) throw again;
+        if (!(again instanceof StoreFullError)) {
+          keep(m + 1);
+          throw again;
+        }
+        // A store that cannot reclaim (WriteOptions.reclaim) at its cap: the
+        // rest are still put back, and this key keeps the MSET's value.
+        watches.kept(bytes, starts[j]!, ends[j]!);
       }
     }
     throw error;
