@@ -109,28 +109,25 @@ export class Arena {
     return (this.bytes.length >= this.#maxBytes ? this.bytes.length : this.#maxBytes) - this.top;
   }
 
-  /** Whether a value that APPEND moves or grows keeps room to spare: not while loading a log. */
-  get keepsSpare(): boolean {
-    return !this.#loading;
-  }
-
   /**
    * Begins (`true`) or ends (`false`) the load of a log. A log holds only
    * writes that a store under this cap accepted, but its replay is laid
    * out otherwise: keys whose time has passed are not there, a compacted
-   * log's walk saw pairs at different moments, so room is made and values
-   * move at other times. Replayed under the cap, a write the store once
-   * took could be refused, and the server could not start. So while
-   * loading, the arena grows past its cap (up to {@linkcode MAX_ARENA_BYTES})
-   * and compacts for any garbage; and APPEND keeps no room to spare, so the
-   * loaded pairs take no more than the store that wrote the log held
-   * (each record no larger). Ending the load brings the arena back within
-   * its cap (compacting), or throws {@linkcode StoreFullError} if its live
-   * records take more: a log written under a larger cap.
+   * log's walk saw pairs at different moments, so room is made, and values
+   * move and keep room to spare for APPEND, at other times. Replayed under
+   * the cap, a write the store once took could be refused, and the server
+   * could not start. So while loading, the arena grows past its cap (up to
+   * {@linkcode MAX_ARENA_BYTES}) and compacts for any garbage. Ending the
+   * load brings the arena back within its cap: compacting, and if its
+   * records take more than the cap, first dropping the room they keep to
+   * spare (a record then takes no more than the same pair in the store
+   * that wrote the log); or throws {@linkcode StoreFullError} if they
+   * still take more: a log written under a larger cap.
    */
   load(on: boolean): void {
     this.#loading = on;
     if (on || this.bytes.length <= this.#maxBytes) return;
+    if (this.liveBytes > this.#maxBytes) this.#rebuild(this.bytes.length, true, true);
     if (this.liveBytes > this.#maxBytes) {
       throw new StoreFullError(
         `Cannot hold the data loaded: it takes ${this.liveBytes} bytes, more than the store's ` +
@@ -319,6 +316,7 @@ export class Arena {
       // every PUT.
       const garbage = this.top - this.liveBytes;
       const atCap = this.bytes.length >= max;
+      if (needed > max && this.#loading && this.#dropSpare()) return this.makeRoom(bytes, reclaim);
       if (needed > max || (atCap && garbage < max / 8 && !reclaim && !this.#loading)) {
         throw new StoreFullError(
           `Cannot store more: the store is full (${max} bytes; the room of deleted ` +
@@ -333,13 +331,27 @@ export class Arena {
     this.#rebuild(length, compact);
   }
 
-  /** Makes the arena `length` bytes, compacting it first with `compact` (its live records fit). */
-  #rebuild(length: number, compact: boolean): void {
+  /**
+   * While loading, at {@linkcode MAX_ARENA_BYTES}: compacts the records to
+   * their exact size (see load()). Returns whether that made room.
+   */
+  #dropSpare(): boolean {
+    const live = this.liveBytes;
+    this.#rebuild(this.bytes.length, true, true);
+    return this.liveBytes < live;
+  }
+
+  /**
+   * Makes the arena `length` bytes, compacting it first with `compact` (its
+   * live records fit), and with `exact` dropping the room records keep to
+   * spare (their SPARE flag and size word).
+   */
+  #rebuild(length: number, compact: boolean, exact = false): void {
     const old = this.bytes;
     const oldWords = this.words;
     const buffer = old.buffer as ArrayBuffer;
     if (buffer.resizable) {
-      if (compact) this.#compactInPlace();
+      if (compact) this.#compactInPlace(exact);
       this.#resize(buffer, length);
       return;
     }
@@ -350,22 +362,24 @@ export class Arena {
       0,
       length,
     );
+    const words = new Uint32Array(fresh.buffer, 0, length >>> 2);
     if (compact) {
       // The table walks its slots and moves each live record here, so no key
       // is hashed again.
       let top = 0;
       this.#relocate((record) => {
-        const size = sizeOf(oldWords, record);
+        const size = exact ? exactSize(oldWords, record) : sizeOf(oldWords, record);
         fresh.set(old.subarray(record, record + size), top);
+        if (exact) words[top >>> 2] = oldWords[record >>> 2]! & ~SPARE;
         top += size;
         return top - size;
       });
-      this.top = top;
+      this.top = this.liveBytes = top;
     } else {
       fresh.set(old.subarray(0, this.top));
     }
     this.bytes = fresh;
-    this.words = new Uint32Array(fresh.buffer, 0, length >>> 2);
+    this.words = words;
   }
 
   /**
@@ -374,7 +388,7 @@ export class Arena {
    * second buffer is touched (copying 1.3 GB of live records in the table's
    * order into a fresh 2 GiB buffer held every client for 4.6 s).
    */
-  #compactInPlace(): void {
+  #compactInPlace(exact: boolean): void {
     // The live records, as the table knows them; sorted by address.
     let live = new Int32Array(1024);
     let count = 0;
@@ -394,12 +408,14 @@ export class Arena {
     let top = 0;
     for (let i = 0; i < count; i++) {
       const record = sorted[i]!;
-      const size = sizeOf(words, record);
+      const word = words[record >>> 2]!;
+      const size = exact ? exactSize(words, record) : sizeOf(words, record);
       if (record !== top) bytes.copyWithin(top, record, record + size);
+      if (exact) words[top >>> 2] = word & ~SPARE;
       moved[i] = top;
       top += size;
     }
-    this.top = top;
+    this.top = this.liveBytes = top;
     // Each record's new place, found by its old one.
     this.#relocate((record) => {
       let low = 0;
@@ -423,9 +439,13 @@ export class Arena {
 
 /** The bytes the record at `record` takes: {@linkcode recordBytes}, or with SPARE, what its size word says. */
 export function sizeOf(words: Uint32Array, record: number): number {
-  const word = words[record >>> 2]!;
-  const exact = recordBytes(word, words[(record >>> 2) + 1]!);
-  return word & SPARE ? words[(record + exact) >>> 2]! : exact;
+  const exact = exactSize(words, record);
+  return words[record >>> 2]! & SPARE ? words[(record + exact) >>> 2]! : exact;
+}
+
+/** The bytes the record at `record` takes without its room to spare: {@linkcode recordBytes}. */
+function exactSize(words: Uint32Array, record: number): number {
+  return recordBytes(words[record >>> 2]!, words[(record >>> 2) + 1]!);
 }
 
 /** The bytes a record takes without spare room: header, expiry words if any, key and value, padded to 4. */

@@ -21,8 +21,7 @@ import { StoreFullError } from "./store.ts";
 const MAX_SPARE_BYTES = 1024 * 1024;
 
 /** The room to leave after a value of `valueLength` that moves (SPARE's size word included). */
-function spareBytes(arena: Arena, valueLength: number): number {
-  if (!arena.keepsSpare) return 0; // A log's load (Arena.load).
+function spareBytes(valueLength: number): number {
   const spare = Math.min(valueLength, MAX_SPARE_BYTES);
   return 4 + spare + (-spare & 3);
 }
@@ -58,7 +57,7 @@ export function extendRecord(
       return moveExtended(arena, record, add, addStart, addEnd, flags, exact);
     }
     // The last record grows above the top, with room to spare if there is some.
-    total = exact + spareBytes(arena, newLength);
+    total = exact + spareBytes(newLength);
     if (record + total > arena.bytes.length) total = exact;
     arena.top = record + total;
     arena.liveBytes += total - size;
@@ -88,7 +87,7 @@ function moveExtended(
   let pair = arena.bytes; // The key and the old value, side by side.
   let pairStart = arena.keyStart(record, word);
   let pairEnd = pairStart + (word & KEY_LENGTH) + length;
-  let total = exact + spareBytes(arena, newLength);
+  let total = exact + spareBytes(newLength);
   if (arena.top + total > arena.bytes.length) {
     // Making room may move the old record: its pair is copied out first
     // (O(n), as is the compaction or growth that follows).

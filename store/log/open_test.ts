@@ -305,6 +305,30 @@ Deno.test("a log written at a capped store's limit loads into the same cap, what
   }
 });
 
+Deno.test("a log of interleaved APPENDs loads with the room each value keeps to grow into, as the store that wrote it", async () => {
+  // Without that room every replayed APPEND of two values that take turns
+  // moves its whole value: 200,000 of them loaded in 1.8 s, not 0.2.
+  const fs = new FakeFs();
+  const store = await openLogWith(PATH, {}, { fs });
+  {
+    await using server = startTestServer({ store });
+    await using conn = await RawConn.connect(server.port);
+    const appends = Array.from({ length: 400 }, (_, i) => ["APPEND", i % 2 ? "b" : "a", "x"]);
+    const answers = await talk(conn, appends, appends.length);
+    assertEquals(answers.slice(-2), [":200", ":200"]);
+  }
+  const written = store.info!().datasetBytes;
+  await store.close();
+  const again = await openLogWith(PATH, {}, { fs });
+  try {
+    // Two records of a 1-byte key and a 200-byte value: 212 bytes each, exactly.
+    assert(again.info!().datasetBytes > 2 * 212, `${again.info!().datasetBytes}`);
+    assertEquals(again.info!().datasetBytes, written);
+  } finally {
+    await again.close();
+  }
+});
+
 Deno.test("a log holding more than the store's cap is refused with one line that says so; the cap holds again after a load past it", async () => {
   const fs = new FakeFs();
   const capped = (maxArenaBytes: number): OpenLogOptions => ({
