@@ -23,7 +23,7 @@ import {
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
 import { LINE_SLACK_BYTES, MAX_ANSWER_BYTES } from "./probe.ts";
 import { type AnswerSource, DatagramProbe } from "./datagram_probe.ts";
-import { udpNoAnswer, UDP_REASON } from "./udp_messages.ts";
+import { UDP_REASON, udpNoAnswer } from "./udp_messages.ts";
 import type { Expect, Text } from "./rule.ts";
 
 const decoder = new TextDecoder();

@@ -215,13 +215,13 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     try {
       await (await Probe.open(hostname, port, config)).close();
     } catch (error) {
-    const why = error instanceof Deno.errors.ConnectionRefused
-      ? "connection refused (is the server running, on that port?)"
-      : error instanceof AuthRefusedError
-      ? error.endless
-        ? error.message
-        : `${error.message} (is --password-file the server's password?)`
-      : describeConnectError(error);
+      const why = error instanceof Deno.errors.ConnectionRefused
+        ? "connection refused (is the server running, on that port?)"
+        : error instanceof AuthRefusedError
+        ? error.endless
+          ? error.message
+          : `${error.message} (is --password-file the server's password?)`
+        : describeConnectError(error);
       throw new CheckUnreachableError(`cannot connect to ${address}: ${why}`, { cause: error });
     }
   }

@@ -46,12 +46,12 @@ import {
   command,
   decimal,
   flag,
+  flagOf,
   helpText,
   integer,
   list,
   parseOptions,
   text,
-  flagOf,
   UsageError,
 } from "./options.ts";
 import { encodeData } from "../check/play.ts";
@@ -91,7 +91,9 @@ export const CHECK_SPEC = command({
       value: "RULE",
       help: "only these rules, of any level (repeat it or use commas; * matches anything: err.*)",
     }),
-    list: flag("print the rules (of --level, if given) and exit"),
+    list: flag(
+      "print the rules (of --level, if given; with --udp, those that run over UDP) and exit",
+    ),
     json: flag("print one JSON object for the run instead of the text"),
     junit: text({
       value: "FILE",
@@ -168,7 +170,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   if (options.list) {
     const rules = given.has("level")
       ? rulesOf(options.level, transport)
-      : RULES.filter((rule) => !options.udp || playsOver(rule, "udp"));
+      : RULES.filter((rule) => playsOver(rule, transport));
     await io.stdout(formatRuleList(rules, lang));
     return EXIT.ok;
   }
@@ -394,7 +396,8 @@ async function printEnd(
   }
   // Over UDP, a datagram past a textbook server's recvfrom(1024) is cut there.
   const cut = run.results.filter((result) =>
-    run.udp && result.failure !== undefined && result.rule.steps.some((step) =>
+    run.udp && result.failure !== undefined &&
+    result.rule.steps.some((step) =>
       "send" in step && encodeData(step.send, run.prefix).length > TEXTBOOK_RECV_BYTES
     )
   ).map((result) => result.rule.id);
