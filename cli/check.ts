@@ -68,7 +68,7 @@ export const CHECK_SPEC = command({
   usage: [
     "[OPTIONS]                 run the rules of a level",
     "--udp [OPTIONS]           the same over UDP datagrams (the server needs --udp)",
-    "--list [--level LEVEL] [--udp]  print the rules",
+    "--list [--level LEVEL]    print the rules",
   ],
   options: {
     host: text({ value: "HOST", help: "server address", fallback: CHECK_DEFAULTS.hostname }),
