@@ -10,7 +10,8 @@
 import type { PlayConfig } from "./context.ts";
 import { CLEANUP } from "./messages.ts";
 import { ListScan } from "./expect.ts";
-import { encodeData } from "./play.ts";
+import { encodeData, openDatagrams } from "./play.ts";
+import type { AnswerSource } from "./datagram_probe.ts";
 import { LINE_SLACK_BYTES, Probe } from "./probe.ts";
 import type { Text } from "./rule.ts";
 
@@ -56,7 +57,7 @@ export interface Cleanup {
  * reported as not known to be gone, as are those refused or unanswered.
  */
 export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cleanup> {
-  let probe: Probe | undefined;
+  let probe: AnswerSource | undefined;
   // `list`: the answer is many lines, up to an empty one (or a pause).
   let unframedNow = textbook;
   const askOnce = async (
@@ -66,7 +67,9 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
   ): Promise<string | undefined> => {
     if (unframed) await probe?.close();
     if (probe === undefined || unframed) {
-      probe = await Probe.open(config.hostname, config.port, config);
+      probe = config.udp === undefined
+        ? await Probe.open(config.hostname, config.port, config)
+        : openDatagrams(config);
     }
     const bytes = encodeData(`${request}${unframed ? "" : "\n"}`, config.prefix);
     if (await probe.write(bytes, config.timeoutMs) !== "ok") return undefined;

@@ -45,6 +45,8 @@ export interface Outcome {
    * at any step (the step that failed may have got nothing after answers).
    */
   readonly heard?: boolean;
+  /** Over UDP: the most sends an answer of the rule took, when above 1 (a datagram lost or late). */
+  readonly retried?: number;
 }
 
 /** What playing a rule needs to know about the run. */
@@ -67,6 +69,11 @@ export interface PlayConfig {
   readonly password?: string;
   /** Whether the server has sent the rules' connections anything yet. */
   readonly heard: Heard;
+  /**
+   * Speak UDP (`kv check --udp`): each request a datagram, sent again up
+   * to `retries` times when no answer comes within `timeoutMs`.
+   */
+  readonly udp?: { readonly retries: number };
 }
 
 /**
@@ -77,11 +84,11 @@ export interface PlayConfig {
  * server that exits when `recv()` returns `b""`).
  */
 export class Heard {
-  #quiet: Probe[] = []; // Opened while nothing was heard.
+  #quiet: { readonly received: number }[] = []; // Opened while nothing was heard.
   #heard = false;
 
   /** Notes a connection opened after the first. */
-  add(probe: Probe): void {
+  add(probe: { readonly received: number }): void {
     if (!this.#heard) this.#quiet.push(probe);
   }
 

@@ -20,7 +20,9 @@ import {
   StepSkip,
 } from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
-import { ERROR_LINE_BYTES, LINE_SLACK_BYTES, MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
+import { ERROR_LINE_BYTES, LINE_SLACK_BYTES, MAX_ANSWER_BYTES } from "./probe.ts";
+import { type AnswerSource, DatagramProbe } from "./datagram_probe.ts";
+import { UDP_REASON, udpNoAnswer } from "./udp_messages.ts";
 import type { Expect, Text } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -37,7 +39,7 @@ const CR = 0x0d;
  */
 export async function expectFramed(
   config: PlayConfig,
-  probe: Probe,
+  probe: AnswerSource,
   sent: Uint8Array,
   expect: Expect,
 ): Promise<void> {
@@ -89,18 +91,19 @@ export async function expectFramed(
     return;
   }
   if ("error" in expect) {
+    const start = `Error: ${expect.starting ?? ""}`;
+    const expected = expect.starting === undefined ? EXPECTED.error() : EXPECTED.literal(start);
     const raw = await readLine(
       config,
       probe,
       sent,
-      EXPECTED.error(),
+      expected,
       [],
       undefined,
       sent.length + ERROR_LINE_BYTES,
     );
-    if (!decoder.decode(raw).startsWith("Error: ")) {
-      fail(EXPECTED.error(), raw, REASON.notError());
-    }
+    if (!decoder.decode(raw).startsWith("Error: ")) fail(expected, raw, REASON.notError());
+    if (!decoder.decode(raw).startsWith(start)) fail(expected, raw, REASON.differs());
     return;
   }
   if ("list" in expect || "emptyList" in expect) {
@@ -207,7 +210,7 @@ export async function expectFramed(
  */
 async function readLine(
   config: PlayConfig,
-  probe: Probe,
+  probe: AnswerSource,
   sent: Uint8Array,
   expected: Text,
   before: Uint8Array[] = [],
@@ -222,6 +225,19 @@ async function readLine(
   const read = await probe.readLine(timeoutMs, pauseMs, limit);
   if (read.kind === "line") return read.raw;
   const got = concat([...before, read.got]);
+  if (probe instanceof DatagramProbe) {
+    // Over UDP the datagram's end is the answer's, and no answer is "no answer after N tries".
+    const reason = read.kind === "timeout"
+      ? (before.length > 0 ? timeoutReason : undefined) ?? udpNoAnswer(config)
+      : await probe.another(pauseMs) > 0
+      ? UDP_REASON.split()
+      : read.kind === "too-much" && most !== undefined
+      ? REASON.lineTooLong(limit, most, longest === "pair")
+      : read.got.length > 0
+      ? UDP_REASON.noNewline()
+      : UDP_REASON.ended();
+    throw new StepFailure({ sent, expected, got, reason });
+  }
   const reason = read.kind === "quiet"
     ? REASON.quiet(pauseMs)
     : read.kind === "flowing"

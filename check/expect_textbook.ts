@@ -21,7 +21,9 @@ import {
   StepSkip,
 } from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
-import { LINE_SLACK_BYTES, MAX_ANSWER_BYTES, type Probe } from "./probe.ts";
+import { LINE_SLACK_BYTES, MAX_ANSWER_BYTES } from "./probe.ts";
+import { type AnswerSource, DatagramProbe } from "./datagram_probe.ts";
+import { UDP_REASON, udpNoAnswer } from "./udp_messages.ts";
 import type { Expect, Text } from "./rule.ts";
 
 const decoder = new TextDecoder();
@@ -37,7 +39,7 @@ const TRAILING_NEWLINES_REGEXP = /(\r?\n)+$/;
  */
 export async function expectTextbook(
   config: PlayConfig,
-  probe: Probe,
+  probe: AnswerSource,
   sent: Uint8Array,
   expect: Expect,
 ): Promise<void> {
@@ -95,7 +97,9 @@ export async function expectTextbook(
   const fail = (reason: Text): never => {
     throw new StepFailure({ sent, expected, got: read.got, reason });
   };
-  if (read.kind === "timeout") fail(REASON.timeout(timeoutMs));
+  if (read.kind === "timeout") {
+    fail(probe instanceof DatagramProbe ? udpNoAnswer(config) : REASON.timeout(timeoutMs));
+  }
   if (read.kind === "eof") fail(REASON.closedSilently());
   if (read.kind === "stopped") {
     fail(
@@ -113,6 +117,8 @@ export async function expectTextbook(
   }
   const text = answerText(read.got);
   if (matches(text)) return;
+  // Over UDP, a wrong answer may be only its first datagram: the rest came in more.
+  if (probe instanceof DatagramProbe && await probe.another(pauseMs) > 0) fail(UDP_REASON.split());
   if ("emptyList" in expect && text !== "") {
     // Blank lines between pairs are a textbook LIST's, not a sign of an empty store.
     const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "");

@@ -4,7 +4,9 @@
  * requests, and hands each answer to one of two ways to check it: framed
  * (the contract: lines ended by `\n`, `expect_framed.ts`) or textbook (the
  * assignment: whatever arrives before a quiet pause, each request alone on a
- * fresh connection, `expect_textbook.ts`).
+ * fresh connection, `expect_textbook.ts`). With `--udp` each request is
+ * a datagram of its own, and its answer the datagram that comes back
+ * (`datagram_probe.ts`).
  *
  * @module
  */
@@ -17,7 +19,9 @@ import { expectTextbook } from "./expect_textbook.ts";
 import { runLoad } from "./load.ts";
 import { resetAfter } from "./reset.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
-import type { Probe } from "./probe.ts";
+import { type AnswerSource, DatagramProbe } from "./datagram_probe.ts";
+import { UDP_REASON } from "./udp_messages.ts";
+import { errorMessage } from "../net/conn.ts";
 import type { ConnName, Data, Rule, Step } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -48,11 +52,18 @@ export async function playRule(rule: Rule, config: PlayConfig): Promise<Outcome>
   let step = 0;
   try {
     for (; step < rule.steps.length; step++) await player.play(rule.steps[step]!);
-    return { status: "pass" };
+    return { status: "pass", ...player.retried };
   } catch (error) {
-    if (error instanceof StepSkip) return { status: "skip", skipped: error.reason };
+    if (error instanceof StepSkip) {
+      return { status: "skip", skipped: error.reason, ...player.retried };
+    }
     if (error instanceof StepFailure) {
-      return { status: "fail", failure: { step: step + 1, ...error.detail }, heard: player.heard };
+      return {
+        status: "fail",
+        failure: { step: step + 1, ...error.detail },
+        heard: player.heard,
+        ...player.retried,
+      };
     }
     throw error;
   } finally {
@@ -60,13 +71,25 @@ export async function playRule(rule: Rule, config: PlayConfig): Promise<Outcome>
   }
 }
 
+/** A UDP client of the server under test, as `config` says (`kv check --udp`). */
+export function openDatagrams(config: PlayConfig): DatagramProbe {
+  const probe = new DatagramProbe({
+    hostname: config.hostname,
+    port: config.port,
+    timeoutMs: config.timeoutMs,
+    retries: config.udp?.retries ?? 0,
+  });
+  config.heard.add(probe);
+  return probe;
+}
+
 /** The connections of one rule, and what was sent on each since its last answer. */
 class Player {
   readonly #config: PlayConfig;
   readonly #textbook: boolean;
-  readonly #conns = new Map<ConnName, Probe>();
+  readonly #conns = new Map<ConnName, AnswerSource>();
   readonly #sent = new Map<ConnName, Uint8Array[]>();
-  readonly #opened: Probe[] = []; // Every connection it opened, closed ones too.
+  readonly #opened: AnswerSource[] = []; // Every connection it opened, closed ones too.
   // The step before this one was a reset: a refused connection now says so.
   #afterReset = false;
   #lastWasReset = false;
@@ -80,6 +103,10 @@ class Player {
     // A reset is the likeliest cause of a server that stopped at the step right after it.
     this.#afterReset = this.#lastWasReset;
     this.#lastWasReset = "reset" in step;
+    if (this.#config.udp !== undefined && !("send" in step) && !("expect" in step)) {
+      // A rule about connections: left out of a run over UDP (rules.ts), so never played here.
+      throw new StepFailure({ expected: EXPECTED.any(), reason: UDP_REASON.noConnection() });
+    }
     if ("load" in step) return await runLoad(step, this.#config);
     if ("reset" in step) {
       const bytes = encodeData(step.reset, this.#config.prefix);
@@ -103,6 +130,15 @@ class Player {
     else await expectFramed(this.#config, probe, sent, step.expect);
   }
 
+  /** Over UDP, the most sends an answer took, if more than one. */
+  get retried(): { retried?: number } {
+    const most = Math.max(
+      0,
+      ...this.#opened.map((source) => source instanceof DatagramProbe ? source.mostTries : 0),
+    );
+    return most > 1 ? { retried: most } : {};
+  }
+
   /** Whether anything came back on the rule's connections (not a load's or a reset's own). */
   get heard(): boolean {
     return this.#opened.some((probe) => probe.received > 0);
@@ -113,10 +149,12 @@ class Player {
     this.#conns.clear();
   }
 
-  async #conn(name: ConnName): Promise<Probe> {
+  async #conn(name: ConnName): Promise<AnswerSource> {
     let probe = this.#conns.get(name);
     if (probe === undefined) {
-      probe = await openProbe(this.#config, this.#afterReset);
+      probe = this.#config.udp === undefined
+        ? await openProbe(this.#config, this.#afterReset)
+        : openDatagrams(this.#config);
       this.#conns.set(name, probe);
       this.#opened.push(probe);
     }
@@ -124,8 +162,9 @@ class Player {
   }
 
   async #send(name: ConnName, pieces: readonly Data[], gapMs: number): Promise<void> {
-    if (this.#textbook) {
-      // The textbook way: each request alone, on a connection of its own.
+    if (this.#textbook || this.#config.udp !== undefined) {
+      // The textbook way: each request alone, on a connection of its own
+      // (over UDP, a datagram is one exchange).
       await this.#conns.get(name)?.close();
       this.#conns.delete(name);
       this.#sent.set(name, []);
@@ -143,7 +182,9 @@ class Player {
       throw new StepFailure({
         sent: concat(sent),
         expected: EXPECTED.any(),
-        reason: result === "timeout"
+        reason: probe instanceof DatagramProbe
+          ? UDP_REASON.sendFailed(errorMessage(probe.sendError))
+          : result === "timeout"
           ? REASON.writeTimeout(this.#config.timeoutMs)
           : REASON.writeClosed(),
       });

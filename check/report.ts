@@ -11,6 +11,7 @@ import { noAnswerText, sameReasonAs, WORDS } from "./report_messages.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { type Lang, type Rule, sourceOf } from "./rule.ts";
 import { show } from "../net/show.ts";
+import { retriedNote } from "./udp_messages.ts";
 
 const LABEL = { pass: "PASS", fail: "FAIL", skip: "SKIP" } as const;
 const ID_WIDTH = 28;
@@ -30,6 +31,7 @@ export function formatResult(
   const { rule, status, failure, skipped } = result;
   const lines = [`${LABEL[status]}  ${rule.id.padEnd(ID_WIDTH)}${rule.text[lang]}`];
   const indent = " ".repeat(6);
+  if (result.retried !== undefined) lines.push(`${indent}${retriedNote(lang, result.retried)}`);
   if (skipped !== undefined) lines.push(`${indent}${skipped[lang]}`);
   if (failure !== undefined) {
     const labels = [WORDS.sent[lang], WORDS.expected[lang], WORDS.got[lang]];
@@ -71,6 +73,8 @@ export interface CheckReport {
   tool: "kv check";
   version: string;
   address: string;
+  /** Over UDP (`--udp`). */
+  udp: boolean;
   level: string;
   only: readonly string[];
   lang: Lang;
@@ -100,6 +104,8 @@ export interface CheckReport {
     text: string;
     status: "pass" | "fail" | "skip";
     seconds: number;
+    /** Over UDP: the most sends an answer took, when a datagram was lost or late. */
+    tries?: number;
     step?: number;
     reason?: string;
     sent?: string;
@@ -115,6 +121,7 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
     tool: "kv check",
     version: VERSION,
     address: run.address,
+    udp: run.udp ?? false,
     level: run.level,
     only: run.only,
     lang,
@@ -130,13 +137,14 @@ export function jsonReport(run: CheckRun, lang: Lang): CheckReport {
     keys_deleted: run.deleted,
     keys_left: run.left.map(({ key, why }) => ({ key, reason: why[lang] })),
     ...(run.noAnswer === undefined ? {} : { error: noAnswerText(run.address, run.noAnswer)[lang] }),
-    rules: run.results.map(({ rule, status, ms, failure, skipped }) => ({
+    rules: run.results.map(({ rule, status, ms, failure, skipped, retried }) => ({
       id: rule.id,
       level: rule.level,
       source: sourceOf(rule, lang),
       text: rule.text[lang],
       status,
       seconds: round(ms),
+      ...(retried === undefined ? {} : { tries: retried }),
       ...(skipped === undefined ? {} : { reason: skipped[lang] }),
       ...(failure === undefined ? {} : {
         step: failure.step,

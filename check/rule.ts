@@ -43,8 +43,8 @@ export type Expect =
   | { readonly line: string }
   /** These lines, in this order. */
   | { readonly lines: readonly string[] }
-  /** One line that starts with `Error: `. */
-  | { readonly error: true }
+  /** One line that starts with `Error: ` (and then `starting`, if given). */
+  | { readonly error: true; readonly starting?: string }
   /** Anything at all (the assignment does not word its errors). */
   | { readonly any: true }
   /**
@@ -119,7 +119,16 @@ export interface Rule {
    * first, so such a rule is skipped. @default {false}
    */
   readonly unframed?: boolean;
+  /**
+   * Played only over this transport: `tcp` for a rule about connections
+   * (UDP has none), `udp` for one about datagrams (`kv check --udp`).
+   * @default {undefined} (both)
+   */
+  readonly over?: Transport;
 }
+
+/** How the checker reaches the server: TCP, or UDP datagrams (`kv check --udp`). */
+export type Transport = "tcp" | "udp";
 
 /** A step that sends `request` and one that expects `answer` (on `on`). */
 export function ask(request: Data, answer: Expect, on?: ConnName): Step[] {

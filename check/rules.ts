@@ -7,31 +7,48 @@
  * @module
  */
 
-import type { Level, Rule } from "./rule.ts";
+import type { Level, Rule, Transport } from "./rule.ts";
 import { ASSIGNMENT_RULES } from "./rules/assignment.ts";
 import { CONTRACT_RULES } from "./rules/contract.ts";
 import { FULL_RULES } from "./rules/full.ts";
+import { UDP_RULES } from "./rules/udp.ts";
 
-/** Every rule, of every level. */
-export const RULES: readonly Rule[] = [...ASSIGNMENT_RULES, ...CONTRACT_RULES, ...FULL_RULES];
+/** Every rule, of every level and transport. */
+export const RULES: readonly Rule[] = [
+  ...ASSIGNMENT_RULES,
+  ...CONTRACT_RULES,
+  ...UDP_RULES,
+  ...FULL_RULES,
+];
 
-/** The rules a level runs: its own, and for `full` the contract's too. */
-export function rulesOf(level: Level): Rule[] {
+/** Whether `rule` is played over `transport` (rules about connections are TCP's alone). */
+export function playsOver(rule: Rule, transport: Transport): boolean {
+  return rule.over === undefined || rule.over === transport;
+}
+
+/** The rules a level runs over `transport`: its own, and for `full` the contract's too. */
+export function rulesOf(level: Level, transport: Transport = "tcp"): Rule[] {
   return RULES.filter((rule) =>
-    rule.level === level || (level === "full" && rule.level === "contract")
+    (rule.level === level || (level === "full" && rule.level === "contract")) &&
+    playsOver(rule, transport)
   );
 }
 
 /**
  * The rules to run: those of `level`, or with `only`, the rules (of any
  * level) whose id matches one of its patterns (`*` matches anything, so
- * `err.*` picks every error rule). Rules marked `first` come first. Throws
- * `RangeError` for a pattern that matches no rule.
+ * `err.*` picks every error rule), played over `transport`. Rules marked
+ * `first` come first. Throws `RangeError` for a pattern that matches no
+ * rule, or only rules of the other transport.
  */
-export function selectRules(level: Level, only: readonly string[] = []): Rule[] {
+export function selectRules(
+  level: Level,
+  only: readonly string[] = [],
+  transport: Transport = "tcp",
+): Rule[] {
   let rules: Rule[];
   if (only.length === 0) {
-    rules = rulesOf(level);
+    rules = rulesOf(level, transport);
   } else {
     const patterns = only.map((pattern) => {
       const regexp = new RegExp(
@@ -44,9 +61,20 @@ export function selectRules(level: Level, only: readonly string[] = []): Rule[] 
           `no rule matches ${JSON.stringify(pattern)} (kv check --list shows them)`,
         );
       }
+      if (!RULES.some((rule) => regexp.test(rule.id) && playsOver(rule, transport))) {
+        throw new RangeError(
+          transport === "udp"
+            ? `no rule matching ${JSON.stringify(pattern)} runs over UDP: UDP has no connections ` +
+              "(kv check --list --udp shows those that run)"
+            : `no rule matching ${JSON.stringify(pattern)} runs over TCP: it is about datagrams ` +
+              "(use --udp)",
+        );
+      }
       return regexp;
     });
-    rules = RULES.filter((rule) => patterns.some((regexp) => regexp.test(rule.id)));
+    rules = RULES.filter((rule) =>
+      patterns.some((regexp) => regexp.test(rule.id)) && playsOver(rule, transport)
+    );
   }
   return [...rules.filter((rule) => rule.first), ...rules.filter((rule) => !rule.first)];
 }

@@ -13,10 +13,12 @@ import { formatAddr } from "../net/addr.ts";
 import { Heard, type Outcome, type PlayConfig, type Status } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
 import { AuthRefusedError, Probe } from "./probe.ts";
-import type { Level, Rule } from "./rule.ts";
+import type { Level, Rule, Text } from "./rule.ts";
 import { isTimeout } from "./messages.ts";
 import { cleanUp, type LeftKey } from "./cleanup.ts";
 import { selectRules } from "./rules.ts";
+import { openDatagrams } from "./play.ts";
+import { udpNoAnswer } from "./udp_messages.ts";
 
 // The type of CheckRun.left, exported from here as it was before cleanup.ts.
 export type { LeftKey };
@@ -43,6 +45,14 @@ export interface CheckOptions {
   tls?: ClientTls;
   /** A password: every connection sends `AUTH` with it before its rule's requests. */
   password?: string;
+  /**
+   * Speak UDP: each request a datagram, its answer a datagram; the rules
+   * about connections are left out. Not with `tls` or `password`.
+   * @default {false}
+   */
+  udp?: boolean;
+  /** With `udp`: how many times to send a request again when no answer comes in time. @default {2} */
+  retries?: number;
   /** Called once the server is reached, before the first rule. */
   onStart?: (plan: CheckPlan) => void | Promise<void>;
   /**
@@ -65,12 +75,15 @@ export const CHECK_DEFAULTS = {
   timeoutMs: 2_000,
   pauseMs: 200,
   maxLineBytes: 1_048_576,
+  retries: 2,
 } as const;
 
 /** What a run will do, known before its first rule. */
 export interface CheckPlan {
   /** `host:port`. */
   readonly address: string;
+  /** Over UDP (`--udp`). @default {false} */
+  readonly udp?: boolean;
   readonly level: Level;
   readonly only: readonly string[];
   readonly rules: readonly Rule[];
@@ -146,10 +159,14 @@ export interface NoAnswer {
 
 /** The server could not be reached at all: nothing was checked. */
 export class CheckUnreachableError extends Error {
+  /** The message in both languages, where the checker has it in Korean too (no answer over UDP). */
+  readonly text?: Text;
+
   /** `message` names the address and says why. */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { text?: Text }) {
     super(message, options);
     this.name = "CheckUnreachableError";
+    this.text = options?.text;
   }
 }
 
@@ -163,7 +180,12 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const port = options.port ?? CHECK_DEFAULTS.port;
   const level = options.level ?? CHECK_DEFAULTS.level;
   const only = options.only ?? [];
-  const rules = selectRules(level, only);
+  const udp = options.udp ?? false;
+  if (udp && (options.tls !== undefined || options.password !== undefined)) {
+    // PROTOCOL.md, Datagrams: no connection to authenticate or encrypt.
+    throw new RangeError(`cannot use ${options.tls ? "TLS" : "a password"} with UDP`);
+  }
+  const rules = selectRules(level, only, udp ? "udp" : "tcp");
   if (
     options.password !== undefined &&
     rules.every((rule) => rule.level === "assignment" || rule.unframed)
@@ -185,31 +207,32 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     tls: options.tls,
     password: options.password,
     heard: new Heard(),
+    udp: udp ? { retries: options.retries ?? CHECK_DEFAULTS.retries } : undefined,
   };
   const address = formatAddr({ hostname, port });
-  try {
-    await (await Probe.open(hostname, port, config)).close();
-  } catch (error) {
-    const why = error instanceof Deno.errors.ConnectionRefused
-      ? "connection refused (is the server running, on that port?)"
-      : error instanceof AuthRefusedError
-      ? error.endless
-        ? error.message
-        : `${error.message} (is --password-file the server's password?)`
-      : describeConnectError(error);
-    throw new CheckUnreachableError(
-      `cannot connect to ${address}: ${why}`,
-      { cause: error },
-    );
+  if (udp) await reachOverUdp(config);
+  else {
+    try {
+      await (await Probe.open(hostname, port, config)).close();
+    } catch (error) {
+      const why = error instanceof Deno.errors.ConnectionRefused
+        ? "connection refused (is the server running, on that port?)"
+        : error instanceof AuthRefusedError
+        ? error.endless
+          ? error.message
+          : `${error.message} (is --password-file the server's password?)`
+        : describeConnectError(error);
+      throw new CheckUnreachableError(`cannot connect to ${address}: ${why}`, { cause: error });
+    }
   }
-  const plan: CheckPlan = { address, level, only, rules, prefix: config.prefix };
+  const plan: CheckPlan = { address, udp, level, only, rules, prefix: config.prefix };
   await options.onStart?.(plan);
   const startedAt = new Date();
   const start = performance.now();
   // A server that answers nobody would fail every rule, each after its
   // timeout, and take the rules' writes later, after the cleanup: one
   // request that writes nothing first. With a password, AUTH was answered.
-  const first = config.password === undefined && !options.signal?.aborted
+  const first = config.password === undefined && !options.signal?.aborted && !udp
     ? await askFirst(config, rules.some((rule) => rule.level === "assignment"))
     : undefined;
   const noAnswer = first === "after-newline" ? undefined : first;
@@ -249,17 +272,19 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const timedOut =
     results.filter((result) => result.failure !== undefined && isTimeout(result.failure.reason))
       .length;
-  const waitsForNewline = textbook && timedOut >= 1 && timedOut * 2 >= results.length &&
+  const waitsForNewline = !udp && textbook && timedOut >= 1 && timedOut * 2 >= results.length &&
     await answersWithNewline(config);
   const concurrentFailed = results.some((result) =>
     result.rule.id === "conn.concurrent" && result.status === "fail"
   );
   // Not when most rules got nothing at all: that server is not serving anyone.
   const quiet = timedOut >= 2 && timedOut * 2 >= results.length;
-  const oneAtATime = results.length > 0 && !options.signal?.aborted && !quiet &&
+  const oneAtATime = results.length > 0 && !options.signal?.aborted && !quiet && !udp &&
     config.password === undefined && (textbook || concurrentFailed) &&
     await servesOneAtATime(config, textbook && !waitsForNewline);
-  const { deleted, absent, left, answered } = await cleanUp(config, textbook && !waitsForNewline);
+  // Over UDP a datagram's end ends its last line: without \n, as the course's client sends.
+  const unframed = udp || (textbook && !waitsForNewline);
+  const { deleted, absent, left, answered } = await cleanUp(config, unframed);
   const count = (status: Status) => results.filter((result) => result.status === status).length;
   return {
     ...plan,
@@ -383,6 +408,23 @@ async function servesOneAtATime(config: PlayConfig, textbook: boolean): Promise<
     await first?.close();
     await second?.close();
   }
+}
+
+/**
+ * Over UDP, the run's first request (read-only, in one datagram, sent again
+ * as the tries allow): no answer at all throws {@linkcode CheckUnreachableError}
+ * in `kv client --udp`'s words, as a refused connection does over TCP.
+ */
+async function reachOverUdp(config: PlayConfig): Promise<void> {
+  const probe = openDatagrams(config);
+  try {
+    const sent = await probe.write(encodeData("GET, {k}nobody", config.prefix));
+    if (sent === "ok" && await probe.readEnd(config.timeoutMs) !== "timeout") return;
+  } finally {
+    await probe.close();
+  }
+  const text = udpNoAnswer(config);
+  throw new CheckUnreachableError(text.en, { cause: probe.sendError, text });
 }
 
 function randomPrefix(): string {

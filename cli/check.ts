@@ -26,7 +26,7 @@ import {
   waitsForNewlineNotice,
 } from "../check/hint_messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
-import { RULES, rulesOf } from "../check/rules.ts";
+import { playsOver, RULES, rulesOf } from "../check/rules.ts";
 import {
   CHECK_DEFAULTS,
   type CheckRun,
@@ -46,6 +46,7 @@ import {
   command,
   decimal,
   flag,
+  flagOf,
   helpText,
   integer,
   list,
@@ -53,6 +54,8 @@ import {
   text,
   UsageError,
 } from "./options.ts";
+import { encodeData } from "../check/play.ts";
+import { cutDatagramHint, leftOutLine, TEXTBOOK_RECV_BYTES } from "../check/udp_messages.ts";
 
 // The report's language when --lang is not given (shared with kv client).
 export { defaultLang };
@@ -64,6 +67,7 @@ export const CHECK_SPEC = command({
 (any server: a student's Python server too)`,
   usage: [
     "[OPTIONS]                 run the rules of a level",
+    "--udp [OPTIONS]           the same over UDP datagrams (the server needs --udp)",
     "--list [--level LEVEL]    print the rules",
   ],
   options: {
@@ -87,7 +91,9 @@ export const CHECK_SPEC = command({
       value: "RULE",
       help: "only these rules, of any level (repeat it or use commas; * matches anything: err.*)",
     }),
-    list: flag("print the rules (of --level, if given) and exit"),
+    list: flag(
+      "print the rules (of --level, if given; with --udp, those that run over UDP) and exit",
+    ),
     json: flag("print one JSON object for the run instead of the text"),
     junit: text({
       value: "FILE",
@@ -122,6 +128,17 @@ export const CHECK_SPEC = command({
       min: 1,
       max: 256 * 1024 * 1024,
     }),
+    udp: flag(
+      "send each request in a UDP datagram, its answer read from one datagram (the server " +
+        "needs --udp); the rules about connections are left out",
+    ),
+    retries: integer({
+      value: "N",
+      help: "with --udp: send again this many times when no answer comes within --timeout",
+      fallback: CHECK_DEFAULTS.retries,
+      min: 0,
+      max: 10,
+    }),
     tls: CLIENT_SECURITY_OPTIONS.tls,
     tlsCa: CLIENT_SECURITY_OPTIONS.tlsCa,
     passwordFile: CLIENT_SECURITY_OPTIONS.passwordFile,
@@ -143,8 +160,17 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     await io.stdout(helpText(CHECK_SPEC));
     return EXIT.ok;
   }
+  if (given.has("retries") && !options.udp) throw new UsageError("--retries needs --udp");
+  // PROTOCOL.md, Datagrams: no connection to authenticate or encrypt, as kv serve refuses them.
+  const tcpOnly = (["tls", "tlsCa", "passwordFile"] as const).find((name) => given.has(name));
+  if (options.udp && tcpOnly !== undefined) {
+    throw new UsageError(`cannot use ${flagOf(tcpOnly)} with --udp: UDP has no connections`);
+  }
+  const transport = options.udp ? "udp" : "tcp";
   if (options.list) {
-    const rules = given.has("level") ? rulesOf(options.level) : [...RULES];
+    const rules = given.has("level")
+      ? rulesOf(options.level, transport)
+      : RULES.filter((rule) => playsOver(rule, transport));
     await io.stdout(formatRuleList(rules, lang));
     return EXIT.ok;
   }
@@ -197,10 +223,18 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       timeoutMs,
       pauseMs: options.pauseMs,
       maxLineBytes: options.assumeMaxLineBytes,
+      udp: options.udp,
+      retries: options.retries,
       ...clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`)),
       onStart: (plan) => {
         textbookRules = plan.rules.filter((rule) => rule.level === "assignment").length;
-        return textOut?.(header(lang, { ...plan, rules: plan.rules.length }));
+        // Over UDP, the rules of the level that are TCP's alone (--only names its own).
+        const leftOut = options.udp && options.only.length === 0
+          ? rulesOf(options.level).filter((rule) => !playsOver(rule, "udp")).map((rule) => rule.id)
+          : [];
+        return textOut?.(
+          header(lang, { ...plan, rules: plan.rules.length }) + leftOutLine(lang, leftOut),
+        );
       },
       onWaitsForNewline: () => textOut?.(waitsForNewlineNotice(lang, textbookRules, timeoutMs)),
       onResult: (result) => textOut?.(formatResult(result, lang, said)),
@@ -210,7 +244,11 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     if (!(error instanceof CheckUnreachableError)) throw error;
     // In the report's language, as kv client says it.
     const address = formatAddr({ hostname: options.host, port: options.port });
-    await io.stderr(connectFailedLine(lang, error, { address, host: options.host }));
+    await io.stderr(
+      error.text !== undefined
+        ? `kv: ${error.text[lang]}\n`
+        : connectFailedLine(lang, error, { address, host: options.host }),
+    );
     return EXIT.unreachable;
   } finally {
     if (io.signal === undefined) Deno.removeSignalListener("SIGINT", onSignal);
@@ -356,6 +394,14 @@ async function printEnd(
   if (notUtf8.length > 0) {
     await textOut?.(encodingHint(lang, notUtf8.length, notUtf8[0]!.failure!.got!));
   }
+  // Over UDP, a datagram past a textbook server's recvfrom(1024) is cut there.
+  const cut = run.results.filter((result) =>
+    run.udp && result.failure !== undefined &&
+    result.rule.steps.some((step) =>
+      "send" in step && encodeData(step.send, run.prefix).length > TEXTBOOK_RECV_BYTES
+    )
+  ).map((result) => result.rule.id);
+  if (cut.length > 0) await textOut?.(cutDatagramHint(lang, cut));
   if (run.waitsForNewline) {
     const timedOut = run.results.filter((result) =>
       result.failure !== undefined && isTimeout(result.failure.reason)

@@ -130,12 +130,7 @@ export async function udpRequest(
       if (trace !== undefined) emit("timeout", `ms=${timeoutMs} (no answer yet)`);
     }
     if (trace !== undefined) emit("give-up", `tries=${tries}`);
-    throw new KvNoAnswerError(
-      `no answer from ${address} over UDP after ${
-        tries === 1 ? `1 try of ${timeoutMs} ms` : `${tries} tries of ${timeoutMs} ms each`
-      }`,
-      tries,
-    );
+    throw new KvNoAnswerError(udpNoAnswerMessage(address, tries, timeoutMs), tries);
   } finally {
     socket.close();
     // As the course's UDP client calls close(): but no FIN, nothing at all.
@@ -145,8 +140,18 @@ export async function udpRequest(
   }
 }
 
+/**
+ * The message of {@linkcode KvNoAnswerError}: no answer from `address` after
+ * `tries` sends, `timeoutMs` apart (kv check --udp says it too).
+ */
+export function udpNoAnswerMessage(address: string, tries: number, timeoutMs: number): string {
+  return `no answer from ${address} over UDP after ${
+    tries === 1 ? `1 try of ${timeoutMs} ms` : `${tries} tries of ${timeoutMs} ms each`
+  }`;
+}
+
 /** The local address to send from: loopback for a loopback server, else any. */
-function localFor(hostname: string): string {
+export function localFor(hostname: string): string {
   if (hostname === "::1") return "::1";
   if (hostname.includes(":")) return "::";
   if (hostname.startsWith("127.")) return "127.0.0.1";

@@ -269,3 +269,39 @@ Deno.test("kv serve exits at once with status 1 on a second signal during its gr
     await child.stdout.cancel();
   }
 });
+
+Deno.test("the Python textbook UDP server passes kv check --udp --level assignment; the contract says why not", async () => {
+  const { child, port } = await startListening("python3", [
+    `${root}testing/textbook_udp_server.py`,
+    "0",
+  ]);
+  try {
+    const assignment = await run([
+      "check",
+      "--udp",
+      "-p",
+      String(port),
+      "--level",
+      "assignment",
+      "--lang",
+      "en",
+    ]);
+    assertEquals(assignment.code, 0, assignment.stdout);
+    assertStringIncludes(assignment.stdout, "12 passed, 0 failed, 0 skipped");
+    assertStringIncludes(assignment.stdout, "Left out, as UDP has no connections: a.disconnect.");
+    const contract = await run(["check", "--udp", "-p", String(port), "--lang", "en"]);
+    assertEquals(contract.code, 1);
+    assertStringIncludes(contract.stdout, "0 passed, 29 failed, 0 skipped");
+    assertStringIncludes(
+      contract.stdout,
+      "the answer stopped without a \\n (at the end of its datagram)",
+    );
+    assertStringIncludes(contract.stdout, "Hint: 29 rules failed because an answer did not end");
+    assertStringIncludes(contract.stdout, "reads with recvfrom(1024)");
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+  }
+});

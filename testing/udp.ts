@@ -54,11 +54,15 @@ export class UdpPeer implements Disposable {
 
 /**
  * A stand-in UDP server on 127.0.0.1, port 0: `answer` gets each datagram
- * and its number (from 1) and returns the text (or bytes) to send back, or
- * `undefined` to drop it. `received()` counts the datagrams so far.
+ * and its number (from 1) and returns the text (or bytes) to send back, a
+ * list of them to send as that many datagrams, or `undefined` to drop it.
+ * `received()` counts the datagrams so far.
  */
 export function scriptedUdpServer(
-  answer: (data: Uint8Array, n: number) => string | Uint8Array | undefined,
+  answer: (
+    data: Uint8Array,
+    n: number,
+  ) => string | Uint8Array | readonly (string | Uint8Array)[] | undefined,
 ): AsyncDisposable & { port: number; received: () => number } {
   const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   let received = 0;
@@ -66,8 +70,9 @@ export function scriptedUdpServer(
     try {
       for await (const [data, from] of socket) {
         const reply = answer(data, ++received);
-        if (reply !== undefined) {
-          await socket.send(typeof reply === "string" ? encoder.encode(reply) : reply, from);
+        const replies = reply === undefined ? [] : Array.isArray(reply) ? reply : [reply];
+        for (const one of replies as (string | Uint8Array)[]) {
+          await socket.send(typeof one === "string" ? encoder.encode(one) : one, from);
         }
       }
     } catch {

@@ -196,6 +196,7 @@ export const ASSIGNMENT_RULES: readonly Rule[] = [
   },
   {
     id: "a.disconnect",
+    over: "tcp",
     level: "assignment",
     source: source(
       "the server never dies (a client that leaves abruptly)",

@@ -117,6 +117,7 @@ export const CONTRACT_RULES: readonly Rule[] = [
   },
   {
     id: "cmd.quit",
+    over: "tcp",
     level: "contract",
     source: REQUESTS,
     text: {
@@ -234,6 +235,7 @@ export const CONTRACT_RULES: readonly Rule[] = [
   },
   {
     id: "req.split",
+    over: "tcp",
     level: "contract",
     source: REQUESTS,
     text: {

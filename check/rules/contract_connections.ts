@@ -18,6 +18,7 @@ const SUCCESS = line("Success!");
 export const CONTRACT_CONNECTION_RULES: readonly Rule[] = [
   {
     id: "conn.half-close",
+    over: "tcp",
     level: "contract",
     source: ENDS,
     text: {
@@ -36,6 +37,7 @@ export const CONTRACT_CONNECTION_RULES: readonly Rule[] = [
   },
   {
     id: "conn.unframed",
+    over: "tcp",
     level: "contract",
     source: ENDS,
     unframed: true,
@@ -51,6 +53,7 @@ export const CONTRACT_CONNECTION_RULES: readonly Rule[] = [
   },
   {
     id: "conn.unframed-after-newline",
+    over: "tcp",
     level: "contract",
     source: ENDS,
     text: {
@@ -65,6 +68,7 @@ export const CONTRACT_CONNECTION_RULES: readonly Rule[] = [
   },
   {
     id: "conn.concurrent",
+    over: "tcp",
     level: "contract",
     // The contract says it through the limit: clients are served at once up
     // to --max-connections. A server that serves one at a time fails here.
@@ -77,6 +81,7 @@ export const CONTRACT_CONNECTION_RULES: readonly Rule[] = [
   },
   {
     id: "conn.disconnect",
+    over: "tcp",
     level: "contract",
     source: ENDS,
     text: {

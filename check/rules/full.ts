@@ -17,6 +17,7 @@ const LIMITS = "PROTOCOL.md § Limits";
 export const FULL_RULES: readonly Rule[] = [
   {
     id: "load.clients",
+    over: "tcp",
     level: "full",
     source: LIMITS,
     text: {
@@ -28,6 +29,7 @@ export const FULL_RULES: readonly Rule[] = [
   },
   {
     id: "load.long-line",
+    over: "tcp",
     level: "full",
     source: RESPONSES,
     text: {
@@ -40,6 +42,7 @@ export const FULL_RULES: readonly Rule[] = [
   },
   {
     id: "load.slow-reader",
+    over: "tcp",
     level: "full",
     source: ENDS,
     text: {
@@ -52,6 +55,7 @@ export const FULL_RULES: readonly Rule[] = [
   },
   {
     id: "load.disconnects",
+    over: "tcp",
     level: "full",
     source: ENDS,
     text: {

@@ -1,0 +1,141 @@
+/**
+ * Tests of `kv check --udp` (`runCheck({ udp: true })`) over real UDP
+ * sockets on port 0: kv's own `serve({ udp })` passes every level, and
+ * scripted UDP servers that answer nothing, lose a datagram, answer in
+ * several datagrams or read only 1,024 bytes of one are told apart.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { CheckUnreachableError, runCheck } from "./runner.ts";
+import { formatResult } from "./report.ts";
+import { rulesOf } from "./rules.ts";
+import { UDP_REASON } from "./udp_messages.ts";
+import { notPassed } from "../testing/check_runs.ts";
+import { scriptedUdpServer, startTestServer } from "../testing/mod.ts";
+
+const decoder = new TextDecoder();
+
+/**
+ * A small kv for scripted servers: the answer lines (each ending in `\n`)
+ * to the request lines of `datagram`, against `store`.
+ */
+function answerLines(store: Map<string, string>, datagram: string): string[] {
+  return datagram.split("\n").filter((line) => line.trim() !== "").map((line) => {
+    const [command = "", key = "", ...rest] = line.replace(/\r$/, "").split(",").map((field) =>
+      field.trim()
+    );
+    switch (command.toUpperCase()) {
+      case "PUT":
+        store.set(key, rest.join(",").trim());
+        return "Success!\n";
+      case "GET":
+        return `${store.get(key) ?? "Not exist!"}\n`;
+      case "DELETE":
+        return store.delete(key) ? "Success!\n" : "Not exist!\n";
+      case "LIST":
+        return store.size === 0
+          ? "Not exist!\n\n"
+          : [...store].map(([k, v]) => `${k}, ${v}\n`).join("") + "\n";
+      case "PING":
+        return "PONG\n";
+      default:
+        return "Error: unknown command\n";
+    }
+  });
+}
+
+for (const level of ["assignment", "contract", "full"] as const) {
+  Deno.test(`runCheck() over UDP: kv's own serve({ udp }) passes every rule of level ${level}`, async () => {
+    await using server = startTestServer({ udp: true });
+    const run = await runCheck({ port: server.port, level, udp: true });
+    assertEquals(run.failed, 0, notPassed(run));
+    assertEquals(run.results.length, rulesOf(level, "udp").length);
+    assert(run.results.every((result) => result.retried === undefined));
+    assert(run.results.every((result) => result.rule.over !== "tcp"));
+    assertEquals(run.left, []);
+    assertEquals(run.udp, true);
+  });
+}
+
+Deno.test("runCheck() over UDP: a port where nothing answers is unreachable, in kv client --udp's words", async () => {
+  await using server = scriptedUdpServer(() => undefined);
+  const error = await assertRejects(
+    () => runCheck({ port: server.port, udp: true, timeoutMs: 50, retries: 1 }),
+    CheckUnreachableError,
+  );
+  assertStringIncludes(
+    error.message,
+    `no answer from 127.0.0.1:${server.port} over UDP after 2 tries of 50 ms each: ` +
+      "UDP promises no delivery",
+  );
+  assertStringIncludes(error.text!.ko, "UDP는 전달을 약속하지 않습니다");
+  assertEquals(server.received(), 2, "sent once, then once again");
+});
+
+Deno.test("runCheck() over UDP: an answer that came only after a resend passes, and the report says so", async () => {
+  const store = new Map<string, string>();
+  // Datagram 1 is the run's first request; 2 is a.put's PUT, lost once.
+  await using server = scriptedUdpServer((data, n) =>
+    n === 2 ? undefined : answerLines(store, decoder.decode(data)).join("")
+  );
+  const run = await runCheck({
+    port: server.port,
+    udp: true,
+    level: "assignment",
+    only: ["a.put"],
+    timeoutMs: 100,
+  });
+  const [result] = run.results;
+  assertEquals(result?.status, "pass", notPassed(run));
+  assertEquals(result?.retried, 2);
+  assertStringIncludes(
+    formatResult(result!, "en"),
+    "note: the answer came on try 2: a datagram was lost or late",
+  );
+  assertStringIncludes(formatResult(result!, "ko"), "2번째 보낸 뒤에야 답이 왔습니다");
+});
+
+Deno.test("runCheck() over UDP: a request that never gets an answer fails after every try", async () => {
+  const store = new Map<string, string>();
+  await using server = scriptedUdpServer((data) => {
+    const text = decoder.decode(data);
+    return text.startsWith("PING") ? undefined : answerLines(store, text).join("");
+  });
+  const run = await runCheck({ port: server.port, udp: true, only: ["cmd.ping"], timeoutMs: 50 });
+  const reason = run.results[0]?.failure?.reason;
+  assertEquals(
+    reason?.en,
+    UDP_REASON.noAnswer(`127.0.0.1:${server.port}`, 3, 50).en,
+  );
+});
+
+Deno.test("runCheck() over UDP: an answer sent a line per datagram fails as split", async () => {
+  const store = new Map<string, string>();
+  // One sendto() per line, LIST's pairs too.
+  await using server = scriptedUdpServer((data) =>
+    answerLines(store, decoder.decode(data)).join("").split(/(?<=\n)/)
+  );
+  const run = await runCheck({ port: server.port, udp: true, only: ["udp.lines", "cmd.list"] });
+  assertEquals(run.results.map((result) => result.status), ["fail", "fail"]);
+  for (const result of run.results) {
+    assertEquals(result.failure?.reason.en, UDP_REASON.split().en, result.rule.id);
+  }
+});
+
+Deno.test("runCheck() over UDP: answers without \\n, and a datagram cut at 1,024 bytes, fail", async () => {
+  const store = new Map<string, string>();
+  // recvfrom(1024), and each answer without its \n: the textbook's way.
+  await using server = scriptedUdpServer((data) =>
+    answerLines(store, decoder.decode(data.subarray(0, 1024))).join("").replace(/\n$/, "")
+  );
+  const run = await runCheck({ port: server.port, udp: true, only: ["cmd.put"] });
+  assertEquals(run.results[0]?.failure?.reason.en, UDP_REASON.noNewline().en);
+  await using cut = scriptedUdpServer((data) =>
+    answerLines(store, decoder.decode(data.subarray(0, 1024))).join("")
+  );
+  const big = await runCheck({ port: cut.port, udp: true, only: ["udp.big-request"] });
+  assertEquals(big.results[0]?.status, "fail");
+  assertEquals(big.results[0]?.failure?.step, 4, "the GET, of a value cut short");
+});

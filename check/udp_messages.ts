@@ -1,0 +1,111 @@
+/**
+ * The words `kv check --udp` adds, in English and Korean: why a rule failed
+ * over datagrams, the note for an answer that needed a resend, the header's
+ * line about the rules left out, and the hint for a datagram cut at 1,024
+ * bytes. No answer and a resend are said in `kv client --udp`'s words
+ * (`cli/client_messages.ts`).
+ *
+ * @module
+ */
+
+import { udpNoAnswerMessage } from "../client/udp.ts";
+import { udpNoAnswerLine, udpRetryNote } from "../cli/client_messages.ts";
+import type { Lang, Text } from "./rule.ts";
+import { text } from "./messages.ts";
+import type { PlayConfig } from "./context.ts";
+import { formatAddr } from "../net/addr.ts";
+
+/** One of `kv client --udp`'s stderr lines, without its `kv: ` and its `\n`. */
+function bare(line: string): string {
+  return line.replace(/^kv: /, "").replace(/\n$/, "");
+}
+
+/** Why a rule failed over UDP. */
+export const UDP_REASON = {
+  /** No datagram came back after every try. */
+  noAnswer: (address: string, tries: number, timeoutMs: number) => {
+    const message = udpNoAnswerMessage(address, tries, timeoutMs);
+    return text(
+      bare(udpNoAnswerLine("en", message, address, tries, timeoutMs)),
+      bare(udpNoAnswerLine("ko", message, address, tries, timeoutMs)),
+    );
+  },
+  /**
+   * The answer datagram's last line has no `\n` (its words begin as TCP's
+   * `REASON.quiet` does, so that the hint about `\n` counts it).
+   */
+  noNewline: () =>
+    text(
+      "the answer stopped without a \\n (at the end of its datagram): over UDP too, every " +
+        "answer line ends with \\n",
+      "답이 \\n 없이 멈춤 (데이터그램 끝에서): UDP에서도 답의 모든 줄은 \\n으로 끝나야 함",
+    ),
+  /** The answer datagram held fewer lines than the requests in its datagram call for. */
+  ended: () =>
+    text(
+      "the answer datagram ended before the answer did: one datagram must hold the answers to " +
+        "every request of the datagram it answers (a LIST's empty line too)",
+      "답 데이터그램이 답보다 먼저 끝남: 데이터그램 하나에 담긴 모든 요청의 답(LIST의 빈 줄까지)이 " +
+        "데이터그램 하나에 담겨야 함",
+    ),
+  /** More datagrams came after the first: an answer sent in pieces. */
+  split: () =>
+    text(
+      "the answer came in more than one datagram (one sendto() per line?): over UDP the whole " +
+        "answer to a datagram is one datagram, since datagrams may be lost or come out of order",
+      "답이 데이터그램 여러 개로 나뉘어 옴 (줄마다 sendto()?): UDP에서는 데이터그램 하나에 대한 답 " +
+        "전체가 데이터그램 하나여야 함 (데이터그램은 사라지거나 순서가 바뀔 수 있음)",
+    ),
+  /** The request could not be sent at all. */
+  sendFailed: (why: string) =>
+    text(`the request could not be sent: ${why}`, `요청을 보낼 수 없음: ${why}`),
+  /** A step that has no meaning without a connection (a rule that is TCP's alone). */
+  noConnection: () => text("UDP has no connections", "UDP에는 연결이 없음"),
+};
+
+/** {@linkcode UDP_REASON.noAnswer} for the run's server, tries and timeout. */
+export function udpNoAnswer(config: PlayConfig): Text {
+  const address = formatAddr({ hostname: config.hostname, port: config.port });
+  return UDP_REASON.noAnswer(address, 1 + (config.udp?.retries ?? 0), config.timeoutMs);
+}
+
+/** Whether `reason` is {@linkcode UDP_REASON.noAnswer}'s. */
+export function isUdpNoAnswer(reason: Text): boolean {
+  return reason.en.startsWith("no answer from") && reason.en.includes("over UDP");
+}
+
+/** The note under a rule whose answer came only after a resend (`kv client --udp`'s words). */
+export function retriedNote(lang: Lang, tries: number): string {
+  return bare(udpRetryNote(lang, tries));
+}
+
+/** The header's line under `--udp`: the rules of the level left out, and why. */
+export function leftOutLine(lang: Lang, ids: readonly string[]): string {
+  if (ids.length === 0) return "";
+  return lang === "en"
+    ? `Over UDP, each request is one datagram and its answer one datagram (sent again after ` +
+      `each timeout, as kv client --udp does). Left out, as UDP has no connections: ` +
+      `${ids.join(", ")}.\n`
+    : `UDP에서는 요청 하나가 데이터그램 하나, 답도 데이터그램 하나입니다 (kv client --udp처럼 ` +
+      `시간이 지나면 다시 보냄). UDP에는 연결이 없으므로 빼는 규칙: ${ids.join(", ")}.\n`;
+}
+
+/**
+ * Said after the summary when rules that sent a datagram of more than
+ * 1,024 bytes failed: a server reading with `recvfrom(1024)` gets only its
+ * first 1,024 bytes, and the rest is dropped.
+ */
+export function cutDatagramHint(lang: Lang, ids: readonly string[]): string {
+  return lang === "en"
+    ? `Hint: ${ids.join(", ")} sent a datagram of more than 1,024 bytes and failed. A server ` +
+      "that reads with recvfrom(1024) gets only the first 1,024 bytes of a datagram: the rest " +
+      "is dropped, not kept for the next read as TCP keeps a stream's. Read with " +
+      "recvfrom(65535) (no datagram is longer).\n"
+    : `힌트: ${ids.join(", ")} 규칙이 1,024바이트가 넘는 데이터그램을 보냈고 실패했습니다. ` +
+      "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받습니다: 나머지는 TCP의 " +
+      "스트림처럼 다음 읽기로 남지 않고 버려집니다. recvfrom(65535)로 읽으세요 (그보다 긴 " +
+      "데이터그램은 없습니다).\n";
+}
+
+/** How many bytes a textbook UDP server's `recvfrom(1024)` takes of a datagram. */
+export const TEXTBOOK_RECV_BYTES = 1024;

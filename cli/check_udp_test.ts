@@ -1,0 +1,110 @@
+/**
+ * Tests of `kv check --udp` on the command line, in-process through
+ * `main(args, io)` over real UDP sockets on port 0: the flags it refuses,
+ * `--list --udp`, the header's rules left out, the hint for a datagram cut
+ * at 1,024 bytes, and no answer at all, in English and Korean.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { main } from "../main.ts";
+import { FakeIo, scriptedUdpServer, startTestServer } from "../testing/mod.ts";
+
+async function check(args: string[]) {
+  const fake = new FakeIo();
+  const code = await main(["check", ...args], fake.io);
+  return { code, stdout: fake.stdout, stderr: fake.stderr };
+}
+
+Deno.test("kv check --udp refuses TLS and a password (exit 2), as kv serve does, and --retries alone", async () => {
+  for (
+    const [args, flag] of [
+      [["--tls"], "--tls"],
+      [["--password-file", "/nonexistent"], "--password-file"],
+    ] as const
+  ) {
+    const { code, stderr } = await check(["--udp", ...args]);
+    assertEquals(code, 2, stderr);
+    assertStringIncludes(stderr, `cannot use ${flag} with --udp: UDP has no connections`);
+  }
+  const { code, stderr } = await check(["--retries", "1"]);
+  assertEquals(code, 2);
+  assertStringIncludes(stderr, "--retries needs --udp");
+});
+
+Deno.test("kv check --list --udp shows the datagram rules and not the connection rules", async () => {
+  const { code, stdout } = await check(["--list", "--udp", "--level", "contract", "--lang", "en"]);
+  assertEquals(code, 0);
+  assertStringIncludes(stdout, "udp.too-large");
+  assertStringIncludes(stdout, "cmd.put");
+  assert(!stdout.includes("conn.concurrent") && !stdout.includes("cmd.quit"), stdout);
+  const tcp = await check(["--list", "--level", "contract"]);
+  assert(!tcp.stdout.includes("udp.lines"), "the datagram rules are --udp's alone");
+  const only = await check(["--udp", "--only", "conn.*"]);
+  assertEquals(only.code, 2);
+  assertStringIncludes(only.stderr, "runs over UDP: UDP has no connections");
+});
+
+Deno.test("kv check --udp against kv serve --udp: the header names the rules left out, in Korean too", async () => {
+  await using server = startTestServer({ udp: true });
+  const en = await check([
+    "--udp",
+    "-p",
+    String(server.port),
+    "--level",
+    "assignment",
+    "--lang",
+    "en",
+  ]);
+  assertEquals(en.code, 0, en.stdout);
+  assertStringIncludes(en.stdout, "Left out, as UDP has no connections: a.disconnect.");
+  assertStringIncludes(en.stdout, "12 passed, 0 failed, 0 skipped");
+  const ko = await check(["--udp", "-p", String(server.port), "--lang", "ko"]);
+  assertEquals(ko.code, 0, ko.stdout);
+  assertStringIncludes(ko.stdout, "UDP에는 연결이 없으므로 빼는 규칙: cmd.quit, req.split");
+});
+
+Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint; no answer at all is exit 2", async () => {
+  const store = new Map<string, string>();
+  const decoder = new TextDecoder();
+  // PUT and GET of a server that reads 1,024 bytes of each datagram.
+  await using cut = scriptedUdpServer((data) => {
+    const [command = "", key = "", ...value] = decoder.decode(data.subarray(0, 1024)).trim()
+      .split(",").map((field) => field.trim());
+    if (command === "PUT") store.set(key, value.join(","));
+    return command === "PUT" ? "Success!\n" : `${store.get(key) ?? "Not exist!"}\n`;
+  });
+  for (const lang of ["en", "ko"] as const) {
+    const { code, stdout } = await check([
+      "--udp",
+      "-p",
+      String(cut.port),
+      "--only",
+      "udp.big-request",
+      "--lang",
+      lang,
+    ]);
+    assertEquals(code, 1, stdout);
+    assertStringIncludes(
+      stdout,
+      lang === "en"
+        ? "Hint: udp.big-request sent a datagram of more than 1,024 bytes and failed. A server " +
+          "that reads with recvfrom(1024) gets only the first 1,024 bytes"
+        : "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받습니다",
+    );
+  }
+  await using silent = scriptedUdpServer(() => undefined);
+  for (const lang of ["en", "ko"] as const) {
+    const args = ["--udp", "-p", String(silent.port), "--timeout", "0.05", "--retries", "0"];
+    const { code, stderr } = await check([...args, "--lang", lang]);
+    assertEquals(code, 2);
+    assertStringIncludes(
+      stderr,
+      lang === "en"
+        ? `kv: no answer from 127.0.0.1:${silent.port} over UDP after 1 try of 50 ms: UDP ` +
+          "promises no delivery"
+        : "UDP는 전달을 약속하지 않습니다",
+    );
+  }
+});
