@@ -110,24 +110,17 @@ export class Arena {
   }
 
   /**
-   * Begins (`true`) or ends (`false`) the load of a log. A log holds only
-   * writes that a store under this cap accepted, but its replay is laid
-   * out otherwise: keys whose time has passed are not there, a compacted
-   * log's walk saw pairs at different moments, so room is made, and values
-   * move and keep room to spare for APPEND, at other times. Replayed under
-   * the cap, a write the store once took could be refused, and the server
-   * could not start. So while loading, the arena grows past its cap (up to
-   * {@linkcode MAX_ARENA_BYTES}) and compacts for any garbage. Ending the
-   * load brings the arena back within its cap: compacting, and if its
-   * records take more than the cap, first dropping the room they keep to
-   * spare (a record then takes no more than the same pair in the store
-   * that wrote the log); or throws {@linkcode StoreFullError} if they
-   * still take more: a log written under a larger cap.
+   * Begins (`true`) or ends (`false`) the load of a log ({@linkcode Store.load}
+   * says why): meanwhile the arena grows past its cap, up to
+   * {@linkcode MAX_ARENA_BYTES}, and compacts for any garbage. The end brings
+   * it back within its cap, first dropping the room records keep to spare if
+   * they take more (a record then takes no more than in the store that wrote
+   * the log), or throws {@linkcode StoreFullError}: a log of a larger cap.
    */
   load(on: boolean): void {
     this.#loading = on;
     if (on || this.bytes.length <= this.#maxBytes) return;
-    if (this.liveBytes > this.#maxBytes) this.#rebuild(this.bytes.length, true, true);
+    if (this.liveBytes > this.#maxBytes) this.#dropSpare();
     if (this.liveBytes > this.#maxBytes) {
       throw new StoreFullError(
         `Cannot hold the data loaded: it takes ${this.liveBytes} bytes, more than the store's ` +
@@ -331,10 +324,7 @@ export class Arena {
     this.#rebuild(length, compact);
   }
 
-  /**
-   * While loading, at {@linkcode MAX_ARENA_BYTES}: compacts the records to
-   * their exact size (see load()). Returns whether that made room.
-   */
+  /** Compacts the records to their exact size (see load()); whether that made room. */
   #dropSpare(): boolean {
     const live = this.liveBytes;
     this.#rebuild(this.bytes.length, true, true);

@@ -273,12 +273,14 @@ export interface Store {
 
   /**
    * Optional: begins (`true`) or ends (`false`) the load of a log into the
-   * store (openLog). A log holds only writes the store accepted, so while
-   * loading, a store with a cap lets writes past it (its replay may be laid
-   * out otherwise than the store that wrote it) and keeps APPEND's values
-   * no larger than they need; ending the load brings it back within its
-   * cap, or throws {@linkcode StoreFullError} if the data loaded takes
-   * more (a log written under a larger cap).
+   * store (openLog). A log holds only writes the store accepted, but its
+   * replay is laid out otherwise (keys whose time has passed are not there;
+   * a compaction's walk saw pairs at different moments; values move, and
+   * keep room for APPEND, at other times), so under the cap a write the
+   * store once took could be refused and the server could not start. So a
+   * store with a cap lets a load pass it; ending the load brings it back
+   * within its cap, or throws {@linkcode StoreFullError} if the data loaded
+   * takes more (a log written under a larger cap).
    */
   load?(on: boolean): void;
 
