@@ -9,7 +9,7 @@
  */
 
 import { udpNoAnswerMessage } from "../client/udp.ts";
-import { udpNoAnswerLine, udpRetryNote } from "../cli/client_messages.ts";
+import { udpNoAnswerLine, udpRetryNote } from "../cli/client_udp_messages.ts";
 import type { Lang, Text } from "./rule.ts";
 import { text } from "./messages.ts";
 import type { PlayConfig } from "./context.ts";

@@ -16,13 +16,13 @@ import { EXIT } from "./exit.ts";
 import { secondsToMs } from "./options.ts";
 import { type MainIo, traceTo } from "./io.ts";
 import { runRepl } from "./client_repl.ts";
+import { notUtf8Line } from "./client_messages.ts";
 import {
-  notUtf8Line,
   udpNoAnswerLine,
   udpNoNewlineNote,
   udpRetryNote,
   udpSendFailedLine,
-} from "./client_messages.ts";
+} from "./client_udp_messages.ts";
 import type { Lang } from "./lang.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 
