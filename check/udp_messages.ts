@@ -45,8 +45,8 @@ export const UDP_REASON = {
     text(
       "the answer datagram ended before the answer did: one datagram must hold the answers to " +
         "every request of the datagram it answers (a LIST's empty line too)",
-      "답 데이터그램이 답보다 먼저 끝남: 데이터그램 하나에 담긴 모든 요청의 답(LIST의 빈 줄까지)이 " +
-        "데이터그램 하나에 담겨야 함",
+      "답 데이터그램이 답보다 먼저 끝남: 데이터그램 하나로 보낸 요청 모두의 답(LIST의 빈 줄까지)이 " +
+        "답 데이터그램 하나에 담겨야 함",
     ),
   /** More datagrams came after the first: an answer sent in pieces. */
   split: () =>
@@ -86,8 +86,10 @@ export function leftOutLine(lang: Lang, ids: readonly string[]): string {
     ? `Over UDP, each request is one datagram and its answer one datagram (sent again after ` +
       `each timeout, as kv client --udp does). Left out, as UDP has no connections: ` +
       `${ids.join(", ")}.\n`
-    : `UDP에서는 요청 하나가 데이터그램 하나, 답도 데이터그램 하나입니다 (kv client --udp처럼 ` +
-      `시간이 지나면 다시 보냄). UDP에는 연결이 없으므로 빼는 규칙: ${ids.join(", ")}.\n`;
+    : `UDP에서는 요청 하나가 데이터그램 하나, 답도 데이터그램 하나입니다 (제한 시간 안에 답이 ` +
+      `없으면 kv client --udp처럼 다시 보냄). UDP에는 연결이 없으므로 뺀 규칙: ${
+        ids.join(", ")
+      }.\n`;
 }
 
 /**
@@ -101,10 +103,10 @@ export function cutDatagramHint(lang: Lang, ids: readonly string[]): string {
       "that reads with recvfrom(1024) gets only the first 1,024 bytes of a datagram: the rest " +
       "is dropped, not kept for the next read as TCP keeps a stream's. Read with " +
       "recvfrom(65535) (no datagram is longer).\n"
-    : `힌트: ${ids.join(", ")} 규칙이 1,024바이트가 넘는 데이터그램을 보냈고 실패했습니다. ` +
-      "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받습니다: 나머지는 TCP의 " +
-      "스트림처럼 다음 읽기로 남지 않고 버려집니다. recvfrom(65535)로 읽으세요 (그보다 긴 " +
-      "데이터그램은 없습니다).\n";
+    : `힌트: 1,024바이트가 넘는 데이터그램을 보낸 규칙(${ids.join(", ")})이 실패했습니다. ` +
+      "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받고 나머지는 버려집니다: " +
+      "TCP는 스트림의 나머지를 다음 읽기를 위해 남겨 두지만 UDP는 그러지 않습니다. " +
+      "recvfrom(65535)로 읽으세요 (그보다 긴 데이터그램은 없습니다).\n";
 }
 
 /** How many bytes a textbook UDP server's `recvfrom(1024)` takes of a datagram. */

@@ -62,7 +62,7 @@ Deno.test("kv check --udp against kv serve --udp: the header names the rules lef
   assertStringIncludes(en.stdout, "12 passed, 0 failed, 0 skipped");
   const ko = await check(["--udp", "-p", String(server.port), "--lang", "ko"]);
   assertEquals(ko.code, 0, ko.stdout);
-  assertStringIncludes(ko.stdout, "UDP에는 연결이 없으므로 빼는 규칙: cmd.quit, req.split");
+  assertStringIncludes(ko.stdout, "UDP에는 연결이 없으므로 뺀 규칙: cmd.quit, req.split");
 });
 
 Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint; no answer at all is exit 2", async () => {
@@ -91,7 +91,8 @@ Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint; no answ
       lang === "en"
         ? "Hint: udp.big-request sent a datagram of more than 1,024 bytes and failed. A server " +
           "that reads with recvfrom(1024) gets only the first 1,024 bytes"
-        : "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받습니다",
+        : "힌트: 1,024바이트가 넘는 데이터그램을 보낸 규칙(udp.big-request)이 실패했습니다. " +
+          "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받고 나머지는 버려집니다",
     );
   }
   await using silent = scriptedUdpServer(() => undefined);

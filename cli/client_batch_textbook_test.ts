@@ -137,8 +137,8 @@ Deno.test('main() client in batch mode stops reading the b"" loop of a server th
     await server.done;
     assertEquals(
       run.stderr,
-      `kv: 참고: 서버가 요청 수보다 답 줄을 1,000줄 넘게 더 보내서("${kept}") kv client가 더 읽지 ` +
-        "않았습니다: 서버가 끝없이 보내고 있습니다. 요청이 끝나(kv client의 FIN, shutdown(SHUT_WR)) " +
+      `kv: 참고: 서버가 요청 수보다 답 줄을 1,000줄 넘게 더 보내서("${kept}") kv client가 읽기를 ` +
+        "멈췄습니다: 서버가 끝없이 보내고 있습니다. 요청이 끝나(kv client의 FIN, shutdown(SHUT_WR)) " +
         'recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?\n',
     );
   });

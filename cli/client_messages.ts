@@ -263,7 +263,7 @@ export function closedLine(
   if (lang !== "ko") return `kv: ${error.message}${closeHintText("en", seen.hint)}\n`;
   if (error.unasked !== undefined) {
     return `kv: 서버(${address})가 요청이 없는데도 답 줄을 계속 보내서(기다리는 요청 없이 ` +
-      "1,000줄 또는 256 KiB를 넘음) kv client가 더 읽지 않고 연결을 닫았습니다: 서버가 끝없이 " +
+      "1,000줄 또는 256 KiB를 넘음) kv client가 읽기를 멈추고 연결을 닫았습니다: 서버가 끝없이 " +
       "보내고 있습니다" +
       '(recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?)\n';
   }
@@ -335,7 +335,7 @@ export function extraLinesNote(
     const count = extra.length.toLocaleString("en");
     return lang === "ko"
       ? `${NOTE.ko}서버가 요청 수보다 답 줄을 ${count}줄 넘게 더 보내서(${shown}) kv client가 ` +
-        "더 읽지 않았습니다: 서버가 끝없이 보내고 있습니다. 요청이 끝나(kv client의 FIN, " +
+        "읽기를 멈췄습니다: 서버가 끝없이 보내고 있습니다. 요청이 끝나(kv client의 FIN, " +
         'shutdown(SHUT_WR)) recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?\n'
       : `${NOTE.en}the server sent more than ${count} answer lines past the requests ` +
         `(${shown}), and kv client stopped reading them: it sends without end (does its loop ` +

@@ -350,7 +350,7 @@ Deno.test("main() client on a terminal: a server that sends lines without end wh
             "1,000 lines or 256 KiB with no request waiting): a server that sends without end " +
             '(does its loop stop when recv() returns b""?)\n'
           : `kv: 서버(${address})가 요청이 없는데도 답 줄을 계속 보내서(기다리는 요청 없이 1,000줄 ` +
-            "또는 256 KiB를 넘음) kv client가 더 읽지 않고 연결을 닫았습니다: 서버가 끝없이 보내고 " +
+            "또는 256 KiB를 넘음) kv client가 읽기를 멈추고 연결을 닫았습니다: 서버가 끝없이 보내고 " +
             '있습니다(recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?)\n',
       );
     });
