@@ -287,6 +287,11 @@ Deno.test("runCheck() --password-file stops reading an AUTH answer that floods b
       'a \\n in answer to AUTH, where a right answer is "Success!": this cannot be the answer ' +
       "(does the server send without end?)",
   );
+  assertEquals(
+    error.text?.ko,
+    `서버(127.0.0.1:${server.port})에 연결할 수 없습니다: 서버가 AUTH의 답으로 \\n 없이 5,133바이트보다 ` +
+      '많이 보냈습니다. 맞는 답은 "Success!"이므로 이것은 답일 수 없습니다(서버가 끝없이 보내나요?)',
+  );
   // A read or two past the cut, not the 64 MiB an answer could take.
   assert(server.sent() < 8 * 1024 * 1024, `${server.sent()} bytes sent`);
 });

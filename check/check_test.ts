@@ -74,6 +74,11 @@ Deno.test("runCheck() with a wrong password: unreachable, saying the server refu
     'the server answered AUTH with "Error: wrong password" (is --password-file the server\'s password?)',
   );
   assert(!error.message.includes("hunter2"), "the password itself is not shown");
+  assertEquals(
+    error.text?.ko,
+    `서버(127.0.0.1:${server.port})에 연결할 수 없습니다: 서버가 AUTH에 "Error: wrong password"(이)라고 ` +
+      "답했습니다(--password-file의 비밀번호가 서버의 것과 같나요?)",
+  );
 });
 
 Deno.test("runCheck() with a wrong password inside a word of the answer shows the answer whole", async () => {

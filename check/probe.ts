@@ -10,6 +10,7 @@
 import { maskSecret } from "../client/trace.ts";
 import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, settlesWithin, writeAll } from "../net/conn.ts";
+import type { Text } from "./rule.ts";
 
 /** The server did not take the password (`kv check --password-file`). */
 export class AuthRefusedError extends Error {
@@ -18,10 +19,13 @@ export class AuthRefusedError extends Error {
    * without a `\n` than one can be: no sign of a wrong password.
    */
   readonly endless: boolean;
+  /** The message in English (`message`) and Korean. */
+  readonly text: Text;
 
-  constructor(message: string, endless = false) {
-    super(message);
+  constructor(text: Text, endless = false) {
+    super(text.en);
     this.name = "AuthRefusedError";
+    this.text = text;
     this.endless = endless;
   }
 }
@@ -112,12 +116,13 @@ export class Probe {
     if (read?.kind === "too-much") {
       await this.close();
       // Not shown: it is no answer, and a cut echo could show part of the password.
-      throw new AuthRefusedError(
-        `the server sent more than ${limit.toLocaleString("en")} bytes without a \\n in answer ` +
-          'to AUTH, where a right answer is "Success!": this cannot be the answer (does the ' +
-          "server send without end?)",
-        true,
-      );
+      const bytes = limit.toLocaleString("en");
+      throw new AuthRefusedError({
+        en: `the server sent more than ${bytes} bytes without a \\n in answer to AUTH, where a ` +
+          'right answer is "Success!": this cannot be the answer (does the server send without end?)',
+        ko: `서버가 AUTH의 답으로 \\n 없이 ${bytes}바이트보다 많이 보냈습니다. 맞는 답은 ` +
+          '"Success!"이므로 이것은 답일 수 없습니다(서버가 끝없이 보내나요?)',
+      }, true);
     }
     const answer = read === undefined
       ? undefined
@@ -129,8 +134,11 @@ export class Probe {
     const shown = answer === undefined ? undefined : maskSecret(answer, password).slice(0, 80);
     throw new AuthRefusedError(
       shown === undefined || shown === ""
-        ? "the server did not answer AUTH"
-        : `the server answered AUTH with ${JSON.stringify(shown)}`,
+        ? { en: "the server did not answer AUTH", ko: "서버가 AUTH에 답하지 않았습니다" }
+        : {
+          en: `the server answered AUTH with ${JSON.stringify(shown)}`,
+          ko: `서버가 AUTH에 ${JSON.stringify(shown)}(이)라고 답했습니다`,
+        },
     );
   }
 

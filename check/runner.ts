@@ -215,12 +215,23 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     try {
       await (await Probe.open(hostname, port, config)).close();
     } catch (error) {
+      if (error instanceof AuthRefusedError) {
+        const { en, ko } = error.text;
+        const text = error.endless
+          ? {
+            en: `cannot connect to ${address}: ${en}`,
+            ko: `서버(${address})에 연결할 수 없습니다: ${ko}`,
+          }
+          : {
+            en: `cannot connect to ${address}: ${en} (is --password-file the server's password?)`,
+            ko:
+              `서버(${address})에 연결할 수 없습니다: ${ko}(--password-file의 비밀번호가 서버의 ` +
+              "것과 같나요?)",
+          };
+        throw new CheckUnreachableError(text.en, { cause: error, text });
+      }
       const why = error instanceof Deno.errors.ConnectionRefused
         ? "connection refused (is the server running, on that port?)"
-        : error instanceof AuthRefusedError
-        ? error.endless
-          ? error.message
-          : `${error.message} (is --password-file the server's password?)`
         : describeConnectError(error);
       throw new CheckUnreachableError(`cannot connect to ${address}: ${why}`, { cause: error });
     }
