@@ -48,6 +48,10 @@ export class DatagramProbe {
   #request: Uint8Array | undefined;
   // The answer datagram's bytes not yet read; undefined until it came.
   #answer: Uint8Array | undefined;
+  // The whole answer datagram, and how many copies of it may still come:
+  // the answers to the sends before the one answered (a late answer).
+  #whole: Uint8Array | undefined;
+  #echoes = 0;
   #received = 0;
   #tries = 0;
   #mostTries = 0;
@@ -97,6 +101,8 @@ export class DatagramProbe {
     });
     this.#request = bytes;
     this.#answer = undefined;
+    this.#whole = undefined;
+    this.#echoes = 0;
     this.#tries = 1;
     try {
       await this.#socket.send(bytes, this.#server);
@@ -157,11 +163,21 @@ export class DatagramProbe {
   /**
    * Waits up to `ms` for one more datagram after the answer: how many bytes
    * it held, or 0 if none came. An answer in two datagrams or more is no
-   * answer of the contract's.
+   * answer of the contract's. A copy of the answer, when the request was
+   * sent more than once, is no second datagram: it answers a resend (the
+   * first answer was late, not lost).
    */
   async another(ms: number): Promise<number> {
-    const got = await this.#receive(ms);
-    return got?.length ?? 0;
+    const deadline = Date.now() + ms;
+    while (true) {
+      const got = await this.#receive(deadline - Date.now());
+      if (got === undefined) return 0;
+      if (this.#echoes > 0 && this.#whole !== undefined && sameBytes(got, this.#whole)) {
+        this.#echoes--;
+        continue;
+      }
+      return got.length;
+    }
   }
 
   /** Closes the exchange's socket, and waits for its pending receive to end. */
@@ -187,6 +203,8 @@ export class DatagramProbe {
       const got = await this.#receive(this.#options.timeoutMs);
       if (got !== undefined) {
         this.#answer = got;
+        this.#whole = got;
+        this.#echoes = this.#tries - 1;
         this.#mostTries = Math.max(this.#mostTries, this.#tries);
         return got;
       }
@@ -224,6 +242,10 @@ export class DatagramProbe {
     this.#answer = answer.subarray(count);
     return answer.slice(0, count);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /** What `promise` gives within `ms`, or undefined once the time is up. */

@@ -139,3 +139,21 @@ Deno.test("runCheck() over UDP: answers without \\n, and a datagram cut at 1,024
   assertEquals(big.results[0]?.status, "fail");
   assertEquals(big.results[0]?.failure?.step, 4, "the GET, of a value cut short");
 });
+
+Deno.test("runCheck() over UDP: a late answer and its resend's copy are one answer, not a split one", async () => {
+  // PING's first datagram (2) is answered late, together with its resend's (3): two copies.
+  // Without \n, so the rule fails and looks for a second datagram of the answer.
+  await using server = scriptedUdpServer((data, n) =>
+    n === 2
+      ? undefined
+      : n === 3
+      ? ["PONG", "PONG"]
+      : decoder.decode(data).startsWith("PING")
+      ? "PONG"
+      : "Not exist!\n"
+  );
+  const run = await runCheck({ port: server.port, udp: true, only: ["cmd.ping"], timeoutMs: 100 });
+  const [result] = run.results;
+  assertEquals(result?.retried, 2);
+  assertEquals(result?.failure?.reason.en, UDP_REASON.noNewline().en, "not split");
+});

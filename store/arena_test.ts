@@ -163,3 +163,57 @@ test("A value of 2 GiB or more does not fit, and changes nothing", () => {
   assertEquals(recordBytes(0, 2 ** 31), 2 ** 31 + 8);
   assertEquals(recordBytes(EXPIRES | 1, 2 ** 31 - 8), 2 ** 31 + 12);
 });
+
+for (
+  const [where, cap, valueBytes] of [
+    ["a fresh buffer", 48 * 1024, 1024],
+    ["place (past 64 MiB)", 72 * MIB, MIB],
+  ] as const
+) {
+  test(`Arena.load(false) past the cap drops APPEND's room to spare, compacting in ${where}`, () => {
+    const store = new MemoryStore({ maxArenaBytes: cap });
+    const encoder = new TextEncoder();
+    const key = (n: number) => encoder.encode(`k${n}`);
+    const value = new Uint8Array(valueBytes).fill(0x61);
+    const piece = encoder.encode("bbbbbbbb"); // Past any padding: the value must move.
+    const append = (n: number, bytes: Uint8Array) =>
+      store.append(key(n), 0, key(n).length, bytes, 0, bytes.length, {});
+    const read = (n: number) => {
+      let got: Uint8Array | undefined;
+      store.get(key(n), 0, key(n).length, {
+        addBytes: (bytes, start, end) => void (got = bytes.slice(start, end)),
+      });
+      return got;
+    };
+    const keys = 40;
+    store.load(true);
+    // Each value moves once, keeping as much again to spare: 40 records take about 1.7 times
+    // the cap (the small one) or 1.1 times it (the big one), and without the room about half.
+    for (let n = 0; n < keys; n++) append(n, value);
+    for (let n = 0; n < keys; n++) assertEquals(append(n, piece), valueBytes + 8);
+    const exact = recordBytes(2, valueBytes + 8); // The least a record takes (keys of 2 bytes or 3).
+    const loaded = store.info().datasetBytes;
+    assert(loaded > cap, `${loaded} bytes: past the cap with the room to spare`);
+    store.load(false);
+    const held = store.info().datasetBytes;
+    assert(held < cap, `${held} bytes within the cap of ${cap}`);
+    assert(held >= keys * exact, `${held}: no record cut short`);
+    for (let n = 0; n < keys; n++) {
+      const got = read(n)!;
+      assertEquals(got.length, valueBytes + 8, `k${n}`);
+      assert(
+        got[0] === 0x61 && got[valueBytes - 1] === 0x61 && got[valueBytes + 7] === 0x62,
+        `k${n}`,
+      );
+    }
+    // Each record's size is read right (no SPARE flag left without its size word): the first
+    // and the last grow again (the store has room for a few), and deleting every key counts
+    // every byte back.
+    for (const n of [0, keys - 1]) {
+      assertEquals(append(n, piece), valueBytes + 16, `k${n} grows`);
+      assertEquals(read(n)?.[valueBytes + 15], 0x62, `k${n}`);
+    }
+    for (let n = 0; n < keys; n++) store.delete(key(n), 0, key(n).length);
+    assertEquals(store.info().datasetBytes, 0);
+  });
+}
