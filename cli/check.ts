@@ -51,6 +51,7 @@ import {
   integer,
   list,
   parseOptions,
+  secondsToMs,
   text,
   UsageError,
 } from "./options.ts";
@@ -211,7 +212,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   else io.signal.addEventListener("abort", onAbort, { once: true });
   let run;
   const said = new Map<string, string>(); // Long failure reasons printed so far.
-  const timeoutMs = Math.round(options.timeout * 1000);
+  const timeoutMs = secondsToMs(options.timeout);
   let textbookRules = 0; // Of the plan: the rules sent as the course's client sends them.
   try {
     run = await runCheck({

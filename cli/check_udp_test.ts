@@ -108,4 +108,7 @@ Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint; no answ
         : "UDP는 전달을 약속하지 않습니다",
     );
   }
+  // A timeout under half a millisecond is 1 ms, as kv client's, not 0 (which nothing can meet).
+  const tiny = ["--udp", "-p", String(silent.port), "--timeout", "0.0001", "--retries", "0"];
+  assertStringIncludes((await check([...tiny, "--lang", "en"])).stderr, "after 1 try of 1 ms:");
 });
