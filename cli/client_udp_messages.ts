@@ -28,7 +28,7 @@ export function udpNoAnswerLine(
       "없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 " +
       "kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n";
   }
-  return `kv: ${message}: UDP promises no delivery (the request or its answer may have been lost, or no kv serve --udp listens there)\n`;
+  return `kv: ${message}: UDP promises no delivery (the request or its answer may have been lost, or no UDP server, such as kv serve --udp, listens there)\n`;
 }
 
 /**

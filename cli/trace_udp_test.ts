@@ -178,7 +178,7 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
     assertEquals({ code: run.code, stdout: run.stdout }, { code: 2, stdout: "" });
     assertEquals(
       run.stderr,
-      `kv: no answer from 127.0.0.1:${silent.port} over UDP after 2 tries of 20 ms each: UDP promises no delivery (the request or its answer may have been lost, or no kv serve --udp listens there)\n`,
+      `kv: no answer from 127.0.0.1:${silent.port} over UDP after 2 tries of 20 ms each: UDP promises no delivery (the request or its answer may have been lost, or no UDP server, such as kv serve --udp, listens there)\n`,
     );
     assertEquals(silent.received(), 2);
   });
