@@ -2,7 +2,8 @@
  * The real Redis for the suites that compare kv with it: Debian's
  * redis-server started on a free port, persistence off, and a RESP
  * connection that sends one command and reads its one whole reply, RESP2
- * or RESP3. Used by e2e/redis_e2e.ts and e2e/redis_edges_e2e.ts.
+ * or RESP3 (or pipelines several). Used by e2e/redis_e2e.ts,
+ * e2e/redis_edges_e2e.ts and e2e/redis_multi_e2e.ts.
  *
  * @module
  */
@@ -72,7 +73,24 @@ export class RespConn {
   }
 
   async call(words: Uint8Array[]): Promise<Uint8Array> {
-    await writeAll(this.#conn, encode(words));
+    await this.send([words]);
+    return await this.read();
+  }
+
+  /** Sends commands in one write (a pipeline); read() takes their replies in order. */
+  async send(commands: Uint8Array[][]): Promise<void> {
+    const parts = commands.map(encode);
+    const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      bytes.set(part, at);
+      at += part.length;
+    }
+    await writeAll(this.#conn, bytes);
+  }
+
+  /** The next whole reply; throws if the connection ends first. */
+  async read(): Promise<Uint8Array> {
     while (true) {
       const end = replyEnd(this.#buffer, 0);
       if (end !== -1) {
@@ -80,14 +98,43 @@ export class RespConn {
         this.#buffer = this.#buffer.slice(end);
         return reply;
       }
-      const chunk = new Uint8Array(64 * 1024);
-      const n = await this.#conn.read(chunk);
-      if (n === null) throw new Error("connection closed");
-      const joined = new Uint8Array(this.#buffer.length + n);
-      joined.set(this.#buffer);
-      joined.set(chunk.subarray(0, n), this.#buffer.length);
-      this.#buffer = joined;
+      if (!await this.#fill()) throw new Error("connection closed");
     }
+  }
+
+  /**
+   * How the peer ends the connection once nothing more is expected of it:
+   * "eof" (its FIN, no bytes before it), "reset", "bytes" (it sent more) or
+   * "open" (still open after `boundMs`: the connection is then closed here).
+   */
+  async ending(boundMs = 5_000): Promise<"eof" | "reset" | "bytes" | "open"> {
+    if (this.#buffer.length > 0) return "bytes";
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.close();
+    }, boundMs);
+    try {
+      return await this.#fill() ? "bytes" : "eof";
+    } catch (error) {
+      if (timedOut) return "open";
+      if (error instanceof Deno.errors.ConnectionReset) return "reset";
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Appends what the socket has to the buffer; false at its end. */
+  async #fill(): Promise<boolean> {
+    const chunk = new Uint8Array(64 * 1024);
+    const n = await this.#conn.read(chunk);
+    if (n === null) return false;
+    const joined = new Uint8Array(this.#buffer.length + n);
+    joined.set(this.#buffer);
+    joined.set(chunk.subarray(0, n), this.#buffer.length);
+    this.#buffer = joined;
+    return true;
   }
 
   close(): void {
@@ -96,7 +143,7 @@ export class RespConn {
 }
 
 /** Where the RESP2/RESP3 reply starting at `at` ends, or -1 if it is not all there. */
-function replyEnd(bytes: Uint8Array, at: number): number {
+export function replyEnd(bytes: Uint8Array, at: number): number {
   const crlf = bytes.indexOf(13, at);
   if (crlf === -1 || crlf + 1 >= bytes.length) return -1;
   const type = String.fromCharCode(bytes[at]!);
