@@ -140,6 +140,22 @@ Deno.test("serve() answers an MSET or MSETNX the store has no room for with OOM 
   ]);
 });
 
+/** `writer` sets a to "old", then `watcher` WATCHes a. */
+async function setAndWatch(writer: RawConn, watcher: RawConn): Promise<void> {
+  await writer.send(resp("SET", "a", "old"));
+  assertEquals(await within("SET", writer.readLines(1)), ["+OK\r"]);
+  await watcher.send(resp("WATCH", "a"));
+  assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
+}
+
+/** `watcher` runs MULTI, GET a, EXEC: EXEC's first line (`*-1` if a watched key changed). */
+async function execGetA(watcher: RawConn): Promise<string | undefined> {
+  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
+  const [multi, queued, exec] = await within("EXEC", watcher.readLines(3));
+  assertEquals([multi, queued], ["+OK\r", "+QUEUED\r"]);
+  return exec;
+}
+
 Deno.test("serve() keeps a refused MSET from another client's WATCH: its put-back changed nothing", async () => {
   // Redis refuses such an MSET before it runs; kv sets a, finds no room
   // for d, puts a back. A watcher of a must still be able to EXEC.
@@ -147,22 +163,17 @@ Deno.test("serve() keeps a refused MSET from another client's WATCH: its put-bac
   await using server = startTestServer({ store });
   await using watcher = await RawConn.connect(server.port);
   await using writer = await RawConn.connect(server.port);
-  await writer.send(resp("SET", "a", "old"));
-  assertEquals(await within("SET", writer.readLines(1)), ["+OK\r"]);
-  await watcher.send(resp("WATCH", "a"));
-  assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
+  await setAndWatch(writer, watcher);
   await writer.send(resp("MSET", "a", "new", "d", "x".repeat(5000)));
   assertEquals(await within("MSET", writer.readLines(1)), [OOM]);
-  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
-  assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*1\r"]);
+  assertEquals(await execGetA(watcher), "*1\r");
   assertEquals(await within("GET", watcher.readLines(2)), ["$3\r", "old\r"]);
   // An MSET that is set does mark it.
   await watcher.send(resp("WATCH", "a"));
   assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
   await writer.send(resp("MSET", "a", "new", "d", "x".repeat(2000)));
   assertEquals(await within("MSET", writer.readLines(1)), ["+OK\r"]);
-  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
-  assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*-1\r"]);
+  assertEquals(await execGetA(watcher), "*-1\r");
 });
 
 Deno.test("serve() marks a watcher of a key a refused MSET could not put back: it keeps the MSET's value", async () => {
@@ -178,14 +189,10 @@ Deno.test("serve() marks a watcher of a key a refused MSET could not put back: i
   await using server = startTestServer({ store: new NoReclaim({ maxArenaBytes: CAP }) });
   await using watcher = await RawConn.connect(server.port);
   await using writer = await RawConn.connect(server.port);
-  await writer.send(resp("SET", "a", "old"));
-  assertEquals(await within("SET", writer.readLines(1)), ["+OK\r"]);
-  await watcher.send(resp("WATCH", "a"));
-  assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
+  await setAndWatch(writer, watcher);
   await writer.send(resp("MSET", "a", "new", "d", "x".repeat(5000)) + resp("GET", "a"));
   assertEquals(await within("MSET", writer.readLines(3)), [OOM, "$3\r", "new\r"]);
-  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
-  assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*-1\r"]);
+  assertEquals(await execGetA(watcher), "*-1\r");
 });
 
 Deno.test("serve() marks a watcher of a key an MSET set before a store's failure other than a full one", async () => {
@@ -199,15 +206,11 @@ Deno.test("serve() marks a watcher of a key an MSET set before a store's failure
   await using server = startTestServer({ store: new Failing({ maxArenaBytes: CAP }) });
   await using watcher = await RawConn.connect(server.port);
   await using writer = await RawConn.connect(server.port);
-  await writer.send(resp("SET", "a", "old"));
-  assertEquals(await within("SET", writer.readLines(1)), ["+OK\r"]);
-  await watcher.send(resp("WATCH", "a"));
-  assertEquals(await within("WATCH", watcher.readLines(1)), ["+OK\r"]);
+  await setAndWatch(writer, watcher);
   await writer.send(resp("MSET", "a", "new", "d", "x".repeat(5000)));
   // The server logs it and closes the connection, as for any failure of its store.
   await assertRejects(() => within("MSET", writer.readLines(1)), Error, "connection closed");
-  await watcher.send(resp("MULTI") + resp("GET", "a") + resp("EXEC"));
-  assertEquals(await within("EXEC", watcher.readLines(3)), ["+OK\r", "+QUEUED\r", "*-1\r"]);
+  assertEquals(await execGetA(watcher), "*-1\r");
 });
 
 Deno.test("serve() puts back an MSET's pairs when the store is at its cap with little garbage", async () => {
