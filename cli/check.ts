@@ -26,7 +26,7 @@ import {
   waitsForNewlineNotice,
 } from "../check/hint_messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
-import { playsOver, RULES, rulesOf } from "../check/rules.ts";
+import { playsOver, rulesOf, rulesOver } from "../check/rules.ts";
 import {
   CHECK_DEFAULTS,
   type CheckRun,
@@ -169,9 +169,7 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   }
   const transport = options.udp ? "udp" : "tcp";
   if (options.list) {
-    const rules = given.has("level")
-      ? rulesOf(options.level, transport)
-      : RULES.filter((rule) => playsOver(rule, transport));
+    const rules = given.has("level") ? rulesOf(options.level, transport) : rulesOver(transport);
     await io.stdout(formatRuleList(rules, lang));
     return EXIT.ok;
   }

@@ -46,6 +46,34 @@ Deno.test("kv check --list --udp shows the datagram rules and not the connection
   assertStringIncludes(only.stderr, "runs over UDP: UDP has no connections");
 });
 
+Deno.test("kv check --udp: the err.* rules say the server goes on answering, not that a connection stays open", async () => {
+  await using server = startTestServer({ udp: true });
+  const run = ["--udp", "-p", String(server.port), "--only", "err.*"];
+  const en = await check([...run, "--lang", "en"]);
+  assertEquals(en.code, 0, en.stdout);
+  assertStringIncludes(
+    en.stdout,
+    "A wrong number of fields gets one Error: line, stores nothing, and the server goes on answering\n",
+  );
+  const ko = await check([...run, "--lang", "ko"]);
+  assertStringIncludes(
+    ko.stdout,
+    "필드 수가 틀리면 Error: 한 줄로 답하고, 아무것도 저장하지 않으며, 그 뒤에도 계속 답한다\n",
+  );
+  const json = await check([...run, "--json"]);
+  const list = await check(["--list", "--udp", "--lang", "ko"]);
+  for (const out of [en.stdout, ko.stdout, json.stdout, list.stdout]) {
+    assert(!/connection stays open|연결을 유지/.test(out), out);
+  }
+  assertEquals(JSON.parse(json.stdout).rules.length, 4);
+  // Over TCP the sentence is as it was.
+  const tcp = await check(["--list", "--lang", "en"]);
+  assertStringIncludes(
+    tcp.stdout,
+    "An empty key gets one Error: line, and the connection stays open\n",
+  );
+});
+
 Deno.test("kv check --udp against kv serve --udp: the header names the rules left out, in Korean too", async () => {
   await using server = startTestServer({ udp: true });
   const en = await check([
