@@ -74,6 +74,18 @@ export function isUdpNoAnswer(reason: Text): boolean {
   return reason.en.startsWith("no answer from") && reason.en.includes("over UDP");
 }
 
+/**
+ * Whether `reason` is about how an answer was framed or came, not what it
+ * said: no `\n`, a datagram that ended early or came in pieces, no answer,
+ * a request not sent. A request cut at 1,024 bytes explains none of them.
+ */
+export function isUdpFramingFailure(reason: Text): boolean {
+  return isUdpNoAnswer(reason) || reason.en.startsWith(UDP_REASON.sendFailed("").en) ||
+    [UDP_REASON.noNewline(), UDP_REASON.ended(), UDP_REASON.split()].some((framing) =>
+      framing.en === reason.en
+    );
+}
+
 /** The note under a rule whose answer came only after a resend (`kv client --udp`'s words). */
 export function retriedNote(lang: Lang, tries: number): string {
   return bare(udpRetryNote(lang, tries));
@@ -94,8 +106,9 @@ export function leftOutLine(lang: Lang, ids: readonly string[]): string {
 
 /**
  * Said after the summary when rules that sent a datagram of more than
- * 1,024 bytes failed: a server reading with `recvfrom(1024)` gets only its
- * first 1,024 bytes, and the rest is dropped.
+ * 1,024 bytes then got a wrong or missing answer (not one framed wrong): a
+ * server reading with `recvfrom(1024)` gets only its first 1,024 bytes, and
+ * the rest is dropped.
  */
 export function cutDatagramHint(lang: Lang, ids: readonly string[]): string {
   return lang === "en"

@@ -56,7 +56,12 @@ import {
   UsageError,
 } from "./options.ts";
 import { encodeData } from "../check/play.ts";
-import { cutDatagramHint, leftOutLine, TEXTBOOK_RECV_BYTES } from "../check/udp_messages.ts";
+import {
+  cutDatagramHint,
+  isUdpFramingFailure,
+  leftOutLine,
+  TEXTBOOK_RECV_BYTES,
+} from "../check/udp_messages.ts";
 
 // The report's language when --lang is not given (shared with kv client).
 export { defaultLang };
@@ -393,10 +398,12 @@ async function printEnd(
   if (notUtf8.length > 0) {
     await textOut?.(encodingHint(lang, notUtf8.length, notUtf8[0]!.failure!.got!));
   }
-  // Over UDP, a datagram past a textbook server's recvfrom(1024) is cut there.
-  const cut = run.results.filter((result) =>
-    run.udp && result.failure !== undefined &&
-    result.rule.steps.some((step) =>
+  // Over UDP, a datagram past a textbook server's recvfrom(1024) is cut there: said where a
+  // step after one failed with a wrong or missing answer (a value cut short), not where the
+  // answer was framed wrong (no \n, several datagrams), which the cut does not explain.
+  const cut = run.results.filter(({ rule, failure }) =>
+    run.udp && failure !== undefined && !isUdpFramingFailure(failure.reason) &&
+    rule.steps.slice(0, failure.step - 1).some((step) =>
       "send" in step && encodeData(step.send, run.prefix).length > TEXTBOOK_RECV_BYTES
     )
   ).map((result) => result.rule.id);

@@ -93,7 +93,7 @@ Deno.test("kv check --udp against kv serve --udp: the header names the rules lef
   assertStringIncludes(ko.stdout, "UDP에는 연결이 없으므로 뺀 규칙: cmd.quit, req.split");
 });
 
-Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint; no answer at all is exit 2", async () => {
+Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint where a value came back cut, not where an answer lacks its \\n; no answer at all is exit 2", async () => {
   const store = new Map<string, string>();
   const decoder = new TextDecoder();
   // PUT and GET of a server that reads 1,024 bytes of each datagram.
@@ -123,6 +123,18 @@ Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint; no answ
           "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받고 나머지는 버려집니다",
     );
   }
+  // The textbook's way: cut at 1,024 bytes too, but its answers lack the \n, which fails the
+  // rule first (at PUT's Success!): the cut is not why, and no hint says it is.
+  await using textbook = scriptedUdpServer((data) => {
+    const [command = "", key = "", ...value] = decoder.decode(data.subarray(0, 1024)).trim()
+      .split(",").map((field) => field.trim());
+    if (command === "PUT") store.set(key, value.join(","));
+    return command === "PUT" ? "Success!" : store.get(key) ?? "Not exist!";
+  });
+  const framing = await check(["--udp", "-p", String(textbook.port), "--only", "udp.*"]);
+  assertEquals(framing.code, 1, framing.stdout);
+  assertStringIncludes(framing.stdout, "udp.big-request");
+  assert(!framing.stdout.includes("recvfrom(1024)"), framing.stdout);
   await using silent = scriptedUdpServer(() => undefined);
   for (const lang of ["en", "ko"] as const) {
     const args = ["--udp", "-p", String(silent.port), "--timeout", "0.05", "--retries", "0"];
