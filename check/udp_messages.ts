@@ -74,6 +74,15 @@ export function isUdpNoAnswer(reason: Text): boolean {
   return reason.en.startsWith("no answer from") && reason.en.includes("over UDP");
 }
 
+/** The last line of `kv check --list` without `--udp`: the datagram rules, and how to see them. */
+export function listUdpLine(lang: Lang): string {
+  return lang === "en"
+    ? "Over UDP (kv check --udp) the datagram rules (udp.*) are added and the connection rules " +
+      "left out: kv check --list --udp shows them.\n"
+    : "UDP에서는(kv check --udp) 데이터그램 규칙(udp.*)이 더해지고 연결 규칙은 빠집니다: " +
+      "kv check --list --udp로 보세요.\n";
+}
+
 /**
  * Whether `reason` is about how an answer was framed or came, not what it
  * said: no `\n`, a datagram that ended early or came in pieces, no answer,

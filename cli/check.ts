@@ -60,6 +60,7 @@ import {
   cutDatagramHint,
   isUdpFramingFailure,
   leftOutLine,
+  listUdpLine,
   TEXTBOOK_RECV_BYTES,
 } from "../check/udp_messages.ts";
 
@@ -175,7 +176,9 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   const transport = options.udp ? "udp" : "tcp";
   if (options.list) {
     const rules = given.has("level") ? rulesOf(options.level, transport) : rulesOver(transport);
-    await io.stdout(formatRuleList(rules, lang));
+    // The udp.* rules are --udp's alone: say how to find them (not to --json, left as it was).
+    const udpLine = options.udp || options.json ? "" : listUdpLine(lang);
+    await io.stdout(formatRuleList(rules, lang) + udpLine);
     return EXIT.ok;
   }
   if (options.json && options.junit !== undefined) {

@@ -41,6 +41,20 @@ Deno.test("kv check --list --udp shows the datagram rules and not the connection
   assert(!stdout.includes("conn.concurrent") && !stdout.includes("cmd.quit"), stdout);
   const tcp = await check(["--list", "--level", "contract"]);
   assert(!tcp.stdout.includes("udp.lines"), "the datagram rules are --udp's alone");
+  // ... and the list without --udp ends saying how to see them, in both languages.
+  for (const lang of ["en", "ko"] as const) {
+    const list = await check(["--list", "--lang", lang]);
+    assertStringIncludes(
+      list.stdout.split("\n").at(-2)!,
+      lang === "en"
+        ? "Over UDP (kv check --udp) the datagram rules (udp.*) are added and the connection " +
+          "rules left out: kv check --list --udp shows them."
+        : "UDP에서는(kv check --udp) 데이터그램 규칙(udp.*)이 더해지고 연결 규칙은 빠집니다: " +
+          "kv check --list --udp로 보세요.",
+    );
+  }
+  assert(!stdout.includes("--list --udp"), "not under --udp itself");
+  assert(!(await check(["--list", "--json"])).stdout.includes("--list --udp"), "nor --json");
   const only = await check(["--udp", "--only", "conn.*"]);
   assertEquals(only.code, 2);
   assertStringIncludes(only.stderr, "runs over UDP: UDP has no connections");
