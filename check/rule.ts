@@ -109,6 +109,12 @@ export interface Rule {
   readonly source: string | Text;
   /** What it checks, in one sentence. */
   readonly text: Text;
+  /**
+   * What it checks over UDP, where `text` speaks of a connection (UDP has
+   * none): `kv check --udp` shows it instead ({@linkcode asPlayedOver}).
+   * @default {undefined} (`text`)
+   */
+  readonly udpText?: Text;
   /** What to send and what to expect, in order. */
   readonly steps: readonly Step[];
   /** Runs before any rule writes a key (LIST on an empty store). @default {false} */
@@ -156,4 +162,9 @@ export function stillAnswers(on?: ConnName): Step[] {
 /** Where `rule` comes from, in `lang`. */
 export function sourceOf(rule: Rule, lang: Lang): string {
   return typeof rule.source === "string" ? rule.source : rule.source[lang];
+}
+
+/** `rule` as a run over `transport` shows it: over UDP, its `udpText` is its `text`. */
+export function asPlayedOver(rule: Rule, transport: Transport): Rule {
+  return transport === "udp" && rule.udpText !== undefined ? { ...rule, text: rule.udpText } : rule;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Level, Rule, Transport } from "./rule.ts";
+import { asPlayedOver, type Level, type Rule, type Transport } from "./rule.ts";
 import { ASSIGNMENT_RULES } from "./rules/assignment.ts";
 import { CONTRACT_RULES } from "./rules/contract.ts";
 import { FULL_RULES } from "./rules/full.ts";
@@ -26,11 +26,17 @@ export function playsOver(rule: Rule, transport: Transport): boolean {
   return rule.over === undefined || rule.over === transport;
 }
 
+/** Every rule played over `transport`, as a run over it shows them ({@linkcode asPlayedOver}). */
+export function rulesOver(transport: Transport): Rule[] {
+  return RULES.filter((rule) => playsOver(rule, transport)).map((rule) =>
+    asPlayedOver(rule, transport)
+  );
+}
+
 /** The rules a level runs over `transport`: its own, and for `full` the contract's too. */
 export function rulesOf(level: Level, transport: Transport = "tcp"): Rule[] {
-  return RULES.filter((rule) =>
-    (rule.level === level || (level === "full" && rule.level === "contract")) &&
-    playsOver(rule, transport)
+  return rulesOver(transport).filter((rule) =>
+    rule.level === level || (level === "full" && rule.level === "contract")
   );
 }
 
@@ -72,9 +78,7 @@ export function selectRules(
       }
       return regexp;
     });
-    rules = RULES.filter((rule) =>
-      patterns.some((regexp) => regexp.test(rule.id)) && playsOver(rule, transport)
-    );
+    rules = rulesOver(transport).filter((rule) => patterns.some((regexp) => regexp.test(rule.id)));
   }
   return [...rules.filter((rule) => rule.first), ...rules.filter((rule) => !rule.first)];
 }

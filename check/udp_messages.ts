@@ -74,6 +74,27 @@ export function isUdpNoAnswer(reason: Text): boolean {
   return reason.en.startsWith("no answer from") && reason.en.includes("over UDP");
 }
 
+/** The last line of `kv check --list` without `--udp`: the datagram rules, and how to see them. */
+export function listUdpLine(lang: Lang): string {
+  return lang === "en"
+    ? "Over UDP (kv check --udp) the datagram rules (udp.*) are added and the connection rules " +
+      "left out: kv check --list --udp shows them.\n"
+    : "UDP에서는(kv check --udp) 데이터그램 규칙(udp.*)이 더해지고 연결 규칙은 빠집니다: " +
+      "kv check --list --udp로 보세요.\n";
+}
+
+/**
+ * Whether `reason` is about how an answer was framed or came, not what it
+ * said: no `\n`, a datagram that ended early or came in pieces, no answer,
+ * a request not sent. A request cut at 1,024 bytes explains none of them.
+ */
+export function isUdpFramingFailure(reason: Text): boolean {
+  return isUdpNoAnswer(reason) || reason.en.startsWith(UDP_REASON.sendFailed("").en) ||
+    [UDP_REASON.noNewline(), UDP_REASON.ended(), UDP_REASON.split()].some((framing) =>
+      framing.en === reason.en
+    );
+}
+
 /** The note under a rule whose answer came only after a resend (`kv client --udp`'s words). */
 export function retriedNote(lang: Lang, tries: number): string {
   return bare(udpRetryNote(lang, tries));
@@ -94,8 +115,9 @@ export function leftOutLine(lang: Lang, ids: readonly string[]): string {
 
 /**
  * Said after the summary when rules that sent a datagram of more than
- * 1,024 bytes failed: a server reading with `recvfrom(1024)` gets only its
- * first 1,024 bytes, and the rest is dropped.
+ * 1,024 bytes then got a wrong or missing answer (not one framed wrong): a
+ * server reading with `recvfrom(1024)` gets only its first 1,024 bytes, and
+ * the rest is dropped.
  */
 export function cutDatagramHint(lang: Lang, ids: readonly string[]): string {
   return lang === "en"

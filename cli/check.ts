@@ -26,7 +26,7 @@ import {
   waitsForNewlineNotice,
 } from "../check/hint_messages.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
-import { playsOver, RULES, rulesOf } from "../check/rules.ts";
+import { playsOver, rulesOf, rulesOver } from "../check/rules.ts";
 import {
   CHECK_DEFAULTS,
   type CheckRun,
@@ -56,7 +56,13 @@ import {
   UsageError,
 } from "./options.ts";
 import { encodeData } from "../check/play.ts";
-import { cutDatagramHint, leftOutLine, TEXTBOOK_RECV_BYTES } from "../check/udp_messages.ts";
+import {
+  cutDatagramHint,
+  isUdpFramingFailure,
+  leftOutLine,
+  listUdpLine,
+  TEXTBOOK_RECV_BYTES,
+} from "../check/udp_messages.ts";
 
 // The report's language when --lang is not given (shared with kv client).
 export { defaultLang };
@@ -169,10 +175,10 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
   }
   const transport = options.udp ? "udp" : "tcp";
   if (options.list) {
-    const rules = given.has("level")
-      ? rulesOf(options.level, transport)
-      : RULES.filter((rule) => playsOver(rule, transport));
-    await io.stdout(formatRuleList(rules, lang));
+    const rules = given.has("level") ? rulesOf(options.level, transport) : rulesOver(transport);
+    // The udp.* rules are --udp's alone: say how to find them (not to --json, left as it was).
+    const udpLine = options.udp || options.json ? "" : listUdpLine(lang);
+    await io.stdout(formatRuleList(rules, lang) + udpLine);
     return EXIT.ok;
   }
   if (options.json && options.junit !== undefined) {
@@ -395,10 +401,12 @@ async function printEnd(
   if (notUtf8.length > 0) {
     await textOut?.(encodingHint(lang, notUtf8.length, notUtf8[0]!.failure!.got!));
   }
-  // Over UDP, a datagram past a textbook server's recvfrom(1024) is cut there.
-  const cut = run.results.filter((result) =>
-    run.udp && result.failure !== undefined &&
-    result.rule.steps.some((step) =>
+  // Over UDP, a datagram past a textbook server's recvfrom(1024) is cut there: said where a
+  // step after one failed with a wrong or missing answer (a value cut short), not where the
+  // answer was framed wrong (no \n, several datagrams), which the cut does not explain.
+  const cut = run.results.filter(({ rule, failure }) =>
+    run.udp && failure !== undefined && !isUdpFramingFailure(failure.reason) &&
+    rule.steps.slice(0, failure.step - 1).some((step) =>
       "send" in step && encodeData(step.send, run.prefix).length > TEXTBOOK_RECV_BYTES
     )
   ).map((result) => result.rule.id);

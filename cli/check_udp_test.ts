@@ -41,9 +41,51 @@ Deno.test("kv check --list --udp shows the datagram rules and not the connection
   assert(!stdout.includes("conn.concurrent") && !stdout.includes("cmd.quit"), stdout);
   const tcp = await check(["--list", "--level", "contract"]);
   assert(!tcp.stdout.includes("udp.lines"), "the datagram rules are --udp's alone");
+  // ... and the list without --udp ends saying how to see them, in both languages.
+  for (const lang of ["en", "ko"] as const) {
+    const list = await check(["--list", "--lang", lang]);
+    assertStringIncludes(
+      list.stdout.split("\n").at(-2)!,
+      lang === "en"
+        ? "Over UDP (kv check --udp) the datagram rules (udp.*) are added and the connection " +
+          "rules left out: kv check --list --udp shows them."
+        : "UDP에서는(kv check --udp) 데이터그램 규칙(udp.*)이 더해지고 연결 규칙은 빠집니다: " +
+          "kv check --list --udp로 보세요.",
+    );
+  }
+  assert(!stdout.includes("--list --udp"), "not under --udp itself");
+  assert(!(await check(["--list", "--json"])).stdout.includes("--list --udp"), "nor --json");
   const only = await check(["--udp", "--only", "conn.*"]);
   assertEquals(only.code, 2);
   assertStringIncludes(only.stderr, "runs over UDP: UDP has no connections");
+});
+
+Deno.test("kv check --udp: the err.* rules say the server goes on answering, not that a connection stays open", async () => {
+  await using server = startTestServer({ udp: true });
+  const run = ["--udp", "-p", String(server.port), "--only", "err.*"];
+  const en = await check([...run, "--lang", "en"]);
+  assertEquals(en.code, 0, en.stdout);
+  assertStringIncludes(
+    en.stdout,
+    "A wrong number of fields gets one Error: line, stores nothing, and the server goes on answering\n",
+  );
+  const ko = await check([...run, "--lang", "ko"]);
+  assertStringIncludes(
+    ko.stdout,
+    "필드 수가 틀리면 Error: 한 줄로 답하고, 아무것도 저장하지 않으며, 그 뒤에도 계속 답한다\n",
+  );
+  const json = await check([...run, "--json"]);
+  const list = await check(["--list", "--udp", "--lang", "ko"]);
+  for (const out of [en.stdout, ko.stdout, json.stdout, list.stdout]) {
+    assert(!/connection stays open|연결을 유지/.test(out), out);
+  }
+  assertEquals(JSON.parse(json.stdout).rules.length, 4);
+  // Over TCP the sentence is as it was.
+  const tcp = await check(["--list", "--lang", "en"]);
+  assertStringIncludes(
+    tcp.stdout,
+    "An empty key gets one Error: line, and the connection stays open\n",
+  );
 });
 
 Deno.test("kv check --udp against kv serve --udp: the header names the rules left out, in Korean too", async () => {
@@ -65,7 +107,7 @@ Deno.test("kv check --udp against kv serve --udp: the header names the rules lef
   assertStringIncludes(ko.stdout, "UDP에는 연결이 없으므로 뺀 규칙: cmd.quit, req.split");
 });
 
-Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint; no answer at all is exit 2", async () => {
+Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint where a value came back cut, not where an answer lacks its \\n; no answer at all is exit 2", async () => {
   const store = new Map<string, string>();
   const decoder = new TextDecoder();
   // PUT and GET of a server that reads 1,024 bytes of each datagram.
@@ -95,6 +137,18 @@ Deno.test("kv check --udp: a datagram cut at recvfrom(1024) gets a hint; no answ
           "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받고 나머지는 버려집니다",
     );
   }
+  // The textbook's way: cut at 1,024 bytes too, but its answers lack the \n, which fails the
+  // rule first (at PUT's Success!): the cut is not why, and no hint says it is.
+  await using textbook = scriptedUdpServer((data) => {
+    const [command = "", key = "", ...value] = decoder.decode(data.subarray(0, 1024)).trim()
+      .split(",").map((field) => field.trim());
+    if (command === "PUT") store.set(key, value.join(","));
+    return command === "PUT" ? "Success!" : store.get(key) ?? "Not exist!";
+  });
+  const framing = await check(["--udp", "-p", String(textbook.port), "--only", "udp.*"]);
+  assertEquals(framing.code, 1, framing.stdout);
+  assertStringIncludes(framing.stdout, "udp.big-request");
+  assert(!framing.stdout.includes("recvfrom(1024)"), framing.stdout);
   await using silent = scriptedUdpServer(() => undefined);
   for (const lang of ["en", "ko"] as const) {
     const args = ["--udp", "-p", String(silent.port), "--timeout", "0.05", "--retries", "0"];

@@ -129,12 +129,16 @@ export class AnswerQueue {
   /**
    * Queues a request; lines that came early answer it at once if it is the
    * oldest. With `ended` (the connection is over), a request no early line
-   * answered fails with it.
+   * answered fails with it. An early line {@linkcode AnswerQueue.take}
+   * refuses (a LIST held whole past `listLimit`) is refused as one read
+   * live would be: the early lines are dropped, and `onRefused` is told,
+   * to fail the connection (without it, every request waiting fails).
    */
   add(
     shape: AnswerShape,
     ended?: Error,
     onLines?: (lines: string[]) => void | Promise<void>,
+    onRefused?: (refusal: Refusal) => void,
   ): Promise<string[]> {
     const { promise, resolve, reject } = Promise.withResolvers<string[]>();
     const pending: Pending = { shape, lines: [], taken: 0, onLines, resolve, reject };
@@ -142,7 +146,13 @@ export class AnswerQueue {
     while (this.hasEarly && this.#pending[0] === pending) {
       const size = this.#earlySizes.shift()!;
       this.#earlyBytes -= size;
-      this.take(this.#early.shift()!, undefined, size - 1);
+      const refused = this.take(this.#early.shift()!, undefined, size - 1);
+      if (refused !== undefined) {
+        this.dropEarly();
+        if (onRefused !== undefined) onRefused(refused);
+        else this.rejectAll(new Error(`answer line refused: ${refused}`));
+        return promise;
+      }
     }
     if (ended !== undefined && this.#pending[0] === pending) {
       this.#pending.shift();

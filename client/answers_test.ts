@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { AnswerQueue, isErrorAnswer } from "./answers.ts";
+import { AnswerQueue, isErrorAnswer, type Refusal } from "./answers.ts";
 
 Deno.test("AnswerQueue answers requests in order: one line each, a LIST up to its empty line", async () => {
   const answers = new AnswerQueue();
@@ -85,4 +85,38 @@ Deno.test("AnswerQueue: once an answer showed no AUTH is needed, the authenticat
   assertEquals(await list, [pair, "b, 2"]);
   assertEquals(isErrorAnswer(await list), false);
   assertEquals(await after, ["PONG"], "still in step");
+});
+
+Deno.test("AnswerQueue: a LIST answered by early lines is bounded as one read live: past listLimit it is refused, not cut short", async (t) => {
+  const early = ["a, 1", "b, 2", "c, 3", ""];
+  await t.step("early lines", async () => {
+    const answers = new AnswerQueue({ lines: 2, bytes: 1000 });
+    for (const line of early) answers.take(line);
+    const refusals: Refusal[] = [];
+    const list = answers.add("list", undefined, undefined, (refusal) => {
+      refusals.push(refusal);
+      answers.rejectAll(new Error("too big"));
+    });
+    await assertRejects(() => list, Error, "too big");
+    assertEquals(refusals, ["list-too-big"]);
+    // The rest of the early lines are not taken as the next answers.
+    assertEquals([answers.hasEarly, answers.waiting], [false, 0]);
+  });
+  await t.step("the same lines read live", async () => {
+    const answers = new AnswerQueue({ lines: 2, bytes: 1000 });
+    const list = answers.add("list");
+    // The connection fails at the first line refused (pipeline.ts): nothing after it is read.
+    assertEquals(early.slice(0, 3).map((line) => answers.take(line)), [
+      undefined,
+      undefined,
+      "list-too-big",
+    ]);
+    answers.rejectAll(new Error("too big"));
+    await assertRejects(() => list, Error, "too big");
+  });
+  await t.step("by bytes, and without onRefused every request waiting fails", async () => {
+    const answers = new AnswerQueue({ lines: 10, bytes: 10 });
+    for (const line of early) answers.take(line);
+    await assertRejects(() => answers.add("list"), Error, "list-too-big");
+  });
 });

@@ -116,6 +116,23 @@ Deno.test("KvClient.list() and request(): a LIST that never ends stops at maxLis
   });
 });
 
+Deno.test("KvClient.list(): a LIST in lines that came before it was asked for is bounded by maxListLines too", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    // The LIST's lines come with PING's answer, before any LIST was sent.
+    await send(conn, "PONG\na, 1\nb, 2\nc, 3\n\n");
+    await readRawLines(conn, 1);
+  });
+  await using kv = await KvClient.connect({ port: server.port, maxListLines: 2 });
+  await kv.ping();
+  await within(
+    "list()",
+    assertRejects(() => kv.list(), KvConnectionError, "its LIST answer passed 2 lines"),
+  );
+  await assertRejects(() => kv.ping(), KvConnectionError, "its LIST answer passed 2 lines");
+  await server.done;
+});
+
 Deno.test("KvClient: a LIST at maxListLines is whole; requestEach() is not bounded by it", async () => {
   const pairs = (n: number) => Array.from({ length: n }, (_, i) => `k${i}, v${i}\n`).join("");
   await using server = scriptedServer(async (conn) => {

@@ -167,7 +167,13 @@ export class Pipeline {
     // Lines the server sent just before closing (`Error: too many
     // connections`) still answer the next request after the close is read.
     if (ended && !this.#answers.hasEarly) return Promise.reject(ended);
-    const promise = this.#answers.add(shape, ended, onLines);
+    // Early lines past a LIST's bound fail it, and the connection, as live ones do.
+    const promise = this.#answers.add(shape, ended, onLines, (refusal) => {
+      const error = refusedLineError(refusal, this.#address, this.#answers, undefined);
+      this.#answers.rejectAll(error);
+      this.#fail(error);
+    });
+    if (this.#failure !== undefined) return promise;
     if (!ended && !this.#begun) {
       this.#begun = true;
       // A connection whose first byte is `*` speaks Redis's protocol

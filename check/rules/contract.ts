@@ -26,6 +26,18 @@ function errorsThenPing(requests: readonly (string | readonly (string | number[]
   return requests.flatMap((request) => [...ask(request, ERROR), ...stillAnswers()]);
 }
 
+/**
+ * The sentence of a rule whose bad request is answered and the next one
+ * too: over TCP "the connection stays open", over UDP (no connection) the
+ * server goes on answering. `en` and `ko` are the sentence up to there.
+ */
+function goesOn(en: string, ko: string): Pick<Rule, "text" | "udpText"> {
+  return {
+    text: { en: `${en}, and the connection stays open`, ko: `${ko} 연결을 유지한다` },
+    udpText: { en: `${en}, and the server goes on answering`, ko: `${ko} 그 뒤에도 계속 답한다` },
+  };
+}
+
 /** The contract's rules, in the order they run. */
 export const CONTRACT_RULES: readonly Rule[] = [
   {
@@ -312,21 +324,20 @@ export const CONTRACT_RULES: readonly Rule[] = [
     id: "err.unknown",
     level: "contract",
     source: RESPONSES,
-    text: {
-      en: "An unknown or empty command gets one Error: line, and the connection stays open",
-      ko: "알 수 없는 명령이나 빈 명령에는 Error: 한 줄로 답하고 연결을 유지한다",
-    },
+    ...goesOn(
+      "An unknown or empty command gets one Error: line",
+      "알 수 없는 명령이나 빈 명령에는 Error: 한 줄로 답하고",
+    ),
     steps: errorsThenPing(["FOO, bar\n", ", {k}x\n"]),
   },
   {
     id: "err.usage",
     level: "contract",
     source: RESPONSES,
-    text: {
-      en:
-        "A wrong number of fields gets one Error: line, stores nothing, and the connection stays open",
-      ko: "필드 수가 틀리면 Error: 한 줄로 답하고, 아무것도 저장하지 않으며, 연결을 유지한다",
-    },
+    ...goesOn(
+      "A wrong number of fields gets one Error: line, stores nothing",
+      "필드 수가 틀리면 Error: 한 줄로 답하고, 아무것도 저장하지 않으며,",
+    ),
     steps: [
       ...errorsThenPing([
         "PUT, {k}usage\n",
@@ -345,21 +356,17 @@ export const CONTRACT_RULES: readonly Rule[] = [
     id: "err.empty-key",
     level: "contract",
     source: RESPONSES,
-    text: {
-      en: "An empty key gets one Error: line, and the connection stays open",
-      ko: "빈 key에는 Error: 한 줄로 답하고 연결을 유지한다",
-    },
+    ...goesOn("An empty key gets one Error: line", "빈 key에는 Error: 한 줄로 답하고"),
     steps: errorsThenPing(["PUT, , x\n", "PUT,,x\n", "GET, \n", "DELETE,\t\n"]),
   },
   {
     id: "err.utf8",
     level: "contract",
     source: RESPONSES,
-    text: {
-      en:
-        "A request that is not valid UTF-8 gets one Error: line, stores nothing, and the connection stays open",
-      ko: "UTF-8이 아닌 요청에는 Error: 한 줄로 답하고, 아무것도 저장하지 않으며, 연결을 유지한다",
-    },
+    ...goesOn(
+      "A request that is not valid UTF-8 gets one Error: line, stores nothing",
+      "UTF-8이 아닌 요청에는 Error: 한 줄로 답하고, 아무것도 저장하지 않으며,",
+    ),
     steps: [
       ...errorsThenPing([["PUT, {k}bad, ", [0xff, 0xfe], "\n"], ["GET, {k}", [0xc3], "\n"]]),
       ...ask("GET, {k}bad\n", NOT_EXIST),
