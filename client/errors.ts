@@ -327,6 +327,19 @@ export function listTooBig(address: string, limit: ListLimit): KvConnectionError
   );
 }
 
+/** The error for a connection lost under a read or a write (or closed by us: `closedByUs`). */
+export function lostConnection(
+  address: string,
+  error: unknown,
+  closedByUs = false,
+): KvConnectionError {
+  return closedByUs
+    ? new KvConnectionError(`connection to ${address} is closed`)
+    : new KvConnectionError(`lost connection to ${address}: ${describeConnectError(error)}`, {
+      cause: error,
+    });
+}
+
 /** The error for an answer line past 256 MiB with no `\n`. */
 export function answerLineTooLong(address: string): KvConnectionError {
   return new KvConnectionError(

@@ -21,6 +21,7 @@ import {
   describeConnectError,
   KvAnswerError,
   KvConnectionError,
+  lostConnection,
   notUtf8Answer,
   refusedLineError,
   timedOut,
@@ -169,9 +170,7 @@ export class Pipeline {
     if (ended && !this.#answers.hasEarly) return Promise.reject(ended);
     // Early lines past a LIST's bound fail it, and the connection, as live ones do.
     const promise = this.#answers.add(shape, ended, onLines, (refusal) => {
-      const error = refusedLineError(refusal, this.#address, this.#answers, undefined);
-      this.#answers.rejectAll(error);
-      this.#fail(error);
+      this.#fail(refusedLineError(refusal, this.#address, this.#answers, undefined));
     });
     if (this.#failure !== undefined) return promise;
     if (!ended && !this.#begun) {
@@ -218,12 +217,7 @@ export class Pipeline {
         new Promise((resolve) => timer = setTimeout(resolve, WRITE_FAILED_READ_MS)),
       ]);
       clearTimeout(timer);
-      this.#fail(
-        new KvConnectionError(
-          `lost connection to ${this.#address}: ${describeConnectError(error)}`,
-          { cause: error },
-        ),
-      );
+      this.#fail(lostConnection(this.#address, error));
     }
   }
 
@@ -320,14 +314,7 @@ export class Pipeline {
         cut,
       }));
     } catch (error) {
-      this.#fail(
-        this.#closed
-          ? new KvConnectionError(`connection to ${this.#address} is closed`)
-          : new KvConnectionError(
-            `lost connection to ${this.#address}: ${describeConnectError(error)}`,
-            { cause: error },
-          ),
-      );
+      this.#fail(lostConnection(this.#address, error, this.#closed));
     }
   }
 
