@@ -8,33 +8,12 @@
 
 import { formatResult, formatRuleList, jsonReport } from "../check/report.ts";
 import { junitReport } from "../check/junit.ts";
-import { failedAtPing, isLineTooLong, isNoNewline, isTimeout, REASON } from "../check/messages.ts";
 import { header, noAnswerText, summary } from "../check/report_messages.ts";
-import {
-  closedUnansweredHint,
-  closesHint,
-  encodingHint,
-  endlessHint,
-  noNewlineHint,
-  noPingHint,
-  oneAtATimeHint,
-  silentHint,
-  stoppedAnsweringHint,
-  stoppedAtHint,
-  unansweredHint,
-  waitsForNewlineHint,
-  waitsForNewlineNotice,
-} from "../check/hint_messages.ts";
+import { waitsForNewlineNotice } from "../check/hint_messages.ts";
+import { endHints } from "../check/hints.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { playsOver, rulesOf, rulesOver } from "../check/rules.ts";
-import {
-  CHECK_DEFAULTS,
-  type CheckRun,
-  CheckUnreachableError,
-  type RuleResult,
-  runCheck,
-} from "../check/runner.ts";
-import { isUtf8From } from "../wire/utf8.ts";
+import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
 import { EXIT } from "./exit.ts";
 import { connectFailedLine } from "./client_messages.ts";
 import { formatAddr } from "../net/addr.ts";
@@ -55,14 +34,7 @@ import {
   text,
   UsageError,
 } from "./options.ts";
-import { encodeData } from "../check/play.ts";
-import {
-  cutDatagramHint,
-  isUdpFramingFailure,
-  leftOutLine,
-  listUdpLine,
-  TEXTBOOK_RECV_BYTES,
-} from "../check/udp_messages.ts";
+import { leftOutLine, listUdpLine } from "../check/udp_messages.ts";
 
 // The report's language when --lang is not given (shared with kv client).
 export { defaultLang };
@@ -266,7 +238,8 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     // report's form; --json and --junit still get theirs (saying so).
     await io.stderr(`kv: ${noAnswerText(run.address, run.noAnswer)[lang]}\n`);
   } else {
-    await printEnd(run, lang, textOut, options.tls);
+    await textOut?.(summary(lang, run));
+    for (const hint of endHints(run, lang, options.tls)) await textOut?.(hint);
   }
   if (options.json) await io.stdout(`${JSON.stringify(jsonReport(run, lang), null, 2)}\n`);
   if (options.junit === "-") await io.stdout(junitReport(run, lang));
@@ -292,135 +265,6 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     ? EXIT.failed
     : EXIT.ok;
 }
-
-/** The end of the text report: the summary, and the hints that apply. */
-async function printEnd(
-  run: CheckRun,
-  lang: Lang,
-  textOut: MainIo["stdout"] | undefined,
-  tls: boolean,
-): Promise<void> {
-  await textOut?.(summary(lang, run));
-  const noNewline =
-    run.results.filter((result) =>
-      result.failure !== undefined && isNoNewline(result.failure.reason)
-    ).length;
-  if (noNewline >= 2) await textOut?.(noNewlineHint(lang, noNewline));
-  const endless =
-    run.results.filter((result) =>
-      result.failure !== undefined && isLineTooLong(result.failure.reason)
-    ).length;
-  if (endless >= 2) await textOut?.(endlessHint(lang, endless));
-  // Nothing at all came in time, the connection left open.
-  const isSilent = (result: RuleResult) =>
-    result.failure !== undefined && isTimeout(result.failure.reason) &&
-    (result.failure.got?.length ?? 0) === 0;
-  const silent = run.results.filter(isSilent).length;
-  let from = run.results.length;
-  while (from > 0 && isSilent(run.results[from - 1]!)) from--;
-  // The server answered rules, then none from one on: it stopped answering anyone. The rules
-  // after that one heard nothing at any step; that one may have got answers before it stopped.
-  let stop = run.results.length;
-  while (stop > from && run.results[stop - 1]!.heard !== true) stop--;
-  if (stop > from) stop--;
-  const answeredBefore = run.results.slice(0, stop).some((result) =>
-    result.status !== "fail" || result.heard === true || (result.failure?.got?.length ?? 0) > 0
-  );
-  // A server of one client at a time answered the first client of the rules that end the
-  // contract's (conn.concurrent, conn.disconnect): they heard something, and do not count.
-  const unheard = run.results.slice(stop).filter((result) => result.heard !== true);
-  // Nor when the cleanup, after the rules, got answers: that server was slow, or busy for a while.
-  const stoppedAt = !run.waitsForNewline && !run.answeredCleanup && unheard.length >= 2 &&
-      answeredBefore
-    ? run.results[stop]!.rule.id
-    : undefined;
-  if (stoppedAt !== undefined) {
-    await textOut?.(stoppedAnsweringHint(lang, stoppedAt, run.results.length - stop));
-  }
-  // Most rules got nothing at all: say that, not what a silent PING would suggest.
-  const quiet = !run.waitsForNewline && silent >= 2 && silent * 2 >= run.results.length;
-  if (quiet && stoppedAt === undefined) {
-    await textOut?.(silentHint(lang, silent, run.results.length));
-  }
-  // Silent where the server answered the rules after: that request alone went unanswered
-  // (not a line the server waits for the \n of, nor a second client of one served at a time).
-  const unanswered = run.results.slice(0, from).filter((result) =>
-    isSilent(result) && !result.rule.unframed &&
-    !(run.oneAtATime && HELD_RULES.has(result.rule.id))
-  ).map((result) => result.rule.id);
-  if (!run.waitsForNewline && !quiet && unanswered.length > 0) {
-    await textOut?.(unansweredHint(lang, unanswered));
-  }
-  // Closed with no answer where the server answered a rule after: that client's code stopped
-  // there (not a server that died: the rules after could not connect, and say so).
-  const lastAnswered = run.results.findLastIndex((result) => result.status === "pass");
-  const closedUnanswered = run.results.slice(0, Math.max(lastAnswered, 0)).filter((result) =>
-    result.failure !== undefined && (result.failure.got?.length ?? 0) === 0 &&
-    result.failure.reason.en === REASON.closedSilently().en && !failedAtPing(result.failure)
-  ).map((result) => result.rule.id);
-  if (closedUnanswered.length > 0) {
-    await textOut?.(closedUnansweredHint(lang, closedUnanswered));
-  }
-  // Refused from one rule on: the server died in that rule (its first step had connected) or
-  // in the one before.
-  const refused = (result: RuleResult) => result.failure?.reason.en === REASON.stopped().en;
-  const refusedAt = run.results.findIndex(refused);
-  const diedIn = refusedAt - (run.results[refusedAt]?.failure?.step === 1 ? 1 : 0);
-  if (refusedAt >= 0 && diedIn >= 0) {
-    // Those refused only: a server started again midway answers the rules after.
-    const after = run.results.slice(diedIn + 1).filter(refused).length;
-    await textOut?.(stoppedAtHint(lang, run.results[diedIn]!.rule.id, after));
-  }
-  const ping = run.results.find((result) => result.rule.id === "cmd.ping" && result.failure);
-  const atPing =
-    run.results.filter((result) =>
-      result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
-    ).length;
-  if (ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined) {
-    // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
-    const got = ping.failure?.got;
-    const almost = got !== undefined &&
-      new TextDecoder().decode(got).trim().toUpperCase() === "PONG";
-    // Closed with nothing said, or reset: PING may well be there, the connection is not.
-    const reason = ping.failure!.reason.en;
-    const closed = (got === undefined || got.length === 0) &&
-      (reason === REASON.closed().en || reason === REASON.closedSilently().en ||
-        reason.startsWith("cannot connect"));
-    await textOut?.(
-      closed ? closesHint(lang, atPing, tls) : noPingHint(lang, atPing, almost ? got : undefined),
-    );
-  }
-  if (run.oneAtATime) await textOut?.(oneAtATimeHint(lang));
-  // Answers not UTF-8, whole (kept ends may cut a character), to requests
-  // that were (a server may echo the bytes a rule sent to test it).
-  const notUtf8 = run.results.filter((result) => {
-    const { got, gotBytes, sent } = result.failure ?? {};
-    return got !== undefined && gotBytes === undefined && !isUtf8From(got, 0, got.length) &&
-      (sent === undefined || isUtf8From(sent, 0, sent.length));
-  });
-  if (notUtf8.length > 0) {
-    await textOut?.(encodingHint(lang, notUtf8.length, notUtf8[0]!.failure!.got!));
-  }
-  // Over UDP, a datagram past a textbook server's recvfrom(1024) is cut there: said where a
-  // step after one failed with a wrong or missing answer (a value cut short), not where the
-  // answer was framed wrong (no \n, several datagrams), which the cut does not explain.
-  const cut = run.results.filter(({ rule, failure }) =>
-    run.udp && failure !== undefined && !isUdpFramingFailure(failure.reason) &&
-    rule.steps.slice(0, failure.step - 1).some((step) =>
-      "send" in step && encodeData(step.send, run.prefix).length > TEXTBOOK_RECV_BYTES
-    )
-  ).map((result) => result.rule.id);
-  if (cut.length > 0) await textOut?.(cutDatagramHint(lang, cut));
-  if (run.waitsForNewline) {
-    const timedOut = run.results.filter((result) =>
-      result.failure !== undefined && isTimeout(result.failure.reason)
-    ).length;
-    await textOut?.(waitsForNewlineHint(lang, timedOut));
-  }
-}
-
-// The rules a server of one client at a time fails by waiting: its own hint says why.
-const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
 
 const PERMISSION_DENIED = "permission denied";
 

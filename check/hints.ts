@@ -1,0 +1,160 @@
+/**
+ * Which hints a `kv check` run's results call for, after its summary: many
+ * answers without `\n`, or without end; a server that stopped answering,
+ * went silent, left one request unanswered, closed without an answer or
+ * died in a rule; a PING that is almost right; one client at a time;
+ * answers not UTF-8; a datagram past `recvfrom(1024)`; a server that waits
+ * for the `\n`. The words are in hint_messages.ts; this decides which.
+ * Pure: no socket.
+ *
+ * @module
+ */
+
+import { failedAtPing, isLineTooLong, isNoNewline, isTimeout, REASON } from "./messages.ts";
+import {
+  closedUnansweredHint,
+  closesHint,
+  encodingHint,
+  endlessHint,
+  noNewlineHint,
+  noPingHint,
+  oneAtATimeHint,
+  silentHint,
+  stoppedAnsweringHint,
+  stoppedAtHint,
+  unansweredHint,
+  waitsForNewlineHint,
+} from "./hint_messages.ts";
+import type { Lang } from "./rule.ts";
+import type { CheckRun, RuleResult } from "./runner.ts";
+import { encodeData } from "./play.ts";
+import { cutDatagramHint, isUdpFramingFailure, TEXTBOOK_RECV_BYTES } from "./udp_messages.ts";
+import { isUtf8From } from "../wire/utf8.ts";
+
+// The rules a server of one client at a time fails by waiting: its own hint says why.
+const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
+
+/**
+ * The hints a run's results call for, in `lang`, in the order the report
+ * prints them after its summary (`tls`: the run spoke TLS).
+ */
+export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
+  const hints: string[] = [];
+  const noNewline =
+    run.results.filter((result) =>
+      result.failure !== undefined && isNoNewline(result.failure.reason)
+    ).length;
+  if (noNewline >= 2) hints.push(noNewlineHint(lang, noNewline));
+  const endless =
+    run.results.filter((result) =>
+      result.failure !== undefined && isLineTooLong(result.failure.reason)
+    ).length;
+  if (endless >= 2) hints.push(endlessHint(lang, endless));
+  // Nothing at all came in time, the connection left open.
+  const isSilent = (result: RuleResult) =>
+    result.failure !== undefined && isTimeout(result.failure.reason) &&
+    (result.failure.got?.length ?? 0) === 0;
+  const silent = run.results.filter(isSilent).length;
+  let from = run.results.length;
+  while (from > 0 && isSilent(run.results[from - 1]!)) from--;
+  // The server answered rules, then none from one on: it stopped answering anyone. The rules
+  // after that one heard nothing at any step; that one may have got answers before it stopped.
+  let stop = run.results.length;
+  while (stop > from && run.results[stop - 1]!.heard !== true) stop--;
+  if (stop > from) stop--;
+  const answeredBefore = run.results.slice(0, stop).some((result) =>
+    result.status !== "fail" || result.heard === true || (result.failure?.got?.length ?? 0) > 0
+  );
+  // A server of one client at a time answered the first client of the rules that end the
+  // contract's (conn.concurrent, conn.disconnect): they heard something, and do not count.
+  const unheard = run.results.slice(stop).filter((result) => result.heard !== true);
+  // Nor when the cleanup, after the rules, got answers: that server was slow, or busy for a while.
+  const stoppedAt = !run.waitsForNewline && !run.answeredCleanup && unheard.length >= 2 &&
+      answeredBefore
+    ? run.results[stop]!.rule.id
+    : undefined;
+  if (stoppedAt !== undefined) {
+    hints.push(stoppedAnsweringHint(lang, stoppedAt, run.results.length - stop));
+  }
+  // Most rules got nothing at all: say that, not what a silent PING would suggest.
+  const quiet = !run.waitsForNewline && silent >= 2 && silent * 2 >= run.results.length;
+  if (quiet && stoppedAt === undefined) {
+    hints.push(silentHint(lang, silent, run.results.length));
+  }
+  // Silent where the server answered the rules after: that request alone went unanswered
+  // (not a line the server waits for the \n of, nor a second client of one served at a time).
+  const unanswered = run.results.slice(0, from).filter((result) =>
+    isSilent(result) && !result.rule.unframed &&
+    !(run.oneAtATime && HELD_RULES.has(result.rule.id))
+  ).map((result) => result.rule.id);
+  if (!run.waitsForNewline && !quiet && unanswered.length > 0) {
+    hints.push(unansweredHint(lang, unanswered));
+  }
+  // Closed with no answer where the server answered a rule after: that client's code stopped
+  // there (not a server that died: the rules after could not connect, and say so).
+  const lastAnswered = run.results.findLastIndex((result) => result.status === "pass");
+  const closedUnanswered = run.results.slice(0, Math.max(lastAnswered, 0)).filter((result) =>
+    result.failure !== undefined && (result.failure.got?.length ?? 0) === 0 &&
+    result.failure.reason.en === REASON.closedSilently().en && !failedAtPing(result.failure)
+  ).map((result) => result.rule.id);
+  if (closedUnanswered.length > 0) {
+    hints.push(closedUnansweredHint(lang, closedUnanswered));
+  }
+  // Refused from one rule on: the server died in that rule (its first step had connected) or
+  // in the one before.
+  const refused = (result: RuleResult) => result.failure?.reason.en === REASON.stopped().en;
+  const refusedAt = run.results.findIndex(refused);
+  const diedIn = refusedAt - (run.results[refusedAt]?.failure?.step === 1 ? 1 : 0);
+  if (refusedAt >= 0 && diedIn >= 0) {
+    // Those refused only: a server started again midway answers the rules after.
+    const after = run.results.slice(diedIn + 1).filter(refused).length;
+    hints.push(stoppedAtHint(lang, run.results[diedIn]!.rule.id, after));
+  }
+  const ping = run.results.find((result) => result.rule.id === "cmd.ping" && result.failure);
+  const atPing =
+    run.results.filter((result) =>
+      result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
+    ).length;
+  if (ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined) {
+    // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
+    const got = ping.failure?.got;
+    const almost = got !== undefined &&
+      new TextDecoder().decode(got).trim().toUpperCase() === "PONG";
+    // Closed with nothing said, or reset: PING may well be there, the connection is not.
+    const reason = ping.failure!.reason.en;
+    const closed = (got === undefined || got.length === 0) &&
+      (reason === REASON.closed().en || reason === REASON.closedSilently().en ||
+        reason.startsWith("cannot connect"));
+    hints.push(
+      closed ? closesHint(lang, atPing, tls) : noPingHint(lang, atPing, almost ? got : undefined),
+    );
+  }
+  if (run.oneAtATime) hints.push(oneAtATimeHint(lang));
+  // Answers not UTF-8, whole (kept ends may cut a character), to requests
+  // that were (a server may echo the bytes a rule sent to test it).
+  const notUtf8 = run.results.filter((result) => {
+    const { got, gotBytes, sent } = result.failure ?? {};
+    return got !== undefined && gotBytes === undefined && !isUtf8From(got, 0, got.length) &&
+      (sent === undefined || isUtf8From(sent, 0, sent.length));
+  });
+  if (notUtf8.length > 0) {
+    hints.push(encodingHint(lang, notUtf8.length, notUtf8[0]!.failure!.got!));
+  }
+  // Over UDP, a datagram past a textbook server's recvfrom(1024) is cut there: said where a
+  // step after one failed with a wrong or missing answer (a value cut short), not where the
+  // answer was framed wrong (no \n, several datagrams), which the cut does not explain.
+  const cut = run.results.filter(({ rule, failure }) =>
+    run.udp && failure !== undefined && !isUdpFramingFailure(failure.reason) &&
+    rule.steps.slice(0, failure.step - 1).some((step) =>
+      "send" in step && encodeData(step.send, run.prefix).length > TEXTBOOK_RECV_BYTES
+    )
+  ).map((result) => result.rule.id);
+  if (cut.length > 0) hints.push(cutDatagramHint(lang, cut));
+  if (run.waitsForNewline) {
+    const timedOut = run.results.filter((result) =>
+      result.failure !== undefined && isTimeout(result.failure.reason)
+    ).length;
+    hints.push(waitsForNewlineHint(lang, timedOut));
+  }
+  return hints;
+}
