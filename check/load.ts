@@ -1,8 +1,9 @@
 /**
  * The loads of the `full` level (`check/rules/full.ts` says which and how
  * big): many clients at once, a line past the limit, a client that does
- * not read, many abrupt disconnects. Each plays over raw TCP like every
- * other rule, and fails with what it sent, expected and got.
+ * not read, many abrupt disconnects. Each plays over raw TCP (never over
+ * UDP: its rules are `over: "tcp"`), and fails with what it sent, expected
+ * and got.
  *
  * @module
  */

@@ -2,7 +2,8 @@
  * What a conformance rule is, as data: an id, a level, where it comes from,
  * one sentence in English and Korean, and its steps (what to send, what to
  * expect). The rules themselves are in `check/rules/`; `playRule()`
- * (`play.ts`) plays the steps over raw TCP and knows nothing else.
+ * (`play.ts`) plays the steps over raw TCP, or UDP datagrams with `--udp`,
+ * and knows nothing else.
  *
  * @module
  */

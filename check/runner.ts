@@ -2,7 +2,8 @@
  * {@linkcode runCheck}: a conformance run. It reaches the server once (or
  * says it cannot), plays each rule of the level in turn on connections of
  * its own, and at the end deletes the keys it wrote (`cleanup.ts`). It
- * knows the server only as an address: raw TCP, every wait bounded.
+ * knows the server only as an address: raw TCP (or, with `udp`, datagrams:
+ * `datagram_probe.ts`), every wait bounded.
  *
  * @module
  */

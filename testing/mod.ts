@@ -15,8 +15,9 @@
  * (line_requests.ts), what `kv check`'s tests read from a run
  * (check_runs.ts), a server with a thread per client
  * (threaded_textbook.ts), a test certificate (tls.ts), colliding keys
- * (flood.ts), the connection loop over a stand-in socket (stand_in.ts), and
- * a model of the string commands for the full-store fuzz (string_model.ts).
+ * (flood.ts), the connection loop over a stand-in socket (stand_in.ts), a
+ * model of the string commands for the full-store fuzz (string_model.ts),
+ * and INCRBYFLOAT operands near its edges (float_inputs.ts).
  * (`deno test` runs `*_test.ts` files only, so this module is never run as
  * a test itself.)
  *
