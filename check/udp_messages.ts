@@ -3,7 +3,7 @@
  * over datagrams, the note for an answer that needed a resend, the header's
  * line about the rules left out, and the hint for a datagram cut at 1,024
  * bytes. No answer and a resend are said in `kv client --udp`'s words
- * (`cli/client_messages.ts`).
+ * (`cli/client_udp_messages.ts`).
  *
  * @module
  */
