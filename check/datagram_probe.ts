@@ -13,7 +13,8 @@
  * @module
  */
 
-import { MAX_TIMER_MS, requireDatagrams } from "../net/conn.ts";
+import { equalBytes } from "../net/bytes.ts";
+import { requireDatagrams, settlesWithin } from "../net/conn.ts";
 import { localFor } from "../client/udp.ts";
 import type { LineRead, Probe, QuietRead } from "./probe.ts";
 
@@ -172,7 +173,9 @@ export class DatagramProbe {
     while (true) {
       const got = await this.#receive(deadline - Date.now());
       if (got === undefined) return 0;
-      if (this.#echoes > 0 && this.#whole !== undefined && sameBytes(got, this.#whole)) {
+      if (
+        this.#echoes > 0 && this.#whole !== undefined && equalBytes(got, 0, got.length, this.#whole)
+      ) {
         this.#echoes--;
         continue;
       }
@@ -225,8 +228,9 @@ export class DatagramProbe {
       this.#receiving ??= this.#socket.receive(this.#buffer).catch((error: unknown) =>
         error instanceof Error ? error : new Error(String(error))
       );
-      const result = await within(this.#receiving, deadline - Date.now());
-      if (result === undefined) return undefined;
+      const left = deadline - Date.now();
+      if (left <= 0 || !await settlesWithin(this.#receiving, left)) return undefined;
+      const result = await this.#receiving;
       this.#receiving = undefined;
       if (result instanceof Error) return undefined; // Closed (or an ICMP error): nothing came.
       const [data, from] = result;
@@ -241,23 +245,5 @@ export class DatagramProbe {
     const answer = this.#answer ?? new Uint8Array(0);
     this.#answer = answer.subarray(count);
     return answer.slice(0, count);
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
-
-/** What `promise` gives within `ms`, or undefined once the time is up. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  if (ms <= 0) return undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.min(ms, MAX_TIMER_MS));
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
