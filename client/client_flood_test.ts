@@ -133,6 +133,23 @@ Deno.test("KvClient.list(): a LIST in lines that came before it was asked for is
   await server.done;
 });
 
+Deno.test("KvClient.list(): a LIST in lines that came before the server closed is refused for its size, not for the close", async () => {
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    // The LIST's lines come with PING's answer, then the server closes.
+    await send(conn, "PONG\na, 1\nb, 2\nc, 3\n\n");
+  });
+  await using kv = await KvClient.connect({ port: server.port, maxListLines: 2 });
+  await kv.ping();
+  await server.done;
+  await kv.ended;
+  // Read live, this LIST fails for its size: so it does from the lines kept after the close.
+  await within(
+    "list()",
+    assertRejects(() => kv.list(), KvConnectionError, "its LIST answer passed 2 lines"),
+  );
+});
+
 Deno.test("KvClient: a LIST at maxListLines is whole; requestEach() is not bounded by it", async () => {
   const pairs = (n: number) => Array.from({ length: n }, (_, i) => `k${i}, v${i}\n`).join("");
   await using server = scriptedServer(async (conn) => {

@@ -169,8 +169,12 @@ export class Pipeline {
     // connections`) still answer the next request after the close is read.
     if (ended && !this.#answers.hasEarly) return Promise.reject(ended);
     // Early lines past a LIST's bound fail it, and the connection, as live ones do.
+    // The refused LIST fails with its refusal even on a connection already over (#fail keeps
+    // the first failure: the server's close that came after these lines).
     const promise = this.#answers.add(shape, ended, onLines, (refusal) => {
-      this.#fail(refusedLineError(refusal, this.#address, this.#answers, undefined));
+      const error = refusedLineError(refusal, this.#address, this.#answers, undefined);
+      this.#answers.rejectAll(error);
+      this.#fail(error);
     });
     if (this.#failure !== undefined) return promise;
     if (!ended && !this.#begun) {
