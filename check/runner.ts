@@ -13,7 +13,7 @@ import type { ClientTls } from "../net/connect.ts";
 import { formatAddr } from "../net/addr.ts";
 import { Heard, type Outcome, type PlayConfig, type Status } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
-import type { Level, Rule } from "./rule.ts";
+import type { Level, Rule, Text } from "./rule.ts";
 import { isTimeout } from "./messages.ts";
 import { cleanUp, type LeftKey } from "./cleanup.ts";
 import { selectRules } from "./rules.ts";
@@ -87,6 +87,8 @@ export interface CheckPlan {
   readonly address: string;
   /** Over UDP (`--udp`). @default {false} */
   readonly udp?: boolean;
+  /** What the transport says under the header (over UDP: the rules of the level left out), if anything. */
+  readonly headerNote?: Text;
   readonly level: Level;
   readonly only: readonly string[];
   readonly rules: readonly Rule[];
@@ -200,6 +202,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const plan: CheckPlan = {
     address,
     udp: options.udp ?? false,
+    headerNote: transport.headerNote(level, only),
     level,
     only,
     rules,

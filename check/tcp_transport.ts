@@ -51,6 +51,7 @@ export const TCP: Transport = {
     return Probe.open(config.hostname, config.port, config);
   },
 
+  headerNote: () => undefined,
   cannotPlay: () => undefined,
   noAnswer: (config) => REASON.timeout(config.timeoutMs),
   ended: () => REASON.closed(),

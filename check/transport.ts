@@ -14,7 +14,7 @@
 
 import type { PlayConfig } from "./context.ts";
 import type { LineRead, QuietRead } from "./probe.ts";
-import type { Step, Text, TransportName } from "./rule.ts";
+import type { Level, Step, Text, TransportName } from "./rule.ts";
 
 /**
  * One exchange with the server that the checks read answers from: a TCP
@@ -69,6 +69,8 @@ export interface Transport {
   reach(config: PlayConfig): Promise<void>;
   /** Opens one exchange with the server; throws what connecting throws. */
   open(config: PlayConfig): Promise<AnswerSource>;
+  /** What the header says under its first lines, for a run of `level` (or `only`), if anything. */
+  headerNote(level: Level, only: readonly string[]): Text | undefined;
   /** Why `step` cannot be played over it (a step about connections, without any), if so. */
   cannotPlay(step: Step): Text | undefined;
   /** Why a request got no answer in time (and after every try). */

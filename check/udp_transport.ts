@@ -14,9 +14,10 @@ import { errorMessage } from "../net/conn.ts";
 import type { PlayConfig } from "./context.ts";
 import { DatagramProbe } from "./datagram_probe.ts";
 import { encodeData } from "./play.ts";
-import type { Step, Text } from "./rule.ts";
+import type { Level, Step, Text } from "./rule.ts";
+import { playsOver, rulesOf } from "./rules.ts";
 import { CheckUnreachableError, type Transport } from "./transport.ts";
-import { UDP_REASON } from "./udp_messages.ts";
+import { leftOutLine, UDP_REASON } from "./udp_messages.ts";
 
 /** Over UDP datagrams, each request sent again up to `retries` times when no answer comes in time. */
 export class UdpTransport implements Transport {
@@ -48,6 +49,15 @@ export class UdpTransport implements Transport {
   /** A UDP client of the server: each of its writes is an exchange of its own. */
   open(config: PlayConfig): Promise<DatagramProbe> {
     return Promise.resolve(this.#open(config));
+  }
+
+  /** How requests go, and the rules of the level left out (none when `only` names them). */
+  headerNote(level: Level, only: readonly string[]): Text | undefined {
+    if (only.length > 0) return undefined;
+    const ids = rulesOf(level).filter((rule) => !playsOver(rule, "udp")).map((rule) => rule.id);
+    return ids.length === 0
+      ? undefined
+      : { en: leftOutLine("en", ids), ko: leftOutLine("ko", ids) };
   }
 
   /** A step about connections (a rule left out over UDP, `rules.ts`, so never played here). */
