@@ -10,9 +10,9 @@
 import type { PlayConfig } from "./context.ts";
 import { CLEANUP } from "./messages.ts";
 import { ListScan } from "./expect.ts";
-import { encodeData, openDatagrams } from "./play.ts";
-import type { AnswerSource } from "./datagram_probe.ts";
-import { LINE_SLACK_BYTES, Probe } from "./probe.ts";
+import { encodeData } from "./play.ts";
+import type { AnswerSource } from "./transport.ts";
+import { LINE_SLACK_BYTES } from "./probe.ts";
 import type { Text } from "./rule.ts";
 
 // The most bytes of a DELETE's answer the cleanup reads and keeps (a right one is a short line).
@@ -66,11 +66,7 @@ export async function cleanUp(config: PlayConfig, textbook: boolean): Promise<Cl
     unframed = unframedNow,
   ): Promise<string | undefined> => {
     if (unframed) await probe?.close();
-    if (probe === undefined || unframed) {
-      probe = config.udp === undefined
-        ? await Probe.open(config.hostname, config.port, config)
-        : openDatagrams(config);
-    }
+    if (probe === undefined || unframed) probe = await config.transport.open(config);
     const bytes = encodeData(`${request}${unframed ? "" : "\n"}`, config.prefix);
     if (await probe.write(bytes, config.timeoutMs) !== "ok") return undefined;
     // A LIST's answer is cut once many of its lines cannot be pairs (no LIST, then).

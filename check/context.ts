@@ -9,7 +9,7 @@
 import type { ClientTls } from "../net/connect.ts";
 import { describeConnectError } from "../client/errors.ts";
 import { EXPECTED, REASON } from "./messages.ts";
-import { Probe } from "./probe.ts";
+import type { AnswerSource, Transport } from "./transport.ts";
 import { keepEnds, SHOWN_END_BYTES } from "../net/show.ts";
 import type { Text } from "./rule.ts";
 
@@ -69,11 +69,8 @@ export interface PlayConfig {
   readonly password?: string;
   /** Whether the server has sent the rules' connections anything yet. */
   readonly heard: Heard;
-  /**
-   * Speak UDP (`kv check --udp`): each request a datagram, sent again up
-   * to `retries` times when no answer comes within `timeoutMs`.
-   */
-  readonly udp?: { readonly retries: number };
+  /** How the server is reached (TCP, or UDP with `kv check --udp`), and what differs with it. */
+  readonly transport: Transport;
 }
 
 /**
@@ -122,13 +119,14 @@ export class StepFailure extends Error {
 }
 
 /**
- * Opens a connection for a rule; a refusal fails the step. `afterReset`:
+ * Opens a connection for a rule (over UDP, an exchange: `Transport.open`);
+ * a refusal fails the step. `afterReset`:
  * the rule's last step reset a connection (check/reset.ts), the likeliest
  * cause of a server that stopped.
  */
-export async function openProbe(config: PlayConfig, afterReset = false): Promise<Probe> {
+export async function openProbe(config: PlayConfig, afterReset = false): Promise<AnswerSource> {
   try {
-    const probe = await Probe.open(config.hostname, config.port, config);
+    const probe = await config.transport.open(config);
     config.heard.add(probe);
     return probe;
   } catch (error) {

@@ -1,14 +1,14 @@
 /**
  * {@linkcode DatagramProbe}: the checker's client over UDP (`kv check
- * --udp`), with the reads of a TCP {@linkcode Probe}, so that the same
+ * --udp`), with the reads of a TCP `Probe` (`probe.ts`), so that the same
  * rules and the same ways of checking an answer (`expect_framed.ts`,
- * `expect_textbook.ts`) run over datagrams. As a textbook UDP client does,
- * each request is sent in one datagram (`sendto()`) and its answer is the
- * one datagram that comes back (`recvfrom()`): the reads see that
- * datagram's bytes, then an end, as if the server had closed a connection
- * after them. No answer within the timeout sends the request again, a few
- * times (UDP may lose either datagram), as `kv client --udp` does
- * (`client/udp.ts`).
+ * `expect_textbook.ts`) run over datagrams; `udp_transport.ts` opens it and
+ * says what differs. As a textbook UDP client does, each request is sent in
+ * one datagram (`sendto()`) and its answer is the one datagram that comes
+ * back (`recvfrom()`): the reads see that datagram's bytes, then an end, as
+ * if the server had closed a connection after them. No answer within the
+ * timeout sends the request again, a few times (UDP may lose either
+ * datagram), as `kv client --udp` does (`client/udp.ts`).
  *
  * @module
  */
@@ -16,10 +16,8 @@
 import { equalBytes } from "../net/bytes.ts";
 import { requireDatagrams, settlesWithin } from "../net/conn.ts";
 import { localFor } from "../client/udp.ts";
-import type { LineRead, Probe, QuietRead } from "./probe.ts";
-
-/** What the checks read answers from: a TCP connection, or a UDP exchange. */
-export type AnswerSource = Probe | DatagramProbe;
+import type { LineRead, QuietRead } from "./probe.ts";
+import type { AnswerSource } from "./transport.ts";
 
 const LF = 0x0a;
 // Any datagram fits (IPv6's largest payload is 65,527 bytes).
@@ -40,7 +38,7 @@ export interface DatagramOptions {
  * is one request datagram, sent from a fresh socket (a late answer to an
  * earlier request goes to a port nobody reads, not into this one's answer).
  */
-export class DatagramProbe {
+export class DatagramProbe implements AnswerSource {
   readonly #options: DatagramOptions;
   readonly #server: Deno.NetAddr;
   readonly #buffer = new Uint8Array(RECEIVE_BYTES);

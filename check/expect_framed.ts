@@ -21,8 +21,7 @@ import {
 } from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
 import { ERROR_LINE_BYTES, LINE_SLACK_BYTES, MAX_ANSWER_BYTES } from "./probe.ts";
-import { type AnswerSource, DatagramProbe } from "./datagram_probe.ts";
-import { UDP_REASON, udpNoAnswer } from "./udp_messages.ts";
+import type { AnswerSource } from "./transport.ts";
 import type { Expect, Text } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -207,6 +206,8 @@ export async function expectFramed(
  * most bytes a right answer's line has, its `\n` included, or `"pair"`, a
  * LIST's line: the server's line limit, as assumed (`--assume-max-line-bytes`);
  * a little past it with no `\n`, the read stops (see {@linkcode LINE_SLACK_BYTES}).
+ * `timeoutReason`: why nothing more coming fails, once `before` holds the
+ * answer's first lines.
  */
 async function readLine(
   config: PlayConfig,
@@ -225,30 +226,22 @@ async function readLine(
   const read = await probe.readLine(timeoutMs, pauseMs, limit);
   if (read.kind === "line") return read.raw;
   const got = concat([...before, read.got]);
-  if (probe instanceof DatagramProbe) {
-    // Over UDP the datagram's end is the answer's, and no answer is "no answer after N tries".
-    const reason = read.kind === "timeout"
-      ? (before.length > 0 ? timeoutReason : undefined) ?? udpNoAnswer(config)
-      : await probe.another(pauseMs) > 0
-      ? UDP_REASON.split()
-      : read.kind === "too-much" && most !== undefined
-      ? REASON.lineTooLong(limit, most, longest === "pair")
-      : read.got.length > 0
-      ? UDP_REASON.noNewline()
-      : UDP_REASON.ended();
-    throw new StepFailure({ sent, expected, got, reason });
-  }
-  const reason = read.kind === "quiet"
-    ? REASON.quiet(pauseMs)
-    : read.kind === "flowing"
-    ? REASON.neverEnds(MAX_ANSWER_BYTES, timeoutMs)
-    : read.kind === "eof"
-    ? REASON.closed()
-    : read.kind === "too-much"
-    ? most === undefined || limit === MAX_ANSWER_BYTES
-      ? REASON.tooMuch(MAX_ANSWER_BYTES)
-      : REASON.lineTooLong(limit, most, longest === "pair")
-    : timeoutReason ?? REASON.timeout(timeoutMs);
+  const { transport } = config;
+  // The transport words no answer, an end before the `\n` (a close; over UDP, the datagram's),
+  // and an answer in pieces (over UDP, more datagrams). A datagram never pauses without its `\n`
+  // (quiet), flows on, or holds MAX_ANSWER_BYTES.
+  const reason = read.kind === "timeout"
+    ? timeoutReason ?? transport.noAnswer(config)
+    : await transport.splitAnswer(probe, pauseMs) ??
+      (read.kind === "quiet"
+        ? REASON.quiet(pauseMs)
+        : read.kind === "flowing"
+        ? REASON.neverEnds(MAX_ANSWER_BYTES, timeoutMs)
+        : read.kind === "eof"
+        ? transport.ended(read.got)
+        : most === undefined || limit === MAX_ANSWER_BYTES
+        ? REASON.tooMuch(MAX_ANSWER_BYTES)
+        : REASON.lineTooLong(limit, most, longest === "pair"));
   throw new StepFailure({ sent, expected, got, reason });
 }
 

@@ -22,8 +22,7 @@ import {
 } from "./expect.ts";
 import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
 import { LINE_SLACK_BYTES, MAX_ANSWER_BYTES } from "./probe.ts";
-import { type AnswerSource, DatagramProbe } from "./datagram_probe.ts";
-import { UDP_REASON, udpNoAnswer } from "./udp_messages.ts";
+import type { AnswerSource } from "./transport.ts";
 import type { Expect, Text } from "./rule.ts";
 
 const decoder = new TextDecoder();
@@ -97,9 +96,7 @@ export async function expectTextbook(
   const fail = (reason: Text): never => {
     throw new StepFailure({ sent, expected, got: read.got, reason });
   };
-  if (read.kind === "timeout") {
-    fail(probe instanceof DatagramProbe ? udpNoAnswer(config) : REASON.timeout(timeoutMs));
-  }
+  if (read.kind === "timeout") fail(config.transport.noAnswer(config));
   if (read.kind === "eof") fail(REASON.closedSilently());
   if (read.kind === "stopped") {
     fail(
@@ -117,8 +114,9 @@ export async function expectTextbook(
   }
   const text = answerText(read.got);
   if (matches(text)) return;
-  // Over UDP, a wrong answer may be only its first datagram: the rest came in more.
-  if (probe instanceof DatagramProbe && await probe.another(pauseMs) > 0) fail(UDP_REASON.split());
+  // A wrong answer may be only its first piece (over UDP, a datagram: the rest came in more).
+  const split = await config.transport.splitAnswer(probe, pauseMs);
+  if (split !== undefined) fail(split);
   if ("emptyList" in expect && text !== "") {
     // Blank lines between pairs are a textbook LIST's, not a sign of an empty store.
     const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "");

@@ -10,13 +10,8 @@
 
 import { EXPECTED, REASON } from "./messages.ts";
 import { openProbe, type PlayConfig, StepFailure } from "./context.ts";
-import {
-  ERROR_LINE_BYTES,
-  LINE_SLACK_BYTES,
-  type LineRead,
-  MAX_ANSWER_BYTES,
-  type Probe,
-} from "./probe.ts";
+import { ERROR_LINE_BYTES, LINE_SLACK_BYTES, type LineRead, MAX_ANSWER_BYTES } from "./probe.ts";
+import type { AnswerSource } from "./transport.ts";
 import type { Load, Text } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -46,7 +41,7 @@ export async function runLoad(load: Load, config: PlayConfig): Promise<void> {
  * 64 MiB). `tooLong` says why, for a read that stopped so.
  */
 async function readAnswer(
-  probe: Probe,
+  probe: AnswerSource,
   config: PlayConfig,
   longest: number,
 ): Promise<{ read: LineRead; tooLong: Text }> {
@@ -65,7 +60,7 @@ function lineBytes(text: string): number {
 
 /** Sends `request` and fails unless the next line is `answer` (`Error: ` for any error). */
 async function ask(
-  probe: Probe,
+  probe: AnswerSource,
   config: PlayConfig,
   request: string,
   answer: string,
@@ -109,7 +104,7 @@ async function ask(
 /** `clients` connections at once, each writing, reading and deleting keys of its own. */
 async function manyClients(config: PlayConfig, clients: number, keysEach: number): Promise<void> {
   const { prefix } = config;
-  const probes: Probe[] = [];
+  const probes: AnswerSource[] = [];
   try {
     for (let i = 0; i < clients; i += BATCH) {
       const batch = Array.from({ length: Math.min(BATCH, clients - i) }, () => openProbe(config));
@@ -205,7 +200,7 @@ async function slowReader(config: PlayConfig, gets: number, valueBytes: number):
   const key = `${config.prefix}big`;
   const value = "0123456789abcdef".repeat(Math.ceil(valueBytes / 16)).slice(0, valueBytes);
   const slow = await openProbe(config);
-  let other: Probe | undefined;
+  let other: AnswerSource | undefined;
   try {
     config.written.add(key);
     await ask(slow, config, `PUT, ${key}, ${value}\n`, "Success!");

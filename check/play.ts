@@ -1,12 +1,13 @@
 /**
- * {@linkcode playRule}: plays one rule's steps against the server over raw
- * TCP and says how it went: it opens the rule's connections, sends its
- * requests, and hands each answer to one of two ways to check it: framed
- * (the contract: lines ended by `\n`, `expect_framed.ts`) or textbook (the
- * assignment: whatever arrives before a quiet pause, each request alone on a
- * fresh connection, `expect_textbook.ts`). With `--udp` each request is
- * a datagram of its own, and its answer the datagram that comes back
- * (`datagram_probe.ts`).
+ * {@linkcode playRule}: plays one rule's steps against the server over the
+ * run's transport (`transport.ts`) and says how it went: it opens the
+ * rule's connections, sends its requests, and hands each answer to one of
+ * two ways to check it: framed (the contract: lines ended by `\n`,
+ * `expect_framed.ts`) or textbook (the assignment: whatever arrives before
+ * a quiet pause, each request alone on a fresh connection,
+ * `expect_textbook.ts`). Without connections (`--udp`) each request is an
+ * exchange of its own: a datagram, and its answer the datagram that comes
+ * back.
  *
  * @module
  */
@@ -18,10 +19,8 @@ import { expectFramed } from "./expect_framed.ts";
 import { expectTextbook } from "./expect_textbook.ts";
 import { runLoad } from "./load.ts";
 import { resetAfter } from "./reset.ts";
-import { EXPECTED, REASON, SKIPPED } from "./messages.ts";
-import { type AnswerSource, DatagramProbe } from "./datagram_probe.ts";
-import { UDP_REASON } from "./udp_messages.ts";
-import { errorMessage } from "../net/conn.ts";
+import { EXPECTED, SKIPPED } from "./messages.ts";
+import type { AnswerSource } from "./transport.ts";
 import type { ConnName, Data, Rule, Step } from "./rule.ts";
 
 const encoder = new TextEncoder();
@@ -71,18 +70,6 @@ export async function playRule(rule: Rule, config: PlayConfig): Promise<Outcome>
   }
 }
 
-/** A UDP client of the server under test, as `config` says (`kv check --udp`). */
-export function openDatagrams(config: PlayConfig): DatagramProbe {
-  const probe = new DatagramProbe({
-    hostname: config.hostname,
-    port: config.port,
-    timeoutMs: config.timeoutMs,
-    retries: config.udp?.retries ?? 0,
-  });
-  config.heard.add(probe);
-  return probe;
-}
-
 /** The connections of one rule, and what was sent on each since its last answer. */
 class Player {
   readonly #config: PlayConfig;
@@ -103,10 +90,9 @@ class Player {
     // A reset is the likeliest cause of a server that stopped at the step right after it.
     this.#afterReset = this.#lastWasReset;
     this.#lastWasReset = "reset" in step;
-    if (this.#config.udp !== undefined && !("send" in step) && !("expect" in step)) {
-      // A rule about connections: left out of a run over UDP (rules.ts), so never played here.
-      throw new StepFailure({ expected: EXPECTED.any(), reason: UDP_REASON.noConnection() });
-    }
+    // A step about connections, over UDP: its rule is left out (rules.ts), so never played here.
+    const cannot = this.#config.transport.cannotPlay(step);
+    if (cannot !== undefined) throw new StepFailure({ expected: EXPECTED.any(), reason: cannot });
     if ("load" in step) return await runLoad(step, this.#config);
     if ("reset" in step) {
       const bytes = encodeData(step.reset, this.#config.prefix);
@@ -130,12 +116,10 @@ class Player {
     else await expectFramed(this.#config, probe, sent, step.expect);
   }
 
-  /** Over UDP, the most sends an answer took, if more than one. */
+  /** The most sends an answer took (over UDP, resent), if more than one. */
   get retried(): { retried?: number } {
-    const most = Math.max(
-      0,
-      ...this.#opened.map((source) => source instanceof DatagramProbe ? source.mostTries : 0),
-    );
+    const { transport } = this.#config;
+    const most = Math.max(0, ...this.#opened.map((source) => transport.mostTries(source)));
     return most > 1 ? { retried: most } : {};
   }
 
@@ -152,9 +136,7 @@ class Player {
   async #conn(name: ConnName): Promise<AnswerSource> {
     let probe = this.#conns.get(name);
     if (probe === undefined) {
-      probe = this.#config.udp === undefined
-        ? await openProbe(this.#config, this.#afterReset)
-        : openDatagrams(this.#config);
+      probe = await openProbe(this.#config, this.#afterReset);
       this.#conns.set(name, probe);
       this.#opened.push(probe);
     }
@@ -162,9 +144,9 @@ class Player {
   }
 
   async #send(name: ConnName, pieces: readonly Data[], gapMs: number): Promise<void> {
-    if (this.#textbook || this.#config.udp !== undefined) {
+    if (this.#textbook || !this.#config.transport.connections) {
       // The textbook way: each request alone, on a connection of its own
-      // (over UDP, a datagram is one exchange).
+      // (without connections, as over UDP, each request is an exchange of its own).
       await this.#conns.get(name)?.close();
       this.#conns.delete(name);
       this.#sent.set(name, []);
@@ -182,11 +164,7 @@ class Player {
       throw new StepFailure({
         sent: concat(sent),
         expected: EXPECTED.any(),
-        reason: probe instanceof DatagramProbe
-          ? UDP_REASON.sendFailed(errorMessage(probe.sendError))
-          : result === "timeout"
-          ? REASON.writeTimeout(this.#config.timeoutMs)
-          : REASON.writeClosed(),
+        reason: this.#config.transport.sendFailed(probe, result, this.#config.timeoutMs),
       });
     }
   }

@@ -11,6 +11,7 @@ import { maskSecret } from "../client/trace.ts";
 import { type ClientTls, connectTcp } from "../net/connect.ts";
 import { closeQuietly, settlesWithin, writeAll } from "../net/conn.ts";
 import type { Text } from "./rule.ts";
+import type { AnswerSource } from "./transport.ts";
 
 /** The server did not take the password (`kv check --password-file`). */
 export class AuthRefusedError extends Error {
@@ -72,7 +73,7 @@ export const ERROR_LINE_BYTES = 1024;
 const TIMEOUT = Symbol("timeout");
 
 /** One connection to the server under test. */
-export class Probe {
+export class Probe implements AnswerSource {
   readonly #conn: Deno.Conn;
   readonly #chunk = new Uint8Array(CHUNK_BYTES);
   #buffer = new Uint8Array(CHUNK_BYTES);

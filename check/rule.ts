@@ -2,8 +2,8 @@
  * What a conformance rule is, as data: an id, a level, where it comes from,
  * one sentence in English and Korean, and its steps (what to send, what to
  * expect). The rules themselves are in `check/rules/`; `playRule()`
- * (`play.ts`) plays the steps over raw TCP, or UDP datagrams with `--udp`,
- * and knows nothing else.
+ * (`play.ts`) plays the steps over the run's transport (raw TCP, or UDP
+ * datagrams with `--udp`: `transport.ts`), and knows nothing else.
  *
  * @module
  */
@@ -131,11 +131,15 @@ export interface Rule {
    * (UDP has none), `udp` for one about datagrams (`kv check --udp`).
    * @default {undefined} (both)
    */
-  readonly over?: Transport;
+  readonly over?: TransportName;
 }
 
-/** How the checker reaches the server: TCP, or UDP datagrams (`kv check --udp`). */
-export type Transport = "tcp" | "udp";
+/**
+ * The rules a run plays, by how it reaches the server: TCP, or UDP
+ * datagrams (`kv check --udp`). The rest of what differs is the run's
+ * `Transport` (`transport.ts`).
+ */
+export type TransportName = "tcp" | "udp";
 
 /** A step that sends `request` and one that expects `answer` (on `on`). */
 export function ask(request: Data, answer: Expect, on?: ConnName): Step[] {
@@ -166,6 +170,6 @@ export function sourceOf(rule: Rule, lang: Lang): string {
 }
 
 /** `rule` as a run over `transport` shows it: over UDP, its `udpText` is its `text`. */
-export function asPlayedOver(rule: Rule, transport: Transport): Rule {
+export function asPlayedOver(rule: Rule, transport: TransportName): Rule {
   return transport === "udp" && rule.udpText !== undefined ? { ...rule, text: rule.udpText } : rule;
 }

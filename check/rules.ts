@@ -7,7 +7,7 @@
  * @module
  */
 
-import { asPlayedOver, type Level, type Rule, type Transport } from "./rule.ts";
+import { asPlayedOver, type Level, type Rule, type TransportName } from "./rule.ts";
 import { ASSIGNMENT_RULES } from "./rules/assignment.ts";
 import { CONTRACT_RULES } from "./rules/contract.ts";
 import { FULL_RULES } from "./rules/full.ts";
@@ -22,19 +22,19 @@ export const RULES: readonly Rule[] = [
 ];
 
 /** Whether `rule` is played over `transport` (rules about connections are TCP's alone). */
-export function playsOver(rule: Rule, transport: Transport): boolean {
+export function playsOver(rule: Rule, transport: TransportName): boolean {
   return rule.over === undefined || rule.over === transport;
 }
 
 /** Every rule played over `transport`, as a run over it shows them ({@linkcode asPlayedOver}). */
-export function rulesOver(transport: Transport): Rule[] {
+export function rulesOver(transport: TransportName): Rule[] {
   return RULES.filter((rule) => playsOver(rule, transport)).map((rule) =>
     asPlayedOver(rule, transport)
   );
 }
 
 /** The rules a level runs over `transport`: its own, and for `full` the contract's too. */
-export function rulesOf(level: Level, transport: Transport = "tcp"): Rule[] {
+export function rulesOf(level: Level, transport: TransportName = "tcp"): Rule[] {
   return rulesOver(transport).filter((rule) =>
     rule.level === level || (level === "full" && rule.level === "contract")
   );
@@ -50,7 +50,7 @@ export function rulesOf(level: Level, transport: Transport = "tcp"): Rule[] {
 export function selectRules(
   level: Level,
   only: readonly string[] = [],
-  transport: Transport = "tcp",
+  transport: TransportName = "tcp",
 ): Rule[] {
   let rules: Rule[];
   if (only.length === 0) {

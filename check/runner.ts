@@ -1,28 +1,30 @@
 /**
- * {@linkcode runCheck}: a conformance run. It reaches the server once (or
- * says it cannot), plays each rule of the level in turn on connections of
- * its own, and at the end deletes the keys it wrote (`cleanup.ts`). It
- * knows the server only as an address: raw TCP (or, with `udp`, datagrams:
- * `datagram_probe.ts`), every wait bounded.
+ * {@linkcode runCheck}: a conformance run. It picks how to reach the server
+ * (its {@linkcode Transport}: raw TCP, `tcp_transport.ts`, or with `udp`
+ * datagrams, `udp_transport.ts`), reaches it once (or says it cannot),
+ * plays each rule of the level in turn on connections of its own, and at
+ * the end deletes the keys it wrote (`cleanup.ts`). It knows the server
+ * only as an address, every wait bounded.
  *
  * @module
  */
 
 import type { ClientTls } from "../net/connect.ts";
-import { describeConnectError } from "../client/errors.ts";
 import { formatAddr } from "../net/addr.ts";
 import { Heard, type Outcome, type PlayConfig, type Status } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
-import { AuthRefusedError, Probe } from "./probe.ts";
 import type { Level, Rule, Text } from "./rule.ts";
 import { isTimeout } from "./messages.ts";
 import { cleanUp, type LeftKey } from "./cleanup.ts";
 import { selectRules } from "./rules.ts";
-import { openDatagrams } from "./play.ts";
-import { udpNoAnswer } from "./udp_messages.ts";
+import type { AnswerSource, Transport } from "./transport.ts";
+import { TCP } from "./tcp_transport.ts";
+import { UdpTransport } from "./udp_transport.ts";
 
 // The type of CheckRun.left, exported from here as it was before cleanup.ts.
 export type { LeftKey };
+// Thrown by runCheck(), exported from here as it was before transport.ts.
+export { CheckUnreachableError } from "./transport.ts";
 
 /** Options of {@linkcode runCheck}. */
 export interface CheckOptions {
@@ -85,6 +87,8 @@ export interface CheckPlan {
   readonly address: string;
   /** Over UDP (`--udp`). @default {false} */
   readonly udp?: boolean;
+  /** What the transport says under the header (over UDP: the rules of the level left out), if anything. */
+  readonly headerNote?: Text;
   readonly level: Level;
   readonly only: readonly string[];
   readonly rules: readonly Rule[];
@@ -158,19 +162,6 @@ export interface NoAnswer {
   readonly ms: number;
 }
 
-/** The server could not be reached at all: nothing was checked. */
-export class CheckUnreachableError extends Error {
-  /** The message in both languages, where the checker has it in Korean too (no answer over UDP). */
-  readonly text?: Text;
-
-  /** `message` names the address and says why. */
-  constructor(message: string, options?: ErrorOptions & { text?: Text }) {
-    super(message, options);
-    this.name = "CheckUnreachableError";
-    this.text = options?.text;
-  }
-}
-
 /**
  * Runs the rules of a level against a server. Throws
  * {@linkcode CheckUnreachableError} if it cannot connect at all, and
@@ -181,12 +172,8 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const port = options.port ?? CHECK_DEFAULTS.port;
   const level = options.level ?? CHECK_DEFAULTS.level;
   const only = options.only ?? [];
-  const udp = options.udp ?? false;
-  if (udp && (options.tls !== undefined || options.password !== undefined)) {
-    // PROTOCOL.md, Datagrams: no connection to authenticate or encrypt.
-    throw new RangeError(`cannot use ${options.tls ? "TLS" : "a password"} with UDP`);
-  }
-  const rules = selectRules(level, only, udp ? "udp" : "tcp");
+  const transport = transportOf(options);
+  const rules = selectRules(level, only, transport.name);
   if (
     options.password !== undefined &&
     rules.every((rule) => rule.level === "assignment" || rule.unframed)
@@ -208,43 +195,27 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     tls: options.tls,
     password: options.password,
     heard: new Heard(),
-    udp: udp ? { retries: options.retries ?? CHECK_DEFAULTS.retries } : undefined,
+    transport,
   };
   const address = formatAddr({ hostname, port });
-  if (udp) await reachOverUdp(config);
-  else {
-    try {
-      await (await Probe.open(hostname, port, config)).close();
-    } catch (error) {
-      if (error instanceof AuthRefusedError) {
-        const { en, ko } = error.text;
-        const text = error.endless
-          ? {
-            en: `cannot connect to ${address}: ${en}`,
-            ko: `서버(${address})에 연결할 수 없습니다: ${ko}`,
-          }
-          : {
-            en: `cannot connect to ${address}: ${en} (is --password-file the server's password?)`,
-            ko:
-              `서버(${address})에 연결할 수 없습니다: ${ko}(--password-file의 비밀번호가 서버의 ` +
-              "것과 같나요?)",
-          };
-        throw new CheckUnreachableError(text.en, { cause: error, text });
-      }
-      const why = error instanceof Deno.errors.ConnectionRefused
-        ? "connection refused (is the server running, on that port?)"
-        : describeConnectError(error);
-      throw new CheckUnreachableError(`cannot connect to ${address}: ${why}`, { cause: error });
-    }
-  }
-  const plan: CheckPlan = { address, udp, level, only, rules, prefix: config.prefix };
+  await transport.reach(config);
+  const plan: CheckPlan = {
+    address,
+    udp: options.udp ?? false,
+    headerNote: transport.headerNote(level, only),
+    level,
+    only,
+    rules,
+    prefix: config.prefix,
+  };
   await options.onStart?.(plan);
   const startedAt = new Date();
   const start = performance.now();
   // A server that answers nobody would fail every rule, each after its
   // timeout, and take the rules' writes later, after the cleanup: one
-  // request that writes nothing first. With a password, AUTH was answered.
-  const first = config.password === undefined && !options.signal?.aborted && !udp
+  // request that writes nothing first. With a password, AUTH was answered; without
+  // connections (UDP), reach() asked it already.
+  const first = config.password === undefined && !options.signal?.aborted && transport.connections
     ? await askFirst(config, rules.some((rule) => rule.level === "assignment"))
     : undefined;
   const noAnswer = first === "after-newline" ? undefined : first;
@@ -284,18 +255,20 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   const timedOut =
     results.filter((result) => result.failure !== undefined && isTimeout(result.failure.reason))
       .length;
-  const waitsForNewline = !udp && textbook && timedOut >= 1 && timedOut * 2 >= results.length &&
-    await answersWithNewline(config);
+  // Without connections (UDP), a datagram's end ends its last line: no line waits for its \n.
+  const waitsForNewline = transport.connections && textbook && timedOut >= 1 &&
+    timedOut * 2 >= results.length && await answersWithNewline(config);
   const concurrentFailed = results.some((result) =>
     result.rule.id === "conn.concurrent" && result.status === "fail"
   );
   // Not when most rules got nothing at all: that server is not serving anyone.
   const quiet = timedOut >= 2 && timedOut * 2 >= results.length;
-  const oneAtATime = results.length > 0 && !options.signal?.aborted && !quiet && !udp &&
+  const oneAtATime = results.length > 0 && !options.signal?.aborted && !quiet &&
+    transport.connections &&
     config.password === undefined && (textbook || concurrentFailed) &&
     await servesOneAtATime(config, textbook && !waitsForNewline);
   // Over UDP a datagram's end ends its last line: without \n, as the course's client sends.
-  const unframed = udp || (textbook && !waitsForNewline);
+  const unframed = !transport.connections || (textbook && !waitsForNewline);
   const { deleted, absent, left, answered } = await cleanUp(config, unframed);
   const count = (status: Status) => results.filter((result) => result.status === status).length;
   return {
@@ -338,9 +311,9 @@ async function askFirst(
     ? [[request, config.timeoutMs], ["\n", config.timeoutMs]]
     : [[`${request}\n`, 2 * config.timeoutMs]];
   sends.push([FOLLOW_UP, config.timeoutMs]);
-  let probe: Probe | undefined;
+  let probe: AnswerSource | undefined;
   try {
-    probe = await Probe.open(config.hostname, config.port, config);
+    probe = await config.transport.open(config);
     config.heard.add(probe); // Its answer is one heard since the first connection.
     for (const [index, [bytes, waitMs]] of sends.entries()) {
       if (await probe.write(encodeData(bytes, config.prefix), config.timeoutMs) !== "ok") {
@@ -373,9 +346,9 @@ const FOLLOW_UP = "LIST\nHELLO\n";
 
 /** Whether a fresh connection gets an answer line to a request that ends with `\n`. */
 async function answersWithNewline(config: PlayConfig): Promise<boolean> {
-  let probe: Probe | undefined;
+  let probe: AnswerSource | undefined;
   try {
-    probe = await Probe.open(config.hostname, config.port, config);
+    probe = await config.transport.open(config);
     const request = encodeData("GET, {k}nobody\n", config.prefix);
     if (await probe.write(request, config.timeoutMs) !== "ok") return false;
     // "Not exist!" is the right answer: a line past 4 KiB is not, and no more of it is read.
@@ -395,14 +368,14 @@ async function answersWithNewline(config: PlayConfig): Promise<boolean> {
  * it goes). A server that answers neither is not one; it is only stuck.
  */
 async function servesOneAtATime(config: PlayConfig, textbook: boolean): Promise<boolean> {
-  let first: Probe | undefined;
-  let second: Probe | undefined;
+  let first: AnswerSource | undefined;
+  let second: AnswerSource | undefined;
   // Any byte decides, whole answer or not: no pause is waited out for a
   // textbook answer's end (it cost 200 ms a run, each answer without \n).
   const anyByte = () => true;
   try {
-    first = await Probe.open(config.hostname, config.port, config);
-    second = await Probe.open(config.hostname, config.port, config);
+    first = await config.transport.open(config);
+    second = await config.transport.open(config);
     const request = encodeData(`GET, {k}nobody${textbook ? "" : "\n"}`, config.prefix);
     if (await second.write(request, config.timeoutMs) !== "ok") return false;
     // As long as any rule waits: a slow server that serves many at once is not one. Any
@@ -423,20 +396,16 @@ async function servesOneAtATime(config: PlayConfig, textbook: boolean): Promise<
 }
 
 /**
- * Over UDP, the run's first request (read-only, in one datagram, sent again
- * as the tries allow): no answer at all throws {@linkcode CheckUnreachableError}
- * in `kv client --udp`'s words, as a refused connection does over TCP.
+ * The run's transport, as `options` say: over UDP with `udp` (neither TLS
+ * nor a password then), else over TCP. A new transport is a line here.
  */
-async function reachOverUdp(config: PlayConfig): Promise<void> {
-  const probe = openDatagrams(config);
-  try {
-    const sent = await probe.write(encodeData("GET, {k}nobody", config.prefix));
-    if (sent === "ok" && await probe.readEnd(config.timeoutMs) !== "timeout") return;
-  } finally {
-    await probe.close();
+function transportOf(options: CheckOptions): Transport {
+  if (!options.udp) return TCP;
+  if (options.tls !== undefined || options.password !== undefined) {
+    // PROTOCOL.md, Datagrams: no connection to authenticate or encrypt.
+    throw new RangeError(`cannot use ${options.tls ? "TLS" : "a password"} with UDP`);
   }
-  const text = udpNoAnswer(config);
-  throw new CheckUnreachableError(text.en, { cause: probe.sendError, text });
+  return new UdpTransport(options.retries ?? CHECK_DEFAULTS.retries);
 }
 
 function randomPrefix(): string {

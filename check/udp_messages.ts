@@ -2,8 +2,8 @@
  * The words `kv check --udp` adds, in English and Korean: why a rule failed
  * over datagrams, the note for an answer that needed a resend, the header's
  * line about the rules left out, and the hint for a datagram cut at 1,024
- * bytes. No answer and a resend are said in `kv client --udp`'s words
- * (`cli/client_udp_messages.ts`).
+ * bytes; `udp_transport.ts` says which fits. No answer and a resend are
+ * said in `kv client --udp`'s words (`cli/client_udp_messages.ts`).
  *
  * @module
  */
@@ -12,8 +12,6 @@ import { udpNoAnswerMessage } from "../client/udp.ts";
 import { udpNoAnswerLine, udpRetryNote } from "../cli/client_udp_messages.ts";
 import type { Lang, Text } from "./rule.ts";
 import { text } from "./messages.ts";
-import type { PlayConfig } from "./context.ts";
-import { formatAddr } from "../net/addr.ts";
 
 /** One of `kv client --udp`'s stderr lines, without its `kv: ` and its `\n`. */
 function bare(line: string): string {
@@ -62,12 +60,6 @@ export const UDP_REASON = {
   /** A step that has no meaning without a connection (a rule that is TCP's alone). */
   noConnection: () => text("UDP has no connections", "UDP에는 연결이 없음"),
 };
-
-/** {@linkcode UDP_REASON.noAnswer} for the run's server, tries and timeout. */
-export function udpNoAnswer(config: PlayConfig): Text {
-  const address = formatAddr({ hostname: config.hostname, port: config.port });
-  return UDP_REASON.noAnswer(address, 1 + (config.udp?.retries ?? 0), config.timeoutMs);
-}
 
 /** Whether `reason` is {@linkcode UDP_REASON.noAnswer}'s. */
 export function isUdpNoAnswer(reason: Text): boolean {

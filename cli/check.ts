@@ -12,7 +12,7 @@ import { header, noAnswerText, summary } from "../check/report_messages.ts";
 import { waitsForNewlineNotice } from "../check/hint_messages.ts";
 import { endHints } from "../check/hints.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
-import { playsOver, rulesOf, rulesOver } from "../check/rules.ts";
+import { rulesOf, rulesOver } from "../check/rules.ts";
 import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
 import { EXIT } from "./exit.ts";
 import { connectFailedLine } from "./client_messages.ts";
@@ -34,7 +34,7 @@ import {
   text,
   UsageError,
 } from "./options.ts";
-import { leftOutLine, listUdpLine } from "../check/udp_messages.ts";
+import { listUdpLine } from "../check/udp_messages.ts";
 
 // The report's language when --lang is not given (shared with kv client).
 export { defaultLang };
@@ -207,12 +207,9 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       ...clientSecurity(options, (line) => io.stderr(`kv: ${line}\n`)),
       onStart: (plan) => {
         textbookRules = plan.rules.filter((rule) => rule.level === "assignment").length;
-        // Over UDP, the rules of the level that are TCP's alone (--only names its own).
-        const leftOut = options.udp && options.only.length === 0
-          ? rulesOf(options.level).filter((rule) => !playsOver(rule, "udp")).map((rule) => rule.id)
-          : [];
+        // The transport's own line (over UDP: the level's rules left out, as TCP's alone).
         return textOut?.(
-          header(lang, { ...plan, rules: plan.rules.length }) + leftOutLine(lang, leftOut),
+          header(lang, { ...plan, rules: plan.rules.length }) + (plan.headerNote?.[lang] ?? ""),
         );
       },
       onWaitsForNewline: () => textOut?.(waitsForNewlineNotice(lang, textbookRules, timeoutMs)),
