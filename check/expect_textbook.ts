@@ -97,7 +97,7 @@ export async function expectTextbook(
     throw new StepFailure({ sent, expected, got: read.got, reason });
   };
   if (read.kind === "timeout") fail(config.transport.noAnswer(config));
-  if (read.kind === "eof") fail(REASON.closedSilently());
+  if (read.kind === "eof") fail(config.transport.nothing());
   if (read.kind === "stopped") {
     fail(
       scan?.why === "long-line"

@@ -54,6 +54,7 @@ export const TCP: Transport = {
   headerNote: () => undefined,
   cannotPlay: () => undefined,
   noAnswer: (config) => REASON.timeout(config.timeoutMs),
+  nothing: () => REASON.closedSilently(),
   ended: () => REASON.closed(),
   splitAnswer: () => Promise.resolve(undefined),
   sendFailed: (_source, result, timeoutMs) =>

@@ -76,6 +76,11 @@ export interface Transport {
   /** Why a request got no answer in time (and after every try). */
   noAnswer(config: PlayConfig): Text;
   /**
+   * Why a textbook answer was nothing at all: the connection closed before
+   * a byte of it (TCP); an empty datagram (UDP).
+   */
+  nothing(): Text;
+  /**
    * Why a line was cut before its `\n` by the end of what came (the server
    * closed the connection; the datagram ended): `got`, the line's bytes.
    */

@@ -157,3 +157,16 @@ Deno.test("runCheck() over UDP: a late answer and its resend's copy are one answ
   assertEquals(result?.retried, 2);
   assertEquals(result?.failure?.reason.en, UDP_REASON.noNewline().en, "not split");
 });
+
+Deno.test("runCheck() over UDP: an empty answer datagram is said as one, not as a closed connection", async () => {
+  // A textbook server's sendto(b"") for each request: the assignment's way of checking answers.
+  await using server = scriptedUdpServer(() => "");
+  const run = await runCheck({
+    port: server.port,
+    udp: true,
+    level: "assignment",
+    only: ["a.put"],
+  });
+  assertEquals(run.results[0]?.failure?.reason.en, UDP_REASON.empty().en);
+  assertEquals(run.results[0]?.failure?.reason.ko, UDP_REASON.empty().ko);
+});

@@ -46,6 +46,12 @@ export const UDP_REASON = {
       "답 데이터그램이 답보다 먼저 끝남: 데이터그램 하나로 보낸 요청 모두의 답(LIST의 빈 줄까지)이 " +
         "답 데이터그램 하나에 담겨야 함",
     ),
+  /** The answer was a datagram of 0 bytes (a textbook server's `sendto(b"")`). */
+  empty: () =>
+    text(
+      "the answer was an empty datagram (0 bytes): an answer is at least one line, ending with \\n",
+      "답이 빈 데이터그램(0바이트)임: 답은 \\n으로 끝나는 줄이 적어도 하나 있어야 함",
+    ),
   /** More datagrams came after the first: an answer sent in pieces. */
   split: () =>
     text(

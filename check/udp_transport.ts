@@ -71,6 +71,11 @@ export class UdpTransport implements Transport {
     return UDP_REASON.noAnswer(address, 1 + this.#retries, config.timeoutMs);
   }
 
+  /** The answer was a datagram of 0 bytes. */
+  nothing(): Text {
+    return UDP_REASON.empty();
+  }
+
   /** The datagram ended with a line that has no `\n`, or before a line that was due. */
   ended(got: Uint8Array): Text {
     return got.length > 0 ? UDP_REASON.noNewline() : UDP_REASON.ended();
