@@ -17,7 +17,17 @@
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { closeQuietly, writeAll } from "../net/conn.ts";
-import { e2eDir, type KvProcess, pollUntil, RawConn, startKv, within } from "../testing/mod.ts";
+import {
+  assertNoStackTrace,
+  e2eDir,
+  type KvProcess,
+  LogCollector,
+  pollUntil,
+  RawConn,
+  startKv,
+  startTestServer,
+  within,
+} from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 const encoder = new TextEncoder();
@@ -274,4 +284,113 @@ Deno.test("out of descriptors with --data, a compaction that cannot open its fil
   await using conn = await RawConn.connect(again.port);
   await conn.send("GET, k\n");
   assertEquals(await conn.readLine(), `99${value}`);
+});
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+Deno.test("kv bench with more connections than its descriptors allow: one line that says it is this process's limit, exit 2", async () => {
+  await using server = startTestServer();
+  const { code, stdout, stderr } = await within(
+    "kv bench",
+    new Deno.Command("prlimit", {
+      args: [
+        "--nofile=64:64",
+        Deno.execPath(),
+        "run",
+        "--no-prompt",
+        "--allow-net=127.0.0.1",
+        MAIN,
+        "bench",
+        "-p",
+        String(server.port),
+        "-c",
+        "100",
+        "-n",
+        "100",
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output(),
+  );
+  const err = decoder.decode(stderr);
+  assertEquals(code, 2, err);
+  assertEquals(decoder.decode(stdout), "");
+  assertMatch(
+    err,
+    /^kv: cannot connect to 127\.0\.0\.1:\d+: Too many open files \(os error 24\): this process is out of file descriptors, not the server \(raise ulimit -n, or open fewer connections\)\n$/,
+  );
+  assertNoStackTrace(err);
+});
+
+Deno.test("kv check out of descriptors mid-run stops in one line, exit 2, its keys deleted, and no rule blamed on the server", async () => {
+  const logs = new LogCollector();
+  await using server = startTestServer({ log: logs.log, verbose: true });
+  // kv check reaches the server through this proxy. Its second connection
+  // is its first request (a GET): while it waits for the answer, its limit
+  // is lowered to leave no descriptor free, so once that connection
+  // closes, the rule's first connection (a PUT) opens, and its second cannot.
+  const proxy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-net=127.0.0.1",
+      MAIN,
+      "check",
+      "-p",
+      String(proxy.addr.port),
+      "--only",
+      "conn.disconnect",
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const conns: Deno.Conn[] = [];
+  const pipes: Promise<unknown>[] = [];
+  const proxying = (async () => {
+    for (let n = 1;; n++) {
+      let conn: Deno.Conn;
+      try {
+        conn = await proxy.accept();
+      } catch {
+        return; // The proxy is closed.
+      }
+      conns.push(conn);
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      conns.push(upstream);
+      if (n === 2) await leaveFree(child.pid, 0);
+      pipes.push(conn.readable.pipeTo(upstream.writable).catch(() => {}));
+      pipes.push(upstream.readable.pipeTo(conn.writable).catch(() => {}));
+    }
+  })();
+  let out;
+  try {
+    out = await within("kv check", child.output());
+  } finally {
+    proxy.close();
+    await proxying;
+    for (const conn of conns) closeQuietly(conn);
+    await Promise.all(pipes);
+  }
+  const stderr = decoder.decode(out.stderr);
+  const stdout = decoder.decode(out.stdout);
+  assertEquals(out.code, 2, `${stdout}\n${stderr}`);
+  assertEquals(
+    stderr,
+    "kv: stopped at conn.disconnect: this kv check process is out of file descriptors " +
+      "(Too many open files (os error 24)), which says nothing of the server; raise ulimit -n " +
+      "and run it again\n",
+  );
+  assert(!/FAIL|broken/.test(stdout), stdout);
+  // The rule's PUT came before the connection that failed: deleted by the cleanup.
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("LIST\n");
+  const left = await conn.readList();
+  assert(!left.some((line) => line.includes("kvcheck:")), left.join("\n"));
+  const requests = logs.lines.map(({ message }) => message).join("\n");
+  assertMatch(requests, /PUT, kvcheck:[0-9a-f]{4}:survivor/);
+  assertMatch(requests, /DELETE, kvcheck:[0-9a-f]{4}:survivor/);
 });
