@@ -178,8 +178,9 @@ function stallCause(partial: Uint8Array): string {
     return `got ${quote(decode(partial))} with no \\n after it: answers must end with \\n`;
   }
   return "nothing arrived: a server that serves one client at a time cannot serve " +
-    "several connections (try -c 1), and one that reads one request per recv() " +
-    "cannot take a pipeline";
+    "several connections (try -c 1), one that reads one request per recv() " +
+    "cannot take a pipeline, and one out of file descriptors leaves the connections " +
+    'past its limit unaccepted (kv serve logs "out of file descriptors")';
 }
 
 function resolveConfig(options: BenchOptions): BenchConfig {

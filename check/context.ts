@@ -7,6 +7,7 @@
  */
 
 import type { ClientTls } from "../net/connect.ts";
+import { isOutOfDescriptors } from "../net/conn.ts";
 import { describeConnectError } from "../client/errors.ts";
 import { EXPECTED, REASON } from "./messages.ts";
 import type { AnswerSource, Transport } from "./transport.ts";
@@ -119,8 +120,22 @@ export class StepFailure extends Error {
 }
 
 /**
+ * The checker itself ran out of file descriptors (EMFILE, `ulimit -n`): a
+ * connection it could not open says nothing of the server, so no rule may
+ * fail for it; the run stops (check/runner.ts).
+ */
+export class CheckerOutOfDescriptors extends Error {
+  /** `cause`: the error of the connect. */
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "CheckerOutOfDescriptors";
+  }
+}
+
+/**
  * Opens a connection for a rule (over UDP, an exchange: `Transport.open`);
- * a refusal fails the step. `afterReset`:
+ * a refusal fails the step. Throws {@linkcode CheckerOutOfDescriptors} if
+ * this process is out of descriptors. `afterReset`:
  * the rule's last step reset a connection (check/reset.ts), the likeliest
  * cause of a server that stopped.
  */
@@ -130,6 +145,7 @@ export async function openProbe(config: PlayConfig, afterReset = false): Promise
     config.heard.add(probe);
     return probe;
   } catch (error) {
+    if (isOutOfDescriptors(error)) throw new CheckerOutOfDescriptors(error);
     throw new StepFailure({
       expected: EXPECTED.any(),
       // The server took the check's first connection, so a refusal now

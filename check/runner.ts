@@ -11,7 +11,13 @@
 
 import type { ClientTls } from "../net/connect.ts";
 import { formatAddr } from "../net/addr.ts";
-import { Heard, type Outcome, type PlayConfig, type Status } from "./context.ts";
+import {
+  CheckerOutOfDescriptors,
+  Heard,
+  type Outcome,
+  type PlayConfig,
+  type Status,
+} from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
 import type { Level, Rule, Text } from "./rule.ts";
 import { isTimeout } from "./messages.ts";
@@ -25,6 +31,39 @@ import { UdpTransport } from "./udp_transport.ts";
 export type { LeftKey };
 // Thrown by runCheck(), exported from here as it was before transport.ts.
 export { CheckUnreachableError } from "./transport.ts";
+
+/**
+ * The run stopped before its end for a cause on the checker's side (it ran
+ * out of file descriptors): no rule is judged by it. `kv check` says it in
+ * one line and exits 2.
+ */
+export class CheckHaltedError extends Error {
+  /** The message in both languages. */
+  readonly text: Text;
+
+  /** `text`: what stopped the run and what to do, in both languages. */
+  constructor(text: Text, options?: ErrorOptions) {
+    super(text.en, options);
+    this.name = "CheckHaltedError";
+    this.text = text;
+  }
+}
+
+function outOfDescriptorsText(rule: string, why: string, left: number): Text {
+  const leftEn = left > 0 ? `; ${left} of its keys could not be deleted` : "";
+  const leftKo = left > 0 ? ` 키 ${left}개는 지우지 못했습니다.` : "";
+  return {
+    en: `stopped at ${rule}: this kv check process is out of file descriptors (${why}), which ` +
+      `says nothing of the server; raise ulimit -n and run it again${leftEn}`,
+    ko: `${rule}에서 멈췄습니다: 이 kv check 프로세스의 파일 디스크립터가 바닥났습니다(${why}). ` +
+      `서버와는 상관없는 일이니 ulimit -n을 올리고 다시 실행하세요.${leftKo}`,
+  };
+}
+
+/** Whether every rule is the course's (sent as its client sends them). */
+function textbookRun(rules: readonly Rule[]): boolean {
+  return rules.every((rule) => rule.level === "assignment");
+}
 
 /** Options of {@linkcode runCheck}. */
 export interface CheckOptions {
@@ -244,12 +283,24 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
   for (const rule of rules) {
     if (options.signal?.aborted) break;
     const ruleStart = performance.now();
-    const outcome = await playRule(rule, config);
+    let outcome: Outcome;
+    try {
+      outcome = await playRule(rule, config);
+    } catch (error) {
+      if (!(error instanceof CheckerOutOfDescriptors)) throw error;
+      // The rule's connections are closed by now: the keys written so far can go.
+      const { left } = await cleanUp(config, !transport.connections || textbookRun(rules)).catch(
+        () => ({ left: [] }),
+      );
+      throw new CheckHaltedError(outOfDescriptorsText(rule.id, error.message, left.length), {
+        cause: error,
+      });
+    }
     const result = { rule, ms: performance.now() - ruleStart, ...outcome };
     results.push(result);
     await options.onResult?.(result);
   }
-  const textbook = rules.every((rule) => rule.level === "assignment");
+  const textbook = textbookRun(rules);
   // A server that got no answer out for most textbook requests may be
   // right by the contract and waiting for a \n: ask it once with one.
   const timedOut =

@@ -13,7 +13,12 @@ import { waitsForNewlineNotice } from "../check/hint_messages.ts";
 import { endHints } from "../check/hints.ts";
 import { type Lang, LEVELS } from "../check/rule.ts";
 import { rulesOf, rulesOver } from "../check/rules.ts";
-import { CHECK_DEFAULTS, CheckUnreachableError, runCheck } from "../check/runner.ts";
+import {
+  CHECK_DEFAULTS,
+  CheckHaltedError,
+  CheckUnreachableError,
+  runCheck,
+} from "../check/runner.ts";
 import { EXIT } from "./exit.ts";
 import { connectFailedLine } from "./client_messages.ts";
 import { formatAddr } from "../net/addr.ts";
@@ -217,7 +222,8 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     });
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
-    if (!(error instanceof CheckUnreachableError)) throw error;
+    // Unreachable, or stopped for a cause on this side (out of file descriptors): exit 2.
+    if (!(error instanceof CheckUnreachableError || error instanceof CheckHaltedError)) throw error;
     // In the report's language, as kv client says it.
     const address = formatAddr({ hostname: options.host, port: options.port });
     await io.stderr(

@@ -16,6 +16,7 @@
 
 import type { KvAnswerError, KvConnectionError, KvTimeoutError } from "../client/errors.ts";
 import type { AnswerEnd, IrregularAnswer } from "../client/options.ts";
+import { isOutOfDescriptors } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
 import { quote } from "../wire/line/reply.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
@@ -215,6 +216,10 @@ function connectReasonKo(cause: unknown, host: string): string | undefined {
   }
   if (!(cause instanceof Error)) return undefined;
   const message = cause.message;
+  if (isOutOfDescriptors(cause)) {
+    return `이 프로세스의 파일 디스크립터가 바닥났습니다(${message}). 서버가 아니라 이쪽 ` +
+      "문제입니다: ulimit -n을 올리거나 연결을 줄이세요";
+  }
   if (message.startsWith("failed to lookup address")) {
     return `호스트 이름 ${host}의 주소를 찾지 못했습니다(${message}). --host가 맞나요?`;
   }

@@ -10,6 +10,7 @@
 import { assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
 import { type AddressInfo, createServer } from "node:net";
 import { KvClient } from "../client/client.ts";
+import { describeConnectError, KvConnectionError } from "../client/errors.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 import { connectFailedLine } from "./client_messages.ts";
 import {
@@ -282,5 +283,27 @@ Deno.test("kv client --lang ko: an expired certificate and a CA's, in the words 
     "kv: 서버(127.0.0.1:12000)에 연결할 수 없습니다: 서버의 인증서가 CA 인증서입니다" +
       "(invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))). README.ko.md " +
       '"보안"처럼 -addext basicConstraints=critical,CA:FALSE를 주어 인증서를 다시 만드세요\n',
+  );
+});
+
+Deno.test("kv client's line for a connect that failed with EMFILE says the limit is this process's (en, ko)", () => {
+  // No test process can run itself out of descriptors: the error as Deno throws it
+  // (e2e/fd_limit_e2e.ts runs kv bench and kv check out of them for real).
+  const cause = Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" });
+  const error = new KvConnectionError(
+    `cannot connect to 127.0.0.1:12000: ${describeConnectError(cause)}`,
+    { cause },
+  );
+  const server = { address: "127.0.0.1:12000", host: "127.0.0.1" };
+  assertEquals(
+    connectFailedLine("en", error, server),
+    "kv: cannot connect to 127.0.0.1:12000: Too many open files (os error 24): this process is " +
+      "out of file descriptors, not the server (raise ulimit -n, or open fewer connections)\n",
+  );
+  assertEquals(
+    connectFailedLine("ko", error, server),
+    "kv: 서버(127.0.0.1:12000)에 연결할 수 없습니다: 이 프로세스의 파일 디스크립터가 " +
+      "바닥났습니다(Too many open files (os error 24)). 서버가 아니라 이쪽 문제입니다: " +
+      "ulimit -n을 올리거나 연결을 줄이세요\n",
   );
 });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isOutOfDescriptors } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
 import {
   type AnswerQueue,
@@ -175,6 +176,11 @@ export function describeConnectError(error: unknown): string {
     return "permission denied (run with --allow-net)";
   }
   const message = error instanceof Error ? error.message : String(error);
+  // EMFILE from connect() is this process's limit, not the server's.
+  if (isOutOfDescriptors(error)) {
+    return `${message}: this process is out of file descriptors, not the server (raise ` +
+      "ulimit -n, or open fewer connections)";
+  }
   // A self-signed server's certificate: say how to trust it.
   if (/UnknownIssuer/.test(message)) {
     return `${message} (to trust a server's own certificate, give it with --tls-ca FILE, or tls.caCerts)`;

@@ -26,6 +26,7 @@ async function python(script: string, args: string[]) {
 const SCRIPTS = [
   "churn.py",
   "cpu_per_request.py",
+  "fd_limit.py",
   "fill_latency.py",
   "idle_memory.py",
   "keys_time.py",
@@ -52,6 +53,7 @@ Deno.test("bench/ scripts refuse missing or wrong arguments in one line, with no
     ["memory_per_key.py", [], /arguments are required: server, loader$/],
     ["memory_per_key.py", ["kv", "nope"], /argument loader: invalid choice: 'nope'/],
     ["load_time.py", ["extra"], /unrecognized arguments: extra$/],
+    ["fd_limit.py", ["--server", "nope"], /argument --server: invalid choice: 'nope'/],
   ];
   for (const [script, args, message] of cases) {
     const { code, stdout, stderr } = await python(script, args);

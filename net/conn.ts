@@ -61,6 +61,16 @@ export function isClientGone(error: unknown): boolean {
     error instanceof Deno.errors.ConnectionAborted;
 }
 
+/**
+ * Whether `error` says this process (EMFILE, `ulimit -n`) or the whole
+ * system (ENFILE) is out of file descriptors: an `accept`, a `connect` or an
+ * `open` that fails so works once some are closed.
+ */
+export function isOutOfDescriptors(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EMFILE" || code === "ENFILE";
+}
+
 /** `Name: message` of an error, for a log line. */
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

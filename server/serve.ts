@@ -9,11 +9,12 @@
  * @module
  */
 
-import { closeQuietly, describeError, isClientGone, MAX_TIMER_MS } from "../net/conn.ts";
+import { closeQuietly, isClientGone, MAX_TIMER_MS } from "../net/conn.ts";
 import { type Clock, SYSTEM_CLOCK } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import type { Guard, ServerStats } from "../command/command.ts";
+import { AcceptFailures } from "./accept_log.ts";
 import { Connection } from "./connection.ts";
 import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
@@ -78,7 +79,8 @@ export interface KvServer extends AsyncDisposable {
 }
 
 // After a failed accept (say, out of file descriptors) wait before trying
-// again, doubling up to the maximum, instead of spinning.
+// again, doubling up to the maximum, instead of spinning. What is logged of
+// the failures: server/accept_log.ts.
 const ACCEPT_BACKOFF_MS = { first: 5, max: 1_000 };
 // How often ServerSide.turns counts up (while the event loop turns).
 const TURN_TICK_MS = 10;
@@ -165,6 +167,8 @@ class Server implements KvServer {
   // Refusals still writing their error line: awaited at shutdown too, and
   // cut when its grace runs out.
   readonly #refusals: Refusals;
+  // Failed accepts (out of file descriptors, say): logged once a run, not once each.
+  readonly #acceptFailures: AcceptFailures;
   readonly #stop = new AbortController();
   #nextId = 1;
   #connectionsCut = 0;
@@ -208,6 +212,7 @@ class Server implements KvServer {
       persistent: this.#store.commit !== undefined,
     };
     const log = this.#log;
+    this.#acceptFailures = new AcceptFailures(log);
     this.#guard = newGuard(options.password, this.#stats, this.#clock, log);
     this.#side = {
       store: this.#store,
@@ -283,10 +288,7 @@ class Server implements KvServer {
           // NotConnected (Deno 2.9); it is that client's loss, not ours.
           if (!isClientGone(error)) {
             backoffMs = Math.min(ACCEPT_BACKOFF_MS.max, backoffMs * 2 || ACCEPT_BACKOFF_MS.first);
-            this.#log(
-              "error",
-              `accept failed, retrying in ${backoffMs} ms: ${describeError(error)}`,
-            );
+            this.#acceptFailures.failed(error, this.#connections.size);
             await sleep(backoffMs, stop);
             if (stop.aborted) return;
           }
@@ -305,6 +307,7 @@ class Server implements KvServer {
           this.#stats.connectionsReceived++;
           this.#admit(conn, id);
         }
+        this.#acceptFailures.accepted(this.#connections.size);
       }
     } finally {
       // Settles once the listener is closed; nothing may be left pending.

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { closeQuietly, describeError, MAX_TIMER_MS } from "../net/conn.ts";
+import { closeQuietly, describeError, isOutOfDescriptors, MAX_TIMER_MS } from "../net/conn.ts";
 import { LogBudget, type Logger } from "../net/log.ts";
 import { FrontConn } from "./tls_conn.ts";
 
@@ -159,6 +159,14 @@ class TlsFront implements TlsAcceptor {
   // connect behind it. What arrives is kept while a pairing waits for its
   // own; anything else is closed.
   #waiting: ((tls: Deno.TlsConn) => void) | undefined;
+  // And if the inner accept fails meanwhile (out of file descriptors), the
+  // pairing fails at once, rather than when its timeout runs out.
+  #innerFailed: ((error: unknown) => void) | undefined;
+  // A client whose pipe could not be made for want of file descriptors:
+  // kept, and paired again at the next accept (which the server's accept
+  // loop retries with a backoff), so that it waits as a plain client waits
+  // in the listen backlog, instead of being closed without a word.
+  #held: Deno.TcpConn | undefined;
   #closed = false;
   // A failed accept (out of file descriptors) is retried after a pause,
   // doubling as the server's own accept loop does.
@@ -178,9 +186,11 @@ class TlsFront implements TlsAcceptor {
       let tls: Deno.TlsConn;
       try {
         tls = await this.#inner.accept();
-      } catch {
+      } catch (error) {
         if (this.#closed) return;
-        // Out of file descriptors, say: try again once some are free.
+        // Out of file descriptors, say: try again once some are free (or at
+        // the next pairing, which wakes this pause).
+        this.#innerFailed?.(error);
         await new Promise<void>((resolve) => {
           this.#pause = { timer: setTimeout(resolve, backoffMs), resolve };
         });
@@ -194,13 +204,31 @@ class TlsFront implements TlsAcceptor {
     }
   }
 
-  async accept(): Promise<Deno.Conn> {
-    const raw = await this.#outer.accept();
-    const paired = this.#turn.then(() => this.#pair(raw));
+  accept(): Promise<Deno.Conn> {
+    const paired = this.#turn.then(async () => {
+      if (this.#closed) throw new Deno.errors.BadResource("the TLS listener is closed");
+      const raw = this.#held ?? await this.#outer.accept();
+      this.#held = undefined;
+      try {
+        return await this.#pair(raw);
+      } catch (error) {
+        if (isOutOfDescriptors(error) && !this.#closed) this.#held = raw;
+        else closeQuietly(raw);
+        throw error;
+      }
+    });
     this.#turn = paired.catch(() => {});
-    return await paired;
+    return paired;
   }
 
+  /** Ends the inner drain's pause after a failed accept: a pairing wants its connection now. */
+  #wake(): void {
+    if (this.#pause === undefined) return;
+    clearTimeout(this.#pause.timer);
+    this.#pause.resolve();
+  }
+
+  /** Pipes `raw` into the inner listener; on failure closes the pipe (`raw` is the caller's). */
   async #pair(raw: Deno.TcpConn): Promise<Deno.Conn> {
     let pipe: Deno.TcpConn | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -209,6 +237,10 @@ class TlsFront implements TlsAcceptor {
     const arrived: Deno.TlsConn[] = [];
     let found: ((tls: Deno.TlsConn) => void) | undefined;
     this.#waiting = (tls) => (found === undefined ? arrived.push(tls) : found(tls));
+    const innerFailed = Promise.withResolvers<never>();
+    innerFailed.promise.catch(() => {}); // Unless raced below, nobody waits for it.
+    this.#innerFailed = innerFailed.reject;
+    this.#wake();
     let late = false;
     try {
       const paired = (async () => {
@@ -217,7 +249,7 @@ class TlsFront implements TlsAcceptor {
           port: this.#inner.addr.port,
         });
         if (late) {
-          closeQuietly(connected); // The pairing gave up meanwhile.
+          closeQuietly(connected); // The pairing gave up (or failed) meanwhile.
           throw new Error("the TLS pipe connected too late");
         }
         pipe = connected;
@@ -238,17 +270,18 @@ class TlsFront implements TlsAcceptor {
         }, PAIR_TIMEOUT_MS);
       });
       paired.catch(() => {}); // A late failure is the timeout's to report.
-      const tls = await Promise.race([paired, timeout]);
+      const tls = await Promise.race([paired, timeout, innerFailed.promise]);
       raw.setNoDelay(true);
       pipe!.setNoDelay(true);
       return new FrontConn(tls, raw, pipe!);
     } catch (error) {
-      closeQuietly(raw);
+      late = true; // A connect still under way closes its pipe when it resolves.
       if (pipe !== undefined) closeQuietly(pipe);
       throw error;
     } finally {
       clearTimeout(timer);
       this.#waiting = undefined;
+      this.#innerFailed = undefined;
       for (const tls of arrived.splice(0)) closeQuietly(tls);
     }
   }
@@ -257,9 +290,8 @@ class TlsFront implements TlsAcceptor {
     this.#closed = true;
     closeQuietly(this.#outer);
     closeQuietly(this.#inner);
-    if (this.#pause !== undefined) {
-      clearTimeout(this.#pause.timer);
-      this.#pause.resolve();
-    }
+    if (this.#held !== undefined) closeQuietly(this.#held);
+    this.#held = undefined;
+    this.#wake();
   }
 }

@@ -24,7 +24,7 @@
  * @module
  */
 
-export { BOUND_MS, gate, stallUntil, within } from "./wait.ts";
+export { BOUND_MS, gate, pollUntil, stallUntil, within } from "./wait.ts";
 export {
   ask,
   assertAlive,

@@ -1,7 +1,8 @@
 /**
  * Bounds on the tests' waits: every wait for an event is bounded, so a
- * missing event fails its test instead of hanging the run; and gates, events
- * a test opens itself. Re-exported by `testing/mod.ts`.
+ * missing event fails its test instead of hanging the run; gates, events a
+ * test opens itself; and a bounded poll, for a state no event announces.
+ * Re-exported by `testing/mod.ts`.
  *
  * @module
  */
@@ -38,4 +39,24 @@ export function gate(): { wait: Promise<void>; open: () => void } {
  */
 export function stallUntil(untilMs: number): void {
   while (Date.now() <= untilMs) { /* stalled */ }
+}
+
+/**
+ * Checks `done` every `everyMs` until it returns true, and fails with `what`
+ * if it has not within `ms`: for a state no event announces (the count of a
+ * process's open descriptors in /proc, say), never where an event can be
+ * awaited.
+ */
+export async function pollUntil(
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  options: { ms?: number; everyMs?: number } = {},
+): Promise<void> {
+  const { ms = BOUND_MS, everyMs = 20 } = options;
+  const end = performance.now() + ms;
+  for (;;) {
+    if (await done()) return;
+    if (performance.now() >= end) throw new Error(`${what}: not so within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }
