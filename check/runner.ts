@@ -13,8 +13,10 @@ import type { ClientTls } from "../net/connect.ts";
 import { formatAddr } from "../net/addr.ts";
 import {
   CheckerOutOfDescriptors,
+  CheckHaltedError,
   Heard,
   type Outcome,
+  outOfDescriptorsText,
   type PlayConfig,
   type Status,
 } from "./context.ts";
@@ -31,34 +33,8 @@ import { UdpTransport } from "./udp_transport.ts";
 export type { LeftKey };
 // Thrown by runCheck(), exported from here as it was before transport.ts.
 export { CheckUnreachableError } from "./transport.ts";
-
-/**
- * The run stopped before its end for a cause on the checker's side (it ran
- * out of file descriptors): no rule is judged by it. `kv check` says it in
- * one line and exits 2.
- */
-export class CheckHaltedError extends Error {
-  /** The message in both languages. */
-  readonly text: Text;
-
-  /** `text`: what stopped the run and what to do, in both languages. */
-  constructor(text: Text, options?: ErrorOptions) {
-    super(text.en, options);
-    this.name = "CheckHaltedError";
-    this.text = text;
-  }
-}
-
-function outOfDescriptorsText(rule: string, why: string, left: number): Text {
-  const leftEn = left > 0 ? `; ${left} of its keys could not be deleted` : "";
-  const leftKo = left > 0 ? ` 키 ${left}개는 지우지 못했습니다.` : "";
-  return {
-    en: `stopped at ${rule}: this kv check process is out of file descriptors (${why}), which ` +
-      `says nothing of the server; raise ulimit -n and run it again${leftEn}`,
-    ko: `${rule}에서 멈췄습니다: 이 kv check 프로세스의 파일 디스크립터가 바닥났습니다(${why}). ` +
-      `서버와는 상관없는 일이니 ulimit -n을 올리고 다시 실행하세요.${leftKo}`,
-  };
-}
+// Thrown by runCheck() when the checker's own side stops it.
+export { CheckHaltedError } from "./context.ts";
 
 /** Whether every rule is the course's (sent as its client sends them). */
 function textbookRun(rules: readonly Rule[]): boolean {
