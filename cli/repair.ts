@@ -133,12 +133,7 @@ async function writeDurably(path: string, bytes: Uint8Array, like: string): Prom
   } finally {
     file.close();
   }
-  const dir = await Deno.open(dirname(path), { read: true });
-  try {
-    await dir.sync();
-  } finally {
-    dir.close();
-  }
+  await DENO_FS.syncDir(dirname(path));
 }
 
 /** The file `path` names, following symbolic links; `path` itself if it cannot tell. */

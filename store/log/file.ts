@@ -179,6 +179,10 @@ export const DENO_FS: LogFs = {
     }
   },
   async syncDir(path) {
+    // Windows opens no folder as a file (Access is denied), and NTFS journals
+    // its folders' entries itself: there is nothing to sync, and trying would
+    // fail every new data file and compaction.
+    if (Deno.build.os === "windows") return;
     const dir = await Deno.open(path, { read: true });
     try {
       await dir.sync();
