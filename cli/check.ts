@@ -22,6 +22,8 @@ import {
 import { EXIT } from "./exit.ts";
 import { connectFailedLine } from "./client_messages.ts";
 import { formatAddr } from "../net/addr.ts";
+import { errorMessage } from "../net/conn.ts";
+import { permissionDenied } from "../permission.ts";
 import { defaultLang } from "./lang.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { type MainIo, REPEAT_SIGNAL_MS } from "./io.ts";
@@ -170,7 +172,9 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
       ({ state } = await Deno.permissions.request(write));
     }
     if (state !== "granted") {
-      return await cannotWriteJunit(options.junit, PERMISSION_DENIED, io, lang);
+      const refused = new Deno.errors.NotCapable(`Requires write access to "${options.junit}"`);
+      await io.stderr(junitWriteFailedLine(options.junit, refused, lang, Deno.build.standalone));
+      return EXIT.usage;
     }
   }
   // The text report goes to stdout unless stdout carries JSON or XML.
@@ -250,13 +254,8 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     try {
       await Deno.writeTextFile(options.junit, junitReport(run, lang));
     } catch (error) {
-      const why =
-        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-          ? PERMISSION_DENIED
-          : error instanceof Error
-          ? error.message
-          : String(error);
-      return await cannotWriteJunit(options.junit, why, io, lang);
+      await io.stderr(junitWriteFailedLine(options.junit, error, lang, Deno.build.standalone));
+      return EXIT.usage;
     }
   }
   // Stopped, even during the last rule or the cleanup: the user was told it would stop.
@@ -269,32 +268,36 @@ export async function runCheckCommand(args: string[], io: MainIo): Promise<numbe
     : EXIT.ok;
 }
 
-const PERMISSION_DENIED = "permission denied";
-
 /**
- * Says the JUnit report cannot be written, and how to get it; the exit
- * status. `why`: {@linkcode PERMISSION_DENIED}, or the system's words (in
- * English in either language).
+ * The line for a JUnit report kv cannot write to `file`, for `error` (what
+ * the write threw; `Deno.errors.NotCapable` also when the permission was
+ * found missing before the run). Not a rule's failure: how kv was run, as
+ * for the files it reads. Deno's refusal says how to get the permission
+ * (`standalone`: in a compiled binary, how to compile one with it); the
+ * file system's does not, since no flag helps there; anything else is in
+ * the system's words (in English in either language).
  */
-async function cannotWriteJunit(
+export function junitWriteFailedLine(
   file: string,
-  why: string,
-  io: MainIo,
+  error: unknown,
   lang: Lang,
-): Promise<number> {
-  const denied = why === PERMISSION_DENIED;
-  // Not a rule's failure: how kv was run, as for the files it reads.
-  if (lang === "ko") {
-    const how = denied
-      ? `권한이 없습니다(--allow-write=${file} 옵션을 주고 실행하거나, --junit - > ${file}처럼 ` +
-        "표준 출력으로 쓰세요)"
-      : why;
-    await io.stderr(`kv: ${file}에 JUnit 보고서를 쓸 수 없습니다: ${how}\n`);
-    return EXIT.usage;
-  }
-  const how = denied
-    ? ` (run with --allow-write=${file}, or write it with --junit - > ${file})`
-    : "";
-  await io.stderr(`kv: cannot write ${file}: ${why}${how}\n`);
-  return EXIT.usage;
+  standalone: boolean,
+): string {
+  const why = error instanceof Deno.errors.NotCapable
+    ? permissionDenied(
+      [`--allow-write=${file}`],
+      standalone,
+      lang === "ko"
+        ? { lang, or: `--junit - > ${file}처럼 표준 출력으로 쓰세요` }
+        : { or: `write it with --junit - > ${file}` },
+    )
+    : error instanceof Deno.errors.PermissionDenied
+    // The OS said no (the folder's owner or mode, say).
+    ? lang === "ko"
+      ? "파일 시스템이 쓰기를 허용하지 않습니다"
+      : "permission denied by the file system"
+    : errorMessage(error);
+  return lang === "ko"
+    ? `kv: ${file}에 JUnit 보고서를 쓸 수 없습니다: ${why}\n`
+    : `kv: cannot write ${file}: ${why}\n`;
 }

@@ -22,7 +22,7 @@ import {
   studentServer,
   textbookServer,
 } from "../testing/mod.ts";
-import { defaultLang } from "./check.ts";
+import { defaultLang, junitWriteFailedLine } from "./check.ts";
 import { TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 const check = runKvCheck;
@@ -427,4 +427,40 @@ Deno.test("kv check exit 2: an unreachable server (naming it) or a bad command l
       assertEquals([code, stderr], [2, `kv: ${message}\nRun "kv check --help" for usage.\n`]);
     });
   }
+});
+
+Deno.test({
+  name: "junitWriteFailedLine(): Deno's refusal says how to get it; the file system's does not",
+  permissions: "none",
+  fn() {
+    // The file system's refusal is not made here: root (which CI is) may write anywhere that
+    // Deno lets a flag grant (sysfs and /proc need --allow-all).
+    const notCapable = new Deno.errors.NotCapable('Requires write access to "r.xml"');
+    const denied = new Deno.errors.PermissionDenied("Permission denied (os error 13)");
+    assertEquals(
+      junitWriteFailedLine("r.xml", notCapable, "en", false),
+      "kv: cannot write r.xml: permission denied (run with --allow-write=r.xml, or write it " +
+        "with --junit - > r.xml)\n",
+    );
+    assertEquals(
+      junitWriteFailedLine("r.xml", notCapable, "en", true),
+      "kv: cannot write r.xml: permission denied (this kv binary was compiled without " +
+        "--allow-write=r.xml; compile one with it: deno compile --allow-net --allow-write=r.xml " +
+        "-o kv main.ts, or write it with --junit - > r.xml)\n",
+    );
+    for (const standalone of [false, true]) {
+      assertEquals(
+        junitWriteFailedLine("r.xml", denied, "en", standalone),
+        "kv: cannot write r.xml: permission denied by the file system\n",
+      );
+      assertEquals(
+        junitWriteFailedLine("r.xml", denied, "ko", standalone),
+        "kv: r.xml에 JUnit 보고서를 쓸 수 없습니다: 파일 시스템이 쓰기를 허용하지 않습니다\n",
+      );
+    }
+    assertEquals(
+      junitWriteFailedLine("r.xml", new Error("No space left on device (os error 28)"), "ko", true),
+      "kv: r.xml에 JUnit 보고서를 쓸 수 없습니다: No space left on device (os error 28)\n",
+    );
+  },
 });

@@ -18,6 +18,7 @@ import type { KvAnswerError, KvConnectionError, KvTimeoutError } from "../client
 import type { AnswerEnd, IrregularAnswer } from "../client/options.ts";
 import { isOutOfDescriptors } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
+import { permissionDenied } from "../permission.ts";
 import { quote } from "../wire/line/reply.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
 import type { Lang } from "./lang.ts";
@@ -204,9 +205,10 @@ function connectReasonKo(cause: unknown, host: string): string | undefined {
   if (cause instanceof Deno.errors.ConnectionReset) {
     return "연결이 리셋되었습니다(서버가 FIN 대신 RST를 보냈습니다)";
   }
-  if (cause instanceof Deno.errors.PermissionDenied || cause instanceof Deno.errors.NotCapable) {
-    return "권한이 없습니다(--allow-net으로 실행하세요)";
+  if (cause instanceof Deno.errors.NotCapable) {
+    return permissionDenied(["--allow-net"], Deno.build.standalone, { lang: "ko" });
   }
+  if (cause instanceof Deno.errors.PermissionDenied) return "권한이 없습니다";
   if (cause instanceof Deno.errors.TimedOut) {
     return cause.message === "no answer to AUTH in time"
       ? "AUTH의 답이 제한 시간 안에 오지 않았습니다"

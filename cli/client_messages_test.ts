@@ -13,6 +13,7 @@ import { KvClient } from "../client/client.ts";
 import { describeConnectError, KvConnectionError } from "../client/errors.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 import { connectFailedLine } from "./client_messages.ts";
+import { udpSendFailedLine } from "./client_udp_messages.ts";
 import {
   closedPort,
   readAll,
@@ -306,4 +307,33 @@ Deno.test("kv client's line for a connect that failed with EMFILE says the limit
       "바닥났습니다(Too many open files (os error 24)). 서버가 아니라 이쪽 문제입니다: " +
       "ulimit -n을 올리거나 연결을 줄이세요\n",
   );
+});
+
+Deno.test({
+  name:
+    "kv client: the system's refusal (a firewall, say) is not told to add --allow-net, over TCP or UDP",
+  permissions: "none",
+  fn() {
+    // Not made over sockets: this machine has no firewall rule that refuses a connect or a send.
+    const server = { address: "127.0.0.1:12000", host: "127.0.0.1" };
+    const refused = (error: Error) => new Error("cannot connect", { cause: error });
+    const system = new Deno.errors.PermissionDenied("Operation not permitted (os error 1)");
+    const deno = new Deno.errors.NotCapable("Requires net access");
+    assertEquals(
+      connectFailedLine("ko", refused(system), server),
+      "kv: 서버(127.0.0.1:12000)에 연결할 수 없습니다: 권한이 없습니다\n",
+    );
+    assertEquals(
+      connectFailedLine("ko", refused(deno), server),
+      "kv: 서버(127.0.0.1:12000)에 연결할 수 없습니다: 권한이 없습니다(--allow-net으로 실행하세요)\n",
+    );
+    assertEquals(
+      udpSendFailedLine("en", system, server),
+      "kv: cannot send to 127.0.0.1:12000 over UDP: Operation not permitted (os error 1)\n",
+    );
+    assertEquals(
+      udpSendFailedLine("ko", system, server),
+      "kv: UDP로 서버(127.0.0.1:12000)에 보낼 수 없습니다: Operation not permitted (os error 1)\n",
+    );
+  },
 });

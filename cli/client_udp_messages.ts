@@ -8,6 +8,7 @@
  */
 
 import { errorMessage } from "../net/conn.ts";
+import { permissionDenied } from "../permission.ts";
 import { NOTE } from "./client_messages.ts";
 import type { Lang } from "./lang.ts";
 
@@ -41,15 +42,17 @@ export function udpSendFailedLine(
   error: unknown,
   server: { address: string; host: string },
 ): string {
-  const denied = error instanceof Deno.errors.NotCapable ||
-    error instanceof Deno.errors.PermissionDenied;
+  // Deno's permission: say how to get it. The operating system's refusal is in `message`.
+  const notCapable = error instanceof Deno.errors.NotCapable;
   const message = errorMessage(error);
   const unresolved = message.startsWith("failed to lookup address");
   const tooLong = error instanceof Error && (error as { code?: unknown }).code === "EMSGSIZE";
   if (lang === "ko") {
-    const why = denied
-      ? "권한이 없습니다(--allow-net으로 실행하세요: 클라이언트는 보내는 것 말고도 자기 로컬 " +
-        "포트를 bind합니다)"
+    const why = notCapable
+      ? permissionDenied(["--allow-net"], Deno.build.standalone, {
+        lang,
+        why: ": 클라이언트는 보내는 것 말고도 자기 로컬 포트를 bind합니다",
+      })
       : unresolved
       ? `호스트 이름 ${server.host}의 주소를 찾지 못했습니다(${message}). --host가 맞나요?`
       : tooLong
@@ -58,8 +61,10 @@ export function udpSendFailedLine(
       : message;
     return `kv: UDP로 서버(${server.address})에 보낼 수 없습니다: ${why}\n`;
   }
-  const why = denied
-    ? "permission denied (run with --allow-net: the client binds a local port as well as sending)"
+  const why = notCapable
+    ? permissionDenied(["--allow-net"], Deno.build.standalone, {
+      why: ": the client binds a local port as well as sending",
+    })
     : message;
   return `kv: cannot send to ${server.address} over UDP: ${why}\n`;
 }

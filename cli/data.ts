@@ -8,6 +8,7 @@
 
 import { errorMessage } from "../net/conn.ts";
 import type { Logger } from "../net/log.ts";
+import { permissionDenied } from "../permission.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
 import type { CompactionHook, CompactionStep } from "../store/log/compact.ts";
 import {
@@ -78,7 +79,7 @@ export async function openDataFile(
 export function describeFileError(error: unknown, path: string): string {
   if (error instanceof Deno.errors.NotCapable) {
     const dir = dirname(path);
-    return `permission denied (run with --allow-read=${dir} --allow-write=${dir})`;
+    return permissionDenied([`--allow-read=${dir}`, `--allow-write=${dir}`], Deno.build.standalone);
   }
   // The OS said no (the folder's owner or mode), not Deno.
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied by the file system";

@@ -8,6 +8,7 @@
  */
 
 import type { ClientTls } from "../net/connect.ts";
+import { permissionDenied } from "../permission.ts";
 import { FileAccessError, flag, text } from "./options.ts";
 
 const TRIM_REGEXP = /^[ \t]|[ \t]$/;
@@ -24,7 +25,7 @@ function readText(path: string, flag: string): string {
 function why(error: unknown, path: string): string {
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return error instanceof Deno.errors.NotCapable
-      ? `permission denied (run with --allow-read=${path})`
+      ? permissionDenied([`--allow-read=${path}`], Deno.build.standalone)
       : "permission denied";
   }
   if (error instanceof Deno.errors.NotFound) return "no such file";

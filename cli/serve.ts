@@ -11,6 +11,7 @@ import { ExposureError, isLoopback } from "../server/listen.ts";
 import { MAX_LINE_BYTES_LIMIT, passwordTooLong } from "../server/options.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
 import { DatagramBindError } from "../server/udp.ts";
+import { permissionDenied } from "../permission.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
 import type { LogStore } from "../store/log.ts";
 import { COMPACT_MIN_BYTES } from "../store/log/open.ts";
@@ -291,7 +292,9 @@ function describeListenError(error: unknown, port: number): string {
   if (error instanceof Deno.errors.AddrInUse) {
     return "address already in use (is another server running? try --port 0)";
   }
-  if (error instanceof Deno.errors.NotCapable) return "permission denied (run with --allow-net)";
+  if (error instanceof Deno.errors.NotCapable) {
+    return permissionDenied(["--allow-net"], Deno.build.standalone);
+  }
   if (error instanceof Deno.errors.PermissionDenied) {
     return port > 0 && port < 1024
       ? "permission denied (ports below 1024 need privileges)"

@@ -7,6 +7,7 @@
 
 import { isOutOfDescriptors } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
+import { permissionDenied } from "../permission.ts";
 import {
   type AnswerQueue,
   type ListLimit,
@@ -172,9 +173,11 @@ export function describeConnectError(error: unknown): string {
   }
   if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
   if (error instanceof Deno.errors.TimedOut) return error.message || "timed out";
-  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return "permission denied (run with --allow-net)";
+  if (error instanceof Deno.errors.NotCapable) {
+    return permissionDenied(["--allow-net"], Deno.build.standalone);
   }
+  // The operating system said no (a firewall rule, say): no Deno flag helps.
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   const message = error instanceof Error ? error.message : String(error);
   // EMFILE from connect() is this process's limit, not the server's.
   if (isOutOfDescriptors(error)) {

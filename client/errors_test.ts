@@ -22,3 +22,21 @@ Deno.test({
     assertEquals(describeConnectError("plain"), "plain");
   },
 });
+
+Deno.test({
+  name: "describeConnectError(): Deno's refusal says how to get --allow-net; the system's does not",
+  permissions: "none",
+  fn() {
+    // Not made over sockets: this machine has no firewall rule that refuses a connect (EPERM).
+    assertEquals(
+      describeConnectError(new Deno.errors.NotCapable("Requires net access")),
+      "permission denied (run with --allow-net)",
+    );
+    assertEquals(
+      describeConnectError(
+        new Deno.errors.PermissionDenied("Operation not permitted (os error 1)"),
+      ),
+      "permission denied",
+    );
+  },
+});

@@ -10,6 +10,7 @@
  */
 
 import { logErrors, type Logger } from "../../net/log.ts";
+import { permissionDenied } from "../../permission.ts";
 import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
 import { type FsyncMode, type LogStore, newLogStore } from "../log.ts";
 import { MemoryStore } from "../memory.ts";
@@ -85,8 +86,12 @@ export class LogPermissionError extends LogOpenError {
 
   /** The log at `path` needs read and write permission on `dir` (where `path` links to `target`, if it does). */
   constructor(path: string, dir: string, target?: string) {
-    const link = target === undefined ? "" : `it links to ${target}: `;
-    super(path, `permission denied (${link}run with --allow-read=${dir} --allow-write=${dir})`);
+    super(
+      path,
+      permissionDenied([`--allow-read=${dir}`, `--allow-write=${dir}`], Deno.build.standalone, {
+        before: target === undefined ? "" : `it links to ${target}: `,
+      }),
+    );
     this.name = "LogPermissionError";
     this.dir = dir;
   }
