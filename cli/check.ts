@@ -23,7 +23,7 @@ import { EXIT } from "./exit.ts";
 import { connectFailedLine } from "./client_messages.ts";
 import { formatAddr } from "../net/addr.ts";
 import { errorMessage } from "../net/conn.ts";
-import { permissionDenied } from "../permission.ts";
+import { permissionDenied } from "../net/permission.ts";
 import { defaultLang } from "./lang.ts";
 import { CLIENT_SECURITY_OPTIONS, clientSecurity } from "./secrets.ts";
 import { type MainIo, REPEAT_SIGNAL_MS } from "./io.ts";

@@ -18,7 +18,7 @@ import type { KvAnswerError, KvConnectionError, KvTimeoutError } from "../client
 import type { AnswerEnd, IrregularAnswer } from "../client/options.ts";
 import { isOutOfDescriptors } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
-import { permissionDenied } from "../permission.ts";
+import { permissionDenied } from "../net/permission.ts";
 import { quote } from "../wire/line/reply.ts";
 import { readAsCp949 } from "../wire/utf8.ts";
 import type { Lang } from "./lang.ts";

@@ -8,7 +8,7 @@
  */
 
 import { errorMessage } from "../net/conn.ts";
-import { permissionDenied } from "../permission.ts";
+import { permissionDenied } from "../net/permission.ts";
 import { NOTE } from "./client_messages.ts";
 import type { Lang } from "./lang.ts";
 

@@ -8,7 +8,7 @@
 
 import { errorMessage } from "../net/conn.ts";
 import type { Logger } from "../net/log.ts";
-import { permissionDenied } from "../permission.ts";
+import { permissionDenied } from "../net/permission.ts";
 import type { FsyncMode, LogStore } from "../store/log.ts";
 import type { CompactionHook, CompactionStep } from "../store/log/compact.ts";
 import {

@@ -8,7 +8,7 @@
  */
 
 import type { ClientTls } from "../net/connect.ts";
-import { permissionDenied } from "../permission.ts";
+import { permissionDenied } from "../net/permission.ts";
 import { FileAccessError, flag, text } from "./options.ts";
 
 const TRIM_REGEXP = /^[ \t]|[ \t]$/;

@@ -11,7 +11,7 @@ import { ExposureError, isLoopback } from "../server/listen.ts";
 import { MAX_LINE_BYTES_LIMIT, passwordTooLong } from "../server/options.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
 import { DatagramBindError } from "../server/udp.ts";
-import { permissionDenied } from "../permission.ts";
+import { permissionDenied } from "../net/permission.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
 import type { LogStore } from "../store/log.ts";
 import { COMPACT_MIN_BYTES } from "../store/log/open.ts";

@@ -7,7 +7,7 @@
 
 import { isOutOfDescriptors } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
-import { permissionDenied } from "../permission.ts";
+import { permissionDenied } from "../net/permission.ts";
 import {
   type AnswerQueue,
   type ListLimit,

@@ -10,7 +10,7 @@
  */
 
 import { logErrors, type Logger } from "../../net/log.ts";
-import { permissionDenied } from "../../permission.ts";
+import { permissionDenied } from "../../net/permission.ts";
 import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
 import { type FsyncMode, type LogStore, newLogStore } from "../log.ts";
 import { MemoryStore } from "../memory.ts";
