@@ -14,7 +14,7 @@
  */
 
 import { equalBytes } from "../net/bytes.ts";
-import { requireDatagrams, settlesWithin } from "../net/conn.ts";
+import { isPortUnreachable, requireDatagrams, settlesWithin } from "../net/conn.ts";
 import { localFor } from "../client/udp.ts";
 import type { LineRead, QuietRead } from "./probe.ts";
 import type { AnswerSource } from "./transport.ts";
@@ -55,6 +55,7 @@ export class DatagramProbe implements AnswerSource {
   #tries = 0;
   #mostTries = 0;
   #sendError: unknown;
+  #unreachable = false;
 
   constructor(options: DatagramOptions) {
     requireDatagrams();
@@ -80,6 +81,15 @@ export class DatagramProbe implements AnswerSource {
     return this.#mostTries;
   }
 
+  /**
+   * Whether the server's host answered this exchange's request with an ICMP
+   * "port unreachable": nothing listens there (any more). Only Windows tells
+   * a UDP socket so (WSAECONNRESET on the receive); then no resend is made.
+   */
+  get unreachable(): boolean {
+    return this.#unreachable;
+  }
+
   /** Why the last send failed (`write()` said `"closed"`). */
   get sendError(): unknown {
     return this.#sendError;
@@ -103,6 +113,7 @@ export class DatagramProbe implements AnswerSource {
     this.#whole = undefined;
     this.#echoes = 0;
     this.#tries = 1;
+    this.#unreachable = false;
     try {
       await this.#socket.send(bytes, this.#server);
       return "ok";
@@ -209,7 +220,7 @@ export class DatagramProbe implements AnswerSource {
         this.#mostTries = Math.max(this.#mostTries, this.#tries);
         return got;
       }
-      if (this.#tries >= tries || this.#socket === undefined) return undefined;
+      if (this.#tries >= tries || this.#socket === undefined || this.#unreachable) return undefined;
       this.#tries++;
       try {
         await this.#socket.send(this.#request, this.#server);
@@ -230,7 +241,11 @@ export class DatagramProbe implements AnswerSource {
       if (left <= 0 || !await settlesWithin(this.#receiving, left)) return undefined;
       const result = await this.#receiving;
       this.#receiving = undefined;
-      if (result instanceof Error) return undefined; // Closed (or an ICMP error): nothing came.
+      if (result instanceof Error) {
+        // Closed, or (Windows) an ICMP port unreachable: nothing came, nor will.
+        if (isPortUnreachable(result)) this.#unreachable = true;
+        return undefined;
+      }
       const [data, from] = result;
       if ((from as Deno.NetAddr).port !== this.#server.port) continue;
       this.#received += data.length;

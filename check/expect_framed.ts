@@ -231,7 +231,7 @@ async function readLine(
   // and an answer in pieces (over UDP, more datagrams). A datagram never pauses without its `\n`
   // (quiet), flows on, or holds MAX_ANSWER_BYTES.
   const reason = read.kind === "timeout"
-    ? timeoutReason ?? transport.noAnswer(config)
+    ? timeoutReason ?? transport.noAnswer(config, probe)
     : await transport.splitAnswer(probe, pauseMs) ??
       (read.kind === "quiet"
         ? REASON.quiet(pauseMs)

@@ -96,7 +96,7 @@ export async function expectTextbook(
   const fail = (reason: Text): never => {
     throw new StepFailure({ sent, expected, got: read.got, reason });
   };
-  if (read.kind === "timeout") fail(config.transport.noAnswer(config));
+  if (read.kind === "timeout") fail(config.transport.noAnswer(config, probe));
   if (read.kind === "eof") fail(config.transport.nothing());
   if (read.kind === "stopped") {
     fail(

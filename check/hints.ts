@@ -28,7 +28,13 @@ import {
 import type { Lang } from "./rule.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { encodeData } from "./play.ts";
-import { cutDatagramHint, isUdpFramingFailure, TEXTBOOK_RECV_BYTES } from "./udp_messages.ts";
+import {
+  cutDatagramHint,
+  isUdpFramingFailure,
+  isUdpUnreachable,
+  TEXTBOOK_RECV_BYTES,
+  udpStoppedHint,
+} from "./udp_messages.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 
 // The rules a server of one client at a time fails by waiting: its own hint says why.
@@ -73,7 +79,23 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
       answeredBefore
     ? run.results[stop]!.rule.id
     : undefined;
-  if (stoppedAt !== undefined) {
+  // Over UDP on Windows, a stopped server's port answers "port unreachable": the server died
+  // in that rule (if its first step already met it, in the one before).
+  const unreachable = (result: RuleResult) =>
+    result.failure !== undefined && isUdpUnreachable(result.failure.reason);
+  const unreachableAt = run.udp ? run.results.findIndex(unreachable) : -1;
+  const udpDiedIn = unreachableAt - (run.results[unreachableAt]?.failure?.step === 1 ? 1 : 0);
+  if (unreachableAt >= 0 && udpDiedIn >= 0) {
+    const died = run.results[udpDiedIn]!;
+    const sizes = died.rule.steps.map((step) =>
+      "send" in step ? encodeData(step.send, run.prefix).length : 0
+    );
+    const big = Math.max(...sizes);
+    const after = run.results.slice(udpDiedIn + 1).filter(unreachable).length;
+    hints.push(
+      udpStoppedHint(lang, died.rule.id, after, big > TEXTBOOK_RECV_BYTES ? big : undefined),
+    );
+  } else if (stoppedAt !== undefined) {
     hints.push(stoppedAnsweringHint(lang, stoppedAt, run.results.length - stop));
   }
   // Most rules got nothing at all: say that, not what a silent PING would suggest.

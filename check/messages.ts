@@ -231,11 +231,15 @@ export const REASON = {
     text(
       "cannot connect: connection refused, so the server has stopped, right after a client " +
         "reset its connection (an RST, as a client killed with its answer unread sends). " +
-        "Its recv() or send() raised ConnectionResetError: catch OSError around each " +
-        "client's conversation, close that socket, and go on accepting (see its terminal)",
+        "Its recv() or send() raised ConnectionResetError ([Errno 104] on Linux, [WinError 10054] " +
+        "on Windows, where accept() itself may raise it for a client that reset before it was " +
+        "accepted): catch OSError around each client's conversation and around accept(), close " +
+        "that socket, and go on accepting (see its terminal)",
       "연결할 수 없음: 연결이 거부되었으니 서버가 멈춘 것입니다. 바로 앞에서 클라이언트가 연결을 " +
         "리셋했습니다(답을 읽지 않은 채 강제 종료된 클라이언트처럼 RST를 보냄). 서버의 recv()나 " +
-        "send()가 ConnectionResetError를 일으켰습니다: 클라이언트마다 대화를 " +
+        "send()가 ConnectionResetError를 일으켰습니다(Linux에서는 [Errno 104], Windows에서는 " +
+        "[WinError 10054]. Windows에서는 accept()되기 전에 리셋한 클라이언트 때문에 accept() 자체가 " +
+        "일으킬 수도 있습니다): 클라이언트마다 대화와 accept()를 " +
         "try/except OSError로 감싸고, 그 소켓을 닫은 뒤 계속 accept()하세요 (서버의 터미널을 보세요)",
     ),
   stoppedAfterProbe: () =>

@@ -73,8 +73,8 @@ export interface Transport {
   headerNote(level: Level, only: readonly string[]): Text | undefined;
   /** Why `step` cannot be played over it (a step about connections, without any), if so. */
   cannotPlay(step: Step): Text | undefined;
-  /** Why a request got no answer in time (and after every try). */
-  noAnswer(config: PlayConfig): Text;
+  /** Why a request got no answer in time (and after every try) on `source`. */
+  noAnswer(config: PlayConfig, source?: AnswerSource): Text;
   /**
    * Why a textbook answer was nothing at all: the connection closed before
    * a byte of it (TCP); an empty datagram (UDP).

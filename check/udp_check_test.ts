@@ -7,13 +7,25 @@
  * @module
  */
 
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import { CheckUnreachableError, runCheck } from "./runner.ts";
 import { formatResult } from "./report.ts";
 import { rulesOf } from "./rules.ts";
 import { UDP_REASON } from "./udp_messages.ts";
+import { endHints } from "./hints.ts";
 import { notPassed } from "../testing/check_runs.ts";
-import { scriptedUdpServer, startTestServer } from "../testing/mod.ts";
+import {
+  closedPort,
+  emulateWindowsIcmp,
+  scriptedUdpServer,
+  startTestServer,
+} from "../testing/mod.ts";
 
 const decoder = new TextDecoder();
 
@@ -72,6 +84,16 @@ Deno.test("runCheck() over UDP: a port where nothing answers is unreachable, in 
   );
   assertStringIncludes(error.text!.ko, "UDP는 전달을 약속하지 않습니다");
   assertEquals(server.received(), 2, "sent once, then once again");
+});
+
+Deno.test("runCheck() over UDP on Windows: a port nothing listens on is unreachable at once, in words that say so", async () => {
+  const port = closedPort();
+  using _windows = emulateWindowsIcmp(new Set([port]));
+  const error = await assertRejects(
+    () => runCheck({ port, udp: true, timeoutMs: 10_000 }),
+    CheckUnreachableError,
+  );
+  assertEquals(error.text, UDP_REASON.unreachable(`127.0.0.1:${port}`));
 });
 
 Deno.test("runCheck() over UDP: an answer that came only after a resend passes, and the report says so", async () => {
@@ -169,4 +191,52 @@ Deno.test("runCheck() over UDP: an empty answer datagram is said as one, not as 
   });
   assertEquals(run.results[0]?.failure?.reason.en, UDP_REASON.empty().en);
   assertEquals(run.results[0]?.failure?.reason.ko, UDP_REASON.empty().ko);
+});
+
+Deno.test("runCheck() over UDP on Windows: a textbook server that recvfrom(1024) stopped is said to have stopped, with why", async () => {
+  // On Windows, Python's recvfrom(1024) raises OSError [WinError 10040] for a longer datagram
+  // (Linux cuts it short), and a textbook server without a try ends there: its port is closed,
+  // and Windows reports the ICMP port unreachable each later request brings back.
+  const closed = new Set<number>();
+  using _windows = emulateWindowsIcmp(closed);
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (socket.addr as Deno.NetAddr).port;
+  const store = new Map<string, string>();
+  const serving = (async () => {
+    for await (const [data, from] of socket) {
+      if (data.length > 1024) break; // WinError 10040, uncaught.
+      await socket.send(
+        new TextEncoder().encode(answerLines(store, decoder.decode(data)).join("")),
+        from,
+      );
+    }
+    socket.close();
+    closed.add(port);
+  })();
+  const run = await runCheck({
+    port,
+    udp: true,
+    only: ["cmd.ping", "udp.big-request", "udp.too-large"],
+    // The big request reached the server alive and got no answer: one wait, then its resend
+    // meets the closed port. Every request after that is told at once.
+    timeoutMs: 300,
+  });
+  await serving;
+  assertEquals(run.results.map((result) => result.status), ["pass", "fail", "fail"]);
+  const reason = UDP_REASON.unreachable(`127.0.0.1:${port}`);
+  assertEquals(run.results[1]?.failure?.reason, reason);
+  assertEquals(run.results[2]?.failure?.reason, reason);
+  assertStringIncludes(reason.en, "no UDP server listens on 127.0.0.1:");
+  assertEquals(run.results[2]?.retried, undefined, "no resend once the port is known closed");
+  const [hint, ...others] = endHints(run, "en", false);
+  assertEquals(others, []);
+  assertStringIncludes(hint!, "the server stopped during or right after udp.big-request");
+  assertStringIncludes(hint!, "in the rule after it too");
+  assertStringIncludes(hint!, "OSError [WinError 10040]");
+  assertMatch(hint!, /udp\.big-request sent one of 2,0\d\d bytes/);
+  assertStringIncludes(hint!, "ConnectionResetError [WinError 10054]");
+  assertStringIncludes(
+    endHints(run, "ko", false)[0]!,
+    "udp.big-request 도중이나 직후에 멈췄습니다",
+  );
 });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { udpNoAnswerMessage } from "../client/udp.ts";
+import { udpNoAnswerMessage, udpUnreachableMessage } from "../client/udp.ts";
 import { udpNoAnswerLine, udpRetryNote } from "../cli/client_udp_messages.ts";
 import type { Lang, Text } from "./rule.ts";
 import { text } from "./messages.ts";
@@ -28,6 +28,16 @@ export const UDP_REASON = {
       bare(udpNoAnswerLine("ko", message, address, tries, timeoutMs)),
     );
   },
+  /**
+   * The server's host answered with ICMP "port unreachable": nothing listens
+   * on the port (any more). Only Windows tells a UDP socket so.
+   */
+  unreachable: (address: string) =>
+    text(
+      `${udpUnreachableMessage(address)}: has the server stopped? (see its terminal)`,
+      `${address}에서 기다리는 UDP 서버가 없습니다: 그 호스트가 "port unreachable"(ICMP)로 ` +
+        "답했습니다(Windows는 이를 오류 10054로 알립니다). 서버가 멈췄나요? (서버의 터미널을 보세요)",
+    ),
   /**
    * The answer datagram's last line has no `\n` (its words begin as TCP's
    * `REASON.quiet` does, so that the hint about `\n` counts it).
@@ -67,6 +77,11 @@ export const UDP_REASON = {
   noConnection: () => text("UDP has no connections", "UDP에는 연결이 없음"),
 };
 
+/** Whether `reason` is {@linkcode UDP_REASON.unreachable}'s. */
+export function isUdpUnreachable(reason: Text): boolean {
+  return reason.en.startsWith("no UDP server listens on");
+}
+
 /** Whether `reason` is {@linkcode UDP_REASON.noAnswer}'s. */
 export function isUdpNoAnswer(reason: Text): boolean {
   return reason.en.startsWith("no answer from") && reason.en.includes("over UDP");
@@ -87,7 +102,8 @@ export function listUdpLine(lang: Lang): string {
  * a request not sent. A request cut at 1,024 bytes explains none of them.
  */
 export function isUdpFramingFailure(reason: Text): boolean {
-  return isUdpNoAnswer(reason) || reason.en.startsWith(UDP_REASON.sendFailed("").en) ||
+  return isUdpNoAnswer(reason) || isUdpUnreachable(reason) ||
+    reason.en.startsWith(UDP_REASON.sendFailed("").en) ||
     [UDP_REASON.noNewline(), UDP_REASON.ended(), UDP_REASON.split()].some((framing) =>
       framing.en === reason.en
     );
@@ -122,12 +138,65 @@ export function cutDatagramHint(lang: Lang, ids: readonly string[]): string {
     ? `Hint: ${ids.join(", ")} sent a datagram of more than 1,024 bytes and failed. A server ` +
       "that reads with recvfrom(1024) gets only the first 1,024 bytes of a datagram: the rest " +
       "is dropped, not kept for the next read as TCP keeps a stream's. Read with " +
-      "recvfrom(65535) (no datagram is longer).\n"
+      "recvfrom(65535) (no datagram is longer). On Windows the same recvfrom(1024) raises " +
+      "OSError [WinError 10040] instead, which stops a server that does not catch it.\n"
     : `힌트: 1,024바이트가 넘는 데이터그램을 보낸 규칙(${ids.join(", ")})이 실패했습니다. ` +
       "recvfrom(1024)로 읽는 서버는 데이터그램의 앞 1,024바이트만 받고 나머지는 버려집니다: " +
       "TCP는 스트림의 나머지를 다음 읽기를 위해 남겨 두지만 UDP는 그러지 않습니다. " +
-      "recvfrom(65535)로 읽으세요 (그보다 긴 데이터그램은 없습니다).\n";
+      "recvfrom(65535)로 읽으세요 (그보다 긴 데이터그램은 없습니다). Windows에서는 같은 " +
+      "recvfrom(1024)가 잘라 주는 대신 OSError [WinError 10040]을 일으키므로, 이를 잡지 않는 " +
+      "서버는 멈춥니다.\n";
 }
 
 /** How many bytes a textbook UDP server's `recvfrom(1024)` takes of a datagram. */
 export const TEXTBOOK_RECV_BYTES = 1024;
+
+/**
+ * Said after the summary when, over UDP, the server's port answered with
+ * ICMP "port unreachable" from a step of rule `id` on (only Windows lets
+ * kv check see it), with `rules` rules after `id` that met it too: the
+ * server stopped in `id`. `big`: the bytes of the longest datagram `id`
+ * sent, when past a textbook `recvfrom(1024)`. The two ways Windows stops
+ * a textbook UDP server that Linux lets live: WSAEMSGSIZE (10040) for a
+ * datagram longer than the buffer, where Linux cuts it; and WSAECONNRESET
+ * (10054) on the `recvfrom()` after a `sendto()` to a closed port, where
+ * Linux says nothing. Python's `socket.ioctl()` cannot turn the second
+ * off (it takes SIO_RCVALL, SIO_KEEPALIVE_VALS and SIO_LOOPBACK_FAST_PATH
+ * only): catching it is the way.
+ */
+export function udpStoppedHint(
+  lang: Lang,
+  id: string,
+  rules: number,
+  big: number | undefined,
+): string {
+  const size = big?.toLocaleString("en-US");
+  return lang === "en"
+    ? `Hint: the server stopped during or right after ${id}: from then on its port answered ` +
+      'kv check\'s datagrams with "port unreachable" (ICMP)' +
+      (rules > 0 ? `, in the ${rules === 1 ? "rule" : `${rules} rules`} after it too` : "") +
+      ": nothing listened there any more, and its terminal shows why (a Traceback). On Windows " +
+      "two things stop a textbook UDP server that Linux lets live. recvfrom(1024) raises " +
+      "OSError [WinError 10040] for a datagram longer than 1,024 bytes (Linux cuts it short)" +
+      (size === undefined ? "" : `, and ${id} sent one of ${size} bytes`) +
+      ": read with recvfrom(65535). And recvfrom() raises ConnectionResetError " +
+      "[WinError 10054] once a sendto() went to a client that had closed its socket (one that " +
+      "gave up waiting, or a second answer after a resend: kv check --udp closes each " +
+      "request's socket once it has the answer). Neither harms the server's socket: catch " +
+      "ConnectionResetError around recvfrom() and go on to the next datagram, and catch errors " +
+      "around the handling of each datagram, so that no datagram can stop the server.\n"
+    : `힌트: 서버가 ${id} 도중이나 직후에 멈췄습니다: 그때부터 서버의 포트가 kv check의 ` +
+      '데이터그램에 "port unreachable"(ICMP)로 답했습니다' +
+      (rules > 0 ? `(그 뒤의 규칙 ${rules}개에서도)` : "") +
+      ". 그 포트에서 기다리는 프로그램이 더 이상 없었다는 뜻이고, 서버를 실행한 터미널에 그 까닭" +
+      "(Traceback)이 찍혀 있습니다. Windows에서는 Linux에서라면 살아남을 교과서식 UDP 서버가 두 가지 " +
+      "때문에 멈춥니다. 첫째, recvfrom(1024)는 1,024바이트보다 긴 데이터그램에 OSError " +
+      "[WinError 10040]을 일으킵니다(Linux는 잘라서 줍니다)" +
+      (size === undefined ? "" : `. ${id}는 ${size}바이트짜리를 보냈습니다`) +
+      ": recvfrom(65535)로 읽으세요. 둘째, 이미 소켓을 닫은 클라이언트(기다리다 포기한 " +
+      "클라이언트나, 다시 보낸 요청에 두 번째로 간 답)에게 sendto()를 하고 나면 다음 recvfrom()이 " +
+      "ConnectionResetError [WinError 10054]를 일으킵니다(kv check --udp는 답을 받으면 그 요청의 " +
+      "소켓을 닫습니다). 어느 쪽도 서버의 소켓을 망가뜨리지 않습니다: recvfrom()을 " +
+      "ConnectionResetError를 잡는 try로 감싸 다음 데이터그램으로 넘어가고, 데이터그램 하나를 " +
+      "처리하는 부분 전체에서도 예외를 잡아 어떤 데이터그램도 서버를 멈추지 못하게 하세요.\n";
+}

@@ -42,7 +42,7 @@ export class UdpTransport implements Transport {
     } finally {
       await probe.close();
     }
-    const text = this.noAnswer(config);
+    const text = this.noAnswer(config, probe);
     throw new CheckUnreachableError(text.en, { cause: probe.sendError, text });
   }
 
@@ -65,10 +65,15 @@ export class UdpTransport implements Transport {
     return "send" in step || "expect" in step ? undefined : UDP_REASON.noConnection();
   }
 
-  /** No answer after every try, in `kv client --udp`'s words. */
-  noAnswer(config: PlayConfig): Text {
+  /**
+   * No answer after every try, in `kv client --udp`'s words; or, where the
+   * host said so (Windows), that nothing listens on the port (any more).
+   */
+  noAnswer(config: PlayConfig, source?: DatagramProbe): Text {
     const address = formatAddr({ hostname: config.hostname, port: config.port });
-    return UDP_REASON.noAnswer(address, 1 + this.#retries, config.timeoutMs);
+    return source?.unreachable
+      ? UDP_REASON.unreachable(address)
+      : UDP_REASON.noAnswer(address, 1 + this.#retries, config.timeoutMs);
   }
 
   /** The answer was a datagram of 0 bytes. */

@@ -22,6 +22,7 @@ import {
   udpNoNewlineNote,
   udpRetryNote,
   udpSendFailedLine,
+  udpUnreachableLine,
 } from "./client_udp_messages.ts";
 import type { Lang } from "./lang.ts";
 import { isUtf8From } from "../wire/utf8.ts";
@@ -74,7 +75,13 @@ export async function runUdpClient(
         return undefined;
       }
       await io.stderr(
-        udpNoAnswerLine(lang, error.message, address, error.tries, secondsToMs(options.timeout)),
+        error.portUnreachable ? udpUnreachableLine(lang, address) : udpNoAnswerLine(
+          lang,
+          error.message,
+          address,
+          error.tries,
+          secondsToMs(options.timeout),
+        ),
       );
       return undefined;
     }

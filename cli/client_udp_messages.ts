@@ -7,6 +7,7 @@
  * @module
  */
 
+import { udpUnreachableMessage } from "../client/udp.ts";
 import { errorMessage } from "../net/conn.ts";
 import { permissionDenied } from "../net/permission.ts";
 import { NOTE } from "./client_messages.ts";
@@ -30,6 +31,21 @@ export function udpNoAnswerLine(
       "kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n";
   }
   return `kv: ${message}: UDP promises no delivery (the request or its answer may have been lost, or no UDP server, such as kv serve --udp, listens there)\n`;
+}
+
+/**
+ * `kv client --udp`'s line when the server's host said that nothing listens
+ * on its port (ICMP port unreachable: only Windows tells a UDP socket so).
+ */
+export function udpUnreachableLine(lang: Lang, address: string): string {
+  if (lang === "ko") {
+    return `kv: ${address}에서 기다리는 UDP 서버가 없습니다: 그 호스트가 "port unreachable"` +
+      '(ICMP)로 답했습니다(Windows는 이를 오류 10054, "현재 연결은 원격 호스트에 의해 강제로 ' +
+      '끊겼습니다"로 알립니다). 그 주소에서 kv serve --udp 같은 UDP 서버를 실행하거나, --host와 ' +
+      "--port를 확인하세요\n";
+  }
+  return `kv: ${udpUnreachableMessage(address)}: start a UDP server there (such as ` +
+    "kv serve --udp), or check --host and --port\n";
 }
 
 /**

@@ -10,6 +10,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { main } from "../main.ts";
 import {
   closedPort,
+  emulateWindowsIcmp,
   FakeIo,
   RawConn,
   scriptedUdpServer,
@@ -213,6 +214,26 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
     assertEquals(tcp.code, 2);
     assertMatch(tcp.stderr, /^kv: --retries needs --udp\n/);
   });
+});
+
+Deno.test("main() client --udp on Windows, to a port nothing listens on: says so at once, not as a connection forcibly closed", async () => {
+  // Windows reports the ICMP port unreachable that comes back as the next receive's error
+  // (WSAECONNRESET, 10054: "An existing connection was forcibly closed by the remote host"),
+  // which the client printed as its reason for a UDP send that "cannot send".
+  const port = closedPort();
+  using _windows = emulateWindowsIcmp(new Set([port]));
+  const run = await mainClient(["--udp", "--trace", "-p", String(port), "PING"]);
+  assertEquals({ code: run.code, stdout: run.stdout }, { code: 2, stdout: "" });
+  assertStringIncludes(
+    run.stderr,
+    `kv: no UDP server listens on 127.0.0.1:${port}: its host answered "port unreachable" ` +
+      '(ICMP; Windows reports it as error 10054, "connection forcibly closed"): start a UDP ' +
+      "server there (such as kv serve --udp), or check --host and --port\n",
+  );
+  assertEquals(traceEvents(run.stderr, "client"), ["bind", "sendto", "unreachable", "close"]);
+  const ko = await mainClient(["--udp", "--lang", "ko", "-p", String(port), "PING"]);
+  assertEquals(ko.code, 2);
+  assertStringIncludes(ko.stderr, `kv: 127.0.0.1:${port}에서 기다리는 UDP 서버가 없습니다`);
 });
 
 Deno.test("main() client --udp shows an answer that does not end with \\n, as the course's UDP servers send, with one note", async (t) => {

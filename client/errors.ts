@@ -152,17 +152,22 @@ export class KvTimeoutError extends KvConnectionError {
 
 /**
  * No answer came over UDP, after every try (`udpRequest()`): the request
- * or its answer was lost, or nothing listens there.
+ * or its answer was lost, or nothing listens there. On Windows, which
+ * reports the ICMP "port unreachable" a send to a closed port brings back,
+ * `portUnreachable` says that nothing listens there, without the wait.
  */
 export class KvNoAnswerError extends KvConnectionError {
   /** How many times the request was sent. */
   readonly tries: number;
+  /** Whether the server's host said that nothing listens on that port (Windows only). */
+  readonly portUnreachable: boolean;
 
   /** `tries`: how many datagrams were sent without an answer. */
-  constructor(message: string, tries: number) {
+  constructor(message: string, tries: number, portUnreachable = false) {
     super(message);
     this.name = "KvNoAnswerError";
     this.tries = tries;
+    this.portUnreachable = portUnreachable;
   }
 }
 

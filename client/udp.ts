@@ -9,7 +9,7 @@
  */
 
 import { formatAddr } from "../net/addr.ts";
-import { MAX_TIMER_MS, requireDatagrams } from "../net/conn.ts";
+import { isPortUnreachable, MAX_TIMER_MS, requireDatagrams } from "../net/conn.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
 import { KvNoAnswerError } from "./errors.ts";
 import { checkNumbers } from "./options.ts";
@@ -24,7 +24,7 @@ export interface UdpRequestOptions {
   timeoutMs?: number;
   /** How many times to send again after a wait with no answer. @default {2} */
   retries?: number;
-  /** Receives the socket's events: bind, sendto, recvfrom, timeout, retry, give-up, close. @default {undefined} */
+  /** Receives the socket's events: bind, sendto, recvfrom, timeout, retry, give-up, unreachable, close. @default {undefined} */
   trace?: Tracer;
   /** Stops the request: its socket closes, and it rejects with the signal's reason. @default {undefined} */
   signal?: AbortSignal;
@@ -56,7 +56,8 @@ const RECEIVE_BYTES = 64 * 1024;
  * (or `"unstable": ["net"]` in your deno.json); without it, a `TypeError`
  * says so. Throws
  * {@linkcode KvNoAnswerError} when no answer comes after `1 + retries`
- * sends, and `RangeError` for a `timeoutMs` (from 1) or `retries` (from 0)
+ * sends (at once, with `portUnreachable`, where the OS reports that nothing
+ * listens there: Windows does), and `RangeError` for a `timeoutMs` (from 1) or `retries` (from 0)
  * that is not an integer. A resent request runs again on the server if only its answer was
  * lost: a PUT is the same again, a DELETE then answers `Not exist!`.
  */
@@ -106,7 +107,19 @@ export async function udpRequest(
       const deadline = Date.now() + timeoutMs;
       while (true) {
         receiving ??= socket.receive(buffer);
-        const got = await within(receiving, deadline - Date.now(), options.signal);
+        let got: [Uint8Array, Deno.Addr] | undefined;
+        try {
+          got = await within(receiving, deadline - Date.now(), options.signal);
+        } catch (error) {
+          if (!isPortUnreachable(error)) throw error;
+          // Windows: the host answered a send with ICMP "port unreachable" (WSAECONNRESET on
+          // this receive). The socket is this request's alone, so nothing listens at `address`.
+          receiving = undefined;
+          if (trace !== undefined) {
+            emit("unreachable", "(ICMP port unreachable: nothing listens on that port)");
+          }
+          throw new KvNoAnswerError(udpUnreachableMessage(address), attempt, true);
+        }
         if (got === undefined) break;
         receiving = undefined;
         const [data, from] = got;
@@ -148,6 +161,16 @@ export function udpNoAnswerMessage(address: string, tries: number, timeoutMs: nu
   return `no answer from ${address} over UDP after ${
     tries === 1 ? `1 try of ${timeoutMs} ms` : `${tries} tries of ${timeoutMs} ms each`
   }`;
+}
+
+/**
+ * The message of {@linkcode KvNoAnswerError} when `address`'s host said
+ * that nothing listens there (ICMP port unreachable, which Windows reports
+ * to a UDP socket as error 10054; kv check --udp says it too).
+ */
+export function udpUnreachableMessage(address: string): string {
+  return `no UDP server listens on ${address}: its host answered "port unreachable" ` +
+    '(ICMP; Windows reports it as error 10054, "connection forcibly closed")';
 }
 
 /** The local address to send from: loopback for a loopback server, else any. */

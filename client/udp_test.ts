@@ -6,8 +6,14 @@
  * @module
  */
 
-import { assertEquals, assertRejects } from "@std/assert";
-import { scriptedUdpServer, startTestServer, TraceCollector } from "../testing/mod.ts";
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import {
+  closedPort,
+  emulateWindowsIcmp,
+  scriptedUdpServer,
+  startTestServer,
+  TraceCollector,
+} from "../testing/mod.ts";
 import { KvNoAnswerError } from "./errors.ts";
 import { udpRequest } from "./udp.ts";
 
@@ -69,6 +75,22 @@ Deno.test("udpRequest() gives up after its retries when nothing answers", async 
     ...["retry", "sendto", "timeout"],
     ...["retry", "sendto", "timeout", "give-up", "close"],
   ]);
+});
+
+Deno.test("udpRequest() on Windows, to a port nothing listens on, throws KvNoAnswerError with portUnreachable at once", async () => {
+  const port = closedPort();
+  using _windows = emulateWindowsIcmp(new Set([port]));
+  const started = performance.now();
+  const error = await assertRejects(
+    () => udpRequest("PING\n", { port, timeoutMs: 10_000 }),
+    KvNoAnswerError,
+    `no UDP server listens on 127.0.0.1:${port}: its host answered "port unreachable"`,
+  );
+  assertEquals({ tries: error.tries, portUnreachable: error.portUnreachable }, {
+    tries: 1,
+    portUnreachable: true,
+  });
+  assert(performance.now() - started < 5_000, "not after the timeout");
 });
 
 Deno.test("udpRequest() takes its answer only from the server's port", async () => {

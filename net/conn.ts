@@ -156,3 +156,16 @@ export function requireDatagrams(): void {
     );
   }
 }
+
+/**
+ * Whether an error of a UDP socket's `receive()` is Windows telling of an
+ * ICMP "port unreachable" that came back for an earlier `send()` on it:
+ * Winsock fails the next `recvfrom()` with WSAECONNRESET (10054, "An
+ * existing connection was forcibly closed by the remote host"), which Deno
+ * throws as `ConnectionReset`. The socket itself is fine. Linux and macOS
+ * report no ICMP error on a UDP socket that was never connected, as none of
+ * kv's are, so this is Windows' alone.
+ */
+export function isPortUnreachable(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset;
+}

@@ -270,6 +270,19 @@ export class DatagramTrace extends Trace {
   }
 
   /**
+   * The next recvfrom() failed with an ICMP "port unreachable" that came
+   * back for an answer sent earlier (this one's, most likely): Windows
+   * reports it so (WSAECONNRESET, 10054); Linux and macOS say nothing.
+   */
+  unreachable(): void {
+    this.emit(
+      "unreachable",
+      "(ICMP port unreachable for an answer sent earlier: its client had closed its socket; " +
+        "Windows fails the next recvfrom with error 10054, and the server reads on)",
+    );
+  }
+
+  /**
    * Nothing to answer (blank lines only, or `empty`: no bytes at all): no
    * datagram goes back, so no `sendto` (one of 0 bytes would be a datagram
    * all the same).

@@ -13,7 +13,13 @@ import { Request } from "../command/request.ts";
 import { executeAtOneTime } from "../command/execute.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
-import { afterIo, describeError, nextTurn, requireDatagrams } from "../net/conn.ts";
+import {
+  afterIo,
+  describeError,
+  isPortUnreachable,
+  nextTurn,
+  requireDatagrams,
+} from "../net/conn.ts";
 import { isLoopback } from "./listen.ts";
 import type { Tracer } from "../net/trace.ts";
 import type { Clock } from "../store/clock.ts";
@@ -108,6 +114,8 @@ export class DatagramServer {
   readonly #writes: WriteAnswers | undefined;
   #closed = false;
   #count = 0;
+  // The last datagram's trace: an ICMP error that a later receive reports is most likely its.
+  #lastTrace: DatagramTrace | undefined;
   // ServerSide.turns as last seen, and when it was seen to change (#letOthersRun).
   #seenTurn = -1;
   #seenAt = 0;
@@ -142,6 +150,13 @@ export class DatagramServer {
         [data, from] = await this.#socket.receive(buffer);
       } catch (error) {
         if (this.#closed) return;
+        if (isPortUnreachable(error)) {
+          // Windows: an answer sent earlier found its client's port closed (a client that
+          // gave up, or a resend's second answer), and the ICMP "port unreachable" that came
+          // back fails this receive. Nothing is wrong with the socket: the next receive works.
+          this.#unreachable();
+          continue;
+        }
         this.#options.log("error", `udp receive failed: ${describeError(error)}`);
         await new Promise((resolve) => setTimeout(resolve, ERROR_PAUSE_MS));
         continue;
@@ -151,6 +166,7 @@ export class DatagramServer {
         ? undefined
         : new DatagramTrace(this.#options.trace, number);
       if (trace !== undefined) trace.recvfrom(data, from);
+      this.#lastTrace = trace;
       const dropped = whyNotAnswer(data, from as Deno.NetAddr, this.addr);
       if (dropped !== undefined) {
         if (this.#options.verbose) {
@@ -190,6 +206,21 @@ export class DatagramServer {
         }
       }
     }
+  }
+
+  /**
+   * Says, when asked to (`verbose`, `trace`), that an ICMP "port
+   * unreachable" came back for an answer: UDP's everyday loss, not an error.
+   */
+  #unreachable(): void {
+    if (this.#options.verbose) {
+      this.#options.log(
+        "debug",
+        "udp: an answer sent earlier found no one (ICMP port unreachable: its client had " +
+          "closed its socket; Windows reports it as the next receive's error 10054)",
+      );
+    }
+    this.#lastTrace?.unreachable();
   }
 
   /**

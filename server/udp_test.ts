@@ -12,7 +12,9 @@ import { TextStore } from "../store/text.ts";
 import {
   ask,
   bytes,
+  emulateWindowsIcmp,
   EndlessWalk,
+  LogCollector,
   ObservedStore,
   RawConn,
   startTestServer,
@@ -363,4 +365,32 @@ Deno.test("serve() with udp walks the store for one LIST per datagram, and refus
   // The next datagram has its own LIST.
   assertEquals(await peer.exchange(server.port, "LIST"), "a, 1\n\n");
   assertEquals(store.walks, 2);
+});
+
+Deno.test("serve() with udp reads on, logging no error, when Windows fails a receive with an answer's ICMP port unreachable", async () => {
+  // Windows: an answer sent to a client that had closed its socket (one that gave up, or a
+  // resend's second answer) brings back an ICMP port unreachable, and the server's next
+  // recvfrom() fails with WSAECONNRESET (10054). The socket is fine: a log line at error
+  // level for it would blame the server for UDP's everyday loss, every time kv check --udp runs.
+  const closed = new Set<number>();
+  using _windows = emulateWindowsIcmp(closed);
+  const logs = new LogCollector();
+  const traced = new TraceCollector();
+  await using server = startTestServer({
+    udp: true,
+    log: logs.log,
+    verbose: true,
+    trace: traced.trace,
+  });
+  using gone = new UdpPeer();
+  closed.add(gone.port); // Its answer finds the port closed, as Windows would report.
+  await gone.send(server.port, "PING\n");
+  using peer = new UdpPeer();
+  assertEquals(await peer.exchange(server.port, "PING\n"), "PONG\n");
+  assertEquals(logs.errors(), []);
+  assert(
+    logs.lines.some((line) => line.level === "debug" && /ICMP port unreachable/.test(line.message)),
+    JSON.stringify(logs.lines),
+  );
+  assertEquals(traced.of("d1"), ["recvfrom", "request", "answer", "sendto", "unreachable"]);
 });

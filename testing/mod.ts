@@ -53,7 +53,14 @@ export { resp, respBytes, talk } from "./resp.ts";
 export { FakeIo } from "./fake_io.ts";
 export { assertNoStackTrace, runClient, runKvCheck, UNKNOWN_FOO } from "./cli.ts";
 export { TraceCollector } from "./trace.ts";
-export { scriptedUdpServer, startUdpFlood, type UdpFlood, UdpPeer } from "./udp.ts";
+export {
+  emulateWindowsIcmp,
+  scriptedUdpServer,
+  startUdpFlood,
+  type UdpFlood,
+  UdpPeer,
+  windowsConnReset,
+} from "./udp.ts";
 export { diskFullError, FakeFs, ioError, sampleLog } from "./fake_fs.ts";
 export {
   E2E_ROOT,

@@ -156,3 +156,103 @@ export function startUdpFlood(port: number, payload: string | Uint8Array): UdpFl
     })();
   return { answered: answered.promise, stop: stopFlood, [Symbol.asyncDispose]: stopFlood };
 }
+
+/**
+ * Windows' UDP, on this machine: until disposed, every socket that
+ * `Deno.listenDatagram` binds (a real one, on the address asked) reports an
+ * ICMP "port unreachable" as Winsock does. A datagram sent to a port in
+ * `closed` fails the socket's next `receive()` (or the one waiting) with
+ * `ConnectionReset`, Winsock's WSAECONNRESET (10054), once per such send;
+ * the receive after it works. Linux reports nothing of the kind on a socket
+ * that was never connected, so a test marks in `closed` the ports that
+ * Windows would find closed.
+ */
+export function emulateWindowsIcmp(closed: Set<number>): Disposable {
+  const listen = Deno.listenDatagram;
+  const listenUdp = listen as (
+    options: Deno.UdpListenOptions & { transport: "udp" },
+  ) => Deno.DatagramConn;
+  Deno.listenDatagram =
+    ((options: Deno.UdpListenOptions & { transport: "udp" }) =>
+      new IcmpReportingSocket(listenUdp(options), closed)) as unknown as typeof Deno.listenDatagram;
+  return {
+    [Symbol.dispose]() {
+      Deno.listenDatagram = listen;
+    },
+  };
+}
+
+/** What a Windows socket's `recvfrom()` throws after an ICMP port unreachable. */
+export function windowsConnReset(): Deno.errors.ConnectionReset {
+  return new Deno.errors.ConnectionReset(
+    "An existing connection was forcibly closed by the remote host. (os error 10054)",
+  );
+}
+
+/** A real datagram socket whose receives fail as Winsock's do ({@linkcode emulateWindowsIcmp}). */
+class IcmpReportingSocket implements Deno.DatagramConn {
+  readonly #inner: Deno.DatagramConn;
+  readonly #closed: Set<number>;
+  // ICMP errors not yet reported, and the receive waiting that one would fail.
+  #errors = 0;
+  #wake: (() => void) | undefined;
+  // The real socket's receive under way: kept across a receive that an error ended.
+  #pending: Promise<[Uint8Array<ArrayBuffer>, Deno.Addr]> | undefined;
+
+  constructor(inner: Deno.DatagramConn, closed: Set<number>) {
+    this.#inner = inner;
+    this.#closed = closed;
+  }
+
+  get addr(): Deno.Addr {
+    return this.#inner.addr;
+  }
+
+  async send(p: Uint8Array, addr: Deno.Addr): Promise<number> {
+    const sent = await this.#inner.send(p, addr);
+    if (this.#closed.has((addr as Deno.NetAddr).port)) {
+      this.#errors++;
+      this.#wake?.();
+    }
+    return sent;
+  }
+
+  async receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, Deno.Addr]> {
+    if (this.#errors === 0) {
+      const pending = this.#pending ??= this.#inner.receive(p);
+      pending.catch(() => {}); // Closed while an error ended the receive: no one asks any more.
+      const woken = new Promise<"icmp">((resolve) => this.#wake = () => resolve("icmp"));
+      const first = await Promise.race([pending, woken]);
+      this.#wake = undefined;
+      if (first !== "icmp") {
+        this.#pending = undefined;
+        return first;
+      }
+    }
+    this.#errors--;
+    throw windowsConnReset();
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+
+  joinMulticastV4(address: string, networkInterface: string): Promise<Deno.MulticastV4Membership> {
+    return this.#inner.joinMulticastV4(address, networkInterface);
+  }
+
+  joinMulticastV6(address: string, networkInterface: number): Promise<Deno.MulticastV6Membership> {
+    return this.#inner.joinMulticastV6(address, networkInterface);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<[Uint8Array<ArrayBuffer>, Deno.Addr]> {
+    while (true) {
+      try {
+        yield await this.receive();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return;
+        throw error;
+      }
+    }
+  }
+}
