@@ -1,7 +1,8 @@
 /**
  * Tests of `kv check`'s command line, in-process through `main()` over real
- * sockets on port 0: the text report, exit statuses, `--json`, `--junit`,
- * `--lang ko`, `--list`, `--only`, and its usage errors.
+ * sockets on port 0: the text report, exit statuses, `--lang ko`, `--list`,
+ * `--only`, and its usage errors (`--json` and `--junit`:
+ * check_report_test.ts).
  *
  * @module
  */
@@ -22,7 +23,7 @@ import {
   studentServer,
   textbookServer,
 } from "../testing/mod.ts";
-import { defaultLang, junitWriteFailedLine } from "./check.ts";
+import { defaultLang } from "./check.ts";
 import { TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 const check = runKvCheck;
@@ -84,54 +85,6 @@ Deno.test("kv check --lang ko writes the sentences and the summary in Korean", a
   assertStringIncludes(stdout, "통과 1, 실패 0, 건너뜀 0");
   assert(["en", "ko"].includes(defaultLang()));
   assertEquals(defaultLang(), navigator.language.toLowerCase().startsWith("ko") ? "ko" : "en");
-});
-
-Deno.test("kv check --json prints one object with every rule's result", async () => {
-  await using server = textbookServer();
-  const { code, stdout } = await check(server.port, [
-    "--json",
-    "--only",
-    "cmd.ping,a.put",
-    "--lang",
-    "en",
-  ]);
-  assertEquals(code, 1);
-  const report = JSON.parse(stdout);
-  assertEquals([report.tool, report.passed, report.failed, report.ok], ["kv check", 1, 1, false]);
-  assertEquals(report.rules.map((rule: { id: string; status: string }) => [rule.id, rule.status]), [
-    ["a.put", "pass"],
-    ["cmd.ping", "fail"],
-  ]);
-  assertEquals(report.rules[1].got, '"Wrong request!"');
-});
-
-Deno.test("kv check --junit - prints JUnit XML, the text going to stderr", async () => {
-  await using server = startTestServer();
-  const { code, stdout, stderr } = await check(server.port, ["--junit", "-", "--only", "err.*"]);
-  assertEquals(code, 0);
-  assert(
-    stdout.startsWith(
-      '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kv check" tests="4" failures="0"',
-    ),
-  );
-  assertEquals(stdout.match(/<testcase /g)?.length, 4);
-  assertStringIncludes(stderr, "PASS  err.utf8");
-});
-
-Deno.test("kv check --junit FILE without write permission says how to get it before any rule runs (exit 2)", async () => {
-  await using server = startTestServer();
-  const { code, stdout, stderr } = await check(server.port, [
-    "--junit",
-    "report.xml",
-    "--only",
-    "cmd.ping",
-  ]);
-  assertEquals(code, 2);
-  assertEquals(stdout, "");
-  assertStringIncludes(
-    stderr,
-    "kv: cannot write report.xml: permission denied (run with --allow-write=report.xml, or write it with --junit - > report.xml)",
-  );
 });
 
 Deno.test("kv check --level assignment says why a server that waits for \\n got no answers, and still cleans up", async () => {
@@ -427,40 +380,4 @@ Deno.test("kv check exit 2: an unreachable server (naming it) or a bad command l
       assertEquals([code, stderr], [2, `kv: ${message}\nRun "kv check --help" for usage.\n`]);
     });
   }
-});
-
-Deno.test({
-  name: "junitWriteFailedLine(): Deno's refusal says how to get it; the file system's does not",
-  permissions: "none",
-  fn() {
-    // The file system's refusal is not made here: root (which CI is) may write anywhere that
-    // Deno lets a flag grant (sysfs and /proc need --allow-all).
-    const notCapable = new Deno.errors.NotCapable('Requires write access to "r.xml"');
-    const denied = new Deno.errors.PermissionDenied("Permission denied (os error 13)");
-    assertEquals(
-      junitWriteFailedLine("r.xml", notCapable, "en", false),
-      "kv: cannot write r.xml: permission denied (run with --allow-write=r.xml, or write it " +
-        "with --junit - > r.xml)\n",
-    );
-    assertEquals(
-      junitWriteFailedLine("r.xml", notCapable, "en", true),
-      "kv: cannot write r.xml: permission denied (this kv binary was compiled without " +
-        "--allow-write=r.xml; compile one with it: deno compile --allow-net --allow-write=r.xml " +
-        "-o kv main.ts, or write it with --junit - > r.xml)\n",
-    );
-    for (const standalone of [false, true]) {
-      assertEquals(
-        junitWriteFailedLine("r.xml", denied, "en", standalone),
-        "kv: cannot write r.xml: permission denied by the file system\n",
-      );
-      assertEquals(
-        junitWriteFailedLine("r.xml", denied, "ko", standalone),
-        "kv: r.xml에 JUnit 보고서를 쓸 수 없습니다: 파일 시스템이 쓰기를 허용하지 않습니다\n",
-      );
-    }
-    assertEquals(
-      junitWriteFailedLine("r.xml", new Error("No space left on device (os error 28)"), "ko", true),
-      "kv: r.xml에 JUnit 보고서를 쓸 수 없습니다: No space left on device (os error 28)\n",
-    );
-  },
 });
