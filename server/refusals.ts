@@ -3,13 +3,48 @@
  * like redis's acceptCommonHandler: a best-effort error line, in the
  * protocol the client's first byte says it speaks (server/wire.ts), then
  * the close. The server awaits them at shutdown, and cuts them when its
- * grace runs out.
+ * grace runs out. And the line the server logs of them, a few a minute
+ * ({@linkcode newRefusalLog}).
  *
  * @module
  */
 
 import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { LogBudget, type Logger } from "../net/log.ts";
 import { tooManyConnections } from "./wire.ts";
+
+/** The most refusals logged in a minute without --verbose; the rest are counted. */
+export const REFUSAL_LOG_LIMIT = 20;
+const REFUSAL_LOG_WINDOW_MS = 60_000;
+
+/**
+ * What a server logs of a client it turns away past `--max-connections`:
+ * one line each with `verbose`; without it, at most
+ * {@linkcode REFUSAL_LOG_LIMIT} lines a minute, the next one logged saying
+ * how many it left out, as for failed AUTHs and handshakes. Clients that
+ * retry against a full server (a pool reconnecting in a loop) would
+ * otherwise add a line to the log for every try, for as long as the server
+ * runs; INFO's `rejected_connections` counts them all.
+ */
+export function newRefusalLog(
+  log: Logger,
+  now: () => number,
+  verbose: boolean,
+): (id: number, open: number) => void {
+  const budget = new LogBudget(REFUSAL_LOG_LIMIT, REFUSAL_LOG_WINDOW_MS);
+  return (id, open) => {
+    let line = `#${id} refused: already ${open} open (--max-connections)`;
+    if (verbose) return log("info", line);
+    const logged = budget.take(now());
+    if (logged === undefined) return;
+    if (logged.skipped > 0) line += `; ${logged.skipped} more refused before it, not logged`;
+    if (logged.last) {
+      line += `; that is ${REFUSAL_LOG_LIMIT} this minute: the rest of this minute's are ` +
+        "counted (INFO rejected_connections), not logged (-v logs them all)";
+    }
+    log("info", line);
+  };
+}
 
 // Refusals in flight at once; a flood past it gets the line protocol's line at once.
 const MAX_REFUSALS = 64;
