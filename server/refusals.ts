@@ -53,12 +53,16 @@ const REFUSAL_PEEK_MS = 100;
 
 /** The refusals still writing their error line, and their sockets. */
 export class Refusals {
-  readonly #handshakeTimeoutMs: number;
+  readonly #waitMs: number;
   readonly #inFlight = new Map<Promise<void>, Deno.Conn>();
 
-  /** Refusals that wait at most `handshakeTimeoutMs` for a client (a TLS one must finish its handshake). */
-  constructor(handshakeTimeoutMs: number) {
-    this.#handshakeTimeoutMs = handshakeTimeoutMs;
+  /**
+   * Refusals that wait at most `waitMs` for a client: a TLS one must finish
+   * its handshake, in the time an admitted one may take (server/tls.ts,
+   * `handshakeLimitMs()`: the shorter of the handshake and idle timeouts).
+   */
+  constructor(waitMs: number) {
+    this.#waitMs = waitMs;
   }
 
   /** How many are still under way. */
@@ -69,7 +73,7 @@ export class Refusals {
   /**
    * Answers `conn` with the error line, then closes it. A TLS client must
    * finish its handshake to read the line, so a refusal lasts at most the
-   * handshake timeout, then the line's drain through the TLS front (at
+   * wait it was made with, then the line's drain through the TLS front (at
    * most 5 s: server/tls_conn.ts), and ends with the shutdown's grace; past
    * MAX_REFUSALS at once, the rest get the line protocol's line without the
    * wait (a TLS one only the close).
@@ -85,7 +89,7 @@ export class Refusals {
     }
     const timer = setTimeout(
       () => closeQuietly(conn),
-      Math.min(this.#handshakeTimeoutMs, MAX_TIMER_MS),
+      Math.min(this.#waitMs, MAX_TIMER_MS),
     );
     const tls = "handshake" in conn ? (conn as Deno.TlsConn).handshake() : undefined;
     const answer = async () => {
