@@ -78,11 +78,11 @@ Deno.test("connections that end every way leave no descriptor and no client behi
   await waves({}, []);
 });
 
-Deno.test("... with a password: wrong AUTHs, requests past the limits before AUTH", async () => {
+Deno.test("connections that end every way leave nothing behind with a password too (wrong AUTHs, requests past the limits before AUTH)", async () => {
   await waves({ password: PASSWORD }, ["--password", PASSWORD]);
 });
 
-Deno.test("... over TLS with a password, and TLS handshakes that go wrong (silent, cut short, plain text, reset)", async () => {
+Deno.test("connections that end every way leave nothing behind over TLS, nor do handshakes that go wrong (silent, cut short, plain text, reset)", async () => {
   await waves(
     { password: PASSWORD, tls: { cert: TEST_CERT, key: TEST_KEY } },
     ["--password", PASSWORD, "--tls-ca", "-", "--handshakes", "35"],
