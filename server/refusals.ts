@@ -11,6 +11,7 @@
 
 import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 import { LogBudget, type Logger } from "../net/log.ts";
+import { finishHandshake, type HandshakeTimeouts } from "./tls.ts";
 import { tooManyConnections } from "./wire.ts";
 
 /** The most refusals logged in a minute without --verbose; the rest are counted. */
@@ -53,16 +54,17 @@ const REFUSAL_PEEK_MS = 100;
 
 /** The refusals still writing their error line, and their sockets. */
 export class Refusals {
-  readonly #waitMs: number;
+  readonly #timeouts: HandshakeTimeouts;
   readonly #inFlight = new Map<Promise<void>, Deno.Conn>();
 
   /**
-   * Refusals that wait at most `waitMs` for a client: a TLS one must finish
-   * its handshake, in the time an admitted one may take (server/tls.ts,
-   * `handshakeLimitMs()`: the shorter of the handshake and idle timeouts).
+   * Refusals that last at most the handshake timeout; a TLS client must
+   * finish its handshake within the time an admitted one may take (the
+   * shorter of the handshake and idle timeouts: `finishHandshake()` in
+   * server/tls.ts).
    */
-  constructor(waitMs: number) {
-    this.#waitMs = waitMs;
+  constructor(timeouts: HandshakeTimeouts) {
+    this.#timeouts = timeouts;
   }
 
   /** How many are still under way. */
@@ -73,7 +75,8 @@ export class Refusals {
   /**
    * Answers `conn` with the error line, then closes it. A TLS client must
    * finish its handshake to read the line, so a refusal lasts at most the
-   * wait it was made with, then the line's drain through the TLS front (at
+   * handshake timeout (a silent one, as long as `--idle-timeout` if that is
+   * shorter), then the line's drain through the TLS front (at
    * most 5 s: server/tls_conn.ts), and ends with the shutdown's grace; past
    * MAX_REFUSALS at once, the rest get the line protocol's line without the
    * wait (a TLS one only the close).
@@ -89,11 +92,13 @@ export class Refusals {
     }
     const timer = setTimeout(
       () => closeQuietly(conn),
-      Math.min(this.#waitMs, MAX_TIMER_MS),
+      Math.min(this.#timeouts.handshakeTimeoutMs, MAX_TIMER_MS),
     );
-    const tls = "handshake" in conn ? (conn as Deno.TlsConn).handshake() : undefined;
     const answer = async () => {
-      await tls;
+      // Failed or cut: the close is all it gets.
+      if ("handshake" in conn && await finishHandshake(conn as Deno.TlsConn, this.#timeouts)) {
+        return;
+      }
       await writeAll(conn, tooManyConnections(await firstByte(conn, REFUSAL_PEEK_MS)));
     };
     const refusal: Promise<void> = answer()

@@ -20,7 +20,7 @@ import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
 import { newRefusalLog, Refusals } from "./refusals.ts";
 import { ExpirySweep } from "./sweep.ts";
-import { type Acceptor, handshakeLimitMs, newHandshakeLog } from "./tls.ts";
+import { type Acceptor, newHandshakeLog } from "./tls.ts";
 import { logAll, logErrors, type Logger } from "../net/log.ts";
 import { ServerTrace } from "./trace.ts";
 import {
@@ -188,7 +188,7 @@ class Server implements KvServer {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
-    this.#refusals = new Refusals(handshakeLimitMs(config));
+    this.#refusals = new Refusals(config);
     // One clock for the store's expiry and the TTLs the server counts
     // (resolve() refused two different ones).
     this.#clock = options.clock ?? options.store?.clock ?? SYSTEM_CLOCK;

@@ -41,7 +41,7 @@ export interface HandshakeTimeouts {
  * idle too). An admitted client's handshake and a refused one's (which must
  * finish it to read the refusal: server/refusals.ts) are held to it alike.
  */
-export function handshakeLimitMs(timeouts: HandshakeTimeouts): number {
+function handshakeLimitMs(timeouts: HandshakeTimeouts): number {
   const { handshakeTimeoutMs, idleTimeoutMs } = timeouts;
   return idleTimeoutMs > 0 ? Math.min(handshakeTimeoutMs, idleTimeoutMs) : handshakeTimeoutMs;
 }
