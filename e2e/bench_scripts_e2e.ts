@@ -30,6 +30,7 @@ const SCRIPTS = [
   "fill_latency.py",
   "idle_memory.py",
   "keys_time.py",
+  "leak_waves.py",
   "load_time.py",
   "memory_per_key.py",
   "scan_delete.py",
@@ -54,6 +55,8 @@ Deno.test("bench/ scripts refuse missing or wrong arguments in one line, with no
     ["memory_per_key.py", ["kv", "nope"], /argument loader: invalid choice: 'nope'/],
     ["load_time.py", ["extra"], /unrecognized arguments: extra$/],
     ["fd_limit.py", ["--server", "nope"], /argument --server: invalid choice: 'nope'/],
+    ["leak_waves.py", ["--port", "12000"], /--port and --pid go together$/],
+    ["leak_waves.py", ["--handshakes", "10"], /--handshakes needs TLS$/],
   ];
   for (const [script, args, message] of cases) {
     const { code, stdout, stderr } = await python(script, args);

@@ -3,13 +3,49 @@
  * like redis's acceptCommonHandler: a best-effort error line, in the
  * protocol the client's first byte says it speaks (server/wire.ts), then
  * the close. The server awaits them at shutdown, and cuts them when its
- * grace runs out.
+ * grace runs out. And the line the server logs of them, a few a minute
+ * ({@linkcode newRefusalLog}).
  *
  * @module
  */
 
 import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { LogBudget, type Logger } from "../net/log.ts";
+import { finishHandshake, type HandshakeTimeouts } from "./tls.ts";
 import { tooManyConnections } from "./wire.ts";
+
+/** The most refusals logged in a minute without --verbose; the rest are counted. */
+export const REFUSAL_LOG_LIMIT = 20;
+const REFUSAL_LOG_WINDOW_MS = 60_000;
+
+/**
+ * What a server logs of a client it turns away past `--max-connections`:
+ * one line each with `verbose`; without it, at most
+ * {@linkcode REFUSAL_LOG_LIMIT} lines a minute, the next one logged saying
+ * how many it left out, as for failed AUTHs and handshakes. Clients that
+ * retry against a full server (a pool reconnecting in a loop) would
+ * otherwise add a line to the log for every try, for as long as the server
+ * runs; INFO's `rejected_connections` counts them all.
+ */
+export function newRefusalLog(
+  log: Logger,
+  now: () => number,
+  verbose: boolean,
+): (id: number, open: number) => void {
+  const budget = new LogBudget(REFUSAL_LOG_LIMIT, REFUSAL_LOG_WINDOW_MS);
+  return (id, open) => {
+    let line = `#${id} refused: already ${open} open (--max-connections)`;
+    if (verbose) return log("info", line);
+    const logged = budget.take(now());
+    if (logged === undefined) return;
+    if (logged.skipped > 0) line += `; ${logged.skipped} more refused before it, not logged`;
+    if (logged.last) {
+      line += `; that is ${REFUSAL_LOG_LIMIT} this minute: the rest of this minute's are ` +
+        "counted (INFO rejected_connections), not logged (-v logs them all)";
+    }
+    log("info", line);
+  };
+}
 
 // Refusals in flight at once; a flood past it gets the line protocol's line at once.
 const MAX_REFUSALS = 64;
@@ -18,12 +54,17 @@ const REFUSAL_PEEK_MS = 100;
 
 /** The refusals still writing their error line, and their sockets. */
 export class Refusals {
-  readonly #handshakeTimeoutMs: number;
+  readonly #timeouts: HandshakeTimeouts;
   readonly #inFlight = new Map<Promise<void>, Deno.Conn>();
 
-  /** Refusals that wait at most `handshakeTimeoutMs` for a client (a TLS one must finish its handshake). */
-  constructor(handshakeTimeoutMs: number) {
-    this.#handshakeTimeoutMs = handshakeTimeoutMs;
+  /**
+   * Refusals that last at most the handshake timeout; a TLS client must
+   * finish its handshake within the time an admitted one may take (the
+   * shorter of the handshake and idle timeouts: `finishHandshake()` in
+   * server/tls.ts).
+   */
+  constructor(timeouts: HandshakeTimeouts) {
+    this.#timeouts = timeouts;
   }
 
   /** How many are still under way. */
@@ -34,7 +75,8 @@ export class Refusals {
   /**
    * Answers `conn` with the error line, then closes it. A TLS client must
    * finish its handshake to read the line, so a refusal lasts at most the
-   * handshake timeout, then the line's drain through the TLS front (at
+   * handshake timeout (a silent one, as long as `--idle-timeout` if that is
+   * shorter), then the line's drain through the TLS front (at
    * most 5 s: server/tls_conn.ts), and ends with the shutdown's grace; past
    * MAX_REFUSALS at once, the rest get the line protocol's line without the
    * wait (a TLS one only the close).
@@ -50,11 +92,13 @@ export class Refusals {
     }
     const timer = setTimeout(
       () => closeQuietly(conn),
-      Math.min(this.#handshakeTimeoutMs, MAX_TIMER_MS),
+      Math.min(this.#timeouts.handshakeTimeoutMs, MAX_TIMER_MS),
     );
-    const tls = "handshake" in conn ? (conn as Deno.TlsConn).handshake() : undefined;
     const answer = async () => {
-      await tls;
+      // Failed or cut: the close is all it gets.
+      if ("handshake" in conn && await finishHandshake(conn as Deno.TlsConn, this.#timeouts)) {
+        return;
+      }
       await writeAll(conn, tooManyConnections(await firstByte(conn, REFUSAL_PEEK_MS)));
     };
     const refusal: Promise<void> = answer()

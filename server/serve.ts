@@ -18,7 +18,7 @@ import { AcceptFailures } from "./accept_log.ts";
 import { Connection } from "./connection.ts";
 import { newGuard } from "./guard.ts";
 import { bind } from "./listen.ts";
-import { Refusals } from "./refusals.ts";
+import { newRefusalLog, Refusals } from "./refusals.ts";
 import { ExpirySweep } from "./sweep.ts";
 import { type Acceptor, newHandshakeLog } from "./tls.ts";
 import { logAll, logErrors, type Logger } from "../net/log.ts";
@@ -169,6 +169,8 @@ class Server implements KvServer {
   readonly #refusals: Refusals;
   // Failed accepts (out of file descriptors, say): logged once a run, not once each.
   readonly #acceptFailures: AcceptFailures;
+  // Logs a refusal, a few a minute (server/refusals.ts).
+  readonly #refusalLog: (id: number, open: number) => void;
   readonly #stop = new AbortController();
   #nextId = 1;
   #connectionsCut = 0;
@@ -186,7 +188,7 @@ class Server implements KvServer {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
-    this.#refusals = new Refusals(config.handshakeTimeoutMs);
+    this.#refusals = new Refusals(config);
     // One clock for the store's expiry and the TTLs the server counts
     // (resolve() refused two different ones).
     this.#clock = options.clock ?? options.store?.clock ?? SYSTEM_CLOCK;
@@ -194,6 +196,7 @@ class Server implements KvServer {
     this.#watches = new Watches(this.#store);
     // verbose with no logger of its own: the lines it asked for must show somewhere.
     this.#log = options.log ?? (config.verbose ? logAll : logErrors);
+    this.#refusalLog = newRefusalLog(this.#log, () => this.#clock.now(), config.verbose);
     const connections = this.#connections;
     this.#stats = {
       startedAt: this.#clock.now(),
@@ -316,10 +319,10 @@ class Server implements KvServer {
     }
   }
 
-  /** A client past the limit: counted, logged, and answered with an error line (server/refusals.ts). */
+  /** A client past the limit: counted, logged (20 a minute), answered with an error line (refusals.ts). */
   #refuse(conn: Deno.Conn, id: number): void {
     this.#stats.connectionsRejected++;
-    this.#log("info", `#${id} refused: already ${this.#connections.size} open (--max-connections)`);
+    this.#refusalLog(id, this.#connections.size);
     this.#refusals.refuse(conn);
   }
 

@@ -28,20 +28,35 @@ export interface Acceptor {
   close(): void;
 }
 
+/** The timeouts a TLS handshake is held to. */
+export interface HandshakeTimeouts {
+  readonly handshakeTimeoutMs: number;
+  /** `--idle-timeout`; 0: none. */
+  readonly idleTimeoutMs: number;
+}
+
 /**
- * Finishes a client's TLS handshake within the time allowed: a plaintext
- * client or one that never finishes costs the server nothing but its
- * connection. A silent client is idle too: the shorter of the two timeouts
- * ends it. Returns `undefined` once it is done, or what went wrong, in the
- * words `--verbose` logs.
+ * How long a client may take over its TLS handshake: the handshake timeout,
+ * or the idle timeout if that is shorter (a client that sends nothing is
+ * idle too). An admitted client's handshake and a refused one's (which must
+ * finish it to read the refusal: server/refusals.ts) are held to it alike.
+ */
+function handshakeLimitMs(timeouts: HandshakeTimeouts): number {
+  const { handshakeTimeoutMs, idleTimeoutMs } = timeouts;
+  return idleTimeoutMs > 0 ? Math.min(handshakeTimeoutMs, idleTimeoutMs) : handshakeTimeoutMs;
+}
+
+/**
+ * Finishes a client's TLS handshake within the time allowed
+ * ({@linkcode handshakeLimitMs}): a plaintext client or one that never
+ * finishes costs the server nothing but its connection. Returns `undefined`
+ * once it is done, or what went wrong, in the words `--verbose` logs.
  */
 export async function finishHandshake(
   conn: Deno.TlsConn,
-  timeouts: { readonly handshakeTimeoutMs: number; readonly idleTimeoutMs: number },
+  timeouts: HandshakeTimeouts,
 ): Promise<string | undefined> {
-  const { handshakeTimeoutMs, idleTimeoutMs } = timeouts;
-  const ms = idleTimeoutMs > 0 ? Math.min(handshakeTimeoutMs, idleTimeoutMs) : handshakeTimeoutMs;
-  const result = await handshakeWithin(conn, ms);
+  const result = await handshakeWithin(conn, handshakeLimitMs(timeouts));
   if (result === "done") return undefined;
   return result === "late"
     ? "TLS handshake took too long, closing"

@@ -16,6 +16,7 @@ import { ManualClock } from "../store/clock.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
 import { serve } from "../server/serve.ts";
+import { REFUSAL_LOG_LIMIT } from "../server/refusals.ts";
 import {
   ask,
   gets,
@@ -191,6 +192,35 @@ Deno.test("serve() refuses a connection over --max-connections and accepts one o
     if (/^(total_connections_received|rejected_connections):/.test(line)) stats.push(line);
   }
   assertEquals(stats, ["total_connections_received:3\r", "rejected_connections:1\r"]);
+});
+
+Deno.test("serve() logs 20 refusals over --max-connections a minute, and INFO counts them all", async () => {
+  // A client that retries against a full server adds no log line per try
+  // past 20 a minute: the log of a server that runs for weeks stays bounded.
+  const logs = new LogCollector();
+  const clock = new ManualClock();
+  await using server = startTestServer({ maxConnections: 1, log: logs.log, clock });
+  const refused = () => logs.lines.map((line) => line.message).filter((m) => m.includes("refused"));
+  await using held = await RawConn.connect(server.port);
+  await held.send("*1\r\n$4\r\nPING\r\n"); // A Redis client, for INFO below.
+  assertEquals(await within("PONG", held.readLine()), "+PONG\r");
+  const tryOnce = async () => {
+    await using conn = await RawConn.connect(server.port);
+    await conn.send("PING\n"); // A first byte: the refusal need not wait for one.
+    assertEquals(await within("refusal", conn.readToEnd()), "Error: too many connections\n");
+  };
+  for (let i = 0; i < 30; i++) await tryOnce();
+  assertEquals(refused().length, REFUSAL_LOG_LIMIT);
+  assert(refused()[0]!.endsWith("refused: already 1 open (--max-connections)"), refused()[0]);
+  assert(refused().at(-1)!.includes("the rest of this minute's are counted"), refused().at(-1));
+  clock.advance(60_000);
+  await tryOnce();
+  assertEquals(refused().length, REFUSAL_LOG_LIMIT + 1);
+  assert(refused().at(-1)!.includes("; 10 more refused before it, not logged"), refused().at(-1));
+  await held.send("*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n");
+  let line: string | null;
+  do line = await held.readLine(); while (line !== null && !line.startsWith("rejected_"));
+  assertEquals(line, "rejected_connections:31\r");
 });
 
 Deno.test("serve() refuses every connection of a burst over --max-connections with the line", async () => {

@@ -14,7 +14,7 @@ import { KvClient } from "../client/client.ts";
 import { KvConnectionError, KvServerError } from "../client/errors.ts";
 import { serveListener } from "../server/serve.ts";
 import { listenTls } from "../server/tls.ts";
-import { FakeIo, LogCollector, readAll, startTestServer, within } from "../testing/mod.ts";
+import { FakeIo, LogCollector, readAll, send, startTestServer, within } from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 import { PASSWORD } from "./auth_fixtures.ts";
 import { resp } from "../testing/resp.ts";
@@ -319,6 +319,39 @@ Deno.test("serve() over TLS refuses over --max-connections within the handshake 
     await within("the timeout cuts it", silent.read(buffer).catch(() => null)),
     null,
   );
+});
+
+Deno.test("serve() over TLS: --idle-timeout ends a silent client over the limit too, not only the handshake timeout", async () => {
+  // A refused client holds three descriptors (its socket and the pipe's two
+  // ends) while the refusal waits for its handshake: no longer than an
+  // admitted one that stays silent.
+  const logs = new LogCollector();
+  await using server = startTestServer({
+    tls: { cert: TEST_CERT, key: TEST_KEY },
+    maxConnections: 1,
+    handshakeTimeoutMs: 60_000,
+    idleTimeoutMs: 100,
+    log: logs.log,
+  });
+  // The admitted client is never idle: it asks for 16 MB and reads none of
+  // it, so the server waits to write (its slot stays taken).
+  using admitted = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [TEST_CA],
+  });
+  const buffer = new Uint8Array(64);
+  await send(admitted, `PUT, big, ${"v".repeat(1_000_000)}\n`);
+  assertEquals(await within("Success!", admitted.read(buffer)), 9);
+  await send(admitted, "GET, big\n".repeat(16));
+  using silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await within("the refusal begins", logs.waitFor(/#2 refused/));
+  const read = await within(
+    "the idle timeout, not the handshake's",
+    silent.read(buffer).catch(() => null),
+    5_000,
+  );
+  assertEquals(read, null);
 });
 
 Deno.test("serve() over TLS: a silent client over the limit does not hold the shutdown past its grace", async () => {
