@@ -286,8 +286,15 @@ class TlsFront implements TlsAcceptor {
       });
       paired.catch(() => {}); // A late failure is the timeout's to report.
       const tls = await Promise.race([paired, timeout, innerFailed.promise]);
-      raw.setNoDelay(true);
-      pipe!.setNoDelay(true);
+      try {
+        raw.setNoDelay(true);
+        pipe!.setNoDelay(true);
+      } catch (error) {
+        // A socket its client already reset may refuse it (macOS: EINVAL):
+        // the pipe's inner end goes too, or nothing would close it.
+        closeQuietly(tls);
+        throw error;
+      }
       return new FrontConn(tls, raw, pipe!);
     } catch (error) {
       late = true; // A connect still under way closes its pipe when it resolves.
