@@ -14,8 +14,14 @@
  */
 
 import { equalBytes } from "../net/bytes.ts";
-import { isPortUnreachable, requireDatagrams, settlesWithin } from "../net/conn.ts";
+import {
+  isOutOfDescriptors,
+  isPortUnreachable,
+  requireDatagrams,
+  settlesWithin,
+} from "../net/conn.ts";
 import { localFor } from "../client/udp.ts";
+import { CheckerOutOfDescriptors } from "./context.ts";
 import type { LineRead, QuietRead } from "./probe.ts";
 import type { AnswerSource } from "./transport.ts";
 
@@ -100,14 +106,24 @@ export class DatagramProbe implements AnswerSource {
     return Promise.resolve();
   }
 
-  /** Sends `bytes` in one datagram, from a fresh socket: a new exchange. */
+  /**
+   * Sends `bytes` in one datagram, from a fresh socket: a new exchange.
+   * Throws {@linkcode CheckerOutOfDescriptors} if that socket cannot be
+   * made for want of file descriptors: over UDP, this is where a rule's
+   * exchange is opened (`openProbe()` in context.ts says so over TCP).
+   */
   async write(bytes: Uint8Array, _timeoutMs?: number): Promise<"ok" | "closed"> {
     await this.close();
-    this.#socket = Deno.listenDatagram({
-      hostname: localFor(this.#options.hostname),
-      port: 0,
-      transport: "udp",
-    });
+    try {
+      this.#socket = Deno.listenDatagram({
+        hostname: localFor(this.#options.hostname),
+        port: 0,
+        transport: "udp",
+      });
+    } catch (error) {
+      if (isOutOfDescriptors(error)) throw new CheckerOutOfDescriptors(error);
+      throw error;
+    }
     this.#request = bytes;
     this.#answer = undefined;
     this.#whole = undefined;

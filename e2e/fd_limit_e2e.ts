@@ -394,3 +394,60 @@ Deno.test("kv check out of descriptors mid-run stops in one line, exit 2, its ke
   assertMatch(requests, /PUT, kvcheck:[0-9a-f]{4}:survivor/);
   assertMatch(requests, /DELETE, kvcheck:[0-9a-f]{4}:survivor/);
 });
+
+Deno.test("kv check --udp out of descriptors mid-run stops in one line, exit 2, not a crash", async () => {
+  // Over UDP a rule's exchange opens its socket when it sends: the line
+  // must be the same as over TCP. This stand-in server lowers the
+  // checker's limit while it holds the first request, so that the socket
+  // that request came from is the last one it can have: the first rule's
+  // socket cannot be made.
+  const server = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (server.addr as Deno.NetAddr).port;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-net=127.0.0.1",
+      MAIN,
+      "check",
+      "--udp",
+      "-p",
+      String(port),
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out;
+  try {
+    const [request, from] = await within("kv check's first request", server.receive());
+    assertMatch(decoder.decode(request), /^GET, kvcheck:[0-9a-f]{4}:nobody$/);
+    const fds = await openFds(child.pid);
+    const open = new Set(fds.map(({ fd }) => fd));
+    // The request's socket: the last one it opened, the highest-numbered.
+    const last = Math.max(
+      ...fds.filter(({ target }) => target.startsWith("socket:")).map(({ fd }) => fd),
+    );
+    let limit = 0;
+    while (open.has(limit) && limit !== last) limit++;
+    const { code, stderr } = await new Deno.Command("prlimit", {
+      args: ["--pid", String(child.pid), `--nofile=${limit}:`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assertEquals(code, 0, `prlimit: ${decoder.decode(stderr)}`);
+    await server.send(encoder.encode("Not exist!\n"), from);
+    out = await within("kv check", child.output());
+  } finally {
+    server.close();
+  }
+  const stderr = decoder.decode(out.stderr);
+  const stdout = decoder.decode(out.stdout);
+  assertEquals(out.code, 2, `${stdout}\n${stderr}`);
+  assertMatch(
+    stderr,
+    /^kv: stopped at [a-z.-]+: this kv check process is out of file descriptors \(Too many open files \(os error 24\)\), which says nothing of the server; raise ulimit -n and run it again\n$/,
+  );
+  assert(!/FAIL|broken/.test(stdout), stdout);
+});
