@@ -204,8 +204,9 @@ class TlsFront implements TlsAcceptor {
       } catch (error) {
         if (this.#closed) return;
         // Out of file descriptors, say: try again once some are free (or at
-        // the next pairing, which wakes this pause).
-        this.#innerFailed?.(error);
+        // the next pairing, which wakes this pause). Only that fails the
+        // pairing under way: another error may be another socket's.
+        if (isOutOfDescriptors(error)) this.#innerFailed?.(error);
         await new Promise<void>((resolve) => {
           this.#pause = { timer: setTimeout(resolve, backoffMs), resolve };
         });
@@ -314,6 +315,9 @@ class TlsFront implements TlsAcceptor {
     closeQuietly(this.#inner);
     if (this.#held !== undefined) closeQuietly(this.#held);
     this.#held = undefined;
+    // A pairing whose pipe connected but was not yet accepted inside would
+    // wait out its timeout (10 s), and the shutdown with it.
+    this.#innerFailed?.(new Deno.errors.BadResource("the TLS listener is closed"));
     this.#wake();
   }
 }
