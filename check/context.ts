@@ -152,7 +152,7 @@ export class CheckHaltedError extends Error {
 /** What {@linkcode CheckHaltedError} says when the checker ran out of descriptors at `rule`. */
 export function outOfDescriptorsText(rule: string, why: string, left: number): Text {
   const leftEn = left > 0 ? `; ${left} of its keys could not be deleted` : "";
-  const leftKo = left > 0 ? ` 키 ${left}개는 지우지 못했습니다.` : "";
+  const leftKo = left > 0 ? ` 이번 실행이 쓴 key 중 ${left}개는 지우지 못했습니다.` : "";
   return {
     en: `stopped at ${rule}: this kv check process is out of file descriptors (${why}), which ` +
       `says nothing of the server; raise ulimit -n and run it again${leftEn}`,

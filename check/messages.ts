@@ -239,7 +239,7 @@ export const REASON = {
         "리셋했습니다(답을 읽지 않은 채 강제 종료된 클라이언트처럼 RST를 보냄). 서버의 recv()나 " +
         "send()가 ConnectionResetError를 일으켰습니다(Linux에서는 [Errno 104], Windows에서는 " +
         "[WinError 10054]. Windows에서는 accept()되기 전에 리셋한 클라이언트 때문에 accept() 자체가 " +
-        "일으킬 수도 있습니다): 클라이언트마다 대화와 accept()를 " +
+        "이 예외를 일으킬 수도 있습니다): 클라이언트 하나와 주고받는 부분 전체와 accept()를 각각 " +
         "try/except OSError로 감싸고, 그 소켓을 닫은 뒤 계속 accept()하세요 (서버의 터미널을 보세요)",
     ),
   stoppedAfterProbe: () =>

@@ -60,7 +60,7 @@ export const UDP_REASON = {
   empty: () =>
     text(
       "the answer was an empty datagram (0 bytes): an answer is at least one line, ending with \\n",
-      "답이 빈 데이터그램(0바이트)임: 답은 \\n으로 끝나는 줄이 적어도 하나 있어야 함",
+      "답이 빈 데이터그램(0바이트)임: 답에는 \\n으로 끝나는 줄이 적어도 하나 있어야 함",
     ),
   /** More datagrams came after the first: an answer sent in pieces. */
   split: () =>
@@ -189,14 +189,15 @@ export function udpStoppedHint(
       '데이터그램에 "port unreachable"(ICMP)로 답했습니다' +
       (rules > 0 ? `(그 뒤의 규칙 ${rules}개에서도)` : "") +
       ". 그 포트에서 기다리는 프로그램이 더 이상 없었다는 뜻이고, 서버를 실행한 터미널에 그 까닭" +
-      "(Traceback)이 찍혀 있습니다. Windows에서는 Linux에서라면 살아남을 교과서식 UDP 서버가 두 가지 " +
-      "때문에 멈춥니다. 첫째, recvfrom(1024)는 1,024바이트보다 긴 데이터그램에 OSError " +
+      "(Traceback)이 찍혀 있습니다. Linux에서라면 살아남을 교재식 UDP 서버도 Windows에서는 다음 두 " +
+      "가지 때문에 멈춥니다. 첫째, recvfrom(1024)는 1,024바이트보다 긴 데이터그램에 OSError " +
       "[WinError 10040]을 일으킵니다(Linux는 잘라서 줍니다)" +
-      (size === undefined ? "" : `. ${id}는 ${size}바이트짜리를 보냈습니다`) +
-      ": recvfrom(65535)로 읽으세요. 둘째, 이미 소켓을 닫은 클라이언트(기다리다 포기한 " +
-      "클라이언트나, 다시 보낸 요청에 두 번째로 간 답)에게 sendto()를 하고 나면 다음 recvfrom()이 " +
-      "ConnectionResetError [WinError 10054]를 일으킵니다(kv check --udp는 답을 받으면 그 요청의 " +
-      "소켓을 닫습니다). 어느 쪽도 서버의 소켓을 망가뜨리지 않습니다: recvfrom()을 " +
-      "ConnectionResetError를 잡는 try로 감싸 다음 데이터그램으로 넘어가고, 데이터그램 하나를 " +
-      "처리하는 부분 전체에서도 예외를 잡아 어떤 데이터그램도 서버를 멈추지 못하게 하세요.\n";
+      (size === undefined ? "" : `. ${id} 규칙이 보낸 데이터그램은 ${size}바이트였습니다`) +
+      ": recvfrom(65535)로 읽으세요. 둘째, 서버가 sendto()로 보낸 답이 이미 소켓을 닫은 " +
+      "클라이언트에게 가면(클라이언트가 기다리다 포기했거나, 다시 보낸 요청에 두 번째 답을 보낸 경우. " +
+      "kv check --udp는 답을 받으면 그 요청의 소켓을 닫습니다) 다음 recvfrom()이 " +
+      "ConnectionResetError [WinError 10054]를 일으킵니다. 어느 쪽도 서버의 소켓을 망가뜨리지 " +
+      "않습니다: recvfrom()을 ConnectionResetError를 잡는 try로 감싸 다음 데이터그램으로 넘어가고, " +
+      "데이터그램 하나를 처리하는 부분 전체에서도 예외를 잡아 어떤 데이터그램도 서버를 멈추지 못하게 " +
+      "하세요.\n";
 }
