@@ -85,7 +85,7 @@ export function newHandshakeLog(
   return (id, peer, failed) => {
     const alert = /received fatal alert: (\w+)/.exec(failed)?.[1];
     const why = /InvalidContentType/.test(failed)
-      ? "does not speak TLS: its bytes are plain text, not a TLS handshake (connect with TLS: " +
+      ? "does not speak TLS: its bytes are not a TLS handshake (plain text? connect with TLS: " +
         "kv client --tls, redis-cli --tls)"
       : alert !== undefined
       ? `refused this server's certificate (TLS alert ${alert}): the client must trust the CA ` +
