@@ -5,7 +5,8 @@
  * fills them with clients. Then a client more must wait in the backlog
  * (not be dropped), be served once another leaves, the log must say so in
  * a line or two (not one per failed accept), and every socket must be
- * closed once the clients are gone: counted in /proc/PID/fd.
+ * closed once the clients are gone: counted in /proc/PID/fd. kv's clients
+ * out of them: fd_limit_clients_e2e.ts.
  *
  * Needs `--allow-run=DENO,prlimit,ls --allow-net=127.0.0.1 --allow-read=.e2e-tmp
  * --allow-write=.e2e-tmp` (the TLS test writes its certificate there; `ls`
@@ -17,40 +18,12 @@
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { closeQuietly, writeAll } from "../net/conn.ts";
-import {
-  assertNoStackTrace,
-  e2eDir,
-  type KvProcess,
-  LogCollector,
-  pollUntil,
-  RawConn,
-  startKv,
-  startTestServer,
-  within,
-} from "../testing/mod.ts";
+import { e2eDir, type KvProcess, pollUntil, RawConn, startKv, within } from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
+import { leaveFree, openFds } from "../testing/fds.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/**
- * The descriptors `pid` has open, number and target, as `ls -l /proc/PID/fd`
- * lists them (Deno reads /proc only with --allow-all).
- */
-async function openFds(pid: number): Promise<{ fd: number; target: string }[]> {
-  const { code, stdout, stderr } = await new Deno.Command("ls", {
-    args: ["-l", `/proc/${pid}/fd`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  // A descriptor closed between ls's listing and its readlink is "No such file": not there.
-  const gone = /^(.*No such file or directory\n)*$/.test(decoder.decode(stderr));
-  assert(code === 0 || gone, `ls: ${decoder.decode(stderr)}`);
-  return [...decoder.decode(stdout).matchAll(/ (\d+) -> (.*)$/gm)].map((match) => ({
-    fd: Number(match[1]),
-    target: match[2]!,
-  }));
-}
 
 /**
  * How many sockets `pid` has open: what a leak would leave. (Deno's own
@@ -58,28 +31,6 @@ async function openFds(pid: number): Promise<{ fd: number; target: string }[]> {
  */
 async function sockets(pid: number): Promise<number> {
   return (await openFds(pid)).filter(({ target }) => target.startsWith("socket:")).length;
-}
-
-/**
- * Lowers `pid`'s soft limit on open files so that exactly `free` more
- * descriptors can be opened (a new one takes the lowest free number, and
- * fails with EMFILE at the limit or past it). The hard limit stays, so it
- * could be raised again.
- */
-async function leaveFree(pid: number, free: number): Promise<void> {
-  const open = new Set((await openFds(pid)).map(({ fd }) => fd));
-  let limit = 0;
-  for (let spare = 0;; limit++) {
-    if (open.has(limit)) continue;
-    if (spare === free) break;
-    spare++;
-  }
-  const { code, stderr } = await new Deno.Command("prlimit", {
-    args: ["--pid", String(pid), `--nofile=${limit}:`],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assertEquals(code, 0, `prlimit: ${decoder.decode(stderr)}`);
 }
 
 /** Waits (bounded) until the server's sockets are back to `baseline`. */
@@ -284,170 +235,4 @@ Deno.test("out of descriptors with --data, a compaction that cannot open its fil
   await using conn = await RawConn.connect(again.port);
   await conn.send("GET, k\n");
   assertEquals(await conn.readLine(), `99${value}`);
-});
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-Deno.test("kv bench with more connections than its descriptors allow: one line that says it is this process's limit, exit 2", async () => {
-  await using server = startTestServer();
-  const { code, stdout, stderr } = await within(
-    "kv bench",
-    new Deno.Command("prlimit", {
-      args: [
-        "--nofile=64:64",
-        Deno.execPath(),
-        "run",
-        "--no-prompt",
-        "--allow-net=127.0.0.1",
-        MAIN,
-        "bench",
-        "-p",
-        String(server.port),
-        "-c",
-        "100",
-        "-n",
-        "100",
-      ],
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output(),
-  );
-  const err = decoder.decode(stderr);
-  assertEquals(code, 2, err);
-  assertEquals(decoder.decode(stdout), "");
-  assertMatch(
-    err,
-    /^kv: cannot connect to 127\.0\.0\.1:\d+: Too many open files \(os error 24\): this process is out of file descriptors, not the server \(raise ulimit -n, or open fewer connections\)\n$/,
-  );
-  assertNoStackTrace(err);
-});
-
-Deno.test("kv check out of descriptors mid-run stops in one line, exit 2, its keys deleted, and no rule blamed on the server", async () => {
-  const logs = new LogCollector();
-  await using server = startTestServer({ log: logs.log, verbose: true });
-  // kv check reaches the server through this proxy. Its second connection
-  // is its first request (a GET): while it waits for the answer, its limit
-  // is lowered to leave no descriptor free, so once that connection
-  // closes, the rule's first connection (a PUT) opens, and its second cannot.
-  const proxy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-net=127.0.0.1",
-      MAIN,
-      "check",
-      "-p",
-      String(proxy.addr.port),
-      "--only",
-      "conn.disconnect",
-    ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const conns: Deno.Conn[] = [];
-  const pipes: Promise<unknown>[] = [];
-  const proxying = (async () => {
-    for (let n = 1;; n++) {
-      let conn: Deno.Conn;
-      try {
-        conn = await proxy.accept();
-      } catch {
-        return; // The proxy is closed.
-      }
-      conns.push(conn);
-      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-      conns.push(upstream);
-      if (n === 2) await leaveFree(child.pid, 0);
-      pipes.push(conn.readable.pipeTo(upstream.writable).catch(() => {}));
-      pipes.push(upstream.readable.pipeTo(conn.writable).catch(() => {}));
-    }
-  })();
-  let out;
-  try {
-    out = await within("kv check", child.output());
-  } finally {
-    proxy.close();
-    await proxying;
-    for (const conn of conns) closeQuietly(conn);
-    await Promise.all(pipes);
-  }
-  const stderr = decoder.decode(out.stderr);
-  const stdout = decoder.decode(out.stdout);
-  assertEquals(out.code, 2, `${stdout}\n${stderr}`);
-  assertEquals(
-    stderr,
-    "kv: stopped at conn.disconnect: this kv check process is out of file descriptors " +
-      "(Too many open files (os error 24)), which says nothing of the server; raise ulimit -n " +
-      "and run it again\n",
-  );
-  assert(!/FAIL|broken/.test(stdout), stdout);
-  // The rule's PUT came before the connection that failed: deleted by the cleanup.
-  await using conn = await RawConn.connect(server.port);
-  await conn.send("LIST\n");
-  const left = await conn.readList();
-  assert(!left.some((line) => line.includes("kvcheck:")), left.join("\n"));
-  const requests = logs.lines.map(({ message }) => message).join("\n");
-  assertMatch(requests, /PUT, kvcheck:[0-9a-f]{4}:survivor/);
-  assertMatch(requests, /DELETE, kvcheck:[0-9a-f]{4}:survivor/);
-});
-
-Deno.test("kv check --udp out of descriptors mid-run stops in one line, exit 2, not a crash", async () => {
-  // Over UDP a rule's exchange opens its socket when it sends: the line
-  // must be the same as over TCP. This stand-in server lowers the
-  // checker's limit while it holds the first request, so that the socket
-  // that request came from is the last one it can have: the first rule's
-  // socket cannot be made.
-  const server = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  const port = (server.addr as Deno.NetAddr).port;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-net=127.0.0.1",
-      MAIN,
-      "check",
-      "--udp",
-      "-p",
-      String(port),
-    ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out;
-  try {
-    const [request, from] = await within("kv check's first request", server.receive());
-    assertMatch(decoder.decode(request), /^GET, kvcheck:[0-9a-f]{4}:nobody$/);
-    const fds = await openFds(child.pid);
-    const open = new Set(fds.map(({ fd }) => fd));
-    // The request's socket: the last one it opened, the highest-numbered.
-    const last = Math.max(
-      ...fds.filter(({ target }) => target.startsWith("socket:")).map(({ fd }) => fd),
-    );
-    let limit = 0;
-    while (open.has(limit) && limit !== last) limit++;
-    const { code, stderr } = await new Deno.Command("prlimit", {
-      args: ["--pid", String(child.pid), `--nofile=${limit}:`],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assertEquals(code, 0, `prlimit: ${decoder.decode(stderr)}`);
-    await server.send(encoder.encode("Not exist!\n"), from);
-    out = await within("kv check", child.output());
-  } finally {
-    server.close();
-  }
-  const stderr = decoder.decode(out.stderr);
-  const stdout = decoder.decode(out.stdout);
-  assertEquals(out.code, 2, `${stdout}\n${stderr}`);
-  assertMatch(
-    stderr,
-    /^kv: stopped at [a-z.-]+: this kv check process is out of file descriptors \(Too many open files \(os error 24\)\), which says nothing of the server; raise ulimit -n and run it again\n$/,
-  );
-  assert(!/FAIL|broken/.test(stdout), stdout);
 });
