@@ -7,7 +7,7 @@
  * is one the subcommand takes; a default quoted in prose (`--flag` (N))
  * equals the code's; the exit codes' table has the statuses of `EXIT`
  * (cli/exit.ts); `kv check` output quoted in code blocks has the rules' own
- * words; and `Error:` lines quoted whole are ones the server can write.
+ * words; and the count of deliberately broken servers is testing/student_servers.ts's.
  *
  * It reads files, so it needs `--allow-read=.` (the docs, and whether each
  * path they name exists) and nothing more:
