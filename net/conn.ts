@@ -169,3 +169,14 @@ export function requireDatagrams(): void {
 export function isPortUnreachable(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset;
 }
+
+/**
+ * Whether a UDP `send()` failed because the system will not send a
+ * datagram that long (EMSGSIZE). Linux refuses only what no datagram can
+ * hold (over 65,507 bytes over IPv4); macOS refuses anything past its
+ * `net.inet.udp.maxdgram`, 9,216 bytes by default, even on loopback. Deno
+ * throws a plain `Error` for it, naming the errno in `code`.
+ */
+export function isMessageTooLong(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "EMSGSIZE";
+}
