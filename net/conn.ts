@@ -47,7 +47,11 @@ export function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.UnexpectedEof ||
     error instanceof Deno.errors.NotConnected ||
     error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.BadResource;
+    error instanceof Deno.errors.BadResource ||
+    // macOS: a write racing the peer's close may fail with EPROTOTYPE ("Protocol wrong type
+    // for socket") in place of EPIPE or ECONNRESET (libuv turns it into ECONNRESET: libuv
+    // #3413; golang/go#51538). Rust has no kind for it, so Deno throws a plain Error.
+    (error as { code?: unknown } | null)?.code === "EPROTOTYPE";
 }
 
 /**
