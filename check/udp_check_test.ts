@@ -22,6 +22,7 @@ import { endHints } from "./hints.ts";
 import { notPassed } from "../testing/check_runs.ts";
 import {
   closedPort,
+  emulateMacosMaxdgram,
   emulateWindowsIcmp,
   scriptedUdpServer,
   startTestServer,
@@ -239,4 +240,14 @@ Deno.test("runCheck() over UDP on Windows: a textbook server that recvfrom(1024)
   assertStringIncludes(ko, "udp.big-request 도중이나 직후에 멈췄습니다");
   // No particle right after a rule id, whose reading (and so 은/는) is unknown.
   assertMatch(ko, /udp\.big-request 규칙이 보낸 데이터그램은 2,0\d\d바이트였습니다/);
+});
+
+Deno.test("runCheck() with udp passes udp.too-large where the system sends no datagram past 9,216 bytes (macOS)", async () => {
+  // macOS's net.inet.udp.maxdgram: the checker's own sendto() of a longer request fails there
+  // (EMSGSIZE), so a rule that needs a long answer must build it from short requests.
+  using _macos = emulateMacosMaxdgram();
+  await using server = startTestServer({ udp: true });
+  const run = await runCheck({ port: server.port, udp: true, only: ["udp.too-large"] });
+  assertEquals(notPassed(run), "");
+  assertEquals([run.written, run.deleted, run.left], [9, 9, []]);
 });

@@ -73,7 +73,7 @@ export function udpSendFailedLine(
       ? `호스트 이름 ${server.host}의 주소를 찾지 못했습니다(${message}). --host가 맞나요?`
       : tooLong
       ? `요청이 너무 길어서 데이터그램 하나에 담을 수 없습니다(${message}). 긴 요청은 --udp 없이 ` +
-        "TCP로 보내세요"
+        `TCP로 보내세요. ${MAXDGRAM.ko}`
       : message;
     return `kv: UDP로 서버(${server.address})에 보낼 수 없습니다: ${why}\n`;
   }
@@ -81,9 +81,24 @@ export function udpSendFailedLine(
     ? permissionDenied(["--allow-net"], Deno.build.standalone, {
       why: ": the client binds a local port as well as sending",
     })
+    : tooLong
+    ? `${message}: the request is longer than this system sends in one datagram; send long ` +
+      `requests over TCP (without --udp). ${MAXDGRAM.en}`
     : message;
   return `kv: cannot send to ${server.address} over UDP: ${why}\n`;
 }
+
+/**
+ * Where a datagram's limit is lower than the contract's 65,507 bytes: macOS
+ * refuses to send one past `net.inet.udp.maxdgram` (9,216 bytes by default),
+ * even on loopback.
+ */
+const MAXDGRAM = {
+  en: "(macOS sends at most net.inet.udp.maxdgram bytes, 9216 by default; " +
+    "sudo sysctl -w net.inet.udp.maxdgram=65535 raises it until the next restart)",
+  ko: "(macOS는 net.inet.udp.maxdgram바이트까지만 보냅니다. 기본값은 9216이고, " +
+    "sudo sysctl -w net.inet.udp.maxdgram=65535로 다음 재시동 때까지 늘릴 수 있습니다)",
+};
 
 /** `kv client --udp`'s note for an answer that came only after a resend. */
 export function udpRetryNote(lang: Lang, tries: number): string {

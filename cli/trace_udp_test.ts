@@ -10,6 +10,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { main } from "../main.ts";
 import {
   closedPort,
+  emulateMacosMaxdgram,
   emulateWindowsIcmp,
   FakeIo,
   RawConn,
@@ -357,9 +358,25 @@ Deno.test("main() client --udp: a send that fails is said in Korean too, with --
       new RegExp(
         `^kv: UDP로 서버\\(127\\.0\\.0\\.1:${port}\\)에 보낼 수 없습니다: 요청이 너무 길어서 ` +
           "데이터그램 하나에 담을 수 없습니다\\(Message too long[^\\n]*\\)\\. 긴 요청은 --udp 없이 " +
-          "TCP로 보내세요\n$",
+          "TCP로 보내세요\\. \\(macOS는 net\\.inet\\.udp\\.maxdgram바이트까지만 보냅니다[^\\n]*\\)\n$",
       ),
     );
+    assertEquals(server.received(), 0);
+  });
+  await t.step("a request past macOS's 9,216 bytes, there", async () => {
+    // macOS refuses a datagram past net.inet.udp.maxdgram (9,216 bytes by default) even on
+    // loopback: the line says so, not just the OS's "Message too long".
+    using _macos = emulateMacosMaxdgram();
+    const request = `PUT, a, ${"x".repeat(10_000)}`;
+    const english = await mainClient(["--udp", "--lang", "en", "-p", port, request]);
+    assertEquals(english, {
+      code: 2,
+      stdout: "",
+      stderr: `kv: cannot send to 127.0.0.1:${port} over UDP: Message too long (os error 40): ` +
+        "the request is longer than this system sends in one datagram; send long requests over " +
+        "TCP (without --udp). (macOS sends at most net.inet.udp.maxdgram bytes, 9216 by " +
+        "default; sudo sysctl -w net.inet.udp.maxdgram=65535 raises it until the next restart)\n",
+    });
     assertEquals(server.received(), 0);
   });
   await t.step("a host name with no address", async () => {

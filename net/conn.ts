@@ -47,7 +47,11 @@ export function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.UnexpectedEof ||
     error instanceof Deno.errors.NotConnected ||
     error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.BadResource;
+    error instanceof Deno.errors.BadResource ||
+    // macOS: a write racing the peer's close may fail with EPROTOTYPE ("Protocol wrong type
+    // for socket") in place of EPIPE or ECONNRESET (libuv turns it into ECONNRESET: libuv
+    // #3413; golang/go#51538). Rust has no kind for it, so Deno throws a plain Error.
+    (error as { code?: unknown } | null)?.code === "EPROTOTYPE";
 }
 
 /**
@@ -168,4 +172,15 @@ export function requireDatagrams(): void {
  */
 export function isPortUnreachable(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset;
+}
+
+/**
+ * Whether a UDP `send()` failed because the system will not send a
+ * datagram that long (EMSGSIZE). Linux refuses only what no datagram can
+ * hold (over 65,507 bytes over IPv4); macOS refuses anything past its
+ * `net.inet.udp.maxdgram`, 9,216 bytes by default, even on loopback. Deno
+ * throws a plain `Error` for it, naming the errno in `code`.
+ */
+export function isMessageTooLong(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "EMSGSIZE";
 }

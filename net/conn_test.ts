@@ -30,6 +30,12 @@ Deno.test({
     assert(isDisconnect(new Deno.errors.ConnectionReset("reset")));
     assert(isDisconnect(new Deno.errors.BrokenPipe("pipe")));
     assert(isDisconnect(new Deno.errors.BadResource("closed")));
+    // macOS's write to a socket its peer is closing (EPROTOTYPE, 41), as Deno throws it.
+    const eprototype = Object.assign(new Error("Protocol wrong type for socket (os error 41)"), {
+      code: "EPROTOTYPE",
+    });
+    assert(isDisconnect(eprototype));
+    assertFalse(isDisconnect(Object.assign(new Error("Message too long"), { code: "EMSGSIZE" })));
     assertFalse(isDisconnect(new TypeError("a bug")));
     assertFalse(isDisconnect(new Deno.errors.PermissionDenied("no")));
     let closes = 0;

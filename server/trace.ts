@@ -259,9 +259,9 @@ export class DatagramTrace extends Trace {
     this.emit("recvfrom", `bytes=${data.length} peer=${formatAddr(from)} ${shown}`);
   }
 
-  /** The whole answer would not fit in one datagram. */
-  tooLarge(bytes: number): void {
-    this.emit("too-large", `bytes=${bytes} (over 65507: replaced by an error line)`);
+  /** The whole answer would not fit in one datagram (`why`: over the contract's 65,507 bytes). */
+  tooLarge(bytes: number, why = "over 65507"): void {
+    this.emit("too-large", `bytes=${bytes} (${why}: replaced by an error line)`);
   }
 
   /** sendto() sent the answer datagram. */

@@ -16,6 +16,7 @@ import { formatAddr } from "../net/addr.ts";
 import {
   afterIo,
   describeError,
+  isMessageTooLong,
   isPortUnreachable,
   nextTurn,
   requireDatagrams,
@@ -114,6 +115,8 @@ export class DatagramServer {
   readonly #writes: WriteAnswers | undefined;
   #closed = false;
   #count = 0;
+  // Whether the log has said that the system sends shorter datagrams than the contract's.
+  #saidMaxdgram = false;
   // The last datagram's trace: an ICMP error that a later receive reports is most likely its.
   #lastTrace: DatagramTrace | undefined;
   // ServerSide.turns as last seen, and when it was seen to change (#letOthersRun).
@@ -200,10 +203,53 @@ export class DatagramServer {
         if (trace !== undefined) trace.sendto(sent, from);
       } catch (error) {
         if (this.#closed) return;
+        if (isMessageTooLong(error) && answer.length > MIN_REFUSED_BYTES) {
+          // The system sends no datagram this long (macOS: past net.inet.udp.maxdgram,
+          // 9,216 bytes by default), though it fits the contract's 65,507. Said as an answer
+          // the contract has, so the client hears why at once rather than waiting out its tries.
+          await this.#sendTooLarge(answer.length, from, trace);
+          continue;
+        }
         // The sender is out of reach; UDP promises it nothing, and nor do we.
         if (this.#options.verbose) {
           this.#options.log("debug", `d${number} send failed: ${describeError(error)}`);
         }
+      }
+    }
+  }
+
+  /**
+   * Sends the too-large error line in place of an answer of `bytes` that
+   * the system refused to send in one datagram (EMSGSIZE), and says once,
+   * at info level, why and how to raise the limit.
+   */
+  async #sendTooLarge(
+    bytes: number,
+    to: Deno.Addr,
+    trace: DatagramTrace | undefined,
+  ): Promise<void> {
+    if (!this.#saidMaxdgram) {
+      this.#saidMaxdgram = true;
+      this.#options.log(
+        "info",
+        `udp: this system refused to send an answer of ${bytes} bytes in one datagram ` +
+          "(EMSGSIZE); such answers get the 'answer too large for a datagram' line. On macOS " +
+          "the limit is net.inet.udp.maxdgram (9216 bytes by default): " +
+          "sudo sysctl -w net.inet.udp.maxdgram=65535 raises it until the next restart",
+      );
+    }
+    if (trace !== undefined) trace.tooLarge(bytes, "the system sends no datagram this long");
+    const line = new TextEncoder().encode(tooLargeForDatagram(bytes));
+    try {
+      const sent = await this.#socket.send(line, to);
+      if (trace !== undefined) trace.sendto(sent, to);
+    } catch (error) {
+      if (this.#closed) return;
+      if (this.#options.verbose) {
+        this.#options.log(
+          "debug",
+          `udp send of the too-large line failed: ${describeError(error)}`,
+        );
       }
     }
   }
@@ -361,6 +407,9 @@ export class DatagramServer {
   }
 }
 
+// An answer the system refused (EMSGSIZE) is replaced by the too-large line only if longer
+// than that line can be: the line is refused too otherwise (no system's limit is this low).
+const MIN_REFUSED_BYTES = 512;
 const ERROR_BYTES = new TextEncoder().encode(ERROR_PREFIX);
 // The answer to a LIST after the first of a datagram (README, "Where the contract leaves room").
 const ONE_LIST_PER_DATAGRAM = `${ERROR_PREFIX}one LIST per datagram (send it alone, or use TCP)\n`;

@@ -12,6 +12,7 @@ import { TextStore } from "../store/text.ts";
 import {
   ask,
   bytes,
+  emulateMacosMaxdgram,
   emulateWindowsIcmp,
   EndlessWalk,
   LogCollector,
@@ -393,4 +394,33 @@ Deno.test("serve() with udp reads on, logging no error, when Windows fails a rec
     JSON.stringify(logs.lines),
   );
   assertEquals(traced.of("d1"), ["recvfrom", "request", "answer", "sendto", "unreachable"]);
+});
+
+Deno.test("serve() with udp answers the too-large line, and reads on, when the system refuses to send an answer (macOS: EMSGSIZE past 9,216 bytes)", async () => {
+  // macOS's sendto() refuses a datagram longer than net.inet.udp.maxdgram (9,216 bytes by
+  // default), even on loopback. The answer is lost there, not on the way: without a word back,
+  // its client would wait out every try and blame the network.
+  using _macos = emulateMacosMaxdgram();
+  const logs = new LogCollector();
+  const traced = new TraceCollector();
+  const text = new TextStore(new MemoryStore());
+  text.set("big", "b".repeat(10_000));
+  await using server = startTestServer({
+    udp: true,
+    store: text.store,
+    log: logs.log,
+    trace: traced.trace,
+  });
+  using peer = new UdpPeer();
+  const tooLarge = "Error: answer too large for a datagram (10001 bytes; use TCP)\n";
+  assertEquals(await peer.exchange(server.port, "GET, big\n"), tooLarge);
+  assertEquals(await peer.exchange(server.port, "GET, big\n"), tooLarge);
+  assertEquals(await peer.exchange(server.port, "PING\n"), "PONG\n");
+  assertEquals(logs.errors(), []);
+  // One line says why, and how to raise the limit; not one per datagram.
+  const said = logs.lines.filter((line) => /net\.inet\.udp\.maxdgram/.test(line.message));
+  assertEquals(said.map((line) => line.level), ["info"], JSON.stringify(logs.lines));
+  assertEquals(traced.of("d1"), ["recvfrom", "request", "answer", "too-large", "sendto"]);
+  // Over TCP the same answer is fine.
+  assertEquals(await ask(server.port, "GET, big"), "b".repeat(10_000));
 });

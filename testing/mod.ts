@@ -54,7 +54,10 @@ export { FakeIo } from "./fake_io.ts";
 export { assertNoStackTrace, runClient, runKvCheck, UNKNOWN_FOO } from "./cli.ts";
 export { TraceCollector } from "./trace.ts";
 export {
+  emulateMacosMaxdgram,
   emulateWindowsIcmp,
+  MACOS_MAXDGRAM,
+  messageTooLong,
   scriptedUdpServer,
   startUdpFlood,
   type UdpFlood,

@@ -256,3 +256,76 @@ class IcmpReportingSocket implements Deno.DatagramConn {
     }
   }
 }
+
+/** macOS's default `net.inet.udp.maxdgram`: the longest datagram its `sendto()` takes. */
+export const MACOS_MAXDGRAM = 9_216;
+
+/**
+ * macOS's UDP, on this machine: until disposed, every socket that
+ * `Deno.listenDatagram` binds (a real one, on the address asked) refuses to
+ * send a datagram longer than `limit` bytes as macOS's does past its
+ * `net.inet.udp.maxdgram` (9,216 by default), even on loopback:
+ * `sendto()` fails with EMSGSIZE, which Deno throws as an `Error` whose
+ * `code` is `"EMSGSIZE"` ({@linkcode messageTooLong}). Linux takes up to
+ * 65,507 bytes, so a test sets the lower limit here.
+ */
+export function emulateMacosMaxdgram(limit = MACOS_MAXDGRAM): Disposable {
+  const listen = Deno.listenDatagram;
+  const listenUdp = listen as (
+    options: Deno.UdpListenOptions & { transport: "udp" },
+  ) => Deno.DatagramConn;
+  Deno.listenDatagram =
+    ((options: Deno.UdpListenOptions & { transport: "udp" }) =>
+      new MaxdgramSocket(listenUdp(options), limit)) as unknown as typeof Deno.listenDatagram;
+  return {
+    [Symbol.dispose]() {
+      Deno.listenDatagram = listen;
+    },
+  };
+}
+
+/** What macOS's `sendto()` throws, through Deno, for a datagram past `net.inet.udp.maxdgram`. */
+export function messageTooLong(): Error {
+  // EMSGSIZE is 40 on macOS (90 on Linux); Deno names the errno in `code`.
+  return Object.assign(new Error("Message too long (os error 40)"), { code: "EMSGSIZE" });
+}
+
+/** A real datagram socket whose sends fail as macOS's do past a size ({@linkcode emulateMacosMaxdgram}). */
+class MaxdgramSocket implements Deno.DatagramConn {
+  readonly #inner: Deno.DatagramConn;
+  readonly #limit: number;
+
+  constructor(inner: Deno.DatagramConn, limit: number) {
+    this.#inner = inner;
+    this.#limit = limit;
+  }
+
+  get addr(): Deno.Addr {
+    return this.#inner.addr;
+  }
+
+  send(p: Uint8Array, addr: Deno.Addr): Promise<number> {
+    if (p.length > this.#limit) return Promise.reject(messageTooLong());
+    return this.#inner.send(p, addr);
+  }
+
+  receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, Deno.Addr]> {
+    return this.#inner.receive(p);
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+
+  joinMulticastV4(address: string, networkInterface: string): Promise<Deno.MulticastV4Membership> {
+    return this.#inner.joinMulticastV4(address, networkInterface);
+  }
+
+  joinMulticastV6(address: string, networkInterface: number): Promise<Deno.MulticastV6Membership> {
+    return this.#inner.joinMulticastV6(address, networkInterface);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<[Uint8Array<ArrayBuffer>, Deno.Addr]> {
+    return this.#inner[Symbol.asyncIterator]();
+  }
+}
