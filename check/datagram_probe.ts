@@ -13,6 +13,7 @@
  * @module
  */
 
+import { ipv4Localhost } from "../net/addr.ts";
 import { equalBytes } from "../net/bytes.ts";
 import {
   isOutOfDescriptors,
@@ -66,7 +67,11 @@ export class DatagramProbe implements AnswerSource {
   constructor(options: DatagramOptions) {
     requireDatagrams();
     this.#options = options;
-    this.#server = { transport: "udp", hostname: options.hostname, port: options.port };
+    this.#server = {
+      transport: "udp",
+      hostname: ipv4Localhost(options.hostname),
+      port: options.port,
+    };
   }
 
   /** A TCP probe's half-close: UDP has none. */
@@ -116,7 +121,7 @@ export class DatagramProbe implements AnswerSource {
     await this.close();
     try {
       this.#socket = Deno.listenDatagram({
-        hostname: localFor(this.#options.hostname),
+        hostname: localFor(this.#server.hostname),
         port: 0,
         transport: "udp",
       });

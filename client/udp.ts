@@ -8,7 +8,7 @@
  * @module
  */
 
-import { formatAddr } from "../net/addr.ts";
+import { formatAddr, ipv4Localhost } from "../net/addr.ts";
 import { isPortUnreachable, MAX_TIMER_MS, requireDatagrams } from "../net/conn.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
 import { KvNoAnswerError } from "./errors.ts";
@@ -67,7 +67,7 @@ export async function udpRequest(
 ): Promise<UdpAnswer> {
   options ??= {};
   checkNumbers({ ...options }, { timeoutMs: 1, retries: 0 });
-  const hostname = options.hostname ?? UDP_CLIENT_DEFAULTS.hostname;
+  const hostname = ipv4Localhost(options.hostname ?? UDP_CLIENT_DEFAULTS.hostname);
   const port = options.port ?? UDP_CLIENT_DEFAULTS.port;
   const timeoutMs = options.timeoutMs ?? UDP_CLIENT_DEFAULTS.timeoutMs;
   const tries = 1 + (options.retries ?? UDP_CLIENT_DEFAULTS.retries);

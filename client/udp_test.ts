@@ -140,3 +140,16 @@ Deno.test("udpRequest() refuses a timeoutMs or retries that is no whole number, 
   const answer = await udpRequest("PING\n", { port: server.port, retries: 0 });
   assertEquals(new TextDecoder().decode(answer.bytes), "PONG\n");
 });
+
+Deno.test("udpRequest() to localhost sends to 127.0.0.1 and traces that address", async () => {
+  await using server = startTestServer({ udp: true });
+  const traced = new TraceCollector();
+  const answer = await udpRequest("PING\n", {
+    hostname: "LocalHost",
+    port: server.port,
+    trace: traced.trace,
+  });
+  assertEquals(decoder.decode(answer.bytes), "PONG\n");
+  const sendto = traced.events.find((event) => event.event === "sendto");
+  assert(sendto?.detail.includes(`peer=127.0.0.1:${server.port}`), JSON.stringify(sendto));
+});

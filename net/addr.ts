@@ -12,3 +12,15 @@ export function formatAddr(addr: Deno.Addr | { hostname: string; port: number })
   const { hostname, port } = addr as { hostname: string; port: number };
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
+
+/**
+ * The address to bind or send datagrams to for `hostname`: `localhost` is
+ * 127.0.0.1. Deno takes the system's first answer for a name, which is ::1
+ * on macOS, where a learner's Python server bound to `"localhost"` (an
+ * AF_INET socket) listens on 127.0.0.1 and an IPv4 datagram socket cannot
+ * send to ::1. Any other name or address is itself. (kv's TCP clients try
+ * every address of a name instead: net/connect.ts.)
+ */
+export function ipv4Localhost(hostname: string): string {
+  return hostname.toLowerCase() === "localhost" ? "127.0.0.1" : hostname;
+}

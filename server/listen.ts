@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ipv4Localhost } from "../net/addr.ts";
 import { type Acceptor, listenTls } from "./tls.ts";
 
 /** A certificate chain and its private key, in PEM. */
@@ -67,7 +68,9 @@ export function bind(options: BindOptions): Acceptor {
   if (!options.password && !options.noAuth && !isLoopback(options.hostname)) {
     throw new ExposureError(options.hostname);
   }
-  const { hostname, port, tls } = options;
+  // localhost: 127.0.0.1, where IPv4 clients (a learner's Python one, UDP) look for it.
+  const hostname = ipv4Localhost(options.hostname);
+  const { port, tls } = options;
   if (tls !== undefined) return listenTls({ hostname, port, cert: tls.cert, key: tls.key });
   return Deno.listen({ hostname, port, transport: "tcp" });
 }

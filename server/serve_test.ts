@@ -318,3 +318,13 @@ Deno.test("serve({ verbose: true }) with no log of its own prints its lines to s
 Deno.test("kv/server exports the ExposureError serve() throws, for its importers to catch", () => {
   assertThrows(() => serve({ hostname: "0.0.0.0", port: 0 }), ExposureError, "noAuth: true");
 });
+
+Deno.test("serve({ hostname: 'localhost', udp: true }) listens on 127.0.0.1, over TCP and UDP", async () => {
+  // Where a learner's AF_INET Python client and kv's UDP client look for
+  // localhost, whatever the system lists first for the name (macOS: ::1).
+  await using server = serve({ hostname: "localhost", port: 0, udp: true });
+  assertEquals(server.addr.hostname, "127.0.0.1");
+  assertEquals(server.udpAddr?.hostname, "127.0.0.1");
+  await using conn = await RawConn.connect(server.addr.port);
+  assertEquals(await exchange(conn, "PING\n", 1), ["PONG"]);
+});
