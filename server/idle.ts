@@ -4,7 +4,7 @@
  * itself until the connection has truly been silent that long, so a busy
  * connection costs no timer per read.
  *
- * A timer that fires a second or more late means the server was not
+ * A timer that fires a second or more late (`PAUSED_LATE_MS`) means the server was not
  * running (SIGSTOP, a suspended VM or laptop, a debugger, a frozen
  * container): what its clients sent meanwhile waits unread in the kernel,
  * and the timer fires before it is read. The server could not hear them,
@@ -16,10 +16,7 @@
  * @module
  */
 
-import { MAX_TIMER_MS } from "../net/conn.ts";
-
-/** A timer this late (ms) means the process was stopped, not its clients silent. */
-export const PAUSED_LATE_MS = 1000;
+import { MAX_TIMER_MS, PAUSED_LATE_MS } from "../net/conn.ts";
 
 /** Calls `expire` once the connection has been silent `ms`, not counting the time `busy()` holds. */
 export class IdleTimer {
