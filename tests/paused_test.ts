@@ -10,11 +10,14 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
+import { runBench } from "../bench/run.ts";
 import { PAUSED_LATE_MS } from "../net/conn.ts";
 import {
+  FakeIo,
   LogCollector,
   RawConn,
   readAll,
+  scriptedServer,
   send,
   startTestServer,
   textStore,
@@ -67,4 +70,38 @@ Deno.test("serve() over TLS finishes a handshake that was under way while it was
   await within("the handshake", handshake);
   await send(conn, "QUIT\n");
   assertEquals(await within("Bye!", readAll(conn)), "Bye!\n");
+});
+
+Deno.test("runBench() stopped with an answer unread past its stall timeout does not take the server for silent", async () => {
+  // Ctrl-Z or kill -STOP on kv bench: the answer that came meanwhile waits
+  // unread, and its stall check ran first and gave up on the connection.
+  const stallMs = 100;
+  const values = new Map<string, string>();
+  let answered = 0;
+  await using server = scriptedServer(async (conn) => {
+    const buffer = new Uint8Array(1024);
+    const decoder = new TextDecoder();
+    let text = "";
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      text += decoder.decode(buffer.subarray(0, n));
+      for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n")) {
+        const [command, key, value] = text.slice(0, end).split(", ");
+        text = text.slice(end + 1);
+        if (command === "PUT") values.set(key!, value!);
+        await send(conn, command === "PUT" ? "Success!\n" : `${values.get(key!)}\n`);
+        // The answer is in the bench's socket, unread: the bench stops now.
+        if (++answered === 3) stall(PAUSED_LATE_MS + 3 * stallMs);
+      }
+    }
+  });
+  const fake = new FakeIo();
+  const outcome = await within(
+    "the bench",
+    runBench(
+      { port: server.port, connections: 1, keys: 1, requests: 5, stallTimeoutMs: stallMs },
+      fake.io,
+    ),
+  );
+  assertEquals(fake.stderr, "");
+  assertEquals(outcome, "ok");
 });
