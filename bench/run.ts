@@ -10,7 +10,7 @@
 import { describeConnectError } from "../client/errors.ts";
 import { formatAddr } from "../net/addr.ts";
 import { type ClientTls, connectTcp } from "../net/connect.ts";
-import { closeQuietly, quiet, writeAll } from "../net/conn.ts";
+import { closeQuietly, PAUSED_LATE_MS, quiet, writeAll } from "../net/conn.ts";
 import { encodeRequest } from "../wire/line/encode.ts";
 import { ERROR_PREFIX, failureText, SUCCESS } from "../wire/line/reply.ts";
 import { BenchConnection } from "./connection.ts";
@@ -119,8 +119,18 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
   const connections = conns.map((conn, id) => new BenchConnection(conn, id, run));
   const progress = io.stderrIsTerminal === true;
   let shown = false;
+  let tickedAt = performance.now();
   const ticker = setInterval(() => {
     const now = performance.now();
+    // A tick a second late: this process was stopped (Ctrl-Z, kill -STOP, a
+    // debugger), and the answers that came meanwhile wait unread, to be read
+    // after this tick. The server's silence counts again from the resume.
+    if (now - tickedAt >= TICK_MS + PAUSED_LATE_MS) {
+      for (const connection of connections) {
+        connection.lastReadAt = Math.max(connection.lastReadAt, now);
+      }
+    }
+    tickedAt = now;
     checkStall(config.stallTimeoutMs, now, connections);
     if (progress) {
       io.stderr(`\r${run.progressLine(now)}\x1b[K`);

@@ -93,6 +93,33 @@ export function errorMessage(error: unknown): string {
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
+ * A timer that fires this late (ms) means the process was stopped (SIGSTOP,
+ * a suspended VM or laptop, a debugger, a frozen container), not that its
+ * peers were slow: what they sent meanwhile waits unread in the kernel, and
+ * the timer fires before it is read.
+ */
+export const PAUSED_LATE_MS = 1000;
+
+/**
+ * Calls `fire` once `ms` have passed with this process running: a timer
+ * that fires {@linkcode PAUSED_LATE_MS} or more late starts over, for the
+ * whole `ms`, from the resume, so a peer is not timed out for the time we
+ * could not hear it. Lateness is read on `Date.now()`, which runs on through
+ * a suspend of the machine (timers do not). Returns the function that
+ * cancels it.
+ */
+export function setRunningTimeout(fire: () => void, ms: number): () => void {
+  const wait = Math.min(ms, MAX_TIMER_MS);
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = () => {
+    const dueAt = Date.now() + wait;
+    timer = setTimeout(() => (Date.now() - dueAt >= PAUSED_LATE_MS ? arm() : fire()), wait);
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+/**
  * Whether `promise` settles within `ms`. A timer that comes due while the
  * process is not running (a loaded machine, a long synchronous step) fires
  * before the I/O that arrived meanwhile is read: when the time is up, the

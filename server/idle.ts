@@ -4,10 +4,19 @@
  * itself until the connection has truly been silent that long, so a busy
  * connection costs no timer per read.
  *
+ * A timer that fires a second or more late (`PAUSED_LATE_MS`) means the server was not
+ * running (SIGSTOP, a suspended VM or laptop, a debugger, a frozen
+ * container): what its clients sent meanwhile waits unread in the kernel,
+ * and the timer fires before it is read. The server could not hear them,
+ * so that time is not the client's silence: a client whose timeout ran out
+ * while the server was stopped has its whole timeout again from the resume
+ * (Redis, which stamps activity with a cached time, cuts even a client
+ * whose request waits).
+ *
  * @module
  */
 
-import { MAX_TIMER_MS } from "../net/conn.ts";
+import { MAX_TIMER_MS, PAUSED_LATE_MS } from "../net/conn.ts";
 
 /** Calls `expire` once the connection has been silent `ms`, not counting the time `busy()` holds. */
 export class IdleTimer {
@@ -16,6 +25,7 @@ export class IdleTimer {
   readonly #expire: (silentMs: number) => void;
   #lastActiveAt = Date.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #dueAt = 0; // When the timer should fire (Date.now()'s time: it runs on through a suspend).
 
   /**
    * Starts counting now. `busy()`: the connection is making its answers or
@@ -41,11 +51,18 @@ export class IdleTimer {
   }
 
   #arm(wait: number): void {
-    this.#timer = setTimeout(this.#check, Math.min(wait, MAX_TIMER_MS));
+    wait = Math.min(wait, MAX_TIMER_MS);
+    this.#dueAt = Date.now() + wait;
+    this.#timer = setTimeout(this.#check, wait);
   }
 
   readonly #check = (): void => {
-    const silentMs = Date.now() - this.#lastActiveAt;
+    const now = Date.now();
+    if (now - this.#dueAt >= PAUSED_LATE_MS) {
+      this.#lastActiveAt = now; // Stopped: silence counts from the resume.
+      return this.#arm(this.#ms);
+    }
+    const silentMs = now - this.#lastActiveAt;
     const busy = this.#busy();
     if (busy || silentMs < this.#ms) return this.#arm(busy ? this.#ms : this.#ms - silentMs);
     this.#timer = undefined;

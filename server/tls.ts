@@ -14,7 +14,7 @@
  * @module
  */
 
-import { closeQuietly, describeError, isOutOfDescriptors, MAX_TIMER_MS } from "../net/conn.ts";
+import { closeQuietly, describeError, isOutOfDescriptors, setRunningTimeout } from "../net/conn.ts";
 import { LogBudget, type Logger } from "../net/log.ts";
 import { FrontConn } from "./tls_conn.ts";
 
@@ -105,17 +105,19 @@ export function newHandshakeLog(
 }
 
 /**
- * Finishes `conn`'s TLS handshake within `ms`: `"done"`, `"late"` (the
- * handshake then fails once the connection is closed, as expected), or why
- * it failed (a plaintext client, a bad certificate).
+ * Finishes `conn`'s TLS handshake within `ms` of the server running (a
+ * handshake under way while it was stopped gets its whole time again from
+ * the resume: its client's messages wait unread meanwhile): `"done"`,
+ * `"late"` (the handshake then fails once the connection is closed, as
+ * expected), or why it failed (a plaintext client, a bad certificate).
  */
 async function handshakeWithin(
   conn: Deno.TlsConn,
   ms: number,
 ): Promise<"done" | "late" | Error> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), Math.min(ms, MAX_TIMER_MS));
+    cancel = setRunningTimeout(() => resolve("late"), ms);
   });
   const handshake = conn.handshake();
   try {
@@ -125,7 +127,7 @@ async function handshakeWithin(
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   } finally {
-    clearTimeout(timer);
+    cancel!();
   }
 }
 
