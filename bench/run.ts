@@ -189,8 +189,9 @@ function stallCause(partial: Uint8Array): string {
   }
   return "nothing arrived: a server that serves one client at a time cannot serve " +
     "several connections (try -c 1), one that reads one request per recv() " +
-    "cannot take a pipeline, and one out of file descriptors leaves the connections " +
-    'past its limit unaccepted (kv serve logs "out of file descriptors")';
+    "cannot take a pipeline, one out of file descriptors leaves the connections " +
+    'past its limit unaccepted (kv serve logs "out of file descriptors"), and a stopped one ' +
+    "(Ctrl-Z in its terminal; fg there resumes it) answers nobody";
 }
 
 function resolveConfig(options: BenchOptions): BenchConfig {

@@ -56,7 +56,8 @@ export function noAnswerText(
       "terminal) and it serves one client at a time: close that client and run kv check again. " +
       "To take other clients while one stays connected, serve each client in its own thread " +
       "(threading.Thread) or with select. If no other client is connected, the server reads " +
-      "requests but never answers (see its terminal), or needs a longer --timeout. No rule was " +
+      "requests but never answers (see its terminal), or its process is stopped (Ctrl-Z in its " +
+      "terminal stops it, Ctrl-C ends it: fg there resumes it), or it needs a longer --timeout. No rule was " +
       "run, and no key was written.",
     `서버(${address})가 연결은 받았지만, 연결을 열어 둔 채 ${waited}초 동안 아무것도 보내지 ` +
       `않았습니다(kv check가 보낸 요청: ${show(request)}` +
@@ -66,7 +67,8 @@ export function noAnswerText(
       "클라이언트 하나만 받는 것 같습니다: 그 클라이언트를 닫고 kv check를 다시 실행하세요. " +
       "한 클라이언트가 연결되어 있는 동안에도 다른 클라이언트를 받으려면, 클라이언트마다 " +
       "스레드(threading.Thread)를 쓰거나 select를 쓰세요. 연결된 다른 클라이언트가 없다면, 서버가 " +
-      "요청을 읽기만 하고 답하지 않거나(서버의 터미널을 보세요) 답이 --timeout보다 느린 " +
+      "요청을 읽기만 하고 답하지 않거나(서버의 터미널을 보세요), 서버 프로세스가 멈춰 있거나(그 " +
+      "터미널에서 Ctrl-Z를 누르면 멈추고 Ctrl-C는 끝냅니다: 그곳에서 fg를 치면 다시 돕니다), 답이 --timeout보다 느린 " +
       "것입니다(그렇다면 --timeout을 더 길게 주세요). 규칙은 하나도 실행하지 않았고, key도 쓰지 " +
       "않았습니다.",
   );

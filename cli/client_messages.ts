@@ -130,7 +130,8 @@ export function timeoutLines(
           ? ""
           : ". 아니면 요청의 나머지를 기다리는 중일 수도 있습니다(--unframed를 써 보세요)") +
         ". 아니면 이 클라이언트를 맡은 서버 코드가 이 요청에서 오류로 멈추고 연결만 열어 두었을 수도 " +
-        "있습니다(서버를 실행한 터미널에 Traceback이 찍혔나요?)"
+        "있습니다(서버를 실행한 터미널에 Traceback이 찍혔나요?). 아니면 서버 프로세스가 멈춰 있을 수도 " +
+        "있습니다(그 터미널에서 Ctrl-Z를 누르면 멈추고, Ctrl-C는 끝냅니다: 그곳에서 fg를 치면 다시 돕니다)"
       : error.flowing
       ? `${gotBytes}바이트(${shown})가 답의 끝 없이 계속 오고 있었습니다: 서버가 끝없이 보내고 ` +
         '있습니다(클라이언트의 요청이 끝나 recv()가 b""를 돌려줄 때 서버의 루프가 멈추나요?)'
@@ -145,7 +146,8 @@ export function timeoutLines(
       "client at a time answers only once the others leave)" +
       (unframed ? "" : ", or be waiting for more of the request (try --unframed)") +
       ", or its code for this client may have stopped on an error at this request, leaving the " +
-      "connection open (is there a traceback where the server runs?)"
+      "connection open (is there a traceback where the server runs?), or its process may be stopped " +
+      "(Ctrl-Z in its terminal stops it, Ctrl-C ends it: fg there resumes it)"
     : error.flowing
     ? `got ${gotBytes} bytes, ${shown}, and more kept coming with no end of the answer: ` +
       'the server sends without end (does its loop stop when recv() returns b"", the end of the client\'s requests?)'

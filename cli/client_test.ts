@@ -304,7 +304,9 @@ Deno.test("kv client --timeout shows what arrived and the likely cause, exit 1",
         "kv: nothing arrived: the server may be serving another client (a server that serves one " +
         "client at a time answers only once the others leave), or be waiting for more of the " +
         "request (try --unframed), or its code for this client may have stopped on an error at " +
-        "this request, leaving the connection open (is there a traceback where the server runs?)\n",
+        "this request, leaving the connection open (is there a traceback where the server runs?), " +
+        "or its process may be stopped (Ctrl-Z in its terminal stops it, Ctrl-C ends it: fg there " +
+        "resumes it)\n",
     );
   });
   await t.step("an answer without \\n and no pause", async () => {
