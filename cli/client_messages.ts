@@ -14,7 +14,12 @@
  * @module
  */
 
-import type { KvAnswerError, KvConnectionError, KvTimeoutError } from "../client/errors.ts";
+import {
+  type KvAnswerError,
+  type KvConnectionError,
+  type KvTimeoutError,
+  seconds,
+} from "../client/errors.ts";
 import type { AnswerEnd, IrregularAnswer } from "../client/options.ts";
 import { isOutOfDescriptors } from "../net/conn.ts";
 import { show, showAsBytes } from "../net/show.ts";
@@ -172,11 +177,6 @@ function timeoutKo(error: KvTimeoutError, address: string): string {
       `왔고, 64 KiB가 올 때마다 ${ms / 1000}초 제한 시간이 다시 시작되었습니다`;
   }
   return `서버(${address})에서 ${ms / 1000}초 안에 답이 ${some ? "다 " : ""}오지 않았습니다`;
-}
-
-/** `ms` in seconds as the messages say them: whole past 10, else to a tenth. */
-function seconds(ms: number): string {
-  return ms >= 10_000 ? String(Math.round(ms / 1000)) : (ms / 1000).toFixed(1);
 }
 
 /**

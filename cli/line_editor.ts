@@ -36,9 +36,10 @@ export interface LineEditorOptions {
   input?: NodeJS.ReadableStream;
   /** @default {process.stdout} */
   output?: NodeJS.WritableStream;
-  /** Requests remembered for the up arrow. @default {1000} */
-  historySize?: number;
 }
+
+/** Requests remembered for the up arrow. */
+const HISTORY_SIZE = 1_000;
 
 /** A line editor over a terminal. */
 export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
@@ -46,7 +47,7 @@ export function openLineEditor(options: LineEditorOptions = {}): LineEditor {
     input: options.input ?? process.stdin,
     output: options.output ?? process.stdout,
     terminal: true,
-    historySize: options.historySize ?? 1_000,
+    historySize: HISTORY_SIZE,
     removeHistoryDuplicates: true,
   });
   let closed = false;

@@ -391,8 +391,11 @@ export function expectLine(answer: string, expected: string): void {
   }
 }
 
-/** `ms` in seconds as a message says them: whole past 10, else to a tenth. */
-function seconds(ms: number): string {
+/**
+ * `ms` in seconds as a message says them: whole past 10, else to a tenth
+ * (cli/client_messages.ts's Korean lines say the same number).
+ */
+export function seconds(ms: number): string {
   return ms >= 10_000 ? String(Math.round(ms / 1000)) : (ms / 1000).toFixed(1);
 }
 

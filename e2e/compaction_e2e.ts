@@ -13,8 +13,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { COMPACTION_PAUSE_ENV } from "../cli/data.ts";
 import { DENO_FS } from "../store/log/file.ts";
-import { writeAll } from "../net/conn.ts";
-import { e2eDir, startKv, within } from "../testing/mod.ts";
+import { e2eDir, RawConn, startKv, within } from "../testing/mod.ts";
 import { crashRounds, describeReport } from "./crash.ts";
 
 for (const step of ["snapshot", "synced", "renamed", "switched"] as const) {
@@ -66,15 +65,15 @@ Deno.test("kv serve --data: a backup reading the log when a compaction replaces 
   await using server = await startKv(["--data", path, "--compact-min-bytes", "262144"], {
     dir: dir.path,
   });
-  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await using conn = await RawConn.connect(server.port);
   const value = "v".repeat(1000);
   let round = 0;
   // Overwrites of 50 keys: the log grows, its live data stays small.
   const overwrite = async (count: number) => {
     const lines = [];
     for (let i = 0; i < count; i++) lines.push(`PUT, key${i % 50}, ${value}${round++}\n`);
-    await writeAll(conn, new TextEncoder().encode(lines.join("")));
-    const answers = await readLines(conn, count);
+    await conn.send(lines.join(""));
+    const answers = await conn.readLines(count);
     assertEquals(answers.filter((line) => line !== "Success!"), []);
   };
   await overwrite(150);
@@ -98,16 +97,3 @@ Deno.test("kv serve --data: a backup reading the log when a compaction replaces 
   for await (const entry of Deno.readDir(dir.path)) names.push(entry.name);
   assertEquals(names, ["kv.log"], "the replaced file's second name is gone");
 });
-
-/** Reads `count` lines from `conn`. */
-async function readLines(conn: Deno.Conn, count: number): Promise<string[]> {
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(64 * 1024);
-  let text = "";
-  while (text.split("\n").length - 1 < count) {
-    const n = await conn.read(buffer);
-    if (n === null) throw new Error(`connection closed after ${JSON.stringify(text)}`);
-    text += decoder.decode(buffer.subarray(0, n), { stream: true });
-  }
-  return text.split("\n").slice(0, count);
-}

@@ -16,6 +16,13 @@ import { closeQuietly, writeAll } from "../net/conn.ts";
 import type { FsyncMode } from "../store/log.ts";
 import { type KvProcess, startKv, within } from "../testing/mod.ts";
 
+/** Keys per connection. */
+const KEYS_PER_CONNECTION = 64;
+/** The earliest a kill comes after the load starts, in ms. */
+const MIN_KILL_MS = 50;
+/** `--compact-min-bytes` of the server: small, so kills land in compactions too. */
+const COMPACT_MIN_BYTES = 65_536;
+
 /** How crash rounds run. */
 export interface CrashOptions {
   /** The data folder (the server gets read and write permission on it). */
@@ -27,16 +34,10 @@ export interface CrashOptions {
   connections?: number;
   /** Requests in flight per connection. @default {16} */
   pipeline?: number;
-  /** Keys per connection. @default {64} */
-  keys?: number;
-  /** The kill comes this long after the load starts: from ... @default {50} */
-  minMs?: number;
-  /** ... to this many ms. @default {500} */
+  /** The kill comes between `MIN_KILL_MS` (50) and this many ms after the load starts. @default {500} */
   maxMs?: number;
   /** Seed of the kill times and the request mix. @default {1} */
   seed?: number;
-  /** `--compact-min-bytes` of the server: small, so kills land in compactions too. @default {65536} */
-  compactMinBytes?: number;
   /** Environment of the servers (a test hook). @default {none} */
   env?: Record<string, string>;
   /**
@@ -109,9 +110,9 @@ export class Acknowledged {
 /** Runs the rounds; the report says what was acknowledged and what was found. */
 export async function crashRounds(options: CrashOptions): Promise<CrashReport> {
   const connections = options.connections ?? 4;
-  const keysPer = options.keys ?? 64;
+  const keysPer = KEYS_PER_CONNECTION;
   const random = new Sfc32(options.seed ?? 1, 0);
-  const minMs = options.minMs ?? 50;
+  const minMs = MIN_KILL_MS;
   const maxMs = options.maxMs ?? 500;
   const args = [
     "--data",
@@ -119,7 +120,7 @@ export async function crashRounds(options: CrashOptions): Promise<CrashReport> {
     "--fsync",
     options.fsync,
     "--compact-min-bytes",
-    String(options.compactMinBytes ?? 65_536),
+    String(COMPACT_MIN_BYTES),
   ];
   const keys = new Map<string, KeyState>();
   for (let c = 0; c < connections; c++) {

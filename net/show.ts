@@ -113,7 +113,7 @@ function escapeTokens(bytes: Uint8Array): string[] {
   while (i < bytes.length) {
     const byte = bytes[i]!;
     const size = sequenceLength(byte);
-    const char = size === 0 ? undefined : decodeOne(bytes.subarray(i, i + size), size);
+    const char = utf8CharAt(bytes, i, bytes.length);
     if (char === undefined) {
       tokens.push(`\\x${byte.toString(16).padStart(2, "0")}`);
       i++;
@@ -126,7 +126,7 @@ function escapeTokens(bytes: Uint8Array): string[] {
 }
 
 /** How many bytes a UTF-8 character starting with `byte` takes; 0 if none can. */
-function sequenceLength(byte: number): number {
+export function sequenceLength(byte: number): number {
   if (byte < 0x80) return 1;
   if (byte < 0xc2) return 0;
   if (byte < 0xe0) return 2;
@@ -134,10 +134,16 @@ function sequenceLength(byte: number): number {
   return byte < 0xf5 ? 4 : 0;
 }
 
-function decodeOne(slice: Uint8Array, size: number): string | undefined {
-  if (slice.length < size) return undefined;
+/**
+ * The UTF-8 character that starts at `bytes[i]` and ends by `end`, or
+ * `undefined` if none does there (a byte no character starts with, a
+ * sequence cut short or invalid). Its length is {@linkcode sequenceLength}.
+ */
+export function utf8CharAt(bytes: Uint8Array, i: number, end: number): string | undefined {
+  const size = sequenceLength(bytes[i]!);
+  if (size === 0 || i + size > end) return undefined;
   try {
-    return strictDecoder.decode(slice);
+    return strictDecoder.decode(bytes.subarray(i, i + size));
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { codePointEscape, INVISIBLE_REGEXP } from "./show.ts";
+import { codePointEscape, INVISIBLE_REGEXP, sequenceLength, utf8CharAt } from "./show.ts";
 
 /**
  * One event in the life of a socket, as the application sees it. The server
@@ -102,7 +102,6 @@ export function formatTrace(event: TraceEvent, style: TraceStyle = {}): string {
 const BACKSLASH = 0x5c;
 const QUOTE = 0x22;
 const ESCAPES: Record<number, string> = { 0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t" };
-const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * `bytes[start, end)` as a quoted, escaped preview on one line: printable
@@ -127,14 +126,13 @@ export function preview(bytes: Uint8Array, start: number, end: number, maxBytes 
       i++;
       continue;
     }
-    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 0;
-    const char = length > 0 && i + length <= end ? decodeOne(bytes, i, i + length) : undefined;
+    const char = utf8CharAt(bytes, i, end);
     if (char === undefined) {
       text += hexByte(byte);
       i++;
     } else {
       text += INVISIBLE_REGEXP.test(char) ? codePointEscape(char) : char;
-      i += length;
+      i += sequenceLength(byte);
     }
   }
   const left = end - i;
@@ -143,12 +141,4 @@ export function preview(bytes: Uint8Array, start: number, end: number, maxBytes 
 
 function hexByte(byte: number): string {
   return `\\x${byte.toString(16).padStart(2, "0")}`;
-}
-
-function decodeOne(bytes: Uint8Array, start: number, end: number): string | undefined {
-  try {
-    return strictDecoder.decode(bytes.subarray(start, end));
-  } catch {
-    return undefined;
-  }
 }

@@ -49,12 +49,12 @@ class Inode {
 }
 
 /** An error like the OS's when the disk is full. */
-export function diskFullError(): Error {
+function diskFullError(): Error {
   return new Error("No space left on device (os error 28)");
 }
 
 /** An error like the OS's for a failed device. */
-export function ioError(): Error {
+function ioError(): Error {
   return new Error("Input/output error (os error 5)");
 }
 

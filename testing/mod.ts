@@ -60,24 +60,8 @@ export {
   messageTooLong,
   scriptedUdpServer,
   startUdpFlood,
-  type UdpFlood,
   UdpPeer,
-  windowsConnReset,
 } from "./udp.ts";
-export { diskFullError, FakeFs, ioError, sampleLog } from "./fake_fs.ts";
-export {
-  E2E_ROOT,
-  e2eDir,
-  type KvProcess,
-  type KvProcessOptions,
-  runKv,
-  startKv,
-} from "./process.ts";
-export {
-  type HeldServer,
-  heldServer,
-  type Mistake,
-  studentServer,
-  type TestLineServer,
-  textbookServer,
-} from "./student_servers.ts";
+export { FakeFs, sampleLog } from "./fake_fs.ts";
+export { e2eDir, type KvProcess, runKv, startKv } from "./process.ts";
+export { heldServer, type Mistake, studentServer, textbookServer } from "./student_servers.ts";

@@ -150,7 +150,7 @@ export async function runKv(
 }
 
 /** Folder of the end-to-end suites' files: `.e2e-tmp/` in the repository, where they get permissions. */
-export const E2E_ROOT = ".e2e-tmp";
+const E2E_ROOT = ".e2e-tmp";
 
 /** A new, empty folder under {@linkcode E2E_ROOT}, removed when disposed. */
 export async function e2eDir(): Promise<AsyncDisposable & { path: string }> {

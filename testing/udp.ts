@@ -183,7 +183,7 @@ export function emulateWindowsIcmp(closed: Set<number>): Disposable {
 }
 
 /** What a Windows socket's `recvfrom()` throws after an ICMP port unreachable. */
-export function windowsConnReset(): Deno.errors.ConnectionReset {
+function windowsConnReset(): Deno.errors.ConnectionReset {
   return new Deno.errors.ConnectionReset(
     "An existing connection was forcibly closed by the remote host. (os error 10054)",
   );

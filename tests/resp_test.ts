@@ -14,19 +14,9 @@ import { MemoryStore } from "../store/memory.ts";
 import { TextStore } from "../store/text.ts";
 import { serve } from "../server/serve.ts";
 import { ask, ObservedStore, RawConn, startTestServer, within } from "../testing/mod.ts";
-import { resp, talk } from "../testing/resp.ts";
+import { resp, respBytes, talk } from "../testing/resp.ts";
 
 const encoder = new TextEncoder();
-
-/** A RESP command of raw bytes (words may hold any byte). */
-function respBytes(...words: (string | Uint8Array)[]): Uint8Array {
-  const parts: number[] = [...encoder.encode(`*${words.length}\r\n`)];
-  for (const word of words) {
-    const bytes = typeof word === "string" ? encoder.encode(word) : word;
-    parts.push(...encoder.encode(`$${bytes.length}\r\n`), ...bytes, 13, 10);
-  }
-  return Uint8Array.from(parts);
-}
 
 Deno.test("serve() speaks RESP to a connection whose first byte is *, and lines to any other", async () => {
   await using server = startTestServer();
