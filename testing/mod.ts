@@ -56,8 +56,6 @@ export { TraceCollector } from "./trace.ts";
 export {
   emulateMacosMaxdgram,
   emulateWindowsIcmp,
-  MACOS_MAXDGRAM,
-  messageTooLong,
   scriptedUdpServer,
   startUdpFlood,
   UdpPeer,

@@ -258,7 +258,7 @@ class IcmpReportingSocket implements Deno.DatagramConn {
 }
 
 /** macOS's default `net.inet.udp.maxdgram`: the longest datagram its `sendto()` takes. */
-export const MACOS_MAXDGRAM = 9_216;
+const MACOS_MAXDGRAM = 9_216;
 
 /**
  * macOS's UDP, on this machine: until disposed, every socket that
@@ -285,7 +285,7 @@ export function emulateMacosMaxdgram(limit = MACOS_MAXDGRAM): Disposable {
 }
 
 /** What macOS's `sendto()` throws, through Deno, for a datagram past `net.inet.udp.maxdgram`. */
-export function messageTooLong(): Error {
+function messageTooLong(): Error {
   // EMSGSIZE is 40 on macOS (90 on Linux); Deno names the errno in `code`.
   return Object.assign(new Error("Message too long (os error 40)"), { code: "EMSGSIZE" });
 }
