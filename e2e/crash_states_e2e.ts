@@ -28,7 +28,7 @@ for (const mode of ["always", "everysec"]) {
         "--pause",
         "0.02",
         "--max-states",
-        "30",
+        "12",
         "--deno",
         Deno.execPath(),
       ],
