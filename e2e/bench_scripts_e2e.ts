@@ -26,6 +26,7 @@ async function python(script: string, args: string[]) {
 const SCRIPTS = [
   "churn.py",
   "cpu_per_request.py",
+  "crash_states.py",
   "fd_limit.py",
   "fill_latency.py",
   "idle_memory.py",
@@ -57,6 +58,11 @@ Deno.test("bench/ scripts refuse missing or wrong arguments in one line, with no
     ["fd_limit.py", ["--server", "nope"], /argument --server: invalid choice: 'nope'/],
     ["leak_waves.py", ["--port", "12000"], /--port and --pid go together$/],
     ["leak_waves.py", ["--handshakes", "10"], /--handshakes needs TLS$/],
+    [
+      "crash_states.py",
+      ["--fsync", "sometimes"],
+      /--fsync: .sometimes. is not always, everysec or no$/,
+    ],
   ];
   for (const [script, args, message] of cases) {
     const { code, stdout, stderr } = await python(script, args);
