@@ -58,7 +58,9 @@ export async function openDataFile(
       await io.stderr(
         `kv: cannot load data file ${path}: ${error.message}\n` +
           `kv: to recover, run "kv repair ${file}": it writes ${file}.repaired without the bad ` +
-          `bytes and says what it dropped; check that file, then move it over ${file}\n`,
+          `bytes and says what it dropped; check that file, then move it over ${file} (after a ` +
+          `power cut, "kv repair --truncate ${file}" drops everything from the bad record on ` +
+          "instead: at most what the last sync had not reached)\n",
       );
     } else if (error instanceof LogPermissionError) {
       // How kv was run, as for the other files it reads: a usage error.

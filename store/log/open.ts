@@ -97,7 +97,7 @@ export class LogPermissionError extends LogOpenError {
   }
 }
 
-/** A bad record before the log's tail: not a crash's doing. Nothing was changed. */
+/** A bad record before the log's tail: damage, or a power cut's hole. Nothing was changed. */
 export class LogCorruptError extends LogOpenError {
   /** Where the bad record starts, in bytes from the start of the file. */
   readonly offset: number;
@@ -106,8 +106,8 @@ export class LogCorruptError extends LogOpenError {
   constructor(path: string, offset: number, reason: string) {
     super(
       path,
-      `bad record at byte ${offset} (${reason}), and valid records follow it, ` +
-        "so this is damage, not a crash's unfinished write; the file was not changed",
+      `bad record at byte ${offset} (${reason}), and valid records follow it: the file was ` +
+        "damaged, or a power cut wrote its last pages out of order; the file was not changed",
     );
     this.name = "LogCorruptError";
     this.offset = offset;
