@@ -72,5 +72,12 @@ export function bind(options: BindOptions): Acceptor {
   const hostname = ipv4Localhost(options.hostname);
   const { port, tls } = options;
   if (tls !== undefined) return listenTls({ hostname, port, cert: tls.cert, key: tls.key });
-  return Deno.listen({ hostname, port, transport: "tcp" });
+  try {
+    return Deno.listen({ hostname, port, transport: "tcp" });
+  } catch (error) {
+    // Deno grants by name: --allow-net=localhost, the natural narrowing for --host
+    // localhost, does not cover 127.0.0.1. Bind the name then, as Deno resolves it.
+    if (!(error instanceof Deno.errors.NotCapable) || hostname === options.hostname) throw error;
+    return Deno.listen({ hostname: options.hostname, port, transport: "tcp" });
+  }
 }

@@ -17,6 +17,8 @@ import {
   exchange,
   LogCollector,
   RawConn,
+  readRawLines,
+  send,
   startTestServer,
 } from "../testing/mod.ts";
 
@@ -317,6 +319,18 @@ Deno.test("serve({ verbose: true }) with no log of its own prints its lines to s
 
 Deno.test("kv/server exports the ExposureError serve() throws, for its importers to catch", () => {
   assertThrows(() => serve({ hostname: "0.0.0.0", port: 0 }), ExposureError, "noAuth: true");
+});
+
+Deno.test({
+  name:
+    "serve({ hostname: 'localhost' }) listens with --allow-net=localhost, which does not name 127.0.0.1",
+  permissions: { net: ["localhost"] },
+  async fn() {
+    await using server = serve({ hostname: "localhost", port: 0 });
+    using conn = await Deno.connect({ hostname: "localhost", port: server.addr.port });
+    await send(conn, "PING\n");
+    assertEquals(await readRawLines(conn, 1), ["PONG"]);
+  },
 });
 
 Deno.test("serve({ hostname: 'localhost', udp: true }) listens on 127.0.0.1, over TCP and UDP", async () => {
