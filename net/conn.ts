@@ -101,19 +101,36 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const PAUSED_LATE_MS = 1000;
 
 /**
+ * How many times in a row one timeout starts over for a late timer. One stop
+ * needs one; a process whose own event loop is blocked a second at every
+ * turn (overload, not a stop) looks stopped each time, and without a cap
+ * would time nobody out, a handshake flood's stalled handshakes included.
+ */
+export const PAUSED_RESTARTS = 3;
+
+/**
  * Calls `fire` once `ms` have passed with this process running: a timer
  * that fires {@linkcode PAUSED_LATE_MS} or more late starts over, for the
  * whole `ms`, from the resume, so a peer is not timed out for the time we
  * could not hear it. Lateness is read on `Date.now()`, which runs on through
- * a suspend of the machine (timers do not). Returns the function that
- * cancels it.
+ * a suspend of the machine (timers do not). At most
+ * {@linkcode PAUSED_RESTARTS} times; `lateMs` is for tests. Returns the
+ * function that cancels it.
  */
-export function setRunningTimeout(fire: () => void, ms: number): () => void {
+export function setRunningTimeout(
+  fire: () => void,
+  ms: number,
+  lateMs = PAUSED_LATE_MS,
+): () => void {
   const wait = Math.min(ms, MAX_TIMER_MS);
   let timer: ReturnType<typeof setTimeout>;
+  let restarts = 0;
   const arm = () => {
     const dueAt = Date.now() + wait;
-    timer = setTimeout(() => (Date.now() - dueAt >= PAUSED_LATE_MS ? arm() : fire()), wait);
+    timer = setTimeout(
+      () => (Date.now() - dueAt >= lateMs && restarts++ < PAUSED_RESTARTS ? arm() : fire()),
+      wait,
+    );
   };
   arm();
   return () => clearTimeout(timer);

@@ -11,12 +11,14 @@
  * so that time is not the client's silence: a client whose timeout ran out
  * while the server was stopped has its whole timeout again from the resume
  * (Redis, which stamps activity with a cached time, cuts even a client
- * whose request waits).
+ * whose request waits). At most `PAUSED_RESTARTS` times in a row: a server
+ * whose own event loop is blocked a second at every turn looks stopped each
+ * time, and must still time its silent clients out.
  *
  * @module
  */
 
-import { MAX_TIMER_MS, PAUSED_LATE_MS } from "../net/conn.ts";
+import { MAX_TIMER_MS, PAUSED_LATE_MS, PAUSED_RESTARTS } from "../net/conn.ts";
 
 /** Calls `expire` once the connection has been silent `ms`, not counting the time `busy()` holds. */
 export class IdleTimer {
@@ -26,14 +28,22 @@ export class IdleTimer {
   #lastActiveAt = Date.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #dueAt = 0; // When the timer should fire (Date.now()'s time: it runs on through a suspend).
+  #restarts = 0; // Late firings in a row: at most PAUSED_RESTARTS start the count over.
+  readonly #lateMs: number;
 
   /**
    * Starts counting now. `busy()`: the connection is making its answers or
    * waiting for them to drain, which is not idleness (the timer waits
-   * another `ms`).
+   * another `ms`). `lateMs`, how late a firing means a stop, is for tests.
    */
-  constructor(ms: number, busy: () => boolean, expire: (silentMs: number) => void) {
+  constructor(
+    ms: number,
+    busy: () => boolean,
+    expire: (silentMs: number) => void,
+    lateMs = PAUSED_LATE_MS,
+  ) {
     this.#ms = ms;
+    this.#lateMs = lateMs;
     this.#busy = busy;
     this.#expire = expire;
     this.#arm(ms);
@@ -58,7 +68,8 @@ export class IdleTimer {
 
   readonly #check = (): void => {
     const now = Date.now();
-    if (now - this.#dueAt >= PAUSED_LATE_MS) {
+    if (now - this.#dueAt < this.#lateMs) this.#restarts = 0;
+    else if (this.#restarts++ < PAUSED_RESTARTS) {
       this.#lastActiveAt = now; // Stopped: silence counts from the resume.
       return this.#arm(this.#ms);
     }
