@@ -51,7 +51,9 @@ Deno.test("kv client --lang ko: no answer in time, and what came of it", async (
         "(한 번에 클라이언트 하나만 받는 서버는 먼저 연결한 클라이언트가 나가야 답합니다). 아니면 " +
         "요청의 나머지를 기다리는 중일 수도 있습니다(--unframed를 써 보세요). 아니면 이 클라이언트를 " +
         "맡은 서버 코드가 이 요청에서 오류로 멈추고 연결만 열어 두었을 수도 있습니다(서버를 실행한 " +
-        "터미널에 Traceback이 찍혔나요?)\n",
+        "터미널에 Traceback이 찍혔나요?). 아니면 서버 프로세스가 일시 중지되어 있을 수도 있습니다(그 " +
+        "터미널에서 Ctrl-Z를 누르면 서버가 끝나지 않고 일시 중지됩니다: 거기서 fg를 입력하면 다시 " +
+        "돌아가고, 끝내려면 Ctrl-C를 누르세요)\n",
     });
   });
   await t.step("bytes without their \\n", async () => {
