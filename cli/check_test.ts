@@ -246,8 +246,9 @@ Deno.test("kv check stops before any rule, exit 2, when a server of one client a
     assertStringIncludes(
       run.stderr,
       "연결된 다른 클라이언트가 없다면, 서버가 요청을 읽기만 하고 답하지 않거나(서버의 터미널을 " +
-        "보세요), 서버 프로세스가 멈춰 있거나(그 터미널에서 Ctrl-Z를 누르면 멈추고 Ctrl-C는 " +
-        "끝냅니다: 그곳에서 fg를 치면 다시 돕니다), 답이 --timeout보다 느린 것입니다(그렇다면 " +
+        "보세요), 서버 프로세스가 일시 중지되어 있거나(그 터미널에서 Ctrl-Z를 누르면 서버가 끝나지 " +
+        "않고 일시 중지됩니다: 거기서 fg를 입력하면 다시 돌아가고, 끝내려면 Ctrl-C를 " +
+        "누르세요), 답이 --timeout보다 느린 것입니다(그렇다면 " +
         "--timeout을 더 길게 주세요).",
     );
     assertStringIncludes(

@@ -96,8 +96,9 @@ export function udpSendFailedLine(
 const MAXDGRAM = {
   en: "(macOS sends at most net.inet.udp.maxdgram bytes, 9216 by default; " +
     "sudo sysctl -w net.inet.udp.maxdgram=65535 raises it until the next restart)",
-  ko: "(macOS는 net.inet.udp.maxdgram바이트까지만 보냅니다. 기본값은 9216이고, " +
-    "sudo sysctl -w net.inet.udp.maxdgram=65535로 다음 재시동 때까지 늘릴 수 있습니다)",
+  ko: "(macOS는 데이터그램을 net.inet.udp.maxdgram에 정한 크기까지만 보냅니다. 기본값은 " +
+    "9216바이트이고, sudo sysctl -w net.inet.udp.maxdgram=65535로 다음 재시동 때까지 한도를 " +
+    "올릴 수 있습니다)",
 };
 
 /** `kv client --udp`'s note for an answer that came only after a resend. */

@@ -358,7 +358,8 @@ Deno.test("main() client --udp: a send that fails is said in Korean too, with --
       new RegExp(
         `^kv: UDP로 서버\\(127\\.0\\.0\\.1:${port}\\)에 보낼 수 없습니다: 요청이 너무 길어서 ` +
           "데이터그램 하나에 담을 수 없습니다\\(Message too long[^\\n]*\\)\\. 긴 요청은 --udp 없이 " +
-          "TCP로 보내세요\\. \\(macOS는 net\\.inet\\.udp\\.maxdgram바이트까지만 보냅니다[^\\n]*\\)\n$",
+          "TCP로 보내세요\\. \\(macOS는 데이터그램을 net\\.inet\\.udp\\.maxdgram에 정한 크기까지만 " +
+          "보냅니다[^\\n]*\\)\n$",
       ),
     );
     assertEquals(server.received(), 0);
