@@ -40,7 +40,8 @@ client read before that was acknowledged before the crash.
 Ends with `RESULT mode=... states=N checked=M failed=F ...` per mode; exits 1
 if any state failed. --keep DIR keeps every failing state (its files and a
 note of the calls before it). Needs strace; loopback only; about 0.6 s of CPU
-per state.
+per state. A quick run, what e2e/crash_states_e2e.ts does (about 30 s):
+  python3 bench/crash_states.py --fsync always,everysec --ops 80 --pause 0.02 --max-states 12
 """
 import argparse
 import hashlib
@@ -714,21 +715,30 @@ def run_mode(args, mode):
 
 
 def main():
+    # Raw text for the description and epilog, and each option's default in its help line
+    # (the usage paragraph of the docstring, which shows them, is not printed).
+    class Formatter(argparse.RawDescriptionHelpFormatter):
+        def _get_help_string(self, action):
+            if action.default in (None, False, argparse.SUPPRESS):
+                return action.help
+            return f"{action.help} (default: %(default)s)"
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 formatter_class=Formatter,
                                  epilog=__doc__.split("\n\n", 2)[2])
     ap.add_argument("--fsync", default="always,everysec,no", help="modes, comma-separated")
     ap.add_argument("--ops", type=int, default=240, help="writes per connection")
-    ap.add_argument("--conns", type=int, default=2)
+    ap.add_argument("--conns", type=int, default=2, help="writing connections")
     ap.add_argument("--batch", type=int, default=4, help="writes in flight per connection")
     ap.add_argument("--pause", type=float, default=0.05, help="s between batches (not for always)")
-    ap.add_argument("--compact-min-bytes", type=int, default=2048)
+    ap.add_argument("--compact-min-bytes", type=int, default=2048,
+                    help="kv serve's compaction floor, small so that it compacts often")
     ap.add_argument("--max-states", type=int, default=300, help="states checked per mode")
     ap.add_argument("--max-lag-s", type=float, default=2.0, help="everysec: the oldest loss allowed")
     ap.add_argument("--settle", type=float, default=0.3, help="s between the last answer and the kill")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--deno", default="deno")
-    ap.add_argument("--keep", help="copy failing states here")
+    ap.add_argument("--seed", type=int, default=1, help="the writes' random numbers")
+    ap.add_argument("--deno", default="deno", help="the Deno that runs kv")
+    ap.add_argument("--keep", metavar="DIR", help="copy failing states here")
     ap.add_argument("--keep-work", action="store_true", help="keep the trace and temporary folders")
     args = ap.parse_args()
     modes = args.fsync.split(",")

@@ -46,6 +46,30 @@ Deno.test("every bench/ script answers --help with its usage, and runs nothing",
   }
 });
 
+Deno.test("crash_states.py --help gives each option's default and the quick run", async () => {
+  // A full run checks 900 states, minutes of CPU: the help must say so before
+  // anyone starts one, and how to run the quick subset instead.
+  const { stdout } = await python("crash_states.py", ["--help"]);
+  const flat = stdout.replace(/\s+/g, " ");
+  for (
+    const [option, value] of [
+      ["--fsync FSYNC", "always,everysec,no"],
+      ["--ops OPS", "240"],
+      ["--conns CONNS", "2"],
+      ["--max-states MAX_STATES", "300"],
+      ["--compact-min-bytes COMPACT_MIN_BYTES", "2048"],
+      ["--deno DENO", "deno"],
+    ]
+  ) {
+    assertMatch(flat, new RegExp(`${option} [^(]*\\(default: ${value}\\)`), option);
+  }
+  assert(!flat.includes("(default: None)") && !flat.includes("(default: False)"), stdout);
+  assert(
+    flat.includes("--fsync always,everysec --ops 80 --pause 0.02 --max-states 12"),
+    stdout,
+  );
+});
+
 Deno.test("bench/ scripts refuse missing or wrong arguments in one line, with no traceback", async () => {
   const cases: [string, string[], RegExp][] = [
     ["fill_latency.py", [], /arguments are required: port$/],
