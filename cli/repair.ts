@@ -86,7 +86,9 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
     return EXIT.failed;
   }
   if (repaired.dropped.length === 0) {
-    await io.stdout(`${path}: ${repaired.records} records, none bad: nothing to repair\n`);
+    await io.stdout(
+      `${path}: ${plural(repaired.records, "record")}, none bad: nothing to repair\n`,
+    );
     return EXIT.ok;
   }
   try {
@@ -100,7 +102,9 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
   }
   const droppedBytes = repaired.dropped.reduce((sum, range) => sum + range.bytes, 0);
   const lines = [
-    `${path}: kept ${repaired.records} records; dropped ${droppedBytes} bytes in ${repaired.dropped.length} place(s):`,
+    `${path}: kept ${plural(repaired.records, "record")}; dropped ${
+      plural(droppedBytes, "byte")
+    } in ${plural(repaired.dropped.length, "place")}:`,
     ...repaired.dropped.map((range) =>
       `  at byte ${range.offset}: ${range.bytes} bytes (${range.reason})`
     ),
@@ -151,4 +155,9 @@ function tornTailOnly(repaired: Repaired, fileBytes: number): boolean {
   const [range] = repaired.dropped;
   return repaired.dropped.length === 1 && range!.offset + range!.bytes === fileBytes &&
     range!.reason === "the record is incomplete";
+}
+
+/** `1 record`, `2 records`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

@@ -142,11 +142,17 @@ export function repairLog(file: Uint8Array, options: RepairOptions = {}): Repair
       at = next;
       continue;
     }
-    const resume = options.truncate
-      ? -1
-      : findRecord(file, Math.min(resumeAt(file, at, next), end), end);
-    const skip = resume === -1 ? end : resume;
-    dropped.push({ offset: at, bytes: skip - at, reason: describeBadRecord(next) });
+    const resume = findRecord(file, Math.min(resumeAt(file, at, next), end), end);
+    const skip = resume === -1 || options.truncate ? end : resume;
+    const reason = describeBadRecord(next);
+    dropped.push({
+      offset: at,
+      bytes: skip - at,
+      // --truncate drops the valid records after the bad one too: say so.
+      reason: options.truncate && resume !== -1
+        ? `${reason}; and from byte ${resume} on, records that may be valid (--truncate)`
+        : reason,
+    });
     at = skip;
   }
   const length = kept.reduce((sum, [from, to]) => sum + to - from, MAGIC.length);

@@ -128,6 +128,16 @@ test("repairLog() keeps every valid record and skips a damaged one", async (t) =
     assertEquals(repaired.records, 2);
     assertEquals(repaired.bytes, bytes.subarray(0, starts[2]!));
     assertEquals(repaired.dropped[0]!.bytes, bytes.length - starts[2]!);
+    // It says that records which may be valid went too, and from where.
+    assertEquals(
+      repaired.dropped[0]!.reason,
+      `the record's body fails its checksum; and from byte ${
+        starts[3]
+      } on, records that may be valid (--truncate)`,
+    );
+    // A bad last record has nothing after it to speak of.
+    const torn = repairLog(bytes.subarray(0, bytes.length - 3), { truncate: true });
+    assertEquals(torn.dropped[0]!.reason, "the record is incomplete");
   });
   await t.step("a torn tail is cut off; a clean log is kept whole", () => {
     assertEquals(
