@@ -116,7 +116,8 @@ export class RespFramer implements Framer {
   }
 
   feed(chunk: Uint8Array): void {
-    if (this.#source !== this.#own) {
+    // Nothing held (#own may still be EMPTY, and so #source): read in place.
+    if (this.#source !== this.#own || this.#length === 0) {
       this.#source = chunk;
       this.#length = chunk.length;
       this.#pos = 0;
