@@ -41,7 +41,7 @@ ap.add_argument("--cwd", default=os.path.dirname(os.path.dirname(os.path.abspath
 ap.add_argument("extra", nargs="*", help="more arguments for kv serve (after --)")
 a = ap.parse_args()
 if a.server == "redis" and a.kind != "resp":
-    sys.exit("Redis runs only --kind resp")
+    ap.error("Redis runs only --kind resp")
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
