@@ -64,6 +64,12 @@ export const SERVE_SPEC = command({
       min: 1,
       max: MAX_LINE_BYTES_LIMIT,
     }),
+    maxPendingBytes: integer({
+      value: "N",
+      help: "most bytes all clients' unfinished requests may hold together",
+      fallback: SERVE_DEFAULTS.maxPendingBytes,
+      min: 1,
+    }),
     idleTimeout: decimal({
       value: "SECONDS",
       help: "close a client silent this long; 0 = never",
@@ -201,6 +207,7 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       port: options.port,
       maxConnections: options.maxConnections,
       maxLineBytes: options.maxLineBytes,
+      maxPendingBytes: options.maxPendingBytes,
       idleTimeoutMs: Math.round(options.idleTimeout * 1000),
       unframedPauseMs: options.unframedPauseMs,
       shutdownGraceMs: options.shutdownGraceMs,

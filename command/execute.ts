@@ -29,7 +29,7 @@ function beforeAuth(
   protocol: Session["protocol"],
 ): boolean {
   const kind = request.failure?.kind;
-  if (kind === "protocol" || kind === "lineTooLong") return true;
+  if (kind === "protocol" || kind === "lineTooLong" || kind === "pendingFull") return true;
   return protocol === "resp" &&
     (kind === "unknownCommand" || kind === "usage" || wrongSubcommand !== undefined);
 }

@@ -17,6 +17,12 @@ export type Failure =
   | { readonly kind: "emptyField"; readonly field: string }
   | { readonly kind: "invalidUtf8" }
   | { readonly kind: "lineTooLong"; readonly limitBytes: number }
+  /**
+   * A partial request could not grow: all connections' unfinished requests
+   * hold `limitBytes` already (`--max-pending-bytes`). Dropped as a line too
+   * long is; a Redis client's connection closes.
+   */
+  | { readonly kind: "pendingFull"; readonly limitBytes: number }
   | { readonly kind: "tooManyConnections" }
   | { readonly kind: "storeFull" }
   | { readonly kind: "notText" }

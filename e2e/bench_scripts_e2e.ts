@@ -30,6 +30,7 @@ const SCRIPTS = [
   "fd_limit.py",
   "fill_latency.py",
   "idle_memory.py",
+  "input_budget.py",
   "keys_time.py",
   "leak_waves.py",
   "load_time.py",
@@ -80,6 +81,7 @@ Deno.test("bench/ scripts refuse missing or wrong arguments in one line, with no
     ["memory_per_key.py", ["kv", "nope"], /argument loader: invalid choice: 'nope'/],
     ["load_time.py", ["extra"], /unrecognized arguments: extra$/],
     ["fd_limit.py", ["--server", "nope"], /argument --server: invalid choice: 'nope'/],
+    ["input_budget.py", ["--server", "redis", "--kind", "line"], /Redis runs only --kind resp$/],
     ["leak_waves.py", ["--port", "12000"], /--port and --pid go together$/],
     ["leak_waves.py", ["--handshakes", "10"], /--handshakes needs TLS$/],
     [

@@ -136,6 +136,8 @@ export class Connection {
     } finally {
       this.#idle?.stop();
       this.#reads.end();
+      // Its partial request no longer counts against all clients' budget.
+      this.#wire?.framer.close();
       // Its WATCHed keys and its open transaction's queue go with it.
       const context = this.#wire?.context;
       if (context !== undefined) {

@@ -23,6 +23,7 @@ import { Watches } from "../command/watch.ts";
 import { Sfc32 } from "../bench/random.ts";
 import { Connection } from "./connection.ts";
 import { BufferPool } from "../wire/buffer_pool.ts";
+import { unbounded } from "../wire/pending_budget.ts";
 
 const REQUESTS = 10_000;
 const KEYS = 10_000;
@@ -105,6 +106,7 @@ function serveStream(
       watches: new Watches(on),
       turns: { count: 0 },
       pool: new BufferPool(),
+      pending: unbounded(),
     },
     () => {},
   );

@@ -41,6 +41,16 @@ export interface ServeOptions {
    * @default {1048576}
    */
   maxLineBytes?: number;
+  /**
+   * The most bytes all connections' unfinished requests may hold together
+   * (a line still waiting for its `\n`, a RESP request for the rest of its
+   * bytes), counted from where one outgrows its connection's 4 KiB: a
+   * request that would grow past it is refused (a line client gets an
+   * `Error:` line and the line is skipped to its `\n`, as a line too long;
+   * a Redis client gets `-ERR` and is closed).
+   * @default {536870912}
+   */
+  maxPendingBytes?: number;
   /** Close a connection silent this long (0: never). @default {0} */
   idleTimeoutMs?: number;
   /** A client that never sent `\n` has its line taken after this pause (0: never). @default {100} */
@@ -106,6 +116,7 @@ export const SERVE_DEFAULTS = {
   port: 12000,
   maxConnections: 10_000,
   maxLineBytes: 1_048_576,
+  maxPendingBytes: 536_870_912,
   idleTimeoutMs: 0,
   unframedPauseMs: 100,
   shutdownGraceMs: 5_000,
@@ -115,6 +126,7 @@ export const SERVE_DEFAULTS = {
 /** The options resolved, as the server and its connections use them. */
 export type Config = ConnectionConfig & {
   readonly maxConnections: number;
+  readonly maxPendingBytes: number;
 };
 
 /** Resolves the options into a config, failing before binding rather than in every connection later. */
@@ -122,6 +134,7 @@ export function resolve(options: ServeOptions): Config {
   const config = {
     maxConnections: options.maxConnections ?? SERVE_DEFAULTS.maxConnections,
     maxLineBytes: options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes,
+    maxPendingBytes: options.maxPendingBytes ?? SERVE_DEFAULTS.maxPendingBytes,
     idleTimeoutMs: options.idleTimeoutMs ?? SERVE_DEFAULTS.idleTimeoutMs,
     unframedPauseMs: options.unframedPauseMs ?? SERVE_DEFAULTS.unframedPauseMs,
     shutdownGraceMs: options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs,
@@ -130,7 +143,7 @@ export function resolve(options: ServeOptions): Config {
     trace: options.trace,
   };
   // The least value of each limit (0 turns the timers off), and the most.
-  const least = { maxConnections: 1, maxLineBytes: 1 };
+  const least = { maxConnections: 1, maxLineBytes: 1, maxPendingBytes: 1 };
   const most = { maxLineBytes: MAX_LINE_BYTES_LIMIT };
   for (const [name, value] of Object.entries(config)) {
     if (typeof value !== "number") continue;

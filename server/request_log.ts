@@ -25,6 +25,8 @@ export function requestLogLine(request: Request, answer: Uint8Array): string {
   const kind = request.failure?.kind;
   const shown = raw === "" && kind === "lineTooLong"
     ? "(a line past the limit, not kept)"
+    : raw === "" && kind === "pendingFull"
+    ? "(a line not kept: no room for all clients' unfinished requests)"
     : raw === "" && kind === "invalidUtf8"
     ? "(a line that is not valid UTF-8)"
     : logSample(raw);

@@ -34,6 +34,7 @@ import {
 import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
 import type { ServerSide } from "./wire.ts";
 import { BufferPool } from "../wire/buffer_pool.ts";
+import { PendingBudget } from "../wire/pending_budget.ts";
 import { Watches } from "../command/watch.ts";
 
 export { MAX_LINE_BYTES_LIMIT, SERVE_DEFAULTS, type ServeOptions };
@@ -225,6 +226,7 @@ class Server implements KvServer {
       watches: this.#watches,
       turns: { count: 0 },
       pool: new BufferPool(),
+      pending: new PendingBudget(config.maxPendingBytes),
       handshakeFailed: newHandshakeLog(log, () => this.#clock.now()),
     };
     const turns = this.#side.turns;

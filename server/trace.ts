@@ -78,6 +78,8 @@ function unshown(failure: Failure | undefined): string {
       return "a line that is not valid UTF-8";
     case "lineTooLong":
       return `a line longer than the limit of ${failure.limitBytes} bytes: its bytes were not kept`;
+    case "pendingFull":
+      return "a line the server had no room for (all clients' unfinished requests at --max-pending-bytes): its bytes were not kept";
     case "protocol":
       return "a request that breaks RESP's framing";
     default:

@@ -17,6 +17,7 @@ import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
 import type { BufferPool } from "../wire/buffer_pool.ts";
+import type { PendingBudget } from "../wire/pending_budget.ts";
 import type { Failure } from "../command/reply.ts";
 import type { Framer } from "../wire/framer.ts";
 import { LineFramer } from "../wire/line/framer.ts";
@@ -66,6 +67,12 @@ export interface ServerSide {
    */
   readonly pool: BufferPool;
   /**
+   * What every connection's partial requests hold together, past each
+   * one's small buffer (`--max-pending-bytes`): a request that would grow
+   * past it is refused (wire/pending_budget.ts).
+   */
+  readonly pending: PendingBudget;
+  /**
    * Told of a failed TLS handshake (without --verbose, which logs them all):
    * logs what a client's user must fix, a few lines a minute (server/tls.ts).
    */
@@ -105,8 +112,8 @@ export function openWire(
   const reply = resp ? new RespReply(out, session) : new LineReply(out);
   return {
     framer: resp
-      ? new RespFramer(maxLineBytes, session, server.pool)
-      : new LineFramer(maxLineBytes, session, server.pool),
+      ? new RespFramer(maxLineBytes, session, server.pool, server.pending)
+      : new LineFramer(maxLineBytes, session, server.pool, server.pending),
     request: new Request(),
     out,
     reply,

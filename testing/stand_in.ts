@@ -13,6 +13,7 @@ import type { Logger } from "../net/log.ts";
 import type { Tracer } from "../net/trace.ts";
 import { Connection } from "../server/connection.ts";
 import { BufferPool } from "../wire/buffer_pool.ts";
+import { unbounded } from "../wire/pending_budget.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { testContext } from "./store_harness.ts";
 
@@ -65,6 +66,7 @@ export function standInConnection(
     watches: new Watches(store),
     turns: { count: 0 },
     pool: options.pool ?? new BufferPool(),
+    pending: unbounded(),
   };
   const connection = new Connection(conn, 1, config, side, options.log ?? (() => {}));
   return { connection, store };

@@ -39,7 +39,22 @@ export class TraceCollector {
 
   /** Resolves once `who` has had `count` events named `name`. */
   waitFor(who: string, name: string, count = 1): Promise<void> {
-    const ready = () => this.details(who, name).length >= count;
+    return this.until(() => this.details(who, name).length >= count);
+  }
+
+  /** Resolves once the server has read `bytes` bytes in all, over every connection (`recv` events). */
+  received(bytes: number): Promise<void> {
+    return this.until(() => {
+      let sum = 0;
+      for (const event of this.events) {
+        if (event.event === "recv") sum += Number(/bytes=(\d+)/.exec(event.detail)?.[1] ?? 0);
+      }
+      return sum >= bytes;
+    });
+  }
+
+  /** Resolves once `ready` holds (checked after each event). */
+  until(ready: () => boolean): Promise<void> {
     if (ready()) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ ready, resolve }));
   }

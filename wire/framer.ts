@@ -45,6 +45,11 @@ export interface Framer {
    * requests are no longer valid).
    */
   release(): void;
+  /**
+   * The connection has ended: a partial request held no longer counts
+   * against the budget of all connections' unfinished requests.
+   */
+  close(): void;
   /** Bytes of a partial request held, waiting for the rest. */
   readonly pendingBytes: number;
   /**

@@ -11,6 +11,7 @@ import type { Failure } from "../../command/reply.ts";
 import type { Request } from "../../command/request.ts";
 import type { BufferPool } from "../buffer_pool.ts";
 import type { AuthState, Framer } from "../framer.ts";
+import type { PendingBudget } from "../pending_budget.ts";
 import { LineSplitter } from "./lines.ts";
 import { parseLine } from "./parse.ts";
 
@@ -25,23 +26,31 @@ export class LineFramer implements Framer {
   readonly #lines: LineSplitter;
   readonly #maxLineBytes: number;
   #tooLong: Failure;
+  readonly #noRoom: Failure;
   // The session while it has not authenticated; then undefined, for good.
   #auth: AuthState | undefined;
 
   /**
    * Lines may hold up to `maxLineBytes` bytes before their `\n`; while
    * `auth` has not authenticated, no more than 16 KiB. `pool` lends the
-   * buffer of a line split across reads past 4 KiB.
+   * buffer of a line split across reads past 4 KiB, and `budget` bounds
+   * such buffers over all connections (none by default).
    */
-  constructor(maxLineBytes: number, auth?: AuthState, pool?: BufferPool) {
+  constructor(
+    maxLineBytes: number,
+    auth?: AuthState,
+    pool?: BufferPool,
+    budget?: PendingBudget,
+  ) {
     this.#maxLineBytes = maxLineBytes;
     let limit = maxLineBytes;
     if (auth !== undefined && !auth.authenticated) {
       this.#auth = auth;
       limit = Math.min(maxLineBytes, UNAUTHENTICATED_LINE_BYTES);
     }
-    this.#lines = new LineSplitter(limit, pool);
+    this.#lines = new LineSplitter(limit, pool, budget);
     this.#tooLong = { kind: "lineTooLong", limitBytes: limit };
+    this.#noRoom = { kind: "pendingFull", limitBytes: budget?.limitBytes ?? Infinity };
   }
 
   get pendingBytes(): number {
@@ -76,6 +85,10 @@ export class LineFramer implements Framer {
     this.#lines.release();
   }
 
+  close(): void {
+    this.#lines.close();
+  }
+
   next(into: Request): boolean {
     const lines = this.#lines;
     if (this.#auth?.authenticated) {
@@ -92,7 +105,9 @@ export class LineFramer implements Framer {
         continue; // A blank line: no answer.
       }
       into.rawStart = into.rawEnd = 0;
-      into.fails(kind === "too-long" ? this.#tooLong : INVALID_UTF8);
+      into.fails(
+        kind === "too-long" ? this.#tooLong : kind === "no-room" ? this.#noRoom : INVALID_UTF8,
+      );
       return true;
     }
   }

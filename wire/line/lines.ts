@@ -9,10 +9,15 @@
  */
 
 import { type BufferPool, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
+import { type PendingBudget, unbounded } from "../pending_budget.ts";
 import { isUtf8From } from "../utf8.ts";
 
-/** What {@linkcode LineSplitter.next} found. */
-export type LineKind = "line" | "invalid-utf8" | "too-long";
+/**
+ * What {@linkcode LineSplitter.next} found. `"no-room"`: a partial line
+ * could not grow, all connections' partial lines filling the budget; it is
+ * dropped and skipped to its `\n`, as a line too long is.
+ */
+export type LineKind = "line" | "invalid-utf8" | "too-long" | "no-room";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -61,6 +66,10 @@ export class LineSplitter {
   #own: Uint8Array = EMPTY;
   #pooled = false;
   readonly #pool: BufferPool;
+  // What #pending takes from the budget of all connections' partial lines
+  // (0 while it is #own).
+  readonly #budget: PendingBudget;
+  #charged = 0;
   #skipping = false;
   #sawNewline = false;
   #ended = false;
@@ -69,11 +78,17 @@ export class LineSplitter {
 
   /**
    * Throws `RangeError` unless `maxLineBytes` is a positive integer. `pool`
-   * lends the buffer of a partial line past 4 KiB.
+   * lends the buffer of a partial line past 4 KiB; `budget` bounds such
+   * buffers over every splitter that shares it (none by default).
    */
-  constructor(maxLineBytes: number, pool: BufferPool = sharedPool) {
+  constructor(
+    maxLineBytes: number,
+    pool: BufferPool = sharedPool,
+    budget: PendingBudget = unbounded(),
+  ) {
     this.#max = checkLimit(maxLineBytes);
     this.#pool = pool;
+    this.#budget = budget;
   }
 
   /** The most bytes a line may hold before its `\n` (a `\r` counts). */
@@ -189,7 +204,7 @@ export class LineSplitter {
         this.#release();
         return "too-long";
       }
-      this.#append(rest);
+      this.#append(rest, false); // Complete now: held only until it has run.
       return this.#takePending(false);
     }
     if (this.#pos <= this.#last && !this.#skipping) {
@@ -225,21 +240,39 @@ export class LineSplitter {
       this.#skipping = true;
       return "too-long";
     }
-    this.#append(bytes);
+    if (!this.#append(bytes, true)) {
+      // All connections' partial lines fill the budget: refused as a line
+      // past the limit is, and skipped to its `\n`.
+      this.#release();
+      this.#skipping = true;
+      return "no-room";
+    }
     return null;
   }
 
-  #append(bytes: Uint8Array): void {
+  /**
+   * Appends to the partial line; returns `false` (nothing changed) if its
+   * buffer had to grow past what the budget has left, unless `checked` is
+   * `false` (the line is complete with these bytes).
+   */
+  #append(bytes: Uint8Array, checked: boolean): boolean {
     const length = this.#pendingLength + bytes.length;
     if (length > this.#pending.length) {
       const size = Math.min(this.#max, Math.max(length, 2 * this.#pending.length, 256));
       let grown: Uint8Array;
       let pooled = false;
       if (size <= OWN_BYTES) grown = this.#own = new Uint8Array(size);
-      else if (size <= POOLED_BYTES) {
-        grown = this.#pool.take();
-        pooled = true;
-      } else grown = new Uint8Array(size);
+      else {
+        // The rare path: a line past 4 KiB split across reads.
+        const charge = size <= POOLED_BYTES ? POOLED_BYTES : size;
+        if (!checked) this.#budget.force(charge - this.#charged);
+        else if (!this.#budget.take(charge - this.#charged)) return false;
+        this.#charged = charge;
+        if (size <= POOLED_BYTES) {
+          grown = this.#pool.take();
+          pooled = true;
+        } else grown = new Uint8Array(size);
+      }
       grown.set(this.#pending.subarray(0, this.#pendingLength));
       if (this.#pooled) this.#pool.give(this.#pending);
       this.#pooled = pooled;
@@ -247,6 +280,7 @@ export class LineSplitter {
     }
     this.#pending.set(bytes, this.#pendingLength);
     this.#pendingLength = length;
+    return true;
   }
 
   #takePending(endedWithoutNewline: boolean): LineKind {
@@ -255,7 +289,10 @@ export class LineSplitter {
     this.#pendingLength = 0;
     // A big buffer is handed over with its line and not kept: the next
     // partial line starts in the small one.
-    if (bytes.length > POOLED_BYTES) this.#pending = this.#own;
+    if (bytes.length > POOLED_BYTES) {
+      this.#pending = this.#own;
+      this.#uncharge();
+    }
     const kind = this.#line(bytes, 0, length, isUtf8(bytes, 0, length));
     this.endedWithoutNewline = endedWithoutNewline;
     return kind;
@@ -274,6 +311,24 @@ export class LineSplitter {
       this.#pool.give(this.#pending);
     }
     this.#pending = this.#own;
+    this.#uncharge();
+  }
+
+  /** Gives back to the budget what the buffer of the partial line took. */
+  #uncharge(): void {
+    if (this.#charged !== 0) {
+      this.#budget.give(this.#charged);
+      this.#charged = 0;
+    }
+  }
+
+  /**
+   * The connection has ended: its partial line no longer counts against
+   * the budget. (Its buffer is left to the garbage collector.)
+   */
+  close(): void {
+    this.#pendingLength = 0;
+    this.#uncharge();
   }
 
   /**

@@ -11,6 +11,7 @@ import type { Failure, Reply } from "../../command/reply.ts";
 import { LINE_COMMANDS } from "../../command/table.ts";
 import { LINE_TEXT } from "../../store/store.ts";
 import type { AnswerBuffer } from "../answer_buffer.ts";
+import { formatLimit } from "../pending_budget.ts";
 import { isUtf8From } from "../utf8.ts";
 
 /** Answer to a successful PUT or DELETE. */
@@ -65,6 +66,10 @@ export function failureText(failure: Failure): string {
       return "request is not valid UTF-8";
     case "lineTooLong":
       return `line too long (limit ${failure.limitBytes} bytes)`;
+    case "pendingFull":
+      return `line not read: unfinished requests of all clients hold ${
+        formatLimit(failure.limitBytes)
+      } already (--max-pending-bytes); send it again later`;
     case "tooManyConnections":
       return "too many connections";
     case "storeFull":

@@ -13,6 +13,8 @@
 import type { Request } from "../../command/request.ts";
 import { type BufferPool, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import type { AuthState, Framer } from "../framer.ts";
+import { type PendingBudget, unbounded } from "../pending_budget.ts";
+import { redisErrorText } from "./reply.ts";
 import { splitInline } from "./inline.ts";
 import { resolveCommand } from "./lookup.ts";
 
@@ -50,6 +52,11 @@ export class RespFramer implements Framer {
   #small: Uint8Array = EMPTY;
   #pooled = false;
   readonly #pool: BufferPool;
+  // What #own takes from the budget of all connections' partial requests
+  // (0 while it is #small); whether feed() found no room in it.
+  readonly #budget: PendingBudget;
+  #charged = 0;
+  #noRoom = false;
   #broken = false;
   #tooBig = ""; // Which header line ran past its limit.
   #next = 0; // Where the line after the number #number() read starts.
@@ -70,11 +77,18 @@ export class RespFramer implements Framer {
   /**
    * A request, headers and all, may hold up to `maxRequestBytes`
    * bytes; while `auth` has not authenticated, Redis's smaller limits apply.
-   * `pool` lends the buffer of a request split across reads past 4 KiB.
+   * `pool` lends the buffer of a request split across reads past 4 KiB, and
+   * `budget` bounds such buffers over all connections (none by default).
    */
-  constructor(maxRequestBytes: number, auth?: AuthState, pool: BufferPool = sharedPool) {
+  constructor(
+    maxRequestBytes: number,
+    auth?: AuthState,
+    pool: BufferPool = sharedPool,
+    budget: PendingBudget = unbounded(),
+  ) {
     this.#maxRequestBytes = maxRequestBytes;
     this.#pool = pool;
+    this.#budget = budget;
     if (auth !== undefined && !auth.authenticated) this.#auth = auth;
   }
 
@@ -102,7 +116,8 @@ export class RespFramer implements Framer {
   }
 
   feed(chunk: Uint8Array): void {
-    if (this.#source !== this.#own) {
+    // Nothing held (#own may still be EMPTY, and so #source): read in place.
+    if (this.#source !== this.#own || this.#length === 0) {
       this.#source = chunk;
       this.#length = chunk.length;
       this.#pos = 0;
@@ -110,22 +125,39 @@ export class RespFramer implements Framer {
     }
     // A request is split across reads: gather it behind what is held.
     const rest = this.#length - this.#pos;
-    this.#hold(this.#own.subarray(this.#pos, this.#length), rest + chunk.length);
+    if (!this.#hold(this.#own.subarray(this.#pos, this.#length), rest + chunk.length)) {
+      // No room for it in the budget: next() refuses it, and what was held goes.
+      this.#noRoom = true;
+      this.#source = EMPTY;
+      this.#length = this.#pos = 0;
+      this.#dropOwn();
+      return;
+    }
     this.#own.set(chunk, rest);
     this.#length = rest + chunk.length;
   }
 
-  /** Makes #own the source, holding `bytes` at its start, with room for `room` bytes. */
-  #hold(bytes: Uint8Array, room: number): void {
+  /**
+   * Makes #own the source, holding `bytes` at its start, with room for
+   * `room` bytes; `false` (nothing changed) if that would grow it past what
+   * the budget has left.
+   */
+  #hold(bytes: Uint8Array, room: number): boolean {
     if (room > this.#own.length) {
       const size = Math.max(room, 2 * this.#own.length, OWN_BYTES);
       let own: Uint8Array;
       let pooled = false;
       if (size <= OWN_BYTES) own = this.#small = new Uint8Array(size);
-      else if (size <= POOLED_BYTES) {
-        own = this.#pool.take();
-        pooled = true;
-      } else own = new Uint8Array(size);
+      else {
+        // The rare path: a request past 4 KiB split across reads.
+        const charge = size <= POOLED_BYTES ? POOLED_BYTES : size;
+        if (!this.#budget.take(charge - this.#charged)) return false;
+        this.#charged = charge;
+        if (size <= POOLED_BYTES) {
+          own = this.#pool.take();
+          pooled = true;
+        } else own = new Uint8Array(size);
+      }
       own.set(bytes);
       if (this.#pooled) this.#pool.give(this.#own);
       this.#pooled = pooled;
@@ -136,6 +168,20 @@ export class RespFramer implements Framer {
     this.#source = this.#own;
     this.#length = bytes.length;
     this.#pos = 0;
+    return true;
+  }
+
+  /** Lets go of a borrowed or big #own (holding nothing now), and of what it took from the budget. */
+  #dropOwn(): void {
+    if (this.#pooled) {
+      this.#pooled = false;
+      this.#pool.give(this.#own);
+    }
+    this.#own = this.#small;
+    if (this.#charged !== 0) {
+      this.#budget.give(this.#charged);
+      this.#charged = 0;
+    }
   }
 
   /** RESP has no partial request that the end of the stream completes. */
@@ -143,11 +189,15 @@ export class RespFramer implements Framer {
 
   release(): void {
     if (this.#own === this.#small || this.pendingBytes !== 0) return;
-    if (this.#pooled) {
-      this.#pooled = false;
-      this.#pool.give(this.#own);
+    this.#dropOwn();
+  }
+
+  /** The connection has ended: its partial request no longer counts against the budget. */
+  close(): void {
+    if (this.#charged !== 0) {
+      this.#budget.give(this.#charged);
+      this.#charged = 0;
     }
-    this.#own = this.#small;
   }
 
   next(into: Request): boolean {
@@ -158,15 +208,36 @@ export class RespFramer implements Framer {
       // Incomplete: keep the rest (a copy, if it lies in the caller's chunk).
       if (this.#source !== this.#own) {
         const rest = this.#source.subarray(this.#pos, this.#length);
-        this.#hold(rest, rest.length);
+        if (!this.#hold(rest, rest.length)) return this.#refuse(into);
       }
       return false;
     }
     // All taken: the next chunk is read in place again.
     this.#source = EMPTY;
     this.#length = this.#pos = 0;
-    if (this.#own.length > POOLED_BYTES) this.#own = this.#small;
+    if (this.#own.length > POOLED_BYTES) this.#dropOwn();
+    if (this.#noRoom) return this.#refuse(into);
     return false;
+  }
+
+  /**
+   * The request split across reads had no room to grow in the budget of
+   * all connections' partial requests: refused, and the connection closes,
+   * as Redis closes a client past its query buffer's limit.
+   */
+  #refuse(into: Request): boolean {
+    this.#noRoom = false;
+    this.#source = EMPTY;
+    this.#length = this.#pos = 0;
+    this.#dropOwn();
+    this.#broken = true;
+    this.#partial = undefined;
+    into.rawStart = into.rawEnd = 0;
+    into.fails({
+      kind: "protocol",
+      text: redisErrorText({ kind: "pendingFull", limitBytes: this.#budget.limitBytes }),
+    });
+    return true;
   }
 
   /** Parses `*N\r\n` and N bulk strings at #pos, or resumes the request split there. */

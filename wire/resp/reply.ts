@@ -10,6 +10,7 @@
 import type { Session } from "../../command/command.ts";
 import type { Failure, RedisReply } from "../../command/reply.ts";
 import type { AnswerBuffer } from "../answer_buffer.ts";
+import { formatLimit } from "../pending_budget.ts";
 
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
@@ -49,6 +50,10 @@ export function redisErrorText(failure: Failure): string {
       return "ERR request is not valid UTF-8";
     case "lineTooLong":
       return `ERR Protocol error: request too large (limit ${failure.limitBytes} bytes)`;
+    case "pendingFull":
+      return `ERR kv: unfinished requests of all clients hold ${
+        formatLimit(failure.limitBytes)
+      } already (--max-pending-bytes); try again later`;
     case "tooManyConnections":
       return "ERR max number of clients reached";
     case "notText":

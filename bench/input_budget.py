@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""What many clients' unfinished requests make the server hold: starts `kv
+serve` (or Redis), opens CONNS connections that each send a request of
+almost the per-request limit and never its end, and reads the server's
+memory (VmRSS and its peak, VmHWM, from /proc) while they hold it, whether
+another client is still answered (PING round trips), and the RSS again
+once they have all closed.
+
+    python3 bench/input_budget.py [--server kv|redis] [--kind line|resp]
+        [--conns 500] [--bytes 1048575] [--cwd DIR] [-- EXTRA SERVE ARGS]
+
+- line: `PING\\n`, then BYTES bytes of a line with no `\\n` (the `PING`
+        first, so the unframed pause does not take the line as a request);
+- resp: `*3 $3 SET $1 k $1048576` and as much of the value as fits in
+        BYTES bytes, headers and all.
+
+Each connection is then told whether the server closed it or answered it
+(an error line): RESULT counts them. `--cwd` serves from another checkout
+(to compare before and after); arguments after `--` go to `kv serve` (say
+`--max-input-bytes 0`). A measurement, not a test: BENCHMARKS.md keeps its
+numbers. Loopback only, a few seconds of load; needs `ulimit -n` above
+CONNS + some (the script raises its own soft limit, and the server's, to
+the hard one).
+"""
+import argparse
+import os
+import resource
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("--server", choices=["kv", "redis"], default="kv")
+ap.add_argument("--kind", choices=["line", "resp"], default="line")
+ap.add_argument("--conns", type=int, default=500)
+ap.add_argument("--bytes", type=int, default=1024 * 1024 - 1)
+ap.add_argument("--cwd", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ap.add_argument("extra", nargs="*", help="more arguments for kv serve (after --)")
+a = ap.parse_args()
+if a.server == "redis" and a.kind != "resp":
+    ap.error("Redis runs only --kind resp")
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+if hard < a.conns + 100:
+    sys.exit(f"ulimit -Hn is {hard}: too few for {a.conns} connections")
+
+if a.server == "kv":
+    cmd = ["deno", "run", "--allow-net", "main.ts", "serve", "--port", "0", "--quiet",
+           "--max-connections", str(a.conns + 10), *a.extra]
+else:
+    cmd = ["redis-server", "--port", "0", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+           "--maxclients", str(a.conns + 10), "--dir", "/tmp", *a.extra]
+    with socket.socket() as s:  # Redis cannot be asked for port 0 and print it: pick a free one.
+        s.bind(("127.0.0.1", 0))
+        cmd[2] = str(s.getsockname()[1])
+proc = subprocess.Popen(cmd, cwd=a.cwd, stdout=subprocess.PIPE, stderr=open(os.environ.get("SERVER_STDERR", os.devnull), "w"),
+                        start_new_session=True)
+
+
+def stop():
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def status(field):
+    with open(f"/proc/{proc.pid}/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field}")
+
+
+def port():
+    if a.server == "redis":
+        p = int(cmd[2])
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", p)).close()
+                return p
+            except OSError:
+                time.sleep(0.05)
+        sys.exit("Redis did not listen")
+    line = proc.stdout.readline().decode()  # "listening on 127.0.0.1:PORT"
+    if ":" not in line:
+        sys.exit(f"kv did not start: {line!r}")
+    return int(line.rsplit(":", 1)[1])
+
+
+def payload():
+    if a.kind == "line":
+        return b"PING\n" + b"a" * a.bytes
+    head = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\n"
+    return head + b"v" * (a.bytes - len(head))
+
+
+def ping_ms(p, tries=5):
+    """The slowest of a few PING round trips on a fresh connection, or None if none came in 5 s."""
+    worst = 0.0
+    with socket.create_connection(("127.0.0.1", p), timeout=5) as s:
+        for _ in range(tries):
+            t = time.perf_counter()
+            s.sendall(b"*1\r\n$4\r\nPING\r\n" if a.kind == "resp" else b"PING\n")
+            try:
+                got = s.recv(100)
+            except socket.timeout:
+                return None
+            if not got:
+                return None
+            worst = max(worst, (time.perf_counter() - t) * 1000)
+    return worst
+
+
+try:
+    p = port()
+    before = status("VmRSS")
+    data = payload()
+    sel = selectors.DefaultSelector()
+    socks = []
+    sent = {}
+    answered = closed = 0
+    for _ in range(a.conns):
+        s = socket.create_connection(("127.0.0.1", p))
+        s.setblocking(False)
+        socks.append(s)
+        sent[s] = 0
+        sel.register(s, selectors.EVENT_WRITE | selectors.EVENT_READ)
+    t0 = time.monotonic()
+    state = {}  # what each connection saw: "answered" (bytes came back), "closed"
+    while time.monotonic() - t0 < 30:
+        writing = [s for s in socks if sent[s] < len(data) and s not in state]
+        if not writing and time.monotonic() - t0 > 1:
+            break
+        for key, ev in sel.select(timeout=0.2):
+            s = key.fileobj
+            if ev & selectors.EVENT_READ:
+                try:
+                    got = s.recv(65536)
+                except OSError:
+                    got = b""
+                if got:
+                    # The line protocol's PING answers PONG first: that is not a refusal.
+                    if got.replace(b"PONG\n", b""):
+                        state.setdefault(s, "answered")
+                else:
+                    state[s] = "closed"
+                    sel.unregister(s)
+                    continue
+            if ev & selectors.EVENT_WRITE and sent[s] < len(data):
+                try:
+                    sent[s] += s.send(data[sent[s]:sent[s] + 262144])
+                except OSError:
+                    state[s] = "closed"
+                    sel.unregister(s)
+                    continue
+                if sent[s] == len(data):
+                    sel.modify(s, selectors.EVENT_READ)
+    # Let the server read what the sockets still buffer, until its RSS stops growing.
+    last = -1.0
+    for _ in range(40):
+        time.sleep(0.25)
+        rss = status("VmRSS")
+        if abs(rss - last) < 1:
+            break
+        last = rss
+    for key, ev in sel.select(timeout=0.5):
+        s = key.fileobj
+        if not ev & selectors.EVENT_READ:
+            continue
+        try:
+            got = s.recv(65536)
+        except BlockingIOError:
+            continue
+        except OSError:
+            got = b""
+        if got and got.replace(b"PONG\n", b""):
+            state.setdefault(s, "answered")
+        elif not got:
+            state[s] = "closed"
+    held = status("VmRSS")
+    peak = status("VmHWM")
+    alive = proc.poll() is None
+    ping = ping_ms(p) if alive else None
+    answered = sum(1 for v in state.values() if v == "answered")
+    closed = sum(1 for v in state.values() if v == "closed")
+    for s in socks:
+        s.close()
+    # Give the server time to see the closes, and its collector to run.
+    time.sleep(3)
+    after = status("VmRSS") if proc.poll() is None else None
+    ping_after = ping_ms(p) if after is not None else None
+    print(f"RESULT server={a.server} kind={a.kind} conns={a.conns} bytes={a.bytes} "
+          f"extra={' '.join(a.extra) or '-'} rss_before_mb={before:.0f} rss_held_mb={held:.0f} "
+          f"hwm_mb={peak:.0f} answered={answered} closed={closed} alive={alive} "
+          f"ping_ms={'none' if ping is None else f'{ping:.1f}'} "
+          f"rss_after_close_mb={'dead' if after is None else f'{after:.0f}'} "
+          f"ping_after_ms={'none' if ping_after is None else f'{ping_after:.1f}'}")
+finally:
+    stop()
