@@ -22,8 +22,11 @@ import type { ServeOptions } from "../server/serve.ts";
 const SCRIPT = new URL("../bench/leak_waves.py", import.meta.url).pathname;
 const PASSWORD = "leak-waves-password";
 const MAX_CONNECTIONS = 12;
-// Small enough that a wave's silent clients and handshakes end quickly.
-const IDLE_TIMEOUT_MS = 300;
+// Small enough that a wave's silent clients and handshakes end quickly, and
+// long enough that a busy loaded machine reads a lifecycle's first request
+// before it: at 300 ms a CI run under load cut two clients whose AUTH and PUT
+// waited unread (a timeout fires before the I/O that came meanwhile is read).
+const IDLE_TIMEOUT_MS = 1_000;
 
 interface Wave {
   wave: number;
