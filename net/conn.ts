@@ -101,6 +101,17 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const PAUSED_LATE_MS = 1000;
 
 /**
+ * How late a timer of `ms` must fire to mean the process was not running:
+ * {@linkcode PAUSED_LATE_MS}, or half the timeout for one shorter than 2 s.
+ * A 300 ms timeout that fires 200 ms late (a loaded machine ran other
+ * processes) gave its peer a third of its time: what it sent may wait
+ * unread.
+ */
+export function pausedLateMs(ms: number): number {
+  return Math.min(PAUSED_LATE_MS, ms / 2);
+}
+
+/**
  * How many times in a row one timeout starts over for a late timer. One stop
  * needs one; a process whose own event loop is blocked a second at every
  * turn (overload, not a stop) looks stopped each time, and without a cap
@@ -114,13 +125,13 @@ export const PAUSED_RESTARTS = 3;
  * whole `ms`, from the resume, so a peer is not timed out for the time we
  * could not hear it. Lateness is read on `Date.now()`, which runs on through
  * a suspend of the machine (timers do not). At most
- * {@linkcode PAUSED_RESTARTS} times; `lateMs` is for tests. Returns the
+ * {@linkcode PAUSED_RESTARTS} times; `lateMs` ({@linkcode pausedLateMs}) is for tests. Returns the
  * function that cancels it.
  */
 export function setRunningTimeout(
   fire: () => void,
   ms: number,
-  lateMs = PAUSED_LATE_MS,
+  lateMs = pausedLateMs(ms),
 ): () => void {
   const wait = Math.min(ms, MAX_TIMER_MS);
   let timer: ReturnType<typeof setTimeout>;

@@ -4,7 +4,8 @@
  * itself until the connection has truly been silent that long, so a busy
  * connection costs no timer per read.
  *
- * A timer that fires a second or more late (`PAUSED_LATE_MS`) means the server was not
+ * A timer that fires a second or more late (half its time for one under 2 s:
+ * `pausedLateMs`) means the server was not
  * running (SIGSTOP, a suspended VM or laptop, a debugger, a frozen
  * container): what its clients sent meanwhile waits unread in the kernel,
  * and the timer fires before it is read. The server could not hear them,
@@ -18,7 +19,7 @@
  * @module
  */
 
-import { MAX_TIMER_MS, PAUSED_LATE_MS, PAUSED_RESTARTS } from "../net/conn.ts";
+import { MAX_TIMER_MS, PAUSED_RESTARTS, pausedLateMs } from "../net/conn.ts";
 
 /** Calls `expire` once the connection has been silent `ms`, not counting the time `busy()` holds. */
 export class IdleTimer {
@@ -40,7 +41,7 @@ export class IdleTimer {
     ms: number,
     busy: () => boolean,
     expire: (silentMs: number) => void,
-    lateMs = PAUSED_LATE_MS,
+    lateMs = pausedLateMs(ms),
   ) {
     this.#ms = ms;
     this.#lateMs = lateMs;

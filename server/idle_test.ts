@@ -75,3 +75,17 @@ Deno.test("IdleTimer after one stop gives the whole timeout again, then expires 
     timer.stop();
   }
 });
+
+Deno.test("IdleTimer under 2 s takes a firing half its time late for a stop (a loaded machine)", async () => {
+  // 200 ms, held 330 ms: it fires 130 ms late, more than half its time.
+  const { promise: expired, resolve } = Promise.withResolvers<number>();
+  const timer = new IdleTimer(200, () => false, resolve);
+  try {
+    hold(330);
+    const silentMs = await expired;
+    // Counted from the resume, not from the start: 330 ms would be the hold's.
+    assertEquals(silentMs >= 200 && silentMs < 330, true, `silent ${silentMs} ms`);
+  } finally {
+    timer.stop();
+  }
+});
