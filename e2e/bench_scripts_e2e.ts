@@ -35,6 +35,7 @@ const SCRIPTS = [
   "load_time.py",
   "memory_per_key.py",
   "scan_delete.py",
+  "soak.py",
 ];
 
 Deno.test("every bench/ script answers --help with its usage, and runs nothing", async () => {
@@ -58,6 +59,7 @@ Deno.test("bench/ scripts refuse missing or wrong arguments in one line, with no
     ["fd_limit.py", ["--server", "nope"], /argument --server: invalid choice: 'nope'/],
     ["leak_waves.py", ["--port", "12000"], /--port and --pid go together$/],
     ["leak_waves.py", ["--handshakes", "10"], /--handshakes needs TLS$/],
+    ["soak.py", ["--minutes", "0"], /--minutes, --sample and --rate must be positive$/],
     [
       "crash_states.py",
       ["--fsync", "sometimes"],
