@@ -36,6 +36,7 @@ const SCRIPTS = [
   "load_time.py",
   "memory_per_key.py",
   "scan_delete.py",
+  "soak.py",
 ];
 
 Deno.test("every bench/ script answers --help with its usage, and runs nothing", async () => {
@@ -84,6 +85,7 @@ Deno.test("bench/ scripts refuse missing or wrong arguments in one line, with no
     ["input_budget.py", ["--server", "redis", "--kind", "line"], /Redis runs only --kind resp$/],
     ["leak_waves.py", ["--port", "12000"], /--port and --pid go together$/],
     ["leak_waves.py", ["--handshakes", "10"], /--handshakes needs TLS$/],
+    ["soak.py", ["--minutes", "0"], /--minutes, --sample and --rate must be positive$/],
     [
       "crash_states.py",
       ["--fsync", "sometimes"],
