@@ -11,31 +11,30 @@
  */
 
 import type { Request } from "../../command/request.ts";
-import { type BufferPool, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
+import { type BufferPool, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import type { AuthState, Framer } from "../framer.ts";
 import { type PendingBudget, unbounded } from "../pending_budget.ts";
 import { redisErrorText } from "./reply.ts";
 import { splitInline } from "./inline.ts";
 import { resolveCommand } from "./lookup.ts";
+import * as limits from "./limits.ts";
+import { fitsInt64, limitNote, tooLargeText } from "./limits.ts";
+import { SplitBuffer } from "./split_buffer.ts";
+import { SplitProgress } from "./split_progress.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
 const STAR = 0x2a;
 const DOLLAR = 0x24;
 const EMPTY = new Uint8Array(0);
-// Redis's limits for the header lines: a `*N` or `$N` line, or an inline
-// request, with no end in this many bytes is an error.
-const MAX_HEADER_BYTES = 64 * 1024;
-// kv refuses arrays of more elements than this (Redis 7: 2^31 - 1).
-const MAX_ELEMENTS = 1024 * 1024;
-// Before AUTH, Redis 7 refuses an array of more elements, or a string of more
-// bytes, than these, so that a client that has not authenticated cannot make
-// the server hold much (README, Security).
-const UNAUTHENTICATED_ELEMENTS = 10;
-const UNAUTHENTICATED_BULK_BYTES = 16 * 1024;
-// Redis's own limits, which it checks first: past them the error is "invalid".
-const REDIS_MAX_ELEMENTS = 2 ** 31 - 1;
-const REDIS_MAX_BULK_BYTES = 512 * 1024 * 1024;
+// limits.ts's, as constants of this module's own: they are read for every
+// element of every request, and a read of an import there measured slower.
+const MAX_HEADER_BYTES = limits.MAX_HEADER_BYTES;
+const MAX_ELEMENTS = limits.MAX_ELEMENTS;
+const UNAUTHENTICATED_ELEMENTS = limits.UNAUTHENTICATED_ELEMENTS;
+const UNAUTHENTICATED_BULK_BYTES = limits.UNAUTHENTICATED_BULK_BYTES;
+const REDIS_MAX_ELEMENTS = limits.REDIS_MAX_ELEMENTS;
+const REDIS_MAX_BULK_BYTES = limits.REDIS_MAX_BULK_BYTES;
 
 /** Frames RESP requests from a connection's bytes. */
 export class RespFramer implements Framer {
@@ -45,34 +44,19 @@ export class RespFramer implements Framer {
   #source: Uint8Array = EMPTY; // The bytes requests are taken from.
   #length = 0; // How many bytes of #source are data.
   #pos = 0;
-  // Where a request split across reads is gathered: #small (up to 4 KiB,
-  // kept), a buffer borrowed from #pool (up to 64 KiB, until release()), or
-  // a bigger one of its own (dropped once its request is done).
+  // Where a request split across reads is gathered, from #split (which
+  // grows it, lends it, and counts it against the budget); whether feed()
+  // found no room in the budget.
   #own: Uint8Array = EMPTY;
-  #small: Uint8Array = EMPTY;
-  #pooled = false;
-  readonly #pool: BufferPool;
-  // What #own takes from the budget of all connections' partial requests
-  // (0 while it is #small); whether feed() found no room in it.
-  readonly #budget: PendingBudget;
-  #charged = 0;
+  readonly #split: SplitBuffer;
   #noRoom = false;
   #broken = false;
   #tooBig = ""; // Which header line ran past its limit.
   #next = 0; // Where the line after the number #number() read starts.
-  // A request split across reads, as far as it was parsed, so that the next
-  // read resumes it instead of parsing it again from its start (Redis's
-  // multibulklen and bulklen). The arguments parsed so far stay in #partial's
-  // arrays; positions are in #source when the request started at #partialStart.
+  // A request split across reads, and how far it was parsed (its arguments
+  // so far stay in #partial's arrays).
   #partial: Request | undefined;
-  #partialStart = 0;
-  #count = 0; // Elements the request has.
-  #done = 0; // Elements parsed: the name, then the arguments.
-  #at = 0; // Where the next element starts.
-  #nameStart = 0;
-  #nameEnd = 0;
-  #bulkStart = -1; // The data of an element whose header is parsed, or -1.
-  #bulkLength = 0;
+  readonly #progress = new SplitProgress();
 
   /**
    * A request, headers and all, may hold up to `maxRequestBytes`
@@ -87,8 +71,7 @@ export class RespFramer implements Framer {
     budget: PendingBudget = unbounded(),
   ) {
     this.#maxRequestBytes = maxRequestBytes;
-    this.#pool = pool;
-    this.#budget = budget;
+    this.#split = new SplitBuffer(pool, budget);
     if (auth !== undefined && !auth.authenticated) this.#auth = auth;
   }
 
@@ -144,23 +127,8 @@ export class RespFramer implements Framer {
    */
   #hold(bytes: Uint8Array, room: number): boolean {
     if (room > this.#own.length) {
-      const size = Math.max(room, 2 * this.#own.length, OWN_BYTES);
-      let own: Uint8Array;
-      let pooled = false;
-      if (size <= OWN_BYTES) own = this.#small = new Uint8Array(size);
-      else {
-        // The rare path: a request past 4 KiB split across reads.
-        const charge = size <= POOLED_BYTES ? POOLED_BYTES : size;
-        if (!this.#budget.take(charge - this.#charged)) return false;
-        this.#charged = charge;
-        if (size <= POOLED_BYTES) {
-          own = this.#pool.take();
-          pooled = true;
-        } else own = new Uint8Array(size);
-      }
-      own.set(bytes);
-      if (this.#pooled) this.#pool.give(this.#own);
-      this.#pooled = pooled;
+      const own = this.#split.grow(this.#own, bytes, room);
+      if (own === undefined) return false;
       this.#own = own;
     } else if (bytes.buffer !== this.#own.buffer || bytes.byteOffset !== this.#own.byteOffset) {
       this.#own.set(bytes); // set() copies an overlapping view of the same buffer correctly
@@ -173,31 +141,19 @@ export class RespFramer implements Framer {
 
   /** Lets go of a borrowed or big #own (holding nothing now), and of what it took from the budget. */
   #dropOwn(): void {
-    if (this.#pooled) {
-      this.#pooled = false;
-      this.#pool.give(this.#own);
-    }
-    this.#own = this.#small;
-    if (this.#charged !== 0) {
-      this.#budget.give(this.#charged);
-      this.#charged = 0;
-    }
+    this.#own = this.#split.drop(this.#own);
   }
 
   /** RESP has no partial request that the end of the stream completes. */
   end(): void {}
 
   release(): void {
-    if (this.#own === this.#small || this.pendingBytes !== 0) return;
-    this.#dropOwn();
+    if (this.pendingBytes === 0) this.#own = this.#split.release(this.#own);
   }
 
   /** The connection has ended: its partial request no longer counts against the budget. */
   close(): void {
-    if (this.#charged !== 0) {
-      this.#budget.give(this.#charged);
-      this.#charged = 0;
-    }
+    this.#split.close();
   }
 
   next(into: Request): boolean {
@@ -235,7 +191,7 @@ export class RespFramer implements Framer {
     into.rawStart = into.rawEnd = 0;
     into.fails({
       kind: "protocol",
-      text: redisErrorText({ kind: "pendingFull", limitBytes: this.#budget.limitBytes }),
+      text: redisErrorText({ kind: "pendingFull", limitBytes: this.#split.limitBytes }),
     });
     return true;
   }
@@ -252,14 +208,15 @@ export class RespFramer implements Framer {
     let bulkStart = -1;
     let bulkLength = 0;
     if (this.#partial !== undefined && this.#resumes(into, start)) {
-      count = this.#count;
-      i = this.#done;
-      at = this.#at;
-      nameStart = this.#nameStart;
-      nameEnd = this.#nameEnd;
-      bulkStart = this.#bulkStart;
-      bulkLength = this.#bulkLength;
-      this.#bulkStart = -1;
+      const kept = this.#progress;
+      count = kept.count;
+      i = kept.done;
+      at = kept.at;
+      nameStart = kept.nameStart;
+      nameEnd = kept.nameEnd;
+      bulkStart = kept.bulkStart;
+      bulkLength = kept.bulkLength;
+      kept.bulkStart = -1;
       into.bytes = bytes;
     } else {
       const n = this.#number(start + 1, "mbulk count");
@@ -300,7 +257,10 @@ export class RespFramer implements Framer {
           if (locked) return this.#fail(into, "unauthenticated bulk length");
           // Past kv's limit and not Redis's: say which limit, and how to raise it.
           const ours = n > this.#maxRequestBytes && n <= REDIS_MAX_BULK_BYTES;
-          return this.#fail(into, `invalid bulk length${ours ? this.#limitNote() : ""}`);
+          return this.#fail(
+            into,
+            `invalid bulk length${ours ? limitNote(this.#maxRequestBytes) : ""}`,
+          );
         }
         dataStart = this.#next;
         length = n;
@@ -309,8 +269,8 @@ export class RespFramer implements Framer {
       }
       const dataEnd = dataStart + length;
       if (dataEnd + 2 > this.#length) {
-        this.#bulkStart = dataStart;
-        this.#bulkLength = length;
+        this.#progress.bulkStart = dataStart;
+        this.#progress.bulkLength = length;
         return this.#suspend(into, start, count, i, at, nameStart, nameEnd);
       }
       if (i === 0) {
@@ -323,7 +283,9 @@ export class RespFramer implements Framer {
     }
     // PROTOCOL.md: a request larger than the limit, headers and all, is refused
     // whether it came in one read or in many.
-    if (at - start > this.#maxRequestBytes) return this.#fail(into, this.#tooLarge());
+    if (at - start > this.#maxRequestBytes) {
+      return this.#fail(into, tooLargeText(this.#maxRequestBytes));
+    }
     this.#pos = at;
     into.rawStart = start;
     into.rawEnd = at;
@@ -331,36 +293,17 @@ export class RespFramer implements Framer {
     return "request";
   }
 
-  /**
-   * Whether the request split at `start` can be resumed into `into`: the
-   * same request object, its arguments untouched. Moves the positions kept
-   * if the request has moved since (it is copied to the start of #own at
-   * most once while it waits, so this costs one pass over its arguments).
-   */
+  /** Whether the request split at `start` can be resumed into `into` (SplitProgress.resumes). */
   #resumes(into: Request, start: number): boolean {
     const partial = this.#partial;
     this.#partial = undefined;
-    if (partial !== into || into.count !== Math.max(0, this.#done - 1)) {
-      this.#bulkStart = -1;
-      return false;
-    }
-    const shift = start - this.#partialStart;
-    if (shift !== 0) {
-      for (let k = 0; k < into.count; k++) {
-        into.starts[k]! += shift;
-        into.ends[k]! += shift;
-      }
-      this.#at += shift;
-      this.#nameStart += shift;
-      this.#nameEnd += shift;
-      if (this.#bulkStart !== -1) this.#bulkStart += shift;
-    }
-    return true;
+    return this.#progress.resumes(partial, into, start);
   }
 
   /**
-   * Keeps how far the request at `start` was parsed (#bulkStart and
-   * #bulkLength are set by the caller, or -1), then waits for more bytes.
+   * Keeps how far the request at `start` was parsed (the progress's
+   * bulkStart and bulkLength are set by the caller, or -1), then waits for
+   * more bytes.
    */
   #suspend(
     into: Request,
@@ -372,12 +315,7 @@ export class RespFramer implements Framer {
     nameEnd: number,
   ): "request" | "incomplete" {
     this.#partial = into;
-    this.#partialStart = start;
-    this.#count = count;
-    this.#done = done;
-    this.#at = at;
-    this.#nameStart = nameStart;
-    this.#nameEnd = nameEnd;
+    this.#progress.keep(start, count, done, at, nameStart, nameEnd);
     return this.#incomplete(into, start);
   }
 
@@ -432,7 +370,7 @@ export class RespFramer implements Framer {
   #incomplete(into: Request, start: number): "request" | "incomplete" {
     this.#pos = start;
     if (this.#length - start > this.#maxRequestBytes) {
-      return this.#fail(into, this.#tooLarge());
+      return this.#fail(into, tooLargeText(this.#maxRequestBytes));
     }
     return "incomplete";
   }
@@ -445,7 +383,9 @@ export class RespFramer implements Framer {
     while (nl < this.#length && bytes[nl] !== LF) nl++;
     // kv's limit for any request; Redis's own for an inline line still
     // without its end (a whole one may be longer, as in Redis).
-    if (nl - start > this.#maxRequestBytes) return this.#fail(into, this.#tooLarge());
+    if (nl - start > this.#maxRequestBytes) {
+      return this.#fail(into, tooLargeText(this.#maxRequestBytes));
+    }
     if (nl === this.#length) {
       if (nl - start > MAX_HEADER_BYTES) return this.#fail(into, "too big inline request");
       return "incomplete";
@@ -473,15 +413,6 @@ export class RespFramer implements Framer {
     return "request";
   }
 
-  /** The error of a request past the limit (Redis's own has no limit this small to name). */
-  #tooLarge(): string {
-    return `request too large${this.#limitNote()}`;
-  }
-
-  #limitNote(): string {
-    return ` (limit ${this.#maxRequestBytes} bytes a request: --max-line-bytes)`;
-  }
-
   #fail(into: Request, text: string): "request" {
     this.#broken = true;
     this.#partial = undefined;
@@ -489,18 +420,4 @@ export class RespFramer implements Framer {
     into.fails({ kind: "protocol", text: `ERR Protocol error: ${text}` });
     return "request";
   }
-}
-
-const INT64_MAX_DIGITS = new TextEncoder().encode("9223372036854775807");
-
-/** Whether the decimal digits `bytes[start, end)` (no leading zero), negated if `negative`, fit in 64 bits. */
-function fitsInt64(bytes: Uint8Array, start: number, end: number, negative: boolean): boolean {
-  const length = end - start;
-  if (length !== INT64_MAX_DIGITS.length) return length < INT64_MAX_DIGITS.length;
-  for (let k = 0; k < length; k++) {
-    // The most negative number's last digit is one more: ...808.
-    const limit = INT64_MAX_DIGITS[k]! + (negative && k === length - 1 ? 1 : 0);
-    if (bytes[start + k]! !== limit) return bytes[start + k]! < limit;
-  }
-  return true;
 }

@@ -1,0 +1,244 @@
+"""Checking one crash state for bench/crash_states.py: kv serve started on
+it (and again, and after `kv repair`), its keys read back over RESP, and
+judged against the writes acknowledged before the crash point (see
+crash_states.py's usage for the promises checked)."""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PX_MS = 3_600_000
+
+
+# --- Talking to kv: a RESP client, and kv started as `deno run main.ts`. ---
+
+def resp(*words):
+    out = [b"*%d\r\n" % len(words)]
+    for w in words:
+        w = w if isinstance(w, bytes) else str(w).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(w), w))
+    return b"".join(out)
+
+
+class Replies:
+    """Reads RESP replies off a socket, one at a time."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _bytes(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def read(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._bytes(n)
+        if kind == b"*":
+            return [self.read() for _ in range(int(rest))]
+        if kind == b":":
+            return int(rest)
+        if kind == b"-":
+            return ("error", rest.decode(errors="replace"))
+        return rest.decode()
+
+
+def kv_args(deno, folder, *args):
+    return [deno, "run", "--allow-net=127.0.0.1", f"--allow-read={folder}", f"--allow-write={folder}",
+            os.path.join(ROOT, "main.ts"), *args]
+
+
+def wait_listening(proc, timeout=30.0):
+    """Returns the port once `listening on` is printed, or None if the process ended first."""
+    deadline = time.time() + timeout
+    line = b""
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            return None
+        m = re.match(rb"listening on [^:]+:(\d+)", line)
+        if m:
+            return int(m.group(1))
+    raise TimeoutError("kv serve did not start")
+
+
+# --- Checking one state. ---
+
+def dump(port, names):
+    sock = socket.create_connection(("127.0.0.1", port))
+    try:
+        sock.sendall(b"".join(resp("GET", k) + resp("PTTL", k) for k in names))
+        replies = Replies(sock)
+        out = {}
+        for k in names:
+            value, ttl = replies.read(), replies.read()
+            out[k] = (value.decode() if isinstance(value, bytes) else None, ttl)
+        return out
+    finally:
+        sock.close()
+
+
+def serve(args, folder, mode, names):
+    """Starts kv serve on folder/kv.log: ('ok', data, stderr) or ('refused', None, stderr)."""
+    proc = subprocess.Popen(kv_args(args.deno, folder, "serve", "--port", "0", "--data",
+                                    os.path.join(folder, "kv.log"), "--fsync", mode),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        port = wait_listening(proc)
+        if port is None:
+            proc.wait()
+            err = proc.stderr.read().decode(errors="replace")
+            return "refused", proc.returncode, err or f"(nothing on stderr; exit status {proc.returncode})"
+        data = dump(port, names)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        return "ok", data, err.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def judge(data, log, names, crash_at, mode, max_lag):
+    """Problems with `data` for a crash at `crash_at`, and the age of the oldest acknowledged write lost."""
+    problems = []
+    lag = 0.0
+    history = {k: [] for k in names}
+    for op in log:
+        for k in op["keys"]:
+            history[k].append(op)
+    for k in names:
+        ops = sorted(history[k], key=lambda o: o["sent"])
+        value, ttl = data[k]
+        acked = [i for i, o in enumerate(ops) if o["acked"] is not None and o["acked"] < crash_at]
+        last_acked = acked[-1] if acked else -1
+        if value is None:
+            found = max([i for i, o in enumerate(ops) if o["value"] is None] + [-1])
+        else:
+            match = [i for i, o in enumerate(ops) if o["value"] == value]
+            if not match:
+                problems.append(f"{k} = {value!r}, a value never written to it")
+                continue
+            found = match[0]
+            if ops[found]["sent"] >= crash_at:
+                problems.append(f"{k} = {value!r}, sent after the crash point")
+            if ops[found]["px"] and not (isinstance(ttl, int) and ttl > 0):
+                problems.append(f"{k} = {value!r} was written with PX {PX_MS} but has PTTL {ttl}")
+        if found < last_acked:
+            lost = [i for i in acked if i > found]
+            age = crash_at - ops[lost[0]]["acked"]
+            lag = max(lag, age)
+            what = "absent" if value is None else repr(value)
+            msg = (f"{k} is {what}, but {len(lost)} later write(s) were acknowledged, the first "
+                   f"{age:.3f} s before the crash ({ops[lost[0]]['value']!r})")
+            if mode == "always" or (mode == "everysec" and age > max_lag):
+                problems.append(msg)
+    for k in names:
+        if k.startswith("m") and k.endswith("a"):
+            a, b = data[k][0], data[k[:-1] + "b"][0]
+            if a != b:
+                problems.append(f"half an MSET: {k} = {a!r} but {k[:-1]}b = {b!r}")
+    return problems, lag
+
+
+def strip_ttl(data):
+    """A dump without the milliseconds left (they run down): whether each key expires."""
+    return {k: (v, ttl > 0 if isinstance(ttl, int) and ttl >= 0 else ttl) for k, (v, ttl) in data.items()}
+
+
+def one_line_refusal(err):
+    lines = [l for l in err.splitlines() if l.strip()]
+    stack = [l for l in lines if re.match(r"\s+at ", l)]
+    problems = []
+    if stack:
+        problems.append("a stack trace")
+    if "kv repair" not in err:
+        problems.append("no mention of kv repair")
+    return problems
+
+
+# Starts on repaired files, by their bytes' digest (most repairs of a mode's states give the same few files).
+REPAIRED = {}
+
+
+def check_state(args, mode, files, log, names, crash_at, tmp):
+    """Returns (outcome words, problems, lag)."""
+    problems = []
+    folder = os.path.join(tmp, "s")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    for name, data in files.items():
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+    outcome, data, err = serve(args, folder, mode, names)
+    lag = 0.0
+    words = [outcome]
+    if outcome == "refused":
+        problems += [f"start refused ({p}): {err.strip()}" for p in one_line_refusal(err)]
+    else:
+        found, lag = judge(data, log, names, crash_at, mode, args.max_lag_s)
+        problems += found
+        if "dropped" in err:
+            words.append("torn tail dropped")
+        # The start changed the files (cut a torn tail, removed a compaction's
+        # leftovers, made a new log): a second start must read the same data.
+        # (Otherwise it reads the same bytes again.)
+        now = {name: open(os.path.join(folder, name), "rb").read() for name in os.listdir(folder)}
+        if now != files:
+            words.append("second start")
+            again, data2, err2 = serve(args, folder, mode, names)
+            if again != "ok":
+                problems.append(f"a second start refused: {err2.strip()}")
+            elif strip_ttl(data2) != strip_ttl(data):
+                problems.append("a second start reads other data than the first")
+    if "kv.log" in files:
+        for flags in ([], ["--truncate"]):
+            r = os.path.join(tmp, "r")
+            shutil.rmtree(r, ignore_errors=True)
+            os.makedirs(r)
+            with open(os.path.join(r, "kv.log"), "wb") as f:
+                f.write(files["kv.log"])
+            rep = subprocess.run(kv_args(args.deno, r, "repair", *flags, os.path.join(r, "kv.log")),
+                                 capture_output=True, text=True)
+            label = "repair" + (" --truncate" if flags else "")
+            if rep.returncode != 0:
+                if "not a kv data file" not in rep.stderr:
+                    problems.append(f"{label} failed: {rep.stderr.strip()}")
+                continue
+            if "nothing to repair" in rep.stdout:
+                continue
+            os.replace(os.path.join(r, "kv.log.repaired"), os.path.join(r, "kv.log"))
+            words.append(label)
+            digest = hashlib.sha256(open(os.path.join(r, "kv.log"), "rb").read()).hexdigest()
+            if digest not in REPAIRED:
+                REPAIRED[digest] = serve(args, r, mode, names)
+            got, rdata, rerr = REPAIRED[digest]
+            if got != "ok":
+                problems.append(f"after {label}, the start refused: {rerr.strip()}")
+                continue
+            found, rlag = judge(rdata, log, names, crash_at, mode, args.max_lag_s)
+            lag = max(lag, rlag)
+            problems += [f"after {label}: {p}" for p in found]
+    return ", ".join(words), problems, lag

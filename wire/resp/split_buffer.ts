@@ -1,0 +1,97 @@
+/**
+ * {@linkcode SplitBuffer}: where `RespFramer` (framer.ts) gathers a request
+ * split across reads. Up to 4 KiB it is a small buffer of the framer's own,
+ * kept; up to 64 KiB one borrowed from a {@linkcode BufferPool} until the
+ * framer lets go of it; past that one of its own, dropped once its request
+ * is done. The borrowed and big ones count against a
+ * {@linkcode PendingBudget} of all connections' partial requests.
+ *
+ * The framer keeps the buffer in use in a field of its own, so that feed()
+ * and next() read it with no hop; this holds the rest, and is called only
+ * when that buffer must grow or go.
+ *
+ * @module
+ */
+
+import { type BufferPool, OWN_BYTES, POOLED_BYTES } from "../buffer_pool.ts";
+import type { PendingBudget } from "../pending_budget.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/** The buffers of one framer's split requests, and what they take from the budget. */
+export class SplitBuffer {
+  #small: Uint8Array = EMPTY;
+  #pooled = false; // Whether the buffer in use was borrowed from #pool.
+  readonly #pool: BufferPool;
+  // What the buffer in use takes from #budget (0 while it is #small).
+  readonly #budget: PendingBudget;
+  #charged = 0;
+
+  /** Borrows from `pool`; bigger buffers count against `budget`. */
+  constructor(pool: BufferPool, budget: PendingBudget) {
+    this.#pool = pool;
+    this.#budget = budget;
+  }
+
+  /** The budget's limit, for the error of a request it had no room for. */
+  get limitBytes(): number {
+    return this.#budget.limitBytes;
+  }
+
+  /**
+   * A buffer of at least `room` bytes, `bytes` copied to its start, in
+   * place of `own` (the buffer in use, `room` past its length; given back
+   * if borrowed); `undefined` (nothing changed) if that would take more
+   * than the budget has left.
+   */
+  grow(own: Uint8Array, bytes: Uint8Array, room: number): Uint8Array | undefined {
+    const size = Math.max(room, 2 * own.length, OWN_BYTES);
+    let grown: Uint8Array;
+    let pooled = false;
+    if (size <= OWN_BYTES) grown = this.#small = new Uint8Array(size);
+    else {
+      // The rare path: a request past 4 KiB split across reads.
+      const charge = size <= POOLED_BYTES ? POOLED_BYTES : size;
+      if (!this.#budget.take(charge - this.#charged)) return undefined;
+      this.#charged = charge;
+      if (size <= POOLED_BYTES) {
+        grown = this.#pool.take();
+        pooled = true;
+      } else grown = new Uint8Array(size);
+    }
+    grown.set(bytes);
+    if (this.#pooled) this.#pool.give(own);
+    this.#pooled = pooled;
+    return grown;
+  }
+
+  /**
+   * Lets go of `own` (the buffer in use, holding nothing now) if it is
+   * borrowed or big, and of what it took from the budget; returns the
+   * buffer to use from now on.
+   */
+  drop(own: Uint8Array): Uint8Array {
+    if (this.#pooled) {
+      this.#pooled = false;
+      this.#pool.give(own);
+    }
+    if (this.#charged !== 0) {
+      this.#budget.give(this.#charged);
+      this.#charged = 0;
+    }
+    return this.#small;
+  }
+
+  /** As {@linkcode drop}, but a no-op while `own` is the small buffer. */
+  release(own: Uint8Array): Uint8Array {
+    return own === this.#small ? own : this.drop(own);
+  }
+
+  /** The connection has ended: what the buffer in use took goes back to the budget. */
+  close(): void {
+    if (this.#charged !== 0) {
+      this.#budget.give(this.#charged);
+      this.#charged = 0;
+    }
+  }
+}
