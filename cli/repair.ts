@@ -100,16 +100,32 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
     await io.stderr(`kv: cannot write ${output}: ${why}\n`);
     return EXIT.failed;
   }
+  const lines = repairReport(path, output, repaired, file.length);
+  await io.stdout(`${lines.join("\n")}\n`);
+  return EXIT.ok;
+}
+
+/**
+ * What `kv repair` says of a repair of `path` (`fileBytes` long) written to
+ * `output`: what it kept, each place it dropped bytes and why, and how to
+ * check the copy and put it in place.
+ */
+export function repairReport(
+  path: string,
+  output: string,
+  repaired: Repaired,
+  fileBytes: number,
+): string[] {
   const droppedBytes = repaired.dropped.reduce((sum, range) => sum + range.bytes, 0);
-  const lines = [
+  return [
     `${path}: kept ${plural(repaired.records, "record")}; dropped ${
       plural(droppedBytes, "byte")
     } in ${plural(repaired.dropped.length, "place")}:`,
     ...repaired.dropped.map((range) =>
-      `  at byte ${range.offset}: ${range.bytes} bytes (${range.reason})`
+      `  at byte ${range.offset}: ${plural(range.bytes, "byte")} (${range.reason})`
     ),
     `wrote ${output} (${repaired.bytes.length} bytes); ${path} is unchanged.`,
-    ...(tornTailOnly(repaired, file.length)
+    ...(tornTailOnly(repaired, fileBytes)
       ? [
         "Only its last record was unfinished, as a crash or a copy taken while the server ran " +
         "leaves it: kv serve drops such a record by itself, so either file loads the same.",
@@ -118,8 +134,6 @@ export async function runRepair(args: string[], io: MainIo): Promise<number> {
     `Check it (kv serve --data ${output} --port 0), then put it in place:`,
     `  mv ${output} ${path}`,
   ];
-  await io.stdout(`${lines.join("\n")}\n`);
-  return EXIT.ok;
 }
 
 /**
