@@ -123,8 +123,7 @@ export const PAUSED_RESTARTS = 3;
  * Calls `fire` once `ms` have passed with this process running: a timer
  * that fires {@linkcode PAUSED_LATE_MS} or more late starts over, for the
  * whole `ms`, from the resume, so a peer is not timed out for the time we
- * could not hear it. Lateness is read on `Date.now()`, which runs on through
- * a suspend of the machine (timers do not). At most
+ * could not hear it ({@linkcode PauseCheck}). At most
  * {@linkcode PAUSED_RESTARTS} times; `lateMs` ({@linkcode pausedLateMs}) is for tests. Returns the
  * function that cancels it.
  */
@@ -134,17 +133,46 @@ export function setRunningTimeout(
   lateMs = pausedLateMs(ms),
 ): () => void {
   const wait = Math.min(ms, MAX_TIMER_MS);
+  const pause = new PauseCheck(lateMs);
   let timer: ReturnType<typeof setTimeout>;
-  let restarts = 0;
   const arm = () => {
-    const dueAt = Date.now() + wait;
-    timer = setTimeout(
-      () => (Date.now() - dueAt >= lateMs && restarts++ < PAUSED_RESTARTS ? arm() : fire()),
-      wait,
-    );
+    pause.due(wait);
+    timer = setTimeout(() => (pause.stopped() ? arm() : fire()), wait);
   };
   arm();
   return () => clearTimeout(timer);
+}
+
+/**
+ * Tells whether a timer fired late enough to mean the process was stopped,
+ * and so should start over ({@linkcode setRunningTimeout}, server/idle.ts):
+ * `lateMs` or more past its due time, at most {@linkcode PAUSED_RESTARTS}
+ * times in a row. Lateness is read on `Date.now()`, which runs on through a
+ * suspend of the machine (timers do not).
+ */
+export class PauseCheck {
+  readonly #lateMs: number;
+  #dueAt = 0;
+  #restarts = 0; // Late firings in a row that started the timer over.
+
+  /** `lateMs`: how late a firing means a stop ({@linkcode pausedLateMs}). */
+  constructor(lateMs: number) {
+    this.#lateMs = lateMs;
+  }
+
+  /** The timer is set to fire in `wait` ms. */
+  due(wait: number): void {
+    this.#dueAt = Date.now() + wait;
+  }
+
+  /** Called as the timer fires: whether it should start over for a stop. */
+  stopped(): boolean {
+    if (Date.now() - this.#dueAt < this.#lateMs) {
+      this.#restarts = 0;
+      return false;
+    }
+    return this.#restarts++ < PAUSED_RESTARTS;
+  }
 }
 
 /**

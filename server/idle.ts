@@ -19,7 +19,7 @@
  * @module
  */
 
-import { MAX_TIMER_MS, PAUSED_RESTARTS, pausedLateMs } from "../net/conn.ts";
+import { MAX_TIMER_MS, PauseCheck, pausedLateMs } from "../net/conn.ts";
 
 /** Calls `expire` once the connection has been silent `ms`, not counting the time `busy()` holds. */
 export class IdleTimer {
@@ -28,9 +28,7 @@ export class IdleTimer {
   readonly #expire: (silentMs: number) => void;
   #lastActiveAt = Date.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #dueAt = 0; // When the timer should fire (Date.now()'s time: it runs on through a suspend).
-  #restarts = 0; // Late firings in a row: at most PAUSED_RESTARTS start the count over.
-  readonly #lateMs: number;
+  readonly #pause: PauseCheck; // Whether a firing was late enough to start over.
 
   /**
    * Starts counting now. `busy()`: the connection is making its answers or
@@ -44,7 +42,7 @@ export class IdleTimer {
     lateMs = pausedLateMs(ms),
   ) {
     this.#ms = ms;
-    this.#lateMs = lateMs;
+    this.#pause = new PauseCheck(lateMs);
     this.#busy = busy;
     this.#expire = expire;
     this.#arm(ms);
@@ -63,14 +61,13 @@ export class IdleTimer {
 
   #arm(wait: number): void {
     wait = Math.min(wait, MAX_TIMER_MS);
-    this.#dueAt = Date.now() + wait;
+    this.#pause.due(wait);
     this.#timer = setTimeout(this.#check, wait);
   }
 
   readonly #check = (): void => {
     const now = Date.now();
-    if (now - this.#dueAt < this.#lateMs) this.#restarts = 0;
-    else if (this.#restarts++ < PAUSED_RESTARTS) {
+    if (this.#pause.stopped()) {
       this.#lastActiveAt = now; // Stopped: silence counts from the resume.
       return this.#arm(this.#ms);
     }

@@ -75,10 +75,7 @@ export class SplitBuffer {
       this.#pooled = false;
       this.#pool.give(own);
     }
-    if (this.#charged !== 0) {
-      this.#budget.give(this.#charged);
-      this.#charged = 0;
-    }
+    this.#uncharge();
     return this.#small;
   }
 
@@ -89,6 +86,11 @@ export class SplitBuffer {
 
   /** The connection has ended: what the buffer in use took goes back to the budget. */
   close(): void {
+    this.#uncharge();
+  }
+
+  /** Gives back to the budget what the buffer in use took. */
+  #uncharge(): void {
     if (this.#charged !== 0) {
       this.#budget.give(this.#charged);
       this.#charged = 0;
