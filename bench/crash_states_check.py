@@ -11,18 +11,14 @@ import socket
 import subprocess
 import time
 
+from resp_probe import resp  # bench/'s one RESP request encoder
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PX_MS = 3_600_000
 
 
 # --- Talking to kv: a RESP client, and kv started as `deno run main.ts`. ---
 
-def resp(*words):
-    out = [b"*%d\r\n" % len(words)]
-    for w in words:
-        w = w if isinstance(w, bytes) else str(w).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(w), w))
-    return b"".join(out)
 
 
 class Replies:

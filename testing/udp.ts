@@ -168,13 +168,21 @@ export function startUdpFlood(port: number, payload: string | Uint8Array): UdpFl
  * Windows would find closed.
  */
 export function emulateWindowsIcmp(closed: Set<number>): Disposable {
+  return wrapDatagrams((socket) => new IcmpReportingSocket(socket, closed));
+}
+
+/**
+ * Until disposed, every `Deno.listenDatagram()` returns `wrap` of the real
+ * socket: how a test gives loopback sockets another system's behaviour.
+ */
+function wrapDatagrams(wrap: (socket: Deno.DatagramConn) => Deno.DatagramConn): Disposable {
   const listen = Deno.listenDatagram;
   const listenUdp = listen as (
     options: Deno.UdpListenOptions & { transport: "udp" },
   ) => Deno.DatagramConn;
   Deno.listenDatagram =
     ((options: Deno.UdpListenOptions & { transport: "udp" }) =>
-      new IcmpReportingSocket(listenUdp(options), closed)) as unknown as typeof Deno.listenDatagram;
+      wrap(listenUdp(options))) as unknown as typeof Deno.listenDatagram;
   return {
     [Symbol.dispose]() {
       Deno.listenDatagram = listen;
@@ -270,18 +278,7 @@ const MACOS_MAXDGRAM = 9_216;
  * 65,507 bytes, so a test sets the lower limit here.
  */
 export function emulateMacosMaxdgram(limit = MACOS_MAXDGRAM): Disposable {
-  const listen = Deno.listenDatagram;
-  const listenUdp = listen as (
-    options: Deno.UdpListenOptions & { transport: "udp" },
-  ) => Deno.DatagramConn;
-  Deno.listenDatagram =
-    ((options: Deno.UdpListenOptions & { transport: "udp" }) =>
-      new MaxdgramSocket(listenUdp(options), limit)) as unknown as typeof Deno.listenDatagram;
-  return {
-    [Symbol.dispose]() {
-      Deno.listenDatagram = listen;
-    },
-  };
+  return wrapDatagrams((socket) => new MaxdgramSocket(socket, limit));
 }
 
 /** What macOS's `sendto()` throws, through Deno, for a datagram past `net.inet.udp.maxdgram`. */
