@@ -8,8 +8,9 @@
  * @module
  */
 
-import { type BufferPool, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
+import { type BufferPool, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import { type PendingBudget, unbounded } from "../pending_budget.ts";
+import { SplitBuffer } from "../split_buffer.ts";
 import { isUtf8From } from "../utf8.ts";
 
 /**
@@ -57,19 +58,15 @@ export class LineSplitter {
   #last = -1; // The last `\n` of the chunk.
   #runChecked = false;
   #runValid = false;
-  // The partial line: in #own (up to 4 KiB), then in a buffer borrowed from
-  // #pool (up to 64 KiB, until release()), then in one of its own (dropped
-  // once its line is done, so that one long line does not pin a megabyte to
-  // an otherwise idle connection).
+  // The partial line: in a small buffer (up to 4 KiB), then in one borrowed
+  // from the pool (up to 64 KiB, until release()), then in one of its own
+  // (dropped once its line is done, so that one long line does not pin a
+  // megabyte to an otherwise idle connection). #split grows them, lends
+  // them, and counts them against the budget of all connections' partial
+  // lines.
   #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
-  #own: Uint8Array = EMPTY;
-  #pooled = false;
-  readonly #pool: BufferPool;
-  // What #pending takes from the budget of all connections' partial lines
-  // (0 while it is #own).
-  readonly #budget: PendingBudget;
-  #charged = 0;
+  readonly #split: SplitBuffer;
   #skipping = false;
   #sawNewline = false;
   #ended = false;
@@ -87,8 +84,7 @@ export class LineSplitter {
     budget: PendingBudget = unbounded(),
   ) {
     this.#max = checkLimit(maxLineBytes);
-    this.#pool = pool;
-    this.#budget = budget;
+    this.#split = new SplitBuffer(pool, budget);
   }
 
   /** The most bytes a line may hold before its `\n` (a `\r` counts). */
@@ -259,23 +255,9 @@ export class LineSplitter {
     const length = this.#pendingLength + bytes.length;
     if (length > this.#pending.length) {
       const size = Math.min(this.#max, Math.max(length, 2 * this.#pending.length, 256));
-      let grown: Uint8Array;
-      let pooled = false;
-      if (size <= OWN_BYTES) grown = this.#own = new Uint8Array(size);
-      else {
-        // The rare path: a line past 4 KiB split across reads.
-        const charge = size <= POOLED_BYTES ? POOLED_BYTES : size;
-        if (!checked) this.#budget.force(charge - this.#charged);
-        else if (!this.#budget.take(charge - this.#charged)) return false;
-        this.#charged = charge;
-        if (size <= POOLED_BYTES) {
-          grown = this.#pool.take();
-          pooled = true;
-        } else grown = new Uint8Array(size);
-      }
-      grown.set(this.#pending.subarray(0, this.#pendingLength));
-      if (this.#pooled) this.#pool.give(this.#pending);
-      this.#pooled = pooled;
+      const held = this.#pending.subarray(0, this.#pendingLength);
+      const grown = this.#split.grow(this.#pending, held, size, !checked);
+      if (grown === undefined) return false;
       this.#pending = grown;
     }
     this.#pending.set(bytes, this.#pendingLength);
@@ -289,10 +271,7 @@ export class LineSplitter {
     this.#pendingLength = 0;
     // A big buffer is handed over with its line and not kept: the next
     // partial line starts in the small one.
-    if (bytes.length > POOLED_BYTES) {
-      this.#pending = this.#own;
-      this.#uncharge();
-    }
+    if (bytes.length > POOLED_BYTES) this.#pending = this.#split.drop(bytes);
     const kind = this.#line(bytes, 0, length, isUtf8(bytes, 0, length));
     this.endedWithoutNewline = endedWithoutNewline;
     return kind;
@@ -301,25 +280,7 @@ export class LineSplitter {
   /** Drops the partial line (too long): its buffer goes, the small one stays. */
   #release(): void {
     this.#pendingLength = 0;
-    this.#releasePending();
-  }
-
-  /** Lets go of a borrowed or big pending buffer, once it holds nothing. */
-  #releasePending(): void {
-    if (this.#pooled) {
-      this.#pooled = false;
-      this.#pool.give(this.#pending);
-    }
-    this.#pending = this.#own;
-    this.#uncharge();
-  }
-
-  /** Gives back to the budget what the buffer of the partial line took. */
-  #uncharge(): void {
-    if (this.#charged !== 0) {
-      this.#budget.give(this.#charged);
-      this.#charged = 0;
-    }
+    this.#pending = this.#split.drop(this.#pending);
   }
 
   /**
@@ -328,7 +289,7 @@ export class LineSplitter {
    */
   close(): void {
     this.#pendingLength = 0;
-    this.#uncharge();
+    this.#split.close();
   }
 
   /**
@@ -339,7 +300,7 @@ export class LineSplitter {
    */
   release(): void {
     if (this.#pendingLength !== 0) return;
-    if (this.#pending !== this.#own) this.#releasePending();
+    this.#pending = this.#split.release(this.#pending);
     if (this.#chunk !== EMPTY) {
       this.#chunk = EMPTY;
       this.#pos = 0;

@@ -11,15 +11,15 @@
  */
 
 import type { Request } from "../../command/request.ts";
-import { type BufferPool, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
+import { type BufferPool, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import type { AuthState, Framer } from "../framer.ts";
 import { type PendingBudget, unbounded } from "../pending_budget.ts";
+import { SplitBuffer } from "../split_buffer.ts";
 import { redisErrorText } from "./reply.ts";
 import { splitInline } from "./inline.ts";
 import { resolveCommand } from "./lookup.ts";
 import * as limits from "./limits.ts";
 import { fitsInt64, limitNote, tooLargeText } from "./limits.ts";
-import { SplitBuffer } from "./split_buffer.ts";
 import { SplitProgress } from "./split_progress.ts";
 
 const CR = 0x0d;
@@ -127,7 +127,8 @@ export class RespFramer implements Framer {
    */
   #hold(bytes: Uint8Array, room: number): boolean {
     if (room > this.#own.length) {
-      const own = this.#split.grow(this.#own, bytes, room);
+      const size = Math.max(room, 2 * this.#own.length, OWN_BYTES);
+      const own = this.#split.grow(this.#own, bytes, size);
       if (own === undefined) return false;
       this.#own = own;
     } else if (bytes.buffer !== this.#own.buffer || bytes.byteOffset !== this.#own.byteOffset) {

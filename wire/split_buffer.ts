@@ -1,10 +1,11 @@
 /**
- * {@linkcode SplitBuffer}: where `RespFramer` (framer.ts) gathers a request
- * split across reads. Up to 4 KiB it is a small buffer of the framer's own,
- * kept; up to 64 KiB one borrowed from a {@linkcode BufferPool} until the
- * framer lets go of it; past that one of its own, dropped once its request
- * is done. The borrowed and big ones count against a
- * {@linkcode PendingBudget} of all connections' partial requests.
+ * {@linkcode SplitBuffer}: where a framer gathers a request split across
+ * reads (RESP's `RespFramer`, the line protocol's `LineSplitter`). Up to
+ * 4 KiB it is a small buffer of the framer's own, kept; up to 64 KiB one
+ * borrowed from a {@linkcode BufferPool} until the framer lets go of it;
+ * past that one of its own, dropped once its request is done. The borrowed
+ * and big ones count against a {@linkcode PendingBudget} of all
+ * connections' partial requests.
  *
  * The framer keeps the buffer in use in a field of its own, so that feed()
  * and next() read it with no hop; this holds the rest, and is called only
@@ -13,8 +14,8 @@
  * @module
  */
 
-import { type BufferPool, OWN_BYTES, POOLED_BYTES } from "../buffer_pool.ts";
-import type { PendingBudget } from "../pending_budget.ts";
+import { type BufferPool, OWN_BYTES, POOLED_BYTES } from "./buffer_pool.ts";
+import type { PendingBudget } from "./pending_budget.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -39,20 +40,21 @@ export class SplitBuffer {
   }
 
   /**
-   * A buffer of at least `room` bytes, `bytes` copied to its start, in
-   * place of `own` (the buffer in use, `room` past its length; given back
-   * if borrowed); `undefined` (nothing changed) if that would take more
-   * than the budget has left.
+   * A buffer of `size` bytes (64 KiB if it is borrowed, past 4 KiB and up
+   * to that), `bytes` copied to its start, in place of `own` (the buffer in
+   * use, given back if borrowed); `undefined` (nothing changed) if that
+   * would take more than the budget has left, unless `force` (the request
+   * is complete with these bytes, held only until it has run).
    */
-  grow(own: Uint8Array, bytes: Uint8Array, room: number): Uint8Array | undefined {
-    const size = Math.max(room, 2 * own.length, OWN_BYTES);
+  grow(own: Uint8Array, bytes: Uint8Array, size: number, force = false): Uint8Array | undefined {
     let grown: Uint8Array;
     let pooled = false;
     if (size <= OWN_BYTES) grown = this.#small = new Uint8Array(size);
     else {
       // The rare path: a request past 4 KiB split across reads.
       const charge = size <= POOLED_BYTES ? POOLED_BYTES : size;
-      if (!this.#budget.take(charge - this.#charged)) return undefined;
+      if (force) this.#budget.force(charge - this.#charged);
+      else if (!this.#budget.take(charge - this.#charged)) return undefined;
       this.#charged = charge;
       if (size <= POOLED_BYTES) {
         grown = this.#pool.take();
