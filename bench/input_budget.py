@@ -16,11 +16,11 @@ once they have all closed.
 
 Each connection is then told whether the server closed it or answered it
 (an error line): RESULT counts them. `--cwd` serves from another checkout
-(to compare before and after); arguments after `--` go to `kv serve` (say
-`--max-pending-bytes 1048576`). A measurement, not a test: BENCHMARKS.md keeps its
-numbers. Loopback only, a few seconds of load; needs `ulimit -n` above
-CONNS + some (the script raises its own soft limit, and the server's, to
-the hard one).
+(to compare before and after); arguments after `--` go to `kv serve`
+(say `--max-pending-bytes 1048576`). A measurement, not a test:
+BENCHMARKS.md keeps its numbers. Loopback only, a few seconds of load;
+needs `ulimit -n` above CONNS + some (the script raises its own soft limit,
+and the server's, to the hard one).
 """
 import argparse
 import os
