@@ -20,6 +20,7 @@ run it for kv and for Redis, one after the other, and compare
 """
 import argparse
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -172,6 +173,7 @@ def main():
               f"(before the first client: {baseline})")
     finally:
         server.stop()
+        shutil.rmtree(workdir)
 
 
 if __name__ == "__main__":
