@@ -188,8 +188,7 @@ export class RespFramer implements Framer {
     this.#dropOwn();
     this.#broken = true;
     this.#partial = undefined;
-    into.rawStart = into.rawEnd = 0;
-    into.fails({
+    into.failsUnshown({
       kind: "protocol",
       text: redisErrorText({ kind: "pendingFull", limitBytes: this.#split.limitBytes }),
     });
@@ -416,8 +415,7 @@ export class RespFramer implements Framer {
   #fail(into: Request, text: string): "request" {
     this.#broken = true;
     this.#partial = undefined;
-    into.rawStart = into.rawEnd = 0;
-    into.fails({ kind: "protocol", text: `ERR Protocol error: ${text}` });
+    into.failsUnshown({ kind: "protocol", text: `ERR Protocol error: ${text}` });
     return "request";
   }
 }
