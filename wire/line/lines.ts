@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type BufferPool, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
+import { type BufferPool, freeNow, OWN_BYTES, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import { type PendingBudget, unbounded } from "../pending_budget.ts";
 import { isUtf8From } from "../utf8.ts";
 
@@ -58,9 +58,10 @@ export class LineSplitter {
   #runChecked = false;
   #runValid = false;
   // The partial line: in #own (up to 4 KiB), then in a buffer borrowed from
-  // #pool (up to 64 KiB, until release()), then in one of its own (dropped
-  // once its line is done, so that one long line does not pin a megabyte to
-  // an otherwise idle connection).
+  // #pool (up to 64 KiB, until release()), then in one of its own (freed
+  // once its line has run, is outgrown or dropped, or its connection ends,
+  // so that one long line does not pin a megabyte to an otherwise idle
+  // connection, nor to an idle server after its connection has gone).
   #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
   #own: Uint8Array = EMPTY;
@@ -70,6 +71,9 @@ export class LineSplitter {
   // (0 while it is #own).
   readonly #budget: PendingBudget;
   #charged = 0;
+  // A big buffer handed over with its line (#takePending): freed once that
+  // line has run, by release() or close().
+  #handed: Uint8Array = EMPTY;
   #skipping = false;
   #sawNewline = false;
   #ended = false;
@@ -274,7 +278,7 @@ export class LineSplitter {
         } else grown = new Uint8Array(size);
       }
       grown.set(this.#pending.subarray(0, this.#pendingLength));
-      if (this.#pooled) this.#pool.give(this.#pending);
+      this.#letGo();
       this.#pooled = pooled;
       this.#pending = grown;
     }
@@ -291,6 +295,7 @@ export class LineSplitter {
     // partial line starts in the small one.
     if (bytes.length > POOLED_BYTES) {
       this.#pending = this.#own;
+      this.#handed = bytes;
       this.#uncharge();
     }
     const kind = this.#line(bytes, 0, length, isUtf8(bytes, 0, length));
@@ -306,12 +311,23 @@ export class LineSplitter {
 
   /** Lets go of a borrowed or big pending buffer, once it holds nothing. */
   #releasePending(): void {
-    if (this.#pooled) {
-      this.#pooled = false;
-      this.#pool.give(this.#pending);
-    }
+    this.#letGo();
+    this.#pooled = false;
     this.#pending = this.#own;
     this.#uncharge();
+  }
+
+  /**
+   * Gives #pending back to the pool if borrowed, or frees it now if it is
+   * a big one of its own (no line handed out views it: #takePending hands a
+   * big one over and stops using it). Left to the collector, the big
+   * buffers of clients that went away mid-line stayed: an idle server's
+   * collector does not run.
+   */
+  #letGo(): void {
+    const pending = this.#pending;
+    if (this.#pooled) this.#pool.give(pending);
+    else if (pending.length > POOLED_BYTES) freeNow(pending);
   }
 
   /** Gives back to the budget what the buffer of the partial line took. */
@@ -324,11 +340,21 @@ export class LineSplitter {
 
   /**
    * The connection has ended: its partial line no longer counts against
-   * the budget. (Its buffer is left to the garbage collector.)
+   * the budget, and its buffer goes (back to the pool, or freed if big), as
+   * does a big one whose line has run.
    */
   close(): void {
     this.#pendingLength = 0;
-    this.#uncharge();
+    this.#releasePending();
+    this.#freeHanded();
+  }
+
+  /** Frees the big buffer a line was handed over in, once the line has run. */
+  #freeHanded(): void {
+    if (this.#handed === EMPTY) return;
+    freeNow(this.#handed);
+    this.#handed = EMPTY;
+    this.bytes = EMPTY;
   }
 
   /**
@@ -340,6 +366,7 @@ export class LineSplitter {
   release(): void {
     if (this.#pendingLength !== 0) return;
     if (this.#pending !== this.#own) this.#releasePending();
+    this.#freeHanded();
     if (this.#chunk !== EMPTY) {
       this.#chunk = EMPTY;
       this.#pos = 0;

@@ -151,9 +151,15 @@ export class RespFramer implements Framer {
     if (this.pendingBytes === 0) this.#own = this.#split.release(this.#own);
   }
 
-  /** The connection has ended: its partial request no longer counts against the budget. */
+  /**
+   * The connection has ended: its partial request no longer counts against
+   * the budget, and its buffer goes (back to the pool, or freed if big).
+   */
   close(): void {
-    this.#split.close();
+    this.#source = EMPTY;
+    this.#length = this.#pos = 0;
+    this.#split.close(this.#own);
+    this.#own = EMPTY;
   }
 
   next(into: Request): boolean {
