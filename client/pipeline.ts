@@ -12,7 +12,7 @@
  */
 
 import { concat } from "../net/bytes.ts";
-import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
+import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { AnswerQueue, type AnswerShape } from "./answers.ts";
 import {
@@ -339,13 +339,12 @@ export class Pipeline {
     if (ms <= 0 || this.#answers.waiting === 0 || this.#closed) return;
     // A timer that came due while the process was not running fires before
     // the bytes that arrived meanwhile are read: it decides after one look at
-    // the I/O, unless that look re-armed or stopped it.
-    const timer = setTimeout(() =>
-      nextTurn().then(() => {
-        if (this.#timeoutTimer !== timer) return;
-        this.#timedOut(ms);
-      }), Math.min(ms, MAX_TIMER_MS));
-    this.#timeoutTimer = timer;
+    // the I/O (a turn: a 0 ms timer held in its place, so that re-arming or
+    // stopping it, a close, cancels the look too and leaves no timer behind).
+    const look = () => this.#timedOut(ms);
+    this.#timeoutTimer = setTimeout(() => {
+      this.#timeoutTimer = setTimeout(look, 0);
+    }, Math.min(ms, MAX_TIMER_MS));
   }
 
   /** No answer came within `ms`: the request fails, and the connection with it. */
@@ -371,11 +370,10 @@ export class Pipeline {
     if (ms <= 0 || pending === undefined) return;
     if (this.#lines.pendingBytes === 0 && pending.taken === 0) return;
     // As the timeout's: a stall of our own is not the server's pause.
-    const timer = setTimeout(() =>
-      nextTurn().then(() => {
-        if (this.#pauseTimer === timer) this.#paused(pending);
-      }), Math.min(ms, MAX_TIMER_MS));
-    this.#pauseTimer = timer;
+    const look = () => this.#paused(pending);
+    this.#pauseTimer = setTimeout(() => {
+      this.#pauseTimer = setTimeout(look, 0);
+    }, Math.min(ms, MAX_TIMER_MS));
   }
 
   /** Nothing more came for the pause: what came of `pending` is taken as its answer. */
