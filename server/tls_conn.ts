@@ -10,7 +10,7 @@
  * @module
  */
 
-import { closeQuietly, nextTurn, writeAll } from "../net/conn.ts";
+import { closeQuietly, writeAll } from "../net/conn.ts";
 import { LINGER_MAX_BYTES, LINGER_QUIET_MS } from "./linger.ts";
 
 const PIPE_BUFFER_BYTES = 16 * 1024;
@@ -170,9 +170,10 @@ export class FrontConn implements Deno.Conn {
         return;
       }
       // A stall of our own is not the client's silence: what arrived
-      // meanwhile gets one look first (as settlesWithin() gives it).
+      // meanwhile gets one look first (as settlesWithin() gives it): a
+      // 0 ms timer held in the same field, so that a cut cancels it too.
       const heardAt = this.#heardAt;
-      void nextTurn().then(() => this.#heardAt === heardAt ? this.#cutNow() : check());
+      this.#quietTimer = setTimeout(() => this.#heardAt === heardAt ? this.#cutNow() : check(), 0);
     };
     this.#quietTimer = setTimeout(check, LINGER_QUIET_MS);
   }
