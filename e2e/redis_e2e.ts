@@ -1,7 +1,9 @@
 /**
  * kv against the real Redis (Debian's redis-server 7): a differential test
  * of seeded random commands sent to both, replies compared byte for byte in
- * RESP2 and in RESP3. Edge cases of parsing are in redis_edges_e2e.ts,
+ * RESP2 and in RESP3 (the commands, some pipelined and some inline, are
+ * redis_random.ts's, which a scratch script can also run longer and with
+ * other seeds). Edge cases of parsing are in redis_edges_e2e.ts,
  * redis-cli and redis-benchmark against kv in redis_cli_e2e.ts, three
  * connections at once in redis_multi_e2e.ts.
  *
