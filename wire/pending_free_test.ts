@@ -120,7 +120,7 @@ test("SplitBuffer frees a big buffer it outgrows or drops, and gives a borrowed 
   const bigger = split.grow(big, big.subarray(0, held.length), 300_000)!;
   assert(freed(big), "the outgrown big buffer");
   assertEquals(bigger.subarray(0, held.length), held);
-  split.close(bigger);
+  split.drop(bigger); // The connection ended.
   assert(freed(bigger), "freed when the connection ended");
   assertEquals([pool.lent, budget.heldBytes], [0, 0]);
 });

@@ -304,7 +304,7 @@ export class LineSplitter {
    */
   close(): void {
     this.#pendingLength = 0;
-    this.#split.close(this.#pending);
+    this.#split.drop(this.#pending);
     this.#pending = EMPTY;
     this.#freeHanded();
   }
