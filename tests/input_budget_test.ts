@@ -114,3 +114,27 @@ Deno.test("a Redis client whose partial request would pass --max-pending-bytes g
     for (const holder of holders) holder.close();
   }
 });
+
+Deno.test("an idle line client that sent a big line and the start of another keeps no big buffer", async () => {
+  // The big line's buffer is freed once it has run, not by the connection's
+  // release when it waits for bytes: that does nothing while a partial line
+  // is held (here "PI"), and the buffer counts against no budget. Same
+  // process, so what the server keeps is the test's external memory.
+  await using server = startTestServer({ unframedPauseMs: 0 });
+  const CLIENTS = 16;
+  const line = new TextEncoder().encode(`PING, ${"a".repeat(1_000_000)}\nPI`);
+  const conns: RawConn[] = [];
+  try {
+    const before = Deno.memoryUsage().external;
+    for (let i = 0; i < CLIENTS; i++) {
+      const conn = await RawConn.connect(server.port);
+      conns.push(conn);
+      await conn.send(line);
+      assertEquals(await conn.readLine(), "Error: usage: PING");
+    }
+    const keptMb = (Deno.memoryUsage().external - before) / 2 ** 20;
+    assert(keptMb < CLIENTS / 2, `${keptMb.toFixed(1)} MB kept by ${CLIENTS} idle clients`);
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+});

@@ -99,14 +99,6 @@ export class SplitBuffer {
   }
 
   /**
-   * The connection has ended: `own` (the buffer in use) goes as with
-   * {@linkcode drop}, and what it took goes back to the budget.
-   */
-  close(own: Uint8Array): void {
-    this.drop(own);
-  }
-
-  /**
    * Gives `own` back to the pool if borrowed, or frees it now if it is a
    * big one (no request in it runs any more). Left to the collector, the
    * big buffers of clients that went away mid-request stayed: an idle

@@ -3,7 +3,7 @@
  * split across reads. Up to 4 KiB a small buffer is kept and costs the
  * budget nothing; up to 64 KiB one is borrowed from the pool and 64 KiB
  * charged; past that one of its own is charged at its size. What was
- * charged goes back once, whichever of drop(), release() or close() lets
+ * charged goes back once, whichever of drop() or release() lets
  * go of it. Pure.
  *
  * @module
@@ -78,13 +78,13 @@ test("SplitBuffer.grow() past what the budget has left changes nothing, unless f
   assertEquals(budget.heldBytes, 0);
 });
 
-test("SplitBuffer.close() gives the charge back once, and a later drop() gives nothing twice", () => {
+test("SplitBuffer.drop() gives the charge back once, and a later drop() gives nothing twice", () => {
   const { budget, split } = setup();
   const others = budget.take(1000);
   const big = split.grow(new Uint8Array(0), new Uint8Array(0), 2 * POOLED_BYTES)!;
-  split.close(big);
+  const small = split.drop(big); // The connection ended.
   assertEquals(budget.heldBytes, 1000);
-  split.close(split.drop(big));
+  split.drop(split.drop(small));
   assertEquals([others, budget.heldBytes], [true, 1000], "only this buffer's share went back");
   assertEquals(split.limitBytes, Infinity);
 });

@@ -69,7 +69,11 @@ export class LineSplitter {
   #pendingLength = 0;
   readonly #split: SplitBuffer;
   // A big buffer handed over with its line (#takePending): freed once that
-  // line has run, by release() or close().
+  // line has run, by the next call of next() (which always comes, in the
+  // same batch), or by release() or close(). Not by release() alone: it
+  // does nothing while a partial line is held, and a client that sent the
+  // start of another line after the big one would keep it for as long as
+  // it idles, counted against no budget.
   #handed: Uint8Array = EMPTY;
   #skipping = false;
   #sawNewline = false;
@@ -177,6 +181,9 @@ export class LineSplitter {
 
   /** The rest of next(): a partial line, a skipped one, a new run, a tail, the end. */
   #nextSlow(): LineKind | null {
+    // The line handed out last has run: its big buffer goes. (Only this
+    // path follows a line from a partial one: it ends the run it was in.)
+    if (this.#handed !== EMPTY) this.#freeHanded();
     const chunk = this.#chunk;
     const length = chunk.length;
     if (this.#skipping && this.#pos < length) {
@@ -297,7 +304,7 @@ export class LineSplitter {
    */
   close(): void {
     this.#pendingLength = 0;
-    this.#split.close(this.#pending);
+    this.#split.drop(this.#pending);
     this.#pending = EMPTY;
     this.#freeHanded();
   }

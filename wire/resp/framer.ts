@@ -159,7 +159,7 @@ export class RespFramer implements Framer {
   close(): void {
     this.#source = EMPTY;
     this.#length = this.#pos = 0;
-    this.#split.close(this.#own);
+    this.#split.drop(this.#own);
     this.#own = EMPTY;
   }
 
