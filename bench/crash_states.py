@@ -4,7 +4,7 @@ from a recording of the server's file-system calls, and whether kv keeps its
 promises on each (ALICE, OSDI 2014, in small).
 
     python3 bench/crash_states.py [--fsync always,everysec,no] [--ops 240]
-        [--max-states 300] [--keep DIR] [--deno deno] [--seed 1]
+        [--max-states 300] [--sample-only] [--keep DIR] [--deno deno] [--seed 1]
 
 For each fsync mode it starts `kv serve --data` under strace (openat, writes,
 fsync, fdatasync, ftruncate, rename, link, unlink, and fcntl/dup for the
@@ -23,24 +23,31 @@ the states a power cut allows:
       link, rename, unlink): a rename not followed by a folder fsync may be
       undone;
   (d) so a file created and renamed without a fsync may be empty.
-Each distinct state (up to --max-states, those of compactions first, the rest
-spread evenly) is copied into a temporary folder and checked:
+Every distinct state is copied into a folder and checked in one Deno process
+(bench/crash_states_load.ts, fed by crash_states_inproc.py) through kv's own
+code: the function `kv serve` loads its log with at start, which also words
+its refusal, and `kv repair` itself; a few ms a state. Up to --max-states of
+them (half from compactions, the rest spread evenly) are also checked as
+processes: `kv serve` started on the state and read over RESP, `kv repair` run;
+what they do must be what the Deno process saw (--sample-only: check only
+these). Either way, by the same rules:
   1. kv serve starts on it, or refuses with one line that names `kv repair`
      and no stack trace;
   2. every key holds the value of its last write acknowledged before the
      crash point, or of a later one sent (always); with everysec the writes
      lost are at most --max-lag-s old (the report gives the largest age seen;
-     with no, only reported); a value never written never appears; a key
-     written with PX still has an expiry; both keys of an MSET agree;
+     with no, only reported); a key or value never written never appears; a
+     key written with PX still has an expiry; both keys of an MSET agree;
   3. a second start reads the same data; and `kv repair` (with and without
      --truncate), when it finds anything to repair, writes a copy that
      starts and meets 1 and 2.
 The crash point's time is the next recorded call's: a write whose answer the
 client read before that was acknowledged before the crash.
-Ends with `RESULT mode=... states=N checked=M failed=F ...` per mode; exits 1
-if any state failed. --keep DIR keeps every failing state (its files and a
-note of the calls before it). Needs strace; loopback only; about 0.6 s of CPU
-per state. A quick run, what e2e/crash_states_e2e.ts does (about 30 s):
+Ends with `RESULT mode=... states=N checked=N started=M failed=F ...` per
+mode; exits 1 if any state failed. --keep DIR keeps every failing state (its
+files and a note of the calls before it). Needs strace; loopback only; about
+0.6 s of CPU per state started as processes. A quick run, what
+e2e/crash_states_e2e.ts does (about 30 s):
   python3 bench/crash_states.py --fsync always,everysec --ops 80 --pause 0.02 --max-states 12
 """
 import argparse

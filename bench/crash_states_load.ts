@@ -186,7 +186,8 @@ const args = parseArgs(Deno.args, { string: ["fsync", "scratch", "jobs"], defaul
 const fsync = args.fsync as FsyncMode;
 const jobs = Number(args.jobs);
 if (
-  !FSYNC_MODES.includes(fsync) || args.scratch === undefined || !(Number.isInteger(jobs) && jobs > 0) ||
+  !FSYNC_MODES.includes(fsync) || args.scratch === undefined ||
+  !(Number.isInteger(jobs) && jobs > 0) ||
   args._.length > 0
 ) {
   // deno-lint-ignore no-console
@@ -198,9 +199,10 @@ if (
   Deno.exit(2);
 }
 const encoder = new TextEncoder();
-const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(
-  new TextLineStream(),
-);
+// @std/streams comes untyped from the npm mirror; this is its real type.
+const lines: ReadableStream<string> = Deno.stdin.readable
+  .pipeThrough(new TextDecoderStream())
+  .pipeThrough(new TextLineStream());
 // Up to `jobs` states at once (the time goes to the disk's syncs, not the
 // CPU), each with a scratch folder of its own; answers in the order asked.
 const running: Promise<unknown>[] = [];
