@@ -20,7 +20,6 @@ import argparse
 import resource
 import select
 import socket
-import statistics
 import struct
 import threading
 import time

@@ -20,7 +20,8 @@ Loadgen shares the machine's cores, so a server that needs less CPU per
 request is not always faster: the ratios of compare.py are the verdict;
 this says where the time goes. A measurement, not a test.
 """
-import argparse, os, re, shlex, socket, subprocess, sys, time
+import argparse, os, re, shlex, subprocess, sys
+from proc import stop, wait_port
 
 cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOADGEN = os.path.join(cwd, "..", "shared", "perf", "loadgen")
@@ -71,12 +72,7 @@ def loadgen(seconds, *extra):
 server = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           start_new_session=True)
 try:
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", PORT)).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_port(PORT)
     loadgen(2, "--preload")
     print(f"# {shlex.join(cmd)}")
     for run in range(args.runs):
@@ -93,5 +89,4 @@ try:
                 parts.append(f"{name}: user {du:.3f} sys {ds:.3f}")
         print(f"RESULT ops_per_s={ops / 6:.0f} cpu_us_per_request={total:.3f} " + "; ".join(parts))
 finally:
-    os.killpg(server.pid, 15)
-    server.wait()
+    stop(server)

@@ -63,10 +63,11 @@ import tempfile
 import threading
 import time
 
-from crash_states_check import PX_MS, REPAIRED, Replies, check_state, kv_args, resp, wait_listening
+from crash_states_check import PX_MS, REPAIRED, Replies, check_state, kv_args, resp
 from crash_states_check import observe_process, summary
 from crash_states_inproc import InProcess
 from crash_states_model import Model, describe_event, events
+from proc import listening_port
 
 TRACED = ("openat,creat,write,pwrite64,writev,pwritev,pwritev2,fsync,fdatasync,ftruncate,"
           "rename,renameat,renameat2,link,linkat,unlink,unlinkat,close,fcntl,dup,dup2,dup3")
@@ -138,7 +139,7 @@ def record(args, mode, work):
                     "--fsync", mode, "--compact-min-bytes", str(args.compact_min_bytes))]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(os.path.join(work, "serve.err"), "wb"))
     try:
-        port = wait_listening(proc)
+        port = listening_port(proc)
         if port is None:
             raise SystemExit(f"kv serve under strace did not start: see {work}/serve.err")
         log = []

@@ -9,8 +9,8 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 
+from proc import listening_port
 from resp_probe import resp  # bench/'s one RESP request encoder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,8 +18,6 @@ PX_MS = 3_600_000
 
 
 # --- Talking to kv: a RESP client, and kv started as `deno run main.ts`. ---
-
-
 
 class Replies:
     """Reads RESP replies off a socket, one at a time."""
@@ -66,20 +64,6 @@ def kv_args(deno, folder, *args):
             os.path.join(ROOT, "main.ts"), *args]
 
 
-def wait_listening(proc, timeout=30.0):
-    """Returns the port once `listening on` is printed, or None if the process ended first."""
-    deadline = time.time() + timeout
-    line = b""
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            return None
-        m = re.match(rb"listening on [^:]+:(\d+)", line)
-        if m:
-            return int(m.group(1))
-    raise TimeoutError("kv serve did not start")
-
-
 # --- Checking one state. ---
 
 def dump(port, names):
@@ -105,7 +89,7 @@ def serve(args, folder, mode, names):
                                     os.path.join(folder, "kv.log"), "--fsync", mode),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        port = wait_listening(proc)
+        port = listening_port(proc)
         if port is None:
             proc.wait()
             err = proc.stderr.read().decode(errors="replace")

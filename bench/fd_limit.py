@@ -20,7 +20,7 @@ run it for kv and for Redis, one after the other, and compare
 """
 import argparse
 import os
-import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -28,23 +28,10 @@ import sys
 import tempfile
 import time
 
+from certs import write_test_certificate
+from proc import cpu_seconds, free_port, open_fds, served_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def open_fds(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:
@@ -67,16 +54,12 @@ class Server:
             args = ["deno", "run", "--allow-net=127.0.0.1", os.path.join(root, "main.ts"), "serve",
                     "--port", "0"]
             if kind == "kv-tls":
-                cert, key = write_test_certificate(workdir)
+                _, cert, key = write_test_certificate(workdir, ROOT)
                 args[2:3] = ["--allow-net=127.0.0.1", f"--allow-read={workdir}"]
                 args += ["--tls-cert", cert, "--tls-key", key]
             self.proc = subprocess.Popen(limit_args + args, stdout=subprocess.PIPE, stderr=log,
                                          text=True)
-            line = self.proc.stdout.readline()
-            match = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
-            if not match:
-                sys.exit(f"kv serve did not start: {line!r}")
-            self.port = int(match.group(1))
+            self.port = served_port(self.proc, "kv serve")
         self.pid = self.proc.pid
 
     def log_lines(self):
@@ -86,24 +69,6 @@ class Server:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
-
-
-def write_test_certificate(workdir):
-    # testing/tls.ts holds the test certificate as text: Deno prints it.
-    out = subprocess.run(
-        ["deno", "eval", "import * as t from './testing/tls.ts'; "
-         "console.log(JSON.stringify([t.TEST_CA, t.TEST_CERT, t.TEST_KEY]))"],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    import json
-    ca, cert, key = json.loads(out)
-    paths = []
-    for name, text in (("ca.pem", ca), ("cert.pem", cert), ("key.pem", key)):
-        path = os.path.join(workdir, name)
-        with open(path, "w") as file:
-            file.write(text)
-        os.chmod(path, 0o600)
-        paths.append(path)
-    return paths[1], paths[2]
 
 
 class Client:
@@ -208,6 +173,7 @@ def main():
               f"(before the first client: {baseline})")
     finally:
         server.stop()
+        shutil.rmtree(workdir)
 
 
 if __name__ == "__main__":

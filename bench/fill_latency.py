@@ -12,7 +12,7 @@ first: use a scratch server).
 
 A measurement, not a test.
 """
-import argparse, sys, time
+import argparse, time
 
 from resp_probe import Prober, connect, read, resp
 

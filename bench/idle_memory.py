@@ -22,11 +22,12 @@ numbers. Needs `ulimit -n` above CONNS + some.
 import argparse
 import os
 import selectors
-import signal
 import socket
-import subprocess
 import sys
 import time
+
+from proc import rss_mb, start_server, stop
+from resp_probe import resp
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--server", choices=["kv", "redis"], default="kv")
@@ -37,53 +38,6 @@ ap.add_argument("--cwd", default=os.path.dirname(os.path.dirname(os.path.abspath
 a = ap.parse_args()
 if a.server == "redis" and a.burst != "resp":
     sys.exit("Redis runs only --burst resp")
-
-if a.server == "kv":
-    cmd = ["deno", "run", "--allow-net", "main.ts", "serve", "--port", "0", "--quiet",
-           "--max-connections", str(a.conns + 10)]
-else:
-    cmd = ["redis-server", "--port", "0", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-           "--maxclients", str(a.conns + 10), "--dir", "/tmp"]
-    # Redis cannot be asked for port 0 and print it: pick a free one.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        cmd[2] = str(s.getsockname()[1])
-proc = subprocess.Popen(cmd, cwd=a.cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                        start_new_session=True)
-
-
-def stop():
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
-
-
-def rss_mb():
-    with open(f"/proc/{proc.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
-def port():
-    if a.server == "redis":
-        p = int(cmd[2])
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", p)).close()
-                return p
-            except OSError:
-                time.sleep(0.05)
-        sys.exit("Redis did not listen")
-    line = proc.stdout.readline().decode()  # "listening on 127.0.0.1:PORT"
-    if ":" not in line:
-        sys.exit(f"the server did not start: {line!r}")
-    return int(line.rsplit(":", 1)[1])
-
-
-def resp(*words):
-    return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words)
 
 
 def run(socks, payload, answers):
@@ -113,8 +67,8 @@ def run(socks, payload, answers):
     sel.close()
 
 
+proc, p = start_server(a.server, a.cwd, a.conns + 10)
 try:
-    p = port()
     value = b"v" * 16
     with socket.create_connection(("127.0.0.1", p)) as s:
         s.sendall(resp(b"SET", b"k", value) if a.burst == "resp" else b"PUT, k, " + value + b"\n")
@@ -135,19 +89,19 @@ try:
         run(socks, b"PING\n", 1)
         burst, answers = b"PUT, k, " + b"w" * (a.burst_bytes - 9) + b"\n", 1
     time.sleep(1)
-    before = rss_mb()
+    before = rss_mb(proc.pid)
     started = time.time()
     run(socks, burst, answers)
     took = time.time() - started
-    after = rss_mb()
+    after = rss_mb(proc.pid)
     time.sleep(1)
-    second = rss_mb()
+    second = rss_mb(proc.pid)
     time.sleep(4)
-    later = rss_mb()
+    later = rss_mb(proc.pid)
     for s in socks:
         s.close()
 finally:
-    stop()
+    stop(proc)
 per = lambda mb: (mb - before) * 1024 / a.conns
 print(f"RESULT server={a.server} burst={a.burst} conns={a.conns} burst_bytes={len(burst)} took_s={took:.1f} "
       f"rss_before_MB={before:.0f} rss_after_MB={after:.0f} rss_1s_MB={second:.0f} rss_5s_MB={later:.0f} "

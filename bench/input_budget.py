@@ -16,21 +16,21 @@ once they have all closed.
 
 Each connection is then told whether the server closed it or answered it
 (an error line): RESULT counts them. `--cwd` serves from another checkout
-(to compare before and after); arguments after `--` go to `kv serve` (say
-`--max-input-bytes 0`). A measurement, not a test: BENCHMARKS.md keeps its
-numbers. Loopback only, a few seconds of load; needs `ulimit -n` above
-CONNS + some (the script raises its own soft limit, and the server's, to
-the hard one).
+(to compare before and after); arguments after `--` go to `kv serve`
+(say `--max-pending-bytes 1048576`). A measurement, not a test:
+BENCHMARKS.md keeps its numbers. Loopback only, a few seconds of load;
+needs `ulimit -n` above CONNS + some (the script raises its own soft limit,
+and the server's, to the hard one).
 """
 import argparse
 import os
 import resource
 import selectors
-import signal
 import socket
-import subprocess
 import sys
 import time
+
+from proc import rss_mb, start_server, stop
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--server", choices=["kv", "redis"], default="kv")
@@ -47,52 +47,6 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 if hard < a.conns + 100:
     sys.exit(f"ulimit -Hn is {hard}: too few for {a.conns} connections")
-
-if a.server == "kv":
-    cmd = ["deno", "run", "--allow-net", "main.ts", "serve", "--port", "0", "--quiet",
-           "--max-connections", str(a.conns + 10), *a.extra]
-else:
-    cmd = ["redis-server", "--port", "0", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-           "--maxclients", str(a.conns + 10), "--dir", "/tmp", *a.extra]
-    with socket.socket() as s:  # Redis cannot be asked for port 0 and print it: pick a free one.
-        s.bind(("127.0.0.1", 0))
-        cmd[2] = str(s.getsockname()[1])
-proc = subprocess.Popen(cmd, cwd=a.cwd, stdout=subprocess.PIPE, stderr=open(os.environ.get("SERVER_STDERR", os.devnull), "w"),
-                        start_new_session=True)
-
-
-def stop():
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def status(field):
-    with open(f"/proc/{proc.pid}/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field}")
-
-
-def port():
-    if a.server == "redis":
-        p = int(cmd[2])
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", p)).close()
-                return p
-            except OSError:
-                time.sleep(0.05)
-        sys.exit("Redis did not listen")
-    line = proc.stdout.readline().decode()  # "listening on 127.0.0.1:PORT"
-    if ":" not in line:
-        sys.exit(f"kv did not start: {line!r}")
-    return int(line.rsplit(":", 1)[1])
 
 
 def payload():
@@ -119,9 +73,10 @@ def ping_ms(p, tries=5):
     return worst
 
 
+server_stderr = open(os.environ.get("SERVER_STDERR", os.devnull), "w")
+proc, p = start_server(a.server, a.cwd, a.conns + 10, a.extra, stderr=server_stderr)
 try:
-    p = port()
-    before = status("VmRSS")
+    before = rss_mb(proc.pid)
     data = payload()
     sel = selectors.DefaultSelector()
     socks = []
@@ -167,7 +122,7 @@ try:
     last = -1.0
     for _ in range(40):
         time.sleep(0.25)
-        rss = status("VmRSS")
+        rss = rss_mb(proc.pid)
         if abs(rss - last) < 1:
             break
         last = rss
@@ -185,8 +140,8 @@ try:
             state.setdefault(s, "answered")
         elif not got:
             state[s] = "closed"
-    held = status("VmRSS")
-    peak = status("VmHWM")
+    held = rss_mb(proc.pid)
+    peak = rss_mb(proc.pid, "VmHWM")
     alive = proc.poll() is None
     ping = ping_ms(p) if alive else None
     answered = sum(1 for v in state.values() if v == "answered")
@@ -195,7 +150,7 @@ try:
         s.close()
     # Give the server time to see the closes, and its collector to run.
     time.sleep(3)
-    after = status("VmRSS") if proc.poll() is None else None
+    after = rss_mb(proc.pid) if proc.poll() is None else None
     ping_after = ping_ms(p) if after is not None else None
     print(f"RESULT server={a.server} kind={a.kind} conns={a.conns} bytes={a.bytes} "
           f"extra={' '.join(a.extra) or '-'} rss_before_mb={before:.0f} rss_held_mb={held:.0f} "
@@ -204,4 +159,4 @@ try:
           f"rss_after_close_mb={'dead' if after is None else f'{after:.0f}'} "
           f"ping_after_ms={'none' if ping_after is None else f'{ping_after:.1f}'}")
 finally:
-    stop()
+    stop(proc)

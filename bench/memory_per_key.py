@@ -13,7 +13,8 @@ It starts the server itself on port 17001 (loopback), reads VmRSS from
 /proc before and after (and Redis's used_memory), and prints one RESULT line.
 A measurement, not a test.
 """
-import argparse, os, signal, socket, subprocess, sys, time
+import argparse, os, socket, subprocess, sys, time
+from proc import status, stop, wait_port
 ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 ap.add_argument("server", choices=["kv", "redis"])
 ap.add_argument("loader", choices=["loadgen", "pipe", "pipe-ex"])
@@ -31,17 +32,16 @@ else:
     cmd = ["redis-server", "--port", str(PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", "/tmp"]
 p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 def rss():
-    for line in open(f"/proc/{p.pid}/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) * 1024
+    return status(p.pid, "VmRSS") * 1024
 def info_used():
     if server != "redis": return None
     out = subprocess.run(["redis-cli", "-p", str(PORT), "info", "memory"], capture_output=True, text=True).stdout
     return int([l for l in out.splitlines() if l.startswith("used_memory:")][0].split(":")[1])
-for _ in range(100):
-    try:
-        socket.create_connection(("127.0.0.1", PORT)).close(); break
-    except OSError: time.sleep(0.1)
+try:
+    wait_port(PORT)
+except SystemExit:
+    stop(p)
+    raise
 time.sleep(1)
 r0, u0 = rss(), info_used()
 if loader == "loadgen":
@@ -66,7 +66,7 @@ else:
 time.sleep(3)
 r1, u1 = rss(), info_used()
 dbsize = subprocess.run(["redis-cli", "-p", str(PORT), "dbsize"], capture_output=True, text=True).stdout.strip()
-os.killpg(p.pid, signal.SIGTERM); p.wait()
+stop(p)
 line = f"RESULT server={server} loader={loader} keys={dbsize} rss_before_MB={r0/2**20:.1f} rss_after_MB={r1/2**20:.1f} rss_per_key={(r1-r0)/N:.1f}"
 if u0 is not None: line += f" used_memory_per_key={(u1-u0)/N:.1f}"
 print(line)

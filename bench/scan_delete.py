@@ -11,7 +11,7 @@ Redis alike (FLUSHALL first: use a scratch server).
 
 A measurement, not a test.
 """
-import argparse, sys, time
+import argparse, time
 
 from resp_probe import Prober, connect, read, resp
 

@@ -45,7 +45,6 @@ import asyncio
 import csv
 import os
 import random
-import re
 import shutil
 import signal
 import socket
@@ -55,6 +54,10 @@ import struct
 import subprocess
 import sys
 import time
+
+from certs import pem_blocks, write_private, write_test_certificate
+from proc import cpu_seconds, open_fds, served_port, status
+from resp_probe import resp
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 ap.add_argument("--minutes", type=float, default=25.0)
@@ -95,11 +98,6 @@ def fail(msg):
     failures.append(msg)
 
 
-def pem_blocks():
-    with open(os.path.join(a.cwd, "testing", "tls.ts")) as f:
-        return re.findall(r"-----BEGIN [A-Z ]+-----\n.*?-----END [A-Z ]+-----\n", f.read(), re.S)
-
-
 class Server:
     def __init__(self, name, tls):
         self.name, self.tls = name, tls
@@ -114,12 +112,9 @@ class Server:
                "--unstable-net", *(["--v8-flags=--expose-gc", "--config", os.path.abspath(os.path.join(a.cwd, "deno.json")), GC_WRAPPER] if a.gc else ["main.ts"]), "serve", "--port", "0", "--data", self.data, "--fsync", "everysec",
                "--compact-min-bytes", "1048576"]
         if self.tls:
-            ca, cert, key = pem_blocks()
-            for n, text in (("ca.pem", ca), ("cert.pem", cert), ("key.pem", key), ("password", PASSWORD + "\n")):
-                with open(os.open(os.path.join(self.dir, n), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-                    f.write(text)
-            cmd += ["--password-file", os.path.join(self.dir, "password"),
-                    "--tls-cert", os.path.join(self.dir, "cert.pem"), "--tls-key", os.path.join(self.dir, "key.pem")]
+            _, cert, key = write_test_certificate(self.dir, a.cwd)
+            write_private(os.path.join(self.dir, "password"), PASSWORD + "\n")
+            cmd += ["--password-file", os.path.join(self.dir, "password"), "--tls-cert", cert, "--tls-key", key]
         else:
             cmd += ["--udp"]
         return cmd
@@ -129,10 +124,7 @@ class Server:
         self.stderr_path = os.path.join(self.dir, f"stderr{self.starts}.log")
         self.proc = subprocess.Popen(self.cmd(), cwd=a.cwd, stdout=subprocess.PIPE,
                                      stderr=open(self.stderr_path, "w"), start_new_session=True)
-        line = self.proc.stdout.readline().decode()
-        if "listening on" not in line:
-            sys.exit(f"server {self.name} did not start: {line!r}; see {self.stderr_path}")
-        self.port = int(line.rsplit(":", 1)[1])
+        self.port = served_port(self.proc, f"server {self.name}", see=self.stderr_path)
 
     def stop(self, grace=8.0):
         """SIGTERM; returns (exit status, seconds), None for a server still running after grace."""
@@ -149,18 +141,10 @@ class Server:
     def ssl(self):
         if not self.tls:
             return None
-        return ssl.create_default_context(cadata=pem_blocks()[0])
+        return ssl.create_default_context(cadata=pem_blocks(a.cwd)[0])
 
 
 # --- Clients ---------------------------------------------------------------------------------------
-
-def resp(*words):
-    out = b"*%d\r\n" % len(words)
-    for w in words:
-        w = w.encode() if isinstance(w, str) else (b"%d" % w if isinstance(w, int) else w)
-        out += b"$%d\r\n%s\r\n" % (len(w), w)
-    return out
-
 
 class Conn:
     def __init__(self, server, r, w):
@@ -532,18 +516,6 @@ async def probe(srv):
         lat["get"].append((t2 - t1) * 1e6)
 
 
-def proc_status(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for ln in f:
-            k, _, v = ln.partition(":")
-            out[k] = v.strip()
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return int(out["VmRSS"].split()[0]), cpu, int(out["Threads"])
-
-
 def info(text):
     return dict(ln.split(":", 1) for ln in text.decode().split("\r\n") if ":" in ln and not ln.startswith("#"))
 
@@ -570,7 +542,7 @@ async def sampler(servers, writer, t_start):
             i = info(await c.cmd("INFO"))
             ks = dict(kv.split("=") for kv in i.get("db0", "keys=0,expires=0").split(","))
             pid = deno_pid(s.proc)
-            rss, cpu, threads = proc_status(pid)
+            rss, cpu, threads = status(pid, "VmRSS"), cpu_seconds(pid), status(pid, "Threads")
             with open(s.stderr_path, errors="replace") as f:
                 lines = f.readlines()
             gcs = [ln for ln in lines if ln.startswith("GC heapUsed=")]
@@ -578,7 +550,7 @@ async def sampler(servers, writer, t_start):
             row = {
                 "t_s": round(time.monotonic() - t_start), "server": s.name, "vmrss_kb": rss,
                 "used_memory": i["used_memory"], "used_memory_dataset": i["used_memory_dataset"],
-                "fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": threads,
+                "fds": open_fds(pid), "threads": threads,
                 "data_bytes": os.path.getsize(s.data),
                 "compactions": sum("compacted data file" in ln for ln in lines),
                 "dbsize": await c.cmd("DBSIZE"), "expires": ks.get("expires", 0),
