@@ -48,7 +48,7 @@ mode; exits 1 if any state failed. --keep DIR keeps every failing state (its
 files and a note of the calls before it). Needs strace; loopback only; about
 0.6 s of CPU per state started as processes. A quick run, what
 e2e/crash_states_e2e.ts does (about 30 s):
-  python3 bench/crash_states.py --fsync always,everysec --ops 80 --pause 0.02 --max-states 12
+  python3 bench/crash_states.py --fsync always,everysec --ops 100 --pause 0.02 --compact-min-bytes 5120 --max-states 12
 """
 import argparse
 import hashlib

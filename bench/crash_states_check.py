@@ -1,7 +1,10 @@
-"""Checking one crash state for bench/crash_states.py: kv serve started on
-it (and again, and after `kv repair`), its keys read back over RESP, and
-judged against the writes acknowledged before the crash point (see
-crash_states.py's usage for the promises checked)."""
+"""Checking one crash state for bench/crash_states.py: what kv does on it,
+observed with processes here (observe_process: kv serve started on it, its
+keys read back over RESP, again if the start changed the files, and `kv
+repair` both ways) or in one Deno process (crash_states_inproc.py), in the
+same shape; check_state judges either against the writes acknowledged before
+the crash point (see crash_states.py's usage for the promises checked), and
+summary() is what the two ways must agree on."""
 import hashlib
 import os
 import re

@@ -67,7 +67,9 @@ Deno.test("crash_states.py --help gives each option's default and the quick run"
   }
   assert(!flat.includes("(default: None)") && !flat.includes("(default: False)"), stdout);
   assert(
-    flat.includes("--fsync always,everysec --ops 80 --pause 0.02 --max-states 12"),
+    flat.includes(
+      "--fsync always,everysec --ops 100 --pause 0.02 --compact-min-bytes 5120 --max-states 12",
+    ),
     stdout,
   );
 });
