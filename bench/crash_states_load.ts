@@ -4,11 +4,13 @@
  * about 0.6 s of CPU; this, a few milliseconds a state).
  *
  *     deno run --allow-read=DIR --allow-write=DIR bench/crash_states_load.ts \
- *         --fsync MODE --scratch DIR/scratch < paths
+ *         --fsync MODE --scratch DIR/scratch [--jobs 8] < paths
  *
  * Reads one state folder's path a line from stdin (a folder holding the
  * files a power cut left: kv.log, and maybe a compaction's kv.log.compact
- * and its second name) and writes one JSON line for it to stdout:
+ * and its second name) and writes one JSON line for it to stdout, in the
+ * order read; it works on up to `--jobs` states at once (the time goes to
+ * the disk's syncs), so a state's folder must stay until its line is out:
  *
  * - `start`: what `kv serve --data FOLDER/kv.log --fsync MODE` would do at
  *   start. It loads the log with `openDataFile()` (cli/data.ts), the very
