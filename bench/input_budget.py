@@ -4,10 +4,12 @@ serve` (or Redis), opens CONNS connections that each send a request of
 almost the per-request limit and never its end, and reads the server's
 memory (VmRSS and its peak, VmHWM, from /proc) while they hold it, whether
 another client is still answered (PING round trips), and the RSS again
-once they have all closed.
+once they have all closed (3 s after) and after IDLE seconds more with
+no client.
 
     python3 bench/input_budget.py [--server kv|redis] [--kind line|resp]
-        [--conns 500] [--bytes 1048575] [--cwd DIR] [-- EXTRA SERVE ARGS]
+        [--conns 500] [--bytes 1048575] [--idle 10] [--memory]
+        [--cwd DIR] [-- EXTRA SERVE ARGS]
 
 - line: `PING\\n`, then BYTES bytes of a line with no `\\n` (the `PING`
         first, so the unframed pause does not take the line as a request);
@@ -17,8 +19,12 @@ once they have all closed.
 Each connection is then told whether the server closed it or answered it
 (an error line): RESULT counts them. `--cwd` serves from another checkout
 (to compare before and after); arguments after `--` go to `kv serve`
-(say `--max-pending-bytes 1048576`). A measurement, not a test:
-BENCHMARKS.md keeps its numbers. Loopback only, a few seconds of load;
+(say `--max-pending-bytes 1048576`). `--memory` starts kv through
+bench/memory_serve.ts, which answers each line on its stdin with
+`Deno.memoryUsage()`: a MEMORY line then says V8's heap and the external
+memory (ArrayBuffers) at each point, to tell what kv still holds from the
+pages the allocator has not given back to the system. A measurement, not a
+test: BENCHMARKS.md keeps its numbers. Loopback only, a few seconds of load;
 needs `ulimit -n` above CONNS + some (the script raises its own soft limit,
 and the server's, to the hard one).
 """
@@ -27,6 +33,7 @@ import os
 import resource
 import selectors
 import socket
+import subprocess
 import sys
 import time
 
@@ -37,9 +44,13 @@ ap.add_argument("--server", choices=["kv", "redis"], default="kv")
 ap.add_argument("--kind", choices=["line", "resp"], default="line")
 ap.add_argument("--conns", type=int, default=500)
 ap.add_argument("--bytes", type=int, default=1024 * 1024 - 1)
+ap.add_argument("--idle", type=float, default=10, help="seconds idle after the closes' 3 s")
+ap.add_argument("--memory", action="store_true", help="kv: also report heap and external memory")
 ap.add_argument("--cwd", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ap.add_argument("extra", nargs="*", help="more arguments for kv serve (after --)")
 a = ap.parse_args()
+if a.memory and a.server != "kv":
+    ap.error("--memory is for kv only")
 if a.server == "redis" and a.kind != "resp":
     ap.error("Redis runs only --kind resp")
 
@@ -47,6 +58,16 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 if hard < a.conns + 100:
     sys.exit(f"ulimit -Hn is {hard}: too few for {a.conns} connections")
+
+
+def memory(proc):
+    """` heap_mb=H external_mb=E` from bench/memory_serve.ts (with --memory), or ``."""
+    if not a.memory or proc.poll() is not None:
+        return ""
+    proc.stdin.write(b"\n")
+    proc.stdin.flush()
+    fields = dict(f.split("=") for f in proc.stdout.readline().decode().split()[1:])
+    return f" heap_mb={int(fields['heap']) / 2**20:.0f} external_mb={int(fields['external']) / 2**20:.0f}"
 
 
 def payload():
@@ -74,9 +95,12 @@ def ping_ms(p, tries=5):
 
 
 server_stderr = open(os.environ.get("SERVER_STDERR", os.devnull), "w")
-proc, p = start_server(a.server, a.cwd, a.conns + 10, a.extra, stderr=server_stderr)
+entry = ("bench/memory_serve.ts",) if a.memory else ("main.ts", "serve")
+proc, p = start_server(a.server, a.cwd, a.conns + 10, a.extra, stderr=server_stderr, entry=entry,
+                       stdin=subprocess.PIPE if a.memory else None)
 try:
     before = rss_mb(proc.pid)
+    mem_before = memory(proc)
     data = payload()
     sel = selectors.DefaultSelector()
     socks = []
@@ -141,6 +165,7 @@ try:
         elif not got:
             state[s] = "closed"
     held = rss_mb(proc.pid)
+    mem_held = memory(proc)
     peak = rss_mb(proc.pid, "VmHWM")
     alive = proc.poll() is None
     ping = ping_ms(p) if alive else None
@@ -151,12 +176,19 @@ try:
     # Give the server time to see the closes, and its collector to run.
     time.sleep(3)
     after = rss_mb(proc.pid) if proc.poll() is None else None
+    mem_after = memory(proc)
     ping_after = ping_ms(p) if after is not None else None
+    time.sleep(a.idle)
+    idle = rss_mb(proc.pid) if proc.poll() is None else None
+    mem_idle = memory(proc)
     print(f"RESULT server={a.server} kind={a.kind} conns={a.conns} bytes={a.bytes} "
           f"extra={' '.join(a.extra) or '-'} rss_before_mb={before:.0f} rss_held_mb={held:.0f} "
           f"hwm_mb={peak:.0f} answered={answered} closed={closed} alive={alive} "
           f"ping_ms={'none' if ping is None else f'{ping:.1f}'} "
           f"rss_after_close_mb={'dead' if after is None else f'{after:.0f}'} "
-          f"ping_after_ms={'none' if ping_after is None else f'{ping_after:.1f}'}")
+          f"ping_after_ms={'none' if ping_after is None else f'{ping_after:.1f}'} "
+          f"rss_idle_mb={'dead' if idle is None else f'{idle:.0f}'} idle_s={a.idle:g}")
+    if a.memory:
+        print(f"MEMORY before:{mem_before} held:{mem_held} after_close:{mem_after} idle:{mem_idle}")
 finally:
     stop(proc)

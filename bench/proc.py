@@ -56,22 +56,25 @@ def served_port(proc, what="the server", see=None):
     return port
 
 
-def start_server(kind, cwd, max_clients, extra=(), deno_flags=(), stderr=subprocess.DEVNULL):
+def start_server(kind, cwd, max_clients, extra=(), deno_flags=(), stderr=subprocess.DEVNULL,
+                 entry=("main.ts", "serve"), stdin=None):
     """Starts `kv serve --port 0 --quiet --max-connections MAX_CLIENTS` (`deno
-    run --allow-net DENO_FLAGS main.ts` in the checkout `cwd`) or, for kind
-    "redis", redis-server on a free port with `--maxclients`, on 127.0.0.1,
-    with `extra` arguments last, in a process group of its own. Returns (the
+    run --allow-net DENO_FLAGS main.ts` in the checkout `cwd`; `entry` names
+    another script that takes serve's flags) or, for kind "redis",
+    redis-server on a free port with `--maxclients`, on 127.0.0.1, with
+    `extra` arguments last, in a process group of its own. Returns (the
     process, its port) once it listens; exits with one line if it does not,
     having stopped it."""
     if kind == "kv":
         port = None
-        cmd = ["deno", "run", "--allow-net", *deno_flags, "main.ts", "serve", "--port", "0", "--quiet",
+        cmd = ["deno", "run", "--allow-net", *deno_flags, *entry, "--port", "0", "--quiet",
                "--max-connections", str(max_clients), *extra]
     else:
         port = free_port()  # Redis cannot be asked for port 0 and print it
         cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                "--maxclients", str(max_clients), "--dir", "/tmp", *extra]
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
+                            start_new_session=True)
     try:
         if port is None:
             port = served_port(proc)

@@ -53,3 +53,33 @@ Deno.test("Probe.readQuiet() does not take a stall of its own process for the se
   assertEquals(read.kind, "answer");
   assertEquals(new TextDecoder().decode(read.got), "AAAABBBB\n");
 });
+
+Deno.test("Probe.readQuiet() starts the pause over after a stall of its own past it", async () => {
+  // A timer that fires late by half its time or more (pausedLateMs) starts
+  // over from the resume: the rest comes 10 ms after the stall, which the one
+  // look at the I/O that a timer a little late gets cannot see.
+  const waiting = Promise.withResolvers<void>();
+  await using server = scriptedServer(async (conn) => {
+    await send(conn, "AAAA");
+    await waiting.promise;
+    // A turn: the probe has "AAAA" and waits for the pause.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    stallUntil(Date.now() + 400);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await send(conn, "BBBB\n");
+    await conn.read(new Uint8Array(1)); // Until the probe closes.
+  });
+  const probe = await Probe.open("127.0.0.1", server.port, { timeoutMs: 5_000 });
+  let read;
+  try {
+    read = await probe.readQuiet(5_000, 100, (got) => {
+      if (got.length === 4) waiting.resolve();
+      return got.at(-1) === 0x0a;
+    });
+  } finally {
+    await probe.close();
+  }
+  await server.done;
+  assertEquals(read.kind, "answer");
+  assertEquals(new TextDecoder().decode(read.got), "AAAABBBB\n");
+});

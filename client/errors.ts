@@ -125,7 +125,8 @@ export class KvTimeoutError extends KvConnectionError {
   readonly timeoutMs: number | undefined;
   /**
    * How long it waited since the request was sent or the answer's last whole
-   * line came, when known: longer than `timeoutMs` when 64 KiB at a time
+   * line came (or since the resume, when a stall of this process restarted
+   * the wait), when known: longer than `timeoutMs` when 64 KiB at a time
    * without a `\n` restarted the wait.
    */
   readonly waitedMs: number | undefined;
@@ -291,8 +292,9 @@ export function closedByServer(
  * The error for an answer that did not come within `ms`: `received` is what
  * came of it; bytes that kept coming (three reads or more since the wait
  * began, the last in its final quarter) mean a server that sends without end.
- * `waitedMs`: since the request was sent or its last whole line came; longer
- * than `ms` when bytes without a `\n` kept restarting the wait.
+ * `waitedMs`: since the request was sent or its last whole line came (or a
+ * stall of ours restarted the wait); longer than `ms` when bytes without a
+ * `\n` kept restarting the wait.
  */
 export function timedOut(
   address: string,

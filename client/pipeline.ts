@@ -12,7 +12,7 @@
  */
 
 import { concat } from "../net/bytes.ts";
-import { closeQuietly, MAX_TIMER_MS, nextTurn, writeAll } from "../net/conn.ts";
+import { closeQuietly, setRunningTimeout, settlesWithin, writeAll } from "../net/conn.ts";
 import { LineSplitter } from "../wire/line/lines.ts";
 import { AnswerQueue, type AnswerShape } from "./answers.ts";
 import {
@@ -68,8 +68,9 @@ export class Pipeline {
   #writing: Promise<void> = Promise.resolve();
   // Unframed: the answer the next request waits for before it is written.
   #lastAnswer: Promise<unknown> = Promise.resolve();
-  #pauseTimer: ReturnType<typeof setTimeout> | undefined;
-  #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
+  // Cancel the pause's and the answer timeout's timers (setRunningTimeout: a stall of ours is not the server's).
+  #pauseTimer: (() => void) | undefined;
+  #timeoutTimer: (() => void) | undefined;
   // Answer lines read so far, and when the last byte came.
   #linesTaken = 0;
   // Since the answer timeout was last armed: bytes and reads.
@@ -123,12 +124,7 @@ export class Pipeline {
 
   /** Waits up to `ms` for the server's close; the lines that came with no request (`KvClient.finish()`). */
   async finish(ms: number): Promise<readonly string[]> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#reading,
-      new Promise<void>((resolve) => timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_MS))),
-    ]);
-    clearTimeout(timer);
+    await settlesWithin(this.#reading, ms);
     return [...this.#answers.early];
   }
 
@@ -215,12 +211,7 @@ export class Pipeline {
       // A server that refused us wrote why before it closed (`Error: too
       // many connections`): read that first, so it answers the first request
       // and the close is told as the read loop finds it.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#reading,
-        new Promise((resolve) => timer = setTimeout(resolve, WRITE_FAILED_READ_MS)),
-      ]);
-      clearTimeout(timer);
+      await settlesWithin(this.#reading, WRITE_FAILED_READ_MS);
       this.#fail(lostConnection(this.#address, error));
     }
   }
@@ -332,20 +323,19 @@ export class Pipeline {
     const now = performance.now();
     if (!partLine) this.#armedAt = now;
     else if (now - this.#armedAt >= MAX_PROGRESS_TIMEOUTS * ms) return;
-    clearTimeout(this.#timeoutTimer);
+    this.#timeoutTimer?.();
     this.#timeoutTimer = undefined;
     this.#bytesSinceArm = 0;
     this.#readsSinceArm = 0;
     if (ms <= 0 || this.#answers.waiting === 0 || this.#closed) return;
     // A timer that came due while the process was not running fires before
-    // the bytes that arrived meanwhile are read: it decides after one look at
-    // the I/O, unless that look re-armed or stopped it.
-    const timer = setTimeout(() =>
-      nextTurn().then(() => {
-        if (this.#timeoutTimer !== timer) return;
-        this.#timedOut(ms);
-      }), Math.min(ms, MAX_TIMER_MS));
-    this.#timeoutTimer = timer;
+    // the bytes that arrived meanwhile are read: one late by pausedLateMs(ms)
+    // starts over from the resume (the wait counts from there), and any
+    // other looks at the I/O once first.
+    this.#timeoutTimer = setRunningTimeout(() => this.#timedOut(ms), ms, {
+      look: true,
+      onRestart: () => this.#armedAt = performance.now(),
+    });
   }
 
   /** No answer came within `ms`: the request fails, and the connection with it. */
@@ -365,17 +355,13 @@ export class Pipeline {
   /** Part of an answer came: it is taken whole if nothing more comes for the pause. */
   #armPause(): void {
     const ms = this.#options.answerPauseMs ?? 0;
-    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer?.();
     this.#pauseTimer = undefined;
     const pending = this.#answers.first;
     if (ms <= 0 || pending === undefined) return;
     if (this.#lines.pendingBytes === 0 && pending.taken === 0) return;
     // As the timeout's: a stall of our own is not the server's pause.
-    const timer = setTimeout(() =>
-      nextTurn().then(() => {
-        if (this.#pauseTimer === timer) this.#paused(pending);
-      }), Math.min(ms, MAX_TIMER_MS));
-    this.#pauseTimer = timer;
+    this.#pauseTimer = setRunningTimeout(() => this.#paused(pending), ms, { look: true });
   }
 
   /** Nothing more came for the pause: what came of `pending` is taken as its answer. */
@@ -433,8 +419,8 @@ export class Pipeline {
   }
 
   #stopTimers(): void {
-    clearTimeout(this.#pauseTimer);
-    clearTimeout(this.#timeoutTimer);
+    this.#pauseTimer?.();
+    this.#timeoutTimer?.();
     this.#pauseTimer = this.#timeoutTimer = undefined;
   }
 

@@ -51,6 +51,17 @@ export class Request {
     this.count = 0;
   }
 
+  /**
+   * Sets this request to fail with `failure`, with no bytes to show (its
+   * own were not kept): not even those of the request before, whose buffer
+   * may be freed by now, and a view of a freed buffer throws on `subarray`.
+   */
+  failsUnshown(failure: Failure): void {
+    this.bytes = EMPTY;
+    this.rawStart = this.rawEnd = 0;
+    this.fails(failure);
+  }
+
   /** Appends the argument `bytes[start, end)`. */
   addArg(start: number, end: number): void {
     if (this.count === this.starts.length) this.#grow();

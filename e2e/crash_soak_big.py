@@ -16,31 +16,29 @@ per round and the totals; exits 1 if any acknowledged write was lost.
 """
 import os, random, shutil, signal, socket, subprocess, sys, tempfile, threading
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "bench"))
+from proc import served_port  # bench/'s modules, found by the path above
+from resp_probe import resp
+
 PORT = int(sys.argv[1])
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 FSYNC = sys.argv[4] if len(sys.argv) > 4 else "everysec"
-MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "main.ts")
+MAIN = os.path.join(HERE, "..", "main.ts")
 random.seed(SEED)
 folder = tempfile.mkdtemp(prefix="kv-soak-")
 
 
 def start():
+    """kv serve on PORT (not proc.start_server's port 0: the port is the
+    script's argument), with --data in `folder` and no other access."""
     server = subprocess.Popen(
         ["deno", "run", "--allow-net=127.0.0.1", f"--allow-read={folder}", f"--allow-write={folder}",
          MAIN, "serve", "--port", str(PORT), "--data", f"{folder}/kv.log", "--fsync", FSYNC, "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-    line = server.stdout.readline()
-    if b"listening" not in line:
-        sys.exit(f"the server did not start: {line!r}")
+    served_port(server)  # its first line says it listens, or the script ends saying what it said
     return server
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(out)
 
 
 expected = {}  # key -> its last acknowledged value (None: deleted)

@@ -53,7 +53,7 @@ export async function startRedis(
 }
 
 /** Encodes a command as a RESP array of bulk strings. */
-function encode(words: Uint8Array[]): Uint8Array {
+export function encode(words: Uint8Array[]): Uint8Array {
   const parts: number[] = [...encoder.encode(`*${words.length}\r\n`)];
   for (const word of words) parts.push(...encoder.encode(`$${word.length}\r\n`), ...word, 13, 10);
   return Uint8Array.from(parts);
@@ -79,7 +79,11 @@ export class RespConn {
 
   /** Sends commands in one write (a pipeline); read() takes their replies in order. */
   async send(commands: Uint8Array[][]): Promise<void> {
-    const parts = commands.map(encode);
+    await this.sendEncoded(commands.map(encode));
+  }
+
+  /** Sends requests already encoded (RESP arrays, inline lines) in one write. */
+  async sendEncoded(parts: Uint8Array[]): Promise<void> {
     const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
     let at = 0;
     for (const part of parts) {

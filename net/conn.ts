@@ -121,23 +121,39 @@ export const PAUSED_RESTARTS = 3;
 
 /**
  * Calls `fire` once `ms` have passed with this process running: a timer
- * that fires {@linkcode PAUSED_LATE_MS} or more late starts over, for the
- * whole `ms`, from the resume, so a peer is not timed out for the time we
+ * that fires {@linkcode pausedLateMs} or more late (a second, or half of a
+ * timeout under 2 s) starts over, for the whole `ms`, from the resume, so a peer is not timed out for the time we
  * could not hear it ({@linkcode PauseCheck}). At most
- * {@linkcode PAUSED_RESTARTS} times; `lateMs` ({@linkcode pausedLateMs}) is for tests. Returns the
- * function that cancels it.
+ * {@linkcode PAUSED_RESTARTS} times; `lateMs` ({@linkcode pausedLateMs}) is
+ * for tests. With `look`, a timer that does not start over gives the pending
+ * I/O one look (a 0 ms timer: a turn of the event loop, which polls every
+ * socket) before `fire`: a timer that fires a little late, by less than
+ * `lateMs`, fires before the bytes that arrived meanwhile are read.
+ * `onRestart` hears of each start over. Returns the function that cancels
+ * it, the look included.
  */
 export function setRunningTimeout(
   fire: () => void,
   ms: number,
-  lateMs = pausedLateMs(ms),
+  { lateMs = pausedLateMs(ms), look = false, onRestart }: {
+    lateMs?: number;
+    look?: boolean;
+    onRestart?: () => void;
+  } = {},
 ): () => void {
   const wait = Math.min(ms, MAX_TIMER_MS);
   const pause = new PauseCheck(lateMs);
   let timer: ReturnType<typeof setTimeout>;
   const arm = () => {
     pause.due(wait);
-    timer = setTimeout(() => (pause.stopped() ? arm() : fire()), wait);
+    timer = setTimeout(() => {
+      // A 0 ms timeout has no time to count again.
+      if (wait > 0 && pause.stopped()) {
+        onRestart?.();
+        arm();
+      } else if (look) timer = setTimeout(fire, 0);
+      else fire();
+    }, wait);
   };
   arm();
   return () => clearTimeout(timer);
@@ -176,29 +192,28 @@ export class PauseCheck {
 }
 
 /**
- * Whether `promise` settles within `ms`. A timer that comes due while the
- * process is not running (a loaded machine, a long synchronous step) fires
- * before the I/O that arrived meanwhile is read: when the time is up, the
- * pending I/O gets one look (a turn of the event loop, which polls every
- * socket: a `setImmediate` may come before that poll, and after a stall
- * often did) before the answer is no, so a stall of our own is not taken
- * for the peer's silence.
+ * Whether `promise` settles within `ms` of this process running
+ * ({@linkcode setRunningTimeout}, with its look): a timer that comes due
+ * while the process is not running (a loaded machine, a long synchronous
+ * step) fires before the I/O that arrived meanwhile is read, so a timer late
+ * by {@linkcode pausedLateMs} starts over from the resume, and one a little
+ * late gives the pending I/O one look before the answer is no: a stall of
+ * our own is not taken for the peer's silence.
  */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let settled = false;
   const settle = () => {
     settled = true;
   };
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   const timeUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_MS));
+    cancel = setRunningTimeout(resolve, ms, { look: true });
   });
   try {
     await Promise.race([promise.then(settle, settle), timeUp]);
-    if (!settled) await nextTurn();
     return settled;
   } finally {
-    clearTimeout(timer);
+    cancel!();
   }
 }
 

@@ -48,7 +48,7 @@ Deno.test("IdleTimer starts over for a stop, but at most PAUSED_RESTARTS times i
 Deno.test("setRunningTimeout starts over for a stop, but at most PAUSED_RESTARTS times in a row", async () => {
   let firedAt = -1;
   let holds = 0;
-  const cancel = setRunningTimeout(() => (firedAt = holds), MS, LATE_MS);
+  const cancel = setRunningTimeout(() => (firedAt = holds), MS, { lateMs: LATE_MS });
   try {
     while (firedAt < 0 && holds < PAUSED_RESTARTS + 3) {
       hold(HOLD_MS);

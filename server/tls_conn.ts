@@ -10,7 +10,7 @@
  * @module
  */
 
-import { closeQuietly, nextTurn, writeAll } from "../net/conn.ts";
+import { closeQuietly, setRunningTimeout, writeAll } from "../net/conn.ts";
 import { LINGER_MAX_BYTES, LINGER_QUIET_MS } from "./linger.ts";
 
 const PIPE_BUFFER_BYTES = 16 * 1024;
@@ -92,7 +92,7 @@ export class FrontConn implements Deno.Conn {
   // ends the wait for a client that has gone quiet.
   #heardAt = 0;
   #heardBytes = 0;
-  #quietTimer: ReturnType<typeof setTimeout> | undefined;
+  #cancelQuiet: (() => void) | undefined;
 
   constructor(tls: Deno.TlsConn, raw: Deno.TcpConn, pipe: Deno.TcpConn) {
     this.#tls = tls;
@@ -162,19 +162,16 @@ export class FrontConn implements Deno.Conn {
   #linger(): void {
     if (this.#inEnded || this.#cut) return this.#cutNow();
     this.#heardAt = performance.now();
+    // Counted in the time this process ran, with one look at the I/O before
+    // the cut (setRunningTimeout): a stall of our own is not the client's
+    // silence.
     const check = () => {
       if (this.#cut) return;
       const quietMs = performance.now() - this.#heardAt;
-      if (quietMs < LINGER_QUIET_MS) {
-        this.#quietTimer = setTimeout(check, LINGER_QUIET_MS - quietMs);
-        return;
-      }
-      // A stall of our own is not the client's silence: what arrived
-      // meanwhile gets one look first (as settlesWithin() gives it).
-      const heardAt = this.#heardAt;
-      void nextTurn().then(() => this.#heardAt === heardAt ? this.#cutNow() : check());
+      if (quietMs >= LINGER_QUIET_MS) return this.#cutNow();
+      this.#cancelQuiet = setRunningTimeout(check, LINGER_QUIET_MS - quietMs, { look: true });
     };
-    this.#quietTimer = setTimeout(check, LINGER_QUIET_MS);
+    this.#cancelQuiet = setRunningTimeout(check, LINGER_QUIET_MS, { look: true });
   }
 
   get localAddr(): Deno.NetAddr {
@@ -255,7 +252,7 @@ export class FrontConn implements Deno.Conn {
     this.#cut = true;
     this.#closed = true;
     clearTimeout(this.#drainTimer);
-    clearTimeout(this.#quietTimer);
+    this.#cancelQuiet?.();
     closeQuietly(this.#tls);
     closeQuietly(this.#raw);
     closeQuietly(this.#pipe);

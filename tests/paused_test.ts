@@ -21,6 +21,7 @@ import {
   send,
   startTestServer,
   textStore,
+  TraceCollector,
   within,
 } from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
@@ -104,4 +105,22 @@ Deno.test("runBench() stopped with an answer unread past its stall timeout does 
   );
   assertEquals(fake.stderr, "");
   assertEquals(outcome, "ok");
+});
+
+Deno.test("serve() stopped past --unframed-pause-ms does not take a textbook client's partial line for a request", async () => {
+  // The pause's timer fires late, before the rest of the line is read: it
+  // starts over from the resume (its time, 100 ms, given again), and the rest,
+  // 10 ms after the resume, completes the line.
+  const traced = new TraceCollector();
+  await using server = startTestServer({ trace: traced.trace, unframedPauseMs: 100 });
+  await using conn = await RawConn.connect(server.port);
+  await conn.send("PIN");
+  await within("the read", traced.waitFor("#1", "recv"));
+  // A turn: the server waits for the pause.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  stall(400);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await conn.send("G");
+  assertEquals(await within("PONG", conn.readLine()), "PONG");
+  assertEquals(traced.details("#1", "request"), ['"PING" ended-by=pause']);
 });

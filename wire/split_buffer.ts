@@ -3,9 +3,10 @@
  * reads (RESP's `RespFramer`, the line protocol's `LineSplitter`). Up to
  * 4 KiB it is a small buffer of the framer's own, kept; up to 64 KiB one
  * borrowed from a {@linkcode BufferPool} until the framer lets go of it;
- * past that one of its own, dropped once its request is done. The borrowed
- * and big ones count against a {@linkcode PendingBudget} of all
- * connections' partial requests.
+ * past that one of its own, freed (not left to the collector, which an
+ * idle server never runs) once its request is done, outgrown, or its
+ * connection ends. The borrowed and big ones count against a
+ * {@linkcode PendingBudget} of all connections' partial requests.
  *
  * The framer keeps the buffer in use in a field of its own, so that feed()
  * and next() read it with no hop; this holds the rest, and is called only
@@ -14,7 +15,7 @@
  * @module
  */
 
-import { type BufferPool, OWN_BYTES, POOLED_BYTES } from "./buffer_pool.ts";
+import { type BufferPool, freeNow, OWN_BYTES, POOLED_BYTES } from "./buffer_pool.ts";
 import type { PendingBudget } from "./pending_budget.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -62,7 +63,7 @@ export class SplitBuffer {
       } else grown = new Uint8Array(size);
     }
     grown.set(bytes);
-    if (this.#pooled) this.#pool.give(own);
+    this.#letGo(own);
     this.#pooled = pooled;
     return grown;
   }
@@ -73,9 +74,20 @@ export class SplitBuffer {
    * buffer to use from now on.
    */
   drop(own: Uint8Array): Uint8Array {
-    if (this.#pooled) {
-      this.#pooled = false;
-      this.#pool.give(own);
+    this.#letGo(own);
+    this.#pooled = false;
+    this.#uncharge();
+    return this.#small;
+  }
+
+  /**
+   * As {@linkcode drop} for a big `own` (past 64 KiB) that the framer hands
+   * over with the request it holds, not freed: the framer frees it with
+   * `freeNow` once that request has run.
+   */
+  handOver(own: Uint8Array): Uint8Array {
+    if (this.#pooled || own.length <= POOLED_BYTES) {
+      throw new RangeError("only a big buffer of the framer's own is handed over");
     }
     this.#uncharge();
     return this.#small;
@@ -86,9 +98,23 @@ export class SplitBuffer {
     return own === this.#small ? own : this.drop(own);
   }
 
-  /** The connection has ended: what the buffer in use took goes back to the budget. */
-  close(): void {
-    this.#uncharge();
+  /**
+   * The connection has ended: `own` (the buffer in use) goes as with
+   * {@linkcode drop}, and what it took goes back to the budget.
+   */
+  close(own: Uint8Array): void {
+    this.drop(own);
+  }
+
+  /**
+   * Gives `own` back to the pool if borrowed, or frees it now if it is a
+   * big one (no request in it runs any more). Left to the collector, the
+   * big buffers of clients that went away mid-request stayed: an idle
+   * server's collector does not run.
+   */
+  #letGo(own: Uint8Array): void {
+    if (this.#pooled) this.#pool.give(own);
+    else if (own.length > POOLED_BYTES) freeNow(own);
   }
 
   /** Gives back to the budget what the buffer in use took. */

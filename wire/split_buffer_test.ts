@@ -82,10 +82,9 @@ test("SplitBuffer.close() gives the charge back once, and a later drop() gives n
   const { budget, split } = setup();
   const others = budget.take(1000);
   const big = split.grow(new Uint8Array(0), new Uint8Array(0), 2 * POOLED_BYTES)!;
-  split.close();
+  split.close(big);
   assertEquals(budget.heldBytes, 1000);
-  split.drop(big);
-  split.close();
+  split.close(split.drop(big));
   assertEquals([others, budget.heldBytes], [true, 1000], "only this buffer's share went back");
   assertEquals(split.limitBytes, Infinity);
 });

@@ -34,6 +34,22 @@ Deno.test("an option echoed in an error stops at its first NUL byte, as Redis's 
   ]);
 });
 
+Deno.test("line breaks at the end of an option echoed in an error are dropped, as Redis trims a formatted error's ends", async () => {
+  await using server = startTestServer();
+  await converse(server.port, [
+    [["SET", "k", "v"], "+OK\r\n"],
+    [["EXPIRE", "k", "100", "x\r\n"], "-ERR Unsupported option x\r\n"],
+    [["EXPIRE", "k", "100", "x\n\r\n\r"], "-ERR Unsupported option x\r\n"],
+    [["PEXPIRE", "k", "100000", "NX", "a\r"], "-ERR Unsupported option a\r\n"],
+    [["EXPIRE", "k", "100", "\r\n"], "-ERR Unsupported option \r\n"],
+    // Within the word they are spaces; after a NUL they are not printed at all.
+    [["EXPIRE", "k", "100", "x\r\ny\r\n"], "-ERR Unsupported option x  y\r\n"],
+    [["EXPIRE", "k", "100", "x\r\n\0y"], "-ERR Unsupported option x\r\n"],
+    // A space after them keeps them, as spaces.
+    [["EXPIRE", "k", "100", "x\r\n "], "-ERR Unsupported option x   \r\n"],
+  ]);
+});
+
 Deno.test("an unknown command's name and arguments echoed in its error stop at their first NUL byte, as Redis's %.*s prints them", async () => {
   await using server = startTestServer();
   const unknown = (name: string, args: string) =>

@@ -104,8 +104,7 @@ export class LineFramer implements Framer {
         if (parseLine(lines.bytes, lines.start, lines.end, into)) return true;
         continue; // A blank line: no answer.
       }
-      into.rawStart = into.rawEnd = 0;
-      into.fails(
+      into.failsUnshown(
         kind === "too-long" ? this.#tooLong : kind === "no-room" ? this.#noRoom : INVALID_UTF8,
       );
       return true;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type BufferPool, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
+import { type BufferPool, freeNow, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import { type PendingBudget, unbounded } from "../pending_budget.ts";
 import { SplitBuffer } from "../split_buffer.ts";
 import { isUtf8From } from "../utf8.ts";
@@ -60,13 +60,17 @@ export class LineSplitter {
   #runValid = false;
   // The partial line: in a small buffer (up to 4 KiB), then in one borrowed
   // from the pool (up to 64 KiB, until release()), then in one of its own
-  // (dropped once its line is done, so that one long line does not pin a
-  // megabyte to an otherwise idle connection). #split grows them, lends
-  // them, and counts them against the budget of all connections' partial
-  // lines.
+  // (freed once its line has run, is outgrown or dropped, or its
+  // connection ends, so that one long line does not pin a megabyte to an
+  // otherwise idle connection, nor to an idle server after its connection
+  // has gone). #split grows them, lends them, and counts them against the
+  // budget of all connections' partial lines.
   #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
   readonly #split: SplitBuffer;
+  // A big buffer handed over with its line (#takePending): freed once that
+  // line has run, by release() or close().
+  #handed: Uint8Array = EMPTY;
   #skipping = false;
   #sawNewline = false;
   #ended = false;
@@ -271,7 +275,10 @@ export class LineSplitter {
     this.#pendingLength = 0;
     // A big buffer is handed over with its line and not kept: the next
     // partial line starts in the small one.
-    if (bytes.length > POOLED_BYTES) this.#pending = this.#split.drop(bytes);
+    if (bytes.length > POOLED_BYTES) {
+      this.#pending = this.#split.handOver(bytes);
+      this.#handed = bytes;
+    }
     const kind = this.#line(bytes, 0, length, isUtf8(bytes, 0, length));
     this.endedWithoutNewline = endedWithoutNewline;
     return kind;
@@ -285,11 +292,22 @@ export class LineSplitter {
 
   /**
    * The connection has ended: its partial line no longer counts against
-   * the budget. (Its buffer is left to the garbage collector.)
+   * the budget, and its buffer goes (back to the pool, or freed if big), as
+   * does a big one whose line has run.
    */
   close(): void {
     this.#pendingLength = 0;
-    this.#split.close();
+    this.#split.close(this.#pending);
+    this.#pending = EMPTY;
+    this.#freeHanded();
+  }
+
+  /** Frees the big buffer a line was handed over in, once the line has run. */
+  #freeHanded(): void {
+    if (this.#handed === EMPTY) return;
+    freeNow(this.#handed);
+    this.#handed = EMPTY;
+    this.bytes = EMPTY;
   }
 
   /**
@@ -301,6 +319,7 @@ export class LineSplitter {
   release(): void {
     if (this.#pendingLength !== 0) return;
     this.#pending = this.#split.release(this.#pending);
+    this.#freeHanded();
     if (this.#chunk !== EMPTY) {
       this.#chunk = EMPTY;
       this.#pos = 0;

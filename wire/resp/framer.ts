@@ -152,9 +152,15 @@ export class RespFramer implements Framer {
     if (this.pendingBytes === 0) this.#own = this.#split.release(this.#own);
   }
 
-  /** The connection has ended: its partial request no longer counts against the budget. */
+  /**
+   * The connection has ended: its partial request no longer counts against
+   * the budget, and its buffer goes (back to the pool, or freed if big).
+   */
   close(): void {
-    this.#split.close();
+    this.#source = EMPTY;
+    this.#length = this.#pos = 0;
+    this.#split.close(this.#own);
+    this.#own = EMPTY;
   }
 
   next(into: Request): boolean {
@@ -189,8 +195,7 @@ export class RespFramer implements Framer {
     this.#dropOwn();
     this.#broken = true;
     this.#partial = undefined;
-    into.rawStart = into.rawEnd = 0;
-    into.fails({
+    into.failsUnshown({
       kind: "protocol",
       text: redisErrorText({ kind: "pendingFull", limitBytes: this.#split.limitBytes }),
     });
@@ -417,8 +422,7 @@ export class RespFramer implements Framer {
   #fail(into: Request, text: string): "request" {
     this.#broken = true;
     this.#partial = undefined;
-    into.rawStart = into.rawEnd = 0;
-    into.fails({ kind: "protocol", text: `ERR Protocol error: ${text}` });
+    into.failsUnshown({ kind: "protocol", text: `ERR Protocol error: ${text}` });
     return "request";
   }
 }

@@ -108,9 +108,15 @@ export class RespReply implements RedisReply {
     const out = this.#out;
     out.addByte(MINUS);
     // Error texts may quote a client's bytes (one character per byte):
-    // write them back byte for byte, with newlines made spaces as Redis does.
+    // write them back byte for byte, as Redis's addReplyErrorFormat() does:
+    // line breaks at the end dropped (`EXPIRE k 1 "x\r\n"` says `option
+    // x`), those within made spaces.
     const text = redisErrorText(failure);
-    for (let i = 0; i < text.length; i++) {
+    let end = text.length;
+    while (end > 0 && (text.charCodeAt(end - 1) === 0x0a || text.charCodeAt(end - 1) === 0x0d)) {
+      end--;
+    }
+    for (let i = 0; i < end; i++) {
       const code = text.charCodeAt(i);
       out.addByte(code === 0x0a || code === 0x0d ? 0x20 : code & 0xff);
     }
