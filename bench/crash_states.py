@@ -4,7 +4,7 @@ from a recording of the server's file-system calls, and whether kv keeps its
 promises on each (ALICE, OSDI 2014, in small).
 
     python3 bench/crash_states.py [--fsync always,everysec,no] [--ops 240]
-        [--max-states 300] [--keep DIR] [--deno deno] [--seed 1]
+        [--max-states 300] [--sample-only] [--keep DIR] [--deno deno] [--seed 1]
 
 For each fsync mode it starts `kv serve --data` under strace (openat, writes,
 fsync, fdatasync, ftruncate, rename, link, unlink, and fcntl/dup for the
@@ -23,25 +23,33 @@ the states a power cut allows:
       link, rename, unlink): a rename not followed by a folder fsync may be
       undone;
   (d) so a file created and renamed without a fsync may be empty.
-Each distinct state (up to --max-states, those of compactions first, the rest
-spread evenly) is copied into a temporary folder and checked:
+Every distinct state is copied into a folder and checked in one Deno process
+(bench/crash_states_load.ts, fed by crash_states_inproc.py) through kv's own
+code: the function `kv serve` loads its log with at start, which also words
+its refusal, and `kv repair` itself; a few ms a state. Up to --max-states of
+them (half from compactions, the rest spread evenly) are also checked as
+processes: `kv serve` started on the state and read over RESP, `kv repair` run;
+what they do must be what the Deno process saw (--sample-only: check only
+these). Either way, by the same rules:
   1. kv serve starts on it, or refuses with one line that names `kv repair`
      and no stack trace;
   2. every key holds the value of its last write acknowledged before the
      crash point, or of a later one sent (always); with everysec the writes
      lost are at most --max-lag-s old (the report gives the largest age seen;
-     with no, only reported); a value never written never appears; a key
-     written with PX still has an expiry; both keys of an MSET agree;
+     with no, only reported); a key or value never written never appears; a
+     key written with PX still has an expiry; both keys of an MSET agree;
   3. a second start reads the same data; and `kv repair` (with and without
      --truncate), when it finds anything to repair, writes a copy that
      starts and meets 1 and 2.
 The crash point's time is the next recorded call's: a write whose answer the
 client read before that was acknowledged before the crash.
-Ends with `RESULT mode=... states=N checked=M failed=F ...` per mode; exits 1
-if any state failed. --keep DIR keeps every failing state (its files and a
-note of the calls before it). Needs strace; loopback only; about 0.6 s of CPU
-per state. A quick run, what e2e/crash_states_e2e.ts does (about 30 s):
-  python3 bench/crash_states.py --fsync always,everysec --ops 80 --pause 0.02 --max-states 12
+Ends with `RESULT mode=... states=N checked=N started=M failed=F ...` per
+mode; exits 1 if any state failed. --keep DIR keeps every failing state (its
+files and a note of the calls before it). Needs strace; loopback only; about
+0.6 s of CPU per state started as processes. A quick run, what
+e2e/crash_states_e2e.ts does (about 25 s; its floor of 5120 bytes lets the log
+pass 4 KiB, so that some states have holes):
+  python3 bench/crash_states.py --fsync always,everysec --ops 100 --pause 0.02 --compact-min-bytes 5120 --max-states 12
 """
 import argparse
 import hashlib
@@ -57,6 +65,8 @@ import threading
 import time
 
 from crash_states_check import PX_MS, REPAIRED, Replies, check_state, kv_args, resp
+from crash_states_check import observe_process, summary
+from crash_states_inproc import InProcess
 from crash_states_model import Model, describe_event, events
 from proc import listening_port
 
@@ -166,7 +176,7 @@ def run_mode(args, mode):
         evs = events(trace, folder)
         names = key_names(args.conns)
         model = Model()
-        states = {}  # digest -> [description, files, last boundary, first boundary, in a compaction]
+        states = {}  # digest -> [description, files, last boundary, first boundary, in a compaction, crash at]
         compacting = False
         boundaries = 0
         for k, ev in enumerate(evs):
@@ -185,6 +195,7 @@ def run_mode(args, mode):
             if ev[1] == "sync" and model.fds.get(ev[2]) == "dir":
                 compacting = False
         ordered = list(states.values())
+        number = {id(s): i for i, s in enumerate(ordered)}  # a state's name in reports and --keep
         special = [s for s in ordered if s[4] or len(s[1]) != 1]
         plain = [s for s in ordered if not (s[4] or len(s[1]) != 1)]
         # Half the budget for the states of compactions (several files, a
@@ -193,45 +204,88 @@ def run_mode(args, mode):
         special = spread(special, max(args.max_states // 2, args.max_states - len(plain)))
         plain = spread(plain, args.max_states - len(special))
         chosen = sorted(special + plain, key=lambda s: s[2])
+        every = [] if args.sample_only else sorted(ordered, key=lambda s: s[2])
         acked = sum(1 for o in log if o["acked"] is not None)
         compactions = sum(1 for e in evs if e[1] == "rename")
         print(f"== {mode}: {len(log)} writes ({acked} acknowledged), {len(evs)} file-system calls, "
               f"{compactions} compactions; {boundaries} boundaries, {len(states)} distinct crash states; "
-              f"checking {len(chosen)}", flush=True)
+              f"checking {len(every) or len(chosen)}"
+              + (f" in one Deno process, {len(chosen)} of them with kv serve processes too" if every else ""),
+              flush=True)
         tmp = os.path.join(work, "check")
         os.makedirs(tmp)
-        failed = 0
+        failed = set()
         outcomes = {}
         max_lag = 0.0
-        for n, (desc, files, last, first, _, crash_at) in enumerate(chosen):
-            words, problems, lag = check_state(args, mode, files, log, names, crash_at, tmp)
-            outcomes[words] = outcomes.get(words, 0) + 1
+
+        def judged(n, state, seen, how):
+            nonlocal max_lag
+            desc, files, last, first, _, crash_at = state
+            words, problems, lag = check_state(seen, log, names, crash_at, mode, args.max_lag_s)
             max_lag = max(max_lag, lag)
             if problems:
-                failed += 1
-                calls_before = [f"  #{i} {describe_event(evs[i])}" for i in range(max(0, last - 8), last + 1)]
-                print(f"FAIL state after call #{last} (first possible after #{first}): {desc}", flush=True)
-                for p in problems[:6]:
-                    print(f"  - {p}")
-                print("  calls up to it:\n" + "\n".join(calls_before), flush=True)
-                if args.keep:
-                    where = os.path.join(args.keep, f"{mode}-{n}")
-                    os.makedirs(where, exist_ok=True)
-                    for name, data in files.items():
-                        with open(os.path.join(where, name), "wb") as f:
-                            f.write(data)
-                    with open(os.path.join(where, "NOTE"), "w") as f:
-                        f.write(f"{desc}\n" + "\n".join(problems) + "\n" + "\n".join(calls_before) + "\n")
+                report(args, mode, evs, n, state, problems, how)
+                failed.add(n)
+            return words
+
+        # Every state, in one Deno process; the sample, as kv serve processes.
+        inproc_s = time.time()
+        inproc = {}  # the sample's observations in-process, to hold kv serve's against
+        if every:
+            sample = {id(s) for s in chosen}
+            loader = InProcess(args.deno, mode, os.path.join(work, "load"))
+            for n, seen in enumerate(loader.observe([s[1] for s in every])):
+                words = judged(number[id(every[n])], every[n], seen, "in one Deno process")
+                outcomes[words] = outcomes.get(words, 0) + 1
+                if id(every[n]) in sample:
+                    inproc[id(every[n])] = seen
+        inproc_s = time.time() - inproc_s
+        processes_s = time.time()
+        for state in chosen:
+            seen = observe_process(args, mode, state[1], names, tmp)
+            words = judged(number[id(state)], state, seen, "kv serve processes")
+            if not every:
+                outcomes[words] = outcomes.get(words, 0) + 1
+            elif id(state) in inproc:
+                other = inproc[id(state)]
+                folders = [os.path.join(tmp, "s"), os.path.join(tmp, "r"), *loader.folders()]
+                ours, theirs = summary(seen, folders), summary(other, folders)
+                if ours != theirs:
+                    what = ["the start", "whether it changed the files", "the second start", "the repairs"]
+                    report(args, mode, evs, number[id(state)], state, [
+                        f"kv serve processes and the Deno process disagree on {w}: {a} against {b}"
+                        for w, a, b in zip(what, ours, theirs) if a != b], "both ways")
+                    failed.add(number[id(state)])
+        processes_s = time.time() - processes_s
         print("outcomes: " + "; ".join(f"{w}: {c}" for w, c in sorted(outcomes.items())))
         print(f"RESULT mode={mode} writes={len(log)} acked={acked} calls={len(evs)} compactions={compactions} "
-              f"boundaries={boundaries} states={len(states)} checked={len(chosen)} failed={failed} "
-              f"oldest_lost_ack_s={max_lag:.3f}", flush=True)
-        return failed
+              f"boundaries={boundaries} states={len(states)} checked={len(every) or len(chosen)} "
+              f"started={len(chosen)} failed={len(failed)} oldest_lost_ack_s={max_lag:.3f} "
+              f"in_process_s={inproc_s:.1f} processes_s={processes_s:.1f}", flush=True)
+        return len(failed)
     finally:
         if args.keep_work:
             print(f"work folder kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def report(args, mode, evs, n, state, problems, how):
+    """Prints a failing state (and with --keep, copies it there)."""
+    desc, files, last, first, _, _ = state
+    calls_before = [f"  #{i} {describe_event(evs[i])}" for i in range(max(0, last - 8), last + 1)]
+    print(f"FAIL ({how}) state {n} after call #{last} (first possible after #{first}): {desc}", flush=True)
+    for p in problems[:6]:
+        print(f"  - {p}")
+    print("  calls up to it:\n" + "\n".join(calls_before), flush=True)
+    if args.keep:
+        where = os.path.join(args.keep, f"{mode}-{n}")
+        os.makedirs(where, exist_ok=True)
+        for name, data in files.items():
+            with open(os.path.join(where, name), "wb") as f:
+                f.write(data)
+        with open(os.path.join(where, "NOTE"), "a") as f:
+            f.write(f"{how}: {desc}\n" + "\n".join(problems) + "\n" + "\n".join(calls_before) + "\n")
 
 
 def main():
@@ -252,8 +306,12 @@ def main():
     ap.add_argument("--batch", type=int, default=4, help="writes in flight per connection")
     ap.add_argument("--pause", type=float, default=0.05, help="s between batches (not for always)")
     ap.add_argument("--compact-min-bytes", type=int, default=2048,
-                    help="kv serve's compaction floor, small so that it compacts often")
-    ap.add_argument("--max-states", type=int, default=300, help="states checked per mode")
+                    help="kv serve's compaction floor, small so that it compacts often; below 4096 "
+                         "the log fits in one page, so no state has a page of zeros before valid records")
+    ap.add_argument("--max-states", type=int, default=300,
+                    help="states per mode also checked with kv serve and kv repair processes")
+    ap.add_argument("--sample-only", action="store_true",
+                    help="check only those, not every state in one Deno process")
     ap.add_argument("--max-lag-s", type=float, default=2.0, help="everysec: the oldest loss allowed")
     ap.add_argument("--settle", type=float, default=0.3, help="s between the last answer and the kill")
     ap.add_argument("--seed", type=int, default=1, help="the writes' random numbers")

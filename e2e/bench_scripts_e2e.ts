@@ -49,8 +49,9 @@ Deno.test("every bench/ script answers --help with its usage, and runs nothing",
 });
 
 Deno.test("crash_states.py --help gives each option's default and the quick run", async () => {
-  // A full run checks 900 states, minutes of CPU: the help must say so before
-  // anyone starts one, and how to run the quick subset instead.
+  // A full run starts kv on 900 states (minutes of CPU) and checks about
+  // 20,000 more in one process: the help must say so before anyone starts
+  // one, and how to run the quick subset instead.
   const { stdout } = await python("crash_states.py", ["--help"]);
   const flat = stdout.replace(/\s+/g, " ");
   for (
@@ -67,7 +68,9 @@ Deno.test("crash_states.py --help gives each option's default and the quick run"
   }
   assert(!flat.includes("(default: None)") && !flat.includes("(default: False)"), stdout);
   assert(
-    flat.includes("--fsync always,everysec --ops 80 --pause 0.02 --max-states 12"),
+    flat.includes(
+      "--fsync always,everysec --ops 100 --pause 0.02 --compact-min-bytes 5120 --max-states 12",
+    ),
     stdout,
   );
 });
