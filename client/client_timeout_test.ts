@@ -66,6 +66,31 @@ Deno.test("KvClient: a server that sends bytes without end and never a \\n still
   assertStringIncludes(error.message, "no whole answer");
 });
 
+/**
+ * The answer to a PING (a 100 ms pause) from a textbook server that sends
+ * "PO" with no `\n`, waits until the client has it, then runs `rest`.
+ */
+async function pingTextbook(rest: (conn: Deno.Conn) => Promise<void>): Promise<string[]> {
+  const waiting = Promise.withResolvers<void>();
+  await using server = scriptedServer(async (conn) => {
+    await readRawLines(conn, 1);
+    await send(conn, "PO");
+    await waiting.promise; // "PO" came: the client waits for the pause.
+    await rest(conn);
+  });
+  await using kv = await KvClient.connect({
+    port: server.port,
+    answerTimeoutMs: 5_000,
+    answerPauseMs: 100,
+    trace: (event) => {
+      if (event.event === "recv") waiting.resolve();
+    },
+  });
+  const answer = await kv.request("PING");
+  await server.done;
+  return answer;
+}
+
 Deno.test("KvClient: a stall of its own process is not the server's silence", async (t) => {
   // The answer (or its rest) arrives while the process is stalled (a busy
   // loop here; a loaded machine in life) past the timer: when the process
@@ -81,25 +106,13 @@ Deno.test("KvClient: a stall of its own process is not the server's silence", as
     await server.done;
   });
   await t.step("a textbook answer's pause", async () => {
-    const waiting = Promise.withResolvers<void>();
-    await using server = scriptedServer(async (conn) => {
-      await readRawLines(conn, 1);
-      await send(conn, "PO");
-      await waiting.promise;
-      await send(conn, "NG");
-      stallUntil(Date.now() + 300);
-    });
-    await using kv = await KvClient.connect({
-      port: server.port,
-      answerTimeoutMs: 5_000,
-      answerPauseMs: 100,
-      // "PO" came: the client waits for the pause.
-      trace: (event) => {
-        if (event.event === "recv") waiting.resolve();
-      },
-    });
-    assertEquals(await kv.request("PING"), ["PONG"]);
-    await server.done;
+    assertEquals(
+      await pingTextbook(async (conn) => {
+        await send(conn, "NG");
+        stallUntil(Date.now() + 300);
+      }),
+      ["PONG"],
+    );
   });
   // A timer that fires late by half its time or more (pausedLateMs) starts
   // over from the resume: the server has the whole time again. Here the
@@ -129,27 +142,16 @@ Deno.test("KvClient: a stall of its own process is not the server's silence", as
     assertMatch(error.message, /^no answer from 127\.0\.0\.1:\d+ within 0\.1 s$/);
   });
   await t.step("a textbook answer's pause starts over after a stall past it", async () => {
-    const waiting = Promise.withResolvers<void>();
-    await using server = scriptedServer(async (conn) => {
-      await readRawLines(conn, 1);
-      await send(conn, "PO");
-      await waiting.promise;
-      // A turn: the client's read loop has taken "PO" and armed the pause.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      stallUntil(Date.now() + 400);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      await send(conn, "NG");
-    });
-    await using kv = await KvClient.connect({
-      port: server.port,
-      answerTimeoutMs: 5_000,
-      answerPauseMs: 100,
-      trace: (event) => {
-        if (event.event === "recv") waiting.resolve();
-      },
-    });
-    assertEquals(await kv.request("PING"), ["PONG"]);
-    await server.done;
+    assertEquals(
+      await pingTextbook(async (conn) => {
+        // A turn: the client's read loop has taken "PO" and armed the pause.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        stallUntil(Date.now() + 400);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        await send(conn, "NG");
+      }),
+      ["PONG"],
+    );
   });
 });
 
