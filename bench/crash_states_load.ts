@@ -43,6 +43,8 @@ import { TextLineStream } from "@std/streams";
 import type { MainIo } from "../cli/io.ts";
 import { openDataFile } from "../cli/data.ts";
 import { main } from "../cli/main.ts";
+import { equalBytes } from "../net/bytes.ts";
+import { writeAll } from "../net/conn.ts";
 import { NO_KEY } from "../store/store.ts";
 import type { FsyncMode } from "../store/log.ts";
 import { COMPACT_MIN_BYTES } from "../store/log/open.ts";
@@ -134,8 +136,7 @@ function same(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): boolean {
   if (a.size !== b.size) return false;
   for (const [name, bytes] of a) {
     const other = b.get(name);
-    if (other === undefined || other.length !== bytes.length) return false;
-    for (let i = 0; i < bytes.length; i++) if (bytes[i] !== other[i]) return false;
+    if (other === undefined || !equalBytes(other, 0, other.length, bytes)) return false;
   }
   return true;
 }
@@ -209,8 +210,7 @@ const lines: ReadableStream<string> = Deno.stdin.readable
 // CPU), each with a scratch folder of its own; answers in the order asked.
 const running: Promise<unknown>[] = [];
 const answer = async () => {
-  const bytes = encoder.encode(`${JSON.stringify(await running.shift())}\n`);
-  for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
+  await writeAll(Deno.stdout, encoder.encode(`${JSON.stringify(await running.shift())}\n`));
 };
 let n = 0;
 for await (const line of lines) {

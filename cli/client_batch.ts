@@ -10,6 +10,7 @@
 
 import { isErrorAnswer, KvAnswerError, type KvClient } from "../client/client.ts";
 import { concat } from "../net/bytes.ts";
+import { settlesWithin } from "../net/conn.ts";
 import { EXIT } from "./exit.ts";
 import type { MainIo } from "./io.ts";
 import { extraLinesNote } from "./client_messages.ts";
@@ -84,19 +85,13 @@ export async function runBatch(
       // Lines already waiting are still sent (their failure says why, as
       // for a server that closes after each answer); a stdin with none
       // ready ends the batch with the reason the connection ended.
+      // (A stall of our own is not a stdin with none: settlesWithin.)
       watchEnd = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      next = await Promise.race([
-        reading,
-        new Promise<typeof ENDED>((resolve) =>
-          timer = setTimeout(() => resolve(ENDED), MIN_END_WAIT_MS)
-        ),
-      ]);
-      clearTimeout(timer);
-      if (next === ENDED) {
+      if (!await settlesWithin(reading, MIN_END_WAIT_MS)) {
         lost = await client.ended;
         break;
       }
+      next = await reading;
       // One line came in time: it is sent below, fails with the reason,
       // and ends the batch (stdin may never run dry: `yes PING`).
       connectionEnded = true;

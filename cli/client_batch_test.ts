@@ -19,6 +19,7 @@ import {
   runClient,
   scriptedServer,
   send,
+  stallUntil,
   startTestServer,
   UNKNOWN_FOO,
   within,
@@ -346,4 +347,33 @@ Deno.test("runBatch() listens for the connection's end once, not once per stdin 
   assertEquals(await runBatch(client, fake.io), 0);
   assertEquals(fake.stdout, "PONG\n".repeat(1_000));
   assert(reactions <= 2, `${reactions} reactions on the connection's end for 1,000 lines`);
+});
+
+Deno.test("runBatch() does not take a stall of its own for a stdin with no line after the server's close", async () => {
+  // The server says why it closes, then closes; a line stdin has once the
+  // close is read is still sent, and answered by those words. The 100 ms
+  // wait for it counts only while this process runs: its timer, late after
+  // a stall, starts over from the resume, and the line comes 10 ms after.
+  await using server = scriptedServer(async (conn) => {
+    await send(conn, "Error: too many connections\n");
+  });
+  await using client = await KvClient.connect({ port: server.port });
+  let give: ((line: string) => void) | undefined;
+  const stdin = new ReadableStream<Uint8Array>({
+    start(controller) {
+      give = (line) => controller.enqueue(encoder.encode(line));
+    },
+  });
+  const fake = new FakeIo({ stdin });
+  // Its end, or the error it ends with (caught now: it may come during the stall).
+  const batch = runBatch(client, fake.io).catch((error: Error) => error.message);
+  await client.ended;
+  // A turn: the batch has heard of the close and waits for a line.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  stallUntil(Date.now() + 400);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  give!("PING\n");
+  assertEquals(await within("the batch", batch), 1);
+  assertEquals(fake.stdout, "Error: too many connections\n");
+  await server.done;
 });

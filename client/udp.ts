@@ -9,7 +9,7 @@
  */
 
 import { formatAddr, ipv4Localhost } from "../net/addr.ts";
-import { isPortUnreachable, MAX_TIMER_MS, requireDatagrams } from "../net/conn.ts";
+import { isPortUnreachable, requireDatagrams, setRunningTimeout } from "../net/conn.ts";
 import { preview, type TraceEvent, type Tracer } from "../net/trace.ts";
 import { KvNoAnswerError } from "./errors.ts";
 import { checkNumbers } from "./options.ts";
@@ -183,7 +183,10 @@ export function localFor(hostname: string): string {
 
 /**
  * What `promise` gives within `ms`, or `undefined` if the time runs out
- * first; rejects with `signal`'s reason if it aborts first.
+ * first; rejects with `signal`'s reason if it aborts first. The time counts
+ * only while this process runs ({@linkcode setRunningTimeout}, with its
+ * look), as `kv check --udp`'s and the TCP client's waits do: an answer
+ * that came during a stall of our own is not taken for a lost one.
  */
 async function within<T>(
   promise: Promise<T>,
@@ -192,10 +195,10 @@ async function within<T>(
 ): Promise<T | undefined> {
   if (ms <= 0) return undefined;
   signal?.throwIfAborted();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   let abort: (() => void) | undefined;
   const late = new Promise<undefined>((resolve, reject) => {
-    timer = setTimeout(() => resolve(undefined), Math.min(ms, MAX_TIMER_MS));
+    cancel = setRunningTimeout(() => resolve(undefined), ms, { look: true });
     if (signal !== undefined) {
       abort = () => reject(signal.reason);
       signal.addEventListener("abort", abort, { once: true });
@@ -204,7 +207,7 @@ async function within<T>(
   try {
     return await Promise.race([promise, late]);
   } finally {
-    clearTimeout(timer);
+    cancel!();
     if (abort !== undefined) signal!.removeEventListener("abort", abort);
   }
 }

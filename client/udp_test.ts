@@ -11,6 +11,7 @@ import {
   closedPort,
   emulateWindowsIcmp,
   scriptedUdpServer,
+  stallUntil,
   startTestServer,
   TraceCollector,
 } from "../testing/mod.ts";
@@ -152,4 +153,29 @@ Deno.test("udpRequest() to localhost sends to 127.0.0.1 and traces that address"
   assertEquals(decoder.decode(answer.bytes), "PONG\n");
   const sendto = traced.events.find((event) => event.event === "sendto");
   assert(sendto?.detail.includes(`peer=127.0.0.1:${server.port}`), JSON.stringify(sendto));
+});
+
+Deno.test("udpRequest() does not take a stall of its own process for a lost answer", async () => {
+  // The wait's timer fires late, before the answer that came meanwhile is
+  // read: it starts over from the resume (its 100 ms given again), and the
+  // answer, 10 ms after the resume, is taken, not given up on.
+  const server = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (server.addr as Deno.NetAddr).port;
+  try {
+    const answer = udpRequest("PING\n", { port, timeoutMs: 100, retries: 0 });
+    answer.catch(() => {}); // Awaited below; it may fail during the stall.
+    const [, from] = await server.receive();
+    // A turn: the client waits for the answer.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    stallUntil(Date.now() + 400);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await server.send(new TextEncoder().encode("PONG\n"), from);
+    const got = await answer;
+    assertEquals({ text: decoder.decode(got.bytes), tries: got.tries }, {
+      text: "PONG\n",
+      tries: 1,
+    });
+  } finally {
+    server.close();
+  }
 });

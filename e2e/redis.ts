@@ -8,6 +8,7 @@
  * @module
  */
 
+import { concat } from "../net/bytes.ts";
 import { closeQuietly, writeAll } from "../net/conn.ts";
 
 const encoder = new TextEncoder();
@@ -84,13 +85,7 @@ export class RespConn {
 
   /** Sends requests already encoded (RESP arrays, inline lines) in one write. */
   async sendEncoded(parts: Uint8Array[]): Promise<void> {
-    const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      bytes.set(part, at);
-      at += part.length;
-    }
-    await writeAll(this.#conn, bytes);
+    await writeAll(this.#conn, concat(parts));
   }
 
   /** The next whole reply; throws if the connection ends first. */

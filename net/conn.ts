@@ -122,15 +122,15 @@ export const PAUSED_RESTARTS = 3;
 /**
  * Calls `fire` once `ms` have passed with this process running: a timer
  * that fires {@linkcode pausedLateMs} or more late (a second, or half of a
- * timeout under 2 s) starts over, for the whole `ms`, from the resume, so a peer is not timed out for the time we
- * could not hear it ({@linkcode PauseCheck}). At most
- * {@linkcode PAUSED_RESTARTS} times; `lateMs` ({@linkcode pausedLateMs}) is
- * for tests. With `look`, a timer that does not start over gives the pending
- * I/O one look (a 0 ms timer: a turn of the event loop, which polls every
- * socket) before `fire`: a timer that fires a little late, by less than
- * `lateMs`, fires before the bytes that arrived meanwhile are read.
- * `onRestart` hears of each start over. Returns the function that cancels
- * it, the look included.
+ * timeout under 2 s) starts over, for the whole `ms`, from the resume, so a
+ * peer is not timed out for the time we could not hear it
+ * ({@linkcode PauseCheck}). At most {@linkcode PAUSED_RESTARTS} times;
+ * `lateMs` ({@linkcode pausedLateMs}) is for tests. With `look`, a timer
+ * that does not start over gives the pending I/O one look (a 0 ms timer: a
+ * turn of the event loop, which polls every socket) before `fire`: a timer
+ * that fires a little late, by less than `lateMs`, fires before the bytes
+ * that arrived meanwhile are read. `onRestart` hears of each start over.
+ * Returns the function that cancels it, the look included.
  */
 export function setRunningTimeout(
   fire: () => void,

@@ -68,7 +68,8 @@ test("LineSplitter frees a big buffer a partial line outgrew", () => {
 
 test("LineSplitter frees a big line handed over at the end of the stream once it has run", () => {
   for (const end of ["release", "close"] as const) {
-    const lines = splitter();
+    const budget = new PendingBudget(Infinity);
+    const lines = splitter(new BufferPool(), budget);
     lines.feed(encoder.encode(`PING\n${"a".repeat(300_000)}`));
     assertEquals(lines.next(), "line");
     assertEquals(lines.next(), null);
@@ -77,10 +78,11 @@ test("LineSplitter frees a big line handed over at the end of the stream once it
     const line = lines.bytes;
     assertEquals(lines.end - lines.start, 300_000);
     assertFalse(freed(line), "whole while it runs");
+    assertEquals(budget.heldBytes, line.length, "and counted while it runs");
     if (end === "release") lines.release();
     else lines.close();
     assert(freed(line), `freed by ${end}()`);
-    assertEquals(lines.bytes.length, 0);
+    assertEquals([lines.bytes.length, budget.heldBytes], [0, 0]);
   }
 });
 

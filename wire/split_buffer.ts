@@ -80,19 +80,6 @@ export class SplitBuffer {
     return this.#small;
   }
 
-  /**
-   * As {@linkcode drop} for a big `own` (past 64 KiB) that the framer hands
-   * over with the request it holds, not freed: the framer frees it with
-   * `freeNow` once that request has run.
-   */
-  handOver(own: Uint8Array): Uint8Array {
-    if (this.#pooled || own.length <= POOLED_BYTES) {
-      throw new RangeError("only a big buffer of the framer's own is handed over");
-    }
-    this.#uncharge();
-    return this.#small;
-  }
-
   /** As {@linkcode drop}, but a no-op while `own` is the small buffer. */
   release(own: Uint8Array): Uint8Array {
     return own === this.#small ? own : this.drop(own);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type BufferPool, freeNow, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
+import { type BufferPool, POOLED_BYTES, sharedPool } from "../buffer_pool.ts";
 import { type PendingBudget, unbounded } from "../pending_budget.ts";
 import { SplitBuffer } from "../split_buffer.ts";
 import { isUtf8From } from "../utf8.ts";
@@ -60,21 +60,14 @@ export class LineSplitter {
   #runValid = false;
   // The partial line: in a small buffer (up to 4 KiB), then in one borrowed
   // from the pool (up to 64 KiB, until release()), then in one of its own
-  // (freed once its line has run, is outgrown or dropped, or its
-  // connection ends, so that one long line does not pin a megabyte to an
+  // (freed once it is outgrown or dropped, or its connection ends, or once
+  // its line has run: so that one long line does not pin a megabyte to an
   // otherwise idle connection, nor to an idle server after its connection
   // has gone). #split grows them, lends them, and counts them against the
   // budget of all connections' partial lines.
   #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
   readonly #split: SplitBuffer;
-  // A big buffer handed over with its line (#takePending): freed once that
-  // line has run, by the next call of next() (which always comes, in the
-  // same batch), or by release() or close(). Not by release() alone: it
-  // does nothing while a partial line is held, and a client that sent the
-  // start of another line after the big one would keep it for as long as
-  // it idles, counted against no budget.
-  #handed: Uint8Array = EMPTY;
   #skipping = false;
   #sawNewline = false;
   #ended = false;
@@ -181,9 +174,12 @@ export class LineSplitter {
 
   /** The rest of next(): a partial line, a skipped one, a new run, a tail, the end. */
   #nextSlow(): LineKind | null {
-    // The line handed out last has run: its big buffer goes. (Only this
-    // path follows a line from a partial one: it ends the run it was in.)
-    if (this.#handed !== EMPTY) this.#freeHanded();
+    // A line handed out of a big buffer (#takePending) has run: the buffer
+    // goes, here and not only at release(), which does nothing while a
+    // partial line is held (a client that sent the start of another line
+    // after a big one would keep it while it idles). Only this path follows
+    // a line from the pending buffer: such a line ends the run it was in.
+    if (this.#pendingLength === 0 && this.#pending.length > POOLED_BYTES) this.#release();
     const chunk = this.#chunk;
     const length = chunk.length;
     if (this.#skipping && this.#pos < length) {
@@ -279,19 +275,15 @@ export class LineSplitter {
   #takePending(endedWithoutNewline: boolean): LineKind {
     const bytes = this.#pending;
     const length = this.#pendingLength;
+    // A big buffer stays #pending, counted, until its line has run: the
+    // next call of next() lets go of it (#nextSlow).
     this.#pendingLength = 0;
-    // A big buffer is handed over with its line and not kept: the next
-    // partial line starts in the small one.
-    if (bytes.length > POOLED_BYTES) {
-      this.#pending = this.#split.handOver(bytes);
-      this.#handed = bytes;
-    }
     const kind = this.#line(bytes, 0, length, isUtf8(bytes, 0, length));
     this.endedWithoutNewline = endedWithoutNewline;
     return kind;
   }
 
-  /** Drops the partial line (too long): its buffer goes, the small one stays. */
+  /** Drops the partial line (too long), or a big buffer whose line has run: it goes, the small one stays. */
   #release(): void {
     this.#pendingLength = 0;
     this.#pending = this.#split.drop(this.#pending);
@@ -306,14 +298,6 @@ export class LineSplitter {
     this.#pendingLength = 0;
     this.#split.drop(this.#pending);
     this.#pending = EMPTY;
-    this.#freeHanded();
-  }
-
-  /** Frees the big buffer a line was handed over in, once the line has run. */
-  #freeHanded(): void {
-    if (this.#handed === EMPTY) return;
-    freeNow(this.#handed);
-    this.#handed = EMPTY;
     this.bytes = EMPTY;
   }
 
@@ -326,7 +310,6 @@ export class LineSplitter {
   release(): void {
     if (this.#pendingLength !== 0) return;
     this.#pending = this.#split.release(this.#pending);
-    this.#freeHanded();
     if (this.#chunk !== EMPTY) {
       this.#chunk = EMPTY;
       this.#pos = 0;
