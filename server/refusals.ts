@@ -9,7 +9,7 @@
  * @module
  */
 
-import { closeQuietly, MAX_TIMER_MS, writeAll } from "../net/conn.ts";
+import { closeQuietly, setRunningTimeout, settlesWithin, writeAll } from "../net/conn.ts";
 import { LogBudget, type Logger } from "../net/log.ts";
 import { finishHandshake, type HandshakeTimeouts } from "./tls.ts";
 import { tooManyConnections } from "./wire.ts";
@@ -90,10 +90,8 @@ export class Refusals {
       conn.write(tooManyConnections(undefined)).catch(() => {}).finally(() => closeQuietly(conn));
       return;
     }
-    const timer = setTimeout(
-      () => closeQuietly(conn),
-      Math.min(this.#timeouts.handshakeTimeoutMs, MAX_TIMER_MS),
-    );
+    // Of running time (net/conn.ts): a stop of ours does not use it up.
+    const cancel = setRunningTimeout(() => closeQuietly(conn), this.#timeouts.handshakeTimeoutMs);
     const answer = async () => {
       // Failed or cut: the close is all it gets.
       if ("handshake" in conn && await finishHandshake(conn as Deno.TlsConn, this.#timeouts)) {
@@ -104,7 +102,7 @@ export class Refusals {
     const refusal: Promise<void> = answer()
       .catch(() => {}) // The client may be gone already; it gets nothing more either way.
       .finally(async () => {
-        clearTimeout(timer);
+        cancel();
         closeQuietly(conn);
         // A TLS front lets the line drain to the client after the close
         // (server/tls_conn.ts): the refusal is over once it has let go.
@@ -129,19 +127,13 @@ export class Refusals {
   }
 }
 
-/** The first byte `conn` sends within `ms`, or `undefined`. A read still pending ends with the close. */
+/**
+ * The first byte `conn` sends within `ms` of this process running (a stop
+ * of ours is not the client's silence: net/conn.ts's `settlesWithin`), or
+ * `undefined`. A read still pending ends with the close.
+ */
 async function firstByte(conn: Deno.Conn, ms: number): Promise<number | undefined> {
   const one = new Uint8Array(1);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([
-      conn.read(one).then((n) => n === 1 ? one[0] : undefined, () => undefined),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const reading = conn.read(one).then((n) => n === 1 ? one[0] : undefined, () => undefined);
+  return await settlesWithin(reading, ms) ? await reading : undefined;
 }

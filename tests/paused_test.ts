@@ -73,6 +73,32 @@ Deno.test("serve() over TLS finishes a handshake that was under way while it was
   assertEquals(await within("Bye!", readAll(conn)), "Bye!\n");
 });
 
+Deno.test("serve() stopped past the wait for a refused client's first byte still refuses a Redis client in Redis's words", async () => {
+  // The refusal waits 100 ms for a first byte (a `*`: a Redis client), and
+  // at most the handshake timeout in all; both come due during the stall.
+  const logs = new LogCollector();
+  await using server = startTestServer({
+    maxConnections: 1,
+    handshakeTimeoutMs: 200,
+    log: logs.log,
+  });
+  await using first = await RawConn.connect(server.port);
+  await first.send("PING\n");
+  assertEquals(await within("PONG", first.readLine()), "PONG");
+  await using refused = await RawConn.connect(server.port);
+  // Logged as refuse() starts, in the same turn: its timers are running.
+  await within("the refusal", logs.waitFor(/#2 refused/));
+  stall(4 * 200);
+  // The client speaks 10 ms after the resume: not a byte the look at the
+  // I/O as the late timers fire could see.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await refused.send("*1\r\n$4\r\nPING\r\n");
+  assertEquals(
+    await within("the refusal", refused.readToEnd()),
+    "-ERR max number of clients reached\r\n",
+  );
+});
+
 Deno.test("runBench() stopped with an answer unread past its stall timeout does not take the server for silent", async () => {
   // Ctrl-Z or kill -STOP on kv bench: the answer that came meanwhile waits
   // unread, and its stall check ran first and gave up on the connection.
