@@ -22,7 +22,9 @@ SETNAME then QUIT, SUBSCRIBE (refused), a broken frame (the server closes), an
 MGET of 2.4 MB cut by a reset, a connect then close or reset without a byte, a
 half-close after a line with no newline (TCP), an unframed line, and, with a
 password, 10 wrong AUTHs (the server closes), wrong ones then a reset, and a
-request past the limits before AUTH. Then `--idle` clients that the idle
+request past the limits before AUTH (a lifecycle refused past --max-connections,
+because the server had yet to finish closing an earlier one, is tried again for
+up to 5 s). Then `--idle` clients that the idle
 timeout closes, then the connection limit filled and 60 clients refused (both
 protocols, some silent, half reset), then with --tls `--handshakes`
 handshakes that go wrong, at once: silent, half a ClientHello, a whole one then

@@ -8,7 +8,7 @@ import os
 import socket
 import ssl
 
-from leak_waves_client import LINGER0, close, lines, reset, to_end
+from leak_waves_client import LINGER0, close, lines, reset, retry_refused, to_end
 from resp_probe import resp
 
 MAX_LINE_BYTES = 131072  # the server's --max-line-bytes: line_too_long passes it, the big value fits
@@ -164,7 +164,7 @@ async def lifecycles(c, tally, first, n, concurrency):
             i = queue.pop()
             scenario = chosen[i % len(chosen)]
             try:
-                await asyncio.wait_for(scenario(c, i), 30)
+                await retry_refused(lambda: asyncio.wait_for(scenario(c, i), 30))
             except Exception as error:  # noqa: BLE001 (any failure is counted and reported)
                 tally.count(scenario.__name__, error)
     await asyncio.gather(*[worker() for _ in range(concurrency)])
@@ -188,7 +188,7 @@ async def refusals(c, n, max_connections):
         w.write(c.auth_line + b"PING\n")
         await lines(r, c.authed + 1)
         return w
-    holders = await asyncio.gather(*[hold() for _ in range(max_connections)])
+    holders = await asyncio.gather(*[retry_refused(hold) for _ in range(max_connections)])
 
     async def attempt(k):
         try:
