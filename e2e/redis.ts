@@ -3,7 +3,9 @@
  * redis-server started on a free port, persistence off, and a RESP
  * connection that sends one command and reads its one whole reply, RESP2
  * or RESP3 (or pipelines several). Used by e2e/redis_e2e.ts,
- * e2e/redis_edges_e2e.ts and e2e/redis_multi_e2e.ts.
+ * e2e/redis_edges_e2e.ts and e2e/redis_multi_e2e.ts; and {@linkcode runTool},
+ * redis-cli or redis-benchmark run to its end, by e2e/redis_cli_e2e.ts and
+ * e2e/redis_cli_modes_e2e.ts.
  *
  * @module
  */
@@ -51,6 +53,53 @@ export async function startRedis(
       await child.status;
     },
   };
+}
+
+/** What a tool printed and how it exited. */
+export interface ToolRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `command` (redis-cli, redis-benchmark) with `args` to its end, `stdin`
+ * written to it and closed (none: /dev/null). A tool still running after
+ * `boundMs` is killed and the run throws: a mode that should end but waits
+ * for ever fails its test instead of hanging the suite.
+ */
+export async function runTool(
+  command: string,
+  args: string[],
+  stdin?: string | Uint8Array,
+  boundMs = 30_000,
+): Promise<ToolRun> {
+  const child = new Deno.Command(command, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, boundMs);
+  try {
+    if (stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      // A tool that ends (or is killed) before it read it all breaks the pipe: its output says why.
+      await writer.write(typeof stdin === "string" ? encoder.encode(stdin) : stdin)
+        .then(() => writer.close())
+        .catch(() => {});
+    }
+    const { code, stdout, stderr } = await child.output();
+    if (killed) throw new Error(`${command} ${args.join(" ")}: still running after ${boundMs} ms`);
+    const decoder = new TextDecoder();
+    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Encodes a command as a RESP array of bulk strings. */

@@ -14,28 +14,11 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { startTestServer } from "../testing/mod.ts";
-import { RespConn, startRedis } from "./redis.ts";
+import { RespConn, runTool as run, startRedis } from "./redis.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const words = (...texts: string[]) => texts.map((text) => encoder.encode(text));
-
-async function run(command: string, args: string[], stdin?: string) {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(encoder.encode(stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
 
 Deno.test("redis-cli and redis-benchmark work against kv without an error", async (t) => {
   await using server = startTestServer();
