@@ -133,7 +133,13 @@ export class DatagramServer {
     this.#writes = options.store.commit === undefined
       ? undefined
       : new WriteAnswers(options.store, this.#out, this.#reply);
-    this.finished = this.#run();
+    // What the framer and the answers borrowed goes back to the pool once nothing uses it (not
+    // in close(): a send in flight still reads the answer, a LIST's walk may still write it).
+    this.finished = this.#run().finally(() => {
+      this.#framer.close();
+      this.#out.clear();
+      this.#out.release();
+    });
   }
 
   /** Closes the socket: the receive in progress ends, and so does the server. */
