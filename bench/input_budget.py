@@ -8,13 +8,19 @@ once they have all closed (3 s after) and after IDLE seconds more with
 no client.
 
     python3 bench/input_budget.py [--server kv|redis] [--kind line|resp]
-        [--conns 500] [--bytes 1048575] [--idle 10] [--memory]
+        [--conns 500] [--bytes 1048575] [--tail] [--idle 10] [--memory]
         [--cwd DIR] [-- EXTRA SERVE ARGS]
 
 - line: `PING\\n`, then BYTES bytes of a line with no `\\n` (the `PING`
         first, so the unframed pause does not take the line as a request);
 - resp: `*3 $3 SET $1 k $1048576` and as much of the value as fits in
         BYTES bytes, headers and all.
+
+With `--tail`, the big request is whole (`PING\\n` then `PUT, k, VALUE\\n`,
+or RESP's SET of a value that makes BYTES bytes, headers and all) and a few
+bytes of the next one follow it (`PI`, or `*1\\r\\n$4\\r\\nPI`): what a
+client that pipelines leaves when it stops between two requests. Its answer
+(`Success!`, `+OK`) is not a refusal.
 
 Each connection is then told whether the server closed it or answered it
 (an error line): RESULT counts them. `--cwd` serves from another checkout
@@ -44,6 +50,7 @@ ap.add_argument("--server", choices=["kv", "redis"], default="kv")
 ap.add_argument("--kind", choices=["line", "resp"], default="line")
 ap.add_argument("--conns", type=int, default=500)
 ap.add_argument("--bytes", type=int, default=1024 * 1024 - 1)
+ap.add_argument("--tail", action="store_true", help="the big request whole, then a few bytes of the next")
 ap.add_argument("--idle", type=float, default=10, help="seconds idle after the closes' 3 s")
 ap.add_argument("--memory", action="store_true", help="kv: also report heap and external memory")
 ap.add_argument("--cwd", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -71,10 +78,28 @@ def memory(proc):
 
 
 def payload():
+    if a.tail and a.kind == "line":
+        return b"PING\nPUT, k, " + b"a" * (a.bytes - 9) + b"\nPI"
+    if a.tail:
+        value = a.bytes - 25 - len(str(a.bytes))  # what the headers leave: BYTES in all
+        value += len(str(a.bytes)) - len(str(value))
+        head = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % value
+        return head + b"v" * value + b"\r\n*1\r\n$4\r\nPI"
     if a.kind == "line":
         return b"PING\n" + b"a" * a.bytes
     head = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\n"
     return head + b"v" * (a.bytes - len(head))
+
+
+# The answers that are not a refusal: the line protocol's PING's, and with --tail the big request's.
+EXPECTED = (b"PONG\n", b"Success!\n", b"+OK\r\n") if a.tail else (b"PONG\n",)
+
+
+def refused(got):
+    """Whether bytes read from a connection hold more than the answers expected."""
+    for answer in EXPECTED:
+        got = got.replace(answer, b"")
+    return bool(got)
 
 
 def ping_ms(p, tries=5):
@@ -127,7 +152,7 @@ try:
                     got = b""
                 if got:
                     # The line protocol's PING answers PONG first: that is not a refusal.
-                    if got.replace(b"PONG\n", b""):
+                    if refused(got):
                         state.setdefault(s, "answered")
                 else:
                     state[s] = "closed"
@@ -160,7 +185,7 @@ try:
             continue
         except OSError:
             got = b""
-        if got and got.replace(b"PONG\n", b""):
+        if got and refused(got):
             state.setdefault(s, "answered")
         elif not got:
             state[s] = "closed"
@@ -181,7 +206,7 @@ try:
     time.sleep(a.idle)
     idle = rss_mb(proc.pid) if proc.poll() is None else None
     mem_idle = memory(proc)
-    print(f"RESULT server={a.server} kind={a.kind} conns={a.conns} bytes={a.bytes} "
+    print(f"RESULT server={a.server} kind={a.kind}{'+tail' if a.tail else ''} conns={a.conns} bytes={a.bytes} "
           f"extra={' '.join(a.extra) or '-'} rss_before_mb={before:.0f} rss_held_mb={held:.0f} "
           f"hwm_mb={peak:.0f} answered={answered} closed={closed} alive={alive} "
           f"ping_ms={'none' if ping is None else f'{ping:.1f}'} "

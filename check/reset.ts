@@ -12,6 +12,7 @@
  */
 
 import { connect, type Socket } from "node:net";
+import { setRunningTimeout } from "../net/conn.ts";
 import { addressesOf } from "../net/connect.ts";
 import { type PlayConfig, StepFailure } from "./context.ts";
 import { EXPECTED, REASON } from "./messages.ts";
@@ -65,12 +66,16 @@ export async function resetAfter(
 async function connected(host: string, port: number, timeoutMs: number): Promise<Socket> {
   const socket = connect({ host, port });
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", reject);
-      timer = setTimeout(() => reject(new Error("connect timed out")), timeoutMs);
+      // As connectTcp's (net/connect.ts): a stall of the checker's own is
+      // not a server that does not accept.
+      cancel = setRunningTimeout(() => reject(new Error("connect timed out")), timeoutMs, {
+        look: true,
+      });
     });
     return socket;
   } catch (error) {
@@ -78,6 +83,6 @@ async function connected(host: string, port: number, timeoutMs: number): Promise
     await closed;
     throw error;
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }

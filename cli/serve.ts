@@ -10,7 +10,7 @@ import type { Logger } from "../net/log.ts";
 import { ExposureError, isLoopback } from "../server/listen.ts";
 import { MAX_LINE_BYTES_LIMIT, passwordTooLong } from "../server/options.ts";
 import { serve, SERVE_DEFAULTS } from "../server/serve.ts";
-import { DatagramBindError } from "../server/udp.ts";
+import { DatagramBindError } from "../server/listen.ts";
 import { permissionDenied } from "../net/permission.ts";
 import { readPassword, readTlsFiles } from "./secrets.ts";
 import type { LogStore } from "../store/log.ts";

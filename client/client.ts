@@ -9,7 +9,7 @@
 
 import { formatAddr } from "../net/addr.ts";
 import { connectTcp } from "../net/connect.ts";
-import { MAX_TIMER_MS } from "../net/conn.ts";
+import { setRunningTimeout } from "../net/conn.ts";
 import {
   answerShape,
   encodeRequest,
@@ -129,11 +129,15 @@ export class KvClient implements AsyncDisposable {
    * `timeoutMs` closes the client (`Deno.errors.TimedOut`).
    */
   async #authenticate(password: string, timeoutMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel: (() => void) | undefined;
+    // As the answer timeout's (pipeline.ts): a timer that came due while
+    // this process was not running fires before the answer that arrived
+    // meanwhile is read, so a stall of ours is not taken for the server's.
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
+      cancel = setRunningTimeout(
         () => reject(new Deno.errors.TimedOut("no answer to AUTH in time")),
-        Math.min(timeoutMs, MAX_TIMER_MS),
+        timeoutMs,
+        { look: true },
       );
     });
     try {
@@ -145,7 +149,7 @@ export class KvClient implements AsyncDisposable {
       if (error instanceof Error) error.message = maskSecret(error.message, password);
       throw error;
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
   }
 

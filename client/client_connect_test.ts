@@ -10,7 +10,14 @@ import { assertEquals, assertInstanceOf, assertRejects, assertStringIncludes } f
 import { KvClient } from "./client.ts";
 import { KvConnectionError } from "./errors.ts";
 import type { TraceEvent } from "../net/trace.ts";
-import { closedPort, scriptedServer, startTestServer } from "../testing/mod.ts";
+import {
+  closedPort,
+  readRawLines,
+  scriptedServer,
+  send,
+  stallUntil,
+  startTestServer,
+} from "../testing/mod.ts";
 import { TEST_CA, TEST_CERT, TEST_KEY } from "../testing/tls.ts";
 
 Deno.test("KvClient.connect() throws KvConnectionError naming the address when refused", async () => {
@@ -114,6 +121,31 @@ Deno.test("KvClient.connect() with a password gives up on a server that never an
     KvConnectionError,
     "no answer to AUTH in time",
   );
+});
+
+Deno.test("KvClient.connect(): a stall of its own process is not a server slow to answer AUTH", async (t) => {
+  // The answer arrives while the process is stalled (a busy loop here; a
+  // stopped process or a loaded machine in life) past the connect timeout:
+  // when it runs again, the AUTH timer is due and the answer is there,
+  // unread. A plain setTimeout fired first: "no answer to AUTH in time".
+  // Past half the timeout late, the timer starts over; a little late, it looks first.
+  for (const stallMs of [300, 130]) {
+    await t.step(`a stall of ${stallMs} ms past a timeout of 100 ms`, async () => {
+      await using server = scriptedServer(async (conn) => {
+        await readRawLines(conn, 1);
+        await send(conn, "Success!\n");
+        stallUntil(Date.now() + stallMs);
+        while (await conn.read(new Uint8Array(64)) !== null);
+      });
+      const kv = await KvClient.connect({
+        port: server.port,
+        password: "pw",
+        connectTimeoutMs: 100,
+      });
+      assertEquals(kv.open, true);
+      await kv.close();
+    });
+  }
 });
 
 Deno.test("KvClient.connect() refuses a timeout that is no whole number of ms, naming it, before connecting", async () => {

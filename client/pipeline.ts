@@ -310,6 +310,12 @@ export class Pipeline {
       }));
     } catch (error) {
       this.#fail(lostConnection(this.#address, error, this.#closed));
+    } finally {
+      // Nothing reads the lines any more (#fail stopped the timers, and
+      // what the errors keep of a partial line is a copy): a partial line's
+      // buffer goes back to the pool, or is freed if big, not left to the
+      // collector for as long as this client is reachable.
+      lines.close();
     }
   }
 

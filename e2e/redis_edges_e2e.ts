@@ -28,6 +28,8 @@ const EDGE_COMMANDS = [
   ...["CONFIG", "CONFIG|GET", "COMMAND|COUNT|x", "SELECT|2147483647", "SELECT|2147483648"],
   ...["SELECT|-2147483649", "SELECT|99999999999999999999", "CLIENT|NOPE", "SCAN|0x1"],
   ...["COMMAND|INFO|\u017fet", "COMMAND|DOCS|\u017fet", "HELLO|2|SETNAME|a b|FOO"],
+  // An option of SETINFO kv does not take: Redis 7.0 has no SETINFO at all, and says so.
+  ...["CLIENT|SETINFO|foo|bar", "CLIENT|SETINFO|lib\rname|x"],
 ].map((command) => command.split("|").map((word) => encoder.encode(word)));
 
 /** Bytes from 0x80 in KEYS ranges: Redis compares them as signed chars (one match each, so order cannot differ). */

@@ -8,7 +8,7 @@
  */
 
 import { lookup } from "node:dns/promises";
-import { MAX_TIMER_MS } from "./conn.ts";
+import { setRunningTimeout } from "./conn.ts";
 
 /** Options of {@linkcode connectTcp}. */
 export interface ConnectOptions {
@@ -45,7 +45,10 @@ export async function connectTcp(
   let first: unknown;
   for (const address of await addressesOf(hostname)) {
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), Math.min(timeoutMs, MAX_TIMER_MS));
+    // A timer that came due while this process was not running (stopped,
+    // or a loaded machine) fires before the connect or handshake that
+    // completed meanwhile is seen: the time counts only while we run.
+    const cancel = setRunningTimeout(() => timeout.abort(), timeoutMs, { look: true });
     try {
       const conn = await Deno.connect({
         hostname: address,
@@ -74,7 +77,7 @@ export async function connectTcp(
     } catch (error) {
       first ??= timeout.signal.aborted ? new Deno.errors.TimedOut("timed out") : error;
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
   throw first;

@@ -150,6 +150,11 @@ export class Connection {
       // it has let go of everything.
       const finished = (this.#conn as { finished?: Promise<void> }).finished;
       if (finished !== undefined) await finished;
+      // Answers it could not write (the client reset it mid-answer, say):
+      // their buffer goes back to the pool, or, if big, is freed now. No
+      // write is in flight by now, nor is the pipe's.
+      this.#wire?.out.clear();
+      if (this.#wire !== undefined) releaseWire(this.#wire);
       if (this.#config.verbose) this.#debug("closed");
       ended(this);
     }

@@ -148,3 +148,34 @@ Deno.test("A textbook client's line past 4 KiB, answered after the pause, gives 
     socket.close();
   }
 });
+
+Deno.test({
+  name: "A connection whose client resets it mid-answer gives back the answer buffer it borrowed",
+  permissions: "none",
+  fn: async () => {
+    // 200 answers of 1,024 bytes: written from a borrowed 64 KiB buffer, in
+    // steps; the second write finds the connection reset.
+    const burst = encoder.encode(`PUT, k, ${"v".repeat(1_023)}\n${"GET, k\n".repeat(200)}`);
+    let at = 0;
+    let writes = 0;
+    const pool = new BufferPool();
+    const { connection } = standInConnection({
+      read(buffer: Uint8Array) {
+        if (at === burst.length) return Promise.resolve(null);
+        const n = Math.min(buffer.length, burst.length - at);
+        buffer.set(burst.subarray(at, at += n));
+        return Promise.resolve(n);
+      },
+      write(bytes: Uint8Array) {
+        if (++writes === 2) return Promise.reject(new Deno.errors.ConnectionReset("reset"));
+        return Promise.resolve(bytes.length);
+      },
+    }, { pool, maxLineBytes: 64 * 1024 });
+    await within(
+      "the connection's end",
+      new Promise<void>((resolve) => connection.run(() => resolve())),
+    );
+    assertEquals(writes, 2, "it ended at the reset");
+    assertEquals(pool.lent, 0, "the answer buffer is back in the pool");
+  },
+});

@@ -2,12 +2,13 @@
  * Binding the server's socket: TCP, or TLS with a certificate and key
  * (PROTOCOL.md, TLS), and the guard rail of PROTOCOL.md's Transport: a
  * server that would listen beyond loopback with no password refuses, unless
- * told the exposure is meant.
+ * told the exposure is meant; and the UDP socket beside it (`--udp`).
  *
  * @module
  */
 
 import { ipv4Localhost } from "../net/addr.ts";
+import { requireDatagrams } from "../net/conn.ts";
 import { type Acceptor, listenTls } from "./tls.ts";
 
 /** A certificate chain and its private key, in PEM. */
@@ -79,5 +80,32 @@ export function bind(options: BindOptions): Acceptor {
     // localhost, does not cover 127.0.0.1. Bind the name then, as Deno resolves it.
     if (!(error instanceof Deno.errors.NotCapable) || hostname === options.hostname) throw error;
     return Deno.listen({ hostname: options.hostname, port, transport: "tcp" });
+  }
+}
+
+/**
+ * Binds the UDP socket beside a TCP listener: the same host and port number.
+ * The host is given explicitly: Deno's datagram default is 0.0.0.0, which
+ * would expose a loopback server to the network.
+ */
+export function listenDatagrams(addr: Deno.NetAddr): Deno.DatagramConn {
+  requireDatagrams();
+  try {
+    return Deno.listenDatagram({ hostname: addr.hostname, port: addr.port, transport: "udp" });
+  } catch (error) {
+    throw new DatagramBindError(addr, error);
+  }
+}
+
+/**
+ * The UDP socket could not be bound (its port taken by another UDP program,
+ * say) though the TCP listener could: `cause` is Deno's error. Its own class,
+ * so that a message says UDP, not the TCP port that is free.
+ */
+export class DatagramBindError extends Error {
+  /** Wraps `cause`, the error binding `addr` threw. */
+  constructor(addr: Deno.NetAddr, cause: unknown) {
+    super(`cannot bind UDP ${addr.hostname}:${addr.port}: ${cause}`, { cause });
+    this.name = "DatagramBindError";
   }
 }

@@ -17,7 +17,7 @@ import type { Guard, ServerStats } from "../command/command.ts";
 import { AcceptFailures } from "./accept_log.ts";
 import { Connection } from "./connection.ts";
 import { newGuard } from "./guard.ts";
-import { bind } from "./listen.ts";
+import { bind, DatagramBindError, listenDatagrams } from "./listen.ts";
 import { newRefusalLog, Refusals } from "./refusals.ts";
 import { ExpirySweep } from "./sweep.ts";
 import { type Acceptor, newHandshakeLog } from "./tls.ts";
@@ -31,7 +31,7 @@ import {
   SERVE_DEFAULTS,
   type ServeOptions,
 } from "./options.ts";
-import { DatagramBindError, DatagramServer, listenDatagrams } from "./udp.ts";
+import { DatagramServer } from "./udp.ts";
 import type { ServerSide } from "./wire.ts";
 import { BufferPool } from "../wire/buffer_pool.ts";
 import { PendingBudget } from "../wire/pending_budget.ts";

@@ -19,7 +19,6 @@ import {
   isMessageTooLong,
   isPortUnreachable,
   nextTurn,
-  requireDatagrams,
 } from "../net/conn.ts";
 import { isLoopback } from "./listen.ts";
 import type { Tracer } from "../net/trace.ts";
@@ -44,33 +43,6 @@ const RECEIVE_BYTES = 64 * 1024;
 // After a receive error that is not the socket closing, wait before the next
 // receive instead of spinning.
 const ERROR_PAUSE_MS = 10;
-
-/**
- * Binds the UDP socket beside a TCP listener: the same host and port number.
- * The host is given explicitly: Deno's datagram default is 0.0.0.0, which
- * would expose a loopback server to the network.
- */
-export function listenDatagrams(addr: Deno.NetAddr): Deno.DatagramConn {
-  requireDatagrams();
-  try {
-    return Deno.listenDatagram({ hostname: addr.hostname, port: addr.port, transport: "udp" });
-  } catch (error) {
-    throw new DatagramBindError(addr, error);
-  }
-}
-
-/**
- * The UDP socket could not be bound (its port taken by another UDP program,
- * say) though the TCP listener could: `cause` is Deno's error. Its own class,
- * so that a message says UDP, not the TCP port that is free.
- */
-export class DatagramBindError extends Error {
-  /** Wraps `cause`, the error binding `addr` threw. */
-  constructor(addr: Deno.NetAddr, cause: unknown) {
-    super(`cannot bind UDP ${addr.hostname}:${addr.port}: ${cause}`, { cause });
-    this.name = "DatagramBindError";
-  }
-}
 
 /** What a {@linkcode DatagramServer} serves, and with what. */
 export interface DatagramServerOptions {
@@ -133,7 +105,13 @@ export class DatagramServer {
     this.#writes = options.store.commit === undefined
       ? undefined
       : new WriteAnswers(options.store, this.#out, this.#reply);
-    this.finished = this.#run();
+    // What the framer and the answers borrowed goes back to the pool once nothing uses it (not
+    // in close(): a send in flight still reads the answer, a LIST's walk may still write it).
+    this.finished = this.#run().finally(() => {
+      this.#framer.close();
+      this.#out.clear();
+      this.#out.release();
+    });
   }
 
   /** Closes the socket: the receive in progress ends, and so does the server. */

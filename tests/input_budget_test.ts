@@ -138,3 +138,33 @@ Deno.test("an idle line client that sent a big line and the start of another kee
     for (const conn of conns) conn.close();
   }
 });
+
+Deno.test("an idle Redis client that sent a big request and the start of another holds none of the budget", async () => {
+  // The big request's buffer went once no request was left in it: the start
+  // of the next one ("PI" here) kept it, counted, for as long as the client
+  // idled, and the others' partial requests were refused for want of room.
+  const { server, traced } = budgetServer();
+  await using _server = server;
+  await using idle = await RawConn.connect(server.port);
+  const big = resp("SET", "big", "v".repeat(100_000)) + "*1\r\n$4\r\nPI";
+  await idle.send(big); // Past 64 KiB: read in two reads or more, gathered in a big buffer.
+  assertEquals(await idle.readLine(), "+OK\r");
+  const head = `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${PARTIAL}\r\n`;
+  const holders: RawConn[] = [];
+  try {
+    for (let i = 0; i < HOLDERS; i++) {
+      const holder = await RawConn.connect(server.port);
+      holders.push(holder);
+      await holder.send(head + "v".repeat(PARTIAL - 10));
+    }
+    await traced.received(big.length + HOLDERS * (head.length + PARTIAL - 10));
+    for (const holder of holders) {
+      await holder.send("v".repeat(10) + "\r\n");
+      assertEquals(await holder.readLine(), "+OK\r", "the budget had room for every holder");
+    }
+    await idle.send("NG\r\n");
+    assertEquals(await idle.readLine(), "+PONG\r");
+  } finally {
+    for (const holder of holders) holder.close();
+  }
+});

@@ -69,6 +69,25 @@ export class SplitBuffer {
   }
 
   /**
+   * `bytes`, the start of a request that follows one which has run out of
+   * `own` (a big buffer), moved to a buffer their size (the small one, one
+   * borrowed, or one of its own only if they are past 64 KiB), and `own`
+   * freed: a client that stops between two requests keeps and is counted
+   * for no more than the line framer's would, not the megabyte of the
+   * request before. Not refused by the budget: these bytes were held already.
+   */
+  shrink(own: Uint8Array, bytes: Uint8Array): Uint8Array {
+    this.#uncharge();
+    if (bytes.length > this.#small.length) {
+      return this.grow(own, bytes, Math.max(bytes.length, OWN_BYTES), true)!;
+    }
+    this.#small.set(bytes);
+    this.#letGo(own);
+    this.#pooled = false;
+    return this.#small;
+  }
+
+  /**
    * Lets go of `own` (the buffer in use, holding nothing now) if it is
    * borrowed or big, and of what it took from the budget; returns the
    * buffer to use from now on.

@@ -172,6 +172,15 @@ export class RespFramer implements Framer {
       if (this.#source !== this.#own) {
         const rest = this.#source.subarray(this.#pos, this.#length);
         if (!this.#hold(rest, rest.length)) return this.#refuse(into);
+      } else if (this.#pos > 0 && this.#own.length > POOLED_BYTES) {
+        // A big request has run out of #own, and the start of the next one
+        // follows it: the big buffer goes now, as the line framer's does,
+        // not once that request is done (a client idle there kept it, and
+        // its share of the budget, for as long as it idled).
+        this.#own = this.#split.shrink(this.#own, this.#own.subarray(this.#pos, this.#length));
+        this.#source = this.#own;
+        this.#length -= this.#pos;
+        this.#pos = 0;
       }
       return false;
     }
