@@ -140,8 +140,10 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
   if (ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined) {
     // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
     const got = ping.failure?.got;
-    const almost = got !== undefined &&
-      new TextDecoder().decode(got).trim().toUpperCase() === "PONG";
+    // ... or "[server] PONG": PONG with more around it (the rule's reason says what).
+    const almost = got !== undefined && /(^|[^\p{L}\p{N}])PONG([^\p{L}\p{N}]|$)/iu.test(
+      new TextDecoder().decode(got),
+    );
     // Closed with nothing said, or reset: PING may well be there, the connection is not.
     const reason = ping.failure!.reason.en;
     const closed = (got === undefined || got.length === 0) &&

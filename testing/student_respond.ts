@@ -73,6 +73,7 @@ export function respond(
         const value = store.get(key);
         const silent = mistake === "get-missing-silent" || mistake === "missing-silent";
         if (value === undefined && silent) return { text: "" };
+        if (value === undefined && mistake === "get-none") return { text: "None\n" };
         return { text: `${value ?? "Not exist!"}\n` };
       }
       const old = store.get(key);
@@ -89,8 +90,12 @@ export function respond(
         const silent = mistake === "list-empty-nothing" || mistake === "missing-silent";
         return { text: silent ? "" : `Not exist!\n${end}` };
       }
+      if (mistake === "list-dict") {
+        return { text: `{${[...store].map(([k, v]) => `'${k}': '${v}'`).join(", ")}}\n${end}` };
+      }
       const pairs = [...store].map(([k, v]) => `${k}, ${v}\n`).join("") +
         [...deletedOf(store)].map(([k, v]) => `${k}, ${v}\n`).join("");
+      if (mistake === "list-glued") return { text: `${pairs.replaceAll("\n", "")}\n${end}` };
       return { text: (mistake === "list-twice" ? pairs + pairs : pairs) + end };
     }
     case "PING":

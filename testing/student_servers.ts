@@ -91,7 +91,15 @@ export type Mistake =
   /** Stores `PUT, key` with no value as the key with an empty value (Python's `",".join(fields[2:])`). */
   | "put-without-value"
   /** Ends every answer line with a space before its `\n`, as Python's `print(answer, "")` would. */
-  | "print-space";
+  | "print-space"
+  /** Answers a GET of a missing key with `None` (Python's `str(store.get(key))`). */
+  | "get-none"
+  /** Sends LIST's pairs with no `\n` between them (a `send()` of each pair without one). */
+  | "list-glued"
+  /** Answers LIST with the store as Python's `str(dict)` prints it. */
+  | "list-dict"
+  /** Puts `[server] ` before every answer (`sendall(f"[server] {answer}\n")`). */
+  | "answer-prefix";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
@@ -267,6 +275,8 @@ async function serveLines(
       ? result.text.replace(/^Success!\n/, "Sucess!\n")
       : mistake === "print-space"
       ? result.text.replace(/(.)\n/g, "$1 \n")
+      : mistake === "answer-prefix" && result.text !== ""
+      ? `[server] ${result.text}`
       : result.text;
     await writeAll(conn, encoder.encode(text));
     return result.close || mistake === "closes-after-answer" ? "close" : "go on";
