@@ -283,3 +283,23 @@ export function stoppedAnsweringHint(lang: Lang, id: string, rules: number): str
       "with lock: 문을 쓰세요)? 아니면 recv()나 accept()로 돌아가지 않는 루프가 있나요? 서버를 " +
       "실행한 터미널을 보세요.\n";
 }
+
+/**
+ * Said first after the summary when the server greets a client before any
+ * request (`CheckRun.greeting`), and `rules` rules got that greeting as (the
+ * start of) an answer.
+ */
+export function greetingHint(lang: Lang, greeting: Uint8Array, rules: number): string {
+  return lang === "en"
+    ? `Hint: your server sends ${show(greeting)} as soon as a client connects, before any ` +
+      "request. A client reads an answer after it sends its request, so it takes that greeting " +
+      `for the answer to its first request (in ${rules === 1 ? "1 rule" : `${rules} rules`} ` +
+      "above, the answer was the greeting or began with it), and every answer after is one " +
+      "late. The server speaks only to answer: send nothing before a request comes (print() " +
+      "a greeting in the server's own terminal instead).\n"
+    : `힌트: 서버가 클라이언트가 연결하자마자, 요청을 받기도 전에 ${show(greeting)}을(를) ` +
+      "보냅니다. 클라이언트는 요청을 보낸 뒤에 답을 읽으므로 이 인사를 첫 요청의 답으로 읽고" +
+      `(위의 규칙 ${rules}개에서 답이 이 인사였거나 인사로 시작했습니다), 그 뒤의 답은 하나씩 ` +
+      "밀립니다. 서버는 요청에 답할 때만 보내야 합니다: 요청이 오기 전에는 아무것도 보내지 말고, " +
+      "인사는 서버의 터미널에 print()로 찍으세요.\n";
+}

@@ -1,8 +1,8 @@
 /**
- * Which hints a `kv check` run's results call for, after its summary: many
- * answers without `\n`, or without end; a server that stopped answering,
- * went silent, left one request unanswered, closed without an answer or
- * died in a rule; a PING that is almost right; one client at a time;
+ * Which hints a `kv check` run's results call for, after its summary: a
+ * greeting before any request; many answers without `\n`, or without
+ * end; a server that stopped answering, went silent, left one request
+ * unanswered, closed without an answer or died in a rule; a PING that is almost right; one client at a time;
  * answers not UTF-8; a datagram past `recvfrom(1024)`; a server that waits
  * for the `\n`. The words are in hint_messages.ts; this decides which.
  * Pure: no socket.
@@ -16,6 +16,7 @@ import {
   closesHint,
   encodingHint,
   endlessHint,
+  greetingHint,
   noNewlineHint,
   noPingHint,
   oneAtATimeHint,
@@ -46,6 +47,13 @@ const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
  */
 export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
   const hints: string[] = [];
+  // A greeting before any request shifts every answer after it: said first, as it explains the rest.
+  const greeted = run.greeting === undefined
+    ? 0
+    : run.results.filter(({ failure }) =>
+      failure?.got !== undefined && startsWith(failure.got, run.greeting!)
+    ).length;
+  if (greeted > 0) hints.push(greetingHint(lang, run.greeting!, greeted));
   const noNewline =
     run.results.filter((result) =>
       result.failure !== undefined && isNoNewline(result.failure.reason)
@@ -137,7 +145,8 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     run.results.filter((result) =>
       result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
     ).length;
-  if (ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined) {
+  // Not after a greeting: every answer came one late, PONG too.
+  if (ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined && greeted === 0) {
     // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
     const got = ping.failure?.got;
     // ... or "[server] PONG": PONG with more around it (the rule's reason says what).
@@ -181,4 +190,9 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     hints.push(waitsForNewlineHint(lang, timedOut));
   }
   return hints;
+}
+
+/** Whether `bytes` begins with `start` (a greeting of a few bytes; an answer of a few KiB). */
+function startsWith(bytes: Uint8Array, start: Uint8Array): boolean {
+  return bytes.length >= start.length && start.every((byte, i) => bytes[i] === byte);
 }

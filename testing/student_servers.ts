@@ -99,7 +99,9 @@ export type Mistake =
   /** Answers LIST with the store as Python's `str(dict)` prints it. */
   | "list-dict"
   /** Puts `[server] ` before every answer (`sendall(f"[server] {answer}\n")`). */
-  | "answer-prefix";
+  | "answer-prefix"
+  /** Greets each client with a line of its own as it connects, before any request. */
+  | "greeting";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
@@ -281,6 +283,7 @@ async function serveLines(
     await writeAll(conn, encoder.encode(text));
     return result.close || mistake === "closes-after-answer" ? "close" : "go on";
   };
+  if (mistake === "greeting") await writeAll(conn, encoder.encode("Welcome to the kv server!\n"));
   while (true) {
     reading ??= conn.read(chunk);
     const pause = !sawNewline && pending.length > 0 && mistake !== "no-unframed";
