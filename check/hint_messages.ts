@@ -303,3 +303,24 @@ export function greetingHint(lang: Lang, greeting: Uint8Array, rules: number): s
       "밀립니다. 서버는 요청에 답할 때만 보내야 합니다: 요청이 오기 전에는 아무것도 보내지 말고, " +
       "인사는 서버의 터미널에 print()로 찍으세요.\n";
 }
+
+/**
+ * Said after the summary when the failed rules all got one same answer
+ * (`got`), to requests that wanted different ones: the server recognises
+ * none of its requests.
+ */
+export function sameAnswerHint(lang: Lang, got: string, rules: number): string {
+  return lang === "en"
+    ? `Hint: in ${rules} rules every request got the same answer, ${show(got)}, whatever it ` +
+      "asked (PUT, GET, DELETE and LIST alike): your server recognises none of them. Have it " +
+      "print the request it parses (print(repr(request))) and compare that with what your code " +
+      "looks for: str(data) gives \"b'PUT, k, v'\" (decode with data.decode() instead), and a " +
+      'line compared whole (request == "LIST") still has the "\\n" or "\\r\\n" a client ' +
+      "sends (strip() it first).\n"
+    : `힌트: 규칙 ${rules}개에서 무엇을 요청하든(PUT이든 GET이든 DELETE든 LIST든) 같은 답 ` +
+      `${show(got)}이(가) 왔습니다: 서버가 어떤 요청도 알아보지 못합니다. 서버가 해석하는 요청을 ` +
+      "찍어 보고(print(repr(request))) 코드가 찾는 것과 비교하세요: str(data)는 " +
+      "\"b'PUT, k, v'\"가 되므로 data.decode()로 바꾸세요. 줄 전체를 비교한다면" +
+      '(request == "LIST") 클라이언트가 보낸 "\\n"이나 "\\r\\n"이 남아 있으니 먼저 ' +
+      "strip()하세요.\n";
+}

@@ -1,10 +1,11 @@
 /**
  * Which hints a `kv check` run's results call for, after its summary: a
- * greeting before any request; many answers without `\n`, or without
- * end; a server that stopped answering, went silent, left one request
- * unanswered, closed without an answer or died in a rule; a PING that is almost right; one client at a time;
- * answers not UTF-8; a datagram past `recvfrom(1024)`; a server that waits
- * for the `\n`. The words are in hint_messages.ts; this decides which.
+ * greeting before any request; one answer to every request; many answers
+ * without `\n`, or without end; a server that stopped answering, went
+ * silent, left one request unanswered, closed without an answer or died in
+ * a rule; a PING that is almost right; one client at a time; answers not
+ * UTF-8; a datagram past `recvfrom(1024)`; a server that waits for the
+ * `\n`. The words are in hint_messages.ts; this decides which.
  * Pure: no socket.
  *
  * @module
@@ -20,6 +21,7 @@ import {
   noNewlineHint,
   noPingHint,
   oneAtATimeHint,
+  sameAnswerHint,
   silentHint,
   stoppedAnsweringHint,
   stoppedAtHint,
@@ -54,6 +56,8 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
       failure?.got !== undefined && startsWith(failure.got, run.greeting!)
     ).length;
   if (greeted > 0) hints.push(greetingHint(lang, run.greeting!, greeted));
+  const same = sameAnswer(run.results);
+  if (greeted === 0 && same !== undefined) hints.push(sameAnswerHint(lang, same.got, same.rules));
   const noNewline =
     run.results.filter((result) =>
       result.failure !== undefined && isNoNewline(result.failure.reason)
@@ -145,8 +149,11 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     run.results.filter((result) =>
       result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
     ).length;
-  // Not after a greeting: every answer came one late, PONG too.
-  if (ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined && greeted === 0) {
+  // Not after a greeting (every answer came one late, PONG too), nor when no request was known.
+  if (
+    ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined && greeted === 0 &&
+    same === undefined
+  ) {
     // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
     const got = ping.failure?.got;
     // ... or "[server] PONG": PONG with more around it (the rule's reason says what).
@@ -195,4 +202,22 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
 /** Whether `bytes` begins with `start` (a greeting of a few bytes; an answer of a few KiB). */
 function startsWith(bytes: Uint8Array, start: Uint8Array): boolean {
   return bytes.length >= start.length && start.every((byte, i) => bytes[i] === byte);
+}
+
+/**
+ * The one answer every failed rule got, if at least three did and they
+ * wanted at least two different answers: a server that recognises no
+ * request (it parsed `str(data)`, `"b'PUT, k, v'"`), and says so the same
+ * way each time.
+ */
+function sameAnswer(results: readonly RuleResult[]): { got: string; rules: number } | undefined {
+  const failed = results.flatMap(({ failure }) => failure === undefined ? [] : [failure]);
+  const answers = new Set(
+    failed.map(({ got }) => new TextDecoder().decode(got ?? new Uint8Array(0)).replace(/\s+$/, "")),
+  );
+  const wanted = new Set(failed.map(({ expected }) => expected.en));
+  const [got] = answers;
+  return failed.length >= 3 && answers.size === 1 && got !== "" && wanted.size >= 2
+    ? { got: got!, rules: failed.length }
+    : undefined;
 }

@@ -2,7 +2,7 @@
  * Tests of the hints `kv check` gives, through `main()` over real sockets on
  * port 0, for habits of a learner's server that make every answer wrong the
  * same way: a greeting sent before any request (every answer after it
- * comes one late). The hints for requests left unanswered are tested in
+ * comes one late), one answer to every request (no request recognised). The hints for requests left unanswered are tested in
  * `check_hints_test.ts`.
  *
  * @module
@@ -15,8 +15,9 @@ const FAST = ["--timeout", "0.5", "--pause-ms", "50"];
 
 Deno.test("kv check says a server greets each client before any request, and why every answer then is wrong", async () => {
   await using server = studentServer("greeting");
-  for (const level of ["assignment", "contract"]) {
-    const run = await runKvCheck(server.port, [...FAST, "--level", level, "--lang", "en"]);
+  // Of the contract: cmd.*, and three rules that send a PING last (a PING hint would count them).
+  for (const level of [["--level", "assignment"], ["--only", "cmd.*,resp.*,conn.unframed*"]]) {
+    const run = await runKvCheck(server.port, [...FAST, ...level, "--lang", "en"]);
     assertEquals(run.code, 1);
     assertStringIncludes(
       run.stdout,
@@ -42,4 +43,33 @@ Deno.test("kv check says nothing of a greeting to a server whose wrong answers a
   const run = await runKvCheck(server.port, [...FAST, "--level", "assignment", "--lang", "en"]);
   assertEquals(run.code, 1);
   assertEquals(run.stdout.includes("as soon as a client connects"), false, run.stdout);
+});
+
+Deno.test("kv check says every request got one same answer, whatever it asked: a server that knows no request", async () => {
+  // It parses str(data), "b'PUT, k, v'": every request is one it does not know.
+  await using server = studentServer("same-answer");
+  // Of the contract: cmd.*, and three rules that send a PING last (a PING hint would count them).
+  for (const level of [["--level", "assignment"], ["--only", "cmd.*,resp.*,conn.unframed*"]]) {
+    const run = await runKvCheck(server.port, [...FAST, ...level, "--lang", "en"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(
+      run.stdout,
+      'every request got the same answer, "Wrong request!", whatever',
+    );
+    assertStringIncludes(run.stdout, `str(data) gives "b'PUT, k, v'"`);
+    assertEquals(run.stdout.includes("does not answer PING"), false, run.stdout);
+  }
+  const ko = await runKvCheck(server.port, [...FAST, "--level", "assignment", "--lang", "ko"]);
+  assertStringIncludes(ko.stdout, "\n힌트: 규칙 13개에서 무엇을 요청하든");
+  assertStringIncludes(ko.stdout, '같은 답 "Wrong request!"이(가) 왔습니다');
+});
+
+Deno.test("kv check does not say one answer came to every request when the wrong answers differ, or wanted the same", async () => {
+  // "None" to each GET of a missing key: one answer, but where one answer was wanted.
+  for (const mistake of ["get-none", "answer-prefix"] as const) {
+    await using server = studentServer(mistake);
+    const run = await runKvCheck(server.port, [...FAST, "--level", "assignment", "--lang", "en"]);
+    assertEquals(run.code, 1);
+    assertEquals(run.stdout.includes("the same answer"), false, `${mistake}:\n${run.stdout}`);
+  }
 });

@@ -29,6 +29,7 @@ export function respond(
   if (line.replace(TRIM_REGEXP, "") === "") {
     return mistake === "blank-line-answered" ? error("empty request") : undefined;
   }
+  if (mistake === "same-answer") return { text: "Wrong request!\n" };
   const trim = (text: string) =>
     mistake === "trim-all-space" ? text.trim() : text.replace(TRIM_REGEXP, "");
   const fields = mistake === "split-comma-space"

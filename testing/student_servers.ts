@@ -101,7 +101,12 @@ export type Mistake =
   /** Puts `[server] ` before every answer (`sendall(f"[server] {answer}\n")`). */
   | "answer-prefix"
   /** Greets each client with a line of its own as it connects, before any request. */
-  | "greeting";
+  | "greeting"
+  /**
+   * Answers every request `Wrong request!`: it parses `str(data)`,
+   * `"b'PUT, k, v\\n'"`, so no command word is one it knows.
+   */
+  | "same-answer";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
