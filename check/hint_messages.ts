@@ -200,12 +200,14 @@ export function unansweredHint(lang: Lang, ids: readonly string[]): string {
     ? `Hint: ${which} got no answer, the connection left open, yet the server answered the ` +
       "rules after. For that request it sent nothing and did not close: does it send nothing " +
       "in some case (an if with no else), or did the code serving that client stop there, " +
-      "on an exception in its thread (KeyError, IndexError, UnicodeDecodeError)? Look for a " +
+      "on an exception in its thread (a ValueError of cmd, key, value = fields with more or " +
+      "fewer fields, KeyError, IndexError, UnicodeDecodeError)? Look for a " +
       "Traceback in the server's terminal. The assignment asks for an answer to every request, " +
       "a bad one too: catch the error and send it as the answer.\n"
     : `힌트: ${which}에서 서버가 답하지도 연결을 닫지도 않았지만, 그 뒤의 규칙에는 답했습니다. ` +
       "서버가 어떤 경우에는 아무것도 보내지 않나요(else 없는 if)? 아니면 그 클라이언트를 맡은 " +
-      "스레드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 죽었나요? 서버를 " +
+      "스레드가 그 요청에서 예외(필드 수가 다를 때 cmd, key, value = fields가 일으키는 " +
+      "ValueError, KeyError, IndexError, UnicodeDecodeError 등)로 죽었나요? 서버를 " +
       "실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 요청에도 답할 것을 요구합니다: " +
       "예외를 잡아(try/except) 그 오류를 답으로 보내세요.\n";
 }
@@ -222,12 +224,14 @@ export function closedUnansweredHint(lang: Lang, ids: readonly string[]): string
   return lang === "en"
     ? `Hint: at ${which} the server closed the connection without answering, yet it answered ` +
       "the rules after: the code serving that client stopped at that request, on an exception " +
-      "(KeyError, IndexError, UnicodeDecodeError), and its socket was closed (socketserver " +
+      "(a ValueError of cmd, key, value = fields with more or fewer fields, KeyError, " +
+      "IndexError, UnicodeDecodeError), and its socket was closed (socketserver " +
       "prints the Traceback and closes the connection; so does a with conn: block). Look for a " +
       "Traceback in the server's terminal. The assignment asks for an answer to every request, " +
       "a bad one too: catch the error and send it as the answer.\n"
     : `힌트: ${which}에서 서버가 답하지 않고 연결을 닫았지만, 그 뒤의 규칙에는 답했습니다. 그 ` +
-      "클라이언트를 맡은 코드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 " +
+      "클라이언트를 맡은 코드가 그 요청에서 예외(필드 수가 다를 때 cmd, key, value = fields가 " +
+      "일으키는 ValueError, KeyError, IndexError, UnicodeDecodeError 등)로 " +
       "멈추고 소켓이 닫힌 것입니다(socketserver는 Traceback을 찍고 연결을 닫습니다. with conn: " +
       "블록도 마찬가지입니다). 서버를 실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 " +
       "요청에도 답할 것을 요구합니다: 예외를 잡아(try/except) 그 오류를 답으로 보내세요.\n";

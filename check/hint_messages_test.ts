@@ -5,7 +5,7 @@
  */
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { encodingHint } from "./hint_messages.ts";
+import { closedUnansweredHint, encodingHint, unansweredHint } from "./hint_messages.ts";
 
 Deno.test({
   name:
@@ -27,5 +27,24 @@ Deno.test({
         'PROTOCOL.md\'s text is UTF-8: encode answers with .encode() or .encode("utf-8"), and ' +
         'decode requests with .decode("utf-8").\n',
     );
+  },
+});
+
+Deno.test({
+  name:
+    "the hints for a request a client's code stopped at name the ValueError of unpacking too many or too few fields",
+  permissions: "none",
+  fn: () => {
+    // `_, key, value = words` on "PUT, k, Back End" split on spaces: the commonest one.
+    for (const hint of [closedUnansweredHint, unansweredHint]) {
+      assertStringIncludes(
+        hint("en", ["a.list"]),
+        "a ValueError of cmd, key, value = fields with more or fewer fields, KeyError",
+      );
+      assertStringIncludes(
+        hint("ko", ["a.list"]),
+        "필드 수가 다를 때 cmd, key, value = fields가 일으키는 ValueError, KeyError",
+      );
+    }
   },
 });
