@@ -328,3 +328,33 @@ export function sameAnswerHint(lang: Lang, got: string, rules: number): string {
       '(request == "LIST") 클라이언트가 보낸 "\\n"이나 "\\r\\n"이 남아 있으니 먼저 ' +
       "strip()하세요.\n";
 }
+
+/**
+ * Said after the summary when rule `id` sent one request in `pieces` (each
+ * `gapMs` apart) and got a wrong answer, `got`, where the whole request's
+ * was due: the server took what one `recv()` returned for a request.
+ */
+export function piecesHint(
+  lang: Lang,
+  id: string,
+  pieces: readonly Uint8Array[],
+  gapMs: number,
+  got: Uint8Array,
+): string {
+  const shown = pieces.map((piece) => show(piece)).join(", ");
+  return lang === "en"
+    ? `Hint: ${id} sent one request in ${pieces.length} pieces, ${gapMs} ms apart (${shown}), ` +
+      `as TCP may deliver a request, and your server answered ${show(got)}, not the answer to ` +
+      "the whole request: it took what one recv() returned for a whole request. One recv() " +
+      "returns whatever bytes have come, part of a request or several: keep them in a buffer " +
+      'until a \\n comes (buf += data; then while b"\\n" in buf: line, buf = ' +
+      'buf.split(b"\\n", 1)), and decode a line once it is whole (a Korean character may be ' +
+      "split too).\n"
+    : `힌트: ${id}는 요청 하나를 ${pieces.length}조각으로 ${gapMs} ms 간격을 두고 보냈는데` +
+      `(${shown}. TCP는 요청을 이렇게 나눠 전달할 수 있습니다), 서버가 요청 전체의 답이 아니라 ` +
+      `${show(got)}(으)로 답했습니다: recv() 한 번이 돌려준 것을 요청 하나로 본 것입니다. ` +
+      "recv()는 그때까지 도착한 바이트를 돌려줄 뿐이라 요청의 일부일 수도, 여러 요청일 수도 " +
+      "있습니다: \\n이 올 때까지 버퍼에 모으고(buf += data. 그다음 " +
+      'while b"\\n" in buf: line, buf = buf.split(b"\\n", 1)), 줄이 다 모인 뒤에 디코딩하세요' +
+      "(한글 글자도 중간에서 나뉠 수 있습니다).\n";
+}

@@ -3,7 +3,7 @@
  * greeting before any request; one answer to every request; many answers
  * without `\n`, or without end; a server that stopped answering, went
  * silent, left one request unanswered, closed without an answer or died in
- * a rule; a PING that is almost right; one client at a time; answers not
+ * a rule; a PING that is almost right; a request in pieces taken piecemeal; one client at a time; answers not
  * UTF-8; a datagram past `recvfrom(1024)`; a server that waits for the
  * `\n`. The words are in hint_messages.ts; this decides which.
  * Pure: no socket.
@@ -21,6 +21,7 @@ import {
   noNewlineHint,
   noPingHint,
   oneAtATimeHint,
+  piecesHint,
   sameAnswerHint,
   silentHint,
   stoppedAnsweringHint,
@@ -168,6 +169,29 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     hints.push(
       closed ? closesHint(lang, atPing, tls) : noPingHint(lang, atPing, almost ? got : undefined),
     );
+  }
+  // A request sent in pieces got another answer than the one the same server gave that
+  // request sent whole (in a rule that passed): it took a piece for the request.
+  for (const { rule, failure } of run.results) {
+    const sent = rule.steps[(failure?.step ?? 0) - 2];
+    const step = rule.steps[(failure?.step ?? 0) - 1];
+    const got = failure?.got;
+    if (sent === undefined || !("sendPieces" in sent) || got === undefined || got.length === 0) {
+      continue;
+    }
+    const want = step !== undefined && "expect" in step && "line" in step.expect
+      ? step.expect.line
+      : undefined;
+    const answeredWhole = want !== undefined &&
+      run.results.some((result) =>
+        result.status === "pass" &&
+        result.rule.steps.some((other) =>
+          "expect" in other && "line" in other.expect && other.expect.line === want
+        )
+      );
+    if (!answeredWhole) continue;
+    const pieces = sent.sendPieces.map((piece) => encodeData(piece, run.prefix));
+    hints.push(piecesHint(lang, rule.id, pieces, sent.gapMs, got));
   }
   if (run.oneAtATime) hints.push(oneAtATimeHint(lang));
   // Answers not UTF-8, whole (kept ends may cut a character), to requests

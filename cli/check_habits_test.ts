@@ -2,7 +2,8 @@
  * Tests of the hints `kv check` gives, through `main()` over real sockets on
  * port 0, for habits of a learner's server that make every answer wrong the
  * same way: a greeting sent before any request (every answer after it
- * comes one late), one answer to every request (no request recognised). The hints for requests left unanswered are tested in
+ * comes one late), one answer to every request (no request recognised),
+ * a request sent in pieces answered piece by piece. The hints for requests left unanswered are tested in
  * `check_hints_test.ts`.
  *
  * @module
@@ -72,4 +73,35 @@ Deno.test("kv check does not say one answer came to every request when the wrong
     assertEquals(run.code, 1);
     assertEquals(run.stdout.includes("the same answer"), false, `${mistake}:\n${run.stdout}`);
   }
+});
+
+Deno.test("kv check says a server answered a piece of a request sent in pieces, as if it were a whole request", async () => {
+  // It splits each recv()'s bytes on \n and answers every piece, the last one with no \n too.
+  await using server = studentServer("no-buffer");
+  // cmd.put: the same server answers a PUT sent whole with Success!.
+  const only = ["--only", "cmd.put,req.split"];
+  const run = await runKvCheck(server.port, [...FAST, ...only, "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(
+    run.stdout,
+    '\nHint: req.split sent one request in 5 pieces, 50 ms apart ("PU", ',
+  );
+  assertStringIncludes(
+    run.stdout,
+    'your server answered "Error: unknown command \\"PU\\"\\n", not the answer to the whole ' +
+      "request: it took what one recv() returned for a whole request.",
+  );
+  const ko = await runKvCheck(server.port, [...FAST, ...only, "--lang", "ko"]);
+  assertStringIncludes(ko.stdout, "\n힌트: req.split는 요청 하나를 5조각으로 50 ms 간격을 두고");
+  assertStringIncludes(ko.stdout, "recv() 한 번이 돌려준 것을 요청 하나로 본 것입니다");
+});
+
+Deno.test("kv check says nothing of pieces when the server gives that wrong answer to a whole request too", async () => {
+  // "Sucess!" to every PUT, in pieces or whole: the pieces are not the cause.
+  await using server = studentServer("success-typo");
+  const only = ["--only", "cmd.put,req.split"];
+  const run = await runKvCheck(server.port, [...FAST, ...only, "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(run.stdout, "FAIL  req.split");
+  assertEquals(run.stdout.includes("in 5 pieces"), false, run.stdout);
 });

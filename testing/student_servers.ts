@@ -106,7 +106,13 @@ export type Mistake =
    * Answers every request `Wrong request!`: it parses `str(data)`,
    * `"b'PUT, k, v\\n'"`, so no command word is one it knows.
    */
-  | "same-answer";
+  | "same-answer"
+  /**
+   * Takes what each read returns for whole lines (Python's
+   * `data.decode().split("\\n")` of each `recv()`): a request split across
+   * reads is answered piece by piece.
+   */
+  | "no-buffer";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
@@ -341,6 +347,11 @@ async function serveLines(
       answered ||= !blank;
     }
     pending = data.slice(start);
+    if (mistake === "no-buffer" && pending.length > 0) {
+      const piece = pending;
+      pending = new Uint8Array(0);
+      if (await answer(piece) === "close") return;
+    }
     if (pending.length > MAX_LINE_BYTES) {
       // Too long: say so at once, then skip to the next \n.
       if (await answer(new Uint8Array(0), "Error: line too long\n") === "close") return;
