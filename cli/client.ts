@@ -267,7 +267,12 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       await io.stderr(`kv: ${errorMessage(error)}\n`);
       return EXIT.unreachable;
     }
-    const hint: CloseHint | undefined = error.answers === 1
+    // Closed with no byte sent: the code serving us stopped at a request (or, in a batch,
+    // at the requests a textbook server read as one).
+    const silent = error.serverClose?.silent === true && error.serverClose.unanswered > 0;
+    const hint: CloseHint | undefined = silent
+      ? batch && !options.unframed ? "silent-batch" : "silent"
+      : error.answers === 1
       // Answered once, then closed with requests waiting: a textbook server's habit.
       ? "closes-after-answer"
       : error.afterEnd === "newline" && !options.unframed
