@@ -1,14 +1,15 @@
 /**
  * Tests of what `kv client` tells a learner about a server's habits, run
  * in-process through `main()` over real sockets on port 0: a server that
- * closes the connection without a byte (the code serving that client died
- * on an exception). The textbook server's own habits are tested in
+ * greets each client before any request (told, and taken for no answer),
+ * and one that closes the connection without a byte (the code serving that
+ * client died on an exception). The textbook server's own habits are tested in
  * `client_test.ts`.
  *
  * @module
  */
 
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import { main } from "../main.ts";
 import { FakeIo, studentServer } from "../testing/mod.ts";
 
@@ -62,4 +63,38 @@ Deno.test("kv client says a server that closed without a byte may have died on t
       );
     },
   );
+});
+
+const GREETING = '"Welcome to the kv server!\\n"';
+
+Deno.test("kv client tells a greeting sent before any request, and takes it for no answer", async (t) => {
+  // It writes "Welcome to the kv server!\n" as it accepts: every answer would come one late.
+  await using server = studentServer("greeting");
+  const note = `kv: note: the server sent ${GREETING.replace("\\n", "")} as soon as we connected`;
+  await t.step("one request", async () => {
+    const result = await client(server.port, ["GET, a"]);
+    assertEquals({ code: result.code, stdout: result.stdout }, { code: 0, stdout: "Not exist!\n" });
+    assertStringIncludes(result.stderr, `${note}, before any request: it answers no request`);
+  });
+  await t.step("a batch", async () => {
+    const result = await client(server.port, [], { stdin: "PUT, a, 1\nGET, a\n" });
+    assertEquals({ code: result.code, stdout: result.stdout }, {
+      code: 0,
+      stdout: "Success!\n1\n",
+    });
+    assertStringIncludes(result.stderr, note);
+  });
+  await t.step("the prompt, in Korean", async () => {
+    const result = await client(server.port, ["--lang", "ko"], {
+      stdin: "GET, a\nquit\n",
+      terminal: true,
+    });
+    assertStringIncludes(result.stdout, "> 1\n");
+    assertStringIncludes(result.stdout, "Bye!\n");
+    assertStringIncludes(
+      result.stderr,
+      '서버가 요청을 받기도 전에, 연결하자마자 "Welcome to the kv server!"을(를) 보냈습니다. 어느 ' +
+        "요청의 답도 아니므로 답으로 보지 않았습니다",
+    );
+  });
 });

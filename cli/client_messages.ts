@@ -424,3 +424,17 @@ export function notUtf8Line(lang: Lang, error: KvAnswerError, address: string): 
         '.encode()나 .encode("utf-8")로 인코딩하세요)') +
     "\n";
 }
+
+/** The note for lines a server sent before the first request (a greeting): no answer to any. */
+export function greetingNote(lang: Lang, lines: readonly string[]): string {
+  const shown = show(lines.join("\n"));
+  return lang === "ko"
+    ? `${NOTE.ko}서버가 요청을 받기도 전에, 연결하자마자 ${shown}을(를) 보냈습니다. 어느 요청의 ` +
+      "답도 아니므로 답으로 보지 않았습니다(요청을 보낸 뒤에 답을 읽는 클라이언트는 이것을 첫 " +
+      "요청의 답으로 읽고, 그 뒤의 답은 하나씩 밀립니다: 요청이 오기 전에는 아무것도 보내지 " +
+      "마세요)\n"
+    : `${NOTE.en}the server sent ${shown} as soon as we connected, before any request: it ` +
+      "answers no request, so it was not taken as one (a client that reads an answer after its " +
+      "request takes it for the first answer, and every answer after comes one late: send " +
+      "nothing before a request comes)\n";
+}
