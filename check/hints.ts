@@ -37,6 +37,7 @@ import {
   isUdpFramingFailure,
   isUdpUnreachable,
   TEXTBOOK_RECV_BYTES,
+  udpSilentHint,
   udpStoppedHint,
 } from "./udp_messages.ts";
 import { isUtf8From } from "../wire/utf8.ts";
@@ -108,6 +109,20 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     hints.push(
       udpStoppedHint(lang, died.rule.id, after, big > TEXTBOOK_RECV_BYTES ? big : undefined),
     );
+  } else if (run.udp && !run.answeredCleanup && run.written > 0) {
+    // Over UDP on Linux a server that died goes silent, no "port unreachable" said: its last
+    // answer came in a rule, and nothing after, not even the cleanup's DELETEs.
+    const last = run.results.findLastIndex((result) =>
+      result.status === "pass" || result.heard === true
+    );
+    const after = run.results.slice(last + 1);
+    if (
+      last >= 0 && (after.length > 0 || run.results[last]!.status === "fail") &&
+      after.every((result) => result.heard !== true)
+    ) {
+      const { rule, status } = run.results[last]!;
+      hints.push(udpSilentHint(lang, rule.id, after.length, status === "pass"));
+    }
   } else if (stoppedAt !== undefined) {
     hints.push(stoppedAnsweringHint(lang, stoppedAt, run.results.length - stop));
   }
