@@ -89,12 +89,18 @@ export function waitsForNewlineHint(lang: Lang, rules: number): string {
       "\\n; your server waits for one. That is what PROTOCOL.md asks of requests: check your " +
       "server with --level contract. To work with the course's client as well, take a line " +
       "that has waited unchanged for a short pause as a request (PROTOCOL.md, Ends of lines " +
-      "and of connections: unframed clients).\n"
+      "and of connections: unframed clients): in Python, conn.settimeout(0.1) while a line has " +
+      "no \\n yet, and take what came as the request when recv() raises socket.timeout. For the " +
+      "assignment alone, reading each request with one recv(), as the course's server does, " +
+      "also works: makefile() and readline() wait for the \\n.\n"
     : `힌트: 규칙 ${rules}개에서 답이 없었지만, 같은 요청을 \\n으로 끝내 보내자 바로 답했습니다. ` +
       "이 수준은 수업의 클라이언트처럼 요청을 \\n 없이 보내는데, 서버는 \\n을 기다립니다. " +
       "요청을 \\n으로 끝내는 것은 PROTOCOL.md가 요구하는 방식이니 --level contract로 확인하세요. " +
       "수업의 클라이언트와도 함께 쓰려면, 잠깐 동안 바뀌지 않은 줄을 요청으로 받으세요 " +
-      "(PROTOCOL.md, Ends of lines and of connections: unframed clients).\n";
+      "(PROTOCOL.md, Ends of lines and of connections: unframed clients). Python에서는 줄에 " +
+      "아직 \\n이 없는 동안 conn.settimeout(0.1)을 걸고, recv()가 socket.timeout을 일으키면 " +
+      "그때까지 온 것을 요청으로 받으면 됩니다. 과제만 생각한다면 수업의 서버처럼 요청마다 " +
+      "recv()를 한 번 하는 것으로도 됩니다: makefile()과 readline()은 \\n을 기다립니다.\n";
 }
 
 /**

@@ -5,7 +5,12 @@
  */
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { closedUnansweredHint, encodingHint, unansweredHint } from "./hint_messages.ts";
+import {
+  closedUnansweredHint,
+  encodingHint,
+  unansweredHint,
+  waitsForNewlineHint,
+} from "./hint_messages.ts";
 
 Deno.test({
   name:
@@ -46,5 +51,26 @@ Deno.test({
         "필드 수가 다를 때 cmd, key, value = fields가 일으키는 ValueError, KeyError",
       );
     }
+  },
+});
+
+Deno.test({
+  name:
+    "waitsForNewlineHint() says how a Python server takes a paused line, and that readline() waits for the \\n",
+  permissions: "none",
+  fn: () => {
+    assertStringIncludes(
+      waitsForNewlineHint("en", 13),
+      "in Python, conn.settimeout(0.1) while a line has no \\n yet, and take what came as the " +
+        "request when recv() raises socket.timeout",
+    );
+    assertStringIncludes(
+      waitsForNewlineHint("en", 13),
+      "makefile() and readline() wait for the \\n",
+    );
+    assertStringIncludes(
+      waitsForNewlineHint("ko", 13),
+      "recv()가 socket.timeout을 일으키면 그때까지 온 것을 요청으로 받으면 됩니다",
+    );
   },
 });
