@@ -9,6 +9,7 @@
  */
 
 import { concat, equalBytes } from "../net/bytes.ts";
+import { lineAnswerReason, listAnswerReason } from "./answer_reasons.ts";
 import { type PlayConfig, StepFailure } from "./context.ts";
 import {
   deletedKeys,
@@ -68,7 +69,8 @@ export async function expectFramed(
         ? REASON.spaces()
         : cased
         ? REASON.caseChanged()
-        : REASON.differs(),
+        : ("line" in expect && !crlf ? lineAnswerReason(text, want.slice(0, -1)) : undefined) ??
+          REASON.differs(),
     );
   }
   if ("lines" in expect) {
@@ -84,7 +86,8 @@ export async function expectFramed(
       const raw = await readLine(config, probe, sent, expected, got, silence, longest);
       got.push(raw);
       if (!sameBytes(stripLineEnd(raw), encoder.encode(text))) {
-        return fail(expected, concat(got), REASON.differs());
+        const shaped = lineAnswerReason(decoder.decode(stripLineEnd(raw)), text);
+        return fail(expected, concat(got), shaped ?? REASON.differs());
       }
     }
     return;
@@ -101,7 +104,10 @@ export async function expectFramed(
       undefined,
       sent.length + ERROR_LINE_BYTES,
     );
-    if (!decoder.decode(raw).startsWith("Error: ")) fail(expected, raw, REASON.notError());
+    if (!decoder.decode(raw).startsWith("Error: ")) {
+      const text = decoder.decode(stripLineEnd(raw));
+      fail(expected, raw, lineAnswerReason(text, "Error: ", true) ?? REASON.notError());
+    }
     if (!decoder.decode(raw).startsWith(start)) fail(expected, raw, REASON.differs());
     return;
   }
@@ -169,7 +175,17 @@ export async function expectFramed(
       line = await nextLine();
       if (got.length < SHOWN_LIST_LINES) got.push(line);
     }
-    if (bad !== undefined) fail(expected, concat(got), REASON.listShape(bad));
+    // A dict as str() prints it, or pairs with no \n between them: the shape names the habit.
+    const shaped = (missing: readonly string[]) =>
+      listAnswerReason(decoder.decode(concat(got)), missing);
+    if (bad !== undefined) {
+      const missing = wanted.filter((text) => !found.has(text));
+      // "[server] Not exist!" for an empty store: the right line with more around it.
+      const empty = "emptyList" in expect
+        ? lineAnswerReason(decoder.decode(bad), "Not exist!")
+        : undefined;
+      fail(expected, concat(got), shaped(missing) ?? empty ?? REASON.listShape(bad));
+    }
     if ("emptyList" in expect) throw new StepSkip(SKIPPED.storeHasKeys(pairs));
     if (ghost !== undefined) fail(expected, concat(got), REASON.listDeleted(ghost));
     if (twice !== undefined) fail(expected, concat(got), REASON.listTwice(twice));
@@ -180,7 +196,7 @@ export async function expectFramed(
         concat(got),
         missing.every((text) => recased.has(text))
           ? REASON.listCaseChanged(missing)
-          : REASON.listMissing(missing, sameKeyLines(missing, ours)),
+          : shaped(missing) ?? REASON.listMissing(missing, sameKeyLines(missing, ours)),
       );
     }
     return;

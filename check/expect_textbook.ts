@@ -3,11 +3,12 @@
  * way, as a textbook client reads: the answer is whatever arrives before a
  * quiet pause, with or without a final `\n`. A wrong answer is told by its
  * likely cause (spaces, case, a LIST's pairs missing, twice, deleted, or
- * without the space after the comma).
+ * without the space after the comma; and answer_reasons.ts's Python habits).
  *
  * @module
  */
 
+import { lineAnswerReason, listAnswerReason } from "./answer_reasons.ts";
 import { type PlayConfig, StepFailure } from "./context.ts";
 import {
   deletedKeys,
@@ -127,6 +128,12 @@ export async function expectTextbook(
   if (text === "") fail(REASON.emptyAnswer());
   if ("line" in expect && isSpaced(text, expect.line)) fail(REASON.spaces());
   if ("line" in expect && isRecased(text, expect.line)) fail(REASON.caseChanged());
+  const shaped = "line" in expect
+    ? lineAnswerReason(text, expect.line)
+    : "list" in expect || "any" in expect
+    ? undefined
+    : lineAnswerReason(text, "Not exist!");
+  if (shaped !== undefined) fail(shaped);
   if ("list" in expect) {
     const lines = text.split(/\r?\n/);
     const wrong = wrongLine(lines);
@@ -143,7 +150,8 @@ export async function expectTextbook(
         ? REASON.listCaseChanged(missing)
         : missing.every(unspaced)
         ? REASON.listUnspaced(missing)
-        : REASON.listMissing(missing, sameKeyLines(missing, lines)),
+        : listAnswerReason(text, missing) ??
+          REASON.listMissing(missing, sameKeyLines(missing, lines)),
     );
   }
   fail(REASON.differs());

@@ -89,12 +89,18 @@ export function waitsForNewlineHint(lang: Lang, rules: number): string {
       "\\n; your server waits for one. That is what PROTOCOL.md asks of requests: check your " +
       "server with --level contract. To work with the course's client as well, take a line " +
       "that has waited unchanged for a short pause as a request (PROTOCOL.md, Ends of lines " +
-      "and of connections: unframed clients).\n"
+      "and of connections: unframed clients): in Python, conn.settimeout(0.1) while a line has " +
+      "no \\n yet, and take what came as the request when recv() raises socket.timeout. For the " +
+      "assignment alone, reading each request with one recv(), as the course's server does, " +
+      "also works: makefile() and readline() wait for the \\n.\n"
     : `힌트: 규칙 ${rules}개에서 답이 없었지만, 같은 요청을 \\n으로 끝내 보내자 바로 답했습니다. ` +
       "이 수준은 수업의 클라이언트처럼 요청을 \\n 없이 보내는데, 서버는 \\n을 기다립니다. " +
       "요청을 \\n으로 끝내는 것은 PROTOCOL.md가 요구하는 방식이니 --level contract로 확인하세요. " +
       "수업의 클라이언트와도 함께 쓰려면, 잠깐 동안 바뀌지 않은 줄을 요청으로 받으세요 " +
-      "(PROTOCOL.md, Ends of lines and of connections: unframed clients).\n";
+      "(PROTOCOL.md, Ends of lines and of connections: unframed clients). Python에서는 줄에 " +
+      "아직 \\n이 없는 동안 conn.settimeout(0.1)을 걸고, recv()가 socket.timeout을 일으키면 " +
+      "그때까지 온 것을 요청으로 받으면 됩니다. 과제만 생각한다면 수업의 서버처럼 요청마다 " +
+      "recv()를 한 번 하는 것으로도 됩니다: makefile()과 readline()은 \\n을 기다립니다.\n";
 }
 
 /**
@@ -200,12 +206,14 @@ export function unansweredHint(lang: Lang, ids: readonly string[]): string {
     ? `Hint: ${which} got no answer, the connection left open, yet the server answered the ` +
       "rules after. For that request it sent nothing and did not close: does it send nothing " +
       "in some case (an if with no else), or did the code serving that client stop there, " +
-      "on an exception in its thread (KeyError, IndexError, UnicodeDecodeError)? Look for a " +
+      "on an exception in its thread (a ValueError of cmd, key, value = fields with more or " +
+      "fewer fields, KeyError, IndexError, UnicodeDecodeError)? Look for a " +
       "Traceback in the server's terminal. The assignment asks for an answer to every request, " +
       "a bad one too: catch the error and send it as the answer.\n"
     : `힌트: ${which}에서 서버가 답하지도 연결을 닫지도 않았지만, 그 뒤의 규칙에는 답했습니다. ` +
       "서버가 어떤 경우에는 아무것도 보내지 않나요(else 없는 if)? 아니면 그 클라이언트를 맡은 " +
-      "스레드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 죽었나요? 서버를 " +
+      "스레드가 그 요청에서 예외(필드 수가 다를 때 cmd, key, value = fields가 일으키는 " +
+      "ValueError, KeyError, IndexError, UnicodeDecodeError 등)로 죽었나요? 서버를 " +
       "실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 요청에도 답할 것을 요구합니다: " +
       "예외를 잡아(try/except) 그 오류를 답으로 보내세요.\n";
 }
@@ -222,12 +230,14 @@ export function closedUnansweredHint(lang: Lang, ids: readonly string[]): string
   return lang === "en"
     ? `Hint: at ${which} the server closed the connection without answering, yet it answered ` +
       "the rules after: the code serving that client stopped at that request, on an exception " +
-      "(KeyError, IndexError, UnicodeDecodeError), and its socket was closed (socketserver " +
+      "(a ValueError of cmd, key, value = fields with more or fewer fields, KeyError, " +
+      "IndexError, UnicodeDecodeError), and its socket was closed (socketserver " +
       "prints the Traceback and closes the connection; so does a with conn: block). Look for a " +
       "Traceback in the server's terminal. The assignment asks for an answer to every request, " +
       "a bad one too: catch the error and send it as the answer.\n"
     : `힌트: ${which}에서 서버가 답하지 않고 연결을 닫았지만, 그 뒤의 규칙에는 답했습니다. 그 ` +
-      "클라이언트를 맡은 코드가 그 요청에서 예외(KeyError, IndexError, UnicodeDecodeError 등)로 " +
+      "클라이언트를 맡은 코드가 그 요청에서 예외(필드 수가 다를 때 cmd, key, value = fields가 " +
+      "일으키는 ValueError, KeyError, IndexError, UnicodeDecodeError 등)로 " +
       "멈추고 소켓이 닫힌 것입니다(socketserver는 Traceback을 찍고 연결을 닫습니다. with conn: " +
       "블록도 마찬가지입니다). 서버를 실행한 터미널에 Traceback이 찍혔는지 보세요. 과제는 잘못된 " +
       "요청에도 답할 것을 요구합니다: 예외를 잡아(try/except) 그 오류를 답으로 보내세요.\n";
@@ -282,4 +292,75 @@ export function stoppedAnsweringHint(lang: Lang, id: string, rules: number): str
       "release()하지 않은 락이 있나요(acquire()와 release() 사이에서 예외가 나면 그렇게 됩니다: " +
       "with lock: 문을 쓰세요)? 아니면 recv()나 accept()로 돌아가지 않는 루프가 있나요? 서버를 " +
       "실행한 터미널을 보세요.\n";
+}
+
+/**
+ * Said first after the summary when the server greets a client before any
+ * request (`CheckRun.greeting`), and `rules` rules got that greeting as (the
+ * start of) an answer.
+ */
+export function greetingHint(lang: Lang, greeting: Uint8Array, rules: number): string {
+  return lang === "en"
+    ? `Hint: your server sends ${show(greeting)} as soon as a client connects, before any ` +
+      "request. A client reads an answer after it sends its request, so it takes that greeting " +
+      `for the answer to its first request (in ${rules === 1 ? "1 rule" : `${rules} rules`} ` +
+      "above, the answer was the greeting or began with it), and every answer after is one " +
+      "late. The server speaks only to answer: send nothing before a request comes (print() " +
+      "a greeting in the server's own terminal instead).\n"
+    : `힌트: 서버가 클라이언트가 연결하자마자, 요청을 받기도 전에 ${show(greeting)}을(를) ` +
+      "보냅니다. 클라이언트는 요청을 보낸 뒤에 답을 읽으므로 이 인사를 첫 요청의 답으로 읽고" +
+      `(위의 규칙 ${rules}개에서 답이 이 인사였거나 인사로 시작했습니다), 그 뒤의 답은 하나씩 ` +
+      "밀립니다. 서버는 요청에 답할 때만 보내야 합니다: 요청이 오기 전에는 아무것도 보내지 말고, " +
+      "인사는 서버의 터미널에 print()로 찍으세요.\n";
+}
+
+/**
+ * Said after the summary when the failed rules all got one same answer
+ * (`got`), to requests that wanted different ones: the server recognises
+ * none of its requests.
+ */
+export function sameAnswerHint(lang: Lang, got: string, rules: number): string {
+  return lang === "en"
+    ? `Hint: in ${rules} rules every request got the same answer, ${show(got)}, whatever it ` +
+      "asked (PUT, GET, DELETE and LIST alike): your server recognises none of them. Have it " +
+      "print the request it parses (print(repr(request))) and compare that with what your code " +
+      "looks for: str(data) gives \"b'PUT, k, v'\" (decode with data.decode() instead), and a " +
+      'line compared whole (request == "LIST") still has the "\\n" or "\\r\\n" a client ' +
+      "sends (strip() it first).\n"
+    : `힌트: 규칙 ${rules}개에서 무엇을 요청하든(PUT이든 GET이든 DELETE든 LIST든) 같은 답 ` +
+      `${show(got)}이(가) 왔습니다: 서버가 어떤 요청도 알아보지 못합니다. 서버가 해석하는 요청을 ` +
+      "찍어 보고(print(repr(request))) 코드가 찾는 것과 비교하세요: str(data)는 " +
+      "\"b'PUT, k, v'\"가 되므로 data.decode()로 바꾸세요. 줄 전체를 비교한다면" +
+      '(request == "LIST") 클라이언트가 보낸 "\\n"이나 "\\r\\n"이 남아 있으니 먼저 ' +
+      "strip()하세요.\n";
+}
+
+/**
+ * Said after the summary when rule `id` sent one request in `pieces` (each
+ * `gapMs` apart) and got a wrong answer, `got`, where the whole request's
+ * was due: the server took what one `recv()` returned for a request.
+ */
+export function piecesHint(
+  lang: Lang,
+  id: string,
+  pieces: readonly Uint8Array[],
+  gapMs: number,
+  got: Uint8Array,
+): string {
+  const shown = pieces.map((piece) => show(piece)).join(", ");
+  return lang === "en"
+    ? `Hint: ${id} sent one request in ${pieces.length} pieces, ${gapMs} ms apart (${shown}), ` +
+      `as TCP may deliver a request, and your server answered ${show(got)}, not the answer to ` +
+      "the whole request: it took what one recv() returned for a whole request. One recv() " +
+      "returns whatever bytes have come, part of a request or several: keep them in a buffer " +
+      'until a \\n comes (buf += data; then while b"\\n" in buf: line, buf = ' +
+      'buf.split(b"\\n", 1)), and decode a line once it is whole (a Korean character may be ' +
+      "split too).\n"
+    : `힌트: ${id}는 요청 하나를 ${pieces.length}조각으로 ${gapMs} ms 간격을 두고 보냈는데` +
+      `(${shown}. TCP는 요청을 이렇게 나눠 전달할 수 있습니다), 서버가 요청 전체의 답이 아니라 ` +
+      `${show(got)}(으)로 답했습니다: recv() 한 번이 돌려준 것을 요청 하나로 본 것입니다. ` +
+      "recv()는 그때까지 도착한 바이트를 돌려줄 뿐이라 요청의 일부일 수도, 여러 요청일 수도 " +
+      "있습니다: \\n이 올 때까지 버퍼에 모으고(buf += data. 그다음 " +
+      'while b"\\n" in buf: line, buf = buf.split(b"\\n", 1)), 줄이 다 모인 뒤에 디코딩하세요' +
+      "(한글 글자도 중간에서 나뉠 수 있습니다).\n";
 }

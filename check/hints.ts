@@ -1,10 +1,11 @@
 /**
- * Which hints a `kv check` run's results call for, after its summary: many
- * answers without `\n`, or without end; a server that stopped answering,
- * went silent, left one request unanswered, closed without an answer or
- * died in a rule; a PING that is almost right; one client at a time;
- * answers not UTF-8; a datagram past `recvfrom(1024)`; a server that waits
- * for the `\n`. The words are in hint_messages.ts; this decides which.
+ * Which hints a `kv check` run's results call for, after its summary: a
+ * greeting before any request; one answer to every request; many answers
+ * without `\n`, or without end; a server that stopped answering, went
+ * silent, left one request unanswered, closed without an answer or died in
+ * a rule; a PING that is almost right; a request in pieces taken piecemeal; one client at a time; answers not
+ * UTF-8; a datagram past `recvfrom(1024)`; a server that waits for the
+ * `\n`. The words are in hint_messages.ts; this decides which.
  * Pure: no socket.
  *
  * @module
@@ -16,9 +17,12 @@ import {
   closesHint,
   encodingHint,
   endlessHint,
+  greetingHint,
   noNewlineHint,
   noPingHint,
   oneAtATimeHint,
+  piecesHint,
+  sameAnswerHint,
   silentHint,
   stoppedAnsweringHint,
   stoppedAtHint,
@@ -33,6 +37,7 @@ import {
   isUdpFramingFailure,
   isUdpUnreachable,
   TEXTBOOK_RECV_BYTES,
+  udpSilentHint,
   udpStoppedHint,
 } from "./udp_messages.ts";
 import { isUtf8From } from "../wire/utf8.ts";
@@ -46,6 +51,15 @@ const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
  */
 export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
   const hints: string[] = [];
+  // A greeting before any request shifts every answer after it: said first, as it explains the rest.
+  const greeted = run.greeting === undefined
+    ? 0
+    : run.results.filter(({ failure }) =>
+      failure?.got !== undefined && startsWith(failure.got, run.greeting!)
+    ).length;
+  if (greeted > 0) hints.push(greetingHint(lang, run.greeting!, greeted));
+  const same = sameAnswer(run.results);
+  if (greeted === 0 && same !== undefined) hints.push(sameAnswerHint(lang, same.got, same.rules));
   const noNewline =
     run.results.filter((result) =>
       result.failure !== undefined && isNoNewline(result.failure.reason)
@@ -95,6 +109,20 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     hints.push(
       udpStoppedHint(lang, died.rule.id, after, big > TEXTBOOK_RECV_BYTES ? big : undefined),
     );
+  } else if (run.udp && !run.answeredCleanup && run.written > 0) {
+    // Over UDP on Linux a server that died goes silent, no "port unreachable" said: its last
+    // answer came in a rule, and nothing after, not even the cleanup's DELETEs.
+    const last = run.results.findLastIndex((result) =>
+      result.status === "pass" || result.heard === true
+    );
+    const after = run.results.slice(last + 1);
+    if (
+      last >= 0 && (after.length > 0 || run.results[last]!.status === "fail") &&
+      after.every((result) => result.heard !== true)
+    ) {
+      const { rule, status } = run.results[last]!;
+      hints.push(udpSilentHint(lang, rule.id, after.length, status === "pass"));
+    }
   } else if (stoppedAt !== undefined) {
     hints.push(stoppedAnsweringHint(lang, stoppedAt, run.results.length - stop));
   }
@@ -137,11 +165,17 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     run.results.filter((result) =>
       result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
     ).length;
-  if (ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined) {
+  // Not after a greeting (every answer came one late, PONG too), nor when no request was known.
+  if (
+    ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined && greeted === 0 &&
+    same === undefined
+  ) {
     // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
     const got = ping.failure?.got;
-    const almost = got !== undefined &&
-      new TextDecoder().decode(got).trim().toUpperCase() === "PONG";
+    // ... or "[server] PONG": PONG with more around it (the rule's reason says what).
+    const almost = got !== undefined && /(^|[^\p{L}\p{N}])PONG([^\p{L}\p{N}]|$)/iu.test(
+      new TextDecoder().decode(got),
+    );
     // Closed with nothing said, or reset: PING may well be there, the connection is not.
     const reason = ping.failure!.reason.en;
     const closed = (got === undefined || got.length === 0) &&
@@ -150,6 +184,29 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     hints.push(
       closed ? closesHint(lang, atPing, tls) : noPingHint(lang, atPing, almost ? got : undefined),
     );
+  }
+  // A request sent in pieces got another answer than the one the same server gave that
+  // request sent whole (in a rule that passed): it took a piece for the request.
+  for (const { rule, failure } of run.results) {
+    const sent = rule.steps[(failure?.step ?? 0) - 2];
+    const step = rule.steps[(failure?.step ?? 0) - 1];
+    const got = failure?.got;
+    if (sent === undefined || !("sendPieces" in sent) || got === undefined || got.length === 0) {
+      continue;
+    }
+    const want = step !== undefined && "expect" in step && "line" in step.expect
+      ? step.expect.line
+      : undefined;
+    const answeredWhole = want !== undefined &&
+      run.results.some((result) =>
+        result.status === "pass" &&
+        result.rule.steps.some((other) =>
+          "expect" in other && "line" in other.expect && other.expect.line === want
+        )
+      );
+    if (!answeredWhole) continue;
+    const pieces = sent.sendPieces.map((piece) => encodeData(piece, run.prefix));
+    hints.push(piecesHint(lang, rule.id, pieces, sent.gapMs, got));
   }
   if (run.oneAtATime) hints.push(oneAtATimeHint(lang));
   // Answers not UTF-8, whole (kept ends may cut a character), to requests
@@ -179,4 +236,27 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     hints.push(waitsForNewlineHint(lang, timedOut));
   }
   return hints;
+}
+
+/** Whether `bytes` begins with `start` (a greeting of a few bytes; an answer of a few KiB). */
+function startsWith(bytes: Uint8Array, start: Uint8Array): boolean {
+  return bytes.length >= start.length && start.every((byte, i) => bytes[i] === byte);
+}
+
+/**
+ * The one answer every failed rule got, if at least three did and they
+ * wanted at least two different answers: a server that recognises no
+ * request (it parsed `str(data)`, `"b'PUT, k, v'"`), and says so the same
+ * way each time.
+ */
+function sameAnswer(results: readonly RuleResult[]): { got: string; rules: number } | undefined {
+  const failed = results.flatMap(({ failure }) => failure === undefined ? [] : [failure]);
+  const answers = new Set(
+    failed.map(({ got }) => new TextDecoder().decode(got ?? new Uint8Array(0)).replace(/\s+$/, "")),
+  );
+  const wanted = new Set(failed.map(({ expected }) => expected.en));
+  const [got] = answers;
+  return failed.length >= 3 && answers.size === 1 && got !== "" && wanted.size >= 2
+    ? { got: got!, rules: failed.length }
+    : undefined;
 }

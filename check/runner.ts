@@ -21,6 +21,7 @@ import {
   type Status,
 } from "./context.ts";
 import { encodeData, playRule } from "./play.ts";
+import { answersWithNewline, greetingOf, servesOneAtATime } from "./questions.ts";
 import type { Level, Rule, Text } from "./rule.ts";
 import { isTimeout } from "./messages.ts";
 import { cleanUp, type LeftKey } from "./cleanup.ts";
@@ -157,6 +158,12 @@ export interface CheckRun extends CheckPlan {
    * `notRun`) and before any write.
    */
   readonly noAnswer?: NoAnswer;
+  /**
+   * What the server sent a new connection before any request (a greeting,
+   * taken for the first request's answer). Asked, after the rules, only
+   * when a rule got a wrong answer.
+   */
+  readonly greeting?: Uint8Array;
 }
 
 /**
@@ -294,6 +301,12 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     transport.connections &&
     config.password === undefined && (textbook || concurrentFailed) &&
     await servesOneAtATime(config, textbook && !waitsForNewline);
+  // A wrong answer may be a greeting the server sent before any request: asked only then.
+  const wrongAnswer = results.some((result) => (result.failure?.got?.length ?? 0) > 0);
+  const greeting = wrongAnswer && !options.signal?.aborted && !quiet && transport.connections &&
+      config.password === undefined
+    ? await greetingOf(config)
+    : undefined;
   // Over UDP a datagram's end ends its last line: without \n, as the course's client sends.
   const unframed = !transport.connections || (textbook && !waitsForNewline);
   const { deleted, absent, left, answered } = await cleanUp(config, unframed);
@@ -314,6 +327,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckRun> {
     notRun: rules.length - results.length,
     oneAtATime,
     answeredCleanup: answered,
+    greeting,
   };
 }
 
@@ -370,57 +384,6 @@ async function askFirst(
 // silent to a missing key is often silent to LIST of an empty store too
 // ("\n".join() of no pairs sends nothing), and was taken for a held one.
 const FOLLOW_UP = "LIST\nHELLO\n";
-
-/** Whether a fresh connection gets an answer line to a request that ends with `\n`. */
-async function answersWithNewline(config: PlayConfig): Promise<boolean> {
-  let probe: AnswerSource | undefined;
-  try {
-    probe = await config.transport.open(config);
-    const request = encodeData("GET, {k}nobody\n", config.prefix);
-    if (await probe.write(request, config.timeoutMs) !== "ok") return false;
-    // "Not exist!" is the right answer: a line past 4 KiB is not, and no more of it is read.
-    const read = await probe.readLine(config.timeoutMs, config.pauseMs, 4096);
-    return read.kind === "line";
-  } catch {
-    return false;
-  } finally {
-    await probe?.close();
-  }
-}
-
-/**
- * Whether a second client's request waits, unanswered, while a first client
- * stays connected saying nothing, and is answered once the first leaves:
- * a server that serves one client at a time (accept, then that client until
- * it goes). A server that answers neither is not one; it is only stuck.
- */
-async function servesOneAtATime(config: PlayConfig, textbook: boolean): Promise<boolean> {
-  let first: AnswerSource | undefined;
-  let second: AnswerSource | undefined;
-  // Any byte decides, whole answer or not: no pause is waited out for a
-  // textbook answer's end (it cost 200 ms a run, each answer without \n).
-  const anyByte = () => true;
-  try {
-    first = await config.transport.open(config);
-    second = await config.transport.open(config);
-    const request = encodeData(`GET, {k}nobody${textbook ? "" : "\n"}`, config.prefix);
-    if (await second.write(request, config.timeoutMs) !== "ok") return false;
-    // As long as any rule waits: a slow server that serves many at once is not one. Any
-    // answer says so, and no more than 4 KiB of one is read.
-    const bounds = { maxBytes: 4096 };
-    const early = await second.readQuiet(config.timeoutMs, config.pauseMs, anyByte, bounds);
-    if (early.kind !== "timeout" || early.got.length > 0) return false;
-    await first.close();
-    first = undefined;
-    const late = await second.readQuiet(config.timeoutMs, config.pauseMs, anyByte, bounds);
-    return late.got.length > 0;
-  } catch {
-    return false;
-  } finally {
-    await first?.close();
-    await second?.close();
-  }
-}
 
 /**
  * The run's transport, as `options` say: over UDP with `udp` (neither TLS

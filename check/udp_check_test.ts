@@ -251,3 +251,34 @@ Deno.test("runCheck() with udp passes udp.too-large where the system sends no da
   assertEquals(notPassed(run), "");
   assertEquals([run.written, run.deleted, run.left], [9, 9, []]);
 });
+
+Deno.test("runCheck() over UDP: a server that went silent from a rule on is told where its last answer came (Linux says no port unreachable)", async () => {
+  // decode() of bytes that are not UTF-8 raises and nothing catches it: from a.invalid-utf8's
+  // first datagram on, the server is gone, and its port swallows datagrams in silence.
+  const store = new Map<string, string>();
+  let dead = false;
+  await using server = scriptedUdpServer((data) => {
+    try {
+      const request = new TextDecoder("utf-8", { fatal: true }).decode(data);
+      return dead ? undefined : answerLines(store, request).join("");
+    } catch {
+      dead = true;
+      return undefined;
+    }
+  });
+  const options = { port: server.port, udp: true, timeoutMs: 50, retries: 0, pauseMs: 20 };
+  const run = await runCheck({ ...options, level: "assignment" });
+  assertEquals(run.results.filter((result) => result.failure).map((result) => result.rule.id), [
+    "a.invalid-utf8",
+  ]);
+  assertStringIncludes(
+    endHints(run, "en", false).join(""),
+    "Hint: the server's last answer came in a.extra-fields; after it, no datagram of the rule " +
+      "after it or of the cleanup got any answer: the server stopped answering there.",
+  );
+  assertStringIncludes(
+    endHints(run, "ko", false).join(""),
+    "힌트: 서버의 마지막 답은 a.extra-fields에서 왔습니다. 그 뒤로는 그 뒤의 규칙 1개의 " +
+      "데이터그램, 정리(cleanup)의 데이터그램에도 아무 답이 없었습니다",
+  );
+});

@@ -201,3 +201,42 @@ export function udpStoppedHint(
       "데이터그램 하나를 처리하는 부분 전체에서도 예외를 잡아 어떤 데이터그램도 서버를 멈추지 못하게 " +
       "하세요.\n";
 }
+
+/**
+ * Said after the summary when, over UDP, the server's last answer came in
+ * rule `id` (`passed`: that rule passed), and nothing after it, not the
+ * `rules` rules after nor the cleanup, got one: it stopped there, and no
+ * "port unreachable" said so (only Windows reports one to a UDP socket).
+ */
+export function udpSilentHint(lang: Lang, id: string, rules: number, passed: boolean): string {
+  const after = {
+    en: [
+      passed ? "" : "of that rule",
+      rules === 0 ? "" : `of the ${rules === 1 ? "rule" : `${rules} rules`} after it`,
+      "of the cleanup",
+    ].filter((part) => part !== ""),
+    ko: [
+      passed ? "" : "그 규칙의 나머지 데이터그램",
+      rules === 0 ? "" : `그 뒤의 규칙 ${rules}개의 데이터그램`,
+      "정리(cleanup)의 데이터그램",
+    ].filter((part) => part !== ""),
+  };
+  const en = after.en.length === 1
+    ? after.en[0]!
+    : `${after.en.slice(0, -1).join(", ")} or ${after.en.at(-1)}`;
+  return lang === "en"
+    ? `Hint: the server's last answer came in ${id}; after it, no datagram ${en} got any ` +
+      "answer: the server stopped answering there. Over UDP nothing tells a sender that " +
+      'nothing listens any more (only Windows reports "port unreachable"), so look in the ' +
+      "server's terminal: a Traceback there names the request that ended it (decode() of bytes " +
+      "that are not UTF-8, say). Catch errors around the handling of each datagram, so that no " +
+      "datagram can stop the server, and answer every request, a bad one too.\n"
+    : `힌트: 서버의 마지막 답은 ${id}에서 왔습니다. 그 뒤로는 ${
+      after.ko.join(", ")
+    }에도 아무 답이 ` +
+      "없었습니다: 서버가 거기서 답하기를 멈췄습니다. UDP에서는 그 포트에서 기다리는 프로그램이 " +
+      '없어져도 보내는 쪽이 알 수 없으므로(Windows만 "port unreachable"을 알려 줍니다) 서버를 ' +
+      "실행한 터미널을 보세요: Traceback이 있다면 서버를 멈춘 요청이 거기 나옵니다(UTF-8이 아닌 " +
+      "바이트의 decode() 같은). 데이터그램마다 처리하는 부분을 try/except로 감싸 어떤 데이터그램도 " +
+      "서버를 멈추지 못하게 하고, 잘못된 요청에도 답하세요.\n";
+}

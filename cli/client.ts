@@ -34,6 +34,7 @@ import {
   type CloseHint,
   connectFailedLine,
   cutLine,
+  greetingNote,
   notUtf8Line,
   optionsFirstNote,
   pauseNote,
@@ -62,6 +63,9 @@ import {
 
 // How long `kv client` waits for an answer over TCP, unless --timeout says.
 const ANSWER_TIMEOUT_SECONDS = 10;
+// How long it waits, once connected, for a greeting (a learner's server that sends `Welcome!`
+// to each client): one sent at once is then told, not taken for the first answer.
+const GREETING_WAIT_MS = 30;
 
 /** `kv client`'s options, declared once: help, parsing and checks. */
 export const CLIENT_SPEC = command({
@@ -211,6 +215,8 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       answerPauseMs: options.pauseMs,
       unframed: options.unframed,
       onIrregularAnswer,
+      onGreeting: (lines) => io.stderr(greetingNote(lang, lines)),
+      greetingWaitMs: GREETING_WAIT_MS,
       ...security,
       trace: options.trace ? traceTo(io) : undefined,
     });
@@ -267,7 +273,12 @@ export async function runClient(args: string[], io: MainIo): Promise<number> {
       await io.stderr(`kv: ${errorMessage(error)}\n`);
       return EXIT.unreachable;
     }
-    const hint: CloseHint | undefined = error.answers === 1
+    // Closed with no byte sent: the code serving us stopped at a request (or, in a batch,
+    // at the requests a textbook server read as one).
+    const silent = error.serverClose?.silent === true && error.serverClose.unanswered > 0;
+    const hint: CloseHint | undefined = silent
+      ? batch && !options.unframed ? "silent-batch" : "silent"
+      : error.answers === 1
       // Answered once, then closed with requests waiting: a textbook server's habit.
       ? "closes-after-answer"
       : error.afterEnd === "newline" && !options.unframed

@@ -37,7 +37,9 @@ export type CloseHint =
   | "glued-at-end"
   | "list-took-answers"
   | "glued"
-  | "stopped";
+  | "stopped"
+  | "silent"
+  | "silent-batch";
 
 /** How a note starts, in each language. */
 export const NOTE = { en: "kv: note: ", ko: "kv: 참고: " } as const;
@@ -270,6 +272,12 @@ export function closedLine(
   address: string,
   seen: { tls: boolean; hint: CloseHint | undefined },
 ): string {
+  const silent = error.serverClose !== undefined && error.serverClose.unanswered > 0 &&
+    error.serverClose.silent && error.unasked === undefined;
+  if (lang !== "ko" && silent && seen.hint !== undefined) {
+    return `kv: connection closed by ${address} before any answer (${CLOSE_HINTS.en[seen.hint]}` +
+      (seen.tls ? "" : "; if it speaks TLS, connect with --tls") + ")\n";
+  }
   if (lang !== "ko") return `kv: ${error.message}${closeHintText("en", seen.hint)}\n`;
   if (error.unasked !== undefined) {
     return `kv: 서버(${address})가 요청이 없는데도 답 줄을 계속 보내서(기다리는 요청 없이 ` +
@@ -289,6 +297,13 @@ export function closedLine(
     return `kv: ${what}${closeHintText("ko", seen.hint)}\n`;
   }
   const server = `서버(${address})가`;
+  if (close.unanswered > 0 && close.silent && seen.hint !== undefined) {
+    // The likely cause first, then the TLS one, in one parenthesis.
+    return `kv: ${server} 답을 하나도 보내지 않고 연결을 닫았습니다(${CLOSE_HINTS.ko[seen.hint]}` +
+      (seen.tls ? "" : `${CLOSE_HINTS.ko[seen.hint].endsWith("?") ? "" : "."} TLS를 쓰는 ` +
+        "서버라면 --tls로 연결하세요") +
+      ")\n";
+  }
   const what = close.unanswered === 0
     ? `${server} 연결을 닫았습니다`
     : close.silent
@@ -302,7 +317,12 @@ export function closedLine(
 
 function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
   if (hint === undefined) return "";
-  const en: Record<CloseHint, string> = {
+  return lang === "ko" ? `(${CLOSE_HINTS.ko[hint]})` : ` (${CLOSE_HINTS.en[hint]})`;
+}
+
+/** Each {@linkcode CloseHint}'s words, in each language. */
+const CLOSE_HINTS: Record<Lang, Record<CloseHint, string>> = {
+  en: {
     "closes-after-answer":
       "a server that closes after each answer takes one request per connection: run kv client once per request",
     "glued-at-end":
@@ -312,8 +332,12 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     glued:
       "a server that reads one request per recv() takes requests that arrive together as one, and answers once for them: send them with --unframed, one at a time; or it stopped at a request: see its terminal",
     stopped: "it may have stopped at that request: see its terminal",
-  };
-  const ko: Record<CloseHint, string> = {
+    silent:
+      "the code serving this client may have stopped at the request on an exception and closed the socket: is there a Traceback in the server's terminal?",
+    "silent-batch":
+      "the code serving this client may have stopped at a request on an exception and closed the socket (is there a Traceback in the server's terminal?); a server that reads one request per recv() takes requests that arrive together as one, and may stop at that: send them with --unframed, one at a time",
+  },
+  ko: {
     "closes-after-answer":
       "답할 때마다 연결을 닫는 서버는 연결마다 요청을 하나만 받습니다: 요청마다 kv client를 따로 실행하세요",
     "glued-at-end":
@@ -323,9 +347,12 @@ function closeHintText(lang: Lang, hint: CloseHint | undefined): string {
     glued:
       "recv() 한 번에 요청 하나를 읽는 서버는 함께 도착한 요청들을 한 요청으로 받고 한 번만 답합니다: --unframed로 하나씩 보내세요. 아니면 서버가 어떤 요청을 처리하다 멈췄을 수도 있습니다: 서버의 터미널을 보세요",
     stopped: "서버가 그 요청을 처리하다 멈췄을 수 있습니다: 서버의 터미널을 보세요",
-  };
-  return lang === "ko" ? `(${ko[hint]})` : ` (${en[hint]})`;
-}
+    silent:
+      "이 클라이언트를 맡은 서버 코드가 요청을 처리하다 예외로 멈추고 소켓을 닫았을 수 있습니다: 서버를 실행한 터미널에 Traceback이 찍혔나요?",
+    "silent-batch":
+      "이 클라이언트를 맡은 서버 코드가 요청을 처리하다 예외로 멈추고 소켓을 닫았을 수 있습니다(서버를 실행한 터미널에 Traceback이 찍혔나요?). recv() 한 번에 요청 하나를 읽는 서버는 함께 도착한 요청들을 한 요청으로 받다가 거기서 멈추기도 합니다: --unframed로 하나씩 보내세요",
+  },
+};
 
 /**
  * A batch's note for answer lines past the last request's answer, with the
@@ -396,4 +423,18 @@ export function notUtf8Line(lang: Lang, error: KvAnswerError, address: string): 
       : `(cp949로 읽으면 ${show(korean)}입니다. 답은 UTF-8 텍스트여야 합니다: "cp949"가 아니라 ` +
         '.encode()나 .encode("utf-8")로 인코딩하세요)') +
     "\n";
+}
+
+/** The note for lines a server sent before the first request (a greeting): no answer to any. */
+export function greetingNote(lang: Lang, lines: readonly string[]): string {
+  const shown = show(lines.join("\n"));
+  return lang === "ko"
+    ? `${NOTE.ko}서버가 요청을 받기도 전에, 연결하자마자 ${shown}을(를) 보냈습니다. 어느 요청의 ` +
+      "답도 아니므로 답으로 보지 않았습니다(요청을 보낸 뒤에 답을 읽는 클라이언트는 이것을 첫 " +
+      "요청의 답으로 읽고, 그 뒤의 답은 하나씩 밀립니다: 요청이 오기 전에는 아무것도 보내지 " +
+      "마세요)\n"
+    : `${NOTE.en}the server sent ${shown} as soon as we connected, before any request: it ` +
+      "answers no request, so it was not taken as one (a client that reads an answer after its " +
+      "request takes it for the first answer, and every answer after comes one late: send " +
+      "nothing before a request comes)\n";
 }

@@ -15,7 +15,9 @@ import type { Lang } from "./lang.ts";
 
 /**
  * `kv client --udp`'s line when no datagram came back after every try:
- * UDP promises no delivery. `message` is the library's (in English).
+ * UDP promises no delivery; or nothing listens there; or the server
+ * answered another address (a learner's `sendto()` to a fixed port).
+ * `message` is the library's (in English).
  */
 export function udpNoAnswerLine(
   lang: Lang,
@@ -28,9 +30,13 @@ export function udpNoAnswerLine(
     return `kv: 서버(${address})에 UDP로 ${tries}번 보냈지만(매번 ${timeoutMs} ms씩 ` +
       "기다림) 답이 " +
       "없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 " +
-      "kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n";
+      "kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있고, 서버가 요청이 온 곳이 아닌 다른 " +
+      "주소로 답했을 수도 있습니다: 답은 recvfrom()이 돌려준 주소로 sendto()해야 합니다)\n";
   }
-  return `kv: ${message}: UDP promises no delivery (the request or its answer may have been lost, or no UDP server, such as kv serve --udp, listens there)\n`;
+  return `kv: ${message}: UDP promises no delivery (the request or its answer may have been ` +
+    "lost; or no UDP server, such as kv serve --udp, listens there; or the server answered " +
+    "another address than the request came from: it must sendto() the address its recvfrom() " +
+    "returned)\n";
 }
 
 /**

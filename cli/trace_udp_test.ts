@@ -180,7 +180,10 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
     assertEquals({ code: run.code, stdout: run.stdout }, { code: 2, stdout: "" });
     assertEquals(
       run.stderr,
-      `kv: no answer from 127.0.0.1:${silent.port} over UDP after 2 tries of 20 ms each: UDP promises no delivery (the request or its answer may have been lost, or no UDP server, such as kv serve --udp, listens there)\n`,
+      `kv: no answer from 127.0.0.1:${silent.port} over UDP after 2 tries of 20 ms each: UDP ` +
+        "promises no delivery (the request or its answer may have been lost; or no UDP server, " +
+        "such as kv serve --udp, listens there; or the server answered another address than the " +
+        "request came from: it must sendto() the address its recvfrom() returned)\n",
     );
     assertEquals(silent.received(), 2);
   });
@@ -204,7 +207,7 @@ Deno.test("main() client --udp says when an answer needed a retry, and gives up 
       code: 2,
       stdout: "",
       stderr:
-        `kv: 서버(127.0.0.1:${silent.port})에 UDP로 2번 보냈지만(매번 20 ms씩 기다림) 답이 없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있습니다)\n`,
+        `kv: 서버(127.0.0.1:${silent.port})에 UDP로 2번 보냈지만(매번 20 ms씩 기다림) 답이 없었습니다: UDP는 전달을 약속하지 않습니다(요청이나 그 답이 사라졌을 수도 있고, 그 주소에서 kv serve --udp 같은 UDP 서버가 기다리지 않을 수도 있고, 서버가 요청이 온 곳이 아닌 다른 주소로 답했을 수도 있습니다: 답은 recvfrom()이 돌려준 주소로 sendto()해야 합니다)\n`,
     });
   });
   await t.step("a bad --timeout is a usage error, and so is --retries without --udp", async () => {

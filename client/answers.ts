@@ -4,12 +4,14 @@
  * answered by one line; a LIST by its lines up to an empty one, or by one
  * lone `Error:` line. Lines that come with no request waiting (`Error: too
  * many connections`, sent before the server closes) answer the next
- * requests. Which answers are errors is told by {@linkcode isErrorAnswer}:
- * a LIST line may itself start with `Error: ` (it is a key). What is held
- * is bounded: the early lines ({@linkcode MAX_EARLY_LINES},
- * {@linkcode MAX_EARLY_BYTES}) and a LIST gathered whole (`maxListLines`,
- * `maxListBytes`, of `ClientOptions`); past them
- * {@linkcode AnswerQueue.take} refuses the line, and the connection fails.
+ * requests (or, before the first request, are a greeting that answers
+ * none: {@linkcode AnswerQueue.takeGreeting}). Which answers are errors is
+ * told by {@linkcode isErrorAnswer}: a LIST line may itself start with
+ * `Error: ` (it is a key). What is held is bounded: the early lines
+ * ({@linkcode MAX_EARLY_LINES}, {@linkcode MAX_EARLY_BYTES}) and a LIST
+ * gathered whole (`maxListLines`, `maxListBytes`, of `ClientOptions`); past
+ * them {@linkcode AnswerQueue.take} refuses the line, and the connection
+ * fails.
  * Pure: no socket, no timer.
  *
  * @module
@@ -119,6 +121,20 @@ export class AnswerQueue {
   /** The lines that came with no request waiting, and no request has taken yet. */
   get early(): readonly string[] {
     return this.#early;
+  }
+
+  /**
+   * Takes the early lines for no request, if there are any and none is an
+   * error line: before the first request, they are a greeting (a refusal,
+   * `Error: too many connections`, still answers it).
+   */
+  takeGreeting(): string[] | undefined {
+    if (!this.hasEarly || this.#early.some((line) => line.startsWith(ERROR_PREFIX))) {
+      return undefined;
+    }
+    const lines = [...this.#early];
+    this.dropEarly();
+    return lines;
   }
 
   /** Forgets the early lines (the client closed: nothing more is answered). */

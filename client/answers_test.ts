@@ -120,3 +120,18 @@ Deno.test("AnswerQueue: a LIST answered by early lines is bounded as one read li
     await assertRejects(() => answers.add("list"), Error, "list-too-big");
   });
 });
+
+Deno.test("AnswerQueue.takeGreeting() takes early lines for no request, unless one is an error (a refusal)", async () => {
+  const greeted = new AnswerQueue();
+  assertEquals(greeted.takeGreeting(), undefined);
+  greeted.take("Welcome!");
+  greeted.take("Commands: PUT, GET, DELETE, LIST");
+  assertEquals(greeted.takeGreeting(), ["Welcome!", "Commands: PUT, GET, DELETE, LIST"]);
+  assertEquals(greeted.hasEarly, false);
+  greeted.take("Success!");
+  assertEquals(await greeted.add("line"), ["Success!"]);
+  const refused = new AnswerQueue();
+  refused.take("Error: too many connections");
+  assertEquals(refused.takeGreeting(), undefined);
+  assertEquals(await refused.add("line"), ["Error: too many connections"]);
+});

@@ -89,6 +89,7 @@ export class KvClient implements AsyncDisposable {
       connectTimeoutMs: 1,
       answerTimeoutMs: 0,
       answerPauseMs: 0,
+      greetingWaitMs: 0,
       maxListLines: 1,
       maxListBytes: 1,
     });
@@ -104,6 +105,7 @@ export class KvClient implements AsyncDisposable {
         ? undefined
         : traceConn(conn, options.trace, startedAt, options.password);
       const client = new KvClient(conn, address, options, traced);
+      if (options.greetingWaitMs) await client.#pipeline.firstBytes(options.greetingWaitMs);
       if (options.password !== undefined) {
         // One budget for connecting: what the TCP connect and the TLS handshake left.
         await client.#authenticate(

@@ -42,6 +42,24 @@ export interface ClientOptions {
     endedBy: AnswerEnd,
   ) => void;
   /**
+   * Called, at the first request, with the lines the server sent before it
+   * was made (a greeting, `Welcome!`), none of them an `Error:` line: they
+   * then answer no request. Unset, they answer the first requests, as any
+   * line that comes with no request waiting does (a refusal, `Error: too
+   * many connections`, sent before the server closes, still does). A
+   * greeting that comes once a request is on its way cannot be told from
+   * its answer: see `greetingWaitMs`.
+   */
+  onGreeting?: (lines: readonly string[]) => void;
+  /**
+   * How long `connect()` waits for the server's first bytes before it
+   * returns (and before AUTH): a greeting sent as a client connects is
+   * then read before any request is made. A server that speaks only to
+   * answer, as the protocol's do, costs the whole wait.
+   * @default {0}
+   */
+  greetingWaitMs?: number;
+  /**
    * Fail with `KvTimeoutError` (and close) when a request has waited this
    * long with neither a whole line of its answer nor 64 KiB of one arriving
    * (bytes that trickle in without a `\n` do not keep it waiting). 0 waits

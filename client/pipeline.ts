@@ -82,6 +82,7 @@ export class Pipeline {
   // (the \n outranks a LIST's empty line): a textbook server.
   #irregular: IrregularAnswer | undefined;
   #lastByteAt = 0;
+  readonly #firstRead = Promise.withResolvers<void>();
   #failure: KvConnectionError | undefined;
   #closed = false;
   #writeClosed = false;
@@ -120,6 +121,11 @@ export class Pipeline {
     } catch {
       // The connection is gone already: the read loop fails what still waits.
     }
+  }
+
+  /** Waits up to `ms` for the first bytes from the server, or the end (`KvClient.connect()`'s `greetingWaitMs`). */
+  async firstBytes(ms: number): Promise<void> {
+    await settlesWithin(Promise.race([this.#firstRead.promise, this.#reading]), ms);
   }
 
   /** Waits up to `ms` for the server's close; the lines that came with no request (`KvClient.finish()`). */
@@ -164,6 +170,10 @@ export class Pipeline {
     // Lines the server sent just before closing (`Error: too many
     // connections`) still answer the next request after the close is read.
     if (ended && !this.#answers.hasEarly) return Promise.reject(ended);
+    // Lines that came before the first request, none an error: a greeting, which answers none.
+    const greeting = this.#begun ? undefined : this.#options.onGreeting;
+    const lines = !ended && greeting !== undefined ? this.#answers.takeGreeting() : undefined;
+    if (lines !== undefined) greeting!(lines);
     // Early lines past a LIST's bound fail it, and the connection, as live ones do.
     // The refused LIST fails with its refusal even on a connection already over (#fail keeps
     // the first failure: the server's close that came after these lines).
@@ -249,6 +259,7 @@ export class Pipeline {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
         received = true;
+        this.#firstRead.resolve();
         lines.feed(buffer.subarray(0, n));
         this.#lastByteAt = performance.now();
         this.#bytesSinceArm += n;

@@ -1,7 +1,8 @@
 /**
  * End-to-end tests that need more than --allow-net, run by .ci/run (not by
  * `deno test --allow-net`: the file is not named *_test.ts): `kv check` and
- * `kv client` against the real Python textbook server (e2e/textbook_server.py),
+ * `kv client` against the real Python textbook server (e2e/textbook_server.py;
+ * with `--greeting`, one that greets each client before any request),
  * a JUnit file written to disk and read back by Python's XML parser, and
  * `kv serve` stopping on SIGHUP as on SIGINT, and exiting at once on a second
  * signal.
@@ -35,7 +36,10 @@ async function startListening(command: string, args: string[]) {
   return { child, port };
 }
 
-/** The textbook server; `--fragile`: without its `try` around a client, so a reset stops it. */
+/**
+ * The textbook server; `--fragile`: without its `try` around a client, so a
+ * reset stops it; `--greeting`: it greets each client before any request.
+ */
 async function python(...flags: string[]) {
   const { child, port } = await startListening("python3", [
     `${here}textbook_server.py`,
@@ -305,4 +309,27 @@ Deno.test("the Python textbook UDP server passes kv check --udp --level assignme
     await child.stdout.cancel();
     await child.stderr.cancel();
   }
+});
+
+Deno.test("kv client and kv check tell the Python textbook server's greeting, sent before any request, from its answers", async () => {
+  await using server = await python("--greeting");
+  const port = String(server.port);
+  // accept(), then sendall() of the greeting, in Python: kv client's wait after connecting must
+  // see it before its request goes, run after run.
+  for (let i = 0; i < 5; i++) {
+    const once = await run(["client", "-p", port, "--lang", "en", "PUT, k, v"]);
+    assertEquals({ code: once.code, stdout: once.stdout }, { code: 0, stdout: "Success!\n" });
+    assertStringIncludes(
+      once.stderr,
+      'kv: note: the server sent "Welcome to the kv server!" as soon as we connected, before any ' +
+        "request",
+    );
+  }
+  const check = await run(["check", "-p", port, "--level", "assignment", "--lang", "en"]);
+  assertEquals(check.code, 1);
+  assertStringIncludes(
+    check.stdout,
+    '\nHint: your server sends "Welcome to the kv server!\\n" as soon as a client connects, ' +
+      "before any request.",
+  );
 });

@@ -4,6 +4,8 @@
 # `kv check` (the contract) says what a real client would trip on.
 # With --fragile it has no try around a client's conversation, as many
 # students' first servers: a client that resets its connection stops it.
+# With --greeting it greets each client as it connects, before any request,
+# as many tutorials' servers do: every answer then comes one late.
 import socket
 import sys
 
@@ -32,6 +34,7 @@ def handle(request):
 
 port = int(sys.argv[1]) if len(sys.argv) > 1 else 12000
 fragile = "--fragile" in sys.argv[2:]
+greeting = "--greeting" in sys.argv[2:]
 server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server_socket.bind(("127.0.0.1", port))
@@ -40,6 +43,11 @@ print("listening on 127.0.0.1:%d" % server_socket.getsockname()[1], flush=True)
 
 while True:
     client_socket, addr = server_socket.accept()
+    if greeting:
+        try:
+            client_socket.sendall(b"Welcome to the kv server!\n")
+        except OSError:
+            pass
     if fragile:
         while True:
             data = client_socket.recv(1024)

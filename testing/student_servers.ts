@@ -6,7 +6,8 @@
  * (one client at a time, one read per request, answers without `\n`; the
  * same as e2e/textbook_server.py); and {@linkcode heldServer}, a server of
  * one client at a time that another client holds. `kv check` must tell
- * each mistake apart.
+ * each mistake apart. What the line server answers each request is
+ * student_respond.ts's.
  * Re-exported by testing/mod.ts.
  *
  * @module
@@ -14,6 +15,7 @@
 
 import { closeQuietly, writeAll } from "../net/conn.ts";
 import { accepted } from "./sockets.ts";
+import { respond } from "./student_respond.ts";
 
 /** One thing a careless server gets wrong. */
 export type Mistake =
@@ -89,7 +91,28 @@ export type Mistake =
   /** Stores `PUT, key` with no value as the key with an empty value (Python's `",".join(fields[2:])`). */
   | "put-without-value"
   /** Ends every answer line with a space before its `\n`, as Python's `print(answer, "")` would. */
-  | "print-space";
+  | "print-space"
+  /** Answers a GET of a missing key with `None` (Python's `str(store.get(key))`). */
+  | "get-none"
+  /** Sends LIST's pairs with no `\n` between them (a `send()` of each pair without one). */
+  | "list-glued"
+  /** Answers LIST with the store as Python's `str(dict)` prints it. */
+  | "list-dict"
+  /** Puts `[server] ` before every answer (`sendall(f"[server] {answer}\n")`). */
+  | "answer-prefix"
+  /** Greets each client with a line of its own as it connects, before any request. */
+  | "greeting"
+  /**
+   * Answers every request `Wrong request!`: it parses `str(data)`,
+   * `"b'PUT, k, v\\n'"`, so no command word is one it knows.
+   */
+  | "same-answer"
+  /**
+   * Takes what each read returns for whole lines (Python's
+   * `data.decode().split("\\n")` of each `recv()`): a request split across
+   * reads is answered piece by piece.
+   */
+  | "no-buffer";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
@@ -99,7 +122,6 @@ export interface TestLineServer extends AsyncDisposable {
 const encoder = new TextEncoder();
 const UNFRAMED_PAUSE_MS = 30;
 const MAX_LINE_BYTES = 1_048_576;
-const TRIM_REGEXP = /^[ \t]+|[ \t]+$/g;
 
 /** A line-protocol server on 127.0.0.1, port 0, right but for `mistake`. */
 export function studentServer(mistake?: Mistake): TestLineServer {
@@ -266,10 +288,13 @@ async function serveLines(
       ? result.text.replace(/^Success!\n/, "Sucess!\n")
       : mistake === "print-space"
       ? result.text.replace(/(.)\n/g, "$1 \n")
+      : mistake === "answer-prefix" && result.text !== ""
+      ? `[server] ${result.text}`
       : result.text;
     await writeAll(conn, encoder.encode(text));
     return result.close || mistake === "closes-after-answer" ? "close" : "go on";
   };
+  if (mistake === "greeting") await writeAll(conn, encoder.encode("Welcome to the kv server!\n"));
   while (true) {
     reading ??= conn.read(chunk);
     const pause = !sawNewline && pending.length > 0 && mistake !== "no-unframed";
@@ -322,6 +347,11 @@ async function serveLines(
       answered ||= !blank;
     }
     pending = data.slice(start);
+    if (mistake === "no-buffer" && pending.length > 0) {
+      const piece = pending;
+      pending = new Uint8Array(0);
+      if (await answer(piece) === "close") return;
+    }
     if (pending.length > MAX_LINE_BYTES) {
       // Too long: say so at once, then skip to the next \n.
       if (await answer(new Uint8Array(0), "Error: line too long\n") === "close") return;
@@ -333,105 +363,4 @@ async function serveLines(
 
 function isBlank(line: Uint8Array): boolean {
   return line.every((byte) => byte === 0x20 || byte === 0x09 || byte === 0x0d);
-}
-
-/** The answer to one line (`undefined`: none), and whether to close after it. */
-function respond(
-  bytes: Uint8Array,
-  store: Map<string, string>,
-  mistake: Mistake | undefined,
-): { text: string; close?: boolean } | undefined {
-  const error = (why: string) => ({ text: `Error: ${why}\n`, close: mistake === "error-closes" });
-  let line: string;
-  try {
-    line = new TextDecoder("utf-8", { fatal: mistake !== "lossy-utf8" }).decode(bytes);
-  } catch {
-    return error("request is not valid UTF-8");
-  }
-  if (mistake !== "keeps-cr") line = line.replace(/\r$/, "");
-  if (line.replace(TRIM_REGEXP, "") === "") {
-    return mistake === "blank-line-answered" ? error("empty request") : undefined;
-  }
-  const trim = (text: string) =>
-    mistake === "trim-all-space" ? text.trim() : text.replace(TRIM_REGEXP, "");
-  const fields = mistake === "split-comma-space"
-    ? line.split(", ")
-    : mistake === "split-comma-no-strip"
-    ? `${line}\n`.split(",").map((field, i) => i === 0 ? field.trim() : field)
-    : line.split(",").map(trim);
-  const word = fields[0]!;
-  const command = mistake === "case-sensitive"
-    ? word
-    : mistake === "unicode-case"
-    ? word.toUpperCase()
-    : word.replace(/[a-z]/g, (letter) => letter.toUpperCase());
-  const takes = command === "PUT" ? 3 : command === "GET" || command === "DELETE" ? 2 : Infinity;
-  if (mistake === "dies-on-extra-fields" && fields.length > takes) {
-    throw new Error(`too many values to unpack (expected ${takes})`);
-  }
-  const key = fields[1] ?? "";
-  const badKey = key === "" && mistake !== "empty-key-accepted";
-  switch (command) {
-    case "PUT": {
-      if (fields.length === 2 && key !== "" && mistake === "put-without-value") {
-        store.set(key, "");
-        return { text: "Success!\n" };
-      }
-      if (fields.length < 3) return error("usage: PUT, key, value");
-      if (badKey) return error("key must not be empty");
-      const second = line.indexOf(",", line.indexOf(",") + 1);
-      const rest = mistake === "split-comma-space"
-        ? fields.slice(2).join(", ")
-        : mistake === "split-comma-no-strip"
-        ? `${line.slice(second + 1)}\n`
-        : trim(line.slice(second + 1));
-      store.set(key, mistake === "value-cut-at-comma" ? fields[2]! : rest);
-      return { text: "Success!\n" };
-    }
-    case "GET":
-    case "DELETE": {
-      if (fields.length !== 2) return error(`usage: ${command}, key`);
-      if (badKey) return error("key must not be empty");
-      if (command === "GET") {
-        const value = store.get(key);
-        const silent = mistake === "get-missing-silent" || mistake === "missing-silent";
-        if (value === undefined && silent) return { text: "" };
-        return { text: `${value ?? "Not exist!"}\n` };
-      }
-      const old = store.get(key);
-      const existed = store.delete(key);
-      if (old !== undefined && mistake === "list-keeps-deleted") deletedOf(store).set(key, old);
-      return {
-        text: existed || mistake === "delete-always-success" ? "Success!\n" : "Not exist!\n",
-      };
-    }
-    case "LIST": {
-      if (fields.length !== 1) return error("usage: LIST");
-      const end = mistake === "list-no-empty-line" ? "" : "\n";
-      if (store.size === 0) {
-        const silent = mistake === "list-empty-nothing" || mistake === "missing-silent";
-        return { text: silent ? "" : `Not exist!\n${end}` };
-      }
-      const pairs = [...store].map(([k, v]) => `${k}, ${v}\n`).join("") +
-        [...deletedOf(store)].map(([k, v]) => `${k}, ${v}\n`).join("");
-      return { text: (mistake === "list-twice" ? pairs + pairs : pairs) + end };
-    }
-    case "PING":
-      if (mistake === "no-ping") break;
-      return fields.length === 1 ? { text: "PONG\n" } : error("usage: PING");
-    case "QUIT":
-      return fields.length === 1
-        ? { text: "Bye!\n", close: mistake !== "quit-stays-open" }
-        : error("usage: QUIT");
-  }
-  return error(`unknown command ${JSON.stringify(word.slice(0, 40))}`);
-}
-
-// "list-keeps-deleted": the pairs a store's DELETE took, which its LIST still shows.
-const DELETED = new WeakMap<Map<string, string>, Map<string, string>>();
-
-function deletedOf(store: Map<string, string>): Map<string, string> {
-  let deleted = DELETED.get(store);
-  if (deleted === undefined) DELETED.set(store, deleted = new Map());
-  return deleted;
 }
