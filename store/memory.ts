@@ -75,7 +75,12 @@ export class MemoryStore implements Store {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
 
-  /** From now on, tells `listener` of every change to a key (WATCH); `undefined`: nobody. */
+  /**
+   * From now on, tells `listener` of every change to a key (WATCH);
+   * `undefined`: nobody. A server on this store owns it (see
+   * {@linkcode Store.listen}): a listener of yours stops hearing once a
+   * Redis client WATCHes.
+   */
   listen(listener: ChangeListener | undefined): void {
     this.#listener = listener;
   }

@@ -113,7 +113,13 @@ export interface Store {
    * Optional: from now on, tells `listener` of every change to a key (or
    * nobody, with `undefined`). Redis's WATCH needs it (command/watch.ts).
    * One listener at a time: a store shared by two servers serves WATCH on
-   * one of them only.
+   * one of them only. A server on the store owns it: it sets its own when
+   * a Redis client first WATCHes a key, and `undefined` once nothing is
+   * watched, so a listener of yours set on a served store stops hearing of
+   * changes from then on, without a word. To see what a served store
+   * holds, read it (`new TextStore(store).get(key)`) once the client's
+   * answer has come; to hear of every change, wrap the store in one of
+   * your own.
    */
   listen?(listener: ChangeListener | undefined): void;
 
@@ -263,7 +269,7 @@ export interface Store {
 
   /**
    * Optional: how many bytes of new pairs, each counted as its key, its
-   * value and {@linkcode PAIR_OVERHEAD_BYTES} more, the store surely has
+   * value and {@linkcode PAIR_OVERHEAD_BYTES} (20) bytes more, the store surely has
    * room for now: sets that add up to no more throw no
    * {@linkcode StoreFullError}. A command that must change several keys all
    * or none (MSET) checks it first; past it, or without it, it keeps what
