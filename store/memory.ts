@@ -77,12 +77,16 @@ export class MemoryStore implements Store {
 
   /**
    * From now on, tells `listener` of every change to a key (WATCH);
-   * `undefined`: nobody. A server on this store owns it (see
-   * {@linkcode Store.listen}): a listener of yours stops hearing once a
-   * Redis client WATCHes.
+   * `undefined`: nobody. Set yours before a server on this store has a
+   * key watched ({@linkcode Store.listen}).
    */
   listen(listener: ChangeListener | undefined): void {
     this.#listener = listener;
+  }
+
+  /** The listener set now ({@linkcode Store.listener}). */
+  get listener(): ChangeListener | undefined {
+    return this.#listener;
   }
 
   /** Where expiry reads the time. */

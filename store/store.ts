@@ -113,15 +113,21 @@ export interface Store {
    * Optional: from now on, tells `listener` of every change to a key (or
    * nobody, with `undefined`). Redis's WATCH needs it (command/watch.ts).
    * One listener at a time: a store shared by two servers serves WATCH on
-   * one of them only. A server on the store owns it: it sets its own when
-   * a Redis client first WATCHes a key, and `undefined` once nothing is
-   * watched, so a listener of yours set on a served store stops hearing of
-   * changes from then on, without a word. To see what a served store
-   * holds, read it (`new TextStore(store).get(key)`) once the client's
-   * answer has come; to hear of every change, wrap the store in one of
-   * your own.
+   * one of them only. A server on the store sets its own while a Redis
+   * client WATCHes keys, and hands every change on to the one it found
+   * ({@linkcode Store.listener}), which it puts back once nothing is
+   * watched: a listener of yours, set before, hears every change. One set
+   * while a key is watched would take the server's place, and WATCH would
+   * miss changes.
    */
   listen?(listener: ChangeListener | undefined): void;
+
+  /**
+   * Optional, with `listen`: the listener set now. Without it, a server
+   * that listens for WATCH cannot hand changes on to yours, and removes it
+   * once nothing is watched.
+   */
+  readonly listener?: ChangeListener;
 
   /**
    * Adds the value of the key `key[start, end)` to `out`. Returns `false`,
