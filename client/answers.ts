@@ -18,6 +18,7 @@
  */
 
 import { concat } from "../net/bytes.ts";
+import { Fifo } from "../net/fifo.ts";
 import { keepEnds } from "../net/show.ts";
 import { ERROR_PREFIX, failureText } from "../wire/line/reply.ts";
 
@@ -85,7 +86,8 @@ export class AnswerQueue {
   // An answer that is no error came: the connection needs no AUTH (any more),
   // so the authentication error's text in a LIST is a pair.
   #authenticated = false;
-  readonly #pending: Pending[] = [];
+  // Not an array: its shift() made n pipelined requests cost O(n^2) (net/fifo.ts).
+  readonly #pending = new Fifo<Pending>();
   readonly #early: string[] = [];
   // The bytes of each early line (with its \n), and of all of them.
   readonly #earlySizes: number[] = [];
@@ -101,7 +103,7 @@ export class AnswerQueue {
 
   /** The oldest request waiting, if any. */
   get first(): Pending | undefined {
-    return this.#pending[0];
+    return this.#pending.first;
   }
 
   /** How many requests wait. */
@@ -159,7 +161,7 @@ export class AnswerQueue {
     const { promise, resolve, reject } = Promise.withResolvers<string[]>();
     const pending: Pending = { shape, lines: [], taken: 0, onLines, resolve, reject };
     this.#pending.push(pending);
-    while (this.hasEarly && this.#pending[0] === pending) {
+    while (this.hasEarly && this.#pending.first === pending) {
       const size = this.#earlySizes.shift()!;
       this.#earlyBytes -= size;
       const refused = this.take(this.#early.shift()!, undefined, size - 1);
@@ -170,7 +172,7 @@ export class AnswerQueue {
         return promise;
       }
     }
-    if (ended !== undefined && this.#pending[0] === pending) {
+    if (ended !== undefined && this.#pending.first === pending) {
       this.#pending.shift();
       reject(ended);
     }
@@ -187,7 +189,7 @@ export class AnswerQueue {
    * waits for, and for a line past what is kept: the connection is to fail.
    */
   take(line: string, unreadable?: Error, bytes: number = line.length): Refusal | undefined {
-    const pending = this.#pending[0];
+    const pending = this.#pending.first;
     if (pending === undefined) {
       if (unreadable !== undefined) return "unasked-unreadable";
       if (
@@ -227,7 +229,7 @@ export class AnswerQueue {
 
   /** Ends the oldest request's LIST with the lines it has (a server that never sent the empty line). */
   endList(): void {
-    this.#resolveFirst(this.#pending[0]!.lines);
+    this.#resolveFirst(this.#pending.first!.lines);
   }
 
   /**
@@ -237,7 +239,7 @@ export class AnswerQueue {
    * fails once its answer ends.
    */
   takeStreamed(): { pending: Pending; lines: string[] } | undefined {
-    const pending = this.#pending[0];
+    const pending = this.#pending.first;
     if (pending?.onLines === undefined || pending.lines.length === 0) return undefined;
     let lines = (pending.lines as string[]).splice(0);
     if (pending.readable !== undefined) {
@@ -269,7 +271,7 @@ export class AnswerQueue {
 
   /** Fails every request waiting. */
   rejectAll(error: Error): void {
-    for (const pending of this.#pending.splice(0)) pending.reject(error);
+    for (const pending of this.#pending.drain()) pending.reject(error);
   }
 
   /** Adds a line to a LIST; refuses one past the bounds of a LIST held whole. */

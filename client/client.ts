@@ -49,7 +49,9 @@ const encoder = new TextEncoder();
 /**
  * A connection to a kv server. Calls may overlap: requests are pipelined
  * (written as soon as they are made, coalesced into one write per tick) and
- * each answer goes to its request in order.
+ * each answer goes to its request in order. It does not reconnect: once the
+ * connection is over ({@linkcode KvClient.ended}), every call fails with
+ * `KvConnectionError`; connect a new client (to a restarted server, say).
  *
  * @example
  * ```ts

@@ -98,7 +98,7 @@ export class KvAnswerError extends Error {
   /** The answer line's bytes, as they came (without the `\n`). */
   readonly bytes: Uint8Array;
 
-  /** `message` shows the bytes and the likely cause ({@linkcode notUtf8Answer}). */
+  /** `message` shows the bytes and the likely cause (an encoding other than UTF-8). */
   constructor(message: string, bytes: Uint8Array) {
     super(message);
     this.name = "KvAnswerError";

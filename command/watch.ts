@@ -5,7 +5,8 @@
  * which is what Redis counts: store/store.ts, `ChangeListener`) marks
  * every session watching it, and their next EXEC runs nothing: optimistic
  * locking, as Redis's `touchWatchedKey()`. With nothing watched, the store
- * has no listener and writes cost nothing more.
+ * keeps the listener it had (none, unless an embedder set one) and writes
+ * cost nothing more; while it listens, it hands every change on to that one.
  *
  * @module
  */
@@ -30,6 +31,11 @@ export class Watches implements ChangeListener {
   #held: string[] | undefined;
   // The keys it changed for good, whatever it throws (see kept()).
   #kept: string[] | undefined;
+  // While a key is watched, the store's listener is this one: the one it
+  // had (an embedder's own, Store.listener) is told of every change too,
+  // and put back once nothing is watched.
+  #listening = false;
+  #outer: ChangeListener | undefined;
 
   /** Watches keys of `store`, which must be able to tell its changes (`Store.listen`). */
   constructor(store: Store) {
@@ -48,7 +54,7 @@ export class Watches implements ChangeListener {
     watching.keys.set(key, expiry);
     let sessions = this.#byKey.get(key);
     if (sessions === undefined) {
-      if (this.#byKey.size === 0) this.#store.listen?.(this); // The first watched key.
+      if (this.#byKey.size === 0) this.#listen(); // The first watched key.
       this.#byKey.set(key, sessions = new Set());
     }
     sessions.add(session);
@@ -65,7 +71,7 @@ export class Watches implements ChangeListener {
       sessions.delete(session);
       if (sessions.size === 0) this.#byKey.delete(key);
     }
-    if (this.#byKey.size === 0) this.#store.listen?.(undefined); // Nothing left to watch.
+    if (this.#byKey.size === 0) this.#unlisten(); // Nothing left to watch.
   }
 
   /** `session`'s watched keys: has one changed, or expired, since it was watched? */
@@ -116,12 +122,28 @@ export class Watches implements ChangeListener {
 
   /** The store changed `key[start, end)` (ChangeListener). */
   keyChanged(key: Uint8Array, start: number, end: number): void {
+    this.#outer?.keyChanged(key, start, end);
     this.#touch(byteString(key, start, end));
   }
 
   /** Every key `store` holds changed (ChangeListener): FLUSHALL, or a FLUSHALL undone. */
   changedAll(store: Store): void {
+    this.#outer?.changedAll(store);
     for (const key of this.#byKey.keys()) if (expiryOf(store, key) !== NO_KEY) this.#touch(key);
+  }
+
+  #listen(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    this.#outer = this.#store.listener;
+    this.#store.listen?.(this);
+  }
+
+  #unlisten(): void {
+    if (!this.#listening) return;
+    this.#listening = false;
+    this.#store.listen?.(this.#outer);
+    this.#outer = undefined;
   }
 
   #touch(key: string): void {

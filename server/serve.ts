@@ -15,6 +15,7 @@ import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import type { Guard, ServerStats } from "../command/command.ts";
 import { AcceptFailures } from "./accept_log.ts";
+import { wholeMsClock } from "./clock_check.ts";
 import { Connection } from "./connection.ts";
 import { newGuard } from "./guard.ts";
 import { bind, DatagramBindError, listenDatagrams } from "./listen.ts";
@@ -190,13 +191,14 @@ class Server implements KvServer {
     this.addr = listener.addr as Deno.NetAddr;
     this.#config = config;
     this.#refusals = new Refusals(config);
-    // One clock for the store's expiry and the TTLs the server counts
-    // (resolve() refused two different ones).
-    this.#clock = options.clock ?? options.store?.clock ?? SYSTEM_CLOCK;
-    this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
-    this.#watches = new Watches(this.#store);
     // verbose with no logger of its own: the lines it asked for must show somewhere.
     this.#log = options.log ?? (config.verbose ? logAll : logErrors);
+    // One clock for the store's expiry and the TTLs the server counts
+    // (resolve() refused two different ones), read in whole milliseconds.
+    const clock = options.clock ?? options.store?.clock ?? SYSTEM_CLOCK;
+    this.#clock = wholeMsClock(clock, this.#log);
+    this.#store = options.store ?? new MemoryStore({ clock: this.#clock });
+    this.#watches = new Watches(this.#store);
     this.#refusalLog = newRefusalLog(this.#log, () => this.#clock.now(), config.verbose);
     const connections = this.#connections;
     this.#stats = {
@@ -240,7 +242,8 @@ class Server implements KvServer {
       this.udpAddr = this.#udp.addr;
       if (this.#trace !== undefined) this.#trace.bind(this.udpAddr);
     }
-    if (this.#store.sweep !== undefined) this.#sweep = new ExpirySweep(this.#store, this.#clock);
+    // The clock itself: a ManualClock's moves sweep at once (its onAdvance).
+    if (this.#store.sweep !== undefined) this.#sweep = new ExpirySweep(this.#store, clock);
     const signal = options.signal;
     const onAbort = () => this.#beginShutdown();
     if (signal?.aborted) this.#beginShutdown();

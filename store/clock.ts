@@ -11,7 +11,10 @@
 export interface Clock {
   /**
    * Milliseconds since the Unix epoch: a whole number from 0 to 2^53 - 1,
-   * as Redis counts them (`serve()` refuses a clock that shows another).
+   * as Redis counts them. `serve()` refuses a clock that shows another when
+   * it starts; a server already running cuts a fraction shown later to the
+   * whole millisecond (and takes the last good reading for one that is no
+   * time at all), and logs that once.
    */
   now(): number;
 }

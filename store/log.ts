@@ -170,6 +170,11 @@ export class LogStore implements Store {
     this.#inner.listen?.(listener);
   }
 
+  /** The listener set now ({@linkcode Store.listener}). */
+  get listener(): ChangeListener | undefined {
+    return this.#listener;
+  }
+
   /**
    * What a compaction would write now, at most: the count kept change by
    * change, or, once keys have expired (which the count does not see), what

@@ -75,9 +75,18 @@ export class MemoryStore implements Store {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
 
-  /** From now on, tells `listener` of every change to a key (WATCH); `undefined`: nobody. */
+  /**
+   * From now on, tells `listener` of every change to a key (WATCH);
+   * `undefined`: nobody. Set yours before a server on this store has a
+   * key watched ({@linkcode Store.listen}).
+   */
   listen(listener: ChangeListener | undefined): void {
     this.#listener = listener;
+  }
+
+  /** The listener set now ({@linkcode Store.listener}). */
+  get listener(): ChangeListener | undefined {
+    return this.#listener;
   }
 
   /** Where expiry reads the time. */

@@ -113,9 +113,21 @@ export interface Store {
    * Optional: from now on, tells `listener` of every change to a key (or
    * nobody, with `undefined`). Redis's WATCH needs it (command/watch.ts).
    * One listener at a time: a store shared by two servers serves WATCH on
-   * one of them only.
+   * one of them only. A server on the store sets its own while a Redis
+   * client WATCHes keys, and hands every change on to the one it found
+   * ({@linkcode Store.listener}), which it puts back once nothing is
+   * watched: a listener of yours, set before, hears every change. One set
+   * while a key is watched would take the server's place, and WATCH would
+   * miss changes.
    */
   listen?(listener: ChangeListener | undefined): void;
+
+  /**
+   * Optional, with `listen`: the listener set now. Without it, a server
+   * that listens for WATCH cannot hand changes on to yours, and removes it
+   * once nothing is watched.
+   */
+  readonly listener?: ChangeListener;
 
   /**
    * Adds the value of the key `key[start, end)` to `out`. Returns `false`,
@@ -263,7 +275,7 @@ export interface Store {
 
   /**
    * Optional: how many bytes of new pairs, each counted as its key, its
-   * value and {@linkcode PAIR_OVERHEAD_BYTES} more, the store surely has
+   * value and {@linkcode PAIR_OVERHEAD_BYTES} (20) bytes more, the store surely has
    * room for now: sets that add up to no more throw no
    * {@linkcode StoreFullError}. A command that must change several keys all
    * or none (MSET) checks it first; past it, or without it, it keeps what

@@ -3,14 +3,18 @@
  * clients): MULTI ... EXEC runs as one, a command that cannot be queued
  * (a CLIENT, COMMAND or CONFIG subcommand kv has not, too) discards the
  * whole transaction byte for byte as Redis 7.0 does, WATCH voids EXEC when
- * another client changes a key over either protocol, and a real Redis
+ * another client changes a key over either protocol (and an embedder's own
+ * listener on the store hears every change meanwhile), and a real Redis
  * client library (node-redis, through npm) runs multi() and WATCH.
  */
 
 import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { createClient } from "@redis/client";
-import { ask, RawConn, startTestServer } from "../testing/mod.ts";
+import { ask, FakeFs, RawConn, startTestServer } from "../testing/mod.ts";
+import { openTestLog } from "../testing/log_store.ts";
 import { ManualClock } from "../store/clock.ts";
+import { MemoryStore } from "../store/memory.ts";
+import type { ChangeListener, Store } from "../store/store.ts";
 import { resp, talk } from "../testing/resp.ts";
 
 Deno.test("serve() runs MULTI ... EXEC as one, queued in a read buffer that is reused meanwhile", async () => {
@@ -293,4 +297,47 @@ Deno.test("serve() CLIENT INFO shows flags=d once a watched key has expired, as 
   assertEquals(await talk(conn, [["UNWATCH"], ["WATCH", "k"]], 2), ["+OK", "+OK"]);
   assertEquals(await flags(), "N");
   assertEquals(await talk(conn, [["MULTI"], ["EXEC"]], 2), ["+OK", "*0"]);
+});
+
+Deno.test("serve() WATCH hands every change on to the store's own listener, and puts it back after", async (t) => {
+  // The server set its own listener at the first WATCH and none after the
+  // last: an embedder's listener on a served store went deaf without a word.
+  const makers: [string, () => Promise<Store>][] = [
+    ["MemoryStore", () => Promise.resolve(new MemoryStore())],
+    ["LogStore", () => openTestLog(new FakeFs())],
+  ];
+  for (const [name, make] of makers) {
+    await t.step(name, async () => {
+      const store = await make();
+      const heard: string[] = [];
+      const mine: ChangeListener = {
+        keyChanged: (key, start, end) =>
+          heard.push(new TextDecoder().decode(key.slice(start, end))),
+        changedAll: () => heard.push("*"),
+      };
+      store.listen!(mine);
+      {
+        await using server = startTestServer({ store });
+        await using watcher = await RawConn.connect(server.port);
+        await using other = await RawConn.connect(server.port);
+        await other.send("PUT, before, 1\n");
+        assertEquals(await other.readLine(), "Success!");
+        assertEquals(await talk(watcher, [["WATCH", "w"], ["MULTI"], ["SET", "y", "1"]], 3), [
+          "+OK",
+          "+OK",
+          "+QUEUED",
+        ]);
+        await other.send("PUT, w, 1\n");
+        assertEquals(await other.readLine(), "Success!");
+        assertEquals(await talk(watcher, [["EXEC"]], 1), ["*-1"], "WATCH still works");
+        assertEquals(store.listener, mine, "put back once nothing is watched");
+        await other.send("PUT, after, 1\n");
+        assertEquals(await other.readLine(), "Success!");
+        assertEquals(await talk(watcher, [["WATCH", "w"], ["FLUSHALL"]], 2), ["+OK", "+OK"]);
+      }
+      assertEquals(heard, ["before", "w", "after", "*"]);
+      assertEquals(store.listener, mine, "the watcher's connection ended: put back");
+      await (store as { close?: () => Promise<void> }).close?.();
+    });
+  }
 });

@@ -29,6 +29,7 @@ import {
   setRecordBytes,
 } from "./format.ts";
 import { applyRecord } from "./apply.ts";
+import { heldHere, rememberOpened } from "./held_here.ts";
 import { findRecord, headerState, isTornTail, TAIL_SCAN_LIMIT_BYTES } from "./recover.ts";
 
 /** Options of {@linkcode openLog}. */
@@ -235,7 +236,7 @@ export async function openLogWith(
         records === 1 ? "record" : "records"
       }, ${fileBytes} bytes) in ${Math.round(performance.now() - started)} ms`,
     );
-    return newLogStore({
+    const opened = newLogStore({
       path,
       dir,
       fs,
@@ -250,6 +251,8 @@ export async function openLogWith(
       newStore,
       hook: internals.compactionHook,
     });
+    rememberOpened(opened, fs);
+    return opened;
   } catch (error) {
     file.close();
     throw error;
@@ -299,7 +302,12 @@ async function lockFile(fs: LogFs, path: string, dir: string): Promise<LogFile> 
     const file = await fs.open(path);
     if (!(await file.tryLock())) {
       file.close();
-      throw new LogOpenError(path, "another kv server is using it (it holds the file's lock)");
+      throw new LogOpenError(
+        path,
+        heldHere(path, fs)
+          ? `this process has ${path} open already, in a LogStore not closed yet: close it first`
+          : "another kv server is using it (it holds the file's lock)",
+      );
     }
     // Still the file at `path`? (See OPEN_TRIES.)
     if ((await fs.identity(path)) === (await file.identity())) return file;

@@ -146,12 +146,35 @@ test("openLog() treats a header cut short at creation as a new file, and refuses
 
 test("openLog() refuses a file another server holds, and takes it once that one closes", async () => {
   const fs = new FakeFs();
-  const first = await openLogWith(PATH, {}, { fs });
+  const other = await fs.open(PATH); // Another process's lock: no LogStore of this one.
+  assert(await other.tryLock());
   const error = await assertRejects(() => openLogWith(PATH, {}, { fs }), LogOpenError);
   assertEquals(error.message, "another kv server is using it (it holds the file's lock)");
   assertEquals(error.path, PATH);
-  await first.close();
+  other.close();
   await (await openLogWith(PATH, {}, { fs })).close();
+});
+
+test("openLog() of a file a LogStore of this process has open says so, naming the file", async () => {
+  // It said "another kv server is using it": a test that had not closed its
+  // own store yet went looking for a server.
+  const fs = new FakeFs();
+  const first = await openLogWith(PATH, {}, { fs });
+  const error = await assertRejects(() => openLogWith(PATH, {}, { fs }), LogOpenError);
+  assertEquals(
+    error.message,
+    `this process has ${PATH} open already, in a LogStore not closed yet: close it first`,
+  );
+  await first.close();
+  const again = await openLogWith(PATH, {}, { fs });
+  // Another file system's file of the same name is not this one.
+  const elsewhere = new FakeFs();
+  const held = await elsewhere.open(PATH);
+  assert(await held.tryLock());
+  const other = await assertRejects(() => openLogWith(PATH, {}, { fs: elsewhere }), LogOpenError);
+  assertEquals(other.message, "another kv server is using it (it holds the file's lock)");
+  held.close();
+  await again.close();
 });
 
 test("openLog() removes a compaction's leftover file, never loading it", async () => {
