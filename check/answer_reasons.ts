@@ -31,8 +31,8 @@ export function lineAnswerReason(got: string, want: string, prefix = false): Tex
       'a different answer: "None" is what Python makes of no value (dict.get(key) of a key that ' +
         'is not there gives None, and str(None) is "None"). Answer "Not exist!" for a missing ' +
         'key: store.get(key, "Not exist!")',
-      '다른 답: "None"은 Python에서 값이 없다는 뜻임 (없는 key를 dict.get(key)하면 None이 ' +
-        '나오고, str(None)은 "None"). 없는 key에는 "Not exist!"로 답하세요: ' +
+      '다른 답: "None"은 Python에서 값이 없음을 뜻함 (없는 key를 dict.get(key)로 찾으면 None이 ' +
+        '나오고, str(None)은 "None"임). 없는 key에는 "Not exist!"로 답하세요: ' +
         'store.get(key, "Not exist!")',
     );
   }
@@ -62,8 +62,8 @@ export function lineAnswerReason(got: string, want: string, prefix = false): Tex
     `a different answer: the right one, ${show(want)}, with more text around it: ${where.en}. ` +
       "A client compares the whole answer: send the answer alone (no label, no greeting, " +
       "not the request again)",
-    `다른 답: 맞는 답 ${show(want)}의 ${where.ko}이(가) 더 붙어 있음. 클라이언트는 답 전체를 ` +
-      "비교하므로 답만 보내세요 (이름표나 인사, 요청을 다시 붙이지 말고)",
+    `다른 답: 맞는 답 ${show(want)} ${where.ko}이(가) 더 붙어 있음. 클라이언트는 답 전체를 ` +
+      "비교하므로 답만 보내세요 (라벨이나 인사말을 붙이거나 요청을 되풀이하지 말고)",
   );
 }
 

@@ -23,7 +23,7 @@ Deno.test("lineAnswerReason() names None, and the right answer with more around 
   );
   assertStringIncludes(
     lineAnswerReason("PUT, a, 1 -> Success!", "Success!")!.ko,
-    '맞는 답 "Success!"의 앞에 "PUT, a, 1 -> "이(가) 더 붙어 있음',
+    '맞는 답 "Success!" 앞에 "PUT, a, 1 -> "이(가) 더 붙어 있음',
   );
   assertStringIncludes(
     lineAnswerReason("Success! (saved)", "Success!")!.en,

@@ -100,7 +100,7 @@ export function waitsForNewlineHint(lang: Lang, rules: number): string {
       "(PROTOCOL.md, Ends of lines and of connections: unframed clients). Python에서는 줄에 " +
       "아직 \\n이 없는 동안 conn.settimeout(0.1)을 걸고, recv()가 socket.timeout을 일으키면 " +
       "그때까지 온 것을 요청으로 받으면 됩니다. 과제만 생각한다면 수업의 서버처럼 요청마다 " +
-      "recv()를 한 번 하는 것으로도 됩니다: makefile()과 readline()은 \\n을 기다립니다.\n";
+      "recv()를 한 번 하는 방식으로도 됩니다: \\n을 기다리는 것은 makefile()과 readline()입니다.\n";
 }
 
 /**
@@ -307,7 +307,7 @@ export function greetingHint(lang: Lang, greeting: Uint8Array, rules: number): s
       "above, the answer was the greeting or began with it), and every answer after is one " +
       "late. The server speaks only to answer: send nothing before a request comes (print() " +
       "a greeting in the server's own terminal instead).\n"
-    : `힌트: 서버가 클라이언트가 연결하자마자, 요청을 받기도 전에 ${show(greeting)}을(를) ` +
+    : `힌트: 클라이언트가 연결하자마자, 요청을 받기도 전에 서버가 ${show(greeting)}을(를) ` +
       "보냅니다. 클라이언트는 요청을 보낸 뒤에 답을 읽으므로 이 인사를 첫 요청의 답으로 읽고" +
       `(위의 규칙 ${rules}개에서 답이 이 인사였거나 인사로 시작했습니다), 그 뒤의 답은 하나씩 ` +
       "밀립니다. 서버는 요청에 답할 때만 보내야 합니다: 요청이 오기 전에는 아무것도 보내지 말고, " +
@@ -356,11 +356,11 @@ export function piecesHint(
       'until a \\n comes (buf += data; then while b"\\n" in buf: line, buf = ' +
       'buf.split(b"\\n", 1)), and decode a line once it is whole (a Korean character may be ' +
       "split too).\n"
-    : `힌트: ${id}는 요청 하나를 ${pieces.length}조각으로 ${gapMs} ms 간격을 두고 보냈는데` +
+    : `힌트: ${id} 규칙은 요청 하나를 ${pieces.length}조각으로 ${gapMs} ms 간격을 두고 보냈는데` +
       `(${shown}. TCP는 요청을 이렇게 나눠 전달할 수 있습니다), 서버가 요청 전체의 답이 아니라 ` +
       `${show(got)}(으)로 답했습니다: recv() 한 번이 돌려준 것을 요청 하나로 본 것입니다. ` +
-      "recv()는 그때까지 도착한 바이트를 돌려줄 뿐이라 요청의 일부일 수도, 여러 요청일 수도 " +
-      "있습니다: \\n이 올 때까지 버퍼에 모으고(buf += data. 그다음 " +
+      "recv()는 그때까지 도착한 바이트를 돌려줄 뿐이므로 그것은 요청의 일부일 수도, 여러 요청일 " +
+      "수도 있습니다: \\n이 올 때까지 버퍼에 모으고(buf += data 뒤에 " +
       'while b"\\n" in buf: line, buf = buf.split(b"\\n", 1)), 줄이 다 모인 뒤에 디코딩하세요' +
-      "(한글 글자도 중간에서 나뉠 수 있습니다).\n";
+      "(한글 한 글자의 바이트도 중간에서 나뉠 수 있습니다).\n";
 }

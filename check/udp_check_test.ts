@@ -278,7 +278,7 @@ Deno.test("runCheck() over UDP: a server that went silent from a rule on is told
   );
   assertStringIncludes(
     endHints(run, "ko", false).join(""),
-    "힌트: 서버의 마지막 답은 a.extra-fields에서 왔습니다. 그 뒤로는 그 뒤의 규칙 1개의 " +
-      "데이터그램, 정리(cleanup)의 데이터그램에도 아무 답이 없었습니다",
+    "힌트: 서버의 마지막 답은 a.extra-fields에서 왔습니다. 그 뒤로는 다음 규칙 1개와 " +
+      "정리(cleanup)에서 보낸 데이터그램 어느 것에도 답이 없었습니다",
   );
 });

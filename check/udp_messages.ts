@@ -216,14 +216,18 @@ export function udpSilentHint(lang: Lang, id: string, rules: number, passed: boo
       "of the cleanup",
     ].filter((part) => part !== ""),
     ko: [
-      passed ? "" : "그 규칙의 나머지 데이터그램",
-      rules === 0 ? "" : `그 뒤의 규칙 ${rules}개의 데이터그램`,
-      "정리(cleanup)의 데이터그램",
+      passed ? "" : "그 규칙의 나머지",
+      rules === 0 ? "" : `다음 규칙 ${rules}개`,
+      "정리(cleanup)",
     ].filter((part) => part !== ""),
   };
   const en = after.en.length === 1
     ? after.en[0]!
     : `${after.en.slice(0, -1).join(", ")} or ${after.en.at(-1)}`;
+  // "나머지" and "N개" both end in a vowel: 와, not 과.
+  const ko = after.ko.length === 1
+    ? after.ko[0]!
+    : `${after.ko.slice(0, -1).join(", ")}와 ${after.ko.at(-1)}`;
   return lang === "en"
     ? `Hint: the server's last answer came in ${id}; after it, no datagram ${en} got any ` +
       "answer: the server stopped answering there. Over UDP nothing tells a sender that " +
@@ -231,12 +235,11 @@ export function udpSilentHint(lang: Lang, id: string, rules: number, passed: boo
       "server's terminal: a Traceback there names the request that ended it (decode() of bytes " +
       "that are not UTF-8, say). Catch errors around the handling of each datagram, so that no " +
       "datagram can stop the server, and answer every request, a bad one too.\n"
-    : `힌트: 서버의 마지막 답은 ${id}에서 왔습니다. 그 뒤로는 ${
-      after.ko.join(", ")
-    }에도 아무 답이 ` +
-      "없었습니다: 서버가 거기서 답하기를 멈췄습니다. UDP에서는 그 포트에서 기다리는 프로그램이 " +
-      '없어져도 보내는 쪽이 알 수 없으므로(Windows만 "port unreachable"을 알려 줍니다) 서버를 ' +
-      "실행한 터미널을 보세요: Traceback이 있다면 서버를 멈춘 요청이 거기 나옵니다(UTF-8이 아닌 " +
-      "바이트의 decode() 같은). 데이터그램마다 처리하는 부분을 try/except로 감싸 어떤 데이터그램도 " +
-      "서버를 멈추지 못하게 하고, 잘못된 요청에도 답하세요.\n";
+    : `힌트: 서버의 마지막 답은 ${id}에서 왔습니다. 그 뒤로는 ${ko}에서 보낸 데이터그램 ` +
+      "어느 것에도 답이 없었습니다: 서버가 거기서 답하기를 멈췄습니다. UDP에서는 그 포트에서 " +
+      "기다리는 프로그램이 없어져도 보내는 쪽이 알 수 없으므로(Windows만 " +
+      '"port unreachable"을 알려 줍니다) 서버를 실행한 터미널을 보세요: Traceback이 있다면 ' +
+      "서버를 멈춘 요청이 거기 나옵니다(예: UTF-8이 아닌 바이트를 decode()한 경우). " +
+      "데이터그램마다 처리하는 부분을 try/except로 감싸 어떤 데이터그램도 서버를 멈추지 못하게 " +
+      "하고, 잘못된 요청에도 답하세요.\n";
 }

@@ -32,7 +32,7 @@ Deno.test("kv check says a server greets each client before any request, and why
   const ko = await runKvCheck(server.port, [...FAST, "--level", "assignment", "--lang", "ko"]);
   assertStringIncludes(
     ko.stdout,
-    '\n힌트: 서버가 클라이언트가 연결하자마자, 요청을 받기도 전에 "Welcome to the kv server!\\n"을(를) ' +
+    '\n힌트: 클라이언트가 연결하자마자, 요청을 받기도 전에 서버가 "Welcome to the kv server!\\n"을(를) ' +
       "보냅니다.",
   );
   assertStringIncludes(ko.stdout, "(위의 규칙 13개에서 답이 이 인사였거나 인사로 시작했습니다)");
@@ -92,7 +92,10 @@ Deno.test("kv check says a server answered a piece of a request sent in pieces, 
       "request: it took what one recv() returned for a whole request.",
   );
   const ko = await runKvCheck(server.port, [...FAST, ...only, "--lang", "ko"]);
-  assertStringIncludes(ko.stdout, "\n힌트: req.split는 요청 하나를 5조각으로 50 ms 간격을 두고");
+  assertStringIncludes(
+    ko.stdout,
+    "\n힌트: req.split 규칙은 요청 하나를 5조각으로 50 ms 간격을 두고",
+  );
   assertStringIncludes(ko.stdout, "recv() 한 번이 돌려준 것을 요청 하나로 본 것입니다");
 });
 
