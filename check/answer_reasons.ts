@@ -95,10 +95,12 @@ export function listAnswerReason(got: string, missing: readonly string[]): Text 
   if (!glued) return lineAnswerReason(line, want);
   return text(
     `LIST's pairs came with no \\n between them (${show(want)} is inside the line ` +
-      `${show(line.slice(0, 120))}): end each pair's line with \\n ("\\n".join(...) of the ` +
-      'pairs, or f"{k}, {v}\\n" for each pair sent on its own)',
+      `${show(line.slice(0, 120))}): end every pair's line with \\n, the last one too ` +
+      '("".join(f"{k}, {v}\\n" for k, v in store.items()), or f"{k}, {v}\\n" for each pair sent ' +
+      "on its own)",
     `LIST의 쌍 사이에 \\n이 없음 (${show(want)}이(가) ${show(line.slice(0, 120))} 줄 ` +
-      '안에 붙어 있음): 쌍마다 줄을 \\n으로 끝내세요 (쌍들을 "\\n".join(...)하거나, 쌍마다 ' +
-      '따로 보낸다면 f"{k}, {v}\\n")',
+      "안에 붙어 있음): 마지막 쌍까지 쌍마다 줄을 \\n으로 끝내세요 " +
+      '("".join(f"{k}, {v}\\n" for k, v in store.items())로 만들거나, 쌍마다 따로 보낸다면 ' +
+      'f"{k}, {v}\\n")',
   );
 }

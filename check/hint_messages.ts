@@ -92,7 +92,7 @@ export function waitsForNewlineHint(lang: Lang, rules: number): string {
       "and of connections: unframed clients): in Python, conn.settimeout(0.1) while a line has " +
       "no \\n yet, and take what came as the request when recv() raises socket.timeout. For the " +
       "assignment alone, reading each request with one recv(), as the course's server does, " +
-      "also works: makefile() and readline() wait for the \\n.\n"
+      "also works: readline() on the file makefile() returns is what waits for the \\n.\n"
     : `힌트: 규칙 ${rules}개에서 답이 없었지만, 같은 요청을 \\n으로 끝내 보내자 바로 답했습니다. ` +
       "이 수준은 수업의 클라이언트처럼 요청을 \\n 없이 보내는데, 서버는 \\n을 기다립니다. " +
       "요청을 \\n으로 끝내는 것은 PROTOCOL.md가 요구하는 방식이니 --level contract로 확인하세요. " +
@@ -100,7 +100,7 @@ export function waitsForNewlineHint(lang: Lang, rules: number): string {
       "(PROTOCOL.md, Ends of lines and of connections: unframed clients). Python에서는 줄에 " +
       "아직 \\n이 없는 동안 conn.settimeout(0.1)을 걸고, recv()가 socket.timeout을 일으키면 " +
       "그때까지 온 것을 요청으로 받으면 됩니다. 과제만 생각한다면 수업의 서버처럼 요청마다 " +
-      "recv()를 한 번 하는 방식으로도 됩니다: \\n을 기다리는 것은 makefile()과 readline()입니다.\n";
+      "recv()를 한 번 하는 방식으로도 됩니다: \\n을 기다리는 것은 makefile()이 돌려준 파일의 readline()입니다.\n";
 }
 
 /**

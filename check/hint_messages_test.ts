@@ -66,7 +66,7 @@ Deno.test({
     );
     assertStringIncludes(
       waitsForNewlineHint("en", 13),
-      "makefile() and readline() wait for the \\n",
+      "readline() on the file makefile() returns is what waits for the \\n",
     );
     assertStringIncludes(
       waitsForNewlineHint("ko", 13),

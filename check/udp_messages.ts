@@ -230,15 +230,17 @@ export function udpSilentHint(lang: Lang, id: string, rules: number, passed: boo
     : `${after.ko.slice(0, -1).join(", ")}와 ${after.ko.at(-1)}`;
   return lang === "en"
     ? `Hint: the server's last answer came in ${id}; after it, no datagram ${en} got any ` +
-      "answer: the server stopped answering there. Over UDP nothing tells a sender that " +
-      'nothing listens any more (only Windows reports "port unreachable"), so look in the ' +
+      "answer: the server stopped answering there. Over UDP nothing tells kv check that " +
+      "nothing listens any more (its sockets are not connected, and to those only Windows " +
+      'reports "port unreachable"), so look in the ' +
       "server's terminal: a Traceback there names the request that ended it (decode() of bytes " +
       "that are not UTF-8, say). Catch errors around the handling of each datagram, so that no " +
       "datagram can stop the server, and answer every request, a bad one too.\n"
     : `힌트: 서버의 마지막 답은 ${id}에서 왔습니다. 그 뒤로는 ${ko}에서 보낸 데이터그램 ` +
       "어느 것에도 답이 없었습니다: 서버가 거기서 답하기를 멈췄습니다. UDP에서는 그 포트에서 " +
-      "기다리는 프로그램이 없어져도 보내는 쪽이 알 수 없으므로(Windows만 " +
-      '"port unreachable"을 알려 줍니다) 서버를 실행한 터미널을 보세요: Traceback이 있다면 ' +
+      "기다리는 프로그램이 없어져도 kv check가 알 수 없으므로(kv check의 소켓은 connect()하지 " +
+      '않은 소켓이라 Windows만 "port unreachable"을 알려 줍니다) 서버를 실행한 터미널을 ' +
+      "보세요: Traceback이 있다면 " +
       "서버를 멈춘 요청이 거기 나옵니다(예: UTF-8이 아닌 바이트를 decode()한 경우). " +
       "데이터그램마다 처리하는 부분을 try/except로 감싸 어떤 데이터그램도 서버를 멈추지 못하게 " +
       "하고, 잘못된 요청에도 답하세요.\n";

@@ -33,7 +33,7 @@ Deno.test("kv client says a server that closed without a byte may have died on t
       stdout: "",
       stderr: `kv: connection closed by ${address} before any answer (the code serving this ` +
         "client may have stopped at the request on an exception and closed the socket: is " +
-        "there a Traceback in the server's terminal?; if it speaks TLS, connect with --tls)\n",
+        "there a Traceback in the server's terminal? If it speaks TLS, connect with --tls)\n",
     });
   });
   await t.step("one request, in Korean", async () => {

@@ -276,7 +276,9 @@ export function closedLine(
     error.serverClose.silent && error.unasked === undefined;
   if (lang !== "ko" && silent && seen.hint !== undefined) {
     return `kv: connection closed by ${address} before any answer (${CLOSE_HINTS.en[seen.hint]}` +
-      (seen.tls ? "" : "; if it speaks TLS, connect with --tls") + ")\n";
+      (seen.tls ? "" : `${CLOSE_HINTS.en[seen.hint].endsWith("?") ? " If" : "; if"} it speaks ` +
+        "TLS, connect with --tls") +
+      ")\n";
   }
   if (lang !== "ko") return `kv: ${error.message}${closeHintText("en", seen.hint)}\n`;
   if (error.unasked !== undefined) {
