@@ -29,7 +29,7 @@ import {
   unansweredHint,
   waitsForNewlineHint,
 } from "./hint_messages.ts";
-import type { Lang } from "./rule.ts";
+import type { Expect, Lang } from "./rule.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { encodeData } from "./play.ts";
 import {
@@ -58,7 +58,7 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
       failure?.got !== undefined && startsWith(failure.got, run.greeting!)
     ).length;
   if (greeted > 0) hints.push(greetingHint(lang, run.greeting!, greeted));
-  const same = sameAnswer(run.results);
+  const same = sameAnswer(run.results, run.prefix);
   if (greeted === 0 && same !== undefined) hints.push(sameAnswerHint(lang, same.got, same.rules));
   const noNewline =
     run.results.filter((result) =>
@@ -245,18 +245,39 @@ function startsWith(bytes: Uint8Array, start: Uint8Array): boolean {
 
 /**
  * The one answer every failed rule got, if at least three did and they
- * wanted at least two different answers: a server that recognises no
- * request (it parsed `str(data)`, `"b'PUT, k, v'"`), and says so the same
- * way each time.
+ * wanted at least two different answers, and no rule passed with another
+ * answer: a server that recognises no request (it parsed `str(data)`,
+ * `"b'PUT, k, v'"`), and says so the same way each time. One whose PUT got
+ * `Success!` recognised it: its failures have another cause (a store made
+ * per connection answers every GET `Not exist!`; a server at its
+ * connection limit refuses every client alike).
  */
-function sameAnswer(results: readonly RuleResult[]): { got: string; rules: number } | undefined {
+function sameAnswer(
+  results: readonly RuleResult[],
+  prefix: string,
+): { got: string; rules: number } | undefined {
   const failed = results.flatMap(({ failure }) => failure === undefined ? [] : [failure]);
   const answers = new Set(
     failed.map(({ got }) => new TextDecoder().decode(got ?? new Uint8Array(0)).replace(/\s+$/, "")),
   );
   const wanted = new Set(failed.map(({ expected }) => expected.en));
   const [got] = answers;
-  return failed.length >= 3 && answers.size === 1 && got !== "" && wanted.size >= 2
-    ? { got: got!, rules: failed.length }
-    : undefined;
+  if (failed.length < 3 || answers.size !== 1 || got === "" || wanted.size < 2) return undefined;
+  const otherwise = results.some(({ rule, status }) =>
+    status === "pass" &&
+    rule.steps.some((step) => "expect" in step && answersOtherwise(step.expect, got!, prefix))
+  );
+  return otherwise ? undefined : { got: got!, rules: failed.length };
+}
+
+/** Whether an answer that passed `expect` cannot have been `got` (its line ends dropped). */
+function answersOtherwise(expect: Expect, got: string, prefix: string): boolean {
+  const text = (line: string) => line.replaceAll("{k}", prefix).replace(/\s+$/, "");
+  if ("line" in expect) return text(expect.line) !== got;
+  if ("lines" in expect) return text(expect.lines.join("\n")) !== got;
+  if ("raw" in expect) return text(expect.raw) !== got;
+  if ("list" in expect) return expect.list.length > 0;
+  if ("emptyList" in expect) return got !== "Not exist!";
+  if ("error" in expect) return !got.startsWith(`Error: ${expect.starting ?? ""}`);
+  return false; // Anything, a close or a silence: no answer of its own.
 }

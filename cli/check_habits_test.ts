@@ -75,6 +75,16 @@ Deno.test("kv check does not say one answer came to every request when the wrong
   }
 });
 
+Deno.test("kv check does not say a server knows no request when it answered others otherwise", async () => {
+  // A store made per connection: every GET, DELETE and LIST of a pair PUT on an earlier
+  // connection gets "Not exist!" (4 rules, 3 answers wanted), yet PUT got Success!.
+  await using server = studentServer("store-per-connection");
+  const run = await runKvCheck(server.port, [...FAST, "--level", "assignment", "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(run.stdout, "PASS  a.put");
+  assertEquals(run.stdout.includes("the same answer"), false, run.stdout);
+});
+
 Deno.test("kv check says a server answered a piece of a request sent in pieces, as if it were a whole request", async () => {
   // It splits each recv()'s bytes on \n and answers every piece, the last one with no \n too.
   await using server = studentServer("no-buffer");
