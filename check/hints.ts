@@ -42,6 +42,7 @@ import {
 } from "./udp_messages.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 
+const decoder = new TextDecoder();
 // The rules a server of one client at a time fails by waiting: its own hint says why.
 const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
 
@@ -51,15 +52,24 @@ const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
  */
 export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
   const hints: string[] = [];
-  // A greeting before any request shifts every answer after it: said first, as it explains the rest.
-  const greeted = run.greeting === undefined
+  // What came before any request: a refusal if it holds an Error: line (`Error: too many
+  // connections`, sent at accept, as kv client tells it: AnswerQueue.takeGreeting), else a
+  // greeting, which shifts every answer after it: said first, as it explains the rest.
+  const before = run.greeting === undefined ? undefined : decoder.decode(run.greeting);
+  const refusal = before !== undefined && /(^|\n)Error: /.test(before);
+  const greeted = before === undefined || refusal
     ? 0
     : run.results.filter(({ failure }) =>
       failure?.got !== undefined && startsWith(failure.got, run.greeting!)
     ).length;
   if (greeted > 0) hints.push(greetingHint(lang, run.greeting!, greeted));
+  // One answer to every request, unless it is the refusal: the server refused, it did not answer.
   const same = sameAnswer(run.results, run.prefix);
-  if (greeted === 0 && same !== undefined) hints.push(sameAnswerHint(lang, same.got, same.rules));
+  if (
+    greeted === 0 && same !== undefined && !(refusal && before!.replace(/\s+$/, "") === same.got)
+  ) {
+    hints.push(sameAnswerHint(lang, same.got, same.rules));
+  }
   const noNewline =
     run.results.filter((result) =>
       result.failure !== undefined && isNoNewline(result.failure.reason)
@@ -165,10 +175,12 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     run.results.filter((result) =>
       result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
     ).length;
-  // Not after a greeting (every answer came one late, PONG too), nor when no request was known.
+  // Not after a greeting (every answer came one late, PONG too), nor when no request was known,
+  // nor when PING got the refusal: the server refused that client, it did not answer it.
+  const pingRefused = refusal && startsWith(ping?.failure?.got ?? new Uint8Array(0), run.greeting!);
   if (
     ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined && greeted === 0 &&
-    same === undefined
+    same === undefined && !pingRefused
   ) {
     // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
     const got = ping.failure?.got;

@@ -10,7 +10,7 @@
  */
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { runKvCheck, studentServer } from "../testing/mod.ts";
+import { runKvCheck, scriptedServer, send, studentServer } from "../testing/mod.ts";
 
 const FAST = ["--timeout", "0.5", "--pause-ms", "50"];
 
@@ -44,6 +44,22 @@ Deno.test("kv check says nothing of a greeting to a server whose wrong answers a
   const run = await runKvCheck(server.port, [...FAST, "--level", "assignment", "--lang", "en"]);
   assertEquals(run.code, 1);
   assertEquals(run.stdout.includes("as soon as a client connects"), false, run.stdout);
+});
+
+Deno.test("kv check takes a refusal sent at accept for neither a greeting nor a server that knows no request", async () => {
+  // kv serve --max-connections N past its N: every rule, and the greeting's question, get this.
+  await using server = scriptedServer(async (conn) => {
+    await send(conn, "Error: too many connections\n");
+  });
+  // The contract's rules (some got nothing: not one same answer), and cmd.*'s (all got it).
+  for (const only of [[], ["--only", "cmd.*"]]) {
+    const run = await runKvCheck(server.port, [...FAST, ...only, "--lang", "en"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(run.stdout, 'got       "Error: too many connections\\n"');
+    assertEquals(run.stdout.includes("as soon as a client connects"), false, run.stdout);
+    assertEquals(run.stdout.includes("the same answer"), false, run.stdout);
+    assertEquals(run.stdout.includes("does not answer PING"), false, run.stdout);
+  }
 });
 
 Deno.test("kv check says every request got one same answer, whatever it asked: a server that knows no request", async () => {
