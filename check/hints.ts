@@ -13,6 +13,8 @@
 
 import { failedAtPing, isLineTooLong, isNoNewline, isTimeout, REASON } from "./messages.ts";
 import {
+  AUTH_REQUIRED,
+  authRequiredHint,
   closedUnansweredHint,
   closesHint,
   encodingHint,
@@ -68,7 +70,12 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
   if (
     greeted === 0 && same !== undefined && !(refusal && before!.replace(/\s+$/, "") === same.got)
   ) {
-    hints.push(sameAnswerHint(lang, same.got, same.rules));
+    // The contract's answer before AUTH: the server knows the requests, and wants a password.
+    hints.push(
+      same.got === AUTH_REQUIRED
+        ? authRequiredHint(lang, same.rules)
+        : sameAnswerHint(lang, same.got, same.rules),
+    );
   }
   const noNewline =
     run.results.filter((result) =>

@@ -10,7 +10,13 @@
  */
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { runKvCheck, scriptedServer, send, studentServer } from "../testing/mod.ts";
+import {
+  runKvCheck,
+  scriptedServer,
+  send,
+  startTestServer,
+  studentServer,
+} from "../testing/mod.ts";
 
 const FAST = ["--timeout", "0.5", "--pause-ms", "50"];
 
@@ -60,6 +66,23 @@ Deno.test("kv check takes a refusal sent at accept for neither a greeting nor a 
     assertEquals(run.stdout.includes("the same answer"), false, run.stdout);
     assertEquals(run.stdout.includes("does not answer PING"), false, run.stdout);
   }
+});
+
+Deno.test("kv check says a server that asks for a password wants --password-file, not that it knows no request", async () => {
+  // kv serve --password-file: every request before AUTH gets the contract's refusal.
+  await using server = startTestServer({ password: "pw" });
+  const run = await runKvCheck(server.port, [...FAST, "--only", "cmd.*", "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(
+    run.stdout,
+    '\nHint: in 9 rules every request got "Error: authentication required (send AUTH, password ' +
+      'first)": the server asks for a password',
+  );
+  assertStringIncludes(run.stdout, "with --password-file FILE");
+  assertEquals(run.stdout.includes("the same answer"), false, run.stdout);
+  const ko = await runKvCheck(server.port, [...FAST, "--only", "cmd.*", "--lang", "ko"]);
+  assertStringIncludes(ko.stdout, "\n힌트: 규칙 9개에서 모든 요청이");
+  assertStringIncludes(ko.stdout, "--password-file FILE로");
 });
 
 Deno.test("kv check says every request got one same answer, whatever it asked: a server that knows no request", async () => {
