@@ -161,6 +161,8 @@ const BROKEN: [Mistake, Level, string[]][] = [
   // Once it has died, every rule after the one that killed it fails too.
   ["dies-on-extra-fields", "assignment", ["a.extra-fields", "a.invalid-utf8", "a.disconnect"]],
   ["dies-on-close-mid-request", "assignment", ["a.disconnect"]],
+  // Each assignment request has a connection of its own: a pair is gone by the next request.
+  ["store-per-connection", "assignment", ["a.get", "a.overwrite", "a.delete", "a.list"]],
 ];
 
 Deno.test("runCheck() catches each broken server by the rules that name its mistake, and no other", async () => {

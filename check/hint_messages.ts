@@ -335,6 +335,24 @@ export function sameAnswerHint(lang: Lang, got: string, rules: number): string {
       "strip()하세요.\n";
 }
 
+/** What a server with a password answers a request before AUTH (PROTOCOL.md, Authentication). */
+export const AUTH_REQUIRED = "Error: authentication required (send AUTH, password first)";
+
+/**
+ * Said after the summary, in place of {@linkcode sameAnswerHint}, when the
+ * one answer the failed rules got was {@linkcode AUTH_REQUIRED}: the server
+ * knows the requests, and wants a password first.
+ */
+export function authRequiredHint(lang: Lang, rules: number): string {
+  return lang === "en"
+    ? `Hint: in ${rules} rules every request got "${AUTH_REQUIRED}": the server asks for a ` +
+      "password before any request (PROTOCOL.md, Authentication). Give kv check the server's " +
+      "password with --password-file FILE (the password on the file's first line).\n"
+    : `힌트: 규칙 ${rules}개에서 모든 요청이 "${AUTH_REQUIRED}" 답을 받았습니다: 서버가 요청을 ` +
+      "받기 전에 비밀번호를 요구합니다(PROTOCOL.md, Authentication). --password-file FILE로 " +
+      "kv check에 서버의 비밀번호를 알려 주세요(비밀번호는 파일의 첫 줄에 씁니다).\n";
+}
+
 /**
  * Said after the summary when rule `id` sent one request in `pieces` (each
  * `gapMs` apart) and got a wrong answer, `got`, where the whole request's

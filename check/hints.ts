@@ -13,6 +13,8 @@
 
 import { failedAtPing, isLineTooLong, isNoNewline, isTimeout, REASON } from "./messages.ts";
 import {
+  AUTH_REQUIRED,
+  authRequiredHint,
   closedUnansweredHint,
   closesHint,
   encodingHint,
@@ -29,7 +31,7 @@ import {
   unansweredHint,
   waitsForNewlineHint,
 } from "./hint_messages.ts";
-import type { Lang } from "./rule.ts";
+import type { Expect, Lang } from "./rule.ts";
 import type { CheckRun, RuleResult } from "./runner.ts";
 import { encodeData } from "./play.ts";
 import {
@@ -42,6 +44,7 @@ import {
 } from "./udp_messages.ts";
 import { isUtf8From } from "../wire/utf8.ts";
 
+const decoder = new TextDecoder();
 // The rules a server of one client at a time fails by waiting: its own hint says why.
 const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
 
@@ -51,15 +54,29 @@ const HELD_RULES = new Set(["conn.concurrent", "conn.disconnect"]);
  */
 export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
   const hints: string[] = [];
-  // A greeting before any request shifts every answer after it: said first, as it explains the rest.
-  const greeted = run.greeting === undefined
+  // What came before any request: a refusal if it holds an Error: line (`Error: too many
+  // connections`, sent at accept, as kv client tells it: AnswerQueue.takeGreeting), else a
+  // greeting, which shifts every answer after it: said first, as it explains the rest.
+  const before = run.greeting === undefined ? undefined : decoder.decode(run.greeting);
+  const refusal = before !== undefined && /(^|\n)Error: /.test(before);
+  const greeted = before === undefined || refusal
     ? 0
     : run.results.filter(({ failure }) =>
       failure?.got !== undefined && startsWith(failure.got, run.greeting!)
     ).length;
   if (greeted > 0) hints.push(greetingHint(lang, run.greeting!, greeted));
-  const same = sameAnswer(run.results);
-  if (greeted === 0 && same !== undefined) hints.push(sameAnswerHint(lang, same.got, same.rules));
+  // One answer to every request, unless it is the refusal: the server refused, it did not answer.
+  const same = sameAnswer(run.results, run.prefix);
+  if (
+    greeted === 0 && same !== undefined && !(refusal && before!.replace(/\s+$/, "") === same.got)
+  ) {
+    // The contract's answer before AUTH: the server knows the requests, and wants a password.
+    hints.push(
+      same.got === AUTH_REQUIRED
+        ? authRequiredHint(lang, same.rules)
+        : sameAnswerHint(lang, same.got, same.rules),
+    );
+  }
   const noNewline =
     run.results.filter((result) =>
       result.failure !== undefined && isNoNewline(result.failure.reason)
@@ -165,10 +182,12 @@ export function endHints(run: CheckRun, lang: Lang, tls: boolean): string[] {
     run.results.filter((result) =>
       result.rule.id !== "cmd.ping" && result.failure !== undefined && failedAtPing(result.failure)
     ).length;
-  // Not after a greeting (every answer came one late, PONG too), nor when no request was known.
+  // Not after a greeting (every answer came one late, PONG too), nor when no request was known,
+  // nor when PING got the refusal: the server refused that client, it did not answer it.
+  const pingRefused = refusal && startsWith(ping?.failure?.got ?? new Uint8Array(0), run.greeting!);
   if (
     ping !== undefined && atPing >= 2 && !quiet && stoppedAt === undefined && greeted === 0 &&
-    same === undefined
+    same === undefined && !pingRefused
   ) {
     // "PONG " or "pong\r\n": PING is there, its answer is not exactly PONG.
     const got = ping.failure?.got;
@@ -245,18 +264,39 @@ function startsWith(bytes: Uint8Array, start: Uint8Array): boolean {
 
 /**
  * The one answer every failed rule got, if at least three did and they
- * wanted at least two different answers: a server that recognises no
- * request (it parsed `str(data)`, `"b'PUT, k, v'"`), and says so the same
- * way each time.
+ * wanted at least two different answers, and no rule passed with another
+ * answer: a server that recognises no request (it parsed `str(data)`,
+ * `"b'PUT, k, v'"`), and says so the same way each time. One whose PUT got
+ * `Success!` recognised it: its failures have another cause (a store made
+ * per connection answers every GET `Not exist!`; a server at its
+ * connection limit refuses every client alike).
  */
-function sameAnswer(results: readonly RuleResult[]): { got: string; rules: number } | undefined {
+function sameAnswer(
+  results: readonly RuleResult[],
+  prefix: string,
+): { got: string; rules: number } | undefined {
   const failed = results.flatMap(({ failure }) => failure === undefined ? [] : [failure]);
   const answers = new Set(
     failed.map(({ got }) => new TextDecoder().decode(got ?? new Uint8Array(0)).replace(/\s+$/, "")),
   );
   const wanted = new Set(failed.map(({ expected }) => expected.en));
   const [got] = answers;
-  return failed.length >= 3 && answers.size === 1 && got !== "" && wanted.size >= 2
-    ? { got: got!, rules: failed.length }
-    : undefined;
+  if (failed.length < 3 || answers.size !== 1 || got === "" || wanted.size < 2) return undefined;
+  const otherwise = results.some(({ rule, status }) =>
+    status === "pass" &&
+    rule.steps.some((step) => "expect" in step && answersOtherwise(step.expect, got!, prefix))
+  );
+  return otherwise ? undefined : { got: got!, rules: failed.length };
+}
+
+/** Whether an answer that passed `expect` cannot have been `got` (its line ends dropped). */
+function answersOtherwise(expect: Expect, got: string, prefix: string): boolean {
+  const text = (line: string) => line.replaceAll("{k}", prefix).replace(/\s+$/, "");
+  if ("line" in expect) return text(expect.line) !== got;
+  if ("lines" in expect) return text(expect.lines.join("\n")) !== got;
+  if ("raw" in expect) return text(expect.raw) !== got;
+  if ("list" in expect) return expect.list.length > 0;
+  if ("emptyList" in expect) return got !== "Not exist!";
+  if ("error" in expect) return !got.startsWith(`Error: ${expect.starting ?? ""}`);
+  return false; // Anything, a close or a silence: no answer of its own.
 }

@@ -160,8 +160,9 @@ export interface CheckRun extends CheckPlan {
   readonly noAnswer?: NoAnswer;
   /**
    * What the server sent a new connection before any request (a greeting,
-   * taken for the first request's answer). Asked, after the rules, only
-   * when a rule got a wrong answer.
+   * taken for the first request's answer; or, if it holds an `Error:` line,
+   * a refusal such as `Error: too many connections`, which the hints do not
+   * take for one). Asked, after the rules, only when a rule got a wrong answer.
    */
   readonly greeting?: Uint8Array;
 }

@@ -10,7 +10,13 @@
  */
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { runKvCheck, studentServer } from "../testing/mod.ts";
+import {
+  runKvCheck,
+  scriptedServer,
+  send,
+  startTestServer,
+  studentServer,
+} from "../testing/mod.ts";
 
 const FAST = ["--timeout", "0.5", "--pause-ms", "50"];
 
@@ -46,6 +52,39 @@ Deno.test("kv check says nothing of a greeting to a server whose wrong answers a
   assertEquals(run.stdout.includes("as soon as a client connects"), false, run.stdout);
 });
 
+Deno.test("kv check takes a refusal sent at accept for neither a greeting nor a server that knows no request", async () => {
+  // kv serve --max-connections N past its N: every rule, and the greeting's question, get this.
+  await using server = scriptedServer(async (conn) => {
+    await send(conn, "Error: too many connections\n");
+  });
+  // The contract's rules (some got nothing: not one same answer), and cmd.*'s (all got it).
+  for (const only of [[], ["--only", "cmd.*"]]) {
+    const run = await runKvCheck(server.port, [...FAST, ...only, "--lang", "en"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(run.stdout, 'got       "Error: too many connections\\n"');
+    assertEquals(run.stdout.includes("as soon as a client connects"), false, run.stdout);
+    assertEquals(run.stdout.includes("the same answer"), false, run.stdout);
+    assertEquals(run.stdout.includes("does not answer PING"), false, run.stdout);
+  }
+});
+
+Deno.test("kv check says a server that asks for a password wants --password-file, not that it knows no request", async () => {
+  // kv serve --password-file: every request before AUTH gets the contract's refusal.
+  await using server = startTestServer({ password: "pw" });
+  const run = await runKvCheck(server.port, [...FAST, "--only", "cmd.*", "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(
+    run.stdout,
+    '\nHint: in 9 rules every request got "Error: authentication required (send AUTH, password ' +
+      'first)": the server asks for a password',
+  );
+  assertStringIncludes(run.stdout, "with --password-file FILE");
+  assertEquals(run.stdout.includes("the same answer"), false, run.stdout);
+  const ko = await runKvCheck(server.port, [...FAST, "--only", "cmd.*", "--lang", "ko"]);
+  assertStringIncludes(ko.stdout, "\n힌트: 규칙 9개에서 모든 요청이");
+  assertStringIncludes(ko.stdout, "--password-file FILE로");
+});
+
 Deno.test("kv check says every request got one same answer, whatever it asked: a server that knows no request", async () => {
   // It parses str(data), "b'PUT, k, v'": every request is one it does not know.
   await using server = studentServer("same-answer");
@@ -73,6 +112,16 @@ Deno.test("kv check does not say one answer came to every request when the wrong
     assertEquals(run.code, 1);
     assertEquals(run.stdout.includes("the same answer"), false, `${mistake}:\n${run.stdout}`);
   }
+});
+
+Deno.test("kv check does not say a server knows no request when it answered others otherwise", async () => {
+  // A store made per connection: every GET, DELETE and LIST of a pair PUT on an earlier
+  // connection gets "Not exist!" (4 rules, 3 answers wanted), yet PUT got Success!.
+  await using server = studentServer("store-per-connection");
+  const run = await runKvCheck(server.port, [...FAST, "--level", "assignment", "--lang", "en"]);
+  assertEquals(run.code, 1);
+  assertStringIncludes(run.stdout, "PASS  a.put");
+  assertEquals(run.stdout.includes("the same answer"), false, run.stdout);
 });
 
 Deno.test("kv check says a server answered a piece of a request sent in pieces, as if it were a whole request", async () => {

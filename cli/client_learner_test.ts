@@ -10,18 +10,7 @@
  */
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { main } from "../main.ts";
-import { FakeIo, studentServer } from "../testing/mod.ts";
-
-async function client(
-  port: number,
-  args: string[],
-  options: ConstructorParameters<typeof FakeIo>[0] = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const fake = new FakeIo(options);
-  const code = await main(["client", "-p", String(port), ...args], fake.io);
-  return { code, stdout: fake.stdout, stderr: fake.stderr };
-}
+import { runClient as client, studentServer } from "../testing/mod.ts";
 
 Deno.test("kv client says a server that closed without a byte may have died on the request, before it names TLS", async (t) => {
   // `cmd, key = fields` raises ValueError on a third field: the connection closes, unanswered.

@@ -112,7 +112,12 @@ export type Mistake =
    * `data.decode().split("\\n")` of each `recv()`): a request split across
    * reads is answered piece by piece.
    */
-  | "no-buffer";
+  | "no-buffer"
+  /**
+   * Makes its store in each client's handler (Python's `store = {}` inside
+   * `handle(conn)`): a pair PUT on one connection is gone on the next.
+   */
+  | "store-per-connection";
 
 /** A test server: its port, and disposal that stops it and waits for its connections. */
 export interface TestLineServer extends AsyncDisposable {
@@ -125,8 +130,9 @@ const MAX_LINE_BYTES = 1_048_576;
 
 /** A line-protocol server on 127.0.0.1, port 0, right but for `mistake`. */
 export function studentServer(mistake?: Mistake): TestLineServer {
-  const store = new Map<string, string>();
+  const shared = new Map<string, string>();
   return listen(async (conn, stop) => {
+    const store = mistake === "store-per-connection" ? new Map<string, string>() : shared;
     try {
       await serveLines(conn, store, mistake);
     } catch (error) {
