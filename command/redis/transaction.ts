@@ -122,11 +122,15 @@ export const WATCH: RedisCommand = {
       return reply.error({ kind: "redis", text: "ERR kv: this store cannot watch keys" });
     }
     const { bytes, starts, ends } = request;
+    const keys: string[] = [];
+    // With their expiries now: a key that expires before EXEC has changed.
+    const expiries: number[] = [];
     for (let i = 0; i < request.count; i++) {
-      // With its expiry now: a key that expires before EXEC has changed.
-      const expiry = store.expiry(bytes, starts[i]!, ends[i]!);
-      watches.watch(session, byteString(bytes, starts[i]!, ends[i]!), expiry);
+      keys.push(byteString(bytes, starts[i]!, ends[i]!));
+      expiries.push(store.expiry(bytes, starts[i]!, ends[i]!));
     }
+    const refused = watches.watch(session, keys, expiries);
+    if (refused !== undefined) return reply.error(refused);
     reply.ok();
   },
 };
