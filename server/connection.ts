@@ -11,7 +11,7 @@
  */
 
 import type { Continuation } from "../command/command.ts";
-import { executeAtOneTime, releaseQueued } from "../command/execute.ts";
+import { releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
 import { afterIo, describeError, nextTurn, quiet, writeAll } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
@@ -24,7 +24,7 @@ import { finishHandshake } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
 import { ReadBuffers } from "./reads.ts";
 import { TurnShare } from "./turn_share.ts";
-import { openWire, releaseWire, type ServerSide, type Wire } from "./wire.ts";
+import { openWire, releaseWire, runRequest, type ServerSide, type Wire } from "./wire.ts";
 import { POOLED_BYTES } from "../wire/buffer_pool.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
@@ -134,8 +134,9 @@ export class Connection {
     } finally {
       this.#idle?.stop();
       this.#reads.end();
-      // Its partial request no longer counts against all clients' budget.
+      // Its partial request and its answer no longer count against all clients' budgets.
       this.#wire?.framer.close();
+      this.#wire?.out.clear();
       // Its WATCHed keys and its open transaction's queue go with it.
       const context = this.#wire?.context;
       if (context !== undefined) {
@@ -303,7 +304,7 @@ export class Connection {
    * request left a continuation in `#more`. Synchronous: the fast path.
    */
   #runRequests(): boolean {
-    const { framer, request, out, reply, context, writes } = this.#wire!;
+    const { framer, request, out, context, writes } = this.#wire!;
     const trace = this.#trace;
     // Like redis after a reply that closes: no more buffered requests run.
     while (!context.session.closing) {
@@ -311,7 +312,7 @@ export class Connection {
       if (!framer.next(request)) return true;
       if (trace !== undefined) trace.request(request, framer.endedWithoutNewline);
       const mark = out.length;
-      const more = executeAtOneTime(request, context, reply);
+      const more = runRequest(this.#wire!);
       // A write queued by MULTI changed nothing yet: its QUEUED stays (EXEC's answer is the write's).
       if (
         writes !== undefined && request.command?.writes && context.session.transaction === undefined
