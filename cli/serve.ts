@@ -70,6 +70,12 @@ export const SERVE_SPEC = command({
       fallback: SERVE_DEFAULTS.maxPendingBytes,
       min: 1,
     }),
+    maxAnswerBytes: integer({
+      value: "N",
+      help: "most bytes answers built whole (MGET, EXEC, KEYS) may hold together",
+      fallback: SERVE_DEFAULTS.maxAnswerBytes,
+      min: 1,
+    }),
     idleTimeout: decimal({
       value: "SECONDS",
       help: "close a client silent this long; 0 = never",
@@ -208,6 +214,7 @@ export async function runServe(args: string[], io: MainIo): Promise<number> {
       maxConnections: options.maxConnections,
       maxLineBytes: options.maxLineBytes,
       maxPendingBytes: options.maxPendingBytes,
+      maxAnswerBytes: options.maxAnswerBytes,
       idleTimeoutMs: Math.round(options.idleTimeout * 1000),
       unframedPauseMs: options.unframedPauseMs,
       shutdownGraceMs: options.shutdownGraceMs,

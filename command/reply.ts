@@ -23,6 +23,12 @@ export type Failure =
    * long is; a Redis client's connection closes.
    */
   | { readonly kind: "pendingFull"; readonly limitBytes: number }
+  /**
+   * The answer would have grown past what answers built whole may hold
+   * together (`--max-answer-bytes`: an MGET or EXEC of big values): it was
+   * not made. The command ran; only its answer is this error.
+   */
+  | { readonly kind: "answerTooLarge"; readonly limitBytes: number }
   | { readonly kind: "tooManyConnections" }
   | { readonly kind: "storeFull" }
   | { readonly kind: "notText" }
@@ -109,4 +115,26 @@ export interface RedisReply extends Reply {
   double(n: number): void;
   /** A text to show as it is (RESP3 verbatim `txt`; RESP2 a bulk string). */
   verbatim(text: string): void;
+  /** Where the next answer starts, for {@linkcode RedisReply.rewind}. */
+  mark(): number;
+  /** Takes back what was answered since `mark` (an answer that could not be finished). */
+  rewind(mark: number): void;
+}
+
+/**
+ * Thrown by a reply's buffer when the answer being made would pass what the
+ * server lets answers hold together (`--max-answer-bytes`), before it takes
+ * the memory: the connection (or EXEC, for one of its commands) puts the
+ * `answerTooLarge` failure in the answer's place.
+ */
+export class AnswerTooLargeError extends Error {
+  /** The limit it would have passed. */
+  readonly limitBytes: number;
+
+  /** An answer refused under a limit of `limitBytes`. */
+  constructor(limitBytes: number) {
+    super(`answers being made hold ${limitBytes} bytes already`);
+    this.name = "AnswerTooLargeError";
+    this.limitBytes = limitBytes;
+  }
 }

@@ -11,7 +11,7 @@
  */
 
 import type { Continuation } from "../command/command.ts";
-import { executeAtOneTime, releaseQueued } from "../command/execute.ts";
+import { releaseQueued } from "../command/execute.ts";
 import { formatAddr } from "../net/addr.ts";
 import { afterIo, describeError, nextTurn, quiet, writeAll } from "../net/conn.ts";
 import type { Tracer } from "../net/trace.ts";
@@ -23,7 +23,8 @@ import { requestLogLine } from "./request_log.ts";
 import { finishHandshake } from "./tls.ts";
 import { ConnectionTrace } from "./trace.ts";
 import { ReadBuffers } from "./reads.ts";
-import { openWire, releaseWire, type ServerSide, type Wire } from "./wire.ts";
+import { TurnShare } from "./turn_share.ts";
+import { openWire, releaseWire, runRequest, type ServerSide, type Wire } from "./wire.ts";
 import { POOLED_BYTES } from "../wire/buffer_pool.ts";
 
 /** The limits and switches a connection follows (resolved {@linkcode ServeOptions}). */
@@ -44,14 +45,9 @@ export interface ConnectionConfig {
 // copies of a big value or of the whole store. The answer buffer is reused
 // up to this size; a bigger one is dropped once written.
 const MAX_REUSED_OUT_BYTES = POOLED_BYTES;
-// A connection that has read this much within one tick of ServerSide.turns
-// (10 ms) lets the event loop turn, so the others are served: its client
-// pipelines without end and reads at once, so its reads never wait and the
-// loop would not turn for it. A loaded server's connection reads a few KiB
-// a tick; a lone client's, as fast as it can go, some tens. A long answer
-// that writes little (a LIST's walk, 64 slots a step) lets the I/O
-// callbacks run every so many steps.
-const BYTES_PER_TURN = 1 << 20;
+// A connection that reads or writes much with no turn of the event loop
+// lets it turn (server/turn_share.ts). A long answer that writes little (a
+// LIST's walk, 64 slots a step) lets the I/O callbacks run every so many steps.
 const STEPS_PER_TURN = 16;
 
 /** One client's connection. {@linkcode Connection.run} serves it to the end. */
@@ -69,9 +65,9 @@ export class Connection {
   readonly #reads: ReadBuffers;
   // Where it is (reading, working, writing, lingering, closed), and its end.
   readonly #state: ConnectionState;
-  // ServerSide.turns as last seen, and the bytes read since it changed.
-  #seenTurn = -1;
-  #readThisTurn = 0;
+  // The bytes it read, and those the slow path wrote, with no turn of the event loop.
+  readonly #readShare: TurnShare;
+  readonly #writeShare: TurnShare;
   // Before AUTH: its writes, cut if its client leaves them unread too long.
   #beforeAuth: WritesBeforeAuth | undefined;
   #idle: IdleTimer | undefined;
@@ -96,6 +92,8 @@ export class Connection {
     }
     this.#state = new ConnectionState(conn, config.shutdownGraceMs, this.#trace);
     this.#reads = new ReadBuffers(server.pool);
+    this.#readShare = new TurnShare(server.turns);
+    this.#writeShare = new TurnShare(server.turns);
   }
 
   /**
@@ -136,8 +134,9 @@ export class Connection {
     } finally {
       this.#idle?.stop();
       this.#reads.end();
-      // Its partial request no longer counts against all clients' budget.
+      // Its partial request and its answer no longer count against all clients' budgets.
       this.#wire?.framer.close();
+      this.#wire?.out.clear();
       // Its WATCHed keys and its open transaction's queue go with it.
       const context = this.#wire?.context;
       if (context !== undefined) {
@@ -267,14 +266,7 @@ export class Connection {
         this.#reads.drained();
         releaseWire(wire);
       }
-      const turns = this.#server.turns.count;
-      if (turns !== this.#seenTurn) {
-        this.#seenTurn = turns;
-        this.#readThisTurn = n;
-      } else if ((this.#readThisTurn += n) > BYTES_PER_TURN) {
-        this.#readThisTurn = 0;
-        await nextTurn(); // Much read, and no tick: the others' turn.
-      }
+      if (this.#readShare.spent(n)) await nextTurn(); // Much read, and no tick: the others' turn.
     }
     await state.linger(false, this.#lingerBuffer);
   }
@@ -317,7 +309,7 @@ export class Connection {
    * request left a continuation in `#more`. Synchronous: the fast path.
    */
   #runRequests(): boolean {
-    const { framer, request, out, reply, context, writes } = this.#wire!;
+    const { framer, request, out, context, writes } = this.#wire!;
     const trace = this.#trace;
     // Like redis after a reply that closes: no more buffered requests run.
     while (!context.session.closing) {
@@ -325,7 +317,7 @@ export class Connection {
       if (!framer.next(request)) return true;
       if (trace !== undefined) trace.request(request, framer.endedWithoutNewline);
       const mark = out.length;
-      const more = executeAtOneTime(request, context, reply);
+      const more = runRequest(this.#wire!);
       // A write queued by MULTI changed nothing yet: its QUEUED stays (EXEC's answer is the write's).
       if (
         writes !== undefined && request.command?.writes && context.session.transaction === undefined
@@ -359,13 +351,27 @@ export class Connection {
       this.#more = undefined;
       let steps = 0;
       while (more !== undefined && !more.step(reply)) {
-        if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
+        if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flushRest();
         // A walk that writes little (a LIST of values the line protocol
         // cannot show) lets the others run as it goes.
         else if (++steps % STEPS_PER_TURN === 0) await this.#letOthersRun();
       }
-      if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flush();
+      if (out.length >= MAX_REUSED_OUT_BYTES) await this.#flushRest();
     } while (!this.#runRequests());
+  }
+
+  /**
+   * Writes a piece of a long answer: a client that reads at once never
+   * makes these writes wait, so after a megabyte with no tick the others
+   * get their turn (server/turn_share.ts), as they do after a megabyte read.
+   */
+  async #flushRest(): Promise<void> {
+    const bytes = this.#wire!.out.length;
+    await this.#flush();
+    if (!this.#writeShare.spent(bytes)) return;
+    await nextTurn();
+    // Cut meanwhile (the shutdown's grace ran out): the rest could reach nobody.
+    if (this.#state.phase === "closed") throw new Deno.errors.Interrupted("closed while answering");
   }
 
   /**

@@ -107,6 +107,7 @@ function serveStream(
       turns: { count: 0 },
       pool: new BufferPool(),
       pending: unbounded(),
+      answers: unbounded(),
     },
     () => {},
   );

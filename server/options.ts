@@ -51,6 +51,15 @@ export interface ServeOptions {
    * @default {536870912}
    */
   maxPendingBytes?: number;
+  /**
+   * The most bytes all connections' answers may hold together past the
+   * room each has for its longest single answer: an answer built whole of
+   * many values (an MGET or EXEC naming a big value thousands of times, a
+   * KEYS of a big store) that would grow past it is not made, and its
+   * client gets an error in its place.
+   * @default {1073741824}
+   */
+  maxAnswerBytes?: number;
   /** Close a connection silent this long (0: never). @default {0} */
   idleTimeoutMs?: number;
   /** A client that never sent `\n` has its line taken after this pause (0: never). @default {100} */
@@ -117,6 +126,7 @@ export const SERVE_DEFAULTS = {
   maxConnections: 10_000,
   maxLineBytes: 1_048_576,
   maxPendingBytes: 536_870_912,
+  maxAnswerBytes: 1_073_741_824,
   idleTimeoutMs: 0,
   unframedPauseMs: 100,
   shutdownGraceMs: 5_000,
@@ -127,6 +137,7 @@ export const SERVE_DEFAULTS = {
 export type Config = ConnectionConfig & {
   readonly maxConnections: number;
   readonly maxPendingBytes: number;
+  readonly maxAnswerBytes: number;
 };
 
 /** Resolves the options into a config, failing before binding rather than in every connection later. */
@@ -135,6 +146,7 @@ export function resolve(options: ServeOptions): Config {
     maxConnections: options.maxConnections ?? SERVE_DEFAULTS.maxConnections,
     maxLineBytes: options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes,
     maxPendingBytes: options.maxPendingBytes ?? SERVE_DEFAULTS.maxPendingBytes,
+    maxAnswerBytes: options.maxAnswerBytes ?? SERVE_DEFAULTS.maxAnswerBytes,
     idleTimeoutMs: options.idleTimeoutMs ?? SERVE_DEFAULTS.idleTimeoutMs,
     unframedPauseMs: options.unframedPauseMs ?? SERVE_DEFAULTS.unframedPauseMs,
     shutdownGraceMs: options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs,
@@ -143,7 +155,7 @@ export function resolve(options: ServeOptions): Config {
     trace: options.trace,
   };
   // The least value of each limit (0 turns the timers off), and the most.
-  const least = { maxConnections: 1, maxLineBytes: 1, maxPendingBytes: 1 };
+  const least = { maxConnections: 1, maxLineBytes: 1, maxPendingBytes: 1, maxAnswerBytes: 1 };
   const most = { maxLineBytes: MAX_LINE_BYTES_LIMIT };
   for (const [name, value] of Object.entries(config)) {
     if (typeof value !== "number") continue;

@@ -229,6 +229,7 @@ class Server implements KvServer {
       turns: { count: 0 },
       pool: new BufferPool(),
       pending: new PendingBudget(config.maxPendingBytes),
+      answers: new PendingBudget(config.maxAnswerBytes),
       handshakeFailed: newHandshakeLog(log, () => this.#clock.now()),
     };
     const turns = this.#side.turns;

@@ -8,15 +8,22 @@
  * @module
  */
 
-import { type Context, type Guard, newSession, type ServerStats } from "../command/command.ts";
-import type { Reply } from "../command/reply.ts";
+import {
+  type Context,
+  type Continuation,
+  type Guard,
+  newSession,
+  type ServerStats,
+} from "../command/command.ts";
+import { executeAtOneTime } from "../command/execute.ts";
+import { AnswerTooLargeError, type Reply } from "../command/reply.ts";
 import { Request } from "../command/request.ts";
 import type { Watches } from "../command/watch.ts";
 import { formatAddr } from "../net/addr.ts";
 import type { Clock } from "../store/clock.ts";
 import type { Store } from "../store/store.ts";
 import { AnswerBuffer } from "../wire/answer_buffer.ts";
-import type { BufferPool } from "../wire/buffer_pool.ts";
+import { type BufferPool, POOLED_BYTES } from "../wire/buffer_pool.ts";
 import type { PendingBudget } from "../wire/pending_budget.ts";
 import type { Failure } from "../command/reply.ts";
 import type { Framer } from "../wire/framer.ts";
@@ -73,6 +80,12 @@ export interface ServerSide {
    */
   readonly pending: PendingBudget;
   /**
+   * What every connection's answers hold together past each one's room for
+   * any single answer (`--max-answer-bytes`): an answer built whole that
+   * would grow past it is not made (wire/answer_buffer.ts).
+   */
+  readonly answers: PendingBudget;
+  /**
    * Told of a failed TLS handshake (without --verbose, which logs them all):
    * logs what a client's user must fix, a few lines a minute (server/tls.ts).
    */
@@ -108,7 +121,13 @@ export function openWire(
     protocol: resp ? "resp" : "line",
     authenticated: server.guard.password === undefined,
   });
-  const out = new AnswerBuffer(maxOutBytes, server.pool);
+  // Room for the longest single answer (a key and a value as long as a
+  // request, LIST's pair) and a pooled buffer of others before it: only
+  // answers built whole of many values take from the shared budget.
+  const out = new AnswerBuffer(maxOutBytes, server.pool, {
+    budget: server.answers,
+    freeBytes: 2 * maxLineBytes + POOLED_BYTES,
+  });
   const reply = resp ? new RespReply(out, session) : new LineReply(out);
   return {
     framer: resp
@@ -142,5 +161,23 @@ export function releaseWire(wire: Wire): void {
   if (wire.framer.pendingBytes === 0) {
     wire.framer.release();
     wire.request.release();
+  }
+}
+
+/**
+ * Runs the wire's request (`executeAtOneTime()`). An answer that could not
+ * be made, past what answers may hold together (`--max-answer-bytes`), is
+ * taken back and the error is the answer: the command ran.
+ */
+export function runRequest(wire: Wire): Continuation | undefined {
+  const { request, context, reply, out } = wire;
+  const mark = out.length;
+  try {
+    return executeAtOneTime(request, context, reply);
+  } catch (error) {
+    if (!(error instanceof AnswerTooLargeError)) throw error;
+    out.truncate(mark);
+    reply.error({ kind: "answerTooLarge", limitBytes: error.limitBytes });
+    return undefined;
   }
 }

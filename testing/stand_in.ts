@@ -67,6 +67,7 @@ export function standInConnection(
     turns: { count: 0 },
     pool: options.pool ?? new BufferPool(),
     pending: unbounded(),
+    answers: unbounded(),
   };
   const connection = new Connection(conn, 1, config, side, options.log ?? (() => {}));
   return { connection, store };

@@ -304,3 +304,29 @@ Deno.test("serve(): CONFIG GET proto-max-bulk-len is the longest string a reques
     "4096\r",
   ]);
 });
+
+Deno.test("serve() keeps a client name of at most 4 KiB: a longer one is refused, and the name stays", async () => {
+  await using server = startTestServer();
+  await using conn = await RawConn.connect(server.port);
+  const most = "n".repeat(4096);
+  assertEquals(await talk(conn, [["CLIENT", "SETNAME", most], ["CLIENT", "GETNAME"]], 3), [
+    "+OK",
+    "$4096",
+    most,
+  ]);
+  const refused = "-ERR kv: a client name may hold at most 4096 bytes";
+  // A name of 1 MB kept by each of 10,000 connections would be 10 GB no budget counts.
+  assertEquals(
+    await talk(conn, [
+      ["CLIENT", "SETNAME", "x".repeat(4097)],
+      ["HELLO", "3", "SETNAME", "y".repeat(1_000_000)],
+      ["CLIENT", "GETNAME"],
+    ], 4),
+    [refused, refused, "$4096", most],
+  );
+  assertEquals(await talk(conn, [["CLIENT", "SETNAME", "short"], ["CLIENT", "GETNAME"]], 3), [
+    "+OK",
+    "$5",
+    "short",
+  ]);
+});

@@ -341,3 +341,33 @@ Deno.test("serve() WATCH hands every change on to the store's own listener, and 
     });
   }
 });
+
+Deno.test("serve() bounds what a connection WATCHes: past 16 MiB of keys a WATCH is refused, and the next EXEC runs nothing", async () => {
+  await using server = startTestServer();
+  await using conn = await RawConn.connect(server.port);
+  await using other = await RawConn.connect(server.port);
+  // 15 keys of 64 KiB a WATCH (960 KiB, under the 1 MiB a request may hold).
+  const watch = (n: number) =>
+    resp("WATCH", ...Array.from({ length: 15 }, (_, i) => `${n}:${i}:`.padEnd(65_536, "k")));
+  const answers: string[] = [];
+  for (let n = 0; n < 20; n++) {
+    await conn.send(watch(n));
+    const [answer] = await conn.readLines(1);
+    answers.push(answer!.replace(/\r$/, ""));
+    if (answer!.startsWith("-")) break;
+  }
+  // 16 of them watch 240 keys of 64 KiB and half a KiB: 15.1 MiB. The 17th would pass 16 MiB.
+  assertEquals(answers, [
+    ...Array(16).fill("+OK"),
+    "-ERR kv: a connection may watch at most 16 MiB of keys",
+  ]);
+  // The refused WATCH watched none of its keys, and it voids the next EXEC,
+  // as a change would: a client that goes on without heeding the error.
+  await conn.send(resp("MULTI") + resp("SET", "k", "v") + resp("EXEC") + resp("EXISTS", "k"));
+  assertEquals(await talk(conn, [], 4), ["+OK", "+QUEUED", "*-1", ":0"]);
+  // EXEC let go of what it watched: it may watch as much again, and another connection as much.
+  await conn.send(watch(0));
+  assertEquals(await talk(conn, [], 1), ["+OK"]);
+  await other.send(watch(0));
+  assertEquals(await talk(other, [], 1), ["+OK"]);
+});

@@ -7,6 +7,8 @@
  */
 
 import { type BufferPool, freeNow, OWN_BYTES, POOLED_BYTES, sharedPool } from "./buffer_pool.ts";
+import { AnswerTooLargeError } from "../command/reply.ts";
+import type { PendingBudget } from "./pending_budget.ts";
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -18,6 +20,22 @@ const EMPTY = new Uint8Array(0);
 // writes cost more (measured: 15 -> 25 ns an answer).
 const GROW_IN_PLACE_BYTES = 64 << 20;
 const RESERVE_BYTES = 2 ** 32;
+
+/**
+ * What a connection's answers may take beyond a room of their own: past
+ * `freeBytes`, a buffer takes the rest of its size from `budget`, which
+ * every connection shares (`--max-answer-bytes`), and gives it back when it
+ * goes. The room holds any one answer but those built whole of many values
+ * (an MGET or EXEC naming a big value thousands of times, a KEYS of a big
+ * store): a 70 KB MGET of a 1 MB value made the server build 5 GB, hold
+ * 11 GB of RSS and answer no one else for 18 s.
+ */
+export interface AnswerRoom {
+  /** What all connections' answers past their own room may hold together. */
+  readonly budget: PendingBudget;
+  /** What a connection's answer buffer may hold without taking from the budget. */
+  readonly freeBytes: number;
+}
 
 /**
  * Answers gathered for one write, as bytes. A connection keeps one and
@@ -34,14 +52,20 @@ export class AnswerBuffer {
   #pooled = false; // Whether #bytes was borrowed from #pool.
   readonly #keepBytes: number;
   readonly #pool: BufferPool;
+  readonly #room: AnswerRoom | undefined;
+  #taken = 0; // Taken from #room's budget for #bytes.
 
   /**
    * `keepBytes`: a buffer grown past this is dropped by
-   * {@linkcode AnswerBuffer.clear}; `pool` lends the buffers past 4 KiB.
+   * {@linkcode AnswerBuffer.clear}; `pool` lends the buffers past 4 KiB;
+   * past `room.freeBytes` a buffer takes from `room.budget`, and an answer
+   * that would pass it throws {@linkcode AnswerTooLargeError} (no room:
+   * never).
    */
-  constructor(keepBytes = POOLED_BYTES, pool: BufferPool = sharedPool) {
+  constructor(keepBytes = POOLED_BYTES, pool: BufferPool = sharedPool, room?: AnswerRoom) {
     this.#keepBytes = keepBytes;
     this.#pool = pool;
+    this.#room = room;
   }
 
   /** Bytes gathered so far. */
@@ -68,11 +92,20 @@ export class AnswerBuffer {
     if (this.#pooled && this.#length === 0) this.#drop();
   }
 
+  /** Takes back the bytes added since the buffer held `length` (an answer that could not be made). */
+  truncate(length: number): void {
+    if (length < this.#length) this.#length = length;
+  }
+
   /** Lets go of #bytes (a borrowed or a big one) for the small one. */
   #drop(): void {
     const bytes = this.#bytes;
     if (bytes === this.#own) return;
     this.#bytes = this.#own;
+    if (this.#taken > 0) {
+      this.#room!.budget.give(this.#taken);
+      this.#taken = 0;
+    }
     if (this.#pooled) {
       this.#pooled = false;
       this.#pool.give(bytes);
@@ -156,7 +189,10 @@ export class AnswerBuffer {
   }
 
   #grow(more: number): void {
-    const size = Math.max(2 * this.#bytes.length, this.#length + more, OWN_BYTES);
+    let size = Math.max(2 * this.#bytes.length, this.#length + more, OWN_BYTES);
+    if (this.#room !== undefined && size > this.#room.freeBytes) {
+      size = this.#claim(size, this.#length + more);
+    }
     const buffer = this.#bytes.buffer as ArrayBuffer;
     if (buffer.resizable && size <= buffer.maxByteLength) {
       buffer.resize(size);
@@ -180,5 +216,26 @@ export class AnswerBuffer {
     if (this.#pooled) this.#pool.give(this.#bytes);
     this.#pooled = pooled;
     this.#bytes = grown;
+  }
+
+  /**
+   * Takes from the budget what a buffer of `size` needs past the free room,
+   * or, if the budget has not that much left, all it has, as long as that
+   * holds `needed` (growing by what is needed alone would copy the whole
+   * buffer for every byte added after); returns the size got. Throws
+   * {@linkcode AnswerTooLargeError} if even `needed` does not fit: nothing
+   * is taken.
+   */
+  #claim(size: number, needed: number): number {
+    const { budget, freeBytes } = this.#room!;
+    const most = freeBytes + this.#taken + budget.limitBytes - budget.heldBytes;
+    const got = Math.min(size, most);
+    if (got < needed) throw new AnswerTooLargeError(budget.limitBytes);
+    const more = got - freeBytes - this.#taken;
+    if (more > 0) {
+      budget.force(more); // Within the limit: `most` left room for it.
+      this.#taken += more;
+    }
+    return got;
   }
 }

@@ -55,8 +55,9 @@ export function unbounded(): PendingBudget {
   return new PendingBudget(Infinity);
 }
 
-/** The limit as an error says it: `512 MiB`, or bytes when it is not whole MiB. */
+/** The limit as an error says it: `1 GiB`, `512 MiB`, or bytes when it is not whole MiB. */
 export function formatLimit(bytes: number): string {
   const mib = 1024 * 1024;
+  if (bytes % (1024 * mib) === 0) return `${bytes / 1024 / mib} GiB`;
   return bytes % mib === 0 ? `${bytes / mib} MiB` : `${bytes} bytes`;
 }

@@ -14,7 +14,7 @@
  */
 
 import type { Context, Continuation, RedisCommand } from "../command.ts";
-import type { Reply } from "../reply.ts";
+import { AnswerTooLargeError, type RedisReply } from "../reply.ts";
 import { byteString, type Request } from "../request.ts";
 import { execute, releaseQueued } from "../execute.ts";
 
@@ -122,11 +122,15 @@ export const WATCH: RedisCommand = {
       return reply.error({ kind: "redis", text: "ERR kv: this store cannot watch keys" });
     }
     const { bytes, starts, ends } = request;
+    const keys: string[] = [];
+    // With their expiries now: a key that expires before EXEC has changed.
+    const expiries: number[] = [];
     for (let i = 0; i < request.count; i++) {
-      // With its expiry now: a key that expires before EXEC has changed.
-      const expiry = store.expiry(bytes, starts[i]!, ends[i]!);
-      watches.watch(session, byteString(bytes, starts[i]!, ends[i]!), expiry);
+      keys.push(byteString(bytes, starts[i]!, ends[i]!));
+      expiries.push(store.expiry(bytes, starts[i]!, ends[i]!));
     }
+    const refused = watches.watch(session, keys, expiries);
+    if (refused !== undefined) return reply.error(refused);
     reply.ok();
   },
 };
@@ -154,8 +158,21 @@ export const TRANSACTION_COMMANDS: readonly RedisCommand[] = [
   UNWATCH,
 ];
 
-/** Runs one queued command to the end of its reply (a long one is built whole, as Redis does). */
-function runWhole(request: Request, context: Context, reply: Reply): void {
-  const rest: Continuation | undefined = execute(request, context, reply);
-  if (rest !== undefined) { while (!rest.step(reply)); }
+/**
+ * Runs one queued command to the end of its reply (a long one is built
+ * whole, as Redis does). A reply that would pass what answers may hold
+ * together (`--max-answer-bytes`: GETs of a big value queued by the
+ * thousand) is taken back, and that command's place in EXEC's array is the
+ * error: it ran, and so do the commands after it, as a transaction must.
+ */
+function runWhole(request: Request, context: Context, reply: RedisReply): void {
+  const mark = reply.mark();
+  try {
+    const rest: Continuation | undefined = execute(request, context, reply);
+    if (rest !== undefined) { while (!rest.step(reply)); }
+  } catch (error) {
+    if (!(error instanceof AnswerTooLargeError)) throw error;
+    reply.rewind(mark);
+    reply.error({ kind: "answerTooLarge", limitBytes: error.limitBytes });
+  }
 }

@@ -70,6 +70,10 @@ export function failureText(failure: Failure): string {
       return `line not read: unfinished requests of all clients hold ${
         formatLimit(failure.limitBytes)
       } already (--max-pending-bytes); send it again later`;
+    case "answerTooLarge":
+      return `answer not made: answers being made hold ${
+        formatLimit(failure.limitBytes)
+      } already (--max-answer-bytes); ask for less at once`;
     case "tooManyConnections":
       return "too many connections";
     case "storeFull":

@@ -54,6 +54,10 @@ export function redisErrorText(failure: Failure): string {
       return `ERR kv: unfinished requests of all clients hold ${
         formatLimit(failure.limitBytes)
       } already (--max-pending-bytes); try again later`;
+    case "answerTooLarge":
+      return `ERR kv: answers being made hold ${
+        formatLimit(failure.limitBytes)
+      } already (--max-answer-bytes); ask for less at once`;
     case "tooManyConnections":
       return "ERR max number of clients reached";
     case "notText":
@@ -85,6 +89,14 @@ export class RespReply implements RedisReply {
 
   ok(): void {
     this.#out.addLine(OK);
+  }
+
+  mark(): number {
+    return this.#out.length;
+  }
+
+  rewind(mark: number): void {
+    this.#out.truncate(mark);
   }
 
   notFound(): void {
